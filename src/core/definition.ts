@@ -1,0 +1,210 @@
+import { TracksError } from '../errors.js';
+import { murmur3, scrambleLabel } from './murmur3.js';
+import type { Candidate } from './rendezvous.js';
+
+/** How a track runs: a method of the class, one entry of a ParamTrackSet, or the no-op control. */
+export interface TrackDefinition extends Candidate {
+  /** The method it came from, or the params it was built from, for error messages. */
+  readonly origin: string;
+  /** Runs the track for a run (`self`) with the caller's arguments. */
+  readonly invoke: (self: object, args: readonly unknown[]) => unknown;
+}
+
+/** A track as the class describes it, before validation. */
+export interface RawTrack {
+  readonly name: string;
+  readonly origin: string;
+  readonly invoke: (self: object, args: readonly unknown[]) => unknown;
+}
+
+/** What a TrackSet or ParamTrackSet class defines, validated and precomputed once per class. */
+export interface TrackSetDefinition {
+  readonly className: string;
+  readonly id: string;
+  /** `murmur3(id)` scrambled: the per-track-set salt mixed into the key hash. */
+  readonly salt: number;
+  readonly tracks: readonly TrackDefinition[];
+  readonly byName: ReadonlyMap<string, TrackDefinition>;
+  /** The track served to keys outside the test: the set's `control` track, or a no-op one. */
+  readonly control: TrackDefinition;
+  readonly equalWeights: boolean;
+  readonly coverage: number;
+  /** Weight of the whole set inside a MultiTrackSet. */
+  readonly weight: number;
+  /** Whether the class overrides `isEligible`; when it does not, nobody is ineligible. */
+  readonly hasEligibilityRule: boolean;
+}
+
+/** The static side every track set class has, as the definition reads it. */
+export interface TrackSetStatics {
+  readonly name: string;
+  readonly id?: unknown;
+  readonly addControlTrack?: unknown;
+  readonly weights?: unknown;
+  readonly coverage?: unknown;
+  readonly weight?: unknown;
+}
+
+export const CONTROL = 'control';
+
+/** `murmur3('tracks:coverage', 1)` scrambled: the label of the coverage draw (docs/assignment.md). */
+export const COVERAGE_LABEL = scrambleLabel(murmur3('tracks:coverage', 1));
+
+const noop = (): undefined => undefined;
+
+/** The salt of a track set or MultiTrackSet id, as used by assignment. */
+export function saltOf(id: string): number {
+  return scrambleLabel(murmur3(id));
+}
+
+/**
+ * The `id`s in use, so that two different definitions cannot share one: their users and
+ * data would mix. Redefining a set with the same tracks and weights (a subclass adding an
+ * eligibility rule, a test redeclaring it) is the same test and allowed.
+ */
+const idsInUse = new Map<string, { className: string; signature: string }>();
+
+export function buildDefinition(
+  cls: TrackSetStatics,
+  rawTracks: readonly RawTrack[],
+  hasEligibilityRule: boolean,
+): TrackSetDefinition {
+  const className = cls.name || 'an anonymous track set class';
+  const id = cls.id;
+  if (typeof id !== 'string' || id.trim() === '') {
+    throw new TracksError(
+      `${className}: static id is ${id === undefined ? 'missing' : `not a usable id (${String(id)})`}; ` +
+        `add a stable, non-empty string such as static id = '${suggestId(className)}' (renaming it later re-randomizes users)`,
+    );
+  }
+  const addControlTrack = readFlag(cls, className, 'addControlTrack', true);
+  const coverage = readNumber(cls, className, 'coverage', 1);
+  if (coverage > 1) {
+    throw new TracksError(`${className}: static coverage is ${coverage}; use a share of keys between 0 and 1`);
+  }
+  const weight = readNumber(cls, className, 'weight', 100);
+
+  const seen = new Map<string, RawTrack>();
+  for (const track of rawTracks) {
+    if (track.name === '') {
+      throw new TracksError(`${className}: ${track.origin} gives an empty track name; give the track a name`);
+    }
+    const earlier = seen.get(track.name);
+    if (earlier) {
+      throw new TracksError(
+        `${className}: ${earlier.origin} and ${track.origin} both define the track '${track.name}'; rename one of them`,
+      );
+    }
+    seen.set(track.name, track);
+  }
+  if (seen.size === 0) {
+    throw new TracksError(
+      `${className} has no tracks; add static methods whose names end in _track or Track (static long_track() { ... })`,
+    );
+  }
+  const userControl = seen.get(CONTROL);
+  if (userControl && addControlTrack) {
+    throw new TracksError(
+      `${className}: ${userControl.origin} defines a 'control' track beside the one addControlTrack adds; ` +
+        `set static addControlTrack = false to use yours, or rename it`,
+    );
+  }
+  const all: RawTrack[] = [...seen.values()];
+  const controlRaw: RawTrack = userControl ?? { name: CONTROL, origin: 'the added control track', invoke: noop };
+  if (addControlTrack) all.unshift(controlRaw);
+
+  const weights = readWeights(cls, className, all);
+  const tracks: TrackDefinition[] = all.map((track) => ({
+    ...track,
+    weight: weights.get(track.name) ?? 1,
+    scrambled: scrambleLabel(murmur3(track.name)),
+  }));
+  const positive = tracks.filter((t) => t.weight > 0);
+  if (positive.length === 0) {
+    throw new TracksError(`${className}: every track has weight 0; give at least one track a positive weight`);
+  }
+  const byName = new Map(tracks.map((t) => [t.name, t] as const));
+  const control = byName.get(CONTROL) ?? { ...controlRaw, weight: 0, scrambled: scrambleLabel(murmur3(CONTROL)) };
+
+  claimId(id, className, tracks);
+  return {
+    className,
+    id,
+    salt: saltOf(id),
+    tracks,
+    byName,
+    control,
+    equalWeights: tracks.every((t) => t.weight === tracks[0]!.weight),
+    coverage,
+    weight,
+    hasEligibilityRule,
+  };
+}
+
+function claimId(id: string, className: string, tracks: readonly TrackDefinition[]): void {
+  const signature = tracks
+    .map((t) => `${t.name}=${t.weight}`)
+    .sort()
+    .join(',');
+  const claimed = idsInUse.get(id);
+  if (claimed && claimed.signature !== signature) {
+    throw new TracksError(
+      `${className}: id '${id}' is already used by ${claimed.className} with other tracks or weights ` +
+        `(${claimed.signature} here ${signature}); give each track set its own id`,
+    );
+  }
+  if (!claimed) idsInUse.set(id, { className, signature });
+}
+
+function readFlag(cls: TrackSetStatics, className: string, field: 'addControlTrack', fallback: boolean): boolean {
+  const value = cls[field];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') {
+    throw new TracksError(`${className}: static ${field} is ${String(value)}; set it to true or false`);
+  }
+  return value;
+}
+
+function readNumber(cls: TrackSetStatics, className: string, field: 'coverage' | 'weight', fallback: number): number {
+  const value = cls[field];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    const range = field === 'coverage' ? 'a share of keys between 0 and 1' : 'a finite number >= 0 (default 100)';
+    throw new TracksError(`${className}: static ${field} is ${String(value)}; use ${range}`);
+  }
+  return value;
+}
+
+function readWeights(cls: TrackSetStatics, className: string, tracks: readonly RawTrack[]): Map<string, number> {
+  const weights = new Map<string, number>();
+  const value = cls.weights;
+  if (value === undefined) return weights;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TracksError(`${className}: static weights must be an object of track name to weight, like { long: 2 }`);
+  }
+  const names = new Set(tracks.map((t) => t.name));
+  for (const [name, weight] of Object.entries(value)) {
+    if (!names.has(name)) {
+      throw new TracksError(
+        `${className}: static weights names '${name}', which is not a track; tracks are ${[...names].join(', ')}`,
+      );
+    }
+    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
+      throw new TracksError(`${className}: weight of '${name}' is ${String(weight)}; use a finite number >= 0`);
+    }
+    weights.set(name, weight);
+  }
+  return weights;
+}
+
+function suggestId(className: string): string {
+  const base = className.replace(/Tracks?$/, '') || 'my-test';
+  return base.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+}
+
+/** The track name a method name gives (`long_track` and `longTrack` give `long`), or undefined. */
+export function trackNameOfMethod(method: string): string | undefined {
+  if (method.endsWith('_track')) return method.slice(0, -'_track'.length);
+  if (method.endsWith('Track')) return method.slice(0, -'Track'.length);
+  return undefined;
+}

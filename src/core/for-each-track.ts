@@ -1,0 +1,29 @@
+import { forceTracks } from './forcing.js';
+import { definitionOf } from './track-set.js';
+import type { TrackSetClass } from './track-set.js';
+import type { ClassTrackName } from './track-names.js';
+
+/**
+ * Runs `body` once under every track of a track set, each time with that track forced for
+ * everything `body` calls, one after the other; resolves when all are done. Lets you
+ * unit-test code that contains tracks.
+ *
+ * @example
+ * ```ts
+ * await forEachTrack(DelayTracks, async (name) => {
+ *   const response = await handler(request);
+ *   assert.equal(response.status, 200, `under track ${name}`);
+ * });
+ * ```
+ */
+export async function forEachTrack<C extends TrackSetClass>(
+  trackSet: C,
+  body: (name: ClassTrackName<C>) => unknown,
+): Promise<void> {
+  const definition = definitionOf(trackSet);
+  const names = definition.tracks.map((t) => t.name);
+  if (!names.includes(definition.control.name)) names.unshift(definition.control.name);
+  for (const name of names) {
+    await forceTracks({ [definition.id]: name }, () => body(name as ClassTrackName<C>));
+  }
+}

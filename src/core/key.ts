@@ -1,0 +1,123 @@
+import { TracksError } from '../errors.js';
+
+/**
+ * Turns any supported key into the canonical string that assignment hashes.
+ *
+ * - strings are used as they are;
+ * - numbers, bigints and booleans become their decimal or `true`/`false` text, so `42`,
+ *   `42n` and `'42'` are the same key (ids often travel as both);
+ * - Dates become their ISO 8601 text (`toISOString()`);
+ * - arrays and plain objects become canonical JSON: object keys sorted by code unit, no
+ *   white space, properties whose value is `undefined` left out, Dates as ISO strings,
+ *   bigints as JSON numbers, so `{ country, articleId }` is one key in any property order;
+ * - an object with a `toJSON()` method (a URL, a Decimal, your own class) is serialized
+ *   as what `toJSON()` returns.
+ *
+ * Functions, symbols, `NaN` and infinities, cyclic structures and class instances without a
+ * `toJSON()` get a {@link TracksError}: they have no stable text and would assign at random.
+ *
+ * @example
+ * ```ts
+ * serializeKey({ country: 'NL', articleId: 7 }); // '{"articleId":7,"country":"NL"}'
+ * serializeKey(42);                               // '42'
+ * ```
+ */
+export function serializeKey(key: unknown): string {
+  switch (typeof key) {
+    case 'string':
+      return key;
+    case 'number':
+      return numberText(key, 'key');
+    case 'bigint':
+      return key.toString();
+    case 'boolean':
+      return key ? 'true' : 'false';
+    case 'object':
+      if (key === null) break;
+      if (key instanceof Date) return dateText(key, 'key');
+      return canonicalJson(key, 'key', new Set());
+  }
+  throw new TracksError(
+    `key: cannot serialize ${describe(key)}; use a string, number, bigint, boolean, Date, array or plain object`,
+  );
+}
+
+function numberText(value: number, path: string): string {
+  if (!Number.isFinite(value)) {
+    throw new TracksError(`${path}: ${value} is not a usable key; pass a finite number`);
+  }
+  return Object.is(value, -0) ? '0' : String(value);
+}
+
+function dateText(value: Date, path: string): string {
+  if (Number.isNaN(value.getTime())) {
+    throw new TracksError(`${path}: Invalid Date is not a usable key; pass a valid Date`);
+  }
+  return value.toISOString();
+}
+
+function canonicalJson(value: unknown, path: string, seen: Set<object>): string {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      return numberText(value, path);
+    case 'bigint':
+      return value.toString();
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'undefined':
+      return 'null';
+    case 'object': {
+      if (value === null) return 'null';
+      if (value instanceof Date) return JSON.stringify(dateText(value, path));
+      if (seen.has(value)) {
+        throw new TracksError(`${path}: the key contains a cycle; pass a key without circular references`);
+      }
+      seen.add(value);
+      try {
+        return objectJson(value, path, seen);
+      } finally {
+        seen.delete(value);
+      }
+    }
+  }
+  throw new TracksError(
+    `${path}: cannot serialize ${describe(value)} in a key; use strings, numbers, booleans, Dates, arrays and plain objects`,
+  );
+}
+
+function objectJson(value: object, path: string, seen: Set<object>): string {
+  if (Array.isArray(value)) {
+    return `[${value.map((item, i) => canonicalJson(item, `${path}[${i}]`, seen)).join(',')}]`;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    const toJSON = (value as { toJSON?: unknown }).toJSON;
+    if (typeof toJSON === 'function') {
+      return canonicalJson(toJSON.call(value), path, seen);
+    }
+    throw new TracksError(
+      `${path}: cannot serialize ${describe(value)} in a key; pass a plain object or give the class a toJSON() method`,
+    );
+  }
+  const record = value as Record<string, unknown>;
+  const parts: string[] = [];
+  for (const name of Object.keys(record).sort()) {
+    const item = record[name];
+    if (item === undefined) continue;
+    parts.push(`${JSON.stringify(name)}:${canonicalJson(item, `${path}.${name}`, seen)}`);
+  }
+  return `{${parts.join(',')}}`;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'function') return `a function (${value.name || 'anonymous'})`;
+  if (typeof value === 'symbol') return `a symbol (${value.toString()})`;
+  if (value === null) return 'null';
+  if (typeof value === 'object') {
+    const ctor = (value as { constructor?: { name?: string } }).constructor;
+    return `an instance of ${ctor?.name || 'an unknown class'}`;
+  }
+  return typeof value;
+}

@@ -1,0 +1,238 @@
+import { randomUUID } from 'node:crypto';
+import { TracksError } from '../errors.js';
+import { CONTROL, saltOf } from './definition.js';
+import type { TrackSetDefinition } from './definition.js';
+import { forcedTrack } from './forcing.js';
+import type { ForcedTracks } from './forcing.js';
+import { serializeKey } from './key.js';
+import { murmur3, mixScrambled, scrambleLabel } from './murmur3.js';
+import { rendezvous } from './rendezvous.js';
+import type { Candidate } from './rendezvous.js';
+import type { Reason } from './run-hooks.js';
+import { definitionOf, disposeAfter, PREPARED } from './track-set.js';
+import type { Track, TrackSet, TrackSetClass } from './track-set.js';
+
+/** What a MultiTrackSet run is given: the key and context every member set sees. */
+export interface MultiTrackSetOptions<Context = unknown> {
+  /** Who is assigned; omit for a fresh draw per run. */
+  readonly key?: unknown;
+  /** Passed to every member set's `isEligible` and instance tracks. */
+  readonly context?: Context;
+  /** Forces track sets to tracks, by set id, for QA: the first forced member is chosen. */
+  readonly force?: ForcedTracks;
+}
+
+interface Member extends Candidate {
+  readonly cls: TrackSetClass;
+  readonly definition: TrackSetDefinition;
+}
+
+interface MultiDefinition {
+  readonly members: readonly Member[];
+  readonly salt: number;
+  readonly equalWeights: boolean;
+}
+
+/** Default salt of MultiTrackSet choices; a subclass's `static id` replaces it. */
+export const MULTI_SALT_ID = 'tracks:multi';
+const TWO_32 = 4294967296;
+const CONTROL_TRACK: Track = Object.freeze({ name: CONTROL, weight: 0 });
+const byClass = new WeakMap<object, MultiDefinition>();
+
+/**
+ * Runs several tests at once with mutual exclusion: each user gets exactly one of the track
+ * sets they are eligible for, chosen by the sets' `static weight` (default 100), then a
+ * track inside it. Adding, removing or re-weighting a set moves only the users who go to or
+ * come from it. Users eligible for no set get `control` and `run()` does nothing.
+ *
+ * @example
+ * ```ts
+ * using multitrack = new MultiTrackSet([DelayTracks, PricingTracks], { key: userId });
+ * await multitrack.run(response);
+ * multitrack.trackSet?.id; // 'delay' or 'pricing'
+ * multitrack.name;         // the chosen track, e.g. 'long' or 'price_adjusted_by_-2'
+ *
+ * // or as a class:
+ * class CoconutTests extends MultiTrackSet {
+ *   static trackSets = [DelayTracks, PricingTracks];
+ * }
+ * ```
+ */
+export class MultiTrackSet<Sets extends readonly TrackSetClass[] = readonly TrackSetClass[], Context = unknown>
+  implements Disposable
+{
+  /** The member track sets of a subclass. */
+  declare static trackSets: readonly TrackSetClass[] | undefined;
+  /** Salts the choice of set; optional, and changing it re-randomizes which set users get. */
+  declare static id: string | undefined;
+
+  /** The chosen set's run, or null when the user is eligible for none. */
+  readonly trackSet: RunOf<Sets[number]> | null;
+  /** The serialized key, or null without one. */
+  readonly key: string | null;
+  #runId: string | undefined;
+
+  constructor(trackSets: Sets, options?: MultiTrackSetOptions<Context>);
+  constructor(options?: MultiTrackSetOptions<Context>);
+  constructor(
+    setsOrOptions?: Sets | MultiTrackSetOptions<Context>,
+    maybeOptions?: MultiTrackSetOptions<Context>,
+  ) {
+    const given = Array.isArray(setsOrOptions);
+    const options = (given ? maybeOptions : setsOrOptions) as MultiTrackSetOptions<Context> | undefined;
+    const definition = given
+      ? buildMultiDefinition(setsOrOptions as readonly TrackSetClass[], new.target)
+      : multiDefinitionOf(new.target);
+    const rawKey = options?.key;
+    this.key = rawKey === undefined || rawKey === null ? null : serializeKey(rawKey);
+    const keyHash = this.key === null ? (Math.random() * TWO_32) >>> 0 : murmur3(this.key);
+    this.trackSet = choose(definition, this.key, keyHash, options) as RunOf<Sets[number]> | null;
+  }
+
+  /** The chosen track (name and weight), or null when the user is eligible for no set. */
+  get track(): Track | null {
+    return this.#run()?.track ?? null;
+  }
+
+  /** The chosen track's name; `control` when the user is eligible for no set. */
+  get name(): string {
+    return this.#run()?.name ?? CONTROL;
+  }
+
+  /** Whether the run counts in the chosen set's test. */
+  get inTest(): boolean {
+    return this.#run()?.inTest ?? false;
+  }
+
+  /** Why this run got its track; `ineligible` when no set would take the user. */
+  get reason(): Reason {
+    return this.#run()?.reason ?? 'ineligible';
+  }
+
+  /** The chosen set's run id, or a fresh one when no set was chosen. */
+  get runId(): string {
+    return this.#run()?.runId ?? (this.#runId ??= randomUUID());
+  }
+
+  /** Runs the chosen track with `args`; does nothing (returns undefined) when no set was chosen. */
+  run(...args: unknown[]): unknown {
+    return this.#run()?.run(...args);
+  }
+
+  #run(): AnyRun | null {
+    return this.trackSet as AnyRun | null;
+  }
+
+  /** Ends the run (the `using` statement calls it). */
+  [Symbol.dispose](): void {
+    this.#run()?.[Symbol.dispose]();
+  }
+
+  /**
+   * The callback form of `using`.
+   *
+   * @example
+   * ```ts
+   * await MultiTrackSet.with([DelayTracks, PricingTracks], { key: userId }, (multitrack) => multitrack.run(response));
+   * ```
+   */
+  static with<const S extends readonly TrackSetClass[], C, R>(
+    trackSets: S,
+    options: MultiTrackSetOptions<C>,
+    fn: (run: MultiTrackSet<S, C>) => R,
+  ): R {
+    return disposeAfter(new MultiTrackSet<S, C>(trackSets, options), fn);
+  }
+}
+
+function multiDefinitionOf(cls: typeof MultiTrackSet): MultiDefinition {
+  let definition = byClass.get(cls);
+  if (definition === undefined) {
+    const sets = cls.trackSets;
+    if (sets === undefined) {
+      throw new TracksError(
+        `${cls.name}: no track sets given; pass them (new MultiTrackSet([DelayTracks, PricingTracks], { key })) ` +
+          `or declare static trackSets = [DelayTracks, PricingTracks] in a subclass`,
+      );
+    }
+    definition = buildMultiDefinition(sets, cls);
+    byClass.set(cls, definition);
+  }
+  return definition;
+}
+
+function buildMultiDefinition(sets: readonly TrackSetClass[], cls: typeof MultiTrackSet): MultiDefinition {
+  const className = cls.name;
+  if (!Array.isArray(sets) || sets.length === 0) {
+    throw new TracksError(`${className}: the list of track sets is empty; give it at least one TrackSet class`);
+  }
+  const seen = new Map<string, string>();
+  const members = sets.map((set, index): Member => {
+    if (typeof set !== 'function') {
+      throw new TracksError(`${className}: track set #${index} is ${String(set)}; pass TrackSet classes, not instances`);
+    }
+    const definition = definitionOf(set);
+    const other = seen.get(definition.id);
+    if (other !== undefined) {
+      throw new TracksError(
+        `${className}: ${other} and ${definition.className} share the id '${definition.id}'; list each track set once, each with its own id`,
+      );
+    }
+    seen.set(definition.id, definition.className);
+    return { cls: set, definition, name: definition.id, weight: definition.weight, scrambled: scrambleLabel(murmur3(definition.id)) };
+  });
+  if (members.every((m) => m.weight === 0)) {
+    throw new TracksError(`${className}: every track set has weight 0; give at least one a positive static weight`);
+  }
+  const id = cls.id;
+  if (id !== undefined && (typeof id !== 'string' || id === '')) {
+    throw new TracksError(`${className}: static id is ${String(id)}; use a non-empty string or leave it out`);
+  }
+  return {
+    members,
+    salt: saltOf(id ?? MULTI_SALT_ID),
+    equalWeights: members.every((m) => m.weight === members[0]!.weight),
+  };
+}
+
+type AnyRun = TrackSet<unknown>;
+
+/** The run type of a track set class. */
+export type RunOf<C> = C extends abstract new (...args: never) => infer Run ? (Run extends TrackSet<unknown> ? Run : never) : never;
+type RunConstructor = new (options: object) => AnyRun;
+
+function choose(
+  definition: MultiDefinition,
+  key: string | null,
+  keyHash: number,
+  options: MultiTrackSetOptions | undefined,
+): AnyRun | null {
+  const runOptions = { context: options?.context, [PREPARED]: { key, keyHash } };
+  const members = definition.members;
+
+  // QA forcing: the first forced member wins, and its run serves the forced track.
+  for (const member of members) {
+    const forced = options?.force?.[member.definition.id];
+    if (forced !== undefined || forcedTrack(member.definition.id) !== undefined) {
+      return new (member.cls as unknown as RunConstructor)(forced === undefined ? runOptions : { ...runOptions, force: forced });
+    }
+  }
+
+  // Eligibility is evaluated once per member that has a rule; the run built to ask it is
+  // kept, so the chosen set's run is built only once.
+  let candidates: readonly Member[] = members;
+  let probes: Map<Member, AnyRun> | undefined;
+  for (const member of members) {
+    if (!member.definition.hasEligibilityRule) continue;
+    const probe = new (member.cls as unknown as RunConstructor)(runOptions);
+    (probes ??= new Map()).set(member, probe);
+    if (!probe.isEligible) {
+      candidates = candidates === members ? members.filter((m) => m !== member) : candidates.filter((m) => m !== member);
+    }
+  }
+  const equalWeights = definition.equalWeights;
+  const index = rendezvous(mixScrambled(keyHash, definition.salt), candidates, equalWeights);
+  if (index < 0) return null;
+  const chosen = candidates[index]!;
+  return probes?.get(chosen) ?? new (chosen.cls as unknown as RunConstructor)(runOptions);
+}

@@ -1,0 +1,134 @@
+/**
+ * MurmurHash3 x86_32 (Austin Appleby's public-domain reference, `MurmurHash3_x86_32`) over the
+ * UTF-8 bytes of a string, plus the one-block form tracks uses to mix a 32-bit hash with a
+ * 32-bit label. Both are specified, with test vectors, in docs/assignment.md.
+ */
+
+const C1 = 0xcc9e2d51;
+const C2 = 0x1b873593;
+
+const utf8 = new TextEncoder();
+
+/** The block scramble of MurmurHash3: `rotl(k * c1, 15) * c2`. */
+function scramble(k: number): number {
+  k = Math.imul(k, C1);
+  k = (k << 15) | (k >>> 17);
+  return Math.imul(k, C2);
+}
+
+function mixBlock(h: number, k: number): number {
+  h ^= scramble(k);
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+/** The MurmurHash3 finalizer: every input bit affects every output bit. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+function murmur3Bytes(bytes: Uint8Array, seed: number): number {
+  const length = bytes.length;
+  const blocks = length & ~3;
+  let h = seed | 0;
+  for (let i = 0; i < blocks; i += 4) {
+    h = mixBlock(h, bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
+  }
+  let k = 0;
+  switch (length & 3) {
+    case 3:
+      k ^= bytes[blocks + 2]! << 16;
+    // falls through
+    case 2:
+      k ^= bytes[blocks + 1]! << 8;
+    // falls through
+    case 1:
+      k ^= bytes[blocks]!;
+      h ^= scramble(k);
+  }
+  return fmix32(h ^ length);
+}
+
+/**
+ * MurmurHash3 x86_32 of the UTF-8 encoding of `text`, as an unsigned 32-bit integer.
+ *
+ * @example
+ * ```ts
+ * murmur3('hello'); // 0x248bfa47
+ * ```
+ */
+export function murmur3(text: string, seed = 0): number {
+  const length = text.length;
+  // Fast path for ASCII, the common case for user ids: hash the char codes directly,
+  // with no encoding and no allocation.
+  const blocks = length & ~3;
+  let h = seed | 0;
+  let i = 0;
+  for (; i < blocks; i += 4) {
+    const a = text.charCodeAt(i);
+    const b = text.charCodeAt(i + 1);
+    const c = text.charCodeAt(i + 2);
+    const d = text.charCodeAt(i + 3);
+    if ((a | b | c | d) > 0x7f) return murmur3Bytes(utf8.encode(text), seed);
+    h = mixBlock(h, a | (b << 8) | (c << 16) | (d << 24));
+  }
+  let k = 0;
+  switch (length & 3) {
+    case 3: {
+      const c = text.charCodeAt(i + 2);
+      if (c > 0x7f) return murmur3Bytes(utf8.encode(text), seed);
+      k ^= c << 16;
+    }
+    // falls through
+    case 2: {
+      const b = text.charCodeAt(i + 1);
+      if (b > 0x7f) return murmur3Bytes(utf8.encode(text), seed);
+      k ^= b << 8;
+    }
+    // falls through
+    case 1: {
+      const a = text.charCodeAt(i);
+      if (a > 0x7f) return murmur3Bytes(utf8.encode(text), seed);
+      k ^= a;
+      h ^= scramble(k);
+    }
+  }
+  return fmix32(h ^ length);
+}
+
+/**
+ * The scrambled form of a 32-bit label, `rotl(label * c1, 15) * c2`: precomputed once per
+ * label so that {@link mixScrambled} costs a handful of integer operations per candidate.
+ */
+export function scrambleLabel(label: number): number {
+  return scramble(label);
+}
+
+/**
+ * `murmur3(le32(label), seed = hash)` given `scrambleLabel(label)`: MurmurHash3 x86_32 of the
+ * four little-endian bytes of `label`, seeded with `hash`. A bijection of `hash` for a fixed
+ * label, so each label sees uniformly distributed outputs.
+ */
+export function mixScrambled(hash: number, scrambledLabel: number): number {
+  let h = hash ^ scrambledLabel;
+  h = (h << 13) | (h >>> 19);
+  h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  return fmix32(h ^ 4);
+}
+
+/**
+ * `murmur3(le32(label), seed = hash)`: mixes a 32-bit hash with a 32-bit label.
+ *
+ * @example
+ * ```ts
+ * const perTrack = mix(keyHash, murmur3('long'));
+ * ```
+ */
+export function mix(hash: number, label: number): number {
+  return mixScrambled(hash, scramble(label));
+}

@@ -1,0 +1,64 @@
+import { TracksError } from '../errors.js';
+import type { RawTrack } from './definition.js';
+import { serializeKey } from './key.js';
+import { COLLECT_TRACKS, TrackSet } from './track-set.js';
+
+/**
+ * A track set with one track per entry of `static params`, for many variants of one idea.
+ * Each track is named by `static trackName(params)` (default: the params serialized as a key)
+ * and runs as `static track(params, ...args)`.
+ *
+ * @example
+ * ```ts
+ * class PricingTracks extends ParamTrackSet {
+ *   static id = 'pricing';
+ *   static params = Array.from({ length: 11 }, (_, i) => ({ priceDelta: i - 5 }));
+ *   static addControlTrack = false; // { priceDelta: 0 } is our control group
+ *   static trackName({ priceDelta }: { priceDelta: number }) { return `price_adjusted_by_${priceDelta}`; }
+ *   static track({ priceDelta }: { priceDelta: number }, response: CatalogResponse) {
+ *     for (const coconut of response.coconuts) coconut.price += priceDelta;
+ *   }
+ * }
+ * ```
+ */
+export abstract class ParamTrackSet<Context = undefined> extends TrackSet<Context> {
+  /** One track per entry. */
+  declare static params: readonly unknown[];
+
+  /** The track name for one entry of `params`. */
+  static trackName(params: unknown): string {
+    return serializeKey(params);
+  }
+
+  /** Runs the track for one entry of `params`, with the arguments given to `run()`. */
+  static track(params: unknown, ...args: unknown[]): unknown {
+    void params;
+    void args;
+    throw new TracksError(`${this.name}: define static track(params, ...args) to say what a track does`);
+  }
+
+  static override [COLLECT_TRACKS](this: typeof ParamTrackSet): RawTrack[] {
+    const cls = this;
+    const params: unknown = cls.params;
+    if (!Array.isArray(params)) {
+      throw new TracksError(
+        `${cls.name}: static params is ${params === undefined ? 'missing' : 'not an array'}; ` +
+          `give it one entry per track, like static params = [{ priceDelta: -1 }, { priceDelta: 1 }]`,
+      );
+    }
+    if (cls.track === ParamTrackSet.track) {
+      throw new TracksError(`${cls.name}: define static track(params, ...args) to say what a track does`);
+    }
+    return params.map((entry: unknown, index): RawTrack => {
+      const name = cls.trackName(entry);
+      if (typeof name !== 'string') {
+        throw new TracksError(`${cls.name}: trackName(params[${index}]) returned ${typeof name}; return a string`);
+      }
+      return {
+        name,
+        origin: `params[${index}]`,
+        invoke: (_self, args) => cls.track(entry, ...args),
+      };
+    });
+  }
+}

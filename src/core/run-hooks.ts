@@ -1,0 +1,50 @@
+/**
+ * The seam between assignment (pure, in core/) and the layers after it. Recording installs
+ * hooks here; core never imports recording, so data flows one way.
+ */
+
+/** Why a run got its track. */
+export type Reason = 'assigned' | 'ineligible' | 'not covered' | 'forced' | 'stopped' | 'guardrail';
+
+/** What the hooks see of a run once its track is chosen. */
+export interface ChosenRun {
+  readonly id: string;
+  readonly name: string;
+  readonly key: string | null;
+  readonly runId: string;
+  readonly reason: Reason;
+  readonly inTest: boolean;
+}
+
+/** Outcome of a control decision: serve `track` instead of assigning, for `reason`. */
+export interface ServeInstead {
+  readonly track: string;
+  readonly reason: 'stopped';
+}
+
+export interface RunHooks {
+  /** A stopped test serves one track to everyone. Consulted before eligibility. */
+  serveInstead?(id: string): ServeInstead | undefined;
+  /** A sticky set's earlier assignment for the key, if any. */
+  stickyTrack?(id: string, key: string): string | undefined;
+  /** Whether a guardrail has switched the track off in this process. */
+  tripped?(id: string, track: string): boolean;
+  /** Called once per run that is in the test, when its track is chosen. */
+  exposed?(run: ChosenRun): void;
+  /** Called after each `run()` of a track, with its duration in milliseconds. */
+  ran?(run: ChosenRun, durationMs: number, failed: boolean): void;
+}
+
+let installed: RunHooks = {};
+
+/** Installs the hooks that recording uses; returns a function that removes them. */
+export function installRunHooks(hooks: RunHooks): () => void {
+  installed = hooks;
+  return () => {
+    if (installed === hooks) installed = {};
+  };
+}
+
+export function runHooks(): RunHooks {
+  return installed;
+}

@@ -1,0 +1,399 @@
+import { randomUUID } from 'node:crypto';
+import { TracksError } from '../errors.js';
+import { assign } from './assign.js';
+import { buildDefinition, trackNameOfMethod } from './definition.js';
+import type { RawTrack, TrackDefinition, TrackSetDefinition } from './definition.js';
+import { forcedTrack } from './forcing.js';
+import { serializeKey } from './key.js';
+import { murmur3 } from './murmur3.js';
+import { runHooks } from './run-hooks.js';
+import type { ChosenRun, Reason } from './run-hooks.js';
+import type { ClassTrackName, RunTrackName } from './track-names.js';
+
+/**
+ * What a run of a track set is given. `key` pins the user to a track (any supported value,
+ * see {@link serializeKey}); without it every run draws afresh. `context` is what
+ * `isEligible` and instance tracks read. `force` serves one track for QA.
+ */
+export type TrackSetOptions<Context> = {
+  /** Who is assigned: a user id, or any value tracks can serialize. Omit for a fresh draw per run. */
+  readonly key?: unknown;
+  /** Forces this track (for QA and tests); the run is then not in the test. */
+  readonly force?: string;
+} & (undefined extends Context ? { readonly context?: Context } : { readonly context: Context });
+
+/** A chosen track: its name and weight. */
+export interface Track {
+  readonly name: string;
+  readonly weight: number;
+}
+
+/** A track set class, as MultiTrackSet and the helpers take it. */
+export type TrackSetClass = (abstract new (...args: never) => TrackSet<unknown>) & TrackSetStaticSide;
+
+/** The static members every track set class has. */
+export interface TrackSetStaticSide {
+  readonly id: string;
+  readonly prototype: TrackSet<unknown>;
+}
+
+/** Key hash prepared by a MultiTrackSet, so a member set does not hash the key again. */
+export const PREPARED = Symbol('tracks.prepared');
+interface Prepared {
+  readonly key: string | null;
+  readonly keyHash: number;
+}
+
+const definitions = new WeakMap<object, TrackSetDefinition>();
+
+/**
+ * Reads and validates a track set class once, on first use; bad definitions throw a
+ * {@link TracksError} naming the class and the fix.
+ */
+export function definitionOf(cls: object): TrackSetDefinition {
+  let definition = definitions.get(cls);
+  if (definition === undefined) {
+    const statics = cls as typeof TrackSet;
+    if (cls === TrackSet || !(statics.prototype instanceof TrackSet)) {
+      throw new TracksError(
+        `${statics.name || 'this class'} is not a track set; extend TrackSet (or ParamTrackSet) and give it tracks`,
+      );
+    }
+    const hasEligibilityRule = findGetter(statics.prototype, 'isEligible') !== findGetter(TrackSet.prototype, 'isEligible');
+    definition = buildDefinition(statics, statics[COLLECT_TRACKS](), hasEligibilityRule);
+    definitions.set(cls, definition);
+  }
+  return definition;
+}
+
+function findGetter(proto: object | null, name: string): unknown {
+  for (let p = proto; p !== null; p = Object.getPrototypeOf(p) as object | null) {
+    const descriptor = Object.getOwnPropertyDescriptor(p, name);
+    if (descriptor) return descriptor.get ?? descriptor.value;
+  }
+  return undefined;
+}
+
+/** Internal: how a class lists its raw tracks (methods here; params in ParamTrackSet). */
+export const COLLECT_TRACKS = Symbol('tracks.collect');
+
+const TWO_32 = 4294967296;
+
+/**
+ * A set of variants ("tracks") of one code path, and a run of it for one user. Tracks are the
+ * methods whose names end in `_track` or `Track`, static or instance; `control`, a no-op, is
+ * added unless `static addControlTrack = false`. The class's `static id` salts assignment:
+ * keep it stable, since renaming it re-randomizes everyone.
+ *
+ * Creating a run chooses nothing yet; the track is chosen, deterministically from the key,
+ * the first time you read `name`, `reason` or `inTest` or call `run()`.
+ *
+ * @example
+ * ```ts
+ * class DelayTracks extends TrackSet {
+ *   static id = 'delay';
+ *   static short_track() { return sleep(500); }
+ *   static long_track() { return sleep(2000); }
+ * }
+ *
+ * using track = new DelayTracks({ key: userId });
+ * await track.run();
+ * console.log(track.name); // 'control', 'short' or 'long', the same for userId every time
+ * ```
+ */
+export abstract class TrackSet<Context = undefined> implements Disposable {
+  /** The stable id of the test. Required; renaming it re-randomizes users. */
+  declare static id: string;
+  /** Add a no-op `control` track (default true). */
+  declare static addControlTrack: boolean;
+  /** Relative weights by track name (default 1 each). */
+  declare static weights: Readonly<Record<string, number>> | undefined;
+  /** Share of eligible keys that enter the test at all; the rest get control (default 1). */
+  declare static coverage: number;
+  /** Weight of this set inside a {@link MultiTrackSet} (default 100). */
+  declare static weight: number;
+
+  /** The serialized key, or null when the run has none (a fresh draw per run). */
+  readonly key: string | null;
+  /** The context given to the run, read by `isEligible` and instance tracks. */
+  readonly context: Context;
+
+  readonly #definition: TrackSetDefinition;
+  readonly #keyHash: number;
+  readonly #force: string | undefined;
+  #track: TrackDefinition | undefined;
+  #reason: Reason = 'assigned';
+  #runId: string | undefined;
+  #disposed = false;
+
+  constructor(...[options]: undefined extends Context ? [options?: TrackSetOptions<Context>] : [options: TrackSetOptions<Context>]) {
+    this.#definition = definitionOf(new.target);
+    const prepared = (options as { [PREPARED]?: Prepared } | undefined)?.[PREPARED];
+    if (prepared) {
+      this.key = prepared.key;
+      this.#keyHash = prepared.keyHash;
+    } else {
+      const key = options?.key;
+      this.key = key === undefined || key === null ? null : serializeKey(key);
+      this.#keyHash = this.key === null ? (Math.random() * TWO_32) >>> 0 : murmur3(this.key);
+    }
+    this.context = options?.context as Context;
+    const force = options?.force;
+    if (force !== undefined) this.#trackNamed(force, 'force');
+    this.#force = force;
+  }
+
+  /**
+   * Whether this user may enter the test. Override it as a getter to keep users out (they
+   * get control, even when `addControlTrack` is false); it can read `this.context` and `this.key`.
+   */
+  get isEligible(): boolean {
+    return true;
+  }
+
+  /** The track set's id (`static id`). */
+  get id(): string {
+    return this.#definition.id;
+  }
+
+  /** The chosen track's name. */
+  get name(): RunTrackName<this> {
+    return this.#chosen().name as RunTrackName<this>;
+  }
+
+  /** The chosen track: its name and weight. */
+  get track(): Track {
+    const { name, weight } = this.#chosen();
+    return { name, weight };
+  }
+
+  /** Why this run got its track. */
+  get reason(): Reason {
+    this.#chosen();
+    return this.#reason;
+  }
+
+  /** Whether the run counts in the test: eligible, covered, not forced or stopped. */
+  get inTest(): boolean {
+    this.#chosen();
+    return this.#reason === 'assigned';
+  }
+
+  /** A unique id for this run, created on first read. */
+  get runId(): string {
+    return (this.#runId ??= randomUUID());
+  }
+
+  /**
+   * Runs the chosen track with `args` and returns what it returns (a promise for an async
+   * track). A track that throws throws to you unchanged.
+   */
+  run(...args: unknown[]): unknown {
+    const track = this.#chosen();
+    const hooks = runHooks();
+    if (hooks.ran === undefined) return track.invoke(this, args);
+    const started = performance.now();
+    let result: unknown;
+    try {
+      result = track.invoke(this, args);
+    } catch (error) {
+      this.#ran(started, true);
+      throw error;
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (value: unknown) => {
+          this.#ran(started, false);
+          return value;
+        },
+        (error: unknown) => {
+          this.#ran(started, true);
+          throw error;
+        },
+      );
+    }
+    this.#ran(started, false);
+    return result;
+  }
+
+  /** Ends the run (the `using` statement calls it). */
+  [Symbol.dispose](): void {
+    this.#disposed = true;
+  }
+
+  /** Whether the run has been disposed. */
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  #ran(started: number, failed: boolean): void {
+    runHooks().ran?.(this as unknown as ChosenRun, performance.now() - started, failed);
+  }
+
+  #chosen(): TrackDefinition {
+    if (this.#track === undefined) {
+      this.#track = this.#choose();
+      // Only after #track is set: the hook reads this run's name.
+      if (this.#reason === 'assigned') runHooks().exposed?.(this as unknown as ChosenRun);
+    }
+    return this.#track;
+  }
+
+  #choose(): TrackDefinition {
+    const definition = this.#definition;
+    const forced = this.#force ?? forcedTrack(definition.id);
+    if (forced !== undefined) {
+      this.#reason = 'forced';
+      return this.#trackNamed(forced, 'forceTracks');
+    }
+    const hooks = runHooks();
+    const instead = hooks.serveInstead?.(definition.id);
+    if (instead !== undefined) {
+      this.#reason = instead.reason;
+      return definition.byName.get(instead.track) ?? definition.control;
+    }
+    if (definition.hasEligibilityRule && !this.isEligible) {
+      this.#reason = 'ineligible';
+      return definition.control;
+    }
+    const assigned = assign(definition, this.#keyHash);
+    if (assigned === undefined) {
+      this.#reason = 'not covered';
+      return definition.control;
+    }
+    let track = assigned;
+    if (hooks.stickyTrack !== undefined && this.key !== null) {
+      const sticky = hooks.stickyTrack(definition.id, this.key);
+      const kept = sticky === undefined ? undefined : definition.byName.get(sticky);
+      if (kept) track = kept;
+    }
+    if (hooks.tripped?.(definition.id, track.name)) {
+      this.#reason = 'guardrail';
+      return definition.control;
+    }
+    return track;
+  }
+
+  #trackNamed(name: string, argument: string): TrackDefinition {
+    const track = this.#definition.byName.get(name) ?? (name === 'control' ? this.#definition.control : undefined);
+    if (track === undefined) {
+      throw new TracksError(
+        `${argument}: ${this.#definition.className} has no track '${name}'; its tracks are ${trackNamesOf(this.#definition).join(', ')}`,
+      );
+    }
+    return track;
+  }
+
+  /**
+   * Creates a run, like `new`, with `name` typed as the union of the class's track names
+   * (the compiler cannot see static methods through `new`).
+   *
+   * @example
+   * ```ts
+   * using track = DelayTracks.choose({ key: userId });
+   * track.name; // 'control' | 'short' | 'long'
+   * ```
+   */
+  static choose<C extends TrackSetClass>(
+    this: C,
+    ...options: ConstructorParameters<C>
+  ): InstanceType<C> & { readonly name: ClassTrackName<C> } {
+    const Class = this as unknown as new (...args: ConstructorParameters<C>) => InstanceType<C>;
+    return new Class(...options) as InstanceType<C> & { readonly name: ClassTrackName<C> };
+  }
+
+  /**
+   * The callback form of `using`, for code that cannot use it: creates a run, passes it to
+   * `fn`, disposes it when `fn` returns or its promise settles, and returns what `fn` returns.
+   *
+   * @example
+   * ```ts
+   * const html = await DelayTracks.with({ key: userId }, async (track) => {
+   *   await track.run();
+   *   return render(track.name);
+   * });
+   * ```
+   */
+  static with<C extends TrackSetClass, R>(
+    this: C,
+    options: ConstructorParameters<C>[0],
+    fn: (run: InstanceType<C> & { readonly name: ClassTrackName<C> }) => R,
+  ): R {
+    const Class = this as unknown as new (options: ConstructorParameters<C>[0]) => InstanceType<C> & { readonly name: ClassTrackName<C> };
+    return disposeAfter(new Class(options), fn);
+  }
+
+  /**
+   * The names of the class's tracks, `control` first when added.
+   *
+   * @example
+   * ```ts
+   * DelayTracks.trackNames(); // ['control', 'short', 'long']
+   * ```
+   */
+  static trackNames<C extends TrackSetClass>(this: C): ClassTrackName<C>[] {
+    return trackNamesOf(definitionOf(this)) as ClassTrackName<C>[];
+  }
+
+  /** Internal: the class's track methods, static and instance. */
+  static [COLLECT_TRACKS](this: typeof TrackSet): RawTrack[] {
+    return collectMethodTracks(this);
+  }
+}
+
+function trackNamesOf(definition: TrackSetDefinition): string[] {
+  return definition.tracks.map((t) => t.name);
+}
+
+/** Disposes `run` once `fn`'s result (or its promise) is done; returns that result. */
+export function disposeAfter<Run extends Disposable, R>(run: Run, fn: (run: Run) => R): R {
+  let result: R;
+  try {
+    result = fn(run);
+  } catch (error) {
+    run[Symbol.dispose]();
+    throw error;
+  }
+  if (result instanceof Promise) {
+    return result.finally(() => run[Symbol.dispose]()) as R;
+  }
+  run[Symbol.dispose]();
+  return result;
+}
+
+function collectMethodTracks(cls: typeof TrackSet): RawTrack[] {
+  const tracks: RawTrack[] = [];
+  const taken = new Set<string>();
+  const className = cls.name;
+  const sides: Array<[object, object, boolean]> = [
+    [cls, TrackSet, true],
+    [cls.prototype, TrackSet.prototype, false],
+  ];
+  for (const [start, stop, isStatic] of sides) {
+    for (let owner = start; owner !== stop && owner !== null; owner = Object.getPrototypeOf(owner) as object) {
+      for (const method of Object.getOwnPropertyNames(owner)) {
+        const name = trackNameOfMethod(method);
+        if (name === undefined || taken.has(`${isStatic}:${method}`)) continue;
+        const descriptor = Object.getOwnPropertyDescriptor(owner, method);
+        const fn: unknown = descriptor?.value;
+        if (typeof fn !== 'function') continue;
+        taken.add(`${isStatic}:${method}`);
+        tracks.push({
+          name,
+          origin: `${isStatic ? 'static ' : ''}${method}()`,
+          invoke: isStatic
+            ? (_self, args) => Reflect.apply(fn, cls, args)
+            : (self, args) => Reflect.apply(fn, self, args),
+        });
+      }
+    }
+  }
+  const kinds = new Set(tracks.map((t) => t.origin.startsWith('static ')));
+  if (kinds.size > 1) {
+    throw new TracksError(
+      `${className} mixes static and instance track methods; make them all static or all instance methods ` +
+        `(so that the type of track.name can list them)`,
+    );
+  }
+  return tracks;
+}

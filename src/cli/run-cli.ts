@@ -1,0 +1,40 @@
+import { TracksError } from '../errors.js';
+import type { CliIo, Command } from './command.js';
+import { UsageError } from './command.js';
+import { commands } from './commands.js';
+
+/** Runs the `tracks` command line; returns the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(help());
+    return name === undefined ? 2 : 0;
+  }
+  const command: Command | undefined = commands[name];
+  if (command === undefined) {
+    io.stderr(`tracks: unknown command '${name}'; run 'tracks --help' for the list`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout(command.usage);
+    return 0;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof TracksError) {
+      io.stderr(`tracks ${name}: ${error.message}`);
+      return 2;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    io.stderr(`tracks ${name}: ${message}`);
+    return 1;
+  }
+}
+
+function help(): string {
+  const width = Math.max(...Object.keys(commands).map((n) => n.length));
+  const lines = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(width)}  ${c.summary}`);
+  return ['Usage: tracks <command> [options]', '', 'Commands:', ...lines, '', "Run 'tracks <command> --help' for a command's options."].join('\n');
+}
+

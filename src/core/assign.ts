@@ -1,6 +1,6 @@
 import { COVERAGE_LABEL } from './definition.js';
 import type { TrackDefinition, TrackSetDefinition } from './definition.js';
-import { mixScrambled } from './murmur3.js';
+import { mixInt } from './murmur3.js';
 import { rendezvous, within } from './rendezvous.js';
 
 /**
@@ -9,8 +9,8 @@ import { rendezvous, within } from './rendezvous.js';
  * stopping: those are decisions about the run, made around this.
  */
 export function assign(definition: TrackSetDefinition, keyHash: number): TrackDefinition | undefined {
-  const hash = mixScrambled(keyHash, definition.salt);
-  if (definition.coverage < 1 && !within(mixScrambled(hash, COVERAGE_LABEL), definition.coverage)) {
+  const hash = mixInt(keyHash, definition.salt);
+  if (definition.coverage < 1 && !within(mixInt(hash, COVERAGE_LABEL), definition.coverage)) {
     return undefined;
   }
   return definition.tracks[rendezvous(hash, definition.tracks, definition.equalWeights)];

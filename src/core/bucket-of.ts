@@ -1,6 +1,6 @@
 import { assign } from './assign.js';
 import { serializeKey } from './key.js';
-import { murmur3 } from './murmur3.js';
+import { murmur3Int } from './murmur3.js';
 import { definitionOf } from './track-set.js';
 import type { TrackSetClass } from './track-set.js';
 import type { ClassTrackName } from './track-names.js';
@@ -17,6 +17,6 @@ import type { ClassTrackName } from './track-names.js';
  */
 export function bucketOf<C extends TrackSetClass>(trackSet: C, key: unknown): ClassTrackName<C> {
   const definition = definitionOf(trackSet);
-  const track = assign(definition, murmur3(serializeKey(key)));
+  const track = assign(definition, murmur3Int(serializeKey(key)));
   return (track ?? definition.control).name as ClassTrackName<C>;
 }

@@ -19,6 +19,8 @@ export interface RawTrack {
 
 /** What a TrackSet or ParamTrackSet class defines, validated and precomputed once per class. */
 export interface TrackSetDefinition {
+  /** The class this definition was built for. */
+  readonly owner: object;
   readonly className: string;
   readonly id: string;
   /** `murmur3(id)` scrambled: the per-track-set salt mixed into the key hash. */
@@ -33,6 +35,8 @@ export interface TrackSetDefinition {
   readonly weight: number;
   /** Whether the class overrides `isEligible`; when it does not, nobody is ineligible. */
   readonly hasEligibilityRule: boolean;
+  /** `static sticky`: a key keeps the track it first got, even after tracks or weights change. */
+  readonly sticky: boolean;
 }
 
 /** The static side every track set class has, as the definition reads it. */
@@ -43,6 +47,7 @@ export interface TrackSetStatics {
   readonly weights?: unknown;
   readonly coverage?: unknown;
   readonly weight?: unknown;
+  readonly sticky?: unknown;
 }
 
 export const CONTROL = 'control';
@@ -78,6 +83,7 @@ export function buildDefinition(
     );
   }
   const addControlTrack = readFlag(cls, className, 'addControlTrack', true);
+  const sticky = readFlag(cls, className, 'sticky', false);
   const coverage = readNumber(cls, className, 'coverage', 1);
   if (coverage > 1) {
     throw new TracksError(`${className}: static coverage is ${coverage}; use a share of keys between 0 and 1`);
@@ -128,6 +134,7 @@ export function buildDefinition(
 
   claimId(id, className, tracks);
   return {
+    owner: cls,
     className,
     id,
     salt: saltOf(id),
@@ -138,6 +145,7 @@ export function buildDefinition(
     coverage,
     weight,
     hasEligibilityRule,
+    sticky,
   };
 }
 
@@ -156,7 +164,7 @@ function claimId(id: string, className: string, tracks: readonly TrackDefinition
   if (!claimed) idsInUse.set(id, { className, signature });
 }
 
-function readFlag(cls: TrackSetStatics, className: string, field: 'addControlTrack', fallback: boolean): boolean {
+function readFlag(cls: TrackSetStatics, className: string, field: 'addControlTrack' | 'sticky', fallback: boolean): boolean {
   const value = cls[field];
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') {

@@ -5,11 +5,11 @@ import type { TrackSetDefinition } from './definition.js';
 import { forcedTrack } from './forcing.js';
 import type { ForcedTracks } from './forcing.js';
 import { serializeKey } from './key.js';
-import { murmur3, mixScrambled, scrambleLabel } from './murmur3.js';
+import { mixInt, murmur3, scrambleLabel } from './murmur3.js';
 import { rendezvous } from './rendezvous.js';
 import type { Candidate } from './rendezvous.js';
 import type { Reason } from './run-hooks.js';
-import { definitionOf, disposeAfter, PREPARED } from './track-set.js';
+import { constructWithKey, definitionOf, disposeAfter, keyHashOf } from './track-set.js';
 import type { Track, TrackSet, TrackSetClass } from './track-set.js';
 
 /** What a MultiTrackSet run is given: the key and context every member set sees. */
@@ -35,7 +35,6 @@ interface MultiDefinition {
 
 /** Default salt of MultiTrackSet choices; a subclass's `static id` replaces it. */
 export const MULTI_SALT_ID = 'tracks:multi';
-const TWO_32 = 4294967296;
 const CONTROL_TRACK: Track = Object.freeze({ name: CONTROL, weight: 0 });
 const byClass = new WeakMap<object, MultiDefinition>();
 
@@ -81,11 +80,11 @@ export class MultiTrackSet<Sets extends readonly TrackSetClass[] = readonly Trac
     const given = Array.isArray(setsOrOptions);
     const options = (given ? maybeOptions : setsOrOptions) as MultiTrackSetOptions<Context> | undefined;
     const definition = given
-      ? buildMultiDefinition(setsOrOptions as readonly TrackSetClass[], new.target)
+      ? listedDefinitionOf(setsOrOptions as readonly TrackSetClass[], new.target)
       : multiDefinitionOf(new.target);
     const rawKey = options?.key;
     this.key = rawKey === undefined || rawKey === null ? null : serializeKey(rawKey);
-    const keyHash = this.key === null ? (Math.random() * TWO_32) >>> 0 : murmur3(this.key);
+    const keyHash = keyHashOf(this.key);
     this.trackSet = choose(definition, this.key, keyHash, options) as RunOf<Sets[number]> | null;
   }
 
@@ -161,6 +160,32 @@ function multiDefinitionOf(cls: typeof MultiTrackSet): MultiDefinition {
   return definition;
 }
 
+// Definitions of lists passed inline (`new MultiTrackSet([A, B], ...)` builds a new array per
+// request), found by their first class and compared element by element.
+const byList = new WeakMap<object, { sets: readonly TrackSetClass[]; cls: object; definition: MultiDefinition }[]>();
+
+function listedDefinitionOf(sets: readonly TrackSetClass[], cls: typeof MultiTrackSet): MultiDefinition {
+  const first = sets[0];
+  if (typeof first !== 'function') return buildMultiDefinition(sets, cls);
+  let entries = byList.get(first);
+  if (entries !== undefined) {
+    for (const entry of entries) {
+      if (entry.cls === cls && sameList(entry.sets, sets)) return entry.definition;
+    }
+  }
+  const definition = buildMultiDefinition(sets, cls);
+  (entries ??= []).push({ sets: [...sets], cls, definition });
+  if (entries.length > 64) entries.shift(); // lists built dynamically must not grow this forever
+  byList.set(first, entries);
+  return definition;
+}
+
+function sameList(a: readonly TrackSetClass[], b: readonly TrackSetClass[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function buildMultiDefinition(sets: readonly TrackSetClass[], cls: typeof MultiTrackSet): MultiDefinition {
   const className = cls.name;
   if (!Array.isArray(sets) || sets.length === 0) {
@@ -199,6 +224,7 @@ type AnyRun = TrackSet<unknown>;
 
 /** The run type of a track set class. */
 export type RunOf<C> = C extends abstract new (...args: never) => infer Run ? (Run extends TrackSet<unknown> ? Run : never) : never;
+
 type RunConstructor = new (options: object) => AnyRun;
 
 function choose(
@@ -207,15 +233,15 @@ function choose(
   keyHash: number,
   options: MultiTrackSetOptions | undefined,
 ): AnyRun | null {
-  const runOptions = { context: options?.context, [PREPARED]: { key, keyHash } };
   const members = definition.members;
+  const context = options?.context;
+  const build = (member: Member, force?: string): AnyRun =>
+    constructWithKey(member.cls as unknown as RunConstructor, force === undefined ? { context } : { context, force }, key, keyHash);
 
   // QA forcing: the first forced member wins, and its run serves the forced track.
   for (const member of members) {
     const forced = options?.force?.[member.definition.id];
-    if (forced !== undefined || forcedTrack(member.definition.id) !== undefined) {
-      return new (member.cls as unknown as RunConstructor)(forced === undefined ? runOptions : { ...runOptions, force: forced });
-    }
+    if (forced !== undefined || forcedTrack(member.definition.id) !== undefined) return build(member, forced);
   }
 
   // Eligibility is evaluated once per member that has a rule; the run built to ask it is
@@ -224,15 +250,12 @@ function choose(
   let probes: Map<Member, AnyRun> | undefined;
   for (const member of members) {
     if (!member.definition.hasEligibilityRule) continue;
-    const probe = new (member.cls as unknown as RunConstructor)(runOptions);
+    const probe = build(member);
     (probes ??= new Map()).set(member, probe);
-    if (!probe.isEligible) {
-      candidates = candidates === members ? members.filter((m) => m !== member) : candidates.filter((m) => m !== member);
-    }
+    if (!probe.isEligible) candidates = candidates.filter((m) => m !== member);
   }
-  const equalWeights = definition.equalWeights;
-  const index = rendezvous(mixScrambled(keyHash, definition.salt), candidates, equalWeights);
+  const index = rendezvous(mixInt(keyHash, definition.salt), candidates, definition.equalWeights);
   if (index < 0) return null;
   const chosen = candidates[index]!;
-  return probes?.get(chosen) ?? new (chosen.cls as unknown as RunConstructor)(runOptions);
+  return probes?.get(chosen) ?? build(chosen);
 }

@@ -22,14 +22,17 @@ function mixBlock(h: number, k: number): number {
   return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }
 
-/** The MurmurHash3 finalizer: every input bit affects every output bit. */
+/**
+ * The MurmurHash3 finalizer: every input bit affects every output bit. Internal hashes stay
+ * signed int32 (`>>> 0` only at the public edge): V8 keeps int32 values unboxed, while
+ * unsigned values above 2^31 become heap numbers when they cross a function boundary.
+ */
 function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return h ^ (h >>> 16);
 }
 
 function murmur3Bytes(bytes: Uint8Array, seed: number): number {
@@ -63,6 +66,11 @@ function murmur3Bytes(bytes: Uint8Array, seed: number): number {
  * ```
  */
 export function murmur3(text: string, seed = 0): number {
+  return murmur3Int(text, seed) >>> 0;
+}
+
+/** {@link murmur3} as a signed int32 (the same 32 bits), for the hot path. */
+export function murmur3Int(text: string, seed = 0): number {
   const length = text.length;
   // Fast path for ASCII, the common case for user ids: hash the char codes directly,
   // with no encoding and no allocation.
@@ -74,26 +82,26 @@ export function murmur3(text: string, seed = 0): number {
     const b = text.charCodeAt(i + 1);
     const c = text.charCodeAt(i + 2);
     const d = text.charCodeAt(i + 3);
-    if ((a | b | c | d) > 0x7f) return murmur3Bytes(utf8.encode(text), seed);
+    if ((a | b | c | d) > 0x7f) return murmur3Bytes(utf8.encode(text), seed) | 0;
     h = mixBlock(h, a | (b << 8) | (c << 16) | (d << 24));
   }
   let k = 0;
   switch (length & 3) {
     case 3: {
       const c = text.charCodeAt(i + 2);
-      if (c > 0x7f) return murmur3Bytes(utf8.encode(text), seed);
+      if (c > 0x7f) return murmur3Bytes(utf8.encode(text), seed) | 0;
       k ^= c << 16;
     }
     // falls through
     case 2: {
       const b = text.charCodeAt(i + 1);
-      if (b > 0x7f) return murmur3Bytes(utf8.encode(text), seed);
+      if (b > 0x7f) return murmur3Bytes(utf8.encode(text), seed) | 0;
       k ^= b << 8;
     }
     // falls through
     case 1: {
       const a = text.charCodeAt(i);
-      if (a > 0x7f) return murmur3Bytes(utf8.encode(text), seed);
+      if (a > 0x7f) return murmur3Bytes(utf8.encode(text), seed) | 0;
       k ^= a;
       h ^= scramble(k);
     }
@@ -115,6 +123,11 @@ export function scrambleLabel(label: number): number {
  * label, so each label sees uniformly distributed outputs.
  */
 export function mixScrambled(hash: number, scrambledLabel: number): number {
+  return mixInt(hash, scrambledLabel) >>> 0;
+}
+
+/** {@link mixScrambled} as a signed int32 (the same 32 bits), for the hot path. */
+export function mixInt(hash: number, scrambledLabel: number): number {
   let h = hash ^ scrambledLabel;
   h = (h << 13) | (h >>> 19);
   h = (Math.imul(h, 5) + 0xe6546b64) | 0;
@@ -130,5 +143,5 @@ export function mixScrambled(hash: number, scrambledLabel: number): number {
  * ```
  */
 export function mix(hash: number, label: number): number {
-  return mixScrambled(hash, scramble(label));
+  return mixInt(hash, scramble(label)) >>> 0;
 }

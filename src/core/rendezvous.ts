@@ -1,4 +1,4 @@
-import { mixScrambled } from './murmur3.js';
+import { mixInt } from './murmur3.js';
 
 /** One candidate of a weighted rendezvous choice: a track, or a track set inside a MultiTrackSet. */
 export interface Candidate {
@@ -24,11 +24,13 @@ const TWO_32 = 4294967296;
 export function rendezvous(hash: number, candidates: readonly Candidate[], equalWeights: boolean): number {
   let best = -1;
   if (equalWeights) {
-    let bestDraw = -1;
+    // Unsigned order of the draws, compared as signed int32: flipping the sign bit maps one
+    // onto the other.
+    let bestDraw = 0;
     for (let i = 0; i < candidates.length; i++) {
       const candidate = candidates[i]!;
-      const draw = mixScrambled(hash, candidate.scrambled);
-      if (draw > bestDraw || (draw === bestDraw && candidate.name < candidates[best]!.name)) {
+      const draw = mixInt(hash, candidate.scrambled) ^ 0x80000000;
+      if (best === -1 || draw > bestDraw || (draw === bestDraw && candidate.name < candidates[best]!.name)) {
         bestDraw = draw;
         best = i;
       }
@@ -39,7 +41,7 @@ export function rendezvous(hash: number, candidates: readonly Candidate[], equal
   for (let i = 0; i < candidates.length; i++) {
     const candidate = candidates[i]!;
     if (!(candidate.weight > 0)) continue;
-    const u = (mixScrambled(hash, candidate.scrambled) + 0.5) / TWO_32;
+    const u = ((mixInt(hash, candidate.scrambled) >>> 0) + 0.5) / TWO_32;
     const score = -Math.log(u) / candidate.weight;
     if (score < bestScore || (score === bestScore && candidate.name < candidates[best]!.name)) {
       bestScore = score;
@@ -49,7 +51,7 @@ export function rendezvous(hash: number, candidates: readonly Candidate[], equal
   return best;
 }
 
-/** Whether a 32-bit draw falls inside a share in [0, 1]: `x / 2^32 < share`. */
+/** Whether a 32-bit draw (signed or unsigned form) falls inside a share in [0, 1]: `x / 2^32 < share`. */
 export function within(draw: number, share: number): boolean {
-  return draw < share * TWO_32;
+  return draw >>> 0 < share * TWO_32;
 }

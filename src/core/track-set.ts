@@ -5,7 +5,7 @@ import { buildDefinition, trackNameOfMethod } from './definition.js';
 import type { RawTrack, TrackDefinition, TrackSetDefinition } from './definition.js';
 import { forcedTrack } from './forcing.js';
 import { serializeKey } from './key.js';
-import { murmur3 } from './murmur3.js';
+import { murmur3Int } from './murmur3.js';
 import { runHooks } from './run-hooks.js';
 import type { ChosenRun, Reason } from './run-hooks.js';
 import type { ClassTrackName, RunTrackName } from './track-names.js';
@@ -37,22 +37,36 @@ export interface TrackSetStaticSide {
   readonly prototype: TrackSet<unknown>;
 }
 
-/** Key hash prepared by a MultiTrackSet, so a member set does not hash the key again. */
-export const PREPARED = Symbol('tracks.prepared');
-interface Prepared {
+/** A key already serialized and hashed by a MultiTrackSet, so a member set does not hash it again. */
+interface PreparedKey {
   readonly key: string | null;
   readonly keyHash: number;
 }
+// Handed from constructWithKey() to the constructor it calls synchronously.
+let preparedKey: PreparedKey | undefined;
 
-const definitions = new WeakMap<object, TrackSetDefinition>();
+/** Constructs a run of `cls` for a key that is already serialized and hashed. */
+export function constructWithKey<Run>(cls: new (options: object) => Run, options: object, key: string | null, keyHash: number): Run {
+  preparedKey = { key, keyHash };
+  try {
+    return new cls(options);
+  } finally {
+    preparedKey = undefined;
+  }
+}
+
+// The definition is cached on the class itself: faster than a WeakMap on the hot path.
+// `owner` guards against a subclass reading its parent's inherited entry.
+const DEFINITION = Symbol('tracks.definition');
+
 
 /**
  * Reads and validates a track set class once, on first use; bad definitions throw a
  * {@link TracksError} naming the class and the fix.
  */
 export function definitionOf(cls: object): TrackSetDefinition {
-  let definition = definitions.get(cls);
-  if (definition === undefined) {
+  let definition = (cls as { [DEFINITION]?: TrackSetDefinition })[DEFINITION];
+  if (definition === undefined || definition.owner !== cls) {
     const statics = cls as typeof TrackSet;
     if (cls === TrackSet || !(statics.prototype instanceof TrackSet)) {
       throw new TracksError(
@@ -61,7 +75,7 @@ export function definitionOf(cls: object): TrackSetDefinition {
     }
     const hasEligibilityRule = findGetter(statics.prototype, 'isEligible') !== findGetter(TrackSet.prototype, 'isEligible');
     definition = buildDefinition(statics, statics[COLLECT_TRACKS](), hasEligibilityRule);
-    definitions.set(cls, definition);
+    Object.defineProperty(cls, DEFINITION, { value: definition, configurable: true });
   }
   return definition;
 }
@@ -78,6 +92,11 @@ function findGetter(proto: object | null, name: string): unknown {
 export const COLLECT_TRACKS = Symbol('tracks.collect');
 
 const TWO_32 = 4294967296;
+
+/** The key hash of docs/assignment.md, or a fresh random one for runs without a key. */
+export function keyHashOf(key: string | null): number {
+  return key === null ? (Math.random() * TWO_32) | 0 : murmur3Int(key);
+}
 
 /**
  * A set of variants ("tracks") of one code path, and a run of it for one user. Tracks are the
@@ -112,6 +131,8 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
   declare static coverage: number;
   /** Weight of this set inside a {@link MultiTrackSet} (default 100). */
   declare static weight: number;
+  /** A key keeps the track it first got, even after tracks or weights change (needs a store; default false). */
+  declare static sticky: boolean;
 
   /** The serialized key, or null when the run has none (a fresh draw per run). */
   readonly key: string | null;
@@ -119,28 +140,34 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
   readonly context: Context;
 
   readonly #definition: TrackSetDefinition;
-  readonly #keyHash: number;
-  readonly #force: string | undefined;
+  // Set only when a MultiTrackSet hashed the key already; otherwise hashed when choosing, so
+  // no number is stored per run (an int32 field would often be boxed).
+  readonly #keyHash: number | undefined;
   #track: TrackDefinition | undefined;
   #reason: Reason = 'assigned';
   #runId: string | undefined;
   #disposed = false;
 
-  constructor(...[options]: undefined extends Context ? [options?: TrackSetOptions<Context>] : [options: TrackSetOptions<Context>]) {
-    this.#definition = definitionOf(new.target);
-    const prepared = (options as { [PREPARED]?: Prepared } | undefined)?.[PREPARED];
-    if (prepared) {
+  constructor(...args: undefined extends Context ? [options?: TrackSetOptions<Context>] : [options: TrackSetOptions<Context>]);
+  constructor(options?: TrackSetOptions<Context>) {
+    const cached = (new.target as { [DEFINITION]?: TrackSetDefinition })[DEFINITION];
+    this.#definition = cached !== undefined && cached.owner === new.target ? cached : definitionOf(new.target);
+    const prepared = preparedKey;
+    preparedKey = undefined;
+    if (prepared !== undefined) {
       this.key = prepared.key;
       this.#keyHash = prepared.keyHash;
     } else {
       const key = options?.key;
       this.key = key === undefined || key === null ? null : serializeKey(key);
-      this.#keyHash = this.key === null ? (Math.random() * TWO_32) >>> 0 : murmur3(this.key);
     }
     this.context = options?.context as Context;
     const force = options?.force;
-    if (force !== undefined) this.#trackNamed(force, 'force');
-    this.#force = force;
+    if (force !== undefined) {
+      // Forced per call: chosen now, so an unknown name throws at the call that gave it.
+      this.#track = this.#trackNamed(force, 'force');
+      this.#reason = 'forced';
+    }
   }
 
   /**
@@ -190,8 +217,7 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
    */
   run(...args: unknown[]): unknown {
     const track = this.#chosen();
-    const hooks = runHooks();
-    if (hooks.ran === undefined) return track.invoke(this, args);
+    if (runHooks()?.ran === undefined) return track.invoke(this, args);
     const started = performance.now();
     let result: unknown;
     try {
@@ -227,27 +253,27 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
   }
 
   #ran(started: number, failed: boolean): void {
-    runHooks().ran?.(this as unknown as ChosenRun, performance.now() - started, failed);
+    runHooks()?.ran?.(this as unknown as ChosenRun, performance.now() - started, failed);
   }
 
   #chosen(): TrackDefinition {
     if (this.#track === undefined) {
       this.#track = this.#choose();
       // Only after #track is set: the hook reads this run's name.
-      if (this.#reason === 'assigned') runHooks().exposed?.(this as unknown as ChosenRun);
+      if (this.#reason === 'assigned') runHooks()?.exposed?.(this as unknown as ChosenRun);
     }
     return this.#track;
   }
 
   #choose(): TrackDefinition {
     const definition = this.#definition;
-    const forced = this.#force ?? forcedTrack(definition.id);
+    const forced = forcedTrack(definition.id);
     if (forced !== undefined) {
       this.#reason = 'forced';
       return this.#trackNamed(forced, 'forceTracks');
     }
     const hooks = runHooks();
-    const instead = hooks.serveInstead?.(definition.id);
+    const instead = hooks?.serveInstead?.(definition.id);
     if (instead !== undefined) {
       this.#reason = instead.reason;
       return definition.byName.get(instead.track) ?? definition.control;
@@ -256,13 +282,14 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
       this.#reason = 'ineligible';
       return definition.control;
     }
-    const assigned = assign(definition, this.#keyHash);
+    const assigned = assign(definition, this.#keyHash ?? keyHashOf(this.key));
     if (assigned === undefined) {
       this.#reason = 'not covered';
       return definition.control;
     }
+    if (hooks === undefined) return assigned;
     let track = assigned;
-    if (hooks.stickyTrack !== undefined && this.key !== null) {
+    if (definition.sticky && hooks.stickyTrack !== undefined && this.key !== null) {
       const sticky = hooks.stickyTrack(definition.id, this.key);
       const kept = sticky === undefined ? undefined : definition.byName.get(sticky);
       if (kept) track = kept;

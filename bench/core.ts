@@ -21,7 +21,7 @@ class PricingTracks extends ParamTrackSet {
   static track(): void {}
 }
 
-class DelayExperiment extends PlanOut.Experiment {
+class DelayExperiment extends PlanOut.Experiment<{ userId: string }, { variant: string }> {
   configureLogger(): void {}
   log(): void {}
   previouslyLogged(): boolean {
@@ -33,7 +33,7 @@ class DelayExperiment extends PlanOut.Experiment {
   getParamNames(): string[] {
     return ['variant'];
   }
-  assign(params: PlanOut.Assignment, args: { userId: string }): void {
+  assign(params: PlanOut.Assignment<{ variant: string }>, args: { userId: string }): void {
     params.set('variant', new PlanOut.Ops.Random.UniformChoice({ choices: ['control', 'short', 'long'], unit: args.userId }));
   }
 }
@@ -41,7 +41,7 @@ class DelayExperiment extends PlanOut.Experiment {
 const KEYS = Array.from({ length: 4096 }, (_, i) => `user-${100_000 + i * 7919}`);
 const keyOf = (i: number): string => KEYS[i & 4095]!;
 const VARIANTS = ['control', 'short', 'long'];
-const experiment = { key: 'delay', variations: [0, 1, 2] };
+const experiment: { key: string; variations: [number, number, number] } = { key: 'delay', variations: [0, 1, 2] };
 const client = new GrowthBookClient({});
 await client.init({ payload: { features: {} } });
 
@@ -57,7 +57,7 @@ const results = [
     gb.destroy();
     return value;
   }, { ops: 20_000 }),
-  measure('planout UniformChoice', (i) => new DelayExperiment({ userId: keyOf(i) }).get('variant'), { ops: 20_000 }),
+  measure('planout UniformChoice', (i) => new DelayExperiment({ userId: keyOf(i) }).get('variant', 'control'), { ops: 20_000 }),
 ];
 
 const byName = new Map(results.map((r) => [r.name, r.nsPerOp]));

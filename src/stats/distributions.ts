@@ -1,0 +1,174 @@
+import normalCdfImpl from '@stdlib/stats-base-dists-normal-cdf';
+import normalPdfImpl from '@stdlib/stats-base-dists-normal-pdf';
+import normalQuantileImpl from '@stdlib/stats-base-dists-normal-quantile';
+import tCdfImpl from '@stdlib/stats-base-dists-t-cdf';
+import tQuantileImpl from '@stdlib/stats-base-dists-t-quantile';
+import gammainc from '@stdlib/math-base-special-gammainc';
+import { assertFiniteNumber, assertOpenUnitInterval, assertPositive } from './validate.js';
+
+// Thin wrappers over @stdlib, the one place the statistics layer touches special functions.
+// Upper tails are computed directly (cdf(-|x|) for symmetric laws, the upper regularized
+// incomplete gamma for chi-square) rather than as 1 - cdf(x), which would round to 0 once
+// cdf(x) rounds to 1 (already at z ≈ 8.3).
+
+/**
+ * The smallest positive double. Tail probabilities that are smaller than this underflow; we
+ * report this value instead of 0 so that a p-value is never exactly zero for finite evidence.
+ *
+ * @example
+ * ```ts
+ * normalSf(40) === SMALLEST_PROBABILITY; // true: the true tail, ~3.7e-350, underflows
+ * ```
+ */
+export const SMALLEST_PROBABILITY = Number.MIN_VALUE;
+
+function atLeastSmallest(p: number): number {
+  return p > 0 ? p : SMALLEST_PROBABILITY;
+}
+
+/**
+ * Standard normal cumulative distribution function, P(Z <= x).
+ *
+ * @example
+ * ```ts
+ * normalCdf(1.959963984540054); // 0.975
+ * ```
+ */
+export function normalCdf(x: number): number {
+  return normalCdfImpl(x, 0, 1);
+}
+
+/**
+ * Standard normal survival function, P(Z > x), accurate far into the tail.
+ *
+ * @example
+ * ```ts
+ * normalSf(10); // 7.62e-24, not 0
+ * ```
+ */
+export function normalSf(x: number): number {
+  return normalCdfImpl(-x, 0, 1);
+}
+
+/**
+ * Standard normal density.
+ *
+ * @example
+ * ```ts
+ * normalPdf(0); // 0.3989422804014327
+ * ```
+ */
+export function normalPdf(x: number): number {
+  return normalPdfImpl(x, 0, 1);
+}
+
+/**
+ * Standard normal quantile (inverse cdf) for a probability strictly between 0 and 1.
+ *
+ * @example
+ * ```ts
+ * normalQuantile(0.975); // 1.959963984540054
+ * ```
+ */
+export function normalQuantile(p: number): number {
+  assertOpenUnitInterval('p', p);
+  return normalQuantileImpl(p, 0, 1);
+}
+
+/**
+ * Student t cumulative distribution function with `df` degrees of freedom (df may be
+ * fractional, as Welch–Satterthwaite produces; `Infinity` gives the normal law).
+ *
+ * @example
+ * ```ts
+ * studentTCdf(2.228138851986274, 10); // 0.975
+ * ```
+ */
+export function studentTCdf(t: number, df: number): number {
+  assertPositive('df', df);
+  return df === Number.POSITIVE_INFINITY ? normalCdf(t) : tCdfImpl(t, df);
+}
+
+/**
+ * Student t survival function, P(T > t), computed as cdf(-t) so the upper tail keeps its
+ * precision.
+ *
+ * @example
+ * ```ts
+ * studentTSf(2.228138851986274, 10); // 0.025
+ * ```
+ */
+export function studentTSf(t: number, df: number): number {
+  return studentTCdf(-t, df);
+}
+
+/**
+ * Student t quantile (inverse cdf).
+ *
+ * @example
+ * ```ts
+ * studentTQuantile(0.975, 10); // 2.228138851986274
+ * ```
+ */
+export function studentTQuantile(p: number, df: number): number {
+  assertOpenUnitInterval('p', p);
+  assertPositive('df', df);
+  return df === Number.POSITIVE_INFINITY ? normalQuantile(p) : tQuantileImpl(p, df);
+}
+
+/**
+ * Chi-square survival function, P(X > x) with `df` degrees of freedom: the upper regularized
+ * incomplete gamma function Q(df/2, x/2), so large statistics give small positive values.
+ *
+ * @example
+ * ```ts
+ * chiSquareSf(3.841458820694124, 1); // 0.05
+ * ```
+ */
+export function chiSquareSf(x: number, df: number): number {
+  assertPositive('df', df);
+  if (Number.isNaN(x)) throw new TypeError('x must be a number');
+  if (x <= 0) return 1;
+  if (x === Number.POSITIVE_INFINITY) return 0;
+  return gammainc(x / 2, df / 2, true, true);
+}
+
+/**
+ * Two-sided p-value of a z statistic, 2·P(Z > |z|); never 0 for a finite z.
+ *
+ * @example
+ * ```ts
+ * twoSidedNormalPValue(1.959963984540054); // 0.05
+ * ```
+ */
+export function twoSidedNormalPValue(z: number): number {
+  assertFiniteNumber('z', z);
+  return Math.min(1, atLeastSmallest(2 * normalSf(Math.abs(z))));
+}
+
+/**
+ * Two-sided p-value of a t statistic, 2·P(T > |t|); never 0 for a finite t.
+ *
+ * @example
+ * ```ts
+ * twoSidedTPValue(2.228138851986274, 10); // 0.05
+ * ```
+ */
+export function twoSidedTPValue(t: number, df: number): number {
+  assertFiniteNumber('t', t);
+  return Math.min(1, atLeastSmallest(2 * studentTSf(Math.abs(t), df)));
+}
+
+/**
+ * One-sided p-value P(T > t) for the alternative "greater" (use `-t` for "less"); never 0
+ * for a finite t. With `df = Infinity` it is the normal tail.
+ *
+ * @example
+ * ```ts
+ * upperTailPValue(1.6448536269514722, Infinity); // 0.05
+ * ```
+ */
+export function upperTailPValue(t: number, df: number): number {
+  assertFiniteNumber('t', t);
+  return atLeastSmallest(studentTSf(t, df));
+}

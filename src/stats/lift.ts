@@ -1,0 +1,95 @@
+import { waldEstimate, type Estimate, type InferenceOptions } from './inference.js';
+import { cannotCompute, computed, type StatResult } from './result.js';
+import type { MetricKind, Summary, SufficientStatistics } from './summary.js';
+import { summarizePair, welchDegreesOfFreedom } from './welch-test.js';
+
+/**
+ * Options of {@link lift}: significance level (default 0.05), alternative (default
+ * two-sided) and the metric kind (default `'mean'`; use `'proportion'` for conversions).
+ *
+ * @example
+ * ```ts
+ * const options: LiftOptions = { kind: 'proportion', alpha: 0.05 };
+ * ```
+ */
+export interface LiftOptions extends InferenceOptions {
+  readonly kind?: MetricKind;
+}
+
+/**
+ * Result of {@link lift}. `absolute` is treatment mean − control mean; `relative` is
+ * treatment mean / control mean − 1, which cannot be computed when the control mean is 0.
+ *
+ * @example
+ * ```ts
+ * const result = lift(control, treatment, { kind: 'proportion' });
+ * if (result.ok && result.relative.ok) console.log(result.relative.confidenceInterval);
+ * ```
+ */
+export interface LiftResult {
+  readonly control: Summary;
+  readonly treatment: Summary;
+  readonly absolute: Estimate;
+  readonly relative: StatResult<Estimate>;
+}
+
+/**
+ * Absolute and relative lift of treatment over control, each with a confidence interval
+ * and p-value against "no lift". Both use Welch–Satterthwaite degrees of freedom. The
+ * relative lift's standard error comes from the delta method on the ratio of two
+ * independent means, r = μt/μc − 1:
+ *
+ *   Var(r) ≈ Var(x̄t)/μc² + μt²·Var(x̄c)/μc⁴
+ *
+ * as in GrowthBook's gbstats frequentist engine.
+ *
+ * @example
+ * ```ts
+ * const result = lift(
+ *   { n: 3407, sum: 1396.87, sumSquares: 52377.9767 },
+ *   { n: 3461, sum: 2422.7, sumSquares: 134698.29 },
+ * );
+ * if (result.ok && result.relative.ok) result.relative.estimate; // 0.7073 (+70.7%)
+ * ```
+ */
+export function lift(
+  control: SufficientStatistics,
+  treatment: SufficientStatistics,
+  options: LiftOptions = {},
+): StatResult<LiftResult> {
+  const pair = summarizePair(control, treatment, options.kind ?? 'mean');
+  if (!pair.ok) return pair;
+  const c = pair.control;
+  const t = pair.treatment;
+  const controlSquaredError = c.variance / c.n;
+  const treatmentSquaredError = t.variance / t.n;
+  const df = welchDegreesOfFreedom(controlSquaredError, c.n, treatmentSquaredError, t.n);
+  const absolute = waldEstimate(
+    t.mean - c.mean,
+    Math.sqrt(controlSquaredError + treatmentSquaredError),
+    df,
+    options,
+  );
+  return computed({
+    control: c,
+    treatment: t,
+    absolute,
+    relative: relativeLift(c, t, controlSquaredError, treatmentSquaredError, df, options),
+  });
+}
+
+function relativeLift(
+  c: Summary,
+  t: Summary,
+  controlSquaredError: number,
+  treatmentSquaredError: number,
+  df: number,
+  options: InferenceOptions,
+): StatResult<Estimate> {
+  if (c.mean === 0) return cannotCompute('the control mean is 0, so a relative lift is undefined');
+  const mc2 = c.mean * c.mean;
+  const variance =
+    treatmentSquaredError / mc2 + (t.mean * t.mean * controlSquaredError) / (mc2 * mc2);
+  if (variance === 0) return cannotCompute('the relative lift has zero variance');
+  return computed(waldEstimate(t.mean / c.mean - 1, Math.sqrt(variance), df, options));
+}

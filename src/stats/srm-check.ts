@@ -1,0 +1,91 @@
+import { TracksError } from '../errors.js';
+import { chiSquareSf } from './distributions.js';
+import { cannotCompute, computed, type StatResult } from './result.js';
+import { assertNonNegative, assertOpenUnitInterval } from './validate.js';
+
+/**
+ * Options of {@link srmCheck}. `threshold` is the p-value below which the split is flagged
+ * as a mismatch; 0.001 by default, the usual convention (a healthy experiment is flagged
+ * once in a thousand checks).
+ *
+ * @example
+ * ```ts
+ * srmCheck([5030, 4970], [1, 1], { threshold: 0.0005 });
+ * ```
+ */
+export interface SrmCheckOptions {
+  readonly threshold?: number;
+}
+
+/**
+ * Result of {@link srmCheck}.
+ *
+ * @example
+ * ```ts
+ * const result = srmCheck([5200, 4800], [50, 50]);
+ * if (result.ok && result.mismatch) console.warn(`sample ratio mismatch, p = ${result.pValue}`);
+ * ```
+ */
+export interface SrmCheckResult {
+  /** Pearson's chi-square statistic. */
+  readonly statistic: number;
+  /** Number of tracks with a positive weight, minus one. */
+  readonly degreesOfFreedom: number;
+  readonly pValue: number;
+  /** Users expected per track under the configured weights, in input order. */
+  readonly expected: readonly number[];
+  /** True when `pValue < threshold`. */
+  readonly mismatch: boolean;
+}
+
+/**
+ * Sample-ratio-mismatch check: Pearson's chi-square goodness-of-fit test of the observed
+ * users per track against the configured weights (any positive scale: `[1, 1]`,
+ * `[50, 50]` and `[0.5, 0.5]` are the same split). A mismatch means assignment or recording
+ * is broken, and no lift from this experiment can be trusted.
+ *
+ * Tracks with weight 0 and no users are ignored; users in a track with weight 0 are an
+ * impossible split, reported with statistic `Infinity` and p-value 0.
+ *
+ * @example
+ * ```ts
+ * const result = srmCheck([16, 18, 16, 14, 12, 12], [16, 16, 16, 16, 16, 8]);
+ * if (result.ok) result.pValue; // 0.6233876277495822
+ * ```
+ */
+export function srmCheck(
+  observed: readonly number[],
+  weights: readonly number[],
+  options: SrmCheckOptions = {},
+): StatResult<SrmCheckResult> {
+  const threshold = options.threshold ?? 0.001;
+  assertOpenUnitInterval('threshold', threshold);
+  if (observed.length !== weights.length) {
+    throw new TracksError(
+      `observed and weights must have the same length, got ${observed.length} and ${weights.length}`,
+    );
+  }
+  observed.forEach((count, i) => {
+    assertNonNegative(`observed[${i}]`, count);
+    if (!Number.isInteger(count)) throw new TracksError(`observed[${i}] must be a whole number, got ${count}`);
+  });
+  weights.forEach((weight, i) => assertNonNegative(`weights[${i}]`, weight));
+  const totalWeight = weights.reduce((a, b) => a + b, 0);
+  if (totalWeight === 0) throw new TracksError('weights must not all be 0');
+
+  const total = observed.reduce((a, b) => a + b, 0);
+  if (total === 0) return cannotCompute('no users have been assigned yet');
+  const cells = weights.filter((weight) => weight > 0).length;
+  if (cells < 2) return cannotCompute('fewer than 2 tracks have a positive weight');
+
+  const expected = weights.map((weight) => (total * weight) / totalWeight);
+  let statistic = 0;
+  observed.forEach((count, i) => {
+    const e = expected[i] ?? 0;
+    if (e > 0) statistic += ((count - e) * (count - e)) / e;
+    else if (count > 0) statistic = Number.POSITIVE_INFINITY;
+  });
+  const degreesOfFreedom = cells - 1;
+  const pValue = chiSquareSf(statistic, degreesOfFreedom);
+  return computed({ statistic, degreesOfFreedom, pValue, expected, mismatch: pValue < threshold });
+}

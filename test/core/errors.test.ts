@@ -1,0 +1,286 @@
+/**
+ * Issue 2, point 8: bad definitions fail early and clearly: a TracksError, raised when the
+ * class is first used (constructor, trackNames, bucketOf, MultiTrackSet), whose message names
+ * the class and the fix.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MultiTrackSet, ParamTrackSet, TrackSet, TracksError, bucketOf, forEachTrack } from '../../src/index.js';
+
+/** Asserts `fn` throws a TracksError whose message matches every pattern. */
+function throwsTracksError(fn: () => unknown, ...patterns: RegExp[]): void {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (error) {
+    caught = error;
+  }
+  assert.ok(caught instanceof TracksError, `expected a TracksError, got ${String(caught)}`);
+  assert.equal(caught.name, 'TracksError');
+  assert.ok(caught instanceof Error);
+  for (const pattern of patterns) assert.match(caught.message, pattern);
+}
+
+describe('bad track set definitions', () => {
+  test('missing id', () => {
+    class NoIdTracks extends TrackSet {
+      static long_track() {}
+    }
+    throwsTracksError(() => new NoIdTracks({ key: 1 }), /NoIdTracks/, /static id is missing/, /static id = 'no-id'/);
+  });
+
+  test('empty or blank id, or not a string', () => {
+    class EmptyIdTracks extends TrackSet {
+      static override id = '';
+      static long_track() {}
+    }
+    class BlankIdTracks extends TrackSet {
+      static override id = '  ';
+      static long_track() {}
+    }
+    class NumberIdTracks extends TrackSet {
+      static override id = 42 as unknown as string;
+      static long_track() {}
+    }
+    throwsTracksError(() => new EmptyIdTracks(), /EmptyIdTracks/, /non-empty string/);
+    throwsTracksError(() => new BlankIdTracks(), /BlankIdTracks/, /non-empty string/);
+    throwsTracksError(() => new NumberIdTracks(), /NumberIdTracks/, /non-empty string/);
+  });
+
+  test('the error is raised when the class is first used, every time, by every entry point', () => {
+    class LateTracks extends TrackSet {
+      static long_track() {}
+    }
+    throwsTracksError(() => LateTracks.trackNames(), /LateTracks/);
+    throwsTracksError(() => bucketOf(LateTracks, 'k'), /LateTracks/);
+    throwsTracksError(() => LateTracks.choose(), /LateTracks/);
+    throwsTracksError(() => new MultiTrackSet([LateTracks]), /LateTracks/);
+    throwsTracksError(() => new LateTracks(), /LateTracks/, /static id/);
+  });
+
+  test('two different definitions under one id (globally), naming both classes', () => {
+    class FirstTracks extends TrackSet {
+      static override id = 'shared-id';
+      static long_track() {}
+    }
+    class SecondTracks extends TrackSet {
+      static override id = 'shared-id';
+      static short_track() {}
+    }
+    class ReweightedTracks extends TrackSet {
+      static override id = 'shared-id';
+      static override weights = { long: 2 };
+      static long_track() {}
+    }
+    assert.equal(new FirstTracks({ key: 'a' }).id, 'shared-id');
+    throwsTracksError(() => new SecondTracks({ key: 'a' }), /SecondTracks/, /FirstTracks/, /'shared-id'/, /own id/);
+    throwsTracksError(() => new ReweightedTracks({ key: 'a' }), /ReweightedTracks/, /FirstTracks/);
+    // the same test redeclared (a subclass adding an eligibility rule) is allowed
+    class EligibleFirstTracks extends FirstTracks {
+      override get isEligible() {
+        return true;
+      }
+    }
+    assert.equal(new EligibleFirstTracks({ key: 'a' }).name, new FirstTracks({ key: 'a' }).name);
+  });
+
+  test('two sets with the same id inside a MultiTrackSet', () => {
+    class DelayTracks extends TrackSet {
+      static override id = 'multi-dup';
+      static long_track() {}
+    }
+    class VipDelayTracks extends DelayTracks {
+      override get isEligible() {
+        return false;
+      }
+    }
+    throwsTracksError(() => new MultiTrackSet([DelayTracks, VipDelayTracks], { key: 1 }), /MultiTrackSet/, /DelayTracks/, /VipDelayTracks/, /'multi-dup'/);
+    throwsTracksError(() => new MultiTrackSet([DelayTracks, DelayTracks], { key: 1 }), /DelayTracks/, /each with its own id/);
+    class Both extends MultiTrackSet {
+      static override trackSets = [DelayTracks, VipDelayTracks];
+    }
+    throwsTracksError(() => new Both({ key: 1 }), /Both/, /'multi-dup'/);
+  });
+
+  test('no tracks', () => {
+    class EmptyTracks extends TrackSet {
+      static override id = 'empty';
+      static helper() {}
+    }
+    throwsTracksError(() => new EmptyTracks(), /EmptyTracks has no tracks/, /_track or Track/);
+    class NoParamsTracks extends ParamTrackSet {
+      static override id = 'no-params';
+      static override addControlTrack = false;
+      static override params = [];
+      static override track() {}
+    }
+    throwsTracksError(() => new NoParamsTracks(), /NoParamsTracks has no tracks/);
+  });
+
+  test('duplicate track names: short_track beside shortTrack', () => {
+    class DupTracks extends TrackSet {
+      static override id = 'dup';
+      static short_track() {}
+      static shortTrack() {}
+    }
+    throwsTracksError(() => new DupTracks(), /DupTracks/, /short_track\(\)/, /shortTrack\(\)/, /'short'/, /rename one/);
+    class InstanceDupTracks extends TrackSet {
+      static override id = 'dup-instance';
+      long_track() {}
+      longTrack() {}
+    }
+    throwsTracksError(() => new InstanceDupTracks(), /InstanceDupTracks/, /'long'/);
+  });
+
+  test('a user control_track beside the added control', () => {
+    class OwnControlTracks extends TrackSet {
+      static override id = 'own-control';
+      static control_track() {}
+      static long_track() {}
+    }
+    throwsTracksError(() => new OwnControlTracks(), /OwnControlTracks/, /control_track\(\)/, /addControlTrack = false/);
+    class FixedControlTracks extends TrackSet {
+      static override id = 'own-control-fixed';
+      static override addControlTrack = false;
+      static control_track() {
+        return 'mine';
+      }
+      static long_track() {}
+    }
+    assert.deepEqual(FixedControlTracks.trackNames(), ['control', 'long']);
+  });
+
+  test('params whose names collide (also with the added control)', () => {
+    class CollidingTracks extends ParamTrackSet {
+      static override id = 'colliding';
+      static override params = [1, 2, 3];
+      static override trackName(n: number) {
+        return n < 3 ? 'small' : 'big';
+      }
+      static override track() {}
+    }
+    throwsTracksError(() => new CollidingTracks(), /CollidingTracks/, /params\[0\]/, /params\[1\]/, /'small'/);
+    class ControlParamTracks extends ParamTrackSet {
+      static override id = 'control-param';
+      static override params = ['control', 'x'];
+      static override trackName(s: string) {
+        return s;
+      }
+      static override track() {}
+    }
+    throwsTracksError(() => new ControlParamTracks(), /ControlParamTracks/, /'control'/, /addControlTrack = false/);
+    class DefaultNamedTracks extends ParamTrackSet {
+      static override id = 'default-named';
+      static override params = [{ a: 1, b: 2 }, { b: 2, a: 1 }];
+      static override track() {}
+    }
+    throwsTracksError(() => new DefaultNamedTracks(), /DefaultNamedTracks/, /both define the track/);
+  });
+
+  test('ParamTrackSet without params or without track()', () => {
+    class NoParams extends ParamTrackSet {
+      static override id = 'np';
+      static override track() {}
+    }
+    throwsTracksError(() => new NoParams(), /NoParams/, /static params is missing/);
+    class NoTrack extends ParamTrackSet {
+      static override id = 'nt';
+      static override params = [1, 2];
+    }
+    throwsTracksError(() => new NoTrack(), /NoTrack/, /static track\(params, \.\.\.args\)/);
+  });
+
+  test('non-finite or negative weights, weights of unknown tracks', () => {
+    for (const [label, bad] of [['NaN', NaN], ['Infinity', Infinity], ['-1', -1], ['string', '2']] as const) {
+      const Bad = class extends TrackSet {
+        static override id = `bad-weight-${label}`;
+        static override weights = { long: bad as number };
+        static long_track() {}
+      };
+      Object.defineProperty(Bad, 'name', { value: `BadWeight${label}Tracks` });
+      throwsTracksError(() => new Bad(), new RegExp(`BadWeight${label}Tracks`), /weight of 'long'/, /finite number >= 0/);
+    }
+    class UnknownWeightTracks extends TrackSet {
+      static override id = 'unknown-weight';
+      static override weights = { lnog: 2 };
+      static long_track() {}
+    }
+    throwsTracksError(() => new UnknownWeightTracks(), /UnknownWeightTracks/, /'lnog'/, /tracks are control, long/);
+    class BadSetWeightTracks extends TrackSet {
+      static override id = 'bad-set-weight';
+      static override weight = -5;
+      static long_track() {}
+    }
+    throwsTracksError(() => new BadSetWeightTracks(), /BadSetWeightTracks/, /static weight is -5/);
+  });
+
+  test('all weights zero', () => {
+    class ZeroTracks extends TrackSet {
+      static override id = 'zero';
+      static override weights = { control: 0, long: 0 };
+      static long_track() {}
+    }
+    throwsTracksError(() => new ZeroTracks(), /ZeroTracks/, /every track has weight 0/, /positive weight/);
+  });
+
+  test('coverage outside [0, 1]', () => {
+    for (const [label, coverage] of [['above', 1.5], ['below', -0.1], ['nan', NaN]] as const) {
+      const Bad = class extends TrackSet {
+        static override id = `coverage-${label}`;
+        static override coverage = coverage;
+        static long_track() {}
+      };
+      Object.defineProperty(Bad, 'name', { value: `Coverage${label}Tracks` });
+      throwsTracksError(() => new Bad(), new RegExp(`Coverage${label}Tracks`), /static coverage/, /between 0 and 1/);
+    }
+  });
+
+  test('mixing static and instance tracks', () => {
+    class MixedTracks extends TrackSet {
+      static override id = 'mixed';
+      static long_track() {}
+      shortTrack() {}
+    }
+    throwsTracksError(() => new MixedTracks(), /MixedTracks/, /mixes static and instance/, /all static or all instance/);
+  });
+
+  test('empty MultiTrackSet (array form and subclass form), and all set weights zero', () => {
+    throwsTracksError(() => new MultiTrackSet([], { key: 1 }), /MultiTrackSet/, /empty/, /at least one TrackSet class/);
+    class NoSets extends MultiTrackSet {}
+    throwsTracksError(() => new NoSets({ key: 1 }), /NoSets/, /static trackSets/);
+    class EmptySets extends MultiTrackSet {
+      static override trackSets = [];
+    }
+    throwsTracksError(() => new EmptySets({ key: 1 }), /EmptySets/, /empty/);
+    class WeightlessTracks extends TrackSet {
+      static override id = 'weightless';
+      static override weight = 0;
+      static long_track() {}
+    }
+    throwsTracksError(() => new MultiTrackSet([WeightlessTracks]), /MultiTrackSet/, /weight 0/);
+    throwsTracksError(() => MultiTrackSet.with([], {}, () => 1), /empty/);
+  });
+
+  test('not a track set: TrackSet itself, an instance instead of a class, a bad MultiTrackSet id', () => {
+    throwsTracksError(() => bucketOf(TrackSet as never, 'k'), /TrackSet is not a track set/);
+    class OkTracks extends TrackSet {
+      static override id = 'ok';
+      static long_track() {}
+    }
+    throwsTracksError(() => new MultiTrackSet([new OkTracks() as never]), /MultiTrackSet/, /not instances/);
+    class BadIdMulti extends MultiTrackSet {
+      static override id = '';
+      static override trackSets = [OkTracks];
+    }
+    throwsTracksError(() => new BadIdMulti(), /BadIdMulti/, /static id/);
+  });
+
+  test('forcing a track that does not exist', async () => {
+    class ForcedTracks extends TrackSet {
+      static override id = 'forced-errors';
+      static long_track() {}
+    }
+    throwsTracksError(() => new ForcedTracks({ force: 'lnog' }), /force/, /ForcedTracks has no track 'lnog'/, /control, long/);
+    await forEachTrack(ForcedTracks, () => undefined); // fine
+  });
+});

@@ -31,3 +31,21 @@ export { murmur3 } from './core/murmur3.js';
 export { bucketOf } from './core/bucket-of.js';
 export type { Reason } from './core/run-hooks.js';
 export type { ClassTrackName, RunTrackName, TrackMethodNames } from './core/track-names.js';
+
+// recording
+export { configure, convert, flush, close, stats } from './recording/configure.js';
+export type { RecordingOptions } from './recording/configure.js';
+export { Recorder } from './recording/recorder.js';
+export type { Conversion, RecorderOptions, RecordingStats } from './recording/recorder.js';
+export type { GuardrailOptions } from './recording/guardrails.js';
+export { LATENCY_BUCKET_BOUNDS_MS, latencyBucket, latencyQuantile } from './recording/latency-histogram.js';
+export { memoryStore } from './stores/memory-store.js';
+export type { MemoryStore } from './stores/memory-store.js';
+export { callbackStore } from './stores/callback-store.js';
+export { sqliteStore } from './stores/sqlite-store.js';
+export type { SqliteStoreOptions } from './stores/sqlite-store.js';
+export { postgresStore } from './stores/postgres-store.js';
+export type { PgPool, PostgresStoreOptions } from './stores/postgres-store.js';
+export { storeFrom } from './stores/open-store.js';
+export type { StoreSpec } from './stores/open-store.js';
+export type * from './stores/store.js';

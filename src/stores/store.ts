@@ -140,6 +140,11 @@ export interface Store {
   writeControl(state: ControlState): Promise<void>;
   /** Earlier tracks of units in a sticky set, by unit. */
   readAssignments(trackSetId: string, units: readonly string[]): Promise<Map<string, string>>;
+  /**
+   * The earlier track of one unit, read synchronously, for stores that can (memory, SQLite):
+   * a sticky set then keeps its track even on a process's very first run for the key.
+   */
+  readAssignmentSync?(trackSetId: string, unit: string): string | undefined;
   /** Sufficient statistics per track set and track, computed in the store (GROUP BY). */
   summarize(options?: SummarizeOptions): Promise<TrackSetSums[]>;
   close(): Promise<void>;

@@ -1,0 +1,118 @@
+import type { GuardrailEvent } from '../stores/store.js';
+import { newEventId } from './event-id.js';
+import type { HealthCell } from './health-aggregator.js';
+import { addHistogram, emptyHistogram, latencyQuantile } from './latency-histogram.js';
+
+/**
+ * Bounds that switch a track off in this process when it does much worse than control over a
+ * recent window. A tripped track's keys get control with `reason: 'guardrail'`.
+ */
+export interface GuardrailOptions {
+  /** The window judged, in milliseconds (default 60,000). */
+  readonly windowMs?: number;
+  /** Trip when the track's error rate exceeds control's by more than this (0.05 = 5 points; default 0.05). */
+  readonly maxErrorRateIncrease?: number;
+  /** Trip when the track's latency quantile exceeds control's times this (default 2). */
+  readonly maxLatencyRatio?: number;
+  /** The latency quantile compared (default 0.95). */
+  readonly latencyQuantile?: number;
+  /** Runs both the track and control need in the window before they are judged (default 100). */
+  readonly minRuns?: number;
+}
+
+interface Slice {
+  readonly at: number;
+  runs: number;
+  errors: number;
+  readonly histogram: number[];
+}
+
+/** Judges each track against control over a sliding window of drained health cells. */
+export class Guardrails {
+  readonly #windowMs: number;
+  readonly #maxErrorIncrease: number;
+  readonly #maxLatencyRatio: number;
+  readonly #quantile: number;
+  readonly #minRuns: number;
+  // By set id, then track: the slices (one per drain) inside the window.
+  readonly #slices = new Map<string, Map<string, Slice[]>>();
+  readonly #tripped = new Map<string, Set<string>>();
+  /** How many tracks are tripped: the hot path checks this before any lookup. */
+  size = 0;
+
+  constructor(options: GuardrailOptions) {
+    this.#windowMs = options.windowMs ?? 60_000;
+    this.#maxErrorIncrease = options.maxErrorRateIncrease ?? 0.05;
+    this.#maxLatencyRatio = options.maxLatencyRatio ?? 2;
+    this.#quantile = options.latencyQuantile ?? 0.95;
+    this.#minRuns = options.minRuns ?? 100;
+  }
+
+  isTripped(trackSetId: string, track: string): boolean {
+    return this.size > 0 && this.#tripped.get(trackSetId)?.has(track) === true;
+  }
+
+  /** Adds drained cells and returns the trips they cause. */
+  observe(cells: readonly HealthCell[], now: number): GuardrailEvent[] {
+    const touched = new Set<string>();
+    for (const cell of cells) {
+      let byTrack = this.#slices.get(cell.trackSetId);
+      if (byTrack === undefined) this.#slices.set(cell.trackSetId, (byTrack = new Map()));
+      let slices = byTrack.get(cell.track);
+      if (slices === undefined) byTrack.set(cell.track, (slices = []));
+      const histogram = emptyHistogram();
+      addHistogram(histogram, cell.histogram);
+      slices.push({ at: now, runs: cell.runs, errors: cell.errors, histogram });
+      touched.add(cell.trackSetId);
+    }
+    const trips: GuardrailEvent[] = [];
+    for (const trackSetId of touched) {
+      const byTrack = this.#slices.get(trackSetId)!;
+      for (const slices of byTrack.values()) {
+        while (slices.length > 0 && slices[0]!.at < now - this.#windowMs) slices.shift();
+      }
+      const control = windowOf(byTrack.get('control'));
+      if (control.runs < this.#minRuns) continue;
+      const controlRate = control.errors / control.runs;
+      const controlLatency = latencyQuantile(control.histogram, this.#quantile);
+      for (const [track, slices] of byTrack) {
+        if (track === 'control' || this.isTripped(trackSetId, track)) continue;
+        const window = windowOf(slices);
+        if (window.runs < this.#minRuns) continue;
+        const rate = window.errors / window.runs;
+        const latency = latencyQuantile(window.histogram, this.#quantile);
+        const seconds = Math.round(this.#windowMs / 1000);
+        let cause: string | undefined;
+        if (rate - controlRate > this.#maxErrorIncrease) {
+          cause = `error rate ${percent(rate)} vs control ${percent(controlRate)} over ${seconds} s`;
+        } else if (latency > controlLatency * this.#maxLatencyRatio) {
+          const p = `p${Math.round(this.#quantile * 100)}`;
+          cause = `${p} latency ${latency.toFixed(2)} ms vs control ${controlLatency.toFixed(2)} ms over ${seconds} s`;
+        }
+        if (cause === undefined) continue;
+        let tripped = this.#tripped.get(trackSetId);
+        if (tripped === undefined) this.#tripped.set(trackSetId, (tripped = new Set()));
+        tripped.add(track);
+        this.size++;
+        trips.push({ kind: 'guardrail', eventId: newEventId(), trackSetId, track, cause, at: now });
+      }
+    }
+    return trips;
+  }
+}
+
+function windowOf(slices: readonly Slice[] | undefined): { runs: number; errors: number; histogram: number[] } {
+  const histogram = emptyHistogram();
+  let runs = 0;
+  let errors = 0;
+  for (const slice of slices ?? []) {
+    runs += slice.runs;
+    errors += slice.errors;
+    addHistogram(histogram, slice.histogram);
+  }
+  return { runs, errors, histogram };
+}
+
+function percent(rate: number): string {
+  return `${(rate * 100).toFixed(1)}%`;
+}

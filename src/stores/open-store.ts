@@ -1,0 +1,39 @@
+import { TracksError } from '../errors.js';
+import { postgresStore } from './postgres-store.js';
+import type { PgPool, PostgresStoreOptions } from './postgres-store.js';
+import { sqliteStore } from './sqlite-store.js';
+import type { Store } from './store.js';
+
+/** Where events go: a SQLite file path, a `postgres://` URL, a `pg.Pool`, or a {@link Store}. */
+export type StoreSpec = string | Store | PgPool;
+
+/**
+ * The store a spec names: a `postgres://` or `postgresql://` URL or a `pg.Pool` is PostgreSQL,
+ * any other string a SQLite file path; a Store is used as it is. Nothing connects until the
+ * store is first used, so this never fails on an unreachable store.
+ *
+ * @example
+ * ```ts
+ * const store = storeFrom(process.env.TRACKS_STORE ?? 'tracks.db');
+ * const sums = await store.summarize();
+ * ```
+ */
+export function storeFrom(spec: StoreSpec, options: PostgresStoreOptions = {}): Store {
+  if (typeof spec === 'string') {
+    if (spec.trim() === '') throw new TracksError("store is empty; give a SQLite file path ('tracks.db') or a postgres:// URL");
+    return /^postgres(ql)?:\/\//i.test(spec) ? postgresStore(spec, options) : sqliteStore(spec);
+  }
+  if (isStore(spec)) return spec;
+  if (isPool(spec)) return postgresStore(spec, options);
+  throw new TracksError('store must be a SQLite file path, a postgres:// URL, a pg.Pool, memoryStore() or callbackStore(fn)');
+}
+
+function isStore(value: object): value is Store {
+  const v = value as Partial<Store>;
+  return typeof v.write === 'function' && typeof v.summarize === 'function' && typeof v.readControls === 'function';
+}
+
+function isPool(value: object): value is PgPool {
+  const v = value as Partial<PgPool>;
+  return typeof v.query === 'function' && typeof v.connect === 'function';
+}

@@ -35,11 +35,22 @@ export function serializeKey(key: unknown): string {
     case 'object':
       if (key === null) break;
       if (key instanceof Date) return dateText(key, 'key');
+      if (!Array.isArray(key) && !isPlain(key) && typeof (key as { toJSON?: unknown }).toJSON === 'function') {
+        // The key is what toJSON() returns, serialized as a key: a URL is its href, as a Date is its ISO text.
+        const json: unknown = (key as { toJSON(): unknown }).toJSON();
+        if (json === key) throw new TracksError('key: toJSON() returns the object itself, a cycle; return a plain value');
+        return serializeKey(json);
+      }
       return canonicalJson(key, 'key', new Set());
   }
   throw new TracksError(
     `key: cannot serialize ${describe(key)}; use a string, number, bigint, boolean, Date, array or plain object`,
   );
+}
+
+function isPlain(value: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }
 
 function numberText(value: number, path: string): string {

@@ -1,0 +1,146 @@
+/**
+ * Issue 2, point 4: keys are serialized canonically; unserializable keys get a TracksError
+ * that names the problem.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TrackSet, TracksError, serializeKey } from '../../src/index.js';
+
+function rejects(key: unknown, ...patterns: RegExp[]): void {
+  assert.throws(
+    () => serializeKey(key),
+    (error: unknown) => {
+      assert.ok(error instanceof TracksError, `a TracksError, got ${String(error)}`);
+      for (const p of patterns) assert.match(error.message, p);
+      return true;
+    },
+  );
+}
+
+describe('serializeKey', () => {
+  test('strings as they are (including empty and non-ASCII)', () => {
+    for (const s of ['user-42', '', 'héllo ☃', '{"a":1}', ' padded ']) assert.equal(serializeKey(s), s);
+  });
+
+  test("42, 42n and '42' are the same key; -0 is 0; booleans", () => {
+    assert.equal(serializeKey(42), '42');
+    assert.equal(serializeKey(42n), '42');
+    assert.equal(serializeKey(-0), '0');
+    assert.equal(serializeKey(0.5), '0.5');
+    assert.equal(serializeKey(-7), '-7');
+    assert.equal(serializeKey(true), 'true');
+    assert.equal(serializeKey(false), 'false');
+    assert.equal(serializeKey(12345678901234567890n), '12345678901234567890');
+  });
+
+  test('Dates as ISO 8601', () => {
+    assert.equal(serializeKey(new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 6))), '2024-01-02T03:04:05.006Z');
+    assert.equal(serializeKey({ at: new Date(0) }), '{"at":"1970-01-01T00:00:00.000Z"}');
+  });
+
+  test('plain objects: sorted keys at every depth, so property order never matters', () => {
+    assert.equal(serializeKey({ country: 'NL', articleId: 7 }), '{"articleId":7,"country":"NL"}');
+    assert.equal(serializeKey({ articleId: 7, country: 'NL' }), '{"articleId":7,"country":"NL"}');
+    assert.equal(serializeKey({ b: { y: 1, x: [2, { d: 1, c: 2 }] }, a: null }), '{"a":null,"b":{"x":[2,{"c":2,"d":1}],"y":1}}');
+    assert.equal(serializeKey(Object.assign(Object.create(null) as object, { z: 1, a: 2 })), '{"a":2,"z":1}');
+  });
+
+  test('arrays keep their order; undefined properties are dropped, undefined items are null', () => {
+    assert.equal(serializeKey(['NL', 7]), '["NL",7]');
+    assert.notEqual(serializeKey(['NL', 7]), serializeKey([7, 'NL']));
+    assert.equal(serializeKey({ a: 1, b: undefined }), '{"a":1}');
+    assert.equal(serializeKey([1, undefined]), '[1,null]');
+    assert.equal(serializeKey({ n: 42n, s: 'x"y' }), '{"n":42,"s":"x\\"y"}');
+  });
+
+  test('the same structure reached twice (not a cycle) is fine', () => {
+    const shared = { id: 1 };
+    assert.equal(serializeKey({ a: shared, b: shared }), '{"a":{"id":1},"b":{"id":1}}');
+  });
+
+  test('toJSON() is honoured: an object is the key its toJSON() result is', () => {
+    class UserId {
+      constructor(readonly value: number) {}
+      toJSON() {
+        return { user: this.value };
+      }
+    }
+    assert.equal(serializeKey(new UserId(7)), '{"user":7}');
+    assert.equal(serializeKey({ who: new UserId(7) }), '{"who":{"user":7}}');
+    // a URL's toJSON() is its href: the URL is the same key as that string, as a Date is its ISO text
+    const url = new URL('https://coconuts.example/catalog?page=2');
+    assert.equal(serializeKey(url), serializeKey(url.toJSON()));
+    assert.equal(serializeKey(url), 'https://coconuts.example/catalog?page=2');
+    assert.equal(serializeKey({ url }), '{"url":"https://coconuts.example/catalog?page=2"}');
+    class Decimal {
+      toJSON() {
+        return 1.5;
+      }
+    }
+    assert.equal(serializeKey(new Decimal()), '1.5');
+  });
+
+  test('functions, symbols, NaN and infinities, invalid Dates: a TracksError naming the problem', () => {
+    rejects(function userId() {}, /function \(userId\)/, /use a string, number/);
+    rejects(Symbol('id'), /symbol \(Symbol\(id\)\)/);
+    rejects(NaN, /NaN is not a usable key/, /finite number/);
+    rejects(Infinity, /Infinity/);
+    rejects(-Infinity, /-Infinity/);
+    rejects(new Date('nope'), /Invalid Date/);
+    rejects({ user: { score: NaN } }, /key\.user\.score: NaN/);
+    rejects({ cb: () => 1 }, /function/);
+    rejects([1, Symbol('x')], /key\[1\]/, /symbol/);
+  });
+
+  test('cycles: a TracksError', () => {
+    const a: Record<string, unknown> = { name: 'a' };
+    a.self = a;
+    rejects(a, /cycle/, /circular/);
+    const list: unknown[] = [1];
+    list.push({ back: list });
+    rejects(list, /cycle/);
+    class SelfJson {
+      toJSON() {
+        return this;
+      }
+    }
+    rejects(new SelfJson(), /cycle/);
+  });
+
+  test('class instances without toJSON: a TracksError naming the class and the fix', () => {
+    class User {
+      constructor(readonly id: number) {}
+    }
+    rejects(new User(1), /instance of User/, /toJSON\(\)/);
+    rejects(new Map([['a', 1]]), /instance of Map/);
+    rejects(new Set([1]), /instance of Set/);
+    rejects({ user: new User(1) }, /key\.user/, /instance of User/);
+  });
+
+  test('null and undefined are no key: a fresh draw per run (key null)', () => {
+    class KeylessTracks extends TrackSet {
+      static override id = 'keyless';
+      static long_track() {}
+    }
+    assert.equal(new KeylessTracks({ key: null }).key, null);
+    assert.equal(new KeylessTracks({ key: undefined }).key, null);
+    assert.equal(new KeylessTracks().key, null);
+    assert.equal(new KeylessTracks({ key: 42n }).key, '42');
+    assert.throws(() => new KeylessTracks({ key: () => 1 }), TracksError);
+  });
+
+  test('equal keys give equal assignments through the API', () => {
+    class KeyedTracks extends TrackSet {
+      static override id = 'keyed';
+      static a_track() {}
+      static b_track() {}
+      static c_track() {}
+    }
+    for (let i = 0; i < 500; i++) {
+      const names = [i, BigInt(i), String(i)].map((key) => new KeyedTracks({ key }).name);
+      assert.equal(new Set(names).size, 1);
+      const objects = [{ x: i, y: 'q' }, { y: 'q', x: i }].map((key) => new KeyedTracks({ key }).name);
+      assert.equal(objects[0], objects[1]);
+    }
+  });
+});

@@ -1,0 +1,27 @@
+import type { Command } from './command.js';
+import { controlStore, onePositional, parseControlArgs } from './stop.js';
+
+const USAGE = `Usage: tracks resume <track-set-id> [--store <path|url>]
+
+Resumes a stopped test: every process goes back to assigning tracks (and recording exposures)
+within its control interval (default 10 s). Keys get the tracks they had before the stop.
+
+  --store <path|url>   SQLite file or postgres:// URL (default: $TRACKS_STORE)`;
+
+/** `tracks resume delay`: clears the stop in the store. */
+export const resume: Command = {
+  summary: 'resume a stopped test in every process',
+  usage: USAGE,
+  async run(args, io) {
+    const { values, positionals } = parseControlArgs('resume', args, false);
+    const trackSetId = onePositional('resume', positionals);
+    const store = controlStore(values.store, io);
+    try {
+      await store.writeControl({ trackSetId, stopped: false, serve: null, at: Date.now() });
+    } finally {
+      await store.close();
+    }
+    io.stdout(`${trackSetId} resumed: every process assigns tracks again within its control interval (default 10 s)`);
+    return 0;
+  },
+};

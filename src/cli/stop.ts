@@ -1,0 +1,74 @@
+import { existsSync } from 'node:fs';
+import { storeFrom } from '../stores/open-store.js';
+import type { Store } from '../stores/store.js';
+import type { CliIo, Command } from './command.js';
+import { UsageError } from './command.js';
+import { parseArgs } from 'node:util';
+
+const USAGE = `Usage: tracks stop <track-set-id> [--serve control|<track>] [--store <path|url>]
+
+Stops a test without a deploy: every process recording to the store serves one track to
+everyone (reason 'stopped') and records no exposures, within its control interval (default 10 s).
+
+  --serve <track>      the track everyone gets (default: control); use a winning track to roll it out
+  --store <path|url>   SQLite file or postgres:// URL (default: $TRACKS_STORE)`;
+
+/** `tracks stop delay --serve long`: writes the stop to the store. */
+export const stop: Command = {
+  summary: 'stop a test in every process: serve one track to everyone',
+  usage: USAGE,
+  async run(args, io) {
+    const { values, positionals } = parseControlArgs('stop', args, true);
+    const trackSetId = onePositional('stop', positionals);
+    const serve = values.serve ?? 'control';
+    if (serve.trim() === '') throw new UsageError("--serve is empty; name a track, e.g. --serve control");
+    const store = controlStore(values.store, io);
+    try {
+      const [sums] = await store.summarize({ trackSetId, daily: false });
+      const known = sums?.definition ? Object.keys(sums.definition.weights) : undefined;
+      if (known !== undefined && serve !== 'control' && !known.includes(serve)) {
+        throw new UsageError(`${trackSetId} has no track '${serve}'; its tracks are ${known.join(', ')}`);
+      }
+      await store.writeControl({ trackSetId, stopped: true, serve, at: Date.now() });
+    } finally {
+      await store.close();
+    }
+    io.stdout(`${trackSetId} stopped: every process serves '${serve}' to everyone within its control interval (default 10 s)`);
+    return 0;
+  },
+};
+
+/** The one positional argument, the track set id. */
+export function onePositional(command: string, positionals: readonly string[]): string {
+  if (positionals.length !== 1 || positionals[0]!.trim() === '') {
+    throw new UsageError(`give exactly one track set id, e.g. tracks ${command} delay; see 'tracks ${command} --help'`);
+  }
+  return positionals[0]!;
+}
+
+/** The store of `--store` or `$TRACKS_STORE`; a SQLite path must exist, so a typo cannot stop nothing. */
+export function controlStore(flag: string | undefined, io: CliIo): Store {
+  const spec = flag ?? io.env.TRACKS_STORE;
+  if (spec === undefined || spec === '') {
+    throw new UsageError('no store given; pass --store tracks.db (or a postgres:// URL), or set TRACKS_STORE');
+  }
+  if (!/^postgres(ql)?:\/\//i.test(spec) && !existsSync(spec)) {
+    throw new UsageError(`no store at ${spec}; give the file your processes record to (configure({ store: '${spec}' }))`);
+  }
+  return storeFrom(spec);
+}
+
+/** Parses `<id> [--serve x] [--store y]`; parse errors become one-line usage errors. */
+export function parseControlArgs(command: string, args: readonly string[], withServe: boolean) {
+  try {
+    return parseArgs({
+      args: [...args],
+      options: withServe ? { serve: { type: 'string' }, store: { type: 'string' } } : { store: { type: 'string' } },
+      strict: true,
+      allowPositionals: true,
+    }) as { values: { serve?: string; store?: string }; positionals: string[] };
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+    throw new UsageError(`${message}; see 'tracks ${command} --help'`);
+  }
+}

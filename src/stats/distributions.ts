@@ -4,7 +4,15 @@ import normalQuantileImpl from '@stdlib/stats-base-dists-normal-quantile';
 import tCdfImpl from '@stdlib/stats-base-dists-t-cdf';
 import tQuantileImpl from '@stdlib/stats-base-dists-t-quantile';
 import gammainc from '@stdlib/math-base-special-gammainc';
-import { assertFiniteNumber, assertOpenUnitInterval, assertPositive } from './validate.js';
+import { TracksError } from '../errors.js';
+import { assertFiniteNumber, assertOpenUnitInterval } from './validate.js';
+
+/** Degrees of freedom: positive, and `Infinity` means the normal law. */
+function assertDegreesOfFreedom(df: number): void {
+  if (typeof df !== 'number' || Number.isNaN(df) || df <= 0) {
+    throw new TracksError(`df must be a positive number or Infinity, got ${String(df)}`);
+  }
+}
 
 // Thin wrappers over @stdlib, the one place the statistics layer touches special functions.
 // Upper tails are computed directly (cdf(-|x|) for symmetric laws, the upper regularized
@@ -85,7 +93,7 @@ export function normalQuantile(p: number): number {
  * ```
  */
 export function studentTCdf(t: number, df: number): number {
-  assertPositive('df', df);
+  assertDegreesOfFreedom(df);
   return df === Number.POSITIVE_INFINITY ? normalCdf(t) : tCdfImpl(t, df);
 }
 
@@ -112,13 +120,14 @@ export function studentTSf(t: number, df: number): number {
  */
 export function studentTQuantile(p: number, df: number): number {
   assertOpenUnitInterval('p', p);
-  assertPositive('df', df);
+  assertDegreesOfFreedom(df);
   return df === Number.POSITIVE_INFINITY ? normalQuantile(p) : tQuantileImpl(p, df);
 }
 
 /**
  * Chi-square survival function, P(X > x) with `df` degrees of freedom: the upper regularized
- * incomplete gamma function Q(df/2, x/2), so large statistics give small positive values.
+ * incomplete gamma function Q(df/2, x/2), so large finite statistics give small positive
+ * values (at least {@link SMALLEST_PROBABILITY}); an infinite statistic gives 0.
  *
  * @example
  * ```ts
@@ -126,11 +135,12 @@ export function studentTQuantile(p: number, df: number): number {
  * ```
  */
 export function chiSquareSf(x: number, df: number): number {
-  assertPositive('df', df);
-  if (Number.isNaN(x)) throw new TypeError('x must be a number');
+  assertDegreesOfFreedom(df);
+  if (typeof x !== 'number' || Number.isNaN(x)) throw new TracksError(`x must be a number, got ${String(x)}`);
   if (x <= 0) return 1;
   if (x === Number.POSITIVE_INFINITY) return 0;
-  return gammainc(x / 2, df / 2, true, true);
+  // Used directly as the p-value of the SRM check, so it is floored like the other p-values.
+  return atLeastSmallest(gammainc(x / 2, df / 2, true, true));
 }
 
 /**

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { lift, type Alternative, type MetricKind, type SufficientStatistics } from '../../src/stats/index.js';
+import { assertClose, conversions, loadFixture } from './fixtures.js';
+
+interface Inputs {
+  readonly kind: MetricKind;
+  readonly alternative: Alternative;
+  readonly control: SufficientStatistics;
+  readonly treatment: SufficientStatistics;
+}
+const fixture = loadFixture<Inputs>('lift');
+
+for (const c of fixture.cases) {
+  test(`lift (relative, delta method) matches ${c.name}`, () => {
+    const result = lift(c.inputs.control, c.inputs.treatment, {
+      kind: c.inputs.kind,
+      alternative: c.inputs.alternative,
+    });
+    assert.ok(result.ok);
+    assert.ok(result.relative.ok);
+    const r = result.relative;
+    const actual: Record<string, number> = {
+      estimate: r.estimate,
+      standardError: r.standardError,
+      ciLower: r.confidenceInterval[0],
+      ciUpper: r.confidenceInterval[1],
+      pValue: r.pValue,
+    };
+    for (const [key, expected] of Object.entries(c.expected)) {
+      assertClose(actual[key] ?? Number.NaN, expected, c.tolerance, `${c.name} ${key}`);
+    }
+  });
+}
+
+test('lift: the absolute lift is the Welch difference of means', () => {
+  const result = lift({ n: 3407, sum: 1396.87, sumSquares: 52377.9767 }, { n: 3461, sum: 2422.7, sumSquares: 134698.29 });
+  assert.ok(result.ok);
+  assert.ok(Math.abs(result.absolute.estimate - 0.29) < 1e-12);
+});
+
+test('lift: a zero control mean makes only the relative lift uncomputable', () => {
+  const result = lift(conversions(1000, 0), conversions(1000, 10), { kind: 'proportion' });
+  assert.ok(result.ok);
+  assert.ok(result.absolute.estimate > 0);
+  assert.deepEqual(result.relative, {
+    ok: false,
+    reason: 'the control mean is 0, so a relative lift is undefined',
+  });
+});
+
+test('lift: zero users cannot be computed', () => {
+  const result = lift(conversions(0, 0), conversions(10, 1), { kind: 'proportion' });
+  assert.deepEqual(result, { ok: false, reason: 'control has zero users' });
+});
+
+test('lift: an interval at a smaller alpha is wider', () => {
+  const control = conversions(5000, 250);
+  const treatment = conversions(5000, 300);
+  const wide = lift(control, treatment, { kind: 'proportion', alpha: 0.01 });
+  const narrow = lift(control, treatment, { kind: 'proportion', alpha: 0.1 });
+  assert.ok(wide.ok && narrow.ok && wide.relative.ok && narrow.relative.ok);
+  const width = (i: readonly [number, number]) => i[1] - i[0];
+  assert.ok(width(wide.relative.confidenceInterval) > width(narrow.relative.confidenceInterval));
+});

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { TracksError } from '../../src/errors.js';
+import { srmCheck } from '../../src/stats/index.js';
+import { assertClose, loadFixture } from './fixtures.js';
+
+const fixture = loadFixture<{ observed: number[]; weights: number[] }>('srm-check');
+
+for (const c of fixture.cases) {
+  test(`srmCheck matches ${c.name}`, () => {
+    const result = srmCheck(c.inputs.observed, c.inputs.weights);
+    assert.ok(result.ok);
+    assertClose(result.statistic, c.expected.statistic ?? Number.NaN, c.tolerance, `${c.name} statistic`);
+    assertClose(result.pValue, c.expected.pValue ?? Number.NaN, c.tolerance, `${c.name} pValue`);
+    assert.equal(result.mismatch, false);
+  });
+}
+
+test('srmCheck flags a mismatch below p = 0.001 and not above', () => {
+  const broken = srmCheck([50_000, 51_500], [1, 1]);
+  assert.ok(broken.ok);
+  assert.equal(broken.mismatch, true);
+  assert.ok(broken.pValue < 0.001);
+  const healthy = srmCheck([50_000, 50_200], [50, 50]);
+  assert.ok(healthy.ok);
+  assert.equal(healthy.mismatch, false);
+});
+
+test('srmCheck: weights are relative, and a huge mismatch still gives a positive p-value', () => {
+  const a = srmCheck([300, 700], [0.3, 0.7]);
+  const b = srmCheck([300, 700], [30, 70]);
+  assert.ok(a.ok && b.ok);
+  assert.ok(Math.abs(a.statistic - b.statistic) < 1e-12);
+  const huge = srmCheck([1_000_000, 1_100_000], [1, 1]);
+  assert.ok(huge.ok);
+  assert.ok(huge.pValue > 0 && huge.pValue < 1e-300, `p = ${huge.pValue}`);
+});
+
+test('srmCheck: zero-weight tracks are ignored unless users landed there', () => {
+  const ignored = srmCheck([500, 500, 0], [1, 1, 0]);
+  assert.ok(ignored.ok);
+  assert.equal(ignored.degreesOfFreedom, 1);
+  const impossible = srmCheck([500, 500, 3], [1, 1, 0]);
+  assert.ok(impossible.ok);
+  assert.equal(impossible.mismatch, true);
+  assert.equal(impossible.statistic, Number.POSITIVE_INFINITY);
+});
+
+test('srmCheck: cannot compute with no users or a single weighted track', () => {
+  assert.deepEqual(srmCheck([0, 0], [1, 1]), { ok: false, reason: 'no users have been assigned yet' });
+  assert.equal(srmCheck([10, 0], [1, 0]).ok, false);
+});
+
+test('srmCheck: bad arguments throw TracksError', () => {
+  assert.throws(() => srmCheck([1, 2], [1]), (e: unknown) => e instanceof TracksError && /same length/.test(e.message));
+  assert.throws(() => srmCheck([1, -2], [1, 1]), /observed\[1\]/);
+  assert.throws(() => srmCheck([1, 2], [1, -1]), /weights\[1\]/);
+  assert.throws(() => srmCheck([1, 2], [0, 0]), /weights/);
+  assert.throws(() => srmCheck([1, 2], [1, 1], { threshold: 2 }), /threshold/);
+});

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { TracksError } from '../../src/errors.js';
+import { welchTest, type Alternative } from '../../src/stats/index.js';
+import { assertClose, loadFixture, toStatistics, type SampleSpec } from './fixtures.js';
+
+interface Inputs {
+  readonly control: SampleSpec;
+  readonly treatment: SampleSpec;
+  readonly alternative?: Alternative;
+}
+
+const fixture = loadFixture<Inputs>('welch-test');
+
+for (const c of fixture.cases) {
+  test(`welchTest matches ${c.name}`, () => {
+    const result = welchTest(toStatistics(c.inputs.control), toStatistics(c.inputs.treatment), {
+      alternative: c.inputs.alternative ?? 'two-sided',
+    });
+    assert.ok(result.ok);
+    const actual: Record<string, number> = {
+      t: result.t,
+      pValue: result.pValue,
+      estimate: result.estimate,
+      standardError: result.standardError,
+      ciLower: result.confidenceInterval[0],
+      ciUpper: result.confidenceInterval[1],
+    };
+    for (const [key, expected] of Object.entries(c.expected)) {
+      assertClose(actual[key] ?? Number.NaN, expected, c.tolerance, `${c.name} ${key}`);
+    }
+  });
+}
+
+test('welchTest: the Welch–Satterthwaite degrees of freedom fall between min(n)−1 and n1+n2−2', () => {
+  const result = welchTest({ n: 3, sum: 8.2, sumSquares: 27.26 }, { n: 4, sum: 10, sumSquares: 30 });
+  assert.ok(result.ok);
+  assert.ok(result.degreesOfFreedom >= 2 && result.degreesOfFreedom <= 5);
+});
+
+test('welchTest: a huge effect gives a tiny positive p-value, never 0 or NaN', () => {
+  const control = { n: 1_000_000, sum: 1_000_000, sumSquares: 1_000_000 * 1.01 }; // mean 1, sd 0.1
+  const treatment = { n: 1_000_000, sum: 2_000_000, sumSquares: 1_000_000 * 4.01 }; // mean 2, sd 0.1
+  const result = welchTest(control, treatment);
+  assert.ok(result.ok);
+  assert.ok(result.pValue > 0 && result.pValue < 1e-300, `p = ${result.pValue}`);
+});
+
+test('welchTest: cannot compute with too few users or zero variance in both tracks', () => {
+  const some = { n: 10, sum: 10, sumSquares: 20 };
+  const empty = welchTest({ n: 0, sum: 0, sumSquares: 0 }, some);
+  assert.deepEqual(empty, { ok: false, reason: 'control has zero users' });
+  const single = welchTest(some, { n: 1, sum: 3, sumSquares: 9 });
+  assert.equal(single.ok, false);
+  assert.match(single.ok ? '' : single.reason, /treatment has fewer than 2 users/);
+  const flat = welchTest({ n: 5, sum: 5, sumSquares: 5 }, { n: 5, sum: 10, sumSquares: 20 });
+  assert.deepEqual(flat, { ok: false, reason: 'both tracks have zero variance' });
+});
+
+test('welchTest: one track with zero variance is still computable', () => {
+  const result = welchTest({ n: 5, sum: 5, sumSquares: 5 }, { n: 5, sum: 10, sumSquares: 22 });
+  assert.ok(result.ok);
+  assert.ok(Math.abs(result.degreesOfFreedom - 4) < 1e-12);
+});
+
+test('welchTest: bad arguments throw TracksError naming the argument', () => {
+  const some = { n: 10, sum: 10, sumSquares: 20 };
+  assert.throws(() => welchTest({ n: -1, sum: 0, sumSquares: 0 }, some), (e: unknown) =>
+    e instanceof TracksError && /control\.n/.test(e.message));
+  assert.throws(() => welchTest(some, { n: 10, sum: 10, sumSquares: -1 }), /treatment\.sumSquares/);
+  assert.throws(() => welchTest(some, some, { alpha: 0 }), /alpha/);
+  assert.throws(() => welchTest(some, some, { alpha: 1.5 }), /alpha/);
+  assert.throws(() => welchTest({ n: 2.5, sum: 1, sumSquares: 1 }, some), /control\.n/);
+});

@@ -1,0 +1,240 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import {
+  TrackSet,
+  TracksError,
+  callbackStore,
+  close,
+  configure,
+  convert,
+  flush,
+  forceTracks,
+  memoryStore,
+  stats,
+} from '../../src/index.js';
+import type { ExposureEvent, HealthEvent, RecordedEvent, Store } from '../../src/index.js';
+
+class DelayTracks extends TrackSet {
+  static override id = 'rec-delay';
+  static short_track() {
+    return 'short';
+  }
+  static long_track() {
+    return 'long';
+  }
+}
+
+class FailingTracks extends TrackSet {
+  static override id = 'rec-failing';
+  static broken_track() {
+    throw new Error('boom');
+  }
+}
+
+const byKind = <K extends RecordedEvent['kind']>(events: readonly RecordedEvent[], kind: K) =>
+  events.filter((e): e is Extract<RecordedEvent, { kind: K }> => e.kind === kind);
+
+test('without a store nothing is recorded and nothing fails', async () => {
+  configure({});
+  const run = new DelayTracks({ key: 'nobody' });
+  assert.ok(['control', 'short', 'long'].includes(run.name));
+  run.run();
+  convert({ key: 'nobody', metric: 'purchase' });
+  await flush();
+  await close();
+  assert.deepEqual(stats(), { buffered: 0, written: 0, retried: 0, spilled: 0, dropped: 0 });
+});
+
+test('one exposure per track set and key, none for forced runs; runs without a key are their own unit', async () => {
+  const store = memoryStore();
+  configure({ store });
+  for (let visit = 0; visit < 5; visit++) {
+    for (let user = 0; user < 20; user++) new DelayTracks({ key: `user-${user}` }).run();
+  }
+  const keyless = new DelayTracks();
+  keyless.run();
+  forceTracks({ 'rec-delay': 'long' }, () => new DelayTracks({ key: 'forced-user' }).run());
+  new DelayTracks({ key: 'qa', force: 'short' }).run();
+  assert.equal(stats().buffered > 0, true);
+  await flush();
+  const exposures = byKind(store.events, 'exposure');
+  assert.equal(exposures.length, 21);
+  assert.equal(new Set(exposures.map((e) => e.unit)).size, 21);
+  assert.ok(exposures.some((e) => e.unit === `run:${keyless.runId}`));
+  assert.ok(!exposures.some((e) => e.unit === 'forced-user' || e.unit === 'qa'));
+  const s = stats();
+  assert.equal(s.buffered, 0);
+  assert.equal(s.written, store.events.length);
+  assert.equal(s.dropped, 0);
+  // The definition is recorded once with the weights this process saw.
+  const definitions = byKind(store.events, 'definition');
+  assert.equal(definitions.length, 1);
+  assert.deepEqual(definitions[0]!.weights, { control: 1, short: 1, long: 1 });
+  await close();
+});
+
+test('health is aggregated per track and minute: one event per track per flush, not per run', async () => {
+  const store = memoryStore();
+  configure({ store });
+  let thrown = 0;
+  for (let i = 0; i < 500; i++) {
+    new DelayTracks({ key: `h-${i}` }).run();
+    try {
+      new FailingTracks({ key: `h-${i}` }).run();
+    } catch {
+      thrown++;
+    }
+  }
+  await flush();
+  const health = byKind(store.events, 'health');
+  assert.ok(health.length <= 3 * 2 + 2 * 2, `${health.length} health events (a minute boundary may split one)`);
+  const runs = (set: string, track?: string) =>
+    health.filter((h) => h.trackSetId === set && (track === undefined || h.track === track)).reduce((n, h) => n + h.runs, 0);
+  assert.equal(runs('rec-delay'), 500);
+  assert.equal(runs('rec-failing', 'broken'), thrown);
+  const errors = health.filter((h) => h.track === 'broken').reduce((n, h) => n + h.errors, 0);
+  assert.equal(errors, thrown);
+  for (const h of health) assert.equal(h.histogram.reduce((a, b) => a + b, 0), h.runs);
+  const [sums] = await store.summarize({ trackSetId: 'rec-failing' });
+  assert.equal(sums!.tracks.find((t) => t.track === 'broken')!.health.errors, thrown);
+  await close();
+});
+
+test('hashKeys stores no raw key, and conversions still meet their exposures', async () => {
+  const store = memoryStore();
+  configure({ store, hashKeys: true });
+  const run = new DelayTracks({ key: 'alice@example.com' });
+  run.run();
+  convert({ key: 'alice@example.com', metric: 'purchase', value: 30 });
+  await flush();
+  for (const e of store.events) assert.ok(!JSON.stringify(e).includes('alice'), JSON.stringify(e));
+  const [sums] = await store.summarize({ trackSetId: 'rec-delay' });
+  const track = sums!.tracks.find((t) => t.track === run.name)!;
+  assert.deepEqual(track.metrics.purchase, { converted: 1, sum: 30, sumSquares: 900 });
+  await close();
+});
+
+test('conversions count only at or after the exposure, by key or by runId', async () => {
+  const store = memoryStore();
+  configure({ store });
+  convert({ key: 'bob', metric: 'purchase', value: 5, at: Date.now() - 60_000 });
+  const run = new DelayTracks({ key: 'bob' });
+  run.run();
+  convert({ key: 'bob', metric: 'purchase', value: 2 });
+  convert({ key: 'bob', metric: 'purchase', value: 3 });
+  const keyless = new DelayTracks();
+  keyless.run();
+  convert({ runId: keyless.runId, metric: 'click' });
+  await flush();
+  const [sums] = await store.summarize({ trackSetId: 'rec-delay' });
+  assert.deepEqual(sums!.tracks.find((t) => t.track === run.name)!.metrics.purchase, { converted: 1, sum: 5, sumSquares: 25 });
+  assert.equal(sums!.tracks.find((t) => t.track === keyless.name)!.metrics.click!.converted, 1);
+  assert.throws(() => convert({ key: 'bob', metric: '' }), TracksError);
+  assert.throws(() => convert({ metric: 'purchase' }), TracksError);
+  assert.throws(() => convert({ key: 'bob', runId: 'r', metric: 'purchase' }), TracksError);
+  assert.throws(() => convert({ key: 'bob', metric: 'purchase', value: Number.NaN }), TracksError);
+  await close();
+});
+
+test('callbackStore gets batches; a failing callback is retried and reported, never thrown', async () => {
+  const received: RecordedEvent[] = [];
+  const errors: Error[] = [];
+  let failures = 2;
+  configure({
+    store: callbackStore((events) => {
+      if (failures-- > 0) throw new Error('pipeline down');
+      received.push(...events);
+    }),
+    outbox: false,
+    retryDelay: 1,
+    onError: (e) => errors.push(e),
+  });
+  for (let i = 0; i < 50; i++) new DelayTracks({ key: `cb-${i}` }).run();
+  await flush();
+  assert.equal(byKind(received, 'exposure').length, 50);
+  assert.equal(errors.length, 2);
+  assert.match(errors[0]!.message, /pipeline down/);
+  const s = stats();
+  assert.ok(s.retried > 0);
+  assert.equal(s.buffered, 0);
+  assert.equal(s.dropped, 0);
+  await close();
+});
+
+/** A memory store that can be switched off, like a database going away. */
+function flakyStore(): Store & { down: boolean; inner: ReturnType<typeof memoryStore> } {
+  const inner = memoryStore();
+  const flaky = {
+    down: false,
+    inner,
+    description: 'flaky-test-store',
+    async write(events: readonly RecordedEvent[]) {
+      if (flaky.down) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+      await inner.write(events);
+    },
+    readControls: () => inner.readControls(),
+    writeControl: (s: Parameters<Store['writeControl']>[0]) => inner.writeControl(s),
+    readAssignments: (id: string, units: readonly string[]) => inner.readAssignments(id, units),
+    summarize: () => inner.summarize(),
+    close: async () => {},
+  };
+  return flaky;
+}
+
+test('an outage past the bound spills to the outbox file, which drains when the store returns', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tracks-outbox-test-'));
+  try {
+    const store = flakyStore();
+    store.down = true;
+    const errors: Error[] = [];
+    configure({ store, outbox: join(dir, 'outbox.db'), maxBuffered: 100, flushTimeout: 50, retryDelay: 5, onError: (e) => errors.push(e) });
+    for (let i = 0; i < 1000; i++) {
+      new DelayTracks({ key: `out-${i}` }).run();
+      if (i % 10 === 0) convert({ key: `out-${i}`, metric: 'purchase' });
+    }
+    await flush();
+    const during = stats();
+    assert.ok(during.spilled > 0, JSON.stringify(during));
+    assert.equal(during.buffered, 0);
+    assert.ok(errors.length > 0);
+    assert.equal(store.inner.events.length, 0);
+    store.down = false;
+    await flush();
+    const exposures = byKind(store.inner.events, 'exposure') as ExposureEvent[];
+    assert.equal(exposures.length, 1000);
+    assert.equal(byKind(store.inner.events, 'conversion').length, 100);
+    const ids = store.inner.events.map((e) => e.eventId);
+    assert.equal(new Set(ids).size, ids.length);
+    assert.equal(stats().dropped, 0);
+    await close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('writing a batch twice stores it once', async () => {
+  const store = memoryStore();
+  const events: RecordedEvent[] = [
+    { kind: 'exposure', eventId: 'e1', trackSetId: 's', track: 'a', unit: 'u', at: 1 },
+    { kind: 'conversion', eventId: 'c1', unit: 'u', metric: 'm', value: 1, at: 2 },
+  ];
+  await store.write(events);
+  await store.write(events);
+  await store.write([{ kind: 'exposure', eventId: 'e2', trackSetId: 's', track: 'b', unit: 'u', at: 3 }]);
+  assert.equal(store.events.length, 2);
+  assert.equal((await store.readAssignments('s', ['u'])).get('u'), 'a');
+});
+
+test('health events carry their own ids, so re-writing a flush adds nothing', async () => {
+  const store = memoryStore();
+  configure({ store });
+  for (let i = 0; i < 10; i++) new DelayTracks({ key: 'same' }).run();
+  await flush();
+  const health = byKind(store.events, 'health') as HealthEvent[];
+  await store.write(health);
+  assert.equal(byKind(store.events, 'health').length, health.length);
+  await close();
+});

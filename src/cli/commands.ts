@@ -1,9 +1,15 @@
 import type { Command } from './command.js';
+import { planCommand } from './plan.js';
+import { reportCommand } from './report.js';
+import { simulateCommand } from './simulate.js';
 import { resume } from './resume.js';
 import { stop } from './stop.js';
 
 /** Every `tracks` command by name. Each lives in its own file under cli/. */
 export const commands: Readonly<Record<string, Command>> = {
+  report: reportCommand,
+  plan: planCommand,
+  simulate: simulateCommand,
   stop,
   resume,
 };

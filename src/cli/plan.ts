@@ -1,0 +1,63 @@
+import { sampleSize } from '../stats/sample-size.js';
+import type { Command } from './command.js';
+import { UsageError } from './command.js';
+import { numberFlag, parse } from './parse.js';
+
+const usage = `Usage: tracks plan --baseline <rate> --mde <relative> [options]
+
+Users needed per track to detect a relative change in a conversion rate, with the
+significance level split across the comparisons with control (Bonferroni), and the
+days that takes at a given daily traffic.
+
+Options:
+  --baseline <rate>    today's conversion rate, e.g. 0.05
+  --mde <relative>     smallest relative change worth detecting, e.g. 0.1 for +10%
+  --tracks <n>         tracks including control (default 2)
+  --alpha <a>          significance level (default 0.05)
+  --power <p>          chance to detect the change when it is real (default 0.8)
+  --daily <users>      users entering the test per day, to estimate the days needed
+  --json               print the result as JSON`;
+
+/** `tracks plan`: how many users, and how many days, a test needs. */
+export const planCommand: Command = {
+  summary: 'users per track (and days) needed for a given baseline, effect, power and alpha',
+  usage,
+  async run(args, io) {
+    const { values } = parse('plan', args, {
+      baseline: { type: 'string' },
+      mde: { type: 'string' },
+      tracks: { type: 'string' },
+      alpha: { type: 'string' },
+      power: { type: 'string' },
+      daily: { type: 'string' },
+      json: { type: 'boolean' },
+    });
+    if (values.baseline === undefined) throw new UsageError('--baseline is required, e.g. --baseline 0.05 for a 5% conversion rate');
+    if (values.mde === undefined) throw new UsageError('--mde is required, e.g. --mde 0.1 to detect a 10% relative change');
+    const tracks = numberFlag('tracks', values.tracks, 2, 2, 1000);
+    if (!Number.isInteger(tracks)) throw new UsageError(`--tracks is '${values.tracks}'; give a whole number of tracks, control included`);
+    const dailyUsers = values.daily === undefined ? undefined : numberFlag('daily', values.daily, 0, 1, Number.MAX_SAFE_INTEGER);
+    const result = sampleSize({
+      baseline: numberFlag('baseline', values.baseline, 0, 1e-9, 1 - 1e-9),
+      relativeMde: numberFlag('mde', values.mde, 0, -0.999999, 1000),
+      tracks,
+      alpha: numberFlag('alpha', values.alpha, 0.05, 1e-9, 0.5),
+      power: numberFlag('power', values.power, 0.8, 0.01, 0.999999),
+      ...(dailyUsers === undefined ? {} : { dailyUsers }),
+    });
+    if (values.json) {
+      io.stdout(JSON.stringify(result, null, 2));
+      return 0;
+    }
+    const n = (x: number): string => x.toLocaleString('en-US');
+    const lines = [
+      `${n(result.usersPerTrack)} users per track, ${n(result.totalUsers)} in all (${tracks} tracks)`,
+      `  to detect ${Number(values.baseline)} -> ${result.treatmentRate.toPrecision(3)} with power ${values.power ?? 0.8}` +
+        ` at alpha ${values.alpha ?? 0.05}` +
+        (result.comparisons > 1 ? ` (${result.adjustedAlpha.toPrecision(3)} per comparison, ${result.comparisons} comparisons)` : ''),
+    ];
+    if (result.days !== undefined) lines.push(`  about ${n(result.days)} days at ${n(dailyUsers!)} users a day`);
+    io.stdout(lines.join('\n'));
+    return 0;
+  },
+};

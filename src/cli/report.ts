@@ -1,0 +1,72 @@
+import { buildReport } from '../report/build-report.js';
+import { renderReport } from '../report/render-report.js';
+import type { Command } from './command.js';
+import { UsageError } from './command.js';
+import { numberFlag, parse } from './parse.js';
+import { openExistingStore, STORE_USAGE } from './store-option.js';
+
+const usage = `Usage: tracks report [options]
+
+Per track set and track: users, conversions per metric, rate or mean, lift with its
+confidence interval, p-value and adjusted p-value, chance to beat control, and the
+latency (p50/p95/p99) and error rate of each code path.
+
+Options:
+${STORE_USAGE}
+  --trackset <id>      only this track set
+  --json               print the report as JSON (documented in docs/report-json.md)
+  --sequential         always-valid intervals, for teams that look every day
+  --alpha <a>          significance level (default 0.05)
+  --correction <m>     holm (default) or bh (Benjamini-Hochberg)
+  --control <id=track> baseline of a set without a 'control' track (repeatable)`;
+
+/** `tracks report`: the answer, per track set and track. */
+export const reportCommand: Command = {
+  summary: 'per-track conversion, lift, p-values, chance to beat control, latency and errors',
+  usage,
+  async run(args, io) {
+    const { values } = parse('report', args, {
+      store: { type: 'string' },
+      trackset: { type: 'string' },
+      json: { type: 'boolean' },
+      sequential: { type: 'boolean' },
+      alpha: { type: 'string' },
+      correction: { type: 'string' },
+      control: { type: 'string', multiple: true },
+    });
+    const alpha = numberFlag('alpha', values.alpha, 0.05, 1e-9, 0.5);
+    const correction = correctionOf(values.correction);
+    const baselines = baselinesOf(values.control ?? []);
+    const store = openExistingStore(values.store, io);
+    try {
+      const sums = await store.summarize(values.trackset === undefined ? {} : { trackSetId: values.trackset, daily: false });
+      if (values.trackset !== undefined && sums.length === 0) {
+        const known = (await store.summarize({ daily: false })).map((s) => s.trackSetId);
+        throw new UsageError(
+          `unknown track set '${values.trackset}'; ${known.length > 0 ? `recorded sets are ${known.join(', ')}` : 'nothing is recorded yet'}`,
+        );
+      }
+      const report = buildReport(sums, { store: store.description, alpha, correction, baselines, sequential: values.sequential ?? false });
+      io.stdout(values.json ? JSON.stringify(report, null, 2) : renderReport(report));
+      return 0;
+    } finally {
+      await store.close();
+    }
+  },
+};
+
+function correctionOf(value: string | undefined): 'holm' | 'benjamini-hochberg' {
+  if (value === undefined || value === 'holm') return 'holm';
+  if (value === 'bh' || value === 'benjamini-hochberg') return 'benjamini-hochberg';
+  throw new UsageError(`--correction is '${value}'; use holm or bh`);
+}
+
+function baselinesOf(pairs: readonly string[]): Record<string, string> {
+  const baselines: Record<string, string> = {};
+  for (const pair of pairs) {
+    const [id, track, extra] = pair.split('=');
+    if (!id || !track || extra !== undefined) throw new UsageError(`--control is '${pair}'; write it as <trackset id>=<track>, like pricing=price_adjusted_by_0`);
+    baselines[id] = track;
+  }
+  return baselines;
+}

@@ -1,0 +1,147 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { TrackSet } from '../core/track-set.js';
+import { definitionOf } from '../core/track-set.js';
+import { simulateSplit } from '../report/simulate-split.js';
+import type { ProposedChange, Simulation, SplitRow } from '../report/simulate-split.js';
+import type { Command } from './command.js';
+import { UsageError } from './command.js';
+import { numberFlag, parse } from './parse.js';
+
+const usage = `Usage: tracks simulate <module> [options]
+
+Loads your track set definitions from a module and shows how a list of keys splits
+across their tracks, the sample-ratio check, and, for a proposed change, exactly what
+share of keys would move and where to. Eligibility rules are not applied.
+
+Options:
+  --keys <file>          one key per line (default: --count synthetic keys)
+  --count <n>            synthetic keys user-1 .. user-n (default 100000)
+  --trackset <id>        only this track set
+  --weights <t=w,...>    proposed weights, e.g. long=2,short=1
+  --add-track <t[=w]>    proposed new track (repeatable; weight defaults to 1)
+  --remove-track <t>     proposed removal (repeatable)
+  --coverage <share>     proposed coverage in [0, 1]
+  --json                 print the simulation as JSON
+
+A TypeScript module needs a loader: node --import tsx node_modules/.bin/tracks simulate ...`;
+
+/** `tracks simulate`: the split of keys, and what a proposed change would move. */
+export const simulateCommand: Command = {
+  summary: 'how keys split across tracks, and exactly which would move under a proposed change',
+  usage,
+  async run(args, io) {
+    const { values, positionals } = parse(
+      'simulate',
+      args,
+      {
+        keys: { type: 'string' },
+        count: { type: 'string' },
+        trackset: { type: 'string' },
+        weights: { type: 'string' },
+        'add-track': { type: 'string', multiple: true },
+        'remove-track': { type: 'string', multiple: true },
+        coverage: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      true,
+    );
+    const [modulePath, extra] = positionals;
+    if (modulePath === undefined) throw new UsageError('give the module that defines your track sets, e.g. tracks simulate ./dist/tracks.js');
+    if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'; give one module`);
+    const keys = values.keys !== undefined ? readKeys(values.keys) : syntheticKeys(numberFlag('count', values.count, 100_000, 1, 10_000_000));
+    const change = changeOf(values);
+    let sets = await trackSetsIn(modulePath);
+    if (values.trackset !== undefined) {
+      sets = sets.filter((s) => definitionOf(s).id === values.trackset);
+      if (sets.length === 0) throw new UsageError(`no track set with id '${values.trackset}' in ${modulePath}`);
+    } else if (change !== undefined && sets.length > 1) {
+      throw new UsageError('a proposed change applies to one track set; add --trackset <id>');
+    }
+    const simulations = sets.map((set) => simulateSplit(definitionOf(set), keys, change));
+    io.stdout(values.json ? JSON.stringify(simulations, null, 2) : simulations.map(render).join('\n\n'));
+    return 0;
+  },
+};
+
+async function trackSetsIn(path: string): Promise<(typeof TrackSet)[]> {
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new UsageError(`cannot load ${path}: ${reason}`);
+  }
+  const sets = Object.values(module).filter(
+    (value): value is typeof TrackSet => typeof value === 'function' && (value as { prototype?: unknown }).prototype instanceof TrackSet,
+  );
+  // Abstract intermediate classes (no id) are skipped; concrete ones are validated as on first use.
+  const concrete = sets.filter((s) => typeof (s as { id?: unknown }).id === 'string');
+  if (concrete.length === 0) throw new UsageError(`${path} exports no track set classes`);
+  return concrete;
+}
+
+function readKeys(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new UsageError(`cannot read keys from ${file}; give a file with one key per line`);
+  }
+  const keys = text.split(/\r?\n/).filter((line) => line !== '');
+  if (keys.length === 0) throw new UsageError(`${file} has no keys; put one key per line`);
+  return keys;
+}
+
+function syntheticKeys(count: number): string[] {
+  if (!Number.isInteger(count)) throw new UsageError('--count must be a whole number');
+  return Array.from({ length: count }, (_, i) => `user-${i + 1}`);
+}
+
+function changeOf(values: {
+  weights?: string | undefined;
+  'add-track'?: string[] | undefined;
+  'remove-track'?: string[] | undefined;
+  coverage?: string | undefined;
+}): ProposedChange | undefined {
+  const change: { weights?: Record<string, number>; addTracks?: Record<string, number>; removeTracks?: string[]; coverage?: number } = {};
+  if (values.weights !== undefined) change.weights = pairs('weights', values.weights.split(','));
+  if (values['add-track'] !== undefined) change.addTracks = pairs('add-track', values['add-track'], 1);
+  if (values['remove-track'] !== undefined) change.removeTracks = values['remove-track'];
+  if (values.coverage !== undefined) change.coverage = numberFlag('coverage', values.coverage, 1, 0, 1);
+  return Object.keys(change).length === 0 ? undefined : change;
+}
+
+function pairs(flag: string, items: readonly string[], fallback?: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const item of items) {
+    const [name, weight] = item.split('=');
+    if (!name || (weight === undefined && fallback === undefined)) throw new UsageError(`--${flag} item '${item}' must look like name=weight`);
+    out[name] = weight === undefined ? fallback! : numberFlag(flag, weight, 0, 0, Number.MAX_VALUE);
+  }
+  return out;
+}
+
+function render(sim: Simulation): string {
+  const lines = [`${sim.trackSetId}: ${sim.keys.toLocaleString('en-US')} keys` + (sim.srmPValue === null ? '' : `, sample-ratio check p = ${sim.srmPValue.toPrecision(2)}`)];
+  lines.push(...splitTable(sim.split));
+  if (sim.change) {
+    lines.push('', `proposed change moves ${pct(sim.change.movedShare)} of keys (the least possible: ${pct(sim.change.minimumShare)})`);
+    lines.push(...splitTable(sim.change.split));
+    for (const move of sim.change.moves) lines.push(`  ${move.from} -> ${move.to}: ${move.keys.toLocaleString('en-US')} keys (${pct(move.share)})`);
+  }
+  return lines.join('\n');
+}
+
+function splitTable(rows: readonly SplitRow[]): string[] {
+  const width = Math.max(5, ...rows.map((r) => r.track.length));
+  return [
+    `  ${'track'.padEnd(width)}  ${'keys'.padStart(10)}  ${'share'.padStart(7)}  ${'expected'.padStart(8)}`,
+    ...rows.map((r) => `  ${r.track.padEnd(width)}  ${r.keys.toLocaleString('en-US').padStart(10)}  ${pct(r.share).padStart(7)}  ${pct(r.expectedShare).padStart(8)}`),
+  ];
+}
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(2)}%`;
+}

@@ -1,0 +1,23 @@
+import { existsSync } from 'node:fs';
+import { storeFrom } from '../stores/open-store.js';
+import type { Store } from '../stores/store.js';
+import type { CliIo } from './command.js';
+import { UsageError } from './command.js';
+
+/** Usage text of the option every store-reading command takes. */
+export const STORE_USAGE = '  --store <path|url>   SQLite file or postgres:// URL (default: $TRACKS_STORE)';
+
+/**
+ * The store named by `--store` or `$TRACKS_STORE`, for commands that read recorded data: a
+ * SQLite path must exist (a typo should not silently create an empty database).
+ */
+export function openExistingStore(flag: string | undefined, io: CliIo): Store {
+  const spec = flag ?? io.env.TRACKS_STORE;
+  if (spec === undefined || spec === '') {
+    throw new UsageError('no store given; pass --store tracks.db (or a postgres:// URL), or set TRACKS_STORE');
+  }
+  if (!/^postgres(ql)?:\/\//i.test(spec) && !existsSync(spec)) {
+    throw new UsageError(`no store at ${spec}; check the path, or record some runs first (configure({ store: '${spec}' }))`);
+  }
+  return storeFrom(spec);
+}

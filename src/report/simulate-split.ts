@@ -1,0 +1,150 @@
+import { assign } from '../core/assign.js';
+import type { TrackDefinition, TrackSetDefinition } from '../core/definition.js';
+import { murmur3Int, murmur3, scrambleLabel } from '../core/murmur3.js';
+import { TracksError } from '../errors.js';
+import { srmCheck } from '../stats/srm-check.js';
+
+/** A proposed change to a track set: new weights, tracks added or removed, new coverage. */
+export interface ProposedChange {
+  /** New weights by track name (tracks not named keep theirs). */
+  readonly weights?: Readonly<Record<string, number>>;
+  /** Tracks to add, with their weights. */
+  readonly addTracks?: Readonly<Record<string, number>>;
+  readonly removeTracks?: readonly string[];
+  readonly coverage?: number;
+}
+
+/** One bucket of a split: a track, or `control (not covered)` for keys outside coverage. */
+export interface SplitRow {
+  readonly track: string;
+  readonly keys: number;
+  readonly share: number;
+  readonly expectedShare: number;
+}
+
+export interface Simulation {
+  readonly trackSetId: string;
+  readonly keys: number;
+  readonly split: readonly SplitRow[];
+  /** Chi-square goodness of fit of the split to the weights (within coverage). */
+  readonly srmPValue: number | null;
+  /** Present when a change was proposed. */
+  readonly change?: {
+    readonly split: readonly SplitRow[];
+    /** Share of all keys whose track changes. */
+    readonly movedShare: number;
+    /** Moves from one track to another, largest first. */
+    readonly moves: readonly { readonly from: string; readonly to: string; readonly keys: number; readonly share: number }[];
+    /** The least share of keys any change to these weights must move (total variation distance). */
+    readonly minimumShare: number;
+  };
+}
+
+const NOT_COVERED = 'control (not covered)';
+
+/**
+ * The split of serialized keys across a track set's tracks, its sample-ratio check, and, for
+ * a proposed change, exactly which keys would move and where. Pure: uses the assignment of
+ * docs/assignment.md, ignoring eligibility rules (they depend on your users' context).
+ *
+ * @example
+ * ```ts
+ * simulateSplit(definitionOf(DelayTracks), keys, { weights: { long: 2 } });
+ * ```
+ */
+export function simulateSplit(definition: TrackSetDefinition, keys: readonly string[], change?: ProposedChange): Simulation {
+  const hashes = keys.map((key) => murmur3Int(key));
+  const before = hashes.map((h) => assign(definition, h)?.name ?? NOT_COVERED);
+  const split = splitOf(definition, before);
+  const inCoverage = split.filter((row) => row.track !== NOT_COVERED);
+  const srm = srmCheck(inCoverage.map((r) => r.keys), inCoverage.map((r) => r.expectedShare));
+  const result: Simulation = { trackSetId: definition.id, keys: keys.length, split, srmPValue: srm.ok ? srm.pValue : null };
+  if (change === undefined) return result;
+
+  const proposed = proposedDefinition(definition, change);
+  const after = hashes.map((h) => assign(proposed, h)?.name ?? NOT_COVERED);
+  const moves = new Map<string, number>();
+  let moved = 0;
+  for (let i = 0; i < keys.length; i++) {
+    if (before[i] === after[i]) continue;
+    moved++;
+    const edge = `${before[i]}\0${after[i]}`;
+    moves.set(edge, (moves.get(edge) ?? 0) + 1);
+  }
+  const share = (n: number): number => (keys.length === 0 ? 0 : n / keys.length);
+  const splitAfter = splitOf(proposed, after);
+  return {
+    ...result,
+    change: {
+      split: splitAfter,
+      movedShare: share(moved),
+      moves: [...moves]
+        .map(([edge, n]) => {
+          const [from, to] = edge.split('\0') as [string, string];
+          return { from, to, keys: n, share: share(n) };
+        })
+        .sort((a, b) => b.keys - a.keys),
+      minimumShare: minimumShare(split, splitAfter),
+    },
+  };
+}
+
+function splitOf(definition: TrackSetDefinition, names: readonly string[]): SplitRow[] {
+  const counts = new Map<string, number>();
+  for (const name of names) counts.set(name, (counts.get(name) ?? 0) + 1);
+  const total = definition.tracks.reduce((a, t) => a + t.weight, 0);
+  const rows: SplitRow[] = definition.tracks.map((t) => ({
+    track: t.name,
+    keys: counts.get(t.name) ?? 0,
+    share: names.length === 0 ? 0 : (counts.get(t.name) ?? 0) / names.length,
+    expectedShare: (definition.coverage * t.weight) / total,
+  }));
+  if (definition.coverage < 1) {
+    const n = counts.get(NOT_COVERED) ?? 0;
+    rows.push({ track: NOT_COVERED, keys: n, share: names.length === 0 ? 0 : n / names.length, expectedShare: 1 - definition.coverage });
+  }
+  return rows;
+}
+
+/** Total variation distance between the expected splits: no assignment can move fewer keys. */
+function minimumShare(before: readonly SplitRow[], after: readonly SplitRow[]): number {
+  const names = new Set([...before, ...after].map((r) => r.track));
+  let distance = 0;
+  for (const name of names) {
+    const a = before.find((r) => r.track === name)?.expectedShare ?? 0;
+    const b = after.find((r) => r.track === name)?.expectedShare ?? 0;
+    distance += Math.abs(a - b);
+  }
+  return distance / 2;
+}
+
+/** The definition a change would give, built as the class would be (not registered). */
+export function proposedDefinition(definition: TrackSetDefinition, change: ProposedChange): TrackSetDefinition {
+  const removed = new Set(change.removeTracks ?? []);
+  for (const name of removed) {
+    if (!definition.byName.has(name)) throw new TracksError(`cannot remove '${name}': ${definition.id} has no such track`);
+  }
+  const tracks: TrackDefinition[] = definition.tracks
+    .filter((t) => !removed.has(t.name))
+    .map((t) => ({ ...t, weight: change.weights?.[t.name] ?? t.weight }));
+  for (const [name, weight] of Object.entries(change.addTracks ?? {})) {
+    if (tracks.some((t) => t.name === name)) throw new TracksError(`cannot add '${name}': ${definition.id} already has that track`);
+    tracks.push({ name, weight, origin: 'proposed', invoke: () => undefined, scrambled: scrambleLabel(murmur3(name)) });
+  }
+  for (const name of Object.keys(change.weights ?? {})) {
+    if (!tracks.some((t) => t.name === name)) throw new TracksError(`cannot weigh '${name}': ${definition.id} has no such track`);
+  }
+  for (const t of tracks) {
+    if (!Number.isFinite(t.weight) || t.weight < 0) throw new TracksError(`weight of '${t.name}' is ${t.weight}; use a finite number >= 0`);
+  }
+  if (!tracks.some((t) => t.weight > 0)) throw new TracksError('the proposed change leaves no track with a positive weight');
+  const coverage = change.coverage ?? definition.coverage;
+  if (!(coverage >= 0 && coverage <= 1)) throw new TracksError(`coverage is ${coverage}; use a share between 0 and 1`);
+  return {
+    ...definition,
+    tracks,
+    byName: new Map(tracks.map((t) => [t.name, t] as const)),
+    equalWeights: tracks.every((t) => t.weight === tracks[0]!.weight),
+    coverage,
+  };
+}

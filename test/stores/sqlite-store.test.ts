@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
+import { TrackSet, close, configure, convert, flush, memoryStore, sqliteStore, stats } from '../../src/index.js';
+import type { RecordedEvent } from '../../src/index.js';
+import { killWriterAfter, runWriter } from './fixtures/processes.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tracks-sqlite-test-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+class SqliteTracks extends TrackSet {
+  static override id = 'sqlite-delay';
+  static short_track() {}
+  static long_track() {}
+}
+
+function sampleEvents(): RecordedEvent[] {
+  const day = Date.UTC(2026, 0, 10);
+  const events: RecordedEvent[] = [];
+  for (let u = 0; u < 40; u++) {
+    const at = day + u * 3_600_000;
+    events.push({ kind: 'exposure', eventId: `x${u}`, trackSetId: 'cmp', track: u % 2 ? 'a' : 'b', unit: `u${u}`, at });
+    events.push({ kind: 'conversion', eventId: `early${u}`, unit: `u${u}`, metric: 'buy', value: 100, at: at - 1 });
+    if (u % 3 === 0) events.push({ kind: 'conversion', eventId: `c${u}`, unit: `u${u}`, metric: 'buy', value: u, at: at + 5 });
+    if (u % 3 === 0) events.push({ kind: 'conversion', eventId: `d${u}`, unit: `u${u}`, metric: 'buy', value: 1, at });
+  }
+  events.push({ kind: 'exposure', eventId: 'dup', trackSetId: 'cmp', track: 'b', unit: 'u1', at: day });
+  events.push({ kind: 'health', eventId: 'h1', trackSetId: 'cmp', track: 'a', minute: 1, runs: 3, errors: 1, totalMs: 6, histogram: [1, 0, 2] });
+  events.push({ kind: 'health', eventId: 'h2', trackSetId: 'cmp', track: 'a', minute: 1, runs: 2, errors: 0, totalMs: 2, histogram: [0, 0, 2] });
+  events.push({ kind: 'definition', eventId: 'def1', trackSetId: 'cmp', weights: { a: 1, b: 1 }, coverage: 1, at: day });
+  events.push({ kind: 'definition', eventId: 'def2', trackSetId: 'cmp', weights: { a: 1, b: 3 }, coverage: 0.5, at: day + 1 });
+  events.push({ kind: 'guardrail', eventId: 'g1', trackSetId: 'cmp', track: 'a', cause: 'error rate', at: day + 2 });
+  return events;
+}
+
+test('SQLite summarize() matches the memory store on the same events, written twice', async () => {
+  const store = sqliteStore(join(dir, 'compare.db'));
+  const memory = memoryStore();
+  const events = sampleEvents();
+  for (const s of [store, memory]) {
+    await s.write(events);
+    await s.write(events);
+    await s.writeControl({ trackSetId: 'cmp', stopped: true, serve: 'a', at: 5 });
+  }
+  const [fromSqlite, fromMemory] = [await store.summarize(), await memory.summarize()];
+  assert.deepEqual(fromSqlite, fromMemory);
+  const sums = fromSqlite[0]!;
+  assert.deepEqual(sums.definition, { weights: { a: 1, b: 3 }, coverage: 0.5 });
+  assert.equal(sums.tracks.find((t) => t.track === 'a')!.health.runs, 5);
+  assert.equal(sums.tracks.find((t) => t.track === 'a')!.health.histogram[2], 4);
+  assert.equal(sums.tracks.reduce((n, t) => n + t.users, 0), 40);
+  assert.deepEqual((await store.readControls())[0], { trackSetId: 'cmp', stopped: true, serve: 'a', at: 5 });
+  assert.equal(sums.daily.length, 2);
+  await store.close();
+});
+
+test('configure with a path records into a real SQLite file with the tracks_ schema and a version table', async () => {
+  const path = join(dir, 'tracks.db');
+  configure({ store: path });
+  for (let i = 0; i < 300; i++) new SqliteTracks({ key: `s-${i}` }).run();
+  convert({ key: 's-1', metric: 'purchase', value: 9 });
+  await flush();
+  assert.equal(stats().written > 300, true);
+  await close();
+  const db = new BetterSqlite3(path, { readonly: true });
+  try {
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name);
+    assert.deepEqual(tables, [
+      'tracks_controls',
+      'tracks_conversions',
+      'tracks_definitions',
+      'tracks_exposures',
+      'tracks_guardrails',
+      'tracks_health',
+      'tracks_schema_version',
+    ]);
+    assert.equal((db.prepare('SELECT MAX(version) AS v FROM tracks_schema_version').get() as { v: number }).v, 1);
+    assert.equal((db.prepare('SELECT COUNT(*) AS n FROM tracks_exposures').get() as { n: number }).n, 300);
+    assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+  } finally {
+    db.close();
+  }
+});
+
+test('four processes writing one SQLite file at once lose nothing and never see SQLITE_BUSY', async () => {
+  const path = join(dir, 'shared.db');
+  const count = 10_000;
+  const results = await Promise.all([0, 1, 2, 3].map((w) => runWriter({ STORE: path, WORKER: String(w), COUNT: String(count) })));
+  for (const r of results) {
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').pop()!), { errors: [] });
+  }
+  const db = new BetterSqlite3(path, { readonly: true });
+  try {
+    assert.equal((db.prepare("SELECT COUNT(*) AS n FROM tracks_exposures WHERE track_set_id = 'workers'").get() as { n: number }).n, 4 * count);
+    assert.equal((db.prepare('SELECT COUNT(*) AS n FROM tracks_conversions').get() as { n: number }).n, 4 * count);
+    assert.equal((db.prepare('SELECT COUNT(*) AS n FROM tracks_schema_version').get() as { n: number }).n, 1);
+  } finally {
+    db.close();
+  }
+});
+
+test('a writer killed with SIGKILL keeps everything it reported as flushed', async () => {
+  const path = join(dir, 'killed.db');
+  const flushed = await killWriterAfter({ STORE: path, WORKER: '9' }, 5);
+  assert.ok(flushed > 0);
+  const db = new BetterSqlite3(path, { readonly: true });
+  try {
+    const units = new Set((db.prepare('SELECT unit FROM tracks_exposures').all() as Array<{ unit: string }>).map((r) => r.unit));
+    for (let n = 0; n < flushed; n++) assert.ok(units.has(`k-9-${n}`), `k-9-${n} was flushed but is missing`);
+    const conversions = (db.prepare('SELECT COUNT(*) AS n FROM tracks_conversions').get() as { n: number }).n;
+    assert.ok(conversions >= flushed);
+  } finally {
+    db.close();
+  }
+});
+
+test('an unwritable path, a full disk and a read-only file reach onError with a clear message, not a crash', async (t) => {
+  const file = join(dir, 'plain-file');
+  writeFileSync(file, 'not a directory');
+  const cases: Array<[string, RegExp]> = [[join(file, 'tracks.db'), /cannot open the SQLite store .*plain-file\/tracks\.db: unable to open database file/]];
+  if (process.platform === 'linux') cases.push(['/dev/full', /cannot open the SQLite store \/dev\/full: database or disk is full/]);
+  for (const [path, message] of cases) {
+    const errors: Error[] = [];
+    configure({ store: path, outbox: false, flushTimeout: 20, retryDelay: 5, onError: (e) => errors.push(e) });
+    for (let i = 0; i < 10; i++) new SqliteTracks({ key: `ro-${i}` }).run();
+    await flush();
+    assert.ok(errors.length > 0, path);
+    assert.match(errors[0]!.message, message);
+    assert.equal(stats().buffered > 0, true);
+    await close();
+  }
+  if (process.getuid?.() === 0) {
+    t.diagnostic('read-only file case skipped: running as root, which may write any file');
+    return;
+  }
+  const readOnly = join(dir, 'read-only.db');
+  const setup = sqliteStore(readOnly);
+  await setup.readControls();
+  await setup.close();
+  const { chmodSync } = await import('node:fs');
+  chmodSync(readOnly, 0o444);
+  const errors: Error[] = [];
+  configure({ store: readOnly, outbox: false, flushTimeout: 20, retryDelay: 5, onError: (e) => errors.push(e) });
+  new SqliteTracks({ key: 'ro' }).run();
+  await flush();
+  assert.match(errors[0]!.message, /readonly|read-only|unable to open/i);
+  await close();
+});

@@ -9,7 +9,7 @@ import { mixInt, murmur3, scrambleLabel } from './murmur3.js';
 import { rendezvous } from './rendezvous.js';
 import type { Candidate } from './rendezvous.js';
 import type { Reason } from './run-hooks.js';
-import { constructWithKey, definitionOf, disposeAfter, keyHashOf } from './track-set.js';
+import { constructWithKey, definitionOf, disposeAfter, ELIGIBLE, keyHashOf } from './track-set.js';
 import type { Track, TrackSet, TrackSetClass } from './track-set.js';
 
 /** What a MultiTrackSet run is given: the key and context every member set sees. */
@@ -252,7 +252,7 @@ function choose(
     if (!member.definition.hasEligibilityRule) continue;
     const probe = build(member);
     (probes ??= new Map()).set(member, probe);
-    if (!probe.isEligible) candidates = candidates.filter((m) => m !== member);
+    if (!probe[ELIGIBLE]()) candidates = candidates.filter((m) => m !== member);
   }
   const index = rendezvous(mixInt(keyHash, definition.salt), candidates, definition.equalWeights);
   if (index < 0) return null;

@@ -88,6 +88,9 @@ function findGetter(proto: object | null, name: string): unknown {
   return undefined;
 }
 
+/** Internal: reads a run's eligibility once (see TrackSet[ELIGIBLE]). */
+export const ELIGIBLE = Symbol('tracks.eligible');
+
 /** Internal: how a class lists its raw tracks (methods here; params in ParamTrackSet). */
 export const COLLECT_TRACKS = Symbol('tracks.collect');
 
@@ -147,6 +150,7 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
   #reason: Reason = 'assigned';
   #runId: string | undefined;
   #disposed = false;
+  #eligible: boolean | undefined;
 
   constructor(...args: undefined extends Context ? [options?: TrackSetOptions<Context>] : [options: TrackSetOptions<Context>]);
   constructor(options?: TrackSetOptions<Context>) {
@@ -176,6 +180,11 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
    */
   get isEligible(): boolean {
     return true;
+  }
+
+  /** Internal: `isEligible`, read once per run (a MultiTrackSet asks it before choosing). */
+  [ELIGIBLE](): boolean {
+    return (this.#eligible ??= this.isEligible);
   }
 
   /** The track set's id (`static id`). */
@@ -278,7 +287,7 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
       this.#reason = instead.reason;
       return definition.byName.get(instead.track) ?? definition.control;
     }
-    if (definition.hasEligibilityRule && !this.isEligible) {
+    if (definition.hasEligibilityRule && !this[ELIGIBLE]()) {
       this.#reason = 'ineligible';
       return definition.control;
     }

@@ -45,7 +45,7 @@ const murmurInputs: [string, number, string][] = [
   ['tracks:coverage', 1, 'coverage label (seed 1)'],
 ];
 
-const setSpecs = [
+const setSpecs: { id: string; tracks: Record<string, number>; coverage: number }[] = [
   { id: 'delay', tracks: { control: 1, short: 1, long: 1 }, coverage: 1 },
   { id: 'checkout', tracks: { control: 2, fast: 1, slow: 1 }, coverage: 1 },
   { id: 'search', tracks: { control: 1, semantic: 1 }, coverage: 0.5 },

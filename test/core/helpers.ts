@@ -186,8 +186,12 @@ export function handDefinition(id: string, tracks: Record<string, number>, cover
     coverage,
     weight: 100,
     hasEligibilityRule: false,
+    owner: handOwner,
+    sticky: false,
   };
 }
+
+const handOwner = {};
 
 /** The track names `definition` gives to each key (null when not covered), through the core's `assign`. */
 export function assignAll(definition: TrackSetDefinition, keyList: readonly string[]): (string | null)[] {

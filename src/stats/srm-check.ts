@@ -50,7 +50,7 @@ export interface SrmCheckResult {
  * @example
  * ```ts
  * const result = srmCheck([16, 18, 16, 14, 12, 12], [16, 16, 16, 16, 16, 8]);
- * if (result.ok) result.pValue; // 0.6233876277495822
+ * if (result.ok) result.pValue; // ≈ 0.6234
  * ```
  */
 export function srmCheck(

@@ -37,7 +37,8 @@ export interface WelchTestResult extends Estimate {
  *
  * @example
  * ```ts
- * welchDegreesOfFreedom(1 / 3, 3, 0.0433 / 1, 3);
+ * // control 1.1, 2.9, 4.2 (s² ≈ 2.4233); treatment 1, 2, 3 (s² = 1)
+ * welchDegreesOfFreedom(2.4233 / 3, 3, 1 / 3, 3); // ≈ 3.41
  * ```
  */
 export function welchDegreesOfFreedom(
@@ -71,7 +72,12 @@ export function summarizePair(
   if (c.variance === 0 && t.variance === 0) {
     return cannotCompute('both tracks have zero variance');
   }
-  return computed({ control: c, treatment: t });
+  return computed({ control: withoutOk(c), treatment: withoutOk(t) });
+}
+
+// summarize's results carry `ok: true`; nested summaries read better without it.
+function withoutOk({ ok: _ok, ...summary }: { readonly ok: true } & Summary): Summary {
+  return summary;
 }
 
 /**

@@ -50,7 +50,7 @@ class PostgresStore implements Store {
     this.#schema = options.schema ?? 'public';
     this.#s = quoteIdent(this.#schema);
     this.#maxConnections = options.maxConnections ?? 4;
-    this.description = typeof source === 'string' ? `postgres:${redact(source)}${options.schema ? `#${options.schema}` : ''}` : `postgres:pool#${this.#schema}`;
+    this.description = typeof source === 'string' ? `${redact(source)}${options.schema ? `#${options.schema}` : ''}` : `postgres:pool#${this.#schema}`;
   }
 
   #poolNow(): PgPool {

@@ -1,0 +1,111 @@
+/**
+ * Issue 2, point 9: types. This file is checked by `npx tsc -p tsconfig.json --noEmit` (which
+ * `npm test` runs): the `const n: 'short' | 'long' | 'control'` lines fail to compile if
+ * `name` widens to string, and every `// @ts-expect-error` line fails the build if the wrong
+ * name it uses stops being rejected. The runtime asserts keep it an honest test file too.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MultiTrackSet, ParamTrackSet, TrackSet, bucketOf, forEachTrack } from '../../src/index.js';
+import type { ClassTrackName, Reason } from '../../src/index.js';
+
+class DelayTracks extends TrackSet {
+  static override id = 'delay';
+  static short_track() {
+    return 500;
+  }
+  static longTrack() {
+    return Promise.resolve(2000);
+  }
+}
+
+interface User {
+  isVip: boolean;
+}
+class GreetingTracks extends TrackSet<{ user: User }> {
+  static override id = 'greeting';
+  override get isEligible() {
+    return !this.context.user.isVip;
+  }
+  loudTrack() {
+    return 'HELLO';
+  }
+  quiet_track() {
+    return 'hello';
+  }
+}
+
+class PricingTracks extends ParamTrackSet {
+  static override id = 'pricing';
+  static override params = [-1, 1];
+  static override track() {}
+}
+
+test('static tracks: choose() and with() type name as the literal union', async () => {
+  const key = 'user-1';
+  const n: 'short' | 'long' | 'control' = DelayTracks.choose({ key }).name;
+  assert.ok(['short', 'long', 'control'].includes(n));
+  const run = DelayTracks.choose({ key });
+  // @ts-expect-error 'medium' is not a track of DelayTracks
+  if (run.name === 'medium') assert.fail();
+  // narrowing a chosen run (as users' tests do) compiles
+  assert.equal(run.name, bucketOf(DelayTracks, key));
+  assert.equal(run.disposed, false);
+  const viaWith = DelayTracks.with({ key }, (r) => {
+    assert.equal(r.disposed, false);
+    const name: 'short' | 'long' | 'control' = r.name;
+    return name;
+  });
+  assert.equal(viaWith, n);
+  const names: ('short' | 'long' | 'control')[] = DelayTracks.trackNames();
+  assert.deepEqual(names, ['control', 'short', 'long']);
+  const bucket: ClassTrackName<typeof DelayTracks> = bucketOf(DelayTracks, key);
+  // @ts-expect-error bucketOf is typed too
+  if (bucket === 'medium') assert.fail();
+  await forEachTrack(DelayTracks, (name) => {
+    // @ts-expect-error forEachTrack passes the track name union
+    if (name === 'medium') assert.fail();
+  });
+  // with new, static tracks are invisible to the instance type: name is string
+  const plain: string = new DelayTracks({ key }).name;
+  assert.equal(plain, n);
+});
+
+test('instance tracks: new types name as the union, and context is required and typed', () => {
+  const user: User = { isVip: false };
+  const run = new GreetingTracks({ key: 'k', context: { user } });
+  const n: 'loud' | 'quiet' | 'control' = run.name;
+  // @ts-expect-error 'shout' is not a track of GreetingTracks
+  if (run.name === 'shout') assert.fail();
+  assert.equal(run.name, n);
+  const chosen: 'loud' | 'quiet' | 'control' = GreetingTracks.choose({ key: 'k', context: { user } }).name;
+  assert.equal(chosen, n);
+  // @ts-expect-error context is required when the Context type does not include undefined
+  assert.throws(() => new GreetingTracks({ key: 'k' }).name);
+  // @ts-expect-error the context must have the declared shape
+  void new GreetingTracks({ key: 'k', context: { member: true } });
+  const reason: Reason = run.reason;
+  assert.equal(reason, 'assigned');
+});
+
+test('options are typed: force is a string, run returns unknown', () => {
+  // @ts-expect-error force takes a track name
+  assert.throws(() => new DelayTracks({ key: 'k', force: 3 }));
+  const result: unknown = DelayTracks.choose({ key: 'k' }).run();
+  void result;
+  const p = new PricingTracks({ key: 'k' });
+  const pn: string = p.name; // ParamTrackSet names are computed: string
+  assert.equal(typeof pn, 'string');
+});
+
+test('MultiTrackSet types trackSet as the union of member runs, or null', () => {
+  const multi = new MultiTrackSet([DelayTracks, PricingTracks], { key: 'k' });
+  const set: DelayTracks | PricingTracks | null = multi.trackSet;
+  assert.ok(set !== null);
+  const name: string = multi.name;
+  assert.equal(name, set.name);
+  MultiTrackSet.with([DelayTracks, PricingTracks], { key: 'k' }, (m) => {
+    const s: DelayTracks | PricingTracks | null = m.trackSet;
+    assert.ok(s);
+  });
+});

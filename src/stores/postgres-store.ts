@@ -15,6 +15,9 @@ export interface PostgresStoreOptions {
   readonly maxConnections?: number;
 }
 
+/** Fewest rows per INSERT when a batch is split over connections. */
+const CHUNK_ROWS = 2_500;
+
 /** What tracks needs of a `pg.Pool` (yours, or one it creates from a URL). */
 export type PgPool = Pick<Pool, 'query' | 'connect' | 'end' | 'on'>;
 
@@ -137,10 +140,21 @@ class PostgresStore implements Store {
       }
     }
     // Each statement is idempotent, so a batch cut short by a failure is simply written again.
+    // Large batches are cut into chunks written over several connections at once, so the
+    // server's cores share the index work.
     const insert = async (table: string, columns: string, types: string[], values: unknown[][]) => {
-      if (values[0]!.length === 0) return;
+      const rows = values[0]!.length;
+      if (rows === 0) return;
       const unnest = types.map((t, i) => `$${i + 1}::${t}[]`).join(', ');
-      await pool.query(`INSERT INTO ${s}.${table} (${columns}) SELECT * FROM unnest(${unnest}) ON CONFLICT DO NOTHING`, values);
+      const sql = `INSERT INTO ${s}.${table} (${columns}) SELECT * FROM unnest(${unnest}) ON CONFLICT DO NOTHING`;
+      const chunk = Math.max(CHUNK_ROWS, Math.ceil(rows / this.#maxConnections));
+      const writes: Promise<unknown>[] = [];
+      for (let from = 0; from < rows; from += chunk) {
+        writes.push(pool.query(sql, rows <= chunk ? values : values.map((column) => column.slice(from, from + chunk))));
+      }
+      const results = await Promise.allSettled(writes);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     };
     try {
       await insert('tracks_exposures', 'track_set_id, unit, track, at, event_id', ['text', 'text', 'text', 'int8', 'text'], exposures);

@@ -49,3 +49,49 @@ export type { PgPool, PostgresStoreOptions } from './stores/postgres-store.js';
 export { storeFrom } from './stores/open-store.js';
 export type { StoreSpec } from './stores/open-store.js';
 export type * from './stores/store.js';
+
+// statistics: pure functions over per-track sufficient statistics
+export {
+  adjustPValues,
+  bayesianComparison,
+  benjaminiHochberg,
+  confidenceSequence,
+  holm,
+  lift,
+  proportionTest,
+  sampleSize,
+  sequentialLift,
+  srmCheck,
+  welchTest,
+} from './stats/index.js';
+export type {
+  BayesResult,
+  CannotCompute,
+  Estimate,
+  LiftResult,
+  MetricKind,
+  ProportionTestResult,
+  SampleSizeInput,
+  SampleSizeResult,
+  SrmCheckResult,
+  StatResult,
+  SufficientStatistics,
+  WelchTestResult,
+} from './stats/index.js';
+
+// report: the answer, as data and as text
+export { buildReport } from './report/build-report.js';
+export type { ReportOptions } from './report/build-report.js';
+export { renderReport } from './report/render-report.js';
+export type {
+  Comparison,
+  LatencyResult,
+  MetricResult,
+  Report,
+  ReportWarning,
+  TimelinePoint,
+  TrackResult,
+  TrackSetResult,
+} from './report/report-model.js';
+export { simulateSplit } from './report/simulate-split.js';
+export type { ProposedChange, Simulation } from './report/simulate-split.js';

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { TrackSet } from '../core/track-set.js';
+import type { TrackSetClass } from '../core/track-set.js';
 import { definitionOf } from '../core/track-set.js';
 import { simulateSplit } from '../report/simulate-split.js';
 import type { ProposedChange, Simulation, SplitRow } from '../report/simulate-split.js';
@@ -59,7 +60,7 @@ export const simulateCommand: Command = {
     } else if (change !== undefined && sets.length > 1) {
       throw new UsageError('a proposed change applies to one track set; add --trackset <id>');
     }
-    const simulations = sets.map((set) => simulateSplit(definitionOf(set), keys, change));
+    const simulations = sets.map((set) => simulateSplit(set as unknown as TrackSetClass, keys, change));
     io.stdout(values.json ? JSON.stringify(simulations, null, 2) : simulations.map(render).join('\n\n'));
     return 0;
   },

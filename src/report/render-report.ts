@@ -19,17 +19,18 @@ export function renderReport(report: Report): string {
   const footer =
     `alpha ${report.alpha}, ${mode} intervals, p adj: ${report.correction === 'holm' ? 'Holm' : 'Benjamini-Hochberg'}` +
     ` across each set's tracks and metrics; * = significant after adjustment`;
-  return [...blocks, footer].join('\n\n');
+  return [...blocks, wrap(footer, WIDTH).join('\n')].join('\n\n');
 }
 
 function renderTrackSet(set: TrackSetResult, report: Report): string {
   const status = set.status === 'stopped' ? `stopped, serving ${set.serving ?? 'control'}` : set.status;
-  const lines = [
+  const lines = wrap(
     `${set.id}  [${status}]  ${count(set.users)} users` +
       (set.baseline ? `, baseline ${set.baseline}` : '') +
       (set.srm ? `, sample ratio p = ${formatP(set.srm.pValue)}` : ''),
-  ];
-  for (const warning of set.warnings) lines.push(`  ! ${warning.message}`);
+    WIDTH,
+  );
+  for (const warning of set.warnings) lines.push(...wrap(warning.message, WIDTH - 4).map((l, i) => `${i === 0 ? '  ! ' : '    '}${l}`));
   const metrics = set.tracks[0]?.metrics.map((m) => m.metric) ?? [];
   for (const metric of metrics) {
     lines.push('', table(metricHeader(metric, set.tracks, metric), set.tracks.map((t) => metricRow(t, t.metrics.find((m) => m.metric === metric)!, report))));
@@ -78,6 +79,24 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
       .join('  ')
       .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].map((l) => `  ${l}`).join('\n');
+}
+
+/** The report's width: it must read well in a 100-column terminal. */
+const WIDTH = 100;
+
+/** Word-wraps `text` to lines of at most `width` characters (a longer word is cut). */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = '';
+    }
+    line = line === '' ? clip(word, width) : `${line} ${word}`;
+  }
+  if (line !== '') lines.push(line);
+  return lines;
 }
 
 function clip(text: string, width: number): string {

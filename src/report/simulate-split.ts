@@ -1,6 +1,9 @@
 import { assign } from '../core/assign.js';
 import type { TrackDefinition, TrackSetDefinition } from '../core/definition.js';
 import { murmur3Int, murmur3, scrambleLabel } from '../core/murmur3.js';
+import { serializeKey } from '../core/key.js';
+import { definitionOf } from '../core/track-set.js';
+import type { TrackSetClass } from '../core/track-set.js';
 import { TracksError } from '../errors.js';
 import { srmCheck } from '../stats/srm-check.js';
 
@@ -49,11 +52,12 @@ const NOT_COVERED = 'control (not covered)';
  *
  * @example
  * ```ts
- * simulateSplit(definitionOf(DelayTracks), keys, { weights: { long: 2 } });
+ * simulateSplit(DelayTracks, ['user-1', 'user-2'], { weights: { long: 2 } });
  * ```
  */
-export function simulateSplit(definition: TrackSetDefinition, keys: readonly string[], change?: ProposedChange): Simulation {
-  const hashes = keys.map((key) => murmur3Int(key));
+export function simulateSplit(trackSet: TrackSetClass, keys: readonly unknown[], change?: ProposedChange): Simulation {
+  const definition = definitionOf(trackSet);
+  const hashes = keys.map((key) => murmur3Int(serializeKey(key)));
   const before = hashes.map((h) => assign(definition, h)?.name ?? NOT_COVERED);
   const split = splitOf(definition, before);
   const inCoverage = split.filter((row) => row.track !== NOT_COVERED);

@@ -1,0 +1,144 @@
+// `npm run demo`: the coconut store of the seed, end to end on the embedded default.
+//
+// 60,000 simulated users visit the catalog. Each is in at most one of two tests (the
+// MultiTrackSet): a slower page (DelayTracks) or a price change (PricingTracks); VIPs are
+// kept out. Whether a user buys depends on a known true effect: the long delay cuts
+// conversion by a fifth, the short one does nothing, and each coconut-price step of +1
+// lowers it by 5% (relative). Everything is recorded to SQLite, and the report must find
+// those effects and no others.
+import { mkdirSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { buildReport, close, configure, convert, renderReport, stats, storeFrom } from 'tracks';
+import type { Report } from 'tracks';
+import { renderCoconutCatalog } from './coconut-store/catalog.js';
+import type { User } from './coconut-store/catalog.js';
+import { tour } from './coconut-store/tour.js';
+import { CatalogTests } from './coconut-store/tracks.js';
+
+const USERS = Number(process.env.DEMO_USERS ?? 60_000);
+const BASE_RATE = 0.12;
+const TRUE_EFFECT: Readonly<Record<string, number>> = { short: 1, long: 0.8 }; // relative, delay tracks
+const PRICE_STEP_EFFECT = -0.05; // relative change in conversion per +1 price step
+const CONCURRENCY = 500;
+
+const folder = join(process.cwd(), 'demo');
+const path = join(folder, 'tracks.db');
+mkdirSync(folder, { recursive: true });
+for (const file of [path, `${path}-wal`, `${path}-shm`]) rmSync(file, { force: true });
+
+console.log('A tour of the API\n');
+await tour((line) => console.log(`  ${line}`));
+
+console.log(`\nSimulating ${USERS.toLocaleString('en-US')} users of the coconut store...`);
+configure({ store: path, flushInterval: 200 });
+const random = mulberry32(20261121);
+const progress = progressBar(USERS);
+const started = performance.now();
+
+for (let first = 0; first < USERS; first += CONCURRENCY) {
+  const batch = Array.from({ length: Math.min(CONCURRENCY, USERS - first) }, (_, i) => visit(first + i));
+  await Promise.all(batch);
+  progress(first + batch.length);
+}
+await close();
+const seconds = (performance.now() - started) / 1000;
+const counters = stats();
+console.log(`\nRecorded in ${seconds.toFixed(1)} s${counters.dropped > 0 ? ` (${counters.dropped} events dropped!)` : ''}.\n`);
+
+const store = storeFrom(path);
+const report = buildReport(await store.summarize(), {
+  store: store.description,
+  baselines: { pricing: 'price_adjusted_by_0' },
+});
+await store.close();
+console.log(renderReport(report));
+const verdict = checkFindings(report);
+console.log(`\n${verdict.ok ? 'Check passed' : 'CHECK FAILED'}: ${verdict.message}`);
+if (!verdict.ok) process.exitCode = 1;
+
+const where = relative(process.cwd(), path) || path;
+console.log(`
+The data is in ${where} (plain SQLite: try sqlite3 ${where} 'select * from tracks_assignments limit 5').
+See the report again:  npx tracks report --store ${where} --control pricing=price_adjusted_by_0
+Or look at it:         npx tracks dashboard --store ${where}`);
+
+/** One user's visit: the catalog page under their tests, then maybe a purchase. */
+async function visit(index: number): Promise<void> {
+  const user: User = { id: `user-${index + 1}`, isVip: random() < 0.05 };
+  const response = renderCoconutCatalog();
+  using tests = new CatalogTests({ key: user.id, context: { user } });
+  try {
+    await tests.run(response);
+  } catch {
+    return; // the page failed: no purchase (tracks recorded the error for the track)
+  }
+  let rate = BASE_RATE;
+  if (tests.trackSet?.id === 'delay') rate *= TRUE_EFFECT[tests.name] ?? 1;
+  if (tests.trackSet?.id === 'pricing') rate *= 1 + PRICE_STEP_EFFECT * priceDeltaOf(tests.name);
+  if (random() < rate) {
+    convert({ key: user.id, metric: 'purchase' });
+    convert({ key: user.id, metric: 'revenue', value: response.coconuts[0]!.price });
+  }
+}
+
+/**
+ * The demo's own check: every significant purchase result must have the true effect's sign,
+ * the long delay (a fifth fewer purchases) and the largest price steps must be found, and
+ * the short delay (no effect) must not be.
+ */
+function checkFindings(report: Report): { ok: boolean; message: string } {
+  const problems: string[] = [];
+  const found = (set: string, track: string): { significant: boolean; estimate: number } | undefined => {
+    const comparison = report.trackSets
+      .find((s) => s.id === set)
+      ?.tracks.find((t) => t.name === track)
+      ?.metrics.find((m) => m.metric === 'purchase')?.comparison;
+    return comparison ? { significant: comparison.significant, estimate: comparison.absolute.estimate } : undefined;
+  };
+  if (!found('delay', 'long')?.significant) problems.push('the long delay effect was missed');
+  if (found('delay', 'short')?.significant) problems.push('the short delay shows an effect it does not have');
+  for (const delta of [-5, -4, -3, -2, -1, 1, 2, 3, 4, 5]) {
+    const result = found('pricing', `price_adjusted_by_${delta}`);
+    if (result?.significant && Math.sign(result.estimate) !== Math.sign(-delta)) problems.push(`price step ${delta} has the wrong sign`);
+  }
+  if (!found('pricing', 'price_adjusted_by_5')?.significant) problems.push('the +5 price step effect was missed');
+  return problems.length === 0
+    ? { ok: true, message: 'the report found the true effects (long delay, large price steps) and no false ones.' }
+    : { ok: false, message: problems.join('; ') };
+}
+
+function priceDeltaOf(track: string): number {
+  const match = /^price_adjusted_by_(-?\d+)$/.exec(track);
+  return match ? Number(match[1]) : 0;
+}
+
+/** A small seeded PRNG, so every run of the demo tells the same story. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function progressBar(total: number): (done: number) => void {
+  const tty = process.stderr.isTTY;
+  let lastPrinted = -1;
+  return (done) => {
+    const share = done / total;
+    if (tty) {
+      const width = 40;
+      const filled = Math.round(share * width);
+      process.stderr.write(`\r  [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(share * 100).toFixed(0).padStart(3)}%`);
+      if (done === total) process.stderr.write('\n');
+    } else {
+      const tenth = Math.floor(share * 10);
+      if (tenth !== lastPrinted) {
+        lastPrinted = tenth;
+        process.stderr.write(`  ${tenth * 10}%\n`);
+      }
+    }
+  };
+}

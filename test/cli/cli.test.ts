@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { sampleSize, sqliteStore } from '../../src/index.js';
+import { runCli } from '../../src/cli/run-cli.js';
+import { writeFixedData } from '../report/fixed-data.js';
+
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(args, { stdout: (t) => out.push(t), stderr: (t) => err.push(t), env: {} });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+async function recordedStore(): Promise<string> {
+  const path = join(mkdtempSync(join(tmpdir(), 'tracks-cli-')), 'tracks.db');
+  const store = sqliteStore(path);
+  await writeFixedData(store);
+  await store.close();
+  return path;
+}
+
+test('tracks report prints the table and --json the documented model', async () => {
+  const path = await recordedStore();
+  const text = await cli('report', '--store', path);
+  assert.equal(text.code, 0, text.err);
+  assert.match(text.out, /delay {2}\[running\] {2}3,000 users/);
+  const json = await cli('report', '--store', path, '--json', '--trackset', 'delay', '--alpha', '0.01', '--sequential');
+  assert.equal(json.code, 0, json.err);
+  const report = JSON.parse(json.out) as { alpha: number; sequential: boolean; trackSets: { id: string; users: number }[] };
+  assert.equal(report.alpha, 0.01);
+  assert.equal(report.sequential, true);
+  assert.deepEqual(report.trackSets.map((s) => [s.id, s.users]), [['delay', 3000]]);
+});
+
+test('CLI mistakes are one clear line and a non-zero exit', async () => {
+  const path = await recordedStore();
+  const cases: [string[], RegExp][] = [
+    [['report'], /no store given; pass --store/],
+    [['report', '--store', '/nonexistent/tracks.db'], /no store at \/nonexistent\/tracks\.db/],
+    [['report', '--store', path, '--trackset', 'nope'], /unknown track set 'nope'; recorded sets are delay/],
+    [['report', '--store', path, '--alpha', 'lots'], /--alpha is 'lots'/],
+    [['report', '--store', path, '--frobnicate'], /unknown option '--frobnicate'/],
+    [['report', '--store', path, '--control', 'pricing'], /--control is 'pricing'; write it as <trackset id>=<track>/],
+    [['plan', '--mde', '0.1'], /--baseline is required/],
+    [['plan', '--baseline', '2', '--mde', '0.1'], /--baseline is '2'/],
+    [['simulate'], /give the module that defines your track sets/],
+    [['nonsense'], /unknown command 'nonsense'/],
+  ];
+  for (const [args, message] of cases) {
+    const result = await cli(...args);
+    assert.notEqual(result.code, 0, `${args.join(' ')} must fail`);
+    assert.match(result.err, message, args.join(' '));
+    assert.equal(result.err.split('\n').length, 1, `one line: ${result.err}`);
+  }
+});
+
+test('tracks plan gives users per track and days', async () => {
+  const result = await cli('plan', '--baseline', '0.05', '--mde', '0.1', '--tracks', '3', '--daily', '10000', '--json');
+  assert.equal(result.code, 0, result.err);
+  const plan = JSON.parse(result.out) as { usersPerTrack: number; days: number; comparisons: number };
+  const expected = sampleSize({ baseline: 0.05, relativeMde: 0.1, tracks: 3, dailyUsers: 10000 });
+  assert.equal(plan.usersPerTrack, expected.usersPerTrack);
+  assert.equal(plan.comparisons, 2);
+  assert.equal(plan.days, expected.days);
+  const text = await cli('plan', '--baseline', '0.05', '--mde', '0.1', '--tracks', '3', '--daily', '10000');
+  assert.match(text.out, new RegExp(`${expected.usersPerTrack.toLocaleString('en-US')} users per track`));
+  assert.match(text.out, /days at 10,000 users a day/);
+});
+
+test('tracks simulate shows the split and exactly what a change moves', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tracks-sim-'));
+  const module = join(dir, 'tracks.mjs');
+  const index = new URL('../../dist/index.js', import.meta.url).href;
+  writeFileSync(module, `import { TrackSet } from '${index}';\nexport class SimDelay extends TrackSet {\n  static id = 'sim-delay';\n  static short_track() {}\n  static long_track() {}\n}\n`);
+  const keys = join(dir, 'keys.txt');
+  writeFileSync(keys, Array.from({ length: 30000 }, (_, i) => `user-${i}`).join('\n'));
+  const result = await cli('simulate', module, '--keys', keys, '--add-track', 'longer', '--json');
+  assert.equal(result.code, 0, result.err);
+  const [sim] = JSON.parse(result.out) as { keys: number; change: { movedShare: number; moves: { from: string; to: string }[] } }[];
+  assert.equal(sim!.keys, 30000);
+  assert.ok(sim!.change.moves.every((m) => m.to === 'longer'), 'adding a track moves keys only to it');
+  assert.ok(Math.abs(sim!.change.movedShare - 0.25) < 0.01, `about a quarter moves: ${sim!.change.movedShare}`);
+  const text = await cli('simulate', module, '--count', '1000');
+  assert.match(text.out, /sim-delay: 1,000 keys, sample-ratio check p = /);
+  const bad = await cli('simulate', module, '--remove-track', 'nope');
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.err, /cannot remove 'nope'/);
+});
+
+test('the tracks executable runs as a program and exits non-zero on errors', () => {
+  const main = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+  const help = spawnSync(process.execPath, [main, '--help'], { encoding: 'utf8' });
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /report/);
+  const bad = spawnSync(process.execPath, [main, 'report'], { encoding: 'utf8', env: { ...process.env, TRACKS_STORE: '' } });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /no store given/);
+});

@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { TrackSet, close, configure, convert, flush, memoryStore, sqliteStore, stats } from '../../src/index.js';
 import type { RecordedEvent } from '../../src/index.js';
-import { killWriterAfter, runWriter } from './fixtures/processes.js';
+import { killWriterAfter, runWriter, terminateWriter } from './fixtures/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-sqlite-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -149,4 +149,23 @@ test('an unwritable path, a full disk and a read-only file reach onError with a 
   await flush();
   assert.match(errors[0]!.message, /readonly|read-only|unable to open/i);
   await close();
+});
+
+test('a process that ends naturally (beforeExit) or on SIGTERM flushes everything first, then ends as it would have', async () => {
+  const count = (path: string) => {
+    const db = new BetterSqlite3(path, { readonly: true });
+    try {
+      return (db.prepare('SELECT COUNT(*) AS n FROM tracks_exposures').get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  };
+  const natural = join(dir, 'before-exit.db');
+  const ended = await runWriter({ STORE: natural, WORKER: '5', COUNT: '2000', MODE: 'exit' });
+  assert.equal(ended.code, 0, ended.stderr);
+  assert.equal(count(natural), 2000);
+  const terminated = join(dir, 'sigterm.db');
+  const { signal } = await terminateWriter({ STORE: terminated, WORKER: '6', COUNT: '2000' });
+  assert.equal(signal, 'SIGTERM');
+  assert.equal(count(terminated), 2000);
 });

@@ -75,7 +75,8 @@ test('tracks plan gives users per track and days', async () => {
 test('tracks simulate shows the split and exactly what a change moves', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tracks-sim-'));
   const module = join(dir, 'tracks.mjs');
-  const index = new URL('../../dist/index.js', import.meta.url).href;
+  // The same TrackSet class as the CLI under test (run from source here; both from dist when installed).
+  const index = new URL('../../src/index.ts', import.meta.url).href;
   writeFileSync(module, `import { TrackSet } from '${index}';\nexport class SimDelay extends TrackSet {\n  static id = 'sim-delay';\n  static short_track() {}\n  static long_track() {}\n}\n`);
   const keys = join(dir, 'keys.txt');
   writeFileSync(keys, Array.from({ length: 30000 }, (_, i) => `user-${i}`).join('\n'));

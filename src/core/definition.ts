@@ -164,6 +164,14 @@ function claimId(id: string, className: string, tracks: readonly TrackDefinition
   if (!claimed) idsInUse.set(id, { className, signature });
 }
 
+/**
+ * A set's `static weight` inside a MultiTrackSet, validated. Read again whenever it changes,
+ * so `DelayTracks.weight = 1000` (as the seed suggests) works at any time.
+ */
+export function readSetWeight(cls: TrackSetStatics): number {
+  return readNumber(cls, cls.name || 'an anonymous track set class', 'weight', 100);
+}
+
 function readFlag(cls: TrackSetStatics, className: string, field: 'addControlTrack' | 'sticky', fallback: boolean): boolean {
   const value = cls[field];
   if (value === undefined) return fallback;

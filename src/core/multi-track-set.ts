@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { TracksError } from '../errors.js';
-import { CONTROL, saltOf } from './definition.js';
+import { CONTROL, readSetWeight, saltOf } from './definition.js';
 import type { TrackSetDefinition } from './definition.js';
 import { forcedTrack } from './forcing.js';
 import type { ForcedTracks } from './forcing.js';
@@ -25,6 +25,8 @@ export interface MultiTrackSetOptions<Context = unknown> {
 interface Member extends Candidate {
   readonly cls: TrackSetClass;
   readonly definition: TrackSetDefinition;
+  /** `cls.weight` as it was when this member was built; a change rebuilds the definition. */
+  readonly declaredWeight: unknown;
 }
 
 interface MultiDefinition {
@@ -146,7 +148,7 @@ export class MultiTrackSet<Sets extends readonly TrackSetClass[] = readonly Trac
 
 function multiDefinitionOf(cls: typeof MultiTrackSet): MultiDefinition {
   let definition = byClass.get(cls);
-  if (definition === undefined) {
+  if (definition === undefined || weightsChanged(definition)) {
     const sets = cls.trackSets;
     if (sets === undefined) {
       throw new TracksError(
@@ -169,8 +171,11 @@ function listedDefinitionOf(sets: readonly TrackSetClass[], cls: typeof MultiTra
   if (typeof first !== 'function') return buildMultiDefinition(sets, cls);
   let entries = byList.get(first);
   if (entries !== undefined) {
-    for (const entry of entries) {
-      if (entry.cls === cls && sameList(entry.sets, sets)) return entry.definition;
+    for (const [i, entry] of entries.entries()) {
+      if (entry.cls !== cls || !sameList(entry.sets, sets)) continue;
+      if (!weightsChanged(entry.definition)) return entry.definition;
+      entries.splice(i, 1);
+      break;
     }
   }
   const definition = buildMultiDefinition(sets, cls);
@@ -178,6 +183,13 @@ function listedDefinitionOf(sets: readonly TrackSetClass[], cls: typeof MultiTra
   if (entries.length > 64) entries.shift(); // lists built dynamically must not grow this forever
   byList.set(first, entries);
   return definition;
+}
+
+function weightsChanged(definition: MultiDefinition): boolean {
+  for (const member of definition.members) {
+    if ((member.cls as { weight?: unknown }).weight !== member.declaredWeight) return true;
+  }
+  return false;
 }
 
 function sameList(a: readonly TrackSetClass[], b: readonly TrackSetClass[]): boolean {
@@ -204,7 +216,15 @@ function buildMultiDefinition(sets: readonly TrackSetClass[], cls: typeof MultiT
       );
     }
     seen.set(definition.id, definition.className);
-    return { cls: set, definition, name: definition.id, weight: definition.weight, scrambled: scrambleLabel(murmur3(definition.id)) };
+    const declaredWeight: unknown = (set as { weight?: unknown }).weight;
+    return {
+      cls: set,
+      definition,
+      declaredWeight,
+      name: definition.id,
+      weight: readSetWeight(set),
+      scrambled: scrambleLabel(murmur3(definition.id)),
+    };
   });
   if (members.every((m) => m.weight === 0)) {
     throw new TracksError(`${className}: every track set has weight 0; give at least one a positive static weight`);

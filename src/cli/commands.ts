@@ -1,4 +1,5 @@
 import type { Command } from './command.js';
+import { dashboardCommand } from './dashboard.js';
 import { planCommand } from './plan.js';
 import { reportCommand } from './report.js';
 import { simulateCommand } from './simulate.js';
@@ -12,4 +13,5 @@ export const commands: Readonly<Record<string, Command>> = {
   simulate: simulateCommand,
   stop,
   resume,
+  dashboard: dashboardCommand,
 };

@@ -1,4 +1,5 @@
 import type { Command } from './command.js';
+import { resumeTrackSet } from './control-state.js';
 import { controlStore, onePositional, parseControlArgs } from './stop.js';
 
 const USAGE = `Usage: tracks resume <track-set-id> [--store <path|url>]
@@ -17,7 +18,7 @@ export const resume: Command = {
     const trackSetId = onePositional('resume', positionals);
     const store = controlStore(values.store, io);
     try {
-      await store.writeControl({ trackSetId, stopped: false, serve: null, at: Date.now() });
+      await resumeTrackSet(store, trackSetId);
     } finally {
       await store.close();
     }

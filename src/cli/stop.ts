@@ -3,6 +3,7 @@ import { storeFrom } from '../stores/open-store.js';
 import type { Store } from '../stores/store.js';
 import type { CliIo, Command } from './command.js';
 import { UsageError } from './command.js';
+import { stopTrackSet } from './control-state.js';
 import { parseArgs } from 'node:util';
 
 const USAGE = `Usage: tracks stop <track-set-id> [--serve control|<track>] [--store <path|url>]
@@ -24,12 +25,7 @@ export const stop: Command = {
     if (serve.trim() === '') throw new UsageError("--serve is empty; name a track, e.g. --serve control");
     const store = controlStore(values.store, io);
     try {
-      const [sums] = await store.summarize({ trackSetId, daily: false });
-      const known = sums?.definition ? Object.keys(sums.definition.weights) : undefined;
-      if (known !== undefined && serve !== 'control' && !known.includes(serve)) {
-        throw new UsageError(`${trackSetId} has no track '${serve}'; its tracks are ${known.join(', ')}`);
-      }
-      await store.writeControl({ trackSetId, stopped: true, serve, at: Date.now() });
+      await stopTrackSet(store, trackSetId, serve);
     } finally {
       await store.close();
     }

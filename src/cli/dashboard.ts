@@ -1,0 +1,72 @@
+import { DEFAULT_PORT, startDashboard } from '../dashboard/dashboard-server.js';
+import { isLoopbackHost } from '../dashboard/security.js';
+import type { Command } from './command.js';
+import { UsageError } from './command.js';
+import { numberFlag, parse } from './parse.js';
+import { openExistingStore, STORE_USAGE } from './store-option.js';
+
+const usage = `Usage: tracks dashboard [options]
+
+Serves a web page with every track set at a glance: status, users and warnings; per set,
+the report's table, conversion and lift-over-time charts, latency and errors per track,
+and Stop/Resume buttons. Reads the same report as 'tracks report'.
+
+Options:
+${STORE_USAGE}
+  --host <address>     address to listen on (default 127.0.0.1; others need --token)
+  --port <n>           port (default ${DEFAULT_PORT}; 0 picks a free one)
+  --token <secret>     require this secret on every request (default: $TRACKS_DASHBOARD_TOKEN)
+  --sequential         always-valid intervals, as in 'tracks report --sequential'
+  --alpha <a>          significance level (default 0.05)`;
+
+/** `tracks dashboard`: the report in a browser, served until Ctrl-C. */
+export const dashboardCommand: Command = {
+  summary: 'serve a web page with every test, its charts and Stop/Resume buttons',
+  usage,
+  async run(args, io) {
+    const { values } = parse('dashboard', args, {
+      store: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      token: { type: 'string' },
+      sequential: { type: 'boolean' },
+      alpha: { type: 'string' },
+    });
+    const host = values.host ?? '127.0.0.1';
+    if (host.trim() === '') throw new UsageError('--host is empty; give an address such as 127.0.0.1');
+    const token = values.token ?? (io.env.TRACKS_DASHBOARD_TOKEN || undefined);
+    if (!isLoopbackHost(host) && token === undefined) {
+      throw new UsageError(`--host ${host} would expose the dashboard beyond this machine; add --token <secret> (every request then needs it)`);
+    }
+    const port = numberFlag('port', values.port, DEFAULT_PORT, 0, 65535);
+    if (!Number.isInteger(port)) throw new UsageError(`--port is '${values.port}'; give a whole number from 0 to 65535`);
+    const alpha = numberFlag('alpha', values.alpha, 0.05, 1e-9, 0.5);
+
+    const store = openExistingStore(values.store, io);
+    let dashboard;
+    try {
+      dashboard = await startDashboard({
+        store,
+        host,
+        port,
+        ...(token === undefined ? {} : { token }),
+        report: { alpha, sequential: values.sequential ?? false },
+      });
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+    io.stdout(`tracks dashboard: ${dashboard.openUrl} (${store.description}); Ctrl-C to stop`);
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        process.removeListener('SIGINT', stop);
+        process.removeListener('SIGTERM', stop);
+        resolve();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    await dashboard.close();
+    return 0;
+  },
+};

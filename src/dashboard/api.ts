@@ -1,0 +1,80 @@
+import { resumeTrackSet, stopTrackSet } from '../cli/control-state.js';
+import { TracksError } from '../errors.js';
+import { buildReport } from '../report/build-report.js';
+import type { ReportOptions } from '../report/build-report.js';
+import type { Report } from '../report/report-model.js';
+import type { ControlState, Store } from '../stores/store.js';
+
+/**
+ * What the page's JSON endpoints do. Every number comes from `buildReport`, the model behind
+ * `tracks report --json`; stop and resume are the functions `tracks stop` and `tracks resume`
+ * call.
+ */
+
+/** Report options the dashboard passes through (the same flags as `tracks report`). */
+export type DashboardReportOptions = Pick<ReportOptions, 'alpha' | 'sequential' | 'correction' | 'baselines' | 'minUsers'>;
+
+/** A request the API refuses, with the HTTP status to answer with. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The report for the overview (every track set, no timeline: exactly the work of
+ * `tracks report --json`), or for one track set with its cumulative lift by day.
+ */
+export async function reportFor(store: Store, options: DashboardReportOptions, trackSetId?: string): Promise<Report> {
+  if (trackSetId === undefined) {
+    return buildReport(await store.summarize({ daily: false }), { ...options, store: store.description });
+  }
+  const sums = await store.summarize({ trackSetId, daily: true });
+  if (sums.length === 0) throw new ApiError(404, `unknown track set '${trackSetId}'`);
+  return buildReport(sums, { ...options, store: store.description, timeline: true });
+}
+
+/** A stop or resume request from the page. */
+export interface ControlRequest {
+  readonly action: 'stop' | 'resume';
+  readonly trackSetId: string;
+  /** The track to serve while stopped (stop only; default control). */
+  readonly serve?: string;
+}
+
+/** Parses and checks a control request's JSON body. */
+export function parseControlRequest(action: 'stop' | 'resume', body: string): ControlRequest {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    throw new ApiError(400, 'the body is not JSON');
+  }
+  if (typeof value !== 'object' || value === null) throw new ApiError(400, 'the body must be a JSON object');
+  const { trackSetId, serve } = value as { trackSetId?: unknown; serve?: unknown };
+  if (typeof trackSetId !== 'string' || trackSetId === '') throw new ApiError(400, 'trackSetId must be a non-empty string');
+  if (action === 'resume') return { action, trackSetId };
+  if (serve !== undefined && typeof serve !== 'string') throw new ApiError(400, 'serve must be a track name');
+  return serve === undefined ? { action, trackSetId } : { action, trackSetId, serve };
+}
+
+/**
+ * Stops or resumes a recorded track set through the same functions as the CLI. Unlike the CLI
+ * (which may stop a set before any process recorded it), the page only acts on sets it shows.
+ */
+export async function applyControl(store: Store, request: ControlRequest): Promise<ControlState> {
+  const [known] = await store.summarize({ trackSetId: request.trackSetId, daily: false });
+  if (known === undefined) throw new ApiError(404, `unknown track set '${request.trackSetId}'`);
+  try {
+    return request.action === 'stop'
+      ? await stopTrackSet(store, request.trackSetId, request.serve ?? 'control')
+      : await resumeTrackSet(store, request.trackSetId);
+  } catch (error) {
+    if (error instanceof TracksError) throw new ApiError(400, error.message);
+    throw error;
+  }
+}

@@ -1,0 +1,44 @@
+import type { Report } from '../../report/report-model.js';
+
+/** Calls to the dashboard's JSON endpoints, from the page. */
+
+/** An endpoint's error, with the server's message. */
+export class RequestFailed extends Error {
+  override readonly name = 'RequestFailed';
+}
+
+/** The report of every track set, or of one with its timeline. */
+export async function fetchReport(trackSetId?: string): Promise<Report> {
+  const url = trackSetId === undefined ? '/api/report' : `/api/report?trackset=${encodeURIComponent(trackSetId)}`;
+  return (await call(url, { method: 'GET', headers: { Accept: 'application/json' } })) as Report;
+}
+
+/** Stops a test (serving `serve` to everyone) or resumes it; POST with the page's CSRF secret. */
+export async function sendControl(action: 'stop' | 'resume', trackSetId: string, serve?: string): Promise<void> {
+  const body = action === 'stop' ? { trackSetId, serve } : { trackSetId };
+  await call(`/api/${action}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrfToken() },
+    body: JSON.stringify(body),
+  });
+}
+
+function csrfToken(): string {
+  return document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')?.content ?? '';
+}
+
+async function call(url: string, init: RequestInit): Promise<unknown> {
+  const response = await fetch(url, { ...init, credentials: 'same-origin', cache: 'no-store' });
+  const text = await response.text();
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new RequestFailed(`${response.status} ${response.statusText}: ${text.slice(0, 200)}`);
+  }
+  if (!response.ok) {
+    const message = typeof value === 'object' && value !== null && 'error' in value ? String(value.error) : response.statusText;
+    throw new RequestFailed(message);
+  }
+  return value;
+}

@@ -1,0 +1,43 @@
+import type { ReportWarning, TrackSetResult, WarningKind } from '../../report/report-model.js';
+import { el } from './dom.js';
+
+/** Status and warning badges, shared by the overview and the track set view. */
+
+const WARNING_LABELS: Readonly<Record<WarningKind, string>> = {
+  'sample-ratio-mismatch': 'sample-ratio mismatch',
+  'too-few-users': 'too few users',
+  guardrail: 'guardrail',
+  'no-baseline': 'no baseline',
+  peeking: 'peeking',
+};
+
+/** Warnings that mean the numbers cannot be trusted yet. */
+const SERIOUS: ReadonlySet<WarningKind> = new Set(['sample-ratio-mismatch', 'guardrail']);
+
+/** Warnings worth a badge in the list (peeking applies to every running fixed-horizon test). */
+const BADGED: ReadonlySet<WarningKind> = new Set(['sample-ratio-mismatch', 'too-few-users', 'guardrail', 'no-baseline']);
+
+/** The set's status: running, stopped (serving a track) or guardrail tripped. */
+export function statusBadge(set: TrackSetResult): HTMLElement {
+  const text =
+    set.status === 'stopped' ? `stopped · serving ${set.serving ?? 'control'}` : set.status === 'guardrail' ? 'guardrail tripped' : 'running';
+  return el('span', { class: `badge status-${set.status}`, text, data: { status: set.status } });
+}
+
+/** One badge per kind of warning that matters at a glance. */
+export function warningBadges(warnings: readonly ReportWarning[]): HTMLElement[] {
+  const kinds = [...new Set(warnings.map((w) => w.kind))].filter((k) => BADGED.has(k));
+  return kinds.map((kind) =>
+    el('span', {
+      class: `badge warn-badge${SERIOUS.has(kind) ? ' bad' : ''}`,
+      text: WARNING_LABELS[kind],
+      data: { warning: kind },
+      attrs: { title: warnings.filter((w) => w.kind === kind).map((w) => w.message).join('\n') },
+    }),
+  );
+}
+
+/** Whether a warning is one of the serious kinds. */
+export function isSerious(warning: ReportWarning): boolean {
+  return SERIOUS.has(warning.kind);
+}

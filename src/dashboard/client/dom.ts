@@ -1,0 +1,97 @@
+/**
+ * Building the page with DOM APIs only. Every piece of text, names from user code included,
+ * goes in through `textContent`, so it is shown, never parsed as HTML.
+ */
+
+/** Attributes and text of an element made by {@link el}. */
+export interface ElementSpec {
+  readonly class?: string;
+  readonly text?: string;
+  readonly attrs?: Readonly<Record<string, string>>;
+  readonly data?: Readonly<Record<string, string>>;
+}
+
+/** A child of {@link el}: an element, text, or nothing. */
+export type Child = Node | string | null | undefined | false;
+
+/**
+ * Creates an element with text and children.
+ *
+ * @example
+ * ```ts
+ * el('td', { text: track.name, data: { field: 'track' } });
+ * ```
+ */
+export function el<K extends keyof HTMLElementTagNameMap>(tag: K, spec: ElementSpec = {}, children: readonly Child[] = []): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (spec.class !== undefined) node.className = spec.class;
+  if (spec.text !== undefined) node.textContent = spec.text;
+  for (const [name, value] of Object.entries(spec.attrs ?? {})) node.setAttribute(name, value);
+  for (const [name, value] of Object.entries(spec.data ?? {})) node.dataset[name] = value;
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(typeof child === 'string' ? document.createTextNode(child) : child);
+  }
+  return node;
+}
+
+/** A table cell showing `text`, with the exact number in `data-value` (for tests and copying). */
+export function numberCell(field: string, value: number | null, text: string, className?: string): HTMLTableCellElement {
+  return el('td', {
+    text,
+    data: { field, value: value === null ? '' : String(value) },
+    class: className === undefined ? 'num' : `num ${className}`,
+    ...(value === null ? {} : { attrs: { title: String(value) } }),
+  });
+}
+
+/** A table from a header row and body rows; a column of numbers (as in the first row) is right-aligned. */
+export function table(header: readonly string[], rows: readonly HTMLTableRowElement[], data: Readonly<Record<string, string>> = {}): HTMLTableElement {
+  const numeric = (i: number) => rows[0]?.cells[i]?.classList.contains('num') ?? false;
+  const heads = header.map((h, i) => el('th', { text: h, ...(numeric(i) ? { class: 'num' } : {}) }));
+  return el('table', { data }, [el('thead', {}, [el('tr', {}, heads)]), el('tbody', {}, rows)]);
+}
+
+/** 12,345 */
+export function count(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+/** 4.56% (empty for null). */
+export function percent(x: number | null, digits = 2): string {
+  return x === null ? '' : `${(x * 100).toFixed(digits)}%`;
+}
+
+/** +4.5% or -1.2% */
+export function signedPercent(x: number | null): string {
+  if (x === null) return '';
+  if (!Number.isFinite(x)) return x > 0 ? '+∞' : '−∞';
+  const text = `${(x * 100).toFixed(1)}%`;
+  return x >= 0 ? `+${text}` : text;
+}
+
+/** A number with about three significant digits. */
+export function number(x: number | null): string {
+  if (x === null) return '';
+  if (!Number.isFinite(x)) return x > 0 ? '+∞' : '−∞';
+  return Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toPrecision(3);
+}
+
+/** A p-value as `tracks report` prints it: `< 0.001` below that, else two significant digits. */
+export function pValue(p: number | null): string {
+  if (p === null) return '';
+  return p < 0.001 ? '< 0.001' : p.toPrecision(2);
+}
+
+/** Milliseconds: 0.84ms, 23ms, 1.20s. */
+export function ms(x: number | null): string {
+  if (x === null) return '';
+  return x >= 1000 ? `${(x / 1000).toFixed(2)}s` : x >= 10 ? `${x.toFixed(0)}ms` : `${x.toPrecision(2)}ms`;
+}
+
+/** A timestamp in the reader's time zone, to the minute. */
+export function when(iso: string | null): string {
+  if (iso === null) return '';
+  const d = new Date(iso);
+  return d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+}

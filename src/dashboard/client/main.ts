@@ -1,0 +1,73 @@
+import type { Report } from '../../report/report-model.js';
+import { fetchReport, sendControl } from './api.js';
+import { el, when } from './dom.js';
+import { overviewView } from './overview.js';
+import { trackSetView } from './trackset.js';
+
+/**
+ * The page's entry point: picks the view from the URL hash (`#/` for the list of track sets,
+ * `#/set/<id>` for one), fetches its report and renders it. When the view's data is on the
+ * page and its charts are drawn, `<html data-ready="...">` says so (tests and the benchmark
+ * wait for it).
+ */
+
+const app = document.getElementById('app')!;
+let generation = 0;
+
+async function render(): Promise<void> {
+  const mine = ++generation;
+  delete document.documentElement.dataset.ready;
+  const trackSetId = trackSetInHash();
+  try {
+    const report = await fetchReport(trackSetId);
+    if (mine !== generation) return;
+    showHeader(report);
+    if (trackSetId === undefined) {
+      app.replaceChildren(overviewView(report));
+      document.title = 'tracks dashboard';
+      document.documentElement.dataset.ready = 'overview';
+      return;
+    }
+    const set = report.trackSets.find((s) => s.id === trackSetId);
+    if (set === undefined) throw new Error(`unknown track set '${trackSetId}'`);
+    const view = trackSetView(report, set, {
+      stop: async (serve) => {
+        await sendControl('stop', set.id, serve);
+        await render();
+      },
+      resume: async () => {
+        await sendControl('resume', set.id);
+        await render();
+      },
+    });
+    app.replaceChildren(view.element);
+    for (const chart of view.charts) chart.draw();
+    document.title = `${set.id} · tracks dashboard`;
+    document.documentElement.dataset.ready = 'trackset';
+  } catch (error) {
+    if (mine !== generation) return;
+    app.replaceChildren(
+      el('p', { class: 'error', text: error instanceof Error ? error.message : String(error) }),
+      el('a', { text: '← All track sets', attrs: { href: '#/' } }),
+    );
+    document.documentElement.dataset.ready = 'error';
+  }
+}
+
+function trackSetInHash(): string | undefined {
+  const match = /^#\/set\/(.+)$/.exec(location.hash);
+  if (match === null) return undefined;
+  try {
+    return decodeURIComponent(match[1]!);
+  } catch {
+    return undefined;
+  }
+}
+
+function showHeader(report: Report): void {
+  document.getElementById('store')!.textContent = report.store;
+  document.getElementById('generated')!.textContent = `report of ${when(report.generatedAt)}`;
+}
+
+window.addEventListener('hashchange', () => void render());
+void render();

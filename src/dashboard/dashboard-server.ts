@@ -1,0 +1,100 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { TracksError } from '../errors.js';
+import type { Store } from '../stores/store.js';
+import type { DashboardReportOptions } from './api.js';
+import { Assets } from './assets.js';
+import { handleRequest } from './routes.js';
+import type { RouteContext } from './routes.js';
+import { isLoopbackHost, newSecret, TOKEN_PARAM } from './security.js';
+
+/** Where and how the dashboard serves. */
+export interface DashboardOptions {
+  /** The store to read reports from and write stops to. Closed by {@link DashboardServer.close}. */
+  readonly store: Store;
+  /** The address to listen on (default 127.0.0.1). Anything but loopback needs a token. */
+  readonly host?: string;
+  /** The port (default 4411; 0 picks a free one). */
+  readonly port?: number;
+  /** A secret every request must carry; required to listen beyond loopback. */
+  readonly token?: string;
+  /** Report options (alpha, sequential, correction, baselines), as for `tracks report`. */
+  readonly report?: DashboardReportOptions;
+}
+
+/** A running dashboard. */
+export interface DashboardServer {
+  /** The address to open, e.g. `http://127.0.0.1:4411/`. */
+  readonly url: string;
+  /** {@link url} with the token, for the first visit (the same as `url` without a token). */
+  readonly openUrl: string;
+  readonly host: string;
+  readonly port: number;
+  /** Stops listening and closes the store. */
+  close(): Promise<void>;
+}
+
+/** The dashboard's default port. */
+export const DEFAULT_PORT = 4411;
+
+/**
+ * Serves the dashboard: a page listing every track set, one view per set with its report,
+ * charts and Stop/Resume buttons, and the JSON endpoints the page reads. Refuses to listen
+ * beyond loopback without a token.
+ *
+ * @example
+ * ```ts
+ * const dashboard = await startDashboard({ store: storeFrom('tracks.db'), port: 0 });
+ * console.log(dashboard.url);
+ * await dashboard.close();
+ * ```
+ */
+export async function startDashboard(options: DashboardOptions): Promise<DashboardServer> {
+  const host = options.host ?? '127.0.0.1';
+  const token = options.token;
+  if (token !== undefined && token.length < 8) {
+    throw new TracksError('the token is too short; use at least 8 characters, e.g. from `openssl rand -hex 16`');
+  }
+  if (!isLoopbackHost(host) && token === undefined) {
+    throw new TracksError(`--host ${host} would expose the dashboard beyond this machine; add --token <secret> (every request then needs it)`);
+  }
+  const port = options.port ?? DEFAULT_PORT;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TracksError(`port ${port} is not a port number (0 to 65535)`);
+
+  let boundPort = port;
+  const context: RouteContext = {
+    store: options.store,
+    report: options.report ?? {},
+    token,
+    csrfSecret: newSecret(),
+    assets: new Assets(),
+    port: () => boundPort,
+  };
+  const server = createServer((req, res) => void handleRequest(context, req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new TracksError(`port ${port} on ${host} is in use; pick another with --port, or --port 0 for any free port`)
+          : error.code === 'EADDRNOTAVAIL'
+            ? new TracksError(`cannot listen on ${host}: no such address on this machine`)
+            : error,
+      );
+    });
+    server.listen(port, host, () => resolve());
+  });
+  boundPort = (server.address() as AddressInfo).port;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  const url = `http://${shownHost}:${boundPort}/`;
+  return {
+    url,
+    openUrl: token === undefined ? url : `${url}?${TOKEN_PARAM}=${encodeURIComponent(token)}`,
+    host,
+    port: boundPort,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await options.store.close();
+    },
+  };
+}

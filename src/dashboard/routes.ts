@@ -1,0 +1,138 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ApiError, applyControl, parseControlRequest, reportFor } from './api.js';
+import type { DashboardReportOptions } from './api.js';
+import type { Assets } from './assets.js';
+import { pageHtml } from './page.js';
+import { applySecurityHeaders, checkAccess, csrfProblem, hostAllowed, tokenCookie } from './security.js';
+import type { Store } from '../stores/store.js';
+
+/**
+ * The dashboard's routes:
+ *
+ * | method | path                         | answer                                        |
+ * | ------ | ---------------------------- | --------------------------------------------- |
+ * | GET    | `/`                          | the page (views are chosen by the URL hash)   |
+ * | GET    | `/assets/...`                | the client's modules, stylesheet and Chart.js |
+ * | GET    | `/api/report`                | the report of every track set                 |
+ * | GET    | `/api/report?trackset=<id>`  | one track set's report with its timeline      |
+ * | POST   | `/api/stop`                  | `{ trackSetId, serve? }`: stop a test         |
+ * | POST   | `/api/resume`                | `{ trackSetId }`: resume it                   |
+ */
+
+/** What the request handler needs: the store, report options, secrets, assets. */
+export interface RouteContext {
+  readonly store: Store;
+  readonly report: DashboardReportOptions;
+  /** The access token, when one is required. */
+  readonly token: string | undefined;
+  /** This server's CSRF secret, embedded in the page. */
+  readonly csrfSecret: string;
+  readonly assets: Assets;
+  /** The port the server listens on (for the Host check). */
+  port(): number;
+}
+
+/** The largest request body accepted (a control request is a few dozen bytes). */
+const MAX_BODY_BYTES = 16 * 1024;
+
+/**
+ * Answers one request: security checks first (headers, Host, token), then the route.
+ * Never throws: failures become JSON or plain-text error responses.
+ */
+export async function handleRequest(ctx: RouteContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  applySecurityHeaders(res);
+  try {
+    await route(ctx, req, res);
+  } catch (error) {
+    if (error instanceof ApiError) return sendJson(res, error.status, { error: error.message });
+    const message = error instanceof Error ? error.message : String(error);
+    if (!res.headersSent) sendJson(res, 500, { error: message });
+    else res.destroy();
+  }
+}
+
+async function route(ctx: RouteContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (!hostAllowed(req.headers.host, ctx.port(), ctx.token !== undefined)) {
+    return sendText(res, 421, 'tracks dashboard: unexpected Host header; open the address the dashboard printed\n');
+  }
+  const url = new URL(req.url ?? '/', 'http://dashboard.invalid');
+  const access = checkAccess(req, url, ctx.token);
+  if (access.kind === 'denied') {
+    res.setHeader('WWW-Authenticate', 'Bearer realm="tracks dashboard"');
+    return sendText(res, 401, 'tracks dashboard: a token is required; open the address with ?token=<token>, as printed when it started\n');
+  }
+  if (access.kind === 'set-cookie') {
+    res.setHeader('Set-Cookie', tokenCookie(ctx.token!));
+    res.setHeader('Location', access.location);
+    res.setHeader('Cache-Control', 'no-store');
+    res.writeHead(303).end();
+    return;
+  }
+
+  const { pathname } = url;
+  if (pathname === '/api/stop' || pathname === '/api/resume') {
+    if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
+    const problem = csrfProblem(req, ctx.csrfSecret);
+    if (problem !== null) throw new ApiError(403, problem);
+    const request = parseControlRequest(pathname === '/api/stop' ? 'stop' : 'resume', await readBody(req));
+    const control = await applyControl(ctx.store, request);
+    return sendJson(res, 200, { control });
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');
+  if (pathname === '/') {
+    res.setHeader('Cache-Control', 'no-store');
+    return send(res, 200, 'text/html; charset=utf-8', pageHtml({ csrfToken: ctx.csrfSecret }), req.method === 'HEAD');
+  }
+  if (pathname === '/api/report') {
+    const trackSet = url.searchParams.get('trackset');
+    const report = await reportFor(ctx.store, ctx.report, trackSet ?? undefined);
+    return sendJson(res, 200, report);
+  }
+  if (pathname.startsWith('/assets/')) {
+    const asset = await ctx.assets.get(pathname);
+    if (asset !== undefined) {
+      res.setHeader('Cache-Control', 'no-cache');
+      return send(res, 200, asset.contentType, asset.body, req.method === 'HEAD');
+    }
+  }
+  return sendText(res, 404, 'not found\n');
+}
+
+/** The request body as text; a body over the limit is drained unread and refused with 413. */
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
+      req.resume();
+      return reject(new ApiError(413, 'the body is too large'));
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    });
+    req.on('end', () => (size > MAX_BODY_BYTES ? reject(new ApiError(413, 'the body is too large')) : resolve(Buffer.concat(chunks).toString('utf8'))));
+    req.on('error', reject);
+  });
+}
+
+function methodNotAllowed(res: ServerResponse, allow: string): void {
+  res.setHeader('Allow', allow);
+  sendJson(res, 405, { error: `use ${allow}` });
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  res.setHeader('Cache-Control', 'no-store');
+  send(res, status, 'application/json; charset=utf-8', JSON.stringify(value), false);
+}
+
+function sendText(res: ServerResponse, status: number, text: string): void {
+  send(res, status, 'text/plain; charset=utf-8', text, false);
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: string | Buffer, headOnly: boolean): void {
+  res.setHeader('Content-Type', contentType);
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.writeHead(status);
+  res.end(headOnly ? undefined : body);
+}

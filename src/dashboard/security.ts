@@ -1,0 +1,185 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
+
+/**
+ * The dashboard's security model, in one place:
+ *
+ * - **Where it listens.** Loopback by default; any other address needs a token.
+ * - **Who may read.** With a token, every request carries it: once as `?token=` (which sets an
+ *   HttpOnly, SameSite=Strict cookie and redirects to the same URL without it), then in the
+ *   cookie or an `Authorization: Bearer` header. Compared in constant time.
+ * - **Which host names.** Without a token, only the loopback names the server listens on are
+ *   accepted in the Host header, so a web page cannot reach it through DNS rebinding.
+ * - **Who may change state.** Stop and resume are POSTs carrying a per-server CSRF secret
+ *   (embedded in the page's meta tag, sent back as a header), from the page's own origin.
+ * - **What the page may do.** A strict Content-Security-Policy (no inline script or style,
+ *   nothing from other origins), no sniffing, no referrer, no framing.
+ */
+
+/** The Content-Security-Policy of every response. */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** The headers every response carries. */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
+/** The cookie that carries the access token after the first visit. */
+export const TOKEN_COOKIE = 'tracks_dashboard_token';
+/** The query parameter that carries the access token on the first visit. */
+export const TOKEN_PARAM = 'token';
+/** The request header the page sends its CSRF secret in. */
+export const CSRF_HEADER = 'x-csrf-token';
+
+/**
+ * Whether `host` only ever reaches this machine: `localhost`, 127.0.0.0/8 or `::1`.
+ * `0.0.0.0` and `::` listen on every interface, so they are not loopback.
+ *
+ * @example
+ * ```ts
+ * isLoopbackHost('127.0.0.1'); // true
+ * isLoopbackHost('0.0.0.0');   // false
+ * ```
+ */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (h === 'localhost') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (isIP(h) === 6) return h === '::1' || h === '0:0:0:0:0:0:0:1';
+  return false;
+}
+
+/**
+ * Whether two secrets are equal, in time that does not depend on where they differ (both are
+ * hashed first, so their lengths do not leak either).
+ *
+ * @example
+ * ```ts
+ * if (!sameSecret(presented, expected)) return deny();
+ * ```
+ */
+export function sameSecret(presented: string, expected: string): boolean {
+  const a = createHash('sha256').update(presented, 'utf8').digest();
+  const b = createHash('sha256').update(expected, 'utf8').digest();
+  return timingSafeEqual(a, b);
+}
+
+/** A fresh random secret, URL- and header-safe (256 bits). */
+export function newSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** Parses a Cookie header into name/value pairs (the first of a repeated name wins). */
+export function parseCookies(header: string | undefined): Map<string, string> {
+  const cookies = new Map<string, string>();
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    const name = part.slice(0, eq).trim();
+    if (name === '' || cookies.has(name)) continue;
+    const raw = part.slice(eq + 1).trim();
+    try {
+      cookies.set(name, decodeURIComponent(raw));
+    } catch {
+      cookies.set(name, raw);
+    }
+  }
+  return cookies;
+}
+
+/** What a request's credentials amount to. */
+export type Access =
+  | { readonly kind: 'allowed' }
+  /** The token came in the query string: set the cookie and redirect to `location`. */
+  | { readonly kind: 'set-cookie'; readonly location: string }
+  | { readonly kind: 'denied' };
+
+/**
+ * Checks a request against the access token (always allowed when there is none): a valid
+ * `?token=` leads to setting the cookie; otherwise the cookie or an `Authorization: Bearer`
+ * header must hold it.
+ */
+export function checkAccess(req: IncomingMessage, url: URL, token: string | undefined): Access {
+  if (token === undefined) return { kind: 'allowed' };
+  const fromQuery = url.searchParams.get(TOKEN_PARAM);
+  if (fromQuery !== null) {
+    if (!sameSecret(fromQuery, token)) return { kind: 'denied' };
+    const rest = new URL(url.href);
+    rest.searchParams.delete(TOKEN_PARAM);
+    return { kind: 'set-cookie', location: `${rest.pathname}${rest.search}` };
+  }
+  const authorization = req.headers.authorization;
+  if (authorization !== undefined) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    return match !== null && sameSecret(match[1]!, token) ? { kind: 'allowed' } : { kind: 'denied' };
+  }
+  const cookie = parseCookies(req.headers.cookie).get(TOKEN_COOKIE);
+  return cookie !== undefined && sameSecret(cookie, token) ? { kind: 'allowed' } : { kind: 'denied' };
+}
+
+/** The Set-Cookie header value that keeps the token for later requests (a session cookie). */
+export function tokenCookie(token: string): string {
+  return `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`;
+}
+
+/**
+ * Whether the Host header names this server. Without a token the dashboard only answers to the
+ * loopback names of its port, which stops DNS rebinding (a page on evil.example whose name
+ * resolves to 127.0.0.1 sends `Host: evil.example`). With a token any name is accepted: the
+ * token is what protects it.
+ */
+export function hostAllowed(hostHeader: string | undefined, port: number, tokenRequired: boolean): boolean {
+  if (tokenRequired) return true;
+  if (hostHeader === undefined) return false;
+  const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hostHeader.trim());
+  if (match === null) return false;
+  const [, name, portText] = match;
+  return isLoopbackHost(name!) && Number(portText ?? 80) === port;
+}
+
+/**
+ * Whether a state-changing request may proceed: POST, a JSON body (so a cross-site form cannot
+ * send it without a CORS preflight), the page's CSRF secret in the `X-CSRF-Token` header, and,
+ * when the browser says where it came from, this server's own origin.
+ * Returns null when it may, else the reason it may not.
+ */
+export function csrfProblem(req: IncomingMessage, csrfSecret: string): string | null {
+  if (req.method !== 'POST') return 'state changes must be POST requests';
+  const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (contentType !== 'application/json') return 'the body must be application/json';
+  const presented = req.headers[CSRF_HEADER];
+  if (typeof presented !== 'string' || !sameSecret(presented, csrfSecret)) return 'missing or wrong CSRF token; reload the page';
+  const fetchSite = req.headers['sec-fetch-site'];
+  if (fetchSite !== undefined && fetchSite !== 'same-origin') return `cross-site request (${String(fetchSite)})`;
+  const origin = req.headers.origin;
+  if (origin !== undefined) {
+    let originHost: string;
+    try {
+      originHost = new URL(origin).host;
+    } catch {
+      return `bad Origin header '${origin}'`;
+    }
+    if (originHost !== req.headers.host) return `request from another origin (${origin})`;
+  }
+  return null;
+}
+
+/** Sets the security headers on a response. */
+export function applySecurityHeaders(res: ServerResponse): void {
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+}

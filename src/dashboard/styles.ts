@@ -1,0 +1,57 @@
+/**
+ * The page's stylesheet, served as /assets/dashboard.css (a module rather than a .css file so
+ * that `tsc` carries it into dist with the rest of the package).
+ */
+export const DASHBOARD_CSS = `
+:root {
+  --fg: #1f2328; --muted: #656d76; --line: #d0d7de; --bg: #ffffff; --panel: #f6f8fa;
+  --accent: #0969da; --ok: #1a7f37; --warn: #9a6700; --bad: #cf222e;
+  font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+  font-size: 14px; color: var(--fg); background: var(--bg);
+}
+* { box-sizing: border-box; }
+body { margin: 0; }
+a { color: var(--accent); text-decoration: none; }
+a:hover { text-decoration: underline; }
+.top { display: flex; gap: 16px; align-items: baseline; padding: 10px 24px; border-bottom: 1px solid var(--line); background: var(--panel); }
+.brand { font-weight: 700; font-size: 18px; color: var(--fg); }
+.muted { color: var(--muted); }
+main { padding: 16px 24px 48px; max-width: 1280px; }
+h1 { font-size: 22px; margin: 8px 0 4px; display: flex; gap: 10px; align-items: center; overflow-wrap: anywhere; }
+h2 { font-size: 17px; margin: 28px 0 8px; overflow-wrap: anywhere; }
+h3 { font-size: 14px; margin: 0 0 6px; color: var(--muted); font-weight: 600; }
+table { border-collapse: collapse; width: 100%; margin: 6px 0 12px; }
+th, td { padding: 6px 10px; border-bottom: 1px solid var(--line); text-align: left; overflow-wrap: anywhere; }
+th.num, td.num { text-align: right; white-space: nowrap; }
+th { font-weight: 600; color: var(--muted); background: var(--panel); }
+tr.baseline td { background: #fbfbfc; }
+.num-sig { font-weight: 700; }
+.badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; border: 1px solid transparent; margin-right: 4px; white-space: nowrap; }
+.status-running { color: var(--ok); border-color: var(--ok); }
+.status-stopped { color: var(--muted); border-color: var(--muted); }
+.status-guardrail { color: var(--bad); border-color: var(--bad); }
+.warn-badge { color: var(--warn); background: #fff8c5; border-color: #d4a72c; }
+.warn-badge.bad { color: var(--bad); background: #ffebe9; border-color: #ff8182; }
+.meta { margin: 4px 0 12px; color: var(--muted); display: flex; flex-wrap: wrap; gap: 4px 18px; }
+.warnings { list-style: none; padding: 0; margin: 8px 0 12px; }
+.warnings li { padding: 6px 10px; margin-bottom: 4px; border-left: 3px solid #d4a72c; background: #fff8c5; }
+.warnings li.bad { border-left-color: var(--bad); background: #ffebe9; }
+.controls { display: flex; gap: 8px; align-items: center; margin: 12px 0; }
+button { font: inherit; padding: 5px 14px; border-radius: 6px; border: 1px solid var(--line); background: var(--panel); cursor: pointer; }
+button:hover:not(:disabled) { background: #eaeef2; }
+button:disabled { opacity: 0.5; cursor: default; }
+button.danger { color: #fff; background: var(--bad); border-color: var(--bad); }
+button.primary { color: #fff; background: var(--ok); border-color: var(--ok); }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 16px; margin: 8px 0 12px; }
+.chart { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; background: var(--bg); }
+.chart .canvas-box { position: relative; height: 260px; }
+.chart p { margin: 6px 0 0; font-size: 12px; }
+dialog { border: 1px solid var(--line); border-radius: 8px; padding: 18px 20px; max-width: 480px; }
+dialog::backdrop { background: rgba(31, 35, 40, 0.4); }
+dialog h2 { margin-top: 0; }
+dialog .actions { display: flex; justify-content: flex-end; gap: 8px; margin-top: 16px; }
+dialog label { display: block; margin-top: 10px; }
+dialog select { font: inherit; margin-left: 6px; }
+.error { color: var(--bad); font-weight: 600; }
+.empty { padding: 24px; border: 1px dashed var(--line); border-radius: 6px; color: var(--muted); }
+`;

@@ -39,7 +39,8 @@ export const reportCommand: Command = {
     const baselines = baselinesOf(values.control ?? []);
     const store = openExistingStore(values.store, io);
     try {
-      const sums = await store.summarize(values.trackset === undefined ? {} : { trackSetId: values.trackset, daily: false });
+      // The table has no timeline, so the per-day sums are not asked for.
+      const sums = await store.summarize(values.trackset === undefined ? { daily: false } : { trackSetId: values.trackset, daily: false });
       if (values.trackset !== undefined && sums.length === 0) {
         const known = (await store.summarize({ daily: false })).map((s) => s.trackSetId);
         throw new UsageError(

@@ -1,11 +1,37 @@
-import normalCdfImpl from '@stdlib/stats-base-dists-normal-cdf';
-import normalPdfImpl from '@stdlib/stats-base-dists-normal-pdf';
-import normalQuantileImpl from '@stdlib/stats-base-dists-normal-quantile';
-import tCdfImpl from '@stdlib/stats-base-dists-t-cdf';
-import tQuantileImpl from '@stdlib/stats-base-dists-t-quantile';
-import gammainc from '@stdlib/math-base-special-gammainc';
+import { createRequire } from 'node:module';
+import type normalCdfType from '@stdlib/stats-base-dists-normal-cdf';
+import type normalPdfType from '@stdlib/stats-base-dists-normal-pdf';
+import type normalQuantileType from '@stdlib/stats-base-dists-normal-quantile';
+import type tCdfType from '@stdlib/stats-base-dists-t-cdf';
+import type tQuantileType from '@stdlib/stats-base-dists-t-quantile';
+import type gammaincType from '@stdlib/math-base-special-gammainc';
 import { TracksError } from '../errors.js';
 import { assertFiniteNumber, assertOpenUnitInterval } from './validate.js';
+
+// Loaded on first use: @stdlib is about 140 small modules, and a service that only assigns
+// tracks should not load them at start-up by importing 'tracks'.
+const require = createRequire(import.meta.url);
+let stdlib:
+  | {
+      normalCdf: typeof normalCdfType;
+      normalPdf: typeof normalPdfType;
+      normalQuantile: typeof normalQuantileType;
+      tCdf: typeof tCdfType;
+      tQuantile: typeof tQuantileType;
+      gammainc: typeof gammaincType;
+    }
+  | undefined;
+
+function lib(): NonNullable<typeof stdlib> {
+  return (stdlib ??= {
+    normalCdf: require('@stdlib/stats-base-dists-normal-cdf') as typeof normalCdfType,
+    normalPdf: require('@stdlib/stats-base-dists-normal-pdf') as typeof normalPdfType,
+    normalQuantile: require('@stdlib/stats-base-dists-normal-quantile') as typeof normalQuantileType,
+    tCdf: require('@stdlib/stats-base-dists-t-cdf') as typeof tCdfType,
+    tQuantile: require('@stdlib/stats-base-dists-t-quantile') as typeof tQuantileType,
+    gammainc: require('@stdlib/math-base-special-gammainc') as typeof gammaincType,
+  });
+}
 
 /** Degrees of freedom: positive, and `Infinity` means the normal law. */
 function assertDegreesOfFreedom(df: number): void {
@@ -43,7 +69,7 @@ function atLeastSmallest(p: number): number {
  * ```
  */
 export function normalCdf(x: number): number {
-  return normalCdfImpl(x, 0, 1);
+  return lib().normalCdf(x, 0, 1);
 }
 
 /**
@@ -55,7 +81,7 @@ export function normalCdf(x: number): number {
  * ```
  */
 export function normalSf(x: number): number {
-  return normalCdfImpl(-x, 0, 1);
+  return lib().normalCdf(-x, 0, 1);
 }
 
 /**
@@ -67,7 +93,7 @@ export function normalSf(x: number): number {
  * ```
  */
 export function normalPdf(x: number): number {
-  return normalPdfImpl(x, 0, 1);
+  return lib().normalPdf(x, 0, 1);
 }
 
 /**
@@ -80,7 +106,7 @@ export function normalPdf(x: number): number {
  */
 export function normalQuantile(p: number): number {
   assertOpenUnitInterval('p', p);
-  return normalQuantileImpl(p, 0, 1);
+  return lib().normalQuantile(p, 0, 1);
 }
 
 /**
@@ -94,7 +120,7 @@ export function normalQuantile(p: number): number {
  */
 export function studentTCdf(t: number, df: number): number {
   assertDegreesOfFreedom(df);
-  return df === Number.POSITIVE_INFINITY ? normalCdf(t) : tCdfImpl(t, df);
+  return df === Number.POSITIVE_INFINITY ? normalCdf(t) : lib().tCdf(t, df);
 }
 
 /**
@@ -121,7 +147,7 @@ export function studentTSf(t: number, df: number): number {
 export function studentTQuantile(p: number, df: number): number {
   assertOpenUnitInterval('p', p);
   assertDegreesOfFreedom(df);
-  return df === Number.POSITIVE_INFINITY ? normalQuantile(p) : tQuantileImpl(p, df);
+  return df === Number.POSITIVE_INFINITY ? normalQuantile(p) : lib().tQuantile(p, df);
 }
 
 /**
@@ -140,7 +166,7 @@ export function chiSquareSf(x: number, df: number): number {
   if (x <= 0) return 1;
   if (x === Number.POSITIVE_INFINITY) return 0;
   // Used directly as the p-value of the SRM check, so it is floored like the other p-values.
-  return atLeastSmallest(gammainc(x / 2, df / 2, true, true));
+  return atLeastSmallest(lib().gammainc(x / 2, df / 2, true, true));
 }
 
 /**

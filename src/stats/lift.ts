@@ -1,7 +1,7 @@
 import { waldEstimate, type Estimate, type InferenceOptions } from './inference.js';
 import { cannotCompute, computed, type StatResult } from './result.js';
 import type { MetricKind, Summary, SufficientStatistics } from './summary.js';
-import { summarizePair, welchDegreesOfFreedom } from './welch-test.js';
+import { welchTest } from './welch-test.js';
 
 /**
  * Options of {@link lift}: significance level (default 0.05), alternative (default
@@ -57,24 +57,16 @@ export function lift(
   treatment: SufficientStatistics,
   options: LiftOptions = {},
 ): StatResult<LiftResult> {
-  const pair = summarizePair(control, treatment, options.kind ?? 'mean');
-  if (!pair.ok) return pair;
-  const c = pair.control;
-  const t = pair.treatment;
-  const controlSquaredError = c.variance / c.n;
-  const treatmentSquaredError = t.variance / t.n;
-  const df = welchDegreesOfFreedom(controlSquaredError, c.n, treatmentSquaredError, t.n);
-  const absolute = waldEstimate(
-    t.mean - c.mean,
-    Math.sqrt(controlSquaredError + treatmentSquaredError),
-    df,
-    options,
-  );
+  // The absolute lift is exactly Welch's estimate: one implementation of it.
+  const welch = welchTest(control, treatment, options);
+  if (!welch.ok) return welch;
+  const { control: c, treatment: t, estimate, standardError, degreesOfFreedom, confidenceInterval, pValue } = welch;
+  const absolute: Estimate = { estimate, standardError, degreesOfFreedom, confidenceInterval, pValue };
   return computed({
     control: c,
     treatment: t,
     absolute,
-    relative: relativeLift(c, t, controlSquaredError, treatmentSquaredError, df, options),
+    relative: relativeLift(c, t, c.variance / c.n, t.variance / t.n, degreesOfFreedom, options),
   });
 }
 

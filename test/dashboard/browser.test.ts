@@ -1,0 +1,306 @@
+// End-to-end: `tracks dashboard` started as a real process on a recorded SQLite store, driven
+// in Debian's Chromium (headless) through playwright-core.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { runCli } from '../../src/cli/run-cli.js';
+import { sqliteStore } from '../../src/index.js';
+import type { Report, TrackSetResult } from '../../src/report/report-model.js';
+import { XSS_NAME, recordFixture } from './fixture.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'tracks-dashboard-e2e-'));
+const db = join(dir, 'tracks.db');
+const children: ChildProcess[] = [];
+let browser: Browser;
+let url: string;
+
+/** Runs `tracks <args>` from source as its own process. */
+function spawnTracks(args: readonly string[]): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  return child;
+}
+
+/** Starts `tracks dashboard` and resolves with the address it prints. */
+function startCli(args: readonly string[]): Promise<string> {
+  const child = spawnTracks(['dashboard', '--store', db, '--port', '0', ...args]);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /^tracks dashboard: (http:\/\/127\.0\.0\.1:\d+\/\S*) /m.exec(out);
+      if (match) resolve(match[1]!);
+    });
+    child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.on('exit', (code) => reject(new Error(`tracks dashboard exited with ${code}: ${err}`)));
+  });
+}
+
+before(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: the browser tests need Debian's Chromium (apt-get install chromium; CI's .ci/run installs it)`);
+  }
+  await recordFixture(db, { usersPerDay: 150, days: 4 });
+  [url, browser] = await Promise.all([
+    startCli([]),
+    chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    }),
+  ]);
+});
+
+after(async () => {
+  await browser?.close();
+  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** `tracks report --json` on the same store (in process). */
+async function cliReport(): Promise<Report> {
+  let out = '';
+  assert.equal(await runCli(['report', '--json', '--store', db], { stdout: (t) => (out += t), stderr: () => {}, env: {} }), 0);
+  return JSON.parse(out) as Report;
+}
+
+/** A new page that records dialogs, page errors and CSP violations (console errors). */
+async function openPage(): Promise<{ page: Page; problems: string[]; dialogs: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const problems: string[] = [];
+  const dialogs: string[] = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+  });
+  page.on('dialog', (dialog) => {
+    dialogs.push(`${dialog.type()}: ${dialog.message()}`);
+    void dialog.dismiss();
+  });
+  return { page, problems, dialogs };
+}
+
+async function showTrackSet(page: Page, id: string): Promise<void> {
+  await page.goto(`${url}#/set/${encodeURIComponent(id)}`);
+  await page.waitForSelector('html[data-ready="trackset"]');
+}
+
+/** The numbers of the track set view's tables, from their data-value attributes. */
+async function tableNumbers(page: Page) {
+  // No named helpers inside evaluate: tsx would wrap them in a __name() the page does not have.
+  const tables = await page.$$eval('table[data-metric], table[data-section="health"]', (elements) =>
+    elements.map((table) => ({
+      metric: (table as HTMLElement).dataset.metric ?? null,
+      rows: [...table.querySelectorAll<HTMLTableRowElement>('tbody tr')].map((row) => ({
+        track: row.dataset.track!,
+        cells: [...row.querySelectorAll<HTMLTableCellElement>('td[data-value]')].map((td) => ({
+          field: td.dataset.field!,
+          value: td.dataset.value === '' ? null : Number(td.dataset.value),
+          text: td.textContent,
+          low: td.dataset.low,
+          high: td.dataset.high,
+        })),
+      })),
+    })),
+  );
+  type Cells = Record<string, Record<string, (typeof tables)[number]['rows'][number]['cells'][number]>>;
+  const cellsOf = (table: (typeof tables)[number]): Cells =>
+    Object.fromEntries(table.rows.map((r) => [r.track, Object.fromEntries(r.cells.map((c) => [c.field, c]))]));
+  return {
+    metrics: Object.fromEntries(tables.filter((t) => t.metric !== null).map((t) => [t.metric!, cellsOf(t)])),
+    health: cellsOf(tables.find((t) => t.metric === null)!),
+  };
+}
+
+test('the overview lists every track set with its status, users and warning badges, as the report says', async () => {
+  const { page, problems } = await openPage();
+  await page.goto(url);
+  await page.waitForSelector('html[data-ready="overview"]');
+  const rows = await page.$$eval('tr[data-trackset]', (trs) =>
+    trs.map((tr) => ({
+      id: (tr as HTMLElement).dataset.trackset!,
+      link: tr.querySelector('a')!.textContent,
+      status: tr.querySelector<HTMLElement>('[data-status]')!.dataset.status!,
+      users: Number(tr.querySelector<HTMLElement>('[data-field="users"]')!.dataset.value),
+      warnings: [...tr.querySelectorAll<HTMLElement>('[data-warning]')].map((b) => b.dataset.warning!),
+    })),
+  );
+  const report = await cliReport();
+  assert.deepEqual(
+    rows.map((r) => ({ id: r.id, link: r.link, status: r.status, users: r.users })),
+    report.trackSets.map((s) => ({ id: s.id, link: s.id, status: s.status, users: s.users })),
+  );
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  assert.equal(byId.get('new-cache')!.status, 'guardrail');
+  for (const set of report.trackSets) {
+    const badged = ['sample-ratio-mismatch', 'too-few-users', 'guardrail', 'no-baseline'];
+    const expected = [...new Set(set.warnings.map((w) => w.kind))].filter((k) => badged.includes(k));
+    assert.deepEqual(byId.get(set.id)!.warnings, expected, set.id);
+  }
+  assert.ok(byId.get('new-cache')!.warnings.includes('guardrail'));
+  assert.ok(byId.get('new-cache')!.warnings.includes('sample-ratio-mismatch'));
+  assert.deepEqual(byId.get('search-ranking')!.warnings, ['sample-ratio-mismatch']);
+  assert.deepEqual(byId.get(XSS_NAME)!.warnings, ['too-few-users']);
+  assert.equal(await page.textContent('tr[data-trackset="new-cache"] [data-status]'), 'guardrail tripped');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('each track set view shows the numbers of `tracks report --json` on the same store', async () => {
+  const { page, problems } = await openPage();
+  const report = await cliReport();
+  for (const set of report.trackSets) {
+    await showTrackSet(page, set.id);
+    const shown = await tableNumbers(page);
+    assert.deepEqual(Object.keys(shown.metrics), set.tracks[0]!.metrics.map((m) => m.metric), set.id);
+    for (const track of set.tracks) {
+      for (const m of track.metrics) {
+        const cells = shown.metrics[m.metric]![track.name]!;
+        const expected: Record<string, number | null> = {
+          users: track.users,
+          expectedShare: track.expectedShare,
+          conversions: m.conversions,
+          [m.kind === 'mean' ? 'mean' : 'rate']: m.kind === 'mean' ? m.mean : m.rate,
+          pValue: m.comparison?.pValue ?? null,
+          adjustedPValue: m.comparison?.adjustedPValue ?? null,
+          chanceToBeatControl: m.comparison?.chanceToBeatControl ?? null,
+          risk: m.comparison?.risk ?? null,
+          lift: m.comparison?.relative?.estimate ?? null,
+        };
+        for (const [field, value] of Object.entries(expected)) {
+          assert.equal(cells[field]!.value, value, `${set.id} / ${m.metric} / ${track.name} / ${field}`);
+        }
+        if (m.comparison?.relative) {
+          assert.equal(Number(cells.lift!.low), m.comparison.relative.interval[0]);
+          assert.equal(Number(cells.lift!.high), m.comparison.relative.interval[1]);
+        }
+        assert.equal(cells.users!.text, track.users.toLocaleString('en-US'));
+      }
+      const health = shown.health[track.name]!;
+      const l = track.latency;
+      const expected = { runs: l.runs, errors: l.errors, errorRate: l.errorRate, meanMs: l.meanMs, p50Ms: l.p50Ms, p95Ms: l.p95Ms, p99Ms: l.p99Ms };
+      for (const [field, value] of Object.entries(expected)) assert.equal(health[field]!.value, value, `${set.id} / health / ${track.name} / ${field}`);
+    }
+  }
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('the charts render: conversion with intervals, lift over time, latency and error rate each draw on their canvas', async () => {
+  const { page, problems } = await openPage();
+  await showTrackSet(page, 'checkout-delay');
+  const charts = await page.$$eval('figure[data-chart]', (figures) =>
+    figures.map((figure) => {
+      const canvas = figure.querySelector('canvas')!;
+      const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+      let painted = 0;
+      for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) painted++;
+      return { kind: (figure as HTMLElement).dataset.chart!, width: canvas.width, height: canvas.height, painted, dataUrl: canvas.toDataURL().length };
+    }),
+  );
+  const kinds = charts.map((c) => c.kind);
+  const set = (await cliReport()).trackSets.find((s) => s.id === 'checkout-delay') as TrackSetResult;
+  const metrics = set.tracks[0]!.metrics.length;
+  assert.equal(kinds.filter((k) => k === 'rate').length, metrics);
+  assert.equal(kinds.filter((k) => k === 'lift').length, metrics);
+  assert.deepEqual(kinds.slice(-2), ['latency', 'errors']);
+  for (const chart of charts) {
+    assert.ok(chart.width > 200 && chart.height > 100, `${chart.kind} has a size`);
+    // Axes, bars, lines and labels: thousands of painted pixels, not a blank canvas.
+    assert.ok(chart.painted > 2000, `${chart.kind} chart painted ${chart.painted} pixels`);
+    assert.ok(chart.dataUrl > 5000, `${chart.kind} chart's PNG is ${chart.dataUrl} characters`);
+  }
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('Stop (serving a chosen track) and Resume by clicking, after a confirmation, change the store’s control state', async () => {
+  const { page, problems, dialogs } = await openPage();
+  await showTrackSet(page, 'checkout-delay');
+  assert.equal(await page.isDisabled('button[data-action="resume"]'), true);
+
+  // Cancelling changes nothing.
+  await page.click('button[data-action="stop"]');
+  await page.click('dialog button[data-action="cancel"]');
+  assert.equal(await page.locator('dialog').count(), 0);
+
+  await page.click('button[data-action="stop"]');
+  assert.equal(await page.locator('dialog[open]').count(), 1);
+  assert.equal(await page.inputValue('dialog select'), 'control');
+  await page.selectOption('dialog select', 'long_delay');
+  await page.click('dialog button[data-action="confirm"]');
+  await page.waitForSelector('html[data-ready="trackset"] h1 [data-status="stopped"]');
+  assert.equal(await page.textContent('h1 [data-status]'), 'stopped · serving long_delay');
+  const store = sqliteStore(db);
+  try {
+    const stopped = (await store.readControls()).find((c) => c.trackSetId === 'checkout-delay')!;
+    assert.equal(stopped.stopped, true);
+    assert.equal(stopped.serve, 'long_delay');
+
+    assert.equal(await page.isDisabled('button[data-action="stop"]'), true);
+    await page.click('button[data-action="resume"]');
+    await page.click('dialog button[data-action="confirm"]');
+    await page.waitForSelector('html[data-ready="trackset"] h1 [data-status="running"]');
+    const resumed = (await store.readControls()).find((c) => c.trackSetId === 'checkout-delay')!;
+    assert.equal(resumed.stopped, false);
+    assert.equal(resumed.serve, null);
+  } finally {
+    await store.close();
+  }
+  assert.deepEqual(dialogs, [], 'the confirmation is the page’s own dialog, not window.confirm');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test(`names from user code are text: a track set, track and metric named ${XSS_NAME} show as typed, and nothing runs`, async () => {
+  const { page, problems, dialogs } = await openPage();
+  await page.goto(url);
+  await page.waitForSelector('html[data-ready="overview"]');
+  assert.equal(await page.locator('tr[data-trackset] a', { hasText: XSS_NAME }).count(), 1);
+  await page.click(`text=${XSS_NAME}`);
+  await page.waitForSelector('html[data-ready="trackset"]');
+  assert.equal(await page.textContent('h1 [data-field="id"]'), XSS_NAME);
+  assert.equal(await page.textContent(`table[data-metric="${XSS_NAME}"] tr[data-track="${XSS_NAME}"] td[data-field="track"]`), XSS_NAME);
+  assert.ok((await page.textContent('h2') ?? '').startsWith(XSS_NAME));
+  assert.equal(await page.locator('img').count(), 0, 'no <img> element was created');
+  // checkout-delay users converted on the XSS metric too: its name is a table there as well.
+  await showTrackSet(page, 'checkout-delay');
+  assert.equal(await page.locator('img').count(), 0);
+  assert.deepEqual(dialogs, [], 'no alert() ran');
+  assert.deepEqual(problems, [], 'and no CSP violation was reported');
+  await page.close();
+});
+
+test('with --token, the page needs the token once (then an HttpOnly cookie) and works as before', async () => {
+  const token = 'e2e-token-0123456789';
+  const guarded = await startCli(['--token', token]);
+  assert.ok(guarded.endsWith(`/?token=${token}`));
+  const base = guarded.slice(0, guarded.indexOf('?'));
+  const { page, problems } = await openPage();
+  const denied = await page.goto(base);
+  assert.equal(denied!.status(), 401);
+  await page.goto(`${guarded}#/set/checkout-delay`);
+  await page.waitForSelector('html[data-ready="trackset"]');
+  assert.equal(new URL(page.url()).search, '', 'the token is dropped from the address bar');
+  assert.equal(await page.evaluate(() => document.cookie), '', 'the cookie is HttpOnly');
+  assert.deepEqual(problems.filter((p) => !p.includes('401')), []);
+  await page.close();
+});
+
+test('a non-loopback bind without --token refuses to start with one line and exit code 2', async () => {
+  const child = spawnTracks(['dashboard', '--store', db, '--host', '0.0.0.0', '--port', '0']);
+  let err = '';
+  child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  assert.equal(code, 2);
+  assert.equal(err, 'tracks dashboard: --host 0.0.0.0 would expose the dashboard beyond this machine; add --token <secret> (every request then needs it)\n');
+});

@@ -195,6 +195,7 @@ test('with a token every request needs it: ?token sets an HttpOnly SameSite=Stri
 test('a non-loopback address without a token refuses to start: one line, exit code 2', async () => {
   await assert.rejects(startDashboard({ store: sqliteStore(db), host: '0.0.0.0', port: 0 }), /--host 0\.0\.0\.0 would expose the dashboard beyond this machine; add --token/);
   await assert.rejects(startDashboard({ store: sqliteStore(db), port: 0, token: 'short' }), /token is too short/);
+  await assert.rejects(startDashboard({ store: sqliteStore(db), port: dashboard.port }), /port \d+ on 127\.0\.0\.1 is in use; pick another with --port/);
   for (const host of ['0.0.0.0', '::', '192.168.1.10']) {
     const err: string[] = [];
     const code = await runCli(['dashboard', '--store', db, '--host', host, '--port', '0'], { stdout: () => {}, stderr: (t) => err.push(t), env: {} });

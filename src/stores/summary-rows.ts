@@ -13,11 +13,45 @@ export interface SummaryRows {
   metrics: Array<{ trackSetId: string; track: string; metric: string } & MutableMetricSums>;
   health: Array<{ trackSetId: string; track: string; runs: number; errors: number; totalMs: number }>;
   histogram: Array<{ trackSetId: string; track: string; bucket: number; count: number }>;
-  dailyExposures: Array<{ trackSetId: string; day: string; track: string; users: number }>;
+  dailyExposures: Array<{ trackSetId: string; day: string; track: string; users: number; first?: number; last?: number }>;
   dailyMetrics: Array<{ trackSetId: string; day: string; track: string; metric: string } & MutableMetricSums>;
   definitions: Array<{ trackSetId: string; weights: Record<string, number>; coverage: number }>;
   controls: ControlState[];
   guardrails: Array<Omit<GuardrailEvent, 'kind' | 'eventId'>>;
+}
+
+/**
+ * The all-time exposure and metric rows, added up from the per-day rows. Every unit is
+ * counted on its one exposure day, so the days partition the users: a store asked for per-day
+ * sums needs no second pass over the data for the totals.
+ */
+export function totalsFromDaily(
+  dailyExposures: readonly Required<SummaryRows['dailyExposures'][number]>[],
+  dailyMetrics: SummaryRows['dailyMetrics'],
+): Pick<SummaryRows, 'exposures' | 'metrics'> {
+  const exposures = new Map<string, SummaryRows['exposures'][number]>();
+  for (const r of dailyExposures) {
+    const key = `${r.trackSetId}\u0000${r.track}`;
+    const acc = exposures.get(key);
+    if (acc === undefined) exposures.set(key, { trackSetId: r.trackSetId, track: r.track, users: r.users, first: r.first, last: r.last });
+    else {
+      acc.users += r.users;
+      acc.first = Math.min(acc.first, r.first);
+      acc.last = Math.max(acc.last, r.last);
+    }
+  }
+  const metrics = new Map<string, SummaryRows['metrics'][number]>();
+  for (const r of dailyMetrics) {
+    const key = `${r.trackSetId}\u0000${r.track}\u0000${r.metric}`;
+    const acc = metrics.get(key);
+    if (acc === undefined) metrics.set(key, { trackSetId: r.trackSetId, track: r.track, metric: r.metric, converted: r.converted, sum: r.sum, sumSquares: r.sumSquares });
+    else {
+      acc.converted += r.converted;
+      acc.sum += r.sum;
+      acc.sumSquares += r.sumSquares;
+    }
+  }
+  return { exposures: [...exposures.values()], metrics: [...metrics.values()] };
 }
 
 interface TrackAcc {

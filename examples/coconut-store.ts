@@ -58,7 +58,7 @@ if (!verdict.ok) process.exitCode = 1;
 
 const where = relative(process.cwd(), path) || path;
 console.log(`
-The data is in ${where} (plain SQLite: try sqlite3 ${where} 'select * from tracks_assignments limit 5').
+The data is in ${where} (plain SQLite: try sqlite3 ${where} 'select * from tracks_exposures limit 5').
 See the report again:  npx tracks report --store ${where} --control pricing=price_adjusted_by_0
 Or look at it:         npx tracks dashboard --store ${where}`);
 

@@ -62,13 +62,6 @@ export function saltOf(id: string): number {
   return scrambleLabel(murmur3(id));
 }
 
-/**
- * The `id`s in use, so that two different definitions cannot share one: their users and
- * data would mix. Redefining a set with the same tracks and weights (a subclass adding an
- * eligibility rule, a test redeclaring it) is the same test and allowed.
- */
-const idsInUse = new Map<string, { className: string; signature: string }>();
-
 export function buildDefinition(
   cls: TrackSetStatics,
   rawTracks: readonly RawTrack[],
@@ -132,7 +125,6 @@ export function buildDefinition(
   const byName = new Map(tracks.map((t) => [t.name, t] as const));
   const control = byName.get(CONTROL) ?? { ...controlRaw, weight: 0, scrambled: scrambleLabel(murmur3(CONTROL)) };
 
-  claimId(id, className, tracks);
   return {
     owner: cls,
     className,
@@ -147,21 +139,6 @@ export function buildDefinition(
     hasEligibilityRule,
     sticky,
   };
-}
-
-function claimId(id: string, className: string, tracks: readonly TrackDefinition[]): void {
-  const signature = tracks
-    .map((t) => `${t.name}=${t.weight}`)
-    .sort()
-    .join(',');
-  const claimed = idsInUse.get(id);
-  if (claimed && claimed.signature !== signature) {
-    throw new TracksError(
-      `${className}: id '${id}' is already used by ${claimed.className} with other tracks or weights ` +
-        `(${claimed.signature} here ${signature}); give each track set its own id`,
-    );
-  }
-  if (!claimed) idsInUse.set(id, { className, signature });
 }
 
 /**

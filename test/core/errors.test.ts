@@ -58,30 +58,26 @@ describe('bad track set definitions', () => {
     throwsTracksError(() => new LateTracks(), /LateTracks/, /static id/);
   });
 
-  test('two different definitions under one id (globally), naming both classes', () => {
+  test('one id may be defined again (a new version of the same test): no error, and the same salt', () => {
+    // Deliberately not an error: comparing a test's versions (a track added, a weight changed)
+    // under its one id is how minimal disruption is checked, and how a deploy changes a test.
     class FirstTracks extends TrackSet {
       static override id = 'shared-id';
       static long_track() {}
     }
     class SecondTracks extends TrackSet {
       static override id = 'shared-id';
+      static long_track() {}
       static short_track() {}
     }
-    class ReweightedTracks extends TrackSet {
-      static override id = 'shared-id';
-      static override weights = { long: 2 };
-      static long_track() {}
+    let kept = 0;
+    for (let i = 0; i < 1000; i++) {
+      const before = new FirstTracks({ key: i }).name;
+      const after = new SecondTracks({ key: i }).name;
+      if (after === before) kept++;
+      else assert.equal(after, 'short', 'a key that moves, moves to the new track');
     }
-    assert.equal(new FirstTracks({ key: 'a' }).id, 'shared-id');
-    throwsTracksError(() => new SecondTracks({ key: 'a' }), /SecondTracks/, /FirstTracks/, /'shared-id'/, /own id/);
-    throwsTracksError(() => new ReweightedTracks({ key: 'a' }), /ReweightedTracks/, /FirstTracks/);
-    // the same test redeclared (a subclass adding an eligibility rule) is allowed
-    class EligibleFirstTracks extends FirstTracks {
-      override get isEligible() {
-        return true;
-      }
-    }
-    assert.equal(new EligibleFirstTracks({ key: 'a' }).name, new FirstTracks({ key: 'a' }).name);
+    assert.ok(kept > 600, `about two thirds keep their track: ${kept}`);
   });
 
   test('two sets with the same id inside a MultiTrackSet', () => {

@@ -100,7 +100,8 @@ function canonicalJson(value: unknown, path: string, seen: Set<object>): string 
 
 function objectJson(value: object, path: string, seen: Set<object>): string {
   if (Array.isArray(value)) {
-    return `[${value.map((item, i) => canonicalJson(item, `${path}[${i}]`, seen)).join(',')}]`;
+    // Array.from visits holes too (as undefined, written null), where map would skip them.
+    return `[${Array.from(value, (item: unknown, i) => canonicalJson(item, `${path}[${i}]`, seen)).join(',')}]`;
   }
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) {

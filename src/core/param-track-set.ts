@@ -46,6 +46,9 @@ export abstract class ParamTrackSet<Context = undefined> extends TrackSet<Contex
           `give it one entry per track, like static params = [{ priceDelta: -1 }, { priceDelta: 1 }]`,
       );
     }
+    if (params.length === 0) {
+      throw new TracksError(`${cls.name} has no tracks: static params is empty; give it one entry per track, like [{ priceDelta: -1 }, { priceDelta: 1 }]`);
+    }
     if (cls.track === ParamTrackSet.track) {
       throw new TracksError(`${cls.name}: define static track(params, ...args) to say what a track does`);
     }

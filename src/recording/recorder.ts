@@ -170,7 +170,9 @@ export class Recorder {
   }
 
   #ran(run: ChosenRun, durationMs: number, failed: boolean): void {
-    if (run.reason === 'forced') return;
+    // Only runs in the test: control's health must describe the same users as the tracks it
+    // is compared with, not also the VIPs and uncovered keys it serves outside the test.
+    if (run.reason !== 'assigned') return;
     try {
       this.#health.record(run.id, run.name, durationMs, failed, this.#now);
     } catch (error) {
@@ -192,7 +194,7 @@ export class Recorder {
       const unit = unitOfKey(key, this.#hashKeys);
       if (this.store.readAssignmentSync) {
         const track = this.store.readAssignmentSync(id, unit);
-        if (track !== undefined) this.#sticky.remember(id, key, track);
+        if (track !== undefined) this.#sticky.learn(id, key, track);
         return track;
       }
       // Stores without synchronous reads answer in the background; until then this process
@@ -226,25 +228,17 @@ export class Recorder {
     }
   }
 
-  /** Records a conversion; see {@link convert}. Throws a TracksError only for a malformed call. */
+  /**
+   * Records a conversion; see {@link convert}. Never throws: a malformed call is a TracksError
+   * passed to `onError` and counted as dropped, since it usually runs in a request.
+   */
   convert(conversion: Conversion): void {
-    const { key, runId, metric } = conversion ?? ({} as Conversion);
-    const value = conversion?.value ?? 1;
-    if (typeof metric !== 'string' || metric === '') {
-      throw new TracksError(`convert: metric is ${String(metric)}; name the outcome, e.g. convert({ key, metric: 'purchase' })`);
+    try {
+      this.#push(conversionEvent(conversion, this.#hashKeys));
+    } catch (error) {
+      this.#dropped++;
+      this.#report(error);
     }
-    if (typeof value !== 'number' || !Number.isFinite(value)) {
-      throw new TracksError(`convert: value is ${String(value)}; give a finite number (or leave it out for 1)`);
-    }
-    const hasKey = key !== undefined && key !== null;
-    if (hasKey === (runId !== undefined)) {
-      throw new TracksError(`convert: give either key (the runs' key) or runId (of a run without a key), not ${hasKey ? 'both' : 'neither'}`);
-    }
-    if (!hasKey && (typeof runId !== 'string' || runId === '')) {
-      throw new TracksError(`convert: runId is ${String(runId)}; pass the runId of the run that converted`);
-    }
-    const unit = hasKey ? unitOfKey(serializeKey(key), this.#hashKeys) : unitOfRun(runId!);
-    this.#push({ kind: 'conversion', eventId: newEventId(), unit, metric, value, at: conversion.at ?? Date.now() });
   }
 
   // ---- off the hot path ----
@@ -421,7 +415,7 @@ export class Recorder {
       const byUnit = new Map([...keys].map((key) => [unitOfKey(key, this.#hashKeys), key] as const));
       try {
         const found = await this.store.readAssignments(id, [...byUnit.keys()]);
-        for (const [unit, track] of found) this.#sticky.remember(id, byUnit.get(unit)!, track);
+        for (const [unit, track] of found) this.#sticky.learn(id, byUnit.get(unit)!, track);
       } catch (error) {
         this.#report(error);
       }
@@ -470,3 +464,23 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** The event a {@link Conversion} records, or a TracksError saying what is wrong with it. */
+function conversionEvent(conversion: Conversion, hashKeys: boolean): RecordedEvent {
+  const { key, runId, metric } = conversion ?? ({} as Conversion);
+  const value = conversion?.value ?? 1;
+  if (typeof metric !== 'string' || metric === '') {
+    throw new TracksError(`convert: metric is ${String(metric)}; name the outcome, e.g. convert({ key, metric: 'purchase' })`);
+  }
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new TracksError(`convert: value is ${String(value)}; give a finite number (or leave it out for 1)`);
+  }
+  const hasKey = key !== undefined && key !== null;
+  if (hasKey === (runId !== undefined)) {
+    throw new TracksError(`convert: give either key (the runs' key) or runId (of a run without a key), not ${hasKey ? 'both' : 'neither'}`);
+  }
+  if (!hasKey && (typeof runId !== 'string' || runId === '')) {
+    throw new TracksError(`convert: runId is ${String(runId)}; pass the runId of the run that converted`);
+  }
+  const unit = hasKey ? unitOfKey(serializeKey(key), hashKeys) : unitOfRun(runId!);
+  return { kind: 'conversion', eventId: newEventId(), unit, metric, value, at: conversion.at ?? Date.now() };
+}

@@ -17,8 +17,17 @@ export class StickyCache {
 
   /** Remembers a unit's track unless one is known already (the first track wins). */
   remember(trackSetId: string, unit: string, track: string): void {
+    if (this.#tracks.has(`${trackSetId}\u0000${unit}`)) return;
+    this.learn(trackSetId, unit, track);
+  }
+
+  /**
+   * Records the store's answer: it holds the track the unit got first anywhere, so it
+   * replaces what this process guessed while the answer was on its way.
+   */
+  learn(trackSetId: string, unit: string, track: string): void {
     const entry = `${trackSetId}\u0000${unit}`;
-    if (this.#tracks.has(entry)) return;
+    this.#tracks.delete(entry);
     if (this.#tracks.size >= this.#max) {
       let drop = Math.ceil(this.#max / 10);
       for (const old of this.#tracks.keys()) {

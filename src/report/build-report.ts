@@ -75,7 +75,10 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
   const weights = set.definition?.weights ?? {};
   const tracks = orderTracks(set.tracks, weights);
   const names = tracks.map((t) => t.track);
-  const baseline = options.baselines?.[set.trackSetId] ?? (names.includes('control') || 'control' in weights ? 'control' : null);
+  // 'control' is the baseline when the set has one: in its weights, or with users. A 'control'
+  // seen only in health rows (runs outside the test) is not a track to compare with.
+  const hasControl = 'control' in weights || tracks.some((t) => t.track === 'control' && t.users > 0);
+  const baseline = options.baselines?.[set.trackSetId] ?? (hasControl ? 'control' : null);
   const warnings: ReportWarning[] = [];
   if (baseline === null) {
     warnings.push({

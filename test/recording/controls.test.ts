@@ -46,6 +46,24 @@ test('static sticky: a key keeps the track the store first recorded for it, even
   await close();
 });
 
+test('static sticky with a store that answers later (PostgreSQL): once it answers, the key gets its first track', async () => {
+  const memory = memoryStore();
+  await memory.write([{ kind: 'exposure', eventId: 'old-2', trackSetId: 'ctl-sticky', track: 'b', unit: 'late-user', at: Date.now() - 1000 }]);
+  // Like PostgreSQL: no synchronous lookup, so the first run cannot wait for the answer.
+  const { readAssignmentSync: _sync, ...rest } = memory;
+  void _sync;
+  const store = { ...rest, description: 'async memory' };
+  configure({ store });
+  const first = new StickyTracks({ key: 'late-user' }).name;
+  assert.equal(first, 'a', 'before the store answers, the current assignment');
+  await flush();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(new StickyTracks({ key: 'late-user' }).name, 'b', "the store's first track wins over this process's guess");
+  const [sums] = await memory.summarize({ trackSetId: 'ctl-sticky' });
+  assert.equal(sums!.tracks.find((t) => t.track === 'b')?.users, 1, 'analysis counts the user where they are served from now on');
+  await close();
+});
+
 test('a stopped set serves the chosen track to everyone with reason stopped and records no exposure; resume restores', async () => {
   const store = memoryStore();
   const recorder = configure({ store }) as Recorder;

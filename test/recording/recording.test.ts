@@ -132,10 +132,26 @@ test('conversions count only at or after the exposure, by key or by runId', asyn
   const [sums] = await store.summarize({ trackSetId: 'rec-delay' });
   assert.deepEqual(sums!.tracks.find((t) => t.track === run.name)!.metrics.purchase, { converted: 1, sum: 5, sumSquares: 25 });
   assert.equal(sums!.tracks.find((t) => t.track === keyless.name)!.metrics.click!.converted, 1);
-  assert.throws(() => convert({ key: 'bob', metric: '' }), TracksError);
-  assert.throws(() => convert({ metric: 'purchase' }), TracksError);
-  assert.throws(() => convert({ key: 'bob', runId: 'r', metric: 'purchase' }), TracksError);
-  assert.throws(() => convert({ key: 'bob', metric: 'purchase', value: Number.NaN }), TracksError);
+  await close();
+});
+
+test('a malformed convert() never throws into the request: onError gets a TracksError and it counts as dropped', async () => {
+  const errors: Error[] = [];
+  configure({ store: memoryStore(), onError: (error) => errors.push(error) });
+  const calls: [Parameters<typeof convert>[0], RegExp][] = [
+    [{ key: 'bob', metric: '' }, /convert: metric is ; name the outcome/],
+    [{ metric: 'purchase' }, /give either key .* or runId .*not neither/],
+    [{ key: 'bob', runId: 'r', metric: 'purchase' }, /not both/],
+    [{ key: 'bob', metric: 'purchase', value: Number.NaN }, /value is NaN; give a finite number/],
+    [{ key: () => 1, metric: 'purchase' }, /key: cannot serialize a function/],
+  ];
+  for (const [call, message] of calls) {
+    assert.doesNotThrow(() => convert(call));
+    const error = errors.pop();
+    assert.ok(error instanceof TracksError, String(error));
+    assert.match(error.message, message);
+  }
+  assert.equal(stats().dropped, calls.length);
   await close();
 });
 

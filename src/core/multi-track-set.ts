@@ -12,6 +12,21 @@ import type { Reason } from './run-hooks.js';
 import { constructWithKey, definitionOf, disposeAfter, ELIGIBLE, keyHashOf } from './track-set.js';
 import type { Track, TrackSet, TrackSetClass } from './track-set.js';
 
+/** The context a track set class's runs need (`undefined` when it needs none). */
+export type ContextOf<C> = C extends abstract new (...args: never) => infer Run ? (Run extends { readonly context: infer X } ? X : never) : never;
+
+type UnionToIntersection<U> = (U extends unknown ? (k: U) => void : never) extends (k: infer I) => void ? I : never;
+
+/** The context every member of `Sets` needs at once, or `never` when none needs one. */
+export type ContextOfSets<Sets extends readonly TrackSetClass[]> = [Exclude<ContextOf<Sets[number]>, undefined>] extends [never]
+  ? never
+  : UnionToIntersection<Exclude<ContextOf<Sets[number]>, undefined>>;
+
+/** The options argument for `Sets`: `context` is required when a member set reads one. */
+export type MultiTrackSetArgs<Sets extends readonly TrackSetClass[]> = [ContextOfSets<Sets>] extends [never]
+  ? [options?: MultiTrackSetOptions]
+  : [options: MultiTrackSetOptions<ContextOfSets<Sets>> & { readonly context: ContextOfSets<Sets> }];
+
 /** What a MultiTrackSet run is given: the key and context every member set sees. */
 export interface MultiTrackSetOptions<Context = unknown> {
   /** Who is assigned; omit for a fresh draw per run. */
@@ -59,7 +74,7 @@ const byClass = new WeakMap<object, MultiDefinition>();
  * }
  * ```
  */
-export class MultiTrackSet<Sets extends readonly TrackSetClass[] = readonly TrackSetClass[], Context = unknown>
+export class MultiTrackSet<Sets extends readonly TrackSetClass[] = readonly TrackSetClass[]>
   implements Disposable
 {
   /** The member track sets of a subclass. */
@@ -73,14 +88,11 @@ export class MultiTrackSet<Sets extends readonly TrackSetClass[] = readonly Trac
   readonly key: string | null;
   #runId: string | undefined;
 
-  constructor(trackSets: Sets, options?: MultiTrackSetOptions<Context>);
-  constructor(options?: MultiTrackSetOptions<Context>);
-  constructor(
-    setsOrOptions?: Sets | MultiTrackSetOptions<Context>,
-    maybeOptions?: MultiTrackSetOptions<Context>,
-  ) {
+  constructor(trackSets: Sets, ...options: MultiTrackSetArgs<Sets>);
+  constructor(options?: MultiTrackSetOptions);
+  constructor(setsOrOptions?: Sets | MultiTrackSetOptions, maybeOptions?: MultiTrackSetOptions) {
     const given = Array.isArray(setsOrOptions);
-    const options = (given ? maybeOptions : setsOrOptions) as MultiTrackSetOptions<Context> | undefined;
+    const options = (given ? maybeOptions : setsOrOptions) as MultiTrackSetOptions | undefined;
     const definition = given
       ? listedDefinitionOf(setsOrOptions as readonly TrackSetClass[], new.target)
       : multiDefinitionOf(new.target);
@@ -137,12 +149,13 @@ export class MultiTrackSet<Sets extends readonly TrackSetClass[] = readonly Trac
    * await MultiTrackSet.with([DelayTracks, PricingTracks], { key: userId }, (multitrack) => multitrack.run(response));
    * ```
    */
-  static with<const S extends readonly TrackSetClass[], C, R>(
+  static with<const S extends readonly TrackSetClass[], R>(
     trackSets: S,
-    options: MultiTrackSetOptions<C>,
-    fn: (run: MultiTrackSet<S, C>) => R,
+    options: MultiTrackSetArgs<S>[0],
+    fn: (run: MultiTrackSet<S>) => R,
   ): R {
-    return disposeAfter(new MultiTrackSet<S, C>(trackSets, options), fn);
+    const run = new MultiTrackSet<S>(trackSets, ...([options] as MultiTrackSetArgs<S>));
+    return disposeAfter(run, fn);
   }
 }
 

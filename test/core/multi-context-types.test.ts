@@ -1,0 +1,37 @@
+// Type-level checks, enforced by `npm test`'s type-check: a MultiTrackSet requires the
+// context its member sets read, so forgetting it is a compile error, not a runtime TypeError.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { MultiTrackSet, TrackSet } from '../../src/index.js';
+
+interface User {
+  readonly isVip: boolean;
+}
+
+class VipSafeTracks extends TrackSet<{ user: User }> {
+  static override id = 'multi-ctx-vip';
+  static short_track(): void {}
+  override get isEligible(): boolean {
+    return !this.context.user.isVip;
+  }
+}
+
+class PlainTracks extends TrackSet {
+  static override id = 'multi-ctx-plain';
+  static a_track(): void {}
+}
+
+test('a MultiTrackSet asks for the context its sets need, and only then', () => {
+  // @ts-expect-error a member set reads context.user
+  assert.throws(() => new MultiTrackSet([VipSafeTracks, PlainTracks], { key: 'x' }), TypeError);
+  const vip = new MultiTrackSet([VipSafeTracks, PlainTracks], { key: 'x', context: { user: { isVip: true } } });
+  assert.equal(vip.trackSet?.id, 'multi-ctx-plain', 'a VIP can only be in the set that takes everyone');
+  assert.equal(new MultiTrackSet([PlainTracks], { key: 'x' }).trackSet?.id, 'multi-ctx-plain');
+  assert.equal(new MultiTrackSet([PlainTracks]).name === 'a' || new MultiTrackSet([PlainTracks]).name === 'control', true);
+  assert.equal(
+    MultiTrackSet.with([VipSafeTracks], { key: 'x', context: { user: { isVip: true } } }, (run) => run.name),
+    'control',
+  );
+  // @ts-expect-error context is required here too
+  assert.throws(() => MultiTrackSet.with([VipSafeTracks], { key: 'x' }, (run) => run.name), TypeError);
+});

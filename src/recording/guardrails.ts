@@ -1,3 +1,4 @@
+import { TracksError } from '../errors.js';
 import type { GuardrailEvent } from '../stores/store.js';
 import { newEventId } from './event-id.js';
 import type { HealthCell } from './health-aggregator.js';
@@ -14,6 +15,12 @@ export interface GuardrailOptions {
   readonly maxErrorRateIncrease?: number;
   /** Trip when the track's latency quantile exceeds control's times this (default 2). */
   readonly maxLatencyRatio?: number;
+  /**
+   * Latency below this many milliseconds never trips (default 50): a track that does real
+   * work is always many times slower than the no-op control, and that is the point of most
+   * tests; the guardrail is for a code path that got slow, not for one that does something.
+   */
+  readonly minLatencyMs?: number;
   /** The latency quantile compared (default 0.95). */
   readonly latencyQuantile?: number;
   /** Runs both the track and control need in the window before they are judged (default 100). */
@@ -27,6 +34,15 @@ interface Slice {
   readonly histogram: number[];
 }
 
+function option(options: GuardrailOptions, name: keyof GuardrailOptions, fallback: number, min: number, max: number): number {
+  const value = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || Number.isNaN(value) || value < min || value > max) {
+    throw new TracksError(`guardrails.${name} is ${String(value)}; use a number from ${min} to ${max} (default ${fallback})`);
+  }
+  return value;
+}
+
 /** Judges each track against control over a sliding window of drained health cells. */
 export class Guardrails {
   readonly #windowMs: number;
@@ -34,6 +50,7 @@ export class Guardrails {
   readonly #maxLatencyRatio: number;
   readonly #quantile: number;
   readonly #minRuns: number;
+  readonly #minLatencyMs: number;
   // By set id, then track: the slices (one per drain) inside the window.
   readonly #slices = new Map<string, Map<string, Slice[]>>();
   readonly #tripped = new Map<string, Set<string>>();
@@ -41,11 +58,12 @@ export class Guardrails {
   size = 0;
 
   constructor(options: GuardrailOptions) {
-    this.#windowMs = options.windowMs ?? 60_000;
-    this.#maxErrorIncrease = options.maxErrorRateIncrease ?? 0.05;
-    this.#maxLatencyRatio = options.maxLatencyRatio ?? 2;
-    this.#quantile = options.latencyQuantile ?? 0.95;
-    this.#minRuns = options.minRuns ?? 100;
+    this.#windowMs = option(options, 'windowMs', 60_000, 1, Infinity);
+    this.#maxErrorIncrease = option(options, 'maxErrorRateIncrease', 0.05, 0, 1);
+    this.#maxLatencyRatio = option(options, 'maxLatencyRatio', 2, 1, Infinity);
+    this.#minLatencyMs = option(options, 'minLatencyMs', 50, 0, Infinity);
+    this.#quantile = option(options, 'latencyQuantile', 0.95, 0.5, 1);
+    this.#minRuns = option(options, 'minRuns', 100, 1, Infinity);
   }
 
   isTripped(trackSetId: string, track: string): boolean {
@@ -85,7 +103,7 @@ export class Guardrails {
         let cause: string | undefined;
         if (rate - controlRate > this.#maxErrorIncrease) {
           cause = `error rate ${percent(rate)} vs control ${percent(controlRate)} over ${seconds} s`;
-        } else if (latency > controlLatency * this.#maxLatencyRatio) {
+        } else if (latency > this.#minLatencyMs && latency > controlLatency * this.#maxLatencyRatio) {
           const p = `p${Math.round(this.#quantile * 100)}`;
           cause = `${p} latency ${latency.toFixed(2)} ms vs control ${controlLatency.toFixed(2)} ms over ${seconds} s`;
         }

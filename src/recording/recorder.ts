@@ -452,7 +452,12 @@ function positive(value: number | undefined, name: string, fallback: number): nu
 /** A file in the temp directory named for the store, so a restarted process finds its outbox. */
 function defaultOutboxPath(store: Store): string | false {
   if (store.description === 'memory') return false;
-  const name = createHash('sha256').update(store.description).digest('hex').slice(0, 16);
+  // A SQLite path or a URL names one store; a callback or a pool's description may be the same
+  // for two applications on one machine, so the application (where it runs, what it runs)
+  // keeps their outboxes apart.
+  const unique = /^(sqlite:|postgres(ql)?:\/\/)/.test(store.description);
+  const identity = unique ? store.description : `${store.description}\u0000${process.cwd()}\u0000${process.argv[1] ?? ''}`;
+  const name = createHash('sha256').update(identity).digest('hex').slice(0, 16);
   return join(tmpdir(), 'tracks-outbox', `${name}.db`);
 }
 

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { sparseHistogram } from '../recording/latency-histogram.js';
 import type { ControlState, RecordedEvent, Store, SummarizeOptions, TrackSetSums } from './store.js';
@@ -44,7 +45,8 @@ class SqliteStore implements Store {
   constructor(path: string, options: SqliteStoreOptions) {
     this.#path = path;
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 30_000;
-    this.description = `sqlite:${path}`;
+    // The absolute path: it names the store in messages and keys its default outbox file.
+    this.description = `sqlite:${resolve(path)}`;
   }
 
   /** Opens (and migrates) the file on first use; a failure is retried on the next call. */

@@ -73,9 +73,13 @@ async function clientModule(name: string): Promise<string> {
   }).outputText;
 }
 
-/** Chart.js's self-contained browser build, from the copy installed with this package. */
+/** Chart.js's self-contained browser build, bundled with this package. */
 export function chartJsPath(): string {
-  // chart.js exports only its entry points; its UMD build sits beside the CommonJS entry.
+  // The build copies Chart.js into dist/dashboard/vendor (scripts/bundle-assets.mjs), so an
+  // installed package serves its own copy; run from source, it comes from node_modules,
+  // where chart.js exports only its entry points and the UMD build sits beside them.
+  const bundled = fileURLToPath(new URL('./vendor/chart.umd.min.js', import.meta.url));
+  if (existsSync(bundled)) return bundled;
   const entry = createRequire(import.meta.url).resolve('chart.js');
   return join(dirname(entry), 'chart.umd.min.js');
 }

@@ -6,10 +6,13 @@ import { lift } from '../stats/lift.js';
 import { adjustPValues } from '../stats/multiple-testing.js';
 import { proportionTest } from '../stats/proportion-test.js';
 import { srmCheck } from '../stats/srm-check.js';
+import { normalQuantile } from '../stats/distributions.js';
+import { summarize } from '../stats/summary.js';
 import type { MetricKind, SufficientStatistics } from '../stats/summary.js';
 import type { DailySums, HealthSums, MetricSums, TrackSetSums, TrackSums } from '../stores/store.js';
 import type {
   Comparison,
+  Interval,
   LatencyResult,
   MetricResult,
   Report,
@@ -128,6 +131,7 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
         total: sums.sum,
         rate: t.users > 0 ? sums.converted / t.users : null,
         mean: t.users > 0 ? sums.sum / t.users : null,
+        interval: intervalOf(statisticsOf(t, metric, kinds.get(metric)!), kinds.get(metric)!, options.alpha),
         comparison: comparisons.get(key) ?? null,
         cannotCompute: reasons.get(key) ?? null,
       };
@@ -240,6 +244,14 @@ function compare(
     chanceToBeatControl: bayes.ok ? bayes.chanceToBeatControl : null,
     risk: bayes.ok ? bayes.risk.treatment : null,
   };
+}
+
+/** The normal-approximation interval of one track's rate or mean, or null with fewer than 2 users. */
+function intervalOf(stats: SufficientStatistics, kind: MetricKind, alpha: number): Interval | null {
+  const summary = summarize(stats, kind);
+  if (!summary.ok || stats.n < 2) return null;
+  const margin = normalQuantile(1 - alpha / 2) * summary.standardError;
+  return [summary.mean - margin, summary.mean + margin];
 }
 
 function srmOf(tracks: readonly TrackSums[], weights: Readonly<Record<string, number>>): TrackSetResult['srm'] {

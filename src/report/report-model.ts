@@ -37,6 +37,8 @@ export interface MetricResult {
   readonly rate: number | null;
   /** total / users. */
   readonly mean: number | null;
+  /** Confidence interval of the track's own rate (proportions) or mean (means), at 1 - alpha. */
+  readonly interval: Interval | null;
   /** Null on the baseline track. */
   readonly comparison: Comparison | null;
   /** Why no comparison could be computed, when it could not. */

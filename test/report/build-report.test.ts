@@ -27,6 +27,10 @@ test('counts users and conversions per track, ignoring conversions before exposu
     assert.equal(purchase.kind, 'proportion');
     assert.equal(purchase.conversions, plan.buyers, `${track.name}: the early conversion is not counted`);
     assert.equal(purchase.rate, plan.buyers / plan.users);
+    // The rate's own 95% interval: p ± 1.96 sqrt(p (1 - p) / n).
+    const p = plan.buyers / plan.users;
+    const margin = 1.959963984540054 * Math.sqrt((p * (1 - p)) / plan.users);
+    assert.ok(Math.abs(purchase.interval![0] - (p - margin)) < 1e-12 && Math.abs(purchase.interval![1] - (p + margin)) < 1e-12);
   }
   assert.deepEqual(delay.tracks.map((t) => t.name), ['control', 'short', 'long'], 'tracks in definition order');
 });
@@ -159,6 +163,6 @@ test('the JSON report has the documented, stable shape', async () => {
   const track = (set.tracks as Record<string, unknown>[])[1]!;
   assert.deepEqual(Object.keys(track), ['name', 'isBaseline', 'users', 'expectedShare', 'metrics', 'latency']);
   const metric = (track.metrics as Record<string, unknown>[])[0]!;
-  assert.deepEqual(Object.keys(metric), ['metric', 'kind', 'conversions', 'total', 'rate', 'mean', 'comparison', 'cannotCompute']);
+  assert.deepEqual(Object.keys(metric), ['metric', 'kind', 'conversions', 'total', 'rate', 'mean', 'interval', 'comparison', 'cannotCompute']);
   assert.deepEqual(Object.keys(metric.comparison as object), ['absolute', 'relative', 'pValue', 'chanceToBeatControl', 'risk', 'adjustedPValue', 'significant']);
 });

@@ -29,9 +29,8 @@ export function trackColors(set: TrackSetResult): Map<string, string> {
 }
 
 /**
- * Each track's conversion rate (or mean per user) as a bar, with the interval of its difference
- * from the baseline drawn around it, and the baseline's value as a dashed line: an interval
- * that crosses the line is not significant (before adjustment).
+ * Each track's conversion rate (or mean per user) as a bar with its own confidence interval,
+ * beside the baseline's, whose value is also drawn as a dashed line.
  */
 export function rateChart(set: TrackSetResult, metric: string, alpha: number): ChartPanel {
   const colors = trackColors(set);
@@ -46,9 +45,8 @@ export function rateChart(set: TrackSetResult, metric: string, alpha: number): C
   const base = baseRow === undefined ? null : valueOf(baseRow.m);
   const labels = rows.map((r) => r.track.name);
   const intervals = rows.map((r): [number, number] | null => {
-    const c = r.m?.comparison;
-    if (base === null || c === null || c === undefined) return null;
-    return [base + c.absolute.interval[0] * scale, base + c.absolute.interval[1] * scale];
+    const interval = r.m?.interval;
+    return interval === null || interval === undefined ? null : [interval[0] * scale, interval[1] * scale];
   });
   const datasets: ChartDataset<'bar' | 'line', (number | [number, number] | null)[]>[] = [
     {
@@ -64,7 +62,7 @@ export function rateChart(set: TrackSetResult, metric: string, alpha: number): C
     },
     {
       type: 'bar',
-      label: 'interval vs baseline',
+      label: `${percentOf(1 - alpha)} interval`,
       data: intervals,
       backgroundColor: '#1f2328',
       grouped: false,
@@ -87,7 +85,7 @@ export function rateChart(set: TrackSetResult, metric: string, alpha: number): C
   }
   return panel(
     kind === 'proportion' ? `${metric}: conversion rate per track` : `${metric}: mean per user, per track`,
-    `Black bars: the ${percentOf(1 - alpha)} interval of each track's difference from the baseline, drawn around the track's value. Dashed line: the baseline.`,
+    `Black bars: the ${percentOf(1 - alpha)} confidence interval of each track's value. Dashed line: the baseline's value.`,
     'rate',
     { type: 'bar', data: { labels, datasets }, options: baseOptions(kind === 'proportion' ? '%' : '') },
   );

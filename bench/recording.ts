@@ -122,7 +122,7 @@ if (pgUrl === undefined) {
       await pool.query(`INSERT INTO "${schema}".plain_runs VALUES ($1, $2, $3, $4, $5)`, [e.trackSetId, e.unit, e.track, e.at, e.eventId]);
     }
     const plain = plainRows.length / (Number(process.hrtime.bigint() - start) / 1e9);
-    rows.push(['PostgreSQL: tracks batches (INSERT ... unnest, 20,000 rows)', Math.round(tracks).toLocaleString('en-US'), 'exposures/s']);
+    rows.push(['PostgreSQL: tracks batches (COPY + INSERT ... ON CONFLICT, 20,000 rows)', Math.round(tracks).toLocaleString('en-US'), 'exposures/s']);
     rows.push(['PostgreSQL: plain one-row INSERT per statement', Math.round(plain).toLocaleString('en-US'), 'rows/s']);
     rows.push(['PostgreSQL: ratio tracks / plain', `${(tracks / plain).toFixed(1)}x`, '']);
     lines.push(verdict('PostgreSQL exposures/s (thousands)', tracks / 1000, 200, 'at least'));

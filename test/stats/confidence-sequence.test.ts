@@ -8,7 +8,7 @@ import {
   type MetricKind,
   type SufficientStatistics,
 } from '../../src/stats/index.js';
-import { assertClose, conversions, loadFixture } from './fixtures.js';
+import { assertEstimateMatches, conversions, loadFixture } from './fixtures.js';
 
 interface Inputs {
   readonly kind: MetricKind;
@@ -25,17 +25,7 @@ for (const c of fixture.cases) {
       tuningParameter: c.inputs.tuningParameter,
     });
     assert.ok(result.ok && result.relative.ok);
-    const r = result.relative;
-    const actual: Record<string, number> = {
-      estimate: r.estimate,
-      standardError: r.standardError,
-      ciLower: r.confidenceInterval[0],
-      ciUpper: r.confidenceInterval[1],
-      pValue: r.pValue,
-    };
-    for (const [key, expected] of Object.entries(c.expected)) {
-      assertClose(actual[key] ?? Number.NaN, expected, c.tolerance, `${c.name} ${key}`);
-    }
+    assertEstimateMatches(result.relative, c.expected, c.tolerance, c.name);
   });
 }
 

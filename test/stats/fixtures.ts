@@ -2,7 +2,7 @@
 // each case declares. Not a test file itself (no `.test.` in the name).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import type { SufficientStatistics } from '../../src/stats/index.js';
+import type { Estimate, SufficientStatistics } from '../../src/stats/index.js';
 
 export interface Tolerance {
   readonly relative?: number;
@@ -79,4 +79,18 @@ export function toStatistics(spec: SampleSpec): SufficientStatistics {
 /** Binary metric: conversions are both the sum and the sum of squares. */
 export function conversions(n: number, converted: number): SufficientStatistics {
   return { n, sum: converted, sumSquares: converted };
+}
+
+/** Checks an estimate against a fixture's expected estimate, standardError, ciLower, ciUpper and pValue. */
+export function assertEstimateMatches(estimate: Estimate, expected: Record<string, number>, tolerance: Tolerance, label: string): void {
+  const actual: Record<string, number> = {
+    estimate: estimate.estimate,
+    standardError: estimate.standardError,
+    ciLower: estimate.confidenceInterval[0],
+    ciUpper: estimate.confidenceInterval[1],
+    pValue: estimate.pValue,
+  };
+  for (const [key, value] of Object.entries(expected)) {
+    assertClose(actual[key] ?? Number.NaN, value, tolerance, `${label} ${key}`);
+  }
 }

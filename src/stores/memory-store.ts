@@ -1,6 +1,6 @@
 import type { ControlState, ExposureEvent, RecordedEvent, Store, SummarizeOptions, TrackSetSums } from './store.js';
 import { buildSummary, utcDay } from './summary-rows.js';
-import type { SummaryRows } from './summary-rows.js';
+import type { MutableMetricSums, SummaryRows } from './summary-rows.js';
 
 /** A store in this process's memory, for tests: {@link memoryStore}. */
 export interface MemoryStore extends Store {
@@ -155,9 +155,7 @@ export function summaryRowsOf(events: readonly RecordedEvent[], controls: Contro
       sum: 0,
       sumSquares: 0,
     }));
-    m.converted++;
-    m.sum += u.total;
-    m.sumSquares += u.total * u.total;
+    addUserTotal(m, u.total);
     if (daily) {
       const d = group(dailyMetricGroups, `${u.trackSetId}\u0000${u.day}\u0000${u.track}\u0000${u.metric}`, () => ({
         trackSetId: u.trackSetId,
@@ -168,9 +166,7 @@ export function summaryRowsOf(events: readonly RecordedEvent[], controls: Contro
         sum: 0,
         sumSquares: 0,
       }));
-      d.converted++;
-      d.sum += u.total;
-      d.sumSquares += u.total * u.total;
+      addUserTotal(d, u.total);
     }
   }
   rows.exposures = [...exposureGroups.values()];
@@ -181,4 +177,11 @@ export function summaryRowsOf(events: readonly RecordedEvent[], controls: Contro
   rows.dailyMetrics = [...dailyMetricGroups.values()];
   rows.definitions = [...latestDefinition.values()].map((d) => d.row);
   return rows;
+}
+
+/** Adds one converting user's total to a metric's sufficient statistics. */
+function addUserTotal(sums: MutableMetricSums, total: number): void {
+  sums.converted++;
+  sums.sum += total;
+  sums.sumSquares += total * total;
 }

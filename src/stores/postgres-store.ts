@@ -2,9 +2,9 @@ import { createRequire } from 'node:module';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { sparseHistogram } from '../recording/latency-histogram.js';
 import type { ControlState, RecordedEvent, Store, SummarizeOptions, TrackSetSums } from './store.js';
-import { POSTGRES_MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+import { POSTGRES_MIGRATIONS } from './schema.js';
 import { storeError } from './sqlite-store.js';
-import { buildSummary } from './summary-rows.js';
+import { buildSummary, totalsFromDaily, utcDay } from './summary-rows.js';
 import type { SummaryRows } from './summary-rows.js';
 
 /** Options of {@link postgresStore}. */
@@ -40,6 +40,9 @@ const HEALTH_COLUMNS = [
 ] as const;
 const DEFINITION_COLUMNS = [['event_id', 'text'], ['track_set_id', 'text'], ['weights', 'text'], ['coverage', 'float8'], ['at', 'int8']] as const;
 const GUARDRAIL_COLUMNS = [['event_id', 'text'], ['track_set_id', 'text'], ['track', 'text'], ['cause', 'text'], ['at', 'int8']] as const;
+
+/** Memory for an analysis query's hash join of exposures with per-unit totals (a transaction setting). */
+const ANALYSIS_WORK_MEM = '64MB';
 
 /** Staging tables already created, per connection (a new connection after a restart starts empty). */
 const stagedTables = new WeakMap<object, Set<string>>();
@@ -160,10 +163,10 @@ class PostgresStore implements Store {
       await client.query(`CREATE TABLE IF NOT EXISTS ${this.#s}.tracks_schema_version (version integer NOT NULL)`);
       const { rows } = await client.query<{ version: number | null }>(`SELECT MAX(version) AS version FROM ${this.#s}.tracks_schema_version`);
       const current = rows[0]?.version ?? 0;
-      if (current > SCHEMA_VERSION) {
-        throw new Error(`the schema has version ${current}, newer than this tracks (${SCHEMA_VERSION}); upgrade tracks`);
+      if (current > POSTGRES_MIGRATIONS.length) {
+        throw new Error(`the schema has version ${current}, newer than this tracks (${POSTGRES_MIGRATIONS.length}); upgrade tracks`);
       }
-      for (let v = current; v < SCHEMA_VERSION; v++) {
+      for (let v = current; v < POSTGRES_MIGRATIONS.length; v++) {
         await client.query(POSTGRES_MIGRATIONS[v]!.replaceAll('{s}', this.#s));
         await client.query(`INSERT INTO ${this.#s}.tracks_schema_version (version) VALUES ($1)`, [v + 1]);
       }
@@ -301,49 +304,105 @@ class PostgresStore implements Store {
     return new Map(rows.map((r) => [r.unit, r.track]));
   }
 
+  /**
+   * Rows of one analysis query, in a read-only transaction with JIT off (compiling costs more
+   * than these single-pass aggregates gain) and room for the join's hash table in memory.
+   */
+  async #analysisRows<T extends QueryResultRow>(sql: string, params: unknown[]): Promise<T[]> {
+    const pool = await this.#open();
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN READ ONLY');
+      await client.query(`SELECT set_config('jit', 'off', true), set_config('work_mem', '${ANALYSIS_WORK_MEM}', true)`);
+      const { rows } = await client.query<T>(sql, params);
+      await client.query('COMMIT');
+      return rows;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * ANALYZEs a summary table that grew by a fifth since its last statistics (or never had any).
+   * Autovacuum does this when it is on; when it is off or behind, the planner guesses 200
+   * distinct units and hashes the million exposures instead of the unit totals, at twice the
+   * cost. Without the right to ANALYZE (not the owner) PostgreSQL only warns; the report goes on.
+   */
+  async #refreshPlannerStatistics(): Promise<void> {
+    const stale = await this.#rows<{ name: string }>(
+      `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = $1 AND c.relname IN ('tracks_unit_totals', 'tracks_exposure_counts')
+         AND (c.reltuples < 0 OR pg_relation_size(c.oid) / current_setting('block_size')::int > 1.2 * c.relpages + 8)`,
+      [this.#schema],
+    );
+    for (const { name } of stale) await this.#rows(`ANALYZE ${this.#s}.${quoteIdent(name)}`);
+  }
+
   async summarize(options?: SummarizeOptions): Promise<TrackSetSums[]> {
     const s = this.#s;
     const id = options?.trackSetId;
     const params = id === undefined ? [] : [id];
     const where = (alias: string) => (id === undefined ? '' : `WHERE ${alias}track_set_id = $1`);
-    const day = (column: string) => `to_char(to_timestamp(${column} / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD')`;
-    const perUser = (withDay: boolean) => `
-      SELECT e.track_set_id, e.track, ${withDay ? `${day('e.at')} AS day,` : ''} c.metric, SUM(c.value) AS total
-      FROM ${s}.tracks_exposures e JOIN ${s}.tracks_conversions c ON c.unit = e.unit AND c.at >= e.at
-      ${where('e.')}
-      GROUP BY e.track_set_id, e.track, e.unit, e.at, c.metric`;
-    const metricColumns = 'COUNT(*)::float8 AS converted, SUM(total)::float8 AS sum, SUM(total * total)::float8 AS "sumSquares"';
+    const and = (alias: string) => (id === undefined ? '' : `AND ${alias}track_set_id = $1`);
     const q = <T extends QueryResultRow>(sql: string) => this.#rows<T>(sql, params);
     const daily = options?.daily !== false;
-    const [exposures, metrics, health, histogram, dailyExposures, dailyMetrics, definitions, guardrails, controls] = await Promise.all([
-      q<SummaryRows['exposures'][number]>(`SELECT track_set_id AS "trackSetId", track, COUNT(*)::float8 AS users,
-        MIN(at)::float8 AS first, MAX(at)::float8 AS last FROM ${s}.tracks_exposures ${where('')} GROUP BY track_set_id, track`),
-      q<SummaryRows['metrics'][number]>(`SELECT track_set_id AS "trackSetId", track, metric, ${metricColumns}
-        FROM (${perUser(false)}) u GROUP BY track_set_id, track, metric`),
+    const day = daily ? '(e.at / 86400000)::integer::text' : "''";
+    await this.#refreshPlannerStatistics();
+    // Exposure counts come from the trigger-kept per-day table: a few rows, not a scan. A user's
+    // total of a metric is the pre-added total of the unit when every conversion came at or
+    // after the exposure ("settled"), which the join checks per row without a sub-select, so
+    // the server can split it over its cores.
+    const [exposureRows, settled, health, histogram, definitions, guardrails, controls] = await Promise.all([
+      q<Required<SummaryRows['dailyExposures'][number]>>(`SELECT track_set_id AS "trackSetId", day::text AS day, track,
+        users::float8 AS users, first_at::float8 AS first, last_at::float8 AS last FROM ${s}.tracks_exposure_counts ${where('')}`),
+      this.#analysisRows<SummaryRows['dailyMetrics'][number] & { unsettled: number }>(
+        `SELECT e.track_set_id AS "trackSetId", ${day} AS day, e.track, t.metric,
+          (COUNT(*) FILTER (WHERE t.first_at >= e.at))::float8 AS converted,
+          COALESCE(SUM(t.total) FILTER (WHERE t.first_at >= e.at), 0)::float8 AS sum,
+          COALESCE(SUM(t.total * t.total) FILTER (WHERE t.first_at >= e.at), 0)::float8 AS "sumSquares",
+          (COUNT(*) FILTER (WHERE t.first_at < e.at))::float8 AS unsettled
+        FROM ${s}.tracks_exposures e JOIN ${s}.tracks_unit_totals t ON t.unit = e.unit AND t.last_at >= e.at
+        ${where('e.')} GROUP BY 1, 2, 3, 4`,
+        params,
+      ),
       q<SummaryRows['health'][number]>(`SELECT track_set_id AS "trackSetId", track, SUM(runs)::float8 AS runs,
         SUM(errors)::float8 AS errors, SUM(total_ms)::float8 AS "totalMs" FROM ${s}.tracks_health ${where('')} GROUP BY track_set_id, track`),
       q<SummaryRows['histogram'][number]>(`SELECT h.track_set_id AS "trackSetId", h.track, j.key::int AS bucket, SUM(j.value::float8)::float8 AS count
         FROM ${s}.tracks_health h, json_each_text(h.histogram::json) j ${where('h.')} GROUP BY h.track_set_id, h.track, j.key`),
-      daily
-        ? q<SummaryRows['dailyExposures'][number]>(`SELECT track_set_id AS "trackSetId", ${day('at')} AS day, track, COUNT(*)::float8 AS users
-          FROM ${s}.tracks_exposures ${where('')} GROUP BY 1, 2, 3`)
-        : Promise.resolve([]),
-      daily
-        ? q<SummaryRows['dailyMetrics'][number]>(`SELECT track_set_id AS "trackSetId", day, track, metric, ${metricColumns}
-          FROM (${perUser(true)}) u GROUP BY track_set_id, day, track, metric`)
-        : Promise.resolve([]),
       q<{ trackSetId: string; weights: string; coverage: number }>(`SELECT DISTINCT ON (track_set_id) track_set_id AS "trackSetId", weights, coverage
         FROM ${s}.tracks_definitions ${where('')} ORDER BY track_set_id, at DESC, event_id DESC`),
       q<SummaryRows['guardrails'][number]>(`SELECT track_set_id AS "trackSetId", track, cause, at::float8 AS at FROM ${s}.tracks_guardrails ${where('')}`),
       this.readControls(),
     ]);
+    // Users who also converted before their exposure: their totals count only the conversions
+    // at or after it, re-added from the conversions of those units alone.
+    const unsettled = settled.some((r) => r.unsettled > 0)
+      ? await this.#analysisRows<SummaryRows['dailyMetrics'][number]>(
+          `SELECT e.track_set_id AS "trackSetId", ${day} AS day, e.track, t.metric, COUNT(*)::float8 AS converted,
+            SUM(x.total)::float8 AS sum, SUM(x.total * x.total)::float8 AS "sumSquares"
+          FROM ${s}.tracks_unit_totals t
+          JOIN ${s}.tracks_exposures e ON e.unit = t.unit AND t.first_at < e.at AND t.last_at >= e.at
+          CROSS JOIN LATERAL (SELECT SUM(c.value) AS total FROM ${s}.tracks_conversions c
+                              WHERE c.unit = t.unit AND c.metric = t.metric AND c.at >= e.at) x
+          WHERE t.first_at < t.last_at ${and('e.')} GROUP BY 1, 2, 3, 4`,
+          params,
+        )
+      : [];
+    const metricRows = addMetricRows(settled.map(({ unsettled: _, ...row }) => row), unsettled);
+    // Days are kept as day numbers and named here, on the few grouped rows.
+    for (const row of exposureRows) row.day = utcDay(Number(row.day) * 86_400_000);
+    if (daily) for (const row of metricRows) row.day = utcDay(Number(row.day) * 86_400_000);
+    const totals = totalsFromDaily(exposureRows, metricRows);
     const rows: SummaryRows = {
-      exposures,
-      metrics,
+      exposures: totals.exposures,
+      metrics: totals.metrics,
       health,
       histogram,
-      dailyExposures,
-      dailyMetrics,
+      dailyExposures: daily ? exposureRows : [],
+      dailyMetrics: daily ? metricRows : [],
       definitions: definitions.map((d) => ({ ...d, weights: JSON.parse(d.weights) as Record<string, number> })),
       controls,
       guardrails,
@@ -357,6 +416,24 @@ class PostgresStore implements Store {
     this.#ready = undefined;
     if (pool && this.#ownPool) await pool.end();
   }
+}
+
+type MetricRow = SummaryRows['dailyMetrics'][number];
+
+/** Rows of `a` and `b` added up per (track set, day, track, metric); rows nobody converted in are left out. */
+function addMetricRows(a: readonly MetricRow[], b: readonly MetricRow[]): MetricRow[] {
+  const byKey = new Map<string, MetricRow>();
+  for (const row of [...a, ...b]) {
+    const key = `${row.trackSetId}\u0000${row.day}\u0000${row.track}\u0000${row.metric}`;
+    const acc = byKey.get(key);
+    if (acc === undefined) byKey.set(key, { ...row });
+    else {
+      acc.converted += row.converted;
+      acc.sum += row.sum;
+      acc.sumSquares += row.sumSquares;
+    }
+  }
+  return [...byKey.values()].filter((row) => row.converted > 0);
 }
 
 function quoteIdent(name: string): string {

@@ -1,11 +1,9 @@
 /**
  * The tables tracks keeps, as migrations: each store applies the ones newer than the version
  * in `tracks_schema_version`, inside a lock, so processes starting together migrate once.
- * Both dialects hold the same tables and columns; times are epoch milliseconds.
+ * Both dialects hold the same event tables and columns; times are epoch milliseconds.
+ * PostgreSQL also keeps two summary tables, maintained by triggers (see migration 2).
  */
-
-/** The schema version this library writes. */
-export const SCHEMA_VERSION = 1;
 
 /** SQLite migrations; index i brings the schema to version i + 1. */
 export const SQLITE_MIGRATIONS: readonly string[] = [
@@ -110,5 +108,112 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     serve text,
     at bigint NOT NULL
   );
+  `,
+  // Version 2: summary tables kept by triggers, so a report reads exposure counts from a few
+  // rows and joins exposures with one pre-added row per (unit, metric) instead of every
+  // conversion. On PostgreSQL the per-user grouping of the raw join was most of a report's time.
+  // Triggers (not the store's write path) keep them, so rows inserted, deleted or truncated by
+  // any tool, or by an older tracks still running during a deploy, are counted exactly once, in
+  // the same transaction as the event rows. Inserts only add (commutative, so concurrent writers
+  // need no lock beyond the rows they touch, taken in key order); a delete or update recomputes
+  // the groups it touched.
+  `
+  LOCK TABLE {s}.tracks_exposures, {s}.tracks_conversions IN SHARE ROW EXCLUSIVE MODE;
+  CREATE TABLE {s}.tracks_exposure_counts (
+    track_set_id text NOT NULL,
+    track text NOT NULL,
+    day integer NOT NULL,
+    users bigint NOT NULL,
+    first_at bigint NOT NULL,
+    last_at bigint NOT NULL,
+    PRIMARY KEY (track_set_id, track, day)
+  );
+  CREATE TABLE {s}.tracks_unit_totals (
+    unit text NOT NULL,
+    metric text NOT NULL,
+    total double precision NOT NULL,
+    first_at bigint NOT NULL,
+    last_at bigint NOT NULL,
+    PRIMARY KEY (unit, metric)
+  );
+  INSERT INTO {s}.tracks_exposure_counts
+    SELECT track_set_id, track, (at / 86400000)::integer, COUNT(*), MIN(at), MAX(at)
+    FROM {s}.tracks_exposures GROUP BY 1, 2, 3;
+  INSERT INTO {s}.tracks_unit_totals
+    SELECT unit, metric, SUM(value), MIN(at), MAX(at) FROM {s}.tracks_conversions GROUP BY 1, 2;
+
+  CREATE FUNCTION {s}.tracks_add_exposures() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    INSERT INTO {s}.tracks_exposure_counts AS t
+      SELECT track_set_id, track, (at / 86400000)::integer, COUNT(*), MIN(at), MAX(at)
+      FROM added GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+      ON CONFLICT (track_set_id, track, day) DO UPDATE SET users = t.users + excluded.users,
+        first_at = LEAST(t.first_at, excluded.first_at), last_at = GREATEST(t.last_at, excluded.last_at);
+    RETURN NULL;
+  END $$;
+  CREATE FUNCTION {s}.tracks_recount_sets(sets text[]) RETURNS void LANGUAGE sql AS $$
+    DELETE FROM {s}.tracks_exposure_counts WHERE track_set_id = ANY(sets);
+    INSERT INTO {s}.tracks_exposure_counts
+      SELECT track_set_id, track, (at / 86400000)::integer, COUNT(*), MIN(at), MAX(at)
+      FROM {s}.tracks_exposures WHERE track_set_id = ANY(sets) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
+  $$;
+  CREATE FUNCTION {s}.tracks_recount_exposures() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF TG_OP = 'UPDATE' THEN
+      PERFORM {s}.tracks_recount_sets(ARRAY(SELECT track_set_id FROM removed UNION SELECT track_set_id FROM added));
+    ELSE
+      PERFORM {s}.tracks_recount_sets(ARRAY(SELECT DISTINCT track_set_id FROM removed));
+    END IF;
+    RETURN NULL;
+  END $$;
+  CREATE FUNCTION {s}.tracks_add_conversions() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    INSERT INTO {s}.tracks_unit_totals AS t
+      SELECT unit, metric, SUM(value), MIN(at), MAX(at) FROM added GROUP BY 1, 2 ORDER BY 1, 2
+      ON CONFLICT (unit, metric) DO UPDATE SET total = t.total + excluded.total,
+        first_at = LEAST(t.first_at, excluded.first_at), last_at = GREATEST(t.last_at, excluded.last_at);
+    RETURN NULL;
+  END $$;
+  CREATE FUNCTION {s}.tracks_retotal_units(units text[]) RETURNS void LANGUAGE sql AS $$
+    DELETE FROM {s}.tracks_unit_totals WHERE unit = ANY(units);
+    INSERT INTO {s}.tracks_unit_totals
+      SELECT unit, metric, SUM(value), MIN(at), MAX(at) FROM {s}.tracks_conversions
+      WHERE unit = ANY(units) GROUP BY 1, 2 ORDER BY 1, 2;
+  $$;
+  CREATE FUNCTION {s}.tracks_retotal_conversions() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF TG_OP = 'UPDATE' THEN
+      PERFORM {s}.tracks_retotal_units(ARRAY(SELECT unit FROM removed UNION SELECT unit FROM added));
+    ELSE
+      PERFORM {s}.tracks_retotal_units(ARRAY(SELECT DISTINCT unit FROM removed));
+    END IF;
+    RETURN NULL;
+  END $$;
+  CREATE FUNCTION {s}.tracks_clear_summaries() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF TG_TABLE_NAME = 'tracks_exposures' THEN
+      DELETE FROM {s}.tracks_exposure_counts;
+    ELSE
+      DELETE FROM {s}.tracks_unit_totals;
+    END IF;
+    RETURN NULL;
+  END $$;
+
+  CREATE TRIGGER tracks_add_exposures AFTER INSERT ON {s}.tracks_exposures
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION {s}.tracks_add_exposures();
+  CREATE TRIGGER tracks_recount_exposures_delete AFTER DELETE ON {s}.tracks_exposures
+    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION {s}.tracks_recount_exposures();
+  CREATE TRIGGER tracks_recount_exposures_update AFTER UPDATE ON {s}.tracks_exposures
+    REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION {s}.tracks_recount_exposures();
+  CREATE TRIGGER tracks_clear_exposure_counts AFTER TRUNCATE ON {s}.tracks_exposures
+    FOR EACH STATEMENT EXECUTE FUNCTION {s}.tracks_clear_summaries();
+  CREATE TRIGGER tracks_add_conversions AFTER INSERT ON {s}.tracks_conversions
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION {s}.tracks_add_conversions();
+  CREATE TRIGGER tracks_retotal_conversions_delete AFTER DELETE ON {s}.tracks_conversions
+    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION {s}.tracks_retotal_conversions();
+  CREATE TRIGGER tracks_retotal_conversions_update AFTER UPDATE ON {s}.tracks_conversions
+    REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION {s}.tracks_retotal_conversions();
+  CREATE TRIGGER tracks_clear_unit_totals AFTER TRUNCATE ON {s}.tracks_conversions
+    FOR EACH STATEMENT EXECUTE FUNCTION {s}.tracks_clear_summaries();
   `,
 ];

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { sparseHistogram } from '../recording/latency-histogram.js';
 import type { ControlState, RecordedEvent, Store, SummarizeOptions, TrackSetSums } from './store.js';
-import { SCHEMA_VERSION, SQLITE_MIGRATIONS } from './schema.js';
+import { SQLITE_MIGRATIONS } from './schema.js';
 import { buildSummary, totalsFromDaily, utcDay } from './summary-rows.js';
 import type { SummaryRows } from './summary-rows.js';
 
@@ -178,10 +178,10 @@ function migrate(db: Database): void {
   db.transaction(() => {
     const row = db.prepare('SELECT MAX(version) AS version FROM tracks_schema_version').get() as { version: number | null };
     const current = row.version ?? 0;
-    if (current > SCHEMA_VERSION) {
-      throw new Error(`the file has schema version ${current}, newer than this tracks (${SCHEMA_VERSION}); upgrade tracks`);
+    if (current > SQLITE_MIGRATIONS.length) {
+      throw new Error(`the file has schema version ${current}, newer than this tracks (${SQLITE_MIGRATIONS.length}); upgrade tracks`);
     }
-    for (let v = current; v < SCHEMA_VERSION; v++) {
+    for (let v = current; v < SQLITE_MIGRATIONS.length; v++) {
       db.exec(SQLITE_MIGRATIONS[v]!);
       db.prepare('INSERT INTO tracks_schema_version (version) VALUES (?)').run(v + 1);
     }

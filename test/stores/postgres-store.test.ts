@@ -8,6 +8,7 @@ import { after, test } from 'node:test';
 import pg from 'pg';
 import { TrackSet, close, configure, convert, flush, memoryStore, postgresStore, stats } from '../../src/index.js';
 import type { RecordedEvent } from '../../src/index.js';
+import { POSTGRES_MIGRATIONS } from '../../src/stores/schema.js';
 import { killWriterAfter, runWriter } from './fixtures/processes.js';
 
 const url = process.env.TRACKS_TEST_POSTGRES_URL;
@@ -53,6 +54,25 @@ async function waitForPostgres(): Promise<void> {
   throw new Error('PostgreSQL did not come back');
 }
 
+/** The trigger-kept summary tables hold exactly what recomputing them from the event tables gives. */
+async function assertSummaryTablesMatch(schema: string): Promise<void> {
+  const s = `"${schema}"`;
+  const [diff] = await query<{ counts: string; totals: string }>(`SELECT
+    (SELECT COUNT(*) FROM (
+      (SELECT track_set_id, track, day, users, first_at, last_at FROM ${s}.tracks_exposure_counts
+       EXCEPT SELECT track_set_id, track, (at / 86400000)::integer, COUNT(*), MIN(at), MAX(at) FROM ${s}.tracks_exposures GROUP BY 1, 2, 3)
+      UNION ALL
+      (SELECT track_set_id, track, (at / 86400000)::integer, COUNT(*), MIN(at), MAX(at) FROM ${s}.tracks_exposures GROUP BY 1, 2, 3
+       EXCEPT SELECT track_set_id, track, day, users, first_at, last_at FROM ${s}.tracks_exposure_counts)) d) AS counts,
+    (SELECT COUNT(*) FROM (
+      (SELECT unit, metric, total, first_at, last_at FROM ${s}.tracks_unit_totals
+       EXCEPT SELECT unit, metric, SUM(value), MIN(at), MAX(at) FROM ${s}.tracks_conversions GROUP BY 1, 2)
+      UNION ALL
+      (SELECT unit, metric, SUM(value), MIN(at), MAX(at) FROM ${s}.tracks_conversions GROUP BY 1, 2
+       EXCEPT SELECT unit, metric, total, first_at, last_at FROM ${s}.tracks_unit_totals)) d) AS totals`);
+  assert.deepEqual({ counts: Number(diff!.counts), totals: Number(diff!.totals) }, { counts: 0, totals: 0 }, 'rows that differ');
+}
+
 class PgTracks extends TrackSet {
   static override id = 'pg-delay';
   static short_track() {}
@@ -81,6 +101,58 @@ test('PostgreSQL summarize() matches the memory store on the same events, writte
   }
   assert.deepEqual(await store.summarize(), await memory.summarize());
   assert.deepEqual(await store.readAssignments('cmp', ['u1', 'u2', 'nobody']), new Map([['u1', 'a'], ['u2', 'b']]));
+  await store.close();
+});
+
+test('a version-1 schema is upgraded with its rows, and the summary tables follow deletes, updates and truncates by other tools', async (t) => {
+  if (url === undefined) return t.skip(SKIP);
+  const schema = schemaFor('upgrade');
+  const s = `"${schema}"`;
+  // A database written by tracks before the summary tables existed.
+  await query(`CREATE SCHEMA ${s}; CREATE TABLE ${s}.tracks_schema_version (version integer NOT NULL);
+    INSERT INTO ${s}.tracks_schema_version VALUES (1); ${POSTGRES_MIGRATIONS[0]!.replaceAll('{s}', s)}`);
+  const day = Date.UTC(2026, 2, 1);
+  const events: RecordedEvent[] = [];
+  for (let u = 0; u < 30; u++) {
+    const at = day + u * 7_200_000; // 30 users over three days
+    for (const set of ['one', 'two']) events.push({ kind: 'exposure', eventId: `${set}${u}`, trackSetId: set, track: u % 3 ? 'a' : 'b', unit: `u${u}`, at });
+    events.push({ kind: 'conversion', eventId: `p${u}`, unit: `u${u}`, metric: 'purchase', value: 1, at: at + 10 });
+    events.push({ kind: 'conversion', eventId: `r${u}`, unit: `u${u}`, metric: 'revenue', value: u, at: at + (u % 2 ? 10 : -10) });
+  }
+  const old = events.slice(0, 40);
+  const later = events.slice(40);
+  await query(`INSERT INTO ${s}.tracks_exposures SELECT * FROM json_populate_recordset(NULL::${s}.tracks_exposures, $1)`, [
+    JSON.stringify(old.filter((e) => e.kind === 'exposure').map((e) => ({ track_set_id: e.trackSetId, unit: e.unit, track: e.track, at: e.at, event_id: e.eventId }))),
+  ]);
+  await query(`INSERT INTO ${s}.tracks_conversions SELECT * FROM json_populate_recordset(NULL::${s}.tracks_conversions, $1)`, [
+    JSON.stringify(old.filter((e) => e.kind === 'conversion').map((e) => ({ event_id: e.eventId, unit: e.unit, metric: e.metric, value: e.value, at: e.at }))),
+  ]);
+  const store = postgresStore(url, { schema });
+  await store.write(later);
+  const memory = memoryStore();
+  await memory.write(events);
+  assert.deepEqual(await store.summarize(), await memory.summarize(), 'after the upgrade');
+  await assertSummaryTablesMatch(schema);
+
+  // Another tool deletes and edits rows: the summaries follow.
+  await query(`DELETE FROM ${s}.tracks_exposures WHERE track_set_id = 'two' AND unit IN ('u1', 'u2')`);
+  await query(`DELETE FROM ${s}.tracks_conversions WHERE event_id IN ('r5', 'p6')`);
+  await query(`UPDATE ${s}.tracks_conversions SET value = value * 2, at = at - 100000000 WHERE event_id = 'r9'`);
+  await query(`UPDATE ${s}.tracks_exposures SET track = 'b' WHERE unit = 'u4'`);
+  await assertSummaryTablesMatch(schema);
+  const edited = events
+    .filter((e) => !(e.kind === 'exposure' && e.trackSetId === 'two' && (e.unit === 'u1' || e.unit === 'u2')))
+    .filter((e) => e.eventId !== 'r5' && e.eventId !== 'p6')
+    .map((e) => (e.eventId === 'r9' && e.kind === 'conversion' ? { ...e, value: e.value * 2, at: e.at - 100_000_000 } : e))
+    .map((e) => (e.kind === 'exposure' && e.unit === 'u4' ? { ...e, track: 'b' } : e));
+  const memoryEdited = memoryStore();
+  await memoryEdited.write(edited);
+  assert.deepEqual(await store.summarize(), await memoryEdited.summarize(), 'after deletes and updates');
+
+  await query(`TRUNCATE ${s}.tracks_exposures, ${s}.tracks_conversions`);
+  await assertSummaryTablesMatch(schema);
+  const [left] = await query<{ n: string }>(`SELECT (SELECT COUNT(*) FROM ${s}.tracks_exposure_counts) + (SELECT COUNT(*) FROM ${s}.tracks_unit_totals) AS n`);
+  assert.equal(Number(left!.n), 0);
   await store.close();
 });
 
@@ -122,6 +194,7 @@ test('PostgreSQL restarted in the middle of 100,000 events: every event stored e
   assert.equal(Number(counts!.distinct_ids), total / 2);
   assert.equal(final.dropped, 0);
   assert.equal(final.buffered, 0);
+  await assertSummaryTablesMatch(schema);
   t.diagnostic(`restart: ${errors.length} errors through onError (first: ${errors[0]?.message}); retried ${final.retried}, spilled ${final.spilled}`);
 });
 
@@ -164,7 +237,8 @@ test('four processes writing one PostgreSQL database at once lose nothing', asyn
   );
   assert.equal(Number(row!.e), 4 * count);
   assert.equal(Number(row!.c), 4 * count);
-  assert.equal(Number(row!.v), 1);
+  assert.equal(Number(row!.v), POSTGRES_MIGRATIONS.length, 'each migration applied once');
+  await assertSummaryTablesMatch(schema);
 });
 
 test('a PostgreSQL writer killed with SIGKILL keeps everything it reported as flushed', async (t) => {

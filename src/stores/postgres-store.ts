@@ -153,7 +153,24 @@ class PostgresStore implements Store {
     return pool;
   }
 
+  /** The schema version recorded in the database, or 0 when tracks has not created its tables yet. */
+  async #installedVersion(pool: PgPool): Promise<number> {
+    const { rows } = await pool.query<{ version: number | null }>(
+      `SELECT CASE WHEN to_regclass($1) IS NULL THEN 0 ELSE NULL END AS version`,
+      [`${this.#s}.tracks_schema_version`],
+    );
+    if (rows[0]?.version === 0) return 0;
+    const found = await pool.query<{ version: number | null }>(`SELECT MAX(version) AS version FROM ${this.#s}.tracks_schema_version`);
+    return found.rows[0]?.version ?? 0;
+  }
+
   async #migrate(pool: PgPool): Promise<void> {
+    // Up to date: nothing to lock or create, so a role that may only read can report.
+    const installed = await this.#installedVersion(pool);
+    if (installed > POSTGRES_MIGRATIONS.length) {
+      throw new Error(`the schema has version ${installed}, newer than this tracks (${POSTGRES_MIGRATIONS.length}); upgrade tracks`);
+    }
+    if (installed === POSTGRES_MIGRATIONS.length) return;
     const client: PoolClient = await pool.connect();
     try {
       await client.query('BEGIN');
@@ -329,7 +346,7 @@ class PostgresStore implements Store {
    * ANALYZEs a summary table that grew by a fifth since its last statistics (or never had any).
    * Autovacuum does this when it is on; when it is off or behind, the planner guesses 200
    * distinct units and hashes the million exposures instead of the unit totals, at twice the
-   * cost. Without the right to ANALYZE (not the owner) PostgreSQL only warns; the report goes on.
+   * cost. Without the right to ANALYZE (not the owner, or a read-only standby) the report goes on.
    */
   async #refreshPlannerStatistics(): Promise<void> {
     const stale = await this.#rows<{ name: string }>(
@@ -338,7 +355,9 @@ class PostgresStore implements Store {
          AND (c.reltuples < 0 OR pg_relation_size(c.oid) / current_setting('block_size')::int > 1.2 * c.relpages + 8)`,
       [this.#schema],
     );
-    for (const { name } of stale) await this.#rows(`ANALYZE ${this.#s}.${quoteIdent(name)}`);
+    for (const { name } of stale) {
+      await this.#rows(`ANALYZE ${this.#s}.${quoteIdent(name)}`).catch(() => {});
+    }
   }
 
   async summarize(options?: SummarizeOptions): Promise<TrackSetSums[]> {

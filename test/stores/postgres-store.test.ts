@@ -156,6 +156,33 @@ test('a version-1 schema is upgraded with its rows, and the summary tables follo
   await store.close();
 });
 
+test('a reporting role that may only read (no ANALYZE, no writes) gets the same summary', async (t) => {
+  if (url === undefined) return t.skip(SKIP);
+  const schema = schemaFor('reader');
+  const role = `tracks_reader_${run}`;
+  const owner = postgresStore(url, { schema });
+  const events: RecordedEvent[] = [];
+  for (let u = 0; u < 50; u++) {
+    events.push({ kind: 'exposure', eventId: `x${u}`, trackSetId: 'read', track: u % 2 ? 'a' : 'b', unit: `u${u}`, at: 1_000 + u });
+    if (u % 4 === 0) events.push({ kind: 'conversion', eventId: `c${u}`, unit: `u${u}`, metric: 'buy', value: u, at: 2_000 });
+  }
+  await owner.write(events);
+  await query(`CREATE ROLE "${role}" LOGIN; GRANT USAGE ON SCHEMA "${schema}" TO "${role}";
+    GRANT SELECT ON ALL TABLES IN SCHEMA "${schema}" TO "${role}"`);
+  try {
+    const readerUrl = new URL(url);
+    readerUrl.username = role;
+    readerUrl.password = '';
+    const reader = postgresStore(readerUrl.toString(), { schema });
+    // The summary tables have never been analyzed: the owner's report would ANALYZE them; the reader may not.
+    assert.deepEqual(await reader.summarize(), await owner.summarize());
+    await reader.close();
+  } finally {
+    await owner.close();
+    await query(`DROP OWNED BY "${role}"; DROP ROLE "${role}"`);
+  }
+});
+
 test('PostgreSQL restarted in the middle of 100,000 events: every event stored exactly once', async (t) => {
   if (url === undefined) return t.skip(SKIP);
   const schema = schemaFor('restart');

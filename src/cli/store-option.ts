@@ -5,7 +5,7 @@ import type { CliIo } from './command.js';
 import { UsageError } from './command.js';
 
 /** Usage text of the option every store-reading command takes. */
-export const STORE_USAGE = '  --store <path|url>   SQLite file or postgres:// URL (default: $TRACKS_STORE)';
+export const STORE_USAGE = '  --store <path|url>   SQLite file or postgres:// URL[?schema=name] (default: $TRACKS_STORE)';
 
 /**
  * The store named by `--store` or `$TRACKS_STORE`, for commands that read recorded data: a

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { TracksError } from '../errors.js';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { sparseHistogram } from '../recording/latency-histogram.js';
 import type { ControlState, RecordedEvent, Store, SummarizeOptions, TrackSetSums } from './store.js';
@@ -9,7 +10,10 @@ import type { SummaryRows } from './summary-rows.js';
 
 /** Options of {@link postgresStore}. */
 export interface PostgresStoreOptions {
-  /** The schema holding the tracks_ tables, created when missing (default `public`). */
+  /**
+   * The schema holding the tracks_ tables, created when missing (default `public`). A URL can
+   * name it too, as `?schema=analytics`, which is how the `tracks` commands reach it.
+   */
   readonly schema?: string;
   /** Connections of the pool tracks creates from a URL (default 4). */
   readonly maxConnections?: number;
@@ -116,12 +120,19 @@ class PostgresStore implements Store {
   #ready: Promise<void> | undefined;
 
   constructor(source: string | PgPool, options: PostgresStoreOptions) {
-    this.#source = source;
+    const fromUrl = typeof source === 'string' ? schemaInUrl(source) : { url: undefined, schema: undefined };
+    if (fromUrl.schema !== undefined && options.schema !== undefined && fromUrl.schema !== options.schema) {
+      throw new TracksError(
+        `postgresStore: the URL names schema '${fromUrl.schema}' and options.schema is '${options.schema}'; give the schema once`,
+      );
+    }
+    const schema = options.schema ?? fromUrl.schema;
+    this.#source = fromUrl.url ?? source;
     this.#ownPool = typeof source === 'string';
-    this.#schema = options.schema ?? 'public';
+    this.#schema = schema ?? 'public';
     this.#s = quoteIdent(this.#schema);
     this.#maxConnections = options.maxConnections ?? 4;
-    this.description = typeof source === 'string' ? `${redact(source)}${options.schema ? `#${options.schema}` : ''}` : `postgres:pool#${this.#schema}`;
+    this.description = fromUrl.url !== undefined ? `${redact(fromUrl.url)}${schema ? `#${schema}` : ''}` : `postgres:pool#${this.#schema}`;
   }
 
   #poolNow(): PgPool {
@@ -453,6 +464,21 @@ function addMetricRows(a: readonly MetricRow[], b: readonly MetricRow[]): Metric
     }
   }
   return [...byKey.values()].filter((row) => row.converted > 0);
+}
+
+/** The URL without a `schema` query parameter (pg would pass it to the server), and that schema. */
+function schemaInUrl(url: string): { url: string; schema: string | undefined } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { url, schema: undefined }; // pg reports a malformed URL when it connects
+  }
+  const schema = parsed.searchParams.get('schema');
+  if (schema === null) return { url, schema: undefined };
+  if (schema === '') throw new TracksError('postgresStore: the URL has an empty ?schema=; name a schema or leave the parameter out');
+  parsed.searchParams.delete('schema');
+  return { url: parsed.toString(), schema };
 }
 
 function quoteIdent(name: string): string {

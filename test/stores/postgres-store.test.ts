@@ -8,6 +8,7 @@ import { after, test } from 'node:test';
 import pg from 'pg';
 import { TrackSet, close, configure, convert, flush, memoryStore, postgresStore, stats } from '../../src/index.js';
 import type { RecordedEvent } from '../../src/index.js';
+import { runCli } from '../../src/cli/run-cli.js';
 import { POSTGRES_MIGRATIONS } from '../../src/stores/schema.js';
 import { killWriterAfter, runWriter } from './fixtures/processes.js';
 
@@ -181,6 +182,26 @@ test('a reporting role that may only read (no ANALYZE, no writes) gets the same 
     await owner.close();
     await query(`DROP OWNED BY "${role}"; DROP ROLE "${role}"`);
   }
+});
+
+test('tracks report reaches a schema named in the URL (?schema=), and a schema given twice differently is refused', async (t) => {
+  if (url === undefined) return t.skip(SKIP);
+  const schema = schemaFor('urlschema');
+  const store = postgresStore(url, { schema });
+  await store.write([
+    { kind: 'exposure', eventId: 'x1', trackSetId: 'in-schema', track: 'control', unit: 'u1', at: 1 },
+    { kind: 'exposure', eventId: 'x2', trackSetId: 'in-schema', track: 'fast', unit: 'u2', at: 2 },
+  ]);
+  await store.close();
+  const withSchema = new URL(url);
+  withSchema.searchParams.set('schema', schema);
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(['report', '--store', withSchema.toString(), '--json'], { stdout: (x) => out.push(x), stderr: (x) => err.push(x), env: {} });
+  assert.equal(code, 0, err.join(''));
+  const report = JSON.parse(out.join('')) as { trackSets: Array<{ id: string; tracks: Array<{ users: number }> }> };
+  assert.deepEqual(report.trackSets.map((set) => [set.id, set.tracks.map((track) => track.users)]), [['in-schema', [1, 1]]]);
+  assert.throws(() => postgresStore(withSchema.toString(), { schema: 'other' }), /names schema .* and options\.schema is 'other'/);
 });
 
 test('PostgreSQL restarted in the middle of 100,000 events: every event stored exactly once', async (t) => {

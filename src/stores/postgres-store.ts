@@ -387,7 +387,8 @@ class PostgresStore implements Store {
     // the server can split it over its cores.
     const [exposureRows, settled, health, histogram, definitions, guardrails, controls] = await Promise.all([
       q<Required<SummaryRows['dailyExposures'][number]>>(`SELECT track_set_id AS "trackSetId", day::text AS day, track,
-        users::float8 AS users, first_at::float8 AS first, last_at::float8 AS last FROM ${s}.tracks_exposure_counts ${where('')}`),
+        SUM(users)::float8 AS users, MIN(first_at)::float8 AS first, MAX(last_at)::float8 AS last
+        FROM ${s}.tracks_exposure_counts ${where('')} GROUP BY track_set_id, day, track`),
       this.#analysisRows<SummaryRows['dailyMetrics'][number] & { unsettled: number }>(
         `SELECT e.track_set_id AS "trackSetId", ${day} AS day, e.track, t.metric,
           (COUNT(*) FILTER (WHERE t.first_at >= e.at))::float8 AS converted,

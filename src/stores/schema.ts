@@ -116,17 +116,20 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   // any tool, or by an older tracks still running during a deploy, are counted exactly once, in
   // the same transaction as the event rows. Inserts only add (commutative, so concurrent writers
   // need no lock beyond the rows they touch, taken in key order); a delete or update recomputes
-  // the groups it touched.
+  // the groups it touched. Exposure counts are kept per shard of the writing connection
+  // (backend pid % 64) and added up when read: every batch touches the same few (set, track,
+  // day) groups, and one row per group made concurrent writers wait for each other's commits.
   `
   LOCK TABLE {s}.tracks_exposures, {s}.tracks_conversions IN SHARE ROW EXCLUSIVE MODE;
   CREATE TABLE {s}.tracks_exposure_counts (
     track_set_id text NOT NULL,
     track text NOT NULL,
     day integer NOT NULL,
+    shard integer NOT NULL,
     users bigint NOT NULL,
     first_at bigint NOT NULL,
     last_at bigint NOT NULL,
-    PRIMARY KEY (track_set_id, track, day)
+    PRIMARY KEY (track_set_id, track, day, shard)
   );
   CREATE TABLE {s}.tracks_unit_totals (
     unit text NOT NULL,
@@ -137,7 +140,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (unit, metric)
   );
   INSERT INTO {s}.tracks_exposure_counts
-    SELECT track_set_id, track, (at / 86400000)::integer, COUNT(*), MIN(at), MAX(at)
+    SELECT track_set_id, track, (at / 86400000)::integer, 0, COUNT(*), MIN(at), MAX(at)
     FROM {s}.tracks_exposures GROUP BY 1, 2, 3;
   INSERT INTO {s}.tracks_unit_totals
     SELECT unit, metric, SUM(value), MIN(at), MAX(at) FROM {s}.tracks_conversions GROUP BY 1, 2;
@@ -145,16 +148,16 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE FUNCTION {s}.tracks_add_exposures() RETURNS trigger LANGUAGE plpgsql AS $$
   BEGIN
     INSERT INTO {s}.tracks_exposure_counts AS t
-      SELECT track_set_id, track, (at / 86400000)::integer, COUNT(*), MIN(at), MAX(at)
+      SELECT track_set_id, track, (at / 86400000)::integer, pg_backend_pid() % 64, COUNT(*), MIN(at), MAX(at)
       FROM added GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-      ON CONFLICT (track_set_id, track, day) DO UPDATE SET users = t.users + excluded.users,
+      ON CONFLICT (track_set_id, track, day, shard) DO UPDATE SET users = t.users + excluded.users,
         first_at = LEAST(t.first_at, excluded.first_at), last_at = GREATEST(t.last_at, excluded.last_at);
     RETURN NULL;
   END $$;
   CREATE FUNCTION {s}.tracks_recount_sets(sets text[]) RETURNS void LANGUAGE sql AS $$
     DELETE FROM {s}.tracks_exposure_counts WHERE track_set_id = ANY(sets);
     INSERT INTO {s}.tracks_exposure_counts
-      SELECT track_set_id, track, (at / 86400000)::integer, COUNT(*), MIN(at), MAX(at)
+      SELECT track_set_id, track, (at / 86400000)::integer, 0, COUNT(*), MIN(at), MAX(at)
       FROM {s}.tracks_exposures WHERE track_set_id = ANY(sets) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
   $$;
   CREATE FUNCTION {s}.tracks_recount_exposures() RETURNS trigger LANGUAGE plpgsql AS $$

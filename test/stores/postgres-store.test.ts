@@ -60,11 +60,11 @@ async function assertSummaryTablesMatch(schema: string): Promise<void> {
   const s = `"${schema}"`;
   const [diff] = await query<{ counts: string; totals: string }>(`SELECT
     (SELECT COUNT(*) FROM (
-      (SELECT track_set_id, track, day, users, first_at, last_at FROM ${s}.tracks_exposure_counts
+      (SELECT track_set_id, track, day, SUM(users), MIN(first_at), MAX(last_at) FROM ${s}.tracks_exposure_counts GROUP BY 1, 2, 3
        EXCEPT SELECT track_set_id, track, (at / 86400000)::integer, COUNT(*), MIN(at), MAX(at) FROM ${s}.tracks_exposures GROUP BY 1, 2, 3)
       UNION ALL
       (SELECT track_set_id, track, (at / 86400000)::integer, COUNT(*), MIN(at), MAX(at) FROM ${s}.tracks_exposures GROUP BY 1, 2, 3
-       EXCEPT SELECT track_set_id, track, day, users, first_at, last_at FROM ${s}.tracks_exposure_counts)) d) AS counts,
+       EXCEPT SELECT track_set_id, track, day, SUM(users), MIN(first_at), MAX(last_at) FROM ${s}.tracks_exposure_counts GROUP BY 1, 2, 3)) d) AS counts,
     (SELECT COUNT(*) FROM (
       (SELECT unit, metric, total, first_at, last_at FROM ${s}.tracks_unit_totals
        EXCEPT SELECT unit, metric, SUM(value), MIN(at), MAX(at) FROM ${s}.tracks_conversions GROUP BY 1, 2)

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
-import { TracksError } from '../errors.js';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import { TracksError } from '../errors.js';
 import { sparseHistogram } from '../recording/latency-histogram.js';
 import type { ControlState, RecordedEvent, Store, SummarizeOptions, TrackSetSums } from './store.js';
 import { POSTGRES_MIGRATIONS } from './schema.js';
@@ -165,23 +165,24 @@ class PostgresStore implements Store {
   }
 
   /** The schema version recorded in the database, or 0 when tracks has not created its tables yet. */
-  async #installedVersion(pool: PgPool): Promise<number> {
-    const { rows } = await pool.query<{ version: number | null }>(
-      `SELECT CASE WHEN to_regclass($1) IS NULL THEN 0 ELSE NULL END AS version`,
-      [`${this.#s}.tracks_schema_version`],
-    );
-    if (rows[0]?.version === 0) return 0;
-    const found = await pool.query<{ version: number | null }>(`SELECT MAX(version) AS version FROM ${this.#s}.tracks_schema_version`);
+  async #installedVersion(db: Pick<PgPool, 'query'>): Promise<number> {
+    const { rows } = await db.query<{ exists: boolean }>('SELECT to_regclass($1) IS NOT NULL AS exists', [`${this.#s}.tracks_schema_version`]);
+    if (rows[0]?.exists !== true) return 0;
+    const found = await db.query<{ version: number | null }>(`SELECT MAX(version) AS version FROM ${this.#s}.tracks_schema_version`);
     return found.rows[0]?.version ?? 0;
+  }
+
+  /** Whether `version` is this library's; throws when the database was migrated by a newer tracks. */
+  #isCurrent(version: number): boolean {
+    if (version > POSTGRES_MIGRATIONS.length) {
+      throw new Error(`the schema has version ${version}, newer than this tracks (${POSTGRES_MIGRATIONS.length}); upgrade tracks`);
+    }
+    return version === POSTGRES_MIGRATIONS.length;
   }
 
   async #migrate(pool: PgPool): Promise<void> {
     // Up to date: nothing to lock or create, so a role that may only read can report.
-    const installed = await this.#installedVersion(pool);
-    if (installed > POSTGRES_MIGRATIONS.length) {
-      throw new Error(`the schema has version ${installed}, newer than this tracks (${POSTGRES_MIGRATIONS.length}); upgrade tracks`);
-    }
-    if (installed === POSTGRES_MIGRATIONS.length) return;
+    if (this.#isCurrent(await this.#installedVersion(pool))) return;
     const client: PoolClient = await pool.connect();
     try {
       await client.query('BEGIN');
@@ -189,11 +190,9 @@ class PostgresStore implements Store {
       await client.query("SELECT pg_advisory_xact_lock(hashtext('tracks:migrate'))");
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.#s}`);
       await client.query(`CREATE TABLE IF NOT EXISTS ${this.#s}.tracks_schema_version (version integer NOT NULL)`);
-      const { rows } = await client.query<{ version: number | null }>(`SELECT MAX(version) AS version FROM ${this.#s}.tracks_schema_version`);
-      const current = rows[0]?.version ?? 0;
-      if (current > POSTGRES_MIGRATIONS.length) {
-        throw new Error(`the schema has version ${current}, newer than this tracks (${POSTGRES_MIGRATIONS.length}); upgrade tracks`);
-      }
+      // Read again under the lock: another process may have migrated meanwhile.
+      const current = await this.#installedVersion(client);
+      this.#isCurrent(current);
       for (let v = current; v < POSTGRES_MIGRATIONS.length; v++) {
         await client.query(POSTGRES_MIGRATIONS[v]!.replaceAll('{s}', this.#s));
         await client.query(`INSERT INTO ${this.#s}.tracks_schema_version (version) VALUES ($1)`, [v + 1]);

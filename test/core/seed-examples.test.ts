@@ -48,6 +48,17 @@ class DelayTracks extends TrackSet {
 }
 const delayOf: Record<string, number | undefined> = { control: undefined, short: 500, long: 2000 };
 
+/** The seed's two-track PricingTracks, used alone and beside the heavy DelayTracks. */
+class PricingTracks extends TrackSet {
+  static override id = 'pricing-two-tracks';
+  static expensive_track(response: CatalogResponse) {
+    for (const coconut of response.coconuts) coconut.price += 1;
+  }
+  static cheap_track(response: CatalogResponse) {
+    for (const coconut of response.coconuts) coconut.price -= 1;
+  }
+}
+
 async function catalogPage(userId: string): Promise<CatalogResponse> {
   const response = renderCoconutCatalog();
   {
@@ -102,15 +113,6 @@ describe('seed: DelayTracks', () => {
 });
 
 describe('seed: PricingTracks', () => {
-  class PricingTracks extends TrackSet {
-    static override id = 'pricing-two-tracks';
-    static expensive_track(response: CatalogResponse) {
-      for (const coconut of response.coconuts) coconut.price += 1;
-    }
-    static cheap_track(response: CatalogResponse) {
-      for (const coconut of response.coconuts) coconut.price -= 1;
-    }
-  }
 
   test('two tracks that take the response as an argument', () => {
     assert.deepEqual(PricingTracks.trackNames(), ['control', 'expensive', 'cheap']);
@@ -259,15 +261,6 @@ describe('seed: running the delay and pricing tests at the same time', () => {
     }
     static long_track() {
       return sleep(2000);
-    }
-  }
-  class PricingTracks extends TrackSet {
-    static override id = 'pricing-two-tracks';
-    static expensive_track(response: CatalogResponse) {
-      for (const coconut of response.coconuts) coconut.price += 1;
-    }
-    static cheap_track(response: CatalogResponse) {
-      for (const coconut of response.coconuts) coconut.price -= 1;
     }
   }
 

@@ -11,6 +11,7 @@ import type { RecordedEvent } from '../../src/index.js';
 import { runCli } from '../../src/cli/run-cli.js';
 import { POSTGRES_MIGRATIONS } from '../../src/stores/schema.js';
 import { killWriterAfter, runWriter } from './fixtures/processes.js';
+import { sampleEvents } from './fixtures/sample-events.js';
 
 const url = process.env.TRACKS_TEST_POSTGRES_URL;
 const SKIP = 'TRACKS_TEST_POSTGRES_URL is not set';
@@ -84,17 +85,7 @@ test('PostgreSQL summarize() matches the memory store on the same events, writte
   if (url === undefined) return t.skip(SKIP);
   const store = postgresStore(url, { schema: schemaFor('compare') });
   const memory = memoryStore();
-  const day = Date.UTC(2026, 0, 10);
-  const events: RecordedEvent[] = [];
-  for (let u = 0; u < 40; u++) {
-    const at = day + u * 3_600_000;
-    events.push({ kind: 'exposure', eventId: `x${u}`, trackSetId: 'cmp', track: u % 2 ? 'a' : 'b', unit: `u${u}`, at });
-    events.push({ kind: 'conversion', eventId: `early${u}`, unit: `u${u}`, metric: 'buy', value: 100, at: at - 1 });
-    if (u % 3 === 0) events.push({ kind: 'conversion', eventId: `c${u}`, unit: `u${u}`, metric: 'buy', value: u, at: at + 5 });
-  }
-  events.push({ kind: 'health', eventId: 'h1', trackSetId: 'cmp', track: 'a', minute: 1, runs: 3, errors: 1, totalMs: 6, histogram: [1, 0, 2] });
-  events.push({ kind: 'definition', eventId: 'def1', trackSetId: 'cmp', weights: { a: 1, b: 3 }, coverage: 0.5, at: day });
-  events.push({ kind: 'guardrail', eventId: 'g1', trackSetId: 'cmp', track: 'a', cause: 'error rate', at: day + 2 });
+  const events = sampleEvents();
   for (const s of [store, memory]) {
     await s.write(events);
     await s.write(events);

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { TrackSet, close, configure, convert, flush, memoryStore, sqliteStore, stats } from '../../src/index.js';
-import type { RecordedEvent } from '../../src/index.js';
 import { killWriterAfter, runWriter, terminateWriter } from './fixtures/processes.js';
+import { sampleEvents } from './fixtures/sample-events.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-sqlite-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -15,25 +15,6 @@ class SqliteTracks extends TrackSet {
   static override id = 'sqlite-delay';
   static short_track() {}
   static long_track() {}
-}
-
-function sampleEvents(): RecordedEvent[] {
-  const day = Date.UTC(2026, 0, 10);
-  const events: RecordedEvent[] = [];
-  for (let u = 0; u < 40; u++) {
-    const at = day + u * 3_600_000;
-    events.push({ kind: 'exposure', eventId: `x${u}`, trackSetId: 'cmp', track: u % 2 ? 'a' : 'b', unit: `u${u}`, at });
-    events.push({ kind: 'conversion', eventId: `early${u}`, unit: `u${u}`, metric: 'buy', value: 100, at: at - 1 });
-    if (u % 3 === 0) events.push({ kind: 'conversion', eventId: `c${u}`, unit: `u${u}`, metric: 'buy', value: u, at: at + 5 });
-    if (u % 3 === 0) events.push({ kind: 'conversion', eventId: `d${u}`, unit: `u${u}`, metric: 'buy', value: 1, at });
-  }
-  events.push({ kind: 'exposure', eventId: 'dup', trackSetId: 'cmp', track: 'b', unit: 'u1', at: day });
-  events.push({ kind: 'health', eventId: 'h1', trackSetId: 'cmp', track: 'a', minute: 1, runs: 3, errors: 1, totalMs: 6, histogram: [1, 0, 2] });
-  events.push({ kind: 'health', eventId: 'h2', trackSetId: 'cmp', track: 'a', minute: 1, runs: 2, errors: 0, totalMs: 2, histogram: [0, 0, 2] });
-  events.push({ kind: 'definition', eventId: 'def1', trackSetId: 'cmp', weights: { a: 1, b: 1 }, coverage: 1, at: day });
-  events.push({ kind: 'definition', eventId: 'def2', trackSetId: 'cmp', weights: { a: 1, b: 3 }, coverage: 0.5, at: day + 1 });
-  events.push({ kind: 'guardrail', eventId: 'g1', trackSetId: 'cmp', track: 'a', cause: 'error rate', at: day + 2 });
-  return events;
 }
 
 test('SQLite summarize() matches the memory store on the same events, written twice', async () => {

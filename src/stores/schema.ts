@@ -160,15 +160,6 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
       SELECT track_set_id, track, (at / 86400000)::integer, 0, COUNT(*), MIN(at), MAX(at)
       FROM {s}.tracks_exposures WHERE track_set_id = ANY(sets) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
   $$;
-  CREATE FUNCTION {s}.tracks_recount_exposures() RETURNS trigger LANGUAGE plpgsql AS $$
-  BEGIN
-    IF TG_OP = 'UPDATE' THEN
-      PERFORM {s}.tracks_recount_sets(ARRAY(SELECT track_set_id FROM removed UNION SELECT track_set_id FROM added));
-    ELSE
-      PERFORM {s}.tracks_recount_sets(ARRAY(SELECT DISTINCT track_set_id FROM removed));
-    END IF;
-    RETURN NULL;
-  END $$;
   CREATE FUNCTION {s}.tracks_add_conversions() RETURNS trigger LANGUAGE plpgsql AS $$
   BEGIN
     INSERT INTO {s}.tracks_unit_totals AS t
@@ -183,12 +174,14 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
       SELECT unit, metric, SUM(value), MIN(at), MAX(at) FROM {s}.tracks_conversions
       WHERE unit = ANY(units) GROUP BY 1, 2 ORDER BY 1, 2;
   $$;
-  CREATE FUNCTION {s}.tracks_retotal_conversions() RETURNS trigger LANGUAGE plpgsql AS $$
+  -- After a delete or update, the groups of the rows it touched are recomputed from the event
+  -- table (an update fires twice: for the rows as they were and as they are).
+  CREATE FUNCTION {s}.tracks_recompute_summaries() RETURNS trigger LANGUAGE plpgsql AS $$
   BEGIN
-    IF TG_OP = 'UPDATE' THEN
-      PERFORM {s}.tracks_retotal_units(ARRAY(SELECT unit FROM removed UNION SELECT unit FROM added));
+    IF TG_TABLE_NAME = 'tracks_exposures' THEN
+      PERFORM {s}.tracks_recount_sets(ARRAY(SELECT DISTINCT track_set_id FROM touched));
     ELSE
-      PERFORM {s}.tracks_retotal_units(ARRAY(SELECT DISTINCT unit FROM removed));
+      PERFORM {s}.tracks_retotal_units(ARRAY(SELECT DISTINCT unit FROM touched));
     END IF;
     RETURN NULL;
   END $$;
@@ -204,19 +197,23 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
 
   CREATE TRIGGER tracks_add_exposures AFTER INSERT ON {s}.tracks_exposures
     REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION {s}.tracks_add_exposures();
-  CREATE TRIGGER tracks_recount_exposures_delete AFTER DELETE ON {s}.tracks_exposures
-    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION {s}.tracks_recount_exposures();
-  CREATE TRIGGER tracks_recount_exposures_update AFTER UPDATE ON {s}.tracks_exposures
-    REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION {s}.tracks_recount_exposures();
-  CREATE TRIGGER tracks_clear_exposure_counts AFTER TRUNCATE ON {s}.tracks_exposures
+  CREATE TRIGGER tracks_recount_deleted AFTER DELETE ON {s}.tracks_exposures
+    REFERENCING OLD TABLE AS touched FOR EACH STATEMENT EXECUTE FUNCTION {s}.tracks_recompute_summaries();
+  CREATE TRIGGER tracks_recount_updated_from AFTER UPDATE ON {s}.tracks_exposures
+    REFERENCING OLD TABLE AS touched FOR EACH STATEMENT EXECUTE FUNCTION {s}.tracks_recompute_summaries();
+  CREATE TRIGGER tracks_recount_updated_to AFTER UPDATE ON {s}.tracks_exposures
+    REFERENCING NEW TABLE AS touched FOR EACH STATEMENT EXECUTE FUNCTION {s}.tracks_recompute_summaries();
+  CREATE TRIGGER tracks_clear_summaries AFTER TRUNCATE ON {s}.tracks_exposures
     FOR EACH STATEMENT EXECUTE FUNCTION {s}.tracks_clear_summaries();
   CREATE TRIGGER tracks_add_conversions AFTER INSERT ON {s}.tracks_conversions
     REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION {s}.tracks_add_conversions();
-  CREATE TRIGGER tracks_retotal_conversions_delete AFTER DELETE ON {s}.tracks_conversions
-    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION {s}.tracks_retotal_conversions();
-  CREATE TRIGGER tracks_retotal_conversions_update AFTER UPDATE ON {s}.tracks_conversions
-    REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION {s}.tracks_retotal_conversions();
-  CREATE TRIGGER tracks_clear_unit_totals AFTER TRUNCATE ON {s}.tracks_conversions
+  CREATE TRIGGER tracks_retotal_deleted AFTER DELETE ON {s}.tracks_conversions
+    REFERENCING OLD TABLE AS touched FOR EACH STATEMENT EXECUTE FUNCTION {s}.tracks_recompute_summaries();
+  CREATE TRIGGER tracks_retotal_updated_from AFTER UPDATE ON {s}.tracks_conversions
+    REFERENCING OLD TABLE AS touched FOR EACH STATEMENT EXECUTE FUNCTION {s}.tracks_recompute_summaries();
+  CREATE TRIGGER tracks_retotal_updated_to AFTER UPDATE ON {s}.tracks_conversions
+    REFERENCING NEW TABLE AS touched FOR EACH STATEMENT EXECUTE FUNCTION {s}.tracks_recompute_summaries();
+  CREATE TRIGGER tracks_clear_summaries AFTER TRUNCATE ON {s}.tracks_conversions
     FOR EACH STATEMENT EXECUTE FUNCTION {s}.tracks_clear_summaries();
   `,
 ];

@@ -1,5 +1,6 @@
 import { TracksError } from '../errors.js';
 import { murmur3, scrambleLabel } from './murmur3.js';
+import { nameProblem, quoted } from './names.js';
 import type { Candidate } from './rendezvous.js';
 
 /** How a track runs: a method of the class, one entry of a ParamTrackSet, or the no-op control. */
@@ -75,6 +76,10 @@ export function buildDefinition(
         `add a stable, non-empty string such as static id = '${suggestId(className)}' (renaming it later re-randomizes users)`,
     );
   }
+  const idProblem = nameProblem(id);
+  if (idProblem !== undefined) {
+    throw new TracksError(`${className}: static id ${quoted(id)} ${idProblem}; every store and report must hold it as written`);
+  }
   const addControlTrack = readFlag(cls, className, 'addControlTrack', true);
   const sticky = readFlag(cls, className, 'sticky', false);
   const coverage = readNumber(cls, className, 'coverage', 1);
@@ -87,6 +92,10 @@ export function buildDefinition(
   for (const track of rawTracks) {
     if (track.name === '') {
       throw new TracksError(`${className}: ${track.origin} gives an empty track name; give the track a name`);
+    }
+    const problem = nameProblem(track.name);
+    if (problem !== undefined) {
+      throw new TracksError(`${className}: ${track.origin} gives the track name ${quoted(track.name)}, which ${problem}`);
     }
     const earlier = seen.get(track.name);
     if (earlier) {

@@ -21,11 +21,17 @@ let used = false;
  */
 export function forceTracks<T>(tracks: ForcedTracks, fn: () => T): T {
   used = true;
-  const outer = scope.getStore();
-  return scope.run(outer ? { ...outer, ...tracks } : { ...tracks }, fn);
+  // A null-prototype copy: a set id such as 'constructor' or '__proto__' is a plain key here.
+  const merged: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const layer of [scope.getStore() ?? {}, tracks]) {
+    for (const [id, track] of Object.entries(layer)) merged[id] = track;
+  }
+  return scope.run(merged, fn);
 }
 
 /** The track forced for `id` in the current async context, if any. */
 export function forcedTrack(id: string): string | undefined {
-  return used ? scope.getStore()?.[id] : undefined;
+  if (!used) return undefined;
+  const forced = scope.getStore();
+  return forced !== undefined && Object.hasOwn(forced, id) ? forced[id] : undefined;
 }

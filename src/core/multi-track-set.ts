@@ -273,7 +273,8 @@ function choose(
 
   // QA forcing: the first forced member wins, and its run serves the forced track.
   for (const member of members) {
-    const forced = options?.force?.[member.definition.id];
+    const force = options?.force;
+    const forced = force !== undefined && Object.hasOwn(force, member.definition.id) ? force[member.definition.id] : undefined;
     if (forced !== undefined || forcedTrack(member.definition.id) !== undefined) return build(member, forced);
   }
 

@@ -1,0 +1,68 @@
+/**
+ * What a name (a track set id, a track, a metric) may be, so that every store holds it as
+ * given and every terminal shows it as text: non-empty, at most {@link MAX_NAME_LENGTH}
+ * UTF-16 code units, no control characters (C0, DEL, C1) and no unpaired surrogates (which
+ * PostgreSQL would merge into U+FFFD while SQLite keeps them apart).
+ */
+
+/** The longest name, in UTF-16 code units (at most 800 UTF-8 bytes: well inside every index limit). */
+export const MAX_NAME_LENGTH = 200;
+
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Whether `text` holds a control character (C0, DEL or C1). */
+export function hasControlCharacter(text: string): boolean {
+  return CONTROL.test(text);
+}
+
+/** Whether `text` holds a UTF-16 surrogate without its pair (not valid Unicode). */
+export function hasLoneSurrogate(text: string): boolean {
+  return LONE_SURROGATE.test(text);
+}
+
+/**
+ * Why `value` is not a usable name, or undefined when it is. The answer completes a sentence
+ * such as "metric <answer>".
+ *
+ * @example
+ * ```ts
+ * nameProblem('purchase');   // undefined
+ * nameProblem('a\u0000b');   // "contains the control character U+0000; ..."
+ * ```
+ */
+export function nameProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string') return `is ${value === null ? 'null' : typeof value}, not a string`;
+  if (value.trim() === '') return 'is empty';
+  if (value.length > MAX_NAME_LENGTH) return `is ${value.length} characters long; use at most ${MAX_NAME_LENGTH}`;
+  const control = CONTROL.exec(value);
+  if (control) return `contains the control character ${codePoint(control[0])}; use printable characters`;
+  if (LONE_SURROGATE.test(value)) return 'contains an unpaired UTF-16 surrogate (not valid Unicode); use well-formed text';
+  return undefined;
+}
+
+/**
+ * `text` with control characters and unpaired surrogates written as escapes (`\x00`,
+ * `\u{d800}`), so that a name read back from a store can never move a terminal's cursor,
+ * clear its screen or hide what follows.
+ *
+ * @example
+ * ```ts
+ * escapeControl('evil\u001b[2Jname'); // 'evil\\x1b[2Jname'
+ * ```
+ */
+export function escapeControl(text: string): string {
+  if (!CONTROL.test(text) && !LONE_SURROGATE.test(text)) return text;
+  return text
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    .replace(new RegExp(LONE_SURROGATE.source, 'g'), (c) => `\\u{${c.charCodeAt(0).toString(16)}}`);
+}
+
+/** Describes a human-readable label for a value in a message: quoted and escaped. */
+export function quoted(text: string): string {
+  return `'${escapeControl(text.length > 60 ? `${text.slice(0, 57)}...` : text)}'`;
+}
+
+function codePoint(char: string): string {
+  return `U+${char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+}

@@ -33,22 +33,37 @@ export type { Reason } from './core/run-hooks.js';
 export type { ClassTrackName, RunTrackName, TrackMethodNames } from './core/track-names.js';
 
 // recording
-export { configure, convert, flush, close, stats } from './recording/configure.js';
-export type { RecordingOptions } from './recording/configure.js';
+export { configure, convert, flush, close, stats } from './setup/configure.js';
+export type { RecordingOptions } from './setup/configure.js';
 export { Recorder } from './recording/recorder.js';
-export type { Conversion, RecorderOptions, RecordingStats } from './recording/recorder.js';
+export type { RecordingStats } from './recording/recorder.js';
+export type { HashKeys, RecorderOptions } from './recording/recorder-options.js';
+export type { Conversion } from './recording/conversion-event.js';
 export type { GuardrailOptions } from './recording/guardrails.js';
-export { LATENCY_BUCKET_BOUNDS_MS, latencyBucket, latencyQuantile } from './recording/latency-histogram.js';
+
+// the data model shared by recording, the stores and the report
+export type * from './model/events.js';
+export type * from './model/sums.js';
+export type { CallOptions, Store } from './model/store.js';
+export type { Outbox, OutboxBatch, OutboxCounts, QuarantinedEvent } from './model/outbox.js';
+export { StoreError } from './model/store-error.js';
+export type { StoreErrorOptions, TracksStoreErrorCode } from './model/store-error.js';
+export { UnitOfKey } from './model/unit.js';
+export { eventProblem } from './model/check-event.js';
+export { LATENCY_BUCKET_BOUNDS_MS, latencyBucket, latencyQuantile } from './model/latency-histogram.js';
+
+// stores
 export { memoryStore } from './stores/memory-store.js';
 export type { MemoryStore } from './stores/memory-store.js';
 export { callbackStore } from './stores/callback-store.js';
-export { sqliteStore } from './stores/sqlite-store.js';
+export { SqliteStore, sqliteStore } from './stores/sqlite-store.js';
 export type { SqliteStoreOptions } from './stores/sqlite-store.js';
-export { postgresStore } from './stores/postgres-store.js';
+export { PostgresStore, postgresStore } from './stores/postgres-store.js';
 export type { PgPool, PostgresStoreOptions } from './stores/postgres-store.js';
+export { sqliteOutbox } from './stores/sqlite-outbox.js';
+export type { OutboxDatabaseOptions } from './stores/outbox-database.js';
 export { storeFrom } from './stores/open-store.js';
 export type { StoreSpec } from './stores/open-store.js';
-export type * from './stores/store.js';
 
 // statistics: pure functions over per-track sufficient statistics
 export {

@@ -1,5 +1,6 @@
 import { buildReport } from '../report/build-report.js';
 import { renderReport } from '../report/render-report.js';
+import { quoted } from '../core/names.js';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { numberFlag, parse } from './parse.js';
@@ -42,9 +43,9 @@ export const reportCommand: Command = {
       // The table has no timeline, so the per-day sums are not asked for.
       const sums = await store.summarize(values.trackset === undefined ? { daily: false } : { trackSetId: values.trackset, daily: false });
       if (values.trackset !== undefined && sums.length === 0) {
-        const known = (await store.summarize({ daily: false })).map((s) => s.trackSetId);
+        const known = (await store.summarize({ daily: false })).map((s) => quoted(s.trackSetId));
         throw new UsageError(
-          `unknown track set '${values.trackset}'; ${known.length > 0 ? `recorded sets are ${known.join(', ')}` : 'nothing is recorded yet'}`,
+          `unknown track set ${quoted(values.trackset)}; ${known.length > 0 ? `recorded sets are ${known.join(', ')}` : 'nothing is recorded yet'}`,
         );
       }
       const report = buildReport(sums, { store: store.description, alpha, correction, baselines, sequential: values.sequential ?? false });
@@ -62,12 +63,12 @@ function correctionOf(value: string | undefined): 'holm' | 'benjamini-hochberg' 
   throw new UsageError(`--correction is '${value}'; use holm or bh`);
 }
 
-function baselinesOf(pairs: readonly string[]): Record<string, string> {
-  const baselines: Record<string, string> = {};
+function baselinesOf(pairs: readonly string[]): Map<string, string> {
+  const baselines = new Map<string, string>();
   for (const pair of pairs) {
     const [id, track, extra] = pair.split('=');
-    if (!id || !track || extra !== undefined) throw new UsageError(`--control is '${pair}'; write it as <trackset id>=<track>, like pricing=price_adjusted_by_0`);
-    baselines[id] = track;
+    if (!id || !track || extra !== undefined) throw new UsageError(`--control is ${quoted(pair)}; write it as <trackset id>=<track>, like pricing=price_adjusted_by_0`);
+    baselines.set(id, track);
   }
   return baselines;
 }

@@ -1,5 +1,6 @@
+import { escapeControl } from '../core/names.js';
 import type { Command } from './command.js';
-import { resumeTrackSet } from './control-state.js';
+import { resumeTrackSet } from '../stores/control-state.js';
 import { controlStore, onePositional, parseControlArgs } from './stop.js';
 
 const USAGE = `Usage: tracks resume <track-set-id> [--store <path|url>]
@@ -22,7 +23,7 @@ export const resume: Command = {
     } finally {
       await store.close();
     }
-    io.stdout(`${trackSetId} resumed: every process assigns tracks again within its control interval (default 10 s)`);
+    io.stdout(`${escapeControl(trackSetId)} resumed: every process assigns tracks again within its control interval (default 10 s)`);
     return 0;
   },
 };

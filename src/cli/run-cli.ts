@@ -1,4 +1,6 @@
+import { escapeControl } from '../core/names.js';
 import { TracksError } from '../errors.js';
+import { StoreError } from '../model/store-error.js';
 import type { CliIo, Command } from './command.js';
 import { UsageError } from './command.js';
 import { commands } from './commands.js';
@@ -10,9 +12,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stdout(help());
     return name === undefined ? 2 : 0;
   }
-  const command: Command | undefined = commands[name];
+  const command: Command | undefined = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (command === undefined) {
-    io.stderr(`tracks: unknown command '${name}'; run 'tracks --help' for the list`);
+    io.stderr(`tracks: unknown command '${escapeControl(name)}'; run 'tracks --help' for the list`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
@@ -22,12 +24,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     return await command.run(rest, io);
   } catch (error) {
-    if (error instanceof UsageError || error instanceof TracksError) {
-      io.stderr(`tracks ${name}: ${error.message}`);
+    // A store with no tracks data, or of another version, is the user's to fix, like a typo.
+    const usage = error instanceof StoreError && (error.code === 'TRACKS_NO_DATA' || error.code === 'TRACKS_SCHEMA');
+    if (error instanceof UsageError || error instanceof TracksError || usage) {
+      io.stderr(`tracks ${name}: ${escapeControl(error.message)}`);
       return 2;
     }
     const message = error instanceof Error ? error.message : String(error);
-    io.stderr(`tracks ${name}: ${message}`);
+    io.stderr(`tracks ${name}: ${escapeControl(message)}`);
     return 1;
   }
 }

@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
-import { storeFrom } from '../stores/open-store.js';
-import type { Store } from '../stores/store.js';
+import { isPostgresUrl, storeFrom } from '../stores/open-store.js';
+import type { Store } from '../model/store.js';
 import type { CliIo, Command } from './command.js';
 import { UsageError } from './command.js';
-import { stopTrackSet } from './control-state.js';
+import { stopTrackSet } from '../stores/control-state.js';
+import { escapeControl } from '../core/names.js';
 import { parseArgs } from 'node:util';
 
 const USAGE = `Usage: tracks stop <track-set-id> [--serve control|<track>] [--store <path|url>]
@@ -29,7 +30,7 @@ export const stop: Command = {
     } finally {
       await store.close();
     }
-    io.stdout(`${trackSetId} stopped: every process serves '${serve}' to everyone within its control interval (default 10 s)`);
+    io.stdout(`${escapeControl(trackSetId)} stopped: every process serves '${escapeControl(serve)}' to everyone within its control interval (default 10 s)`);
     return 0;
   },
 };
@@ -48,8 +49,8 @@ export function controlStore(flag: string | undefined, io: CliIo): Store {
   if (spec === undefined || spec === '') {
     throw new UsageError('no store given; pass --store tracks.db (or a postgres:// URL), or set TRACKS_STORE');
   }
-  if (!/^postgres(ql)?:\/\//i.test(spec) && !existsSync(spec)) {
-    throw new UsageError(`no store at ${spec}; give the file your processes record to (configure({ store: '${spec}' }))`);
+  if (!isPostgresUrl(spec) && !existsSync(spec)) {
+    throw new UsageError(`no store at ${escapeControl(spec)}; give the file your processes record to (configure({ store: '${spec}' }))`);
   }
   return storeFrom(spec);
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
-import { storeFrom } from '../stores/open-store.js';
-import type { Store } from '../stores/store.js';
+import { escapeControl } from '../core/names.js';
+import { isPostgresUrl, storeFrom } from '../stores/open-store.js';
+import type { Store } from '../model/store.js';
 import type { CliIo } from './command.js';
 import { UsageError } from './command.js';
 
@@ -16,8 +17,8 @@ export function openExistingStore(flag: string | undefined, io: CliIo): Store {
   if (spec === undefined || spec === '') {
     throw new UsageError('no store given; pass --store tracks.db (or a postgres:// URL), or set TRACKS_STORE');
   }
-  if (!/^postgres(ql)?:\/\//i.test(spec) && !existsSync(spec)) {
-    throw new UsageError(`no store at ${spec}; check the path, or record some runs first (configure({ store: '${spec}' }))`);
+  if (!isPostgresUrl(spec) && !existsSync(spec)) {
+    throw new UsageError(`no store at ${escapeControl(spec)}; check the path, or record some runs first (configure({ store: '${escapeControl(spec)}' }))`);
   }
   return storeFrom(spec);
 }

@@ -1,9 +1,12 @@
-import { resumeTrackSet, stopTrackSet } from '../cli/control-state.js';
+import { resumeTrackSet, stopTrackSet } from '../stores/control-state.js';
 import { TracksError } from '../errors.js';
 import { buildReport } from '../report/build-report.js';
 import type { ReportOptions } from '../report/build-report.js';
 import type { Report } from '../report/report-model.js';
-import type { ControlState, Store } from '../stores/store.js';
+import type { ControlState } from '../model/events.js';
+import type { Store } from '../model/store.js';
+import { StoreError } from '../model/store-error.js';
+import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
 
 /**
  * What the page's JSON endpoints do. Every number comes from `buildReport`, the model behind
@@ -31,11 +34,21 @@ export class ApiError extends Error {
  */
 export async function reportFor(store: Store, options: DashboardReportOptions, trackSetId?: string): Promise<Report> {
   if (trackSetId === undefined) {
-    return buildReport(await store.summarize({ daily: false }), { ...options, store: store.description });
+    return buildReport(await summarize(store, { daily: false }), { ...options, store: store.description });
   }
-  const sums = await store.summarize({ trackSetId, daily: true });
+  const sums = await summarize(store, { trackSetId, daily: true });
   if (sums.length === 0) throw new ApiError(404, `unknown track set '${trackSetId}'`);
   return buildReport(sums, { ...options, store: store.description, timeline: true });
+}
+
+/** The store's sums; a store that holds no tracks data is a 404 that says so, not a 500. */
+async function summarize(store: Store, options: SummarizeOptions): Promise<TrackSetSums[]> {
+  try {
+    return await store.summarize(options);
+  } catch (error) {
+    if (error instanceof StoreError && (error.code === 'TRACKS_NO_DATA' || error.code === 'TRACKS_SCHEMA')) throw new ApiError(404, error.message);
+    throw error;
+  }
 }
 
 /** A stop or resume request from the page. */
@@ -67,7 +80,7 @@ export function parseControlRequest(action: 'stop' | 'resume', body: string): Co
  * (which may stop a set before any process recorded it), the page only acts on sets it shows.
  */
 export async function applyControl(store: Store, request: ControlRequest): Promise<ControlState> {
-  const [known] = await store.summarize({ trackSetId: request.trackSetId, daily: false });
+  const [known] = await summarize(store, { trackSetId: request.trackSetId, daily: false });
   if (known === undefined) throw new ApiError(404, `unknown track set '${request.trackSetId}'`);
   try {
     return request.action === 'stop'

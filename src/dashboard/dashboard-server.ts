@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TracksError } from '../errors.js';
-import type { Store } from '../stores/store.js';
+import type { Store } from '../model/store.js';
 import type { DashboardReportOptions } from './api.js';
 import { Assets } from './assets.js';
 import { handleRequest } from './routes.js';

@@ -4,7 +4,7 @@ import type { DashboardReportOptions } from './api.js';
 import type { Assets } from './assets.js';
 import { pageHtml } from './page.js';
 import { applySecurityHeaders, checkAccess, csrfProblem, hostAllowed, tokenCookie } from './security.js';
-import type { Store } from '../stores/store.js';
+import type { Store } from '../model/store.js';
 
 /**
  * The dashboard's routes:

@@ -1,6 +1,7 @@
 /**
- * The contract between recording (which writes events) and analysis (which reads sufficient
- * statistics). Every store (SQLite, PostgreSQL, memory, callback) implements it.
+ * The events recording produces and every store holds. These types are the contract between
+ * recording (which creates them) and the stores (which write them): both layers import them
+ * from here, and neither imports the other.
  */
 
 /** A user's first exposure to a track set while in the test. One row per (trackSetId, unit). */
@@ -10,13 +11,13 @@ export interface ExposureEvent {
   readonly eventId: string;
   readonly trackSetId: string;
   readonly track: string;
-  /** The serialized key (hashed when `hashKeys` is on), or `run:<runId>` for runs without a key. */
+  /** The unit: the key in its canonical stored form (see `unitOfKey`), or `run:<runId>` for runs without a key. */
   readonly unit: string;
-  /** Epoch milliseconds. */
+  /** Epoch milliseconds, a whole number. */
   readonly at: number;
 }
 
-/** An outcome for a unit: a purchase, revenue. Attributed to tracks the unit was exposed to before `at`. */
+/** An outcome for a unit: a purchase, revenue. Attributed to tracks the unit was exposed to at or before `at`. */
 export interface ConversionEvent {
   readonly kind: 'conversion';
   readonly eventId: string;
@@ -38,7 +39,7 @@ export interface HealthEvent {
   readonly runs: number;
   readonly errors: number;
   readonly totalMs: number;
-  /** Counts per latency bucket; see recording/latency-histogram.ts for the bucket bounds. */
+  /** Counts per latency bucket; see `LATENCY_BUCKET_BOUNDS_MS` for the bucket bounds. */
   readonly histogram: readonly number[];
 }
 
@@ -47,7 +48,10 @@ export interface DefinitionEvent {
   readonly kind: 'definition';
   readonly eventId: string;
   readonly trackSetId: string;
-  /** Track name to weight. */
+  /**
+   * Track name to weight, as an object without a prototype: a track named `constructor` or
+   * `__proto__` is an ordinary key. Read it with `Object.entries`, never by indexing.
+   */
   readonly weights: Readonly<Record<string, number>>;
   readonly coverage: number;
   readonly at: number;
@@ -64,6 +68,7 @@ export interface GuardrailEvent {
   readonly at: number;
 }
 
+/** Every kind of event a store holds. */
 export type RecordedEvent = ExposureEvent | ConversionEvent | HealthEvent | DefinitionEvent | GuardrailEvent;
 
 /** Whether a track set is stopped, and what it serves to everyone while stopped. */
@@ -73,79 +78,4 @@ export interface ControlState {
   /** The track served to everyone while stopped. */
   readonly serve: string | null;
   readonly at: number;
-}
-
-/** Sufficient statistics of one metric for the users of one track. */
-export interface MetricSums {
-  /** Users with at least one conversion of the metric after their exposure. */
-  readonly converted: number;
-  /** Sum over users of each user's total value (conversions after exposure). */
-  readonly sum: number;
-  /** Sum over users of the square of each user's total value. */
-  readonly sumSquares: number;
-}
-
-/** Aggregated health of one track's code path. */
-export interface HealthSums {
-  readonly runs: number;
-  readonly errors: number;
-  readonly totalMs: number;
-  readonly histogram: readonly number[];
-}
-
-export interface TrackSums {
-  readonly track: string;
-  /** Units exposed to the track. */
-  readonly users: number;
-  /** By metric name. Metrics nobody on this track converted on are absent (read as zeros). */
-  readonly metrics: Readonly<Record<string, MetricSums>>;
-  readonly health: HealthSums;
-}
-
-export interface DailySums {
-  /** UTC day, YYYY-MM-DD, of exposure. Users are counted on their exposure day. */
-  readonly day: string;
-  readonly tracks: readonly Omit<TrackSums, 'health'>[];
-}
-
-export interface TrackSetSums {
-  readonly trackSetId: string;
-  /** The latest recorded definition, or null when none was recorded. */
-  readonly definition: { readonly weights: Readonly<Record<string, number>>; readonly coverage: number } | null;
-  readonly control: ControlState | null;
-  readonly guardrails: readonly Omit<GuardrailEvent, 'kind' | 'eventId' | 'trackSetId'>[];
-  readonly firstExposureAt: number | null;
-  readonly lastExposureAt: number | null;
-  readonly tracks: readonly TrackSums[];
-  /** Per exposure day, for lift over time; cumulative sums are built by the caller. */
-  readonly daily: readonly DailySums[];
-}
-
-export interface SummarizeOptions {
-  /** Only this track set. */
-  readonly trackSetId?: string;
-  /** Include per-day sums (costs one more grouped query). Default true. */
-  readonly daily?: boolean;
-}
-
-/** A place events are written to and summaries read from. */
-export interface Store {
-  /** A short description for messages, e.g. `sqlite:/srv/tracks.db`. */
-  readonly description: string;
-  /** Writes events idempotently: an eventId already stored is skipped. Throws when the store cannot be reached. */
-  write(events: readonly RecordedEvent[]): Promise<void>;
-  /** Every track set's control state. */
-  readControls(): Promise<ControlState[]>;
-  /** Stops or resumes a track set for every process using the store. */
-  writeControl(state: ControlState): Promise<void>;
-  /** Earlier tracks of units in a sticky set, by unit. */
-  readAssignments(trackSetId: string, units: readonly string[]): Promise<Map<string, string>>;
-  /**
-   * The earlier track of one unit, read synchronously, for stores that can (memory, SQLite):
-   * a sticky set then keeps its track even on a process's very first run for the key.
-   */
-  readAssignmentSync?(trackSetId: string, unit: string): string | undefined;
-  /** Sufficient statistics per track set and track, computed in the store (GROUP BY). */
-  summarize(options?: SummarizeOptions): Promise<TrackSetSums[]>;
-  close(): Promise<void>;
 }

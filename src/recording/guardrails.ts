@@ -1,8 +1,8 @@
 import { TracksError } from '../errors.js';
-import type { GuardrailEvent } from '../stores/store.js';
+import type { GuardrailEvent } from '../model/events.js';
 import { newEventId } from './event-id.js';
 import type { HealthCell } from './health-aggregator.js';
-import { addHistogram, emptyHistogram, latencyQuantile } from './latency-histogram.js';
+import { addHistogram, emptyHistogram, latencyQuantile } from '../model/latency-histogram.js';
 
 /**
  * Bounds that switch a track off in this process when it does much worse than control over a

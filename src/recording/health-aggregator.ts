@@ -1,6 +1,6 @@
-import type { HealthEvent } from '../stores/store.js';
+import type { HealthEvent } from '../model/events.js';
 import { newEventId } from './event-id.js';
-import { emptyHistogram, latencyBucket } from './latency-histogram.js';
+import { emptyHistogram, latencyBucket } from '../model/latency-histogram.js';
 
 /** Runs of one track in one minute, counted since the last drain. */
 export interface HealthCell {

@@ -1,16 +1,20 @@
 /**
  * A bounded set of (track set, key) pairs already exposed in this process, so a key's repeat
- * visits add nothing to the buffer. When full, the oldest entries are forgotten: a forgotten
- * key costs one more exposure row, which the store drops as a duplicate.
+ * visits add nothing to the buffer. Bounded in entries and in bytes (a long key costs its
+ * length): when either bound is reached, the oldest tenth is forgotten. A forgotten key costs
+ * one more exposure row, which the store skips as a duplicate.
  */
 export class SeenUnits {
-  readonly #max: number;
+  readonly #maxEntries: number;
+  readonly #maxBytes: number;
   // By set id, then key: no string is built per lookup on the hot path.
   #seen = new Map<string, Set<string>>();
-  #size = 0;
+  #entries = 0;
+  #bytes = 0;
 
-  constructor(max: number) {
-    this.#max = Math.max(1, max);
+  constructor(maxEntries: number, maxBytes: number) {
+    this.#maxEntries = Math.max(1, maxEntries);
+    this.#maxBytes = Math.max(1, maxBytes);
   }
 
   /** Adds the pair; returns false when it was already there. */
@@ -18,10 +22,17 @@ export class SeenUnits {
     let keys = this.#seen.get(trackSetId);
     if (keys === undefined) this.#seen.set(trackSetId, (keys = new Set()));
     else if (keys.has(key)) return false;
-    if (this.#size >= this.#max) this.#evict();
+    const size = entryBytes(key);
+    if (this.#entries >= this.#maxEntries || this.#bytes + size > this.#maxBytes) this.#evict();
     keys.add(key);
-    this.#size++;
+    this.#entries++;
+    this.#bytes += size;
     return true;
+  }
+
+  /** Entries and estimated bytes held. */
+  get size(): { entries: number; bytes: number } {
+    return { entries: this.#entries, bytes: this.#bytes };
   }
 
   /** Drops the oldest tenth of each set's keys (a Set iterates in insertion order). */
@@ -30,9 +41,15 @@ export class SeenUnits {
       let drop = Math.ceil(keys.size / 10);
       for (const old of keys) {
         keys.delete(old);
-        this.#size--;
+        this.#entries--;
+        this.#bytes -= entryBytes(old);
         if (--drop === 0) break;
       }
     }
   }
+}
+
+/** A Set entry's memory, roughly: the string (UTF-16) and the hash table's slot. */
+function entryBytes(key: string): number {
+  return 48 + 2 * key.length;
 }

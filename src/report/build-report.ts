@@ -1,5 +1,5 @@
 import { TracksError } from '../errors.js';
-import { LATENCY_BUCKET_BOUNDS_MS, latencyQuantile } from '../recording/latency-histogram.js';
+import { LATENCY_BUCKET_BOUNDS_MS, latencyQuantile } from '../model/latency-histogram.js';
 import { bayesianComparison } from '../stats/bayes.js';
 import { sequentialLift } from '../stats/confidence-sequence.js';
 import { lift } from '../stats/lift.js';
@@ -9,7 +9,7 @@ import { srmCheck } from '../stats/srm-check.js';
 import { normalQuantile } from '../stats/distributions.js';
 import { summarize } from '../stats/summary.js';
 import type { MetricKind, SufficientStatistics } from '../stats/summary.js';
-import type { DailySums, HealthSums, MetricSums, TrackSetSums, TrackSums } from '../stores/store.js';
+import type { DailySums, HealthSums, MetricSums, TrackSetSums, TrackSums } from '../model/sums.js';
 import type {
   Comparison,
   Interval,
@@ -34,8 +34,8 @@ export interface ReportOptions {
   readonly tuningParameter?: number;
   /** Multiple-testing correction across the tracks and metrics of a set (default Holm). */
   readonly correction?: 'holm' | 'benjamini-hochberg';
-  /** The baseline track by track set id, for sets without a `control` track. */
-  readonly baselines?: Readonly<Record<string, string>>;
+  /** The baseline track by track set id, for sets without a `control` track (a Map, or an object of own properties). */
+  readonly baselines?: ReadonlyMap<string, string> | Readonly<Record<string, string>>;
   /** Fewer users than this in a track raises a warning (default 100). */
   readonly minUsers?: number;
   /** Include the cumulative lift by day (the dashboard's chart). */
@@ -60,6 +60,7 @@ export function buildReport(sums: readonly TrackSetSums[], options: ReportOption
   const alpha = options.alpha ?? 0.05;
   if (!(alpha > 0 && alpha < 1)) throw new TracksError(`alpha is ${alpha}; use a number between 0 and 1, like 0.05`);
   const correction = options.correction ?? 'holm';
+  const baselines = options.baselines instanceof Map ? options.baselines : new Map(Object.entries(options.baselines ?? {}));
   return {
     version: 1,
     generatedAt: (options.now ?? new Date()).toISOString(),
@@ -68,20 +69,26 @@ export function buildReport(sums: readonly TrackSetSums[], options: ReportOption
     sequential: options.sequential ?? false,
     correction,
     latencyBucketBoundsMs: LATENCY_BUCKET_BOUNDS_MS,
-    trackSets: sums.map((set) => trackSetResult(set, { ...options, alpha, correction })),
+    trackSets: sums.map((set) => trackSetResult(set, { ...options, alpha, correction, baselines })),
   };
 }
 
-type Resolved = ReportOptions & { readonly alpha: number; readonly correction: 'holm' | 'benjamini-hochberg' };
+type Resolved = Omit<ReportOptions, 'baselines'> & {
+  readonly alpha: number;
+  readonly correction: 'holm' | 'benjamini-hochberg';
+  readonly baselines: ReadonlyMap<string, string>;
+};
+
+const NO_WEIGHTS: ReadonlyMap<string, number> = new Map();
 
 function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
-  const weights = set.definition?.weights ?? {};
+  const weights = set.definition?.weights ?? NO_WEIGHTS;
   const tracks = orderTracks(set.tracks, weights);
   const names = tracks.map((t) => t.track);
   // 'control' is the baseline when the set has one: in its weights, or with users. A 'control'
   // seen only in health rows (runs outside the test) is not a track to compare with.
-  const hasControl = 'control' in weights || tracks.some((t) => t.track === 'control' && t.users > 0);
-  const baseline = options.baselines?.[set.trackSetId] ?? (hasControl ? 'control' : null);
+  const hasControl = weights.has('control') || tracks.some((t) => t.track === 'control' && t.users > 0);
+  const baseline = options.baselines.get(set.trackSetId) ?? (hasControl ? 'control' : null);
   const warnings: ReportWarning[] = [];
   if (baseline === null) {
     warnings.push({
@@ -91,7 +98,7 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
   } else if (!names.includes(baseline)) {
     warnings.push({ kind: 'no-baseline', message: `baseline track '${baseline}' has no users yet` });
   }
-  const metrics = [...new Set(tracks.flatMap((t) => Object.keys(t.metrics)))].sort();
+  const metrics = [...new Set(tracks.flatMap((t) => [...t.metrics.keys()]))].sort();
   const kinds = new Map(metrics.map((m) => [m, kindOf(tracks, m)] as const));
   const base = tracks.find((t) => t.track === baseline);
 
@@ -114,15 +121,15 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
     }),
   );
 
-  const totalWeight = Object.values(weights).reduce((a, b) => a + b, 0);
+  const totalWeight = [...weights.values()].reduce((a, b) => a + b, 0);
   const users = tracks.reduce((n, t) => n + t.users, 0);
   const trackResults: TrackResult[] = tracks.map((t) => ({
     name: t.track,
     isBaseline: t.track === baseline,
     users: t.users,
-    expectedShare: totalWeight > 0 && t.track in weights ? weights[t.track]! / totalWeight : null,
+    expectedShare: totalWeight > 0 && weights.has(t.track) ? weights.get(t.track)! / totalWeight : null,
     metrics: metrics.map((metric): MetricResult => {
-      const sums = t.metrics[metric] ?? NO_METRIC;
+      const sums = t.metrics.get(metric) ?? NO_METRIC;
       const key: string = `${t.track}\0${metric}`;
       return {
         metric,
@@ -181,23 +188,23 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
   };
 }
 
-function orderTracks(tracks: readonly TrackSums[], weights: Readonly<Record<string, number>>): TrackSums[] {
-  const order = Object.keys(weights);
+function orderTracks(tracks: readonly TrackSums[], weights: ReadonlyMap<string, number>): TrackSums[] {
+  const order = [...weights.keys()];
   const rank = (name: string): number => {
     const i = order.indexOf(name);
     return i < 0 ? order.length : i;
   };
   const known = new Set(tracks.map((t) => t.track));
   const empty: TrackSums[] = order
-    .filter((name) => !known.has(name) && weights[name]! > 0)
-    .map((track) => ({ track, users: 0, metrics: {}, health: { runs: 0, errors: 0, totalMs: 0, histogram: [] } }));
+    .filter((name) => !known.has(name) && weights.get(name)! > 0)
+    .map((track) => ({ track, users: 0, metrics: new Map(), health: { runs: 0, errors: 0, totalMs: 0, histogram: [] } }));
   return [...tracks, ...empty].sort((a, b) => rank(a.track) - rank(b.track) || a.track.localeCompare(b.track));
 }
 
 /** A metric is a proportion when every converting user's total is exactly 1. */
 function kindOf(tracks: readonly TrackSums[], metric: string): MetricKind {
   return tracks.every((t) => {
-    const m = t.metrics[metric];
+    const m = t.metrics.get(metric);
     return m === undefined || (m.sum === m.converted && m.sumSquares === m.converted);
   })
     ? 'proportion'
@@ -205,7 +212,7 @@ function kindOf(tracks: readonly TrackSums[], metric: string): MetricKind {
 }
 
 function statisticsOf(track: TrackSums, metric: string, kind: MetricKind): SufficientStatistics {
-  const m = track.metrics[metric] ?? NO_METRIC;
+  const m = track.metrics.get(metric) ?? NO_METRIC;
   return kind === 'proportion'
     ? { n: track.users, sum: m.converted, sumSquares: m.converted }
     : { n: track.users, sum: m.sum, sumSquares: m.sumSquares };
@@ -254,11 +261,11 @@ function intervalOf(stats: SufficientStatistics, kind: MetricKind, alpha: number
   return [summary.mean - margin, summary.mean + margin];
 }
 
-function srmOf(tracks: readonly TrackSums[], weights: Readonly<Record<string, number>>): TrackSetResult['srm'] {
-  const names = Object.keys(weights);
+function srmOf(tracks: readonly TrackSums[], weights: ReadonlyMap<string, number>): TrackSetResult['srm'] {
+  const names = [...weights.keys()];
   if (names.length < 2) return null;
   const observed = names.map((name) => tracks.find((t) => t.track === name)?.users ?? 0);
-  const check = srmCheck(observed, names.map((name) => weights[name]!));
+  const check = srmCheck(observed, names.map((name) => weights.get(name)!));
   return check.ok ? { pValue: check.pValue, mismatch: check.mismatch } : null;
 }
 
@@ -308,10 +315,10 @@ function timelineOf(
 const NO_HEALTH: HealthSums = { runs: 0, errors: 0, totalMs: 0, histogram: [] };
 
 function addSums(a: TrackSums, b: Omit<TrackSums, 'health'>): TrackSums {
-  const metrics: Record<string, MetricSums> = { ...a.metrics };
-  for (const [name, m] of Object.entries(b.metrics)) {
-    const before = metrics[name] ?? NO_METRIC;
-    metrics[name] = { converted: before.converted + m.converted, sum: before.sum + m.sum, sumSquares: before.sumSquares + m.sumSquares };
+  const metrics = new Map(a.metrics);
+  for (const [name, m] of b.metrics) {
+    const before = metrics.get(name) ?? NO_METRIC;
+    metrics.set(name, { converted: before.converted + m.converted, sum: before.sum + m.sum, sumSquares: before.sumSquares + m.sumSquares });
   }
   return { track: a.track, users: a.users + b.users, metrics, health: NO_HEALTH };
 }

@@ -1,3 +1,4 @@
+import { escapeControl as text } from '../core/names.js';
 import type { MetricResult, Report, TrackResult, TrackSetResult } from './report-model.js';
 import { formatP } from './build-report.js';
 
@@ -12,7 +13,7 @@ import { formatP } from './build-report.js';
  */
 export function renderReport(report: Report): string {
   if (report.trackSets.length === 0) {
-    return `No track set has recorded exposures in ${report.store || 'this store'} yet.`;
+    return `No track set has recorded exposures in ${text(report.store) || 'this store'} yet.`;
   }
   const blocks = report.trackSets.map((set) => renderTrackSet(set, report));
   const mode = report.sequential ? 'sequential (always-valid)' : 'fixed-horizon';
@@ -23,14 +24,15 @@ export function renderReport(report: Report): string {
 }
 
 function renderTrackSet(set: TrackSetResult, report: Report): string {
-  const status = set.status === 'stopped' ? `stopped, serving ${set.serving ?? 'control'}` : set.status;
+  // Names come from the store, written by any tool: escaped, so none can steer the terminal.
+  const status = set.status === 'stopped' ? `stopped, serving ${text(set.serving ?? 'control')}` : set.status;
   const lines = wrap(
-    `${set.id}  [${status}]  ${count(set.users)} users` +
-      (set.baseline ? `, baseline ${set.baseline}` : '') +
+    `${text(set.id)}  [${status}]  ${count(set.users)} users` +
+      (set.baseline ? `, baseline ${text(set.baseline)}` : '') +
       (set.srm ? `, sample ratio p = ${formatP(set.srm.pValue)}` : ''),
     WIDTH,
   );
-  for (const warning of set.warnings) lines.push(...wrap(warning.message, WIDTH - 4).map((l, i) => `${i === 0 ? '  ! ' : '    '}${l}`));
+  for (const warning of set.warnings) lines.push(...wrap(text(warning.message), WIDTH - 4).map((l, i) => `${i === 0 ? '  ! ' : '    '}${l}`));
   const metrics = set.tracks[0]?.metrics.map((m) => m.metric) ?? [];
   for (const metric of metrics) {
     lines.push('', table(metricHeader(metric, set.tracks, metric), set.tracks.map((t) => metricRow(t, t.metrics.find((m) => m.metric === metric)!, report))));
@@ -41,20 +43,20 @@ function renderTrackSet(set: TrackSetResult, report: Report): string {
 
 function metricHeader(metric: string, tracks: readonly TrackResult[], name: string): string[] {
   const kind = tracks[0]?.metrics.find((m) => m.metric === name)?.kind;
-  return ['track', 'users', kind === 'mean' ? `${clip(metric, 12)}/user` : clip(metric, 16), 'lift (CI)', 'p', 'p adj', 'P(beat)'];
+  return ['track', 'users', kind === 'mean' ? `${clip(text(metric), 12)}/user` : clip(text(metric), 16), 'lift (CI)', 'p', 'p adj', 'P(beat)'];
 }
 
 function metricRow(track: TrackResult, m: MetricResult, report: Report): string[] {
   const value = m.kind === 'mean' ? number(m.mean) : percent(m.rate);
   const c = m.comparison;
-  if (track.isBaseline) return [clip(track.name, 28), count(track.users), value, 'baseline', '', '', ''];
-  if (c === null) return [clip(track.name, 28), count(track.users), value, m.cannotCompute ? clip(`n/a: ${m.cannotCompute}`, 30) : '', '', '', ''];
+  if (track.isBaseline) return [clip(text(track.name), 28), count(track.users), value, 'baseline', '', '', ''];
+  if (c === null) return [clip(text(track.name), 28), count(track.users), value, m.cannotCompute ? clip(`n/a: ${text(m.cannotCompute)}`, 30) : '', '', '', ''];
   const lift = c.relative
     ? `${signedPercent(c.relative.estimate)} [${signedPercent(c.relative.interval[0])}, ${signedPercent(c.relative.interval[1])}]`
     : `${number(c.absolute.estimate)} [${number(c.absolute.interval[0])}, ${number(c.absolute.interval[1])}]`;
   void report;
   return [
-    clip(track.name, 28),
+    clip(text(track.name), 28),
     count(track.users),
     value,
     `${lift}${c.significant ? ' *' : ''}`,
@@ -67,7 +69,7 @@ function metricRow(track: TrackResult, m: MetricResult, report: Report): string[
 function healthRow(track: TrackResult): string[] {
   const l = track.latency;
   const errors = l.runs === 0 ? '' : `${count(l.errors)} (${percent(l.errorRate)})`;
-  return [clip(track.name, 28), count(l.runs), errors, ms(l.meanMs), ms(l.p50Ms), ms(l.p95Ms), ms(l.p99Ms)];
+  return [clip(text(track.name), 28), count(l.runs), errors, ms(l.meanMs), ms(l.p50Ms), ms(l.p95Ms), ms(l.p99Ms)];
 }
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {

@@ -1,10 +1,15 @@
 import { installRunHooks } from '../core/run-hooks.js';
 import { TracksError } from '../errors.js';
+import type { Conversion } from '../recording/conversion-event.js';
+import { Recorder } from '../recording/recorder.js';
+import type { RecordingStats } from '../recording/recorder.js';
+import type { RecorderOptions } from '../recording/recorder-options.js';
 import { storeFrom } from '../stores/open-store.js';
 import type { StoreSpec } from '../stores/open-store.js';
 import type { PostgresStoreOptions } from '../stores/postgres-store.js';
-import { Recorder } from './recorder.js';
-import type { Conversion, RecorderOptions, RecordingStats } from './recorder.js';
+import { sqliteOutbox } from '../stores/sqlite-outbox.js';
+import { defaultOutboxPath } from './default-outbox.js';
+import { handleShutdown } from './shutdown.js';
 
 /** What {@link configure} takes: where to record, and how. */
 export interface RecordingOptions extends RecorderOptions {
@@ -13,28 +18,38 @@ export interface RecordingOptions extends RecorderOptions {
    * `memoryStore()` for tests, `callbackStore(fn)` for your own pipeline. Without one nothing
    * is recorded.
    */
-  readonly store?: StoreSpec;
+  readonly store?: StoreSpec | null;
   /** The PostgreSQL schema for the tracks_ tables, when `store` is a URL or pool (default `public`). */
   readonly schema?: PostgresStoreOptions['schema'];
-  /** Flush on SIGTERM and `beforeExit` (default true). */
+  /**
+   * The local SQLite file events spill to when the store cannot take them in time, and where
+   * events no store takes are quarantined; `false` for none (events past the memory bound are
+   * then dropped). Default: beside a SQLite store (`tracks.db.outbox`), else in the state
+   * directory (`$TRACKS_STATE_DIR`, `$XDG_STATE_HOME/tracks` or `~/.local/state/tracks`).
+   */
+  readonly outbox?: string | false;
+  /** Most events waiting in the outbox; spills past it are refused and the events dropped (default 5,000,000). */
+  readonly maxOutboxEvents?: number;
+  /** Flush on SIGTERM, `beforeExit` and `exit` (default true); see the README's shutdown section. */
   readonly handleSignals?: boolean;
 }
 
+/** The one recorder of the process; kept after close() so that stats() reads its final counts. */
 let current: Recorder | undefined;
 let uninstall: (() => void) | undefined;
-let removeSignals: (() => void) | undefined;
+let removeShutdown: (() => void) | undefined;
 
 /**
  * Starts recording: exposures, per-track health and conversions go to the store, in batches,
  * off the request path. Calling it again replaces the earlier configuration (which is flushed
  * and closed). Recording never throws into your requests: failures go to `onError` and
- * {@link stats}.
+ * {@link stats}. A bad option is a TracksError, thrown here.
  *
  * @example
  * ```ts
  * configure({ store: 'tracks.db' });                      // embedded SQLite
  * configure({ store: process.env.DATABASE_URL });          // PostgreSQL
- * configure({ store: memoryStore(), hashKeys: true, onError: (e) => log.warn(e) });
+ * configure({ store: memoryStore(), onError: (e) => log.warn(e) });
  * ```
  */
 export function configure(options: RecordingOptions): Recorder | undefined {
@@ -43,26 +58,46 @@ export function configure(options: RecordingOptions): Recorder | undefined {
   }
   const previous = current;
   stopRecording();
+  current = undefined;
   if (previous) void previous.close();
   if (options.store === undefined || options.store === null) return undefined;
-  const recorder = new Recorder(storeFrom(options.store, options.schema === undefined ? {} : { schema: options.schema }), options);
+  const store = storeFrom(options.store, {
+    ...(options.schema === undefined ? {} : { schema: options.schema }),
+    ...(options.writeTimeout === undefined ? {} : { timeoutMs: options.writeTimeout }),
+  });
+  const outboxPath = options.outbox === undefined ? defaultOutboxPath(store) : options.outbox || undefined;
+  if (options.outbox !== undefined && options.outbox !== false && (typeof options.outbox !== 'string' || options.outbox.trim() === '')) {
+    throw new TracksError("configure: outbox is not a file path; give one (e.g. '/var/lib/app/tracks.outbox') or false for none");
+  }
+  const outbox = outboxPath === undefined ? undefined : sqliteOutbox(outboxPath, maxOutbox(options.maxOutboxEvents));
+  const recorder = new Recorder(store, options, outbox);
   current = recorder;
   uninstall = installRunHooks(recorder.hooks);
-  if (options.handleSignals !== false) removeSignals = flushOnExit(recorder);
+  if (options.handleSignals !== false) removeShutdown = handleShutdown(recorder);
   return recorder;
 }
 
+function maxOutbox(value: number | undefined): { maxEvents?: number } {
+  if (value === undefined) return {};
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
+    throw new TracksError(`configure: maxOutboxEvents is ${String(value)}; use a positive number (default 5,000,000)`);
+  }
+  return { maxEvents: value };
+}
+
+/** Removes the hooks and shutdown handlers of the current configuration. */
 function stopRecording(): void {
   uninstall?.();
-  removeSignals?.();
+  removeShutdown?.();
   uninstall = undefined;
-  removeSignals = undefined;
-  current = undefined;
+  removeShutdown = undefined;
 }
 
 /**
  * Records that a key (or a run without a key) reached an outcome. Analysis counts it for the
- * tracks the key was exposed to before it. Does nothing when recording is not configured.
+ * tracks the key was exposed to at or before it. Does nothing when recording is not
+ * configured; after `close()` it is counted as dropped. A malformed call never throws: it goes
+ * to `onError` and `stats().rejected`.
  *
  * @example
  * ```ts
@@ -76,9 +111,9 @@ export function convert(conversion: Conversion): void {
 }
 
 /**
- * Writes everything recorded so far (and anything waiting in the outbox). Resolves once the
- * store has it, or, when the store stays unreachable past `flushTimeout`, once it is safe in
- * the outbox file. Never rejects.
+ * Writes everything recorded so far. Resolves once the store has it, or, when the store stays
+ * unreachable past `flushTimeout`, once it is safe in the outbox file: within
+ * `flushTimeout + writeTimeout` (15 s by default), under steady traffic too. Never rejects.
  *
  * @example
  * ```ts
@@ -90,7 +125,8 @@ export async function flush(): Promise<void> {
 }
 
 /**
- * Flushes and stops recording: timers stop, hooks are removed, the store is closed.
+ * Flushes and stops recording: timers stop, the store and outbox close. Events recorded after
+ * it are counted as dropped (and reported once), and {@link stats} keeps the final counts.
  *
  * @example
  * ```ts
@@ -98,14 +134,15 @@ export async function flush(): Promise<void> {
  * ```
  */
 export async function close(): Promise<void> {
-  const recorder = current;
-  stopRecording();
-  await recorder?.close();
+  await current?.close();
+  removeShutdown?.();
+  removeShutdown = undefined;
 }
 
 /**
- * Counters of what recording did: events `buffered` in memory, `written` to the store,
- * `retried` after a failure, `spilled` to the outbox file, `dropped` (lost).
+ * Counters of what recording did: events `buffered` in memory (and `bufferedBytes`), `written`
+ * to the store, `retried`, `spilled` to the outbox and `drained` from it, `rejected` as
+ * malformed, `quarantined` as refused by the store, `dropped` (lost). Readable after `close()`.
  *
  * @example
  * ```ts
@@ -113,30 +150,7 @@ export async function close(): Promise<void> {
  * ```
  */
 export function stats(): RecordingStats {
-  return current?.stats() ?? { buffered: 0, written: 0, retried: 0, spilled: 0, dropped: 0 };
-}
-
-/**
- * Flushes on SIGTERM and before a natural exit. On SIGTERM, once flushed, the process ends as
- * it would have without tracks: the signal is raised again unless the app has its own handler.
- */
-function flushOnExit(recorder: Recorder): () => void {
-  let exitFlushes = 0;
-  const onBeforeExit = () => {
-    // beforeExit fires again after the flush's work; stop once nothing is left (or it keeps failing).
-    if (recorder.pending && exitFlushes++ < 3) void recorder.flush();
-  };
-  const onSigterm = () => {
-    process.removeListener('SIGTERM', onSigterm);
-    const appHandles = process.listenerCount('SIGTERM') > 0;
-    void recorder.close().finally(() => {
-      if (!appHandles) process.kill(process.pid, 'SIGTERM');
-    });
-  };
-  process.on('beforeExit', onBeforeExit);
-  process.on('SIGTERM', onSigterm);
-  return () => {
-    process.removeListener('beforeExit', onBeforeExit);
-    process.removeListener('SIGTERM', onSigterm);
-  };
+  return (
+    current?.stats() ?? { buffered: 0, bufferedBytes: 0, written: 0, retried: 0, spilled: 0, drained: 0, rejected: 0, quarantined: 0, dropped: 0 }
+  );
 }

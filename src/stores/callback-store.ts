@@ -1,10 +1,16 @@
-import type { RecordedEvent, Store } from './store.js';
+import type { RecordedEvent } from '../model/events.js';
+import type { Store } from '../model/store.js';
+import { StoreError } from '../model/store-error.js';
+import { noTracksData } from './migrations.js';
 
 /**
  * A store that hands each batch of events to your function, for your own pipeline (a queue,
- * a log, a warehouse loader). Batches are retried when the function throws or rejects, so
- * the same event may reach it more than once: deduplicate on `eventId`. Nothing is read
- * back: controls and summaries are empty, and sticky sets keep tracks only in memory.
+ * a log, a warehouse loader). A batch whose function throws or rejects is tried again (and
+ * spilled to the outbox during a long outage), so the same event may reach it more than once:
+ * deduplicate on `eventId`. Throw an error with `transient: false` (or a `StoreError` saying so)
+ * for a batch you will never take: recording then narrows it down to the events at fault and
+ * quarantines them. Nothing is read back: controls are empty, sticky sets keep tracks only in
+ * memory, and a report finds no data.
  *
  * @example
  * ```ts
@@ -21,13 +27,16 @@ export function callbackStore(fn: (events: readonly RecordedEvent[]) => void | P
       return [];
     },
     async writeControl() {
-      throw new Error('a callbackStore cannot hold stop/resume state; use a SQLite or PostgreSQL store');
+      throw new StoreError('tracks: a callbackStore cannot hold stop/resume state; use a SQLite or PostgreSQL store', {
+        transient: false,
+        code: 'TRACKS_NO_DATA',
+      });
     },
     async readAssignments() {
       return new Map();
     },
     async summarize() {
-      return [];
+      throw noTracksData('a callbackStore');
     },
     async close() {},
   };

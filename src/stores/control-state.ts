@@ -1,5 +1,9 @@
+import { nameProblem, quoted } from '../core/names.js';
 import { TracksError } from '../errors.js';
-import type { ControlState, Store } from '../stores/store.js';
+import type { ControlState } from '../model/events.js';
+import type { Store } from '../model/store.js';
+import { StoreError } from '../model/store-error.js';
+import type { TrackSetSums } from '../model/sums.js';
 
 /**
  * Stopping and resuming a test: the one place that writes a track set's control state, used
@@ -17,11 +21,13 @@ import type { ControlState, Store } from '../stores/store.js';
  * ```
  */
 export async function stopTrackSet(store: Store, trackSetId: string, serve = 'control'): Promise<ControlState> {
+  checkName('track set id', trackSetId);
   if (serve.trim() === '') throw new TracksError('the track to serve is empty; name a track, e.g. control');
-  const [sums] = await store.summarize({ trackSetId, daily: false });
-  const known = sums?.definition ? Object.keys(sums.definition.weights) : undefined;
+  checkName('track to serve', serve);
+  const sums = await recorded(store, trackSetId);
+  const known = sums?.definition ? [...sums.definition.weights.keys()] : undefined;
   if (known !== undefined && serve !== 'control' && !known.includes(serve)) {
-    throw new TracksError(`${trackSetId} has no track '${serve}'; its tracks are ${known.join(', ')}`);
+    throw new TracksError(`${quoted(trackSetId)} has no track ${quoted(serve)}; its tracks are ${known.map(quoted).join(', ')}`);
   }
   const state: ControlState = { trackSetId, stopped: true, serve, at: Date.now() };
   await store.writeControl(state);
@@ -38,7 +44,23 @@ export async function stopTrackSet(store: Store, trackSetId: string, serve = 'co
  * ```
  */
 export async function resumeTrackSet(store: Store, trackSetId: string): Promise<ControlState> {
+  checkName('track set id', trackSetId);
   const state: ControlState = { trackSetId, stopped: false, serve: null, at: Date.now() };
   await store.writeControl(state);
   return state;
+}
+
+/** The set's recorded sums, or undefined when the store holds nothing of it (or nothing at all yet). */
+async function recorded(store: Store, trackSetId: string): Promise<TrackSetSums | undefined> {
+  try {
+    return (await store.summarize({ trackSetId, daily: false }))[0];
+  } catch (error) {
+    if (error instanceof StoreError && error.code === 'TRACKS_NO_DATA') return undefined;
+    throw error;
+  }
+}
+
+function checkName(what: string, name: string): void {
+  const problem = nameProblem(name);
+  if (problem !== undefined) throw new TracksError(`the ${what} ${quoted(name)} ${problem}`);
 }

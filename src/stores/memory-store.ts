@@ -1,4 +1,10 @@
-import type { ControlState, ExposureEvent, RecordedEvent, Store, SummarizeOptions, TrackSetSums } from './store.js';
+import type { ControlState, ExposureEvent, RecordedEvent } from '../model/events.js';
+import { firstBadEvent } from '../model/check-event.js';
+import { uniqueKeyOf } from '../model/event-tables.js';
+import type { Store } from '../model/store.js';
+import { StoreError } from '../model/store-error.js';
+import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
+import { noTracksData } from './migrations.js';
 import { buildSummary, utcDay } from './summary-rows.js';
 import type { MutableMetricSums, SummaryRows } from './summary-rows.js';
 
@@ -9,9 +15,10 @@ export interface MemoryStore extends Store {
 }
 
 /**
- * A store that keeps everything in memory: for tests and examples. It applies the same rules
- * as the database stores (an event id is stored once, one exposure per track set and unit),
- * so what a test sees is what SQLite or PostgreSQL would hold.
+ * A store that keeps everything in memory: for tests and examples. It follows the same rules
+ * as the database stores (the same checks refuse the same events, an event is stored once,
+ * one exposure per track set and unit, reads before the first write find no tracks data), so
+ * what a test sees is what SQLite or PostgreSQL would hold.
  *
  * @example
  * ```ts
@@ -24,23 +31,24 @@ export interface MemoryStore extends Store {
  */
 export function memoryStore(): MemoryStore {
   const events: RecordedEvent[] = [];
-  const ids = new Set<string>();
+  const stored = new Set<string>();
   const exposures = new Map<string, ExposureEvent>();
   const controls = new Map<string, ControlState>();
+  let created = false;
   const exposureKey = (trackSetId: string, unit: string) => `${trackSetId}\u0000${unit}`;
 
   return {
     description: 'memory',
     events,
     async write(batch) {
+      const bad = firstBadEvent(batch);
+      if (bad !== undefined) throw new StoreError(`tracks: the memory store refuses ${bad.problem}`, { transient: false, code: 'TRACKS_BAD_EVENT' });
+      created = true;
       for (const event of batch) {
-        if (ids.has(event.eventId)) continue;
-        if (event.kind === 'exposure') {
-          const key = exposureKey(event.trackSetId, event.unit);
-          if (exposures.has(key)) continue;
-          exposures.set(key, event);
-        }
-        ids.add(event.eventId);
+        const key = uniqueKeyOf(event);
+        if (stored.has(key)) continue;
+        stored.add(key);
+        if (event.kind === 'exposure') exposures.set(exposureKey(event.trackSetId, event.unit), event);
         events.push(event);
       }
     },
@@ -48,6 +56,7 @@ export function memoryStore(): MemoryStore {
       return [...controls.values()];
     },
     async writeControl(state) {
+      created = true;
       controls.set(state.trackSetId, state);
     },
     async readAssignments(trackSetId, units) {
@@ -58,10 +67,8 @@ export function memoryStore(): MemoryStore {
       }
       return found;
     },
-    readAssignmentSync(trackSetId, unit) {
-      return exposures.get(exposureKey(trackSetId, unit))?.track;
-    },
     async summarize(options?: SummarizeOptions): Promise<TrackSetSums[]> {
+      if (!created) throw noTracksData('the memory store');
       return buildSummary(summaryRowsOf(events, [...controls.values()], options?.daily ?? true), options?.trackSetId);
     },
     async close() {},
@@ -123,7 +130,7 @@ export function summaryRowsOf(events: readonly RecordedEvent[], controls: Contro
     } else if (e.kind === 'definition') {
       const latest = latestDefinition.get(e.trackSetId);
       if (latest === undefined || e.at >= latest.at) {
-        latestDefinition.set(e.trackSetId, { at: e.at, row: { trackSetId: e.trackSetId, weights: { ...e.weights }, coverage: e.coverage } });
+        latestDefinition.set(e.trackSetId, { at: e.at, row: { trackSetId: e.trackSetId, weights: new Map(Object.entries(e.weights)), coverage: e.coverage } });
       }
     } else if (e.kind === 'guardrail') {
       rows.guardrails.push({ trackSetId: e.trackSetId, track: e.track, cause: e.cause, at: e.at });

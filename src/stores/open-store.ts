@@ -1,16 +1,17 @@
 import { TracksError } from '../errors.js';
+import type { Store } from '../model/store.js';
 import { postgresStore } from './postgres-store.js';
 import type { PgPool, PostgresStoreOptions } from './postgres-store.js';
 import { sqliteStore } from './sqlite-store.js';
-import type { Store } from './store.js';
 
 /** Where events go: a SQLite file path, a `postgres://` URL, a `pg.Pool`, or a {@link Store}. */
 export type StoreSpec = string | Store | PgPool;
 
 /**
  * The store a spec names: a `postgres://` or `postgresql://` URL or a `pg.Pool` is PostgreSQL,
- * any other string a SQLite file path; a Store is used as it is. Nothing connects until the
- * store is first used, so this never fails on an unreachable store.
+ * any other string a SQLite file path; a Store is used as it is. Nothing connects, and nothing
+ * is created, until the store is first used: reads create nothing, the first write creates
+ * the tables.
  *
  * @example
  * ```ts
@@ -21,11 +22,19 @@ export type StoreSpec = string | Store | PgPool;
 export function storeFrom(spec: StoreSpec, options: PostgresStoreOptions = {}): Store {
   if (typeof spec === 'string') {
     if (spec.trim() === '') throw new TracksError("store is empty; give a SQLite file path ('tracks.db') or a postgres:// URL");
-    return /^postgres(ql)?:\/\//i.test(spec) ? postgresStore(spec, options) : sqliteStore(spec);
+    return isPostgresUrl(spec) ? postgresStore(spec, options) : sqliteStore(spec);
+  }
+  if (typeof spec !== 'object' || spec === null) {
+    throw new TracksError('store must be a SQLite file path, a postgres:// URL, a pg.Pool, memoryStore() or callbackStore(fn)');
   }
   if (isStore(spec)) return spec;
   if (isPool(spec)) return postgresStore(spec, options);
   throw new TracksError('store must be a SQLite file path, a postgres:// URL, a pg.Pool, memoryStore() or callbackStore(fn)');
+}
+
+/** Whether a store spec string is a PostgreSQL URL (else it is a SQLite path). */
+export function isPostgresUrl(spec: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(spec);
 }
 
 function isStore(value: object): value is Store {

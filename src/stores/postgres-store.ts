@@ -1,22 +1,35 @@
 import { createRequire } from 'node:module';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { TracksError } from '../errors.js';
-import { sparseHistogram } from '../recording/latency-histogram.js';
-import type { ControlState, RecordedEvent, Store, SummarizeOptions, TrackSetSums } from './store.js';
+import { firstBadEvent } from '../model/check-event.js';
+import type { ControlState, RecordedEvent } from '../model/events.js';
+import { EVENT_KINDS, EVENT_TABLES, weightsFromJson } from '../model/event-tables.js';
+import type { Cell, Column, EventTable } from '../model/event-tables.js';
+import type { CallOptions, Store } from '../model/store.js';
+import { StoreError } from '../model/store-error.js';
+import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
+import { migrate, noTracksData, readableVersion } from './migrations.js';
+import { MISSING_TABLES, postgresStoreError } from './postgres-errors.js';
 import { POSTGRES_MIGRATIONS } from './schema.js';
-import { storeError } from './sqlite-store.js';
 import { buildSummary, totalsFromDaily, utcDay } from './summary-rows.js';
 import type { SummaryRows } from './summary-rows.js';
 
 /** Options of {@link postgresStore}. */
 export interface PostgresStoreOptions {
   /**
-   * The schema holding the tracks_ tables, created when missing (default `public`). A URL can
-   * name it too, as `?schema=analytics`, which is how the `tracks` commands reach it.
+   * The schema holding the tracks_ tables, created by the first write when missing (default
+   * `public`). A URL can name it too, as `?schema=analytics`, which is how the `tracks`
+   * commands reach it.
    */
   readonly schema?: string;
   /** Connections of the pool tracks creates from a URL (default 4). */
   readonly maxConnections?: number;
+  /**
+   * The longest a call without its own deadline (a report, `tracks stop`) may take, in ms, and
+   * the longest a connection attempt of the pool tracks creates may take (default 30,000).
+   * Recording passes its `writeTimeout` as each call's deadline instead.
+   */
+  readonly timeoutMs?: number;
 }
 
 /** Fewest rows per COPY when a batch is split over connections. */
@@ -27,23 +40,6 @@ const CHUNK_ROWS = 2_500;
  * beat four (more backends than cores only adds switching), and beat one.
  */
 const PARALLEL_WRITES = 2;
-
-type ColumnType = 'text' | 'int8' | 'float8';
-
-const EXPOSURE_COLUMNS = [['track_set_id', 'text'], ['unit', 'text'], ['track', 'text'], ['at', 'int8'], ['event_id', 'text']] as const;
-const CONVERSION_COLUMNS = [['event_id', 'text'], ['unit', 'text'], ['metric', 'text'], ['value', 'float8'], ['at', 'int8']] as const;
-const HEALTH_COLUMNS = [
-  ['event_id', 'text'],
-  ['track_set_id', 'text'],
-  ['track', 'text'],
-  ['minute', 'int8'],
-  ['runs', 'int8'],
-  ['errors', 'int8'],
-  ['total_ms', 'float8'],
-  ['histogram', 'text'],
-] as const;
-const DEFINITION_COLUMNS = [['event_id', 'text'], ['track_set_id', 'text'], ['weights', 'text'], ['coverage', 'float8'], ['at', 'int8']] as const;
-const GUARDRAIL_COLUMNS = [['event_id', 'text'], ['track_set_id', 'text'], ['track', 'text'], ['cause', 'text'], ['at', 'int8']] as const;
 
 /** Memory for an analysis query's hash join of exposures with per-unit totals (a transaction setting). */
 const ANALYSIS_WORK_MEM = '64MB';
@@ -57,47 +53,18 @@ interface CopyFromStream extends NodeJS.WritableStream {
   on(event: 'error', listener: (error: Error) => void): this;
 }
 
-/** Sends `text` (COPY text format) through a COPY ... FROM STDIN statement on `client`. */
-async function copyText(client: PoolClient, sql: string, text: string): Promise<void> {
-  const require = createRequire(import.meta.url);
-  const { from } = require('pg-copy-streams') as { from: (sql: string) => unknown };
-  const stream = client.query(from(sql) as never) as unknown as CopyFromStream;
-  await new Promise<void>((resolve, reject) => {
-    stream.on('finish', resolve);
-    stream.on('error', reject);
-    stream.end(text);
-  });
-}
-
-/** Rows [from, to) of column-wise `values` in COPY text format (tab-separated, escaped). */
-function copyRows(columns: readonly (readonly [string, ColumnType])[], values: unknown[][], from: number, to: number): string {
-  const last = columns.length - 1;
-  let text = '';
-  for (let r = from; r < to; r++) {
-    for (let c = 0; c <= last; c++) {
-      const v = values[c]![r];
-      text += typeof v === 'string' ? copyEscape(v) : String(v);
-      text += c === last ? '\n' : '\t';
-    }
-  }
-  return text;
-}
-
-const COPY_SPECIAL = /[\\\n\r\t]/;
-const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-
-function copyEscape(value: string): string {
-  return COPY_SPECIAL.test(value) ? value.replace(/[\\\n\r\t]/g, (c) => COPY_ESCAPES[c]!) : value;
-}
-
 /** What tracks needs of a `pg.Pool` (yours, or one it creates from a URL). */
 export type PgPool = Pick<Pool, 'query' | 'connect' | 'end' | 'on'>;
 
 /**
- * The shared store: a PostgreSQL database (by URL, or your `pg.Pool`). Batches are COPYed into a
- * per-connection temporary table and moved with `INSERT ... SELECT ... ON CONFLICT DO NOTHING`,
- * so a batch of any size is a handful of statements. Tables are created on first use; `pg` and
- * `pg-copy-streams` are loaded only then.
+ * The shared store: a PostgreSQL database (by URL, or your `pg.Pool`). Batches are COPYed into
+ * a per-connection temporary table and moved with `INSERT ... SELECT ... ON CONFLICT DO
+ * NOTHING`, so a batch of any size is a handful of statements, and writing it twice stores it
+ * once. Every call honours its caller's deadline: a connection that times out (silent,
+ * blackholed, stuck) is destroyed, never reused; the pool tracks creates uses TCP keepalive,
+ * and each transaction sets `statement_timeout` and `idle_in_transaction_session_timeout` to
+ * the time left. Tables are created by the first write; reads create nothing. `pg` and
+ * `pg-copy-streams` are loaded only on first use.
  *
  * @example
  * ```ts
@@ -109,17 +76,21 @@ export function postgresStore(urlOrPool: string | PgPool, options: PostgresStore
   return new PostgresStore(urlOrPool, options);
 }
 
-class PostgresStore implements Store {
+/** A PostgreSQL database; see {@link postgresStore}. */
+export class PostgresStore implements Store {
   readonly description: string;
   readonly #schema: string;
   readonly #s: string;
   readonly #ownPool: boolean;
   readonly #source: string | PgPool;
   readonly #maxConnections: number;
+  readonly #timeoutMs: number;
   #pool: PgPool | undefined;
-  #ready: Promise<void> | undefined;
+  #migrated: Promise<void> | undefined;
+  /** Whether the tables were seen at this version (reads then skip the check). */
+  #tablesSeen = false;
 
-  constructor(source: string | PgPool, options: PostgresStoreOptions) {
+  constructor(source: string | PgPool, options: PostgresStoreOptions = {}) {
     const fromUrl = typeof source === 'string' ? schemaInUrl(source) : { url: undefined, schema: undefined };
     if (fromUrl.schema !== undefined && options.schema !== undefined && fromUrl.schema !== options.schema) {
       throw new TracksError(
@@ -132,8 +103,86 @@ class PostgresStore implements Store {
     this.#schema = schema ?? 'public';
     this.#s = quoteIdent(this.#schema);
     this.#maxConnections = options.maxConnections ?? 4;
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.description = fromUrl.url !== undefined ? `${redact(fromUrl.url)}${schema ? `#${schema}` : ''}` : `postgres:pool#${this.#schema}`;
   }
+
+  async write(events: readonly RecordedEvent[], options: CallOptions = {}): Promise<void> {
+    const bad = firstBadEvent(events);
+    if (bad !== undefined) {
+      throw new StoreError(`tracks: the PostgreSQL store ${this.description} refuses ${bad.problem}`, { transient: false, code: 'TRACKS_BAD_EVENT' });
+    }
+    const call = this.#timing(options);
+    try {
+      await this.#migrate(call);
+      const rows = new Map<RecordedEvent['kind'], Cell[][]>();
+      for (const event of events) {
+        let list = rows.get(event.kind);
+        if (list === undefined) rows.set(event.kind, (list = []));
+        list.push(EVENT_TABLES[event.kind].row(event as never));
+      }
+      for (const kind of EVENT_KINDS) {
+        const list = rows.get(kind);
+        if (list !== undefined) await this.#insert(EVENT_TABLES[kind] as EventTable, list, call);
+      }
+    } catch (error) {
+      throw this.#failure(`cannot write to the PostgreSQL store ${this.description}`, error);
+    }
+  }
+
+  async readControls(options: CallOptions = {}): Promise<ControlState[]> {
+    const rows = await this.#read<{ track_set_id: string; stopped: boolean; serve: string | null; at: string }>(
+      `SELECT track_set_id, stopped, serve, at FROM ${this.#s}.tracks_controls`,
+      [],
+      options,
+    );
+    return (rows ?? []).map((r) => ({ trackSetId: r.track_set_id, stopped: r.stopped, serve: r.serve, at: Number(r.at) }));
+  }
+
+  async writeControl(state: ControlState, options: CallOptions = {}): Promise<void> {
+    const call = this.#timing(options);
+    try {
+      await this.#migrate(call);
+      await this.#withClient(call, (client) =>
+        client.query(
+          `INSERT INTO ${this.#s}.tracks_controls (track_set_id, stopped, serve, at) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (track_set_id) DO UPDATE SET stopped = excluded.stopped, serve = excluded.serve, at = excluded.at`,
+          [state.trackSetId, state.stopped, state.serve, state.at],
+        ),
+      );
+    } catch (error) {
+      throw this.#failure(`cannot write to the PostgreSQL store ${this.description}`, error);
+    }
+  }
+
+  async readAssignments(trackSetId: string, units: readonly string[], options: CallOptions = {}): Promise<Map<string, string>> {
+    if (units.length === 0) return new Map();
+    const rows = await this.#read<{ unit: string; track: string }>(
+      `SELECT unit, track FROM ${this.#s}.tracks_exposures WHERE track_set_id = $1 AND unit = ANY($2::text[])`,
+      [trackSetId, units],
+      options,
+    );
+    return new Map((rows ?? []).map((r) => [r.unit, r.track]));
+  }
+
+  async summarize(options?: SummarizeOptions): Promise<TrackSetSums[]> {
+    const call = this.#timing({});
+    try {
+      if (!(await this.#hasTables(call))) throw noTracksData(`the PostgreSQL store ${this.description}`);
+      return await this.#summarize(options, call);
+    } catch (error) {
+      throw this.#failure(`cannot read the PostgreSQL store ${this.description}`, error);
+    }
+  }
+
+  async close(): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = undefined;
+    this.#migrated = undefined;
+    if (pool && this.#ownPool) await pool.end();
+  }
+
+  // ---- connections and deadlines ----
 
   #poolNow(): PgPool {
     if (this.#pool) return this.#pool;
@@ -141,215 +190,254 @@ class PostgresStore implements Store {
     if (typeof this.#source === 'string') {
       const require = createRequire(import.meta.url);
       const pg = require('pg') as typeof import('pg');
-      // allowExitOnIdle: an idle pool must not keep the host process alive.
-      pool = new pg.Pool({ connectionString: this.#source, max: this.#maxConnections, allowExitOnIdle: true });
+      pool = new pg.Pool({
+        connectionString: this.#source,
+        max: this.#maxConnections,
+        // An idle pool must not keep the host process alive.
+        allowExitOnIdle: true,
+        connectionTimeoutMillis: this.#timeoutMs,
+        // TCP keepalive finds a peer that vanished without a word (a pulled cable, a dead NAT entry).
+        keepAlive: true,
+        keepAliveInitialDelayMillis: 10_000,
+        idleTimeoutMillis: 30_000,
+      });
     } else {
       pool = this.#source;
     }
     // An idle connection dropped by a server restart emits 'error' on the pool; without a
-    // listener that would crash the host. The next query reconnects.
+    // listener that would crash the host. The next call connects again.
     pool.on('error', () => {});
     this.#pool = pool;
     return pool;
   }
 
-  /** Connects and migrates once; a failure is retried on the next call. */
-  async #open(): Promise<PgPool> {
-    const pool = this.#poolNow();
-    this.#ready ??= this.#migrate(pool).catch((error: unknown) => {
-      this.#ready = undefined;
-      throw storeError(`cannot open the PostgreSQL store ${this.description}`, error);
-    });
-    await this.#ready;
-    return pool;
+  /** The call's deadline and signal, or this store's default deadline when the caller gave none. */
+  #timing(options: CallOptions): Required<CallOptions> {
+    const deadline = options.deadline ?? Date.now() + this.#timeoutMs;
+    return { signal: options.signal ?? AbortSignal.timeout(Math.max(1, deadline - Date.now())), deadline };
   }
 
-  /** The schema version recorded in the database, or 0 when tracks has not created its tables yet. */
-  async #installedVersion(db: Pick<PgPool, 'query'>): Promise<number> {
+  /**
+   * Runs `fn` on a connection of its own. When the caller's signal aborts first, the
+   * connection's socket is destroyed (so a silent server cannot keep it) and the call fails
+   * with a transient timeout; a connection that failed or timed out is never put back.
+   */
+  async #withClient<T>(call: Required<CallOptions>, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    const timeout = () => new StoreError(`tracks: ${this.description} did not answer in time`, { transient: true, code: 'TRACKS_TIMEOUT' });
+    if (call.signal.aborted) throw timeout();
+    const connecting = this.#poolNow().connect();
+    let onAbort: (() => void) | undefined;
+    const client = await new Promise<PoolClient>((resolve, reject) => {
+      let settled = false;
+      onAbort = () => {
+        if (settled) return;
+        settled = true;
+        reject(timeout());
+        // The connection may still arrive; it is of no use now.
+        connecting.then((late) => late.release(new Error('tracks: connected after the deadline')), () => {});
+      };
+      call.signal.addEventListener('abort', onAbort, { once: true });
+      connecting.then(
+        (connected) => {
+          if (settled) return;
+          settled = true;
+          resolve(connected);
+        },
+        (error: unknown) => {
+          if (settled) return;
+          settled = true;
+          reject(error);
+        },
+      );
+    }).finally(() => call.signal.removeEventListener('abort', onAbort!));
+    let broken: Error | undefined;
+    const destroy = () => {
+      broken = timeout();
+      destroySocket(client);
+    };
+    call.signal.addEventListener('abort', destroy, { once: true });
+    if (!stagedTables.has(client)) {
+      // A checked-out connection dropped by the server emits 'error' on the client; without a
+      // listener that would crash the host. The pending query rejects as well.
+      client.on('error', () => {});
+      stagedTables.set(client, new Set());
+    }
+    try {
+      return await fn(client);
+    } catch (error) {
+      if (broken) throw broken;
+      // A connection that failed for any reason but the data is not reused.
+      if (postgresStoreError('', error).transient) broken = error instanceof Error ? error : new Error(String(error));
+      throw error;
+    } finally {
+      call.signal.removeEventListener('abort', destroy);
+      client.release(broken);
+    }
+  }
+
+  /** BEGIN, with server-side timeouts set to the time left, so the server gives up by the deadline too. */
+  async #begin(client: PoolClient, call: Required<CallOptions>, readOnly = false): Promise<void> {
+    const left = Math.max(1, Math.floor(call.deadline - Date.now()));
+    await client.query(
+      `BEGIN${readOnly ? ' READ ONLY' : ''}; SET LOCAL statement_timeout = ${left}; SET LOCAL idle_in_transaction_session_timeout = ${left + 1000}`,
+    );
+  }
+
+  /** Errors as StoreErrors; a missing table or schema means migrating again on the next write. */
+  #failure(what: string, error: unknown): StoreError {
+    const failure = postgresStoreError(what, error);
+    if (failure.code !== undefined && MISSING_TABLES.has(failure.code)) {
+      this.#migrated = undefined;
+      this.#tablesSeen = false;
+    }
+    return failure;
+  }
+
+  // ---- schema ----
+
+  /** Creates or upgrades the tables once per store (again after a failure, or after they vanished). */
+  async #migrate(call: Required<CallOptions>): Promise<void> {
+    this.#migrated ??= this.#withClient(call, (client) =>
+      migrate(
+        {
+          description: `the PostgreSQL store ${this.description}`,
+          installedVersion: () => this.#installedVersion(client),
+          locked: async (fn) => {
+            await this.#begin(client, call);
+            try {
+              // One migrator at a time across processes; the lock ends with the transaction.
+              await client.query("SELECT pg_advisory_xact_lock(hashtext('tracks:migrate'))");
+              await fn();
+              await client.query('COMMIT');
+            } catch (error) {
+              await client.query('ROLLBACK').catch(() => {});
+              throw error;
+            }
+          },
+          prepare: async () => {
+            await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.#s}`);
+            await client.query(`CREATE TABLE IF NOT EXISTS ${this.#s}.tracks_schema_version (version integer NOT NULL)`);
+          },
+          apply: async (sql, version) => {
+            await client.query(sql.replaceAll('{s}', this.#s));
+            await client.query(`INSERT INTO ${this.#s}.tracks_schema_version (version) VALUES ($1)`, [version]);
+          },
+        },
+        POSTGRES_MIGRATIONS,
+      ),
+    ).then(
+      () => {
+        this.#tablesSeen = true;
+      },
+      (error: unknown) => {
+        this.#migrated = undefined;
+        throw postgresStoreError(`cannot open the PostgreSQL store ${this.description}`, error);
+      },
+    );
+    await this.#migrated;
+  }
+
+  /** The schema version recorded in the database, or 0 when tracks has no tables (or no schema) there. */
+  async #installedVersion(db: Pick<PoolClient, 'query'>): Promise<number> {
     const { rows } = await db.query<{ exists: boolean }>('SELECT to_regclass($1) IS NOT NULL AS exists', [`${this.#s}.tracks_schema_version`]);
     if (rows[0]?.exists !== true) return 0;
     const found = await db.query<{ version: number | null }>(`SELECT MAX(version) AS version FROM ${this.#s}.tracks_schema_version`);
     return found.rows[0]?.version ?? 0;
   }
 
-  /** Whether `version` is this library's; throws when the database was migrated by a newer tracks. */
-  #isCurrent(version: number): boolean {
-    if (version > POSTGRES_MIGRATIONS.length) {
-      throw new Error(`the schema has version ${version}, newer than this tracks (${POSTGRES_MIGRATIONS.length}); upgrade tracks`);
-    }
-    return version === POSTGRES_MIGRATIONS.length;
+  /** Whether the tracks tables exist at this version; creates nothing. */
+  async #hasTables(call: Required<CallOptions>): Promise<boolean> {
+    if (this.#tablesSeen) return true;
+    const version = await this.#withClient(call, (client) => this.#installedVersion(client));
+    const state = readableVersion(`the PostgreSQL store ${this.description}`, version, POSTGRES_MIGRATIONS.length);
+    this.#tablesSeen = state === 'current';
+    return this.#tablesSeen;
   }
 
-  async #migrate(pool: PgPool): Promise<void> {
-    // Up to date: nothing to lock or create, so a role that may only read can report.
-    if (this.#isCurrent(await this.#installedVersion(pool))) return;
-    const client: PoolClient = await pool.connect();
+  /** Rows of a read, or undefined when the store holds no tracks tables (nothing is created). */
+  async #read<T extends QueryResultRow>(sql: string, params: unknown[], options: CallOptions): Promise<T[] | undefined> {
+    const call = this.#timing(options);
     try {
-      await client.query('BEGIN');
-      // One migrator at a time across processes; the lock ends with the transaction.
-      await client.query("SELECT pg_advisory_xact_lock(hashtext('tracks:migrate'))");
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.#s}`);
-      await client.query(`CREATE TABLE IF NOT EXISTS ${this.#s}.tracks_schema_version (version integer NOT NULL)`);
-      // Read again under the lock: another process may have migrated meanwhile.
-      const current = await this.#installedVersion(client);
-      this.#isCurrent(current);
-      for (let v = current; v < POSTGRES_MIGRATIONS.length; v++) {
-        await client.query(POSTGRES_MIGRATIONS[v]!.replaceAll('{s}', this.#s));
-        await client.query(`INSERT INTO ${this.#s}.tracks_schema_version (version) VALUES ($1)`, [v + 1]);
-      }
-      await client.query('COMMIT');
+      if (!(await this.#hasTables(call))) return undefined;
+      return await this.#withClient(call, async (client) => {
+        await this.#begin(client, call, true);
+        try {
+          const { rows } = await client.query<T>(sql, params);
+          await client.query('COMMIT');
+          return rows;
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => {});
+          throw error;
+        }
+      });
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
+      throw this.#failure(`cannot read the PostgreSQL store ${this.description}`, error);
     }
   }
 
-  async write(events: readonly RecordedEvent[]): Promise<void> {
-    const pool = await this.#open();
-    const s = this.#s;
-    const exposures: unknown[][] = [[], [], [], [], []];
-    const conversions: unknown[][] = [[], [], [], [], []];
-    const health: unknown[][] = [[], [], [], [], [], [], [], []];
-    const definitions: unknown[][] = [[], [], [], [], []];
-    const guardrails: unknown[][] = [[], [], [], [], []];
-    const add = (columns: unknown[][], ...values: unknown[]) => values.forEach((v, i) => columns[i]!.push(v));
-    for (const e of events) {
-      switch (e.kind) {
-        case 'exposure':
-          add(exposures, e.trackSetId, e.unit, e.track, e.at, e.eventId);
-          break;
-        case 'conversion':
-          add(conversions, e.eventId, e.unit, e.metric, e.value, e.at);
-          break;
-        case 'health':
-          add(health, e.eventId, e.trackSetId, e.track, e.minute, e.runs, e.errors, e.totalMs, JSON.stringify(sparseHistogram(e.histogram)));
-          break;
-        case 'definition':
-          add(definitions, e.eventId, e.trackSetId, JSON.stringify(e.weights), e.coverage, e.at);
-          break;
-        case 'guardrail':
-          add(guardrails, e.eventId, e.trackSetId, e.track, e.cause, e.at);
-          break;
-      }
-    }
-    // Each chunk is COPYed into a session-local staging table and moved with one
-    // `INSERT ... SELECT ... ON CONFLICT DO NOTHING` in a single transaction, so it is idempotent:
-    // a batch cut short by a failure is simply written again. Large batches are cut into chunks
-    // written over a few connections at once, so the server's cores share the index work.
-    const insert = async (table: string, columns: readonly (readonly [string, ColumnType])[], values: unknown[][]) => {
-      const rows = values[0]!.length;
-      if (rows === 0) return;
-      const chunk = Math.max(CHUNK_ROWS, Math.ceil(rows / Math.min(PARALLEL_WRITES, this.#maxConnections)));
-      const writes: Promise<void>[] = [];
-      for (let from = 0; from < rows; from += chunk) {
-        writes.push(this.#copyChunk(pool, table, columns, values, from, Math.min(rows, from + chunk)));
-      }
-      const results = await Promise.allSettled(writes);
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
-    };
-    try {
-      await insert('tracks_exposures', EXPOSURE_COLUMNS, exposures);
-      await insert('tracks_conversions', CONVERSION_COLUMNS, conversions);
-      await insert('tracks_health', HEALTH_COLUMNS, health);
-      await insert('tracks_definitions', DEFINITION_COLUMNS, definitions);
-      await insert('tracks_guardrails', GUARDRAIL_COLUMNS, guardrails);
-    } catch (error) {
-      throw storeError(`cannot write to the PostgreSQL store ${this.description}`, error);
-    }
+  // ---- writing ----
+
+  /**
+   * Rows into one table, cut into chunks written over a few connections at once (so the
+   * server's cores share the index work). Each chunk is its own transaction and idempotent,
+   * so a batch cut short by a failure is simply written again.
+   */
+  async #insert(table: EventTable, rows: Cell[][], call: Required<CallOptions>): Promise<void> {
+    const chunk = Math.max(CHUNK_ROWS, Math.ceil(rows.length / Math.min(PARALLEL_WRITES, this.#maxConnections)));
+    const writes: Promise<void>[] = [];
+    for (let from = 0; from < rows.length; from += chunk) writes.push(this.#copyChunk(table, rows.slice(from, from + chunk), call));
+    const results = await Promise.allSettled(writes);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /**
-   * Rows [from, to) of `values` into `table`: COPY (text format) into a temporary staging table
-   * of this connection (created once per connection, emptied at every commit), then moved with
-   * `INSERT ... SELECT ... ON CONFLICT DO NOTHING`, in one transaction. COPY is the cheapest way
-   * for the server to take rows in; ON CONFLICT keeps every write idempotent.
+   * COPY (text format) into a temporary staging table of the connection (created once per
+   * connection, emptied at every commit), then `INSERT ... SELECT ... ON CONFLICT DO NOTHING`,
+   * in one transaction. COPY is the cheapest way for the server to take rows in; ON CONFLICT
+   * keeps every write idempotent.
    */
-  async #copyChunk(pool: PgPool, table: string, columns: readonly (readonly [string, ColumnType])[], values: unknown[][], from: number, to: number): Promise<void> {
-    const client = await pool.connect();
-    const staging = `pg_temp.tracks_staging_${table}`;
-    let broken: Error | undefined;
-    try {
-      let prepared = stagedTables.get(client);
-      if (prepared === undefined) {
-        stagedTables.set(client, (prepared = new Set()));
-        // A checked-out connection dropped by a server restart emits 'error' on the client;
-        // without a listener that would crash the host. The pending query rejects as well.
-        client.on('error', () => {});
-      }
+  async #copyChunk(table: EventTable, rows: Cell[][], call: Required<CallOptions>): Promise<void> {
+    const staging = `pg_temp.tracks_staging_${table.table}`;
+    const names = table.columns.map((c) => c.name).join(', ');
+    await this.#withClient(call, async (client) => {
+      const prepared = stagedTables.get(client)!;
       if (!prepared.has(staging)) {
-        const defs = columns.map(([name, type]) => `${name} ${type}`).join(', ');
+        const defs = table.columns.map((c) => `${c.name} ${POSTGRES_TYPES[c.type]}`).join(', ');
         await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${staging} (${defs}) ON COMMIT DELETE ROWS`);
         prepared.add(staging);
       }
-      const names = columns.map(([name]) => name).join(', ');
-      await client.query('BEGIN');
+      await this.#begin(client, call);
       try {
-        await copyText(client, `COPY ${staging} (${names}) FROM STDIN`, copyRows(columns, values, from, to));
-        await client.query(`INSERT INTO ${this.#s}.${table} (${names}) SELECT ${names} FROM ${staging} ON CONFLICT DO NOTHING`);
+        await copyText(client, `COPY ${staging} (${names}) FROM STDIN`, copyRows(table.columns, rows));
+        await client.query(`INSERT INTO ${this.#s}.${table.table} (${names}) SELECT ${names} FROM ${staging} ON CONFLICT DO NOTHING`);
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {});
         throw error;
       }
-    } catch (error) {
-      // A connection that failed mid-COPY or mid-transaction is not reused.
-      broken = error instanceof Error ? error : new Error(String(error));
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+    });
   }
 
-  async #rows<T extends QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
-    const pool = await this.#open();
-    return (await pool.query<T>(sql, params)).rows;
-  }
-
-  async readControls(): Promise<ControlState[]> {
-    const rows = await this.#rows<{ track_set_id: string; stopped: boolean; serve: string | null; at: string }>(
-      `SELECT track_set_id, stopped, serve, at FROM ${this.#s}.tracks_controls`,
-    );
-    return rows.map((r) => ({ trackSetId: r.track_set_id, stopped: r.stopped, serve: r.serve, at: Number(r.at) }));
-  }
-
-  async writeControl(state: ControlState): Promise<void> {
-    await this.#rows(
-      `INSERT INTO ${this.#s}.tracks_controls (track_set_id, stopped, serve, at) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (track_set_id) DO UPDATE SET stopped = excluded.stopped, serve = excluded.serve, at = excluded.at`,
-      [state.trackSetId, state.stopped, state.serve, state.at],
-    );
-  }
-
-  async readAssignments(trackSetId: string, units: readonly string[]): Promise<Map<string, string>> {
-    const rows = await this.#rows<{ unit: string; track: string }>(
-      `SELECT unit, track FROM ${this.#s}.tracks_exposures WHERE track_set_id = $1 AND unit = ANY($2::text[])`,
-      [trackSetId, units],
-    );
-    return new Map(rows.map((r) => [r.unit, r.track]));
-  }
+  // ---- reading summaries ----
 
   /**
    * Rows of one analysis query, in a read-only transaction with JIT off (compiling costs more
    * than these single-pass aggregates gain) and room for the join's hash table in memory.
    */
-  async #analysisRows<T extends QueryResultRow>(sql: string, params: unknown[]): Promise<T[]> {
-    const pool = await this.#open();
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN READ ONLY');
-      await client.query(`SELECT set_config('jit', 'off', true), set_config('work_mem', '${ANALYSIS_WORK_MEM}', true)`);
-      const { rows } = await client.query<T>(sql, params);
-      await client.query('COMMIT');
-      return rows;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+  #analysisRows<T extends QueryResultRow>(sql: string, params: unknown[], call: Required<CallOptions>): Promise<T[]> {
+    return this.#withClient(call, async (client) => {
+      await this.#begin(client, call, true);
+      try {
+        await client.query(`SELECT set_config('jit', 'off', true), set_config('work_mem', '${ANALYSIS_WORK_MEM}', true)`);
+        const { rows } = await client.query<T>(sql, params);
+        await client.query('COMMIT');
+        return rows;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      }
+    });
   }
 
   /**
@@ -358,28 +446,32 @@ class PostgresStore implements Store {
    * distinct units and hashes the million exposures instead of the unit totals, at twice the
    * cost. Without the right to ANALYZE (not the owner, or a read-only standby) the report goes on.
    */
-  async #refreshPlannerStatistics(): Promise<void> {
-    const stale = await this.#rows<{ name: string }>(
-      `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-       WHERE n.nspname = $1 AND c.relname IN ('tracks_unit_totals', 'tracks_exposure_counts')
-         AND (c.reltuples < 0 OR pg_relation_size(c.oid) / current_setting('block_size')::int > 1.2 * c.relpages + 8)`,
-      [this.#schema],
+  async #refreshPlannerStatistics(call: Required<CallOptions>): Promise<void> {
+    const stale = await this.#withClient(call, async (client) =>
+      (
+        await client.query<{ name: string }>(
+          `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = $1 AND c.relname IN ('tracks_unit_totals', 'tracks_exposure_counts')
+             AND (c.reltuples < 0 OR pg_relation_size(c.oid) / current_setting('block_size')::int > 1.2 * c.relpages + 8)`,
+          [this.#schema],
+        )
+      ).rows,
     );
     for (const { name } of stale) {
-      await this.#rows(`ANALYZE ${this.#s}.${quoteIdent(name)}`).catch(() => {});
+      await this.#withClient(call, (client) => client.query(`ANALYZE ${this.#s}.${quoteIdent(name)}`)).catch(() => {});
     }
   }
 
-  async summarize(options?: SummarizeOptions): Promise<TrackSetSums[]> {
+  async #summarize(options: SummarizeOptions | undefined, call: Required<CallOptions>): Promise<TrackSetSums[]> {
     const s = this.#s;
     const id = options?.trackSetId;
     const params = id === undefined ? [] : [id];
     const where = (alias: string) => (id === undefined ? '' : `WHERE ${alias}track_set_id = $1`);
     const and = (alias: string) => (id === undefined ? '' : `AND ${alias}track_set_id = $1`);
-    const q = <T extends QueryResultRow>(sql: string) => this.#rows<T>(sql, params);
+    const q = <T extends QueryResultRow>(sql: string) => this.#withClient(call, async (client) => (await client.query<T>(sql, params)).rows);
     const daily = options?.daily !== false;
     const day = daily ? '(e.at / 86400000)::integer::text' : "''";
-    await this.#refreshPlannerStatistics();
+    await this.#refreshPlannerStatistics(call);
     // Exposure counts come from the trigger-kept per-day table: a few rows, not a scan. A user's
     // total of a metric is the pre-added total of the unit when every conversion came at or
     // after the exposure ("settled"), which the join checks per row without a sub-select, so
@@ -397,6 +489,7 @@ class PostgresStore implements Store {
         FROM ${s}.tracks_exposures e JOIN ${s}.tracks_unit_totals t ON t.unit = e.unit AND t.last_at >= e.at
         ${where('e.')} GROUP BY 1, 2, 3, 4`,
         params,
+        call,
       ),
       q<SummaryRows['health'][number]>(`SELECT track_set_id AS "trackSetId", track, SUM(runs)::float8 AS runs,
         SUM(errors)::float8 AS errors, SUM(total_ms)::float8 AS "totalMs" FROM ${s}.tracks_health ${where('')} GROUP BY track_set_id, track`),
@@ -405,7 +498,9 @@ class PostgresStore implements Store {
       q<{ trackSetId: string; weights: string; coverage: number }>(`SELECT DISTINCT ON (track_set_id) track_set_id AS "trackSetId", weights, coverage
         FROM ${s}.tracks_definitions ${where('')} ORDER BY track_set_id, at DESC, event_id DESC`),
       q<SummaryRows['guardrails'][number]>(`SELECT track_set_id AS "trackSetId", track, cause, at::float8 AS at FROM ${s}.tracks_guardrails ${where('')}`),
-      this.readControls(),
+      q<{ track_set_id: string; stopped: boolean; serve: string | null; at: string }>(
+        `SELECT track_set_id, stopped, serve, at FROM ${s}.tracks_controls ${where('')}`,
+      ),
     ]);
     // Users who also converted before their exposure: their totals count only the conversions
     // at or after it, re-added from the conversions of those units alone.
@@ -419,9 +514,13 @@ class PostgresStore implements Store {
                               WHERE c.unit = t.unit AND c.metric = t.metric AND c.at >= e.at) x
           WHERE t.first_at < t.last_at ${and('e.')} GROUP BY 1, 2, 3, 4`,
           params,
+          call,
         )
       : [];
-    const metricRows = addMetricRows(settled.map(({ unsettled: _, ...row }) => row), unsettled);
+    const metricRows = addMetricRows(
+      settled.map(({ unsettled: _, ...row }) => row),
+      unsettled,
+    );
     // Days are kept as day numbers and named here, on the few grouped rows.
     for (const row of exposureRows) row.day = utcDay(Number(row.day) * 86_400_000);
     if (daily) for (const row of metricRows) row.day = utcDay(Number(row.day) * 86_400_000);
@@ -433,19 +532,52 @@ class PostgresStore implements Store {
       histogram,
       dailyExposures: daily ? exposureRows : [],
       dailyMetrics: daily ? metricRows : [],
-      definitions: definitions.map((d) => ({ ...d, weights: JSON.parse(d.weights) as Record<string, number> })),
-      controls,
+      definitions: definitions.map((d) => ({ ...d, weights: weightsFromJson(d.weights) })),
+      controls: controls.map((r) => ({ trackSetId: r.track_set_id, stopped: r.stopped, serve: r.serve, at: Number(r.at) })),
       guardrails,
     };
     return buildSummary(rows, id);
   }
+}
 
-  async close(): Promise<void> {
-    const pool = this.#pool;
-    this.#pool = undefined;
-    this.#ready = undefined;
-    if (pool && this.#ownPool) await pool.end();
+const POSTGRES_TYPES: Readonly<Record<Column['type'], string>> = { text: 'text', integer: 'int8', real: 'float8' };
+
+/** Ends a connection's socket at once (a silent peer would keep a graceful end waiting). */
+function destroySocket(client: PoolClient): void {
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+}
+
+/** Sends `text` (COPY text format) through a COPY ... FROM STDIN statement on `client`. */
+async function copyText(client: PoolClient, sql: string, text: string): Promise<void> {
+  const require = createRequire(import.meta.url);
+  const { from } = require('pg-copy-streams') as { from: (sql: string) => unknown };
+  const stream = client.query(from(sql) as never) as unknown as CopyFromStream;
+  await new Promise<void>((resolve, reject) => {
+    stream.on('finish', resolve);
+    stream.on('error', reject);
+    stream.end(text);
+  });
+}
+
+/** Rows in COPY text format (tab-separated, escaped). */
+function copyRows(columns: readonly Column[], rows: readonly Cell[][]): string {
+  const last = columns.length - 1;
+  let text = '';
+  for (const row of rows) {
+    for (let c = 0; c <= last; c++) {
+      const v = row[c]!;
+      text += typeof v === 'string' ? copyEscape(v) : String(v);
+      text += c === last ? '\n' : '\t';
+    }
   }
+  return text;
+}
+
+const COPY_SPECIAL = /[\\\n\r\t]/;
+const COPY_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+function copyEscape(value: string): string {
+  return COPY_SPECIAL.test(value) ? value.replace(/[\\\n\r\t]/g, (c) => COPY_ESCAPES[c]!) : value;
 }
 
 type MetricRow = SummaryRows['dailyMetrics'][number];

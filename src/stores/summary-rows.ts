@@ -1,5 +1,6 @@
-import { emptyHistogram } from '../recording/latency-histogram.js';
-import type { ControlState, DailySums, GuardrailEvent, MetricSums, TrackSetSums, TrackSums } from './store.js';
+import type { ControlState, GuardrailEvent } from '../model/events.js';
+import { emptyHistogram } from '../model/latency-histogram.js';
+import type { DailySums, MetricSums, TrackSetSums, TrackSums } from '../model/sums.js';
 
 /**
  * The grouped rows every store's summary queries return, and how they become TrackSetSums.
@@ -15,7 +16,7 @@ export interface SummaryRows {
   histogram: Array<{ trackSetId: string; track: string; bucket: number; count: number }>;
   dailyExposures: Array<{ trackSetId: string; day: string; track: string; users: number; first?: number; last?: number }>;
   dailyMetrics: Array<{ trackSetId: string; day: string; track: string; metric: string } & MutableMetricSums>;
-  definitions: Array<{ trackSetId: string; weights: Record<string, number>; coverage: number }>;
+  definitions: Array<{ trackSetId: string; weights: ReadonlyMap<string, number>; coverage: number }>;
   controls: ControlState[];
   guardrails: Array<Omit<GuardrailEvent, 'kind' | 'eventId'>>;
 }
@@ -56,7 +57,7 @@ export function totalsFromDaily(
 
 interface TrackAcc {
   users: number;
-  metrics: Record<string, MetricSums>;
+  metrics: Map<string, MetricSums>;
   runs: number;
   errors: number;
   totalMs: number;
@@ -67,7 +68,7 @@ interface SetAcc {
   tracks: Map<string, TrackAcc>;
   first: number | null;
   last: number | null;
-  daily: Map<string, Map<string, { users: number; metrics: Record<string, MetricSums> }>>;
+  daily: Map<string, Map<string, { users: number; metrics: Map<string, MetricSums> }>>;
 }
 
 /** Arranges grouped rows into per-track-set sums, track sets and tracks sorted by name. */
@@ -82,11 +83,11 @@ export function buildSummary(rows: SummaryRows, trackSetId?: string): TrackSetSu
     const set = setOf(id);
     let acc = set.tracks.get(track);
     if (acc === undefined) {
-      set.tracks.set(track, (acc = { users: 0, metrics: {}, runs: 0, errors: 0, totalMs: 0, histogram: emptyHistogram() }));
+      set.tracks.set(track, (acc = { users: 0, metrics: new Map(), runs: 0, errors: 0, totalMs: 0, histogram: emptyHistogram() }));
     }
     return acc;
   };
-  for (const d of rows.definitions) for (const track of Object.keys(d.weights)) trackOf(d.trackSetId, track);
+  for (const d of rows.definitions) for (const track of d.weights.keys()) trackOf(d.trackSetId, track);
   for (const r of rows.exposures) {
     trackOf(r.trackSetId, r.track).users += r.users;
     const set = setOf(r.trackSetId);
@@ -94,7 +95,7 @@ export function buildSummary(rows: SummaryRows, trackSetId?: string): TrackSetSu
     set.last = set.last === null ? r.last : Math.max(set.last, r.last);
   }
   for (const r of rows.metrics) {
-    trackOf(r.trackSetId, r.track).metrics[r.metric] = { converted: r.converted, sum: r.sum, sumSquares: r.sumSquares };
+    trackOf(r.trackSetId, r.track).metrics.set(r.metric, { converted: r.converted, sum: r.sum, sumSquares: r.sumSquares });
   }
   for (const r of rows.health) {
     const acc = trackOf(r.trackSetId, r.track);
@@ -111,12 +112,12 @@ export function buildSummary(rows: SummaryRows, trackSetId?: string): TrackSetSu
     let byTrack = set.daily.get(day);
     if (byTrack === undefined) set.daily.set(day, (byTrack = new Map()));
     let acc = byTrack.get(track);
-    if (acc === undefined) byTrack.set(track, (acc = { users: 0, metrics: {} }));
+    if (acc === undefined) byTrack.set(track, (acc = { users: 0, metrics: new Map() }));
     return acc;
   };
   for (const r of rows.dailyExposures) dayTrack(r.trackSetId, r.day, r.track).users += r.users;
   for (const r of rows.dailyMetrics) {
-    dayTrack(r.trackSetId, r.day, r.track).metrics[r.metric] = { converted: r.converted, sum: r.sum, sumSquares: r.sumSquares };
+    dayTrack(r.trackSetId, r.day, r.track).metrics.set(r.metric, { converted: r.converted, sum: r.sum, sumSquares: r.sumSquares });
   }
   for (const c of rows.controls) setOf(c.trackSetId);
   for (const g of rows.guardrails) setOf(g.trackSetId);

@@ -42,7 +42,7 @@ test('CLI mistakes are one clear line and a non-zero exit', async () => {
   const cases: [string[], RegExp][] = [
     [['report'], /no store given; pass --store/],
     [['report', '--store', '/nonexistent/tracks.db'], /no store at \/nonexistent\/tracks\.db/],
-    [['report', '--store', path, '--trackset', 'nope'], /unknown track set 'nope'; recorded sets are delay/],
+    [['report', '--store', path, '--trackset', 'nope'], /unknown track set 'nope'; recorded sets are 'delay'/],
     [['report', '--store', path, '--alpha', 'lots'], /--alpha is 'lots'/],
     [['report', '--store', path, '--frobnicate'], /unknown option '--frobnicate'/],
     [['report', '--store', path, '--control', 'pricing'], /--control is 'pricing'; write it as <trackset id>=<track>/],

@@ -134,7 +134,7 @@ test('stop and resume: POST with the CSRF secret writes the control state, throu
 
   const bad = await post('/api/stop', { trackSetId: 'checkout-delay', serve: 'nope' });
   assert.equal(bad.status, 400);
-  assert.match((await bad.json()).error, /has no track 'nope'; its tracks are control, short_delay, long_delay/);
+  assert.match((await bad.json()).error, /has no track 'nope'; its tracks are 'control', 'short_delay', 'long_delay'/);
   assert.equal((await post('/api/stop', { trackSetId: 'never-recorded' })).status, 404);
   assert.equal((await post('/api/stop', ['checkout-delay'])).status, 400);
 });

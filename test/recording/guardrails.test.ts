@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { TracksError } from '../../src/index.js';
 import { Guardrails } from '../../src/recording/guardrails.js';
 import type { HealthCell } from '../../src/recording/health-aggregator.js';
-import { emptyHistogram, latencyBucket } from '../../src/recording/latency-histogram.js';
+import { emptyHistogram, latencyBucket } from '../../src/model/latency-histogram.js';
 
 function cell(track: string, runs: number, ms: number, errors = 0): HealthCell {
   const histogram = emptyHistogram();

@@ -45,7 +45,7 @@ test('without a store nothing is recorded and nothing fails', async () => {
   convert({ key: 'nobody', metric: 'purchase' });
   await flush();
   await close();
-  assert.deepEqual(stats(), { buffered: 0, written: 0, retried: 0, spilled: 0, dropped: 0 });
+  assert.deepEqual(stats(), { buffered: 0, bufferedBytes: 0, written: 0, retried: 0, spilled: 0, drained: 0, rejected: 0, quarantined: 0, dropped: 0 });
 });
 
 test('one exposure per track set and key, none for forced runs; runs without a key are their own unit', async () => {
@@ -72,7 +72,7 @@ test('one exposure per track set and key, none for forced runs; runs without a k
   // The definition is recorded once with the weights this process saw.
   const definitions = byKind(store.events, 'definition');
   assert.equal(definitions.length, 1);
-  assert.deepEqual(definitions[0]!.weights, { control: 1, short: 1, long: 1 });
+  assert.deepEqual({ ...definitions[0]!.weights }, { control: 1, short: 1, long: 1 });
   await close();
 });
 
@@ -105,7 +105,7 @@ test('health is aggregated per track and minute: one event per track per flush, 
 
 test('hashKeys stores no raw key, and conversions still meet their exposures', async () => {
   const store = memoryStore();
-  configure({ store, hashKeys: true });
+  configure({ store, hashKeys: { secret: 'a test secret of 32 characters!!' } });
   const run = new DelayTracks({ key: 'alice@example.com' });
   run.run();
   convert({ key: 'alice@example.com', metric: 'purchase', value: 30 });
@@ -113,7 +113,7 @@ test('hashKeys stores no raw key, and conversions still meet their exposures', a
   for (const e of store.events) assert.ok(!JSON.stringify(e).includes('alice'), JSON.stringify(e));
   const [sums] = await store.summarize({ trackSetId: 'rec-delay' });
   const track = sums!.tracks.find((t) => t.track === run.name)!;
-  assert.deepEqual(track.metrics.purchase, { converted: 1, sum: 30, sumSquares: 900 });
+  assert.deepEqual(track.metrics.get('purchase'), { converted: 1, sum: 30, sumSquares: 900 });
   await close();
 });
 
@@ -130,16 +130,16 @@ test('conversions count only at or after the exposure, by key or by runId', asyn
   convert({ runId: keyless.runId, metric: 'click' });
   await flush();
   const [sums] = await store.summarize({ trackSetId: 'rec-delay' });
-  assert.deepEqual(sums!.tracks.find((t) => t.track === run.name)!.metrics.purchase, { converted: 1, sum: 5, sumSquares: 25 });
-  assert.equal(sums!.tracks.find((t) => t.track === keyless.name)!.metrics.click!.converted, 1);
+  assert.deepEqual(sums!.tracks.find((t) => t.track === run.name)!.metrics.get('purchase'), { converted: 1, sum: 5, sumSquares: 25 });
+  assert.equal(sums!.tracks.find((t) => t.track === keyless.name)!.metrics.get('click')!.converted, 1);
   await close();
 });
 
-test('a malformed convert() never throws into the request: onError gets a TracksError and it counts as dropped', async () => {
+test('a malformed convert() never throws into the request: onError gets a TracksError and it counts as rejected', async () => {
   const errors: Error[] = [];
   configure({ store: memoryStore(), onError: (error) => errors.push(error) });
   const calls: [Parameters<typeof convert>[0], RegExp][] = [
-    [{ key: 'bob', metric: '' }, /convert: metric is ; name the outcome/],
+    [{ key: 'bob', metric: '' }, /convert: metric '' is empty; name the outcome/],
     [{ metric: 'purchase' }, /give either key .* or runId .*not neither/],
     [{ key: 'bob', runId: 'r', metric: 'purchase' }, /not both/],
     [{ key: 'bob', metric: 'purchase', value: Number.NaN }, /value is NaN; give a finite number/],
@@ -151,7 +151,8 @@ test('a malformed convert() never throws into the request: onError gets a Tracks
     assert.ok(error instanceof TracksError, String(error));
     assert.match(error.message, message);
   }
-  assert.equal(stats().dropped, calls.length);
+  assert.equal(stats().rejected, calls.length);
+  assert.equal(stats().dropped, 0);
   await close();
 });
 
@@ -206,10 +207,15 @@ test('an outage past the bound spills to the outbox file, which drains when the 
     const store = flakyStore();
     store.down = true;
     const errors: Error[] = [];
-    configure({ store, outbox: join(dir, 'outbox.db'), maxBuffered: 100, flushTimeout: 50, retryDelay: 5, onError: (e) => errors.push(e) });
+    configure({ store, outbox: join(dir, 'outbox.db'), maxBuffered: 400, flushTimeout: 50, retryDelay: 5, onError: (e) => errors.push(e) });
+    // The outage is noticed (and the outbox made ready) before the burst of traffic.
+    new DelayTracks({ key: 'out-0' }).run();
+    await flush();
     for (let i = 0; i < 1000; i++) {
       new DelayTracks({ key: `out-${i}` }).run();
       if (i % 10 === 0) convert({ key: `out-${i}`, metric: 'purchase' });
+      // Traffic arrives over time: the outbox takes what memory's bound cannot hold.
+      if (i % 50 === 49) await new Promise((resolve) => setTimeout(resolve, 5));
     }
     await flush();
     const during = stats();

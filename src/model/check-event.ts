@@ -1,0 +1,157 @@
+/**
+ * The rules every stored event follows, checked the same way by every store (and by the
+ * outbox when it reads events back), so an event one store takes every store takes. Recording
+ * builds events that follow them; these checks catch everything else (an event from an older
+ * version, a hand-written one) before it reaches a database that would refuse the whole batch.
+ */
+import { nameProblem } from '../core/names.js';
+import type { RecordedEvent } from './events.js';
+import { LATENCY_BUCKETS } from './latency-histogram.js';
+import { unitProblem } from './unit.js';
+
+/** The latest time a stored event may carry: the end of the JavaScript Date range, in epoch ms. */
+export const MAX_EPOCH_MS = 8.64e15;
+
+/** The largest magnitude of a conversion's value (sums of squares of many stay finite). */
+export const MAX_VALUE = 1e15;
+
+/** The longest event id. */
+export const MAX_EVENT_ID_LENGTH = 128;
+
+/** The longest guardrail cause. */
+const MAX_CAUSE_LENGTH = 2000;
+
+/**
+ * Why `event` cannot be stored, naming the field, or undefined when it can.
+ *
+ * @example
+ * ```ts
+ * eventProblem({ kind: 'conversion', eventId: 'c1', unit: 'u1', metric: 'buy', value: NaN, at: 1 });
+ * // 'conversion c1: value is NaN; use a finite number'
+ * ```
+ */
+export function eventProblem(event: unknown): string | undefined {
+  if (typeof event !== 'object' || event === null) return `event is ${event === null ? 'null' : typeof event}, not an object`;
+  const e = event as Partial<Record<string, unknown>>;
+  const kind = e.kind;
+  const what = `${typeof kind === 'string' ? kind.slice(0, 20) : 'event'} ${typeof e.eventId === 'string' ? e.eventId.slice(0, 40) : ''}`.trim();
+  const problem = eventIdProblem(e.eventId) ?? kindProblem(kind, e);
+  return problem === undefined ? undefined : `${what}: ${problem}`;
+}
+
+function kindProblem(kind: unknown, e: Partial<Record<string, unknown>>): string | undefined {
+  switch (kind) {
+    case 'exposure':
+      return name('trackSetId', e.trackSetId) ?? name('track', e.track) ?? unit(e.unit) ?? time('at', e.at, MAX_EPOCH_MS);
+    case 'conversion':
+      return unit(e.unit) ?? name('metric', e.metric) ?? valueProblem(e.value) ?? time('at', e.at, MAX_EPOCH_MS);
+    case 'health':
+      return (
+        name('trackSetId', e.trackSetId) ??
+        name('track', e.track) ??
+        time('minute', e.minute, Math.floor(MAX_EPOCH_MS / 60_000)) ??
+        count('runs', e.runs) ??
+        count('errors', e.errors) ??
+        (Number(e.errors) > Number(e.runs) ? 'errors exceed runs' : undefined) ??
+        finiteAtLeastZero('totalMs', e.totalMs) ??
+        histogramProblem(e.histogram)
+      );
+    case 'definition':
+      return name('trackSetId', e.trackSetId) ?? weightsProblem(e.weights) ?? shareProblem(e.coverage) ?? time('at', e.at, MAX_EPOCH_MS);
+    case 'guardrail':
+      return name('trackSetId', e.trackSetId) ?? name('track', e.track) ?? causeProblem(e.cause) ?? time('at', e.at, MAX_EPOCH_MS);
+    default:
+      return `kind is ${typeof kind === 'string' ? `'${kind.slice(0, 20)}'` : String(kind)}; use exposure, conversion, health, definition or guardrail`;
+  }
+}
+
+function eventIdProblem(id: unknown): string | undefined {
+  if (typeof id !== 'string' || id === '') return 'eventId must be a non-empty string';
+  if (id.length > MAX_EVENT_ID_LENGTH) return `eventId is ${id.length} characters long; use at most ${MAX_EVENT_ID_LENGTH}`;
+  const problem = nameProblem(id);
+  return problem === undefined ? undefined : `eventId ${problem}`;
+}
+
+// Names repeat in every batch (a few sets, tracks and metrics): remember the good ones.
+const goodNames = new Set<string>();
+
+function name(field: string, value: unknown): string | undefined {
+  if (typeof value === 'string' && goodNames.has(value)) return undefined;
+  const problem = nameProblem(value);
+  if (problem === undefined) {
+    if (goodNames.size >= 10_000) goodNames.clear();
+    goodNames.add(value as string);
+    return undefined;
+  }
+  return `${field} ${problem}`;
+}
+
+function unit(value: unknown): string | undefined {
+  const problem = unitProblem(value);
+  return problem === undefined ? undefined : `unit ${problem}`;
+}
+
+function time(field: string, value: unknown, max: number): string | undefined {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
+    return `${field} is ${describe(value)}; use a whole number of ${field === 'minute' ? 'minutes' : 'milliseconds'} since 1970 (0 to ${max})`;
+  }
+  return undefined;
+}
+
+function valueProblem(value: unknown): string | undefined {
+  if (typeof value !== 'number' || !Number.isFinite(value) || Math.abs(value) > MAX_VALUE) {
+    return `value is ${describe(value)}; use a finite number of magnitude at most ${MAX_VALUE}`;
+  }
+  return undefined;
+}
+
+function count(field: string, value: unknown): string | undefined {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) return `${field} is ${describe(value)}; use a whole number >= 0`;
+  return undefined;
+}
+
+function finiteAtLeastZero(field: string, value: unknown): string | undefined {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return `${field} is ${describe(value)}; use a finite number >= 0`;
+  return undefined;
+}
+
+function shareProblem(value: unknown): string | undefined {
+  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) return `coverage is ${describe(value)}; use a share from 0 to 1`;
+  return undefined;
+}
+
+function histogramProblem(value: unknown): string | undefined {
+  if (!Array.isArray(value) || value.length > LATENCY_BUCKETS) return `histogram must be an array of at most ${LATENCY_BUCKETS} counts`;
+  for (const c of value as unknown[]) if (count('histogram count', c) !== undefined) return `histogram holds ${describe(c)}; counts are whole numbers >= 0`;
+  return undefined;
+}
+
+function weightsProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'weights must be an object of track name to weight';
+  for (const [track, weight] of Object.entries(value)) {
+    const problem = name('weights track', track) ?? finiteAtLeastZero(`weight of a track`, weight);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+function causeProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length > MAX_CAUSE_LENGTH) return `cause must be a string of at most ${MAX_CAUSE_LENGTH} characters`;
+  return /[\u0000-\u001f\u007f-\u009f]/.test(value) ? 'cause contains a control character' : undefined;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `the string '${value.slice(0, 30)}'`;
+  if (value instanceof Date) return 'a Date';
+  if (typeof value === 'object') return value === null ? 'null' : 'an object';
+  return String(value);
+}
+
+/** Whether every event of a batch can be stored; throws nothing, allocates nothing when they can. */
+export function firstBadEvent(events: readonly RecordedEvent[]): { index: number; problem: string } | undefined {
+  for (let i = 0; i < events.length; i++) {
+    const problem = eventProblem(events[i]);
+    if (problem !== undefined) return { index: i, problem };
+  }
+  return undefined;
+}

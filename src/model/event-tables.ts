@@ -1,0 +1,115 @@
+/**
+ * One description of each event kind, shared by every store: the table it is stored in, its
+ * columns, the columns that make a row unique, and how an event becomes a row. SQLite builds
+ * its INSERTs from it, PostgreSQL its COPY, the memory store its de-duplication; the
+ * migrations create exactly these tables and columns (a test checks that they agree).
+ */
+import type { RecordedEvent } from './events.js';
+import { sparseHistogram } from './latency-histogram.js';
+
+/** A column's type: text, a whole number (SQLite INTEGER, PostgreSQL bigint) or a float. */
+export type ColumnType = 'text' | 'integer' | 'real';
+
+/** One column of an event table. */
+export interface Column {
+  readonly name: string;
+  readonly type: ColumnType;
+}
+
+/** A value of a row, as the drivers take it. */
+export type Cell = string | number;
+
+/** How one kind of event is stored. */
+export interface EventTable<K extends RecordedEvent['kind'] = RecordedEvent['kind']> {
+  readonly kind: K;
+  readonly table: string;
+  readonly columns: readonly Column[];
+  /** The columns whose values make a row unique: a second row with the same values is skipped. */
+  readonly key: readonly string[];
+  /** The event's row, in the order of `columns`. */
+  row(event: Extract<RecordedEvent, { kind: K }>): Cell[];
+}
+
+const text = (name: string): Column => ({ name, type: 'text' });
+const integer = (name: string): Column => ({ name, type: 'integer' });
+const real = (name: string): Column => ({ name, type: 'real' });
+
+/** Every event kind's table, by kind. */
+export const EVENT_TABLES: { readonly [K in RecordedEvent['kind']]: EventTable<K> } = {
+  exposure: {
+    kind: 'exposure',
+    table: 'tracks_exposures',
+    columns: [text('track_set_id'), text('unit'), text('track'), integer('at'), text('event_id')],
+    key: ['track_set_id', 'unit'],
+    row: (e) => [e.trackSetId, e.unit, e.track, e.at, e.eventId],
+  },
+  conversion: {
+    kind: 'conversion',
+    table: 'tracks_conversions',
+    columns: [text('event_id'), text('unit'), text('metric'), real('value'), integer('at')],
+    key: ['event_id'],
+    row: (e) => [e.eventId, e.unit, e.metric, e.value, e.at],
+  },
+  health: {
+    kind: 'health',
+    table: 'tracks_health',
+    columns: [
+      text('event_id'),
+      text('track_set_id'),
+      text('track'),
+      integer('minute'),
+      integer('runs'),
+      integer('errors'),
+      real('total_ms'),
+      text('histogram'),
+    ],
+    key: ['event_id'],
+    row: (e) => [e.eventId, e.trackSetId, e.track, e.minute, e.runs, e.errors, e.totalMs, JSON.stringify(sparseHistogram(e.histogram))],
+  },
+  definition: {
+    kind: 'definition',
+    table: 'tracks_definitions',
+    columns: [text('event_id'), text('track_set_id'), text('weights'), real('coverage'), integer('at')],
+    key: ['event_id'],
+    row: (e) => [e.eventId, e.trackSetId, weightsJson(e.weights), e.coverage, e.at],
+  },
+  guardrail: {
+    kind: 'guardrail',
+    table: 'tracks_guardrails',
+    columns: [text('event_id'), text('track_set_id'), text('track'), text('cause'), integer('at')],
+    key: ['event_id'],
+    row: (e) => [e.eventId, e.trackSetId, e.track, e.cause, e.at],
+  },
+};
+
+/** The event kinds, in the order stores write them. */
+export const EVENT_KINDS: readonly RecordedEvent['kind'][] = ['exposure', 'conversion', 'health', 'definition', 'guardrail'];
+
+/** The row of any event, through its kind's table. */
+export function rowOf(event: RecordedEvent): Cell[] {
+  return (EVENT_TABLES[event.kind] as EventTable).row(event as never);
+}
+
+/** The values of an event's unique key, joined: two events with the same join to the same text. */
+export function uniqueKeyOf(event: RecordedEvent): string {
+  const table = EVENT_TABLES[event.kind] as EventTable;
+  const row = table.row(event as never);
+  return `${event.kind}\u0000${table.key.map((column) => row[table.columns.findIndex((c) => c.name === column)]).join('\u0000')}`;
+}
+
+/** Weights as the JSON text stored in `tracks_definitions.weights` (any track name is a plain key). */
+export function weightsJson(weights: Readonly<Record<string, number>>): string {
+  return `{${Object.entries(weights)
+    .map(([track, weight]) => `${JSON.stringify(track)}:${JSON.stringify(weight)}`)
+    .join(',')}}`;
+}
+
+/** Weights stored as JSON text, read back as a Map (never as an object indexed by name). */
+export function weightsFromJson(json: string): Map<string, number> {
+  const parsed: unknown = JSON.parse(json);
+  const weights = new Map<string, number>();
+  if (typeof parsed === 'object' && parsed !== null) {
+    for (const [track, weight] of Object.entries(parsed)) if (typeof weight === 'number') weights.set(track, weight);
+  }
+  return weights;
+}

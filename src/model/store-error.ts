@@ -1,0 +1,73 @@
+/**
+ * The one error type of every store, and the one fact recording needs about a failure:
+ * whether trying again may work. A transient failure (the server is unreachable, restarting,
+ * busy or silent; a file is locked; a call timed out) is retried and, past the bounds,
+ * spilled to the outbox. A permanent one (the batch holds something this store cannot take)
+ * is narrowed down to the events that cause it, which are quarantined, so one bad event never
+ * blocks the others.
+ */
+
+/** Codes tracks itself gives a StoreError. Drivers' own codes (`ECONNRESET`, `SQLITE_BUSY`, `22021`) pass through. */
+export type TracksStoreErrorCode =
+  | 'TRACKS_TIMEOUT'
+  | 'TRACKS_NO_DATA'
+  | 'TRACKS_SCHEMA'
+  | 'TRACKS_BAD_EVENT'
+  | 'TRACKS_CLOSED'
+  | 'TRACKS_FILE_REPLACED';
+
+/** What {@link StoreError} takes besides its message. */
+export interface StoreErrorOptions {
+  /** Whether trying the same call again may work. */
+  readonly transient: boolean;
+  /** The driver's code, or one of {@link TracksStoreErrorCode}. */
+  readonly code?: string;
+  readonly cause?: unknown;
+}
+
+/**
+ * A store call that failed, saying whether trying again may work.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await store.write(events);
+ * } catch (error) {
+ *   if (error instanceof StoreError && error.transient) retryLater(events);
+ * }
+ * ```
+ */
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+  /** Whether trying again may work (unreachable, busy, timed out) or not (the batch holds an event the store refuses). */
+  readonly transient: boolean;
+  /** The driver's code (`ECONNREFUSED`, `SQLITE_BUSY`, a PostgreSQL SQLSTATE) or a `TRACKS_` code. */
+  readonly code: string | undefined;
+
+  constructor(message: string, options: StoreErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.transient = options.transient;
+    this.code = options.code;
+  }
+}
+
+/**
+ * Whether a failure may go away by itself. A StoreError says so; any other error (a callback
+ * store's, say) counts as transient unless it carries `transient: false`, so a pipeline that
+ * is down is retried rather than quarantined.
+ */
+export function isTransient(error: unknown): boolean {
+  if (error instanceof StoreError) return error.transient;
+  return (error as { transient?: unknown } | null)?.transient !== false;
+}
+
+/** The message of any thrown value. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The `code` property of any thrown value, as a string, if it has one. */
+export function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === undefined || code === null ? undefined : String(code);
+}

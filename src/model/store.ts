@@ -1,0 +1,57 @@
+/**
+ * The contract every store implements (SQLite, PostgreSQL, memory, callback, your own), and
+ * the one recording and the `tracks` commands use. Reads never create or migrate anything;
+ * writes create and migrate the tables on first use.
+ */
+import type { ControlState, RecordedEvent } from './events.js';
+import type { SummarizeOptions, TrackSetSums } from './sums.js';
+
+/** What every store call takes: a signal that says the caller stopped waiting. */
+export interface CallOptions {
+  /**
+   * Aborted when the caller's deadline passes. A store then gives up the call and discards
+   * whatever connection it was using (it may be silent, or mid-statement).
+   */
+  readonly signal?: AbortSignal;
+  /**
+   * When the caller stops waiting, in epoch ms (the moment `signal` aborts). Stores use it for
+   * the server-side or busy timeouts of the work they start, so it ends by then too.
+   */
+  readonly deadline?: number;
+}
+
+/**
+ * A place events are written to and summaries read from.
+ *
+ * @example
+ * ```ts
+ * const store = storeFrom('tracks.db');
+ * await store.write([{ kind: 'exposure', eventId: 'e1', trackSetId: 'delay', track: 'long', unit: 'u1', at: Date.now() }]);
+ * const [delay] = await store.summarize({ trackSetId: 'delay' });
+ * await store.close();
+ * ```
+ */
+export interface Store {
+  /** A short description for messages, e.g. `sqlite:/srv/tracks.db`. */
+  readonly description: string;
+  /**
+   * Writes events idempotently: an eventId already stored is skipped, and so is a second
+   * exposure of one unit to one set (the first wins). Rejects with a {@link StoreError}: transient
+   * when trying again may work (unreachable, busy, timed out), not when the batch holds an
+   * event the store cannot take (retrying cannot fix that; recording then narrows the batch
+   * down to that event and quarantines it).
+   */
+  write(events: readonly RecordedEvent[], options?: CallOptions): Promise<void>;
+  /** Every track set's control state; none when the store holds no tracks data yet. */
+  readControls(options?: CallOptions): Promise<ControlState[]>;
+  /** Stops or resumes a track set for every process using the store. */
+  writeControl(state: ControlState, options?: CallOptions): Promise<void>;
+  /** Earlier tracks of units in a sticky set, by unit; none when the store holds no tracks data yet. */
+  readAssignments(trackSetId: string, units: readonly string[], options?: CallOptions): Promise<Map<string, string>>;
+  /**
+   * Sufficient statistics per track set and track, computed in the store. Rejects with a
+   * StoreError (`code: 'TRACKS_NO_DATA'`) when the store holds no tracks tables.
+   */
+  summarize(options?: SummarizeOptions): Promise<TrackSetSums[]>;
+  close(): Promise<void>;
+}

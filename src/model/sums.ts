@@ -1,0 +1,70 @@
+/**
+ * What a store's `summarize()` returns: sufficient statistics per track set and track, grouped
+ * in the store. Shared by the stores (which compute them) and the report (which reads them).
+ * Everything keyed by a name from your code is a `Map`, so any name works, `constructor` and
+ * `__proto__` included.
+ */
+import type { ControlState, GuardrailEvent } from './events.js';
+
+/** Sufficient statistics of one metric for the users of one track. */
+export interface MetricSums {
+  /** Users with at least one conversion of the metric after their exposure. */
+  readonly converted: number;
+  /** Sum over users of each user's total value (conversions after exposure). */
+  readonly sum: number;
+  /** Sum over users of the square of each user's total value. */
+  readonly sumSquares: number;
+}
+
+/** Aggregated health of one track's code path. */
+export interface HealthSums {
+  readonly runs: number;
+  readonly errors: number;
+  readonly totalMs: number;
+  readonly histogram: readonly number[];
+}
+
+/** One track's users, metrics and health. */
+export interface TrackSums {
+  readonly track: string;
+  /** Units exposed to the track. */
+  readonly users: number;
+  /** By metric name. Metrics nobody on this track converted on are absent (read as zeros). */
+  readonly metrics: ReadonlyMap<string, MetricSums>;
+  readonly health: HealthSums;
+}
+
+/** Users and metrics of the units first exposed on one UTC day. */
+export interface DailySums {
+  /** UTC day, YYYY-MM-DD, of exposure. Users are counted on their exposure day. */
+  readonly day: string;
+  readonly tracks: readonly Omit<TrackSums, 'health'>[];
+}
+
+/** A track set's definition as last recorded: weights by track name and coverage. */
+export interface RecordedDefinition {
+  readonly weights: ReadonlyMap<string, number>;
+  readonly coverage: number;
+}
+
+/** Everything a report needs of one track set. */
+export interface TrackSetSums {
+  readonly trackSetId: string;
+  /** The latest recorded definition, or null when none was recorded. */
+  readonly definition: RecordedDefinition | null;
+  readonly control: ControlState | null;
+  readonly guardrails: readonly Omit<GuardrailEvent, 'kind' | 'eventId' | 'trackSetId'>[];
+  readonly firstExposureAt: number | null;
+  readonly lastExposureAt: number | null;
+  readonly tracks: readonly TrackSums[];
+  /** Per exposure day, for lift over time; cumulative sums are built by the caller. */
+  readonly daily: readonly DailySums[];
+}
+
+/** What `summarize()` takes. */
+export interface SummarizeOptions {
+  /** Only this track set. */
+  readonly trackSetId?: string;
+  /** Include per-day sums (costs one more grouped query). Default true. */
+  readonly daily?: boolean;
+}

@@ -1,0 +1,88 @@
+import { serializeKey } from '../core/key.js';
+import { nameProblem, quoted } from '../core/names.js';
+import { TracksError } from '../errors.js';
+import { MAX_VALUE } from '../model/check-event.js';
+import type { ConversionEvent } from '../model/events.js';
+import { unitOfRun } from '../model/unit.js';
+import type { UnitOfKey } from '../model/unit.js';
+import { newEventId } from './event-id.js';
+
+/** What {@link convert} takes: who converted (key or runId), on which metric, and how much. */
+export interface Conversion {
+  /** The key the runs were given. */
+  readonly key?: unknown;
+  /** The `runId` of a run without a key. */
+  readonly runId?: string;
+  /** The outcome's name, e.g. 'purchase': at most 200 characters, no control characters. */
+  readonly metric: string;
+  /** The amount, for continuous metrics such as revenue (default 1); finite, magnitude at most 1e15. */
+  readonly value?: number;
+  /**
+   * When it happened (default now): epoch milliseconds or a Date, rounded to the millisecond,
+   * from 2000-01-01T00:00:00Z to one day from now.
+   */
+  readonly at?: number | Date;
+}
+
+/** The earliest `at` a conversion may carry: 2000-01-01T00:00:00Z (earlier is nearly always seconds, not ms). */
+export const EARLIEST_AT = Date.UTC(2000, 0, 1);
+
+/** How far in the future a conversion's `at` may be (clock skew between machines). */
+export const LATEST_AHEAD_MS = 86_400_000;
+
+/**
+ * The event a {@link Conversion} records, checked and normalised at the edge, before it
+ * reaches a buffer: the same for every store. Throws a TracksError naming the field and the fix.
+ */
+export function conversionEventOf(conversion: Conversion, units: UnitOfKey, now: number): ConversionEvent {
+  if (typeof conversion !== 'object' || conversion === null) {
+    throw new TracksError(`convert: pass an object, e.g. convert({ key: userId, metric: 'purchase' }), not ${String(conversion)}`);
+  }
+  const { key, runId, metric } = conversion;
+  const problem = nameProblem(metric);
+  if (problem !== undefined) {
+    throw new TracksError(`convert: metric ${typeof metric === 'string' ? `${quoted(metric)} ` : ''}${problem}; name the outcome, e.g. convert({ key, metric: 'purchase' })`);
+  }
+  const value = conversion.value ?? 1;
+  if (typeof value !== 'number' || !Number.isFinite(value) || Math.abs(value) > MAX_VALUE) {
+    throw new TracksError(`convert: value is ${describe(value)}; give a finite number of magnitude at most ${MAX_VALUE} (or leave it out for 1)`);
+  }
+  const hasKey = key !== undefined && key !== null;
+  if (hasKey === (runId !== undefined)) {
+    throw new TracksError(`convert: give either key (the runs' key) or runId (of a run without a key), not ${hasKey ? 'both' : 'neither'}`);
+  }
+  let unit: string;
+  if (hasKey) {
+    unit = units.of(serializeKey(key));
+  } else {
+    const runProblem = nameProblem(runId);
+    if (runProblem !== undefined) throw new TracksError(`convert: runId ${runProblem}; pass the runId of the run that converted`);
+    unit = unitOfRun(runId!);
+  }
+  return { kind: 'conversion', eventId: newEventId(), unit, metric, value, at: timeOf(conversion.at, now) };
+}
+
+/** `at` as whole epoch milliseconds inside the accepted window, or a TracksError. */
+function timeOf(at: unknown, now: number): number {
+  if (at === undefined) return now;
+  const ms = at instanceof Date ? at.getTime() : at;
+  if (typeof ms !== 'number' || !Number.isFinite(ms)) {
+    throw new TracksError(`convert: at is ${describe(at)}; give epoch milliseconds (Date.now()) or a Date, or leave it out for now`);
+  }
+  const rounded = Math.round(ms);
+  if (rounded < EARLIEST_AT) {
+    const hint = rounded >= 1e9 && rounded < 1e10 ? ' (it looks like seconds: multiply by 1000)' : '';
+    throw new TracksError(`convert: at is ${rounded}, before 2000-01-01${hint}; give epoch milliseconds`);
+  }
+  if (rounded > now + LATEST_AHEAD_MS) {
+    throw new TracksError(`convert: at is ${new Date(Math.min(rounded, 8.64e15)).toISOString()}, more than a day ahead of now; give the time it happened`);
+  }
+  return rounded;
+}
+
+function describe(value: unknown): string {
+  if (value instanceof Date) return 'an invalid Date';
+  if (typeof value === 'string') return `the string ${quoted(value)}`;
+  if (typeof value === 'object') return value === null ? 'null' : 'an object';
+  return String(value);
+}

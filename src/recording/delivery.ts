@@ -1,0 +1,353 @@
+import type { RecordedEvent } from '../model/events.js';
+import type { Outbox } from '../model/outbox.js';
+import type { Store } from '../model/store.js';
+import { isTransient, messageOf } from '../model/store-error.js';
+import { withDeadline } from './deadline.js';
+import type { ErrorReporter } from './error-reporter.js';
+import type { Batch, EventBuffer } from './event-buffer.js';
+
+/** How delivery behaves: see `RecorderOptions` for each. */
+export interface DeliveryOptions {
+  readonly batchSize: number;
+  readonly writeTimeout: number;
+  readonly retryDelay: number;
+  readonly maxRetryDelay: number;
+  readonly flushTimeout: number;
+}
+
+/** What delivery did, as `stats()` reports it. */
+export interface DeliveryCounts {
+  written: number;
+  retried: number;
+  spilled: number;
+  drained: number;
+  quarantined: number;
+  dropped: number;
+}
+
+type Outcome = 'written' | 'transient';
+
+/** A flush waiting for every event before `seq` to settle. */
+interface Waiter {
+  readonly seq: number;
+  resolve(): void;
+}
+
+/**
+ * Moves events from the buffer to the store, and only that: one batch at a time, each store
+ * call under a deadline. A transient failure (unreachable, busy, silent, timed out) puts the
+ * batch back and waits (doubling, with jitter); a permanent one is narrowed down by halving
+ * until the events at fault are found, which are quarantined while every other event is
+ * written. When the buffer reaches half its bound (the store failing, slow or hung) its events
+ * spill to the outbox; when the store takes writes again, the outbox drains back into it,
+ * oldest first, through the same narrowing, so no event can block the ones behind it.
+ */
+export class Delivery {
+  readonly #store: Store;
+  readonly #outbox: Outbox | undefined;
+  readonly #buffer: EventBuffer;
+  readonly #errors: ErrorReporter;
+  readonly #options: DeliveryOptions;
+  readonly counts: DeliveryCounts = { written: 0, retried: 0, spilled: 0, drained: 0, quarantined: 0, dropped: 0 };
+  /** Events quarantined while no outbox could hold them (the last 1,000), for inspection. */
+  readonly quarantineInMemory: Array<{ event: RecordedEvent; error: string; at: number }> = [];
+
+  #pumping: Promise<void> | undefined;
+  #spilling: Promise<void> | undefined;
+  #retryAt = 0;
+  #backoff = 0;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #spillBlockedUntil = 0;
+  /** How the pump's last look at the outbox went. */
+  #lastDrain: 'more' | 'done' | 'failed' | undefined;
+  #outboxOpened = false;
+  /** Whether the outbox was last seen empty (no spill since). */
+  #outboxEmpty = false;
+  #waiters: Waiter[] = [];
+
+  constructor(store: Store, outbox: Outbox | undefined, buffer: EventBuffer, errors: ErrorReporter, options: DeliveryOptions) {
+    this.#store = store;
+    this.#outbox = outbox;
+    this.#buffer = buffer;
+    this.#errors = errors;
+    this.#options = options;
+  }
+
+  /** Writes what is buffered now (unless waiting out a failure), and spills when the buffer is half full. */
+  kick(ignoreBackoff = false): void {
+    if (ignoreBackoff) this.#retryAt = 0;
+    if (this.#buffer.total * 2 >= this.#buffer.maxEvents || this.#buffer.bytes * 2 >= this.#buffer.maxBytes) void this.spill();
+    this.#pumping ??= this.#pump().finally(() => {
+      this.#pumping = undefined;
+    });
+  }
+
+  /**
+   * Resolves once every event recorded before the call is written, spilled, quarantined or
+   * dropped, and the outbox's events are written too when the store takes them, by `spillBy`
+   * (epoch ms): from `flushBy` on, what is still queued, or put back by a failing write, spills
+   * to the outbox.
+   */
+  async flush(flushBy: number, spillBy: number): Promise<void> {
+    const target = this.#buffer.nextSeq;
+    const deadline = flushBy;
+    this.kick(true);
+    // Past `flushBy` (and with an outbox to go to), the rest spills.
+    if (!(await this.#settledBefore(target, deadline)) && this.#outbox !== undefined) {
+      do await this.spill(spillBy);
+      while (!(await this.#settledBefore(target, Math.min(spillBy, Date.now() + 50))) && Date.now() < spillBy);
+    }
+    // The outbox next, while the store takes writes and time is left (the pump drains it).
+    this.#lastDrain = undefined;
+    while (this.#outbox !== undefined && !this.#outboxEmpty && this.#lastDrain !== 'failed' && Date.now() < deadline) {
+      this.kick(true);
+      const pumping = this.#pumping;
+      if (pumping === undefined) break;
+      const left = deadline - Date.now();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([pumping, new Promise<void>((resolve) => (timer = setTimeout(resolve, left)))]);
+      clearTimeout(timer);
+    }
+  }
+
+  /** Moves every queued event to the outbox (one spill at a time), by `deadline` at the latest. */
+  spill(deadline?: number): Promise<void> {
+    this.#spilling ??= this.#spillQueued(deadline).finally(() => {
+      this.#spilling = undefined;
+    });
+    return this.#spilling;
+  }
+
+  /** Whether a write is under way or planned. */
+  get idle(): boolean {
+    return this.#pumping === undefined && this.#spilling === undefined && this.#buffer.total === 0;
+  }
+
+  /** Stops the retry timer (the recorder is closing). */
+  stop(): void {
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+  }
+
+  // ---- writing ----
+
+  async #pump(): Promise<void> {
+    for (;;) {
+      if (Date.now() < this.#retryAt) return this.#retryLater();
+      const batch = this.#buffer.take(this.#options.batchSize);
+      if (batch === undefined) {
+        // Nothing in memory: the outbox's turn, one batch at a time.
+        if (this.#outbox !== undefined && (this.#lastDrain = await this.#drainOutboxBatch()) === 'more') continue;
+        if (this.#lastDrain === 'failed') return this.#retryLater();
+        return;
+      }
+      const outcome = await this.#deliver(batch);
+      if (outcome === 'transient') return this.#retryLater();
+    }
+  }
+
+  /**
+   * Writes a batch taken from the buffer, narrowing it down on a permanent failure. On a
+   * transient failure what is not yet written goes back to the front of the buffer.
+   */
+  async #deliver(batch: Batch): Promise<Outcome> {
+    const parts: Batch[] = [batch];
+    while (parts.length > 0) {
+      const part = parts.shift()!;
+      const failure = await this.#write(part.events);
+      if (failure === undefined) {
+        this.counts.written += part.events.length;
+        this.#settle(part);
+        continue;
+      }
+      if (isTransient(failure)) {
+        this.counts.retried += part.events.length;
+        this.#buffer.putBack([part, ...parts]);
+        this.#wake();
+        return 'transient';
+      }
+      if (part.events.length === 1) {
+        await this.#quarantine(part.events[0]!, failure);
+        this.#settle(part);
+      } else {
+        parts.unshift(...this.#buffer.split(part));
+      }
+    }
+    return 'written';
+  }
+
+  /** One write under the deadline; the failure, or undefined when the store confirmed it. */
+  async #write(events: readonly RecordedEvent[]): Promise<unknown> {
+    try {
+      await withDeadline(this.#options.writeTimeout, `writing ${events.length} events to ${this.#store.description}`, (call) =>
+        this.#store.write(events, call),
+      );
+      this.#backoff = 0;
+      this.#retryAt = 0;
+      return undefined;
+    } catch (error) {
+      if (isTransient(error)) {
+        this.#openOutbox();
+        this.#backoff = Math.min(this.#options.maxRetryDelay, this.#backoff === 0 ? this.#options.retryDelay : this.#backoff * 2);
+        // Jitter, so processes that lost the store together do not return together.
+        this.#retryAt = Date.now() + this.#backoff * (0.8 + 0.4 * Math.random());
+        this.#errors.report('write', error);
+      }
+      return error ?? new Error('the store failed without an error');
+    }
+  }
+
+  #retryLater(): void {
+    if (this.#retryTimer) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.kick();
+    }, Math.max(0, this.#retryAt - Date.now()));
+    this.#retryTimer.unref();
+  }
+
+  // ---- the outbox ----
+
+  /** Readies the outbox when the store first fails, so the outage's first spill does not wait for it. */
+  #openOutbox(): void {
+    const outbox = this.#outbox;
+    if (outbox === undefined || this.#outboxOpened) return;
+    this.#outboxOpened = true;
+    withDeadline(this.#options.writeTimeout, `opening the outbox ${outbox.path}`, (call) => outbox.open(call)).catch((error: unknown) => {
+      this.#outboxOpened = false;
+      this.#errors.report('outbox', error);
+    });
+  }
+
+  /** Spills what is queued, a batch at a time so memory is freed as the outbox takes it. */
+  async #spillQueued(deadline = Infinity): Promise<void> {
+    const outbox = this.#outbox;
+    if (outbox === undefined) return;
+    while (Date.now() >= this.#spillBlockedUntil && Date.now() < deadline) {
+      const batch = this.#buffer.take(this.#options.batchSize);
+      if (batch === undefined) return;
+      const ms = Math.max(1, Math.min(this.#options.writeTimeout, deadline - Date.now()));
+      try {
+        await withDeadline(ms, `spilling ${batch.events.length} events to the outbox ${outbox.path}`, (call) =>
+          outbox.spill(batch.events, call),
+        );
+        this.counts.spilled += batch.events.length;
+        this.#outboxEmpty = false;
+        this.#settle(batch);
+      } catch (error) {
+        // The outbox cannot take them now: they stay in memory (new events past the bound are
+        // dropped) and spilling is not tried again for a while.
+        this.#spillBlockedUntil = Date.now() + Math.max(this.#options.retryDelay, 1_000);
+        this.#buffer.putBack([batch]);
+        this.#errors.report('spill', error);
+      }
+    }
+  }
+
+  /** Writes the outbox's oldest batch to the store: 'more' when one was written, 'done' when it is empty, 'failed'. */
+  async #drainOutboxBatch(): Promise<'more' | 'done' | 'failed'> {
+    const outbox = this.#outbox!;
+    let batch: Awaited<ReturnType<Outbox['peek']>>;
+    try {
+      batch = await withDeadline(this.#options.writeTimeout, `reading the outbox ${outbox.path}`, (call) => outbox.peek(this.#options.batchSize, call));
+    } catch (error) {
+      this.#errors.report('outbox', error);
+      return 'failed';
+    }
+    if (batch === undefined) {
+      this.#outboxEmpty = true;
+      return 'done';
+    }
+    this.counts.quarantined += batch.quarantinedNow;
+    if (batch.quarantinedNow > 0) {
+      this.#errors.report('quarantined', new Error(`tracks: ${batch.quarantinedNow} events in the outbox ${outbox.path} can no longer be stored; moved to its tracks_quarantine table`));
+    }
+    const parts: RecordedEvent[][] = batch.events.length > 0 ? [batch.events] : [];
+    while (parts.length > 0) {
+      const part = parts.shift()!;
+      const failure = await this.#write(part);
+      if (failure === undefined) {
+        this.counts.drained += part.length;
+        continue;
+      }
+      if (isTransient(failure)) return 'failed';
+      if (part.length === 1) await this.#quarantine(part[0]!, failure);
+      else parts.unshift(part.slice(0, Math.ceil(part.length / 2)), part.slice(Math.ceil(part.length / 2)));
+    }
+    try {
+      await withDeadline(this.#options.writeTimeout, `removing written events from the outbox ${outbox.path}`, (call) => outbox.remove(batch.upTo, call));
+    } catch (error) {
+      // Written but not removed: they will be written again later, and stored once.
+      this.#errors.report('outbox', error);
+      return 'failed';
+    }
+    return 'more';
+  }
+
+  /** Sets an event no store takes aside, with the reason: in the outbox's quarantine table, else in memory. */
+  async #quarantine(event: RecordedEvent, failure: unknown): Promise<void> {
+    const error = messageOf(failure);
+    const at = Date.now();
+    this.counts.quarantined++;
+    let where = 'memory (no outbox)';
+    if (this.#outbox !== undefined) {
+      const outbox = this.#outbox;
+      try {
+        await withDeadline(this.#options.writeTimeout, `quarantining an event in ${outbox.path}`, (call) => outbox.quarantine([{ event, error, at }], call));
+        where = `the tracks_quarantine table of ${outbox.path}`;
+      } catch (cause) {
+        where = `memory (the outbox failed: ${messageOf(cause)})`;
+      }
+    }
+    if (!where.startsWith('the')) {
+      this.quarantineInMemory.push({ event, error, at });
+      if (this.quarantineInMemory.length > 1_000) this.quarantineInMemory.shift();
+    }
+    this.#errors.report('quarantined', Object.assign(new Error(`tracks: quarantined ${event.kind} ${event.eventId} in ${where}: ${error}`), { event }));
+  }
+
+  // ---- flush bookkeeping ----
+
+  #settle(batch: Batch): void {
+    this.#buffer.settle(batch);
+    this.#wake();
+  }
+
+  /** Resolves the flushes whose events are all settled. */
+  #wake(): void {
+    if (this.#waiters.length === 0) return;
+    const oldest = this.#buffer.oldestSeq();
+    const waiting: Waiter[] = [];
+    for (const waiter of this.#waiters) {
+      if (oldest >= waiter.seq) waiter.resolve();
+      else waiting.push(waiter);
+    }
+    this.#waiters = waiting;
+  }
+
+  /** Waits until every event before `seq` is settled, or the deadline: true when settled. */
+  #settledBefore(seq: number, deadline: number): Promise<boolean> {
+    if (this.#buffer.oldestSeq() >= seq) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        resolve(false);
+      }, Math.max(0, deadline - Date.now()));
+      const waiter = {
+        seq,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+      };
+      this.#waiters.push(waiter);
+    });
+  }
+
+  /** Events dropped (counted and reported) because nothing could hold them. */
+  dropped(count: number, why: string): void {
+    this.counts.dropped += count;
+    this.#errors.report('dropped', new Error(`tracks: ${count} events dropped: ${why}`));
+    this.#wake();
+  }
+}

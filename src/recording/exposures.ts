@@ -1,0 +1,61 @@
+import type { ChosenRun } from '../core/run-hooks.js';
+import { definitionOf } from '../core/track-set.js';
+import type { RecordedEvent } from '../model/events.js';
+import { unitOfRun } from '../model/unit.js';
+import type { UnitOfKey } from '../model/unit.js';
+import { newEventId } from './event-id.js';
+import { SeenUnits } from './seen-units.js';
+import type { StickyAssignments } from './sticky-assignments.js';
+
+/**
+ * Turns runs into exposure events: one per track set and key per process (repeat visits add
+ * nothing), each set's definition once per process before its first exposure, and the unit in
+ * its canonical stored form. Names need no check here: a track set's id and track names were
+ * checked when its definition was built.
+ */
+export class Exposures {
+  readonly #units: UnitOfKey;
+  readonly #seenKeys: UnitOfKey;
+  readonly #seen: SeenUnits;
+  readonly #sticky: StickyAssignments;
+  readonly #defined = new Set<string>();
+  readonly #stickySets = new Set<string>();
+
+  constructor(units: UnitOfKey, seenKeys: UnitOfKey, seen: SeenUnits, sticky: StickyAssignments) {
+    this.#units = units;
+    this.#seenKeys = seenKeys;
+    this.#seen = seen;
+    this.#sticky = sticky;
+  }
+
+  /** Emits the events a run in the test records (none for a key already exposed to the set). */
+  record(run: ChosenRun, emit: (event: RecordedEvent) => void): void {
+    const key = run.key;
+    // Long keys are remembered by their digest: the de-duplication set stays small per entry.
+    if (key !== null && !this.#seen.add(run.id, key.length > 200 ? this.#seenKeys.of(key) : key)) return;
+    if (!this.#defined.has(run.id)) this.#define(run, emit);
+    const unit = key === null ? unitOfRun(run.runId) : this.#units.of(key);
+    if (key !== null && this.#stickySets.has(run.id)) this.#sticky.remember(run.id, key, run.name);
+    emit({ kind: 'exposure', eventId: newEventId(), trackSetId: run.id, track: run.name, unit, at: Date.now() });
+  }
+
+  /** Resolves when the sticky lookups asked for so far are answered. */
+  settled(): Promise<void> {
+    return this.#sticky.settled();
+  }
+
+  /** The key's earlier track in a sticky set, from the cache (a miss starts a lookup). */
+  stickyTrack(trackSetId: string, key: string): string | undefined {
+    this.#stickySets.add(trackSetId);
+    return this.#sticky.trackOf(trackSetId, key);
+  }
+
+  #define(run: ChosenRun, emit: (event: RecordedEvent) => void): void {
+    this.#defined.add(run.id);
+    const definition = definitionOf((run as object).constructor);
+    // Without a prototype, a track named 'constructor' or '__proto__' is an ordinary key.
+    const weights = Object.create(null) as Record<string, number>;
+    for (const track of definition.tracks) weights[track.name] = track.weight;
+    emit({ kind: 'definition', eventId: newEventId(), trackSetId: run.id, weights, coverage: definition.coverage, at: Date.now() });
+  }
+}

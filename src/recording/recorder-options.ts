@@ -1,0 +1,150 @@
+import { TracksError } from '../errors.js';
+import type { GuardrailEvent } from '../model/events.js';
+import type { GuardrailOptions } from './guardrails.js';
+
+/** The secret `hashKeys` stores keys under (HMAC-SHA-256). */
+export interface HashKeys {
+  /**
+   * At least 16 characters (or bytes), kept out of the code (an environment variable, a secret
+   * store). Keep it stable: a new secret makes every user a new unit.
+   */
+  readonly secret: string | Uint8Array;
+}
+
+/** How recording behaves; every option has a default. See {@link configure}. */
+export interface RecorderOptions {
+  /**
+   * Store each key as its HMAC-SHA-256 under your secret (`h:` and 43 characters), so the
+   * store never holds raw ids and nobody can recover one by hashing guesses (default: keys are
+   * stored as they are).
+   */
+  readonly hashKeys?: HashKeys | false;
+  /** Most events written in one batch (default 10,000). */
+  readonly batchSize?: number;
+  /** How often buffered events are written, in ms (default 1,000). */
+  readonly flushInterval?: number;
+  /**
+   * Most events held in memory (default 100,000). From half of it, events spill to the outbox;
+   * at it, new events are dropped (counted, reported) until the store or the outbox takes some.
+   */
+  readonly maxBuffered?: number;
+  /** Most bytes held in memory, estimated, with the same rules as `maxBuffered` (default 32 MiB). */
+  readonly maxBufferedBytes?: number;
+  /**
+   * The deadline of every store and outbox call (connecting, writing, reading controls, sticky
+   * lookups), in ms (default 5,000). A call past it counts as a failure: the store discards the
+   * connection, and the events are tried again or spilled.
+   */
+  readonly writeTimeout?: number;
+  /** First wait after a failed write, in ms; doubles up to `maxRetryDelay` (default 100). */
+  readonly retryDelay?: number;
+  /** Longest wait between retries, in ms (default 5,000). */
+  readonly maxRetryDelay?: number;
+  /**
+   * How long `flush()` waits for the store before spilling what is left to the outbox, in ms
+   * (default 10,000). `flush()` and `close()` resolve within `flushTimeout + writeTimeout`.
+   */
+  readonly flushTimeout?: number;
+  /** How often stop/resume changes are picked up from the store, in ms (default 10,000). */
+  readonly controlInterval?: number;
+  /** Keys remembered per process to skip repeat exposures (default 1,000,000). */
+  readonly dedupeSize?: number;
+  /** Bytes those keys may take, estimated (default 64 MiB). */
+  readonly dedupeBytes?: number;
+  /** Sticky assignments cached per process (default 1,000,000). */
+  readonly stickyCacheSize?: number;
+  /** Bytes the sticky cache may take, estimated (default 64 MiB). */
+  readonly stickyCacheBytes?: number;
+  /** Switch tracks off in this process when they do much worse than control; off unless given. */
+  readonly guardrails?: GuardrailOptions | false;
+  /**
+   * Called for recording's failures (store unreachable, an event refused, events spilled or
+   * dropped); recording never throws. At most 100 calls per kind of failure per 10 s; the rest
+   * are summed up in one call. Without it, one line per kind per minute goes to stderr.
+   */
+  readonly onError?: (error: Error) => void;
+  /** Called when a guardrail switches a track off. */
+  readonly onGuardrail?: (event: Omit<GuardrailEvent, 'kind' | 'eventId'>) => void;
+}
+
+/** Options with their defaults, checked. */
+export interface ResolvedOptions {
+  readonly secret: string | Uint8Array | undefined;
+  readonly batchSize: number;
+  readonly flushInterval: number;
+  readonly maxBuffered: number;
+  readonly maxBufferedBytes: number;
+  readonly writeTimeout: number;
+  readonly retryDelay: number;
+  readonly maxRetryDelay: number;
+  readonly flushTimeout: number;
+  readonly controlInterval: number;
+  readonly dedupeSize: number;
+  readonly dedupeBytes: number;
+  readonly stickyCacheSize: number;
+  readonly stickyCacheBytes: number;
+  readonly guardrails: GuardrailOptions | undefined;
+  readonly onError: ((error: Error) => void) | undefined;
+  readonly onGuardrail: RecorderOptions['onGuardrail'];
+}
+
+const MIB = 1024 * 1024;
+
+/** Checks the options and fills in the defaults; a bad option is a TracksError naming it and the fix. */
+export function resolveOptions(options: RecorderOptions): ResolvedOptions {
+  const n = (name: keyof RecorderOptions, fallback: number) => positive(options[name], name, fallback);
+  const resolved = {
+    secret: secretOf(options.hashKeys),
+    batchSize: n('batchSize', Math.min(10_000, positive(options.maxBuffered, 'maxBuffered', 100_000))),
+    flushInterval: n('flushInterval', 1_000),
+    maxBuffered: n('maxBuffered', 100_000),
+    maxBufferedBytes: n('maxBufferedBytes', 32 * MIB),
+    writeTimeout: n('writeTimeout', 5_000),
+    retryDelay: n('retryDelay', 100),
+    maxRetryDelay: n('maxRetryDelay', 5_000),
+    flushTimeout: n('flushTimeout', 10_000),
+    controlInterval: n('controlInterval', 10_000),
+    dedupeSize: n('dedupeSize', 1_000_000),
+    dedupeBytes: n('dedupeBytes', 64 * MIB),
+    stickyCacheSize: n('stickyCacheSize', 1_000_000),
+    stickyCacheBytes: n('stickyCacheBytes', 64 * MIB),
+    guardrails: options.guardrails || undefined,
+    onError: hook(options.onError, 'onError'),
+    onGuardrail: hook(options.onGuardrail, 'onGuardrail'),
+  };
+  if (resolved.batchSize > resolved.maxBuffered) {
+    throw new TracksError(`configure: batchSize (${resolved.batchSize}) is larger than maxBuffered (${resolved.maxBuffered}); make batchSize at most maxBuffered`);
+  }
+  return resolved;
+}
+
+function positive(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
+    throw new TracksError(`configure: ${name} is ${String(value)}; use a positive number (default ${fallback})`);
+  }
+  return value;
+}
+
+function hook<F>(value: F | undefined, name: string): F | undefined {
+  if (value !== undefined && typeof value !== 'function') {
+    throw new TracksError(`configure: ${name} is ${typeof value}; pass a function, e.g. ${name}: (error) => log.warn(error)`);
+  }
+  return value;
+}
+
+function secretOf(hashKeys: unknown): string | Uint8Array | undefined {
+  if (hashKeys === undefined || hashKeys === false) return undefined;
+  const secret = (hashKeys as { secret?: unknown } | null)?.secret;
+  const length = typeof secret === 'string' ? Buffer.byteLength(secret) : secret instanceof Uint8Array ? secret.byteLength : -1;
+  if (length < 0) {
+    throw new TracksError(
+      'configure: hashKeys needs a secret, e.g. hashKeys: { secret: process.env.TRACKS_KEY_SECRET }. Keys are stored as their ' +
+        'HMAC-SHA-256 under it, so nobody can recover an id by hashing guesses (a plain hash of an email or a numeric id can be)',
+    );
+  }
+  if (length < 16) {
+    throw new TracksError(`configure: hashKeys.secret is ${length} bytes long; use at least 16 random characters (e.g. openssl rand -base64 24)`);
+  }
+  return secret as string | Uint8Array;
+}

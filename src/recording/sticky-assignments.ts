@@ -1,0 +1,111 @@
+import type { Store } from '../model/store.js';
+import type { UnitOfKey } from '../model/unit.js';
+import { withDeadline } from './deadline.js';
+import type { ErrorReporter } from './error-reporter.js';
+
+/**
+ * The tracks keys of sticky sets got first, so the hot path never waits on the store. Filled
+ * from this process's own exposures, and from the store: a key new to the process is looked
+ * up in the background (batched, under the write deadline), and until the answer comes it is
+ * served its current assignment (the store keeps the first track recorded, so analysis is
+ * unaffected). Bounded in entries and in bytes; the oldest tenth goes first.
+ */
+export class StickyAssignments {
+  readonly #store: Store;
+  readonly #units: UnitOfKey;
+  readonly #errors: ErrorReporter;
+  readonly #writeTimeout: number;
+  readonly #maxEntries: number;
+  readonly #maxBytes: number;
+  #tracks = new Map<string, string>();
+  #bytes = 0;
+  #lookups = new Map<string, Set<string>>();
+  #looking: Promise<void> | undefined;
+
+  constructor(store: Store, units: UnitOfKey, errors: ErrorReporter, options: { writeTimeout: number; maxEntries: number; maxBytes: number }) {
+    this.#store = store;
+    this.#units = units;
+    this.#errors = errors;
+    this.#writeTimeout = options.writeTimeout;
+    this.#maxEntries = Math.max(1, options.maxEntries);
+    this.#maxBytes = Math.max(1, options.maxBytes);
+  }
+
+  /** The key's first track if known; otherwise undefined, and a lookup is on its way. */
+  trackOf(trackSetId: string, key: string): string | undefined {
+    const known = this.#tracks.get(entryOf(trackSetId, key));
+    if (known !== undefined) return known;
+    let keys = this.#lookups.get(trackSetId);
+    if (keys === undefined) this.#lookups.set(trackSetId, (keys = new Set()));
+    keys.add(key);
+    this.#lookUpSoon();
+    return undefined;
+  }
+
+  /** Remembers the track this process exposed a key to, unless one is known (the first wins). */
+  remember(trackSetId: string, key: string, track: string): void {
+    if (!this.#tracks.has(entryOf(trackSetId, key))) this.#learn(trackSetId, key, track);
+  }
+
+  /** Resolves when the lookups asked for so far are answered (or failed). */
+  async settled(): Promise<void> {
+    while (this.#looking !== undefined) await this.#looking;
+  }
+
+  #lookUpSoon(): void {
+    this.#looking ??= new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.#lookUp())
+      .finally(() => {
+        this.#looking = undefined;
+        if (this.#lookups.size > 0) this.#lookUpSoon();
+      });
+  }
+
+  async #lookUp(): Promise<void> {
+    const lookups = this.#lookups;
+    this.#lookups = new Map();
+    for (const [trackSetId, keys] of lookups) {
+      const byUnit = new Map([...keys].map((key) => [this.#units.of(key), key] as const));
+      try {
+        const found = await withDeadline(this.#writeTimeout, `looking up sticky assignments in ${this.#store.description}`, (call) =>
+          this.#store.readAssignments(trackSetId, [...byUnit.keys()], call),
+        );
+        // The store's answer replaces what this process guessed while it was on its way.
+        for (const [unit, track] of found) this.#learn(trackSetId, byUnit.get(unit)!, track);
+      } catch (error) {
+        this.#errors.report('sticky', error);
+      }
+    }
+  }
+
+  #learn(trackSetId: string, key: string, track: string): void {
+    const entry = entryOf(trackSetId, key);
+    const before = this.#tracks.get(entry);
+    if (before !== undefined) {
+      this.#tracks.delete(entry);
+      this.#bytes -= entryBytes(entry, before);
+    }
+    const size = entryBytes(entry, track);
+    if (this.#tracks.size >= this.#maxEntries || this.#bytes + size > this.#maxBytes) this.#evict();
+    this.#tracks.set(entry, track);
+    this.#bytes += size;
+  }
+
+  #evict(): void {
+    let drop = Math.ceil(this.#tracks.size / 10);
+    for (const [entry, track] of this.#tracks) {
+      this.#tracks.delete(entry);
+      this.#bytes -= entryBytes(entry, track);
+      if (--drop <= 0) break;
+    }
+  }
+}
+
+/** Set ids never hold NUL (names are checked), so the first NUL separates them from the key. */
+function entryOf(trackSetId: string, key: string): string {
+  return `${trackSetId}\u0000${key}`;
+}
+
+function entryBytes(entry: string, track: string): number {
+  return 64 + 2 * (entry.length + track.length);
+}

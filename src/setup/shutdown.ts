@@ -1,0 +1,49 @@
+import type { Recorder } from '../recording/recorder.js';
+
+/**
+ * How recording ends with the process, so that nothing recorded before a graceful exit is
+ * lost:
+ *
+ * - **SIGTERM, and the application has its own handler** (it drains: stops accepting, finishes
+ *   its requests, then exits): recording flushes at once and keeps recording while the
+ *   application goes on serving; whatever is recorded after is written by the usual timer, by
+ *   the `beforeExit` flush, or spilled at `exit`.
+ * - **SIGTERM, and no other handler**: recording closes (flushing, spilling what the store
+ *   cannot take in time), then the signal is raised again, so the process ends as it would
+ *   have without tracks, within `flushTimeout + writeTimeout` (15 s by default).
+ * - **`beforeExit`** (the event loop ran dry): flushes what is pending.
+ * - **`exit`** (`process.exit()`, or the end): whatever is still in memory is spilled to the
+ *   outbox on the spot, synchronously; it is written to the store by the next process.
+ *
+ * Returns a function that removes the handlers.
+ */
+export function handleShutdown(recorder: Recorder): () => void {
+  let exitFlushes = 0;
+  let terminating = false;
+  const onBeforeExit = () => {
+    // beforeExit fires again after the flush's work; stop once nothing is left (or it keeps failing).
+    if (recorder.pending && exitFlushes++ < 3) void recorder.flush();
+  };
+  const onSigterm = () => {
+    const appHandles = process.listeners('SIGTERM').some((listener) => listener !== onSigterm);
+    if (appHandles) {
+      void recorder.flush();
+      return;
+    }
+    if (terminating) return;
+    terminating = true;
+    void recorder.close().finally(() => {
+      process.removeListener('SIGTERM', onSigterm);
+      process.kill(process.pid, 'SIGTERM');
+    });
+  };
+  const onExit = () => recorder.spillNow();
+  process.on('beforeExit', onBeforeExit);
+  process.on('SIGTERM', onSigterm);
+  process.on('exit', onExit);
+  return () => {
+    process.removeListener('beforeExit', onBeforeExit);
+    process.removeListener('SIGTERM', onSigterm);
+    process.removeListener('exit', onExit);
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * The one migration runner of every SQL store. A store describes how to read its version,
+ * lock out other migrators and apply one step; this decides what to apply, in order, once,
+ * and refuses a database migrated by a newer tracks. Reads never migrate: they ask
+ * {@link readableVersion} instead.
+ */
+import { StoreError } from '../model/store-error.js';
+
+/** What a SQL store gives the migration runner. */
+export interface MigrationTarget {
+  /** `sqlite:/srv/tracks.db`, for messages. */
+  readonly description: string;
+  /** The version recorded in `tracks_schema_version`, or 0 when tracks has no tables there. */
+  installedVersion(): Promise<number>;
+  /** Runs `fn` in one transaction holding the store's migration lock (one migrator at a time). */
+  locked(fn: () => Promise<void>): Promise<void>;
+  /** Creates the schema (if any) and `tracks_schema_version`; runs inside the lock. */
+  prepare(): Promise<void>;
+  /** Applies migration `sql` and records `version`; runs inside the lock. */
+  apply(sql: string, version: number): Promise<void>;
+}
+
+/** Brings the store's tables to the latest version; does nothing, and locks nothing, when they are current. */
+export async function migrate(target: MigrationTarget, migrations: readonly string[]): Promise<void> {
+  if (isCurrent(target, await target.installedVersion(), migrations.length)) return;
+  await target.locked(async () => {
+    await target.prepare();
+    // Read again under the lock: another process may have migrated meanwhile.
+    const current = await target.installedVersion();
+    if (isCurrent(target, current, migrations.length)) return;
+    for (let version = current + 1; version <= migrations.length; version++) await target.apply(migrations[version - 1]!, version);
+  });
+}
+
+/**
+ * Whether a read may go ahead on `version`: 'empty' when the store holds no tracks tables,
+ * 'current' when it is this version's; throws a StoreError for an older or newer schema.
+ */
+export function readableVersion(description: string, version: number, latest: number): 'empty' | 'current' {
+  if (version === 0) return 'empty';
+  if (version === latest) return 'current';
+  if (version > latest) throw newerSchema(description, version, latest);
+  throw new StoreError(
+    `tracks: ${description} has schema version ${version}, older than this tracks (${latest}); ` +
+      'it is upgraded when a process of this version first records to it',
+    { transient: false, code: 'TRACKS_SCHEMA' },
+  );
+}
+
+/** The error every read of an empty store gives: the store is there but holds no tracks data. */
+export function noTracksData(description: string): StoreError {
+  return new StoreError(`tracks: ${description} holds no tracks data (no tracks_ tables); check the store, or record some runs first`, {
+    transient: false,
+    code: 'TRACKS_NO_DATA',
+  });
+}
+
+function isCurrent(target: MigrationTarget, version: number, latest: number): boolean {
+  if (version > latest) throw newerSchema(target.description, version, latest);
+  return version === latest;
+}
+
+function newerSchema(description: string, version: number, latest: number): StoreError {
+  return new StoreError(`tracks: ${description} has schema version ${version}, newer than this tracks (${latest}); upgrade tracks`, {
+    transient: false,
+    code: 'TRACKS_SCHEMA',
+  });
+}

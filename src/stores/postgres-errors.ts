@@ -1,0 +1,23 @@
+import { StoreError, codeOf, messageOf } from '../model/store-error.js';
+
+/**
+ * SQLSTATE classes that say the data itself is refused, so the same rows can never be
+ * written: 22 data exception (a NUL byte, an invalid encoding, a number out of range), 23
+ * integrity constraint violation, 54 program limit exceeded (a value too large for an index).
+ * Everything else (connection failures, shutdowns, timeouts, missing privileges or tables,
+ * serialization failures) may be fixed by waiting or by an operator: transient, so events
+ * wait or spill and are never quarantined for it.
+ */
+const PERMANENT_CLASSES = new Set(['22', '23', '54']);
+
+/** SQLSTATEs saying the tracks tables or schema are gone: the store migrates again on the next write. */
+export const MISSING_TABLES = new Set(['42P01', '3F000']);
+
+/** A PostgreSQL failure as a StoreError that says whether trying again may work. */
+export function postgresStoreError(what: string, error: unknown): StoreError {
+  if (error instanceof StoreError) return error;
+  const code = codeOf(error);
+  const sqlState = code !== undefined && /^[0-9A-Z]{5}$/.test(code);
+  const permanent = sqlState && PERMANENT_CLASSES.has(code.slice(0, 2));
+  return new StoreError(`tracks: ${what}: ${messageOf(error)}`, { transient: !permanent, ...(code === undefined ? {} : { code }), cause: error });
+}

@@ -1,0 +1,327 @@
+/**
+ * The SQLite store's database, as its worker thread runs it: opening and migrating the file,
+ * writing batches, reading controls, sticky assignments and summaries. Everything here is
+ * synchronous and may block (on another process's lock, a slow disk): it runs only on the
+ * worker thread, never on the application's event loop.
+ */
+import { createRequire } from 'node:module';
+import { statSync } from 'node:fs';
+import type BetterSqlite3 from 'better-sqlite3';
+import type { ControlState, RecordedEvent } from '../model/events.js';
+import { EVENT_KINDS, EVENT_TABLES, weightsFromJson } from '../model/event-tables.js';
+import type { Cell, EventTable } from '../model/event-tables.js';
+import { firstBadEvent } from '../model/check-event.js';
+import { StoreError } from '../model/store-error.js';
+import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
+import { migrate, noTracksData, readableVersion } from './migrations.js';
+import type { MigrationTarget } from './migrations.js';
+import { SQLITE_MIGRATIONS } from './schema.js';
+import { sqliteStoreError, untilDeadline } from './sqlite-errors.js';
+import { buildSummary, totalsFromDaily, utcDay } from './summary-rows.js';
+import type { SummaryRows } from './summary-rows.js';
+
+type Database = BetterSqlite3.Database;
+
+/** Rows per multi-row INSERT: fewer statement steps per batch, well under SQLite's 32,766 variables. */
+const ROWS_PER_STATEMENT = 100;
+
+/** How long one attempt waits on another process's lock before the deadline is checked again. */
+const BUSY_SLICE_MS = 20;
+
+/** The SQLite file behind a SqliteStore; see the module comment. */
+export class SqliteDatabase {
+  readonly #path: string;
+  #writer: Writer | undefined;
+  #reader: Database | undefined;
+
+  constructor(path: string, _options: Readonly<Record<string, number>> = {}) {
+    this.#path = path;
+  }
+
+  async write(events: readonly RecordedEvent[], deadline: number): Promise<void> {
+    const bad = firstBadEvent(events);
+    if (bad !== undefined) {
+      throw new StoreError(`tracks: the SQLite store ${this.#path} refuses ${bad.problem}`, { transient: false, code: 'TRACKS_BAD_EVENT' });
+    }
+    const writer = await this.#openWriter(deadline);
+    writer.checkIdentity();
+    try {
+      untilDeadline(() => writer.writeBatch.immediate(events), deadline);
+    } catch (error) {
+      throw sqliteStoreError(`cannot write to the SQLite store ${this.#path}`, error);
+    }
+    // Written into a file that is no longer at the path (removed or replaced mid-run): those rows
+    // are gone with it, so the batch does not count as written and is tried again.
+    writer.checkIdentity();
+  }
+
+  readControls(deadline: number): ControlState[] {
+    const db = this.#readable(deadline);
+    if (db === undefined) return [];
+    const rows = untilDeadline(() => db.prepare('SELECT track_set_id, stopped, serve, at FROM tracks_controls').all(), deadline) as Array<{
+      track_set_id: string;
+      stopped: number;
+      serve: string | null;
+      at: number;
+    }>;
+    return rows.map((r) => ({ trackSetId: r.track_set_id, stopped: r.stopped === 1, serve: r.serve, at: r.at }));
+  }
+
+  async writeControl(state: ControlState, deadline: number): Promise<void> {
+    const writer = await this.#openWriter(deadline);
+    try {
+      untilDeadline(() => writer.writeControl.run(state.trackSetId, state.stopped ? 1 : 0, state.serve, state.at), deadline);
+    } catch (error) {
+      throw sqliteStoreError(`cannot write to the SQLite store ${this.#path}`, error);
+    }
+  }
+
+  readAssignments(trackSetId: string, units: readonly string[], deadline: number): Map<string, string> {
+    const db = this.#readable(deadline);
+    const found = new Map<string, string>();
+    if (db === undefined || units.length === 0) return found;
+    const rows = untilDeadline(
+      () =>
+        db
+          .prepare('SELECT unit, track FROM tracks_exposures WHERE track_set_id = ? AND unit IN (SELECT value FROM json_each(?))')
+          .all(trackSetId, JSON.stringify(units)),
+      deadline,
+    ) as Array<{ unit: string; track: string }>;
+    for (const r of rows) found.set(r.unit, r.track);
+    return found;
+  }
+
+  summarize(options: SummarizeOptions | undefined, deadline: number): TrackSetSums[] {
+    const db = this.#readable(deadline);
+    if (db === undefined) throw noTracksData(`the SQLite store ${this.#path}`);
+    return untilDeadline(() => summarizeSqlite(db, options), deadline);
+  }
+
+  close(): void {
+    this.#writer?.db.close();
+    this.#reader?.close();
+    this.#writer = undefined;
+    this.#reader = undefined;
+  }
+
+  /** The writing connection: opened (creating the file), set to WAL and migrated on first use. */
+  async #openWriter(deadline: number): Promise<Writer> {
+    if (this.#writer) return this.#writer;
+    let db: Database | undefined;
+    try {
+      db = openDatabase(this.#path, { timeout: BUSY_SLICE_MS });
+      const opened = db;
+      untilDeadline(() => opened.pragma('journal_mode = WAL'), deadline);
+      opened.pragma('synchronous = NORMAL');
+      await migrate(migrationTarget(opened, this.#path, deadline), SQLITE_MIGRATIONS);
+      this.#writer = new Writer(opened, this.#path);
+      // A reader opened before the file had tables is replaced by the writer from now on.
+      this.#reader?.close();
+      this.#reader = undefined;
+      return this.#writer;
+    } catch (error) {
+      db?.close();
+      throw sqliteStoreError(`cannot open the SQLite store ${this.#path}`, error);
+    }
+  }
+
+  /**
+   * A connection for reading that creates nothing: the writer when it is open, else a
+   * read-only one; undefined when there is no file or no tracks tables in it.
+   */
+  #readable(deadline: number): Database | undefined {
+    if (this.#writer) return this.#writer.db;
+    if (this.#reader === undefined) {
+      try {
+        this.#reader = openDatabase(this.#path, { timeout: BUSY_SLICE_MS, readonly: true, fileMustExist: true });
+      } catch (error) {
+        if ((error as { code?: string }).code === 'SQLITE_CANTOPEN' && !exists(this.#path)) return undefined;
+        throw sqliteStoreError(`cannot open the SQLite store ${this.#path}`, error);
+      }
+    }
+    const reader = this.#reader;
+    const version = untilDeadline(() => installedVersion(reader), deadline);
+    return readableVersion(`the SQLite store ${this.#path}`, version, SQLITE_MIGRATIONS.length) === 'empty' ? undefined : reader;
+  }
+}
+
+/** The writing connection's prepared statements, and the file it wrote to. */
+class Writer {
+  readonly db: Database;
+  readonly writeBatch: BetterSqlite3.Transaction<(events: readonly RecordedEvent[]) => void>;
+  readonly writeControl: BetterSqlite3.Statement;
+  readonly #path: string;
+  readonly #identity: { dev: number; ino: number };
+
+  constructor(db: Database, path: string) {
+    this.db = db;
+    this.#path = path;
+    const stat = statSync(path);
+    this.#identity = { dev: stat.dev, ino: stat.ino };
+    const inserts = new Map(EVENT_KINDS.map((kind) => [kind, new TableInsert(db, EVENT_TABLES[kind] as EventTable)] as const));
+    this.writeBatch = db.transaction((events: readonly RecordedEvent[]) => {
+      for (const event of events) inserts.get(event.kind)!.add(event);
+      for (const insert of inserts.values()) insert.finish();
+    });
+    this.writeControl = db.prepare(
+      'INSERT INTO tracks_controls (track_set_id, stopped, serve, at) VALUES (?, ?, ?, ?) ' +
+        'ON CONFLICT (track_set_id) DO UPDATE SET stopped = excluded.stopped, serve = excluded.serve, at = excluded.at',
+    );
+  }
+
+  /** Throws when the file at the path is not the one this connection opened (removed or replaced). */
+  checkIdentity(): void {
+    let stat: { dev: number; ino: number } | undefined;
+    try {
+      stat = statSync(this.#path);
+    } catch {
+      stat = undefined;
+    }
+    if (stat?.dev === this.#identity.dev && stat.ino === this.#identity.ino) return;
+    throw new StoreError(
+      `tracks: the SQLite store ${this.#path} was ${stat === undefined ? 'removed' : 'replaced'} while open; ` +
+        'rows written since are not counted, and are written again once it is reopened',
+      { transient: true, code: 'TRACKS_FILE_REPLACED' },
+    );
+  }
+}
+
+/** Inserts one kind of event, in multi-row statements built from the kind's table description. */
+class TableInsert {
+  readonly #table: EventTable;
+  readonly #one: BetterSqlite3.Statement;
+  readonly #many: BetterSqlite3.Statement;
+  readonly #params: Cell[];
+  #pending = 0;
+
+  constructor(db: Database, table: EventTable) {
+    this.#table = table;
+    const width = table.columns.length;
+    const row = `(${new Array<string>(width).fill('?').join(', ')})`;
+    const sql = (rows: number) =>
+      `INSERT INTO ${table.table} (${table.columns.map((c) => c.name).join(', ')}) VALUES ${new Array<string>(rows).fill(row).join(', ')} ON CONFLICT DO NOTHING`;
+    this.#one = db.prepare(sql(1));
+    this.#many = db.prepare(sql(ROWS_PER_STATEMENT));
+    this.#params = new Array<Cell>(width * ROWS_PER_STATEMENT);
+  }
+
+  add(event: RecordedEvent): void {
+    const row = this.#table.row(event as never);
+    const offset = this.#pending * row.length;
+    for (let i = 0; i < row.length; i++) this.#params[offset + i] = row[i]!;
+    if (++this.#pending === ROWS_PER_STATEMENT) {
+      this.#many.run(this.#params);
+      this.#pending = 0;
+    }
+  }
+
+  /** Writes the rows of an incomplete multi-row statement one by one. */
+  finish(): void {
+    const width = this.#table.columns.length;
+    for (let i = 0; i < this.#pending; i++) this.#one.run(this.#params.slice(i * width, (i + 1) * width));
+    this.#pending = 0;
+  }
+}
+
+function openDatabase(path: string, options: BetterSqlite3.Options): Database {
+  const require = createRequire(import.meta.url);
+  const Sqlite = require('better-sqlite3') as typeof BetterSqlite3;
+  return new Sqlite(path, options);
+}
+
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function installedVersion(db: Database): number {
+  const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tracks_schema_version'").get();
+  if (table === undefined) return 0;
+  return (db.prepare('SELECT MAX(version) AS version FROM tracks_schema_version').get() as { version: number | null }).version ?? 0;
+}
+
+/** The migration runner's view of a SQLite file: an IMMEDIATE transaction is the lock. */
+function migrationTarget(db: Database, path: string, deadline: number): MigrationTarget {
+  return {
+    description: `the SQLite store ${path}`,
+    installedVersion: async () => untilDeadline(() => installedVersion(db), deadline),
+    locked: async (fn) => {
+      untilDeadline(() => db.exec('BEGIN IMMEDIATE'), deadline);
+      try {
+        await fn();
+        db.exec('COMMIT');
+      } catch (error) {
+        if (db.inTransaction) db.exec('ROLLBACK');
+        throw error;
+      }
+    },
+    prepare: async () => {
+      db.exec('CREATE TABLE IF NOT EXISTS tracks_schema_version (version INTEGER NOT NULL)');
+    },
+    apply: async (sql, version) => {
+      db.exec(sql);
+      db.prepare('INSERT INTO tracks_schema_version (version) VALUES (?)').run(version);
+    },
+  };
+}
+
+/** Sums per track set and track, in a few grouped queries over the file. */
+function summarizeSqlite(db: Database, options: SummarizeOptions | undefined): TrackSetSums[] {
+  const id = options?.trackSetId;
+  const where = (alias: string) => (id === undefined ? '' : `WHERE ${alias}track_set_id = @id`);
+  const params = id === undefined ? {} : { id };
+  const all = <T>(sql: string) => db.prepare(sql).all(params) as T[];
+  const perUser = (day: boolean) => `
+    SELECT e.track_set_id, e.track, ${day ? 'e.at / 86400000 AS day,' : ''}
+           c.metric, SUM(c.value) AS total
+    FROM tracks_exposures e JOIN tracks_conversions c ON c.unit = e.unit AND c.at >= e.at
+    ${where('e.')}
+    GROUP BY e.track_set_id, e.unit, c.metric`;
+  const metricColumns = 'COUNT(*) AS converted, SUM(total) AS sum, SUM(total * total) AS sumSquares';
+  const daily = options?.daily !== false;
+  // With per-day sums the totals are added up from them: one pass over the data, not two.
+  const dailyExposures = daily
+    ? all<Required<SummaryRows['dailyExposures'][number]>>(`SELECT track_set_id AS trackSetId, at / 86400000 AS day,
+        track, COUNT(*) AS users, MIN(at) AS first, MAX(at) AS last
+        FROM tracks_exposures ${where('')} GROUP BY track_set_id, day, track`)
+    : [];
+  const dailyMetrics = daily
+    ? all<SummaryRows['dailyMetrics'][number]>(`SELECT track_set_id AS trackSetId, day, track, metric, ${metricColumns}
+        FROM (${perUser(true)}) GROUP BY track_set_id, day, track, metric`)
+    : [];
+  // Days are grouped as day numbers (integer division is much cheaper than strftime per row)
+  // and named here, on the few grouped rows.
+  for (const row of [...dailyExposures, ...dailyMetrics]) row.day = utcDay(Number(row.day) * 86_400_000);
+  const totals = daily
+    ? totalsFromDaily(dailyExposures, dailyMetrics)
+    : {
+        exposures: all<SummaryRows['exposures'][number]>(`SELECT track_set_id AS trackSetId, track, COUNT(*) AS users, MIN(at) AS first, MAX(at) AS last
+          FROM tracks_exposures ${where('')} GROUP BY track_set_id, track`),
+        metrics: all<SummaryRows['metrics'][number]>(`SELECT track_set_id AS trackSetId, track, metric, ${metricColumns}
+          FROM (${perUser(false)}) GROUP BY track_set_id, track, metric`),
+      };
+  const controls = all<{ track_set_id: string; stopped: number; serve: string | null; at: number }>(
+    `SELECT track_set_id, stopped, serve, at FROM tracks_controls ${where('')}`,
+  ).map((r) => ({ trackSetId: r.track_set_id, stopped: r.stopped === 1, serve: r.serve, at: r.at }));
+  const rows: SummaryRows = {
+    ...totals,
+    health: all(`SELECT track_set_id AS trackSetId, track, SUM(runs) AS runs, SUM(errors) AS errors, SUM(total_ms) AS totalMs
+      FROM tracks_health ${where('')} GROUP BY track_set_id, track`),
+    histogram: all(`SELECT h.track_set_id AS trackSetId, h.track, CAST(j.key AS INTEGER) AS bucket, SUM(j.value) AS count
+      FROM tracks_health h, json_each(h.histogram) j ${where('h.')} GROUP BY h.track_set_id, h.track, j.key`),
+    dailyExposures,
+    dailyMetrics,
+    definitions: all<{ trackSetId: string; weights: string; coverage: number }>(
+      `SELECT d.track_set_id AS trackSetId, d.weights, d.coverage FROM tracks_definitions d
+       WHERE d.event_id = (SELECT event_id FROM tracks_definitions x WHERE x.track_set_id = d.track_set_id ORDER BY at DESC, event_id DESC LIMIT 1)
+       ${id === undefined ? '' : 'AND d.track_set_id = @id'}`,
+    ).map((r) => ({ ...r, weights: weightsFromJson(r.weights) })),
+    controls,
+    guardrails: all(`SELECT track_set_id AS trackSetId, track, cause, at FROM tracks_guardrails ${where('')}`),
+  };
+  return buildSummary(rows, id);
+}

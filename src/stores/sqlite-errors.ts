@@ -1,0 +1,40 @@
+import { StoreError, codeOf, messageOf } from '../model/store-error.js';
+
+/**
+ * SQLite result codes that say the data itself is refused: retrying the same rows cannot
+ * work. Everything else (busy, locked, I/O, a missing directory, a full disk, a read-only
+ * file) may be fixed by waiting or by an operator, so it is transient: events wait or spill,
+ * and are never quarantined for it.
+ */
+const PERMANENT = /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/;
+
+/** A SQLite failure as a StoreError that says whether trying again may work. */
+export function sqliteStoreError(what: string, error: unknown): StoreError {
+  if (error instanceof StoreError) return error;
+  const code = codeOf(error);
+  // better-sqlite3 throws TypeError or RangeError for a value it cannot bind: the data again.
+  const permanent = (code !== undefined && PERMANENT.test(code)) || error instanceof TypeError || error instanceof RangeError;
+  return new StoreError(`tracks: ${what}: ${messageOf(error)}`, { transient: !permanent, ...(code === undefined ? {} : { code }), cause: error });
+}
+
+/** Whether a SQLite error is a lock held by someone else (worth waiting for). */
+export function isBusy(error: unknown): boolean {
+  const code = codeOf(error);
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code?.startsWith('SQLITE_BUSY_') === true || code?.startsWith('SQLITE_LOCKED_') === true;
+}
+
+/**
+ * Runs `fn`, trying again while another process holds the lock, until `deadline` (epoch ms).
+ * Connections wait only a short busy timeout per attempt, so the caller's deadline decides how
+ * long a lock is waited out, not SQLite's. Blocks the thread: for worker threads only.
+ */
+export function untilDeadline<T>(fn: () => T, deadline: number): T {
+  for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+    try {
+      return fn();
+    } catch (error) {
+      if (!isBusy(error) || Date.now() + wait > deadline) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
+    }
+  }
+}

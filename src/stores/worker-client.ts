@@ -1,0 +1,141 @@
+import { existsSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import type { CallOptions } from '../model/store.js';
+import { StoreError } from '../model/store-error.js';
+
+/** What a worker thread hosts: the SQLite store's database or an outbox file. */
+export interface WorkerInit {
+  readonly role: 'store' | 'outbox';
+  readonly path: string;
+  readonly options: Readonly<Record<string, number>>;
+}
+
+/** A request to the worker; `deadline` is when the caller stops waiting (epoch ms). */
+export interface WorkerRequest {
+  readonly id: number;
+  readonly op: string;
+  readonly args: readonly unknown[];
+  readonly deadline: number;
+}
+
+/** A failure as it crosses the thread boundary. */
+export interface WorkerFailure {
+  readonly message: string;
+  readonly code: string | undefined;
+  readonly transient: boolean;
+}
+
+/** The worker's answer to one request. */
+export type WorkerResponse =
+  | { readonly id: number; readonly ok: true; readonly value: unknown }
+  | { readonly id: number; readonly ok: false; readonly error: WorkerFailure };
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+}
+
+/** How long a call without a deadline may wait on a lock before the worker gives up. */
+const DEFAULT_WAIT_MS = 30_000;
+
+/**
+ * Runs a SQLite file's work on a worker thread, so a lock held by another process, a slow disk
+ * or a big batch never blocks the application's event loop. Calls are answered in order; one
+ * whose caller gave up (its signal aborted) is answered with a transient timeout at once, and
+ * the worker ends its work by the caller's deadline. A worker that dies is started again on
+ * the next call. The thread keeps the process alive only while a call is pending.
+ */
+export class WorkerClient {
+  readonly #init: WorkerInit;
+  readonly #pending = new Map<number, Pending>();
+  #worker: Worker | undefined;
+  #nextId = 0;
+  #closed = false;
+
+  constructor(init: WorkerInit) {
+    this.#init = init;
+  }
+
+  /** Calls `op` in the worker; rejects with a StoreError (transient on timeout, closing or a crash). */
+  call<T>(op: string, args: readonly unknown[], options: CallOptions = {}): Promise<T> {
+    if (this.#closed) {
+      return Promise.reject(new StoreError(`tracks: ${this.#init.path} is closed`, { transient: false, code: 'TRACKS_CLOSED' }));
+    }
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(timedOut(op, this.#init.path));
+    const worker = this.#started();
+    const id = this.#nextId++;
+    const deadline = options.deadline ?? Date.now() + DEFAULT_WAIT_MS;
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => settle(() => reject(timedOut(op, this.#init.path)));
+      const settle = (finish: () => void) => {
+        if (!this.#pending.delete(id)) return;
+        signal?.removeEventListener('abort', onAbort);
+        if (this.#pending.size === 0) this.#worker?.unref();
+        finish();
+      };
+      this.#pending.set(id, {
+        resolve: (value) => settle(() => resolve(value as T)),
+        reject: (error) => settle(() => reject(error)),
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      worker.ref();
+      worker.postMessage({ id, op, args, deadline } satisfies WorkerRequest);
+    });
+  }
+
+  /** Ends the worker (after its current statement); pending calls fail. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    const worker = this.#worker;
+    if (worker !== undefined) {
+      // Let the worker close its database cleanly after the calls before this one.
+      await this.call('close', [], { deadline: Date.now() + 5_000, signal: AbortSignal.timeout(6_000) }).catch(() => {});
+    }
+    this.#closed = true;
+    this.#worker = undefined;
+    this.#failAll(new StoreError(`tracks: ${this.#init.path} was closed`, { transient: true, code: 'TRACKS_CLOSED' }));
+    await worker?.terminate();
+  }
+
+  #started(): Worker {
+    if (this.#worker) return this.#worker;
+    const worker = startWorker(this.#init);
+    worker.unref();
+    worker.on('message', (response: WorkerResponse) => {
+      const pending = this.#pending.get(response.id);
+      if (pending === undefined) return; // its caller gave up already
+      if (response.ok) pending.resolve(response.value);
+      else pending.reject(new StoreError(response.error.message, { transient: response.error.transient, code: response.error.code }));
+    });
+    const onGone = (error: Error) => {
+      if (this.#worker !== worker) return;
+      this.#worker = undefined;
+      this.#failAll(new StoreError(`tracks: the worker thread for ${this.#init.path} stopped: ${error.message}`, { transient: true, cause: error }));
+    };
+    worker.on('error', onGone);
+    worker.on('exit', (code) => onGone(new Error(`exit code ${code}`)));
+    this.#worker = worker;
+    return worker;
+  }
+
+  #failAll(error: StoreError): void {
+    for (const pending of [...this.#pending.values()]) pending.reject(error);
+  }
+}
+
+function timedOut(op: string, path: string): StoreError {
+  return new StoreError(`tracks: ${op} on ${path} did not finish in time`, { transient: true, code: 'TRACKS_TIMEOUT' });
+}
+
+/**
+ * Starts the worker on the compiled module beside this file. Run from the TypeScript sources
+ * (this repository's tests), the worker first registers tsx, which a worker does not inherit.
+ */
+function startWorker(init: WorkerInit): Worker {
+  const compiled = new URL('./worker-thread.js', import.meta.url);
+  if (existsSync(compiled)) return new Worker(compiled, { workerData: init });
+  const source = new URL('./worker-thread.ts', import.meta.url).href;
+  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData: init });
+}

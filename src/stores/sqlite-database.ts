@@ -44,15 +44,26 @@ export class SqliteDatabase {
       throw new StoreError(`tracks: the SQLite store ${this.#path} refuses ${bad.problem}`, { transient: false, code: 'TRACKS_BAD_EVENT' });
     }
     const writer = await this.#openWriter(deadline);
-    writer.checkIdentity();
     try {
-      untilDeadline(() => writer.writeBatch.immediate(events), deadline);
+      writer.checkIdentity();
+      try {
+        untilDeadline(() => writer.writeBatch.immediate(events), deadline);
+      } catch (error) {
+        throw sqliteStoreError(`cannot write to the SQLite store ${this.#path}`, error);
+      }
+      // Written into a file that is no longer at the path (removed or replaced mid-run): those
+      // rows are gone with it, so the batch does not count as written and is tried again.
+      writer.checkIdentity();
     } catch (error) {
-      throw sqliteStoreError(`cannot write to the SQLite store ${this.#path}`, error);
+      if ((error as StoreError).code === 'TRACKS_FILE_REPLACED') this.#closeWriter();
+      throw error;
     }
-    // Written into a file that is no longer at the path (removed or replaced mid-run): those rows
-    // are gone with it, so the batch does not count as written and is tried again.
-    writer.checkIdentity();
+  }
+
+  /** Drops the writing connection; the next write opens the path again (creating the file). */
+  #closeWriter(): void {
+    this.#writer?.db.close();
+    this.#writer = undefined;
   }
 
   readControls(deadline: number): ControlState[] {
@@ -160,6 +171,8 @@ class Writer {
     this.#identity = { dev: stat.dev, ino: stat.ino };
     const inserts = new Map(EVENT_KINDS.map((kind) => [kind, new TableInsert(db, EVENT_TABLES[kind] as EventTable)] as const));
     this.writeBatch = db.transaction((events: readonly RecordedEvent[]) => {
+      // A batch that failed half-way left rows pending: they must not leak into this one.
+      for (const insert of inserts.values()) insert.reset();
       for (const event of events) inserts.get(event.kind)!.add(event);
       for (const insert of inserts.values()) insert.finish();
     });
@@ -213,6 +226,11 @@ class TableInsert {
       this.#many.run(this.#params);
       this.#pending = 0;
     }
+  }
+
+  /** Forgets rows not yet written. */
+  reset(): void {
+    this.#pending = 0;
   }
 
   /** Writes the rows of an incomplete multi-row statement one by one. */

@@ -12,9 +12,16 @@ const PERMANENT = /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/;
 export function sqliteStoreError(what: string, error: unknown): StoreError {
   if (error instanceof StoreError) return error;
   const code = codeOf(error);
-  // better-sqlite3 throws TypeError or RangeError for a value it cannot bind: the data again.
-  const permanent = (code !== undefined && PERMANENT.test(code)) || error instanceof TypeError || error instanceof RangeError;
+  const permanent = (code !== undefined && PERMANENT.test(code)) || isBindingError(error);
   return new StoreError(`tracks: ${what}: ${messageOf(error)}`, { transient: !permanent, ...(code === undefined ? {} : { code }), cause: error });
+}
+
+/**
+ * A value better-sqlite3 cannot bind (a Date, an object, too many values): the data again. Its
+ * other TypeErrors (a missing directory, a closed connection) are not about the data.
+ */
+function isBindingError(error: unknown): boolean {
+  return (error instanceof TypeError || error instanceof RangeError) && /can only bind|parameter values|bind/i.test(error.message);
 }
 
 /** Whether a SQLite error is a lock held by someone else (worth waiting for). */

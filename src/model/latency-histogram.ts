@@ -14,13 +14,26 @@ export const LATENCY_BUCKETS = 66;
 /**
  * The upper bound (inclusive) of each bucket in milliseconds: bucket `i` holds durations in
  * (bound[i-1], bound[i]]; bucket 0 holds everything up to 0.05 ms.
+ *
+ * @example
+ * ```ts
+ * LATENCY_BUCKET_BOUNDS_MS[latencyBucket(12.5)]; // 12.8: the upper bound of 12.5 ms's bucket
+ * ```
  */
 export const LATENCY_BUCKET_BOUNDS_MS: readonly number[] = Array.from(
   { length: LATENCY_BUCKETS },
   (_, i) => FIRST_BOUND_MS * 2 ** (i / PER_DOUBLING),
 );
 
-/** The bucket a duration in milliseconds falls into. */
+/**
+ * The bucket a duration in milliseconds falls into.
+ *
+ * @example
+ * ```ts
+ * latencyBucket(0.01); // 0 (everything up to 0.05 ms)
+ * latencyBucket(12.5); // 24
+ * ```
+ */
 export function latencyBucket(ms: number): number {
   if (!(ms > FIRST_BOUND_MS)) return 0;
   const i = Math.ceil(Math.log2(ms / FIRST_BOUND_MS) * PER_DOUBLING - 1e-9);

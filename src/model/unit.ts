@@ -21,7 +21,18 @@ export const MAX_RAW_UNIT_LENGTH = 200;
 const RESERVED = /^(?:k:|h:|run:)/;
 const DIGEST = /^[A-Za-z0-9_-]{43}$/;
 
-/** Turns keys into units: raw, `k:<sha256>` for unusual keys, or `h:<hmac>` under a secret. */
+/**
+ * Turns keys into units, the form every store holds them in: raw, `k:<sha256>` for unusual
+ * keys, or `h:<hmac>` under a secret (see the module comment). Use it to find a key's rows
+ * with your own SQL.
+ *
+ * @example
+ * ```ts
+ * new UnitOfKey().of('user-42');                        // 'user-42'
+ * new UnitOfKey().of('x'.repeat(300));                  // 'k:…' (43 base64url characters)
+ * new UnitOfKey(process.env.TRACKS_KEY_SECRET).of(id);  // 'h:…', as hashKeys stores it
+ * ```
+ */
 export class UnitOfKey {
   readonly #secret: KeyObject | undefined;
 

@@ -73,10 +73,14 @@ export class Delivery {
     this.#options = options;
   }
 
-  /** Writes what is buffered now (unless waiting out a failure), and spills when the buffer is half full. */
+  /**
+   * Writes what is buffered now (unless waiting out a failure). From a quarter of the memory
+   * bound the outbox is made ready; from half, events spill to it.
+   */
   kick(ignoreBackoff = false): void {
     if (ignoreBackoff) this.#retryAt = 0;
-    if (this.#buffer.total * 2 >= this.#buffer.maxEvents || this.#buffer.bytes * 2 >= this.#buffer.maxBytes) void this.spill();
+    if (this.#filled(4)) this.#openOutbox();
+    if (this.#filled(2)) void this.spill();
     this.#pumping ??= this.#pump().finally(() => {
       this.#pumping = undefined;
     });
@@ -110,7 +114,15 @@ export class Delivery {
     }
   }
 
-  /** Moves every queued event to the outbox (one spill at a time), by `deadline` at the latest. */
+  /** Whether memory holds at least 1/`part` of its bound, in events or bytes. */
+  #filled(part: number): boolean {
+    return this.#buffer.total * part >= this.#buffer.maxEvents || this.#buffer.bytes * part >= this.#buffer.maxBytes;
+  }
+
+  /**
+   * Moves queued events to the outbox (one spill at a time): until memory is below half its
+   * bound, or, with a `deadline` (a flush out of time), everything queued by then.
+   */
   spill(deadline?: number): Promise<void> {
     this.#spilling ??= this.#spillQueued(deadline).finally(() => {
       this.#spilling = undefined;
@@ -220,13 +232,14 @@ export class Delivery {
   }
 
   /** Spills what is queued, a batch at a time so memory is freed as the outbox takes it. */
-  async #spillQueued(deadline = Infinity): Promise<void> {
+  async #spillQueued(deadline?: number): Promise<void> {
     const outbox = this.#outbox;
     if (outbox === undefined) return;
-    while (Date.now() >= this.#spillBlockedUntil && Date.now() < deadline) {
+    const all = deadline !== undefined;
+    while (Date.now() >= this.#spillBlockedUntil && Date.now() < (deadline ?? Infinity) && (all || this.#filled(2))) {
       const batch = this.#buffer.take(this.#options.batchSize);
       if (batch === undefined) return;
-      const ms = Math.max(1, Math.min(this.#options.writeTimeout, deadline - Date.now()));
+      const ms = Math.max(1, Math.min(this.#options.writeTimeout, (deadline ?? Infinity) - Date.now()));
       try {
         await withDeadline(ms, `spilling ${batch.events.length} events to the outbox ${outbox.path}`, (call) =>
           outbox.spill(batch.events, call),

@@ -19,7 +19,7 @@ export interface RecorderOptions {
    * stored as they are).
    */
   readonly hashKeys?: HashKeys | false;
-  /** Most events written in one batch (default 10,000). */
+  /** Most events written in one batch (default 10,000, or a tenth of `maxBuffered` when that is less); at most a quarter of `maxBuffered`. */
   readonly batchSize?: number;
   /** How often buffered events are written, in ms (default 1,000). */
   readonly flushInterval?: number;
@@ -95,7 +95,8 @@ export function resolveOptions(options: RecorderOptions): ResolvedOptions {
   const n = (name: keyof RecorderOptions, fallback: number) => positive(options[name], name, fallback);
   const resolved = {
     secret: secretOf(options.hashKeys),
-    batchSize: n('batchSize', Math.min(10_000, positive(options.maxBuffered, 'maxBuffered', 100_000))),
+    // A batch being written still counts in memory: a tenth of the bound leaves room to spill.
+    batchSize: n('batchSize', Math.max(1, Math.min(10_000, Math.floor(positive(options.maxBuffered, 'maxBuffered', 100_000) / 10)))),
     flushInterval: n('flushInterval', 1_000),
     maxBuffered: n('maxBuffered', 100_000),
     maxBufferedBytes: n('maxBufferedBytes', 32 * MIB),
@@ -112,8 +113,11 @@ export function resolveOptions(options: RecorderOptions): ResolvedOptions {
     onError: hook(options.onError, 'onError'),
     onGuardrail: hook(options.onGuardrail, 'onGuardrail'),
   };
-  if (resolved.batchSize > resolved.maxBuffered) {
-    throw new TracksError(`configure: batchSize (${resolved.batchSize}) is larger than maxBuffered (${resolved.maxBuffered}); make batchSize at most maxBuffered`);
+  if (resolved.batchSize * 4 > resolved.maxBuffered) {
+    throw new TracksError(
+      `configure: batchSize (${resolved.batchSize}) is more than a quarter of maxBuffered (${resolved.maxBuffered}); ` +
+        'a batch being written stays in memory, so leave room for the rest: lower batchSize or raise maxBuffered',
+    );
   }
   return resolved;
 }

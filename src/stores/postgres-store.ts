@@ -76,7 +76,16 @@ export function postgresStore(urlOrPool: string | PgPool, options: PostgresStore
   return new PostgresStore(urlOrPool, options);
 }
 
-/** A PostgreSQL database; see {@link postgresStore}. */
+/**
+ * A PostgreSQL database; see {@link postgresStore}.
+ *
+ * @example
+ * ```ts
+ * const store = new PostgresStore(process.env.DATABASE_URL!, { schema: 'analytics' });
+ * const sums = await store.summarize({ trackSetId: 'delay' });
+ * await store.close();
+ * ```
+ */
 export class PostgresStore implements Store {
   readonly description: string;
   readonly #schema: string;

@@ -29,7 +29,16 @@ export function sqliteStore(path: string, options: SqliteStoreOptions = {}): Sto
   return new SqliteStore(path, options);
 }
 
-/** A SQLite file, worked on by a worker thread; see {@link sqliteStore}. */
+/**
+ * A SQLite file, worked on by a worker thread; see {@link sqliteStore}.
+ *
+ * @example
+ * ```ts
+ * const store = new SqliteStore('tracks.db');
+ * const sums = await store.summarize();
+ * await store.close();
+ * ```
+ */
 export class SqliteStore implements Store {
   readonly description: string;
   readonly #worker: WorkerClient;

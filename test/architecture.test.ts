@@ -1,0 +1,105 @@
+// The codebase's shape, enforced: a folder per layer, data flowing one way
+// (core -> recording -> stores -> stats -> report -> cli/dashboard), the types two layers share
+// living below both (src/model), and src/index.ts being the public API and nothing else.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const src = fileURLToPath(new URL('../src/', import.meta.url));
+
+/** What each layer may import: other layers of src, and packages. Node built-ins are always allowed. */
+const ALLOWED: Readonly<Record<string, { layers: readonly string[]; packages: readonly string[] }>> = {
+  errors: { layers: [], packages: [] },
+  core: { layers: ['errors'], packages: [] },
+  model: { layers: ['errors', 'core'], packages: [] },
+  recording: { layers: ['errors', 'core', 'model'], packages: [] },
+  // tsx: only when run from the TypeScript sources (this repository's tests), a worker thread registers it.
+  stores: { layers: ['errors', 'core', 'model'], packages: ['better-sqlite3', 'pg', 'pg-copy-streams', 'tsx/esm/api'] },
+  stats: { layers: ['errors'], packages: ['@stdlib/'] },
+  report: { layers: ['errors', 'core', 'model', 'stats'], packages: [] },
+  setup: { layers: ['errors', 'core', 'model', 'recording', 'stores'], packages: [] },
+  // typescript: only when run from the sources, to compile the page's client on the fly.
+  dashboard: { layers: ['errors', 'core', 'model', 'stores', 'stats', 'report'], packages: ['chart.js', 'typescript'] },
+  cli: { layers: ['errors', 'core', 'model', 'stores', 'stats', 'report', 'dashboard'], packages: [] },
+  index: { layers: ['errors', 'core', 'model', 'recording', 'stores', 'stats', 'report', 'setup'], packages: [] },
+};
+
+function sources(folder: string): string[] {
+  return readdirSync(folder).flatMap((name) => {
+    const path = join(folder, name);
+    if (statSync(path).isDirectory()) return sources(path);
+    return /\.ts$/.test(name) ? [path] : [];
+  });
+}
+
+/** The layer of a file under src: its first folder, or the file's own name at the top. */
+function layerOf(path: string): string {
+  const parts = relative(src, path).split(sep);
+  return parts.length === 1 ? parts[0]!.replace(/\.[jt]s$/, '') : parts[0]!;
+}
+
+/** Every module a file imports or re-exports, statically or with import(). */
+function importsOf(source: string): string[] {
+  const found: string[] = [];
+  for (const m of source.matchAll(/^\s*(?:import|export)\s[^;]*?\sfrom\s+'([^']+)'/gm)) found.push(m[1]!);
+  for (const m of source.matchAll(/^\s*import\s+'([^']+)'/gm)) found.push(m[1]!);
+  for (const m of source.matchAll(/\bimport\(\s*'([^']+)'\s*\)/g)) found.push(m[1]!);
+  for (const m of source.matchAll(/\brequire\(\s*'([^']+)'\s*\)/g)) found.push(m[1]!);
+  return found;
+}
+
+test('each layer imports only the layers below it, and only the packages it is allowed', () => {
+  const problems: string[] = [];
+  for (const file of sources(src)) {
+    const layer = layerOf(file);
+    const allowed = ALLOWED[layer];
+    if (allowed === undefined) {
+      problems.push(`${relative(src, file)}: the layer '${layer}' is not in this test's table; add it with its allowed imports`);
+      continue;
+    }
+    for (const spec of importsOf(readFileSync(file, 'utf8'))) {
+      if (spec.startsWith('node:')) continue;
+      if (spec.startsWith('.')) {
+        const target = layerOf(join(file, '..', spec));
+        if (target !== layer && !allowed.layers.includes(target)) problems.push(`${relative(src, file)} (${layer}) imports ${spec} (${target})`);
+      } else if (!allowed.packages.some((p) => spec === p || spec.startsWith(p.endsWith('/') ? p : `${p}/`))) {
+        problems.push(`${relative(src, file)} (${layer}) imports the package ${spec}`);
+      }
+    }
+  }
+  assert.deepEqual(problems, []);
+});
+
+test('src/index.ts is the public API and nothing else: only comments and exports', () => {
+  const source = readFileSync(join(src, 'index.ts'), 'utf8');
+  const code = source
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/^\s*\/\/.*$/gm, '')
+    .replace(/export\s+(type\s+)?(\*|\{[^}]*\})\s+from\s+'[^']+';/g, '')
+    .trim();
+  assert.equal(code, '');
+});
+
+test('every function and class the public API exports has a TSDoc comment with an example', () => {
+  const index = readFileSync(join(src, 'index.ts'), 'utf8');
+  const missing: string[] = [];
+  for (const m of index.matchAll(/^export\s+\{([^}]*)\}\s+from\s+'([^']+)';/gm)) {
+    const file = join(src, m[2]!.replace(/\.js$/, '.ts'));
+    const source = readFileSync(file, 'utf8');
+    for (const raw of m[1]!.split(',')) {
+      const name = raw.trim().split(/\s+as\s+/)[0]!;
+      if (name === '') continue;
+      const declaration = new RegExp(`/\\*\\*((?:(?!\\*/)[\\s\\S])*)\\*/\\s*export\\s+(?:async\\s+|abstract\\s+)?(?:function|class|const)\\s+${name}\\b`).exec(source);
+      if (declaration === null) {
+        // Re-exported from another module of the layer.
+        if (new RegExp(`export\\s*\\{[^}]*\\b${name}\\b[^}]*\\}\\s*from`).test(source)) continue;
+        missing.push(`${name} (${m[2]}): no TSDoc comment`);
+      } else if (!/@example/.test(declaration[1]!)) {
+        missing.push(`${name} (${m[2]}): no @example`);
+      }
+    }
+  }
+  assert.deepEqual(missing, []);
+});

@@ -1,0 +1,135 @@
+// Fault injection between recording and a real PostgreSQL: a TCP proxy of the test's own
+// resets, refuses, blackholes, goes silent on open connections, or delays every packet, for
+// a while in the middle of paced traffic. For each fault: N events in, exactly N stored, none
+// doubled; memory within its bound; flush() and close() resolved within their documented time.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import pg from 'pg';
+import { TrackSet, close, configure, convert, flush, stats } from '../../src/index.js';
+import { eventually } from '../support/eventually.js';
+import { paced } from '../support/pace.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
+import type { ProxyFault } from '../support/tcp-proxy.js';
+
+const url = process.env.TRACKS_TEST_POSTGRES_URL;
+const SKIP = 'TRACKS_TEST_POSTGRES_URL is not set';
+const run = `f${process.pid}_${Date.now().toString(36)}`;
+const dir = mkdtempSync(join(tmpdir(), 'tracks-pg-faults-'));
+const schemas: string[] = [];
+
+async function query<T extends pg.QueryResultRow>(sql: string): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+after(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  if (url !== undefined) for (const schema of schemas) await query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+});
+
+class FaultTracks extends TrackSet {
+  static override id = 'pg-faults';
+  static a_track() {}
+  static b_track() {}
+}
+
+/** The bounds every scenario runs with: small, so the faults reach them within seconds. */
+const OPTIONS = {
+  writeTimeout: 500,
+  flushTimeout: 2_000,
+  retryDelay: 20,
+  maxRetryDelay: 200,
+  maxBuffered: 8_000,
+  batchSize: 1_000,
+  flushInterval: 50,
+  controlInterval: 200,
+} as const;
+
+const UNITS = 12_000; // each: one exposure and one conversion
+const PER_SECOND = 6_000; // units a second: two seconds of traffic
+
+type Scenario = ProxyFault | 'delay';
+
+const scenarios: Array<[Scenario, string]> = [
+  ['reset', 'every connection reset, and new ones too, for 0.8 s'],
+  ['refuse', 'connections refused (the server is down) for 0.8 s'],
+  ['blackhole', 'connections accepted but never answered, open ones silent, for 0.8 s'],
+  ['silent', 'open connections go silent for good (new ones work)'],
+  ['delay', 'every packet delayed 400 ms (a slow link) for 0.8 s'],
+];
+
+for (const [fault, what] of scenarios) {
+  test(`PostgreSQL fault, ${fault}: ${what}: N in, N stored once, memory bounded, flush and close in time`, async (t) => {
+    if (url === undefined) return t.skip(SKIP);
+    const schema = `tracks_${run}_${fault}`;
+    schemas.push(schema);
+    const proxy = await TcpProxy.start(new URL(url).hostname, Number(new URL(url).port || 5432));
+    const errors: Error[] = [];
+    try {
+      configure({ store: proxy.url(url), schema, outbox: join(dir, `${fault}.outbox`), ...OPTIONS, onError: (e) => errors.push(e) });
+      const start = (): Promise<void> => (fault === 'delay' ? ((proxy.delayMs = 400), Promise.resolve()) : proxy.set(fault));
+      // Time to recover: from the fault's end until the backlog (in memory and in the outbox) is written.
+      let recoverMs = Number.NaN;
+      const end = async (): Promise<void> => {
+        proxy.delayMs = 0;
+        if (fault !== 'silent') await proxy.set('pass');
+        const ended = Date.now();
+        void eventually(() => {
+          const s = stats();
+          return s.drained >= s.spilled && s.buffered <= OPTIONS.batchSize;
+        }, 'the backlog written').then(() => (recoverMs = Date.now() - ended));
+      };
+      const { peakBuffered, peakBytes } = await paced(
+        UNITS,
+        PER_SECOND,
+        (i) => {
+          new FaultTracks({ key: `u-${i}` }).run();
+          convert({ key: `u-${i}`, metric: 'purchase', value: i });
+        },
+        [
+          [500, start],
+          [1_300, end],
+        ],
+      );
+      const flushStart = Date.now();
+      await flush();
+      const flushMs = Date.now() - flushStart;
+      const closeStart = Date.now();
+      const final = stats();
+      await close();
+      const closeMs = Date.now() - closeStart;
+
+      const [rows] = await query<{ exposures: string; units: string; conversions: string; ids: string }>(
+        `SELECT (SELECT COUNT(*) FROM "${schema}".tracks_exposures) AS exposures,
+                (SELECT COUNT(DISTINCT unit) FROM "${schema}".tracks_exposures) AS units,
+                (SELECT COUNT(*) FROM "${schema}".tracks_conversions) AS conversions,
+                (SELECT COUNT(DISTINCT event_id) FROM "${schema}".tracks_conversions) AS ids`,
+      );
+      t.diagnostic(
+        `fault-table ${JSON.stringify({ fault, in: 2 * UNITS, stored: Number(rows!.exposures) + Number(rows!.conversions), peakBuffered, peakBytes, flushMs, recoverMs, closeMs, final, errors: errors.length, kinds: [...new Set(errors.map((e) => e.message.replace(/[0-9]+/g, 'N').slice(0, 90)))] })}`,
+      );
+      assert.equal(Number(rows!.exposures), UNITS, 'every exposure stored');
+      assert.equal(Number(rows!.units), UNITS);
+      assert.equal(Number(rows!.conversions), UNITS, 'every conversion stored, once');
+      assert.equal(Number(rows!.ids), UNITS);
+      assert.equal(final.dropped, 0);
+      assert.equal(final.buffered, 0);
+      assert.ok(peakBuffered <= OPTIONS.maxBuffered, `peak buffered ${peakBuffered} within ${OPTIONS.maxBuffered}`);
+      // Documented bounds (plus a second for a loaded machine): flush and close never hang.
+      assert.ok(flushMs <= OPTIONS.flushTimeout + OPTIONS.writeTimeout + 1_000, `flush took ${flushMs} ms`);
+      assert.ok(closeMs <= OPTIONS.flushTimeout + OPTIONS.writeTimeout + 1_000, `close took ${closeMs} ms`);
+      if (fault !== 'delay') assert.ok(errors.length > 0, 'the fault reached onError');
+    } finally {
+      await close();
+      await proxy.close();
+    }
+  });
+}

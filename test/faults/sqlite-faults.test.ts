@@ -1,0 +1,132 @@
+// Faults on the embedded store: a file locked by another process for seconds, and a store file
+// or directory removed mid-run. Real SQLite files, real processes.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { after, test } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
+import { TrackSet, close, configure, convert, flush, stats } from '../../src/index.js';
+import { eventually } from '../support/eventually.js';
+import { paced } from '../support/pace.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tracks-sqlite-faults-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+class LockTracks extends TrackSet {
+  static override id = 'sqlite-faults';
+  static a_track() {}
+  static b_track() {}
+}
+
+function count(path: string, table: string): number {
+  if (!existsSync(path)) return 0;
+  const db = new BetterSqlite3(path, { readonly: true });
+  try {
+    return (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+/** Starts a process that holds the file's write lock for `ms`; resolves once it holds it, with its exit. */
+function holdLock(path: string, ms: number): Promise<{ exited: Promise<void> }> {
+  const script = fileURLToPath(new URL('./fixtures/hold-lock.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, STORE: path, HOLD_MS: String(ms) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.stdout.on('data', (d: Buffer) => {
+      if (d.toString().includes('locked')) resolve({ exited });
+    });
+  });
+}
+
+test('SQLite locked by another process for 3 s: the event loop is never stalled, and every event is stored', async (t) => {
+  const path = join(dir, 'locked.db');
+  const errors: Error[] = [];
+  configure({ store: path, writeTimeout: 1_000, flushTimeout: 5_000, flushInterval: 50, maxBuffered: 50_000, onError: (e) => errors.push(e) });
+  new LockTracks({ key: 'first' }).run();
+  await flush();
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
+  let released: Promise<void> | undefined;
+  const units = 15_000;
+  const { peakBuffered } = await paced(
+    units,
+    4_000,
+    (i) => {
+      new LockTracks({ key: `u-${i}` }).run();
+      convert({ key: `u-${i}`, metric: 'purchase' });
+    },
+    [
+      [
+        300,
+        async () => {
+          released = (await holdLock(path, 3_000)).exited;
+        },
+      ],
+    ],
+  );
+  await released;
+  loop.disable();
+  await flush();
+  const final = stats();
+  await close();
+  const maxMs = loop.max / 1e6;
+  t.diagnostic(`fault-table ${JSON.stringify({ fault: 'sqlite-locked-3s', in: 2 * units + 1, stored: count(path, 'tracks_exposures') + count(path, 'tracks_conversions'), peakBuffered, eventLoopMaxMs: maxMs, eventLoopP99Ms: loop.percentile(99) / 1e6, final })}`);
+  // Before recording v2 a lock like this froze the event loop for its whole length.
+  assert.ok(maxMs < 1_000, `the event loop stalled for ${maxMs.toFixed(0)} ms while the file was locked for 3,000 ms`);
+  assert.equal(count(path, 'tracks_exposures'), units + 1);
+  assert.equal(count(path, 'tracks_conversions'), units);
+  assert.equal(final.dropped, 0);
+  assert.ok(errors.some((e) => /did not finish|busy|locked/i.test(e.message)), 'the lock was reported');
+});
+
+test('the SQLite store file removed mid-run: reported, never counted as written; later events go to a new file', async () => {
+  const path = join(dir, 'removed.db');
+  const errors: Error[] = [];
+  configure({ store: path, outbox: join(dir, 'removed.outbox'), flushInterval: 50, retryDelay: 10, onError: (e) => errors.push(e) });
+  for (let i = 0; i < 100; i++) new LockTracks({ key: `before-${i}` }).run();
+  await flush();
+  const before = stats().written;
+  for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
+  for (let i = 0; i < 200; i++) new LockTracks({ key: `after-${i}` }).run();
+  await flush();
+  await eventually(() => count(path, 'tracks_exposures') === 200, 'the events recorded after the removal, in the new file');
+  const final = stats();
+  await close();
+  assert.ok(errors.some((e) => /was removed while open/.test(e.message)), errors.map((e) => e.message).join('\n'));
+  // The health events of those runs are written too; exposures are what this test counts.
+  assert.ok(final.written >= before + 200 && final.written <= before + 203, `written ${final.written}: the batch written into the removed file was counted once, when written again`);
+  assert.equal(count(path, 'tracks_exposures'), 200);
+});
+
+test("the SQLite store's directory removed mid-run: reported, events wait in the outbox, and land when it is back", async () => {
+  const storeDir = join(dir, 'gone');
+  mkdirSync(storeDir);
+  const path = join(storeDir, 'tracks.db');
+  const errors: Error[] = [];
+  configure({ store: path, outbox: join(dir, 'gone.outbox'), flushTimeout: 300, flushInterval: 50, retryDelay: 10, onError: (e) => errors.push(e) });
+  for (let i = 0; i < 100; i++) new LockTracks({ key: `before-${i}` }).run();
+  await flush();
+  const before = stats().written;
+  rmSync(storeDir, { recursive: true, force: true });
+  for (let i = 0; i < 300; i++) new LockTracks({ key: `after-${i}` }).run();
+  await flush();
+  const during = stats();
+  assert.ok(errors.some((e) => /removed while open|unable to open/.test(e.message)), errors.map((e) => e.message).join('\n'));
+  assert.equal(during.written, before, 'nothing counted as written while the directory is gone');
+  assert.ok(during.spilled >= 300, `they wait in the outbox (with the health of those runs): ${JSON.stringify(during)}`);
+  mkdirSync(storeDir);
+  await eventually(async () => {
+    await flush();
+    return stats().drained === during.spilled;
+  }, 'the outbox drained into the store once its directory is back');
+  await close();
+  assert.equal(count(path, 'tracks_exposures'), 300);
+  assert.equal(stats().dropped, 0);
+});

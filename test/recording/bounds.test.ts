@@ -1,0 +1,116 @@
+// Bounded memory, whatever the store does; a flush that resolves under steady traffic; keys
+// hashed under a secret; the outbox in a place that survives a restart.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { TrackSet, TracksError, UnitOfKey, close, configure, convert, flush, memoryStore, postgresStore, sqliteStore, stats } from '../../src/index.js';
+import type { RecordedEvent, Store } from '../../src/index.js';
+import { EventBuffer } from '../../src/recording/event-buffer.js';
+import { SeenUnits } from '../../src/recording/seen-units.js';
+import { defaultOutboxPath } from '../../src/setup/default-outbox.js';
+import { paced, sleep } from '../support/pace.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tracks-bounds-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+class BoundTracks extends TrackSet {
+  static override id = 'bounds';
+  static a_track() {}
+  static b_track() {}
+}
+
+test('a slow store (500 ms a write) at 10,000 runs/s: memory stays within its bound, the rest spills, nothing is lost', async () => {
+  const inner = memoryStore();
+  const slow: Store = {
+    ...inner,
+    description: 'slow',
+    async write(events) {
+      await sleep(500);
+      await inner.write(events);
+    },
+  };
+  const maxBuffered = 5_000;
+  configure({ store: slow, outbox: join(dir, 'slow.outbox'), maxBuffered, writeTimeout: 2_000, flushInterval: 100 });
+  const units = 15_000;
+  const { peakBuffered, peakBytes } = await paced(units, 10_000, (i) => new BoundTracks({ key: `s${i}` }).run());
+  await flush();
+  await flush(); // the outbox, too
+  const final = stats();
+  await close();
+  assert.ok(peakBuffered <= maxBuffered, `peak ${peakBuffered} events held, bound ${maxBuffered}`);
+  assert.ok(peakBytes <= 32 * 1024 * 1024);
+  assert.ok(final.spilled > 0, 'the store could not keep up, so events spilled');
+  assert.equal(final.dropped, 0);
+  assert.equal(inner.events.filter((e) => e.kind === 'exposure').length, units);
+});
+
+test('the buffer is bounded in bytes as well as events', () => {
+  const buffer = new EventBuffer(1_000_000, 100_000);
+  const event = (i: number): RecordedEvent => ({ kind: 'conversion', eventId: `e${i}`, unit: 'k:'.padEnd(45, 'x'), metric: 'm'.repeat(200), value: 1, at: 1 });
+  let accepted = 0;
+  while (buffer.push(event(accepted))) accepted++;
+  assert.ok(buffer.bytes <= 100_000, String(buffer.bytes));
+  assert.ok(accepted < 1_000_000 && accepted > 100, String(accepted));
+  const batch = buffer.take(10)!;
+  assert.equal(buffer.push(event(-1)), false, 'taken events count until settled');
+  buffer.settle(batch);
+  assert.equal(buffer.push(event(-1)), true);
+});
+
+test('de-duplication is bounded in bytes: 1 KB keys cannot grow it past its bound', () => {
+  const seen = new SeenUnits(1_000_000, 1_000_000);
+  for (let i = 0; i < 10_000; i++) seen.add('set', `${i}-`.padEnd(1024, 'k'));
+  assert.ok(seen.size.bytes <= 1_000_000, String(seen.size.bytes));
+  assert.ok(seen.size.entries < 1_000);
+});
+
+test('flush() resolves under steady traffic, with everything recorded before it stored', async () => {
+  const store = memoryStore();
+  configure({ store, flushInterval: 20 });
+  let running = true;
+  let i = 0;
+  const traffic = (async () => {
+    while (running) {
+      for (let j = 0; j < 20; j++, i++) new BoundTracks({ key: `t${i}` }).run();
+      await sleep(1);
+    }
+  })();
+  await sleep(100);
+  const before = i;
+  await flush();
+  const stored = new Set(store.events.filter((e) => e.kind === 'exposure').map((e) => (e as { unit: string }).unit));
+  running = false;
+  await traffic;
+  await close();
+  for (let k = 0; k < before; k++) assert.ok(stored.has(`t${k}`), `t${k} was recorded before flush() and is stored`);
+});
+
+test('hashKeys needs a secret (HMAC-SHA-256): true is a clear TracksError, a short secret too', async () => {
+  assert.throws(() => configure({ store: memoryStore(), hashKeys: true as never }), (e: unknown) => e instanceof TracksError && /hashKeys needs a secret/.test(e.message));
+  assert.throws(() => configure({ store: memoryStore(), hashKeys: { secret: 'short' } }), /at least 16/);
+  const store = memoryStore();
+  configure({ store, hashKeys: { secret: 'a secret of sixteen+ chars' } });
+  new BoundTracks({ key: 'alice@example.com' }).run();
+  convert({ key: 'alice@example.com', metric: 'buy' });
+  await flush();
+  await close();
+  const units = new Set(store.events.flatMap((e) => ('unit' in e ? [e.unit] : [])));
+  assert.equal(units.size, 1);
+  const [unit] = [...units];
+  assert.match(unit!, /^h:[A-Za-z0-9_-]{43}$/);
+  assert.equal(unit, new UnitOfKey('a secret of sixteen+ chars').of('alice@example.com'));
+  assert.notEqual(unit, new UnitOfKey('another secret, sixteen+').of('alice@example.com'), 'another secret, another unit');
+  assert.notEqual(unit, new UnitOfKey().of('alice@example.com'));
+});
+
+test('the default outbox survives a restart: beside a SQLite store, else in the state directory; never in the temp directory', () => {
+  assert.equal(defaultOutboxPath(sqliteStore('/srv/app/tracks.db')), '/srv/app/tracks.db.outbox');
+  const pg = postgresStore('postgres://app@db/app');
+  assert.match(defaultOutboxPath(pg, { TRACKS_STATE_DIR: '/var/lib/tracks' })!, /^\/var\/lib\/tracks\/outbox-[0-9a-f]{16}\.db$/);
+  assert.match(defaultOutboxPath(pg, { XDG_STATE_HOME: '/state' })!, /^\/state\/tracks\/outbox-/);
+  assert.ok(defaultOutboxPath(pg, {})!.startsWith(join(homedir(), '.local', 'state', 'tracks')));
+  assert.ok(!defaultOutboxPath(pg, {})!.startsWith(tmpdir()));
+  assert.equal(defaultOutboxPath(memoryStore()), undefined);
+});

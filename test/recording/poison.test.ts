@@ -1,0 +1,218 @@
+// Nothing poisons the pipeline: bad input is refused at the edge, an event the store refuses
+// is narrowed down and quarantined while every other event is written, and a bad row in the
+// outbox never blocks the rows behind it, across restarts. Against real SQLite and PostgreSQL.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+import { TrackSet, TracksError, close, configure, convert, flush, memoryStore, stats } from '../../src/index.js';
+import type { RecordingOptions, Store } from '../../src/index.js';
+
+const url = process.env.TRACKS_TEST_POSTGRES_URL;
+const dir = mkdtempSync(join(tmpdir(), 'tracks-poison-'));
+const run = `p${process.pid}_${Date.now().toString(36)}`;
+const schemas: string[] = [];
+let n = 0;
+
+async function sql<T extends pg.QueryResultRow>(text: string): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(text)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+after(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  if (url !== undefined) for (const schema of schemas) await sql(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+});
+
+class PoisonTracks extends TrackSet {
+  static override id = 'poison';
+  static a_track() {}
+}
+
+/** A store of each kind, with how to count its conversion rows and how to make it refuse value 13. */
+interface Kind {
+  readonly name: string;
+  readonly skip?: string;
+  fresh(): { spec: RecordingOptions; conversions(): Promise<number>; refuse13(): Promise<void> };
+}
+
+const kinds: Kind[] = [
+  {
+    name: 'SQLite',
+    fresh: () => {
+      const path = join(dir, `poison-${n++}.db`);
+      const open = () => new BetterSqlite3(path);
+      return {
+        spec: { store: path },
+        conversions: async () => {
+          const db = open();
+          try {
+            return (db.prepare('SELECT COUNT(*) AS n FROM tracks_conversions').get() as { n: number }).n;
+          } finally {
+            db.close();
+          }
+        },
+        refuse13: async () => {
+          const db = open();
+          db.exec(`CREATE TRIGGER refuse13 BEFORE INSERT ON tracks_conversions WHEN NEW.value = 13 BEGIN SELECT RAISE(ABORT, 'thirteen is refused'); END`);
+          db.close();
+        },
+      };
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    ...(url === undefined ? { skip: 'TRACKS_TEST_POSTGRES_URL is not set' } : {}),
+    fresh: () => {
+      const schema = `tracks_${run}_${n++}`;
+      schemas.push(schema);
+      return {
+        spec: { store: url!, schema },
+        conversions: async () => Number((await sql<{ n: string }>(`SELECT COUNT(*) AS n FROM "${schema}".tracks_conversions`))[0]!.n),
+        refuse13: async () => {
+          await sql(`ALTER TABLE "${schema}".tracks_conversions ADD CONSTRAINT refuse13 CHECK (value <> 13)`);
+        },
+      };
+    },
+  },
+];
+
+/** Every malformed convert() the issue met in production, and what the edge makes of it. */
+const POISON: Array<[string, Parameters<typeof convert>[0], 'rejected' | 'stored']> = [
+  ['at NaN', { key: 'p', metric: 'buy', at: Number.NaN }, 'rejected'],
+  ['a fractional at (Date.now() + 0.5), rounded', { key: 'p', metric: 'buy', at: Date.now() + 0.5 }, 'stored'],
+  ['at a Date', { key: 'p', metric: 'buy', at: new Date() }, 'stored'],
+  ['at a string', { key: 'p', metric: 'buy', at: String(Date.now()) as unknown as number }, 'rejected'],
+  ['at 1e20', { key: 'p', metric: 'buy', at: 1e20 }, 'rejected'],
+  ['at Infinity', { key: 'p', metric: 'buy', at: Number.POSITIVE_INFINITY }, 'rejected'],
+  ['at in seconds', { key: 'p', metric: 'buy', at: Math.floor(Date.now() / 1000) }, 'rejected'],
+  ['a NUL in the metric', { key: 'p', metric: 'b\u0000uy', at: Date.now() }, 'rejected'],
+  ['a 3,000-character metric', { key: 'p', metric: 'm'.repeat(3000) }, 'rejected'],
+  ['an unpaired surrogate in the metric', { key: 'p', metric: 'buy\ud800' }, 'rejected'],
+  ['a NUL in the key, stored in canonical form', { key: 'k\u0000ey', metric: 'buy' }, 'stored'],
+  ['a 3,000-character key, stored in canonical form', { key: 'k'.repeat(3000), metric: 'buy' }, 'stored'],
+  ['an unpaired surrogate in the key', { key: 'key\udc00', metric: 'buy' }, 'stored'],
+  ['a value of Infinity', { key: 'p', metric: 'buy', value: Number.POSITIVE_INFINITY }, 'rejected'],
+];
+
+for (const kind of kinds) {
+  describe(`poison, ${kind.name}`, { skip: kind.skip ?? false }, () => {
+    test('each poison input of the issue, then 100 good events: the edge refuses what no store takes, every good event is stored', async () => {
+      const store = kind.fresh();
+      const errors: Error[] = [];
+      configure({ ...store.spec, outbox: join(dir, `edge-${n}.outbox`), onError: (e) => errors.push(e) });
+      let stored = 0;
+      let rejected = 0;
+      for (const [what, call, fate] of POISON) {
+        const before = errors.length;
+        assert.doesNotThrow(() => convert(call), what);
+        if (fate === 'stored') stored++;
+        else {
+          rejected++;
+          assert.ok(errors[before] instanceof TracksError, `${what}: ${String(errors[before])}`);
+          assert.match(errors[before]!.message, /^convert: /, what);
+        }
+      }
+      for (let i = 0; i < 100; i++) convert({ key: `good-${i}`, metric: 'buy', value: i });
+      await flush();
+      const final = stats();
+      await close();
+      assert.equal(await store.conversions(), stored + 100);
+      assert.equal(final.rejected, rejected);
+      assert.equal(final.quarantined, 0);
+      assert.equal(final.dropped, 0);
+    });
+
+    test('an event the store refuses for good is narrowed down and quarantined; every other event is written', async () => {
+      const store = kind.fresh();
+      const errors: Error[] = [];
+      const outbox = join(dir, `refused-${n}.outbox`);
+      configure({ ...store.spec, outbox, batchSize: 500, onError: (e) => errors.push(e) });
+      convert({ key: 'create-the-tables', metric: 'buy' });
+      await flush();
+      await store.refuse13();
+      for (let i = 0; i < 1000; i++) convert({ key: `u-${i}`, metric: 'buy', value: i % 500 === 13 ? 13 : 1 });
+      await flush();
+      const final = stats();
+      await close();
+      assert.equal(await store.conversions(), 1 + 998, 'all but the two refused events');
+      assert.equal(final.quarantined, 2);
+      assert.equal(final.buffered, 0);
+      const quarantined = quarantineOf(outbox);
+      assert.equal(quarantined.length, 2);
+      for (const row of quarantined) {
+        assert.equal((JSON.parse(row.event) as { value: number }).value, 13);
+        assert.match(row.error, /thirteen is refused|refuse13/);
+      }
+      assert.ok(errors.some((e) => /quarantined conversion/.test(e.message)));
+    });
+  });
+}
+
+function quarantineOf(outbox: string): Array<{ event: string; error: string }> {
+  const db = new BetterSqlite3(outbox, { readonly: true });
+  try {
+    return db.prepare('SELECT event, error FROM tracks_quarantine ORDER BY id').all() as Array<{ event: string; error: string }>;
+  } finally {
+    db.close();
+  }
+}
+
+test('bad rows at the head of the outbox (an older version, a damaged file) never block the rows behind them, across restarts', async () => {
+  const outbox = join(dir, 'old.outbox');
+  const db = new BetterSqlite3(outbox);
+  db.exec('CREATE TABLE tracks_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL)');
+  const insert = db.prepare('INSERT INTO tracks_outbox (event) VALUES (?)');
+  const at = Date.now() - 60_000;
+  insert.run('{ this is not json');
+  insert.run(JSON.stringify({ kind: 'conversion', eventId: 'nul', unit: 'u', metric: 'b\u0000uy', value: 1, at }));
+  insert.run(JSON.stringify({ kind: 'conversion', eventId: 'nan', unit: 'u', metric: 'buy', value: 1, at: 'yesterday' }));
+  for (let i = 0; i < 50; i++) insert.run(JSON.stringify({ kind: 'conversion', eventId: `ok-${i}`, unit: `u${i}`, metric: 'buy', value: 1, at }));
+  db.close();
+  const store = memoryStore();
+  configure({ store, outbox });
+  await flush();
+  const final = stats();
+  await close();
+  assert.equal(store.events.length, 50, 'every readable row behind the bad ones was written');
+  assert.equal(final.quarantined, 3);
+  assert.equal(final.drained, 50);
+  const after = new BetterSqlite3(outbox, { readonly: true });
+  try {
+    assert.equal((after.prepare('SELECT COUNT(*) AS n FROM tracks_outbox').get() as { n: number }).n, 0);
+    assert.equal((after.prepare('SELECT COUNT(*) AS n FROM tracks_quarantine').get() as { n: number }).n, 3);
+  } finally {
+    after.close();
+  }
+});
+
+test('with no outbox, a refused event is quarantined in memory (recorder.quarantinedInMemory) and reported', async () => {
+  const inner = memoryStore();
+  const store: Store = {
+    ...inner,
+    description: 'refusing',
+    async write(events) {
+      if (events.some((e) => e.kind === 'conversion' && e.value === 13)) throw Object.assign(new Error('no thirteens'), { transient: false });
+      await inner.write(events);
+    },
+  };
+  const errors: Error[] = [];
+  const recorder = configure({ store, outbox: false, onError: (e) => errors.push(e) })!;
+  for (let i = 0; i < 20; i++) convert({ key: `u${i}`, metric: 'buy', value: i === 7 ? 13 : 1 });
+  new PoisonTracks({ key: 'u1' }).run();
+  await flush();
+  assert.equal(inner.events.filter((e) => e.kind === 'conversion').length, 19);
+  assert.equal(stats().quarantined, 1);
+  assert.equal(recorder.quarantinedInMemory.length, 1);
+  assert.match(recorder.quarantinedInMemory[0]!.error, /no thirteens/);
+  assert.ok(errors.some((e) => /quarantined conversion .* in memory/.test(e.message)));
+  await close();
+});

@@ -1,0 +1,120 @@
+// Shutdown and drains lose nothing: an application that keeps serving for 3 s after SIGTERM,
+// then exits (process.exit() or a loop that runs dry), has every event it recorded stored or
+// spilled; a process without a SIGTERM handler still ends on SIGTERM. After close(), events are
+// counted as dropped and reported once, and stats() keeps the final counts.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, test } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+import { TrackSet, close, configure, convert, flush, memoryStore, stats } from '../../src/index.js';
+
+const url = process.env.TRACKS_TEST_POSTGRES_URL;
+const dir = mkdtempSync(join(tmpdir(), 'tracks-shutdown-'));
+const schemas: string[] = [];
+
+async function sql<T extends pg.QueryResultRow>(text: string): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(text)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+after(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  if (url !== undefined) for (const schema of schemas) await sql(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+});
+
+/** Runs the draining app, sends SIGTERM once it serves, and resolves with the units it recorded. */
+function drainApp(env: Record<string, string>): Promise<{ units: number; code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  const app = fileURLToPath(new URL('./fixtures/draining-app.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', app], { env: { ...process.env, DRAIN_MS: '3000', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    if (stdout.includes('ready') && !child.killed) child.kill('SIGTERM');
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      const match = /recorded (\d+)/.exec(stdout);
+      if (!match) return reject(new Error(`the app printed no count (code ${code}, signal ${signal}): ${stderr}`));
+      resolve({ units: Number(match[1]), code, signal, stderr });
+    });
+  });
+}
+
+/** Writes what a previous process left in the outbox, as the next process of the service would. */
+async function drainOutbox(options: Parameters<typeof configure>[0]): Promise<void> {
+  configure(options);
+  await flush();
+  await close();
+}
+
+for (const end of ['exit', 'natural'] as const) {
+  test(`SQLite: an application draining 3 s after SIGTERM, then ending (${end}), loses nothing`, async () => {
+    const store = join(dir, `drain-${end}.db`);
+    const outbox = join(dir, `drain-${end}.outbox`);
+    const result = await drainApp({ STORE: store, OUTBOX: outbox, END: end });
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(result.units > 1000, `it served through the drain (${result.units} units)`);
+    await drainOutbox({ store, outbox });
+    const db = new BetterSqlite3(store, { readonly: true });
+    try {
+      assert.equal((db.prepare("SELECT COUNT(*) AS n FROM tracks_exposures WHERE track_set_id = 'drain'").get() as { n: number }).n, result.units);
+      assert.equal((db.prepare('SELECT COUNT(*) AS n FROM tracks_conversions').get() as { n: number }).n, result.units);
+    } finally {
+      db.close();
+    }
+  });
+}
+
+test('PostgreSQL: an application draining 3 s after SIGTERM, then calling process.exit(), loses nothing', async (t) => {
+  if (url === undefined) return t.skip('TRACKS_TEST_POSTGRES_URL is not set');
+  const schema = `tracks_drain_${process.pid}_${Date.now().toString(36)}`;
+  schemas.push(schema);
+  const outbox = join(dir, 'drain-pg.outbox');
+  const result = await drainApp({ STORE: url, SCHEMA: schema, OUTBOX: outbox, END: 'exit' });
+  assert.equal(result.code, 0, result.stderr);
+  await drainOutbox({ store: url, schema, outbox });
+  const [row] = await sql<{ e: string; c: string }>(
+    `SELECT (SELECT COUNT(*) FROM "${schema}".tracks_exposures) AS e, (SELECT COUNT(*) FROM "${schema}".tracks_conversions) AS c`,
+  );
+  assert.equal(Number(row!.e), result.units);
+  assert.equal(Number(row!.c), result.units);
+});
+
+class ClosedTracks extends TrackSet {
+  static override id = 'closed';
+  static a_track() {}
+}
+
+test('after close(), events are counted as dropped and reported once; stats() keeps the final counts', async () => {
+  const store = memoryStore();
+  const errors: Error[] = [];
+  configure({ store, onError: (e) => errors.push(e) });
+  for (let i = 0; i < 10; i++) new ClosedTracks({ key: `c${i}` }).run();
+  await close();
+  const closed = stats();
+  assert.equal(closed.written, store.events.length);
+  assert.ok(closed.written >= 11, 'the final counts, not zeros');
+  for (let i = 0; i < 5; i++) {
+    new ClosedTracks({ key: `late${i}` }).run();
+    convert({ key: `late${i}`, metric: 'buy' });
+  }
+  const late = stats();
+  assert.equal(late.dropped, 10);
+  assert.equal(late.written, closed.written);
+  assert.equal(errors.filter((e) => /recording was closed/.test(e.message)).length, 1, 'reported once');
+  configure({});
+  assert.equal(stats().dropped, 0, 'a new configuration starts its own counts');
+});

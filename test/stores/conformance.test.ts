@@ -1,0 +1,196 @@
+// One suite, every store: the same cases, bad input included, against the memory, SQLite and
+// PostgreSQL stores, so that what one store holds, every store holds.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import pg from 'pg';
+import { StoreError, UnitOfKey, memoryStore, postgresStore, sqliteStore } from '../../src/index.js';
+import type { RecordedEvent, Store } from '../../src/index.js';
+import { EVENT_KINDS, EVENT_TABLES } from '../../src/model/event-tables.js';
+import { POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS } from '../../src/stores/schema.js';
+import BetterSqlite3 from 'better-sqlite3';
+import { sampleEvents } from './fixtures/sample-events.js';
+
+const url = process.env.TRACKS_TEST_POSTGRES_URL;
+const dir = mkdtempSync(join(tmpdir(), 'tracks-conformance-'));
+const run = `c${process.pid}_${Date.now().toString(36)}`;
+const schemas: string[] = [];
+let opened = 0;
+
+async function sql<T extends pg.QueryResultRow>(text: string): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(text)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+after(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  if (url !== undefined) for (const schema of schemas) await sql(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+});
+
+/** A fresh, empty store of each kind, and how to tell whether anything was created for it. */
+interface Kind {
+  readonly name: string;
+  readonly skip?: string;
+  fresh(): { store: Store; created(): Promise<boolean> };
+}
+
+const kinds: Kind[] = [
+  {
+    name: 'memory',
+    fresh: () => {
+      const store = memoryStore();
+      return { store, created: async () => store.events.length > 0 };
+    },
+  },
+  {
+    name: 'SQLite',
+    fresh: () => {
+      const path = join(dir, `store-${opened++}.db`);
+      return { store: sqliteStore(path), created: async () => existsSync(path) };
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    ...(url === undefined ? { skip: 'TRACKS_TEST_POSTGRES_URL is not set' } : {}),
+    fresh: () => {
+      const schema = `tracks_${run}_${opened++}`;
+      schemas.push(schema);
+      return {
+        store: postgresStore(url!, { schema }),
+        created: async () => (await sql<{ n: string }>(`SELECT COUNT(*) AS n FROM pg_namespace WHERE nspname = '${schema}'`))[0]!.n !== '0',
+      };
+    },
+  },
+];
+
+const day = Date.UTC(2026, 5, 1);
+
+/** Names that break plain objects, quoting or terminals, all of them valid. */
+const UNUSUAL_NAMES = ['constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty', `it's "quoted"`, 'prüfung-🥥', 'a b\\c', 'x'.repeat(200)];
+
+/** Keys whose units must stay distinct: unpaired surrogates, NUL, long, reserved prefixes, emoji. */
+const UNUSUAL_KEYS = ['\ud800', '\ud801', '\udc00', 'a\ud800b', 'a\udc00b', 'nul\u0000key', 'nul\u0000key2', 'k'.repeat(5000), 'k'.repeat(5001), 'k:abc', 'h:abc', 'run:abc', '🥥', 'plain'];
+
+for (const kind of kinds) {
+  describe(`store conformance: ${kind.name}`, { skip: kind.skip ?? false }, () => {
+    test('reads of a store with no tracks data create nothing and say so', async () => {
+      const { store, created } = kind.fresh();
+      assert.deepEqual(await store.readControls(), []);
+      assert.deepEqual(await store.readAssignments('s', ['u']), new Map());
+      await assert.rejects(store.summarize(), (error: unknown) => error instanceof StoreError && error.code === 'TRACKS_NO_DATA' && /holds no tracks data/.test(error.message));
+      assert.equal(await created(), false, 'nothing was created by reading');
+      await store.close();
+    });
+
+    test('the same events written twice are stored once, and summarize agrees with the memory store', async () => {
+      const { store } = kind.fresh();
+      const memory = memoryStore();
+      for (const s of [store, memory]) {
+        await s.write(sampleEvents());
+        await s.write(sampleEvents());
+        await s.writeControl({ trackSetId: 'cmp', stopped: true, serve: 'a', at: 5 });
+      }
+      assert.deepEqual(await store.summarize(), await memory.summarize());
+      assert.deepEqual(await store.readControls(), [{ trackSetId: 'cmp', stopped: true, serve: 'a', at: 5 }]);
+      assert.deepEqual(await store.readAssignments('cmp', ['u1', 'u2', 'nobody']), new Map([['u1', 'a'], ['u2', 'b']]), 'the first exposure of a unit wins');
+      await store.close();
+    });
+
+    test('any name works: constructor, __proto__, quotes, unicode, 200 characters', async () => {
+      const { store } = kind.fresh();
+      const events: RecordedEvent[] = [];
+      UNUSUAL_NAMES.forEach((name, i) => {
+        events.push({ kind: 'exposure', eventId: `x${i}`, trackSetId: name, track: name, unit: `u${i}`, at: day + i });
+        events.push({ kind: 'conversion', eventId: `c${i}`, unit: `u${i}`, metric: name, value: i + 1, at: day + i + 1 });
+        events.push({ kind: 'definition', eventId: `d${i}`, trackSetId: name, weights: Object.assign(Object.create(null) as Record<string, number>, { [name]: 2, control: 1 }), coverage: 1, at: day });
+      });
+      await store.write(events);
+      const sums = await store.summarize();
+      assert.deepEqual(sums.map((s) => s.trackSetId).sort(), [...UNUSUAL_NAMES].sort());
+      for (const [i, name] of UNUSUAL_NAMES.entries()) {
+        const set = sums.find((s) => s.trackSetId === name)!;
+        assert.deepEqual(set.definition!.weights, new Map([[name, 2], ['control', 1]]));
+        const track = set.tracks.find((t) => t.track === name)!;
+        assert.equal(track.users, 1);
+        assert.deepEqual([...track.metrics.entries()], [[name, { converted: 1, sum: i + 1, sumSquares: (i + 1) ** 2 }]]);
+      }
+      await store.close();
+    });
+
+    test('keys of any content stay distinct, stored as the same units on every store', async () => {
+      const { store } = kind.fresh();
+      const units = new UnitOfKey();
+      const unitsOf = UNUSUAL_KEYS.map((key) => units.of(key));
+      assert.equal(new Set(unitsOf).size, UNUSUAL_KEYS.length, 'distinct keys, distinct units');
+      await store.write(unitsOf.map((unit, i) => ({ kind: 'exposure', eventId: `k${i}`, trackSetId: 'keys', track: 't', unit, at: day })));
+      const found = await store.readAssignments('keys', unitsOf);
+      assert.deepEqual([...found.keys()].sort(), [...unitsOf].sort());
+      assert.equal((await store.summarize({ trackSetId: 'keys' }))[0]!.tracks[0]!.users, UNUSUAL_KEYS.length);
+      await store.close();
+    });
+
+    for (const [what, bad] of badEvents()) {
+      test(`refuses, for good and as a whole batch, ${what}`, async () => {
+        const { store } = kind.fresh();
+        const good: RecordedEvent = { kind: 'exposure', eventId: 'good', trackSetId: 'bad-input', track: 't', unit: 'fine', at: day };
+        await assert.rejects(
+          store.write([good, bad as RecordedEvent]),
+          (error: unknown) => error instanceof StoreError && error.transient === false && error.code === 'TRACKS_BAD_EVENT',
+        );
+        await store.write([good]);
+        assert.equal((await store.summarize({ trackSetId: 'bad-input' }))[0]!.tracks[0]!.users, 1, 'the store took the good event alone');
+        await store.close();
+      });
+    }
+  });
+}
+
+/** Events no store may take (each is refused before any database sees it). */
+function badEvents(): Array<[string, unknown]> {
+  const base = { kind: 'conversion', eventId: 'bad', unit: 'u', metric: 'buy', value: 1, at: day };
+  return [
+    ['a NUL in a set id', { kind: 'exposure', eventId: 'bad', trackSetId: 'a\u0000b', track: 't', unit: 'u', at: day }],
+    ['a NUL in a metric', { ...base, metric: 'buy\u0000' }],
+    ['an unpaired surrogate in a track name', { kind: 'exposure', eventId: 'bad', trackSetId: 's', track: 'x\ud800', unit: 'u', at: day }],
+    ['a 3,000-character key not in canonical form', { ...base, unit: 'k'.repeat(3000) }],
+    ['a unit with a NUL', { ...base, unit: 'u\u0000' }],
+    ['at NaN', { ...base, at: Number.NaN }],
+    ['a fractional at', { ...base, at: day + 0.5 }],
+    ['at 1e20', { ...base, at: 1e20 }],
+    ['at Infinity', { ...base, at: Number.POSITIVE_INFINITY }],
+    ['at a Date', { ...base, at: new Date(day) }],
+    ['at a string', { ...base, at: String(day) }],
+    ['a value of Infinity', { ...base, value: Number.POSITIVE_INFINITY }],
+    ['a value of NaN', { ...base, value: Number.NaN }],
+    ['an empty metric', { ...base, metric: '' }],
+    ['an unknown kind', { ...base, kind: 'mystery' }],
+    ['a histogram of 67 buckets', { kind: 'health', eventId: 'bad', trackSetId: 's', track: 't', minute: 1, runs: 1, errors: 0, totalMs: 1, histogram: new Array(67).fill(0) }],
+    ['a weight of -1', { kind: 'definition', eventId: 'bad', trackSetId: 's', weights: { a: -1 }, coverage: 1, at: day }],
+  ];
+}
+
+test('the migrations create exactly the tables and columns the event descriptions name', () => {
+  const db = new BetterSqlite3(':memory:');
+  for (const migration of SQLITE_MIGRATIONS) db.exec(migration);
+  for (const kind of EVENT_KINDS) {
+    const table = EVENT_TABLES[kind];
+    const columns = (db.prepare(`PRAGMA table_info(${table.table})`).all() as Array<{ name: string; pk: number }>);
+    assert.deepEqual(columns.map((c) => c.name).sort(), table.columns.map((c) => c.name).sort(), `SQLite ${table.table}`);
+    assert.deepEqual(columns.filter((c) => c.pk > 0).map((c) => c.name).sort(), [...table.key].sort(), `SQLite ${table.table} key`);
+  }
+  db.close();
+  const postgres = POSTGRES_MIGRATIONS.join('\n');
+  for (const kind of EVENT_KINDS) {
+    const table = EVENT_TABLES[kind];
+    const created = new RegExp(`CREATE TABLE IF NOT EXISTS \\{s\\}\\.${table.table} \\(([^;]*?)\\n  \\);`).exec(postgres);
+    assert.ok(created, `PostgreSQL creates ${table.table}`);
+    for (const column of table.columns) assert.match(created[1]!, new RegExp(`\\b${column.name}\\b`), `PostgreSQL ${table.table}.${column.name}`);
+  }
+});

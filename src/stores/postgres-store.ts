@@ -41,6 +41,9 @@ const CHUNK_ROWS = 2_500;
  */
 const PARALLEL_WRITES = 2;
 
+/** SQLSTATE unique_violation: a COPY straight into a table met a row already stored. */
+const UNIQUE_VIOLATION = '23505';
+
 /** Memory for an analysis query's hash join of exposures with per-unit totals (a transaction setting). */
 const ANALYSIS_WORK_MEM = '64MB';
 
@@ -57,10 +60,10 @@ interface CopyFromStream extends NodeJS.WritableStream {
 export type PgPool = Pick<Pool, 'query' | 'connect' | 'end' | 'on'>;
 
 /**
- * The shared store: a PostgreSQL database (by URL, or your `pg.Pool`). Batches are COPYed into
- * a per-connection temporary table and moved with `INSERT ... SELECT ... ON CONFLICT DO
- * NOTHING`, so a batch of any size is a handful of statements, and writing it twice stores it
- * once. Every call honours its caller's deadline: a connection that times out (silent,
+ * The shared store: a PostgreSQL database (by URL, or your `pg.Pool`). Batches are COPYed
+ * straight into the tables, or, when a row is already there, through a per-connection
+ * temporary table and `INSERT ... SELECT ... ON CONFLICT DO NOTHING`: a batch of any size is a
+ * handful of statements, and writing it twice stores it once. Every call honours its caller's deadline: a connection that times out (silent,
  * blackholed, stuck) is destroyed, never reused; the pool tracks creates uses TCP keepalive,
  * and each transaction sets `statement_timeout` and `idle_in_transaction_session_timeout` to
  * the time left. Tables are created by the first write; reads create nothing. `pg` and
@@ -98,6 +101,8 @@ export class PostgresStore implements Store {
   #migrated: Promise<void> | undefined;
   /** Whether the tables were seen at this version (reads then skip the check). */
   #tablesSeen = false;
+  /** Per table: chunks to write the careful way before trying the fast way again, and the next rest. */
+  readonly #direct = new Map<string, { skip: number; rest: number }>();
 
   constructor(source: string | PgPool, options: PostgresStoreOptions = {}) {
     const fromUrl = typeof source === 'string' ? schemaInUrl(source) : { url: undefined, schema: undefined };
@@ -401,14 +406,41 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * COPY (text format) into a temporary staging table of the connection (created once per
-   * connection, emptied at every commit), then `INSERT ... SELECT ... ON CONFLICT DO NOTHING`,
-   * in one transaction. COPY is the cheapest way for the server to take rows in; ON CONFLICT
-   * keeps every write idempotent.
+   * Writes one chunk in one transaction, idempotently. The fast way first: COPY straight into
+   * the table, the cheapest way for the server to take rows in. A row already stored (a batch
+   * written again after a timeout, or the same user exposed by two processes) makes that COPY
+   * fail as a whole; the chunk is then written the careful way, COPY into a temporary staging
+   * table of the connection and `INSERT ... SELECT ... ON CONFLICT DO NOTHING`, and the fast
+   * way rests for a while (doubling while conflicts go on), so a workload with many repeats
+   * does not pay for failed attempts.
    */
   async #copyChunk(table: EventTable, rows: Cell[][], call: Required<CallOptions>): Promise<void> {
-    const staging = `pg_temp.tracks_staging_${table.table}`;
     const names = table.columns.map((c) => c.name).join(', ');
+    const text = copyRows(table.columns, rows);
+    const direct = this.#direct.get(table.table) ?? { skip: 0, rest: 1 };
+    this.#direct.set(table.table, direct);
+    if (direct.skip > 0) direct.skip--;
+    else {
+      const conflict = await this.#withClient(call, async (client) => {
+        await this.#begin(client, call);
+        try {
+          await copyText(client, `COPY ${this.#s}.${table.table} (${names}) FROM STDIN`, text);
+          await client.query('COMMIT');
+          return false;
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => {});
+          if ((error as { code?: unknown }).code === UNIQUE_VIOLATION) return true;
+          throw error;
+        }
+      });
+      if (!conflict) {
+        direct.rest = 1;
+        return;
+      }
+      direct.skip = direct.rest;
+      direct.rest = Math.min(direct.rest * 2, 64);
+    }
+    const staging = `pg_temp.tracks_staging_${table.table}`;
     await this.#withClient(call, async (client) => {
       const prepared = stagedTables.get(client)!;
       if (!prepared.has(staging)) {
@@ -418,7 +450,7 @@ export class PostgresStore implements Store {
       }
       await this.#begin(client, call);
       try {
-        await copyText(client, `COPY ${staging} (${names}) FROM STDIN`, copyRows(table.columns, rows));
+        await copyText(client, `COPY ${staging} (${names}) FROM STDIN`, text);
         await client.query(`INSERT INTO ${this.#s}.${table.table} (${names}) SELECT ${names} FROM ${staging} ON CONFLICT DO NOTHING`);
         await client.query('COMMIT');
       } catch (error) {

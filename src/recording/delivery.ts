@@ -74,13 +74,15 @@ export class Delivery {
   }
 
   /**
-   * Writes what is buffered now (unless waiting out a failure). From a quarter of the memory
-   * bound the outbox is made ready; from half, events spill to it.
+   * Writes what is buffered now (unless waiting out a failure). When the store falls behind
+   * (two batches waiting, or a quarter of the memory bound) the outbox is made ready; from four
+   * batches waiting, or half the bound, events spill to it. Spilling early keeps few events
+   * alive in memory, and so keeps garbage collection pauses short during an outage.
    */
   kick(ignoreBackoff = false): void {
     if (ignoreBackoff) this.#retryAt = 0;
-    if (this.#filled(4)) this.#openOutbox();
-    if (this.#filled(2)) void this.spill();
+    if (this.#behind(2, 4)) this.#openOutbox();
+    if (this.#behind(4, 2)) void this.spill();
     this.#pumping ??= this.#pump().finally(() => {
       this.#pumping = undefined;
     });
@@ -114,14 +116,15 @@ export class Delivery {
     }
   }
 
-  /** Whether memory holds at least 1/`part` of its bound, in events or bytes. */
-  #filled(part: number): boolean {
-    return this.#buffer.total * part >= this.#buffer.maxEvents || this.#buffer.bytes * part >= this.#buffer.maxBytes;
+  /** Whether `batches` full batches wait, or memory holds at least 1/`part` of its bound (in events or bytes). */
+  #behind(batches: number, part: number): boolean {
+    const buffer = this.#buffer;
+    return buffer.queued >= batches * this.#options.batchSize || buffer.total * part >= buffer.maxEvents || buffer.bytes * part >= buffer.maxBytes;
   }
 
   /**
-   * Moves queued events to the outbox (one spill at a time): until memory is below half its
-   * bound, or, with a `deadline` (a flush out of time), everything queued by then.
+   * Moves queued events to the outbox (one spill at a time): until the store is no longer
+   * behind, or, with a `deadline` (a flush out of time), everything queued by then.
    */
   spill(deadline?: number): Promise<void> {
     this.#spilling ??= this.#spillQueued(deadline).finally(() => {
@@ -236,7 +239,7 @@ export class Delivery {
     const outbox = this.#outbox;
     if (outbox === undefined) return;
     const all = deadline !== undefined;
-    while (Date.now() >= this.#spillBlockedUntil && Date.now() < (deadline ?? Infinity) && (all || this.#filled(2))) {
+    while (Date.now() >= this.#spillBlockedUntil && Date.now() < (deadline ?? Infinity) && (all || this.#behind(4, 2))) {
       const batch = this.#buffer.take(this.#options.batchSize);
       if (batch === undefined) return;
       const ms = Math.max(1, Math.min(this.#options.writeTimeout, (deadline ?? Infinity) - Date.now()));

@@ -19,9 +19,13 @@ export interface RecorderOptions {
    * stored as they are).
    */
   readonly hashKeys?: HashKeys | false;
-  /** Most events written in one batch (default 10,000, or a tenth of `maxBuffered` when that is less); at most a quarter of `maxBuffered`. */
+  /**
+   * Most events written in one batch (default 2,000, or a tenth of `maxBuffered` when that is
+   * less; at most a quarter of it). Small batches keep few events alive in memory (short
+   * garbage-collection pauses) and little work per message to the store's thread.
+   */
   readonly batchSize?: number;
-  /** How often buffered events are written, in ms (default 1,000). */
+  /** How often buffered events are written, in ms (default 250; a full batch is written at once). */
   readonly flushInterval?: number;
   /**
    * Most events held in memory (default 100,000). From half of it, events spill to the outbox;
@@ -96,8 +100,8 @@ export function resolveOptions(options: RecorderOptions): ResolvedOptions {
   const resolved = {
     secret: secretOf(options.hashKeys),
     // A batch being written still counts in memory: a tenth of the bound leaves room to spill.
-    batchSize: n('batchSize', Math.max(1, Math.min(10_000, Math.floor(positive(options.maxBuffered, 'maxBuffered', 100_000) / 10)))),
-    flushInterval: n('flushInterval', 1_000),
+    batchSize: n('batchSize', Math.max(1, Math.min(2_000, Math.floor(positive(options.maxBuffered, 'maxBuffered', 100_000) / 10)))),
+    flushInterval: n('flushInterval', 250),
     maxBuffered: n('maxBuffered', 100_000),
     maxBufferedBytes: n('maxBufferedBytes', 32 * MIB),
     writeTimeout: n('writeTimeout', 5_000),

@@ -154,8 +154,8 @@ export class Recorder {
 
   #push(event: RecordedEvent): void {
     if (this.#buffer.push(event)) {
-      // A full batch to write, or half the bound reached (time to spill): act on the next turn.
-      if (!this.#soon && (this.#buffer.queued >= this.#options.batchSize || this.#buffer.total * 2 >= this.#buffer.maxEvents || this.#buffer.bytes * 2 >= this.#buffer.maxBytes)) {
+      // A full batch to write (or, when the store is behind, to spill): act on the next turn.
+      if (!this.#soon && (this.#buffer.queued >= this.#options.batchSize || this.#buffer.bytes * 4 >= this.#buffer.maxBytes)) {
         this.#soon = true;
         setImmediate(() => {
           this.#soon = false;

@@ -1,12 +1,20 @@
-// Recording benchmark: the cost recording adds to a request, and the sustained rate of
-// exposures into SQLite and PostgreSQL beside plain one-row-per-statement inserts of the
-// same rows in the same run. `node --import tsx bench/recording.ts`
+// Recording benchmark, every figure beside its floor or peer measured in the same run:
+//   1. the cost recording adds to a request, amortized (1M runs, 100k keys, SQLite);
+//   2. event-loop delay (p99, max) at 20,000 runs/s with recording against without, with the
+//      SQLite file locked by another process for 5 s in the middle;
+//   3. exposures/s into SQLite and PostgreSQL beside a bare multi-row INSERT / bare COPY of the
+//      same rows into an unindexed table (the physical floor).
+// `node --import tsx bench/recording.ts` (part of `npm run bench`).
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { TrackSet, close, configure, flush, postgresStore, sqliteStore } from '../src/index.js';
+import { TrackSet, close, configure, convert, flush, postgresStore, sqliteStore } from '../src/index.js';
 import type { ExposureEvent, Store } from '../src/index.js';
 import { formatNs, printTable, verdict } from './harness.js';
 
@@ -24,6 +32,8 @@ const dir = mkdtempSync(join(tmpdir(), 'tracks-bench-'));
 const pgUrl = process.env.TRACKS_TEST_POSTGRES_URL ?? process.env.TRACKS_BENCH_POSTGRES_URL;
 const lines: string[] = [];
 const rows: string[][] = [['case', 'figure', 'unit']];
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function requestLoop(runs: number, keys: number): number {
   let sink = 0;
@@ -37,7 +47,7 @@ function requestLoop(runs: number, keys: number): number {
   return ns;
 }
 
-// ---- 1. cost added to a request ----
+// ---- 1. cost added to a request, amortized ----
 {
   const runs = 1_000_000;
   const keys = 100_000; // every key visits 10 times: 100,000 exposures, 1,000,000 health counts
@@ -47,7 +57,7 @@ function requestLoop(runs: number, keys: number): number {
   const amortized: number[] = [];
   for (let round = 0; round < 3; round++) {
     base.push(requestLoop(runs, keys) / runs);
-    configure({ store: join(dir, `request-${round}.db`), outbox: false, handleSignals: false });
+    configure({ store: join(dir, `request-${round}.db`), outbox: false, handleSignals: false, maxBuffered: 250_000 });
     const start = process.hrtime.bigint();
     const loop = requestLoop(runs, keys);
     await flush();
@@ -55,7 +65,6 @@ function requestLoop(runs: number, keys: number): number {
     hot.push(loop / runs);
     await close();
   }
-  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const [b, h, a] = [median(base), median(hot), median(amortized)];
   rows.push(['request without recording (new + name + run)', formatNs(b), 'per run']);
   rows.push(['request with recording, hot path only', formatNs(h), 'per run']);
@@ -64,72 +73,188 @@ function requestLoop(runs: number, keys: number): number {
   lines.push(verdict('µs added per run, amortized (1M runs, 100k keys, SQLite)', (a - b) / 1000, 1, 'at most'));
 }
 
-function exposures(n: number, prefix: string): ExposureEvent[] {
+// ---- 2. event-loop delay at 20,000 runs/s, SQLite locked for 5 s in the middle ----
+
+/** Serves `perSecond` runs (10% converting) for `seconds`, as requests arriving every millisecond; returns p99 and max delay. */
+async function serve(perSecond: number, seconds: number, during: (elapsedMs: number) => void): Promise<{ p99: number; max: number; runs: number }> {
+  const monitor = monitorEventLoopDelay({ resolution: 1 });
+  monitor.enable();
+  const start = Date.now();
+  let runs = 0;
+  while (Date.now() - start < seconds * 1000) {
+    const due = Math.floor(((Date.now() - start) / 1000) * perSecond);
+    for (; runs < due; runs++) {
+      const key = `user-${runs % 200_000}`;
+      new DelayTracks({ key }).run();
+      if (runs % 10 === 0) convert({ key, metric: 'purchase' });
+    }
+    during(Date.now() - start);
+    await sleep(1);
+  }
+  monitor.disable();
+  return { p99: monitor.percentile(99) / 1e6, max: monitor.max / 1e6, runs };
+}
+
+/** Starts a process that will hold the file's write lock for `ms` when told to (started ahead, so its start costs nothing measured). */
+async function lockHolder(path: string, ms: number): Promise<() => void> {
+  const script = fileURLToPath(new URL('../test/faults/fixtures/hold-lock.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    env: { ...process.env, STORE: path, HOLD_MS: String(ms), ON_SIGNAL: '1' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
+  return () => child.kill('SIGUSR2');
+}
+
+{
+  const perSecond = 20_000;
+  const seconds = 10;
+  configure({});
+  const without = await serve(perSecond, seconds, () => {});
+  const path = join(dir, 'event-loop.db');
+  configure({ store: path, handleSignals: false });
+  convert({ key: 'first', metric: 'created' }); // the file exists before another process locks it
+  await flush();
+  const lock = await lockHolder(path, 5_000);
+  let locked = false;
+  const withRecording = await serve(perSecond, seconds, (elapsed) => {
+    if (!locked && elapsed >= 2_500) {
+      locked = true;
+      lock();
+    }
+  });
+  await flush();
+  await close();
+  rows.push(['event-loop delay p99, 20,000 runs/s, no recording', `${without.p99.toFixed(2)} ms`, '']);
+  rows.push(['event-loop delay p99, recording to SQLite, locked 5 s', `${withRecording.p99.toFixed(2)} ms`, '']);
+  rows.push(['event-loop delay max, no recording', `${without.max.toFixed(2)} ms`, '']);
+  rows.push(['event-loop delay max, recording to SQLite, locked 5 s', `${withRecording.max.toFixed(2)} ms`, '']);
+  lines.push(verdict('event-loop delay p99 added by recording (ms), SQLite locked 5 s', withRecording.p99 - without.p99, 2, 'at most'));
+  lines.push(verdict('event-loop delay max with recording (ms), SQLite locked 5 s', withRecording.max, 20, 'at most'));
+}
+
+// ---- 3. exposures/s into SQLite and PostgreSQL beside the physical floor ----
+// Two arrival orders: keys that arrive in key order (sequential ids), and keys scattered as
+// real users arrive. Two floors: the issue's (the same rows into an unindexed table), and the
+// same rows into a table with tracks' unique key (what any store that keeps one row per user
+// pays), so the gap between the two shows what the unique key itself costs.
+
+function exposures(n: number, prefix: string, scattered: boolean): ExposureEvent[] {
   const at = Date.now();
   return Array.from({ length: n }, (_, i) => ({
     kind: 'exposure',
-    eventId: `${prefix}-${i}`,
+    eventId: `${prefix}.${i.toString(36)}`,
     trackSetId: 'bench',
     track: i % 2 ? 'short' : 'long',
-    unit: `${prefix}-user-${i}`,
+    unit: `${prefix}-user-${scattered ? (i * 7919) % n : i}`,
     at: at + i,
   }));
 }
 
-async function batchedRate(store: Store, n: number, prefix: string, batch = 10_000): Promise<number> {
-  const events = exposures(n, prefix);
-  await store.write(events.slice(0, 1)); // open and migrate outside the timing
+async function storeRate(store: Store, events: readonly ExposureEvent[], batch: number): Promise<number> {
+  await store.write([{ ...events[0]!, eventId: 'warm-up', unit: 'warm-up' }]); // open and migrate outside the timing
   const start = process.hrtime.bigint();
-  for (let i = 0; i < n; i += batch) await store.write(events.slice(i, i + batch));
-  return n / (Number(process.hrtime.bigint() - start) / 1e9);
+  for (let i = 0; i < events.length; i += batch) await store.write(events.slice(i, i + batch));
+  return events.length / (Number(process.hrtime.bigint() - start) / 1e9);
 }
 
-// ---- 2. sustained exposures/s into SQLite ----
-{
-  const path = join(dir, 'rate.db');
-  const store = sqliteStore(path);
-  const tracks = await batchedRate(store, 1_000_000, 'sq');
-  await store.close();
+const rate = (n: number) => Math.round(n).toLocaleString('en-US');
+
+/** Multi-row INSERTs of 100 rows, 10,000 a transaction, into `ddl`'s table: SQLite's floor. */
+function sqliteFloor(events: readonly ExposureEvent[], path: string, ddl: string): number {
   const db = new BetterSqlite3(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  db.exec('CREATE TABLE plain_runs (track_set_id TEXT, unit TEXT, track TEXT, at INTEGER, event_id TEXT)');
-  const insert = db.prepare('INSERT INTO plain_runs VALUES (?, ?, ?, ?, ?)');
-  const plainRows = exposures(20_000, 'plain');
+  db.exec(ddl);
+  const insert = db.prepare(`INSERT INTO plain VALUES ${new Array(100).fill('(?, ?, ?, ?, ?)').join(', ')} ON CONFLICT DO NOTHING`);
+  const params: unknown[] = new Array(500);
   const start = process.hrtime.bigint();
-  for (const e of plainRows) insert.run(e.trackSetId, e.unit, e.track, e.at, e.eventId);
-  const plain = plainRows.length / (Number(process.hrtime.bigint() - start) / 1e9);
+  for (let b = 0; b < events.length; b += 10_000) {
+    db.transaction(() => {
+      for (let i = b; i < b + 10_000; i += 100) {
+        for (let j = 0; j < 100; j++) {
+          const e = events[i + j]!;
+          params[j * 5] = e.trackSetId;
+          params[j * 5 + 1] = e.unit;
+          params[j * 5 + 2] = e.track;
+          params[j * 5 + 3] = e.at;
+          params[j * 5 + 4] = e.eventId;
+        }
+        insert.run(params);
+      }
+    }).immediate();
+  }
+  const perSecond = events.length / (Number(process.hrtime.bigint() - start) / 1e9);
   db.close();
-  rows.push(['SQLite: tracks batches (10,000 per transaction)', Math.round(tracks).toLocaleString('en-US'), 'exposures/s']);
-  rows.push(['SQLite: plain one-row INSERT per statement', Math.round(plain).toLocaleString('en-US'), 'rows/s']);
-  rows.push(['SQLite: ratio tracks / plain', `${(tracks / plain).toFixed(1)}x`, '']);
-  lines.push(verdict('SQLite exposures/s (thousands)', tracks / 1000, 500, 'at least'));
+  return perSecond;
 }
 
-// ---- 3. sustained exposures/s into PostgreSQL ----
+const PLAIN = 'CREATE TABLE plain (track_set_id TEXT, unit TEXT, track TEXT, at INTEGER, event_id TEXT)';
+const KEYED = 'CREATE TABLE plain (track_set_id TEXT, unit TEXT, track TEXT, at INTEGER, event_id TEXT, PRIMARY KEY (track_set_id, unit)) WITHOUT ROWID';
+
+for (const scattered of [false, true]) {
+  const order = scattered ? 'scattered keys' : 'keys in order';
+  const events = exposures(1_000_000, scattered ? 'sqs' : 'sqo', scattered);
+  const store = sqliteStore(join(dir, `rate-${order}.db`));
+  const tracks = await storeRate(store, events, 10_000);
+  await store.close();
+  const floor = sqliteFloor(events, join(dir, `floor-${order}.db`), PLAIN);
+  const keyed = sqliteFloor(events, join(dir, `keyed-${order}.db`), KEYED);
+  rows.push([`SQLite, ${order}: tracks store (worker thread, 10,000 a batch)`, rate(tracks), 'exposures/s']);
+  rows.push([`SQLite, ${order}: bare multi-row INSERT, unindexed (floor)`, rate(floor), 'rows/s']);
+  rows.push([`SQLite, ${order}: bare multi-row INSERT, same unique key`, rate(keyed), 'rows/s']);
+  lines.push(verdict(`SQLite exposures/s, ${order}, tracks / bare INSERT into an unindexed table`, tracks / floor, 0.5, 'at least'));
+  lines.push(`      (tracks / bare INSERT into a table with the same unique key: ${(tracks / keyed).toFixed(3)})`);
+}
+
 if (pgUrl === undefined) {
   rows.push(['PostgreSQL', 'skipped', 'set TRACKS_TEST_POSTGRES_URL']);
 } else {
-  const schema = `tracks_bench_${process.pid}`;
   const pool = new pg.Pool({ connectionString: pgUrl, max: 4 });
-  try {
-    const store = postgresStore(pool, { schema });
-    const tracks = await batchedRate(store, 500_000, 'pg', 20_000);
-    await pool.query(`CREATE TABLE "${schema}".plain_runs (track_set_id text, unit text, track text, at bigint, event_id text)`);
-    const plainRows = exposures(5_000, 'plain');
+  const require = createRequire(import.meta.url);
+  const { from } = require('pg-copy-streams') as { from: (sql: string) => never };
+  /** COPY of the same rows over two connections into `table`: PostgreSQL's floor. */
+  const copyFloor = async (events: readonly ExposureEvent[], table: string): Promise<number> => {
+    const copy = async (slice: readonly ExposureEvent[]) => {
+      const client = await pool.connect();
+      try {
+        const stream = client.query(from(`COPY ${table} FROM STDIN`)) as unknown as NodeJS.WritableStream;
+        let text = '';
+        for (const e of slice) text += `${e.trackSetId}\t${e.unit}\t${e.track}\t${e.at}\t${e.eventId}\n`;
+        await new Promise<void>((resolve, reject) => {
+          stream.on('finish', resolve);
+          stream.on('error', reject);
+          stream.end(text);
+        });
+      } finally {
+        client.release();
+      }
+    };
     const start = process.hrtime.bigint();
-    for (const e of plainRows) {
-      await pool.query(`INSERT INTO "${schema}".plain_runs VALUES ($1, $2, $3, $4, $5)`, [e.trackSetId, e.unit, e.track, e.at, e.eventId]);
+    for (let i = 0; i < events.length; i += 20_000) await Promise.all([copy(events.slice(i, i + 10_000)), copy(events.slice(i + 10_000, i + 20_000))]);
+    return events.length / (Number(process.hrtime.bigint() - start) / 1e9);
+  };
+  for (const scattered of [false, true]) {
+    const order = scattered ? 'scattered keys' : 'keys in order';
+    const schema = `tracks_bench_${process.pid}_${scattered ? 's' : 'o'}`;
+    try {
+      const events = exposures(500_000, scattered ? 'pgs' : 'pgo', scattered);
+      const tracks = await storeRate(postgresStore(pool, { schema }), events, 20_000);
+      await pool.query(`CREATE TABLE "${schema}".plain (track_set_id text, unit text, track text, at bigint, event_id text)`);
+      await pool.query(`CREATE TABLE "${schema}".keyed (track_set_id text, unit text, track text, at bigint, event_id text, PRIMARY KEY (track_set_id, unit))`);
+      await pool.query('CHECKPOINT');
+      const floor = await copyFloor(events, `"${schema}".plain`);
+      const keyed = await copyFloor(events, `"${schema}".keyed`);
+      rows.push([`PostgreSQL, ${order}: tracks store (20,000 a batch, 2 connections)`, rate(tracks), 'exposures/s']);
+      rows.push([`PostgreSQL, ${order}: bare COPY, unindexed (floor), 2 connections`, rate(floor), 'rows/s']);
+      rows.push([`PostgreSQL, ${order}: bare COPY, same unique key, 2 connections`, rate(keyed), 'rows/s']);
+      lines.push(verdict(`PostgreSQL exposures/s, ${order}, tracks / bare COPY into an unindexed table`, tracks / floor, 0.5, 'at least'));
+      lines.push(`      (tracks / bare COPY into a table with the same unique key: ${(tracks / keyed).toFixed(3)})`);
+    } finally {
+      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     }
-    const plain = plainRows.length / (Number(process.hrtime.bigint() - start) / 1e9);
-    rows.push(['PostgreSQL: tracks batches (COPY + INSERT ... ON CONFLICT, 20,000 rows)', Math.round(tracks).toLocaleString('en-US'), 'exposures/s']);
-    rows.push(['PostgreSQL: plain one-row INSERT per statement', Math.round(plain).toLocaleString('en-US'), 'rows/s']);
-    rows.push(['PostgreSQL: ratio tracks / plain', `${(tracks / plain).toFixed(1)}x`, '']);
-    lines.push(verdict('PostgreSQL exposures/s (thousands)', tracks / 1000, 200, 'at least'));
-  } finally {
-    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await pool.end();
   }
+  await pool.end();
 }
 
 rmSync(dir, { recursive: true, force: true });

@@ -24,7 +24,7 @@ const CONCURRENCY = 500;
 const folder = join(process.cwd(), 'demo');
 const path = join(folder, 'tracks.db');
 mkdirSync(folder, { recursive: true });
-for (const file of [path, `${path}-wal`, `${path}-shm`]) rmSync(file, { force: true });
+for (const file of [path, `${path}-wal`, `${path}-shm`, `${path}.outbox`, `${path}.outbox-wal`, `${path}.outbox-shm`]) rmSync(file, { force: true });
 
 console.log('A tour of the API\n');
 await tour((line) => console.log(`  ${line}`));

@@ -3,7 +3,9 @@
 // a while in the middle of paced traffic. For each fault: N events in, exactly N stored, none
 // doubled; memory within its bound; flush() and close() resolved within their documented time.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -133,3 +135,42 @@ for (const [fault, what] of scenarios) {
     }
   });
 }
+
+test('SIGTERM while PostgreSQL is blackholed: the process ends within flushTimeout + writeTimeout, and nothing is lost', async (t) => {
+  if (url === undefined) return t.skip(SKIP);
+  const schema = `tracks_${run}_sigterm`;
+  schemas.push(schema);
+  const proxy = await TcpProxy.start(new URL(url).hostname, Number(new URL(url).port || 5432));
+  const outbox = join(dir, 'sigterm.outbox');
+  const count = 3_000;
+  const [writeTimeout, flushTimeout] = [500, 1_500];
+  try {
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/idle-service.ts', import.meta.url))], {
+      env: { ...process.env, STORE: proxy.url(url), SCHEMA: schema, OUTBOX: outbox, COUNT: String(count), WRITE_TIMEOUT: String(writeTimeout), FLUSH_TIMEOUT: String(flushTimeout) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('recorded') && resolve()));
+    await proxy.set('blackhole');
+    const sent = Date.now();
+    child.kill('SIGTERM');
+    const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, s) => resolve(s)));
+    const tookMs = Date.now() - sent;
+    t.diagnostic(`fault-table ${JSON.stringify({ fault: 'sigterm-blackholed', in: 2 * count, exitMs: tookMs })}`);
+    assert.equal(signal, 'SIGTERM', `ended as SIGTERM ends a process: ${stderr}`);
+    assert.ok(tookMs <= flushTimeout + writeTimeout + 1_500, `it took ${tookMs} ms to end`);
+    // The next process of the service, with the server back, writes what was spilled.
+    await proxy.set('pass');
+    configure({ store: url, schema, outbox });
+    await flush();
+    await close();
+    const [rows] = await query<{ e: string; c: string }>(
+      `SELECT (SELECT COUNT(*) FROM "${schema}".tracks_exposures) AS e, (SELECT COUNT(*) FROM "${schema}".tracks_conversions) AS c`,
+    );
+    assert.equal(Number(rows!.e), count);
+    assert.equal(Number(rows!.c), count);
+  } finally {
+    await proxy.close();
+  }
+});

@@ -26,13 +26,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } catch (error) {
     // A store with no tracks data, or of another version, is the user's to fix, like a typo.
     const usage = error instanceof StoreError && (error.code === 'TRACKS_NO_DATA' || error.code === 'TRACKS_SCHEMA');
-    if (error instanceof UsageError || error instanceof TracksError || usage) {
-      io.stderr(`tracks ${name}: ${escapeControl(error.message)}`);
-      return 2;
-    }
-    const message = error instanceof Error ? error.message : String(error);
+    // Store errors start with 'tracks: ' already; the command's name says it.
+    const message = (error instanceof Error ? error.message : String(error)).replace(/^tracks: /, '');
     io.stderr(`tracks ${name}: ${escapeControl(message)}`);
-    return 1;
+    return error instanceof UsageError || error instanceof TracksError || usage ? 2 : 1;
   }
 }
 

@@ -27,6 +27,9 @@ export interface DeliveryCounts {
 
 type Outcome = 'written' | 'transient';
 
+/** A write taking longer than this means the store is slow: queued events may spill. */
+const SLOW_WRITE_MS = 200;
+
 /** A flush waiting for every event before `seq` to settle. */
 interface Waiter {
   readonly seq: number;
@@ -38,9 +41,9 @@ interface Waiter {
  * call under a deadline. A transient failure (unreachable, busy, silent, timed out) puts the
  * batch back and waits (doubling, with jitter); a permanent one is narrowed down by halving
  * until the events at fault are found, which are quarantined while every other event is
- * written. When the buffer reaches half its bound (the store failing, slow or hung) its events
- * spill to the outbox; when the store takes writes again, the outbox drains back into it,
- * oldest first, through the same narrowing, so no event can block the ones behind it.
+ * written. When the store falls behind (failing, slow or hung) queued events spill to the
+ * outbox; when the store takes writes again, the outbox drains back into it, oldest first,
+ * through the same narrowing, so no event can block the ones behind it.
  */
 export class Delivery {
   readonly #store: Store;
@@ -64,6 +67,9 @@ export class Delivery {
   /** Whether the outbox was last seen empty (no spill since). */
   #outboxEmpty = false;
   #waiters: Waiter[] = [];
+  #stopped = false;
+  /** When the write under way started (0: none). */
+  #writingSince = 0;
 
   constructor(store: Store, outbox: Outbox | undefined, buffer: EventBuffer, errors: ErrorReporter, options: DeliveryOptions) {
     this.#store = store;
@@ -75,9 +81,11 @@ export class Delivery {
 
   /**
    * Writes what is buffered now (unless waiting out a failure). When the store falls behind
-   * (two batches waiting, or a quarter of the memory bound) the outbox is made ready; from four
+   * (it failed, or a write has taken longer than {@link SLOW_WRITE_MS}, with two batches
+   * waiting; or a quarter of the memory bound is used) the outbox is made ready; with four
    * batches waiting, or half the bound, events spill to it. Spilling early keeps few events
-   * alive in memory, and so keeps garbage collection pauses short during an outage.
+   * alive in memory, and so keeps garbage collection pauses short during an outage; a burst
+   * that a healthy store is about to take spills nothing.
    */
   kick(ignoreBackoff = false): void {
     if (ignoreBackoff) this.#retryAt = 0;
@@ -116,10 +124,17 @@ export class Delivery {
     }
   }
 
-  /** Whether `batches` full batches wait, or memory holds at least 1/`part` of its bound (in events or bytes). */
+  /**
+   * Whether the store is behind: `batches` full batches wait while it fails or is slow, or
+   * memory holds at least 1/`part` of its bound (in events or bytes), whatever the store does.
+   */
   #behind(batches: number, part: number): boolean {
     const buffer = this.#buffer;
-    return buffer.queued >= batches * this.#options.batchSize || buffer.total * part >= buffer.maxEvents || buffer.bytes * part >= buffer.maxBytes;
+    const now = Date.now();
+    const struggling = this.#retryAt > now || (this.#writingSince > 0 && now - this.#writingSince > SLOW_WRITE_MS);
+    return (
+      (struggling && buffer.queued >= batches * this.#options.batchSize) || buffer.total * part >= buffer.maxEvents || buffer.bytes * part >= buffer.maxBytes
+    );
   }
 
   /**
@@ -133,13 +148,12 @@ export class Delivery {
     return this.#spilling;
   }
 
-  /** Whether a write is under way or planned. */
-  get idle(): boolean {
-    return this.#pumping === undefined && this.#spilling === undefined && this.#buffer.total === 0;
-  }
-
-  /** Stops the retry timer (the recorder is closing). */
+  /**
+   * Stops (the recorder is closing, and takes what is left in memory): no more retries, and a
+   * write still under way no longer puts its events back or counts them when it ends.
+   */
   stop(): void {
+    this.#stopped = true;
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
   }
@@ -148,6 +162,7 @@ export class Delivery {
 
   async #pump(): Promise<void> {
     for (;;) {
+      if (this.#stopped) return;
       if (Date.now() < this.#retryAt) return this.#retryLater();
       const batch = this.#buffer.take(this.#options.batchSize);
       if (batch === undefined) {
@@ -170,6 +185,8 @@ export class Delivery {
     while (parts.length > 0) {
       const part = parts.shift()!;
       const failure = await this.#write(part.events);
+      // Stopped meanwhile: the recorder took these events for its last spill.
+      if (this.#stopped) return 'written';
       if (failure === undefined) {
         this.counts.written += part.events.length;
         this.#settle(part);
@@ -193,6 +210,7 @@ export class Delivery {
 
   /** One write under the deadline; the failure, or undefined when the store confirmed it. */
   async #write(events: readonly RecordedEvent[]): Promise<unknown> {
+    this.#writingSince = Date.now();
     try {
       await withDeadline(this.#options.writeTimeout, `writing ${events.length} events to ${this.#store.description}`, (call) =>
         this.#store.write(events, call),
@@ -209,11 +227,13 @@ export class Delivery {
         this.#errors.report('write', error);
       }
       return error ?? new Error('the store failed without an error');
+    } finally {
+      this.#writingSince = 0;
     }
   }
 
   #retryLater(): void {
-    if (this.#retryTimer) return;
+    if (this.#retryTimer || this.#stopped) return;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       this.kick();
@@ -239,7 +259,7 @@ export class Delivery {
     const outbox = this.#outbox;
     if (outbox === undefined) return;
     const all = deadline !== undefined;
-    while (Date.now() >= this.#spillBlockedUntil && Date.now() < (deadline ?? Infinity) && (all || this.#behind(4, 2))) {
+    while (!this.#stopped && Date.now() >= this.#spillBlockedUntil && Date.now() < (deadline ?? Infinity) && (all || this.#behind(4, 2))) {
       const batch = this.#buffer.take(this.#options.batchSize);
       if (batch === undefined) return;
       const ms = Math.max(1, Math.min(this.#options.writeTimeout, (deadline ?? Infinity) - Date.now()));
@@ -247,10 +267,12 @@ export class Delivery {
         await withDeadline(ms, `spilling ${batch.events.length} events to the outbox ${outbox.path}`, (call) =>
           outbox.spill(batch.events, call),
         );
+        if (this.#stopped) return; // the recorder's last spill takes these too: a copy twice in the outbox is stored once
         this.counts.spilled += batch.events.length;
         this.#outboxEmpty = false;
         this.#settle(batch);
       } catch (error) {
+        if (this.#stopped) return;
         // The outbox cannot take them now: they stay in memory (new events past the bound are
         // dropped) and spilling is not tried again for a while.
         this.#spillBlockedUntil = Date.now() + Math.max(this.#options.retryDelay, 1_000);
@@ -363,7 +385,7 @@ export class Delivery {
   /** Events dropped (counted and reported) because nothing could hold them. */
   dropped(count: number, why: string): void {
     this.counts.dropped += count;
-    this.#errors.report('dropped', new Error(`tracks: ${count} events dropped: ${why}`));
+    this.#errors.report('dropped', new Error(`tracks: ${count === 1 ? '1 event' : `${count} events`} dropped: ${why}`));
     this.#wake();
   }
 }

@@ -94,8 +94,47 @@ export interface ResolvedOptions {
 
 const MIB = 1024 * 1024;
 
-/** Checks the options and fills in the defaults; a bad option is a TracksError naming it and the fix. */
+/** Every option `RecorderOptions` has, for spotting a misspelt one. */
+export const RECORDER_OPTIONS = [
+  'hashKeys',
+  'batchSize',
+  'flushInterval',
+  'maxBuffered',
+  'maxBufferedBytes',
+  'writeTimeout',
+  'retryDelay',
+  'maxRetryDelay',
+  'flushTimeout',
+  'controlInterval',
+  'dedupeSize',
+  'dedupeBytes',
+  'stickyCacheSize',
+  'stickyCacheBytes',
+  'guardrails',
+  'onError',
+  'onGuardrail',
+] as const satisfies readonly (keyof RecorderOptions)[];
+
+/**
+ * Throws a TracksError for an option that is not in `known`, suggesting the nearest name: a
+ * misspelt option (`flushIntervall`, `stor`) would otherwise be ignored in silence.
+ *
+ * @example
+ * ```ts
+ * checkOptionNames({ stor: 'tracks.db' }, ['store']); // TracksError: unknown option 'stor'; did you mean 'store'?
+ * ```
+ */
+export function checkOptionNames(options: object, known: readonly string[]): void {
+  for (const name of Object.keys(options)) {
+    if (known.includes(name)) continue;
+    const near = known.find((k) => closeTo(k, name));
+    throw new TracksError(`configure: unknown option '${name}'${near ? `; did you mean '${near}'?` : `; the options are ${known.join(', ')}`}`);
+  }
+}
+
+/** Checks the options and fills in the defaults; a bad or unknown option is a TracksError naming it and the fix. */
 export function resolveOptions(options: RecorderOptions): ResolvedOptions {
+  checkOptionNames(options, RECORDER_OPTIONS);
   const n = (name: keyof RecorderOptions, fallback: number) => positive(options[name], name, fallback);
   const resolved = {
     secret: secretOf(options.hashKeys),
@@ -155,4 +194,20 @@ function secretOf(hashKeys: unknown): string | Uint8Array | undefined {
     throw new TracksError(`configure: hashKeys.secret is ${length} bytes long; use at least 16 random characters (e.g. openssl rand -base64 24)`);
   }
   return secret as string | Uint8Array;
+}
+
+/** Whether two option names differ by at most two edits, or by case only. */
+function closeTo(a: string, b: string): boolean {
+  if (a.toLowerCase() === b.toLowerCase()) return true;
+  const previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = previous[0]!;
+    previous[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = previous[j]!;
+      previous[j] = Math.min(above + 1, previous[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return previous[b.length]! <= 2;
 }

@@ -128,6 +128,7 @@ export class Recorder {
   }
 
   #ran(run: ChosenRun, durationMs: number, failed: boolean): void {
+    if (!this.#open) return; // its exposure, if any, was counted as dropped
     try {
       this.#health.ran(run, durationMs, failed);
     } catch (error) {
@@ -212,6 +213,7 @@ export class Recorder {
    * store does. Never rejects.
    */
   async flush(): Promise<void> {
+    if (!this.#open) return this.#closing;
     const { flushTimeout, writeTimeout } = this.#options;
     const start = Date.now();
     this.#health.collect(this.#accept);
@@ -272,10 +274,12 @@ export class Recorder {
    * still in memory to the outbox on this thread (or counts it as dropped without one).
    */
   spillNow(): void {
-    if (this.#closing !== undefined && !this.#open && this.#buffer.total === 0) return;
-    this.#health.collect(this.#accept);
+    if (this.#open) this.#health.collect(this.#accept);
     const events = this.#buffer.everything();
-    if (events.length === 0) return;
+    if (events.length === 0) {
+      this.#errors.flushSuppressed();
+      return;
+    }
     this.#buffer.clear();
     try {
       if (this.#outbox === undefined) throw new Error('there is no outbox');
@@ -284,6 +288,7 @@ export class Recorder {
     } catch (error) {
       this.#delivery.dropped(events.length, `the process exited before they were written (${messageOf(error)})`);
     }
+    this.#errors.flushSuppressed();
   }
 
   /** Whether anything waits to be written (for the `beforeExit` flush). */

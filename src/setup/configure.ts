@@ -3,6 +3,7 @@ import { TracksError } from '../errors.js';
 import type { Conversion } from '../recording/conversion-event.js';
 import { Recorder } from '../recording/recorder.js';
 import type { RecordingStats } from '../recording/recorder.js';
+import { RECORDER_OPTIONS, checkOptionNames, resolveOptions } from '../recording/recorder-options.js';
 import type { RecorderOptions } from '../recording/recorder-options.js';
 import { storeFrom } from '../stores/open-store.js';
 import type { StoreSpec } from '../stores/open-store.js';
@@ -34,6 +35,9 @@ export interface RecordingOptions extends RecorderOptions {
   readonly handleSignals?: boolean;
 }
 
+/** The options configure() adds to the recorder's. */
+const CONFIGURE_OPTIONS = ['store', 'schema', 'outbox', 'maxOutboxEvents', 'handleSignals'] as const satisfies readonly (keyof RecordingOptions)[];
+
 /** The one recorder of the process; kept after close() so that stats() reads its final counts. */
 let current: Recorder | undefined;
 let uninstall: (() => void) | undefined;
@@ -56,24 +60,27 @@ export function configure(options: RecordingOptions): Recorder | undefined {
   if (typeof options !== 'object' || options === null) {
     throw new TracksError("configure: pass an options object, e.g. configure({ store: 'tracks.db' })");
   }
+  checkOptionNames(options, [...RECORDER_OPTIONS, ...CONFIGURE_OPTIONS]);
+  const { store: spec, schema, outbox: outboxOption, maxOutboxEvents, handleSignals, ...recorderOptions } = options;
+  resolveOptions(recorderOptions); // a bad option throws here, before the current configuration is replaced
   const previous = current;
   stopRecording();
   current = undefined;
   if (previous) void previous.close();
-  if (options.store === undefined || options.store === null) return undefined;
-  const store = storeFrom(options.store, {
-    ...(options.schema === undefined ? {} : { schema: options.schema }),
-    ...(options.writeTimeout === undefined ? {} : { timeoutMs: options.writeTimeout }),
-  });
-  const outboxPath = options.outbox === undefined ? defaultOutboxPath(store) : options.outbox || undefined;
-  if (options.outbox !== undefined && options.outbox !== false && (typeof options.outbox !== 'string' || options.outbox.trim() === '')) {
+  if (spec === undefined || spec === null) return undefined;
+  if (outboxOption !== undefined && outboxOption !== false && (typeof outboxOption !== 'string' || outboxOption.trim() === '')) {
     throw new TracksError("configure: outbox is not a file path; give one (e.g. '/var/lib/app/tracks.outbox') or false for none");
   }
-  const outbox = outboxPath === undefined ? undefined : sqliteOutbox(outboxPath, maxOutbox(options.maxOutboxEvents));
-  const recorder = new Recorder(store, options, outbox);
+  const store = storeFrom(spec, {
+    ...(schema === undefined ? {} : { schema }),
+    ...(recorderOptions.writeTimeout === undefined ? {} : { timeoutMs: recorderOptions.writeTimeout }),
+  });
+  const outboxPath = outboxOption === undefined ? defaultOutboxPath(store) : outboxOption || undefined;
+  const outbox = outboxPath === undefined ? undefined : sqliteOutbox(outboxPath, maxOutbox(maxOutboxEvents));
+  const recorder = new Recorder(store, recorderOptions, outbox);
   current = recorder;
   uninstall = installRunHooks(recorder.hooks);
-  if (options.handleSignals !== false) removeShutdown = handleShutdown(recorder);
+  if (handleSignals !== false) removeShutdown = handleShutdown(recorder);
   return recorder;
 }
 

@@ -133,6 +133,7 @@ export class OutboxDatabase {
       const opened = db;
       untilDeadline(() => opened.pragma('journal_mode = WAL'), deadline);
       opened.pragma('synchronous = NORMAL');
+      opened.pragma('temp_store = MEMORY');
       untilDeadline(() => opened.exec(SCHEMA), deadline);
       this.#db = opened;
       return opened;

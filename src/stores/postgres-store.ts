@@ -118,7 +118,8 @@ export class PostgresStore implements Store {
     this.#s = quoteIdent(this.#schema);
     this.#maxConnections = options.maxConnections ?? 4;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
-    this.description = fromUrl.url !== undefined ? `${redact(fromUrl.url)}${schema ? `#${schema}` : ''}` : `postgres:pool#${this.#schema}`;
+    // As a URL the tracks commands take back (`--store`), the schema included, the password not.
+    this.description = fromUrl.url !== undefined ? withSchema(redact(fromUrl.url), schema) : `postgres:pool?schema=${this.#schema}`;
   }
 
   async write(events: readonly RecordedEvent[], options: CallOptions = {}): Promise<void> {
@@ -656,6 +657,12 @@ function schemaInUrl(url: string): { url: string; schema: string | undefined } {
 
 function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** `url` with `?schema=` (or `&schema=`) added when a schema is named. */
+function withSchema(url: string, schema: string | undefined): string {
+  if (schema === undefined) return url;
+  return `${url}${url.includes('?') ? '&' : '?'}schema=${encodeURIComponent(schema)}`;
 }
 
 /** The URL without its password, for messages. */

@@ -124,6 +124,8 @@ export class SqliteDatabase {
       const opened = db;
       untilDeadline(() => opened.pragma('journal_mode = WAL'), deadline);
       opened.pragma('synchronous = NORMAL');
+      // Statement journals and sorts in memory: nothing of the store's lands in the temp directory.
+      opened.pragma('temp_store = MEMORY');
       await migrate(migrationTarget(opened, this.#path, deadline), SQLITE_MIGRATIONS);
       this.#writer = new Writer(opened, this.#path);
       // A reader opened before the file had tables is replaced by the writer from now on.
@@ -145,6 +147,7 @@ export class SqliteDatabase {
     if (this.#reader === undefined) {
       try {
         this.#reader = openDatabase(this.#path, { timeout: BUSY_SLICE_MS, readonly: true, fileMustExist: true });
+        this.#reader.pragma('temp_store = MEMORY');
       } catch (error) {
         if ((error as { code?: string }).code === 'SQLITE_CANTOPEN' && !exists(this.#path)) return undefined;
         throw sqliteStoreError(`cannot open the SQLite store ${this.#path}`, error);

@@ -59,7 +59,8 @@ export class WorkerClient {
   /** Calls `op` in the worker; rejects with a StoreError (transient on timeout, closing or a crash). */
   call<T>(op: string, args: readonly unknown[], options: CallOptions = {}): Promise<T> {
     if (this.#closed) {
-      return Promise.reject(new StoreError(`tracks: ${this.#init.path} is closed`, { transient: false, code: 'TRACKS_CLOSED' }));
+      // Closed is the pipeline's state, not the data's fault: never a reason to quarantine.
+      return Promise.reject(new StoreError(`tracks: ${this.#init.path} is closed`, { transient: true, code: 'TRACKS_CLOSED' }));
     }
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(timedOut(op, this.#init.path));

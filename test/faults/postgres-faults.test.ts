@@ -49,7 +49,7 @@ const OPTIONS = {
   flushTimeout: 2_000,
   retryDelay: 20,
   maxRetryDelay: 200,
-  maxBuffered: 8_000,
+  maxBuffered: 20_000,
   batchSize: 1_000,
   flushInterval: 50,
   controlInterval: 200,

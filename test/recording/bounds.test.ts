@@ -31,9 +31,10 @@ test('a slow store (500 ms a write) at 10,000 runs/s: memory stays within its bo
       await inner.write(events);
     },
   };
-  const maxBuffered = 5_000;
+  // Room for two seconds of traffic: enough for a loaded machine's outbox thread to keep up.
+  const maxBuffered = 20_000;
   configure({ store: slow, outbox: join(dir, 'slow.outbox'), maxBuffered, writeTimeout: 2_000, flushInterval: 100 });
-  const units = 15_000;
+  const units = 30_000;
   const { peakBuffered, peakBytes } = await paced(units, 10_000, (i) => new BoundTracks({ key: `s${i}` }).run());
   await flush();
   await flush(); // the outbox, too

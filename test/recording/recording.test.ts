@@ -260,3 +260,41 @@ test('health events carry their own ids, so re-writing a flush adds nothing', as
   assert.equal(byKind(store.events, 'health').length, health.length);
   await close();
 });
+
+test('a misspelt option is a TracksError that suggests the right one, before the current configuration is replaced', async () => {
+  const store = memoryStore();
+  configure({ store });
+  assert.throws(() => configure({ stor: 'typo.db' } as never), (e: unknown) => e instanceof TracksError && /unknown option 'stor'; did you mean 'store'\?/.test(e.message));
+  assert.throws(() => configure({ store, flushIntervall: 10 } as never), /unknown option 'flushIntervall'; did you mean 'flushInterval'\?/);
+  assert.throws(() => configure({ store, writeTimeout: -1 }), /writeTimeout is -1/);
+  new DelayTracks({ key: 'still-recording' }).run();
+  await flush();
+  assert.ok(store.events.some((e) => e.kind === 'exposure' && e.unit === 'still-recording'), 'the earlier configuration still records');
+  await close();
+});
+
+test('flush() and close() after close() are harmless: nothing is quarantined, runs after close count as dropped', async () => {
+  const store = memoryStore();
+  const errors: Error[] = [];
+  configure({ store, onError: (e) => errors.push(e) });
+  for (let i = 0; i < 10; i++) new DelayTracks({ key: `before-${i}` }).run();
+  await close();
+  for (let i = 0; i < 10; i++) new DelayTracks({ key: `after-${i}` }).run();
+  await flush();
+  await close();
+  const s = stats();
+  assert.equal(s.quarantined, 0);
+  assert.equal(s.dropped, 10);
+  assert.ok(!errors.some((e) => /quarantined/.test(e.message)), errors.map((e) => e.message).join('\n'));
+});
+
+test('a burst that a healthy store takes at once spills nothing', async () => {
+  const store = memoryStore();
+  configure({ store, outbox: join(mkdtempSync(join(tmpdir(), 'tracks-burst-')), 'outbox.db') });
+  for (let i = 0; i < 20_000; i++) new DelayTracks({ key: `burst-${i}` }).run();
+  await flush();
+  const s = stats();
+  await close();
+  assert.equal(s.spilled, 0);
+  assert.equal(store.events.filter((e) => e.kind === 'exposure').length, 20_000);
+});

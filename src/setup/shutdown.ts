@@ -25,6 +25,8 @@ export function handleShutdown(recorder: Recorder): () => void {
     if (recorder.pending && exitFlushes++ < 3) void recorder.flush();
   };
   const onSigterm = () => {
+    // Ours runs first (prepended), so an application's handler, even a `once` one, is still
+    // registered here.
     const appHandles = process.listeners('SIGTERM').some((listener) => listener !== onSigterm);
     if (appHandles) {
       void recorder.flush();
@@ -39,7 +41,7 @@ export function handleShutdown(recorder: Recorder): () => void {
   };
   const onExit = () => recorder.spillNow();
   process.on('beforeExit', onBeforeExit);
-  process.on('SIGTERM', onSigterm);
+  process.prependListener('SIGTERM', onSigterm);
   process.on('exit', onExit);
   return () => {
     process.removeListener('beforeExit', onBeforeExit);

@@ -43,7 +43,7 @@ export function readableVersion(description: string, version: number, latest: nu
   throw new StoreError(
     `tracks: ${description} has schema version ${version}, older than this tracks (${latest}); ` +
       'it is upgraded when a process of this version first records to it',
-    { transient: false, code: 'TRACKS_SCHEMA' },
+    { transient: true, code: 'TRACKS_SCHEMA' },
   );
 }
 
@@ -60,9 +60,14 @@ function isCurrent(target: MigrationTarget, version: number, latest: number): bo
   return version === latest;
 }
 
+/**
+ * A database migrated by a newer tracks (a rollback during a deploy, say). Transient: the
+ * store as a whole refuses, not one event, so events wait or spill until this process is
+ * upgraded; they are never quarantined for it.
+ */
 function newerSchema(description: string, version: number, latest: number): StoreError {
   return new StoreError(`tracks: ${description} has schema version ${version}, newer than this tracks (${latest}); upgrade tracks`, {
-    transient: false,
+    transient: true,
     code: 'TRACKS_SCHEMA',
   });
 }

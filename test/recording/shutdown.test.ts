@@ -78,6 +78,21 @@ for (const end of ['exit', 'natural'] as const) {
   });
 }
 
+test('SQLite: an application whose drain handler is registered with process.once loses nothing either', async () => {
+  const store = join(dir, 'drain-once.db');
+  const outbox = join(dir, 'drain-once.outbox');
+  const result = await drainApp({ STORE: store, OUTBOX: outbox, END: 'exit', ONCE: '1' });
+  assert.equal(result.code, 0, `the app ended itself after its drain, not by the signal: ${result.stderr}`);
+  assert.ok(!/recording was closed/.test(result.stderr), result.stderr);
+  await drainOutbox({ store, outbox });
+  const db = new BetterSqlite3(store, { readonly: true });
+  try {
+    assert.equal((db.prepare("SELECT COUNT(*) AS n FROM tracks_exposures WHERE track_set_id = 'drain'").get() as { n: number }).n, result.units);
+  } finally {
+    db.close();
+  }
+});
+
 test('PostgreSQL: an application draining 3 s after SIGTERM, then calling process.exit(), loses nothing', async (t) => {
   if (url === undefined) return t.skip('TRACKS_TEST_POSTGRES_URL is not set');
   const schema = `tracks_drain_${process.pid}_${Date.now().toString(36)}`;
@@ -117,4 +132,35 @@ test('after close(), events are counted as dropped and reported once; stats() ke
   assert.equal(errors.filter((e) => /recording was closed/.test(e.message)).length, 1, 'reported once');
   configure({});
   assert.equal(stats().dropped, 0, 'a new configuration starts its own counts');
+});
+
+test('at exit, an outbox locked by another process holds the process for at most the write timeout; the events are counted as dropped', async () => {
+  const outbox = join(dir, 'locked-at-exit.outbox');
+  const holder = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../faults/fixtures/hold-lock.ts', import.meta.url))], {
+    env: { ...process.env, STORE: outbox, HOLD_MS: '20000', ON_SIGNAL: '1' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve) => holder.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
+  holder.kill('SIGUSR2');
+  await new Promise<void>((resolve) => holder.stdout.on('data', (d: Buffer) => d.toString().includes('locked') && resolve()));
+  try {
+    const started = Date.now();
+    const app = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/exit-app.ts', import.meta.url))], {
+      env: { ...process.env, OUTBOX: outbox, COUNT: '50' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    app.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((resolve) => app.on('exit', (c) => resolve(c)));
+    const tookMs = Date.now() - started;
+    assert.equal(code, 0);
+    const final = JSON.parse(out.trim().split('\n').pop()!) as { dropped: number; spilled: number };
+    // 50 exposures, the set's definition and the health of its two tracks: counted, since the outbox could not take them.
+    assert.equal(final.dropped, 53);
+    assert.equal(final.spilled, 0);
+    // The exit waits at most the write timeout (1 s here) on the lock; starting a process with tsx takes a few seconds more.
+    assert.ok(tookMs < 10_000, `the process took ${tookMs} ms to end`);
+  } finally {
+    holder.kill('SIGKILL');
+  }
 });

@@ -44,10 +44,10 @@ export interface Outbox {
   /** Stores events durably (they survive SIGKILL once this resolves); rejects when it cannot, or when it is full. */
   spill(events: readonly RecordedEvent[], options?: CallOptions): Promise<void>;
   /**
-   * Stores events durably, blocking the thread: for the last moment of a process (its `exit`
-   * event), when nothing asynchronous runs any more.
+   * Stores events durably, blocking the thread for at most `waitMs` (another process's lock):
+   * for the last moment of a process (its `exit` event), when nothing asynchronous runs any more.
    */
-  spillNow(events: readonly RecordedEvent[]): void;
+  spillNow(events: readonly RecordedEvent[], waitMs: number): void;
   /**
    * The oldest events, up to `limit`. Rows that no longer read as a storable event (written by
    * an older version, or damaged) are moved to the quarantine on the way, and counted in

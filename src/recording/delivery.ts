@@ -27,6 +27,9 @@ export interface DeliveryCounts {
 
 type Outcome = 'written' | 'transient';
 
+/** How long an outbox seen empty is trusted to stay so (another process may share the file). */
+const OUTBOX_LOOK_AGAIN_MS = 10_000;
+
 /** A write taking longer than this means the store is slow: queued events may spill. */
 const SLOW_WRITE_MS = 200;
 
@@ -57,6 +60,9 @@ export class Delivery {
 
   #pumping: Promise<void> | undefined;
   #spilling: Promise<void> | undefined;
+  /** Until when the spill under way may run, and whether it takes everything queued (a flush out of time). */
+  #spillUntil = Infinity;
+  #spillAll = false;
   #retryAt = 0;
   #backoff = 0;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -64,8 +70,14 @@ export class Delivery {
   /** How the pump's last look at the outbox went. */
   #lastDrain: 'more' | 'done' | 'failed' | undefined;
   #outboxOpened = false;
-  /** Whether the outbox was last seen empty (no spill since). */
+  /** Whether the outbox was last seen empty (no spill since), and when it was looked at. */
   #outboxEmpty = false;
+  #outboxSeenAt = 0;
+  /** After the outbox failed to read or remove, when to try again, and the next wait. */
+  #drainBlockedUntil = 0;
+  #drainBackoff = 0;
+  /** Events of the outbox batch being drained that were already quarantined (a retry skips them). */
+  readonly #quarantinedFromOutbox = new Set<string>();
   #waiters: Waiter[] = [];
   #stopped = false;
   /** When the write under way started (0: none). */
@@ -111,15 +123,15 @@ export class Delivery {
       do await this.spill(spillBy);
       while (!(await this.#settledBefore(target, Math.min(spillBy, Date.now() + 50))) && Date.now() < spillBy);
     }
-    // The outbox next, while the store takes writes and time is left (the pump drains it).
+    // The outbox next, while the store takes writes and time is left (the pump drains it,
+    // between batches of new events when traffic goes on).
     this.#lastDrain = undefined;
     while (this.#outbox !== undefined && !this.#outboxEmpty && this.#lastDrain !== 'failed' && Date.now() < deadline) {
-      this.kick(true);
-      const pumping = this.#pumping;
-      if (pumping === undefined) break;
-      const left = deadline - Date.now();
+      if (this.#retryAt > Date.now()) break; // the store fails: what is spilled stays spilled
+      this.kick();
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([pumping, new Promise<void>((resolve) => (timer = setTimeout(resolve, left)))]);
+      const pause = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(1, Math.min(50, deadline - Date.now())))));
+      await Promise.race([this.#pumping ?? pause, pause]);
       clearTimeout(timer);
     }
   }
@@ -142,8 +154,15 @@ export class Delivery {
    * behind, or, with a `deadline` (a flush out of time), everything queued by then.
    */
   spill(deadline?: number): Promise<void> {
-    this.#spilling ??= this.#spillQueued(deadline).finally(() => {
+    // A spill already under way takes the tighter deadline, and then everything queued.
+    if (deadline !== undefined) {
+      this.#spillUntil = Math.min(this.#spillUntil, deadline);
+      this.#spillAll = true;
+    }
+    this.#spilling ??= this.#spillQueued().finally(() => {
       this.#spilling = undefined;
+      this.#spillUntil = Infinity;
+      this.#spillAll = false;
     });
     return this.#spilling;
   }
@@ -160,20 +179,35 @@ export class Delivery {
 
   // ---- writing ----
 
+  /**
+   * Writes batches from memory, and gives the outbox a batch's turn whenever memory is not
+   * backed up (so a backlog drains under steady traffic too), until both are done or a write
+   * fails.
+   */
   async #pump(): Promise<void> {
     for (;;) {
       if (this.#stopped) return;
       if (Date.now() < this.#retryAt) return this.#retryLater();
       const batch = this.#buffer.take(this.#options.batchSize);
-      if (batch === undefined) {
-        // Nothing in memory: the outbox's turn, one batch at a time.
-        if (this.#outbox !== undefined && (this.#lastDrain = await this.#drainOutboxBatch()) === 'more') continue;
-        if (this.#lastDrain === 'failed') return this.#retryLater();
-        return;
+      if (batch !== undefined && (await this.#deliver(batch)) === 'transient') return this.#retryLater();
+      if (batch !== undefined && this.#buffer.queued >= this.#options.batchSize) continue;
+      if (!this.#outboxMayHoldEvents()) {
+        if (batch === undefined) return;
+        continue;
       }
-      const outcome = await this.#deliver(batch);
-      if (outcome === 'transient') return this.#retryLater();
+      this.#lastDrain = await this.#drainOutboxBatch();
+      if (this.#lastDrain === 'failed') return this.#retryLater();
+      if (this.#lastDrain === 'done' && batch === undefined) return;
     }
+  }
+
+  /**
+   * Whether the outbox may hold events: it is not known empty (or was last looked at a while
+   * ago: another process sharing the file may have spilled), and reading it has not just failed.
+   */
+  #outboxMayHoldEvents(): boolean {
+    if (this.#outbox === undefined || Date.now() < this.#drainBlockedUntil) return false;
+    return !this.#outboxEmpty || Date.now() - this.#outboxSeenAt > OUTBOX_LOOK_AGAIN_MS;
   }
 
   /**
@@ -255,14 +289,13 @@ export class Delivery {
   }
 
   /** Spills what is queued, a batch at a time so memory is freed as the outbox takes it. */
-  async #spillQueued(deadline?: number): Promise<void> {
+  async #spillQueued(): Promise<void> {
     const outbox = this.#outbox;
     if (outbox === undefined) return;
-    const all = deadline !== undefined;
-    while (!this.#stopped && Date.now() >= this.#spillBlockedUntil && Date.now() < (deadline ?? Infinity) && (all || this.#behind(4, 2))) {
+    while (!this.#stopped && Date.now() >= this.#spillBlockedUntil && Date.now() < this.#spillUntil && (this.#spillAll || this.#behind(4, 2))) {
       const batch = this.#buffer.take(this.#options.batchSize);
       if (batch === undefined) return;
-      const ms = Math.max(1, Math.min(this.#options.writeTimeout, (deadline ?? Infinity) - Date.now()));
+      const ms = Math.max(1, Math.min(this.#options.writeTimeout, this.#spillUntil - Date.now()));
       try {
         await withDeadline(ms, `spilling ${batch.events.length} events to the outbox ${outbox.path}`, (call) =>
           outbox.spill(batch.events, call),
@@ -282,16 +315,22 @@ export class Delivery {
     }
   }
 
-  /** Writes the outbox's oldest batch to the store: 'more' when one was written, 'done' when it is empty, 'failed'. */
+  /**
+   * Writes the outbox's oldest batch to the store, through the same narrowing, then removes it:
+   * 'more' when one was written, 'done' when the outbox is empty, 'failed'. An event quarantined
+   * on an earlier try of the same batch is skipped, and the batch counts as drained once, when
+   * it is removed.
+   */
   async #drainOutboxBatch(): Promise<'more' | 'done' | 'failed'> {
     const outbox = this.#outbox!;
     let batch: Awaited<ReturnType<Outbox['peek']>>;
     try {
       batch = await withDeadline(this.#options.writeTimeout, `reading the outbox ${outbox.path}`, (call) => outbox.peek(this.#options.batchSize, call));
     } catch (error) {
-      this.#errors.report('outbox', error);
+      this.#outboxFailed(error);
       return 'failed';
     }
+    this.#outboxSeenAt = Date.now();
     if (batch === undefined) {
       this.#outboxEmpty = true;
       return 'done';
@@ -300,26 +339,42 @@ export class Delivery {
     if (batch.quarantinedNow > 0) {
       this.#errors.report('quarantined', new Error(`tracks: ${batch.quarantinedNow} events in the outbox ${outbox.path} can no longer be stored; moved to its tracks_quarantine table`));
     }
-    const parts: RecordedEvent[][] = batch.events.length > 0 ? [batch.events] : [];
+    const events = batch.events.filter((e) => !this.#quarantinedFromOutbox.has(e.eventId));
+    let written = 0;
+    const parts: RecordedEvent[][] = events.length > 0 ? [events] : [];
     while (parts.length > 0) {
       const part = parts.shift()!;
       const failure = await this.#write(part);
       if (failure === undefined) {
-        this.counts.drained += part.length;
+        written += part.length;
         continue;
       }
       if (isTransient(failure)) return 'failed';
-      if (part.length === 1) await this.#quarantine(part[0]!, failure);
-      else parts.unshift(part.slice(0, Math.ceil(part.length / 2)), part.slice(Math.ceil(part.length / 2)));
+      if (part.length === 1) {
+        await this.#quarantine(part[0]!, failure);
+        this.#quarantinedFromOutbox.add(part[0]!.eventId);
+      } else {
+        parts.unshift(part.slice(0, Math.ceil(part.length / 2)), part.slice(Math.ceil(part.length / 2)));
+      }
     }
     try {
       await withDeadline(this.#options.writeTimeout, `removing written events from the outbox ${outbox.path}`, (call) => outbox.remove(batch.upTo, call));
     } catch (error) {
       // Written but not removed: they will be written again later, and stored once.
-      this.#errors.report('outbox', error);
+      this.#outboxFailed(error);
       return 'failed';
     }
+    this.counts.drained += written;
+    this.#quarantinedFromOutbox.clear();
+    this.#drainBackoff = 0;
     return 'more';
+  }
+
+  /** The outbox failed to read or remove: reported, and left alone for a while (doubling up to a minute). */
+  #outboxFailed(error: unknown): void {
+    this.#drainBackoff = Math.min(60_000, this.#drainBackoff === 0 ? Math.max(this.#options.retryDelay, 1_000) : this.#drainBackoff * 2);
+    this.#drainBlockedUntil = Date.now() + this.#drainBackoff;
+    this.#errors.report('outbox', error);
   }
 
   /** Sets an event no store takes aside, with the reason: in the outbox's quarantine table, else in memory. */

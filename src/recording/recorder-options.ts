@@ -93,6 +93,7 @@ export interface ResolvedOptions {
 }
 
 const MIB = 1024 * 1024;
+const MAX_MS = 2_147_483_647;
 
 /** Every option `RecorderOptions` has, for spotting a misspelt one. */
 export const RECORDER_OPTIONS = [
@@ -136,18 +137,24 @@ export function checkOptionNames(options: object, known: readonly string[]): voi
 export function resolveOptions(options: RecorderOptions): ResolvedOptions {
   checkOptionNames(options, RECORDER_OPTIONS);
   const n = (name: keyof RecorderOptions, fallback: number) => positive(options[name], name, fallback);
+  // A time past a timer's range (2^31 - 1 ms, 24.8 days) would fire at once.
+  const ms = (name: keyof RecorderOptions, fallback: number) => {
+    const value = n(name, fallback);
+    if (value > MAX_MS) throw new TracksError(`configure: ${name} is ${value} ms; use at most ${MAX_MS} (24.8 days)`);
+    return value;
+  };
   const resolved = {
     secret: secretOf(options.hashKeys),
     // A batch being written still counts in memory: a tenth of the bound leaves room to spill.
     batchSize: n('batchSize', Math.max(1, Math.min(2_000, Math.floor(positive(options.maxBuffered, 'maxBuffered', 100_000) / 10)))),
-    flushInterval: n('flushInterval', 250),
+    flushInterval: ms('flushInterval', 250),
     maxBuffered: n('maxBuffered', 100_000),
     maxBufferedBytes: n('maxBufferedBytes', 32 * MIB),
-    writeTimeout: n('writeTimeout', 5_000),
-    retryDelay: n('retryDelay', 100),
-    maxRetryDelay: n('maxRetryDelay', 5_000),
-    flushTimeout: n('flushTimeout', 10_000),
-    controlInterval: n('controlInterval', 10_000),
+    writeTimeout: ms('writeTimeout', 5_000),
+    retryDelay: ms('retryDelay', 100),
+    maxRetryDelay: ms('maxRetryDelay', 5_000),
+    flushTimeout: ms('flushTimeout', 10_000),
+    controlInterval: ms('controlInterval', 10_000),
     dedupeSize: n('dedupeSize', 1_000_000),
     dedupeBytes: n('dedupeBytes', 64 * MIB),
     stickyCacheSize: n('stickyCacheSize', 1_000_000),

@@ -283,7 +283,8 @@ export class Recorder {
     this.#buffer.clear();
     try {
       if (this.#outbox === undefined) throw new Error('there is no outbox');
-      this.#outbox.spillNow(events);
+      // Bounded: a process told to stop must stop (an orchestrator's grace period is short).
+      this.#outbox.spillNow(events, Math.min(this.#options.writeTimeout, 2_000));
       this.#delivery.counts.spilled += events.length;
     } catch (error) {
       this.#delivery.dropped(events.length, `the process exited before they were written (${messageOf(error)})`);

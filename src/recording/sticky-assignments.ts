@@ -8,7 +8,10 @@ import type { ErrorReporter } from './error-reporter.js';
  * from this process's own exposures, and from the store: a key new to the process is looked
  * up in the background (batched, under the write deadline), and until the answer comes it is
  * served its current assignment (the store keeps the first track recorded, so analysis is
- * unaffected). Bounded in entries and in bytes; the oldest tenth goes first.
+ * unaffected). Bounded in entries and in bytes; the oldest tenth goes first. Keys waiting for
+ * a lookup are bounded too ({@link MAX_PENDING} keys, {@link MAX_PENDING_BYTES} bytes): while the
+ * store is slow or down, a key past those gets its current assignment without a lookup, and is
+ * looked up on a later run.
  */
 export class StickyAssignments {
   readonly #store: Store;
@@ -20,6 +23,8 @@ export class StickyAssignments {
   #tracks = new Map<string, string>();
   #bytes = 0;
   #lookups = new Map<string, Set<string>>();
+  #pending = 0;
+  #pendingBytes = 0;
   #looking: Promise<void> | undefined;
 
   constructor(store: Store, units: UnitOfKey, errors: ErrorReporter, options: { writeTimeout: number; maxEntries: number; maxBytes: number }) {
@@ -35,9 +40,15 @@ export class StickyAssignments {
   trackOf(trackSetId: string, key: string): string | undefined {
     const known = this.#tracks.get(entryOf(trackSetId, key));
     if (known !== undefined) return known;
+    const size = 48 + 2 * key.length;
+    if (this.#pending >= MAX_PENDING || this.#pendingBytes + size > MAX_PENDING_BYTES) return undefined;
     let keys = this.#lookups.get(trackSetId);
     if (keys === undefined) this.#lookups.set(trackSetId, (keys = new Set()));
-    keys.add(key);
+    if (!keys.has(key)) {
+      keys.add(key);
+      this.#pending++;
+      this.#pendingBytes += size;
+    }
     this.#lookUpSoon();
     return undefined;
   }
@@ -64,16 +75,21 @@ export class StickyAssignments {
   async #lookUp(): Promise<void> {
     const lookups = this.#lookups;
     this.#lookups = new Map();
+    this.#pending = 0;
+    this.#pendingBytes = 0;
     for (const [trackSetId, keys] of lookups) {
-      const byUnit = new Map([...keys].map((key) => [this.#units.of(key), key] as const));
-      try {
-        const found = await withDeadline(this.#writeTimeout, `looking up sticky assignments in ${this.#store.description}`, (call) =>
-          this.#store.readAssignments(trackSetId, [...byUnit.keys()], call),
-        );
-        // The store's answer replaces what this process guessed while it was on its way.
-        for (const [unit, track] of found) this.#learn(trackSetId, byUnit.get(unit)!, track);
-      } catch (error) {
-        this.#errors.report('sticky', error);
+      const all = [...keys];
+      for (let from = 0; from < all.length; from += LOOKUP_CHUNK) {
+        const byUnit = new Map(all.slice(from, from + LOOKUP_CHUNK).map((key) => [this.#units.of(key), key] as const));
+        try {
+          const found = await withDeadline(this.#writeTimeout, `looking up sticky assignments in ${this.#store.description}`, (call) =>
+            this.#store.readAssignments(trackSetId, [...byUnit.keys()], call),
+          );
+          // The store's answer replaces what this process guessed while it was on its way.
+          for (const [unit, track] of found) this.#learn(trackSetId, byUnit.get(unit)!, track);
+        } catch (error) {
+          this.#errors.report('sticky', error);
+        }
       }
     }
   }
@@ -100,6 +116,13 @@ export class StickyAssignments {
     }
   }
 }
+
+/** Most keys waiting for a lookup. */
+const MAX_PENDING = 10_000;
+/** Most bytes of keys waiting for a lookup, estimated. */
+const MAX_PENDING_BYTES = 8 * 1024 * 1024;
+/** Units per lookup query. */
+const LOOKUP_CHUNK = 1_000;
 
 /** Set ids never hold NUL (names are checked), so the first NUL separates them from the key. */
 function entryOf(trackSetId: string, key: string): string {

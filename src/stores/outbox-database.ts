@@ -45,7 +45,7 @@ export class OutboxDatabase {
     this.#open(deadline);
   }
 
-  spill(events: readonly RecordedEvent[], deadline: number = Date.now() + 30_000): void {
+  spill(events: readonly RecordedEvent[], deadline: number): void {
     if (events.length === 0) return;
     const db = this.#open(deadline);
     this.#run('spill to', deadline, () => {

@@ -46,11 +46,11 @@ class SqliteOutbox implements Outbox {
     return this.#worker.call('spill', [events], options);
   }
 
-  spillNow(events: readonly RecordedEvent[]): void {
+  spillNow(events: readonly RecordedEvent[], waitMs: number): void {
     // The process is exiting: its own connection, on this thread, for one transaction.
     const db = new OutboxDatabase(this.path, this.#options);
     try {
-      db.spill(events);
+      db.spill(events, Date.now() + waitMs);
     } finally {
       db.close();
     }

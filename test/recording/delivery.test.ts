@@ -1,0 +1,199 @@
+// Delivery's edge cases, with stores and outboxes of the test's own: a store at a newer
+// schema, an outbox that is slow or broken, a backlog under steady traffic, a retry in the
+// middle of narrowing an outbox batch, and sticky lookups while the store hangs.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
+import { Recorder, StoreError, TrackSet, UnitOfKey, close, configure, convert, flush, memoryStore, sqliteOutbox, stats } from '../../src/index.js';
+import type { Outbox, OutboxBatch, QuarantinedEvent, RecordedEvent, Store } from '../../src/index.js';
+import { installRunHooks } from '../../src/core/run-hooks.js';
+import { ErrorReporter } from '../../src/recording/error-reporter.js';
+import { StickyAssignments } from '../../src/recording/sticky-assignments.js';
+import { eventually } from '../support/eventually.js';
+import { paced, sleep } from '../support/pace.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tracks-delivery-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+class DeliveryTracks extends TrackSet {
+  static override id = 'delivery';
+  static a_track() {}
+  static b_track() {}
+}
+
+/** A memory store that can be made to fail (transiently) or hang. */
+function controllable(): Store & { mode: 'ok' | 'down' | 'hang'; inner: ReturnType<typeof memoryStore> } {
+  const inner = memoryStore();
+  const store = {
+    ...inner,
+    inner,
+    mode: 'ok' as 'ok' | 'down' | 'hang',
+    description: 'controllable',
+    async write(events: readonly RecordedEvent[], options?: { signal?: AbortSignal }) {
+      if (store.mode === 'down') throw new StoreError('down', { transient: true });
+      if (store.mode === 'hang') await new Promise((_, reject) => options?.signal?.addEventListener('abort', () => reject(new Error('aborted'))));
+      await inner.write(events);
+    },
+  };
+  return store;
+}
+
+test('a store migrated by a newer tracks: events wait or spill, none is quarantined', async () => {
+  const path = join(dir, 'newer.db');
+  const db = new BetterSqlite3(path);
+  db.exec('CREATE TABLE tracks_schema_version (version INTEGER NOT NULL); INSERT INTO tracks_schema_version VALUES (99)');
+  db.close();
+  const errors: Error[] = [];
+  configure({ store: path, outbox: join(dir, 'newer.outbox'), flushTimeout: 300, onError: (e) => errors.push(e) });
+  for (let i = 0; i < 5; i++) convert({ key: `u${i}`, metric: 'buy' });
+  await flush();
+  const s = stats();
+  await close();
+  assert.equal(s.quarantined, 0);
+  assert.equal(s.spilled, 5);
+  assert.ok(errors.some((e) => /schema version 99, newer than this tracks/.test(e.message)));
+});
+
+test('flush() and close() keep their bound while the outbox is slow and the store is down', async () => {
+  const store = controllable();
+  store.mode = 'down';
+  const real = sqliteOutbox(join(dir, 'slow.outbox'));
+  const slow: Outbox = {
+    ...real,
+    path: real.path,
+    open: (o) => real.open(o),
+    spill: async (events, o) => {
+      await sleep(150);
+      await real.spill(events, o);
+    },
+    spillNow: (events, ms) => real.spillNow(events, ms),
+    peek: (limit, o) => real.peek(limit, o),
+    remove: (upTo, o) => real.remove(upTo, o),
+    quarantine: (items, o) => real.quarantine(items, o),
+    counts: (o) => real.counts(o),
+    close: () => real.close(),
+  };
+  const options = { flushTimeout: 600, writeTimeout: 400, batchSize: 200, maxBuffered: 20_000, retryDelay: 20, flushInterval: 50 };
+  const recorder = new Recorder(store, options, slow);
+  const uninstall = installRunHooks(recorder.hooks);
+  try {
+    let flushMs = 0;
+    let closeMs = 0;
+    await paced(8_000, 8_000, (i) => new DeliveryTracks({ key: `s${i}` }).run(), [
+      [
+        300,
+        async () => {
+          const start = Date.now();
+          await recorder.flush();
+          flushMs = Date.now() - start;
+        },
+      ],
+    ]);
+    const start = Date.now();
+    await recorder.close();
+    closeMs = Date.now() - start;
+    const bound = options.flushTimeout + options.writeTimeout;
+    assert.ok(flushMs <= bound + 500, `flush took ${flushMs} ms, bound ${bound}`);
+    assert.ok(closeMs <= bound + 500, `close took ${closeMs} ms, bound ${bound}`);
+  } finally {
+    uninstall();
+  }
+});
+
+test('a backlog in the outbox drains while traffic goes on, not only when memory is empty', async () => {
+  const outbox = join(dir, 'backlog.outbox');
+  const spilled = sqliteOutbox(outbox);
+  const at = Date.now();
+  await spilled.spill(
+    Array.from({ length: 1_000 }, (_, i): RecordedEvent => ({ kind: 'conversion', eventId: `old-${i}`, unit: `old-${i}`, metric: 'buy', value: 1, at })),
+    { deadline: Date.now() + 5_000 },
+  );
+  await spilled.close();
+  const store = memoryStore();
+  configure({ store, outbox, flushInterval: 20 });
+  let drainedDuringTraffic = 0;
+  await paced(3_000, 2_000, (i) => new DeliveryTracks({ key: `t${i}` }).run(), [[1_200, () => (drainedDuringTraffic = stats().drained)]]);
+  await close();
+  assert.equal(drainedDuringTraffic, 1_000, 'drained while requests kept coming');
+  assert.equal(store.events.filter((e) => e.kind === 'conversion').length, 1_000);
+});
+
+test('a broken outbox file is left alone for a while between tries, not read in a tight loop', async () => {
+  const outbox = join(dir, 'broken.outbox');
+  writeFileSync(outbox, 'this is not a database, but it is long enough to look like one to a reader '.repeat(100));
+  const real = sqliteOutbox(outbox);
+  let peeks = 0;
+  const counting: Outbox = { ...real, path: real.path, peek: (limit, o) => (peeks++, real.peek(limit, o)), open: (o) => real.open(o), spillNow: (e, ms) => real.spillNow(e, ms), spill: (e, o) => real.spill(e, o), remove: (u, o) => real.remove(u, o), quarantine: (q, o) => real.quarantine(q, o), counts: (o) => real.counts(o), close: () => real.close() };
+  const errors: Error[] = [];
+  const recorder = new Recorder(memoryStore(), { flushInterval: 20, onError: (e) => errors.push(e) }, counting);
+  await sleep(1_500);
+  await recorder.close();
+  assert.ok(peeks >= 1 && peeks <= 4, `${peeks} reads of a broken outbox in 1.5 s`);
+  assert.ok(errors.some((e) => /not a database/.test(e.message)));
+});
+
+test('a retry in the middle of narrowing an outbox batch neither quarantines an event twice nor counts one twice', async () => {
+  const rows: Array<{ id: number; event: RecordedEvent }> = [
+    { id: 1, event: { kind: 'conversion', eventId: 'bad', unit: 'u', metric: 'buy', value: 13, at: Date.now() } },
+    { id: 2, event: { kind: 'conversion', eventId: 'good1', unit: 'u', metric: 'buy', value: 1, at: Date.now() } },
+    { id: 3, event: { kind: 'conversion', eventId: 'good2', unit: 'u', metric: 'buy', value: 2, at: Date.now() } },
+  ];
+  const quarantined: QuarantinedEvent[] = [];
+  const outbox: Outbox = {
+    path: 'test-outbox',
+    open: async () => {},
+    spill: async () => {},
+    spillNow: () => {},
+    peek: async (): Promise<(OutboxBatch & { quarantinedNow: number }) | undefined> =>
+      rows.length === 0 ? undefined : { events: rows.map((r) => r.event), upTo: rows[rows.length - 1]!.id, quarantinedNow: 0 },
+    remove: async (upTo) => {
+      for (let i = rows.length - 1; i >= 0; i--) if (rows[i]!.id <= upTo) rows.splice(i, 1);
+    },
+    quarantine: async (items) => void quarantined.push(...items),
+    counts: async () => ({ waiting: rows.length, quarantined: quarantined.length }),
+    close: async () => {},
+  };
+  const inner = memoryStore();
+  let hiccup = true;
+  const store: Store = {
+    ...inner,
+    description: 'refuses 13, then hiccups once',
+    async write(events) {
+      if (events.some((e) => e.kind === 'conversion' && e.value === 13)) throw Object.assign(new Error('no thirteens'), { transient: false });
+      if (hiccup && events.length === 1) {
+        hiccup = false;
+        throw new StoreError('hiccup', { transient: true });
+      }
+      await inner.write(events);
+    },
+  };
+  const recorder = new Recorder(store, { flushInterval: 20, retryDelay: 10 }, outbox);
+  await eventually(() => rows.length === 0, 'the outbox drained');
+  const s = recorder.stats();
+  await recorder.close();
+  assert.equal(quarantined.length, 1);
+  assert.equal(s.quarantined, 1);
+  assert.equal(s.drained, 2);
+  assert.deepEqual(inner.events.map((e) => e.eventId).sort(), ['good1', 'good2']);
+});
+
+test('while the store hangs, keys waiting for a sticky lookup are bounded', async () => {
+  const asked: number[] = [];
+  const hanging: Store = {
+    ...memoryStore(),
+    description: 'hanging',
+    readAssignments: (_id, units, options) => {
+      asked.push(units.length);
+      return new Promise((_, reject) => options?.signal?.addEventListener('abort', () => reject(new Error('timed out'))));
+    },
+  };
+  const sticky = new StickyAssignments(hanging, new UnitOfKey(), new ErrorReporter(() => {}), { writeTimeout: 200, maxEntries: 1_000, maxBytes: 1 << 20 });
+  for (let i = 0; i < 50_000; i++) sticky.trackOf('set', `${i}-`.padEnd(1_000, 'k'));
+  await sticky.settled();
+  const total = asked.reduce((a, b) => a + b, 0);
+  assert.ok(total <= 10_000, `${total} keys were held for lookups`);
+  assert.ok(Math.max(...asked) <= 1_000, 'each query asks for at most 1,000 units');
+});

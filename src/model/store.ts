@@ -35,6 +35,13 @@ export interface Store {
   /** A short description for messages, e.g. `sqlite:/srv/tracks.db`. */
   readonly description: string;
   /**
+   * Where the events go, named stably across versions and deploys (e.g.
+   * `postgres://db:5432/app?schema=analytics`, no user or password): it names the default
+   * outbox of the store, so a new version finds the events an old one spilled. Without it, the
+   * default outbox is named for the description and the application.
+   */
+  readonly identity?: string;
+  /**
    * Writes events idempotently: an eventId already stored is skipped, and so is a second
    * exposure of one unit to one set (the first wins). Rejects with a {@link StoreError}: transient
    * when trying again may work (unreachable, busy, timed out), not when the batch holds an

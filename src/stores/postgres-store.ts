@@ -6,7 +6,7 @@ import type { ControlState, RecordedEvent } from '../model/events.js';
 import { EVENT_KINDS, EVENT_TABLES, weightsFromJson } from '../model/event-tables.js';
 import type { Cell, Column, EventTable } from '../model/event-tables.js';
 import type { CallOptions, Store } from '../model/store.js';
-import { StoreError } from '../model/store-error.js';
+import { StoreError, messageOf } from '../model/store-error.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { migrate, noTracksData, readableVersion } from './migrations.js';
 import { MISSING_TABLES, postgresStoreError } from './postgres-errors.js';
@@ -40,6 +40,9 @@ const CHUNK_ROWS = 2_500;
  * beat four (more backends than cores only adds switching), and beat one.
  */
 const PARALLEL_WRITES = 2;
+
+/** The longest server-side timeout tracks sets, in ms (PostgreSQL takes at most 2^31 - 1). */
+const MAX_TIMEOUT_MS = 2_147_483_647 - 1_000;
 
 /** SQLSTATE unique_violation: a COPY straight into a table met a row already stored. */
 const UNIQUE_VIOLATION = '23505';
@@ -91,6 +94,7 @@ export function postgresStore(urlOrPool: string | PgPool, options: PostgresStore
  */
 export class PostgresStore implements Store {
   readonly description: string;
+  readonly identity: string | undefined;
   readonly #schema: string;
   readonly #s: string;
   readonly #ownPool: boolean;
@@ -120,6 +124,7 @@ export class PostgresStore implements Store {
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     // As a URL the tracks commands take back (`--store`), the schema included, the password not.
     this.description = fromUrl.url !== undefined ? withSchema(redact(fromUrl.url), schema) : `postgres:pool?schema=${this.#schema}`;
+    this.identity = fromUrl.url !== undefined ? databaseOf(fromUrl.url, this.#schema) : undefined;
   }
 
   async write(events: readonly RecordedEvent[], options: CallOptions = {}): Promise<void> {
@@ -292,10 +297,15 @@ export class PostgresStore implements Store {
 
   /** BEGIN, with server-side timeouts set to the time left, so the server gives up by the deadline too. */
   async #begin(client: PoolClient, call: Required<CallOptions>, readOnly = false): Promise<void> {
-    const left = Math.max(1, Math.floor(call.deadline - Date.now()));
-    await client.query(
-      `BEGIN${readOnly ? ' READ ONLY' : ''}; SET LOCAL statement_timeout = ${left}; SET LOCAL idle_in_transaction_session_timeout = ${left + 1000}`,
-    );
+    const left = Math.max(1, Math.min(MAX_TIMEOUT_MS, Math.floor(call.deadline - Date.now())));
+    try {
+      await client.query(
+        `BEGIN${readOnly ? ' READ ONLY' : ''}; SET LOCAL statement_timeout = ${left}; SET LOCAL idle_in_transaction_session_timeout = ${left + 1000}`,
+      );
+    } catch (error) {
+      // Not about the data, whatever its SQLSTATE: never a reason to quarantine an event.
+      throw new StoreError(`tracks: cannot begin a transaction on ${this.description}: ${messageOf(error)}`, { transient: true, cause: error });
+    }
   }
 
   /** Errors as StoreErrors; a missing table or schema means migrating again on the next write. */
@@ -446,7 +456,9 @@ export class PostgresStore implements Store {
       const prepared = stagedTables.get(client)!;
       if (!prepared.has(staging)) {
         const defs = table.columns.map((c) => `${c.name} ${POSTGRES_TYPES[c.type]}`).join(', ');
-        await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${staging} (${defs}) ON COMMIT DELETE ROWS`);
+        await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${staging} (${defs}) ON COMMIT DELETE ROWS`).catch((error: unknown) => {
+          throw new StoreError(`tracks: cannot create a staging table on ${this.description}: ${messageOf(error)}`, { transient: true, cause: error });
+        });
         prepared.add(staging);
       }
       await this.#begin(client, call);
@@ -657,6 +669,16 @@ function schemaInUrl(url: string): { url: string; schema: string | undefined } {
 
 function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** The database a URL names, stably: host, port, database and schema, no user or options. */
+function databaseOf(url: string, schema: string): string | undefined {
+  try {
+    const parsed = new URL(url);
+    return `postgres://${parsed.hostname}:${parsed.port || '5432'}/${decodeURIComponent(parsed.pathname.slice(1))}?schema=${schema}`;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `url` with `?schema=` (or `&schema=`) added when a schema is named. */

@@ -1,11 +1,12 @@
 // Bounded memory, whatever the store does; a flush that resolves under steady traffic; keys
 // hashed under a secret; the outbox in a place that survives a restart.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { TrackSet, TracksError, UnitOfKey, close, configure, convert, flush, memoryStore, postgresStore, sqliteStore, stats } from '../../src/index.js';
+import { TrackSet, TracksError, UnitOfKey, callbackStore, close, configure, convert, flush, memoryStore, postgresStore, sqliteStore, stats } from '../../src/index.js';
 import type { RecordedEvent, Store } from '../../src/index.js';
 import { EventBuffer } from '../../src/recording/event-buffer.js';
 import { SeenUnits } from '../../src/recording/seen-units.js';
@@ -104,6 +105,26 @@ test('hashKeys needs a secret (HMAC-SHA-256): true is a clear TracksError, a sho
   assert.equal(unit, new UnitOfKey('a secret of sixteen+ chars').of('alice@example.com'));
   assert.notEqual(unit, new UnitOfKey('another secret, sixteen+').of('alice@example.com'), 'another secret, another unit');
   assert.notEqual(unit, new UnitOfKey().of('alice@example.com'));
+});
+
+test('the default outbox keeps its name across versions and releases, so a new one drains what an old one spilled', () => {
+  // Pinned: the hash of the store's identity (host, port, database, schema). A change here orphans every outbox in the field.
+  const identity = 'postgres://db:5432/app?schema=analytics';
+  const expected = join('/state', `outbox-${createHash('sha256').update(identity).digest('hex').slice(0, 16)}.db`);
+  const env = { TRACKS_STATE_DIR: '/state' };
+  assert.equal(defaultOutboxPath(postgresStore('postgres://app:secret@db/app?schema=analytics'), env), expected);
+  assert.equal(defaultOutboxPath(postgresStore('postgres://other@db:5432/app', { schema: 'analytics' }), env), expected, 'user and password do not matter');
+  // A pool or callback store: named for the application's package, not the release folder it runs from.
+  for (const release of ['r1', 'r2']) {
+    const folder = join(dir, 'releases', release);
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, 'package.json'), JSON.stringify({ name: 'coconut-store' }));
+  }
+  const store = callbackStore(() => {});
+  const first = defaultOutboxPath(store, env, join(dir, 'releases', 'r1', 'server.js'));
+  assert.equal(defaultOutboxPath(store, env, join(dir, 'releases', 'r2', 'server.js')), first);
+  writeFileSync(join(dir, 'releases', 'r2', 'package.json'), JSON.stringify({ name: 'another-app' }));
+  assert.notEqual(defaultOutboxPath(store, env, join(dir, 'releases', 'r2', 'server.js')), first, 'another application, another outbox');
 });
 
 test('the default outbox survives a restart: beside a SQLite store, else in the state directory; never in the temp directory', () => {

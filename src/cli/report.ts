@@ -49,7 +49,8 @@ export const reportCommand: Command = {
         );
       }
       const report = buildReport(sums, { store: store.description, alpha, correction, baselines, sequential: values.sequential ?? false });
-      io.stdout(values.json ? JSON.stringify(report, null, 2) : renderReport(report));
+      // JSON.stringify escapes C0 controls and unpaired surrogates, not DEL and C1 (U+009B is a CSI on some terminals).
+      io.stdout(values.json ? JSON.stringify(report, null, 2).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : renderReport(report));
       return 0;
     } finally {
       await store.close();

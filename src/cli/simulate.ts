@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { quoted } from '../core/names.js';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { TrackSet } from '../core/track-set.js';
@@ -106,7 +107,7 @@ function changeOf(values: {
   'remove-track'?: string[] | undefined;
   coverage?: string | undefined;
 }): ProposedChange | undefined {
-  const change: { weights?: Record<string, number>; addTracks?: Record<string, number>; removeTracks?: string[]; coverage?: number } = {};
+  const change: { weights?: Map<string, number>; addTracks?: Map<string, number>; removeTracks?: string[]; coverage?: number } = {};
   if (values.weights !== undefined) change.weights = pairs('weights', values.weights.split(','));
   if (values['add-track'] !== undefined) change.addTracks = pairs('add-track', values['add-track'], 1);
   if (values['remove-track'] !== undefined) change.removeTracks = values['remove-track'];
@@ -114,12 +115,12 @@ function changeOf(values: {
   return Object.keys(change).length === 0 ? undefined : change;
 }
 
-function pairs(flag: string, items: readonly string[], fallback?: number): Record<string, number> {
-  const out: Record<string, number> = {};
+function pairs(flag: string, items: readonly string[], fallback?: number): Map<string, number> {
+  const out = new Map<string, number>();
   for (const item of items) {
     const [name, weight] = item.split('=');
-    if (!name || (weight === undefined && fallback === undefined)) throw new UsageError(`--${flag} item '${item}' must look like name=weight`);
-    out[name] = weight === undefined ? fallback! : numberFlag(flag, weight, 0, 0, Number.MAX_VALUE);
+    if (!name || (weight === undefined && fallback === undefined)) throw new UsageError(`--${flag} item ${quoted(item)} must look like name=weight`);
+    out.set(name, weight === undefined ? fallback! : numberFlag(flag, weight, 0, 0, Number.MAX_VALUE));
   }
   return out;
 }

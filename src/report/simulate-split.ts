@@ -9,10 +9,10 @@ import { srmCheck } from '../stats/srm-check.js';
 
 /** A proposed change to a track set: new weights, tracks added or removed, new coverage. */
 export interface ProposedChange {
-  /** New weights by track name (tracks not named keep theirs). */
-  readonly weights?: Readonly<Record<string, number>>;
-  /** Tracks to add, with their weights. */
-  readonly addTracks?: Readonly<Record<string, number>>;
+  /** New weights by track name (tracks not named keep theirs): a Map, or an object of own properties. */
+  readonly weights?: ReadonlyMap<string, number> | Readonly<Record<string, number>>;
+  /** Tracks to add, with their weights: a Map, or an object of own properties. */
+  readonly addTracks?: ReadonlyMap<string, number> | Readonly<Record<string, number>>;
   readonly removeTracks?: readonly string[];
   readonly coverage?: number;
 }
@@ -128,14 +128,15 @@ export function proposedDefinition(definition: TrackSetDefinition, change: Propo
   for (const name of removed) {
     if (!definition.byName.has(name)) throw new TracksError(`cannot remove '${name}': ${definition.id} has no such track`);
   }
+  const weights = asMap(change.weights);
   const tracks: TrackDefinition[] = definition.tracks
     .filter((t) => !removed.has(t.name))
-    .map((t) => ({ ...t, weight: change.weights?.[t.name] ?? t.weight }));
-  for (const [name, weight] of Object.entries(change.addTracks ?? {})) {
+    .map((t) => ({ ...t, weight: weights.get(t.name) ?? t.weight }));
+  for (const [name, weight] of asMap(change.addTracks)) {
     if (tracks.some((t) => t.name === name)) throw new TracksError(`cannot add '${name}': ${definition.id} already has that track`);
     tracks.push({ name, weight, origin: 'proposed', invoke: () => undefined, scrambled: scrambleLabel(murmur3(name)) });
   }
-  for (const name of Object.keys(change.weights ?? {})) {
+  for (const name of weights.keys()) {
     if (!tracks.some((t) => t.name === name)) throw new TracksError(`cannot weigh '${name}': ${definition.id} has no such track`);
   }
   for (const t of tracks) {
@@ -151,4 +152,10 @@ export function proposedDefinition(definition: TrackSetDefinition, change: Propo
     equalWeights: tracks.every((t) => t.weight === tracks[0]!.weight),
     coverage,
   };
+}
+
+/** Names to numbers as a Map: any name (`constructor`, `__proto__`) is a plain key. */
+function asMap(value: ReadonlyMap<string, number> | Readonly<Record<string, number>> | undefined): ReadonlyMap<string, number> {
+  if (value === undefined) return new Map();
+  return value instanceof Map ? value : new Map(Object.entries(value));
 }

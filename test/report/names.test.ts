@@ -163,3 +163,33 @@ test('tracks report on a ?schema= that does not exist says so and creates no sch
   const [row] = await sql<{ n: string }>(`SELECT COUNT(*) AS n FROM pg_namespace WHERE nspname = '${schema}'`);
   assert.equal(row!.n, '0');
 });
+
+test('tracks simulate works for a track named constructor or __proto__', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'tracks-sim-names-'));
+  const module = join(folder, 'tracks.mjs');
+  const index = new URL('../../src/index.ts', import.meta.url).href;
+  writeFileSync(
+    module,
+    `import { ParamTrackSet } from '${index}';\nexport class Odd extends ParamTrackSet {\n  static id = 'odd-names';\n  static params = ['constructor', '__proto__', 'long'];\n  static trackName(p) { return p; }\n  static track() {}\n}\n`,
+  );
+  try {
+    const result = await cli('simulate', module, '--count', '3000', '--weights', 'long=2,__proto__=3', '--json');
+    assert.equal(result.code, 0, result.err);
+    const [sim] = JSON.parse(result.out) as Array<{ change: { moves: Array<{ from: string; to: string }> } }>;
+    assert.ok(sim!.change.moves.some((m) => m.to === '__proto__'), 'the weight of __proto__ was applied');
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+});
+
+test('tracks report --json escapes DEL and C1 control characters another tool wrote', async () => {
+  const path = join(dir, 'c1.db');
+  await record({ store: path });
+  const db = new BetterSqlite3(path);
+  db.prepare("INSERT INTO tracks_exposures (track_set_id, unit, track, at, event_id) VALUES (?, 'u', 't', 1, 'e')").run('c1\u009b2Jset\u007f');
+  db.close();
+  const json = await cli('report', '--store', path, '--json');
+  assert.equal(json.code, 0, json.err);
+  assert.ok(!/[\u007f-\u009f]/.test(json.out));
+  assert.ok((JSON.parse(json.out) as JsonReport).trackSets.some((s) => s.id === 'c1\u009b2Jset\u007f'), 'still the same name once parsed');
+});

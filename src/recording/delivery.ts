@@ -80,6 +80,8 @@ export class Delivery {
   readonly #quarantinedFromOutbox = new Set<string>();
   #waiters: Waiter[] = [];
   #stopped = false;
+  /** Transient write failures so far. */
+  #failures = 0;
   /** When the write under way started (0: none). */
   #writingSince = 0;
 
@@ -126,8 +128,9 @@ export class Delivery {
     // The outbox next, while the store takes writes and time is left (the pump drains it,
     // between batches of new events when traffic goes on).
     this.#lastDrain = undefined;
+    const started = this.#failures;
     while (this.#outbox !== undefined && !this.#outboxEmpty && this.#lastDrain !== 'failed' && Date.now() < deadline) {
-      if (this.#retryAt > Date.now()) break; // the store fails: what is spilled stays spilled
+      if (this.#failures !== started) break; // the store failed during this flush: what is spilled stays spilled
       this.kick();
       let timer: NodeJS.Timeout | undefined;
       const pause = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(1, Math.min(50, deadline - Date.now())))));
@@ -254,6 +257,7 @@ export class Delivery {
       return undefined;
     } catch (error) {
       if (isTransient(error)) {
+        this.#failures++;
         this.#openOutbox();
         this.#backoff = Math.min(this.#options.maxRetryDelay, this.#backoff === 0 ? this.#options.retryDelay : this.#backoff * 2);
         // Jitter, so processes that lost the store together do not return together.

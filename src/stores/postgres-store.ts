@@ -6,7 +6,7 @@ import type { ControlState, RecordedEvent } from '../model/events.js';
 import { EVENT_KINDS, EVENT_TABLES, weightsFromJson } from '../model/event-tables.js';
 import type { Cell, Column, EventTable } from '../model/event-tables.js';
 import type { CallOptions, Store } from '../model/store.js';
-import { StoreError, messageOf } from '../model/store-error.js';
+import { StoreError, codeOf, messageOf } from '../model/store-error.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { migrate, noTracksData, readableVersion } from './migrations.js';
 import { MISSING_TABLES, postgresStoreError } from './postgres-errors.js';
@@ -308,6 +308,21 @@ export class PostgresStore implements Store {
     }
   }
 
+  /** Runs `fn` in one transaction on a connection of its own (see #withClient), committed, or rolled back when it throws. */
+  #transaction<T>(call: Required<CallOptions>, fn: (client: PoolClient) => Promise<T>, readOnly = false): Promise<T> {
+    return this.#withClient(call, async (client) => {
+      await this.#begin(client, call, readOnly);
+      try {
+        const result = await fn(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      }
+    });
+  }
+
   /** Errors as StoreErrors; a missing table or schema means migrating again on the next write. */
   #failure(what: string, error: unknown): StoreError {
     const failure = postgresStoreError(what, error);
@@ -384,17 +399,7 @@ export class PostgresStore implements Store {
     const call = this.#timing(options);
     try {
       if (!(await this.#hasTables(call))) return undefined;
-      return await this.#withClient(call, async (client) => {
-        await this.#begin(client, call, true);
-        try {
-          const { rows } = await client.query<T>(sql, params);
-          await client.query('COMMIT');
-          return rows;
-        } catch (error) {
-          await client.query('ROLLBACK').catch(() => {});
-          throw error;
-        }
-      });
+      return await this.#transaction(call, async (client) => (await client.query<T>(sql, params)).rows, true);
     } catch (error) {
       throw this.#failure(`cannot read the PostgreSQL store ${this.description}`, error);
     }
@@ -432,44 +437,29 @@ export class PostgresStore implements Store {
     this.#direct.set(table.table, direct);
     if (direct.skip > 0) direct.skip--;
     else {
-      const conflict = await this.#withClient(call, async (client) => {
-        await this.#begin(client, call);
-        try {
-          await copyText(client, `COPY ${this.#s}.${table.table} (${names}) FROM STDIN`, text);
-          await client.query('COMMIT');
-          return false;
-        } catch (error) {
-          await client.query('ROLLBACK').catch(() => {});
-          if ((error as { code?: unknown }).code === UNIQUE_VIOLATION) return true;
-          throw error;
-        }
-      });
-      if (!conflict) {
+      try {
+        await this.#transaction(call, (client) => copyText(client, `COPY ${this.#s}.${table.table} (${names}) FROM STDIN`, text));
         direct.rest = 1;
         return;
+      } catch (error) {
+        if (codeOf(error) !== UNIQUE_VIOLATION) throw error;
       }
       direct.skip = direct.rest;
       direct.rest = Math.min(direct.rest * 2, 64);
     }
     const staging = `pg_temp.tracks_staging_${table.table}`;
-    await this.#withClient(call, async (client) => {
+    await this.#transaction(call, async (client) => {
+      // Temporary tables belong to a connection: made once on each, inside its transaction.
       const prepared = stagedTables.get(client)!;
       if (!prepared.has(staging)) {
         const defs = table.columns.map((c) => `${c.name} ${POSTGRES_TYPES[c.type]}`).join(', ');
         await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${staging} (${defs}) ON COMMIT DELETE ROWS`).catch((error: unknown) => {
           throw new StoreError(`tracks: cannot create a staging table on ${this.description}: ${messageOf(error)}`, { transient: true, cause: error });
         });
-        prepared.add(staging);
       }
-      await this.#begin(client, call);
-      try {
-        await copyText(client, `COPY ${staging} (${names}) FROM STDIN`, text);
-        await client.query(`INSERT INTO ${this.#s}.${table.table} (${names}) SELECT ${names} FROM ${staging} ON CONFLICT DO NOTHING`);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw error;
-      }
+      await copyText(client, `COPY ${staging} (${names}) FROM STDIN`, text);
+      await client.query(`INSERT INTO ${this.#s}.${table.table} (${names}) SELECT ${names} FROM ${staging} ON CONFLICT DO NOTHING`);
+      prepared.add(staging);
     });
   }
 
@@ -480,18 +470,14 @@ export class PostgresStore implements Store {
    * than these single-pass aggregates gain) and room for the join's hash table in memory.
    */
   #analysisRows<T extends QueryResultRow>(sql: string, params: unknown[], call: Required<CallOptions>): Promise<T[]> {
-    return this.#withClient(call, async (client) => {
-      await this.#begin(client, call, true);
-      try {
+    return this.#transaction(
+      call,
+      async (client) => {
         await client.query(`SELECT set_config('jit', 'off', true), set_config('work_mem', '${ANALYSIS_WORK_MEM}', true)`);
-        const { rows } = await client.query<T>(sql, params);
-        await client.query('COMMIT');
-        return rows;
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw error;
-      }
-    });
+        return (await client.query<T>(sql, params)).rows;
+      },
+      true,
+    );
   }
 
   /**

@@ -9,33 +9,20 @@ import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import pg from 'pg';
 import { TrackSet, close, configure, convert, flush, stats } from '../../src/index.js';
 import { eventually } from '../support/eventually.js';
 import { paced } from '../support/pace.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import type { ProxyFault } from '../support/tcp-proxy.js';
+import { POSTGRES_SKIP, postgresUrl, schemasFor, sql } from '../support/postgres.js';
 
-const url = process.env.TRACKS_TEST_POSTGRES_URL;
-const SKIP = 'TRACKS_TEST_POSTGRES_URL is not set';
-const run = `f${process.pid}_${Date.now().toString(36)}`;
+const url = postgresUrl;
+const SKIP = POSTGRES_SKIP;
 const dir = mkdtempSync(join(tmpdir(), 'tracks-pg-faults-'));
-const schemas: string[] = [];
+const schemaFor = schemasFor('f');
 
-async function query<T extends pg.QueryResultRow>(sql: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
-after(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  if (url !== undefined) for (const schema of schemas) await query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-});
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 class FaultTracks extends TrackSet {
   static override id = 'pg-faults';
@@ -71,8 +58,7 @@ const scenarios: Array<[Scenario, string]> = [
 for (const [fault, what] of scenarios) {
   test(`PostgreSQL fault, ${fault}: ${what}: N in, N stored once, memory bounded, flush and close in time`, async (t) => {
     if (url === undefined) return t.skip(SKIP);
-    const schema = `tracks_${run}_${fault}`;
-    schemas.push(schema);
+    const schema = schemaFor(fault);
     const proxy = await TcpProxy.start(new URL(url).hostname, Number(new URL(url).port || 5432));
     const errors: Error[] = [];
     try {
@@ -109,7 +95,7 @@ for (const [fault, what] of scenarios) {
       await close();
       const closeMs = Date.now() - closeStart;
 
-      const [rows] = await query<{ exposures: string; units: string; conversions: string; ids: string }>(
+      const [rows] = await sql<{ exposures: string; units: string; conversions: string; ids: string }>(
         `SELECT (SELECT COUNT(*) FROM "${schema}".tracks_exposures) AS exposures,
                 (SELECT COUNT(DISTINCT unit) FROM "${schema}".tracks_exposures) AS units,
                 (SELECT COUNT(*) FROM "${schema}".tracks_conversions) AS conversions,
@@ -138,8 +124,7 @@ for (const [fault, what] of scenarios) {
 
 test('SIGTERM while PostgreSQL is blackholed: the process ends within flushTimeout + writeTimeout, and nothing is lost', async (t) => {
   if (url === undefined) return t.skip(SKIP);
-  const schema = `tracks_${run}_sigterm`;
-  schemas.push(schema);
+  const schema = schemaFor('sigterm');
   const proxy = await TcpProxy.start(new URL(url).hostname, Number(new URL(url).port || 5432));
   const outbox = join(dir, 'sigterm.outbox');
   const count = 3_000;
@@ -165,7 +150,7 @@ test('SIGTERM while PostgreSQL is blackholed: the process ends within flushTimeo
     configure({ store: url, schema, outbox });
     await flush();
     await close();
-    const [rows] = await query<{ e: string; c: string }>(
+    const [rows] = await sql<{ e: string; c: string }>(
       `SELECT (SELECT COUNT(*) FROM "${schema}".tracks_exposures) AS e, (SELECT COUNT(*) FROM "${schema}".tracks_conversions) AS c`,
     );
     assert.equal(Number(rows!.e), count);

@@ -7,30 +7,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import pg from 'pg';
 import { TrackSet, TracksError, close, configure, convert, flush, memoryStore, stats } from '../../src/index.js';
 import type { RecordingOptions, Store } from '../../src/index.js';
+import { POSTGRES_SKIP, postgresUrl, schemasFor, sql } from '../support/postgres.js';
 
-const url = process.env.TRACKS_TEST_POSTGRES_URL;
+const url = postgresUrl;
 const dir = mkdtempSync(join(tmpdir(), 'tracks-poison-'));
-const run = `p${process.pid}_${Date.now().toString(36)}`;
-const schemas: string[] = [];
+const schemaFor = schemasFor('p');
 let n = 0;
 
-async function sql<T extends pg.QueryResultRow>(text: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
-after(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  if (url !== undefined) for (const schema of schemas) await sql(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-});
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 class PoisonTracks extends TrackSet {
   static override id = 'poison';
@@ -72,8 +59,7 @@ const kinds: Kind[] = [
     name: 'PostgreSQL',
     ...(url === undefined ? { skip: 'TRACKS_TEST_POSTGRES_URL is not set' } : {}),
     fresh: () => {
-      const schema = `tracks_${run}_${n++}`;
-      schemas.push(schema);
+      const schema = schemaFor(String(n++));
       return {
         spec: { store: url!, schema },
         conversions: async () => Number((await sql<{ n: string }>(`SELECT COUNT(*) AS n FROM "${schema}".tracks_conversions`))[0]!.n),

@@ -16,6 +16,7 @@ import {
   stats,
 } from '../../src/index.js';
 import type { ExposureEvent, HealthEvent, RecordedEvent, Store } from '../../src/index.js';
+import { eventually } from '../support/eventually.js';
 
 class DelayTracks extends TrackSet {
   static override id = 'rec-delay';
@@ -224,7 +225,10 @@ test('an outage past the bound spills to the outbox file, which drains when the 
     assert.ok(errors.length > 0);
     assert.equal(store.inner.events.length, 0);
     store.down = false;
-    await flush();
+    await eventually(async () => {
+      await flush(); // each within its short flushTimeout (50 ms): until the outbox is drained
+      return byKind(store.inner.events, 'exposure').length === 1000;
+    }, 'the outbox drained into the store');
     const exposures = byKind(store.inner.events, 'exposure') as ExposureEvent[];
     assert.equal(exposures.length, 1000);
     assert.equal(byKind(store.inner.events, 'conversion').length, 100);

@@ -10,27 +10,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import pg from 'pg';
 import { TrackSet, close, configure, convert, flush, memoryStore, stats } from '../../src/index.js';
+import { POSTGRES_SKIP, postgresUrl, schemasFor, sql } from '../support/postgres.js';
 
-const url = process.env.TRACKS_TEST_POSTGRES_URL;
+const url = postgresUrl;
 const dir = mkdtempSync(join(tmpdir(), 'tracks-shutdown-'));
-const schemas: string[] = [];
+const schemaFor = schemasFor('s');
 
-async function sql<T extends pg.QueryResultRow>(text: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
-after(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  if (url !== undefined) for (const schema of schemas) await sql(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-});
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs the draining app, sends SIGTERM once it serves, and resolves with the units it recorded. */
 function drainApp(env: Record<string, string>): Promise<{ units: number; code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
@@ -95,8 +83,7 @@ test('SQLite: an application whose drain handler is registered with process.once
 
 test('PostgreSQL: an application draining 3 s after SIGTERM, then calling process.exit(), loses nothing', async (t) => {
   if (url === undefined) return t.skip('TRACKS_TEST_POSTGRES_URL is not set');
-  const schema = `tracks_drain_${process.pid}_${Date.now().toString(36)}`;
-  schemas.push(schema);
+  const schema = schemaFor('drain');
   const outbox = join(dir, 'drain-pg.outbox');
   const result = await drainApp({ STORE: url, SCHEMA: schema, OUTBOX: outbox, END: 'exit' });
   assert.equal(result.code, 0, result.stderr);

@@ -8,30 +8,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import pg from 'pg';
 import { ParamTrackSet, close, configure, convert, flush, sqliteStore } from '../../src/index.js';
 import type { RecordingOptions } from '../../src/index.js';
 import { runCli } from '../../src/cli/run-cli.js';
 import { startDashboard } from '../../src/dashboard/dashboard-server.js';
+import { POSTGRES_SKIP, postgresUrl, schemasFor, sql } from '../support/postgres.js';
 
-const url = process.env.TRACKS_TEST_POSTGRES_URL;
+const url = postgresUrl;
 const dir = mkdtempSync(join(tmpdir(), 'tracks-names-'));
-const schemas: string[] = [];
+const schemaFor = schemasFor('n');
 
-async function sql<T extends pg.QueryResultRow>(text: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
-after(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  if (url !== undefined) for (const schema of schemas) await sql(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-});
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 const NAMES = ['constructor', '__proto__', 'toString', 'valueOf', `it's "quoted"`, 'prüfung-🥥'];
 
@@ -107,8 +95,7 @@ test('SQLite: every unusual name comes through tracks report (JSON and text) and
 
 test('PostgreSQL: every unusual name comes through tracks report --json', async (t) => {
   if (url === undefined) return t.skip('TRACKS_TEST_POSTGRES_URL is not set');
-  const schema = `tracks_names_${process.pid}_${Date.now().toString(36)}`;
-  schemas.push(schema);
+  const schema = schemaFor('names');
   await record({ store: url, schema });
   const withSchema = new URL(url);
   withSchema.searchParams.set('schema', schema);

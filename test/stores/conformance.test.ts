@@ -5,34 +5,21 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import pg from 'pg';
 import { StoreError, UnitOfKey, memoryStore, postgresStore, sqliteStore } from '../../src/index.js';
 import type { RecordedEvent, Store } from '../../src/index.js';
 import { EVENT_KINDS, EVENT_TABLES } from '../../src/model/event-tables.js';
 import { POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS } from '../../src/stores/schema.js';
 import BetterSqlite3 from 'better-sqlite3';
 import { sampleEvents } from './fixtures/sample-events.js';
+import { POSTGRES_SKIP, postgresUrl, schemasFor, sql } from '../support/postgres.js';
 
-const url = process.env.TRACKS_TEST_POSTGRES_URL;
+const url = postgresUrl;
 const dir = mkdtempSync(join(tmpdir(), 'tracks-conformance-'));
-const run = `c${process.pid}_${Date.now().toString(36)}`;
-const schemas: string[] = [];
+const schemaFor = schemasFor('c');
 let opened = 0;
 
-async function sql<T extends pg.QueryResultRow>(text: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
-after(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  if (url !== undefined) for (const schema of schemas) await sql(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-});
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A fresh, empty store of each kind, and how to tell whether anything was created for it. */
 interface Kind {
@@ -60,8 +47,7 @@ const kinds: Kind[] = [
     name: 'PostgreSQL',
     ...(url === undefined ? { skip: 'TRACKS_TEST_POSTGRES_URL is not set' } : {}),
     fresh: () => {
-      const schema = `tracks_${run}_${opened++}`;
-      schemas.push(schema);
+      const schema = schemaFor(String(opened++));
       return {
         store: postgresStore(url!, { schema }),
         created: async () => (await sql<{ n: string }>(`SELECT COUNT(*) AS n FROM pg_namespace WHERE nspname = '${schema}'`))[0]!.n !== '0',

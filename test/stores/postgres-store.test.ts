@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, test } from 'node:test';
-import pg from 'pg';
 import { TrackSet, close, configure, convert, flush, memoryStore, postgresStore, stats } from '../../src/index.js';
 import type { RecordedEvent } from '../../src/index.js';
 import { runCli } from '../../src/cli/run-cli.js';
 import { POSTGRES_MIGRATIONS } from '../../src/stores/schema.js';
 import { killWriterAfter, runWriter } from './fixtures/processes.js';
 import { sampleEvents } from './fixtures/sample-events.js';
+import { sql as query } from '../support/postgres.js';
 
 const url = process.env.TRACKS_TEST_POSTGRES_URL;
 const SKIP = 'TRACKS_TEST_POSTGRES_URL is not set';
@@ -27,15 +27,6 @@ function schemaFor(name: string): string {
   return schema;
 }
 
-async function query<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 after(async () => {
   rmSync(dir, { recursive: true, force: true });

@@ -16,7 +16,7 @@ import Database from 'better-sqlite3';
 import { chromium } from 'playwright-core';
 import { runCli } from '../dist/cli/run-cli.js';
 import { startDashboard } from '../dist/dashboard/dashboard-server.js';
-import { LATENCY_BUCKETS } from '../dist/recording/latency-histogram.js';
+import { LATENCY_BUCKETS } from '../dist/model/latency-histogram.js';
 import { sqliteStore } from '../dist/index.js';
 import { printTable, verdict } from './harness.js';
 

@@ -52,7 +52,6 @@ interface MultiDefinition {
 
 /** Default salt of MultiTrackSet choices; a subclass's `static id` replaces it. */
 export const MULTI_SALT_ID = 'tracks:multi';
-const CONTROL_TRACK: Track = Object.freeze({ name: CONTROL, weight: 0 });
 const byClass = new WeakMap<object, MultiDefinition>();
 
 /**

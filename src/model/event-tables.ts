@@ -85,16 +85,18 @@ export const EVENT_TABLES: { readonly [K in RecordedEvent['kind']]: EventTable<K
 /** The event kinds, in the order stores write them. */
 export const EVENT_KINDS: readonly RecordedEvent['kind'][] = ['exposure', 'conversion', 'health', 'definition', 'guardrail'];
 
-/** The row of any event, through its kind's table. */
-export function rowOf(event: RecordedEvent): Cell[] {
-  return (EVENT_TABLES[event.kind] as EventTable).row(event as never);
-}
+/** Where each table's unique key columns sit in its rows. */
+const KEY_INDEXES = new Map(
+  EVENT_KINDS.map((kind) => {
+    const table = EVENT_TABLES[kind] as EventTable;
+    return [kind, table.key.map((column) => table.columns.findIndex((c) => c.name === column))] as const;
+  }),
+);
 
 /** The values of an event's unique key, joined: two events with the same join to the same text. */
 export function uniqueKeyOf(event: RecordedEvent): string {
-  const table = EVENT_TABLES[event.kind] as EventTable;
-  const row = table.row(event as never);
-  return `${event.kind}\u0000${table.key.map((column) => row[table.columns.findIndex((c) => c.name === column)]).join('\u0000')}`;
+  const row = (EVENT_TABLES[event.kind] as EventTable).row(event as never);
+  return `${event.kind}\u0000${KEY_INDEXES.get(event.kind)!.map((i) => row[i]).join('\u0000')}`;
 }
 
 /** Weights as the JSON text stored in `tracks_definitions.weights` (any track name is a plain key). */

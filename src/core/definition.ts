@@ -28,8 +28,16 @@ export interface TrackSetDefinition {
   readonly salt: number;
   readonly tracks: readonly TrackDefinition[];
   readonly byName: ReadonlyMap<string, TrackDefinition>;
-  /** The track served to keys outside the test: the set's `control` track, or a no-op one. */
+  /**
+   * The track served to keys outside the test (ineligible, not covered, stopped without a
+   * track named): the baseline, or a no-op one when the set has none.
+   */
   readonly control: TrackDefinition;
+  /**
+   * The baseline every other track is compared with: `static control`, else the `control`
+   * track (added or the class's own), else null (a report then asks for one).
+   */
+  readonly baseline: string | null;
   readonly equalWeights: boolean;
   readonly coverage: number;
   /** Weight of the whole set inside a MultiTrackSet. */
@@ -49,6 +57,7 @@ export interface TrackSetStatics {
   readonly coverage?: unknown;
   readonly weight?: unknown;
   readonly sticky?: unknown;
+  readonly control?: unknown;
 }
 
 export const CONTROL = 'control';
@@ -74,6 +83,16 @@ export function buildDefinition(
     throw new TracksError(
       `${className}: static id is ${id === undefined ? 'missing' : `not a usable id (${String(id)})`}; ` +
         `add a stable, non-empty string such as static id = '${suggestId(className)}' (renaming it later re-randomizes users)`,
+    );
+  }
+  // A subclass that does not declare its own id would share its parent's users and rows
+  // without anyone deciding so.
+  const owner = ownerOf(cls, 'id');
+  if (owner !== cls) {
+    const parent = (owner as { name?: string } | undefined)?.name || 'its parent';
+    throw new TracksError(
+      `${className} inherits static id '${id}' from ${parent}; give it its own (static id = '${suggestId(className)}'), ` +
+        `or write static id = ${parent}.id to share the parent's users and rows on purpose`,
     );
   }
   const idProblem = nameProblem(id);
@@ -132,7 +151,8 @@ export function buildDefinition(
     throw new TracksError(`${className}: every track has weight 0; give at least one track a positive weight`);
   }
   const byName = new Map(tracks.map((t) => [t.name, t] as const));
-  const control = byName.get(CONTROL) ?? { ...controlRaw, weight: 0, scrambled: scrambleLabel(murmur3(CONTROL)) };
+  const baseline = readBaseline(cls, className, byName, addControlTrack);
+  const control = (baseline === null ? undefined : byName.get(baseline)) ?? { ...controlRaw, weight: 0, scrambled: scrambleLabel(murmur3(CONTROL)) };
 
   return {
     owner: cls,
@@ -142,12 +162,38 @@ export function buildDefinition(
     tracks,
     byName,
     control,
+    baseline,
     equalWeights: tracks.every((t) => t.weight === tracks[0]!.weight),
     coverage,
     weight,
     hasEligibilityRule,
     sticky,
   };
+}
+
+/** `static control`, checked against the tracks: the baseline's name, or null when the set has none. */
+function readBaseline(cls: TrackSetStatics, className: string, byName: ReadonlyMap<string, TrackDefinition>, addControlTrack: boolean): string | null {
+  const value = cls.control;
+  if (value === undefined) return byName.has(CONTROL) ? CONTROL : null;
+  const tracks = [...byName.keys()].map((name) => `'${name}'`).join(', ');
+  if (typeof value !== 'string' || !byName.has(value)) {
+    throw new TracksError(`${className}: static control is ${typeof value === 'string' ? quoted(value) : String(value)}, which is not one of its tracks (${tracks}); name the baseline track`);
+  }
+  if (addControlTrack && value !== CONTROL) {
+    throw new TracksError(
+      `${className}: static control names '${value}' as the baseline, but the set also adds a 'control' track; ` +
+        'set static addControlTrack = false so that the baseline is the only control',
+    );
+  }
+  return value;
+}
+
+/** The class in `cls`'s chain that defines `field` itself (a static field is an own property of its class). */
+function ownerOf(cls: object, field: string): object | undefined {
+  for (let c: object | null = cls; c !== null && c !== Function.prototype; c = Object.getPrototypeOf(c) as object | null) {
+    if (Object.hasOwn(c, field)) return c;
+  }
+  return undefined;
 }
 
 /**

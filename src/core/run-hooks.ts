@@ -16,9 +16,9 @@ export interface ChosenRun {
   readonly inTest: boolean;
 }
 
-/** Outcome of a control decision: serve `track` instead of assigning, for `reason`. */
+/** Outcome of a control decision: serve `track` (the baseline when undefined) instead of assigning, for `reason`. */
 export interface ServeInstead {
-  readonly track: string;
+  readonly track?: string;
   readonly reason: 'stopped';
 }
 

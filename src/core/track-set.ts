@@ -136,6 +136,11 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
   declare static weight: number;
   /** A key keeps the track it first got, even after tracks or weights change (needs a store; default false). */
   declare static sticky: boolean;
+  /**
+   * The baseline track, for a set without an added control (`addControlTrack = false`):
+   * ineligible, uncovered and stopped keys get it, and reports compare every track with it.
+   */
+  declare static control: string | undefined;
 
   /** The serialized key, or null when the run has none (a fresh draw per run). */
   readonly key: string | null;
@@ -285,7 +290,7 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
     const instead = hooks?.serveInstead?.(definition.id);
     if (instead !== undefined) {
       this.#reason = instead.reason;
-      return definition.byName.get(instead.track) ?? definition.control;
+      return (instead.track === undefined ? undefined : definition.byName.get(instead.track)) ?? definition.control;
     }
     if (definition.hasEligibilityRule && !this[ELIGIBLE]()) {
       this.#reason = 'ineligible';

@@ -86,6 +86,7 @@ describe('bad track set definitions', () => {
       static long_track() {}
     }
     class VipDelayTracks extends DelayTracks {
+      static override id = DelayTracks.id; // shared on purpose
       override get isEligible() {
         return false;
       }
@@ -96,6 +97,39 @@ describe('bad track set definitions', () => {
       static override trackSets = [DelayTracks, VipDelayTracks];
     }
     throwsTracksError(() => new Both({ key: 1 }), /Both/, /'multi-dup'/);
+  });
+
+  test('a subclass that inherits its parent\'s id without declaring one', () => {
+    class ParentTracks extends TrackSet {
+      static override id = 'parent';
+      static long_track() {}
+    }
+    class ChildTracks extends ParentTracks {}
+    throwsTracksError(() => new ChildTracks({ key: 1 }).name, /ChildTracks inherits static id 'parent' from ParentTracks/, /static id = ParentTracks\.id/);
+    class SharingTracks extends ParentTracks {
+      static override id = ParentTracks.id;
+    }
+    assert.equal(new SharingTracks({ key: 7 }).name, new ParentTracks({ key: 7 }).name, 'sharing an id on purpose works, with the same assignment');
+  });
+
+  test('a static control that is not a track, or beside an added control', () => {
+    class Pricing extends ParamTrackSet {
+      static override id = 'pricing-baseline';
+      static override addControlTrack = false;
+      static override params = [0, 1, 2];
+      static override control = 'price_9';
+      static override trackName(p: number) {
+        return `price_${p}`;
+      }
+      static override track() {}
+    }
+    throwsTracksError(() => new Pricing().name, /Pricing: static control is 'price_9', which is not one of its tracks \('price_0', 'price_1', 'price_2'\)/);
+    class Twice extends TrackSet {
+      static override id = 'twice-control';
+      static override control = 'long';
+      static long_track() {}
+    }
+    throwsTracksError(() => new Twice().name, /Twice: static control names 'long' as the baseline, but the set also adds a 'control' track/, /addControlTrack = false/);
   });
 
   test('no tracks', () => {

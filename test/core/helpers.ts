@@ -182,6 +182,7 @@ export function handDefinition(id: string, tracks: Record<string, number>, cover
     tracks: list,
     byName,
     control: byName.get('control') ?? { name: 'control', weight: 0, scrambled: scrambleLabel(murmur3('control')), origin: 'added', invoke: () => undefined },
+    baseline: byName.has('control') ? 'control' : null,
     equalWeights: list.every((t) => t.weight === list[0]!.weight),
     coverage,
     weight: 100,

@@ -46,10 +46,8 @@ const counters = stats();
 console.log(`\nRecorded in ${seconds.toFixed(1)} s${counters.dropped > 0 ? ` (${counters.dropped} events dropped!)` : ''}.\n`);
 
 const store = storeFrom(path);
-const report = buildReport(await store.summarize(), {
-  store: store.description,
-  baselines: { pricing: 'price_adjusted_by_0' },
-});
+// The pricing set declares its baseline (static control), so the report needs no --control.
+const report = buildReport(await store.summarize(), { store: store.description });
 await store.close();
 console.log(renderReport(report));
 const verdict = checkFindings(report);
@@ -59,7 +57,7 @@ if (!verdict.ok) process.exitCode = 1;
 const where = relative(process.cwd(), path) || path;
 console.log(`
 The data is in ${where} (plain SQLite: try sqlite3 ${where} 'select * from tracks_exposures limit 5').
-See the report again:  npx tracks report --store ${where} --control pricing=price_adjusted_by_0
+See the report again:  npx tracks report --store ${where}
 Or look at it:         npx tracks dashboard --store ${where}`);
 
 /** One user's visit: the catalog page under their tests, then maybe a purchase. */

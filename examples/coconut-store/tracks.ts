@@ -25,6 +25,7 @@ export class PricingTracks extends ParamTrackSet<{ user: User }> {
   static id = 'pricing';
   static params = Array.from({ length: 11 }, (_, i) => ({ priceDelta: i - 5 }));
   static addControlTrack = false;
+  static control = 'price_adjusted_by_0';
 
   static trackName({ priceDelta }: { priceDelta: number }): string {
     return `price_adjusted_by_${priceDelta}`;

@@ -2,6 +2,8 @@ import { DEFAULT_PORT, startDashboard } from '../dashboard/dashboard-server.js';
 import { isLoopbackHost } from '../dashboard/security.js';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
+import { checkBaselineSets } from '../report/build-report.js';
+import { baselinesOf, CONTROL_USAGE } from './control-option.js';
 import { numberFlag, parse } from './parse.js';
 import { openExistingStore, STORE_USAGE } from './store-option.js';
 
@@ -16,6 +18,7 @@ ${STORE_USAGE}
   --host <address>     address to listen on (default 127.0.0.1; others need --token)
   --port <n>           port (default ${DEFAULT_PORT}; 0 picks a free one)
   --token <secret>     require this secret on every request (default: $TRACKS_DASHBOARD_TOKEN)
+${CONTROL_USAGE}
   --sequential         always-valid intervals, as in 'tracks report --sequential'
   --alpha <a>          significance level (default 0.05)`;
 
@@ -31,7 +34,9 @@ export const dashboardCommand: Command = {
       token: { type: 'string' },
       sequential: { type: 'boolean' },
       alpha: { type: 'string' },
+      control: { type: 'string', multiple: true },
     });
+    const baselines = baselinesOf(values.control ?? []);
     const host = values.host ?? '127.0.0.1';
     if (host.trim() === '') throw new UsageError('--host is empty; give an address such as 127.0.0.1');
     const token = values.token ?? (io.env.TRACKS_DASHBOARD_TOKEN || undefined);
@@ -45,12 +50,13 @@ export const dashboardCommand: Command = {
     const store = openExistingStore(values.store, io);
     let dashboard;
     try {
+      if (baselines.size > 0) checkBaselineSets(await store.summarize({ daily: false }), baselines);
       dashboard = await startDashboard({
         store,
         host,
         port,
         ...(token === undefined ? {} : { token }),
-        report: { alpha, sequential: values.sequential ?? false },
+        report: { alpha, sequential: values.sequential ?? false, baselines },
       });
     } catch (error) {
       await store.close();

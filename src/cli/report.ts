@@ -1,9 +1,10 @@
-import { buildReport } from '../report/build-report.js';
+import { buildReport, checkBaselineSets } from '../report/build-report.js';
 import { renderReport } from '../report/render-report.js';
 import { quoted } from '../core/names.js';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { numberFlag, parse } from './parse.js';
+import { baselinesOf, CONTROL_USAGE } from './control-option.js';
 import { openExistingStore, STORE_USAGE } from './store-option.js';
 
 const usage = `Usage: tracks report [options]
@@ -19,7 +20,7 @@ ${STORE_USAGE}
   --sequential         always-valid intervals, for teams that look every day
   --alpha <a>          significance level (default 0.05)
   --correction <m>     holm (default) or bh (Benjamini-Hochberg)
-  --control <id=track> baseline of a set without a 'control' track (repeatable)`;
+${CONTROL_USAGE}`;
 
 /** `tracks report`: the answer, per track set and track. */
 export const reportCommand: Command = {
@@ -42,12 +43,14 @@ export const reportCommand: Command = {
     try {
       // The table has no timeline, so the per-day sums are not asked for.
       const sums = await store.summarize(values.trackset === undefined ? { daily: false } : { trackSetId: values.trackset, daily: false });
+      const all = values.trackset === undefined || (baselines.size === 0 && sums.length > 0) ? sums : await store.summarize({ daily: false });
       if (values.trackset !== undefined && sums.length === 0) {
-        const known = (await store.summarize({ daily: false })).map((s) => quoted(s.trackSetId));
+        const known = all.map((s) => quoted(s.trackSetId));
         throw new UsageError(
           `unknown track set ${quoted(values.trackset)}; ${known.length > 0 ? `recorded sets are ${known.join(', ')}` : 'nothing is recorded yet'}`,
         );
       }
+      checkBaselineSets(all, baselines);
       const report = buildReport(sums, { store: store.description, alpha, correction, baselines, sequential: values.sequential ?? false });
       // JSON.stringify escapes C0 controls and unpaired surrogates, not DEL and C1 (U+009B is a CSI on some terminals).
       io.stdout(values.json ? JSON.stringify(report, null, 2).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : renderReport(report));
@@ -64,12 +67,4 @@ function correctionOf(value: string | undefined): 'holm' | 'benjamini-hochberg' 
   throw new UsageError(`--correction is '${value}'; use holm or bh`);
 }
 
-function baselinesOf(pairs: readonly string[]): Map<string, string> {
-  const baselines = new Map<string, string>();
-  for (const pair of pairs) {
-    const [id, track, extra] = pair.split('=');
-    if (!id || !track || extra !== undefined) throw new UsageError(`--control is ${quoted(pair)}; write it as <trackset id>=<track>, like pricing=price_adjusted_by_0`);
-    baselines.set(id, track);
-  }
-  return baselines;
-}
+

@@ -3,12 +3,13 @@ import type { Command } from './command.js';
 import { resumeTrackSet } from '../stores/control-state.js';
 import { controlStore, onePositional, parseControlArgs } from './stop.js';
 
-const USAGE = `Usage: tracks resume <track-set-id> [--store <path|url>]
+const USAGE = `Usage: tracks resume <track-set-id> [--store <path|url>] [--force]
 
 Resumes a stopped test: every process goes back to assigning tracks (and recording exposures)
 within its control interval (default 10 s). Keys get the tracks they had before the stop.
 
-  --store <path|url>   SQLite file or postgres:// URL (default: $TRACKS_STORE)`;
+  --store <path|url>   SQLite file or postgres:// URL (default: $TRACKS_STORE)
+  --force              resume a set no process has recorded yet (an unknown set is an error)`;
 
 /** `tracks resume delay`: clears the stop in the store. */
 export const resume: Command = {
@@ -19,7 +20,7 @@ export const resume: Command = {
     const trackSetId = onePositional('resume', positionals);
     const store = controlStore(values.store, io);
     try {
-      await resumeTrackSet(store, trackSetId);
+      await resumeTrackSet(store, trackSetId, { force: values.force ?? false });
     } finally {
       await store.close();
     }

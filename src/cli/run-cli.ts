@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { escapeControl } from '../core/names.js';
 import { TracksError } from '../errors.js';
 import { StoreError } from '../model/store-error.js';
@@ -8,6 +9,10 @@ import { commands } from './commands.js';
 /** Runs the `tracks` command line; returns the exit code. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-v' || name === 'version') {
+    io.stdout(version());
+    return 0;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.stdout(help());
     return name === undefined ? 2 : 0;
@@ -33,9 +38,22 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 }
 
+/** This package's version, from its package.json (two folders up, from src/cli and from dist/cli alike). */
+function version(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return `tracks ${manifest.version}`;
+}
+
 function help(): string {
   const width = Math.max(...Object.keys(commands).map((n) => n.length));
   const lines = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(width)}  ${c.summary}`);
-  return ['Usage: tracks <command> [options]', '', 'Commands:', ...lines, '', "Run 'tracks <command> --help' for a command's options."].join('\n');
+  return [
+    'Usage: tracks <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    "Run 'tracks <command> --help' for a command's options, 'tracks --version' for the version.",
+  ].join('\n');
 }
 

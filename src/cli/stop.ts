@@ -3,17 +3,19 @@ import { isPostgresUrl, storeFrom } from '../stores/open-store.js';
 import type { Store } from '../model/store.js';
 import type { CliIo, Command } from './command.js';
 import { UsageError } from './command.js';
-import { stopTrackSet } from '../stores/control-state.js';
+import { recordedBaseline, stopTrackSet } from '../stores/control-state.js';
 import { escapeControl } from '../core/names.js';
 import { parseArgs } from 'node:util';
 
-const USAGE = `Usage: tracks stop <track-set-id> [--serve control|<track>] [--store <path|url>]
+const USAGE = `Usage: tracks stop <track-set-id> [--serve <track>] [--store <path|url>] [--force]
 
 Stops a test without a deploy: every process recording to the store serves one track to
 everyone (reason 'stopped') and records no exposures, within its control interval (default 10 s).
 
-  --serve <track>      the track everyone gets (default: control); use a winning track to roll it out
-  --store <path|url>   SQLite file or postgres:// URL (default: $TRACKS_STORE)`;
+  --serve <track>      the track everyone gets (default: the set's baseline, its static control
+                       or control); use a winning track to roll it out
+  --store <path|url>   SQLite file or postgres:// URL (default: $TRACKS_STORE)
+  --force              stop a set no process has recorded yet (an unknown set is an error)`;
 
 /** `tracks stop delay --serve long`: writes the stop to the store. */
 export const stop: Command = {
@@ -22,15 +24,17 @@ export const stop: Command = {
   async run(args, io) {
     const { values, positionals } = parseControlArgs('stop', args, true);
     const trackSetId = onePositional('stop', positionals);
-    const serve = values.serve ?? 'control';
-    if (serve.trim() === '') throw new UsageError("--serve is empty; name a track, e.g. --serve control");
+    const serve = values.serve;
+    if (serve !== undefined && serve.trim() === '') throw new UsageError('--serve is empty; name a track, or leave it out for the baseline');
     const store = controlStore(values.store, io);
+    let served: string;
     try {
-      await stopTrackSet(store, trackSetId, serve);
+      await stopTrackSet(store, trackSetId, serve, { force: values.force ?? false });
+      served = serve ?? `its baseline (${(await recordedBaseline(store, trackSetId)) ?? 'control'})`;
     } finally {
       await store.close();
     }
-    io.stdout(`${escapeControl(trackSetId)} stopped: every process serves '${escapeControl(serve)}' to everyone within its control interval (default 10 s)`);
+    io.stdout(`${escapeControl(trackSetId)} stopped: every process serves ${serve === undefined ? escapeControl(served) : `'${escapeControl(served)}'`} to everyone within its control interval (default 10 s)`);
     return 0;
   },
 };
@@ -55,15 +59,17 @@ export function controlStore(flag: string | undefined, io: CliIo): Store {
   return storeFrom(spec);
 }
 
-/** Parses `<id> [--serve x] [--store y]`; parse errors become one-line usage errors. */
+/** Parses `<id> [--serve x] [--store y] [--force]`; parse errors become one-line usage errors. */
 export function parseControlArgs(command: string, args: readonly string[], withServe: boolean) {
   try {
     return parseArgs({
       args: [...args],
-      options: withServe ? { serve: { type: 'string' }, store: { type: 'string' } } : { store: { type: 'string' } },
+      options: withServe
+        ? { serve: { type: 'string' }, store: { type: 'string' }, force: { type: 'boolean' } }
+        : { store: { type: 'string' }, force: { type: 'boolean' } },
       strict: true,
       allowPositionals: true,
-    }) as { values: { serve?: string; store?: string }; positionals: string[] };
+    }) as { values: { serve?: string; store?: string; force?: boolean }; positionals: string[] };
   } catch (error) {
     const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
     throw new UsageError(`${message}; see 'tracks ${command} --help'`);

@@ -84,7 +84,7 @@ export async function applyControl(store: Store, request: ControlRequest): Promi
   if (known === undefined) throw new ApiError(404, `unknown track set '${request.trackSetId}'`);
   try {
     return request.action === 'stop'
-      ? await stopTrackSet(store, request.trackSetId, request.serve ?? 'control')
+      ? await stopTrackSet(store, request.trackSetId, request.serve)
       : await resumeTrackSet(store, request.trackSetId);
   } catch (error) {
     if (error instanceof TracksError) throw new ApiError(400, error.message);

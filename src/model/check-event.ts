@@ -57,7 +57,13 @@ function kindProblem(kind: unknown, e: Partial<Record<string, unknown>>): string
         histogramProblem(e.histogram)
       );
     case 'definition':
-      return name('trackSetId', e.trackSetId) ?? weightsProblem(e.weights) ?? shareProblem(e.coverage) ?? time('at', e.at, MAX_EPOCH_MS);
+      return (
+        name('trackSetId', e.trackSetId) ??
+        weightsProblem(e.weights) ??
+        shareProblem(e.coverage) ??
+        time('at', e.at, MAX_EPOCH_MS) ??
+        (e.control === undefined || e.control === null ? undefined : name('control', e.control))
+      );
     case 'guardrail':
       return name('trackSetId', e.trackSetId) ?? name('track', e.track) ?? causeProblem(e.cause) ?? time('at', e.at, MAX_EPOCH_MS);
     default:

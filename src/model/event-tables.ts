@@ -16,8 +16,8 @@ export interface Column {
   readonly type: ColumnType;
 }
 
-/** A value of a row, as the drivers take it. */
-export type Cell = string | number;
+/** A value of a row, as the drivers take it (null: SQL NULL). */
+export type Cell = string | number | null;
 
 /** How one kind of event is stored. */
 export interface EventTable<K extends RecordedEvent['kind'] = RecordedEvent['kind']> {
@@ -69,9 +69,9 @@ export const EVENT_TABLES: { readonly [K in RecordedEvent['kind']]: EventTable<K
   definition: {
     kind: 'definition',
     table: 'tracks_definitions',
-    columns: [text('event_id'), text('track_set_id'), text('weights'), real('coverage'), integer('at')],
+    columns: [text('event_id'), text('track_set_id'), text('weights'), real('coverage'), integer('at'), text('control')],
     key: ['event_id'],
-    row: (e) => [e.eventId, e.trackSetId, weightsJson(e.weights), e.coverage, e.at],
+    row: (e) => [e.eventId, e.trackSetId, weightsJson(e.weights), e.coverage, e.at, e.control ?? null],
   },
   guardrail: {
     kind: 'guardrail',

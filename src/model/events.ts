@@ -54,6 +54,8 @@ export interface DefinitionEvent {
    */
   readonly weights: Readonly<Record<string, number>>;
   readonly coverage: number;
+  /** The baseline track (`static control`, or `control`), or null when the set has none; absent in events of tracks 0.1. */
+  readonly control?: string | null;
   readonly at: number;
 }
 
@@ -75,7 +77,7 @@ export type RecordedEvent = ExposureEvent | ConversionEvent | HealthEvent | Defi
 export interface ControlState {
   readonly trackSetId: string;
   readonly stopped: boolean;
-  /** The track served to everyone while stopped. */
+  /** The track served to everyone while stopped; null: the set's baseline. */
   readonly serve: string | null;
   readonly at: number;
 }

@@ -41,10 +41,12 @@ export interface DailySums {
   readonly tracks: readonly Omit<TrackSums, 'health'>[];
 }
 
-/** A track set's definition as last recorded: weights by track name and coverage. */
+/** A track set's definition as last recorded: weights by track name, coverage and baseline. */
 export interface RecordedDefinition {
   readonly weights: ReadonlyMap<string, number>;
   readonly coverage: number;
+  /** The baseline the class declares (`static control`, or its `control` track), or null when unknown or none. */
+  readonly control: string | null;
 }
 
 /** Everything a report needs of one track set. */

@@ -12,7 +12,8 @@ export class ControlPoller {
   readonly #errors: ErrorReporter;
   readonly #writeTimeout: number;
   readonly #timer: NodeJS.Timeout;
-  #stopped = new Map<string, string>();
+  /** Stopped sets: the track each serves, or null for its baseline. */
+  #stopped = new Map<string, string | null>();
   #reading: Promise<void> | undefined;
   #next: Promise<void> | undefined;
 
@@ -25,8 +26,8 @@ export class ControlPoller {
     void this.refresh();
   }
 
-  /** The track a stopped set serves to everyone, or undefined when it runs. */
-  serving(trackSetId: string): string | undefined {
+  /** The track a stopped set serves to everyone (null: its baseline), or undefined when it runs. */
+  serving(trackSetId: string): string | null | undefined {
     return this.#stopped.size === 0 ? undefined : this.#stopped.get(trackSetId);
   }
 
@@ -57,8 +58,8 @@ export class ControlPoller {
       const controls = await withDeadline(this.#writeTimeout, `reading stop/resume state from ${this.#store.description}`, (call) =>
         this.#store.readControls(call),
       );
-      const stopped = new Map<string, string>();
-      for (const c of controls) if (c.stopped) stopped.set(c.trackSetId, c.serve ?? 'control');
+      const stopped = new Map<string, string | null>();
+      for (const c of controls) if (c.stopped) stopped.set(c.trackSetId, c.serve);
       this.#stopped = stopped;
     } catch (error) {
       this.#errors.report('controls', error);

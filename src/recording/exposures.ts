@@ -56,6 +56,6 @@ export class Exposures {
     // Without a prototype, a track named 'constructor' or '__proto__' is an ordinary key.
     const weights = Object.create(null) as Record<string, number>;
     for (const track of definition.tracks) weights[track.name] = track.weight;
-    emit({ kind: 'definition', eventId: newEventId(), trackSetId: run.id, weights, coverage: definition.coverage, at: Date.now() });
+    emit({ kind: 'definition', eventId: newEventId(), trackSetId: run.id, weights, coverage: definition.coverage, control: definition.baseline, at: Date.now() });
   }
 }

@@ -104,7 +104,8 @@ export class Recorder {
     this.hooks = {
       serveInstead: (id) => {
         const track = this.#controls.serving(id);
-        return track === undefined ? undefined : { track, reason: 'stopped' };
+        if (track === undefined) return undefined;
+        return track === null ? { reason: 'stopped' } : { track, reason: 'stopped' };
       },
       stickyTrack: (id, key) => this.#exposures.stickyTrack(id, key),
       tripped: this.#health.tripped,

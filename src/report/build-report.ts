@@ -1,3 +1,4 @@
+import { quoted } from '../core/names.js';
 import { TracksError } from '../errors.js';
 import { LATENCY_BUCKET_BOUNDS_MS, latencyQuantile } from '../model/latency-histogram.js';
 import { bayesianComparison } from '../stats/bayes.js';
@@ -34,7 +35,10 @@ export interface ReportOptions {
   readonly tuningParameter?: number;
   /** Multiple-testing correction across the tracks and metrics of a set (default Holm). */
   readonly correction?: 'holm' | 'benjamini-hochberg';
-  /** The baseline track by track set id, for sets without a `control` track (a Map, or an object of own properties). */
+  /**
+   * Baselines by track set id, overriding what each class declares (`static control`); a Map,
+   * or an object of own properties. Every one must name a recorded set and one of its tracks.
+   */
   readonly baselines?: ReadonlyMap<string, string> | Readonly<Record<string, string>>;
   /** Fewer users than this in a track raises a warning (default 100). */
   readonly minUsers?: number;
@@ -61,6 +65,7 @@ export function buildReport(sums: readonly TrackSetSums[], options: ReportOption
   if (!(alpha > 0 && alpha < 1)) throw new TracksError(`alpha is ${alpha}; use a number between 0 and 1, like 0.05`);
   const correction = options.correction ?? 'holm';
   const baselines = options.baselines instanceof Map ? options.baselines : new Map(Object.entries(options.baselines ?? {}));
+  checkBaselines(sums, baselines);
   return {
     version: 1,
     generatedAt: (options.now ?? new Date()).toISOString(),
@@ -88,12 +93,12 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
   // 'control' is the baseline when the set has one: in its weights, or with users. A 'control'
   // seen only in health rows (runs outside the test) is not a track to compare with.
   const hasControl = weights.has('control') || tracks.some((t) => t.track === 'control' && t.users > 0);
-  const baseline = options.baselines.get(set.trackSetId) ?? (hasControl ? 'control' : null);
+  const baseline = options.baselines.get(set.trackSetId) ?? set.definition?.control ?? (hasControl ? 'control' : null);
   const warnings: ReportWarning[] = [];
   if (baseline === null) {
     warnings.push({
       kind: 'no-baseline',
-      message: `no 'control' track to compare with; pass --control ${set.trackSetId}=<track> to pick the baseline`,
+      message: `no baseline to compare with; declare one in the class (static control = '<track>'), or pass --control ${set.trackSetId}=<track>`,
     });
   } else if (!names.includes(baseline)) {
     warnings.push({ kind: 'no-baseline', message: `baseline track '${baseline}' has no users yet` });
@@ -175,7 +180,7 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
   return {
     id: set.trackSetId,
     status: stopped ? 'stopped' : set.guardrails.length > 0 ? 'guardrail' : 'running',
-    serving: stopped ? (set.control?.serve ?? null) : null,
+    serving: stopped ? (set.control?.serve ?? baseline ?? 'control') : null,
     baseline,
     users,
     firstExposureAt: isoOrNull(set.firstExposureAt),
@@ -325,6 +330,39 @@ function addSums(a: TrackSums, b: Omit<TrackSums, 'health'>): TrackSums {
 
 function isoOrNull(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
+}
+
+/**
+ * Checks baselines given by id against the sums: a TracksError for a track the set does not
+ * have (a typo must not silently compare against nothing). Sets not in `sums` are not checked
+ * here (a report of one set); `checkBaselineSets` checks the ids against a whole store.
+ */
+function checkBaselines(sums: readonly TrackSetSums[], baselines: ReadonlyMap<string, string>): void {
+  for (const [id, track] of baselines) {
+    const set = sums.find((s) => s.trackSetId === id);
+    if (set === undefined) continue;
+    const tracks = [...new Set([...(set.definition?.weights.keys() ?? []), ...set.tracks.map((t) => t.track)])];
+    if (!tracks.includes(track)) {
+      throw new TracksError(`--control ${quoted(id)}=${quoted(track)}: ${quoted(id)} has no track ${quoted(track)}; its tracks are ${tracks.map(quoted).join(', ')}`);
+    }
+  }
+}
+
+/**
+ * Throws a TracksError when a baseline names a track set the store does not hold.
+ *
+ * @example
+ * ```ts
+ * checkBaselineSets(await store.summarize({ daily: false }), new Map([['pricing', 'price_adjusted_by_0']]));
+ * ```
+ */
+export function checkBaselineSets(sums: readonly TrackSetSums[], baselines: ReadonlyMap<string, string>): void {
+  for (const id of baselines.keys()) {
+    if (sums.some((s) => s.trackSetId === id)) continue;
+    const known = sums.map((s) => quoted(s.trackSetId)).join(', ');
+    throw new TracksError(`--control names the track set ${quoted(id)}, which is not recorded here; ${known ? `recorded sets are ${known}` : 'nothing is recorded'}`);
+  }
+  checkBaselines(sums, baselines);
 }
 
 /** A p-value for people: `< 0.001` below that, else three significant digits. */

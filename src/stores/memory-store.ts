@@ -130,7 +130,7 @@ export function summaryRowsOf(events: readonly RecordedEvent[], controls: Contro
     } else if (e.kind === 'definition') {
       const latest = latestDefinition.get(e.trackSetId);
       if (latest === undefined || e.at >= latest.at) {
-        latestDefinition.set(e.trackSetId, { at: e.at, row: { trackSetId: e.trackSetId, weights: new Map(Object.entries(e.weights)), coverage: e.coverage } });
+        latestDefinition.set(e.trackSetId, { at: e.at, row: { trackSetId: e.trackSetId, weights: new Map(Object.entries(e.weights)), coverage: e.coverage, control: e.control ?? null } });
       }
     } else if (e.kind === 'guardrail') {
       rows.guardrails.push({ trackSetId: e.trackSetId, track: e.track, cause: e.cause, at: e.at });

@@ -535,7 +535,7 @@ export class PostgresStore implements Store {
         SUM(errors)::float8 AS errors, SUM(total_ms)::float8 AS "totalMs" FROM ${s}.tracks_health ${where('')} GROUP BY track_set_id, track`),
       q<SummaryRows['histogram'][number]>(`SELECT h.track_set_id AS "trackSetId", h.track, j.key::int AS bucket, SUM(j.value::float8)::float8 AS count
         FROM ${s}.tracks_health h, json_each_text(h.histogram::json) j ${where('h.')} GROUP BY h.track_set_id, h.track, j.key`),
-      q<{ trackSetId: string; weights: string; coverage: number }>(`SELECT DISTINCT ON (track_set_id) track_set_id AS "trackSetId", weights, coverage
+      q<{ trackSetId: string; weights: string; coverage: number; control: string | null }>(`SELECT DISTINCT ON (track_set_id) track_set_id AS "trackSetId", weights, coverage, control
         FROM ${s}.tracks_definitions ${where('')} ORDER BY track_set_id, at DESC, event_id DESC`),
       q<SummaryRows['guardrails'][number]>(`SELECT track_set_id AS "trackSetId", track, cause, at::float8 AS at FROM ${s}.tracks_guardrails ${where('')}`),
       q<{ track_set_id: string; stopped: boolean; serve: string | null; at: string }>(
@@ -606,7 +606,7 @@ function copyRows(columns: readonly Column[], rows: readonly Cell[][]): string {
   for (const row of rows) {
     for (let c = 0; c <= last; c++) {
       const v = row[c]!;
-      text += typeof v === 'string' ? copyEscape(v) : String(v);
+      text += v === null ? '\\N' : typeof v === 'string' ? copyEscape(v) : String(v);
       text += c === last ? '\n' : '\t';
     }
   }

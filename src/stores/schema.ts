@@ -56,6 +56,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // Version 2: each definition names the set's baseline (static control), so reports and
+  // `tracks stop` use it with no flag. NULL in rows of version 1.
+  `ALTER TABLE tracks_definitions ADD COLUMN control TEXT;`,
 ];
 
 /** PostgreSQL migrations; `{s}` is replaced by the quoted schema name. */
@@ -216,4 +219,6 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER tracks_clear_summaries AFTER TRUNCATE ON {s}.tracks_conversions
     FOR EACH STATEMENT EXECUTE FUNCTION {s}.tracks_clear_summaries();
   `,
+  // Version 3: each definition names the set's baseline (static control). NULL in older rows.
+  `ALTER TABLE {s}.tracks_definitions ADD COLUMN IF NOT EXISTS control text;`,
 ];

@@ -336,8 +336,8 @@ function summarizeSqlite(db: Database, options: SummarizeOptions | undefined): T
       FROM tracks_health h, json_each(h.histogram) j ${where('h.')} GROUP BY h.track_set_id, h.track, j.key`),
     dailyExposures,
     dailyMetrics,
-    definitions: all<{ trackSetId: string; weights: string; coverage: number }>(
-      `SELECT d.track_set_id AS trackSetId, d.weights, d.coverage FROM tracks_definitions d
+    definitions: all<{ trackSetId: string; weights: string; coverage: number; control: string | null }>(
+      `SELECT d.track_set_id AS trackSetId, d.weights, d.coverage, d.control FROM tracks_definitions d
        WHERE d.event_id = (SELECT event_id FROM tracks_definitions x WHERE x.track_set_id = d.track_set_id ORDER BY at DESC, event_id DESC LIMIT 1)
        ${id === undefined ? '' : 'AND d.track_set_id = @id'}`,
     ).map((r) => ({ ...r, weights: weightsFromJson(r.weights) })),

@@ -16,7 +16,7 @@ export interface SummaryRows {
   histogram: Array<{ trackSetId: string; track: string; bucket: number; count: number }>;
   dailyExposures: Array<{ trackSetId: string; day: string; track: string; users: number; first?: number; last?: number }>;
   dailyMetrics: Array<{ trackSetId: string; day: string; track: string; metric: string } & MutableMetricSums>;
-  definitions: Array<{ trackSetId: string; weights: ReadonlyMap<string, number>; coverage: number }>;
+  definitions: Array<{ trackSetId: string; weights: ReadonlyMap<string, number>; coverage: number; control: string | null }>;
   controls: ControlState[];
   guardrails: Array<Omit<GuardrailEvent, 'kind' | 'eventId'>>;
 }
@@ -148,7 +148,7 @@ export function buildSummary(rows: SummaryRows, trackSetId?: string): TrackSetSu
       }));
     result.push({
       trackSetId: id,
-      definition: definition ? { weights: definition.weights, coverage: definition.coverage } : null,
+      definition: definition ? { weights: definition.weights, coverage: definition.coverage, control: definition.control } : null,
       control: controls.get(id) ?? null,
       guardrails: rows.guardrails
         .filter((g) => g.trackSetId === id)

@@ -8,6 +8,7 @@ import { TrackSet, close, configure, convert, flush, memoryStore, sqliteStore, s
 import { eventually } from '../support/eventually.js';
 import { killWriterAfter, runWriter, terminateWriter } from './fixtures/processes.js';
 import { sampleEvents } from './fixtures/sample-events.js';
+import { SQLITE_MIGRATIONS } from '../../src/stores/schema.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-sqlite-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -30,7 +31,7 @@ test('SQLite summarize() matches the memory store on the same events, written tw
   const [fromSqlite, fromMemory] = [await store.summarize(), await memory.summarize()];
   assert.deepEqual(fromSqlite, fromMemory);
   const sums = fromSqlite[0]!;
-  assert.deepEqual(sums.definition, { weights: new Map([['a', 1], ['b', 3]]), coverage: 0.5 });
+  assert.deepEqual(sums.definition, { weights: new Map([['a', 1], ['b', 3]]), coverage: 0.5, control: null });
   assert.equal(sums.tracks.find((t) => t.track === 'a')!.health.runs, 5);
   assert.equal(sums.tracks.find((t) => t.track === 'a')!.health.histogram[2], 4);
   assert.equal(sums.tracks.reduce((n, t) => n + t.users, 0), 40);
@@ -59,7 +60,7 @@ test('configure with a path records into a real SQLite file with the tracks_ sch
       'tracks_health',
       'tracks_schema_version',
     ]);
-    assert.equal((db.prepare('SELECT MAX(version) AS v FROM tracks_schema_version').get() as { v: number }).v, 1);
+    assert.equal((db.prepare('SELECT MAX(version) AS v FROM tracks_schema_version').get() as { v: number }).v, SQLITE_MIGRATIONS.length);
     assert.equal((db.prepare('SELECT COUNT(*) AS n FROM tracks_exposures').get() as { n: number }).n, 300);
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
   } finally {
@@ -79,7 +80,7 @@ test('four processes writing one SQLite file at once lose nothing and never see 
   try {
     assert.equal((db.prepare("SELECT COUNT(*) AS n FROM tracks_exposures WHERE track_set_id = 'workers'").get() as { n: number }).n, 4 * count);
     assert.equal((db.prepare('SELECT COUNT(*) AS n FROM tracks_conversions').get() as { n: number }).n, 4 * count);
-    assert.equal((db.prepare('SELECT COUNT(*) AS n FROM tracks_schema_version').get() as { n: number }).n, 1);
+    assert.equal((db.prepare('SELECT COUNT(*) AS n FROM tracks_schema_version').get() as { n: number }).n, SQLITE_MIGRATIONS.length, 'each migration applied once');
   } finally {
     db.close();
   }

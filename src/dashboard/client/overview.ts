@@ -20,10 +20,12 @@ export function overviewView(report: Report): HTMLElement {
       el('td', { class: 'num', text: when(set.lastExposureAt), data: { field: 'last' } }),
     ]),
   );
+  // Users are counted per set: one user in two sets counts twice, so the sum is labelled as
+  // what it is, not as a number of people.
   const users = report.trackSets.reduce((n, s) => n + s.users, 0);
   return el('section', {}, [
     el('h1', { text: 'Track sets' }),
-    el('p', { class: 'meta', text: `${report.trackSets.length} track sets, ${count(users)} users` }),
+    el('p', { class: 'meta', text: `${report.trackSets.length} track sets; ${count(users)} users summed over the sets (someone in two sets counts in each)` }),
     table(['Track set', 'Status', 'Users', 'Tracks', 'Warnings', 'Last exposure'], rows, { view: 'overview' }),
   ]);
 }

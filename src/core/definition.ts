@@ -171,6 +171,41 @@ export function buildDefinition(
   };
 }
 
+/** Live changes to a set's configuration (a ramp), applied over what its class says. */
+export interface Overrides {
+  /** Share of eligible keys in the test, replacing `static coverage`. */
+  readonly coverage?: number;
+  /** Weights by track name, replacing the class's for the tracks named (names that are not tracks are ignored). */
+  readonly weights?: ReadonlyMap<string, number>;
+}
+
+/**
+ * The definition with live overrides applied: new coverage, new weights for the tracks they
+ * name. Assignment stays rendezvous, so a new weight or coverage moves only the keys that must
+ * move. Overrides that would leave no track a positive weight, or that are out of range, are
+ * ignored (the command that wrote them checks them; a later deploy may have changed the tracks).
+ */
+export function adjustDefinition(definition: TrackSetDefinition, overrides: Overrides): TrackSetDefinition {
+  const coverage = overrides.coverage !== undefined && overrides.coverage >= 0 && overrides.coverage <= 1 ? overrides.coverage : definition.coverage;
+  const weights = overrides.weights;
+  let tracks = definition.tracks;
+  if (weights !== undefined && weights.size > 0) {
+    const adjusted = tracks.map((t) => {
+      const weight = weights.get(t.name);
+      return weight !== undefined && Number.isFinite(weight) && weight >= 0 ? { ...t, weight } : t;
+    });
+    if (adjusted.some((t) => t.weight > 0)) tracks = adjusted;
+  }
+  if (coverage === definition.coverage && tracks === definition.tracks) return definition;
+  return {
+    ...definition,
+    tracks,
+    byName: tracks === definition.tracks ? definition.byName : new Map(tracks.map((t) => [t.name, t] as const)),
+    equalWeights: tracks.every((t) => t.weight === tracks[0]!.weight),
+    coverage,
+  };
+}
+
 /** `static control`, checked against the tracks: the baseline's name, or null when the set has none. */
 function readBaseline(cls: TrackSetStatics, className: string, byName: ReadonlyMap<string, TrackDefinition>, addControlTrack: boolean): string | null {
   const value = cls.control;

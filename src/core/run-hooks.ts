@@ -1,3 +1,5 @@
+import type { TrackSetDefinition } from './definition.js';
+
 /**
  * The seam between assignment (pure, in core/) and the layers after it. Recording installs
  * hooks here; core never imports recording, so data flows one way.
@@ -23,6 +25,8 @@ export interface ServeInstead {
 }
 
 export interface RunHooks {
+  /** The definition runs use now: the class's, with live overrides (a ramp) applied. */
+  effective?(definition: TrackSetDefinition): TrackSetDefinition;
   /** A stopped test serves one track to everyone. Consulted before eligibility. */
   serveInstead?(id: string): ServeInstead | undefined;
   /** A sticky set's earlier assignment for the key, if any. */

@@ -280,13 +280,14 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
   }
 
   #choose(): TrackDefinition {
-    const definition = this.#definition;
-    const forced = forcedTrack(definition.id);
+    const forced = forcedTrack(this.#definition.id);
     if (forced !== undefined) {
       this.#reason = 'forced';
       return this.#trackNamed(forced, 'forceTracks');
     }
     const hooks = runHooks();
+    // A ramp (live coverage or weights) changes the definition assignment uses.
+    const definition = hooks?.effective?.(this.#definition) ?? this.#definition;
     const instead = hooks?.serveInstead?.(definition.id);
     if (instead !== undefined) {
       this.#reason = instead.reason;

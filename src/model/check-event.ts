@@ -42,7 +42,7 @@ export function eventProblem(event: unknown): string | undefined {
 function kindProblem(kind: unknown, e: Partial<Record<string, unknown>>): string | undefined {
   switch (kind) {
     case 'exposure':
-      return name('trackSetId', e.trackSetId) ?? name('track', e.track) ?? unit(e.unit) ?? time('at', e.at, MAX_EPOCH_MS);
+      return name('trackSetId', e.trackSetId) ?? name('track', e.track) ?? unit(e.unit) ?? time('at', e.at, MAX_EPOCH_MS) ?? phaseProblem(e.phase);
     case 'conversion':
       return unit(e.unit) ?? name('metric', e.metric) ?? valueProblem(e.value) ?? time('at', e.at, MAX_EPOCH_MS);
     case 'health':
@@ -62,7 +62,9 @@ function kindProblem(kind: unknown, e: Partial<Record<string, unknown>>): string
         weightsProblem(e.weights) ??
         shareProblem(e.coverage) ??
         time('at', e.at, MAX_EPOCH_MS) ??
-        (e.control === undefined || e.control === null ? undefined : name('control', e.control))
+        (e.control === undefined || e.control === null ? undefined : name('control', e.control)) ??
+        phaseProblem(e.phase) ??
+        (e.sticky === undefined || typeof e.sticky === 'boolean' ? undefined : 'sticky must be true or false')
       );
     case 'guardrail':
       return name('trackSetId', e.trackSetId) ?? name('track', e.track) ?? causeProblem(e.cause) ?? time('at', e.at, MAX_EPOCH_MS);
@@ -102,6 +104,11 @@ function time(field: string, value: unknown, max: number): string | undefined {
     return `${field} is ${describe(value)}; use a whole number of ${field === 'minute' ? 'minutes' : 'milliseconds'} since 1970 (0 to ${max})`;
   }
   return undefined;
+}
+
+function phaseProblem(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  return typeof value === 'string' && /^[A-Za-z0-9_-]{1,32}$/.test(value) ? undefined : 'phase must be a short id of letters, digits, _ and -';
 }
 
 function valueProblem(value: unknown): string | undefined {

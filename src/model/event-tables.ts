@@ -39,9 +39,9 @@ export const EVENT_TABLES: { readonly [K in RecordedEvent['kind']]: EventTable<K
   exposure: {
     kind: 'exposure',
     table: 'tracks_exposures',
-    columns: [text('track_set_id'), text('unit'), text('track'), integer('at'), text('event_id')],
+    columns: [text('track_set_id'), text('unit'), text('track'), integer('at'), text('event_id'), text('phase')],
     key: ['track_set_id', 'unit'],
-    row: (e) => [e.trackSetId, e.unit, e.track, e.at, e.eventId],
+    row: (e) => [e.trackSetId, e.unit, e.track, e.at, e.eventId, e.phase ?? null],
   },
   conversion: {
     kind: 'conversion',
@@ -69,9 +69,9 @@ export const EVENT_TABLES: { readonly [K in RecordedEvent['kind']]: EventTable<K
   definition: {
     kind: 'definition',
     table: 'tracks_definitions',
-    columns: [text('event_id'), text('track_set_id'), text('weights'), real('coverage'), integer('at'), text('control')],
+    columns: [text('event_id'), text('track_set_id'), text('weights'), real('coverage'), integer('at'), text('control'), text('phase'), integer('sticky')],
     key: ['event_id'],
-    row: (e) => [e.eventId, e.trackSetId, weightsJson(e.weights), e.coverage, e.at, e.control ?? null],
+    row: (e) => [e.eventId, e.trackSetId, weightsJson(e.weights), e.coverage, e.at, e.control ?? null, e.phase ?? null, e.sticky === undefined ? null : e.sticky ? 1 : 0],
   },
   guardrail: {
     kind: 'guardrail',

@@ -15,6 +15,12 @@ export interface ExposureEvent {
   readonly unit: string;
   /** Epoch milliseconds, a whole number. */
   readonly at: number;
+  /**
+   * The phase the unit was assigned in: a short hash of the set's configuration then (tracks
+   * and weights, coverage, baseline, stickiness, and the control epoch). Absent in events of
+   * tracks 0.1 (their phase is '').
+   */
+  readonly phase?: string;
 }
 
 /** An outcome for a unit: a purchase, revenue. Attributed to tracks the unit was exposed to at or before `at`. */
@@ -56,6 +62,10 @@ export interface DefinitionEvent {
   readonly coverage: number;
   /** The baseline track (`static control`, or `control`), or null when the set has none; absent in events of tracks 0.1. */
   readonly control?: string | null;
+  /** The phase this configuration is (see ExposureEvent.phase); absent in events of tracks 0.1. */
+  readonly phase?: string;
+  /** Whether the set is sticky; absent in events of tracks 0.1. */
+  readonly sticky?: boolean;
   readonly at: number;
 }
 
@@ -73,11 +83,20 @@ export interface GuardrailEvent {
 /** Every kind of event a store holds. */
 export type RecordedEvent = ExposureEvent | ConversionEvent | HealthEvent | DefinitionEvent | GuardrailEvent;
 
-/** Whether a track set is stopped, and what it serves to everyone while stopped. */
+/** A track set's live control: stopped or not (and what it serves then), and its ramp. */
 export interface ControlState {
   readonly trackSetId: string;
   readonly stopped: boolean;
   /** The track served to everyone while stopped; null: the set's baseline. */
   readonly serve: string | null;
+  /** Coverage set live (`tracks ramp --coverage`), replacing the class's; null or absent: the class's. */
+  readonly coverage?: number | null;
+  /**
+   * Weights set live (`tracks ramp --weights`), by track name, replacing the class's for the
+   * tracks named (an object without a prototype); null or absent: the class's.
+   */
+  readonly weights?: Readonly<Record<string, number>> | null;
+  /** Raised by every change (stop, resume, ramp): a new epoch is a new phase. */
+  readonly epoch?: number;
   readonly at: number;
 }

@@ -41,12 +41,31 @@ export interface DailySums {
   readonly tracks: readonly Omit<TrackSums, 'health'>[];
 }
 
-/** A track set's definition as last recorded: weights by track name, coverage and baseline. */
+/** A track set's definition as recorded: weights by track name, coverage, baseline and stickiness. */
 export interface RecordedDefinition {
   readonly weights: ReadonlyMap<string, number>;
   readonly coverage: number;
   /** The baseline the class declares (`static control`, or its `control` track), or null when unknown or none. */
   readonly control: string | null;
+  /** Whether the set is sticky; null when recorded by tracks 0.1. */
+  readonly sticky: boolean | null;
+}
+
+/**
+ * One phase of a track set: the users first exposed while one configuration held (tracks and
+ * weights, coverage, baseline, stickiness, and the control epoch that each stop, resume and
+ * ramp raises), with the conversions they made before the next phase began.
+ */
+export interface PhaseSums {
+  /** The phase's id ('' for data recorded before phases existed). */
+  readonly phase: string;
+  /** When the phase began (its first recorded definition, or else its first exposure), epoch ms. */
+  readonly startedAt: number | null;
+  /** When the next phase began, epoch ms; null for the current phase. Conversions count until then. */
+  readonly endedAt: number | null;
+  /** The configuration of the phase, or null when it was not recorded. */
+  readonly definition: RecordedDefinition | null;
+  readonly tracks: readonly Omit<TrackSums, 'health'>[];
 }
 
 /** Everything a report needs of one track set. */
@@ -58,7 +77,10 @@ export interface TrackSetSums {
   readonly guardrails: readonly Omit<GuardrailEvent, 'kind' | 'eventId' | 'trackSetId'>[];
   readonly firstExposureAt: number | null;
   readonly lastExposureAt: number | null;
+  /** Every phase pooled: each user once, with the conversions of their own phase. */
   readonly tracks: readonly TrackSums[];
+  /** The phases, oldest first. */
+  readonly phases: readonly PhaseSums[];
   /** Per exposure day, for lift over time; cumulative sums are built by the caller. */
   readonly daily: readonly DailySums[];
 }

@@ -1,11 +1,13 @@
+import type { Overrides } from '../core/definition.js';
 import type { Store } from '../model/store.js';
 import { withDeadline } from './deadline.js';
 import type { ErrorReporter } from './error-reporter.js';
 
 /**
- * Keeps this process's view of stop/resume in step with the store: reads every track set's
- * control state every `controlInterval`, one read at a time, each under the write deadline.
- * When a read fails the last known state stays (a store outage never resumes a stopped test).
+ * Keeps this process's view of stop/resume and ramps in step with the store: reads every track
+ * set's control state every `controlInterval`, one read at a time, each under the write
+ * deadline. When a read fails the last known state stays (a store outage never resumes a
+ * stopped test, nor undoes a ramp).
  */
 export class ControlPoller {
   readonly #store: Store;
@@ -14,6 +16,8 @@ export class ControlPoller {
   readonly #timer: NodeJS.Timeout;
   /** Stopped sets: the track each serves, or null for its baseline. */
   #stopped = new Map<string, string | null>();
+  /** Every set with a control state: its ramp and epoch. */
+  #live = new Map<string, Live>();
   #reading: Promise<void> | undefined;
   #next: Promise<void> | undefined;
 
@@ -49,6 +53,11 @@ export class ControlPoller {
     return this.#reading;
   }
 
+  /** A set's live overrides (a ramp) and epoch; undefined when the store has no control state for it. */
+  live(trackSetId: string): Live | undefined {
+    return this.#live.size === 0 ? undefined : this.#live.get(trackSetId);
+  }
+
   stop(): void {
     clearInterval(this.#timer);
   }
@@ -59,10 +68,28 @@ export class ControlPoller {
         this.#store.readControls(call),
       );
       const stopped = new Map<string, string | null>();
-      for (const c of controls) if (c.stopped) stopped.set(c.trackSetId, c.serve);
+      const live = new Map<string, Live>();
+      for (const c of controls) {
+        if (c.stopped) stopped.set(c.trackSetId, c.serve);
+        const before = this.#live.get(c.trackSetId);
+        const weights = c.weights ? new Map(Object.entries(c.weights)) : undefined;
+        const overrides: Overrides = { ...(c.coverage === null || c.coverage === undefined ? {} : { coverage: c.coverage }), ...(weights ? { weights } : {}) };
+        // The same write is the same state: keep the object, so what was derived from it stays cached.
+        const same = before !== undefined && before.epoch === (c.epoch ?? 0) && before.at === c.at;
+        live.set(c.trackSetId, same ? before : { epoch: c.epoch ?? 0, at: c.at, overrides });
+      }
       this.#stopped = stopped;
+      this.#live = live;
     } catch (error) {
       this.#errors.report('controls', error);
     }
   }
+}
+
+/** A set's live state beside stop/resume: its ramp, and the epoch every change raises. */
+export interface Live {
+  readonly epoch: number;
+  /** When the state was written (two writers racing to one epoch still differ here). */
+  readonly at: number;
+  readonly overrides: Overrides;
 }

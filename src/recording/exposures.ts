@@ -1,16 +1,19 @@
 import type { ChosenRun } from '../core/run-hooks.js';
+import type { TrackSetDefinition } from '../core/definition.js';
 import { definitionOf } from '../core/track-set.js';
 import type { RecordedEvent } from '../model/events.js';
 import { unitOfRun } from '../model/unit.js';
 import type { UnitOfKey } from '../model/unit.js';
 import { newEventId } from './event-id.js';
+import type { Phases } from './phases.js';
 import { SeenUnits } from './seen-units.js';
 import type { StickyAssignments } from './sticky-assignments.js';
 
 /**
  * Turns runs into exposure events: one per track set and key per process (repeat visits add
- * nothing), each set's definition once per process before its first exposure, and the unit in
- * its canonical stored form. Names need no check here: a track set's id and track names were
+ * nothing), each with the phase it was assigned in; a set's definition (as it is now, with any
+ * ramp) once per phase and process, before that phase's first exposure; the unit in its
+ * canonical stored form. Names need no check here: a track set's id and track names were
  * checked when its definition was built.
  */
 export class Exposures {
@@ -18,14 +21,17 @@ export class Exposures {
   readonly #seenKeys: UnitOfKey;
   readonly #seen: SeenUnits;
   readonly #sticky: StickyAssignments;
+  readonly #phases: Phases;
+  /** Set id and phase, NUL-separated (ids hold no NUL), of every definition recorded. */
   readonly #defined = new Set<string>();
   readonly #stickySets = new Set<string>();
 
-  constructor(units: UnitOfKey, seenKeys: UnitOfKey, seen: SeenUnits, sticky: StickyAssignments) {
+  constructor(units: UnitOfKey, seenKeys: UnitOfKey, seen: SeenUnits, sticky: StickyAssignments, phases: Phases) {
     this.#units = units;
     this.#seenKeys = seenKeys;
     this.#seen = seen;
     this.#sticky = sticky;
+    this.#phases = phases;
   }
 
   /** Emits the events a run in the test records (none for a key already exposed to the set). */
@@ -33,10 +39,12 @@ export class Exposures {
     const key = run.key;
     // Long keys are remembered by their digest: the de-duplication set stays small per entry.
     if (key !== null && !this.#seen.add(run.id, key.length > 200 ? this.#seenKeys.of(key) : key)) return;
-    if (!this.#defined.has(run.id)) this.#define(run, emit);
+    const definition = definitionOf((run as object).constructor);
+    const phase = this.#phases.phaseOf(definition);
+    if (!this.#defined.has(`${run.id}\u0000${phase}`)) this.#define(this.#phases.effective(definition), phase, emit);
     const unit = key === null ? unitOfRun(run.runId) : this.#units.of(key);
     if (key !== null && this.#stickySets.has(run.id)) this.#sticky.remember(run.id, key, run.name);
-    emit({ kind: 'exposure', eventId: newEventId(), trackSetId: run.id, track: run.name, unit, at: Date.now() });
+    emit({ kind: 'exposure', eventId: newEventId(), trackSetId: run.id, track: run.name, unit, at: Date.now(), phase });
   }
 
   /** Resolves when the sticky lookups asked for so far are answered. */
@@ -50,12 +58,21 @@ export class Exposures {
     return this.#sticky.trackOf(trackSetId, key);
   }
 
-  #define(run: ChosenRun, emit: (event: RecordedEvent) => void): void {
-    this.#defined.add(run.id);
-    const definition = definitionOf((run as object).constructor);
+  #define(definition: TrackSetDefinition, phase: string, emit: (event: RecordedEvent) => void): void {
+    this.#defined.add(`${definition.id}\u0000${phase}`);
     // Without a prototype, a track named 'constructor' or '__proto__' is an ordinary key.
     const weights = Object.create(null) as Record<string, number>;
     for (const track of definition.tracks) weights[track.name] = track.weight;
-    emit({ kind: 'definition', eventId: newEventId(), trackSetId: run.id, weights, coverage: definition.coverage, control: definition.baseline, at: Date.now() });
+    emit({
+      kind: 'definition',
+      eventId: newEventId(),
+      trackSetId: definition.id,
+      weights,
+      coverage: definition.coverage,
+      control: definition.baseline,
+      phase,
+      sticky: definition.sticky,
+      at: Date.now(),
+    });
   }
 }

@@ -13,6 +13,7 @@ import { ErrorReporter } from './error-reporter.js';
 import { EventBuffer } from './event-buffer.js';
 import { Exposures } from './exposures.js';
 import { HealthRecorder } from './health-recorder.js';
+import { Phases } from './phases.js';
 import { resolveOptions } from './recorder-options.js';
 import type { RecorderOptions, ResolvedOptions } from './recorder-options.js';
 import { SeenUnits } from './seen-units.js';
@@ -98,10 +99,13 @@ export class Recorder {
       maxEntries: o.stickyCacheSize,
       maxBytes: o.stickyCacheBytes,
     });
-    this.#exposures = new Exposures(this.#units, new UnitOfKey(), new SeenUnits(o.dedupeSize, o.dedupeBytes), sticky);
-    this.#health = new HealthRecorder(o.guardrails, o.onGuardrail, this.#errors);
     this.#controls = new ControlPoller(store, this.#errors, o);
+    const controls = this.#controls;
+    const phases = new Phases((id) => controls.live(id));
+    this.#exposures = new Exposures(this.#units, new UnitOfKey(), new SeenUnits(o.dedupeSize, o.dedupeBytes), sticky, phases);
+    this.#health = new HealthRecorder(o.guardrails, o.onGuardrail, this.#errors);
     this.hooks = {
+      effective: (definition) => phases.effective(definition),
       serveInstead: (id) => {
         const track = this.#controls.serving(id);
         if (track === undefined) return undefined;

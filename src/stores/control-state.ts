@@ -38,9 +38,7 @@ export async function stopTrackSet(store: Store, trackSetId: string, serve?: str
   if (serve !== undefined && known !== undefined && known.length > 0 && !known.includes(serve)) {
     throw new TracksError(`${quoted(trackSetId)} has no track ${quoted(serve)}; its tracks are ${known.map(quoted).join(', ')}`);
   }
-  const state: ControlState = { trackSetId, stopped: true, serve: serve ?? null, at: Date.now() };
-  await store.writeControl(state);
-  return state;
+  return writeNext(store, trackSetId, { stopped: true, serve: serve ?? null });
 }
 
 /**
@@ -55,7 +53,25 @@ export async function stopTrackSet(store: Store, trackSetId: string, serve?: str
 export async function resumeTrackSet(store: Store, trackSetId: string, options: ControlOptions = {}): Promise<ControlState> {
   checkName('track set id', trackSetId);
   await recordedSet(store, trackSetId, options);
-  const state: ControlState = { trackSetId, stopped: false, serve: null, at: Date.now() };
+  return writeNext(store, trackSetId, { stopped: false, serve: null });
+}
+
+/**
+ * Writes the set's next control state: `change` over its current one (a stop keeps a ramp, a
+ * ramp keeps a stop), with the epoch raised, so every process starts a new phase.
+ */
+async function writeNext(store: Store, trackSetId: string, change: Partial<Pick<ControlState, 'stopped' | 'serve' | 'coverage' | 'weights'>>): Promise<ControlState> {
+  const current = (await store.readControls()).find((c) => c.trackSetId === trackSetId);
+  const state: ControlState = {
+    trackSetId,
+    stopped: current?.stopped ?? false,
+    serve: current?.serve ?? null,
+    coverage: current?.coverage ?? null,
+    weights: current?.weights ?? null,
+    ...change,
+    epoch: (current?.epoch ?? 0) + 1,
+    at: Date.now(),
+  };
   await store.writeControl(state);
   return state;
 }

@@ -5,8 +5,8 @@ import type { Store } from '../model/store.js';
 import { StoreError } from '../model/store-error.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { noTracksData } from './migrations.js';
-import { buildSummary, utcDay } from './summary-rows.js';
-import type { MutableMetricSums, SummaryRows } from './summary-rows.js';
+import { buildSummary, phaseEnds, utcDay } from './summary-rows.js';
+import type { DefinitionRow, ExposureCell, MetricCell, SummaryRows } from './summary-rows.js';
 
 /** A store in this process's memory, for tests: {@link memoryStore}. */
 export interface MemoryStore extends Store {
@@ -57,7 +57,8 @@ export function memoryStore(): MemoryStore {
     },
     async writeControl(state) {
       created = true;
-      controls.set(state.trackSetId, state);
+      // As the SQL stores hold it: every field, absent ones as null or 0.
+      controls.set(state.trackSetId, { ...state, coverage: state.coverage ?? null, weights: state.weights ?? null, epoch: state.epoch ?? 0 });
     },
     async readAssignments(trackSetId, units) {
       const found = new Map<string, string>();
@@ -77,46 +78,27 @@ export function memoryStore(): MemoryStore {
 
 /** Groups events the way the SQL stores' summary queries do. */
 export function summaryRowsOf(events: readonly RecordedEvent[], controls: ControlState[], daily: boolean): SummaryRows {
-  const rows: SummaryRows = {
-    exposures: [],
-    metrics: [],
-    health: [],
-    histogram: [],
-    dailyExposures: [],
-    dailyMetrics: [],
-    definitions: [],
-    controls,
-    guardrails: [],
-  };
+  const rows: SummaryRows = { exposures: [], metrics: [], health: [], histogram: [], phases: [], definitions: [], controls, guardrails: [] };
   const group = <T>(map: Map<string, T>, key: string, make: () => T): T => {
     let value = map.get(key);
     if (value === undefined) map.set(key, (value = make()));
     return value;
   };
   const exposuresByUnit = new Map<string, ExposureEvent[]>();
-  const exposureGroups = new Map<string, SummaryRows['exposures'][number]>();
-  const dailyGroups = new Map<string, SummaryRows['dailyExposures'][number]>();
+  const exposureCells = new Map<string, ExposureCell>();
   const healthGroups = new Map<string, SummaryRows['health'][number]>();
   const histogramGroups = new Map<string, SummaryRows['histogram'][number]>();
-  const latestDefinition = new Map<string, { at: number; row: SummaryRows['definitions'][number] }>();
+  const latest = new Map<string, DefinitionRow>();
+  const firstOfPhase = new Map<string, DefinitionRow>();
   for (const e of events) {
     if (e.kind === 'exposure') {
       group(exposuresByUnit, e.unit, () => []).push(e);
-      const g = group(exposureGroups, `${e.trackSetId}\u0000${e.track}`, () => ({
-        trackSetId: e.trackSetId,
-        track: e.track,
-        users: 0,
-        first: e.at,
-        last: e.at,
-      }));
-      g.users++;
-      g.first = Math.min(g.first, e.at);
-      g.last = Math.max(g.last, e.at);
-      if (daily) {
-        const day = utcDay(e.at);
-        group(dailyGroups, `${e.trackSetId}\u0000${day}\u0000${e.track}`, () => ({ trackSetId: e.trackSetId, day, track: e.track, users: 0 }))
-          .users++;
-      }
+      const phase = e.phase ?? '';
+      const day = daily ? utcDay(e.at) : null;
+      const c = group(exposureCells, `${e.trackSetId}\u0000${phase}\u0000${day}\u0000${e.track}`, () => ({ trackSetId: e.trackSetId, phase, day, track: e.track, users: 0, first: e.at, last: e.at }));
+      c.users++;
+      c.first = Math.min(c.first, e.at);
+      c.last = Math.max(c.last, e.at);
     } else if (e.kind === 'health') {
       const h = group(healthGroups, `${e.trackSetId}\u0000${e.track}`, () => ({ trackSetId: e.trackSetId, track: e.track, runs: 0, errors: 0, totalMs: 0 }));
       h.runs += e.runs;
@@ -124,71 +106,61 @@ export function summaryRowsOf(events: readonly RecordedEvent[], controls: Contro
       h.totalMs += e.totalMs;
       e.histogram.forEach((count, bucket) => {
         if (count === 0) return;
-        group(histogramGroups, `${e.trackSetId}\u0000${e.track}\u0000${bucket}`, () => ({ trackSetId: e.trackSetId, track: e.track, bucket, count: 0 }))
-          .count += count;
+        group(histogramGroups, `${e.trackSetId}\u0000${e.track}\u0000${bucket}`, () => ({ trackSetId: e.trackSetId, track: e.track, bucket, count: 0 })).count += count;
       });
     } else if (e.kind === 'definition') {
-      const latest = latestDefinition.get(e.trackSetId);
-      if (latest === undefined || e.at >= latest.at) {
-        latestDefinition.set(e.trackSetId, { at: e.at, row: { trackSetId: e.trackSetId, weights: new Map(Object.entries(e.weights)), coverage: e.coverage, control: e.control ?? null } });
-      }
+      const row: DefinitionRow = {
+        trackSetId: e.trackSetId,
+        phase: e.phase ?? '',
+        at: e.at,
+        weights: new Map(Object.entries(e.weights)),
+        coverage: e.coverage,
+        control: e.control ?? null,
+        sticky: e.sticky ?? null,
+      };
+      const last = latest.get(e.trackSetId);
+      if (last === undefined || e.at >= last.at) latest.set(e.trackSetId, row);
+      const key = `${e.trackSetId}\u0000${row.phase}`;
+      const first = firstOfPhase.get(key);
+      if (first === undefined || e.at < first.at) firstOfPhase.set(key, row);
     } else if (e.kind === 'guardrail') {
       rows.guardrails.push({ trackSetId: e.trackSetId, track: e.track, cause: e.cause, at: e.at });
     }
   }
-  // Per user and metric: the total of conversions at or after the user's exposure.
-  const perUser = new Map<string, { trackSetId: string; track: string; metric: string; day: string; total: number }>();
+  rows.phases = [...firstOfPhase.values()];
+  rows.definitions = [...latest.values()];
+  const ends = phaseEnds(rows.phases);
+  // Per user and metric: the total of conversions at or after the user's exposure, before the end of its phase.
+  const perUser = new Map<string, { e: ExposureEvent; metric: string; total: number }>();
   for (const c of events) {
     if (c.kind !== 'conversion') continue;
     for (const e of exposuresByUnit.get(c.unit) ?? []) {
-      if (c.at < e.at) continue;
-      group(perUser, `${e.trackSetId}\u0000${e.unit}\u0000${c.metric}`, () => ({
-        trackSetId: e.trackSetId,
-        track: e.track,
-        metric: c.metric,
-        day: utcDay(e.at),
-        total: 0,
-      })).total += c.value;
+      const end = ends.get(`${e.trackSetId}\u0000${e.phase ?? ''}`) ?? null;
+      if (c.at < e.at || (end !== null && c.at >= end)) continue;
+      group(perUser, `${e.trackSetId}\u0000${e.unit}\u0000${c.metric}`, () => ({ e, metric: c.metric, total: 0 })).total += c.value;
     }
   }
-  const metricGroups = new Map<string, SummaryRows['metrics'][number]>();
-  const dailyMetricGroups = new Map<string, SummaryRows['dailyMetrics'][number]>();
-  for (const u of perUser.values()) {
-    const m = group(metricGroups, `${u.trackSetId}\u0000${u.track}\u0000${u.metric}`, () => ({
-      trackSetId: u.trackSetId,
-      track: u.track,
-      metric: u.metric,
+  const metricCells = new Map<string, MetricCell>();
+  for (const { e, metric, total } of perUser.values()) {
+    const phase = e.phase ?? '';
+    const day = daily ? utcDay(e.at) : null;
+    const m = group(metricCells, `${e.trackSetId}\u0000${phase}\u0000${day}\u0000${e.track}\u0000${metric}`, () => ({
+      trackSetId: e.trackSetId,
+      phase,
+      day,
+      track: e.track,
+      metric,
       converted: 0,
       sum: 0,
       sumSquares: 0,
     }));
-    addUserTotal(m, u.total);
-    if (daily) {
-      const d = group(dailyMetricGroups, `${u.trackSetId}\u0000${u.day}\u0000${u.track}\u0000${u.metric}`, () => ({
-        trackSetId: u.trackSetId,
-        day: u.day,
-        track: u.track,
-        metric: u.metric,
-        converted: 0,
-        sum: 0,
-        sumSquares: 0,
-      }));
-      addUserTotal(d, u.total);
-    }
+    m.converted++;
+    m.sum += total;
+    m.sumSquares += total * total;
   }
-  rows.exposures = [...exposureGroups.values()];
-  rows.dailyExposures = [...dailyGroups.values()];
+  rows.exposures = [...exposureCells.values()];
+  rows.metrics = [...metricCells.values()];
   rows.health = [...healthGroups.values()];
   rows.histogram = [...histogramGroups.values()];
-  rows.metrics = [...metricGroups.values()];
-  rows.dailyMetrics = [...dailyMetricGroups.values()];
-  rows.definitions = [...latestDefinition.values()].map((d) => d.row);
   return rows;
-}
-
-/** Adds one converting user's total to a metric's sufficient statistics. */
-function addUserTotal(sums: MutableMetricSums, total: number): void {
-  sums.converted++;
-  sums.sum += total;
-  sums.sumSquares += total * total;
 }

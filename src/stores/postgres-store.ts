@@ -8,11 +8,13 @@ import type { Cell, Column, EventTable } from '../model/event-tables.js';
 import type { CallOptions, Store } from '../model/store.js';
 import { StoreError, codeOf, messageOf } from '../model/store-error.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
+import { CONTROL_COLUMNS, controlFromRow, controlParams, upsertControlSql } from './control-rows.js';
+import type { ControlRow } from './control-rows.js';
 import { migrate, noTracksData, readableVersion } from './migrations.js';
 import { MISSING_TABLES, postgresStoreError } from './postgres-errors.js';
 import { POSTGRES_MIGRATIONS } from './schema.js';
-import { buildSummary, totalsFromDaily, utcDay } from './summary-rows.js';
-import type { SummaryRows } from './summary-rows.js';
+import { buildSummary, phaseEnds, utcDay } from './summary-rows.js';
+import type { DefinitionRow, ExposureCell, MetricCell, SummaryRows } from './summary-rows.js';
 
 /** Options of {@link postgresStore}. */
 export interface PostgresStoreOptions {
@@ -151,25 +153,15 @@ export class PostgresStore implements Store {
   }
 
   async readControls(options: CallOptions = {}): Promise<ControlState[]> {
-    const rows = await this.#read<{ track_set_id: string; stopped: boolean; serve: string | null; at: string }>(
-      `SELECT track_set_id, stopped, serve, at FROM ${this.#s}.tracks_controls`,
-      [],
-      options,
-    );
-    return (rows ?? []).map((r) => ({ trackSetId: r.track_set_id, stopped: r.stopped, serve: r.serve, at: Number(r.at) }));
+    const rows = await this.#read<ControlRow & QueryResultRow>(`SELECT ${CONTROL_COLUMNS.join(', ')} FROM ${this.#s}.tracks_controls`, [], options);
+    return (rows ?? []).map(controlFromRow);
   }
 
   async writeControl(state: ControlState, options: CallOptions = {}): Promise<void> {
     const call = this.#timing(options);
     try {
       await this.#migrate(call);
-      await this.#withClient(call, (client) =>
-        client.query(
-          `INSERT INTO ${this.#s}.tracks_controls (track_set_id, stopped, serve, at) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (track_set_id) DO UPDATE SET stopped = excluded.stopped, serve = excluded.serve, at = excluded.at`,
-          [state.trackSetId, state.stopped, state.serve, state.at],
-        ),
-      );
+      await this.#withClient(call, (client) => client.query(upsertControlSql(`${this.#s}.tracks_controls`, (i) => `$${i + 1}`, 'int::boolean'), controlParams(state)));
     } catch (error) {
       throw this.#failure(`cannot write to the PostgreSQL store ${this.description}`, error);
     }
@@ -505,79 +497,104 @@ export class PostgresStore implements Store {
   async #summarize(options: SummarizeOptions | undefined, call: Required<CallOptions>): Promise<TrackSetSums[]> {
     const s = this.#s;
     const id = options?.trackSetId;
-    const params = id === undefined ? [] : [id];
+    const params: unknown[] = id === undefined ? [] : [id];
     const where = (alias: string) => (id === undefined ? '' : `WHERE ${alias}track_set_id = $1`);
     const and = (alias: string) => (id === undefined ? '' : `AND ${alias}track_set_id = $1`);
     const q = <T extends QueryResultRow>(sql: string) => this.#withClient(call, async (client) => (await client.query<T>(sql, params)).rows);
     const daily = options?.daily !== false;
-    const day = daily ? '(e.at / 86400000)::integer::text' : "''";
     await this.#refreshPlannerStatistics(call);
-    // Exposure counts come from the trigger-kept per-day table: a few rows, not a scan. A user's
-    // total of a metric is the pre-added total of the unit when every conversion came at or
-    // after the exposure ("settled"), which the join checks per row without a sub-select, so
-    // the server can split it over its cores.
-    const [exposureRows, settled, health, histogram, definitions, guardrails, controls] = await Promise.all([
-      q<Required<SummaryRows['dailyExposures'][number]>>(`SELECT track_set_id AS "trackSetId", day::text AS day, track,
+    const definition = `track_set_id AS "trackSetId", COALESCE(phase, '') AS phase, at::float8 AS at, weights, coverage, control, sticky`;
+    const [phaseRows, latestRows] = await Promise.all([
+      q<DefinitionPgRow>(`SELECT DISTINCT ON (track_set_id, COALESCE(phase, '')) ${definition}
+        FROM ${s}.tracks_definitions ${where('')} ORDER BY track_set_id, COALESCE(phase, ''), at, event_id`),
+      q<DefinitionPgRow>(`SELECT DISTINCT ON (track_set_id) ${definition}
+        FROM ${s}.tracks_definitions ${where('')} ORDER BY track_set_id, at DESC, event_id DESC`),
+    ]);
+    const phases = phaseRows.map(definitionRow);
+    // Conversions count until the end of the user's phase: the ended phases, as three arrays
+    // the analysis queries join (none at all for sets that never changed).
+    const ended = [...phaseEnds(phases)].filter(([, end]) => end !== null).map(([key, end]) => [...key.split('\u0000'), end] as [string, string, number]);
+    const endParams = [...params, ended.map((e) => e[0]), ended.map((e) => e[1]), ended.map((e) => e[2])];
+    const n = params.length;
+    const ends = ended.length === 0 ? '' : `LEFT JOIN unnest($${n + 1}::text[], $${n + 2}::text[], $${n + 3}::int8[]) AS x(track_set_id, phase, ended)
+      ON x.track_set_id = e.track_set_id AND x.phase = COALESCE(e.phase, '')`;
+    const open = (at: string) => (ended.length === 0 ? 'true' : `(x.ended IS NULL OR ${at} < x.ended)`);
+    const day = daily ? '(e.at / 86400000)::integer::text' : 'NULL';
+    // A user's total is the unit's pre-added total when every conversion came at or after the
+    // exposure and before the end of its phase ("settled"), which the join checks per row
+    // without a sub-select, so the server can split it over its cores.
+    const settledIf = `t.first_at >= e.at AND ${open('t.last_at')}`;
+    const [exposures, settled, health, histogram, guardrails, controls] = await Promise.all([
+      // Exposure counts come from the trigger-kept per-day table: a few rows, not a scan.
+      q<ExposureCell>(`SELECT track_set_id AS "trackSetId", phase, ${daily ? 'day::text' : 'NULL'} AS day, track,
         SUM(users)::float8 AS users, MIN(first_at)::float8 AS first, MAX(last_at)::float8 AS last
-        FROM ${s}.tracks_exposure_counts ${where('')} GROUP BY track_set_id, day, track`),
-      this.#analysisRows<SummaryRows['dailyMetrics'][number] & { unsettled: number }>(
-        `SELECT e.track_set_id AS "trackSetId", ${day} AS day, e.track, t.metric,
-          (COUNT(*) FILTER (WHERE t.first_at >= e.at))::float8 AS converted,
-          COALESCE(SUM(t.total) FILTER (WHERE t.first_at >= e.at), 0)::float8 AS sum,
-          COALESCE(SUM(t.total * t.total) FILTER (WHERE t.first_at >= e.at), 0)::float8 AS "sumSquares",
-          (COUNT(*) FILTER (WHERE t.first_at < e.at))::float8 AS unsettled
+        FROM ${s}.tracks_exposure_counts ${where('')} GROUP BY 1, 2, 3, 4`),
+      this.#analysisRows<MetricCell & { unsettled: number }>(
+        `SELECT e.track_set_id AS "trackSetId", COALESCE(e.phase, '') AS phase, ${day} AS day, e.track, t.metric,
+          (COUNT(*) FILTER (WHERE ${settledIf}))::float8 AS converted,
+          COALESCE(SUM(t.total) FILTER (WHERE ${settledIf}), 0)::float8 AS sum,
+          COALESCE(SUM(t.total * t.total) FILTER (WHERE ${settledIf}), 0)::float8 AS "sumSquares",
+          (COUNT(*) FILTER (WHERE NOT (${settledIf})))::float8 AS unsettled
         FROM ${s}.tracks_exposures e JOIN ${s}.tracks_unit_totals t ON t.unit = e.unit AND t.last_at >= e.at
-        ${where('e.')} GROUP BY 1, 2, 3, 4`,
-        params,
+        ${ends}
+        WHERE ${open('t.first_at')} ${and('e.')} GROUP BY 1, 2, 3, 4, 5`,
+        endParams.length > n && ended.length > 0 ? endParams : params,
         call,
       ),
       q<SummaryRows['health'][number]>(`SELECT track_set_id AS "trackSetId", track, SUM(runs)::float8 AS runs,
         SUM(errors)::float8 AS errors, SUM(total_ms)::float8 AS "totalMs" FROM ${s}.tracks_health ${where('')} GROUP BY track_set_id, track`),
       q<SummaryRows['histogram'][number]>(`SELECT h.track_set_id AS "trackSetId", h.track, j.key::int AS bucket, SUM(j.value::float8)::float8 AS count
         FROM ${s}.tracks_health h, json_each_text(h.histogram::json) j ${where('h.')} GROUP BY h.track_set_id, h.track, j.key`),
-      q<{ trackSetId: string; weights: string; coverage: number; control: string | null }>(`SELECT DISTINCT ON (track_set_id) track_set_id AS "trackSetId", weights, coverage, control
-        FROM ${s}.tracks_definitions ${where('')} ORDER BY track_set_id, at DESC, event_id DESC`),
       q<SummaryRows['guardrails'][number]>(`SELECT track_set_id AS "trackSetId", track, cause, at::float8 AS at FROM ${s}.tracks_guardrails ${where('')}`),
-      q<{ track_set_id: string; stopped: boolean; serve: string | null; at: string }>(
-        `SELECT track_set_id, stopped, serve, at FROM ${s}.tracks_controls ${where('')}`,
-      ),
+      q<ControlRow & QueryResultRow>(`SELECT ${CONTROL_COLUMNS.join(', ')} FROM ${s}.tracks_controls ${where('')}`),
     ]);
-    // Users who also converted before their exposure: their totals count only the conversions
-    // at or after it, re-added from the conversions of those units alone.
+    // Users who converted before their exposure, or after their phase ended: their totals count
+    // only the conversions inside the window, re-added from the conversions of those units alone.
     const unsettled = settled.some((r) => r.unsettled > 0)
-      ? await this.#analysisRows<SummaryRows['dailyMetrics'][number]>(
-          `SELECT e.track_set_id AS "trackSetId", ${day} AS day, e.track, t.metric, COUNT(*)::float8 AS converted,
-            SUM(x.total)::float8 AS sum, SUM(x.total * x.total)::float8 AS "sumSquares"
+      ? await this.#analysisRows<MetricCell>(
+          `SELECT e.track_set_id AS "trackSetId", COALESCE(e.phase, '') AS phase, ${day} AS day, e.track, t.metric, COUNT(*)::float8 AS converted,
+            SUM(w.total)::float8 AS sum, SUM(w.total * w.total)::float8 AS "sumSquares"
           FROM ${s}.tracks_unit_totals t
-          JOIN ${s}.tracks_exposures e ON e.unit = t.unit AND t.first_at < e.at AND t.last_at >= e.at
-          CROSS JOIN LATERAL (SELECT SUM(c.value) AS total FROM ${s}.tracks_conversions c
-                              WHERE c.unit = t.unit AND c.metric = t.metric AND c.at >= e.at) x
-          WHERE t.first_at < t.last_at ${and('e.')} GROUP BY 1, 2, 3, 4`,
-          params,
+          JOIN ${s}.tracks_exposures e ON e.unit = t.unit AND t.last_at >= e.at
+          ${ends}
+          CROSS JOIN LATERAL (SELECT SUM(c.value) AS total, COUNT(*) AS n FROM ${s}.tracks_conversions c
+                              WHERE c.unit = t.unit AND c.metric = t.metric AND c.at >= e.at AND ${open('c.at')}) w
+          WHERE NOT (${settledIf}) AND ${open('t.first_at')} AND w.n > 0 ${and('e.')} GROUP BY 1, 2, 3, 4, 5`,
+          ended.length > 0 ? endParams : params,
           call,
         )
       : [];
-    const metricRows = addMetricRows(
-      settled.map(({ unsettled: _, ...row }) => row),
-      unsettled,
-    );
+    const metrics = [...settled.map(({ unsettled: _, ...cell }) => cell), ...unsettled].filter((cell) => cell.converted > 0);
     // Days are kept as day numbers and named here, on the few grouped rows.
-    for (const row of exposureRows) row.day = utcDay(Number(row.day) * 86_400_000);
-    if (daily) for (const row of metricRows) row.day = utcDay(Number(row.day) * 86_400_000);
-    const totals = totalsFromDaily(exposureRows, metricRows);
+    for (const cell of [...exposures, ...metrics]) cell.day = cell.day === null ? null : utcDay(Number(cell.day) * 86_400_000);
     const rows: SummaryRows = {
-      exposures: totals.exposures,
-      metrics: totals.metrics,
+      exposures,
+      metrics,
       health,
       histogram,
-      dailyExposures: daily ? exposureRows : [],
-      dailyMetrics: daily ? metricRows : [],
-      definitions: definitions.map((d) => ({ ...d, weights: weightsFromJson(d.weights) })),
-      controls: controls.map((r) => ({ trackSetId: r.track_set_id, stopped: r.stopped, serve: r.serve, at: Number(r.at) })),
+      phases,
+      definitions: latestRows.map(definitionRow),
+      controls: controls.map(controlFromRow),
       guardrails,
     };
     return buildSummary(rows, id);
   }
+}
+
+/** A definition row as PostgreSQL returns it. */
+interface DefinitionPgRow extends QueryResultRow {
+  trackSetId: string;
+  phase: string;
+  at: number;
+  weights: string;
+  coverage: number;
+  control: string | null;
+  sticky: number | null;
+}
+
+function definitionRow(r: DefinitionPgRow): DefinitionRow {
+  const sticky = r.sticky === null ? null : r.sticky === 1;
+  return { trackSetId: r.trackSetId, phase: r.phase, at: r.at, weights: weightsFromJson(r.weights), coverage: r.coverage, control: r.control, sticky };
 }
 
 const POSTGRES_TYPES: Readonly<Record<Column['type'], string>> = { text: 'text', integer: 'int8', real: 'float8' };
@@ -618,24 +635,6 @@ const COPY_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\n': '\\
 
 function copyEscape(value: string): string {
   return COPY_SPECIAL.test(value) ? value.replace(/[\\\n\r\t]/g, (c) => COPY_ESCAPES[c]!) : value;
-}
-
-type MetricRow = SummaryRows['dailyMetrics'][number];
-
-/** Rows of `a` and `b` added up per (track set, day, track, metric); rows nobody converted in are left out. */
-function addMetricRows(a: readonly MetricRow[], b: readonly MetricRow[]): MetricRow[] {
-  const byKey = new Map<string, MetricRow>();
-  for (const row of [...a, ...b]) {
-    const key = `${row.trackSetId}\u0000${row.day}\u0000${row.track}\u0000${row.metric}`;
-    const acc = byKey.get(key);
-    if (acc === undefined) byKey.set(key, { ...row });
-    else {
-      acc.converted += row.converted;
-      acc.sum += row.sum;
-      acc.sumSquares += row.sumSquares;
-    }
-  }
-  return [...byKey.values()].filter((row) => row.converted > 0);
 }
 
 /** The URL without a `schema` query parameter (pg would pass it to the server), and that schema. */

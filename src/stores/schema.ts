@@ -59,6 +59,17 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   // Version 2: each definition names the set's baseline (static control), so reports and
   // `tracks stop` use it with no flag. NULL in rows of version 1.
   `ALTER TABLE tracks_definitions ADD COLUMN control TEXT;`,
+  // Version 3: phases. An exposure and a definition name the phase (configuration) the process
+  // assigned under, and the control state carries live coverage and weights (a ramp) and an
+  // epoch that every change raises. Rows written before have no phase: the phase ''.
+  `
+  ALTER TABLE tracks_exposures ADD COLUMN phase TEXT;
+  ALTER TABLE tracks_definitions ADD COLUMN phase TEXT;
+  ALTER TABLE tracks_definitions ADD COLUMN sticky INTEGER;
+  ALTER TABLE tracks_controls ADD COLUMN coverage REAL;
+  ALTER TABLE tracks_controls ADD COLUMN weights TEXT;
+  ALTER TABLE tracks_controls ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 /** PostgreSQL migrations; `{s}` is replaced by the quoted schema name. */
@@ -221,4 +232,54 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   `,
   // Version 3: each definition names the set's baseline (static control). NULL in older rows.
   `ALTER TABLE {s}.tracks_definitions ADD COLUMN IF NOT EXISTS control text;`,
+  // Version 4: phases (as SQLite's version 3), and the number of conversions in each unit's
+  // totals (for count and mean metrics). Exposure counts are kept per phase too; rows of
+  // earlier versions belong to the phase ''.
+  `
+  LOCK TABLE {s}.tracks_exposures, {s}.tracks_conversions IN SHARE ROW EXCLUSIVE MODE;
+  ALTER TABLE {s}.tracks_exposures ADD COLUMN IF NOT EXISTS phase text;
+  ALTER TABLE {s}.tracks_definitions ADD COLUMN IF NOT EXISTS phase text;
+  ALTER TABLE {s}.tracks_definitions ADD COLUMN IF NOT EXISTS sticky integer;
+  ALTER TABLE {s}.tracks_controls ADD COLUMN IF NOT EXISTS coverage double precision;
+  ALTER TABLE {s}.tracks_controls ADD COLUMN IF NOT EXISTS weights text;
+  ALTER TABLE {s}.tracks_controls ADD COLUMN IF NOT EXISTS epoch integer NOT NULL DEFAULT 0;
+  ALTER TABLE {s}.tracks_exposure_counts ADD COLUMN phase text NOT NULL DEFAULT '';
+  ALTER TABLE {s}.tracks_exposure_counts DROP CONSTRAINT tracks_exposure_counts_pkey,
+    ADD PRIMARY KEY (track_set_id, track, phase, day, shard);
+  ALTER TABLE {s}.tracks_unit_totals ADD COLUMN conversions bigint NOT NULL DEFAULT 0;
+  UPDATE {s}.tracks_unit_totals t SET conversions = c.n
+    FROM (SELECT unit, metric, COUNT(*) AS n FROM {s}.tracks_conversions GROUP BY 1, 2) c
+    WHERE c.unit = t.unit AND c.metric = t.metric;
+
+  CREATE OR REPLACE FUNCTION {s}.tracks_add_exposures() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    INSERT INTO {s}.tracks_exposure_counts AS t (track_set_id, track, phase, day, shard, users, first_at, last_at)
+      SELECT track_set_id, track, COALESCE(phase, ''), (at / 86400000)::integer, pg_backend_pid() % 64, COUNT(*), MIN(at), MAX(at)
+      FROM added GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+      ON CONFLICT (track_set_id, track, phase, day, shard) DO UPDATE SET users = t.users + excluded.users,
+        first_at = LEAST(t.first_at, excluded.first_at), last_at = GREATEST(t.last_at, excluded.last_at);
+    RETURN NULL;
+  END $$;
+  CREATE OR REPLACE FUNCTION {s}.tracks_recount_sets(sets text[]) RETURNS void LANGUAGE sql AS $$
+    DELETE FROM {s}.tracks_exposure_counts WHERE track_set_id = ANY(sets);
+    INSERT INTO {s}.tracks_exposure_counts (track_set_id, track, phase, day, shard, users, first_at, last_at)
+      SELECT track_set_id, track, COALESCE(phase, ''), (at / 86400000)::integer, 0, COUNT(*), MIN(at), MAX(at)
+      FROM {s}.tracks_exposures WHERE track_set_id = ANY(sets) GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4;
+  $$;
+  CREATE OR REPLACE FUNCTION {s}.tracks_add_conversions() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    INSERT INTO {s}.tracks_unit_totals AS t (unit, metric, total, first_at, last_at, conversions)
+      SELECT unit, metric, SUM(value), MIN(at), MAX(at), COUNT(*) FROM added GROUP BY 1, 2 ORDER BY 1, 2
+      ON CONFLICT (unit, metric) DO UPDATE SET total = t.total + excluded.total,
+        first_at = LEAST(t.first_at, excluded.first_at), last_at = GREATEST(t.last_at, excluded.last_at),
+        conversions = t.conversions + excluded.conversions;
+    RETURN NULL;
+  END $$;
+  CREATE OR REPLACE FUNCTION {s}.tracks_retotal_units(units text[]) RETURNS void LANGUAGE sql AS $$
+    DELETE FROM {s}.tracks_unit_totals WHERE unit = ANY(units);
+    INSERT INTO {s}.tracks_unit_totals (unit, metric, total, first_at, last_at, conversions)
+      SELECT unit, metric, SUM(value), MIN(at), MAX(at), COUNT(*) FROM {s}.tracks_conversions
+      WHERE unit = ANY(units) GROUP BY 1, 2 ORDER BY 1, 2;
+  $$;
+  `,
 ];

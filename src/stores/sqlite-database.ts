@@ -13,12 +13,14 @@ import type { Cell, EventTable } from '../model/event-tables.js';
 import { firstBadEvent } from '../model/check-event.js';
 import { StoreError } from '../model/store-error.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
+import { CONTROL_COLUMNS, controlFromRow, controlParams, upsertControlSql } from './control-rows.js';
+import type { ControlRow } from './control-rows.js';
 import { migrate, noTracksData, readableVersion } from './migrations.js';
 import type { MigrationTarget } from './migrations.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 import { sqliteStoreError, untilDeadline } from './sqlite-errors.js';
-import { buildSummary, totalsFromDaily, utcDay } from './summary-rows.js';
-import type { SummaryRows } from './summary-rows.js';
+import { buildSummary, phaseEnds, utcDay } from './summary-rows.js';
+import type { DefinitionRow, ExposureCell, MetricCell, SummaryRows } from './summary-rows.js';
 
 type Database = BetterSqlite3.Database;
 
@@ -69,19 +71,14 @@ export class SqliteDatabase {
   readControls(deadline: number): ControlState[] {
     const db = this.#readable(deadline);
     if (db === undefined) return [];
-    const rows = untilDeadline(() => db.prepare('SELECT track_set_id, stopped, serve, at FROM tracks_controls').all(), deadline) as Array<{
-      track_set_id: string;
-      stopped: number;
-      serve: string | null;
-      at: number;
-    }>;
-    return rows.map((r) => ({ trackSetId: r.track_set_id, stopped: r.stopped === 1, serve: r.serve, at: r.at }));
+    const rows = untilDeadline(() => db.prepare(`SELECT ${CONTROL_COLUMNS.join(', ')} FROM tracks_controls`).all(), deadline) as ControlRow[];
+    return rows.map(controlFromRow);
   }
 
   async writeControl(state: ControlState, deadline: number): Promise<void> {
     const writer = await this.#openWriter(deadline);
     try {
-      untilDeadline(() => writer.writeControl.run(state.trackSetId, state.stopped ? 1 : 0, state.serve, state.at), deadline);
+      untilDeadline(() => writer.writeControl.run(controlParams(state)), deadline);
     } catch (error) {
       throw sqliteStoreError(`cannot write to the SQLite store ${this.#path}`, error);
     }
@@ -179,10 +176,7 @@ class Writer {
       for (const event of events) inserts.get(event.kind)!.add(event);
       for (const insert of inserts.values()) insert.finish();
     });
-    this.writeControl = db.prepare(
-      'INSERT INTO tracks_controls (track_set_id, stopped, serve, at) VALUES (?, ?, ?, ?) ' +
-        'ON CONFLICT (track_set_id) DO UPDATE SET stopped = excluded.stopped, serve = excluded.serve, at = excluded.at',
-    );
+    this.writeControl = db.prepare(upsertControlSql('tracks_controls', () => '?'));
   }
 
   /** Throws when the file at the path is not the one this connection opened (removed or replaced). */
@@ -290,59 +284,68 @@ function migrationTarget(db: Database, path: string, deadline: number): Migratio
   };
 }
 
-/** Sums per track set and track, in a few grouped queries over the file. */
+/** Sums per track set, phase and track, in a few grouped queries over the file. */
 function summarizeSqlite(db: Database, options: SummarizeOptions | undefined): TrackSetSums[] {
   const id = options?.trackSetId;
-  const where = (alias: string) => (id === undefined ? '' : `WHERE ${alias}track_set_id = @id`);
-  const params = id === undefined ? {} : { id };
-  const all = <T>(sql: string) => db.prepare(sql).all(params) as T[];
-  const perUser = (day: boolean) => `
-    SELECT e.track_set_id, e.track, ${day ? 'e.at / 86400000 AS day,' : ''}
-           c.metric, SUM(c.value) AS total
-    FROM tracks_exposures e JOIN tracks_conversions c ON c.unit = e.unit AND c.at >= e.at
-    ${where('e.')}
-    GROUP BY e.track_set_id, e.unit, c.metric`;
-  const metricColumns = 'COUNT(*) AS converted, SUM(total) AS sum, SUM(total * total) AS sumSquares';
   const daily = options?.daily !== false;
-  // With per-day sums the totals are added up from them: one pass over the data, not two.
-  const dailyExposures = daily
-    ? all<Required<SummaryRows['dailyExposures'][number]>>(`SELECT track_set_id AS trackSetId, at / 86400000 AS day,
-        track, COUNT(*) AS users, MIN(at) AS first, MAX(at) AS last
-        FROM tracks_exposures ${where('')} GROUP BY track_set_id, day, track`)
-    : [];
-  const dailyMetrics = daily
-    ? all<SummaryRows['dailyMetrics'][number]>(`SELECT track_set_id AS trackSetId, day, track, metric, ${metricColumns}
-        FROM (${perUser(true)}) GROUP BY track_set_id, day, track, metric`)
-    : [];
+  const params = id === undefined ? {} : { id };
+  const where = (alias: string) => (id === undefined ? '' : `WHERE ${alias}track_set_id = @id`);
+  const and = (alias: string) => (id === undefined ? '' : `AND ${alias}track_set_id = @id`);
+  const all = <T>(sql: string, extra: Record<string, unknown> = {}) => db.prepare(sql).all({ ...params, ...extra }) as T[];
+  const definition = `d.track_set_id AS trackSetId, COALESCE(d.phase, '') AS phase, d.at, d.weights, d.coverage, d.control, d.sticky`;
+  // Each phase's first definition (its start and configuration), and each set's latest.
+  const phases = all<DefinitionSqlRow>(`SELECT ${definition} FROM tracks_definitions d
+    WHERE d.event_id = (SELECT x.event_id FROM tracks_definitions x WHERE x.track_set_id = d.track_set_id
+      AND COALESCE(x.phase, '') = COALESCE(d.phase, '') ORDER BY x.at, x.event_id LIMIT 1) ${and('d.')}`).map(definitionRow);
+  const definitions = all<DefinitionSqlRow>(`SELECT ${definition} FROM tracks_definitions d
+    WHERE d.event_id = (SELECT x.event_id FROM tracks_definitions x WHERE x.track_set_id = d.track_set_id ORDER BY x.at DESC, x.event_id DESC LIMIT 1)
+    ${and('d.')}`).map(definitionRow);
+  // Conversions count until the end of the user's phase: the ended phases, as a small table.
+  const ended = [...phaseEnds(phases)].filter(([, end]) => end !== null).map(([key, end]) => [...key.split('\u0000'), end]);
+  const day = (column: string) => (daily ? `${column} / 86400000` : 'NULL');
+  const exposures = all<ExposureCell>(`SELECT track_set_id AS trackSetId, COALESCE(phase, '') AS phase, ${day('at')} AS day,
+      track, COUNT(*) AS users, MIN(at) AS first, MAX(at) AS last
+    FROM tracks_exposures ${where('')} GROUP BY 1, 2, 3, 4`);
+  const metrics = all<MetricCell>(
+    `${ended.length > 0 ? "WITH ends AS (SELECT json_extract(value, '$[0]') AS track_set_id, json_extract(value, '$[1]') AS phase, json_extract(value, '$[2]') AS ended FROM json_each(@ends))" : ''}
+    SELECT trackSetId, phase, day, track, metric, COUNT(*) AS converted, SUM(total) AS sum, SUM(total * total) AS sumSquares FROM (
+      SELECT e.track_set_id AS trackSetId, COALESCE(e.phase, '') AS phase, ${day('e.at')} AS day, e.track, c.metric, SUM(c.value) AS total
+      FROM tracks_exposures e JOIN tracks_conversions c ON c.unit = e.unit AND c.at >= e.at
+      ${ended.length > 0 ? "LEFT JOIN ends x ON x.track_set_id = e.track_set_id AND x.phase = COALESCE(e.phase, '') WHERE (x.ended IS NULL OR c.at < x.ended)" : 'WHERE 1'}
+      ${and('e.')}
+      GROUP BY e.track_set_id, e.unit, c.metric)
+    GROUP BY 1, 2, 3, 4, 5`,
+    ended.length > 0 ? { ends: JSON.stringify(ended) } : {},
+  );
   // Days are grouped as day numbers (integer division is much cheaper than strftime per row)
   // and named here, on the few grouped rows.
-  for (const row of [...dailyExposures, ...dailyMetrics]) row.day = utcDay(Number(row.day) * 86_400_000);
-  const totals = daily
-    ? totalsFromDaily(dailyExposures, dailyMetrics)
-    : {
-        exposures: all<SummaryRows['exposures'][number]>(`SELECT track_set_id AS trackSetId, track, COUNT(*) AS users, MIN(at) AS first, MAX(at) AS last
-          FROM tracks_exposures ${where('')} GROUP BY track_set_id, track`),
-        metrics: all<SummaryRows['metrics'][number]>(`SELECT track_set_id AS trackSetId, track, metric, ${metricColumns}
-          FROM (${perUser(false)}) GROUP BY track_set_id, track, metric`),
-      };
-  const controls = all<{ track_set_id: string; stopped: number; serve: string | null; at: number }>(
-    `SELECT track_set_id, stopped, serve, at FROM tracks_controls ${where('')}`,
-  ).map((r) => ({ trackSetId: r.track_set_id, stopped: r.stopped === 1, serve: r.serve, at: r.at }));
+  for (const cell of [...exposures, ...metrics]) cell.day = cell.day === null ? null : utcDay(Number(cell.day) * 86_400_000);
   const rows: SummaryRows = {
-    ...totals,
+    exposures,
+    metrics,
     health: all(`SELECT track_set_id AS trackSetId, track, SUM(runs) AS runs, SUM(errors) AS errors, SUM(total_ms) AS totalMs
       FROM tracks_health ${where('')} GROUP BY track_set_id, track`),
     histogram: all(`SELECT h.track_set_id AS trackSetId, h.track, CAST(j.key AS INTEGER) AS bucket, SUM(j.value) AS count
       FROM tracks_health h, json_each(h.histogram) j ${where('h.')} GROUP BY h.track_set_id, h.track, j.key`),
-    dailyExposures,
-    dailyMetrics,
-    definitions: all<{ trackSetId: string; weights: string; coverage: number; control: string | null }>(
-      `SELECT d.track_set_id AS trackSetId, d.weights, d.coverage, d.control FROM tracks_definitions d
-       WHERE d.event_id = (SELECT event_id FROM tracks_definitions x WHERE x.track_set_id = d.track_set_id ORDER BY at DESC, event_id DESC LIMIT 1)
-       ${id === undefined ? '' : 'AND d.track_set_id = @id'}`,
-    ).map((r) => ({ ...r, weights: weightsFromJson(r.weights) })),
-    controls,
+    phases,
+    definitions,
+    controls: all<ControlRow>(`SELECT ${CONTROL_COLUMNS.join(', ')} FROM tracks_controls ${where('')}`).map(controlFromRow),
     guardrails: all(`SELECT track_set_id AS trackSetId, track, cause, at FROM tracks_guardrails ${where('')}`),
   };
   return buildSummary(rows, id);
+}
+
+/** A definition row as SQLite returns it. */
+interface DefinitionSqlRow {
+  trackSetId: string;
+  phase: string;
+  at: number;
+  weights: string;
+  coverage: number;
+  control: string | null;
+  sticky: number | null;
+}
+
+function definitionRow(r: DefinitionSqlRow): DefinitionRow {
+  return { trackSetId: r.trackSetId, phase: r.phase, at: r.at, weights: weightsFromJson(r.weights), coverage: r.coverage, control: r.control, sticky: r.sticky === null ? null : r.sticky === 1 };
 }

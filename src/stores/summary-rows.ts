@@ -1,63 +1,55 @@
 import type { ControlState, GuardrailEvent } from '../model/events.js';
 import { emptyHistogram } from '../model/latency-histogram.js';
-import type { DailySums, MetricSums, TrackSetSums, TrackSums } from '../model/sums.js';
+import type { DailySums, MetricSums, PhaseSums, RecordedDefinition, TrackSetSums, TrackSums } from '../model/sums.js';
 
 /**
  * The grouped rows every store's summary queries return, and how they become TrackSetSums.
  * Stores do the heavy grouping (SQL GROUP BY); this only arranges the few result rows.
+ *
+ * Exposures and metrics come as cells grouped by track set, phase, day (when asked for) and
+ * track: every unit is counted once, in the phase and on the day of its exposure, so the cells
+ * partition the users, and totals, phases and days are all added up from the same cells.
  */
+
 /** Metric sums while they are being added up. */
 export type MutableMetricSums = { -readonly [K in keyof MetricSums]: MetricSums[K] };
 
+/** Users of one track, phase and day (null: every day). */
+export interface ExposureCell {
+  trackSetId: string;
+  phase: string;
+  day: string | null;
+  track: string;
+  users: number;
+  first: number;
+  last: number;
+}
+
+/** One metric's sums over the users of one track, phase and day (null: every day). */
+export type MetricCell = { trackSetId: string; phase: string; day: string | null; track: string; metric: string } & MutableMetricSums;
+
+/** A recorded definition of one set, with the phase it is and when it was recorded. */
+export type DefinitionRow = { trackSetId: string; phase: string; at: number } & RecordedDefinition;
+
 export interface SummaryRows {
-  exposures: Array<{ trackSetId: string; track: string; users: number; first: number; last: number }>;
-  metrics: Array<{ trackSetId: string; track: string; metric: string } & MutableMetricSums>;
+  exposures: ExposureCell[];
+  metrics: MetricCell[];
   health: Array<{ trackSetId: string; track: string; runs: number; errors: number; totalMs: number }>;
   histogram: Array<{ trackSetId: string; track: string; bucket: number; count: number }>;
-  dailyExposures: Array<{ trackSetId: string; day: string; track: string; users: number; first?: number; last?: number }>;
-  dailyMetrics: Array<{ trackSetId: string; day: string; track: string; metric: string } & MutableMetricSums>;
-  definitions: Array<{ trackSetId: string; weights: ReadonlyMap<string, number>; coverage: number; control: string | null }>;
+  /** Per set and phase, its first recorded definition. */
+  phases: DefinitionRow[];
+  /** Per set, its latest recorded definition. */
+  definitions: DefinitionRow[];
   controls: ControlState[];
   guardrails: Array<Omit<GuardrailEvent, 'kind' | 'eventId'>>;
 }
 
-/**
- * The all-time exposure and metric rows, added up from the per-day rows. Every unit is
- * counted on its one exposure day, so the days partition the users: a store asked for per-day
- * sums needs no second pass over the data for the totals.
- */
-export function totalsFromDaily(
-  dailyExposures: readonly Required<SummaryRows['dailyExposures'][number]>[],
-  dailyMetrics: SummaryRows['dailyMetrics'],
-): Pick<SummaryRows, 'exposures' | 'metrics'> {
-  const exposures = new Map<string, SummaryRows['exposures'][number]>();
-  for (const r of dailyExposures) {
-    const key = `${r.trackSetId}\u0000${r.track}`;
-    const acc = exposures.get(key);
-    if (acc === undefined) exposures.set(key, { trackSetId: r.trackSetId, track: r.track, users: r.users, first: r.first, last: r.last });
-    else {
-      acc.users += r.users;
-      acc.first = Math.min(acc.first, r.first);
-      acc.last = Math.max(acc.last, r.last);
-    }
-  }
-  const metrics = new Map<string, SummaryRows['metrics'][number]>();
-  for (const r of dailyMetrics) {
-    const key = `${r.trackSetId}\u0000${r.track}\u0000${r.metric}`;
-    const acc = metrics.get(key);
-    if (acc === undefined) metrics.set(key, { trackSetId: r.trackSetId, track: r.track, metric: r.metric, converted: r.converted, sum: r.sum, sumSquares: r.sumSquares });
-    else {
-      acc.converted += r.converted;
-      acc.sum += r.sum;
-      acc.sumSquares += r.sumSquares;
-    }
-  }
-  return { exposures: [...exposures.values()], metrics: [...metrics.values()] };
-}
-
 interface TrackAcc {
   users: number;
-  metrics: Map<string, MetricSums>;
+  metrics: Map<string, MutableMetricSums>;
+}
+
+interface HealthAcc {
   runs: number;
   errors: number;
   totalMs: number;
@@ -66,89 +58,77 @@ interface TrackAcc {
 
 interface SetAcc {
   tracks: Map<string, TrackAcc>;
+  health: Map<string, HealthAcc>;
+  phases: Map<string, { tracks: Map<string, TrackAcc>; first: number | null }>;
+  daily: Map<string, Map<string, TrackAcc>>;
   first: number | null;
   last: number | null;
-  daily: Map<string, Map<string, { users: number; metrics: Map<string, MetricSums> }>>;
 }
 
-/** Arranges grouped rows into per-track-set sums, track sets and tracks sorted by name. */
+/** Arranges grouped rows into per-track-set sums, track sets and tracks sorted by name, phases by start. */
 export function buildSummary(rows: SummaryRows, trackSetId?: string): TrackSetSums[] {
   const sets = new Map<string, SetAcc>();
   const setOf = (id: string): SetAcc => {
     let set = sets.get(id);
-    if (set === undefined) sets.set(id, (set = { tracks: new Map(), first: null, last: null, daily: new Map() }));
+    if (set === undefined) sets.set(id, (set = { tracks: new Map(), health: new Map(), phases: new Map(), daily: new Map(), first: null, last: null }));
     return set;
   };
-  const trackOf = (id: string, track: string): TrackAcc => {
-    const set = setOf(id);
-    let acc = set.tracks.get(track);
-    if (acc === undefined) {
-      set.tracks.set(track, (acc = { users: 0, metrics: new Map(), runs: 0, errors: 0, totalMs: 0, histogram: emptyHistogram() }));
-    }
+  const phaseOf = (set: SetAcc, phase: string) => {
+    let acc = set.phases.get(phase);
+    if (acc === undefined) set.phases.set(phase, (acc = { tracks: new Map(), first: null }));
     return acc;
   };
-  for (const d of rows.definitions) for (const track of d.weights.keys()) trackOf(d.trackSetId, track);
-  for (const r of rows.exposures) {
-    trackOf(r.trackSetId, r.track).users += r.users;
-    const set = setOf(r.trackSetId);
-    set.first = set.first === null ? r.first : Math.min(set.first, r.first);
-    set.last = set.last === null ? r.last : Math.max(set.last, r.last);
+  for (const d of rows.definitions) for (const track of d.weights.keys()) trackIn(setOf(d.trackSetId).tracks, track);
+  for (const d of rows.phases) {
+    const phase = phaseOf(setOf(d.trackSetId), d.phase);
+    for (const track of d.weights.keys()) trackIn(phase.tracks, track);
   }
-  for (const r of rows.metrics) {
-    trackOf(r.trackSetId, r.track).metrics.set(r.metric, { converted: r.converted, sum: r.sum, sumSquares: r.sumSquares });
+  for (const c of rows.exposures) {
+    const set = setOf(c.trackSetId);
+    const phase = phaseOf(set, c.phase);
+    for (const acc of accumulatorsOf(set, phase.tracks, c.day, c.track)) acc.users += c.users;
+    set.first = set.first === null ? c.first : Math.min(set.first, c.first);
+    set.last = set.last === null ? c.last : Math.max(set.last, c.last);
+    phase.first = phase.first === null ? c.first : Math.min(phase.first, c.first);
+  }
+  for (const c of rows.metrics) {
+    const set = setOf(c.trackSetId);
+    for (const acc of accumulatorsOf(set, phaseOf(set, c.phase).tracks, c.day, c.track)) addMetric(acc.metrics, c.metric, c);
   }
   for (const r of rows.health) {
-    const acc = trackOf(r.trackSetId, r.track);
+    const acc = healthOf(setOf(r.trackSetId), r.track);
     acc.runs += r.runs;
     acc.errors += r.errors;
     acc.totalMs += r.totalMs;
   }
   for (const r of rows.histogram) {
-    const acc = trackOf(r.trackSetId, r.track);
+    const acc = healthOf(setOf(r.trackSetId), r.track);
     if (r.bucket >= 0 && r.bucket < acc.histogram.length) acc.histogram[r.bucket]! += r.count;
-  }
-  const dayTrack = (id: string, day: string, track: string) => {
-    const set = setOf(id);
-    let byTrack = set.daily.get(day);
-    if (byTrack === undefined) set.daily.set(day, (byTrack = new Map()));
-    let acc = byTrack.get(track);
-    if (acc === undefined) byTrack.set(track, (acc = { users: 0, metrics: new Map() }));
-    return acc;
-  };
-  for (const r of rows.dailyExposures) dayTrack(r.trackSetId, r.day, r.track).users += r.users;
-  for (const r of rows.dailyMetrics) {
-    dayTrack(r.trackSetId, r.day, r.track).metrics.set(r.metric, { converted: r.converted, sum: r.sum, sumSquares: r.sumSquares });
   }
   for (const c of rows.controls) setOf(c.trackSetId);
   for (const g of rows.guardrails) setOf(g.trackSetId);
 
   const definitions = new Map(rows.definitions.map((d) => [d.trackSetId, d]));
+  const phaseDefinitions = new Map(rows.phases.map((d) => [`${d.trackSetId}\u0000${d.phase}`, d]));
   const controls = new Map(rows.controls.map((c) => [c.trackSetId, c]));
-  const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   const result: TrackSetSums[] = [];
   for (const id of [...sets.keys()].sort(byName)) {
     if (trackSetId !== undefined && id !== trackSetId) continue;
     const set = sets.get(id)!;
+    for (const track of set.health.keys()) trackIn(set.tracks, track);
+    const tracks: TrackSums[] = sortedTracks(set.tracks).map((t) => ({ ...t, health: healthSums(set.health.get(t.track)) }));
+    const phases = [...set.phases.entries()]
+      .map(([phase, acc]) => {
+        const definition = phaseDefinitions.get(`${id}\u0000${phase}`);
+        return { phase, startedAt: definition?.at ?? acc.first, definition: definition ? recorded(definition) : null, tracks: sortedTracks(acc.tracks) };
+      })
+      .sort((a, b) => (a.startedAt ?? Infinity) - (b.startedAt ?? Infinity) || byName(a.phase, b.phase))
+      .map((phase, i, all): PhaseSums => ({ ...phase, endedAt: all[i + 1]?.startedAt ?? null }));
+    const daily: DailySums[] = [...set.daily.entries()].sort(([a], [b]) => byName(a, b)).map(([day, byTrack]) => ({ day, tracks: sortedTracks(byTrack) }));
     const definition = definitions.get(id);
-    const tracks: TrackSums[] = [...set.tracks.entries()]
-      .sort(([a], [b]) => byName(a, b))
-      .map(([track, acc]) => ({
-        track,
-        users: acc.users,
-        metrics: acc.metrics,
-        health: { runs: acc.runs, errors: acc.errors, totalMs: acc.totalMs, histogram: acc.histogram },
-      }));
-    const daily: DailySums[] = [...set.daily.entries()]
-      .sort(([a], [b]) => byName(a, b))
-      .map(([day, byTrack]) => ({
-        day,
-        tracks: [...byTrack.entries()]
-          .sort(([a], [b]) => byName(a, b))
-          .map(([track, acc]) => ({ track, users: acc.users, metrics: acc.metrics })),
-      }));
     result.push({
       trackSetId: id,
-      definition: definition ? { weights: definition.weights, coverage: definition.coverage, control: definition.control } : null,
+      definition: definition ? recorded(definition) : null,
       control: controls.get(id) ?? null,
       guardrails: rows.guardrails
         .filter((g) => g.trackSetId === id)
@@ -157,13 +137,82 @@ export function buildSummary(rows: SummaryRows, trackSetId?: string): TrackSetSu
       firstExposureAt: set.first,
       lastExposureAt: set.last,
       tracks,
+      phases,
       daily,
     });
   }
   return result;
 }
 
+/** The accumulators a cell adds to: the set's totals, its phase's, and its day's when it has one. */
+function accumulatorsOf(set: SetAcc, phase: Map<string, TrackAcc>, day: string | null, track: string): TrackAcc[] {
+  const accs = [trackIn(set.tracks, track), trackIn(phase, track)];
+  if (day !== null) {
+    let byTrack = set.daily.get(day);
+    if (byTrack === undefined) set.daily.set(day, (byTrack = new Map()));
+    accs.push(trackIn(byTrack, track));
+  }
+  return accs;
+}
+
+function trackIn(tracks: Map<string, TrackAcc>, track: string): TrackAcc {
+  let acc = tracks.get(track);
+  if (acc === undefined) tracks.set(track, (acc = { users: 0, metrics: new Map() }));
+  return acc;
+}
+
+function healthOf(set: SetAcc, track: string): HealthAcc {
+  let acc = set.health.get(track);
+  if (acc === undefined) set.health.set(track, (acc = { runs: 0, errors: 0, totalMs: 0, histogram: emptyHistogram() }));
+  return acc;
+}
+
+function healthSums(acc: HealthAcc | undefined): TrackSums['health'] {
+  return acc ?? { runs: 0, errors: 0, totalMs: 0, histogram: emptyHistogram() };
+}
+
+function addMetric(metrics: Map<string, MutableMetricSums>, metric: string, sums: MetricSums): void {
+  const acc = metrics.get(metric);
+  if (acc === undefined) metrics.set(metric, { converted: sums.converted, sum: sums.sum, sumSquares: sums.sumSquares });
+  else {
+    acc.converted += sums.converted;
+    acc.sum += sums.sum;
+    acc.sumSquares += sums.sumSquares;
+  }
+}
+
+function sortedTracks(tracks: Map<string, TrackAcc>): Array<Omit<TrackSums, 'health'>> {
+  return [...tracks.entries()].sort(([a], [b]) => byName(a, b)).map(([track, acc]) => ({ track, users: acc.users, metrics: acc.metrics }));
+}
+
+function recorded(d: DefinitionRow): RecordedDefinition {
+  return { weights: d.weights, coverage: d.coverage, control: d.control, sticky: d.sticky };
+}
+
+function byName(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** UTC day (YYYY-MM-DD) of epoch milliseconds. */
 export function utcDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
+}
+
+/**
+ * When each phase of each set ended: the start of the set's next phase (phases start at their
+ * first recorded definition). Conversions count for a user until the end of their phase.
+ */
+export function phaseEnds(phases: readonly DefinitionRow[]): Map<string, number | null> {
+  const bySet = new Map<string, DefinitionRow[]>();
+  for (const p of phases) {
+    let list = bySet.get(p.trackSetId);
+    if (list === undefined) bySet.set(p.trackSetId, (list = []));
+    list.push(p);
+  }
+  const ends = new Map<string, number | null>();
+  for (const [id, list] of bySet) {
+    list.sort((a, b) => a.at - b.at);
+    list.forEach((p, i) => ends.set(`${id}\u0000${p.phase}`, list[i + 1]?.at ?? null));
+  }
+  return ends;
 }

@@ -84,7 +84,7 @@ for (const kind of kinds) {
         await s.writeControl({ trackSetId: 'cmp', stopped: true, serve: 'a', at: 5 });
       }
       assert.deepEqual(await store.summarize(), await memory.summarize());
-      assert.deepEqual(await store.readControls(), [{ trackSetId: 'cmp', stopped: true, serve: 'a', at: 5 }]);
+      assert.deepEqual(await store.readControls(), [{ trackSetId: 'cmp', stopped: true, serve: 'a', at: 5, coverage: null, weights: null, epoch: 0 }]);
       assert.deepEqual(await store.readAssignments('cmp', ['u1', 'u2', 'nobody']), new Map([['u1', 'a'], ['u2', 'b']]), 'the first exposure of a unit wins');
       await store.close();
     });

@@ -1,0 +1,47 @@
+import { createHash } from 'node:crypto';
+import { adjustDefinition } from '../core/definition.js';
+import type { TrackSetDefinition } from '../core/definition.js';
+import type { Live } from './control-poller.js';
+
+/**
+ * What a track set looks like now, and which phase that is. The effective definition is the
+ * class's with the store's live overrides (a ramp) applied; the phase is a short hash of that
+ * configuration (tracks and weights, coverage, baseline, stickiness) and of the control epoch,
+ * which every stop, resume and ramp raises. Every exposure records its phase, so analysis can
+ * compare each user with the users assigned under the same configuration.
+ */
+export class Phases {
+  readonly #live: (trackSetId: string) => Live | undefined;
+  // Derived once per (class definition, live state): both are kept objects until they change.
+  readonly #effective = new WeakMap<TrackSetDefinition, { live: Live | undefined; effective: TrackSetDefinition; phase: string }>();
+
+  constructor(live: (trackSetId: string) => Live | undefined) {
+    this.#live = live;
+  }
+
+  /** The definition runs of this class use now (every run asks: the common case, no ramp, is one lookup). */
+  effective(definition: TrackSetDefinition): TrackSetDefinition {
+    return this.#live(definition.id) === undefined ? definition : this.#entry(definition).effective;
+  }
+
+  /** The phase runs of this class are assigned in now. */
+  phaseOf(definition: TrackSetDefinition): string {
+    return this.#entry(definition).phase;
+  }
+
+  #entry(definition: TrackSetDefinition): { live: Live | undefined; effective: TrackSetDefinition; phase: string } {
+    const live = this.#live(definition.id);
+    const cached = this.#effective.get(definition);
+    if (cached !== undefined && cached.live === live) return cached;
+    const effective = live === undefined ? definition : adjustDefinition(definition, live.overrides);
+    const entry = { live, effective, phase: phaseId(effective, live?.epoch ?? 0) };
+    this.#effective.set(definition, entry);
+    return entry;
+  }
+}
+
+/** The phase id of a configuration: 12 base64url characters of its SHA-256. */
+export function phaseId(definition: TrackSetDefinition, epoch: number): string {
+  const configuration = JSON.stringify([definition.tracks.map((t) => [t.name, t.weight]), definition.coverage, definition.baseline, definition.sticky, epoch]);
+  return createHash('sha256').update(configuration).digest('base64url').slice(0, 12);
+}

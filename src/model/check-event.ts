@@ -64,13 +64,26 @@ function kindProblem(kind: unknown, e: Partial<Record<string, unknown>>): string
         time('at', e.at, MAX_EPOCH_MS) ??
         (e.control === undefined || e.control === null ? undefined : name('control', e.control)) ??
         phaseProblem(e.phase) ??
-        (e.sticky === undefined || typeof e.sticky === 'boolean' ? undefined : 'sticky must be true or false')
+        (e.sticky === undefined || typeof e.sticky === 'boolean' ? undefined : 'sticky must be true or false') ??
+        (e.stopped === undefined || typeof e.stopped === 'boolean' ? undefined : 'stopped must be true or false')
       );
     case 'guardrail':
       return name('trackSetId', e.trackSetId) ?? name('track', e.track) ?? causeProblem(e.cause) ?? time('at', e.at, MAX_EPOCH_MS);
+    case 'metric':
+      return name('name', e.name) ?? metricKindProblem(e) ?? flag('higherIsBetter', e.higherIsBetter) ?? flag('guardrail', e.guardrail) ?? time('at', e.at, MAX_EPOCH_MS);
     default:
-      return `kind is ${typeof kind === 'string' ? `'${kind.slice(0, 20)}'` : String(kind)}; use exposure, conversion, health, definition or guardrail`;
+      return `kind is ${typeof kind === 'string' ? `'${kind.slice(0, 20)}'` : String(kind)}; use exposure, conversion, health, definition, guardrail or metric`;
   }
+}
+
+function metricKindProblem(e: Partial<Record<string, unknown>>): string | undefined {
+  if (!['conversion', 'sum', 'count', 'mean', 'ratio'].includes(e.metricKind as string)) return 'metricKind must be conversion, sum, count, mean or ratio';
+  if (e.metricKind === 'ratio') return name('numerator', e.numerator) ?? name('denominator', e.denominator);
+  return e.numerator === null && e.denominator === null ? undefined : 'numerator and denominator must be null but for a ratio';
+}
+
+function flag(field: string, value: unknown): string | undefined {
+  return typeof value === 'boolean' ? undefined : `${field} must be true or false`;
 }
 
 function eventIdProblem(id: unknown): string | undefined {

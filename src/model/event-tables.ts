@@ -33,6 +33,7 @@ export interface EventTable<K extends RecordedEvent['kind'] = RecordedEvent['kin
 const text = (name: string): Column => ({ name, type: 'text' });
 const integer = (name: string): Column => ({ name, type: 'integer' });
 const real = (name: string): Column => ({ name, type: 'real' });
+const flag = (value: boolean | undefined): number | null => (value === undefined ? null : value ? 1 : 0);
 
 /** Every event kind's table, by kind. */
 export const EVENT_TABLES: { readonly [K in RecordedEvent['kind']]: EventTable<K> } = {
@@ -69,9 +70,9 @@ export const EVENT_TABLES: { readonly [K in RecordedEvent['kind']]: EventTable<K
   definition: {
     kind: 'definition',
     table: 'tracks_definitions',
-    columns: [text('event_id'), text('track_set_id'), text('weights'), real('coverage'), integer('at'), text('control'), text('phase'), integer('sticky')],
+    columns: [text('event_id'), text('track_set_id'), text('weights'), real('coverage'), integer('at'), text('control'), text('phase'), integer('sticky'), integer('stopped')],
     key: ['event_id'],
-    row: (e) => [e.eventId, e.trackSetId, weightsJson(e.weights), e.coverage, e.at, e.control ?? null, e.phase ?? null, e.sticky === undefined ? null : e.sticky ? 1 : 0],
+    row: (e) => [e.eventId, e.trackSetId, weightsJson(e.weights), e.coverage, e.at, e.control ?? null, e.phase ?? null, flag(e.sticky), flag(e.stopped)],
   },
   guardrail: {
     kind: 'guardrail',
@@ -80,10 +81,17 @@ export const EVENT_TABLES: { readonly [K in RecordedEvent['kind']]: EventTable<K
     key: ['event_id'],
     row: (e) => [e.eventId, e.trackSetId, e.track, e.cause, e.at],
   },
+  metric: {
+    kind: 'metric',
+    table: 'tracks_metrics',
+    columns: [text('event_id'), text('name'), text('metric_kind'), text('numerator'), text('denominator'), integer('higher_is_better'), integer('guardrail'), integer('at')],
+    key: ['event_id'],
+    row: (e) => [e.eventId, e.name, e.metricKind, e.numerator, e.denominator, e.higherIsBetter ? 1 : 0, e.guardrail ? 1 : 0, e.at],
+  },
 };
 
 /** The event kinds, in the order stores write them. */
-export const EVENT_KINDS: readonly RecordedEvent['kind'][] = ['exposure', 'conversion', 'health', 'definition', 'guardrail'];
+export const EVENT_KINDS: readonly RecordedEvent['kind'][] = ['exposure', 'conversion', 'health', 'definition', 'guardrail', 'metric'];
 
 /** Where each table's unique key columns sit in its rows. */
 const KEY_INDEXES = new Map(

@@ -66,6 +66,8 @@ export interface DefinitionEvent {
   readonly phase?: string;
   /** Whether the set is sticky; absent in events of tracks 0.1. */
   readonly sticky?: boolean;
+  /** Whether the phase began with a stop (`tracks stop`): no one is assigned in it. Absent in events of tracks 0.1. */
+  readonly stopped?: boolean;
   readonly at: number;
 }
 
@@ -80,8 +82,26 @@ export interface GuardrailEvent {
   readonly at: number;
 }
 
+/**
+ * A metric's declaration (`configure({ metrics })`), published when a process first records
+ * the metric, so reports analyse it as declared. The latest published wins.
+ */
+export interface MetricEvent {
+  readonly kind: 'metric';
+  readonly eventId: string;
+  /** The metric's name. */
+  readonly name: string;
+  readonly metricKind: 'conversion' | 'sum' | 'count' | 'mean' | 'ratio';
+  /** A ratio's numerator and denominator metrics; null for other kinds. */
+  readonly numerator: string | null;
+  readonly denominator: string | null;
+  readonly higherIsBetter: boolean;
+  readonly guardrail: boolean;
+  readonly at: number;
+}
+
 /** Every kind of event a store holds. */
-export type RecordedEvent = ExposureEvent | ConversionEvent | HealthEvent | DefinitionEvent | GuardrailEvent;
+export type RecordedEvent = ExposureEvent | ConversionEvent | HealthEvent | DefinitionEvent | GuardrailEvent | MetricEvent;
 
 /** A track set's live control: stopped or not (and what it serves then), and its ramp. */
 export interface ControlState {

@@ -4,6 +4,7 @@
  * writes create and migrate the tables on first use.
  */
 import type { ControlState, RecordedEvent } from './events.js';
+import type { MetricDeclaration } from './metrics.js';
 import type { SummarizeOptions, TrackSetSums } from './sums.js';
 
 /** What every store call takes: a signal that says the caller stopped waiting. */
@@ -51,6 +52,11 @@ export interface Store {
   write(events: readonly RecordedEvent[], options?: CallOptions): Promise<void>;
   /** Every track set's control state; none when the store holds no tracks data yet. */
   readControls(options?: CallOptions): Promise<ControlState[]>;
+  /**
+   * The metric declarations published to the store (`configure({ metrics })`), the latest per
+   * name. Optional for stores of your own: without it, reports infer every metric's kind.
+   */
+  readMetrics?(options?: CallOptions): Promise<ReadonlyMap<string, MetricDeclaration>>;
   /** Stops or resumes a track set for every process using the store. */
   writeControl(state: ControlState, options?: CallOptions): Promise<void>;
   /** Earlier tracks of units in a sticky set, by unit; none when the store holds no tracks data yet. */

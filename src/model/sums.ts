@@ -14,6 +14,37 @@ export interface MetricSums {
   readonly sum: number;
   /** Sum over users of the square of each user's total value. */
   readonly sumSquares: number;
+  /** Number of conversions after exposure, over users (`count` metrics). */
+  readonly count: number;
+  /** Sum over users of the square of each user's number of conversions. */
+  readonly countSquares: number;
+  /** Sum over converted users of each user's average conversion value (`mean` metrics). */
+  readonly meanSum: number;
+  /** Sum over converted users of the square of each user's average conversion value. */
+  readonly meanSquares: number;
+}
+
+/** Metric sums while they are being added up. */
+export type MutableMetricSums = { -readonly [K in keyof MetricSums]: MetricSums[K] };
+
+/** The fields of MetricSums, in one place: cells, accumulators and the report add them all. */
+export const METRIC_SUM_FIELDS = ['converted', 'sum', 'sumSquares', 'count', 'countSquares', 'meanSum', 'meanSquares'] as const satisfies ReadonlyArray<keyof MetricSums>;
+
+/** Adds `sums` into the metric's entry of `metrics`. */
+export function addMetric(metrics: Map<string, MutableMetricSums>, metric: string, sums: MetricSums): void {
+  const acc = metrics.get(metric);
+  if (acc === undefined) {
+    const copy = {} as MutableMetricSums;
+    for (const field of METRIC_SUM_FIELDS) copy[field] = sums[field];
+    metrics.set(metric, copy);
+  } else {
+    for (const field of METRIC_SUM_FIELDS) acc[field] += sums[field];
+  }
+}
+
+/** The key of a ratio's sum of products in {@link TrackSums.products}. */
+export function productKey(numerator: string, denominator: string): string {
+  return `${numerator}\u0000${denominator}`;
 }
 
 /** Aggregated health of one track's code path. */
@@ -31,6 +62,11 @@ export interface TrackSums {
   readonly users: number;
   /** By metric name. Metrics nobody on this track converted on are absent (read as zeros). */
   readonly metrics: ReadonlyMap<string, MetricSums>;
+  /**
+   * For each ratio asked for (`summarize({ ratios })`), by {@link productKey}: the sum over
+   * users of the product of their numerator and denominator totals. Absent when none was asked.
+   */
+  readonly products?: ReadonlyMap<string, number>;
   readonly health: HealthSums;
 }
 
@@ -38,7 +74,10 @@ export interface TrackSums {
 export interface DailySums {
   /** UTC day, YYYY-MM-DD, of exposure. Users are counted on their exposure day. */
   readonly day: string;
+  /** Every phase together. */
   readonly tracks: readonly Omit<TrackSums, 'health'>[];
+  /** The same users by the phase they were assigned in (for a phase-aware lift over time). */
+  readonly phases: readonly { readonly phase: string; readonly tracks: readonly Omit<TrackSums, 'health'>[] }[];
 }
 
 /** A track set's definition as recorded: weights by track name, coverage, baseline and stickiness. */
@@ -49,6 +88,8 @@ export interface RecordedDefinition {
   readonly control: string | null;
   /** Whether the set is sticky; null when recorded by tracks 0.1. */
   readonly sticky: boolean | null;
+  /** Whether this configuration is a stop (no one assigned); null when recorded by tracks 0.1. */
+  readonly stopped: boolean | null;
 }
 
 /**
@@ -91,4 +132,6 @@ export interface SummarizeOptions {
   readonly trackSetId?: string;
   /** Include per-day sums (costs one more grouped query). Default true. */
   readonly daily?: boolean;
+  /** Ratio metrics to sum the products of (numerator and denominator totals per user). */
+  readonly ratios?: readonly { readonly numerator: string; readonly denominator: string }[];
 }

@@ -21,7 +21,11 @@ export class ControlPoller {
   #reading: Promise<void> | undefined;
   #next: Promise<void> | undefined;
 
-  constructor(store: Store, errors: ErrorReporter, options: { controlInterval: number; writeTimeout: number }) {
+  readonly #onChange: (() => void) | undefined;
+
+  /** `onChange` is called after a read that found a set's state changed (a stop, resume or ramp). */
+  constructor(store: Store, errors: ErrorReporter, options: { controlInterval: number; writeTimeout: number }, onChange?: () => void) {
+    this.#onChange = onChange;
     this.#store = store;
     this.#errors = errors;
     this.#writeTimeout = options.writeTimeout;
@@ -78,8 +82,10 @@ export class ControlPoller {
         const same = before !== undefined && before.epoch === (c.epoch ?? 0) && before.at === c.at;
         live.set(c.trackSetId, same ? before : { epoch: c.epoch ?? 0, at: c.at, overrides });
       }
+      const changed = live.size !== this.#live.size || [...live].some(([id, state]) => this.#live.get(id) !== state);
       this.#stopped = stopped;
       this.#live = live;
+      if (changed) this.#onChange?.();
     } catch (error) {
       this.#errors.report('controls', error);
     }

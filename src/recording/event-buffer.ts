@@ -191,5 +191,7 @@ export function eventBytes(event: RecordedEvent): number {
       return 160 + 2 * (event.eventId.length + event.trackSetId.length) + 48 * Object.keys(event.weights).length;
     case 'guardrail':
       return 120 + 2 * (event.eventId.length + event.trackSetId.length + event.track.length + event.cause.length);
+    case 'metric':
+      return 160 + 2 * (event.eventId.length + event.name.length + (event.numerator?.length ?? 0) + (event.denominator?.length ?? 0));
   }
 }

@@ -25,6 +25,8 @@ export class Exposures {
   /** Set id and phase, NUL-separated (ids hold no NUL), of every definition recorded. */
   readonly #defined = new Set<string>();
   readonly #stickySets = new Set<string>();
+  /** The class definition of every set this process has exposed, by id. */
+  readonly #sets = new Map<string, TrackSetDefinition>();
 
   constructor(units: UnitOfKey, seenKeys: UnitOfKey, seen: SeenUnits, sticky: StickyAssignments, phases: Phases) {
     this.#units = units;
@@ -41,7 +43,10 @@ export class Exposures {
     if (key !== null && !this.#seen.add(run.id, key.length > 200 ? this.#seenKeys.of(key) : key)) return;
     const definition = definitionOf((run as object).constructor);
     const phase = this.#phases.phaseOf(definition);
-    if (!this.#defined.has(`${run.id}\u0000${phase}`)) this.#define(this.#phases.effective(definition), phase, emit);
+    if (!this.#defined.has(`${run.id}\u0000${phase}`)) {
+      this.#sets.set(run.id, definition);
+      this.#define(this.#phases.effective(definition), phase, false, emit);
+    }
     const unit = key === null ? unitOfRun(run.runId) : this.#units.of(key);
     if (key !== null && this.#stickySets.has(run.id)) this.#sticky.remember(run.id, key, run.name);
     emit({ kind: 'exposure', eventId: newEventId(), trackSetId: run.id, track: run.name, unit, at: Date.now(), phase });
@@ -58,7 +63,19 @@ export class Exposures {
     return this.#sticky.trackOf(trackSetId, key);
   }
 
-  #define(definition: TrackSetDefinition, phase: string, emit: (event: RecordedEvent) => void): void {
+  /**
+   * After a stop, resume or ramp: records the new phase of every set this process has exposed,
+   * at once, so the phase starts when the change took effect here (a stopped set records no
+   * exposures, yet its stop must end the phase before it).
+   */
+  markPhases(isStopped: (trackSetId: string) => boolean, emit: (event: RecordedEvent) => void): void {
+    for (const [id, definition] of this.#sets) {
+      const phase = this.#phases.phaseOf(definition);
+      if (!this.#defined.has(`${id}\u0000${phase}`)) this.#define(this.#phases.effective(definition), phase, isStopped(id), emit);
+    }
+  }
+
+  #define(definition: TrackSetDefinition, phase: string, stopped: boolean, emit: (event: RecordedEvent) => void): void {
     this.#defined.add(`${definition.id}\u0000${phase}`);
     // Without a prototype, a track named 'constructor' or '__proto__' is an ordinary key.
     const weights = Object.create(null) as Record<string, number>;
@@ -72,6 +89,7 @@ export class Exposures {
       control: definition.baseline,
       phase,
       sticky: definition.sticky,
+      stopped,
       at: Date.now(),
     });
   }

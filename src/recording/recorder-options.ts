@@ -1,5 +1,7 @@
 import { TracksError } from '../errors.js';
 import type { GuardrailEvent } from '../model/events.js';
+import { checkMetrics } from '../model/metrics.js';
+import type { MetricDeclaration, MetricDeclarations } from '../model/metrics.js';
 import type { GuardrailOptions } from './guardrails.js';
 
 /** The secret `hashKeys` stores keys under (HMAC-SHA-256). */
@@ -69,6 +71,17 @@ export interface RecorderOptions {
   readonly onError?: (error: Error) => void;
   /** Called when a guardrail switches a track off. */
   readonly onGuardrail?: (event: Omit<GuardrailEvent, 'kind' | 'eventId'>) => void;
+  /**
+   * How each metric is analysed, declared once: published to the store with the first event
+   * this process records, so `tracks report` and the dashboard use it with no flags. Metrics
+   * not declared are inferred (a rate while every user converts at most once, else a mean).
+   *
+   * @example
+   * ```ts
+   * configure({ store, metrics: { purchase: { kind: 'conversion' }, revenue: { kind: 'sum' } } });
+   * ```
+   */
+  readonly metrics?: MetricDeclarations;
 }
 
 /** Options with their defaults, checked. */
@@ -90,6 +103,7 @@ export interface ResolvedOptions {
   readonly guardrails: GuardrailOptions | undefined;
   readonly onError: ((error: Error) => void) | undefined;
   readonly onGuardrail: RecorderOptions['onGuardrail'];
+  readonly metrics: ReadonlyMap<string, MetricDeclaration>;
 }
 
 const MIB = 1024 * 1024;
@@ -114,6 +128,7 @@ export const RECORDER_OPTIONS = [
   'guardrails',
   'onError',
   'onGuardrail',
+  'metrics',
 ] as const satisfies readonly (keyof RecorderOptions)[];
 
 /**
@@ -162,6 +177,7 @@ export function resolveOptions(options: RecorderOptions): ResolvedOptions {
     guardrails: options.guardrails || undefined,
     onError: hook(options.onError, 'onError'),
     onGuardrail: hook(options.onGuardrail, 'onGuardrail'),
+    metrics: options.metrics === undefined ? new Map<string, MetricDeclaration>() : checkMetrics(options.metrics),
   };
   if (resolved.batchSize * 4 > resolved.maxBuffered) {
     throw new TracksError(

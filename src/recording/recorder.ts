@@ -13,6 +13,7 @@ import { ErrorReporter } from './error-reporter.js';
 import { EventBuffer } from './event-buffer.js';
 import { Exposures } from './exposures.js';
 import { HealthRecorder } from './health-recorder.js';
+import { MetricPublisher } from './metric-publisher.js';
 import { Phases } from './phases.js';
 import { resolveOptions } from './recorder-options.js';
 import type { RecorderOptions, ResolvedOptions } from './recorder-options.js';
@@ -77,6 +78,7 @@ export class Recorder {
   readonly #outbox: Outbox | undefined;
   readonly #units: UnitOfKey;
   readonly #timer: NodeJS.Timeout;
+  readonly #metrics: MetricPublisher;
   readonly #accept = (event: RecordedEvent): void => this.#push(event);
   #rejected = 0;
   #open = true;
@@ -99,11 +101,14 @@ export class Recorder {
       maxEntries: o.stickyCacheSize,
       maxBytes: o.stickyCacheBytes,
     });
-    this.#controls = new ControlPoller(store, this.#errors, o);
+    this.#controls = new ControlPoller(store, this.#errors, o, () => {
+      if (this.#open) this.#exposures.markPhases((id) => this.#controls.serving(id) !== undefined, this.#accept);
+    });
     const controls = this.#controls;
     const phases = new Phases((id) => controls.live(id));
     this.#exposures = new Exposures(this.#units, new UnitOfKey(), new SeenUnits(o.dedupeSize, o.dedupeBytes), sticky, phases);
     this.#health = new HealthRecorder(o.guardrails, o.onGuardrail, this.#errors);
+    this.#metrics = new MetricPublisher(o.metrics);
     this.hooks = {
       effective: (definition) => phases.effective(definition),
       serveInstead: (id) => {
@@ -150,6 +155,7 @@ export class Recorder {
     let event: RecordedEvent;
     try {
       event = conversionEventOf(conversion, this.#units, Date.now());
+      this.#metrics.checkRecorded(event.metric);
     } catch (error) {
       this.#rejected++;
       this.#errors.report('rejected', error);
@@ -159,6 +165,11 @@ export class Recorder {
   }
 
   #push(event: RecordedEvent): void {
+    this.#metrics.publish(this.#pushOne);
+    this.#pushOne(event);
+  }
+
+  readonly #pushOne = (event: RecordedEvent): void => {
     if (this.#buffer.push(event)) {
       // A full batch to write (or, when the store is behind, to spill): act on the next turn.
       if (!this.#soon && (this.#buffer.queued >= this.#options.batchSize || this.#buffer.bytes * 4 >= this.#buffer.maxBytes)) {
@@ -176,7 +187,7 @@ export class Recorder {
       `memory holds ${this.#buffer.total} events (${this.#buffer.bytes} bytes), its bound, and ` +
         `${this.#outbox === undefined ? 'there is no outbox' : `the outbox ${this.#outbox.path} cannot take them now`}`,
     );
-  }
+  };
 
   #afterClose(): void {
     this.#delivery.counts.dropped++;

@@ -1,21 +1,22 @@
 import { quoted } from '../core/names.js';
 import { TracksError } from '../errors.js';
 import { LATENCY_BUCKET_BOUNDS_MS, latencyQuantile } from '../model/latency-histogram.js';
-import { bayesianComparison } from '../stats/bayes.js';
-import { sequentialLift } from '../stats/confidence-sequence.js';
-import { lift } from '../stats/lift.js';
+import type { MetricDeclaration, MetricDeclarations } from '../model/metrics.js';
 import { adjustPValues } from '../stats/multiple-testing.js';
-import { proportionTest } from '../stats/proportion-test.js';
-import { srmCheck } from '../stats/srm-check.js';
 import { normalQuantile } from '../stats/distributions.js';
-import { summarize } from '../stats/summary.js';
-import type { MetricKind, SufficientStatistics } from '../stats/summary.js';
-import type { DailySums, HealthSums, MetricSums, TrackSetSums, TrackSums } from '../model/sums.js';
+import { addMetric } from '../model/sums.js';
+import type { DailySums, HealthSums, MutableMetricSums, PhaseSums, TrackSetSums, TrackSums } from '../model/sums.js';
+import { comparePhases, verdictOf } from './compare.js';
+import type { PendingComparison } from './compare.js';
+import { armEstimate, familyOf, metricSpecs, metricSums, valueOf } from './metric-spec.js';
+import type { ArmSums, MetricSpec } from './metric-spec.js';
+import { phasedSrm, phaseSrm } from './phase-srm.js';
 import type {
   Comparison,
   Interval,
   LatencyResult,
   MetricResult,
+  PhaseResult,
   Report,
   ReportWarning,
   TimelinePoint,
@@ -23,7 +24,7 @@ import type {
   TrackSetResult,
 } from './report-model.js';
 
-/** How to analyse: significance level, sequential testing, correction, baselines. */
+/** How to analyse: significance level, sequential testing, correction, baselines, metrics, phases. */
 export interface ReportOptions {
   /** Describes the store in the report, e.g. `sqlite:tracks.db`. */
   readonly store?: string;
@@ -40,6 +41,15 @@ export interface ReportOptions {
    * or an object of own properties. Every one must name a recorded set and one of its tracks.
    */
   readonly baselines?: ReadonlyMap<string, string> | Readonly<Record<string, string>>;
+  /**
+   * How each metric is analysed (`store.readMetrics()`, what `configure({ metrics })`
+   * published); metrics not declared are inferred.
+   */
+  readonly metrics?: ReadonlyMap<string, MetricDeclaration> | MetricDeclarations;
+  /** Analyse this phase alone (1 is the first), instead of every phase combined. */
+  readonly phase?: number;
+  /** Also analyse each phase alone (`phases[].results`). */
+  readonly allPhases?: boolean;
   /** Fewer users than this in a track raises a warning (default 100). */
   readonly minUsers?: number;
   /** Include the cumulative lift by day (the dashboard's chart). */
@@ -48,23 +58,27 @@ export interface ReportOptions {
   readonly now?: Date;
 }
 
-const NO_METRIC: MetricSums = { converted: 0, sum: 0, sumSquares: 0 };
-
 /**
  * Turns the sufficient statistics a store summarized into the report: per track set and
- * track, rates and means, lift with intervals, p-values adjusted across the set, chance to
- * beat control, latency and error rate, and warnings. Pure: no I/O.
+ * track, each metric as declared (or inferred), lift with intervals, p-values adjusted across
+ * the set, chance to beat control, latency and error rate, phases, and warnings. Comparisons
+ * are phase-aware: each phase's users are compared within the phase and the phases combined
+ * (post-stratification), so a ramp or a change of weights cannot bias them. Pure: no I/O.
  *
  * @example
  * ```ts
- * const report = buildReport(await store.summarize(), { alpha: 0.05, sequential: true });
+ * const report = buildReport(await store.summarize(), { alpha: 0.05, metrics: await store.readMetrics() });
  * ```
  */
 export function buildReport(sums: readonly TrackSetSums[], options: ReportOptions = {}): Report {
   const alpha = options.alpha ?? 0.05;
   if (!(alpha > 0 && alpha < 1)) throw new TracksError(`alpha is ${alpha}; use a number between 0 and 1, like 0.05`);
+  if (options.phase !== undefined && !(Number.isInteger(options.phase) && options.phase >= 1)) {
+    throw new TracksError(`phase is ${options.phase}; phases are numbered from 1 (see the phases of 'tracks report --json')`);
+  }
   const correction = options.correction ?? 'holm';
   const baselines = options.baselines instanceof Map ? options.baselines : new Map(Object.entries(options.baselines ?? {}));
+  const metrics = options.metrics instanceof Map ? options.metrics : new Map(Object.entries(options.metrics ?? {}));
   checkBaselines(sums, baselines);
   return {
     version: 1,
@@ -74,21 +88,35 @@ export function buildReport(sums: readonly TrackSetSums[], options: ReportOption
     sequential: options.sequential ?? false,
     correction,
     latencyBucketBoundsMs: LATENCY_BUCKET_BOUNDS_MS,
-    trackSets: sums.map((set) => trackSetResult(set, { ...options, alpha, correction, baselines })),
+    trackSets: sums.map((set) => trackSetResult(set, { ...options, alpha, correction, baselines, metrics })),
   };
 }
 
-type Resolved = Omit<ReportOptions, 'baselines'> & {
+type Resolved = Omit<ReportOptions, 'baselines' | 'metrics'> & {
   readonly alpha: number;
   readonly correction: 'holm' | 'benjamini-hochberg';
   readonly baselines: ReadonlyMap<string, string>;
+  readonly metrics: ReadonlyMap<string, MetricDeclaration>;
 };
 
 const NO_WEIGHTS: ReadonlyMap<string, number> = new Map();
 
+/** The phases of a set, numbered; a set summarized without phases (an older store) is one phase. */
+function phasesOf(set: TrackSetSums): PhaseSums[] {
+  if (set.phases.length > 0) return [...set.phases];
+  return [{ phase: '', startedAt: set.firstExposureAt, endedAt: null, definition: set.definition, tracks: set.tracks }];
+}
+
 function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
-  const weights = set.definition?.weights ?? NO_WEIGHTS;
-  const tracks = orderTracks(set.tracks, weights);
+  const phases = phasesOf(set);
+  if (options.phase !== undefined && options.phase > phases.length) {
+    throw new TracksError(`${quoted(set.trackSetId)} has ${phases.length} phase${phases.length === 1 ? '' : 's'}; --phase ${options.phase} is not one of them (give 1 to ${phases.length})`);
+  }
+  const analysed = options.phase === undefined ? phases.map((_, i) => i) : [options.phase - 1];
+  const one = options.phase === undefined ? undefined : phases[options.phase - 1]!;
+  const weights = (one ? one.definition?.weights : set.definition?.weights) ?? set.definition?.weights ?? NO_WEIGHTS;
+  const pooled = one ? one.tracks : analysed.length === phases.length && set.phases.length > 0 ? poolPhases(phases) : set.tracks;
+  const tracks = orderTracks(pooled, weights, set.tracks);
   const names = tracks.map((t) => t.track);
   // 'control' is the baseline when the set has one: in its weights, or with users. A 'control'
   // seen only in health rows (runs outside the test) is not a track to compare with.
@@ -103,59 +131,26 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
   } else if (!names.includes(baseline)) {
     warnings.push({ kind: 'no-baseline', message: `baseline track '${baseline}' has no users yet` });
   }
-  const metrics = [...new Set(tracks.flatMap((t) => [...t.metrics.keys()]))].sort();
-  const kinds = new Map(metrics.map((m) => [m, kindOf(tracks, m)] as const));
-  const base = tracks.find((t) => t.track === baseline);
-
-  // Every comparison of the set first, then one correction across all of them.
-  const pending: { track: string; metric: string; comparison: Omit<Comparison, 'adjustedPValue' | 'significant'> }[] = [];
-  const reasons = new Map<string, string>();
-  for (const track of tracks) {
-    if (base === undefined || track === base) continue;
-    for (const metric of metrics) {
-      const outcome = compare(base, track, metric, kinds.get(metric)!, options);
-      if (typeof outcome === 'string') reasons.set(`${track.track}\0${metric}`, outcome);
-      else pending.push({ track: track.track, metric, comparison: outcome });
+  const specs = metricSpecs(tracks, options.metrics);
+  const analysedPhases = analysed.map((i) => phases[i]!);
+  const results = analyse(tracks, analysedPhases, baseline, specs, weights, options);
+  for (const r of results) {
+    for (const m of r.metrics) {
+      if (m.guardrail && m.comparison?.verdict === 'worse') {
+        warnings.push({
+          kind: 'guardrail-metric',
+          message: `guardrail metric '${m.metric}' is significantly worse on '${r.name}' than on '${baseline}' (${describeChange(m)}, p adj = ${formatP(m.comparison.adjustedPValue)})`,
+        });
+      }
     }
   }
-  const adjusted = adjustPValues(pending.map((p) => p.comparison.pValue), options.correction);
-  const comparisons = new Map<string, Comparison>(
-    pending.map((p, i) => {
-      const adjustedPValue = adjusted[i]!;
-      return [`${p.track}\0${p.metric}`, { ...p.comparison, adjustedPValue, significant: adjustedPValue < options.alpha }] as const;
-    }),
-  );
 
-  const totalWeight = [...weights.values()].reduce((a, b) => a + b, 0);
-  const users = tracks.reduce((n, t) => n + t.users, 0);
-  const trackResults: TrackResult[] = tracks.map((t) => ({
-    name: t.track,
-    isBaseline: t.track === baseline,
-    users: t.users,
-    expectedShare: totalWeight > 0 && weights.has(t.track) ? weights.get(t.track)! / totalWeight : null,
-    metrics: metrics.map((metric): MetricResult => {
-      const sums = t.metrics.get(metric) ?? NO_METRIC;
-      const key: string = `${t.track}\0${metric}`;
-      return {
-        metric,
-        kind: kinds.get(metric)!,
-        conversions: sums.converted,
-        total: sums.sum,
-        rate: t.users > 0 ? sums.converted / t.users : null,
-        mean: t.users > 0 ? sums.sum / t.users : null,
-        interval: intervalOf(statisticsOf(t, metric, kinds.get(metric)!), kinds.get(metric)!, options.alpha),
-        comparison: comparisons.get(key) ?? null,
-        cannotCompute: reasons.get(key) ?? null,
-      };
-    }),
-    latency: latencyOf(t.health),
-  }));
-
-  const srm = srmOf(tracks, weights);
+  const splits = analysedPhases.map((p) => ({ tracks: p.tracks, weights: p.definition?.weights ?? weights }));
+  const srm = phasedSrm(splits);
   if (srm?.mismatch) {
     warnings.push({
       kind: 'sample-ratio-mismatch',
-      message: `sample-ratio mismatch (p = ${formatP(srm.pValue)}): users are not split as the weights say; check for assignment or logging bugs before trusting results`,
+      message: `sample-ratio mismatch (p = ${formatP(srm.pValue)}): users are not split as ${analysedPhases.length > 1 ? "each phase's" : 'the'} weights say; check for assignment or logging bugs before trusting results`,
     });
   }
   const minUsers = options.minUsers ?? 100;
@@ -166,6 +161,7 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
       message: `too few users to conclude (${small.map((t) => `${t.track}: ${t.users}`).join(', ')}; want at least ${minUsers} per track, see 'tracks plan')`,
     });
   }
+  const users = tracks.reduce((n, t) => n + t.users, 0);
   const stopped = set.control?.stopped ?? false;
   if (!stopped && !options.sequential && users > 0) {
     warnings.push({
@@ -186,92 +182,152 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
     firstExposureAt: isoOrNull(set.firstExposureAt),
     lastExposureAt: isoOrNull(set.lastExposureAt),
     srm,
+    phases: phases.map((p, i) => phaseResult(p, i, set, baseline, specs, options)),
+    analysedPhases: analysed.map((i) => i + 1),
+    inferredMetrics: specs.filter((m) => !m.declared).map((m) => m.name),
     warnings,
-    tracks: trackResults,
+    tracks: results,
     guardrails: set.guardrails.map((g) => ({ track: g.track, cause: g.cause, at: new Date(g.at).toISOString() })),
-    ...(options.timeline ? { timeline: timelineOf(set.daily, baseline, metrics, kinds, options) } : {}),
+    ...(options.timeline ? { timeline: timelineOf(set.daily, baseline, specs, options, analysed.length === 1 && one ? one.phase : undefined) } : {}),
   };
 }
 
-function orderTracks(tracks: readonly TrackSums[], weights: ReadonlyMap<string, number>): TrackSums[] {
+/**
+ * Per track: users, each metric's value and its comparison with the baseline, combined over
+ * `phases` (each phase's users compared within it), with one correction across the set.
+ */
+function analyse(
+  tracks: readonly TrackSums[],
+  phases: readonly PhaseSums[],
+  baseline: string | null,
+  specs: readonly MetricSpec[],
+  weights: ReadonlyMap<string, number>,
+  options: Resolved,
+): TrackResult[] {
+  const base = tracks.find((t) => t.track === baseline);
+  const pending: { track: string; spec: MetricSpec; comparison: PendingComparison }[] = [];
+  const reasons = new Map<string, string>();
+  for (const track of tracks) {
+    if (base === undefined || track === base) continue;
+    const pairs = phases
+      .map((p) => ({ base: p.tracks.find((t) => t.track === base.track), track: p.tracks.find((t) => t.track === track.track) }))
+      .filter((pair): pair is { base: ArmSums; track: ArmSums } => pair.base !== undefined && pair.track !== undefined && pair.base.users > 0 && pair.track.users > 0);
+    // No phase with users in both: compare the totals, so the reason says what is missing.
+    const compared = pairs.length > 0 ? pairs : [{ base, track }];
+    for (const spec of specs) {
+      const outcome = comparePhases(compared, spec, options);
+      if (typeof outcome === 'string') reasons.set(`${track.track}\0${spec.name}`, outcome);
+      else pending.push({ track: track.track, spec, comparison: outcome });
+    }
+  }
+  const adjusted = adjustPValues(pending.map((p) => p.comparison.pValue), options.correction);
+  const comparisons = new Map<string, Comparison>(
+    pending.map((p, i) => {
+      const adjustedPValue = adjusted[i]!;
+      const significant = adjustedPValue < options.alpha;
+      const verdict = verdictOf(p.comparison.absolute.estimate, significant, p.spec.higherIsBetter);
+      return [`${p.track}\0${p.spec.name}`, { ...p.comparison, adjustedPValue, significant, verdict }] as const;
+    }),
+  );
+  const totalWeight = [...weights.values()].reduce((a, b) => a + b, 0);
+  return tracks.map((t) => ({
+    name: t.track,
+    isBaseline: t.track === baseline,
+    users: t.users,
+    expectedShare: totalWeight > 0 && weights.has(t.track) ? weights.get(t.track)! / totalWeight : null,
+    metrics: specs.map((spec): MetricResult => {
+      const sums = metricSums(t, spec.name);
+      const key = `${t.track}\0${spec.name}`;
+      return {
+        metric: spec.name,
+        kind: familyOf(spec.type),
+        type: spec.type,
+        declared: spec.declared,
+        higherIsBetter: spec.higherIsBetter,
+        guardrail: spec.guardrail,
+        value: valueOf(t, spec),
+        conversions: sums.converted,
+        total: sums.sum,
+        rate: t.users > 0 ? sums.converted / t.users : null,
+        mean: t.users > 0 ? sums.sum / t.users : null,
+        interval: intervalOf(t, spec, options.alpha),
+        comparison: comparisons.get(key) ?? null,
+        cannotCompute: reasons.get(key) ?? null,
+      };
+    }),
+    latency: latencyOf(t.health),
+  }));
+}
+
+function phaseResult(phase: PhaseSums, index: number, set: TrackSetSums, baseline: string | null, specs: readonly MetricSpec[], options: Resolved): PhaseResult {
+  const d = phase.definition;
+  const weights = d?.weights ?? set.definition?.weights ?? NO_WEIGHTS;
+  const totalWeight = [...weights.values()].reduce((a, b) => a + b, 0);
+  const tracks = orderTracks(phase.tracks, weights, []);
+  const check = phaseSrm({ tracks, weights });
+  return {
+    index: index + 1,
+    id: phase.phase,
+    startedAt: isoOrNull(phase.startedAt),
+    endedAt: isoOrNull(phase.endedAt),
+    stopped: d?.stopped ?? false,
+    users: tracks.reduce((n, t) => n + t.users, 0),
+    configuration: d === null ? null : { weights: Object.fromEntries(d.weights), coverage: d.coverage, baseline: d.control, sticky: d.sticky },
+    srm: check === null ? null : { pValue: check.pValue, mismatch: check.mismatch },
+    tracks: tracks.map((t) => ({ name: t.track, users: t.users, expectedShare: totalWeight > 0 && weights.has(t.track) ? weights.get(t.track)! / totalWeight : null })),
+    ...(options.allPhases ? { results: analyse(tracks, [phase], baseline, specs, weights, options) } : {}),
+  };
+}
+
+/** Every phase's tracks added up: each user once, with the conversions of their own phase. */
+function poolPhases(phases: readonly PhaseSums[]): ArmSums[] {
+  const pooled = new Map<string, { users: number; metrics: Map<string, MutableMetricSums>; products: Map<string, number> | undefined }>();
+  for (const phase of phases) {
+    for (const t of phase.tracks) {
+      let acc = pooled.get(t.track);
+      if (acc === undefined) pooled.set(t.track, (acc = { users: 0, metrics: new Map(), products: t.products ? new Map() : undefined }));
+      acc.users += t.users;
+      for (const [metric, sums] of t.metrics) addMetric(acc.metrics, metric, sums);
+      for (const [key, sum] of t.products ?? []) acc.products?.set(key, (acc.products.get(key) ?? 0) + sum);
+    }
+  }
+  return [...pooled].map(([track, acc]) => ({ track, users: acc.users, metrics: acc.metrics, ...(acc.products ? { products: acc.products } : {}) }));
+}
+
+/**
+ * The tracks in the order of their weights, with health from the set's totals (health is not
+ * kept per phase); tracks with a weight and no users yet are shown empty.
+ */
+function orderTracks(tracks: readonly ArmSums[], weights: ReadonlyMap<string, number>, withHealth: readonly TrackSums[]): TrackSums[] {
   const order = [...weights.keys()];
   const rank = (name: string): number => {
     const i = order.indexOf(name);
     return i < 0 ? order.length : i;
   };
+  const health = (name: string): HealthSums => withHealth.find((t) => t.track === name)?.health ?? NO_HEALTH;
   const known = new Set(tracks.map((t) => t.track));
+  const present: TrackSums[] = tracks.map((t) => ({ ...t, health: health(t.track) }));
+  // A track seen only in health rows (runs outside the test) is still listed, as tracks 0.1 did.
+  const healthOnly: TrackSums[] = withHealth.filter((t) => !known.has(t.track)).map((t) => ({ ...t, users: 0, metrics: new Map() }));
+  for (const t of healthOnly) known.add(t.track);
   const empty: TrackSums[] = order
     .filter((name) => !known.has(name) && weights.get(name)! > 0)
     .map((track) => ({ track, users: 0, metrics: new Map(), health: { runs: 0, errors: 0, totalMs: 0, histogram: [] } }));
-  return [...tracks, ...empty].sort((a, b) => rank(a.track) - rank(b.track) || a.track.localeCompare(b.track));
+  return [...present, ...healthOnly, ...empty].sort((a, b) => rank(a.track) - rank(b.track) || a.track.localeCompare(b.track));
 }
 
-/** A metric is a proportion when every converting user's total is exactly 1. */
-function kindOf(tracks: readonly TrackSums[], metric: string): MetricKind {
-  return tracks.every((t) => {
-    const m = t.metrics.get(metric);
-    return m === undefined || (m.sum === m.converted && m.sumSquares === m.converted);
-  })
-    ? 'proportion'
-    : 'mean';
+/** The normal-approximation interval of one track's value, or null with fewer than 2 users. */
+function intervalOf(track: ArmSums, spec: MetricSpec, alpha: number): Interval | null {
+  const arm = armEstimate(track, spec, 'track');
+  if (!arm.ok || arm.n < 2) return null;
+  const margin = normalQuantile(1 - alpha / 2) * Math.sqrt(arm.squaredError);
+  return [arm.mean - margin, arm.mean + margin];
 }
 
-function statisticsOf(track: TrackSums, metric: string, kind: MetricKind): SufficientStatistics {
-  const m = track.metrics.get(metric) ?? NO_METRIC;
-  return kind === 'proportion'
-    ? { n: track.users, sum: m.converted, sumSquares: m.converted }
-    : { n: track.users, sum: m.sum, sumSquares: m.sumSquares };
-}
-
-/** The comparison of `track` with `base` on `metric`, or why it cannot be computed. */
-function compare(
-  base: TrackSums,
-  track: TrackSums,
-  metric: string,
-  kind: MetricKind,
-  options: Resolved,
-): Omit<Comparison, 'adjustedPValue' | 'significant'> | string {
-  const control = statisticsOf(base, metric, kind);
-  const treatment = statisticsOf(track, metric, kind);
-  const alpha = options.alpha;
-  const estimate = options.sequential
-    ? sequentialLift(control, treatment, { kind, alpha, ...(options.tuningParameter ? { tuningParameter: options.tuningParameter } : {}) })
-    : lift(control, treatment, { kind, alpha });
-  if (!estimate.ok) return estimate.reason;
-  let pValue = estimate.absolute.pValue;
-  if (!options.sequential && kind === 'proportion') {
-    // The two-proportion z-test (pooled standard error) is the convention for conversion rates.
-    const test = proportionTest(control, treatment, { alpha });
-    if (!test.ok) return test.reason;
-    pValue = test.pValue;
-  }
-  const bayes = bayesianComparison(control, treatment, { kind, alpha });
-  const relative = estimate.relative.ok
-    ? { estimate: estimate.relative.estimate, interval: estimate.relative.confidenceInterval }
-    : null;
-  return {
-    absolute: { estimate: estimate.absolute.estimate, interval: estimate.absolute.confidenceInterval },
-    relative,
-    pValue,
-    chanceToBeatControl: bayes.ok ? bayes.chanceToBeatControl : null,
-    risk: bayes.ok ? bayes.risk.treatment : null,
-  };
-}
-
-/** The normal-approximation interval of one track's rate or mean, or null with fewer than 2 users. */
-function intervalOf(stats: SufficientStatistics, kind: MetricKind, alpha: number): Interval | null {
-  const summary = summarize(stats, kind);
-  if (!summary.ok || stats.n < 2) return null;
-  const margin = normalQuantile(1 - alpha / 2) * summary.standardError;
-  return [summary.mean - margin, summary.mean + margin];
-}
-
-function srmOf(tracks: readonly TrackSums[], weights: ReadonlyMap<string, number>): TrackSetResult['srm'] {
-  const names = [...weights.keys()];
-  if (names.length < 2) return null;
-  const observed = names.map((name) => tracks.find((t) => t.track === name)?.users ?? 0);
-  const check = srmCheck(observed, names.map((name) => weights.get(name)!));
-  return check.ok ? { pValue: check.pValue, mismatch: check.mismatch } : null;
+function describeChange(m: MetricResult): string {
+  const c = m.comparison!;
+  if (c.relative) return `${c.relative.estimate >= 0 ? '+' : ''}${(c.relative.estimate * 100).toFixed(1)}%`;
+  return `${c.absolute.estimate >= 0 ? '+' : ''}${c.absolute.estimate.toPrecision(3)}`;
 }
 
 function latencyOf(health: HealthSums): LatencyResult {
@@ -288,29 +344,36 @@ function latencyOf(health: HealthSums): LatencyResult {
   };
 }
 
-function timelineOf(
-  daily: readonly DailySums[],
-  baseline: string | null,
-  metrics: readonly string[],
-  kinds: ReadonlyMap<string, MetricKind>,
-  options: Resolved,
-): TimelinePoint[] {
+/**
+ * The cumulative lift by day of exposure, phase-aware as the report (each day adds its users to
+ * their phase; phases are combined as in the comparisons); `onlyPhase` restricts it to one.
+ */
+function timelineOf(daily: readonly DailySums[], baseline: string | null, specs: readonly MetricSpec[], options: Resolved, onlyPhase: string | undefined): TimelinePoint[] {
   const points: TimelinePoint[] = [];
-  const cumulative = new Map<string, TrackSums>();
+  const byPhase = new Map<string, Map<string, ArmSums>>();
+  const pooled = new Map<string, ArmSums>();
   for (const day of [...daily].sort((a, b) => a.day.localeCompare(b.day))) {
-    for (const t of day.tracks) {
-      const before = cumulative.get(t.track);
-      cumulative.set(t.track, before === undefined ? { ...t, health: NO_HEALTH } : addSums(before, t));
+    const phases = day.phases.length > 0 ? day.phases : [{ phase: '', tracks: day.tracks }];
+    for (const { phase, tracks } of phases) {
+      if (onlyPhase !== undefined && phase !== onlyPhase) continue;
+      let cumulative = byPhase.get(phase);
+      if (cumulative === undefined) byPhase.set(phase, (cumulative = new Map()));
+      for (const t of tracks) {
+        cumulative.set(t.track, addSums(cumulative.get(t.track), t));
+        pooled.set(t.track, addSums(pooled.get(t.track), t));
+      }
     }
-    const base = baseline === null ? undefined : cumulative.get(baseline);
-    for (const track of cumulative.values()) {
-      for (const metric of metrics) {
+    for (const track of pooled.values()) {
+      for (const spec of specs) {
         let relative: TimelinePoint['relative'] = null;
-        if (base !== undefined && track !== base) {
-          const outcome = compare(base, track, metric, kinds.get(metric)!, options);
+        if (baseline !== null && track.track !== baseline && pooled.has(baseline)) {
+          const pairs = [...byPhase.values()]
+            .map((tracks) => ({ base: tracks.get(baseline), track: tracks.get(track.track) }))
+            .filter((p): p is { base: ArmSums; track: ArmSums } => p.base !== undefined && p.track !== undefined);
+          const outcome = pairs.length > 0 ? comparePhases(pairs, spec, options) : 'no phase with both tracks';
           if (typeof outcome !== 'string') relative = outcome.relative;
         }
-        points.push({ day: day.day, track: track.track, metric, users: track.users, relative });
+        points.push({ day: day.day, track: track.track, metric: spec.name, users: track.users, relative });
       }
     }
   }
@@ -319,13 +382,13 @@ function timelineOf(
 
 const NO_HEALTH: HealthSums = { runs: 0, errors: 0, totalMs: 0, histogram: [] };
 
-function addSums(a: TrackSums, b: Omit<TrackSums, 'health'>): TrackSums {
-  const metrics = new Map(a.metrics);
-  for (const [name, m] of b.metrics) {
-    const before = metrics.get(name) ?? NO_METRIC;
-    metrics.set(name, { converted: before.converted + m.converted, sum: before.sum + m.sum, sumSquares: before.sumSquares + m.sumSquares });
-  }
-  return { track: a.track, users: a.users + b.users, metrics, health: NO_HEALTH };
+function addSums(a: ArmSums | undefined, b: ArmSums): ArmSums {
+  const metrics = new Map<string, MutableMetricSums>();
+  for (const [name, m] of a?.metrics ?? []) addMetric(metrics, name, m);
+  for (const [name, m] of b.metrics) addMetric(metrics, name, m);
+  const products = a?.products || b.products ? new Map(a?.products) : undefined;
+  for (const [key, sum] of b.products ?? []) products!.set(key, (products!.get(key) ?? 0) + sum);
+  return { track: b.track, users: (a?.users ?? 0) + b.users, metrics, ...(products ? { products } : {}) };
 }
 
 function isoOrNull(ms: number | null): string | null {

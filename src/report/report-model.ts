@@ -19,16 +19,42 @@ export interface Comparison {
   readonly adjustedPValue: number;
   /** Whether adjustedPValue < alpha. */
   readonly significant: boolean;
-  /** Posterior probability that the track beats the baseline (normal approximation). */
+  /**
+   * Posterior probability that the track is better than the baseline (normal approximation):
+   * higher when the metric's higherIsBetter, lower otherwise.
+   */
   readonly chanceToBeatControl: number | null;
-  /** Expected loss in relative lift of choosing the track over the baseline. */
+  /** Expected loss in relative lift of choosing the track over the baseline (in the "worse" direction). */
   readonly risk: number | null;
+  /** `better` or `worse` than the baseline (significant after adjustment, in the metric's direction), else `inconclusive`. */
+  readonly verdict: 'better' | 'worse' | 'inconclusive';
+  /** How many phases the comparison combined (phases with users in both tracks). */
+  readonly phases: number;
 }
+
+/** What a metric measures per unit: declared in `configure({ metrics })`, or inferred. */
+export type MetricType = 'conversion' | 'sum' | 'count' | 'mean' | 'ratio';
 
 export interface MetricResult {
   readonly metric: string;
-  /** `proportion` when every converting user's total is exactly 1, else `mean`. */
-  readonly kind: 'proportion' | 'mean';
+  /**
+   * The test family: `proportion` (conversion metrics), `mean` (sum, count and mean metrics),
+   * `ratio` (ratio metrics, delta method).
+   */
+  readonly kind: 'proportion' | 'mean' | 'ratio';
+  /** The metric's type, as declared or (when `declared` is false) inferred from the data. */
+  readonly type: MetricType;
+  /** Whether the type comes from `configure({ metrics })`; false: inferred (a conversion while every user's total is 1, else a sum). */
+  readonly declared: boolean;
+  /** Whether a higher value is better (declared; true when not declared). */
+  readonly higherIsBetter: boolean;
+  /** A guardrail metric: shown apart, and warned about when it moves the wrong way significantly. */
+  readonly guardrail: boolean;
+  /**
+   * The track's value of the metric, every analysed phase together: the conversion rate, the
+   * mean per user (sum, count), the mean of converting users' average values (mean), or the ratio.
+   */
+  readonly value: number | null;
   /** Users with at least one conversion after their exposure. */
   readonly conversions: number;
   /** Sum of values (conversions count 1 each). */
@@ -37,7 +63,7 @@ export interface MetricResult {
   readonly rate: number | null;
   /** total / users. */
   readonly mean: number | null;
-  /** Confidence interval of the track's own rate (proportions) or mean (means), at 1 - alpha. */
+  /** Confidence interval of the track's own value (every analysed phase together), at 1 - alpha. */
   readonly interval: Interval | null;
   /** Null on the baseline track. */
   readonly comparison: Comparison | null;
@@ -67,7 +93,7 @@ export interface TrackResult {
   readonly latency: LatencyResult;
 }
 
-export type WarningKind = 'sample-ratio-mismatch' | 'too-few-users' | 'peeking' | 'guardrail' | 'no-baseline';
+export type WarningKind = 'sample-ratio-mismatch' | 'too-few-users' | 'peeking' | 'guardrail' | 'guardrail-metric' | 'no-baseline';
 
 export interface ReportWarning {
   readonly kind: WarningKind;
@@ -83,6 +109,33 @@ export interface TimelinePoint {
   readonly relative: { readonly estimate: number; readonly interval: Interval } | null;
 }
 
+/** One phase of a track set: the users first exposed while one configuration held. */
+export interface PhaseResult {
+  /** 1 for the first phase; what `tracks report --phase N` takes. */
+  readonly index: number;
+  /** The phase's id (a hash of its configuration; '' for data recorded before phases existed). */
+  readonly id: string;
+  readonly startedAt: string | null;
+  /** When the next phase began (conversions of this phase's users count until then); null for the current one. */
+  readonly endedAt: string | null;
+  /** Whether the phase is a stop: everyone served one track, no one assigned. */
+  readonly stopped: boolean;
+  readonly users: number;
+  /** The configuration the phase ran with, or null when it was not recorded. */
+  readonly configuration: {
+    readonly weights: Readonly<Record<string, number>>;
+    readonly coverage: number;
+    readonly baseline: string | null;
+    readonly sticky: boolean | null;
+  } | null;
+  /** This phase's users against this phase's weights. */
+  readonly srm: { readonly pValue: number; readonly mismatch: boolean } | null;
+  /** Users per track in the phase, and each track's configured share then. */
+  readonly tracks: readonly { readonly name: string; readonly users: number; readonly expectedShare: number | null }[];
+  /** The phase analysed alone (`tracks report --all-phases`). */
+  readonly results?: readonly TrackResult[];
+}
+
 export interface TrackSetResult {
   readonly id: string;
   readonly status: 'running' | 'stopped' | 'guardrail';
@@ -92,7 +145,17 @@ export interface TrackSetResult {
   readonly users: number;
   readonly firstExposureAt: string | null;
   readonly lastExposureAt: string | null;
+  /**
+   * Sample-ratio check of every analysed phase against its own weights: the sum of the phases'
+   * chi-square statistics and degrees of freedom (so a ramp or a sticky set raises no false alarm).
+   */
   readonly srm: { readonly pValue: number; readonly mismatch: boolean } | null;
+  /** Every phase of the set, oldest first. */
+  readonly phases: readonly PhaseResult[];
+  /** The phases the comparisons combine (indexes): all of them, or the one of `--phase N`. */
+  readonly analysedPhases: readonly number[];
+  /** Metrics whose type was inferred from the data, not declared. */
+  readonly inferredMetrics: readonly string[];
   readonly warnings: readonly ReportWarning[];
   readonly tracks: readonly TrackResult[];
   readonly guardrails: readonly { readonly track: string; readonly cause: string; readonly at: string }[];

@@ -1,6 +1,6 @@
 import { normalCdf, normalPdf, normalQuantile } from './distributions.js';
 import type { Estimate, Interval } from './inference.js';
-import { lift } from './lift.js';
+import { lift, type LiftResult } from './lift.js';
 import { cannotCompute, computed, type StatResult } from './result.js';
 import type { MetricKind, SufficientStatistics } from './summary.js';
 import { assertFiniteNumber, assertOpenUnitInterval, assertPositive } from './validate.js';
@@ -94,15 +94,26 @@ export function bayesianComparison(
   treatment: SufficientStatistics,
   options: BayesOptions = {},
 ): StatResult<BayesResult> {
-  const alpha = options.alpha ?? 0.05;
-  assertOpenUnitInterval('alpha', alpha);
-  const difference = options.difference ?? 'relative';
-  if (options.prior) {
-    assertFiniteNumber('prior.mean', options.prior.mean);
-    assertPositive('prior.variance', options.prior.variance);
-  }
+  checkOptions(options);
   const observed = lift(control, treatment, { kind: options.kind ?? 'mean' });
   if (!observed.ok) return observed;
+  return posteriorOf(observed, options);
+}
+
+/**
+ * The posterior of a lift already estimated (by {@link lift} or a stratified lift): a normal
+ * likelihood from its estimate and standard error, with the prior of `options`.
+ *
+ * @example
+ * ```ts
+ * const fixed = lift(control, treatment, { kind: 'proportion' });
+ * if (fixed.ok) posteriorOf(fixed); // chance to beat control, risk
+ * ```
+ */
+export function posteriorOf(observed: LiftResult, options: Omit<BayesOptions, 'kind'> = {}): StatResult<BayesResult> {
+  checkOptions(options);
+  const alpha = options.alpha ?? 0.05;
+  const difference = options.difference ?? 'relative';
   let effect: Estimate = observed.absolute;
   if (difference === 'relative') {
     if (!observed.relative.ok) return cannotCompute(observed.relative.reason);
@@ -132,4 +143,12 @@ export function bayesianComparison(
       treatment: density - mean * normalCdf(-z),
     },
   });
+}
+
+function checkOptions(options: BayesOptions): void {
+  assertOpenUnitInterval('alpha', options.alpha ?? 0.05);
+  if (options.prior) {
+    assertFiniteNumber('prior.mean', options.prior.mean);
+    assertPositive('prior.variance', options.prior.variance);
+  }
 }

@@ -127,6 +127,21 @@ export function sequentialLift(
 ): StatResult<LiftResult> {
   const fixed = lift(control, treatment, { kind: options.kind ?? 'mean' });
   if (!fixed.ok) return fixed;
+  return computed(alwaysValid(fixed, options));
+}
+
+/**
+ * The always-valid version of a fixed-horizon lift (from {@link lift} or a stratified lift):
+ * each estimate keeps its standard error and gets the confidence sequence's interval and
+ * p-value at the lift's total sample size.
+ *
+ * @example
+ * ```ts
+ * const fixed = lift(control, treatment, { kind: 'proportion' });
+ * if (fixed.ok) alwaysValid(fixed, { alpha: 0.05 }).absolute.confidenceInterval;
+ * ```
+ */
+export function alwaysValid(fixed: LiftResult, options: ConfidenceSequenceOptions = {}): LiftResult {
   const n = fixed.control.n + fixed.treatment.n;
   const always = (e: Estimate): Estimate => {
     const look = confidenceSequence(e.estimate, e.standardError, n, options);
@@ -138,10 +153,10 @@ export function sequentialLift(
       pValue: look.pValue,
     };
   };
-  return computed({
+  return {
     control: fixed.control,
     treatment: fixed.treatment,
     absolute: always(fixed.absolute),
     relative: fixed.relative.ok ? computed(always(fixed.relative)) : fixed.relative,
-  });
+  };
 }

@@ -47,16 +47,18 @@ export type { WelchTestOptions, WelchTestResult } from './welch-test.js';
 export { welchTest, welchDegreesOfFreedom } from './welch-test.js';
 export type { LiftOptions, LiftResult } from './lift.js';
 export { lift } from './lift.js';
+export type { ArmEstimate, Stratum, RatioStatistics } from './stratified-lift.js';
+export { armOf, ratioArm, stratifiedLift } from './stratified-lift.js';
 export type { CorrectionMethod } from './multiple-testing.js';
 export { holm, benjaminiHochberg, adjustPValues } from './multiple-testing.js';
 export type { GaussianPrior, BayesOptions, BayesResult } from './bayes.js';
-export { bayesianComparison } from './bayes.js';
+export { bayesianComparison, posteriorOf } from './bayes.js';
 export type {
   ConfidenceSequenceOptions,
   ConfidenceSequenceResult,
   SequentialLiftOptions,
 } from './confidence-sequence.js';
-export { confidenceSequence, sequentialLift } from './confidence-sequence.js';
+export { alwaysValid, confidenceSequence, sequentialLift } from './confidence-sequence.js';
 export type { SrmCheckOptions, SrmCheckResult } from './srm-check.js';
 export { srmCheck } from './srm-check.js';
 export type { SampleSizeInput, SampleSizeResult } from './sample-size.js';

@@ -70,7 +70,8 @@ export function lift(
   });
 }
 
-function relativeLift(
+/** The relative lift t/c − 1 with its delta-method standard error (independent arms). */
+export function relativeLift(
   c: Summary,
   t: Summary,
   controlSquaredError: number,

@@ -1,4 +1,5 @@
-import type { ControlState, ExposureEvent, RecordedEvent } from '../model/events.js';
+import type { ControlState, ExposureEvent, MetricEvent, RecordedEvent } from '../model/events.js';
+import { declarationOf } from '../model/metrics.js';
 import { firstBadEvent } from '../model/check-event.js';
 import { uniqueKeyOf } from '../model/event-tables.js';
 import type { Store } from '../model/store.js';
@@ -6,7 +7,7 @@ import { StoreError } from '../model/store-error.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { noTracksData } from './migrations.js';
 import { buildSummary, phaseEnds, utcDay } from './summary-rows.js';
-import type { DefinitionRow, ExposureCell, MetricCell, SummaryRows } from './summary-rows.js';
+import type { DefinitionRow, ExposureCell, MetricCell, ProductCell, SummaryRows } from './summary-rows.js';
 
 /** A store in this process's memory, for tests: {@link memoryStore}. */
 export interface MemoryStore extends Store {
@@ -52,6 +53,15 @@ export function memoryStore(): MemoryStore {
         events.push(event);
       }
     },
+    async readMetrics() {
+      const latest = new Map<string, MetricEvent>();
+      for (const e of events) {
+        if (e.kind !== 'metric') continue;
+        const before = latest.get(e.name);
+        if (before === undefined || e.at > before.at || (e.at === before.at && e.eventId > before.eventId)) latest.set(e.name, e);
+      }
+      return new Map([...latest].map(([name, e]) => [name, declarationOf(e)] as const));
+    },
     async readControls() {
       return [...controls.values()];
     },
@@ -70,14 +80,14 @@ export function memoryStore(): MemoryStore {
     },
     async summarize(options?: SummarizeOptions): Promise<TrackSetSums[]> {
       if (!created) throw noTracksData('the memory store');
-      return buildSummary(summaryRowsOf(events, [...controls.values()], options?.daily ?? true), options?.trackSetId);
+      return buildSummary(summaryRowsOf(events, [...controls.values()], options?.daily ?? true, options?.ratios), options?.trackSetId);
     },
     async close() {},
   };
 }
 
 /** Groups events the way the SQL stores' summary queries do. */
-export function summaryRowsOf(events: readonly RecordedEvent[], controls: ControlState[], daily: boolean): SummaryRows {
+export function summaryRowsOf(events: readonly RecordedEvent[], controls: ControlState[], daily: boolean, ratios?: SummarizeOptions['ratios']): SummaryRows {
   const rows: SummaryRows = { exposures: [], metrics: [], health: [], histogram: [], phases: [], definitions: [], controls, guardrails: [] };
   const group = <T>(map: Map<string, T>, key: string, make: () => T): T => {
     let value = map.get(key);
@@ -117,6 +127,7 @@ export function summaryRowsOf(events: readonly RecordedEvent[], controls: Contro
         coverage: e.coverage,
         control: e.control ?? null,
         sticky: e.sticky ?? null,
+        stopped: e.stopped ?? null,
       };
       const last = latest.get(e.trackSetId);
       if (last === undefined || e.at >= last.at) latest.set(e.trackSetId, row);
@@ -131,32 +142,51 @@ export function summaryRowsOf(events: readonly RecordedEvent[], controls: Contro
   rows.definitions = [...latest.values()];
   const ends = phaseEnds(rows.phases);
   // Per user and metric: the total of conversions at or after the user's exposure, before the end of its phase.
-  const perUser = new Map<string, { e: ExposureEvent; metric: string; total: number }>();
+  const perUser = new Map<string, { e: ExposureEvent; metric: string; total: number; n: number }>();
   for (const c of events) {
     if (c.kind !== 'conversion') continue;
     for (const e of exposuresByUnit.get(c.unit) ?? []) {
       const end = ends.get(`${e.trackSetId}\u0000${e.phase ?? ''}`) ?? null;
       if (c.at < e.at || (end !== null && c.at >= end)) continue;
-      group(perUser, `${e.trackSetId}\u0000${e.unit}\u0000${c.metric}`, () => ({ e, metric: c.metric, total: 0 })).total += c.value;
+      const user = group(perUser, `${e.trackSetId}\u0000${e.unit}\u0000${c.metric}`, () => ({ e, metric: c.metric, total: 0, n: 0 }));
+      user.total += c.value;
+      user.n++;
     }
   }
+  const cellKey = (e: ExposureEvent) => `${e.trackSetId}\u0000${e.phase ?? ''}\u0000${daily ? utcDay(e.at) : null}\u0000${e.track}`;
+  const cellOf = (e: ExposureEvent) => ({ trackSetId: e.trackSetId, phase: e.phase ?? '', day: daily ? utcDay(e.at) : null, track: e.track });
   const metricCells = new Map<string, MetricCell>();
-  for (const { e, metric, total } of perUser.values()) {
-    const phase = e.phase ?? '';
-    const day = daily ? utcDay(e.at) : null;
-    const m = group(metricCells, `${e.trackSetId}\u0000${phase}\u0000${day}\u0000${e.track}\u0000${metric}`, () => ({
-      trackSetId: e.trackSetId,
-      phase,
-      day,
-      track: e.track,
+  for (const { e, metric, total, n } of perUser.values()) {
+    const m = group(metricCells, `${cellKey(e)}\u0000${metric}`, () => ({
+      ...cellOf(e),
       metric,
       converted: 0,
       sum: 0,
       sumSquares: 0,
+      count: 0,
+      countSquares: 0,
+      meanSum: 0,
+      meanSquares: 0,
     }));
     m.converted++;
     m.sum += total;
     m.sumSquares += total * total;
+    m.count += n;
+    m.countSquares += n * n;
+    m.meanSum += total / n;
+    m.meanSquares += (total / n) * (total / n);
+  }
+  if (ratios !== undefined) {
+    const productCells = new Map<string, ProductCell>();
+    for (const { numerator, denominator } of ratios) {
+      for (const x of perUser.values()) {
+        if (x.metric !== numerator) continue;
+        const y = perUser.get(`${x.e.trackSetId}\u0000${x.e.unit}\u0000${denominator}`);
+        if (y === undefined) continue;
+        group(productCells, `${cellKey(x.e)}\u0000${numerator}\u0000${denominator}`, () => ({ ...cellOf(x.e), numerator, denominator, sum: 0 })).sum += x.total * y.total;
+      }
+    }
+    rows.products = [...productCells.values()];
   }
   rows.exposures = [...exposureCells.values()];
   rows.metrics = [...metricCells.values()];

@@ -14,7 +14,10 @@ import { migrate, noTracksData, readableVersion } from './migrations.js';
 import { MISSING_TABLES, postgresStoreError } from './postgres-errors.js';
 import { POSTGRES_MIGRATIONS } from './schema.js';
 import { buildSummary, phaseEnds, utcDay } from './summary-rows.js';
-import type { DefinitionRow, ExposureCell, MetricCell, SummaryRows } from './summary-rows.js';
+import { METRIC_COLUMNS, declarationsOf } from './metric-rows.js';
+import type { MetricRow } from './metric-rows.js';
+import type { MetricDeclaration } from '../model/metrics.js';
+import type { DefinitionRow, ExposureCell, MetricCell, ProductCell, SummaryRows } from './summary-rows.js';
 
 /** Options of {@link postgresStore}. */
 export interface PostgresStoreOptions {
@@ -155,6 +158,21 @@ export class PostgresStore implements Store {
   async readControls(options: CallOptions = {}): Promise<ControlState[]> {
     const rows = await this.#read<ControlRow & QueryResultRow>(`SELECT ${CONTROL_COLUMNS.join(', ')} FROM ${this.#s}.tracks_controls`, [], options);
     return (rows ?? []).map(controlFromRow);
+  }
+
+  async readMetrics(options: CallOptions = {}): Promise<ReadonlyMap<string, MetricDeclaration>> {
+    try {
+      const rows = await this.#read<MetricRow & QueryResultRow>(
+        `SELECT DISTINCT ON (name) ${METRIC_COLUMNS} FROM ${this.#s}.tracks_metrics ORDER BY name, at DESC, event_id DESC`,
+        [],
+        options,
+      );
+      return declarationsOf(rows ?? []);
+    } catch (error) {
+      // A schema of version 4 or older has no declarations yet.
+      if (error instanceof StoreError && error.code === '42P01') return new Map();
+      throw error;
+    }
   }
 
   async writeControl(state: ControlState, options: CallOptions = {}): Promise<void> {
@@ -503,7 +521,7 @@ export class PostgresStore implements Store {
     const q = <T extends QueryResultRow>(sql: string) => this.#withClient(call, async (client) => (await client.query<T>(sql, params)).rows);
     const daily = options?.daily !== false;
     await this.#refreshPlannerStatistics(call);
-    const definition = `track_set_id AS "trackSetId", COALESCE(phase, '') AS phase, at::float8 AS at, weights, coverage, control, sticky`;
+    const definition = `track_set_id AS "trackSetId", COALESCE(phase, '') AS phase, at::float8 AS at, weights, coverage, control, sticky, stopped`;
     const [phaseRows, latestRows] = await Promise.all([
       q<DefinitionPgRow>(`SELECT DISTINCT ON (track_set_id, COALESCE(phase, '')) ${definition}
         FROM ${s}.tracks_definitions ${where('')} ORDER BY track_set_id, COALESCE(phase, ''), at, event_id`),
@@ -534,6 +552,10 @@ export class PostgresStore implements Store {
           (COUNT(*) FILTER (WHERE ${settledIf}))::float8 AS converted,
           COALESCE(SUM(t.total) FILTER (WHERE ${settledIf}), 0)::float8 AS sum,
           COALESCE(SUM(t.total * t.total) FILTER (WHERE ${settledIf}), 0)::float8 AS "sumSquares",
+          COALESCE(SUM(t.conversions) FILTER (WHERE ${settledIf}), 0)::float8 AS count,
+          COALESCE(SUM(t.conversions * t.conversions) FILTER (WHERE ${settledIf}), 0)::float8 AS "countSquares",
+          COALESCE(SUM(t.total / t.conversions) FILTER (WHERE ${settledIf}), 0)::float8 AS "meanSum",
+          COALESCE(SUM((t.total / t.conversions) * (t.total / t.conversions)) FILTER (WHERE ${settledIf}), 0)::float8 AS "meanSquares",
           (COUNT(*) FILTER (WHERE NOT (${settledIf})))::float8 AS unsettled
         FROM ${s}.tracks_exposures e JOIN ${s}.tracks_unit_totals t ON t.unit = e.unit AND t.last_at >= e.at
         ${ends}
@@ -553,7 +575,9 @@ export class PostgresStore implements Store {
     const unsettled = settled.some((r) => r.unsettled > 0)
       ? await this.#analysisRows<MetricCell>(
           `SELECT e.track_set_id AS "trackSetId", COALESCE(e.phase, '') AS phase, ${day} AS day, e.track, t.metric, COUNT(*)::float8 AS converted,
-            SUM(w.total)::float8 AS sum, SUM(w.total * w.total)::float8 AS "sumSquares"
+            SUM(w.total)::float8 AS sum, SUM(w.total * w.total)::float8 AS "sumSquares",
+            SUM(w.n)::float8 AS count, SUM(w.n * w.n)::float8 AS "countSquares",
+            SUM(w.total / w.n)::float8 AS "meanSum", SUM((w.total / w.n) * (w.total / w.n))::float8 AS "meanSquares"
           FROM ${s}.tracks_unit_totals t
           JOIN ${s}.tracks_exposures e ON e.unit = t.unit AND t.last_at >= e.at
           ${ends}
@@ -565,11 +589,37 @@ export class PostgresStore implements Store {
         )
       : [];
     const metrics = [...settled.map(({ unsettled: _, ...cell }) => cell), ...unsettled].filter((cell) => cell.converted > 0);
+    const ratios = options?.ratios;
+    let products: ProductCell[] | undefined;
+    if (ratios !== undefined) {
+      // Ratio metrics join two totals per user: computed from the conversions of those metrics alone.
+      const base = ended.length > 0 ? endParams : params;
+      const k = base.length;
+      products =
+        ratios.length === 0
+          ? []
+          : await this.#analysisRows<ProductCell>(
+              `WITH u AS (
+                SELECT e.track_set_id, COALESCE(e.phase, '') AS phase, ${day} AS day, e.track, e.unit, c.metric, SUM(c.value) AS total
+                FROM ${s}.tracks_exposures e JOIN ${s}.tracks_conversions c ON c.unit = e.unit AND c.at >= e.at
+                ${ends}
+                WHERE c.metric = ANY($${k + 1}::text[] || $${k + 2}::text[]) AND ${open('c.at')} ${and('e.')}
+                GROUP BY 1, 2, 3, 4, 5, 6)
+              SELECT a.track_set_id AS "trackSetId", a.phase, a.day, a.track, r.numerator, r.denominator, SUM(a.total * b.total)::float8 AS sum
+              FROM unnest($${k + 1}::text[], $${k + 2}::text[]) AS r(numerator, denominator)
+              JOIN u a ON a.metric = r.numerator
+              JOIN u b ON b.track_set_id = a.track_set_id AND b.unit = a.unit AND b.metric = r.denominator
+              GROUP BY 1, 2, 3, 4, 5, 6`,
+              [...base, ratios.map((r) => r.numerator), ratios.map((r) => r.denominator)],
+              call,
+            );
+    }
     // Days are kept as day numbers and named here, on the few grouped rows.
-    for (const cell of [...exposures, ...metrics]) cell.day = cell.day === null ? null : utcDay(Number(cell.day) * 86_400_000);
+    for (const cell of [...exposures, ...metrics, ...(products ?? [])]) cell.day = cell.day === null ? null : utcDay(Number(cell.day) * 86_400_000);
     const rows: SummaryRows = {
       exposures,
       metrics,
+      ...(products === undefined ? {} : { products }),
       health,
       histogram,
       phases,
@@ -590,11 +640,12 @@ interface DefinitionPgRow extends QueryResultRow {
   coverage: number;
   control: string | null;
   sticky: number | null;
+  stopped: number | null;
 }
 
 function definitionRow(r: DefinitionPgRow): DefinitionRow {
-  const sticky = r.sticky === null ? null : r.sticky === 1;
-  return { trackSetId: r.trackSetId, phase: r.phase, at: r.at, weights: weightsFromJson(r.weights), coverage: r.coverage, control: r.control, sticky };
+  const flag = (value: number | null) => (value === null ? null : value === 1);
+  return { trackSetId: r.trackSetId, phase: r.phase, at: r.at, weights: weightsFromJson(r.weights), coverage: r.coverage, control: r.control, sticky: flag(r.sticky), stopped: flag(r.stopped) };
 }
 
 const POSTGRES_TYPES: Readonly<Record<Column['type'], string>> = { text: 'text', integer: 'int8', real: 'float8' };

@@ -70,6 +70,21 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE tracks_controls ADD COLUMN weights TEXT;
   ALTER TABLE tracks_controls ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
   `,
+  // Version 4: metric declarations (configure({ metrics })), the latest per name wins; and
+  // whether a phase began with a stop.
+  `
+  ALTER TABLE tracks_definitions ADD COLUMN stopped INTEGER;
+  CREATE TABLE tracks_metrics (
+    event_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    metric_kind TEXT NOT NULL,
+    numerator TEXT,
+    denominator TEXT,
+    higher_is_better INTEGER NOT NULL,
+    guardrail INTEGER NOT NULL,
+    at INTEGER NOT NULL
+  );
+  `,
 ];
 
 /** PostgreSQL migrations; `{s}` is replaced by the quoted schema name. */
@@ -281,5 +296,19 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
       SELECT unit, metric, SUM(value), MIN(at), MAX(at), COUNT(*) FROM {s}.tracks_conversions
       WHERE unit = ANY(units) GROUP BY 1, 2 ORDER BY 1, 2;
   $$;
+  `,
+  // Version 5: metric declarations, and stopped phases, as SQLite's version 4.
+  `
+  ALTER TABLE {s}.tracks_definitions ADD COLUMN IF NOT EXISTS stopped integer;
+  CREATE TABLE IF NOT EXISTS {s}.tracks_metrics (
+    event_id text PRIMARY KEY,
+    name text NOT NULL,
+    metric_kind text NOT NULL,
+    numerator text,
+    denominator text,
+    higher_is_better integer NOT NULL,
+    guardrail integer NOT NULL,
+    at bigint NOT NULL
+  );
   `,
 ];

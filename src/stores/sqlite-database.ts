@@ -20,7 +20,10 @@ import type { MigrationTarget } from './migrations.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 import { sqliteStoreError, untilDeadline } from './sqlite-errors.js';
 import { buildSummary, phaseEnds, utcDay } from './summary-rows.js';
-import type { DefinitionRow, ExposureCell, MetricCell, SummaryRows } from './summary-rows.js';
+import { METRIC_COLUMNS, declarationsOf } from './metric-rows.js';
+import type { MetricRow } from './metric-rows.js';
+import type { MetricDeclaration } from '../model/metrics.js';
+import type { DefinitionRow, ExposureCell, MetricCell, ProductCell, SummaryRows } from './summary-rows.js';
 
 type Database = BetterSqlite3.Database;
 
@@ -73,6 +76,20 @@ export class SqliteDatabase {
     if (db === undefined) return [];
     const rows = untilDeadline(() => db.prepare(`SELECT ${CONTROL_COLUMNS.join(', ')} FROM tracks_controls`).all(), deadline) as ControlRow[];
     return rows.map(controlFromRow);
+  }
+
+  readMetrics(deadline: number): Map<string, MetricDeclaration> {
+    const db = this.#readable(deadline);
+    if (db === undefined) return new Map();
+    // A file of schema version 3 or older has no declarations yet.
+    if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tracks_metrics'").get() === undefined) return new Map();
+    const rows = untilDeadline(
+      () =>
+        db.prepare(`SELECT ${METRIC_COLUMNS} FROM tracks_metrics m
+          WHERE m.event_id = (SELECT x.event_id FROM tracks_metrics x WHERE x.name = m.name ORDER BY x.at DESC, x.event_id DESC LIMIT 1)`).all(),
+      deadline,
+    ) as MetricRow[];
+    return declarationsOf(rows);
   }
 
   async writeControl(state: ControlState, deadline: number): Promise<void> {
@@ -292,7 +309,7 @@ function summarizeSqlite(db: Database, options: SummarizeOptions | undefined): T
   const where = (alias: string) => (id === undefined ? '' : `WHERE ${alias}track_set_id = @id`);
   const and = (alias: string) => (id === undefined ? '' : `AND ${alias}track_set_id = @id`);
   const all = <T>(sql: string, extra: Record<string, unknown> = {}) => db.prepare(sql).all({ ...params, ...extra }) as T[];
-  const definition = `d.track_set_id AS trackSetId, COALESCE(d.phase, '') AS phase, d.at, d.weights, d.coverage, d.control, d.sticky`;
+  const definition = `d.track_set_id AS trackSetId, COALESCE(d.phase, '') AS phase, d.at, d.weights, d.coverage, d.control, d.sticky, d.stopped`;
   // Each phase's first definition (its start and configuration), and each set's latest.
   const phases = all<DefinitionSqlRow>(`SELECT ${definition} FROM tracks_definitions d
     WHERE d.event_id = (SELECT x.event_id FROM tracks_definitions x WHERE x.track_set_id = d.track_set_id
@@ -306,23 +323,46 @@ function summarizeSqlite(db: Database, options: SummarizeOptions | undefined): T
   const exposures = all<ExposureCell>(`SELECT track_set_id AS trackSetId, COALESCE(phase, '') AS phase, ${day('at')} AS day,
       track, COUNT(*) AS users, MIN(at) AS first, MAX(at) AS last
     FROM tracks_exposures ${where('')} GROUP BY 1, 2, 3, 4`);
-  const metrics = all<MetricCell>(
-    `${ended.length > 0 ? "WITH ends AS (SELECT json_extract(value, '$[0]') AS track_set_id, json_extract(value, '$[1]') AS phase, json_extract(value, '$[2]') AS ended FROM json_each(@ends))" : ''}
-    SELECT trackSetId, phase, day, track, metric, COUNT(*) AS converted, SUM(total) AS sum, SUM(total * total) AS sumSquares FROM (
-      SELECT e.track_set_id AS trackSetId, COALESCE(e.phase, '') AS phase, ${day('e.at')} AS day, e.track, c.metric, SUM(c.value) AS total
+  // Per user and metric: the total and number of conversions at or after the exposure and
+  // before the end of the user's phase.
+  const endsTable = ended.length > 0
+    ? "ends AS (SELECT json_extract(value, '$[0]') AS track_set_id, json_extract(value, '$[1]') AS phase, json_extract(value, '$[2]') AS ended FROM json_each(@ends)),"
+    : '';
+  const perUser = `${endsTable} u AS (
+      SELECT e.track_set_id AS trackSetId, COALESCE(e.phase, '') AS phase, ${day('e.at')} AS day, e.track, e.unit, c.metric, SUM(c.value) AS total, COUNT(*) AS n
       FROM tracks_exposures e JOIN tracks_conversions c ON c.unit = e.unit AND c.at >= e.at
       ${ended.length > 0 ? "LEFT JOIN ends x ON x.track_set_id = e.track_set_id AND x.phase = COALESCE(e.phase, '') WHERE (x.ended IS NULL OR c.at < x.ended)" : 'WHERE 1'}
       ${and('e.')}
-      GROUP BY e.track_set_id, e.unit, c.metric)
-    GROUP BY 1, 2, 3, 4, 5`,
-    ended.length > 0 ? { ends: JSON.stringify(ended) } : {},
+      GROUP BY e.track_set_id, e.unit, c.metric)`;
+  const endParams = ended.length > 0 ? { ends: JSON.stringify(ended) } : {};
+  const metrics = all<MetricCell>(
+    `WITH ${perUser}
+    SELECT trackSetId, phase, day, track, metric, COUNT(*) AS converted, SUM(total) AS sum, SUM(total * total) AS sumSquares,
+      SUM(n) AS count, SUM(n * n) AS countSquares, SUM(total / n) AS meanSum, SUM((total / n) * (total / n)) AS meanSquares
+    FROM u GROUP BY 1, 2, 3, 4, 5`,
+    endParams,
   );
+  const ratios = options?.ratios;
+  const products =
+    ratios === undefined
+      ? undefined
+      : ratios.length === 0
+        ? []
+        : all<ProductCell>(
+            `WITH ${perUser},
+            r AS (SELECT json_extract(value, '$[0]') AS numerator, json_extract(value, '$[1]') AS denominator FROM json_each(@ratios))
+            SELECT a.trackSetId, a.phase, a.day, a.track, r.numerator, r.denominator, SUM(a.total * b.total) AS sum
+            FROM r JOIN u a ON a.metric = r.numerator JOIN u b ON b.trackSetId = a.trackSetId AND b.unit = a.unit AND b.metric = r.denominator
+            GROUP BY 1, 2, 3, 4, 5, 6`,
+            { ...endParams, ratios: JSON.stringify(ratios.map((r) => [r.numerator, r.denominator])) },
+          );
   // Days are grouped as day numbers (integer division is much cheaper than strftime per row)
   // and named here, on the few grouped rows.
-  for (const cell of [...exposures, ...metrics]) cell.day = cell.day === null ? null : utcDay(Number(cell.day) * 86_400_000);
+  for (const cell of [...exposures, ...metrics, ...(products ?? [])]) cell.day = cell.day === null ? null : utcDay(Number(cell.day) * 86_400_000);
   const rows: SummaryRows = {
     exposures,
     metrics,
+    ...(products === undefined ? {} : { products }),
     health: all(`SELECT track_set_id AS trackSetId, track, SUM(runs) AS runs, SUM(errors) AS errors, SUM(total_ms) AS totalMs
       FROM tracks_health ${where('')} GROUP BY track_set_id, track`),
     histogram: all(`SELECT h.track_set_id AS trackSetId, h.track, CAST(j.key AS INTEGER) AS bucket, SUM(j.value) AS count
@@ -344,8 +384,13 @@ interface DefinitionSqlRow {
   coverage: number;
   control: string | null;
   sticky: number | null;
+  stopped: number | null;
 }
 
 function definitionRow(r: DefinitionSqlRow): DefinitionRow {
-  return { trackSetId: r.trackSetId, phase: r.phase, at: r.at, weights: weightsFromJson(r.weights), coverage: r.coverage, control: r.control, sticky: r.sticky === null ? null : r.sticky === 1 };
+  return { trackSetId: r.trackSetId, phase: r.phase, at: r.at, weights: weightsFromJson(r.weights), coverage: r.coverage, control: r.control, sticky: flagOf(r.sticky), stopped: flagOf(r.stopped) };
+}
+
+function flagOf(value: number | null): boolean | null {
+  return value === null ? null : value === 1;
 }

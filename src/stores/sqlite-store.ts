@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { MetricDeclaration } from '../model/metrics.js';
 import type { ControlState, RecordedEvent } from '../model/events.js';
 import type { CallOptions, Store } from '../model/store.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
@@ -58,6 +59,10 @@ export class SqliteStore implements Store {
 
   readControls(options?: CallOptions): Promise<ControlState[]> {
     return this.#worker.call('readControls', [], this.#timing(options));
+  }
+
+  readMetrics(options?: CallOptions): Promise<ReadonlyMap<string, MetricDeclaration>> {
+    return this.#worker.call('readMetrics', [], this.#timing(options));
   }
 
   writeControl(state: ControlState, options?: CallOptions): Promise<void> {

@@ -1,5 +1,7 @@
 import type { ControlState, GuardrailEvent } from '../model/events.js';
 import { emptyHistogram } from '../model/latency-histogram.js';
+import { addMetric, productKey } from '../model/sums.js';
+import type { MutableMetricSums } from '../model/sums.js';
 import type { DailySums, MetricSums, PhaseSums, RecordedDefinition, TrackSetSums, TrackSums } from '../model/sums.js';
 
 /**
@@ -11,8 +13,6 @@ import type { DailySums, MetricSums, PhaseSums, RecordedDefinition, TrackSetSums
  * partition the users, and totals, phases and days are all added up from the same cells.
  */
 
-/** Metric sums while they are being added up. */
-export type MutableMetricSums = { -readonly [K in keyof MetricSums]: MetricSums[K] };
 
 /** Users of one track, phase and day (null: every day). */
 export interface ExposureCell {
@@ -28,12 +28,25 @@ export interface ExposureCell {
 /** One metric's sums over the users of one track, phase and day (null: every day). */
 export type MetricCell = { trackSetId: string; phase: string; day: string | null; track: string; metric: string } & MutableMetricSums;
 
+/** The sum of products of one ratio's numerator and denominator totals, over the users of one track, phase and day. */
+export interface ProductCell {
+  trackSetId: string;
+  phase: string;
+  day: string | null;
+  track: string;
+  numerator: string;
+  denominator: string;
+  sum: number;
+}
+
 /** A recorded definition of one set, with the phase it is and when it was recorded. */
 export type DefinitionRow = { trackSetId: string; phase: string; at: number } & RecordedDefinition;
 
 export interface SummaryRows {
   exposures: ExposureCell[];
   metrics: MetricCell[];
+  /** Present when ratios were asked for (possibly empty): then every track carries `products`. */
+  products?: ProductCell[];
   health: Array<{ trackSetId: string; track: string; runs: number; errors: number; totalMs: number }>;
   histogram: Array<{ trackSetId: string; track: string; bucket: number; count: number }>;
   /** Per set and phase, its first recorded definition. */
@@ -47,6 +60,7 @@ export interface SummaryRows {
 interface TrackAcc {
   users: number;
   metrics: Map<string, MutableMetricSums>;
+  products: Map<string, number>;
 }
 
 interface HealthAcc {
@@ -61,6 +75,8 @@ interface SetAcc {
   health: Map<string, HealthAcc>;
   phases: Map<string, { tracks: Map<string, TrackAcc>; first: number | null }>;
   daily: Map<string, Map<string, TrackAcc>>;
+  /** By day, then phase. */
+  dailyPhases: Map<string, Map<string, Map<string, TrackAcc>>>;
   first: number | null;
   last: number | null;
 }
@@ -70,7 +86,7 @@ export function buildSummary(rows: SummaryRows, trackSetId?: string): TrackSetSu
   const sets = new Map<string, SetAcc>();
   const setOf = (id: string): SetAcc => {
     let set = sets.get(id);
-    if (set === undefined) sets.set(id, (set = { tracks: new Map(), health: new Map(), phases: new Map(), daily: new Map(), first: null, last: null }));
+    if (set === undefined) sets.set(id, (set = { tracks: new Map(), health: new Map(), phases: new Map(), daily: new Map(), dailyPhases: new Map(), first: null, last: null }));
     return set;
   };
   const phaseOf = (set: SetAcc, phase: string) => {
@@ -86,14 +102,19 @@ export function buildSummary(rows: SummaryRows, trackSetId?: string): TrackSetSu
   for (const c of rows.exposures) {
     const set = setOf(c.trackSetId);
     const phase = phaseOf(set, c.phase);
-    for (const acc of accumulatorsOf(set, phase.tracks, c.day, c.track)) acc.users += c.users;
+    for (const acc of accumulatorsOf(set, c.phase, phase.tracks, c.day, c.track)) acc.users += c.users;
     set.first = set.first === null ? c.first : Math.min(set.first, c.first);
     set.last = set.last === null ? c.last : Math.max(set.last, c.last);
     phase.first = phase.first === null ? c.first : Math.min(phase.first, c.first);
   }
   for (const c of rows.metrics) {
     const set = setOf(c.trackSetId);
-    for (const acc of accumulatorsOf(set, phaseOf(set, c.phase).tracks, c.day, c.track)) addMetric(acc.metrics, c.metric, c);
+    for (const acc of accumulatorsOf(set, c.phase, phaseOf(set, c.phase).tracks, c.day, c.track)) addMetric(acc.metrics, c.metric, c);
+  }
+  for (const c of rows.products ?? []) {
+    const set = setOf(c.trackSetId);
+    const key = productKey(c.numerator, c.denominator);
+    for (const acc of accumulatorsOf(set, c.phase, phaseOf(set, c.phase).tracks, c.day, c.track)) acc.products.set(key, (acc.products.get(key) ?? 0) + c.sum);
   }
   for (const r of rows.health) {
     const acc = healthOf(setOf(r.trackSetId), r.track);
@@ -108,6 +129,8 @@ export function buildSummary(rows: SummaryRows, trackSetId?: string): TrackSetSu
   for (const c of rows.controls) setOf(c.trackSetId);
   for (const g of rows.guardrails) setOf(g.trackSetId);
 
+  const withProducts = rows.products !== undefined;
+  const sortedTracks = (tracks: Map<string, TrackAcc>) => sortTracks(tracks, withProducts);
   const definitions = new Map(rows.definitions.map((d) => [d.trackSetId, d]));
   const phaseDefinitions = new Map(rows.phases.map((d) => [`${d.trackSetId}\u0000${d.phase}`, d]));
   const controls = new Map(rows.controls.map((c) => [c.trackSetId, c]));
@@ -124,7 +147,13 @@ export function buildSummary(rows: SummaryRows, trackSetId?: string): TrackSetSu
       })
       .sort((a, b) => (a.startedAt ?? Infinity) - (b.startedAt ?? Infinity) || byName(a.phase, b.phase))
       .map((phase, i, all): PhaseSums => ({ ...phase, endedAt: all[i + 1]?.startedAt ?? null }));
-    const daily: DailySums[] = [...set.daily.entries()].sort(([a], [b]) => byName(a, b)).map(([day, byTrack]) => ({ day, tracks: sortedTracks(byTrack) }));
+    const daily: DailySums[] = [...set.daily.entries()]
+      .sort(([a], [b]) => byName(a, b))
+      .map(([day, byTrack]) => ({
+        day,
+        tracks: sortedTracks(byTrack),
+        phases: [...(set.dailyPhases.get(day) ?? new Map<string, Map<string, TrackAcc>>())].sort(([a], [b]) => byName(a, b)).map(([phase, tracks]) => ({ phase, tracks: sortedTracks(tracks) })),
+      }));
     const definition = definitions.get(id);
     result.push({
       trackSetId: id,
@@ -144,20 +173,24 @@ export function buildSummary(rows: SummaryRows, trackSetId?: string): TrackSetSu
   return result;
 }
 
-/** The accumulators a cell adds to: the set's totals, its phase's, and its day's when it has one. */
-function accumulatorsOf(set: SetAcc, phase: Map<string, TrackAcc>, day: string | null, track: string): TrackAcc[] {
+/** The accumulators a cell adds to: the set's totals, its phase's, and its day's (pooled and by phase) when it has one. */
+function accumulatorsOf(set: SetAcc, phaseId: string, phase: Map<string, TrackAcc>, day: string | null, track: string): TrackAcc[] {
   const accs = [trackIn(set.tracks, track), trackIn(phase, track)];
   if (day !== null) {
     let byTrack = set.daily.get(day);
     if (byTrack === undefined) set.daily.set(day, (byTrack = new Map()));
-    accs.push(trackIn(byTrack, track));
+    let byPhase = set.dailyPhases.get(day);
+    if (byPhase === undefined) set.dailyPhases.set(day, (byPhase = new Map()));
+    let phaseTracks = byPhase.get(phaseId);
+    if (phaseTracks === undefined) byPhase.set(phaseId, (phaseTracks = new Map()));
+    accs.push(trackIn(byTrack, track), trackIn(phaseTracks, track));
   }
   return accs;
 }
 
 function trackIn(tracks: Map<string, TrackAcc>, track: string): TrackAcc {
   let acc = tracks.get(track);
-  if (acc === undefined) tracks.set(track, (acc = { users: 0, metrics: new Map() }));
+  if (acc === undefined) tracks.set(track, (acc = { users: 0, metrics: new Map(), products: new Map() }));
   return acc;
 }
 
@@ -171,22 +204,14 @@ function healthSums(acc: HealthAcc | undefined): TrackSums['health'] {
   return acc ?? { runs: 0, errors: 0, totalMs: 0, histogram: emptyHistogram() };
 }
 
-function addMetric(metrics: Map<string, MutableMetricSums>, metric: string, sums: MetricSums): void {
-  const acc = metrics.get(metric);
-  if (acc === undefined) metrics.set(metric, { converted: sums.converted, sum: sums.sum, sumSquares: sums.sumSquares });
-  else {
-    acc.converted += sums.converted;
-    acc.sum += sums.sum;
-    acc.sumSquares += sums.sumSquares;
-  }
-}
-
-function sortedTracks(tracks: Map<string, TrackAcc>): Array<Omit<TrackSums, 'health'>> {
-  return [...tracks.entries()].sort(([a], [b]) => byName(a, b)).map(([track, acc]) => ({ track, users: acc.users, metrics: acc.metrics }));
+function sortTracks(tracks: Map<string, TrackAcc>, withProducts: boolean): Array<Omit<TrackSums, 'health'>> {
+  return [...tracks.entries()]
+    .sort(([a], [b]) => byName(a, b))
+    .map(([track, acc]) => ({ track, users: acc.users, metrics: acc.metrics, ...(withProducts ? { products: acc.products } : {}) }));
 }
 
 function recorded(d: DefinitionRow): RecordedDefinition {
-  return { weights: d.weights, coverage: d.coverage, control: d.control, sticky: d.sticky };
+  return { weights: d.weights, coverage: d.coverage, control: d.control, sticky: d.sticky, stopped: d.stopped };
 }
 
 function byName(a: string, b: string): number {

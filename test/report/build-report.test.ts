@@ -159,10 +159,10 @@ test('the JSON report has the documented, stable shape', async () => {
   assert.deepEqual(Object.keys(report), ['version', 'generatedAt', 'store', 'alpha', 'sequential', 'correction', 'latencyBucketBoundsMs', 'trackSets']);
   assert.equal(report.version, 1);
   const set = (report.trackSets as Record<string, unknown>[])[0]!;
-  assert.deepEqual(Object.keys(set), ['id', 'status', 'serving', 'baseline', 'users', 'firstExposureAt', 'lastExposureAt', 'srm', 'warnings', 'tracks', 'guardrails']);
+  assert.deepEqual(Object.keys(set), ['id', 'status', 'serving', 'baseline', 'users', 'firstExposureAt', 'lastExposureAt', 'srm', 'phases', 'analysedPhases', 'inferredMetrics', 'warnings', 'tracks', 'guardrails']);
   const track = (set.tracks as Record<string, unknown>[])[1]!;
   assert.deepEqual(Object.keys(track), ['name', 'isBaseline', 'users', 'expectedShare', 'metrics', 'latency']);
   const metric = (track.metrics as Record<string, unknown>[])[0]!;
-  assert.deepEqual(Object.keys(metric), ['metric', 'kind', 'conversions', 'total', 'rate', 'mean', 'interval', 'comparison', 'cannotCompute']);
-  assert.deepEqual(Object.keys(metric.comparison as object), ['absolute', 'relative', 'pValue', 'chanceToBeatControl', 'risk', 'adjustedPValue', 'significant']);
+  assert.deepEqual(Object.keys(metric), ['metric', 'kind', 'type', 'declared', 'higherIsBetter', 'guardrail', 'value', 'conversions', 'total', 'rate', 'mean', 'interval', 'comparison', 'cannotCompute']);
+  assert.deepEqual(Object.keys(metric.comparison as object), ['absolute', 'relative', 'pValue', 'chanceToBeatControl', 'risk', 'phases', 'adjustedPValue', 'significant', 'verdict']);
 });

@@ -105,7 +105,7 @@ for (const kind of kinds) {
         assert.deepEqual(set.definition!.weights, new Map([[name, 2], ['control', 1]]));
         const track = set.tracks.find((t) => t.track === name)!;
         assert.equal(track.users, 1);
-        assert.deepEqual([...track.metrics.entries()], [[name, { converted: 1, sum: i + 1, sumSquares: (i + 1) ** 2 }]]);
+        assert.deepEqual([...track.metrics.entries()], [[name, { converted: 1, sum: i + 1, sumSquares: (i + 1) ** 2, count: 1, countSquares: 1, meanSum: i + 1, meanSquares: (i + 1) ** 2 }]]);
       }
       await store.close();
     });

@@ -7,6 +7,7 @@ const WARNING_LABELS: Readonly<Record<WarningKind, string>> = {
   'sample-ratio-mismatch': 'sample-ratio mismatch',
   'too-few-users': 'too few users',
   guardrail: 'guardrail',
+  'guardrail-metric': 'guardrail metric',
   'no-baseline': 'no baseline',
   peeking: 'peeking',
 };

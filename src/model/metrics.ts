@@ -1,0 +1,138 @@
+import { nameProblem, quoted } from '../core/names.js';
+import { TracksError } from '../errors.js';
+import type { MetricEvent } from './events.js';
+
+/**
+ * Metrics declared once, in `configure({ metrics })`, and analysed as declared: shared by
+ * recording (which publishes the declarations to the store) and the report (which reads them).
+ */
+
+/** What a metric measures per unit, and so how it is compared. */
+export type MetricKind = 'conversion' | 'sum' | 'count' | 'mean' | 'ratio';
+
+/** What every declaration may say besides its kind. */
+interface DeclarationBase {
+  /**
+   * Whether a higher value is better (default true). `false` (latency, refunds) flips what
+   * "better", "chance to beat" and the colours mean.
+   */
+  readonly higherIsBetter?: boolean;
+  /** A metric that must not get worse: shown apart, and a warning when it moves the wrong way significantly. */
+  readonly guardrail?: boolean;
+}
+
+/**
+ * How one metric is analysed.
+ * - `conversion`: did the unit convert at least once after exposure (binomial, whatever the count).
+ * - `sum`: the unit's total value (the mean per unit, Welch's t-test).
+ * - `count`: the unit's number of conversions (the mean per unit, Welch's t-test).
+ * - `mean`: the average value of the unit's conversions, over the units that converted (Welch).
+ * - `ratio`: the sum of one metric over the sum of another, across units (delta method).
+ *
+ * @example
+ * ```ts
+ * const revenue: MetricDeclaration = { kind: 'sum' };
+ * const ordersPerVisit: MetricDeclaration = { kind: 'ratio', numerator: 'order', denominator: 'visit' };
+ * ```
+ */
+export type MetricDeclaration =
+  | (DeclarationBase & { readonly kind: Exclude<MetricKind, 'ratio'> })
+  | (DeclarationBase & {
+      readonly kind: 'ratio';
+      /** The metric whose per-unit totals are summed above the line. */
+      readonly numerator: string;
+      /** The metric whose per-unit totals are summed below it. */
+      readonly denominator: string;
+    });
+
+/**
+ * Declarations by metric name, as `configure({ metrics })` takes them.
+ *
+ * @example
+ * ```ts
+ * const metrics: MetricDeclarations = {
+ *   purchase: { kind: 'conversion' },
+ *   latency_ms: { kind: 'mean', higherIsBetter: false },
+ *   refunds: { kind: 'conversion', guardrail: true, higherIsBetter: false },
+ * };
+ * ```
+ */
+export type MetricDeclarations = Readonly<Record<string, MetricDeclaration>>;
+
+const KINDS: readonly MetricKind[] = ['conversion', 'sum', 'count', 'mean', 'ratio'];
+const FIELDS = new Set(['kind', 'higherIsBetter', 'guardrail', 'numerator', 'denominator']);
+
+/**
+ * Checks `configure({ metrics })`: a TracksError naming the metric and the field at fault, and
+ * the fix. Returns the declarations as a Map (names like `constructor` are ordinary keys).
+ *
+ * @example
+ * ```ts
+ * checkMetrics({ purchase: { kind: 'conversion' } }); // Map { 'purchase' => { kind: 'conversion' } }
+ * ```
+ */
+export function checkMetrics(metrics: unknown): Map<string, MetricDeclaration> {
+  if (typeof metrics !== 'object' || metrics === null || Array.isArray(metrics)) {
+    throw new TracksError(`metrics must be an object of declarations by name, e.g. { purchase: { kind: 'conversion' } }, not ${Array.isArray(metrics) ? 'an array' : String(metrics)}`);
+  }
+  const declared = new Map<string, MetricDeclaration>();
+  for (const [name, value] of Object.entries(metrics)) {
+    const at = `metrics.${name}`;
+    const problem = nameProblem(name);
+    if (problem !== undefined) throw new TracksError(`the metric name ${quoted(name)} ${problem}`);
+    if (typeof value !== 'object' || value === null) {
+      throw new TracksError(`${at} must be a declaration such as { kind: 'conversion' }, not ${String(value)}`);
+    }
+    const d = value as Record<string, unknown>;
+    for (const field of Object.keys(d)) {
+      if (!FIELDS.has(field)) throw new TracksError(`${at} has an unknown field ${quoted(field)}; a declaration has kind, higherIsBetter, guardrail (and numerator, denominator for a ratio)`);
+    }
+    if (!KINDS.includes(d.kind as MetricKind)) {
+      throw new TracksError(`${at}.kind is ${d.kind === undefined ? 'missing' : quoted(String(d.kind))}; use one of ${KINDS.map((k) => `'${k}'`).join(', ')}`);
+    }
+    for (const flag of ['higherIsBetter', 'guardrail'] as const) {
+      if (d[flag] !== undefined && typeof d[flag] !== 'boolean') throw new TracksError(`${at}.${flag} must be true or false, not ${String(d[flag])}`);
+    }
+    if (d.kind === 'ratio') {
+      for (const part of ['numerator', 'denominator'] as const) {
+        const partProblem = typeof d[part] === 'string' ? nameProblem(d[part]) : 'is missing';
+        if (partProblem !== undefined) {
+          throw new TracksError(`${at}.${part} ${partProblem}; a ratio names the metrics it divides, e.g. { kind: 'ratio', numerator: 'order', denominator: 'visit' }`);
+        }
+        if (d[part] === name) throw new TracksError(`${at}.${part} is the ratio itself; name the recorded metric it divides`);
+      }
+    } else if (d.numerator !== undefined || d.denominator !== undefined) {
+      throw new TracksError(`${at} has a numerator or denominator, which only a ratio has; use kind: 'ratio', or leave them out`);
+    }
+    declared.set(name, Object.freeze({ ...d }) as unknown as MetricDeclaration);
+  }
+  for (const [name, d] of declared) {
+    if (d.kind !== 'ratio') continue;
+    for (const part of [d.numerator, d.denominator]) {
+      if (declared.get(part)?.kind === 'ratio') throw new TracksError(`metrics.${name} divides ${quoted(part)}, itself a ratio; a ratio divides recorded metrics`);
+    }
+  }
+  return declared;
+}
+
+/** The event that publishes a declaration to the store. */
+export function metricEventOf(name: string, declaration: MetricDeclaration, eventId: string, at: number): MetricEvent {
+  return {
+    kind: 'metric',
+    eventId,
+    name,
+    metricKind: declaration.kind,
+    numerator: declaration.kind === 'ratio' ? declaration.numerator : null,
+    denominator: declaration.kind === 'ratio' ? declaration.denominator : null,
+    higherIsBetter: declaration.higherIsBetter ?? true,
+    guardrail: declaration.guardrail ?? false,
+    at,
+  };
+}
+
+/** The declaration a stored event publishes. */
+export function declarationOf(event: Pick<MetricEvent, 'metricKind' | 'numerator' | 'denominator' | 'higherIsBetter' | 'guardrail'>): MetricDeclaration {
+  const base = { higherIsBetter: event.higherIsBetter, guardrail: event.guardrail };
+  if (event.metricKind === 'ratio') return { ...base, kind: 'ratio', numerator: event.numerator ?? '', denominator: event.denominator ?? '' };
+  return { ...base, kind: event.metricKind };
+}

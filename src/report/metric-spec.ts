@@ -1,0 +1,111 @@
+import type { MetricDeclaration } from '../model/metrics.js';
+import { productKey } from '../model/sums.js';
+import type { MetricSums, TrackSums } from '../model/sums.js';
+import { armOf, ratioArm } from '../stats/stratified-lift.js';
+import type { ArmEstimate } from '../stats/stratified-lift.js';
+import type { StatResult } from '../stats/result.js';
+import type { SufficientStatistics } from '../stats/summary.js';
+import type { MetricType } from './report-model.js';
+
+/** How the report analyses one metric: its type and direction, declared or inferred. */
+export interface MetricSpec {
+  readonly name: string;
+  readonly type: MetricType;
+  readonly declared: boolean;
+  readonly higherIsBetter: boolean;
+  readonly guardrail: boolean;
+  /** A ratio's numerator and denominator metrics. */
+  readonly numerator?: string;
+  readonly denominator?: string;
+}
+
+/** A track's sums in some phases, as the report reads them. */
+export type ArmSums = Omit<TrackSums, 'health'>;
+
+const NO_METRIC: MetricSums = { converted: 0, sum: 0, sumSquares: 0, count: 0, countSquares: 0, meanSum: 0, meanSquares: 0 };
+
+/**
+ * The metrics of a set, sorted: every metric with data, and every declared one. A declared
+ * metric is analysed as declared; the others as tracks 0.1 did (a conversion while every
+ * converting user's total is exactly 1, else a sum).
+ */
+export function metricSpecs(tracks: readonly ArmSums[], declared: ReadonlyMap<string, MetricDeclaration>): MetricSpec[] {
+  const names = new Set([...tracks.flatMap((t) => [...t.metrics.keys()]), ...declared.keys()]);
+  return [...names].sort().map((name) => {
+    const d = declared.get(name);
+    if (d === undefined) return { name, type: inferredType(tracks, name), declared: false, higherIsBetter: true, guardrail: false };
+    return {
+      name,
+      type: d.kind,
+      declared: true,
+      higherIsBetter: d.higherIsBetter ?? true,
+      guardrail: d.guardrail ?? false,
+      ...(d.kind === 'ratio' ? { numerator: d.numerator, denominator: d.denominator } : {}),
+    };
+  });
+}
+
+function inferredType(tracks: readonly ArmSums[], metric: string): MetricType {
+  return tracks.every((t) => {
+    const m = t.metrics.get(metric);
+    return m === undefined || (m.sum === m.converted && m.sumSquares === m.converted);
+  })
+    ? 'conversion'
+    : 'sum';
+}
+
+/** The test family of a metric type. */
+export function familyOf(type: MetricType): 'proportion' | 'mean' | 'ratio' {
+  return type === 'conversion' ? 'proportion' : type === 'ratio' ? 'ratio' : 'mean';
+}
+
+/** A metric's sums on an arm (zeros when nobody on it converted). */
+export function metricSums(arm: ArmSums, metric: string): MetricSums {
+  return arm.metrics.get(metric) ?? NO_METRIC;
+}
+
+/**
+ * The sufficient statistics of a non-ratio metric on an arm: over every user for conversion
+ * (converted or not), sum and count; over the converting users for mean.
+ */
+export function statisticsOf(arm: ArmSums, spec: MetricSpec): SufficientStatistics {
+  const m = metricSums(arm, spec.name);
+  switch (spec.type) {
+    case 'conversion':
+      return { n: arm.users, sum: m.converted, sumSquares: m.converted };
+    case 'count':
+      return { n: arm.users, sum: m.count, sumSquares: m.countSquares };
+    case 'mean':
+      return { n: m.converted, sum: m.meanSum, sumSquares: m.meanSquares };
+    default:
+      return { n: arm.users, sum: m.sum, sumSquares: m.sumSquares };
+  }
+}
+
+/** An arm's estimate of the metric (its value and the variance of it), or why there is none. */
+export function armEstimate(arm: ArmSums, spec: MetricSpec, name: string): StatResult<ArmEstimate> {
+  if (spec.type !== 'ratio') return armOf(statisticsOf(arm, spec), spec.type === 'conversion' ? 'proportion' : 'mean', name);
+  const x = metricSums(arm, spec.numerator!);
+  const y = metricSums(arm, spec.denominator!);
+  return ratioArm(
+    {
+      n: arm.users,
+      sumX: x.sum,
+      sumY: y.sum,
+      sumSquaresX: x.sumSquares,
+      sumSquaresY: y.sumSquares,
+      sumProducts: arm.products?.get(productKey(spec.numerator!, spec.denominator!)) ?? 0,
+    },
+    name,
+  );
+}
+
+/** The arm's value of the metric, or null when it has none (no users, no denominator). */
+export function valueOf(arm: ArmSums, spec: MetricSpec): number | null {
+  if (spec.type === 'ratio') {
+    const y = metricSums(arm, spec.denominator!).sum;
+    return y === 0 ? null : metricSums(arm, spec.numerator!).sum / y;
+  }
+  const s = statisticsOf(arm, spec);
+  return s.n > 0 ? s.sum / s.n : null;
+}

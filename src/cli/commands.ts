@@ -3,6 +3,7 @@ import { dashboardCommand } from './dashboard.js';
 import { planCommand } from './plan.js';
 import { reportCommand } from './report.js';
 import { simulateCommand } from './simulate.js';
+import { ramp } from './ramp.js';
 import { resume } from './resume.js';
 import { stop } from './stop.js';
 
@@ -13,5 +14,6 @@ export const commands: Readonly<Record<string, Command>> = {
   simulate: simulateCommand,
   stop,
   resume,
+  ramp,
   dashboard: dashboardCommand,
 };

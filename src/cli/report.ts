@@ -1,4 +1,5 @@
 import { buildReport, checkBaselineSets } from '../report/build-report.js';
+import { readAnalysis } from '../report/read-analysis.js';
 import { renderReport } from '../report/render-report.js';
 import { quoted } from '../core/names.js';
 import type { Command } from './command.js';
@@ -9,9 +10,13 @@ import { openExistingStore, STORE_USAGE } from './store-option.js';
 
 const usage = `Usage: tracks report [options]
 
-Per track set and track: users, conversions per metric, rate or mean, lift with its
-confidence interval, p-value and adjusted p-value, chance to beat control, and the
-latency (p50/p95/p99) and error rate of each code path.
+Per track set and track: users, each metric as declared in configure({ metrics }) (or
+inferred), lift with its confidence interval, p-value and adjusted p-value, chance to beat
+control, and the latency (p50/p95/p99) and error rate of each code path.
+
+Comparisons are phase-aware: every stop, resume, ramp or change of the set's definition
+starts a phase; users are compared within the phase of their first exposure and the phases
+combined, so a change of weights or coverage cannot bias the answer (docs/statistics.md).
 
 Options:
 ${STORE_USAGE}
@@ -20,6 +25,8 @@ ${STORE_USAGE}
   --sequential         always-valid intervals, for teams that look every day
   --alpha <a>          significance level (default 0.05)
   --correction <m>     holm (default) or bh (Benjamini-Hochberg)
+  --phase <n>          analyse phase n of --trackset alone (1 is the first; see the phase list)
+  --all-phases         also analyse each phase alone, after the combined analysis
 ${CONTROL_USAGE}`;
 
 /** `tracks report`: the answer, per track set and track. */
@@ -35,14 +42,21 @@ export const reportCommand: Command = {
       alpha: { type: 'string' },
       correction: { type: 'string' },
       control: { type: 'string', multiple: true },
+      phase: { type: 'string' },
+      'all-phases': { type: 'boolean' },
     });
+    const phase = values.phase === undefined ? undefined : numberFlag('phase', values.phase, 1, 1, 1e9);
+    if (phase !== undefined && !Number.isInteger(phase)) throw new UsageError(`--phase is '${values.phase}'; give a phase number, 1 for the first`);
+    if (phase !== undefined && values.trackset === undefined) {
+      throw new UsageError('--phase needs --trackset <id>: phases are numbered per track set');
+    }
     const alpha = numberFlag('alpha', values.alpha, 0.05, 1e-9, 0.5);
     const correction = correctionOf(values.correction);
     const baselines = baselinesOf(values.control ?? []);
     const store = openExistingStore(values.store, io);
     try {
       // The table has no timeline, so the per-day sums are not asked for.
-      const sums = await store.summarize(values.trackset === undefined ? { daily: false } : { trackSetId: values.trackset, daily: false });
+      const { sums, metrics } = await readAnalysis(store, values.trackset === undefined ? { daily: false } : { trackSetId: values.trackset, daily: false });
       const all = values.trackset === undefined || (baselines.size === 0 && sums.length > 0) ? sums : await store.summarize({ daily: false });
       if (values.trackset !== undefined && sums.length === 0) {
         const known = all.map((s) => quoted(s.trackSetId));
@@ -51,7 +65,16 @@ export const reportCommand: Command = {
         );
       }
       checkBaselineSets(all, baselines);
-      const report = buildReport(sums, { store: store.description, alpha, correction, baselines, sequential: values.sequential ?? false });
+      const report = buildReport(sums, {
+        store: store.description,
+        alpha,
+        correction,
+        baselines,
+        metrics,
+        sequential: values.sequential ?? false,
+        ...(phase === undefined ? {} : { phase }),
+        allPhases: values['all-phases'] ?? false,
+      });
       // JSON.stringify escapes C0 controls and unpaired surrogates, not DEL and C1 (U+009B is a CSI on some terminals).
       io.stdout(values.json ? JSON.stringify(report, null, 2).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : renderReport(report));
       return 0;

@@ -6,7 +6,9 @@ import type { Report } from '../report/report-model.js';
 import type { ControlState } from '../model/events.js';
 import type { Store } from '../model/store.js';
 import { StoreError } from '../model/store-error.js';
-import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
+import type { SummarizeOptions } from '../model/sums.js';
+import { readAnalysis } from '../report/read-analysis.js';
+import type { Analysis } from '../report/read-analysis.js';
 
 /**
  * What the page's JSON endpoints do. Every number comes from `buildReport`, the model behind
@@ -34,17 +36,18 @@ export class ApiError extends Error {
  */
 export async function reportFor(store: Store, options: DashboardReportOptions, trackSetId?: string): Promise<Report> {
   if (trackSetId === undefined) {
-    return buildReport(await summarize(store, { daily: false }), { ...options, store: store.description });
+    const { sums, metrics } = await analysisOf(store, { daily: false });
+    return buildReport(sums, { ...options, metrics, store: store.description });
   }
-  const sums = await summarize(store, { trackSetId, daily: true });
+  const { sums, metrics } = await analysisOf(store, { trackSetId, daily: true });
   if (sums.length === 0) throw new ApiError(404, `unknown track set '${trackSetId}'`);
-  return buildReport(sums, { ...options, store: store.description, timeline: true });
+  return buildReport(sums, { ...options, metrics, store: store.description, timeline: true, allPhases: true });
 }
 
-/** The store's sums; a store that holds no tracks data is a 404 that says so, not a 500. */
-async function summarize(store: Store, options: SummarizeOptions): Promise<TrackSetSums[]> {
+/** The store's sums and declarations; a store that holds no tracks data is a 404 that says so, not a 500. */
+async function analysisOf(store: Store, options: SummarizeOptions): Promise<Analysis> {
   try {
-    return await store.summarize(options);
+    return await readAnalysis(store, options);
   } catch (error) {
     if (error instanceof StoreError && (error.code === 'TRACKS_NO_DATA' || error.code === 'TRACKS_SCHEMA')) throw new ApiError(404, error.message);
     throw error;
@@ -80,7 +83,7 @@ export function parseControlRequest(action: 'stop' | 'resume', body: string): Co
  * (which may stop a set before any process recorded it), the page only acts on sets it shows.
  */
 export async function applyControl(store: Store, request: ControlRequest): Promise<ControlState> {
-  const [known] = await summarize(store, { trackSetId: request.trackSetId, daily: false });
+  const [known] = (await analysisOf(store, { trackSetId: request.trackSetId, daily: false })).sums;
   if (known === undefined) throw new ApiError(404, `unknown track set '${request.trackSetId}'`);
   try {
     return request.action === 'stop'

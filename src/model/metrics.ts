@@ -115,6 +115,21 @@ export function checkMetrics(metrics: unknown): Map<string, MetricDeclaration> {
   return declared;
 }
 
+/**
+ * The ratios among declarations, for `store.summarize({ ratios })` (which sums the products
+ * of their numerator and denominator totals).
+ *
+ * @example
+ * ```ts
+ * ratiosOf(await store.readMetrics()); // [{ numerator: 'order', denominator: 'visit' }]
+ * ```
+ */
+export function ratiosOf(declared: ReadonlyMap<string, MetricDeclaration>): Array<{ numerator: string; denominator: string }> {
+  const pairs = new Map<string, { numerator: string; denominator: string }>();
+  for (const d of declared.values()) if (d.kind === 'ratio') pairs.set(JSON.stringify([d.numerator, d.denominator]), { numerator: d.numerator, denominator: d.denominator });
+  return [...pairs.values()];
+}
+
 /** The event that publishes a declaration to the store. */
 export function metricEventOf(name: string, declaration: MetricDeclaration, eventId: string, at: number): MetricEvent {
   return {

@@ -1,5 +1,5 @@
 import { escapeControl as text } from '../core/names.js';
-import type { MetricResult, Report, TrackResult, TrackSetResult } from './report-model.js';
+import type { MetricResult, PhaseResult, Report, TrackResult, TrackSetResult } from './report-model.js';
 import { formatP } from './build-report.js';
 
 /**
@@ -26,40 +26,89 @@ export function renderReport(report: Report): string {
 function renderTrackSet(set: TrackSetResult, report: Report): string {
   // Names come from the store, written by any tool: escaped, so none can steer the terminal.
   const status = set.status === 'stopped' ? `stopped, serving ${text(set.serving ?? 'control')}` : set.status;
+  const phases = set.phases.length;
+  const analysis =
+    set.analysedPhases.length === 1 && phases > 1
+      ? `, phase ${set.analysedPhases[0]} of ${phases} alone`
+      : phases > 1
+        ? `, ${phases} phases combined`
+        : '';
   const lines = wrap(
     `${text(set.id)}  [${status}]  ${count(set.users)} users` +
       (set.baseline ? `, baseline ${text(set.baseline)}` : '') +
+      analysis +
       (set.srm ? `, sample ratio p = ${formatP(set.srm.pValue)}` : ''),
     WIDTH,
   );
   for (const warning of set.warnings) lines.push(...wrap(text(warning.message), WIDTH - 4).map((l, i) => `${i === 0 ? '  ! ' : '    '}${l}`));
-  const metrics = set.tracks[0]?.metrics.map((m) => m.metric) ?? [];
-  for (const metric of metrics) {
-    lines.push('', table(metricHeader(metric, set.tracks, metric), set.tracks.map((t) => metricRow(t, t.metrics.find((m) => m.metric === metric)!, report))));
+  if (set.inferredMetrics.length > 0) {
+    const note = `${set.inferredMetrics.map(text).join(', ')}: type inferred from the data (a conversion while every user's total is 1, else a sum); declare metrics in configure({ metrics })`;
+    lines.push(...wrap(note, WIDTH - 4).map((l, i) => `${i === 0 ? '  i ' : '    '}${l}`));
   }
+  if (phases > 1) lines.push('', phaseTable(set.phases));
+  lines.push(...metricTables(set.tracks));
   lines.push('', table(['track', 'runs', 'errors', 'mean', 'p50', 'p95', 'p99'], set.tracks.map(healthRow)));
+  for (const phase of set.phases) {
+    if (phase.results === undefined || phase.users === 0) continue;
+    lines.push('', `  phase ${phase.index} alone (${phase.startedAt?.slice(0, 16).replace('T', ' ') ?? 'start unknown'}, ${count(phase.users)} users)`);
+    lines.push(...metricTables(phase.results));
+  }
+  void report;
   return lines.join('\n');
 }
 
-function metricHeader(metric: string, tracks: readonly TrackResult[], name: string): string[] {
-  const kind = tracks[0]?.metrics.find((m) => m.metric === name)?.kind;
-  return ['track', 'users', kind === 'mean' ? `${clip(text(metric), 12)}/user` : clip(text(metric), 16), 'lift (CI)', 'p', 'p adj', 'P(beat)'];
+/** One table per metric: goal metrics first, then the guardrails, apart. */
+function metricTables(tracks: readonly TrackResult[]): string[] {
+  const metrics = tracks[0]?.metrics ?? [];
+  const lines: string[] = [];
+  const goals = metrics.filter((m) => !m.guardrail);
+  const guardrails = metrics.filter((m) => m.guardrail);
+  for (const m of goals) lines.push('', table(metricHeader(m), tracks.map((t) => metricRow(t, t.metrics.find((x) => x.metric === m.metric)!))));
+  if (guardrails.length > 0) lines.push('', '  Guardrail metrics (must not get worse):');
+  for (const m of guardrails) lines.push('', table(metricHeader(m), tracks.map((t) => metricRow(t, t.metrics.find((x) => x.metric === m.metric)!))));
+  return lines;
 }
 
-function metricRow(track: TrackResult, m: MetricResult, report: Report): string[] {
-  const value = m.kind === 'mean' ? number(m.mean) : percent(m.rate);
+function phaseTable(phases: readonly PhaseResult[]): string {
+  return table(
+    ['phase', 'from', 'users', 'coverage', 'weights', 'SRM p'],
+    phases.map((p) => [
+      `${p.index}${p.stopped ? ' stopped' : ''}`,
+      p.startedAt?.slice(0, 16).replace('T', ' ') ?? '',
+      count(p.users),
+      p.configuration ? percent(p.configuration.coverage, 0) : '',
+      p.configuration ? clip(Object.entries(p.configuration.weights).map(([t, w]) => `${text(t)}=${w}`).join(' '), 40) : '',
+      p.srm ? formatP(p.srm.pValue) : '',
+    ]),
+  );
+}
+
+const TYPE_LABELS: Readonly<Record<MetricResult['type'], (name: string) => string>> = {
+  conversion: (name) => name,
+  sum: (name) => `${name}/user`,
+  count: (name) => `${name} count/user`,
+  mean: (name) => `avg ${name}`,
+  ratio: (name) => name,
+};
+
+function metricHeader(m: MetricResult): string[] {
+  const direction = m.higherIsBetter ? '' : ' (lower is better)';
+  return ['track', 'users', clip(TYPE_LABELS[m.type](text(m.metric)) + direction, 32), 'lift (CI)', 'p', 'p adj', 'P(better)'];
+}
+
+function metricRow(track: TrackResult, m: MetricResult): string[] {
+  const value = m.type === 'conversion' ? percent(m.value) : number(m.value);
   const c = m.comparison;
   if (track.isBaseline) return [clip(text(track.name), 28), count(track.users), value, 'baseline', '', '', ''];
   if (c === null) return [clip(text(track.name), 28), count(track.users), value, m.cannotCompute ? clip(`n/a: ${text(m.cannotCompute)}`, 30) : '', '', '', ''];
   const lift = c.relative
     ? `${signedPercent(c.relative.estimate)} [${signedPercent(c.relative.interval[0])}, ${signedPercent(c.relative.interval[1])}]`
     : `${number(c.absolute.estimate)} [${number(c.absolute.interval[0])}, ${number(c.absolute.interval[1])}]`;
-  void report;
   return [
     clip(text(track.name), 28),
     count(track.users),
     value,
-    `${lift}${c.significant ? ' *' : ''}`,
+    `${lift}${c.verdict === 'better' ? ' * better' : c.verdict === 'worse' ? ' * worse' : ''}`,
     formatP(c.pValue),
     formatP(c.adjustedPValue),
     c.chanceToBeatControl === null ? '' : percent(c.chanceToBeatControl, 0),

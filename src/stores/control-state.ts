@@ -56,6 +56,58 @@ export async function resumeTrackSet(store: Store, trackSetId: string, options: 
   return writeNext(store, trackSetId, { stopped: false, serve: null });
 }
 
+/** What `tracks ramp` changes: coverage, weights of the tracks named, or both. */
+export interface Ramp {
+  /** The share of eligible keys in the test, 0 to 1. */
+  readonly coverage?: number;
+  /** New weights by track name; tracks not named keep theirs. */
+  readonly weights?: ReadonlyMap<string, number> | Readonly<Record<string, number>>;
+}
+
+/**
+ * Changes a running test without a deploy: every process recording to `store` applies the new
+ * coverage or weights within its control interval, and a new phase begins (the report compares
+ * each phase's users within it, so the change cannot bias the answer). Assignment is
+ * rendezvous hashing: only the keys that must move do; sticky sets keep every user's track.
+ * The set must be recorded (or `force` given, for a set no process has recorded), and every
+ * track named one of its tracks.
+ *
+ * @example
+ * ```ts
+ * await rampTrackSet(store, 'pricing', { coverage: 0.1 });
+ * await rampTrackSet(store, 'delay', { weights: { short: 1, long: 3 } });
+ * ```
+ */
+export async function rampTrackSet(store: Store, trackSetId: string, ramp: Ramp, options: ControlOptions = {}): Promise<ControlState> {
+  checkName('track set id', trackSetId);
+  const given = ramp.weights === undefined ? undefined : ramp.weights instanceof Map ? new Map(ramp.weights) : new Map(Object.entries(ramp.weights));
+  if (ramp.coverage === undefined && (given === undefined || given.size === 0)) {
+    throw new TracksError('a ramp changes coverage or weights: give coverage (0 to 1) or weights by track name, e.g. { coverage: 0.1 }');
+  }
+  if (ramp.coverage !== undefined && !(typeof ramp.coverage === 'number' && ramp.coverage >= 0 && ramp.coverage <= 1)) {
+    throw new TracksError(`coverage is ${String(ramp.coverage)}; give a share from 0 to 1, e.g. 0.1 for 10% of keys`);
+  }
+  for (const [track, weight] of given ?? []) {
+    checkName('track', track);
+    if (!(typeof weight === 'number' && Number.isFinite(weight) && weight >= 0)) {
+      throw new TracksError(`the weight of ${quoted(track)} is ${String(weight)}; give a number of 0 or more`);
+    }
+  }
+  const sums = await recordedSet(store, trackSetId, options);
+  const recorded = sums?.definition?.weights;
+  if (given !== undefined && recorded !== undefined) {
+    const known = tracksOf(sums!);
+    for (const track of given.keys()) {
+      if (!known.includes(track)) throw new TracksError(`${quoted(trackSetId)} has no track ${quoted(track)}; its tracks are ${known.map(quoted).join(', ')}`);
+    }
+    const merged = new Map([...recorded, ...given]);
+    if (![...merged.values()].some((w) => w > 0)) throw new TracksError(`the weights would leave no track of ${quoted(trackSetId)} a positive weight; give at least one track a weight above 0`);
+  }
+  const current = (await store.readControls()).find((c) => c.trackSetId === trackSetId);
+  const weights = given === undefined ? (current?.weights ?? null) : Object.assign(Object.create(null) as Record<string, number>, current?.weights ?? {}, Object.fromEntries(given));
+  return writeNext(store, trackSetId, { coverage: ramp.coverage ?? current?.coverage ?? null, weights });
+}
+
 /**
  * Writes the set's next control state: `change` over its current one (a stop keeps a ramp, a
  * ramp keeps a stop), with the epoch raised, so every process starts a new phase.

@@ -104,9 +104,9 @@ test('GET /api/report is the report model of `tracks report --json`, number for 
   assert.ok(report.trackSets.every((s) => s.timeline === undefined), 'the overview does not pay for the timeline');
 });
 
-test('GET /api/report?trackset= adds the cumulative lift by day; an unknown set is a 404', async () => {
+test('GET /api/report?trackset= adds the cumulative lift by day and each phase alone; an unknown set is a 404', async () => {
   const one = (await (await fetch(new URL('/api/report?trackset=checkout-delay', dashboard.url))).json()) as Report;
-  const cli = await cliReport('--trackset', 'checkout-delay');
+  const cli = await cliReport('--trackset', 'checkout-delay', '--all-phases');
   const { timeline, ...rest } = one.trackSets[0]!;
   assert.deepEqual(rest, cli.trackSets[0]);
   assert.deepEqual([...new Set(timeline!.map((p) => p.day))].length, 3);

@@ -1,0 +1,91 @@
+import { parseArgs } from 'node:util';
+import { escapeControl } from '../core/names.js';
+import { rampTrackSet } from '../stores/control-state.js';
+import type { Command } from './command.js';
+import { UsageError } from './command.js';
+import { controlStore, onePositional } from './stop.js';
+
+const USAGE = `Usage: tracks ramp <track-set-id> [--coverage <share>] [--weights <track=w,...>] [--store <path|url>] [--force]
+
+Changes a running test without a deploy: every process recording to the store applies the new
+coverage or weights within its control interval (default 10 s), and a new phase begins. Only
+the keys that must move change track; a sticky set keeps every user's track. The report
+compares each phase's users within their phase, so the change cannot bias the answer.
+
+  --coverage <share>   the share of eligible keys in the test, 0 to 1 (e.g. 0.1, then 0.5, then 1)
+  --weights <list>     new weights, e.g. short=1,long=3; tracks not named keep their weight
+  --store <path|url>   SQLite file or postgres:// URL (default: $TRACKS_STORE)
+  --force              ramp a set no process has recorded yet (an unknown set is an error)
+
+Examples:
+  tracks ramp pricing --coverage 0.1 --store tracks.db
+  tracks ramp checkout-delay --weights short_delay=1,long_delay=3`;
+
+/** `tracks ramp pricing --coverage 0.1`: writes a live change of coverage or weights to the store. */
+export const ramp: Command = {
+  summary: 'change a test live: its coverage or weights, in every process, starting a new phase',
+  usage: USAGE,
+  async run(args, io) {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: [...args],
+        options: { coverage: { type: 'string' }, weights: { type: 'string' }, store: { type: 'string' }, force: { type: 'boolean' } },
+        strict: true,
+        allowPositionals: true,
+      });
+    } catch (error) {
+      throw new UsageError(`${(error as Error).message.split('\n')[0]!}; see 'tracks ramp --help'`);
+    }
+    const { values, positionals } = parsed;
+    const trackSetId = onePositional('ramp', positionals);
+    if (values.coverage === undefined && values.weights === undefined) {
+      throw new UsageError("give --coverage <share> or --weights <track=w,...> (or both); see 'tracks ramp --help'");
+    }
+    const coverage = values.coverage === undefined ? undefined : coverageOf(values.coverage);
+    const weights = values.weights === undefined ? undefined : weightsOf(values.weights);
+    const store = controlStore(values.store, io);
+    try {
+      await rampTrackSet(store, trackSetId, { ...(coverage === undefined ? {} : { coverage }), ...(weights === undefined ? {} : { weights }) }, { force: values.force ?? false });
+    } finally {
+      await store.close();
+    }
+    const changes = [
+      ...(coverage === undefined ? [] : [`coverage ${formatShare(coverage)}`]),
+      ...(weights === undefined ? [] : [`weights ${[...weights].map(([t, w]) => `${escapeControl(t)}=${w}`).join(', ')}`]),
+    ];
+    io.stdout(`${escapeControl(trackSetId)} ramped: ${changes.join('; ')}. Every process applies it within its control interval (default 10 s); a new phase begins.`);
+    return 0;
+  },
+};
+
+/** `0.1`, `10%`: a share from 0 to 1. */
+function coverageOf(text: string): number {
+  const percent = text.trim().endsWith('%');
+  const value = Number(percent ? text.trim().slice(0, -1) : text);
+  const share = percent ? value / 100 : value;
+  if (text.trim() === '' || !Number.isFinite(share) || share < 0 || share > 1) {
+    throw new UsageError(`--coverage is '${text}'; give a share from 0 to 1 (or a percentage), e.g. --coverage 0.1`);
+  }
+  return share;
+}
+
+/** `short=1,long=3`: weights by track name. */
+function weightsOf(text: string): Map<string, number> {
+  const weights = new Map<string, number>();
+  for (const part of text.split(',')) {
+    const at = part.lastIndexOf('=');
+    const track = part.slice(0, at).trim();
+    const weight = Number(part.slice(at + 1));
+    if (at <= 0 || part.slice(at + 1).trim() === '' || !Number.isFinite(weight) || weight < 0) {
+      throw new UsageError(`--weights has '${part}'; give track=weight pairs separated by commas, e.g. --weights short=1,long=3`);
+    }
+    if (weights.has(track)) throw new UsageError(`--weights names '${track}' twice`);
+    weights.set(track, weight);
+  }
+  return weights;
+}
+
+function formatShare(share: number): string {
+  return `${Number((share * 100).toPrecision(6))}%`;
+}

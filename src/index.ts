@@ -50,6 +50,7 @@ export { StoreError } from './model/store-error.js';
 export type { StoreErrorOptions, TracksStoreErrorCode } from './model/store-error.js';
 export { UnitOfKey } from './model/unit.js';
 export { eventProblem } from './model/check-event.js';
+export type { MetricDeclaration, MetricDeclarationKind, MetricDeclarations } from './model/metrics.js';
 export { LATENCY_BUCKET_BOUNDS_MS, latencyBucket, latencyQuantile } from './model/latency-histogram.js';
 
 // stores
@@ -63,33 +64,43 @@ export type { PgPool, PostgresStoreOptions } from './stores/postgres-store.js';
 export { sqliteOutbox } from './stores/sqlite-outbox.js';
 export type { OutboxDatabaseOptions } from './stores/outbox-database.js';
 export { storeFrom } from './stores/open-store.js';
+export { rampTrackSet, resumeTrackSet, stopTrackSet } from './stores/control-state.js';
+export type { ControlOptions, Ramp } from './stores/control-state.js';
 export type { StoreSpec } from './stores/open-store.js';
 
 // statistics: pure functions over per-track sufficient statistics
 export {
   adjustPValues,
+  alwaysValid,
+  armOf,
   bayesianComparison,
   benjaminiHochberg,
   confidenceSequence,
   holm,
   lift,
+  posteriorOf,
   proportionTest,
+  ratioArm,
   sampleSize,
   sequentialLift,
   srmCheck,
+  stratifiedLift,
   welchTest,
 } from './stats/index.js';
 export type {
+  ArmEstimate,
   BayesResult,
   CannotCompute,
   Estimate,
   LiftResult,
   MetricKind,
   ProportionTestResult,
+  RatioStatistics,
   SampleSizeInput,
   SampleSizeResult,
   SrmCheckResult,
   StatResult,
+  Stratum,
   SufficientStatistics,
   WelchTestResult,
 } from './stats/index.js';
@@ -98,10 +109,14 @@ export type {
 export { buildReport } from './report/build-report.js';
 export type { ReportOptions } from './report/build-report.js';
 export { renderReport } from './report/render-report.js';
+export { readAnalysis } from './report/read-analysis.js';
+export type { Analysis } from './report/read-analysis.js';
 export type {
   Comparison,
   LatencyResult,
   MetricResult,
+  MetricType,
+  PhaseResult,
   Report,
   ReportWarning,
   TimelinePoint,

@@ -7,8 +7,15 @@ import type { MetricEvent } from './events.js';
  * recording (which publishes the declarations to the store) and the report (which reads them).
  */
 
-/** What a metric measures per unit, and so how it is compared. */
-export type MetricKind = 'conversion' | 'sum' | 'count' | 'mean' | 'ratio';
+/**
+ * What a metric measures per unit, and so how it is compared.
+ *
+ * @example
+ * ```ts
+ * const kind: MetricDeclarationKind = 'ratio';
+ * ```
+ */
+export type MetricDeclarationKind = 'conversion' | 'sum' | 'count' | 'mean' | 'ratio';
 
 /** What every declaration may say besides its kind. */
 interface DeclarationBase {
@@ -36,7 +43,7 @@ interface DeclarationBase {
  * ```
  */
 export type MetricDeclaration =
-  | (DeclarationBase & { readonly kind: Exclude<MetricKind, 'ratio'> })
+  | (DeclarationBase & { readonly kind: Exclude<MetricDeclarationKind, 'ratio'> })
   | (DeclarationBase & {
       readonly kind: 'ratio';
       /** The metric whose per-unit totals are summed above the line. */
@@ -59,7 +66,7 @@ export type MetricDeclaration =
  */
 export type MetricDeclarations = Readonly<Record<string, MetricDeclaration>>;
 
-const KINDS: readonly MetricKind[] = ['conversion', 'sum', 'count', 'mean', 'ratio'];
+const KINDS: readonly MetricDeclarationKind[] = ['conversion', 'sum', 'count', 'mean', 'ratio'];
 const FIELDS = new Set(['kind', 'higherIsBetter', 'guardrail', 'numerator', 'denominator']);
 
 /**
@@ -87,7 +94,7 @@ export function checkMetrics(metrics: unknown): Map<string, MetricDeclaration> {
     for (const field of Object.keys(d)) {
       if (!FIELDS.has(field)) throw new TracksError(`${at} has an unknown field ${quoted(field)}; a declaration has kind, higherIsBetter, guardrail (and numerator, denominator for a ratio)`);
     }
-    if (!KINDS.includes(d.kind as MetricKind)) {
+    if (!KINDS.includes(d.kind as MetricDeclarationKind)) {
       throw new TracksError(`${at}.kind is ${d.kind === undefined ? 'missing' : quoted(String(d.kind))}; use one of ${KINDS.map((k) => `'${k}'`).join(', ')}`);
     }
     for (const flag of ['higherIsBetter', 'guardrail'] as const) {

@@ -89,6 +89,39 @@ for (const kind of kinds) {
       await store.close();
     });
 
+    test('phases, a stop, metric declarations and ratio products: summarize({ ratios }) and readMetrics agree with the memory store', async () => {
+      const { store } = kind.fresh();
+      const memory = memoryStore();
+      const events: RecordedEvent[] = [
+        { kind: 'metric', eventId: 'm1', name: 'purchase', metricKind: 'sum', numerator: null, denominator: null, higherIsBetter: true, guardrail: false, at: day },
+        { kind: 'metric', eventId: 'm2', name: 'purchase', metricKind: 'conversion', numerator: null, denominator: null, higherIsBetter: true, guardrail: false, at: day + 5 },
+        { kind: 'metric', eventId: 'm3', name: 'per_visit', metricKind: 'ratio', numerator: 'order', denominator: 'visit', higherIsBetter: false, guardrail: true, at: day },
+        { kind: 'definition', eventId: 'p1', trackSetId: 'ph', weights: { a: 1, b: 1 }, coverage: 1, control: 'a', phase: 'one', sticky: false, stopped: false, at: day },
+        { kind: 'definition', eventId: 'p2', trackSetId: 'ph', weights: { a: 1, b: 1 }, coverage: 1, control: 'a', phase: 'stop', sticky: false, stopped: true, at: day + 10 * 3_600_000 },
+        { kind: 'definition', eventId: 'p3', trackSetId: 'ph', weights: { a: 1, b: 3 }, coverage: 0.5, control: 'a', phase: 'two', sticky: true, stopped: false, at: day + 12 * 3_600_000 },
+      ];
+      for (let u = 0; u < 24; u++) {
+        const at = day + u * 3_600_000 + (u >= 10 ? 2 * 3_600_000 : 0);
+        const phase = u < 10 ? 'one' : 'two';
+        events.push({ kind: 'exposure', eventId: `x${u}`, trackSetId: 'ph', track: u % 3 ? 'b' : 'a', unit: `u${u}`, at, phase });
+        for (let k = 0; k <= u % 3; k++) events.push({ kind: 'conversion', eventId: `o${u}-${k}`, unit: `u${u}`, metric: 'order', value: 1 + k, at: at + 60_000 });
+        if (u % 4 !== 1) events.push({ kind: 'conversion', eventId: `v${u}`, unit: `u${u}`, metric: 'visit', value: 1 + (u % 5), at: at + 60_000 });
+        // After its phase ended (during the stop, or later): counted for no one.
+        events.push({ kind: 'conversion', eventId: `late${u}`, unit: `u${u}`, metric: 'order', value: 50, at: day + 11 * 3_600_000 });
+      }
+      for (const s of [store, memory]) await s.write(events);
+      const ratios = [{ numerator: 'order', denominator: 'visit' }];
+      const [fromStore, fromMemory] = [await store.summarize({ ratios }), await memory.summarize({ ratios })];
+      assert.deepEqual(fromStore, fromMemory);
+      const set = fromStore[0]!;
+      assert.deepEqual(set.phases.map((p) => [p.phase, p.definition?.stopped, p.tracks.reduce((n, t) => n + t.users, 0)]), [['one', false, 10], ['stop', true, 0], ['two', false, 14]]);
+      assert.ok(set.tracks.every((t) => t.products !== undefined), 'every track carries the products asked for');
+      assert.deepEqual(await store.readMetrics!(), await memory.readMetrics());
+      assert.deepEqual((await store.readMetrics!()).get('purchase'), { kind: 'conversion', higherIsBetter: true, guardrail: false });
+      assert.deepEqual((await store.readMetrics!()).get('per_visit'), { kind: 'ratio', numerator: 'order', denominator: 'visit', higherIsBetter: false, guardrail: true });
+      await store.close();
+    });
+
     test('any name works: constructor, __proto__, quotes, unicode, 200 characters', async () => {
       const { store } = kind.fresh();
       const events: RecordedEvent[] = [];

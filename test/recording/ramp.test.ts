@@ -1,0 +1,182 @@
+// Changing a test live: `tracks ramp` writes coverage or weights to the store, every process
+// applies them at its next control read, and a new phase begins. Rendezvous assignment moves
+// only the keys that must move (measured on 100,000 keys), sticky sets keep every user, and a
+// stop ends the phase before it. Against real SQLite and real PostgreSQL.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { TrackSet, TracksError, close, configure, flush, memoryStore, rampTrackSet, stopTrackSet, resumeTrackSet } from '../../src/index.js';
+import type { Recorder, RecordingOptions } from '../../src/index.js';
+import { runCli } from '../../src/cli/run-cli.js';
+import { POSTGRES_SKIP, postgresUrl, schemasFor } from '../support/postgres.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tracks-ramp-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const schemaFor = schemasFor('rp');
+
+class CheckoutTracks extends TrackSet {
+  static override id = 'ramp-checkout';
+  static override weights = { control: 1, short: 1, long: 1 };
+  static short_track() {}
+  static long_track() {}
+}
+
+class StickyCheckout extends TrackSet {
+  static override id = 'ramp-sticky';
+  static override sticky = true;
+  static override weights = { control: 1, fast: 1 };
+  static fast_track() {}
+}
+
+const KEYS = Array.from({ length: 100_000 }, (_, i) => `user-${i}`);
+
+function assignments(cls: new (options: { key: string }) => TrackSet, keys: readonly string[]): Map<string, string> {
+  return new Map(keys.map((key) => {
+    const run = new cls({ key });
+    return [key, run.reason === 'not covered' ? '(out)' : run.name] as const;
+  }));
+}
+
+async function cli(env: Record<string, string>, ...args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(args, { stdout: (x) => out.push(x), stderr: (x) => err.push(x), env });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+test('a weight change moves only the minimal share of 100,000 keys; coverage up keeps everyone who was in', async () => {
+  const store = memoryStore();
+  const recorder = configure({ store, outbox: false, dedupeSize: 10 }) as Recorder;
+  const before = assignments(CheckoutTracks, KEYS);
+
+  await rampTrackSet(store, 'ramp-checkout', { weights: { long: 3 } }, { force: true });
+  await recorder.refreshControls();
+  const after = assignments(CheckoutTracks, KEYS);
+  const moved = KEYS.filter((k) => before.get(k) !== after.get(k)).length / KEYS.length;
+  // Shares go from 1/3 each to 1/5, 1/5, 3/5: at least 2 x (1/3 - 1/5) = 26.7% of keys must move, to long.
+  const minimal = 2 * (1 / 3 - 1 / 5);
+  assert.ok(Math.abs(moved - minimal) < 0.01, `moved ${(moved * 100).toFixed(2)}%, the minimum is ${(minimal * 100).toFixed(2)}%`);
+  assert.ok(KEYS.every((k) => before.get(k) === after.get(k) || after.get(k) === 'long'), 'every key that moved went to the track that grew');
+  const share = KEYS.filter((k) => after.get(k) === 'long').length / KEYS.length;
+  assert.ok(Math.abs(share - 0.6) < 0.01, `long has ${share}`);
+
+  await rampTrackSet(store, 'ramp-checkout', { coverage: 0.1 });
+  await recorder.refreshControls();
+  const ten = assignments(CheckoutTracks, KEYS);
+  const inTen = KEYS.filter((k) => ten.get(k) !== '(out)');
+  assert.ok(Math.abs(inTen.length / KEYS.length - 0.1) < 0.01);
+  assert.ok(inTen.every((k) => ten.get(k) === after.get(k)), 'keys in the test keep their track when coverage changes');
+  await rampTrackSet(store, 'ramp-checkout', { coverage: 0.5 });
+  await recorder.refreshControls();
+  const half = assignments(CheckoutTracks, KEYS);
+  assert.ok(inTen.every((k) => half.get(k) === ten.get(k)), 'ramping 10% -> 50% keeps every key that was in, on its track');
+  const movedIn = KEYS.filter((k) => ten.get(k) !== half.get(k));
+  assert.ok(movedIn.every((k) => ten.get(k) === '(out)'), 'only keys outside the test moved (into it)');
+  assert.ok(Math.abs(movedIn.length / KEYS.length - 0.4) < 0.01, 'exactly the 40% the ramp adds');
+  await close();
+});
+
+test('a sticky set keeps every user when its weights change; new users get the new weights', async () => {
+  const store = memoryStore();
+  const recorder = configure({ store, outbox: false }) as Recorder;
+  const keys = KEYS.slice(0, 2000);
+  const before = assignments(StickyCheckout, keys);
+  await flush();
+  await rampTrackSet(store, 'ramp-sticky', { weights: { control: 0, fast: 1 } });
+  await recorder.refreshControls();
+  assignments(StickyCheckout, keys); // a first look starts the sticky lookups
+  await flush();
+  const after = assignments(StickyCheckout, keys);
+  assert.deepEqual([...after], [...before], 'every user keeps their track');
+  const newcomers = assignments(StickyCheckout, KEYS.slice(50_000, 51_000));
+  assert.ok([...newcomers.values()].every((t) => t === 'fast'), 'new users get the new weights');
+  await close();
+});
+
+test('a stop, a resume and a ramp each start a phase; no one is assigned in a stopped phase', async () => {
+  const store = memoryStore();
+  const recorder = configure({ store, outbox: false }) as Recorder;
+  for (let i = 0; i < 300; i++) new CheckoutTracks({ key: `p${i}` }).run();
+  await flush();
+  await stopTrackSet(store, 'ramp-checkout');
+  await recorder.refreshControls();
+  for (let i = 300; i < 400; i++) new CheckoutTracks({ key: `p${i}` }).run();
+  await resumeTrackSet(store, 'ramp-checkout');
+  await recorder.refreshControls();
+  for (let i = 400; i < 700; i++) new CheckoutTracks({ key: `p${i}` }).run();
+  await rampTrackSet(store, 'ramp-checkout', { weights: { long: 2 } });
+  await recorder.refreshControls();
+  for (let i = 700; i < 1000; i++) new CheckoutTracks({ key: `p${i}` }).run();
+  await close();
+  const [sums] = await store.summarize({ trackSetId: 'ramp-checkout' });
+  const phases = sums!.phases;
+  assert.deepEqual(phases.map((p) => p.definition?.stopped), [false, true, false, false]);
+  assert.deepEqual(phases.map((p) => p.tracks.reduce((n, t) => n + t.users, 0)), [300, 0, 300, 300]);
+  assert.deepEqual(phases.map((p) => p.definition?.weights.get('long')), [1, 1, 1, 2]);
+  for (let i = 1; i < phases.length; i++) assert.equal(phases[i - 1]!.endedAt, phases[i]!.startedAt);
+});
+
+for (const kind of ['SQLite', 'PostgreSQL'] as const) {
+  test(`${kind}: tracks ramp writes the change every process picks up; unknown sets and tracks exit 2 unless --force on an unrecorded set`, async (t) => {
+    if (kind === 'PostgreSQL' && postgresUrl === undefined) return t.skip(POSTGRES_SKIP);
+    let spec: string;
+    let options: RecordingOptions;
+    if (kind === 'SQLite') {
+      spec = join(dir, 'cli.db');
+      options = { store: spec };
+    } else {
+      const schema = schemaFor('cli');
+      const url = new URL(postgresUrl!);
+      url.searchParams.set('schema', schema);
+      spec = url.toString();
+      options = { store: postgresUrl!, schema };
+    }
+    const recorder = configure({ ...options, outbox: false, controlInterval: 60_000 }) as Recorder;
+    for (let i = 0; i < 300; i++) new CheckoutTracks({ key: `c${i}` }).run();
+    await flush();
+
+    const ramped = await cli({ TRACKS_STORE: spec }, 'ramp', 'ramp-checkout', '--weights', 'short=0,long=2');
+    assert.equal(ramped.code, 0, ramped.err);
+    assert.match(ramped.out, /ramp-checkout ramped: weights short=0, long=2\. Every process applies it within its control interval/);
+    await recorder.refreshControls();
+    const names = new Set(Array.from({ length: 500 }, (_, i) => new CheckoutTracks({ key: `n${i}` }).name));
+    assert.deepEqual([...names].sort(), ['control', 'long'], 'short has weight 0 now; control keeps its weight');
+
+    const coverage = await cli({}, 'ramp', 'ramp-checkout', '--coverage', '10%', '--store', spec);
+    assert.equal(coverage.code, 0, coverage.err);
+    await recorder.refreshControls();
+    const covered = Array.from({ length: 2000 }, (_, i) => new CheckoutTracks({ key: `m${i}` }).reason).filter((r) => r !== 'not covered').length;
+    assert.ok(covered > 120 && covered < 280, `about 10% of 2000 keys are in the test: ${covered}`);
+
+    for (const [args, message] of [
+      [['ramp', 'nosuchset', '--coverage', '0.5'], /unknown track set 'nosuchset'.*recorded sets are 'ramp-checkout'.*--force/],
+      [['ramp', 'ramp-checkout', '--weights', 'medium=2'], /'ramp-checkout' has no track 'medium'; its tracks are/],
+      [['ramp', 'ramp-checkout', '--weights', 'medium=2', '--force'], /'ramp-checkout' has no track 'medium'/],
+      [['ramp', 'ramp-checkout', '--coverage', '1.5'], /--coverage is '1.5'; give a share from 0 to 1/],
+      [['ramp', 'ramp-checkout', '--weights', 'long'], /--weights has 'long'; give track=weight pairs/],
+      [['ramp', 'ramp-checkout', '--weights', 'control=0,long=0,short=0'], /no track of 'ramp-checkout' a positive weight/],
+      [['ramp', 'ramp-checkout'], /give --coverage <share> or --weights/],
+      [['stop', 'nosuchset'], /unknown track set 'nosuchset'/],
+      [['resume', 'nosuchset'], /unknown track set 'nosuchset'/],
+    ] as const) {
+      const bad = await cli({}, ...args, '--store', spec);
+      assert.equal(bad.code, 2, `${args.join(' ')}: ${bad.out}`);
+      assert.match(bad.err, message);
+    }
+    const forced = await cli({}, 'ramp', 'not-deployed-yet', '--coverage', '0.01', '--force', '--store', spec);
+    assert.equal(forced.code, 0, forced.err);
+    const help = await cli({}, 'ramp', '--help');
+    assert.equal(help.code, 0);
+    assert.match(help.out, /Usage: tracks ramp <track-set-id>/);
+    await close();
+  });
+}
+
+test('rampTrackSet checks its arguments with TracksErrors that name the fix', async () => {
+  const store = memoryStore();
+  await assert.rejects(rampTrackSet(store, 'x', {}, { force: true }), (e: unknown) => e instanceof TracksError && /give coverage \(0 to 1\) or weights/.test(e.message));
+  await assert.rejects(rampTrackSet(store, 'x', { coverage: -0.1 }, { force: true }), /coverage is -0.1; give a share from 0 to 1/);
+  await assert.rejects(rampTrackSet(store, 'x', { weights: { a: Number.NaN } }, { force: true }), /the weight of 'a' is NaN/);
+});

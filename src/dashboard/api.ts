@@ -1,4 +1,4 @@
-import { resumeTrackSet, stopTrackSet } from '../stores/control-state.js';
+import { rampTrackSet, resumeTrackSet, stopTrackSet } from '../stores/control-state.js';
 import { TracksError } from '../errors.js';
 import { buildReport } from '../report/build-report.js';
 import type { ReportOptions } from '../report/build-report.js';
@@ -54,16 +54,20 @@ async function analysisOf(store: Store, options: SummarizeOptions): Promise<Anal
   }
 }
 
-/** A stop or resume request from the page. */
+/** A stop, resume or ramp request from the page. */
 export interface ControlRequest {
-  readonly action: 'stop' | 'resume';
+  readonly action: 'stop' | 'resume' | 'ramp';
   readonly trackSetId: string;
   /** The track to serve while stopped (stop only; default control). */
   readonly serve?: string;
+  /** A ramp's new coverage, 0 to 1 (ramp only). */
+  readonly coverage?: number;
+  /** A ramp's new weights by track (ramp only); tracks not named keep theirs. */
+  readonly weights?: Readonly<Record<string, number>>;
 }
 
 /** Parses and checks a control request's JSON body. */
-export function parseControlRequest(action: 'stop' | 'resume', body: string): ControlRequest {
+export function parseControlRequest(action: 'stop' | 'resume' | 'ramp', body: string): ControlRequest {
   let value: unknown;
   try {
     value = JSON.parse(body);
@@ -71,9 +75,21 @@ export function parseControlRequest(action: 'stop' | 'resume', body: string): Co
     throw new ApiError(400, 'the body is not JSON');
   }
   if (typeof value !== 'object' || value === null) throw new ApiError(400, 'the body must be a JSON object');
-  const { trackSetId, serve } = value as { trackSetId?: unknown; serve?: unknown };
+  const { trackSetId, serve, coverage, weights } = value as { trackSetId?: unknown; serve?: unknown; coverage?: unknown; weights?: unknown };
   if (typeof trackSetId !== 'string' || trackSetId === '') throw new ApiError(400, 'trackSetId must be a non-empty string');
   if (action === 'resume') return { action, trackSetId };
+  if (action === 'ramp') {
+    if (coverage !== undefined && typeof coverage !== 'number') throw new ApiError(400, 'coverage must be a number from 0 to 1');
+    if (weights !== undefined && (typeof weights !== 'object' || weights === null || Array.isArray(weights) || Object.values(weights).some((w) => typeof w !== 'number'))) {
+      throw new ApiError(400, 'weights must be an object of numbers by track name');
+    }
+    return {
+      action,
+      trackSetId,
+      ...(coverage === undefined ? {} : { coverage }),
+      ...(weights === undefined ? {} : { weights: Object.assign(Object.create(null) as Record<string, number>, weights) }),
+    };
+  }
   if (serve !== undefined && typeof serve !== 'string') throw new ApiError(400, 'serve must be a track name');
   return serve === undefined ? { action, trackSetId } : { action, trackSetId, serve };
 }
@@ -86,6 +102,10 @@ export async function applyControl(store: Store, request: ControlRequest): Promi
   const [known] = (await analysisOf(store, { trackSetId: request.trackSetId, daily: false })).sums;
   if (known === undefined) throw new ApiError(404, `unknown track set '${request.trackSetId}'`);
   try {
+    if (request.action === 'ramp') {
+      const ramp = { ...(request.coverage === undefined ? {} : { coverage: request.coverage }), ...(request.weights === undefined ? {} : { weights: request.weights }) };
+      return await rampTrackSet(store, request.trackSetId, ramp);
+    }
     return request.action === 'stop'
       ? await stopTrackSet(store, request.trackSetId, request.serve)
       : await resumeTrackSet(store, request.trackSetId);

@@ -17,6 +17,7 @@ import type { Store } from '../model/store.js';
  * | GET    | `/api/report?trackset=<id>`  | one track set's report with its timeline      |
  * | POST   | `/api/stop`                  | `{ trackSetId, serve? }`: stop a test         |
  * | POST   | `/api/resume`                | `{ trackSetId }`: resume it                   |
+ * | POST   | `/api/ramp`                  | `{ trackSetId, coverage?, weights? }`: ramp   |
  */
 
 /** What the request handler needs: the store, report options, secrets, assets. */
@@ -70,11 +71,11 @@ async function route(ctx: RouteContext, req: IncomingMessage, res: ServerRespons
   }
 
   const { pathname } = url;
-  if (pathname === '/api/stop' || pathname === '/api/resume') {
+  if (pathname === '/api/stop' || pathname === '/api/resume' || pathname === '/api/ramp') {
     if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
     const problem = csrfProblem(req, ctx.csrfSecret);
     if (problem !== null) throw new ApiError(403, problem);
-    const request = parseControlRequest(pathname === '/api/stop' ? 'stop' : 'resume', await readBody(req));
+    const request = parseControlRequest(pathname.slice('/api/'.length) as 'stop' | 'resume' | 'ramp', await readBody(req));
     const control = await applyControl(ctx.store, request);
     return sendJson(res, 200, { control });
   }

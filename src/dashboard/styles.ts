@@ -26,6 +26,14 @@ th.num, td.num { text-align: right; white-space: nowrap; }
 th { font-weight: 600; color: var(--muted); background: var(--panel); }
 tr.baseline td { background: #fbfbfc; }
 .num-sig { font-weight: 700; }
+.num-better { color: var(--ok); }
+.num-worse { color: var(--bad); }
+td.bad { color: var(--bad); font-weight: 600; }
+.phase-timeline { display: flex; gap: 2px; margin: 8px 0; height: 22px; }
+.phase-bar { background: #ddf4ff; border: 1px solid var(--accent); border-radius: 3px; font-size: 12px; text-align: center; line-height: 20px; overflow: hidden; }
+.phase-bar.stopped { background: var(--panel); border-color: var(--muted); color: var(--muted); }
+.guardrail-metrics { border-left: 3px solid var(--warn); padding-left: 12px; margin-top: 28px; }
+dialog input { font: inherit; width: 6em; margin-left: 6px; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; border: 1px solid transparent; margin-right: 4px; white-space: nowrap; }
 .status-running { color: var(--ok); border-color: var(--ok); }
 .status-stopped { color: var(--muted); border-color: var(--muted); }

@@ -1,5 +1,6 @@
 import type { ControlState, ExposureEvent, MetricEvent, RecordedEvent } from '../model/events.js';
 import { declarationOf } from '../model/metrics.js';
+import type { MetricDeclaration } from '../model/metrics.js';
 import { firstBadEvent } from '../model/check-event.js';
 import { uniqueKeyOf } from '../model/event-tables.js';
 import type { Store } from '../model/store.js';
@@ -13,6 +14,7 @@ import type { DefinitionRow, ExposureCell, MetricCell, ProductCell, SummaryRows 
 export interface MemoryStore extends Store {
   /** Every event stored, in the order written (exposures only the first per set and unit). */
   readonly events: readonly RecordedEvent[];
+  readMetrics(): Promise<ReadonlyMap<string, MetricDeclaration>>;
 }
 
 /**

@@ -161,7 +161,9 @@ test('each track set view shows the numbers of `tracks report --json` on the sam
   for (const set of report.trackSets) {
     await showTrackSet(page, set.id);
     const shown = await tableNumbers(page);
-    assert.deepEqual(Object.keys(shown.metrics), set.tracks[0]!.metrics.map((m) => m.metric), set.id);
+    // Goal metrics first, then the guardrail metrics, apart.
+    const ordered = [...set.tracks[0]!.metrics.filter((m) => !m.guardrail), ...set.tracks[0]!.metrics.filter((m) => m.guardrail)];
+    assert.deepEqual(Object.keys(shown.metrics), ordered.map((m) => m.metric), set.id);
     for (const track of set.tracks) {
       for (const m of track.metrics) {
         const cells = shown.metrics[m.metric]![track.name]!;
@@ -169,7 +171,7 @@ test('each track set view shows the numbers of `tracks report --json` on the sam
           users: track.users,
           expectedShare: track.expectedShare,
           conversions: m.conversions,
-          [m.kind === 'mean' ? 'mean' : 'rate']: m.kind === 'mean' ? m.mean : m.rate,
+          [m.type === 'conversion' ? 'rate' : 'value']: m.value,
           pValue: m.comparison?.pValue ?? null,
           adjustedPValue: m.comparison?.adjustedPValue ?? null,
           chanceToBeatControl: m.comparison?.chanceToBeatControl ?? null,
@@ -214,7 +216,7 @@ test('the charts render: conversion with intervals, lift over time, latency and 
   assert.equal(kinds.filter((k) => k === 'lift').length, metrics);
   assert.deepEqual(kinds.slice(-2), ['latency', 'errors']);
   for (const chart of charts) {
-    assert.ok(chart.width > 200 && chart.height > 100, `${chart.kind} has a size`);
+    assert.ok(chart.width > 200 && chart.height > 100, `${chart.kind} has a size: ${chart.width}x${chart.height}`);
     // Axes, bars, lines and labels: thousands of painted pixels, not a blank canvas.
     assert.ok(chart.painted > 2000, `${chart.kind} chart painted ${chart.painted} pixels`);
     assert.ok(chart.dataUrl > 5000, `${chart.kind} chart's PNG is ${chart.dataUrl} characters`);
@@ -270,7 +272,7 @@ test(`names from user code are text: a track set, track and metric named ${XSS_N
   await page.waitForSelector('html[data-ready="trackset"]');
   assert.equal(await page.textContent('h1 [data-field="id"]'), XSS_NAME);
   assert.equal(await page.textContent(`table[data-metric="${XSS_NAME}"] tr[data-track="${XSS_NAME}"] td[data-field="track"]`), XSS_NAME);
-  assert.ok((await page.textContent('h2') ?? '').startsWith(XSS_NAME));
+  assert.ok((await page.textContent('section[data-metric] h2') ?? '').startsWith(XSS_NAME));
   assert.equal(await page.locator('img').count(), 0, 'no <img> element was created');
   // checkout-delay users converted on the XSS metric too: its name is a table there as well.
   await showTrackSet(page, 'checkout-delay');
@@ -303,4 +305,80 @@ test('a non-loopback bind without --token refuses to start with one line and exi
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   assert.equal(code, 2);
   assert.equal(err, 'tracks dashboard: --host 0.0.0.0 would expose the dashboard beyond this machine; add --token <secret> (every request then needs it)\n');
+});
+
+test('a declared baseline (static control, no control track) is the baseline on the page: lift and p-values with no flag', async () => {
+  const { page, problems } = await openPage();
+  await showTrackSet(page, 'pricing');
+  assert.equal(await page.getAttribute('table[data-metric="price_accepted"] tr.baseline', 'data-track'), 'price_adjusted_by_0');
+  assert.equal(await page.textContent('table[data-metric="price_accepted"] tr[data-track="price_adjusted_by_0"] td[data-field="lift"]'), 'baseline');
+  const lift = await page.getAttribute('table[data-metric="price_accepted"] tr[data-track="price_adjusted_by_1"] td[data-field="lift"]', 'data-value');
+  assert.ok(lift !== null && lift !== '' && Number.isFinite(Number(lift)), 'the other track has a lift against the declared baseline');
+  assert.equal(await page.locator('[data-warning="no-baseline"]').count(), 0, 'no "pass --control" warning');
+  // Stop offers the declared baseline first.
+  await page.click('button[data-action="stop"]');
+  assert.equal(await page.inputValue('dialog select[name="choice"]'), 'price_adjusted_by_0');
+  await page.click('dialog button[data-action="cancel"]');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('the phase view: a timeline and a table of the phases, and one phase alone shows that phase’s numbers', async () => {
+  const { page, problems } = await openPage();
+  let out = '';
+  assert.equal(await runCli(['report', '--json', '--store', db, '--trackset', 'checkout-delay', '--all-phases'], { stdout: (t) => (out += t), stderr: () => {}, env: {} }), 0);
+  const set = (JSON.parse(out) as Report).trackSets[0]!;
+  assert.equal(set.phases.length, 2, 'the fixture ramps checkout-delay mid-way');
+  await showTrackSet(page, 'checkout-delay');
+  assert.equal(await page.textContent('section[data-section="phases"] h2'), 'Phases (2)');
+  assert.equal(await page.locator('[data-field="phase-timeline"] .phase-bar').count(), 2);
+  const rows = await page.$$eval('table[data-section="phases"] tbody tr', (trs) => trs.map((tr) => [(tr as HTMLElement).dataset.phase, tr.querySelector<HTMLElement>('td[data-field="users"]')!.dataset.value, tr.querySelector('td[data-field="configuration"]')!.textContent]));
+  assert.deepEqual(rows.map((r) => [r[0], Number(r[1])]), set.phases.map((p) => [String(p.index), p.users]));
+  assert.match(rows[1]![2]!, /short_delay=2/, 'phase 2 ran with the ramped weight');
+  const usersShown = async () => page.$$eval('table[data-metric="purchase"] tbody tr', (trs) => trs.map((tr) => Number(tr.querySelector<HTMLElement>('td[data-field="users"]')!.dataset.value)));
+  assert.deepEqual(await usersShown(), set.tracks.map((t) => t.users), 'every phase combined by default');
+  await page.selectOption('select[data-field="phase-select"]', '2');
+  assert.deepEqual(await usersShown(), set.phases[1]!.results!.map((t) => t.users), 'phase 2 alone');
+  const phaseLift = set.phases[1]!.results!.find((t) => t.name === 'long_delay')!.metrics.find((m) => m.metric === 'purchase')!.comparison?.relative?.estimate;
+  assert.equal(Number(await page.getAttribute('table[data-metric="purchase"] tr[data-track="long_delay"] td[data-field="lift"]', 'data-value')), phaseLift);
+  await page.selectOption('select[data-field="phase-select"]', 'all');
+  assert.deepEqual(await usersShown(), set.tracks.map((t) => t.users));
+  // Guardrail metrics are apart.
+  assert.equal(await page.locator('section[data-section="guardrail-metrics"] section[data-metric="refund"]').count(), 1);
+  assert.match((await page.textContent('section[data-metric="refund"] h2'))!, /lower is better/);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('Ramp by clicking, after a confirmation: the store gets the new coverage and weights, and a cancel writes nothing', async () => {
+  const { page, problems } = await openPage();
+  await showTrackSet(page, 'checkout-delay');
+  const store = sqliteStore(db);
+  try {
+    const before = (await store.readControls()).find((c) => c.trackSetId === 'checkout-delay')!;
+    await page.click('button[data-action="ramp"]');
+    assert.equal(await page.inputValue('dialog input[name="coverage"]'), '100');
+    assert.equal(await page.inputValue('dialog input[name="weight:short_delay"]'), '2');
+    await page.fill('dialog input[name="coverage"]', '40');
+    await page.click('dialog button[data-action="cancel"]');
+    assert.deepEqual((await store.readControls()).find((c) => c.trackSetId === 'checkout-delay'), before, 'cancel writes nothing');
+
+    await page.click('button[data-action="ramp"]');
+    await page.fill('dialog input[name="coverage"]', '150');
+    await page.click('dialog button[data-action="confirm"]');
+    assert.match((await page.textContent('dialog [data-field="ramp-problem"]'))!, /Coverage is a percentage from 0 to 100/);
+    await page.fill('dialog input[name="coverage"]', '40');
+    await page.fill('dialog input[name="weight:long_delay"]', '0.5');
+    await page.click('dialog button[data-action="confirm"]');
+    await page.waitForFunction(() => document.querySelector('dialog') === null);
+    await page.waitForSelector('html[data-ready="trackset"]');
+    const after = (await store.readControls()).find((c) => c.trackSetId === 'checkout-delay')!;
+    assert.equal(after.coverage, 0.4);
+    assert.deepEqual({ ...after.weights }, { short_delay: 2, long_delay: 0.5 }, 'tracks not changed keep their weight');
+    assert.equal(after.epoch, before.epoch! + 1, 'a new phase begins');
+  } finally {
+    await store.close();
+  }
+  assert.deepEqual(problems, []);
+  await page.close();
 });

@@ -1,12 +1,14 @@
 /**
  * A realistic recorded data set for the dashboard's tests, screenshots and demo: real runs of
  * track sets through the recording layer into a SQLite file, with conversions, latency,
- * errors, a guardrail trip, a sample-ratio mismatch and a track set named like an XSS probe.
+ * errors, a guardrail trip, a sample-ratio mismatch and a track set named like an XSS probe;
+ * metrics declared (one a guardrail), and checkout-delay ramped mid-way (a second phase).
  * Runs are spread over several days (Date.now is moved day by day) so lift over time has
  * daily points. Deterministic apart from measured latencies.
  */
 import { mock } from 'node:test';
-import { ParamTrackSet, TrackSet, close, configure, convert, flush, sqliteStore } from '../../src/index.js';
+import { ParamTrackSet, TrackSet, close, configure, convert, flush, rampTrackSet, sqliteStore } from '../../src/index.js';
+import type { Recorder } from '../../src/index.js';
 
 /** The name used for the track set, a track and a metric: must show as text, never run. */
 export const XSS_NAME = '<img src=x onerror=alert(1)>';
@@ -57,6 +59,20 @@ export class NewCache extends TrackSet {
   }
 }
 
+/** A set whose baseline is declared in the class (no added control track). */
+export class Pricing extends ParamTrackSet {
+  static override id = 'pricing';
+  static override params = [0, 1];
+  static override addControlTrack = false;
+  static override control = 'price_adjusted_by_0';
+  static override trackName(delta: number) {
+    return `price_adjusted_by_${delta}`;
+  }
+  static override track(delta: number) {
+    return delta;
+  }
+}
+
 export class XssProbe extends ParamTrackSet {
   static override id = XSS_NAME;
   static override params = [{ variant: 1 }];
@@ -94,14 +110,27 @@ export async function recordFixture(path: string, options: FixtureOptions = {}):
   let now = today - (days - 1) * 86_400_000;
   const clock = mock.method(Date, 'now', () => now);
   try {
-    configure({
+    const recorder = configure({
       store: path,
       outbox: false,
       handleSignals: false,
       guardrails: { minRuns: 15, maxErrorRateIncrease: 0.2, maxLatencyRatio: 1e6 },
-    });
+      metrics: {
+        purchase: { kind: 'conversion' },
+        revenue: { kind: 'sum' },
+        clicked_result: { kind: 'conversion' },
+        refund: { kind: 'conversion', guardrail: true, higherIsBetter: false },
+      },
+    }) as Recorder;
     for (let day = 0; day < days; day++) {
       now = today - (days - 1 - day) * 86_400_000;
+      if (day === Math.floor(days / 2)) {
+        // Mid-way, the team ramps the short delay up: a new phase of checkout-delay.
+        const control = sqliteStore(path);
+        await rampTrackSet(control, 'checkout-delay', { weights: { short_delay: 2 } });
+        await control.close();
+        await recorder.refreshControls();
+      }
       for (let i = 0; i < usersPerDay; i++) {
         const key = `user-${day}-${i}`;
         now += 100;
@@ -114,6 +143,7 @@ export async function recordFixture(path: string, options: FixtureOptions = {}):
         if (rand() < CHECKOUT_RATE[checkout.name]!) {
           convert({ key, metric: 'purchase' });
           convert({ key, metric: 'revenue', value: Math.round(20 + rand() * 80) });
+          if (rand() < (checkout.name === 'long_delay' ? 0.3 : 0.05)) convert({ key, metric: 'refund' });
         }
         const search = new SearchRanking({ key });
         search.run();
@@ -125,6 +155,11 @@ export async function recordFixture(path: string, options: FixtureOptions = {}):
           } catch {
             // the new cache fails often: the guardrail switches it off
           }
+        }
+        if (i % 3 === 0) {
+          const pricing = new Pricing({ key });
+          pricing.run();
+          if (rand() < (pricing.name === 'price_adjusted_by_1' ? 0.08 : 0.1)) convert({ key, metric: 'price_accepted' });
         }
         if (i % 20 === 0) {
           new XssProbe({ key }).run();

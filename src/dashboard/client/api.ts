@@ -23,6 +23,15 @@ export async function sendControl(action: 'stop' | 'resume', trackSetId: string,
   });
 }
 
+/** Ramps a test live: new coverage (0 to 1) and/or weights by track; POST with the CSRF secret. */
+export async function sendRamp(trackSetId: string, ramp: { coverage?: number; weights?: Record<string, number> }): Promise<void> {
+  await call('/api/ramp', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrfToken() },
+    body: JSON.stringify({ trackSetId, ...ramp }),
+  });
+}
+
 function csrfToken(): string {
   return document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')?.content ?? '';
 }

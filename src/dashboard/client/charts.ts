@@ -1,5 +1,5 @@
 import type { Chart as ChartClass, ChartConfiguration, ChartDataset, LegendItem } from 'chart.js';
-import type { Report, TrackSetResult } from '../../report/report-model.js';
+import type { MetricType, Report, TrackSetResult } from '../../report/report-model.js';
 import { el, ms } from './dom.js';
 
 /**
@@ -28,6 +28,15 @@ export function trackColors(set: TrackSetResult): Map<string, string> {
   return colors;
 }
 
+/** How each metric type's value reads. */
+export const TYPE_LABELS: Readonly<Record<MetricType, string>> = {
+  conversion: 'conversion rate',
+  sum: 'total per user',
+  count: 'conversions per user',
+  mean: 'average value',
+  ratio: 'ratio',
+};
+
 /**
  * Each track's conversion rate (or mean per user) as a bar with its own confidence interval,
  * beside the baseline's, whose value is also drawn as a dashed line.
@@ -35,10 +44,11 @@ export function trackColors(set: TrackSetResult): Map<string, string> {
 export function rateChart(set: TrackSetResult, metric: string, alpha: number): ChartPanel {
   const colors = trackColors(set);
   const rows = set.tracks.map((t) => ({ track: t, m: t.metrics.find((x) => x.metric === metric) }));
-  const kind = rows.find((r) => r.m !== undefined)?.m?.kind ?? 'proportion';
+  const type = rows.find((r) => r.m !== undefined)?.m?.type ?? 'conversion';
+  const kind = type === 'conversion' ? 'proportion' : 'mean';
   const scale = kind === 'proportion' ? 100 : 1;
   const valueOf = (m: (typeof rows)[number]['m']): number | null => {
-    const v = kind === 'proportion' ? m?.rate : m?.mean;
+    const v = m?.value;
     return v === null || v === undefined ? null : v * scale;
   };
   const baseRow = rows.find((r) => r.track.isBaseline);
@@ -51,7 +61,7 @@ export function rateChart(set: TrackSetResult, metric: string, alpha: number): C
   const datasets: ChartDataset<'bar' | 'line', (number | [number, number] | null)[]>[] = [
     {
       type: 'bar',
-      label: kind === 'proportion' ? `${metric} rate (%)` : `${metric} per user`,
+      label: kind === 'proportion' ? `${metric} rate (%)` : `${metric} (${TYPE_LABELS[type]})`,
       data: rows.map((r) => valueOf(r.m)),
       backgroundColor: rows.map((r) => `${colors.get(r.track.name)}b3`),
       borderColor: rows.map((r) => colors.get(r.track.name)!),
@@ -84,7 +94,7 @@ export function rateChart(set: TrackSetResult, metric: string, alpha: number): C
     });
   }
   return panel(
-    kind === 'proportion' ? `${metric}: conversion rate per track` : `${metric}: mean per user, per track`,
+    `${metric}: ${TYPE_LABELS[type]} per track`,
     `Black bars: the ${percentOf(1 - alpha)} confidence interval of each track's value. Dashed line: the baseline's value.`,
     'rate',
     { type: 'bar', data: { labels, datasets }, options: baseOptions(kind === 'proportion' ? '%' : '') },

@@ -58,3 +58,74 @@ export function confirmDialog(options: ConfirmOptions): Promise<string | null> {
     cancel.focus();
   });
 }
+
+/** What the ramp dialog shows: the set's current coverage and weights, to edit. */
+export interface RampOptions {
+  readonly title: string;
+  readonly message: string;
+  readonly coverage: number;
+  readonly weights: Readonly<Record<string, number>>;
+}
+
+/**
+ * Asks for a ramp: coverage (a percentage) and a weight per track, prefilled with the current
+ * ones. Resolves with what changed (only the fields edited), or null when cancelled or when
+ * nothing changed.
+ */
+export function rampDialog(options: RampOptions): Promise<{ coverage?: number; weights?: Record<string, number> } | null> {
+  const input = (name: string, value: number, step: string): HTMLInputElement => {
+    const field = el('input', { attrs: { type: 'number', name, min: '0', step } });
+    field.value = String(value);
+    return field;
+  };
+  const coverage = input('coverage', Math.round(options.coverage * 1000) / 10, '0.1');
+  coverage.max = '100';
+  const weights = Object.entries(options.weights).map(([track, weight]) => [track, input(`weight:${track}`, weight, 'any')] as const);
+  const problem = el('p', { class: 'error', data: { field: 'ramp-problem' } });
+  const cancel = el('button', { text: 'Cancel', attrs: { type: 'button' }, data: { action: 'cancel' } });
+  const confirm = el('button', { text: 'Ramp test', class: 'primary', attrs: { type: 'button' }, data: { action: 'confirm' } });
+  const dialog = el('dialog', { attrs: { 'aria-label': options.title } }, [
+    el('h2', { text: options.title }),
+    el('p', { text: options.message }),
+    el('label', { text: 'Coverage (% of eligible keys):' }, [coverage]),
+    ...weights.map(([track, field]) => el('label', { text: `Weight of ${track}:` }, [field])),
+    problem,
+    el('div', { class: 'actions' }, [cancel, confirm]),
+  ]);
+  document.body.append(dialog);
+  return new Promise((resolve) => {
+    const finish = (value: { coverage?: number; weights?: Record<string, number> } | null) => {
+      dialog.close();
+      dialog.remove();
+      resolve(value);
+    };
+    cancel.addEventListener('click', () => finish(null));
+    dialog.addEventListener('cancel', (event) => {
+      event.preventDefault();
+      finish(null);
+    });
+    confirm.addEventListener('click', () => {
+      const share = Number(coverage.value) / 100;
+      if (coverage.value.trim() === '' || !(share >= 0 && share <= 1)) {
+        problem.textContent = 'Coverage is a percentage from 0 to 100.';
+        return;
+      }
+      const changed: Record<string, number> = {};
+      for (const [track, field] of weights) {
+        const weight = Number(field.value);
+        if (field.value.trim() === '' || !(weight >= 0)) {
+          problem.textContent = `The weight of ${track} must be a number of 0 or more.`;
+          return;
+        }
+        if (weight !== options.weights[track]) changed[track] = weight;
+      }
+      const change = {
+        ...(Math.abs(share - options.coverage) > 1e-9 ? { coverage: share } : {}),
+        ...(Object.keys(changed).length > 0 ? { weights: changed } : {}),
+      };
+      finish(Object.keys(change).length === 0 ? null : change);
+    });
+    dialog.showModal();
+    cancel.focus();
+  });
+}

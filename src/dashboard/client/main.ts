@@ -1,5 +1,5 @@
 import type { Report } from '../../report/report-model.js';
-import { fetchReport, sendControl } from './api.js';
+import { fetchReport, sendControl, sendRamp } from './api.js';
 import { el, when } from './dom.js';
 import { overviewView } from './overview.js';
 import { trackSetView } from './trackset.js';
@@ -37,6 +37,10 @@ async function render(): Promise<void> {
       },
       resume: async () => {
         await sendControl('resume', set.id);
+        await render();
+      },
+      ramp: async (change) => {
+        await sendRamp(set.id, change);
         await render();
       },
     });

@@ -1,14 +1,15 @@
-import type { MetricResult, Report, TrackResult, TrackSetResult } from '../../report/report-model.js';
+import type { MetricResult, PhaseResult, Report, TrackResult, TrackSetResult } from '../../report/report-model.js';
 import { isSerious, statusBadge, warningBadges } from './badges.js';
 import type { ChartPanel } from './charts.js';
-import { errorChart, latencyChart, liftChart, rateChart } from './charts.js';
-import { confirmDialog } from './dialog.js';
+import { TYPE_LABELS, errorChart, latencyChart, liftChart, rateChart } from './charts.js';
+import { confirmDialog, rampDialog } from './dialog.js';
 import { count, el, ms, number, numberCell, percent, pValue, signedPercent, table, when } from './dom.js';
 
 /** What the view's buttons do. */
 export interface ControlActions {
   stop(serve: string): Promise<void>;
   resume(): Promise<void>;
+  ramp(change: { coverage?: number; weights?: Record<string, number> }): Promise<void>;
 }
 
 /** A rendered view: its element and the charts to draw once it is in the document. */
@@ -17,20 +18,32 @@ export interface View {
   readonly charts: readonly ChartPanel[];
 }
 
-/** One track set: status, warnings, Stop/Resume, and per metric the report's table and charts. */
+/**
+ * One track set: status, warnings, Stop/Resume/Ramp, its phases on a timeline, and per metric
+ * the report's table and charts (goal metrics, then guardrail metrics apart). The phase
+ * selector shows the comparisons of every phase combined (the default) or of one phase alone.
+ */
 export function trackSetView(report: Report, set: TrackSetResult, actions: ControlActions): View {
   const charts: ChartPanel[] = [];
-  const metrics = set.tracks[0]?.metrics.map((m) => m.metric) ?? [];
-  const sections: HTMLElement[] = metrics.map((metric) => {
-    const kind = set.tracks[0]?.metrics.find((m) => m.metric === metric)?.kind ?? 'proportion';
-    const panels = [rateChart(set, metric, report.alpha), liftChart(set, metric)].filter((p): p is ChartPanel => p !== null);
+  const all = set.tracks[0]?.metrics ?? [];
+  const section = (m: MetricResult): HTMLElement => {
+    const panels = [rateChart(set, m.metric, report.alpha), liftChart(set, m.metric)].filter((p): p is ChartPanel => p !== null);
     charts.push(...panels);
-    return el('section', { data: { metric } }, [
-      el('h2', { text: `${metric} (${kind === 'proportion' ? 'conversion rate' : 'mean per user'})` }),
-      metricTable(set, metric),
+    return el('section', { data: { metric: m.metric, type: m.type } }, [
+      el('h2', { text: `${m.metric} (${metricLabel(m)})` }),
+      el('div', { data: { field: 'metric-table' } }, [metricTable(set.tracks, m.metric)]),
       el('div', { class: 'charts' }, panels.map((p) => p.element)),
     ]);
-  });
+  };
+  const goals = all.filter((m) => !m.guardrail).map(section);
+  const guardrails = all.filter((m) => m.guardrail);
+  const sections: HTMLElement[] = [
+    ...goals,
+    ...(guardrails.length === 0
+      ? []
+      : [el('section', { class: 'guardrail-metrics', data: { section: 'guardrail-metrics' } }, [el('h2', { text: 'Guardrail metrics (must not get worse)' }), ...guardrails.map(section)])]),
+  ];
+  const metrics = all.map((m) => m.metric);
   const health = [latencyChart(set, report), errorChart(set)].filter((p): p is ChartPanel => p !== null);
   charts.push(...health);
 
@@ -46,6 +59,14 @@ export function trackSetView(report: Report, set: TrackSetResult, actions: Contr
           set.warnings.map((w) => el('li', { text: w.message, class: isSerious(w) ? 'bad' : '', data: { warning: w.kind } })),
         ),
     controls(set, actions),
+    phasesSection(set, (tracks) => {
+      for (const holder of element.querySelectorAll<HTMLElement>('section[data-metric]')) {
+        holder.querySelector('[data-field="metric-table"]')!.replaceChildren(metricTable(tracks, holder.dataset.metric!));
+      }
+    }),
+    set.inferredMetrics.length === 0
+      ? null
+      : el('p', { class: 'muted', data: { field: 'inferred' }, text: `${set.inferredMetrics.join(', ')}: type inferred from the data; declare metrics in configure({ metrics }) to analyse them as you mean them.` }),
     ...(metrics.length === 0 ? [el('p', { class: 'empty', text: 'No conversions recorded yet: call convert() to record outcomes.' })] : sections),
     el('section', { data: { section: 'health' } }, [
       el('h2', { text: 'Code path health' }),
@@ -79,12 +100,74 @@ function meta(set: TrackSetResult): HTMLElement {
   );
 }
 
+function metricLabel(m: MetricResult): string {
+  return [TYPE_LABELS[m.type], m.higherIsBetter ? null : 'lower is better', m.declared ? null : 'inferred'].filter((x) => x !== null).join(' · ');
+}
+
+/**
+ * The phases: a timeline (one bar per phase, its width its share of the test's time), a table
+ * of their configurations, and the choice of what the metric tables show.
+ */
+function phasesSection(set: TrackSetResult, show: (tracks: readonly TrackResult[]) => void): HTMLElement | null {
+  if (set.phases.length === 0) return null;
+  const starts = set.phases.map((p) => (p.startedAt === null ? null : Date.parse(p.startedAt)));
+  const first = starts.find((s) => s !== null) ?? Date.now();
+  const end = set.lastExposureAt === null ? Date.now() : Math.max(Date.parse(set.lastExposureAt), Date.now());
+  const span = Math.max(1, end - first);
+  const bars = set.phases.map((p, i) => {
+    const from = starts[i] ?? first;
+    const to = set.phases[i + 1]?.startedAt ? Date.parse(set.phases[i + 1]!.startedAt!) : end;
+    const bar = el('div', {
+      class: `phase-bar${p.stopped ? ' stopped' : ''}`,
+      text: `${p.index}`,
+      attrs: { title: `phase ${p.index}: ${phaseSummary(p)}` },
+      data: { phase: String(p.index) },
+    });
+    bar.style.width = `${Math.max(2, ((to - from) / span) * 100)}%`;
+    return bar;
+  });
+  const rows = set.phases.map((p) =>
+    el('tr', { data: { phase: String(p.index) } }, [
+      el('td', { text: `${p.index}${p.stopped ? ' (stopped)' : ''}` }),
+      el('td', { text: when(p.startedAt) }),
+      el('td', { text: p.endedAt === null ? 'now' : when(p.endedAt) }),
+      numberCell('users', p.users, count(p.users)),
+      el('td', { text: phaseSummary(p), data: { field: 'configuration' } }),
+      numberCell('srm', p.srm?.pValue ?? null, pValue(p.srm?.pValue ?? null), p.srm?.mismatch ? 'bad' : undefined),
+    ]),
+  );
+  const select = el('select', { attrs: { name: 'phase', 'aria-label': 'Phases analysed' }, data: { field: 'phase-select' } }, [
+    el('option', { text: set.phases.length > 1 ? `All ${set.phases.length} phases combined (phase-aware)` : 'The only phase', attrs: { value: 'all' } }),
+    ...set.phases.filter((p) => p.results !== undefined && p.users > 0).map((p) => el('option', { text: `Phase ${p.index} alone`, attrs: { value: String(p.index) } })),
+  ]);
+  select.addEventListener('change', () => {
+    const phase = set.phases.find((p) => String(p.index) === select.value);
+    show(phase?.results ?? set.tracks);
+  });
+  return el('section', { data: { section: 'phases' } }, [
+    el('h2', { text: `Phases (${set.phases.length})` }),
+    el('p', { class: 'muted', text: 'Every stop, resume, ramp or change of the set starts a phase. Each user is compared within the phase of their first exposure, and the phases are combined, so a change of weights or coverage cannot bias the lift.' }),
+    el('div', { class: 'phase-timeline', data: { field: 'phase-timeline' } }, bars),
+    table(['Phase', 'From', 'To', 'Users', 'Configuration', 'SRM p'], rows, { section: 'phases' }),
+    el('label', { text: 'Compare: ' }, [select]),
+  ]);
+}
+
+function phaseSummary(p: PhaseResult): string {
+  if (p.stopped) return 'stopped';
+  const c = p.configuration;
+  if (c === null) return 'configuration not recorded';
+  const weights = Object.entries(c.weights).map(([t, w]) => `${t}=${w}`).join(', ');
+  return `coverage ${Math.round(c.coverage * 1000) / 10}%, weights ${weights}${c.sticky ? ', sticky' : ''}`;
+}
+
 function controls(set: TrackSetResult, actions: ControlActions): HTMLElement {
   const message = el('span', { class: 'muted', data: { field: 'control-message' } });
   const names = set.tracks.map((t) => t.name);
   const serveOptions = names.includes('control') ? names : ['control', ...names];
   const stop = el('button', { text: 'Stop test…', class: 'danger', attrs: { type: 'button' }, data: { action: 'stop' } });
   const resume = el('button', { text: 'Resume test…', attrs: { type: 'button' }, data: { action: 'resume' } });
+  const ramp = el('button', { text: 'Ramp…', attrs: { type: 'button' }, data: { action: 'ramp' } });
   stop.disabled = set.status === 'stopped';
   resume.disabled = set.status !== 'stopped';
   const run = async (work: () => Promise<void>) => {
@@ -109,6 +192,17 @@ function controls(set: TrackSetResult, actions: ControlActions): HTMLElement {
     });
     if (serve !== null) await run(() => actions.stop(serve));
   });
+  ramp.addEventListener('click', async () => {
+    const current = set.phases.at(-1)?.configuration ?? null;
+    const change = await rampDialog({
+      title: `Ramp ${set.id}?`,
+      message:
+        'Every process recording to this store applies the new coverage or weights within its control interval (default 10 s), and a new phase begins. Only the keys that must move change track; a sticky set keeps every user.',
+      coverage: current?.coverage ?? 1,
+      weights: current?.weights ?? Object.fromEntries(set.tracks.map((t) => [t.name, 1])),
+    });
+    if (change !== null) await run(() => actions.ramp(change));
+  });
   resume.addEventListener('click', async () => {
     const ok = await confirmDialog({
       title: `Resume ${set.id}?`,
@@ -117,14 +211,14 @@ function controls(set: TrackSetResult, actions: ControlActions): HTMLElement {
     });
     if (ok !== null) await run(() => actions.resume());
   });
-  return el('div', { class: 'controls' }, [stop, resume, message]);
+  return el('div', { class: 'controls' }, [stop, resume, ramp, message]);
 }
 
-function metricTable(set: TrackSetResult, metric: string): HTMLTableElement {
-  const rows = set.tracks.map((track) => metricRow(track, track.metrics.find((m) => m.metric === metric)!));
-  const kind = set.tracks[0]?.metrics.find((m) => m.metric === metric)?.kind;
+function metricTable(tracks: readonly TrackResult[], metric: string): HTMLTableElement {
+  const rows = tracks.map((track) => metricRow(track, track.metrics.find((m) => m.metric === metric)!));
+  const type = tracks[0]?.metrics.find((m) => m.metric === metric)?.type ?? 'conversion';
   return table(
-    ['Track', 'Users', 'Expected share', 'Converted', kind === 'mean' ? 'Mean / user' : 'Rate', 'Lift (interval)', 'p', 'p adj', 'P(beat baseline)', 'Risk'],
+    ['Track', 'Users', 'Expected share', 'Converted', type === 'conversion' ? 'Rate' : TYPE_LABELS[type].replace(/^./, (c) => c.toUpperCase()), 'Lift (interval)', 'p', 'p adj', 'P(better)', 'Risk'],
     rows,
     { metric },
   );
@@ -132,7 +226,7 @@ function metricTable(set: TrackSetResult, metric: string): HTMLTableElement {
 
 function metricRow(track: TrackResult, m: MetricResult): HTMLTableRowElement {
   const c = m.comparison;
-  const value = m.kind === 'mean' ? numberCell('mean', m.mean, number(m.mean)) : numberCell('rate', m.rate, percent(m.rate));
+  const value = m.type === 'conversion' ? numberCell('rate', m.value, percent(m.value)) : numberCell('value', m.value, number(m.value));
   const liftText = track.isBaseline
     ? 'baseline'
     : c === null
@@ -140,12 +234,14 @@ function metricRow(track: TrackResult, m: MetricResult): HTMLTableRowElement {
       : c.relative !== null
         ? `${signedPercent(c.relative.estimate)} [${signedPercent(c.relative.interval[0])}, ${signedPercent(c.relative.interval[1])}]`
         : `${number(c.absolute.estimate)} [${number(c.absolute.interval[0])}, ${number(c.absolute.interval[1])}]`;
-  const lift = el('td', { text: liftText, class: c?.significant ? 'num num-sig' : 'num', data: { field: 'lift', value: c?.relative ? String(c.relative.estimate) : '' } });
+  // Colours follow the verdict, in the metric's direction: a drop in latency is good news.
+  const verdictClass = c === null ? '' : c.verdict === 'better' ? ' num-sig num-better' : c.verdict === 'worse' ? ' num-sig num-worse' : '';
+  const lift = el('td', { text: liftText, class: `num${verdictClass}`, data: { field: 'lift', value: c?.relative ? String(c.relative.estimate) : '', verdict: c?.verdict ?? '' } });
   if (c?.relative) {
     lift.dataset.low = String(c.relative.interval[0]);
     lift.dataset.high = String(c.relative.interval[1]);
   }
-  if (c?.significant) lift.title = 'significant after adjustment';
+  if (c?.significant) lift.title = `significant after adjustment: ${c.verdict}`;
   return el('tr', { class: track.isBaseline ? 'baseline' : '', data: { track: track.name } }, [
     el('td', { text: track.name, data: { field: 'track' } }),
     numberCell('users', track.users, count(track.users)),

@@ -6,17 +6,26 @@
 // conversion by a fifth, the short one does nothing, and each coconut-price step of +1
 // lowers it by 5% (relative). Everything is recorded to SQLite, and the report must find
 // those effects and no others.
+//
+// The metrics are declared in code (configure({ metrics })), and so is the pricing set's
+// baseline (static control). The delay test is changed live, as a team would: it starts on
+// 20% of users, is ramped to everyone after a third of the traffic, and the long delay's
+// weight is halved after two thirds. Meanwhile the store gets busier (the purchase rate
+// drifts up), so pooling the phases would mislead; the report compares users within their
+// phase. Outcomes are seeded: every run prints the same figures (measured latencies and clock
+// times, which vary, are left out of the printed report; `tracks report` shows them).
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { buildReport, close, configure, convert, renderReport, stats, storeFrom } from 'tracks';
-import type { Report } from 'tracks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { buildReport, close, configure, convert, rampTrackSet, readAnalysis, renderReport, stats, storeFrom } from 'tracks';
+import type { Recorder, Report } from 'tracks';
 import { renderCoconutCatalog } from './coconut-store/catalog.js';
 import type { User } from './coconut-store/catalog.js';
 import { tour } from './coconut-store/tour.js';
 import { CatalogTests } from './coconut-store/tracks.js';
 
 const USERS = Number(process.env.DEMO_USERS ?? 60_000);
-const BASE_RATE = 0.12;
+const BASE_RATE = 0.1; // rising to 0.14 by the last user: the store gets busier
 const TRUE_EFFECT: Readonly<Record<string, number>> = { short: 1, long: 0.8 }; // relative, delay tracks
 const PRICE_STEP_EFFECT = -0.05; // relative change in conversion per +1 price step
 const CONCURRENCY = 500;
@@ -30,26 +39,49 @@ console.log('A tour of the API\n');
 await tour((line) => console.log(`  ${line}`));
 
 console.log(`\nSimulating ${USERS.toLocaleString('en-US')} users of the coconut store...`);
-configure({ store: path, flushInterval: 200 });
+const recorder = configure({
+  store: path,
+  flushInterval: 200,
+  // Declared once: the report analyses each metric as declared, with no flags.
+  metrics: { purchase: { kind: 'conversion' }, revenue: { kind: 'sum' } },
+}) as Recorder;
+const control = storeFrom(path);
 const random = mulberry32(20261121);
 const progress = progressBar(USERS);
 const started = performance.now();
 
+// The live changes, at a share of the traffic: what `tracks ramp` writes, from a terminal.
+const changes = [
+  { at: 0, ramp: { coverage: 0.2 }, command: 'tracks ramp delay --coverage 0.2   (a careful start)' },
+  { at: Math.floor(USERS / 3), ramp: { coverage: 1 }, command: 'tracks ramp delay --coverage 1     (no alarm: everyone in)' },
+  { at: Math.floor((2 * USERS) / 3), ramp: { weights: { long: 0.5 } }, command: 'tracks ramp delay --weights long=0.5  (the long delay looks costly)' },
+];
 for (let first = 0; first < USERS; first += CONCURRENCY) {
+  for (const change of changes.filter((c) => c.at >= first && c.at < first + CONCURRENCY)) {
+    // A change takes effect at each process's next control read (here: at once).
+    await sleep(2); // after every conversion so far, so the phase boundary is clear
+    await rampTrackSet(control, 'delay', change.ramp, { force: true });
+    await recorder.refreshControls();
+    console.log(`  after ${first.toLocaleString('en-US')} users: ${change.command}`);
+  }
   const batch = Array.from({ length: Math.min(CONCURRENCY, USERS - first) }, (_, i) => visit(first + i));
   await Promise.all(batch);
   progress(first + batch.length);
 }
+await control.close();
 await close();
 const seconds = (performance.now() - started) / 1000;
 const counters = stats();
-console.log(`\nRecorded in ${seconds.toFixed(1)} s${counters.dropped > 0 ? ` (${counters.dropped} events dropped!)` : ''}.\n`);
+process.stderr.write(`Recorded in ${seconds.toFixed(1)} s${counters.dropped > 0 ? ` (${counters.dropped} events dropped!)` : ''}.\n`);
+console.log('');
 
 const store = storeFrom(path);
-// The pricing set declares its baseline (static control), so the report needs no --control.
-const report = buildReport(await store.summarize(), { store: store.description });
+// The declarations the process published, and the sums. The pricing set declares its baseline
+// (static control), so the report needs no --control.
+const { sums, metrics } = await readAnalysis(store, { daily: false });
+const report = buildReport(sums, { store: store.description, metrics });
 await store.close();
-console.log(renderReport(report));
+console.log(renderReport(report, { latency: false, times: false }));
 const verdict = checkFindings(report);
 console.log(`\n${verdict.ok ? 'Check passed' : 'CHECK FAILED'}: ${verdict.message}`);
 if (!verdict.ok) process.exitCode = 1;
@@ -62,7 +94,10 @@ Or look at it:         npx tracks dashboard --store ${where}`);
 
 /** One user's visit: the catalog page under their tests, then maybe a purchase. */
 async function visit(index: number): Promise<void> {
+  // Every draw of the user's outcome is made now, before the page's awaits: visits finish in
+  // timer order, which varies, and the story must not.
   const user: User = { id: `user-${index + 1}`, isVip: random() < 0.05 };
+  const buys = random();
   const response = renderCoconutCatalog();
   using tests = new CatalogTests({ key: user.id, context: { user } });
   try {
@@ -70,10 +105,10 @@ async function visit(index: number): Promise<void> {
   } catch {
     return; // the page failed: no purchase (tracks recorded the error for the track)
   }
-  let rate = BASE_RATE;
+  let rate = BASE_RATE * (1 + (0.4 * index) / USERS);
   if (tests.trackSet?.id === 'delay') rate *= TRUE_EFFECT[tests.name] ?? 1;
   if (tests.trackSet?.id === 'pricing') rate *= 1 + PRICE_STEP_EFFECT * priceDeltaOf(tests.name);
-  if (random() < rate) {
+  if (buys < rate) {
     convert({ key: user.id, metric: 'purchase' });
     convert({ key: user.id, metric: 'revenue', value: response.coconuts[0]!.price });
   }
@@ -100,8 +135,11 @@ function checkFindings(report: Report): { ok: boolean; message: string } {
     if (result?.significant && Math.sign(result.estimate) !== Math.sign(-delta)) problems.push(`price step ${delta} has the wrong sign`);
   }
   if (!found('pricing', 'price_adjusted_by_5')?.significant) problems.push('the +5 price step effect was missed');
+  const delay = report.trackSets.find((s) => s.id === 'delay');
+  if (delay?.phases.length !== 3) problems.push(`the delay test should show 3 phases, not ${delay?.phases.length}`);
+  if (delay?.srm?.mismatch) problems.push('the ramps raised a false sample-ratio alarm');
   return problems.length === 0
-    ? { ok: true, message: 'the report found the true effects (long delay, large price steps) and no false ones.' }
+    ? { ok: true, message: 'across 3 phases of the delay test, the report found the true effects (long delay, large price steps) and no false ones.' }
     : { ok: false, message: problems.join('; ') };
 }
 

@@ -2,20 +2,31 @@ import { escapeControl as text } from '../core/names.js';
 import type { MetricResult, PhaseResult, Report, TrackResult, TrackSetResult } from './report-model.js';
 import { formatP } from './build-report.js';
 
+/** What {@link renderReport} shows besides the analysis. */
+export interface RenderOptions {
+  /** The latency columns (mean, p50, p95, p99) of the health table (default true). */
+  readonly latency?: boolean;
+  /** When each phase began (default true). */
+  readonly times?: boolean;
+}
+
 /**
  * The report as aligned text tables for a terminal, at most 100 columns wide: per track set,
- * a status line, warnings, one table per metric and one for the code path's health.
+ * a status line, warnings, its phases, one table per metric (guardrail metrics apart) and one
+ * for the code path's health. Measured latencies and clock times vary from run to run; turn
+ * them off for output that must compare equal.
  *
  * @example
  * ```ts
  * console.log(renderReport(buildReport(await store.summarize())));
+ * console.log(renderReport(report, { latency: false, times: false }));
  * ```
  */
-export function renderReport(report: Report): string {
+export function renderReport(report: Report, options: RenderOptions = {}): string {
   if (report.trackSets.length === 0) {
     return `No track set has recorded exposures in ${text(report.store) || 'this store'} yet.`;
   }
-  const blocks = report.trackSets.map((set) => renderTrackSet(set, report));
+  const blocks = report.trackSets.map((set) => renderTrackSet(set, options));
   const mode = report.sequential ? 'sequential (always-valid)' : 'fixed-horizon';
   const footer =
     `alpha ${report.alpha}, ${mode} intervals, p adj: ${report.correction === 'holm' ? 'Holm' : 'Benjamini-Hochberg'}` +
@@ -23,7 +34,9 @@ export function renderReport(report: Report): string {
   return [...blocks, wrap(footer, WIDTH).join('\n')].join('\n\n');
 }
 
-function renderTrackSet(set: TrackSetResult, report: Report): string {
+function renderTrackSet(set: TrackSetResult, options: RenderOptions): string {
+  const latency = options.latency ?? true;
+  const times = options.times ?? true;
   // Names come from the store, written by any tool: escaped, so none can steer the terminal.
   const status = set.status === 'stopped' ? `stopped, serving ${text(set.serving ?? 'control')}` : set.status;
   const phases = set.phases.length;
@@ -45,15 +58,17 @@ function renderTrackSet(set: TrackSetResult, report: Report): string {
     const note = `${set.inferredMetrics.map(text).join(', ')}: type inferred from the data (a conversion while every user's total is 1, else a sum); declare metrics in configure({ metrics })`;
     lines.push(...wrap(note, WIDTH - 4).map((l, i) => `${i === 0 ? '  i ' : '    '}${l}`));
   }
-  if (phases > 1) lines.push('', phaseTable(set.phases));
+  if (phases > 1) lines.push('', phaseTable(set.phases, times));
   lines.push(...metricTables(set.tracks));
-  lines.push('', table(['track', 'runs', 'errors', 'mean', 'p50', 'p95', 'p99'], set.tracks.map(healthRow)));
+  const health = set.tracks.map(healthRow);
+  const columns = ['track', 'runs', 'errors', 'mean', 'p50', 'p95', 'p99'];
+  lines.push('', latency ? table(columns, health) : table(columns.slice(0, 3), health.map((row) => row.slice(0, 3))));
   for (const phase of set.phases) {
     if (phase.results === undefined || phase.users === 0) continue;
-    lines.push('', `  phase ${phase.index} alone (${phase.startedAt?.slice(0, 16).replace('T', ' ') ?? 'start unknown'}, ${count(phase.users)} users)`);
+    const from = times ? `${phase.startedAt?.slice(0, 16).replace('T', ' ') ?? 'start unknown'}, ` : '';
+    lines.push('', `  phase ${phase.index} alone (${from}${count(phase.users)} users)`);
     lines.push(...metricTables(phase.results));
   }
-  void report;
   return lines.join('\n');
 }
 
@@ -69,18 +84,18 @@ function metricTables(tracks: readonly TrackResult[]): string[] {
   return lines;
 }
 
-function phaseTable(phases: readonly PhaseResult[]): string {
-  return table(
-    ['phase', 'from', 'users', 'coverage', 'weights', 'SRM p'],
-    phases.map((p) => [
-      `${p.index}${p.stopped ? ' stopped' : ''}`,
-      p.startedAt?.slice(0, 16).replace('T', ' ') ?? '',
-      count(p.users),
-      p.configuration ? percent(p.configuration.coverage, 0) : '',
-      p.configuration ? clip(Object.entries(p.configuration.weights).map(([t, w]) => `${text(t)}=${w}`).join(' '), 40) : '',
-      p.srm ? formatP(p.srm.pValue) : '',
-    ]),
-  );
+function phaseTable(phases: readonly PhaseResult[], times: boolean): string {
+  const rows = phases.map((p) => [
+    `${p.index}${p.stopped ? ' stopped' : ''}`,
+    p.startedAt?.slice(0, 16).replace('T', ' ') ?? '',
+    count(p.users),
+    p.configuration ? percent(p.configuration.coverage, 0) : '',
+    p.configuration ? clip(Object.entries(p.configuration.weights).map(([t, w]) => `${text(t)}=${w}`).join(' '), 40) : '',
+    p.srm ? formatP(p.srm.pValue) : '',
+  ]);
+  const header = ['phase', 'from', 'users', 'coverage', 'weights', 'SRM p'];
+  const keep = (row: string[]) => (times ? row : row.filter((_, i) => i !== 1));
+  return table(keep(header), rows.map(keep));
 }
 
 const TYPE_LABELS: Readonly<Record<MetricResult['type'], (name: string) => string>> = {

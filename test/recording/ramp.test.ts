@@ -100,12 +100,17 @@ test('a stop, a resume and a ramp each start a phase; no one is assigned in a st
   const recorder = configure({ store, outbox: false }) as Recorder;
   for (let i = 0; i < 300; i++) new CheckoutTracks({ key: `p${i}` }).run();
   await flush();
+  // Phases are ordered by when they began: changes a few ms apart, as real ones are.
+  const tick = () => new Promise((resolve) => setTimeout(resolve, 3));
+  await tick();
   await stopTrackSet(store, 'ramp-checkout');
   await recorder.refreshControls();
   for (let i = 300; i < 400; i++) new CheckoutTracks({ key: `p${i}` }).run();
+  await tick();
   await resumeTrackSet(store, 'ramp-checkout');
   await recorder.refreshControls();
   for (let i = 400; i < 700; i++) new CheckoutTracks({ key: `p${i}` }).run();
+  await tick();
   await rampTrackSet(store, 'ramp-checkout', { weights: { long: 2 } });
   await recorder.refreshControls();
   for (let i = 700; i < 1000; i++) new CheckoutTracks({ key: `p${i}` }).run();

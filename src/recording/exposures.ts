@@ -42,10 +42,13 @@ export class Exposures {
     // Long keys are remembered by their digest: the de-duplication set stays small per entry.
     if (key !== null && !this.#seen.add(run.id, key.length > 200 ? this.#seenKeys.of(key) : key)) return;
     const definition = definitionOf((run as object).constructor);
-    const phase = this.#phases.phaseOf(definition);
-    if (!this.#defined.has(`${run.id}\u0000${phase}`)) {
+    const entry = this.#phases.entry(definition);
+    const phase = entry.phase;
+    // The entry remembers that its definition was recorded: no lookup by id on the hot path.
+    if (!entry.recorded) {
+      entry.recorded = true;
       this.#sets.set(run.id, definition);
-      this.#define(this.#phases.effective(definition), phase, false, emit);
+      if (!this.#defined.has(`${run.id}\u0000${phase}`)) this.#define(entry.effective, phase, false, emit);
     }
     const unit = key === null ? unitOfRun(run.runId) : this.#units.of(key);
     if (key !== null && this.#stickySets.has(run.id)) this.#sticky.remember(run.id, key, run.name);

@@ -13,7 +13,7 @@ import type { Live } from './control-poller.js';
 export class Phases {
   readonly #live: (trackSetId: string) => Live | undefined;
   // Derived once per (class definition, live state): both are kept objects until they change.
-  readonly #effective = new WeakMap<TrackSetDefinition, { live: Live | undefined; effective: TrackSetDefinition; phase: string }>();
+  readonly #effective = new WeakMap<TrackSetDefinition, PhaseEntry>();
 
   constructor(live: (trackSetId: string) => Live | undefined) {
     this.#live = live;
@@ -21,23 +21,33 @@ export class Phases {
 
   /** The definition runs of this class use now (every run asks: the common case, no ramp, is one lookup). */
   effective(definition: TrackSetDefinition): TrackSetDefinition {
-    return this.#live(definition.id) === undefined ? definition : this.#entry(definition).effective;
+    return this.#live(definition.id) === undefined ? definition : this.entry(definition).effective;
   }
 
   /** The phase runs of this class are assigned in now. */
   phaseOf(definition: TrackSetDefinition): string {
-    return this.#entry(definition).phase;
+    return this.entry(definition).phase;
   }
 
-  #entry(definition: TrackSetDefinition): { live: Live | undefined; effective: TrackSetDefinition; phase: string } {
+  /** The class's current phase: its effective definition, id, and whether this process recorded it. */
+  entry(definition: TrackSetDefinition): PhaseEntry {
     const live = this.#live(definition.id);
     const cached = this.#effective.get(definition);
     if (cached !== undefined && cached.live === live) return cached;
     const effective = live === undefined ? definition : adjustDefinition(definition, live.overrides);
-    const entry = { live, effective, phase: phaseId(effective, live?.epoch ?? 0) };
+    const entry = { live, effective, phase: phaseId(effective, live?.epoch ?? 0), recorded: false };
     this.#effective.set(definition, entry);
     return entry;
   }
+}
+
+/** A class's phase as this process sees it. */
+export interface PhaseEntry {
+  readonly live: Live | undefined;
+  readonly effective: TrackSetDefinition;
+  readonly phase: string;
+  /** Whether this process has recorded the phase's definition (set by Exposures). */
+  recorded: boolean;
 }
 
 /** The phase id of a configuration: 12 base64url characters of its SHA-256. */

@@ -11,7 +11,7 @@ const usage = `Usage: tracks dashboard [options]
 
 Serves a web page with every track set at a glance: status, users and warnings; per set,
 the report's table, conversion and lift-over-time charts, latency and errors per track,
-and Stop/Resume buttons. Reads the same report as 'tracks report'.
+its phases, and Stop/Resume/Ramp buttons. Reads the same report as 'tracks report'.
 
 Options:
 ${STORE_USAGE}
@@ -24,7 +24,7 @@ ${CONTROL_USAGE}
 
 /** `tracks dashboard`: the report in a browser, served until Ctrl-C. */
 export const dashboardCommand: Command = {
-  summary: 'serve a web page with every test, its charts and Stop/Resume buttons',
+  summary: 'serve a web page with every test, its charts, phases and Stop/Resume/Ramp buttons',
   usage,
   async run(args, io) {
     const { values } = parse('dashboard', args, {

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { TrackSet, TracksError, close, configure, flush, memoryStore, rampTrackSet, stopTrackSet, resumeTrackSet } from '../../src/index.js';
+import { TrackSet, TracksError, buildReport, close, configure, flush, memoryStore, rampTrackSet, stopTrackSet, resumeTrackSet } from '../../src/index.js';
 import type { Recorder, RecordingOptions } from '../../src/index.js';
 import { runCli } from '../../src/cli/run-cli.js';
 import { POSTGRES_SKIP, postgresUrl, schemasFor } from '../support/postgres.js';
@@ -93,6 +93,12 @@ test('a sticky set keeps every user when its weights change; new users get the n
   const newcomers = assignments(StickyCheckout, KEYS.slice(50_000, 51_000));
   assert.ok([...newcomers.values()].every((t) => t === 'fast'), 'new users get the new weights');
   await close();
+  // Kept users split 1:1, newcomers all 'fast': against the current weights (control 0) that
+  // would be an impossible split; each phase against its own weights is a healthy one.
+  const [set] = buildReport(await store.summarize({ trackSetId: 'ramp-sticky' })).trackSets;
+  assert.equal(set!.phases.length, 2);
+  assert.equal(set!.srm!.mismatch, false, 'no false sample-ratio alarm');
+  assert.ok(!set!.warnings.some((w) => w.kind === 'sample-ratio-mismatch'));
 });
 
 test('a stop, a resume and a ramp each start a phase; no one is assigned in a stopped phase', async () => {

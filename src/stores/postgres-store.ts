@@ -3,7 +3,7 @@ import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { TracksError } from '../errors.js';
 import { firstBadEvent } from '../model/check-event.js';
 import type { ControlState, RecordedEvent } from '../model/events.js';
-import { EVENT_KINDS, EVENT_TABLES, weightsFromJson } from '../model/event-tables.js';
+import { EVENT_KINDS, EVENT_TABLES } from '../model/event-tables.js';
 import type { Cell, Column, EventTable } from '../model/event-tables.js';
 import type { CallOptions, Store } from '../model/store.js';
 import { StoreError, codeOf, messageOf } from '../model/store-error.js';
@@ -14,10 +14,12 @@ import { migrate, noTracksData, readableVersion } from './migrations.js';
 import { MISSING_TABLES, postgresStoreError } from './postgres-errors.js';
 import { POSTGRES_MIGRATIONS } from './schema.js';
 import { buildSummary, phaseEnds, utcDay } from './summary-rows.js';
+import { definitionRow } from './definition-rows.js';
+import type { DefinitionSqlRow } from './definition-rows.js';
 import { METRIC_COLUMNS, declarationsOf } from './metric-rows.js';
 import type { MetricRow } from './metric-rows.js';
 import type { MetricDeclaration } from '../model/metrics.js';
-import type { DefinitionRow, ExposureCell, MetricCell, ProductCell, SummaryRows } from './summary-rows.js';
+import type { ExposureCell, MetricCell, ProductCell, SummaryRows } from './summary-rows.js';
 
 /** Options of {@link postgresStore}. */
 export interface PostgresStoreOptions {
@@ -523,9 +525,9 @@ export class PostgresStore implements Store {
     await this.#refreshPlannerStatistics(call);
     const definition = `track_set_id AS "trackSetId", COALESCE(phase, '') AS phase, at::float8 AS at, weights, coverage, control, sticky, stopped`;
     const [phaseRows, latestRows] = await Promise.all([
-      q<DefinitionPgRow>(`SELECT DISTINCT ON (track_set_id, COALESCE(phase, '')) ${definition}
+      q<DefinitionSqlRow & QueryResultRow>(`SELECT DISTINCT ON (track_set_id, COALESCE(phase, '')) ${definition}
         FROM ${s}.tracks_definitions ${where('')} ORDER BY track_set_id, COALESCE(phase, ''), at, event_id`),
-      q<DefinitionPgRow>(`SELECT DISTINCT ON (track_set_id) ${definition}
+      q<DefinitionSqlRow & QueryResultRow>(`SELECT DISTINCT ON (track_set_id) ${definition}
         FROM ${s}.tracks_definitions ${where('')} ORDER BY track_set_id, at DESC, event_id DESC`),
     ]);
     const phases = phaseRows.map(definitionRow);
@@ -629,23 +631,6 @@ export class PostgresStore implements Store {
     };
     return buildSummary(rows, id);
   }
-}
-
-/** A definition row as PostgreSQL returns it. */
-interface DefinitionPgRow extends QueryResultRow {
-  trackSetId: string;
-  phase: string;
-  at: number;
-  weights: string;
-  coverage: number;
-  control: string | null;
-  sticky: number | null;
-  stopped: number | null;
-}
-
-function definitionRow(r: DefinitionPgRow): DefinitionRow {
-  const flag = (value: number | null) => (value === null ? null : value === 1);
-  return { trackSetId: r.trackSetId, phase: r.phase, at: r.at, weights: weightsFromJson(r.weights), coverage: r.coverage, control: r.control, sticky: flag(r.sticky), stopped: flag(r.stopped) };
 }
 
 const POSTGRES_TYPES: Readonly<Record<Column['type'], string>> = { text: 'text', integer: 'int8', real: 'float8' };

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { statSync } from 'node:fs';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { ControlState, RecordedEvent } from '../model/events.js';
-import { EVENT_KINDS, EVENT_TABLES, weightsFromJson } from '../model/event-tables.js';
+import { EVENT_KINDS, EVENT_TABLES } from '../model/event-tables.js';
 import type { Cell, EventTable } from '../model/event-tables.js';
 import { firstBadEvent } from '../model/check-event.js';
 import { StoreError } from '../model/store-error.js';
@@ -20,10 +20,12 @@ import type { MigrationTarget } from './migrations.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 import { sqliteStoreError, untilDeadline } from './sqlite-errors.js';
 import { buildSummary, phaseEnds, utcDay } from './summary-rows.js';
+import { definitionRow } from './definition-rows.js';
+import type { DefinitionSqlRow } from './definition-rows.js';
 import { METRIC_COLUMNS, declarationsOf } from './metric-rows.js';
 import type { MetricRow } from './metric-rows.js';
 import type { MetricDeclaration } from '../model/metrics.js';
-import type { DefinitionRow, ExposureCell, MetricCell, ProductCell, SummaryRows } from './summary-rows.js';
+import type { ExposureCell, MetricCell, ProductCell, SummaryRows } from './summary-rows.js';
 
 type Database = BetterSqlite3.Database;
 
@@ -375,22 +377,3 @@ function summarizeSqlite(db: Database, options: SummarizeOptions | undefined): T
   return buildSummary(rows, id);
 }
 
-/** A definition row as SQLite returns it. */
-interface DefinitionSqlRow {
-  trackSetId: string;
-  phase: string;
-  at: number;
-  weights: string;
-  coverage: number;
-  control: string | null;
-  sticky: number | null;
-  stopped: number | null;
-}
-
-function definitionRow(r: DefinitionSqlRow): DefinitionRow {
-  return { trackSetId: r.trackSetId, phase: r.phase, at: r.at, weights: weightsFromJson(r.weights), coverage: r.coverage, control: r.control, sticky: flagOf(r.sticky), stopped: flagOf(r.stopped) };
-}
-
-function flagOf(value: number | null): boolean | null {
-  return value === null ? null : value === 1;
-}

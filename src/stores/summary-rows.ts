@@ -2,7 +2,7 @@ import type { ControlState, GuardrailEvent } from '../model/events.js';
 import { emptyHistogram } from '../model/latency-histogram.js';
 import { addMetric, productKey } from '../model/sums.js';
 import type { MutableMetricSums } from '../model/sums.js';
-import type { DailySums, MetricSums, PhaseSums, RecordedDefinition, TrackSetSums, TrackSums } from '../model/sums.js';
+import type { DailySums, PhaseSums, RecordedDefinition, TrackSetSums, TrackSums } from '../model/sums.js';
 
 /**
  * The grouped rows every store's summary queries return, and how they become TrackSetSums.

@@ -9,6 +9,7 @@
 import { mock } from 'node:test';
 import { ParamTrackSet, TrackSet, close, configure, convert, flush, rampTrackSet, sqliteStore } from '../../src/index.js';
 import type { Recorder } from '../../src/index.js';
+import { seededRandom as random } from '../support/random.js';
 
 /** The name used for the track set, a track and a metric: must show as text, never run. */
 export const XSS_NAME = '<img src=x onerror=alert(1)>';
@@ -21,17 +22,6 @@ function work(ms: number): void {
   }
 }
 
-/** A small seeded random generator (mulberry32), so every run records the same outcomes. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class CheckoutDelay extends TrackSet {
   static override id = 'checkout-delay';

@@ -14,6 +14,7 @@ import type { MetricDeclarations, MetricResult, Report, RecordingOptions } from 
 import { runCli } from '../../src/cli/run-cli.js';
 import { normalQuantile } from '../../src/stats/index.js';
 import { POSTGRES_SKIP, postgresUrl, schemasFor } from '../support/postgres.js';
+import { seededRandom as random } from '../support/random.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-metrics-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -33,17 +34,6 @@ const METRICS: MetricDeclarations = {
   refunds: { kind: 'conversion', guardrail: true, higherIsBetter: false },
 };
 
-/** A small seeded generator (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface User {
   track: string;

@@ -12,6 +12,7 @@ import { buildReport, memoryStore, postgresStore, sqliteStore, welchTest } from 
 import type { RecordedEvent, Report, Store } from '../../src/index.js';
 import { runCli } from '../../src/cli/run-cli.js';
 import { POSTGRES_SKIP, postgresUrl, schemasFor } from '../support/postgres.js';
+import { seededRandom as random } from '../support/random.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-phases-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -20,17 +21,6 @@ const schemaFor = schemasFor('ph');
 const DAY = 86_400_000;
 const START = Date.UTC(2026, 5, 1);
 
-/** A small seeded generator (mulberry32): the same events every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Phase {
   readonly id: string;

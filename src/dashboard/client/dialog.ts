@@ -41,9 +41,17 @@ export function confirmDialog(options: ConfirmOptions): Promise<string | null> {
     select === null ? null : el('label', { text: options.choice!.label }, [select]),
     el('div', { class: 'actions' }, [cancel, confirm]),
   ]);
+  return showModal(dialog, cancel, confirm, (finish) => finish(select?.value ?? ''));
+}
+
+/**
+ * Shows `dialog` modally until Cancel (or Escape) resolves null or `onConfirm` calls finish
+ * with a value; focus starts on Cancel, the safe choice.
+ */
+function showModal<T>(dialog: HTMLDialogElement, cancel: HTMLButtonElement, confirm: HTMLButtonElement, onConfirm: (finish: (value: T | null) => void) => void): Promise<T | null> {
   document.body.append(dialog);
   return new Promise((resolve) => {
-    const finish = (value: string | null) => {
+    const finish = (value: T | null) => {
       dialog.close();
       dialog.remove();
       resolve(value);
@@ -53,7 +61,7 @@ export function confirmDialog(options: ConfirmOptions): Promise<string | null> {
       event.preventDefault();
       finish(null);
     });
-    confirm.addEventListener('click', () => finish(select?.value ?? ''));
+    confirm.addEventListener('click', () => onConfirm(finish));
     dialog.showModal();
     cancel.focus();
   });
@@ -92,40 +100,25 @@ export function rampDialog(options: RampOptions): Promise<{ coverage?: number; w
     problem,
     el('div', { class: 'actions' }, [cancel, confirm]),
   ]);
-  document.body.append(dialog);
-  return new Promise((resolve) => {
-    const finish = (value: { coverage?: number; weights?: Record<string, number> } | null) => {
-      dialog.close();
-      dialog.remove();
-      resolve(value);
-    };
-    cancel.addEventListener('click', () => finish(null));
-    dialog.addEventListener('cancel', (event) => {
-      event.preventDefault();
-      finish(null);
-    });
-    confirm.addEventListener('click', () => {
-      const share = Number(coverage.value) / 100;
-      if (coverage.value.trim() === '' || !(share >= 0 && share <= 1)) {
-        problem.textContent = 'Coverage is a percentage from 0 to 100.';
+  return showModal<{ coverage?: number; weights?: Record<string, number> }>(dialog, cancel, confirm, (finish) => {
+    const share = Number(coverage.value) / 100;
+    if (coverage.value.trim() === '' || !(share >= 0 && share <= 1)) {
+      problem.textContent = 'Coverage is a percentage from 0 to 100.';
+      return;
+    }
+    const changed: Record<string, number> = {};
+    for (const [track, field] of weights) {
+      const weight = Number(field.value);
+      if (field.value.trim() === '' || !(weight >= 0)) {
+        problem.textContent = `The weight of ${track} must be a number of 0 or more.`;
         return;
       }
-      const changed: Record<string, number> = {};
-      for (const [track, field] of weights) {
-        const weight = Number(field.value);
-        if (field.value.trim() === '' || !(weight >= 0)) {
-          problem.textContent = `The weight of ${track} must be a number of 0 or more.`;
-          return;
-        }
-        if (weight !== options.weights[track]) changed[track] = weight;
-      }
-      const change = {
-        ...(Math.abs(share - options.coverage) > 1e-9 ? { coverage: share } : {}),
-        ...(Object.keys(changed).length > 0 ? { weights: changed } : {}),
-      };
-      finish(Object.keys(change).length === 0 ? null : change);
-    });
-    dialog.showModal();
-    cancel.focus();
+      if (weight !== options.weights[track]) changed[track] = weight;
+    }
+    const change = {
+      ...(Math.abs(share - options.coverage) > 1e-9 ? { coverage: share } : {}),
+      ...(Object.keys(changed).length > 0 ? { weights: changed } : {}),
+    };
+    finish(Object.keys(change).length === 0 ? null : change);
   });
 }

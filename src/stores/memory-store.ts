@@ -7,7 +7,7 @@ import type { Store } from '../model/store.js';
 import { StoreError } from '../model/store-error.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { noTracksData } from './migrations.js';
-import { buildSummary, phaseEnds, utcDay } from './summary-rows.js';
+import { buildSummary, phaseStartsOf, phaseWindows, utcDay } from './summary-rows.js';
 import type { DefinitionRow, ExposureCell, MetricCell, ProductCell, SummaryRows } from './summary-rows.js';
 
 /** A store in this process's memory, for tests: {@link memoryStore}. */
@@ -90,7 +90,8 @@ export function memoryStore(): MemoryStore {
 
 /** Groups events the way the SQL stores' summary queries do. */
 export function summaryRowsOf(events: readonly RecordedEvent[], controls: ControlState[], daily: boolean, ratios?: SummarizeOptions['ratios']): SummaryRows {
-  const rows: SummaryRows = { exposures: [], metrics: [], health: [], histogram: [], phases: [], definitions: [], controls, guardrails: [] };
+  const rows: SummaryRows = { exposures: [], metrics: [], health: [], histogram: [], phases: [], starts: [], definitions: [], controls, guardrails: [] };
+  const definitionTimes: Array<{ trackSetId: string; phase: string; at: number; eventId: string }> = [];
   const group = <T>(map: Map<string, T>, key: string, make: () => T): T => {
     let value = map.get(key);
     if (value === undefined) map.set(key, (value = make()));
@@ -133,6 +134,7 @@ export function summaryRowsOf(events: readonly RecordedEvent[], controls: Contro
       };
       const last = latest.get(e.trackSetId);
       if (last === undefined || e.at >= last.at) latest.set(e.trackSetId, row);
+      definitionTimes.push({ trackSetId: e.trackSetId, phase: row.phase, at: e.at, eventId: e.eventId });
       const key = `${e.trackSetId}\u0000${row.phase}`;
       const first = firstOfPhase.get(key);
       if (first === undefined || e.at < first.at) firstOfPhase.set(key, row);
@@ -142,13 +144,18 @@ export function summaryRowsOf(events: readonly RecordedEvent[], controls: Contro
   }
   rows.phases = [...firstOfPhase.values()];
   rows.definitions = [...latest.values()];
-  const ends = phaseEnds(rows.phases);
+  rows.starts = phaseStartsOf(definitionTimes);
+  const windows = phaseWindows(rows.starts);
+  const endOf = (e: ExposureEvent): number | null => {
+    const phase = e.phase ?? '';
+    return windows.find((w) => w.trackSetId === e.trackSetId && w.phase === phase && e.at >= w.from && e.at < w.to)?.ended ?? null;
+  };
   // Per user and metric: the total of conversions at or after the user's exposure, before the end of its phase.
   const perUser = new Map<string, { e: ExposureEvent; metric: string; total: number; n: number }>();
   for (const c of events) {
     if (c.kind !== 'conversion') continue;
     for (const e of exposuresByUnit.get(c.unit) ?? []) {
-      const end = ends.get(`${e.trackSetId}\u0000${e.phase ?? ''}`) ?? null;
+      const end = endOf(e);
       if (c.at < e.at || (end !== null && c.at >= end)) continue;
       const user = group(perUser, `${e.trackSetId}\u0000${e.unit}\u0000${c.metric}`, () => ({ e, metric: c.metric, total: 0, n: 0 }));
       user.total += c.value;

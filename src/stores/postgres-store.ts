@@ -13,13 +13,13 @@ import type { ControlRow } from './control-rows.js';
 import { migrate, noTracksData, readableVersion } from './migrations.js';
 import { MISSING_TABLES, postgresStoreError } from './postgres-errors.js';
 import { POSTGRES_MIGRATIONS } from './schema.js';
-import { buildSummary, phaseEnds, utcDay } from './summary-rows.js';
+import { buildSummary, phaseWindows, utcDay } from './summary-rows.js';
 import { definitionRow } from './definition-rows.js';
 import type { DefinitionSqlRow } from './definition-rows.js';
 import { METRIC_COLUMNS, declarationsOf } from './metric-rows.js';
 import type { MetricRow } from './metric-rows.js';
 import type { MetricDeclaration } from '../model/metrics.js';
-import type { ExposureCell, MetricCell, ProductCell, SummaryRows } from './summary-rows.js';
+import type { ExposureCell, MetricCell, PhaseStart, ProductCell, SummaryRows } from './summary-rows.js';
 
 /** Options of {@link postgresStore}. */
 export interface PostgresStoreOptions {
@@ -524,20 +524,25 @@ export class PostgresStore implements Store {
     const daily = options?.daily !== false;
     await this.#refreshPlannerStatistics(call);
     const definition = `track_set_id AS "trackSetId", COALESCE(phase, '') AS phase, at::float8 AS at, weights, coverage, control, sticky, stopped`;
-    const [phaseRows, latestRows] = await Promise.all([
+    const [phaseRows, latestRows, starts] = await Promise.all([
       q<DefinitionSqlRow & QueryResultRow>(`SELECT DISTINCT ON (track_set_id, COALESCE(phase, '')) ${definition}
         FROM ${s}.tracks_definitions ${where('')} ORDER BY track_set_id, COALESCE(phase, ''), at, event_id`),
       q<DefinitionSqlRow & QueryResultRow>(`SELECT DISTINCT ON (track_set_id) ${definition}
         FROM ${s}.tracks_definitions ${where('')} ORDER BY track_set_id, at DESC, event_id DESC`),
+      // Every change of each set's phase (the definitions are few: one per process and phase).
+      q<PhaseStart & QueryResultRow>(`SELECT "trackSetId", phase, at FROM (
+          SELECT track_set_id AS "trackSetId", COALESCE(phase, '') AS phase, at::float8 AS at,
+            LAG(COALESCE(phase, '')) OVER (PARTITION BY track_set_id ORDER BY at, event_id) AS previous
+          FROM ${s}.tracks_definitions ${where('')}) d WHERE previous IS NULL OR previous <> phase`),
     ]);
     const phases = phaseRows.map(definitionRow);
-    // Conversions count until the end of the user's phase: the ended phases, as three arrays
-    // the analysis queries join (none at all for sets that never changed).
-    const ended = [...phaseEnds(phases)].filter(([, end]) => end !== null).map(([key, end]) => [...key.split('\u0000'), end] as [string, string, number]);
-    const endParams = [...params, ended.map((e) => e[0]), ended.map((e) => e[1]), ended.map((e) => e[2])];
+    // Conversions count until the first start of another phase after the exposure: the windows,
+    // as arrays the analysis queries join (none at all for sets that never changed).
+    const ended = phaseWindows(starts);
+    const endParams = [...params, ...(['trackSetId', 'phase', 'from', 'to', 'ended'] as const).map((field) => ended.map((w) => w[field]))];
     const n = params.length;
-    const ends = ended.length === 0 ? '' : `LEFT JOIN unnest($${n + 1}::text[], $${n + 2}::text[], $${n + 3}::int8[]) AS x(track_set_id, phase, ended)
-      ON x.track_set_id = e.track_set_id AND x.phase = COALESCE(e.phase, '')`;
+    const ends = ended.length === 0 ? '' : `LEFT JOIN unnest($${n + 1}::text[], $${n + 2}::text[], $${n + 3}::int8[], $${n + 4}::int8[], $${n + 5}::int8[]) AS x(track_set_id, phase, from_at, to_at, ended)
+      ON x.track_set_id = e.track_set_id AND x.phase = COALESCE(e.phase, '') AND e.at >= x.from_at AND e.at < x.to_at`;
     const open = (at: string) => (ended.length === 0 ? 'true' : `(x.ended IS NULL OR ${at} < x.ended)`);
     const day = daily ? '(e.at / 86400000)::integer::text' : 'NULL';
     // A user's total is the unit's pre-added total when every conversion came at or after the
@@ -625,6 +630,7 @@ export class PostgresStore implements Store {
       health,
       histogram,
       phases,
+      starts,
       definitions: latestRows.map(definitionRow),
       controls: controls.map(controlFromRow),
       guardrails,

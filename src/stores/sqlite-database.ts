@@ -19,13 +19,13 @@ import { migrate, noTracksData, readableVersion } from './migrations.js';
 import type { MigrationTarget } from './migrations.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 import { sqliteStoreError, untilDeadline } from './sqlite-errors.js';
-import { buildSummary, phaseEnds, utcDay } from './summary-rows.js';
+import { buildSummary, phaseWindows, utcDay } from './summary-rows.js';
 import { definitionRow } from './definition-rows.js';
 import type { DefinitionSqlRow } from './definition-rows.js';
 import { METRIC_COLUMNS, declarationsOf } from './metric-rows.js';
 import type { MetricRow } from './metric-rows.js';
 import type { MetricDeclaration } from '../model/metrics.js';
-import type { ExposureCell, MetricCell, ProductCell, SummaryRows } from './summary-rows.js';
+import type { ExposureCell, MetricCell, PhaseStart, ProductCell, SummaryRows } from './summary-rows.js';
 
 type Database = BetterSqlite3.Database;
 
@@ -319,8 +319,13 @@ function summarizeSqlite(db: Database, options: SummarizeOptions | undefined): T
   const definitions = all<DefinitionSqlRow>(`SELECT ${definition} FROM tracks_definitions d
     WHERE d.event_id = (SELECT x.event_id FROM tracks_definitions x WHERE x.track_set_id = d.track_set_id ORDER BY x.at DESC, x.event_id DESC LIMIT 1)
     ${and('d.')}`).map(definitionRow);
-  // Conversions count until the end of the user's phase: the ended phases, as a small table.
-  const ended = [...phaseEnds(phases)].filter(([, end]) => end !== null).map(([key, end]) => [...key.split('\u0000'), end]);
+  // Every change of each set's phase (the definitions are few: one per process and phase).
+  const starts = all<PhaseStart>(`SELECT trackSetId, phase, at FROM (
+      SELECT track_set_id AS trackSetId, COALESCE(phase, '') AS phase, at,
+        LAG(COALESCE(phase, '')) OVER (PARTITION BY track_set_id ORDER BY at, event_id) AS previous
+      FROM tracks_definitions ${where('')}) WHERE previous IS NULL OR previous <> phase`);
+  // Conversions count until the first start of another phase after the exposure: the windows, as a small table.
+  const ended = phaseWindows(starts).map((w) => [w.trackSetId, w.phase, w.from, w.to, w.ended]);
   const day = (column: string) => (daily ? `${column} / 86400000` : 'NULL');
   const exposures = all<ExposureCell>(`SELECT track_set_id AS trackSetId, COALESCE(phase, '') AS phase, ${day('at')} AS day,
       track, COUNT(*) AS users, MIN(at) AS first, MAX(at) AS last
@@ -328,12 +333,13 @@ function summarizeSqlite(db: Database, options: SummarizeOptions | undefined): T
   // Per user and metric: the total and number of conversions at or after the exposure and
   // before the end of the user's phase.
   const endsTable = ended.length > 0
-    ? "ends AS (SELECT json_extract(value, '$[0]') AS track_set_id, json_extract(value, '$[1]') AS phase, json_extract(value, '$[2]') AS ended FROM json_each(@ends)),"
+    ? `ends AS (SELECT json_extract(value, '$[0]') AS track_set_id, json_extract(value, '$[1]') AS phase, json_extract(value, '$[2]') AS from_at,
+        json_extract(value, '$[3]') AS to_at, json_extract(value, '$[4]') AS ended FROM json_each(@ends)),`
     : '';
   const perUser = `${endsTable} u AS (
       SELECT e.track_set_id AS trackSetId, COALESCE(e.phase, '') AS phase, ${day('e.at')} AS day, e.track, e.unit, c.metric, SUM(c.value) AS total, COUNT(*) AS n
       FROM tracks_exposures e JOIN tracks_conversions c ON c.unit = e.unit AND c.at >= e.at
-      ${ended.length > 0 ? "LEFT JOIN ends x ON x.track_set_id = e.track_set_id AND x.phase = COALESCE(e.phase, '') WHERE (x.ended IS NULL OR c.at < x.ended)" : 'WHERE 1'}
+      ${ended.length > 0 ? "LEFT JOIN ends x ON x.track_set_id = e.track_set_id AND x.phase = COALESCE(e.phase, '') AND e.at >= x.from_at AND e.at < x.to_at WHERE (x.ended IS NULL OR c.at < x.ended)" : 'WHERE 1'}
       ${and('e.')}
       GROUP BY e.track_set_id, e.unit, c.metric)`;
   const endParams = ended.length > 0 ? { ends: JSON.stringify(ended) } : {};
@@ -370,6 +376,7 @@ function summarizeSqlite(db: Database, options: SummarizeOptions | undefined): T
     histogram: all(`SELECT h.track_set_id AS trackSetId, h.track, CAST(j.key AS INTEGER) AS bucket, SUM(j.value) AS count
       FROM tracks_health h, json_each(h.histogram) j ${where('h.')} GROUP BY h.track_set_id, h.track, j.key`),
     phases,
+    starts,
     definitions,
     controls: all<ControlRow>(`SELECT ${CONTROL_COLUMNS.join(', ')} FROM tracks_controls ${where('')}`).map(controlFromRow),
     guardrails: all(`SELECT track_set_id AS trackSetId, track, cause, at FROM tracks_guardrails ${where('')}`),

@@ -51,6 +51,8 @@ export interface SummaryRows {
   histogram: Array<{ trackSetId: string; track: string; bucket: number; count: number }>;
   /** Per set and phase, its first recorded definition. */
   phases: DefinitionRow[];
+  /** Per set, every change of its phase, in time order. */
+  starts: PhaseStart[];
   /** Per set, its latest recorded definition. */
   definitions: DefinitionRow[];
   controls: ControlState[];
@@ -134,6 +136,7 @@ export function buildSummary(rows: SummaryRows, trackSetId?: string): TrackSetSu
   const definitions = new Map(rows.definitions.map((d) => [d.trackSetId, d]));
   const phaseDefinitions = new Map(rows.phases.map((d) => [`${d.trackSetId}\u0000${d.phase}`, d]));
   const controls = new Map(rows.controls.map((c) => [c.trackSetId, c]));
+  const spans = phaseSpans(rows.starts);
   const result: TrackSetSums[] = [];
   for (const id of [...sets.keys()].sort(byName)) {
     if (trackSetId !== undefined && id !== trackSetId) continue;
@@ -141,12 +144,18 @@ export function buildSummary(rows: SummaryRows, trackSetId?: string): TrackSetSu
     for (const track of set.health.keys()) trackIn(set.tracks, track);
     const tracks: TrackSums[] = sortedTracks(set.tracks).map((t) => ({ ...t, health: healthSums(set.health.get(t.track)) }));
     const phases = [...set.phases.entries()]
-      .map(([phase, acc]) => {
+      .map(([phase, acc]): PhaseSums => {
         const definition = phaseDefinitions.get(`${id}\u0000${phase}`);
-        return { phase, startedAt: definition?.at ?? acc.first, definition: definition ? recorded(definition) : null, tracks: sortedTracks(acc.tracks) };
+        const span = spans.get(`${id}\u0000${phase}`);
+        return {
+          phase,
+          startedAt: span?.startedAt ?? definition?.at ?? acc.first,
+          endedAt: span === undefined ? null : span.endedAt,
+          definition: definition ? recorded(definition) : null,
+          tracks: sortedTracks(acc.tracks),
+        };
       })
-      .sort((a, b) => (a.startedAt ?? Infinity) - (b.startedAt ?? Infinity) || byName(a.phase, b.phase))
-      .map((phase, i, all): PhaseSums => ({ ...phase, endedAt: all[i + 1]?.startedAt ?? null }));
+      .sort((a, b) => (a.startedAt ?? Infinity) - (b.startedAt ?? Infinity) || byName(a.phase, b.phase));
     const daily: DailySums[] = [...set.daily.entries()]
       .sort(([a], [b]) => byName(a, b))
       .map(([day, byTrack]) => ({
@@ -223,21 +232,87 @@ export function utcDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
+/** When a set's current phase changed: a recorded definition whose phase differs from the one recorded before it. */
+export interface PhaseStart {
+  trackSetId: string;
+  phase: string;
+  at: number;
+}
+
 /**
- * When each phase of each set ended: the start of the set's next phase (phases start at their
- * first recorded definition). Conversions count for a user until the end of their phase.
+ * Until when a user's conversions count, by set, phase and exposure time: users of phase p
+ * exposed from `from` (inclusive) to `to` (exclusive) count conversions before `ended`. The
+ * set's timeline is cut at each phase start; a user counts until the first start of another
+ * phase after their exposure. So a user a change may have moved is never credited after it,
+ * and a set that goes back to an earlier configuration loses nothing of that phase's new users.
  */
-export function phaseEnds(phases: readonly DefinitionRow[]): Map<string, number | null> {
-  const bySet = new Map<string, DefinitionRow[]>();
-  for (const p of phases) {
-    let list = bySet.get(p.trackSetId);
-    if (list === undefined) bySet.set(p.trackSetId, (list = []));
-    list.push(p);
+export interface PhaseWindow {
+  trackSetId: string;
+  phase: string;
+  from: number;
+  to: number;
+  ended: number;
+}
+
+/** Bounds standing for minus and plus infinity in the windows (epoch ms no event reaches). */
+export const BEFORE_ALL = -1;
+export const AFTER_ALL = 9_000_000_000_000_000;
+
+/**
+ * The windows of every set with phase starts, for the stores' conversion joins: one per phase
+ * (those of the starts, and '' for exposures of tracks 0.1) and stretch between starts that
+ * has an end.
+ */
+export function phaseWindows(starts: readonly PhaseStart[]): PhaseWindow[] {
+  const windows: PhaseWindow[] = [];
+  for (const [id, list] of groupBySet(starts)) {
+    const phases = new Set(['', ...list.map((s) => s.phase)]);
+    for (let k = 0; k <= list.length; k++) {
+      const from = k === 0 ? BEFORE_ALL : list[k - 1]!.at;
+      const to = list[k]?.at ?? AFTER_ALL;
+      for (const phase of phases) {
+        const next = list.slice(k).find((s) => s.phase !== phase);
+        if (next !== undefined) windows.push({ trackSetId: id, phase, from, to, ended: next.at });
+      }
+    }
   }
-  const ends = new Map<string, number | null>();
-  for (const [id, list] of bySet) {
-    list.sort((a, b) => a.at - b.at);
-    list.forEach((p, i) => ends.set(`${id}\u0000${p.phase}`, list[i + 1]?.at ?? null));
+  return windows;
+}
+
+/** When each phase of each set first began and last ended (null: it is the current one), for the report. */
+export function phaseSpans(starts: readonly PhaseStart[]): Map<string, { startedAt: number; endedAt: number | null }> {
+  const spans = new Map<string, { startedAt: number; endedAt: number | null }>();
+  for (const [id, list] of groupBySet(starts)) {
+    list.forEach((segment, i) => {
+      const key = `${id}\u0000${segment.phase}`;
+      const endedAt = list[i + 1]?.at ?? null;
+      const before = spans.get(key);
+      spans.set(key, { startedAt: before?.startedAt ?? segment.at, endedAt });
+    });
   }
-  return ends;
+  return spans;
+}
+
+/** The starts of each set, in time order, consecutive starts of one phase merged. */
+function groupBySet(starts: readonly PhaseStart[]): Map<string, PhaseStart[]> {
+  const bySet = new Map<string, PhaseStart[]>();
+  for (const s of [...starts].sort((a, b) => a.at - b.at)) {
+    let list = bySet.get(s.trackSetId);
+    if (list === undefined) bySet.set(s.trackSetId, (list = []));
+    if (list.at(-1)?.phase !== s.phase) list.push(s);
+  }
+  return bySet;
+}
+
+/** The phase starts among every recorded definition: where a set's phase differs from the one before. */
+export function phaseStartsOf(definitions: readonly { trackSetId: string; phase: string; at: number; eventId: string }[]): PhaseStart[] {
+  const sorted = [...definitions].sort((a, b) => a.at - b.at || (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
+  const last = new Map<string, string>();
+  const starts: PhaseStart[] = [];
+  for (const d of sorted) {
+    if (last.get(d.trackSetId) === d.phase) continue;
+    last.set(d.trackSetId, d.phase);
+    starts.push({ trackSetId: d.trackSetId, phase: d.phase, at: d.at });
+  }
+  return starts;
 }

@@ -122,6 +122,33 @@ for (const kind of kinds) {
       await store.close();
     });
 
+    test('a set that goes back to an earlier configuration: each user counts until the next change after their exposure', async () => {
+      const { store } = kind.fresh();
+      const memory = memoryStore();
+      const hour = 3_600_000;
+      const def = (id: string, phase: string, at: number, long: number): RecordedEvent => ({ kind: 'definition', eventId: id, trackSetId: 'back', weights: { control: 1, long }, coverage: 1, control: 'control', phase, at });
+      // A (1:1) from hour 0, B (1:3) from hour 10, A again from hour 20 (a rollback), and a
+      // second process starting on A at hour 25 (not a change).
+      const events: RecordedEvent[] = [def('a1', 'A', day, 1), def('b1', 'B', day + 10 * hour, 3), def('a2', 'A', day + 20 * hour, 1), def('a3', 'A', day + 25 * hour, 1)];
+      const user = (name: string, phase: string, exposedAt: number, convertedAt: number) => {
+        events.push({ kind: 'exposure', eventId: `x-${name}`, trackSetId: 'back', track: 'long', unit: name, at: exposedAt, phase });
+        events.push({ kind: 'conversion', eventId: `c-${name}`, unit: name, metric: 'buy', value: 1, at: convertedAt });
+      };
+      user('early-a', 'A', day + hour, day + 2 * hour); // counted
+      user('late-a', 'A', day + hour, day + 12 * hour); // after B began: not counted
+      user('b-kept', 'B', day + 11 * hour, day + 12 * hour); // counted
+      user('b-late', 'B', day + 11 * hour, day + 21 * hour); // after the rollback: not counted
+      user('back-a', 'A', day + 21 * hour, day + 30 * hour); // a new user of A after the rollback: counted
+      for (const s of [store, memory]) await s.write(events);
+      const [sums] = await store.summarize();
+      assert.deepEqual([sums], await memory.summarize());
+      const converted = (phase: string) => sums!.phases.find((p) => p.phase === phase)!.tracks.find((t) => t.track === 'long')!.metrics.get('buy')?.converted ?? 0;
+      assert.equal(converted('A'), 2, 'early-a and back-a');
+      assert.equal(converted('B'), 1, 'b-kept');
+      assert.deepEqual(sums!.phases.map((p) => [p.phase, p.startedAt, p.endedAt]), [['A', day, null], ['B', day + 10 * hour, day + 20 * hour]]);
+      await store.close();
+    });
+
     test('any name works: constructor, __proto__, quotes, unicode, 200 characters', async () => {
       const { store } = kind.fresh();
       const events: RecordedEvent[] = [];

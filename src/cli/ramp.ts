@@ -45,16 +45,24 @@ export const ramp: Command = {
     const coverage = values.coverage === undefined ? undefined : coverageOf(values.coverage);
     const weights = values.weights === undefined ? undefined : weightsOf(values.weights);
     const store = controlStore(values.store, io);
+    let result;
     try {
-      await rampTrackSet(store, trackSetId, { ...(coverage === undefined ? {} : { coverage }), ...(weights === undefined ? {} : { weights }) }, { force: values.force ?? false });
+      result = await rampTrackSet(store, trackSetId, { ...(coverage === undefined ? {} : { coverage }), ...(weights === undefined ? {} : { weights }) }, { force: values.force ?? false });
     } finally {
       await store.close();
     }
     const changes = [
       ...(coverage === undefined ? [] : [`coverage ${formatShare(coverage)}`]),
       ...(weights === undefined ? [] : [`weights ${[...weights].map(([t, w]) => `${escapeControl(t)}=${w}`).join(', ')}`]),
-    ];
-    io.stdout(`${escapeControl(trackSetId)} ramped: ${changes.join('; ')}. Every process applies it within its control interval (default 10 s); a new phase begins.`);
+    ].join('; ');
+    const id = escapeControl(trackSetId);
+    if (!result.changed) {
+      io.stdout(`${id} already runs with ${changes}; nothing changed`);
+    } else if (result.stopped) {
+      io.stdout(`${id} ramped: ${changes}. It stays stopped (every process serves one track) until 'tracks resume ${id}'; it will then run with these.`);
+    } else {
+      io.stdout(`${id} ramped: ${changes}. Every process applies it within its control interval (default 10 s); a new phase begins.`);
+    }
     return 0;
   },
 };

@@ -19,12 +19,17 @@ export const resume: Command = {
     const { values, positionals } = parseControlArgs('resume', args, false);
     const trackSetId = onePositional('resume', positionals);
     const store = controlStore(values.store, io);
+    let changed: boolean;
     try {
-      await resumeTrackSet(store, trackSetId, { force: values.force ?? false });
+      changed = (await resumeTrackSet(store, trackSetId, { force: values.force ?? false })).changed;
     } finally {
       await store.close();
     }
-    io.stdout(`${escapeControl(trackSetId)} resumed: every process assigns tracks again within its control interval (default 10 s)`);
+    io.stdout(
+      changed
+        ? `${escapeControl(trackSetId)} resumed: every process assigns tracks again within its control interval (default 10 s)`
+        : `${escapeControl(trackSetId)} is not stopped; nothing changed`,
+    );
     return 0;
   },
 };

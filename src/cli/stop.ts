@@ -28,13 +28,19 @@ export const stop: Command = {
     if (serve !== undefined && serve.trim() === '') throw new UsageError('--serve is empty; name a track, or leave it out for the baseline');
     const store = controlStore(values.store, io);
     let served: string;
+    let changed: boolean;
     try {
-      await stopTrackSet(store, trackSetId, serve, { force: values.force ?? false });
+      changed = (await stopTrackSet(store, trackSetId, serve, { force: values.force ?? false })).changed;
       served = serve ?? `its baseline (${(await recordedBaseline(store, trackSetId)) ?? 'control'})`;
     } finally {
       await store.close();
     }
-    io.stdout(`${escapeControl(trackSetId)} stopped: every process serves ${serve === undefined ? escapeControl(served) : `'${escapeControl(served)}'`} to everyone within its control interval (default 10 s)`);
+    const what = serve === undefined ? escapeControl(served) : `'${escapeControl(served)}'`;
+    io.stdout(
+      changed
+        ? `${escapeControl(trackSetId)} stopped: every process serves ${what} to everyone within its control interval (default 10 s)`
+        : `${escapeControl(trackSetId)} was already stopped, serving ${what}; nothing changed`,
+    );
     return 0;
   },
 };

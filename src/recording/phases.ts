@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { phaseIdOf } from '../model/phase-id.js';
 import { adjustDefinition } from '../core/definition.js';
 import type { TrackSetDefinition } from '../core/definition.js';
 import type { Live } from './control-poller.js';
@@ -50,8 +50,7 @@ export interface PhaseEntry {
   recorded: boolean;
 }
 
-/** The phase id of a configuration: 12 base64url characters of its SHA-256. */
+/** The phase id of a configuration (see phaseIdOf). */
 export function phaseId(definition: TrackSetDefinition, epoch: number): string {
-  const configuration = JSON.stringify([definition.tracks.map((t) => [t.name, t.weight]), definition.coverage, definition.baseline, definition.sticky, epoch]);
-  return createHash('sha256').update(configuration).digest('base64url').slice(0, 12);
+  return phaseIdOf(definition.tracks.map((t) => [t.name, t.weight] as const), definition.coverage, definition.baseline, definition.sticky, epoch);
 }

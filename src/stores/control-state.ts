@@ -3,7 +3,9 @@ import { TracksError } from '../errors.js';
 import type { ControlState } from '../model/events.js';
 import type { Store } from '../model/store.js';
 import { StoreError } from '../model/store-error.js';
-import type { TrackSetSums } from '../model/sums.js';
+import type { RecordedDefinition, TrackSetSums } from '../model/sums.js';
+import { phaseIdOf } from '../model/phase-id.js';
+import { randomUUID } from 'node:crypto';
 
 /**
  * Stopping and resuming a test: the one place that writes a track set's control state, used
@@ -27,7 +29,7 @@ export interface ControlOptions {
  * await stopTrackSet(store, 'delay', 'long');  // roll the winner out to everyone
  * ```
  */
-export async function stopTrackSet(store: Store, trackSetId: string, serve?: string, options: ControlOptions = {}): Promise<ControlState> {
+export async function stopTrackSet(store: Store, trackSetId: string, serve?: string, options: ControlOptions = {}): Promise<ControlChange> {
   checkName('track set id', trackSetId);
   if (serve !== undefined) {
     if (serve.trim() === '') throw new TracksError('the track to serve is empty; name a track, or leave it out for the baseline');
@@ -38,7 +40,7 @@ export async function stopTrackSet(store: Store, trackSetId: string, serve?: str
   if (serve !== undefined && known !== undefined && known.length > 0 && !known.includes(serve)) {
     throw new TracksError(`${quoted(trackSetId)} has no track ${quoted(serve)}; its tracks are ${known.map(quoted).join(', ')}`);
   }
-  return writeNext(store, trackSetId, { stopped: true, serve: serve ?? null });
+  return writeNext(store, trackSetId, { stopped: true, serve: serve ?? null }, sums);
 }
 
 /**
@@ -50,10 +52,10 @@ export async function stopTrackSet(store: Store, trackSetId: string, serve?: str
  * await resumeTrackSet(store, 'delay');
  * ```
  */
-export async function resumeTrackSet(store: Store, trackSetId: string, options: ControlOptions = {}): Promise<ControlState> {
+export async function resumeTrackSet(store: Store, trackSetId: string, options: ControlOptions = {}): Promise<ControlChange> {
   checkName('track set id', trackSetId);
-  await recordedSet(store, trackSetId, options);
-  return writeNext(store, trackSetId, { stopped: false, serve: null });
+  const sums = await recordedSet(store, trackSetId, options);
+  return writeNext(store, trackSetId, { stopped: false, serve: null }, sums);
 }
 
 /** What `tracks ramp` changes: coverage, weights of the tracks named, or both. */
@@ -78,7 +80,7 @@ export interface Ramp {
  * await rampTrackSet(store, 'delay', { weights: { short: 1, long: 3 } });
  * ```
  */
-export async function rampTrackSet(store: Store, trackSetId: string, ramp: Ramp, options: ControlOptions = {}): Promise<ControlState> {
+export async function rampTrackSet(store: Store, trackSetId: string, ramp: Ramp, options: ControlOptions = {}): Promise<ControlChange> {
   checkName('track set id', trackSetId);
   const given = ramp.weights === undefined ? undefined : ramp.weights instanceof Map ? new Map(ramp.weights) : new Map(Object.entries(ramp.weights));
   if (ramp.coverage === undefined && (given === undefined || given.size === 0)) {
@@ -105,27 +107,84 @@ export async function rampTrackSet(store: Store, trackSetId: string, ramp: Ramp,
   }
   const current = (await store.readControls()).find((c) => c.trackSetId === trackSetId);
   const weights = given === undefined ? (current?.weights ?? null) : Object.assign(Object.create(null) as Record<string, number>, current?.weights ?? {}, Object.fromEntries(given));
-  return writeNext(store, trackSetId, { coverage: ramp.coverage ?? current?.coverage ?? null, weights });
+  return writeNext(store, trackSetId, { coverage: ramp.coverage ?? current?.coverage ?? null, weights }, sums);
 }
+
+/** The control state after a stop, resume or ramp, and whether it changed anything. */
+export type ControlChange = ControlState & {
+  /**
+   * False when the set already was so (resuming a running set, stopping a stopped one the
+   * same way, a ramp to the configuration in force): nothing was written, and no phase began.
+   */
+  readonly changed: boolean;
+};
 
 /**
  * Writes the set's next control state: `change` over its current one (a stop keeps a ramp, a
- * ramp keeps a stop), with the epoch raised, so every process starts a new phase.
+ * ramp keeps a stop), with the epoch raised, so every process starts a new phase; and records
+ * that phase's definition at once, so reports show it before any process picks it up. Writes
+ * nothing when the change changes nothing: a phase ends every earlier user's conversions, so a
+ * needless one would cost data.
  */
-async function writeNext(store: Store, trackSetId: string, change: Partial<Pick<ControlState, 'stopped' | 'serve' | 'coverage' | 'weights'>>): Promise<ControlState> {
+async function writeNext(
+  store: Store,
+  trackSetId: string,
+  change: Partial<Pick<ControlState, 'stopped' | 'serve' | 'coverage' | 'weights'>>,
+  sums: TrackSetSums | undefined,
+): Promise<ControlChange> {
   const current = (await store.readControls()).find((c) => c.trackSetId === trackSetId);
-  const state: ControlState = {
-    trackSetId,
-    stopped: current?.stopped ?? false,
-    serve: current?.serve ?? null,
-    coverage: current?.coverage ?? null,
-    weights: current?.weights ?? null,
-    ...change,
-    epoch: (current?.epoch ?? 0) + 1,
-    at: Date.now(),
-  };
+  const before = { stopped: current?.stopped ?? false, serve: current?.serve ?? null, coverage: current?.coverage ?? null, weights: current?.weights ?? null };
+  const after = { ...before, ...change };
+  const recorded = sums?.definition ?? null;
+  const sameStop = before.stopped === after.stopped && (!after.stopped || before.serve === after.serve);
+  const sameRamp = recorded !== null
+    ? sameConfiguration(effectiveOf(recorded, before), effectiveOf(recorded, after))
+    : before.coverage === after.coverage && JSON.stringify(before.weights) === JSON.stringify(after.weights);
+  if (sameStop && sameRamp) return { trackSetId, ...before, epoch: current?.epoch ?? 0, at: current?.at ?? Date.now(), changed: false };
+  const state: ControlState = { trackSetId, ...after, epoch: (current?.epoch ?? 0) + 1, at: Date.now() };
   await store.writeControl(state);
-  return state;
+  if (recorded !== null && recorded.sticky !== null) {
+    // The phase every process will compute for this state (same configuration, same epoch).
+    const effective = effectiveOf(recorded, after);
+    const weights = Object.assign(Object.create(null) as Record<string, number>, Object.fromEntries(effective.weights));
+    await store.write([
+      {
+        kind: 'definition',
+        eventId: randomUUID(),
+        trackSetId,
+        weights,
+        coverage: effective.coverage,
+        control: recorded.control,
+        phase: phaseIdOf(effective.weights, effective.coverage, recorded.control, recorded.sticky, state.epoch!),
+        sticky: recorded.sticky,
+        stopped: state.stopped,
+        at: state.at,
+      },
+    ]);
+  }
+  return { ...state, changed: true };
+}
+
+/**
+ * A recorded configuration with a control state's ramp applied, as processes apply it
+ * (adjustDefinition): weights of the tracks named, when some track keeps a positive weight;
+ * coverage when it is a share.
+ */
+function effectiveOf(recorded: RecordedDefinition, ramp: { coverage: number | null; weights: Readonly<Record<string, number>> | null }): { weights: Map<string, number>; coverage: number } {
+  let weights = new Map(recorded.weights);
+  if (ramp.weights) {
+    const adjusted = new Map([...weights].map(([track, w]) => {
+      const given = Object.hasOwn(ramp.weights!, track) ? ramp.weights![track]! : undefined;
+      return [track, given !== undefined && Number.isFinite(given) && given >= 0 ? given : w] as const;
+    }));
+    if ([...adjusted.values()].some((w) => w > 0)) weights = adjusted;
+  }
+  const coverage = ramp.coverage !== null && ramp.coverage >= 0 && ramp.coverage <= 1 ? ramp.coverage : recorded.coverage;
+  return { weights, coverage };
+}
+
+function sameConfiguration(a: { weights: Map<string, number>; coverage: number }, b: { weights: Map<string, number>; coverage: number }): boolean {
+  return a.coverage === b.coverage && JSON.stringify([...a.weights]) === JSON.stringify([...b.weights]);
 }
 
 /** The baseline a recorded set declares, if the store knows it. */

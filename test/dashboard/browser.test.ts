@@ -242,6 +242,8 @@ test('Stop (serving a chosen track) and Resume by clicking, after a confirmation
   await page.click('dialog button[data-action="confirm"]');
   await page.waitForSelector('html[data-ready="trackset"] h1 [data-status="stopped"]');
   assert.equal(await page.textContent('h1 [data-status]'), 'stopped · serving long_delay');
+  // The stop begins a phase on the page at once, before any process has picked it up.
+  assert.equal(await page.textContent('section[data-section="phases"] h2'), 'Phases (3)');
   const store = sqliteStore(db);
   try {
     const stopped = (await store.readControls()).find((c) => c.trackSetId === 'checkout-delay')!;
@@ -328,10 +330,12 @@ test('the phase view: a timeline and a table of the phases, and one phase alone 
   let out = '';
   assert.equal(await runCli(['report', '--json', '--store', db, '--trackset', 'checkout-delay', '--all-phases'], { stdout: (t) => (out += t), stderr: () => {}, env: {} }), 0);
   const set = (JSON.parse(out) as Report).trackSets[0]!;
-  assert.equal(set.phases.length, 2, 'the fixture ramps checkout-delay mid-way');
+  // The fixture ramps checkout-delay mid-way; the Stop and Resume test above added two empty phases.
+  assert.equal(set.phases.length, 4);
+  assert.deepEqual(set.phases.map((p) => p.users > 0), [true, true, false, false]);
   await showTrackSet(page, 'checkout-delay');
-  assert.equal(await page.textContent('section[data-section="phases"] h2'), 'Phases (2)');
-  assert.equal(await page.locator('[data-field="phase-timeline"] .phase-bar').count(), 2);
+  assert.equal(await page.textContent('section[data-section="phases"] h2'), 'Phases (4)');
+  assert.equal(await page.locator('[data-field="phase-timeline"] .phase-bar').count(), 4);
   const rows = await page.$$eval('table[data-section="phases"] tbody tr', (trs) => trs.map((tr) => [(tr as HTMLElement).dataset.phase, tr.querySelector<HTMLElement>('td[data-field="users"]')!.dataset.value, tr.querySelector('td[data-field="configuration"]')!.textContent]));
   assert.deepEqual(rows.map((r) => [r[0], Number(r[1])]), set.phases.map((p) => [String(p.index), p.users]));
   assert.match(rows[1]![2]!, /short_delay=2/, 'phase 2 ran with the ramped weight');
@@ -356,6 +360,7 @@ test('Ramp by clicking, after a confirmation: the store gets the new coverage an
   const store = sqliteStore(db);
   try {
     const before = (await store.readControls()).find((c) => c.trackSetId === 'checkout-delay')!;
+    const phasesBefore = Number(/\((\d+)\)/.exec((await page.textContent('section[data-section="phases"] h2'))!)![1]);
     await page.click('button[data-action="ramp"]');
     assert.equal(await page.inputValue('dialog input[name="coverage"]'), '100');
     assert.equal(await page.inputValue('dialog input[name="weight:short_delay"]'), '2');
@@ -371,7 +376,8 @@ test('Ramp by clicking, after a confirmation: the store gets the new coverage an
     await page.fill('dialog input[name="weight:long_delay"]', '0.5');
     await page.click('dialog button[data-action="confirm"]');
     await page.waitForFunction(() => document.querySelector('dialog') === null);
-    await page.waitForSelector('html[data-ready="trackset"]');
+    // The page reloads the set once the ramp is saved: its new phase shows at once.
+    await page.waitForFunction((n) => document.querySelector('section[data-section="phases"] h2')?.textContent === `Phases (${n})`, phasesBefore + 1);
     const after = (await store.readControls()).find((c) => c.trackSetId === 'checkout-delay')!;
     assert.equal(after.coverage, 0.4);
     assert.deepEqual({ ...after.weights }, { short_delay: 2, long_delay: 0.5 }, 'tracks not changed keep their weight');

@@ -55,6 +55,19 @@ export class Exposures {
     emit({ kind: 'exposure', eventId: newEventId(), trackSetId: run.id, track: run.name, unit, at: Date.now(), phase });
   }
 
+  /**
+   * A set's first run in this process (in the test or not): records its definition in its
+   * current phase, so a set is published when first used, even one whose keys are all
+   * ineligible or not covered yet (a test deployed at coverage 0, to ramp).
+   */
+  used(definition: TrackSetDefinition, isStopped: (trackSetId: string) => boolean, emit: (event: RecordedEvent) => void): void {
+    const entry = this.#phases.entry(definition);
+    if (entry.recorded) return;
+    entry.recorded = true;
+    this.#sets.set(definition.id, definition);
+    if (!this.#defined.has(`${definition.id}\u0000${entry.phase}`)) this.#define(entry.effective, entry.phase, isStopped(definition.id), emit);
+  }
+
   /** Resolves when the sticky lookups asked for so far are answered. */
   settled(): Promise<void> {
     return this.#sticky.settled();

@@ -15,6 +15,7 @@ import { Exposures } from './exposures.js';
 import { HealthRecorder } from './health-recorder.js';
 import { MetricPublisher } from './metric-publisher.js';
 import { Phases } from './phases.js';
+import type { TrackSetDefinition } from '../core/definition.js';
 import { resolveOptions } from './recorder-options.js';
 import type { RecorderOptions, ResolvedOptions } from './recorder-options.js';
 import { SeenUnits } from './seen-units.js';
@@ -82,6 +83,9 @@ export class Recorder {
   readonly #accept = (event: RecordedEvent): void => this.#push(event);
   #rejected = 0;
   #open = true;
+  readonly #usedSets = new WeakSet<TrackSetDefinition>();
+  #lastUsed: TrackSetDefinition | undefined;
+  readonly #isStopped = (trackSetId: string): boolean => this.#controls.serving(trackSetId) !== undefined;
   #closing: Promise<void> | undefined;
   #soon = false;
   #droppedAfterClose = false;
@@ -102,7 +106,7 @@ export class Recorder {
       maxBytes: o.stickyCacheBytes,
     });
     this.#controls = new ControlPoller(store, this.#errors, o, () => {
-      if (this.#open) this.#exposures.markPhases((id) => this.#controls.serving(id) !== undefined, this.#accept);
+      if (this.#open) this.#exposures.markPhases(this.#isStopped, this.#accept);
     });
     const controls = this.#controls;
     const phases = new Phases((id) => controls.live(id));
@@ -110,7 +114,11 @@ export class Recorder {
     this.#health = new HealthRecorder(o.guardrails, o.onGuardrail, this.#errors);
     this.#metrics = new MetricPublisher(o.metrics);
     this.hooks = {
-      effective: (definition) => phases.effective(definition),
+      effective: (definition) => {
+        // Most runs are of the set used last: one comparison, then the one lookup a ramp needs.
+        if (definition !== this.#lastUsed) this.#used(definition);
+        return phases.effective(definition);
+      },
       serveInstead: (id) => {
         const track = this.#controls.serving(id);
         if (track === undefined) return undefined;
@@ -133,6 +141,23 @@ export class Recorder {
       this.#exposures.record(run, this.#accept);
     } catch (error) {
       this.#rejected++;
+      this.#errors.report('rejected', error);
+    }
+  }
+
+  /**
+   * A run of a set other than the last one used: on the set's first use in this process, its
+   * definition is recorded, so a set is published even when none of its keys is in the test yet
+   * (a test deployed at coverage 0, to ramp). Later phases are recorded by markPhases.
+   */
+  #used(definition: TrackSetDefinition): void {
+    this.#lastUsed = definition;
+    if (this.#usedSets.has(definition)) return;
+    this.#usedSets.add(definition);
+    if (!this.#open) return;
+    try {
+      this.#exposures.used(definition, this.#isStopped, this.#accept);
+    } catch (error) {
       this.#errors.report('rejected', error);
     }
   }
@@ -255,6 +280,8 @@ export class Recorder {
     this.#controls.stop();
     this.#health.collect(this.#accept);
     this.#open = false;
+    // Sticky lookups already asked for still record their exposures (later runs are dropped).
+    await within(this.#exposures.settled(), Math.min(flushTimeout, writeTimeout) / 2);
     await this.#delivery.flush(start + flushTimeout, start + flushTimeout + writeTimeout / 2);
     this.#delivery.stop();
     this.#health.stop();

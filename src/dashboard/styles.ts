@@ -28,6 +28,7 @@ tr.baseline td { background: #fbfbfc; }
 .num-sig { font-weight: 700; }
 .num-better { color: var(--ok); }
 .num-worse { color: var(--bad); }
+.num-changed { color: var(--warn); }
 td.bad { color: var(--bad); font-weight: 600; }
 .phase-timeline { display: flex; gap: 2px; margin: 8px 0; height: 22px; }
 .phase-bar { background: #ddf4ff; border: 1px solid var(--accent); border-radius: 3px; font-size: 12px; text-align: center; line-height: 20px; overflow: hidden; }

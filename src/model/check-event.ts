@@ -70,7 +70,7 @@ function kindProblem(kind: unknown, e: Partial<Record<string, unknown>>): string
     case 'guardrail':
       return name('trackSetId', e.trackSetId) ?? name('track', e.track) ?? causeProblem(e.cause) ?? time('at', e.at, MAX_EPOCH_MS);
     case 'metric':
-      return name('name', e.name) ?? metricKindProblem(e) ?? flag('higherIsBetter', e.higherIsBetter) ?? flag('guardrail', e.guardrail) ?? time('at', e.at, MAX_EPOCH_MS);
+      return name('name', e.name) ?? metricKindProblem(e) ?? (e.higherIsBetter === null ? undefined : flag('higherIsBetter', e.higherIsBetter)) ?? flag('guardrail', e.guardrail) ?? time('at', e.at, MAX_EPOCH_MS);
     default:
       return `kind is ${typeof kind === 'string' ? `'${kind.slice(0, 20)}'` : String(kind)}; use exposure, conversion, health, definition, guardrail or metric`;
   }

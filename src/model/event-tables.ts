@@ -86,7 +86,7 @@ export const EVENT_TABLES: { readonly [K in RecordedEvent['kind']]: EventTable<K
     table: 'tracks_metrics',
     columns: [text('event_id'), text('name'), text('metric_kind'), text('numerator'), text('denominator'), integer('higher_is_better'), integer('guardrail'), integer('at')],
     key: ['event_id'],
-    row: (e) => [e.eventId, e.name, e.metricKind, e.numerator, e.denominator, e.higherIsBetter ? 1 : 0, e.guardrail ? 1 : 0, e.at],
+    row: (e) => [e.eventId, e.name, e.metricKind, e.numerator, e.denominator, e.higherIsBetter === null ? null : e.higherIsBetter ? 1 : 0, e.guardrail ? 1 : 0, e.at],
   },
 };
 

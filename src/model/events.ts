@@ -95,7 +95,8 @@ export interface MetricEvent {
   /** A ratio's numerator and denominator metrics; null for other kinds. */
   readonly numerator: string | null;
   readonly denominator: string | null;
-  readonly higherIsBetter: boolean;
+  /** Null for a guardrail declared without a direction (any significant move warns). */
+  readonly higherIsBetter: boolean | null;
   readonly guardrail: boolean;
   readonly at: number;
 }

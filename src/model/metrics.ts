@@ -20,11 +20,15 @@ export type MetricDeclarationKind = 'conversion' | 'sum' | 'count' | 'mean' | 'r
 /** What every declaration may say besides its kind. */
 interface DeclarationBase {
   /**
-   * Whether a higher value is better (default true). `false` (latency, refunds) flips what
-   * "better", "chance to beat" and the colours mean.
+   * Whether a higher value is better (default true, except for a guardrail). `false` (latency,
+   * refunds) flips what "better", "chance to beat" and the colours mean.
    */
   readonly higherIsBetter?: boolean;
-  /** A metric that must not get worse: shown apart, and a warning when it moves the wrong way significantly. */
+  /**
+   * A metric that must not get worse: shown apart, and a warning when it moves the wrong way
+   * significantly. Declare its direction with `higherIsBetter`; without one, any significant
+   * move warns (verdict `changed`), since a guardrail may be one that must not rise (refunds).
+   */
   readonly guardrail?: boolean;
 }
 
@@ -146,7 +150,8 @@ export function metricEventOf(name: string, declaration: MetricDeclaration, even
     metricKind: declaration.kind,
     numerator: declaration.kind === 'ratio' ? declaration.numerator : null,
     denominator: declaration.kind === 'ratio' ? declaration.denominator : null,
-    higherIsBetter: declaration.higherIsBetter ?? true,
+    // A guardrail has no default direction: "refunds" must not rise, "revenue" must not fall.
+    higherIsBetter: declaration.higherIsBetter ?? (declaration.guardrail === true ? null : true),
     guardrail: declaration.guardrail ?? false,
     at,
   };
@@ -154,7 +159,7 @@ export function metricEventOf(name: string, declaration: MetricDeclaration, even
 
 /** The declaration a stored event publishes. */
 export function declarationOf(event: Pick<MetricEvent, 'metricKind' | 'numerator' | 'denominator' | 'higherIsBetter' | 'guardrail'>): MetricDeclaration {
-  const base = { higherIsBetter: event.higherIsBetter, guardrail: event.guardrail };
+  const base = { ...(event.higherIsBetter === null ? {} : { higherIsBetter: event.higherIsBetter }), guardrail: event.guardrail };
   if (event.metricKind === 'ratio') return { ...base, kind: 'ratio', numerator: event.numerator ?? '', denominator: event.denominator ?? '' };
   return { ...base, kind: event.metricKind };
 }

@@ -136,10 +136,14 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
   const results = analyse(tracks, analysedPhases, baseline, specs, weights, options);
   for (const r of results) {
     for (const m of r.metrics) {
-      if (m.guardrail && m.comparison?.verdict === 'worse') {
+      const verdict = m.comparison?.verdict;
+      if (m.guardrail && (verdict === 'worse' || verdict === 'changed')) {
         warnings.push({
           kind: 'guardrail-metric',
-          message: `guardrail metric '${m.metric}' is significantly worse on '${r.name}' than on '${baseline}' (${describeChange(m)}, p adj = ${formatP(m.comparison.adjustedPValue)})`,
+          message:
+            verdict === 'worse'
+              ? `guardrail metric '${m.metric}' is significantly worse on '${r.name}' than on '${baseline}' (${describeChange(m)}, p adj = ${formatP(m.comparison!.adjustedPValue)})`
+              : `guardrail metric '${m.metric}' moved significantly on '${r.name}' against '${baseline}' (${describeChange(m)}, p adj = ${formatP(m.comparison!.adjustedPValue)}); declare higherIsBetter to say which way is wrong`,
         });
       }
     }
@@ -236,7 +240,8 @@ function analyse(
     users: t.users,
     expectedShare: totalWeight > 0 && weights.has(t.track) ? weights.get(t.track)! / totalWeight : null,
     metrics: specs.map((spec): MetricResult => {
-      const sums = metricSums(t, spec.name);
+      // A ratio's conversions and total are its numerator's.
+      const sums = metricSums(t, spec.type === 'ratio' ? spec.numerator! : spec.name);
       const key = `${t.track}\0${spec.name}`;
       return {
         metric: spec.name,

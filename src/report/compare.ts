@@ -53,14 +53,19 @@ export function comparePhases(pairs: readonly { readonly base: ArmSums; readonly
     relative,
     pValue,
     // "Better" follows the metric's direction: for a lower-is-better metric, a negative effect.
-    chanceToBeatControl: bayes.ok ? (spec.higherIsBetter ? bayes.chanceToBeatControl : 1 - bayes.chanceToBeatControl) : null,
-    risk: bayes.ok ? (spec.higherIsBetter ? bayes.risk.treatment : bayes.risk.control) : null,
+    chanceToBeatControl: bayes.ok ? (spec.higherIsBetter === false ? 1 - bayes.chanceToBeatControl : bayes.chanceToBeatControl) : null,
+    risk: bayes.ok ? (spec.higherIsBetter === false ? bayes.risk.control : bayes.risk.treatment) : null,
     phases: strata.length,
   };
 }
 
-/** `better` or `worse` when significant (in the metric's direction), else `inconclusive`. */
-export function verdictOf(estimate: number, significant: boolean, higherIsBetter: boolean): Comparison['verdict'] {
+/**
+ * `better` or `worse` when significant (in the metric's direction), `changed` when significant
+ * and the direction is not declared (a guardrail metric without higherIsBetter), else
+ * `inconclusive`.
+ */
+export function verdictOf(estimate: number, significant: boolean, higherIsBetter: boolean | null): Comparison['verdict'] {
   if (!significant || estimate === 0) return 'inconclusive';
+  if (higherIsBetter === null) return 'changed';
   return estimate > 0 === higherIsBetter ? 'better' : 'worse';
 }

@@ -12,7 +12,8 @@ export interface MetricSpec {
   readonly name: string;
   readonly type: MetricType;
   readonly declared: boolean;
-  readonly higherIsBetter: boolean;
+  /** True unless declared false; null for a guardrail declared without a direction (any significant move warns). */
+  readonly higherIsBetter: boolean | null;
   readonly guardrail: boolean;
   /** A ratio's numerator and denominator metrics. */
   readonly numerator?: string;
@@ -38,7 +39,7 @@ export function metricSpecs(tracks: readonly ArmSums[], declared: ReadonlyMap<st
       name,
       type: d.kind,
       declared: true,
-      higherIsBetter: d.higherIsBetter ?? true,
+      higherIsBetter: d.higherIsBetter ?? (d.guardrail ? null : true),
       guardrail: d.guardrail ?? false,
       ...(d.kind === 'ratio' ? { numerator: d.numerator, denominator: d.denominator } : {}),
     };

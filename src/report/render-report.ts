@@ -63,6 +63,8 @@ function renderTrackSet(set: TrackSetResult, options: RenderOptions): string {
   const health = set.tracks.map(healthRow);
   const columns = ['track', 'runs', 'errors', 'mean', 'p50', 'p95', 'p99'];
   lines.push('', latency ? table(columns, health) : table(columns.slice(0, 3), health.map((row) => row.slice(0, 3))));
+  // Health is counted per minute, not per phase: one phase's analysis still shows every run.
+  if (set.analysedPhases.length === 1 && phases > 1) lines.push('  (runs and latency: every phase; health is not kept per phase)');
   for (const phase of set.phases) {
     if (phase.results === undefined || phase.users === 0) continue;
     const from = times ? `${phase.startedAt?.slice(0, 16).replace('T', ' ') ?? 'start unknown'}, ` : '';
@@ -107,7 +109,7 @@ const TYPE_LABELS: Readonly<Record<MetricResult['type'], (name: string) => strin
 };
 
 function metricHeader(m: MetricResult): string[] {
-  const direction = m.higherIsBetter ? '' : ' (lower is better)';
+  const direction = m.higherIsBetter === false ? ' (lower is better)' : '';
   return ['track', 'users', clip(TYPE_LABELS[m.type](text(m.metric)) + direction, 32), 'lift (CI)', 'p', 'p adj', 'P(better)'];
 }
 
@@ -123,7 +125,7 @@ function metricRow(track: TrackResult, m: MetricResult): string[] {
     clip(text(track.name), 28),
     count(track.users),
     value,
-    `${lift}${c.verdict === 'better' ? ' * better' : c.verdict === 'worse' ? ' * worse' : ''}`,
+    `${lift}${c.verdict === 'inconclusive' ? '' : ` * ${c.verdict}`}`,
     formatP(c.pValue),
     formatP(c.adjustedPValue),
     c.chanceToBeatControl === null ? '' : percent(c.chanceToBeatControl, 0),

@@ -26,8 +26,12 @@ export interface Comparison {
   readonly chanceToBeatControl: number | null;
   /** Expected loss in relative lift of choosing the track over the baseline (in the "worse" direction). */
   readonly risk: number | null;
-  /** `better` or `worse` than the baseline (significant after adjustment, in the metric's direction), else `inconclusive`. */
-  readonly verdict: 'better' | 'worse' | 'inconclusive';
+  /**
+   * `better` or `worse` than the baseline (significant after adjustment, in the metric's
+   * direction); `changed` when significant and the direction is not declared (a guardrail
+   * metric without higherIsBetter); else `inconclusive`.
+   */
+  readonly verdict: 'better' | 'worse' | 'changed' | 'inconclusive';
   /** How many phases the comparison combined (phases with users in both tracks). */
   readonly phases: number;
 }
@@ -46,8 +50,11 @@ export interface MetricResult {
   readonly type: MetricType;
   /** Whether the type comes from `configure({ metrics })`; false: inferred (a conversion while every user's total is 1, else a sum). */
   readonly declared: boolean;
-  /** Whether a higher value is better (declared; true when not declared). */
-  readonly higherIsBetter: boolean;
+  /**
+   * Whether a higher value is better: as declared; true when not declared, but null for a
+   * guardrail metric declared without it (then any significant move is flagged).
+   */
+  readonly higherIsBetter: boolean | null;
   /** A guardrail metric: shown apart, and warned about when it moves the wrong way significantly. */
   readonly guardrail: boolean;
   /**

@@ -16,11 +16,11 @@ export interface MetricRow {
   readonly metricKind: MetricEvent['metricKind'];
   readonly numerator: string | null;
   readonly denominator: string | null;
-  readonly higherIsBetter: number;
+  readonly higherIsBetter: number | null;
   readonly guardrail: number;
 }
 
 /** The declarations of rows, by metric name. */
 export function declarationsOf(rows: readonly MetricRow[]): Map<string, MetricDeclaration> {
-  return new Map(rows.map((r) => [r.name, declarationOf({ ...r, higherIsBetter: Number(r.higherIsBetter) === 1, guardrail: Number(r.guardrail) === 1 })] as const));
+  return new Map(rows.map((r) => [r.name, declarationOf({ ...r, higherIsBetter: r.higherIsBetter === null ? null : Number(r.higherIsBetter) === 1, guardrail: Number(r.guardrail) === 1 })] as const));
 }

@@ -80,7 +80,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     metric_kind TEXT NOT NULL,
     numerator TEXT,
     denominator TEXT,
-    higher_is_better INTEGER NOT NULL,
+    higher_is_better INTEGER,
     guardrail INTEGER NOT NULL,
     at INTEGER NOT NULL
   );
@@ -306,7 +306,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     metric_kind text NOT NULL,
     numerator text,
     denominator text,
-    higher_is_better integer NOT NULL,
+    higher_is_better integer,
     guardrail integer NOT NULL,
     at bigint NOT NULL
   );

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { TrackSet, TracksError, close, configure, convert, flush, memoryStore, stats } from '../../src/index.js';
+import { TrackSet, TracksError, buildReport, close, configure, convert, flush, memoryStore, readAnalysis, stats } from '../../src/index.js';
 import type { MetricDeclarations, MetricResult, Report, RecordingOptions } from '../../src/index.js';
 import { runCli } from '../../src/cli/run-cli.js';
 import { normalQuantile } from '../../src/stats/index.js';
@@ -225,5 +225,40 @@ test('configure({ metrics }) checks every declaration with a TracksError naming 
   ];
   for (const [metrics, message] of cases) {
     assert.throws(() => configure({ store: memoryStore(), metrics: metrics as MetricDeclarations }), (e: unknown) => e instanceof TracksError && message.test(e.message), String(message));
+  }
+});
+
+test('a guardrail declared without higherIsBetter warns when it moves significantly either way; a ratio’s counts are its numerator’s', async () => {
+  const store = memoryStore();
+  configure({
+    store,
+    outbox: false,
+    metrics: { refunds: { kind: 'conversion', guardrail: true }, orders_per_visit: { kind: 'ratio', numerator: 'order', denominator: 'visit' } },
+  });
+  const next = random(7);
+  const orders = new Map<string, { count: number; total: number }>();
+  for (let i = 0; i < 4000; i++) {
+    const key = `g${i}`;
+    const track = new ShopTracks({ key }).name;
+    // 'fast' refunds far less: a move, but with no declared direction, not "better".
+    if (next() < (track === 'fast' ? 0.02 : 0.1)) convert({ key, metric: 'refunds' });
+    convert({ key, metric: 'visit', value: 2 });
+    const n = next() < 0.5 ? 1 : 0;
+    for (let k = 0; k < n; k++) convert({ key, metric: 'order', value: 3 });
+    const o = orders.get(track) ?? { count: 0, total: 0 };
+    orders.set(track, { count: o.count + n, total: o.total + 3 * n });
+  }
+  await close();
+  const analysis = await readAnalysis(store);
+  const set = buildReport(analysis.sums, { metrics: analysis.metrics }).trackSets[0]!;
+  const refunds = set.tracks.find((t) => t.name === 'fast')!.metrics.find((m) => m.metric === 'refunds')!;
+  assert.equal(refunds.higherIsBetter, null, 'no direction declared');
+  assert.equal(refunds.comparison!.verdict, 'changed');
+  assert.ok(refunds.comparison!.relative!.estimate < -0.5);
+  assert.ok(set.warnings.some((w) => w.kind === 'guardrail-metric' && /guardrail metric 'refunds' moved significantly on 'fast'.*declare higherIsBetter/.test(w.message)));
+  for (const track of set.tracks) {
+    const ratio = track.metrics.find((m) => m.metric === 'orders_per_visit')!;
+    assert.equal(ratio.conversions, orders.get(track.name)!.count, 'a ratio’s conversions are its numerator’s');
+    assert.equal(ratio.total, orders.get(track.name)!.total, 'a ratio’s total is its numerator’s');
   }
 });

@@ -101,7 +101,7 @@ function meta(set: TrackSetResult): HTMLElement {
 }
 
 function metricLabel(m: MetricResult): string {
-  return [TYPE_LABELS[m.type], m.higherIsBetter ? null : 'lower is better', m.declared ? null : 'inferred'].filter((x) => x !== null).join(' · ');
+  return [TYPE_LABELS[m.type], m.higherIsBetter === false ? 'lower is better' : null, m.declared ? null : 'inferred'].filter((x) => x !== null).join(' · ');
 }
 
 /**
@@ -235,7 +235,7 @@ function metricRow(track: TrackResult, m: MetricResult): HTMLTableRowElement {
         ? `${signedPercent(c.relative.estimate)} [${signedPercent(c.relative.interval[0])}, ${signedPercent(c.relative.interval[1])}]`
         : `${number(c.absolute.estimate)} [${number(c.absolute.interval[0])}, ${number(c.absolute.interval[1])}]`;
   // Colours follow the verdict, in the metric's direction: a drop in latency is good news.
-  const verdictClass = c === null ? '' : c.verdict === 'better' ? ' num-sig num-better' : c.verdict === 'worse' ? ' num-sig num-worse' : '';
+  const verdictClass = c === null ? '' : c.verdict === 'better' ? ' num-sig num-better' : c.verdict === 'worse' ? ' num-sig num-worse' : c.verdict === 'changed' ? ' num-sig num-changed' : '';
   const lift = el('td', { text: liftText, class: `num${verdictClass}`, data: { field: 'lift', value: c?.relative ? String(c.relative.estimate) : '', verdict: c?.verdict ?? '' } });
   if (c?.relative) {
     lift.dataset.low = String(c.relative.interval[0]);

@@ -9,7 +9,7 @@ import { after, describe, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { TrackSet, TracksError, close, configure, convert, flush, memoryStore, stats } from '../../src/index.js';
 import type { RecordingOptions, Store } from '../../src/index.js';
-import { POSTGRES_SKIP, postgresUrl, schemasFor, sql } from '../support/postgres.js';
+import { postgresUrl, schemasFor, sql } from '../support/postgres.js';
 
 const url = postgresUrl;
 const dir = mkdtempSync(join(tmpdir(), 'tracks-poison-'));

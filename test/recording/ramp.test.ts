@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { TrackSet, TracksError, buildReport, close, configure, flush, memoryStore, rampTrackSet, stopTrackSet, resumeTrackSet } from '../../src/index.js';
-import type { Recorder, RecordingOptions } from '../../src/index.js';
+import { TrackSet, TracksError, buildReport, close, configure, flush, memoryStore, rampTrackSet, sqliteStore, stopTrackSet, resumeTrackSet } from '../../src/index.js';
+import type { Recorder, RecordingOptions, Report } from '../../src/index.js';
 import { runCli } from '../../src/cli/run-cli.js';
 import { POSTGRES_SKIP, postgresUrl, schemasFor } from '../support/postgres.js';
 
@@ -190,4 +190,89 @@ test('rampTrackSet checks its arguments with TracksErrors that name the fix', as
   await assert.rejects(rampTrackSet(store, 'x', {}, { force: true }), (e: unknown) => e instanceof TracksError && /give coverage \(0 to 1\) or weights/.test(e.message));
   await assert.rejects(rampTrackSet(store, 'x', { coverage: -0.1 }, { force: true }), /coverage is -0.1; give a share from 0 to 1/);
   await assert.rejects(rampTrackSet(store, 'x', { weights: { a: Number.NaN } }, { force: true }), /the weight of 'a' is NaN/);
+});
+
+test('a change that changes nothing writes nothing: no new epoch, no phase, and the CLI says so', async () => {
+  const spec = join(dir, 'noop.db');
+  configure({ store: spec, outbox: false, controlInterval: 60_000 });
+  for (let i = 0; i < 50; i++) new CheckoutTracks({ key: `q${i}` }).run();
+  await close();
+  const store = sqliteStore(spec);
+  try {
+    const phases = async () => (await store.summarize({ trackSetId: 'ramp-checkout' }))[0]!.phases.length;
+    const resumed = await resumeTrackSet(store, 'ramp-checkout');
+    assert.equal(resumed.changed, false, 'resuming a running set changes nothing');
+    assert.deepEqual(await store.readControls(), [], 'nothing written');
+    assert.equal(await phases(), 1);
+
+    const stopped = await stopTrackSet(store, 'ramp-checkout', 'long');
+    assert.equal(stopped.changed, true);
+    assert.equal(stopped.epoch, 1);
+    assert.equal((await stopTrackSet(store, 'ramp-checkout', 'long')).changed, false, 'the same stop again');
+    assert.equal((await stopTrackSet(store, 'ramp-checkout', 'short')).epoch, 2, 'serving another track is a change');
+    assert.equal((await rampTrackSet(store, 'ramp-checkout', { coverage: 1, weights: { long: 1 } })).changed, false, 'the configuration in force');
+    assert.equal((await store.readControls())[0]!.epoch, 2);
+    assert.equal(await phases(), 3, 'one phase per change that changed something');
+  } finally {
+    await store.close();
+  }
+  assert.match((await cli({}, 'stop', 'ramp-checkout', '--serve', 'short', '--store', spec)).out, /ramp-checkout was already stopped, serving 'short'; nothing changed/);
+  assert.match((await cli({}, 'ramp', 'ramp-checkout', '--coverage', '1', '--store', spec)).out, /ramp-checkout already runs with coverage 100%; nothing changed/);
+  assert.match((await cli({}, 'ramp', 'ramp-checkout', '--coverage', '0.5', '--store', spec)).out, /ramp-checkout ramped: coverage 50%\. It stays stopped .* until 'tracks resume ramp-checkout'/);
+  assert.match((await cli({}, 'resume', 'ramp-checkout', '--store', spec)).out, /ramp-checkout resumed/);
+  assert.match((await cli({}, 'resume', 'ramp-checkout', '--store', spec)).out, /ramp-checkout is not stopped; nothing changed/);
+});
+
+test('tracks ramp shows in the report at once: a new phase with the new configuration, before any process picks it up', async () => {
+  const spec = join(dir, 'at-once.db');
+  configure({ store: spec, outbox: false, controlInterval: 60_000 });
+  for (let i = 0; i < 200; i++) new CheckoutTracks({ key: `o${i}` }).run();
+  await close();
+  const ramped = await cli({}, 'ramp', 'ramp-checkout', '--weights', 'long=4', '--coverage', '0.3', '--store', spec);
+  assert.equal(ramped.code, 0, ramped.err);
+  const json = await cli({}, 'report', '--json', '--all-phases', '--store', spec);
+  assert.equal(json.code, 0, json.err);
+  const phases = (JSON.parse(json.out) as Report).trackSets[0]!.phases;
+  assert.equal(phases.length, 2);
+  assert.deepEqual([phases[1]!.users, phases[1]!.configuration?.coverage, phases[1]!.configuration?.weights.long], [0, 0.3, 4]);
+  // A process that picks the ramp up records into that same phase (same configuration, same epoch).
+  const recorder = configure({ store: spec, outbox: false, controlInterval: 60_000 }) as Recorder;
+  await recorder.refreshControls();
+  for (let i = 0; i < 400; i++) new CheckoutTracks({ key: `o${i}` }).run();
+  await close();
+  const again = (JSON.parse((await cli({}, 'report', '--json', '--all-phases', '--store', spec)).out) as Report).trackSets[0]!.phases;
+  assert.equal(again.length, 2, 'no third phase');
+  assert.ok(again[1]!.users > 0);
+});
+
+test('a set deployed at coverage 0 is published on first use, so ramp and stop know it without --force', async () => {
+  class Dormant extends TrackSet {
+    static override id = 'ramp-dormant';
+    static override coverage = 0;
+    static fast_track() {}
+  }
+  const spec = join(dir, 'dormant.db');
+  configure({ store: spec, outbox: false });
+  for (let i = 0; i < 20; i++) assert.equal(new Dormant({ key: `d${i}` }).reason, 'not covered');
+  await close();
+  const ramped = await cli({}, 'ramp', 'ramp-dormant', '--coverage', '0.01', '--store', spec);
+  assert.equal(ramped.code, 0, ramped.err);
+  assert.equal((await cli({}, 'ramp', 'ramp-dormant', '--weights', 'fsat=2', '--store', spec)).code, 2, 'its tracks are known too');
+  assert.equal((await cli({}, 'stop', 'ramp-dormant', '--store', spec)).code, 0);
+});
+
+test('close() with sticky lookups in flight records their exposures and reports no error', async () => {
+  const errors: unknown[] = [];
+  const spec = join(dir, 'sticky-close.db');
+  configure({ store: spec, outbox: false, onError: (e) => errors.push(e) });
+  for (let i = 0; i < 200; i++) new StickyCheckout({ key: `s${i}` }).run();
+  await close();
+  assert.deepEqual(errors, []);
+  const store = sqliteStore(spec);
+  try {
+    const [sums] = await store.summarize({ trackSetId: 'ramp-sticky' });
+    assert.equal(sums!.tracks.reduce((n, t) => n + t.users, 0), 200, 'every exposure stored');
+  } finally {
+    await store.close();
+  }
 });

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { TrackSet, close, configure, convert, flush, memoryStore, stats } from '../../src/index.js';
-import { POSTGRES_SKIP, postgresUrl, schemasFor, sql } from '../support/postgres.js';
+import { postgresUrl, schemasFor, sql } from '../support/postgres.js';
 
 const url = postgresUrl;
 const dir = mkdtempSync(join(tmpdir(), 'tracks-shutdown-'));

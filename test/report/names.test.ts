@@ -12,7 +12,7 @@ import { ParamTrackSet, close, configure, convert, flush, sqliteStore } from '..
 import type { RecordingOptions } from '../../src/index.js';
 import { runCli } from '../../src/cli/run-cli.js';
 import { startDashboard } from '../../src/dashboard/dashboard-server.js';
-import { POSTGRES_SKIP, postgresUrl, schemasFor, sql } from '../support/postgres.js';
+import { postgresUrl, schemasFor, sql } from '../support/postgres.js';
 
 const url = postgresUrl;
 const dir = mkdtempSync(join(tmpdir(), 'tracks-names-'));

@@ -11,7 +11,7 @@ import { EVENT_KINDS, EVENT_TABLES } from '../../src/model/event-tables.js';
 import { POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS } from '../../src/stores/schema.js';
 import BetterSqlite3 from 'better-sqlite3';
 import { sampleEvents } from './fixtures/sample-events.js';
-import { POSTGRES_SKIP, postgresUrl, schemasFor, sql } from '../support/postgres.js';
+import { postgresUrl, schemasFor, sql } from '../support/postgres.js';
 
 const url = postgresUrl;
 const dir = mkdtempSync(join(tmpdir(), 'tracks-conformance-'));

@@ -33,7 +33,7 @@ export type { Reason } from './core/run-hooks.js';
 export type { ClassTrackName, RunTrackName, TrackMethodNames } from './core/track-names.js';
 
 // recording
-export { configure, convert, flush, close, stats } from './setup/configure.js';
+export { configure, convert, flush, close, ready, stats } from './setup/configure.js';
 export type { RecordingOptions } from './setup/configure.js';
 export { Recorder } from './recording/recorder.js';
 export type { RecordingStats } from './recording/recorder.js';

@@ -53,6 +53,13 @@ export interface Store {
   /** Every track set's control state; none when the store holds no tracks data yet. */
   readControls(options?: CallOptions): Promise<ControlState[]>;
   /**
+   * The control states read synchronously, once, when recording starts (a local file can), so
+   * a process started while a set is stopped or ramped serves it so from its first run.
+   * Optional: without it, runs before the first `readControls` answer (one round trip; await
+   * `ready()`) follow the code. Undefined when it cannot answer now.
+   */
+  readControlsNow?(): ControlState[] | undefined;
+  /**
    * The metric declarations published to the store (`configure({ metrics })`), the latest per
    * name. Optional for stores of your own: without it, reports infer every metric's kind.
    */

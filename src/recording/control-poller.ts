@@ -1,4 +1,5 @@
 import type { Overrides } from '../core/definition.js';
+import type { ControlState } from '../model/events.js';
 import type { Store } from '../model/store.js';
 import { withDeadline } from './deadline.js';
 import type { ErrorReporter } from './error-reporter.js';
@@ -22,6 +23,7 @@ export class ControlPoller {
   #next: Promise<void> | undefined;
 
   readonly #onChange: (() => void) | undefined;
+  readonly #first: Promise<void>;
 
   /** `onChange` is called after a read that found a set's state changed (a stop, resume or ramp). */
   constructor(store: Store, errors: ErrorReporter, options: { controlInterval: number; writeTimeout: number }, onChange?: () => void) {
@@ -31,7 +33,17 @@ export class ControlPoller {
     this.#writeTimeout = options.writeTimeout;
     this.#timer = setInterval(() => void this.refresh(), options.controlInterval);
     this.#timer.unref();
-    void this.refresh();
+    // A store that can answer at once (a SQLite file) does, so a process started while a set is
+    // stopped or ramped never serves a run of it as the code says; others answer after one
+    // round trip (see ready()).
+    const now = readAtOnce(store, errors);
+    if (now !== undefined) this.#apply(now);
+    this.#first = this.refresh();
+  }
+
+  /** Resolves when the first read of the store has answered or failed (within the write deadline). */
+  ready(): Promise<void> {
+    return this.#first;
   }
 
   /** The track a stopped set serves to everyone (null: its baseline), or undefined when it runs. */
@@ -71,6 +83,15 @@ export class ControlPoller {
       const controls = await withDeadline(this.#writeTimeout, `reading stop/resume state from ${this.#store.description}`, (call) =>
         this.#store.readControls(call),
       );
+      if (this.#apply(controls)) this.#onChange?.();
+    } catch (error) {
+      this.#errors.report('controls', error);
+    }
+  }
+
+  /** Takes the store's control states; true when some set's state changed. */
+  #apply(controls: readonly ControlState[]): boolean {
+    {
       const stopped = new Map<string, string | null>();
       const live = new Map<string, Live>();
       for (const c of controls) {
@@ -85,10 +106,17 @@ export class ControlPoller {
       const changed = live.size !== this.#live.size || [...live].some(([id, state]) => this.#live.get(id) !== state);
       this.#stopped = stopped;
       this.#live = live;
-      if (changed) this.#onChange?.();
-    } catch (error) {
-      this.#errors.report('controls', error);
+      return changed;
     }
+  }
+}
+
+function readAtOnce(store: Store, errors: ErrorReporter): readonly ControlState[] | undefined {
+  try {
+    return store.readControlsNow?.();
+  } catch (error) {
+    errors.report('controls', error);
+    return undefined;
   }
 }
 

@@ -242,6 +242,16 @@ export class Recorder {
     };
   }
 
+  /**
+   * Resolves once the store's stop, resume and ramp state has been read (or the read failed,
+   * within `writeTimeout`). Until then, runs of a set follow the code, unless the store read it
+   * at once (a SQLite file does). Await it before serving traffic when you stop or ramp sets in
+   * a PostgreSQL store.
+   */
+  ready(): Promise<void> {
+    return this.#controls.ready();
+  }
+
   /** Reads stop/resume state from the store now (a timer does it every `controlInterval`). */
   refreshControls(): Promise<void> {
     return this.#controls.refresh();

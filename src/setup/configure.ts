@@ -118,6 +118,23 @@ export function convert(conversion: Conversion): void {
 }
 
 /**
+ * Resolves once recording knows the store's stop, resume and ramp state (its first read
+ * answered, or failed within `writeTimeout`). A SQLite store is read as `configure()` runs;
+ * with PostgreSQL, runs before this resolves follow the code, so await it before serving
+ * traffic if you stop or ramp sets live. Resolves at once when recording is not configured.
+ *
+ * @example
+ * ```ts
+ * configure({ store: process.env.DATABASE_URL });
+ * await ready();
+ * server.listen(8080);
+ * ```
+ */
+export async function ready(): Promise<void> {
+  await current?.ready();
+}
+
+/**
  * Writes everything recorded so far. Resolves once the store has it, or, when the store stays
  * unreachable past `flushTimeout`, once it is safe in the outbox file: within
  * `flushTimeout + writeTimeout` (15 s by default), under steady traffic too. Never rejects.

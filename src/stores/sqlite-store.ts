@@ -3,6 +3,7 @@ import type { MetricDeclaration } from '../model/metrics.js';
 import type { ControlState, RecordedEvent } from '../model/events.js';
 import type { CallOptions, Store } from '../model/store.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
+import { SqliteDatabase } from './sqlite-database.js';
 import { WorkerClient } from './worker-client.js';
 
 /** Options of {@link sqliteStore}. */
@@ -44,11 +45,13 @@ export class SqliteStore implements Store {
   readonly description: string;
   readonly #worker: WorkerClient;
   readonly #waitMs: number;
+  readonly #path: string;
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     // The absolute path: it names the store in messages and places its default outbox.
     const absolute = resolve(path);
     this.description = `sqlite:${absolute}`;
+    this.#path = absolute;
     this.#waitMs = options.busyTimeoutMs ?? 30_000;
     this.#worker = new WorkerClient({ role: 'store', path: absolute, options: {} });
   }
@@ -59,6 +62,22 @@ export class SqliteStore implements Store {
 
   readControls(options?: CallOptions): Promise<ControlState[]> {
     return this.#worker.call('readControls', [], this.#timing(options));
+  }
+
+  /**
+   * Read on the main thread, once, when recording starts: a local file answers in about a
+   * millisecond, and waits at most 100 ms for a lock, so a process started while a set is
+   * stopped or ramped serves it so from its first run. Undefined when the file cannot answer.
+   */
+  readControlsNow(): ControlState[] | undefined {
+    const database = new SqliteDatabase(this.#path);
+    try {
+      return database.readControls(Date.now() + 100);
+    } catch {
+      return undefined; // the worker's first read reports what is wrong, once
+    } finally {
+      database.close();
+    }
   }
 
   readMetrics(options?: CallOptions): Promise<ReadonlyMap<string, MetricDeclaration>> {

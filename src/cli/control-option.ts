@@ -12,6 +12,10 @@ export function baselinesOf(pairs: readonly string[]): Map<string, string> {
     const at = pair.indexOf('=');
     const [id, track] = at < 0 ? [pair, ''] : [pair.slice(0, at), pair.slice(at + 1)];
     if (id === '' || track === '') throw new UsageError(`--control is ${quoted(pair)}; write it as <trackset id>=<track>, like pricing=price_adjusted_by_0`);
+    const earlier = baselines.get(id);
+    if (earlier !== undefined && earlier !== track) {
+      throw new UsageError(`--control names two baselines for ${quoted(id)}, ${quoted(earlier)} and ${quoted(track)}; give one`);
+    }
     baselines.set(id, track);
   }
   return baselines;

@@ -35,7 +35,11 @@ export const ramp: Command = {
         allowPositionals: true,
       });
     } catch (error) {
-      throw new UsageError(`${(error as Error).message.split('\n')[0]!}; see 'tracks ramp --help'`);
+      const message = (error as Error).message.split('\n')[0]!;
+      // parseArgs reads a value starting with '-' as an option ("argument is ambiguous").
+      const negative = args.find((arg, i) => /^-\d/.test(arg) && ['--coverage', '--weights'].includes(args[i - 1] ?? ''));
+      if (negative !== undefined) throw new UsageError(`${args[args.indexOf(negative) - 1]} is '${negative}'; give a share from 0 to 1 (coverage) or weights of 0 or more`);
+      throw new UsageError(`${message}; see 'tracks ramp --help'`);
     }
     const { values, positionals } = parsed;
     const trackSetId = onePositional('ramp', positionals);

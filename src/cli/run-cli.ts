@@ -13,6 +13,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stdout(version());
     return 0;
   }
+  // `tracks help ramp` is `tracks ramp --help`.
+  if (name === 'help' && rest[0] !== undefined && Object.hasOwn(commands, rest[0])) {
+    io.stdout(commands[rest[0]]!.usage);
+    return 0;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.stdout(help());
     return name === undefined ? 2 : 0;

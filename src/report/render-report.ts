@@ -59,6 +59,8 @@ function renderTrackSet(set: TrackSetResult, options: RenderOptions): string {
     lines.push(...wrap(note, WIDTH - 4).map((l, i) => `${i === 0 ? '  i ' : '    '}${l}`));
   }
   if (phases > 1) lines.push('', phaseTable(set.phases, times));
+  // A track's own value pools its users across phases; only the comparison is stratified, so the two may seem to disagree.
+  if (set.analysedPhases.length > 1) lines.push('  (values pool the phases; lift, p and P(better) compare users within their phase, then combine)');
   lines.push(...metricTables(set.tracks));
   const health = set.tracks.map(healthRow);
   const columns = ['track', 'runs', 'errors', 'mean', 'p50', 'p95', 'p99'];

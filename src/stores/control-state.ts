@@ -104,6 +104,14 @@ export async function rampTrackSet(store: Store, trackSetId: string, ramp: Ramp,
     }
     const merged = new Map([...recorded, ...given]);
     if (![...merged.values()].some((w) => w > 0)) throw new TracksError(`the weights would leave no track of ${quoted(trackSetId)} a positive weight; give at least one track a weight above 0`);
+    const baseline = sums!.definition!.control;
+    if (baseline !== null && given.get(baseline) === 0 && sums!.definition!.sticky !== true) {
+      // Without baseline users a phase has nothing to compare with: its users would be lost to
+      // the analysis. A sticky set keeps its baseline users, so it may (a rollout to newcomers).
+      throw new TracksError(
+        `the weight of ${quoted(baseline)} would be 0, but it is the baseline of ${quoted(trackSetId)}: every phase compares its tracks with it. To give one track to everyone, use tracks stop ${trackSetId} --serve <track>`,
+      );
+    }
   }
   const current = (await store.readControls()).find((c) => c.trackSetId === trackSetId);
   const weights = given === undefined ? (current?.weights ?? null) : Object.assign(Object.create(null) as Record<string, number>, current?.weights ?? {}, Object.fromEntries(given));

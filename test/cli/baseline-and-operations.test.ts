@@ -91,6 +91,9 @@ for (const kind of ['SQLite', 'PostgreSQL'] as const) {
     const noSet = await cli('report', '--store', store, '--control', 'nosuchset=a');
     assert.equal(noSet.code, 2);
     assert.match(noSet.err, /--control names the track set 'nosuchset', which is not recorded here/);
+    const twice = await cli('report', '--store', store, '--control', 'pricing-declared=price_adjusted_by_1', '--control', 'pricing-declared=price_adjusted_by_0');
+    assert.equal(twice.code, 2, 'two baselines for one set is an error, not last-one-wins');
+    assert.match(twice.err, /--control names two baselines for 'pricing-declared'/);
   });
 }
 
@@ -141,9 +144,10 @@ test('tracks --version prints the version, and every command has --help', async 
   const version = await cli('--version');
   assert.equal(version.code, 0);
   assert.match(version.out, /^tracks \d+\.\d+\.\d+$/);
-  for (const command of ['report', 'plan', 'simulate', 'stop', 'resume', 'dashboard']) {
+  for (const command of ['report', 'plan', 'simulate', 'stop', 'resume', 'ramp', 'dashboard']) {
     const help = await cli(command, '--help');
     assert.equal(help.code, 0, command);
     assert.match(help.out, new RegExp(`^Usage: tracks ${command}`), command);
+    assert.equal((await cli('help', command)).out, help.out, `tracks help ${command}`);
   }
 });

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { TrackSet, TracksError, buildReport, close, configure, flush, memoryStore, rampTrackSet, sqliteStore, stopTrackSet, resumeTrackSet } from '../../src/index.js';
+import { TrackSet, TracksError, buildReport, close, configure, flush, memoryStore, postgresStore, rampTrackSet, ready, sqliteStore, stopTrackSet, resumeTrackSet } from '../../src/index.js';
 import type { Recorder, RecordingOptions, Report } from '../../src/index.js';
 import { runCli } from '../../src/cli/run-cli.js';
 import { POSTGRES_SKIP, postgresUrl, schemasFor } from '../support/postgres.js';
@@ -166,9 +166,11 @@ for (const kind of ['SQLite', 'PostgreSQL'] as const) {
       [['ramp', 'ramp-checkout', '--weights', 'medium=2'], /'ramp-checkout' has no track 'medium'; its tracks are/],
       [['ramp', 'ramp-checkout', '--weights', 'medium=2', '--force'], /'ramp-checkout' has no track 'medium'/],
       [['ramp', 'ramp-checkout', '--coverage', '1.5'], /--coverage is '1.5'; give a share from 0 to 1/],
+      [['ramp', 'ramp-checkout', '--coverage', '-0.1'], /--coverage is '-0.1'; give a share from 0 to 1/],
       [['ramp', 'ramp-checkout', '--weights', 'long'], /--weights has 'long'; give track=weight pairs/],
       [['ramp', 'ramp-checkout', '--weights', 'control=0,long=0,short=0'], /no track of 'ramp-checkout' a positive weight/],
       [['ramp', 'ramp-checkout'], /give --coverage <share> or --weights/],
+      [['ramp', 'ramp-checkout', '--weights', 'control=0'], /the weight of 'control' would be 0, but it is the baseline of 'ramp-checkout'.*tracks stop ramp-checkout --serve/],
       [['stop', 'nosuchset'], /unknown track set 'nosuchset'/],
       [['resume', 'nosuchset'], /unknown track set 'nosuchset'/],
     ] as const) {
@@ -276,3 +278,41 @@ test('close() with sticky lookups in flight records their exposures and reports 
     await store.close();
   }
 });
+
+for (const kind of ['SQLite', 'PostgreSQL'] as const) {
+  test(`${kind}: a process started while a set is stopped or ramped serves it so from its first run (SQLite at once, PostgreSQL after ready())`, async (t) => {
+    if (kind === 'PostgreSQL' && postgresUrl === undefined) return t.skip(POSTGRES_SKIP);
+    let options: RecordingOptions;
+    if (kind === 'SQLite') {
+      options = { store: join(dir, 'started-late.db') };
+    } else {
+      options = { store: postgresUrl!, schema: schemaFor('late') };
+    }
+    const run = async (from: number, awaitReady: boolean) => {
+      configure({ ...options, outbox: false, controlInterval: 60_000 });
+      if (awaitReady) await ready();
+      const reasons = new Map<string, number>();
+      for (let i = from; i < from + 1000; i++) {
+        const reason = new CheckoutTracks({ key: `late-${i}` }).reason;
+        reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+      }
+      await close();
+      return reasons;
+    };
+    const awaitReady = kind === 'PostgreSQL';
+    assert.deepEqual(await run(0, false), new Map([['assigned', 1000]]));
+    const store = kind === 'SQLite' ? sqliteStore(join(dir, 'started-late.db')) : postgresStore(postgresUrl!, { schema: schemaFor('late') });
+    try {
+      await stopTrackSet(store, 'ramp-checkout', 'long');
+      assert.deepEqual(await run(1000, awaitReady), new Map([['stopped', 1000]]), 'no run follows the code while the set is stopped');
+      await resumeTrackSet(store, 'ramp-checkout');
+      await rampTrackSet(store, 'ramp-checkout', { coverage: 0.1 });
+      const ramped = await run(2000, awaitReady);
+      assert.ok(ramped.get('assigned')! > 60 && ramped.get('assigned')! < 140, `about 10% in the test: ${ramped.get('assigned')}`);
+      const [sums] = await store.summarize({ trackSetId: 'ramp-checkout' });
+      assert.deepEqual(sums!.phases.map((p) => p.tracks.reduce((n, x) => n + x.users, 0)), [1000, 0, 0, ramped.get('assigned')], 'each user in the phase they were assigned in');
+    } finally {
+      await store.close();
+    }
+  });
+}

@@ -38,6 +38,10 @@ export function trackSetView(report: Report, set: TrackSetResult, actions: Contr
   const goals = all.filter((m) => !m.guardrail).map(section);
   const guardrails = all.filter((m) => m.guardrail);
   const sections: HTMLElement[] = [
+    // A track's value pools the phases; its lift compares users within their phase.
+    ...(set.analysedPhases.length > 1
+      ? [el('p', { class: 'muted', data: { field: 'pooled-note' }, text: 'Values pool the phases; lift, p-values and chance to beat compare users within their phase, then combine them.' })]
+      : []),
     ...goals,
     ...(guardrails.length === 0
       ? []

@@ -24,6 +24,8 @@ export { ParamTrackSet } from './core/param-track-set.js';
 export { MultiTrackSet } from './core/multi-track-set.js';
 export type { MultiTrackSetOptions } from './core/multi-track-set.js';
 export { forceTracks } from './core/forcing.js';
+export { scopeTracks, withTracksScope } from './core/request-scope.js';
+export type { TracksScope } from './core/request-scope.js';
 export { forEachTrack } from './core/for-each-track.js';
 export type { ForcedTracks } from './core/forcing.js';
 export { serializeKey } from './core/key.js';

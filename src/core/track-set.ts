@@ -6,6 +6,7 @@ import type { RawTrack, TrackDefinition, TrackSetDefinition } from './definition
 import { forcedTrack } from './forcing.js';
 import { serializeKey } from './key.js';
 import { murmur3Int } from './murmur3.js';
+import { currentScope } from './request-scope.js';
 import { runHooks } from './run-hooks.js';
 import type { ChosenRun, Reason } from './run-hooks.js';
 import type { ClassTrackName, RunTrackName } from './track-names.js';
@@ -168,14 +169,17 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
       this.#keyHash = prepared.keyHash;
     } else {
       const key = options?.key;
-      this.key = key === undefined || key === null ? null : serializeKey(key);
+      // No key given: the request scope's, if any (an explicit null still means no key).
+      this.key = key === undefined ? (currentScope()?.key ?? null) : key === null ? null : serializeKey(key);
     }
-    this.context = options?.context as Context;
+    this.context = (options?.context === undefined ? currentScope()?.context : options.context) as Context;
     const force = options?.force;
     if (force !== undefined) {
       // Forced per call: chosen now, so an unknown name throws at the call that gave it.
       this.#track = this.#trackNamed(force, 'force');
       this.#reason = 'forced';
+      const scope = currentScope();
+      if (scope !== undefined) scope.chosen[this.#definition.id] = this.#track.name;
     }
   }
 
@@ -273,6 +277,8 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
   #chosen(): TrackDefinition {
     if (this.#track === undefined) {
       this.#track = this.#choose();
+      const scope = currentScope();
+      if (scope !== undefined) scope.chosen[this.#definition.id] = this.#track.name;
       // Only after #track is set: the hook reads this run's name.
       if (this.#reason === 'assigned') runHooks()?.exposed?.(this as unknown as ChosenRun);
     }

@@ -1,4 +1,5 @@
 import { serializeKey } from '../core/key.js';
+import { currentScope } from '../core/request-scope.js';
 import { nameProblem, quoted } from '../core/names.js';
 import { TracksError } from '../errors.js';
 import { MAX_VALUE } from '../model/check-event.js';
@@ -9,7 +10,7 @@ import { newEventId } from './event-id.js';
 
 /** What {@link convert} takes: who converted (key or runId), on which metric, and how much. */
 export interface Conversion {
-  /** The key the runs were given. */
+  /** The key the runs were given; inside a request scope with a key, that key when neither key nor runId is given. */
   readonly key?: unknown;
   /** The `runId` of a run without a key. */
   readonly runId?: string;
@@ -48,12 +49,21 @@ export function conversionEventOf(conversion: Conversion, units: UnitOfKey, now:
     throw new TracksError(`convert: value is ${describe(value)}; give a finite number of magnitude at most ${MAX_VALUE} (or leave it out for 1)`);
   }
   const hasKey = key !== undefined && key !== null;
-  if (hasKey === (runId !== undefined)) {
-    throw new TracksError(`convert: give either key (the runs' key) or runId (of a run without a key), not ${hasKey ? 'both' : 'neither'}`);
+  if (hasKey && runId !== undefined) {
+    throw new TracksError("convert: give either key (the runs' key) or runId (of a run without a key), not both");
   }
   let unit: string;
   if (hasKey) {
     unit = units.of(serializeKey(key));
+  } else if (runId === undefined) {
+    // Neither: the request scope's key (withTracksScope, or a framework adapter).
+    const scoped = currentScope()?.key ?? null;
+    if (scoped === null) {
+      throw new TracksError(
+        "convert: give key (the runs' key) or runId (of a run without a key); outside a request scope with a key (withTracksScope or a framework adapter) there is none to credit",
+      );
+    }
+    unit = units.of(scoped);
   } else {
     const runProblem = nameProblem(runId);
     if (runProblem !== undefined) throw new TracksError(`convert: runId ${runProblem}; pass the runId of the run that converted`);

@@ -141,7 +141,7 @@ test('a malformed convert() never throws into the request: onError gets a Tracks
   configure({ store: memoryStore(), onError: (error) => errors.push(error) });
   const calls: [Parameters<typeof convert>[0], RegExp][] = [
     [{ key: 'bob', metric: '' }, /convert: metric '' is empty; name the outcome/],
-    [{ metric: 'purchase' }, /give either key .* or runId .*not neither/],
+    [{ metric: 'purchase' }, /give key .* or runId .*outside a request scope with a key/],
     [{ key: 'bob', runId: 'r', metric: 'purchase' }, /not both/],
     [{ key: 'bob', metric: 'purchase', value: Number.NaN }, /value is NaN; give a finite number/],
     [{ key: () => 1, metric: 'purchase' }, /key: cannot serialize a function/],

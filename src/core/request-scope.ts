@@ -1,0 +1,70 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { TracksError } from '../errors.js';
+import { serializeKey } from './key.js';
+
+/**
+ * What a request scope carries: the key runs are assigned by (the user's id, or an anonymous
+ * visitor's) and the context their eligibility rules read.
+ */
+export interface TracksScope<Context = unknown> {
+  /** The key of every run in the scope that is given none. Undefined or null: a fresh random assignment per run, as with no key. */
+  readonly key?: unknown;
+  /** The context of every run in the scope that is given none. */
+  readonly context?: Context;
+}
+
+/** A scope as runs read it. */
+export interface ScopeState {
+  /** The scope's key, serialized; null when it has none. */
+  readonly key: string | null;
+  readonly context: unknown;
+  /** The track each set chose in this scope, by set id (the last run's, when a set ran twice). */
+  readonly chosen: Record<string, string>;
+}
+
+const storage = new AsyncLocalStorage<ScopeState>();
+// A service that never opens a scope pays nothing: runs skip the lookup until the first one.
+let used = false;
+
+/**
+ * Runs `fn` in a request scope: inside it, and in everything it calls, awaited or not,
+ * `new DelayTracks()` with no key uses the scope's key and context (an explicit one still
+ * wins), and `convert({ metric })` with no key or runId credits the scope's key. The framework
+ * adapters (`tracks/express`, `tracks/fastify`, `tracks/hono`) open one per request; open one
+ * by hand for jobs, queue consumers and tests. Scopes nest; the inner one wins.
+ *
+ * @example
+ * ```ts
+ * await withTracksScope({ key: job.userId, context: { plan: job.plan } }, async () => {
+ *   await new DelayTracks().run();            // assigned by job.userId
+ *   convert({ metric: 'purchase' });          // credited to job.userId
+ * });
+ * ```
+ */
+export function withTracksScope<T>(scope: TracksScope, fn: () => T): T {
+  if (typeof scope !== 'object' || scope === null) {
+    throw new TracksError(`withTracksScope: pass { key, context } as the first argument, not ${scope === null ? 'null' : typeof scope}`);
+  }
+  if (typeof fn !== 'function') throw new TracksError('withTracksScope: pass the function to run in the scope as the second argument');
+  const key = scope.key === undefined || scope.key === null ? null : serializeKey(scope.key);
+  used = true;
+  return storage.run({ key, context: scope.context, chosen: Object.create(null) as Record<string, string> }, fn);
+}
+
+/** The request scope of the current async context, if any. */
+export function currentScope(): ScopeState | undefined {
+  return used ? storage.getStore() : undefined;
+}
+
+/**
+ * The tracks chosen so far in the current request scope, by track set id (for logging); an
+ * empty object outside any scope.
+ *
+ * @example
+ * ```ts
+ * logger.info({ tracks: scopeTracks() }, 'checkout done');
+ * ```
+ */
+export function scopeTracks(): Readonly<Record<string, string>> {
+  return { ...currentScope()?.chosen };
+}

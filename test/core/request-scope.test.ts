@@ -1,0 +1,108 @@
+// A request scope carries the request's key and context to every run and conversion in it,
+// across awaits and timers, so handlers need not thread the key through.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { TrackSet, TracksError, close, configure, convert, memoryStore, scopeTracks, stats, withTracksScope } from '../../src/index.js';
+
+interface Shopper {
+  readonly plan: 'free' | 'pro';
+}
+
+// Context may come from the scope: declared optional, so `new CheckoutTracks()` type-checks.
+class CheckoutTracks extends TrackSet<Shopper | undefined> {
+  static override id = 'scope-checkout';
+  static fast_track() {}
+  static slow_track() {}
+  override get isEligible(): boolean {
+    return this.context?.plan === 'pro';
+  }
+}
+
+class BannerTracks extends TrackSet {
+  static override id = 'scope-banner';
+  static big_track() {}
+}
+
+const KEYS = Array.from({ length: 200 }, (_, i) => `shopper-${i}`);
+
+test('inside a scope, a run with no key uses the scope’s key and context; an explicit key or context wins', () => {
+  for (const key of KEYS) {
+    const expected = new CheckoutTracks({ key, context: { plan: 'pro' } }).name;
+    withTracksScope({ key, context: { plan: 'pro' } }, () => {
+      const run = new CheckoutTracks();
+      assert.equal(run.key, key);
+      assert.equal(run.name, expected);
+      assert.equal(run.reason, 'assigned');
+      assert.equal(new CheckoutTracks({ key: 'someone-else', context: { plan: 'pro' } }).key, 'someone-else', 'an explicit key wins');
+      assert.equal(new CheckoutTracks({ context: { plan: 'free' } }).reason, 'ineligible', 'an explicit context wins');
+    });
+  }
+  // Numbers and objects are keys as everywhere: serialized the same way.
+  withTracksScope({ key: 42 }, () => assert.equal(new BannerTracks().name, new BannerTracks({ key: 42 }).name));
+});
+
+test('outside any scope, or in a scope without a key, no key still means a fresh random assignment', () => {
+  const outside = new Set(Array.from({ length: 200 }, () => new BannerTracks().name));
+  assert.deepEqual([...outside].sort(), ['big', 'control']);
+  const keyless = withTracksScope({ context: {} }, () => new Set(Array.from({ length: 200 }, () => new BannerTracks().name)));
+  assert.deepEqual([...keyless].sort(), ['big', 'control']);
+  assert.equal(withTracksScope({ key: null }, () => new BannerTracks().key), null);
+});
+
+test('the scope follows the request across awaits and timers; scopes nest and the inner one wins; scopeTracks lists the chosen tracks', async () => {
+  await withTracksScope({ key: 'outer-user', context: { plan: 'pro' } }, async () => {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(new BannerTracks().key, 'outer-user');
+    const checkout = await Promise.resolve().then(() => new CheckoutTracks().name);
+    const banner = new BannerTracks().name;
+    assert.deepEqual(scopeTracks(), { 'scope-checkout': checkout, 'scope-banner': banner });
+    await withTracksScope({ key: 'inner-user' }, async () => {
+      await null;
+      assert.equal(new BannerTracks().key, 'inner-user');
+    });
+    assert.equal(new BannerTracks().key, 'outer-user', 'back in the outer scope');
+  });
+  assert.deepEqual(scopeTracks(), {}, 'no scope, no tracks');
+  // Two concurrent requests never see each other's key.
+  const seen = await Promise.all(
+    ['a', 'b', 'c'].map((key) =>
+      withTracksScope({ key }, async () => {
+        await new Promise((resolve) => setTimeout(resolve, 3 * key.charCodeAt(0) % 7));
+        return new BannerTracks().key;
+      }),
+    ),
+  );
+  assert.deepEqual(seen, ['a', 'b', 'c']);
+});
+
+test('convert({ metric }) in a scope credits the scope’s key; outside one, with no key, it goes to onError', async () => {
+  const store = memoryStore();
+  const errors: Error[] = [];
+  configure({ store, outbox: false, onError: (e) => errors.push(e) });
+  const converted = new Map<string, string>();
+  for (const key of KEYS.slice(0, 100)) {
+    await withTracksScope({ key }, async () => {
+      const run = new BannerTracks();
+      await run.run();
+      if (run.name === 'big') {
+        convert({ metric: 'purchase' });
+        converted.set(key, run.name);
+      }
+    });
+  }
+  convert({ metric: 'purchase' });
+  assert.equal(stats().rejected, 1);
+  assert.ok(errors[0] instanceof TracksError);
+  assert.match(errors[0]!.message, /outside a request scope with a key/);
+  await close();
+  const [sums] = await store.summarize({ trackSetId: 'scope-banner' });
+  const big = sums!.tracks.find((t) => t.track === 'big')!;
+  assert.equal(big.metrics.get('purchase')!.converted, converted.size, 'every conversion credited to its request’s user');
+  assert.equal(sums!.tracks.find((t) => t.track === 'control')!.metrics.get('purchase')?.converted ?? 0, 0);
+});
+
+test('withTracksScope checks its arguments with TracksErrors', () => {
+  assert.throws(() => withTracksScope(null as never, () => 1), (e: unknown) => e instanceof TracksError && /pass \{ key, context \}/.test(e.message));
+  assert.throws(() => withTracksScope({ key: 'a' }, 'nope' as never), /pass the function to run in the scope/);
+  assert.throws(() => withTracksScope({ key: Symbol('x') }, () => 1), TracksError);
+});

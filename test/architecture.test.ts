@@ -23,6 +23,8 @@ const ALLOWED: Readonly<Record<string, { layers: readonly string[]; packages: re
   // typescript: only when run from the sources, to compile the page's client on the fly.
   dashboard: { layers: ['errors', 'core', 'model', 'stores', 'stats', 'report'], packages: ['chart.js', 'typescript'] },
   cli: { layers: ['errors', 'core', 'model', 'stores', 'stats', 'report', 'dashboard'], packages: [] },
+  // Framework adapters: the framework is an optional peer dependency, imported for its types.
+  integrations: { layers: ['errors', 'core', 'model', 'recording', 'setup'], packages: ['express'] },
   index: { layers: ['errors', 'core', 'model', 'recording', 'stores', 'stats', 'report', 'setup'], packages: [] },
 };
 

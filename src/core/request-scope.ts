@@ -46,9 +46,19 @@ export function withTracksScope<T>(scope: TracksScope, fn: () => T): T {
     throw new TracksError(`withTracksScope: pass { key, context } as the first argument, not ${scope === null ? 'null' : typeof scope}`);
   }
   if (typeof fn !== 'function') throw new TracksError('withTracksScope: pass the function to run in the scope as the second argument');
+  return runInScope(scopeStateOf(scope), fn);
+}
+
+/** A scope's state, for adapters whose framework runs a request in several callbacks (Fastify's hooks). */
+export function scopeStateOf(scope: TracksScope): ScopeState {
   const key = scope.key === undefined || scope.key === null ? null : serializeKey(scope.key);
+  return { key, context: scope.context, chosen: Object.create(null) as Record<string, string> };
+}
+
+/** Runs `fn` in a scope state made by scopeStateOf: each of a request's callbacks re-enters the same scope. */
+export function runInScope<T>(state: ScopeState, fn: () => T): T {
   used = true;
-  return storage.run({ key, context: scope.context, chosen: Object.create(null) as Record<string, string> }, fn);
+  return storage.run(state, fn);
 }
 
 /** The request scope of the current async context, if any. */

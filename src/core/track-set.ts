@@ -6,6 +6,7 @@ import type { RawTrack, TrackDefinition, TrackSetDefinition } from './definition
 import { forcedTrack } from './forcing.js';
 import { serializeKey } from './key.js';
 import { murmur3Int } from './murmur3.js';
+import { rememberDefinition } from './known-sets.js';
 import { currentScope } from './request-scope.js';
 import { runHooks } from './run-hooks.js';
 import type { ChosenRun, Reason } from './run-hooks.js';
@@ -77,6 +78,7 @@ export function definitionOf(cls: object): TrackSetDefinition {
     const hasEligibilityRule = findGetter(statics.prototype, 'isEligible') !== findGetter(TrackSet.prototype, 'isEligible');
     definition = buildDefinition(statics, statics[COLLECT_TRACKS](), hasEligibilityRule);
     Object.defineProperty(cls, DEFINITION, { value: definition, configurable: true });
+    rememberDefinition(definition);
   }
   return definition;
 }

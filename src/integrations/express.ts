@@ -1,0 +1,46 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { forceTracks } from '../core/forcing.js';
+import { runInScope } from '../core/request-scope.js';
+import { requestPlanner } from './request-tracks.js';
+import type { TracksAdapterOptions } from './request-tracks.js';
+
+export type { AnonymousKeyOptions, TracksAdapterOptions } from './request-tracks.js';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** The tracks chosen in this request so far, by track set id (for logging). Set by `tracks/express`. */
+    tracks?: Readonly<Record<string, string>>;
+  }
+}
+
+/**
+ * Express middleware: every request runs in a tracks scope, so `new DelayTracks()` with no key
+ * uses the request's key and context and `convert({ metric })` credits it; `req.tracks` lists
+ * the tracks chosen (for logging). Opt-in: an anonymous visitor cookie (`anonymousKey`) and QA
+ * forcing with `x-tracks-force` (`forceSecret`; refused with 403 otherwise).
+ *
+ * @example
+ * ```ts
+ * import { tracks } from 'tracks/express';
+ * app.use(tracks({ key: (req) => req.user?.id, context: (req) => ({ user: req.user }), anonymousKey: true }));
+ * app.get('/catalog', async (req, res) => {
+ *   const delay = new DelayTracks();
+ *   await delay.run();
+ *   res.json({ tracks: req.tracks });
+ * });
+ * ```
+ */
+export function tracks<Context = unknown>(options: TracksAdapterOptions<Request, Context> = {}): RequestHandler {
+  const plan = requestPlanner('tracks/express', options);
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const planned = plan(req, { header: (name) => req.get(name), https: req.secure });
+    if (planned.refuse) {
+      res.status(planned.refuse.status).type('text/plain').send(planned.refuse.message);
+      return;
+    }
+    if (planned.setCookie !== undefined) res.append('Set-Cookie', planned.setCookie);
+    req.tracks = planned.scope.chosen;
+    const { forced } = planned;
+    runInScope(planned.scope, () => (forced === undefined ? next() : forceTracks(forced, () => next())));
+  };
+}

@@ -1,0 +1,148 @@
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { definitionOf } from '../core/track-set.js';
+import type { TrackSetClass } from '../core/track-set.js';
+import { knownTrackSetIds, knownTracksOf } from '../core/known-sets.js';
+import { quoted } from '../core/names.js';
+import { scopeStateOf } from '../core/request-scope.js';
+import type { ScopeState } from '../core/request-scope.js';
+import { TracksError } from '../errors.js';
+
+/**
+ * What every framework adapter does per request, whatever the framework: the key (the user's,
+ * else an anonymous visitor's cookie, else none), the context, and QA forcing through a header.
+ * Each adapter only reads the request and writes the response in its framework's terms.
+ */
+
+/** The header QA uses to force tracks on one request: `delay=long,pricing=price_adjusted_by_0`. */
+export const FORCE_HEADER = 'x-tracks-force';
+/** The header carrying the adapter's `forceSecret`, without which the force header is refused. */
+export const FORCE_SECRET_HEADER = 'x-tracks-force-secret';
+
+/** The anonymous-visitor cookie's options. */
+export interface AnonymousKeyOptions {
+  /** The cookie's name (default `tracks_visitor`). */
+  readonly cookie?: string;
+  /** How long a visitor keeps their key, in days (default 365). */
+  readonly maxAgeDays?: number;
+}
+
+/** Options every adapter takes; `Req` is the framework's request (or context). */
+export interface TracksAdapterOptions<Req, Context = unknown> {
+  /** The request's key: the user's id; undefined or null when not logged in. */
+  readonly key?: (request: Req) => unknown;
+  /** The context runs of this request see (`this.context` in `isEligible`). */
+  readonly context?: (request: Req) => Context;
+  /**
+   * Opt-in: visitors without a key get a random id in a first-party cookie (HttpOnly,
+   * SameSite=Lax, Secure on https), so they keep their tracks across requests.
+   */
+  readonly anonymousKey?: boolean | AnonymousKeyOptions;
+  /**
+   * Enables QA forcing: a request may carry `x-tracks-force: delay=long` with this secret in
+   * `x-tracks-force-secret`. Without it, or with a wrong secret, the header is refused (403).
+   */
+  readonly forceSecret?: string;
+  /** Track sets the force header may name before this process has run them (others are known once used). */
+  readonly trackSets?: readonly TrackSetClass[];
+}
+
+/** What an adapter reads of a request. */
+export interface RequestFacts {
+  /** A header's value, lower-case name; undefined when absent. */
+  readonly header: (name: string) => string | undefined;
+  /** Whether the request came over https (sets the cookie's Secure flag). */
+  readonly https: boolean;
+}
+
+/** What the adapter does with a request: refuse it, or run it in a scope (setting a cookie first, maybe). */
+export type RequestPlan =
+  | { readonly refuse: { readonly status: 400 | 403; readonly message: string } }
+  | { readonly refuse?: undefined; readonly scope: ScopeState; readonly forced: Readonly<Record<string, string>> | undefined; readonly setCookie: string | undefined };
+
+const VISITOR_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Checks an adapter's options once, when the middleware is made; returns the per-request planner. */
+export function requestPlanner<Req, Context>(adapter: string, options: TracksAdapterOptions<Req, Context> = {}): (request: Req, facts: RequestFacts) => RequestPlan {
+  if (typeof options !== 'object' || options === null) throw new TracksError(`${adapter}: pass an options object, e.g. { key: (req) => req.user?.id }`);
+  for (const field of ['key', 'context'] as const) {
+    if (options[field] !== undefined && typeof options[field] !== 'function') {
+      throw new TracksError(`${adapter}: ${field} must be a function of the request, e.g. ${field}: (req) => req.user?.id`);
+    }
+  }
+  if (options.forceSecret !== undefined && (typeof options.forceSecret !== 'string' || options.forceSecret.length < 16)) {
+    throw new TracksError(`${adapter}: forceSecret must be a string of at least 16 characters (a random secret QA sends in ${FORCE_SECRET_HEADER})`);
+  }
+  const anonymous = options.anonymousKey === true ? {} : options.anonymousKey || undefined;
+  const cookieName = anonymous?.cookie ?? 'tracks_visitor';
+  if (anonymous !== undefined && !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(cookieName)) {
+    throw new TracksError(`${adapter}: anonymousKey.cookie is ${quoted(cookieName)}; use a cookie name of letters, digits and -_.`);
+  }
+  const maxAge = Math.round((anonymous?.maxAgeDays ?? 365) * 86_400);
+  if (anonymous !== undefined && !(maxAge > 0)) throw new TracksError(`${adapter}: anonymousKey.maxAgeDays must be a positive number of days`);
+  for (const cls of options.trackSets ?? []) definitionOf(cls); // known from now on; a bad class throws here
+  const secret = options.forceSecret === undefined ? undefined : digest(options.forceSecret);
+
+  return (request, facts) => {
+    let forced: Record<string, string> | undefined;
+    const header = facts.header(FORCE_HEADER);
+    if (header !== undefined) {
+      if (secret === undefined) return { refuse: { status: 403, message: `${FORCE_HEADER} is refused: this service did not enable QA forcing (forceSecret)` } };
+      const given = facts.header(FORCE_SECRET_HEADER);
+      // Compared in constant time, on digests so lengths match too.
+      if (given === undefined || !timingSafeEqual(digest(given), secret)) {
+        return { refuse: { status: 403, message: `${FORCE_HEADER} is refused: ${FORCE_SECRET_HEADER} is missing or wrong` } };
+      }
+      const parsed = parseForce(header);
+      if (typeof parsed === 'string') return { refuse: { status: 400, message: parsed } };
+      forced = parsed;
+    }
+    let key = options.key?.(request);
+    let setCookie: string | undefined;
+    if ((key === undefined || key === null) && anonymous !== undefined) {
+      const existing = cookieOf(facts.header('cookie'), cookieName);
+      if (existing !== undefined && VISITOR_ID.test(existing)) {
+        key = existing;
+      } else {
+        key = randomUUID();
+        setCookie = `${cookieName}=${key}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${facts.https ? '; Secure' : ''}`;
+      }
+    }
+    const scope = scopeStateOf({ key, context: options.context?.(request) });
+    return { scope, forced, setCookie };
+  };
+}
+
+/** `delay=long,pricing=price_adjusted_by_0` as tracks by set id, checked against the sets this process knows; or what is wrong. */
+export function parseForce(header: string): Record<string, string> | string {
+  const forced = Object.create(null) as Record<string, string>;
+  for (const part of header.split(',')) {
+    const pair = part.trim();
+    if (pair === '') continue;
+    const at = pair.indexOf('=');
+    const id = at < 0 ? '' : pair.slice(0, at).trim();
+    const track = at < 0 ? '' : pair.slice(at + 1).trim();
+    if (id === '' || track === '') return `${FORCE_HEADER} has ${quoted(pair)}; write set=track pairs, like delay=long,pricing=price_adjusted_by_0`;
+    const tracks = knownTracksOf(id);
+    if (tracks === undefined) {
+      const known = knownTrackSetIds();
+      return `${FORCE_HEADER} names the track set ${quoted(id)}, which this service does not know${known.length > 0 ? ` (it knows ${known.map(quoted).join(', ')})` : ''}; list it in the adapter's trackSets if it has not run yet`;
+    }
+    if (!tracks.includes(track)) return `${FORCE_HEADER}: ${quoted(id)} has no track ${quoted(track)}; its tracks are ${tracks.map(quoted).join(', ')}`;
+    forced[id] = track;
+  }
+  return forced;
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+/** One cookie's value from a Cookie header. */
+function cookieOf(header: string | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined;
+  for (const part of header.split(';')) {
+    const at = part.indexOf('=');
+    if (at > 0 && part.slice(0, at).trim() === name) return part.slice(at + 1).trim();
+  }
+  return undefined;
+}

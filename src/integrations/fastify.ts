@@ -1,0 +1,83 @@
+import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import { forceTracks } from '../core/forcing.js';
+import { runInScope } from '../core/request-scope.js';
+import type { ScopeState } from '../core/request-scope.js';
+import { requestPlanner } from './request-tracks.js';
+import type { TracksAdapterOptions } from './request-tracks.js';
+
+export type { AnonymousKeyOptions, TracksAdapterOptions } from './request-tracks.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The tracks chosen in this request so far, by track set id (for logging). Set by `tracks/fastify`. */
+    tracks: Readonly<Record<string, string>>;
+  }
+}
+
+/** The request's scope, kept on the request so that each hook can enter it again. */
+const SCOPE = Symbol('tracks.scope');
+interface Scoped {
+  [SCOPE]?: { readonly state: ScopeState; readonly forced: Readonly<Record<string, string>> | undefined };
+}
+
+/**
+ * Fastify plugin: every request runs in a tracks scope, so `new DelayTracks()` with no key
+ * uses the request's key and context and `convert({ metric })` credits it; `request.tracks`
+ * lists the tracks chosen. Fastify runs a request through several callbacks, and
+ * AsyncLocalStorage is lost between them (notably around body parsing), so the scope is opened
+ * in `onRequest` and entered again in `preValidation` and `preHandler`. It applies to the
+ * whole application (it is not encapsulated). Opt-in: `anonymousKey`, and QA forcing with
+ * `x-tracks-force` (`forceSecret`; refused with 403 otherwise).
+ *
+ * @example
+ * ```ts
+ * import { tracksPlugin } from 'tracks/fastify';
+ * await app.register(tracksPlugin, { key: (request) => request.headers['x-user-id'], anonymousKey: true });
+ * app.get('/catalog', async (request) => ({ track: new DelayTracks().name, tracks: request.tracks }));
+ * ```
+ */
+export const tracksPlugin: FastifyPluginCallback<TracksAdapterOptions<FastifyRequest>> = Object.assign(
+  (fastify: FastifyInstance, options: TracksAdapterOptions<FastifyRequest>, done: (error?: Error) => void): void => {
+    // Fastify passes its own option keys too; only ours are read.
+    const { key, context, anonymousKey, forceSecret, trackSets } = options;
+    let plan: ReturnType<typeof requestPlanner<FastifyRequest, unknown>>;
+    try {
+      plan = requestPlanner('tracks/fastify', { key, context, anonymousKey, forceSecret, trackSets });
+    } catch (error) {
+      // A bad option fails registration (app.register / app.ready reject), not the process.
+      done(error as Error);
+      return;
+    }
+    fastify.decorateRequest('tracks', null as unknown as Readonly<Record<string, string>>);
+    fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction) => {
+      const planned = plan(request, {
+        header: (name) => {
+          const value = request.headers[name];
+          return Array.isArray(value) ? value.join(', ') : value;
+        },
+        https: request.protocol === 'https',
+      });
+      if (planned.refuse) {
+        void reply.code(planned.refuse.status).type('text/plain; charset=utf-8').send(planned.refuse.message);
+        return;
+      }
+      if (planned.setCookie !== undefined) void reply.header('set-cookie', planned.setCookie);
+      request.tracks = planned.scope.chosen;
+      (request as Scoped)[SCOPE] = { state: planned.scope, forced: planned.forced };
+      enter(request, next);
+    });
+    fastify.addHook('preValidation', (request: FastifyRequest, _reply: FastifyReply, next: HookHandlerDoneFunction) => enter(request, next));
+    fastify.addHook('preHandler', (request: FastifyRequest, _reply: FastifyReply, next: HookHandlerDoneFunction) => enter(request, next));
+    done();
+  },
+  // What fastify-plugin sets: the hooks apply to the whole application, not an encapsulated context.
+  { [Symbol.for('skip-override')]: true, [Symbol.for('fastify.display-name')]: 'tracks' },
+);
+
+/** Continues the request inside its scope (and its QA overrides). */
+function enter(request: FastifyRequest, next: HookHandlerDoneFunction): void {
+  const scoped = (request as Scoped)[SCOPE];
+  if (scoped === undefined) return next();
+  const { state, forced } = scoped;
+  runInScope(state, () => (forced === undefined ? next() : forceTracks(forced, () => next())));
+}

@@ -1,0 +1,40 @@
+import type { Context as HonoContext, MiddlewareHandler } from 'hono';
+import { forceTracks } from '../core/forcing.js';
+import { runInScope } from '../core/request-scope.js';
+import { requestPlanner } from './request-tracks.js';
+import type { TracksAdapterOptions } from './request-tracks.js';
+
+export type { AnonymousKeyOptions, TracksAdapterOptions } from './request-tracks.js';
+
+/** The variables this middleware sets on the context: `c.get('tracks')`. */
+export interface TracksVariables {
+  /** The tracks chosen in this request so far, by track set id (for logging). */
+  tracks: Readonly<Record<string, string>>;
+}
+
+/**
+ * Hono middleware (on `@hono/node-server`, or any runtime with AsyncLocalStorage): every request
+ * runs in a tracks scope, so `new DelayTracks()` with no key uses the request's key and context
+ * and `convert({ metric })` credits it; `c.get('tracks')` lists the tracks chosen. Opt-in:
+ * `anonymousKey`, and QA forcing with `x-tracks-force` (`forceSecret`; refused with 403 otherwise).
+ *
+ * @example
+ * ```ts
+ * import { tracks } from 'tracks/hono';
+ * const app = new Hono<{ Variables: TracksVariables }>();
+ * app.use(tracks({ key: (c) => c.req.header('x-user-id'), anonymousKey: true }));
+ * app.get('/catalog', (c) => c.json({ track: new DelayTracks().name, tracks: c.get('tracks') }));
+ * ```
+ */
+export function tracks<Context = unknown>(options: TracksAdapterOptions<HonoContext, Context> = {}): MiddlewareHandler<{ Variables: TracksVariables }> {
+  const plan = requestPlanner('tracks/hono', options);
+  return async (c, next) => {
+    const planned = plan(c, { header: (name) => c.req.header(name), https: new URL(c.req.url).protocol === 'https:' });
+    if (planned.refuse) return c.text(planned.refuse.message, planned.refuse.status);
+    if (planned.setCookie !== undefined) c.header('set-cookie', planned.setCookie, { append: true });
+    c.set('tracks', planned.scope.chosen);
+    const { forced } = planned;
+    await runInScope(planned.scope, () => (forced === undefined ? next() : forceTracks(forced, () => next())));
+    return undefined;
+  };
+}

@@ -1,0 +1,44 @@
+// tracks/fastify against real Fastify 5, over real HTTP on 127.0.0.1: the scope holds across
+// Fastify's hooks, including a POST body's parsing.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import Fastify from 'fastify';
+import { TracksError, convert } from '../../src/index.js';
+import { tracksPlugin } from '../../src/integrations/fastify.js';
+import { AdapterDelayTracks, adapterSuite } from './adapter-suite.js';
+
+adapterSuite('Fastify', async ({ header, plan, adapter }) => {
+  const app = Fastify();
+  const { withKeyAndContext, ...rest } = adapter;
+  const one = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
+  await app.register(tracksPlugin, {
+    ...(withKeyAndContext ? { key: (request) => one(request.headers[header]), context: (request) => ({ plan: one(request.headers[plan]) ?? 'free' }) } : {}),
+    ...rest,
+  });
+  // Routes registered in an encapsulated child context still get the scope.
+  await app.register(async (child) => {
+    child.get('/catalog', async (request) => {
+      const run = new AdapterDelayTracks();
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      return { key: run.key, track: run.name, reason: run.reason, tracks: { ...request.tracks } };
+    });
+    child.post('/buy', async (request) => {
+      await Promise.resolve();
+      convert({ metric: 'purchase', value: (request.body as { amount: number }).amount });
+      return { ok: true, key: new AdapterDelayTracks().key };
+    });
+  });
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  return { url, close: () => app.close() };
+});
+
+test('Fastify: bad plugin options fail registration with a TracksError', async () => {
+  const app = Fastify();
+  await assert.rejects(
+    (async () => {
+      await app.register(tracksPlugin, { key: 'user' as never });
+      await app.ready();
+    })(),
+    (e: unknown) => e instanceof TracksError && /tracks\/fastify: key must be a function/.test(e.message),
+  );
+});

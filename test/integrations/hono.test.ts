@@ -1,0 +1,37 @@
+// tracks/hono against real Hono on @hono/node-server, over real HTTP on 127.0.0.1.
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { TracksError, convert } from '../../src/index.js';
+import { tracks } from '../../src/integrations/hono.js';
+import type { TracksVariables } from '../../src/integrations/hono.js';
+import { AdapterDelayTracks, adapterSuite } from './adapter-suite.js';
+
+adapterSuite('Hono', async ({ header, plan, adapter }) => {
+  const app = new Hono<{ Variables: TracksVariables }>();
+  const { withKeyAndContext, ...rest } = adapter;
+  app.use(tracks({ ...(withKeyAndContext ? { key: (c) => c.req.header(header), context: (c) => ({ plan: c.req.header(plan) ?? 'free' }) } : {}), ...rest }));
+  app.get('/catalog', async (c) => {
+    const run = new AdapterDelayTracks();
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    return c.json({ key: run.key, track: run.name, reason: run.reason, tracks: { ...c.get('tracks') } });
+  });
+  app.post('/buy', async (c) => {
+    const body = await c.req.json<{ amount: number }>();
+    convert({ metric: 'purchase', value: body.amount });
+    return c.json({ ok: true, key: new AdapterDelayTracks().key });
+  });
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+});
+
+test('Hono: bad middleware options are TracksErrors naming the option', () => {
+  assert.throws(() => tracks({ context: 42 as never }), (e: unknown) => e instanceof TracksError && /tracks\/hono: context must be a function/.test(e.message));
+});

@@ -24,7 +24,7 @@ const ALLOWED: Readonly<Record<string, { layers: readonly string[]; packages: re
   dashboard: { layers: ['errors', 'core', 'model', 'stores', 'stats', 'report'], packages: ['chart.js', 'typescript'] },
   cli: { layers: ['errors', 'core', 'model', 'stores', 'stats', 'report', 'dashboard'], packages: [] },
   // Framework adapters: the framework is an optional peer dependency, imported for its types.
-  integrations: { layers: ['errors', 'core', 'model', 'recording', 'setup'], packages: ['express', 'fastify', 'hono'] },
+  integrations: { layers: ['errors', 'core', 'model', 'recording', 'setup'], packages: ['express', 'fastify', 'hono', '@openfeature/server-sdk'] },
   index: { layers: ['errors', 'core', 'model', 'recording', 'stores', 'stats', 'report', 'setup'], packages: [] },
 };
 

@@ -1,0 +1,125 @@
+import { ErrorCode, StandardResolutionReasons } from '@openfeature/server-sdk';
+import type { EvaluationContext, JsonValue, Provider, ResolutionDetails, TrackingEventDetails } from '@openfeature/server-sdk';
+import { ParamTrackSet } from '../core/param-track-set.js';
+import type { Reason } from '../core/run-hooks.js';
+import { definitionOf, TrackSet } from '../core/track-set.js';
+import type { TrackSetClass } from '../core/track-set.js';
+import { quoted } from '../core/names.js';
+import { TracksError } from '../errors.js';
+import { convert } from '../setup/configure.js';
+
+/** Options of {@link TracksProvider}. */
+export interface TracksProviderOptions {
+  /** The track sets served as flags; each flag's key is the set's `static id`. */
+  readonly trackSets: readonly TrackSetClass[];
+}
+
+/** How tracks' reasons map to OpenFeature's resolution reasons (documented in the README). */
+export const REASONS: Readonly<Record<Reason, string>> = {
+  assigned: StandardResolutionReasons.SPLIT,
+  ineligible: StandardResolutionReasons.DEFAULT,
+  'not covered': StandardResolutionReasons.DEFAULT,
+  stopped: StandardResolutionReasons.DISABLED,
+  guardrail: StandardResolutionReasons.DISABLED,
+  forced: StandardResolutionReasons.STATIC,
+};
+
+type RunnableClass = new (options: { key?: unknown; context?: unknown }) => TrackSet<unknown>;
+
+/**
+ * An OpenFeature provider whose flags are track sets: the flag key is the set's id, a string
+ * evaluation returns the chosen track's name (`variant` too), an object evaluation returns a
+ * ParamTrackSet track's params. The evaluation context maps to the run's options: its
+ * `targetingKey` is the key (none: the tracks request scope's, else a fresh draw) and the rest
+ * is the context (`this.context` in `isEligible`). Evaluations record exposures exactly as
+ * `new` does, and `client.track(metric, context, { value })` records a conversion.
+ *
+ * @example
+ * ```ts
+ * import { OpenFeature } from '@openfeature/server-sdk';
+ * import { TracksProvider } from 'tracks/openfeature';
+ * await OpenFeature.setProviderAndWait(new TracksProvider({ trackSets: [DelayTracks, PricingTracks] }));
+ * const client = OpenFeature.getClient();
+ * const delay = await client.getStringValue('delay', 'control', { targetingKey: userId, user });
+ * client.track('purchase', { targetingKey: userId }, { value: 12.5 });
+ * ```
+ */
+export class TracksProvider implements Provider {
+  readonly metadata = { name: 'tracks' } as const;
+  readonly runsOn = 'server' as const;
+  readonly #sets = new Map<string, RunnableClass>();
+  /** A ParamTrackSet's params by track name, per flag. */
+  readonly #params = new Map<string, ReadonlyMap<string, unknown>>();
+
+  constructor(options: TracksProviderOptions) {
+    if (typeof options !== 'object' || options === null || !Array.isArray(options.trackSets)) {
+      throw new TracksError('TracksProvider: pass { trackSets: [DelayTracks, ...] }, the track set classes to serve as flags');
+    }
+    for (const cls of options.trackSets) {
+      const definition = definitionOf(cls); // a bad class throws its TracksError here
+      const earlier = this.#sets.get(definition.id);
+      if (earlier !== undefined && earlier !== (cls as unknown)) {
+        throw new TracksError(`TracksProvider: two classes have the id ${quoted(definition.id)}; flag keys must be unique`);
+      }
+      this.#sets.set(definition.id, cls as unknown as RunnableClass);
+      if (cls.prototype instanceof ParamTrackSet) {
+        const param = cls as unknown as typeof ParamTrackSet;
+        this.#params.set(definition.id, new Map(param.params.map((entry) => [param.trackName(entry), entry] as const)));
+      }
+    }
+  }
+
+  async resolveStringEvaluation(flagKey: string, defaultValue: string, context: EvaluationContext): Promise<ResolutionDetails<string>> {
+    const run = this.#run(flagKey, context);
+    if ('errorCode' in run) return { value: defaultValue, ...run };
+    return { value: run.name, ...this.#details(run) };
+  }
+
+  async resolveObjectEvaluation<T extends JsonValue>(flagKey: string, defaultValue: T, context: EvaluationContext): Promise<ResolutionDetails<T>> {
+    const params = this.#params.get(flagKey);
+    if (params === undefined && this.#sets.has(flagKey)) {
+      return { value: defaultValue, reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode.TYPE_MISMATCH, errorMessage: `${quoted(flagKey)} is a TrackSet: its value is a track name; read it with getStringValue` };
+    }
+    const run = this.#run(flagKey, context);
+    if ('errorCode' in run) return { value: defaultValue, ...run };
+    // The added no-op control has no params: the caller's default stands for it.
+    const value = params!.has(run.name) ? (params!.get(run.name) as T) : defaultValue;
+    return { value, ...this.#details(run) };
+  }
+
+  async resolveBooleanEvaluation(flagKey: string, defaultValue: boolean): Promise<ResolutionDetails<boolean>> {
+    return this.#mismatch(flagKey, defaultValue, 'boolean');
+  }
+
+  async resolveNumberEvaluation(flagKey: string, defaultValue: number): Promise<ResolutionDetails<number>> {
+    return this.#mismatch(flagKey, defaultValue, 'number');
+  }
+
+  /** `client.track(metric, context, { value })`: a conversion for the context's key (else the request scope's). */
+  track(trackingEventName: string, context: EvaluationContext, details: TrackingEventDetails = {}): void {
+    const key = context.targetingKey;
+    convert({ ...(key === undefined || key === '' ? {} : { key }), metric: trackingEventName, ...(details.value === undefined ? {} : { value: details.value }) });
+  }
+
+  #run(flagKey: string, context: EvaluationContext): TrackSet<unknown> | { reason: string; errorCode: ErrorCode; errorMessage: string } {
+    const cls = this.#sets.get(flagKey);
+    if (cls === undefined) {
+      return { reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode.FLAG_NOT_FOUND, errorMessage: `no track set has the id ${quoted(flagKey)}; this provider serves ${[...this.#sets.keys()].map(quoted).join(', ')}` };
+    }
+    const { targetingKey, ...rest } = context;
+    // No attributes besides the key: no context, so a request scope's context still applies.
+    const given = Object.keys(rest).length === 0 ? {} : { context: rest };
+    return new cls({ ...(targetingKey === undefined || targetingKey === '' ? {} : { key: targetingKey }), ...given });
+  }
+
+  #details(run: TrackSet<unknown>): Omit<ResolutionDetails<never>, 'value'> {
+    return { variant: run.name, reason: REASONS[run.reason], flagMetadata: { trackSetId: run.id, inTest: run.inTest, tracksReason: run.reason } };
+  }
+
+  #mismatch<T>(flagKey: string, defaultValue: T, type: string): ResolutionDetails<T> {
+    if (!this.#sets.has(flagKey)) {
+      return { value: defaultValue, reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode.FLAG_NOT_FOUND, errorMessage: `no track set has the id ${quoted(flagKey)}` };
+    }
+    return { value: defaultValue, reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode.TYPE_MISMATCH, errorMessage: `${quoted(flagKey)} is a track set, not a ${type} flag: read its track with getStringValue (or a ParamTrackSet's params with getObjectValue)` };
+  }
+}

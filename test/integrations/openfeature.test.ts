@@ -1,0 +1,135 @@
+// tracks/openfeature with the real @openfeature/server-sdk: a flag is a track set, evaluations
+// return what `new` returns and record exposures as it does, client.track() records
+// conversions, and the SDK's transaction-context propagation reaches the provider.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { AsyncLocalStorageTransactionContextPropagator, ErrorCode, OpenFeature } from '@openfeature/server-sdk';
+import type { Client } from '@openfeature/server-sdk';
+import { ParamTrackSet, TrackSet, TracksError, close, configure, flush, forceTracks, memoryStore, stopTrackSet, withTracksScope } from '../../src/index.js';
+import type { MemoryStore, Recorder } from '../../src/index.js';
+import { TracksProvider } from '../../src/integrations/openfeature.js';
+
+interface Shopper {
+  readonly user: { readonly vip: boolean };
+}
+
+class DelayTracks extends TrackSet<Shopper | undefined> {
+  static override id = 'of-delay';
+  static short_track() {}
+  static long_track() {}
+  override get isEligible(): boolean {
+    return this.context?.user.vip !== true;
+  }
+}
+
+class PricingTracks extends ParamTrackSet {
+  static override id = 'of-pricing';
+  static override params = [{ priceDelta: -1 }, { priceDelta: 0 }, { priceDelta: 1 }];
+  static override addControlTrack = false;
+  static override control = 'price_adjusted_by_0';
+  static override trackName({ priceDelta }: { priceDelta: number }): string {
+    return `price_adjusted_by_${priceDelta}`;
+  }
+  static override track(): void {}
+}
+
+let client: Client;
+let store: MemoryStore;
+let recorder: Recorder;
+
+before(async () => {
+  store = memoryStore();
+  recorder = configure({ store, outbox: false }) as Recorder;
+  await OpenFeature.setProviderAndWait(new TracksProvider({ trackSets: [DelayTracks, PricingTracks] }));
+  client = OpenFeature.getClient();
+});
+after(async () => {
+  await OpenFeature.close();
+  await close();
+});
+
+test('getStringValue returns the track `new` gives for the same key and context, with variant, reason and metadata', async () => {
+  for (let i = 0; i < 200; i++) {
+    const userId = `of-user-${i}`;
+    const user = { vip: i % 10 === 0 };
+    const expected = new DelayTracks({ key: userId, context: { user } });
+    const details = await client.getStringDetails('of-delay', 'control', { targetingKey: userId, user });
+    assert.equal(details.value, expected.name);
+    assert.equal(details.variant, expected.name);
+    assert.equal(details.reason, user.vip ? 'DEFAULT' : 'SPLIT', 'ineligible keys get the baseline, reason DEFAULT');
+    assert.deepEqual(details.flagMetadata, { trackSetId: 'of-delay', inTest: !user.vip, tracksReason: user.vip ? 'ineligible' : 'assigned' });
+  }
+});
+
+test('getObjectValue returns a ParamTrackSet track’s params', async () => {
+  for (let i = 0; i < 50; i++) {
+    const userId = `of-price-${i}`;
+    const name = new PricingTracks({ key: userId }).name;
+    const value = await client.getObjectValue('of-pricing', {}, { targetingKey: userId });
+    assert.deepEqual(value, { priceDelta: Number(name.replace('price_adjusted_by_', '')) });
+  }
+  const plain = await client.getObjectDetails('of-delay', {}, { targetingKey: 'x' });
+  assert.equal(plain.errorCode, ErrorCode.TYPE_MISMATCH, 'a plain TrackSet is a string flag');
+});
+
+test('evaluations record exposures as `new` does; client.track records conversions for the same key', async () => {
+  const users = Array.from({ length: 100 }, (_, i) => `of-buyer-${i}`);
+  for (const userId of users) {
+    await client.getStringValue('of-delay', 'control', { targetingKey: userId, user: { vip: false } });
+    await client.getStringValue('of-delay', 'control', { targetingKey: userId, user: { vip: false } }); // again: still one exposure
+    client.track('purchase', { targetingKey: userId }, { value: 12.5 });
+  }
+  await flush();
+  const [sums] = await store.summarize({ trackSetId: 'of-delay' });
+  const buyers = sums!.tracks.reduce((n, t) => n + t.users, 0);
+  assert.ok(buyers >= users.length, 'every evaluated user exposed once (plus those of the first test)');
+  let converted = 0;
+  let total = 0;
+  for (const t of sums!.tracks) {
+    converted += t.metrics.get('purchase')?.converted ?? 0;
+    total += t.metrics.get('purchase')?.sum ?? 0;
+  }
+  assert.equal(converted, users.length);
+  assert.equal(total, users.length * 12.5);
+});
+
+test('reasons follow tracks’: forced is STATIC, stopped is DISABLED', async () => {
+  const forced = await forceTracks({ 'of-delay': 'long' }, () => client.getStringDetails('of-delay', 'control', { targetingKey: 'qa' }));
+  assert.deepEqual([forced.value, forced.reason], ['long', 'STATIC']);
+  await stopTrackSet(store, 'of-delay', 'short');
+  await recorder.refreshControls();
+  const stopped = await client.getStringDetails('of-delay', 'control', { targetingKey: 'someone' });
+  assert.deepEqual([stopped.value, stopped.reason, stopped.flagMetadata.inTest], ['short', 'DISABLED', false]);
+  const { resumeTrackSet } = await import('../../src/index.js');
+  await resumeTrackSet(store, 'of-delay');
+  await recorder.refreshControls();
+});
+
+test('with no targetingKey: the SDK’s transaction context, else the tracks request scope, gives the key', async () => {
+  OpenFeature.setTransactionContextPropagator(new AsyncLocalStorageTransactionContextPropagator());
+  const viaTransaction = await new Promise<string>((resolve, reject) => {
+    OpenFeature.setTransactionContext({ targetingKey: 'tx-user' }, () => {
+      client.getStringValue('of-delay', 'control').then(resolve, reject);
+    });
+  });
+  assert.equal(viaTransaction, new DelayTracks({ key: 'tx-user' }).name);
+  const viaScope = await withTracksScope({ key: 'scope-user' }, () => client.getStringValue('of-delay', 'control'));
+  assert.equal(viaScope, new DelayTracks({ key: 'scope-user' }).name);
+});
+
+test('an unknown flag resolves to the default with FLAG_NOT_FOUND; boolean and number flags are a TYPE_MISMATCH', async () => {
+  const unknown = await client.getStringDetails('no-such-flag', 'fallback', { targetingKey: 'u' });
+  assert.deepEqual([unknown.value, unknown.errorCode], ['fallback', ErrorCode.FLAG_NOT_FOUND]);
+  const bool = await client.getBooleanDetails('of-delay', false, { targetingKey: 'u' });
+  assert.deepEqual([bool.value, bool.errorCode], [false, ErrorCode.TYPE_MISMATCH]);
+  assert.equal((await client.getNumberDetails('no-such-flag', 3)).errorCode, ErrorCode.FLAG_NOT_FOUND);
+});
+
+test('TracksProvider checks its options with TracksErrors', () => {
+  assert.throws(() => new TracksProvider({} as never), (e: unknown) => e instanceof TracksError && /pass \{ trackSets: \[/.test(e.message));
+  class Clash extends TrackSet {
+    static override id = 'of-delay';
+    static x_track() {}
+  }
+  assert.throws(() => new TracksProvider({ trackSets: [DelayTracks, Clash] }), /two classes have the id 'of-delay'/);
+});

@@ -67,7 +67,17 @@ interface CopyFromStream extends NodeJS.WritableStream {
 }
 
 /** What tracks needs of a `pg.Pool` (yours, or one it creates from a URL). */
-export type PgPool = Pick<Pool, 'query' | 'connect' | 'end' | 'on'>;
+export interface PgPool {
+  // Declared here, not picked from pg's types, so that tracks' declarations need no @types/pg
+  // in a user's project; a pg.Pool satisfies it.
+  query(...args: never[]): unknown;
+  connect(): Promise<unknown>;
+  end(): Promise<void>;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+}
+
+/** The pool as tracks drives it: pg's own types, inside this file only. */
+type DrivenPool = Pick<Pool, 'query' | 'connect' | 'end' | 'on'>;
 
 /**
  * The shared store: a PostgreSQL database (by URL, or your `pg.Pool`). Batches are COPYed
@@ -108,7 +118,7 @@ export class PostgresStore implements Store {
   readonly #source: string | PgPool;
   readonly #maxConnections: number;
   readonly #timeoutMs: number;
-  #pool: PgPool | undefined;
+  #pool: DrivenPool | undefined;
   #migrated: Promise<void> | undefined;
   /** Whether the tables were seen at this version (reads then skip the check). */
   #tablesSeen = false;
@@ -216,9 +226,9 @@ export class PostgresStore implements Store {
 
   // ---- connections and deadlines ----
 
-  #poolNow(): PgPool {
+  #poolNow(): DrivenPool {
     if (this.#pool) return this.#pool;
-    let pool: PgPool;
+    let pool: DrivenPool;
     if (typeof this.#source === 'string') {
       const require = createRequire(import.meta.url);
       const pg = require('pg') as typeof import('pg');
@@ -234,7 +244,7 @@ export class PostgresStore implements Store {
         idleTimeoutMillis: 30_000,
       });
     } else {
-      pool = this.#source;
+      pool = this.#source as unknown as DrivenPool; // the user's pg.Pool, checked as a PgPool
     }
     // An idle connection dropped by a server restart emits 'error' on the pool; without a
     // listener that would crash the host. The next call connects again.

@@ -29,7 +29,14 @@ export interface TracksVariables {
 export function tracks<Context = unknown>(options: TracksAdapterOptions<HonoContext, Context> = {}): MiddlewareHandler<{ Variables: TracksVariables }> {
   const plan = requestPlanner('tracks/hono', options);
   return async (c, next) => {
-    const planned = plan(c, { header: (name) => c.req.header(name), https: new URL(c.req.url).protocol === 'https:' });
+    // On @hono/node-server, headers are read from Node's own request: building a Fetch Headers
+    // object for them costs more than everything else the middleware does.
+    const incoming = (c.env as { incoming?: { headers?: Record<string, string | string[] | undefined> } } | undefined)?.incoming?.headers;
+    const header = incoming === undefined ? (name: string) => c.req.header(name) : (name: string) => {
+      const value = incoming[name];
+      return Array.isArray(value) ? value.join(', ') : value;
+    };
+    const planned = plan(c, { header, https: c.req.url.startsWith('https:') });
     if (planned.refuse) return c.text(planned.refuse.message, planned.refuse.status);
     if (planned.setCookie !== undefined) c.header('set-cookie', planned.setCookie, { append: true });
     c.set('tracks', planned.scope.chosen);

@@ -43,3 +43,23 @@ export type ClassTrackName<C extends abstract new (...args: never) => unknown> =
   [TrackMethodNames<C> | InstanceTrackNames<InstanceType<C>>] extends [never]
     ? string
     : TrackMethodNames<C> | InstanceTrackNames<InstanceType<C>> | 'control';
+
+/** The track methods of `T` (a run type, or a class for its static tracks), as one union. */
+type TrackMethodsOf<T> = {
+  [K in TrackKeys<T>]: T[K] extends (...args: infer A) => infer R ? (...args: A) => R : never;
+}[TrackKeys<T>];
+
+/**
+ * What `run()` takes: the parameters of the set's track methods (of any of them, since any may
+ * be chosen); `unknown[]` where the compiler sees no track method (static tracks from `new`).
+ */
+export type TrackArgs<T> = [TrackMethodsOf<T>] extends [never] ? unknown[] : Parameters<TrackMethodsOf<T>>;
+
+/**
+ * What `run()` returns: the union of the track methods' return types, and `undefined` for the
+ * added no-op control; `unknown` where the compiler sees no track method.
+ */
+export type TrackResult<T> = [TrackMethodsOf<T>] extends [never] ? unknown : ReturnType<TrackMethodsOf<T>> | undefined;
+
+/** The typed `run()` of a class whose tracks are static, for runs made by `choose()` and `with()`. */
+export type StaticRun<C> = [TrackMethodsOf<C>] extends [never] ? unknown : { run(...args: TrackArgs<C>): TrackResult<C> };

@@ -10,7 +10,7 @@ import { rememberDefinition } from './known-sets.js';
 import { currentScope } from './request-scope.js';
 import { runHooks } from './run-hooks.js';
 import type { ChosenRun, Reason } from './run-hooks.js';
-import type { ClassTrackName, RunTrackName } from './track-names.js';
+import type { ClassTrackName, RunTrackName, StaticRun, TrackArgs, TrackResult } from './track-names.js';
 
 /**
  * What a run of a track set is given. `key` pins the user to a track (any supported value,
@@ -235,7 +235,11 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
    * Runs the chosen track with `args` and returns what it returns (a promise for an async
    * track). A track that throws throws to you unchanged.
    */
-  run(...args: unknown[]): unknown {
+  run(...args: TrackArgs<this>): TrackResult<this> {
+    return this.#run(args as unknown[]) as TrackResult<this>;
+  }
+
+  #run(args: unknown[]): unknown {
     const track = this.#chosen();
     if (runHooks()?.ran === undefined) return track.invoke(this, args);
     const started = performance.now();
@@ -347,9 +351,9 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
   static choose<C extends TrackSetClass>(
     this: C,
     ...options: ConstructorParameters<C>
-  ): InstanceType<C> & { readonly name: ClassTrackName<C> } {
+  ): StaticRun<C> & InstanceType<C> & { readonly name: ClassTrackName<C> } {
     const Class = this as unknown as new (...args: ConstructorParameters<C>) => InstanceType<C>;
-    return new Class(...options) as InstanceType<C> & { readonly name: ClassTrackName<C> };
+    return new Class(...options) as StaticRun<C> & InstanceType<C> & { readonly name: ClassTrackName<C> };
   }
 
   /**
@@ -367,9 +371,9 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
   static with<C extends TrackSetClass, R>(
     this: C,
     options: ConstructorParameters<C>[0],
-    fn: (run: InstanceType<C> & { readonly name: ClassTrackName<C> }) => R,
+    fn: (run: StaticRun<C> & InstanceType<C> & { readonly name: ClassTrackName<C> }) => R,
   ): R {
-    const Class = this as unknown as new (options: ConstructorParameters<C>[0]) => InstanceType<C> & { readonly name: ClassTrackName<C> };
+    const Class = this as unknown as new (options: ConstructorParameters<C>[0]) => StaticRun<C> & InstanceType<C> & { readonly name: ClassTrackName<C> };
     return disposeAfter(new Class(options), fn);
   }
 

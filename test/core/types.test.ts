@@ -109,3 +109,27 @@ test('MultiTrackSet types trackSet as the union of member runs, or null', () => 
     assert.ok(s);
   });
 });
+
+test('run() takes the track methods’ parameters and returns their return type (and undefined for the added control)', async () => {
+  const greeting = new GreetingTracks({ key: 'user-1', context: { user: { isVip: false } } });
+  const said: string | undefined = greeting.run();
+  assert.ok(said === undefined || said === 'HELLO' || said === 'hello');
+  // @ts-expect-error GreetingTracks' tracks take no arguments
+  assert.throws(() => greeting.run(42, 'nonsense').toFixed(), TypeError);
+  class AddTracks extends TrackSet {
+    static override id = 'add';
+    plus_track(a: number, b: number): number {
+      return a + b;
+    }
+    timesTrack(a: number, b: number): number {
+      return a * b;
+    }
+  }
+  const sum: number | undefined = new AddTracks({ key: 'k' }).run(2, 3);
+  assert.ok(sum === undefined || sum === 5 || sum === 6);
+  // @ts-expect-error the tracks take numbers
+  void new AddTracks({ key: 'k' }).run('2', '3');
+  // Static tracks: choose() sees the class, so its run() is typed too.
+  const delay: number | Promise<number> | undefined = DelayTracks.choose({ key: 'user-1' }).run();
+  assert.ok(delay === undefined || delay === 500 || delay instanceof Promise);
+});

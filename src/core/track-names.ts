@@ -63,3 +63,10 @@ export type TrackResult<T> = [TrackMethodsOf<T>] extends [never] ? unknown : Ret
 
 /** The typed `run()` of a class whose tracks are static, for runs made by `choose()` and `with()`. */
 export type StaticRun<C> = [TrackMethodsOf<C>] extends [never] ? unknown : { run(...args: TrackArgs<C>): TrackResult<C> };
+
+/** A class's constructor options with `force` narrowed to its track names (for `choose()` and `with()`). */
+export type ForcedOptions<P extends readonly unknown[], Name> = P extends [infer O]
+  ? [options: O & { readonly force?: Name }]
+  : P extends [(infer O)?]
+    ? [options?: O & { readonly force?: Name }]
+    : P;

@@ -10,7 +10,7 @@ import { rememberDefinition } from './known-sets.js';
 import { currentScope } from './request-scope.js';
 import { runHooks } from './run-hooks.js';
 import type { ChosenRun, Reason } from './run-hooks.js';
-import type { ClassTrackName, RunTrackName, StaticRun, TrackArgs, TrackResult } from './track-names.js';
+import type { ClassTrackName, ForcedOptions, RunTrackName, StaticRun, TrackArgs, TrackResult } from './track-names.js';
 
 /**
  * What a run of a track set is given. `key` pins the user to a track (any supported value,
@@ -350,9 +350,9 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
    */
   static choose<C extends TrackSetClass>(
     this: C,
-    ...options: ConstructorParameters<C>
+    ...options: ForcedOptions<ConstructorParameters<C>, ClassTrackName<C>>
   ): StaticRun<C> & InstanceType<C> & { readonly name: ClassTrackName<C> } {
-    const Class = this as unknown as new (...args: ConstructorParameters<C>) => InstanceType<C>;
+    const Class = this as unknown as new (...args: typeof options) => InstanceType<C>;
     return new Class(...options) as StaticRun<C> & InstanceType<C> & { readonly name: ClassTrackName<C> };
   }
 
@@ -370,10 +370,10 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
    */
   static with<C extends TrackSetClass, R>(
     this: C,
-    options: ConstructorParameters<C>[0],
+    options: ForcedOptions<ConstructorParameters<C>, ClassTrackName<C>>[0],
     fn: (run: StaticRun<C> & InstanceType<C> & { readonly name: ClassTrackName<C> }) => R,
   ): R {
-    const Class = this as unknown as new (options: ConstructorParameters<C>[0]) => StaticRun<C> & InstanceType<C> & { readonly name: ClassTrackName<C> };
+    const Class = this as unknown as new (given: unknown) => StaticRun<C> & InstanceType<C> & { readonly name: ClassTrackName<C> };
     return disposeAfter(new Class(options), fn);
   }
 

@@ -133,3 +133,12 @@ test('run() takes the track methods’ parameters and returns their return type 
   const delay: number | Promise<number> | undefined = DelayTracks.choose({ key: 'user-1' }).run();
   assert.ok(delay === undefined || delay === 500 || delay instanceof Promise);
 });
+
+test('choose({ force }) and with({ force }) take only the set’s track names; a wrong one still throws at run time', () => {
+  assert.equal(DelayTracks.choose({ key: 'qa', force: 'long' }).name, 'long');
+  assert.equal(DelayTracks.with({ key: 'qa', force: 'short' }, (run) => run.name), 'short');
+  // @ts-expect-error 'lnog' is not a track of DelayTracks
+  assert.throws(() => DelayTracks.choose({ key: 'qa', force: 'lnog' }), /force: DelayTracks has no track 'lnog'; its tracks are/);
+  // @ts-expect-error 'medium' is not a track of DelayTracks
+  assert.throws(() => DelayTracks.with({ force: 'medium' }, (run) => run.name), /has no track 'medium'/);
+});

@@ -55,6 +55,24 @@ export function scopeStateOf(scope: TracksScope): ScopeState {
   return { key, context: scope.context, chosen: Object.create(null) as Record<string, string> };
 }
 
+/**
+ * A scope whose key and context are read on first use (the first run that needs them), not
+ * when the request begins: frameworks authenticate in hooks that may run after the adapter's.
+ */
+export function lazyScopeState(resolve: () => TracksScope): ScopeState {
+  let resolved: { readonly key: string | null; readonly context: unknown } | undefined;
+  const get = () => (resolved ??= scopeStateOf(resolve()));
+  return {
+    get key() {
+      return get().key;
+    },
+    get context() {
+      return get().context;
+    },
+    chosen: Object.create(null) as Record<string, string>,
+  };
+}
+
 /** Runs `fn` in a scope state made by scopeStateOf: each of a request's callbacks re-enters the same scope. */
 export function runInScope<T>(state: ScopeState, fn: () => T): T {
   used = true;

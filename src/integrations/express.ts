@@ -33,12 +33,17 @@ declare module 'express-serve-static-core' {
 export function tracks<Context = unknown>(options: TracksAdapterOptions<Request, Context> = {}): RequestHandler {
   const plan = requestPlanner('tracks/express', options);
   return (req: Request, res: Response, next: NextFunction): void => {
-    const planned = plan(req, { header: (name) => req.get(name), https: req.secure });
+    const planned = plan(req, {
+      header: (name) => req.get(name),
+      https: req.secure,
+      setCookie: (cookie) => {
+        if (!res.headersSent) res.append('Set-Cookie', cookie);
+      },
+    });
     if (planned.refuse) {
       res.status(planned.refuse.status).type('text/plain').send(planned.refuse.message);
       return;
     }
-    if (planned.setCookie !== undefined) res.append('Set-Cookie', planned.setCookie);
     req.tracks = planned.scope.chosen;
     const { forced } = planned;
     runInScope(planned.scope, () => (forced === undefined ? next() : forceTracks(forced, () => next())));

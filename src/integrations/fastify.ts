@@ -56,12 +56,14 @@ export const tracksPlugin: FastifyPluginCallback<TracksAdapterOptions<FastifyReq
           return Array.isArray(value) ? value.join(', ') : value;
         },
         https: request.protocol === 'https',
+        setCookie: (cookie) => {
+          if (!reply.sent) void reply.header('set-cookie', cookie);
+        },
       });
       if (planned.refuse) {
         void reply.code(planned.refuse.status).type('text/plain; charset=utf-8').send(planned.refuse.message);
         return;
       }
-      if (planned.setCookie !== undefined) void reply.header('set-cookie', planned.setCookie);
       request.tracks = planned.scope.chosen;
       (request as Scoped)[SCOPE] = { state: planned.scope, forced: planned.forced };
       enter(request, next);

@@ -36,12 +36,21 @@ export function tracks<Context = unknown>(options: TracksAdapterOptions<HonoCont
       const value = incoming[name];
       return Array.isArray(value) ? value.join(', ') : value;
     };
-    const planned = plan(c, { header, https: c.req.url.startsWith('https:') });
+    let cookie: string | undefined;
+    const planned = plan(c, {
+      header,
+      https: c.req.url.startsWith('https:'),
+      setCookie: (value) => {
+        cookie = value;
+        c.header('set-cookie', value, { append: true });
+      },
+    });
     if (planned.refuse) return c.text(planned.refuse.message, planned.refuse.status);
-    if (planned.setCookie !== undefined) c.header('set-cookie', planned.setCookie, { append: true });
     c.set('tracks', planned.scope.chosen);
     const { forced } = planned;
     await runInScope(planned.scope, () => (forced === undefined ? next() : forceTracks(forced, () => next())));
+    // A handler that returns its own Response skips the headers set on the context.
+    if (cookie !== undefined && !(c.res.headers.get('set-cookie') ?? '').includes(cookie)) c.res.headers.append('set-cookie', cookie);
     return undefined;
   };
 }

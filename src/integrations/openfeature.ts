@@ -1,6 +1,7 @@
 import { ErrorCode, StandardResolutionReasons } from '@openfeature/server-sdk';
 import type { EvaluationContext, JsonValue, Provider, ResolutionDetails, TrackingEventDetails } from '@openfeature/server-sdk';
 import { ParamTrackSet } from '../core/param-track-set.js';
+import { currentScope } from '../core/request-scope.js';
 import type { Reason } from '../core/run-hooks.js';
 import { definitionOf, TrackSet } from '../core/track-set.js';
 import type { TrackSetClass } from '../core/track-set.js';
@@ -107,9 +108,14 @@ export class TracksProvider implements Provider {
       return { reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode.FLAG_NOT_FOUND, errorMessage: `no track set has the id ${quoted(flagKey)}; this provider serves ${[...this.#sets.keys()].map(quoted).join(', ')}` };
     }
     const { targetingKey, ...rest } = context;
-    // No attributes besides the key: no context, so a request scope's context still applies.
-    const given = Object.keys(rest).length === 0 ? {} : { context: rest };
-    return new cls({ ...(targetingKey === undefined || targetingKey === '' ? {} : { key: targetingKey }), ...given });
+    const keyed = targetingKey !== undefined && targetingKey !== '';
+    // Without a targeting key the run is the request scope's (as `new` in it would be): its
+    // context stands, with any OpenFeature attributes (a global or client context) added to it.
+    const scoped = keyed ? undefined : currentScope()?.context;
+    const attributes = Object.keys(rest).length > 0;
+    let given: { context?: unknown } = attributes ? { context: rest } : {};
+    if (scoped !== undefined) given = { context: attributes && typeof scoped === 'object' && scoped !== null ? { ...rest, ...scoped } : scoped };
+    return new cls({ ...(keyed ? { key: targetingKey } : {}), ...given });
   }
 
   #details(run: TrackSet<unknown>): Omit<ResolutionDetails<never>, 'value'> {

@@ -3,7 +3,7 @@ import { definitionOf } from '../core/track-set.js';
 import type { TrackSetClass } from '../core/track-set.js';
 import { knownTrackSetIds, knownTracksOf } from '../core/known-sets.js';
 import { quoted } from '../core/names.js';
-import { scopeStateOf } from '../core/request-scope.js';
+import { lazyScopeState } from '../core/request-scope.js';
 import type { ScopeState } from '../core/request-scope.js';
 import { TracksError } from '../errors.js';
 
@@ -52,12 +52,14 @@ export interface RequestFacts {
   readonly header: (name: string) => string | undefined;
   /** Whether the request came over https (sets the cookie's Secure flag). */
   readonly https: boolean;
+  /** Adds a Set-Cookie header to the response (a new anonymous visitor's id). */
+  readonly setCookie: (cookie: string) => void;
 }
 
-/** What the adapter does with a request: refuse it, or run it in a scope (setting a cookie first, maybe). */
+/** What the adapter does with a request: refuse it, or run it in a scope (whose first run may set a cookie). */
 export type RequestPlan =
   | { readonly refuse: { readonly status: 400 | 403; readonly message: string } }
-  | { readonly refuse?: undefined; readonly scope: ScopeState; readonly forced: Readonly<Record<string, string>> | undefined; readonly setCookie: string | undefined };
+  | { readonly refuse?: undefined; readonly scope: ScopeState; readonly forced: Readonly<Record<string, string>> | undefined };
 
 const VISITOR_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -96,19 +98,22 @@ export function requestPlanner<Req, Context>(adapter: string, options: TracksAda
       if (typeof parsed === 'string') return { refuse: { status: 400, message: parsed } };
       forced = parsed;
     }
-    let key = options.key?.(request);
-    let setCookie: string | undefined;
-    if ((key === undefined || key === null) && anonymous !== undefined) {
-      const existing = cookieOf(facts.header('cookie'), cookieName);
-      if (existing !== undefined && VISITOR_ID.test(existing)) {
-        key = existing;
-      } else {
-        key = randomUUID();
-        setCookie = `${cookieName}=${key}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${facts.https ? '; Secure' : ''}`;
+    // Read when the first run needs them, so that authentication hooks running after this one count.
+    const scope = lazyScopeState(() => {
+      let key = options.key?.(request);
+      if ((key === undefined || key === null || key === '') && anonymous !== undefined) {
+        const existing = cookieOf(facts.header('cookie'), cookieName);
+        if (existing !== undefined && VISITOR_ID.test(existing)) {
+          key = existing;
+        } else {
+          key = randomUUID();
+          facts.setCookie(`${cookieName}=${key}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${facts.https ? '; Secure' : ''}`);
+        }
       }
-    }
-    const scope = scopeStateOf({ key, context: options.context?.(request) });
-    return { scope, forced, setCookie };
+      // An empty key is no key (as OpenFeature's empty targetingKey): never one shared assignment.
+      return { key: key === '' ? undefined : key, context: options.context?.(request) };
+    });
+    return { scope, forced };
   };
 }
 

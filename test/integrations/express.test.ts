@@ -33,7 +33,7 @@ test('Express: behind a proxy that says https (trust proxy), the visitor cookie 
   const app = express();
   app.set('trust proxy', 'loopback');
   app.use(tracks({ anonymousKey: { cookie: 'visitor', maxAgeDays: 30 } }));
-  app.get('/', (_req, res) => res.send('ok'));
+  app.get('/', (_req, res) => res.send(new AdapterDelayTracks().name));
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });

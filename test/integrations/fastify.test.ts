@@ -42,3 +42,23 @@ test('Fastify: bad plugin options fail registration with a TracksError', async (
     (e: unknown) => e instanceof TracksError && /tracks\/fastify: key must be a function/.test(e.message),
   );
 });
+
+test('Fastify: the key is read when the first run needs it, so an auth hook after the plugin’s counts; an empty key is no key', async () => {
+  const app = Fastify();
+  await app.register(tracksPlugin, { key: (request) => (request as unknown as { user?: { id: string } }).user?.id, anonymousKey: true });
+  app.addHook('preHandler', async (request) => {
+    const id = request.headers['x-user'];
+    if (typeof id === 'string') (request as unknown as { user: { id: string } }).user = { id };
+  });
+  app.get('/', async () => ({ key: new AdapterDelayTracks().key }));
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    const alice = await fetch(`${url}/`, { headers: { 'x-user': 'alice' } });
+    assert.deepEqual(await alice.json(), { key: 'alice' });
+    assert.equal(alice.headers.get('set-cookie'), null, 'a logged-in user gets no visitor cookie');
+    const visitor = await fetch(`${url}/`, { headers: { 'x-user': '' } });
+    assert.match(visitor.headers.get('set-cookie') ?? '', /^tracks_visitor=/, 'an empty id is not a key: the visitor gets their own');
+  } finally {
+    await app.close();
+  }
+});

@@ -35,3 +35,18 @@ adapterSuite('Hono', async ({ header, plan, adapter }) => {
 test('Hono: bad middleware options are TracksErrors naming the option', () => {
   assert.throws(() => tracks({ context: 42 as never }), (e: unknown) => e instanceof TracksError && /tracks\/hono: context must be a function/.test(e.message));
 });
+
+test('Hono: a handler that returns its own Response still carries the visitor cookie', async () => {
+  const app = new Hono<{ Variables: TracksVariables }>();
+  app.use(tracks({ anonymousKey: true }));
+  app.get('/raw', () => new Response(new AdapterDelayTracks().name));
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+  });
+  try {
+    const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/raw`);
+    assert.match(response.headers.get('set-cookie') ?? '', /^tracks_visitor=[0-9a-f-]{36}; Path=\/; Max-Age=31536000; HttpOnly; SameSite=Lax$/);
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});

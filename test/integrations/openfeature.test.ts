@@ -133,3 +133,22 @@ test('TracksProvider checks its options with TracksErrors', () => {
   }
   assert.throws(() => new TracksProvider({ trackSets: [DelayTracks, Clash] }), /two classes have the id 'of-delay'/);
 });
+
+test('a global OpenFeature context adds to the request scope’s context rather than replacing it', async () => {
+  class StaffTracks extends TrackSet<{ user?: { staff: boolean }; env?: string } | undefined> {
+    static override id = 'of-staff';
+    static on_track() {}
+    override get isEligible(): boolean {
+      return this.context?.user?.staff !== true;
+    }
+  }
+  await OpenFeature.setProviderAndWait('staff', new TracksProvider({ trackSets: [StaffTracks] }));
+  OpenFeature.setContext({ env: 'prod' });
+  try {
+    const staffClient = OpenFeature.getClient('staff');
+    const details = await withTracksScope({ key: 's', context: { user: { staff: true } } }, () => staffClient.getStringDetails('of-staff', 'control'));
+    assert.deepEqual([details.reason, details.flagMetadata.inTest], ['DEFAULT', false], 'the same answer as new StaffTracks() in the scope: ineligible');
+  } finally {
+    OpenFeature.setContext({});
+  }
+});

@@ -5,7 +5,7 @@ import type { RecordedEvent } from '../model/events.js';
 import { unitOfRun } from '../model/unit.js';
 import type { UnitOfKey } from '../model/unit.js';
 import { newEventId } from './event-id.js';
-import type { Phases } from './phases.js';
+import type { PhaseEntry, Phases } from './phases.js';
 import { SeenUnits } from './seen-units.js';
 import type { StickyAssignments } from './sticky-assignments.js';
 
@@ -45,11 +45,7 @@ export class Exposures {
     const entry = this.#phases.entry(definition);
     const phase = entry.phase;
     // The entry remembers that its definition was recorded: no lookup by id on the hot path.
-    if (!entry.recorded) {
-      entry.recorded = true;
-      this.#sets.set(run.id, definition);
-      if (!this.#defined.has(`${run.id}\u0000${phase}`)) this.#define(entry.effective, phase, false, emit);
-    }
+    if (!entry.recorded) this.#publish(definition, entry, false, emit);
     const unit = key === null ? unitOfRun(run.runId) : this.#units.of(key);
     if (key !== null && this.#stickySets.has(run.id)) this.#sticky.remember(run.id, key, run.name);
     emit({ kind: 'exposure', eventId: newEventId(), trackSetId: run.id, track: run.name, unit, at: Date.now(), phase });
@@ -62,10 +58,14 @@ export class Exposures {
    */
   used(definition: TrackSetDefinition, isStopped: (trackSetId: string) => boolean, emit: (event: RecordedEvent) => void): void {
     const entry = this.#phases.entry(definition);
-    if (entry.recorded) return;
+    if (!entry.recorded) this.#publish(definition, entry, isStopped(definition.id), emit);
+  }
+
+  /** Records a set's definition in the entry's phase, once per process and phase; later phases come from markPhases. */
+  #publish(definition: TrackSetDefinition, entry: PhaseEntry, stopped: boolean, emit: (event: RecordedEvent) => void): void {
     entry.recorded = true;
     this.#sets.set(definition.id, definition);
-    if (!this.#defined.has(`${definition.id}\u0000${entry.phase}`)) this.#define(entry.effective, entry.phase, isStopped(definition.id), emit);
+    if (!this.#defined.has(`${definition.id}\u0000${entry.phase}`)) this.#define(entry.effective, entry.phase, stopped, emit);
   }
 
   /** Resolves when the sticky lookups asked for so far are answered. */

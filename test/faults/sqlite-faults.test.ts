@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { TrackSet, close, configure, convert, flush, stats } from '../../src/index.js';
+import { TrackSet, close, configure, convert, flush, sqliteStore, stats, stopTrackSet } from '../../src/index.js';
 import { eventually } from '../support/eventually.js';
 import { paced } from '../support/pace.js';
 
@@ -129,4 +129,38 @@ test("the SQLite store's directory removed mid-run: reported, events wait in the
   await close();
   assert.equal(count(path, 'tracks_exposures'), 300);
   assert.equal(stats().dropped, 0);
+});
+
+test('a process started while another holds the SQLite write lock and the set is stopped: configure() returns at once, serves the stop from the first run, and stores every event', async (t) => {
+  const path = join(dir, 'started-locked.db');
+  configure({ store: path, outbox: false });
+  new LockTracks({ key: 'before' }).run();
+  await close();
+  const control = sqliteStore(path);
+  await stopTrackSet(control, 'sqlite-faults', 'b');
+  await control.close();
+  const { exited } = await holdLock(path, 2_000);
+  const errors: Error[] = [];
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
+  configure({ store: path, writeTimeout: 1_000, flushTimeout: 5_000, flushInterval: 50, onError: (e) => errors.push(e) });
+  const reasons = new Set<string>();
+  for (let i = 0; i < 300; i++) {
+    const run = new LockTracks({ key: `late-${i}` });
+    reasons.add(`${run.name}/${run.reason}`);
+    convert({ key: `late-${i}`, metric: 'purchase' });
+  }
+  await exited;
+  loop.disable();
+  await flush();
+  const final = stats();
+  await close();
+  const maxMs = loop.max / 1e6;
+  t.diagnostic(`fault-table ${JSON.stringify({ fault: 'sqlite-locked-at-start-while-stopped', in: 300, stored: count(path, 'tracks_conversions'), eventLoopMaxMs: maxMs, final })}`);
+  assert.deepEqual([...reasons], ['b/stopped'], 'WAL readers are not blocked by the writer: the stop is read at configure()');
+  assert.ok(maxMs < 1_000, `the event loop stalled for ${maxMs.toFixed(0)} ms`);
+  assert.equal(count(path, 'tracks_exposures'), 1, 'a stopped set records no exposure');
+  assert.equal(count(path, 'tracks_conversions'), 300, 'every conversion stored once the lock is gone');
+  assert.equal(final.dropped, 0);
+  assert.ok(!errors.some((e) => /closed/i.test(e.message)));
 });

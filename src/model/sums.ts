@@ -22,13 +22,75 @@ export interface MetricSums {
   readonly meanSum: number;
   /** Sum over converted users of the square of each user's average conversion value. */
   readonly meanSquares: number;
+  // CUPED's covariates: each user's value of the same metric in the window before their
+  // exposure (SummarizeOptions.preExposure), 0 for users with no history. For each kind of
+  // metric, the covariate's sum, its sum of squares and its sum of products with the outcome,
+  // over the same users as the outcome (every user; the converted users for `mean`).
+  /** Users who converted in the pre-exposure window (the covariate of `conversion`, 0/1). */
+  readonly preConverted: number;
+  /** Users who converted both before (in the window) and after their exposure. */
+  readonly crossConverted: number;
+  /** Sum over users of their pre-exposure total. */
+  readonly preSum: number;
+  readonly preSumSquares: number;
+  /** Sum over users of (total after exposure) x (total before). */
+  readonly crossSum: number;
+  /** Sum over users of their number of pre-exposure conversions. */
+  readonly preCount: number;
+  readonly preCountSquares: number;
+  readonly crossCount: number;
+  /** Sum over converted users of their pre-exposure average value (0 without history). */
+  readonly preMeanSum: number;
+  readonly preMeanSquares: number;
+  readonly crossMean: number;
 }
 
 /** Metric sums while they are being added up. */
 export type MutableMetricSums = { -readonly [K in keyof MetricSums]: MetricSums[K] };
 
 /** The fields of MetricSums, in one place: cells, accumulators and the report add them all. */
-export const METRIC_SUM_FIELDS = ['converted', 'sum', 'sumSquares', 'count', 'countSquares', 'meanSum', 'meanSquares'] as const satisfies ReadonlyArray<keyof MetricSums>;
+export const METRIC_SUM_FIELDS = [
+  'converted', 'sum', 'sumSquares', 'count', 'countSquares', 'meanSum', 'meanSquares',
+  'preConverted', 'crossConverted', 'preSum', 'preSumSquares', 'crossSum', 'preCount', 'preCountSquares', 'crossCount', 'preMeanSum', 'preMeanSquares', 'crossMean',
+] as const satisfies ReadonlyArray<keyof MetricSums>;
+
+/** Sums of no user at all. */
+export function noMetricSums(): MutableMetricSums {
+  const sums = {} as MutableMetricSums;
+  for (const field of METRIC_SUM_FIELDS) sums[field] = 0;
+  return sums;
+}
+
+/**
+ * Adds one user's totals of a metric into `sums`: after the exposure (`total` over `n`
+ * conversions, n = 0 when none) and in the pre-exposure window (`preTotal` over `preN`). The
+ * rule the SQL stores' summary queries restate; the memory store uses it as is.
+ */
+export function addUser(sums: MutableMetricSums, total: number, n: number, preTotal: number, preN: number): void {
+  const was = preN > 0 ? 1 : 0;
+  if (n > 0) {
+    const mean = total / n;
+    const preMean = preN > 0 ? preTotal / preN : 0;
+    sums.converted++;
+    sums.sum += total;
+    sums.sumSquares += total * total;
+    sums.count += n;
+    sums.countSquares += n * n;
+    sums.meanSum += mean;
+    sums.meanSquares += mean * mean;
+    sums.crossConverted += was;
+    sums.crossSum += total * preTotal;
+    sums.crossCount += n * preN;
+    sums.preMeanSum += preMean;
+    sums.preMeanSquares += preMean * preMean;
+    sums.crossMean += mean * preMean;
+  }
+  sums.preConverted += was;
+  sums.preSum += preTotal;
+  sums.preSumSquares += preTotal * preTotal;
+  sums.preCount += preN;
+  sums.preCountSquares += preN * preN;
+}
 
 /** Adds `sums` into the metric's entry of `metrics`. */
 export function addMetric(metrics: Map<string, MutableMetricSums>, metric: string, sums: MetricSums): void {
@@ -134,4 +196,25 @@ export interface SummarizeOptions {
   readonly daily?: boolean;
   /** Ratio metrics to sum the products of (numerator and denominator totals per user). */
   readonly ratios?: readonly { readonly numerator: string; readonly denominator: string }[];
+  /**
+   * The pre-exposure window of CUPED's covariates, in ms before each user's exposure: `ms` for
+   * every metric, `byMetric` for some. Absent or `ms: 0` without `byMetric`: the covariate sums
+   * are 0 (no history read).
+   */
+  readonly preExposure?: PreExposureWindow;
 }
+
+/** How far before each user's exposure its history counts, per metric (CUPED's covariates). */
+export interface PreExposureWindow {
+  readonly ms: number;
+  readonly byMetric?: ReadonlyMap<string, number>;
+}
+
+/** The longest window of {@link PreExposureWindow}: how far back the stores join conversions. */
+export function longestWindowOf(window: PreExposureWindow | undefined): number {
+  if (window === undefined) return 0;
+  return Math.max(window.ms, ...(window.byMetric?.values() ?? []));
+}
+
+/** 14 days: CUPED's default pre-exposure window. */
+export const DEFAULT_PRE_EXPOSURE_MS = 14 * 86_400_000;

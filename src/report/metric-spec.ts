@@ -1,5 +1,5 @@
 import type { MetricDeclaration } from '../model/metrics.js';
-import { productKey } from '../model/sums.js';
+import { noMetricSums, productKey } from '../model/sums.js';
 import type { MetricSums, TrackSums } from '../model/sums.js';
 import { armOf, ratioArm } from '../stats/stratified-lift.js';
 import type { ArmEstimate } from '../stats/stratified-lift.js';
@@ -23,7 +23,7 @@ export interface MetricSpec {
 /** A track's sums in some phases, as the report reads them. */
 export type ArmSums = Omit<TrackSums, 'health'>;
 
-const NO_METRIC: MetricSums = { converted: 0, sum: 0, sumSquares: 0, count: 0, countSquares: 0, meanSum: 0, meanSquares: 0 };
+const NO_METRIC: MetricSums = noMetricSums();
 
 /**
  * The metrics of a set, sorted: every metric with data, and every declared one. A declared

@@ -5,6 +5,7 @@ import { firstBadEvent } from '../model/check-event.js';
 import { uniqueKeyOf } from '../model/event-tables.js';
 import type { Store } from '../model/store.js';
 import { StoreError } from '../model/store-error.js';
+import { addUser, noMetricSums } from '../model/sums.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { noTracksData } from './migrations.js';
 import { buildSummary, phaseStartsOf, phaseWindows, utcDay } from './summary-rows.js';
@@ -82,14 +83,20 @@ export function memoryStore(): MemoryStore {
     },
     async summarize(options?: SummarizeOptions): Promise<TrackSetSums[]> {
       if (!created) throw noTracksData('the memory store');
-      return buildSummary(summaryRowsOf(events, [...controls.values()], options?.daily ?? true, options?.ratios), options?.trackSetId);
+      return buildSummary(summaryRowsOf(events, [...controls.values()], options?.daily ?? true, options?.ratios, options?.preExposure), options?.trackSetId);
     },
     async close() {},
   };
 }
 
 /** Groups events the way the SQL stores' summary queries do. */
-export function summaryRowsOf(events: readonly RecordedEvent[], controls: ControlState[], daily: boolean, ratios?: SummarizeOptions['ratios']): SummaryRows {
+export function summaryRowsOf(
+  events: readonly RecordedEvent[],
+  controls: ControlState[],
+  daily: boolean,
+  ratios?: SummarizeOptions['ratios'],
+  preExposure?: SummarizeOptions['preExposure'],
+): SummaryRows {
   const rows: SummaryRows = { exposures: [], metrics: [], health: [], histogram: [], phases: [], starts: [], definitions: [], controls, guardrails: [] };
   const definitionTimes: Array<{ trackSetId: string; phase: string; at: number; eventId: string }> = [];
   const group = <T>(map: Map<string, T>, key: string, make: () => T): T => {
@@ -150,48 +157,39 @@ export function summaryRowsOf(events: readonly RecordedEvent[], controls: Contro
     const phase = e.phase ?? '';
     return windows.find((w) => w.trackSetId === e.trackSetId && w.phase === phase && e.at >= w.from && e.at < w.to)?.ended ?? null;
   };
-  // Per user and metric: the total of conversions at or after the user's exposure, before the end of its phase.
-  const perUser = new Map<string, { e: ExposureEvent; metric: string; total: number; n: number }>();
+  // Per user and metric: the total of conversions at or after the user's exposure, before the
+  // end of its phase, and (CUPED's covariate) the total in the window before the exposure.
+  const perUser = new Map<string, { e: ExposureEvent; metric: string; total: number; n: number; preTotal: number; preN: number }>();
   for (const c of events) {
     if (c.kind !== 'conversion') continue;
+    const window = preExposure?.byMetric?.get(c.metric) ?? preExposure?.ms ?? 0;
     for (const e of exposuresByUnit.get(c.unit) ?? []) {
       const end = endOf(e);
-      if (c.at < e.at || (end !== null && c.at >= end)) continue;
-      const user = group(perUser, `${e.trackSetId}\u0000${e.unit}\u0000${c.metric}`, () => ({ e, metric: c.metric, total: 0, n: 0 }));
-      user.total += c.value;
-      user.n++;
+      const before = c.at < e.at;
+      if (before ? c.at < e.at - window : end !== null && c.at >= end) continue;
+      const user = group(perUser, `${e.trackSetId}\u0000${e.unit}\u0000${c.metric}`, () => ({ e, metric: c.metric, total: 0, n: 0, preTotal: 0, preN: 0 }));
+      if (before) {
+        user.preTotal += c.value;
+        user.preN++;
+      } else {
+        user.total += c.value;
+        user.n++;
+      }
     }
   }
   const cellKey = (e: ExposureEvent) => `${e.trackSetId}\u0000${e.phase ?? ''}\u0000${daily ? utcDay(e.at) : null}\u0000${e.track}`;
   const cellOf = (e: ExposureEvent) => ({ trackSetId: e.trackSetId, phase: e.phase ?? '', day: daily ? utcDay(e.at) : null, track: e.track });
   const metricCells = new Map<string, MetricCell>();
-  for (const { e, metric, total, n } of perUser.values()) {
-    const m = group(metricCells, `${cellKey(e)}\u0000${metric}`, () => ({
-      ...cellOf(e),
-      metric,
-      converted: 0,
-      sum: 0,
-      sumSquares: 0,
-      count: 0,
-      countSquares: 0,
-      meanSum: 0,
-      meanSquares: 0,
-    }));
-    m.converted++;
-    m.sum += total;
-    m.sumSquares += total * total;
-    m.count += n;
-    m.countSquares += n * n;
-    m.meanSum += total / n;
-    m.meanSquares += (total / n) * (total / n);
+  for (const { e, metric, total, n, preTotal, preN } of perUser.values()) {
+    addUser(group(metricCells, `${cellKey(e)}\u0000${metric}`, () => ({ ...cellOf(e), metric, ...noMetricSums() })), total, n, preTotal, preN);
   }
   if (ratios !== undefined) {
     const productCells = new Map<string, ProductCell>();
     for (const { numerator, denominator } of ratios) {
       for (const x of perUser.values()) {
-        if (x.metric !== numerator) continue;
+        if (x.metric !== numerator || x.n === 0) continue;
         const y = perUser.get(`${x.e.trackSetId}\u0000${x.e.unit}\u0000${denominator}`);
-        if (y === undefined) continue;
+        if (y === undefined || y.n === 0) continue;
         group(productCells, `${cellKey(x.e)}\u0000${numerator}\u0000${denominator}`, () => ({ ...cellOf(x.e), numerator, denominator, sum: 0 })).sum += x.total * y.total;
       }
     }

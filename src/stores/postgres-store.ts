@@ -7,6 +7,7 @@ import { EVENT_KINDS, EVENT_TABLES } from '../model/event-tables.js';
 import type { Cell, Column, EventTable } from '../model/event-tables.js';
 import type { CallOptions, Store } from '../model/store.js';
 import { StoreError, codeOf, messageOf } from '../model/store-error.js';
+import { longestWindowOf, noMetricSums } from '../model/sums.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { CONTROL_COLUMNS, controlFromRow, controlParams, upsertControlSql } from './control-rows.js';
 import type { ControlRow } from './control-rows.js';
@@ -559,6 +560,20 @@ export class PostgresStore implements Store {
     // exposure and before the end of its phase ("settled"), which the join checks per row
     // without a sub-select, so the server can split it over its cores.
     const settledIf = `t.first_at >= e.at AND ${open('t.last_at')}`;
+    // CUPED's covariate: each user's conversions in the window before the exposure. Users with
+    // any are never settled (their first conversion precedes the exposure), so only the
+    // re-adding query below reads the window; the join reaches back far enough to find them.
+    const base = ended.length > 0 ? endParams : params;
+    const preExposure = options?.preExposure;
+    const longest = longestWindowOf(preExposure);
+    const windowed = longest > 0;
+    const windows = preExposure?.byMetric === undefined ? [] : [...preExposure.byMetric];
+    const k = base.length;
+    const back = windowed ? `$${k + 1}::int8` : '0';
+    const windowOf = windows.length === 0
+      ? `$${k + 2}::int8`
+      : `COALESCE((SELECT w.ms FROM unnest($${k + 3}::text[], $${k + 4}::int8[]) AS w(metric, ms) WHERE w.metric = t.metric), $${k + 2}::int8)`;
+    const windowParams = windowed ? [longest, preExposure?.ms ?? 0, ...(windows.length > 0 ? [windows.map(([m]) => m), windows.map(([, ms]) => ms)] : [])] : [];
     const [exposures, settled, health, histogram, guardrails, controls] = await Promise.all([
       // Exposure counts come from the trigger-kept per-day table: a few rows, not a scan.
       q<ExposureCell>(`SELECT track_set_id AS "trackSetId", phase, ${daily ? 'day::text' : 'NULL'} AS day, track,
@@ -574,10 +589,10 @@ export class PostgresStore implements Store {
           COALESCE(SUM(t.total / t.conversions) FILTER (WHERE ${settledIf}), 0)::float8 AS "meanSum",
           COALESCE(SUM((t.total / t.conversions) * (t.total / t.conversions)) FILTER (WHERE ${settledIf}), 0)::float8 AS "meanSquares",
           (COUNT(*) FILTER (WHERE NOT (${settledIf})))::float8 AS unsettled
-        FROM ${s}.tracks_exposures e JOIN ${s}.tracks_unit_totals t ON t.unit = e.unit AND t.last_at >= e.at
+        FROM ${s}.tracks_exposures e JOIN ${s}.tracks_unit_totals t ON t.unit = e.unit AND t.last_at >= e.at - ${back}
         ${ends}
         WHERE ${open('t.first_at')} ${and('e.')} GROUP BY 1, 2, 3, 4, 5`,
-        endParams.length > n && ended.length > 0 ? endParams : params,
+        windowed ? [...base, longest] : base,
         call,
       ),
       q<SummaryRows['health'][number]>(`SELECT track_set_id AS "trackSetId", track, SUM(runs)::float8 AS runs,
@@ -589,28 +604,43 @@ export class PostgresStore implements Store {
     ]);
     // Users who converted before their exposure, or after their phase ended: their totals count
     // only the conversions inside the window, re-added from the conversions of those units alone.
+    const preMean = 'CASE WHEN w.pre_n > 0 THEN w.pre_total / w.pre_n ELSE 0 END';
     const unsettled = settled.some((r) => r.unsettled > 0)
       ? await this.#analysisRows<MetricCell>(
-          `SELECT e.track_set_id AS "trackSetId", COALESCE(e.phase, '') AS phase, ${day} AS day, e.track, t.metric, COUNT(*)::float8 AS converted,
-            SUM(w.total)::float8 AS sum, SUM(w.total * w.total)::float8 AS "sumSquares",
+          `SELECT e.track_set_id AS "trackSetId", COALESCE(e.phase, '') AS phase, ${day} AS day, e.track, t.metric,
+            (COUNT(*) FILTER (WHERE w.n > 0))::float8 AS converted,
+            COALESCE(SUM(w.total), 0)::float8 AS sum, COALESCE(SUM(w.total * w.total), 0)::float8 AS "sumSquares",
             SUM(w.n)::float8 AS count, SUM(w.n * w.n)::float8 AS "countSquares",
-            SUM(w.total / w.n)::float8 AS "meanSum", SUM((w.total / w.n) * (w.total / w.n))::float8 AS "meanSquares"
+            COALESCE(SUM(w.total / NULLIF(w.n, 0)), 0)::float8 AS "meanSum",
+            COALESCE(SUM((w.total / NULLIF(w.n, 0)) * (w.total / NULLIF(w.n, 0))), 0)::float8 AS "meanSquares",
+            (COUNT(*) FILTER (WHERE w.pre_n > 0))::float8 AS "preConverted",
+            (COUNT(*) FILTER (WHERE w.n > 0 AND w.pre_n > 0))::float8 AS "crossConverted",
+            SUM(w.pre_total)::float8 AS "preSum", SUM(w.pre_total * w.pre_total)::float8 AS "preSumSquares",
+            COALESCE(SUM(w.total * w.pre_total), 0)::float8 AS "crossSum",
+            SUM(w.pre_n)::float8 AS "preCount", SUM(w.pre_n * w.pre_n)::float8 AS "preCountSquares", SUM(w.n * w.pre_n)::float8 AS "crossCount",
+            COALESCE(SUM(${preMean}) FILTER (WHERE w.n > 0), 0)::float8 AS "preMeanSum",
+            COALESCE(SUM((${preMean}) * (${preMean})) FILTER (WHERE w.n > 0), 0)::float8 AS "preMeanSquares",
+            COALESCE(SUM((w.total / NULLIF(w.n, 0)) * (${preMean})), 0)::float8 AS "crossMean"
           FROM ${s}.tracks_unit_totals t
-          JOIN ${s}.tracks_exposures e ON e.unit = t.unit AND t.last_at >= e.at
+          JOIN ${s}.tracks_exposures e ON e.unit = t.unit AND t.last_at >= e.at - ${back}
           ${ends}
-          CROSS JOIN LATERAL (SELECT SUM(c.value) AS total, COUNT(*) AS n FROM ${s}.tracks_conversions c
-                              WHERE c.unit = t.unit AND c.metric = t.metric AND c.at >= e.at AND ${open('c.at')}) w
-          WHERE NOT (${settledIf}) AND ${open('t.first_at')} AND w.n > 0 ${and('e.')} GROUP BY 1, 2, 3, 4, 5`,
-          ended.length > 0 ? endParams : params,
+          CROSS JOIN LATERAL (SELECT SUM(c.value) FILTER (WHERE c.at >= e.at) AS total, COUNT(*) FILTER (WHERE c.at >= e.at) AS n,
+                                COALESCE(SUM(c.value) FILTER (WHERE c.at < e.at), 0) AS pre_total, COUNT(*) FILTER (WHERE c.at < e.at) AS pre_n
+                              FROM ${s}.tracks_conversions c
+                              WHERE c.unit = t.unit AND c.metric = t.metric AND ${open('c.at')}
+                                AND c.at >= e.at - ${windowed ? windowOf : '0'}) w
+          WHERE NOT (${settledIf}) AND ${open('t.first_at')} AND (w.n > 0 OR w.pre_n > 0) ${and('e.')} GROUP BY 1, 2, 3, 4, 5`,
+          [...base, ...windowParams],
           call,
         )
       : [];
-    const metrics = [...settled.map(({ unsettled: _, ...cell }) => cell), ...unsettled].filter((cell) => cell.converted > 0);
+    const metrics = [...settled.map(({ unsettled: _, ...cell }) => ({ ...noMetricSums(), ...cell })), ...unsettled].filter(
+      (cell) => cell.converted > 0 || cell.preConverted > 0,
+    );
     const ratios = options?.ratios;
     let products: ProductCell[] | undefined;
     if (ratios !== undefined) {
       // Ratio metrics join two totals per user: computed from the conversions of those metrics alone.
-      const base = ended.length > 0 ? endParams : params;
       const k = base.length;
       products =
         ratios.length === 0

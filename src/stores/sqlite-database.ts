@@ -12,6 +12,7 @@ import { EVENT_KINDS, EVENT_TABLES } from '../model/event-tables.js';
 import type { Cell, EventTable } from '../model/event-tables.js';
 import { firstBadEvent } from '../model/check-event.js';
 import { StoreError } from '../model/store-error.js';
+import { longestWindowOf } from '../model/sums.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { CONTROL_COLUMNS, controlFromRow, controlParams, upsertControlSql } from './control-rows.js';
 import type { ControlRow } from './control-rows.js';
@@ -331,22 +332,44 @@ function summarizeSqlite(db: Database, options: SummarizeOptions | undefined): T
       track, COUNT(*) AS users, MIN(at) AS first, MAX(at) AS last
     FROM tracks_exposures ${where('')} GROUP BY 1, 2, 3, 4`);
   // Per user and metric: the total and number of conversions at or after the exposure and
-  // before the end of the user's phase.
+  // before the end of the user's phase, and (CUPED's covariate) the total and number in the
+  // pre-exposure window. Without a window the join is the plain "at or after the exposure".
   const endsTable = ended.length > 0
     ? `ends AS (SELECT json_extract(value, '$[0]') AS track_set_id, json_extract(value, '$[1]') AS phase, json_extract(value, '$[2]') AS from_at,
         json_extract(value, '$[3]') AS to_at, json_extract(value, '$[4]') AS ended FROM json_each(@ends)),`
     : '';
-  const perUser = `${endsTable} u AS (
-      SELECT e.track_set_id AS trackSetId, COALESCE(e.phase, '') AS phase, ${day('e.at')} AS day, e.track, e.unit, c.metric, SUM(c.value) AS total, COUNT(*) AS n
-      FROM tracks_exposures e JOIN tracks_conversions c ON c.unit = e.unit AND c.at >= e.at
-      ${ended.length > 0 ? "LEFT JOIN ends x ON x.track_set_id = e.track_set_id AND x.phase = COALESCE(e.phase, '') AND e.at >= x.from_at AND e.at < x.to_at WHERE (x.ended IS NULL OR c.at < x.ended)" : 'WHERE 1'}
-      ${and('e.')}
+  const window = options?.preExposure;
+  const back = longestWindowOf(window);
+  const windows = window?.byMetric === undefined ? [] : [...window.byMetric];
+  const windowsTable = windows.length > 0 ? `w AS (SELECT json_extract(value, '$[0]') AS metric, json_extract(value, '$[1]') AS ms FROM json_each(@windows)),` : '';
+  const after = ended.length > 0 ? 'c.at >= e.at AND (x.ended IS NULL OR c.at < x.ended)' : 'c.at >= e.at';
+  const inWindow = back === 0 ? after : `(${after}) OR (c.at < e.at AND c.at >= e.at - ${windows.length > 0 ? 'COALESCE(w.ms, @window)' : '@window'})`;
+  const perUser = `${endsTable} ${windowsTable} u AS (
+      SELECT e.track_set_id AS trackSetId, COALESCE(e.phase, '') AS phase, ${day('e.at')} AS day, e.track, e.unit, c.metric,
+        SUM(CASE WHEN c.at >= e.at THEN c.value END) AS total, SUM(c.at >= e.at) AS n,
+        COALESCE(SUM(CASE WHEN c.at < e.at THEN c.value END), 0.0) AS preTotal, SUM(c.at < e.at) AS preN
+      FROM tracks_exposures e JOIN tracks_conversions c ON c.unit = e.unit AND c.at >= e.at - @back
+      ${ended.length > 0 ? "LEFT JOIN ends x ON x.track_set_id = e.track_set_id AND x.phase = COALESCE(e.phase, '') AND e.at >= x.from_at AND e.at < x.to_at" : ''}
+      ${windows.length > 0 ? 'LEFT JOIN w ON w.metric = c.metric' : ''}
+      WHERE (${inWindow}) ${and('e.')}
       GROUP BY e.track_set_id, e.unit, c.metric)`;
-  const endParams = ended.length > 0 ? { ends: JSON.stringify(ended) } : {};
+  const endParams = {
+    back,
+    ...(back > 0 ? { window: window?.ms ?? 0 } : {}),
+    ...(windows.length > 0 ? { windows: JSON.stringify(windows) } : {}),
+    ...(ended.length > 0 ? { ends: JSON.stringify(ended) } : {}),
+  };
+  const preMean = 'CASE WHEN preN > 0 THEN preTotal / preN ELSE 0.0 END';
   const metrics = all<MetricCell>(
     `WITH ${perUser}
-    SELECT trackSetId, phase, day, track, metric, COUNT(*) AS converted, SUM(total) AS sum, SUM(total * total) AS sumSquares,
-      SUM(n) AS count, SUM(n * n) AS countSquares, SUM(total / n) AS meanSum, SUM((total / n) * (total / n)) AS meanSquares
+    SELECT trackSetId, phase, day, track, metric, SUM(n > 0) AS converted, COALESCE(SUM(total), 0) AS sum, COALESCE(SUM(total * total), 0) AS sumSquares,
+      SUM(n) AS count, SUM(n * n) AS countSquares, COALESCE(SUM(total / n), 0) AS meanSum, COALESCE(SUM((total / n) * (total / n)), 0) AS meanSquares,
+      SUM(preN > 0) AS preConverted, SUM(n > 0 AND preN > 0) AS crossConverted,
+      SUM(preTotal) AS preSum, SUM(preTotal * preTotal) AS preSumSquares, COALESCE(SUM(total * preTotal), 0) AS crossSum,
+      SUM(preN) AS preCount, SUM(preN * preN) AS preCountSquares, SUM(n * preN) AS crossCount,
+      COALESCE(SUM(CASE WHEN n > 0 THEN ${preMean} END), 0) AS preMeanSum,
+      COALESCE(SUM(CASE WHEN n > 0 THEN (${preMean}) * (${preMean}) END), 0) AS preMeanSquares,
+      COALESCE(SUM((total / n) * (${preMean})), 0) AS crossMean
     FROM u GROUP BY 1, 2, 3, 4, 5`,
     endParams,
   );
@@ -359,7 +382,7 @@ function summarizeSqlite(db: Database, options: SummarizeOptions | undefined): T
         : all<ProductCell>(
             `WITH ${perUser},
             r AS (SELECT json_extract(value, '$[0]') AS numerator, json_extract(value, '$[1]') AS denominator FROM json_each(@ratios))
-            SELECT a.trackSetId, a.phase, a.day, a.track, r.numerator, r.denominator, SUM(a.total * b.total) AS sum
+            SELECT a.trackSetId, a.phase, a.day, a.track, r.numerator, r.denominator, COALESCE(SUM(a.total * b.total), 0) AS sum
             FROM r JOIN u a ON a.metric = r.numerator JOIN u b ON b.trackSetId = a.trackSetId AND b.unit = a.unit AND b.metric = r.denominator
             GROUP BY 1, 2, 3, 4, 5, 6`,
             { ...endParams, ratios: JSON.stringify(ratios.map((r) => [r.numerator, r.denominator])) },

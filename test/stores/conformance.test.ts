@@ -8,6 +8,7 @@ import { after, describe, test } from 'node:test';
 import { StoreError, UnitOfKey, memoryStore, postgresStore, sqliteStore } from '../../src/index.js';
 import type { RecordedEvent, Store } from '../../src/index.js';
 import { EVENT_KINDS, EVENT_TABLES } from '../../src/model/event-tables.js';
+import { noMetricSums } from '../../src/model/sums.js';
 import { POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS } from '../../src/stores/schema.js';
 import BetterSqlite3 from 'better-sqlite3';
 import { sampleEvents } from './fixtures/sample-events.js';
@@ -149,6 +150,52 @@ for (const kind of kinds) {
       await store.close();
     });
 
+    test("CUPED's covariates: each user's history in the window before the exposure, per metric, summed with the outcome", async () => {
+      const { store } = kind.fresh();
+      const memory = memoryStore();
+      const hourMs = 3_600_000;
+      const start = day + 30 * 86_400_000;
+      const events: RecordedEvent[] = [{ kind: 'definition', eventId: 'd', trackSetId: 'cup', weights: { a: 1, b: 1 }, coverage: 1, control: 'a', phase: 'p', at: start - 40 * 86_400_000 }];
+      const exposed = (unit: string, track: string) => events.push({ kind: 'exposure', eventId: `x-${unit}`, trackSetId: 'cup', track, unit, at: start, phase: 'p' });
+      let n = 0;
+      const buy = (unit: string, metric: string, value: number, at: number) => events.push({ kind: 'conversion', eventId: `c${n++}`, unit, metric, value, at });
+      exposed('both', 'a'); // 2 buys before (in the window), 1 after
+      buy('both', 'buy', 4, start - 2 * hourMs);
+      buy('both', 'buy', 6, start - 3 * 86_400_000);
+      buy('both', 'buy', 10, start + hourMs);
+      exposed('before', 'a'); // only history: a covariate, no outcome
+      buy('before', 'buy', 5, start - hourMs);
+      exposed('old', 'a'); // history older than 14 days: no covariate
+      buy('old', 'buy', 7, start - 20 * 86_400_000);
+      buy('old', 'buy', 3, start + hourMs);
+      exposed('after', 'b');
+      buy('after', 'buy', 8, start + hourMs);
+      exposed('none', 'b');
+      // 'visit' keeps 30 days of history: the 20-day-old visit counts.
+      buy('old', 'visit', 1, start - 20 * 86_400_000);
+      buy('old', 'visit', 1, start + hourMs);
+      for (const s of [store, memory]) await s.write(events);
+      const preExposure = { ms: 14 * 86_400_000, byMetric: new Map([['visit', 30 * 86_400_000]]) };
+      const [fromStore, fromMemory] = [await store.summarize({ preExposure }), await memory.summarize({ preExposure })];
+      assert.deepEqual(fromStore, fromMemory);
+      const a = fromStore[0]!.tracks.find((t) => t.track === 'a')!;
+      const buyA = a.metrics.get('buy')!;
+      // Outcomes are unchanged by the window: 'both' 10, 'old' 3.
+      assert.deepEqual([buyA.converted, buyA.sum, buyA.sumSquares, buyA.count], [2, 13, 109, 2]);
+      // Covariates: 'both' 10 over 2 buys, 'before' 5 over 1, 'old' none in 14 days.
+      assert.deepEqual([buyA.preConverted, buyA.crossConverted, buyA.preSum, buyA.preSumSquares, buyA.crossSum], [2, 1, 15, 125, 100]);
+      assert.deepEqual([buyA.preCount, buyA.preCountSquares, buyA.crossCount], [3, 5, 2]);
+      // mean: over the converted users 'both' (10, history mean 5) and 'old' (3, no history).
+      assert.deepEqual([buyA.meanSum, buyA.preMeanSum, buyA.preMeanSquares, buyA.crossMean], [13, 5, 25, 50]);
+      const visitA = a.metrics.get('visit')!;
+      assert.deepEqual([visitA.converted, visitA.preConverted, visitA.crossSum], [1, 1, 1]);
+      // Without a window nothing before the exposure is read.
+      const [plain] = await store.summarize();
+      const plainBuy = plain!.tracks.find((t) => t.track === 'a')!.metrics.get('buy')!;
+      assert.deepEqual([plainBuy.converted, plainBuy.sum, plainBuy.preSum, plainBuy.crossSum], [2, 13, 0, 0]);
+      await store.close();
+    });
+
     test('any name works: constructor, __proto__, quotes, unicode, 200 characters', async () => {
       const { store } = kind.fresh();
       const events: RecordedEvent[] = [];
@@ -165,7 +212,7 @@ for (const kind of kinds) {
         assert.deepEqual(set.definition!.weights, new Map([[name, 2], ['control', 1]]));
         const track = set.tracks.find((t) => t.track === name)!;
         assert.equal(track.users, 1);
-        assert.deepEqual([...track.metrics.entries()], [[name, { converted: 1, sum: i + 1, sumSquares: (i + 1) ** 2, count: 1, countSquares: 1, meanSum: i + 1, meanSquares: (i + 1) ** 2 }]]);
+        assert.deepEqual([...track.metrics.entries()], [[name, { ...noMetricSums(), converted: 1, sum: i + 1, sumSquares: (i + 1) ** 2, count: 1, countSquares: 1, meanSum: i + 1, meanSquares: (i + 1) ** 2 }]]);
       }
       await store.close();
     });

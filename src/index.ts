@@ -52,7 +52,7 @@ export { StoreError } from './model/store-error.js';
 export type { StoreErrorOptions, TracksStoreErrorCode } from './model/store-error.js';
 export { UnitOfKey } from './model/unit.js';
 export { eventProblem } from './model/check-event.js';
-export type { MetricDeclaration, MetricDeclarationKind, MetricDeclarations } from './model/metrics.js';
+export type { MetricCap, MetricDeclaration, MetricDeclarationKind, MetricDeclarations } from './model/metrics.js';
 export { LATENCY_BUCKET_BOUNDS_MS, latencyBucket, latencyQuantile } from './model/latency-histogram.js';
 
 // stores
@@ -88,11 +88,14 @@ export {
   srmCheck,
   stratifiedLift,
   welchTest,
+  cupedLift,
 } from './stats/index.js';
 export type {
   ArmEstimate,
   BayesResult,
   CannotCompute,
+  CupedLiftResult,
+  CupedStatistics,
   Estimate,
   LiftResult,
   MetricKind,
@@ -112,9 +115,10 @@ export { buildReport } from './report/build-report.js';
 export type { ReportOptions } from './report/build-report.js';
 export { renderReport } from './report/render-report.js';
 export { readAnalysis } from './report/read-analysis.js';
-export type { Analysis } from './report/read-analysis.js';
+export type { Analysis, AnalysisOptions, CupedOption } from './report/read-analysis.js';
 export type {
   Comparison,
+  CupedComparison,
   LatencyResult,
   MetricResult,
   MetricType,

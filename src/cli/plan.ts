@@ -16,6 +16,10 @@ Options:
   --alpha <a>          significance level (default 0.05)
   --power <p>          chance to detect the change when it is real (default 0.8)
   --daily <users>      users entering the test per day, to estimate the days needed
+  --cuped-correlation <rho>
+                       plan for a CUPED analysis: the correlation, from 0 to below 1,
+                       between the metric and its pre-exposure value (e.g. 0.7); the
+                       users needed shrink by a factor 1 - rho^2
   --json               print the result as JSON`;
 
 /** `tracks plan`: how many users, and how many days, a test needs. */
@@ -30,6 +34,7 @@ export const planCommand: Command = {
       alpha: { type: 'string' },
       power: { type: 'string' },
       daily: { type: 'string' },
+      'cuped-correlation': { type: 'string' },
       json: { type: 'boolean' },
     });
     if (values.baseline === undefined) throw new UsageError('--baseline is required, e.g. --baseline 0.05 for a 5% conversion rate');
@@ -37,16 +42,26 @@ export const planCommand: Command = {
     const tracks = numberFlag('tracks', values.tracks, 2, 2, 1000);
     if (!Number.isInteger(tracks)) throw new UsageError(`--tracks is '${values.tracks}'; give a whole number of tracks, control included`);
     const dailyUsers = values.daily === undefined ? undefined : numberFlag('daily', values.daily, 0, 1, Number.MAX_SAFE_INTEGER);
-    const result = sampleSize({
+    const cupedCorrelation = numberFlag('cuped-correlation', values['cuped-correlation'], 0, 0, 0.999);
+    const input = {
       baseline: numberFlag('baseline', values.baseline, 0, 1e-9, 1 - 1e-9),
       relativeMde: numberFlag('mde', values.mde, 0, -0.999999, 1000),
       tracks,
       alpha: numberFlag('alpha', values.alpha, 0.05, 1e-9, 0.5),
       power: numberFlag('power', values.power, 0.8, 0.01, 0.999999),
       ...(dailyUsers === undefined ? {} : { dailyUsers }),
-    });
+    };
+    const result = sampleSize({ ...input, cupedCorrelation });
+    const cuped = values['cuped-correlation'] !== undefined;
+    // With CUPED, the plan without it, for comparison.
+    const plain = cuped ? sampleSize(input) : undefined;
     if (values.json) {
-      io.stdout(JSON.stringify(result, null, 2));
+      const withoutCuped = plain && {
+        usersPerTrack: plain.usersPerTrack,
+        totalUsers: plain.totalUsers,
+        ...(plain.days === undefined ? {} : { days: plain.days }),
+      };
+      io.stdout(JSON.stringify(plain ? { ...result, cupedCorrelation, withoutCuped } : result, null, 2));
       return 0;
     }
     const n = (x: number): string => x.toLocaleString('en-US');
@@ -57,6 +72,14 @@ export const planCommand: Command = {
         (result.comparisons > 1 ? ` (${result.adjustedAlpha.toPrecision(3)} per comparison, ${result.comparisons} comparisons)` : ''),
     ];
     if (result.days !== undefined) lines.push(`  about ${n(result.days)} days at ${n(dailyUsers!)} users a day`);
+    if (plain) {
+      const share = (1 - cupedCorrelation * cupedCorrelation) * 100;
+      lines.push(
+        `  assuming CUPED with rho=${cupedCorrelation} (correlation with the pre-exposure value): ${share.toFixed(0)}% of the variance`,
+        `  without CUPED: ${n(plain.usersPerTrack)} users per track, ${n(plain.totalUsers)} in all` +
+          (plain.days === undefined ? '' : `, about ${n(plain.days)} days`),
+      );
+    }
     io.stdout(lines.join('\n'));
     return 0;
   },

@@ -27,6 +27,10 @@ ${STORE_USAGE}
   --correction <m>     holm (default) or bh (Benjamini-Hochberg)
   --phase <n>          analyse phase n of --trackset alone (1 is the first; see the phase list)
   --all-phases         also analyse each phase alone, after the combined analysis
+  --no-cuped           compare unadjusted (by default sum, count, mean and conversion
+                       metrics are adjusted for each user's history before exposure: CUPED)
+  --cuped-window <d>   days of history before exposure CUPED reads (default 14; a metric's
+                       own cuped.windowDays wins)
 ${CONTROL_USAGE}`;
 
 /** `tracks report`: the answer, per track set and track. */
@@ -44,7 +48,11 @@ export const reportCommand: Command = {
       control: { type: 'string', multiple: true },
       phase: { type: 'string' },
       'all-phases': { type: 'boolean' },
+      'no-cuped': { type: 'boolean' },
+      'cuped-window': { type: 'string' },
     });
+    if (values['no-cuped'] && values['cuped-window'] !== undefined) throw new UsageError('--no-cuped and --cuped-window contradict each other; give one');
+    const cuped = values['no-cuped'] ? false : { windowDays: numberFlag('cuped-window', values['cuped-window'], 14, 0.1, 366) };
     const phase = values.phase === undefined ? undefined : numberFlag('phase', values.phase, 1, 1, 1e9);
     if (phase !== undefined && !Number.isInteger(phase)) throw new UsageError(`--phase is '${values.phase}'; give a phase number, 1 for the first`);
     if (phase !== undefined && values.trackset === undefined) {
@@ -56,7 +64,7 @@ export const reportCommand: Command = {
     const store = openExistingStore(values.store, io);
     try {
       // The table has no timeline, so the per-day sums are not asked for.
-      const { sums, metrics } = await readAnalysis(store, values.trackset === undefined ? { daily: false } : { trackSetId: values.trackset, daily: false });
+      const { sums, metrics } = await readAnalysis(store, values.trackset === undefined ? { daily: false, cuped } : { trackSetId: values.trackset, daily: false, cuped });
       const all = values.trackset === undefined || (baselines.size === 0 && sums.length > 0) ? sums : await store.summarize({ daily: false });
       if (values.trackset !== undefined && sums.length === 0) {
         const known = all.map((s) => quoted(s.trackSetId));
@@ -72,6 +80,7 @@ export const reportCommand: Command = {
         baselines,
         metrics,
         sequential: values.sequential ?? false,
+        cuped,
         ...(phase === undefined ? {} : { phase }),
         allPhases: values['all-phases'] ?? false,
       });

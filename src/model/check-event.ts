@@ -8,6 +8,8 @@ import { nameProblem } from '../core/names.js';
 import type { RecordedEvent } from './events.js';
 import { LATENCY_BUCKETS } from './latency-histogram.js';
 import { unitProblem } from './unit.js';
+import { analysisProblemOf } from './metrics.js';
+import type { MetricDeclarationKind } from './metrics.js';
 
 /** The latest time a stored event may carry: the end of the JavaScript Date range, in epoch ms. */
 export const MAX_EPOCH_MS = 8.64e15;
@@ -78,6 +80,10 @@ function kindProblem(kind: unknown, e: Partial<Record<string, unknown>>): string
 
 function metricKindProblem(e: Partial<Record<string, unknown>>): string | undefined {
   if (!['conversion', 'sum', 'count', 'mean', 'ratio'].includes(e.metricKind as string)) return 'metricKind must be conversion, sum, count, mean or ratio';
+  if (e.analysis !== undefined) {
+    const problem = typeof e.analysis === 'object' && e.analysis !== null ? analysisProblemOf(e.metricKind as MetricDeclarationKind, e.analysis) : 'analysis must be an object';
+    if (problem !== undefined) return `analysis.${problem}`;
+  }
   if (e.metricKind === 'ratio') return name('numerator', e.numerator) ?? name('denominator', e.denominator);
   return e.numerator === null && e.denominator === null ? undefined : 'numerator and denominator must be null but for a ratio';
 }

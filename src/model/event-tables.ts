@@ -84,9 +84,9 @@ export const EVENT_TABLES: { readonly [K in RecordedEvent['kind']]: EventTable<K
   metric: {
     kind: 'metric',
     table: 'tracks_metrics',
-    columns: [text('event_id'), text('name'), text('metric_kind'), text('numerator'), text('denominator'), integer('higher_is_better'), integer('guardrail'), integer('at')],
+    columns: [text('event_id'), text('name'), text('metric_kind'), text('numerator'), text('denominator'), integer('higher_is_better'), integer('guardrail'), integer('at'), text('analysis')],
     key: ['event_id'],
-    row: (e) => [e.eventId, e.name, e.metricKind, e.numerator, e.denominator, e.higherIsBetter === null ? null : e.higherIsBetter ? 1 : 0, e.guardrail ? 1 : 0, e.at],
+    row: (e) => [e.eventId, e.name, e.metricKind, e.numerator, e.denominator, e.higherIsBetter === null ? null : e.higherIsBetter ? 1 : 0, e.guardrail ? 1 : 0, e.at, e.analysis === undefined ? null : JSON.stringify(e.analysis)],
   },
 };
 

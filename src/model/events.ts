@@ -1,3 +1,4 @@
+import type { MetricAnalysis } from './metrics.js';
 /**
  * The events recording produces and every store holds. These types are the contract between
  * recording (which creates them) and the stores (which write them): both layers import them
@@ -98,6 +99,8 @@ export interface MetricEvent {
   /** Null for a guardrail declared without a direction (any significant move warns). */
   readonly higherIsBetter: boolean | null;
   readonly guardrail: boolean;
+  /** The declaration's `cuped` and `cap`, when it says either (stored as JSON). */
+  readonly analysis?: MetricAnalysis;
   readonly at: number;
 }
 

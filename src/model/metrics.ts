@@ -30,7 +30,34 @@ interface DeclarationBase {
    * move warns (verdict `changed`), since a guardrail may be one that must not rise (refunds).
    */
   readonly guardrail?: boolean;
+  /**
+   * CUPED's pre-exposure window for this metric (default 14 days, or the report's), or `false`
+   * to analyse it unadjusted. The covariate is the unit's value of the same metric in the
+   * window before its first exposure. Not for ratios.
+   */
+  readonly cuped?: false | { readonly windowDays: number };
+  /**
+   * Winsorization: each unit's value is capped at `value`, or at the `percentile` (0.5 to 1,
+   * exclusive) of every unit's value in the set and phase, zeros included, before the
+   * comparison, so one whale cannot move a mean. For sum, count and mean metrics.
+   */
+  readonly cap?: MetricCap;
 }
+
+/**
+ * A metric's cap (winsorization): a fixed value, or a percentile over the units of each set
+ * and phase.
+ *
+ * @example
+ * ```ts
+ * const fixed: MetricCap = { value: 1000 };
+ * const top1: MetricCap = { percentile: 0.99 };
+ * ```
+ */
+export type MetricCap = { readonly value: number } | { readonly percentile: number };
+
+/** What a declaration says about the analysis beyond kind and direction, as stored with it. */
+export type MetricAnalysis = Pick<DeclarationBase, 'cuped' | 'cap'>;
 
 /**
  * How one metric is analysed.
@@ -71,7 +98,7 @@ export type MetricDeclaration =
 export type MetricDeclarations = Readonly<Record<string, MetricDeclaration>>;
 
 const KINDS: readonly MetricDeclarationKind[] = ['conversion', 'sum', 'count', 'mean', 'ratio'];
-const FIELDS = new Set(['kind', 'higherIsBetter', 'guardrail', 'numerator', 'denominator']);
+const FIELDS = new Set(['kind', 'higherIsBetter', 'guardrail', 'numerator', 'denominator', 'cuped', 'cap']);
 
 /**
  * Checks `configure({ metrics })`: a TracksError naming the metric and the field at fault, and
@@ -96,7 +123,7 @@ export function checkMetrics(metrics: unknown): Map<string, MetricDeclaration> {
     }
     const d = value as Record<string, unknown>;
     for (const field of Object.keys(d)) {
-      if (!FIELDS.has(field)) throw new TracksError(`${at} has an unknown field ${quoted(field)}; a declaration has kind, higherIsBetter, guardrail (and numerator, denominator for a ratio)`);
+      if (!FIELDS.has(field)) throw new TracksError(`${at} has an unknown field ${quoted(field)}; a declaration has kind, higherIsBetter, guardrail, cuped, cap (and numerator, denominator for a ratio)`);
     }
     if (!KINDS.includes(d.kind as MetricDeclarationKind)) {
       throw new TracksError(`${at}.kind is ${d.kind === undefined ? 'missing' : quoted(String(d.kind))}; use one of ${KINDS.map((k) => `'${k}'`).join(', ')}`);
@@ -104,6 +131,8 @@ export function checkMetrics(metrics: unknown): Map<string, MetricDeclaration> {
     for (const flag of ['higherIsBetter', 'guardrail'] as const) {
       if (d[flag] !== undefined && typeof d[flag] !== 'boolean') throw new TracksError(`${at}.${flag} must be true or false, not ${String(d[flag])}`);
     }
+    const analysisProblem = analysisProblemOf(d.kind as MetricDeclarationKind, d);
+    if (analysisProblem !== undefined) throw new TracksError(`${at}.${analysisProblem}`);
     if (d.kind === 'ratio') {
       for (const part of ['numerator', 'denominator'] as const) {
         const partProblem = typeof d[part] === 'string' ? nameProblem(d[part]) : 'is missing';
@@ -124,6 +153,39 @@ export function checkMetrics(metrics: unknown): Map<string, MetricDeclaration> {
     }
   }
   return declared;
+}
+
+/**
+ * What is wrong with a declaration's `cuped` and `cap`, as "field is ...; fix", or undefined.
+ * Shared by `checkMetrics` and the store's check of a published metric event.
+ */
+export function analysisProblemOf(kind: MetricDeclarationKind, d: { readonly cuped?: unknown; readonly cap?: unknown }): string | undefined {
+  if (d.cuped !== undefined && d.cuped !== false) {
+    const days = typeof d.cuped === 'object' && d.cuped !== null ? (d.cuped as { windowDays?: unknown }).windowDays : undefined;
+    if (typeof days !== 'number' || !(days > 0 && days <= 366) || Object.keys(d.cuped as object).some((k) => k !== 'windowDays')) {
+      return `cuped is ${describe(d.cuped)}; give { windowDays: 14 } (more than 0, at most 366 days) or false`;
+    }
+    if (kind === 'ratio') return "cuped applies to conversion, sum, count and mean metrics, not to a ratio; leave it out";
+  }
+  if (d.cap !== undefined) {
+    if (kind === 'ratio' || kind === 'conversion') return `cap caps a unit's value of a sum, count or mean metric; a ${kind} cannot be capped, leave it out`;
+    const cap = d.cap as { value?: unknown; percentile?: unknown } | null;
+    const keys = typeof cap === 'object' && cap !== null ? Object.keys(cap) : [];
+    const ok =
+      keys.length === 1 &&
+      ((keys[0] === 'value' && typeof cap!.value === 'number' && Number.isFinite(cap!.value) && cap!.value > 0) ||
+        (keys[0] === 'percentile' && typeof cap!.percentile === 'number' && cap!.percentile >= 0.5 && cap!.percentile < 1));
+    if (!ok) return `cap is ${describe(d.cap)}; give { value: 1000 } (a positive number) or { percentile: 0.99 } (at least 0.5, below 1)`;
+  }
+  return undefined;
+}
+
+function describe(value: unknown): string {
+  try {
+    return typeof value === 'object' && value !== null ? JSON.stringify(value).slice(0, 60) : String(value);
+  } catch {
+    return 'not plain data';
+  }
 }
 
 /**
@@ -153,13 +215,22 @@ export function metricEventOf(name: string, declaration: MetricDeclaration, even
     // A guardrail has no default direction: "refunds" must not rise, "revenue" must not fall.
     higherIsBetter: declaration.higherIsBetter ?? (declaration.guardrail === true ? null : true),
     guardrail: declaration.guardrail ?? false,
+    ...(declaration.cuped !== undefined || declaration.cap !== undefined ? { analysis: analysisOf(declaration) } : {}),
     at,
   };
 }
 
+function analysisOf(d: MetricAnalysis): MetricAnalysis {
+  return { ...(d.cuped === undefined ? {} : { cuped: d.cuped }), ...(d.cap === undefined ? {} : { cap: d.cap }) };
+}
+
 /** The declaration a stored event publishes. */
-export function declarationOf(event: Pick<MetricEvent, 'metricKind' | 'numerator' | 'denominator' | 'higherIsBetter' | 'guardrail'>): MetricDeclaration {
-  const base = { ...(event.higherIsBetter === null ? {} : { higherIsBetter: event.higherIsBetter }), guardrail: event.guardrail };
+export function declarationOf(event: Pick<MetricEvent, 'metricKind' | 'numerator' | 'denominator' | 'higherIsBetter' | 'guardrail' | 'analysis'>): MetricDeclaration {
+  const base = {
+    ...(event.higherIsBetter === null ? {} : { higherIsBetter: event.higherIsBetter }),
+    guardrail: event.guardrail,
+    ...(event.analysis === undefined ? {} : analysisOf(event.analysis)),
+  };
   if (event.metricKind === 'ratio') return { ...base, kind: 'ratio', numerator: event.numerator ?? '', denominator: event.denominator ?? '' };
   return { ...base, kind: event.metricKind };
 }

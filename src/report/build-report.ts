@@ -4,7 +4,8 @@ import { LATENCY_BUCKET_BOUNDS_MS, latencyQuantile } from '../model/latency-hist
 import type { MetricDeclaration, MetricDeclarations } from '../model/metrics.js';
 import { adjustPValues } from '../stats/multiple-testing.js';
 import { normalQuantile } from '../stats/distributions.js';
-import { addMetric } from '../model/sums.js';
+import { addMetric, DEFAULT_PRE_EXPOSURE_MS } from '../model/sums.js';
+import type { CupedOption } from './read-analysis.js';
 import type { DailySums, HealthSums, MutableMetricSums, PhaseSums, TrackSetSums, TrackSums } from '../model/sums.js';
 import { comparePhases, verdictOf } from './compare.js';
 import type { PendingComparison } from './compare.js';
@@ -52,6 +53,12 @@ export interface ReportOptions {
   readonly allPhases?: boolean;
   /** Fewer users than this in a track raises a warning (default 100). */
   readonly minUsers?: number;
+  /**
+   * CUPED (default on, 14 days): compare each metric adjusted for its users' value of it in the
+   * window before their exposure, where they have one (the store must have been summarized with
+   * the same window: {@link readAnalysis} does). `false` turns it off.
+   */
+  readonly cuped?: CupedOption;
   /** Include the cumulative lift by day (the dashboard's chart). */
   readonly timeline?: boolean;
   /** The report's clock, for tests. */
@@ -87,12 +94,14 @@ export function buildReport(sums: readonly TrackSetSums[], options: ReportOption
     alpha,
     sequential: options.sequential ?? false,
     correction,
+    cuped: options.cuped === false ? null : { windowDays: options.cuped?.windowDays ?? DEFAULT_PRE_EXPOSURE_MS / 86_400_000 },
     latencyBucketBoundsMs: LATENCY_BUCKET_BOUNDS_MS,
-    trackSets: sums.map((set) => trackSetResult(set, { ...options, alpha, correction, baselines, metrics })),
+    trackSets: sums.map((set) => trackSetResult(set, { ...options, cuped: options.cuped !== false, alpha, correction, baselines, metrics })),
   };
 }
 
-type Resolved = Omit<ReportOptions, 'baselines' | 'metrics'> & {
+type Resolved = Omit<ReportOptions, 'baselines' | 'metrics' | 'cuped'> & {
+  readonly cuped: boolean;
   readonly alpha: number;
   readonly correction: 'holm' | 'benjamini-hochberg';
   readonly baselines: ReadonlyMap<string, string>;

@@ -3,15 +3,20 @@ import { alwaysValid } from '../stats/confidence-sequence.js';
 import { proportionTest } from '../stats/proportion-test.js';
 import { stratifiedLift } from '../stats/stratified-lift.js';
 import type { Stratum } from '../stats/stratified-lift.js';
-import { armEstimate, statisticsOf } from './metric-spec.js';
+import { cupedLift } from '../stats/cuped-lift.js';
+import type { LiftResult } from '../stats/lift.js';
+import type { Summary } from '../stats/summary.js';
+import { armEstimate, cupedStatisticsOf, statisticsOf } from './metric-spec.js';
 import type { ArmSums, MetricSpec } from './metric-spec.js';
 import type { Comparison } from './report-model.js';
 
-/** How to compare: significance level and sequential testing. */
+/** How to compare: significance level, sequential testing, CUPED. */
 export interface CompareOptions {
   readonly alpha: number;
   readonly sequential?: boolean;
   readonly tuningParameter?: number;
+  /** Adjust for each user's pre-exposure value of the metric where there is one (default false here; the report turns it on). */
+  readonly cuped?: boolean;
 }
 
 /** A comparison before the set's multiple-testing correction. */
@@ -22,9 +27,35 @@ export type PendingComparison = Omit<Comparison, 'adjustedPValue' | 'significant
  * baseline's and the track's users of one phase, and the phases are combined by the
  * post-stratified estimator ({@link stratifiedLift}), so a change of weights or coverage between
  * phases cannot bias it. With one phase this is the plain comparison (Welch's lift, and the
- * pooled two-proportion z-test's p-value for conversions). Returns why, when it cannot compute.
+ * pooled two-proportion z-test's p-value for conversions).
+ *
+ * With `cuped`, a metric whose users have history (a value before their exposure) is compared
+ * with CUPED ({@link cupedLift}, θ pooled over the two tracks of each phase) and the
+ * unadjusted comparison is kept beside it. Returns why, when it cannot compute.
  */
 export function comparePhases(pairs: readonly { readonly base: ArmSums; readonly track: ArmSums }[], spec: MetricSpec, options: CompareOptions): PendingComparison | string {
+  const plain = fixedLift(pairs, spec, options.alpha);
+  if (typeof plain === 'string') return plain;
+  const unadjusted = finish(plain, pairs, spec, options, true);
+  if (typeof unadjusted === 'string' || !options.cuped || !hasHistory(pairs, spec)) return unadjusted;
+  const adjusted = cupedFixedLift(pairs, spec, options.alpha);
+  // The adjustment cannot compute where the plain comparison can only when it removes every
+  // bit of variance; the plain answer then stands.
+  if (typeof adjusted === 'string') return unadjusted;
+  const result = finish(adjusted, pairs, spec, options, false);
+  if (typeof result === 'string') return unadjusted;
+  const ratio = (adjusted.fixed.absolute.standardError / plain.fixed.absolute.standardError) ** 2;
+  return {
+    ...result,
+    cuped: {
+      varianceReduction: 1 - ratio,
+      unadjusted: { absolute: unadjusted.absolute, relative: unadjusted.relative, pValue: unadjusted.pValue },
+    },
+  };
+}
+
+/** The fixed-horizon lift over the phases, unadjusted. */
+function fixedLift(pairs: readonly { readonly base: ArmSums; readonly track: ArmSums }[], spec: MetricSpec, alpha: number): Fixed | string {
   const strata: Stratum[] = [];
   let reason: string | undefined;
   for (const { base, track } of pairs) {
@@ -34,13 +65,69 @@ export function comparePhases(pairs: readonly { readonly base: ArmSums; readonly
     else reason ??= control.ok ? (treatment as { reason: string }).reason : control.reason;
   }
   if (strata.length === 0) return pairs.length > 1 ? `no phase can compare the two tracks (${reason ?? 'no users'})` : (reason ?? 'no users');
-  const fixed = stratifiedLift(strata, { alpha: options.alpha });
-  if (!fixed.ok) return fixed.reason;
+  const fixed = stratifiedLift(strata, { alpha });
+  return fixed.ok ? { fixed, phases: strata.length } : fixed.reason;
+}
+
+/** A fixed-horizon lift and the number of phases it combined. */
+interface Fixed {
+  readonly fixed: LiftResult;
+  readonly phases: number;
+}
+
+/**
+ * The fixed-horizon lift with CUPED: one phase is exactly {@link cupedLift} (gbstats' estimator);
+ * several are each adjusted with their own θ and combined as {@link stratifiedLift} combines
+ * them, each arm's adjusted mean centred on the phase's pooled covariate mean (Y − θ(X − X̄)) so
+ * that it stays on the metric's scale and the relative lift divides by a mean of Y.
+ */
+function cupedFixedLift(pairs: readonly { readonly base: ArmSums; readonly track: ArmSums }[], spec: MetricSpec, alpha: number): Fixed | string {
+  const kind = spec.type === 'conversion' ? 'proportion' : 'mean';
+  const strata: Stratum[] = [];
+  let only: LiftResult | undefined;
+  let reason: string | undefined;
+  let adjusted = false;
+  for (const { base, track } of pairs) {
+    const c = cupedStatisticsOf(base, spec);
+    const t = cupedStatisticsOf(track, spec);
+    const result = cupedLift(c, t, { alpha, kind });
+    if (!result.ok) {
+      reason ??= result.reason;
+      continue;
+    }
+    only = result;
+    adjusted ||= result.theta !== 0;
+    const centre = (result.theta * (c.covariateSum + t.covariateSum)) / (c.n + t.n);
+    const arm = (s: Summary) => ({ n: s.n, mean: s.mean + centre, squaredError: s.standardError * s.standardError });
+    strata.push({ control: arm(result.control), treatment: arm(result.treatment) });
+  }
+  if (strata.length === 0) return reason ?? 'no users';
+  // No spread in the history (everyone or no one had some): nothing to adjust with.
+  if (!adjusted) return 'the covariate has no variance';
+  if (pairs.length === 1 && only !== undefined) return { fixed: only, phases: 1 };
+  const fixed = stratifiedLift(strata, { alpha });
+  return fixed.ok ? { fixed, phases: strata.length } : fixed.reason;
+}
+
+/** Whether any user of the pairs has a value of the metric before exposure. */
+function hasHistory(pairs: readonly { readonly base: ArmSums; readonly track: ArmSums }[], spec: MetricSpec): boolean {
+  if (spec.type === 'ratio') return false;
+  return pairs.some((p) => cupedStatisticsOf(p.base, spec).covariateSumSquares > 0 || cupedStatisticsOf(p.track, spec).covariateSumSquares > 0);
+}
+
+/** The comparison from a fixed-horizon lift: sequential when asked, the p-value, the Bayesian view. */
+function finish(
+  { fixed, phases }: Fixed,
+  pairs: readonly { readonly base: ArmSums; readonly track: ArmSums }[],
+  spec: MetricSpec,
+  options: CompareOptions,
+  pooledZ: boolean,
+): PendingComparison | string {
   const estimate = options.sequential
     ? alwaysValid(fixed, { alpha: options.alpha, ...(options.tuningParameter ? { tuningParameter: options.tuningParameter } : {}) })
     : fixed;
   let pValue = estimate.absolute.pValue;
-  if (!options.sequential && spec.type === 'conversion' && pairs.length === 1) {
+  if (pooledZ && !options.sequential && spec.type === 'conversion' && pairs.length === 1) {
     // The two-proportion z-test (pooled standard error) is the convention for one phase's conversion rates.
     const test = proportionTest(statisticsOf(pairs[0]!.base, spec), statisticsOf(pairs[0]!.track, spec), { alpha: options.alpha });
     if (!test.ok) return test.reason;
@@ -55,7 +142,8 @@ export function comparePhases(pairs: readonly { readonly base: ArmSums; readonly
     // "Better" follows the metric's direction: for a lower-is-better metric, a negative effect.
     chanceToBeatControl: bayes.ok ? (spec.higherIsBetter === false ? 1 - bayes.chanceToBeatControl : bayes.chanceToBeatControl) : null,
     risk: bayes.ok ? (spec.higherIsBetter === false ? bayes.risk.control : bayes.risk.treatment) : null,
-    phases: strata.length,
+    phases,
+    cuped: null,
   };
 }
 

@@ -5,6 +5,7 @@ import { armOf, ratioArm } from '../stats/stratified-lift.js';
 import type { ArmEstimate } from '../stats/stratified-lift.js';
 import type { StatResult } from '../stats/result.js';
 import type { SufficientStatistics } from '../stats/summary.js';
+import type { CupedStatistics } from '../stats/cuped-lift.js';
 import type { MetricType } from './report-model.js';
 
 /** How the report analyses one metric: its type and direction, declared or inferred. */
@@ -80,6 +81,25 @@ export function statisticsOf(arm: ArmSums, spec: MetricSpec): SufficientStatisti
       return { n: m.converted, sum: m.meanSum, sumSquares: m.meanSquares };
     default:
       return { n: arm.users, sum: m.sum, sumSquares: m.sumSquares };
+  }
+}
+
+/**
+ * The sufficient statistics of a non-ratio metric on an arm with CUPED's covariate: the same
+ * users as {@link statisticsOf}, each with their value of the metric before exposure.
+ */
+export function cupedStatisticsOf(arm: ArmSums, spec: MetricSpec): CupedStatistics {
+  const m = metricSums(arm, spec.name);
+  const y = statisticsOf(arm, spec);
+  switch (spec.type) {
+    case 'conversion':
+      return { ...y, covariateSum: m.preConverted, covariateSumSquares: m.preConverted, crossSum: m.crossConverted };
+    case 'count':
+      return { ...y, covariateSum: m.preCount, covariateSumSquares: m.preCountSquares, crossSum: m.crossCount };
+    case 'mean':
+      return { ...y, covariateSum: m.preMeanSum, covariateSumSquares: m.preMeanSquares, crossSum: m.crossMean };
+    default:
+      return { ...y, covariateSum: m.preSum, covariateSumSquares: m.preSumSquares, crossSum: m.crossSum };
   }
 }
 

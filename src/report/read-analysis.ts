@@ -1,7 +1,8 @@
 import type { MetricDeclaration } from '../model/metrics.js';
 import { ratiosOf } from '../model/metrics.js';
 import type { Store } from '../model/store.js';
-import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
+import { DEFAULT_PRE_EXPOSURE_MS } from '../model/sums.js';
+import type { PreExposureWindow, SummarizeOptions, TrackSetSums } from '../model/sums.js';
 
 /** What a report is built from: the store's sums and the metric declarations published to it. */
 export interface Analysis {
@@ -19,9 +20,34 @@ export interface Analysis {
  * const report = buildReport(sums, { metrics });
  * ```
  */
-export async function readAnalysis(store: Store, options: SummarizeOptions = {}): Promise<Analysis> {
+export async function readAnalysis(store: Store, options: AnalysisOptions = {}): Promise<Analysis> {
+  const { cuped, ...summarize } = options;
   const metrics = (await store.readMetrics?.()) ?? new Map<string, MetricDeclaration>();
   const ratios = ratiosOf(metrics);
-  const sums = await store.summarize(ratios.length > 0 ? { ...options, ratios } : options);
+  const preExposure = preExposureOf(metrics, cuped);
+  const sums = await store.summarize({ ...summarize, ...(ratios.length > 0 ? { ratios } : {}), ...(preExposure === undefined ? {} : { preExposure }) });
   return { sums, metrics };
 }
+
+/** What {@link readAnalysis} takes: what to summarize, and CUPED's window (default 14 days; false: none). */
+export type AnalysisOptions = Omit<SummarizeOptions, 'ratios' | 'preExposure'> & { readonly cuped?: CupedOption };
+
+/** The report's CUPED setting: on with a window (days; default 14), or off. */
+export type CupedOption = false | { readonly windowDays?: number };
+
+/**
+ * The pre-exposure windows to sum covariates over: the report's for every metric, a metric's
+ * own where it declares one, none for a metric declared `cuped: false`. Undefined when off.
+ */
+export function preExposureOf(metrics: ReadonlyMap<string, MetricDeclaration>, cuped: CupedOption | undefined): PreExposureWindow | undefined {
+  if (cuped === false) return undefined;
+  const ms = (cuped?.windowDays ?? DEFAULT_PRE_EXPOSURE_MS / DAY_MS) * DAY_MS;
+  const byMetric = new Map<string, number>();
+  for (const [name, d] of metrics) {
+    if (d.cuped === false) byMetric.set(name, 0);
+    else if (d.cuped !== undefined) byMetric.set(name, d.cuped.windowDays * DAY_MS);
+  }
+  return byMetric.size > 0 ? { ms, byMetric } : { ms };
+}
+
+const DAY_MS = 86_400_000;

@@ -1,5 +1,5 @@
 import { escapeControl as text } from '../core/names.js';
-import type { MetricResult, PhaseResult, Report, TrackResult, TrackSetResult } from './report-model.js';
+import type { Comparison, MetricResult, PhaseResult, Report, TrackResult, TrackSetResult } from './report-model.js';
 import { formatP } from './build-report.js';
 
 /** What {@link renderReport} shows besides the analysis. */
@@ -30,7 +30,8 @@ export function renderReport(report: Report, options: RenderOptions = {}): strin
   const mode = report.sequential ? 'sequential (always-valid)' : 'fixed-horizon';
   const footer =
     `alpha ${report.alpha}, ${mode} intervals, p adj: ${report.correction === 'holm' ? 'Holm' : 'Benjamini-Hochberg'}` +
-    ` across each set's tracks and metrics; * = significant after adjustment`;
+    ` across each set's tracks and metrics; * = significant after adjustment` +
+    (report.cuped ? `; CUPED: adjusted for each user's last ${report.cuped.windowDays} days before exposure where they have any (--no-cuped: off)` : '');
   return [...blocks, wrap(footer, WIDTH).join('\n')].join('\n\n');
 }
 
@@ -82,10 +83,34 @@ function metricTables(tracks: readonly TrackResult[]): string[] {
   const lines: string[] = [];
   const goals = metrics.filter((m) => !m.guardrail);
   const guardrails = metrics.filter((m) => m.guardrail);
-  for (const m of goals) lines.push('', table(metricHeader(m), tracks.map((t) => metricRow(t, t.metrics.find((x) => x.metric === m.metric)!))));
+  const metricTable = (m: MetricResult) => {
+    lines.push('', table(metricHeader(m), tracks.map((t) => metricRow(t, t.metrics.find((x) => x.metric === m.metric)!))));
+    lines.push(...cupedNotes(tracks, m.metric));
+  };
+  goals.forEach(metricTable);
   if (guardrails.length > 0) lines.push('', '  Guardrail metrics (must not get worse):');
-  for (const m of guardrails) lines.push('', table(metricHeader(m), tracks.map((t) => metricRow(t, t.metrics.find((x) => x.metric === m.metric)!))));
+  guardrails.forEach(metricTable);
   return lines;
+}
+
+/** Under a metric's table: what CUPED removed on each track, and the unadjusted lift beside it. */
+function cupedNotes(tracks: readonly TrackResult[], metric: string): string[] {
+  const notes: string[] = [];
+  for (const t of tracks) {
+    const c = t.metrics.find((x) => x.metric === metric)?.comparison;
+    if (!c?.cuped) continue;
+    const u = c.cuped.unadjusted;
+    notes.push(
+      `  CUPED on ${clip(text(t.name), 28)}: variance ${signedPercent(-c.cuped.varianceReduction)}; unadjusted ${liftText(u.relative, u.absolute)}, p ${formatP(u.pValue)}`,
+    );
+  }
+  return notes;
+}
+
+function liftText(relative: Comparison['relative'], absolute: Comparison['absolute']): string {
+  return relative
+    ? `${signedPercent(relative.estimate)} [${signedPercent(relative.interval[0])}, ${signedPercent(relative.interval[1])}]`
+    : `${number(absolute.estimate)} [${number(absolute.interval[0])}, ${number(absolute.interval[1])}]`;
 }
 
 function phaseTable(phases: readonly PhaseResult[], times: boolean): string {
@@ -120,9 +145,7 @@ function metricRow(track: TrackResult, m: MetricResult): string[] {
   const c = m.comparison;
   if (track.isBaseline) return [clip(text(track.name), 28), count(track.users), value, 'baseline', '', '', ''];
   if (c === null) return [clip(text(track.name), 28), count(track.users), value, m.cannotCompute ? clip(`n/a: ${text(m.cannotCompute)}`, 30) : '', '', '', ''];
-  const lift = c.relative
-    ? `${signedPercent(c.relative.estimate)} [${signedPercent(c.relative.interval[0])}, ${signedPercent(c.relative.interval[1])}]`
-    : `${number(c.absolute.estimate)} [${number(c.absolute.interval[0])}, ${number(c.absolute.interval[1])}]`;
+  const lift = liftText(c.relative, c.absolute);
   return [
     clip(text(track.name), 28),
     count(track.users),

@@ -34,6 +34,24 @@ export interface Comparison {
   readonly verdict: 'better' | 'worse' | 'changed' | 'inconclusive';
   /** How many phases the comparison combined (phases with users in both tracks). */
   readonly phases: number;
+  /**
+   * When the comparison above is adjusted with CUPED (users had history of the metric before
+   * their exposure): the share of the absolute lift's variance it removed, and the unadjusted
+   * comparison. Null when unadjusted (`--no-cuped`, a ratio, or no history).
+   */
+  readonly cuped: CupedComparison | null;
+}
+
+/** What CUPED changed in a comparison. */
+export interface CupedComparison {
+  /** 1 - adjusted variance / unadjusted variance of the absolute lift (0.49: the same answer with about half the users). */
+  readonly varianceReduction: number;
+  /** The comparison without the adjustment (p-value before the set's correction). */
+  readonly unadjusted: {
+    readonly absolute: { readonly estimate: number; readonly interval: Interval };
+    readonly relative: { readonly estimate: number; readonly interval: Interval } | null;
+    readonly pValue: number;
+  };
 }
 
 /** What a metric measures per unit: declared in `configure({ metrics })`, or inferred. */
@@ -177,6 +195,8 @@ export interface Report {
   readonly alpha: number;
   readonly sequential: boolean;
   readonly correction: 'holm' | 'benjamini-hochberg';
+  /** CUPED's default pre-exposure window, or null when the report was built without CUPED (`--no-cuped`). */
+  readonly cuped: { readonly windowDays: number } | null;
   readonly latencyBucketBoundsMs: readonly number[];
   readonly trackSets: readonly TrackSetResult[];
 }

@@ -47,6 +47,8 @@ export type { WelchTestOptions, WelchTestResult } from './welch-test.js';
 export { welchTest, welchDegreesOfFreedom } from './welch-test.js';
 export type { LiftOptions, LiftResult } from './lift.js';
 export { lift } from './lift.js';
+export type { CupedStatistics, CupedLiftResult } from './cuped-lift.js';
+export { cupedLift } from './cuped-lift.js';
 export type { ArmEstimate, Stratum, RatioStatistics } from './stratified-lift.js';
 export { armOf, ratioArm, stratifiedLift } from './stratified-lift.js';
 export type { CorrectionMethod } from './multiple-testing.js';

@@ -85,6 +85,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     at INTEGER NOT NULL
   );
   `,
+  // Version 5: a metric declaration's cuped window and cap (JSON), for the report.
+  `ALTER TABLE tracks_metrics ADD COLUMN analysis TEXT;`,
 ];
 
 /** PostgreSQL migrations; `{s}` is replaced by the quoted schema name. */
@@ -311,4 +313,6 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     at bigint NOT NULL
   );
   `,
+  // Version 6: a metric declaration's cuped window and cap, as SQLite's version 5.
+  `ALTER TABLE {s}.tracks_metrics ADD COLUMN IF NOT EXISTS analysis text;`,
 ];

@@ -72,6 +72,26 @@ test('tracks plan gives users per track and days', async () => {
   assert.match(text.out, /days at 10,000 users a day/);
 });
 
+test('tracks plan --cuped-correlation 0.7 needs 1 - 0.7² = 51% of the users, and shows the plan without CUPED', async () => {
+  const args = ['plan', '--baseline', '0.05', '--mde', '0.1', '--daily', '10000'];
+  const result = await cli(...args, '--cuped-correlation', '0.7', '--json');
+  assert.equal(result.code, 0, result.err);
+  const plan = JSON.parse(result.out) as { usersPerTrack: number; cupedCorrelation: number; withoutCuped: { usersPerTrack: number } };
+  const plain = sampleSize({ baseline: 0.05, relativeMde: 0.1, dailyUsers: 10000 });
+  assert.equal(plan.cupedCorrelation, 0.7);
+  assert.equal(plan.withoutCuped.usersPerTrack, plain.usersPerTrack);
+  // Exactly 0.51 before each is rounded up to whole users.
+  assert.ok(Math.abs(plan.usersPerTrack / plain.usersPerTrack - 0.51) < 1e-3, `${plan.usersPerTrack} / ${plain.usersPerTrack}`);
+  const text = await cli(...args, '--cuped-correlation', '0.7');
+  assert.equal(text.code, 0, text.err);
+  assert.match(text.out, new RegExp(`^${plan.usersPerTrack.toLocaleString('en-US')} users per track`));
+  assert.match(text.out, /assuming CUPED with rho=0\.7/);
+  assert.match(text.out, new RegExp(`without CUPED: ${plain.usersPerTrack.toLocaleString('en-US')} users per track`));
+  const bad = await cli(...args, '--cuped-correlation', '1');
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.err, /--cuped-correlation is '1'/);
+});
+
 test('tracks simulate shows the split and exactly what a change moves', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tracks-sim-'));
   const module = join(dir, 'tracks.mjs');

@@ -156,7 +156,7 @@ test('the timeline gives cumulative lift per day', async () => {
 
 test('the JSON report has the documented, stable shape', async () => {
   const report = JSON.parse(JSON.stringify(await fixedReport())) as Record<string, unknown>;
-  assert.deepEqual(Object.keys(report), ['version', 'generatedAt', 'store', 'alpha', 'sequential', 'correction', 'latencyBucketBoundsMs', 'trackSets']);
+  assert.deepEqual(Object.keys(report), ['version', 'generatedAt', 'store', 'alpha', 'sequential', 'correction', 'cuped', 'latencyBucketBoundsMs', 'trackSets']);
   assert.equal(report.version, 1);
   const set = (report.trackSets as Record<string, unknown>[])[0]!;
   assert.deepEqual(Object.keys(set), ['id', 'status', 'serving', 'baseline', 'users', 'firstExposureAt', 'lastExposureAt', 'srm', 'phases', 'analysedPhases', 'inferredMetrics', 'warnings', 'tracks', 'guardrails']);
@@ -164,5 +164,5 @@ test('the JSON report has the documented, stable shape', async () => {
   assert.deepEqual(Object.keys(track), ['name', 'isBaseline', 'users', 'expectedShare', 'metrics', 'latency']);
   const metric = (track.metrics as Record<string, unknown>[])[0]!;
   assert.deepEqual(Object.keys(metric), ['metric', 'kind', 'type', 'declared', 'higherIsBetter', 'guardrail', 'value', 'conversions', 'total', 'rate', 'mean', 'interval', 'comparison', 'cannotCompute']);
-  assert.deepEqual(Object.keys(metric.comparison as object), ['absolute', 'relative', 'pValue', 'chanceToBeatControl', 'risk', 'phases', 'adjustedPValue', 'significant', 'verdict']);
+  assert.deepEqual(Object.keys(metric.comparison as object), ['absolute', 'relative', 'pValue', 'chanceToBeatControl', 'risk', 'phases', 'cuped', 'adjustedPValue', 'significant', 'verdict']);
 });

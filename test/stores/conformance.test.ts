@@ -96,6 +96,7 @@ for (const kind of kinds) {
       const events: RecordedEvent[] = [
         { kind: 'metric', eventId: 'm1', name: 'purchase', metricKind: 'sum', numerator: null, denominator: null, higherIsBetter: true, guardrail: false, at: day },
         { kind: 'metric', eventId: 'm2', name: 'purchase', metricKind: 'conversion', numerator: null, denominator: null, higherIsBetter: true, guardrail: false, at: day + 5 },
+        { kind: 'metric', eventId: 'm4', name: 'revenue', metricKind: 'sum', numerator: null, denominator: null, higherIsBetter: true, guardrail: false, analysis: { cuped: { windowDays: 28 }, cap: { percentile: 0.99 } }, at: day },
         { kind: 'metric', eventId: 'm3', name: 'per_visit', metricKind: 'ratio', numerator: 'order', denominator: 'visit', higherIsBetter: false, guardrail: true, at: day },
         { kind: 'definition', eventId: 'p1', trackSetId: 'ph', weights: { a: 1, b: 1 }, coverage: 1, control: 'a', phase: 'one', sticky: false, stopped: false, at: day },
         { kind: 'definition', eventId: 'p2', trackSetId: 'ph', weights: { a: 1, b: 1 }, coverage: 1, control: 'a', phase: 'stop', sticky: false, stopped: true, at: day + 10 * 3_600_000 },
@@ -119,6 +120,7 @@ for (const kind of kinds) {
       assert.ok(set.tracks.every((t) => t.products !== undefined), 'every track carries the products asked for');
       assert.deepEqual(await store.readMetrics!(), await memory.readMetrics());
       assert.deepEqual((await store.readMetrics!()).get('purchase'), { kind: 'conversion', higherIsBetter: true, guardrail: false });
+      assert.deepEqual((await store.readMetrics!()).get('revenue'), { kind: 'sum', higherIsBetter: true, guardrail: false, cuped: { windowDays: 28 }, cap: { percentile: 0.99 } });
       assert.deepEqual((await store.readMetrics!()).get('per_visit'), { kind: 'ratio', numerator: 'order', denominator: 'visit', higherIsBetter: false, guardrail: true });
       await store.close();
     });

@@ -61,26 +61,41 @@ export function noMetricSums(): MutableMetricSums {
   return sums;
 }
 
+/** One user's totals of one metric: after the exposure (`total` over `n` conversions, n = 0 when none) and in the pre-exposure window. */
+export interface UserTotals {
+  readonly total: number;
+  readonly n: number;
+  readonly preTotal: number;
+  readonly preN: number;
+}
+
 /**
- * Adds one user's totals of a metric into `sums`: after the exposure (`total` over `n`
- * conversions, n = 0 when none) and in the pre-exposure window (`preTotal` over `preN`). The
- * rule the SQL stores' summary queries restate; the memory store uses it as is.
+ * Adds one user's totals of a metric into `sums`, capped when the metric has a cap (its
+ * kind's value: the total for `sum`, the number of conversions for `count`, the average value
+ * for `mean`; the same cap for the pre-exposure value). The rule the SQL stores' summary
+ * queries restate; the memory store uses it as is.
  */
-export function addUser(sums: MutableMetricSums, total: number, n: number, preTotal: number, preN: number): void {
+export function addUser(sums: MutableMetricSums, user: UserTotals, cap?: AppliedCap): void {
+  const { n, preN } = user;
+  const limit = (value: number, kind: CapKind) => (cap !== undefined && cap.kind === kind ? Math.min(value, cap.value) : value);
+  const total = limit(user.total, 'sum');
+  const preTotal = limit(user.preTotal, 'sum');
+  const count = limit(n, 'count');
+  const preCount = limit(preN, 'count');
   const was = preN > 0 ? 1 : 0;
   if (n > 0) {
-    const mean = total / n;
-    const preMean = preN > 0 ? preTotal / preN : 0;
+    const mean = limit(user.total / n, 'mean');
+    const preMean = preN > 0 ? limit(user.preTotal / preN, 'mean') : 0;
     sums.converted++;
     sums.sum += total;
     sums.sumSquares += total * total;
-    sums.count += n;
-    sums.countSquares += n * n;
+    sums.count += count;
+    sums.countSquares += count * count;
     sums.meanSum += mean;
     sums.meanSquares += mean * mean;
     sums.crossConverted += was;
     sums.crossSum += total * preTotal;
-    sums.crossCount += n * preN;
+    sums.crossCount += count * preCount;
     sums.preMeanSum += preMean;
     sums.preMeanSquares += preMean * preMean;
     sums.crossMean += mean * preMean;
@@ -88,8 +103,35 @@ export function addUser(sums: MutableMetricSums, total: number, n: number, preTo
   sums.preConverted += was;
   sums.preSum += preTotal;
   sums.preSumSquares += preTotal * preTotal;
-  sums.preCount += preN;
-  sums.preCountSquares += preN * preN;
+  sums.preCount += preCount;
+  sums.preCountSquares += preCount * preCount;
+}
+
+/** Which per-user value a cap limits: the kind of the metric it is declared on. */
+export type CapKind = 'sum' | 'count' | 'mean';
+
+/** A cap asked of `summarize()`: a metric, its kind, and a fixed value or a percentile. */
+export interface CapRequest {
+  readonly metric: string;
+  readonly kind: CapKind;
+  readonly value?: number;
+  /** Over every unit of the set and phase (zeros included for sum and count; the converted units for mean). */
+  readonly percentile?: number;
+}
+
+/** The cap one set and phase's users of a metric were limited to. */
+export interface AppliedCap {
+  readonly kind: CapKind;
+  readonly value: number;
+}
+
+/**
+ * Where a percentile cap sits among `units` values sorted in descending order (1 is the
+ * largest): the value ranked ceil(q * units) in ascending order. A rank beyond the units
+ * that have a value falls on a zero.
+ */
+export function percentileRank(q: number, units: number): number {
+  return units - Math.ceil(q * units) + 1;
 }
 
 /** Adds `sums` into the metric's entry of `metrics`. */
@@ -169,6 +211,12 @@ export interface PhaseSums {
   /** The configuration of the phase, or null when it was not recorded. */
   readonly definition: RecordedDefinition | null;
   readonly tracks: readonly Omit<TrackSums, 'health'>[];
+  /**
+   * The cap each capped metric came to in this phase (`summarize({ caps })`): a fixed cap's
+   * value, or a percentile's over the phase's units; null when the percentile fell on units
+   * without a value (then the metric is not capped in the phase).
+   */
+  readonly caps?: ReadonlyMap<string, number | null>;
 }
 
 /** Everything a report needs of one track set. */
@@ -202,6 +250,8 @@ export interface SummarizeOptions {
    * are 0 (no history read).
    */
   readonly preExposure?: PreExposureWindow;
+  /** Metrics to cap (winsorize) per unit; `PhaseSums.caps` says what each phase's cap came to. */
+  readonly caps?: readonly CapRequest[];
 }
 
 /** How far before each user's exposure its history counts, per metric (CUPED's covariates). */

@@ -265,6 +265,7 @@ function analyse(
         rate: t.users > 0 ? sums.converted / t.users : null,
         mean: t.users > 0 ? sums.sum / t.users : null,
         interval: intervalOf(t, spec, options.alpha),
+        cap: spec.cap === undefined ? null : { ...spec.cap, applied: phases.map((p) => p.caps?.get(spec.name) ?? null) },
         comparison: comparisons.get(key) ?? null,
         cannotCompute: reasons.get(key) ?? null,
       };

@@ -1,4 +1,4 @@
-import type { MetricDeclaration } from '../model/metrics.js';
+import type { MetricCap, MetricDeclaration } from '../model/metrics.js';
 import { noMetricSums, productKey } from '../model/sums.js';
 import type { MetricSums, TrackSums } from '../model/sums.js';
 import { armOf, ratioArm } from '../stats/stratified-lift.js';
@@ -19,6 +19,8 @@ export interface MetricSpec {
   /** A ratio's numerator and denominator metrics. */
   readonly numerator?: string;
   readonly denominator?: string;
+  /** The declared cap (winsorization) of each unit's value. */
+  readonly cap?: MetricCap;
 }
 
 /** A track's sums in some phases, as the report reads them. */
@@ -43,6 +45,7 @@ export function metricSpecs(tracks: readonly ArmSums[], declared: ReadonlyMap<st
       higherIsBetter: d.higherIsBetter ?? (d.guardrail ? null : true),
       guardrail: d.guardrail ?? false,
       ...(d.kind === 'ratio' ? { numerator: d.numerator, denominator: d.denominator } : {}),
+      ...(d.cap !== undefined && d.kind !== 'ratio' && d.kind !== 'conversion' ? { cap: d.cap } : {}),
     };
   });
 }

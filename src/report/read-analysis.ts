@@ -2,7 +2,7 @@ import type { MetricDeclaration } from '../model/metrics.js';
 import { ratiosOf } from '../model/metrics.js';
 import type { Store } from '../model/store.js';
 import { DEFAULT_PRE_EXPOSURE_MS } from '../model/sums.js';
-import type { PreExposureWindow, SummarizeOptions, TrackSetSums } from '../model/sums.js';
+import type { CapRequest, PreExposureWindow, SummarizeOptions, TrackSetSums } from '../model/sums.js';
 
 /** What a report is built from: the store's sums and the metric declarations published to it. */
 export interface Analysis {
@@ -25,12 +25,18 @@ export async function readAnalysis(store: Store, options: AnalysisOptions = {}):
   const metrics = (await store.readMetrics?.()) ?? new Map<string, MetricDeclaration>();
   const ratios = ratiosOf(metrics);
   const preExposure = preExposureOf(metrics, cuped);
-  const sums = await store.summarize({ ...summarize, ...(ratios.length > 0 ? { ratios } : {}), ...(preExposure === undefined ? {} : { preExposure }) });
+  const caps = capsOf(metrics);
+  const sums = await store.summarize({
+    ...summarize,
+    ...(ratios.length > 0 ? { ratios } : {}),
+    ...(preExposure === undefined ? {} : { preExposure }),
+    ...(caps.length > 0 ? { caps } : {}),
+  });
   return { sums, metrics };
 }
 
 /** What {@link readAnalysis} takes: what to summarize, and CUPED's window (default 14 days; false: none). */
-export type AnalysisOptions = Omit<SummarizeOptions, 'ratios' | 'preExposure'> & { readonly cuped?: CupedOption };
+export type AnalysisOptions = Omit<SummarizeOptions, 'ratios' | 'preExposure' | 'caps'> & { readonly cuped?: CupedOption };
 
 /** The report's CUPED setting: on with a window (days; default 14), or off. */
 export type CupedOption = false | { readonly windowDays?: number };
@@ -51,3 +57,13 @@ export function preExposureOf(metrics: ReadonlyMap<string, MetricDeclaration>, c
 }
 
 const DAY_MS = 86_400_000;
+
+/** The caps declared on metrics (`cap: { value }` or `{ percentile }`), for `summarize({ caps })`. */
+export function capsOf(metrics: ReadonlyMap<string, MetricDeclaration>): CapRequest[] {
+  const caps: CapRequest[] = [];
+  for (const [metric, d] of metrics) {
+    if (d.cap === undefined || d.kind === 'ratio' || d.kind === 'conversion') continue;
+    caps.push({ metric, kind: d.kind, ...('value' in d.cap ? { value: d.cap.value } : { percentile: d.cap.percentile }) });
+  }
+  return caps;
+}

@@ -85,12 +85,30 @@ function metricTables(tracks: readonly TrackResult[]): string[] {
   const guardrails = metrics.filter((m) => m.guardrail);
   const metricTable = (m: MetricResult) => {
     lines.push('', table(metricHeader(m), tracks.map((t) => metricRow(t, t.metrics.find((x) => x.metric === m.metric)!))));
-    lines.push(...cupedNotes(tracks, m.metric));
+    lines.push(...capNote(m), ...cupedNotes(tracks, m.metric));
   };
   goals.forEach(metricTable);
   if (guardrails.length > 0) lines.push('', '  Guardrail metrics (must not get worse):');
   guardrails.forEach(metricTable);
   return lines;
+}
+
+/** Under a capped metric's table: the cap declared and what it came to. */
+function capNote(m: MetricResult): string[] {
+  const cap = m.cap;
+  if (cap === null) return [];
+  const unit = m.type === 'count' ? 'conversions' : m.type === 'mean' ? 'average value' : 'total';
+  if (cap.value !== undefined) return [`  capped: each user's ${unit} at most ${number(cap.value)}`];
+  const values = cap.applied.map((v) => (v === null ? 'none (it is 0)' : number(v)));
+  const list = values.length === 1 ? values[0]! : values.map((v, i) => `phase ${i + 1}: ${v}`).join(', ');
+  return wrap(`capped: each user's ${unit} at the ${percentileName(cap.percentile!)} percentile of the set's users: ${list}`, WIDTH - 2).map((l, i) => `${i === 0 ? '  ' : '    '}${l}`);
+}
+
+function percentileName(q: number): string {
+  const p = Number((q * 100).toPrecision(6));
+  const last = Math.floor(p) % 10;
+  const teen = Math.floor(p) % 100 >= 11 && Math.floor(p) % 100 <= 13;
+  return `${p}${!Number.isInteger(p) || teen ? 'th' : last === 1 ? 'st' : last === 2 ? 'nd' : last === 3 ? 'rd' : 'th'}`;
 }
 
 /** Under a metric's table: what CUPED removed on each track, and the unadjusted lift beside it. */

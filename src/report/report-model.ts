@@ -42,6 +42,14 @@ export interface Comparison {
   readonly cuped: CupedComparison | null;
 }
 
+/** The cap of a metric, as declared and as applied per analysed phase. */
+export interface MetricCapResult {
+  readonly value?: number;
+  readonly percentile?: number;
+  /** The cap in each analysed phase, in the order of `analysedPhases`. */
+  readonly applied: readonly (number | null)[];
+}
+
 /** What CUPED changed in a comparison. */
 export interface CupedComparison {
   /** 1 - adjusted variance / unadjusted variance of the absolute lift (0.49: the same answer with about half the users). */
@@ -90,6 +98,13 @@ export interface MetricResult {
   readonly mean: number | null;
   /** Confidence interval of the track's own value (every analysed phase together), at 1 - alpha. */
   readonly interval: Interval | null;
+  /**
+   * The cap (winsorization) each unit's value was limited to, when the metric declares one:
+   * as declared, and the value it came to in each analysed phase (a percentile is computed
+   * over every unit of the set in the phase; null where it fell on units without a value, and
+   * the phase was not capped).
+   */
+  readonly cap: MetricCapResult | null;
   /** Null on the baseline track. */
   readonly comparison: Comparison | null;
   /** Why no comparison could be computed, when it could not. */

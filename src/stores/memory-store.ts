@@ -5,11 +5,11 @@ import { firstBadEvent } from '../model/check-event.js';
 import { uniqueKeyOf } from '../model/event-tables.js';
 import type { Store } from '../model/store.js';
 import { StoreError } from '../model/store-error.js';
-import { addUser, noMetricSums } from '../model/sums.js';
-import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
+import { addUser, noMetricSums, percentileRank } from '../model/sums.js';
+import type { CapRequest, SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { noTracksData } from './migrations.js';
-import { buildSummary, phaseStartsOf, phaseWindows, utcDay } from './summary-rows.js';
-import type { DefinitionRow, ExposureCell, MetricCell, ProductCell, SummaryRows } from './summary-rows.js';
+import { appliedCaps, buildSummary, phaseStartsOf, phaseWindows, utcDay } from './summary-rows.js';
+import type { DefinitionRow, ExposureCell, MetricCell, PercentileCapRow, ProductCell, SummaryRows } from './summary-rows.js';
 
 /** A store in this process's memory, for tests: {@link memoryStore}. */
 export interface MemoryStore extends Store {
@@ -83,7 +83,7 @@ export function memoryStore(): MemoryStore {
     },
     async summarize(options?: SummarizeOptions): Promise<TrackSetSums[]> {
       if (!created) throw noTracksData('the memory store');
-      return buildSummary(summaryRowsOf(events, [...controls.values()], options?.daily ?? true, options?.ratios, options?.preExposure), options?.trackSetId);
+      return buildSummary(summaryRowsOf(events, [...controls.values()], options?.daily ?? true, options?.ratios, options?.preExposure, options?.caps), options?.trackSetId, options?.caps);
     },
     async close() {},
   };
@@ -96,6 +96,7 @@ export function summaryRowsOf(
   daily: boolean,
   ratios?: SummarizeOptions['ratios'],
   preExposure?: SummarizeOptions['preExposure'],
+  caps?: SummarizeOptions['caps'],
 ): SummaryRows {
   const rows: SummaryRows = { exposures: [], metrics: [], health: [], histogram: [], phases: [], starts: [], definitions: [], controls, guardrails: [] };
   const definitionTimes: Array<{ trackSetId: string; phase: string; at: number; eventId: string }> = [];
@@ -179,9 +180,13 @@ export function summaryRowsOf(
   }
   const cellKey = (e: ExposureEvent) => `${e.trackSetId}\u0000${e.phase ?? ''}\u0000${daily ? utcDay(e.at) : null}\u0000${e.track}`;
   const cellOf = (e: ExposureEvent) => ({ trackSetId: e.trackSetId, phase: e.phase ?? '', day: daily ? utcDay(e.at) : null, track: e.track });
+  rows.percentileCaps = percentileCapsOf(caps ?? [], perUser.values(), exposureCells.values());
+  const applied = appliedCaps(caps ?? [], rows.percentileCaps);
+  const capOf = (e: ExposureEvent, metric: string) => applied.find((c) => c.metric === metric && (c.trackSetId === null || (c.trackSetId === e.trackSetId && c.phase === (e.phase ?? ''))));
   const metricCells = new Map<string, MetricCell>();
-  for (const { e, metric, total, n, preTotal, preN } of perUser.values()) {
-    addUser(group(metricCells, `${cellKey(e)}\u0000${metric}`, () => ({ ...cellOf(e), metric, ...noMetricSums() })), total, n, preTotal, preN);
+  for (const user of perUser.values()) {
+    const { e, metric } = user;
+    addUser(group(metricCells, `${cellKey(e)}\u0000${metric}`, () => ({ ...cellOf(e), metric, ...noMetricSums() })), user, capOf(e, metric));
   }
   if (ratios !== undefined) {
     const productCells = new Map<string, ProductCell>();
@@ -199,5 +204,42 @@ export function summaryRowsOf(
   rows.metrics = [...metricCells.values()];
   rows.health = [...healthGroups.values()];
   rows.histogram = [...histogramGroups.values()];
+  return rows;
+}
+
+/**
+ * The value each percentile cap comes to per set and phase: the unit ranked
+ * {@link percentileRank} from the top among the phase's units (every exposed unit for sum and
+ * count, whose units without a conversion count as 0; the converted units for mean). None
+ * when that rank falls on a zero.
+ */
+function percentileCapsOf(
+  caps: readonly CapRequest[],
+  users: Iterable<{ e: ExposureEvent; metric: string; total: number; n: number }>,
+  exposureCells: Iterable<ExposureCell>,
+): PercentileCapRow[] {
+  const wanted = caps.filter((c) => c.percentile !== undefined);
+  if (wanted.length === 0) return [];
+  const units = new Map<string, number>();
+  for (const c of exposureCells) units.set(`${c.trackSetId}\u0000${c.phase}`, (units.get(`${c.trackSetId}\u0000${c.phase}`) ?? 0) + c.users);
+  const values = new Map<string, { trackSetId: string; phase: string; metric: string; values: number[] }>();
+  for (const { e, metric, total, n } of users) {
+    const cap = wanted.find((c) => c.metric === metric);
+    if (cap === undefined || n === 0) continue;
+    const phase = e.phase ?? '';
+    const key = `${e.trackSetId}\u0000${phase}\u0000${metric}`;
+    let entry = values.get(key);
+    if (entry === undefined) values.set(key, (entry = { trackSetId: e.trackSetId, phase, metric, values: [] }));
+    entry.values.push(cap.kind === 'count' ? n : cap.kind === 'mean' ? total / n : total);
+  }
+  const rows: PercentileCapRow[] = [];
+  for (const entry of values.values()) {
+    const cap = wanted.find((c) => c.metric === entry.metric)!;
+    const sorted = entry.values.sort((a, b) => b - a);
+    const count = cap.kind === 'mean' ? sorted.length : (units.get(`${entry.trackSetId}\u0000${entry.phase}`) ?? sorted.length);
+    const rank = percentileRank(cap.percentile!, count);
+    const value = sorted[rank - 1];
+    if (value !== undefined && (cap.kind === 'mean' || value > 0)) rows.push({ trackSetId: entry.trackSetId, phase: entry.phase, metric: entry.metric, value });
+  }
   return rows;
 }

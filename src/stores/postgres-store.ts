@@ -14,13 +14,13 @@ import type { ControlRow } from './control-rows.js';
 import { migrate, noTracksData, readableVersion } from './migrations.js';
 import { MISSING_TABLES, postgresStoreError } from './postgres-errors.js';
 import { POSTGRES_MIGRATIONS } from './schema.js';
-import { buildSummary, phaseWindows, utcDay } from './summary-rows.js';
+import { appliedCaps, buildSummary, phaseWindows, utcDay } from './summary-rows.js';
 import { definitionRow } from './definition-rows.js';
 import type { DefinitionSqlRow } from './definition-rows.js';
 import { METRIC_COLUMNS, declarationsOf } from './metric-rows.js';
 import type { MetricRow } from './metric-rows.js';
 import type { MetricDeclaration } from '../model/metrics.js';
-import type { ExposureCell, MetricCell, PhaseStart, ProductCell, SummaryRows } from './summary-rows.js';
+import type { ExposureCell, MetricCell, PercentileCapRow, PhaseStart, ProductCell, SummaryRows } from './summary-rows.js';
 
 /** Options of {@link postgresStore}. */
 export interface PostgresStoreOptions {
@@ -574,6 +574,53 @@ export class PostgresStore implements Store {
       ? `$${k + 2}::int8`
       : `COALESCE((SELECT w.ms FROM unnest($${k + 3}::text[], $${k + 4}::int8[]) AS w(metric, ms) WHERE w.metric = t.metric), $${k + 2}::int8)`;
     const windowParams = windowed ? [longest, preExposure?.ms ?? 0, ...(windows.length > 0 ? [windows.map(([m]) => m), windows.map(([, ms]) => ms)] : [])] : [];
+    // Caps (winsorization): a percentile cap's value per set and phase first, then every
+    // user's value limited in the summing passes (the rule of addUser in model/sums.ts).
+    const caps = options?.caps ?? [];
+    const wanted = caps.filter((c) => c.percentile !== undefined);
+    const percentileCaps =
+      wanted.length === 0
+        ? []
+        : (
+            await this.#analysisRows<PercentileCapRow & { kind: string }>(
+              `WITH u AS (
+                SELECT e.track_set_id, COALESCE(e.phase, '') AS phase, e.unit, c.metric, SUM(c.value) AS total, COUNT(*) AS n
+                FROM ${s}.tracks_exposures e JOIN ${s}.tracks_conversions c ON c.unit = e.unit AND c.at >= e.at
+                ${ends}
+                WHERE c.metric = ANY($${k + 1}::text[]) AND ${open('c.at')} ${and('e.')}
+                GROUP BY 1, 2, 3, 4),
+              k AS (SELECT * FROM unnest($${k + 1}::text[], $${k + 2}::text[], $${k + 3}::float8[]) AS k(metric, kind, q)),
+              n AS (SELECT track_set_id, phase, SUM(users) AS users FROM ${s}.tracks_exposure_counts ${where('')} GROUP BY 1, 2),
+              v AS (SELECT u.track_set_id, u.phase, u.metric, k.kind, k.q,
+                  CASE k.kind WHEN 'count' THEN u.n::float8 WHEN 'mean' THEN u.total / u.n ELSE u.total END AS value
+                FROM u JOIN k ON k.metric = u.metric),
+              r AS (SELECT v.*, ROW_NUMBER() OVER (PARTITION BY v.track_set_id, v.phase, v.metric ORDER BY v.value DESC) AS rank,
+                  COUNT(*) OVER (PARTITION BY v.track_set_id, v.phase, v.metric) AS c FROM v),
+              m AS (SELECT r.*, CASE WHEN r.kind = 'mean' THEN r.c ELSE n.users END AS units FROM r JOIN n ON n.track_set_id = r.track_set_id AND n.phase = r.phase)
+              SELECT track_set_id AS "trackSetId", phase, metric, value::float8 AS value, kind FROM m WHERE rank = units - ceil(q * units) + 1`,
+              [...base, wanted.map((c) => c.metric), wanted.map((c) => c.kind), wanted.map((c) => c.percentile)],
+              call,
+            )
+          )
+            .filter((row) => row.kind === 'mean' || row.value > 0)
+            .map(({ trackSetId, phase, metric, value }) => ({ trackSetId, phase, metric, value }));
+    const applied = appliedCaps(caps, percentileCaps);
+    /** The join of the caps, as arrays from parameter `from` on, and its parameters. */
+    const capsJoin = (from: number) =>
+      applied.length === 0
+        ? { sql: '', params: [] as unknown[] }
+        : {
+            sql: `LEFT JOIN unnest($${from}::text[], $${from + 1}::text[], $${from + 2}::text[], $${from + 3}::text[], $${from + 4}::float8[]) AS kc(track_set_id, phase, metric, kind, value)
+              ON kc.metric = t.metric AND (kc.track_set_id IS NULL OR (kc.track_set_id = e.track_set_id AND kc.phase = COALESCE(e.phase, '')))`,
+            params: [applied.map((c) => c.trackSetId), applied.map((c) => c.phase), applied.map((c) => c.metric), applied.map((c) => c.kind), applied.map((c) => c.value)],
+          };
+    const capped = (expression: string, kind: string) =>
+      applied.length === 0 ? expression : `(CASE WHEN kc.kind = '${kind}' THEN LEAST(${expression}, kc.value) ELSE ${expression} END)`;
+    const settledParams = windowed ? [...base, longest] : base;
+    const settledCaps = capsJoin(settledParams.length + 1);
+    const total = capped('t.total', 'sum');
+    const count = capped('t.conversions::float8', 'count');
+    const mean = capped('t.total / t.conversions', 'mean');
     const [exposures, settled, health, histogram, guardrails, controls] = await Promise.all([
       // Exposure counts come from the trigger-kept per-day table: a few rows, not a scan.
       q<ExposureCell>(`SELECT track_set_id AS "trackSetId", phase, ${daily ? 'day::text' : 'NULL'} AS day, track,
@@ -582,17 +629,18 @@ export class PostgresStore implements Store {
       this.#analysisRows<MetricCell & { unsettled: number }>(
         `SELECT e.track_set_id AS "trackSetId", COALESCE(e.phase, '') AS phase, ${day} AS day, e.track, t.metric,
           (COUNT(*) FILTER (WHERE ${settledIf}))::float8 AS converted,
-          COALESCE(SUM(t.total) FILTER (WHERE ${settledIf}), 0)::float8 AS sum,
-          COALESCE(SUM(t.total * t.total) FILTER (WHERE ${settledIf}), 0)::float8 AS "sumSquares",
-          COALESCE(SUM(t.conversions) FILTER (WHERE ${settledIf}), 0)::float8 AS count,
-          COALESCE(SUM(t.conversions * t.conversions) FILTER (WHERE ${settledIf}), 0)::float8 AS "countSquares",
-          COALESCE(SUM(t.total / t.conversions) FILTER (WHERE ${settledIf}), 0)::float8 AS "meanSum",
-          COALESCE(SUM((t.total / t.conversions) * (t.total / t.conversions)) FILTER (WHERE ${settledIf}), 0)::float8 AS "meanSquares",
+          COALESCE(SUM(${total}) FILTER (WHERE ${settledIf}), 0)::float8 AS sum,
+          COALESCE(SUM(${total} * ${total}) FILTER (WHERE ${settledIf}), 0)::float8 AS "sumSquares",
+          COALESCE(SUM(${count}) FILTER (WHERE ${settledIf}), 0)::float8 AS count,
+          COALESCE(SUM(${count} * ${count}) FILTER (WHERE ${settledIf}), 0)::float8 AS "countSquares",
+          COALESCE(SUM(${mean}) FILTER (WHERE ${settledIf}), 0)::float8 AS "meanSum",
+          COALESCE(SUM(${mean} * ${mean}) FILTER (WHERE ${settledIf}), 0)::float8 AS "meanSquares",
           (COUNT(*) FILTER (WHERE NOT (${settledIf})))::float8 AS unsettled
         FROM ${s}.tracks_exposures e JOIN ${s}.tracks_unit_totals t ON t.unit = e.unit AND t.last_at >= e.at - ${back}
         ${ends}
+        ${settledCaps.sql}
         WHERE ${open('t.first_at')} ${and('e.')} GROUP BY 1, 2, 3, 4, 5`,
-        windowed ? [...base, longest] : base,
+        [...settledParams, ...settledCaps.params],
         call,
       ),
       q<SummaryRows['health'][number]>(`SELECT track_set_id AS "trackSetId", track, SUM(runs)::float8 AS runs,
@@ -604,23 +652,31 @@ export class PostgresStore implements Store {
     ]);
     // Users who converted before their exposure, or after their phase ended: their totals count
     // only the conversions inside the window, re-added from the conversions of those units alone.
-    const preMean = 'CASE WHEN w.pre_n > 0 THEN w.pre_total / w.pre_n ELSE 0 END';
+    const unsettledParams = [...base, ...windowParams];
+    const unsettledCaps = capsJoin(unsettledParams.length + 1);
+    // Each user's values as the sums read them, capped where the metric has a cap.
+    const y = capped('w.total', 'sum');
+    const yn = capped('w.n::float8', 'count');
+    const ym = capped('w.total / NULLIF(w.n, 0)', 'mean');
+    const x = capped('w.pre_total', 'sum');
+    const xn = capped('w.pre_n::float8', 'count');
+    const xm = capped('CASE WHEN w.pre_n > 0 THEN w.pre_total / w.pre_n ELSE 0 END', 'mean');
     const unsettled = settled.some((r) => r.unsettled > 0)
       ? await this.#analysisRows<MetricCell>(
           `SELECT e.track_set_id AS "trackSetId", COALESCE(e.phase, '') AS phase, ${day} AS day, e.track, t.metric,
             (COUNT(*) FILTER (WHERE w.n > 0))::float8 AS converted,
-            COALESCE(SUM(w.total), 0)::float8 AS sum, COALESCE(SUM(w.total * w.total), 0)::float8 AS "sumSquares",
-            SUM(w.n)::float8 AS count, SUM(w.n * w.n)::float8 AS "countSquares",
-            COALESCE(SUM(w.total / NULLIF(w.n, 0)), 0)::float8 AS "meanSum",
-            COALESCE(SUM((w.total / NULLIF(w.n, 0)) * (w.total / NULLIF(w.n, 0))), 0)::float8 AS "meanSquares",
+            COALESCE(SUM(${y}), 0)::float8 AS sum, COALESCE(SUM(${y} * ${y}), 0)::float8 AS "sumSquares",
+            SUM(${yn})::float8 AS count, SUM(${yn} * ${yn})::float8 AS "countSquares",
+            COALESCE(SUM(${ym}), 0)::float8 AS "meanSum",
+            COALESCE(SUM(${ym} * ${ym}), 0)::float8 AS "meanSquares",
             (COUNT(*) FILTER (WHERE w.pre_n > 0))::float8 AS "preConverted",
             (COUNT(*) FILTER (WHERE w.n > 0 AND w.pre_n > 0))::float8 AS "crossConverted",
-            SUM(w.pre_total)::float8 AS "preSum", SUM(w.pre_total * w.pre_total)::float8 AS "preSumSquares",
-            COALESCE(SUM(w.total * w.pre_total), 0)::float8 AS "crossSum",
-            SUM(w.pre_n)::float8 AS "preCount", SUM(w.pre_n * w.pre_n)::float8 AS "preCountSquares", SUM(w.n * w.pre_n)::float8 AS "crossCount",
-            COALESCE(SUM(${preMean}) FILTER (WHERE w.n > 0), 0)::float8 AS "preMeanSum",
-            COALESCE(SUM((${preMean}) * (${preMean})) FILTER (WHERE w.n > 0), 0)::float8 AS "preMeanSquares",
-            COALESCE(SUM((w.total / NULLIF(w.n, 0)) * (${preMean})), 0)::float8 AS "crossMean"
+            SUM(${x})::float8 AS "preSum", SUM(${x} * ${x})::float8 AS "preSumSquares",
+            COALESCE(SUM(${y} * ${x}), 0)::float8 AS "crossSum",
+            SUM(${xn})::float8 AS "preCount", SUM(${xn} * ${xn})::float8 AS "preCountSquares", SUM(${yn} * ${xn})::float8 AS "crossCount",
+            COALESCE(SUM(${xm}) FILTER (WHERE w.n > 0), 0)::float8 AS "preMeanSum",
+            COALESCE(SUM(${xm} * ${xm}) FILTER (WHERE w.n > 0), 0)::float8 AS "preMeanSquares",
+            COALESCE(SUM(${ym} * ${xm}), 0)::float8 AS "crossMean"
           FROM ${s}.tracks_unit_totals t
           JOIN ${s}.tracks_exposures e ON e.unit = t.unit AND t.last_at >= e.at - ${back}
           ${ends}
@@ -629,8 +685,9 @@ export class PostgresStore implements Store {
                               FROM ${s}.tracks_conversions c
                               WHERE c.unit = t.unit AND c.metric = t.metric AND ${open('c.at')}
                                 AND c.at >= e.at - ${windowed ? windowOf : '0'}) w
+          ${unsettledCaps.sql}
           WHERE NOT (${settledIf}) AND ${open('t.first_at')} AND (w.n > 0 OR w.pre_n > 0) ${and('e.')} GROUP BY 1, 2, 3, 4, 5`,
-          [...base, ...windowParams],
+          [...unsettledParams, ...unsettledCaps.params],
           call,
         )
       : [];
@@ -674,8 +731,9 @@ export class PostgresStore implements Store {
       definitions: latestRows.map(definitionRow),
       controls: controls.map(controlFromRow),
       guardrails,
+      percentileCaps,
     };
-    return buildSummary(rows, id);
+    return buildSummary(rows, id, caps);
   }
 }
 

@@ -20,13 +20,13 @@ import { migrate, noTracksData, readableVersion } from './migrations.js';
 import type { MigrationTarget } from './migrations.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 import { sqliteStoreError, untilDeadline } from './sqlite-errors.js';
-import { buildSummary, phaseWindows, utcDay } from './summary-rows.js';
+import { appliedCaps, buildSummary, phaseWindows, utcDay } from './summary-rows.js';
 import { definitionRow } from './definition-rows.js';
 import type { DefinitionSqlRow } from './definition-rows.js';
 import { METRIC_COLUMNS, declarationsOf } from './metric-rows.js';
 import type { MetricRow } from './metric-rows.js';
 import type { MetricDeclaration } from '../model/metrics.js';
-import type { ExposureCell, MetricCell, PhaseStart, ProductCell, SummaryRows } from './summary-rows.js';
+import type { ExposureCell, MetricCell, PercentileCapRow, PhaseStart, ProductCell, SummaryRows } from './summary-rows.js';
 
 type Database = BetterSqlite3.Database;
 
@@ -359,19 +359,55 @@ function summarizeSqlite(db: Database, options: SummarizeOptions | undefined): T
     ...(windows.length > 0 ? { windows: JSON.stringify(windows) } : {}),
     ...(ended.length > 0 ? { ends: JSON.stringify(ended) } : {}),
   };
-  const preMean = 'CASE WHEN preN > 0 THEN preTotal / preN ELSE 0.0 END';
+  // Caps (winsorization): a percentile cap's value per set and phase first (the unit ranked
+  // percentileRank from the top; units without a conversion count as 0 for sum and count),
+  // then every user's value limited in the summing pass.
+  const caps = options?.caps ?? [];
+  // percentileRank in SQL: units count as 0 for sum and count metrics (every exposed unit), not for mean; ceil(x) as int(x) + (x > int(x)).
+  const units = "(CASE WHEN r.kind = 'mean' THEN r.c ELSE n.users END)";
+  const percentileCaps = caps.some((c) => c.percentile !== undefined)
+    ? all<PercentileCapRow & { kind: string }>(
+        `WITH ${perUser},
+        k AS (SELECT json_extract(value, '$[0]') AS metric, json_extract(value, '$[1]') AS kind, json_extract(value, '$[2]') AS q FROM json_each(@percentiles)),
+        n AS (SELECT track_set_id AS trackSetId, COALESCE(phase, '') AS phase, COUNT(*) AS users FROM tracks_exposures ${where('')} GROUP BY 1, 2),
+        v AS (SELECT u.trackSetId, u.phase, u.metric, k.kind, k.q,
+            CASE k.kind WHEN 'count' THEN u.n WHEN 'mean' THEN u.total / u.n ELSE u.total END AS value
+          FROM u JOIN k ON k.metric = u.metric WHERE u.n > 0),
+        r AS (SELECT v.*, ROW_NUMBER() OVER (PARTITION BY v.trackSetId, v.phase, v.metric ORDER BY v.value DESC) AS rank,
+            COUNT(*) OVER (PARTITION BY v.trackSetId, v.phase, v.metric) AS c FROM v)
+        SELECT r.trackSetId, r.phase, r.metric, r.value, r.kind FROM r JOIN n ON n.trackSetId = r.trackSetId AND n.phase = r.phase
+        WHERE r.rank = ${units} - (CAST(r.q * ${units} AS INTEGER) + (r.q * ${units} > CAST(r.q * ${units} AS INTEGER))) + 1`,
+        { ...endParams, percentiles: JSON.stringify(caps.filter((c) => c.percentile !== undefined).map((c) => [c.metric, c.kind, c.percentile])) },
+      )
+        .filter((row) => row.kind === 'mean' || row.value > 0)
+        .map(({ trackSetId, phase, metric, value }) => ({ trackSetId, phase, metric, value }))
+    : [];
+  const applied = appliedCaps(caps, percentileCaps);
+  const capped = (expression: string, kind: string) =>
+    applied.length === 0 ? expression : `CASE WHEN kc.kind = '${kind}' THEN MIN(${expression}, kc.value) ELSE ${expression} END`;
+  const capsTable = applied.length === 0 ? '' : `,
+    kc AS (SELECT json_extract(value, '$[0]') AS trackSetId, json_extract(value, '$[1]') AS phase, json_extract(value, '$[2]') AS metric,
+      json_extract(value, '$[3]') AS kind, json_extract(value, '$[4]') AS value FROM json_each(@caps))`;
+  const capsJoin = applied.length === 0 ? '' : 'LEFT JOIN kc ON kc.metric = u.metric AND (kc.trackSetId IS NULL OR (kc.trackSetId = u.trackSetId AND kc.phase = u.phase))';
+  // Each user's values as the sums read them, capped where the metric has a cap.
+  const perUserCapped = `${perUser}${capsTable},
+    uc AS (SELECT u.trackSetId, u.phase, u.day, u.track, u.metric, u.n AS converted, u.preN AS preConverted,
+        ${capped('u.total', 'sum')} AS total, ${capped('u.n', 'count')} AS n, ${capped('u.total / u.n', 'mean')} AS mean,
+        ${capped('u.preTotal', 'sum')} AS preTotal, ${capped('u.preN', 'count')} AS preN,
+        ${capped('CASE WHEN u.preN > 0 THEN u.preTotal / u.preN ELSE 0.0 END', 'mean')} AS preMean
+      FROM u ${capsJoin})`;
   const metrics = all<MetricCell>(
-    `WITH ${perUser}
-    SELECT trackSetId, phase, day, track, metric, SUM(n > 0) AS converted, COALESCE(SUM(total), 0) AS sum, COALESCE(SUM(total * total), 0) AS sumSquares,
-      SUM(n) AS count, SUM(n * n) AS countSquares, COALESCE(SUM(total / n), 0) AS meanSum, COALESCE(SUM((total / n) * (total / n)), 0) AS meanSquares,
-      SUM(preN > 0) AS preConverted, SUM(n > 0 AND preN > 0) AS crossConverted,
+    `WITH ${perUserCapped}
+    SELECT trackSetId, phase, day, track, metric, SUM(converted > 0) AS converted, COALESCE(SUM(total), 0) AS sum, COALESCE(SUM(total * total), 0) AS sumSquares,
+      SUM(n) AS count, SUM(n * n) AS countSquares, COALESCE(SUM(mean), 0) AS meanSum, COALESCE(SUM(mean * mean), 0) AS meanSquares,
+      SUM(preConverted > 0) AS preConverted, SUM(converted > 0 AND preConverted > 0) AS crossConverted,
       SUM(preTotal) AS preSum, SUM(preTotal * preTotal) AS preSumSquares, COALESCE(SUM(total * preTotal), 0) AS crossSum,
       SUM(preN) AS preCount, SUM(preN * preN) AS preCountSquares, SUM(n * preN) AS crossCount,
-      COALESCE(SUM(CASE WHEN n > 0 THEN ${preMean} END), 0) AS preMeanSum,
-      COALESCE(SUM(CASE WHEN n > 0 THEN (${preMean}) * (${preMean}) END), 0) AS preMeanSquares,
-      COALESCE(SUM((total / n) * (${preMean})), 0) AS crossMean
-    FROM u GROUP BY 1, 2, 3, 4, 5`,
-    endParams,
+      COALESCE(SUM(CASE WHEN converted > 0 THEN preMean END), 0) AS preMeanSum,
+      COALESCE(SUM(CASE WHEN converted > 0 THEN preMean * preMean END), 0) AS preMeanSquares,
+      COALESCE(SUM(mean * preMean), 0) AS crossMean
+    FROM uc GROUP BY 1, 2, 3, 4, 5`,
+    { ...endParams, ...(applied.length > 0 ? { caps: JSON.stringify(applied.map((c) => [c.trackSetId, c.phase, c.metric, c.kind, c.value])) } : {}) },
   );
   const ratios = options?.ratios;
   const products =
@@ -401,9 +437,10 @@ function summarizeSqlite(db: Database, options: SummarizeOptions | undefined): T
     phases,
     starts,
     definitions,
+    percentileCaps,
     controls: all<ControlRow>(`SELECT ${CONTROL_COLUMNS.join(', ')} FROM tracks_controls ${where('')}`).map(controlFromRow),
     guardrails: all(`SELECT track_set_id AS trackSetId, track, cause, at FROM tracks_guardrails ${where('')}`),
   };
-  return buildSummary(rows, id);
+  return buildSummary(rows, id, caps);
 }
 

@@ -2,7 +2,7 @@ import type { ControlState, GuardrailEvent } from '../model/events.js';
 import { emptyHistogram } from '../model/latency-histogram.js';
 import { addMetric, productKey } from '../model/sums.js';
 import type { MutableMetricSums } from '../model/sums.js';
-import type { DailySums, PhaseSums, RecordedDefinition, TrackSetSums, TrackSums } from '../model/sums.js';
+import type { CapKind, CapRequest, DailySums, PhaseSums, RecordedDefinition, TrackSetSums, TrackSums } from '../model/sums.js';
 
 /**
  * The grouped rows every store's summary queries return, and how they become TrackSetSums.
@@ -57,6 +57,29 @@ export interface SummaryRows {
   definitions: DefinitionRow[];
   controls: ControlState[];
   guardrails: Array<Omit<GuardrailEvent, 'kind' | 'eventId'>>;
+  /** Per set, phase and metric with a percentile cap: the value it came to (absent: it fell on a zero). */
+  percentileCaps?: PercentileCapRow[];
+}
+
+/** The value a percentile cap came to in one set and phase. */
+export interface PercentileCapRow {
+  trackSetId: string;
+  phase: string;
+  metric: string;
+  value: number;
+}
+
+/**
+ * The cap each set, phase and metric is limited to, for the summary queries: fixed caps apply
+ * to every set and phase (`trackSetId` null), percentile caps to the set and phase they were
+ * found in.
+ */
+export function appliedCaps(requests: readonly CapRequest[], percentiles: readonly PercentileCapRow[]): Array<{ trackSetId: string | null; phase: string | null; metric: string; kind: CapKind; value: number }> {
+  const kinds = new Map(requests.map((r) => [r.metric, r.kind]));
+  return [
+    ...requests.filter((r) => r.value !== undefined).map((r) => ({ trackSetId: null, phase: null, metric: r.metric, kind: r.kind, value: r.value! })),
+    ...percentiles.filter((p) => kinds.has(p.metric)).map((p) => ({ trackSetId: p.trackSetId, phase: p.phase, metric: p.metric, kind: kinds.get(p.metric)!, value: p.value })),
+  ];
 }
 
 interface TrackAcc {
@@ -84,7 +107,7 @@ interface SetAcc {
 }
 
 /** Arranges grouped rows into per-track-set sums, track sets and tracks sorted by name, phases by start. */
-export function buildSummary(rows: SummaryRows, trackSetId?: string): TrackSetSums[] {
+export function buildSummary(rows: SummaryRows, trackSetId?: string, caps: readonly CapRequest[] = []): TrackSetSums[] {
   const sets = new Map<string, SetAcc>();
   const setOf = (id: string): SetAcc => {
     let set = sets.get(id);
@@ -153,6 +176,7 @@ export function buildSummary(rows: SummaryRows, trackSetId?: string): TrackSetSu
           endedAt: span === undefined ? null : span.endedAt,
           definition: definition ? recorded(definition) : null,
           tracks: sortedTracks(acc.tracks),
+          ...(caps.length > 0 ? { caps: capsOf(caps, rows.percentileCaps ?? [], id, phase) } : {}),
         };
       })
       .sort((a, b) => (a.startedAt ?? Infinity) - (b.startedAt ?? Infinity) || byName(a.phase, b.phase));
@@ -180,6 +204,16 @@ export function buildSummary(rows: SummaryRows, trackSetId?: string): TrackSetSu
     });
   }
   return result;
+}
+
+/** What each capped metric came to in one set and phase. */
+function capsOf(caps: readonly CapRequest[], percentiles: readonly PercentileCapRow[], trackSetId: string, phase: string): Map<string, number | null> {
+  return new Map(
+    caps.map((c) => [
+      c.metric,
+      c.value !== undefined ? c.value : (percentiles.find((p) => p.trackSetId === trackSetId && p.phase === phase && p.metric === c.metric)?.value ?? null),
+    ]),
+  );
 }
 
 /** The accumulators a cell adds to: the set's totals, its phase's, and its day's (pooled and by phase) when it has one. */

@@ -163,6 +163,6 @@ test('the JSON report has the documented, stable shape', async () => {
   const track = (set.tracks as Record<string, unknown>[])[1]!;
   assert.deepEqual(Object.keys(track), ['name', 'isBaseline', 'users', 'expectedShare', 'metrics', 'latency']);
   const metric = (track.metrics as Record<string, unknown>[])[0]!;
-  assert.deepEqual(Object.keys(metric), ['metric', 'kind', 'type', 'declared', 'higherIsBetter', 'guardrail', 'value', 'conversions', 'total', 'rate', 'mean', 'interval', 'comparison', 'cannotCompute']);
+  assert.deepEqual(Object.keys(metric), ['metric', 'kind', 'type', 'declared', 'higherIsBetter', 'guardrail', 'value', 'conversions', 'total', 'rate', 'mean', 'interval', 'cap', 'comparison', 'cannotCompute']);
   assert.deepEqual(Object.keys(metric.comparison as object), ['absolute', 'relative', 'pValue', 'chanceToBeatControl', 'risk', 'phases', 'cuped', 'adjustedPValue', 'significant', 'verdict']);
 });

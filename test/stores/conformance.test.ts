@@ -198,6 +198,47 @@ for (const kind of kinds) {
       await store.close();
     });
 
+    test('caps (winsorization): fixed, and percentiles over the phase units, zeros included for sums; a hand-checked fixture', async () => {
+      const { store } = kind.fresh();
+      const memory = memoryStore();
+      const events: RecordedEvent[] = [{ kind: 'definition', eventId: 'd', trackSetId: 's', weights: { a: 1, b: 1 }, coverage: 1, control: 'a', phase: 'p', at: day }];
+      for (let u = 0; u < 10; u++) events.push({ kind: 'exposure', eventId: `x${u}`, trackSetId: 's', track: u % 2 ? 'b' : 'a', unit: `u${u}`, at: day + 1, phase: 'p' });
+      let n = 0;
+      const buy = (unit: number, metric: string, ...values: number[]) => {
+        for (const value of values) events.push({ kind: 'conversion', eventId: `c${n++}`, unit: `u${unit}`, metric, value, at: day + 10 + n });
+      };
+      // revenue, capped at 100: u0 50, u1 100 + 50, u2 500, u4 20.
+      buy(0, 'revenue', 50); buy(1, 'revenue', 100, 50); buy(2, 'revenue', 500); buy(4, 'revenue', 20);
+      // spend, p80 over the 10 units (5 of them 0): ranked 3rd from the top of 40, 30, 20, 10, 5: 20.
+      buy(0, 'spend', 10); buy(1, 'spend', 40); buy(2, 'spend', 30); buy(3, 'spend', 20); buy(5, 'spend', 5);
+      // order, a count capped at 2: u0 3 orders, u1 1.
+      buy(0, 'order', 1, 1, 1); buy(1, 'order', 1);
+      // basket, a mean with p50 over its 4 converted units: averages 20, 50, 5, 100; 3rd from the top: 20.
+      buy(0, 'basket', 10, 30); buy(1, 'basket', 50); buy(2, 'basket', 5); buy(3, 'basket', 100, 100);
+      // rare, p90 over 10 units of which one has a value: the percentile falls on a zero, no cap.
+      buy(0, 'rare', 7);
+      for (const s of [store, memory]) await s.write(events);
+      const caps = [
+        { metric: 'revenue', kind: 'sum', value: 100 },
+        { metric: 'spend', kind: 'sum', percentile: 0.8 },
+        { metric: 'order', kind: 'count', value: 2 },
+        { metric: 'basket', kind: 'mean', percentile: 0.5 },
+        { metric: 'rare', kind: 'sum', percentile: 0.9 },
+      ] as const;
+      const [fromStore, fromMemory] = [await store.summarize({ caps }), await memory.summarize({ caps })];
+      assert.deepEqual(fromStore, fromMemory);
+      const phase = fromStore[0]!.phases[0]!;
+      assert.deepEqual(phase.caps, new Map<string, number | null>([['revenue', 100], ['spend', 20], ['order', 2], ['basket', 20], ['rare', null]]));
+      const sums = (track: string, metric: string) => fromStore[0]!.tracks.find((t) => t.track === track)!.metrics.get(metric)!;
+      assert.deepEqual([sums('a', 'revenue').converted, sums('a', 'revenue').sum, sums('a', 'revenue').sumSquares], [3, 170, 12_900]);
+      assert.deepEqual([sums('b', 'revenue').sum, sums('b', 'revenue').sumSquares], [100, 10_000]);
+      assert.deepEqual([sums('a', 'spend').sum, sums('a', 'spend').sumSquares, sums('b', 'spend').sum, sums('b', 'spend').sumSquares], [30, 500, 45, 825]);
+      assert.deepEqual([sums('a', 'order').count, sums('a', 'order').countSquares, sums('b', 'order').count], [2, 4, 1]);
+      assert.deepEqual([sums('a', 'basket').meanSum, sums('a', 'basket').meanSquares, sums('b', 'basket').meanSum, sums('b', 'basket').meanSquares], [25, 425, 40, 800]);
+      assert.equal(sums('a', 'rare').sum, 7);
+      await store.close();
+    });
+
     test('any name works: constructor, __proto__, quotes, unicode, 200 characters', async () => {
       const { store } = kind.fresh();
       const events: RecordedEvent[] = [];

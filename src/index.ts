@@ -89,6 +89,8 @@ export {
   stratifiedLift,
   welchTest,
   cupedLift,
+  quantileDifference,
+  quantileInterval,
 } from './stats/index.js';
 export type {
   ArmEstimate,
@@ -96,6 +98,10 @@ export type {
   CannotCompute,
   CupedLiftResult,
   CupedStatistics,
+  LatencyHistogram,
+  QuantileDifferenceResult,
+  QuantileIntervalResult,
+  QuantileRatio,
   Estimate,
   LiftResult,
   MetricKind,
@@ -119,6 +125,9 @@ export type { Analysis, AnalysisOptions, CupedOption } from './report/read-analy
 export type {
   Comparison,
   CupedComparison,
+  LatencyComparison,
+  LatencyQuantile,
+  MetricCapResult,
   LatencyResult,
   MetricResult,
   MetricType,

@@ -1,6 +1,7 @@
 import { quoted } from '../core/names.js';
 import { TracksError } from '../errors.js';
-import { LATENCY_BUCKET_BOUNDS_MS, latencyQuantile } from '../model/latency-histogram.js';
+import { LATENCY_BUCKET_BOUNDS_MS } from '../model/latency-histogram.js';
+import { formatMs, latencyResults } from './latency.js';
 import type { MetricDeclaration, MetricDeclarations } from '../model/metrics.js';
 import { adjustPValues } from '../stats/multiple-testing.js';
 import { normalQuantile } from '../stats/distributions.js';
@@ -15,7 +16,6 @@ import { phasedSrm, phaseSrm } from './phase-srm.js';
 import type {
   Comparison,
   Interval,
-  LatencyResult,
   MetricResult,
   PhaseResult,
   Report,
@@ -158,6 +158,16 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
     }
   }
 
+  for (const r of results) {
+    const p95 = r.latency.comparison?.find((c) => c.q === 0.95);
+    if (p95?.slower) {
+      const ratio = p95.ratio ? ` (${((p95.ratio.estimate - 1) * 100).toFixed(0)}% slower, CI ${((p95.ratio.interval[0] - 1) * 100).toFixed(0)}% to ${((p95.ratio.interval[1] - 1) * 100).toFixed(0)}%)` : '';
+      warnings.push({
+        kind: 'latency',
+        message: `'${r.name}' is significantly slower than '${baseline}' at p95: ${formatMs(r.latency.p95Ms!)} vs ${formatMs(results.find((t) => t.name === baseline)!.latency.p95Ms!)}${ratio}, p = ${formatP(p95.pValue)}`,
+      });
+    }
+  }
   const splits = analysedPhases.map((p) => ({ tracks: p.tracks, weights: p.definition?.weights ?? weights }));
   const srm = phasedSrm(splits);
   if (srm?.mismatch) {
@@ -243,6 +253,7 @@ function analyse(
     }),
   );
   const totalWeight = [...weights.values()].reduce((a, b) => a + b, 0);
+  const latency = latencyResults(tracks, base === undefined ? null : base.track, options.alpha, options.correction);
   return tracks.map((t) => ({
     name: t.track,
     isBaseline: t.track === baseline,
@@ -270,7 +281,7 @@ function analyse(
         cannotCompute: reasons.get(key) ?? null,
       };
     }),
-    latency: latencyOf(t.health),
+    latency: latency.get(t.track)!,
   }));
 }
 
@@ -343,20 +354,6 @@ function describeChange(m: MetricResult): string {
   const c = m.comparison!;
   if (c.relative) return `${c.relative.estimate >= 0 ? '+' : ''}${(c.relative.estimate * 100).toFixed(1)}%`;
   return `${c.absolute.estimate >= 0 ? '+' : ''}${c.absolute.estimate.toPrecision(3)}`;
-}
-
-function latencyOf(health: HealthSums): LatencyResult {
-  const quantile = (q: number): number | null => (health.runs > 0 ? latencyQuantile(health.histogram, q) : null);
-  return {
-    runs: health.runs,
-    errors: health.errors,
-    errorRate: health.runs > 0 ? health.errors / health.runs : null,
-    meanMs: health.runs > 0 ? health.totalMs / health.runs : null,
-    p50Ms: quantile(0.5),
-    p95Ms: quantile(0.95),
-    p99Ms: quantile(0.99),
-    histogram: health.histogram,
-  };
 }
 
 /**

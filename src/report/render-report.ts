@@ -1,6 +1,7 @@
 import { escapeControl as text } from '../core/names.js';
 import type { Comparison, MetricResult, PhaseResult, Report, TrackResult, TrackSetResult } from './report-model.js';
 import { formatP } from './build-report.js';
+import { formatLatency, formatMs } from './latency.js';
 
 /** What {@link renderReport} shows besides the analysis. */
 export interface RenderOptions {
@@ -64,8 +65,9 @@ function renderTrackSet(set: TrackSetResult, options: RenderOptions): string {
   if (set.analysedPhases.length > 1) lines.push('  (values pool the phases; lift, p and P(better) compare users within their phase, then combine)');
   lines.push(...metricTables(set.tracks));
   const health = set.tracks.map(healthRow);
-  const columns = ['track', 'runs', 'errors', 'mean', 'p50', 'p95', 'p99'];
+  const columns = ['track', 'runs', 'errors', 'mean', 'p50', 'p95 [CI]', 'p99'];
   lines.push('', latency ? table(columns, health) : table(columns.slice(0, 3), health.map((row) => row.slice(0, 3))));
+  if (latency) lines.push(...p95Lines(set));
   // Health is counted per minute, not per phase: one phase's analysis still shows every run.
   if (set.analysedPhases.length === 1 && phases > 1) lines.push('  (runs and latency: every phase; health is not kept per phase)');
   for (const phase of set.phases) {
@@ -178,7 +180,24 @@ function metricRow(track: TrackResult, m: MetricResult): string[] {
 function healthRow(track: TrackResult): string[] {
   const l = track.latency;
   const errors = l.runs === 0 ? '' : `${count(l.errors)} (${percent(l.errorRate)})`;
-  return [clip(text(track.name), 28), count(l.runs), errors, ms(l.meanMs), ms(l.p50Ms), ms(l.p95Ms), ms(l.p99Ms)];
+  const quantile = (q: number) => l.quantiles.find((x) => x.q === q);
+  const p95 = quantile(0.95);
+  const p95Interval = p95 && !p95.belowResolution && !p95.aboveRange ? ` [${formatMs(p95.interval[0])}, ${Number.isFinite(p95.interval[1]) ? formatMs(p95.interval[1]) : 'inf'}]` : '';
+  return [clip(text(track.name), 28), count(l.runs), errors, ms(l.meanMs), formatLatency(quantile(0.5)), `${formatLatency(p95)}${p95Interval}`, formatLatency(quantile(0.99))];
+}
+
+/** Under the health table: each track's p95 against the baseline's, as a ratio with its interval. */
+function p95Lines(set: TrackSetResult): string[] {
+  const rows = set.tracks.flatMap((t) => {
+    const vs = t.latency.comparison?.find((c) => c.q === 0.95);
+    if (vs === undefined) return [];
+    const change = vs.ratio
+      ? `${signedPercent(vs.ratio.estimate - 1)} [${signedPercent(vs.ratio.interval[0] - 1)}, ${signedPercent(vs.ratio.interval[1] - 1)}]`
+      : `${vs.differenceMs.estimate >= 0 ? '+' : '-'}${formatMs(Math.abs(vs.differenceMs.estimate))}`;
+    return [[clip(text(t.name), 28), change, formatP(vs.pValue), vs.slower ? '* slower' : '']];
+  });
+  if (rows.length === 0) return [];
+  return ['', table([`p95 vs ${clip(text(set.baseline ?? ''), 20)}`, 'change [CI]', 'p', ''], rows)];
 }
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {

@@ -116,11 +116,42 @@ export interface LatencyResult {
   readonly errors: number;
   readonly errorRate: number | null;
   readonly meanMs: number | null;
+  /** The quantiles' estimates (as `quantiles[].estimateMs`), interpolated within their histogram bucket. */
   readonly p50Ms: number | null;
   readonly p95Ms: number | null;
   readonly p99Ms: number | null;
+  /** p50, p95 and p99 with their confidence intervals (empty without runs). */
+  readonly quantiles: readonly LatencyQuantile[];
+  /** p50, p95 and p99 against the baseline's (null on the baseline, or without one). */
+  readonly comparison: readonly LatencyComparison[] | null;
   /** Counts per latency bucket (see `latencyBucketBoundsMs` at the top level). */
   readonly histogram: readonly number[];
+}
+
+/** One latency quantile of a track, from its histogram. */
+export interface LatencyQuantile {
+  /** 0.5, 0.95 or 0.99. */
+  readonly q: number;
+  readonly estimateMs: number;
+  /** At 1 - alpha; the upper end is Infinity with too few runs to bound it. */
+  readonly interval: Interval;
+  /** The quantile lies in the first bucket (under 0.05 ms): shown as "< 0.05 ms". */
+  readonly belowResolution: boolean;
+  /** The quantile lies in the open last bucket (over about 2 minutes): shown as "> ...". */
+  readonly aboveRange: boolean;
+}
+
+/** One latency quantile of a track against the baseline's. */
+export interface LatencyComparison {
+  readonly q: number;
+  /** Track minus baseline, in ms, with its interval. */
+  readonly differenceMs: { readonly estimate: number; readonly interval: Interval };
+  /** Track over baseline (1.2: 20% slower), or null when either is below resolution. */
+  readonly ratio: { readonly estimate: number; readonly interval: Interval } | null;
+  /** Two-sided p-value of "no difference". */
+  readonly pValue: number;
+  /** p95 only: significantly slower than the baseline, after the set's correction across its tracks. */
+  readonly slower: boolean;
 }
 
 export interface TrackResult {
@@ -133,7 +164,7 @@ export interface TrackResult {
   readonly latency: LatencyResult;
 }
 
-export type WarningKind = 'sample-ratio-mismatch' | 'too-few-users' | 'peeking' | 'guardrail' | 'guardrail-metric' | 'no-baseline';
+export type WarningKind = 'sample-ratio-mismatch' | 'too-few-users' | 'peeking' | 'guardrail' | 'guardrail-metric' | 'no-baseline' | 'latency';
 
 export interface ReportWarning {
   readonly kind: WarningKind;

@@ -10,13 +10,14 @@ const WARNING_LABELS: Readonly<Record<WarningKind, string>> = {
   'guardrail-metric': 'guardrail metric',
   'no-baseline': 'no baseline',
   peeking: 'peeking',
+  latency: 'slower p95',
 };
 
 /** Warnings that mean the numbers cannot be trusted yet. */
 const SERIOUS: ReadonlySet<WarningKind> = new Set(['sample-ratio-mismatch', 'guardrail']);
 
 /** Warnings worth a badge in the list (peeking applies to every running fixed-horizon test). */
-const BADGED: ReadonlySet<WarningKind> = new Set(['sample-ratio-mismatch', 'too-few-users', 'guardrail', 'no-baseline']);
+const BADGED: ReadonlySet<WarningKind> = new Set(['sample-ratio-mismatch', 'too-few-users', 'guardrail', 'no-baseline', 'latency']);
 
 /** The set's status: running, stopped (serving a track) or guardrail tripped. */
 export function statusBadge(set: TrackSetResult): HTMLElement {

@@ -1,0 +1,164 @@
+"""Reference values for tracks' latency quantiles read from histograms (quantileInterval,
+quantileDifference).
+
+An independent implementation in numpy/scipy of the method in docs/statistics.md ("Latency
+quantiles"): the histogram is read as a distribution whose log-duration density is, within a
+bucket, exponential with the slope of the neighbouring buckets (uniform where a neighbour is
+empty, linear from 0 in the first bucket); Woodruff's (1952) interval maps the ranks
+n*q -/+ z*sqrt(n*q*(1-q)) back through it; each end is widened in quadrature by the
+resolution margin (the size of the slope correction plus |curvature|*w^3/(72*sqrt(3))), never
+past its bucket's edge, and is that edge where the bucket's shape is unknown. It also checks
+the normal-approximation ranks against the exact binomial order-statistic ranks
+(scipy.stats.binom), the interval of Conover's Practical Nonparametric Statistics (3rd ed.,
+1999, chapter 3).
+
+Run: python3 scripts/reference/latency_quantiles.py > test/fixtures/stats/latency-quantiles.json
+"""
+import json
+import numpy as np
+import scipy
+from scipy import integrate, optimize, stats
+
+SOURCE = ("numpy %s / scipy %s, scripts/reference/latency_quantiles.py (independent implementation of "
+          "the Woodruff 1952 interval through the interpolated histogram, docs/statistics.md 'Latency quantiles'; "
+          "in-bucket shape inverted with scipy.integrate.quad and scipy.optimize.brentq; z from scipy.stats.norm.ppf)" % (np.__version__, scipy.__version__))
+
+BOUNDS = 0.05 * 2.0 ** (np.arange(66) / 3.0)  # the recorder's LATENCY_BUCKET_BOUNDS_MS
+
+
+def counts_of(sparse):
+    c = np.zeros(66, dtype=np.int64)
+    for i, k in sparse.items():
+        c[int(i)] = k
+    return c
+
+
+def read(c, r):
+    """Bucket, interpolated duration and margin (or None) of the run at fractional rank r."""
+    cum = np.cumsum(c)
+    occupied = np.nonzero((c > 0) & (cum >= r))[0]
+    i = int(occupied[0])
+    f = min(1.0, max(0.0, (r - (cum[i] - c[i])) / c[i]))
+    if i == 0:
+        return i, BOUNDS[0] * f, None
+    if i == len(c) - 1:
+        return i, BOUNDS[i - 1], None
+    lo, w = np.log(BOUNDS[i - 1]), np.log(BOUNDS[i] / BOUNDS[i - 1])
+    plain = f * w
+    if i < 2 or i > len(c) - 3 or c[i - 1] == 0 or c[i + 1] == 0:
+        return i, np.exp(lo + plain), None
+    # log densities at the neighbours' centres (geometric mean of their bounds)
+    wb, wa = np.log(BOUNDS[i - 1] / BOUNDS[i - 2]), np.log(BOUNDS[i + 1] / BOUNDS[i])
+    cb, ca = np.log(BOUNDS[i - 2]) + wb / 2, np.log(BOUNDS[i]) + wa / 2
+    a = (np.log(c[i + 1] / wa) - np.log(c[i - 1] / wb)) / (ca - cb)
+    # curvature: second derivative of the parabola through the three log densities
+    w0 = np.log(BOUNDS[i] / BOUNDS[i - 1])
+    xs = [cb, np.log(BOUNDS[i - 1]) + w0 / 2, ca]
+    ys = [np.log(c[i - 1] / wb), np.log(c[i] / w0), np.log(c[i + 1] / wa)]
+    kappa = 2 * np.polyfit(xs, ys, 2)[0]
+    # invert the cumulative share of the density exp(a*u) on [0, w] by root finding on its
+    # integral (scipy.integrate.quad), not with tracks' closed form
+    total = integrate.quad(lambda u: np.exp(a * u), 0, w, epsabs=0, epsrel=1e-13)[0]
+    shaped = optimize.brentq(
+        lambda x: integrate.quad(lambda u: np.exp(a * u), 0, x, epsabs=0, epsrel=1e-13)[0] / total - f,
+        0.0, w, xtol=1e-15, rtol=1e-15) if 0 < f < 1 else f * w
+    return i, np.exp(lo + shaped), abs(shaped - plain) + abs(kappa) * w ** 3 / (72 * np.sqrt(3))
+
+
+def edges(c, i):
+    return (0.0 if i == 0 else BOUNDS[i - 1]), (np.inf if i == len(c) - 1 else BOUNDS[i])
+
+
+def interval(c, q, alpha=0.05):
+    n = int(c.sum())
+    z = stats.norm.ppf(1 - alpha / 2)
+    r, h = n * q, z * np.sqrt(n * q * (1 - q))
+    i, est, _ = read(c, r)
+    above = i == len(c) - 1
+    if above:
+        est = BOUNDS[i - 1]
+    low = read(c, r - h) if r - h > 0 else None
+    high = read(c, r + h) if r + h <= n else None
+    if low is None or high is None or high[0] == len(c) - 1 or above:
+        se = np.inf
+    else:
+        se = (high[1] - low[1]) / (2 * z)
+    if low is None:
+        lower = 0.0
+    elif low[2] is None:
+        lower = edges(c, low[0])[0]
+    else:
+        lower = max(edges(c, low[0])[0], est * np.exp(-np.hypot(np.log(est / low[1]), low[2])))
+    if high is None:
+        upper = np.inf
+    elif high[2] is None:
+        upper = edges(c, high[0])[1]
+    else:
+        upper = min(edges(c, high[0])[1], est * np.exp(np.hypot(np.log(high[1] / est), high[2])))
+    return {"estimate": est, "standardError": se, "ciLower": lower, "ciUpper": upper}
+
+
+def difference(cc, ct, q, alpha=0.05):
+    c, t = interval(cc, q, alpha), interval(ct, q, alpha)
+    z = stats.norm.ppf(1 - alpha / 2)
+    se = np.hypot(c["standardError"], t["standardError"])
+    d = t["estimate"] - c["estimate"]
+    lse = np.hypot(c["standardError"] / c["estimate"], t["standardError"] / t["estimate"])
+    lr = np.log(t["estimate"] / c["estimate"])
+    return {
+        "difference": d, "differenceStandardError": se,
+        "differenceCiLower": d - z * se, "differenceCiUpper": d + z * se,
+        "differencePValue": 2 * stats.norm.sf(abs(d / se)),
+        "ratio": t["estimate"] / c["estimate"], "ratioLogStandardError": lse,
+        "ratioCiLower": np.exp(lr - z * lse), "ratioCiUpper": np.exp(lr + z * lse),
+        "ratioPValue": 2 * stats.norm.sf(abs(lr / lse)),
+    }
+
+
+def lognormal_counts(seed, median, sigma, n):
+    rng = np.random.default_rng(seed)
+    x = median * np.exp(sigma * rng.standard_normal(n))
+    i = np.ceil(np.log2(x / 0.05) * 3 - 1e-9).astype(int)
+    i[x <= 0.05] = 0
+    c = np.bincount(np.minimum(i, 65), minlength=66)
+    return {str(k): int(v) for k, v in enumerate(c) if v > 0}
+
+
+def clean(d):
+    return {k: (None if not np.isfinite(v) else float(v)) for k, v in d.items()}
+
+
+# The normal-approximation ranks agree with the exact binomial order-statistic interval
+# (Conover 1999, chapter 3) to within about one rank at these sizes.
+for n, q in [(1000, 0.5), (1000, 0.95), (5000, 0.95), (5000, 0.99)]:
+    z = stats.norm.ppf(0.975)
+    approx = (n * q - z * np.sqrt(n * q * (1 - q)), n * q + z * np.sqrt(n * q * (1 - q)))
+    exact = (stats.binom.ppf(0.025, n, q), stats.binom.ppf(0.975, n, q) + 1)
+    assert abs(approx[0] - exact[0]) <= 1 and abs(approx[1] - exact[1]) <= 1.5, (n, q, approx, exact)
+
+two = {"24": 60, "25": 40}
+spread = lognormal_counts(20260501, 20.0, 0.5, 2000)
+slower = lognormal_counts(20260502, 24.0, 0.5, 2000)
+cases = []
+for name, hist, q in [
+    ("two buckets, 60 and 40 runs, p50", two, 0.5),
+    ("two buckets, 60 and 40 runs, p95", two, 0.95),
+    ("2,000 lognormal runs (median 20 ms, sigma 0.5), p50", spread, 0.5),
+    ("2,000 lognormal runs (median 20 ms, sigma 0.5), p95", spread, 0.95),
+    ("2,000 lognormal runs (median 20 ms, sigma 0.5), p99", spread, 0.99),
+    ("a no-op: 1,000 runs in the first bucket (<= 0.05 ms), p95", {"0": 1000}, 0.95),
+    ("a fast path: 500 runs, 40% of them below 0.05 ms, p50", {"0": 200, "1": 100, "2": 120, "3": 80}, 0.5),
+    ("100 lognormal runs, p99: too few runs for an upper bound", lognormal_counts(20260503, 20.0, 0.5, 100), 0.99),
+]:
+    cases.append({"name": name, "source": SOURCE, "function": "quantileInterval",
+                  "inputs": {"counts": hist, "q": q}, "expected": clean(interval(counts_of(hist), q)),
+                  "tolerance": {"relative": 1e-6}})
+cases.append({"name": "2,000 runs each, median 20 ms vs 24 ms (sigma 0.5), p95", "source": SOURCE,
+              "function": "quantileDifference", "inputs": {"control": spread, "treatment": slower, "q": 0.95},
+              "expected": clean(difference(counts_of(spread), counts_of(slower), 0.95)),
+              "tolerance": {"relative": 1e-6}})
+
+print(json.dumps({
+    "description": "Latency quantiles from histograms with the recorder's 66 buckets (0.05 ms * 2^(i/3)); counts are sparse {bucket: runs}. ciUpper null means Infinity.",
+    "cases": cases,
+}, indent=1))

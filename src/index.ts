@@ -31,6 +31,8 @@ export type { ForcedTracks } from './core/forcing.js';
 export { serializeKey } from './core/key.js';
 export { murmur3 } from './core/murmur3.js';
 export { bucketOf } from './core/bucket-of.js';
+export { inHoldout } from './core/holdout.js';
+export type { HoldoutOptions } from './core/holdout.js';
 export type { Reason } from './core/run-hooks.js';
 export type { ClassTrackName, RunTrackName, TrackMethodNames } from './core/track-names.js';
 

@@ -5,8 +5,13 @@ import type { TrackSetDefinition } from './definition.js';
  * hooks here; core never imports recording, so data flows one way.
  */
 
-/** Why a run got its track. */
-export type Reason = 'assigned' | 'ineligible' | 'not covered' | 'forced' | 'stopped' | 'guardrail';
+/**
+ * Why a run got its track: `assigned` (in the test), `ineligible` (its `isEligible` is false),
+ * `not covered` (outside the set's coverage), `forced` (QA forcing), `stopped` (the set is
+ * stopped), `guardrail` (a guardrail switched the track off) or `holdout` (the key is in the
+ * holdout of `configure({ holdout })`, and gets the set's baseline).
+ */
+export type Reason = 'assigned' | 'ineligible' | 'not covered' | 'forced' | 'stopped' | 'guardrail' | 'holdout';
 
 /** What the hooks see of a run once its track is chosen. */
 export interface ChosenRun {
@@ -25,6 +30,14 @@ export interface ServeInstead {
 }
 
 export interface RunHooks {
+  /**
+   * The holdout's pseudo track set (`configure({ holdout })`, see core/holdout.ts), or
+   * undefined when none is configured: a keyed run that is not forced draws its holdout track
+   * in it once, and a key in the holdout gets the set's baseline with reason `holdout`.
+   */
+  readonly holdout?: TrackSetDefinition | undefined;
+  /** Called once per keyed run that drew its holdout track (`holdout` or `general`), before its set's own exposure. */
+  holdoutExposed?(key: string, track: string): void;
   /** The definition runs use now: the class's, with live overrides (a ramp) applied. */
   effective?(definition: TrackSetDefinition): TrackSetDefinition;
   /** A stopped test serves one track to everyone. Consulted before eligibility. */

@@ -4,6 +4,7 @@ import { assign } from './assign.js';
 import { buildDefinition, trackNameOfMethod } from './definition.js';
 import type { RawTrack, TrackDefinition, TrackSetDefinition } from './definition.js';
 import { forcedTrack } from './forcing.js';
+import { holdoutTrackOf } from './holdout.js';
 import { serializeKey } from './key.js';
 import { murmur3Int } from './murmur3.js';
 import { rememberDefinition } from './known-sets.js';
@@ -220,7 +221,7 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
     return this.#reason;
   }
 
-  /** Whether the run counts in the test: eligible, covered, not forced or stopped. */
+  /** Whether the run counts in the test: eligible, covered, not forced, stopped or held out. */
   get inTest(): boolean {
     this.#chosen();
     return this.#reason === 'assigned';
@@ -300,6 +301,20 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
     const hooks = runHooks();
     // A ramp (live coverage or weights) changes the definition assignment uses.
     const definition = hooks?.effective?.(this.#definition) ?? this.#definition;
+    let keyHash = this.#keyHash;
+    // A holdout (configure({ holdout })) comes before stops and eligibility: a held-out key
+    // gets the baseline of every set, even of one stopped to roll a track out. Keys are held
+    // out by their own draw, once per run; runs without a key never are.
+    const holdout = hooks?.holdout;
+    if (holdout !== undefined && this.key !== null) {
+      keyHash ??= murmur3Int(this.key);
+      const held = holdoutTrackOf(holdout, keyHash);
+      hooks!.holdoutExposed?.(this.key, held.name);
+      if (held === holdout.control) {
+        this.#reason = 'holdout';
+        return definition.control;
+      }
+    }
     const instead = hooks?.serveInstead?.(definition.id);
     if (instead !== undefined) {
       this.#reason = instead.reason;
@@ -309,7 +324,7 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
       this.#reason = 'ineligible';
       return definition.control;
     }
-    const assigned = assign(definition, this.#keyHash ?? keyHashOf(this.key));
+    const assigned = assign(definition, keyHash ?? keyHashOf(this.key));
     if (assigned === undefined) {
       this.#reason = 'not covered';
       return definition.control;

@@ -20,6 +20,8 @@ export const REASONS: Readonly<Record<Reason, string>> = {
   assigned: StandardResolutionReasons.SPLIT,
   ineligible: StandardResolutionReasons.DEFAULT,
   'not covered': StandardResolutionReasons.DEFAULT,
+  // Held out (configure({ holdout })): the baseline, as for a key outside the test.
+  holdout: StandardResolutionReasons.DEFAULT,
   stopped: StandardResolutionReasons.DISABLED,
   guardrail: StandardResolutionReasons.DISABLED,
   forced: StandardResolutionReasons.STATIC,

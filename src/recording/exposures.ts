@@ -1,6 +1,8 @@
 import type { ChosenRun } from '../core/run-hooks.js';
 import type { TrackSetDefinition } from '../core/definition.js';
+import { quoted } from '../core/names.js';
 import { definitionOf } from '../core/track-set.js';
+import { TracksError } from '../errors.js';
 import type { RecordedEvent } from '../model/events.js';
 import { unitOfRun } from '../model/unit.js';
 import type { UnitOfKey } from '../model/unit.js';
@@ -14,7 +16,11 @@ import type { StickyAssignments } from './sticky-assignments.js';
  * nothing), each with the phase it was assigned in; a set's definition (as it is now, with any
  * ramp) once per phase and process, before that phase's first exposure; the unit in its
  * canonical stored form. Names need no check here: a track set's id and track names were
- * checked when its definition was built.
+ * checked when its definition was built, and so were the holdout's.
+ *
+ * A holdout (configure({ holdout })) is recorded through the same path, as a pseudo set whose
+ * id is the holdout's: one exposure per keyed unit (track `holdout` or `general`), its
+ * definition before its phase's first exposure. A set that has the holdout's id records nothing.
  */
 export class Exposures {
   readonly #units: UnitOfKey;
@@ -27,28 +33,57 @@ export class Exposures {
   readonly #stickySets = new Set<string>();
   /** The class definition of every set this process has exposed, by id. */
   readonly #sets = new Map<string, TrackSetDefinition>();
+  /** The holdout's pseudo set (configure({ holdout })), recorded like a set under its id. */
+  readonly #holdout: TrackSetDefinition | undefined;
 
-  constructor(units: UnitOfKey, seenKeys: UnitOfKey, seen: SeenUnits, sticky: StickyAssignments, phases: Phases) {
+  constructor(
+    units: UnitOfKey,
+    seenKeys: UnitOfKey,
+    seen: SeenUnits,
+    sticky: StickyAssignments,
+    phases: Phases,
+    holdout?: TrackSetDefinition,
+  ) {
     this.#units = units;
     this.#seenKeys = seenKeys;
     this.#seen = seen;
     this.#sticky = sticky;
     this.#phases = phases;
+    this.#holdout = holdout;
   }
 
   /** Emits the events a run in the test records (none for a key already exposed to the set). */
   record(run: ChosenRun, emit: (event: RecordedEvent) => void): void {
     const key = run.key;
-    // Long keys are remembered by their digest: the de-duplication set stays small per entry.
-    if (key !== null && !this.#seen.add(run.id, key.length > 200 ? this.#seenKeys.of(key) : key)) return;
+    if (key !== null && !this.#first(run.id, key)) return;
     const definition = definitionOf((run as object).constructor);
+    this.#expose(definition, run.name, key === null ? unitOfRun(run.runId) : this.#units.of(key), emit);
+    if (key !== null && this.#stickySets.has(run.id)) this.#sticky.remember(run.id, key, run.name);
+  }
+
+  /**
+   * Emits a keyed unit's exposure to the holdout (`track`: `holdout` or `general`), exactly as
+   * a set's: once per unit per process (the store keeps the first), in the holdout's phase,
+   * after its definition.
+   */
+  recordHoldout(key: string, track: string, emit: (event: RecordedEvent) => void): void {
+    const holdout = this.#holdout;
+    if (holdout === undefined || !this.#first(holdout.id, key)) return;
+    this.#expose(holdout, track, this.#units.of(key), emit);
+  }
+
+  /** Whether this is the key's first exposure to the set in this process (remembered from now). */
+  #first(trackSetId: string, key: string): boolean {
+    // Long keys are remembered by their digest: the de-duplication set stays small per entry.
+    return this.#seen.add(trackSetId, key.length > 200 ? this.#seenKeys.of(key) : key);
+  }
+
+  /** Emits an exposure of `definition`'s set in its current phase, after the phase's definition. */
+  #expose(definition: TrackSetDefinition, track: string, unit: string, emit: (event: RecordedEvent) => void): void {
     const entry = this.#phases.entry(definition);
-    const phase = entry.phase;
     // The entry remembers that its definition was recorded: no lookup by id on the hot path.
     if (!entry.recorded) this.#publish(definition, entry, false, emit);
-    const unit = key === null ? unitOfRun(run.runId) : this.#units.of(key);
-    if (key !== null && this.#stickySets.has(run.id)) this.#sticky.remember(run.id, key, run.name);
-    emit({ kind: 'exposure', eventId: newEventId(), trackSetId: run.id, track: run.name, unit, at: Date.now(), phase });
+    emit({ kind: 'exposure', eventId: newEventId(), trackSetId: definition.id, track, unit, at: Date.now(), phase: entry.phase });
   }
 
   /**
@@ -63,6 +98,14 @@ export class Exposures {
 
   /** Records a set's definition in the entry's phase, once per process and phase; later phases come from markPhases. */
   #publish(definition: TrackSetDefinition, entry: PhaseEntry, stopped: boolean, emit: (event: RecordedEvent) => void): void {
+    const holdout = this.#holdout;
+    if (holdout !== undefined && definition.id === holdout.id && definition !== holdout) {
+      // Its rows would mix with the holdout's: nothing of the set is recorded (each try is reported).
+      throw new TracksError(
+        `${definition.className} has the id ${quoted(definition.id)}, which is the holdout's (configure({ holdout })); ` +
+          'give the holdout or the set another id: its exposures are not recorded until then',
+      );
+    }
     entry.recorded = true;
     this.#sets.set(definition.id, definition);
     if (!this.#defined.has(`${definition.id}\u0000${entry.phase}`)) this.#define(entry.effective, entry.phase, stopped, emit);

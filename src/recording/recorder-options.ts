@@ -1,3 +1,8 @@
+import type { TrackSetDefinition } from '../core/definition.js';
+import { holdoutDefinition } from '../core/holdout.js';
+import type { HoldoutOptions } from '../core/holdout.js';
+import { knownTrackSetIds } from '../core/known-sets.js';
+import { quoted } from '../core/names.js';
 import { TracksError } from '../errors.js';
 import type { GuardrailEvent } from '../model/events.js';
 import { checkMetrics } from '../model/metrics.js';
@@ -82,6 +87,21 @@ export interface RecorderOptions {
    * ```
    */
   readonly metrics?: MetricDeclarations;
+  /**
+   * Hold a share of keys out of every test: they get every track set's baseline (reason
+   * `'holdout'`, not in the test, no exposure of the set), chosen by the holdout's own salt,
+   * independent of every set's assignment. Each keyed unit that reaches a set records one
+   * exposure of the holdout, as a pseudo track set whose id is `id`, with track `holdout` or
+   * `general`, so the report compares the two on every metric: the cumulative effect of
+   * everything shipped. Raising `share` only moves keys into the holdout. Forced runs still
+   * get their forced track; runs without a key are never held out. Off unless given.
+   *
+   * @example
+   * ```ts
+   * configure({ store: 'tracks.db', holdout: { id: 'h2026q4', share: 0.05 } });
+   * ```
+   */
+  readonly holdout?: HoldoutOptions | false;
 }
 
 /** Options with their defaults, checked. */
@@ -104,6 +124,8 @@ export interface ResolvedOptions {
   readonly onError: ((error: Error) => void) | undefined;
   readonly onGuardrail: RecorderOptions['onGuardrail'];
   readonly metrics: ReadonlyMap<string, MetricDeclaration>;
+  /** The holdout's pseudo track set, or undefined without a holdout. */
+  readonly holdout: TrackSetDefinition | undefined;
 }
 
 const MIB = 1024 * 1024;
@@ -129,6 +151,7 @@ export const RECORDER_OPTIONS = [
   'onError',
   'onGuardrail',
   'metrics',
+  'holdout',
 ] as const satisfies readonly (keyof RecorderOptions)[];
 
 /**
@@ -178,6 +201,7 @@ export function resolveOptions(options: RecorderOptions): ResolvedOptions {
     onError: hook(options.onError, 'onError'),
     onGuardrail: hook(options.onGuardrail, 'onGuardrail'),
     metrics: options.metrics === undefined ? new Map<string, MetricDeclaration>() : checkMetrics(options.metrics),
+    holdout: holdoutOf(options.holdout),
   };
   if (resolved.batchSize * 4 > resolved.maxBuffered) {
     throw new TracksError(
@@ -186,6 +210,21 @@ export function resolveOptions(options: RecorderOptions): ResolvedOptions {
     );
   }
   return resolved;
+}
+
+/** The holdout option, checked: its pseudo set's definition, or undefined for none. */
+function holdoutOf(holdout: unknown): TrackSetDefinition | undefined {
+  if (holdout === undefined || holdout === false) return undefined;
+  const definition = holdoutDefinition(holdout);
+  // The sets this process has read so far; a set read later with the holdout's id is refused
+  // when recording first meets it (Exposures).
+  if (knownTrackSetIds().includes(definition.id)) {
+    throw new TracksError(
+      `configure: holdout.id ${quoted(definition.id)} is the id of a track set; give the holdout an id of its own ` +
+        "(such as 'h2026q4'): its exposures are recorded as a track set's, under its id",
+    );
+  }
+  return definition;
 }
 
 function positive(value: unknown, name: string, fallback: number): number {

@@ -109,8 +109,11 @@ export class Recorder {
       if (this.#open) this.#exposures.markPhases(this.#isStopped, this.#accept);
     });
     const controls = this.#controls;
-    const phases = new Phases((id) => controls.live(id));
-    this.#exposures = new Exposures(this.#units, new UnitOfKey(), new SeenUnits(o.dedupeSize, o.dedupeBytes), sticky, phases);
+    const holdout = o.holdout;
+    // The holdout's split is the configured share's: a ramp or stop written to the store under
+    // its id does not change it, so it does not change its recorded phase either.
+    const phases = new Phases(holdout === undefined ? (id) => controls.live(id) : (id) => (id === holdout.id ? undefined : controls.live(id)));
+    this.#exposures = new Exposures(this.#units, new UnitOfKey(), new SeenUnits(o.dedupeSize, o.dedupeBytes), sticky, phases, holdout);
     this.#health = new HealthRecorder(o.guardrails, o.onGuardrail, this.#errors);
     this.#metrics = new MetricPublisher(o.metrics);
     this.hooks = {
@@ -128,6 +131,8 @@ export class Recorder {
       tripped: this.#health.tripped,
       exposed: (run) => this.#exposed(run),
       ran: (run, ms, failed) => this.#ran(run, ms, failed),
+      holdout,
+      holdoutExposed: (key, track) => this.#holdoutExposed(key, track),
     };
     this.#timer = setInterval(() => this.#tick(), o.flushInterval);
     this.#timer.unref();
@@ -139,6 +144,17 @@ export class Recorder {
     if (!this.#open) return this.#afterClose();
     try {
       this.#exposures.record(run, this.#accept);
+    } catch (error) {
+      this.#rejected++;
+      this.#errors.report('rejected', error);
+    }
+  }
+
+  /** A keyed run drew its holdout track: the unit's holdout exposure, once (see Exposures.recordHoldout). */
+  #holdoutExposed(key: string, track: string): void {
+    if (!this.#open) return this.#afterClose();
+    try {
+      this.#exposures.recordHoldout(key, track, this.#accept);
     } catch (error) {
       this.#rejected++;
       this.#errors.report('rejected', error);

@@ -9,6 +9,7 @@ import type { RecordedEvent } from './events.js';
 import { LATENCY_BUCKETS } from './latency-histogram.js';
 import { unitProblem } from './unit.js';
 import { analysisProblemOf } from './metrics.js';
+import { dimensionsProblem } from './dimensions.js';
 import type { MetricDeclarationKind } from './metrics.js';
 
 /** The latest time a stored event may carry: the end of the JavaScript Date range, in epoch ms. */
@@ -44,7 +45,14 @@ export function eventProblem(event: unknown): string | undefined {
 function kindProblem(kind: unknown, e: Partial<Record<string, unknown>>): string | undefined {
   switch (kind) {
     case 'exposure':
-      return name('trackSetId', e.trackSetId) ?? name('track', e.track) ?? unit(e.unit) ?? time('at', e.at, MAX_EPOCH_MS) ?? phaseProblem(e.phase);
+      return (
+        name('trackSetId', e.trackSetId) ??
+        name('track', e.track) ??
+        unit(e.unit) ??
+        time('at', e.at, MAX_EPOCH_MS) ??
+        phaseProblem(e.phase) ??
+        (e.dimensions === undefined ? undefined : dimensionsProblem(e.dimensions))
+      );
     case 'conversion':
       return unit(e.unit) ?? name('metric', e.metric) ?? valueProblem(e.value) ?? time('at', e.at, MAX_EPOCH_MS);
     case 'health':

@@ -40,9 +40,9 @@ export const EVENT_TABLES: { readonly [K in RecordedEvent['kind']]: EventTable<K
   exposure: {
     kind: 'exposure',
     table: 'tracks_exposures',
-    columns: [text('track_set_id'), text('unit'), text('track'), integer('at'), text('event_id'), text('phase')],
+    columns: [text('track_set_id'), text('unit'), text('track'), integer('at'), text('event_id'), text('phase'), text('dimensions')],
     key: ['track_set_id', 'unit'],
-    row: (e) => [e.trackSetId, e.unit, e.track, e.at, e.eventId, e.phase ?? null],
+    row: (e) => [e.trackSetId, e.unit, e.track, e.at, e.eventId, e.phase ?? null, e.dimensions === undefined ? null : JSON.stringify(e.dimensions)],
   },
   conversion: {
     kind: 'conversion',

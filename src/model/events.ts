@@ -22,6 +22,12 @@ export interface ExposureEvent {
    * tracks 0.1 (their phase is '').
    */
   readonly phase?: string;
+  /**
+   * The set's segments for this unit (`static dimensions(context)`): a few names to values
+   * (see model/dimensions.ts for the bounds), stored as given, or hashed as keys are with
+   * `hashKeys`. Absent when the set declares none.
+   */
+  readonly dimensions?: Readonly<Record<string, string>>;
 }
 
 /** An outcome for a unit: a purchase, revenue. Attributed to tracks the unit was exposed to at or before `at`. */

@@ -234,6 +234,17 @@ export interface TrackSetSums {
   readonly phases: readonly PhaseSums[];
   /** Per exposure day, for lift over time; cumulative sums are built by the caller. */
   readonly daily: readonly DailySums[];
+  /**
+   * With `summarize({ by })`: the users of each value of the dimension (every value as
+   * recorded; '' for units without one), by phase, with their conversions.
+   */
+  readonly segments?: SegmentSums;
+}
+
+/** A set's users broken down by one dimension's values, each by phase. */
+export interface SegmentSums {
+  readonly dimension: string;
+  readonly values: ReadonlyMap<string, readonly { readonly phase: string; readonly tracks: readonly Omit<TrackSums, 'health'>[] }[]>;
 }
 
 /** What `summarize()` takes. */
@@ -250,6 +261,8 @@ export interface SummarizeOptions {
    * are 0 (no history read).
    */
   readonly preExposure?: PreExposureWindow;
+  /** Break the users down by this dimension (`static dimensions(context)`): `TrackSetSums.segments`. */
+  readonly by?: string;
   /** Metrics to cap (winsorize) per unit; `PhaseSums.caps` says what each phase's cap came to. */
   readonly caps?: readonly CapRequest[];
 }

@@ -1,5 +1,6 @@
 import type { ControlState, ExposureEvent, MetricEvent, RecordedEvent } from '../model/events.js';
 import { declarationOf } from '../model/metrics.js';
+import { NO_SEGMENT } from '../model/dimensions.js';
 import type { MetricDeclaration } from '../model/metrics.js';
 import { firstBadEvent } from '../model/check-event.js';
 import { uniqueKeyOf } from '../model/event-tables.js';
@@ -8,6 +9,7 @@ import { StoreError } from '../model/store-error.js';
 import { addUser, noMetricSums, percentileRank } from '../model/sums.js';
 import type { CapRequest, SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { noTracksData } from './migrations.js';
+import { assertDimension } from './dimension-option.js';
 import { appliedCaps, buildSummary, phaseStartsOf, phaseWindows, utcDay } from './summary-rows.js';
 import type { DefinitionRow, ExposureCell, MetricCell, PercentileCapRow, ProductCell, SummaryRows } from './summary-rows.js';
 
@@ -82,8 +84,9 @@ export function memoryStore(): MemoryStore {
       return found;
     },
     async summarize(options?: SummarizeOptions): Promise<TrackSetSums[]> {
+      if (options?.by !== undefined) assertDimension(options.by);
       if (!created) throw noTracksData('the memory store');
-      return buildSummary(summaryRowsOf(events, [...controls.values()], options?.daily ?? true, options?.ratios, options?.preExposure, options?.caps), options?.trackSetId, options?.caps);
+      return buildSummary(summaryRowsOf(events, [...controls.values()], options?.daily ?? true, options?.ratios, options?.preExposure, options?.caps, options?.by), options?.trackSetId, options?.caps, options?.by);
     },
     async close() {},
   };
@@ -97,7 +100,11 @@ export function summaryRowsOf(
   ratios?: SummarizeOptions['ratios'],
   preExposure?: SummarizeOptions['preExposure'],
   caps?: SummarizeOptions['caps'],
+  by?: string,
 ): SummaryRows {
+  // The unit's value of the dimension asked for ('' without one); own properties only, so a dimension named constructor is just a name.
+  const segmentOf = (e: ExposureEvent): string | undefined =>
+    by === undefined ? undefined : e.dimensions !== undefined && Object.hasOwn(e.dimensions, by) ? e.dimensions[by]! : NO_SEGMENT;
   const rows: SummaryRows = { exposures: [], metrics: [], health: [], histogram: [], phases: [], starts: [], definitions: [], controls, guardrails: [] };
   const definitionTimes: Array<{ trackSetId: string; phase: string; at: number; eventId: string }> = [];
   const group = <T>(map: Map<string, T>, key: string, make: () => T): T => {
@@ -116,7 +123,17 @@ export function summaryRowsOf(
       group(exposuresByUnit, e.unit, () => []).push(e);
       const phase = e.phase ?? '';
       const day = daily ? utcDay(e.at) : null;
-      const c = group(exposureCells, `${e.trackSetId}\u0000${phase}\u0000${day}\u0000${e.track}`, () => ({ trackSetId: e.trackSetId, phase, day, track: e.track, users: 0, first: e.at, last: e.at }));
+      const segment = segmentOf(e);
+      const c = group(exposureCells, `${e.trackSetId}\u0000${phase}\u0000${day}\u0000${e.track}\u0000${segment}`, () => ({
+        trackSetId: e.trackSetId,
+        phase,
+        day,
+        track: e.track,
+        ...(segment === undefined ? {} : { segment }),
+        users: 0,
+        first: e.at,
+        last: e.at,
+      }));
       c.users++;
       c.first = Math.min(c.first, e.at);
       c.last = Math.max(c.last, e.at);
@@ -178,8 +195,11 @@ export function summaryRowsOf(
       }
     }
   }
-  const cellKey = (e: ExposureEvent) => `${e.trackSetId}\u0000${e.phase ?? ''}\u0000${daily ? utcDay(e.at) : null}\u0000${e.track}`;
-  const cellOf = (e: ExposureEvent) => ({ trackSetId: e.trackSetId, phase: e.phase ?? '', day: daily ? utcDay(e.at) : null, track: e.track });
+  const cellKey = (e: ExposureEvent) => `${e.trackSetId}\u0000${e.phase ?? ''}\u0000${daily ? utcDay(e.at) : null}\u0000${e.track}\u0000${segmentOf(e)}`;
+  const cellOf = (e: ExposureEvent) => {
+    const segment = segmentOf(e);
+    return { trackSetId: e.trackSetId, phase: e.phase ?? '', day: daily ? utcDay(e.at) : null, track: e.track, ...(segment === undefined ? {} : { segment }) };
+  };
   rows.percentileCaps = percentileCapsOf(caps ?? [], perUser.values(), exposureCells.values());
   const applied = appliedCaps(caps ?? [], rows.percentileCaps);
   const capOf = (e: ExposureEvent, metric: string) => applied.find((c) => c.metric === metric && (c.trackSetId === null || (c.trackSetId === e.trackSetId && c.phase === (e.phase ?? ''))));

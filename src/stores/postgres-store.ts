@@ -8,6 +8,7 @@ import type { Cell, Column, EventTable } from '../model/event-tables.js';
 import type { CallOptions, Store } from '../model/store.js';
 import { StoreError, codeOf, messageOf } from '../model/store-error.js';
 import { longestWindowOf, noMetricSums } from '../model/sums.js';
+import { assertDimension } from './dimension-option.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { CONTROL_COLUMNS, controlFromRow, controlParams, upsertControlSql } from './control-rows.js';
 import type { ControlRow } from './control-rows.js';
@@ -209,6 +210,7 @@ export class PostgresStore implements Store {
   }
 
   async summarize(options?: SummarizeOptions): Promise<TrackSetSums[]> {
+    if (options?.by !== undefined) assertDimension(options.by);
     const call = this.#timing({});
     try {
       if (!(await this.#hasTables(call))) throw noTracksData(`the PostgreSQL store ${this.description}`);
@@ -621,13 +623,30 @@ export class PostgresStore implements Store {
     const total = capped('t.total', 'sum');
     const count = capped('t.conversions::float8', 'count');
     const mean = capped('t.total / t.conversions', 'mean');
+    // Segments: the unit's value of one dimension, kept with its exposure as JSON; the
+    // dimension's name is the last parameter of each query that reads it.
+    const by = options?.by;
+    if (by !== undefined) assertDimension(by);
+    const segment = (at: number) => (by === undefined ? '' : `, COALESCE(e.dimensions::jsonb ->> $${at}::text, '') AS segment`);
+    const bySegment = by === undefined ? '' : ', segment';
+    const withBy = (list: unknown[]): unknown[] => (by === undefined ? list : [...list, by]);
     const [exposures, settled, health, histogram, guardrails, controls] = await Promise.all([
-      // Exposure counts come from the trigger-kept per-day table: a few rows, not a scan.
-      q<ExposureCell>(`SELECT track_set_id AS "trackSetId", phase, ${daily ? 'day::text' : 'NULL'} AS day, track,
-        SUM(users)::float8 AS users, MIN(first_at)::float8 AS first, MAX(last_at)::float8 AS last
-        FROM ${s}.tracks_exposure_counts ${where('')} GROUP BY 1, 2, 3, 4`),
+      by === undefined
+        ? // Exposure counts come from the trigger-kept per-day table: a few rows, not a scan.
+          q<ExposureCell>(`SELECT track_set_id AS "trackSetId", phase, ${daily ? 'day::text' : 'NULL'} AS day, track,
+            SUM(users)::float8 AS users, MIN(first_at)::float8 AS first, MAX(last_at)::float8 AS last
+            FROM ${s}.tracks_exposure_counts ${where('')} GROUP BY 1, 2, 3, 4`)
+        : // By segment: the per-day table has no dimensions, so the exposures are grouped.
+          this.#analysisRows<ExposureCell>(
+            `SELECT e.track_set_id AS "trackSetId", COALESCE(e.phase, '') AS phase, ${day} AS day, e.track,
+              COUNT(*)::float8 AS users, MIN(e.at)::float8 AS first, MAX(e.at)::float8 AS last ${segment(params.length + 1)}
+            FROM ${s}.tracks_exposures e ${where('e.')} GROUP BY 1, 2, 3, 4 ${bySegment}`,
+            withBy(params),
+            call,
+          ),
       this.#analysisRows<MetricCell & { unsettled: number }>(
-        `SELECT e.track_set_id AS "trackSetId", COALESCE(e.phase, '') AS phase, ${day} AS day, e.track, t.metric,
+        `SELECT e.track_set_id AS "trackSetId", COALESCE(e.phase, '') AS phase, ${day} AS day, e.track, t.metric
+            ${segment(settledParams.length + settledCaps.params.length + 1)},
           (COUNT(*) FILTER (WHERE ${settledIf}))::float8 AS converted,
           COALESCE(SUM(${total}) FILTER (WHERE ${settledIf}), 0)::float8 AS sum,
           COALESCE(SUM(${total} * ${total}) FILTER (WHERE ${settledIf}), 0)::float8 AS "sumSquares",
@@ -639,8 +658,8 @@ export class PostgresStore implements Store {
         FROM ${s}.tracks_exposures e JOIN ${s}.tracks_unit_totals t ON t.unit = e.unit AND t.last_at >= e.at - ${back}
         ${ends}
         ${settledCaps.sql}
-        WHERE ${open('t.first_at')} ${and('e.')} GROUP BY 1, 2, 3, 4, 5`,
-        [...settledParams, ...settledCaps.params],
+        WHERE ${open('t.first_at')} ${and('e.')} GROUP BY 1, 2, 3, 4, 5 ${bySegment}`,
+        withBy([...settledParams, ...settledCaps.params]),
         call,
       ),
       q<SummaryRows['health'][number]>(`SELECT track_set_id AS "trackSetId", track, SUM(runs)::float8 AS runs,
@@ -663,7 +682,8 @@ export class PostgresStore implements Store {
     const xm = capped('CASE WHEN w.pre_n > 0 THEN w.pre_total / w.pre_n ELSE 0 END', 'mean');
     const unsettled = settled.some((r) => r.unsettled > 0)
       ? await this.#analysisRows<MetricCell>(
-          `SELECT e.track_set_id AS "trackSetId", COALESCE(e.phase, '') AS phase, ${day} AS day, e.track, t.metric,
+          `SELECT e.track_set_id AS "trackSetId", COALESCE(e.phase, '') AS phase, ${day} AS day, e.track, t.metric
+              ${segment(unsettledParams.length + unsettledCaps.params.length + 1)},
             (COUNT(*) FILTER (WHERE w.n > 0))::float8 AS converted,
             COALESCE(SUM(${y}), 0)::float8 AS sum, COALESCE(SUM(${y} * ${y}), 0)::float8 AS "sumSquares",
             SUM(${yn})::float8 AS count, SUM(${yn} * ${yn})::float8 AS "countSquares",
@@ -686,8 +706,8 @@ export class PostgresStore implements Store {
                               WHERE c.unit = t.unit AND c.metric = t.metric AND ${open('c.at')}
                                 AND c.at >= e.at - ${windowed ? windowOf : '0'}) w
           ${unsettledCaps.sql}
-          WHERE NOT (${settledIf}) AND ${open('t.first_at')} AND (w.n > 0 OR w.pre_n > 0) ${and('e.')} GROUP BY 1, 2, 3, 4, 5`,
-          [...unsettledParams, ...unsettledCaps.params],
+          WHERE NOT (${settledIf}) AND ${open('t.first_at')} AND (w.n > 0 OR w.pre_n > 0) ${and('e.')} GROUP BY 1, 2, 3, 4, 5 ${bySegment}`,
+          withBy([...unsettledParams, ...unsettledCaps.params]),
           call,
         )
       : [];
@@ -704,17 +724,17 @@ export class PostgresStore implements Store {
           ? []
           : await this.#analysisRows<ProductCell>(
               `WITH u AS (
-                SELECT e.track_set_id, COALESCE(e.phase, '') AS phase, ${day} AS day, e.track, e.unit, c.metric, SUM(c.value) AS total
+                SELECT e.track_set_id, COALESCE(e.phase, '') AS phase, ${day} AS day, e.track, e.unit, c.metric ${segment(k + 3)}, SUM(c.value) AS total
                 FROM ${s}.tracks_exposures e JOIN ${s}.tracks_conversions c ON c.unit = e.unit AND c.at >= e.at
                 ${ends}
                 WHERE c.metric = ANY($${k + 1}::text[] || $${k + 2}::text[]) AND ${open('c.at')} ${and('e.')}
-                GROUP BY 1, 2, 3, 4, 5, 6)
-              SELECT a.track_set_id AS "trackSetId", a.phase, a.day, a.track, r.numerator, r.denominator, SUM(a.total * b.total)::float8 AS sum
+                GROUP BY 1, 2, 3, 4, 5, 6 ${bySegment})
+              SELECT a.track_set_id AS "trackSetId", a.phase, a.day, a.track, r.numerator, r.denominator ${by === undefined ? '' : ', a.segment'}, SUM(a.total * b.total)::float8 AS sum
               FROM unnest($${k + 1}::text[], $${k + 2}::text[]) AS r(numerator, denominator)
               JOIN u a ON a.metric = r.numerator
               JOIN u b ON b.track_set_id = a.track_set_id AND b.unit = a.unit AND b.metric = r.denominator
-              GROUP BY 1, 2, 3, 4, 5, 6`,
-              [...base, ratios.map((r) => r.numerator), ratios.map((r) => r.denominator)],
+              GROUP BY 1, 2, 3, 4, 5, 6 ${by === undefined ? '' : ', 7'}`,
+              withBy([...base, ratios.map((r) => r.numerator), ratios.map((r) => r.denominator)]),
               call,
             );
     }
@@ -733,7 +753,7 @@ export class PostgresStore implements Store {
       guardrails,
       percentileCaps,
     };
-    return buildSummary(rows, id, caps);
+    return buildSummary(rows, id, caps, by);
   }
 }
 

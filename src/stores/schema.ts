@@ -85,8 +85,12 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     at INTEGER NOT NULL
   );
   `,
-  // Version 5: a metric declaration's cuped window and cap (JSON), for the report.
-  `ALTER TABLE tracks_metrics ADD COLUMN analysis TEXT;`,
+  // Version 5: a metric declaration's cuped window and cap (JSON), for the report; an
+  // exposure's segments (static dimensions(context), JSON).
+  `
+  ALTER TABLE tracks_metrics ADD COLUMN analysis TEXT;
+  ALTER TABLE tracks_exposures ADD COLUMN dimensions TEXT;
+  `,
 ];
 
 /** PostgreSQL migrations; `{s}` is replaced by the quoted schema name. */
@@ -313,6 +317,9 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     at bigint NOT NULL
   );
   `,
-  // Version 6: a metric declaration's cuped window and cap, as SQLite's version 5.
-  `ALTER TABLE {s}.tracks_metrics ADD COLUMN IF NOT EXISTS analysis text;`,
+  // Version 6: a metric declaration's cuped window and cap, and an exposure's segments, as SQLite's version 5.
+  `
+  ALTER TABLE {s}.tracks_metrics ADD COLUMN IF NOT EXISTS analysis text;
+  ALTER TABLE {s}.tracks_exposures ADD COLUMN IF NOT EXISTS dimensions text;
+  `,
 ];

@@ -13,6 +13,7 @@ import type { Cell, EventTable } from '../model/event-tables.js';
 import { firstBadEvent } from '../model/check-event.js';
 import { StoreError } from '../model/store-error.js';
 import { longestWindowOf } from '../model/sums.js';
+import { assertDimension } from './dimension-option.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { CONTROL_COLUMNS, controlFromRow, controlParams, upsertControlSql } from './control-rows.js';
 import type { ControlRow } from './control-rows.js';
@@ -328,9 +329,17 @@ function summarizeSqlite(db: Database, options: SummarizeOptions | undefined): T
   // Conversions count until the first start of another phase after the exposure: the windows, as a small table.
   const ended = phaseWindows(starts).map((w) => [w.trackSetId, w.phase, w.from, w.to, w.ended]);
   const day = (column: string) => (daily ? `${column} / 86400000` : 'NULL');
-  const exposures = all<ExposureCell>(`SELECT track_set_id AS trackSetId, COALESCE(phase, '') AS phase, ${day('at')} AS day,
-      track, COUNT(*) AS users, MIN(at) AS first, MAX(at) AS last
-    FROM tracks_exposures ${where('')} GROUP BY 1, 2, 3, 4`);
+  // Segments: the unit's value of one dimension, kept with its exposure as JSON.
+  const by = options?.by;
+  if (by !== undefined) assertDimension(by);
+  const segment = (alias: string) => (by === undefined ? '' : `, COALESCE(json_extract(${alias}dimensions, @segmentPath), '') AS segment`);
+  const segmentParams = by === undefined ? {} : { segmentPath: `$."${by}"` };
+  const exposures = all<ExposureCell>(
+    `SELECT track_set_id AS trackSetId, COALESCE(phase, '') AS phase, ${day('at')} AS day,
+      track, COUNT(*) AS users, MIN(at) AS first, MAX(at) AS last ${segment('')}
+    FROM tracks_exposures ${where('')} GROUP BY 1, 2, 3, 4 ${by === undefined ? '' : ', segment'}`,
+    segmentParams,
+  );
   // Per user and metric: the total and number of conversions at or after the exposure and
   // before the end of the user's phase, and (CUPED's covariate) the total and number in the
   // pre-exposure window. Without a window the join is the plain "at or after the exposure".
@@ -345,7 +354,7 @@ function summarizeSqlite(db: Database, options: SummarizeOptions | undefined): T
   const after = ended.length > 0 ? 'c.at >= e.at AND (x.ended IS NULL OR c.at < x.ended)' : 'c.at >= e.at';
   const inWindow = back === 0 ? after : `(${after}) OR (c.at < e.at AND c.at >= e.at - ${windows.length > 0 ? 'COALESCE(w.ms, @window)' : '@window'})`;
   const perUser = `${endsTable} ${windowsTable} u AS (
-      SELECT e.track_set_id AS trackSetId, COALESCE(e.phase, '') AS phase, ${day('e.at')} AS day, e.track, e.unit, c.metric,
+      SELECT e.track_set_id AS trackSetId, COALESCE(e.phase, '') AS phase, ${day('e.at')} AS day, e.track, e.unit, c.metric ${segment('e.')},
         SUM(CASE WHEN c.at >= e.at THEN c.value END) AS total, SUM(c.at >= e.at) AS n,
         COALESCE(SUM(CASE WHEN c.at < e.at THEN c.value END), 0.0) AS preTotal, SUM(c.at < e.at) AS preN
       FROM tracks_exposures e JOIN tracks_conversions c ON c.unit = e.unit AND c.at >= e.at - @back
@@ -354,6 +363,7 @@ function summarizeSqlite(db: Database, options: SummarizeOptions | undefined): T
       WHERE (${inWindow}) ${and('e.')}
       GROUP BY e.track_set_id, e.unit, c.metric)`;
   const endParams = {
+    ...segmentParams,
     back,
     ...(back > 0 ? { window: window?.ms ?? 0 } : {}),
     ...(windows.length > 0 ? { windows: JSON.stringify(windows) } : {}),
@@ -391,14 +401,14 @@ function summarizeSqlite(db: Database, options: SummarizeOptions | undefined): T
   const capsJoin = applied.length === 0 ? '' : 'LEFT JOIN kc ON kc.metric = u.metric AND (kc.trackSetId IS NULL OR (kc.trackSetId = u.trackSetId AND kc.phase = u.phase))';
   // Each user's values as the sums read them, capped where the metric has a cap.
   const perUserCapped = `${perUser}${capsTable},
-    uc AS (SELECT u.trackSetId, u.phase, u.day, u.track, u.metric, u.n AS converted, u.preN AS preConverted,
+    uc AS (SELECT u.trackSetId, u.phase, u.day, u.track, u.metric ${by === undefined ? '' : ', u.segment'}, u.n AS converted, u.preN AS preConverted,
         ${capped('u.total', 'sum')} AS total, ${capped('u.n', 'count')} AS n, ${capped('u.total / u.n', 'mean')} AS mean,
         ${capped('u.preTotal', 'sum')} AS preTotal, ${capped('u.preN', 'count')} AS preN,
         ${capped('CASE WHEN u.preN > 0 THEN u.preTotal / u.preN ELSE 0.0 END', 'mean')} AS preMean
       FROM u ${capsJoin})`;
   const metrics = all<MetricCell>(
     `WITH ${perUserCapped}
-    SELECT trackSetId, phase, day, track, metric, SUM(converted > 0) AS converted, COALESCE(SUM(total), 0) AS sum, COALESCE(SUM(total * total), 0) AS sumSquares,
+    SELECT trackSetId, phase, day, track, metric ${by === undefined ? '' : ', segment'}, SUM(converted > 0) AS converted, COALESCE(SUM(total), 0) AS sum, COALESCE(SUM(total * total), 0) AS sumSquares,
       SUM(n) AS count, SUM(n * n) AS countSquares, COALESCE(SUM(mean), 0) AS meanSum, COALESCE(SUM(mean * mean), 0) AS meanSquares,
       SUM(preConverted > 0) AS preConverted, SUM(converted > 0 AND preConverted > 0) AS crossConverted,
       SUM(preTotal) AS preSum, SUM(preTotal * preTotal) AS preSumSquares, COALESCE(SUM(total * preTotal), 0) AS crossSum,
@@ -406,7 +416,7 @@ function summarizeSqlite(db: Database, options: SummarizeOptions | undefined): T
       COALESCE(SUM(CASE WHEN converted > 0 THEN preMean END), 0) AS preMeanSum,
       COALESCE(SUM(CASE WHEN converted > 0 THEN preMean * preMean END), 0) AS preMeanSquares,
       COALESCE(SUM(mean * preMean), 0) AS crossMean
-    FROM uc GROUP BY 1, 2, 3, 4, 5`,
+    FROM uc GROUP BY 1, 2, 3, 4, 5 ${by === undefined ? '' : ', 6'}`,
     { ...endParams, ...(applied.length > 0 ? { caps: JSON.stringify(applied.map((c) => [c.trackSetId, c.phase, c.metric, c.kind, c.value])) } : {}) },
   );
   const ratios = options?.ratios;
@@ -418,9 +428,9 @@ function summarizeSqlite(db: Database, options: SummarizeOptions | undefined): T
         : all<ProductCell>(
             `WITH ${perUser},
             r AS (SELECT json_extract(value, '$[0]') AS numerator, json_extract(value, '$[1]') AS denominator FROM json_each(@ratios))
-            SELECT a.trackSetId, a.phase, a.day, a.track, r.numerator, r.denominator, COALESCE(SUM(a.total * b.total), 0) AS sum
+            SELECT a.trackSetId, a.phase, a.day, a.track, r.numerator, r.denominator, COALESCE(SUM(a.total * b.total), 0) AS sum ${by === undefined ? '' : ', a.segment AS segment'}
             FROM r JOIN u a ON a.metric = r.numerator JOIN u b ON b.trackSetId = a.trackSetId AND b.unit = a.unit AND b.metric = r.denominator
-            GROUP BY 1, 2, 3, 4, 5, 6`,
+            GROUP BY 1, 2, 3, 4, 5, 6 ${by === undefined ? '' : ', 8'}`,
             { ...endParams, ratios: JSON.stringify(ratios.map((r) => [r.numerator, r.denominator])) },
           );
   // Days are grouped as day numbers (integer division is much cheaper than strftime per row)
@@ -441,6 +451,6 @@ function summarizeSqlite(db: Database, options: SummarizeOptions | undefined): T
     controls: all<ControlRow>(`SELECT ${CONTROL_COLUMNS.join(', ')} FROM tracks_controls ${where('')}`).map(controlFromRow),
     guardrails: all(`SELECT track_set_id AS trackSetId, track, cause, at FROM tracks_guardrails ${where('')}`),
   };
-  return buildSummary(rows, id, caps);
+  return buildSummary(rows, id, caps, by);
 }
 

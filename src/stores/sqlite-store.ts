@@ -5,6 +5,7 @@ import type { CallOptions, Store } from '../model/store.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { SqliteDatabase } from './sqlite-database.js';
 import { WorkerClient } from './worker-client.js';
+import { dimensionError } from './dimension-option.js';
 
 /** Options of {@link sqliteStore}. */
 export interface SqliteStoreOptions {
@@ -93,6 +94,9 @@ export class SqliteStore implements Store {
   }
 
   summarize(options?: SummarizeOptions): Promise<TrackSetSums[]> {
+    // Checked here: an error thrown in the worker would come back as a StoreError.
+    const bad = options?.by === undefined ? undefined : dimensionError(options.by);
+    if (bad !== undefined) return Promise.reject(bad);
     return this.#worker.call('summarize', [options], { deadline: Date.now() + this.#waitMs });
   }
 

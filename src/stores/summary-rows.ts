@@ -20,13 +20,15 @@ export interface ExposureCell {
   phase: string;
   day: string | null;
   track: string;
+  /** The unit's value of the dimension asked for (`summarize({ by })`; '' when it has none); absent otherwise. */
+  segment?: string;
   users: number;
   first: number;
   last: number;
 }
 
 /** One metric's sums over the users of one track, phase and day (null: every day). */
-export type MetricCell = { trackSetId: string; phase: string; day: string | null; track: string; metric: string } & MutableMetricSums;
+export type MetricCell = { trackSetId: string; phase: string; day: string | null; track: string; metric: string; segment?: string } & MutableMetricSums;
 
 /** The sum of products of one ratio's numerator and denominator totals, over the users of one track, phase and day. */
 export interface ProductCell {
@@ -34,6 +36,7 @@ export interface ProductCell {
   phase: string;
   day: string | null;
   track: string;
+  segment?: string;
   numerator: string;
   denominator: string;
   sum: number;
@@ -102,16 +105,18 @@ interface SetAcc {
   daily: Map<string, Map<string, TrackAcc>>;
   /** By day, then phase. */
   dailyPhases: Map<string, Map<string, Map<string, TrackAcc>>>;
+  /** By segment, then phase (with `summarize({ by })`). */
+  segments: Map<string, Map<string, Map<string, TrackAcc>>>;
   first: number | null;
   last: number | null;
 }
 
 /** Arranges grouped rows into per-track-set sums, track sets and tracks sorted by name, phases by start. */
-export function buildSummary(rows: SummaryRows, trackSetId?: string, caps: readonly CapRequest[] = []): TrackSetSums[] {
+export function buildSummary(rows: SummaryRows, trackSetId?: string, caps: readonly CapRequest[] = [], by?: string): TrackSetSums[] {
   const sets = new Map<string, SetAcc>();
   const setOf = (id: string): SetAcc => {
     let set = sets.get(id);
-    if (set === undefined) sets.set(id, (set = { tracks: new Map(), health: new Map(), phases: new Map(), daily: new Map(), dailyPhases: new Map(), first: null, last: null }));
+    if (set === undefined) sets.set(id, (set = { tracks: new Map(), health: new Map(), phases: new Map(), daily: new Map(), dailyPhases: new Map(), segments: new Map(), first: null, last: null }));
     return set;
   };
   const phaseOf = (set: SetAcc, phase: string) => {
@@ -127,19 +132,19 @@ export function buildSummary(rows: SummaryRows, trackSetId?: string, caps: reado
   for (const c of rows.exposures) {
     const set = setOf(c.trackSetId);
     const phase = phaseOf(set, c.phase);
-    for (const acc of accumulatorsOf(set, c.phase, phase.tracks, c.day, c.track)) acc.users += c.users;
+    for (const acc of accumulatorsOf(set, c.phase, phase.tracks, c.day, c.track, c.segment)) acc.users += c.users;
     set.first = set.first === null ? c.first : Math.min(set.first, c.first);
     set.last = set.last === null ? c.last : Math.max(set.last, c.last);
     phase.first = phase.first === null ? c.first : Math.min(phase.first, c.first);
   }
   for (const c of rows.metrics) {
     const set = setOf(c.trackSetId);
-    for (const acc of accumulatorsOf(set, c.phase, phaseOf(set, c.phase).tracks, c.day, c.track)) addMetric(acc.metrics, c.metric, c);
+    for (const acc of accumulatorsOf(set, c.phase, phaseOf(set, c.phase).tracks, c.day, c.track, c.segment)) addMetric(acc.metrics, c.metric, c);
   }
   for (const c of rows.products ?? []) {
     const set = setOf(c.trackSetId);
     const key = productKey(c.numerator, c.denominator);
-    for (const acc of accumulatorsOf(set, c.phase, phaseOf(set, c.phase).tracks, c.day, c.track)) acc.products.set(key, (acc.products.get(key) ?? 0) + c.sum);
+    for (const acc of accumulatorsOf(set, c.phase, phaseOf(set, c.phase).tracks, c.day, c.track, c.segment)) acc.products.set(key, (acc.products.get(key) ?? 0) + c.sum);
   }
   for (const r of rows.health) {
     const acc = healthOf(setOf(r.trackSetId), r.track);
@@ -201,6 +206,19 @@ export function buildSummary(rows: SummaryRows, trackSetId?: string, caps: reado
       tracks,
       phases,
       daily,
+      ...(by === undefined
+        ? {}
+        : {
+            segments: {
+              dimension: by,
+              values: new Map(
+                [...set.segments.entries()]
+                  .sort(([a], [b]) => byName(a, b))
+                  // Each segment's phases in the set's order of phases.
+                  .map(([segment, byPhase]) => [segment, phases.filter((p) => byPhase.has(p.phase)).map((p) => ({ phase: p.phase, tracks: sortedTracks(byPhase.get(p.phase)!) }))] as const),
+              ),
+            },
+          }),
     });
   }
   return result;
@@ -216,9 +234,16 @@ function capsOf(caps: readonly CapRequest[], percentiles: readonly PercentileCap
   );
 }
 
-/** The accumulators a cell adds to: the set's totals, its phase's, and its day's (pooled and by phase) when it has one. */
-function accumulatorsOf(set: SetAcc, phaseId: string, phase: Map<string, TrackAcc>, day: string | null, track: string): TrackAcc[] {
+/** The accumulators a cell adds to: the set's totals, its phase's, its day's (pooled and by phase) when it has one, and its segment's phase's. */
+function accumulatorsOf(set: SetAcc, phaseId: string, phase: Map<string, TrackAcc>, day: string | null, track: string, segment: string | undefined): TrackAcc[] {
   const accs = [trackIn(set.tracks, track), trackIn(phase, track)];
+  if (segment !== undefined) {
+    let phases = set.segments.get(segment);
+    if (phases === undefined) set.segments.set(segment, (phases = new Map()));
+    let tracks = phases.get(phaseId);
+    if (tracks === undefined) phases.set(phaseId, (tracks = new Map()));
+    accs.push(trackIn(tracks, track));
+  }
   if (day !== null) {
     let byTrack = set.daily.get(day);
     if (byTrack === undefined) set.daily.set(day, (byTrack = new Map()));

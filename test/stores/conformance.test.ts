@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { StoreError, UnitOfKey, memoryStore, postgresStore, sqliteStore } from '../../src/index.js';
+import { StoreError, TracksError, UnitOfKey, memoryStore, postgresStore, sqliteStore } from '../../src/index.js';
 import type { RecordedEvent, Store } from '../../src/index.js';
 import { EVENT_KINDS, EVENT_TABLES } from '../../src/model/event-tables.js';
 import { noMetricSums } from '../../src/model/sums.js';
@@ -236,6 +236,49 @@ for (const kind of kinds) {
       assert.deepEqual([sums('a', 'order').count, sums('a', 'order').countSquares, sums('b', 'order').count], [2, 4, 1]);
       assert.deepEqual([sums('a', 'basket').meanSum, sums('a', 'basket').meanSquares, sums('b', 'basket').meanSum, sums('b', 'basket').meanSquares], [25, 425, 40, 800]);
       assert.equal(sums('a', 'rare').sum, 7);
+      await store.close();
+    });
+
+    test('segments: summarize({ by }) breaks each phase down by a dimension kept with the exposure, with CUPED, caps and ratios', async () => {
+      const { store } = kind.fresh();
+      const memory = memoryStore();
+      const hourMs = 3_600_000;
+      const events: RecordedEvent[] = [
+        { kind: 'definition', eventId: 'd1', trackSetId: 'seg', weights: { a: 1, b: 1 }, coverage: 1, control: 'a', phase: 'one', at: day },
+        { kind: 'definition', eventId: 'd2', trackSetId: 'seg', weights: { a: 1, b: 3 }, coverage: 1, control: 'a', phase: 'two', at: day + 10 * hourMs },
+      ];
+      const countries = ['de', 'fr', 'us'];
+      let n = 0;
+      for (let u = 0; u < 30; u++) {
+        const at = day + (u < 15 ? 1 : 11) * hourMs + u;
+        const dimensions = u % 7 === 6 ? undefined : { country: countries[u % 3]!, constructor: 'x', plan: u % 2 ? 'pro' : 'free' };
+        events.push({ kind: 'exposure', eventId: `x${u}`, trackSetId: 'seg', track: u % 2 ? 'b' : 'a', unit: `u${u}`, at, phase: u < 15 ? 'one' : 'two', ...(dimensions ? { dimensions } : {}) });
+        events.push({ kind: 'conversion', eventId: `c${n++}`, unit: `u${u}`, metric: 'revenue', value: 10 + u, at: at + 1 });
+        if (u % 4 === 0) events.push({ kind: 'conversion', eventId: `c${n++}`, unit: `u${u}`, metric: 'revenue', value: 5, at: at - hourMs });
+        events.push({ kind: 'conversion', eventId: `c${n++}`, unit: `u${u}`, metric: 'visit', value: 1, at: at + 2 });
+      }
+      for (const s of [store, memory]) await s.write(events);
+      const options = {
+        by: 'country',
+        preExposure: { ms: 14 * 86_400_000 },
+        caps: [{ metric: 'revenue', kind: 'sum', percentile: 0.9 }] as const,
+        ratios: [{ numerator: 'revenue', denominator: 'visit' }],
+      };
+      const [fromStore, fromMemory] = [await store.summarize(options), await memory.summarize(options)];
+      assert.deepEqual(fromStore, fromMemory);
+      const segments = fromStore[0]!.segments!;
+      assert.equal(segments.dimension, 'country');
+      assert.deepEqual([...segments.values.keys()], ['', 'de', 'fr', 'us'], "'' holds the units recorded without the dimension");
+      const users = (segment: string) => segments.values.get(segment)!.flatMap((p) => p.tracks).reduce((sum, t) => sum + t.users, 0);
+      assert.deepEqual(['', 'de', 'fr', 'us'].map(users), [4, 8, 9, 9]);
+      // The segments partition the users of each phase.
+      for (const phase of fromStore[0]!.phases) {
+        const inSegments = [...segments.values.values()].flatMap((p) => p.filter((x) => x.phase === phase.phase)).flatMap((p) => p.tracks).reduce((sum, t) => sum + t.users, 0);
+        assert.equal(inSegments, phase.tracks.reduce((sum, t) => sum + t.users, 0), phase.phase);
+      }
+      const [byName] = await store.summarize({ by: 'constructor' });
+      assert.deepEqual([...byName!.segments!.values.keys()], ['', 'x'], 'a dimension named constructor is a name like any other');
+      await assert.rejects(store.summarize({ by: 'country; DROP TABLE x' }), (e: unknown) => e instanceof TracksError && /by is 'country; DROP TABLE x'; a dimension is named like an identifier/.test(e.message));
       await store.close();
     });
 

@@ -93,6 +93,7 @@ export {
   cupedLift,
   quantileDifference,
   quantileInterval,
+  heterogeneityTest,
 } from './stats/index.js';
 export type {
   ArmEstimate,
@@ -100,6 +101,8 @@ export type {
   CannotCompute,
   CupedLiftResult,
   CupedStatistics,
+  GroupEstimate,
+  HeterogeneityResult,
   LatencyHistogram,
   QuantileDifferenceResult,
   QuantileIntervalResult,

@@ -31,6 +31,9 @@ ${STORE_USAGE}
                        metrics are adjusted for each user's history before exposure: CUPED)
   --cuped-window <d>   days of history before exposure CUPED reads (default 14; a metric's
                        own cuped.windowDays wins)
+  --by <dimension>     also break each set down by a dimension of its static dimensions()
+                       (country, plan, ...): lift per segment, p adjusted across segments,
+                       sample-ratio check per segment, and whether the effect differs
 ${CONTROL_USAGE}`;
 
 /** `tracks report`: the answer, per track set and track. */
@@ -50,7 +53,12 @@ export const reportCommand: Command = {
       'all-phases': { type: 'boolean' },
       'no-cuped': { type: 'boolean' },
       'cuped-window': { type: 'string' },
+      by: { type: 'string' },
     });
+    const by = values.by;
+    if (by !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,39}$/.test(by)) {
+      throw new UsageError(`--by is '${by}'; give a dimension name from the set's static dimensions(), like country or plan`);
+    }
     if (values['no-cuped'] && values['cuped-window'] !== undefined) throw new UsageError('--no-cuped and --cuped-window contradict each other; give one');
     const cuped = values['no-cuped'] ? false : { windowDays: numberFlag('cuped-window', values['cuped-window'], 14, 0.1, 366) };
     const phase = values.phase === undefined ? undefined : numberFlag('phase', values.phase, 1, 1, 1e9);
@@ -64,7 +72,12 @@ export const reportCommand: Command = {
     const store = openExistingStore(values.store, io);
     try {
       // The table has no timeline, so the per-day sums are not asked for.
-      const { sums, metrics } = await readAnalysis(store, values.trackset === undefined ? { daily: false, cuped } : { trackSetId: values.trackset, daily: false, cuped });
+      const { sums, metrics } = await readAnalysis(store, {
+        ...(values.trackset === undefined ? {} : { trackSetId: values.trackset }),
+        daily: false,
+        cuped,
+        ...(by === undefined ? {} : { by }),
+      });
       const all = values.trackset === undefined || (baselines.size === 0 && sums.length > 0) ? sums : await store.summarize({ daily: false });
       if (values.trackset !== undefined && sums.length === 0) {
         const known = all.map((s) => quoted(s.trackSetId));

@@ -21,6 +21,8 @@ export interface ChosenRun {
   readonly runId: string;
   readonly reason: Reason;
   readonly inTest: boolean;
+  /** The context the run was given (read by the set's `static dimensions`). */
+  readonly context?: unknown;
 }
 
 /** Outcome of a control decision: serve `track` (the baseline when undefined) instead of assigning, for `reason`. */

@@ -34,6 +34,9 @@ export interface Track {
 /** A track set class, as MultiTrackSet and the helpers take it. */
 export type TrackSetClass = (abstract new (...args: never) => TrackSet<unknown>) & TrackSetStaticSide;
 
+/** A value `static dimensions(context)` may give a dimension; undefined and null leave it out. */
+export type DimensionValue = string | number | boolean | null | undefined;
+
 /** The static members every track set class has. */
 export interface TrackSetStaticSide {
   readonly id: string;
@@ -145,6 +148,25 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
    * ineligible, uncovered and stopped keys get it, and reports compare every track with it.
    */
   declare static control: string | undefined;
+  /**
+   * Segments: a few low-cardinality attributes of the run's context recorded with its
+   * exposure, so `tracks report --by country` can break results down (at most 8 names, each
+   * an identifier; values are strings, numbers or booleans, cut to 64 characters; a process
+   * records at most 50 distinct values per dimension, later ones as 'other'; undefined or
+   * null leaves a dimension out). Called once per exposed unit, never on the request path's
+   * hot loop; if it throws, the exposure is recorded without dimensions and `onError` told.
+   *
+   * @example
+   * ```ts
+   * class PricingTracks extends TrackSet<{ user: User }> {
+   *   static override id = 'pricing';
+   *   static override dimensions(context: { user: User }) {
+   *     return { country: context.user.country, plan: context.user.plan };
+   *   }
+   * }
+   * ```
+   */
+  declare static dimensions: ((context: never) => Readonly<Record<string, DimensionValue>> | undefined) | undefined;
 
   /** The serialized key, or null when the run has none (a fresh draw per run). */
   readonly key: string | null;

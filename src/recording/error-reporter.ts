@@ -7,7 +7,7 @@
  */
 
 /** What a failure is about: each kind has its own allowance. */
-export type FailureKind = 'rejected' | 'write' | 'spill' | 'quarantined' | 'dropped' | 'controls' | 'sticky' | 'outbox' | 'guardrail';
+export type FailureKind = 'rejected' | 'write' | 'spill' | 'quarantined' | 'dropped' | 'controls' | 'sticky' | 'outbox' | 'guardrail' | 'dimensions';
 
 /** Failures of one kind passed on per window. */
 const BURST = 100;

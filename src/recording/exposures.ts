@@ -8,6 +8,7 @@ import { unitOfRun } from '../model/unit.js';
 import type { UnitOfKey } from '../model/unit.js';
 import { newEventId } from './event-id.js';
 import type { PhaseEntry, Phases } from './phases.js';
+import type { SegmentValues } from './segment-values.js';
 import { SeenUnits } from './seen-units.js';
 import type { StickyAssignments } from './sticky-assignments.js';
 
@@ -35,6 +36,7 @@ export class Exposures {
   readonly #sets = new Map<string, TrackSetDefinition>();
   /** The holdout's pseudo set (configure({ holdout })), recorded like a set under its id. */
   readonly #holdout: TrackSetDefinition | undefined;
+  readonly #segments: SegmentValues | undefined;
 
   constructor(
     units: UnitOfKey,
@@ -43,7 +45,9 @@ export class Exposures {
     sticky: StickyAssignments,
     phases: Phases,
     holdout?: TrackSetDefinition,
+    segments?: SegmentValues,
   ) {
+    this.#segments = segments;
     this.#units = units;
     this.#seenKeys = seenKeys;
     this.#seen = seen;
@@ -57,7 +61,8 @@ export class Exposures {
     const key = run.key;
     if (key !== null && !this.#first(run.id, key)) return;
     const definition = definitionOf((run as object).constructor);
-    this.#expose(definition, run.name, key === null ? unitOfRun(run.runId) : this.#units.of(key), emit);
+    const dimensions = this.#segments?.of((run as object).constructor as never, definition.id, run.context);
+    this.#expose(definition, run.name, key === null ? unitOfRun(run.runId) : this.#units.of(key), emit, dimensions);
     if (key !== null && this.#stickySets.has(run.id)) this.#sticky.remember(run.id, key, run.name);
   }
 
@@ -79,11 +84,12 @@ export class Exposures {
   }
 
   /** Emits an exposure of `definition`'s set in its current phase, after the phase's definition. */
-  #expose(definition: TrackSetDefinition, track: string, unit: string, emit: (event: RecordedEvent) => void): void {
+  #expose(definition: TrackSetDefinition, track: string, unit: string, emit: (event: RecordedEvent) => void, dimensions?: Record<string, string>): void {
     const entry = this.#phases.entry(definition);
     // The entry remembers that its definition was recorded: no lookup by id on the hot path.
     if (!entry.recorded) this.#publish(definition, entry, false, emit);
-    emit({ kind: 'exposure', eventId: newEventId(), trackSetId: definition.id, track, unit, at: Date.now(), phase: entry.phase });
+    const at = Date.now();
+    emit({ kind: 'exposure', eventId: newEventId(), trackSetId: definition.id, track, unit, at, phase: entry.phase, ...(dimensions === undefined ? {} : { dimensions }) });
   }
 
   /**

@@ -20,6 +20,7 @@ import { resolveOptions } from './recorder-options.js';
 import type { RecorderOptions, ResolvedOptions } from './recorder-options.js';
 import { SeenUnits } from './seen-units.js';
 import { StickyAssignments } from './sticky-assignments.js';
+import { SegmentValues } from './segment-values.js';
 
 /** Counters of what recording did, from {@link stats}. They stay readable after `close()`. */
 export interface RecordingStats {
@@ -113,7 +114,8 @@ export class Recorder {
     // The holdout's split is the configured share's: a ramp or stop written to the store under
     // its id does not change it, so it does not change its recorded phase either.
     const phases = new Phases(holdout === undefined ? (id) => controls.live(id) : (id) => (id === holdout.id ? undefined : controls.live(id)));
-    this.#exposures = new Exposures(this.#units, new UnitOfKey(), new SeenUnits(o.dedupeSize, o.dedupeBytes), sticky, phases, holdout);
+    const segments = new SegmentValues(this.#units, (error) => this.#errors.report('dimensions', error));
+    this.#exposures = new Exposures(this.#units, new UnitOfKey(), new SeenUnits(o.dedupeSize, o.dedupeBytes), sticky, phases, holdout, segments);
     this.#health = new HealthRecorder(o.guardrails, o.onGuardrail, this.#errors);
     this.#metrics = new MetricPublisher(o.metrics);
     this.hooks = {

@@ -2,6 +2,7 @@ import { quoted } from '../core/names.js';
 import { TracksError } from '../errors.js';
 import { LATENCY_BUCKET_BOUNDS_MS } from '../model/latency-histogram.js';
 import { formatMs, latencyResults } from './latency.js';
+import { segmentsResult } from './segments.js';
 import type { MetricDeclaration, MetricDeclarations } from '../model/metrics.js';
 import { adjustPValues } from '../stats/multiple-testing.js';
 import { normalQuantile } from '../stats/distributions.js';
@@ -212,6 +213,18 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
     tracks: results,
     guardrails: set.guardrails.map((g) => ({ track: g.track, cause: g.cause, at: new Date(g.at).toISOString() })),
     ...(options.timeline ? { timeline: timelineOf(set.daily, baseline, specs, options, analysed.length === 1 && one ? one.phase : undefined) } : {}),
+    ...(set.segments
+      ? {
+          segments: segmentsResult(
+            set.segments,
+            analysedPhases,
+            specs,
+            options,
+            (segmentTracks, segmentPhases, sequential) => analyse(orderTracks(segmentTracks, weights, []), segmentPhases, baseline, specs, weights, { ...options, sequential }),
+            (phase) => phases.find((p) => p.phase === phase)?.definition?.weights ?? weights,
+          ),
+        }
+      : {}),
   };
 }
 

@@ -68,6 +68,7 @@ function renderTrackSet(set: TrackSetResult, options: RenderOptions): string {
   const columns = ['track', 'runs', 'errors', 'mean', 'p50', 'p95 [CI]', 'p99'];
   lines.push('', latency ? table(columns, health) : table(columns.slice(0, 3), health.map((row) => row.slice(0, 3))));
   if (latency) lines.push(...p95Lines(set));
+  if (set.segments) lines.push(...segmentLines(set));
   // Health is counted per minute, not per phase: one phase's analysis still shows every run.
   if (set.analysedPhases.length === 1 && phases > 1) lines.push('  (runs and latency: every phase; health is not kept per phase)');
   for (const phase of set.phases) {
@@ -184,6 +185,47 @@ function healthRow(track: TrackResult): string[] {
   const p95 = quantile(0.95);
   const p95Interval = p95 && !p95.belowResolution && !p95.aboveRange ? ` [${formatMs(p95.interval[0])}, ${Number.isFinite(p95.interval[1]) ? formatMs(p95.interval[1]) : 'inf'}]` : '';
   return [clip(text(track.name), 28), count(l.runs), errors, ms(l.meanMs), formatLatency(quantile(0.5)), `${formatLatency(p95)}${p95Interval}`, formatLatency(quantile(0.99))];
+}
+
+/**
+ * `--by`: per goal metric, each segment's lift of each track over the baseline, its p-value
+ * corrected across every segment, the segment's sample-ratio check, and whether the effect
+ * differs between segments (Cochran's Q).
+ */
+function segmentLines(set: TrackSetResult): string[] {
+  const segments = set.segments!;
+  const lines = ['', `  By ${text(segments.dimension)} (${segments.values.length} segment${segments.values.length === 1 ? '' : 's'}; p adj across every segment)`];
+  const metrics = set.tracks[0]?.metrics.filter((m) => !m.guardrail).map((m) => m.metric) ?? [];
+  const mismatched = segments.values.filter((v) => v.srm?.mismatch);
+  if (mismatched.length > 0) lines.push(`  ! sample-ratio mismatch in ${mismatched.map((v) => `${text(v.value)} (p = ${formatP(v.srm!.pValue)})`).join(', ')}`);
+  for (const metric of metrics) {
+    const rows: string[][] = [];
+    for (const segment of segments.values) {
+      for (const t of segment.tracks) {
+        const m = t.metrics.find((x) => x.metric === metric);
+        if (m === undefined) continue;
+        const c = m.comparison;
+        rows.push([
+          clip(text(segment.value), 20),
+          clip(text(t.name), 20),
+          count(t.users),
+          number(m.value),
+          t.isBaseline ? 'baseline' : c ? `${liftText(c.relative, c.absolute)}${c.verdict === 'inconclusive' ? '' : ` * ${c.verdict}`}` : clip(m.cannotCompute ? `n/a: ${text(m.cannotCompute)}` : '', 28),
+          c ? formatP(c.adjustedPValue) : '',
+          t.isBaseline && segment.srm ? formatP(segment.srm.pValue) : '',
+        ]);
+      }
+    }
+    lines.push('', table([text(segments.dimension), 'track', 'users', clip(text(metric), 16), 'lift (CI)', 'p adj', 'SRM p'], rows));
+    for (const h of segments.heterogeneity.filter((x) => x.metric === metric)) {
+      const verdict =
+        h.pValue === null
+          ? 'fewer than 2 segments to compare'
+          : `Q = ${h.q!.toFixed(1)} (df ${h.degreesOfFreedom}), p ${formatP(h.pValue)}, I² ${percent(h.iSquared, 0)}: ${h.pValue < 0.05 ? 'effect differs by segment' : 'no evidence it differs'}`;
+      lines.push(...wrap(`${clip(text(h.track), 20)} across ${clip(text(segments.dimension), 20)}: ${verdict}`, WIDTH - 2).map((l, i) => `${i === 0 ? '  ' : '    '}${l}`));
+    }
+  }
+  return lines;
 }
 
 /** Under the health table: each track's p95 against the baseline's, as a ratio with its interval. */

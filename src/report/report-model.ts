@@ -232,6 +232,44 @@ export interface TrackSetResult {
   readonly guardrails: readonly { readonly track: string; readonly cause: string; readonly at: string }[];
   /** Present when the report was built with `timeline: true` (the dashboard). */
   readonly timeline?: readonly TimelinePoint[];
+  /** Present with `by` (`tracks report --by country`): the results by segment. */
+  readonly segments?: SegmentsResult;
+}
+
+/** A set's results broken down by one dimension (`static dimensions(context)`). */
+export interface SegmentsResult {
+  readonly dimension: string;
+  /** The largest segments (at most 10; the rest added up as `other`; `(none)`: users recorded without the dimension). */
+  readonly values: readonly SegmentResult[];
+  /** Per track and metric: does the effect differ between segments? (Cochran's Q over the segments' fixed-horizon lifts.) */
+  readonly heterogeneity: readonly Heterogeneity[];
+}
+
+/** One segment's users, its sample-ratio check, and each track's metrics against the baseline within it. */
+export interface SegmentResult {
+  readonly value: string;
+  readonly users: number;
+  readonly srm: { readonly pValue: number; readonly mismatch: boolean } | null;
+  readonly tracks: readonly {
+    readonly name: string;
+    readonly isBaseline: boolean;
+    readonly users: number;
+    /** `comparison.adjustedPValue` is corrected across every segment's comparisons of the set. */
+    readonly metrics: readonly { readonly metric: string; readonly value: number | null; readonly comparison: Comparison | null; readonly cannotCompute: string | null }[];
+  }[];
+}
+
+/** Whether a track's effect on a metric differs between segments. */
+export interface Heterogeneity {
+  readonly track: string;
+  readonly metric: string;
+  /** Segments with a comparison. */
+  readonly segments: number;
+  /** Cochran's Q, its degrees of freedom (segments - 1), p-value and I²; null with fewer than 2 segments. */
+  readonly q: number | null;
+  readonly degreesOfFreedom: number | null;
+  readonly pValue: number | null;
+  readonly iSquared: number | null;
 }
 
 export interface Report {

@@ -53,6 +53,8 @@ export type { LatencyHistogram, QuantileIntervalOptions, QuantileIntervalResult 
 export { quantileInterval } from './quantile-interval.js';
 export type { QuantileDifferenceOptions, QuantileDifferenceResult, QuantileRatio } from './quantile-difference.js';
 export { quantileDifference } from './quantile-difference.js';
+export type { GroupEstimate, HeterogeneityResult } from './heterogeneity.js';
+export { heterogeneityTest } from './heterogeneity.js';
 export type { ArmEstimate, Stratum, RatioStatistics } from './stratified-lift.js';
 export { armOf, ratioArm, stratifiedLift } from './stratified-lift.js';
 export type { CorrectionMethod } from './multiple-testing.js';

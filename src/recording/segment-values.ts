@@ -1,0 +1,85 @@
+import { quoted } from '../core/names.js';
+import { TracksError } from '../errors.js';
+import { MAX_DIMENSION_VALUE_LENGTH, MAX_DIMENSIONS, MAX_VALUES_PER_DIMENSION, OTHER_SEGMENT, dimensionNameProblem } from '../model/dimensions.js';
+import type { UnitOfKey } from '../model/unit.js';
+
+/** A set class as this part reads it: its id and its `static dimensions`, if any. */
+interface WithDimensions {
+  readonly name?: string;
+  readonly dimensions?: ((context: never) => unknown) | undefined;
+}
+
+// C0 and C1 controls and unpaired surrogates: values are printed in reports and terminals.
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * The dimensions an exposure records (`static dimensions(context)` of its set): checked and
+ * bounded here, so a set cannot flood the store or the report. Values become strings (numbers
+ * and booleans as text, unprintable characters replaced by U+FFFD, cut to 64 characters),
+ * hashed with the keys' secret under `hashKeys`; each set and dimension keeps at most
+ * {@link MAX_VALUES_PER_DIMENSION} distinct values per process and records later ones as
+ * 'other'. A function that throws, or returns names or values that break the rules, is
+ * reported (the exposure is recorded with the rest).
+ */
+export class SegmentValues {
+  readonly #units: UnitOfKey;
+  readonly #report: (error: Error) => void;
+  /** Distinct values recorded so far, by set and dimension. */
+  readonly #seen = new Map<string, Set<string>>();
+
+  constructor(units: UnitOfKey, report: (error: Error) => void) {
+    this.#units = units;
+    this.#report = report;
+  }
+
+  /** The dimensions to record for a run of `set` with `context`, or undefined when the set declares none or gives none. */
+  of(set: WithDimensions, trackSetId: string, context: unknown): Record<string, string> | undefined {
+    const declared = set.dimensions;
+    if (typeof declared !== 'function') return undefined;
+    let given: unknown;
+    try {
+      given = (declared as (context: unknown) => unknown).call(set, context);
+    } catch (error) {
+      this.#report(new TracksError(`${set.name ?? trackSetId}.dimensions(context) threw, so the exposure is recorded without dimensions: ${error instanceof Error ? error.message : String(error)}`));
+      return undefined;
+    }
+    if (given === undefined || given === null) return undefined;
+    if (typeof given !== 'object' || Array.isArray(given)) {
+      this.#report(new TracksError(`${set.name ?? trackSetId}.dimensions(context) returned ${Array.isArray(given) ? 'an array' : typeof given}; return an object such as { country: 'de', plan: 'pro' }`));
+      return undefined;
+    }
+    const dimensions: Record<string, string> = {};
+    let count = 0;
+    for (const [name, raw] of Object.entries(given)) {
+      if (raw === undefined || raw === null) continue;
+      const problem = dimensionNameProblem(name);
+      if (problem !== undefined) {
+        this.#report(new TracksError(`${set.name ?? trackSetId}.dimensions: the name ${problem}; it is left out`));
+        continue;
+      }
+      if (typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') {
+        this.#report(new TracksError(`${set.name ?? trackSetId}.dimensions: ${quoted(name)} is ${typeof raw}; give a string, number or boolean (it is left out)`));
+        continue;
+      }
+      if (++count > MAX_DIMENSIONS) {
+        this.#report(new TracksError(`${set.name ?? trackSetId}.dimensions gives more than ${MAX_DIMENSIONS} dimensions; the rest are left out (segments are a few low-cardinality attributes)`));
+        break;
+      }
+      const text = String(raw).replace(UNPRINTABLE, '\ufffd').trim().slice(0, MAX_DIMENSION_VALUE_LENGTH);
+      if (text === '') continue;
+      dimensions[name] = this.#bounded(trackSetId, name, this.#units.hashed ? this.#units.of(text) : text);
+    }
+    return count === 0 ? undefined : dimensions;
+  }
+
+  /** The value as recorded: itself while the set and dimension have room, else 'other'. */
+  #bounded(trackSetId: string, name: string, value: string): string {
+    const key = `${trackSetId}\u0000${name}`;
+    let values = this.#seen.get(key);
+    if (values === undefined) this.#seen.set(key, (values = new Set()));
+    if (values.has(value)) return value;
+    if (values.size >= MAX_VALUES_PER_DIMENSION) return OTHER_SEGMENT;
+    values.add(value);
+    return value;
+  }
+}

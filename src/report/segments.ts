@@ -1,0 +1,126 @@
+import { NO_SEGMENT, OTHER_SEGMENT } from '../model/dimensions.js';
+import { addMetric } from '../model/sums.js';
+import type { MutableMetricSums, PhaseSums, SegmentSums, TrackSums } from '../model/sums.js';
+import { normalQuantile } from '../stats/distributions.js';
+import { heterogeneityTest } from '../stats/heterogeneity.js';
+import { adjustPValues } from '../stats/multiple-testing.js';
+import { verdictOf } from './compare.js';
+import type { ArmSums, MetricSpec } from './metric-spec.js';
+import { phasedSrm } from './phase-srm.js';
+import type { Comparison, SegmentResult, SegmentsResult, TrackResult } from './report-model.js';
+
+/** The report shows at most this many segments per dimension, the largest; the rest are added up as 'other'. */
+export const MAX_REPORTED_SEGMENTS = 10;
+
+/** How the report analyses a group of users: the analysis of build-report, passed in (it lives there). */
+export type Analyse = (tracks: readonly TrackSums[], phases: readonly PhaseSums[], sequential: boolean) => TrackResult[];
+
+/**
+ * The set's results by segment (`tracks report --by country`): each of the largest
+ * {@link MAX_REPORTED_SEGMENTS} values of the dimension ('' shown as "(none)"; the rest and the
+ * values recorded as 'other' added up as 'other'), analysed like the set (phase-aware, CUPED,
+ * caps) on its users alone; p-values corrected across every segment's comparisons together;
+ * each segment's sample-ratio check; and, per track and metric, Cochran's Q test of whether the
+ * effect differs between segments.
+ */
+export function segmentsResult(
+  segments: SegmentSums,
+  analysedPhases: readonly PhaseSums[],
+  specs: readonly MetricSpec[],
+  options: { readonly alpha: number; readonly correction: 'holm' | 'benjamini-hochberg'; readonly sequential?: boolean },
+  analyse: Analyse,
+  weightsOf: (phase: string) => ReadonlyMap<string, number>,
+): SegmentsResult {
+  const analysed = new Set(analysedPhases.map((p) => p.phase));
+  const groups = groupSegments(segments, analysed);
+  const results = groups.map(({ value, phases }) => {
+    const sums: PhaseSums[] = phases.map((p) => {
+      const source = analysedPhases.find((a) => a.phase === p.phase)!;
+      return { ...source, tracks: p.tracks };
+    });
+    const tracks = pool(sums).map((t): TrackSums => ({ ...t, health: NO_HEALTH }));
+    return {
+      value,
+      phases: sums,
+      tracks: analyse(tracks, sums, options.sequential ?? false),
+      fixed: options.sequential ? analyse(tracks, sums, false) : undefined,
+    };
+  });
+  // One correction across every segment's comparisons: more segments, more chances to be fooled.
+  const all = results.flatMap((r) => r.tracks.flatMap((t) => t.metrics.map((m) => m.comparison).filter((c): c is Comparison => c !== null)));
+  const adjusted = adjustPValues(all.map((c) => c.pValue), options.correction);
+  const corrected = new Map(all.map((c, i) => [c, adjusted[i]!] as const));
+  const higherIsBetter = new Map(specs.map((s) => [s.name, s.higherIsBetter] as const));
+  const values: SegmentResult[] = results.map((r) => ({
+    value: r.value,
+    users: r.tracks.reduce((n, t) => n + t.users, 0),
+    srm: phasedSrm(r.phases.map((p) => ({ tracks: p.tracks, weights: weightsOf(p.phase) }))),
+    tracks: r.tracks.map((t) => ({
+      name: t.name,
+      isBaseline: t.isBaseline,
+      users: t.users,
+      metrics: t.metrics.map((m) => {
+        const c = m.comparison;
+        if (c === null) return { metric: m.metric, value: m.value, comparison: null, cannotCompute: m.cannotCompute };
+        const adjustedPValue = corrected.get(c)!;
+        const significant = adjustedPValue < options.alpha;
+        return { metric: m.metric, value: m.value, comparison: { ...c, adjustedPValue, significant, verdict: verdictOf(c.absolute.estimate, significant, higherIsBetter.get(m.metric) ?? true) }, cannotCompute: null };
+      }),
+    })),
+  }));
+  // Cochran's Q on the fixed-horizon estimates: always-valid intervals are wider by design.
+  const z = normalQuantile(1 - options.alpha / 2);
+  const heterogeneity = specs.flatMap((spec) => {
+    const names = results[0]?.tracks.filter((t) => !t.isBaseline).map((t) => t.name) ?? [];
+    return names.map((track) => {
+      const groups = results.flatMap((r) => {
+        const c = (r.fixed ?? r.tracks).find((t) => t.name === track)?.metrics.find((m) => m.metric === spec.name)?.comparison;
+        if (!c) return [];
+        const se = (c.absolute.interval[1] - c.absolute.interval[0]) / (2 * z);
+        return se > 0 && Number.isFinite(se) ? [{ estimate: c.absolute.estimate, standardError: se }] : [];
+      });
+      const test = heterogeneityTest(groups);
+      return test.ok
+        ? { track, metric: spec.name, segments: groups.length, q: test.q, degreesOfFreedom: test.degreesOfFreedom, pValue: test.pValue, iSquared: test.iSquared }
+        : { track, metric: spec.name, segments: groups.length, q: null, degreesOfFreedom: null, pValue: null, iSquared: null };
+    });
+  });
+  return { dimension: segments.dimension, values, heterogeneity };
+}
+
+const NO_HEALTH = { runs: 0, errors: 0, totalMs: 0, histogram: [] } as const;
+
+/** The segments to show, largest first, each with its phases in the analysed phases only. */
+function groupSegments(segments: SegmentSums, analysed: ReadonlySet<string>): Array<{ value: string; phases: Array<{ phase: string; tracks: ArmSums[] }> }> {
+  const usersOf = (phases: readonly { readonly tracks: readonly ArmSums[] }[]) => phases.reduce((n, p) => n + p.tracks.reduce((m, t) => m + t.users, 0), 0);
+  const entries = [...segments.values]
+    .map(([value, phases]) => ({ value, phases: phases.filter((p) => analysed.has(p.phase)).map((p) => ({ phase: p.phase, tracks: [...p.tracks] })) }))
+    .filter((e) => usersOf(e.phases) > 0)
+    .sort((a, b) => usersOf(b.phases) - usersOf(a.phases) || (a.value < b.value ? -1 : 1));
+  const named = entries.filter((e) => e.value !== OTHER_SEGMENT);
+  const shown = named.slice(0, MAX_REPORTED_SEGMENTS - (named.length > MAX_REPORTED_SEGMENTS || entries.some((e) => e.value === OTHER_SEGMENT) ? 1 : 0));
+  const rest = entries.filter((e) => !shown.includes(e));
+  const groups = shown.map((e) => ({ value: e.value === NO_SEGMENT ? '(none)' : e.value, phases: e.phases }));
+  if (rest.length > 0) {
+    // 'other': the values beyond the ones shown, and those the recorder already grouped.
+    const byPhase = new Map<string, ArmSums[]>();
+    for (const e of rest) for (const p of e.phases) byPhase.set(p.phase, [...(byPhase.get(p.phase) ?? []), ...p.tracks]);
+    groups.push({ value: OTHER_SEGMENT, phases: [...byPhase].map(([phase, tracks]) => ({ phase, tracks: pool([{ tracks }]) })) });
+  }
+  return groups;
+}
+
+/** Tracks of several groups added up, by track. */
+function pool(groups: readonly { readonly tracks: readonly ArmSums[] }[]): ArmSums[] {
+  const pooled = new Map<string, { users: number; metrics: Map<string, MutableMetricSums>; products: Map<string, number> | undefined }>();
+  for (const g of groups) {
+    for (const t of g.tracks) {
+      let acc = pooled.get(t.track);
+      if (acc === undefined) pooled.set(t.track, (acc = { users: 0, metrics: new Map(), products: t.products ? new Map() : undefined }));
+      acc.users += t.users;
+      for (const [metric, sums] of t.metrics) addMetric(acc.metrics, metric, sums);
+      for (const [key, sum] of t.products ?? []) acc.products?.set(key, (acc.products.get(key) ?? 0) + sum);
+    }
+  }
+  return [...pooled].map(([track, acc]) => ({ track, users: acc.users, metrics: acc.metrics, ...(acc.products ? { products: acc.products } : {}) }));
+}

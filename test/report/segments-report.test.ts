@@ -1,0 +1,160 @@
+// Segments end to end: a set's static dimensions(context) recorded with each exposure
+// (bounded, hashed with hashKeys, a throwing function reported), and `tracks report --by`:
+// each segment's lift with p-values corrected across segments, a sample-ratio check per
+// segment, and Cochran's Q of whether the effect differs between segments.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { TrackSet, TracksError, buildReport, close, configure, convert, flush, heterogeneityTest, holm, memoryStore, readAnalysis, renderReport, sqliteStore } from '../../src/index.js';
+import type { ExposureEvent, Report, Store } from '../../src/index.js';
+import { runCli } from '../../src/cli/run-cli.js';
+import { normalQuantile } from '../../src/stats/index.js';
+import { seededRandom } from '../support/random.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tracks-segments-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Shopper {
+  readonly country: string;
+  readonly plan: 'free' | 'pro';
+}
+
+class CheckoutTracks extends TrackSet<{ shopper: Shopper }> {
+  static override id = 'checkout';
+  static override dimensions(context: { shopper: Shopper }) {
+    return { country: context.shopper.country, plan: context.shopper.plan };
+  }
+  static one_click_track() {}
+}
+
+const COUNTRIES = ['de', 'fr', 'us', 'jp'];
+
+/** 8,000 shoppers: one-click lifts conversion from 10% to 20% in Germany only. */
+async function record(store: Store, extra: Parameters<typeof configure>[0] = {}): Promise<void> {
+  configure({ store, outbox: false, ...extra });
+  const random = seededRandom(7);
+  for (let i = 0; i < 8000; i++) {
+    const key = `shopper-${i}`;
+    const shopper: Shopper = { country: COUNTRIES[i % 4]!, plan: i % 3 ? 'free' : 'pro' };
+    const track = new CheckoutTracks({ key, context: { shopper } }).name;
+    const rate = track === 'one_click' && shopper.country === 'de' ? 0.2 : 0.1;
+    if (random() < rate) convert({ key, metric: 'purchase' });
+  }
+  await flush();
+  await close();
+}
+
+async function reportBy(store: Store, by: string): Promise<Report> {
+  const { sums, metrics } = await readAnalysis(store, { by });
+  return buildReport(sums, { metrics });
+}
+
+test('each exposure records the set dimensions; --by country gives each segment lift, p adjusted across segments, SRM and Cochran Q', async () => {
+  const store = memoryStore();
+  await record(store);
+  const exposures = store.events.filter((e): e is ExposureEvent => e.kind === 'exposure');
+  assert.equal(exposures.length, 8000);
+  assert.deepEqual(exposures[0]!.dimensions, { country: 'de', plan: 'pro' });
+
+  const report = await reportBy(store, 'country');
+  const set = report.trackSets[0]!;
+  const segments = set.segments!;
+  assert.equal(segments.dimension, 'country');
+  assert.deepEqual(segments.values.map((v) => v.value).sort(), [...COUNTRIES].sort());
+  assert.equal(segments.values.reduce((n, v) => n + v.users, 0), set.users, 'the segments partition the users');
+  for (const v of segments.values) assert.ok(v.srm !== null && !v.srm.mismatch, `${v.value}: split as the weights say`);
+
+  // p adjusted with Holm across every segment's comparisons together.
+  const comparisons = segments.values.flatMap((v) => v.tracks.flatMap((t) => t.metrics.map((m) => m.comparison).filter((c) => c !== null)));
+  assert.equal(comparisons.length, 4, 'one comparison per segment');
+  const adjusted = holm(comparisons.map((c) => c!.pValue));
+  comparisons.forEach((c, i) => assert.equal(c!.adjustedPValue, adjusted[i]));
+  const de = segments.values.find((v) => v.value === 'de')!.tracks.find((t) => t.name === 'one_click')!.metrics[0]!.comparison!;
+  assert.equal(de.verdict, 'better');
+  for (const country of ['fr', 'us', 'jp']) {
+    const c = segments.values.find((v) => v.value === country)!.tracks.find((t) => t.name === 'one_click')!.metrics[0]!.comparison!;
+    assert.equal(c.verdict, 'inconclusive', country);
+  }
+
+  // Cochran's Q from the segments' estimates and standard errors.
+  const z = normalQuantile(0.975);
+  const expected = heterogeneityTest(
+    segments.values.map((v) => {
+      const c = v.tracks.find((t) => t.name === 'one_click')!.metrics[0]!.comparison!;
+      return { estimate: c.absolute.estimate, standardError: (c.absolute.interval[1] - c.absolute.interval[0]) / (2 * z) };
+    }),
+  );
+  assert.ok(expected.ok);
+  const h = segments.heterogeneity.find((x) => x.track === 'one_click' && x.metric === 'purchase')!;
+  assert.equal(h.segments, 4);
+  assert.ok(Math.abs(h.q! - expected.q) < 1e-9 && h.pValue! < 0.01, `Q ${h.q}, p ${h.pValue}`);
+
+  const text = renderReport(report);
+  assert.match(text, /By country \(4 segments; p adj across every segment\)/);
+  assert.match(text, /one_click across country: Q = \d+\.\d \(df 3\), p [<\d. ]+, I² \d+%: effect differs by segment/);
+  for (const line of text.split('\n')) assert.ok(line.length <= 100, `too wide: ${line}`);
+
+  // By plan: no difference between plans.
+  const byPlan = (await reportBy(store, 'plan')).trackSets[0]!.segments!;
+  assert.deepEqual(byPlan.values.map((v) => v.value).sort(), ['free', 'pro']);
+  assert.ok(byPlan.heterogeneity[0]!.pValue! > 0.01);
+});
+
+test('the recorder bounds dimensions: 50 values per dimension (then other), bad names and values reported, a throwing function reported', async () => {
+  class Noisy extends TrackSet<{ id: number; bad?: boolean }> {
+    static override id = 'noisy';
+    static override dimensions(context: { id: number; bad?: boolean }) {
+      if (context.bad) throw new Error('no country today');
+      return { user: context.id, 'not a name': 'x', nested: { a: 1 } as unknown as string, nothing: undefined, long: 'y'.repeat(100), control: 'a\u0000b' };
+    }
+    static loud_track() {}
+  }
+  const store = memoryStore();
+  const errors: Error[] = [];
+  configure({ store, outbox: false, onError: (e) => errors.push(e) });
+  // First (onError is passed at most 100 failures of a kind per minute, then a summary).
+  void new Noisy({ key: 'bad', context: { id: 0, bad: true } }).name;
+  for (let i = 0; i < 120; i++) void new Noisy({ key: `k${i}`, context: { id: i } }).name;
+  await flush();
+  await close();
+  const exposures = store.events.filter((e): e is ExposureEvent => e.kind === 'exposure' && e.trackSetId === 'noisy');
+  assert.equal(exposures.length, 121, 'every exposure is recorded');
+  const users = new Set(exposures.map((e) => e.dimensions?.user));
+  assert.equal(users.size, 52, '50 values, other, and the exposure without dimensions');
+  assert.ok(users.has('other'));
+  assert.equal(exposures.find((e) => e.unit === 'bad')?.dimensions, undefined);
+  const first = exposures.find((e) => e.unit === 'k0')!.dimensions!;
+  assert.equal(first.long, 'y'.repeat(64));
+  assert.equal(first.control, 'a\ufffdb');
+  assert.ok(!('not a name' in first) && !('nested' in first) && !('nothing' in first));
+  assert.ok(errors.some((e) => e instanceof TracksError && /Noisy\.dimensions\(context\) threw, so the exposure is recorded without dimensions: no country today/.test(e.message)));
+  assert.ok(errors.some((e) => /Noisy\.dimensions: the name is 'not a name'; a dimension is named like an identifier/.test(e.message)));
+  assert.ok(errors.some((e) => /Noisy\.dimensions: 'nested' is object; give a string, number or boolean/.test(e.message)));
+});
+
+test('with hashKeys, dimension values are stored hashed as keys are', async () => {
+  const store = memoryStore();
+  await record(store, { hashKeys: { secret: 'a test secret of 32 characters!!' } });
+  const exposure = store.events.find((e): e is ExposureEvent => e.kind === 'exposure')!;
+  assert.match(exposure.dimensions!.country!, /^h:[A-Za-z0-9_-]{43}$/);
+  assert.ok(!JSON.stringify(store.events).includes('"de"'), 'no raw value stored');
+});
+
+test('SQLite and the CLI: tracks report --by country, --json carries segments; a bad --by is refused', async () => {
+  const path = join(dir, 'segments.db');
+  await record(sqliteStore(path));
+  const run = async (...args: string[]) => {
+    let out = '';
+    const code = await runCli(['report', '--store', path, ...args], { stdout: (t) => (out += t), stderr: (t) => (out += t), env: {} });
+    return { code, out };
+  };
+  const json = JSON.parse((await run('--json', '--by', 'country')).out) as Report;
+  assert.deepEqual(json.trackSets[0]!.segments!.values.map((v) => v.value).sort(), [...COUNTRIES].sort());
+  assert.match((await run('--by', 'country')).out, /By country/);
+  assert.equal(JSON.parse((await run('--json')).out).trackSets[0].segments, undefined, 'no --by, no segments');
+  const bad = await run('--by', 'country;');
+  assert.equal(bad.code, 2);
+  assert.match(bad.out, /--by is 'country;'; give a dimension name/);
+});

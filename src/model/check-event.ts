@@ -75,7 +75,8 @@ function kindProblem(kind: unknown, e: Partial<Record<string, unknown>>): string
         (e.control === undefined || e.control === null ? undefined : name('control', e.control)) ??
         phaseProblem(e.phase) ??
         (e.sticky === undefined || typeof e.sticky === 'boolean' ? undefined : 'sticky must be true or false') ??
-        (e.stopped === undefined || typeof e.stopped === 'boolean' ? undefined : 'stopped must be true or false')
+        (e.stopped === undefined || typeof e.stopped === 'boolean' ? undefined : 'stopped must be true or false') ??
+        (e.holdout === undefined || typeof e.holdout === 'boolean' ? undefined : 'holdout must be true or false')
       );
     case 'guardrail':
       return name('trackSetId', e.trackSetId) ?? name('track', e.track) ?? causeProblem(e.cause) ?? time('at', e.at, MAX_EPOCH_MS);

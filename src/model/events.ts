@@ -75,6 +75,8 @@ export interface DefinitionEvent {
   readonly sticky?: boolean;
   /** Whether the phase began with a stop (`tracks stop`): no one is assigned in it. Absent in events of tracks 0.1. */
   readonly stopped?: boolean;
+  /** Whether this is a holdout's pseudo set (`configure({ holdout })`), not a test; absent for a set. */
+  readonly holdout?: boolean;
   readonly at: number;
 }
 

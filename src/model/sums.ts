@@ -194,6 +194,8 @@ export interface RecordedDefinition {
   readonly sticky: boolean | null;
   /** Whether this configuration is a stop (no one assigned); null when recorded by tracks 0.1. */
   readonly stopped: boolean | null;
+  /** Whether the set is a holdout's pseudo set (`configure({ holdout })`); null when not recorded. */
+  readonly holdout: boolean | null;
 }
 
 /**

@@ -155,6 +155,7 @@ export class Exposures {
       phase,
       sticky: definition.sticky,
       stopped,
+      ...(definition.id === this.#holdout?.id ? { holdout: true } : {}),
       at: Date.now(),
     });
   }

@@ -199,6 +199,7 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
 
   return {
     id: set.trackSetId,
+    holdout: set.definition?.holdout === true,
     status: stopped ? 'stopped' : set.guardrails.length > 0 ? 'guardrail' : 'running',
     serving: stopped ? (set.control?.serve ?? baseline ?? 'control') : null,
     baseline,

@@ -1,6 +1,8 @@
 import { escapeControl as text } from '../core/names.js';
-import type { Comparison, MetricResult, PhaseResult, Report, TrackResult, TrackSetResult } from './report-model.js';
+import type { MetricResult, PhaseResult, Report, TrackResult, TrackSetResult } from './report-model.js';
 import { formatP } from './build-report.js';
+import { TYPE_LABELS, WIDTH, clip, count, liftText, number, percent, signedPercent, table, wrap } from './text-table.js';
+import { renderHoldoutSection } from './holdout-section.js';
 import { formatLatency, formatMs } from './latency.js';
 
 /** What {@link renderReport} shows besides the analysis. */
@@ -27,7 +29,9 @@ export function renderReport(report: Report, options: RenderOptions = {}): strin
   if (report.trackSets.length === 0) {
     return `No track set has recorded exposures in ${text(report.store) || 'this store'} yet.`;
   }
-  const blocks = report.trackSets.map((set) => renderTrackSet(set, options));
+  const blocks = report.trackSets.filter((set) => !set.holdout).map((set) => renderTrackSet(set, options));
+  const holdouts = renderHoldoutSection(report.trackSets.filter((set) => set.holdout));
+  if (holdouts !== '') blocks.push(holdouts);
   const mode = report.sequential ? 'sequential (always-valid)' : 'fixed-horizon';
   const footer =
     `alpha ${report.alpha}, ${mode} intervals, p adj: ${report.correction === 'holm' ? 'Holm' : 'Benjamini-Hochberg'}` +
@@ -128,12 +132,6 @@ function cupedNotes(tracks: readonly TrackResult[], metric: string): string[] {
   return notes;
 }
 
-function liftText(relative: Comparison['relative'], absolute: Comparison['absolute']): string {
-  return relative
-    ? `${signedPercent(relative.estimate)} [${signedPercent(relative.interval[0])}, ${signedPercent(relative.interval[1])}]`
-    : `${number(absolute.estimate)} [${number(absolute.interval[0])}, ${number(absolute.interval[1])}]`;
-}
-
 function phaseTable(phases: readonly PhaseResult[], times: boolean): string {
   const rows = phases.map((p) => [
     `${p.index}${p.stopped ? ' stopped' : ''}`,
@@ -147,14 +145,6 @@ function phaseTable(phases: readonly PhaseResult[], times: boolean): string {
   const keep = (row: string[]) => (times ? row : row.filter((_, i) => i !== 1));
   return table(keep(header), rows.map(keep));
 }
-
-const TYPE_LABELS: Readonly<Record<MetricResult['type'], (name: string) => string>> = {
-  conversion: (name) => name,
-  sum: (name) => `${name}/user`,
-  count: (name) => `${name} count/user`,
-  mean: (name) => `avg ${name}`,
-  ratio: (name) => name,
-};
 
 function metricHeader(m: MetricResult): string[] {
   const direction = m.higherIsBetter === false ? ' (lower is better)' : '';
@@ -240,59 +230,6 @@ function p95Lines(set: TrackSetResult): string[] {
   });
   if (rows.length === 0) return [];
   return ['', table([`p95 vs ${clip(text(set.baseline ?? ''), 20)}`, 'change [CI]', 'p', ''], rows)];
-}
-
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const all = [header, ...rows];
-  const widths = header.map((_, c) => Math.max(...all.map((r) => (r[c] ?? '').length)));
-  const line = (row: readonly string[]): string =>
-    row
-      .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].map((l) => `  ${l}`).join('\n');
-}
-
-/** The report's width: it must read well in a 100-column terminal. */
-const WIDTH = 100;
-
-/** Word-wraps `text` to lines of at most `width` characters (a longer word is cut). */
-function wrap(text: string, width: number): string[] {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(' ')) {
-    if (line !== '' && line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = '';
-    }
-    line = line === '' ? clip(word, width) : `${line} ${word}`;
-  }
-  if (line !== '') lines.push(line);
-  return lines;
-}
-
-function clip(text: string, width: number): string {
-  return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
-}
-
-function count(n: number): string {
-  return n.toLocaleString('en-US');
-}
-
-function percent(x: number | null, digits = 2): string {
-  return x === null ? '' : `${(x * 100).toFixed(digits)}%`;
-}
-
-function signedPercent(x: number): string {
-  if (!Number.isFinite(x)) return x > 0 ? '+inf' : '-inf';
-  const text = `${(x * 100).toFixed(1)}%`;
-  return x >= 0 ? `+${text}` : text;
-}
-
-function number(x: number | null): string {
-  if (x === null) return '';
-  if (!Number.isFinite(x)) return x > 0 ? '+inf' : '-inf';
-  return Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toPrecision(3);
 }
 
 function ms(x: number | null): string {

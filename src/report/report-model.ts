@@ -209,6 +209,8 @@ export interface PhaseResult {
 
 export interface TrackSetResult {
   readonly id: string;
+  /** A holdout's pseudo set (`configure({ holdout })`): `general` users against `holdout` users, shown apart. */
+  readonly holdout: boolean;
   readonly status: 'running' | 'stopped' | 'guardrail';
   /** The track served to everyone while stopped. */
   readonly serving: string | null;

@@ -207,6 +207,10 @@ export async function recordedBaseline(store: Store, trackSetId: string): Promis
  */
 async function recordedSet(store: Store, trackSetId: string, options: ControlOptions): Promise<TrackSetSums | undefined> {
   const [sums] = await summaries(store, trackSetId);
+  if (sums?.definition?.holdout === true) {
+    // A stop or ramp would record a phase of its own and end the holdout's conversion window.
+    throw new TracksError(`${quoted(trackSetId)} is a holdout (configure({ holdout })), not a test: it cannot be stopped, resumed or ramped; change its share in configure, or remove it`);
+  }
   if (sums !== undefined || options.force) return sums;
   const known = (await summaries(store)).map((s) => quoted(s.trackSetId));
   throw new TracksError(

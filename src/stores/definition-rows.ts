@@ -16,6 +16,7 @@ export interface DefinitionSqlRow {
   readonly control: string | null;
   readonly sticky: number | null;
   readonly stopped: number | null;
+  readonly holdout: number | null;
 }
 
 /** The DefinitionRow of a stored row (NULL flags: recorded by tracks 0.1). */
@@ -29,6 +30,7 @@ export function definitionRow(r: DefinitionSqlRow): DefinitionRow {
     control: r.control,
     sticky: flagOf(r.sticky),
     stopped: flagOf(r.stopped),
+    holdout: flagOf(r.holdout),
   };
 }
 

@@ -156,6 +156,7 @@ export function summaryRowsOf(
         control: e.control ?? null,
         sticky: e.sticky ?? null,
         stopped: e.stopped ?? null,
+        holdout: e.holdout ?? null,
       };
       const last = latest.get(e.trackSetId);
       if (last === undefined || e.at >= last.at) latest.set(e.trackSetId, row);

@@ -536,7 +536,7 @@ export class PostgresStore implements Store {
     const q = <T extends QueryResultRow>(sql: string) => this.#withClient(call, async (client) => (await client.query<T>(sql, params)).rows);
     const daily = options?.daily !== false;
     await this.#refreshPlannerStatistics(call);
-    const definition = `track_set_id AS "trackSetId", COALESCE(phase, '') AS phase, at::float8 AS at, weights, coverage, control, sticky, stopped`;
+    const definition = `track_set_id AS "trackSetId", COALESCE(phase, '') AS phase, at::float8 AS at, weights, coverage, control, sticky, stopped, holdout`;
     const [phaseRows, latestRows, starts] = await Promise.all([
       q<DefinitionSqlRow & QueryResultRow>(`SELECT DISTINCT ON (track_set_id, COALESCE(phase, '')) ${definition}
         FROM ${s}.tracks_definitions ${where('')} ORDER BY track_set_id, COALESCE(phase, ''), at, event_id`),

@@ -86,10 +86,11 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   );
   `,
   // Version 5: a metric declaration's cuped window and cap (JSON), for the report; an
-  // exposure's segments (static dimensions(context), JSON).
+  // exposure's segments (static dimensions(context), JSON); a holdout's definition marked.
   `
   ALTER TABLE tracks_metrics ADD COLUMN analysis TEXT;
   ALTER TABLE tracks_exposures ADD COLUMN dimensions TEXT;
+  ALTER TABLE tracks_definitions ADD COLUMN holdout INTEGER;
   `,
 ];
 
@@ -317,9 +318,10 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     at bigint NOT NULL
   );
   `,
-  // Version 6: a metric declaration's cuped window and cap, and an exposure's segments, as SQLite's version 5.
+  // Version 6: metric analysis, exposure segments and the holdout mark, as SQLite's version 5.
   `
   ALTER TABLE {s}.tracks_metrics ADD COLUMN IF NOT EXISTS analysis text;
   ALTER TABLE {s}.tracks_exposures ADD COLUMN IF NOT EXISTS dimensions text;
+  ALTER TABLE {s}.tracks_definitions ADD COLUMN IF NOT EXISTS holdout integer;
   `,
 ];

@@ -313,7 +313,7 @@ function summarizeSqlite(db: Database, options: SummarizeOptions | undefined): T
   const where = (alias: string) => (id === undefined ? '' : `WHERE ${alias}track_set_id = @id`);
   const and = (alias: string) => (id === undefined ? '' : `AND ${alias}track_set_id = @id`);
   const all = <T>(sql: string, extra: Record<string, unknown> = {}) => db.prepare(sql).all({ ...params, ...extra }) as T[];
-  const definition = `d.track_set_id AS trackSetId, COALESCE(d.phase, '') AS phase, d.at, d.weights, d.coverage, d.control, d.sticky, d.stopped`;
+  const definition = `d.track_set_id AS trackSetId, COALESCE(d.phase, '') AS phase, d.at, d.weights, d.coverage, d.control, d.sticky, d.stopped, d.holdout`;
   // Each phase's first definition (its start and configuration), and each set's latest.
   const phases = all<DefinitionSqlRow>(`SELECT ${definition} FROM tracks_definitions d
     WHERE d.event_id = (SELECT x.event_id FROM tracks_definitions x WHERE x.track_set_id = d.track_set_id

@@ -279,7 +279,7 @@ function sortTracks(tracks: Map<string, TrackAcc>, withProducts: boolean): Array
 }
 
 function recorded(d: DefinitionRow): RecordedDefinition {
-  return { weights: d.weights, coverage: d.coverage, control: d.control, sticky: d.sticky, stopped: d.stopped };
+  return { weights: d.weights, coverage: d.coverage, control: d.control, sticky: d.sticky, stopped: d.stopped, holdout: d.holdout };
 }
 
 function byName(a: string, b: string): number {

@@ -1,10 +1,11 @@
-// The holdout section the report can show (src/report/holdout-section.ts): the holdout's pseudo
-// set is recognised among the summarized sets by its recorded definition, split from the
-// tests, and rendered as general users against held-out users on every metric.
+// The holdout section of the report: the holdout's pseudo set is marked by its recorded
+// definition (holdout: true), shown apart from the tests as general users against held-out
+// users on every metric, and a set merely named like one is not taken for it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TrackSet, buildReport, close, configure, convert, inHoldout, memoryStore, readAnalysis } from '../../src/index.js';
-import { holdoutIdsOf, isHoldoutDefinition, renderHoldoutSection, splitHoldouts } from '../../src/report/holdout-section.js';
+import { TrackSet, TracksError, buildReport, close, configure, convert, inHoldout, memoryStore, rampTrackSet, readAnalysis, renderReport, resumeTrackSet, stopTrackSet } from '../../src/index.js';
+import type { Report } from '../../src/index.js';
+import { renderHoldoutSection } from '../../src/report/holdout-section.js';
 
 class CheckoutTracks extends TrackSet {
   static override id = 'holdout-section-checkout';
@@ -38,14 +39,14 @@ test('the holdout is found by its definition, split from the tests and rendered 
   await close();
 
   const { sums, metrics } = await readAnalysis(store);
-  assert.deepEqual([...holdoutIdsOf(sums)], ['h-section']);
-  assert.equal(isHoldoutDefinition(sums.find((s) => s.trackSetId === 'holdout-section-lookalike')!.definition), false);
-  assert.equal(isHoldoutDefinition(null), false);
-
-  const report = buildReport(sums, { metrics });
-  const { trackSets, holdouts } = splitHoldouts(report, holdoutIdsOf(sums));
+  assert.equal(sums.find((s) => s.trackSetId === 'h-section')!.definition!.holdout, true, 'the definition is marked');
+  const report: Report = buildReport(sums, { metrics });
+  const holdouts = report.trackSets.filter((s) => s.holdout);
   assert.deepEqual(holdouts.map((s) => s.id), ['h-section']);
-  assert.deepEqual(trackSets.map((s) => s.id).sort(), ['holdout-section-checkout', 'holdout-section-lookalike']);
+  assert.deepEqual(report.trackSets.filter((s) => !s.holdout).map((s) => s.id).sort(), ['holdout-section-checkout', 'holdout-section-lookalike']);
+  const full = renderReport(report);
+  assert.ok(full.indexOf('Holdouts: general users') > full.indexOf('holdout-section-checkout  ['), 'the section comes after the tests');
+  assert.doesNotMatch(full, /^h-section {2}\[/m, 'the holdout is not rendered as a test');
 
   const text = renderHoldoutSection(holdouts);
   const lines = text.split('\n');
@@ -55,4 +56,15 @@ test('the holdout is found by its definition, split from the tests and rendered 
   assert.match(purchase, /^ {2}purchase\s+\d+\.\d\d%\s+\d+\.\d\d%\s+\+\d+\.\d% \[\+\d+\.\d%, \+\d+\.\d%\] \* better/);
   assert.ok(lines.some((l) => l.trimStart().startsWith('revenue/user')));
   assert.equal(renderHoldoutSection([]), '');
+});
+
+test('a holdout cannot be stopped, resumed or ramped: it would end its own conversion window', async () => {
+  const store = memoryStore();
+  configure({ store, outbox: false, holdout: { id: 'h-controls', share: 0.1 } });
+  for (let i = 0; i < 50; i++) new CheckoutTracks({ key: `k${i}` }).run();
+  await close();
+  for (const act of [() => stopTrackSet(store, 'h-controls'), () => resumeTrackSet(store, 'h-controls'), () => rampTrackSet(store, 'h-controls', { coverage: 0.5 })]) {
+    await assert.rejects(act(), (e: unknown) => e instanceof TracksError && /'h-controls' is a holdout \(configure\(\{ holdout \}\)\), not a test: it cannot be stopped, resumed or ramped/.test(e.message));
+  }
+  assert.deepEqual(await store.readControls(), []);
 });

@@ -31,7 +31,7 @@ test('SQLite summarize() matches the memory store on the same events, written tw
   const [fromSqlite, fromMemory] = [await store.summarize(), await memory.summarize()];
   assert.deepEqual(fromSqlite, fromMemory);
   const sums = fromSqlite[0]!;
-  assert.deepEqual(sums.definition, { weights: new Map([['a', 1], ['b', 3]]), coverage: 0.5, control: null, sticky: null, stopped: null });
+  assert.deepEqual(sums.definition, { weights: new Map([['a', 1], ['b', 3]]), coverage: 0.5, control: null, sticky: null, stopped: null, holdout: null });
   assert.equal(sums.tracks.find((t) => t.track === 'a')!.health.runs, 5);
   assert.equal(sums.tracks.find((t) => t.track === 'a')!.health.histogram[2], 4);
   assert.equal(sums.tracks.reduce((n, t) => n + t.users, 0), 40);

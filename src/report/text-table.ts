@@ -1,0 +1,76 @@
+import type { Comparison, MetricResult } from './report-model.js';
+
+/**
+ * The text report's building blocks: aligned tables at most 100 columns wide, word wrap and
+ * the number formats, shared by the sets' blocks and the holdout section.
+ */
+
+/** How a metric's value per user is labelled. */
+export const TYPE_LABELS: Readonly<Record<MetricResult['type'], (name: string) => string>> = {
+  conversion: (name) => name,
+  sum: (name) => `${name}/user`,
+  count: (name) => `${name} count/user`,
+  mean: (name) => `avg ${name}`,
+  ratio: (name) => name,
+};
+
+/** A lift for people: relative with its interval when there is one, else absolute. */
+export function liftText(relative: Comparison['relative'], absolute: Comparison['absolute']): string {
+  return relative
+    ? `${signedPercent(relative.estimate)} [${signedPercent(relative.interval[0])}, ${signedPercent(relative.interval[1])}]`
+    : `${number(absolute.estimate)} [${number(absolute.interval[0])}, ${number(absolute.interval[1])}]`;
+}
+
+/** An aligned table, indented by two, the first column left-aligned and the rest right-aligned. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, c) => Math.max(...all.map((r) => (r[c] ?? '').length)));
+  const line = (row: readonly string[]): string =>
+    row
+      .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].map((l) => `  ${l}`).join('\n');
+}
+
+/** The report's width: it must read well in a 100-column terminal. */
+export const WIDTH = 100;
+
+/** Word-wraps `text` to lines of at most `width` characters (a longer word is cut). */
+export function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = '';
+    }
+    line = line === '' ? clip(word, width) : `${line} ${word}`;
+  }
+  if (line !== '') lines.push(line);
+  return lines;
+}
+
+export function clip(text: string, width: number): string {
+  return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
+}
+
+export function count(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+export function percent(x: number | null, digits = 2): string {
+  return x === null ? '' : `${(x * 100).toFixed(digits)}%`;
+}
+
+export function signedPercent(x: number): string {
+  if (!Number.isFinite(x)) return x > 0 ? '+inf' : '-inf';
+  const text = `${(x * 100).toFixed(1)}%`;
+  return x >= 0 ? `+${text}` : text;
+}
+
+export function number(x: number | null): string {
+  if (x === null) return '';
+  if (!Number.isFinite(x)) return x > 0 ? '+inf' : '-inf';
+  return Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toPrecision(3);
+}

@@ -33,6 +33,12 @@ td.bad { color: var(--bad); font-weight: 600; }
 .phase-timeline { display: flex; gap: 2px; margin: 8px 0; height: 22px; }
 .phase-bar { background: #ddf4ff; border: 1px solid var(--accent); border-radius: 3px; font-size: 12px; text-align: center; line-height: 20px; overflow: hidden; }
 .phase-bar.stopped { background: var(--panel); border-color: var(--muted); color: var(--muted); }
+.metric-notes { margin: -6px 0 10px; font-size: 13px; color: var(--muted); }
+.metric-notes p { margin: 2px 0; }
+.metric-notes strong { color: var(--fg); font-weight: 600; }
+td .badge { margin: 0 6px 0 0; }
+td .interval { display: block; font-size: 12px; font-weight: 400; color: var(--muted); }
+td[data-field="track"] { min-width: 8em; }
 .guardrail-metrics { border-left: 3px solid var(--warn); padding-left: 12px; margin-top: 28px; }
 dialog input { font: inherit; width: 6em; margin-left: 6px; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; border: 1px solid transparent; margin-right: 4px; white-space: nowrap; }

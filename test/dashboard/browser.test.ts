@@ -108,6 +108,10 @@ async function tableNumbers(page: Page) {
           text: td.textContent,
           low: td.dataset.low,
           high: td.dataset.high,
+          belowResolution: td.dataset.belowResolution === 'true',
+          slower: td.dataset.slower,
+          differenceMs: td.dataset.differenceMs,
+          flag: td.querySelector('[data-flag]')?.textContent ?? null,
         })),
       })),
     })),
@@ -189,8 +193,43 @@ test('each track set view shows the numbers of `tracks report --json` on the sam
       }
       const health = shown.health[track.name]!;
       const l = track.latency;
-      const expected = { runs: l.runs, errors: l.errors, errorRate: l.errorRate, meanMs: l.meanMs, p50Ms: l.p50Ms, p95Ms: l.p95Ms, p99Ms: l.p99Ms };
-      for (const [field, value] of Object.entries(expected)) assert.equal(health[field]!.value, value, `${set.id} / health / ${track.name} / ${field}`);
+      const vs = l.comparison?.find((c) => c.q === 0.95);
+      const expected = {
+        runs: l.runs,
+        errors: l.errors,
+        errorRate: l.errorRate,
+        meanMs: l.meanMs,
+        // Interpolated estimates, as in latency.quantiles.
+        p50Ms: l.p50Ms,
+        p95Ms: l.p95Ms,
+        p99Ms: l.p99Ms,
+        p95VsBaseline: vs?.ratio?.estimate ?? null,
+        p95PValue: vs?.pValue ?? null,
+      };
+      const where = `${set.id} / health / ${track.name}`;
+      for (const [field, value] of Object.entries(expected)) assert.equal(health[field]!.value, value, `${where} / ${field}`);
+      for (const [field, q] of [['p50Ms', 0.5], ['p95Ms', 0.95], ['p99Ms', 0.99]] as const) {
+        const quantile = l.quantiles.find((x) => x.q === q);
+        if (quantile === undefined) {
+          assert.equal(l[field], null);
+          continue;
+        }
+        assert.equal(quantile.estimateMs, l[field], `${where} / ${field} is the quantile's estimate`);
+        assert.equal(health[field]!.belowResolution, quantile.belowResolution, `${where} / ${field} below resolution`);
+        if (quantile.belowResolution) assert.equal(health[field]!.text, '< 0.05 ms', `${where} / ${field}: not a bucket bound`);
+      }
+      // The p95's interval; an unbounded end (Infinity, null in JSON) is empty.
+      const p95 = l.quantiles.find((x) => x.q === 0.95);
+      if (p95 !== undefined) assert.deepEqual([Number(health.p95Ms!.low), health.p95Ms!.high === '' ? null : Number(health.p95Ms!.high)], p95.interval, `${where} / p95 interval`);
+      if (vs === undefined) {
+        assert.equal(health.p95VsBaseline!.slower, undefined, `${where}: no p95 comparison`);
+      } else {
+        const interval = vs.ratio?.interval ?? vs.differenceMs.interval;
+        assert.deepEqual([Number(health.p95VsBaseline!.low), health.p95VsBaseline!.high === '' ? null : Number(health.p95VsBaseline!.high)], interval, `${where} / p95 vs baseline interval`);
+        assert.equal(Number(health.p95VsBaseline!.differenceMs), vs.differenceMs.estimate);
+        assert.equal(health.p95VsBaseline!.slower, String(vs.slower));
+        assert.equal(health.p95VsBaseline!.flag, vs.slower ? 'slower' : null, `${where}: flagged exactly when slower`);
+      }
     }
   }
   assert.deepEqual(problems, []);
@@ -215,12 +254,137 @@ test('the charts render: conversion with intervals, lift over time, latency and 
   assert.equal(kinds.filter((k) => k === 'rate').length, metrics);
   assert.equal(kinds.filter((k) => k === 'lift').length, metrics);
   assert.deepEqual(kinds.slice(-2), ['latency', 'errors']);
+  // The latency chart: each track's p50, p95 and p99 as points on a log scale in ms.
+  const latency = await page.$eval('figure[data-chart="latency"] canvas', (canvas) => {
+    const chart = (window as unknown as { Chart: typeof import('chart.js').Chart }).Chart.getChart(canvas as HTMLCanvasElement)!;
+    return {
+      y: chart.scales.y!.type,
+      datasets: chart.data.datasets.map((d) => ({ label: d.label, y: (d.data as ({ y: number } | null)[]).map((p) => p?.y ?? null) })),
+    };
+  });
+  assert.equal(latency.y, 'logarithmic');
+  assert.deepEqual(
+    latency.datasets,
+    set.tracks.map((t) => ({ label: t.name, y: [0.5, 0.95, 0.99].map((q) => t.latency.quantiles.find((x) => x.q === q)?.estimateMs ?? null) })),
+    "checkout-delay's control does work: every quantile is measured, drawn at its estimate",
+  );
   for (const chart of charts) {
     assert.ok(chart.width > 200 && chart.height > 100, `${chart.kind} has a size: ${chart.width}x${chart.height}`);
     // Axes, bars, lines and labels: thousands of painted pixels, not a blank canvas.
     assert.ok(chart.painted > 2000, `${chart.kind} chart painted ${chart.painted} pixels`);
     assert.ok(chart.dataUrl > 5000, `${chart.kind} chart's PNG is ${chart.dataUrl} characters`);
   }
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('latency: a no-op reads "< 0.05 ms" in the table and the chart\'s tooltip, and a track slower at p95 is flagged', async () => {
+  const { page, problems } = await openPage();
+  const report = await cliReport();
+  const search = report.trackSets.find((s) => s.id === 'search-ranking')!;
+  const control = search.tracks.find((t) => t.name === 'control')!;
+  assert.ok(control.latency.quantiles.every((q) => q.belowResolution), "search-ranking's control is a no-op");
+  const bm25 = search.tracks.find((t) => t.name === 'bm25')!;
+  const vs = bm25.latency.comparison!.find((c) => c.q === 0.95)!;
+  assert.equal(vs.slower, true, 'bm25 spins 0.05 ms more than a no-op');
+  assert.equal(vs.ratio, null, 'no ratio to a p95 below resolution');
+  await showTrackSet(page, 'search-ranking');
+  const cell = (track: string, field: string) => `table[data-section="health"] tr[data-track="${track}"] td[data-field="${field}"]`;
+  for (const field of ['p50Ms', 'p95Ms', 'p99Ms']) assert.equal(await page.textContent(cell('control', field)), '< 0.05 ms');
+  assert.equal(await page.textContent(cell('control', 'p95VsBaseline')), 'baseline');
+  // bm25 against a no-op: the difference in ms, with its interval, flagged.
+  assert.equal(await page.textContent(`${cell('bm25', 'p95VsBaseline')} [data-flag="slower"]`), 'slower');
+  const ms = (x: number) => `${x >= 0 ? '+' : '-'}${Math.abs(x).toPrecision(2)} ms`;
+  assert.equal(await page.textContent(`${cell('bm25', 'p95VsBaseline')} [data-part="interval"]`), `[${ms(vs.differenceMs.interval[0])}, ${ms(vs.differenceMs.interval[1])}]`);
+  assert.equal(await page.textContent('h1 [data-warning="latency"]'), 'slower p95');
+  // The chart draws the no-op's quantiles at the resolution, and its tooltip says "< 0.05 ms".
+  const drawn = await page.$eval('figure[data-chart="latency"] canvas', (canvas) => {
+    const chart = (window as unknown as { Chart: typeof import('chart.js').Chart }).Chart.getChart(canvas as HTMLCanvasElement)!;
+    const y = (chart.data.datasets[0]!.data as ({ y: number } | null)[]).map((p) => p?.y ?? null);
+    chart.tooltip!.setActiveElements([{ datasetIndex: 0, index: 1 }, { datasetIndex: 1, index: 1 }], { x: 0, y: 0 });
+    chart.update();
+    return { y, title: chart.tooltip!.title, lines: chart.tooltip!.body.flatMap((b) => b.lines) };
+  });
+  assert.deepEqual(drawn.y, [0.05, 0.05, 0.05]);
+  assert.deepEqual(drawn.title, ['p95']);
+  assert.match(drawn.lines[0]!, /^control: < 0\.05 ms, 95% interval \[0, /);
+  assert.match(drawn.lines[1]!, /^bm25: \d\.\d+ ms, 95% interval \[\d/);
+  // checkout-delay's control does work: the p95 change is a ratio (its minus 1, with the interval).
+  const checkout = report.trackSets.find((s) => s.id === 'checkout-delay')!;
+  await showTrackSet(page, 'checkout-delay');
+  const percent = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+  for (const track of checkout.tracks.filter((t) => !t.isBaseline)) {
+    const p95 = track.latency.comparison!.find((c) => c.q === 0.95)!;
+    assert.ok(p95.ratio !== null, `${track.name}: a ratio to a measured p95`);
+    const [low, high] = p95.ratio.interval;
+    // (Whether a delay is flagged varies from run to run: a few slow runs widen the p95's
+    // interval. The flag's presence is checked against the report for every track above.)
+    assert.equal(await page.textContent(cell(track.name, 'p95VsBaseline')), `${p95.slower ? 'slower ' : ''}${percent(p95.ratio.estimate - 1)}[${percent(low - 1)}, ${high === null ? '+∞' : percent(high - 1)}]`);
+  }
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('under each metric table: its cap, and per track CUPED\'s variance reduction beside the unadjusted lift, as the report says', async () => {
+  const { page, problems, dialogs } = await openPage();
+  let out = '';
+  assert.equal(await runCli(['report', '--json', '--store', db, '--all-phases'], { stdout: (t) => (out += t), stderr: () => {}, env: {} }), 0);
+  const report = JSON.parse(out) as Report;
+  let cupedNotes = 0;
+  for (const set of report.trackSets) {
+    await showTrackSet(page, set.id);
+    const shown = await page.$$eval('section[data-metric]', (sections) =>
+      sections.map((section) => ({
+        metric: (section as HTMLElement).dataset.metric!,
+        cap: ((el) => (el === null ? null : { value: Number(el.dataset.value), applied: JSON.parse(el.dataset.applied!) as (number | null)[], text: el.textContent! }))(section.querySelector<HTMLElement>('[data-field="metric-notes"] [data-field="cap"]')),
+        cuped: [...section.querySelectorAll<HTMLElement>('[data-field="metric-notes"] [data-field="cuped"]')].map((el) => ({
+          track: el.dataset.track!,
+          name: el.querySelector('strong')!.textContent,
+          value: Number(el.dataset.value),
+          pValue: Number(el.dataset.pValue),
+          text: el.textContent!,
+        })),
+      })),
+    );
+    for (const { metric, cap, cuped } of shown) {
+      const results = set.tracks.map((t) => ({ track: t, m: t.metrics.find((x) => x.metric === metric)! }));
+      const declared = results[0]!.m.cap;
+      assert.deepEqual(cap === null ? null : { value: cap.value, applied: cap.applied }, declared === null ? null : { value: declared.value ?? declared.percentile, applied: declared.applied }, `${set.id} / ${metric} / cap`);
+      const adjusted = results.filter((r) => r.m.comparison?.cuped);
+      assert.deepEqual(
+        cuped.map((c) => ({ track: c.track, name: c.name, value: c.value, pValue: c.pValue })),
+        adjusted.map((r) => ({ track: r.track.name, name: r.track.name, value: r.m.comparison!.cuped!.varianceReduction, pValue: r.m.comparison!.cuped!.unadjusted.pValue })),
+        `${set.id} / ${metric} / CUPED`,
+      );
+      for (const c of cuped) {
+        const u = results.find((r) => r.track.name === c.track)!.m.comparison!.cuped!;
+        const change = -u.varianceReduction * 100;
+        assert.ok(c.text.startsWith(`CUPED on ${c.track}: variance ${change >= 0 ? '+' : ''}${change.toFixed(1)}%; unadjusted `), c.text);
+      }
+      cupedNotes += cuped.length;
+    }
+  }
+  assert.ok(cupedNotes >= 8, `returning customers' history adjusts purchase and revenue in every set (${cupedNotes} notes)`);
+  // checkout-delay's revenue: capped at the 99th percentile, per phase; one phase alone shows its own.
+  const checkout = report.trackSets.find((s) => s.id === 'checkout-delay')!;
+  await showTrackSet(page, 'checkout-delay');
+  const capText = () => page.textContent('section[data-metric="revenue"] [data-field="cap"]');
+  const applied = checkout.tracks[0]!.metrics.find((m) => m.metric === 'revenue')!.cap!.applied;
+  assert.equal(applied.length, 2);
+  assert.match((await capText())!, /^Capped: each user's total at the 99th percentile of the set's users: phase 1: \d+(\.\d+)?, phase 2: \d+(\.\d+)?\.$/);
+  await page.selectOption('select[data-field="phase-select"]', '2');
+  const phase2 = checkout.phases[1]!.results!;
+  assert.deepEqual(JSON.parse((await page.getAttribute('section[data-metric="revenue"] [data-field="cap"]', 'data-applied'))!), phase2[0]!.metrics.find((m) => m.metric === 'revenue')!.cap!.applied);
+  assert.equal(
+    await page.locator('section[data-metric="revenue"] [data-field="cuped"]').count(),
+    phase2.filter((t) => t.metrics.find((m) => m.metric === 'revenue')!.comparison?.cuped).length,
+  );
+  // A CUPED note on the track named like an XSS probe shows the name as text.
+  await showTrackSet(page, XSS_NAME);
+  assert.ok((await page.locator(`[data-field="cuped"][data-track="${XSS_NAME}"]`).count()) > 0);
+  assert.equal(await page.textContent(`[data-field="cuped"][data-track="${XSS_NAME}"] strong`), XSS_NAME);
+  assert.equal(await page.locator('img').count(), 0);
+  assert.deepEqual(dialogs, []);
   assert.deepEqual(problems, []);
   await page.close();
 });

@@ -2,7 +2,10 @@
  * A realistic recorded data set for the dashboard's tests, screenshots and demo: real runs of
  * track sets through the recording layer into a SQLite file, with conversions, latency,
  * errors, a guardrail trip, a sample-ratio mismatch and a track set named like an XSS probe;
- * metrics declared (one a guardrail), and checkout-delay ramped mid-way (a second phase).
+ * metrics declared (one a guardrail, one capped), and checkout-delay ramped mid-way (a second
+ * phase). Returning customers bought in the days before the test, so CUPED adjusts purchase
+ * and revenue. Latency: checkout-delay's control does work (its slower tracks have a p95
+ * ratio), the other sets' controls are no-ops (quantiles below the histogram's resolution).
  * Runs are spread over several days (Date.now is moved day by day) so lift over time has
  * daily points. Deterministic apart from measured latencies.
  */
@@ -26,8 +29,13 @@ function work(ms: number): void {
 export class CheckoutDelay extends TrackSet {
   static override id = 'checkout-delay';
   static override weights = { control: 1, short_delay: 1, long_delay: 1 };
+  // Checkout's own work, so the control is not a no-op: the delays' p95 has a ratio to it.
+  static override addControlTrack = false;
+  static control_track() {
+    work(0.1);
+  }
   static short_delay_track() {
-    work(0.15);
+    work(0.3);
   }
   static long_delay_track(fail: boolean) {
     work(0.5);
@@ -77,6 +85,11 @@ export class XssProbe extends ParamTrackSet {
 /** Conversion chance per track of checkout-delay: the long delay hurts. */
 const CHECKOUT_RATE: Readonly<Record<string, number>> = { control: 0.1, short_delay: 0.115, long_delay: 0.07 };
 
+/** Returning customers (two in five): they bought before the test, and buy more, and more often, in it. */
+function isReturning(i: number): boolean {
+  return i % 5 < 2;
+}
+
 export interface FixtureOptions {
   /** Users entering checkout-delay per day (default 200). */
   readonly usersPerDay?: number;
@@ -107,11 +120,29 @@ export async function recordFixture(path: string, options: FixtureOptions = {}):
       guardrails: { minRuns: 15, maxErrorRateIncrease: 0.2, maxLatencyRatio: 1e6 },
       metrics: {
         purchase: { kind: 'conversion' },
-        revenue: { kind: 'sum' },
+        // One whale cannot move the mean: each user's revenue is capped at the set's 99th percentile.
+        revenue: { kind: 'sum', cap: { percentile: 0.99 } },
         clicked_result: { kind: 'conversion' },
         refund: { kind: 'conversion', guardrail: true, higherIsBetter: false },
       },
     }) as Recorder;
+    // Two days before the test, returning customers buy: each user's history for CUPED (its
+    // own random stream, so the test's draws below stay as they were).
+    const history = random(7);
+    const spend = new Map<string, number>();
+    now = today - (days + 1) * 86_400_000;
+    for (let day = 0; day < days; day++) {
+      for (let i = 0; i < usersPerDay; i++) {
+        if (!isReturning(i)) continue;
+        const key = `user-${day}-${i}`;
+        const value = Math.round(30 + history() * 170);
+        spend.set(key, value);
+        now += 10;
+        convert({ key, metric: 'purchase' });
+        convert({ key, metric: 'revenue', value });
+      }
+    }
+    await flush();
     for (let day = 0; day < days; day++) {
       now = today - (days - 1 - day) * 86_400_000;
       if (day === Math.floor(days / 2)) {
@@ -130,9 +161,11 @@ export async function recordFixture(path: string, options: FixtureOptions = {}):
         } catch {
           // the long delay sometimes times out
         }
-        if (rand() < CHECKOUT_RATE[checkout.name]!) {
+        const before = spend.get(key);
+        if (rand() < CHECKOUT_RATE[checkout.name]! * (before === undefined ? 1 : 4)) {
           convert({ key, metric: 'purchase' });
-          convert({ key, metric: 'revenue', value: Math.round(20 + rand() * 80) });
+          // A returning customer spends about what they spent before.
+          convert({ key, metric: 'revenue', value: before === undefined ? Math.round(20 + rand() * 80) : Math.round(before * (0.6 + rand() * 0.8)) });
           if (rand() < (checkout.name === 'long_delay' ? 0.3 : 0.05)) convert({ key, metric: 'refund' });
         }
         const search = new SearchRanking({ key });

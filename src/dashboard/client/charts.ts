@@ -1,6 +1,6 @@
-import type { Chart as ChartClass, ChartConfiguration, ChartDataset, LegendItem } from 'chart.js';
-import type { MetricType, Report, TrackSetResult } from '../../report/report-model.js';
-import { el, ms } from './dom.js';
+import type { Chart as ChartClass, ChartConfiguration, ChartDataset, LegendItem, Plugin, TooltipItem } from 'chart.js';
+import type { LatencyQuantile, MetricType, Report, TrackSetResult } from '../../report/report-model.js';
+import { el, latency, ms, resolutionOf, upper } from './dom.js';
 
 /**
  * The charts of a track set, drawn with Chart.js (loaded by the page from this package as a
@@ -16,6 +16,7 @@ export interface ChartPanel {
 }
 
 type Config = ChartConfiguration<'bar' | 'line', (number | [number, number] | null)[], string>;
+type ScatterConfig = ChartConfiguration<'scatter', ({ x: number; y: number } | null)[]>;
 
 const BASELINE_COLOR = '#8c959f';
 const PALETTE = ['#0969da', '#bf3989', '#1a7f37', '#bc4c00', '#8250df', '#cf222e', '#0a3069', '#4d2d00'];
@@ -138,34 +139,182 @@ export function liftChart(set: TrackSetResult, metric: string): ChartPanel | nul
   );
 }
 
-/** Each track's latency distribution: the share of its runs in each histogram bucket. */
+/** The quantiles the report gives each track, in the order they are drawn. */
+const QUANTILES: readonly { readonly q: number; readonly label: string }[] = [
+  { q: 0.5, label: 'p50' },
+  { q: 0.95, label: 'p95' },
+  { q: 0.99, label: 'p99' },
+];
+
+/** One quantile of one track as drawn: the point's position, and the interval's ends in ms. */
+interface QuantileMark {
+  readonly x: number;
+  readonly y: number;
+  readonly low: number;
+  /** Infinity when the interval has no upper bound (too few runs). */
+  readonly high: number;
+  readonly quantile: LatencyQuantile;
+}
+
+/**
+ * Each track's p50, p95 and p99 (the report's `latency.quantiles`) as points with their
+ * confidence intervals as error bars, grouped by quantile, on a log scale in ms (a p99 can be
+ * orders of magnitude above the p50). A quantile below the histogram's resolution (a no-op) is
+ * drawn as a downward triangle at 0.05 ms, over a grey band, and reads "< 0.05 ms"; an interval
+ * without an upper bound runs off the top with an arrow.
+ */
 export function latencyChart(set: TrackSetResult, report: Report): ChartPanel | null {
-  const tracks = set.tracks.filter((t) => t.latency.runs > 0);
+  const tracks = set.tracks.filter((t) => t.latency.runs > 0 && t.latency.quantiles.length > 0);
   if (tracks.length === 0) return null;
-  const used = (i: number) => tracks.some((t) => (t.latency.histogram[i] ?? 0) > 0);
-  const indexes = report.latencyBucketBoundsMs.map((_, i) => i);
-  const first = indexes.find(used) ?? 0;
-  const last = [...indexes].reverse().find(used) ?? 0;
-  const range = indexes.slice(first, last + 1);
+  const bounds = report.latencyBucketBoundsMs;
+  const resolution = resolutionOf(bounds);
+  const last = bounds[bounds.length - 2] ?? Infinity;
   const colors = trackColors(set);
+  // Tracks side by side within each quantile's slot.
+  const step = Math.min(0.2, 0.7 / tracks.length);
+  const marks: (QuantileMark | null)[][] = tracks.map((t, j) =>
+    QUANTILES.map(({ q }, i) => {
+      const quantile = t.latency.quantiles.find((x) => x.q === q);
+      if (quantile === undefined) return null;
+      const y = quantile.belowResolution ? resolution : quantile.aboveRange ? last : quantile.estimateMs;
+      return { x: i + (j - (tracks.length - 1) / 2) * step, y, low: quantile.interval[0], high: upper(quantile.interval[1]), quantile };
+    }),
+  );
+  // Around every point and every finite interval end, and below the resolution when a quantile
+  // is under it (so its triangle and the band show).
+  const drawn = marks.flat().filter((m): m is QuantileMark => m !== null);
+  const values = drawn.flatMap((m) => [m.y, m.low, m.high]).filter((v) => v > 0 && Number.isFinite(v));
+  const lowest = Math.min(...values, ...(drawn.some((m) => m.quantile.belowResolution) ? [resolution / 2] : []));
+  const min = lowest / 1.6;
+  const max = Math.max(...values) * 1.6;
+  const confidence = percentOf(1 - report.alpha);
+  const datasets: ChartDataset<'scatter', ({ x: number; y: number } | null)[]>[] = tracks.map((t, j) => ({
+    type: 'scatter',
+    label: t.name,
+    data: marks[j]!.map((m) => (m === null ? null : { x: m.x, y: m.y })),
+    backgroundColor: colors.get(t.name)!,
+    borderColor: colors.get(t.name)!,
+    pointStyle: marks[j]!.map((m) => (m !== null && (m.quantile.belowResolution || m.quantile.aboveRange) ? 'triangle' : 'circle')),
+    pointRotation: marks[j]!.map((m) => (m?.quantile.belowResolution ? 180 : 0)),
+    pointRadius: 5,
+    pointHoverRadius: 7,
+    pointHoverBackgroundColor: colors.get(t.name)!,
+    pointHoverBorderColor: colors.get(t.name)!,
+  }));
+  const intervals: Plugin<'scatter'> = {
+    id: 'latencyIntervals',
+    beforeDatasetsDraw(chart) {
+      const { ctx, chartArea: area } = chart;
+      const y = chart.scales.y!;
+      ctx.save();
+      // Under the resolution nothing is measured apart from zero: a grey band.
+      const floor = y.getPixelForValue(resolution);
+      if (floor < area.bottom) {
+        ctx.fillStyle = 'rgba(140, 149, 159, 0.14)';
+        ctx.fillRect(area.left, floor, area.right - area.left, area.bottom - floor);
+        ctx.fillStyle = '#656d76';
+        ctx.font = '11px system-ui, sans-serif';
+        ctx.textBaseline = 'bottom';
+        ctx.fillText(`< ${resolution} ms: below the histogram's resolution`, area.left + 4, area.bottom - 3);
+      }
+      ctx.lineWidth = 1.5;
+      marks.forEach((row, d) => {
+        if (!chart.isDatasetVisible(d)) return;
+        const points = chart.getDatasetMeta(d).data;
+        ctx.strokeStyle = colors.get(tracks[d]!.name)!;
+        row.forEach((m, i) => {
+          const point = points[i];
+          if (m === null || point === undefined) return;
+          const x = point.x;
+          const openLow = !(m.low > y.min);
+          const openHigh = !(m.high < y.max);
+          const bottom = openLow ? area.bottom : y.getPixelForValue(m.low);
+          const top = openHigh ? area.top : y.getPixelForValue(m.high);
+          ctx.beginPath();
+          ctx.moveTo(x, bottom);
+          ctx.lineTo(x, top);
+          if (!openLow) {
+            ctx.moveTo(x - 5, bottom);
+            ctx.lineTo(x + 5, bottom);
+          }
+          if (openHigh) {
+            // No upper bound: an arrow off the top.
+            ctx.moveTo(x - 4, top + 7);
+            ctx.lineTo(x, top);
+            ctx.lineTo(x + 4, top + 7);
+          } else {
+            ctx.moveTo(x - 5, top);
+            ctx.lineTo(x + 5, top);
+          }
+          ctx.stroke();
+        });
+      });
+      ctx.restore();
+    },
+  };
+  const markOf = (item: TooltipItem<'scatter'>) => marks[item.datasetIndex]?.[item.dataIndex] ?? null;
   return panel(
-    'Latency distribution per track',
-    'Share of each track’s runs by duration (bucket upper bounds).',
+    'Latency quantiles per track (p50, p95, p99)',
+    [
+      `Points: each track's quantile, interpolated within its histogram bucket; bars: its ${confidence} confidence interval. Log scale.`,
+      drawn.some((m) => !Number.isFinite(m.high)) ? 'An arrow: no upper bound yet (too few runs).' : null,
+      drawn.some((m) => m.quantile.belowResolution) ? `A downward triangle in the grey band: below the histogram's resolution, shown as “< ${resolution} ms”.` : null,
+    ]
+      .filter((t) => t !== null)
+      .join(' '),
     'latency',
     {
-      type: 'bar',
-      data: {
-        labels: range.map((i) => `≤ ${ms(report.latencyBucketBoundsMs[i]!)}`),
-        datasets: tracks.map((t) => ({
-          type: 'bar' as const,
-          label: t.name,
-          data: range.map((i) => ((t.latency.histogram[i] ?? 0) / t.latency.runs) * 100),
-          backgroundColor: `${colors.get(t.name)}cc`,
-        })),
+      type: 'scatter',
+      data: { datasets },
+      options: {
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        interaction: { mode: 'index', intersect: false },
+        scales: {
+          x: {
+            type: 'linear',
+            min: -0.5,
+            max: QUANTILES.length - 0.5,
+            afterBuildTicks: (scale) => {
+              scale.ticks = QUANTILES.map((_, i) => ({ value: i }));
+            },
+            ticks: { callback: (value: string | number) => QUANTILES[Number(value)]?.label ?? '' },
+            grid: { display: false },
+          },
+          y: {
+            type: 'logarithmic',
+            min,
+            max,
+            title: { display: true, text: 'ms (log scale)' },
+            // Labels at 1, 2 and 5 of each decade (logTick), not Chart.js's own thinning.
+            ticks: { autoSkip: false, callback: (value: string | number) => logTick(Number(value)) },
+          },
+        },
+        plugins: {
+          legend: { position: 'bottom' },
+          tooltip: {
+            filter: (item) => markOf(item) !== null,
+            callbacks: {
+              title: (items) => QUANTILES[items[0]?.dataIndex ?? -1]?.label ?? '',
+              label: (item) => {
+                const m = markOf(item)!;
+                return `${item.dataset.label}: ${latency(m.quantile, bounds)}, ${confidence} interval [${m.low === 0 ? '0' : ms(m.low)}, ${ms(m.high)}]`;
+              },
+            },
+          },
+        },
       },
-      options: baseOptions('%'),
+      plugins: [intervals],
     },
   );
+}
+
+/** A log axis's tick: labelled at 1, 2 and 5 of each decade, in ms or s. */
+function logTick(value: number): string {
+  const mantissa = value / 10 ** Math.floor(Math.log10(value) + 1e-9);
+  if (![1, 2, 5].some((k) => Math.abs(mantissa - k) < 1e-6)) return '';
+  return value >= 1000 ? `${Number((value / 1000).toPrecision(3))} s` : `${Number(value.toPrecision(3))} ms`;
 }
 
 /** Each track's error rate: the share of its runs that threw. */
@@ -192,7 +341,7 @@ export function errorChart(set: TrackSetResult): ChartPanel | null {
   });
 }
 
-function panel(title: string, note: string, kind: string, config: Config): ChartPanel {
+function panel(title: string, note: string, kind: string, config: Config | ScatterConfig): ChartPanel {
   const canvas = el('canvas', { attrs: { role: 'img', 'aria-label': title } });
   const element = el('figure', { class: 'chart', data: { chart: kind } }, [
     el('h3', { text: title }),
@@ -203,7 +352,7 @@ function panel(title: string, note: string, kind: string, config: Config): Chart
     element,
     draw() {
       Chart.getChart(canvas)?.destroy();
-      new Chart(canvas, config);
+      new Chart(canvas, config as ChartConfiguration);
     },
   };
 }

@@ -1,3 +1,5 @@
+import type { LatencyQuantile } from '../../report/report-model.js';
+
 /**
  * Building the page with DOM APIs only. Every piece of text, names from user code included,
  * goes in through `textContent`, so it is shown, never parsed as HTML.
@@ -83,10 +85,43 @@ export function pValue(p: number | null): string {
   return p < 0.001 ? '< 0.001' : p.toPrecision(2);
 }
 
-/** Milliseconds: 0.84ms, 23ms, 1.20s. */
+/** Milliseconds: 0.84 ms, 23 ms, 1.20 s (∞ for an unbounded interval's end). */
 export function ms(x: number | null): string {
   if (x === null) return '';
-  return x >= 1000 ? `${(x / 1000).toFixed(2)}s` : x >= 10 ? `${x.toFixed(0)}ms` : `${x.toPrecision(2)}ms`;
+  if (!Number.isFinite(x)) return x > 0 ? '∞' : '−∞';
+  return x >= 1000 ? `${(x / 1000).toFixed(2)} s` : x >= 10 ? `${x.toFixed(0)} ms` : `${x.toPrecision(2)} ms`;
+}
+
+/** +0.11 ms or -2.3 ms: a difference of latencies. */
+export function signedMs(x: number): string {
+  return `${x >= 0 ? '+' : '-'}${ms(Math.abs(x))}`;
+}
+
+/**
+ * The upper end of an interval: `Infinity` in the report model is `null` once the report has
+ * been through JSON (as the page reads it), and means "no bound".
+ */
+export function upper(x: number | null | undefined): number {
+  return x === null || x === undefined || Number.isNaN(x) ? Infinity : x;
+}
+
+/**
+ * A latency quantile as `tracks report` prints it (formatLatency in src/report/latency.ts, which
+ * the page cannot import: it lives with the statistics): "< 0.05 ms" below the histogram's
+ * resolution (a no-op is not shown as the first bucket's bound), "> 132112 ms" in its open last
+ * bucket, else the estimate interpolated within its bucket. `bounds` are the report's
+ * `latencyBucketBoundsMs`.
+ */
+export function latency(quantile: LatencyQuantile | undefined, bounds: readonly number[]): string {
+  if (quantile === undefined) return '';
+  if (quantile.belowResolution) return `< ${resolutionOf(bounds)} ms`;
+  if (quantile.aboveRange) return `> ${Math.round(bounds[bounds.length - 2] ?? Infinity)} ms`;
+  return ms(quantile.estimateMs);
+}
+
+/** The histogram's resolution: the first bucket's upper bound (0.05 ms). */
+export function resolutionOf(bounds: readonly number[]): number {
+  return bounds[0] ?? 0.05;
 }
 
 /** A timestamp in the reader's time zone, to the minute. */

@@ -1,9 +1,9 @@
-import type { MetricResult, PhaseResult, Report, TrackResult, TrackSetResult } from '../../report/report-model.js';
+import type { LatencyQuantile, MetricResult, PhaseResult, Report, TrackResult, TrackSetResult } from '../../report/report-model.js';
 import { isSerious, statusBadge, warningBadges } from './badges.js';
 import type { ChartPanel } from './charts.js';
 import { TYPE_LABELS, errorChart, latencyChart, liftChart, rateChart } from './charts.js';
 import { confirmDialog, rampDialog } from './dialog.js';
-import { count, el, ms, number, numberCell, percent, pValue, signedPercent, table, when } from './dom.js';
+import { count, el, latency, ms, number, numberCell, percent, pValue, resolutionOf, signedMs, signedPercent, table, upper, when } from './dom.js';
 
 /** What the view's buttons do. */
 export interface ControlActions {
@@ -32,6 +32,7 @@ export function trackSetView(report: Report, set: TrackSetResult, actions: Contr
     return el('section', { data: { metric: m.metric, type: m.type } }, [
       el('h2', { text: `${m.metric} (${metricLabel(m)})` }),
       el('div', { data: { field: 'metric-table' } }, [metricTable(set.tracks, m.metric)]),
+      el('div', { class: 'metric-notes', data: { field: 'metric-notes' } }, metricNotes(set.tracks, m.metric, set.analysedPhases)),
       el('div', { class: 'charts' }, panels.map((p) => p.element)),
     ]);
   };
@@ -64,8 +65,10 @@ export function trackSetView(report: Report, set: TrackSetResult, actions: Contr
         ),
     controls(set, actions),
     phasesSection(set, (tracks) => {
+      const phase = set.phases.find((p) => p.results === tracks);
       for (const holder of element.querySelectorAll<HTMLElement>('section[data-metric]')) {
         holder.querySelector('[data-field="metric-table"]')!.replaceChildren(metricTable(tracks, holder.dataset.metric!));
+        holder.querySelector('[data-field="metric-notes"]')!.replaceChildren(...metricNotes(tracks, holder.dataset.metric!, phase === undefined ? set.analysedPhases : [phase.index]));
       }
     }),
     set.inferredMetrics.length === 0
@@ -74,7 +77,7 @@ export function trackSetView(report: Report, set: TrackSetResult, actions: Contr
     ...(metrics.length === 0 ? [el('p', { class: 'empty', text: 'No conversions recorded yet: call convert() to record outcomes.' })] : sections),
     el('section', { data: { section: 'health' } }, [
       el('h2', { text: 'Code path health' }),
-      healthTable(set),
+      healthTable(set, report.latencyBucketBoundsMs, report.alpha),
       el('div', { class: 'charts' }, health.map((p) => p.element)),
     ]),
     set.guardrails.length === 0
@@ -260,19 +263,152 @@ function metricRow(track: TrackResult, m: MetricResult): HTMLTableRowElement {
   ]);
 }
 
-function healthTable(set: TrackSetResult): HTMLTableElement {
+/**
+ * Under a metric's table, as `tracks report` prints them: the metric's cap (declared, and what a
+ * percentile came to in each analysed phase), and for each track whose lift CUPED adjusted, the
+ * share of variance it removed and the unadjusted lift and p-value beside it.
+ */
+function metricNotes(tracks: readonly TrackResult[], metric: string, phases: readonly number[]): HTMLElement[] {
+  const notes: HTMLElement[] = [];
+  const results = tracks.map((t) => ({ track: t, m: t.metrics.find((x) => x.metric === metric) }));
+  const capped = results.find((r) => r.m?.cap)?.m;
+  if (capped?.cap) notes.push(capNote(capped, phases));
+  for (const { track, m } of results) {
+    const cuped = m?.comparison?.cuped;
+    if (!cuped) continue;
+    const u = cuped.unadjusted;
+    notes.push(
+      el('p', { data: { field: 'cuped', track: track.name, value: String(cuped.varianceReduction), pValue: String(u.pValue) }, attrs: { title: 'The lift in the table is adjusted for each user’s history of the metric before their exposure (CUPED).' } }, [
+        'CUPED on ',
+        el('strong', { text: track.name }),
+        `: variance ${signedPercent(-cuped.varianceReduction)}; unadjusted ${liftText(u.relative, u.absolute)}, p ${pValue(u.pValue)}`,
+      ]),
+    );
+  }
+  return notes;
+}
+
+/** The cap of a metric: each user's value was limited to it before the comparison. */
+function capNote(m: MetricResult, phases: readonly number[]): HTMLElement {
+  const cap = m.cap!;
+  const unit = m.type === 'count' ? 'conversions' : m.type === 'mean' ? 'average value' : 'total';
+  let text: string;
+  if (cap.value !== undefined) {
+    text = `Capped: each user's ${unit} at most ${number(cap.value)}.`;
+  } else {
+    const values = cap.applied.map((v) => (v === null ? 'none (it is 0)' : number(v)));
+    const list = values.length === 1 ? values[0]! : values.map((v, i) => `phase ${phases[i] ?? i + 1}: ${v}`).join(', ');
+    text = `Capped: each user's ${unit} at the ${percentileName(cap.percentile!)} percentile of the set's users: ${list}.`;
+  }
+  return el('p', { text, data: { field: 'cap', value: String(cap.value ?? cap.percentile), applied: JSON.stringify(cap.applied) } });
+}
+
+/** 99th, 99.5th, 95th, 51st. */
+function percentileName(q: number): string {
+  const p = Number((q * 100).toPrecision(6));
+  const whole = Math.floor(p);
+  const teen = whole % 100 >= 11 && whole % 100 <= 13;
+  const suffix = !Number.isInteger(p) || teen ? 'th' : whole % 10 === 1 ? 'st' : whole % 10 === 2 ? 'nd' : whole % 10 === 3 ? 'rd' : 'th';
+  return `${p}${suffix}`;
+}
+
+/** A lift as the table shows it: relative with its interval, or absolute when the baseline is 0. */
+function liftText(relative: { readonly estimate: number; readonly interval: readonly [number, number] } | null, absolute: { readonly estimate: number; readonly interval: readonly [number, number] }): string {
+  return relative !== null
+    ? `${signedPercent(relative.estimate)} [${signedPercent(relative.interval[0])}, ${signedPercent(relative.interval[1])}]`
+    : `${number(absolute.estimate)} [${number(absolute.interval[0])}, ${number(absolute.interval[1])}]`;
+}
+
+/**
+ * The code path's health per track: runs, errors, mean, and p50, p95 (with its interval) and p99
+ * as the report prints them, then the p95 against the baseline's: the change as a ratio with its
+ * interval (a difference in ms when either is below resolution), its p-value, and a "slower"
+ * flag when it is significantly slower after the set's correction.
+ */
+function healthTable(set: TrackSetResult, bounds: readonly number[], alpha: number): HTMLTableElement {
   const rows = set.tracks.map((t) => {
     const l = t.latency;
-    return el('tr', { data: { track: t.name } }, [
+    const quantile = (q: number) => l.quantiles.find((x) => x.q === q);
+    const vs = l.comparison?.find((c) => c.q === 0.95);
+    return el('tr', { class: t.isBaseline ? 'baseline' : '', data: { track: t.name } }, [
       el('td', { text: t.name, data: { field: 'track' } }),
       numberCell('runs', l.runs, count(l.runs)),
       numberCell('errors', l.errors, count(l.errors)),
       numberCell('errorRate', l.errorRate, percent(l.errorRate)),
       numberCell('meanMs', l.meanMs, ms(l.meanMs)),
-      numberCell('p50Ms', l.p50Ms, ms(l.p50Ms)),
-      numberCell('p95Ms', l.p95Ms, ms(l.p95Ms)),
-      numberCell('p99Ms', l.p99Ms, ms(l.p99Ms)),
+      quantileCell('p50Ms', l.p50Ms, quantile(0.5), bounds),
+      quantileCell('p95Ms', l.p95Ms, quantile(0.95), bounds, true),
+      quantileCell('p99Ms', l.p99Ms, quantile(0.99), bounds),
+      p95VsBaselineCell(t, vs, set.baseline),
+      numberCell('p95PValue', vs?.pValue ?? null, pValue(vs?.pValue ?? null)),
     ]);
   });
-  return table(['Track', 'Runs', 'Errors', 'Error rate', 'Mean', 'p50', 'p95', 'p99'], rows, { section: 'health' });
+  const confidence = `${Math.round((1 - alpha) * 100)}%`;
+  return table(['Track', 'Runs', 'Errors', 'Error rate', 'Mean', 'p50', `p95 (${confidence} CI)`, 'p99', 'p95 vs baseline (CI)', 'p (p95)'], rows, { section: 'health' });
+}
+
+/**
+ * A latency quantile: the estimate in data-value, "< 0.05 ms" below the histogram's
+ * resolution; with its interval in brackets (and data-low / data-high, empty for no bound).
+ */
+function quantileCell(field: string, value: number | null, quantile: LatencyQuantile | undefined, bounds: readonly number[], withInterval = false): HTMLTableCellElement {
+  const cell = numberCell(field, value, latency(quantile, bounds));
+  if (quantile === undefined) return cell;
+  // The interval on a line of its own (none below resolution or beyond range, as the report).
+  if (withInterval && !quantile.belowResolution && !quantile.aboveRange) cell.append(intervalLine(`[${ms(quantile.interval[0])}, ${ms(upper(quantile.interval[1]))}]`));
+  if (withInterval) {
+    cell.dataset.low = String(quantile.interval[0]);
+    cell.dataset.high = Number.isFinite(upper(quantile.interval[1])) ? String(quantile.interval[1]) : '';
+  }
+  if (quantile.belowResolution) {
+    cell.dataset.belowResolution = 'true';
+    cell.title = `under ${resolutionOf(bounds)} ms, the latency histogram's first bucket: too fast to tell from zero`;
+  } else if (quantile.aboveRange) {
+    cell.dataset.aboveRange = 'true';
+    cell.title = "in the latency histogram's open last bucket";
+  }
+  return cell;
+}
+
+/**
+ * A track's p95 against the baseline's: "+153% [+40%, +358%]" (ratio - 1), or the difference in
+ * ms when either p95 is below resolution; flagged "slower" when significantly slower.
+ */
+function p95VsBaselineCell(track: TrackResult, vs: NonNullable<TrackResult['latency']['comparison']>[number] | undefined, baseline: string | null): HTMLTableCellElement {
+  if (track.isBaseline) return el('td', { text: 'baseline', class: 'num', data: { field: 'p95VsBaseline', value: '' } });
+  if (vs === undefined) {
+    const cell = el('td', { class: 'num', data: { field: 'p95VsBaseline', value: '' } });
+    if (track.latency.runs > 0 && baseline !== null) cell.title = 'too few runs to compare the p95';
+    return cell;
+  }
+  const [low, high] = vs.ratio !== null ? [vs.ratio.interval[0], upper(vs.ratio.interval[1])] : [vs.differenceMs.interval[0], upper(vs.differenceMs.interval[1])];
+  const [text, interval] =
+    vs.ratio !== null
+      ? [signedPercent(vs.ratio.estimate - 1), `[${signedPercent(low - 1)}, ${signedPercent(high - 1)}]`]
+      : [signedMs(vs.differenceMs.estimate), `[${signedMs(low)}, ${signedMs(high)}]`];
+  const cell = el('td', {
+    text,
+    class: vs.slower ? 'num num-sig num-worse' : 'num',
+    data: {
+      field: 'p95VsBaseline',
+      value: vs.ratio === null ? '' : String(vs.ratio.estimate),
+      differenceMs: String(vs.differenceMs.estimate),
+      low: String(low),
+      high: Number.isFinite(high) ? String(high) : '',
+      slower: String(vs.slower),
+    },
+    attrs: {
+      title:
+        (vs.ratio === null ? `difference in ms (a p95 below resolution has no ratio); ` : `p95 ${vs.ratio.estimate.toFixed(3)}× the baseline's; `) +
+        `p = ${pValue(vs.pValue)}${vs.slower ? '; significantly slower after the correction across tracks' : ''}`,
+    },
+  });
+  if (vs.slower) cell.prepend(el('span', { class: 'badge warn-badge', text: 'slower', data: { flag: 'slower' } }), ' ');
+  cell.append(intervalLine(interval));
+  return cell;
+}
+
+/** An interval under the number it belongs to, in a cell. */
+function intervalLine(text: string): HTMLElement {
+  return el('span', { class: 'interval', text, data: { part: 'interval' } });
 }

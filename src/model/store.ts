@@ -64,6 +64,12 @@ export interface Store {
    * name. Optional for stores of your own: without it, reports infer every metric's kind.
    */
   readMetrics?(options?: CallOptions): Promise<ReadonlyMap<string, MetricDeclaration>>;
+  /**
+   * The names of the dimensions a set's exposures carry (`static dimensions(context)`), sorted,
+   * from a sample of its exposures (the dashboard's "break down by" choices). Optional: without
+   * it, `summarize({ by })` still works for a name you know.
+   */
+  readDimensions?(trackSetId: string, options?: CallOptions): Promise<string[]>;
   /** Stops or resumes a track set for every process using the store. */
   writeControl(state: ControlState, options?: CallOptions): Promise<void>;
   /** Earlier tracks of units in a sticky set, by unit; none when the store holds no tracks data yet. */

@@ -18,6 +18,7 @@ export interface MemoryStore extends Store {
   /** Every event stored, in the order written (exposures only the first per set and unit). */
   readonly events: readonly RecordedEvent[];
   readMetrics(): Promise<ReadonlyMap<string, MetricDeclaration>>;
+  readDimensions(trackSetId: string): Promise<string[]>;
 }
 
 /**
@@ -57,6 +58,11 @@ export function memoryStore(): MemoryStore {
         if (event.kind === 'exposure') exposures.set(exposureKey(event.trackSetId, event.unit), event);
         events.push(event);
       }
+    },
+    async readDimensions(trackSetId: string) {
+      const names = new Set<string>();
+      for (const e of exposures.values()) if (e.trackSetId === trackSetId && e.dimensions) for (const name of Object.keys(e.dimensions)) names.add(name);
+      return [...names].sort();
     },
     async readMetrics() {
       const latest = new Map<string, MetricEvent>();

@@ -8,7 +8,7 @@ import type { Cell, Column, EventTable } from '../model/event-tables.js';
 import type { CallOptions, Store } from '../model/store.js';
 import { StoreError, codeOf, messageOf } from '../model/store-error.js';
 import { longestWindowOf, noMetricSums } from '../model/sums.js';
-import { assertDimension } from './dimension-option.js';
+import { DIMENSION_SAMPLE, assertDimension } from './dimension-option.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { CONTROL_COLUMNS, controlFromRow, controlParams, upsertControlSql } from './control-rows.js';
 import type { ControlRow } from './control-rows.js';
@@ -172,6 +172,22 @@ export class PostgresStore implements Store {
   async readControls(options: CallOptions = {}): Promise<ControlState[]> {
     const rows = await this.#read<ControlRow & QueryResultRow>(`SELECT ${CONTROL_COLUMNS.join(', ')} FROM ${this.#s}.tracks_controls`, [], options);
     return (rows ?? []).map(controlFromRow);
+  }
+
+  async readDimensions(trackSetId: string, options: CallOptions = {}): Promise<string[]> {
+    try {
+      const rows = await this.#read<{ name: string } & QueryResultRow>(
+        `SELECT DISTINCT k AS name FROM (SELECT dimensions FROM ${this.#s}.tracks_exposures WHERE track_set_id = $1 AND dimensions IS NOT NULL LIMIT ${DIMENSION_SAMPLE}) e,
+          jsonb_object_keys(e.dimensions::jsonb) k ORDER BY 1`,
+        [trackSetId],
+        options,
+      );
+      return (rows ?? []).map((r) => r.name);
+    } catch (error) {
+      // A schema of version 5 or older keeps no dimensions (42703: no such column).
+      if (error instanceof StoreError && (error.code === '42P01' || error.code === '42703')) return [];
+      throw error;
+    }
   }
 
   async readMetrics(options: CallOptions = {}): Promise<ReadonlyMap<string, MetricDeclaration>> {

@@ -13,7 +13,7 @@ import type { Cell, EventTable } from '../model/event-tables.js';
 import { firstBadEvent } from '../model/check-event.js';
 import { StoreError } from '../model/store-error.js';
 import { longestWindowOf } from '../model/sums.js';
-import { assertDimension } from './dimension-option.js';
+import { DIMENSION_SAMPLE, assertDimension } from './dimension-option.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { CONTROL_COLUMNS, controlFromRow, controlParams, upsertControlSql } from './control-rows.js';
 import type { ControlRow } from './control-rows.js';
@@ -94,6 +94,20 @@ export class SqliteDatabase {
       deadline,
     ) as MetricRow[];
     return declarationsOf(rows);
+  }
+
+  readDimensions(trackSetId: string, deadline: number): string[] {
+    const db = this.#readable(deadline);
+    if (db === undefined) return [];
+    // A file of schema version 4 or older keeps no dimensions.
+    if (db.prepare("SELECT 1 FROM pragma_table_info('tracks_exposures') WHERE name = 'dimensions'").get() === undefined) return [];
+    const rows = untilDeadline(
+      () =>
+        db.prepare(`SELECT DISTINCT j.key AS name FROM (SELECT dimensions FROM tracks_exposures WHERE track_set_id = ? AND dimensions IS NOT NULL LIMIT ${DIMENSION_SAMPLE}) e,
+          json_each(e.dimensions) j ORDER BY 1`).all(trackSetId),
+      deadline,
+    ) as { name: string }[];
+    return rows.map((r) => r.name);
   }
 
   async writeControl(state: ControlState, deadline: number): Promise<void> {

@@ -81,6 +81,10 @@ export class SqliteStore implements Store {
     }
   }
 
+  readDimensions(trackSetId: string, options?: CallOptions): Promise<string[]> {
+    return this.#worker.call('readDimensions', [trackSetId], this.#timing(options));
+  }
+
   readMetrics(options?: CallOptions): Promise<ReadonlyMap<string, MetricDeclaration>> {
     return this.#worker.call('readMetrics', [], this.#timing(options));
   }

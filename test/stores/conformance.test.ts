@@ -276,6 +276,8 @@ for (const kind of kinds) {
         const inSegments = [...segments.values.values()].flatMap((p) => p.filter((x) => x.phase === phase.phase)).flatMap((p) => p.tracks).reduce((sum, t) => sum + t.users, 0);
         assert.equal(inSegments, phase.tracks.reduce((sum, t) => sum + t.users, 0), phase.phase);
       }
+      assert.deepEqual(await store.readDimensions!('seg'), ['constructor', 'country', 'plan']);
+      assert.deepEqual(await store.readDimensions!('no-such-set'), []);
       const [byName] = await store.summarize({ by: 'constructor' });
       assert.deepEqual([...byName!.segments!.values.keys()], ['', 'x'], 'a dimension named constructor is a name like any other');
       await assert.rejects(store.summarize({ by: 'country; DROP TABLE x' }), (e: unknown) => e instanceof TracksError && /by is 'country; DROP TABLE x'; a dimension is named like an identifier/.test(e.message));

@@ -7,7 +7,10 @@ import { formatLatency, formatMs } from './latency.js';
 
 /** What {@link renderReport} shows besides the analysis. */
 export interface RenderOptions {
-  /** The latency columns (mean, p50, p95, p99) of the health table (default true). */
+  /**
+   * Latency (default true): the latency columns of the health table, the p95 comparison with
+   * the baseline, and the warnings about a slower p95. Measured durations vary from run to run.
+   */
   readonly latency?: boolean;
   /** When each phase began (default true). */
   readonly times?: boolean;
@@ -59,7 +62,7 @@ function renderTrackSet(set: TrackSetResult, options: RenderOptions): string {
       (set.srm ? `, sample ratio p = ${formatP(set.srm.pValue)}` : ''),
     WIDTH,
   );
-  for (const warning of set.warnings) lines.push(...wrap(text(warning.message), WIDTH - 4).map((l, i) => `${i === 0 ? '  ! ' : '    '}${l}`));
+  for (const warning of set.warnings.filter((w) => latency || w.kind !== 'latency')) lines.push(...wrap(text(warning.message), WIDTH - 4).map((l, i) => `${i === 0 ? '  ! ' : '    '}${l}`));
   if (set.inferredMetrics.length > 0) {
     const note = `${set.inferredMetrics.map(text).join(', ')}: type inferred from the data (a conversion while every user's total is 1, else a sum); declare metrics in configure({ metrics })`;
     lines.push(...wrap(note, WIDTH - 4).map((l, i) => `${i === 0 ? '  i ' : '    '}${l}`));

@@ -3,11 +3,14 @@ quantileDifference).
 
 An independent implementation in numpy/scipy of the method in docs/statistics.md ("Latency
 quantiles"): the histogram is read as a distribution whose log-duration density is, within a
-bucket, exponential with the slope of the neighbouring buckets (uniform where a neighbour is
-empty, linear from 0 in the first bucket); Woodruff's (1952) interval maps the ranks
-n*q -/+ z*sqrt(n*q*(1-q)) back through it; each end is widened in quadrature by the
-resolution margin (the size of the slope correction plus |curvature|*w^3/(72*sqrt(3))), never
-past its bucket's edge, and is that edge where the bucket's shape is unknown. It also checks
+bucket, exponential with the slope of the neighbouring buckets (uniform where a neighbour holds
+fewer than 10 runs or |curvature|*w^2 > 4, linear from 0 in the first bucket); Woodruff's
+(1952) interval maps the ranks n*q -/+ z*sqrt(n*q*(1-q)) back through it; each end is widened
+in quadrature by the resolution margin (the size of the slope correction plus
+|curvature|*w^3/(72*sqrt(3))), never past its bucket's edge, and is that edge where the
+bucket's shape is unknown. The standard error is the interval's width / (2z). Differences and
+ratios (on the log scale) combine the two tracks' intervals end by end, in quadrature (MOVER,
+Zou and Donner, Statistics in Medicine 27, 2008); the p-value uses the side facing 0. It also checks
 the normal-approximation ranks against the exact binomial order-statistic ranks
 (scipy.stats.binom), the interval of Conover's Practical Nonparametric Statistics (3rd ed.,
 1999, chapter 3).
@@ -21,9 +24,12 @@ from scipy import integrate, optimize, stats
 
 SOURCE = ("numpy %s / scipy %s, scripts/reference/latency_quantiles.py (independent implementation of "
           "the Woodruff 1952 interval through the interpolated histogram, docs/statistics.md 'Latency quantiles'; "
-          "in-bucket shape inverted with scipy.integrate.quad and scipy.optimize.brentq; z from scipy.stats.norm.ppf)" % (np.__version__, scipy.__version__))
+          "in-bucket shape inverted with scipy.integrate.quad and scipy.optimize.brentq; z from scipy.stats.norm.ppf; "
+          "differences and ratios by MOVER, Zou and Donner 2008)" % (np.__version__, scipy.__version__))
 
 BOUNDS = 0.05 * 2.0 ** (np.arange(66) / 3.0)  # the recorder's LATENCY_BUCKET_BOUNDS_MS
+MIN_NEIGHBOUR_RUNS = 10  # fewer runs in a neighbour: no slope, the bucket is read log-linearly
+MAX_CURVATURE = 4  # largest |curvature| * w^2 of the log density for which the slope is used
 
 
 def counts_of(sparse):
@@ -45,7 +51,7 @@ def read(c, r):
         return i, BOUNDS[i - 1], None
     lo, w = np.log(BOUNDS[i - 1]), np.log(BOUNDS[i] / BOUNDS[i - 1])
     plain = f * w
-    if i < 2 or i > len(c) - 3 or c[i - 1] == 0 or c[i + 1] == 0:
+    if i < 2 or i > len(c) - 3 or c[i - 1] < MIN_NEIGHBOUR_RUNS or c[i + 1] < MIN_NEIGHBOUR_RUNS:
         return i, np.exp(lo + plain), None
     # log densities at the neighbours' centres (geometric mean of their bounds)
     wb, wa = np.log(BOUNDS[i - 1] / BOUNDS[i - 2]), np.log(BOUNDS[i + 1] / BOUNDS[i])
@@ -56,6 +62,8 @@ def read(c, r):
     xs = [cb, np.log(BOUNDS[i - 1]) + w0 / 2, ca]
     ys = [np.log(c[i - 1] / wb), np.log(c[i] / w0), np.log(c[i + 1] / wa)]
     kappa = 2 * np.polyfit(xs, ys, 2)[0]
+    if abs(kappa) * w0 ** 2 > MAX_CURVATURE:  # too bent for a slope to describe the bucket
+        return i, np.exp(lo + plain), None
     # invert the cumulative share of the density exp(a*u) on [0, w] by root finding on its
     # integral (scipy.integrate.quad), not with tracks' closed form
     total = integrate.quad(lambda u: np.exp(a * u), 0, w, epsabs=0, epsrel=1e-13)[0]
@@ -79,10 +87,6 @@ def interval(c, q, alpha=0.05):
         est = BOUNDS[i - 1]
     low = read(c, r - h) if r - h > 0 else None
     high = read(c, r + h) if r + h <= n else None
-    if low is None or high is None or high[0] == len(c) - 1 or above:
-        se = np.inf
-    else:
-        se = (high[1] - low[1]) / (2 * z)
     if low is None:
         lower = 0.0
     elif low[2] is None:
@@ -95,29 +99,52 @@ def interval(c, q, alpha=0.05):
         upper = edges(c, high[0])[1]
     else:
         upper = min(edges(c, high[0])[1], est * np.exp(np.hypot(np.log(high[1] / est), high[2])))
+    if low is None or high is None or high[0] == len(c) - 1 or above:
+        se = np.inf
+    else:
+        se = (upper - lower) / (2 * z)
     return {"estimate": est, "standardError": se, "ciLower": lower, "ciUpper": upper}
+
+
+def mover(d, below, above, z):
+    """Interval d - z*below, d + z*above and two-sided p from the side facing 0."""
+    se = below if d >= 0 else above
+    return se, d - z * below, d + z * above, min(1.0, 2 * stats.norm.sf(abs(d) / se))
 
 
 def difference(cc, ct, q, alpha=0.05):
     c, t = interval(cc, q, alpha), interval(ct, q, alpha)
     z = stats.norm.ppf(1 - alpha / 2)
-    se = np.hypot(c["standardError"], t["standardError"])
+    # each track's interval, end by end, as standard errors (distance from the estimate / z)
+    c_lo, c_hi = (c["estimate"] - c["ciLower"]) / z, (c["ciUpper"] - c["estimate"]) / z
+    t_lo, t_hi = (t["estimate"] - t["ciLower"]) / z, (t["ciUpper"] - t["estimate"]) / z
     d = t["estimate"] - c["estimate"]
-    lse = np.hypot(c["standardError"] / c["estimate"], t["standardError"] / t["estimate"])
+    se, lower, upper, p = mover(d, np.sqrt(t_lo ** 2 + c_hi ** 2), np.sqrt(t_hi ** 2 + c_lo ** 2), z)
+    lc_lo, lc_hi = np.log(c["estimate"] / c["ciLower"]) / z, np.log(c["ciUpper"] / c["estimate"]) / z
+    lt_lo, lt_hi = np.log(t["estimate"] / t["ciLower"]) / z, np.log(t["ciUpper"] / t["estimate"]) / z
     lr = np.log(t["estimate"] / c["estimate"])
+    lse, llower, lupper, lp = mover(lr, np.sqrt(lt_lo ** 2 + lc_hi ** 2), np.sqrt(lt_hi ** 2 + lc_lo ** 2), z)
     return {
         "difference": d, "differenceStandardError": se,
-        "differenceCiLower": d - z * se, "differenceCiUpper": d + z * se,
-        "differencePValue": 2 * stats.norm.sf(abs(d / se)),
+        "differenceCiLower": lower, "differenceCiUpper": upper, "differencePValue": p,
         "ratio": t["estimate"] / c["estimate"], "ratioLogStandardError": lse,
-        "ratioCiLower": np.exp(lr - z * lse), "ratioCiUpper": np.exp(lr + z * lse),
-        "ratioPValue": 2 * stats.norm.sf(abs(lr / lse)),
+        "ratioCiLower": np.exp(llower), "ratioCiUpper": np.exp(lupper), "ratioPValue": lp,
     }
 
 
 def lognormal_counts(seed, median, sigma, n):
     rng = np.random.default_rng(seed)
     x = median * np.exp(sigma * rng.standard_normal(n))
+    i = np.ceil(np.log2(x / 0.05) * 3 - 1e-9).astype(int)
+    i[x <= 0.05] = 0
+    c = np.bincount(np.minimum(i, 65), minlength=66)
+    return {str(k): int(v) for k, v in enumerate(c) if v > 0}
+
+
+def spike_counts(seed, base, noise, n):
+    """n runs of base * exp(noise * Z): a spin loop, within a few percent of its base."""
+    rng = np.random.default_rng(seed)
+    x = base * np.exp(noise * rng.standard_normal(n))
     i = np.ceil(np.log2(x / 0.05) * 3 - 1e-9).astype(int)
     i[x <= 0.05] = 0
     c = np.bincount(np.minimum(i, 65), minlength=66)
@@ -137,6 +164,8 @@ for n, q in [(1000, 0.5), (1000, 0.95), (5000, 0.95), (5000, 0.99)]:
     assert abs(approx[0] - exact[0]) <= 1 and abs(approx[1] - exact[1]) <= 1.5, (n, q, approx, exact)
 
 two = {"24": 60, "25": 40}
+spin = spike_counts(20260601, 0.11, 0.05, 2000)
+spin_slower = spike_counts(20260602, 0.28, 0.05, 1500)
 spread = lognormal_counts(20260501, 20.0, 0.5, 2000)
 slower = lognormal_counts(20260502, 24.0, 0.5, 2000)
 cases = []
@@ -149,6 +178,9 @@ for name, hist, q in [
     ("a no-op: 1,000 runs in the first bucket (<= 0.05 ms), p95", {"0": 1000}, 0.95),
     ("a fast path: 500 runs, 40% of them below 0.05 ms, p50", {"0": 200, "1": 100, "2": 120, "3": 80}, 0.5),
     ("100 lognormal runs, p99: too few runs for an upper bound", lognormal_counts(20260503, 20.0, 0.5, 100), 0.99),
+    ("a spin loop: 2,000 runs of 0.11 ms +- 5%, p95 (neighbours too few or too bent for a slope)", spin, 0.95),
+    ("a neighbour of 5 runs gives no slope, p95", {"3": 93, "4": 1902, "5": 5}, 0.95),
+    ("neighbours of 300 and 30 runs around 1,700 bend too much for a slope, p95", {"3": 300, "4": 1700, "5": 30}, 0.95),
 ]:
     cases.append({"name": name, "source": SOURCE, "function": "quantileInterval",
                   "inputs": {"counts": hist, "q": q}, "expected": clean(interval(counts_of(hist), q)),
@@ -157,6 +189,16 @@ cases.append({"name": "2,000 runs each, median 20 ms vs 24 ms (sigma 0.5), p95",
               "function": "quantileDifference", "inputs": {"control": spread, "treatment": slower, "q": 0.95},
               "expected": clean(difference(counts_of(spread), counts_of(slower), 0.95)),
               "tolerance": {"relative": 1e-6}})
+for name, control, treatment, q in [
+    ("spin loops: 2,000 runs of 0.11 ms vs 1,500 of 0.28 ms (+- 5%), p95", spin, spin_slower, 0.95),
+    ("spin loops: 2,000 runs of 0.11 ms vs 1,500 of 0.28 ms (+- 5%), p50", spin, spin_slower, 0.5),
+    ("every run one bucket slower: 600 + 400 runs in buckets 24, 25 vs 25, 26, p50",
+     {"24": 600, "25": 400}, {"25": 600, "26": 400}, 0.5),
+]:
+    cases.append({"name": name, "source": SOURCE, "function": "quantileDifference",
+                  "inputs": {"control": control, "treatment": treatment, "q": q},
+                  "expected": clean(difference(counts_of(control), counts_of(treatment), q)),
+                  "tolerance": {"relative": 1e-6}})
 
 print(json.dumps({
     "description": "Latency quantiles from histograms with the recorder's 66 buckets (0.05 ms * 2^(i/3)); counts are sparse {bucket: runs}. ciUpper null means Infinity.",

@@ -1,4 +1,12 @@
-import { waldEstimate, type Estimate, type InferenceOptions, type Interval } from './inference.js';
+import { normalQuantile, normalSf, SMALLEST_PROBABILITY } from './distributions.js';
+import {
+  readAlpha,
+  readAlternative,
+  type Alternative,
+  type Estimate,
+  type InferenceOptions,
+  type Interval,
+} from './inference.js';
 import {
   quantileInterval,
   type LatencyHistogram,
@@ -19,8 +27,9 @@ export type QuantileDifferenceOptions = InferenceOptions;
 
 /**
  * The ratio of two quantiles, treatment / control, with its confidence interval and p-value
- * against "no change" (a ratio of 1). `logStandardError` is the standard error of the log
- * of the ratio, the scale the interval is built on.
+ * against "no change" (a ratio of 1). The interval is built on the log scale, and
+ * `logStandardError` is the standard error of the log of the ratio on the interval's side
+ * facing 1, the one the p-value uses.
  *
  * @example
  * ```ts
@@ -39,7 +48,9 @@ export interface QuantileRatio {
 /**
  * Result of {@link quantileDifference}: both tracks' quantiles, the difference treatment −
  * control in milliseconds, and the ratio treatment / control, which cannot be computed when
- * either quantile is below the histogram's resolution.
+ * either quantile, or either interval's lower end, is below the histogram's resolution.
+ * The difference's `standardError` (the ratio's `logStandardError`) is that of the interval's
+ * side facing "no change", the one its p-value uses.
  *
  * @example
  * ```ts
@@ -59,12 +70,14 @@ export interface QuantileDifferenceResult {
 
 /**
  * Compares the `q` quantile of two independent tracks' latency histograms. Each quantile and
- * its sampling standard error come from {@link quantileInterval} (Woodruff); the difference
- * t − c has standard error √(se_t² + se_c²), and the ratio t/c is built on the log scale,
- * where the delta method gives se(log q̂) = se/q̂. Intervals and p-values use the normal law.
- * Both tracks are read through the same buckets, so with no difference between them the
- * interpolation error is the same in both and the test keeps its level; the difference's
- * interval does not add the resolution margin that each track's own interval has.
+ * its interval come from {@link quantileInterval}, sampling error and bucket resolution
+ * together. The difference t − c is built from the two intervals end by end (MOVER, Zou and
+ * Donner 2008): its lower bound is d − √((t − t_lower)² + (c_upper − c)²) and its upper bound
+ * d + √((t_upper − t)² + (c − c_lower)²), so each end's distance from its estimate counts as
+ * a standard error (distance / z). The ratio t/c is built the same way on the log scale. The
+ * p-value uses the side of the interval facing "no change", so p < alpha exactly when the
+ * interval excludes it; and when the two tracks' own intervals do not overlap, it does.
+ * Intervals and p-values use the normal law.
  *
  * Cannot compute when a histogram is empty, when a track has too few runs to bound its
  * quantile on both sides (about 3.84·q/(1 − q) runs: 73 for p95, 381 for p99), or when a
@@ -78,8 +91,9 @@ export interface QuantileDifferenceResult {
  * const treatment = new Array(66).fill(0);
  * treatment[25] = 600; treatment[26] = 400; // every run one bucket slower
  * const result = quantileDifference({ bounds, counts: control }, { bounds, counts: treatment }, 0.5);
- * if (result.ok) result.difference.estimate; // 3.20 ms (12.32 → 15.52), interval [2.96, 3.44]
- * if (result.ok && result.ratio.ok) result.ratio.estimate; // 1.26 (2^(1/3)), p ≈ 1e-158
+ * // Each median is only known to lie in its bucket, [10.16, 12.8] and [12.8, 16.13] ms:
+ * if (result.ok) result.difference.estimate; // 3.20 ms (12.32 → 15.52), interval [0.44, 5.44]
+ * if (result.ok && result.ratio.ok) result.ratio.estimate; // 1.26 (2^(1/3)), [1.04, 1.53], p = 0.02
  * ```
  */
 export function quantileDifference(
@@ -88,8 +102,10 @@ export function quantileDifference(
   q: number,
   options: QuantileDifferenceOptions = {},
 ): StatResult<QuantileDifferenceResult> {
-  const c = quantileInterval(control, q, { alpha: options.alpha }, 'control');
-  const t = quantileInterval(treatment, q, { alpha: options.alpha }, 'treatment');
+  const alpha = readAlpha(options.alpha);
+  const alternative = readAlternative(options.alternative);
+  const c = quantileInterval(control, q, { alpha }, 'control');
+  const t = quantileInterval(treatment, q, { alpha }, 'treatment');
   if (!c.ok) return c;
   if (!t.ok) return t;
   const label = quantileLabel(q);
@@ -101,14 +117,24 @@ export function quantileDifference(
       return cannotCompute(`${name} has too few runs (${result.n}) to bound its ${label}`);
     }
   }
-  const standardError = Math.hypot(c.standardError, t.standardError);
-  const difference = waldEstimate(t.estimate - c.estimate, standardError, Number.POSITIVE_INFINITY, options);
+  // Each track's interval, end by end, as standard errors: how far below and above its
+  // estimate the quantile may lie, sampling error and resolution together.
+  const z = normalQuantile(1 - alpha / 2);
+  const below = (r: QuantileIntervalResult) => (r.estimate - r.confidenceInterval[0]) / z;
+  const above = (r: QuantileIntervalResult) => (r.confidenceInterval[1] - r.estimate) / z;
+  const difference = moverEstimate(
+    t.estimate - c.estimate,
+    Math.hypot(below(t), above(c)),
+    Math.hypot(above(t), below(c)),
+    alpha,
+    alternative,
+  );
   return computed({
     q,
     control: withoutOk(c),
     treatment: withoutOk(t),
     difference,
-    ratio: quantileRatio(c, t, label, options),
+    ratio: quantileRatio(c, t, label, z, alpha, alternative),
   });
 }
 
@@ -116,23 +142,75 @@ function quantileRatio(
   c: QuantileIntervalResult,
   t: QuantileIntervalResult,
   label: string,
-  options: QuantileDifferenceOptions,
+  z: number,
+  alpha: number,
+  alternative: Alternative,
 ): StatResult<QuantileRatio> {
   // Within the first bucket the estimate is a guess between 0 and its bound; a ratio to it
-  // could be anything.
+  // could be anything, and so could a ratio to a quantile whose interval reaches that bucket.
   for (const [name, result] of [['control', c], ['treatment', t]] as const) {
     if (result.belowResolution) {
       return cannotCompute(`the ${label} of ${name} is below the histogram's resolution (< ${result.bucket[1]} ms)`);
     }
+    if (!(result.confidenceInterval[0] > 0)) {
+      return cannotCompute(
+        `the ${label} of ${name} may be below the histogram's resolution: its interval reaches 0`,
+      );
+    }
   }
-  const logStandardError = Math.hypot(c.standardError / c.estimate, t.standardError / t.estimate);
-  const log = waldEstimate(Math.log(t.estimate / c.estimate), logStandardError, Number.POSITIVE_INFINITY, options);
+  const below = (r: QuantileIntervalResult) => Math.log(r.estimate / r.confidenceInterval[0]) / z;
+  const above = (r: QuantileIntervalResult) => Math.log(r.confidenceInterval[1] / r.estimate) / z;
+  const log = moverEstimate(
+    Math.log(t.estimate / c.estimate),
+    Math.hypot(below(t), above(c)),
+    Math.hypot(above(t), below(c)),
+    alpha,
+    alternative,
+  );
   return computed({
     estimate: t.estimate / c.estimate,
-    logStandardError,
+    logStandardError: log.standardError,
     confidenceInterval: [Math.exp(log.confidenceInterval[0]), Math.exp(log.confidenceInterval[1])],
     pValue: log.pValue,
   });
+}
+
+/**
+ * Normal inference for an estimate whose error has a different standard error below it
+ * (`seBelow`: how far the truth may lie under the estimate, which sets the lower bound) and
+ * above it (`seAbove`). The p-value uses the side facing 0, so it is below alpha exactly when
+ * the interval excludes 0; `standardError` is that side's.
+ */
+function moverEstimate(
+  estimate: number,
+  seBelow: number,
+  seAbove: number,
+  alpha: number,
+  alternative: Alternative,
+): Estimate {
+  const infinity = Number.POSITIVE_INFINITY;
+  const standardError =
+    alternative === 'greater' || (alternative === 'two-sided' && estimate >= 0) ? seBelow : seAbove;
+  const statistic = estimate === 0 ? 0 : estimate / standardError;
+  let confidenceInterval: Interval;
+  let pValue: number;
+  if (alternative === 'two-sided') {
+    const z = normalQuantile(1 - alpha / 2);
+    confidenceInterval = [estimate - z * seBelow, estimate + z * seAbove];
+    pValue = Math.min(1, 2 * normalSf(Math.abs(statistic)));
+  } else {
+    const z = normalQuantile(1 - alpha);
+    confidenceInterval =
+      alternative === 'greater' ? [estimate - z * seBelow, infinity] : [-infinity, estimate + z * seAbove];
+    pValue = normalSf(alternative === 'greater' ? statistic : -statistic);
+  }
+  return {
+    estimate,
+    standardError,
+    degreesOfFreedom: infinity,
+    confidenceInterval,
+    pValue: Math.max(pValue, SMALLEST_PROBABILITY),
+  };
 }
 
 /** 0.95 → 'p95', 0.999 → 'p99.9'. */

@@ -37,8 +37,9 @@ export interface QuantileIntervalOptions {
  * Result of {@link quantileInterval}, in milliseconds.
  *
  * - `estimate`: the quantile, interpolated within its bucket (see docs/statistics.md).
- * - `standardError`: the sampling error of `estimate` (Woodruff), which comparisons of two
- *   tracks use; `Infinity` when there are too few runs to bound the quantile on both sides.
+ * - `standardError`: the interval's width over 2z, sampling error and bucket resolution
+ *   together; `Infinity` when there are too few runs to bound the quantile on both sides.
+ *   Comparisons of two tracks use the interval's two ends, each as its own standard error.
  * - `confidenceInterval`: sampling error and bucket resolution together. The lower bound is
  *   0 when it falls in the first bucket; the upper bound is `Infinity` when there are too
  *   few runs above the quantile or it falls in the open last bucket.
@@ -72,13 +73,14 @@ export interface QuantileIntervalResult {
  *
  * The estimate reads the histogram as a distribution: within a bucket, log-duration has a
  * density that is exponential with the slope of the neighbouring buckets' counts (uniform
- * where a neighbour is empty, linear from 0 in the first bucket). The interval is Woodruff's
+ * where a neighbour holds fewer than 10 runs or the counts bend too sharply for a slope to
+ * describe the bucket, linear from 0 in the first bucket). The interval is Woodruff's
  * (1952): the number of runs below the true quantile is binomial(n, q), so the runs at ranks
  * n·q ± z·√(n·q·(1 − q)) bracket it with probability about 1 − alpha, and their durations
  * are read back from the same interpolation. Each end is then widened by a bucket-resolution
  * margin, added in quadrature, but never past the edge of its bucket, where the run at that
  * rank is sure to lie; where the bucket's shape is unknown, the end is that edge. The
- * standard error is the sampling half-width over z. Method, margin and measured coverage:
+ * standard error is the interval's half-width over z. Method, margin and measured coverage:
  * docs/statistics.md, "Latency quantiles". Cannot compute for an empty histogram.
  *
  * @example
@@ -110,16 +112,17 @@ export function quantileInterval(
   const estimate = aboveRange ? bucket[0] : middle.value;
   const low = rank - spread > 0 ? readRank(h, rank - spread) : undefined;
   const high = rank + spread <= h.n ? readRank(h, rank + spread) : undefined;
+  const confidenceInterval: Interval = [lowerEnd(h, estimate, low), upperEnd(h, estimate, high)];
   const standardError =
     low === undefined || high === undefined || high.index === last || aboveRange
       ? Number.POSITIVE_INFINITY
-      : (high.value - low.value) / (2 * z);
+      : (confidenceInterval[1] - confidenceInterval[0]) / (2 * z);
   return computed({
     q,
     n: h.n,
     estimate,
     standardError,
-    confidenceInterval: [lowerEnd(h, estimate, low), upperEnd(h, estimate, high)],
+    confidenceInterval,
     bucket,
     belowResolution: middle.index === 0,
     aboveRange,
@@ -205,14 +208,32 @@ function readRank(h: ReadHistogram, rank: number): RankReading {
 }
 
 /**
+ * A neighbour needs this many runs for its log density to count in a slope: with c runs the
+ * log of its count is off by about 1/√c, ±0.3 at 10, while a neighbour of 1 or 2 runs makes
+ * the slope whatever chance made it.
+ */
+const MIN_NEIGHBOUR_RUNS = 10;
+
+/**
+ * The largest |curvature|·w² of the log density for which a bucket's shape is used. The
+ * margin's curvature term is a first-order bound; it holds while the log density departs from
+ * a straight line across the bucket by at most |κ|·w²/8 = 1/2. A peak narrower than a bucket
+ * (a spin loop: every run within a few percent) bends it far more, and the neighbours then
+ * say nothing about where in the bucket the runs are.
+ */
+const MAX_CURVATURE = 4;
+
+/**
  * Slope and curvature of the log-density of log-duration at bucket `i`, from the log
  * densities (count / log-width) of it and its two neighbours at their centres, by divided
- * differences. Undefined when a neighbour is empty, is the first bucket (not geometric) or is
- * the open last bucket.
+ * differences. Undefined, so that the bucket is read log-linearly and an interval end in it
+ * is its edge, when a neighbour holds fewer than {@link MIN_NEIGHBOUR_RUNS} runs, is the first
+ * bucket (not geometric) or is the open last bucket, and when the curvature exceeds
+ * {@link MAX_CURVATURE}.
  */
 function bucketShape(h: ReadHistogram, i: number): { slope: number; curvature: number } | undefined {
   if (i < 2 || i > h.counts.length - 3) return undefined;
-  if (h.counts[i - 1] === 0 || h.counts[i + 1] === 0) return undefined;
+  if (h.counts[i - 1]! < MIN_NEIGHBOUR_RUNS || h.counts[i + 1]! < MIN_NEIGHBOUR_RUNS) return undefined;
   const centre: number[] = [];
   const logDensity: number[] = [];
   for (let j = i - 1; j <= i + 1; j++) {
@@ -223,10 +244,10 @@ function bucketShape(h: ReadHistogram, i: number): { slope: number; curvature: n
   }
   const [x0, x1, x2] = centre as [number, number, number];
   const [l0, l1, l2] = logDensity as [number, number, number];
-  return {
-    slope: (l2 - l0) / (x2 - x0),
-    curvature: (2 * ((l2 - l1) / (x2 - x1) - (l1 - l0) / (x1 - x0))) / (x2 - x0),
-  };
+  const curvature = (2 * ((l2 - l1) / (x2 - x1) - (l1 - l0) / (x1 - x0))) / (x2 - x0);
+  const width = Math.log(h.bounds[i]! / h.bounds[i - 1]!);
+  if (Math.abs(curvature) * width ** 2 > MAX_CURVATURE) return undefined;
+  return { slope: (l2 - l0) / (x2 - x0), curvature };
 }
 
 function lowerEdge(h: ReadHistogram, index: number): number {

@@ -54,7 +54,8 @@ export { StoreError } from './model/store-error.js';
 export type { StoreErrorOptions, TracksStoreErrorCode } from './model/store-error.js';
 export { UnitOfKey } from './model/unit.js';
 export { eventProblem } from './model/check-event.js';
-export type { MetricCap, MetricDeclaration, MetricDeclarationKind, MetricDeclarations } from './model/metrics.js';
+export type { MetricCap, MetricDeclaration, MetricDeclarationKind, MetricDeclarations, MetricName, TracksRegister } from './model/metrics.js';
+export { defineMetrics } from './model/metrics.js';
 export { LATENCY_BUCKET_BOUNDS_MS, latencyBucket, latencyQuantile } from './model/latency-histogram.js';
 
 // stores

@@ -1,4 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { TracksError } from '../errors.js';
+import { knownTrackSetIds, knownTracksOf } from './known-sets.js';
+import { quoted } from './names.js';
 
 /** Track names by track set id, forced for the duration of a callback. */
 export type ForcedTracks = Readonly<Record<string, string>>;
@@ -12,7 +15,10 @@ let used = false;
 /**
  * Runs `fn` with tracks forced by track set id, for everything it calls, awaited or not: a
  * request-scoped override for QA, previews and tests. Forced runs are not in the test and
- * record no exposure. Overrides nest; the inner one wins for the ids it names.
+ * record no exposure. Overrides nest; the inner one wins for the ids it names. A set this
+ * process has read is checked at once (a TracksError for a track it does not have); an id no
+ * set has is a TracksError when `fn` is done (its promise rejects), since the set may be
+ * first used inside `fn`.
  *
  * @example
  * ```ts
@@ -20,13 +26,39 @@ let used = false;
  * ```
  */
 export function forceTracks<T>(tracks: ForcedTracks, fn: () => T): T {
+  if (typeof tracks !== 'object' || tracks === null || Array.isArray(tracks)) {
+    throw new TracksError(`forceTracks takes tracks by track set id, e.g. forceTracks({ delay: 'long' }, fn), not ${Array.isArray(tracks) ? 'an array' : String(tracks)}`);
+  }
+  // A set this process knows is checked now; one it has not read yet (it may be first used
+  // inside fn) is checked when fn is done: an id that no set has by then is a typo.
+  const unknown: string[] = [];
+  for (const [id, track] of Object.entries(tracks)) {
+    if (typeof track !== 'string') throw new TracksError(`forceTracks: the track forced for ${quoted(id)} is ${typeof track}; give a track name`);
+    const names = knownTracksOf(id);
+    if (names === undefined) unknown.push(id);
+    else if (!names.includes(track)) throw new TracksError(`forceTracks: ${quoted(id)} has no track ${quoted(track)}; its tracks are ${names.map(quoted).join(', ')}`);
+  }
   used = true;
   // A null-prototype copy: a set id such as 'constructor' or '__proto__' is a plain key here.
   const merged: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const layer of [scope.getStore() ?? {}, tracks]) {
     for (const [id, track] of Object.entries(layer)) merged[id] = track;
   }
-  return scope.run(merged, fn);
+  const result = scope.run(merged, fn);
+  if (unknown.length === 0) return result;
+  if (result instanceof Promise) return result.then((value: unknown) => (checkKnown(unknown), value)) as T;
+  checkKnown(unknown);
+  return result;
+}
+
+/** A TracksError when an id forced no set this process has read, even by the end of the scope. */
+function checkKnown(ids: readonly string[]): void {
+  const missing = ids.filter((id) => knownTracksOf(id) === undefined);
+  if (missing.length === 0) return;
+  const known = knownTrackSetIds();
+  throw new TracksError(
+    `forceTracks named ${missing.map(quoted).join(', ')}, which no track set in this process has (${known.length > 0 ? `known sets: ${known.map(quoted).join(', ')}` : 'no set has been used yet'}); check the id (static id of the class)`,
+  );
 }
 
 /** The track forced for `id` in the current async context, if any. */

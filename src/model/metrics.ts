@@ -97,6 +97,51 @@ export type MetricDeclaration =
  */
 export type MetricDeclarations = Readonly<Record<string, MetricDeclaration>>;
 
+/**
+ * Declare your metrics here to have `convert({ metric })` checked by the compiler: augment it
+ * with the type of the declarations you pass to `configure({ metrics })`. Without it, a
+ * metric is any string.
+ *
+ * @example
+ * ```ts
+ * export const metrics = defineMetrics({ purchase: { kind: 'conversion' }, revenue: { kind: 'sum' } });
+ * declare module 'tracks' {
+ *   interface TracksRegister {
+ *     metrics: typeof metrics;
+ *   }
+ * }
+ * convert({ key, metric: 'purchase' }); // ok
+ * convert({ key, metric: 'purchse' });  // compile error
+ * ```
+ */
+export interface TracksRegister {}
+
+/**
+ * The metric names `convert()` takes: the keys of `TracksRegister['metrics']` when you
+ * registered your declarations, else any string.
+ *
+ * @example
+ * ```ts
+ * const metric: MetricName = 'purchase';
+ * ```
+ */
+export type MetricName = TracksRegister extends { readonly metrics: infer M } ? Extract<keyof M, string> : string;
+
+/**
+ * Keeps the literal names of metric declarations for {@link TracksRegister} (and checks them
+ * as `configure({ metrics })` would): the identity at run time.
+ *
+ * @example
+ * ```ts
+ * export const metrics = defineMetrics({ purchase: { kind: 'conversion' } });
+ * configure({ store, metrics });
+ * ```
+ */
+export function defineMetrics<const M extends MetricDeclarations>(metrics: M): M {
+  checkMetrics(metrics);
+  return metrics;
+}
+
 const KINDS: readonly MetricDeclarationKind[] = ['conversion', 'sum', 'count', 'mean', 'ratio'];
 const FIELDS = new Set(['kind', 'higherIsBetter', 'guardrail', 'numerator', 'denominator', 'cuped', 'cap']);
 

@@ -7,6 +7,7 @@ import type { ConversionEvent } from '../model/events.js';
 import { unitOfRun } from '../model/unit.js';
 import type { UnitOfKey } from '../model/unit.js';
 import { newEventId } from './event-id.js';
+import type { MetricName } from '../model/metrics.js';
 
 /** What {@link convert} takes: who converted (key or runId), on which metric, and how much. */
 export interface Conversion {
@@ -15,7 +16,8 @@ export interface Conversion {
   /** The `runId` of a run without a key. */
   readonly runId?: string;
   /** The outcome's name, e.g. 'purchase': at most 200 characters, no control characters. */
-  readonly metric: string;
+  /** A metric name: checked by the compiler once you register your declarations (`TracksRegister`). */
+  readonly metric: MetricName;
   /** The amount, for continuous metrics such as revenue (default 1); finite, magnitude at most 1e15. */
   readonly value?: number;
   /**

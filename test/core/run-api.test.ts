@@ -317,12 +317,39 @@ describe('forcing', () => {
     });
   });
 
-  test('an unknown forced track is a TracksError (per call at construction, scoped at first read)', () => {
+  test('an unknown forced track is a TracksError (per call at construction, scoped at once for a known set, else at first read)', () => {
     assert.throws(() => new DelayTracks({ key: 'k', force: 'medium' }), (e: unknown) => e instanceof TracksError && /DelayTracks has no track 'medium'/.test(e.message));
-    forceTracks({ delay: 'medium' }, () => {
-      const run = new DelayTracks({ key: 'k' });
-      assert.throws(() => run.name, (e: unknown) => e instanceof TracksError && /forceTracks/.test(e.message) && /'medium'/.test(e.message));
+    void new DelayTracks({ key: 'k' }).name; // the process knows the set now
+    assert.throws(
+      () => forceTracks({ delay: 'medium' }, () => 'never runs'),
+      (e: unknown) => e instanceof TracksError && e.message === "forceTracks: 'delay' has no track 'medium'; its tracks are 'control', 'short', 'long'",
+    );
+    class FirstUsedInside extends TrackSet {
+      static override id = 'run-api-first-used-inside';
+      static fast_track() {}
+    }
+    forceTracks({ 'run-api-first-used-inside': 'slow' }, () => {
+      const run = new FirstUsedInside({ key: 'k' });
+      assert.throws(() => run.name, (e: unknown) => e instanceof TracksError && /forceTracks/.test(e.message) && /'slow'/.test(e.message));
     });
+  });
+
+  test('a forced set id that no set has is a TracksError when the scope ends (sync, and async as a rejection)', async () => {
+    assert.throws(
+      () => forceTracks({ goood: 'a' }, () => new DelayTracks({ key: 'k' }).name),
+      (e: unknown) => e instanceof TracksError && /forceTracks named 'goood', which no track set in this process has \(known sets: .*'delay'.*\); check the id/.test(e.message),
+    );
+    await assert.rejects(
+      forceTracks({ goood: 'a' }, async () => new DelayTracks({ key: 'k' }).name),
+      (e: unknown) => e instanceof TracksError && /forceTracks named 'goood'/.test(e.message),
+    );
+    // A set first used inside the scope is known by its end: no error.
+    class LateSet extends TrackSet {
+      static override id = 'run-api-late-set';
+      static fast_track() {}
+    }
+    assert.equal(forceTracks({ 'run-api-late-set': 'fast' }, () => new LateSet({ key: 'k' }).name), 'fast');
+    assert.throws(() => forceTracks({ delay: 7 } as never, () => 1), (e: unknown) => e instanceof TracksError && /the track forced for 'delay' is number/.test(e.message));
   });
 
   test('forEachTrack runs the body once per track, with that track forced, one after the other', async () => {

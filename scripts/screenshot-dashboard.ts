@@ -1,6 +1,7 @@
 // Records the demo data set into a temporary SQLite file, serves the dashboard on it and saves
-// screenshots of its two views with Debian's Chromium:
-//   node --import tsx scripts/screenshot-dashboard.ts   ->  docs/dashboard-overview.png, docs/dashboard-trackset.png
+// screenshots of its views with Debian's Chromium:
+//   node --import tsx scripts/screenshot-dashboard.ts   ->  docs/dashboard-overview.png, docs/dashboard-trackset.png,
+//                                                          docs/dashboard-segments.png
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,7 +34,10 @@ try {
     await page.goto(`${dashboard.url}#/set/checkout-delay`);
     await page.waitForSelector('html[data-ready="trackset"]');
     await page.screenshot({ path: join(docs, 'dashboard-trackset.png'), fullPage: true });
-    console.log(`saved ${join(docs, 'dashboard-overview.png')} and ${join(docs, 'dashboard-trackset.png')}`);
+    await page.goto(`${dashboard.url}#/set/checkout-delay?by=country`);
+    await page.waitForSelector('html[data-ready="trackset"] section[data-section="segments"][data-dimension="country"]');
+    await page.locator('section[data-section="segments"]').screenshot({ path: join(docs, 'dashboard-segments.png') });
+    console.log(`saved ${['dashboard-overview.png', 'dashboard-trackset.png', 'dashboard-segments.png'].map((f) => join(docs, f)).join(', ')}`);
   } finally {
     await browser.close();
     await dashboard.close();

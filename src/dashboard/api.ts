@@ -32,16 +32,45 @@ export class ApiError extends Error {
 
 /**
  * The report for the overview (every track set, no timeline: exactly the work of
- * `tracks report --json`), or for one track set with its cumulative lift by day.
+ * `tracks report --json`), or for one track set with its cumulative lift by day. With `by`
+ * (a dimension of the sets' `static dimensions`), each set is also broken down by it, as
+ * `tracks report --by` does: `trackSets[i].segments`.
  */
-export async function reportFor(store: Store, options: DashboardReportOptions, trackSetId?: string): Promise<Report> {
+export async function reportFor(store: Store, options: DashboardReportOptions, trackSetId?: string, by?: string): Promise<Report> {
+  const segments = by === undefined ? {} : { by };
   if (trackSetId === undefined) {
-    const { sums, metrics } = await analysisOf(store, { daily: false });
+    const { sums, metrics } = await analysisOf(store, { daily: false, ...segments });
     return buildReport(sums, { ...options, metrics, store: store.description });
   }
-  const { sums, metrics } = await analysisOf(store, { trackSetId, daily: true });
+  const { sums, metrics } = await analysisOf(store, { trackSetId, daily: true, ...segments });
   if (sums.length === 0) throw new ApiError(404, `unknown track set '${trackSetId}'`);
   return buildReport(sums, { ...options, metrics, store: store.description, timeline: true, allPhases: true });
+}
+
+/** What `tracks report --by` accepts: a dimension's name, as `static dimensions` may give it. */
+const DIMENSION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,39}$/;
+
+/** The `by` query parameter: absent, or a dimension name; anything else is a 400. */
+export function dimensionParam(value: string | null): string | undefined {
+  if (value === null) return undefined;
+  if (!DIMENSION_NAME.test(value)) {
+    throw new ApiError(400, 'by must be a dimension name from the set\'s static dimensions(), like country or plan: a letter or _, then letters, digits or _ (at most 40)');
+  }
+  return value;
+}
+
+/**
+ * The dimensions a set's exposures carry (`static dimensions(context)`), sorted: the page's
+ * "Break down by" choices. None for a set without any, an unknown set, or a store that cannot
+ * list them (`readDimensions` is optional; `by` still works for a name you know).
+ */
+export async function dimensionsOf(store: Store, trackSetId: string): Promise<string[]> {
+  try {
+    return (await store.readDimensions?.(trackSetId)) ?? [];
+  } catch (error) {
+    if (error instanceof StoreError && (error.code === 'TRACKS_NO_DATA' || error.code === 'TRACKS_SCHEMA')) throw new ApiError(404, error.message);
+    throw error;
+  }
 }
 
 /** The store's sums and declarations; a store that holds no tracks data is a 404 that says so, not a 500. */

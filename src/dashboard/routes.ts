@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApiError, applyControl, parseControlRequest, reportFor } from './api.js';
+import { ApiError, applyControl, dimensionParam, dimensionsOf, parseControlRequest, reportFor } from './api.js';
 import type { DashboardReportOptions } from './api.js';
 import type { Assets } from './assets.js';
 import { pageHtml } from './page.js';
@@ -9,15 +9,17 @@ import type { Store } from '../model/store.js';
 /**
  * The dashboard's routes:
  *
- * | method | path                         | answer                                        |
- * | ------ | ---------------------------- | --------------------------------------------- |
- * | GET    | `/`                          | the page (views are chosen by the URL hash)   |
- * | GET    | `/assets/...`                | the client's modules, stylesheet and Chart.js |
- * | GET    | `/api/report`                | the report of every track set                 |
- * | GET    | `/api/report?trackset=<id>`  | one track set's report with its timeline      |
- * | POST   | `/api/stop`                  | `{ trackSetId, serve? }`: stop a test         |
- * | POST   | `/api/resume`                | `{ trackSetId }`: resume it                   |
- * | POST   | `/api/ramp`                  | `{ trackSetId, coverage?, weights? }`: ramp   |
+ * | method | path                             | answer                                        |
+ * | ------ | -------------------------------- | --------------------------------------------- |
+ * | GET    | `/`                              | the page (views are chosen by the URL hash)   |
+ * | GET    | `/assets/...`                    | the client's modules, stylesheet and Chart.js |
+ * | GET    | `/api/report`                    | the report of every track set                 |
+ * | GET    | `/api/report?trackset=<id>`      | one track set's report with its timeline      |
+ * | GET    | `/api/report?...&by=<dimension>` | the same, broken down by a dimension          |
+ * | GET    | `/api/dimensions?trackset=<id>`  | `{ dimensions }`: the set's dimensions        |
+ * | POST   | `/api/stop`                      | `{ trackSetId, serve? }`: stop a test         |
+ * | POST   | `/api/resume`                    | `{ trackSetId }`: resume it                   |
+ * | POST   | `/api/ramp`                      | `{ trackSetId, coverage?, weights? }`: ramp   |
  */
 
 /** What the request handler needs: the store, report options, secrets, assets. */
@@ -86,8 +88,14 @@ async function route(ctx: RouteContext, req: IncomingMessage, res: ServerRespons
   }
   if (pathname === '/api/report') {
     const trackSet = url.searchParams.get('trackset');
-    const report = await reportFor(ctx.store, ctx.report, trackSet ?? undefined);
+    const by = dimensionParam(url.searchParams.get('by'));
+    const report = await reportFor(ctx.store, ctx.report, trackSet ?? undefined, by);
     return sendJson(res, 200, report);
+  }
+  if (pathname === '/api/dimensions') {
+    const trackSet = url.searchParams.get('trackset');
+    if (trackSet === null || trackSet === '') throw new ApiError(400, 'trackset is required: /api/dimensions?trackset=<id>');
+    return sendJson(res, 200, { dimensions: await dimensionsOf(ctx.store, trackSet) });
   }
   if (pathname.startsWith('/assets/')) {
     const asset = await ctx.assets.get(pathname);

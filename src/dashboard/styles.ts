@@ -67,6 +67,21 @@ dialog h2 { margin-top: 0; }
 dialog .actions { display: flex; justify-content: flex-end; gap: 8px; margin-top: 16px; }
 dialog label { display: block; margin-top: 10px; }
 dialog select { font: inherit; margin-left: 6px; }
+.holdout-badge { color: #8250df; border-color: #8250df; background: #fbefff; }
+.holdout-note { margin: 12px 0; padding: 6px 10px; border-left: 3px solid #8250df; background: #fbefff; }
+.warning-line { padding: 6px 10px; margin: 8px 0; border-left: 3px solid #d4a72c; background: #fff8c5; }
+.warning-line.bad { border-left-color: var(--bad); background: #ffebe9; }
+section[data-section="segments"] select { font: inherit; margin-left: 6px; }
+.segment-metric { margin: 14px 0 18px; }
+.segment-metric h3 { color: var(--fg); font-size: 15px; overflow-wrap: anywhere; }
+.segment-metric table { width: auto; }
+td.segment { font-weight: 600; vertical-align: top; }
+td[data-field="srm"][rowspan] { vertical-align: top; }
+tr.segment-first td { border-top: 2px solid var(--line); }
+ul.heterogeneity { list-style: none; padding: 0; margin: -4px 0 8px; font-size: 13px; color: var(--muted); }
+ul.heterogeneity li { margin: 3px 0; }
+ul.heterogeneity strong { color: var(--fg); font-weight: 600; }
+ul.heterogeneity .badge { margin-left: 2px; }
 .error { color: var(--bad); font-weight: 600; }
 .empty { padding: 24px; border: 1px dashed var(--line); border-radius: 6px; color: var(--muted); }
 `;

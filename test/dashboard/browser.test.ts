@@ -13,7 +13,7 @@ import type { Browser, Page } from 'playwright-core';
 import { runCli } from '../../src/cli/run-cli.js';
 import { sqliteStore } from '../../src/index.js';
 import type { Report, TrackSetResult } from '../../src/report/report-model.js';
-import { XSS_NAME, recordFixture } from './fixture.js';
+import { HOLDOUT, XSS_NAME, recordFixture } from './fixture.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -66,10 +66,10 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** `tracks report --json` on the same store (in process). */
-async function cliReport(): Promise<Report> {
+/** `tracks report --json` on the same store (in process), with more flags (`--by country`). */
+async function cliReport(...extra: string[]): Promise<Report> {
   let out = '';
-  assert.equal(await runCli(['report', '--json', '--store', db], { stdout: (t) => (out += t), stderr: () => {}, env: {} }), 0);
+  assert.equal(await runCli(['report', '--json', '--store', db, ...extra], { stdout: (t) => (out += t), stderr: () => {}, env: {} }), 0);
   return JSON.parse(out) as Report;
 }
 
@@ -119,17 +119,137 @@ async function tableNumbers(page: Page) {
   type Cells = Record<string, Record<string, (typeof tables)[number]['rows'][number]['cells'][number]>>;
   const cellsOf = (table: (typeof tables)[number]): Cells =>
     Object.fromEntries(table.rows.map((r) => [r.track, Object.fromEntries(r.cells.map((c) => [c.field, c]))]));
+  const health = tables.find((t) => t.metric === null);
   return {
     metrics: Object.fromEntries(tables.filter((t) => t.metric !== null).map((t) => [t.metric!, cellsOf(t)])),
-    health: cellsOf(tables.find((t) => t.metric === null)!),
+    // A holdout runs no code path: it has no health table.
+    health: health === undefined ? null : cellsOf(health),
   };
 }
 
-test('the overview lists every track set with its status, users and warning badges, as the report says', async () => {
+/** The segment tables of the track set view (`?by=`), from their data attributes. */
+async function segmentNumbers(page: Page) {
+  // No named helpers inside evaluate (see tableNumbers): every cell's attributes, read here.
+  const tables = await page.$$eval('table[data-segments-metric]', (elements) =>
+    elements.map((table) => ({
+      metric: (table as HTMLElement).dataset.segmentsMetric!,
+      dimension: (table as HTMLElement).dataset.dimension!,
+      rows: [...table.querySelectorAll<HTMLTableRowElement>('tbody tr')].map((row) => ({
+        segment: row.dataset.segment!,
+        track: row.dataset.track!,
+        cells: [...row.querySelectorAll<HTMLTableCellElement>('td[data-field]')].map((td) => ({
+          field: td.dataset.field!,
+          value: td.dataset.value,
+          text: td.textContent!,
+          low: td.dataset.low,
+          high: td.dataset.high,
+          verdict: td.dataset.verdict,
+          mismatch: td.dataset.mismatch,
+          flag: td.querySelector('[data-flag]')?.textContent ?? null,
+          className: td.className,
+        })),
+      })),
+      heterogeneity: [...(table.nextElementSibling?.querySelectorAll<HTMLElement>('[data-field="heterogeneity"]') ?? [])].map((li) => ({ data: { ...li.dataset } as Record<string, string | undefined>, flag: li.querySelector('[data-flag="differs"]')?.textContent ?? null, text: li.textContent! })),
+    })),
+  );
+  const number = (x: string | undefined) => (x === undefined || x === '' ? null : Number(x));
+  return tables.map((table) => ({
+    metric: table.metric,
+    dimension: table.dimension,
+    rows: table.rows.map((row) => {
+      const cell = Object.fromEntries(row.cells.map((c) => [c.field, c]));
+      const value = cell.rate ?? cell.value!;
+      const lift = cell.lift!;
+      const srm = cell.srm;
+      return {
+        segment: row.segment,
+        track: row.track,
+        segmentCell: cell.segment?.text ?? null,
+        users: number(cell.users!.value),
+        value: number(value.value),
+        valueText: value.text,
+        lift: { text: lift.text, value: number(lift.value), low: lift.low, high: lift.high, verdict: lift.verdict, className: lift.className },
+        adjustedPValue: number(cell.adjustedPValue!.value),
+        srm: srm === undefined ? null : { value: number(srm.value), mismatch: srm.mismatch, flag: srm.flag, className: srm.className },
+      };
+    }),
+    heterogeneity: table.heterogeneity.map((h) => ({
+      track: h.data.track!,
+      metric: h.data.metric!,
+      segments: Number(h.data.segments),
+      q: number(h.data.q),
+      df: number(h.data.df),
+      pValue: number(h.data.pValue),
+      iSquared: number(h.data.iSquared),
+      differs: h.data.differs,
+      flag: h.flag,
+      text: h.text,
+    })),
+  }));
+}
+
+/** Shows a set broken down by `by` (through its address) and waits for the segments. */
+async function showSegments(page: Page, id: string, by: string): Promise<void> {
+  await page.goto(`${url}#/set/${encodeURIComponent(id)}?by=${by}`);
+  await page.waitForSelector(`html[data-ready="trackset"] section[data-section="segments"][data-dimension="${by}"]`);
+}
+
+/** Every number of the segment tables against the report's segments. */
+function assertSegments(shown: Awaited<ReturnType<typeof segmentNumbers>>, set: TrackSetResult): void {
+  const segments = set.segments!;
+  const goals = set.tracks[0]!.metrics.filter((m) => !m.guardrail);
+  assert.deepEqual(shown.map((t) => t.metric), goals.map((m) => m.metric), `${set.id}: one table per goal metric`);
+  for (const table of shown) {
+    const where = `${set.id} / ${table.metric} by ${segments.dimension}`;
+    assert.equal(table.dimension, segments.dimension);
+    const expected = segments.values.flatMap((v) =>
+      v.tracks.map((t, i) => {
+        const m = t.metrics.find((x) => x.metric === table.metric)!;
+        const c = m.comparison;
+        return {
+          segment: v.value,
+          track: t.name,
+          segmentCell: i === 0 ? v.value : null,
+          users: t.users,
+          value: m.value,
+          lift: { value: c?.relative?.estimate ?? null, low: c?.relative ? String(c.relative.interval[0]) : undefined, high: c?.relative ? String(c.relative.interval[1]) : undefined, verdict: c?.verdict ?? '' },
+          adjustedPValue: c?.adjustedPValue ?? null,
+          srm: i === 0 ? { value: v.srm?.pValue ?? null, mismatch: String(v.srm?.mismatch ?? false) } : null,
+        };
+      }),
+    );
+    assert.deepEqual(
+      table.rows.map(({ valueText: _, ...r }) => ({ ...r, lift: { value: r.lift.value, low: r.lift.low, high: r.lift.high, verdict: r.lift.verdict }, srm: r.srm === null ? null : { value: r.srm.value, mismatch: r.srm.mismatch } })),
+      expected,
+      where,
+    );
+    for (const row of table.rows) {
+      // Verdict styling as in the main tables; a mismatched segment's SRM is flagged.
+      const verdict = row.lift.verdict;
+      assert.equal(row.lift.className, `num${verdict === 'better' ? ' num-sig num-better' : verdict === 'worse' ? ' num-sig num-worse' : verdict === 'changed' ? ' num-sig num-changed' : ''}`, `${where} / ${row.segment} / ${row.track}`);
+      if (row.srm !== null) assert.equal(row.srm.flag, row.srm.mismatch === 'true' ? 'mismatch' : null, `${where} / ${row.segment}: SRM flagged exactly on a mismatch`);
+    }
+    const lines = segments.heterogeneity.filter((h) => h.metric === table.metric);
+    assert.deepEqual(
+      table.heterogeneity.map(({ flag: _f, text: _t, differs: _d, ...h }) => h),
+      lines.map((h) => ({ track: h.track, metric: h.metric, segments: h.segments, q: h.q, df: h.degreesOfFreedom, pValue: h.pValue, iSquared: h.iSquared })),
+      `${where}: heterogeneity`,
+    );
+    for (const h of table.heterogeneity) {
+      const differs = h.pValue !== null && h.pValue < 0.05;
+      assert.equal(h.differs, String(differs));
+      assert.equal(h.flag, differs ? 'effect differs by segment' : null);
+      if (h.pValue === null) assert.equal(h.text, `${h.track} across ${segments.dimension}: fewer than 2 segments to compare`);
+      else assert.ok(h.text.startsWith(`${h.track} across ${segments.dimension}: Q = ${h.q!.toFixed(1)} (df ${h.df}), p `) && h.text.endsWith(differs ? 'effect differs by segment' : 'no evidence it differs'), h.text);
+    }
+  }
+}
+
+test('the overview lists every track set with its status, users and warning badges, as the report says; holdouts apart', async () => {
   const { page, problems } = await openPage();
   await page.goto(url);
   await page.waitForSelector('html[data-ready="overview"]');
-  const rows = await page.$$eval('tr[data-trackset]', (trs) =>
+  const rows = await page.$$eval('table[data-view="overview"] tr[data-trackset]', (trs) =>
     trs.map((tr) => ({
       id: (tr as HTMLElement).dataset.trackset!,
       link: tr.querySelector('a')!.textContent,
@@ -139,13 +259,14 @@ test('the overview lists every track set with its status, users and warning badg
     })),
   );
   const report = await cliReport();
+  const tests = report.trackSets.filter((s) => !s.holdout);
   assert.deepEqual(
     rows.map((r) => ({ id: r.id, link: r.link, status: r.status, users: r.users })),
-    report.trackSets.map((s) => ({ id: s.id, link: s.id, status: s.status, users: s.users })),
+    tests.map((s) => ({ id: s.id, link: s.id, status: s.status, users: s.users })),
   );
   const byId = new Map(rows.map((r) => [r.id, r]));
   assert.equal(byId.get('new-cache')!.status, 'guardrail');
-  for (const set of report.trackSets) {
+  for (const set of tests) {
     const badged = ['sample-ratio-mismatch', 'too-few-users', 'guardrail', 'no-baseline', 'latency'];
     const expected = [...new Set(set.warnings.map((w) => w.kind))].filter((k) => badged.includes(k));
     assert.deepEqual(byId.get(set.id)!.warnings, expected, set.id);
@@ -155,6 +276,23 @@ test('the overview lists every track set with its status, users and warning badg
   assert.deepEqual(byId.get('search-ranking')!.warnings, ['latency', 'sample-ratio-mismatch'], 'bm25 spins 0.05 ms more than control: slower at p95');
   assert.deepEqual(byId.get(XSS_NAME)!.warnings, ['too-few-users']);
   assert.equal(await page.textContent('tr[data-trackset="new-cache"] [data-status]'), 'guardrail tripped');
+  // The holdout is not a test: its own table after the tests', with the share held out.
+  const holdout = report.trackSets.find((s) => s.holdout)!;
+  assert.equal(holdout.id, HOLDOUT.id);
+  assert.equal(byId.has(HOLDOUT.id), false, 'not among the tests');
+  const held = await page.$$eval('section[data-section="holdouts"] tr[data-trackset]', (trs) =>
+    trs.map((tr) => ({
+      id: (tr as HTMLElement).dataset.trackset!,
+      badge: tr.querySelector('[data-badge="holdout"]')?.textContent ?? null,
+      users: Number(tr.querySelector<HTMLElement>('[data-field="users"]')!.dataset.value),
+      heldOut: Number(tr.querySelector<HTMLElement>('[data-field="heldOut"]')!.dataset.value),
+    })),
+  );
+  assert.deepEqual(held, [{ id: HOLDOUT.id, badge: 'holdout', users: holdout.users, heldOut: holdout.tracks.find((t) => t.name === 'holdout')!.users }]);
+  assert.ok(held[0]!.heldOut > 0 && held[0]!.heldOut < holdout.users * 0.2, `about a tenth held out: ${held[0]!.heldOut} of ${holdout.users}`);
+  const order = await page.$$eval('[data-view="overview"], [data-section="holdouts"]', (els) => els.map((e) => (e as HTMLElement).dataset.view ?? (e as HTMLElement).dataset.section));
+  assert.deepEqual(order, ['overview', 'holdouts'], 'holdouts after the tests');
+  assert.equal(await page.textContent('p.meta'), `${tests.length} track sets; ${tests.reduce((n, s) => n + s.users, 0).toLocaleString('en-US')} users summed over the sets (someone in two sets counts in each)`);
   assert.deepEqual(problems, []);
   await page.close();
 });
@@ -191,7 +329,11 @@ test('each track set view shows the numbers of `tracks report --json` on the sam
         }
         assert.equal(cells.users!.text, track.users.toLocaleString('en-US'));
       }
-      const health = shown.health[track.name]!;
+      if (set.holdout) {
+        assert.equal(shown.health, null, `${set.id}: a holdout has no code path health`);
+        continue;
+      }
+      const health = shown.health![track.name]!;
       const l = track.latency;
       const vs = l.comparison?.find((c) => c.q === 0.95);
       const expected = {
@@ -232,6 +374,120 @@ test('each track set view shows the numbers of `tracks report --json` on the sam
       }
     }
   }
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('segments: "Break down by" lists the set\'s dimensions; choosing one shows each segment as `tracks report --by` (p adj across segments, SRM, heterogeneity)', async () => {
+  const { page, problems, dialogs } = await openPage();
+  await showTrackSet(page, 'checkout-delay');
+  const options = await page.$$eval('select[data-field="by-select"] option', (os) => os.map((o) => [(o as HTMLOptionElement).value, o.textContent]));
+  assert.deepEqual(options, [['', 'none'], ['country', 'country'], ['plan', 'plan']]);
+  assert.equal(await page.locator('table[data-segments-metric]').count(), 0, 'no breakdown until one is chosen');
+  // A set that records no dimensions offers none.
+  await showTrackSet(page, 'pricing');
+  assert.equal(await page.locator('section[data-section="segments"]').count(), 0);
+
+  await showTrackSet(page, 'checkout-delay');
+  await page.selectOption('select[data-field="by-select"]', 'country');
+  await page.waitForSelector('html[data-ready="trackset"] section[data-section="segments"][data-dimension="country"]');
+  assert.equal(new URL(page.url()).hash, '#/set/checkout-delay?by=country', 'the breakdown is in the address');
+  assert.equal(await page.inputValue('select[data-field="by-select"]'), 'country');
+  const set = (await cliReport('--by', 'country')).trackSets.find((s) => s.id === 'checkout-delay')!;
+  assert.deepEqual(set.segments!.values.map((v) => v.value).sort(), ['BR', 'DE', 'US']);
+  const shown = await segmentNumbers(page);
+  assertSegments(shown, set);
+  // The fixture's story: the short delay (an order review) lifts purchases in Germany only.
+  const purchase = shown.find((t) => t.metric === 'purchase')!;
+  const de = purchase.rows.find((r) => r.segment === 'DE' && r.track === 'short_delay')!;
+  assert.equal(de.lift.verdict, 'better');
+  assert.match(de.lift.className, /num-better/);
+  assert.match(de.valueText!, /^\d+\.\d\d%$/, 'a conversion rate reads as a percentage');
+  const differs = purchase.heterogeneity.find((h) => h.track === 'short_delay')!;
+  assert.equal(differs.flag, 'effect differs by segment');
+  assert.ok(differs.pValue! < 0.05 && differs.df === 2, `Q = ${differs.q}, p = ${differs.pValue}`);
+  assert.equal(purchase.heterogeneity.find((h) => h.track === 'long_delay')!.differs, 'false');
+  assert.ok(purchase.rows.every((r) => r.srm === null || r.srm.mismatch === 'false'), 'every country split as the weights say');
+  assert.equal(await page.locator('[data-field="segment-srm-warning"]').count(), 0);
+
+  // Another dimension, then none again.
+  await page.selectOption('select[data-field="by-select"]', 'plan');
+  await page.waitForSelector('html[data-ready="trackset"] section[data-section="segments"][data-dimension="plan"]');
+  assertSegments(await segmentNumbers(page), (await cliReport('--by', 'plan')).trackSets.find((s) => s.id === 'checkout-delay')!);
+  await page.selectOption('select[data-field="by-select"]', '');
+  await page.waitForFunction(() => location.hash === '#/set/checkout-delay' && document.documentElement.dataset.ready === 'trackset');
+  assert.equal(await page.locator('table[data-segments-metric]').count(), 0);
+
+  // search-ranking's logging bug wrote exposures without dimensions: the mismatch is in "(none)".
+  await showSegments(page, 'search-ranking', 'country');
+  const search = (await cliReport('--by', 'country')).trackSets.find((s) => s.id === 'search-ranking')!;
+  const searchShown = await segmentNumbers(page);
+  assertSegments(searchShown, search);
+  const none = searchShown[0]!.rows.find((r) => r.segment === '(none)' && r.srm !== null)!;
+  assert.deepEqual([none.srm!.mismatch, none.srm!.flag], ['true', 'mismatch']);
+  assert.match(none.srm!.className, /\bbad\b/);
+  assert.equal(searchShown[0]!.rows.filter((r) => r.srm?.mismatch === 'true').length, 1, 'only the segment without dimensions');
+  assert.match((await page.textContent('[data-field="segment-srm-warning"]'))!, /^Sample-ratio mismatch in \(none\) \(p < 0\.001\)/);
+
+  // A segment named like an XSS probe is text; one segment has nothing to compare across.
+  await showSegments(page, XSS_NAME, 'variant');
+  const xss = (await cliReport('--by', 'variant')).trackSets.find((s) => s.id === XSS_NAME)!;
+  const xssShown = await segmentNumbers(page);
+  assertSegments(xssShown, xss);
+  assert.equal(xssShown[0]!.rows[0]!.segmentCell, XSS_NAME);
+  assert.equal(await page.locator('img').count(), 0);
+  assert.deepEqual(dialogs, []);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a bad `by` is refused: the API answers 400 with a message, and the page shows it', async () => {
+  for (const by of ['bad-name', '1country', 'x'.repeat(41), '', 'country&trackset=pricing']) {
+    const response = await fetch(new URL(`/api/report?trackset=checkout-delay&by=${encodeURIComponent(by)}`, url));
+    assert.equal(response.status, 400, `by=${by}`);
+    assert.match(((await response.json()) as { error: string }).error, /^by must be a dimension name from the set's static dimensions\(\), like country or plan/);
+  }
+  const ok = await fetch(new URL('/api/report?trackset=checkout-delay&by=country', url));
+  assert.equal(ok.status, 200);
+  assert.equal(((await ok.json()) as Report).trackSets[0]!.segments!.dimension, 'country');
+  assert.deepEqual(await (await fetch(new URL('/api/dimensions?trackset=checkout-delay', url))).json(), { dimensions: ['country', 'plan'] });
+  const { page, problems } = await openPage();
+  await page.goto(`${url}#/set/checkout-delay?by=bad-name`);
+  await page.waitForSelector('html[data-ready="error"]');
+  assert.match((await page.textContent('p.error'))!, /^by must be a dimension name/);
+  assert.deepEqual(problems.filter((p) => !p.includes('400')), []);
+  await page.close();
+});
+
+test('a holdout is shown as one: labelled general users against held-out users, no Stop, Resume or Ramp', async () => {
+  const { page, problems } = await openPage();
+  await page.goto(url);
+  await page.waitForSelector('html[data-ready="overview"]');
+  await page.click(`section[data-section="holdouts"] a`);
+  await page.waitForSelector('html[data-ready="trackset"]');
+  assert.equal(new URL(page.url()).hash, `#/set/${HOLDOUT.id}`);
+  const holdout = (await cliReport()).trackSets.find((s) => s.id === HOLDOUT.id)!;
+  assert.equal(await page.textContent('h1 [data-badge="holdout"]'), 'holdout');
+  assert.equal(await page.textContent('[data-field="holdout-note"]'), 'Holdout: general users (every test) against held-out users (every baseline).');
+  const held = holdout.tracks.find((t) => t.name === 'holdout')!.users;
+  const general = holdout.tracks.find((t) => t.name === 'general')!.users;
+  assert.deepEqual(
+    await page.$eval('[data-field="holdout-users"]', (p) => [(p as HTMLElement).dataset.heldOut, (p as HTMLElement).dataset.general]),
+    [String(held), String(general)],
+  );
+  assert.match((await page.textContent('[data-field="holdout-users"]'))!, new RegExp(`^${holdout.users} users: ${held} held out \\(\\d+\\.\\d%\\), ${general} general`));
+  assert.equal(await page.locator('button[data-action]').count(), 0, 'no Stop, Resume or Ramp');
+  assert.equal(await page.locator('[data-section="health"]').count(), 0, 'no code path of its own');
+  // Every metric compares general users with held-out ones (the baseline).
+  assert.equal(await page.getAttribute('table[data-metric="purchase"] tr.baseline', 'data-track'), 'holdout');
+  assert.equal(
+    Number(await page.getAttribute('table[data-metric="purchase"] tr[data-track="general"] td[data-field="lift"]', 'data-value')),
+    holdout.tracks.find((t) => t.name === 'general')!.metrics.find((m) => m.metric === 'purchase')!.comparison!.relative!.estimate,
+  );
+  // The store refuses to stop a holdout anyway: the API says so.
+  const csrf = await page.getAttribute('meta[name="csrf-token"]', 'content');
+  const stop = await fetch(new URL('/api/stop', url), { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf! }, body: JSON.stringify({ trackSetId: HOLDOUT.id }) });
+  assert.equal(stop.status, 400);
   assert.deepEqual(problems, []);
   await page.close();
 });

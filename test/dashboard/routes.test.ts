@@ -9,7 +9,7 @@ import type { DashboardServer } from '../../src/dashboard/dashboard-server.js';
 import { CONTENT_SECURITY_POLICY, TOKEN_COOKIE } from '../../src/dashboard/security.js';
 import { sqliteStore } from '../../src/index.js';
 import type { Report } from '../../src/report/report-model.js';
-import { XSS_NAME, recordFixture } from './fixture.js';
+import { HOLDOUT, XSS_NAME, recordFixture } from './fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-dashboard-routes-'));
 const db = join(dir, 'tracks.db');
@@ -97,6 +97,7 @@ test('GET /api/report is the report model of `tracks report --json`, number for 
     [
       [XSS_NAME, 'running'],
       ['checkout-delay', 'running'],
+      [HOLDOUT.id, 'running'],
       ['new-cache', 'guardrail'],
       ['pricing', 'running'],
       ['search-ranking', 'running'],
@@ -117,6 +118,48 @@ test('GET /api/report?trackset= adds the cumulative lift by day and each phase a
   const missing = await fetch(new URL('/api/report?trackset=nope', dashboard.url));
   assert.equal(missing.status, 404);
   assert.deepEqual(await missing.json(), { error: "unknown track set 'nope'" });
+});
+
+test('GET /api/report?trackset=&by= breaks the set down as `tracks report --by`; /api/dimensions lists the choices; a bad by is a 400', async () => {
+  const one = (await (await fetch(new URL('/api/report?trackset=checkout-delay&by=country', dashboard.url))).json()) as Report;
+  const cli = await cliReport('--trackset', 'checkout-delay', '--all-phases', '--by', 'country');
+  const { timeline: _, ...rest } = one.trackSets[0]!;
+  assert.deepEqual(rest, cli.trackSets[0]);
+  assert.equal(rest.segments!.dimension, 'country');
+  // Without a set: every set broken down, as `tracks report --json --by country`.
+  const all = (await (await fetch(new URL('/api/report?by=country', dashboard.url))).json()) as Report;
+  assert.deepEqual(withoutClock(all), withoutClock(await cliReport('--by', 'country')));
+
+  const dimensions = async (id: string) => {
+    const response = await fetch(new URL(`/api/dimensions?trackset=${encodeURIComponent(id)}`, dashboard.url));
+    assert.equal(response.status, 200);
+    return response.json();
+  };
+  assert.deepEqual(await dimensions('checkout-delay'), { dimensions: ['country', 'plan'] });
+  assert.deepEqual(await dimensions('search-ranking'), { dimensions: ['country'] });
+  assert.deepEqual(await dimensions('pricing'), { dimensions: [] });
+  assert.deepEqual(await dimensions(HOLDOUT.id), { dimensions: [] });
+  assert.deepEqual(await dimensions('never-recorded'), { dimensions: [] });
+  assert.equal((await fetch(new URL('/api/dimensions', dashboard.url))).status, 400);
+
+  for (const by of ['country-code', '9lives', '', 'a'.repeat(41), '<img>']) {
+    const bad = await fetch(new URL(`/api/report?trackset=checkout-delay&by=${encodeURIComponent(by)}`, dashboard.url));
+    assert.equal(bad.status, 400, by);
+    assert.match(((await bad.json()) as { error: string }).error, /^by must be a dimension name/);
+  }
+});
+
+test('a holdout cannot be stopped, resumed or ramped from the page: the store refuses, the API says 400', async () => {
+  for (const [path, body] of [
+    ['/api/stop', { trackSetId: HOLDOUT.id }],
+    ['/api/resume', { trackSetId: HOLDOUT.id }],
+    ['/api/ramp', { trackSetId: HOLDOUT.id, coverage: 0.5 }],
+  ] as const) {
+    const response = await post(path, body);
+    assert.equal(response.status, 400, path);
+    assert.match(((await response.json()) as { error: string }).error, /holdout/i, path);
+  }
+  assert.equal(await controlOf(HOLDOUT.id), undefined, 'nothing written');
 });
 
 test('stop and resume: POST with the CSRF secret writes the control state, through the CLI’s own function', async () => {

@@ -7,10 +7,19 @@ export class RequestFailed extends Error {
   override readonly name = 'RequestFailed';
 }
 
-/** The report of every track set, or of one with its timeline. */
-export async function fetchReport(trackSetId?: string): Promise<Report> {
-  const url = trackSetId === undefined ? '/api/report' : `/api/report?trackset=${encodeURIComponent(trackSetId)}`;
-  return (await call(url, { method: 'GET', headers: { Accept: 'application/json' } })) as Report;
+/** The report of every track set, or of one with its timeline (broken down by the dimension `by`, if given). */
+export async function fetchReport(trackSetId?: string, by?: string): Promise<Report> {
+  const params = new URLSearchParams();
+  if (trackSetId !== undefined) params.set('trackset', trackSetId);
+  if (by !== undefined) params.set('by', by);
+  const query = params.toString();
+  return (await call(query === '' ? '/api/report' : `/api/report?${query}`, { method: 'GET', headers: { Accept: 'application/json' } })) as Report;
+}
+
+/** The dimensions a set's exposures carry (its `static dimensions`), sorted: what it can be broken down by. */
+export async function fetchDimensions(trackSetId: string): Promise<string[]> {
+  const answer = (await call(`/api/dimensions?trackset=${encodeURIComponent(trackSetId)}`, { method: 'GET', headers: { Accept: 'application/json' } })) as { dimensions: string[] };
+  return answer.dimensions;
 }
 
 /** Stops a test (serving `serve` to everyone) or resumes it; POST with the page's CSRF secret. */

@@ -26,6 +26,11 @@ export function statusBadge(set: TrackSetResult): HTMLElement {
   return el('span', { class: `badge status-${set.status}`, text, data: { status: set.status } });
 }
 
+/** Marks a holdout's pseudo set (`configure({ holdout })`): not a test, shown apart. */
+export function holdoutBadge(): HTMLElement {
+  return el('span', { class: 'badge holdout-badge', text: 'holdout', data: { badge: 'holdout' }, attrs: { title: 'users held out of every test, against everyone else' } });
+}
+
 /** One badge per kind of warning that matters at a glance. */
 export function warningBadges(warnings: readonly ReportWarning[]): HTMLElement[] {
   const kinds = [...new Set(warnings.map((w) => w.kind))].filter((k) => BADGED.has(k));

@@ -1,12 +1,13 @@
 import type { Report } from '../../report/report-model.js';
-import { fetchReport, sendControl, sendRamp } from './api.js';
+import { fetchDimensions, fetchReport, sendControl, sendRamp } from './api.js';
 import { el, when } from './dom.js';
 import { overviewView } from './overview.js';
 import { trackSetView } from './trackset.js';
 
 /**
  * The page's entry point: picks the view from the URL hash (`#/` for the list of track sets,
- * `#/set/<id>` for one), fetches its report and renders it. When the view's data is on the
+ * `#/set/<id>` for one, `#/set/<id>?by=<dimension>` for one broken down by a dimension),
+ * fetches its report and renders it. When the view's data is on the
  * page and its charts are drawn, `<html data-ready="...">` says so (tests and the benchmark
  * wait for it).
  */
@@ -17,9 +18,9 @@ let generation = 0;
 async function render(): Promise<void> {
   const mine = ++generation;
   delete document.documentElement.dataset.ready;
-  const trackSetId = trackSetInHash();
+  const { trackSetId, by } = viewInHash();
   try {
-    const report = await fetchReport(trackSetId);
+    const [report, dimensions] = await Promise.all([fetchReport(trackSetId, by), trackSetId === undefined ? [] : fetchDimensions(trackSetId)]);
     if (mine !== generation) return;
     showHeader(report);
     if (trackSetId === undefined) {
@@ -30,7 +31,7 @@ async function render(): Promise<void> {
     }
     const set = report.trackSets.find((s) => s.id === trackSetId);
     if (set === undefined) throw new Error(`unknown track set '${trackSetId}'`);
-    const view = trackSetView(report, set, {
+    const view = trackSetView(report, set, { dimensions, by }, {
       stop: async (serve) => {
         await sendControl('stop', set.id, serve);
         await render();
@@ -42,6 +43,10 @@ async function render(): Promise<void> {
       ramp: async (change) => {
         await sendRamp(set.id, change);
         await render();
+      },
+      // A new address (so the breakdown can be linked and survives a reload); hashchange renders it.
+      breakDown: (dimension) => {
+        location.hash = trackSetHash(set.id, dimension);
       },
     });
     app.replaceChildren(view.element);
@@ -58,14 +63,24 @@ async function render(): Promise<void> {
   }
 }
 
-function trackSetInHash(): string | undefined {
-  const match = /^#\/set\/(.+)$/.exec(location.hash);
-  if (match === null) return undefined;
+/**
+ * The view the hash names: `#/set/<id>` (the id URI-encoded, so a `?` in it is `%3F`), with
+ * `?by=<dimension>` after it for a breakdown.
+ */
+function viewInHash(): { trackSetId?: string; by?: string } {
+  const match = /^#\/set\/([^?]+)(?:\?(.*))?$/.exec(location.hash);
+  if (match === null) return {};
   try {
-    return decodeURIComponent(match[1]!);
+    const by = new URLSearchParams(match[2] ?? '').get('by');
+    return { trackSetId: decodeURIComponent(match[1]!), ...(by === null || by === '' ? {} : { by }) };
   } catch {
-    return undefined;
+    return {};
   }
+}
+
+/** The hash of a set's view, broken down by `by` when given. */
+function trackSetHash(id: string, by: string | undefined): string {
+  return `#/set/${encodeURIComponent(id)}${by === undefined ? '' : `?by=${encodeURIComponent(by)}`}`;
 }
 
 function showHeader(report: Report): void {

@@ -1,15 +1,23 @@
-import type { LatencyQuantile, MetricResult, PhaseResult, Report, TrackResult, TrackSetResult } from '../../report/report-model.js';
-import { isSerious, statusBadge, warningBadges } from './badges.js';
+import type { Comparison, Heterogeneity, LatencyQuantile, MetricResult, MetricType, PhaseResult, Report, SegmentResult, SegmentsResult, TrackResult, TrackSetResult } from '../../report/report-model.js';
+import { holdoutBadge, isSerious, statusBadge, warningBadges } from './badges.js';
 import type { ChartPanel } from './charts.js';
 import { TYPE_LABELS, errorChart, latencyChart, liftChart, rateChart } from './charts.js';
 import { confirmDialog, rampDialog } from './dialog.js';
 import { count, el, latency, ms, number, numberCell, percent, pValue, resolutionOf, signedMs, signedPercent, table, upper, when } from './dom.js';
 
-/** What the view's buttons do. */
+/** What the view's buttons and choices do. */
 export interface ControlActions {
   stop(serve: string): Promise<void>;
   resume(): Promise<void>;
   ramp(change: { coverage?: number; weights?: Record<string, number> }): Promise<void>;
+  /** Shows the set broken down by a dimension, or by none. */
+  breakDown(dimension: string | undefined): void;
+}
+
+/** The set's dimensions (what it can be broken down by), and the one the report was broken down by. */
+export interface Breakdown {
+  readonly dimensions: readonly string[];
+  readonly by: string | undefined;
 }
 
 /** A rendered view: its element and the charts to draw once it is in the document. */
@@ -19,11 +27,13 @@ export interface View {
 }
 
 /**
- * One track set: status, warnings, Stop/Resume/Ramp, its phases on a timeline, and per metric
- * the report's table and charts (goal metrics, then guardrail metrics apart). The phase
- * selector shows the comparisons of every phase combined (the default) or of one phase alone.
+ * One track set: status, warnings, Stop/Resume/Ramp, its phases on a timeline, its segments
+ * (when it records dimensions), and per metric the report's table and charts (goal metrics,
+ * then guardrail metrics apart). The phase selector shows the comparisons of every phase
+ * combined (the default) or of one phase alone. A holdout's pseudo set is labelled as such,
+ * without the controls (a holdout is changed in `configure`, not stopped or ramped).
  */
-export function trackSetView(report: Report, set: TrackSetResult, actions: ControlActions): View {
+export function trackSetView(report: Report, set: TrackSetResult, breakdown: Breakdown, actions: ControlActions): View {
   const charts: ChartPanel[] = [];
   const all = set.tracks[0]?.metrics ?? [];
   const section = (m: MetricResult): HTMLElement => {
@@ -49,13 +59,14 @@ export function trackSetView(report: Report, set: TrackSetResult, actions: Contr
       : [el('section', { class: 'guardrail-metrics', data: { section: 'guardrail-metrics' } }, [el('h2', { text: 'Guardrail metrics (must not get worse)' }), ...guardrails.map(section)])]),
   ];
   const metrics = all.map((m) => m.metric);
-  const health = [latencyChart(set, report), errorChart(set)].filter((p): p is ChartPanel => p !== null);
+  // A holdout runs no code path of its own: no health to show.
+  const health = set.holdout ? [] : [latencyChart(set, report), errorChart(set)].filter((p): p is ChartPanel => p !== null);
   charts.push(...health);
 
   const element = el('section', { data: { view: 'trackset', trackset: set.id } }, [
     el('a', { text: '← All track sets', attrs: { href: '#/' } }),
-    el('h1', {}, [el('span', { text: set.id, data: { field: 'id' } }), statusBadge(set), ...warningBadges(set.warnings)]),
-    meta(set),
+    el('h1', {}, [el('span', { text: set.id, data: { field: 'id' } }), set.holdout ? holdoutBadge() : null, statusBadge(set), ...warningBadges(set.warnings)]),
+    set.holdout ? holdoutMeta(set) : meta(set),
     set.warnings.length === 0
       ? null
       : el(
@@ -63,7 +74,9 @@ export function trackSetView(report: Report, set: TrackSetResult, actions: Contr
           { class: 'warnings' },
           set.warnings.map((w) => el('li', { text: w.message, class: isSerious(w) ? 'bad' : '', data: { warning: w.kind } })),
         ),
-    controls(set, actions),
+    set.holdout
+      ? el('p', { class: 'holdout-note', data: { field: 'holdout-note' }, text: 'Holdout: general users (every test) against held-out users (every baseline).' })
+      : controls(set, actions),
     phasesSection(set, (tracks) => {
       const phase = set.phases.find((p) => p.results === tracks);
       for (const holder of element.querySelectorAll<HTMLElement>('section[data-metric]')) {
@@ -74,12 +87,15 @@ export function trackSetView(report: Report, set: TrackSetResult, actions: Contr
     set.inferredMetrics.length === 0
       ? null
       : el('p', { class: 'muted', data: { field: 'inferred' }, text: `${set.inferredMetrics.join(', ')}: type inferred from the data; declare metrics in configure({ metrics }) to analyse them as you mean them.` }),
+    segmentsSection(set, breakdown, actions),
     ...(metrics.length === 0 ? [el('p', { class: 'empty', text: 'No conversions recorded yet: call convert() to record outcomes.' })] : sections),
-    el('section', { data: { section: 'health' } }, [
-      el('h2', { text: 'Code path health' }),
-      healthTable(set, report.latencyBucketBoundsMs, report.alpha),
-      el('div', { class: 'charts' }, health.map((p) => p.element)),
-    ]),
+    set.holdout
+      ? null
+      : el('section', { data: { section: 'health' } }, [
+          el('h2', { text: 'Code path health' }),
+          healthTable(set, report.latencyBucketBoundsMs, report.alpha),
+          el('div', { class: 'charts' }, health.map((p) => p.element)),
+        ]),
     set.guardrails.length === 0
       ? null
       : el('section', {}, [
@@ -105,6 +121,19 @@ function meta(set: TrackSetResult): HTMLElement {
     { class: 'meta' },
     items.filter((t): t is string => t !== null).map((text) => el('span', { text })),
   );
+}
+
+/** A holdout's users: held out (the baseline, `holdout`) and general, with the share held out. */
+function holdoutMeta(set: TrackSetResult): HTMLElement {
+  const held = set.tracks.find((t) => t.isBaseline);
+  const general = set.tracks.filter((t) => !t.isBaseline).reduce((n, t) => n + t.users, 0);
+  const share = held !== undefined && set.users > 0 ? ` (${percent(held.users / set.users, 1)})` : '';
+  const items = [
+    `${count(set.users)} users: ${count(held?.users ?? 0)} held out${share}, ${count(general)} general`,
+    set.srm === null ? null : `sample ratio p = ${pValue(set.srm.pValue)}`,
+    set.firstExposureAt === null ? null : `${when(set.firstExposureAt)} – ${when(set.lastExposureAt)}`,
+  ];
+  return el('p', { class: 'meta', data: { field: 'holdout-users', heldOut: String(held?.users ?? 0), general: String(general) } }, items.filter((t): t is string => t !== null).map((text) => el('span', { text })));
 }
 
 function metricLabel(m: MetricResult): string {
@@ -234,32 +263,164 @@ function metricTable(tracks: readonly TrackResult[], metric: string): HTMLTableE
 function metricRow(track: TrackResult, m: MetricResult): HTMLTableRowElement {
   const c = m.comparison;
   const value = m.type === 'conversion' ? numberCell('rate', m.value, percent(m.value)) : numberCell('value', m.value, number(m.value));
-  const liftText = track.isBaseline
-    ? 'baseline'
-    : c === null
-      ? m.cannotCompute === null ? '' : `n/a: ${m.cannotCompute}`
-      : c.relative !== null
-        ? `${signedPercent(c.relative.estimate)} [${signedPercent(c.relative.interval[0])}, ${signedPercent(c.relative.interval[1])}]`
-        : `${number(c.absolute.estimate)} [${number(c.absolute.interval[0])}, ${number(c.absolute.interval[1])}]`;
-  // Colours follow the verdict, in the metric's direction: a drop in latency is good news.
-  const verdictClass = c === null ? '' : c.verdict === 'better' ? ' num-sig num-better' : c.verdict === 'worse' ? ' num-sig num-worse' : c.verdict === 'changed' ? ' num-sig num-changed' : '';
-  const lift = el('td', { text: liftText, class: `num${verdictClass}`, data: { field: 'lift', value: c?.relative ? String(c.relative.estimate) : '', verdict: c?.verdict ?? '' } });
-  if (c?.relative) {
-    lift.dataset.low = String(c.relative.interval[0]);
-    lift.dataset.high = String(c.relative.interval[1]);
-  }
-  if (c?.significant) lift.title = `significant after adjustment: ${c.verdict}`;
   return el('tr', { class: track.isBaseline ? 'baseline' : '', data: { track: track.name } }, [
     el('td', { text: track.name, data: { field: 'track' } }),
     numberCell('users', track.users, count(track.users)),
     numberCell('expectedShare', track.expectedShare, percent(track.expectedShare, 1)),
     numberCell('conversions', m.conversions, count(m.conversions)),
     value,
-    lift,
+    liftCell(track.isBaseline, c, m.cannotCompute),
     numberCell('pValue', c?.pValue ?? null, pValue(c?.pValue ?? null)),
     numberCell('adjustedPValue', c?.adjustedPValue ?? null, pValue(c?.adjustedPValue ?? null)),
     numberCell('chanceToBeatControl', c?.chanceToBeatControl ?? null, percent(c?.chanceToBeatControl ?? null, 0)),
     numberCell('risk', c?.risk ?? null, c?.risk === null || c?.risk === undefined ? '' : signedPercent(c.risk)),
+  ]);
+}
+
+/**
+ * A track's lift over the baseline: relative with its interval (absolute when the baseline is
+ * 0), coloured by the verdict; the estimate and interval in data-value, data-low, data-high.
+ */
+function liftCell(isBaseline: boolean, c: Comparison | null, cannotCompute: string | null): HTMLTableCellElement {
+  const text = isBaseline ? 'baseline' : c === null ? (cannotCompute === null ? '' : `n/a: ${cannotCompute}`) : liftText(c.relative, c.absolute);
+  // Colours follow the verdict, in the metric's direction: a drop in latency is good news.
+  const verdictClass = c === null ? '' : c.verdict === 'better' ? ' num-sig num-better' : c.verdict === 'worse' ? ' num-sig num-worse' : c.verdict === 'changed' ? ' num-sig num-changed' : '';
+  const lift = el('td', { text, class: `num${verdictClass}`, data: { field: 'lift', value: c?.relative ? String(c.relative.estimate) : '', verdict: c?.verdict ?? '' } });
+  if (c?.relative) {
+    lift.dataset.low = String(c.relative.interval[0]);
+    lift.dataset.high = String(c.relative.interval[1]);
+  }
+  if (c?.significant) lift.title = `significant after adjustment: ${c.verdict}`;
+  return lift;
+}
+
+/** A metric's value as its table shows it: a rate for a conversion, else a number. */
+function valueText(type: MetricType, value: number | null): string {
+  return type === 'conversion' ? percent(value) : number(value);
+}
+
+/**
+ * Segments (`static dimensions`): the choice of a dimension to break the set down by and, once
+ * chosen, per goal metric a table of each segment's tracks (users, value, lift, p adjusted
+ * across every segment's comparisons, the segment's sample-ratio check), and under it, per
+ * track, whether its effect differs between segments (Cochran's Q), as `tracks report --by`.
+ * Nothing when the set records no dimensions.
+ */
+function segmentsSection(set: TrackSetResult, breakdown: Breakdown, actions: ControlActions): HTMLElement | null {
+  const { dimensions, by } = breakdown;
+  if (dimensions.length === 0 && by === undefined) return null;
+  // A dimension named in the address but not (yet) in the sample of exposures still shows as chosen.
+  const choices = by === undefined || dimensions.includes(by) ? dimensions : [...dimensions, by];
+  const select = el('select', { attrs: { name: 'by', 'aria-label': 'Break down by' }, data: { field: 'by-select' } }, [
+    el('option', { text: 'none', attrs: { value: '' } }),
+    ...choices.map((d) => el('option', { text: d, attrs: { value: d } })),
+  ]);
+  select.value = by ?? '';
+  select.addEventListener('change', () => actions.breakDown(select.value === '' ? undefined : select.value));
+  const segments = set.segments;
+  const goals = set.tracks[0]?.metrics.filter((m) => !m.guardrail) ?? [];
+  return el('section', { data: { section: 'segments', ...(segments ? { dimension: segments.dimension } : {}) } }, [
+    el('h2', { text: segments ? `By ${segments.dimension} (${segments.values.length} segment${segments.values.length === 1 ? '' : 's'})` : 'Segments' }),
+    el('label', { text: 'Break down by: ' }, [select]),
+    segments === undefined
+      ? null
+      : el('p', {
+          class: 'muted',
+          text:
+            `The largest segments (at most 10; the rest added up as "other"; "(none)": users recorded without ${segments.dimension})` +
+            `${set.analysedPhases.length > 1 ? ', every phase combined' : ''}. p adj is corrected across every segment's comparisons; ` +
+            'SRM p checks each segment\'s split against the weights.',
+        }),
+    ...(segments === undefined ? [] : segmentTables(segments, goals)),
+  ]);
+}
+
+function segmentTables(segments: SegmentsResult, goals: readonly MetricResult[]): HTMLElement[] {
+  const parts: HTMLElement[] = [];
+  const mismatched = segments.values.filter((v) => v.srm?.mismatch);
+  if (mismatched.length > 0) {
+    parts.push(
+      el('p', {
+        class: 'warning-line bad',
+        data: { field: 'segment-srm-warning' },
+        text: `Sample-ratio mismatch in ${mismatched.map((v) => `${v.value} (p ${pValue(v.srm!.pValue)})`).join(', ')}: that segment's users were not split as the weights say, so its numbers cannot be trusted.`,
+      }),
+    );
+  }
+  if (goals.length === 0) parts.push(el('p', { class: 'empty', text: 'No conversions recorded yet: nothing to break down.' }));
+  for (const m of goals) {
+    parts.push(
+      el('div', { class: 'segment-metric' }, [
+        el('h3', { text: `${m.metric} by ${segments.dimension}` }),
+        segmentTable(segments, m),
+        el('ul', { class: 'heterogeneity' }, segments.heterogeneity.filter((h) => h.metric === m.metric).map((h) => heterogeneityLine(h, segments.dimension))),
+      ]),
+    );
+  }
+  return parts;
+}
+
+/** One goal metric by segment: a group of rows per segment (one per track), its name and SRM p spanning them. */
+function segmentTable(segments: SegmentsResult, metric: MetricResult): HTMLTableElement {
+  const rows = segments.values.flatMap((segment) => segmentRows(segment, metric));
+  const valueHead = metric.type === 'conversion' ? 'Rate' : TYPE_LABELS[metric.type].replace(/^./, (c) => c.toUpperCase());
+  return table([segments.dimension, 'Track', 'Users', valueHead, 'Lift (interval)', 'p adj', 'SRM p'], rows, { segmentsMetric: metric.metric, dimension: segments.dimension });
+}
+
+function segmentRows(segment: SegmentResult, metric: MetricResult): HTMLTableRowElement[] {
+  const tracks = segment.tracks.filter((t) => t.metrics.some((x) => x.metric === metric.metric));
+  return tracks.map((t, i) => {
+    const m = t.metrics.find((x) => x.metric === metric.metric)!;
+    const c = m.comparison;
+    const first = i === 0;
+    const span = { rowspan: String(tracks.length) };
+    return el('tr', { class: `${t.isBaseline ? 'baseline' : ''}${first ? ' segment-first' : ''}`, data: { segment: segment.value, track: t.name } }, [
+      first ? el('td', { text: segment.value, class: 'segment', data: { field: 'segment', users: String(segment.users) }, attrs: { ...span, title: `${count(segment.users)} users` } }) : null,
+      el('td', { text: t.name, data: { field: 'track' } }),
+      numberCell('users', t.users, count(t.users)),
+      numberCell(metric.type === 'conversion' ? 'rate' : 'value', m.value, valueText(metric.type, m.value)),
+      liftCell(t.isBaseline, c, m.cannotCompute),
+      numberCell('adjustedPValue', c?.adjustedPValue ?? null, pValue(c?.adjustedPValue ?? null)),
+      first ? srmCell(segment, span) : null,
+    ]);
+  });
+}
+
+/** A segment's sample-ratio check, flagged on a mismatch. */
+function srmCell(segment: SegmentResult, span: Readonly<Record<string, string>>): HTMLTableCellElement {
+  const srm = segment.srm;
+  const cell = numberCell('srm', srm?.pValue ?? null, pValue(srm?.pValue ?? null), srm?.mismatch ? 'bad' : undefined);
+  for (const [name, value] of Object.entries(span)) cell.setAttribute(name, value);
+  cell.dataset.mismatch = String(srm?.mismatch ?? false);
+  if (srm?.mismatch) {
+    cell.prepend(el('span', { class: 'badge warn-badge bad', text: 'mismatch', data: { flag: 'srm' } }), ' ');
+    cell.title = `sample-ratio mismatch: p = ${srm.pValue}; this segment's users were not split as the weights say`;
+  }
+  return cell;
+}
+
+/** "short_delay across country: Q = 27.7 (df 2), p < 0.001, I² 93%: effect differs by segment". */
+function heterogeneityLine(h: Heterogeneity, dimension: string): HTMLElement {
+  const differs = h.pValue !== null && h.pValue < 0.05;
+  const data: Record<string, string> = {
+    field: 'heterogeneity',
+    track: h.track,
+    metric: h.metric,
+    segments: String(h.segments),
+    q: h.q === null ? '' : String(h.q),
+    df: h.degreesOfFreedom === null ? '' : String(h.degreesOfFreedom),
+    pValue: h.pValue === null ? '' : String(h.pValue),
+    iSquared: h.iSquared === null ? '' : String(h.iSquared),
+    differs: String(differs),
+  };
+  const verdict =
+    h.pValue === null
+      ? 'fewer than 2 segments to compare'
+      : `Q = ${h.q!.toFixed(1)} (df ${h.degreesOfFreedom}), p ${pValue(h.pValue)}, I² ${percent(h.iSquared, 0)}: `;
+  return el('li', { class: differs ? 'differs' : '', data }, [
+    el('strong', { text: h.track }),
+    ` across ${dimension}: ${verdict}`,
+    h.pValue === null ? null : differs ? el('span', { class: 'badge warn-badge', text: 'effect differs by segment', data: { flag: 'differs' } }) : 'no evidence it differs',
   ]);
 }
 

@@ -131,7 +131,8 @@ export interface AppliedCap {
  * that have a value falls on a zero.
  */
 export function percentileRank(q: number, units: number): number {
-  return units - Math.ceil(q * units) + 1;
+  // q·units in floating point can land just above a whole number (0.07 × 100 = 7.000000000000001).
+  return units - Math.ceil(q * units - 1e-9) + 1;
 }
 
 /** Adds `sums` into the metric's entry of `metrics`. */

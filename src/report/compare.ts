@@ -92,6 +92,9 @@ function cupedFixedLift(pairs: readonly { readonly base: ArmSums; readonly track
     const t = cupedStatisticsOf(track, spec);
     const result = cupedLift(c, t, { alpha, kind });
     if (!result.ok) {
+      // A phase the plain comparison uses must be in the adjusted one too, or the two would
+      // compare different users: then no adjustment.
+      if (armEstimate(base, spec, 'control').ok && armEstimate(track, spec, 'treatment').ok && c.n >= 2 && t.n >= 2) return result.reason;
       reason ??= result.reason;
       continue;
     }
@@ -136,7 +139,7 @@ function finish(
   const bayes = posteriorOf(fixed, { alpha: options.alpha });
   const relative = estimate.relative.ok ? { estimate: estimate.relative.estimate, interval: estimate.relative.confidenceInterval } : null;
   return {
-    absolute: { estimate: estimate.absolute.estimate, interval: estimate.absolute.confidenceInterval },
+    absolute: { estimate: estimate.absolute.estimate, interval: estimate.absolute.confidenceInterval, standardError: fixed.absolute.standardError },
     relative,
     pValue,
     // "Better" follows the metric's direction: for a lower-is-better metric, a negative effect.

@@ -34,7 +34,9 @@ const NO_METRIC: MetricSums = noMetricSums();
  * converting user's total is exactly 1, else a sum).
  */
 export function metricSpecs(tracks: readonly ArmSums[], declared: ReadonlyMap<string, MetricDeclaration>): MetricSpec[] {
-  const names = new Set([...tracks.flatMap((t) => [...t.metrics.keys()]), ...declared.keys()]);
+  // A metric seen only before exposures (CUPED's history) is not an outcome of the test.
+  const outcomes = tracks.flatMap((t) => [...t.metrics].filter(([, m]) => m.converted > 0).map(([name]) => name));
+  const names = new Set([...outcomes, ...declared.keys()]);
   return [...names].sort().map((name) => {
     const d = declared.get(name);
     if (d === undefined) return { name, type: inferredType(tracks, name), declared: false, higherIsBetter: true, guardrail: false };

@@ -9,8 +9,11 @@ export type Interval = readonly [number, number];
 
 /** A comparison of one track with the baseline on one metric. */
 export interface Comparison {
-  /** Treatment minus baseline, in the metric's unit (rate or mean per user). */
-  readonly absolute: { readonly estimate: number; readonly interval: Interval };
+  /**
+   * Treatment minus baseline, in the metric's unit (rate or mean per user), with its interval
+   * and the fixed-horizon standard error of the estimate.
+   */
+  readonly absolute: { readonly estimate: number; readonly interval: Interval; readonly standardError: number };
   /** (Treatment - baseline) / baseline, or null when the baseline is 0. */
   readonly relative: { readonly estimate: number; readonly interval: Interval } | null;
   /** Two-sided p-value (always-valid when the report is sequential). */
@@ -148,7 +151,7 @@ export interface LatencyComparison {
   readonly differenceMs: { readonly estimate: number; readonly interval: Interval };
   /** Track over baseline (1.2: 20% slower), or null when either is below resolution. */
   readonly ratio: { readonly estimate: number; readonly interval: Interval } | null;
-  /** Two-sided p-value of "no difference". */
+  /** Two-sided p-value of "no difference": the smallest level at which the difference's interval excludes 0 (at least 1e-12). */
   readonly pValue: number;
   /** p95 only: significantly slower than the baseline, after the set's correction across its tracks. */
   readonly slower: boolean;

@@ -1,7 +1,6 @@
 import { NO_SEGMENT, OTHER_SEGMENT } from '../model/dimensions.js';
 import { addMetric } from '../model/sums.js';
 import type { MutableMetricSums, PhaseSums, SegmentSums, TrackSums } from '../model/sums.js';
-import { normalQuantile } from '../stats/distributions.js';
 import { heterogeneityTest } from '../stats/heterogeneity.js';
 import { adjustPValues } from '../stats/multiple-testing.js';
 import { verdictOf } from './compare.js';
@@ -64,19 +63,18 @@ export function segmentsResult(
         if (c === null) return { metric: m.metric, value: m.value, comparison: null, cannotCompute: m.cannotCompute };
         const adjustedPValue = corrected.get(c)!;
         const significant = adjustedPValue < options.alpha;
-        return { metric: m.metric, value: m.value, comparison: { ...c, adjustedPValue, significant, verdict: verdictOf(c.absolute.estimate, significant, higherIsBetter.get(m.metric) ?? true) }, cannotCompute: null };
+        return { metric: m.metric, value: m.value, comparison: { ...c, adjustedPValue, significant, verdict: verdictOf(c.absolute.estimate, significant, higherIsBetter.has(m.metric) ? higherIsBetter.get(m.metric)! : true) }, cannotCompute: null };
       }),
     })),
   }));
-  // Cochran's Q on the fixed-horizon estimates: always-valid intervals are wider by design.
-  const z = normalQuantile(1 - options.alpha / 2);
+  // Cochran's Q on the fixed-horizon estimates and their standard errors (always-valid intervals are wider by design).
   const heterogeneity = specs.flatMap((spec) => {
     const names = results[0]?.tracks.filter((t) => !t.isBaseline).map((t) => t.name) ?? [];
     return names.map((track) => {
       const groups = results.flatMap((r) => {
         const c = (r.fixed ?? r.tracks).find((t) => t.name === track)?.metrics.find((m) => m.metric === spec.name)?.comparison;
         if (!c) return [];
-        const se = (c.absolute.interval[1] - c.absolute.interval[0]) / (2 * z);
+        const se = c.absolute.standardError;
         return se > 0 && Number.isFinite(se) ? [{ estimate: c.absolute.estimate, standardError: se }] : [];
       });
       const test = heterogeneityTest(groups);

@@ -15,7 +15,7 @@ export const TYPE_LABELS: Readonly<Record<MetricResult['type'], (name: string) =
 };
 
 /** A lift for people: relative with its interval when there is one, else absolute. */
-export function liftText(relative: Comparison['relative'], absolute: Comparison['absolute']): string {
+export function liftText(relative: Comparison['relative'], absolute: Pick<Comparison['absolute'], 'estimate' | 'interval'>): string {
   return relative
     ? `${signedPercent(relative.estimate)} [${signedPercent(relative.interval[0])}, ${signedPercent(relative.interval[1])}]`
     : `${number(absolute.estimate)} [${number(absolute.interval[0])}, ${number(absolute.interval[1])}]`;

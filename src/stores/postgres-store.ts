@@ -615,7 +615,7 @@ export class PostgresStore implements Store {
               r AS (SELECT v.*, ROW_NUMBER() OVER (PARTITION BY v.track_set_id, v.phase, v.metric ORDER BY v.value DESC) AS rank,
                   COUNT(*) OVER (PARTITION BY v.track_set_id, v.phase, v.metric) AS c FROM v),
               m AS (SELECT r.*, CASE WHEN r.kind = 'mean' THEN r.c ELSE n.users END AS units FROM r JOIN n ON n.track_set_id = r.track_set_id AND n.phase = r.phase)
-              SELECT track_set_id AS "trackSetId", phase, metric, value::float8 AS value, kind FROM m WHERE rank = units - ceil(q * units) + 1`,
+              SELECT track_set_id AS "trackSetId", phase, metric, value::float8 AS value, kind FROM m WHERE rank = units - ceil(q * units - 1e-9) + 1`,
               [...base, wanted.map((c) => c.metric), wanted.map((c) => c.kind), wanted.map((c) => c.percentile)],
               call,
             )

@@ -400,7 +400,7 @@ function summarizeSqlite(db: Database, options: SummarizeOptions | undefined): T
         r AS (SELECT v.*, ROW_NUMBER() OVER (PARTITION BY v.trackSetId, v.phase, v.metric ORDER BY v.value DESC) AS rank,
             COUNT(*) OVER (PARTITION BY v.trackSetId, v.phase, v.metric) AS c FROM v)
         SELECT r.trackSetId, r.phase, r.metric, r.value, r.kind FROM r JOIN n ON n.trackSetId = r.trackSetId AND n.phase = r.phase
-        WHERE r.rank = ${units} - (CAST(r.q * ${units} AS INTEGER) + (r.q * ${units} > CAST(r.q * ${units} AS INTEGER))) + 1`,
+        WHERE r.rank = ${units} - (CAST(r.q * ${units} - 1e-9 AS INTEGER) + (r.q * ${units} - 1e-9 > CAST(r.q * ${units} - 1e-9 AS INTEGER))) + 1`,
         { ...endParams, percentiles: JSON.stringify(caps.filter((c) => c.percentile !== undefined).map((c) => [c.metric, c.kind, c.percentile])) },
       )
         .filter((row) => row.kind === 'mean' || row.value > 0)

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildReport, memoryStore, readAnalysis, renderReport, welchTest } from '../../src/index.js';
 import type { MetricDeclaration, RecordedEvent, Report } from '../../src/index.js';
+import { percentileRank } from '../../src/model/sums.js';
 
 const AT = Date.UTC(2026, 9, 1);
 
@@ -72,4 +73,11 @@ test('a percentile that falls on users without a value does not cap, and says so
   assert.deepEqual(revenueOf(report, 'a').cap, { percentile: 0.9, applied: [null] });
   assert.equal(revenueOf(report, 'b').total, 7, 'not capped');
   assert.match(renderReport(report), /90th percentile of the set's users: none \(it is 0\)/);
+});
+
+test('the percentile rank is exact where q times the units lands just above a whole number in floating point', () => {
+  // 0.07 * 100 = 7.000000000000001: the 7th smallest of 100 is the 94th from the top.
+  assert.equal(percentileRank(0.07, 100), 94);
+  assert.equal(percentileRank(0.99, 100), 2);
+  assert.equal(percentileRank(0.9, 20), 3);
 });

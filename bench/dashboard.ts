@@ -36,7 +36,7 @@ if (!existsSync(CHROMIUM)) {
 const dir = mkdtempSync(join(tmpdir(), 'tracks-bench-dashboard-'));
 const db = join(dir, 'tracks.db');
 try {
-  const built = buildStore(db);
+  const built = await buildStore(db);
   console.log(`store: ${db}: ${built.users.toLocaleString('en-US')} users, ${built.conversions.toLocaleString('en-US')} conversions, ${built.health.toLocaleString('en-US')} health rows (built in ${built.ms.toFixed(0)} ms)`);
 
   const report = await timeReport();
@@ -115,24 +115,22 @@ function ms(x: number): string {
  * A store with USERS users in one track set over DAYS days, written straight into the tables
  * the SQLite store creates (the store is opened once first, so its migrations make them).
  */
-function buildStore(path: string): { users: number; conversions: number; health: number; ms: number } {
+async function buildStore(path: string): Promise<{ users: number; conversions: number; health: number; ms: number }> {
   const start = performance.now();
+  const end = Date.UTC(2026, 0, 31);
+  const first = end - DAYS * 86_400_000;
+  // The set's definition, written through the store: its first write creates and migrates the file (reads create nothing).
   const store = sqliteStore(path);
-  void store.readControls(); // opens the file: WAL, migrations
-  void store.close();
+  await store.write([{ kind: 'definition', eventId: 'def-1', trackSetId: 'checkout-delay', weights: { control: 1, short_delay: 1, long_delay: 1 }, coverage: 1, at: first }]);
+  await store.close();
   const sqlite = new Database(path);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = OFF');
   let seed = 7;
   const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
-  const end = Date.UTC(2026, 0, 31);
-  const first = end - DAYS * 86_400_000;
   let conversions = 0;
   let health = 0;
   sqlite.transaction(() => {
-    sqlite
-      .prepare('INSERT INTO tracks_definitions (event_id, track_set_id, weights, coverage, at) VALUES (?, ?, ?, ?, ?)')
-      .run('def-1', 'checkout-delay', JSON.stringify({ control: 1, short_delay: 1, long_delay: 1 }), 1, first);
     const exposure = sqlite.prepare('INSERT INTO tracks_exposures (track_set_id, unit, track, at, event_id) VALUES (?, ?, ?, ?, ?)');
     const conversion = sqlite.prepare('INSERT INTO tracks_conversions (event_id, unit, metric, value, at) VALUES (?, ?, ?, ?, ?)');
     for (let i = 0; i < USERS; i++) {

@@ -578,9 +578,8 @@ export class PostgresStore implements Store {
     // exposure and before the end of its phase ("settled"), which the join checks per row
     // without a sub-select, so the server can split it over its cores.
     const settledIf = `t.first_at >= e.at AND ${open('t.last_at')}`;
-    // CUPED's covariate: each user's conversions in the window before the exposure. Users with
-    // any are never settled (their first conversion precedes the exposure), so only the
-    // re-adding query below reads the window; the join reaches back far enough to find them.
+    // CUPED's covariate: each user's conversions in the window before the exposure (the join
+    // reaches back far enough to find them). The window of each metric is joined as a small table.
     const base = ended.length > 0 ? endParams : params;
     const preExposure = options?.preExposure;
     const longest = longestWindowOf(preExposure);
@@ -588,10 +587,14 @@ export class PostgresStore implements Store {
     const windows = preExposure?.byMetric === undefined ? [] : [...preExposure.byMetric];
     const k = base.length;
     const back = windowed ? `$${k + 1}::int8` : '0';
-    const windowOf = windows.length === 0
-      ? `$${k + 2}::int8`
-      : `COALESCE((SELECT w.ms FROM unnest($${k + 3}::text[], $${k + 4}::int8[]) AS w(metric, ms) WHERE w.metric = t.metric), $${k + 2}::int8)`;
+    const windowOf = windows.length === 0 ? `$${k + 2}::int8` : `COALESCE(wm.ms, $${k + 2}::int8)`;
+    const windowsJoin = windows.length === 0 ? '' : `LEFT JOIN unnest($${k + 3}::text[], $${k + 4}::int8[]) AS wm(metric, ms) ON wm.metric = t.metric`;
     const windowParams = windowed ? [longest, preExposure?.ms ?? 0, ...(windows.length > 0 ? [windows.map(([m]) => m), windows.map(([, ms]) => ms)] : [])] : [];
+    // A user whose conversions of a metric all came before the exposure and inside the metric's
+    // window ("settled before") has the unit's total as its covariate and nothing after: read
+    // from the pre-added row too. Returning users are mostly these; the re-adding query is left
+    // with the users who converted both before and after their exposure.
+    const settledBeforeIf = windowed ? `t.last_at < e.at AND t.first_at >= e.at - ${windowOf}` : 'false';
     // Caps (winsorization): a percentile cap's value per set and phase first, then every
     // user's value limited in the summing passes (the rule of addUser in model/sums.ts).
     const caps = options?.caps ?? [];
@@ -632,9 +635,11 @@ export class PostgresStore implements Store {
               ON kc.metric = t.metric AND (kc.track_set_id IS NULL OR (kc.track_set_id = e.track_set_id AND kc.phase = COALESCE(e.phase, '')))`,
             params: [applied.map((c) => c.trackSetId), applied.map((c) => c.phase), applied.map((c) => c.metric), applied.map((c) => c.kind), applied.map((c) => c.value)],
           };
+    // Not LEAST(): it skips NULLs, and would give a user with no conversion after the exposure
+    // (total NULL, not summed) the cap as its total.
     const capped = (expression: string, kind: string) =>
-      applied.length === 0 ? expression : `(CASE WHEN kc.kind = '${kind}' THEN LEAST(${expression}, kc.value) ELSE ${expression} END)`;
-    const settledParams = windowed ? [...base, longest] : base;
+      applied.length === 0 ? expression : `(CASE WHEN kc.kind = '${kind}' AND ${expression} > kc.value THEN kc.value ELSE ${expression} END)`;
+    const settledParams = windowed ? [...base, ...windowParams] : base;
     const settledCaps = capsJoin(settledParams.length + 1);
     const total = capped('t.total', 'sum');
     const count = capped('t.conversions::float8', 'count');
@@ -670,9 +675,19 @@ export class PostgresStore implements Store {
           COALESCE(SUM(${count} * ${count}) FILTER (WHERE ${settledIf}), 0)::float8 AS "countSquares",
           COALESCE(SUM(${mean}) FILTER (WHERE ${settledIf}), 0)::float8 AS "meanSum",
           COALESCE(SUM(${mean} * ${mean}) FILTER (WHERE ${settledIf}), 0)::float8 AS "meanSquares",
-          (COUNT(*) FILTER (WHERE NOT (${settledIf})))::float8 AS unsettled
+          ${
+            windowed
+              ? `(COUNT(*) FILTER (WHERE ${settledBeforeIf}))::float8 AS "preConverted",
+          COALESCE(SUM(${total}) FILTER (WHERE ${settledBeforeIf}), 0)::float8 AS "preSum",
+          COALESCE(SUM(${total} * ${total}) FILTER (WHERE ${settledBeforeIf}), 0)::float8 AS "preSumSquares",
+          COALESCE(SUM(${count}) FILTER (WHERE ${settledBeforeIf}), 0)::float8 AS "preCount",
+          COALESCE(SUM(${count} * ${count}) FILTER (WHERE ${settledBeforeIf}), 0)::float8 AS "preCountSquares",`
+              : ''
+          }
+          (COUNT(*) FILTER (WHERE NOT (${settledIf}) AND NOT (${settledBeforeIf})))::float8 AS unsettled
         FROM ${s}.tracks_exposures e JOIN ${s}.tracks_unit_totals t ON t.unit = e.unit AND t.last_at >= e.at - ${back}
         ${ends}
+        ${windowed ? windowsJoin : ''}
         ${settledCaps.sql}
         WHERE ${open('t.first_at')} ${and('e.')} GROUP BY 1, 2, 3, 4, 5 ${bySegment}`,
         withBy([...settledParams, ...settledCaps.params]),
@@ -687,6 +702,9 @@ export class PostgresStore implements Store {
     ]);
     // Users who converted before their exposure, or after their phase ended: their totals count
     // only the conversions inside the window, re-added from the conversions of those units alone.
+    // Such a unit's conversions of the metric span some time (first_at < last_at: a unit whose
+    // conversions all share one instant is settled, settled before, or adds nothing), which
+    // PostgreSQL checks on the unit totals before joining them with the exposures.
     const unsettledParams = [...base, ...windowParams];
     const unsettledCaps = capsJoin(unsettledParams.length + 1);
     // Each user's values as the sums read them, capped where the metric has a cap.
@@ -716,13 +734,15 @@ export class PostgresStore implements Store {
           FROM ${s}.tracks_unit_totals t
           JOIN ${s}.tracks_exposures e ON e.unit = t.unit AND t.last_at >= e.at - ${back}
           ${ends}
+          ${windowed ? windowsJoin : ''}
           CROSS JOIN LATERAL (SELECT SUM(c.value) FILTER (WHERE c.at >= e.at) AS total, COUNT(*) FILTER (WHERE c.at >= e.at) AS n,
                                 COALESCE(SUM(c.value) FILTER (WHERE c.at < e.at), 0) AS pre_total, COUNT(*) FILTER (WHERE c.at < e.at) AS pre_n
                               FROM ${s}.tracks_conversions c
                               WHERE c.unit = t.unit AND c.metric = t.metric AND ${open('c.at')}
                                 AND c.at >= e.at - ${windowed ? windowOf : '0'}) w
           ${unsettledCaps.sql}
-          WHERE NOT (${settledIf}) AND ${open('t.first_at')} AND (w.n > 0 OR w.pre_n > 0) ${and('e.')} GROUP BY 1, 2, 3, 4, 5 ${bySegment}`,
+          WHERE NOT (${settledIf}) AND NOT (${settledBeforeIf}) AND ${open('t.first_at')} AND (w.n > 0 OR w.pre_n > 0)
+            AND t.first_at < t.last_at ${and('e.')} GROUP BY 1, 2, 3, 4, 5 ${bySegment}`,
           withBy([...unsettledParams, ...unsettledCaps.params]),
           call,
         )

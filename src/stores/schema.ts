@@ -92,6 +92,15 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE tracks_exposures ADD COLUMN dimensions TEXT;
   ALTER TABLE tracks_definitions ADD COLUMN holdout INTEGER;
   `,
+  // Version 6: indexes for the report. Conversions by unit and metric, covering the values, so
+  // the join of exposures with conversions reads each user's conversions in metric order from
+  // the index alone (it replaces the index by unit and time); exposures by set, phase, track and
+  // dimensions, so users are counted per track (and segment) without sorting the exposures.
+  `
+  DROP INDEX IF EXISTS tracks_conversions_unit;
+  CREATE INDEX IF NOT EXISTS tracks_conversions_unit_metric ON tracks_conversions (unit, metric, at, value);
+  CREATE INDEX IF NOT EXISTS tracks_exposures_cell ON tracks_exposures (track_set_id, phase, track, dimensions, at);
+  `,
 ];
 
 /** PostgreSQL migrations; `{s}` is replaced by the quoted schema name. */
@@ -323,5 +332,12 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   ALTER TABLE {s}.tracks_metrics ADD COLUMN IF NOT EXISTS analysis text;
   ALTER TABLE {s}.tracks_exposures ADD COLUMN IF NOT EXISTS dimensions text;
   ALTER TABLE {s}.tracks_definitions ADD COLUMN IF NOT EXISTS holdout integer;
+  `,
+  // Version 7: conversions by unit and metric, with the time and value in the index (it replaces
+  // the index by unit and time): the report re-adds the conversions of users who converted both
+  // before and after their exposure (CUPED's returning users) with an index-only scan per user.
+  `
+  DROP INDEX IF EXISTS {s}.tracks_conversions_unit;
+  CREATE INDEX IF NOT EXISTS tracks_conversions_unit_metric ON {s}.tracks_conversions (unit, metric, at) INCLUDE (value);
   `,
 ];

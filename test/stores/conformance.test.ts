@@ -257,6 +257,11 @@ for (const kind of kinds) {
         if (u % 4 === 0) events.push({ kind: 'conversion', eventId: `c${n++}`, unit: `u${u}`, metric: 'revenue', value: 5, at: at - hourMs });
         events.push({ kind: 'conversion', eventId: `c${n++}`, unit: `u${u}`, metric: 'visit', value: 1, at: at + 2 });
       }
+      // A returning user with history only (no conversion after the exposure): a covariate, no
+      // outcome, no ratio product, and a cap must not turn its missing outcome into the cap.
+      events.push({ kind: 'exposure', eventId: 'x-history', trackSetId: 'seg', track: 'b', unit: 'history-only', at: day + 11 * hourMs, phase: 'two', dimensions: { country: 'de', constructor: 'x', plan: 'pro' } });
+      events.push({ kind: 'conversion', eventId: 'c-history-1', unit: 'history-only', metric: 'revenue', value: 500, at: day + 10 * hourMs });
+      events.push({ kind: 'conversion', eventId: 'c-history-2', unit: 'history-only', metric: 'visit', value: 1, at: day + 10 * hourMs });
       for (const s of [store, memory]) await s.write(events);
       const options = {
         by: 'country',
@@ -270,7 +275,7 @@ for (const kind of kinds) {
       assert.equal(segments.dimension, 'country');
       assert.deepEqual([...segments.values.keys()], ['', 'de', 'fr', 'us'], "'' holds the units recorded without the dimension");
       const users = (segment: string) => segments.values.get(segment)!.flatMap((p) => p.tracks).reduce((sum, t) => sum + t.users, 0);
-      assert.deepEqual(['', 'de', 'fr', 'us'].map(users), [4, 8, 9, 9]);
+      assert.deepEqual(['', 'de', 'fr', 'us'].map(users), [4, 9, 9, 9]);
       // The segments partition the users of each phase.
       for (const phase of fromStore[0]!.phases) {
         const inSegments = [...segments.values.values()].flatMap((p) => p.filter((x) => x.phase === phase.phase)).flatMap((p) => p.tracks).reduce((sum, t) => sum + t.users, 0);

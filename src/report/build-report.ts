@@ -11,7 +11,7 @@ import type { CupedOption } from './read-analysis.js';
 import type { DailySums, HealthSums, MutableMetricSums, PhaseSums, TrackSetSums, TrackSums } from '../model/sums.js';
 import { comparePhases, verdictOf } from './compare.js';
 import type { PendingComparison } from './compare.js';
-import { armEstimate, familyOf, metricSpecs, metricSums, valueOf } from './metric-spec.js';
+import { armEstimate, familyOf, metricSpecs, metricSums, poolArms as poolPhases, valueOf } from './metric-spec.js';
 import type { ArmSums, MetricSpec } from './metric-spec.js';
 import { phasedSrm, phaseSrm } from './phase-srm.js';
 import type {
@@ -317,21 +317,6 @@ function phaseResult(phase: PhaseSums, index: number, set: TrackSetSums, baselin
     tracks: tracks.map((t) => ({ name: t.track, users: t.users, expectedShare: totalWeight > 0 && weights.has(t.track) ? weights.get(t.track)! / totalWeight : null })),
     ...(options.allPhases ? { results: analyse(tracks, [phase], baseline, specs, weights, options) } : {}),
   };
-}
-
-/** Every phase's tracks added up: each user once, with the conversions of their own phase. */
-function poolPhases(phases: readonly PhaseSums[]): ArmSums[] {
-  const pooled = new Map<string, { users: number; metrics: Map<string, MutableMetricSums>; products: Map<string, number> | undefined }>();
-  for (const phase of phases) {
-    for (const t of phase.tracks) {
-      let acc = pooled.get(t.track);
-      if (acc === undefined) pooled.set(t.track, (acc = { users: 0, metrics: new Map(), products: t.products ? new Map() : undefined }));
-      acc.users += t.users;
-      for (const [metric, sums] of t.metrics) addMetric(acc.metrics, metric, sums);
-      for (const [key, sum] of t.products ?? []) acc.products?.set(key, (acc.products.get(key) ?? 0) + sum);
-    }
-  }
-  return [...pooled].map(([track, acc]) => ({ track, users: acc.users, metrics: acc.metrics, ...(acc.products ? { products: acc.products } : {}) }));
 }
 
 /**

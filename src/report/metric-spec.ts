@@ -1,5 +1,6 @@
 import type { MetricCap, MetricDeclaration } from '../model/metrics.js';
-import { noMetricSums, productKey } from '../model/sums.js';
+import { addMetric, noMetricSums, productKey } from '../model/sums.js';
+import type { MutableMetricSums } from '../model/sums.js';
 import type { MetricSums, TrackSums } from '../model/sums.js';
 import { armOf, ratioArm } from '../stats/stratified-lift.js';
 import type { ArmEstimate } from '../stats/stratified-lift.js';
@@ -134,4 +135,19 @@ export function valueOf(arm: ArmSums, spec: MetricSpec): number | null {
   }
   const s = statisticsOf(arm, spec);
   return s.n > 0 ? s.sum / s.n : null;
+}
+
+/** Groups of tracks added up by track (the phases of a set, a segment's values): each user once, with the conversions of their own group. */
+export function poolArms(groups: readonly { readonly tracks: readonly ArmSums[] }[]): ArmSums[] {
+  const pooled = new Map<string, { users: number; metrics: Map<string, MutableMetricSums>; products: Map<string, number> | undefined }>();
+  for (const group of groups) {
+    for (const t of group.tracks) {
+      let acc = pooled.get(t.track);
+      if (acc === undefined) pooled.set(t.track, (acc = { users: 0, metrics: new Map(), products: t.products ? new Map() : undefined }));
+      acc.users += t.users;
+      for (const [metric, sums] of t.metrics) addMetric(acc.metrics, metric, sums);
+      for (const [key, sum] of t.products ?? []) acc.products?.set(key, (acc.products.get(key) ?? 0) + sum);
+    }
+  }
+  return [...pooled].map(([track, acc]) => ({ track, users: acc.users, metrics: acc.metrics, ...(acc.products ? { products: acc.products } : {}) }));
 }

@@ -1,9 +1,9 @@
 import { NO_SEGMENT, OTHER_SEGMENT } from '../model/dimensions.js';
-import { addMetric } from '../model/sums.js';
-import type { MutableMetricSums, PhaseSums, SegmentSums, TrackSums } from '../model/sums.js';
+import type { PhaseSums, SegmentSums, TrackSums } from '../model/sums.js';
 import { heterogeneityTest } from '../stats/heterogeneity.js';
 import { adjustPValues } from '../stats/multiple-testing.js';
 import { verdictOf } from './compare.js';
+import { poolArms } from './metric-spec.js';
 import type { ArmSums, MetricSpec } from './metric-spec.js';
 import { phasedSrm } from './phase-srm.js';
 import type { Comparison, SegmentResult, SegmentsResult, TrackResult } from './report-model.js';
@@ -37,7 +37,7 @@ export function segmentsResult(
       const source = analysedPhases.find((a) => a.phase === p.phase)!;
       return { ...source, tracks: p.tracks };
     });
-    const tracks = pool(sums).map((t): TrackSums => ({ ...t, health: NO_HEALTH }));
+    const tracks = poolArms(sums).map((t): TrackSums => ({ ...t, health: NO_HEALTH }));
     return {
       value,
       phases: sums,
@@ -103,22 +103,7 @@ function groupSegments(segments: SegmentSums, analysed: ReadonlySet<string>): Ar
     // 'other': the values beyond the ones shown, and those the recorder already grouped.
     const byPhase = new Map<string, ArmSums[]>();
     for (const e of rest) for (const p of e.phases) byPhase.set(p.phase, [...(byPhase.get(p.phase) ?? []), ...p.tracks]);
-    groups.push({ value: OTHER_SEGMENT, phases: [...byPhase].map(([phase, tracks]) => ({ phase, tracks: pool([{ tracks }]) })) });
+    groups.push({ value: OTHER_SEGMENT, phases: [...byPhase].map(([phase, tracks]) => ({ phase, tracks: poolArms([{ tracks }]) })) });
   }
   return groups;
-}
-
-/** Tracks of several groups added up, by track. */
-function pool(groups: readonly { readonly tracks: readonly ArmSums[] }[]): ArmSums[] {
-  const pooled = new Map<string, { users: number; metrics: Map<string, MutableMetricSums>; products: Map<string, number> | undefined }>();
-  for (const g of groups) {
-    for (const t of g.tracks) {
-      let acc = pooled.get(t.track);
-      if (acc === undefined) pooled.set(t.track, (acc = { users: 0, metrics: new Map(), products: t.products ? new Map() : undefined }));
-      acc.users += t.users;
-      for (const [metric, sums] of t.metrics) addMetric(acc.metrics, metric, sums);
-      for (const [key, sum] of t.products ?? []) acc.products?.set(key, (acc.products.get(key) ?? 0) + sum);
-    }
-  }
-  return [...pooled].map(([track, acc]) => ({ track, users: acc.users, metrics: acc.metrics, ...(acc.products ? { products: acc.products } : {}) }));
 }

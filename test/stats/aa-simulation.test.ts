@@ -11,18 +11,8 @@ import {
   welchTest,
   type SufficientStatistics,
 } from '../../src/stats/index.js';
+import { seededRandom as mulberry32 } from '../support/random.js';
 
-/** Mulberry32: a small, fast, seedable 32-bit PRNG returning floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Number of successes in `n` Bernoulli(p) trials. */
 function binomial(random: () => number, n: number, p: number): number {

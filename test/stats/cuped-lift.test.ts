@@ -5,6 +5,7 @@ import { TracksError } from '../../src/errors.js';
 import { cupedLift, type CupedLiftResult, type CupedStatistics } from '../../src/stats/cuped-lift.js';
 import { lift, sampleSize, type Alternative, type MetricKind } from '../../src/stats/index.js';
 import { assertClose, loadFixture } from './fixtures.js';
+import { seededRandom as mulberry32 } from '../support/random.js';
 
 interface Inputs {
   readonly kind: MetricKind;
@@ -155,18 +156,6 @@ test('sampleSize with cupedCorrelation ρ plans 1 − ρ² of the users', () => 
   }
 });
 
-// Seeded simulation: the same Mulberry32 generator as aa-simulation.test.ts, and Box–Muller
-// for normal draws.
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Pairs of independent standard normal draws (Box–Muller). */
 function normalPairs(random: () => number): () => readonly [number, number] {

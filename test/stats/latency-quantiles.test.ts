@@ -17,6 +17,7 @@ import { normalCdf, normalQuantile } from '../../src/stats/index.js';
 import { quantileDifference } from '../../src/stats/quantile-difference.js';
 import { quantileInterval, type LatencyHistogram } from '../../src/stats/quantile-interval.js';
 import { assertClose, loadFixture } from './fixtures.js';
+import { seededRandom as mulberry32 } from '../support/random.js';
 
 const bounds = LATENCY_BUCKET_BOUNDS_MS;
 type Sparse = Readonly<Record<string, number>>;
@@ -296,17 +297,6 @@ test('bucket resolution: on exact lognormal histograms the estimate is within 0.
 // ---------------------------------------------------------------------------------------
 // Seeded simulations: raw lognormal durations counted with the recorder's latencyBucket.
 
-/** Mulberry32: a small, fast, seedable 32-bit PRNG returning floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Standard normal draws by the Box–Muller transform, two per pair of uniforms. */
 function normals(random: () => number): () => number {

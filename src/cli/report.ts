@@ -7,6 +7,7 @@ import { UsageError } from './command.js';
 import { numberFlag, parse } from './parse.js';
 import { baselinesOf, CONTROL_USAGE } from './control-option.js';
 import { openExistingStore, STORE_USAGE } from './store-option.js';
+import { dimensionNameProblem } from '../model/dimensions.js';
 
 const usage = `Usage: tracks report [options]
 
@@ -56,7 +57,7 @@ export const reportCommand: Command = {
       by: { type: 'string' },
     });
     const by = values.by;
-    if (by !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,39}$/.test(by)) {
+    if (by !== undefined && dimensionNameProblem(by) !== undefined) {
       throw new UsageError(`--by is '${by}'; give a dimension name from the set's static dimensions(), like country or plan`);
     }
     if (values['no-cuped'] && values['cuped-window'] !== undefined) throw new UsageError('--no-cuped and --cuped-window contradict each other; give one');

@@ -9,6 +9,7 @@ import { StoreError } from '../model/store-error.js';
 import type { SummarizeOptions } from '../model/sums.js';
 import { readAnalysis } from '../report/read-analysis.js';
 import type { Analysis } from '../report/read-analysis.js';
+import { dimensionNameProblem } from '../model/dimensions.js';
 
 /**
  * What the page's JSON endpoints do. Every number comes from `buildReport`, the model behind
@@ -47,13 +48,10 @@ export async function reportFor(store: Store, options: DashboardReportOptions, t
   return buildReport(sums, { ...options, metrics, store: store.description, timeline: true, allPhases: true });
 }
 
-/** What `tracks report --by` accepts: a dimension's name, as `static dimensions` may give it. */
-const DIMENSION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,39}$/;
-
 /** The `by` query parameter: absent, or a dimension name; anything else is a 400. */
 export function dimensionParam(value: string | null): string | undefined {
   if (value === null) return undefined;
-  if (!DIMENSION_NAME.test(value)) {
+  if (dimensionNameProblem(value) !== undefined) {
     throw new ApiError(400, 'by must be a dimension name from the set\'s static dimensions(), like country or plan: a letter or _, then letters, digits or _ (at most 40)');
   }
   return value;

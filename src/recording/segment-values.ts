@@ -65,7 +65,9 @@ export class SegmentValues {
         this.#report(new TracksError(`${set.name ?? trackSetId}.dimensions gives more than ${MAX_DIMENSIONS} dimensions; the rest are left out (segments are a few low-cardinality attributes)`));
         break;
       }
-      const text = String(raw).replace(UNPRINTABLE, '\ufffd').trim().slice(0, MAX_DIMENSION_VALUE_LENGTH);
+      // Cut to the bound without splitting a surrogate pair: half an emoji is not valid text, and
+      // the store would refuse the whole exposure for it.
+      const text = String(raw).replace(UNPRINTABLE, '\ufffd').trim().slice(0, MAX_DIMENSION_VALUE_LENGTH).replace(/[\ud800-\udbff]$/, '');
       if (text === '') continue;
       dimensions[name] = this.#bounded(trackSetId, name, this.#units.hashed ? this.#units.of(text) : text);
     }

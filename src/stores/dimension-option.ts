@@ -3,8 +3,8 @@ import { dimensionNameProblem } from '../model/dimensions.js';
 
 /** Checks `summarize({ by })`: a TracksError naming the dimension and the rule, before it reaches a query. */
 export function assertDimension(by: string): void {
-  const problem = dimensionNameProblem(by);
-  if (problem !== undefined) throw new TracksError(`by ${problem}`);
+  const error = dimensionError(by);
+  if (error !== undefined) throw error;
 }
 
 /** The TracksError for a bad `by`, or undefined when it is a dimension name. */

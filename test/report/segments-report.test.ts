@@ -156,3 +156,26 @@ test('SQLite and the CLI: tracks report --by country, --json carries segments; a
   assert.equal(bad.code, 2);
   assert.match(bad.out, /--by is 'country;'; give a dimension name/);
 });
+
+test('a value cut at 64 characters never splits an emoji: every exposure reaches SQLite with its dimensions', async () => {
+  class Emoji extends TrackSet<{ label: string }> {
+    static override id = 'emoji-cut';
+    static override dimensions(context: { label: string }) {
+      return { label: context.label };
+    }
+    static wide_track() {}
+  }
+  const path = join(dir, 'emoji.db');
+  const errors: Error[] = [];
+  configure({ store: path, outbox: false, onError: (e) => errors.push(e) });
+  // 63 characters, then a coconut (two UTF-16 units): a cut at 64 would keep half of it.
+  for (let i = 0; i < 20; i++) void new Emoji({ key: `k${i}`, context: { label: `${'a'.repeat(63)}🥥${i}` } }).name;
+  await flush();
+  await close();
+  assert.deepEqual(errors, []);
+  const store = sqliteStore(path);
+  const [sums] = await store.summarize({ by: 'label' });
+  await store.close();
+  assert.equal(sums!.tracks.reduce((n, t) => n + t.users, 0), 20, '20 exposures in, 20 rows out');
+  assert.deepEqual([...sums!.segments!.values.keys()], ['a'.repeat(63)], 'the half emoji is dropped, not stored');
+});

@@ -71,3 +71,7 @@ export type { SrmCheckOptions, SrmCheckResult } from './srm-check.js';
 export { srmCheck } from './srm-check.js';
 export type { SampleSizeInput, SampleSizeResult } from './sample-size.js';
 export { cohenH, proportionPower, requiredUsersPerTrack, sampleSize } from './sample-size.js';
+export type { RateIntervalOptions, RateIntervalResult } from './rate-interval.js';
+export { rateInterval } from './rate-interval.js';
+export type { PairedHistogram, PairedQuantileOptions, PairedQuantileResult } from './paired-quantile.js';
+export { pairedQuantileInterval } from './paired-quantile.js';

@@ -1,4 +1,4 @@
-import { rampTrackSet, resumeTrackSet, stopTrackSet } from '../stores/control-state.js';
+import { promoteTrackSet, rampTrackSet, resumeTrackSet, stopTrackSet } from '../stores/control-state.js';
 import { TracksError } from '../errors.js';
 import { buildReport } from '../report/build-report.js';
 import type { ReportOptions } from '../report/build-report.js';
@@ -13,8 +13,8 @@ import { dimensionNameProblem } from '../model/dimensions.js';
 
 /**
  * What the page's JSON endpoints do. Every number comes from `buildReport`, the model behind
- * `tracks report --json`; stop and resume are the functions `tracks stop` and `tracks resume`
- * call.
+ * `tracks report --json`; stop, resume, ramp and promote are the functions `tracks stop`,
+ * `tracks resume`, `tracks ramp` and `tracks promote` call.
  */
 
 /** Report options the dashboard passes through (the same flags as `tracks report`). */
@@ -40,12 +40,12 @@ export class ApiError extends Error {
 export async function reportFor(store: Store, options: DashboardReportOptions, trackSetId?: string, by?: string): Promise<Report> {
   const segments = by === undefined ? {} : { by };
   if (trackSetId === undefined) {
-    const { sums, metrics } = await analysisOf(store, { daily: false, ...segments });
-    return buildReport(sums, { ...options, metrics, store: store.description });
+    const { sums, metrics, shadow } = await analysisOf(store, { daily: false, ...segments });
+    return buildReport(sums, { ...options, metrics, shadow, store: store.description });
   }
-  const { sums, metrics } = await analysisOf(store, { trackSetId, daily: true, ...segments });
+  const { sums, metrics, shadow } = await analysisOf(store, { trackSetId, daily: true, ...segments });
   if (sums.length === 0) throw new ApiError(404, `unknown track set '${trackSetId}'`);
-  return buildReport(sums, { ...options, metrics, store: store.description, timeline: true, allPhases: true });
+  return buildReport(sums, { ...options, metrics, shadow, store: store.description, timeline: true, allPhases: true });
 }
 
 /** The `by` query parameter: absent, or a dimension name; anything else is a 400. */
@@ -81,9 +81,9 @@ async function analysisOf(store: Store, options: SummarizeOptions): Promise<Anal
   }
 }
 
-/** A stop, resume or ramp request from the page. */
+/** A stop, resume, ramp or promote request from the page. */
 export interface ControlRequest {
-  readonly action: 'stop' | 'resume' | 'ramp';
+  readonly action: ControlAction;
   readonly trackSetId: string;
   /** The track to serve while stopped (stop only; default control). */
   readonly serve?: string;
@@ -93,8 +93,14 @@ export interface ControlRequest {
   readonly weights?: Readonly<Record<string, number>>;
 }
 
+/** What the page can change: each is a POST to `/api/<action>`. */
+export type ControlAction = 'stop' | 'resume' | 'ramp' | 'promote';
+
+/** The control actions, as the routes match them. */
+export const CONTROL_ACTIONS: readonly ControlAction[] = ['stop', 'resume', 'ramp', 'promote'];
+
 /** Parses and checks a control request's JSON body. */
-export function parseControlRequest(action: 'stop' | 'resume' | 'ramp', body: string): ControlRequest {
+export function parseControlRequest(action: ControlAction, body: string): ControlRequest {
   let value: unknown;
   try {
     value = JSON.parse(body);
@@ -104,7 +110,8 @@ export function parseControlRequest(action: 'stop' | 'resume' | 'ramp', body: st
   if (typeof value !== 'object' || value === null) throw new ApiError(400, 'the body must be a JSON object');
   const { trackSetId, serve, coverage, weights } = value as { trackSetId?: unknown; serve?: unknown; coverage?: unknown; weights?: unknown };
   if (typeof trackSetId !== 'string' || trackSetId === '') throw new ApiError(400, 'trackSetId must be a non-empty string');
-  if (action === 'resume') return { action, trackSetId };
+  // Resume and promote take nothing but the set: promote applies the set's declared weights.
+  if (action === 'resume' || action === 'promote') return { action, trackSetId };
   if (action === 'ramp') {
     if (coverage !== undefined && typeof coverage !== 'number') throw new ApiError(400, 'coverage must be a number from 0 to 1');
     if (weights !== undefined && (typeof weights !== 'object' || weights === null || Array.isArray(weights) || Object.values(weights).some((w) => typeof w !== 'number'))) {
@@ -122,8 +129,10 @@ export function parseControlRequest(action: 'stop' | 'resume' | 'ramp', body: st
 }
 
 /**
- * Stops or resumes a recorded track set through the same functions as the CLI. Unlike the CLI
- * (which may stop a set before any process recorded it), the page only acts on sets it shows.
+ * Stops, resumes, ramps or promotes a recorded track set through the same functions as the
+ * CLI. Unlike the CLI (which may act on a set before any process recorded it, with --force),
+ * the page only acts on sets it shows: an unknown set is a 404, and promoting a set without
+ * shadow runs is a 400 with promoteTrackSet's message.
  */
 export async function applyControl(store: Store, request: ControlRequest): Promise<ControlState> {
   const [known] = (await analysisOf(store, { trackSetId: request.trackSetId, daily: false })).sums;
@@ -133,6 +142,7 @@ export async function applyControl(store: Store, request: ControlRequest): Promi
       const ramp = { ...(request.coverage === undefined ? {} : { coverage: request.coverage }), ...(request.weights === undefined ? {} : { weights: request.weights }) };
       return await rampTrackSet(store, request.trackSetId, ramp);
     }
+    if (request.action === 'promote') return await promoteTrackSet(store, request.trackSetId);
     return request.action === 'stop'
       ? await stopTrackSet(store, request.trackSetId, request.serve)
       : await resumeTrackSet(store, request.trackSetId);

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApiError, applyControl, dimensionParam, dimensionsOf, parseControlRequest, reportFor } from './api.js';
-import type { DashboardReportOptions } from './api.js';
+import { ApiError, CONTROL_ACTIONS, applyControl, dimensionParam, dimensionsOf, parseControlRequest, reportFor } from './api.js';
+import type { ControlAction, DashboardReportOptions } from './api.js';
 import type { Assets } from './assets.js';
 import { pageHtml } from './page.js';
 import { applySecurityHeaders, checkAccess, csrfProblem, hostAllowed, tokenCookie } from './security.js';
@@ -20,6 +20,10 @@ import type { Store } from '../model/store.js';
  * | POST   | `/api/stop`                      | `{ trackSetId, serve? }`: stop a test         |
  * | POST   | `/api/resume`                    | `{ trackSetId }`: resume it                   |
  * | POST   | `/api/ramp`                      | `{ trackSetId, coverage?, weights? }`: ramp   |
+ * | POST   | `/api/promote`                   | `{ trackSetId }`: a shadow set goes live      |
+ *
+ * Every POST changes state, so every one passes the same checks (security.ts: the token when
+ * there is one, the CSRF secret, same origin, a JSON body).
  */
 
 /** What the request handler needs: the store, report options, secrets, assets. */
@@ -73,11 +77,12 @@ async function route(ctx: RouteContext, req: IncomingMessage, res: ServerRespons
   }
 
   const { pathname } = url;
-  if (pathname === '/api/stop' || pathname === '/api/resume' || pathname === '/api/ramp') {
+  const action = controlActionOf(pathname);
+  if (action !== undefined) {
     if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
     const problem = csrfProblem(req, ctx.csrfSecret);
     if (problem !== null) throw new ApiError(403, problem);
-    const request = parseControlRequest(pathname.slice('/api/'.length) as 'stop' | 'resume' | 'ramp', await readBody(req));
+    const request = parseControlRequest(action, await readBody(req));
     const control = await applyControl(ctx.store, request);
     return sendJson(res, 200, { control });
   }
@@ -105,6 +110,11 @@ async function route(ctx: RouteContext, req: IncomingMessage, res: ServerRespons
     }
   }
   return sendText(res, 404, 'not found\n');
+}
+
+/** The control action a path names (`/api/stop`, ...), if it names one. */
+function controlActionOf(pathname: string): ControlAction | undefined {
+  return CONTROL_ACTIONS.find((action) => pathname === `/api/${action}`);
 }
 
 /** The request body as text; a body over the limit is drained unread and refused with 413. */

@@ -11,8 +11,9 @@ import { isIP } from 'node:net';
  *   cookie or an `Authorization: Bearer` header. Compared in constant time.
  * - **Which host names.** Without a token, only the loopback names the server listens on are
  *   accepted in the Host header, so a web page cannot reach it through DNS rebinding.
- * - **Who may change state.** Stop and resume are POSTs carrying a per-server CSRF secret
- *   (embedded in the page's meta tag, sent back as a header), from the page's own origin.
+ * - **Who may change state.** Stop, resume, ramp and promote are POSTs carrying a per-server
+ *   CSRF secret (embedded in the page's meta tag, sent back as a header), from the page's own
+ *   origin.
  * - **What the page may do.** A strict Content-Security-Policy (no inline script or style,
  *   nothing from other origins), no sniffing, no referrer, no framing.
  */

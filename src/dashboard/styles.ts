@@ -82,6 +82,18 @@ ul.heterogeneity { list-style: none; padding: 0; margin: -4px 0 8px; font-size: 
 ul.heterogeneity li { margin: 3px 0; }
 ul.heterogeneity strong { color: var(--fg); font-weight: 600; }
 ul.heterogeneity .badge { margin-left: 2px; }
+.shadow-badge { color: var(--accent); border-color: var(--accent); background: #ddf4ff; }
+.shadow-mode { margin: 8px 0; padding: 6px 10px; border-left: 3px solid var(--accent); background: #ddf4ff; }
+section.shadow h3 { margin-top: 18px; }
+section.shadow td[data-field="track"] .badge { margin-right: 6px; }
+ol.shadow-samples { list-style: none; padding: 0; margin: 6px 0 12px; }
+li.shadow-sample { border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px; margin-bottom: 8px; }
+.shadow-sample-head { margin: 0 0 6px; overflow-wrap: anywhere; }
+.shadow-sample-fields { display: grid; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr)); gap: 8px; }
+.shadow-sample-field { min-width: 0; }
+.shadow-sample-field h4 { margin: 0 0 2px; font-size: 12px; font-weight: 600; color: var(--muted); }
+/* A sample can be long: shown in a box of a few lines that scrolls, not across the page. */
+.shadow-sample pre { margin: 0; max-height: 12em; overflow: auto; white-space: pre-wrap; overflow-wrap: anywhere; font-size: 12px; padding: 6px 8px; background: var(--panel); border-radius: 4px; }
 .error { color: var(--bad); font-weight: 600; }
 .empty { padding: 24px; border: 1px dashed var(--line); border-radius: 6px; color: var(--muted); }
 `;

@@ -166,7 +166,7 @@ test('stop and resume: POST with the CSRF secret writes the control state, throu
   const stopped = await post('/api/stop', { trackSetId: 'checkout-delay', serve: 'short_delay' }, { origin: new URL(dashboard.url).origin });
   assert.equal(stopped.status, 200);
   assert.deepEqual((await stopped.json()).control.serve, 'short_delay');
-  assert.deepEqual({ ...(await controlOf('checkout-delay')), at: 0 }, { trackSetId: 'checkout-delay', stopped: true, serve: 'short_delay', at: 0, coverage: null, weights: { short_delay: 2 }, epoch: 2 });
+  assert.deepEqual({ ...(await controlOf('checkout-delay')), at: 0 }, { trackSetId: 'checkout-delay', stopped: true, serve: 'short_delay', at: 0, coverage: null, weights: { short_delay: 2 }, epoch: 2, promoted: false });
   const report = (await (await fetch(new URL('/api/report', dashboard.url))).json()) as Report;
   const set = report.trackSets.find((s) => s.id === 'checkout-delay')!;
   assert.equal(set.status, 'stopped');

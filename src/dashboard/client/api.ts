@@ -22,8 +22,11 @@ export async function fetchDimensions(trackSetId: string): Promise<string[]> {
   return answer.dimensions;
 }
 
-/** Stops a test (serving `serve` to everyone) or resumes it; POST with the page's CSRF secret. */
-export async function sendControl(action: 'stop' | 'resume', trackSetId: string, serve?: string): Promise<void> {
+/**
+ * Stops a test (serving `serve` to everyone), resumes it, or promotes a shadow set to a live
+ * test; POST with the page's CSRF secret.
+ */
+export async function sendControl(action: 'stop' | 'resume' | 'promote', trackSetId: string, serve?: string): Promise<void> {
   const body = action === 'stop' ? { trackSetId, serve } : { trackSetId };
   await call(`/api/${action}`, {
     method: 'POST',

@@ -31,6 +31,20 @@ export function holdoutBadge(): HTMLElement {
   return el('span', { class: 'badge holdout-badge', text: 'holdout', data: { badge: 'holdout' }, attrs: { title: 'users held out of every test, against everyone else' } });
 }
 
+/**
+ * Marks a set in shadow mode (`static shadow`): every user gets the baseline while candidates
+ * run beside it; nothing for any other set, a promoted one included.
+ */
+export function shadowBadge(set: TrackSetResult): HTMLElement | null {
+  if (set.shadow?.mode !== 'shadow') return null;
+  return el('span', {
+    class: 'badge shadow-badge',
+    text: 'shadow',
+    data: { badge: 'shadow' },
+    attrs: { title: `shadow mode: every user is served ${set.shadow.baseline}; candidates run beside it and are compared, unseen` },
+  });
+}
+
 /** One badge per kind of warning that matters at a glance. */
 export function warningBadges(warnings: readonly ReportWarning[]): HTMLElement[] {
   const kinds = [...new Set(warnings.map((w) => w.kind))].filter((k) => BADGED.has(k));

@@ -44,6 +44,10 @@ async function render(): Promise<void> {
         await sendRamp(set.id, change);
         await render();
       },
+      promote: async () => {
+        await sendControl('promote', set.id);
+        await render();
+      },
       // A new address (so the breakdown can be linked and survives a reload); hashchange renders it.
       breakDown: (dimension) => {
         location.hash = trackSetHash(set.id, dimension);

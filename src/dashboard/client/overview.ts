@@ -1,9 +1,10 @@
 import type { Report, TrackSetResult } from '../../report/report-model.js';
-import { holdoutBadge, statusBadge, warningBadges } from './badges.js';
+import { holdoutBadge, shadowBadge, statusBadge, warningBadges } from './badges.js';
 import { count, el, numberCell, percent, table, when } from './dom.js';
 
 /**
- * The first view: every track set with its status, users and warnings; holdouts
+ * The first view: every track set with its status (and a "shadow" badge while a shadow set
+ * only runs its candidates beside the baseline), users and warnings; holdouts
  * (`configure({ holdout })`) apart, after the tests, with the share of users held out.
  */
 export function overviewView(report: Report): HTMLElement {
@@ -18,7 +19,7 @@ export function overviewView(report: Report): HTMLElement {
   const rows = tests.map((set) =>
     el('tr', { data: { trackset: set.id } }, [
       el('td', {}, [link(set)]),
-      el('td', {}, [statusBadge(set)]),
+      el('td', {}, [statusBadge(set), shadowBadge(set)]),
       numberCell('users', set.users, count(set.users)),
       el('td', { text: set.tracks.map((t) => t.name).join(', '), data: { field: 'tracks' } }),
       el('td', { data: { field: 'warnings' } }, warningBadges(set.warnings)),

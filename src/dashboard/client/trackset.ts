@@ -1,15 +1,18 @@
 import type { Comparison, Heterogeneity, LatencyQuantile, MetricResult, MetricType, PhaseResult, Report, SegmentResult, SegmentsResult, TrackResult, TrackSetResult } from '../../report/report-model.js';
-import { holdoutBadge, isSerious, statusBadge, warningBadges } from './badges.js';
+import { holdoutBadge, isSerious, shadowBadge, statusBadge, warningBadges } from './badges.js';
 import type { ChartPanel } from './charts.js';
 import { TYPE_LABELS, errorChart, latencyChart, liftChart, rateChart } from './charts.js';
 import { confirmDialog, rampDialog } from './dialog.js';
 import { count, el, latency, ms, number, numberCell, percent, pValue, resolutionOf, signedMs, signedPercent, table, upper, when } from './dom.js';
+import { shadowSection } from './shadow.js';
 
 /** What the view's buttons and choices do. */
 export interface ControlActions {
   stop(serve: string): Promise<void>;
   resume(): Promise<void>;
   ramp(change: { coverage?: number; weights?: Record<string, number> }): Promise<void>;
+  /** Promotes a shadow set to a live A/B test. */
+  promote(): Promise<void>;
   /** Shows the set broken down by a dimension, or by none. */
   breakDown(dimension: string | undefined): void;
 }
@@ -29,7 +32,9 @@ export interface View {
 /**
  * One track set: status, warnings, Stop/Resume/Ramp, its phases on a timeline, its segments
  * (when it records dimensions), and per metric the report's table and charts (goal metrics,
- * then guardrail metrics apart). The phase selector shows the comparisons of every phase
+ * then guardrail metrics apart). A shadow set's findings come first while it is in shadow mode
+ * (they are all there is to see: every user gets the baseline), after the live test's once
+ * it was promoted. The phase selector shows the comparisons of every phase
  * combined (the default) or of one phase alone. A holdout's pseudo set is labelled as such,
  * without the controls (a holdout is changed in `configure`, not stopped or ramped).
  */
@@ -63,9 +68,11 @@ export function trackSetView(report: Report, set: TrackSetResult, breakdown: Bre
   const health = set.holdout ? [] : [latencyChart(set, report), errorChart(set)].filter((p): p is ChartPanel => p !== null);
   charts.push(...health);
 
+  const shadow = shadowSection(report, set, { promote: () => actions.promote() });
+  const inShadow = set.shadow?.mode === 'shadow';
   const element = el('section', { data: { view: 'trackset', trackset: set.id } }, [
     el('a', { text: '← All track sets', attrs: { href: '#/' } }),
-    el('h1', {}, [el('span', { text: set.id, data: { field: 'id' } }), set.holdout ? holdoutBadge() : null, statusBadge(set), ...warningBadges(set.warnings)]),
+    el('h1', {}, [el('span', { text: set.id, data: { field: 'id' } }), set.holdout ? holdoutBadge() : null, statusBadge(set), shadowBadge(set), ...warningBadges(set.warnings)]),
     set.holdout ? holdoutMeta(set) : meta(set),
     set.warnings.length === 0
       ? null
@@ -77,6 +84,7 @@ export function trackSetView(report: Report, set: TrackSetResult, breakdown: Bre
     set.holdout
       ? el('p', { class: 'holdout-note', data: { field: 'holdout-note' }, text: 'Holdout: general users (every test) against held-out users (every baseline).' })
       : controls(set, actions),
+    inShadow ? shadow : null,
     phasesSection(set, (tracks) => {
       const phase = set.phases.find((p) => p.results === tracks);
       for (const holder of element.querySelectorAll<HTMLElement>('section[data-metric]')) {
@@ -96,6 +104,7 @@ export function trackSetView(report: Report, set: TrackSetResult, breakdown: Bre
           healthTable(set, report.latencyBucketBoundsMs, report.alpha),
           el('div', { class: 'charts' }, health.map((p) => p.element)),
         ]),
+    inShadow ? null : shadow,
     set.guardrails.length === 0
       ? null
       : el('section', {}, [

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const all = ['core', 'recording', 'report', 'dashboard', 'http'];
+const all = ['core', 'recording', 'report', 'dashboard', 'http', 'shadow'];
 const wanted = process.argv.slice(2);
 const names = wanted.length > 0 ? wanted : all;
 let failed = false;

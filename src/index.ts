@@ -34,6 +34,10 @@ export { bucketOf } from './core/bucket-of.js';
 export { inHoldout } from './core/holdout.js';
 export type { HoldoutOptions } from './core/holdout.js';
 export type { Reason } from './core/run-hooks.js';
+export type { ShadowOptions } from './core/shadow-definition.js';
+export type { ShadowContext } from './core/shadow-context.js';
+export { shadowContext } from './core/shadow-context.js';
+export { assertReadOnlyShadow } from './core/read-only-shadow.js';
 export type { ClassTrackName, RunTrackName, TrackMethodNames } from './core/track-names.js';
 
 // recording
@@ -48,6 +52,7 @@ export type { GuardrailOptions } from './recording/guardrails.js';
 // the data model shared by recording, the stores and the report
 export type * from './model/events.js';
 export type * from './model/sums.js';
+export type { ShadowEvent, ShadowSampleEvent, ShadowSums, ShadowTrackSums } from './model/shadow.js';
 export type { CallOptions, Store } from './model/store.js';
 export type { Outbox, OutboxBatch, OutboxCounts, QuarantinedEvent } from './model/outbox.js';
 export { StoreError } from './model/store-error.js';
@@ -69,7 +74,7 @@ export type { PgPool, PostgresStoreOptions } from './stores/postgres-store.js';
 export { sqliteOutbox } from './stores/sqlite-outbox.js';
 export type { OutboxDatabaseOptions } from './stores/outbox-database.js';
 export { storeFrom } from './stores/open-store.js';
-export { rampTrackSet, resumeTrackSet, stopTrackSet } from './stores/control-state.js';
+export { promoteTrackSet, rampTrackSet, resumeTrackSet, stopTrackSet } from './stores/control-state.js';
 export type { ControlOptions, Ramp } from './stores/control-state.js';
 export type { StoreSpec } from './stores/open-store.js';
 
@@ -95,6 +100,8 @@ export {
   quantileDifference,
   quantileInterval,
   heterogeneityTest,
+  rateInterval,
+  pairedQuantileInterval,
 } from './stats/index.js';
 export type {
   ArmEstimate,
@@ -120,6 +127,10 @@ export type {
   Stratum,
   SufficientStatistics,
   WelchTestResult,
+  RateIntervalOptions,
+  RateIntervalResult,
+  PairedHistogram,
+  PairedQuantileResult,
 } from './stats/index.js';
 
 // report: the answer, as data and as text
@@ -143,6 +154,11 @@ export type {
   TimelinePoint,
   TrackResult,
   TrackSetResult,
+  ShadowResult,
+  ShadowCandidateResult,
+  ShadowSampleResult,
+  RateEstimate,
+  PairedLatencyQuantile,
 } from './report/report-model.js';
 export { simulateSplit } from './report/simulate-split.js';
 export type { ProposedChange, Simulation } from './report/simulate-split.js';

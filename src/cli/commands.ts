@@ -3,6 +3,7 @@ import { dashboardCommand } from './dashboard.js';
 import { planCommand } from './plan.js';
 import { reportCommand } from './report.js';
 import { simulateCommand } from './simulate.js';
+import { promote } from './promote.js';
 import { ramp } from './ramp.js';
 import { resume } from './resume.js';
 import { stop } from './stop.js';
@@ -15,5 +16,6 @@ export const commands: Readonly<Record<string, Command>> = {
   stop,
   resume,
   ramp,
+  promote,
   dashboard: dashboardCommand,
 };

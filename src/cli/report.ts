@@ -73,7 +73,7 @@ export const reportCommand: Command = {
     const store = openExistingStore(values.store, io);
     try {
       // The table has no timeline, so the per-day sums are not asked for.
-      const { sums, metrics } = await readAnalysis(store, {
+      const { sums, metrics, shadow } = await readAnalysis(store, {
         ...(values.trackset === undefined ? {} : { trackSetId: values.trackset }),
         daily: false,
         cuped,
@@ -93,6 +93,7 @@ export const reportCommand: Command = {
         correction,
         baselines,
         metrics,
+        shadow,
         sequential: values.sequential ?? false,
         cuped,
         ...(phase === undefined ? {} : { phase }),

@@ -2,6 +2,7 @@ import { TracksError } from '../errors.js';
 import { murmur3, scrambleLabel } from './murmur3.js';
 import { nameProblem, quoted } from './names.js';
 import type { Candidate } from './rendezvous.js';
+import { readShadow, type ShadowDefinition } from './shadow-definition.js';
 
 /** How a track runs: a method of the class, one entry of a ParamTrackSet, or the no-op control. */
 export interface TrackDefinition extends Candidate {
@@ -46,6 +47,8 @@ export interface TrackSetDefinition {
   readonly hasEligibilityRule: boolean;
   /** `static sticky`: a key keeps the track it first got, even after tracks or weights change. */
   readonly sticky: boolean;
+  /** `static shadow`, validated; null when the set does not run in shadow mode. */
+  readonly shadow: ShadowDefinition | null;
 }
 
 /** The static side every track set class has, as the definition reads it. */
@@ -58,6 +61,7 @@ export interface TrackSetStatics {
   readonly weight?: unknown;
   readonly sticky?: unknown;
   readonly control?: unknown;
+  readonly shadow?: unknown;
 }
 
 export const CONTROL = 'control';
@@ -153,6 +157,7 @@ export function buildDefinition(
   const byName = new Map(tracks.map((t) => [t.name, t] as const));
   const baseline = readBaseline(cls, className, byName, addControlTrack);
   const control = (baseline === null ? undefined : byName.get(baseline)) ?? { ...controlRaw, weight: 0, scrambled: scrambleLabel(murmur3(CONTROL)) };
+  const shadow = readShadow(cls.shadow, className, id, { name: baseline, added: addControlTrack && baseline === CONTROL });
 
   return {
     owner: cls,
@@ -168,6 +173,7 @@ export function buildDefinition(
     weight,
     hasEligibilityRule,
     sticky,
+    shadow,
   };
 }
 

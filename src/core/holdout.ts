@@ -89,6 +89,7 @@ function buildHoldoutDefinition(id: string, share: number): TrackSetDefinition {
     weight: 100,
     hasEligibilityRule: false,
     sticky: false,
+    shadow: null,
   };
 }
 

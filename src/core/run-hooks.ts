@@ -1,4 +1,5 @@
 import type { TrackSetDefinition } from './definition.js';
+import type { ShadowOutcome } from './shadow-runner.js';
 
 /**
  * The seam between assignment (pure, in core/) and the layers after it. Recording installs
@@ -9,9 +10,10 @@ import type { TrackSetDefinition } from './definition.js';
  * Why a run got its track: `assigned` (in the test), `ineligible` (its `isEligible` is false),
  * `not covered` (outside the set's coverage), `forced` (QA forcing), `stopped` (the set is
  * stopped), `guardrail` (a guardrail switched the track off) or `holdout` (the key is in the
- * holdout of `configure({ holdout })`, and gets the set's baseline).
+ * holdout of `configure({ holdout })`, and gets the set's baseline) or `shadow` (the set runs in
+ * shadow mode, `static shadow`: everyone gets the baseline, candidates run beside it).
  */
-export type Reason = 'assigned' | 'ineligible' | 'not covered' | 'forced' | 'stopped' | 'guardrail' | 'holdout';
+export type Reason = 'assigned' | 'ineligible' | 'not covered' | 'forced' | 'stopped' | 'guardrail' | 'holdout' | 'shadow';
 
 /** What the hooks see of a run once its track is chosen. */
 export interface ChosenRun {
@@ -52,6 +54,12 @@ export interface RunHooks {
   exposed?(run: ChosenRun): void;
   /** Called after each `run()` of a track, with its duration in milliseconds. */
   ran?(run: ChosenRun, durationMs: number, failed: boolean): void;
+  /** Whether a set with `static shadow` still runs in shadow mode: true until `tracks promote` (the default without hooks). */
+  shadowMode?(id: string): boolean;
+  /** Whether a shadow guardrail stopped the candidate in this process. */
+  shadowStopped?(id: string, track: string): boolean;
+  /** Called once per candidate of each sampled shadow run, with how it ended. Shadows run only while this is installed. */
+  shadowed?(outcome: ShadowOutcome): void;
 }
 
 // undefined while nothing is installed, so the hot path tests one variable and moves on.

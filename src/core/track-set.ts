@@ -10,6 +10,8 @@ import { murmur3Int } from './murmur3.js';
 import { rememberDefinition } from './known-sets.js';
 import { currentScope } from './request-scope.js';
 import { runHooks } from './run-hooks.js';
+import { runWithShadow } from './shadow-runner.js';
+import type { ShadowOptions } from './shadow-definition.js';
 import type { ChosenRun, Reason } from './run-hooks.js';
 import type { ClassTrackName, ForcedOptions, RunTrackName, StaticRun, TrackArgs, TrackResult } from './track-names.js';
 
@@ -167,6 +169,24 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
    * ```
    */
   declare static dimensions: ((context: never) => Readonly<Record<string, DimensionValue>> | undefined) | undefined;
+  /**
+   * Shadow mode: everyone is served the baseline, and on a sample of runs the other tracks run
+   * beside it and are compared with it, until `tracks promote` makes the set a live A/B test.
+   * See {@link ShadowOptions}.
+   *
+   * @example
+   * ```ts
+   * class CatalogQuery extends TrackSet {
+   *   static override id = 'catalog-query';
+   *   static override addControlTrack = false;
+   *   static override control = 'old';
+   *   static override shadow: ShadowOptions = { sample: 0.05, timeout: 200 };
+   *   static old_track(category: string) { return oldQuery(category); }
+   *   static new_track(category: string) { return newQuery(category); }
+   * }
+   * ```
+   */
+  declare static shadow: ShadowOptions<never> | undefined;
 
   /** The serialized key, or null when the run has none (a fresh draw per run). */
   readonly key: string | null;
@@ -264,11 +284,12 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
 
   #run(args: unknown[]): unknown {
     const track = this.#chosen();
-    if (runHooks()?.ran === undefined) return track.invoke(this, args);
+    const shadowed = this.#reason === 'shadow';
+    if (runHooks()?.ran === undefined) return shadowed ? runWithShadow(this, this.#definition, this.key, args) : track.invoke(this, args);
     const started = performance.now();
     let result: unknown;
     try {
-      result = track.invoke(this, args);
+      result = shadowed ? runWithShadow(this, this.#definition, this.key, args) : track.invoke(this, args);
     } catch (error) {
       this.#ran(started, true);
       throw error;
@@ -341,6 +362,11 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
     if (instead !== undefined) {
       this.#reason = instead.reason;
       return (instead.track === undefined ? undefined : definition.byName.get(instead.track)) ?? definition.control;
+    }
+    // Shadow mode (until promoted): everyone is served the baseline; run() runs the candidates beside it.
+    if (definition.shadow !== null && (hooks?.shadowMode?.(definition.id) ?? true)) {
+      this.#reason = 'shadow';
+      return definition.control;
     }
     if (definition.hasEligibilityRule && !this[ELIGIBLE]()) {
       this.#reason = 'ineligible';

@@ -25,6 +25,8 @@ export const REASONS: Readonly<Record<Reason, string>> = {
   stopped: StandardResolutionReasons.DISABLED,
   guardrail: StandardResolutionReasons.DISABLED,
   forced: StandardResolutionReasons.STATIC,
+  // Shadow mode: everyone gets the baseline while candidates run beside it.
+  shadow: StandardResolutionReasons.DEFAULT,
 };
 
 type RunnableClass = new (options: { key?: unknown; context?: unknown }) => TrackSet<unknown>;

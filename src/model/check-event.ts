@@ -4,7 +4,8 @@
  * builds events that follow them; these checks catch everything else (an event from an older
  * version, a hand-written one) before it reaches a database that would refuse the whole batch.
  */
-import { nameProblem } from '../core/names.js';
+import { hasLoneSurrogate, nameProblem } from '../core/names.js';
+import { MAX_SAMPLE_TEXT } from './shadow.js';
 import type { RecordedEvent } from './events.js';
 import { LATENCY_BUCKETS } from './latency-histogram.js';
 import { unitProblem } from './unit.js';
@@ -82,8 +83,34 @@ function kindProblem(kind: unknown, e: Partial<Record<string, unknown>>): string
       return name('trackSetId', e.trackSetId) ?? name('track', e.track) ?? causeProblem(e.cause) ?? time('at', e.at, MAX_EPOCH_MS);
     case 'metric':
       return name('name', e.name) ?? metricKindProblem(e) ?? (e.higherIsBetter === null ? undefined : flag('higherIsBetter', e.higherIsBetter)) ?? flag('guardrail', e.guardrail) ?? time('at', e.at, MAX_EPOCH_MS);
+    case 'shadow':
+      return (
+        name('trackSetId', e.trackSetId) ??
+        name('track', e.track) ??
+        time('minute', e.minute, Math.floor(MAX_EPOCH_MS / 60_000)) ??
+        count('matches', e.matches) ??
+        count('mismatches', e.mismatches) ??
+        count('ignored', e.ignored) ??
+        count('errors', e.errors) ??
+        count('timeouts', e.timeouts) ??
+        count('skippedConcurrency', e.skippedConcurrency) ??
+        count('skippedGuardrail', e.skippedGuardrail) ??
+        histogramProblem(e.baselineHistogram) ??
+        histogramProblem(e.candidateHistogram) ??
+        histogramProblem(e.slowerHistogram) ??
+        histogramProblem(e.fasterHistogram)
+      );
+    case 'shadow_sample':
+      return (
+        name('trackSetId', e.trackSetId) ??
+        name('track', e.track) ??
+        time('at', e.at, MAX_EPOCH_MS) ??
+        sampleText('input', e.input) ??
+        sampleText('baseline', e.baseline) ??
+        sampleText('candidate', e.candidate)
+      );
     default:
-      return `kind is ${typeof kind === 'string' ? `'${kind.slice(0, 20)}'` : String(kind)}; use exposure, conversion, health, definition, guardrail or metric`;
+      return `kind is ${typeof kind === 'string' ? `'${kind.slice(0, 20)}'` : String(kind)}; use exposure, conversion, health, definition, guardrail, metric, shadow or shadow_sample`;
   }
 }
 
@@ -174,6 +201,12 @@ function weightsProblem(value: unknown): string | undefined {
     if (problem !== undefined) return problem;
   }
   return undefined;
+}
+
+function sampleText(field: string, value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length > MAX_SAMPLE_TEXT) return `${field} must be a string of at most ${MAX_SAMPLE_TEXT} characters`;
+  // PostgreSQL's text refuses NUL, and a lone surrogate is not UTF-8: neither reaches a store.
+  return value.includes('\u0000') || hasLoneSurrogate(value) ? `${field} holds a NUL or a lone surrogate` : undefined;
 }
 
 function causeProblem(value: unknown): string | undefined {

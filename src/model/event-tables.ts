@@ -88,10 +88,56 @@ export const EVENT_TABLES: { readonly [K in RecordedEvent['kind']]: EventTable<K
     key: ['event_id'],
     row: (e) => [e.eventId, e.name, e.metricKind, e.numerator, e.denominator, e.higherIsBetter === null ? null : e.higherIsBetter ? 1 : 0, e.guardrail ? 1 : 0, e.at, e.analysis === undefined ? null : JSON.stringify(e.analysis)],
   },
+  shadow: {
+    kind: 'shadow',
+    table: 'tracks_shadow',
+    columns: [
+      text('event_id'),
+      text('track_set_id'),
+      text('track'),
+      integer('minute'),
+      integer('matches'),
+      integer('mismatches'),
+      integer('ignored'),
+      integer('errors'),
+      integer('timeouts'),
+      integer('skipped_concurrency'),
+      integer('skipped_guardrail'),
+      text('baseline_histogram'),
+      text('candidate_histogram'),
+      text('slower_histogram'),
+      text('faster_histogram'),
+    ],
+    key: ['event_id'],
+    row: (e) => [
+      e.eventId,
+      e.trackSetId,
+      e.track,
+      e.minute,
+      e.matches,
+      e.mismatches,
+      e.ignored,
+      e.errors,
+      e.timeouts,
+      e.skippedConcurrency,
+      e.skippedGuardrail,
+      JSON.stringify(sparseHistogram(e.baselineHistogram)),
+      JSON.stringify(sparseHistogram(e.candidateHistogram)),
+      JSON.stringify(sparseHistogram(e.slowerHistogram)),
+      JSON.stringify(sparseHistogram(e.fasterHistogram)),
+    ],
+  },
+  shadow_sample: {
+    kind: 'shadow_sample',
+    table: 'tracks_shadow_samples',
+    columns: [text('event_id'), text('track_set_id'), text('track'), integer('at'), text('input'), text('baseline'), text('candidate')],
+    key: ['event_id'],
+    row: (e) => [e.eventId, e.trackSetId, e.track, e.at, e.input, e.baseline, e.candidate],
+  },
 };
 
 /** The event kinds, in the order stores write them. */
-export const EVENT_KINDS: readonly RecordedEvent['kind'][] = ['exposure', 'conversion', 'health', 'definition', 'guardrail', 'metric'];
+export const EVENT_KINDS: readonly RecordedEvent['kind'][] = ['exposure', 'conversion', 'health', 'definition', 'guardrail', 'metric', 'shadow', 'shadow_sample'];
 
 /** Where each table's unique key columns sit in its rows. */
 const KEY_INDEXES = new Map(

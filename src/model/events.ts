@@ -1,4 +1,5 @@
 import type { MetricAnalysis } from './metrics.js';
+import type { ShadowEvent, ShadowSampleEvent } from './shadow.js';
 /**
  * The events recording produces and every store holds. These types are the contract between
  * recording (which creates them) and the stores (which write them): both layers import them
@@ -113,7 +114,7 @@ export interface MetricEvent {
 }
 
 /** Every kind of event a store holds. */
-export type RecordedEvent = ExposureEvent | ConversionEvent | HealthEvent | DefinitionEvent | GuardrailEvent | MetricEvent;
+export type RecordedEvent = ExposureEvent | ConversionEvent | HealthEvent | DefinitionEvent | GuardrailEvent | MetricEvent | ShadowEvent | ShadowSampleEvent;
 
 /** A track set's live control: stopped or not (and what it serves then), and its ramp. */
 export interface ControlState {
@@ -128,7 +129,9 @@ export interface ControlState {
    * tracks named (an object without a prototype); null or absent: the class's.
    */
   readonly weights?: Readonly<Record<string, number>> | null;
-  /** Raised by every change (stop, resume, ramp): a new epoch is a new phase. */
+  /** Raised by every change (stop, resume, ramp, promote): a new epoch is a new phase. */
   readonly epoch?: number;
+  /** A shadow set (`static shadow`) made a live A/B test by `tracks promote`; absent or false: still in shadow. */
+  readonly promoted?: boolean;
   readonly at: number;
 }

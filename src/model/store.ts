@@ -4,6 +4,7 @@
  * writes create and migrate the tables on first use.
  */
 import type { ControlState, RecordedEvent } from './events.js';
+import type { ShadowSums } from './shadow.js';
 import type { MetricDeclaration } from './metrics.js';
 import type { SummarizeOptions, TrackSetSums } from './sums.js';
 
@@ -70,6 +71,12 @@ export interface Store {
    * it, `summarize({ by })` still works for a name you know.
    */
   readDimensions?(trackSetId: string, options?: CallOptions): Promise<string[]>;
+  /**
+   * Shadow runs (`static shadow`) added up per set and candidate, and each set's latest
+   * mismatch samples; of one set, or all. Nothing when the store holds none. Optional for
+   * stores of your own: without it, reports show no shadow section.
+   */
+  readShadow?(trackSetId?: string, options?: CallOptions): Promise<ShadowSums>;
   /** Stops or resumes a track set for every process using the store. */
   writeControl(state: ControlState, options?: CallOptions): Promise<void>;
   /** Earlier tracks of units in a sticky set, by unit; none when the store holds no tracks data yet. */

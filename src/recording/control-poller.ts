@@ -19,6 +19,7 @@ export class ControlPoller {
   #stopped = new Map<string, string | null>();
   /** Every set with a control state: its ramp and epoch. */
   #live = new Map<string, Live>();
+  #promoted = new Set<string>();
   #reading: Promise<void> | undefined;
   #next: Promise<void> | undefined;
 
@@ -69,6 +70,11 @@ export class ControlPoller {
     return this.#reading;
   }
 
+  /** Whether `tracks promote` made the shadow set a live test. */
+  promoted(trackSetId: string): boolean {
+    return this.#promoted.size > 0 && this.#promoted.has(trackSetId);
+  }
+
   /** A set's live overrides (a ramp) and epoch; undefined when the store has no control state for it. */
   live(trackSetId: string): Live | undefined {
     return this.#live.size === 0 ? undefined : this.#live.get(trackSetId);
@@ -94,8 +100,10 @@ export class ControlPoller {
     {
       const stopped = new Map<string, string | null>();
       const live = new Map<string, Live>();
+      const promoted = new Set<string>();
       for (const c of controls) {
         if (c.stopped) stopped.set(c.trackSetId, c.serve);
+        if (c.promoted === true) promoted.add(c.trackSetId);
         const before = this.#live.get(c.trackSetId);
         const weights = c.weights ? new Map(Object.entries(c.weights)) : undefined;
         const overrides: Overrides = { ...(c.coverage === null || c.coverage === undefined ? {} : { coverage: c.coverage }), ...(weights ? { weights } : {}) };
@@ -106,6 +114,7 @@ export class ControlPoller {
       const changed = live.size !== this.#live.size || [...live].some(([id, state]) => this.#live.get(id) !== state);
       this.#stopped = stopped;
       this.#live = live;
+      this.#promoted = promoted;
       return changed;
     }
   }

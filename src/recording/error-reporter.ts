@@ -7,7 +7,7 @@
  */
 
 /** What a failure is about: each kind has its own allowance. */
-export type FailureKind = 'rejected' | 'write' | 'spill' | 'quarantined' | 'dropped' | 'controls' | 'sticky' | 'outbox' | 'guardrail' | 'dimensions';
+export type FailureKind = 'rejected' | 'write' | 'spill' | 'quarantined' | 'dropped' | 'controls' | 'sticky' | 'outbox' | 'guardrail' | 'dimensions' | 'shadow';
 
 /** Failures of one kind passed on per window. */
 const BURST = 100;

@@ -193,5 +193,9 @@ export function eventBytes(event: RecordedEvent): number {
       return 120 + 2 * (event.eventId.length + event.trackSetId.length + event.track.length + event.cause.length);
     case 'metric':
       return 160 + 2 * (event.eventId.length + event.name.length + (event.numerator?.length ?? 0) + (event.denominator?.length ?? 0));
+    case 'shadow':
+      return 240 + 2 * (event.eventId.length + event.trackSetId.length + event.track.length) + 8 * 4 * event.baselineHistogram.length;
+    case 'shadow_sample':
+      return 160 + 2 * (event.eventId.length + event.trackSetId.length + event.track.length + event.input.length + event.baseline.length + event.candidate.length);
   }
 }

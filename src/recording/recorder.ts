@@ -21,6 +21,8 @@ import type { RecorderOptions, ResolvedOptions } from './recorder-options.js';
 import { SeenUnits } from './seen-units.js';
 import { StickyAssignments } from './sticky-assignments.js';
 import { SegmentValues } from './segment-values.js';
+import { ShadowRecorder } from './shadow-recorder.js';
+import { shadowRunsReported } from '../core/shadow-runner.js';
 
 /** Counters of what recording did, from {@link stats}. They stay readable after `close()`. */
 export interface RecordingStats {
@@ -57,7 +59,8 @@ export interface RecordingStats {
  * - `Delivery` writes them in batches under deadlines, retries, narrows down and quarantines,
  *   spills to and drains from the outbox;
  * - `ControlPoller` keeps stop/resume current; `StickyAssignments` caches sticky tracks;
- * - `HealthRecorder` counts per-track health and judges guardrails.
+ * - `HealthRecorder` counts per-track health and judges guardrails;
+ * - `ShadowRecorder` counts shadow runs, keeps mismatch samples, judges shadow guardrails.
  *
  * @example
  * ```ts
@@ -77,6 +80,7 @@ export class Recorder {
   readonly #controls: ControlPoller;
   readonly #exposures: Exposures;
   readonly #health: HealthRecorder;
+  readonly #shadows: ShadowRecorder;
   readonly #outbox: Outbox | undefined;
   readonly #units: UnitOfKey;
   readonly #timer: NodeJS.Timeout;
@@ -118,6 +122,7 @@ export class Recorder {
     this.#exposures = new Exposures(this.#units, new UnitOfKey(), new SeenUnits(o.dedupeSize, o.dedupeBytes), sticky, phases, holdout, segments);
     this.#health = new HealthRecorder(o.guardrails, o.onGuardrail, this.#errors);
     this.#metrics = new MetricPublisher(o.metrics);
+    this.#shadows = new ShadowRecorder(this.#accept, this.#errors);
     this.hooks = {
       effective: (definition) => {
         // Most runs are of the set used last: one comparison, then the one lookup a ramp needs.
@@ -135,6 +140,16 @@ export class Recorder {
       ran: (run, ms, failed) => this.#ran(run, ms, failed),
       holdout,
       holdoutExposed: (key, track) => this.#holdoutExposed(key, track),
+      shadowMode: (id) => !this.#controls.promoted(id),
+      shadowStopped: (id, track) => this.#shadows.stopped(id, track),
+      shadowed: (outcome) => {
+        if (!this.#open) return; // candidates still running at close are not counted
+        try {
+          this.#shadows.record(outcome);
+        } catch (error) {
+          this.#errors.report('shadow', error);
+        }
+      },
     };
     this.#timer = setInterval(() => this.#tick(), o.flushInterval);
     this.#timer.unref();
@@ -285,7 +300,9 @@ export class Recorder {
     if (!this.#open) return this.#closing;
     const { flushTimeout, writeTimeout } = this.#options;
     const start = Date.now();
-    this.#health.collect(this.#accept);
+    // Shadow runs already started report within their timeout; a flush waits for them, within its bound.
+    await within(shadowRunsReported(), Math.min(flushTimeout, writeTimeout));
+    this.#collect();
     await within(this.#exposures.settled(), Math.min(flushTimeout, writeTimeout));
     await this.#delivery.flush(start + flushTimeout, start + flushTimeout + writeTimeout);
   }
@@ -306,7 +323,9 @@ export class Recorder {
     const end = start + flushTimeout + writeTimeout;
     clearInterval(this.#timer);
     this.#controls.stop();
-    this.#health.collect(this.#accept);
+    // Shadow runs already started report within their timeout (bounded here too).
+    await within(shadowRunsReported(), Math.min(flushTimeout, writeTimeout) / 4);
+    this.#collect();
     this.#open = false;
     // Sticky lookups already asked for still record their exposures (later runs are dropped).
     await within(this.#exposures.settled(), Math.min(flushTimeout, writeTimeout) / 2);
@@ -345,7 +364,7 @@ export class Recorder {
    * still in memory to the outbox on this thread (or counts it as dropped without one).
    */
   spillNow(): void {
-    if (this.#open) this.#health.collect(this.#accept);
+    if (this.#open) this.#collect();
     const events = this.#buffer.everything();
     if (events.length === 0) {
       this.#errors.flushSuppressed();
@@ -365,7 +384,7 @@ export class Recorder {
 
   /** Whether anything waits to be written (for the `beforeExit` flush). */
   get pending(): boolean {
-    return this.#buffer.total > 0 || this.#health.pending;
+    return this.#buffer.total > 0 || this.#health.pending || this.#shadows.pending;
   }
 
   /** The events quarantined while no outbox could hold them (the last 1,000). */
@@ -374,8 +393,14 @@ export class Recorder {
   }
 
   #tick(): void {
-    this.#health.collect(this.#accept);
+    this.#collect();
     this.#delivery.kick();
+  }
+
+  /** Health and shadow runs counted in memory, as events. */
+  #collect(): void {
+    this.#health.collect(this.#accept);
+    this.#shadows.collect(this.#accept);
   }
 }
 

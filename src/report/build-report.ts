@@ -3,6 +3,8 @@ import { TracksError } from '../errors.js';
 import { LATENCY_BUCKET_BOUNDS_MS } from '../model/latency-histogram.js';
 import { formatMs, latencyResults } from './latency.js';
 import { segmentsResult } from './segments.js';
+import type { ShadowSums } from '../model/shadow.js';
+import { shadowResult } from './shadow-section.js';
 import type { MetricDeclaration, MetricDeclarations } from '../model/metrics.js';
 import { adjustPValues } from '../stats/multiple-testing.js';
 import { normalQuantile } from '../stats/distributions.js';
@@ -62,6 +64,8 @@ export interface ReportOptions {
   readonly cuped?: CupedOption;
   /** Include the cumulative lift by day (the dashboard's chart). */
   readonly timeline?: boolean;
+  /** Shadow runs (`store.readShadow()`; {@link readAnalysis} reads them): each shadow set gets its `shadow` section. */
+  readonly shadow?: ShadowSums;
   /** The report's clock, for tests. */
   readonly now?: Date;
 }
@@ -179,7 +183,9 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
   }
   const minUsers = options.minUsers ?? 100;
   const small = tracks.filter((t) => t.users < minUsers);
-  if (small.length > 0) {
+  const shadow = shadowResult(set, options.shadow, options);
+  // A set still in shadow mode assigns no one: its answers are the shadow section's.
+  if (small.length > 0 && !(shadow?.mode === 'shadow' && tracks.every((t) => t.users === 0))) {
     warnings.push({
       kind: 'too-few-users',
       message: `too few users to conclude (${small.map((t) => `${t.track}: ${t.users}`).join(', ')}; want at least ${minUsers} per track, see 'tracks plan')`,
@@ -214,6 +220,7 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
     tracks: results,
     guardrails: set.guardrails.map((g) => ({ track: g.track, cause: g.cause, at: new Date(g.at).toISOString() })),
     ...(options.timeline ? { timeline: timelineOf(set.daily, baseline, specs, options, analysed.length === 1 && one ? one.phase : undefined) } : {}),
+    shadow,
     ...(set.segments
       ? {
           segments: segmentsResult(

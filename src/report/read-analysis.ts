@@ -1,6 +1,7 @@
 import type { MetricDeclaration } from '../model/metrics.js';
 import { ratiosOf } from '../model/metrics.js';
 import type { Store } from '../model/store.js';
+import type { ShadowSums } from '../model/shadow.js';
 import { DEFAULT_PRE_EXPOSURE_MS } from '../model/sums.js';
 import type { CapRequest, PreExposureWindow, SummarizeOptions, TrackSetSums } from '../model/sums.js';
 
@@ -8,6 +9,8 @@ import type { CapRequest, PreExposureWindow, SummarizeOptions, TrackSetSums } fr
 export interface Analysis {
   readonly sums: TrackSetSums[];
   readonly metrics: ReadonlyMap<string, MetricDeclaration>;
+  /** Shadow runs of shadow sets (`static shadow`); empty from a store without `readShadow`. */
+  readonly shadow: ShadowSums;
 }
 
 /**
@@ -16,8 +19,8 @@ export interface Analysis {
  *
  * @example
  * ```ts
- * const { sums, metrics } = await readAnalysis(store, { daily: false });
- * const report = buildReport(sums, { metrics });
+ * const { sums, metrics, shadow } = await readAnalysis(store, { daily: false });
+ * const report = buildReport(sums, { metrics, shadow });
  * ```
  */
 export async function readAnalysis(store: Store, options: AnalysisOptions = {}): Promise<Analysis> {
@@ -32,7 +35,8 @@ export async function readAnalysis(store: Store, options: AnalysisOptions = {}):
     ...(preExposure === undefined ? {} : { preExposure }),
     ...(caps.length > 0 ? { caps } : {}),
   });
-  return { sums, metrics };
+  const shadow = (await store.readShadow?.(summarize.trackSetId)) ?? { tracks: [], samples: [] };
+  return { sums, metrics, shadow };
 }
 
 /** What {@link readAnalysis} takes: what to summarize, and CUPED's window (default 14 days; false: none). */

@@ -3,6 +3,7 @@ import type { MetricResult, PhaseResult, Report, TrackResult, TrackSetResult } f
 import { formatP } from './build-report.js';
 import { TYPE_LABELS, WIDTH, clip, count, liftText, number, percent, signedPercent, table, wrap } from './text-table.js';
 import { renderHoldoutSection } from './holdout-section.js';
+import { renderShadow } from './shadow-section.js';
 import { formatLatency, formatMs } from './latency.js';
 
 /** What {@link renderReport} shows besides the analysis. */
@@ -47,7 +48,7 @@ function renderTrackSet(set: TrackSetResult, options: RenderOptions): string {
   const latency = options.latency ?? true;
   const times = options.times ?? true;
   // Names come from the store, written by any tool: escaped, so none can steer the terminal.
-  const status = set.status === 'stopped' ? `stopped, serving ${text(set.serving ?? 'control')}` : set.status;
+  const status = set.status === 'stopped' ? `stopped, serving ${text(set.serving ?? 'control')}` : set.shadow?.mode === 'shadow' ? 'shadow' : set.status;
   const phases = set.phases.length;
   const analysis =
     set.analysedPhases.length === 1 && phases > 1
@@ -70,12 +71,17 @@ function renderTrackSet(set: TrackSetResult, options: RenderOptions): string {
   if (phases > 1) lines.push('', phaseTable(set.phases, times));
   // A track's own value pools its users across phases; only the comparison is stratified, so the two may seem to disagree.
   if (set.analysedPhases.length > 1) lines.push('  (values pool the phases; lift, p and P(better) compare users within their phase, then combine)');
-  lines.push(...metricTables(set.tracks));
-  const health = set.tracks.map(healthRow);
-  const columns = ['track', 'runs', 'errors', 'mean', 'p50', 'p95 [CI]', 'p99'];
-  lines.push('', latency ? table(columns, health) : table(columns.slice(0, 3), health.map((row) => row.slice(0, 3))));
-  if (latency) lines.push(...p95Lines(set));
+  // A set still in shadow mode has assigned no one: its answers are the shadow block's alone.
+  const assigned = !(set.shadow?.mode === 'shadow' && set.users === 0);
+  if (assigned) {
+    lines.push(...metricTables(set.tracks));
+    const health = set.tracks.map(healthRow);
+    const columns = ['track', 'runs', 'errors', 'mean', 'p50', 'p95 [CI]', 'p99'];
+    lines.push('', latency ? table(columns, health) : table(columns.slice(0, 3), health.map((row) => row.slice(0, 3))));
+    if (latency) lines.push(...p95Lines(set));
+  }
   if (set.segments) lines.push(...segmentLines(set));
+  if (set.shadow !== null) lines.push(...(assigned ? [''] : []), renderShadow(set));
   // Health is counted per minute, not per phase: one phase's analysis still shows every run.
   if (set.analysedPhases.length === 1 && phases > 1) lines.push('  (runs and latency: every phase; health is not kept per phase)');
   for (const phase of set.phases) {

@@ -239,6 +239,84 @@ export interface TrackSetResult {
   readonly timeline?: readonly TimelinePoint[];
   /** Present with `by` (`tracks report --by country`): the results by segment. */
   readonly segments?: SegmentsResult;
+  /**
+   * A shadow set's comparison of each candidate with the baseline (`static shadow`), kept
+   * after `tracks promote` made it a live test; null for a set that never ran in shadow.
+   */
+  readonly shadow: ShadowResult | null;
+}
+
+/** A shadow set: every user served the baseline, candidates run beside it on a sample of runs. */
+export interface ShadowResult {
+  /** `shadow` while candidates run beside the baseline; `promoted` once `tracks promote` made the set a live A/B test. */
+  readonly mode: 'shadow' | 'promoted';
+  /** The track every user is served in shadow mode, whose results candidates are compared with. */
+  readonly baseline: string;
+  /** The first and last minute with shadow runs (ISO 8601), null without any. */
+  readonly firstAt: string | null;
+  readonly lastAt: string | null;
+  readonly candidates: readonly ShadowCandidateResult[];
+  /** The latest recorded mismatches (newest first, at most 20), after the set's `clean`. */
+  readonly samples: readonly ShadowSampleResult[];
+}
+
+/** A share of runs (mismatches, errors, timeouts) with its intervals. */
+export interface RateEstimate {
+  /** Runs counted, and the runs it is a share of. */
+  readonly count: number;
+  readonly of: number;
+  readonly estimate: number;
+  /** Wilson score interval at 1 - alpha: valid for one look. */
+  readonly interval: Interval;
+  /** Always-valid interval (a confidence sequence): valid however often it is watched. */
+  readonly sequentialInterval: Interval;
+}
+
+/** A quantile of the per-run latency difference, candidate minus baseline on the same run, in ms (negative: faster). */
+export interface PairedLatencyQuantile {
+  /** 0.5 or 0.95. */
+  readonly q: number;
+  readonly estimateMs: number;
+  readonly interval: Interval;
+}
+
+/** One candidate track of a shadow set against the baseline. */
+export interface ShadowCandidateResult {
+  readonly track: string;
+  /** Candidate runs that ended: matches + mismatches + ignored + errors + timeouts. */
+  readonly runs: number;
+  readonly matches: number;
+  readonly mismatches: number;
+  /** Differences the set's `ignore` accepted. */
+  readonly ignored: number;
+  readonly errors: number;
+  readonly timeouts: number;
+  /** Sampled runs the candidate did not run: the concurrency cap was reached, or a guardrail had stopped it. */
+  readonly skipped: { readonly concurrency: number; readonly guardrail: number };
+  /** Mismatches among compared runs (matches + mismatches + ignored); null before any. */
+  readonly mismatchRate: RateEstimate | null;
+  /** Errors and timeouts among all runs; null before any. */
+  readonly errorRate: RateEstimate | null;
+  readonly timeoutRate: RateEstimate | null;
+  /** Latency of both paths on the same runs (runs that returned a result). */
+  readonly latency: {
+    readonly pairs: number;
+    readonly baseline: { readonly p50Ms: number | null; readonly p95Ms: number | null };
+    readonly candidate: { readonly p50Ms: number | null; readonly p95Ms: number | null };
+    /** p50 and p95 of the per-run difference (empty without pairs). */
+    readonly difference: readonly PairedLatencyQuantile[];
+  };
+  /** Set when a guardrail stopped the candidate in some process. */
+  readonly guardrail: { readonly cause: string; readonly at: string } | null;
+}
+
+/** One recorded mismatch: the run's arguments and both results, as JSON text cut to the sample limit. */
+export interface ShadowSampleResult {
+  readonly track: string;
+  readonly at: string;
+  readonly input: string;
+  readonly baseline: string;
+  readonly candidate: string;
 }
 
 /** A set's results broken down by one dimension (`static dimensions(context)`). */

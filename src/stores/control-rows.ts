@@ -8,7 +8,7 @@ import { weightsFromJson, weightsJson } from '../model/event-tables.js';
  */
 
 /** The columns, in the order of {@link controlParams}. */
-export const CONTROL_COLUMNS = ['track_set_id', 'stopped', 'serve', 'at', 'coverage', 'weights', 'epoch'] as const;
+export const CONTROL_COLUMNS = ['track_set_id', 'stopped', 'serve', 'at', 'coverage', 'weights', 'epoch', 'promoted'] as const;
 
 /** A row as the drivers return it (SQLite: stopped 0/1; PostgreSQL: bigint as text). */
 export interface ControlRow {
@@ -19,6 +19,7 @@ export interface ControlRow {
   readonly coverage: number | null;
   readonly weights: string | null;
   readonly epoch: number | string | null;
+  readonly promoted: number | boolean | null;
 }
 
 /** The control state of a row. */
@@ -32,10 +33,11 @@ export function controlFromRow(row: ControlRow): ControlState {
     coverage: row.coverage,
     weights,
     epoch: Number(row.epoch ?? 0),
+    promoted: row.promoted === true || row.promoted === 1,
   };
 }
 
-/** The row's values for an INSERT of `state` (stopped as 1/0: the SQLite store binds it so; PostgreSQL casts). */
+/** The row's values for an INSERT of `state` (stopped and promoted as 1/0: the SQLite store binds them so; PostgreSQL casts). */
 export function controlParams(state: ControlState): Array<string | number | null> {
   return [
     state.trackSetId,
@@ -45,12 +47,13 @@ export function controlParams(state: ControlState): Array<string | number | null
     state.coverage ?? null,
     state.weights ? weightsJson(state.weights) : null,
     state.epoch ?? 0,
+    state.promoted === true ? 1 : 0,
   ];
 }
 
 /** `INSERT ... ON CONFLICT (track_set_id) DO UPDATE` of a whole control state, with `?` or `$n` placeholders. */
 export function upsertControlSql(table: string, placeholder: (i: number) => string, stoppedType = ''): string {
-  const values = CONTROL_COLUMNS.map((column, i) => (column === 'stopped' && stoppedType ? `${placeholder(i)}::${stoppedType}` : placeholder(i))).join(', ');
+  const values = CONTROL_COLUMNS.map((column, i) => ((column === 'stopped' || column === 'promoted') && stoppedType ? `${placeholder(i)}::${stoppedType}` : placeholder(i))).join(', ');
   const updates = CONTROL_COLUMNS.filter((c) => c !== 'track_set_id').map((c) => `${c} = excluded.${c}`).join(', ');
   return `INSERT INTO ${table} (${CONTROL_COLUMNS.join(', ')}) VALUES (${values}) ON CONFLICT (track_set_id) DO UPDATE SET ${updates}`;
 }

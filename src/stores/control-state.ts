@@ -58,6 +58,31 @@ export async function resumeTrackSet(store: Store, trackSetId: string, options: 
   return writeNext(store, trackSetId, { stopped: false, serve: null }, sums);
 }
 
+/**
+ * Promotes a shadow set (`static shadow`) to a live A/B test: every process recording to
+ * `store` stops serving everyone the baseline and assigns tracks by the set's declared weights
+ * within its control interval, as a new phase; the report keeps the shadow phase's findings
+ * beside the live test's. The store must hold shadow runs of the set (or `force` given, for a
+ * set about to be deployed); `tracks stop` and `resume` then work as for any set.
+ *
+ * @example
+ * ```ts
+ * await promoteTrackSet(store, 'catalog-query');
+ * ```
+ */
+export async function promoteTrackSet(store: Store, trackSetId: string, options: ControlOptions = {}): Promise<ControlChange> {
+  checkName('track set id', trackSetId);
+  const shadow = (await store.readShadow?.(trackSetId))?.tracks ?? [];
+  if (shadow.length === 0 && !options.force) {
+    throw new TracksError(
+      `${quoted(trackSetId)} has no shadow runs in ${store.description}: promote turns a set declared with static shadow, whose candidates have run, into a live test; ` +
+        'check the id, or pass --force to promote a set before any process has recorded it',
+    );
+  }
+  const sums = await recordedSet(store, trackSetId, { force: options.force ?? shadow.length > 0 });
+  return writeNext(store, trackSetId, { promoted: true }, sums);
+}
+
 /** What `tracks ramp` changes: coverage, weights of the tracks named, or both. */
 export interface Ramp {
   /** The share of eligible keys in the test, 0 to 1. */
@@ -137,18 +162,24 @@ export type ControlChange = ControlState & {
 async function writeNext(
   store: Store,
   trackSetId: string,
-  change: Partial<Pick<ControlState, 'stopped' | 'serve' | 'coverage' | 'weights'>>,
+  change: Partial<Pick<ControlState, 'stopped' | 'serve' | 'coverage' | 'weights' | 'promoted'>>,
   sums: TrackSetSums | undefined,
 ): Promise<ControlChange> {
   const current = (await store.readControls()).find((c) => c.trackSetId === trackSetId);
-  const before = { stopped: current?.stopped ?? false, serve: current?.serve ?? null, coverage: current?.coverage ?? null, weights: current?.weights ?? null };
+  const before = {
+    stopped: current?.stopped ?? false,
+    serve: current?.serve ?? null,
+    coverage: current?.coverage ?? null,
+    weights: current?.weights ?? null,
+    promoted: current?.promoted ?? false,
+  };
   const after = { ...before, ...change };
   const recorded = sums?.definition ?? null;
   const sameStop = before.stopped === after.stopped && (!after.stopped || before.serve === after.serve);
   const sameRamp = recorded !== null
     ? sameConfiguration(effectiveOf(recorded, before), effectiveOf(recorded, after))
     : before.coverage === after.coverage && JSON.stringify(before.weights) === JSON.stringify(after.weights);
-  if (sameStop && sameRamp) return { trackSetId, ...before, epoch: current?.epoch ?? 0, at: current?.at ?? Date.now(), changed: false };
+  if (sameStop && sameRamp && before.promoted === after.promoted) return { trackSetId, ...before, epoch: current?.epoch ?? 0, at: current?.at ?? Date.now(), changed: false };
   const state: ControlState = { trackSetId, ...after, epoch: (current?.epoch ?? 0) + 1, at: Date.now() };
   await store.writeControl(state);
   if (recorded !== null && recorded.sticky !== null) {

@@ -9,6 +9,10 @@ import { StoreError } from '../model/store-error.js';
 import { addUser, noMetricSums, percentileRank } from '../model/sums.js';
 import type { CapRequest, SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { noTracksData } from './migrations.js';
+import { SHADOW_SAMPLES_READ } from '../model/shadow.js';
+import type { ShadowSums } from '../model/shadow.js';
+import { shadowSumsOf } from './shadow-rows.js';
+import type { ShadowBucketRow, ShadowCountRow, ShadowSampleRow } from './shadow-rows.js';
 import { assertDimension } from './dimension-option.js';
 import { appliedCaps, buildSummary, phaseStartsOf, phaseWindows, utcDay } from './summary-rows.js';
 import type { DefinitionRow, ExposureCell, MetricCell, PercentileCapRow, ProductCell, SummaryRows } from './summary-rows.js';
@@ -19,6 +23,7 @@ export interface MemoryStore extends Store {
   readonly events: readonly RecordedEvent[];
   readMetrics(): Promise<ReadonlyMap<string, MetricDeclaration>>;
   readDimensions(trackSetId: string): Promise<string[]>;
+  readShadow(trackSetId?: string): Promise<ShadowSums>;
 }
 
 /**
@@ -79,7 +84,10 @@ export function memoryStore(): MemoryStore {
     async writeControl(state) {
       created = true;
       // As the SQL stores hold it: every field, absent ones as null or 0.
-      controls.set(state.trackSetId, { ...state, coverage: state.coverage ?? null, weights: state.weights ?? null, epoch: state.epoch ?? 0 });
+      controls.set(state.trackSetId, { ...state, coverage: state.coverage ?? null, weights: state.weights ?? null, epoch: state.epoch ?? 0, promoted: state.promoted ?? false });
+    },
+    async readShadow(trackSetId?: string) {
+      return shadowSumsOfEvents(events, trackSetId);
     },
     async readAssignments(trackSetId, units) {
       const found = new Map<string, string>();
@@ -96,6 +104,55 @@ export function memoryStore(): MemoryStore {
     },
     async close() {},
   };
+}
+
+/** Adds up shadow events the way the SQL stores' shadow queries do. */
+function shadowSumsOfEvents(events: readonly RecordedEvent[], trackSetId: string | undefined): ShadowSums {
+  const counts = new Map<string, { -readonly [K in keyof ShadowCountRow]: ShadowCountRow[K] }>();
+  const buckets = new Map<string, ShadowBucketRow & { count: number }>();
+  const samples: { row: ShadowSampleRow; eventId: string }[] = [];
+  for (const e of events) {
+    if (trackSetId !== undefined && 'trackSetId' in e && e.trackSetId !== trackSetId) continue;
+    if (e.kind === 'shadow_sample') samples.push({ row: { trackSetId: e.trackSetId, track: e.track, at: e.at, input: e.input, baseline: e.baseline, candidate: e.candidate }, eventId: e.eventId });
+    if (e.kind !== 'shadow') continue;
+    const key = `${e.trackSetId}\u0000${e.track}`;
+    const c = counts.get(key);
+    if (c === undefined) {
+      counts.set(key, { trackSetId: e.trackSetId, track: e.track, firstMinute: e.minute, lastMinute: e.minute, matches: e.matches, mismatches: e.mismatches, ignored: e.ignored, errors: e.errors, timeouts: e.timeouts, skippedConcurrency: e.skippedConcurrency, skippedGuardrail: e.skippedGuardrail });
+    } else {
+      Object.assign(c, {
+        firstMinute: Math.min(c.firstMinute, e.minute),
+        lastMinute: Math.max(c.lastMinute, e.minute),
+        matches: c.matches + e.matches,
+        mismatches: c.mismatches + e.mismatches,
+        ignored: c.ignored + e.ignored,
+        errors: c.errors + e.errors,
+        timeouts: c.timeouts + e.timeouts,
+        skippedConcurrency: c.skippedConcurrency + e.skippedConcurrency,
+        skippedGuardrail: c.skippedGuardrail + e.skippedGuardrail,
+      });
+    }
+    const histograms = { baseline: e.baselineHistogram, candidate: e.candidateHistogram, slower: e.slowerHistogram, faster: e.fasterHistogram };
+    for (const [which, histogram] of Object.entries(histograms) as [ShadowBucketRow['which'], readonly number[]][]) {
+      histogram.forEach((count, bucket) => {
+        if (count === 0) return;
+        const at = `${key}\u0000${which}\u0000${bucket}`;
+        const row = buckets.get(at) ?? { trackSetId: e.trackSetId, track: e.track, which, bucket, count: 0 };
+        row.count += count;
+        buckets.set(at, row);
+      });
+    }
+  }
+  // Newest first per set, as the SQL stores order them (ties by event id, descending).
+  const latest = new Map<string, ShadowSampleRow[]>();
+  samples.sort((a, b) => b.row.at - a.row.at || (b.eventId > a.eventId ? 1 : -1));
+  for (const { row } of samples) {
+    let list = latest.get(row.trackSetId);
+    if (list === undefined) latest.set(row.trackSetId, (list = []));
+    if (list.length < SHADOW_SAMPLES_READ) list.push(row);
+  }
+  const ordered = [...latest.keys()].sort().flatMap((id) => latest.get(id)!);
+  return shadowSumsOf([...counts.values()], [...buckets.values()], ordered);
 }
 
 /** Groups events the way the SQL stores' summary queries do. */

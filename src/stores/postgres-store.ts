@@ -20,6 +20,9 @@ import { definitionRow } from './definition-rows.js';
 import type { DefinitionSqlRow } from './definition-rows.js';
 import { METRIC_COLUMNS, declarationsOf } from './metric-rows.js';
 import type { MetricRow } from './metric-rows.js';
+import type { ShadowSums } from '../model/shadow.js';
+import { shadowBucketSql, shadowCountSql, shadowSampleSql, shadowSumsOf } from './shadow-rows.js';
+import type { ShadowBucketRow, ShadowCountRow, ShadowSampleRow } from './shadow-rows.js';
 import type { MetricDeclaration } from '../model/metrics.js';
 import type { ExposureCell, MetricCell, PercentileCapRow, PhaseStart, ProductCell, SummaryRows } from './summary-rows.js';
 
@@ -186,6 +189,28 @@ export class PostgresStore implements Store {
     } catch (error) {
       // A schema of version 5 or older keeps no dimensions (42703: no such column).
       if (error instanceof StoreError && (error.code === '42P01' || error.code === '42703')) return [];
+      throw error;
+    }
+  }
+
+  async readShadow(trackSetId?: string, options: CallOptions = {}): Promise<ShadowSums> {
+    const table = (name: string) => `${this.#s}.${name}`;
+    const where = (prefix: string) => (trackSetId === undefined ? '' : `WHERE ${prefix}track_set_id = $1`);
+    const params = trackSetId === undefined ? [] : [trackSetId];
+    try {
+      const [counts, buckets, samples] = await Promise.all([
+        this.#read<ShadowCountRow & QueryResultRow>(shadowCountSql(table('tracks_shadow'), where(''), '::float8'), params, options),
+        this.#read<ShadowBucketRow & QueryResultRow>(
+          shadowBucketSql(table('tracks_shadow'), where('s.'), (column) => `json_each_text(${column}::json)`, 'j.key::int', 'j.value::float8'),
+          params,
+          options,
+        ),
+        this.#read<ShadowSampleRow & QueryResultRow>(shadowSampleSql(table('tracks_shadow_samples'), where(''), 'at::float8'), params, options),
+      ]);
+      return shadowSumsOf(counts ?? [], buckets ?? [], samples ?? []);
+    } catch (error) {
+      // A schema of version 7 or older keeps no shadow runs (42P01: no such table).
+      if (error instanceof StoreError && error.code === '42P01') return { tracks: [], samples: [] };
       throw error;
     }
   }

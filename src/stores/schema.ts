@@ -101,6 +101,40 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX IF NOT EXISTS tracks_conversions_unit_metric ON tracks_conversions (unit, metric, at, value);
   CREATE INDEX IF NOT EXISTS tracks_exposures_cell ON tracks_exposures (track_set_id, phase, track, dimensions, at);
   `,
+  // Version 7: shadow tracks. Per candidate and minute, how its shadow runs ended and both
+  // paths' latency on them; a bounded sample of mismatches; and a set's promotion to a live
+  // test in its control state.
+  `
+  CREATE TABLE IF NOT EXISTS tracks_shadow (
+    event_id TEXT PRIMARY KEY,
+    track_set_id TEXT NOT NULL,
+    track TEXT NOT NULL,
+    minute INTEGER NOT NULL,
+    matches INTEGER NOT NULL,
+    mismatches INTEGER NOT NULL,
+    ignored INTEGER NOT NULL,
+    errors INTEGER NOT NULL,
+    timeouts INTEGER NOT NULL,
+    skipped_concurrency INTEGER NOT NULL,
+    skipped_guardrail INTEGER NOT NULL,
+    baseline_histogram TEXT NOT NULL,
+    candidate_histogram TEXT NOT NULL,
+    slower_histogram TEXT NOT NULL,
+    faster_histogram TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS tracks_shadow_set ON tracks_shadow (track_set_id, track, minute);
+  CREATE TABLE IF NOT EXISTS tracks_shadow_samples (
+    event_id TEXT PRIMARY KEY,
+    track_set_id TEXT NOT NULL,
+    track TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    input TEXT NOT NULL,
+    baseline TEXT NOT NULL,
+    candidate TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS tracks_shadow_samples_set ON tracks_shadow_samples (track_set_id, at);
+  ALTER TABLE tracks_controls ADD COLUMN promoted INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 /** PostgreSQL migrations; `{s}` is replaced by the quoted schema name. */
@@ -339,5 +373,37 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   `
   DROP INDEX IF EXISTS {s}.tracks_conversions_unit;
   CREATE INDEX IF NOT EXISTS tracks_conversions_unit_metric ON {s}.tracks_conversions (unit, metric, at) INCLUDE (value);
+  `,
+  // Version 8: shadow tracks, as SQLite's version 7.
+  `
+  CREATE TABLE IF NOT EXISTS {s}.tracks_shadow (
+    event_id text PRIMARY KEY,
+    track_set_id text NOT NULL,
+    track text NOT NULL,
+    minute bigint NOT NULL,
+    matches bigint NOT NULL,
+    mismatches bigint NOT NULL,
+    ignored bigint NOT NULL,
+    errors bigint NOT NULL,
+    timeouts bigint NOT NULL,
+    skipped_concurrency bigint NOT NULL,
+    skipped_guardrail bigint NOT NULL,
+    baseline_histogram text NOT NULL,
+    candidate_histogram text NOT NULL,
+    slower_histogram text NOT NULL,
+    faster_histogram text NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS tracks_shadow_set ON {s}.tracks_shadow (track_set_id, track, minute);
+  CREATE TABLE IF NOT EXISTS {s}.tracks_shadow_samples (
+    event_id text PRIMARY KEY,
+    track_set_id text NOT NULL,
+    track text NOT NULL,
+    at bigint NOT NULL,
+    input text NOT NULL,
+    baseline text NOT NULL,
+    candidate text NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS tracks_shadow_samples_set ON {s}.tracks_shadow_samples (track_set_id, at);
+  ALTER TABLE {s}.tracks_controls ADD COLUMN IF NOT EXISTS promoted boolean NOT NULL DEFAULT false;
   `,
 ];

@@ -27,6 +27,9 @@ import type { DefinitionSqlRow } from './definition-rows.js';
 import { METRIC_COLUMNS, declarationsOf } from './metric-rows.js';
 import type { MetricRow } from './metric-rows.js';
 import type { MetricDeclaration } from '../model/metrics.js';
+import { shadowBucketSql, shadowCountSql, shadowSampleSql, shadowSumsOf } from './shadow-rows.js';
+import type { ShadowBucketRow, ShadowCountRow, ShadowSampleRow } from './shadow-rows.js';
+import type { ShadowSums } from '../model/shadow.js';
 import type { ExposureCell, MetricCell, PercentileCapRow, PhaseStart, ProductCell, SummaryRows } from './summary-rows.js';
 
 type Database = BetterSqlite3.Database;
@@ -117,6 +120,22 @@ export class SqliteDatabase {
     } catch (error) {
       throw sqliteStoreError(`cannot write to the SQLite store ${this.#path}`, error);
     }
+  }
+
+  readShadow(trackSetId: string | undefined, deadline: number): ShadowSums {
+    const db = this.#readable(deadline);
+    if (db === undefined) return { tracks: [], samples: [] };
+    const where = (prefix: string) => (trackSetId === undefined ? '' : `WHERE ${prefix}track_set_id = @trackSetId`);
+    const params = trackSetId === undefined ? {} : { trackSetId };
+    return untilDeadline(
+      () =>
+        shadowSumsOf(
+          db.prepare(shadowCountSql('tracks_shadow', where(''))).all(params) as ShadowCountRow[],
+          db.prepare(shadowBucketSql('tracks_shadow', where('s.'), (column) => `json_each(${column})`, 'CAST(j.key AS INTEGER)', 'j.value')).all(params) as ShadowBucketRow[],
+          db.prepare(shadowSampleSql('tracks_shadow_samples', where(''))).all(params) as ShadowSampleRow[],
+        ),
+      deadline,
+    );
   }
 
   readAssignments(trackSetId: string, units: readonly string[], deadline: number): Map<string, string> {

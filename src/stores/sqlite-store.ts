@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { ShadowSums } from '../model/shadow.js';
 import type { MetricDeclaration } from '../model/metrics.js';
 import type { ControlState, RecordedEvent } from '../model/events.js';
 import type { CallOptions, Store } from '../model/store.js';
@@ -83,6 +84,10 @@ export class SqliteStore implements Store {
 
   readDimensions(trackSetId: string, options?: CallOptions): Promise<string[]> {
     return this.#worker.call('readDimensions', [trackSetId], this.#timing(options));
+  }
+
+  readShadow(trackSetId?: string, options?: CallOptions): Promise<ShadowSums> {
+    return this.#worker.call('readShadow', [trackSetId], this.#timing(options));
   }
 
   readMetrics(options?: CallOptions): Promise<ReadonlyMap<string, MetricDeclaration>> {

@@ -189,6 +189,7 @@ export function handDefinition(id: string, tracks: Record<string, number>, cover
     hasEligibilityRule: false,
     owner: handOwner,
     sticky: false,
+    shadow: null,
   };
 }
 

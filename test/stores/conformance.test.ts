@@ -85,7 +85,7 @@ for (const kind of kinds) {
         await s.writeControl({ trackSetId: 'cmp', stopped: true, serve: 'a', at: 5 });
       }
       assert.deepEqual(await store.summarize(), await memory.summarize());
-      assert.deepEqual(await store.readControls(), [{ trackSetId: 'cmp', stopped: true, serve: 'a', at: 5, coverage: null, weights: null, epoch: 0 }]);
+      assert.deepEqual(await store.readControls(), [{ trackSetId: 'cmp', stopped: true, serve: 'a', at: 5, coverage: null, weights: null, epoch: 0, promoted: false }]);
       assert.deepEqual(await store.readAssignments('cmp', ['u1', 'u2', 'nobody']), new Map([['u1', 'a'], ['u2', 'b']]), 'the first exposure of a unit wins');
       await store.close();
     });
@@ -289,6 +289,35 @@ for (const kind of kinds) {
       await store.close();
     });
 
+    test('shadow runs: sums per candidate, histograms and the latest samples agree with the memory store; a promotion round-trips', async () => {
+      const { store } = kind.fresh();
+      const memory = memoryStore();
+      const events = shadowEvents();
+      for (const s of [store, memory]) {
+        await s.write(events);
+        await s.write(events.slice(0, 5)); // written twice, stored once
+        await s.writeControl({ trackSetId: 'shadowed', stopped: false, serve: null, at: 7, epoch: 1, promoted: true });
+      }
+      const sums = await store.readShadow!();
+      assert.deepEqual(sums, await memory.readShadow());
+      const fresh = sums.tracks.find((t) => t.trackSetId === 'shadowed' && t.track === 'fresh')!;
+      assert.deepEqual(
+        [fresh.firstMinute, fresh.lastMinute, fresh.matches, fresh.mismatches, fresh.ignored, fresh.errors, fresh.timeouts, fresh.skippedConcurrency, fresh.skippedGuardrail],
+        [1000, 1003, 4 * 90, 4 * 3, 4, 4 * 2, 4, 4 * 5, 0],
+      );
+      assert.equal(fresh.slowerHistogram[10], 4 * 50);
+      assert.equal(fresh.fasterHistogram[12], 4 * 40);
+      const samples = sums.samples.filter((x) => x.trackSetId === 'shadowed');
+      assert.equal(samples.length, 20, 'the latest 20 of the 25 samples');
+      assert.deepEqual(samples.map((x) => x.at), Array.from({ length: 20 }, (_, i) => day + 24 - i), 'newest first');
+      assert.equal(samples[0]!.input, `["it's \\"quoted\\"", "🥥", "line\\nbreak", 24]`);
+      assert.deepEqual(await store.readShadow!('other'), await memory.readShadow('other'));
+      assert.equal((await store.readShadow!('other')).tracks.length, 1);
+      assert.deepEqual((await store.readShadow!('nothing-here')), { tracks: [], samples: [] });
+      assert.equal((await store.readControls()).find((c) => c.trackSetId === 'shadowed')?.promoted, true);
+      await store.close();
+    });
+
     test('any name works: constructor, __proto__, quotes, unicode, 200 characters', async () => {
       const { store } = kind.fresh();
       const events: RecordedEvent[] = [];
@@ -338,6 +367,31 @@ for (const kind of kinds) {
   });
 }
 
+/** Shadow runs of two sets over four minutes, and 25 mismatch samples of one of them. */
+function shadowEvents(): RecordedEvent[] {
+  const histogram = (bucket: number, count: number) => Array.from({ length: 66 }, (_, i) => (i === bucket ? count : 0));
+  const events: RecordedEvent[] = [];
+  for (let minute = 1000; minute < 1004; minute++) {
+    events.push({
+      kind: 'shadow', eventId: `sh-${minute}`, trackSetId: 'shadowed', track: 'fresh', minute,
+      matches: 90, mismatches: 3, ignored: 1, errors: 2, timeouts: 1, skippedConcurrency: 5, skippedGuardrail: 0,
+      baselineHistogram: histogram(20, 90), candidateHistogram: histogram(21, 90), slowerHistogram: histogram(10, 50), fasterHistogram: histogram(12, 40),
+    });
+  }
+  events.push({
+    kind: 'shadow', eventId: 'sh-other', trackSetId: 'other', track: 'b', minute: 5,
+    matches: 1, mismatches: 0, ignored: 0, errors: 0, timeouts: 0, skippedConcurrency: 0, skippedGuardrail: 3,
+    baselineHistogram: histogram(1, 1), candidateHistogram: histogram(1, 1), slowerHistogram: histogram(0, 1), fasterHistogram: histogram(0, 0),
+  });
+  for (let i = 0; i < 25; i++) {
+    events.push({
+      kind: 'shadow_sample', eventId: `sample-${String(i).padStart(2, '0')}`, trackSetId: 'shadowed', track: 'fresh', at: day + i,
+      input: `["it's \\"quoted\\"", "🥥", "line\\nbreak", ${i}]`, baseline: '{"price":100}', candidate: '{"price":101}',
+    });
+  }
+  return events;
+}
+
 /** Events no store may take (each is refused before any database sees it). */
 function badEvents(): Array<[string, unknown]> {
   const base = { kind: 'conversion', eventId: 'bad', unit: 'u', metric: 'buy', value: 1, at: day };
@@ -359,6 +413,9 @@ function badEvents(): Array<[string, unknown]> {
     ['an unknown kind', { ...base, kind: 'mystery' }],
     ['a histogram of 67 buckets', { kind: 'health', eventId: 'bad', trackSetId: 's', track: 't', minute: 1, runs: 1, errors: 0, totalMs: 1, histogram: new Array(67).fill(0) }],
     ['a weight of -1', { kind: 'definition', eventId: 'bad', trackSetId: 's', weights: { a: -1 }, coverage: 1, at: day }],
+    ['a shadow count of -1', { kind: 'shadow', eventId: 'bad', trackSetId: 's', track: 't', minute: 1, matches: -1, mismatches: 0, ignored: 0, errors: 0, timeouts: 0, skippedConcurrency: 0, skippedGuardrail: 0, baselineHistogram: [], candidateHistogram: [], slowerHistogram: [], fasterHistogram: [] }],
+    ['a shadow sample holding a NUL', { kind: 'shadow_sample', eventId: 'bad', trackSetId: 's', track: 't', at: day, input: 'a\u0000b', baseline: '1', candidate: '2' }],
+    ['a shadow sample holding a lone surrogate', { kind: 'shadow_sample', eventId: 'bad', trackSetId: 's', track: 't', at: day, input: '\ud800', baseline: '1', candidate: '2' }],
   ];
 }
 

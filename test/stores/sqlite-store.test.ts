@@ -35,7 +35,7 @@ test('SQLite summarize() matches the memory store on the same events, written tw
   assert.equal(sums.tracks.find((t) => t.track === 'a')!.health.runs, 5);
   assert.equal(sums.tracks.find((t) => t.track === 'a')!.health.histogram[2], 4);
   assert.equal(sums.tracks.reduce((n, t) => n + t.users, 0), 40);
-  assert.deepEqual((await store.readControls())[0], { trackSetId: 'cmp', stopped: true, serve: 'a', at: 5, coverage: null, weights: null, epoch: 0 });
+  assert.deepEqual((await store.readControls())[0], { trackSetId: 'cmp', stopped: true, serve: 'a', at: 5, coverage: null, weights: null, epoch: 0, promoted: false });
   assert.equal(sums.daily.length, 2);
   await store.close();
 });
@@ -60,6 +60,8 @@ test('configure with a path records into a real SQLite file with the tracks_ sch
       'tracks_health',
       'tracks_metrics',
       'tracks_schema_version',
+      'tracks_shadow',
+      'tracks_shadow_samples',
     ]);
     assert.equal((db.prepare('SELECT MAX(version) AS v FROM tracks_schema_version').get() as { v: number }).v, SQLITE_MIGRATIONS.length);
     assert.equal((db.prepare('SELECT COUNT(*) AS n FROM tracks_exposures').get() as { n: number }).n, 300);

@@ -1,0 +1,37 @@
+import { escapeControl } from '../core/names.js';
+import type { Command } from './command.js';
+import { promoteTrackSet } from '../stores/control-state.js';
+import { controlStore, onePositional, parseControlArgs } from './stop.js';
+
+const USAGE = `Usage: tracks promote <track-set-id> [--store <path|url>] [--force]
+
+Turns a shadow set (static shadow) into a live A/B test: every process stops serving everyone
+the baseline and assigns tracks by the set's declared weights within its control interval
+(default 10 s), as a new phase. The report keeps the shadow's findings beside the live test's;
+tracks stop and tracks resume then work as for any set. Asks nothing: it is meant for scripts.
+
+  --store <path|url>   SQLite file or postgres:// URL (default: $TRACKS_STORE)
+  --force              promote a set no process has recorded shadow runs of yet`;
+
+/** `tracks promote catalog-query`: marks the shadow set promoted in the store. */
+export const promote: Command = {
+  summary: 'turn a shadow set into a live A/B test in every process',
+  usage: USAGE,
+  async run(args, io) {
+    const { values, positionals } = parseControlArgs('promote', args, false);
+    const trackSetId = onePositional('promote', positionals);
+    const store = controlStore(values.store, io);
+    let changed: boolean;
+    try {
+      changed = (await promoteTrackSet(store, trackSetId, { force: values.force ?? false })).changed;
+    } finally {
+      await store.close();
+    }
+    io.stdout(
+      changed
+        ? `${escapeControl(trackSetId)} promoted: every process runs it as a live A/B test within its control interval (default 10 s), as a new phase`
+        : `${escapeControl(trackSetId)} is already promoted; nothing changed`,
+    );
+    return 0;
+  },
+};

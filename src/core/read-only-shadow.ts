@@ -1,0 +1,45 @@
+import { TracksError } from '../errors.js';
+import { quoted } from './names.js';
+import { candidateContext, withShadowContext } from './shadow-context.js';
+import { constructWithKey, definitionOf } from './track-set.js';
+import type { TrackSetClass } from './track-set.js';
+
+/**
+ * A test helper for shadow sets: runs every candidate of `cls` once on `args`, as a shadow
+ * run would, and rejects with a TracksError naming each candidate that wrote through
+ * `shadowContext().write()`. A candidate that throws for another reason rejects with its
+ * error. Use it in your tests so a write cannot creep into a shadowed code path.
+ *
+ * @example
+ * ```ts
+ * test('the new catalog query only reads', async () => {
+ *   await assertReadOnlyShadow(CatalogQuery, 'coconuts');
+ * });
+ * ```
+ */
+export async function assertReadOnlyShadow(cls: TrackSetClass, ...args: readonly unknown[]): Promise<void> {
+  const definition = definitionOf(cls);
+  if (definition.shadow === null) {
+    throw new TracksError(`${definition.className} declares no static shadow; assertReadOnlyShadow checks the candidates of a shadow set`);
+  }
+  const run = constructWithKey(cls as unknown as new (options: object) => object, {}, null, 0);
+  const writers: string[] = [];
+  for (const candidate of definition.tracks) {
+    if (candidate === definition.control) continue;
+    let wrote = false;
+    const context = candidateContext(new AbortController().signal, true, definition.id, candidate.name, () => (wrote = true));
+    try {
+      await withShadowContext(context, () => candidate.invoke(run, args));
+    } catch (error) {
+      // The refused write throws into the candidate; anything else is the candidate's own failure.
+      if (!wrote) throw error;
+    }
+    if (wrote) writers.push(candidate.name);
+  }
+  if (writers.length > 0) {
+    throw new TracksError(
+      `${definition.className}: the shadow candidate${writers.length > 1 ? 's' : ''} ${writers.map(quoted).join(', ')} wrote through shadowContext().write(); ` +
+        'a candidate runs beside the baseline on real traffic, so it must not write: move the write out of the candidate',
+    );
+  }
+}

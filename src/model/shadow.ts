@@ -1,0 +1,75 @@
+/**
+ * What recording keeps of shadow runs (`static shadow`), and what stores give back: counts and
+ * latency histograms per candidate and minute, and a bounded sample of mismatches.
+ */
+
+/** One candidate's shadow runs in one process and minute. */
+export interface ShadowEvent {
+  readonly kind: 'shadow';
+  readonly eventId: string;
+  readonly trackSetId: string;
+  /** The candidate track. */
+  readonly track: string;
+  /** Epoch minute (Math.floor(ms / 60000)). */
+  readonly minute: number;
+  readonly matches: number;
+  readonly mismatches: number;
+  /** Differences the set's `ignore` accepted. */
+  readonly ignored: number;
+  readonly errors: number;
+  readonly timeouts: number;
+  /** Sampled runs whose candidate did not run: the set's maxConcurrent was reached. */
+  readonly skippedConcurrency: number;
+  /** Sampled runs whose candidate did not run: a shadow guardrail had stopped it. */
+  readonly skippedGuardrail: number;
+  /** The baseline's and the candidate's durations on the runs that returned (paired), by latency bucket. */
+  readonly baselineHistogram: readonly number[];
+  readonly candidateHistogram: readonly number[];
+  /** Per run, candidate minus baseline: runs with a difference >= 0 by the bucket of the difference, and < 0 by the bucket of its magnitude. */
+  readonly slowerHistogram: readonly number[];
+  readonly fasterHistogram: readonly number[];
+}
+
+/** One mismatch kept for debugging: the run's arguments and both results as JSON text, after `cleanInput` and `clean`, cut to the set's byte limit. */
+export interface ShadowSampleEvent {
+  readonly kind: 'shadow_sample';
+  readonly eventId: string;
+  readonly trackSetId: string;
+  readonly track: string;
+  readonly at: number;
+  readonly input: string;
+  readonly baseline: string;
+  readonly candidate: string;
+}
+
+/** A candidate's shadow runs added up over every process and minute. */
+export interface ShadowTrackSums {
+  readonly trackSetId: string;
+  readonly track: string;
+  readonly firstMinute: number;
+  readonly lastMinute: number;
+  readonly matches: number;
+  readonly mismatches: number;
+  readonly ignored: number;
+  readonly errors: number;
+  readonly timeouts: number;
+  readonly skippedConcurrency: number;
+  readonly skippedGuardrail: number;
+  readonly baselineHistogram: number[];
+  readonly candidateHistogram: number[];
+  readonly slowerHistogram: number[];
+  readonly fasterHistogram: number[];
+}
+
+/** What a store holds of shadow runs: sums per set and candidate, and the latest samples per set. */
+export interface ShadowSums {
+  readonly tracks: readonly ShadowTrackSums[];
+  /** Newest first, at most {@link SHADOW_SAMPLES_READ} per set. */
+  readonly samples: readonly Omit<ShadowSampleEvent, 'kind' | 'eventId'>[];
+}
+
+/** How many of a set's latest mismatch samples a store reads back. */
+export const SHADOW_SAMPLES_READ = 20;
+
+/** The longest text of a sample's field, in characters (a set's `samples.maxBytes` is at most this). */
+export const MAX_SAMPLE_TEXT = 1_048_576;

@@ -1,0 +1,243 @@
+import type { ShadowOutcome, ShadowSample } from '../core/shadow-runner.js';
+import type { GuardrailEvent, RecordedEvent } from '../model/events.js';
+import { emptyHistogram, latencyBucket } from '../model/latency-histogram.js';
+import type { ShadowEvent, ShadowSampleEvent } from '../model/shadow.js';
+import type { ErrorReporter } from './error-reporter.js';
+import { newEventId } from './event-id.js';
+
+/** One candidate's shadow runs in one minute, counted since the last drain. */
+interface ShadowCell {
+  readonly trackSetId: string;
+  readonly track: string;
+  readonly minute: number;
+  matches: number;
+  mismatches: number;
+  ignored: number;
+  errors: number;
+  timeouts: number;
+  skippedConcurrency: number;
+  skippedGuardrail: number;
+  readonly baselineHistogram: number[];
+  readonly candidateHistogram: number[];
+  readonly slowerHistogram: number[];
+  readonly fasterHistogram: number[];
+  /** Mismatch samples kept in this cell's minute (bounded by the set's samples.perMinute). */
+  samples: number;
+}
+
+/** A candidate's recent runs, as its shadow guardrail judges them. */
+interface GuardrailWindow {
+  runs: number;
+  errors: number;
+  timeouts: number;
+}
+
+/**
+ * Shadow runs (`static shadow`) counted per candidate and minute in memory, as health is: what
+ * is stored grows with minutes, never with requests. Keeps a bounded sample of mismatches
+ * (per candidate and minute, each cut to the set's byte limit, after its `clean`), and judges
+ * each candidate's shadow guardrail: a candidate that errs or times out too often stops
+ * running in this process, and the trip is recorded as a guardrail.
+ */
+export class ShadowRecorder {
+  #open = new Map<string, ShadowCell>();
+  #samples: ShadowSampleEvent[] = [];
+  readonly #windows = new Map<string, GuardrailWindow>();
+  readonly #stopped = new Set<string>();
+  readonly #emit: (event: RecordedEvent) => void;
+  readonly #errors: ErrorReporter;
+
+  constructor(emit: (event: RecordedEvent) => void, errors: ErrorReporter) {
+    this.#emit = emit;
+    this.#errors = errors;
+  }
+
+  /** Counts one candidate's shadow run. Runs off the request path (after the baseline's result was delivered). */
+  record(outcome: ShadowOutcome, now = Date.now()): void {
+    const { definition, track } = outcome;
+    const minute = Math.floor(now / 60_000);
+    const key = `${definition.id}\u0000${track}`;
+    let cell = this.#open.get(key);
+    if (cell === undefined || cell.minute !== minute) {
+      if (cell !== undefined) this.#closed.push(cell);
+      cell = newCell(definition.id, track, minute);
+      this.#open.set(key, cell);
+    }
+    switch (outcome.result) {
+      case 'match':
+        cell.matches++;
+        break;
+      case 'mismatch':
+        cell.mismatches++;
+        break;
+      case 'ignored':
+        cell.ignored++;
+        break;
+      case 'error':
+        cell.errors++;
+        break;
+      case 'timeout':
+        cell.timeouts++;
+        break;
+      case 'skipped-concurrency':
+        cell.skippedConcurrency++;
+        return;
+      case 'skipped-guardrail':
+        cell.skippedGuardrail++;
+        return;
+    }
+    if (outcome.candidateMs !== null && outcome.result !== 'error') {
+      // Paired latency: both paths on the same run, for runs that returned a result.
+      cell.baselineHistogram[latencyBucket(outcome.baselineMs)]!++;
+      cell.candidateHistogram[latencyBucket(outcome.candidateMs)]!++;
+      const difference = outcome.candidateMs - outcome.baselineMs;
+      if (difference >= 0) cell.slowerHistogram[latencyBucket(difference)]!++;
+      else cell.fasterHistogram[latencyBucket(-difference)]!++;
+    }
+    const shadow = definition.shadow!;
+    if (outcome.result === 'mismatch' && outcome.sample !== null && cell.samples < shadow.samplesPerMinute) {
+      cell.samples++;
+      this.#keepSample(definition.id, track, outcome.sample, shadow.sampleBytes, now);
+    }
+    if (shadow.guardrail !== null) this.#judge(key, definition.id, track, outcome.result, shadow.guardrail, now);
+  }
+
+  #closed: ShadowCell[] = [];
+
+  /** Whether the shadow guardrail stopped the candidate in this process. */
+  stopped(trackSetId: string, track: string): boolean {
+    return this.#stopped.size > 0 && this.#stopped.has(`${trackSetId}\u0000${track}`);
+  }
+
+  /** Whether anything was counted since the last collection. */
+  get pending(): boolean {
+    return this.#open.size > 0 || this.#closed.length > 0 || this.#samples.length > 0;
+  }
+
+  /** Emits the shadow events and samples counted so far; counting starts afresh. */
+  collect(emit: (event: RecordedEvent) => void): void {
+    const cells = this.#closed;
+    this.#closed = [];
+    for (const cell of this.#open.values()) cells.push(cell);
+    this.#open = new Map();
+    for (const cell of cells) emit(shadowEvent(cell));
+    const samples = this.#samples;
+    this.#samples = [];
+    for (const sample of samples) emit(sample);
+  }
+
+  #keepSample(trackSetId: string, track: string, sample: () => ShadowSample, maxBytes: number, now: number): void {
+    try {
+      const { input, baseline, candidate } = sample();
+      this.#samples.push({
+        kind: 'shadow_sample',
+        eventId: newEventId(),
+        trackSetId,
+        track,
+        at: now,
+        input: sampleText(input, maxBytes),
+        baseline: sampleText(baseline, maxBytes),
+        candidate: sampleText(candidate, maxBytes),
+      });
+    } catch (error) {
+      // The set's clean or cleanInput threw: the run still counts, its sample is not kept.
+      this.#errors.report('shadow', error);
+    }
+  }
+
+  #judge(key: string, trackSetId: string, track: string, result: ShadowOutcome['result'], limits: { errorRate: number; timeoutRate: number; minRuns: number }, now: number): void {
+    if (this.#stopped.has(key)) return;
+    let window = this.#windows.get(key);
+    if (window === undefined) this.#windows.set(key, (window = { runs: 0, errors: 0, timeouts: 0 }));
+    window.runs++;
+    if (result === 'error') window.errors++;
+    if (result === 'timeout') window.timeouts++;
+    if (window.runs < limits.minRuns) return;
+    const errorRate = window.errors / window.runs;
+    const timeoutRate = window.timeouts / window.runs;
+    if (errorRate > limits.errorRate || timeoutRate > limits.timeoutRate) {
+      this.#stopped.add(key);
+      const cause =
+        errorRate > limits.errorRate
+          ? `shadow candidate failed in ${percent(errorRate)} of its last ${window.runs} runs (limit ${percent(limits.errorRate)})`
+          : `shadow candidate timed out in ${percent(timeoutRate)} of its last ${window.runs} runs (limit ${percent(limits.timeoutRate)})`;
+      const trip: GuardrailEvent = { kind: 'guardrail', eventId: newEventId(), trackSetId, track, cause, at: now };
+      this.#emit(trip);
+      return;
+    }
+    // A window of about ten times minRuns: old runs fade, so a candidate that turns bad is caught.
+    if (window.runs >= limits.minRuns * 10) {
+      window.runs = Math.round(window.runs / 2);
+      window.errors = Math.round(window.errors / 2);
+      window.timeouts = Math.round(window.timeouts / 2);
+    }
+  }
+}
+
+function newCell(trackSetId: string, track: string, minute: number): ShadowCell {
+  return {
+    trackSetId,
+    track,
+    minute,
+    matches: 0,
+    mismatches: 0,
+    ignored: 0,
+    errors: 0,
+    timeouts: 0,
+    skippedConcurrency: 0,
+    skippedGuardrail: 0,
+    baselineHistogram: emptyHistogram(),
+    candidateHistogram: emptyHistogram(),
+    slowerHistogram: emptyHistogram(),
+    fasterHistogram: emptyHistogram(),
+    samples: 0,
+  };
+}
+
+function shadowEvent(c: ShadowCell): ShadowEvent {
+  return {
+    kind: 'shadow',
+    eventId: newEventId(),
+    trackSetId: c.trackSetId,
+    track: c.track,
+    minute: c.minute,
+    matches: c.matches,
+    mismatches: c.mismatches,
+    ignored: c.ignored,
+    errors: c.errors,
+    timeouts: c.timeouts,
+    skippedConcurrency: c.skippedConcurrency,
+    skippedGuardrail: c.skippedGuardrail,
+    baselineHistogram: c.baselineHistogram,
+    candidateHistogram: c.candidateHistogram,
+    slowerHistogram: c.slowerHistogram,
+    fasterHistogram: c.fasterHistogram,
+  };
+}
+
+/**
+ * A value as the JSON text of a sample, cut to `maxBytes` of UTF-8 (with a marker), never
+ * splitting a character, with what no store can hold (NUL, lone surrogates) replaced. Values
+ * JSON cannot write (a BigInt, a cycle) are described instead.
+ */
+export function sampleText(value: unknown, maxBytes: number): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)) ?? String(value);
+  } catch (error) {
+    text = `[not JSON: ${error instanceof Error ? error.message : String(error)}]`;
+  }
+  text = text.replace(/\u0000/g, '\\u0000').replace(LONE_SURROGATE, '\uFFFD');
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  const marker = '…[cut]';
+  const budget = maxBytes - Buffer.byteLength(marker);
+  // Cut on a character boundary: decode the first `budget` bytes and drop a partial last character.
+  const cut = Buffer.from(text).subarray(0, Math.max(0, budget)).toString('utf8').replace(/\uFFFD$/, '');
+  return cut + marker;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+function percent(rate: number): string {
+  return `${Math.round(rate * 1000) / 10}%`;
+}

@@ -1,0 +1,128 @@
+import { escapeControl as text } from '../core/names.js';
+import { LATENCY_BUCKET_BOUNDS_MS } from '../model/latency-histogram.js';
+import type { ShadowSums, ShadowTrackSums } from '../model/shadow.js';
+import type { TrackSetSums } from '../model/sums.js';
+import { pairedQuantileInterval } from '../stats/paired-quantile.js';
+import { rateInterval } from '../stats/rate-interval.js';
+import { quantileInterval } from '../stats/quantile-interval.js';
+import type { PairedLatencyQuantile, RateEstimate, ShadowCandidateResult, ShadowResult, TrackSetResult } from './report-model.js';
+import { WIDTH, count, percent, table, wrap } from './text-table.js';
+
+/**
+ * A shadow set's findings (`static shadow`): per candidate, the share of compared runs whose
+ * result differed from the baseline's, with a fixed-horizon (Wilson) interval and an
+ * always-valid one for watching it live; error and timeout rates; and the latency of both
+ * paths on the same runs, with quantiles of the per-run difference (paired: see
+ * docs/statistics.md, "Shadow comparisons"). Kept after promotion, beside the live test.
+ */
+
+/** The shadow section of a set, or null when the store holds no shadow runs of it. */
+export function shadowResult(set: TrackSetSums, shadow: ShadowSums | undefined, options: { readonly alpha: number }): ShadowResult | null {
+  const tracks = shadow?.tracks.filter((t) => t.trackSetId === set.trackSetId) ?? [];
+  if (tracks.length === 0) return null;
+  const firstMinute = Math.min(...tracks.map((t) => t.firstMinute));
+  const lastMinute = Math.max(...tracks.map((t) => t.lastMinute));
+  return {
+    mode: set.control?.promoted === true ? 'promoted' : 'shadow',
+    baseline: set.definition?.control ?? 'control',
+    firstAt: new Date(firstMinute * 60_000).toISOString(),
+    lastAt: new Date(lastMinute * 60_000).toISOString(),
+    candidates: tracks.map((t) => candidateResult(t, set, options)),
+    samples: (shadow?.samples ?? [])
+      .filter((s) => s.trackSetId === set.trackSetId)
+      .map((s) => ({ track: s.track, at: new Date(s.at).toISOString(), input: s.input, baseline: s.baseline, candidate: s.candidate })),
+  };
+}
+
+function candidateResult(t: ShadowTrackSums, set: TrackSetSums, options: { readonly alpha: number }): ShadowCandidateResult {
+  const compared = t.matches + t.mismatches + t.ignored;
+  const runs = compared + t.errors + t.timeouts;
+  const rate = (k: number, n: number): RateEstimate | null => {
+    // The report's tuning parameter counts users; a rate counts runs, so its own default holds.
+    const r = rateInterval(k, n, { alpha: options.alpha });
+    return r.ok ? { count: k, of: n, estimate: r.estimate, interval: r.confidenceInterval, sequentialInterval: r.sequentialInterval } : null;
+  };
+  const quantile = (histogram: readonly number[], q: number): number | null => {
+    const r = quantileInterval({ bounds: LATENCY_BUCKET_BOUNDS_MS, counts: histogram }, q, { alpha: options.alpha });
+    return r.ok ? r.estimate : null;
+  };
+  const pairs = t.slowerHistogram.reduce((a, b) => a + b, 0) + t.fasterHistogram.reduce((a, b) => a + b, 0);
+  const difference: PairedLatencyQuantile[] = [];
+  for (const q of [0.5, 0.95]) {
+    const r = pairedQuantileInterval({ bounds: LATENCY_BUCKET_BOUNDS_MS, slower: t.slowerHistogram, faster: t.fasterHistogram }, q, { alpha: options.alpha });
+    if (r.ok) difference.push({ q, estimateMs: r.estimate, interval: r.confidenceInterval });
+  }
+  const trip = set.guardrails.filter((g) => g.track === t.track && g.cause.startsWith('shadow')).at(-1);
+  return {
+    track: t.track,
+    runs,
+    matches: t.matches,
+    mismatches: t.mismatches,
+    ignored: t.ignored,
+    errors: t.errors,
+    timeouts: t.timeouts,
+    skipped: { concurrency: t.skippedConcurrency, guardrail: t.skippedGuardrail },
+    mismatchRate: rate(t.mismatches, compared),
+    errorRate: rate(t.errors, runs),
+    timeoutRate: rate(t.timeouts, runs),
+    latency: {
+      pairs,
+      baseline: { p50Ms: quantile(t.baselineHistogram, 0.5), p95Ms: quantile(t.baselineHistogram, 0.95) },
+      candidate: { p50Ms: quantile(t.candidateHistogram, 0.5), p95Ms: quantile(t.candidateHistogram, 0.95) },
+      difference,
+    },
+    guardrail: trip === undefined ? null : { cause: trip.cause, at: new Date(trip.at).toISOString() },
+  };
+}
+
+/**
+ * The shadow block of a set in the text report: one line per candidate with its mismatch rate
+ * and intervals, errors, timeouts and skips, then the paired latency difference.
+ *
+ * @example
+ * ```ts
+ * const block = renderShadow(report.trackSets[0]!);
+ * ```
+ */
+export function renderShadow(set: TrackSetResult): string {
+  const shadow = set.shadow;
+  if (shadow === null) return '';
+  const mode = shadow.mode === 'promoted' ? 'its shadow phase, before it was promoted to a live test' : `every user is served '${text(shadow.baseline)}'`;
+  const lines = [`  Shadow: ${mode}; candidates run beside it on sampled runs and are compared with it`];
+  const rows = shadow.candidates.map((c) => [
+    text(c.track),
+    count(c.runs),
+    rateText(c.mismatchRate),
+    c.mismatchRate === null ? '' : `${percent(c.mismatchRate.sequentialInterval[0])} to ${percent(c.mismatchRate.sequentialInterval[1])}`,
+    c.ignored > 0 ? count(c.ignored) : '',
+    rateText(c.errorRate),
+    rateText(c.timeoutRate),
+    c.skipped.concurrency + c.skipped.guardrail > 0 ? count(c.skipped.concurrency + c.skipped.guardrail) : '',
+  ]);
+  lines.push(table(['candidate', 'runs', 'mismatches (CI)', 'always-valid CI', 'ignored', 'errors', 'timeouts', 'skipped'], rows));
+  const latency = shadow.candidates.map((c) => {
+    const at = (q: number) => c.latency.difference.find((d) => d.q === q);
+    return [text(c.track), count(c.latency.pairs), ms(c.latency.baseline.p50Ms), ms(c.latency.candidate.p50Ms), differenceText(at(0.5)), differenceText(at(0.95))];
+  });
+  lines.push(table(['paired latency', 'pairs', 'baseline p50', 'candidate p50', 'difference p50 (CI)', 'difference p95 (CI)'], latency));
+  for (const c of shadow.candidates) {
+    if (c.guardrail !== null) lines.push(...wrap(text(`guardrail stopped '${c.track}': ${c.guardrail.cause}`), WIDTH - 4).map((l, i) => `${i === 0 ? '  ! ' : '    '}${l}`));
+  }
+  return lines.join('\n');
+}
+
+function rateText(r: RateEstimate | null): string {
+  if (r === null) return '';
+  return `${percent(r.estimate)} (${percent(r.interval[0])} to ${percent(r.interval[1])})`;
+}
+
+function ms(value: number | null): string {
+  if (value === null) return '';
+  return value < 0.05 ? '< 0.05ms' : `${value.toFixed(value < 10 ? 2 : 1)}ms`;
+}
+
+function differenceText(d: PairedLatencyQuantile | undefined): string {
+  if (d === undefined) return '';
+  const signed = (v: number) => (Math.abs(v) < 0.05 ? (v === 0 ? '0' : `${v < 0 ? '-' : '+'}<0.05`) : `${v > 0 ? '+' : ''}${v.toFixed(Math.abs(v) < 10 ? 2 : 1)}`);
+  return `${signed(d.estimateMs)}ms (${signed(d.interval[0])} to ${signed(d.interval[1])})`;
+}

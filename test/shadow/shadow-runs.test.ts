@@ -1,0 +1,415 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  TrackSet,
+  TracksError,
+  assertReadOnlyShadow,
+  buildReport,
+  close,
+  configure,
+  flush,
+  memoryStore,
+  promoteTrackSet,
+  readAnalysis,
+  resumeTrackSet,
+  shadowContext,
+  stopTrackSet,
+} from '../../src/index.js';
+import type { GuardrailEvent, ShadowOptions, ShadowSampleEvent } from '../../src/index.js';
+import { shadowRunsInFlight } from '../../src/core/shadow-runner.js';
+import { seededRandom } from '../support/random.js';
+
+// Inputs on which the candidate answers differently: 3% of them, drawn once with a fixed seed.
+const random = seededRandom(13);
+const DIFFERS = new Set(Array.from({ length: 4000 }, (_, i) => i).filter(() => random() < 0.03));
+
+class PriceQuery extends TrackSet {
+  static override id = 'shadow-price';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static override shadow: ShadowOptions = { sample: 1, timeout: 500, maxConcurrent: 10_000, samples: { perMinute: 3, maxBytes: 200 } };
+  static old_track(sku: number) {
+    return { sku, price: 100 + (sku % 7) };
+  }
+  static async new_track(sku: number) {
+    await Promise.resolve();
+    return { sku, price: 100 + (sku % 7) + (DIFFERS.has(sku) ? 1 : 0) };
+  }
+}
+
+test('a candidate that differs on 3% of inputs is measured at 3%, inside its interval; every user gets the baseline', async () => {
+  const store = memoryStore();
+  configure({ store, flushInterval: 60_000 });
+  try {
+    for (let sku = 0; sku < 4000; sku++) {
+      using run = new PriceQuery({ key: `user-${sku}` });
+      const served = run.run(sku);
+      assert.deepEqual(served, { sku, price: 100 + (sku % 7) }, 'the caller gets the baseline, never the candidate');
+      assert.equal(run.name, 'old');
+      assert.equal(run.reason, 'shadow');
+      assert.equal(run.inTest, false);
+    }
+    await flush();
+    assert.equal(store.events.filter((e) => e.kind === 'exposure').length, 0, 'a shadow assigns no one: no exposures');
+    const { sums, metrics, shadow } = await readAnalysis(store, { daily: false });
+    const report = buildReport(sums, { metrics, shadow });
+    const set = report.trackSets.find((s) => s.id === 'shadow-price')!;
+    assert.equal(set.shadow?.mode, 'shadow');
+    const candidate = set.shadow!.candidates[0]!;
+    assert.equal(candidate.track, 'new');
+    assert.equal(candidate.runs, 4000, 'every sampled run counted once');
+    assert.equal(candidate.mismatches, DIFFERS.size, 'mismatches are exactly the differing inputs');
+    const rate = candidate.mismatchRate!;
+    assert.ok(rate.interval[0] <= 0.03 && 0.03 <= rate.interval[1], `0.03 in [${rate.interval}]`);
+    assert.ok(rate.sequentialInterval[0] <= rate.interval[0] && rate.sequentialInterval[1] >= rate.interval[1], 'the always-valid interval is the wider');
+    assert.equal(candidate.latency.pairs, 4000);
+    assert.equal(candidate.latency.difference.length, 2);
+    // Samples: at most 3 per candidate and minute in this process, each field cut to 200 bytes.
+    const samples = store.events.filter((e): e is ShadowSampleEvent => e.kind === 'shadow_sample');
+    assert.ok(samples.length >= 1 && samples.length <= 3 * 2, `${samples.length} samples`);
+    const sample = set.shadow!.samples[0]!;
+    const input = JSON.parse(sample.input) as number[];
+    assert.ok(DIFFERS.has(input[0]!), 'the sample is a differing input');
+    assert.notEqual(sample.baseline, sample.candidate);
+  } finally {
+    await close();
+  }
+});
+
+class HangingQuery extends TrackSet {
+  static override id = 'shadow-hang';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static override shadow: ShadowOptions = { sample: 1, timeout: 40, guardrail: false };
+  static started = 0;
+  static aborted = 0;
+  static old_track() {
+    return 'served';
+  }
+  static hang_track() {
+    HangingQuery.started++;
+    shadowContext().signal.addEventListener('abort', () => HangingQuery.aborted++);
+    return new Promise(() => {}); // never settles, and ignores its signal
+  }
+  static throw_track() {
+    throw new Error('candidate blew up');
+  }
+}
+
+test('a candidate that hangs or throws never changes the caller\'s result, and has not started when the caller has it', async () => {
+  const store = memoryStore();
+  configure({ store, flushInterval: 60_000 });
+  try {
+    for (let i = 0; i < 5; i++) {
+      const before = HangingQuery.started;
+      using run = new HangingQuery({ key: `u${i}` });
+      assert.equal(run.run(), 'served');
+      assert.equal(HangingQuery.started, before, 'candidates start only after the caller has its result (a later turn)');
+    }
+    await flush(); // waits for the timeouts (40 ms), not for the hung promises
+    assert.equal(HangingQuery.aborted, 5, 'each hung candidate saw its AbortSignal fire');
+    const { shadow } = await readAnalysis(store, { daily: false });
+    const hang = shadow.tracks.find((t) => t.track === 'hang')!;
+    const thrown = shadow.tracks.find((t) => t.track === 'throw')!;
+    assert.equal(hang.timeouts, 5);
+    assert.equal(thrown.errors, 5);
+    // The hung runs keep their concurrency slots: they cannot pile up past maxConcurrent.
+    assert.equal(shadowRunsInFlight('shadow-hang'), 5);
+  } finally {
+    await close();
+  }
+});
+
+class CappedQuery extends TrackSet {
+  static override id = 'shadow-capped';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static override shadow: ShadowOptions = { sample: 1, timeout: 5_000, maxConcurrent: 2 };
+  static release: Array<() => void> = [];
+  static old_track() {
+    return 1;
+  }
+  static new_track() {
+    return new Promise<number>((resolve) => CappedQuery.release.push(() => resolve(1)));
+  }
+}
+
+test('maxConcurrent: beyond the cap a sampled run skips its candidate, counted', async () => {
+  const store = memoryStore();
+  configure({ store, flushInterval: 60_000 });
+  try {
+    for (let i = 0; i < 10; i++) new CappedQuery({ key: `k${i}` }).run();
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(shadowRunsInFlight('shadow-capped'), 2);
+    assert.equal(CappedQuery.release.length, 2, 'only two candidates ever started');
+    for (const release of CappedQuery.release) release();
+    await flush();
+    const { shadow } = await readAnalysis(store, { daily: false });
+    const sums = shadow.tracks.find((t) => t.track === 'new')!;
+    assert.equal(sums.matches, 2);
+    assert.equal(sums.skippedConcurrency, 8);
+  } finally {
+    await close();
+  }
+});
+
+class SampledQuery extends TrackSet {
+  static override id = 'shadow-sampled';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static override shadow: ShadowOptions = { sample: 0.1, maxConcurrent: 10_000 };
+  static runs = 0;
+  static old_track() {
+    return 1;
+  }
+  static new_track() {
+    SampledQuery.runs++;
+    return 1;
+  }
+}
+
+test('sample: about that share of runs shadowed, the same decision for a key every time', async () => {
+  const store = memoryStore();
+  configure({ store, flushInterval: 60_000 });
+  try {
+    for (let i = 0; i < 5000; i++) new SampledQuery({ key: `user-${i}` }).run();
+    await flush();
+    // Binomial(5000, 0.1): mean 500, sd 21; a 5-sd band.
+    assert.ok(SampledQuery.runs > 395 && SampledQuery.runs < 605, `${SampledQuery.runs} of 5000 sampled`);
+    const perKey = (key: string) => {
+      const before = SampledQuery.runs;
+      return async () => {
+        await flush();
+        return SampledQuery.runs - before;
+      };
+    };
+    for (const key of ['user-1', 'user-2', 'user-3', 'user-4', 'user-5', 'user-6']) {
+      const count = perKey(key);
+      for (let i = 0; i < 20; i++) new SampledQuery({ key }).run();
+      const n = await count();
+      assert.ok(n === 0 || n === 20, `key ${key}: ${n} of 20 runs shadowed; sampling is by key`);
+    }
+  } finally {
+    await close();
+  }
+});
+
+class FailingQuery extends TrackSet {
+  static override id = 'shadow-failing';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static override shadow: ShadowOptions = { sample: 1, guardrail: { errorRate: 0.5, minRuns: 20 } };
+  static calls = 0;
+  static old_track() {
+    return 1;
+  }
+  static new_track(): number {
+    FailingQuery.calls++;
+    throw new Error('always fails');
+  }
+}
+
+test('the shadow guardrail stops a candidate that fails too often, and records why', async () => {
+  const store = memoryStore();
+  configure({ store, flushInterval: 60_000 });
+  try {
+    for (let i = 0; i < 100; i++) {
+      new FailingQuery({ key: `k${i}` }).run();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await flush();
+    assert.equal(FailingQuery.calls, 20, 'the candidate stopped running at the guardrail');
+    const trips = store.events.filter((e): e is GuardrailEvent => e.kind === 'guardrail' && e.trackSetId === 'shadow-failing');
+    assert.equal(trips.length, 1);
+    assert.match(trips[0]!.cause, /shadow candidate failed in 100% of its last 20 runs/);
+    const { sums, shadow } = await readAnalysis(store, { daily: false });
+    const report = buildReport(sums, { shadow });
+    const candidate = report.trackSets.find((s) => s.id === 'shadow-failing')!.shadow!.candidates[0]!;
+    assert.equal(candidate.errors, 20);
+    assert.equal(candidate.skipped.guardrail, 80);
+    assert.match(candidate.guardrail!.cause, /failed in 100%/);
+  } finally {
+    await close();
+  }
+});
+
+const written: string[] = [];
+
+class WritingQuery extends TrackSet {
+  static override id = 'shadow-writing';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static override shadow: ShadowOptions = { sample: 1, readOnly: true };
+  static old_track(order: string) {
+    return order;
+  }
+  static new_track(order: string) {
+    const shadow = shadowContext();
+    shadow.write(() => written.push(order));
+    return order;
+  }
+}
+
+class ReadingQuery extends TrackSet {
+  static override id = 'shadow-reading';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static override shadow: ShadowOptions = { sample: 1, readOnly: true };
+  static old_track(order: string) {
+    return order;
+  }
+  static new_track(order: string) {
+    return order.toUpperCase().toLowerCase();
+  }
+}
+
+test('readOnly: a candidate that writes through the guard is refused (counted as an error); assertReadOnlyShadow fails it', async () => {
+  const store = memoryStore();
+  configure({ store, flushInterval: 60_000 });
+  try {
+    new WritingQuery({ key: 'k' }).run('order-1');
+    await flush();
+    assert.deepEqual(written, [], 'the write never ran');
+    const { shadow } = await readAnalysis(store, { daily: false });
+    assert.equal(shadow.tracks.find((t) => t.trackSetId === 'shadow-writing')!.errors, 1);
+  } finally {
+    await close();
+  }
+  await assert.rejects(assertReadOnlyShadow(WritingQuery, 'order-2'), (e: unknown) => e instanceof TracksError && /WritingQuery: the shadow candidate 'new' wrote through shadowContext\(\)\.write\(\)/.test(e.message));
+  assert.deepEqual(written, []);
+  await assertReadOnlyShadow(ReadingQuery, 'order-3');
+  // Outside a shadow run the guard lets writes through.
+  assert.equal(shadowContext().write(() => 42), 42);
+  assert.equal(shadowContext().inShadow, false);
+});
+
+test('a bad static shadow is a TracksError naming the class, the option and the fix', () => {
+  class NoBaseline extends TrackSet {
+    static override id = 'shadow-bad-1';
+    static override shadow: ShadowOptions = { sample: 0.1 };
+    static new_track() {}
+  }
+  assert.throws(() => new NoBaseline().name, (e: unknown) => e instanceof TracksError && /NoBaseline: static shadow: .*added no-op 'control'.*addControlTrack = false/.test(e.message));
+  class BadSample extends TrackSet {
+    static override id = 'shadow-bad-2';
+    static override addControlTrack = false;
+    static override control = 'old';
+    static override shadow = { sample: 5 } as ShadowOptions;
+    static old_track() {}
+    static new_track() {}
+  }
+  assert.throws(() => new BadSample().name, (e: unknown) => e instanceof TracksError && /BadSample: static shadow\.sample is 5; use a number from 0 to 1/.test(e.message));
+  class Unknown extends TrackSet {
+    static override id = 'shadow-bad-3';
+    static override addControlTrack = false;
+    static override control = 'old';
+    static override shadow = { smaple: 0.1 } as unknown as ShadowOptions;
+    static old_track() {}
+    static new_track() {}
+  }
+  assert.throws(() => new Unknown().name, (e: unknown) => e instanceof TracksError && /unknown option 'smaple'/.test(e.message));
+});
+
+class PromotedQuery extends TrackSet {
+  static override id = 'shadow-promoted';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static override shadow: ShadowOptions = { sample: 1 };
+  static old_track() {
+    return 'old';
+  }
+  static new_track() {
+    return 'new';
+  }
+}
+
+test('promotion: the set becomes a live A/B test with its declared weights, as a new phase; the shadow findings stay', async () => {
+  const store = memoryStore();
+  const recorder = configure({ store, flushInterval: 60_000 })!;
+  try {
+    for (let i = 0; i < 50; i++) new PromotedQuery({ key: `u${i}` }).run();
+    await flush();
+    await assert.rejects(promoteTrackSet(store, 'no-such-set'), (e: unknown) => e instanceof TracksError && /'no-such-set' has no shadow runs/.test(e.message));
+    const change = await promoteTrackSet(store, 'shadow-promoted');
+    assert.equal(change.changed, true);
+    assert.equal((await promoteTrackSet(store, 'shadow-promoted')).changed, false, 'promoting twice changes nothing');
+    await recorder.refreshControls();
+    const names = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      const run = new PromotedQuery({ key: `u${i}` });
+      assert.equal(run.reason, 'assigned');
+      names.add(run.run() as string);
+    }
+    assert.deepEqual([...names].sort(), ['new', 'old'], 'both tracks served, by the declared (equal) weights');
+    await flush();
+    const { sums, metrics, shadow } = await readAnalysis(store, { daily: false });
+    const set = buildReport(sums, { metrics, shadow }).trackSets.find((s) => s.id === 'shadow-promoted')!;
+    assert.equal(set.shadow?.mode, 'promoted');
+    assert.equal(set.shadow?.candidates[0]?.matches, 0);
+    assert.equal(set.shadow?.candidates[0]?.mismatches, 50, 'the shadow phase\'s findings are kept');
+    assert.equal(set.users, 200);
+    assert.ok(set.phases.length >= 2, 'the live test is a phase of its own');
+    // Stop and resume work as for any set, and keep the promotion.
+    await stopTrackSet(store, 'shadow-promoted');
+    await recorder.refreshControls();
+    assert.equal(new PromotedQuery({ key: 'u1' }).reason, 'stopped');
+    await resumeTrackSet(store, 'shadow-promoted');
+    await recorder.refreshControls();
+    assert.equal(new PromotedQuery({ key: 'u1' }).reason, 'assigned');
+  } finally {
+    await close();
+  }
+});
+
+const nasty: unknown[] = [];
+{
+  const cycle: Record<string, unknown> = { name: 'cycle' };
+  cycle['self'] = cycle;
+  nasty.push(cycle, { big: 10n ** 30n }, 'nul\u0000inside', 'lone \ud800 surrogate', 'x'.repeat(1_000_000), '🥥'.repeat(5000), undefined, () => 1);
+}
+
+class NastyQuery extends TrackSet {
+  static override id = 'shadow-nasty';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static override shadow: ShadowOptions = { sample: 1, maxConcurrent: 100, samples: { perMinute: 100, maxBytes: 1000 } };
+  static old_track(i: number) {
+    return `plain ${i}`;
+  }
+  static new_track(i: number) {
+    return nasty[i];
+  }
+}
+
+test('mismatch samples of any content (cycles, BigInt, NUL, lone surrogates, 1 MB, emoji) are stored cut and clean on SQLite; nothing is poisoned', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'tracks-shadow-'));
+  const errors: Error[] = [];
+  const recorder = configure({ store: join(dir, 'shadow.db'), flushInterval: 60_000, onError: (e) => errors.push(e) })!;
+  try {
+    for (let i = 0; i < nasty.length; i++) new NastyQuery({ key: `k${i}` }).run(i);
+    await flush();
+    const stats = recorder.stats();
+    assert.deepEqual([stats.quarantined, stats.dropped, stats.rejected], [0, 0, 0], errors.map((e) => e.message).join('\n'));
+    const { shadow } = await readAnalysis(recorder.store, { daily: false });
+    assert.equal(shadow.tracks[0]!.mismatches, nasty.length);
+    assert.equal(shadow.samples.length, nasty.length, 'every sample stored');
+    for (const sample of shadow.samples) {
+      for (const text of [sample.input, sample.baseline, sample.candidate]) {
+        assert.ok(Buffer.byteLength(text) <= 1000, `${Buffer.byteLength(text)} bytes`);
+        assert.ok(!text.includes('\u0000'));
+        assert.doesNotMatch(text, /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/, 'no lone surrogate');
+      }
+    }
+    const candidates = shadow.samples.map((s) => s.candidate);
+    assert.ok(candidates.some((c) => c.startsWith('[not JSON: ')), 'a cycle is described, not thrown');
+    assert.ok(candidates.some((c) => c.includes('1000000000000000000000000000000n')), 'a BigInt is written out');
+    assert.ok(candidates.some((c) => c.endsWith('…[cut]')), 'a long value is cut, with a marker');
+  } finally {
+    await close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

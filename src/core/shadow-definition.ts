@@ -9,6 +9,10 @@ import { murmur3 } from './murmur3.js';
  * are compared with the baseline's and recorded. A candidate's result, error or hang never
  * reaches the caller. `tracks promote <set>` later turns the set into a live A/B test.
  *
+ * Candidates get the very argument objects the baseline got, and are compared with the
+ * baseline's result object as it is when they finish: mutating either after the run makes
+ * false mismatches.
+ *
  * Only side-effect-free code paths belong in a shadow: a candidate runs on real traffic, so
  * a candidate that writes writes twice. Declare `readOnly: true` and route writes through
  * `shadowContext().write()` to have them refused in shadow runs (see `assertReadOnlyShadow`).

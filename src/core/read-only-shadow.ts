@@ -1,6 +1,6 @@
 import { TracksError } from '../errors.js';
 import { quoted } from './names.js';
-import { candidateContext, withShadowContext } from './shadow-context.js';
+import { auditWrites, candidateContext, withShadowContext } from './shadow-context.js';
 import { constructWithKey, definitionOf } from './track-set.js';
 import type { TrackSetClass } from './track-set.js';
 
@@ -29,7 +29,8 @@ export async function assertReadOnlyShadow(cls: TrackSetClass, ...args: readonly
     let wrote = false;
     const context = candidateContext(new AbortController().signal, true, definition.id, candidate.name, () => (wrote = true));
     try {
-      await withShadowContext(context, () => candidate.invoke(run, args));
+      // Audited while it runs alone: a write after an await, through a context read there, counts too.
+      await auditWrites(() => (wrote = true), async () => withShadowContext(context, () => candidate.invoke(run, args)));
     } catch (error) {
       // The refused write throws into the candidate; anything else is the candidate's own failure.
       if (!wrote) throw error;

@@ -60,6 +60,8 @@ export interface RunHooks {
   shadowStopped?(id: string, track: string): boolean;
   /** Called once per candidate of each sampled shadow run, with how it ended. Shadows run only while this is installed. */
   shadowed?(outcome: ShadowOutcome): void;
+  /** Whether shadow candidates may run now (false once recording is closed: nothing would count them). */
+  shadowing?(): boolean;
 }
 
 // undefined while nothing is installed, so the hot path tests one variable and moves on.

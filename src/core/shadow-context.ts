@@ -19,7 +19,21 @@ export interface ShadowContext {
 
 const NEVER = new AbortController().signal;
 
-const SERVING: ShadowContext = { inShadow: false, signal: NEVER, write: (fn) => fn() };
+// Set by assertReadOnlyShadow while it runs a candidate alone: then a write through any
+// context, even one read after an await (which no longer knows it is in a shadow run), counts.
+let auditing: (() => void) | undefined;
+
+const SERVING: ShadowContext = {
+  inShadow: false,
+  signal: NEVER,
+  write<T>(fn: () => T): T {
+    if (auditing !== undefined) {
+      auditing();
+      throw new TracksError('a shadow candidate checked by assertReadOnlyShadow tried to write; keep writes out of candidates');
+    }
+    return fn();
+  },
+};
 
 // The context of the candidate being invoked, set only during its synchronous start: a
 // module variable costs the served path nothing, where an AsyncLocalStorage would slow every
@@ -28,7 +42,9 @@ let current: ShadowContext = SERVING;
 
 /**
  * The context of the run being started. Read it at the top of the track, before its first
- * `await`, and keep it: after an `await` it no longer knows which run it is in.
+ * `await`, and keep the object: after an `await`, `shadowContext()` no longer knows which run
+ * it is in (tracks keeps no async context on the served path), so a write through a context
+ * read there is not refused in production. `assertReadOnlyShadow` catches such writes too.
  *
  * @example
  * ```ts
@@ -55,6 +71,17 @@ export function candidateContext(signal: AbortSignal, readOnly: boolean, trackSe
       return fn();
     },
   };
+}
+
+/** Internal: runs `check` with every write through any shadow context reported to `onWrite` and refused. */
+export async function auditWrites<T>(onWrite: () => void, check: () => Promise<T>): Promise<T> {
+  const before = auditing;
+  auditing = onWrite;
+  try {
+    return await check();
+  } finally {
+    auditing = before;
+  }
 }
 
 /** Internal: invokes `start` with `context` as the current shadow context. */

@@ -13,6 +13,9 @@ import { murmur3 } from './murmur3.js';
  * baseline's result object as it is when they finish: mutating either after the run makes
  * false mismatches.
  *
+ * Annotate the field (`static shadow: ShadowOptions<Result> = ...`, or `satisfies`): an
+ * unannotated object literal is not checked for misspelt options until it runs.
+ *
  * Only side-effect-free code paths belong in a shadow: a candidate runs on real traffic, so
  * a candidate that writes writes twice. Declare `readOnly: true` and route writes through
  * `shadowContext().write()` to have them refused in shadow runs (see `assertReadOnlyShadow`).
@@ -47,7 +50,11 @@ export interface ShadowOptions<Result = unknown> {
   readonly clean?: (value: Result) => unknown;
   /** Maps the run's arguments before a mismatch sample is recorded (default: recorded as given). */
   readonly cleanInput?: (args: readonly unknown[]) => unknown;
-  /** Candidate runs in flight at once in this process (default 8); beyond it a sampled run skips its candidates, counted. */
+  /**
+   * Runs in flight at once per candidate in this process (default 8); beyond it a sampled run
+   * skips that candidate, counted. A hung candidate holds only its own slots; its guardrail
+   * counts the runs it skips while every slot is held by a timed-out run as timeouts.
+   */
   readonly maxConcurrent?: number;
   /** The candidates promise not to write: `shadowContext().write()` throws in their shadow runs. */
   readonly readOnly?: boolean;

@@ -10,8 +10,8 @@ import type { ShadowDefinition } from './shadow-definition.js';
  * candidates start in a later turn of the event loop (setImmediate), so the code awaiting the
  * baseline runs first up to its next await (a handler that sends the result has written its
  * response); they then run one after another in random order (Scientist's answer to warm-cache
- * bias between them), each under its timeout's AbortSignal and the set's per-process
- * concurrency cap. What remains shared is the process: a candidate's synchronous CPU work
+ * bias between them), each under its timeout's AbortSignal and its own per-process
+ * concurrency cap (a hung candidate holds only its own slots). What remains shared is the process: a candidate's synchronous CPU work
  * still occupies the event loop, and no timeout can interrupt it.
  */
 
@@ -32,17 +32,29 @@ export interface ShadowOutcome {
   readonly result: ShadowRunResult;
   /** The baseline's duration on this run, in ms. */
   readonly baselineMs: number;
-  /** The candidate's duration, in ms; null for timeouts and skipped runs. */
+  /**
+   * The candidate's duration, in ms: for a timeout, the timeout (a lower bound: the candidate
+   * took at least that long); null for skipped runs.
+   */
   readonly candidateMs: number | null;
   /** A mismatch's sample, computed only when recording keeps it (cleaning costs); null otherwise. */
   readonly sample: (() => ShadowSample) | null;
+  /** A skip because every slot of the candidate is held by a run that already timed out: a hung candidate. */
+  readonly stuck?: boolean;
+  /** The set's `compare` or `ignore` threw (the run counts as an error): for `onError`. */
+  readonly hookError?: unknown;
 }
 
-// Candidate runs in flight, per set, in this process.
-const inFlight = new Map<string, number>();
-// Sampled runs whose candidates have not all reported yet (scheduled or running), and who waits for none.
-let pending = 0;
-let idle: Array<() => void> = [];
+/** A candidate's runs in flight in this process, and how many of them already timed out. */
+interface Slots {
+  running: number;
+  timedOut: number;
+}
+
+// Per set, then per candidate: a hung candidate holds only its own slots.
+const slots = new Map<string, Map<string, Slots>>();
+// Sampled runs whose candidates have not all reported yet (scheduled or running).
+const reporting = new Set<Promise<void>>();
 
 const TWO_32 = 4294967296;
 
@@ -56,12 +68,15 @@ export function shadowSampled(shadow: ShadowDefinition, key: string | null): boo
 /**
  * Runs the baseline for the caller and, on a sampled run, schedules the candidates once its
  * result is in. The caller gets exactly what the baseline returns or throws; a baseline that
- * throws runs no candidate (there is nothing to compare with).
+ * throws runs no candidate (there is nothing to compare with), and neither does one that
+ * returns a thenable that is not a Promise (a query builder: reading its result would run it
+ * again).
  */
 export function runWithShadow(self: object, definition: TrackSetDefinition, key: string | null, args: readonly unknown[]): unknown {
   const shadow = definition.shadow!;
   const baseline = definition.control;
-  if (runHooks()?.shadowed === undefined || !shadowSampled(shadow, key)) return baseline.invoke(self, args);
+  const hooks = runHooks();
+  if (hooks?.shadowed === undefined || hooks.shadowing?.() === false || !shadowSampled(shadow, key)) return baseline.invoke(self, args);
   const started = performance.now();
   const result = baseline.invoke(self, args);
   if (result instanceof Promise) {
@@ -70,6 +85,7 @@ export function runWithShadow(self: object, definition: TrackSetDefinition, key:
       return value;
     });
   }
+  if (typeof (result as { then?: unknown } | null)?.then === 'function') return result;
   schedule(self, definition, args, result, performance.now() - started);
   return result;
 }
@@ -77,23 +93,23 @@ export function runWithShadow(self: object, definition: TrackSetDefinition, key:
 function schedule(self: object, definition: TrackSetDefinition, args: readonly unknown[], baselineValue: unknown, baselineMs: number): void {
   const candidates = definition.tracks.filter((t) => t !== definition.control);
   if (candidates.length === 0) return;
-  pending++;
-  setImmediate(() => {
-    void runCandidates(self, definition, shuffled(candidates), args, baselineValue, baselineMs).finally(() => {
-      if (--pending > 0) return;
-      const waiting = idle;
-      idle = [];
-      for (const resolve of waiting) resolve();
+  const done = new Promise<void>((resolve) => {
+    setImmediate(() => {
+      void runCandidates(self, definition, shuffled(candidates), args, baselineValue, baselineMs).finally(resolve);
     });
   });
+  reporting.add(done);
+  void done.then(() => reporting.delete(done));
 }
 
 /**
- * Resolves once every shadow run scheduled so far has reported each candidate's outcome (a
- * hanging candidate reports its timeout). `flush()` waits for it, within its own bound.
+ * Resolves once every shadow run scheduled before the call has reported each candidate's
+ * outcome (a hanging candidate reports its timeout); runs scheduled later are not waited for,
+ * so it resolves under steady traffic. `flush()` waits for it, within its own bound.
  */
 export function shadowRunsReported(): Promise<void> {
-  return pending === 0 ? Promise.resolve() : new Promise((resolve) => idle.push(resolve));
+  if (reporting.size === 0) return Promise.resolve();
+  return Promise.all([...reporting]).then(() => undefined);
 }
 
 async function runCandidates(
@@ -106,7 +122,7 @@ async function runCandidates(
 ): Promise<void> {
   for (const candidate of candidates) {
     const hooks = runHooks();
-    if (hooks?.shadowed === undefined) return;
+    if (hooks?.shadowed === undefined || hooks.shadowing?.() === false) return;
     const outcome = await runCandidate(self, definition, candidate, args, baselineValue, baselineMs);
     try {
       hooks.shadowed(outcome);
@@ -114,6 +130,14 @@ async function runCandidates(
       // Recording reports its own failures; nothing of a shadow may escape into the process.
     }
   }
+}
+
+function slotsOf(definition: TrackSetDefinition, track: string): Slots {
+  let byTrack = slots.get(definition.id);
+  if (byTrack === undefined) slots.set(definition.id, (byTrack = new Map()));
+  let held = byTrack.get(track);
+  if (held === undefined) byTrack.set(track, (held = { running: 0, timedOut: 0 }));
+  return held;
 }
 
 async function runCandidate(
@@ -125,18 +149,19 @@ async function runCandidate(
   baselineMs: number,
 ): Promise<ShadowOutcome> {
   const shadow = definition.shadow!;
-  const outcome = (result: ShadowRunResult, candidateMs: number | null = null, sample: ShadowOutcome['sample'] = null): ShadowOutcome => ({
+  const outcome = (result: ShadowRunResult, candidateMs: number | null = null, extra: Partial<ShadowOutcome> = {}): ShadowOutcome => ({
     definition,
     track: candidate.name,
     result,
     baselineMs,
     candidateMs,
-    sample,
+    sample: null,
+    ...extra,
   });
   if (runHooks()?.shadowStopped?.(definition.id, candidate.name) === true) return outcome('skipped-guardrail');
-  const running = inFlight.get(definition.id) ?? 0;
-  if (running >= shadow.maxConcurrent) return outcome('skipped-concurrency');
-  inFlight.set(definition.id, running + 1);
+  const held = slotsOf(definition, candidate.name);
+  if (held.running >= shadow.maxConcurrent) return outcome('skipped-concurrency', null, held.timedOut >= held.running ? { stuck: true } : {});
+  held.running++;
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => {
@@ -147,6 +172,7 @@ async function runCandidate(
     timer.unref();
   });
   const started = performance.now();
+  let late = false;
   // The slot is held until the candidate settles, timed out or not: a candidate that ignores
   // its signal keeps its slot, so hung candidates cannot pile up past maxConcurrent.
   const settled = (async () => {
@@ -157,41 +183,47 @@ async function runCandidate(
     } catch {
       return { ok: false as const, ms: performance.now() - started };
     } finally {
-      const left = (inFlight.get(definition.id) ?? 1) - 1;
-      if (left > 0) inFlight.set(definition.id, left);
-      else inFlight.delete(definition.id);
+      held.running--;
+      if (late) held.timedOut--;
     }
   })();
   const ended = await Promise.race([settled, timedOut]);
   clearTimeout(timer);
-  if (ended === 'timeout') return outcome('timeout');
+  if (ended === 'timeout') {
+    late = true;
+    held.timedOut++;
+    return outcome('timeout', shadow.timeout);
+  }
   if (!ended.ok) return outcome('error', ended.ms);
   let same: boolean;
   try {
     same = shadow.compare(baselineValue, ended.value);
-  } catch {
-    // A compare that throws cannot say the results agree: counted with the candidate's errors.
-    return outcome('error', ended.ms);
+  } catch (error) {
+    // A compare that throws cannot say the results agree: counted with the candidate's errors, and reported.
+    return outcome('error', ended.ms, { hookError: error });
   }
   if (same) return outcome('match', ended.ms);
-  let accepted = false;
   try {
-    accepted = shadow.ignore?.(baselineValue, ended.value) === true;
-  } catch {
-    accepted = false;
+    if (shadow.ignore?.(baselineValue, ended.value) === true) return outcome('ignored', ended.ms);
+  } catch (error) {
+    return outcome('mismatch', ended.ms, { hookError: error, sample: sampleOf(shadow, args, baselineValue, ended.value) });
   }
-  if (accepted) return outcome('ignored', ended.ms);
-  const value = ended.value;
-  return outcome('mismatch', ended.ms, () => ({
-    input: shadow.cleanInput === undefined ? args : shadow.cleanInput(args),
-    baseline: shadow.clean === undefined ? baselineValue : shadow.clean(baselineValue),
-    candidate: shadow.clean === undefined ? value : shadow.clean(value),
-  }));
+  return outcome('mismatch', ended.ms, { sample: sampleOf(shadow, args, baselineValue, ended.value) });
 }
 
-/** Internal, for tests: candidate runs in flight for a set in this process. */
+function sampleOf(shadow: ShadowDefinition, args: readonly unknown[], baseline: unknown, candidate: unknown): () => ShadowSample {
+  return () => ({
+    input: shadow.cleanInput === undefined ? args : shadow.cleanInput(args),
+    baseline: shadow.clean === undefined ? baseline : shadow.clean(baseline),
+    candidate: shadow.clean === undefined ? candidate : shadow.clean(candidate),
+  });
+}
+
+/** Internal, for tests: a set's candidate runs in flight in this process, every candidate together. */
 export function shadowRunsInFlight(trackSetId: string): number {
-  return inFlight.get(trackSetId) ?? 0;
+  let running = 0;
+  for (const held of slots.get(trackSetId)?.values() ?? []) running += held.running;
+  return running;
 }
 
 function shuffled<T>(items: readonly T[]): T[] {

@@ -363,13 +363,14 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
       this.#reason = instead.reason;
       return (instead.track === undefined ? undefined : definition.byName.get(instead.track)) ?? definition.control;
     }
-    // Shadow mode (until promoted): everyone is served the baseline; run() runs the candidates beside it.
-    if (definition.shadow !== null && (hooks?.shadowMode?.(definition.id) ?? true)) {
-      this.#reason = 'shadow';
-      return definition.control;
-    }
     if (definition.hasEligibilityRule && !this[ELIGIBLE]()) {
       this.#reason = 'ineligible';
+      return definition.control;
+    }
+    // Shadow mode (until promoted): everyone eligible is served the baseline; run() runs the
+    // candidates beside it (never for users a candidate could not serve once promoted).
+    if (definition.shadow !== null && (hooks?.shadowMode?.(definition.id) ?? true)) {
+      this.#reason = 'shadow';
       return definition.control;
     }
     const assigned = assign(definition, keyHash ?? keyHashOf(this.key));

@@ -73,3 +73,11 @@ export const SHADOW_SAMPLES_READ = 20;
 
 /** The longest text of a sample's field, in characters (a set's `samples.maxBytes` is at most this). */
 export const MAX_SAMPLE_TEXT = 1_048_576;
+
+/** How a shadow guardrail's cause begins: its trips are the shadow's findings, not the live test's. */
+export const SHADOW_TRIP_PREFIX = 'shadow candidate ';
+
+/** Whether a recorded guardrail trip is a shadow guardrail's (it stopped a candidate's shadow runs, not a live track). */
+export function isShadowTrip(cause: string): boolean {
+  return cause.startsWith(SHADOW_TRIP_PREFIX);
+}

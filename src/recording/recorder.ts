@@ -142,6 +142,7 @@ export class Recorder {
       holdoutExposed: (key, track) => this.#holdoutExposed(key, track),
       shadowMode: (id) => !this.#controls.promoted(id),
       shadowStopped: (id, track) => this.#shadows.stopped(id, track),
+      shadowing: () => this.#open,
       shadowed: (outcome) => {
         if (!this.#open) return; // candidates still running at close are not counted
         try {

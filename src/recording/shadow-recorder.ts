@@ -1,6 +1,7 @@
 import type { ShadowOutcome, ShadowSample } from '../core/shadow-runner.js';
 import type { GuardrailEvent, RecordedEvent } from '../model/events.js';
 import { emptyHistogram, latencyBucket } from '../model/latency-histogram.js';
+import { SHADOW_TRIP_PREFIX } from '../model/shadow.js';
 import type { ShadowEvent, ShadowSampleEvent } from '../model/shadow.js';
 import type { ErrorReporter } from './error-reporter.js';
 import { newEventId } from './event-id.js';
@@ -81,13 +82,19 @@ export class ShadowRecorder {
         break;
       case 'skipped-concurrency':
         cell.skippedConcurrency++;
+        // Every slot held by a run that already timed out: the candidate hangs. Judged as a
+        // timeout, so the guardrail stops a candidate whose hung runs would otherwise keep it
+        // skipped (and unjudged) for good.
+        if (outcome.stuck === true && definition.shadow!.guardrail !== null) this.#judge(key, definition.id, track, 'timeout', definition.shadow!.guardrail, now);
         return;
       case 'skipped-guardrail':
         cell.skippedGuardrail++;
         return;
     }
+    if (outcome.hookError !== undefined) this.#errors.report('shadow', outcome.hookError);
     if (outcome.candidateMs !== null && outcome.result !== 'error') {
-      // Paired latency: both paths on the same run, for runs that returned a result.
+      // Paired latency: both paths on the same run, for runs that returned a result, and for
+      // timeouts at the timeout (a lower bound), so a slow tail is not hidden by leaving it out.
       cell.baselineHistogram[latencyBucket(outcome.baselineMs)]!++;
       cell.candidateHistogram[latencyBucket(outcome.candidateMs)]!++;
       const difference = outcome.candidateMs - outcome.baselineMs;
@@ -159,8 +166,8 @@ export class ShadowRecorder {
       this.#stopped.add(key);
       const cause =
         errorRate > limits.errorRate
-          ? `shadow candidate failed in ${percent(errorRate)} of its last ${window.runs} runs (limit ${percent(limits.errorRate)})`
-          : `shadow candidate timed out in ${percent(timeoutRate)} of its last ${window.runs} runs (limit ${percent(limits.timeoutRate)})`;
+          ? `${SHADOW_TRIP_PREFIX}failed in ${percent(errorRate)} of its last ${window.runs} runs (limit ${percent(limits.errorRate)})`
+          : `${SHADOW_TRIP_PREFIX}timed out in ${percent(timeoutRate)} of its last ${window.runs} runs (limit ${percent(limits.timeoutRate)})`;
       const trip: GuardrailEvent = { kind: 'guardrail', eventId: newEventId(), trackSetId, track, cause, at: now };
       this.#emit(trip);
       return;

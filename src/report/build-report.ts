@@ -3,6 +3,7 @@ import { TracksError } from '../errors.js';
 import { LATENCY_BUCKET_BOUNDS_MS } from '../model/latency-histogram.js';
 import { formatMs, latencyResults } from './latency.js';
 import { segmentsResult } from './segments.js';
+import { isShadowTrip } from '../model/shadow.js';
 import type { ShadowSums } from '../model/shadow.js';
 import { shadowResult } from './shadow-section.js';
 import type { MetricDeclaration, MetricDeclarations } from '../model/metrics.js';
@@ -199,14 +200,16 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
       message: 'still running: fixed-horizon p-values are valid for one look at a planned sample size; if you check repeatedly, use --sequential',
     });
   }
-  for (const trip of set.guardrails) {
+  // A shadow guardrail stopped a candidate's shadow runs: the shadow section reports it, not the live test.
+  const trips = set.guardrails.filter((g) => !isShadowTrip(g.cause));
+  for (const trip of trips) {
     warnings.push({ kind: 'guardrail', message: `guardrail switched '${trip.track}' off: ${trip.cause}` });
   }
 
   return {
     id: set.trackSetId,
     holdout: set.definition?.holdout === true,
-    status: stopped ? 'stopped' : set.guardrails.length > 0 ? 'guardrail' : 'running',
+    status: stopped ? 'stopped' : trips.length > 0 ? 'guardrail' : 'running',
     serving: stopped ? (set.control?.serve ?? baseline ?? 'control') : null,
     baseline,
     users,
@@ -218,7 +221,7 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
     inferredMetrics: specs.filter((m) => !m.declared).map((m) => m.name),
     warnings,
     tracks: results,
-    guardrails: set.guardrails.map((g) => ({ track: g.track, cause: g.cause, at: new Date(g.at).toISOString() })),
+    guardrails: trips.map((g) => ({ track: g.track, cause: g.cause, at: new Date(g.at).toISOString() })),
     ...(options.timeline ? { timeline: timelineOf(set.daily, baseline, specs, options, analysed.length === 1 && one ? one.phase : undefined) } : {}),
     shadow,
     ...(set.segments

@@ -1,5 +1,6 @@
 import { escapeControl as text } from '../core/names.js';
 import { LATENCY_BUCKET_BOUNDS_MS } from '../model/latency-histogram.js';
+import { isShadowTrip } from '../model/shadow.js';
 import type { ShadowSums, ShadowTrackSums } from '../model/shadow.js';
 import type { TrackSetSums } from '../model/sums.js';
 import { pairedQuantileInterval } from '../stats/paired-quantile.js';
@@ -52,7 +53,7 @@ function candidateResult(t: ShadowTrackSums, set: TrackSetSums, options: { reado
     const r = pairedQuantileInterval({ bounds: LATENCY_BUCKET_BOUNDS_MS, slower: t.slowerHistogram, faster: t.fasterHistogram }, q, { alpha: options.alpha });
     if (r.ok) difference.push({ q, estimateMs: r.estimate, interval: r.confidenceInterval });
   }
-  const trip = set.guardrails.filter((g) => g.track === t.track && g.cause.startsWith('shadow')).at(-1);
+  const trip = set.guardrails.filter((g) => g.track === t.track && isShadowTrip(g.cause)).at(-1);
   return {
     track: t.track,
     runs,
@@ -123,6 +124,6 @@ function ms(value: number | null): string {
 
 function differenceText(d: PairedLatencyQuantile | undefined): string {
   if (d === undefined) return '';
-  const signed = (v: number) => (Math.abs(v) < 0.05 ? (v === 0 ? '0' : `${v < 0 ? '-' : '+'}<0.05`) : `${v > 0 ? '+' : ''}${v.toFixed(Math.abs(v) < 10 ? 2 : 1)}`);
+  const signed = (v: number) => (!Number.isFinite(v) ? (v > 0 ? '+inf' : '-inf') : Math.abs(v) < 0.05 ? (v === 0 ? '0' : `${v < 0 ? '-' : '+'}<0.05`) : `${v > 0 ? '+' : ''}${v.toFixed(Math.abs(v) < 10 ? 2 : 1)}`);
   return `${signed(d.estimateMs)}ms (${signed(d.interval[0])} to ${signed(d.interval[1])})`;
 }

@@ -79,7 +79,7 @@ export async function promoteTrackSet(store: Store, trackSetId: string, options:
         'check the id, or pass --force to promote a set before any process has recorded it',
     );
   }
-  const sums = await recordedSet(store, trackSetId, { force: options.force ?? shadow.length > 0 });
+  const sums = await recordedSet(store, trackSetId, { force: options.force === true || shadow.length > 0 });
   return writeNext(store, trackSetId, { promoted: true }, sums);
 }
 

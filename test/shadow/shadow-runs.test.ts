@@ -413,3 +413,182 @@ test('mismatch samples of any content (cycles, BigInt, NUL, lone surrogates, 1 M
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+class GatedQuery extends TrackSet {
+  static override id = 'shadow-gated';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static override shadow: ShadowOptions = { sample: 1, timeout: 10_000 };
+  static gates: Array<() => void> = [];
+  static old_track() {
+    return 1;
+  }
+  static new_track() {
+    return new Promise<number>((resolve) => GatedQuery.gates.push(() => resolve(1)));
+  }
+}
+
+test('flush() waits for the shadow runs started before it, not for later ones (it resolves under steady traffic)', async () => {
+  const { shadowRunsReported } = await import('../../src/core/shadow-runner.js');
+  const store = memoryStore();
+  configure({ store, flushInterval: 60_000 });
+  try {
+    new GatedQuery({ key: 'a' }).run();
+    await new Promise((resolve) => setImmediate(resolve));
+    let reported = false;
+    const before = shadowRunsReported().then(() => (reported = true));
+    new GatedQuery({ key: 'b' }).run(); // started after the call: not waited for
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(GatedQuery.gates.length, 2);
+    GatedQuery.gates[0]!();
+    await before;
+    assert.equal(reported, true, 'resolved with the later run still pending');
+    GatedQuery.gates[1]!();
+    await flush();
+    const { shadow } = await readAnalysis(store, { daily: false });
+    assert.equal(shadow.tracks.find((t) => t.trackSetId === 'shadow-gated')!.matches, 2);
+  } finally {
+    await close();
+  }
+});
+
+class StuckQuery extends TrackSet {
+  static override id = 'shadow-stuck';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static override shadow: ShadowOptions = { sample: 1, timeout: 20, maxConcurrent: 2, guardrail: { timeoutRate: 0.5, minRuns: 10 } };
+  static old_track() {
+    return 1;
+  }
+  static hang_track() {
+    return new Promise(() => {}); // ignores its signal
+  }
+  static good_track() {
+    return 1;
+  }
+}
+
+test('a hung candidate holds only its own slots, and its guardrail stops it; the other candidate keeps running', async () => {
+  const store = memoryStore();
+  configure({ store, flushInterval: 60_000 });
+  try {
+    for (let i = 0; i < 3; i++) new StuckQuery({ key: `first-${i}` }).run();
+    await flush(); // the first two hang past their timeout, holding both slots
+    for (let i = 0; i < 60; i++) {
+      new StuckQuery({ key: `k${i}` }).run();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await flush();
+    const { sums, shadow } = await readAnalysis(store, { daily: false });
+    const good = shadow.tracks.find((t) => t.trackSetId === 'shadow-stuck' && t.track === 'good')!;
+    const hang = shadow.tracks.find((t) => t.trackSetId === 'shadow-stuck' && t.track === 'hang')!;
+    assert.equal(good.matches, 63, 'the good candidate ran on every run');
+    assert.equal(good.skippedConcurrency, 0);
+    assert.equal(hang.timeouts, 2);
+    assert.ok(hang.skippedGuardrail > 0, 'the hung candidate was stopped by its guardrail');
+    assert.equal(hang.candidateHistogram.reduce((a, b) => a + b, 0), 2, 'timeouts are timed at the timeout (a lower bound)');
+    const set = buildReport(sums, { shadow }).trackSets.find((s) => s.id === 'shadow-stuck')!;
+    assert.match(set.shadow!.candidates.find((c) => c.track === 'hang')!.guardrail!.cause, /timed out in/);
+    assert.equal(set.status, 'running', "a shadow guardrail is the shadow's finding, not the live test's");
+    assert.deepEqual(set.guardrails, []);
+    assert.ok(!set.warnings.some((w) => w.kind === 'guardrail'));
+  } finally {
+    await close();
+  }
+});
+
+let laterWrites = 0;
+class LateWriter extends TrackSet {
+  static override id = 'shadow-late-writer';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static override shadow: ShadowOptions = { sample: 1, readOnly: true };
+  static old_track() {
+    return 1;
+  }
+  static async new_track() {
+    await Promise.resolve();
+    shadowContext().write(() => laterWrites++); // read after an await: the serving context
+    return 1;
+  }
+}
+
+class EligibleOnly extends TrackSet<{ beta: boolean }> {
+  static override id = 'shadow-eligible';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static override shadow: ShadowOptions = { sample: 1 };
+  static runs = 0;
+  override get isEligible() {
+    return this.context.beta;
+  }
+  static old_track() {
+    return 1;
+  }
+  static new_track() {
+    EligibleOnly.runs++;
+    return 1;
+  }
+}
+
+class QueryBuilderBaseline extends TrackSet {
+  static override id = 'shadow-thenable';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static override shadow: ShadowOptions = { sample: 1 };
+  static runs = 0;
+  static old_track() {
+    return { then: (resolve: (v: number) => void) => resolve(1), where: () => 'builder' };
+  }
+  static new_track() {
+    QueryBuilderBaseline.runs++;
+    return 1;
+  }
+}
+
+class ThrowingCompare extends TrackSet {
+  static override id = 'shadow-throwing-compare';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static override shadow: ShadowOptions = {
+    sample: 1,
+    compare: () => {
+      throw new Error('compare is broken');
+    },
+  };
+  static old_track() {
+    return 1;
+  }
+  static new_track() {
+    return 1;
+  }
+}
+
+test('edges: a write after an await fails assertReadOnlyShadow; ineligible users run no candidate; a query-builder baseline is not shadowed; a throwing compare reaches onError; nothing runs after close()', async () => {
+  await assert.rejects(assertReadOnlyShadow(LateWriter), (e: unknown) => e instanceof TracksError && /'new' wrote/.test(e.message));
+  assert.equal(laterWrites, 0);
+  const store = memoryStore();
+  const errors: Error[] = [];
+  configure({ store, flushInterval: 60_000, onError: (e) => errors.push(e) });
+  try {
+    const out = new EligibleOnly({ key: 'x', context: { beta: false } });
+    assert.equal(out.reason, 'ineligible');
+    out.run();
+    const inside = new EligibleOnly({ key: 'y', context: { beta: true } });
+    assert.equal(inside.reason, 'shadow');
+    inside.run();
+    const builder = new QueryBuilderBaseline({ key: 'z' }).run() as { where(): string };
+    assert.equal(builder.where(), 'builder', 'the caller gets the very object the baseline returned');
+    new ThrowingCompare({ key: 'w' }).run();
+    await flush();
+    assert.equal(EligibleOnly.runs, 1, 'only the eligible user ran the candidate');
+    assert.equal(QueryBuilderBaseline.runs, 0);
+    assert.ok(errors.some((e) => /compare is broken/.test(e.message)), errors.map((e) => e.message).join('; '));
+  } finally {
+    await close();
+  }
+  new EligibleOnly({ key: 'after', context: { beta: true } }).run();
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(EligibleOnly.runs, 1, 'after close(), no candidate runs: nothing would count it');
+});

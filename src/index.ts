@@ -52,7 +52,7 @@ export type { GuardrailOptions } from './recording/guardrails.js';
 // the data model shared by recording, the stores and the report
 export type * from './model/events.js';
 export type * from './model/sums.js';
-export type { ShadowEvent, ShadowSampleEvent, ShadowSums, ShadowTrackSums } from './model/shadow.js';
+export type { ShadowCounts, ShadowEvent, ShadowSampleEvent, ShadowSums, ShadowTrackSums } from './model/shadow.js';
 export type { CallOptions, Store } from './model/store.js';
 export type { Outbox, OutboxBatch, OutboxCounts, QuarantinedEvent } from './model/outbox.js';
 export { StoreError } from './model/store-error.js';

@@ -3,8 +3,22 @@
  * latency histograms per candidate and minute, and a bounded sample of mismatches.
  */
 
+/** How a candidate's shadow runs ended, counted. */
+export interface ShadowCounts {
+  readonly matches: number;
+  readonly mismatches: number;
+  /** Differences the set's `ignore` accepted. */
+  readonly ignored: number;
+  readonly errors: number;
+  readonly timeouts: number;
+  /** Sampled runs whose candidate did not run: its maxConcurrent runs were in flight. */
+  readonly skippedConcurrency: number;
+  /** Sampled runs whose candidate did not run: a shadow guardrail had stopped it. */
+  readonly skippedGuardrail: number;
+}
+
 /** One candidate's shadow runs in one process and minute. */
-export interface ShadowEvent {
+export interface ShadowEvent extends ShadowCounts {
   readonly kind: 'shadow';
   readonly eventId: string;
   readonly trackSetId: string;
@@ -12,16 +26,6 @@ export interface ShadowEvent {
   readonly track: string;
   /** Epoch minute (Math.floor(ms / 60000)). */
   readonly minute: number;
-  readonly matches: number;
-  readonly mismatches: number;
-  /** Differences the set's `ignore` accepted. */
-  readonly ignored: number;
-  readonly errors: number;
-  readonly timeouts: number;
-  /** Sampled runs whose candidate did not run: the set's maxConcurrent was reached. */
-  readonly skippedConcurrency: number;
-  /** Sampled runs whose candidate did not run: a shadow guardrail had stopped it. */
-  readonly skippedGuardrail: number;
   /** The baseline's and the candidate's durations on the runs that returned (paired), by latency bucket. */
   readonly baselineHistogram: readonly number[];
   readonly candidateHistogram: readonly number[];
@@ -43,18 +47,11 @@ export interface ShadowSampleEvent {
 }
 
 /** A candidate's shadow runs added up over every process and minute. */
-export interface ShadowTrackSums {
+export interface ShadowTrackSums extends ShadowCounts {
   readonly trackSetId: string;
   readonly track: string;
   readonly firstMinute: number;
   readonly lastMinute: number;
-  readonly matches: number;
-  readonly mismatches: number;
-  readonly ignored: number;
-  readonly errors: number;
-  readonly timeouts: number;
-  readonly skippedConcurrency: number;
-  readonly skippedGuardrail: number;
   readonly baselineHistogram: number[];
   readonly candidateHistogram: number[];
   readonly slowerHistogram: number[];

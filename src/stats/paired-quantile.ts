@@ -2,7 +2,8 @@ import { TracksError } from '../errors.js';
 import { normalQuantile } from './distributions.js';
 import { readAlpha, type Interval } from './inference.js';
 import { cannotCompute, computed, type StatResult } from './result.js';
-import { assertFiniteNumber, assertOpenUnitInterval } from './validate.js';
+import { assertOpenUnitInterval } from './validate.js';
+import { assertBucketBounds, assertRunCounts, readInBucket } from './bucket-shape.js';
 
 /**
  * Per-run latency differences of a shadow candidate, d = candidate ms − baseline ms on the
@@ -144,31 +145,9 @@ function readPairedHistogram(name: string, histogram: PairedHistogram): SignedHi
     throw new TracksError(`${name} must be an object { bounds, slower, faster } of three arrays`);
   }
   const { bounds, slower, faster } = histogram;
-  for (const [side, counts] of [['slower', slower], ['faster', faster]] as const) {
-    if (counts.length !== bounds.length) {
-      throw new TracksError(
-        `${name}.bounds and ${name}.${side} must have the same length, got ${bounds.length} and ${counts.length}`,
-      );
-    }
-  }
-  if (bounds.length < 2) throw new TracksError(`${name} must have at least 2 buckets, got ${bounds.length}`);
-  for (let i = 0; i < bounds.length; i++) {
-    const bound = bounds[i]!;
-    assertFiniteNumber(`${name}.bounds[${i}]`, bound);
-    if (!(bound > (i === 0 ? 0 : bounds[i - 1]!))) {
-      throw new TracksError(
-        i === 0
-          ? `${name}.bounds[0] must be positive, got ${bound}`
-          : `${name}.bounds must increase: ${name}.bounds[${i}] is ${bound}, not above ${bounds[i - 1]}`,
-      );
-    }
-    for (const [side, counts] of [['slower', slower], ['faster', faster]] as const) {
-      const count = counts[i]!;
-      if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) {
-        throw new TracksError(`${name}.${side}[${i}] must be a whole number of runs, got ${String(count)}`);
-      }
-    }
-  }
+  assertBucketBounds(name, bounds);
+  assertRunCounts(name, 'slower', slower, bounds.length);
+  assertRunCounts(name, 'faster', faster, bounds.length);
   const centre = bounds.length - 1;
   const counts: number[] = [];
   for (let i = centre; i >= 1; i--) counts.push(faster[i]!);
@@ -202,67 +181,13 @@ function readRank(h: SignedHistogram, rank: number): RankReading {
   const width = h.bounds[0]!;
   if (k === h.centre) return { bucket: k, value: width * (2 * fraction - 1), margin: undefined };
   if (k > h.centre) {
-    const side = readSide(h.bounds, h.slower, k - h.centre, fraction);
+    const side = readInBucket(h.bounds, h.slower, k - h.centre, fraction);
     return { bucket: k, value: side.value, margin: side.margin };
   }
   // Faster: the signed line runs from the largest |d| down, so a fraction f of the way along
   // the bucket is 1 − f of the way up in |d|.
-  const side = readSide(h.bounds, h.faster, h.centre - k, 1 - fraction);
+  const side = readInBucket(h.bounds, h.faster, h.centre - k, 1 - fraction);
   return { bucket: k, value: -side.value, margin: side.margin };
-}
-
-/**
- * |d| a fraction of the way up bucket i (1 <= i) of one side, read as quantileInterval reads
- * a duration: ln |d| has density ∝ exp(slope·u) in the bucket, or is uniform where the
- * bucket's shape is unknown; the open last bucket gives its lower bound.
- */
-function readSide(
-  bounds: readonly number[],
-  counts: readonly number[],
-  i: number,
-  fraction: number,
-): { value: number; margin: number | undefined } {
-  if (i === counts.length - 1) return { value: bounds[i - 1]!, margin: undefined };
-  const lower = Math.log(bounds[i - 1]!);
-  const width = Math.log(bounds[i]!) - lower;
-  const plain = fraction * width;
-  const shape = bucketShape(bounds, counts, i);
-  if (shape === undefined) return { value: Math.exp(lower + plain), margin: undefined };
-  const { slope, curvature } = shape;
-  const shaped =
-    Math.abs(slope * width) < 1e-9 ? plain : Math.log1p(fraction * Math.expm1(slope * width)) / slope;
-  const margin = Math.abs(shaped - plain) + (Math.abs(curvature) * width ** 3) / (72 * Math.sqrt(3));
-  return { value: Math.exp(lower + shaped), margin };
-}
-
-// The same limits as quantile-interval.ts (see there): a neighbour needs 10 runs for its log
-// density to count in a slope, and a bucket whose log density bends by more than
-// |curvature|·w² = 4 has no usable shape.
-const MIN_NEIGHBOUR_RUNS = 10;
-const MAX_CURVATURE = 4;
-
-/** Slope and curvature of the log density of ln |d| at bucket i of one side, or undefined. */
-function bucketShape(
-  bounds: readonly number[],
-  counts: readonly number[],
-  i: number,
-): { slope: number; curvature: number } | undefined {
-  if (i < 2 || i > counts.length - 3) return undefined;
-  if (counts[i - 1]! < MIN_NEIGHBOUR_RUNS || counts[i + 1]! < MIN_NEIGHBOUR_RUNS) return undefined;
-  const centre: number[] = [];
-  const logDensity: number[] = [];
-  for (let j = i - 1; j <= i + 1; j++) {
-    const low = Math.log(bounds[j - 1]!);
-    const width = Math.log(bounds[j]!) - low;
-    centre.push(low + width / 2);
-    logDensity.push(Math.log(counts[j]! / width));
-  }
-  const [x0, x1, x2] = centre as [number, number, number];
-  const [l0, l1, l2] = logDensity as [number, number, number];
-  const curvature = (2 * ((l2 - l1) / (x2 - x1) - (l1 - l0) / (x1 - x0))) / (x2 - x0);
-  const width = Math.log(bounds[i]! / bounds[i - 1]!);
-  if (Math.abs(curvature) * width ** 2 > MAX_CURVATURE) return undefined;
-  return { slope: (l2 - l0) / (x2 - x0), curvature };
 }
 
 function lowerEdge(h: SignedHistogram, k: number): number {

@@ -2,7 +2,8 @@ import { TracksError } from '../errors.js';
 import { normalQuantile } from './distributions.js';
 import { readAlpha, type Interval } from './inference.js';
 import { cannotCompute, computed, type StatResult } from './result.js';
-import { assertFiniteNumber, assertOpenUnitInterval } from './validate.js';
+import { assertOpenUnitInterval } from './validate.js';
+import { assertBucketBounds, assertRunCounts, readInBucket } from './bucket-shape.js';
 
 /**
  * Run durations counted into buckets, as tracks records them per track and minute. `bounds`
@@ -148,23 +149,11 @@ function readHistogram(name: string, histogram: LatencyHistogram): ReadHistogram
       `${name}.bounds and ${name}.counts must have the same length, got ${bounds.length} and ${counts.length}`,
     );
   }
-  if (bounds.length < 2) throw new TracksError(`${name} must have at least 2 buckets, got ${bounds.length}`);
+  assertBucketBounds(name, bounds);
+  assertRunCounts(name, 'counts', counts, bounds.length);
   const below: number[] = [];
   let n = 0;
-  for (let i = 0; i < bounds.length; i++) {
-    const bound = bounds[i]!;
-    assertFiniteNumber(`${name}.bounds[${i}]`, bound);
-    if (!(bound > (i === 0 ? 0 : bounds[i - 1]!))) {
-      throw new TracksError(
-        i === 0
-          ? `${name}.bounds[0] must be positive, got ${bound}`
-          : `${name}.bounds must increase: ${name}.bounds[${i}] is ${bound}, not above ${bounds[i - 1]}`,
-      );
-    }
-    const count = counts[i]!;
-    if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) {
-      throw new TracksError(`${name}.counts[${i}] must be a whole number of runs, got ${String(count)}`);
-    }
+  for (const count of counts) {
     below.push(n);
     n += count;
   }
@@ -189,65 +178,7 @@ function readRank(h: ReadHistogram, rank: number): RankReading {
   while (i < h.counts.length - 1 && (h.counts[i] === 0 || h.below[i]! + h.counts[i]! < rank)) i++;
   const fraction = Math.min(1, Math.max(0, (rank - h.below[i]!) / h.counts[i]!));
   if (i === 0) return { index: 0, value: h.bounds[0]! * fraction, margin: undefined };
-  const last = h.counts.length - 1;
-  if (i === last) return { index: i, value: h.bounds[i - 1]!, margin: undefined };
-  const lower = Math.log(h.bounds[i - 1]!);
-  const width = Math.log(h.bounds[i]!) - lower;
-  const plain = fraction * width;
-  const shape = bucketShape(h, i);
-  if (shape === undefined) return { index: i, value: Math.exp(lower + plain), margin: undefined };
-  const { slope, curvature } = shape;
-  // Within the bucket log-duration has density ∝ exp(slope·u), u in [0, width]; invert its
-  // cumulative share (e^{slope·u} − 1)/(e^{slope·width} − 1) = fraction.
-  const shaped =
-    Math.abs(slope * width) < 1e-9 ? plain : Math.log1p(fraction * Math.expm1(slope * width)) / slope;
-  // The margin: the first-order correction just made (trusted no further than its own size)
-  // plus the largest error the curvature, left uncorrected, causes in a bucket: |κ|·w³/(72√3).
-  const margin = Math.abs(shaped - plain) + (Math.abs(curvature) * width ** 3) / (72 * Math.sqrt(3));
-  return { index: i, value: Math.exp(lower + shaped), margin };
-}
-
-/**
- * A neighbour needs this many runs for its log density to count in a slope: with c runs the
- * log of its count is off by about 1/√c, ±0.3 at 10, while a neighbour of 1 or 2 runs makes
- * the slope whatever chance made it.
- */
-const MIN_NEIGHBOUR_RUNS = 10;
-
-/**
- * The largest |curvature|·w² of the log density for which a bucket's shape is used. The
- * margin's curvature term is a first-order bound; it holds while the log density departs from
- * a straight line across the bucket by at most |κ|·w²/8 = 1/2. A peak narrower than a bucket
- * (a spin loop: every run within a few percent) bends it far more, and the neighbours then
- * say nothing about where in the bucket the runs are.
- */
-const MAX_CURVATURE = 4;
-
-/**
- * Slope and curvature of the log-density of log-duration at bucket `i`, from the log
- * densities (count / log-width) of it and its two neighbours at their centres, by divided
- * differences. Undefined, so that the bucket is read log-linearly and an interval end in it
- * is its edge, when a neighbour holds fewer than {@link MIN_NEIGHBOUR_RUNS} runs, is the first
- * bucket (not geometric) or is the open last bucket, and when the curvature exceeds
- * {@link MAX_CURVATURE}.
- */
-function bucketShape(h: ReadHistogram, i: number): { slope: number; curvature: number } | undefined {
-  if (i < 2 || i > h.counts.length - 3) return undefined;
-  if (h.counts[i - 1]! < MIN_NEIGHBOUR_RUNS || h.counts[i + 1]! < MIN_NEIGHBOUR_RUNS) return undefined;
-  const centre: number[] = [];
-  const logDensity: number[] = [];
-  for (let j = i - 1; j <= i + 1; j++) {
-    const low = Math.log(h.bounds[j - 1]!);
-    const width = Math.log(h.bounds[j]!) - low;
-    centre.push(low + width / 2);
-    logDensity.push(Math.log(h.counts[j]! / width));
-  }
-  const [x0, x1, x2] = centre as [number, number, number];
-  const [l0, l1, l2] = logDensity as [number, number, number];
-  const curvature = (2 * ((l2 - l1) / (x2 - x1) - (l1 - l0) / (x1 - x0))) / (x2 - x0);
-  const width = Math.log(h.bounds[i]! / h.bounds[i - 1]!);
-  if (Math.abs(curvature) * width ** 2 > MAX_CURVATURE) return undefined;
-  return { slope: (l2 - l0) / (x2 - x0), curvature };
+  return { index: i, ...readInBucket(h.bounds, h.counts, i, fraction) };
 }
 
 function lowerEdge(h: ReadHistogram, index: number): number {

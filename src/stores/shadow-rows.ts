@@ -10,19 +10,7 @@ import { SHADOW_SAMPLES_READ } from '../model/shadow.js';
  */
 
 /** Counts per set and candidate, as the queries return them (PostgreSQL gives floats for sums). */
-export interface ShadowCountRow {
-  readonly trackSetId: string;
-  readonly track: string;
-  readonly firstMinute: number;
-  readonly lastMinute: number;
-  readonly matches: number;
-  readonly mismatches: number;
-  readonly ignored: number;
-  readonly errors: number;
-  readonly timeouts: number;
-  readonly skippedConcurrency: number;
-  readonly skippedGuardrail: number;
-}
+export type ShadowCountRow = Omit<ShadowTrackSums, 'baselineHistogram' | 'candidateHistogram' | 'slowerHistogram' | 'fasterHistogram'>;
 
 /** Which histogram a bucket row adds to. */
 export type ShadowHistogramName = 'baseline' | 'candidate' | 'slower' | 'faster';

@@ -18,6 +18,10 @@
 // Two users in five are returning customers who bought in the two weeks before the test, and
 // they buy again more often and spend more: the report adjusts for that history (CUPED) and
 // prints how much variance it removed, the same answer from fewer users.
+//
+// The stock query is being rewritten, and the rewrite runs in shadow (StockQuery) on a tenth
+// of the visits: every user is served the current query, and the report measures how often
+// the rewrite disagrees (on every tenth day, for king coconuts: 1 answer in 30).
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -26,7 +30,7 @@ import type { Recorder, Report } from 'tracks';
 import { renderCoconutCatalog } from './coconut-store/catalog.js';
 import type { User } from './coconut-store/catalog.js';
 import { tour } from './coconut-store/tour.js';
-import { CatalogTests } from './coconut-store/tracks.js';
+import { CatalogTests, StockQuery } from './coconut-store/tracks.js';
 
 const USERS = Number(process.env.DEMO_USERS ?? 60_000);
 const BASE_RATE = 0.1; // rising to 0.14 by the last user: the store gets busier
@@ -85,8 +89,8 @@ console.log('');
 const store = storeFrom(path);
 // The declarations the process published, and the sums. The pricing set declares its baseline
 // (static control), so the report needs no --control.
-const { sums, metrics } = await readAnalysis(store, { daily: false });
-const report = buildReport(sums, { store: store.description, metrics });
+const { sums, metrics, shadow } = await readAnalysis(store, { daily: false });
+const report = buildReport(sums, { store: store.description, metrics, shadow });
 await store.close();
 console.log(renderReport(report, { latency: false, times: false }));
 const verdict = checkFindings(report);
@@ -115,6 +119,9 @@ async function visit(index: number): Promise<void> {
     convert({ key: user.id, metric: 'revenue', value: 3 * basket, at: Date.now() - daysAgo * DAY_MS });
   }
   const response = renderCoconutCatalog();
+  // The variety the user looks at and the store's day: the stock query's arguments.
+  const inStock = await StockQuery.choose({ key: user.id }).run(response.coconuts[index % 3]!.name, index % 50);
+  if (!inStock) return;
   using tests = new CatalogTests({ key: user.id, context: { user } });
   try {
     await tests.run(response);
@@ -154,13 +161,15 @@ function checkFindings(report: Report): { ok: boolean; message: string } {
   if (!found('pricing', 'price_adjusted_by_5')?.significant) problems.push('the +5 price step effect was missed');
   const cuped = found('delay', 'long') && report.trackSets.find((s) => s.id === 'delay')?.tracks.find((t) => t.name === 'long')?.metrics.find((m) => m.metric === 'revenue')?.comparison?.cuped;
   if (!cuped || cuped.varianceReduction <= 0) problems.push("CUPED should adjust revenue for the returning customers' history");
+  const shadow = report.trackSets.find((s) => s.id === 'stock-query')?.shadow?.candidates[0]?.mismatchRate;
+  if (!shadow || !(shadow.interval[0] <= 1 / 30 && 1 / 30 <= shadow.interval[1])) problems.push('the shadowed stock query should disagree on 1 answer in 30');
   const delay = report.trackSets.find((s) => s.id === 'delay');
   if (delay?.phases.length !== 3) problems.push(`the delay test should show 3 phases, not ${delay?.phases.length}`);
   if (delay?.srm?.mismatch) problems.push('the ramps raised a false sample-ratio alarm');
   return problems.length === 0
     ? {
         ok: true,
-        message: `across 3 phases of the delay test, the report found the true effects (long delay, large price steps) and no false ones; CUPED removed ${((cuped as { varianceReduction: number }).varianceReduction * 100).toFixed(0)}% of the variance of the long delay's revenue lift.`,
+        message: `across 3 phases of the delay test, the report found the true effects (long delay, large price steps) and no false ones; CUPED removed ${((cuped as { varianceReduction: number }).varianceReduction * 100).toFixed(0)}% of the variance of the long delay's revenue lift; the shadowed stock query disagreed on ${(shadow!.estimate * 100).toFixed(1)}% of the runs compared (1 in 30 is true).`,
       }
     : { ok: false, message: problems.join('; ') };
 }

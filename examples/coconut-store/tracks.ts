@@ -1,5 +1,6 @@
 // The store's tests, defined as code: the seed's DelayTracks and PricingTracks, and both at once.
 import { MultiTrackSet, ParamTrackSet, TrackSet } from 'tracks';
+import type { ShadowOptions } from 'tracks';
 import type { CatalogResponse, User } from './catalog.js';
 import { sleep } from './catalog.js';
 
@@ -43,4 +44,30 @@ export class PricingTracks extends ParamTrackSet<{ user: User }> {
 /** Both tests at once, mutually exclusive: each user is in at most one of them. */
 export class CatalogTests extends MultiTrackSet {
   static trackSets = [DelayTracks, PricingTracks];
+}
+
+/** Coconuts in stock of a variety on a day, as the current query counts them. */
+function stockToday(variety: string, day: number): number {
+  return 20 + ((variety.length * 7 + day * 3) % 11);
+}
+
+/**
+ * The stock query is being rewritten. Before the rewrite serves anyone, it runs in shadow on a
+ * tenth of the visits, after the page is served, and its answers are compared with the current
+ * query's. The rewrite has a bug: on every tenth day it counts one king coconut too few.
+ */
+export class StockQuery extends TrackSet {
+  static id = 'stock-query';
+  static addControlTrack = false;
+  static control = 'current';
+  static shadow: ShadowOptions<number> = { sample: 0.1, timeout: 5_000, maxConcurrent: 1_000 };
+
+  static current_track(variety: string, day: number): number {
+    return stockToday(variety, day);
+  }
+
+  static async rewrite_track(variety: string, day: number): Promise<number> {
+    await Promise.resolve();
+    return stockToday(variety, day) - (variety === 'King coconut' && day % 10 === 0 ? 1 : 0);
+  }
 }

@@ -78,14 +78,14 @@ function candidateResult(t: ShadowTrackSums, set: TrackSetSums, options: { reado
 
 /**
  * The shadow block of a set in the text report: one line per candidate with its mismatch rate
- * and intervals, errors, timeouts and skips, then the paired latency difference.
+ * and intervals, errors, timeouts and skips, then (unless `latency: false`) the paired latency.
  *
  * @example
  * ```ts
  * const block = renderShadow(report.trackSets[0]!);
  * ```
  */
-export function renderShadow(set: TrackSetResult): string {
+export function renderShadow(set: TrackSetResult, options: { readonly latency?: boolean } = {}): string {
   const shadow = set.shadow;
   if (shadow === null) return '';
   const mode = shadow.mode === 'promoted' ? 'its shadow phase, before it was promoted to a live test' : `every user is served '${text(shadow.baseline)}'`;
@@ -101,11 +101,13 @@ export function renderShadow(set: TrackSetResult): string {
     c.skipped.concurrency + c.skipped.guardrail > 0 ? count(c.skipped.concurrency + c.skipped.guardrail) : '',
   ]);
   lines.push(table(['candidate', 'runs', 'mismatches (CI)', 'always-valid CI', 'ignored', 'errors', 'timeouts', 'skipped'], rows));
-  const latency = shadow.candidates.map((c) => {
-    const at = (q: number) => c.latency.difference.find((d) => d.q === q);
-    return [text(c.track), count(c.latency.pairs), ms(c.latency.baseline.p50Ms), ms(c.latency.candidate.p50Ms), differenceText(at(0.5)), differenceText(at(0.95))];
-  });
-  lines.push(table(['paired latency', 'pairs', 'baseline p50', 'candidate p50', 'difference p50 (CI)', 'difference p95 (CI)'], latency));
+  if (options.latency ?? true) {
+    const latency = shadow.candidates.map((c) => {
+      const at = (q: number) => c.latency.difference.find((d) => d.q === q);
+      return [text(c.track), count(c.latency.pairs), ms(c.latency.baseline.p50Ms), ms(c.latency.candidate.p50Ms), differenceText(at(0.5)), differenceText(at(0.95))];
+    });
+    lines.push(table(['paired latency', 'pairs', 'baseline p50', 'candidate p50', 'difference p50 (CI)', 'difference p95 (CI)'], latency));
+  }
   for (const c of shadow.candidates) {
     if (c.guardrail !== null) lines.push(...wrap(text(`guardrail stopped '${c.track}': ${c.guardrail.cause}`), WIDTH - 4).map((l, i) => `${i === 0 ? '  ! ' : '    '}${l}`));
   }

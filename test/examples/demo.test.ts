@@ -36,6 +36,8 @@ test('the demo ramps mid-run, shows the phases, finds exactly the true effects, 
   assert.match(first.stdout, /pricing {2}\[running\] {2}[\d,]+ users, baseline price_adjusted_by_0/);
   assert.match(first.stdout, /Check passed: across 3 phases of the delay test, the report found the true effects/);
   assert.doesNotMatch(first.stdout, /type inferred/, 'every metric is declared');
+  assert.match(first.stdout, /stock-query {2}\[shadow\] {2}0 users, baseline current/);
+  assert.match(first.stdout, /rewrite +[\d,]+ +3\.\d\d% \(/, 'the shadowed rewrite disagrees on about 1 answer in 30');
   const second = runDemo();
   assert.equal(second.status, 0, second.stderr);
   assert.equal(second.stdout, first.stdout, 'seeded: the same figures every run');

@@ -92,7 +92,7 @@ const store = storeFrom(path);
 const { sums, metrics, shadow } = await readAnalysis(store, { daily: false });
 const report = buildReport(sums, { store: store.description, metrics, shadow });
 await store.close();
-console.log(renderReport(report, { latency: false, times: false }));
+console.log(renderReport(report, { latency: false, times: false, samples: false }));
 const verdict = checkFindings(report);
 console.log(`\n${verdict.ok ? 'Check passed' : 'CHECK FAILED'}: ${verdict.message}`);
 if (!verdict.ok) process.exitCode = 1;

@@ -22,15 +22,25 @@ export const promote: Command = {
     const trackSetId = onePositional('promote', positionals);
     const store = controlStore(values.store, io);
     let changed: boolean;
+    let findings: string[] = [];
     try {
       changed = (await promoteTrackSet(store, trackSetId, { force: values.force ?? false })).changed;
+      // What the shadow found, so the promotion is made (and logged) knowing it.
+      findings = ((await store.readShadow?.(trackSetId))?.tracks ?? []).map((t) => {
+        const compared = t.matches + t.mismatches + t.ignored;
+        const share = (n: number, of: number) => (of > 0 ? `${((100 * n) / of).toFixed(2)}%` : 'n/a');
+        return `  ${escapeControl(t.track)}: disagreed on ${share(t.mismatches, compared)} of ${compared.toLocaleString('en-US')} runs compared; ${t.errors} errors, ${t.timeouts} timeouts (tracks report has the intervals)`;
+      });
     } finally {
       await store.close();
     }
     io.stdout(
-      changed
-        ? `${escapeControl(trackSetId)} promoted: every process runs it as a live A/B test within its control interval (default 10 s), as a new phase`
-        : `${escapeControl(trackSetId)} is already promoted; nothing changed`,
+      [
+        changed
+          ? `${escapeControl(trackSetId)} promoted: every process runs it as a live A/B test within its control interval (default 10 s), as a new phase`
+          : `${escapeControl(trackSetId)} is already promoted; nothing changed`,
+        ...(findings.length > 0 ? ['What its shadow found:', ...findings] : []),
+      ].join('\n'),
     );
     return 0;
   },

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { TracksError } from '../errors.js';
 
 /**
@@ -18,6 +19,9 @@ export interface ShadowContext {
 }
 
 const NEVER = new AbortController().signal;
+// One signal for every served run: without this, an eleventh concurrent run passing it to a
+// fetch or a driver would make Node warn of a listener leak (it never aborts, so none is one).
+setMaxListeners(0, NEVER);
 
 // Set by assertReadOnlyShadow while it runs a candidate alone: then a write through any
 // context, even one read after an await (which no longer knows it is in a shadow run), counts.

@@ -5,7 +5,7 @@ import { formatMs, latencyResults } from './latency.js';
 import { segmentsResult } from './segments.js';
 import { isShadowTrip } from '../model/shadow.js';
 import type { ShadowSums } from '../model/shadow.js';
-import { shadowResult } from './shadow-section.js';
+import { shadowResult, shadowWarnings } from './shadow-section.js';
 import type { MetricDeclaration, MetricDeclarations } from '../model/metrics.js';
 import { adjustPValues } from '../stats/multiple-testing.js';
 import { normalQuantile } from '../stats/distributions.js';
@@ -185,6 +185,7 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
   const minUsers = options.minUsers ?? 100;
   const small = tracks.filter((t) => t.users < minUsers);
   const shadow = shadowResult(set, options.shadow, options);
+  warnings.push(...shadowWarnings(shadow));
   // A set still in shadow mode assigns no one: its answers are the shadow section's.
   if (small.length > 0 && !(shadow?.mode === 'shadow' && tracks.every((t) => t.users === 0))) {
     warnings.push({

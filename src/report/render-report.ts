@@ -15,6 +15,8 @@ export interface RenderOptions {
   readonly latency?: boolean;
   /** When each phase began (default true). */
   readonly times?: boolean;
+  /** A shadow set's latest mismatch samples (default true); which are kept depends on when runs came. */
+  readonly samples?: boolean;
 }
 
 /**
@@ -81,7 +83,7 @@ function renderTrackSet(set: TrackSetResult, options: RenderOptions): string {
     if (latency) lines.push(...p95Lines(set));
   }
   if (set.segments) lines.push(...segmentLines(set));
-  if (set.shadow !== null) lines.push(...(assigned ? [''] : []), renderShadow(set, { latency }));
+  if (set.shadow !== null) lines.push(...(assigned ? [''] : []), renderShadow(set, { latency, samples: options.samples ?? true }));
   // Health is counted per minute, not per phase: one phase's analysis still shows every run.
   if (set.analysedPhases.length === 1 && phases > 1) lines.push('  (runs and latency: every phase; health is not kept per phase)');
   for (const phase of set.phases) {

@@ -167,7 +167,7 @@ export interface TrackResult {
   readonly latency: LatencyResult;
 }
 
-export type WarningKind = 'sample-ratio-mismatch' | 'too-few-users' | 'peeking' | 'guardrail' | 'guardrail-metric' | 'no-baseline' | 'latency';
+export type WarningKind = 'sample-ratio-mismatch' | 'too-few-users' | 'peeking' | 'guardrail' | 'guardrail-metric' | 'no-baseline' | 'latency' | 'shadow';
 
 export interface ReportWarning {
   readonly kind: WarningKind;
@@ -278,6 +278,8 @@ export interface PairedLatencyQuantile {
   readonly q: number;
   readonly estimateMs: number;
   readonly interval: Interval;
+  /** `slower` or `faster` when the interval excludes 0, else `no difference`. */
+  readonly verdict: 'slower' | 'faster' | 'no difference';
 }
 
 /** One candidate track of a shadow set against the baseline. */

@@ -6,7 +6,7 @@ import type { TrackSetSums } from '../model/sums.js';
 import { pairedQuantileInterval } from '../stats/paired-quantile.js';
 import { rateInterval } from '../stats/rate-interval.js';
 import { quantileInterval } from '../stats/quantile-interval.js';
-import type { PairedLatencyQuantile, RateEstimate, ShadowCandidateResult, ShadowResult, TrackSetResult } from './report-model.js';
+import type { PairedLatencyQuantile, RateEstimate, ReportWarning, ShadowCandidateResult, ShadowResult, TrackSetResult } from './report-model.js';
 import { WIDTH, count, percent, table, wrap } from './text-table.js';
 
 /**
@@ -51,7 +51,10 @@ function candidateResult(t: ShadowTrackSums, set: TrackSetSums, options: { reado
   const difference: PairedLatencyQuantile[] = [];
   for (const q of [0.5, 0.95]) {
     const r = pairedQuantileInterval({ bounds: LATENCY_BUCKET_BOUNDS_MS, slower: t.slowerHistogram, faster: t.fasterHistogram }, q, { alpha: options.alpha });
-    if (r.ok) difference.push({ q, estimateMs: r.estimate, interval: r.confidenceInterval });
+    if (r.ok) {
+      const [low, high] = r.confidenceInterval;
+      difference.push({ q, estimateMs: r.estimate, interval: r.confidenceInterval, verdict: low > 0 ? 'slower' : high < 0 ? 'faster' : 'no difference' });
+    }
   }
   const trip = set.guardrails.filter((g) => g.track === t.track && isShadowTrip(g.cause)).at(-1);
   return {
@@ -77,6 +80,27 @@ function candidateResult(t: ShadowTrackSums, set: TrackSetSums, options: { reado
 }
 
 /**
+ * What a set still in shadow mode should tell its reader first, in plain words: a candidate
+ * that disagrees with the baseline, fails, times out or is slower at p95, each only when its
+ * interval excludes "never" (or no difference).
+ */
+export function shadowWarnings(shadow: ShadowResult | null): ReportWarning[] {
+  if (shadow === null || shadow.mode !== 'shadow') return [];
+  const warnings: ReportWarning[] = [];
+  const share = (r: RateEstimate) => `${percent(r.estimate)} of ${count(r.of)} runs (${percent(r.interval[0])} to ${percent(r.interval[1])})`;
+  for (const c of shadow.candidates) {
+    const problems: string[] = [];
+    if (c.mismatchRate !== null && c.mismatchRate.interval[0] > 0) problems.push(`disagrees with '${shadow.baseline}' on ${share(c.mismatchRate)}`);
+    if (c.errorRate !== null && c.errorRate.interval[0] > 0) problems.push(`fails on ${share(c.errorRate)}`);
+    if (c.timeoutRate !== null && c.timeoutRate.interval[0] > 0) problems.push(`times out on ${share(c.timeoutRate)}`);
+    const p95 = c.latency.difference.find((d) => d.q === 0.95);
+    if (p95?.verdict === 'slower') problems.push(`is slower at p95 by ${differenceText(p95)}`);
+    if (problems.length > 0) warnings.push({ kind: 'shadow', message: `shadow candidate '${c.track}' ${problems.join(', ')}` });
+  }
+  return warnings;
+}
+
+/**
  * The shadow block of a set in the text report: one line per candidate with its mismatch rate
  * and intervals, errors, timeouts and skips, then (unless `latency: false`) the paired latency.
  *
@@ -85,11 +109,14 @@ function candidateResult(t: ShadowTrackSums, set: TrackSetSums, options: { reado
  * const block = renderShadow(report.trackSets[0]!);
  * ```
  */
-export function renderShadow(set: TrackSetResult, options: { readonly latency?: boolean } = {}): string {
+export function renderShadow(set: TrackSetResult, options: { readonly latency?: boolean; readonly samples?: boolean } = {}): string {
   const shadow = set.shadow;
   if (shadow === null) return '';
-  const mode = shadow.mode === 'promoted' ? 'its shadow phase, before it was promoted to a live test' : `every user is served '${text(shadow.baseline)}'`;
-  const lines = [`  Shadow: ${mode}; candidates run beside it on sampled runs and are compared with it`];
+  const lines = [
+    shadow.mode === 'promoted'
+      ? `  Shadow phase (before the set was promoted to a live test): candidates ran beside '${text(shadow.baseline)}' on sampled runs`
+      : `  Shadow: every user is served '${text(shadow.baseline)}'; the candidates run beside it on sampled runs (no user is exposed, so no users are counted)`,
+  ];
   const rows = shadow.candidates.map((c) => [
     text(c.track),
     count(c.runs),
@@ -108,10 +135,20 @@ export function renderShadow(set: TrackSetResult, options: { readonly latency?: 
     });
     lines.push(table(['paired latency', 'pairs', 'baseline p50', 'candidate p50', 'difference p50 (CI)', 'difference p95 (CI)'], latency));
   }
+  if ((options.samples ?? true) && shadow.samples.length > 0) {
+    lines.push('  Latest mismatches (input: baseline | candidate; tracks report --json has up to 20, in full):');
+    for (const sample of shadow.samples.slice(0, 3)) {
+      lines.push(`    ${text(sample.track)}: ${cut(text(sample.input), 40)}: ${cut(text(sample.baseline), 24)} | ${cut(text(sample.candidate), 24)}`);
+    }
+  }
   for (const c of shadow.candidates) {
     if (c.guardrail !== null) lines.push(...wrap(text(`guardrail stopped '${c.track}': ${c.guardrail.cause}`), WIDTH - 4).map((l, i) => `${i === 0 ? '  ! ' : '    '}${l}`));
   }
   return lines.join('\n');
+}
+
+function cut(value: string, length: number): string {
+  return value.length <= length ? value : `${value.slice(0, length - 1)}…`;
 }
 
 function rateText(r: RateEstimate | null): string {

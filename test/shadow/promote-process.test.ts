@@ -46,6 +46,7 @@ for (const kind of stores) {
       const code = await runCli(['promote', 'shadow-process', '--store', spec], { stdout: (t) => out.push(t), stderr: (t) => out.push(t), env: {} });
       assert.equal(code, 0, out.join('\n'));
       assert.match(out.join('\n'), /shadow-process promoted: every process runs it as a live A\/B test/);
+      assert.match(out.join('\n'), /What its shadow found:\n {2}new: disagreed on \d+\.\d\d% of [\d,]+ runs compared; 0 errors, 0 timeouts/);
       await eventually(() => lines.includes('assigned'), 'the service assigns tracks after the promotion');
       service.kill('SIGTERM');
       assert.equal(await exited, 0, stderr);

@@ -11,6 +11,7 @@ import {
   memoryStore,
   promoteTrackSet,
   readAnalysis,
+  renderReport,
   resumeTrackSet,
   shadowContext,
   stopTrackSet,
@@ -64,6 +65,13 @@ test('a candidate that differs on 3% of inputs is measured at 3%, inside its int
     assert.ok(rate.sequentialInterval[0] <= rate.interval[0] && rate.sequentialInterval[1] >= rate.interval[1], 'the always-valid interval is the wider');
     assert.equal(candidate.latency.pairs, 4000);
     assert.equal(candidate.latency.difference.length, 2);
+    assert.ok(candidate.latency.difference.every((d) => ['slower', 'faster', 'no difference'].includes(d.verdict)));
+    const warning = set.warnings.find((w) => w.kind === 'shadow');
+    assert.match(warning?.message ?? '', /^shadow candidate 'new' disagrees with 'old' on 3\.\d\d% of 4,000 runs \(/);
+    assert.ok(!set.warnings.some((w) => w.kind === 'too-few-users'), 'a shadow assigns no one: no "too few users"');
+    const text = renderReport(buildReport(sums, { metrics, shadow }));
+    assert.match(text, /shadow-price {2}\[shadow\]/);
+    assert.match(text, /Latest mismatches/);
     // Samples: at most 3 per candidate and minute in this process, each field cut to 200 bytes.
     const samples = store.events.filter((e): e is ShadowSampleEvent => e.kind === 'shadow_sample');
     assert.ok(samples.length >= 1 && samples.length <= 3 * 2, `${samples.length} samples`);

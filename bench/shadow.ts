@@ -26,46 +26,26 @@ async function catalog(page: number, extra: number): Promise<Array<{ sku: string
   return rows.slice(0, 50);
 }
 
-class Plain extends TrackSet {
-  static override id = 'bench-plain';
-  static override addControlTrack = false;
-  static override control = 'old';
-  static override weights = { old: 1, fresh: 0 };
-  static old_track(page: number) {
-    return catalog(page, 0);
-  }
-  static fresh_track(page: number) {
-    return catalog(page, 20);
-  }
+/** The catalog route's code path as a track set: `old` serves; `fresh` is the rewrite (shadowed at `sample`, or weight 0 without a shadow). */
+function catalogSet(id: string, sample: number | undefined) {
+  return class extends TrackSet {
+    static override id = id;
+    static override addControlTrack = false;
+    static override control = 'old';
+    static override weights = sample === undefined ? { old: 1, fresh: 0 } : undefined;
+    static override shadow: ShadowOptions | undefined = sample === undefined ? undefined : { sample, timeout: 200, maxConcurrent: 64 };
+    static old_track(page: number) {
+      return catalog(page, 0);
+    }
+    static fresh_track(page: number) {
+      return catalog(page, 20);
+    }
+  };
 }
 
-const shadowOf = (sample: number): ShadowOptions => ({ sample, timeout: 200, maxConcurrent: 64 });
-
-class ShadowAll extends TrackSet {
-  static override id = 'bench-shadow-all';
-  static override addControlTrack = false;
-  static override control = 'old';
-  static override shadow = shadowOf(1);
-  static old_track(page: number) {
-    return catalog(page, 0);
-  }
-  static fresh_track(page: number) {
-    return catalog(page, 20);
-  }
-}
-
-class ShadowFew extends TrackSet {
-  static override id = 'bench-shadow-few';
-  static override addControlTrack = false;
-  static override control = 'old';
-  static override shadow = shadowOf(0.05);
-  static old_track(page: number) {
-    return catalog(page, 0);
-  }
-  static fresh_track(page: number) {
-    return catalog(page, 20);
-  }
-}
+const Plain = catalogSet('bench-plain', undefined);
+const ShadowAll = catalogSet('bench-shadow-all', 1);
+const ShadowFew = catalogSet('bench-shadow-few', 0.05);
 
 const MODES = { 'no shadow': Plain, 'shadow, sample 1': ShadowAll, 'shadow, sample 0.05': ShadowFew } as const;
 type Mode = keyof typeof MODES;
@@ -78,8 +58,7 @@ const served: number[] = [];
 let user = 0;
 const server = createServer((req, res) => {
   const started = performance.now();
-  const Set = MODES[mode];
-  const run = new Set({ key: `user-${user++}` });
+  const run = new MODES[mode]({ key: `user-${user++}` });
   void (run.run(user % 100) as Promise<unknown>).then((rows) => {
     res.end(JSON.stringify(rows));
     served.push(performance.now() - started);

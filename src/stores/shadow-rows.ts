@@ -1,5 +1,5 @@
 import { emptyHistogram } from '../model/latency-histogram.js';
-import type { ShadowSums, ShadowTrackSums } from '../model/shadow.js';
+import type { ShadowSampleEvent, ShadowSums, ShadowTrackSums } from '../model/shadow.js';
 import { SHADOW_SAMPLES_READ } from '../model/shadow.js';
 
 /**
@@ -24,15 +24,8 @@ export interface ShadowBucketRow {
   readonly count: number;
 }
 
-/** One sample row. */
-export interface ShadowSampleRow {
-  readonly trackSetId: string;
-  readonly track: string;
-  readonly at: number;
-  readonly input: string;
-  readonly baseline: string;
-  readonly candidate: string;
-}
+/** One sample row: the sample event without its kind and id. */
+export type ShadowSampleRow = Omit<ShadowSampleEvent, 'kind' | 'eventId'>;
 
 /** The count columns summed, as SQL (the same in both dialects but for the cast PostgreSQL needs on bigint sums). */
 export function shadowCountSql(table: string, where: string, cast = ''): string {

@@ -38,11 +38,18 @@ export type RunTrackName<Run> = [InstanceTrackNames<Run>] extends [never]
   ? string
   : InstanceTrackNames<Run> | 'control';
 
-/** The track names of a class `C`, from its static and instance track methods, plus `control`. */
+/**
+ * Whether the compiler can see that a class adds no `control` track: its `addControlTrack` is
+ * the literal `false` (`static override addControlTrack = false as const`; a plain `= false`
+ * widens to boolean, and then `control` stays possible).
+ */
+type AddsNoControl<C> = C extends { readonly addControlTrack: false } ? true : false;
+
+/** The track names of a class `C`, from its static and instance track methods, plus `control` unless it adds none. */
 export type ClassTrackName<C extends abstract new (...args: never) => unknown> =
   [TrackMethodNames<C> | InstanceTrackNames<InstanceType<C>>] extends [never]
     ? string
-    : TrackMethodNames<C> | InstanceTrackNames<InstanceType<C>> | 'control';
+    : TrackMethodNames<C> | InstanceTrackNames<InstanceType<C>> | (AddsNoControl<C> extends true ? never : 'control');
 
 /** The track methods of `T` (a run type, or a class for its static tracks), as one union. */
 type TrackMethodsOf<T> = {
@@ -61,8 +68,13 @@ export type TrackArgs<T> = [TrackMethodsOf<T>] extends [never] ? unknown[] : Par
  */
 export type TrackResult<T> = [TrackMethodsOf<T>] extends [never] ? unknown : ReturnType<TrackMethodsOf<T>> | undefined;
 
-/** The typed `run()` of a class whose tracks are static, for runs made by `choose()` and `with()`. */
-export type StaticRun<C> = [TrackMethodsOf<C>] extends [never] ? unknown : { run(...args: TrackArgs<C>): TrackResult<C> };
+/**
+ * The typed `run()` of a class whose tracks are static, for runs made by `choose()` and
+ * `with()`: without `undefined` when the class adds no control (see AddsNoControl).
+ */
+export type StaticRun<C> = [TrackMethodsOf<C>] extends [never]
+  ? unknown
+  : { run(...args: TrackArgs<C>): AddsNoControl<C> extends true ? ReturnType<TrackMethodsOf<C>> : TrackResult<C> };
 
 /** A class's constructor options with `force` narrowed to its track names (for `choose()` and `with()`). */
 export type ForcedOptions<P extends readonly unknown[], Name> = P extends [infer O]

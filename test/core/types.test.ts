@@ -142,3 +142,25 @@ test('choose({ force }) and with({ force }) take only the set’s track names; a
   // @ts-expect-error 'medium' is not a track of DelayTracks
   assert.throws(() => DelayTracks.with({ force: 'medium' }, (run) => run.name), /has no track 'medium'/);
 });
+
+test('a class that adds no control, as a literal (false as const): names and results without control and undefined', () => {
+  class PriceQuery extends TrackSet {
+    static override id = 'types-no-control';
+    static override addControlTrack = false as const;
+    static override control = 'old';
+    static old_track(sku: string): { sku: string; price: number } {
+      return { sku, price: 1 };
+    }
+    static new_track(sku: string): { sku: string; price: number } {
+      return { sku, price: 2 };
+    }
+  }
+  const run = PriceQuery.choose({ key: 'u1' });
+  const name: 'old' | 'new' = run.name;
+  const result: { sku: string; price: number } = run.run('coconut');
+  // @ts-expect-error no control track: 'control' is not a name this run can take
+  const control: typeof name = 'control';
+  assert.ok(['old', 'new'].includes(name));
+  assert.equal(result.sku, 'coconut');
+  assert.equal(typeof control, 'string');
+});

@@ -3,6 +3,7 @@ import { quoted } from './names.js';
 import { auditWrites, candidateContext, withShadowContext } from './shadow-context.js';
 import { constructWithKey, definitionOf } from './track-set.js';
 import type { TrackSetClass } from './track-set.js';
+import type { ClassTrackArgs } from './track-names.js';
 
 /**
  * A test helper for shadow sets: runs every candidate of `cls` once on `args`, as a shadow
@@ -17,7 +18,7 @@ import type { TrackSetClass } from './track-set.js';
  * });
  * ```
  */
-export async function assertReadOnlyShadow(cls: TrackSetClass, ...args: readonly unknown[]): Promise<void> {
+export async function assertReadOnlyShadow<C extends TrackSetClass>(cls: C, ...args: ClassTrackArgs<C>): Promise<void> {
   const definition = definitionOf(cls);
   if (definition.shadow === null) {
     throw new TracksError(`${definition.className} declares no static shadow; assertReadOnlyShadow checks the candidates of a shadow set`);
@@ -30,7 +31,7 @@ export async function assertReadOnlyShadow(cls: TrackSetClass, ...args: readonly
     const context = candidateContext(new AbortController().signal, true, definition.id, candidate.name, () => (wrote = true));
     try {
       // Audited while it runs alone: a write after an await, through a context read there, counts too.
-      await auditWrites(() => (wrote = true), async () => withShadowContext(context, () => candidate.invoke(run, args)));
+      await auditWrites(() => (wrote = true), async () => withShadowContext(context, () => candidate.invoke(run, args as readonly unknown[])));
     } catch (error) {
       // The refused write throws into the candidate; anything else is the candidate's own failure.
       if (!wrote) throw error;

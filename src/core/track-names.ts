@@ -68,6 +68,9 @@ export type TrackArgs<T> = [TrackMethodsOf<T>] extends [never] ? unknown[] : Par
  */
 export type TrackResult<T> = [TrackMethodsOf<T>] extends [never] ? unknown : ReturnType<TrackMethodsOf<T>> | undefined;
 
+/** What a class's tracks take: its static track methods' parameters, else its instance ones' (`unknown[]` where none is seen). */
+export type ClassTrackArgs<C extends abstract new (...args: never) => unknown> = [TrackMethodsOf<C>] extends [never] ? TrackArgs<InstanceType<C>> : TrackArgs<C>;
+
 /**
  * The typed `run()` of a class whose tracks are static, for runs made by `choose()` and
  * `with()`: without `undefined` when the class adds no control (see AddsNoControl).

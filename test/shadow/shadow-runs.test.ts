@@ -287,6 +287,9 @@ test('readOnly: a candidate that writes through the guard is refused (counted as
   await assert.rejects(assertReadOnlyShadow(WritingQuery, 'order-2'), (e: unknown) => e instanceof TracksError && /WritingQuery: the shadow candidate 'new' wrote through shadowContext\(\)\.write\(\)/.test(e.message));
   assert.deepEqual(written, []);
   await assertReadOnlyShadow(ReadingQuery, 'order-3');
+  // @ts-expect-error the candidates take a string: the helper's arguments are typed as the tracks'
+  const wrongArguments = () => assertReadOnlyShadow(ReadingQuery, 42);
+  assert.equal(typeof wrongArguments, 'function');
   // Outside a shadow run the guard lets writes through.
   assert.equal(shadowContext().write(() => 42), 42);
   assert.equal(shadowContext().inShadow, false);

@@ -4,6 +4,16 @@ import { TracksError } from '../errors.js';
 /**
  * What a track can learn about the run it is in: whether it runs as a shadow candidate, the
  * AbortSignal that fires at the shadow's `timeout`, and a guard for writes.
+ *
+ * @example
+ * ```ts
+ * static async new_track(sku: string) {
+ *   const shadow: ShadowContext = shadowContext(); // before any await
+ *   const row = await db.query(NEW_SQL, [sku], { signal: shadow.signal });
+ *   shadow.write(() => cache.set(sku, row)); // refused in a shadow run of a readOnly set
+ *   return row;
+ * }
+ * ```
  */
 export interface ShadowContext {
   /** True in a shadow candidate's run; false when the track serves a user. */

@@ -17,6 +17,14 @@ export interface ShadowCounts {
   readonly skippedGuardrail: number;
 }
 
+/** The fields of {@link ShadowCounts}: every count is summed the same way, wherever it is summed. */
+export const SHADOW_COUNTS = ['matches', 'mismatches', 'ignored', 'errors', 'timeouts', 'skippedConcurrency', 'skippedGuardrail'] as const satisfies readonly (keyof ShadowCounts)[];
+
+/** Counts at zero, to add runs to. */
+export function zeroShadowCounts(): { -readonly [K in keyof ShadowCounts]: number } {
+  return { matches: 0, mismatches: 0, ignored: 0, errors: 0, timeouts: 0, skippedConcurrency: 0, skippedGuardrail: 0 };
+}
+
 /** One candidate's shadow runs in one process and minute. */
 export interface ShadowEvent extends ShadowCounts {
   readonly kind: 'shadow';

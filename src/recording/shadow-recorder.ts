@@ -1,30 +1,31 @@
 import type { ShadowOutcome, ShadowSample } from '../core/shadow-runner.js';
 import type { GuardrailEvent, RecordedEvent } from '../model/events.js';
 import { emptyHistogram, latencyBucket } from '../model/latency-histogram.js';
-import { SHADOW_TRIP_PREFIX } from '../model/shadow.js';
-import type { ShadowEvent, ShadowSampleEvent } from '../model/shadow.js';
+import { SHADOW_TRIP_PREFIX, zeroShadowCounts } from '../model/shadow.js';
+import type { ShadowCounts, ShadowEvent, ShadowSampleEvent } from '../model/shadow.js';
 import type { ErrorReporter } from './error-reporter.js';
 import { newEventId } from './event-id.js';
 
 /** One candidate's shadow runs in one minute, counted since the last drain. */
-interface ShadowCell {
-  readonly trackSetId: string;
-  readonly track: string;
-  readonly minute: number;
-  matches: number;
-  mismatches: number;
-  ignored: number;
-  errors: number;
-  timeouts: number;
-  skippedConcurrency: number;
-  skippedGuardrail: number;
+type ShadowCell = { -readonly [K in keyof Omit<ShadowEvent, 'kind' | 'eventId'>]: ShadowEvent[K] } & {
   readonly baselineHistogram: number[];
   readonly candidateHistogram: number[];
   readonly slowerHistogram: number[];
   readonly fasterHistogram: number[];
   /** Mismatch samples kept in this cell's minute (bounded by the set's samples.perMinute). */
   samples: number;
-}
+};
+
+/** The count each ended run adds to (skips are counted, then judged apart). */
+const COUNTED: Readonly<Record<ShadowOutcome['result'], keyof ShadowCounts>> = {
+  match: 'matches',
+  mismatch: 'mismatches',
+  ignored: 'ignored',
+  error: 'errors',
+  timeout: 'timeouts',
+  'skipped-concurrency': 'skippedConcurrency',
+  'skipped-guardrail': 'skippedGuardrail',
+};
 
 /** A candidate's recent runs, as its shadow guardrail judges them. */
 interface GuardrailWindow {
@@ -42,6 +43,7 @@ interface GuardrailWindow {
  */
 export class ShadowRecorder {
   #open = new Map<string, ShadowCell>();
+  #closed: ShadowCell[] = [];
   #samples: ShadowSampleEvent[] = [];
   readonly #windows = new Map<string, GuardrailWindow>();
   readonly #stopped = new Set<string>();
@@ -64,33 +66,15 @@ export class ShadowRecorder {
       cell = newCell(definition.id, track, minute);
       this.#open.set(key, cell);
     }
-    switch (outcome.result) {
-      case 'match':
-        cell.matches++;
-        break;
-      case 'mismatch':
-        cell.mismatches++;
-        break;
-      case 'ignored':
-        cell.ignored++;
-        break;
-      case 'error':
-        cell.errors++;
-        break;
-      case 'timeout':
-        cell.timeouts++;
-        break;
-      case 'skipped-concurrency':
-        cell.skippedConcurrency++;
-        // Every slot held by a run that already timed out: the candidate hangs. Judged as a
-        // timeout, so the guardrail stops a candidate whose hung runs would otherwise keep it
-        // skipped (and unjudged) for good.
-        if (outcome.stuck === true && definition.shadow!.guardrail !== null) this.#judge(key, definition.id, track, 'timeout', definition.shadow!.guardrail, now);
-        return;
-      case 'skipped-guardrail':
-        cell.skippedGuardrail++;
-        return;
+    cell[COUNTED[outcome.result]]++;
+    if (outcome.result === 'skipped-concurrency') {
+      // Every slot held by a run that already timed out: the candidate hangs. Judged as a
+      // timeout, so the guardrail stops a candidate whose hung runs would otherwise keep it
+      // skipped (and unjudged) for good.
+      if (outcome.stuck === true && definition.shadow!.guardrail !== null) this.#judge(key, definition.id, track, 'timeout', definition.shadow!.guardrail, now);
+      return;
     }
+    if (outcome.result === 'skipped-guardrail') return;
     if (outcome.hookError !== undefined) this.#errors.report('shadow', outcome.hookError);
     if (outcome.candidateMs !== null && outcome.result !== 'error') {
       // Paired latency: both paths on the same run, for runs that returned a result, and for
@@ -108,8 +92,6 @@ export class ShadowRecorder {
     }
     if (shadow.guardrail !== null) this.#judge(key, definition.id, track, outcome.result, shadow.guardrail, now);
   }
-
-  #closed: ShadowCell[] = [];
 
   /** Whether the shadow guardrail stopped the candidate in this process. */
   stopped(trackSetId: string, track: string): boolean {
@@ -186,13 +168,7 @@ function newCell(trackSetId: string, track: string, minute: number): ShadowCell 
     trackSetId,
     track,
     minute,
-    matches: 0,
-    mismatches: 0,
-    ignored: 0,
-    errors: 0,
-    timeouts: 0,
-    skippedConcurrency: 0,
-    skippedGuardrail: 0,
+    ...zeroShadowCounts(),
     baselineHistogram: emptyHistogram(),
     candidateHistogram: emptyHistogram(),
     slowerHistogram: emptyHistogram(),
@@ -201,25 +177,9 @@ function newCell(trackSetId: string, track: string, minute: number): ShadowCell 
   };
 }
 
-function shadowEvent(c: ShadowCell): ShadowEvent {
-  return {
-    kind: 'shadow',
-    eventId: newEventId(),
-    trackSetId: c.trackSetId,
-    track: c.track,
-    minute: c.minute,
-    matches: c.matches,
-    mismatches: c.mismatches,
-    ignored: c.ignored,
-    errors: c.errors,
-    timeouts: c.timeouts,
-    skippedConcurrency: c.skippedConcurrency,
-    skippedGuardrail: c.skippedGuardrail,
-    baselineHistogram: c.baselineHistogram,
-    candidateHistogram: c.candidateHistogram,
-    slowerHistogram: c.slowerHistogram,
-    fasterHistogram: c.fasterHistogram,
-  };
+function shadowEvent(cell: ShadowCell): ShadowEvent {
+  const { samples: _kept, ...counted } = cell;
+  return { kind: 'shadow', eventId: newEventId(), ...counted };
 }
 
 /**

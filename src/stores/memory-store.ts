@@ -9,7 +9,7 @@ import { StoreError } from '../model/store-error.js';
 import { addUser, noMetricSums, percentileRank } from '../model/sums.js';
 import type { CapRequest, SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { noTracksData } from './migrations.js';
-import { SHADOW_SAMPLES_READ } from '../model/shadow.js';
+import { SHADOW_COUNTS, SHADOW_SAMPLES_READ, zeroShadowCounts } from '../model/shadow.js';
 import type { ShadowSums } from '../model/shadow.js';
 import { shadowSumsOf } from './shadow-rows.js';
 import type { ShadowBucketRow, ShadowCountRow, ShadowSampleRow } from './shadow-rows.js';
@@ -116,22 +116,11 @@ function shadowSumsOfEvents(events: readonly RecordedEvent[], trackSetId: string
     if (e.kind === 'shadow_sample') samples.push({ row: { trackSetId: e.trackSetId, track: e.track, at: e.at, input: e.input, baseline: e.baseline, candidate: e.candidate }, eventId: e.eventId });
     if (e.kind !== 'shadow') continue;
     const key = `${e.trackSetId}\u0000${e.track}`;
-    const c = counts.get(key);
-    if (c === undefined) {
-      counts.set(key, { trackSetId: e.trackSetId, track: e.track, firstMinute: e.minute, lastMinute: e.minute, matches: e.matches, mismatches: e.mismatches, ignored: e.ignored, errors: e.errors, timeouts: e.timeouts, skippedConcurrency: e.skippedConcurrency, skippedGuardrail: e.skippedGuardrail });
-    } else {
-      Object.assign(c, {
-        firstMinute: Math.min(c.firstMinute, e.minute),
-        lastMinute: Math.max(c.lastMinute, e.minute),
-        matches: c.matches + e.matches,
-        mismatches: c.mismatches + e.mismatches,
-        ignored: c.ignored + e.ignored,
-        errors: c.errors + e.errors,
-        timeouts: c.timeouts + e.timeouts,
-        skippedConcurrency: c.skippedConcurrency + e.skippedConcurrency,
-        skippedGuardrail: c.skippedGuardrail + e.skippedGuardrail,
-      });
-    }
+    let c = counts.get(key);
+    if (c === undefined) counts.set(key, (c = { trackSetId: e.trackSetId, track: e.track, firstMinute: e.minute, lastMinute: e.minute, ...zeroShadowCounts() }));
+    c.firstMinute = Math.min(c.firstMinute, e.minute);
+    c.lastMinute = Math.max(c.lastMinute, e.minute);
+    for (const field of SHADOW_COUNTS) c[field] += e[field];
     const histograms = { baseline: e.baselineHistogram, candidate: e.candidateHistogram, slower: e.slowerHistogram, faster: e.fasterHistogram };
     for (const [which, histogram] of Object.entries(histograms) as [ShadowBucketRow['which'], readonly number[]][]) {
       histogram.forEach((count, bucket) => {

@@ -1,6 +1,6 @@
 import { emptyHistogram } from '../model/latency-histogram.js';
 import type { ShadowSampleEvent, ShadowSums, ShadowTrackSums } from '../model/shadow.js';
-import { SHADOW_SAMPLES_READ } from '../model/shadow.js';
+import { SHADOW_COUNTS, SHADOW_SAMPLES_READ, zeroShadowCounts } from '../model/shadow.js';
 
 /**
  * How every store reads shadow runs back: the counts of `tracks_shadow` added up per set and
@@ -59,18 +59,15 @@ export function shadowSumsOf(counts: readonly ShadowCountRow[], buckets: readonl
   const byTrack = new Map<string, ShadowTrackSums>();
   const key = (trackSetId: string, track: string) => `${trackSetId}\u0000${track}`;
   for (const c of counts) {
+    const summed = zeroShadowCounts();
+    // PostgreSQL gives sums as floats, or as text from a driver set to keep bigints exact.
+    for (const field of SHADOW_COUNTS) summed[field] = Number(c[field]);
     byTrack.set(key(c.trackSetId, c.track), {
       trackSetId: c.trackSetId,
       track: c.track,
       firstMinute: Number(c.firstMinute),
       lastMinute: Number(c.lastMinute),
-      matches: Number(c.matches),
-      mismatches: Number(c.mismatches),
-      ignored: Number(c.ignored),
-      errors: Number(c.errors),
-      timeouts: Number(c.timeouts),
-      skippedConcurrency: Number(c.skippedConcurrency),
-      skippedGuardrail: Number(c.skippedGuardrail),
+      ...summed,
       baselineHistogram: emptyHistogram(),
       candidateHistogram: emptyHistogram(),
       slowerHistogram: emptyHistogram(),

@@ -35,7 +35,7 @@ export function tracks<Context = unknown>(options: TracksAdapterOptions<Request,
   return (req: Request, res: Response, next: NextFunction): void => {
     const planned = plan(req, {
       header: (name) => req.get(name),
-      https: req.secure,
+      https: () => req.secure,
       setCookie: (cookie) => {
         if (!res.headersSent) res.append('Set-Cookie', cookie);
       },

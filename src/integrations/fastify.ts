@@ -55,7 +55,7 @@ export const tracksPlugin: FastifyPluginCallback<TracksAdapterOptions<FastifyReq
           const value = request.headers[name];
           return Array.isArray(value) ? value.join(', ') : value;
         },
-        https: request.protocol === 'https',
+        https: () => request.protocol === 'https',
         setCookie: (cookie) => {
           if (!reply.sent) void reply.header('set-cookie', cookie);
         },

@@ -39,7 +39,7 @@ export function tracks<Context = unknown>(options: TracksAdapterOptions<HonoCont
     let cookie: string | undefined;
     const planned = plan(c, {
       header,
-      https: c.req.url.startsWith('https:'),
+      https: () => c.req.url.startsWith('https:'),
       setCookie: (value) => {
         cookie = value;
         c.header('set-cookie', value, { append: true });

@@ -50,8 +50,8 @@ export interface TracksAdapterOptions<Req, Context = unknown> {
 export interface RequestFacts {
   /** A header's value, lower-case name; undefined when absent. */
   readonly header: (name: string) => string | undefined;
-  /** Whether the request came over https (sets the cookie's Secure flag). */
-  readonly https: boolean;
+  /** Whether the request came over https (sets the cookie's Secure flag); asked only when a cookie is set, as frameworks compute it on every read. */
+  readonly https: () => boolean;
   /** Adds a Set-Cookie header to the response (a new anonymous visitor's id). */
   readonly setCookie: (cookie: string) => void;
 }
@@ -107,7 +107,7 @@ export function requestPlanner<Req, Context>(adapter: string, options: TracksAda
           key = existing;
         } else {
           key = randomUUID();
-          facts.setCookie(`${cookieName}=${key}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${facts.https ? '; Secure' : ''}`);
+          facts.setCookie(`${cookieName}=${key}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${facts.https() ? '; Secure' : ''}`);
         }
       }
       // An empty key is no key (as OpenFeature's empty targetingKey): never one shared assignment.

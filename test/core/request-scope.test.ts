@@ -106,3 +106,31 @@ test('withTracksScope checks its arguments with TracksErrors', () => {
   assert.throws(() => withTracksScope({ key: 'a' }, 'nope' as never), /pass the function to run in the scope/);
   assert.throws(() => withTracksScope({ key: Symbol('x') }, () => 1), TracksError);
 });
+
+test('an adapter’s scope reads the key and context on the first run that needs them, once; a key function that throws is asked again', async () => {
+  const { lazyScopeState, runInScope, scopeStateOf } = await import('../../src/core/request-scope.js');
+  let reads = 0;
+  let user: string | undefined; // set by a later "authentication" step, after the scope opened
+  const scope = lazyScopeState(() => {
+    reads++;
+    return { key: user, context: { plan: 'pro' } };
+  });
+  assert.equal(reads, 0, 'nothing is read when the scope opens');
+  user = 'shopper-7';
+  const inScope = runInScope(scope, () => [new CheckoutTracks().name, new CheckoutTracks().name]);
+  assert.equal(reads, 1);
+  assert.deepEqual(inScope, [new CheckoutTracks({ key: 'shopper-7', context: { plan: 'pro' } }).name, new CheckoutTracks({ key: 'shopper-7', context: { plan: 'pro' } }).name]);
+  assert.equal(scope.key, scopeStateOf({ key: 'shopper-7' }).key, 'the key is serialized as any run key is');
+  assert.deepEqual(Object.keys(scope.chosen), ['scope-checkout']);
+
+  let attempts = 0;
+  const flaky = lazyScopeState(() => {
+    if (++attempts === 1) throw new Error('session store down');
+    return { key: 'shopper-8' };
+  });
+  assert.throws(() => flaky.key, /session store down/);
+  assert.notEqual(flaky.key, null, 'the second read asks again and gets the key');
+  assert.equal(attempts, 2);
+  assert.equal(flaky.key, flaky.key);
+  assert.equal(attempts, 2, 'settled: not asked a third time');
+});

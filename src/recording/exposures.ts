@@ -25,7 +25,6 @@ import type { StickyAssignments } from './sticky-assignments.js';
  */
 export class Exposures {
   readonly #units: UnitOfKey;
-  readonly #seenKeys: UnitOfKey;
   readonly #seen: SeenUnits;
   readonly #sticky: StickyAssignments;
   readonly #phases: Phases;
@@ -40,7 +39,6 @@ export class Exposures {
 
   constructor(
     units: UnitOfKey,
-    seenKeys: UnitOfKey,
     seen: SeenUnits,
     sticky: StickyAssignments,
     phases: Phases,
@@ -49,7 +47,6 @@ export class Exposures {
   ) {
     this.#segments = segments;
     this.#units = units;
-    this.#seenKeys = seenKeys;
     this.#seen = seen;
     this.#sticky = sticky;
     this.#phases = phases;
@@ -79,8 +76,7 @@ export class Exposures {
 
   /** Whether this is the key's first exposure to the set in this process (remembered from now). */
   #first(trackSetId: string, key: string): boolean {
-    // Long keys are remembered by their digest: the de-duplication set stays small per entry.
-    return this.#seen.add(trackSetId, key.length > 200 ? this.#seenKeys.of(key) : key);
+    return this.#seen.add(trackSetId, key);
   }
 
   /** Emits an exposure of `definition`'s set in its current phase, after the phase's definition. */

@@ -119,7 +119,7 @@ export class Recorder {
     // its id does not change it, so it does not change its recorded phase either.
     const phases = new Phases(holdout === undefined ? (id) => controls.live(id) : (id) => (id === holdout.id ? undefined : controls.live(id)));
     const segments = new SegmentValues(this.#units, (error) => this.#errors.report('dimensions', error));
-    this.#exposures = new Exposures(this.#units, new UnitOfKey(), new SeenUnits(o.dedupeSize, o.dedupeBytes), sticky, phases, holdout, segments);
+    this.#exposures = new Exposures(this.#units, new SeenUnits(o.dedupeSize, o.dedupeBytes), sticky, phases, holdout, segments);
     this.#health = new HealthRecorder(o.guardrails, o.onGuardrail, this.#errors);
     this.#metrics = new MetricPublisher(o.metrics);
     this.#shadows = new ShadowRecorder(this.#accept, this.#errors);

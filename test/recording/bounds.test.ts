@@ -61,11 +61,39 @@ test('the buffer is bounded in bytes as well as events', () => {
   assert.equal(buffer.push(event(-1)), true);
 });
 
-test('de-duplication is bounded in bytes: 1 KB keys cannot grow it past its bound', () => {
-  const seen = new SeenUnits(1_000_000, 1_000_000);
-  for (let i = 0; i < 10_000; i++) seen.add('set', `${i}-`.padEnd(1024, 'k'));
-  assert.ok(seen.size.bytes <= 1_000_000, String(seen.size.bytes));
-  assert.ok(seen.size.entries < 1_000);
+test('de-duplication is bounded in bytes: 1 KB keys cost what short keys cost, and cannot grow it past its bound', () => {
+  const long = new SeenUnits(1_000_000, 1_000_000);
+  const short = new SeenUnits(1_000_000, 1_000_000);
+  for (let i = 0; i < 100_000; i++) {
+    long.add('set', `${i}-`.padEnd(1024, 'k'));
+    short.add('set', `${i}`);
+  }
+  assert.ok(long.size.bytes <= 1_000_000, String(long.size.bytes));
+  assert.ok(short.size.bytes <= 1_000_000, String(short.size.bytes));
+  assert.equal(long.size.entries, short.size.entries, 'an entry is a fingerprint: its cost does not depend on the key');
+  assert.ok(long.size.entries > 1_000 && long.size.entries <= 1_000_000 / 64, String(long.size.entries));
+});
+
+test('de-duplication remembers each (set, key) once, keeps sets apart, and forgets the oldest tenth at its bound', () => {
+  const seen = new SeenUnits(1_000, 1 << 30);
+  assert.equal(seen.add('delay', 'user-1'), true);
+  assert.equal(seen.add('delay', 'user-1'), false);
+  assert.equal(seen.add('pricing', 'user-1'), true, 'another set: another exposure');
+  assert.equal(seen.add('delay', 'user-1 '), true);
+  assert.equal(seen.add('delay', ''), true);
+  assert.equal(seen.add('delay', ''), false);
+  const fresh = new SeenUnits(1_000, 1 << 30);
+  for (let i = 0; i < 5_000; i++) assert.equal(fresh.add('delay', `k${i}`), true, `k${i} is new`);
+  assert.ok(fresh.size.entries <= 1_000, String(fresh.size.entries));
+  for (let i = 4_100; i < 5_000; i++) assert.equal(fresh.add('delay', `k${i}`), false, `k${i} is among the newest and remembered`);
+  assert.equal(fresh.add('delay', 'k0'), true, 'the oldest were forgotten: one more row, which the store skips');
+});
+
+test('de-duplication: 300,000 distinct keys, none taken for another (64-bit fingerprints), every one remembered', () => {
+  const seen = new SeenUnits(1_000_000, 64 * 1024 * 1024);
+  for (let i = 0; i < 300_000; i++) assert.equal(seen.add('set', `user-${i}`), true);
+  for (let i = 0; i < 300_000; i += 7) assert.equal(seen.add('set', `user-${i}`), false);
+  assert.equal(seen.size.entries, 300_000);
 });
 
 test('flush() resolves under steady traffic, with everything recorded before it stored', async () => {

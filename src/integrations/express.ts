@@ -2,7 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { forceTracks } from '../core/forcing.js';
 import { runInScope } from '../core/request-scope.js';
 import { requestPlanner } from './request-tracks.js';
-import type { TracksAdapterOptions } from './request-tracks.js';
+import type { RequestFacts, TracksAdapterOptions } from './request-tracks.js';
 
 export type { AnonymousKeyOptions, TracksAdapterOptions } from './request-tracks.js';
 
@@ -10,6 +10,29 @@ declare module 'express-serve-static-core' {
   interface Request {
     /** The tracks chosen in this request so far, by track set id (for logging). Set by `tracks/express`. */
     tracks?: Readonly<Record<string, string>>;
+  }
+}
+
+/** What the planner reads of an Express request: one object per request, its methods on the prototype. */
+class ExpressFacts implements RequestFacts {
+  readonly #req: Request;
+  readonly #res: Response;
+
+  constructor(req: Request, res: Response) {
+    this.#req = req;
+    this.#res = res;
+  }
+
+  header(name: string): string | undefined {
+    return this.#req.get(name);
+  }
+
+  https(): boolean {
+    return this.#req.secure;
+  }
+
+  setCookie(cookie: string): void {
+    if (!this.#res.headersSent) this.#res.append('Set-Cookie', cookie);
   }
 }
 
@@ -33,19 +56,14 @@ declare module 'express-serve-static-core' {
 export function tracks<Context = unknown>(options: TracksAdapterOptions<Request, Context> = {}): RequestHandler {
   const plan = requestPlanner('tracks/express', options);
   return (req: Request, res: Response, next: NextFunction): void => {
-    const planned = plan(req, {
-      header: (name) => req.get(name),
-      https: () => req.secure,
-      setCookie: (cookie) => {
-        if (!res.headersSent) res.append('Set-Cookie', cookie);
-      },
-    });
+    const planned = plan(req, new ExpressFacts(req, res));
     if (planned.refuse) {
       res.status(planned.refuse.status).type('text/plain').send(planned.refuse.message);
       return;
     }
     req.tracks = planned.scope.chosen;
     const { forced } = planned;
-    runInScope(planned.scope, () => (forced === undefined ? next() : forceTracks(forced, () => next())));
+    if (forced === undefined) runInScope(planned.scope, next);
+    else runInScope(planned.scope, () => forceTracks(forced, next));
   };
 }

@@ -3,7 +3,7 @@ import { forceTracks } from '../core/forcing.js';
 import { runInScope } from '../core/request-scope.js';
 import type { ScopeState } from '../core/request-scope.js';
 import { requestPlanner } from './request-tracks.js';
-import type { TracksAdapterOptions } from './request-tracks.js';
+import type { RequestFacts, TracksAdapterOptions } from './request-tracks.js';
 
 export type { AnonymousKeyOptions, TracksAdapterOptions } from './request-tracks.js';
 
@@ -14,10 +14,38 @@ declare module 'fastify' {
   }
 }
 
-/** The request's scope, kept on the request so that each hook can enter it again. */
+/**
+ * The request's scope, kept on the request so that each hook can enter it again. Declared with
+ * decorateRequest, as Fastify asks: a property added to some requests only would give requests
+ * two shapes, and slow every property read of Fastify's own.
+ */
 const SCOPE = Symbol('tracks.scope');
 interface Scoped {
-  [SCOPE]?: { readonly state: ScopeState; readonly forced: Readonly<Record<string, string>> | undefined };
+  [SCOPE]: { readonly state: ScopeState; readonly forced: Readonly<Record<string, string>> | undefined } | null;
+}
+
+/** What the planner reads of a Fastify request: one object per request, its methods on the prototype. */
+class FastifyFacts implements RequestFacts {
+  readonly #request: FastifyRequest;
+  readonly #reply: FastifyReply;
+
+  constructor(request: FastifyRequest, reply: FastifyReply) {
+    this.#request = request;
+    this.#reply = reply;
+  }
+
+  header(name: string): string | undefined {
+    const value = this.#request.headers[name];
+    return Array.isArray(value) ? value.join(', ') : value;
+  }
+
+  https(): boolean {
+    return this.#request.protocol === 'https';
+  }
+
+  setCookie(cookie: string): void {
+    if (!this.#reply.sent) void this.#reply.header('set-cookie', cookie);
+  }
 }
 
 /**
@@ -49,23 +77,15 @@ export const tracksPlugin: FastifyPluginCallback<TracksAdapterOptions<FastifyReq
       return;
     }
     fastify.decorateRequest('tracks', null as unknown as Readonly<Record<string, string>>);
+    fastify.decorateRequest(SCOPE, null);
     fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction) => {
-      const planned = plan(request, {
-        header: (name) => {
-          const value = request.headers[name];
-          return Array.isArray(value) ? value.join(', ') : value;
-        },
-        https: () => request.protocol === 'https',
-        setCookie: (cookie) => {
-          if (!reply.sent) void reply.header('set-cookie', cookie);
-        },
-      });
+      const planned = plan(request, new FastifyFacts(request, reply));
       if (planned.refuse) {
         void reply.code(planned.refuse.status).type('text/plain; charset=utf-8').send(planned.refuse.message);
         return;
       }
       request.tracks = planned.scope.chosen;
-      (request as Scoped)[SCOPE] = { state: planned.scope, forced: planned.forced };
+      (request as unknown as Scoped)[SCOPE] = { state: planned.scope, forced: planned.forced };
       enter(request, next);
     });
     fastify.addHook('preValidation', (request: FastifyRequest, _reply: FastifyReply, next: HookHandlerDoneFunction) => enter(request, next));
@@ -78,8 +98,9 @@ export const tracksPlugin: FastifyPluginCallback<TracksAdapterOptions<FastifyReq
 
 /** Continues the request inside its scope (and its QA overrides). */
 function enter(request: FastifyRequest, next: HookHandlerDoneFunction): void {
-  const scoped = (request as Scoped)[SCOPE];
-  if (scoped === undefined) return next();
+  const scoped = (request as unknown as Scoped)[SCOPE];
+  if (scoped === null) return next();
   const { state, forced } = scoped;
-  runInScope(state, () => (forced === undefined ? next() : forceTracks(forced, () => next())));
+  if (forced === undefined) runInScope(state, next);
+  else runInScope(state, () => forceTracks(forced, next));
 }

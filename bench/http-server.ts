@@ -1,6 +1,9 @@
-// One server for bench/http.ts, in its own process: `<framework> <bare|returning|new> <store path>`.
-// Every variant serves the same small JSON route; the others add the adapter and one track run
-// per request, recorded to SQLite (an exposure per new user).
+// One server for bench/http.ts, in its own process: `<framework> <bare|scope|returning|new> <store path>`.
+// Every variant serves the same small JSON route. 'scope' adds only an AsyncLocalStorage scope
+// per request, opened the way the adapter opens its own (the floor of any request-scoped
+// library on this Node); the others add the adapter and one track run per request, recorded to
+// SQLite (an exposure per new user).
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { AddressInfo } from 'node:net';
 import { TrackSet, close, configure } from 'tracks';
 
@@ -11,8 +14,9 @@ class CatalogTracks extends TrackSet {
   }
 }
 
-const [framework, mode, storePath] = process.argv.slice(2) as ['express' | 'fastify' | 'hono', 'bare' | 'returning' | 'new', string];
-const withTracks = mode !== 'bare';
+const [framework, mode, storePath] = process.argv.slice(2) as ['express' | 'fastify' | 'hono', 'bare' | 'scope' | 'returning' | 'new', string];
+const withTracks = mode === 'returning' || mode === 'new';
+const scope = mode === 'scope' ? new AsyncLocalStorage<object>() : undefined;
 const withAdapter = withTracks;
 if (withTracks) configure({ store: storePath, outbox: false, handleSignals: false });
 let user = 0;
@@ -30,6 +34,7 @@ if (framework === 'express') {
   const { default: express } = await import('express');
   const app = express();
   if (withAdapter) app.use((await import('tracks/express')).tracks({ key }));
+  if (scope) app.use((req, _res, next) => scope.run(req, next));
   app.get('/catalog', (_req, res) => {
     res.json(page());
   });
@@ -40,6 +45,12 @@ if (framework === 'express') {
   const { default: Fastify } = await import('fastify');
   const app = Fastify();
   if (withAdapter) await app.register((await import('tracks/fastify')).tracksPlugin, { key });
+  if (scope) {
+    // As the adapter: opened in onRequest, entered again where Fastify loses it.
+    app.addHook('onRequest', (request, _reply, next) => scope.run(request, next));
+    app.addHook('preValidation', (request, _reply, next) => scope.run(request, next));
+    app.addHook('preHandler', (request, _reply, next) => scope.run(request, next));
+  }
   app.get('/catalog', async () => page());
   await app.listen({ port: 0, host: '127.0.0.1' });
   port = (app.server.address() as AddressInfo).port;
@@ -48,6 +59,7 @@ if (framework === 'express') {
   const { serve } = await import('@hono/node-server');
   const app = new Hono();
   if (withAdapter) app.use((await import('tracks/hono')).tracks({ key }));
+  if (scope) app.use(async (c, next) => scope.run(c, next));
   app.get('/catalog', (c) => c.json(page()));
   const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise((resolve) => server.once('listening', resolve));

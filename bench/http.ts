@@ -1,6 +1,8 @@
 // HTTP overhead of the framework adapters: requests per second of a small route under Express,
 // Fastify and Hono, bare and with the adapter plus one track run and one recorded exposure per
-// request, measured with autocannon on 127.0.0.1. Each server runs in its own process; bare and
+// request, measured with autocannon on 127.0.0.1. A peer row, bare plus an AsyncLocalStorage
+// scope per request and nothing else, shows what any request-scoped library pays on this Node
+// (promise hooks on every promise, before Node 22's AsyncContextFrame). Each server runs in its own process; bare and
 // tracks alternate (two rounds each, best kept) so that drift on the machine hits both alike.
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -43,13 +45,13 @@ async function measureRun(framework: string, mode: string, round: number): Promi
 }
 
 const ROUNDS = 3;
-const MODES = ['bare', 'returning', 'new'] as const;
-const LABELS = { returning: '10,000 returning users', new: 'a new user (a new exposure) every request' } as const;
+const MODES = ['bare', 'scope', 'returning', 'new'] as const;
+const LABELS = { scope: 'peer: an AsyncLocalStorage scope only', returning: '10,000 returning users', new: 'a new user (a new exposure) every request' } as const;
 const rows: string[][] = [['framework', 'case', 'req/s (best)', 'ratio', 'server CPU µs/request (least)', 'capacity ratio']];
 const verdicts: string[] = [];
 try {
   for (const framework of ['express', 'fastify', 'hono']) {
-    const best = { bare: { rps: 0, cpu: Infinity }, returning: { rps: 0, cpu: Infinity }, new: { rps: 0, cpu: Infinity } };
+    const best = { bare: { rps: 0, cpu: Infinity }, scope: { rps: 0, cpu: Infinity }, returning: { rps: 0, cpu: Infinity }, new: { rps: 0, cpu: Infinity } };
     // Rounds interleave the cases, so that drift on a shared machine hits them alike.
     for (let round = 0; round < ROUNDS; round++) {
       for (const mode of MODES) {
@@ -58,6 +60,9 @@ try {
       }
     }
     rows.push([framework, 'bare', best.bare.rps.toFixed(0), '', best.bare.cpu.toFixed(1), '']);
+    const scopeRatio = best.scope.rps / best.bare.rps;
+    rows.push([framework, LABELS.scope, best.scope.rps.toFixed(0), scopeRatio.toFixed(3), best.scope.cpu.toFixed(1), (best.bare.cpu / best.scope.cpu).toFixed(3)]);
+    verdicts.push(`      ${framework}, ${LABELS.scope} / bare requests per second: ${scopeRatio.toFixed(3)} (the floor of a request scope on this Node)`);
     for (const mode of ['returning', 'new'] as const) {
       const ratio = best[mode].rps / best.bare.rps;
       // CPU per request decides how many requests a saturated server answers, whatever the neighbours do.

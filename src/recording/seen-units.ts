@@ -1,23 +1,23 @@
-import { murmur3Int } from '../core/murmur3.js';
-
 /**
  * A bounded set of (track set, key) pairs already exposed in this process, so a key's repeat
  * visits add nothing to the buffer. It keeps a 64-bit fingerprint of each key, not the key:
  * every entry costs the same few bytes whatever the key's length, no key string is kept alive
  * (nothing for the garbage collector to trace or promote), and a lookup is one probe of a
- * typed array instead of a string hash table's chain of pointers (4x faster at 100,000 keys).
+ * typed array instead of a string hash table's chain of pointers.
+ *
+ * The fingerprint is two different 32-bit hashes of the key's UTF-16 code units (so keys that
+ * differ only in lone surrogates stay apart, as their units do), with seeds drawn per process.
+ * Two different keys share a fingerprint with probability about 2^-64 per pair; the second
+ * one's exposure would then be skipped in this process. At the default bound of a million
+ * keys, that is one chance in 18 trillion per new key.
  *
  * Bounded in entries and in bytes: entries are stamped with a generation, and each generation
  * holds a tenth of the bound; when a new generation begins, the oldest is forgotten. A
  * forgotten key costs one more exposure row, which the store skips as a duplicate.
  *
- * Two different keys share a fingerprint with probability 2^-64 per pair; the second one's
- * exposure would then be skipped in this process. At the default bound of a million keys,
- * that is less than one chance in ten million per million new keys.
- *
- * Keys are spread over {@link SHARDS} tables per track set: a table is rebuilt all at once
- * when it fills, and a million-key table doing so would stall the event loop; 32 smaller ones
- * each stall for a thirty-second of it.
+ * Entries are spread over {@link SHARDS} tables, shared by every track set: a table is rebuilt
+ * all at once when it fills, and a million-entry table doing so would stall the event loop; 32
+ * smaller ones each stall for a thirty-second of it.
  *
  * @example
  * ```ts
@@ -27,36 +27,49 @@ import { murmur3Int } from '../core/murmur3.js';
  * ```
  */
 export class SeenUnits {
-  readonly #perGeneration: number;
   readonly #maxBytes: number;
-  // By set id, then shard: no string is built per lookup on the hot path.
-  #tables = new Map<string, FingerprintTable[]>();
-  /** The generation new entries get; entries of the GENERATIONS - 1 before it are still live. */
-  #generation = GENERATIONS;
-  /** Entries added in each live generation, by generation % GENERATIONS. */
-  readonly #added = new Array<number>(GENERATIONS).fill(0);
+  /** Live generations: ten, or fewer for a bound under ten entries. */
+  readonly #generations: number;
+  readonly #perGeneration: number;
+  // One set of shards for every track set: the set's id is mixed into the seeds, so memory
+  // follows the entries, not the number of sets. Shards are made on first use.
+  readonly #tables = new Array<FingerprintTable | undefined>(SHARDS).fill(undefined);
+  /** Each track set's seed mix, by id: no string is built per lookup on the hot path. */
+  readonly #setMix = new Map<string, number>();
+  /** The generation new entries get; entries of the generations - 1 before it are still live. */
+  #generation: number;
+  /** Entries added in each live generation, by generation % generations. */
+  readonly #added: number[];
   #bytes = 0;
+  readonly #seedHigh = randomSeed();
+  readonly #seedLow = randomSeed();
 
   constructor(maxEntries: number, maxBytes: number) {
     this.#maxBytes = Math.max(1, maxBytes);
     const bound = Math.max(1, Math.min(maxEntries, Math.floor(this.#maxBytes / ENTRY_BYTES)));
-    this.#perGeneration = Math.max(1, Math.ceil(bound / GENERATIONS));
+    this.#generations = Math.min(GENERATIONS, bound);
+    // Rounded down: the live generations never hold more than the bound.
+    this.#perGeneration = Math.floor(bound / this.#generations);
+    this.#generation = this.#generations;
+    this.#added = new Array<number>(this.#generations).fill(0);
   }
 
   /** Adds the pair; returns false when it was already there. */
   add(trackSetId: string, key: string): boolean {
-    let shards = this.#tables.get(trackSetId);
-    if (shards === undefined) {
-      this.#tables.set(trackSetId, (shards = Array.from({ length: SHARDS }, () => new FingerprintTable())));
-      this.#bytes += SHARDS * shards[0]!.bytes;
+    let mix = this.#setMix.get(trackSetId);
+    if (mix === undefined) this.#setMix.set(trackSetId, (mix = murmurUnits(trackSetId, SET_SEED)));
+    const high = murmurUnits(key, this.#seedHigh ^ mix);
+    const low = fnvUnits(key, this.#seedLow + mix);
+    const shard = low >>> SHARD_SHIFT;
+    let table = this.#tables[shard];
+    if (table === undefined) {
+      this.#tables[shard] = table = new FingerprintTable();
+      this.#bytes += table.bytes;
     }
-    const high = murmur3Int(key, SEED_HIGH);
-    const low = murmur3Int(key, SEED_LOW);
-    const table = shards[low >>> SHARD_SHIFT]!;
     const before = table.bytes;
     if (!table.add(high, low, this.#generation, this.#oldest())) return false;
     this.#bytes += table.bytes - before;
-    if (++this.#added[this.#generation % GENERATIONS]! >= this.#perGeneration) this.#nextGeneration();
+    if (++this.#added[this.#generation % this.#generations]! >= this.#perGeneration) this.#nextGeneration();
     return true;
   }
 
@@ -66,36 +79,50 @@ export class SeenUnits {
   }
 
   #oldest(): number {
-    return this.#generation - GENERATIONS + 1;
+    return this.#generation - this.#generations + 1;
   }
 
   /**
    * Starts a new generation, which forgets the oldest: its entries are skipped from now on and
    * their slots reused as tables fill. Constant time, except when the tables' bytes passed the
-   * bound (tables of sets no longer run keep their size): then every table is rebuilt to its
-   * live entries.
+   * bound (a table keeps its size until it fills): then the tables are rebuilt to their live
+   * entries, forgetting further generations until the bytes are within it.
    */
   #nextGeneration(): void {
+    this.#advance();
+    while (this.#bytes > this.#maxBytes + MIN_TABLES_BYTES) {
+      this.#compact();
+      if (this.#bytes <= this.#maxBytes + MIN_TABLES_BYTES) break;
+      this.#advance();
+    }
+    // Stamps are int32s: long before they overflow, renumber the live ones from the bottom.
+    if (this.#generation >= RENUMBER_AT) this.#compact(this.#generation - (this.#generation % this.#generations) - this.#generations);
+  }
+
+  #advance(): void {
     this.#generation++;
-    this.#added[this.#generation % GENERATIONS] = 0;
-    if (this.#bytes <= this.#maxBytes) return;
+    this.#added[this.#generation % this.#generations] = 0;
+  }
+
+  /** Rebuilds every table to its live entries, their stamps lowered by `shift`. */
+  #compact(shift = 0): void {
+    const oldest = this.#oldest();
+    this.#generation -= shift;
     this.#bytes = 0;
-    for (const shards of this.#tables.values()) {
-      for (const table of shards) {
-        table.rebuild(this.#oldest());
-        this.#bytes += table.bytes;
-      }
+    for (const table of this.#tables) {
+      if (table === undefined) continue;
+      table.rebuild(oldest, shift);
+      this.#bytes += table.bytes;
     }
   }
 }
 
 /** How many generations are live: forgetting the oldest forgets a tenth of the bound. */
 const GENERATIONS = 10;
+/** The generation at which live stamps are renumbered (int32 stamps, far from overflow). */
+const RENUMBER_AT = 2 ** 30;
 const SHARDS = 32;
 const SHARD_SHIFT = 32 - 5;
-/** Two independent murmur3 seeds: together a 64-bit fingerprint. */
-const SEED_HIGH = 0x2545f491;
-const SEED_LOW = 0x6c8e9cf5;
 /** Int32s per slot: the fingerprint's two halves, the generation, and padding to 16 bytes. */
 const SLOT_INTS = 4;
 /**
@@ -103,13 +130,56 @@ const SLOT_INTS = 4;
  * 3/16 and 3/8 full (a power of two of 16-byte slots), and rebuilt again at 3/4.
  */
 const ENTRY_BYTES = 86;
-const MIN_SLOTS = 16;
+const MIN_SLOTS = 8;
+/** The least the tables take once every shard is in use (4 KB), beyond the bound's share per entry. */
+const MIN_TABLES_BYTES = SHARDS * MIN_SLOTS * SLOT_INTS * 4;
+/** Mixes a track set's id into the seeds. */
+const SET_SEED = 0x5bd1e995;
+
+function randomSeed(): number {
+  return (Math.random() * 2 ** 32) | 0;
+}
+
+/** MurmurHash3's mixing over the key's UTF-16 code units, two to a block (no encoding, no allocation). */
+function murmurUnits(key: string, seed: number): number {
+  let h = seed;
+  const n = key.length;
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    let k = key.charCodeAt(i) | (key.charCodeAt(i + 1) << 16);
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, 0x1b873593);
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  if (i < n) {
+    let k = key.charCodeAt(i);
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, 0x1b873593);
+  }
+  return finalMix(h ^ n);
+}
+
+/** FNV-1a over the key's UTF-16 code units, finished with MurmurHash3's mix: a second, unrelated hash. */
+function fnvUnits(key: string, seed: number): number {
+  let h = 0x811c9dc5 ^ seed;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return finalMix(h ^ key.length);
+}
+
+function finalMix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
 
 /**
  * An open-addressing table (linear probing) of fingerprints, each with its generation; 0 marks
  * an empty slot. A slot is four int32s (the fingerprint's halves, the generation, padding), so
  * a probe reads one cache line. A slot of a forgotten generation is reused by the next insert
- * that passes it.
+ * that passes it. A table is rebuilt before it is 3/4 full, so a probe always ends.
  */
 class FingerprintTable {
   #slots = new Int32Array(MIN_SLOTS * SLOT_INTS);
@@ -145,8 +215,8 @@ class FingerprintTable {
     return true;
   }
 
-  /** Re-inserts the live entries into a table sized to hold them between 3/16 and 3/8 full. */
-  rebuild(oldest: number): void {
+  /** Re-inserts the live entries (stamps lowered by `shift`) into a table sized to hold them between 3/16 and 3/8 full. */
+  rebuild(oldest: number, shift = 0): void {
     const old = this.#slots;
     let live = 0;
     for (let at = 2; at < old.length; at += SLOT_INTS) if (old[at]! >= oldest) live++;
@@ -160,7 +230,7 @@ class FingerprintTable {
       while (slots[at + 2] !== 0) at = (at + SLOT_INTS) & (slots.length - 1);
       slots[at] = old[from]!;
       slots[at + 1] = old[from + 1]!;
-      slots[at + 2] = old[from + 2]!;
+      slots[at + 2] = old[from + 2]! - shift;
     }
     this.#slots = slots;
     this.#used = live;

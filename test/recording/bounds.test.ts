@@ -89,6 +89,19 @@ test('de-duplication remembers each (set, key) once, keeps sets apart, and forge
   assert.equal(fresh.add('delay', 'k0'), true, 'the oldest were forgotten: one more row, which the store skips');
 });
 
+test('de-duplication keeps keys apart that differ only in lone surrogates, and sets apart within one bound', () => {
+  const seen = new SeenUnits(1_000_000, 64 * 1024 * 1024);
+  const keys = ['\uD800', '\uDBFF', '\uDC00', '\uFFFD', 'a\uD83D', 'a\uD83C', 'a\uD83D\uDE00', 'é', 'e\u0301'];
+  for (const key of keys) assert.equal(seen.add('set', key), true, JSON.stringify(key));
+  for (const key of keys) assert.equal(seen.add('set', key), false, JSON.stringify(key));
+  // Many sets share the tables: memory follows the entries, within the byte bound (plus the tables' 4 KB minimum).
+  const small = new SeenUnits(1_000_000, 100_000);
+  for (let set = 0; set < 1_000; set++) for (let i = 0; i < 100; i++) small.add(`set-${set}`, `user-${i}`);
+  assert.ok(small.size.bytes <= 100_000 + 4_096, String(small.size.bytes));
+  assert.ok(small.size.entries <= Math.floor(100_000 / 86), String(small.size.entries));
+  assert.equal(small.add('set-999', 'user-99'), false, 'the newest are remembered');
+});
+
 test('de-duplication: 300,000 distinct keys, none taken for another (64-bit fingerprints), every one remembered', () => {
   const seen = new SeenUnits(1_000_000, 64 * 1024 * 1024);
   for (let i = 0; i < 300_000; i++) assert.equal(seen.add('set', `user-${i}`), true);

@@ -110,6 +110,40 @@ export function murmur3Int(text: string, seed = 0): number {
 }
 
 /**
+ * MurmurHash3 x86_32 of a string's UTF-16LE bytes (two code units to a block), as a signed
+ * int32: no encoding and no allocation, and strings that differ only in lone surrogates hash
+ * apart (UTF-8 would turn each into U+FFFD). Not the assignment hash: for in-process tables.
+ *
+ * @example
+ * ```ts
+ * murmur3Units('\uD800', 7) !== murmur3Units('\uFFFD', 7); // true
+ * ```
+ */
+export function murmur3Units(text: string, seed: number): number {
+  const length = text.length;
+  let h = seed | 0;
+  let i = 0;
+  for (; i + 1 < length; i += 2) h = mixBlock(h, text.charCodeAt(i) | (text.charCodeAt(i + 1) << 16));
+  if (i < length) h ^= scramble(text.charCodeAt(i));
+  return fmix32(h ^ (length * 2));
+}
+
+/**
+ * FNV-1a over a string's UTF-16 code units, finished with MurmurHash3's mix, as a signed int32:
+ * a hash unrelated to {@link murmur3Units}, for a second half of a 64-bit fingerprint.
+ *
+ * @example
+ * ```ts
+ * const fingerprint = [murmur3Units(key, seedA), fnv1aUnits(key, seedB)];
+ * ```
+ */
+export function fnv1aUnits(text: string, seed: number): number {
+  let h = 0x811c9dc5 ^ seed;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return fmix32(h ^ text.length);
+}
+
+/**
  * The scrambled form of a 32-bit label, `rotl(label * c1, 15) * c2`: precomputed once per
  * label so that {@link mixScrambled} costs a handful of integer operations per candidate.
  */

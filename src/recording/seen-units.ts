@@ -1,3 +1,5 @@
+import { fnv1aUnits, murmur3Units } from '../core/murmur3.js';
+
 /**
  * A bounded set of (track set, key) pairs already exposed in this process, so a key's repeat
  * visits add nothing to the buffer. It keeps a 64-bit fingerprint of each key, not the key:
@@ -5,8 +7,9 @@
  * (nothing for the garbage collector to trace or promote), and a lookup is one probe of a
  * typed array instead of a string hash table's chain of pointers.
  *
- * The fingerprint is two different 32-bit hashes of the key's UTF-16 code units (so keys that
- * differ only in lone surrogates stay apart, as their units do), with seeds drawn per process.
+ * The fingerprint is two unrelated 32-bit hashes of the key's UTF-16 code units (MurmurHash3
+ * and FNV-1a, from core/murmur3.ts; keys that differ only in lone surrogates stay apart, as
+ * their units do), seeded per process and per track set.
  * Two different keys share a fingerprint with probability about 2^-64 per pair; the second
  * one's exposure would then be skipped in this process. At the default bound of a million
  * keys, that is one chance in 18 trillion per new key.
@@ -57,9 +60,9 @@ export class SeenUnits {
   /** Adds the pair; returns false when it was already there. */
   add(trackSetId: string, key: string): boolean {
     let mix = this.#setMix.get(trackSetId);
-    if (mix === undefined) this.#setMix.set(trackSetId, (mix = murmurUnits(trackSetId, SET_SEED)));
-    const high = murmurUnits(key, this.#seedHigh ^ mix);
-    const low = fnvUnits(key, this.#seedLow + mix);
+    if (mix === undefined) this.#setMix.set(trackSetId, (mix = murmur3Units(trackSetId, SET_SEED)));
+    const high = murmur3Units(key, this.#seedHigh ^ mix);
+    const low = fnv1aUnits(key, this.#seedLow + mix);
     const shard = low >>> SHARD_SHIFT;
     let table = this.#tables[shard];
     if (table === undefined) {
@@ -138,41 +141,6 @@ const SET_SEED = 0x5bd1e995;
 
 function randomSeed(): number {
   return (Math.random() * 2 ** 32) | 0;
-}
-
-/** MurmurHash3's mixing over the key's UTF-16 code units, two to a block (no encoding, no allocation). */
-function murmurUnits(key: string, seed: number): number {
-  let h = seed;
-  const n = key.length;
-  let i = 0;
-  for (; i + 1 < n; i += 2) {
-    let k = key.charCodeAt(i) | (key.charCodeAt(i + 1) << 16);
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    h ^= Math.imul(k, 0x1b873593);
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  if (i < n) {
-    let k = key.charCodeAt(i);
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    h ^= Math.imul(k, 0x1b873593);
-  }
-  return finalMix(h ^ n);
-}
-
-/** FNV-1a over the key's UTF-16 code units, finished with MurmurHash3's mix: a second, unrelated hash. */
-function fnvUnits(key: string, seed: number): number {
-  let h = 0x811c9dc5 ^ seed;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return finalMix(h ^ key.length);
-}
-
-function finalMix(h: number): number {
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return h ^ (h >>> 16);
 }
 
 /**

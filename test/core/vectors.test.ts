@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { MultiTrackSet, TrackSet, bucketOf, murmur3 } from '../../src/index.js';
 import type { TrackSetClass } from '../../src/index.js';
-import { mix, mixScrambled, scrambleLabel } from '../../src/core/murmur3.js';
+import { fnv1aUnits, mix, mixScrambled, murmur3Units, scrambleLabel } from '../../src/core/murmur3.js';
 import { docs } from './generate-vectors.js';
 import type { Vectors } from './generate-vectors.js';
 import { keys, referenceAssign, referenceMix, referenceMultiChoice, referenceMurmur3, referenceMurmur3Text } from './helpers.js';
@@ -72,6 +72,25 @@ describe('MurmurHash3 x86_32', () => {
 
   test('a lone surrogate is hashed as its UTF-8 replacement character, like TextEncoder', () => {
     assert.equal(murmur3('a\ud800b'), referenceMurmur3(new TextEncoder().encode('a\ufffdb'), 0));
+  });
+});
+
+describe('murmur3Units: MurmurHash3 x86_32 of the UTF-16LE bytes (for in-process fingerprints)', () => {
+  test('equals the byte-wise reference over Buffer.from(text, "utf16le"), lone surrogates included', () => {
+    const texts = ['', 'a', 'ab', 'abc', 'user-42', 'héllo wörld ☃ 🥥', '\uD800', '\uDC00', '\uFFFD', 'a\uD83D', 'x'.repeat(1001)];
+    for (const text of texts) {
+      for (const seed of [0, 1, 0x9747b28c]) {
+        const expected = referenceMurmur3(Buffer.from(text, 'utf16le'), seed) | 0;
+        assert.equal(murmur3Units(text, seed), expected, `murmur3Units(${JSON.stringify(text)}, ${seed})`);
+      }
+    }
+  });
+
+  test('lone surrogates, and the two hashes of a fingerprint, keep distinct strings apart', () => {
+    const texts = ['\uD800', '\uDBFF', '\uDC00', '\uFFFD', 'a\uD83D', 'a\uD83C', 'é', 'e\u0301'];
+    const pairs = new Set(texts.map((t) => `${murmur3Units(t, 7)}:${fnv1aUnits(t, 7)}`));
+    assert.equal(pairs.size, texts.length);
+    assert.notEqual(murmur3Units('user-1', 7), fnv1aUnits('user-1', 7));
   });
 });
 

@@ -2,7 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { forceTracks } from '../core/forcing.js';
 import { runInScope } from '../core/request-scope.js';
 import { requestPlanner } from './request-tracks.js';
-import type { RequestFacts, TracksAdapterOptions } from './request-tracks.js';
+import type { RequestReader, TracksAdapterOptions } from './request-tracks.js';
 
 export type { AnonymousKeyOptions, TracksAdapterOptions } from './request-tracks.js';
 
@@ -13,28 +13,14 @@ declare module 'express-serve-static-core' {
   }
 }
 
-/** What the planner reads of an Express request: one object per request, its methods on the prototype. */
-class ExpressFacts implements RequestFacts {
-  readonly #req: Request;
-  readonly #res: Response;
-
-  constructor(req: Request, res: Response) {
-    this.#req = req;
-    this.#res = res;
-  }
-
-  header(name: string): string | undefined {
-    return this.#req.get(name);
-  }
-
-  https(): boolean {
-    return this.#req.secure;
-  }
-
-  setCookie(cookie: string): void {
-    if (!this.#res.headersSent) this.#res.append('Set-Cookie', cookie);
-  }
-}
+/** How the planner reads an Express request and writes its response. */
+const EXPRESS: RequestReader<Request, Response> = {
+  header: (req, name) => req.get(name),
+  https: (req) => req.secure,
+  setCookie: (_req, res, cookie) => {
+    if (!res.headersSent) res.append('Set-Cookie', cookie);
+  },
+};
 
 /**
  * Express middleware: every request runs in a tracks scope, so `new DelayTracks()` with no key
@@ -54,9 +40,9 @@ class ExpressFacts implements RequestFacts {
  * ```
  */
 export function tracks<Context = unknown>(options: TracksAdapterOptions<Request, Context> = {}): RequestHandler {
-  const plan = requestPlanner('tracks/express', options);
+  const plan = requestPlanner('tracks/express', options, EXPRESS);
   return (req: Request, res: Response, next: NextFunction): void => {
-    const planned = plan(req, new ExpressFacts(req, res));
+    const planned = plan(req, res);
     if (planned.refuse) {
       res.status(planned.refuse.status).type('text/plain').send(planned.refuse.message);
       return;

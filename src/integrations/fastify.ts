@@ -3,7 +3,7 @@ import { forceTracks } from '../core/forcing.js';
 import { runInScope } from '../core/request-scope.js';
 import type { ScopeState } from '../core/request-scope.js';
 import { requestPlanner } from './request-tracks.js';
-import type { RequestFacts, TracksAdapterOptions } from './request-tracks.js';
+import type { RequestReader, TracksAdapterOptions } from './request-tracks.js';
 
 export type { AnonymousKeyOptions, TracksAdapterOptions } from './request-tracks.js';
 
@@ -24,29 +24,17 @@ interface Scoped {
   [SCOPE]: { readonly state: ScopeState; readonly forced: Readonly<Record<string, string>> | undefined } | null;
 }
 
-/** What the planner reads of a Fastify request: one object per request, its methods on the prototype. */
-class FastifyFacts implements RequestFacts {
-  readonly #request: FastifyRequest;
-  readonly #reply: FastifyReply;
-
-  constructor(request: FastifyRequest, reply: FastifyReply) {
-    this.#request = request;
-    this.#reply = reply;
-  }
-
-  header(name: string): string | undefined {
-    const value = this.#request.headers[name];
+/** How the planner reads a Fastify request and writes its reply. */
+const FASTIFY: RequestReader<FastifyRequest, FastifyReply> = {
+  header: (request, name) => {
+    const value = request.headers[name];
     return Array.isArray(value) ? value.join(', ') : value;
-  }
-
-  https(): boolean {
-    return this.#request.protocol === 'https';
-  }
-
-  setCookie(cookie: string): void {
-    if (!this.#reply.sent) void this.#reply.header('set-cookie', cookie);
-  }
-}
+  },
+  https: (request) => request.protocol === 'https',
+  setCookie: (_request, reply, cookie) => {
+    if (!reply.sent) void reply.header('set-cookie', cookie);
+  },
+};
 
 /**
  * Fastify plugin: every request runs in a tracks scope, so `new DelayTracks()` with no key
@@ -68,9 +56,9 @@ export const tracksPlugin: FastifyPluginCallback<TracksAdapterOptions<FastifyReq
   (fastify: FastifyInstance, options: TracksAdapterOptions<FastifyRequest>, done: (error?: Error) => void): void => {
     // Fastify passes its own option keys too; only ours are read.
     const { key, context, anonymousKey, forceSecret, trackSets } = options;
-    let plan: ReturnType<typeof requestPlanner<FastifyRequest, unknown>>;
+    let plan: ReturnType<typeof requestPlanner<FastifyRequest, FastifyReply, unknown>>;
     try {
-      plan = requestPlanner('tracks/fastify', { key, context, anonymousKey, forceSecret, trackSets });
+      plan = requestPlanner('tracks/fastify', { key, context, anonymousKey, forceSecret, trackSets }, FASTIFY);
     } catch (error) {
       // A bad option fails registration (app.register / app.ready reject), not the process.
       done(error as Error);
@@ -79,7 +67,7 @@ export const tracksPlugin: FastifyPluginCallback<TracksAdapterOptions<FastifyReq
     fastify.decorateRequest('tracks', null as unknown as Readonly<Record<string, string>>);
     fastify.decorateRequest(SCOPE, null);
     fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction) => {
-      const planned = plan(request, new FastifyFacts(request, reply));
+      const planned = plan(request, reply);
       if (planned.refuse) {
         void reply.code(planned.refuse.status).type('text/plain; charset=utf-8').send(planned.refuse.message);
         return;

@@ -2,7 +2,7 @@ import type { Context as HonoContext, MiddlewareHandler } from 'hono';
 import { forceTracks } from '../core/forcing.js';
 import { runInScope } from '../core/request-scope.js';
 import { requestPlanner } from './request-tracks.js';
-import type { TracksAdapterOptions } from './request-tracks.js';
+import type { RequestReader, TracksAdapterOptions } from './request-tracks.js';
 
 export type { AnonymousKeyOptions, TracksAdapterOptions } from './request-tracks.js';
 
@@ -11,6 +11,28 @@ export interface TracksVariables {
   /** The tracks chosen in this request so far, by track set id (for logging). */
   tracks: Readonly<Record<string, string>>;
 }
+
+/** The visitor cookie a request set, if any: appended again to a Response the handler made itself. */
+interface SentCookie {
+  cookie?: string;
+}
+
+/** How the planner reads a Hono request and writes its response. */
+const HONO: RequestReader<HonoContext, SentCookie> = {
+  header: (c, name) => {
+    // On @hono/node-server, headers are read from Node's own request: building a Fetch Headers
+    // object for them costs more than everything else the middleware does.
+    const incoming = (c.env as { incoming?: { headers?: Record<string, string | string[] | undefined> } } | undefined)?.incoming?.headers;
+    if (incoming === undefined) return c.req.header(name);
+    const value = incoming[name];
+    return Array.isArray(value) ? value.join(', ') : value;
+  },
+  https: (c) => c.req.url.startsWith('https:'),
+  setCookie: (c, sent, cookie) => {
+    sent.cookie = cookie;
+    c.header('set-cookie', cookie, { append: true });
+  },
+};
 
 /**
  * Hono middleware (on `@hono/node-server`, or any runtime with AsyncLocalStorage): every request
@@ -27,29 +49,16 @@ export interface TracksVariables {
  * ```
  */
 export function tracks<Context = unknown>(options: TracksAdapterOptions<HonoContext, Context> = {}): MiddlewareHandler<{ Variables: TracksVariables }> {
-  const plan = requestPlanner('tracks/hono', options);
+  const plan = requestPlanner('tracks/hono', options, HONO);
   return async (c, next) => {
-    // On @hono/node-server, headers are read from Node's own request: building a Fetch Headers
-    // object for them costs more than everything else the middleware does.
-    const incoming = (c.env as { incoming?: { headers?: Record<string, string | string[] | undefined> } } | undefined)?.incoming?.headers;
-    const header = incoming === undefined ? (name: string) => c.req.header(name) : (name: string) => {
-      const value = incoming[name];
-      return Array.isArray(value) ? value.join(', ') : value;
-    };
-    let cookie: string | undefined;
-    const planned = plan(c, {
-      header,
-      https: () => c.req.url.startsWith('https:'),
-      setCookie: (value) => {
-        cookie = value;
-        c.header('set-cookie', value, { append: true });
-      },
-    });
+    const sent: SentCookie = {};
+    const planned = plan(c, sent);
     if (planned.refuse) return c.text(planned.refuse.message, planned.refuse.status);
     c.set('tracks', planned.scope.chosen);
     const { forced } = planned;
-    await runInScope(planned.scope, () => (forced === undefined ? next() : forceTracks(forced, () => next())));
+    await (forced === undefined ? runInScope(planned.scope, next) : runInScope(planned.scope, () => forceTracks(forced, next)));
     // A handler that returns its own Response skips the headers set on the context.
+    const { cookie } = sent;
     if (cookie !== undefined && !(c.res.headers.get('set-cookie') ?? '').includes(cookie)) c.res.headers.append('set-cookie', cookie);
     return undefined;
   };

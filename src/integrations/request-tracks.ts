@@ -46,14 +46,18 @@ export interface TracksAdapterOptions<Req, Context = unknown> {
   readonly trackSets?: readonly TrackSetClass[];
 }
 
-/** What an adapter reads of a request. */
-export interface RequestFacts {
+/**
+ * How an adapter reads a request and writes its response, in its framework's terms: one
+ * constant object per adapter, so a request costs no closures. `Res` is whatever the adapter
+ * passes as the response (the framework's, or a holder of its own).
+ */
+export interface RequestReader<Req, Res> {
   /** A header's value, lower-case name; undefined when absent. */
-  readonly header: (name: string) => string | undefined;
+  readonly header: (request: Req, name: string) => string | undefined;
   /** Whether the request came over https (sets the cookie's Secure flag); asked only when a cookie is set, as frameworks compute it on every read. */
-  readonly https: () => boolean;
+  readonly https: (request: Req) => boolean;
   /** Adds a Set-Cookie header to the response (a new anonymous visitor's id). */
-  readonly setCookie: (cookie: string) => void;
+  readonly setCookie: (request: Req, response: Res, cookie: string) => void;
 }
 
 /** What the adapter does with a request: refuse it, or run it in a scope (whose first run may set a cookie). */
@@ -64,7 +68,11 @@ export type RequestPlan =
 const VISITOR_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Checks an adapter's options once, when the middleware is made; returns the per-request planner. */
-export function requestPlanner<Req, Context>(adapter: string, options: TracksAdapterOptions<Req, Context> = {}): (request: Req, facts: RequestFacts) => RequestPlan {
+export function requestPlanner<Req, Res, Context>(
+  adapter: string,
+  options: TracksAdapterOptions<Req, Context> = {},
+  reader: RequestReader<Req, Res>,
+): (request: Req, response: Res) => RequestPlan {
   if (typeof options !== 'object' || options === null) throw new TracksError(`${adapter}: pass an options object, e.g. { key: (req) => req.user?.id }`);
   for (const field of ['key', 'context'] as const) {
     if (options[field] !== undefined && typeof options[field] !== 'function') {
@@ -84,12 +92,12 @@ export function requestPlanner<Req, Context>(adapter: string, options: TracksAda
   for (const cls of options.trackSets ?? []) definitionOf(cls); // known from now on; a bad class throws here
   const secret = options.forceSecret === undefined ? undefined : digest(options.forceSecret);
 
-  return (request, facts) => {
+  return (request, response) => {
     let forced: Record<string, string> | undefined;
-    const header = facts.header(FORCE_HEADER);
+    const header = reader.header(request, FORCE_HEADER);
     if (header !== undefined) {
       if (secret === undefined) return { refuse: { status: 403, message: `${FORCE_HEADER} is refused: this service did not enable QA forcing (forceSecret)` } };
-      const given = facts.header(FORCE_SECRET_HEADER);
+      const given = reader.header(request, FORCE_SECRET_HEADER);
       // Compared in constant time, on digests so lengths match too.
       if (given === undefined || !timingSafeEqual(digest(given), secret)) {
         return { refuse: { status: 403, message: `${FORCE_HEADER} is refused: ${FORCE_SECRET_HEADER} is missing or wrong` } };
@@ -102,12 +110,12 @@ export function requestPlanner<Req, Context>(adapter: string, options: TracksAda
     const scope = lazyScopeState(() => {
       let key = options.key?.(request);
       if ((key === undefined || key === null || key === '') && anonymous !== undefined) {
-        const existing = cookieOf(facts.header('cookie'), cookieName);
+        const existing = cookieOf(reader.header(request, 'cookie'), cookieName);
         if (existing !== undefined && VISITOR_ID.test(existing)) {
           key = existing;
         } else {
           key = randomUUID();
-          facts.setCookie(`${cookieName}=${key}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${facts.https() ? '; Secure' : ''}`);
+          reader.setCookie(request, response, `${cookieName}=${key}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${reader.https(request) ? '; Secure' : ''}`);
         }
       }
       // An empty key is no key (as OpenFeature's empty targetingKey): never one shared assignment.

@@ -441,10 +441,14 @@ export class Delivery {
     });
   }
 
-  /** Events dropped (counted and reported) because nothing could hold them. */
-  dropped(count: number, why: string): void {
+  /**
+   * Events dropped (counted and reported) because nothing could hold them. `why` may be a
+   * function: while memory is full every request drops its events, and the message is built
+   * only for the drops that are passed on.
+   */
+  dropped(count: number, why: string | (() => string)): void {
     this.counts.dropped += count;
-    this.#errors.report('dropped', new Error(`tracks: ${count === 1 ? '1 event' : `${count} events`} dropped: ${why}`));
+    this.#errors.reportMade('dropped', () => new Error(`tracks: ${count === 1 ? '1 event' : `${count} events`} dropped: ${typeof why === 'string' ? why : why()}`));
     this.#wake();
   }
 }

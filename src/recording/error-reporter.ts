@@ -34,7 +34,15 @@ export class ErrorReporter {
   }
 
   report(kind: FailureKind, error: unknown): void {
-    const err = error instanceof Error ? error : new Error(String(error));
+    this.reportMade(kind, () => (error instanceof Error ? error : new Error(String(error))));
+  }
+
+  /**
+   * As {@link report}, for a failure that may repeat on every request (an event dropped while
+   * memory is full): `make` builds the error only when it is passed on, so the failures held
+   * back cost a counter, not an Error with its stack and message each.
+   */
+  reportMade(kind: FailureKind, make: () => Error): void {
     const now = Date.now();
     let allowance = this.#allowances.get(kind);
     if (allowance === undefined) {
@@ -42,13 +50,13 @@ export class ErrorReporter {
       this.#allowances.set(kind, allowance);
     }
     if (this.#onError === undefined) {
-      this.#log(kind, err, allowance, now);
+      this.#log(kind, make, allowance, now);
       return;
     }
     if (now - allowance.windowStart >= WINDOW_MS) this.#summarize(kind, allowance, now);
     if (allowance.passed < BURST) {
       allowance.passed++;
-      this.#call(err);
+      this.#call(make());
       return;
     }
     allowance.suppressed++;
@@ -80,7 +88,7 @@ export class ErrorReporter {
     }
   }
 
-  #log(kind: FailureKind, error: Error, allowance: Allowance, now: number): void {
+  #log(kind: FailureKind, make: () => Error, allowance: Allowance, now: number): void {
     if (now - allowance.lastLogged < LOG_INTERVAL_MS) {
       allowance.suppressed++;
       return;
@@ -88,6 +96,6 @@ export class ErrorReporter {
     const more = allowance.suppressed > 0 ? ` (and ${allowance.suppressed} more ${kind} failures since the last message)` : '';
     allowance.lastLogged = now;
     allowance.suppressed = 0;
-    console.error(`${error.message}${more} (tracks does not throw; pass onError to configure() to handle these)`);
+    console.error(`${make().message}${more} (tracks does not throw; pass onError to configure() to handle these)`);
   }
 }

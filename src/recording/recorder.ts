@@ -241,9 +241,11 @@ export class Recorder {
       return;
     }
     this.#delivery.kick();
+    const [total, bytes] = [this.#buffer.total, this.#buffer.bytes];
     this.#delivery.dropped(
       1,
-      `memory holds ${this.#buffer.total} events (${this.#buffer.bytes} bytes), its bound, and ` +
+      () =>
+        `memory holds ${total} events (${bytes} bytes), its bound, and ` +
         `${this.#outbox === undefined ? 'there is no outbox' : `the outbox ${this.#outbox.path} cannot take them now`}`,
     );
   };

@@ -1,0 +1,49 @@
+// ErrorReporter: a storm of one kind of failure reaches onError as a burst and a summary,
+// and the failures held back are counted without being built.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ErrorReporter } from '../../src/recording/error-reporter.js';
+
+test('a storm of drops passes the first hundred on and builds no error for the rest', () => {
+  const passed: Error[] = [];
+  const reporter = new ErrorReporter((error) => passed.push(error));
+  let built = 0;
+  for (let i = 0; i < 10_000; i++) {
+    reporter.reportMade('dropped', () => {
+      built++;
+      return new Error(`drop ${i}`);
+    });
+  }
+  assert.equal(passed.length, 100);
+  assert.equal(built, 100, 'held-back failures must not pay for an Error each');
+  assert.equal(passed[99]!.message, 'drop 99');
+  reporter.flushSuppressed();
+  assert.equal(passed.length, 101);
+  assert.match(passed[100]!.message, /9900 more dropped failures/);
+});
+
+test('report() wraps what is not an Error, and kinds have their own allowance', () => {
+  const passed: Error[] = [];
+  const reporter = new ErrorReporter((error) => passed.push(error));
+  for (let i = 0; i < 150; i++) reporter.report('write', 'down');
+  reporter.report('rejected', new RangeError('bad'));
+  assert.equal(passed.length, 101);
+  assert.equal(passed[0]!.message, 'down');
+  assert.ok(passed[100] instanceof RangeError);
+});
+
+test('without onError, one line per kind reaches stderr and the message is built once', (t) => {
+  const lines: string[] = [];
+  t.mock.method(console, 'error', (line: string) => lines.push(line));
+  const reporter = new ErrorReporter(undefined);
+  let built = 0;
+  for (let i = 0; i < 1_000; i++) {
+    reporter.reportMade('dropped', () => {
+      built++;
+      return new Error('tracks: 1 event dropped');
+    });
+  }
+  assert.equal(lines.length, 1);
+  assert.equal(built, 1);
+  assert.match(lines[0]!, /^tracks: 1 event dropped \(tracks does not throw/);
+});

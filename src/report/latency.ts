@@ -120,12 +120,12 @@ function histogramOf(health: HealthSums): LatencyHistogram {
  */
 export function formatLatency(quantile: LatencyQuantile | undefined): string {
   if (quantile === undefined) return '';
-  if (quantile.belowResolution) return `< ${LATENCY_BUCKET_BOUNDS_MS[0]}ms`;
-  if (quantile.aboveRange) return `> ${Math.round(LATENCY_BUCKET_BOUNDS_MS[LATENCY_BUCKETS - 2]!)}ms`;
+  if (quantile.belowResolution) return `< ${LATENCY_BUCKET_BOUNDS_MS[0]} ms`;
+  if (quantile.aboveRange) return `> ${Math.round(LATENCY_BUCKET_BOUNDS_MS[LATENCY_BUCKETS - 2]!)} ms`;
   return formatMs(quantile.estimateMs);
 }
 
-/** Milliseconds, compactly: 0.12ms, 3.4ms, 48ms, 1.25s. */
+/** Milliseconds, compactly, as the dashboard writes them: 0.12 ms, 3.4 ms, 48 ms, 1.25 s. */
 export function formatMs(x: number): string {
-  return x >= 1000 ? `${(x / 1000).toFixed(2)}s` : x >= 10 ? `${x.toFixed(0)}ms` : `${x.toPrecision(2)}ms`;
+  return x >= 1000 ? `${(x / 1000).toFixed(2)} s` : x >= 10 ? `${x.toFixed(0)} ms` : `${x.toPrecision(2)} ms`;
 }

@@ -244,6 +244,5 @@ function p95Lines(set: TrackSetResult): string[] {
 }
 
 function ms(x: number | null): string {
-  if (x === null) return '';
-  return x >= 1000 ? `${(x / 1000).toFixed(2)}s` : x >= 10 ? `${x.toFixed(0)}ms` : `${x.toPrecision(2)}ms`;
+  return x === null ? '' : formatMs(x);
 }

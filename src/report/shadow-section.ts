@@ -158,7 +158,7 @@ function rateText(r: RateEstimate | null): string {
 
 function ms(value: number | null): string {
   if (value === null) return '';
-  return value < 0.05 ? '< 0.05ms' : `${value.toFixed(value < 10 ? 2 : 1)}ms`;
+  return value < 0.05 ? '< 0.05 ms' : `${value.toFixed(value < 10 ? 2 : 1)} ms`;
 }
 
 function differenceText(d: PairedLatencyQuantile | undefined): string {

@@ -1,6 +1,6 @@
 // Latency in the report: p50, p95 and p99 per track with intervals, computed from the stored
 // histograms, and against the baseline's (difference, ratio, p-value); a track whose p95 is
-// significantly worse is flagged; a no-op is shown as "< 0.05ms", not as a bucket bound.
+// significantly worse is flagged; a no-op is shown as "< 0.05 ms", not as a bucket bound.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildReport, memoryStore, quantileInterval, renderReport } from '../../src/index.js';
@@ -66,19 +66,19 @@ test('a 20% slower track is flagged at p95, with the difference, the ratio and a
   assert.equal(same.slower, false);
   const warnings = report.trackSets[0]!.warnings.filter((w) => w.kind === 'latency');
   assert.equal(warnings.length, 1);
-  assert.match(warnings[0]!.message, /'slow' is significantly slower than 'control' at p95: 5\dms vs 4\dms \(\d+% slower/);
+  assert.match(warnings[0]!.message, /'slow' is significantly slower than 'control' at p95: 5\d ms vs 4\d ms \(\d+% slower/);
   const text = renderReport(report);
   assert.match(text, /p95 vs control +change \[CI\] +p/);
   assert.match(text, /slow +\+\d+\.\d% \[\+\d+\.\d%, \+\d+\.\d%\] +< 0\.001 +\* slower/);
   for (const line of text.split('\n')) assert.ok(line.length <= 100, `too wide: ${line}`);
 });
 
-test('a no-op shows as "< 0.05ms", not as the first bucket bound; the ratio is not computed below resolution', async () => {
+test('a no-op shows as "< 0.05 ms", not as the first bucket bound; the ratio is not computed below resolution', async () => {
   const report = await reportOf(catalog({ control: 20, noop: 0.0002 }, 2000, 3));
   const noop = latencyOf(report, 'noop');
   assert.ok(noop.quantiles.every((q) => q.belowResolution));
   assert.equal(noop.comparison!.find((c) => c.q === 0.95)!.ratio, null);
-  assert.match(renderReport(report), /noop +2,000 +0 \(0\.00%\) +\S+ +< 0\.05ms +< 0\.05ms +< 0\.05ms/);
+  assert.match(renderReport(report), /noop +2,000 +0 \(0\.00%\) +\S+ ms +< 0\.05 ms +< 0\.05 ms +< 0\.05 ms/);
 });
 
 test('the JSON keeps the latency fields documented in docs/report-json.md', async () => {

@@ -24,11 +24,14 @@ class PoisonTracks extends TrackSet {
   static a_track() {}
 }
 
+/** How the store is made to refuse value 13: a constraint, or a trigger of the user's that raises. */
+type Refusal = 'constraint' | 'trigger';
+
 /** A store of each kind, with how to count its conversion rows and how to make it refuse value 13. */
 interface Kind {
   readonly name: string;
   readonly skip?: string;
-  fresh(): { spec: RecordingOptions; conversions(): Promise<number>; refuse13(): Promise<void> };
+  fresh(): { spec: RecordingOptions; conversions(): Promise<number>; refuse13(how: Refusal): Promise<void> };
 }
 
 const kinds: Kind[] = [
@@ -47,9 +50,14 @@ const kinds: Kind[] = [
             db.close();
           }
         },
-        refuse13: async () => {
+        refuse13: async (how) => {
           const db = open();
-          db.exec(`CREATE TRIGGER refuse13 BEFORE INSERT ON tracks_conversions WHEN NEW.value = 13 BEGIN SELECT RAISE(ABORT, 'thirteen is refused'); END`);
+          if (how === 'constraint') {
+            // SQLite cannot add a CHECK to a table: a trigger whose RAISE(ABORT) fails as a constraint does.
+            db.exec(`CREATE TRIGGER refuse13 BEFORE INSERT ON tracks_conversions WHEN NEW.value = 13 BEGIN SELECT RAISE(ABORT, 'thirteen is refused'); END`);
+          } else {
+            db.exec(`CREATE TRIGGER refuse13 BEFORE INSERT ON tracks_conversions WHEN NEW.value = 13 BEGIN SELECT RAISE(FAIL, 'thirteen is refused'); END`);
+          }
           db.close();
         },
       };
@@ -63,8 +71,14 @@ const kinds: Kind[] = [
       return {
         spec: { store: url!, schema },
         conversions: async () => Number((await sql<{ n: string }>(`SELECT COUNT(*) AS n FROM "${schema}".tracks_conversions`))[0]!.n),
-        refuse13: async () => {
-          await sql(`ALTER TABLE "${schema}".tracks_conversions ADD CONSTRAINT refuse13 CHECK (value <> 13)`);
+        refuse13: async (how) => {
+          if (how === 'constraint') await sql(`ALTER TABLE "${schema}".tracks_conversions ADD CONSTRAINT refuse13 CHECK (value <> 13)`);
+          else {
+            // A plain RAISE EXCEPTION: SQLSTATE P0001, not a constraint's class 23.
+            await sql(`CREATE FUNCTION "${schema}".refuse13() RETURNS trigger LANGUAGE plpgsql AS $$
+              BEGIN IF NEW.value = 13 THEN RAISE EXCEPTION 'thirteen is refused'; END IF; RETURN NEW; END $$`);
+            await sql(`CREATE TRIGGER refuse13 BEFORE INSERT ON "${schema}".tracks_conversions FOR EACH ROW EXECUTE FUNCTION "${schema}".refuse13()`);
+          }
         },
       };
     },
@@ -117,14 +131,15 @@ for (const kind of kinds) {
       assert.equal(final.dropped, 0);
     });
 
-    test('an event the store refuses for good is narrowed down and quarantined; every other event is written', async () => {
+    for (const how of ['constraint', 'trigger'] as const) {
+    test(`an event the store refuses for good (${how}) is narrowed down and quarantined; every other event is written`, async () => {
       const store = kind.fresh();
       const errors: Error[] = [];
       const outbox = join(dir, `refused-${n}.outbox`);
       configure({ ...store.spec, outbox, batchSize: 500, onError: (e) => errors.push(e) });
       convert({ key: 'create-the-tables', metric: 'buy' });
       await flush();
-      await store.refuse13();
+      await store.refuse13(how);
       for (let i = 0; i < 1000; i++) convert({ key: `u-${i}`, metric: 'buy', value: i % 500 === 13 ? 13 : 1 });
       await flush();
       const final = stats();
@@ -140,6 +155,7 @@ for (const kind of kinds) {
       }
       assert.ok(errors.some((e) => /quarantined conversion/.test(e.message)));
     });
+    }
   });
 }
 

@@ -82,7 +82,9 @@ export class ErrorReporter {
 
   #call(error: Error): void {
     try {
-      this.#onError!(error);
+      const result: unknown = this.#onError!(error);
+      // An async hook that rejects must not become an unhandled rejection (which ends the process).
+      if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') (result as PromiseLike<unknown>).then(undefined, () => {});
     } catch {
       // A failing error hook must not break recording either.
     }

@@ -69,9 +69,12 @@ export interface RecorderOptions {
   /** Switch tracks off in this process when they do much worse than control; off unless given. */
   readonly guardrails?: GuardrailOptions | false;
   /**
-   * Called for recording's failures (store unreachable, an event refused, events spilled or
-   * dropped); recording never throws. At most 100 calls per kind of failure per 10 s; the rest
-   * are summed up in one call. Without it, one line per kind per minute goes to stderr.
+   * Called for recording's failures (a write that failed or timed out, an event refused or
+   * quarantined, a spill that failed, events dropped); recording never throws. Events spilled
+   * to the outbox because the store is slow are not a failure: they are counted in
+   * `stats().spilled`, and written from there. At most 100 calls per kind of failure per 10 s;
+   * the rest are summed up in one call. Without it, one line per kind per minute goes to
+   * stderr. An async hook may reject: the rejection is ignored.
    */
   readonly onError?: (error: Error) => void;
   /** Called when a guardrail switches a track off. */

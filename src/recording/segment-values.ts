@@ -69,7 +69,10 @@ export class SegmentValues {
       // the store would refuse the whole exposure for it.
       const text = String(raw).replace(UNPRINTABLE, '\ufffd').trim().slice(0, MAX_DIMENSION_VALUE_LENGTH).replace(/[\ud800-\udbff]$/, '');
       if (text === '') continue;
-      dimensions[name] = this.#bounded(trackSetId, name, this.#units.hashed ? this.#units.of(text) : text);
+      const value = this.#bounded(trackSetId, name, this.#units.hashed ? this.#units.of(text) : text);
+      // Defined, not assigned: assigning '__proto__' would set the prototype and lose the dimension.
+      if (name === '__proto__') Object.defineProperty(dimensions, name, { value, enumerable: true, writable: true, configurable: true });
+      else dimensions[name] = value;
     }
     return count === 0 ? undefined : dimensions;
   }

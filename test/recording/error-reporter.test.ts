@@ -47,3 +47,19 @@ test('without onError, one line per kind reaches stderr and the message is built
   assert.equal(built, 1);
   assert.match(lines[0]!, /^tracks: 1 event dropped \(tracks does not throw/);
 });
+
+test('an async onError that rejects is not an unhandled rejection', async () => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    const reporter = new ErrorReporter(async () => {
+      throw new Error('the hook failed');
+    });
+    reporter.report('rejected', new Error('bad event'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(unhandled, []);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+});

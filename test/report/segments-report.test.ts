@@ -132,6 +132,34 @@ test('the recorder bounds dimensions: 50 values per dimension (then other), bad 
   assert.ok(errors.some((e) => /Noisy\.dimensions: 'nested' is object; give a string, number or boolean/.test(e.message)));
 });
 
+test('dimensions named __proto__, constructor or toString are kept and reported like any other, on SQLite', async () => {
+  class Odd extends TrackSet<{ v: string }> {
+    static override id = 'odd-dimensions';
+    static override dimensions(context: { v: string }) {
+      // A computed key: an own property named __proto__, as JSON.parse makes one.
+      return { ['__proto__']: context.v, constructor: context.v, toString: 'x' };
+    }
+    static a_track() {}
+    static b_track() {}
+  }
+  const path = join(dir, 'odd-dimensions.db');
+  const errors: Error[] = [];
+  configure({ store: path, outbox: false, onError: (e) => errors.push(e) });
+  for (let i = 0; i < 40; i++) void new Odd({ key: `u${i}`, context: { v: i % 2 ? 'even' : 'odd' } }).name;
+  await flush();
+  await close();
+  assert.deepEqual(errors, []);
+  const store = sqliteStore(path);
+  try {
+    for (const by of ['__proto__', 'constructor']) {
+      const segments = (await reportBy(store, by)).trackSets[0]!.segments!.values.map((v) => v.value).sort();
+      assert.deepEqual(segments, ['even', 'odd'], by);
+    }
+  } finally {
+    await store.close();
+  }
+});
+
 test('with hashKeys, dimension values are stored hashed as keys are', async () => {
   const store = memoryStore();
   await record(store, { hashKeys: { secret: 'a test secret of 32 characters!!' } });

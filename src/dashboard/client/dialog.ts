@@ -106,7 +106,8 @@ export function rampDialog(options: RampOptions): Promise<{ coverage?: number; w
       problem.textContent = 'Coverage is a percentage from 0 to 100.';
       return;
     }
-    const changed: Record<string, number> = {};
+    // Without a prototype, a track named '__proto__' is an ordinary key.
+    const changed = Object.create(null) as Record<string, number>;
     for (const [track, field] of weights) {
       const weight = Number(field.value);
       if (field.value.trim() === '' || !(weight >= 0)) {

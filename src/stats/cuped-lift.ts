@@ -3,7 +3,7 @@ import { waldEstimate, type Estimate } from './inference.js';
 import { lift, type LiftOptions, type LiftResult } from './lift.js';
 import { cannotCompute, computed, type StatResult } from './result.js';
 import type { MetricKind, Summary, SufficientStatistics } from './summary.js';
-import { assertConversions, assertFiniteNumber, assertNonNegative, assertStatistics } from './validate.js';
+import { assertConversions, assertFiniteNumber, assertNonNegative, assertOptions, assertPossibleSquares, assertStatistics, readKind } from './validate.js';
 import { welchDegreesOfFreedom } from './welch-test.js';
 
 /**
@@ -82,7 +82,8 @@ export function cupedLift(
   treatment: CupedStatistics,
   options: LiftOptions = {},
 ): StatResult<CupedLiftResult> {
-  const kind = options.kind ?? 'mean';
+  assertOptions('options', options);
+  const kind = readKind(options.kind);
   const c = moments(control, kind, 'control');
   const t = moments(treatment, kind, 'treatment');
   // The plain lift checks the options and reports what cannot be computed at all (no users,
@@ -146,6 +147,11 @@ function moments(stats: CupedStatistics, kind: MetricKind, name: string): Moment
   assertFiniteNumber(`${name}.covariateSum`, covariateSum);
   assertNonNegative(`${name}.covariateSumSquares`, covariateSumSquares);
   assertFiniteNumber(`${name}.crossSum`, crossSum);
+  if (kind === 'mean') {
+    // Checked before the cross sum, so that an impossible sum of squares is named as such.
+    assertPossibleSquares(name, 'sum', 'sumSquares', n, sum, sumSquares);
+    assertPossibleSquares(name, 'covariateSum', 'covariateSumSquares', n, covariateSum, covariateSumSquares);
+  }
   if (kind === 'proportion' && (covariateSum < 0 || covariateSum > n)) {
     throw new TracksError(
       `${name}.covariateSum counts users converted before exposure and must be between 0 and ${name}.n (${n}), got ${covariateSum}`,

@@ -1,5 +1,5 @@
 import { cannotCompute, computed, type StatResult } from './result.js';
-import { assertConversions, assertStatistics } from './validate.js';
+import { assertConversions, assertPossibleSquares, assertStatistics, readKind } from './validate.js';
 
 /**
  * Per-track sufficient statistics of one metric: the number of users `n`, the sum of their
@@ -64,8 +64,11 @@ export function summarize(
   kind: MetricKind = 'mean',
   name = 'stats',
 ): StatResult<Summary> {
-  if (kind === 'proportion') assertConversions(name, stats);
-  else assertStatistics(name, stats);
+  if (readKind(kind) === 'proportion') assertConversions(name, stats);
+  else {
+    assertStatistics(name, stats);
+    assertPossibleSquares(name, 'sum', 'sumSquares', stats.n, stats.sum, stats.sumSquares);
+  }
   const { n, sum, sumSquares } = stats;
   if (n === 0) return cannotCompute(`${name} has zero users`);
   const mean = sum / n;

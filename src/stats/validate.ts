@@ -1,5 +1,5 @@
 import { TracksError } from '../errors.js';
-import type { SufficientStatistics } from './summary.js';
+import type { MetricKind, SufficientStatistics } from './summary.js';
 
 // Argument checks shared by the statistics layer. Bad arguments are programming errors, so
 // they throw TracksError naming the argument; data that merely cannot support an answer
@@ -57,4 +57,35 @@ export function assertConversions(name: string, stats: SufficientStatistics): vo
       `${name}.sum counts converted users and must be between 0 and ${name}.n (${stats.n}), got ${stats.sum}`,
     );
   }
+}
+
+/**
+ * For sums of real values: ΣY² ≥ (ΣY)²/n (a variance is never negative), allowing for
+ * rounding in sums of millions of values. Sums that break it are not a sample (a typo, columns
+ * mixed up); left alone, the variance would be clamped to 0 and a result reported anyway.
+ */
+export function assertPossibleSquares(name: string, sumField: string, squaresField: string, n: number, sum: number, sumSquares: number): void {
+  if (n === 0) return;
+  const least = (sum * sum) / n;
+  if (sumSquares < least - 1e-7 * Math.max(least, sumSquares)) {
+    throw new TracksError(
+      `${name}.${squaresField} (${sumSquares}) is less than (${name}.${sumField})²/${name}.n = ${least}, which no data can give; pass the sum of each value squared`,
+    );
+  }
+}
+
+/** Options of a test: an object, or undefined for the defaults. */
+export function assertOptions(name: string, options: unknown): void {
+  if (options !== undefined && (options === null || typeof options !== 'object')) {
+    throw new TracksError(`${name} must be an object such as { alpha: 0.05, kind: 'mean' } (or left out), got ${options === null ? 'null' : typeof options}`);
+  }
+}
+
+/** The metric kind: 'mean' (the default) or 'proportion'. */
+export function readKind(kind: unknown): MetricKind {
+  if (kind === undefined) return 'mean';
+  if (kind !== 'mean' && kind !== 'proportion') {
+    throw new TracksError(`kind must be 'mean' or 'proportion', got ${typeof kind === 'string' ? `'${kind.slice(0, 40)}'` : String(kind)}`);
+  }
+  return kind;
 }

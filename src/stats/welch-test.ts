@@ -1,6 +1,7 @@
 import { waldEstimate, type Estimate, type InferenceOptions } from './inference.js';
 import { cannotCompute, computed, type StatResult } from './result.js';
 import { summarize, type MetricKind, type Summary, type SufficientStatistics } from './summary.js';
+import { assertOptions } from './validate.js';
 
 /**
  * Options of {@link welchTest}: significance level (default 0.05), alternative (default
@@ -100,6 +101,7 @@ export function welchTest(
   treatment: SufficientStatistics,
   options: WelchTestOptions = {},
 ): StatResult<WelchTestResult> {
+  assertOptions('options', options);
   const pair = summarizePair(control, treatment, options.kind ?? 'mean');
   if (!pair.ok) return pair;
   const c = pair.control;

@@ -132,29 +132,29 @@ for (const kind of kinds) {
     });
 
     for (const how of ['constraint', 'trigger'] as const) {
-    test(`an event the store refuses for good (${how}) is narrowed down and quarantined; every other event is written`, async () => {
-      const store = kind.fresh();
-      const errors: Error[] = [];
-      const outbox = join(dir, `refused-${n}.outbox`);
-      configure({ ...store.spec, outbox, batchSize: 500, onError: (e) => errors.push(e) });
-      convert({ key: 'create-the-tables', metric: 'buy' });
-      await flush();
-      await store.refuse13(how);
-      for (let i = 0; i < 1000; i++) convert({ key: `u-${i}`, metric: 'buy', value: i % 500 === 13 ? 13 : 1 });
-      await flush();
-      const final = stats();
-      await close();
-      assert.equal(await store.conversions(), 1 + 998, 'all but the two refused events');
-      assert.equal(final.quarantined, 2);
-      assert.equal(final.buffered, 0);
-      const quarantined = quarantineOf(outbox);
-      assert.equal(quarantined.length, 2);
-      for (const row of quarantined) {
-        assert.equal((JSON.parse(row.event) as { value: number }).value, 13);
-        assert.match(row.error, /thirteen is refused|refuse13/);
-      }
-      assert.ok(errors.some((e) => /quarantined conversion/.test(e.message)));
-    });
+      test(`an event the store refuses for good (${how}) is narrowed down and quarantined; every other event is written`, async () => {
+        const store = kind.fresh();
+        const errors: Error[] = [];
+        const outbox = join(dir, `refused-${n}.outbox`);
+        configure({ ...store.spec, outbox, batchSize: 500, onError: (e) => errors.push(e) });
+        convert({ key: 'create-the-tables', metric: 'buy' });
+        await flush();
+        await store.refuse13(how);
+        for (let i = 0; i < 1000; i++) convert({ key: `u-${i}`, metric: 'buy', value: i % 500 === 13 ? 13 : 1 });
+        await flush();
+        const final = stats();
+        await close();
+        assert.equal(await store.conversions(), 1 + 998, 'all but the two refused events');
+        assert.equal(final.quarantined, 2);
+        assert.equal(final.buffered, 0);
+        const quarantined = quarantineOf(outbox);
+        assert.equal(quarantined.length, 2);
+        for (const row of quarantined) {
+          assert.equal((JSON.parse(row.event) as { value: number }).value, 13);
+          assert.match(row.error, /thirteen is refused|refuse13/);
+        }
+        assert.ok(errors.some((e) => /quarantined conversion/.test(e.message)));
+      });
     }
   });
 }

@@ -137,6 +137,11 @@ test('cupedLift: bad arguments throw TracksError naming the argument', () => {
   // |cov| > sd(X)·sd(Y) cannot come from real data.
   bad({ ...good, crossSum: 1000 }, good, /control\.crossSum \(1000\) is inconsistent with the other sums/);
   bad(good, good, /alpha/, 'mean', 2);
+  // ΣY² < (ΣY)²/n cannot come from real data either, and is named before the cross sum it also upsets.
+  bad({ ...good, n: 10, sum: 20, sumSquares: 1, crossSum: 25 }, good, /^control\.sumSquares \(1\) is less than \(control\.sum\)²\/control\.n = 40/);
+  bad(good, { ...good, covariateSumSquares: 10 }, /^treatment\.covariateSumSquares \(10\) is less than \(treatment\.covariateSum\)²\/treatment\.n/);
+  bad(good, good, /^kind must be 'mean' or 'proportion', got 'ratio'/, 'ratio' as MetricKind);
+  assert.throws(() => cupedLift(good, good, null as never), (e: unknown) => e instanceof TracksError && /^options must be an object/.test(e.message));
 });
 
 test('sampleSize with cupedCorrelation ρ plans 1 − ρ² of the users', () => {

@@ -71,4 +71,10 @@ test('welchTest: bad arguments throw TracksError naming the argument', () => {
   assert.throws(() => welchTest(some, some, { alpha: 0 }), /alpha/);
   assert.throws(() => welchTest(some, some, { alpha: 1.5 }), /alpha/);
   assert.throws(() => welchTest({ n: 2.5, sum: 1, sumSquares: 1 }, some), /control\.n/);
+  // Sums no data can give: the variance would be clamped to 0 and a p-value reported anyway.
+  assert.throws(() => welchTest({ n: 10, sum: 20, sumSquares: 1 }, some), (e: unknown) =>
+    e instanceof TracksError && /^control\.sumSquares \(1\) is less than \(control\.sum\)²\/control\.n = 40/.test(e.message));
+  assert.throws(() => welchTest(some, some, { kind: 'ratio' as never }), (e: unknown) =>
+    e instanceof TracksError && /^kind must be 'mean' or 'proportion', got 'ratio'/.test(e.message));
+  assert.throws(() => welchTest(some, some, null as never), (e: unknown) => e instanceof TracksError && /^options must be an object/.test(e.message));
 });

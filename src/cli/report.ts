@@ -8,6 +8,8 @@ import { numberFlag, parse } from './parse.js';
 import { baselinesOf, CONTROL_USAGE } from './control-option.js';
 import { openExistingStore, STORE_USAGE } from './store-option.js';
 import { dimensionNameProblem } from '../model/dimensions.js';
+import type { Store } from '../model/store.js';
+import type { TrackSetSums } from '../model/sums.js';
 
 const usage = `Usage: tracks report [options]
 
@@ -87,6 +89,7 @@ export const reportCommand: Command = {
         );
       }
       checkBaselineSets(all, baselines);
+      if (by !== undefined) await checkDimension(store, sums, by);
       const report = buildReport(sums, {
         store: store.description,
         alpha,
@@ -107,6 +110,23 @@ export const reportCommand: Command = {
     }
   },
 };
+
+/**
+ * `--by` a dimension that no reported set records is a typo or the wrong set, not a set with
+ * one segment "(none)": refused, naming the dimensions there are. (A store that cannot list
+ * dimensions is taken at its word.)
+ */
+async function checkDimension(store: Store, sums: readonly TrackSetSums[], by: string): Promise<void> {
+  if (store.readDimensions === undefined || sums.length === 0) return;
+  const recorded = new Set<string>();
+  for (const set of sums) for (const name of await store.readDimensions(set.trackSetId)) recorded.add(name);
+  if (recorded.has(by)) return;
+  const names = [...recorded].sort().map(quoted);
+  throw new UsageError(
+    `--by ${quoted(by)}: no exposure of ${sums.length === 1 ? `the set ${quoted(sums[0]!.trackSetId)}` : 'the reported sets'} records that dimension; ` +
+      (names.length > 0 ? `recorded dimensions are ${names.join(', ')}` : "none records any (a set declares them with static dimensions(context))"),
+  );
+}
 
 function correctionOf(value: string | undefined): 'holm' | 'benjamini-hochberg' {
   if (value === undefined || value === 'holm') return 'holm';

@@ -183,6 +183,9 @@ test('SQLite and the CLI: tracks report --by country, --json carries segments; a
   const bad = await run('--by', 'country;');
   assert.equal(bad.code, 2);
   assert.match(bad.out, /--by is 'country;'; give a dimension name/);
+  const unknown = await run('--by', 'platform');
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.out, /--by 'platform': no exposure of the set '\S+' records that dimension; recorded dimensions are 'country', 'plan'/);
 });
 
 test('a value cut at 64 characters never splits an emoji: every exposure reaches SQLite with its dimensions', async () => {

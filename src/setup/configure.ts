@@ -27,6 +27,8 @@ export interface RecordingOptions extends RecorderOptions {
    * events no store takes are quarantined; `false` for none (events past the memory bound are
    * then dropped). Default: beside a SQLite store (`tracks.db.outbox`), else in the state
    * directory (`$TRACKS_STATE_DIR`, `$XDG_STATE_HOME/tracks` or `~/.local/state/tracks`).
+   * It needs the SQLite driver, `better-sqlite3` (an optional peer dependency): without it,
+   * `configure()` throws a TracksError saying to install it or to pass `false`.
    */
   readonly outbox?: string | false;
   /** Most events waiting in the outbox; spills past it are refused and the events dropped (default 5,000,000). */

@@ -4,9 +4,9 @@
  * thread, except for the last spill of a process that is exiting (see `Outbox.spillNow`).
  */
 import { mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
+import { loadSqliteDriver, nativeModuleHint } from './sqlite-driver.js';
 import { eventProblem } from '../model/check-event.js';
 import type { RecordedEvent } from '../model/events.js';
 import type { OutboxBatch, OutboxCounts, QuarantinedEvent } from '../model/outbox.js';
@@ -127,8 +127,7 @@ export class OutboxDatabase {
     let db: Database | undefined;
     try {
       mkdirSync(dirname(this.#path), { recursive: true });
-      const require = createRequire(import.meta.url);
-      const Sqlite = require('better-sqlite3') as typeof BetterSqlite3;
+      const Sqlite = loadSqliteDriver();
       db = new Sqlite(this.#path, { timeout: 20 });
       const opened = db;
       untilDeadline(() => opened.pragma('journal_mode = WAL'), deadline);
@@ -139,7 +138,7 @@ export class OutboxDatabase {
       return opened;
     } catch (error) {
       db?.close();
-      throw sqliteStoreError(`cannot open the outbox ${this.#path}`, error);
+      throw sqliteStoreError(`cannot open the outbox ${this.#path}${nativeModuleHint(error)}`, error);
     }
   }
 

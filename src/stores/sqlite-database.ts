@@ -4,9 +4,9 @@
  * synchronous and may block (on another process's lock, a slow disk): it runs only on the
  * worker thread, never on the application's event loop.
  */
-import { createRequire } from 'node:module';
 import { statSync } from 'node:fs';
 import type BetterSqlite3 from 'better-sqlite3';
+import { loadSqliteDriver, nativeModuleHint } from './sqlite-driver.js';
 import type { ControlState, RecordedEvent } from '../model/events.js';
 import { EVENT_KINDS, EVENT_TABLES } from '../model/event-tables.js';
 import type { Cell, EventTable } from '../model/event-tables.js';
@@ -195,7 +195,7 @@ export class SqliteDatabase {
       return this.#writer;
     } catch (error) {
       db?.close();
-      throw sqliteStoreError(`cannot open the SQLite store ${this.#path}`, error);
+      throw sqliteStoreError(`cannot open the SQLite store ${this.#path}${nativeModuleHint(error)}`, error);
     }
   }
 
@@ -211,7 +211,7 @@ export class SqliteDatabase {
         this.#reader.pragma('temp_store = MEMORY');
       } catch (error) {
         if ((error as { code?: string }).code === 'SQLITE_CANTOPEN' && !exists(this.#path)) return undefined;
-        throw sqliteStoreError(`cannot open the SQLite store ${this.#path}`, error);
+        throw sqliteStoreError(`cannot open the SQLite store ${this.#path}${nativeModuleHint(error)}`, error);
       }
     }
     const reader = this.#reader;
@@ -303,8 +303,7 @@ class TableInsert {
 }
 
 function openDatabase(path: string, options: BetterSqlite3.Options): Database {
-  const require = createRequire(import.meta.url);
-  const Sqlite = require('better-sqlite3') as typeof BetterSqlite3;
+  const Sqlite = loadSqliteDriver();
   return new Sqlite(path, options);
 }
 

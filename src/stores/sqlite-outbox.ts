@@ -6,6 +6,7 @@ import type { CallOptions } from '../model/store.js';
 import { OutboxDatabase } from './outbox-database.js';
 import type { OutboxDatabaseOptions } from './outbox-database.js';
 import { WorkerClient } from './worker-client.js';
+import { assertSqliteDriver } from './sqlite-driver.js';
 
 /**
  * The outbox as a local SQLite file, written on a worker thread. It holds events the store
@@ -32,6 +33,7 @@ class SqliteOutbox implements Outbox {
 
   constructor(path: string, options: OutboxDatabaseOptions) {
     this.path = resolve(path);
+    assertSqliteDriver(`the outbox ${this.path}`, 'or configure({ outbox: false }) to go without one (events past the memory bound are then dropped while the store is down)');
     this.#options = options;
     this.#worker = new WorkerClient({ role: 'outbox', path: this.path, options: { ...options } });
   }

@@ -6,6 +6,7 @@ import type { CallOptions, Store } from '../model/store.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { SqliteDatabase } from './sqlite-database.js';
 import { WorkerClient } from './worker-client.js';
+import { assertSqliteDriver } from './sqlite-driver.js';
 import { dimensionError } from './dimension-option.js';
 
 /** Options of {@link sqliteStore}. */
@@ -52,6 +53,7 @@ export class SqliteStore implements Store {
   constructor(path: string, options: SqliteStoreOptions = {}) {
     // The absolute path: it names the store in messages and places its default outbox.
     const absolute = resolve(path);
+    assertSqliteDriver(`the SQLite store ${absolute}`, 'or use another store (a postgres:// URL, memoryStore(), callbackStore(fn))');
     this.description = `sqlite:${absolute}`;
     this.#path = absolute;
     this.#waitMs = options.busyTimeoutMs ?? 30_000;

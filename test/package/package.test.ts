@@ -4,7 +4,7 @@
 // strict NodeNext project with skipLibCheck off and no @types beyond node and express
 // type-checks code using every public export and every subpath against the tarball.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -58,7 +58,28 @@ test('package.json: nothing runs at install, every subpath has types first, side
   assert.deepEqual(manifest.engines, { node: '>=20' });
   assert.equal(manifest.license, 'MIT');
   const peers = manifest.peerDependenciesMeta as Record<string, { optional: boolean }>;
-  for (const peer of ['express', 'fastify', 'hono', '@openfeature/server-sdk']) assert.equal(peers[peer]?.optional, true, `${peer} is an optional peer`);
+  for (const peer of ['express', 'fastify', 'hono', '@openfeature/server-sdk', 'better-sqlite3']) assert.equal(peers[peer]?.optional, true, `${peer} is an optional peer`);
+  // A dependency with an install script (better-sqlite3 builds a native module) would make npm
+  // warn on every install of tracks; the driver is the application's to install and approve.
+  assert.equal((manifest.dependencies as Record<string, string>)['better-sqlite3'], undefined, 'better-sqlite3 is not a dependency');
+});
+
+test('a fresh npm install of the tarball prints no install-script warning of ours', () => {
+  const project = join(dir, 'fresh');
+  mkdirSync(project);
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'fresh', private: true, type: 'module' }));
+  // A dry run resolves the whole tree (from npm's cache when it can) and prints what a real
+  // install would warn about, install scripts included, without running or writing anything.
+  const run = spawnSync(npm, ['install', '--dry-run', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=warn', tarball], {
+    cwd: project,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 120_000,
+  });
+  assert.equal(run.status, 0, `npm install --dry-run failed: ${run.stderr}`);
+  // npm writes its warnings to stderr.
+  const warnings = `${run.stdout}\n${run.stderr}`.split('\n').filter((line) => /install scripts|allow-scripts|allowScripts/i.test(line));
+  assert.deepEqual(warnings, []);
 });
 
 test('a strict NodeNext project with skipLibCheck off type-checks every export and subpath against the tarball', () => {

@@ -59,7 +59,18 @@ export function tracks<Context = unknown>(options: TracksAdapterOptions<HonoCont
     await (forced === undefined ? runInScope(planned.scope, next) : runInScope(planned.scope, () => forceTracks(forced, next)));
     // A handler that returns its own Response skips the headers set on the context.
     const { cookie } = sent;
-    if (cookie !== undefined && !(c.res.headers.get('set-cookie') ?? '').includes(cookie)) c.res.headers.append('set-cookie', cookie);
+    if (cookie !== undefined && !(c.res.headers.get('set-cookie') ?? '').includes(cookie)) appendCookie(c, cookie);
     return undefined;
   };
+}
+
+/** Adds the visitor cookie to the response, copying a Response whose headers cannot change. */
+function appendCookie(c: HonoContext, cookie: string): void {
+  try {
+    c.res.headers.append('set-cookie', cookie);
+  } catch {
+    // A Response from fetch() (a proxied upstream) has immutable headers: a copy of it does not.
+    c.res = new Response(c.res.body, c.res);
+    c.res.headers.append('set-cookie', cookie);
+  }
 }

@@ -50,3 +50,34 @@ test('Hono: a handler that returns its own Response still carries the visitor co
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 });
+
+test('Hono: a handler that returns a fetch() Response (immutable headers, a proxy) gets the visitor cookie and its body', async () => {
+  const listen = (app: Hono<{ Variables: TracksVariables }>) =>
+    new Promise<ReturnType<typeof serve>>((resolve) => {
+      const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+    });
+  const upstreamApp = new Hono<{ Variables: TracksVariables }>();
+  upstreamApp.get('/', (c) => {
+    c.header('set-cookie', 'upstream=1; Path=/');
+    return c.text('from upstream');
+  });
+  const upstream = await listen(upstreamApp);
+  const app = new Hono<{ Variables: TracksVariables }>();
+  app.use(tracks({ anonymousKey: true }));
+  app.get('/proxy', () => {
+    void new AdapterDelayTracks().name;
+    return fetch(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}/`);
+  });
+  const server = await listen(app);
+  try {
+    const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/proxy`);
+    assert.equal(response.status, 200);
+    assert.equal(await response.text(), 'from upstream');
+    const cookies = response.headers.getSetCookie();
+    assert.ok(cookies.includes('upstream=1; Path=/'), cookies.join(' | '));
+    assert.ok(cookies.some((c) => /^tracks_visitor=[0-9a-f-]{36}; Path=\/; Max-Age=31536000; HttpOnly; SameSite=Lax$/.test(c)), cookies.join(' | '));
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await new Promise<void>((resolve) => upstream.close(() => resolve()));
+  }
+});

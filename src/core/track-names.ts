@@ -57,16 +57,33 @@ type TrackMethodsOf<T> = {
 }[TrackKeys<T>];
 
 /**
+ * A type-only key (nothing has it at run time): a run made by `choose()` or `with()` carries
+ * its class's static track methods under it, so the instance's own `run()`, typed from `this`,
+ * takes their parameters too. Without it, a call that fits no static track fell through to the
+ * instance's untyped `run(...args: unknown[])` and compiled.
+ */
+export declare const staticTracks: unique symbol;
+
+/** The static track methods a run type carries (see {@link staticTracks}), or `never`. */
+type StaticTracksOf<T> = T extends { readonly [staticTracks]: infer M extends (...args: never) => unknown } ? M : never;
+
+/** The track methods `run()` may call on `T`: those it carries from its class, else its own. */
+type RunMethodsOf<T> = [StaticTracksOf<T>] extends [never] ? TrackMethodsOf<T> : StaticTracksOf<T>;
+
+type ArgsOf<F> = F extends (...args: infer A) => unknown ? A : never;
+type ResultOf<F> = F extends (...args: never) => infer R ? R : never;
+
+/**
  * What `run()` takes: the parameters of the set's track methods (of any of them, since any may
  * be chosen); `unknown[]` where the compiler sees no track method (static tracks from `new`).
  */
-export type TrackArgs<T> = [TrackMethodsOf<T>] extends [never] ? unknown[] : Parameters<TrackMethodsOf<T>>;
+export type TrackArgs<T> = [RunMethodsOf<T>] extends [never] ? unknown[] : ArgsOf<RunMethodsOf<T>>;
 
 /**
  * What `run()` returns: the union of the track methods' return types, and `undefined` for the
  * added no-op control; `unknown` where the compiler sees no track method.
  */
-export type TrackResult<T> = [TrackMethodsOf<T>] extends [never] ? unknown : ReturnType<TrackMethodsOf<T>> | undefined;
+export type TrackResult<T> = [RunMethodsOf<T>] extends [never] ? unknown : ResultOf<RunMethodsOf<T>> | undefined;
 
 /** What a class's tracks take: its static track methods' parameters, else its instance ones' (`unknown[]` where none is seen). */
 export type ClassTrackArgs<C extends abstract new (...args: never) => unknown> = [TrackMethodsOf<C>] extends [never] ? TrackArgs<InstanceType<C>> : TrackArgs<C>;
@@ -77,7 +94,10 @@ export type ClassTrackArgs<C extends abstract new (...args: never) => unknown> =
  */
 export type StaticRun<C> = [TrackMethodsOf<C>] extends [never]
   ? unknown
-  : { run(...args: TrackArgs<C>): AddsNoControl<C> extends true ? ReturnType<TrackMethodsOf<C>> : TrackResult<C> };
+  : {
+      run(...args: TrackArgs<C>): AddsNoControl<C> extends true ? ReturnType<TrackMethodsOf<C>> : TrackResult<C>;
+      readonly [staticTracks]: TrackMethodsOf<C>;
+    };
 
 /** A class's constructor options with `force` narrowed to its track names (for `choose()` and `with()`). */
 export type ForcedOptions<P extends readonly unknown[], Name> = P extends [infer O]

@@ -164,3 +164,26 @@ test('a class that adds no control, as a literal (false as const): names and res
   assert.equal(result.sku, 'coconut');
   assert.equal(typeof control, 'string');
 });
+
+test('run() of a set with static tracks, made by choose() or with(), takes only their parameters', () => {
+  // @ts-expect-error DelayTracks' tracks take no arguments (this compiled through the untyped fallback)
+  void DelayTracks.choose({ key: 'user-1' }).run(42, 'nonsense');
+  // @ts-expect-error the same through with()
+  DelayTracks.with({ key: 'user-1' }, (run) => run.run('nonsense'));
+  class PriceTracks extends TrackSet {
+    static override id = 'types-static-args';
+    static cheap_track(price: number): number {
+      return price * 0.9;
+    }
+    static dear_track(price: number): number {
+      return price * 1.1;
+    }
+  }
+  const price: number | undefined = PriceTracks.choose({ key: 'k' }).run(10);
+  assert.ok(price === undefined || price === 9 || Math.abs(price - 11) < 1e-9);
+  // @ts-expect-error the tracks take a number
+  void PriceTracks.choose({ key: 'k' }).run('12');
+  // Through new, the compiler cannot see static tracks: run() stays untyped, as the README says.
+  const untyped: unknown = new PriceTracks({ key: 'k' }).run(10);
+  void untyped;
+});

@@ -1,7 +1,7 @@
 import type { RecordedEvent } from '../model/events.js';
 import type { Outbox } from '../model/outbox.js';
 import type { Store } from '../model/store.js';
-import { isTransient, messageOf } from '../model/store-error.js';
+import { codeOf, isTransient, messageOf } from '../model/store-error.js';
 import { withDeadline } from './deadline.js';
 import type { ErrorReporter } from './error-reporter.js';
 import type { Batch, EventBuffer } from './event-buffer.js';
@@ -262,7 +262,7 @@ export class Delivery {
         this.#backoff = Math.min(this.#options.maxRetryDelay, this.#backoff === 0 ? this.#options.retryDelay : this.#backoff * 2);
         // Jitter, so processes that lost the store together do not return together.
         this.#retryAt = Date.now() + this.#backoff * (0.8 + 0.4 * Math.random());
-        this.#errors.report('write', error);
+        this.#reportFailure('write', error);
       }
       return error ?? new Error('the store failed without an error');
     } finally {
@@ -288,7 +288,7 @@ export class Delivery {
     this.#outboxOpened = true;
     withDeadline(this.#options.writeTimeout, `opening the outbox ${outbox.path}`, (call) => outbox.open(call)).catch((error: unknown) => {
       this.#outboxOpened = false;
-      this.#errors.report('outbox', error);
+      this.#reportFailure('outbox', error);
     });
   }
 
@@ -314,7 +314,7 @@ export class Delivery {
         // dropped) and spilling is not tried again for a while.
         this.#spillBlockedUntil = Date.now() + Math.max(this.#options.retryDelay, 1_000);
         this.#buffer.putBack([batch]);
-        this.#errors.report('spill', error);
+        this.#reportFailure('spill', error);
       }
     }
   }
@@ -378,7 +378,7 @@ export class Delivery {
   #outboxFailed(error: unknown): void {
     this.#drainBackoff = Math.min(60_000, this.#drainBackoff === 0 ? Math.max(this.#options.retryDelay, 1_000) : this.#drainBackoff * 2);
     this.#drainBlockedUntil = Date.now() + this.#drainBackoff;
-    this.#errors.report('outbox', error);
+    this.#reportFailure('outbox', error);
   }
 
   /** Sets an event no store takes aside, with the reason: in the outbox's quarantine table, else in memory. */
@@ -439,6 +439,15 @@ export class Delivery {
       };
       this.#waiters.push(waiter);
     });
+  }
+
+  /**
+   * Reports a failed store or outbox call, unless it failed because recording is closing them
+   * (a call still in flight when close() shut the outbox): that is close() working, not news.
+   */
+  #reportFailure(kind: 'write' | 'outbox' | 'spill', error: unknown): void {
+    if (this.#stopped && codeOf(error) === 'TRACKS_CLOSED') return;
+    this.#errors.report(kind, error);
   }
 
   /**

@@ -8,9 +8,11 @@ import type { Recorder } from '../recording/recorder.js';
  *   its requests, then exits): recording flushes at once and keeps recording while the
  *   application goes on serving; whatever is recorded after is written by the usual timer, by
  *   the `beforeExit` flush, or spilled at `exit`.
- * - **SIGTERM, and no other handler**: recording closes (flushing, spilling what the store
- *   cannot take in time), then the signal is raised again, so the process ends as it would
- *   have without tracks, within `flushTimeout + writeTimeout` (15 s by default).
+ * - **SIGTERM, and no other handler**: recording flushes, and keeps recording meanwhile (the
+ *   application goes on serving until the process ends); then, in one synchronous step, what
+ *   was recorded during the flush is spilled to the outbox and the signal is raised again, so
+ *   no event falls between the two and the process ends as it would have without tracks, within
+ *   `flushTimeout + writeTimeout` and a spill of at most 2 s (17 s by default).
  * - **`beforeExit`** (the event loop ran dry): flushes what is pending.
  * - **`exit`** (`process.exit()`, or the end): whatever is still in memory is spilled to the
  *   outbox on the spot, synchronously; it is written to the store by the next process.
@@ -34,7 +36,10 @@ export function handleShutdown(recorder: Recorder): () => void {
     }
     if (terminating) return;
     terminating = true;
-    void recorder.close().finally(() => {
+    void recorder.flush().finally(() => {
+      // Synchronous from here to the signal: nothing can be recorded between the spill and the
+      // end (a death by signal runs no 'exit' handler, so this is the last word).
+      recorder.spillNow();
       process.removeListener('SIGTERM', onSigterm);
       process.kill(process.pid, 'SIGTERM');
     });

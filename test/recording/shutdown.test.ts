@@ -4,7 +4,7 @@
 // counted as dropped and reported once, and stats() keeps the final counts.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs the draining app, sends SIGTERM once it serves, and resolves with the units it recorded. */
 function drainApp(env: Record<string, string>): Promise<{ units: number; code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  const countFile = env.COUNT_FILE;
   const app = fileURLToPath(new URL('./fixtures/draining-app.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', app], { env: { ...process.env, DRAIN_MS: '3000', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -34,7 +35,7 @@ function drainApp(env: Record<string, string>): Promise<{ units: number; code: n
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('exit', (code, signal) => {
-      const match = /recorded (\d+)/.exec(stdout);
+      const match = countFile === undefined ? /recorded (\d+)/.exec(stdout) : /(\d+)/.exec(readFileSync(countFile, 'utf8'));
       if (!match) return reject(new Error(`the app printed no count (code ${code}, signal ${signal}): ${stderr}`));
       resolve({ units: Number(match[1]), code, signal, stderr });
     });
@@ -65,6 +66,22 @@ for (const end of ['exit', 'natural'] as const) {
     }
   });
 }
+
+test('SQLite: an application with no SIGTERM handler, serving until the signal ends it, loses nothing recorded while tracks flushed', async () => {
+  const store = join(dir, 'no-handler.db');
+  const outbox = join(dir, 'no-handler.outbox');
+  const result = await drainApp({ STORE: store, OUTBOX: outbox, END: 'none', NO_HANDLER: '1', COUNT_FILE: join(dir, 'no-handler.count') });
+  assert.equal(result.signal, 'SIGTERM', `it still ends by the signal (code ${result.code}): ${result.stderr}`);
+  assert.ok(!/recording was closed|dropped/.test(result.stderr), result.stderr);
+  await drainOutbox({ store, outbox });
+  const db = new BetterSqlite3(store, { readonly: true });
+  try {
+    assert.equal((db.prepare("SELECT COUNT(*) AS n FROM tracks_exposures WHERE track_set_id = 'drain'").get() as { n: number }).n, result.units);
+    assert.equal((db.prepare('SELECT COUNT(*) AS n FROM tracks_conversions').get() as { n: number }).n, result.units);
+  } finally {
+    db.close();
+  }
+});
 
 test('SQLite: an application whose drain handler is registered with process.once loses nothing either', async () => {
   const store = join(dir, 'drain-once.db');

@@ -1,7 +1,7 @@
 import { quoted } from '../core/names.js';
 import { TracksError } from '../errors.js';
 import { LATENCY_BUCKET_BOUNDS_MS } from '../model/latency-histogram.js';
-import { formatMs, latencyResults } from './latency.js';
+import { formatLatency, latencyResults } from './latency.js';
 import { segmentsResult } from './segments.js';
 import { isShadowTrip } from '../model/shadow.js';
 import type { ShadowSums } from '../model/shadow.js';
@@ -170,7 +170,8 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
       const ratio = p95.ratio ? ` (${((p95.ratio.estimate - 1) * 100).toFixed(0)}% slower, CI ${((p95.ratio.interval[0] - 1) * 100).toFixed(0)}% to ${((p95.ratio.interval[1] - 1) * 100).toFixed(0)}%)` : '';
       warnings.push({
         kind: 'latency',
-        message: `'${r.name}' is significantly slower than '${baseline}' at p95: ${formatMs(r.latency.p95Ms!)} vs ${formatMs(results.find((t) => t.name === baseline)!.latency.p95Ms!)}${ratio}, p = ${formatP(p95.pValue)}`,
+        // As the tables print them: a p95 below the histogram's resolution is "< 0.05 ms", not a number.
+        message: `'${r.name}' is significantly slower than '${baseline}' at p95: ${p95Text(r)} vs ${p95Text(results.find((t) => t.name === baseline)!)}${ratio}, ${pText(p95.pValue)}`,
       });
     }
   }
@@ -453,4 +454,13 @@ export function checkBaselineSets(sums: readonly TrackSetSums[], baselines: Read
 /** A p-value for people: `< 0.001` below that, else three significant digits. */
 export function formatP(p: number): string {
   return p < 0.001 ? '< 0.001' : p.toPrecision(2);
+}
+
+/** "p = 0.012", or "p < 0.001" (not "p = < 0.001"), for sentences. */
+export function pText(p: number): string {
+  return p < 0.001 ? 'p < 0.001' : `p = ${formatP(p)}`;
+}
+
+function p95Text(track: TrackResult): string {
+  return formatLatency(track.latency.quantiles.find((q) => q.q === 0.95));
 }

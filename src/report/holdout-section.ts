@@ -2,7 +2,8 @@ import { GENERAL_TRACK, HOLDOUT_TRACK } from '../core/holdout.js';
 import { escapeControl as text } from '../core/names.js';
 import { formatP } from './build-report.js';
 import type { MetricResult, TrackSetResult } from './report-model.js';
-import { TYPE_LABELS, WIDTH, count, liftText, number, percent, table, wrap } from './text-table.js';
+import { TYPE_LABELS, WIDTH, clip, count, liftText, number, percent, table, wrap } from './text-table.js';
+import { capNote, cupedNotes } from './metric-notes.js';
 
 /**
  * The holdout section of the text report. `configure({ holdout: { id, share } })` records each
@@ -52,6 +53,11 @@ function renderHoldout(set: TrackSetResult): string {
   });
   if (rows.length === 0) lines.push('  no conversions recorded yet');
   else lines.push(table(['metric', 'holdout', 'general', 'lift of general (CI)', 'p', 'p adj', 'P(better)'], rows));
+  // As under a set's tables: the cap each metric used, and what CUPED removed with the unadjusted result.
+  for (const m of general.metrics) {
+    const label = clip(text(m.metric), 32);
+    lines.push(...capNote(m, label), ...cupedNotes([general], m.metric, label));
+  }
   return lines.join('\n');
 }
 

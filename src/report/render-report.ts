@@ -4,7 +4,9 @@ import { formatP } from './build-report.js';
 import { TYPE_LABELS, WIDTH, clip, count, liftText, number, percent, signedPercent, table, wrap } from './text-table.js';
 import { renderHoldoutSection } from './holdout-section.js';
 import { renderShadow } from './shadow-section.js';
+import { capNote, cupedNotes } from './metric-notes.js';
 import { formatLatency, formatMs } from './latency.js';
+import { LATENCY_BUCKET_BOUNDS_MS } from '../model/latency-histogram.js';
 
 /** What {@link renderReport} shows besides the analysis. */
 export interface RenderOptions {
@@ -111,38 +113,6 @@ function metricTables(tracks: readonly TrackResult[]): string[] {
   return lines;
 }
 
-/** Under a capped metric's table: the cap declared and what it came to. */
-function capNote(m: MetricResult): string[] {
-  const cap = m.cap;
-  if (cap === null) return [];
-  const unit = m.type === 'count' ? 'conversions' : m.type === 'mean' ? 'average value' : 'total';
-  if (cap.value !== undefined) return [`  capped: each user's ${unit} at most ${number(cap.value)}`];
-  const values = cap.applied.map((v) => (v === null ? 'none (it is 0)' : number(v)));
-  const list = values.length === 1 ? values[0]! : values.map((v, i) => `phase ${i + 1}: ${v}`).join(', ');
-  return wrap(`capped: each user's ${unit} at the ${percentileName(cap.percentile!)} percentile of the set's users: ${list}`, WIDTH - 2).map((l, i) => `${i === 0 ? '  ' : '    '}${l}`);
-}
-
-function percentileName(q: number): string {
-  const p = Number((q * 100).toPrecision(6));
-  const last = Math.floor(p) % 10;
-  const teen = Math.floor(p) % 100 >= 11 && Math.floor(p) % 100 <= 13;
-  return `${p}${!Number.isInteger(p) || teen ? 'th' : last === 1 ? 'st' : last === 2 ? 'nd' : last === 3 ? 'rd' : 'th'}`;
-}
-
-/** Under a metric's table: what CUPED removed on each track, and the unadjusted lift beside it. */
-function cupedNotes(tracks: readonly TrackResult[], metric: string): string[] {
-  const notes: string[] = [];
-  for (const t of tracks) {
-    const c = t.metrics.find((x) => x.metric === metric)?.comparison;
-    if (!c?.cuped) continue;
-    const u = c.cuped.unadjusted;
-    notes.push(
-      `  CUPED on ${clip(text(t.name), 28)}: variance ${signedPercent(-c.cuped.varianceReduction)}; unadjusted ${liftText(u.relative, u.absolute)}, p ${formatP(u.pValue)}`,
-    );
-  }
-  return notes;
-}
-
 function phaseTable(phases: readonly PhaseResult[], times: boolean): string {
   const rows = phases.map((p) => [
     `${p.index}${p.stopped ? ' stopped' : ''}`,
@@ -229,18 +199,32 @@ function segmentLines(set: TrackSetResult): string[] {
   return lines;
 }
 
-/** Under the health table: each track's p95 against the baseline's, as a ratio with its interval. */
+/**
+ * Under the health table: each track's p95 against the baseline's, as a ratio with its
+ * interval; as a difference in ms with its interval when either is below the histogram's
+ * resolution (no ratio then); "both < 0.05 ms" when both are (no difference can be told).
+ */
 function p95Lines(set: TrackSetResult): string[] {
+  const p95 = (t: TrackResult | undefined) => t?.latency.quantiles.find((q) => q.q === 0.95);
+  const baseline = p95(set.tracks.find((t) => t.isBaseline));
   const rows = set.tracks.flatMap((t) => {
     const vs = t.latency.comparison?.find((c) => c.q === 0.95);
     if (vs === undefined) return [];
+    const { estimate, interval } = vs.differenceMs;
     const change = vs.ratio
       ? `${signedPercent(vs.ratio.estimate - 1)} [${signedPercent(vs.ratio.interval[0] - 1)}, ${signedPercent(vs.ratio.interval[1] - 1)}]`
-      : `${vs.differenceMs.estimate >= 0 ? '+' : '-'}${formatMs(Math.abs(vs.differenceMs.estimate))}`;
+      : p95(t)?.belowResolution && baseline?.belowResolution
+        ? `both < ${LATENCY_BUCKET_BOUNDS_MS[0]} ms`
+        : `${signedMs(estimate)} [${signedMs(interval[0])}, ${signedMs(interval[1])}]`;
     return [[clip(text(t.name), 28), change, formatP(vs.pValue), vs.slower ? '* slower' : '']];
   });
   if (rows.length === 0) return [];
   return ['', table([`p95 vs ${clip(text(set.baseline ?? ''), 20)}`, 'change [CI]', 'p', ''], rows)];
+}
+
+function signedMs(x: number): string {
+  if (!Number.isFinite(x)) return x > 0 ? '+inf' : '-inf';
+  return `${x >= 0 ? '+' : '-'}${formatMs(Math.abs(x))}`;
 }
 
 function ms(x: number | null): string {

@@ -68,3 +68,24 @@ test('a holdout cannot be stopped, resumed or ramped: it would end its own conve
   }
   assert.deepEqual(await store.readControls(), []);
 });
+
+test('the holdout section states each metric cap and what CUPED did, as a set does', async () => {
+  const store = memoryStore();
+  const holdout = { id: 'h-notes', share: 0.3 };
+  configure({ store, outbox: false, holdout, metrics: { revenue: { kind: 'sum', cap: { value: 15 } } } });
+  const at = Date.now();
+  for (let i = 0; i < 2_000; i++) {
+    const key = `user-${i}`;
+    // History before the exposure (CUPED's covariate), correlated with what comes after.
+    const spend = 5 + (i % 7);
+    convert({ key, metric: 'revenue', value: spend, at: at - 3 * 86_400_000 });
+    new CheckoutTracks({ key }).run();
+    convert({ key, metric: 'revenue', value: spend + (i % 3) });
+  }
+  await close();
+  const { sums, metrics } = await readAnalysis(store, { cuped: { windowDays: 14 } });
+  const report = buildReport(sums, { metrics, cuped: { windowDays: 14 } });
+  const text = renderHoldoutSection(report.trackSets.filter((s) => s.holdout));
+  assert.match(text, /\n {2}revenue: capped: each user's total at most 15\.00\n/);
+  assert.match(text, /\n {2}CUPED on general \(revenue\): variance -\d+\.\d%; unadjusted [+-]\d+\.\d% \[[+-]\d+\.\d%, [+-]\d+\.\d%\], p \S+/);
+});

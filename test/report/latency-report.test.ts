@@ -81,6 +81,16 @@ test('a no-op shows as "< 0.05 ms", not as the first bucket bound; the ratio is 
   assert.match(renderReport(report), /noop +2,000 +0 \(0\.00%\) +\S+ ms +< 0\.05 ms +< 0\.05 ms +< 0\.05 ms/);
 });
 
+test('against a no-op baseline: the warning prints its p95 as "< 0.05 ms" and "p < 0.001"; the change has its interval; two no-ops are "both < 0.05 ms"', async () => {
+  const report = await reportOf(catalog({ control: 0.0002, slow: 0.4, noop: 0.0002 }, 3000, 5));
+  const warning = report.trackSets[0]!.warnings.find((w) => w.kind === 'latency')!;
+  assert.match(warning.message, /^'slow' is significantly slower than 'control' at p95: \S+ ms vs < 0\.05 ms, p < 0\.001$/);
+  const text = renderReport(report);
+  assert.match(text, /\n {2}slow +\+\S+ ms \[\+\S+ ms, \+\S+ ms\] +< 0\.001 +\* slower/);
+  assert.match(text, /\n {2}noop +both < 0\.05 ms +\S+/);
+  assert.ok(!/-0\.0%/.test(text), 'no change prints as -0.0%');
+});
+
 test('the JSON keeps the latency fields documented in docs/report-json.md', async () => {
   const report = JSON.parse(JSON.stringify(await reportOf(catalog({ control: 20, slow: 24 }, 1000, 4)))) as Report;
   const slow = latencyOf(report, 'slow');

@@ -69,6 +69,8 @@ export function signedPercent(x: number | null): string {
   if (x === null) return '';
   if (!Number.isFinite(x)) return x > 0 ? '+∞' : '−∞';
   const text = `${(x * 100).toFixed(1)}%`;
+  // A change that rounds to zero has no sign ("-0.0%" reads as a loss), as in the text report.
+  if (text === '0.0%' || text === '-0.0%') return '+0.0%';
   return x >= 0 ? `+${text}` : text;
 }
 

@@ -509,7 +509,7 @@ function healthTable(set: TrackSetResult, bounds: readonly number[], alpha: numb
       quantileCell('p50Ms', l.p50Ms, quantile(0.5), bounds),
       quantileCell('p95Ms', l.p95Ms, quantile(0.95), bounds, true),
       quantileCell('p99Ms', l.p99Ms, quantile(0.99), bounds),
-      p95VsBaselineCell(t, vs, set.baseline),
+      p95VsBaselineCell(t, vs, set.baseline, set.tracks.find((b) => b.isBaseline)?.latency.quantiles.find((x) => x.q === 0.95)?.belowResolution === true),
       numberCell('p95PValue', vs?.pValue ?? null, pValue(vs?.pValue ?? null)),
     ]);
   });
@@ -542,9 +542,15 @@ function quantileCell(field: string, value: number | null, quantile: LatencyQuan
 
 /**
  * A track's p95 against the baseline's: "+153% [+40%, +358%]" (ratio - 1), or the difference in
- * ms when either p95 is below resolution; flagged "slower" when significantly slower.
+ * ms when either p95 is below resolution, or "both < 0.05 ms" when both are (the histogram
+ * cannot tell them apart); flagged "slower" when significantly slower.
  */
-function p95VsBaselineCell(track: TrackResult, vs: NonNullable<TrackResult['latency']['comparison']>[number] | undefined, baseline: string | null): HTMLTableCellElement {
+function p95VsBaselineCell(
+  track: TrackResult,
+  vs: NonNullable<TrackResult['latency']['comparison']>[number] | undefined,
+  baseline: string | null,
+  baselineBelowResolution: boolean,
+): HTMLTableCellElement {
   if (track.isBaseline) return el('td', { text: 'baseline', class: 'num', data: { field: 'p95VsBaseline', value: '' } });
   if (vs === undefined) {
     const cell = el('td', { class: 'num', data: { field: 'p95VsBaseline', value: '' } });
@@ -552,10 +558,13 @@ function p95VsBaselineCell(track: TrackResult, vs: NonNullable<TrackResult['late
     return cell;
   }
   const [low, high] = vs.ratio !== null ? [vs.ratio.interval[0], upper(vs.ratio.interval[1])] : [vs.differenceMs.interval[0], upper(vs.differenceMs.interval[1])];
+  const bothBelow = vs.ratio === null && baselineBelowResolution && track.latency.quantiles.find((x) => x.q === 0.95)?.belowResolution === true;
   const [text, interval] =
     vs.ratio !== null
       ? [signedPercent(vs.ratio.estimate - 1), `[${signedPercent(low - 1)}, ${signedPercent(high - 1)}]`]
-      : [signedMs(vs.differenceMs.estimate), `[${signedMs(low)}, ${signedMs(high)}]`];
+      : bothBelow
+        ? ['both < 0.05 ms', '']
+        : [signedMs(vs.differenceMs.estimate), `[${signedMs(low)}, ${signedMs(high)}]`];
   const cell = el('td', {
     text,
     class: vs.slower ? 'num num-sig num-worse' : 'num',

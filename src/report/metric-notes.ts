@@ -1,0 +1,43 @@
+import { escapeControl as text } from '../core/names.js';
+import { formatP } from './build-report.js';
+import type { MetricResult, TrackResult } from './report-model.js';
+import { WIDTH, clip, liftText, number, signedPercent, wrap } from './text-table.js';
+
+// The lines under a metric's table in the text report, for sets and holdouts alike: the cap
+// used, and what CUPED removed with the unadjusted result beside it.
+
+/**
+ * Under a capped metric's table: the cap declared and what it came to. `label` names the
+ * metric where one table holds several (a holdout's).
+ */
+export function capNote(m: MetricResult, label?: string): string[] {
+  const cap = m.cap;
+  if (cap === null) return [];
+  const unit = m.type === 'count' ? 'conversions' : m.type === 'mean' ? 'average value' : 'total';
+  const capped = `${label === undefined ? '' : `${label}: `}capped`;
+  if (cap.value !== undefined) return [`  ${capped}: each user's ${unit} at most ${number(cap.value)}`];
+  const values = cap.applied.map((v) => (v === null ? 'none (it is 0)' : number(v)));
+  const list = values.length === 1 ? values[0]! : values.map((v, i) => `phase ${i + 1}: ${v}`).join(', ');
+  return wrap(`${capped}: each user's ${unit} at the ${percentileName(cap.percentile!)} percentile of the set's users: ${list}`, WIDTH - 2).map((l, i) => `${i === 0 ? '  ' : '    '}${l}`);
+}
+
+function percentileName(q: number): string {
+  const p = Number((q * 100).toPrecision(6));
+  const last = Math.floor(p) % 10;
+  const teen = Math.floor(p) % 100 >= 11 && Math.floor(p) % 100 <= 13;
+  return `${p}${!Number.isInteger(p) || teen ? 'th' : last === 1 ? 'st' : last === 2 ? 'nd' : last === 3 ? 'rd' : 'th'}`;
+}
+
+/** Under a metric's table: what CUPED removed on each track, and the unadjusted lift beside it. */
+export function cupedNotes(tracks: readonly TrackResult[], metric: string, label?: string): string[] {
+  const notes: string[] = [];
+  for (const t of tracks) {
+    const c = t.metrics.find((x) => x.metric === metric)?.comparison;
+    if (!c?.cuped) continue;
+    const u = c.cuped.unadjusted;
+    notes.push(
+      `  CUPED on ${clip(text(t.name), 28)}${label === undefined ? '' : ` (${label})`}: variance ${signedPercent(-c.cuped.varianceReduction)}; unadjusted ${liftText(u.relative, u.absolute)}, p ${formatP(u.pValue)}`,
+    );
+  }
+  return notes;
+}

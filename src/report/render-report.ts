@@ -166,7 +166,10 @@ function healthRow(track: TrackResult): string[] {
 function segmentLines(set: TrackSetResult): string[] {
   const segments = set.segments!;
   const lines = ['', `  By ${text(segments.dimension)} (${segments.values.length} segment${segments.values.length === 1 ? '' : 's'}; p adj across every segment)`];
-  const metrics = set.tracks[0]?.metrics.filter((m) => !m.guardrail).map((m) => m.metric) ?? [];
+  const goals = set.tracks[0]?.metrics.filter((m) => !m.guardrail) ?? [];
+  const metrics = goals.map((m) => m.metric);
+  // Conversion rates as percentages, as in the set's own tables.
+  const isRate = new Set(goals.filter((m) => m.type === 'conversion').map((m) => m.metric));
   const mismatched = segments.values.filter((v) => v.srm?.mismatch);
   if (mismatched.length > 0) lines.push(`  ! sample-ratio mismatch in ${mismatched.map((v) => `${text(v.value)} (p = ${formatP(v.srm!.pValue)})`).join(', ')}`);
   for (const metric of metrics) {
@@ -180,7 +183,7 @@ function segmentLines(set: TrackSetResult): string[] {
           clip(text(segment.value), 20),
           clip(text(t.name), 20),
           count(t.users),
-          number(m.value),
+          isRate.has(metric) ? percent(m.value) : number(m.value),
           t.isBaseline ? 'baseline' : c ? `${liftText(c.relative, c.absolute)}${c.verdict === 'inconclusive' ? '' : ` * ${c.verdict}`}` : clip(m.cannotCompute ? `n/a: ${text(m.cannotCompute)}` : '', 28),
           c ? formatP(c.adjustedPValue) : '',
           t.isBaseline && segment.srm ? formatP(segment.srm.pValue) : '',

@@ -13,7 +13,7 @@ import type { Cell, EventTable } from '../model/event-tables.js';
 import { firstBadEvent } from '../model/check-event.js';
 import { StoreError } from '../model/store-error.js';
 import { longestWindowOf } from '../model/sums.js';
-import { DIMENSION_SAMPLE, assertDimension } from './dimension-option.js';
+import { assertDimension } from './dimension-option.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { CONTROL_COLUMNS, controlFromRow, controlParams, upsertControlSql } from './control-rows.js';
 import type { ControlRow } from './control-rows.js';
@@ -106,12 +106,11 @@ export class SqliteDatabase {
   readDimensions(trackSetId: string, deadline: number): string[] {
     const db = this.#readable(deadline);
     if (db === undefined) return [];
-    // A file of schema version 4 or older keeps no dimensions.
-    if (db.prepare("SELECT 1 FROM pragma_table_info('tracks_exposures') WHERE name = 'dimensions'").get() === undefined) return [];
+    // Every distinct dimensions the set's exposures carry is a row of the counts (per track and day).
     const rows = untilDeadline(
       () =>
-        db.prepare(`SELECT DISTINCT j.key AS name FROM (SELECT dimensions FROM tracks_exposures WHERE track_set_id = ? AND dimensions IS NOT NULL LIMIT ${DIMENSION_SAMPLE}) e,
-          json_each(e.dimensions) j ORDER BY 1`).all(trackSetId),
+        db.prepare(`SELECT DISTINCT j.key AS name FROM tracks_exposure_counts e, json_each(e.dimensions) j
+          WHERE e.track_set_id = ? AND e.dimensions <> '' ORDER BY 1`).all(trackSetId),
       deadline,
     ) as { name: string }[];
     return rows.map((r) => r.name);
@@ -376,14 +375,13 @@ function summarizeSqlite(db: Database, options: SummarizeOptions | undefined): T
   if (by !== undefined) assertDimension(by);
   const segment = (alias: string) => (by === undefined ? '' : `, COALESCE(json_extract(${alias}dimensions, @segmentPath), '') AS segment`);
   const segmentParams = by === undefined ? {} : { segmentPath: `$."${by}"` };
-  // Exposures are counted per set, phase, track (and dimensions) as stored, in the order of the
-  // index tracks_exposures_cell (no sort of the exposures), then named: phase '' for NULL, the
-  // segment read once per distinct dimensions rather than once per unit.
+  // Exposures are counted from the trigger-kept tracks_exposure_counts (a row per set, phase,
+  // track, dimensions and day: a few rows, not a scan), the segment read once per distinct
+  // dimensions rather than once per unit ('' is "no dimensions" there).
   const exposures = all<ExposureCell>(
-    `SELECT trackSetId, COALESCE(phase, '') AS phase, day, track, SUM(users) AS users, MIN(first) AS first, MAX(last) AS last ${segment('')}
-    FROM (SELECT track_set_id AS trackSetId, phase, ${day('at')} AS day, track, ${by === undefined ? '' : 'dimensions,'} COUNT(*) AS users, MIN(at) AS first, MAX(at) AS last
-      FROM tracks_exposures ${where('')} GROUP BY track_set_id, phase, track ${by === undefined ? '' : ', dimensions'} ${daily ? ', day' : ''})
-    GROUP BY 1, 2, 3, 4 ${by === undefined ? '' : ', segment'}`,
+    `SELECT track_set_id AS trackSetId, phase, ${daily ? 'day' : 'NULL'} AS day, track, SUM(users) AS users, MIN(first_at) AS first, MAX(last_at) AS last
+      ${by === undefined ? '' : ", COALESCE(json_extract(NULLIF(dimensions, ''), @segmentPath), '') AS segment"}
+    FROM tracks_exposure_counts ${where('')} GROUP BY 1, 2, 3, 4 ${by === undefined ? '' : ', segment'}`,
     segmentParams,
   );
   // Per user and metric: the total and number of conversions at or after the exposure and
@@ -425,7 +423,7 @@ function summarizeSqlite(db: Database, options: SummarizeOptions | undefined): T
     ? all<PercentileCapRow & { kind: string }>(
         `WITH ${perUser},
         k AS (SELECT json_extract(value, '$[0]') AS metric, json_extract(value, '$[1]') AS kind, json_extract(value, '$[2]') AS q FROM json_each(@percentiles)),
-        n AS (SELECT track_set_id AS trackSetId, COALESCE(phase, '') AS phase, COUNT(*) AS users FROM tracks_exposures ${where('')} GROUP BY 1, 2),
+        n AS (SELECT track_set_id AS trackSetId, phase, SUM(users) AS users FROM tracks_exposure_counts ${where('')} GROUP BY 1, 2),
         v AS (SELECT u.trackSetId, u.phase, u.metric, k.kind, k.q,
             CASE k.kind WHEN 'count' THEN u.n WHEN 'mean' THEN u.total / u.n ELSE u.total END AS value
           FROM u JOIN k ON k.metric = u.metric WHERE u.n > 0),

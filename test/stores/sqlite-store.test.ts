@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { TrackSet, close, configure, convert, flush, memoryStore, sqliteStore, stats } from '../../src/index.js';
+import type { RecordedEvent } from '../../src/index.js';
 import { eventually } from '../support/eventually.js';
 import { killWriterAfter, runWriter, terminateWriter } from './fixtures/processes.js';
 import { sampleEvents } from './fixtures/sample-events.js';
@@ -55,6 +56,7 @@ test('configure with a path records into a real SQLite file with the tracks_ sch
       'tracks_controls',
       'tracks_conversions',
       'tracks_definitions',
+      'tracks_exposure_counts',
       'tracks_exposures',
       'tracks_guardrails',
       'tracks_health',
@@ -158,4 +160,45 @@ test('a process that ends naturally (beforeExit) or on SIGTERM flushes everythin
   const { signal } = await terminateWriter({ STORE: terminated, WORKER: '6', COUNT: '2000' });
   assert.equal(signal, 'SIGTERM');
   assert.equal(count(terminated), 2000);
+});
+
+test('exposure counts are kept by triggers: duplicates count once; rows any tool deletes or updates are recounted; a file of version 7 is counted when migrated', async () => {
+  const path = join(dir, 'counts.db');
+  // A file as tracks of schema version 7 left it, with exposures in it.
+  const old = new BetterSqlite3(path);
+  old.exec('CREATE TABLE tracks_schema_version (version INTEGER NOT NULL)');
+  SQLITE_MIGRATIONS.slice(0, 7).forEach((migration, i) => {
+    old.exec(migration);
+    old.prepare('INSERT INTO tracks_schema_version (version) VALUES (?)').run(i + 1);
+  });
+  const day = Date.UTC(2026, 10, 2);
+  const insert = old.prepare('INSERT INTO tracks_exposures (track_set_id, unit, track, at, event_id, phase, dimensions) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  for (let i = 0; i < 10; i++) insert.run('counted', `old-${i}`, i % 2 ? 'a' : 'b', day + i, `o${i}`, 'p1', i < 4 ? '{"country":"de"}' : null);
+  old.close();
+
+  const store = sqliteStore(path);
+  const exposure = (unit: string, track: string, at: number): RecordedEvent => ({ kind: 'exposure', eventId: `e-${unit}`, trackSetId: 'counted', track, unit, at, phase: 'p1' });
+  await store.write([exposure('new-1', 'a', day + 86_400_000), exposure('new-2', 'b', day + 86_400_000)]);
+  await store.write([exposure('new-1', 'a', day + 86_400_000), { ...exposure('old-0', 'a', day), eventId: 'again' }]); // duplicates: ignored, not counted
+  const users = async () => {
+    const sums = await store.summarize({ trackSetId: 'counted', daily: false });
+    return Object.fromEntries(sums[0]!.tracks.map((t) => [t.track, t.users]));
+  };
+  assert.deepEqual(await users(), { a: 6, b: 6 });
+  const bySegment = await store.summarize({ trackSetId: 'counted', daily: false, by: 'country' });
+  const segments = [...bySegment[0]!.segments!.values].flatMap(([value, phases]) => phases.flatMap((p) => p.tracks.map((t) => `${t.track}:${value}:${t.users}`))).sort();
+  assert.deepEqual(segments, ['a::4', 'a:de:2', 'b::4', 'b:de:2']);
+  assert.deepEqual(await store.readDimensions!('counted'), ['country']);
+
+  // Another tool deletes and moves rows: the counts follow.
+  const other = new BetterSqlite3(path);
+  other.prepare("DELETE FROM tracks_exposures WHERE unit IN ('old-1', 'old-3')").run();
+  other.prepare("UPDATE tracks_exposures SET track = 'a' WHERE unit = 'new-2'").run();
+  const counts = other.prepare("SELECT track, SUM(users) AS n FROM tracks_exposure_counts WHERE track_set_id = 'counted' GROUP BY track ORDER BY track").all();
+  const truth = other.prepare("SELECT track, COUNT(*) AS n FROM tracks_exposures WHERE track_set_id = 'counted' GROUP BY track ORDER BY track").all();
+  assert.deepEqual(counts, truth);
+  other.prepare("DELETE FROM tracks_exposures WHERE track_set_id = 'counted'").run();
+  assert.equal((other.prepare('SELECT COUNT(*) AS n FROM tracks_exposure_counts').get() as { n: number }).n, 0, 'empty groups are removed');
+  other.close();
+  await store.close();
 });

@@ -5,6 +5,18 @@
  * PostgreSQL also keeps two summary tables, maintained by triggers (see migration 2).
  */
 
+// SQLite's triggers cannot call one another: the statements the insert, delete and update
+// triggers of tracks_exposure_counts share (migration 8).
+const COUNT_NEW_EXPOSURE = `    INSERT INTO tracks_exposure_counts VALUES
+      (NEW.track_set_id, COALESCE(NEW.phase, ''), NEW.track, COALESCE(NEW.dimensions, ''), NEW.at / 86400000, 1, NEW.at, NEW.at)
+      ON CONFLICT DO UPDATE SET users = users + 1, first_at = MIN(first_at, excluded.first_at), last_at = MAX(last_at, excluded.last_at);`;
+const UNCOUNT_OLD_EXPOSURE = `    UPDATE tracks_exposure_counts SET users = users - 1
+      WHERE track_set_id = OLD.track_set_id AND phase = COALESCE(OLD.phase, '') AND track = OLD.track
+        AND dimensions = COALESCE(OLD.dimensions, '') AND day = OLD.at / 86400000;
+    DELETE FROM tracks_exposure_counts
+      WHERE track_set_id = OLD.track_set_id AND phase = COALESCE(OLD.phase, '') AND track = OLD.track
+        AND dimensions = COALESCE(OLD.dimensions, '') AND day = OLD.at / 86400000 AND users <= 0;`;
+
 /** SQLite migrations; index i brings the schema to version i + 1. */
 export const SQLITE_MIGRATIONS: readonly string[] = [
   `
@@ -158,28 +170,14 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     SELECT track_set_id, COALESCE(phase, ''), track, COALESCE(dimensions, ''), at / 86400000, COUNT(*), MIN(at), MAX(at)
     FROM tracks_exposures GROUP BY 1, 2, 3, 4, 5;
   CREATE TRIGGER tracks_count_exposure AFTER INSERT ON tracks_exposures BEGIN
-    INSERT INTO tracks_exposure_counts VALUES
-      (NEW.track_set_id, COALESCE(NEW.phase, ''), NEW.track, COALESCE(NEW.dimensions, ''), NEW.at / 86400000, 1, NEW.at, NEW.at)
-      ON CONFLICT DO UPDATE SET users = users + 1, first_at = MIN(first_at, excluded.first_at), last_at = MAX(last_at, excluded.last_at);
+${COUNT_NEW_EXPOSURE}
   END;
   CREATE TRIGGER tracks_uncount_exposure AFTER DELETE ON tracks_exposures BEGIN
-    UPDATE tracks_exposure_counts SET users = users - 1
-      WHERE track_set_id = OLD.track_set_id AND phase = COALESCE(OLD.phase, '') AND track = OLD.track
-        AND dimensions = COALESCE(OLD.dimensions, '') AND day = OLD.at / 86400000;
-    DELETE FROM tracks_exposure_counts
-      WHERE track_set_id = OLD.track_set_id AND phase = COALESCE(OLD.phase, '') AND track = OLD.track
-        AND dimensions = COALESCE(OLD.dimensions, '') AND day = OLD.at / 86400000 AND users <= 0;
+${UNCOUNT_OLD_EXPOSURE}
   END;
   CREATE TRIGGER tracks_recount_exposure AFTER UPDATE OF track_set_id, phase, track, dimensions, at ON tracks_exposures BEGIN
-    UPDATE tracks_exposure_counts SET users = users - 1
-      WHERE track_set_id = OLD.track_set_id AND phase = COALESCE(OLD.phase, '') AND track = OLD.track
-        AND dimensions = COALESCE(OLD.dimensions, '') AND day = OLD.at / 86400000;
-    DELETE FROM tracks_exposure_counts
-      WHERE track_set_id = OLD.track_set_id AND phase = COALESCE(OLD.phase, '') AND track = OLD.track
-        AND dimensions = COALESCE(OLD.dimensions, '') AND day = OLD.at / 86400000 AND users <= 0;
-    INSERT INTO tracks_exposure_counts VALUES
-      (NEW.track_set_id, COALESCE(NEW.phase, ''), NEW.track, COALESCE(NEW.dimensions, ''), NEW.at / 86400000, 1, NEW.at, NEW.at)
-      ON CONFLICT DO UPDATE SET users = users + 1, first_at = MIN(first_at, excluded.first_at), last_at = MAX(last_at, excluded.last_at);
+${UNCOUNT_OLD_EXPOSURE}
+${COUNT_NEW_EXPOSURE}
   END;
   DROP INDEX IF EXISTS tracks_exposures_cell;
   `,

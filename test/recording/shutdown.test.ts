@@ -42,6 +42,17 @@ function drainApp(env: Record<string, string>): Promise<{ units: number; code: n
   });
 }
 
+/** Every unit the app recorded is in the SQLite store: one exposure and one conversion each. */
+function assertStored(store: string, units: number): void {
+  const db = new BetterSqlite3(store, { readonly: true });
+  try {
+    assert.equal((db.prepare("SELECT COUNT(*) AS n FROM tracks_exposures WHERE track_set_id = 'drain'").get() as { n: number }).n, units);
+    assert.equal((db.prepare('SELECT COUNT(*) AS n FROM tracks_conversions').get() as { n: number }).n, units);
+  } finally {
+    db.close();
+  }
+}
+
 /** Writes what a previous process left in the outbox, as the next process of the service would. */
 async function drainOutbox(options: Parameters<typeof configure>[0]): Promise<void> {
   configure(options);
@@ -57,13 +68,7 @@ for (const end of ['exit', 'natural'] as const) {
     assert.equal(result.code, 0, result.stderr);
     assert.ok(result.units > 1000, `it served through the drain (${result.units} units)`);
     await drainOutbox({ store, outbox });
-    const db = new BetterSqlite3(store, { readonly: true });
-    try {
-      assert.equal((db.prepare("SELECT COUNT(*) AS n FROM tracks_exposures WHERE track_set_id = 'drain'").get() as { n: number }).n, result.units);
-      assert.equal((db.prepare('SELECT COUNT(*) AS n FROM tracks_conversions').get() as { n: number }).n, result.units);
-    } finally {
-      db.close();
-    }
+    assertStored(store, result.units);
   });
 }
 
@@ -74,13 +79,7 @@ test('SQLite: an application with no SIGTERM handler, serving until the signal e
   assert.equal(result.signal, 'SIGTERM', `it still ends by the signal (code ${result.code}): ${result.stderr}`);
   assert.ok(!/recording was closed|dropped/.test(result.stderr), result.stderr);
   await drainOutbox({ store, outbox });
-  const db = new BetterSqlite3(store, { readonly: true });
-  try {
-    assert.equal((db.prepare("SELECT COUNT(*) AS n FROM tracks_exposures WHERE track_set_id = 'drain'").get() as { n: number }).n, result.units);
-    assert.equal((db.prepare('SELECT COUNT(*) AS n FROM tracks_conversions').get() as { n: number }).n, result.units);
-  } finally {
-    db.close();
-  }
+  assertStored(store, result.units);
 });
 
 test('SQLite: an application whose drain handler is registered with process.once loses nothing either', async () => {
@@ -90,12 +89,7 @@ test('SQLite: an application whose drain handler is registered with process.once
   assert.equal(result.code, 0, `the app ended itself after its drain, not by the signal: ${result.stderr}`);
   assert.ok(!/recording was closed/.test(result.stderr), result.stderr);
   await drainOutbox({ store, outbox });
-  const db = new BetterSqlite3(store, { readonly: true });
-  try {
-    assert.equal((db.prepare("SELECT COUNT(*) AS n FROM tracks_exposures WHERE track_set_id = 'drain'").get() as { n: number }).n, result.units);
-  } finally {
-    db.close();
-  }
+  assertStored(store, result.units);
 });
 
 test('PostgreSQL: an application draining 3 s after SIGTERM, then calling process.exit(), loses nothing', async (t) => {

@@ -3,7 +3,7 @@ import type { Estimate, Interval } from './inference.js';
 import { lift, type LiftResult } from './lift.js';
 import { computed, type StatResult } from './result.js';
 import type { MetricKind, SufficientStatistics } from './summary.js';
-import { assertFiniteNumber, assertOpenUnitInterval, assertPositive } from './validate.js';
+import { assertFiniteNumber, assertOpenUnitInterval, assertOptions, assertPositive } from './validate.js';
 
 /**
  * Options of the sequential (always-valid) methods.
@@ -76,6 +76,7 @@ export function confidenceSequence(
   sampleSize: number,
   options: ConfidenceSequenceOptions = {},
 ): ConfidenceSequenceResult {
+  assertOptions('options', options);
   assertFiniteNumber('estimate', estimate);
   assertPositive('standardError', standardError);
   assertPositive('sampleSize', sampleSize);
@@ -125,6 +126,7 @@ export function sequentialLift(
   treatment: SufficientStatistics,
   options: SequentialLiftOptions = {},
 ): StatResult<LiftResult> {
+  assertOptions('options', options);
   const fixed = lift(control, treatment, { kind: options.kind ?? 'mean' });
   if (!fixed.ok) return fixed;
   return computed(alwaysValid(fixed, options));
@@ -142,6 +144,7 @@ export function sequentialLift(
  * ```
  */
 export function alwaysValid(fixed: LiftResult, options: ConfidenceSequenceOptions = {}): LiftResult {
+  assertOptions('options', options);
   const n = fixed.control.n + fixed.treatment.n;
   const always = (e: Estimate): Estimate => {
     const look = confidenceSequence(e.estimate, e.standardError, n, options);

@@ -2,7 +2,7 @@ import { TracksError } from '../errors.js';
 import { normalQuantile } from './distributions.js';
 import { readAlpha, type Interval } from './inference.js';
 import { cannotCompute, computed, type StatResult } from './result.js';
-import { assertOpenUnitInterval } from './validate.js';
+import { assertOpenUnitInterval, assertOptions } from './validate.js';
 import { assertBucketBounds, assertRunCounts, readInBucket } from './bucket-shape.js';
 
 /**
@@ -99,6 +99,7 @@ export function pairedQuantileInterval(
   q: number,
   options: PairedQuantileOptions = {},
 ): StatResult<PairedQuantileResult> {
+  assertOptions('options', options);
   assertOpenUnitInterval('q', q);
   const alpha = readAlpha(options.alpha);
   const h = readPairedHistogram('histogram', histogram);

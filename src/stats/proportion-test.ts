@@ -13,7 +13,7 @@ import {
 } from './inference.js';
 import { cannotCompute, computed, type StatResult } from './result.js';
 import type { SufficientStatistics } from './summary.js';
-import { assertConversions } from './validate.js';
+import { assertConversions, assertOptions } from './validate.js';
 
 /**
  * Result of {@link proportionTest}: the difference of conversion rates (treatment −
@@ -55,6 +55,7 @@ export function proportionTest(
   treatment: SufficientStatistics,
   options: InferenceOptions = {},
 ): StatResult<ProportionTestResult> {
+  assertOptions('options', options);
   assertConversions('control', control);
   assertConversions('treatment', treatment);
   const alpha = readAlpha(options.alpha);

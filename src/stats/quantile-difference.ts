@@ -13,6 +13,7 @@ import {
   type QuantileIntervalResult,
 } from './quantile-interval.js';
 import { cannotCompute, computed, type StatResult } from './result.js';
+import { assertOptions } from './validate.js';
 
 /**
  * Options of {@link quantileDifference}: significance level (default 0.05) and alternative
@@ -102,6 +103,7 @@ export function quantileDifference(
   q: number,
   options: QuantileDifferenceOptions = {},
 ): StatResult<QuantileDifferenceResult> {
+  assertOptions('options', options);
   const alpha = readAlpha(options.alpha);
   const alternative = readAlternative(options.alternative);
   const c = quantileInterval(control, q, { alpha }, 'control');

@@ -2,7 +2,7 @@ import { TracksError } from '../errors.js';
 import { normalQuantile } from './distributions.js';
 import { readAlpha, type Interval } from './inference.js';
 import { cannotCompute, computed, type StatResult } from './result.js';
-import { assertPositive } from './validate.js';
+import { assertOptions, assertPositive } from './validate.js';
 
 /**
  * Options of {@link rateInterval}: the level of both intervals is 1 − `alpha` (default 0.05);
@@ -93,6 +93,7 @@ export function rateInterval(
   of: number,
   options: RateIntervalOptions = {},
 ): StatResult<RateIntervalResult> {
+  assertOptions('options', options);
   assertRuns('of', of);
   assertRuns('count', count);
   if (count > of) {

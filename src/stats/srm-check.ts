@@ -1,7 +1,7 @@
 import { TracksError } from '../errors.js';
 import { chiSquareSf } from './distributions.js';
 import { cannotCompute, computed, type StatResult } from './result.js';
-import { assertNonNegative, assertOpenUnitInterval } from './validate.js';
+import { assertNonNegative, assertOpenUnitInterval, assertOptions } from './validate.js';
 
 /**
  * Options of {@link srmCheck}. `threshold` is the p-value below which the split is flagged
@@ -58,6 +58,7 @@ export function srmCheck(
   weights: readonly number[],
   options: SrmCheckOptions = {},
 ): StatResult<SrmCheckResult> {
+  assertOptions('options', options);
   const threshold = options.threshold ?? 0.001;
   assertOpenUnitInterval('threshold', threshold);
   if (observed.length !== weights.length) {

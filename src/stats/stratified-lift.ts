@@ -2,7 +2,7 @@ import { waldEstimate, type Estimate, type InferenceOptions } from './inference.
 import { relativeLift, type LiftResult } from './lift.js';
 import { cannotCompute, computed, type StatResult } from './result.js';
 import { summarize, type MetricKind, type Summary, type SufficientStatistics } from './summary.js';
-import { assertNonNegative } from './validate.js';
+import { assertNonNegative, assertOptions } from './validate.js';
 
 /**
  * One arm's estimate in one stratum: its users, its mean (a rate, a mean per user, or a ratio)
@@ -124,6 +124,7 @@ export function ratioArm(stats: RatioStatistics, name = 'stats'): StatResult<Arm
  * ```
  */
 export function stratifiedLift(strata: readonly Stratum[], options: InferenceOptions = {}): StatResult<LiftResult> {
+  assertOptions('options', options);
   const used = strata.filter((s) => s.control.n >= 2 && s.treatment.n >= 2);
   if (used.length === 0) {
     const one = strata.length === 1 ? strata[0]! : undefined;

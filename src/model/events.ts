@@ -26,7 +26,8 @@ export interface ExposureEvent {
   /**
    * The set's segments for this unit (`static dimensions(context)`): a few names to values
    * (see model/dimensions.ts for the bounds), stored as given, or hashed as keys are with
-   * `hashKeys`. Absent when the set declares none.
+   * `hashKeys`. Absent when the set declares none. Recorded as an object without a prototype,
+   * as a definition's weights: a dimension named `__proto__` is an ordinary key.
    */
   readonly dimensions?: Readonly<Record<string, string>>;
 }

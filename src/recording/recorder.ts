@@ -241,7 +241,8 @@ export class Recorder {
       return;
     }
     this.#delivery.kick();
-    const [total, bytes] = [this.#buffer.total, this.#buffer.bytes];
+    const total = this.#buffer.total;
+    const bytes = this.#buffer.bytes;
     this.#delivery.dropped(
       1,
       () =>

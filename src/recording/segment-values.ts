@@ -48,7 +48,8 @@ export class SegmentValues {
       this.#report(new TracksError(`${set.name ?? trackSetId}.dimensions(context) returned ${Array.isArray(given) ? 'an array' : typeof given}; return an object such as { country: 'de', plan: 'pro' }`));
       return undefined;
     }
-    const dimensions: Record<string, string> = {};
+    // Without a prototype, as a definition's weights: a dimension named '__proto__' is an ordinary key.
+    const dimensions = Object.create(null) as Record<string, string>;
     let count = 0;
     for (const [name, raw] of Object.entries(given)) {
       if (raw === undefined || raw === null) continue;
@@ -69,10 +70,7 @@ export class SegmentValues {
       // the store would refuse the whole exposure for it.
       const text = String(raw).replace(UNPRINTABLE, '\ufffd').trim().slice(0, MAX_DIMENSION_VALUE_LENGTH).replace(/[\ud800-\udbff]$/, '');
       if (text === '') continue;
-      const value = this.#bounded(trackSetId, name, this.#units.hashed ? this.#units.of(text) : text);
-      // Defined, not assigned: assigning '__proto__' would set the prototype and lose the dimension.
-      if (name === '__proto__') Object.defineProperty(dimensions, name, { value, enumerable: true, writable: true, configurable: true });
-      else dimensions[name] = value;
+      dimensions[name] = this.#bounded(trackSetId, name, this.#units.hashed ? this.#units.of(text) : text);
     }
     return count === 0 ? undefined : dimensions;
   }

@@ -157,8 +157,8 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
           kind: 'guardrail-metric',
           message:
             verdict === 'worse'
-              ? `guardrail metric '${m.metric}' is significantly worse on '${r.name}' than on '${baseline}' (${describeChange(m)}, p adj = ${formatP(m.comparison!.adjustedPValue)})`
-              : `guardrail metric '${m.metric}' moved significantly on '${r.name}' against '${baseline}' (${describeChange(m)}, p adj = ${formatP(m.comparison!.adjustedPValue)}); declare higherIsBetter to say which way is wrong`,
+              ? `guardrail metric '${m.metric}' is significantly worse on '${r.name}' than on '${baseline}' (${describeChange(m)}, ${pText(m.comparison!.adjustedPValue, 'p adj')})`
+              : `guardrail metric '${m.metric}' moved significantly on '${r.name}' against '${baseline}' (${describeChange(m)}, ${pText(m.comparison!.adjustedPValue, 'p adj')}); declare higherIsBetter to say which way is wrong`,
         });
       }
     }
@@ -180,7 +180,7 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
   if (srm?.mismatch) {
     warnings.push({
       kind: 'sample-ratio-mismatch',
-      message: `sample-ratio mismatch (p = ${formatP(srm.pValue)}): users are not split as ${analysedPhases.length > 1 ? "each phase's" : 'the'} weights say; check for assignment or logging bugs before trusting results`,
+      message: `sample-ratio mismatch (${pText(srm.pValue)}): users are not split as ${analysedPhases.length > 1 ? "each phase's" : 'the'} weights say; check for assignment or logging bugs before trusting results`,
     });
   }
   const minUsers = options.minUsers ?? 100;
@@ -456,9 +456,9 @@ export function formatP(p: number): string {
   return p < 0.001 ? '< 0.001' : p.toPrecision(2);
 }
 
-/** "p = 0.012", or "p < 0.001" (not "p = < 0.001"), for sentences. */
-export function pText(p: number): string {
-  return p < 0.001 ? 'p < 0.001' : `p = ${formatP(p)}`;
+/** "p = 0.012", or "p < 0.001" (not "p = < 0.001"), for sentences; `label` for "p adj". */
+export function pText(p: number, label = 'p'): string {
+  return p < 0.001 ? `${label} < 0.001` : `${label} = ${formatP(p)}`;
 }
 
 function p95Text(track: TrackResult): string {

@@ -1,6 +1,6 @@
 import { GENERAL_TRACK, HOLDOUT_TRACK } from '../core/holdout.js';
 import { escapeControl as text } from '../core/names.js';
-import { formatP } from './build-report.js';
+import { formatP, pText } from './build-report.js';
 import type { MetricResult, TrackSetResult } from './report-model.js';
 import { TYPE_LABELS, WIDTH, clip, count, liftText, number, percent, table, wrap } from './text-table.js';
 import { capNote, cupedNotes } from './metric-notes.js';
@@ -33,7 +33,7 @@ function renderHoldout(set: TrackSetResult): string {
   const heldUsers = held?.users ?? 0;
   const share = set.users > 0 ? ` (${percent(heldUsers / set.users)})` : '';
   const phases = set.phases.length > 1 ? `, ${set.phases.length} phases combined` : '';
-  const srm = set.srm ? `, sample ratio p = ${formatP(set.srm.pValue)}` : '';
+  const srm = set.srm ? `, sample ratio ${pText(set.srm.pValue)}` : '';
   const lines = [`${text(set.id)}  ${count(set.users)} users: ${count(heldUsers)} held out${share}, ${count(general?.users ?? 0)} general${phases}${srm}`];
   for (const warning of set.warnings) lines.push(...wrap(text(warning.message), WIDTH - 4).map((l, i) => `${i === 0 ? '  ! ' : '    '}${l}`));
   if (held === undefined || general === undefined) return lines.join('\n');

@@ -1,6 +1,6 @@
 import { escapeControl as text } from '../core/names.js';
 import type { MetricResult, PhaseResult, Report, TrackResult, TrackSetResult } from './report-model.js';
-import { formatP } from './build-report.js';
+import { formatP, pText } from './build-report.js';
 import { TYPE_LABELS, WIDTH, clip, count, liftText, number, percent, signedPercent, table, wrap } from './text-table.js';
 import { renderHoldoutSection } from './holdout-section.js';
 import { renderShadow } from './shadow-section.js';
@@ -64,7 +64,7 @@ function renderTrackSet(set: TrackSetResult, options: RenderOptions): string {
     `${text(set.id)}  [${status}]  ${count(set.users)} users` +
       (set.baseline ? `, baseline ${text(set.baseline)}` : '') +
       analysis +
-      (set.srm ? `, sample ratio p = ${formatP(set.srm.pValue)}` : ''),
+      (set.srm ? `, sample ratio ${pText(set.srm.pValue)}` : ''),
     WIDTH,
   );
   for (const warning of set.warnings.filter((w) => latency || w.kind !== 'latency')) lines.push(...wrap(text(warning.message), WIDTH - 4).map((l, i) => `${i === 0 ? '  ! ' : '    '}${l}`));
@@ -171,7 +171,7 @@ function segmentLines(set: TrackSetResult): string[] {
   // Conversion rates as percentages, as in the set's own tables.
   const isRate = new Set(goals.filter((m) => m.type === 'conversion').map((m) => m.metric));
   const mismatched = segments.values.filter((v) => v.srm?.mismatch);
-  if (mismatched.length > 0) lines.push(`  ! sample-ratio mismatch in ${mismatched.map((v) => `${text(v.value)} (p = ${formatP(v.srm!.pValue)})`).join(', ')}`);
+  if (mismatched.length > 0) lines.push(`  ! sample-ratio mismatch in ${mismatched.map((v) => `${text(v.value)} (${pText(v.srm!.pValue)})`).join(', ')}`);
   for (const metric of metrics) {
     const rows: string[][] = [];
     for (const segment of segments.values) {

@@ -7,6 +7,7 @@ import { buildReport, memoryStore, quantileInterval, renderReport } from '../../
 import type { RecordedEvent, Report } from '../../src/index.js';
 import { LATENCY_BUCKET_BOUNDS_MS, emptyHistogram, latencyBucket } from '../../src/model/latency-histogram.js';
 import { seededRandom } from '../support/random.js';
+import { pText } from '../../src/report/build-report.js';
 
 const AT = Date.UTC(2026, 9, 1);
 
@@ -97,4 +98,10 @@ test('the JSON keeps the latency fields documented in docs/report-json.md', asyn
   assert.deepEqual(Object.keys(slow), ['runs', 'errors', 'errorRate', 'meanMs', 'p50Ms', 'p95Ms', 'p99Ms', 'quantiles', 'comparison', 'histogram']);
   assert.deepEqual(Object.keys(slow.quantiles[0]!), ['q', 'estimateMs', 'interval', 'belowResolution', 'aboveRange']);
   assert.deepEqual(Object.keys(slow.comparison![0]!), ['q', 'differenceMs', 'ratio', 'pValue', 'slower']);
+});
+
+test('sentences say "p < 0.001", never "p = < 0.001"', () => {
+  assert.equal(pText(0.0004), 'p < 0.001');
+  assert.equal(pText(0.0004, 'p adj'), 'p adj < 0.001');
+  assert.equal(pText(0.0123), 'p = 0.012');
 });

@@ -55,7 +55,7 @@ test('each exposure records the set dimensions; --by country gives each segment 
   await record(store);
   const exposures = store.events.filter((e): e is ExposureEvent => e.kind === 'exposure');
   assert.equal(exposures.length, 8000);
-  assert.deepEqual(exposures[0]!.dimensions, { country: 'de', plan: 'pro' });
+  assert.deepEqual(exposures[0]!.dimensions, Object.assign(Object.create(null) as object, { country: 'de', plan: 'pro' }));
 
   const report = await reportBy(store, 'country');
   const set = report.trackSets[0]!;

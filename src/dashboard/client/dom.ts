@@ -87,6 +87,11 @@ export function pValue(p: number | null): string {
   return p < 0.001 ? '< 0.001' : p.toPrecision(2);
 }
 
+/** "p = 0.012", or "p < 0.001" (not "p = < 0.001"), for sentences, as the text report writes it. */
+export function pText(p: number): string {
+  return p < 0.001 ? 'p < 0.001' : `p = ${pValue(p)}`;
+}
+
 /** Milliseconds: 0.84 ms, 23 ms, 1.20 s (∞ for an unbounded interval's end). */
 export function ms(x: number | null): string {
   if (x === null) return '';

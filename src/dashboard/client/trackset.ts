@@ -3,7 +3,7 @@ import { holdoutBadge, isSerious, shadowBadge, statusBadge, warningBadges } from
 import type { ChartPanel } from './charts.js';
 import { TYPE_LABELS, errorChart, latencyChart, liftChart, rateChart } from './charts.js';
 import { confirmDialog, rampDialog } from './dialog.js';
-import { count, el, latency, ms, number, numberCell, percent, pValue, resolutionOf, signedMs, signedPercent, table, upper, when } from './dom.js';
+import { count, el, latency, ms, number, numberCell, percent, pText, pValue, resolutionOf, signedMs, signedPercent, table, upper, when } from './dom.js';
 import { shadowSection } from './shadow.js';
 
 /** What the view's buttons and choices do. */
@@ -122,7 +122,7 @@ function meta(set: TrackSetResult): HTMLElement {
   const items = [
     `${count(set.users)} users`,
     set.baseline === null ? 'no baseline' : `baseline ${set.baseline}`,
-    set.srm === null ? null : `sample ratio p = ${pValue(set.srm.pValue)}`,
+    set.srm === null ? null : `sample ratio ${pText(set.srm.pValue)}`,
     set.firstExposureAt === null ? null : `${when(set.firstExposureAt)} – ${when(set.lastExposureAt)}`,
   ];
   return el(
@@ -139,7 +139,7 @@ function holdoutMeta(set: TrackSetResult): HTMLElement {
   const share = held !== undefined && set.users > 0 ? ` (${percent(held.users / set.users, 1)})` : '';
   const items = [
     `${count(set.users)} users: ${count(held?.users ?? 0)} held out${share}, ${count(general)} general`,
-    set.srm === null ? null : `sample ratio p = ${pValue(set.srm.pValue)}`,
+    set.srm === null ? null : `sample ratio ${pText(set.srm.pValue)}`,
     set.firstExposureAt === null ? null : `${when(set.firstExposureAt)} – ${when(set.lastExposureAt)}`,
   ];
   return el('p', { class: 'meta', data: { field: 'holdout-users', heldOut: String(held?.users ?? 0), general: String(general) } }, items.filter((t): t is string => t !== null).map((text) => el('span', { text })));
@@ -579,7 +579,7 @@ function p95VsBaselineCell(
     attrs: {
       title:
         (vs.ratio === null ? `difference in ms (a p95 below resolution has no ratio); ` : `p95 ${vs.ratio.estimate.toFixed(3)}× the baseline's; `) +
-        `p = ${pValue(vs.pValue)}${vs.slower ? '; significantly slower after the correction across tracks' : ''}`,
+        `${pText(vs.pValue)}${vs.slower ? '; significantly slower after the correction across tracks' : ''}`,
     },
   });
   if (vs.slower) cell.prepend(el('span', { class: 'badge warn-badge', text: 'slower', data: { flag: 'slower' } }), ' ');

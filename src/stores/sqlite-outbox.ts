@@ -6,6 +6,7 @@ import type { CallOptions } from '../model/store.js';
 import { OutboxDatabase } from './outbox-database.js';
 import type { OutboxDatabaseOptions } from './outbox-database.js';
 import { WorkerClient } from './worker-client.js';
+import { packEvents } from './packed-events.js';
 import { assertSqliteDriver } from './sqlite-driver.js';
 
 /**
@@ -45,7 +46,7 @@ class SqliteOutbox implements Outbox {
 
   spill(events: readonly RecordedEvent[], options?: CallOptions): Promise<void> {
     this.#used = true;
-    return this.#worker.call('spill', [events], options);
+    return this.#worker.call('spill', [packEvents(events)], options);
   }
 
   spillNow(events: readonly RecordedEvent[], waitMs: number): void {

@@ -6,6 +6,7 @@ import type { CallOptions, Store } from '../model/store.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { SqliteDatabase } from './sqlite-database.js';
 import { WorkerClient } from './worker-client.js';
+import { packEvents } from './packed-events.js';
 import { assertSqliteDriver } from './sqlite-driver.js';
 import { dimensionError } from './dimension-option.js';
 
@@ -61,7 +62,7 @@ export class SqliteStore implements Store {
   }
 
   write(events: readonly RecordedEvent[], options?: CallOptions): Promise<void> {
-    return this.#worker.call('write', [events], this.#timing(options));
+    return this.#worker.call('write', [packEvents(events)], this.#timing(options));
   }
 
   readControls(options?: CallOptions): Promise<ControlState[]> {

@@ -4,6 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { StoreError, codeOf, messageOf } from '../model/store-error.js';
 import { OutboxDatabase } from './outbox-database.js';
 import { SqliteDatabase } from './sqlite-database.js';
+import { unpackEvents } from './packed-events.js';
 import type { WorkerInit, WorkerRequest, WorkerResponse } from './worker-client.js';
 
 const init = workerData as WorkerInit;
@@ -22,7 +23,7 @@ async function answer(request: WorkerRequest): Promise<WorkerResponse> {
   try {
     const method = target[request.op];
     if (typeof method !== 'function') throw new Error(`unknown operation ${request.op}`);
-    const value: unknown = await (method as (...args: unknown[]) => unknown).apply(target, [...request.args, request.deadline]);
+    const value: unknown = await (method as (...args: unknown[]) => unknown).apply(target, [...request.args.map(unpackEvents), request.deadline]);
     return { id: request.id, ok: true, value };
   } catch (error) {
     const transient = error instanceof StoreError ? error.transient : true;

@@ -55,14 +55,17 @@ export function packEvents(events: readonly RecordedEvent[]): PackedEvents {
   let strings = 0;
   let ref = 0;
   let number = 0;
+  const idAndUnit = (event: ExposureEvent | ConversionEvent): void => {
+    text += event.eventId;
+    text += event.unit;
+    lengths[strings++] = event.eventId.length;
+    lengths[strings++] = event.unit.length;
+  };
   for (let i = 0; i < n; i++) {
     const event = events[i]!;
     if (isPlainExposure(event)) {
       tags[i] = EXPOSURE;
-      text += event.eventId;
-      text += event.unit;
-      lengths[strings++] = event.eventId.length;
-      lengths[strings++] = event.unit.length;
+      idAndUnit(event);
       refs[ref++] = name(event.trackSetId);
       refs[ref++] = name(event.track);
       refs[ref++] = event.phase === undefined ? -1 : name(event.phase);
@@ -70,10 +73,7 @@ export function packEvents(events: readonly RecordedEvent[]): PackedEvents {
       numbers[number++] = event.at;
     } else if (isPlainConversion(event)) {
       tags[i] = CONVERSION;
-      text += event.eventId;
-      text += event.unit;
-      lengths[strings++] = event.eventId.length;
-      lengths[strings++] = event.unit.length;
+      idAndUnit(event);
       refs[ref++] = name(event.metric);
       numbers[number++] = event.at;
       numbers[number++] = event.value;

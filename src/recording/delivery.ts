@@ -32,6 +32,8 @@ const OUTBOX_LOOK_AGAIN_MS = 10_000;
 
 /** A write taking longer than this means the store is slow: queued events may spill. */
 const SLOW_WRITE_MS = 200;
+/** The least time the outbox gets to open (start its worker, create or migrate its file), whatever writeTimeout is. */
+const OUTBOX_OPEN_MS = 5_000;
 
 /** A flush waiting for every event before `seq` to settle. */
 interface Waiter {
@@ -69,6 +71,8 @@ export class Delivery {
   #spillBlockedUntil = 0;
   /** How the pump's last look at the outbox went. */
   #lastDrain: 'more' | 'done' | 'failed' | undefined;
+  /** The outbox's opening, from the store's first failure (or first spill) until it settles. */
+  #outboxOpening: Promise<void> | undefined;
   #outboxOpened = false;
   /** Whether the outbox was last seen empty (no spill since), and when it was looked at. */
   #outboxEmpty = false;
@@ -281,21 +285,37 @@ export class Delivery {
 
   // ---- the outbox ----
 
-  /** Readies the outbox when the store first fails, so the outage's first spill does not wait for it. */
+  /**
+   * Readies the outbox when the store first fails, so the outage's first spill does not wait for
+   * it. Opening starts the outbox's worker thread and creates or migrates its file: a few
+   * hundred milliseconds, more than a short writeTimeout, so it gets at least OUTBOX_OPEN_MS.
+   */
   #openOutbox(): void {
     const outbox = this.#outbox;
     if (outbox === undefined || this.#outboxOpened) return;
     this.#outboxOpened = true;
-    withDeadline(this.#options.writeTimeout, `opening the outbox ${outbox.path}`, (call) => outbox.open(call)).catch((error: unknown) => {
-      this.#outboxOpened = false;
-      this.#reportFailure('outbox', error);
-    });
+    const ms = Math.max(this.#options.writeTimeout, OUTBOX_OPEN_MS);
+    this.#outboxOpening = withDeadline(ms, `opening the outbox ${outbox.path}`, (call) => outbox.open(call))
+      .catch((error: unknown) => {
+        this.#outboxOpened = false;
+        this.#reportFailure('outbox', error);
+      })
+      .finally(() => (this.#outboxOpening = undefined));
   }
 
   /** Spills what is queued, a batch at a time so memory is freed as the outbox takes it. */
   async #spillQueued(): Promise<void> {
     const outbox = this.#outbox;
     if (outbox === undefined) return;
+    // An outbox still opening is waited for (until a flush's deadline at most): a spill sent
+    // to it now would time out in its queue and block spilling for a second, dropping events.
+    this.#openOutbox();
+    if (this.#outboxOpening !== undefined) {
+      let timer: NodeJS.Timeout | undefined;
+      const until = this.#spillUntil - Date.now();
+      await Promise.race([this.#outboxOpening, ...(Number.isFinite(until) ? [new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, until))))] : [])]);
+      clearTimeout(timer);
+    }
     while (!this.#stopped && Date.now() >= this.#spillBlockedUntil && Date.now() < this.#spillUntil && (this.#spillAll || this.#behind(4, 2))) {
       const batch = this.#buffer.take(this.#options.batchSize);
       if (batch === undefined) return;

@@ -12,6 +12,7 @@ import type { RecordedEvent } from '../model/events.js';
 import type { OutboxBatch, OutboxCounts, QuarantinedEvent } from '../model/outbox.js';
 import { StoreError } from '../model/store-error.js';
 import { sqliteStoreError, untilDeadline } from './sqlite-errors.js';
+import { abandoned, always } from './request-state.js';
 
 /** The outbox's options, as numbers (they cross to the worker thread). */
 export interface OutboxDatabaseOptions {
@@ -45,7 +46,8 @@ export class OutboxDatabase {
     this.#open(deadline);
   }
 
-  spill(events: readonly RecordedEvent[], deadline: number): void {
+  /** Adds `events` in one transaction; commits only if `mayCommit()` says the caller still waits (see RequestState). */
+  spill(events: readonly RecordedEvent[], deadline: number, mayCommit: () => boolean = always): void {
     if (events.length === 0) return;
     const db = this.#open(deadline);
     this.#run('spill to', deadline, () => {
@@ -59,6 +61,7 @@ export class OutboxDatabase {
         }
         const insert = db.prepare('INSERT INTO tracks_outbox (event) VALUES (?)');
         for (const event of events) insert.run(JSON.stringify(event));
+        if (!mayCommit()) throw abandoned(this.#path);
       }).immediate();
     });
   }
@@ -97,13 +100,14 @@ export class OutboxDatabase {
     this.#run('remove from', deadline, () => db.prepare('DELETE FROM tracks_outbox WHERE id <= ?').run(upTo));
   }
 
-  quarantine(items: readonly QuarantinedEvent[], deadline: number): void {
+  quarantine(items: readonly QuarantinedEvent[], deadline: number, mayCommit: () => boolean = always): void {
     if (items.length === 0) return;
     const db = this.#open(deadline);
     this.#run('quarantine in', deadline, () => {
       db.transaction(() => {
         const insert = db.prepare('INSERT INTO tracks_quarantine (event, error, at) VALUES (?, ?, ?)');
         for (const item of items) insert.run(safeJson(item.event), item.error, item.at);
+        if (!mayCommit()) throw abandoned(this.#path);
       }).immediate();
     });
   }

@@ -21,6 +21,7 @@ import { migrate, noTracksData, readableVersion } from './migrations.js';
 import type { MigrationTarget } from './migrations.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 import { sqliteStoreError, untilDeadline } from './sqlite-errors.js';
+import { abandoned, always } from './request-state.js';
 import { appliedCaps, buildSummary, phaseWindows, utcDay } from './summary-rows.js';
 import { definitionRow } from './definition-rows.js';
 import type { DefinitionSqlRow } from './definition-rows.js';
@@ -54,7 +55,8 @@ export class SqliteDatabase {
     this.#path = path;
   }
 
-  async write(events: readonly RecordedEvent[], deadline: number): Promise<void> {
+  /** Writes `events` in one transaction; commits only if `mayCommit()` says the caller still waits (see RequestState). */
+  async write(events: readonly RecordedEvent[], deadline: number, mayCommit: () => boolean = always): Promise<void> {
     const bad = firstBadEvent(events);
     if (bad !== undefined) {
       throw new StoreError(`tracks: the SQLite store ${this.#path} refuses ${bad.problem}`, { transient: false, code: 'TRACKS_BAD_EVENT' });
@@ -63,7 +65,7 @@ export class SqliteDatabase {
     try {
       writer.checkIdentity();
       try {
-        untilDeadline(() => writer.writeBatch.immediate(events), deadline);
+        untilDeadline(() => writer.writeBatch.immediate(events, mayCommit), deadline);
       } catch (error) {
         throw sqliteStoreError(`cannot write to the SQLite store ${this.#path}`, error);
       }
@@ -222,7 +224,7 @@ export class SqliteDatabase {
 /** The writing connection's prepared statements, and the file it wrote to. */
 class Writer {
   readonly db: Database;
-  readonly writeBatch: BetterSqlite3.Transaction<(events: readonly RecordedEvent[]) => void>;
+  readonly writeBatch: BetterSqlite3.Transaction<(events: readonly RecordedEvent[], mayCommit: () => boolean) => void>;
   readonly writeControl: BetterSqlite3.Statement;
   readonly #path: string;
   readonly #identity: { dev: number; ino: number };
@@ -233,11 +235,12 @@ class Writer {
     const stat = statSync(path);
     this.#identity = { dev: stat.dev, ino: stat.ino };
     const inserts = new Map(EVENT_KINDS.map((kind) => [kind, new TableInsert(db, EVENT_TABLES[kind] as EventTable)] as const));
-    this.writeBatch = db.transaction((events: readonly RecordedEvent[]) => {
+    this.writeBatch = db.transaction((events: readonly RecordedEvent[], mayCommit: () => boolean) => {
       // A batch that failed half-way left rows pending: they must not leak into this one.
       for (const insert of inserts.values()) insert.reset();
       for (const event of events) inserts.get(event.kind)!.add(event);
       for (const insert of inserts.values()) insert.finish();
+      if (!mayCommit()) throw abandoned(path);
     });
     this.writeControl = db.prepare(upsertControlSql('tracks_controls', () => '?'));
   }

@@ -30,6 +30,13 @@ export function isBusy(error: unknown): boolean {
   return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code?.startsWith('SQLITE_BUSY_') === true || code?.startsWith('SQLITE_LOCKED_') === true;
 }
 
+let stopWaiting: () => boolean = () => false;
+
+/** Makes untilDeadline stop waiting on locks once `check` says so (the worker: when the process exits). */
+export function stopWaitingWhen(check: () => boolean): void {
+  stopWaiting = check;
+}
+
 /**
  * Runs `fn`, trying again while another process holds the lock, until `deadline` (epoch ms).
  * Connections wait only a short busy timeout per attempt, so the caller's deadline decides how
@@ -41,6 +48,7 @@ export function untilDeadline<T>(fn: () => T, deadline: number): T {
       return fn();
     } catch (error) {
       if (!isBusy(error) || Date.now() + wait > deadline) throw error;
+      if (stopWaiting()) throw new StoreError('tracks: the process is exiting', { transient: true, code: 'TRACKS_CLOSED' });
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
     }
   }

@@ -2,12 +2,17 @@ import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { CallOptions } from '../model/store.js';
 import { StoreError } from '../model/store-error.js';
+import { markFinishing } from '../model/finishing-call.js';
+import { RequestState } from './request-state.js';
+import { WorkerLifecycle } from './worker-lifecycle.js';
 
 /** What a worker thread hosts: the SQLite store's database or an outbox file. */
 export interface WorkerInit {
   readonly role: 'store' | 'outbox';
   readonly path: string;
   readonly options: Readonly<Record<string, number>>;
+  /** Shared with the main thread: see WorkerLifecycle. */
+  readonly lifecycle?: SharedArrayBuffer;
 }
 
 /** A request to the worker; `deadline` is when the caller stops waiting (epoch ms). */
@@ -16,6 +21,8 @@ export interface WorkerRequest {
   readonly op: string;
   readonly args: readonly unknown[];
   readonly deadline: number;
+  /** The request's RequestState, shared with the worker. */
+  readonly state: SharedArrayBuffer;
 }
 
 /** A failure as it crosses the thread boundary. */
@@ -67,8 +74,14 @@ export class WorkerClient {
     const worker = this.#started();
     const id = this.#nextId++;
     const deadline = options.deadline ?? Date.now() + DEFAULT_WAIT_MS;
+    const state = new RequestState();
     return new Promise<T>((resolve, reject) => {
-      const onAbort = () => settle(() => reject(timedOut(op, this.#init.path)));
+      // Given up before the worker commits: it skips the request or rolls it back. During its
+      // commit: the caller waits for the answer, which says whether the events were written.
+      const onAbort = () => {
+        if (state.abandon()) settle(() => reject(timedOut(op, this.#init.path)));
+        else markFinishing(signal!);
+      };
       const settle = (finish: () => void) => {
         if (!this.#pending.delete(id)) return;
         signal?.removeEventListener('abort', onAbort);
@@ -81,7 +94,7 @@ export class WorkerClient {
       });
       signal?.addEventListener('abort', onAbort, { once: true });
       worker.ref();
-      worker.postMessage({ id, op, args, deadline } satisfies WorkerRequest);
+      worker.postMessage({ id, op, args, deadline, state: state.buffer } satisfies WorkerRequest);
     });
   }
 
@@ -101,7 +114,9 @@ export class WorkerClient {
 
   #started(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = startWorker(this.#init);
+    const lifecycle = new WorkerLifecycle();
+    const worker = startWorker({ ...this.#init, lifecycle: lifecycle.buffer });
+    lifecycle.watchExit(worker);
     worker.unref();
     worker.on('message', (response: WorkerResponse) => {
       const pending = this.#pending.get(response.id);

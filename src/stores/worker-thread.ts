@@ -5,9 +5,14 @@ import { StoreError, codeOf, messageOf } from '../model/store-error.js';
 import { OutboxDatabase } from './outbox-database.js';
 import { SqliteDatabase } from './sqlite-database.js';
 import { unpackEvents } from './packed-events.js';
+import { RequestState } from './request-state.js';
+import { stopWaitingWhen } from './sqlite-errors.js';
+import { WorkerLifecycle } from './worker-lifecycle.js';
 import type { WorkerInit, WorkerRequest, WorkerResponse } from './worker-client.js';
 
 const init = workerData as WorkerInit;
+const lifecycle = new WorkerLifecycle(init.lifecycle);
+stopWaitingWhen(() => lifecycle.exiting);
 const target: Record<string, unknown> =
   init.role === 'store' ? (new SqliteDatabase(init.path, init.options) as never) : (new OutboxDatabase(init.path, init.options) as never);
 
@@ -16,14 +21,22 @@ const target: Record<string, unknown> =
 let queue: Promise<void> = Promise.resolve();
 
 parentPort!.on('message', (request: WorkerRequest) => {
-  queue = queue.then(async () => parentPort!.postMessage(await answer(request)));
+  queue = queue.then(async () => parentPort!.postMessage(await lifecycle.busy(() => answer(request))));
 });
 
 async function answer(request: WorkerRequest): Promise<WorkerResponse> {
   try {
+    // The process is exiting (checked once marked busy, so the main thread waits for this
+    // answer or sees the worker idle): no new statement may start in a thread about to stop.
+    if (lifecycle.exiting) throw new StoreError(`tracks: the process is exiting; ${request.op} on ${init.path} was not started`, { transient: true, code: 'TRACKS_CLOSED' });
+    const state = new RequestState(request.state);
+    // Its caller gave up while it waited in the queue: done now, it would be done twice.
+    if (!state.start()) throw new StoreError(`tracks: ${request.op} on ${init.path} was given up before it started`, { transient: true, code: 'TRACKS_TIMEOUT' });
     const method = target[request.op];
     if (typeof method !== 'function') throw new Error(`unknown operation ${request.op}`);
-    const value: unknown = await (method as (...args: unknown[]) => unknown).apply(target, [...request.args.map(unpackEvents), request.deadline]);
+    // Writing operations take mayCommit after the deadline and check it before they commit.
+    const mayCommit = () => state.mayCommit();
+    const value: unknown = await (method as (...args: unknown[]) => unknown).apply(target, [...request.args.map(unpackEvents), request.deadline, mayCommit]);
     return { id: request.id, ok: true, value };
   } catch (error) {
     const transient = error instanceof StoreError ? error.transient : true;

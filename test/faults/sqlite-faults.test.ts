@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { TrackSet, close, configure, convert, flush, sqliteStore, stats, stopTrackSet } from '../../src/index.js';
+import { TrackSet, callbackStore, close, configure, convert, flush, sqliteStore, stats, stopTrackSet } from '../../src/index.js';
 import { eventually } from '../support/eventually.js';
 import { paced } from '../support/pace.js';
 
@@ -32,15 +32,15 @@ function count(path: string, table: string): number {
   }
 }
 
-/** Starts a process that holds the file's write lock for `ms`; resolves once it holds it, with its exit. */
-function holdLock(path: string, ms: number): Promise<{ exited: Promise<void> }> {
+/** Starts a process that holds the file's write lock for `ms` (or until released); resolves once it holds it, with its exit. */
+function holdLock(path: string, ms: number): Promise<{ exited: Promise<void>; release: () => void }> {
   const script = fileURLToPath(new URL('./fixtures/hold-lock.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, STORE: path, HOLD_MS: String(ms) }, stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.stdout.on('data', (d: Buffer) => {
-      if (d.toString().includes('locked')) resolve({ exited });
+      if (d.toString().includes('locked')) resolve({ exited, release: () => child.kill() });
     });
   });
 }
@@ -129,6 +129,62 @@ test("the SQLite store's directory removed mid-run: reported, events wait in the
   await close();
   assert.equal(count(path, 'tracks_exposures'), 300);
   assert.equal(stats().dropped, 0);
+});
+
+test('a store down 1.5 s with a short writeTimeout: the cold outbox is waited for, and every event arrives once, none dropped', async (t) => {
+  // The outbox's first spill goes to a worker that is still starting (hundreds of ms, more
+  // than writeTimeout): it used to time out in the worker's queue, be committed there anyway
+  // after the batch was kept in memory (delivered twice), and block spilling for a second
+  // (events dropped at the memory bound).
+  const started = Date.now();
+  const delivered = new Map<string, number>();
+  const store = callbackStore(async (events) => {
+    if (Date.now() - started < 1_500) throw new Error('the store is down');
+    for (const e of events) if (e.kind === 'exposure' || e.kind === 'conversion') delivered.set(e.eventId, (delivered.get(e.eventId) ?? 0) + 1);
+  });
+  configure({ store, outbox: join(dir, 'cold.outbox'), handleSignals: false, writeTimeout: 100, maxBuffered: 4_000, batchSize: 250, flushInterval: 20, onError: () => {} });
+  const units = 6_000;
+  const { peakBuffered } = await paced(units, 3_000, (i) => {
+    new LockTracks({ key: `cold-${i}` }).run();
+    convert({ key: `cold-${i}`, metric: 'purchase' });
+  });
+  await eventually(async () => {
+    await flush();
+    return delivered.size === 2 * units;
+  }, 'every exposure and conversion delivered');
+  const final = stats();
+  await close();
+  const doubled = [...delivered.values()].filter((n) => n > 1).length;
+  t.diagnostic(`fault-table ${JSON.stringify({ fault: 'store-down-1.5s-cold-outbox', in: 2 * units, stored: delivered.size, doubled, peakBuffered, final })}`);
+  assert.equal(doubled, 0, 'no event delivered twice');
+  assert.equal(final.dropped, 0, `none dropped: ${JSON.stringify(final)}`);
+  assert.ok(final.spilled > 0, 'the outage went through the outbox');
+});
+
+test('process.exit() while the SQLite worker waits on another process\'s lock: the process exits with its code, not SIGABRT', async () => {
+  // Node stops workers where they stand on exit; one inside a SQLite statement made
+  // better-sqlite3 raise an error in a dying thread, and the process aborted (4 runs in 10).
+  const path = join(dir, 'exit-locked.db');
+  configure({ store: path, outbox: false, handleSignals: false });
+  new LockTracks({ key: 'first' }).run();
+  await flush();
+  await close();
+  const lock = await holdLock(path, 20_000);
+  const script = fileURLToPath(new URL('./fixtures/exit-mid-write.ts', import.meta.url));
+  const outcomes: string[] = [];
+  for (let run = 0; run < 6; run++) {
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      env: { ...process.env, STORE: path, EXIT_AFTER_MS: String(300 + 100 * run) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+    outcomes.push(`code ${code}, signal ${signal}${/FATAL/.test(stderr) ? ', FATAL' : ''}`);
+  }
+  lock.release();
+  await lock.exited;
+  assert.deepEqual(outcomes, new Array(6).fill('code 0, signal null'));
 });
 
 test('a process started while another holds the SQLite write lock and the set is stopped: configure() returns at once, serves the stop from the first run, and stores every event', async (t) => {

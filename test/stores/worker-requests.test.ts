@@ -1,0 +1,118 @@
+// A call to a SQLite worker that its caller gave up on is never carried out late: given up in
+// the queue (a cold worker, a lock), it is skipped; given up while it ran, it rolls back; given
+// up while it commits, its caller waits for the commit's answer. Otherwise a batch whose write
+// timed out was committed anyway after the caller spilled or retried it, and stored twice.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
+import type { RecordedEvent } from '../../src/index.js';
+import { StoreError, sqliteOutbox, sqliteStore } from '../../src/index.js';
+import { markFinishing } from '../../src/model/finishing-call.js';
+import { withDeadline } from '../../src/recording/deadline.js';
+import { OutboxDatabase } from '../../src/stores/outbox-database.js';
+import { RequestState } from '../../src/stores/request-state.js';
+import { SqliteDatabase } from '../../src/stores/sqlite-database.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tracks-worker-requests-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const exposures = (prefix: string, n: number): RecordedEvent[] =>
+  Array.from({ length: n }, (_, i) => ({ kind: 'exposure', eventId: `${prefix}-${i}`, trackSetId: 'delay', track: 'long', unit: `${prefix}-u${i}`, at: 1_700_000_000_000 + i }));
+
+function rows(path: string, sql: string): number {
+  const db = new BetterSqlite3(path, { readonly: true });
+  try {
+    return (db.prepare(sql).get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+const givenUp = (ms: number) => ({ deadline: Date.now() + ms, signal: AbortSignal.timeout(ms) });
+const isTimeout = (error: unknown) => error instanceof StoreError && error.transient && error.code === 'TRACKS_TIMEOUT';
+
+test('RequestState: the caller gives up before the start (skipped) or while running (no commit), never during the commit', () => {
+  const queued = new RequestState();
+  assert.equal(queued.abandon(), true);
+  assert.equal(new RequestState(queued.buffer).start(), false);
+
+  const running = new RequestState();
+  const worker = new RequestState(running.buffer);
+  assert.equal(worker.start(), true);
+  assert.equal(running.abandon(), true);
+  assert.equal(worker.mayCommit(), false);
+
+  const committing = new RequestState();
+  const other = new RequestState(committing.buffer);
+  assert.equal(other.start(), true);
+  assert.equal(other.mayCommit(), true);
+  assert.equal(committing.abandon(), false);
+});
+
+test('an outbox spill given up before the (cold) worker took it is never written', async () => {
+  const outbox = sqliteOutbox(join(dir, 'cold.outbox'));
+  try {
+    // The worker starts and opens the file in far more than 1 ms: the spill waits in its queue.
+    await assert.rejects(outbox.spill(exposures('late', 100), givenUp(1)), isTimeout);
+    // Answered after the spill (calls are answered in order): the spill was skipped.
+    assert.deepEqual(await outbox.counts({ deadline: Date.now() + 10_000 }), { waiting: 0, quarantined: 0 });
+    await outbox.spill(exposures('kept', 10), { deadline: Date.now() + 10_000 });
+    assert.equal((await outbox.counts({ deadline: Date.now() + 10_000 })).waiting, 10);
+  } finally {
+    await outbox.close();
+  }
+});
+
+test('a store write given up before the worker took it is never written', async () => {
+  const path = join(dir, 'cold.db');
+  const store = sqliteStore(path);
+  try {
+    await assert.rejects(store.write(exposures('late', 100), givenUp(1)), isTimeout);
+    await store.write(exposures('kept', 10), { deadline: Date.now() + 10_000 });
+  } finally {
+    await store.close();
+  }
+  assert.equal(rows(path, 'SELECT COUNT(*) AS n FROM tracks_exposures'), 10);
+  assert.equal(rows(path, "SELECT COUNT(*) AS n FROM tracks_exposures WHERE event_id LIKE 'late-%'"), 0);
+});
+
+test('a write or a spill whose caller gave up while it ran rolls back instead of committing', async () => {
+  const path = join(dir, 'rolled-back.db');
+  const database = new SqliteDatabase(path);
+  await database.write(exposures('first', 3), Date.now() + 10_000);
+  await assert.rejects(database.write(exposures('late', 50), Date.now() + 10_000, () => false), isTimeout);
+  database.close();
+  assert.equal(rows(path, 'SELECT COUNT(*) AS n FROM tracks_exposures'), 3);
+
+  const outbox = new OutboxDatabase(join(dir, 'rolled-back.outbox'));
+  outbox.spill(exposures('first', 3), Date.now() + 10_000);
+  assert.throws(() => outbox.spill(exposures('late', 50), Date.now() + 10_000, () => false), isTimeout);
+  assert.throws(
+    () => outbox.quarantine([{ event: exposures('late', 1)[0]!, error: 'refused', at: 1 }], Date.now() + 10_000, () => false),
+    isTimeout,
+  );
+  assert.deepEqual(outbox.counts(Date.now() + 10_000), { waiting: 3, quarantined: 0 });
+  outbox.close();
+});
+
+test('withDeadline: a call committing at the deadline is waited for, and its outcome counts; any other call times out', async () => {
+  const committing = withDeadline(20, 'a commit', ({ signal }) => {
+    return new Promise<string>((resolve) => {
+      signal.addEventListener('abort', () => {
+        markFinishing(signal);
+        setTimeout(() => resolve('committed'), 10);
+      });
+    });
+  });
+  assert.equal(await committing, 'committed');
+  const silent = withDeadline(20, 'a silent call', () => new Promise<string>(() => {}));
+  await assert.rejects(silent, (e: unknown) => isTimeout(e) && /a silent call did not finish within 20 ms/.test((e as Error).message));
+  // A committing call is waited for up to the same time again, not forever.
+  const stuck = withDeadline(20, 'a stuck commit', ({ signal }) => {
+    return new Promise<string>(() => signal.addEventListener('abort', () => markFinishing(signal)));
+  });
+  await assert.rejects(stuck, isTimeout);
+});

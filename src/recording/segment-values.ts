@@ -62,14 +62,15 @@ export class SegmentValues {
         this.#report(new TracksError(`${set.name ?? trackSetId}.dimensions: ${quoted(name)} is ${typeof raw}; give a string, number or boolean (it is left out)`));
         continue;
       }
+      // Cut to the bound without splitting a surrogate pair: half an emoji is not valid text, and
+      // the store would refuse the whole exposure for it.
+      const text = String(raw).trim().replace(UNPRINTABLE, '\ufffd').slice(0, MAX_DIMENSION_VALUE_LENGTH).replace(/[\ud800-\udbff]$/, '');
+      // A blank value is no value, as undefined is: it neither counts toward the bound nor is recorded.
+      if (text === '') continue;
       if (++count > MAX_DIMENSIONS) {
         this.#report(new TracksError(`${set.name ?? trackSetId}.dimensions gives more than ${MAX_DIMENSIONS} dimensions; the rest are left out (segments are a few low-cardinality attributes)`));
         break;
       }
-      // Cut to the bound without splitting a surrogate pair: half an emoji is not valid text, and
-      // the store would refuse the whole exposure for it.
-      const text = String(raw).replace(UNPRINTABLE, '\ufffd').trim().slice(0, MAX_DIMENSION_VALUE_LENGTH).replace(/[\ud800-\udbff]$/, '');
-      if (text === '') continue;
       dimensions[name] = this.#bounded(trackSetId, name, this.#units.hashed ? this.#units.of(text) : text);
     }
     return count === 0 ? undefined : dimensions;

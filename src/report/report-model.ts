@@ -324,7 +324,7 @@ export interface ShadowSampleResult {
 /** A set's results broken down by one dimension (`static dimensions(context)`). */
 export interface SegmentsResult {
   readonly dimension: string;
-  /** The largest segments (at most 10; the rest added up as `other`; `(none)`: users recorded without the dimension). */
+  /** The largest segments, 10 rows at most: `(none)` (users recorded without the dimension, always its own row), the largest values, and `other` (the rest). */
   readonly values: readonly SegmentResult[];
   /** Per track and metric: does the effect differ between segments? (Cochran's Q over the segments' fixed-horizon lifts.) */
   readonly heterogeneity: readonly Heterogeneity[];

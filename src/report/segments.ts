@@ -8,7 +8,7 @@ import type { ArmSums, MetricSpec } from './metric-spec.js';
 import { phasedSrm } from './phase-srm.js';
 import type { Comparison, SegmentResult, SegmentsResult, TrackResult } from './report-model.js';
 
-/** The report shows at most this many segments per dimension, the largest; the rest are added up as 'other'. */
+/** The report shows at most this many segments per dimension (with "(none)" and 'other'), the largest; the rest are added up as 'other'. */
 export const MAX_REPORTED_SEGMENTS = 10;
 
 /** How the report analyses a group of users: the analysis of build-report, passed in (it lives there). */
@@ -16,8 +16,8 @@ export type Analyse = (tracks: readonly TrackSums[], phases: readonly PhaseSums[
 
 /**
  * The set's results by segment (`tracks report --by country`): each of the largest
- * {@link MAX_REPORTED_SEGMENTS} values of the dimension ('' shown as "(none)"; the rest and the
- * values recorded as 'other' added up as 'other'), analysed like the set (phase-aware, CUPED,
+ * {@link MAX_REPORTED_SEGMENTS} values of the dimension (users without it always their own
+ * row, "(none)"; the rest and the values recorded as 'other' added up as 'other'), analysed like the set (phase-aware, CUPED,
  * caps) on its users alone; p-values corrected across every segment's comparisons together;
  * each segment's sample-ratio check; and, per track and metric, Cochran's Q test of whether the
  * effect differs between segments.
@@ -95,8 +95,12 @@ function groupSegments(segments: SegmentSums, analysed: ReadonlySet<string>): Ar
     .map(([value, phases]) => ({ value, phases: phases.filter((p) => analysed.has(p.phase)).map((p) => ({ phase: p.phase, tracks: [...p.tracks] })) }))
     .filter((e) => usersOf(e.phases) > 0)
     .sort((a, b) => usersOf(b.phases) - usersOf(a.phases) || (a.value < b.value ? -1 : 1));
-  const named = entries.filter((e) => e.value !== OTHER_SEGMENT);
-  const shown = named.slice(0, MAX_REPORTED_SEGMENTS - (named.length > MAX_REPORTED_SEGMENTS || entries.some((e) => e.value === OTHER_SEGMENT) ? 1 : 0));
+  // Users recorded without the dimension are always their own row, "(none)", never in 'other'.
+  const none = entries.filter((e) => e.value === NO_SEGMENT);
+  const named = entries.filter((e) => e.value !== OTHER_SEGMENT && e.value !== NO_SEGMENT);
+  const room = MAX_REPORTED_SEGMENTS - none.length;
+  const top = named.slice(0, room - (named.length > room || entries.some((e) => e.value === OTHER_SEGMENT) ? 1 : 0));
+  const shown = entries.filter((e) => top.includes(e) || none.includes(e));
   const rest = entries.filter((e) => !shown.includes(e));
   const groups = shown.map((e) => ({ value: e.value === NO_SEGMENT ? '(none)' : e.value, phases: e.phases }));
   if (rest.length > 0) {

@@ -132,6 +132,53 @@ test('the recorder bounds dimensions: 50 values per dimension (then other), bad 
   assert.ok(errors.some((e) => /Noisy\.dimensions: 'nested' is object; give a string, number or boolean/.test(e.message)));
 });
 
+test('blank dimension values are no values: not recorded, not counted toward the 8 dimensions, and all-blank is none', async () => {
+  class Blank extends TrackSet<{ all: boolean }> {
+    static override id = 'blank-dimensions';
+    static override dimensions(context: { all: boolean }) {
+      const blanks = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`blank${i}`, i % 2 ? '   ' : '\t']));
+      return context.all ? { country: '  ' } : { ...blanks, real: 'x' };
+    }
+    static a_track() {}
+  }
+  const store = memoryStore();
+  const errors: Error[] = [];
+  configure({ store, outbox: false, onError: (e) => errors.push(e) });
+  void new Blank({ key: 'all-blank', context: { all: true } }).name;
+  void new Blank({ key: 'one-real', context: { all: false } }).name;
+  await flush();
+  await close();
+  const exposures = store.events.filter((e): e is ExposureEvent => e.kind === 'exposure' && e.trackSetId === 'blank-dimensions');
+  assert.equal(exposures.find((e) => e.unit === 'all-blank')!.dimensions, undefined);
+  assert.deepEqual({ ...exposures.find((e) => e.unit === 'one-real')!.dimensions }, { real: 'x' });
+  assert.deepEqual(errors, []);
+});
+
+test('users without the dimension are always their own row, (none), even when they are few and the values many', async () => {
+  class Many extends TrackSet<{ country?: string }> {
+    static override id = 'many-countries';
+    static override dimensions(context: { country?: string }) {
+      return { country: context.country };
+    }
+    static a_track() {}
+    static b_track() {}
+  }
+  const store = memoryStore();
+  configure({ store, outbox: false });
+  // 12 countries of 40 + 2c users (c00 largest), and 5 users without a country.
+  for (let c = 0; c < 12; c++) for (let i = 0; i < 40 + 2 * (12 - c); i++) void new Many({ key: `c${c}-${i}`, context: { country: `c${String(c).padStart(2, '0')}` } }).name;
+  for (let i = 0; i < 5; i++) void new Many({ key: `none-${i}`, context: {} }).name;
+  await flush();
+  await close();
+  const values = (await reportBy(store, 'country')).trackSets[0]!.segments!.values;
+  const users = Object.fromEntries(values.map((v) => [v.value, v.users]));
+  assert.equal(values.length, 10);
+  assert.equal(users['(none)'], 5);
+  // Eight countries shown; the four smallest (c08..c11: 48 + 46 + 44 + 42) added up as other.
+  assert.deepEqual(Object.keys(users).filter((v) => v.startsWith('c')), ['c00', 'c01', 'c02', 'c03', 'c04', 'c05', 'c06', 'c07']);
+  assert.equal(users.other, 48 + 46 + 44 + 42);
+});
+
 test('dimensions named __proto__, constructor or toString are kept and reported like any other, on SQLite', async () => {
   class Odd extends TrackSet<{ v: string }> {
     static override id = 'odd-dimensions';

@@ -10,7 +10,8 @@ in quadrature by the resolution margin (the size of the slope correction plus
 |curvature|*w^3/(72*sqrt(3))), never past its bucket's edge, and is that edge where the
 bucket's shape is unknown. The standard error is the interval's width / (2z). Differences and
 ratios (on the log scale) combine the two tracks' intervals end by end, in quadrature (MOVER,
-Zou and Donner, Statistics in Medicine 27, 2008); the p-value uses the side facing 0. It also checks
+Zou and Donner, Statistics in Medicine 27, 2008); the p-value is the smallest level whose interval
+excludes "no change" (found with scipy.optimize.brentq on log(alpha); 1e-12 at the least). It also checks
 the normal-approximation ranks against the exact binomial order-statistic ranks
 (scipy.stats.binom), the interval of Conover's Practical Nonparametric Statistics (3rd ed.,
 1999, chapter 3).
@@ -25,7 +26,7 @@ from scipy import integrate, optimize, stats
 SOURCE = ("numpy %s / scipy %s, scripts/reference/latency_quantiles.py (independent implementation of "
           "the Woodruff 1952 interval through the interpolated histogram, docs/statistics.md 'Latency quantiles'; "
           "in-bucket shape inverted with scipy.integrate.quad and scipy.optimize.brentq; z from scipy.stats.norm.ppf; "
-          "differences and ratios by MOVER, Zou and Donner 2008)" % (np.__version__, scipy.__version__))
+          "differences and ratios by MOVER, Zou and Donner 2008; p-values by inverting the intervals with scipy.optimize.brentq)" % (np.__version__, scipy.__version__))
 
 BOUNDS = 0.05 * 2.0 ** (np.arange(66) / 3.0)  # the recorder's LATENCY_BUCKET_BOUNDS_MS
 MIN_NEIGHBOUR_RUNS = 10  # fewer runs in a neighbour: no slope, the bucket is read log-linearly
@@ -112,7 +113,42 @@ def mover(d, below, above, z):
     return se, d - z * below, d + z * above, min(1.0, 2 * stats.norm.sf(abs(d) / se))
 
 
+SMALLEST_P = 1e-12
+
+
+def inverted_p(excluded):
+    """The smallest level alpha whose interval excludes "no change": scipy's brentq on log(alpha)
+    over the interval's near end; SMALLEST_P when even that level excludes it, 1 when 0.999 does not."""
+    if excluded(SMALLEST_P) > 0:
+        return SMALLEST_P
+    if excluded(0.999) <= 0:
+        return 1.0
+    root = optimize.brentq(lambda x: excluded(np.exp(x)), np.log(SMALLEST_P), np.log(0.999), xtol=1e-13, rtol=1e-13)
+    return float(np.exp(root))
+
+
+def near_end(cc, ct, q, which, none):
+    """How far the interval at a level lies beyond "no change" on the side facing it (> 0: excluded)."""
+    def at(alpha):
+        try:
+            r = difference_at(cc, ct, q, alpha)
+        except (ZeroDivisionError, FloatingPointError):
+            return -np.inf
+        lower, upper = r[which + "CiLower"], r[which + "CiUpper"]
+        if not (np.isfinite(lower) and np.isfinite(upper)) or not np.isfinite(r[which + ("StandardError" if which == "difference" else "LogStandardError")]):
+            return -np.inf
+        return max(lower - none, none - upper)
+    return at
+
+
 def difference(cc, ct, q, alpha=0.05):
+    r = difference_at(cc, ct, q, alpha)
+    r["differencePValue"] = inverted_p(near_end(cc, ct, q, "difference", 0.0))
+    r["ratioPValue"] = inverted_p(near_end(cc, ct, q, "ratio", 1.0))
+    return r
+
+
+def difference_at(cc, ct, q, alpha=0.05):
     c, t = interval(cc, q, alpha), interval(ct, q, alpha)
     z = stats.norm.ppf(1 - alpha / 2)
     # each track's interval, end by end, as standard errors (distance from the estimate / z)

@@ -34,7 +34,7 @@ export function latencyResults(
         q,
         differenceMs: { estimate: d.difference.estimate, interval: d.difference.confidenceInterval },
         ratio: d.ratio.ok ? { estimate: d.ratio.estimate, interval: d.ratio.confidenceInterval } : null,
-        pValue: invertedPValue(base, histograms.get(t.track)!, q),
+        pValue: d.difference.pValue,
         slower: false,
       });
     }
@@ -68,30 +68,6 @@ export function latencyResults(
       return [t.track, result] as const;
     }),
   );
-}
-
-/**
- * The p-value of "no difference" as the smallest level at which the difference's interval
- * excludes 0. The interval's resolution part does not scale with the level, so the p-value
- * quantileDifference gives at one alpha is not a p-value at another; inverting the family of
- * intervals gives one that is (what the set's correction across tracks needs). The intervals
- * narrow as alpha grows, so a bisection on log(alpha) finds it.
- */
-function invertedPValue(control: LatencyHistogram, treatment: LatencyHistogram, q: number): number {
-  const excludesZero = (alpha: number): boolean => {
-    const d = quantileDifference(control, treatment, q, { alpha });
-    return d.ok && (d.difference.confidenceInterval[0] > 0 || d.difference.confidenceInterval[1] < 0);
-  };
-  let low = 1e-12;
-  let high = 0.999;
-  if (excludesZero(low)) return low;
-  if (!excludesZero(high)) return 1;
-  for (let i = 0; i < 40; i++) {
-    const middle = Math.sqrt(low * high);
-    if (excludesZero(middle)) high = middle;
-    else low = middle;
-  }
-  return high;
 }
 
 function quantilesOf(histogram: LatencyHistogram, alpha: number): LatencyQuantile[] {

@@ -18,8 +18,10 @@ export interface ScopeState {
   /** The scope's key, serialized; null when it has none. */
   readonly key: string | null;
   readonly context: unknown;
-  /** The track each set chose in this scope, by set id (the last run's, when a set ran twice). */
+  /** The track each set chose in this scope for its key, by set id (the last run's, when a set ran twice). */
   readonly chosen: Record<string, string>;
+  /** Whether `key` and `context` are known without resolving them (a lazy scope resolves on first use, and may set a cookie then). */
+  readonly settled: boolean;
 }
 
 const storage = new AsyncLocalStorage<ScopeState>();
@@ -28,8 +30,9 @@ let used = false;
 
 /**
  * Runs `fn` in a request scope: inside it, and in everything it calls, awaited or not,
- * `new DelayTracks()` with no key uses the scope's key and context (an explicit one still
- * wins), and `convert({ metric })` with no key or runId credits the scope's key. The framework
+ * `new DelayTracks()` with no key uses the scope's key and context (an explicit key still
+ * wins, and then the scope's context, which is its user's, is not used either), and
+ * `convert({ metric })` with no key or runId credits the scope's key. The framework
  * adapters (`tracks/express`, `tracks/fastify`, `tracks/hono`) open one per request; open one
  * by hand for jobs, queue consumers and tests. Scopes nest; the inner one wins.
  *
@@ -52,7 +55,7 @@ export function withTracksScope<T>(scope: TracksScope, fn: () => T): T {
 /** A scope's state, for adapters whose framework runs a request in several callbacks (Fastify's hooks). */
 export function scopeStateOf(scope: TracksScope): ScopeState {
   const key = scope.key === undefined || scope.key === null ? null : serializeKey(scope.key);
-  return { key, context: scope.context, chosen: Object.create(null) as Record<string, string> };
+  return { key, context: scope.context, chosen: Object.create(null) as Record<string, string>, settled: true };
 }
 
 /**
@@ -85,6 +88,10 @@ class LazyScopeState implements ScopeState {
     return this.#context;
   }
 
+  get settled(): boolean {
+    return this.#resolve === undefined;
+  }
+
   #settle(): void {
     const { key, context } = scopeStateOf(this.#resolve!());
     this.#key = key;
@@ -105,8 +112,8 @@ export function currentScope(): ScopeState | undefined {
 }
 
 /**
- * The tracks chosen so far in the current request scope, by track set id (for logging); an
- * empty object outside any scope.
+ * The tracks chosen so far for the current request scope's key, by track set id (for logging):
+ * runs for other keys in the same request are not listed. An empty object outside any scope.
  *
  * @example
  * ```ts

@@ -198,6 +198,8 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
   // no number is stored per run (an int32 field would often be boxed).
   readonly #keyHash: number | undefined;
   #track: TrackDefinition | undefined;
+  /** Whether the key is the request scope's (none was given). */
+  readonly #keyOfScope: boolean;
   #reason: Reason = 'assigned';
   #runId: string | undefined;
   #disposed = false;
@@ -209,22 +211,34 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
     this.#definition = cached !== undefined && cached.owner === new.target ? cached : definitionOf(new.target);
     const prepared = preparedKey;
     preparedKey = undefined;
+    // No key given: the request scope's, if any (an explicit null still means no key).
+    const scope = prepared === undefined && options?.key === undefined ? currentScope() : undefined;
+    this.#keyOfScope = scope !== undefined;
     if (prepared !== undefined) {
       this.key = prepared.key;
       this.#keyHash = prepared.keyHash;
     } else {
       const key = options?.key;
-      // No key given: the request scope's, if any (an explicit null still means no key).
-      this.key = key === undefined ? (currentScope()?.key ?? null) : key === null ? null : serializeKey(key);
+      this.key = scope !== undefined ? scope.key : key === undefined || key === null ? null : serializeKey(key);
     }
-    this.context = (options?.context === undefined ? currentScope()?.context : options.context) as Context;
+    // The scope's context is its user's: it goes with the scope's key only.
+    this.context = (options?.context === undefined && scope !== undefined ? scope.context : options?.context) as Context;
     const force = options?.force;
     if (force !== undefined) {
       // Forced per call: chosen now, so an unknown name throws at the call that gave it.
       this.#track = this.#trackNamed(force, 'force');
       this.#reason = 'forced';
-      const scope = currentScope();
-      if (scope !== undefined) scope.chosen[this.#definition.id] = this.#track.name;
+      this.#noteChosen(this.#track.name);
+    }
+  }
+
+  /** Lists the track in the request scope's `chosen` when this run is for the scope's key. */
+  #noteChosen(track: string): void {
+    const scope = currentScope();
+    // An explicit key equal to the scope's counts too, once the scope knows its key (resolving
+    // a lazy scope here could set a visitor cookie for a request that never used its key).
+    if (scope !== undefined && (this.#keyOfScope || (scope.settled && this.key !== null && scope.key === this.key))) {
+      scope.chosen[this.#definition.id] = track;
     }
   }
 
@@ -327,8 +341,7 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
   #chosen(): TrackDefinition {
     if (this.#track === undefined) {
       this.#track = this.#choose();
-      const scope = currentScope();
-      if (scope !== undefined) scope.chosen[this.#definition.id] = this.#track.name;
+      this.#noteChosen(this.#track.name);
       // Only after #track is set: the hook reads this run's name.
       if (this.#reason === 'assigned') runHooks()?.exposed?.(this as unknown as ChosenRun);
     }

@@ -18,7 +18,9 @@ const EXPRESS: RequestReader<Request, Response> = {
   header: (req, name) => req.get(name),
   https: (req) => req.secure,
   setCookie: (_req, res, cookie) => {
-    if (!res.headersSent) res.append('Set-Cookie', cookie);
+    if (res.headersSent) return false;
+    res.append('Set-Cookie', cookie);
+    return true;
   },
 };
 

@@ -32,7 +32,9 @@ const FASTIFY: RequestReader<FastifyRequest, FastifyReply> = {
   },
   https: (request) => request.protocol === 'https',
   setCookie: (_request, reply, cookie) => {
-    if (!reply.sent) void reply.header('set-cookie', cookie);
+    if (reply.sent || reply.raw.headersSent) return false;
+    void reply.header('set-cookie', cookie);
+    return true;
   },
 };
 

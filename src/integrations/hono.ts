@@ -29,8 +29,15 @@ const HONO: RequestReader<HonoContext, SentCookie> = {
   },
   https: (c) => c.req.url.startsWith('https:'),
   setCookie: (c, sent, cookie) => {
+    // The response exists already (a first run inside a stream): its headers cannot change.
+    if (c.finalized) return false;
+    try {
+      c.header('set-cookie', cookie, { append: true });
+    } catch {
+      return false;
+    }
     sent.cookie = cookie;
-    c.header('set-cookie', cookie, { append: true });
+    return true;
   },
 };
 

@@ -24,6 +24,12 @@ export interface AnonymousKeyOptions {
   readonly cookie?: string;
   /** How long a visitor keeps their key, in days (default 365). */
   readonly maxAgeDays?: number;
+  /**
+   * The cookie's Secure flag: by default set when the request came over https (as the
+   * framework sees it: Express's `trust proxy`, Fastify's `trustProxy`; Hono reads the URL
+   * only). `true` sets it always, as behind a proxy that ends TLS; `false` never.
+   */
+  readonly secure?: boolean;
 }
 
 /** Options every adapter takes; `Req` is the framework's request (or context). */
@@ -56,8 +62,8 @@ export interface RequestReader<Req, Res> {
   readonly header: (request: Req, name: string) => string | undefined;
   /** Whether the request came over https (sets the cookie's Secure flag); asked only when a cookie is set, as frameworks compute it on every read. */
   readonly https: (request: Req) => boolean;
-  /** Adds a Set-Cookie header to the response (a new anonymous visitor's id). */
-  readonly setCookie: (request: Req, response: Res, cookie: string) => void;
+  /** Adds a Set-Cookie header to the response (a new anonymous visitor's id); false when the response's headers are gone already. */
+  readonly setCookie: (request: Req, response: Res, cookie: string) => boolean;
 }
 
 /** What the adapter does with a request: refuse it, or run it in a scope (whose first run may set a cookie). */
@@ -88,6 +94,9 @@ export function requestPlanner<Req, Res, Context>(
     throw new TracksError(`${adapter}: anonymousKey.cookie is ${quoted(cookieName)}; use a cookie name of letters, digits and -_.`);
   }
   const maxAge = Math.round((anonymous?.maxAgeDays ?? 365) * 86_400);
+  if (anonymous?.secure !== undefined && typeof anonymous.secure !== 'boolean') {
+    throw new TracksError(`${adapter}: anonymousKey.secure must be true, false or left out (then set on https requests)`);
+  }
   if (anonymous !== undefined && !(maxAge > 0)) throw new TracksError(`${adapter}: anonymousKey.maxAgeDays must be a positive number of days`);
   for (const cls of options.trackSets ?? []) definitionOf(cls); // known from now on; a bad class throws here
   const secret = options.forceSecret === undefined ? undefined : digest(options.forceSecret);
@@ -115,7 +124,13 @@ export function requestPlanner<Req, Res, Context>(
           key = existing;
         } else {
           key = randomUUID();
-          reader.setCookie(request, response, `${cookieName}=${key}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${reader.https(request) ? '; Secure' : ''}`);
+          const secure = anonymous.secure ?? reader.https(request);
+          // Headers already sent (a first run in a streamed response): the visitor cannot be
+          // remembered, so this request runs as one without a key; reported once per process.
+          if (!reader.setCookie(request, response, `${cookieName}=${key}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`)) {
+            key = undefined;
+            lateCookie(adapter);
+          }
         }
       }
       // An empty key is no key (as OpenFeature's empty targetingKey): never one shared assignment.
@@ -125,9 +140,23 @@ export function requestPlanner<Req, Res, Context>(
   };
 }
 
+const warnedLate = new Set<string>();
+
+/** Says once per adapter that a visitor's first run came too late to set their cookie. */
+function lateCookie(adapter: string): void {
+  if (warnedLate.has(adapter)) return;
+  warnedLate.add(adapter);
+  process.emitWarning(
+    `${adapter}: a visitor's first run came after the response's headers were sent (a streamed response), so the visitor cookie could not be set; ` +
+      'such a request runs as one without a key. Run a track before the response starts (or in a middleware) to keep anonymous visitors.',
+    { code: 'TRACKS_LATE_VISITOR_COOKIE' },
+  );
+}
+
 /** `delay=long,pricing=price_adjusted_by_0` as tracks by set id, checked against the sets this process knows; or what is wrong. */
 export function parseForce(header: string): Record<string, string> | string {
   const forced = Object.create(null) as Record<string, string>;
+  if (header.replace(/[\s,]/g, '') === '') return `${FORCE_HEADER} is empty; write set=track pairs, like delay=long,pricing=price_adjusted_by_0`;
   for (const part of header.split(',')) {
     const pair = part.trim();
     if (pair === '') continue;
@@ -141,6 +170,7 @@ export function parseForce(header: string): Record<string, string> | string {
       return `${FORCE_HEADER} names the track set ${quoted(id)}, which this service does not know${known.length > 0 ? ` (it knows ${known.map(quoted).join(', ')})` : ''}; list it in the adapter's trackSets if it has not run yet`;
     }
     if (!tracks.includes(track)) return `${FORCE_HEADER}: ${quoted(id)} has no track ${quoted(track)}; its tracks are ${tracks.map(quoted).join(', ')}`;
+    if (forced[id] !== undefined) return `${FORCE_HEADER} names the track set ${quoted(id)} twice; force one track per set`;
     forced[id] = track;
   }
   return forced;

@@ -116,7 +116,7 @@ export function postgresStore(urlOrPool: string | PgPool, options: PostgresStore
  */
 export class PostgresStore implements Store {
   readonly description: string;
-  readonly identity: string | undefined;
+  readonly identity?: string;
   readonly #schema: string;
   readonly #s: string;
   readonly #ownPool: boolean;
@@ -146,7 +146,7 @@ export class PostgresStore implements Store {
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     // As a URL the tracks commands take back (`--store`), the schema included, the password not.
     this.description = fromUrl.url !== undefined ? withSchema(redact(fromUrl.url), schema) : `postgres:pool?schema=${this.#schema}`;
-    this.identity = fromUrl.url !== undefined ? databaseOf(fromUrl.url, this.#schema) : undefined;
+    if (fromUrl.url !== undefined) this.identity = databaseOf(fromUrl.url, this.#schema);
   }
 
   async write(events: readonly RecordedEvent[], options: CallOptions = {}): Promise<void> {

@@ -41,6 +41,31 @@ test('inside a scope, a run with no key uses the scope’s key and context; an e
   withTracksScope({ key: 42 }, () => assert.equal(new BannerTracks().name, new BannerTracks({ key: 42 }).name));
 });
 
+test('an explicit key in a scope takes nothing else from it: not its context, not its chosen tracks, and a lazy scope is not resolved for it', async () => {
+  const { lazyScopeState, runInScope } = await import('../../src/core/request-scope.js');
+  withTracksScope({ key: 'staff-1', context: { plan: 'staff' } }, () => {
+    const other = new CheckoutTracks({ key: 'someone-else' });
+    assert.equal(other.context, undefined, "the scope's context is its user's");
+    assert.equal(other.name, new CheckoutTracks({ key: 'someone-else' }).name);
+    assert.deepEqual(scopeTracks(), {}, 'a run for another key is not the request user\'s track');
+    const own = new CheckoutTracks().name;
+    assert.deepEqual(scopeTracks(), { 'scope-checkout': own });
+    void new BannerTracks({ key: 'staff-1' }).name; // the scope's own key, given explicitly: listed
+    assert.deepEqual(Object.keys(scopeTracks()).sort(), ['scope-banner', 'scope-checkout']);
+  });
+  let resolved = 0;
+  const lazy = lazyScopeState(() => {
+    resolved++; // an adapter sets the visitor cookie here
+    return { key: 'visitor', context: { plan: 'pro' } };
+  });
+  runInScope(lazy, () => {
+    void new CheckoutTracks({ key: 'someone-else' }).name;
+    assert.equal(resolved, 0, 'a request that never used its key is not given a visitor cookie');
+    void new CheckoutTracks().name;
+    assert.equal(resolved, 1);
+  });
+});
+
 test('outside any scope, or in a scope without a key, no key still means a fresh random assignment', () => {
   const outside = new Set(Array.from({ length: 200 }, () => new BannerTracks().name));
   assert.deepEqual([...outside].sort(), ['big', 'control']);

@@ -94,6 +94,14 @@ export function adapterSuite(framework: string, start: StartApp): void {
     assert.equal(unknownSet.status, 400);
     assert.match(unknownSet.body as string, /names the track set 'nosuchset', which this service does not know/);
     assert.equal((await get('/catalog', { 'x-tracks-force': 'adapter-delay', 'x-tracks-force-secret': SECRET })).status, 400);
+    // Never silently ignored, even with the right secret: a set named twice, or nothing named.
+    const twice = await get('/catalog', { 'x-tracks-force': 'adapter-delay=long,adapter-delay=short', 'x-tracks-force-secret': SECRET });
+    assert.deepEqual([twice.status, twice.body], [400, "x-tracks-force names the track set 'adapter-delay' twice; force one track per set"]);
+    for (const empty of [' ', ' , ,']) {
+      const refused = await get('/catalog', { 'x-tracks-force': empty, 'x-tracks-force-secret': SECRET });
+      assert.equal(refused.status, 400, `${JSON.stringify(empty)}`);
+      assert.match(refused.body as string, /x-tracks-force is empty/);
+    }
   });
 
   test(`${framework}: without forceSecret the force header is refused, not ignored`, async () => {

@@ -51,6 +51,66 @@ test('Hono: a handler that returns its own Response still carries the visitor co
   }
 });
 
+test('Hono: behind a proxy that ends TLS, anonymousKey.secure: true makes the cookie Secure (Hono reads https from the URL only)', async () => {
+  const listen = (secure: boolean | undefined) => {
+    const app = new Hono<{ Variables: TracksVariables }>();
+    app.use(tracks({ anonymousKey: secure === undefined ? true : { secure } }));
+    app.get('/', (c) => c.text(new AdapterDelayTracks().name));
+    return new Promise<ReturnType<typeof serve>>((resolve) => {
+      const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+    });
+  };
+  for (const [secure, flagged] of [[true, true], [undefined, false], [false, false]] as const) {
+    const server = await listen(secure);
+    try {
+      const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, { headers: { 'x-forwarded-proto': 'https' } });
+      assert.equal(/; Secure$/.test(response.headers.get('set-cookie')!), flagged, `secure: ${secure}`);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }
+  assert.throws(() => tracks({ anonymousKey: { secure: 'yes' as never } }), (e: unknown) => e instanceof TracksError && /tracks\/hono: anonymousKey.secure must be true, false or left out/.test(e.message));
+});
+
+test('Hono: a first run inside a streamed response neither throws nor sets a cookie; the visitor runs without a key, said once', async () => {
+  const { streamText } = await import('hono/streaming');
+  const app = new Hono<{ Variables: TracksVariables }>();
+  app.use(tracks({ anonymousKey: true }));
+  const runs: Array<{ key: string | null; name: string } | string> = [];
+  app.get('/stream', (c) =>
+    streamText(c, async (stream) => {
+      await stream.write('first ');
+      try {
+        const run = new AdapterDelayTracks();
+        runs.push({ key: run.key, name: run.name });
+        await stream.write(run.name);
+      } catch (error) {
+        runs.push(`threw: ${(error as Error).message}`);
+      }
+    }),
+  );
+  const warnings: string[] = [];
+  const onWarning = (w: Error & { code?: string }) => w.code === 'TRACKS_LATE_VISITOR_COOKIE' && warnings.push(w.message);
+  process.on('warning', onWarning);
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+  });
+  try {
+    for (let i = 0; i < 2; i++) {
+      const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/stream`);
+      assert.match(await response.text(), /^first (control|short|long)$/);
+      assert.equal(response.headers.get('set-cookie'), null);
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(runs.map((r) => (typeof r === 'string' ? r : r.key)), [null, null]);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /tracks\/hono: a visitor's first run came after the response's headers were sent/);
+  } finally {
+    process.off('warning', onWarning);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
 test('Hono: a handler that returns a fetch() Response (immutable headers, a proxy) gets the visitor cookie and its body', async () => {
   const listen = (app: Hono<{ Variables: TracksVariables }>) =>
     new Promise<ReturnType<typeof serve>>((resolve) => {

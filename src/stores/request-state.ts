@@ -39,9 +39,14 @@ export class RequestState {
     return Atomics.compareExchange(this.#cell, 0, QUEUED, RUNNING) === QUEUED;
   }
 
-  /** The worker is about to commit: false when the caller gave up meanwhile (then it rolls back). */
+  /**
+   * The worker is about to commit: false when the caller gave up meanwhile (then it rolls back).
+   * True again for a retry of the same transaction (a commit that failed on a lock and is tried
+   * again): the caller, once told it is committing, waits for its answer.
+   */
   mayCommit(): boolean {
-    return Atomics.compareExchange(this.#cell, 0, RUNNING, COMMITTING) === RUNNING;
+    const before = Atomics.compareExchange(this.#cell, 0, RUNNING, COMMITTING);
+    return before === RUNNING || before === COMMITTING;
   }
 }
 

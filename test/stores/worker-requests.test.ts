@@ -50,6 +50,7 @@ test('RequestState: the caller gives up before the start (skipped) or while runn
   assert.equal(other.start(), true);
   assert.equal(other.mayCommit(), true);
   assert.equal(committing.abandon(), false);
+  assert.equal(other.mayCommit(), true, 'a retried commit of the same request may go on');
 });
 
 test('an outbox spill given up before the (cold) worker took it is never written', async () => {

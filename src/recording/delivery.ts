@@ -34,6 +34,8 @@ const OUTBOX_LOOK_AGAIN_MS = 10_000;
 const SLOW_WRITE_MS = 200;
 /** The least time the outbox gets to open (start its worker, create or migrate its file), whatever writeTimeout is. */
 const OUTBOX_OPEN_MS = 5_000;
+/** How often a spill waiting for the outbox to open looks at its deadline again. */
+const OPENING_SLICE_MS = 50;
 
 /** A flush waiting for every event before `seq` to settle. */
 interface Waiter {
@@ -295,12 +297,16 @@ export class Delivery {
     if (outbox === undefined || this.#outboxOpened) return;
     this.#outboxOpened = true;
     const ms = Math.max(this.#options.writeTimeout, OUTBOX_OPEN_MS);
-    this.#outboxOpening = withDeadline(ms, `opening the outbox ${outbox.path}`, (call) => outbox.open(call))
+    const opening: Promise<void> = withDeadline(ms, `opening the outbox ${outbox.path}`, (call) => outbox.open(call))
       .catch((error: unknown) => {
         this.#outboxOpened = false;
         this.#reportFailure('outbox', error);
       })
-      .finally(() => (this.#outboxOpening = undefined));
+      .finally(() => {
+        // A later opening (this one failed, another began) is not this one's to clear.
+        if (this.#outboxOpening === opening) this.#outboxOpening = undefined;
+      });
+    this.#outboxOpening = opening;
   }
 
   /** Spills what is queued, a batch at a time so memory is freed as the outbox takes it. */
@@ -310,10 +316,11 @@ export class Delivery {
     // An outbox still opening is waited for (until a flush's deadline at most): a spill sent
     // to it now would time out in its queue and block spilling for a second, dropping events.
     this.#openOutbox();
-    if (this.#outboxOpening !== undefined) {
+    // In slices: a flush that joins this spill later may bring its deadline closer.
+    while (this.#outboxOpening !== undefined && !this.#stopped && Date.now() < this.#spillUntil) {
       let timer: NodeJS.Timeout | undefined;
-      const until = this.#spillUntil - Date.now();
-      await Promise.race([this.#outboxOpening, ...(Number.isFinite(until) ? [new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, until))))] : [])]);
+      const slice = new Promise((resolve) => (timer = setTimeout(resolve, Math.max(1, Math.min(OPENING_SLICE_MS, this.#spillUntil - Date.now())))));
+      await Promise.race([this.#outboxOpening, slice]);
       clearTimeout(timer);
     }
     while (!this.#stopped && Date.now() >= this.#spillBlockedUntil && Date.now() < this.#spillUntil && (this.#spillAll || this.#behind(4, 2))) {

@@ -36,8 +36,20 @@ const EXPOSURE = 0;
 const CONVERSION = 1;
 const OTHER = 2;
 
-/** Packs `events` for {@link unpackEvents} on the other side of a thread boundary. */
-export function packEvents(events: readonly RecordedEvent[]): PackedEvents {
+/**
+ * Packs `events` for {@link unpackEvents} on the other side of a thread boundary; a batch too
+ * big for one string (V8's limit, hundreds of millions of characters) goes as it is.
+ */
+export function packEvents(events: readonly RecordedEvent[]): PackedEvents | readonly RecordedEvent[] {
+  try {
+    return packed(events);
+  } catch (error) {
+    if (error instanceof RangeError) return events;
+    throw error;
+  }
+}
+
+function packed(events: readonly RecordedEvent[]): PackedEvents {
   const n = events.length;
   const tags = new Uint8Array(n);
   const lengths = new Int32Array(2 * n);

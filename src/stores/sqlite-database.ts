@@ -118,10 +118,17 @@ export class SqliteDatabase {
     return rows.map((r) => r.name);
   }
 
-  async writeControl(state: ControlState, deadline: number): Promise<void> {
+  async writeControl(state: ControlState, deadline: number, mayCommit: () => boolean = always): Promise<void> {
     const writer = await this.#openWriter(deadline);
     try {
-      untilDeadline(() => writer.writeControl.run(controlParams(state)), deadline);
+      untilDeadline(
+        () =>
+          writer.db.transaction(() => {
+            writer.writeControl.run(controlParams(state));
+            if (!mayCommit()) throw abandoned(this.#path);
+          }).immediate(),
+        deadline,
+      );
     } catch (error) {
       throw sqliteStoreError(`cannot write to the SQLite store ${this.#path}`, error);
     }

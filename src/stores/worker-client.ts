@@ -38,6 +38,7 @@ export type WorkerResponse =
   | { readonly id: number; readonly ok: false; readonly error: WorkerFailure };
 
 interface Pending {
+  readonly state: RequestState;
   resolve(value: unknown): void;
   reject(error: Error): void;
 }
@@ -73,22 +74,29 @@ export class WorkerClient {
     if (signal?.aborted) return Promise.reject(timedOut(op, this.#init.path));
     const worker = this.#started();
     const id = this.#nextId++;
-    const deadline = options.deadline ?? Date.now() + DEFAULT_WAIT_MS;
+    const started = Date.now();
+    const deadline = options.deadline ?? started + DEFAULT_WAIT_MS;
     const state = new RequestState();
     return new Promise<T>((resolve, reject) => {
+      let stuck: NodeJS.Timeout | undefined;
       // Given up before the worker commits: it skips the request or rolls it back. During its
-      // commit: the caller waits for the answer, which says whether the events were written.
+      // commit: the caller waits for the answer, which says whether the events were written,
+      // as long again as it first waited (a commit that never ends is then a timeout).
       const onAbort = () => {
-        if (state.abandon()) settle(() => reject(timedOut(op, this.#init.path)));
-        else markFinishing(signal!);
+        if (state.abandon()) return settle(() => reject(timedOut(op, this.#init.path)));
+        markFinishing(signal!);
+        stuck = setTimeout(() => settle(() => reject(timedOut(op, this.#init.path))), Math.max(0, deadline - started));
+        stuck.unref();
       };
       const settle = (finish: () => void) => {
         if (!this.#pending.delete(id)) return;
         signal?.removeEventListener('abort', onAbort);
+        clearTimeout(stuck);
         if (this.#pending.size === 0) this.#worker?.unref();
         finish();
       };
       this.#pending.set(id, {
+        state,
         resolve: (value) => settle(() => resolve(value as T)),
         reject: (error) => settle(() => reject(error)),
       });
@@ -116,7 +124,11 @@ export class WorkerClient {
     if (this.#worker) return this.#worker;
     const lifecycle = new WorkerLifecycle();
     const worker = startWorker({ ...this.#init, lifecycle: lifecycle.buffer });
-    lifecycle.watchExit(worker);
+    // Exiting, what was sent is given up first: a write still queued or under way is then not
+    // committed, so the recorder's last spill (of every event not known written) is their only copy.
+    lifecycle.watchExit(worker, () => {
+      for (const pending of this.#pending.values()) pending.state.abandon();
+    });
     worker.unref();
     worker.on('message', (response: WorkerResponse) => {
       const pending = this.#pending.get(response.id);

@@ -12,7 +12,7 @@ import type { Worker } from 'node:worker_threads';
  * @example
  * ```ts
  * const lifecycle = new WorkerLifecycle(); // main thread: lifecycle.buffer goes in workerData
- * lifecycle.watchExit(worker);
+ * lifecycle.watchExit(worker, () => pendingRequests.forEach((state) => state.abandon()));
  * const inWorker = new WorkerLifecycle(workerData.lifecycle); // the worker
  * inWorker.busy(() => answer(request)); // marks it busy while it answers
  * ```
@@ -20,14 +20,16 @@ import type { Worker } from 'node:worker_threads';
 export class WorkerLifecycle {
   readonly buffer: SharedArrayBuffer;
   readonly #cells: Int32Array;
+  #giveUp: () => void = () => {};
 
   constructor(buffer = new SharedArrayBuffer(8)) {
     this.buffer = buffer;
     this.#cells = new Int32Array(buffer);
   }
 
-  /** Main thread: on process exit, tells the worker and waits until it is idle (at most EXIT_WAIT_MS). */
-  watchExit(worker: Worker): void {
+  /** Main thread: on process exit, calls `giveUp` (the caller's pending requests), tells the worker, and waits until it is idle (at most EXIT_WAIT_MS). */
+  watchExit(worker: Worker, giveUp: () => void): void {
+    this.#giveUp = giveUp;
     live.add(this);
     worker.once('exit', () => live.delete(this));
   }
@@ -50,6 +52,7 @@ export class WorkerLifecycle {
 
   /** Main thread, exiting: tells the worker, then waits for it to go idle until `until`. */
   #stop(until: number): void {
+    this.#giveUp();
     Atomics.store(this.#cells, EXITING, 1);
     for (let left = until - Date.now(); left > 0 && Atomics.load(this.#cells, BUSY) === 1; left = until - Date.now()) {
       Atomics.wait(this.#cells, BUSY, 1, left);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { Recorder, StoreError, TrackSet, UnitOfKey, close, configure, convert, flush, memoryStore, sqliteOutbox, stats } from '../../src/index.js';
+import { Recorder, StoreError, TrackSet, UnitOfKey, callbackStore, close, configure, convert, flush, memoryStore, sqliteOutbox, stats } from '../../src/index.js';
 import type { Outbox, OutboxBatch, QuarantinedEvent, RecordedEvent, Store } from '../../src/index.js';
 import { installRunHooks } from '../../src/core/run-hooks.js';
 import { ErrorReporter } from '../../src/recording/error-reporter.js';
@@ -100,6 +100,31 @@ test('flush() and close() keep their bound while the outbox is slow and the stor
     assert.ok(closeMs <= bound + 500, `close took ${closeMs} ms, bound ${bound}`);
   } finally {
     uninstall();
+  }
+});
+
+test('flush() keeps its bound while the outbox is still opening (its file locked by another connection)', async () => {
+  // A spill the store's failure started waits for the outbox to open (at least 5 s); a flush
+  // that joins it must still end by its own deadline, not that one's.
+  const outbox = join(dir, 'opening.outbox');
+  const holder = new BetterSqlite3(outbox);
+  holder.pragma('journal_mode = WAL');
+  holder.exec('BEGIN IMMEDIATE');
+  try {
+    const store = callbackStore(async () => {
+      throw new Error('the store is down');
+    });
+    configure({ store, outbox, handleSignals: false, writeTimeout: 100, flushTimeout: 300, batchSize: 10, maxBuffered: 1_000, flushInterval: 10, retryDelay: 10, onError: () => {} });
+    for (let i = 0; i < 200; i++) new DeliveryTracks({ key: `opening-${i}` }).run();
+    await sleep(400); // the store fails and a spill starts, waiting for the outbox to open
+    const start = Date.now();
+    await flush();
+    const flushMs = Date.now() - start;
+    assert.ok(flushMs <= 300 + 100 + 500, `flush took ${flushMs} ms, bound 400`);
+  } finally {
+    holder.exec('ROLLBACK');
+    holder.close();
+    await close();
   }
 });
 

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RecordedEvent } from '../../src/index.js';
 import { packEvents, unpackEvents } from '../../src/stores/packed-events.js';
+import type { PackedEvents } from '../../src/stores/packed-events.js';
 
 /** Packs, copies as a message to a worker is copied, unpacks. */
 const crossed = (events: readonly unknown[]): unknown => unpackEvents(structuredClone(packEvents(events as RecordedEvent[])));
@@ -35,7 +36,7 @@ test('a mixed batch arrives as it was sent: every field, absent ones absent, in 
 });
 
 test('exposures and conversions travel as columns; other kinds as they are', () => {
-  const packed = packEvents(batch as RecordedEvent[]);
+  const packed = packEvents(batch as RecordedEvent[]) as PackedEvents;
   assert.deepEqual([...packed.tags], [0, 1, 2, 0, 0, 2, 0, 1]);
   // Repeated names once each; the objects are the one dimensions and the two other events.
   assert.deepEqual(packed.names, ['delay', 'long', 'a1b2', 'purchase', 'short', 'pricing', 'p0', 'c3', '', 'revenue']);
@@ -55,7 +56,7 @@ test('an event of any other shape travels whole, to be judged by the store as be
     null,
     'exposure',
   ];
-  const packed = packEvents(odd as RecordedEvent[]);
+  const packed = packEvents(odd as RecordedEvent[]) as PackedEvents;
   assert.deepEqual([...packed.tags], new Array(odd.length).fill(2));
   assert.deepEqual(crossed(odd.slice(0, 7)), structuredClone(odd.slice(0, 7)));
   const arrived = crossed(odd) as unknown[];

@@ -85,6 +85,9 @@ test('a write or a spill whose caller gave up while it ran rolls back instead of
   const database = new SqliteDatabase(path);
   await database.write(exposures('first', 3), Date.now() + 10_000);
   await assert.rejects(database.write(exposures('late', 50), Date.now() + 10_000, () => false), isTimeout);
+  // A stop written by `tracks stop` whose caller gave up is not in force either.
+  await assert.rejects(database.writeControl({ trackSetId: 'delay', stopped: true, serve: null, epoch: 1, at: 1_700_000_000_000 }, Date.now() + 10_000, () => false), isTimeout);
+  assert.deepEqual(database.readControls(Date.now() + 10_000), []);
   database.close();
   assert.equal(rows(path, 'SELECT COUNT(*) AS n FROM tracks_exposures'), 3);
 

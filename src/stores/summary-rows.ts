@@ -286,6 +286,33 @@ function byName(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/**
+ * A unit's segment (`summarize({ by })`): the value of dimension `by` in its stored dimensions
+ * (JSON), '' without one, as SQLite's json_extract reads it. PostgreSQL groups its rows by the
+ * dimensions as stored, a handful of distinct texts, and names the segment here on the grouped
+ * rows: parsing the JSON once per joined row cost it ~0.6 s of 3.4 at a million users. (SQLite
+ * keeps json_extract, which caches the parse: grouping by the longer text cost it more.) A
+ * dimension named `__proto__` is an ordinary key (JSON.parse makes it an own property).
+ *
+ * @example
+ * ```ts
+ * segmentOf('{"country":"de","plan":"pro"}', 'country'); // 'de'
+ * segmentOf('', 'country'); // ''
+ * ```
+ */
+export function segmentOf(dimensions: string | null | undefined, by: string): string {
+  if (dimensions === null || dimensions === undefined || dimensions === '') return '';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(dimensions);
+  } catch {
+    return ''; // not written by tracks: no segment rather than no report
+  }
+  if (parsed === null || typeof parsed !== 'object') return '';
+  const value = Object.getOwnPropertyDescriptor(parsed, by)?.value as unknown;
+  return value === undefined || value === null ? '' : String(value);
+}
+
 /** UTC day (YYYY-MM-DD) of epoch milliseconds. */
 export function utcDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);

@@ -5,6 +5,7 @@ import type { TrackSetDefinition } from './definition.js';
 import { forcedTrack } from './forcing.js';
 import type { ForcedTracks } from './forcing.js';
 import { serializeKey } from './key.js';
+import { currentScope } from './request-scope.js';
 import { mixInt, murmur3, scrambleLabel } from './murmur3.js';
 import { rendezvous } from './rendezvous.js';
 import type { Candidate } from './rendezvous.js';
@@ -29,7 +30,7 @@ export type MultiTrackSetArgs<Sets extends readonly TrackSetClass[]> = [ContextO
 
 /** What a MultiTrackSet run is given: the key and context every member set sees. */
 export interface MultiTrackSetOptions<Context = unknown> {
-  /** Who is assigned; omit for a fresh draw per run. */
+  /** Who is assigned; omit for the request scope's key (and context), or outside one for a fresh draw per run. */
   readonly key?: unknown;
   /** Passed to every member set's `isEligible` and instance tracks. */
   readonly context?: Context;
@@ -96,9 +97,12 @@ export class MultiTrackSet<Sets extends readonly TrackSetClass[] = readonly Trac
       ? listedDefinitionOf(setsOrOptions as readonly TrackSetClass[], new.target)
       : multiDefinitionOf(new.target);
     const rawKey = options?.key;
-    this.key = rawKey === undefined || rawKey === null ? null : serializeKey(rawKey);
+    // No key given: the request scope's, with its context, as a TrackSet run takes them.
+    const scope = rawKey === undefined ? currentScope() : undefined;
+    this.key = scope !== undefined ? scope.key : rawKey === undefined || rawKey === null ? null : serializeKey(rawKey);
     const keyHash = keyHashOf(this.key);
-    this.trackSet = choose(definition, this.key, keyHash, options) as RunOf<Sets[number]> | null;
+    const chosenWith = scope !== undefined && options?.context === undefined ? { ...options, context: scope.context } : options;
+    this.trackSet = choose(definition, this.key, keyHash, chosenWith) as RunOf<Sets[number]> | null;
   }
 
   /** The chosen track (name and weight), or null when the user is eligible for no set. */

@@ -2,7 +2,7 @@
 // across awaits and timers, so handlers need not thread the key through.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TrackSet, TracksError, close, configure, convert, memoryStore, scopeTracks, stats, withTracksScope } from '../../src/index.js';
+import { MultiTrackSet, TrackSet, TracksError, close, configure, convert, memoryStore, scopeTracks, stats, withTracksScope } from '../../src/index.js';
 
 interface Shopper {
   readonly plan: 'free' | 'pro';
@@ -64,6 +64,26 @@ test('an explicit key in a scope takes nothing else from it: not its context, no
     void new CheckoutTracks().name;
     assert.equal(resolved, 1);
   });
+});
+
+class FooterTracks extends TrackSet {
+  static override id = 'scope-footer';
+  static slim_track() {}
+  static tall_track() {}
+}
+
+test('a MultiTrackSet with no key uses the scope’s key and context too', () => {
+  for (const key of KEYS.slice(0, 50)) {
+    const context = { plan: 'pro' };
+    const expected = new MultiTrackSet([BannerTracks, FooterTracks], { key });
+    withTracksScope({ key, context }, () => {
+      const run = new MultiTrackSet([BannerTracks, FooterTracks]);
+      assert.equal(run.key, key);
+      assert.equal(run.name, expected.name);
+      assert.equal(run.trackSet?.context, context);
+      assert.deepEqual(scopeTracks(), { [(run.trackSet!.constructor as typeof TrackSet).id]: run.name });
+    });
+  }
 });
 
 test('outside any scope, or in a scope without a key, no key still means a fresh random assignment', () => {

@@ -166,9 +166,34 @@ export class SqliteDatabase {
   }
 
   summarize(options: SummarizeOptions | undefined, deadline: number): TrackSetSums[] {
+    const rows = this.summaryRows(options, {}, deadline);
+    return buildSummary(rows, options?.trackSetId, options?.caps, options?.by);
+  }
+
+  /** The rows a summary is built from, of the units in `range` only (see UnitRange). */
+  summaryRows(options: SummarizeOptions | undefined, range: UnitRange, deadline: number): SummaryRows {
     const db = this.#readable(deadline);
     if (db === undefined) throw noTracksData(`the SQLite store ${this.#path}`);
-    return untilDeadline(() => summarizeSqlite(db, options), deadline);
+    return untilDeadline(() => summaryRowsSqlite(db, options, range), deadline);
+  }
+
+  /**
+   * The exposure that splits the exposed units (of one set, or all) in two halves by key, for
+   * summing each half on a thread of its own; null when there are fewer than `atLeast` units.
+   */
+  unitSplit(trackSetId: string | undefined, atLeast: number, deadline: number): UnitKey | null {
+    const db = this.#readable(deadline);
+    if (db === undefined) return null;
+    const params = trackSetId === undefined ? {} : { id: trackSetId };
+    const where = trackSetId === undefined ? '' : 'WHERE track_set_id = @id';
+    return untilDeadline(() => {
+      const { units } = db.prepare(`SELECT COALESCE(SUM(users), 0) AS units FROM tracks_exposure_counts ${where}`).get(params) as { units: number };
+      if (units < atLeast) return null;
+      const middle = db
+        .prepare(`SELECT track_set_id AS trackSetId, unit FROM tracks_exposures ${where} ORDER BY track_set_id, unit LIMIT 1 OFFSET @half`)
+        .get({ ...params, half: Math.floor(units / 2) }) as { trackSetId: string; unit: string } | undefined;
+      return middle === undefined ? null : [middle.trackSetId, middle.unit];
+    }, deadline);
   }
 
   close(): void {
@@ -356,8 +381,24 @@ function migrationTarget(db: Database, path: string, deadline: number): Migratio
   };
 }
 
-/** Sums per track set, phase and track, in a few grouped queries over the file. */
-function summarizeSqlite(db: Database, options: SummarizeOptions | undefined): TrackSetSums[] {
+/** An exposure's key in tracks_exposures: its set and unit. */
+export type UnitKey = readonly [trackSetId: string, unit: string];
+
+/**
+ * Which exposed units a summary sums: those with keys from `from` (inclusive) to `to`
+ * (exclusive), either end open. Each unit's sums need only its own rows, so halves summed
+ * apart and concatenated (buildSummary adds rows of one cell) make the whole. `unitsOnly`
+ * leaves out what is not per unit (exposure counts, health, definitions, ...): the other
+ * half carries those. Percentile caps rank every unit, so a split summary cannot have them.
+ */
+export interface UnitRange {
+  readonly from?: UnitKey;
+  readonly to?: UnitKey;
+  readonly unitsOnly?: boolean;
+}
+
+/** The rows for buildSummary, in a few grouped queries over the file. */
+function summaryRowsSqlite(db: Database, options: SummarizeOptions | undefined, range: UnitRange): SummaryRows {
   const id = options?.trackSetId;
   const daily = options?.daily !== false;
   const params = id === undefined ? {} : { id };
@@ -365,11 +406,17 @@ function summarizeSqlite(db: Database, options: SummarizeOptions | undefined): T
   const and = (alias: string) => (id === undefined ? '' : `AND ${alias}track_set_id = @id`);
   const all = <T>(sql: string, extra: Record<string, unknown> = {}) => db.prepare(sql).all({ ...params, ...extra }) as T[];
   const definition = `d.track_set_id AS trackSetId, COALESCE(d.phase, '') AS phase, d.at, d.weights, d.coverage, d.control, d.sticky, d.stopped, d.holdout`;
+  // Everything not summed per unit is read by the range that is not `unitsOnly`.
+  const whole = range.unitsOnly !== true;
   // Each phase's first definition (its start and configuration), and each set's latest.
-  const phases = all<DefinitionSqlRow>(`SELECT ${definition} FROM tracks_definitions d
+  const phases = !whole
+    ? []
+    : all<DefinitionSqlRow>(`SELECT ${definition} FROM tracks_definitions d
     WHERE d.event_id = (SELECT x.event_id FROM tracks_definitions x WHERE x.track_set_id = d.track_set_id
       AND COALESCE(x.phase, '') = COALESCE(d.phase, '') ORDER BY x.at, x.event_id LIMIT 1) ${and('d.')}`).map(definitionRow);
-  const definitions = all<DefinitionSqlRow>(`SELECT ${definition} FROM tracks_definitions d
+  const definitions = !whole
+    ? []
+    : all<DefinitionSqlRow>(`SELECT ${definition} FROM tracks_definitions d
     WHERE d.event_id = (SELECT x.event_id FROM tracks_definitions x WHERE x.track_set_id = d.track_set_id ORDER BY x.at DESC, x.event_id DESC LIMIT 1)
     ${and('d.')}`).map(definitionRow);
   // Every change of each set's phase (the definitions are few: one per process and phase).
@@ -388,7 +435,9 @@ function summarizeSqlite(db: Database, options: SummarizeOptions | undefined): T
   // Exposures are counted from the trigger-kept tracks_exposure_counts (a row per set, phase,
   // track, dimensions and day: a few rows, not a scan), the segment read once per distinct
   // dimensions rather than once per unit ('' is "no dimensions" there).
-  const exposures = all<ExposureCell>(
+  const exposures = !whole
+    ? []
+    : all<ExposureCell>(
     `SELECT track_set_id AS trackSetId, phase, ${daily ? 'day' : 'NULL'} AS day, track, SUM(users) AS users, MIN(first_at) AS first, MAX(last_at) AS last
       ${by === undefined ? '' : ", COALESCE(json_extract(NULLIF(dimensions, ''), @segmentPath), '') AS segment"}
     FROM tracks_exposure_counts ${where('')} GROUP BY 1, 2, 3, 4 ${by === undefined ? '' : ', segment'}`,
@@ -406,6 +455,12 @@ function summarizeSqlite(db: Database, options: SummarizeOptions | undefined): T
   const windows = window?.byMetric === undefined ? [] : [...window.byMetric];
   const windowsTable = windows.length > 0 ? `w AS (SELECT json_extract(value, '$[0]') AS metric, json_extract(value, '$[1]') AS ms FROM json_each(@windows)),` : '';
   const after = ended.length > 0 ? 'c.at >= e.at AND (x.ended IS NULL OR c.at < x.ended)' : 'c.at >= e.at';
+  // The units of the range: the exposures' primary key read from one key to another.
+  const unitsIn = [range.from && 'AND (e.track_set_id, e.unit) >= (@fromSet, @fromUnit)', range.to && 'AND (e.track_set_id, e.unit) < (@toSet, @toUnit)'].filter(Boolean).join(' ');
+  const rangeParams = {
+    ...(range.from === undefined ? {} : { fromSet: range.from[0], fromUnit: range.from[1] }),
+    ...(range.to === undefined ? {} : { toSet: range.to[0], toUnit: range.to[1] }),
+  };
   const inWindow = back === 0 ? after : `(${after}) OR (c.at < e.at AND c.at >= e.at - ${windows.length > 0 ? 'COALESCE(w.ms, @window)' : '@window'})`;
   const perUser = `${endsTable} ${windowsTable} u AS (
       SELECT e.track_set_id AS trackSetId, COALESCE(e.phase, '') AS phase, ${day('e.at')} AS day, e.track, e.unit, c.metric ${segment('e.')},
@@ -414,10 +469,11 @@ function summarizeSqlite(db: Database, options: SummarizeOptions | undefined): T
       FROM tracks_exposures e JOIN tracks_conversions c ON c.unit = e.unit AND c.at >= e.at - @back
       ${ended.length > 0 ? "LEFT JOIN ends x ON x.track_set_id = e.track_set_id AND x.phase = COALESCE(e.phase, '') AND e.at >= x.from_at AND e.at < x.to_at" : ''}
       ${windows.length > 0 ? 'LEFT JOIN w ON w.metric = c.metric' : ''}
-      WHERE (${inWindow}) ${and('e.')}
+      WHERE (${inWindow}) ${and('e.')} ${unitsIn}
       GROUP BY e.track_set_id, e.unit, c.metric)`;
   const endParams = {
     ...segmentParams,
+    ...rangeParams,
     back,
     ...(back > 0 ? { window: window?.ms ?? 0 } : {}),
     ...(windows.length > 0 ? { windows: JSON.stringify(windows) } : {}),
@@ -427,6 +483,7 @@ function summarizeSqlite(db: Database, options: SummarizeOptions | undefined): T
   // percentileRank from the top; units without a conversion count as 0 for sum and count),
   // then every user's value limited in the summing pass.
   const caps = options?.caps ?? [];
+  if (unitsIn !== '' && caps.some((c) => c.percentile !== undefined)) throw new Error('a percentile cap ranks every unit: it cannot be summed over a range of units');
   // percentileRank in SQL: units count as 0 for sum and count metrics (every exposed unit), not for mean; ceil(x) as int(x) + (x > int(x)).
   const units = "(CASE WHEN r.kind = 'mean' THEN r.c ELSE n.users END)";
   const percentileCaps = caps.some((c) => c.percentile !== undefined)
@@ -497,21 +554,23 @@ function summarizeSqlite(db: Database, options: SummarizeOptions | undefined): T
   // Days are grouped as day numbers (integer division is much cheaper than strftime per row)
   // and named here, on the few grouped rows.
   for (const cell of [...exposures, ...metrics, ...(products ?? [])]) cell.day = cell.day === null ? null : utcDay(Number(cell.day) * 86_400_000);
-  const rows: SummaryRows = {
+  const rest = () => ({
+    health: all<SummaryRows['health'][number]>(`SELECT track_set_id AS trackSetId, track, SUM(runs) AS runs, SUM(errors) AS errors, SUM(total_ms) AS totalMs
+      FROM tracks_health ${where('')} GROUP BY track_set_id, track`),
+    histogram: all<SummaryRows['histogram'][number]>(`SELECT h.track_set_id AS trackSetId, h.track, CAST(j.key AS INTEGER) AS bucket, SUM(j.value) AS count
+      FROM tracks_health h, json_each(h.histogram) j ${where('h.')} GROUP BY h.track_set_id, h.track, j.key`),
+    controls: all<ControlRow>(`SELECT ${CONTROL_COLUMNS.join(', ')} FROM tracks_controls ${where('')}`).map(controlFromRow),
+    guardrails: all<SummaryRows['guardrails'][number]>(`SELECT track_set_id AS trackSetId, track, cause, at FROM tracks_guardrails ${where('')}`),
+  });
+  return {
     exposures,
     metrics,
     ...(products === undefined ? {} : { products }),
-    health: all(`SELECT track_set_id AS trackSetId, track, SUM(runs) AS runs, SUM(errors) AS errors, SUM(total_ms) AS totalMs
-      FROM tracks_health ${where('')} GROUP BY track_set_id, track`),
-    histogram: all(`SELECT h.track_set_id AS trackSetId, h.track, CAST(j.key AS INTEGER) AS bucket, SUM(j.value) AS count
-      FROM tracks_health h, json_each(h.histogram) j ${where('h.')} GROUP BY h.track_set_id, h.track, j.key`),
+    ...(whole ? rest() : { health: [], histogram: [], controls: [], guardrails: [] }),
     phases,
-    starts,
+    starts: whole ? starts : [],
     definitions,
     percentileCaps,
-    controls: all<ControlRow>(`SELECT ${CONTROL_COLUMNS.join(', ')} FROM tracks_controls ${where('')}`).map(controlFromRow),
-    guardrails: all(`SELECT track_set_id AS trackSetId, track, cause, at FROM tracks_guardrails ${where('')}`),
   };
-  return buildSummary(rows, id, caps, by);
 }
 

@@ -5,6 +5,9 @@ import type { ControlState, RecordedEvent } from '../model/events.js';
 import type { CallOptions, Store } from '../model/store.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { SqliteDatabase } from './sqlite-database.js';
+import type { UnitKey } from './sqlite-database.js';
+import { buildSummary } from './summary-rows.js';
+import type { SummaryRows } from './summary-rows.js';
 import { WorkerClient } from './worker-client.js';
 import { packEvents } from './packed-events.js';
 import { assertSqliteDriver } from './sqlite-driver.js';
@@ -36,6 +39,12 @@ export function sqliteStore(path: string, options: SqliteStoreOptions = {}): Sto
 }
 
 /**
+ * Exposed units from which a summary is summed in two halves on two threads: below it the
+ * second thread's start (tens of ms) costs more than its half of the work saves.
+ */
+const SPLIT_SUMMARY_UNITS = 200_000;
+
+/**
  * A SQLite file, worked on by a worker thread; see {@link sqliteStore}.
  *
  * @example
@@ -48,6 +57,8 @@ export function sqliteStore(path: string, options: SqliteStoreOptions = {}): Sto
 export class SqliteStore implements Store {
   readonly description: string;
   readonly #worker: WorkerClient;
+  /** A second thread for reading, started by the first summary big enough to split. */
+  #reader: WorkerClient | undefined;
   readonly #waitMs: number;
   readonly #path: string;
 
@@ -109,11 +120,31 @@ export class SqliteStore implements Store {
     // Checked here: an error thrown in the worker would come back as a StoreError.
     const bad = options?.by === undefined ? undefined : dimensionError(options.by);
     if (bad !== undefined) return Promise.reject(bad);
-    return this.#worker.call('summarize', [options], { deadline: Date.now() + this.#waitMs });
+    return this.#summarize(options, { deadline: Date.now() + this.#waitMs });
   }
 
   close(): Promise<void> {
-    return this.#worker.close();
+    const reader = this.#reader;
+    this.#reader = undefined;
+    return Promise.all([this.#worker.close(), reader?.close()]).then(() => undefined);
+  }
+
+  /**
+   * A big store's summary is summed in two halves of its units at once, one on the store's
+   * thread and one on a reading thread, and built here from both: its longest part, a join
+   * of every exposure with the unit's conversions, then takes half as long on two cores.
+   */
+  async #summarize(options: SummarizeOptions | undefined, timing: CallOptions): Promise<TrackSetSums[]> {
+    const ranksUnits = options?.caps?.some((c) => c.percentile !== undefined) === true;
+    const split = ranksUnits ? null : await this.#worker.call<UnitKey | null>('unitSplit', [options?.trackSetId, SPLIT_SUMMARY_UNITS], timing);
+    if (split === null) return this.#worker.call('summarize', [options], timing);
+    this.#reader ??= new WorkerClient({ role: 'store', path: this.#path, options: {} });
+    const [rows, rest] = await Promise.all([
+      this.#worker.call<SummaryRows>('summaryRows', [options, { to: split }], timing),
+      this.#reader.call<SummaryRows>('summaryRows', [options, { from: split, unitsOnly: true }], timing),
+    ]);
+    const products = rows.products === undefined ? {} : { products: [...rows.products, ...(rest.products ?? [])] };
+    return buildSummary({ ...rows, metrics: [...rows.metrics, ...rest.metrics], ...products }, options?.trackSetId, options?.caps, options?.by);
   }
 
   #timing(options: CallOptions | undefined): CallOptions {

@@ -172,9 +172,28 @@ export class SqliteDatabase {
 
   /** The rows a summary is built from, of the units in `range` only (see UnitRange). */
   summaryRows(options: SummarizeOptions | undefined, range: UnitRange, deadline: number): SummaryRows {
-    const db = this.#readable(deadline);
-    if (db === undefined) throw noTracksData(`the SQLite store ${this.#path}`);
-    return untilDeadline(() => summaryRowsSqlite(db, options, range), deadline);
+    const order = range.order === undefined ? undefined : new SnapshotOrder(range.order.buffer);
+    try {
+      const db = this.#readable(deadline);
+      if (db === undefined) throw noTracksData(`the SQLite store ${this.#path}`);
+      // One read transaction: every query of the summary sees the same snapshot of the file, so
+      // a unit recorded meanwhile is counted in all of them or none.
+      return untilDeadline(
+        () =>
+          db.transaction(() => {
+            if (range.order?.first === true) {
+              db.prepare('SELECT 1 FROM tracks_exposure_counts LIMIT 1').get(); // the first read fixes the snapshot
+              order!.taken();
+            } else {
+              order?.waitForFirst(deadline);
+            }
+            return summaryRowsSqlite(db, options, range);
+          })(),
+        deadline,
+      );
+    } finally {
+      if (range.order?.first === true) order!.failed(); // no-op once taken
+    }
   }
 
   /**
@@ -381,6 +400,45 @@ function migrationTarget(db: Database, path: string, deadline: number): Migratio
   };
 }
 
+/**
+ * The order of two halves' snapshots. The half with the exposure counts must read a snapshot
+ * no older than the other's: exposures are only ever added, so every unit whose conversions
+ * the other half sums is then counted among the users (a unit recorded in between counts as a
+ * user without conversions, never the reverse). The first half marks its snapshot taken; the
+ * second waits for the mark before its first read. Either ending otherwise is told to the
+ * other: the first half that failed before its snapshot, or the second that waited in vain
+ * (then the first half fails, and its caller sums the whole in one pass instead).
+ */
+class SnapshotOrder {
+  static readonly WAITING = 0;
+  static readonly TAKEN = 1;
+  static readonly FAILED = 2;
+  static readonly WENT_AHEAD = 3;
+  /** How long the second half waits for the first (a thread starting up takes a few hundred ms). */
+  static readonly WAIT_MS = 10_000;
+  readonly #state: Int32Array;
+
+  constructor(buffer: SharedArrayBuffer) {
+    this.#state = new Int32Array(buffer);
+  }
+
+  taken(): void {
+    const was = Atomics.compareExchange(this.#state, 0, SnapshotOrder.WAITING, SnapshotOrder.TAKEN);
+    Atomics.notify(this.#state, 0);
+    if (was !== SnapshotOrder.WAITING) throw new StoreError('tracks: the other half of the summary did not wait for this one', { transient: true, code: 'TRACKS_SNAPSHOT_ORDER' });
+  }
+
+  failed(): void {
+    Atomics.compareExchange(this.#state, 0, SnapshotOrder.WAITING, SnapshotOrder.FAILED);
+    Atomics.notify(this.#state, 0);
+  }
+
+  waitForFirst(deadline: number): void {
+    Atomics.wait(this.#state, 0, SnapshotOrder.WAITING, Math.max(0, Math.min(deadline - Date.now(), SnapshotOrder.WAIT_MS)));
+    Atomics.compareExchange(this.#state, 0, SnapshotOrder.WAITING, SnapshotOrder.WENT_AHEAD);
+  }
+}
+
 /** An exposure's key in tracks_exposures: its set and unit. */
 export type UnitKey = readonly [trackSetId: string, unit: string];
 
@@ -389,12 +447,14 @@ export type UnitKey = readonly [trackSetId: string, unit: string];
  * (exclusive), either end open. Each unit's sums need only its own rows, so halves summed
  * apart and concatenated (buildSummary adds rows of one cell) make the whole. `unitsOnly`
  * leaves out what is not per unit (exposure counts, health, definitions, ...): the other
- * half carries those. Percentile caps rank every unit, so a split summary cannot have them.
+ * half carries those. Percentile caps rank every unit: a range cannot have them.
  */
 export interface UnitRange {
   readonly from?: UnitKey;
   readonly to?: UnitKey;
   readonly unitsOnly?: boolean;
+  /** Orders the snapshots of two halves read on two threads at once (see SnapshotOrder). */
+  readonly order?: { readonly buffer: SharedArrayBuffer; readonly first: boolean };
 }
 
 /** The rows for buildSummary, in a few grouped queries over the file. */
@@ -432,17 +492,23 @@ function summaryRowsSqlite(db: Database, options: SummarizeOptions | undefined, 
   if (by !== undefined) assertDimension(by);
   const segment = (alias: string) => (by === undefined ? '' : `, COALESCE(json_extract(${alias}dimensions, @segmentPath), '') AS segment`);
   const segmentParams = by === undefined ? {} : { segmentPath: `$."${by}"` };
+  // The units of the range: the exposures' primary key read from one key to another.
+  const unitsIn = [range.from && 'AND (e.track_set_id, e.unit) >= (@fromSet, @fromUnit)', range.to && 'AND (e.track_set_id, e.unit) < (@toSet, @toUnit)'].filter(Boolean).join(' ');
+  const rangeParams = {
+    ...(range.from === undefined ? {} : { fromSet: range.from[0], fromUnit: range.from[1] }),
+    ...(range.to === undefined ? {} : { toSet: range.to[0], toUnit: range.to[1] }),
+  };
   // Exposures are counted from the trigger-kept tracks_exposure_counts (a row per set, phase,
   // track, dimensions and day: a few rows, not a scan), the segment read once per distinct
   // dimensions rather than once per unit ('' is "no dimensions" there).
   const exposures = !whole
     ? []
     : all<ExposureCell>(
-    `SELECT track_set_id AS trackSetId, phase, ${daily ? 'day' : 'NULL'} AS day, track, SUM(users) AS users, MIN(first_at) AS first, MAX(last_at) AS last
-      ${by === undefined ? '' : ", COALESCE(json_extract(NULLIF(dimensions, ''), @segmentPath), '') AS segment"}
-    FROM tracks_exposure_counts ${where('')} GROUP BY 1, 2, 3, 4 ${by === undefined ? '' : ', segment'}`,
-    segmentParams,
-  );
+        `SELECT track_set_id AS trackSetId, phase, ${daily ? 'day' : 'NULL'} AS day, track, SUM(users) AS users, MIN(first_at) AS first, MAX(last_at) AS last
+          ${by === undefined ? '' : ", COALESCE(json_extract(NULLIF(dimensions, ''), @segmentPath), '') AS segment"}
+        FROM tracks_exposure_counts ${where('')} GROUP BY 1, 2, 3, 4 ${by === undefined ? '' : ', segment'}`,
+        segmentParams,
+      );
   // Per user and metric: the total and number of conversions at or after the exposure and
   // before the end of the user's phase, and (CUPED's covariate) the total and number in the
   // pre-exposure window. Without a window the join is the plain "at or after the exposure".
@@ -455,12 +521,6 @@ function summaryRowsSqlite(db: Database, options: SummarizeOptions | undefined, 
   const windows = window?.byMetric === undefined ? [] : [...window.byMetric];
   const windowsTable = windows.length > 0 ? `w AS (SELECT json_extract(value, '$[0]') AS metric, json_extract(value, '$[1]') AS ms FROM json_each(@windows)),` : '';
   const after = ended.length > 0 ? 'c.at >= e.at AND (x.ended IS NULL OR c.at < x.ended)' : 'c.at >= e.at';
-  // The units of the range: the exposures' primary key read from one key to another.
-  const unitsIn = [range.from && 'AND (e.track_set_id, e.unit) >= (@fromSet, @fromUnit)', range.to && 'AND (e.track_set_id, e.unit) < (@toSet, @toUnit)'].filter(Boolean).join(' ');
-  const rangeParams = {
-    ...(range.from === undefined ? {} : { fromSet: range.from[0], fromUnit: range.from[1] }),
-    ...(range.to === undefined ? {} : { toSet: range.to[0], toUnit: range.to[1] }),
-  };
   const inWindow = back === 0 ? after : `(${after}) OR (c.at < e.at AND c.at >= e.at - ${windows.length > 0 ? 'COALESCE(w.ms, @window)' : '@window'})`;
   const perUser = `${endsTable} ${windowsTable} u AS (
       SELECT e.track_set_id AS trackSetId, COALESCE(e.phase, '') AS phase, ${day('e.at')} AS day, e.track, e.unit, c.metric ${segment('e.')},

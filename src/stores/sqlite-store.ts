@@ -139,12 +139,25 @@ export class SqliteStore implements Store {
     const split = ranksUnits ? null : await this.#worker.call<UnitKey | null>('unitSplit', [options?.trackSetId, SPLIT_SUMMARY_UNITS], timing);
     if (split === null) return this.#worker.call('summarize', [options], timing);
     this.#reader ??= new WorkerClient({ role: 'store', path: this.#path, options: {} });
+    // The reading thread's half reads its snapshot first (see SnapshotOrder in sqlite-database.ts).
+    const buffer = new SharedArrayBuffer(4);
     const [rows, rest] = await Promise.all([
-      this.#worker.call<SummaryRows>('summaryRows', [options, { to: split }], timing),
-      this.#reader.call<SummaryRows>('summaryRows', [options, { from: split, unitsOnly: true }], timing),
+      this.#worker.call<SummaryRows>('summaryRows', [options, { to: split, order: { buffer, first: false } }], timing),
+      this.#reader.call<SummaryRows>('summaryRows', [options, { from: split, unitsOnly: true, order: { buffer, first: true } }], timing).catch(() => undefined),
     ]);
-    const products = rows.products === undefined ? {} : { products: [...rows.products, ...(rest.products ?? [])] };
-    return buildSummary({ ...rows, metrics: [...rows.metrics, ...rest.metrics], ...products }, options?.trackSetId, options?.caps, options?.by);
+    // The reading thread could not: its file was deleted or replaced since the store's thread
+    // opened it, say. The whole is then summed in one pass where the first half was.
+    if (rest === undefined) return this.#worker.call('summarize', [options], timing);
+    return buildSummary(
+      {
+        ...rows,
+        metrics: [...rows.metrics, ...rest.metrics],
+        ...(rows.products === undefined ? {} : { products: [...rows.products, ...(rest.products ?? [])] }),
+      },
+      options?.trackSetId,
+      options?.caps,
+      options?.by,
+    );
   }
 
   #timing(options: CallOptions | undefined): CallOptions {

@@ -5,12 +5,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { after, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { sqliteStore } from '../../src/index.js';
 import type { RecordedEvent, SummarizeOptions } from '../../src/index.js';
 import { SqliteDatabase } from '../../src/stores/sqlite-database.js';
 import { buildSummary } from '../../src/stores/summary-rows.js';
+import type { SummaryRows } from '../../src/stores/summary-rows.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-split-summary-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -72,6 +74,20 @@ function events(units: number, seed: number): RecordedEvent[] {
   return out;
 }
 
+/** The summary of two halves' rows, as SqliteStore builds it. */
+function together(below: SummaryRows, above: SummaryRows, options: SummarizeOptions) {
+  return buildSummary(
+    {
+      ...below,
+      metrics: [...below.metrics, ...above.metrics],
+      ...(below.products ? { products: [...below.products, ...above.products!] } : {}),
+    },
+    options.trackSetId,
+    options.caps,
+    options.by,
+  );
+}
+
 /** Deep equality with numbers equal to 1e-9 relative (two halves add floating sums in another order), Maps unordered. */
 function assertClose(actual: unknown, expected: unknown, path = '$'): void {
   if (typeof expected === 'number' && typeof actual === 'number') {
@@ -124,8 +140,7 @@ test('a summary summed in two halves of the units (each on its own, built togeth
       // The halves are real halves: each holds users with conversions, and the second none of the rest.
       assert.ok(below.metrics.length > 0 && above.metrics.length > 0, `${name}: both halves have conversions`);
       assert.deepEqual([above.exposures, above.health, above.histogram, above.definitions, above.controls, above.guardrails], [[], [], [], [], [], []], name);
-      const built = buildSummary({ ...below, metrics: [...below.metrics, ...above.metrics], ...(below.products ? { products: [...below.products, ...above.products!] } : {}) }, options.trackSetId, options.caps, options.by);
-      assertClose(built, whole, name);
+      assertClose(together(below, above, options), whole, name);
       assert.ok(whole.some((s) => s.tracks.some((t) => t.metrics.size > 0)), `${name}: the summary has metrics`);
     }
     // A percentile cap ranks every unit: no range may be summed with one.
@@ -141,20 +156,7 @@ test('SqliteStore sums a store of 200,000 units in two halves on two threads, to
   const path = join(dir, 'big.db');
   const store = sqliteStore(path);
   await store.write(events(50, 11)); // creates the schema, the definitions and a few conversions
-  // 200,000 more exposures and 120,000 conversions, inserted as a bulk load would (through the
-  // triggers that keep the exposure counts): writing them as events would take much longer.
-  const db = new BetterSqlite3(path);
-  db.exec(`WITH RECURSIVE n(u) AS (SELECT 0 UNION ALL SELECT u + 1 FROM n WHERE u < 199999)
-    INSERT INTO tracks_exposures (track_set_id, unit, track, at, event_id, phase, dimensions)
-    SELECT CASE WHEN u % 2 = 0 THEN 'alpha' ELSE 'beta' END, printf('bulk-%06d', u),
-      CASE WHEN u % 2 = 0 THEN CASE WHEN u % 4 = 0 THEN 'control' ELSE 'fast' END ELSE 'y' END,
-      ${T0} + (u % 9) * ${DAY} + u, 'bx' || u, CASE WHEN u % 2 = 0 THEN CASE WHEN u % 9 < 5 THEN 'p1' ELSE 'p2' END END,
-      CASE WHEN u % 3 = 0 THEN '{"country":"de"}' END FROM n`);
-  db.exec(`WITH RECURSIVE n(u) AS (SELECT 0 UNION ALL SELECT u + 1 FROM n WHERE u < 119999)
-    INSERT INTO tracks_conversions (event_id, unit, metric, value, at)
-    SELECT 'bc' || u, printf('bulk-%06d', (u * 7) % 200000), CASE WHEN u % 2 = 0 THEN 'purchase' ELSE 'revenue' END, (u % 50) / 4.0,
-      ${T0} + ((u * 7) % 9) * ${DAY} + (u % 11 - 5) * 3600000 FROM n`);
-  db.close();
+  bulkLoad(path, 200_000); // 200,000 more units: writing them as events would take much longer
   const options: SummarizeOptions = { by: 'country', preExposure: { ms: 14 * DAY }, ratios: [{ numerator: 'revenue', denominator: 'purchase' }] };
   const split = await store.summarize(options);
   const database = new SqliteDatabase(path);
@@ -168,3 +170,98 @@ test('SqliteStore sums a store of 200,000 units in two halves on two threads, to
     await store.close();
   }
 });
+
+test('the half with the user counts reads the later snapshot: a unit recorded between the two is a user without conversions, never conversions without a user', async () => {
+  const path = join(dir, 'moving.db');
+  const store = sqliteStore(path);
+  await store.write(events(2_000, 23));
+  const database = new SqliteDatabase(path);
+  const deadline = Date.now() + 60_000;
+  try {
+    const options: SummarizeOptions = { by: 'country', preExposure: { ms: 14 * DAY } };
+    const split = database.unitSplit(undefined, 1, deadline)!;
+    const before = database.summarize(options, deadline);
+    // The upper half first (SqliteStore's reading thread takes its snapshot first) ...
+    const above = database.summaryRows(options, { from: split, unitsOnly: true }, deadline);
+    // ... then another process records 500 new users of a new track, each converting, keyed into the upper half ('~' sorts last) ...
+    const late: RecordedEvent[] = [];
+    for (let i = 0; i < 500; i++) {
+      const unit = `~late-${i}`;
+      late.push({ kind: 'exposure', eventId: `late-x-${i}`, trackSetId: 'beta', track: 'late', unit, at: T0 + DAY, dimensions: { country: 'us', plan: 'pro' } });
+      late.push({ kind: 'conversion', eventId: `late-c-${i}`, unit, metric: 'purchase', value: 1, at: T0 + 2 * DAY });
+    }
+    await store.write(late);
+    // ... then the half with the counts.
+    const below = database.summaryRows(options, { to: split }, deadline);
+    const built = together(below, above, options);
+    const lateTrack = built.find((s) => s.trackSetId === 'beta')!.tracks.find((t) => t.track === 'late')!;
+    assert.equal(lateTrack.users, 500);
+    assert.equal(lateTrack.metrics.get('purchase')?.converted ?? 0, 0);
+    // Every other track as before the late users came.
+    const others = (sums: typeof built) => sums.map((s) => ({ ...s, tracks: s.tracks.filter((t) => t.track !== 'late'), segments: undefined, phases: [], daily: [], lastExposureAt: null }));
+    assertClose(others(built), others(before));
+  } finally {
+    database.close();
+    await store.close();
+  }
+});
+
+test('a report of a big store while another process records new converting users never counts more converted users than users', async () => {
+  const path = join(dir, 'busy.db');
+  const store = sqliteStore(path);
+  await store.write(events(50, 5));
+  bulkLoad(path, 200_000);
+  // The other process: new users of track 'busy' of beta, each converting at once, in transactions of 200.
+  const writer = spawn(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import Database from 'better-sqlite3';
+      const db = new Database(${JSON.stringify(path)}, { timeout: 5000 });
+      const x = db.prepare("INSERT INTO tracks_exposures (track_set_id, unit, track, at, event_id) VALUES ('beta', ?, 'busy', ?, ?)");
+      const c = db.prepare("INSERT INTO tracks_conversions (event_id, unit, metric, value, at) VALUES (?, ?, 'purchase', 1, ?)");
+      let n = 0;
+      const round = db.transaction(() => { for (let i = 0; i < 200; i++, n++) { const unit = String.fromCharCode(97 + (n % 26)) + '-busy-' + n; x.run(unit, ${T0 + DAY}, 'bx-' + n); c.run('bc-' + n, unit, ${T0 + 2 * DAY}); } });
+      round();
+      console.log('writing');
+      for (;;) round();`,
+    ],
+    { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  try {
+    await new Promise<void>((resolve, reject) => {
+      writer.stdout.once('data', () => resolve());
+      writer.once('exit', (code) => reject(new Error(`the writer exited (${code})`)));
+    });
+    let seen = 0;
+    for (let round = 0; round < 4; round++) {
+      const sums = await store.summarize({ preExposure: { ms: 14 * DAY } });
+      const busy = sums.find((s) => s.trackSetId === 'beta')!.tracks.find((t) => t.track === 'busy');
+      if (busy === undefined) continue;
+      seen = Math.max(seen, busy.users);
+      const converted = busy.metrics.get('purchase')?.converted ?? 0;
+      assert.ok(converted <= busy.users, `round ${round}: ${converted} converted of ${busy.users} users`);
+    }
+    assert.ok(seen > 0, 'the writer recorded during the reports');
+  } finally {
+    writer.kill('SIGKILL');
+    await store.close();
+  }
+});
+
+/** Adds `units` exposures and 0.6 conversions per unit, as a bulk load would (through the triggers that keep the exposure counts). */
+function bulkLoad(path: string, units: number): void {
+  const db = new BetterSqlite3(path);
+  db.exec(`WITH RECURSIVE n(u) AS (SELECT 0 UNION ALL SELECT u + 1 FROM n WHERE u < ${units - 1})
+    INSERT INTO tracks_exposures (track_set_id, unit, track, at, event_id, phase, dimensions)
+    SELECT CASE WHEN u % 2 = 0 THEN 'alpha' ELSE 'beta' END, printf('bulk-%06d', u),
+      CASE WHEN u % 2 = 0 THEN CASE WHEN u % 4 = 0 THEN 'control' ELSE 'fast' END ELSE 'y' END,
+      ${T0} + (u % 9) * ${DAY} + u, 'bx' || u, CASE WHEN u % 2 = 0 THEN CASE WHEN u % 9 < 5 THEN 'p1' ELSE 'p2' END END,
+      CASE WHEN u % 3 = 0 THEN '{"country":"de"}' END FROM n`);
+  db.exec(`WITH RECURSIVE n(u) AS (SELECT 0 UNION ALL SELECT u + 1 FROM n WHERE u < ${Math.round(units * 0.6) - 1})
+    INSERT INTO tracks_conversions (event_id, unit, metric, value, at)
+    SELECT 'bc' || u, printf('bulk-%06d', (u * 7) % ${units}), CASE WHEN u % 2 = 0 THEN 'purchase' ELSE 'revenue' END, (u % 50) / 4.0,
+      ${T0} + ((u * 7) % 9) * ${DAY} + (u % 11 - 5) * 3600000 FROM n`);
+  db.close();
+}

@@ -12,6 +12,3 @@ export function dimensionError(by: string): TracksError | undefined {
   const problem = dimensionNameProblem(by);
   return problem === undefined ? undefined : new TracksError(`by ${problem}`);
 }
-
-/** How many of a set's exposures `readDimensions` looks at for names (dimensions rarely change between users). */
-export const DIMENSION_SAMPLE = 1000;

@@ -8,7 +8,7 @@ import type { Cell, Column, EventTable } from '../model/event-tables.js';
 import type { CallOptions, Store } from '../model/store.js';
 import { StoreError, codeOf, messageOf } from '../model/store-error.js';
 import { longestWindowOf, noMetricSums } from '../model/sums.js';
-import { DIMENSION_SAMPLE, assertDimension } from './dimension-option.js';
+import { assertDimension } from './dimension-option.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { CONTROL_COLUMNS, controlFromRow, controlParams, upsertControlSql } from './control-rows.js';
 import type { ControlRow } from './control-rows.js';
@@ -180,7 +180,8 @@ export class PostgresStore implements Store {
   async readDimensions(trackSetId: string, options: CallOptions = {}): Promise<string[]> {
     try {
       const rows = await this.#read<{ name: string } & QueryResultRow>(
-        `SELECT DISTINCT k AS name FROM (SELECT dimensions FROM ${this.#s}.tracks_exposures WHERE track_set_id = $1 AND dimensions IS NOT NULL LIMIT ${DIMENSION_SAMPLE}) e,
+        // Every distinct dimensions the set's exposures carry is a row of the counts (per track and day).
+        `SELECT DISTINCT k AS name FROM (SELECT DISTINCT dimensions FROM ${this.#s}.tracks_exposure_counts WHERE track_set_id = $1 AND dimensions <> '') e,
           jsonb_object_keys(e.dimensions::jsonb) k ORDER BY 1`,
         [trackSetId],
         options,
@@ -678,19 +679,11 @@ export class PostgresStore implements Store {
     const segment = () => (by === undefined ? '' : ", COALESCE(e.dimensions, '') AS segment");
     const bySegment = by === undefined ? '' : ', segment';
     const [exposures, settled, health, histogram, guardrails, controls] = await Promise.all([
-      by === undefined
-        ? // Exposure counts come from the trigger-kept per-day table: a few rows, not a scan.
-          q<ExposureCell>(`SELECT track_set_id AS "trackSetId", phase, ${daily ? 'day::text' : 'NULL'} AS day, track,
-            SUM(users)::float8 AS users, MIN(first_at)::float8 AS first, MAX(last_at)::float8 AS last
-            FROM ${s}.tracks_exposure_counts ${where('')} GROUP BY 1, 2, 3, 4`)
-        : // By segment: the per-day table has no dimensions, so the exposures are grouped.
-          this.#analysisRows<ExposureCell>(
-            `SELECT e.track_set_id AS "trackSetId", COALESCE(e.phase, '') AS phase, ${day} AS day, e.track,
-              COUNT(*)::float8 AS users, MIN(e.at)::float8 AS first, MAX(e.at)::float8 AS last ${segment()}
-            FROM ${s}.tracks_exposures e ${where('e.')} GROUP BY 1, 2, 3, 4 ${bySegment}`,
-            params,
-            call,
-          ),
+      // Exposure counts come from the trigger-kept table (per set, phase, track, dimensions and
+      // day): a few rows, not a scan; by segment, grouped by the dimensions as stored.
+      q<ExposureCell>(`SELECT track_set_id AS "trackSetId", phase, ${daily ? 'day::text' : 'NULL'} AS day, track,
+        SUM(users)::float8 AS users, MIN(first_at)::float8 AS first, MAX(last_at)::float8 AS last ${by === undefined ? '' : ', dimensions AS segment'}
+        FROM ${s}.tracks_exposure_counts ${where('')} GROUP BY 1, 2, 3, 4 ${by === undefined ? '' : ', dimensions'}`),
       this.#analysisRows<MetricCell & { unsettled: number }>(
         `SELECT e.track_set_id AS "trackSetId", COALESCE(e.phase, '') AS phase, ${day} AS day, e.track, t.metric
             ${segment()},

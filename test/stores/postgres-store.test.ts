@@ -50,13 +50,15 @@ async function waitForPostgres(): Promise<void> {
 /** The trigger-kept summary tables hold exactly what recomputing them from the event tables gives. */
 async function assertSummaryTablesMatch(schema: string): Promise<void> {
   const s = `"${schema}"`;
+  const exposureGroups = `SELECT track_set_id, track, COALESCE(phase, ''), COALESCE(dimensions, ''), (at / 86400000)::integer, COUNT(*), MIN(at), MAX(at)
+    FROM ${s}.tracks_exposures GROUP BY 1, 2, 3, 4, 5`;
   const [diff] = await query<{ counts: string; totals: string }>(`SELECT
     (SELECT COUNT(*) FROM (
-      (SELECT track_set_id, track, day, SUM(users), MIN(first_at), MAX(last_at) FROM ${s}.tracks_exposure_counts GROUP BY 1, 2, 3
-       EXCEPT SELECT track_set_id, track, (at / 86400000)::integer, COUNT(*), MIN(at), MAX(at) FROM ${s}.tracks_exposures GROUP BY 1, 2, 3)
+      (SELECT track_set_id, track, phase, dimensions, day, SUM(users), MIN(first_at), MAX(last_at) FROM ${s}.tracks_exposure_counts GROUP BY 1, 2, 3, 4, 5
+       EXCEPT ${exposureGroups})
       UNION ALL
-      (SELECT track_set_id, track, (at / 86400000)::integer, COUNT(*), MIN(at), MAX(at) FROM ${s}.tracks_exposures GROUP BY 1, 2, 3
-       EXCEPT SELECT track_set_id, track, day, SUM(users), MIN(first_at), MAX(last_at) FROM ${s}.tracks_exposure_counts GROUP BY 1, 2, 3)) d) AS counts,
+      (${exposureGroups}
+       EXCEPT SELECT track_set_id, track, phase, dimensions, day, SUM(users), MIN(first_at), MAX(last_at) FROM ${s}.tracks_exposure_counts GROUP BY 1, 2, 3, 4, 5)) d) AS counts,
     (SELECT COUNT(*) FROM (
       (SELECT unit, metric, total, first_at, last_at FROM ${s}.tracks_unit_totals
        EXCEPT SELECT unit, metric, SUM(value), MIN(at), MAX(at) FROM ${s}.tracks_conversions GROUP BY 1, 2)
@@ -103,7 +105,8 @@ test('a version-1 schema is upgraded with its rows, and the summary tables follo
     events.push({ kind: 'conversion', eventId: `r${u}`, unit: `u${u}`, metric: 'revenue', value: u, at: at + (u % 2 ? 10 : -10) });
   }
   const old = events.slice(0, 40);
-  const later = events.slice(40);
+  // Exposures written after the upgrade carry dimensions (version 6), counted per dimensions (version 9).
+  const later = events.slice(40).map((e) => (e.kind === 'exposure' ? { ...e, dimensions: { country: Number(e.unit.slice(1)) % 2 ? 'de' : 'us' } } : e));
   await query(`INSERT INTO ${s}.tracks_exposures SELECT * FROM json_populate_recordset(NULL::${s}.tracks_exposures, $1)`, [
     JSON.stringify(old.filter((e) => e.kind === 'exposure').map((e) => ({ track_set_id: e.trackSetId, unit: e.unit, track: e.track, at: e.at, event_id: e.eventId }))),
   ]);
@@ -113,8 +116,10 @@ test('a version-1 schema is upgraded with its rows, and the summary tables follo
   const store = postgresStore(url, { schema });
   await store.write(later);
   const memory = memoryStore();
-  await memory.write(events);
+  await memory.write([...old, ...later]);
   assert.deepEqual(await store.summarize(), await memory.summarize(), 'after the upgrade');
+  assert.deepEqual(await store.summarize({ by: 'country' }), await memory.summarize({ by: 'country' }), 'by segment, after the upgrade');
+  assert.deepEqual(await store.readDimensions?.('one'), ['country']);
   await assertSummaryTablesMatch(schema);
 
   // Another tool deletes and edits rows: the summaries follow.
@@ -122,15 +127,18 @@ test('a version-1 schema is upgraded with its rows, and the summary tables follo
   await query(`DELETE FROM ${s}.tracks_conversions WHERE event_id IN ('r5', 'p6')`);
   await query(`UPDATE ${s}.tracks_conversions SET value = value * 2, at = at - 100000000 WHERE event_id = 'r9'`);
   await query(`UPDATE ${s}.tracks_exposures SET track = 'b' WHERE unit = 'u4'`);
+  await query(`UPDATE ${s}.tracks_exposures SET dimensions = '{"country":"fr"}' WHERE unit = 'u25'`);
   await assertSummaryTablesMatch(schema);
-  const edited = events
+  const edited = [...old, ...later]
     .filter((e) => !(e.kind === 'exposure' && e.trackSetId === 'two' && (e.unit === 'u1' || e.unit === 'u2')))
     .filter((e) => e.eventId !== 'r5' && e.eventId !== 'p6')
     .map((e) => (e.eventId === 'r9' && e.kind === 'conversion' ? { ...e, value: e.value * 2, at: e.at - 100_000_000 } : e))
-    .map((e) => (e.kind === 'exposure' && e.unit === 'u4' ? { ...e, track: 'b' } : e));
+    .map((e) => (e.kind === 'exposure' && e.unit === 'u4' ? { ...e, track: 'b' } : e))
+    .map((e) => (e.kind === 'exposure' && e.unit === 'u25' ? { ...e, dimensions: { country: 'fr' } } : e));
   const memoryEdited = memoryStore();
   await memoryEdited.write(edited);
   assert.deepEqual(await store.summarize(), await memoryEdited.summarize(), 'after deletes and updates');
+  assert.deepEqual(await store.summarize({ by: 'country' }), await memoryEdited.summarize({ by: 'country' }), 'by segment, after deletes and updates');
 
   await query(`TRUNCATE ${s}.tracks_exposures, ${s}.tracks_conversions`);
   await assertSummaryTablesMatch(schema);

@@ -56,11 +56,11 @@ const FASTIFY: RequestReader<FastifyRequest, FastifyReply> = {
  */
 export const tracksPlugin: FastifyPluginCallback<TracksAdapterOptions<FastifyRequest>> = Object.assign(
   (fastify: FastifyInstance, options: TracksAdapterOptions<FastifyRequest>, done: (error?: Error) => void): void => {
-    // Fastify passes its own option keys too; only ours are read.
-    const { key, context, anonymousKey, forceSecret, trackSets } = options;
+    // Fastify passes its own register options too (prefix, logLevel, logSerializers): the rest are ours.
+    const { prefix: _prefix, logLevel: _logLevel, logSerializers: _logSerializers, ...ours } = options as TracksAdapterOptions<FastifyRequest> & Record<string, unknown>;
     let plan: ReturnType<typeof requestPlanner<FastifyRequest, FastifyReply, unknown>>;
     try {
-      plan = requestPlanner('tracks/fastify', { key, context, anonymousKey, forceSecret, trackSets }, FASTIFY);
+      plan = requestPlanner('tracks/fastify', ours, FASTIFY);
     } catch (error) {
       // A bad option fails registration (app.register / app.ready reject), not the process.
       done(error as Error);

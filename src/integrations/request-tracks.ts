@@ -6,6 +6,7 @@ import { quoted } from '../core/names.js';
 import { lazyScopeState } from '../core/request-scope.js';
 import type { ScopeState } from '../core/request-scope.js';
 import { TracksError } from '../errors.js';
+import { checkOptionNames } from '../recording/recorder-options.js';
 
 /**
  * What every framework adapter does per request, whatever the framework: the key (the user's,
@@ -71,6 +72,9 @@ export type RequestPlan =
   | { readonly refuse: { readonly status: 400 | 403; readonly message: string } }
   | { readonly refuse?: undefined; readonly scope: ScopeState; readonly forced: Readonly<Record<string, string>> | undefined };
 
+const ADAPTER_OPTIONS = ['key', 'context', 'anonymousKey', 'forceSecret', 'trackSets'] as const satisfies readonly (keyof TracksAdapterOptions<unknown>)[];
+const ANONYMOUS_KEY_OPTIONS = ['cookie', 'maxAgeDays', 'secure'] as const satisfies readonly (keyof AnonymousKeyOptions)[];
+
 const VISITOR_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Checks an adapter's options once, when the middleware is made; returns the per-request planner. */
@@ -80,6 +84,8 @@ export function requestPlanner<Req, Res, Context>(
   reader: RequestReader<Req, Res>,
 ): (request: Req, response: Res) => RequestPlan {
   if (typeof options !== 'object' || options === null) throw new TracksError(`${adapter}: pass an options object, e.g. { key: (req) => req.user?.id }`);
+  checkOptionNames(options, ADAPTER_OPTIONS, adapter);
+  if (typeof options.anonymousKey === 'object' && options.anonymousKey !== null) checkOptionNames(options.anonymousKey, ANONYMOUS_KEY_OPTIONS, `${adapter}: anonymousKey`);
   for (const field of ['key', 'context'] as const) {
     if (options[field] !== undefined && typeof options[field] !== 'function') {
       throw new TracksError(`${adapter}: ${field} must be a function of the request, e.g. ${field}: (req) => req.user?.id`);
@@ -159,7 +165,7 @@ export function parseForce(header: string): Record<string, string> | string {
   if (header.replace(/[\s,]/g, '') === '') return `${FORCE_HEADER} is empty; write set=track pairs, like delay=long,pricing=price_adjusted_by_0`;
   for (const part of header.split(',')) {
     const pair = part.trim();
-    if (pair === '') continue;
+    if (pair === '') return `${FORCE_HEADER} has an empty pair in ${quoted(header)}; write set=track pairs separated by commas, like delay=long,pricing=price_adjusted_by_0`;
     const at = pair.indexOf('=');
     const id = at < 0 ? '' : pair.slice(0, at).trim();
     const track = at < 0 ? '' : pair.slice(at + 1).trim();

@@ -159,18 +159,19 @@ export const RECORDER_OPTIONS = [
 
 /**
  * Throws a TracksError for an option that is not in `known`, suggesting the nearest name: a
- * misspelt option (`flushIntervall`, `stor`) would otherwise be ignored in silence.
+ * misspelt option (`flushIntervall`, `stor`) would otherwise be ignored in silence. `where`
+ * names what took the options (`configure`, `tracks/express`, ...).
  *
  * @example
  * ```ts
  * checkOptionNames({ stor: 'tracks.db' }, ['store']); // TracksError: unknown option 'stor'; did you mean 'store'?
  * ```
  */
-export function checkOptionNames(options: object, known: readonly string[]): void {
+export function checkOptionNames(options: object, known: readonly string[], where = 'configure'): void {
   for (const name of Object.keys(options)) {
     if (known.includes(name)) continue;
     const near = known.find((k) => closeTo(k, name));
-    throw new TracksError(`configure: unknown option '${name}'${near ? `; did you mean '${near}'?` : `; the options are ${known.join(', ')}`}`);
+    throw new TracksError(`${where}: unknown option '${name}'${near ? `; did you mean '${near}'?` : `; the options are ${known.join(', ')}`}`);
   }
 }
 

@@ -97,6 +97,12 @@ export function adapterSuite(framework: string, start: StartApp): void {
     // Never silently ignored, even with the right secret: a set named twice, or nothing named.
     const twice = await get('/catalog', { 'x-tracks-force': 'adapter-delay=long,adapter-delay=short', 'x-tracks-force-secret': SECRET });
     assert.deepEqual([twice.status, twice.body], [400, "x-tracks-force names the track set 'adapter-delay' twice; force one track per set"]);
+    // An empty pair (a trailing or doubled comma) is malformed, as a pair without '=' is.
+    for (const malformed of ['adapter-delay=long,', 'adapter-delay=long,,other=a', ',adapter-delay=long']) {
+      const refused = await get('/catalog', { 'x-tracks-force': malformed, 'x-tracks-force-secret': SECRET });
+      assert.equal(refused.status, 400, malformed);
+      assert.match(refused.body as string, /x-tracks-force has an empty pair/);
+    }
     for (const empty of [' ', ' , ,']) {
       const refused = await get('/catalog', { 'x-tracks-force': empty, 'x-tracks-force-secret': SECRET });
       assert.equal(refused.status, 400, `${JSON.stringify(empty)}`);

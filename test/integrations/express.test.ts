@@ -49,4 +49,7 @@ test('Express: bad adapter options are TracksErrors naming the option', () => {
   assert.throws(() => tracks({ key: 'user' as never }), (e: unknown) => e instanceof TracksError && /tracks\/express: key must be a function/.test(e.message));
   assert.throws(() => tracks({ forceSecret: 'short' }), /forceSecret must be a string of at least 16 characters/);
   assert.throws(() => tracks({ anonymousKey: { cookie: 'bad name;' } }), /anonymousKey.cookie is 'bad name;'/);
+  // A misspelt option is never ignored in silence (a plain-JS user would get no cookie and no error).
+  assert.throws(() => tracks({ anonymouskey: true } as never), (e: unknown) => e instanceof TracksError && /tracks\/express: unknown option 'anonymouskey'; did you mean 'anonymousKey'\?/.test(e.message));
+  assert.throws(() => tracks({ anonymousKey: { maxAge: 30 } } as never), /tracks\/express: anonymousKey: unknown option 'maxAge'/);
 });

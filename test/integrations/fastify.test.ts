@@ -41,6 +41,19 @@ test('Fastify: bad plugin options fail registration with a TracksError', async (
     })(),
     (e: unknown) => e instanceof TracksError && /tracks\/fastify: key must be a function/.test(e.message),
   );
+  // A misspelt option fails registration too; Fastify's own register options are not ours to refuse.
+  const misspelt = Fastify();
+  await assert.rejects(
+    (async () => {
+      await misspelt.register(tracksPlugin, { trackset: [] } as never);
+      await misspelt.ready();
+    })(),
+    /tracks\/fastify: unknown option 'trackset'; did you mean 'trackSets'\?/,
+  );
+  const prefixed = Fastify();
+  await prefixed.register(tracksPlugin, { prefix: '/shop', logLevel: 'warn', anonymousKey: true } as never);
+  await prefixed.ready();
+  await prefixed.close();
 });
 
 test('Fastify: the key is read when the first run needs it, so an auth hook after the plugin’s counts; an empty key is no key', async () => {

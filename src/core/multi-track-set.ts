@@ -23,19 +23,28 @@ export type ContextOfSets<Sets extends readonly TrackSetClass[]> = [Exclude<Cont
   ? never
   : UnionToIntersection<Exclude<ContextOf<Sets[number]>, undefined>>;
 
-/** The options argument for `Sets`: `context` is required when a member set reads one. */
+/** `true` for a set class whose runs need a context (their context type does not allow undefined). */
+type NeedsContext<C> = C extends unknown ? ([ContextOf<C>] extends [never] ? never : undefined extends ContextOf<C> ? never : true) : never;
+
+/**
+ * The options argument for `Sets`: `context` is required when a member set needs one; when
+ * every member that reads one allows undefined (`TrackSet<Visitor | undefined>`, as a set run
+ * in a request scope declares), the options may be left out, as a TrackSet's may.
+ */
 export type MultiTrackSetArgs<Sets extends readonly TrackSetClass[]> = [ContextOfSets<Sets>] extends [never]
   ? [options?: MultiTrackSetOptions]
-  : [options: MultiTrackSetOptions<ContextOfSets<Sets>> & { readonly context: ContextOfSets<Sets> }];
+  : [NeedsContext<Sets[number]>] extends [never]
+    ? [options?: MultiTrackSetOptions<ContextOfSets<Sets> | undefined>]
+    : [options: MultiTrackSetOptions<ContextOfSets<Sets>> & { readonly context: ContextOfSets<Sets> }];
 
 /** What a MultiTrackSet run is given: the key and context every member set sees. */
 export interface MultiTrackSetOptions<Context = unknown> {
   /** Who is assigned; omit for the request scope's key (and context), or outside one for a fresh draw per run. */
   readonly key?: unknown;
   /** Passed to every member set's `isEligible` and instance tracks. */
-  readonly context?: Context;
+  readonly context?: Context | undefined;
   /** Forces track sets to tracks, by set id, for QA: the first forced member is chosen. */
-  readonly force?: ForcedTracks;
+  readonly force?: ForcedTracks | undefined;
 }
 
 interface Member extends Candidate {
@@ -74,7 +83,7 @@ const byClass = new WeakMap<object, MultiDefinition>();
  * }
  * ```
  */
-export class MultiTrackSet<Sets extends readonly TrackSetClass[] = readonly TrackSetClass[]>
+export class MultiTrackSet<const Sets extends readonly TrackSetClass[] = readonly TrackSetClass[]>
   implements Disposable
 {
   /** The member track sets of a subclass. */

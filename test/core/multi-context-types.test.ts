@@ -36,3 +36,25 @@ test('a MultiTrackSet asks for the context its sets need, and only then', () => 
   // @ts-expect-error context is required here too
   assert.throws(() => MultiTrackSet.with([VipSafeTracks], { key: 'x' }, (run) => run.name), TypeError);
 });
+
+class ScopedVipTracks extends TrackSet<{ user: User } | undefined> {
+  static override id = 'multi-ctx-scoped';
+  static short_track(): void {}
+  override get isEligible(): boolean {
+    return this.context?.user.isVip !== true;
+  }
+}
+
+test('a MultiTrackSet whose sets allow no context (a request scope gives it) may be made with no options, in and out of a scope', async () => {
+  const { withTracksScope } = await import('../../src/index.js');
+  // Every member allows undefined: no options at all compiles, and the scope's key and context are used.
+  const inScope = withTracksScope({ key: 'scoped-user', context: { user: { isVip: true } } }, () => new MultiTrackSet([ScopedVipTracks, PlainTracks]));
+  assert.equal(inScope.trackSet?.id, 'multi-ctx-plain', "the scope's VIP context made the other set ineligible");
+  assert.equal(inScope.key, 'scoped-user');
+  // A context that may be undefined is accepted as it is (exactOptionalPropertyTypes-safe).
+  const maybe: { user: User } | undefined = undefined;
+  assert.ok(new MultiTrackSet([ScopedVipTracks], { key: 'x', context: maybe }).name !== undefined);
+  // One member needing a context still makes it required.
+  // @ts-expect-error VipSafeTracks reads context.user
+  assert.throws(() => new MultiTrackSet([ScopedVipTracks, VipSafeTracks]), TypeError);
+});

@@ -45,16 +45,28 @@ export type RunTrackName<Run> = [InstanceTrackNames<Run>] extends [never]
  */
 type AddsNoControl<C> = C extends { readonly addControlTrack: false } ? true : false;
 
+/**
+ * A ParamTrackSet class's track names: what its `static trackName(params)` returns, when that
+ * is narrower than string (`` return `price_adjusted_by_${priceDelta}` as const ``); else never.
+ */
+type ParamTrackNames<C> = C extends { readonly params: readonly unknown[]; readonly trackName: (params: never) => infer N } ? (string extends N ? never : N) : never;
+
 /** The track names of a class `C`, from its static and instance track methods, plus `control` unless it adds none. */
 export type ClassTrackName<C extends abstract new (...args: never) => unknown> =
-  [TrackMethodNames<C> | InstanceTrackNames<InstanceType<C>>] extends [never]
+  [TrackMethodNames<C> | InstanceTrackNames<InstanceType<C>> | ParamTrackNames<C>] extends [never]
     ? string
-    : TrackMethodNames<C> | InstanceTrackNames<InstanceType<C>> | (AddsNoControl<C> extends true ? never : 'control');
+    : TrackMethodNames<C> | InstanceTrackNames<InstanceType<C>> | ParamTrackNames<C> | (AddsNoControl<C> extends true ? never : 'control');
 
 /** The track methods of `T` (a run type, or a class for its static tracks), as one union. */
 type TrackMethodsOf<T> = {
   [K in TrackKeys<T>]: T[K] extends (...args: infer A) => infer R ? (...args: A) => R : never;
 }[TrackKeys<T>];
+
+/** A ParamTrackSet class's `static track(params, ...args)` as `run()` calls it (the arguments after the params), or `never`. */
+type ParamTrackOf<C> = C extends { readonly params: readonly unknown[]; readonly track: (params: never, ...args: infer A) => infer R } ? (...args: A) => R : never;
+
+/** A class's static track methods as one union: its `*_track` methods, or a ParamTrackSet's `track`. */
+type StaticTrackMethodsOf<C> = [TrackMethodsOf<C>] extends [never] ? ParamTrackOf<C> : TrackMethodsOf<C>;
 
 /**
  * A type-only key (nothing has it at run time): a run made by `choose()` or `with()` carries
@@ -86,22 +98,24 @@ export type TrackArgs<T> = [RunMethodsOf<T>] extends [never] ? unknown[] : ArgsO
 export type TrackResult<T> = [RunMethodsOf<T>] extends [never] ? unknown : ResultOf<RunMethodsOf<T>> | undefined;
 
 /** What a class's tracks take: its static track methods' parameters, else its instance ones' (`unknown[]` where none is seen). */
-export type ClassTrackArgs<C extends abstract new (...args: never) => unknown> = [TrackMethodsOf<C>] extends [never] ? TrackArgs<InstanceType<C>> : TrackArgs<C>;
+export type ClassTrackArgs<C extends abstract new (...args: never) => unknown> = [StaticTrackMethodsOf<C>] extends [never]
+  ? TrackArgs<InstanceType<C>>
+  : ArgsOf<StaticTrackMethodsOf<C>>;
 
 /**
  * The typed `run()` of a class whose tracks are static, for runs made by `choose()` and
  * `with()`: without `undefined` when the class adds no control (see AddsNoControl).
  */
-export type StaticRun<C> = [TrackMethodsOf<C>] extends [never]
+export type StaticRun<C> = [StaticTrackMethodsOf<C>] extends [never]
   ? unknown
   : {
-      run(...args: TrackArgs<C>): AddsNoControl<C> extends true ? ReturnType<TrackMethodsOf<C>> : TrackResult<C>;
-      readonly [staticTracks]: TrackMethodsOf<C>;
+      run(...args: ArgsOf<StaticTrackMethodsOf<C>>): AddsNoControl<C> extends true ? ResultOf<StaticTrackMethodsOf<C>> : ResultOf<StaticTrackMethodsOf<C>> | undefined;
+      readonly [staticTracks]: StaticTrackMethodsOf<C>;
     };
 
 /** A class's constructor options with `force` narrowed to its track names (for `choose()` and `with()`). */
 export type ForcedOptions<P extends readonly unknown[], Name> = P extends [infer O]
-  ? [options: O & { readonly force?: Name }]
+  ? [options: O & { readonly force?: Name | undefined }]
   : P extends [(infer O)?]
-    ? [options?: O & { readonly force?: Name }]
+    ? [options?: O & { readonly force?: Name | undefined }]
     : P;

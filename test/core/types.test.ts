@@ -187,3 +187,40 @@ test('run() of a set with static tracks, made by choose() or with(), takes only 
   const untyped: unknown = new PriceTracks({ key: 'k' }).run(10);
   void untyped;
 });
+
+class DiscountTracks extends ParamTrackSet {
+  static override id = 'types-discount';
+  static override params = [{ percent: 5 }, { percent: 10 }];
+  static override addControlTrack = false as const;
+  static override trackName({ percent }: { percent: number }) {
+    return `discount_${percent}` as const;
+  }
+  static override track({ percent }: { percent: number }, base: number) {
+    return base * (1 - percent / 100);
+  }
+}
+
+class SurchargeTracks extends ParamTrackSet {
+  static override id = 'types-surcharge';
+  static override params = [1, 2];
+  static override track(cents: number, base: number, label: string) {
+    return `${label}: ${base + cents / 100}`;
+  }
+}
+
+test('a ParamTrackSet run from choose() or with() takes static track’s arguments after the params, and names come from a literal trackName', () => {
+  const discounted: number = DiscountTracks.choose({ key: 'k' }).run(100);
+  assert.ok(discounted === 95 || discounted === 90, String(discounted));
+  // @ts-expect-error run() takes the base price, a number
+  const coerced = DiscountTracks.choose({ key: 'k' }).run('100'); // JavaScript coerces it; the compiler refuses it
+  assert.equal(typeof coerced, 'number');
+  const name: `discount_${number}` = DiscountTracks.choose({ key: 'k' }).name;
+  assert.match(name, /^discount_(5|10)$/);
+  // @ts-expect-error force takes the set's track names, here `discount_${number}`
+  assert.throws(() => DiscountTracks.choose({ key: 'k', force: 'bogus' }));
+  // With the added control, run() may return undefined; the name is a string (trackName returns string).
+  const labelled: string | undefined = SurchargeTracks.with({ key: 'k' }, (run) => run.run(10, 'price'));
+  assert.ok(labelled === undefined || /^price: 10\.0[12]$/.test(labelled), String(labelled));
+  const surchargeName: string = SurchargeTracks.choose({ key: 'k' }).name;
+  assert.equal(typeof surchargeName, 'string');
+});

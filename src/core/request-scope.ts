@@ -10,7 +10,7 @@ export interface TracksScope<Context = unknown> {
   /** The key of every run in the scope that is given none. Undefined or null: a fresh random assignment per run, as with no key. */
   readonly key?: unknown;
   /** The context of every run in the scope that is given none. */
-  readonly context?: Context;
+  readonly context?: Context | undefined;
 }
 
 /** A scope as runs read it. */

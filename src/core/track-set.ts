@@ -24,7 +24,7 @@ export type TrackSetOptions<Context> = {
   /** Who is assigned: a user id, or any value tracks can serialize. Omit for a fresh draw per run. */
   readonly key?: unknown;
   /** Forces this track (for QA and tests); the run is then not in the test. */
-  readonly force?: string;
+  readonly force?: string | undefined;
 } & (undefined extends Context ? { readonly context?: Context } : { readonly context: Context });
 
 /** A chosen track: its name and weight. */

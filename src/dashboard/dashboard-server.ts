@@ -13,13 +13,13 @@ export interface DashboardOptions {
   /** The store to read reports from and write stops to. Closed by {@link DashboardServer.close}. */
   readonly store: Store;
   /** The address to listen on (default 127.0.0.1). Anything but loopback needs a token. */
-  readonly host?: string;
+  readonly host?: string | undefined;
   /** The port (default 4411; 0 picks a free one). */
-  readonly port?: number;
+  readonly port?: number | undefined;
   /** A secret every request must carry; required to listen beyond loopback. */
-  readonly token?: string;
+  readonly token?: string | undefined;
   /** Report options (alpha, sequential, correction, baselines), as for `tracks report`. */
-  readonly report?: DashboardReportOptions;
+  readonly report?: DashboardReportOptions | undefined;
 }
 
 /** A running dashboard. */

@@ -22,35 +22,35 @@ export const FORCE_SECRET_HEADER = 'x-tracks-force-secret';
 /** The anonymous-visitor cookie's options. */
 export interface AnonymousKeyOptions {
   /** The cookie's name (default `tracks_visitor`). */
-  readonly cookie?: string;
+  readonly cookie?: string | undefined;
   /** How long a visitor keeps their key, in days (default 365). */
-  readonly maxAgeDays?: number;
+  readonly maxAgeDays?: number | undefined;
   /**
    * The cookie's Secure flag: by default set when the request came over https (as the
    * framework sees it: Express's `trust proxy`, Fastify's `trustProxy`; Hono reads the URL
    * only). `true` sets it always, as behind a proxy that ends TLS; `false` never.
    */
-  readonly secure?: boolean;
+  readonly secure?: boolean | undefined;
 }
 
 /** Options every adapter takes; `Req` is the framework's request (or context). */
 export interface TracksAdapterOptions<Req, Context = unknown> {
   /** The request's key: the user's id; undefined or null when not logged in. */
-  readonly key?: (request: Req) => unknown;
+  readonly key?: ((request: Req) => unknown) | undefined;
   /** The context runs of this request see (`this.context` in `isEligible`). */
-  readonly context?: (request: Req) => Context;
+  readonly context?: ((request: Req) => Context) | undefined;
   /**
    * Opt-in: visitors without a key get a random id in a first-party cookie (HttpOnly,
    * SameSite=Lax, Secure on https), so they keep their tracks across requests.
    */
-  readonly anonymousKey?: boolean | AnonymousKeyOptions;
+  readonly anonymousKey?: boolean | AnonymousKeyOptions | undefined;
   /**
    * Enables QA forcing: a request may carry `x-tracks-force: delay=long` with this secret in
    * `x-tracks-force-secret`. Without it, or with a wrong secret, the header is refused (403).
    */
-  readonly forceSecret?: string;
+  readonly forceSecret?: string | undefined;
   /** Track sets the force header may name before this process has run them (others are known once used). */
-  readonly trackSets?: readonly TrackSetClass[];
+  readonly trackSets?: readonly TrackSetClass[] | undefined;
 }
 
 /**

@@ -14,17 +14,17 @@ export interface Conversion {
   /** The key the runs were given; inside a request scope with a key, that key when neither key nor runId is given. */
   readonly key?: unknown;
   /** The `runId` of a run without a key. */
-  readonly runId?: string;
+  readonly runId?: string | undefined;
   /** The outcome's name, e.g. 'purchase': at most 200 characters, no control characters. */
   /** A metric name: checked by the compiler once you register your declarations (`TracksRegister`). */
   readonly metric: MetricName;
   /** The amount, for continuous metrics such as revenue (default 1); finite, magnitude at most 1e15. */
-  readonly value?: number;
+  readonly value?: number | undefined;
   /**
    * When it happened (default now): epoch milliseconds or a Date, rounded to the millisecond,
    * from 2000-01-01T00:00:00Z to one day from now.
    */
-  readonly at?: number | Date;
+  readonly at?: number | Date | undefined;
 }
 
 /** The earliest `at` a conversion may carry: 2000-01-01T00:00:00Z (earlier is nearly always seconds, not ms). */

@@ -25,49 +25,49 @@ export interface RecorderOptions {
    * store never holds raw ids and nobody can recover one by hashing guesses (default: keys are
    * stored as they are).
    */
-  readonly hashKeys?: HashKeys | false;
+  readonly hashKeys?: HashKeys | false | undefined;
   /**
    * Most events written in one batch (default 2,000, or a tenth of `maxBuffered` when that is
    * less; at most a quarter of it). Small batches keep few events alive in memory (short
    * garbage-collection pauses) and little work per message to the store's thread.
    */
-  readonly batchSize?: number;
+  readonly batchSize?: number | undefined;
   /** How often buffered events are written, in ms (default 250; a full batch is written at once). */
-  readonly flushInterval?: number;
+  readonly flushInterval?: number | undefined;
   /**
    * Most events held in memory (default 100,000). From half of it, events spill to the outbox;
    * at it, new events are dropped (counted, reported) until the store or the outbox takes some.
    */
-  readonly maxBuffered?: number;
+  readonly maxBuffered?: number | undefined;
   /** Most bytes held in memory, estimated, with the same rules as `maxBuffered` (default 32 MiB). */
-  readonly maxBufferedBytes?: number;
+  readonly maxBufferedBytes?: number | undefined;
   /**
    * The deadline of every store and outbox call (connecting, writing, reading controls, sticky
    * lookups), in ms (default 5,000). A call past it counts as a failure: the store discards the
    * connection, and the events are tried again or spilled.
    */
-  readonly writeTimeout?: number;
+  readonly writeTimeout?: number | undefined;
   /** First wait after a failed write, in ms; doubles up to `maxRetryDelay` (default 100). */
-  readonly retryDelay?: number;
+  readonly retryDelay?: number | undefined;
   /** Longest wait between retries, in ms (default 5,000). */
-  readonly maxRetryDelay?: number;
+  readonly maxRetryDelay?: number | undefined;
   /**
    * How long `flush()` waits for the store before spilling what is left to the outbox, in ms
    * (default 10,000). `flush()` and `close()` resolve within `flushTimeout + writeTimeout`.
    */
-  readonly flushTimeout?: number;
+  readonly flushTimeout?: number | undefined;
   /** How often stop/resume changes are picked up from the store, in ms (default 10,000). */
-  readonly controlInterval?: number;
+  readonly controlInterval?: number | undefined;
   /** Keys remembered per process to skip repeat exposures (default 1,000,000). */
-  readonly dedupeSize?: number;
+  readonly dedupeSize?: number | undefined;
   /** Bytes those keys may take, estimated (default 64 MiB). */
-  readonly dedupeBytes?: number;
+  readonly dedupeBytes?: number | undefined;
   /** Sticky assignments cached per process (default 1,000,000). */
-  readonly stickyCacheSize?: number;
+  readonly stickyCacheSize?: number | undefined;
   /** Bytes the sticky cache may take, estimated (default 64 MiB). */
-  readonly stickyCacheBytes?: number;
+  readonly stickyCacheBytes?: number | undefined;
   /** Switch tracks off in this process when they do much worse than control; off unless given. */
-  readonly guardrails?: GuardrailOptions | false;
+  readonly guardrails?: GuardrailOptions | false | undefined;
   /**
    * Called for recording's failures (a write that failed or timed out, an event refused or
    * quarantined, a spill that failed, events dropped); recording never throws. Events spilled
@@ -76,9 +76,9 @@ export interface RecorderOptions {
    * the rest are summed up in one call. Without it, one line per kind per minute goes to
    * stderr. An async hook may reject: the rejection is ignored.
    */
-  readonly onError?: (error: Error) => void;
+  readonly onError?: ((error: Error) => void) | undefined;
   /** Called when a guardrail switches a track off. */
-  readonly onGuardrail?: (event: Omit<GuardrailEvent, 'kind' | 'eventId'>) => void;
+  readonly onGuardrail?: ((event: Omit<GuardrailEvent, 'kind' | 'eventId'>) => void) | undefined;
   /**
    * How each metric is analysed, declared once: published to the store with the first event
    * this process records, so `tracks report` and the dashboard use it with no flags. Metrics
@@ -89,7 +89,7 @@ export interface RecorderOptions {
    * configure({ store, metrics: { purchase: { kind: 'conversion' }, revenue: { kind: 'sum' } } });
    * ```
    */
-  readonly metrics?: MetricDeclarations;
+  readonly metrics?: MetricDeclarations | undefined;
   /**
    * Hold a share of keys out of every test: they get every track set's baseline (reason
    * `'holdout'`, not in the test, no exposure of the set), chosen by the holdout's own salt,
@@ -104,7 +104,7 @@ export interface RecorderOptions {
    * configure({ store: 'tracks.db', holdout: { id: 'h2026q4', share: 0.05 } });
    * ```
    */
-  readonly holdout?: HoldoutOptions | false;
+  readonly holdout?: HoldoutOptions | false | undefined;
 }
 
 /** Options with their defaults, checked. */

@@ -19,9 +19,9 @@ export interface RecordingOptions extends RecorderOptions {
    * `memoryStore()` for tests, `callbackStore(fn)` for your own pipeline. Without one nothing
    * is recorded.
    */
-  readonly store?: StoreSpec | null;
+  readonly store?: StoreSpec | null | undefined;
   /** The PostgreSQL schema for the tracks_ tables, when `store` is a URL or pool (default `public`). */
-  readonly schema?: PostgresStoreOptions['schema'];
+  readonly schema?: PostgresStoreOptions['schema'] | undefined;
   /**
    * The local SQLite file events spill to when the store cannot take them in time, and where
    * events no store takes are quarantined; `false` for none (events past the memory bound are
@@ -30,11 +30,11 @@ export interface RecordingOptions extends RecorderOptions {
    * It needs the SQLite driver, `better-sqlite3` (an optional peer dependency): without it,
    * `configure()` throws a TracksError saying to install it or to pass `false`.
    */
-  readonly outbox?: string | false;
+  readonly outbox?: string | false | undefined;
   /** Most events waiting in the outbox; spills past it are refused and the events dropped (default 5,000,000). */
-  readonly maxOutboxEvents?: number;
+  readonly maxOutboxEvents?: number | undefined;
   /** Flush on SIGTERM, `beforeExit` and `exit` (default true); see the README's shutdown section. */
-  readonly handleSignals?: boolean;
+  readonly handleSignals?: boolean | undefined;
 }
 
 /** The options configure() adds to the recorder's. */

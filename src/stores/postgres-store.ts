@@ -33,15 +33,15 @@ export interface PostgresStoreOptions {
    * `public`). A URL can name it too, as `?schema=analytics`, which is how the `tracks`
    * commands reach it.
    */
-  readonly schema?: string;
+  readonly schema?: string | undefined;
   /** Connections of the pool tracks creates from a URL (default 4). */
-  readonly maxConnections?: number;
+  readonly maxConnections?: number | undefined;
   /**
    * The longest a call without its own deadline (a report, `tracks stop`) may take, in ms, and
    * the longest a connection attempt of the pool tracks creates may take (default 30,000).
    * Recording passes its `writeTimeout` as each call's deadline instead.
    */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
 }
 
 /** Fewest rows per COPY when a batch is split over connections. */

@@ -19,7 +19,7 @@ export interface SqliteStoreOptions {
    * How long a call without its own deadline (a report, `tracks stop`) waits for another
    * process's write lock, in ms (default 30,000). Recording passes its `writeTimeout` instead.
    */
-  readonly busyTimeoutMs?: number;
+  readonly busyTimeoutMs?: number | undefined;
 }
 
 /**

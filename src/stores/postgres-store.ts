@@ -15,7 +15,7 @@ import type { ControlRow } from './control-rows.js';
 import { migrate, noTracksData, readableVersion } from './migrations.js';
 import { MISSING_TABLES, postgresStoreError } from './postgres-errors.js';
 import { POSTGRES_MIGRATIONS } from './schema.js';
-import { appliedCaps, buildSummary, phaseWindows, segmentOf, utcDay } from './summary-rows.js';
+import { appliedCaps, buildSummary, phaseWindows, segmentOf, startOf, utcDay } from './summary-rows.js';
 import { definitionRow } from './definition-rows.js';
 import type { DefinitionSqlRow } from './definition-rows.js';
 import { METRIC_COLUMNS, declarationsOf } from './metric-rows.js';
@@ -585,10 +585,11 @@ export class PostgresStore implements Store {
       q<DefinitionSqlRow & QueryResultRow>(`SELECT DISTINCT ON (track_set_id) ${definition}
         FROM ${s}.tracks_definitions ${where('')} ORDER BY track_set_id, at DESC, event_id DESC`),
       // Every change of each set's phase (the definitions are few: one per process and phase).
-      q<PhaseStart & QueryResultRow>(`SELECT "trackSetId", phase, at FROM (
-          SELECT track_set_id AS "trackSetId", COALESCE(phase, '') AS phase, at::float8 AS at,
+      // A holdout's are read whatever the set asked for: its changes end every set's phases (phaseWindows).
+      q<PhaseStart & { holdout: number } & QueryResultRow>(`SELECT "trackSetId", phase, at, holdout FROM (
+          SELECT track_set_id AS "trackSetId", COALESCE(phase, '') AS phase, at::float8 AS at, COALESCE(holdout, 0) AS holdout,
             LAG(COALESCE(phase, '')) OVER (PARTITION BY track_set_id ORDER BY at, event_id) AS previous
-          FROM ${s}.tracks_definitions ${where('')}) d WHERE previous IS NULL OR previous <> phase`),
+          FROM ${s}.tracks_definitions ${id === undefined ? '' : 'WHERE track_set_id = $1 OR holdout = 1'}) d WHERE previous IS NULL OR previous <> phase`).then((rows) => rows.map(startOf)),
     ]);
     const phases = phaseRows.map(definitionRow);
     // Conversions count until the first start of another phase after the exposure: the windows,

@@ -22,7 +22,7 @@ import type { MigrationTarget } from './migrations.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 import { sqliteStoreError, untilDeadline } from './sqlite-errors.js';
 import { abandoned, always } from './request-state.js';
-import { appliedCaps, buildSummary, phaseWindows, utcDay } from './summary-rows.js';
+import { appliedCaps, buildSummary, phaseWindows, startOf, utcDay } from './summary-rows.js';
 import { definitionRow } from './definition-rows.js';
 import type { DefinitionSqlRow } from './definition-rows.js';
 import { METRIC_COLUMNS, declarationsOf } from './metric-rows.js';
@@ -480,10 +480,11 @@ function summaryRowsSqlite(db: Database, options: SummarizeOptions | undefined, 
     WHERE d.event_id = (SELECT x.event_id FROM tracks_definitions x WHERE x.track_set_id = d.track_set_id ORDER BY x.at DESC, x.event_id DESC LIMIT 1)
     ${and('d.')}`).map(definitionRow);
   // Every change of each set's phase (the definitions are few: one per process and phase).
-  const starts = all<PhaseStart>(`SELECT trackSetId, phase, at FROM (
-      SELECT track_set_id AS trackSetId, COALESCE(phase, '') AS phase, at,
+  // A holdout's are read whatever the set asked for: its changes end every set's phases (phaseWindows).
+  const starts = all<PhaseStart & { holdout: number }>(`SELECT trackSetId, phase, at, holdout FROM (
+      SELECT track_set_id AS trackSetId, COALESCE(phase, '') AS phase, at, COALESCE(holdout, 0) AS holdout,
         LAG(COALESCE(phase, '')) OVER (PARTITION BY track_set_id ORDER BY at, event_id) AS previous
-      FROM tracks_definitions ${where('')}) WHERE previous IS NULL OR previous <> phase`);
+      FROM tracks_definitions ${id === undefined ? '' : 'WHERE track_set_id = @id OR holdout = 1'}) WHERE previous IS NULL OR previous <> phase`).map(startOf);
   // Conversions count until the first start of another phase after the exposure: the windows, as a small table.
   const ended = phaseWindows(starts).map((w) => [w.trackSetId, w.phase, w.from, w.to, w.ended]);
   const day = (column: string) => (daily ? `${column} / 86400000` : 'NULL');

@@ -323,6 +323,8 @@ export interface PhaseStart {
   trackSetId: string;
   phase: string;
   at: number;
+  /** A holdout's pseudo set (configure({ holdout })): its changes of share end every set's phases too. */
+  holdout?: boolean;
 }
 
 /**
@@ -348,17 +350,27 @@ export const AFTER_ALL = 9_000_000_000_000_000;
  * The windows of every set with phase starts, for the stores' conversion joins: one per phase
  * (those of the starts, and '' for exposures of tracks 0.1) and stretch between starts that
  * has an end.
+ *
+ * A holdout's change (a new share moves keys into it, which then get every set's baseline) ends
+ * every set's phases as the set's own change would: a user exposed before it counts
+ * conversions until it, so a user it moved into the holdout is never credited after it to a
+ * track they no longer saw.
  */
 export function phaseWindows(starts: readonly PhaseStart[]): PhaseWindow[] {
   const windows: PhaseWindow[] = [];
-  for (const [id, list] of groupBySet(starts)) {
+  const bySet = groupBySet(starts);
+  const holdoutChanges = [...bySet.values()].flatMap((list) => (list[0]?.holdout === true ? list.slice(1).map((s) => s.at) : []));
+  for (const [id, list] of bySet) {
+    const cuts = list[0]?.holdout === true ? [] : holdoutChanges;
     const phases = new Set(['', ...list.map((s) => s.phase)]);
-    for (let k = 0; k <= list.length; k++) {
-      const from = k === 0 ? BEFORE_ALL : list[k - 1]!.at;
-      const to = list[k]?.at ?? AFTER_ALL;
+    const bounds = [...new Set([...list.map((s) => s.at), ...cuts])].sort((a, b) => a - b);
+    for (let k = 0; k <= bounds.length; k++) {
+      const from = k === 0 ? BEFORE_ALL : bounds[k - 1]!;
+      const to = bounds[k] ?? AFTER_ALL;
       for (const phase of phases) {
-        const next = list.slice(k).find((s) => s.phase !== phase);
-        if (next !== undefined) windows.push({ trackSetId: id, phase, from, to, ended: next.at });
+        // The first start of another phase, or holdout change, at or after the stretch's end.
+        const next = Math.min(list.find((s) => s.at >= to && s.phase !== phase)?.at ?? AFTER_ALL, ...cuts.filter((at) => at >= to));
+        if (next !== AFTER_ALL) windows.push({ trackSetId: id, phase, from, to, ended: next });
       }
     }
   }
@@ -390,15 +402,20 @@ function groupBySet(starts: readonly PhaseStart[]): Map<string, PhaseStart[]> {
   return bySet;
 }
 
+/** A phase start as the stores' queries read it (the holdout mark a number, a boolean or null). */
+export function startOf(row: { trackSetId: string; phase: string; at: number; holdout: number | boolean | null }): PhaseStart {
+  return { trackSetId: row.trackSetId, phase: row.phase, at: Number(row.at), ...(Number(row.holdout) === 1 ? { holdout: true } : {}) };
+}
+
 /** The phase starts among every recorded definition: where a set's phase differs from the one before. */
-export function phaseStartsOf(definitions: readonly { trackSetId: string; phase: string; at: number; eventId: string }[]): PhaseStart[] {
+export function phaseStartsOf(definitions: readonly { trackSetId: string; phase: string; at: number; eventId: string; holdout?: boolean }[]): PhaseStart[] {
   const sorted = [...definitions].sort((a, b) => a.at - b.at || (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
   const last = new Map<string, string>();
   const starts: PhaseStart[] = [];
   for (const d of sorted) {
     if (last.get(d.trackSetId) === d.phase) continue;
     last.set(d.trackSetId, d.phase);
-    starts.push({ trackSetId: d.trackSetId, phase: d.phase, at: d.at });
+    starts.push({ trackSetId: d.trackSetId, phase: d.phase, at: d.at, ...(d.holdout === true ? { holdout: true } : {}) });
   }
   return starts;
 }

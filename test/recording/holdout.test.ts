@@ -258,3 +258,58 @@ test('a set first used after configure with the holdout id records nothing, and 
 test('OpenFeature reads a held-out evaluation as the default (the baseline)', () => {
   assert.equal(REASONS.holdout, 'DEFAULT');
 });
+
+test('a change of the holdout ends every set’s phases: a user it moved into the holdout is never credited after it to the track they saw before', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { postgresStore, sqliteStore } = await import('../../src/index.js');
+  const dir = mkdtempSync(join(tmpdir(), 'tracks-holdout-change-'));
+  const keys = KEYS.slice(0, 4_000);
+  try {
+    const memory = memoryStore();
+    const url = process.env.TRACKS_TEST_POSTGRES_URL;
+    const schema = `tracks_test_holdout_change_${process.pid}`;
+    // Each configure gets its store (close() closes a SQLite store's connection; the memory store lives on).
+    for (const storeOf of [
+      () => memory,
+      () => sqliteStore(join(dir, 'holdout.db')),
+      ...(url === undefined ? [] : [() => postgresStore(url, { schema })]),
+    ]) {
+      configure({ store: storeOf(), outbox: false, holdout: HOLDOUT });
+      const before = new Map(keys.map((key) => [key, new DelayTracks({ key }).reason] as const));
+      await flush();
+      await new Promise((resolve) => setTimeout(resolve, 5)); // the change comes strictly later
+      const store = storeOf();
+      configure({ store, outbox: false, holdout: { id: 'h-rec', share: 0.1 } });
+      const moved = keys.filter((key) => before.get(key) === 'assigned' && new DelayTracks({ key }).reason === 'holdout');
+      assert.ok(moved.length > 50, `${moved.length} keys moved into the holdout`);
+      await flush();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      // After the change, every user of the first phase converts, the moved ones too.
+      for (const key of keys) convert({ key, metric: 'purchase' });
+      // And new users, exposed after the change, convert as well.
+      const late = Array.from({ length: 500 }, (_, i) => `late-user-${i}`);
+      for (const key of late) new DelayTracks({ key }).run();
+      for (const key of late) convert({ key, metric: 'purchase' });
+      await flush();
+      const [delay] = await store.summarize({ trackSetId: 'holdout-delay' });
+      // No user exposed before the change is credited with a conversion after it (as after a
+      // ramp), whether or not it moved; the late users' conversions count.
+      const converted = delay!.tracks.reduce((n, t) => n + (t.metrics.get('purchase')?.converted ?? 0), 0);
+      const lateAssigned = late.filter((key) => !inHoldout(key, { id: 'h-rec', share: 0.1 })).length;
+      assert.equal(converted, lateAssigned, `${store.description}: only the users exposed after the change converted`);
+      await close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    const url = process.env.TRACKS_TEST_POSTGRES_URL;
+    if (url !== undefined) {
+      const { default: pg } = await import('pg');
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS "tracks_test_holdout_change_${process.pid}" CASCADE`);
+      await client.end();
+    }
+  }
+});

@@ -17,7 +17,7 @@ Options:
   --power <p>          chance to detect the change when it is real (default 0.8)
   --daily <users>      users entering the test per day, to estimate the days needed
   --cuped-correlation <rho>
-                       plan for a CUPED analysis: the correlation, from 0 to below 1,
+                       plan for a CUPED analysis: the correlation, from 0 to 0.999,
                        between the metric and its pre-exposure value (e.g. 0.7); the
                        users needed shrink by a factor 1 - rho^2
   --json               print the result as JSON`;

@@ -166,41 +166,32 @@ export class SqliteDatabase {
   }
 
   summarize(options: SummarizeOptions | undefined, deadline: number): TrackSetSums[] {
-    const rows = this.summaryRows(options, {}, deadline);
+    const rows = this.summaryRows(options, WHOLE_SUMMARY, deadline);
     return buildSummary(rows, options?.trackSetId, options?.caps, options?.by);
   }
 
-  /** The rows a summary is built from, of the units in `range` only (see UnitRange). */
-  summaryRows(options: SummarizeOptions | undefined, range: UnitRange, deadline: number): SummaryRows {
-    const order = range.order === undefined ? undefined : new SnapshotOrder(range.order.buffer);
-    try {
-      const db = this.#readable(deadline);
-      if (db === undefined) throw noTracksData(`the SQLite store ${this.#path}`);
-      // One read transaction: every query of the summary sees the same snapshot of the file, so
-      // a unit recorded meanwhile is counted in all of them or none.
-      return untilDeadline(
-        () =>
-          db.transaction(() => {
-            if (range.order?.first === true) {
-              db.prepare('SELECT 1 FROM tracks_exposure_counts LIMIT 1').get(); // the first read fixes the snapshot
-              order!.taken();
-            } else {
-              order?.waitForFirst(deadline);
-            }
-            return summaryRowsSqlite(db, options, range);
-          })(),
-        deadline,
-      );
-    } finally {
-      if (range.order?.first === true) order!.failed(); // no-op once taken
-    }
+  /**
+   * A summary of a small store (or one with a percentile cap, which ranks every unit), or the
+   * key that splits a big store's exposed units in two halves, to be summed apart (see
+   * SqliteStore): one call either way, so a small store's summary costs no extra round trip.
+   */
+  planSummary(options: SummarizeOptions | undefined, splitFrom: number, deadline: number): { readonly sums: TrackSetSums[] } | { readonly split: UnitKey } {
+    const ranksUnits = options?.caps?.some((c) => c.percentile !== undefined) === true;
+    const split = ranksUnits ? null : this.#unitSplit(options?.trackSetId, splitFrom, deadline);
+    return split === null ? { sums: this.summarize(options, deadline) } : { split };
   }
 
-  /**
-   * The exposure that splits the exposed units (of one set, or all) in two halves by key, for
-   * summing each half on a thread of its own; null when there are fewer than `atLeast` units.
-   */
-  unitSplit(trackSetId: string | undefined, atLeast: number, deadline: number): UnitKey | null {
+  /** The rows of the parts of a summary `part` asks for, in one read transaction (see SummaryPart). */
+  summaryRows(options: SummarizeOptions | undefined, part: SummaryPart, deadline: number): SummaryRows {
+    const db = this.#readable(deadline);
+    if (db === undefined) throw noTracksData(`the SQLite store ${this.#path}`);
+    // One snapshot of the file for every query of the call: a unit recorded meanwhile is in
+    // all of them or none.
+    return untilDeadline(() => db.transaction(() => summaryRowsSqlite(db, options, part))(), deadline);
+  }
+
+  /** The exposure that splits the exposed units (of one set, or all) in two halves by key; null under `atLeast` units. */
+  #unitSplit(trackSetId: string | undefined, atLeast: number, deadline: number): UnitKey | null {
     const db = this.#readable(deadline);
     if (db === undefined) return null;
     const params = trackSetId === undefined ? {} : { id: trackSetId };
@@ -400,65 +391,32 @@ function migrationTarget(db: Database, path: string, deadline: number): Migratio
   };
 }
 
-/**
- * The order of two halves' snapshots. The half with the exposure counts must read a snapshot
- * no older than the other's: exposures are only ever added, so every unit whose conversions
- * the other half sums is then counted among the users (a unit recorded in between counts as a
- * user without conversions, never the reverse). The first half marks its snapshot taken; the
- * second waits for the mark before its first read. Either ending otherwise is told to the
- * other: the first half that failed before its snapshot, or the second that waited in vain
- * (then the first half fails, and its caller sums the whole in one pass instead).
- */
-class SnapshotOrder {
-  static readonly WAITING = 0;
-  static readonly TAKEN = 1;
-  static readonly FAILED = 2;
-  static readonly WENT_AHEAD = 3;
-  /** How long the second half waits for the first (a thread starting up takes a few hundred ms). */
-  static readonly WAIT_MS = 10_000;
-  readonly #state: Int32Array;
-
-  constructor(buffer: SharedArrayBuffer) {
-    this.#state = new Int32Array(buffer);
-  }
-
-  taken(): void {
-    const was = Atomics.compareExchange(this.#state, 0, SnapshotOrder.WAITING, SnapshotOrder.TAKEN);
-    Atomics.notify(this.#state, 0);
-    if (was !== SnapshotOrder.WAITING) throw new StoreError('tracks: the other half of the summary did not wait for this one', { transient: true, code: 'TRACKS_SNAPSHOT_ORDER' });
-  }
-
-  failed(): void {
-    Atomics.compareExchange(this.#state, 0, SnapshotOrder.WAITING, SnapshotOrder.FAILED);
-    Atomics.notify(this.#state, 0);
-  }
-
-  waitForFirst(deadline: number): void {
-    Atomics.wait(this.#state, 0, SnapshotOrder.WAITING, Math.max(0, Math.min(deadline - Date.now(), SnapshotOrder.WAIT_MS)));
-    Atomics.compareExchange(this.#state, 0, SnapshotOrder.WAITING, SnapshotOrder.WENT_AHEAD);
-  }
-}
-
 /** An exposure's key in tracks_exposures: its set and unit. */
 export type UnitKey = readonly [trackSetId: string, unit: string];
 
 /**
- * Which exposed units a summary sums: those with keys from `from` (inclusive) to `to`
- * (exclusive), either end open. Each unit's sums need only its own rows, so halves summed
- * apart and concatenated (buildSummary adds rows of one cell) make the whole. `unitsOnly`
- * leaves out what is not per unit (exposure counts, health, definitions, ...): the other
- * half carries those. Percentile caps rank every unit: a range cannot have them.
+ * The parts of a summary one call reads. A unit's sums need only its own rows, so the units
+ * can be summed in ranges of keys (`from` inclusive, `to` exclusive, either end open) apart,
+ * and the rows concatenated (buildSummary adds rows of one cell). SqliteStore reads the
+ * exposure counts (`sets`) only once both halves' conversions are summed: in a snapshot no
+ * older than theirs, so every unit whose conversions are summed is among the users
+ * (exposures are only added by recording; a tool that deletes exposures meanwhile could undo
+ * that). Percentile caps rank every unit: a range cannot have them.
  */
-export interface UnitRange {
-  readonly from?: UnitKey;
-  readonly to?: UnitKey;
-  readonly unitsOnly?: boolean;
-  /** Orders the snapshots of two halves read on two threads at once (see SnapshotOrder). */
-  readonly order?: { readonly buffer: SharedArrayBuffer; readonly first: boolean };
+export interface SummaryPart {
+  /** Sum the conversions of these exposed units; absent: of none. */
+  readonly units?: { readonly from?: UnitKey; readonly to?: UnitKey };
+  /** Read the health rows: runs, errors and latency histograms. */
+  readonly health?: boolean;
+  /** Read the exposure counts and what is kept per set: definitions, phases, controls, guardrails. */
+  readonly sets?: boolean;
 }
 
+/** Every part: a summary in one pass. */
+export const WHOLE_SUMMARY: SummaryPart = { units: {}, health: true, sets: true };
+
 /** The rows for buildSummary, in a few grouped queries over the file. */
-function summaryRowsSqlite(db: Database, options: SummarizeOptions | undefined, range: UnitRange): SummaryRows {
+function summaryRowsSqlite(db: Database, options: SummarizeOptions | undefined, part: SummaryPart): SummaryRows {
   const id = options?.trackSetId;
   const daily = options?.daily !== false;
   const params = id === undefined ? {} : { id };
@@ -466,23 +424,22 @@ function summaryRowsSqlite(db: Database, options: SummarizeOptions | undefined, 
   const and = (alias: string) => (id === undefined ? '' : `AND ${alias}track_set_id = @id`);
   const all = <T>(sql: string, extra: Record<string, unknown> = {}) => db.prepare(sql).all({ ...params, ...extra }) as T[];
   const definition = `d.track_set_id AS trackSetId, COALESCE(d.phase, '') AS phase, d.at, d.weights, d.coverage, d.control, d.sticky, d.stopped, d.holdout`;
-  // Everything not summed per unit is read by the range that is not `unitsOnly`.
-  const whole = range.unitsOnly !== true;
+  const sets = part.sets === true;
   // Each phase's first definition (its start and configuration), and each set's latest.
-  const phases = !whole
+  const phases = !sets
     ? []
     : all<DefinitionSqlRow>(`SELECT ${definition} FROM tracks_definitions d
     WHERE d.event_id = (SELECT x.event_id FROM tracks_definitions x WHERE x.track_set_id = d.track_set_id
       AND COALESCE(x.phase, '') = COALESCE(d.phase, '') ORDER BY x.at, x.event_id LIMIT 1) ${and('d.')}`).map(definitionRow);
-  const definitions = !whole
+  const definitions = !sets
     ? []
     : all<DefinitionSqlRow>(`SELECT ${definition} FROM tracks_definitions d
     WHERE d.event_id = (SELECT x.event_id FROM tracks_definitions x WHERE x.track_set_id = d.track_set_id ORDER BY x.at DESC, x.event_id DESC LIMIT 1)
     ${and('d.')}`).map(definitionRow);
   // Every change of each set's phase (the definitions are few: one per process and phase).
   // A holdout's are read whatever the set asked for: its changes end every set's phases (phaseWindows).
-  const starts = all<PhaseStart & { holdout: number }>(`SELECT trackSetId, phase, at, holdout FROM (
-      SELECT track_set_id AS trackSetId, COALESCE(phase, '') AS phase, at, COALESCE(holdout, 0) AS holdout,
+  const starts = all<PhaseStart & { holdoutShare: number | null }>(`SELECT trackSetId, phase, at, holdoutShare FROM (
+      SELECT track_set_id AS trackSetId, COALESCE(phase, '') AS phase, at, CASE WHEN holdout = 1 THEN json_extract(weights, '$.holdout') END AS holdoutShare,
         LAG(COALESCE(phase, '')) OVER (PARTITION BY track_set_id ORDER BY at, event_id) AS previous
       FROM tracks_definitions ${id === undefined ? '' : 'WHERE track_set_id = @id OR holdout = 1'}) WHERE previous IS NULL OR previous <> phase`).map(startOf);
   // Conversions count until the first start of another phase after the exposure: the windows, as a small table.
@@ -493,16 +450,17 @@ function summaryRowsSqlite(db: Database, options: SummarizeOptions | undefined, 
   if (by !== undefined) assertDimension(by);
   const segment = (alias: string) => (by === undefined ? '' : `, COALESCE(json_extract(${alias}dimensions, @segmentPath), '') AS segment`);
   const segmentParams = by === undefined ? {} : { segmentPath: `$."${by}"` };
-  // The units of the range: the exposures' primary key read from one key to another.
-  const unitsIn = [range.from && 'AND (e.track_set_id, e.unit) >= (@fromSet, @fromUnit)', range.to && 'AND (e.track_set_id, e.unit) < (@toSet, @toUnit)'].filter(Boolean).join(' ');
+  // The units summed: the exposures' primary key read from one key to another.
+  const range = part.units;
+  const unitsIn = [range?.from && 'AND (e.track_set_id, e.unit) >= (@fromSet, @fromUnit)', range?.to && 'AND (e.track_set_id, e.unit) < (@toSet, @toUnit)'].filter(Boolean).join(' ');
   const rangeParams = {
-    ...(range.from === undefined ? {} : { fromSet: range.from[0], fromUnit: range.from[1] }),
-    ...(range.to === undefined ? {} : { toSet: range.to[0], toUnit: range.to[1] }),
+    ...(range?.from === undefined ? {} : { fromSet: range.from[0], fromUnit: range.from[1] }),
+    ...(range?.to === undefined ? {} : { toSet: range.to[0], toUnit: range.to[1] }),
   };
   // Exposures are counted from the trigger-kept tracks_exposure_counts (a row per set, phase,
   // track, dimensions and day: a few rows, not a scan), the segment read once per distinct
   // dimensions rather than once per unit ('' is "no dimensions" there).
-  const exposures = !whole
+  const exposures = !sets
     ? []
     : all<ExposureCell>(
         `SELECT track_set_id AS trackSetId, phase, ${daily ? 'day' : 'NULL'} AS day, track, SUM(users) AS users, MIN(first_at) AS first, MAX(last_at) AS last
@@ -544,10 +502,13 @@ function summaryRowsSqlite(db: Database, options: SummarizeOptions | undefined, 
   // percentileRank from the top; units without a conversion count as 0 for sum and count),
   // then every user's value limited in the summing pass.
   const caps = options?.caps ?? [];
-  if (unitsIn !== '' && caps.some((c) => c.percentile !== undefined)) throw new Error('a percentile cap ranks every unit: it cannot be summed over a range of units');
+  const ranksUnits = range !== undefined && caps.some((c) => c.percentile !== undefined);
+  if (ranksUnits && unitsIn !== '') {
+    throw new StoreError('tracks: a percentile cap ranks every unit: a summary with one cannot be summed over a range of units', { transient: false, code: 'TRACKS_SUMMARY_PART' });
+  }
   // percentileRank in SQL: units count as 0 for sum and count metrics (every exposed unit), not for mean; ceil(x) as int(x) + (x > int(x)).
   const units = "(CASE WHEN r.kind = 'mean' THEN r.c ELSE n.users END)";
-  const percentileCaps = caps.some((c) => c.percentile !== undefined)
+  const percentileCaps = ranksUnits
     ? all<PercentileCapRow & { kind: string }>(
         `WITH ${perUser},
         k AS (SELECT json_extract(value, '$[0]') AS metric, json_extract(value, '$[1]') AS kind, json_extract(value, '$[2]') AS q FROM json_each(@percentiles)),
@@ -580,7 +541,7 @@ function summaryRowsSqlite(db: Database, options: SummarizeOptions | undefined, 
       FROM u ${capsJoin})`;
   // Grouped by one key (a JSON array of the cell's names): SQLite sorts the users' rows to group
   // them, and one text key sorts and compares at a fraction of the cost of five or six.
-  const metrics = all<MetricCell & { cell?: string }>(
+  const metrics = range === undefined ? [] : all<MetricCell & { cell?: string }>(
     `WITH ${perUserCapped}
     SELECT json_array(trackSetId, phase, day, track, metric ${by === undefined ? '' : ', segment'}) AS cell, SUM(converted > 0) AS converted, COALESCE(SUM(total), 0) AS sum, COALESCE(SUM(total * total), 0) AS sumSquares,
       SUM(n) AS count, SUM(n * n) AS countSquares, COALESCE(SUM(mean), 0) AS meanSum, COALESCE(SUM(mean * mean), 0) AS meanSquares,
@@ -600,7 +561,7 @@ function summaryRowsSqlite(db: Database, options: SummarizeOptions | undefined, 
   const products =
     ratios === undefined
       ? undefined
-      : ratios.length === 0
+      : ratios.length === 0 || range === undefined
         ? []
         : all<ProductCell>(
             `WITH ${perUser},
@@ -615,23 +576,25 @@ function summaryRowsSqlite(db: Database, options: SummarizeOptions | undefined, 
   // Days are grouped as day numbers (integer division is much cheaper than strftime per row)
   // and named here, on the few grouped rows.
   for (const cell of [...exposures, ...metrics, ...(products ?? [])]) cell.day = cell.day === null ? null : utcDay(Number(cell.day) * 86_400_000);
-  const rest = () => ({
-    health: all<SummaryRows['health'][number]>(`SELECT track_set_id AS trackSetId, track, SUM(runs) AS runs, SUM(errors) AS errors, SUM(total_ms) AS totalMs
-      FROM tracks_health ${where('')} GROUP BY track_set_id, track`),
-    histogram: all<SummaryRows['histogram'][number]>(`SELECT h.track_set_id AS trackSetId, h.track, CAST(j.key AS INTEGER) AS bucket, SUM(j.value) AS count
-      FROM tracks_health h, json_each(h.histogram) j ${where('h.')} GROUP BY h.track_set_id, h.track, j.key`),
-    controls: all<ControlRow>(`SELECT ${CONTROL_COLUMNS.join(', ')} FROM tracks_controls ${where('')}`).map(controlFromRow),
-    guardrails: all<SummaryRows['guardrails'][number]>(`SELECT track_set_id AS trackSetId, track, cause, at FROM tracks_guardrails ${where('')}`),
-  });
+  const health = part.health === true;
   return {
     exposures,
     metrics,
     ...(products === undefined ? {} : { products }),
-    ...(whole ? rest() : { health: [], histogram: [], controls: [], guardrails: [] }),
+    health: !health
+      ? []
+      : all(`SELECT track_set_id AS trackSetId, track, SUM(runs) AS runs, SUM(errors) AS errors, SUM(total_ms) AS totalMs
+      FROM tracks_health ${where('')} GROUP BY track_set_id, track`),
+    histogram: !health
+      ? []
+      : all(`SELECT h.track_set_id AS trackSetId, h.track, CAST(j.key AS INTEGER) AS bucket, SUM(j.value) AS count
+      FROM tracks_health h, json_each(h.histogram) j ${where('h.')} GROUP BY h.track_set_id, h.track, j.key`),
     phases,
-    starts: whole ? starts : [],
+    starts: sets ? starts : [],
     definitions,
     percentileCaps,
+    controls: sets ? all<ControlRow>(`SELECT ${CONTROL_COLUMNS.join(', ')} FROM tracks_controls ${where('')}`).map(controlFromRow) : [],
+    guardrails: sets ? all(`SELECT track_set_id AS trackSetId, track, cause, at FROM tracks_guardrails ${where('')}`) : [],
   };
 }
 

@@ -4,8 +4,9 @@ import type { MetricDeclaration } from '../model/metrics.js';
 import type { ControlState, RecordedEvent } from '../model/events.js';
 import type { CallOptions, Store } from '../model/store.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
+import { StoreError } from '../model/store-error.js';
 import { SqliteDatabase } from './sqlite-database.js';
-import type { UnitKey } from './sqlite-database.js';
+import type { SummaryPart, UnitKey } from './sqlite-database.js';
 import { buildSummary } from './summary-rows.js';
 import type { SummaryRows } from './summary-rows.js';
 import { WorkerClient } from './worker-client.js';
@@ -59,6 +60,7 @@ export class SqliteStore implements Store {
   readonly #worker: WorkerClient;
   /** A second thread for reading, started by the first summary big enough to split. */
   #reader: WorkerClient | undefined;
+  #closed = false;
   readonly #waitMs: number;
   readonly #path: string;
 
@@ -124,6 +126,7 @@ export class SqliteStore implements Store {
   }
 
   close(): Promise<void> {
+    this.#closed = true; // a summary under way starts no reading thread after this
     const reader = this.#reader;
     this.#reader = undefined;
     return Promise.all([this.#worker.close(), reader?.close()]).then(() => undefined);
@@ -132,27 +135,29 @@ export class SqliteStore implements Store {
   /**
    * A big store's summary is summed in two halves of its units at once, one on the store's
    * thread and one on a reading thread, and built here from both: its longest part, a join
-   * of every exposure with the unit's conversions, then takes half as long on two cores.
+   * of every exposure with the unit's conversions, then takes half as long on two cores. The
+   * users are counted after both halves, on the store's thread (see SummaryPart).
    */
   async #summarize(options: SummarizeOptions | undefined, timing: CallOptions): Promise<TrackSetSums[]> {
-    const ranksUnits = options?.caps?.some((c) => c.percentile !== undefined) === true;
-    const split = ranksUnits ? null : await this.#worker.call<UnitKey | null>('unitSplit', [options?.trackSetId, SPLIT_SUMMARY_UNITS], timing);
-    if (split === null) return this.#worker.call('summarize', [options], timing);
+    const plan = await this.#worker.call<{ sums: TrackSetSums[] } | { split: UnitKey }>('planSummary', [options, SPLIT_SUMMARY_UNITS], timing);
+    if ('sums' in plan) return plan.sums;
+    if (this.#closed) throw new StoreError(`tracks: the SQLite store ${this.#path} was closed`, { transient: true, code: 'TRACKS_CLOSED' });
     this.#reader ??= new WorkerClient({ role: 'store', path: this.#path, options: {} });
-    // The reading thread's half reads its snapshot first (see SnapshotOrder in sqlite-database.ts).
-    const buffer = new SharedArrayBuffer(4);
-    const [rows, rest] = await Promise.all([
-      this.#worker.call<SummaryRows>('summaryRows', [options, { to: split, order: { buffer, first: false } }], timing),
-      this.#reader.call<SummaryRows>('summaryRows', [options, { from: split, unitsOnly: true, order: { buffer, first: true } }], timing).catch(() => undefined),
+    const [below, above] = await Promise.all([
+      this.#worker.call<SummaryRows>('summaryRows', [options, { units: { to: plan.split } } satisfies SummaryPart], timing),
+      this.#reader.call<SummaryRows>('summaryRows', [options, { units: { from: plan.split }, health: true } satisfies SummaryPart], timing).catch(() => undefined),
     ]);
     // The reading thread could not: its file was deleted or replaced since the store's thread
     // opened it, say. The whole is then summed in one pass where the first half was.
-    if (rest === undefined) return this.#worker.call('summarize', [options], timing);
+    if (above === undefined) return this.#worker.call('summarize', [options], timing);
+    const sets = await this.#worker.call<SummaryRows>('summaryRows', [options, { sets: true } satisfies SummaryPart], timing);
     return buildSummary(
       {
-        ...rows,
-        metrics: [...rows.metrics, ...rest.metrics],
-        ...(rows.products === undefined ? {} : { products: [...rows.products, ...(rest.products ?? [])] }),
+        ...sets,
+        metrics: [...below.metrics, ...above.metrics],
+        health: above.health,
+        histogram: above.histogram,
+        ...(options?.ratios === undefined ? {} : { products: [...(below.products ?? []), ...(above.products ?? [])] }),
       },
       options?.trackSetId,
       options?.caps,

@@ -2,7 +2,7 @@
 // (SqliteStore.#summarize). Each half reads only its units; built together they must make
 // exactly the summary of the whole, whatever the options.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -11,6 +11,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { sqliteStore } from '../../src/index.js';
 import type { RecordedEvent, SummarizeOptions } from '../../src/index.js';
 import { SqliteDatabase } from '../../src/stores/sqlite-database.js';
+import type { UnitKey } from '../../src/stores/sqlite-database.js';
 import { buildSummary } from '../../src/stores/summary-rows.js';
 import type { SummaryRows } from '../../src/stores/summary-rows.js';
 
@@ -74,18 +75,27 @@ function events(units: number, seed: number): RecordedEvent[] {
   return out;
 }
 
-/** The summary of two halves' rows, as SqliteStore builds it. */
-function together(below: SummaryRows, above: SummaryRows, options: SummarizeOptions) {
+/** The summary of two halves' rows and the sets' rows, as SqliteStore builds it. */
+function together(below: SummaryRows, above: SummaryRows, sets: SummaryRows, options: SummarizeOptions) {
   return buildSummary(
     {
-      ...below,
+      ...sets,
       metrics: [...below.metrics, ...above.metrics],
-      ...(below.products ? { products: [...below.products, ...above.products!] } : {}),
+      health: above.health,
+      histogram: above.histogram,
+      ...(options.ratios === undefined ? {} : { products: [...below.products!, ...above.products!] }),
     },
     options.trackSetId,
     options.caps,
     options.by,
   );
+}
+
+/** The key a store's planSummary splits at (it must split). */
+function splitOf(database: SqliteDatabase, options: SummarizeOptions, deadline: number): UnitKey {
+  const plan = database.planSummary(options, 1, deadline);
+  assert.ok('split' in plan, 'the store is split');
+  return plan.split;
 }
 
 /** Deep equality with numbers equal to 1e-9 relative (two halves add floating sums in another order), Maps unordered. */
@@ -133,20 +143,22 @@ test('a summary summed in two halves of the units (each on its own, built togeth
   try {
     for (const [name, options] of Object.entries(OPTIONS)) {
       const whole = database.summarize(options, deadline);
-      const split = database.unitSplit(options.trackSetId, 1, deadline);
-      assert.ok(split !== null, name);
-      const below = database.summaryRows(options, { to: split }, deadline);
-      const above = database.summaryRows(options, { from: split, unitsOnly: true }, deadline);
-      // The halves are real halves: each holds users with conversions, and the second none of the rest.
+      const split = splitOf(database, options, deadline);
+      const below = database.summaryRows(options, { units: { to: split } }, deadline);
+      const above = database.summaryRows(options, { units: { from: split }, health: true }, deadline);
+      const sets = database.summaryRows(options, { sets: true }, deadline);
+      // The halves are real halves: each holds users with conversions, and only what it was asked for.
       assert.ok(below.metrics.length > 0 && above.metrics.length > 0, `${name}: both halves have conversions`);
-      assert.deepEqual([above.exposures, above.health, above.histogram, above.definitions, above.controls, above.guardrails], [[], [], [], [], [], []], name);
-      assertClose(together(below, above, options), whole, name);
+      assert.deepEqual([below.exposures, below.health, below.definitions, above.exposures, above.definitions, above.controls, sets.metrics], [[], [], [], [], [], [], []], name);
+      assertClose(together(below, above, sets, options), whole, name);
       assert.ok(whole.some((s) => s.tracks.some((t) => t.metrics.size > 0)), `${name}: the summary has metrics`);
     }
-    // A percentile cap ranks every unit: no range may be summed with one.
-    assert.throws(() => database.summaryRows({ caps: [{ metric: 'revenue', kind: 'sum', percentile: 0.99 }] }, { to: ['alpha', 'm'] }, deadline), /percentile cap/);
-    // Too few units: no split.
-    assert.equal(database.unitSplit(undefined, 1_000_000, deadline), null);
+    // A percentile cap ranks every unit: no range may be summed with one, and no store is split.
+    const ranked: SummarizeOptions = { caps: [{ metric: 'revenue', kind: 'sum', percentile: 0.99 }] };
+    assert.throws(() => database.summaryRows(ranked, { units: { to: ['alpha', 'm'] } }, deadline), /percentile cap/);
+    assertClose(database.planSummary(ranked, 1, deadline), { sums: database.summarize(ranked, deadline) });
+    // Too few units: the summary itself, in the same call.
+    assertClose(database.planSummary({}, 1_000_000, deadline), { sums: database.summarize({}, deadline) });
   } finally {
     database.close();
   }
@@ -162,7 +174,7 @@ test('SqliteStore sums a store of 200,000 units in two halves on two threads, to
   const database = new SqliteDatabase(path);
   try {
     const whole = database.summarize(options, Date.now() + 60_000);
-    assert.ok(database.unitSplit(undefined, 200_000, Date.now() + 60_000) !== null, 'the store is big enough to be split');
+    assert.ok('split' in database.planSummary(options, 200_000, Date.now() + 60_000), 'the store is big enough to be split');
     assertClose(split, whole);
     assert.equal(split.reduce((n, s) => n + s.tracks.reduce((m, t) => m + t.users, 0), 0) > 200_000, true);
   } finally {
@@ -171,7 +183,7 @@ test('SqliteStore sums a store of 200,000 units in two halves on two threads, to
   }
 });
 
-test('the half with the user counts reads the later snapshot: a unit recorded between the two is a user without conversions, never conversions without a user', async () => {
+test('users are counted after both halves are summed: a unit recorded in between is a user without conversions, never conversions without a user', async () => {
   const path = join(dir, 'moving.db');
   const store = sqliteStore(path);
   await store.write(events(2_000, 23));
@@ -179,21 +191,22 @@ test('the half with the user counts reads the later snapshot: a unit recorded be
   const deadline = Date.now() + 60_000;
   try {
     const options: SummarizeOptions = { by: 'country', preExposure: { ms: 14 * DAY } };
-    const split = database.unitSplit(undefined, 1, deadline)!;
     const before = database.summarize(options, deadline);
-    // The upper half first (SqliteStore's reading thread takes its snapshot first) ...
-    const above = database.summaryRows(options, { from: split, unitsOnly: true }, deadline);
-    // ... then another process records 500 new users of a new track, each converting, keyed into the upper half ('~' sorts last) ...
+    const split = splitOf(database, options, deadline);
+    // Both halves first ...
+    const below = database.summaryRows(options, { units: { to: split } }, deadline);
+    const above = database.summaryRows(options, { units: { from: split }, health: true }, deadline);
+    // ... then another process records 500 new users of a new track, each converting ...
     const late: RecordedEvent[] = [];
     for (let i = 0; i < 500; i++) {
-      const unit = `~late-${i}`;
+      const unit = `${i % 2 ? '~' : '!'}late-${i}`; // in both halves ('!' sorts first, '~' last)
       late.push({ kind: 'exposure', eventId: `late-x-${i}`, trackSetId: 'beta', track: 'late', unit, at: T0 + DAY, dimensions: { country: 'us', plan: 'pro' } });
       late.push({ kind: 'conversion', eventId: `late-c-${i}`, unit, metric: 'purchase', value: 1, at: T0 + 2 * DAY });
     }
     await store.write(late);
-    // ... then the half with the counts.
-    const below = database.summaryRows(options, { to: split }, deadline);
-    const built = together(below, above, options);
+    // ... then the users are counted.
+    const sets = database.summaryRows(options, { sets: true }, deadline);
+    const built = together(below, above, sets, options);
     const lateTrack = built.find((s) => s.trackSetId === 'beta')!.tracks.find((t) => t.track === 'late')!;
     assert.equal(lateTrack.users, 500);
     assert.equal(lateTrack.metrics.get('purchase')?.converted ?? 0, 0);
@@ -204,6 +217,31 @@ test('the half with the user counts reads the later snapshot: a unit recorded be
     database.close();
     await store.close();
   }
+});
+
+test('closing the store while a big summary is under way starts no reading thread after the close', async () => {
+  const path = join(dir, 'closing.db');
+  const seed = sqliteStore(path);
+  await seed.write(events(50, 3));
+  await seed.close();
+  bulkLoad(path, 200_000);
+  const threads = () => readdirSync('/proc/self/task').length;
+  const round = async () => {
+    const store = sqliteStore(path);
+    // Answered or refused as closed, either is right; what the close must not leave is a thread.
+    const summary = store.summarize({}).then(
+      () => undefined,
+      () => undefined,
+    );
+    await store.close();
+    await summary;
+  };
+  await round(); // the first starts the thread pools a process keeps
+  const first = threads();
+  for (let i = 0; i < 5; i++) await round();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  // A leaked reading thread per round would add 5.
+  assert.ok(threads() - first < 3, `threads: ${first} after the first round, ${threads()} after five more`);
 });
 
 test('a report of a big store while another process records new converting users never counts more converted users than users', async () => {

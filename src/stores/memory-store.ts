@@ -158,7 +158,7 @@ export function summaryRowsOf(
   const segmentOf = (e: ExposureEvent): string | undefined =>
     by === undefined ? undefined : e.dimensions !== undefined && Object.hasOwn(e.dimensions, by) ? e.dimensions[by]! : NO_SEGMENT;
   const rows: SummaryRows = { exposures: [], metrics: [], health: [], histogram: [], phases: [], starts: [], definitions: [], controls, guardrails: [] };
-  const definitionTimes: Array<{ trackSetId: string; phase: string; at: number; eventId: string; holdout: boolean }> = [];
+  const definitionTimes: Array<{ trackSetId: string; phase: string; at: number; eventId: string; holdoutShare?: number }> = [];
   const group = <T>(map: Map<string, T>, key: string, make: () => T): T => {
     let value = map.get(key);
     if (value === undefined) map.set(key, (value = make()));
@@ -212,7 +212,7 @@ export function summaryRowsOf(
       };
       const last = latest.get(e.trackSetId);
       if (last === undefined || e.at >= last.at) latest.set(e.trackSetId, row);
-      definitionTimes.push({ trackSetId: e.trackSetId, phase: row.phase, at: e.at, eventId: e.eventId, holdout: e.holdout === true });
+      definitionTimes.push({ trackSetId: e.trackSetId, phase: row.phase, at: e.at, eventId: e.eventId, ...(e.holdout === true ? { holdoutShare: e.weights.holdout ?? 0 } : {}) });
       const key = `${e.trackSetId}\u0000${row.phase}`;
       const first = firstOfPhase.get(key);
       if (first === undefined || e.at < first.at) firstOfPhase.set(key, row);

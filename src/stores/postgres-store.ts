@@ -586,8 +586,9 @@ export class PostgresStore implements Store {
         FROM ${s}.tracks_definitions ${where('')} ORDER BY track_set_id, at DESC, event_id DESC`),
       // Every change of each set's phase (the definitions are few: one per process and phase).
       // A holdout's are read whatever the set asked for: its changes end every set's phases (phaseWindows).
-      q<PhaseStart & { holdout: number } & QueryResultRow>(`SELECT "trackSetId", phase, at, holdout FROM (
-          SELECT track_set_id AS "trackSetId", COALESCE(phase, '') AS phase, at::float8 AS at, COALESCE(holdout, 0) AS holdout,
+      q<PhaseStart & { holdoutShare: number | null } & QueryResultRow>(`SELECT "trackSetId", phase, at, "holdoutShare" FROM (
+          SELECT track_set_id AS "trackSetId", COALESCE(phase, '') AS phase, at::float8 AS at,
+            CASE WHEN holdout = 1 THEN (weights::json ->> 'holdout')::float8 END AS "holdoutShare",
             LAG(COALESCE(phase, '')) OVER (PARTITION BY track_set_id ORDER BY at, event_id) AS previous
           FROM ${s}.tracks_definitions ${id === undefined ? '' : 'WHERE track_set_id = $1 OR holdout = 1'}) d WHERE previous IS NULL OR previous <> phase`).then((rows) => rows.map(startOf)),
     ]);

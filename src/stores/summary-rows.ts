@@ -323,8 +323,11 @@ export interface PhaseStart {
   trackSetId: string;
   phase: string;
   at: number;
-  /** A holdout's pseudo set (configure({ holdout })): its changes of share end every set's phases too. */
-  holdout?: boolean;
+  /**
+   * A holdout's pseudo set (configure({ holdout })) and its share then: its first start, and
+   * each raise of its share, move keys into it and so end every set's phases too.
+   */
+  holdoutShare?: number;
 }
 
 /**
@@ -351,17 +354,20 @@ export const AFTER_ALL = 9_000_000_000_000_000;
  * (those of the starts, and '' for exposures of tracks 0.1) and stretch between starts that
  * has an end.
  *
- * A holdout's change (a new share moves keys into it, which then get every set's baseline) ends
- * every set's phases as the set's own change would: a user exposed before it counts
- * conversions until it, so a user it moved into the holdout is never credited after it to a
- * track they no longer saw.
+ * A holdout that moves keys into it (its first start, a raised share), which then get every
+ * set's baseline, ends every set's phases as the set's own change would: a user exposed before
+ * it counts conversions until it, so a user it moved into the holdout is never credited after
+ * it to a track they no longer saw. A lowered share moves keys only out of the holdout, into
+ * sets they were never in: it ends nothing.
  */
 export function phaseWindows(starts: readonly PhaseStart[]): PhaseWindow[] {
   const windows: PhaseWindow[] = [];
   const bySet = groupBySet(starts);
-  const holdoutChanges = [...bySet.values()].flatMap((list) => (list[0]?.holdout === true ? list.slice(1).map((s) => s.at) : []));
+  const holdoutChanges = [...bySet.values()].flatMap((list) =>
+    list.filter((s, k) => s.holdoutShare !== undefined && (k === 0 || s.holdoutShare > (list[k - 1]!.holdoutShare ?? 0))).map((s) => s.at),
+  );
   for (const [id, list] of bySet) {
-    const cuts = list[0]?.holdout === true ? [] : holdoutChanges;
+    const cuts = list[0]?.holdoutShare !== undefined ? [] : holdoutChanges;
     const phases = new Set(['', ...list.map((s) => s.phase)]);
     const bounds = [...new Set([...list.map((s) => s.at), ...cuts])].sort((a, b) => a - b);
     for (let k = 0; k <= bounds.length; k++) {
@@ -402,20 +408,20 @@ function groupBySet(starts: readonly PhaseStart[]): Map<string, PhaseStart[]> {
   return bySet;
 }
 
-/** A phase start as the stores' queries read it (the holdout mark a number, a boolean or null). */
-export function startOf(row: { trackSetId: string; phase: string; at: number; holdout: number | boolean | null }): PhaseStart {
-  return { trackSetId: row.trackSetId, phase: row.phase, at: Number(row.at), ...(Number(row.holdout) === 1 ? { holdout: true } : {}) };
+/** A phase start as the stores' queries read it: a holdout's with its share (null for a set's). */
+export function startOf(row: { trackSetId: string; phase: string; at: number; holdoutShare: number | null }): PhaseStart {
+  return { trackSetId: row.trackSetId, phase: row.phase, at: Number(row.at), ...(row.holdoutShare === null ? {} : { holdoutShare: Number(row.holdoutShare) }) };
 }
 
 /** The phase starts among every recorded definition: where a set's phase differs from the one before. */
-export function phaseStartsOf(definitions: readonly { trackSetId: string; phase: string; at: number; eventId: string; holdout?: boolean }[]): PhaseStart[] {
+export function phaseStartsOf(definitions: readonly { trackSetId: string; phase: string; at: number; eventId: string; holdoutShare?: number }[]): PhaseStart[] {
   const sorted = [...definitions].sort((a, b) => a.at - b.at || (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
   const last = new Map<string, string>();
   const starts: PhaseStart[] = [];
   for (const d of sorted) {
     if (last.get(d.trackSetId) === d.phase) continue;
     last.set(d.trackSetId, d.phase);
-    starts.push({ trackSetId: d.trackSetId, phase: d.phase, at: d.at, ...(d.holdout === true ? { holdout: true } : {}) });
+    starts.push({ trackSetId: d.trackSetId, phase: d.phase, at: d.at, ...(d.holdoutShare === undefined ? {} : { holdoutShare: d.holdoutShare }) });
   }
   return starts;
 }

@@ -259,57 +259,68 @@ test('OpenFeature reads a held-out evaluation as the default (the baseline)', ()
   assert.equal(REASONS.holdout, 'DEFAULT');
 });
 
-test('a change of the holdout ends every set’s phases: a user it moved into the holdout is never credited after it to the track they saw before', async () => {
+/**
+ * Records 3,000 users under `first` (a holdout or none), then under `second` runs them all
+ * again, then 500 new users; every user converts after the change. Returns, per store, the
+ * set's users and converted users.
+ */
+async function holdoutChange(first: { id: string; share: number } | undefined, second: { id: string; share: number }): Promise<Array<{ store: string; users: number; converted: number; late: number }>> {
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const { postgresStore, sqliteStore } = await import('../../src/index.js');
   const dir = mkdtempSync(join(tmpdir(), 'tracks-holdout-change-'));
-  const keys = KEYS.slice(0, 4_000);
+  const url = process.env.TRACKS_TEST_POSTGRES_URL;
+  const schema = `tracks_test_holdout_change_${process.pid}`;
+  const keys = KEYS.slice(0, 3_000);
+  const late = Array.from({ length: 500 }, (_, i) => `late-user-${i}`);
+  const memory = memoryStore();
+  const results: Array<{ store: string; users: number; converted: number; late: number }> = [];
   try {
-    const memory = memoryStore();
-    const url = process.env.TRACKS_TEST_POSTGRES_URL;
-    const schema = `tracks_test_holdout_change_${process.pid}`;
-    // Each configure gets its store (close() closes a SQLite store's connection; the memory store lives on).
-    for (const storeOf of [
-      () => memory,
-      () => sqliteStore(join(dir, 'holdout.db')),
-      ...(url === undefined ? [] : [() => postgresStore(url, { schema })]),
-    ]) {
-      configure({ store: storeOf(), outbox: false, holdout: HOLDOUT });
-      const before = new Map(keys.map((key) => [key, new DelayTracks({ key }).reason] as const));
+    // Each configure gets its store (close() closes a SQLite or PostgreSQL store; the memory store lives on).
+    for (const storeOf of [() => memory, () => sqliteStore(join(dir, 'holdout.db')), ...(url === undefined ? [] : [() => postgresStore(url, { schema })])]) {
+      configure({ store: storeOf(), outbox: false, ...(first === undefined ? {} : { holdout: first }) });
+      for (const key of keys) new DelayTracks({ key }).run();
       await flush();
       await new Promise((resolve) => setTimeout(resolve, 5)); // the change comes strictly later
       const store = storeOf();
-      configure({ store, outbox: false, holdout: { id: 'h-rec', share: 0.1 } });
-      const moved = keys.filter((key) => before.get(key) === 'assigned' && new DelayTracks({ key }).reason === 'holdout');
-      assert.ok(moved.length > 50, `${moved.length} keys moved into the holdout`);
+      configure({ store, outbox: false, holdout: second });
+      for (const key of keys) new DelayTracks({ key }).run();
+      for (const key of late) new DelayTracks({ key }).run();
       await flush();
       await new Promise((resolve) => setTimeout(resolve, 5));
-      // After the change, every user of the first phase converts, the moved ones too.
-      for (const key of keys) convert({ key, metric: 'purchase' });
-      // And new users, exposed after the change, convert as well.
-      const late = Array.from({ length: 500 }, (_, i) => `late-user-${i}`);
-      for (const key of late) new DelayTracks({ key }).run();
-      for (const key of late) convert({ key, metric: 'purchase' });
+      for (const key of [...keys, ...late]) convert({ key, metric: 'purchase' });
       await flush();
       const [delay] = await store.summarize({ trackSetId: 'holdout-delay' });
-      // No user exposed before the change is credited with a conversion after it (as after a
-      // ramp), whether or not it moved; the late users' conversions count.
-      const converted = delay!.tracks.reduce((n, t) => n + (t.metrics.get('purchase')?.converted ?? 0), 0);
-      const lateAssigned = late.filter((key) => !inHoldout(key, { id: 'h-rec', share: 0.1 })).length;
-      assert.equal(converted, lateAssigned, `${store.description}: only the users exposed after the change converted`);
+      results.push({
+        store: store.description,
+        users: delay!.tracks.reduce((n, t) => n + t.users, 0),
+        converted: delay!.tracks.reduce((n, t) => n + (t.metrics.get('purchase')?.converted ?? 0), 0),
+        late: late.filter((key) => !inHoldout(key, second)).length,
+      });
       await close();
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    const url = process.env.TRACKS_TEST_POSTGRES_URL;
     if (url !== undefined) {
       const { default: pg } = await import('pg');
       const client = new pg.Client({ connectionString: url });
       await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS "tracks_test_holdout_change_${process.pid}" CASCADE`);
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await client.end();
     }
+  }
+  return results;
+}
+
+test('a holdout that moves keys into it (a raised share, or a new holdout) ends every set’s phases; a lowered share ends nothing', async () => {
+  // Raised: users exposed before the change are credited with nothing after it, moved or not (as after a ramp); the new users are.
+  for (const r of await holdoutChange(HOLDOUT, { id: 'h-rec', share: 0.1 })) assert.equal(r.converted, r.late, `raised share, ${r.store}: ${JSON.stringify(r)}`);
+  // A holdout added to a running test moves keys out of their tracks too.
+  for (const r of await holdoutChange(undefined, HOLDOUT)) assert.equal(r.converted, r.late, `new holdout, ${r.store}: ${JSON.stringify(r)}`);
+  // Lowered: keys only leave the holdout, into sets they were never in; every user's conversions count.
+  for (const r of await holdoutChange({ id: 'h-rec', share: 0.1 }, HOLDOUT)) {
+    assert.equal(r.converted, r.users, `lowered share, ${r.store}: ${JSON.stringify(r)}`);
+    assert.ok(r.users > 3_000, `${r.store}: users of both times counted (${r.users})`);
   }
 });

@@ -66,6 +66,12 @@ export interface TrackSetStatics {
 
 export const CONTROL = 'control';
 
+/**
+ * The largest weight a track may have (weights are relative: a million to one is far past any
+ * test's need). Near the largest double, sums of weights overflow and shares become NaN.
+ */
+export const MAX_WEIGHT = 1_000_000;
+
 /** `murmur3('tracks:coverage', 1)` scrambled: the label of the coverage draw (docs/assignment.md). */
 export const COVERAGE_LABEL = scrambleLabel(murmur3('tracks:coverage', 1));
 
@@ -198,7 +204,7 @@ export function adjustDefinition(definition: TrackSetDefinition, overrides: Over
   if (weights !== undefined && weights.size > 0) {
     const adjusted = tracks.map((t) => {
       const weight = weights.get(t.name);
-      return weight !== undefined && Number.isFinite(weight) && weight >= 0 ? { ...t, weight } : t;
+      return weight !== undefined && Number.isFinite(weight) && weight >= 0 && weight <= MAX_WEIGHT ? { ...t, weight } : t;
     });
     if (adjusted.some((t) => t.weight > 0)) tracks = adjusted;
   }
@@ -257,8 +263,8 @@ function readFlag(cls: TrackSetStatics, className: string, field: 'addControlTra
 function readNumber(cls: TrackSetStatics, className: string, field: 'coverage' | 'weight', fallback: number): number {
   const value = cls[field];
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    const range = field === 'coverage' ? 'a share of keys between 0 and 1' : 'a finite number >= 0 (default 100)';
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (field === 'weight' && value > MAX_WEIGHT)) {
+    const range = field === 'coverage' ? 'a share of keys between 0 and 1' : 'a number from 0 to 1,000,000 (default 100)';
     throw new TracksError(`${className}: static ${field} is ${String(value)}; use ${range}`);
   }
   return value;
@@ -278,8 +284,8 @@ function readWeights(cls: TrackSetStatics, className: string, tracks: readonly R
         `${className}: static weights names '${name}', which is not a track; tracks are ${[...names].join(', ')}`,
       );
     }
-    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
-      throw new TracksError(`${className}: weight of '${name}' is ${String(weight)}; use a finite number >= 0`);
+    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0 || weight > MAX_WEIGHT) {
+      throw new TracksError(`${className}: weight of '${name}' is ${String(weight)}; use a number from 0 to 1,000,000 (weights are relative)`);
     }
     weights.set(name, weight);
   }

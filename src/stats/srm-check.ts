@@ -79,7 +79,12 @@ export function srmCheck(
   const cells = weights.filter((weight) => weight > 0).length;
   if (cells < 2) return cannotCompute('fewer than 2 tracks have a positive weight');
 
-  const expected = weights.map((weight) => (total * weight) / totalWeight);
+  // Shares from weights scaled by the largest first: weights near the largest double (1e308)
+  // would overflow total * weight.
+  const largest = Math.max(...weights);
+  const scaled = weights.map((weight) => weight / largest);
+  const scaledTotal = scaled.reduce((a, b) => a + b, 0);
+  const expected = scaled.map((share) => (total * share) / scaledTotal);
   let statistic = 0;
   observed.forEach((count, i) => {
     const e = expected[i] ?? 0;
@@ -87,6 +92,7 @@ export function srmCheck(
     else if (count > 0) statistic = Number.POSITIVE_INFINITY;
   });
   const degreesOfFreedom = cells - 1;
-  const pValue = chiSquareSf(statistic, degreesOfFreedom);
+  // A user where a share rounds to nothing is as far from the split as it gets.
+  const pValue = Number.isFinite(statistic) ? chiSquareSf(statistic, degreesOfFreedom) : 0;
   return computed({ statistic, degreesOfFreedom, pValue, expected, mismatch: pValue < threshold });
 }

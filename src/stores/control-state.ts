@@ -1,4 +1,5 @@
 import { nameProblem, quoted } from '../core/names.js';
+import { MAX_WEIGHT } from '../core/definition.js';
 import { TracksError } from '../errors.js';
 import type { ControlState } from '../model/events.js';
 import type { Store } from '../model/store.js';
@@ -116,8 +117,8 @@ export async function rampTrackSet(store: Store, trackSetId: string, ramp: Ramp,
   }
   for (const [track, weight] of given ?? []) {
     checkName('track', track);
-    if (!(typeof weight === 'number' && Number.isFinite(weight) && weight >= 0)) {
-      throw new TracksError(`the weight of ${quoted(track)} is ${String(weight)}; give a number of 0 or more`);
+    if (!(typeof weight === 'number' && Number.isFinite(weight) && weight >= 0 && weight <= MAX_WEIGHT)) {
+      throw new TracksError(`the weight of ${quoted(track)} is ${String(weight)}; give a number from 0 to 1,000,000 (weights are relative: { slow: 1, fast: 3 })`);
     }
   }
   const sums = await recordedSet(store, trackSetId, options);

@@ -34,6 +34,12 @@ test('srmCheck: weights are relative, and a huge mismatch still gives a positive
   const huge = srmCheck([1_000_000, 1_100_000], [1, 1]);
   assert.ok(huge.ok);
   assert.ok(huge.pValue > 0 && huge.pValue < 1e-300, `p = ${huge.pValue}`);
+  // Weights near the largest double (a store written before weights were bounded): no overflow to NaN.
+  const extreme = srmCheck([2000, 0], [1e308, 1]);
+  assert.ok(extreme.ok && extreme.pValue > 0.5, JSON.stringify(extreme));
+  const off = srmCheck([1990, 10], [1e308, 1e-300]);
+  assert.ok(off.ok && off.pValue === 0 && off.mismatch, JSON.stringify(off));
+  assert.ok(srmCheck([1000, 1000], [1e308, 1e308]).ok);
 });
 
 test('srmCheck: zero-weight tracks are ignored unless users landed there', () => {

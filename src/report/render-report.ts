@@ -44,7 +44,9 @@ export function renderReport(report: Report, options: RenderOptions = {}): strin
   const footer =
     `alpha ${report.alpha}, ${mode} intervals, p adj: ${report.correction === 'holm' ? 'Holm' : 'Benjamini-Hochberg'}` +
     ` across each set's tracks and metrics; * = significant after adjustment` +
-    (report.cuped ? `; CUPED: adjusted for each user's last ${report.cuped.windowDays} days before exposure where they have any (--no-cuped: off)` : '');
+    (report.cuped
+      ? `; CUPED: adjusted for each user's last ${report.cuped.windowDays} days before exposure (a metric's own cuped window where it declares one) where they have any (--no-cuped: off)`
+      : '');
   return [...blocks, wrap(footer, WIDTH).join('\n')].join('\n\n');
 }
 

@@ -122,3 +122,23 @@ test('the tracks executable runs as a program and exits non-zero on errors', () 
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /no store given/);
 });
+
+test('tracks report piped into a reader that stops early (| head) ends quietly, with no EPIPE stack', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tracks-cli-epipe-'));
+  const path = join(dir, 'many.db');
+  const store = sqliteStore(path);
+  const at = Date.UTC(2026, 5, 1);
+  // 300 sets: a JSON report of a few MB, far more than a pipe holds.
+  await store.write(
+    Array.from({ length: 300 }, (_, s) => [
+      { kind: 'definition' as const, eventId: `d${s}`, trackSetId: `set-${s}`, weights: { control: 1, fast: 1 }, coverage: 1, at },
+      ...Array.from({ length: 20 }, (_, u) => ({ kind: 'exposure' as const, eventId: `x${s}-${u}`, trackSetId: `set-${s}`, track: u % 2 ? 'fast' : 'control', unit: `u${u}`, at: at + u })),
+    ]).flat(),
+  );
+  await store.close();
+  const main = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+  // The shell's pipe: head takes 100 bytes and closes it; bash reports the report's own status.
+  const piped = spawnSync('bash', ['-c', `"${process.execPath}" "${main}" report --json --store "${path}" | head -c 100 > /dev/null; echo "\${PIPESTATUS[0]}"`], { encoding: 'utf8' });
+  assert.doesNotMatch(piped.stderr, /EPIPE|Error/, piped.stderr);
+  assert.equal(piped.stdout.trim(), '0');
+});

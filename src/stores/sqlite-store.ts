@@ -41,7 +41,8 @@ export function sqliteStore(path: string, options: SqliteStoreOptions = {}): Sto
 
 /**
  * Exposed units from which a summary is summed in two halves on two threads: below it the
- * second thread's start (tens of ms) costs more than its half of the work saves.
+ * second thread (a few hundred ms to start, the first time) and the extra calls cost about
+ * as much as its half of the work saves.
  */
 const SPLIT_SUMMARY_UNITS = 200_000;
 

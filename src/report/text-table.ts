@@ -67,7 +67,7 @@ export function signedPercent(x: number): string {
   if (!Number.isFinite(x)) return x > 0 ? '+inf' : '-inf';
   const text = `${(x * 100).toFixed(1)}%`;
   // A change that rounds to zero has no sign ("-0.0%" reads as a loss).
-  if (text === '0.0%' || text === '-0.0%') return '+0.0%';
+  if (text === '0.0%' || text === '-0.0%') return '0.0%';
   return x >= 0 ? `+${text}` : text;
 }
 

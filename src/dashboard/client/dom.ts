@@ -70,7 +70,7 @@ export function signedPercent(x: number | null): string {
   if (!Number.isFinite(x)) return x > 0 ? '+∞' : '−∞';
   const text = `${(x * 100).toFixed(1)}%`;
   // A change that rounds to zero has no sign ("-0.0%" reads as a loss), as in the text report.
-  if (text === '0.0%' || text === '-0.0%') return '+0.0%';
+  if (text === '0.0%' || text === '-0.0%') return '0.0%';
   return x >= 0 ? `+${text}` : text;
 }
 

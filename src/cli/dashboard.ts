@@ -3,6 +3,7 @@ import { isLoopbackHost } from '../dashboard/security.js';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { checkBaselineSets } from '../report/build-report.js';
+import { ANALYSIS_FLAGS, ANALYSIS_USAGE, correctionOf, cupedOf } from './analysis-options.js';
 import { baselinesOf, CONTROL_USAGE } from './control-option.js';
 import { numberFlag, parse } from './parse.js';
 import { openExistingStore, STORE_USAGE } from './store-option.js';
@@ -20,7 +21,8 @@ ${STORE_USAGE}
   --token <secret>     require this secret on every request (default: $TRACKS_DASHBOARD_TOKEN)
 ${CONTROL_USAGE}
   --sequential         always-valid intervals, as in 'tracks report --sequential'
-  --alpha <a>          significance level (default 0.05)`;
+  --alpha <a>          significance level (default 0.05)
+${ANALYSIS_USAGE}`;
 
 /** `tracks dashboard`: the report in a browser, served until Ctrl-C. */
 export const dashboardCommand: Command = {
@@ -34,6 +36,7 @@ export const dashboardCommand: Command = {
       token: { type: 'string' },
       sequential: { type: 'boolean' },
       alpha: { type: 'string' },
+      ...ANALYSIS_FLAGS,
       control: { type: 'string', multiple: true },
     });
     const baselines = baselinesOf(values.control ?? []);
@@ -46,6 +49,8 @@ export const dashboardCommand: Command = {
     const port = numberFlag('port', values.port, DEFAULT_PORT, 0, 65535);
     if (!Number.isInteger(port)) throw new UsageError(`--port is '${values.port}'; give a whole number from 0 to 65535`);
     const alpha = numberFlag('alpha', values.alpha, 0.05, 1e-9, 0.5);
+    const correction = correctionOf(values.correction);
+    const cuped = cupedOf(values);
 
     const store = openExistingStore(values.store, io);
     let dashboard;
@@ -56,7 +61,7 @@ export const dashboardCommand: Command = {
         host,
         port,
         ...(token === undefined ? {} : { token }),
-        report: { alpha, sequential: values.sequential ?? false, baselines },
+        report: { alpha, sequential: values.sequential ?? false, baselines, correction, cuped },
       });
     } catch (error) {
       await store.close();

@@ -5,6 +5,7 @@ import { quoted } from '../core/names.js';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { numberFlag, parse } from './parse.js';
+import { ANALYSIS_FLAGS, ANALYSIS_USAGE, correctionOf, cupedOf } from './analysis-options.js';
 import { baselinesOf, CONTROL_USAGE } from './control-option.js';
 import { openExistingStore, STORE_USAGE } from './store-option.js';
 import { dimensionNameProblem } from '../model/dimensions.js';
@@ -27,13 +28,9 @@ ${STORE_USAGE}
   --json               print the report as JSON (documented in docs/report-json.md)
   --sequential         always-valid intervals, for teams that look every day
   --alpha <a>          significance level (default 0.05)
-  --correction <m>     holm (default) or bh (Benjamini-Hochberg)
+${ANALYSIS_USAGE}
   --phase <n>          analyse phase n of --trackset alone (1 is the first; see the phase list)
   --all-phases         also analyse each phase alone, after the combined analysis
-  --no-cuped           compare unadjusted (by default sum, count, mean and conversion
-                       metrics are adjusted for each user's history before exposure: CUPED)
-  --cuped-window <d>   days of history before exposure CUPED reads (default 14; a metric's
-                       own cuped.windowDays wins)
   --by <dimension>     also break each set down by a dimension of its static dimensions()
                        (country, plan, ...): lift per segment, p adjusted across segments,
                        sample-ratio check per segment, and whether the effect differs
@@ -50,20 +47,17 @@ export const reportCommand: Command = {
       json: { type: 'boolean' },
       sequential: { type: 'boolean' },
       alpha: { type: 'string' },
-      correction: { type: 'string' },
+      ...ANALYSIS_FLAGS,
       control: { type: 'string', multiple: true },
       phase: { type: 'string' },
       'all-phases': { type: 'boolean' },
-      'no-cuped': { type: 'boolean' },
-      'cuped-window': { type: 'string' },
       by: { type: 'string' },
     });
     const by = values.by;
     if (by !== undefined && dimensionNameProblem(by) !== undefined) {
       throw new UsageError(`--by is '${by}'; give a dimension name from the set's static dimensions(), like country or plan`);
     }
-    if (values['no-cuped'] && values['cuped-window'] !== undefined) throw new UsageError('--no-cuped and --cuped-window contradict each other; give one');
-    const cuped = values['no-cuped'] ? false : { windowDays: numberFlag('cuped-window', values['cuped-window'], 14, 0.1, 366) };
+    const cuped = cupedOf(values);
     const phase = values.phase === undefined ? undefined : numberFlag('phase', values.phase, 1, 1, 1e9);
     if (phase !== undefined && !Number.isInteger(phase)) throw new UsageError(`--phase is '${values.phase}'; give a phase number, 1 for the first`);
     if (phase !== undefined && values.trackset === undefined) {
@@ -127,11 +121,3 @@ async function checkDimension(store: Store, sums: readonly TrackSetSums[], by: s
       (names.length > 0 ? `recorded dimensions are ${names.join(', ')}` : "none records any (a set declares them with static dimensions(context))"),
   );
 }
-
-function correctionOf(value: string | undefined): 'holm' | 'benjamini-hochberg' {
-  if (value === undefined || value === 'holm') return 'holm';
-  if (value === 'bh' || value === 'benjamini-hochberg') return 'benjamini-hochberg';
-  throw new UsageError(`--correction is '${value}'; use holm or bh`);
-}
-
-

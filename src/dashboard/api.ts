@@ -6,9 +6,8 @@ import type { Report } from '../report/report-model.js';
 import type { ControlState } from '../model/events.js';
 import type { Store } from '../model/store.js';
 import { StoreError } from '../model/store-error.js';
-import type { SummarizeOptions } from '../model/sums.js';
 import { readAnalysis } from '../report/read-analysis.js';
-import type { Analysis } from '../report/read-analysis.js';
+import type { Analysis, AnalysisOptions } from '../report/read-analysis.js';
 import { dimensionNameProblem } from '../model/dimensions.js';
 
 /**
@@ -18,7 +17,7 @@ import { dimensionNameProblem } from '../model/dimensions.js';
  */
 
 /** Report options the dashboard passes through (the same flags as `tracks report`). */
-export type DashboardReportOptions = Pick<ReportOptions, 'alpha' | 'sequential' | 'correction' | 'baselines' | 'minUsers'>;
+export type DashboardReportOptions = Pick<ReportOptions, 'alpha' | 'sequential' | 'correction' | 'baselines' | 'minUsers' | 'cuped'>;
 
 /** A request the API refuses, with the HTTP status to answer with. */
 export class ApiError extends Error {
@@ -39,11 +38,13 @@ export class ApiError extends Error {
  */
 export async function reportFor(store: Store, options: DashboardReportOptions, trackSetId?: string, by?: string): Promise<Report> {
   const segments = by === undefined ? {} : { by };
+  // The same CUPED window for the sums as for the report built from them.
+  const cuped = options.cuped === undefined ? {} : { cuped: options.cuped };
   if (trackSetId === undefined) {
-    const { sums, metrics, shadow } = await analysisOf(store, { daily: false, ...segments });
+    const { sums, metrics, shadow } = await analysisOf(store, { daily: false, ...segments, ...cuped });
     return buildReport(sums, { ...options, metrics, shadow, store: store.description });
   }
-  const { sums, metrics, shadow } = await analysisOf(store, { trackSetId, daily: true, ...segments });
+  const { sums, metrics, shadow } = await analysisOf(store, { trackSetId, daily: true, ...segments, ...cuped });
   if (sums.length === 0) throw new ApiError(404, `unknown track set '${trackSetId}'`);
   return buildReport(sums, { ...options, metrics, shadow, store: store.description, timeline: true, allPhases: true });
 }
@@ -72,7 +73,7 @@ export async function dimensionsOf(store: Store, trackSetId: string): Promise<st
 }
 
 /** The store's sums and declarations; a store that holds no tracks data is a 404 that says so, not a 500. */
-async function analysisOf(store: Store, options: SummarizeOptions): Promise<Analysis> {
+async function analysisOf(store: Store, options: AnalysisOptions): Promise<Analysis> {
   try {
     return await readAnalysis(store, options);
   } catch (error) {

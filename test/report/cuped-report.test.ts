@@ -10,6 +10,7 @@ import { after, test } from 'node:test';
 import { TracksError, buildReport, configure, cupedLift, memoryStore, readAnalysis, renderReport, sqliteStore } from '../../src/index.js';
 import type { MetricDeclarations, RecordedEvent, Report, Store } from '../../src/index.js';
 import { runCli } from '../../src/cli/run-cli.js';
+import { startDashboard } from '../../src/dashboard/dashboard-server.js';
 import { seededRandom } from '../support/random.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-cuped-'));
@@ -241,3 +242,48 @@ test('SQLite and the CLI: tracks report shows the reduction; --no-cuped and --cu
   assert.match(bad.out, /--no-cuped and --cuped-window contradict/);
   assert.match((await run('--cuped-window', 'soon')).out, /--cuped-window is 'soon'; give a number/);
 });
+
+test('the dashboard takes the same CUPED choice: --no-cuped and --cuped-window reach its report, and contradictions exit 2', async () => {
+  const path = join(dir, 'cuped-dashboard.db');
+  const store = sqliteStore(path);
+  await store.write(returningUsers(300, 1, 22).events);
+  await store.close();
+  const shown = async (report?: { cuped: false | { windowDays: number } }) => {
+    const dashboard = await startDashboard({ store: sqliteStore(path), port: 0, ...(report === undefined ? {} : { report }) });
+    try {
+      return (await Promise.all(['/api/report', '/api/report?trackset=checkout'].map(async (route) => (await fetch(new URL(route, dashboard.url))).json()))) as Report[];
+    } finally {
+      await dashboard.close();
+    }
+  };
+  for (const report of await shown()) {
+    assert.deepEqual(report.cuped, { windowDays: 14 });
+    assert.ok(revenueOf(report).comparison!.cuped!.varianceReduction > 0.3);
+  }
+  for (const report of await shown({ cuped: false })) {
+    assert.equal(report.cuped, null);
+    assert.equal(revenueOf(report).comparison!.cuped, null);
+  }
+  // A 3-day window reads none of the history (7 days before exposure): nothing to adjust by.
+  for (const report of await shown({ cuped: { windowDays: 3 } })) {
+    assert.deepEqual(report.cuped, { windowDays: 3 });
+    assert.ok(Math.abs(revenueOf(report).comparison!.cuped?.varianceReduction ?? 0) < 1e-9);
+  }
+  const cli = async (...args: string[]) => {
+    let out = '';
+    const code = await runCli(['dashboard', '--store', path, '--port', '0', ...args], { stdout: (t) => (out += t), stderr: (t) => (out += t), env: {} });
+    return { code, out };
+  };
+  const bad = await cli('--no-cuped', '--cuped-window', '3');
+  assert.equal(bad.code, 2);
+  assert.match(bad.out, /--no-cuped and --cuped-window contradict/);
+  assert.match((await cli('--correction', 'bonferroni')).out, /--correction is 'bonferroni'; use holm or bh/);
+  const help = (await runCliHelp('dashboard')).out;
+  for (const flag of ['--correction <m>', '--no-cuped', '--cuped-window <d>']) assert.ok(help.includes(flag), flag);
+});
+
+async function runCliHelp(command: string): Promise<{ out: string }> {
+  let out = '';
+  await runCli(['help', command], { stdout: (t) => (out += t), stderr: (t) => (out += t), env: {} });
+  return { out };
+}

@@ -10,7 +10,9 @@ in quadrature by the resolution margin (the size of the slope correction plus
 |curvature|*w^3/(72*sqrt(3))), never past its bucket's edge, and is that edge where the
 bucket's shape is unknown. The standard error is the interval's width / (2z). Differences and
 ratios (on the log scale) combine the two tracks' intervals end by end, in quadrature (MOVER,
-Zou and Donner, Statistics in Medicine 27, 2008); the p-value is the smallest level whose interval
+Zou and Donner, Statistics in Medicine 27, 2008), except ends at the edge of their quantile's
+own bucket (set by resolution, not sampling), which add linearly; a side made of two such edges
+is lt - uc (ut - lc) exactly, open, so the next double inward; the p-value is the smallest level whose interval
 excludes "no change" (found with scipy.optimize.brentq on log(alpha); 1e-12 at the least). It also checks
 the normal-approximation ranks against the exact binomial order-statistic ranks
 (scipy.stats.binom), the interval of Conover's Practical Nonparametric Statistics (3rd ed.,
@@ -26,7 +28,7 @@ from scipy import integrate, optimize, stats
 SOURCE = ("numpy %s / scipy %s, scripts/reference/latency_quantiles.py (independent implementation of "
           "the Woodruff 1952 interval through the interpolated histogram, docs/statistics.md 'Latency quantiles'; "
           "in-bucket shape inverted with scipy.integrate.quad and scipy.optimize.brentq; z from scipy.stats.norm.ppf; "
-          "differences and ratios by MOVER, Zou and Donner 2008; p-values by inverting the intervals with scipy.optimize.brentq)" % (np.__version__, scipy.__version__))
+          "differences and ratios by MOVER, Zou and Donner 2008, bucket-edge ends added linearly; p-values by inverting the intervals with scipy.optimize.brentq)" % (np.__version__, scipy.__version__))
 
 BOUNDS = 0.05 * 2.0 ** (np.arange(66) / 3.0)  # the recorder's LATENCY_BUCKET_BOUNDS_MS
 MIN_NEIGHBOUR_RUNS = 10  # fewer runs in a neighbour: no slope, the bucket is read log-linearly
@@ -104,7 +106,8 @@ def interval(c, q, alpha=0.05):
         se = np.inf
     else:
         se = (upper - lower) / (2 * z)
-    return {"estimate": est, "standardError": se, "ciLower": lower, "ciUpper": upper}
+    b_lo, b_hi = edges(c, i)
+    return {"estimate": est, "standardError": se, "ciLower": lower, "ciUpper": upper, "_bucketLower": b_lo, "_bucketUpper": b_hi}
 
 
 def mover(d, below, above, z):
@@ -148,23 +151,41 @@ def difference(cc, ct, q, alpha=0.05):
     return r
 
 
+def reach(parts):
+    """One side's distance from the estimate: ends at the edge of their quantile's own bucket
+    (resolution-set bounds) add linearly, the other ends (distances) in quadrature."""
+    return sum(d for d, edge in parts if edge) + np.sqrt(sum(d * d for d, edge in parts if not edge))
+
+
 def difference_at(cc, ct, q, alpha=0.05):
     c, t = interval(cc, q, alpha), interval(ct, q, alpha)
     z = stats.norm.ppf(1 - alpha / 2)
-    # each track's interval, end by end, as standard errors (distance from the estimate / z)
-    c_lo, c_hi = (c["estimate"] - c["ciLower"]) / z, (c["ciUpper"] - c["estimate"]) / z
-    t_lo, t_hi = (t["estimate"] - t["ciLower"]) / z, (t["ciUpper"] - t["estimate"]) / z
+    c_edge = (c["ciLower"] == c["_bucketLower"], c["ciUpper"] == c["_bucketUpper"])
+    t_edge = (t["ciLower"] == t["_bucketLower"], t["ciUpper"] == t["_bucketUpper"])
+    # a side made of two bucket edges is open: the next double inward of lt - uc (ut - lc)
+    open_lo, open_hi = t_edge[0] and c_edge[1], t_edge[1] and c_edge[0]
     d = t["estimate"] - c["estimate"]
-    se, lower, upper, p = mover(d, np.sqrt(t_lo ** 2 + c_hi ** 2), np.sqrt(t_hi ** 2 + c_lo ** 2), z)
-    lc_lo, lc_hi = np.log(c["estimate"] / c["ciLower"]) / z, np.log(c["ciUpper"] / c["estimate"]) / z
-    lt_lo, lt_hi = np.log(t["estimate"] / t["ciLower"]) / z, np.log(t["ciUpper"] / t["estimate"]) / z
+    below = reach([(t["estimate"] - t["ciLower"], t_edge[0]), (c["ciUpper"] - c["estimate"], c_edge[1])])
+    above = reach([(t["ciUpper"] - t["estimate"], t_edge[1]), (c["estimate"] - c["ciLower"], c_edge[0])])
+    se, lower, upper, p = mover(d, below / z, above / z, z)
+    if open_lo:
+        lower = np.nextafter(t["ciLower"] - c["ciUpper"], np.inf)
+    if open_hi:
+        upper = np.nextafter(t["ciUpper"] - c["ciLower"], -np.inf)
+    lbelow = reach([(np.log(t["estimate"] / t["ciLower"]), t_edge[0]), (np.log(c["ciUpper"] / c["estimate"]), c_edge[1])])
+    labove = reach([(np.log(t["ciUpper"] / t["estimate"]), t_edge[1]), (np.log(c["estimate"] / c["ciLower"]), c_edge[0])])
     lr = np.log(t["estimate"] / c["estimate"])
-    lse, llower, lupper, lp = mover(lr, np.sqrt(lt_lo ** 2 + lc_hi ** 2), np.sqrt(lt_hi ** 2 + lc_lo ** 2), z)
+    lse, llower, lupper, lp = mover(lr, lbelow / z, labove / z, z)
+    ratio_lower, ratio_upper = np.exp(llower), np.exp(lupper)
+    if open_lo:
+        ratio_lower = np.nextafter(t["ciLower"] / c["ciUpper"], np.inf)
+    if open_hi:
+        ratio_upper = np.nextafter(t["ciUpper"] / c["ciLower"], -np.inf)
     return {
         "difference": d, "differenceStandardError": se,
         "differenceCiLower": lower, "differenceCiUpper": upper, "differencePValue": p,
         "ratio": t["estimate"] / c["estimate"], "ratioLogStandardError": lse,
-        "ratioCiLower": np.exp(llower), "ratioCiUpper": np.exp(lupper), "ratioPValue": lp,
+        "ratioCiLower": ratio_lower, "ratioCiUpper": ratio_upper, "ratioPValue": lp,
     }
 
 
@@ -188,7 +209,7 @@ def spike_counts(seed, base, noise, n):
 
 
 def clean(d):
-    return {k: (None if not np.isfinite(v) else float(v)) for k, v in d.items()}
+    return {k: (None if not np.isfinite(v) else float(v)) for k, v in d.items() if not k.startswith("_")}
 
 
 # The normal-approximation ranks agree with the exact binomial order-statistic interval

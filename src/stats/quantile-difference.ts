@@ -75,7 +75,10 @@ export interface QuantileDifferenceResult {
  * together. The difference t − c is built from the two intervals end by end (MOVER, Zou and
  * Donner 2008): its lower bound is d − √((t − t_lower)² + (c_upper − c)²) and its upper bound
  * d + √((t_upper − t)² + (c − c_lower)²), so each end's distance from its estimate counts as
- * a standard error (distance / z). The ratio t/c is built the same way on the log scale. The
+ * a standard error (distance / z); except an end at the edge of its quantile's own bucket
+ * (resolution, not sampling, sets it: the quantile may lie anywhere up to it), which adds
+ * linearly, so two such ends give t_lower − c_upper exactly (open: the next number inward).
+ * The ratio t/c is built the same way on the log scale. The
  * p-value is the smallest level whose interval excludes "no change" (the intervals inverted):
  * it does not depend on `alpha`, p < alpha exactly when the interval at alpha excludes it, and
  * when the two tracks' own intervals do not overlap, it does. At least 1e-12. Intervals use
@@ -94,8 +97,8 @@ export interface QuantileDifferenceResult {
  * treatment[25] = 600; treatment[26] = 400; // every run one bucket slower
  * const result = quantileDifference({ bounds, counts: control }, { bounds, counts: treatment }, 0.5);
  * // Each median is only known to lie in its bucket, [10.16, 12.8] and [12.8, 16.13] ms:
- * if (result.ok) result.difference.estimate; // 3.20 ms (12.32 → 15.52), interval [0.44, 5.44]
- * if (result.ok && result.ratio.ok) result.ratio.estimate; // 1.26 (2^(1/3)), [1.04, 1.53]
+ * if (result.ok) result.difference.estimate; // 3.20 ms (12.32 → 15.52), interval (0, 5.97]
+ * if (result.ok && result.ratio.ok) result.ratio.estimate; // 1.26 (2^(1/3)), (1, 1.59]
  * // p = 2.5e-10: the medians lie in different buckets unless ~100 of 1,000 ranks move
  * ```
  */
@@ -132,6 +135,38 @@ interface Comparison {
   readonly ratio: StatResult<QuantileRatio>;
 }
 
+/** A flag per end of an interval: [lower, upper]. */
+type Ends = readonly [boolean, boolean];
+
+/** A track's quantile with, per end of its interval, whether that end is its bucket's edge. */
+type Reading = QuantileIntervalResult & { readonly atEdge: Ends };
+
+/**
+ * An end of a track's interval at the edge of the quantile's own bucket: the ranks that bound
+ * it did not leave the bucket, so resolution, not sampling, sets that end. The quantile is only
+ * known to lie in the bucket, anywhere up to that edge.
+ */
+function reading(result: QuantileIntervalResult): Reading {
+  return { ...result, atEdge: [result.confidenceInterval[0] === result.bucket[0], result.confidenceInterval[1] === result.bucket[1]] };
+}
+
+/**
+ * How far one side of a comparison's interval reaches from its estimate, from the two track
+ * ends it is made of (one of each track's): distances (sampling error and resolution margin)
+ * in quadrature, as MOVER does; ends that are their bucket's edge linearly. An edge is a bound,
+ * not an error that may cancel: where in its bucket each quantile lies is unknown, and both may
+ * sit at the far edges at once.
+ */
+function reach(parts: ReadonlyArray<readonly [distance: number, atEdge: boolean]>): number {
+  let bounds = 0;
+  let squares = 0;
+  for (const [distance, atEdge] of parts) {
+    if (atEdge) bounds += distance;
+    else squares += distance * distance;
+  }
+  return bounds + Math.sqrt(squares);
+}
+
 /**
  * The p-value of "no change": the smallest level alpha at which the comparison's interval
  * excludes it. A histogram's interval has a part from bucket resolution that does not shrink
@@ -166,10 +201,11 @@ function compareAt(
   alpha: number,
   alternative: Alternative,
 ): StatResult<Comparison> {
-  const c = quantileInterval(control, q, { alpha }, 'control');
-  const t = quantileInterval(treatment, q, { alpha }, 'treatment');
-  if (!c.ok) return c;
-  if (!t.ok) return t;
+  const cq = quantileInterval(control, q, { alpha }, 'control');
+  const tq = quantileInterval(treatment, q, { alpha }, 'treatment');
+  if (!cq.ok) return cq;
+  if (!tq.ok) return tq;
+  const [c, t] = [reading(cq), reading(tq)];
   const label = quantileLabel(q);
   for (const [name, result] of [['control', c], ['treatment', t]] as const) {
     if (result.aboveRange) {
@@ -179,33 +215,60 @@ function compareAt(
       return cannotCompute(`${name} has too few runs (${result.n}) to bound its ${label}`);
     }
   }
-  // Each track's interval, end by end, as standard errors: how far below and above its
-  // estimate the quantile may lie, sampling error and resolution together.
+  // Each track's interval, end by end: how far below and above its estimate the quantile may
+  // lie, sampling error and resolution together; a side's reach over z is its standard error.
   const z = normalQuantile(1 - alpha / 2);
-  const below = (r: QuantileIntervalResult) => (r.estimate - r.confidenceInterval[0]) / z;
-  const above = (r: QuantileIntervalResult) => (r.confidenceInterval[1] - r.estimate) / z;
-  const difference = moverEstimate(
-    t.estimate - c.estimate,
-    Math.hypot(below(t), above(c)),
-    Math.hypot(above(t), below(c)),
-    alpha,
+  const open: Ends = [t.atEdge[0] && c.atEdge[1], t.atEdge[1] && c.atEdge[0]];
+  const estimate = t.estimate - c.estimate;
+  const difference = withEdges(
+    moverEstimate(
+      estimate,
+      reach([[t.estimate - t.confidenceInterval[0], t.atEdge[0]], [c.confidenceInterval[1] - c.estimate, c.atEdge[1]]]) / z,
+      reach([[t.confidenceInterval[1] - t.estimate, t.atEdge[1]], [c.estimate - c.confidenceInterval[0], c.atEdge[0]]]) / z,
+      alpha,
+      alternative,
+    ),
     alternative,
+    open,
+    [t.confidenceInterval[0] - c.confidenceInterval[1], t.confidenceInterval[1] - c.confidenceInterval[0]],
   );
   return computed({
-    control: withoutOk(c),
-    treatment: withoutOk(t),
+    control: withoutOk(cq),
+    treatment: withoutOk(tq),
     difference,
-    ratio: quantileRatio(c, t, label, z, alpha, alternative),
+    ratio: quantileRatio(c, t, label, z, alpha, alternative, open),
   });
 }
 
+/**
+ * A two-sided interval whose end is made of two bucket edges is that end exactly (lt − uc, or
+ * ut − lc), not the same number through a sum of distances and its rounding. Such an end is
+ * open (a run lies above its bucket's lower edge, and at most at its upper one): adjacent
+ * buckets give a lower end just above 0, the next number up, so it excludes "no change".
+ */
+function withEdges<T extends { readonly confidenceInterval: Interval }>(result: T, alternative: Alternative, open: Ends, exact: Interval): T {
+  if (alternative !== 'two-sided' || !(open[0] || open[1])) return result;
+  const [lower, upper] = result.confidenceInterval;
+  return { ...result, confidenceInterval: [open[0] ? nextUp(exact[0]) : lower, open[1] ? -nextUp(-exact[1]) : upper] };
+}
+
+/** The smallest double above x (x finite). */
+function nextUp(x: number): number {
+  if (x === 0) return Number.MIN_VALUE;
+  const bits = new Float64Array([x]);
+  const int = new BigInt64Array(bits.buffer);
+  int[0] = int[0]! + (x > 0 ? 1n : -1n);
+  return bits[0]!;
+}
+
 function quantileRatio(
-  c: QuantileIntervalResult,
-  t: QuantileIntervalResult,
+  c: Reading,
+  t: Reading,
   label: string,
   z: number,
   alpha: number,
   alternative: Alternative,
+  open: Ends,
 ): StatResult<QuantileRatio> {
   // Within the first bucket the estimate is a guess between 0 and its bound; a ratio to it
   // could be anything, and so could a ratio to a quantile whose interval reaches that bucket.
@@ -219,19 +282,21 @@ function quantileRatio(
       );
     }
   }
-  const below = (r: QuantileIntervalResult) => Math.log(r.estimate / r.confidenceInterval[0]) / z;
-  const above = (r: QuantileIntervalResult) => Math.log(r.confidenceInterval[1] / r.estimate) / z;
   const log = moverEstimate(
     Math.log(t.estimate / c.estimate),
-    Math.hypot(below(t), above(c)),
-    Math.hypot(above(t), below(c)),
+    reach([[Math.log(t.estimate / t.confidenceInterval[0]), t.atEdge[0]], [Math.log(c.confidenceInterval[1] / c.estimate), c.atEdge[1]]]) / z,
+    reach([[Math.log(t.confidenceInterval[1] / t.estimate), t.atEdge[1]], [Math.log(c.estimate / c.confidenceInterval[0]), c.atEdge[0]]]) / z,
     alpha,
     alternative,
   );
+  const interval: Interval = [Math.exp(log.confidenceInterval[0]), Math.exp(log.confidenceInterval[1])];
   return computed({
     estimate: t.estimate / c.estimate,
     logStandardError: log.standardError,
-    confidenceInterval: [Math.exp(log.confidenceInterval[0]), Math.exp(log.confidenceInterval[1])],
+    confidenceInterval: withEdges({ confidenceInterval: interval }, alternative, open, [
+      t.confidenceInterval[0] / c.confidenceInterval[1],
+      t.confidenceInterval[1] / c.confidenceInterval[0],
+    ]).confidenceInterval,
     pValue: log.pValue,
   });
 }

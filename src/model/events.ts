@@ -13,7 +13,7 @@ export interface ExposureEvent {
   readonly eventId: string;
   readonly trackSetId: string;
   readonly track: string;
-  /** The unit: the key in its canonical stored form (see `unitOfKey`), or `run:<runId>` for runs without a key. */
+  /** The unit: the key in its canonical stored form (see `UnitOfKey`), or `run:<runId>` for runs without a key. */
   readonly unit: string;
   /** Epoch milliseconds, a whole number. */
   readonly at: number;

@@ -67,7 +67,7 @@ export interface Store {
   readMetrics?(options?: CallOptions): Promise<ReadonlyMap<string, MetricDeclaration>>;
   /**
    * The names of the dimensions a set's exposures carry (`static dimensions(context)`), sorted,
-   * from a sample of its exposures (the dashboard's "break down by" choices). Optional: without
+   * from every exposure of the set (the dashboard's "break down by" choices). Optional: without
    * it, `summarize({ by })` still works for a name you know.
    */
   readDimensions?(trackSetId: string, options?: CallOptions): Promise<string[]>;

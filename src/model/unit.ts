@@ -13,7 +13,7 @@
  */
 import { createHash, createHmac, createSecretKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { hasControlCharacter, hasLoneSurrogate, MAX_NAME_LENGTH, nameProblem } from '../core/names.js';
+import { hasControlCharacter, hasLoneSurrogate, nameProblem } from '../core/names.js';
 
 /** The longest key stored as it is; longer keys are stored as `k:<sha256>`. */
 export const MAX_RAW_UNIT_LENGTH = 200;
@@ -77,13 +77,10 @@ export function unitProblem(unit: unknown): string | undefined {
     return problem === undefined ? undefined : `is a run unit whose run id ${problem}`;
   }
   if (!isPlainKey(unit)) {
-    return unit === '' ? 'is empty' : `is not in canonical form (longer than ${MAX_RAW_UNIT_LENGTH}, or holding a control character or unpaired surrogate); store it as unitOfKey gives it`;
+    return unit === '' ? 'is empty' : `is not in canonical form (longer than ${MAX_RAW_UNIT_LENGTH}, or holding a control character or unpaired surrogate); store it as new UnitOfKey().of(key) gives it`;
   }
   return undefined;
 }
-
-/** The longest run id `convert({ runId })` accepts. */
-export const MAX_RUN_ID_LENGTH = MAX_NAME_LENGTH;
 
 /**
  * The key's bytes: UTF-8, or WTF-8 when it holds unpaired surrogates (each then encoded on its

@@ -127,7 +127,7 @@ const GENERATIONS = 10;
 /** The generation at which live stamps are renumbered (int32 stamps, far from overflow). */
 const RENUMBER_AT = 2 ** 30;
 const SHARDS = 256;
-const SHARD_SHIFT = 32 - 8;
+const SHARD_SHIFT = 32 - Math.log2(SHARDS);
 /** Int32s per slot: the fingerprint's two halves, the generation, and padding to 16 bytes. */
 const SLOT_INTS = 4;
 /**

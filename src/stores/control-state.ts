@@ -207,15 +207,16 @@ async function writeNext(
 
 /**
  * A recorded configuration with a control state's ramp applied, as processes apply it
- * (adjustDefinition): weights of the tracks named, when some track keeps a positive weight;
- * coverage when it is a share.
+ * (adjustDefinition, whose rules this must keep: a weight past MAX_WEIGHT is ignored there, so
+ * here too): weights of the tracks named, when some track keeps a positive weight; coverage
+ * when it is a share.
  */
 function effectiveOf(recorded: RecordedDefinition, ramp: { coverage: number | null; weights: Readonly<Record<string, number>> | null }): { weights: Map<string, number>; coverage: number } {
   let weights = new Map(recorded.weights);
   if (ramp.weights) {
     const adjusted = new Map([...weights].map(([track, w]) => {
       const given = Object.hasOwn(ramp.weights!, track) ? ramp.weights![track]! : undefined;
-      return [track, given !== undefined && Number.isFinite(given) && given >= 0 ? given : w] as const;
+      return [track, given !== undefined && Number.isFinite(given) && given >= 0 && given <= MAX_WEIGHT ? given : w] as const;
     }));
     if ([...adjusted.values()].some((w) => w > 0)) weights = adjusted;
   }

@@ -2,7 +2,8 @@
  * The tables tracks keeps, as migrations: each store applies the ones newer than the version
  * in `tracks_schema_version`, inside a lock, so processes starting together migrate once.
  * Both dialects hold the same event tables and columns; times are epoch milliseconds.
- * PostgreSQL also keeps two summary tables, maintained by triggers (see migrations 2 and 9).
+ * Both keep users per set, phase, track, dimensions and day in tracks_exposure_counts, by
+ * trigger (SQLite migration 8, PostgreSQL 2 and 9); PostgreSQL also keeps tracks_unit_totals.
  */
 
 // SQLite's triggers cannot call one another: the statements the insert, delete and update

@@ -422,7 +422,10 @@ export class PostgresStore implements Store {
             }
           },
           prepare: async () => {
-            await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.#s}`);
+            // PostgreSQL checks CREATE on the database before IF NOT EXISTS: a role that owns its
+            // schema but may not create schemas (least privilege) would fail on every start.
+            const schema = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.#schema]);
+            if (schema.rowCount === 0) await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.#s}`);
             await client.query(`CREATE TABLE IF NOT EXISTS ${this.#s}.tracks_schema_version (version integer NOT NULL)`);
           },
           apply: async (sql, version) => {

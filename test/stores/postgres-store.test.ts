@@ -174,6 +174,27 @@ test('a reporting role that may only read (no ANALYZE, no writes) gets the same 
   }
 });
 
+test('a writing role that owns its schema but may not create schemas records, and its tables are created there', async (t) => {
+  if (url === undefined) return t.skip(SKIP);
+  const schema = schemaFor('owned');
+  const role = `tracks_writer_${run}`;
+  // Least privilege: no CREATE on the database (PostgreSQL checks it even for CREATE SCHEMA IF NOT EXISTS).
+  await query(`CREATE ROLE "${role}" LOGIN; CREATE SCHEMA "${schema}" AUTHORIZATION "${role}"`);
+  try {
+    const writerUrl = new URL(url);
+    writerUrl.username = role;
+    writerUrl.password = '';
+    const store = postgresStore(writerUrl.toString(), { schema });
+    const events: RecordedEvent[] = Array.from({ length: 40 }, (_, u) => ({ kind: 'exposure', eventId: `o${u}`, trackSetId: 'owned', track: u % 2 ? 'a' : 'b', unit: `u${u}`, at: 1_000 + u }));
+    await store.write(events);
+    await store.close();
+    const [row] = await query<{ n: string }>(`SELECT COUNT(*) AS n FROM "${schema}".tracks_exposures`);
+    assert.equal(Number(row!.n), 40);
+  } finally {
+    await query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE; DROP OWNED BY "${role}"; DROP ROLE "${role}"`);
+  }
+});
+
 test('tracks report reaches a schema named in the URL (?schema=), and a schema given twice differently is refused', async (t) => {
   if (url === undefined) return t.skip(SKIP);
   const schema = schemaFor('urlschema');

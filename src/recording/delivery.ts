@@ -69,6 +69,8 @@ export class Delivery {
   #spillAll = false;
   #retryAt = 0;
   #backoff = 0;
+  /** Until when a flush waits for the store (0: none): retries fall within it. */
+  #flushingUntil = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   #spillBlockedUntil = 0;
   /** How the pump's last look at the outbox went. */
@@ -125,6 +127,7 @@ export class Delivery {
   async flush(flushBy: number, spillBy: number): Promise<void> {
     const target = this.#buffer.nextSeq;
     const deadline = flushBy;
+    this.#flushingUntil = Math.max(this.#flushingUntil, deadline);
     this.kick(true);
     // Past `flushBy` (and with an outbox to go to), the rest spills.
     if (!(await this.#settledBefore(target, deadline)) && this.#outbox !== undefined) {
@@ -268,6 +271,11 @@ export class Delivery {
         this.#backoff = Math.min(this.#options.maxRetryDelay, this.#backoff === 0 ? this.#options.retryDelay : this.#backoff * 2);
         // Jitter, so processes that lost the store together do not return together.
         this.#retryAt = Date.now() + this.#backoff * (0.8 + 0.4 * Math.random());
+        // A flush (or close) waiting on this write tries again within its window, not after it:
+        // a backoff longer than flushTimeout would otherwise drop or spill what a store that is
+        // back could take.
+        const now = Date.now();
+        if (this.#flushingUntil > now) this.#retryAt = Math.min(this.#retryAt, now + Math.max(this.#options.retryDelay, (this.#flushingUntil - now) / 2));
         this.#reportFailure('write', error);
       }
       return error ?? new Error('the store failed without an error');

@@ -222,3 +222,18 @@ test('while the store hangs, keys waiting for a sticky lookup are bounded', asyn
   assert.ok(total <= 10_000, `${total} keys were held for lookups`);
   assert.ok(Math.max(...asked) <= 1_000, 'each query asks for at most 1,000 units');
 });
+
+test('a retry backoff longer than flushTimeout: close() still tries again within its window, and writes what a store back up takes', async () => {
+  const store = controllable();
+  store.mode = 'down';
+  configure({ store, outbox: false, retryDelay: 200, maxRetryDelay: 60_000, flushTimeout: 2_000, handleSignals: false, onError: () => {} });
+  for (let i = 0; i < 50; i++) convert({ key: `late${i}`, metric: 'buy' });
+  await flush(); // the store is down: the backoff grows past the flush's window
+  const back = setTimeout(() => (store.mode = 'ok'), 300);
+  await close(); // tries again within its 2 s, after the store is back
+  clearTimeout(back);
+  const s = stats();
+  assert.equal(s.written, 50, `written ${s.written}, dropped ${s.dropped}`);
+  assert.equal(s.dropped, 0);
+  assert.equal((await store.inner.summarize()).length, 0, 'conversions only: no set to summarize, but nothing lost');
+});

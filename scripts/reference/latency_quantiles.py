@@ -11,8 +11,9 @@ in quadrature by the resolution margin (the size of the slope correction plus
 bucket's shape is unknown. The standard error is the interval's width / (2z). Differences and
 ratios (on the log scale) combine the two tracks' intervals end by end, in quadrature (MOVER,
 Zou and Donner, Statistics in Medicine 27, 2008), except ends at the edge of their quantile's
-own bucket (set by resolution, not sampling), which add linearly; a side made of two such edges
-is lt - uc (ut - lc) exactly, open, so the next double inward; the p-value is the smallest level whose interval
+own bucket (set by resolution, not sampling), which add linearly; a side with such an edge in
+it is lt - uc (ut - lc) exactly, open (the next double inward) where the end it subtracts from
+is a bucket's lower edge; the p-value is the smallest level whose interval
 excludes "no change" (found with scipy.optimize.brentq on log(alpha); 1e-12 at the least). It also checks
 the normal-approximation ranks against the exact binomial order-statistic ranks
 (scipy.stats.binom), the interval of Conover's Practical Nonparametric Statistics (3rd ed.,
@@ -162,25 +163,32 @@ def difference_at(cc, ct, q, alpha=0.05):
     z = stats.norm.ppf(1 - alpha / 2)
     c_edge = (c["ciLower"] == c["_bucketLower"], c["ciUpper"] == c["_bucketUpper"])
     t_edge = (t["ciLower"] == t["_bucketLower"], t["ciUpper"] == t["_bucketUpper"])
-    # a side made of two bucket edges is open: the next double inward of lt - uc (ut - lc)
-    open_lo, open_hi = t_edge[0] and c_edge[1], t_edge[1] and c_edge[0]
+    # a side with an own-bucket edge in it is lt - uc (ut - lc) exactly; open (the next double
+    # inward) where the end it subtracts from is a bucket's lower edge
+    exact_lo, exact_hi = t_edge[0] or c_edge[1], t_edge[1] or c_edge[0]
+    is_lower_edge = lambda x: x > 0 and bool(np.any(BOUNDS == x))
+    open_lo, open_hi = exact_lo and is_lower_edge(t["ciLower"]), exact_hi and is_lower_edge(c["ciLower"])
     d = t["estimate"] - c["estimate"]
     below = reach([(t["estimate"] - t["ciLower"], t_edge[0]), (c["ciUpper"] - c["estimate"], c_edge[1])])
     above = reach([(t["ciUpper"] - t["estimate"], t_edge[1]), (c["estimate"] - c["ciLower"], c_edge[0])])
     se, lower, upper, p = mover(d, below / z, above / z, z)
-    if open_lo:
-        lower = np.nextafter(t["ciLower"] - c["ciUpper"], np.inf)
-    if open_hi:
-        upper = np.nextafter(t["ciUpper"] - c["ciLower"], -np.inf)
+    if exact_lo:
+        lower = t["ciLower"] - c["ciUpper"]
+        lower = np.nextafter(lower, np.inf) if open_lo else lower
+    if exact_hi:
+        upper = t["ciUpper"] - c["ciLower"]
+        upper = np.nextafter(upper, -np.inf) if open_hi else upper
     lbelow = reach([(np.log(t["estimate"] / t["ciLower"]), t_edge[0]), (np.log(c["ciUpper"] / c["estimate"]), c_edge[1])])
     labove = reach([(np.log(t["ciUpper"] / t["estimate"]), t_edge[1]), (np.log(c["estimate"] / c["ciLower"]), c_edge[0])])
     lr = np.log(t["estimate"] / c["estimate"])
     lse, llower, lupper, lp = mover(lr, lbelow / z, labove / z, z)
     ratio_lower, ratio_upper = np.exp(llower), np.exp(lupper)
-    if open_lo:
-        ratio_lower = np.nextafter(t["ciLower"] / c["ciUpper"], np.inf)
-    if open_hi:
-        ratio_upper = np.nextafter(t["ciUpper"] / c["ciLower"], -np.inf)
+    if exact_lo:
+        ratio_lower = t["ciLower"] / c["ciUpper"]
+        ratio_lower = np.nextafter(ratio_lower, np.inf) if open_lo else ratio_lower
+    if exact_hi:
+        ratio_upper = t["ciUpper"] / c["ciLower"]
+        ratio_upper = np.nextafter(ratio_upper, -np.inf) if open_hi else ratio_upper
     return {
         "difference": d, "differenceStandardError": se,
         "differenceCiLower": lower, "differenceCiUpper": upper, "differencePValue": p,

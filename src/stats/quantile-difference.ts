@@ -77,7 +77,8 @@ export interface QuantileDifferenceResult {
  * d + √((t_upper − t)² + (c − c_lower)²), so each end's distance from its estimate counts as
  * a standard error (distance / z); except an end at the edge of its quantile's own bucket
  * (resolution, not sampling, sets it: the quantile may lie anywhere up to it), which adds
- * linearly, so two such ends give t_lower − c_upper exactly (open: the next number inward).
+ * linearly, so a side with one gives t_lower − c_upper exactly (open, the next number inward,
+ * where t_lower is a bucket's lower edge).
  * The ratio t/c is built the same way on the log scale. The
  * p-value is the smallest level whose interval excludes "no change" (the intervals inverted):
  * it does not depend on `alpha`, p < alpha exactly when the interval at alpha excludes it, and
@@ -218,7 +219,11 @@ function compareAt(
   // Each track's interval, end by end: how far below and above its estimate the quantile may
   // lie, sampling error and resolution together; a side's reach over z is its standard error.
   const z = normalQuantile(1 - alpha / 2);
-  const open: Ends = [t.atEdge[0] && c.atEdge[1], t.atEdge[1] && c.atEdge[0]];
+  // A side with an edge in it is exactly the two tracks' ends apart (a sure bound plus the
+  // other end, or two bounds), lt − uc or ut − lc; open where the track end it subtracts from is
+  // a bucket's lower edge (runs lie above it), so touching "no change" there excludes it.
+  const exact: Ends = [t.atEdge[0] || c.atEdge[1], t.atEdge[1] || c.atEdge[0]];
+  const open: Ends = [exact[0] && isLowerEdge(t.confidenceInterval[0], treatment.bounds), exact[1] && isLowerEdge(c.confidenceInterval[0], control.bounds)];
   const estimate = t.estimate - c.estimate;
   const difference = withEdges(
     moverEstimate(
@@ -229,6 +234,7 @@ function compareAt(
       alternative,
     ),
     alternative,
+    exact,
     open,
     [t.confidenceInterval[0] - c.confidenceInterval[1], t.confidenceInterval[1] - c.confidenceInterval[0]],
   );
@@ -236,20 +242,26 @@ function compareAt(
     control: withoutOk(cq),
     treatment: withoutOk(tq),
     difference,
-    ratio: quantileRatio(c, t, label, z, alpha, alternative, open),
+    ratio: quantileRatio(c, t, label, z, alpha, alternative, exact, open),
   });
 }
 
 /**
- * A two-sided interval whose end is made of two bucket edges is that end exactly (lt − uc, or
- * ut − lc), not the same number through a sum of distances and its rounding. Such an end is
- * open (a run lies above its bucket's lower edge, and at most at its upper one): adjacent
- * buckets give a lower end just above 0, the next number up, so it excludes "no change".
+ * A two-sided interval's side with a bucket edge in it is that side exactly (lt − uc, or
+ * ut − lc), not the same number through a sum of distances and its rounding; an open one is
+ * given as the next number inward: tracks a bucket apart give a lower end just above 0.
  */
-function withEdges<T extends { readonly confidenceInterval: Interval }>(result: T, alternative: Alternative, open: Ends, exact: Interval): T {
-  if (alternative !== 'two-sided' || !(open[0] || open[1])) return result;
+function withEdges<T extends { readonly confidenceInterval: Interval }>(result: T, alternative: Alternative, exact: Ends, open: Ends, bounds: Interval): T {
+  if (alternative !== 'two-sided' || !(exact[0] || exact[1])) return result;
   const [lower, upper] = result.confidenceInterval;
-  return { ...result, confidenceInterval: [open[0] ? nextUp(exact[0]) : lower, open[1] ? -nextUp(-exact[1]) : upper] };
+  const low = exact[0] ? (open[0] ? nextUp(bounds[0]) : bounds[0]) : lower;
+  const high = exact[1] ? (open[1] ? -nextUp(-bounds[1]) : bounds[1]) : upper;
+  return { ...result, confidenceInterval: [low, high] };
+}
+
+/** Whether `value` is a bucket's lower edge (a run in that bucket is longer than it). */
+function isLowerEdge(value: number, bounds: readonly number[]): boolean {
+  return value > 0 && bounds.includes(value);
 }
 
 /** The smallest double above x (x finite). */
@@ -268,6 +280,7 @@ function quantileRatio(
   z: number,
   alpha: number,
   alternative: Alternative,
+  exact: Ends,
   open: Ends,
 ): StatResult<QuantileRatio> {
   // Within the first bucket the estimate is a guess between 0 and its bound; a ratio to it
@@ -293,7 +306,7 @@ function quantileRatio(
   return computed({
     estimate: t.estimate / c.estimate,
     logStandardError: log.standardError,
-    confidenceInterval: withEdges({ confidenceInterval: interval }, alternative, open, [
+    confidenceInterval: withEdges({ confidenceInterval: interval }, alternative, exact, open, [
       t.confidenceInterval[0] / c.confidenceInterval[1],
       t.confidenceInterval[1] / c.confidenceInterval[0],
     ]).confidenceInterval,

@@ -211,6 +211,12 @@ test('quantileDifference: the interval and p-value are built from the two interv
   assert.ok(ratio.confidenceInterval[0] > 1 && ratio.confidenceInterval[0] - 1 < 1e-15, 'ratio lower: just above tl / cu = 1');
   assert.ok(ratio.confidenceInterval[1] < tu / cl && tu / cl - ratio.confidenceInterval[1] < 1e-14, 'ratio upper: just below tu / cl');
   assert.ok(ratio.estimate > 1 && Math.abs(Math.log(ratio.estimate) - log) < 1e-12);
+  // One sure bound is enough: a no-op's p95 is at most 0.05 ms, and a track whose lower rank
+  // sits in the bucket from 0.05 ms is above it, so the difference's lower end is just above 0.
+  const noop = quantileDifference(dense({ 0: 266 }), dense({ 1: 264, 2: 6, 3: 4, 4: 1, 5: 1 }), 0.95);
+  assert.ok(noop.ok);
+  assert.equal(noop.difference.confidenceInterval[0], Number.MIN_VALUE);
+  assert.ok(noop.difference.pValue < 0.05);
   // Ends that the sampling sets (the ranks leave the quantile's bucket) still combine in quadrature.
   const smooth = quantileDifference(recordRuns(normals(mulberry32(7)), 2000, 20, 0.5), recordRuns(normals(mulberry32(8)), 2000, 22, 0.5), 0.95);
   assert.ok(smooth.ok);

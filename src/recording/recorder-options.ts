@@ -49,7 +49,7 @@ export interface RecorderOptions {
   readonly writeTimeout?: number | undefined;
   /** First wait after a failed write, in ms; doubles up to `maxRetryDelay` (default 100). */
   readonly retryDelay?: number | undefined;
-  /** Longest wait between retries, in ms (default 5,000). */
+  /** Longest wait between retries, in ms (default 5,000); while `flush()` or `close()` waits, retries come within its window. */
   readonly maxRetryDelay?: number | undefined;
   /**
    * How long `flush()` waits for the store before spilling what is left to the outbox, in ms

@@ -50,8 +50,21 @@ export type { Conversion } from './recording/conversion-event.js';
 export type { GuardrailOptions } from './recording/guardrails.js';
 
 // the data model shared by recording, the stores and the report
-export type * from './model/events.js';
-export type * from './model/sums.js';
+export type { ControlState, ConversionEvent, DefinitionEvent, ExposureEvent, GuardrailEvent, HealthEvent, MetricEvent, RecordedEvent } from './model/events.js';
+export type {
+  CapKind,
+  CapRequest,
+  DailySums,
+  HealthSums,
+  MetricSums,
+  PhaseSums,
+  PreExposureWindow,
+  RecordedDefinition,
+  SegmentSums,
+  SummarizeOptions,
+  TrackSetSums,
+  TrackSums,
+} from './model/sums.js';
 export type { ShadowCounts, ShadowEvent, ShadowSampleEvent, ShadowSums, ShadowTrackSums } from './model/shadow.js';
 export type { CallOptions, Store } from './model/store.js';
 export type { Outbox, OutboxBatch, OutboxCounts, QuarantinedEvent } from './model/outbox.js';
@@ -59,7 +72,7 @@ export { StoreError } from './model/store-error.js';
 export type { StoreErrorOptions, TracksStoreErrorCode } from './model/store-error.js';
 export { UnitOfKey } from './model/unit.js';
 export { eventProblem } from './model/check-event.js';
-export type { MetricCap, MetricDeclaration, MetricDeclarationKind, MetricDeclarations, MetricName, TracksRegister } from './model/metrics.js';
+export type { MetricAnalysis, MetricCap, MetricDeclaration, MetricDeclarationKind, MetricDeclarations, MetricName, TracksRegister } from './model/metrics.js';
 export { defineMetrics } from './model/metrics.js';
 export { LATENCY_BUCKET_BOUNDS_MS, latencyBucket, latencyQuantile } from './model/latency-histogram.js';
 
@@ -75,7 +88,7 @@ export { sqliteOutbox } from './stores/sqlite-outbox.js';
 export type { OutboxDatabaseOptions } from './stores/outbox-database.js';
 export { storeFrom } from './stores/open-store.js';
 export { promoteTrackSet, rampTrackSet, resumeTrackSet, stopTrackSet } from './stores/control-state.js';
-export type { ControlOptions, Ramp } from './stores/control-state.js';
+export type { ControlChange, ControlOptions, Ramp } from './stores/control-state.js';
 export type { StoreSpec } from './stores/open-store.js';
 
 // statistics: pure functions over per-track sufficient statistics
@@ -104,8 +117,22 @@ export {
   pairedQuantileInterval,
 } from './stats/index.js';
 export type {
+  Alternative,
+  Interval,
   ArmEstimate,
+  BayesOptions,
   BayesResult,
+  ConfidenceSequenceOptions,
+  ConfidenceSequenceResult,
+  CorrectionMethod,
+  GaussianPrior,
+  LiftOptions,
+  PairedQuantileOptions,
+  QuantileDifferenceOptions,
+  QuantileIntervalOptions,
+  SequentialLiftOptions,
+  SrmCheckOptions,
+  WelchTestOptions,
   CannotCompute,
   CupedLiftResult,
   CupedStatistics,
@@ -137,6 +164,7 @@ export type {
 export { buildReport } from './report/build-report.js';
 export type { ReportOptions } from './report/build-report.js';
 export { renderReport } from './report/render-report.js';
+export type { RenderOptions } from './report/render-report.js';
 export { readAnalysis } from './report/read-analysis.js';
 export type { Analysis, AnalysisOptions, CupedOption } from './report/read-analysis.js';
 export type {
@@ -159,6 +187,10 @@ export type {
   ShadowSampleResult,
   RateEstimate,
   PairedLatencyQuantile,
+  SegmentsResult,
+  SegmentResult,
+  Heterogeneity,
+  WarningKind,
 } from './report/report-model.js';
 export { simulateSplit } from './report/simulate-split.js';
-export type { ProposedChange, Simulation } from './report/simulate-split.js';
+export type { ProposedChange, Simulation, SplitRow } from './report/simulate-split.js';

@@ -71,7 +71,7 @@ export interface RecordingStats {
  */
 export class Recorder {
   readonly store: Store;
-  /** The hooks core calls; bound once so the hot path does no allocation. */
+  /** @internal The hooks core calls; bound once so the hot path does no allocation. */
   readonly hooks: RunHooks;
   readonly #options: ResolvedOptions;
   readonly #errors: ErrorReporter;
@@ -364,6 +364,7 @@ export class Recorder {
   }
 
   /**
+   * @internal
    * For the process's `exit` event, when nothing asynchronous runs any more: moves everything
    * still in memory to the outbox on this thread (or counts it as dropped without one).
    */
@@ -386,7 +387,7 @@ export class Recorder {
     this.#errors.flushSuppressed();
   }
 
-  /** Whether anything waits to be written (for the `beforeExit` flush). */
+  /** @internal Whether anything waits to be written (for the `beforeExit` flush). */
   get pending(): boolean {
     return this.#buffer.total > 0 || this.#health.pending || this.#shadows.pending;
   }

@@ -68,6 +68,16 @@ export interface CupedComparison {
 /** What a metric measures per unit: declared in `configure({ metrics })`, or inferred. */
 export type MetricType = 'conversion' | 'sum' | 'count' | 'mean' | 'ratio';
 
+/**
+ * One metric of one track: its value (rate or mean per user), and its comparison with the
+ * set's baseline (null for the baseline itself, or when it cannot be computed: see `cannotCompute`).
+ *
+ * @example
+ * ```ts
+ * const purchase = track.metrics.find((m: MetricResult) => m.metric === 'purchase');
+ * if (purchase?.comparison?.significant) console.log(purchase.comparison.relative);
+ * ```
+ */
 export interface MetricResult {
   readonly metric: string;
   /**
@@ -114,6 +124,15 @@ export interface MetricResult {
   readonly cannotCompute: string | null;
 }
 
+/**
+ * A track's code-path health: runs, errors, mean latency, its p50/p95/p99 with intervals, and
+ * each quantile against the baseline's (`comparison`).
+ *
+ * @example
+ * ```ts
+ * const p95 = track.latency.quantiles.find((q: LatencyQuantile) => q.q === 0.95);
+ * ```
+ */
 export interface LatencyResult {
   readonly runs: number;
   readonly errors: number;
@@ -157,6 +176,14 @@ export interface LatencyComparison {
   readonly slower: boolean;
 }
 
+/**
+ * One track of a set: its users, expected share, metrics and latency.
+ *
+ * @example
+ * ```ts
+ * for (const track of set.tracks as TrackResult[]) console.log(track.name, track.users);
+ * ```
+ */
 export interface TrackResult {
   readonly name: string;
   readonly isBaseline: boolean;
@@ -167,8 +194,17 @@ export interface TrackResult {
   readonly latency: LatencyResult;
 }
 
+/** What a warning is about, for code that filters them (`warning.kind === 'sample-ratio-mismatch'`). */
 export type WarningKind = 'sample-ratio-mismatch' | 'too-few-users' | 'peeking' | 'guardrail' | 'guardrail-metric' | 'no-baseline' | 'latency' | 'shadow';
 
+/**
+ * Something that makes a set's numbers less trustworthy, or calls for action, with its text.
+ *
+ * @example
+ * ```ts
+ * const srm = set.warnings.some((w: ReportWarning) => w.kind === 'sample-ratio-mismatch');
+ * ```
+ */
 export interface ReportWarning {
   readonly kind: WarningKind;
   readonly message: string;
@@ -210,6 +246,15 @@ export interface PhaseResult {
   readonly results?: readonly TrackResult[];
 }
 
+/**
+ * One track set's results: status, baseline, sample-ratio check, tracks, phases, warnings, and
+ * its segments with `by`.
+ *
+ * @example
+ * ```ts
+ * const delay = report.trackSets.find((s: TrackSetResult) => s.id === 'delay');
+ * ```
+ */
 export interface TrackSetResult {
   readonly id: string;
   /** A holdout's pseudo set (`configure({ holdout })`): `general` users against `holdout` users, shown apart. */
@@ -357,6 +402,16 @@ export interface Heterogeneity {
   readonly iSquared: number | null;
 }
 
+/**
+ * The report, as `buildReport` returns it and `tracks report --json` prints it (documented in
+ * docs/report-json.md): the options it was built with and every track set's results.
+ *
+ * @example
+ * ```ts
+ * const report: Report = buildReport(await store.summarize());
+ * if (report.trackSets[0]?.srm?.mismatch) console.warn('check the split');
+ * ```
+ */
 export interface Report {
   readonly version: 1;
   readonly generatedAt: string;

@@ -25,6 +25,17 @@ export interface SplitRow {
   readonly expectedShare: number;
 }
 
+/**
+ * What `simulateSplit` (`tracks simulate`) found: the split of sampled keys per track, its
+ * sample-ratio check, and with a proposed change, the keys it would move.
+ *
+ * @example
+ * ```ts
+ * const keys = Array.from({ length: 100_000 }, (_, i) => `user-${i}`);
+ * const simulation: Simulation = simulateSplit(DelayTracks, keys, { weights: { long: 0 } });
+ * console.log(simulation.change?.movedShare);
+ * ```
+ */
 export interface Simulation {
   readonly trackSetId: string;
   readonly keys: number;

@@ -6,6 +6,7 @@ import { definitionOf } from '../core/track-set.js';
 import type { TrackSetClass } from '../core/track-set.js';
 import { TracksError } from '../errors.js';
 import { srmCheck } from '../stats/srm-check.js';
+import { quoted } from '../core/names.js';
 
 /** A proposed change to a track set: new weights, tracks added or removed, new coverage. */
 export interface ProposedChange {
@@ -136,26 +137,27 @@ function minimumShare(before: readonly SplitRow[], after: readonly SplitRow[]): 
 /** The definition a change would give, built as the class would be (not registered). */
 export function proposedDefinition(definition: TrackSetDefinition, change: ProposedChange): TrackSetDefinition {
   const removed = new Set(change.removeTracks ?? []);
+  const known = () => `its tracks are ${[...definition.byName.keys()].map(quoted).join(', ')}`;
   for (const name of removed) {
-    if (!definition.byName.has(name)) throw new TracksError(`cannot remove '${name}': ${definition.id} has no such track`);
+    if (!definition.byName.has(name)) throw new TracksError(`cannot remove ${quoted(name)}: ${quoted(definition.id)} has no such track (${known()}); name one of them in removeTracks (--remove-track)`);
   }
   const weights = asMap(change.weights);
   const tracks: TrackDefinition[] = definition.tracks
     .filter((t) => !removed.has(t.name))
     .map((t) => ({ ...t, weight: weights.get(t.name) ?? t.weight }));
   for (const [name, weight] of asMap(change.addTracks)) {
-    if (tracks.some((t) => t.name === name)) throw new TracksError(`cannot add '${name}': ${definition.id} already has that track`);
+    if (tracks.some((t) => t.name === name)) throw new TracksError(`cannot add ${quoted(name)}: ${quoted(definition.id)} already has that track; change its weight with weights (--weights) instead`);
     tracks.push({ name, weight, origin: 'proposed', invoke: () => undefined, scrambled: scrambleLabel(murmur3(name)) });
   }
   for (const name of weights.keys()) {
-    if (!tracks.some((t) => t.name === name)) throw new TracksError(`cannot weigh '${name}': ${definition.id} has no such track`);
+    if (!tracks.some((t) => t.name === name)) throw new TracksError(`cannot weigh ${quoted(name)}: ${quoted(definition.id)} has no such track (${known()}); add it with addTracks (--add-track), or fix the name`);
   }
   for (const t of tracks) {
-    if (!Number.isFinite(t.weight) || t.weight < 0) throw new TracksError(`weight of '${t.name}' is ${t.weight}; use a finite number >= 0`);
+    if (!Number.isFinite(t.weight) || t.weight < 0) throw new TracksError(`the proposed weight of ${quoted(t.name)} is ${t.weight}; use a finite number >= 0`);
   }
-  if (!tracks.some((t) => t.weight > 0)) throw new TracksError('the proposed change leaves no track with a positive weight');
+  if (!tracks.some((t) => t.weight > 0)) throw new TracksError(`the proposed change leaves no track of ${quoted(definition.id)} with a positive weight; give at least one track a weight above 0`);
   const coverage = change.coverage ?? definition.coverage;
-  if (!(coverage >= 0 && coverage <= 1)) throw new TracksError(`coverage is ${coverage}; use a share between 0 and 1`);
+  if (!(coverage >= 0 && coverage <= 1)) throw new TracksError(`the proposed coverage is ${coverage}; use a share between 0 and 1 (0.25 covers a quarter of keys)`);
   return {
     ...definition,
     tracks,

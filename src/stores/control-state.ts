@@ -77,7 +77,7 @@ export async function promoteTrackSet(store: Store, trackSetId: string, options:
   if (shadow.length === 0 && !options.force) {
     throw new TracksError(
       `${quoted(trackSetId)} has no shadow runs in ${store.description}: promote turns a set declared with static shadow, whose candidates have run, into a live test; ` +
-        'check the id, or pass --force to promote a set before any process has recorded it',
+        'check the id, or pass { force: true } (--force from the CLI) to promote a set before any process has recorded it',
     );
   }
   const sums = await recordedSet(store, trackSetId, { force: options.force === true || shadow.length > 0 });
@@ -135,7 +135,7 @@ export async function rampTrackSet(store: Store, trackSetId: string, ramp: Ramp,
       // Without baseline users a phase has nothing to compare with: its users would be lost to
       // the analysis. A sticky set keeps its baseline users, so it may (a rollout to newcomers).
       throw new TracksError(
-        `the weight of ${quoted(baseline)} would be 0, but it is the baseline of ${quoted(trackSetId)}: every phase compares its tracks with it. To give one track to everyone, use tracks stop ${trackSetId} --serve <track>`,
+        `the weight of ${quoted(baseline)} would be 0, but it is the baseline of ${quoted(trackSetId)}: every phase compares its tracks with it. To give one track to everyone, stop the set serving it: stopTrackSet(store, ${quoted(trackSetId)}, <track>) (tracks stop ${trackSetId} --serve <track>)`,
       );
     }
   }
@@ -248,7 +248,7 @@ async function recordedSet(store: Store, trackSetId: string, options: ControlOpt
   const known = (await summaries(store)).map((s) => quoted(s.trackSetId));
   throw new TracksError(
     `unknown track set ${quoted(trackSetId)}: the store holds nothing of it (${known.length > 0 ? `recorded sets are ${known.join(', ')}` : 'nothing is recorded yet'}); ` +
-      'check the id, or pass --force to act on a set before any process has recorded it',
+      'check the id, or pass { force: true } (--force from the CLI) to act on a set before any process has recorded it',
   );
 }
 

@@ -110,7 +110,10 @@ test('tracks simulate shows the split and exactly what a change moves', async ()
   assert.match(text.out, /sim-delay: 1,000 keys, sample-ratio check p = /);
   const bad = await cli('simulate', module, '--remove-track', 'nope');
   assert.notEqual(bad.code, 0);
-  assert.match(bad.err, /cannot remove 'nope'/);
+  assert.match(bad.err, /cannot remove 'nope': 'sim-delay' has no such track \(its tracks are 'control', 'short', 'long'\); name one of them in removeTracks \(--remove-track\)/);
+  const unweighable = await cli('simulate', module, '--weights', 'shrot=2');
+  assert.notEqual(unweighable.code, 0);
+  assert.match(unweighable.err, /cannot weigh 'shrot': 'sim-delay' has no such track \(its tracks are 'control', 'short', 'long'\)/);
 });
 
 test('the tracks executable runs as a program and exits non-zero on errors', () => {

@@ -246,6 +246,9 @@ function hook<F>(value: F | undefined, name: string): F | undefined {
   return value;
 }
 
+/** The fewest distinct characters (or bytes) a hashKeys secret may hold. */
+const MIN_DISTINCT_SECRET_UNITS = 8;
+
 function secretOf(hashKeys: unknown): string | Uint8Array | undefined {
   if (hashKeys === undefined || hashKeys === false) return undefined;
   const secret = (hashKeys as { secret?: unknown } | null)?.secret;
@@ -258,6 +261,14 @@ function secretOf(hashKeys: unknown): string | Uint8Array | undefined {
   }
   if (length < 16) {
     throw new TracksError(`configure: hashKeys.secret is ${length} bytes long; use at least 16 random characters (e.g. openssl rand -base64 24)`);
+  }
+  // Sixteen spaces, or Buffer.alloc(16), pass a length check and protect nothing.
+  const distinct = new Set(typeof secret === 'string' ? secret : (secret as Uint8Array)).size;
+  if (distinct < MIN_DISTINCT_SECRET_UNITS) {
+    throw new TracksError(
+      `configure: hashKeys.secret holds only ${distinct} distinct ${typeof secret === 'string' ? 'characters' : 'bytes'}, which is not a random secret ` +
+        '(an unset variable padded, or a zeroed buffer?); use at least 16 random characters (e.g. openssl rand -base64 24)',
+    );
   }
   return secret as string | Uint8Array;
 }

@@ -135,9 +135,12 @@ test('flush() resolves under steady traffic, with everything recorded before it 
   for (let k = 0; k < before; k++) assert.ok(stored.has(`t${k}`), `t${k} was recorded before flush() and is stored`);
 });
 
-test('hashKeys needs a secret (HMAC-SHA-256): true is a clear TracksError, a short secret too', async () => {
+test('hashKeys needs a secret (HMAC-SHA-256): true is a clear TracksError, a short or uniform secret too', async () => {
   assert.throws(() => configure({ store: memoryStore(), hashKeys: true as never }), (e: unknown) => e instanceof TracksError && /hashKeys needs a secret/.test(e.message));
   assert.throws(() => configure({ store: memoryStore(), hashKeys: { secret: 'short' } }), /at least 16/);
+  // Long enough but not a secret: padding, or a buffer never filled.
+  assert.throws(() => configure({ store: memoryStore(), hashKeys: { secret: ' '.repeat(16) } }), /holds only 1 distinct characters, which is not a random secret/);
+  assert.throws(() => configure({ store: memoryStore(), hashKeys: { secret: new Uint8Array(32) } }), /holds only 1 distinct bytes/);
   const store = memoryStore();
   configure({ store, hashKeys: { secret: 'a secret of sixteen+ chars' } });
   new BoundTracks({ key: 'alice@example.com' }).run();

@@ -263,7 +263,8 @@ function secretOf(hashKeys: unknown): string | Uint8Array | undefined {
     throw new TracksError(`configure: hashKeys.secret is ${length} bytes long; use at least 16 random characters (e.g. openssl rand -base64 24)`);
   }
   // Sixteen spaces, or Buffer.alloc(16), pass a length check and protect nothing.
-  const distinct = new Set(typeof secret === 'string' ? secret : (secret as Uint8Array)).size;
+  const units: Iterable<string | number> = typeof secret === 'string' ? secret : (secret as Uint8Array);
+  const distinct = new Set(units).size;
   if (distinct < MIN_DISTINCT_SECRET_UNITS) {
     throw new TracksError(
       `configure: hashKeys.secret holds only ${distinct} distinct ${typeof secret === 'string' ? 'characters' : 'bytes'}, which is not a random secret ` +

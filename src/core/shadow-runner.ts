@@ -59,7 +59,7 @@ const reporting = new Set<Promise<void>>();
 const TWO_32 = 4294967296;
 
 /** Whether this run of a shadow set also runs its candidates: by key when it has one, else at random. */
-export function shadowSampled(shadow: ShadowDefinition, key: string | null): boolean {
+function shadowSampled(shadow: ShadowDefinition, key: string | null): boolean {
   if (shadow.sample >= 1) return true;
   if (shadow.sample <= 0) return false;
   return (key === null ? Math.random() : murmur3(key, shadow.seed) / TWO_32) < shadow.sample;

@@ -160,7 +160,7 @@ function lateCookie(adapter: string): void {
 }
 
 /** `delay=long,pricing=price_adjusted_by_0` as tracks by set id, checked against the sets this process knows; or what is wrong. */
-export function parseForce(header: string): Record<string, string> | string {
+function parseForce(header: string): Record<string, string> | string {
   const forced = Object.create(null) as Record<string, string>;
   if (header.replace(/[\s,]/g, '') === '') return `${FORCE_HEADER} is empty; write set=track pairs, like delay=long,pricing=price_adjusted_by_0`;
   for (const part of header.split(',')) {

@@ -54,7 +54,7 @@ export class UnitOfKey {
 }
 
 /** Whether a key is stored as it is (short, printable, well-formed, no reserved prefix). */
-export function isPlainKey(key: string): boolean {
+function isPlainKey(key: string): boolean {
   return key.length <= MAX_RAW_UNIT_LENGTH && key !== '' && !hasControlCharacter(key) && !RESERVED.test(key) && !hasLoneSurrogate(key);
 }
 

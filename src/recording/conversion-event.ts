@@ -28,10 +28,10 @@ export interface Conversion {
 }
 
 /** The earliest `at` a conversion may carry: 2000-01-01T00:00:00Z (earlier is nearly always seconds, not ms). */
-export const EARLIEST_AT = Date.UTC(2000, 0, 1);
+const EARLIEST_AT = Date.UTC(2000, 0, 1);
 
 /** How far in the future a conversion's `at` may be (clock skew between machines). */
-export const LATEST_AHEAD_MS = 86_400_000;
+const LATEST_AHEAD_MS = 86_400_000;
 
 /**
  * The event a {@link Conversion} records, checked and normalised at the edge, before it

@@ -179,7 +179,7 @@ function sliceBatch(batch: Batch, from: number, to: number): Batch {
 }
 
 /** The memory an event takes, roughly: an object, its strings (UTF-16) and a histogram's array. */
-export function eventBytes(event: RecordedEvent): number {
+function eventBytes(event: RecordedEvent): number {
   switch (event.kind) {
     case 'exposure':
       return 120 + 2 * (event.eventId.length + event.trackSetId.length + event.track.length + event.unit.length);

@@ -49,7 +49,7 @@ export type CupedOption = false | { readonly windowDays?: number };
  * The pre-exposure windows to sum covariates over: the report's for every metric, a metric's
  * own where it declares one, none for a metric declared `cuped: false`. Undefined when off.
  */
-export function preExposureOf(metrics: ReadonlyMap<string, MetricDeclaration>, cuped: CupedOption | undefined): PreExposureWindow | undefined {
+function preExposureOf(metrics: ReadonlyMap<string, MetricDeclaration>, cuped: CupedOption | undefined): PreExposureWindow | undefined {
   if (cuped === false) return undefined;
   const ms = (cuped?.windowDays ?? DEFAULT_PRE_EXPOSURE_MS / DAY_MS) * DAY_MS;
   const byMetric = new Map<string, number>();

@@ -135,7 +135,7 @@ function minimumShare(before: readonly SplitRow[], after: readonly SplitRow[]): 
 }
 
 /** The definition a change would give, built as the class would be (not registered). */
-export function proposedDefinition(definition: TrackSetDefinition, change: ProposedChange): TrackSetDefinition {
+function proposedDefinition(definition: TrackSetDefinition, change: ProposedChange): TrackSetDefinition {
   const removed = new Set(change.removeTracks ?? []);
   const known = () => `its tracks are ${[...definition.byName.keys()].map(quoted).join(', ')}`;
   for (const name of removed) {

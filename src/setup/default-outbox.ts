@@ -39,7 +39,7 @@ export function defaultOutboxPath(store: Store, env: NodeJS.ProcessEnv = process
 }
 
 /** The directory for tracks' state on this machine; see {@link defaultOutboxPath}. */
-export function stateDirectory(env: NodeJS.ProcessEnv = process.env): string {
+function stateDirectory(env: NodeJS.ProcessEnv = process.env): string {
   if (env.TRACKS_STATE_DIR) return env.TRACKS_STATE_DIR;
   if (env.XDG_STATE_HOME) return join(env.XDG_STATE_HOME, 'tracks');
   return join(homedir(), '.local', 'state', 'tracks');

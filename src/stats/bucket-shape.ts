@@ -32,7 +32,7 @@ const MAX_CURVATURE = 4;
  * when a neighbour holds fewer than {@link MIN_NEIGHBOUR_RUNS} runs, is the first bucket (not
  * geometric) or is the open last bucket, and when the curvature exceeds {@link MAX_CURVATURE}.
  */
-export function bucketShape(bounds: readonly number[], counts: readonly number[], i: number): { slope: number; curvature: number } | undefined {
+function bucketShape(bounds: readonly number[], counts: readonly number[], i: number): { slope: number; curvature: number } | undefined {
   if (i < 2 || i > counts.length - 3) return undefined;
   if (counts[i - 1]! < MIN_NEIGHBOUR_RUNS || counts[i + 1]! < MIN_NEIGHBOUR_RUNS) return undefined;
   const centre: number[] = [];

@@ -57,7 +57,7 @@ export function welchDegreesOfFreedom(
 }
 
 /** Both summaries, or the reason one of them cannot be computed. */
-export function summarizePair(
+function summarizePair(
   control: SufficientStatistics,
   treatment: SufficientStatistics,
   kind: MetricKind,

@@ -145,7 +145,7 @@ function shadowSumsOfEvents(events: readonly RecordedEvent[], trackSetId: string
 }
 
 /** Groups events the way the SQL stores' summary queries do. */
-export function summaryRowsOf(
+function summaryRowsOf(
   events: readonly RecordedEvent[],
   controls: ControlState[],
   daily: boolean,

@@ -188,8 +188,8 @@ export class PostgresStore implements Store {
       );
       return (rows ?? []).map((r) => r.name);
     } catch (error) {
-      // A schema of version 5 or older keeps no dimensions (42703: no such column).
-      if (error instanceof StoreError && (error.code === '42P01' || error.code === '42703')) return [];
+      // The tables were dropped since they were seen (42P01): nothing to list.
+      if (error instanceof StoreError && error.code === '42P01') return [];
       throw error;
     }
   }
@@ -210,7 +210,7 @@ export class PostgresStore implements Store {
       ]);
       return shadowSumsOf(counts ?? [], buckets ?? [], samples ?? []);
     } catch (error) {
-      // A schema of version 7 or older keeps no shadow runs (42P01: no such table).
+      // The tables were dropped since they were seen (42P01): no shadow runs.
       if (error instanceof StoreError && error.code === '42P01') return { tracks: [], samples: [] };
       throw error;
     }
@@ -225,7 +225,7 @@ export class PostgresStore implements Store {
       );
       return declarationsOf(rows ?? []);
     } catch (error) {
-      // A schema of version 4 or older has no declarations yet.
+      // The tables were dropped since they were seen (42P01): no declarations.
       if (error instanceof StoreError && error.code === '42P01') return new Map();
       throw error;
     }

@@ -94,8 +94,6 @@ export class SqliteDatabase {
   readMetrics(deadline: number): Map<string, MetricDeclaration> {
     const db = this.#readable(deadline);
     if (db === undefined) return new Map();
-    // A file of schema version 3 or older has no declarations yet.
-    if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tracks_metrics'").get() === undefined) return new Map();
     const rows = untilDeadline(
       () =>
         db.prepare(`SELECT ${METRIC_COLUMNS} FROM tracks_metrics m
@@ -413,7 +411,7 @@ export interface SummaryPart {
 }
 
 /** Every part: a summary in one pass. */
-export const WHOLE_SUMMARY: SummaryPart = { units: {}, health: true, sets: true };
+const WHOLE_SUMMARY: SummaryPart = { units: {}, health: true, sets: true };
 
 /** The rows for buildSummary, in a few grouped queries over the file. */
 function summaryRowsSqlite(db: Database, options: SummarizeOptions | undefined, part: SummaryPart): SummaryRows {

@@ -25,7 +25,7 @@ function isBindingError(error: unknown): boolean {
 }
 
 /** Whether a SQLite error is a lock held by someone else (worth waiting for). */
-export function isBusy(error: unknown): boolean {
+function isBusy(error: unknown): boolean {
   const code = codeOf(error);
   return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code?.startsWith('SQLITE_BUSY_') === true || code?.startsWith('SQLITE_LOCKED_') === true;
 }

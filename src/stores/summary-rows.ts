@@ -346,8 +346,8 @@ export interface PhaseWindow {
 }
 
 /** Bounds standing for minus and plus infinity in the windows (epoch ms no event reaches). */
-export const BEFORE_ALL = -1;
-export const AFTER_ALL = 9_000_000_000_000_000;
+const BEFORE_ALL = -1;
+const AFTER_ALL = 9_000_000_000_000_000;
 
 /**
  * The windows of every set with phase starts, for the stores' conversion joins: one per phase
@@ -384,7 +384,7 @@ export function phaseWindows(starts: readonly PhaseStart[]): PhaseWindow[] {
 }
 
 /** When each phase of each set first began and last ended (null: it is the current one), for the report. */
-export function phaseSpans(starts: readonly PhaseStart[]): Map<string, { startedAt: number; endedAt: number | null }> {
+function phaseSpans(starts: readonly PhaseStart[]): Map<string, { startedAt: number; endedAt: number | null }> {
   const spans = new Map<string, { startedAt: number; endedAt: number | null }>();
   for (const [id, list] of groupBySet(starts)) {
     list.forEach((segment, i) => {

@@ -3,7 +3,7 @@
  * adds keys (weighted rendezvous between `holdout` and `general`), the draw is independent of a
  * set's assignment and of another holdout's, deterministic, and exactly the assignment
  * docs/assignment.md specifies for a set with the holdout's id and those two tracks. Chi-square
- * tests on 100,000 fixed keys with the threshold of statistics.test.ts (p > 0.001).
+ * tests on 100,000 fixed keys with the threshold of split-uniformity.test.ts (p > 0.001).
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';

@@ -51,9 +51,8 @@ export type { GuardrailOptions } from './recording/guardrails.js';
 
 // the data model shared by recording, the stores and the report
 export type { ControlState, ConversionEvent, DefinitionEvent, ExposureEvent, GuardrailEvent, HealthEvent, MetricEvent, RecordedEvent } from './model/events.js';
+export type { CapKind, CapRequest } from './model/caps.js';
 export type {
-  CapKind,
-  CapRequest,
   DailySums,
   HealthSums,
   MetricSums,

@@ -1,7 +1,9 @@
 /**
  * MurmurHash3 x86_32 (Austin Appleby's public-domain reference, `MurmurHash3_x86_32`) over the
  * UTF-8 bytes of a string, plus the one-block form tracks uses to mix a 32-bit hash with a
- * 32-bit label. Both are specified, with test vectors, in docs/assignment.md.
+ * 32-bit label. Both are specified, with test vectors, in docs/assignment.md. Also, sharing
+ * their mixing steps, two hashes over UTF-16 code units (`murmur3Units`, `fnv1aUnits`) that are
+ * not the assignment hash: the halves of the in-process fingerprint of recording/seen-units.ts.
  */
 
 const C1 = 0xcc9e2d51;

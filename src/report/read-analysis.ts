@@ -3,7 +3,8 @@ import { ratiosOf } from '../model/metrics.js';
 import type { Store } from '../model/store.js';
 import type { ShadowSums } from '../model/shadow.js';
 import { DEFAULT_PRE_EXPOSURE_MS } from '../model/sums.js';
-import type { CapRequest, PreExposureWindow, SummarizeOptions, TrackSetSums } from '../model/sums.js';
+import type { CapRequest } from '../model/caps.js';
+import type { PreExposureWindow, SummarizeOptions, TrackSetSums } from '../model/sums.js';
 
 /** What a report is built from: the store's sums and the metric declarations published to it. */
 export interface Analysis {

@@ -6,15 +6,18 @@ import { firstBadEvent } from '../model/check-event.js';
 import { uniqueKeyOf } from '../model/event-tables.js';
 import type { Store } from '../model/store.js';
 import { StoreError } from '../model/store-error.js';
-import { addUser, noMetricSums, percentileRank } from '../model/sums.js';
-import type { CapRequest, SummarizeOptions, TrackSetSums } from '../model/sums.js';
+import { percentileRank } from '../model/caps.js';
+import type { CapRequest } from '../model/caps.js';
+import { addUser, noMetricSums } from '../model/sums.js';
+import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { noTracksData } from './migrations.js';
 import { SHADOW_COUNTS, SHADOW_SAMPLES_READ, zeroShadowCounts } from '../model/shadow.js';
 import type { ShadowSums } from '../model/shadow.js';
 import { shadowSumsOf } from './shadow-rows.js';
 import type { ShadowBucketRow, ShadowCountRow, ShadowSampleRow } from './shadow-rows.js';
 import { assertDimension } from './dimension-option.js';
-import { appliedCaps, buildSummary, phaseStartsOf, phaseWindows, utcDay } from './summary-rows.js';
+import { appliedCaps, buildSummary, utcDay } from './summary-rows.js';
+import { phaseStartsOf, phaseWindows } from './phase-windows.js';
 import type { DefinitionRow, ExposureCell, MetricCell, PercentileCapRow, ProductCell, SummaryRows } from './summary-rows.js';
 
 /** A store in this process's memory, for tests: {@link memoryStore}. */

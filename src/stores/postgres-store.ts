@@ -15,7 +15,9 @@ import type { ControlRow } from './control-rows.js';
 import { migrate, noTracksData, readableVersion } from './migrations.js';
 import { MISSING_TABLES, postgresStoreError } from './postgres-errors.js';
 import { POSTGRES_MIGRATIONS } from './schema.js';
-import { appliedCaps, buildSummary, phaseWindows, segmentOf, startOf, utcDay } from './summary-rows.js';
+import { appliedCaps, buildSummary, segmentOf, utcDay } from './summary-rows.js';
+import { phaseWindows, startOf } from './phase-windows.js';
+import type { PhaseStart } from './phase-windows.js';
 import { definitionRow } from './definition-rows.js';
 import type { DefinitionSqlRow } from './definition-rows.js';
 import { METRIC_COLUMNS, declarationsOf } from './metric-rows.js';
@@ -24,7 +26,7 @@ import type { ShadowSums } from '../model/shadow.js';
 import { shadowBucketSql, shadowCountSql, shadowSampleSql, shadowSumsOf } from './shadow-rows.js';
 import type { ShadowBucketRow, ShadowCountRow, ShadowSampleRow } from './shadow-rows.js';
 import type { MetricDeclaration } from '../model/metrics.js';
-import type { ExposureCell, MetricCell, PercentileCapRow, PhaseStart, ProductCell, SummaryRows } from './summary-rows.js';
+import type { ExposureCell, MetricCell, PercentileCapRow, ProductCell, SummaryRows } from './summary-rows.js';
 
 /** Options of {@link postgresStore}. */
 export interface PostgresStoreOptions {

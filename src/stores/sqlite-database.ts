@@ -22,7 +22,9 @@ import type { MigrationTarget } from './migrations.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 import { sqliteStoreError, untilDeadline } from './sqlite-errors.js';
 import { abandoned, always } from './request-state.js';
-import { appliedCaps, buildSummary, phaseWindows, startOf, utcDay } from './summary-rows.js';
+import { appliedCaps, buildSummary, utcDay } from './summary-rows.js';
+import { phaseWindows, startOf } from './phase-windows.js';
+import type { PhaseStart } from './phase-windows.js';
 import { definitionRow } from './definition-rows.js';
 import type { DefinitionSqlRow } from './definition-rows.js';
 import { METRIC_COLUMNS, declarationsOf } from './metric-rows.js';
@@ -31,7 +33,7 @@ import type { MetricDeclaration } from '../model/metrics.js';
 import { shadowBucketSql, shadowCountSql, shadowSampleSql, shadowSumsOf } from './shadow-rows.js';
 import type { ShadowBucketRow, ShadowCountRow, ShadowSampleRow } from './shadow-rows.js';
 import type { ShadowSums } from '../model/shadow.js';
-import type { ExposureCell, MetricCell, PercentileCapRow, PhaseStart, ProductCell, SummaryRows } from './summary-rows.js';
+import type { ExposureCell, MetricCell, PercentileCapRow, ProductCell, SummaryRows } from './summary-rows.js';
 
 type Database = BetterSqlite3.Database;
 

@@ -2,7 +2,10 @@ import type { ControlState, GuardrailEvent } from '../model/events.js';
 import { emptyHistogram } from '../model/latency-histogram.js';
 import { addMetric, productKey } from '../model/sums.js';
 import type { MutableMetricSums } from '../model/sums.js';
-import type { CapKind, CapRequest, DailySums, PhaseSums, RecordedDefinition, TrackSetSums, TrackSums } from '../model/sums.js';
+import { phaseSpans } from './phase-windows.js';
+import type { PhaseStart } from './phase-windows.js';
+import type { CapKind, CapRequest } from '../model/caps.js';
+import type { DailySums, PhaseSums, RecordedDefinition, TrackSetSums, TrackSums } from '../model/sums.js';
 
 /**
  * The grouped rows every store's summary queries return, and how they become TrackSetSums.
@@ -316,112 +319,4 @@ export function segmentOf(dimensions: string | null | undefined, by: string): st
 /** UTC day (YYYY-MM-DD) of epoch milliseconds. */
 export function utcDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
-}
-
-/** When a set's current phase changed: a recorded definition whose phase differs from the one recorded before it. */
-export interface PhaseStart {
-  trackSetId: string;
-  phase: string;
-  at: number;
-  /**
-   * A holdout's pseudo set (configure({ holdout })) and its share then: its first start, and
-   * each raise of its share, move keys into it and so end every set's phases too.
-   */
-  holdoutShare?: number;
-}
-
-/**
- * Until when a user's conversions count, by set, phase and exposure time: users of phase p
- * exposed from `from` (inclusive) to `to` (exclusive) count conversions before `ended`. The
- * set's timeline is cut at each phase start; a user counts until the first start of another
- * phase after their exposure. So a user a change may have moved is never credited after it,
- * and a set that goes back to an earlier configuration loses nothing of that phase's new users.
- */
-export interface PhaseWindow {
-  trackSetId: string;
-  phase: string;
-  from: number;
-  to: number;
-  ended: number;
-}
-
-/** Bounds standing for minus and plus infinity in the windows (epoch ms no event reaches). */
-const BEFORE_ALL = -1;
-const AFTER_ALL = 9_000_000_000_000_000;
-
-/**
- * The windows of every set with phase starts, for the stores' conversion joins: one per phase
- * (those of the starts, and '' for exposures of tracks 0.1) and stretch between starts that
- * has an end.
- *
- * A holdout that moves keys into it (its first start, a raised share), which then get every
- * set's baseline, ends every set's phases as the set's own change would: a user exposed before
- * it counts conversions until it, so a user it moved into the holdout is never credited after
- * it to a track they no longer saw. A lowered share moves keys only out of the holdout, into
- * sets they were never in: it ends nothing.
- */
-export function phaseWindows(starts: readonly PhaseStart[]): PhaseWindow[] {
-  const windows: PhaseWindow[] = [];
-  const bySet = groupBySet(starts);
-  const holdoutChanges = [...bySet.values()].flatMap((list) =>
-    list.filter((s, k) => s.holdoutShare !== undefined && (k === 0 || s.holdoutShare > (list[k - 1]!.holdoutShare ?? 0))).map((s) => s.at),
-  );
-  for (const [id, list] of bySet) {
-    const cuts = list[0]?.holdoutShare !== undefined ? [] : holdoutChanges;
-    const phases = new Set(['', ...list.map((s) => s.phase)]);
-    const bounds = [...new Set([...list.map((s) => s.at), ...cuts])].sort((a, b) => a - b);
-    for (let k = 0; k <= bounds.length; k++) {
-      const from = k === 0 ? BEFORE_ALL : bounds[k - 1]!;
-      const to = bounds[k] ?? AFTER_ALL;
-      for (const phase of phases) {
-        // The first start of another phase, or holdout change, at or after the stretch's end.
-        const next = Math.min(list.find((s) => s.at >= to && s.phase !== phase)?.at ?? AFTER_ALL, ...cuts.filter((at) => at >= to));
-        if (next !== AFTER_ALL) windows.push({ trackSetId: id, phase, from, to, ended: next });
-      }
-    }
-  }
-  return windows;
-}
-
-/** When each phase of each set first began and last ended (null: it is the current one), for the report. */
-function phaseSpans(starts: readonly PhaseStart[]): Map<string, { startedAt: number; endedAt: number | null }> {
-  const spans = new Map<string, { startedAt: number; endedAt: number | null }>();
-  for (const [id, list] of groupBySet(starts)) {
-    list.forEach((segment, i) => {
-      const key = `${id}\u0000${segment.phase}`;
-      const endedAt = list[i + 1]?.at ?? null;
-      const before = spans.get(key);
-      spans.set(key, { startedAt: before?.startedAt ?? segment.at, endedAt });
-    });
-  }
-  return spans;
-}
-
-/** The starts of each set, in time order, consecutive starts of one phase merged. */
-function groupBySet(starts: readonly PhaseStart[]): Map<string, PhaseStart[]> {
-  const bySet = new Map<string, PhaseStart[]>();
-  for (const s of [...starts].sort((a, b) => a.at - b.at)) {
-    let list = bySet.get(s.trackSetId);
-    if (list === undefined) bySet.set(s.trackSetId, (list = []));
-    if (list.at(-1)?.phase !== s.phase) list.push(s);
-  }
-  return bySet;
-}
-
-/** A phase start as the stores' queries read it: a holdout's with its share (null for a set's). */
-export function startOf(row: { trackSetId: string; phase: string; at: number; holdoutShare: number | null }): PhaseStart {
-  return { trackSetId: row.trackSetId, phase: row.phase, at: Number(row.at), ...(row.holdoutShare === null ? {} : { holdoutShare: Number(row.holdoutShare) }) };
-}
-
-/** The phase starts among every recorded definition: where a set's phase differs from the one before. */
-export function phaseStartsOf(definitions: readonly { trackSetId: string; phase: string; at: number; eventId: string; holdoutShare?: number }[]): PhaseStart[] {
-  const sorted = [...definitions].sort((a, b) => a.at - b.at || (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
-  const last = new Map<string, string>();
-  const starts: PhaseStart[] = [];
-  for (const d of sorted) {
-    if (last.get(d.trackSetId) === d.phase) continue;
-    last.set(d.trackSetId, d.phase);
-    starts.push({ trackSetId: d.trackSetId, phase: d.phase, at: d.at, ...(d.holdoutShare === undefined ? {} : { holdoutShare: d.holdoutShare }) });
-  }
-  return starts;
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildReport, memoryStore, readAnalysis, renderReport, welchTest } from '../../src/index.js';
 import type { MetricDeclaration, RecordedEvent, Report } from '../../src/index.js';
-import { percentileRank } from '../../src/model/sums.js';
+import { percentileRank } from '../../src/model/caps.js';
 
 const AT = Date.UTC(2026, 9, 1);
 

@@ -15,7 +15,15 @@ export interface TracksProviderOptions {
   readonly trackSets: readonly TrackSetClass[];
 }
 
-/** How tracks' reasons map to OpenFeature's resolution reasons (documented in the README). */
+/**
+ * How tracks' reasons map to OpenFeature's resolution reasons (documented in the README).
+ *
+ * @example
+ * ```ts
+ * REASONS.assigned; // 'SPLIT'
+ * REASONS.forced; // 'STATIC'
+ * ```
+ */
 export const REASONS: Readonly<Record<Reason, string>> = {
   assigned: StandardResolutionReasons.SPLIT,
   ineligible: StandardResolutionReasons.DEFAULT,

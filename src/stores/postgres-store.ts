@@ -10,7 +10,8 @@ import { StoreError, codeOf, messageOf } from '../model/store-error.js';
 import { longestWindowOf, noMetricSums } from '../model/sums.js';
 import { assertDimension } from './dimension-option.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
-import { CONTROL_COLUMNS, controlFromRow, controlParams, upsertControlSql } from './control-rows.js';
+import { controlFromRow, controlParams, upsertControlSql } from './control-rows.js';
+import { controlsSql, guardrailsSql, healthSql, histogramSql, phaseStartsSql, postgresDialect } from './summary-sql.js';
 import type { ControlRow } from './control-rows.js';
 import { migrate, noTracksData, readableVersion } from './migrations.js';
 import { MISSING_TABLES, postgresStoreError } from './postgres-errors.js';
@@ -175,7 +176,7 @@ export class PostgresStore implements Store {
   }
 
   async readControls(options: CallOptions = {}): Promise<ControlState[]> {
-    const rows = await this.#read<ControlRow & QueryResultRow>(`SELECT ${CONTROL_COLUMNS.join(', ')} FROM ${this.#s}.tracks_controls`, [], options);
+    const rows = await this.#read<ControlRow & QueryResultRow>(controlsSql(postgresDialect(this.#s), ''), [], options);
     return (rows ?? []).map(controlFromRow);
   }
 
@@ -576,6 +577,7 @@ export class PostgresStore implements Store {
 
   async #summarize(options: SummarizeOptions | undefined, call: Required<CallOptions>): Promise<TrackSetSums[]> {
     const s = this.#s;
+    const dialect = postgresDialect(s);
     const id = options?.trackSetId;
     const params: unknown[] = id === undefined ? [] : [id];
     const where = (alias: string) => (id === undefined ? '' : `WHERE ${alias}track_set_id = $1`);
@@ -589,13 +591,9 @@ export class PostgresStore implements Store {
         FROM ${s}.tracks_definitions ${where('')} ORDER BY track_set_id, COALESCE(phase, ''), at, event_id`),
       q<DefinitionSqlRow & QueryResultRow>(`SELECT DISTINCT ON (track_set_id) ${definition}
         FROM ${s}.tracks_definitions ${where('')} ORDER BY track_set_id, at DESC, event_id DESC`),
-      // Every change of each set's phase (the definitions are few: one per process and phase).
-      // A holdout's are read whatever the set asked for: its changes end every set's phases (phaseWindows).
-      q<PhaseStart & { holdoutShare: number | null } & QueryResultRow>(`SELECT "trackSetId", phase, at, "holdoutShare" FROM (
-          SELECT track_set_id AS "trackSetId", COALESCE(phase, '') AS phase, at::float8 AS at,
-            CASE WHEN holdout = 1 THEN (weights::json ->> 'holdout')::float8 END AS "holdoutShare",
-            LAG(COALESCE(phase, '')) OVER (PARTITION BY track_set_id ORDER BY at, event_id) AS previous
-          FROM ${s}.tracks_definitions ${id === undefined ? '' : 'WHERE track_set_id = $1 OR holdout = 1'}) d WHERE previous IS NULL OR previous <> phase`).then((rows) => rows.map(startOf)),
+      q<PhaseStart & { holdoutShare: number | null } & QueryResultRow>(phaseStartsSql(dialect, id === undefined ? '' : 'WHERE track_set_id = $1 OR holdout = 1')).then((rows) =>
+        rows.map(startOf),
+      ),
     ]);
     const phases = phaseRows.map(definitionRow);
     // Conversions count until the first start of another phase after the exposure: the windows,
@@ -719,12 +717,10 @@ export class PostgresStore implements Store {
         [...settledParams, ...settledCaps.params],
         call,
       ),
-      q<SummaryRows['health'][number]>(`SELECT track_set_id AS "trackSetId", track, SUM(runs)::float8 AS runs,
-        SUM(errors)::float8 AS errors, SUM(total_ms)::float8 AS "totalMs" FROM ${s}.tracks_health ${where('')} GROUP BY track_set_id, track`),
-      q<SummaryRows['histogram'][number]>(`SELECT h.track_set_id AS "trackSetId", h.track, j.key::int AS bucket, SUM(j.value::float8)::float8 AS count
-        FROM ${s}.tracks_health h, json_each_text(h.histogram::json) j ${where('h.')} GROUP BY h.track_set_id, h.track, j.key`),
-      q<SummaryRows['guardrails'][number]>(`SELECT track_set_id AS "trackSetId", track, cause, at::float8 AS at FROM ${s}.tracks_guardrails ${where('')}`),
-      q<ControlRow & QueryResultRow>(`SELECT ${CONTROL_COLUMNS.join(', ')} FROM ${s}.tracks_controls ${where('')}`),
+      q<SummaryRows['health'][number]>(healthSql(dialect, where(''))),
+      q<SummaryRows['histogram'][number]>(histogramSql(dialect, where('h.'))),
+      q<SummaryRows['guardrails'][number]>(guardrailsSql(dialect, where(''))),
+      q<ControlRow & QueryResultRow>(controlsSql(dialect, where(''))),
     ]);
     // Users who converted before their exposure, or after their phase ended: their totals count
     // only the conversions inside the window, re-added from the conversions of those units alone.

@@ -15,7 +15,8 @@ import { StoreError } from '../model/store-error.js';
 import { longestWindowOf } from '../model/sums.js';
 import { assertDimension } from './dimension-option.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
-import { CONTROL_COLUMNS, controlFromRow, controlParams, upsertControlSql } from './control-rows.js';
+import { controlFromRow, controlParams, upsertControlSql } from './control-rows.js';
+import { controlsSql, guardrailsSql, healthSql, histogramSql, phaseStartsSql, SQLITE_DIALECT } from './summary-sql.js';
 import type { ControlRow } from './control-rows.js';
 import { migrate, noTracksData, readableVersion } from './migrations.js';
 import type { MigrationTarget } from './migrations.js';
@@ -89,7 +90,7 @@ export class SqliteDatabase {
   readControls(deadline: number): ControlState[] {
     const db = this.#readable(deadline);
     if (db === undefined) return [];
-    const rows = untilDeadline(() => db.prepare(`SELECT ${CONTROL_COLUMNS.join(', ')} FROM tracks_controls`).all(), deadline) as ControlRow[];
+    const rows = untilDeadline(() => db.prepare(controlsSql(SQLITE_DIALECT, '')).all(), deadline) as ControlRow[];
     return rows.map(controlFromRow);
   }
 
@@ -436,12 +437,7 @@ function summaryRowsSqlite(db: Database, options: SummarizeOptions | undefined, 
     : all<DefinitionSqlRow>(`SELECT ${definition} FROM tracks_definitions d
     WHERE d.event_id = (SELECT x.event_id FROM tracks_definitions x WHERE x.track_set_id = d.track_set_id ORDER BY x.at DESC, x.event_id DESC LIMIT 1)
     ${and('d.')}`).map(definitionRow);
-  // Every change of each set's phase (the definitions are few: one per process and phase).
-  // A holdout's are read whatever the set asked for: its changes end every set's phases (phaseWindows).
-  const starts = all<PhaseStart & { holdoutShare: number | null }>(`SELECT trackSetId, phase, at, holdoutShare FROM (
-      SELECT track_set_id AS trackSetId, COALESCE(phase, '') AS phase, at, CASE WHEN holdout = 1 THEN json_extract(weights, '$.holdout') END AS holdoutShare,
-        LAG(COALESCE(phase, '')) OVER (PARTITION BY track_set_id ORDER BY at, event_id) AS previous
-      FROM tracks_definitions ${id === undefined ? '' : 'WHERE track_set_id = @id OR holdout = 1'}) WHERE previous IS NULL OR previous <> phase`).map(startOf);
+  const starts = all<PhaseStart & { holdoutShare: number | null }>(phaseStartsSql(SQLITE_DIALECT, id === undefined ? '' : 'WHERE track_set_id = @id OR holdout = 1')).map(startOf);
   // Conversions count until the first start of another phase after the exposure: the windows, as a small table.
   const ended = phaseWindows(starts).map((w) => [w.trackSetId, w.phase, w.from, w.to, w.ended]);
   const day = (column: string) => (daily ? `${column} / 86400000` : 'NULL');
@@ -583,18 +579,16 @@ function summaryRowsSqlite(db: Database, options: SummarizeOptions | undefined, 
     ...(products === undefined ? {} : { products }),
     health: !health
       ? []
-      : all(`SELECT track_set_id AS trackSetId, track, SUM(runs) AS runs, SUM(errors) AS errors, SUM(total_ms) AS totalMs
-      FROM tracks_health ${where('')} GROUP BY track_set_id, track`),
+      : all(healthSql(SQLITE_DIALECT, where(''))),
     histogram: !health
       ? []
-      : all(`SELECT h.track_set_id AS trackSetId, h.track, CAST(j.key AS INTEGER) AS bucket, SUM(j.value) AS count
-      FROM tracks_health h, json_each(h.histogram) j ${where('h.')} GROUP BY h.track_set_id, h.track, j.key`),
+      : all(histogramSql(SQLITE_DIALECT, where('h.'))),
     phases,
     starts: sets ? starts : [],
     definitions,
     percentileCaps,
-    controls: sets ? all<ControlRow>(`SELECT ${CONTROL_COLUMNS.join(', ')} FROM tracks_controls ${where('')}`).map(controlFromRow) : [],
-    guardrails: sets ? all(`SELECT track_set_id AS trackSetId, track, cause, at FROM tracks_guardrails ${where('')}`) : [],
+    controls: sets ? all<ControlRow>(controlsSql(SQLITE_DIALECT, where(''))).map(controlFromRow) : [],
+    guardrails: sets ? all(guardrailsSql(SQLITE_DIALECT, where(''))) : [],
   };
 }
 

@@ -7,6 +7,7 @@
 import { hasLoneSurrogate, nameProblem } from '../core/names.js';
 import { MAX_SAMPLE_TEXT } from './shadow.js';
 import type { RecordedEvent } from './events.js';
+import { StoreError } from './store-error.js';
 import { LATENCY_BUCKETS } from './latency-histogram.js';
 import { unitProblem } from './unit.js';
 import { analysisProblemOf } from './metrics.js';
@@ -221,8 +222,23 @@ function describe(value: unknown): string {
   return String(value);
 }
 
+/**
+ * Refuses a batch holding an event no store can take, as every store does before writing: a
+ * permanent StoreError (TRACKS_BAD_EVENT) naming the store (`what`, e.g. "the SQLite store
+ * tracks.db") and the event's problem, which delivery narrows down to that event.
+ *
+ * @example
+ * ```ts
+ * assertStorable('the memory store', batch); // throws when an event of the batch is malformed
+ * ```
+ */
+export function assertStorable(what: string, events: readonly RecordedEvent[]): void {
+  const bad = firstBadEvent(events);
+  if (bad !== undefined) throw new StoreError(`tracks: ${what} refuses ${bad.problem}`, { transient: false, code: 'TRACKS_BAD_EVENT' });
+}
+
 /** Whether every event of a batch can be stored; throws nothing, allocates nothing when they can. */
-export function firstBadEvent(events: readonly RecordedEvent[]): { index: number; problem: string } | undefined {
+function firstBadEvent(events: readonly RecordedEvent[]): { index: number; problem: string } | undefined {
   for (let i = 0; i < events.length; i++) {
     const problem = eventProblem(events[i]);
     if (problem !== undefined) return { index: i, problem };

@@ -2,10 +2,9 @@ import type { ControlState, ExposureEvent, MetricEvent, RecordedEvent } from '..
 import { declarationOf } from '../model/metrics.js';
 import { NO_SEGMENT } from '../model/dimensions.js';
 import type { MetricDeclaration } from '../model/metrics.js';
-import { firstBadEvent } from '../model/check-event.js';
+import { assertStorable } from '../model/check-event.js';
 import { uniqueKeyOf } from '../model/event-tables.js';
 import type { Store } from '../model/store.js';
-import { StoreError } from '../model/store-error.js';
 import { percentileRank } from '../model/caps.js';
 import type { CapRequest } from '../model/caps.js';
 import { addUser, noMetricSums } from '../model/sums.js';
@@ -56,8 +55,7 @@ export function memoryStore(): MemoryStore {
     description: 'memory',
     events,
     async write(batch) {
-      const bad = firstBadEvent(batch);
-      if (bad !== undefined) throw new StoreError(`tracks: the memory store refuses ${bad.problem}`, { transient: false, code: 'TRACKS_BAD_EVENT' });
+      assertStorable('the memory store', batch);
       created = true;
       for (const event of batch) {
         const key = uniqueKeyOf(event);

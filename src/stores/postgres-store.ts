@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { TracksError } from '../errors.js';
-import { firstBadEvent } from '../model/check-event.js';
+import { assertStorable } from '../model/check-event.js';
 import type { ControlState, RecordedEvent } from '../model/events.js';
 import { EVENT_KINDS, EVENT_TABLES } from '../model/event-tables.js';
 import type { Cell, Column, EventTable } from '../model/event-tables.js';
@@ -16,7 +16,7 @@ import type { ControlRow } from './control-rows.js';
 import { migrate, noTracksData, readableVersion } from './migrations.js';
 import { MISSING_TABLES, postgresStoreError } from './postgres-errors.js';
 import { POSTGRES_MIGRATIONS } from './schema.js';
-import { appliedCaps, buildSummary, segmentOf, utcDay } from './summary-rows.js';
+import { appliedCaps, buildSummary, percentileCapsOf, segmentOf, utcDay } from './summary-rows.js';
 import { phaseWindows, startOf } from './phase-windows.js';
 import type { PhaseStart } from './phase-windows.js';
 import { definitionRow } from './definition-rows.js';
@@ -153,10 +153,7 @@ export class PostgresStore implements Store {
   }
 
   async write(events: readonly RecordedEvent[], options: CallOptions = {}): Promise<void> {
-    const bad = firstBadEvent(events);
-    if (bad !== undefined) {
-      throw new StoreError(`tracks: the PostgreSQL store ${this.description} refuses ${bad.problem}`, { transient: false, code: 'TRACKS_BAD_EVENT' });
-    }
+    assertStorable(`the PostgreSQL store ${this.description}`, events);
     const call = this.#timing(options);
     try {
       await this.#migrate(call);
@@ -633,7 +630,7 @@ export class PostgresStore implements Store {
     const percentileCaps =
       wanted.length === 0
         ? []
-        : (
+        : percentileCapsOf(
             await this.#analysisRows<PercentileCapRow & { kind: string }>(
               `WITH u AS (
                 SELECT e.track_set_id, COALESCE(e.phase, '') AS phase, e.unit, c.metric, SUM(c.value) AS total, COUNT(*) AS n
@@ -653,9 +650,7 @@ export class PostgresStore implements Store {
               [...base, wanted.map((c) => c.metric), wanted.map((c) => c.kind), wanted.map((c) => c.percentile)],
               call,
             )
-          )
-            .filter((row) => row.kind === 'mean' || row.value > 0)
-            .map(({ trackSetId, phase, metric, value }) => ({ trackSetId, phase, metric, value }));
+          );
     const applied = appliedCaps(caps, percentileCaps);
     /** The join of the caps, as arrays from parameter `from` on, and its parameters. */
     const capsJoin = (from: number) =>

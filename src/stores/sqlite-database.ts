@@ -10,7 +10,7 @@ import { loadSqliteDriver, nativeModuleHint } from './sqlite-driver.js';
 import type { ControlState, RecordedEvent } from '../model/events.js';
 import { EVENT_KINDS, EVENT_TABLES } from '../model/event-tables.js';
 import type { Cell, EventTable } from '../model/event-tables.js';
-import { firstBadEvent } from '../model/check-event.js';
+import { assertStorable } from '../model/check-event.js';
 import { StoreError } from '../model/store-error.js';
 import { longestWindowOf } from '../model/sums.js';
 import { assertDimension } from './dimension-option.js';
@@ -23,7 +23,7 @@ import type { MigrationTarget } from './migrations.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 import { sqliteStoreError, untilDeadline } from './sqlite-errors.js';
 import { abandoned, always } from './request-state.js';
-import { appliedCaps, buildSummary, utcDay } from './summary-rows.js';
+import { appliedCaps, buildSummary, percentileCapsOf, utcDay } from './summary-rows.js';
 import { phaseWindows, startOf } from './phase-windows.js';
 import type { PhaseStart } from './phase-windows.js';
 import { definitionRow } from './definition-rows.js';
@@ -60,10 +60,7 @@ export class SqliteDatabase {
 
   /** Writes `events` in one transaction; commits only if `mayCommit()` says the caller still waits (see RequestState). */
   async write(events: readonly RecordedEvent[], deadline: number, mayCommit: () => boolean = always): Promise<void> {
-    const bad = firstBadEvent(events);
-    if (bad !== undefined) {
-      throw new StoreError(`tracks: the SQLite store ${this.#path} refuses ${bad.problem}`, { transient: false, code: 'TRACKS_BAD_EVENT' });
-    }
+    assertStorable(`the SQLite store ${this.#path}`, events);
     const writer = await this.#openWriter(deadline);
     try {
       writer.checkIdentity();
@@ -505,21 +502,21 @@ function summaryRowsSqlite(db: Database, options: SummarizeOptions | undefined, 
   // percentileRank in SQL: units count as 0 for sum and count metrics (every exposed unit), not for mean; ceil(x) as int(x) + (x > int(x)).
   const units = "(CASE WHEN r.kind = 'mean' THEN r.c ELSE n.users END)";
   const percentileCaps = ranksUnits
-    ? all<PercentileCapRow & { kind: string }>(
-        `WITH ${perUser},
-        k AS (SELECT json_extract(value, '$[0]') AS metric, json_extract(value, '$[1]') AS kind, json_extract(value, '$[2]') AS q FROM json_each(@percentiles)),
-        n AS (SELECT track_set_id AS trackSetId, phase, SUM(users) AS users FROM tracks_exposure_counts ${where('')} GROUP BY 1, 2),
-        v AS (SELECT u.trackSetId, u.phase, u.metric, k.kind, k.q,
-            CASE k.kind WHEN 'count' THEN u.n WHEN 'mean' THEN u.total / u.n ELSE u.total END AS value
-          FROM u JOIN k ON k.metric = u.metric WHERE u.n > 0),
-        r AS (SELECT v.*, ROW_NUMBER() OVER (PARTITION BY v.trackSetId, v.phase, v.metric ORDER BY v.value DESC) AS rank,
-            COUNT(*) OVER (PARTITION BY v.trackSetId, v.phase, v.metric) AS c FROM v)
-        SELECT r.trackSetId, r.phase, r.metric, r.value, r.kind FROM r JOIN n ON n.trackSetId = r.trackSetId AND n.phase = r.phase
-        WHERE r.rank = ${units} - (CAST(r.q * ${units} - 1e-9 AS INTEGER) + (r.q * ${units} - 1e-9 > CAST(r.q * ${units} - 1e-9 AS INTEGER))) + 1`,
-        { ...endParams, percentiles: JSON.stringify(caps.filter((c) => c.percentile !== undefined).map((c) => [c.metric, c.kind, c.percentile])) },
+    ? percentileCapsOf(
+        all<PercentileCapRow & { kind: string }>(
+          `WITH ${perUser},
+          k AS (SELECT json_extract(value, '$[0]') AS metric, json_extract(value, '$[1]') AS kind, json_extract(value, '$[2]') AS q FROM json_each(@percentiles)),
+          n AS (SELECT track_set_id AS trackSetId, phase, SUM(users) AS users FROM tracks_exposure_counts ${where('')} GROUP BY 1, 2),
+          v AS (SELECT u.trackSetId, u.phase, u.metric, k.kind, k.q,
+              CASE k.kind WHEN 'count' THEN u.n WHEN 'mean' THEN u.total / u.n ELSE u.total END AS value
+            FROM u JOIN k ON k.metric = u.metric WHERE u.n > 0),
+          r AS (SELECT v.*, ROW_NUMBER() OVER (PARTITION BY v.trackSetId, v.phase, v.metric ORDER BY v.value DESC) AS rank,
+              COUNT(*) OVER (PARTITION BY v.trackSetId, v.phase, v.metric) AS c FROM v)
+          SELECT r.trackSetId, r.phase, r.metric, r.value, r.kind FROM r JOIN n ON n.trackSetId = r.trackSetId AND n.phase = r.phase
+          WHERE r.rank = ${units} - (CAST(r.q * ${units} - 1e-9 AS INTEGER) + (r.q * ${units} - 1e-9 > CAST(r.q * ${units} - 1e-9 AS INTEGER))) + 1`,
+          { ...endParams, percentiles: JSON.stringify(caps.filter((c) => c.percentile !== undefined).map((c) => [c.metric, c.kind, c.percentile])) },
+        )
       )
-        .filter((row) => row.kind === 'mean' || row.value > 0)
-        .map(({ trackSetId, phase, metric, value }) => ({ trackSetId, phase, metric, value }))
     : [];
   const applied = appliedCaps(caps, percentileCaps);
   const capped = (expression: string, kind: string) =>

@@ -76,6 +76,15 @@ export interface PercentileCapRow {
 }
 
 /**
+ * The percentile caps as the SQL stores' query returns them (with the metric's kind), kept
+ * where they limit something: a cap of 0 on a sum or count would zero every user (it means
+ * most users have nothing, so nothing is capped); a mean's cap is any value.
+ */
+export function percentileCapsOf(rows: readonly (PercentileCapRow & { kind: string })[]): PercentileCapRow[] {
+  return rows.filter((row) => row.kind === 'mean' || row.value > 0).map(({ trackSetId, phase, metric, value }) => ({ trackSetId, phase, metric, value }));
+}
+
+/**
  * The cap each set, phase and metric is limited to, for the summary queries: fixed caps apply
  * to every set and phase (`trackSetId` null), percentile caps to the set and phase they were
  * found in.

@@ -387,17 +387,14 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
       return definition.control;
     }
     const assigned = assign(definition, keyHash ?? keyHashOf(this.key));
-    if (assigned === undefined) {
+    // A sticky set keeps every user's first track, also when a lower coverage leaves them out.
+    const sticky = definition.sticky && hooks?.stickyTrack !== undefined && this.key !== null ? hooks.stickyTrack(definition.id, this.key) : undefined;
+    const track = (sticky === undefined ? undefined : definition.byName.get(sticky)) ?? assigned;
+    if (track === undefined) {
       this.#reason = 'not covered';
       return definition.control;
     }
-    if (hooks === undefined) return assigned;
-    let track = assigned;
-    if (definition.sticky && hooks.stickyTrack !== undefined && this.key !== null) {
-      const sticky = hooks.stickyTrack(definition.id, this.key);
-      const kept = sticky === undefined ? undefined : definition.byName.get(sticky);
-      if (kept) track = kept;
-    }
+    if (hooks === undefined) return track;
     if (hooks.tripped?.(definition.id, track.name)) {
       this.#reason = 'guardrail';
       return definition.control;

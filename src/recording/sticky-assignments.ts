@@ -11,7 +11,8 @@ import type { ErrorReporter } from './error-reporter.js';
  * unaffected). Bounded in entries and in bytes; the oldest tenth goes first. Keys waiting for
  * a lookup are bounded too ({@link MAX_PENDING} keys, {@link MAX_PENDING_BYTES} bytes): while the
  * store is slow or down, a key past those gets its current assignment without a lookup, and is
- * looked up on a later run.
+ * looked up on a later run. A key the store has no track for is remembered as such (until this
+ * process exposes it), so a sticky set's uncovered keys cost one lookup each, not one a run.
  */
 export class StickyAssignments {
   readonly #store: Store;
@@ -39,6 +40,7 @@ export class StickyAssignments {
   /** The key's first track if known; otherwise undefined, and a lookup is on its way. */
   trackOf(trackSetId: string, key: string): string | undefined {
     const known = this.#tracks.get(entryOf(trackSetId, key));
+    if (known === NO_TRACK) return undefined;
     if (known !== undefined) return known;
     const size = 48 + 2 * key.length;
     if (this.#pending >= MAX_PENDING || this.#pendingBytes + size > MAX_PENDING_BYTES) return undefined;
@@ -55,7 +57,8 @@ export class StickyAssignments {
 
   /** Remembers the track this process exposed a key to, unless one is known (the first wins). */
   remember(trackSetId: string, key: string, track: string): void {
-    if (!this.#tracks.has(entryOf(trackSetId, key))) this.#learn(trackSetId, key, track);
+    const known = this.#tracks.get(entryOf(trackSetId, key));
+    if (known === undefined || known === NO_TRACK) this.#learn(trackSetId, key, track);
   }
 
   /** Resolves when the lookups asked for so far are answered (or failed). */
@@ -87,6 +90,8 @@ export class StickyAssignments {
           );
           // The store's answer replaces what this process guessed while it was on its way.
           for (const [unit, track] of found) this.#learn(trackSetId, byUnit.get(unit)!, track);
+          // Keys the store has no track for, and this process exposed none meanwhile.
+          for (const [unit, key] of byUnit) if (!found.has(unit) && !this.#tracks.has(entryOf(trackSetId, key))) this.#learn(trackSetId, key, NO_TRACK);
         } catch (error) {
           this.#errors.report('sticky', error);
         }
@@ -116,6 +121,9 @@ export class StickyAssignments {
     }
   }
 }
+
+/** A key the store holds no track for (track names are never empty). */
+const NO_TRACK = '';
 
 /** Most keys waiting for a lookup. */
 const MAX_PENDING = 10_000;

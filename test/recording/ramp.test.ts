@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { TrackSet, TracksError, buildReport, close, configure, flush, memoryStore, postgresStore, rampTrackSet, ready, sqliteStore, stopTrackSet, resumeTrackSet } from '../../src/index.js';
-import type { Recorder, RecordingOptions, Report } from '../../src/index.js';
+import type { Recorder, RecordingOptions, Report, Store } from '../../src/index.js';
 import { runCli } from '../../src/cli/run-cli.js';
 import { POSTGRES_SKIP, postgresUrl, schemasFor } from '../support/postgres.js';
 
@@ -99,6 +99,44 @@ test('a sticky set keeps every user when its weights change; new users get the n
   assert.equal(set!.phases.length, 2);
   assert.equal(set!.srm!.mismatch, false, 'no false sample-ratio alarm');
   assert.ok(!set!.warnings.some((w) => w.kind === 'sample-ratio-mismatch'));
+});
+
+test('a sticky set keeps every user when its coverage is lowered; keys never in stay out, at one lookup each', async (t) => {
+  for (const kind of ['memory', 'sqlite'] as const) {
+    await t.test(kind, async () => {
+      const store = kind === 'memory' ? memoryStore() : sqliteStore(join(dir, 'sticky-coverage.db'));
+      const reads: number[] = [];
+      // Counts the keys looked up (the store itself, its method wrapped).
+      const read = store.readAssignments.bind(store);
+      (store as { readAssignments: Store['readAssignments'] }).readAssignments = (id, units, options) => (reads.push(units.length), read(id, units, options));
+      const recorder = configure({ store, outbox: false }) as Recorder;
+      const keys = KEYS.slice(0, 3000);
+      const before = assignments(StickyCheckout, keys);
+      assert.ok([...before.values()].every((track) => track !== '(out)'), 'everyone is in at full coverage');
+      await flush();
+      await rampTrackSet(store, 'ramp-sticky', { coverage: 0.2 });
+      await recorder.refreshControls();
+      assignments(StickyCheckout, keys); // a first look starts the sticky lookups (this process knows its own exposures)
+      await flush();
+      const after = assignments(StickyCheckout, keys);
+      assert.deepEqual([...after], [...before], 'every user keeps their track');
+      assert.ok([...keys].every((key) => new StickyCheckout({ key }).reason === 'assigned'));
+      // Keys the set never saw: 20% come in, the rest stay out; each is looked up once, then known to have no track.
+      const strangers = KEYS.slice(60_000, 62_000);
+      assignments(StickyCheckout, strangers);
+      await flush();
+      const looked = reads.reduce((a, b) => a + b, 0);
+      const out = assignments(StickyCheckout, strangers);
+      const share = [...out.values()].filter((track) => track !== '(out)').length / strangers.length;
+      assert.ok(Math.abs(share - 0.2) < 0.03, `newcomers in: ${share}`);
+      assignments(StickyCheckout, strangers);
+      await flush();
+      assert.equal(reads.reduce((a, b) => a + b, 0), looked, 'no key is looked up again');
+      assert.ok(looked <= keys.length + strangers.length, `${looked} lookups for ${keys.length + strangers.length} keys`);
+      await close();
+      await store.close?.();
+    });
+  }
 });
 
 test('a stop, a resume and a ramp each start a phase; no one is assigned in a stopped phase', async () => {

@@ -142,9 +142,10 @@ function finish(
     absolute: { estimate: estimate.absolute.estimate, interval: estimate.absolute.confidenceInterval, standardError: fixed.absolute.standardError },
     relative,
     pValue,
-    // "Better" follows the metric's direction: for a lower-is-better metric, a negative effect.
-    chanceToBeatControl: bayes.ok ? (spec.higherIsBetter === false ? 1 - bayes.chanceToBeatControl : bayes.chanceToBeatControl) : null,
-    risk: bayes.ok ? (spec.higherIsBetter === false ? bayes.risk.control : bayes.risk.treatment) : null,
+    // "Better" follows the metric's direction: for a lower-is-better metric, a negative effect;
+    // a metric declared without one (a guardrail's `higherIsBetter: null`) has no better side.
+    chanceToBeatControl: bayes.ok && spec.higherIsBetter !== null ? (spec.higherIsBetter === false ? 1 - bayes.chanceToBeatControl : bayes.chanceToBeatControl) : null,
+    risk: bayes.ok && spec.higherIsBetter !== null ? (spec.higherIsBetter === false ? bayes.risk.control : bayes.risk.treatment) : null,
     phases,
     cuped: null,
   };

@@ -24,10 +24,11 @@ export interface Comparison {
   readonly significant: boolean;
   /**
    * Posterior probability that the track is better than the baseline (normal approximation):
-   * higher when the metric's higherIsBetter, lower otherwise.
+   * higher when the metric's higherIsBetter, lower otherwise; null for a metric declared
+   * without a direction (`higherIsBetter: null`), where neither side is better.
    */
   readonly chanceToBeatControl: number | null;
-  /** Expected loss in relative lift of choosing the track over the baseline (in the "worse" direction). */
+  /** Expected loss in relative lift of choosing the track over the baseline (in the "worse" direction); null without a direction. */
   readonly risk: number | null;
   /**
    * `better` or `worse` than the baseline (significant after adjustment, in the metric's

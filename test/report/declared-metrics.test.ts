@@ -254,6 +254,8 @@ test('a guardrail declared without higherIsBetter warns when it moves significan
   const refunds = set.tracks.find((t) => t.name === 'fast')!.metrics.find((m) => m.metric === 'refunds')!;
   assert.equal(refunds.higherIsBetter, null, 'no direction declared');
   assert.equal(refunds.comparison!.verdict, 'changed');
+  assert.equal(refunds.comparison!.chanceToBeatControl, null, 'no direction: no chance to be better');
+  assert.equal(refunds.comparison!.risk, null);
   assert.ok(refunds.comparison!.relative!.estimate < -0.5);
   assert.ok(set.warnings.some((w) => w.kind === 'guardrail-metric' && /guardrail metric 'refunds' moved significantly on 'fast'.*declare higherIsBetter/.test(w.message)));
   for (const track of set.tracks) {

@@ -740,6 +740,10 @@ test('a declared baseline (static control, no control track) is the baseline on 
   // Stop offers the declared baseline first.
   await page.click('button[data-action="stop"]');
   assert.equal(await page.inputValue('dialog select[name="choice"]'), 'price_adjusted_by_0');
+  // Only the set's own tracks: it has no 'control' to serve.
+  const offered = await page.$$eval('dialog select[name="choice"] option', (os) => os.map((o) => (o as HTMLOptionElement).value));
+  assert.ok(!offered.includes('control'), `offered ${offered.join(', ')}`);
+  assert.ok(offered.includes('price_adjusted_by_0') && offered.includes('price_adjusted_by_1'));
   await page.click('dialog button[data-action="cancel"]');
   assert.deepEqual(problems, []);
   await page.close();

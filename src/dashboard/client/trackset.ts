@@ -209,7 +209,10 @@ function phaseSummary(p: PhaseResult): string {
 function controls(set: TrackSetResult, actions: ControlActions): HTMLElement {
   const message = el('span', { class: 'muted', data: { field: 'control-message' } });
   const names = set.tracks.map((t) => t.name);
-  const serveOptions = names.includes('control') ? names : ['control', ...names];
+  // What a stop may serve: the set's tracks, its baseline among them (a set without an added
+  // control names its own, so 'control' is offered only when the baseline is not known).
+  const baseline = set.baseline ?? 'control';
+  const serveOptions = names.includes(baseline) ? names : [baseline, ...names];
   const stop = el('button', { text: 'Stop test…', class: 'danger', attrs: { type: 'button' }, data: { action: 'stop' } });
   const resume = el('button', { text: 'Resume test…', attrs: { type: 'button' }, data: { action: 'resume' } });
   const ramp = el('button', { text: 'Ramp…', attrs: { type: 'button' }, data: { action: 'ramp' } });

@@ -7,7 +7,8 @@ const USAGE = `Usage: tracks promote <track-set-id> [--store <path|url>] [--forc
 
 Turns a shadow set (static shadow) into a live A/B test: every process stops serving everyone
 the baseline and assigns tracks by the set's declared weights within its control interval
-(default 10 s), as a new phase. The report keeps the shadow's findings beside the live test's;
+(default 10 s), as a new phase. A stop or a weights ramp made during the shadow phase ends
+with it (a coverage ramp stays). The report keeps the shadow's findings beside the live test's;
 tracks stop and tracks resume then work as for any set. Asks nothing: it is meant for scripts.
 
   --store <path|url>   SQLite file or postgres:// URL (default: $TRACKS_STORE)

@@ -63,7 +63,8 @@ export async function resumeTrackSet(store: Store, trackSetId: string, options: 
  * Promotes a shadow set (`static shadow`) to a live A/B test: every process recording to
  * `store` stops serving everyone the baseline and assigns tracks by the set's declared weights
  * within its control interval, as a new phase; the report keeps the shadow phase's findings
- * beside the live test's. The store must hold shadow runs of the set (or `force` given, for a
+ * beside the live test's. A stop or a weights ramp made during the shadow phase ends with it
+ * (a coverage ramp stays: the live test may start small). The store must hold shadow runs of the set (or `force` given, for a
  * set about to be deployed); `tracks stop` and `resume` then work as for any set.
  *
  * @example
@@ -81,7 +82,12 @@ export async function promoteTrackSet(store: Store, trackSetId: string, options:
     );
   }
   const sums = await recordedSet(store, trackSetId, { force: options.force === true || shadow.length > 0 });
-  return writeNext(store, trackSetId, { promoted: true }, sums);
+  const current = (await store.readControls()).find((c) => c.trackSetId === trackSetId);
+  // Promoted once for good: a later stop, resume or ramp is kept (a second promote changes nothing).
+  if (current?.promoted === true) return writeNext(store, trackSetId, { promoted: true }, sums);
+  // Live, with the declared weights: a stop or a weights ramp made during the shadow phase ends
+  // here (a coverage ramp stays, to start the live test small).
+  return writeNext(store, trackSetId, { promoted: true, stopped: false, serve: null, weights: null }, sums);
 }
 
 /** What `tracks ramp` changes: coverage, weights of the tracks named, or both. */

@@ -15,6 +15,7 @@ import {
   resumeTrackSet,
   shadowContext,
   stopTrackSet,
+  rampTrackSet,
 } from '../../src/index.js';
 import type { GuardrailEvent, ShadowOptions, ShadowSampleEvent } from '../../src/index.js';
 import { shadowRunsInFlight } from '../../src/core/shadow-runner.js';
@@ -368,6 +369,39 @@ test('promotion: the set becomes a live A/B test with its declared weights, as a
     await resumeTrackSet(store, 'shadow-promoted');
     await recorder.refreshControls();
     assert.equal(new PromotedQuery({ key: 'u1' }).reason, 'assigned');
+  } finally {
+    await close();
+  }
+});
+
+test('promotion ends a stop and a weights ramp made in the shadow phase (a coverage ramp stays); a promoted set keeps later stops', async () => {
+  const store = memoryStore();
+  const recorder = configure({ store, flushInterval: 60_000 })!;
+  try {
+    for (let i = 0; i < 50; i++) new PromotedQuery({ key: `u${i}` }).run();
+    await flush();
+    await rampTrackSet(store, 'shadow-promoted', { weights: { new: 4 }, coverage: 0.5 });
+    await stopTrackSet(store, 'shadow-promoted');
+    await promoteTrackSet(store, 'shadow-promoted');
+    await recorder.refreshControls();
+    const counts = new Map<string, number>();
+    let out = 0;
+    for (let i = 0; i < 4000; i++) {
+      const run = new PromotedQuery({ key: `k${i}` });
+      if (run.reason === 'not covered') out++;
+      else {
+        assert.equal(run.reason, 'assigned', 'live, not stopped');
+        counts.set(run.name, (counts.get(run.name) ?? 0) + 1);
+      }
+    }
+    assert.ok(Math.abs(out / 4000 - 0.5) < 0.04, `the coverage ramp stays: ${out} of 4,000 out`);
+    const ratio = (counts.get('new') ?? 0) / (counts.get('old') ?? 1);
+    assert.ok(ratio > 0.8 && ratio < 1.25, `the declared 1:1 weights, not the shadow phase's 4:1 ramp: ${JSON.stringify([...counts])}`);
+    // Promoted for good: a stop afterwards is kept by a second promote.
+    await stopTrackSet(store, 'shadow-promoted');
+    assert.equal((await promoteTrackSet(store, 'shadow-promoted')).changed, false);
+    await recorder.refreshControls();
+    assert.equal(new PromotedQuery({ key: 'u1' }).reason, 'stopped');
   } finally {
     await close();
   }

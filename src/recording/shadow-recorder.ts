@@ -12,8 +12,6 @@ type ShadowCell = { -readonly [K in keyof Omit<ShadowEvent, 'kind' | 'eventId'>]
   readonly candidateHistogram: number[];
   readonly slowerHistogram: number[];
   readonly fasterHistogram: number[];
-  /** Mismatch samples kept in this cell's minute (bounded by the set's samples.perMinute). */
-  samples: number;
 };
 
 /** The count each ended run adds to (skips are counted, then judged apart). */
@@ -45,6 +43,8 @@ export class ShadowRecorder {
   #open = new Map<string, ShadowCell>();
   #closed: ShadowCell[] = [];
   #samples: ShadowSampleEvent[] = [];
+  /** Mismatch samples kept per candidate in its current minute (samples.perMinute), across collections. */
+  readonly #kept = new Map<string, { minute: number; count: number }>();
   readonly #windows = new Map<string, GuardrailWindow>();
   readonly #stopped = new Set<string>();
   readonly #emit: (event: RecordedEvent) => void;
@@ -86,9 +86,13 @@ export class ShadowRecorder {
       else cell.fasterHistogram[latencyBucket(-difference)]!++;
     }
     const shadow = definition.shadow!;
-    if (outcome.result === 'mismatch' && outcome.sample !== null && cell.samples < shadow.samplesPerMinute) {
-      cell.samples++;
-      this.#keepSample(definition.id, track, outcome.sample, shadow.sampleBytes, now);
+    if (outcome.result === 'mismatch' && outcome.sample !== null) {
+      let kept = this.#kept.get(key);
+      if (kept === undefined || kept.minute !== minute) this.#kept.set(key, (kept = { minute, count: 0 }));
+      if (kept.count < shadow.samplesPerMinute) {
+        kept.count++;
+        this.#keepSample(definition.id, track, outcome.sample, shadow.sampleBytes, now);
+      }
     }
     if (shadow.guardrail !== null) this.#judge(key, definition.id, track, outcome.result, shadow.guardrail, now);
   }
@@ -173,13 +177,11 @@ function newCell(trackSetId: string, track: string, minute: number): ShadowCell 
     candidateHistogram: emptyHistogram(),
     slowerHistogram: emptyHistogram(),
     fasterHistogram: emptyHistogram(),
-    samples: 0,
   };
 }
 
 function shadowEvent(cell: ShadowCell): ShadowEvent {
-  const { samples: _kept, ...counted } = cell;
-  return { kind: 'shadow', eventId: newEventId(), ...counted };
+  return { kind: 'shadow', eventId: newEventId(), ...cell };
 }
 
 /**

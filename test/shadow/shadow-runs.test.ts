@@ -407,6 +407,38 @@ test('promotion ends a stop and a weights ramp made in the shadow phase (a cover
   }
 });
 
+class AlwaysDiffers extends TrackSet {
+  static override id = 'shadow-cap';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static override shadow: ShadowOptions = { sample: 1, samples: { perMinute: 4, maxBytes: 100 } };
+  static old_track(i: number) {
+    return i;
+  }
+  static new_track(i: number) {
+    return -i;
+  }
+}
+
+test('mismatch samples are capped per candidate and minute, across the recorder\'s flushes', async () => {
+  const store = memoryStore();
+  configure({ store, flushInterval: 10 }); // many flushes a minute: the cap must hold across them
+  try {
+    for (let i = 0; i < 120; i++) {
+      new AlwaysDiffers({ key: `c${i}` }).run(i);
+      if (i % 10 === 9) await new Promise((resolve) => setTimeout(resolve, 15));
+    }
+    await flush();
+  } finally {
+    await close();
+  }
+  const perMinute = new Map<number, number>();
+  for (const e of store.events) if (e.kind === 'shadow_sample' && e.trackSetId === 'shadow-cap') perMinute.set(Math.floor(e.at / 60_000), (perMinute.get(Math.floor(e.at / 60_000)) ?? 0) + 1);
+  assert.ok(perMinute.size >= 1 && perMinute.size <= 2, `samples span ${perMinute.size} minutes`);
+  for (const [minute, count] of perMinute) assert.ok(count <= 4, `minute ${minute}: ${count} samples kept, the cap is 4`);
+  assert.equal(Math.max(...perMinute.values()), 4, 'the cap is reached (120 mismatches)');
+});
+
 const nasty: unknown[] = [];
 {
   const cycle: Record<string, unknown> = { name: 'cycle' };

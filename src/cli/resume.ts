@@ -19,15 +19,19 @@ export const resume: Command = {
     const { values, positionals } = parseControlArgs('resume', args, false);
     const trackSetId = onePositional('resume', positionals);
     const store = controlStore(values.store, io);
-    let changed: boolean;
+    let change: Awaited<ReturnType<typeof resumeTrackSet>>;
+    let inShadow: boolean;
     try {
-      changed = (await resumeTrackSet(store, trackSetId, { force: values.force ?? false })).changed;
+      change = await resumeTrackSet(store, trackSetId, { force: values.force ?? false });
+      // A shadow set not yet promoted goes back to its shadow runs, not to assigning tracks.
+      inShadow = !change.promoted && ((await store.readShadow?.(trackSetId))?.tracks.length ?? 0) > 0;
     } finally {
       await store.close();
     }
+    const now = inShadow ? 'every process goes back to its shadow runs (everyone gets the baseline; promote to go live)' : 'every process assigns tracks again';
     io.stdout(
-      changed
-        ? `${escapeControl(trackSetId)} resumed: every process assigns tracks again within its control interval (default 10 s)`
+      change.changed
+        ? `${escapeControl(trackSetId)} resumed: ${now} within its control interval (default 10 s)`
         : `${escapeControl(trackSetId)} is not stopped; nothing changed`,
     );
     return 0;

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import {
   TrackSet,
@@ -18,6 +21,7 @@ import {
   rampTrackSet,
 } from '../../src/index.js';
 import type { GuardrailEvent, ShadowOptions, ShadowSampleEvent } from '../../src/index.js';
+import { runCli } from '../../src/cli/run-cli.js';
 import { shadowRunsInFlight } from '../../src/core/shadow-runner.js';
 import { seededRandom } from '../support/random.js';
 
@@ -668,4 +672,26 @@ test('edges: a write after an await fails assertReadOnlyShadow; ineligible users
   await new Promise((resolve) => setImmediate(resolve));
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(EligibleOnly.runs, 1, 'after close(), no candidate runs: nothing would count it');
+});
+
+test('tracks resume of a shadow set not yet promoted says it goes back to its shadow runs', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tracks-shadow-resume-'));
+  try {
+    const path = join(dir, 'shadow.db');
+    configure({ store: path, outbox: false, flushInterval: 60_000 });
+    for (let i = 0; i < 20; i++) new AlwaysDiffers({ key: `r${i}` }).run(i);
+    await flush();
+    await close();
+    const cli = async (...args: string[]) => {
+      let out = '';
+      const code = await runCli(args, { stdout: (t) => (out += t), stderr: (t) => (out += t), env: {} });
+      return { code, out };
+    };
+    assert.equal((await cli('stop', 'shadow-cap', '--store', path)).code, 0);
+    const resumed = await cli('resume', 'shadow-cap', '--store', path);
+    assert.equal(resumed.code, 0);
+    assert.match(resumed.out, /shadow-cap resumed: every process goes back to its shadow runs \(everyone gets the baseline; promote to go live\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

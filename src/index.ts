@@ -114,6 +114,10 @@ export {
   heterogeneityTest,
   rateInterval,
   pairedQuantileInterval,
+  chiSquareSf,
+  cohenH,
+  proportionPower,
+  requiredUsersPerTrack,
 } from './stats/index.js';
 export type {
   Alternative,

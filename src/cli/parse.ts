@@ -9,7 +9,7 @@ type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; o
 
 export function parse<O extends Options>(command: string, args: readonly string[], options: O, allowPositionals = false): Parsed<O> {
   try {
-    return parseArgs({ args: [...args], options, strict: true, allowPositionals: allowPositionals as true });
+    return parseArgs({ args: withNegativeValues(args, options), options, strict: true, allowPositionals: allowPositionals as true });
   } catch (error) {
     const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
     throw new UsageError(`${message.replace(/^Unknown option/, 'unknown option')}; see 'tracks ${command} --help'`);
@@ -24,4 +24,24 @@ export function numberFlag(name: string, value: string | undefined, fallback: nu
     throw new UsageError(`--${name} is '${value}'; give a number from ${min} to ${max}`);
   }
   return n;
+}
+
+/**
+ * `--mde -0.1` as `--mde=-0.1`: parseArgs reads a value that starts with '-' as an option (and
+ * calls it ambiguous), though a negative number after a flag that takes a value is that value.
+ */
+function withNegativeValues(args: readonly string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const next = args[i + 1];
+    const name = arg.startsWith('--') && !arg.includes('=') ? arg.slice(2) : undefined;
+    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
 }

@@ -129,7 +129,7 @@ function render(sim: Simulation): string {
   const lines = [`${sim.trackSetId}: ${sim.keys.toLocaleString('en-US')} keys` + (sim.srmPValue === null ? '' : `, sample-ratio check p = ${sim.srmPValue.toPrecision(2)}`)];
   lines.push(...splitTable(sim.split));
   if (sim.change) {
-    lines.push('', `proposed change moves ${pct(sim.change.movedShare)} of keys (the least possible: ${pct(sim.change.minimumShare)})`);
+    lines.push('', `proposed change moves ${pct(sim.change.movedShare)} of keys (expected minimum for these shares: ${pct(sim.change.minimumShare)})`);
     lines.push(...splitTable(sim.change.split));
     for (const move of sim.change.moves) lines.push(`  ${move.from} -> ${move.to}: ${move.keys.toLocaleString('en-US')} keys (${pct(move.share)})`);
   }

@@ -2,21 +2,29 @@ import type { TrackSetDefinition } from './definition.js';
 
 /**
  * The track sets this process has read (on first use, or when listed to an adapter), by id:
- * what a QA header naming sets and tracks is checked against before a request runs.
+ * what a QA header or `forceTracks` naming sets and tracks is checked against. An id may have
+ * several definitions (versions of one test compared in one process): a track of any of them
+ * is known, and each class then checks the forced name against its own tracks when it runs.
  */
-const known = new Map<string, TrackSetDefinition>();
+const known = new Map<string, Map<string, TrackSetDefinition>>();
 
-/** Notes a definition as it is built (once per class). */
+/** Notes a definition as it is built (once per class; a class of the same name read again replaces it). */
 export function rememberDefinition(definition: TrackSetDefinition): void {
-  known.set(definition.id, definition);
+  let versions = known.get(definition.id);
+  if (versions === undefined) known.set(definition.id, (versions = new Map()));
+  versions.set(definition.className, definition);
 }
 
-/** The track names of a set this process knows, or undefined when it has not read it. */
+/** The track names of a set this process knows (of every class with its id), or undefined when it has not read it. */
 export function knownTracksOf(trackSetId: string): readonly string[] | undefined {
-  const definition = known.get(trackSetId);
-  if (definition === undefined) return undefined;
-  const names = definition.tracks.map((t) => t.name);
-  return names.includes(definition.control.name) ? names : [...names, definition.control.name];
+  const versions = known.get(trackSetId);
+  if (versions === undefined) return undefined;
+  const names = new Set<string>();
+  for (const definition of versions.values()) {
+    for (const track of definition.tracks) names.add(track.name);
+    names.add(definition.control.name);
+  }
+  return [...names];
 }
 
 /** The ids of every set this process knows. */

@@ -51,7 +51,8 @@ function assertDegreesOfFreedom(df: number): void {
  *
  * @example
  * ```ts
- * normalSf(40) === SMALLEST_PROBABILITY; // true: the true tail, ~3.7e-350, underflows
+ * normalSf(40); // 0: the true tail, ~3.7e-350, underflows
+ * twoSidedNormalPValue(40) === SMALLEST_PROBABILITY; // true: p-values are raised to it
  * ```
  */
 export const SMALLEST_PROBABILITY = Number.MIN_VALUE;

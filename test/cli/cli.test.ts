@@ -70,6 +70,10 @@ test('tracks plan gives users per track and days', async () => {
   const text = await cli('plan', '--baseline', '0.05', '--mde', '0.1', '--tracks', '3', '--daily', '10000');
   assert.match(text.out, new RegExp(`${expected.usersPerTrack.toLocaleString('en-US')} users per track`));
   assert.match(text.out, /days at 10,000 users a day/);
+  // A drop, written as a negative number after the flag (not taken for an option).
+  const drop = await cli('plan', '--baseline', '0.05', '--mde', '-0.1', '--json');
+  assert.equal(drop.code, 0, drop.err);
+  assert.equal((JSON.parse(drop.out) as { usersPerTrack: number }).usersPerTrack, sampleSize({ baseline: 0.05, relativeMde: -0.1 }).usersPerTrack);
 });
 
 test('tracks plan --cuped-correlation 0.7 needs 1 - 0.7² = 51% of the users, and shows the plan without CUPED', async () => {

@@ -5,7 +5,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MultiTrackSet, ParamTrackSet, TrackSet, TracksError, bucketOf, forEachTrack } from '../../src/index.js';
+import { MultiTrackSet, ParamTrackSet, TrackSet, TracksError, bucketOf, forEachTrack, forceTracks } from '../../src/index.js';
 
 /** Asserts `fn` throws a TracksError whose message matches every pattern. */
 function throwsTracksError(fn: () => unknown, ...patterns: RegExp[]): void {
@@ -78,6 +78,20 @@ describe('bad track set definitions', () => {
       else assert.equal(after, 'short', 'a key that moves, moves to the new track');
     }
     assert.ok(kept > 600, `about two thirds keep their track: ${kept}`);
+    // Each version can still be forced to its own tracks (the id's known tracks are every version's).
+    class Shorter extends TrackSet {
+      static override id = 'shared-forced';
+      static long_track() {}
+      static short_track() {}
+    }
+    class Wider extends TrackSet {
+      static override id = 'shared-forced';
+      static wide_track() {}
+    }
+    assert.ok(new Shorter({ key: 1 }).name && new Wider({ key: 1 }).name);
+    assert.equal(forceTracks({ 'shared-forced': 'short' }, () => new Shorter({ key: 1 }).name), 'short');
+    assert.equal(forceTracks({ 'shared-forced': 'wide' }, () => new Wider({ key: 1 }).name), 'wide');
+    throwsTracksError(() => forceTracks({ 'shared-forced': 'tall' }, () => undefined), /'shared-forced' has no track 'tall'/);
   });
 
   test('two sets with the same id inside a MultiTrackSet', () => {

@@ -35,22 +35,17 @@ export function serializeKey(key: unknown): string {
     case 'object':
       if (key === null) break;
       if (key instanceof Date) return dateText(key, 'key');
-      if (!Array.isArray(key) && !isPlain(key) && typeof (key as { toJSON?: unknown }).toJSON === 'function') {
+      if (!Array.isArray(key) && typeof (key as { toJSON?: unknown }).toJSON === 'function') {
         // The key is what toJSON() returns, serialized as a key: a URL is its href, as a Date is its ISO text.
         const json: unknown = (key as { toJSON(): unknown }).toJSON();
         if (json === key) throw new TracksError('key: toJSON() returns the object itself, a cycle; return a plain value');
-        return serializeKey(json);
+        return canonicalJson(json, 'key', new Set(), 1, true);
       }
-      return canonicalJson(key, 'key', new Set());
+      return canonicalJson(key, 'key', new Set(), 0, true);
   }
   throw new TracksError(
     `key: cannot serialize ${describe(key)}; use a string, number, bigint, boolean, Date, array or plain object`,
   );
-}
-
-function isPlain(value: object): boolean {
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 function numberText(value: number, path: string): string {
@@ -67,7 +62,18 @@ function dateText(value: Date, path: string): string {
   return value.toISOString();
 }
 
-function canonicalJson(value: unknown, path: string, seen: Set<object>): string {
+/** Deepest a key may nest (objects, arrays and toJSON() results): past it, a toJSON() that makes a new object each time. */
+const MAX_KEY_DEPTH = 200;
+
+/**
+ * A key value as canonical JSON text; `top` marks the key itself, whose string, number or
+ * boolean (as what a top-level toJSON() returns) is written bare, as serializeKey writes it.
+ */
+function canonicalJson(value: unknown, path: string, seen: Set<object>, depth: number, top = false): string {
+  if (depth > MAX_KEY_DEPTH) {
+    throw new TracksError(`${path}: the key nests deeper than ${MAX_KEY_DEPTH} levels (a toJSON() that returns a new object each time?); pass a flatter key`);
+  }
+  if (top && typeof value !== 'object') return serializeKey(value);
   switch (typeof value) {
     case 'string':
       return JSON.stringify(value);
@@ -87,7 +93,7 @@ function canonicalJson(value: unknown, path: string, seen: Set<object>): string 
       }
       seen.add(value);
       try {
-        return objectJson(value, path, seen);
+        return objectJson(value, path, seen, depth, top);
       } finally {
         seen.delete(value);
       }
@@ -98,17 +104,20 @@ function canonicalJson(value: unknown, path: string, seen: Set<object>): string 
   );
 }
 
-function objectJson(value: object, path: string, seen: Set<object>): string {
+function objectJson(value: object, path: string, seen: Set<object>, depth: number, top: boolean): string {
   if (Array.isArray(value)) {
     // Array.from visits holes too (as undefined, written null), where map would skip them.
-    return `[${Array.from(value, (item: unknown, i) => canonicalJson(item, `${path}[${i}]`, seen)).join(',')}]`;
+    return `[${Array.from(value, (item: unknown, i) => canonicalJson(item, `${path}[${i}]`, seen, depth + 1)).join(',')}]`;
+  }
+  // Any object with a toJSON() (a class instance, or a plain object) is what it returns, as in JSON.stringify.
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') {
+    const json: unknown = toJSON.call(value);
+    if (json === value) throw new TracksError(`${path}: toJSON() returns the object itself, a cycle; return a plain value`);
+    return canonicalJson(json, path, seen, depth + 1, top);
   }
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) {
-    const toJSON = (value as { toJSON?: unknown }).toJSON;
-    if (typeof toJSON === 'function') {
-      return canonicalJson(toJSON.call(value), path, seen);
-    }
     throw new TracksError(
       `${path}: cannot serialize ${describe(value)} in a key; pass a plain object or give the class a toJSON() method`,
     );
@@ -118,7 +127,7 @@ function objectJson(value: object, path: string, seen: Set<object>): string {
   for (const name of Object.keys(record).sort()) {
     const item = record[name];
     if (item === undefined) continue;
-    parts.push(`${JSON.stringify(name)}:${canonicalJson(item, `${path}.${name}`, seen)}`);
+    parts.push(`${JSON.stringify(name)}:${canonicalJson(item, `${path}.${name}`, seen, depth + 1)}`);
   }
   return `{${parts.join(',')}}`;
 }

@@ -78,6 +78,24 @@ describe('serializeKey', () => {
       }
     }
     assert.equal(serializeKey(new Decimal()), '1.5');
+    // A plain object's toJSON() counts too, as in JSON.stringify.
+    assert.equal(serializeKey({ toJSON: () => 'x' }), 'x');
+    assert.equal(serializeKey({ nested: { toJSON: () => ({ b: 1, a: 2 }) } }), '{"nested":{"a":2,"b":1}}');
+  });
+
+  test('a toJSON() that returns a new object each time is a TracksError, not a stack overflow', () => {
+    class Endless {
+      toJSON(): unknown {
+        return new Endless();
+      }
+    }
+    class EndlessInside {
+      toJSON(): unknown {
+        return { inner: new EndlessInside() };
+      }
+    }
+    rejects(new Endless(), /nests deeper than 200 levels/, /toJSON\(\) that returns a new object each time/);
+    rejects({ user: new EndlessInside() }, /nests deeper than 200 levels/);
   });
 
   test('functions, symbols, NaN and infinities, invalid Dates: a TracksError naming the problem', () => {

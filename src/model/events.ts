@@ -88,7 +88,7 @@ export interface GuardrailEvent {
   readonly eventId: string;
   readonly trackSetId: string;
   readonly track: string;
-  /** Human-readable cause, e.g. "error rate 12% vs control 1% over 60 s". */
+  /** Human-readable cause, e.g. "error rate 12% vs control 1% over 60 s" (the set's baseline by name). */
   readonly cause: string;
   readonly at: number;
 }

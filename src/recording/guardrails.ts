@@ -5,7 +5,7 @@ import type { HealthCell } from './health-aggregator.js';
 import { addHistogram, emptyHistogram, latencyQuantile } from '../model/latency-histogram.js';
 
 /**
- * Bounds that switch a track off in this process when it does much worse than control over a
+ * Bounds that switch a track off in this process when it does much worse than the set's baseline (control unless the set names its own) over a
  * recent window. A tripped track's keys get control with `reason: 'guardrail'`.
  */
 export interface GuardrailOptions {
@@ -43,7 +43,7 @@ function option(options: GuardrailOptions, name: keyof GuardrailOptions, fallbac
   return value;
 }
 
-/** Judges each track against control over a sliding window of drained health cells. */
+/** Judges each track against its set's baseline over a sliding window of drained health cells. */
 export class Guardrails {
   readonly #windowMs: number;
   readonly #maxErrorIncrease: number;
@@ -54,6 +54,8 @@ export class Guardrails {
   // By set id, then track: the slices (one per drain) inside the window.
   readonly #slices = new Map<string, Map<string, Slice[]>>();
   readonly #tripped = new Map<string, Set<string>>();
+  /** Each set's baseline, the track the others are judged against ('control' unless the set names its own). */
+  readonly #baselines = new Map<string, string>();
   /** How many tracks are tripped: the hot path checks this before any lookup. */
   size = 0;
 
@@ -64,6 +66,15 @@ export class Guardrails {
     this.#minLatencyMs = option(options, 'minLatencyMs', 50, 0, Infinity);
     this.#quantile = option(options, 'latencyQuantile', 0.95, 0.5, 1);
     this.#minRuns = option(options, 'minRuns', 100, 1, Infinity);
+  }
+
+  /** Whether the set's baseline is known (set on its first run in the test). */
+  knowsBaseline(trackSetId: string): boolean {
+    return this.#baselines.has(trackSetId);
+  }
+
+  setBaseline(trackSetId: string, track: string): void {
+    this.#baselines.set(trackSetId, track);
   }
 
   isTripped(trackSetId: string, track: string): boolean {
@@ -89,12 +100,13 @@ export class Guardrails {
       for (const slices of byTrack.values()) {
         while (slices.length > 0 && slices[0]!.at < now - this.#windowMs) slices.shift();
       }
-      const control = windowOf(byTrack.get('control'));
+      const baseline = this.#baselines.get(trackSetId) ?? 'control';
+      const control = windowOf(byTrack.get(baseline));
       if (control.runs < this.#minRuns) continue;
       const controlRate = control.errors / control.runs;
       const controlLatency = latencyQuantile(control.histogram, this.#quantile);
       for (const [track, slices] of byTrack) {
-        if (track === 'control' || this.isTripped(trackSetId, track)) continue;
+        if (track === baseline || this.isTripped(trackSetId, track)) continue;
         const window = windowOf(slices);
         if (window.runs < this.#minRuns) continue;
         const rate = window.errors / window.runs;
@@ -102,10 +114,10 @@ export class Guardrails {
         const seconds = Math.round(this.#windowMs / 1000);
         let cause: string | undefined;
         if (rate - controlRate > this.#maxErrorIncrease) {
-          cause = `error rate ${percent(rate)} vs control ${percent(controlRate)} over ${seconds} s`;
+          cause = `error rate ${percent(rate)} vs ${baseline} ${percent(controlRate)} over ${seconds} s`;
         } else if (latency > this.#minLatencyMs && latency > controlLatency * this.#maxLatencyRatio) {
           const p = `p${Math.round(this.#quantile * 100)}`;
-          cause = `${p} latency ${latency.toFixed(2)} ms vs control ${controlLatency.toFixed(2)} ms over ${seconds} s`;
+          cause = `${p} latency ${latency.toFixed(2)} ms vs ${baseline} ${controlLatency.toFixed(2)} ms over ${seconds} s`;
         }
         if (cause === undefined) continue;
         let tripped = this.#tripped.get(trackSetId);

@@ -1,4 +1,6 @@
 import type { ChosenRun } from '../core/run-hooks.js';
+import { definitionOf } from '../core/track-set.js';
+import type { TrackSetClass } from '../core/track-set.js';
 import type { GuardrailEvent, RecordedEvent } from '../model/events.js';
 import type { ErrorReporter } from './error-reporter.js';
 import { Guardrails } from './guardrails.js';
@@ -32,7 +34,12 @@ export class HealthRecorder {
 
   /** Counts one run's duration; only runs in the test, so control's health describes the same users. */
   ran(run: ChosenRun, durationMs: number, failed: boolean): void {
-    if (run.reason === 'assigned') this.#health.record(run.id, run.name, durationMs, failed, this.#now);
+    if (run.reason !== 'assigned') return;
+    this.#health.record(run.id, run.name, durationMs, failed, this.#now);
+    // Guardrails judge tracks against the set's baseline, which need not be named 'control'.
+    if (this.#guardrails !== undefined && !this.#guardrails.knowsBaseline(run.id)) {
+      this.#guardrails.setBaseline(run.id, definitionOf((run as object).constructor as TrackSetClass).control.name);
+    }
   }
 
   /** The guardrail check the hot path asks, or undefined when guardrails are off. */

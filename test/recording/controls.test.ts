@@ -25,6 +25,36 @@ class GuardedTracks extends TrackSet {
   }
 }
 
+class NamedBaseline extends TrackSet {
+  static override id = 'ctl-named-baseline';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static old_track() {}
+  static bad_track() {
+    throw new Error('the rewrite fails');
+  }
+}
+
+test('a guardrail judges tracks against the set\'s own baseline when it is not named control', async () => {
+  const store = memoryStore();
+  const trips: Array<Omit<GuardrailEvent, 'kind' | 'eventId'>> = [];
+  configure({ store, guardrails: { minRuns: 20 }, onGuardrail: (t) => trips.push(t) });
+  for (let i = 0; i < 200; i++) {
+    try {
+      new NamedBaseline({ key: `n-${i}` }).run();
+    } catch {
+      // the bad track throws to the caller
+    }
+  }
+  await flush();
+  assert.equal(trips.length, 1, 'the failing track trips');
+  assert.equal(trips[0]!.track, 'bad');
+  assert.match(trips[0]!.cause, /error rate 100\.0% vs old 0\.0%/);
+  const served = new Set(Array.from({ length: 50 }, (_, i) => new NamedBaseline({ key: `n-${i}` }).name));
+  assert.deepEqual([...served], ['old'], 'every key gets the baseline');
+  await close();
+});
+
 test('static sticky: a key keeps the track the store first recorded, once the background lookup answers', async () => {
   const store = memoryStore();
   // An earlier version of the set gave 'kept-user' track b.

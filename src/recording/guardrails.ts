@@ -5,8 +5,9 @@ import type { HealthCell } from './health-aggregator.js';
 import { addHistogram, emptyHistogram, latencyQuantile } from '../model/latency-histogram.js';
 
 /**
- * Bounds that switch a track off in this process when it does much worse than the set's baseline (control unless the set names its own) over a
- * recent window. A tripped track's keys get control with `reason: 'guardrail'`.
+ * Bounds that switch a track off in this process when it does much worse than the set's
+ * baseline (control, unless the set names its own) over a recent window. A tripped track's
+ * keys get the baseline with `reason: 'guardrail'`.
  */
 export interface GuardrailOptions {
   /** The window judged, in milliseconds (default 60,000). */

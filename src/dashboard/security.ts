@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 
@@ -8,7 +8,10 @@ import { isIP } from 'node:net';
  * - **Where it listens.** Loopback by default; any other address needs a token.
  * - **Who may read.** With a token, every request carries it: once as `?token=` (which sets an
  *   HttpOnly, SameSite=Strict cookie and redirects to the same URL without it), then in the
- *   cookie or an `Authorization: Bearer` header. Compared in constant time.
+ *   cookie or an `Authorization: Bearer` header. Compared in constant time. The cookie holds a
+ *   value derived from the token, not the token, under a name derived from it: browsers send a
+ *   host's cookies to all its ports, so other services there see neither the token nor a name
+ *   another dashboard (another token) would overwrite.
  * - **Which host names.** Without a token, only the loopback names the server listens on are
  *   accepted in the Host header, so a web page cannot reach it through DNS rebinding.
  * - **Who may change state.** Stop, resume, ramp and promote are POSTs carrying a per-server
@@ -40,7 +43,7 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Cross-Origin-Resource-Policy': 'same-origin',
 };
 
-/** The cookie that carries the access token after the first visit. */
+/** The prefix of the cookie that carries access after the first visit (see {@link tokenCookieName}). */
 export const TOKEN_COOKIE = 'tracks_dashboard_token';
 /** The query parameter that carries the access token on the first visit. */
 export const TOKEN_PARAM = 'token';
@@ -122,20 +125,33 @@ export function checkAccess(req: IncomingMessage, url: URL, token: string | unde
     if (!sameSecret(fromQuery, token)) return { kind: 'denied' };
     const rest = new URL(url.href);
     rest.searchParams.delete(TOKEN_PARAM);
-    return { kind: 'set-cookie', location: `${rest.pathname}${rest.search}` };
+    // One leading slash: '//evil.example/x' would be a redirect to another site.
+    return { kind: 'set-cookie', location: `/${rest.pathname.replace(/^\/+/, '')}${rest.search}` };
   }
-  const authorization = req.headers.authorization;
-  if (authorization !== undefined) {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    return match !== null && sameSecret(match[1]!, token) ? { kind: 'allowed' } : { kind: 'denied' };
-  }
-  const cookie = parseCookies(req.headers.cookie).get(TOKEN_COOKIE);
-  return cookie !== undefined && sameSecret(cookie, token) ? { kind: 'allowed' } : { kind: 'denied' };
+  // A Bearer header is the credential when present; another scheme (a proxy's Basic) is not ours.
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  if (bearer !== null) return sameSecret(bearer[1]!, token) ? { kind: 'allowed' } : { kind: 'denied' };
+  const cookie = parseCookies(req.headers.cookie).get(tokenCookieName(token));
+  return cookie !== undefined && sameSecret(cookie, tokenCookieValue(token)) ? { kind: 'allowed' } : { kind: 'denied' };
 }
 
-/** The Set-Cookie header value that keeps the token for later requests (a session cookie). */
+/** The cookie's name for this token: the prefix and a short digest, so two dashboards (tokens) on one host keep their own. */
+export function tokenCookieName(token: string): string {
+  return `${TOKEN_COOKIE}_${derived(token, 'cookie name').slice(0, 12)}`;
+}
+
+/** The cookie's value for this token: derived from it, so the token itself never travels in a cookie. */
+export function tokenCookieValue(token: string): string {
+  return derived(token, 'cookie value');
+}
+
+function derived(token: string, purpose: string): string {
+  return createHmac('sha256', token).update(`tracks dashboard ${purpose}`).digest('base64url');
+}
+
+/** The Set-Cookie header value that keeps access for later requests (a session cookie). */
 export function tokenCookie(token: string): string {
-  return `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`;
+  return `${tokenCookieName(token)}=${tokenCookieValue(token)}; HttpOnly; SameSite=Strict; Path=/`;
 }
 
 /**

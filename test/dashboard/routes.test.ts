@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { runCli } from '../../src/cli/run-cli.js';
 import { startDashboard } from '../../src/dashboard/dashboard-server.js';
 import type { DashboardServer } from '../../src/dashboard/dashboard-server.js';
-import { CONTENT_SECURITY_POLICY, TOKEN_COOKIE } from '../../src/dashboard/security.js';
+import { CONTENT_SECURITY_POLICY, tokenCookieName, tokenCookieValue } from '../../src/dashboard/security.js';
 import { sqliteStore } from '../../src/index.js';
 import type { Report } from '../../src/report/report-model.js';
 import { HOLDOUT, XSS_NAME, recordFixture } from './fixture.js';
@@ -224,12 +224,12 @@ test('with a token every request needs it: ?token sets an HttpOnly SameSite=Stri
     assert.equal(first.status, 303);
     assert.equal(first.headers.get('location'), '/');
     const cookie = first.headers.get('set-cookie')!;
-    assert.equal(cookie, `${TOKEN_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`);
+    assert.equal(cookie, `${tokenCookieName(token)}=${tokenCookieValue(token)}; HttpOnly; SameSite=Strict; Path=/`);
     const withCookie = await fetch(new URL('/api/report', guarded.url), { headers: { cookie: cookie.split(';')[0]! } });
     assert.equal(withCookie.status, 200);
     const withBearer = await fetch(new URL('/api/report', guarded.url), { headers: { authorization: `Bearer ${token}` } });
     assert.equal(withBearer.status, 200);
-    const wrongCookie = await fetch(new URL('/api/report', guarded.url), { headers: { cookie: `${TOKEN_COOKIE}=nope` } });
+    const wrongCookie = await fetch(new URL('/api/report', guarded.url), { headers: { cookie: `${tokenCookieName(token)}=nope` } });
     assert.equal(wrongCookie.status, 401);
   } finally {
     await guarded.close();

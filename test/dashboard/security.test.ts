@@ -13,6 +13,8 @@ import {
   parseCookies,
   sameSecret,
   tokenCookie,
+  tokenCookieName,
+  tokenCookieValue,
 } from '../../src/dashboard/security.js';
 
 /** Just enough of a request for the checks: method and headers. */
@@ -46,7 +48,12 @@ test('cookies are parsed, decoded, and the first of a repeated name wins', () =>
 });
 
 test('the token cookie is HttpOnly, SameSite=Strict and scoped to the whole site', () => {
-  assert.equal(tokenCookie('abc def'), `${TOKEN_COOKIE}=abc%20def; HttpOnly; SameSite=Strict; Path=/`);
+  // Not the token: a value derived from it, under a name derived from it (one per token).
+  const cookie = tokenCookie('abc def');
+  assert.equal(cookie, `${tokenCookieName('abc def')}=${tokenCookieValue('abc def')}; HttpOnly; SameSite=Strict; Path=/`);
+  assert.ok(!cookie.includes('abc'), cookie);
+  assert.match(tokenCookieName('abc def'), new RegExp(`^${TOKEN_COOKIE}_[A-Za-z0-9_-]{12}$`));
+  assert.notEqual(tokenCookieName('abc def'), tokenCookieName('another-token'));
 });
 
 test('access: everything is allowed without a token; with one, query, cookie or bearer header must hold it', () => {
@@ -55,16 +62,20 @@ test('access: everything is allowed without a token; with one, query, cookie or 
   const token = 'correct-horse-battery';
   assert.deepEqual(checkAccess(request('GET', {}), url('/'), token), { kind: 'denied' });
   assert.deepEqual(checkAccess(request('GET', {}), url(`/?token=${token}&x=1#/set/a`), token), { kind: 'set-cookie', location: '/?x=1' });
+  // The redirect stays on this site whatever the path ('/.//evil.example/x' parses to '//evil.example/x').
+  assert.deepEqual(checkAccess(request('GET', {}), url(`/.//evil.example/x?token=${token}`), token), { kind: 'set-cookie', location: '/evil.example/x' });
   assert.deepEqual(checkAccess(request('GET', {}), url('/?token=wrong'), token), { kind: 'denied' });
-  assert.deepEqual(checkAccess(request('GET', { cookie: `${TOKEN_COOKIE}=${token}` }), url('/api/report'), token), { kind: 'allowed' });
-  assert.deepEqual(checkAccess(request('GET', { cookie: `${TOKEN_COOKIE}=nope` }), url('/api/report'), token), { kind: 'denied' });
+  const cookie = `${tokenCookieName(token)}=${tokenCookieValue(token)}`;
+  assert.deepEqual(checkAccess(request('GET', { cookie }), url('/api/report'), token), { kind: 'allowed' });
+  assert.deepEqual(checkAccess(request('GET', { cookie: `${tokenCookieName(token)}=nope` }), url('/api/report'), token), { kind: 'denied' });
+  assert.deepEqual(checkAccess(request('GET', { cookie: `${tokenCookieName(token)}=${token}` }), url('/api/report'), token), { kind: 'denied' }, 'the raw token is not the cookie');
   assert.deepEqual(checkAccess(request('GET', { authorization: `Bearer ${token}` }), url('/api/report'), token), { kind: 'allowed' });
   assert.deepEqual(checkAccess(request('GET', { authorization: 'Bearer nope' }), url('/api/report'), token), { kind: 'denied' });
-  // A wrong header is not rescued by a right cookie: one credential, checked once.
-  assert.deepEqual(
-    checkAccess(request('GET', { authorization: 'Basic x', cookie: `${TOKEN_COOKIE}=${token}` }), url('/'), token),
-    { kind: 'denied' },
-  );
+  // A wrong Bearer is not rescued by a right cookie: one credential, checked once.
+  assert.deepEqual(checkAccess(request('GET', { authorization: 'Bearer nope', cookie }), url('/'), token), { kind: 'denied' });
+  // Another scheme is a proxy's (basic auth in front of the dashboard): the cookie still counts.
+  assert.deepEqual(checkAccess(request('GET', { authorization: 'Basic Zm9vOmJhcg==', cookie }), url('/'), token), { kind: 'allowed' });
+  assert.deepEqual(checkAccess(request('GET', { authorization: 'Basic Zm9vOmJhcg==' }), url('/'), token), { kind: 'denied' });
 });
 
 test('Host check: without a token only the loopback names of our port (DNS rebinding); with one, any', () => {

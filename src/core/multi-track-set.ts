@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { TracksError } from '../errors.js';
+import { quoted } from './names.js';
 import { CONTROL, readSetWeight, saltOf } from './definition.js';
 import type { TrackSetDefinition } from './definition.js';
 import { forcedTrack } from './forcing.js';
@@ -55,6 +56,7 @@ interface Member extends Candidate {
 }
 
 interface MultiDefinition {
+  readonly className: string;
   readonly members: readonly Member[];
   readonly salt: number;
   readonly equalWeights: boolean;
@@ -255,10 +257,11 @@ function buildMultiDefinition(sets: readonly TrackSetClass[], cls: typeof MultiT
     throw new TracksError(`${className}: every track set has weight 0; give at least one a positive static weight`);
   }
   const id = cls.id;
-  if (id !== undefined && (typeof id !== 'string' || id === '')) {
-    throw new TracksError(`${className}: static id is ${String(id)}; use a non-empty string or leave it out`);
+  if (id !== undefined && (typeof id !== 'string' || id.trim() === '')) {
+    throw new TracksError(`${className}: static id is ${typeof id === 'string' ? quoted(id) : String(id)}; use a non-empty string or leave it out`);
   }
   return {
+    className,
     members,
     salt: saltOf(id ?? MULTI_SALT_ID),
     equalWeights: members.every((m) => m.weight === members[0]!.weight),
@@ -283,9 +286,19 @@ function choose(
   const build = (member: Member, force?: string): AnyRun =>
     constructWithKey(member.cls as unknown as RunConstructor, force === undefined ? { context } : { context, force }, key, keyHash);
 
-  // QA forcing: the first forced member wins, and its run serves the forced track.
+  // QA forcing: the first forced member wins, and its run serves the forced track. A set id
+  // that is no member is a typo, never a silent no-op.
+  const force = options?.force;
+  if (force !== undefined && force !== null) {
+    for (const id of Object.keys(force)) {
+      if (!members.some((m) => m.definition.id === id)) {
+        throw new TracksError(
+          `${definition.className}: force names the set ${quoted(id)}, which is not one of its track sets (${members.map((m) => quoted(m.definition.id)).join(', ')}); fix the id`,
+        );
+      }
+    }
+  }
   for (const member of members) {
-    const force = options?.force;
     const forced = force !== undefined && Object.hasOwn(force, member.definition.id) ? force[member.definition.id] : undefined;
     if (forced !== undefined || forcedTrack(member.definition.id) !== undefined) return build(member, forced);
   }

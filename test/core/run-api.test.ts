@@ -472,6 +472,11 @@ describe('MultiTrackSet runs', () => {
       });
     }
     assert.throws(() => new MultiTrackSet([DelayTracks], { key: 1, force: { delay: 'nope' } }), TracksError);
+    // A set id that is no member is a typo: an error naming the members, not a silent no-op.
+    assert.throws(
+      () => new MultiTrackSet([DelayTracks, PricingTracks], { key: 1, force: { dleay: 'long' } }).name,
+      (e: unknown) => e instanceof TracksError && /force names the set 'dleay', which is not one of its track sets \('delay', 'pricing'\)/.test(e.message),
+    );
   });
 
   test('a member\'s isEligible is read once per MultiTrackSet run', () => {

@@ -53,7 +53,17 @@ export abstract class ParamTrackSet<Context = undefined> extends TrackSet<Contex
       throw new TracksError(`${cls.name}: define static track(params, ...args) to say what a track does`);
     }
     return params.map((entry: unknown, index): RawTrack => {
-      const name = cls.trackName(entry);
+      let name: unknown;
+      try {
+        name = cls.trackName(entry);
+      } catch (error) {
+        // The default trackName serializes the entry as a key: say which class and entry it was.
+        if (error instanceof TracksError) {
+          const why = error.message.replace(/^key(?=[.:[])/, `params[${index}]`).replace(/; (use|pass) .*$/, '');
+          throw new TracksError(`${cls.name}: ${why}, so it cannot name a track; use strings, numbers, arrays or plain objects in params, or define static trackName(params)`);
+        }
+        throw error;
+      }
       if (typeof name !== 'string') {
         throw new TracksError(`${cls.name}: trackName(params[${index}]) returned ${typeof name}; return a string`);
       }

@@ -159,6 +159,12 @@ describe('bad track set definitions', () => {
       static override track() {}
     }
     throwsTracksError(() => new NoParamsTracks(), /NoParamsTracks has no tracks/);
+    class FunctionParamTracks extends ParamTrackSet {
+      static override id = 'function-params';
+      static override params = [() => 1, 2];
+      static override track() {}
+    }
+    throwsTracksError(() => new FunctionParamTracks(), /FunctionParamTracks: params\[0\]: cannot serialize a function/, /define static trackName\(params\)/);
   });
 
   test('duplicate track names: short_track beside shortTrack', () => {

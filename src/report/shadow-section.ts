@@ -112,22 +112,27 @@ export function shadowWarnings(shadow: ShadowResult | null): ReportWarning[] {
 export function renderShadow(set: TrackSetResult, options: { readonly latency?: boolean; readonly samples?: boolean } = {}): string {
   const shadow = set.shadow;
   if (shadow === null) return '';
-  const lines = [
+  const lines = wrap(
     shadow.mode === 'promoted'
-      ? `  Shadow phase (before the set was promoted to a live test): candidates ran beside '${text(shadow.baseline)}' on sampled runs`
-      : `  Shadow: every user is served '${text(shadow.baseline)}'; the candidates run beside it on sampled runs (no user is exposed, so no users are counted)`,
-  ];
+      ? `Shadow phase (before the set was promoted to a live test): candidates ran beside '${text(shadow.baseline)}' on sampled runs`
+      : `Shadow: every user is served '${text(shadow.baseline)}'; the candidates run beside it on sampled runs (no user is exposed, so no users are counted)`,
+    WIDTH - 2,
+  ).map((line) => `  ${line}`);
   const rows = shadow.candidates.map((c) => [
     text(c.track),
     count(c.runs),
     rateText(c.mismatchRate),
-    c.mismatchRate === null ? '' : `${percent(c.mismatchRate.sequentialInterval[0])} to ${percent(c.mismatchRate.sequentialInterval[1])}`,
+    c.mismatchRate === null ? '' : range(c.mismatchRate.sequentialInterval[0], c.mismatchRate.sequentialInterval[1]),
     c.ignored > 0 ? count(c.ignored) : '',
     rateText(c.errorRate),
     rateText(c.timeoutRate),
     c.skipped.concurrency + c.skipped.guardrail > 0 ? count(c.skipped.concurrency + c.skipped.guardrail) : '',
   ]);
-  lines.push(table(['candidate', 'runs', 'mismatches (CI)', 'always-valid CI', 'ignored', 'errors', 'timeouts', 'skipped'], rows));
+  // Ignored and skipped runs are shown only when some candidate has them: the table fits 100 columns.
+  const header = ['candidate', 'runs', 'mismatches (CI)', 'always-valid CI', 'ignored', 'errors', 'timeouts', 'skipped'];
+  const shown = header.map((name, c) => !(name === 'ignored' || name === 'skipped') || rows.some((row) => row[c] !== ''));
+  const keep = <T>(row: readonly T[]) => row.filter((_, c) => shown[c]);
+  lines.push(table(keep(header), rows.map(keep)));
   if (options.latency ?? true) {
     const latency = shadow.candidates.map((c) => {
       const at = (q: number) => c.latency.difference.find((d) => d.q === q);
@@ -153,7 +158,12 @@ function cut(value: string, length: number): string {
 
 function rateText(r: RateEstimate | null): string {
   if (r === null) return '';
-  return `${percent(r.estimate)} (${percent(r.interval[0])} to ${percent(r.interval[1])})`;
+  return `${percent(r.estimate)} (${range(r.interval[0], r.interval[1])})`;
+}
+
+/** An interval of shares, compactly: '2.84–3.74%'. */
+function range(low: number, high: number): string {
+  return `${percent(low).replace(/%$/, '')}–${percent(high)}`;
 }
 
 function ms(value: number | null): string {
@@ -164,5 +174,5 @@ function ms(value: number | null): string {
 function differenceText(d: PairedLatencyQuantile | undefined): string {
   if (d === undefined) return '';
   const signed = (v: number) => (!Number.isFinite(v) ? (v > 0 ? '+inf' : '-inf') : Math.abs(v) < 0.05 ? (v === 0 ? '0' : `${v < 0 ? '-' : '+'}<0.05`) : `${v > 0 ? '+' : ''}${v.toFixed(Math.abs(v) < 10 ? 2 : 1)}`);
-  return `${signed(d.estimateMs)}ms (${signed(d.interval[0])} to ${signed(d.interval[1])})`;
+  return `${signed(d.estimateMs)}ms [${signed(d.interval[0])}, ${signed(d.interval[1])}]`;
 }

@@ -21,16 +21,23 @@ export function liftText(relative: Comparison['relative'], absolute: Pick<Compar
     : `${number(absolute.estimate)} [${number(absolute.interval[0])}, ${number(absolute.interval[1])}]`;
 }
 
-/** An aligned table, indented by two, the first column left-aligned and the rest right-aligned. */
+/**
+ * An aligned table, indented by two, the first column left-aligned and the rest right-aligned.
+ * Wider than {@link WIDTH}, its columns are set one space apart, then its first column (the
+ * names) is clipped, down to 12 characters: the numbers are never cut.
+ */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const all = [header, ...rows];
   const widths = header.map((_, c) => Math.max(...all.map((r) => (r[c] ?? '').length)));
+  const total = (gap: number) => 2 + widths.reduce((sum, w) => sum + w, 0) + gap * (widths.length - 1);
+  const gap = total(2) > WIDTH ? ' ' : '  ';
+  widths[0] = Math.max(Math.min(widths[0]!, 12), widths[0]! - Math.max(0, total(gap.length) - WIDTH));
   const line = (row: readonly string[]): string =>
     row
-      .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
-      .join('  ')
+      .map((cell, c) => (c === 0 ? clip(cell, widths[0]!).padEnd(widths[0]!) : cell.padStart(widths[c]!)))
+      .join(gap)
       .trimEnd();
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].map((l) => `  ${l}`).join('\n');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join(gap), ...rows.map(line)].map((l) => `  ${l}`).join('\n');
 }
 
 /** The report's width: it must read well in a 100-column terminal. */

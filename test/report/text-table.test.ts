@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { signedPercent } from '../../src/report/text-table.js';
+import { signedPercent, table } from '../../src/report/text-table.js';
 import { signedPercent as dashboardSignedPercent } from '../../src/dashboard/client/dom.js';
 
 test('signedPercent: a change that rounds to zero carries no sign, in the report and the dashboard', () => {
@@ -14,4 +14,17 @@ test('signedPercent: a change that rounds to zero carries no sign, in the report
   }
   assert.equal(signedPercent(Infinity), '+inf');
   assert.equal(dashboardSignedPercent(-Infinity), '−∞');
+});
+
+test('table: wider than 100 columns, columns go one space apart, then the names are clipped; numbers are never cut', () => {
+  const header = ['track', 'users', 'purchase', 'lift (CI)', 'p', 'p adj', 'P(better)'];
+  const row = (name: string) => [name, '2,619', '15.85%', '+28.5% [+11.9%, +45.1%] * better', '< 0.001', '0.0022', '100%'];
+  const fits = table(header, [row('price_adjusted_by_-5')]);
+  for (const line of fits.split('\n')) assert.ok(line.length <= 100, `${line.length}: ${line}`);
+  assert.ok(fits.includes('price_adjusted_by_-5'), 'one space apart is enough here: the name is whole');
+  const long = table(header, [row('a_track_name_far_longer_than_any_terminal_column_would_show_in_full_by_itself')]);
+  for (const line of long.split('\n')) assert.ok(line.length <= 100, `${line.length}: ${line}`);
+  assert.ok(long.includes('…') && long.includes('+28.5% [+11.9%, +45.1%] * better') && long.includes('0.0022'));
+  // A table that fits keeps two spaces between columns.
+  assert.equal(table(['a', 'b'], [['x', '1']]), '  a  b\n  -  -\n  x  1');
 });

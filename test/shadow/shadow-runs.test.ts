@@ -77,6 +77,7 @@ test('a candidate that differs on 3% of inputs is measured at 3%, inside its int
     const text = renderReport(buildReport(sums, { metrics, shadow }));
     assert.match(text, /shadow-price {2}\[shadow\]/);
     assert.match(text, /Latest mismatches/);
+    for (const line of text.split('\n')) assert.ok(line.length <= 100, `fits 100 columns: ${line}`);
     // Samples: at most 3 per candidate and minute in this process, each field cut to 200 bytes.
     const samples = store.events.filter((e): e is ShadowSampleEvent => e.kind === 'shadow_sample');
     assert.ok(samples.length >= 1 && samples.length <= 3 * 2, `${samples.length} samples`);

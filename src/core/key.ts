@@ -35,7 +35,7 @@ export function serializeKey(key: unknown): string {
     case 'object':
       if (key === null) break;
       if (key instanceof Date) return dateText(key, 'key');
-      if (!Array.isArray(key) && typeof (key as { toJSON?: unknown }).toJSON === 'function') {
+      if (!Array.isArray(key) && hasToJson(key)) {
         // The key is what toJSON() returns, serialized as a key: a URL is its href, as a Date is its ISO text.
         const json: unknown = (key as { toJSON(): unknown }).toJSON();
         if (json === key) throw new TracksError('key: toJSON() returns the object itself, a cycle; return a plain value');
@@ -62,7 +62,7 @@ function dateText(value: Date, path: string): string {
   return value.toISOString();
 }
 
-/** Deepest a key may nest (objects, arrays and toJSON() results): past it, a toJSON() that makes a new object each time. */
+/** Most toJSON() results a key may go through: past it, a toJSON() that makes a new object each time. */
 const MAX_KEY_DEPTH = 200;
 
 /**
@@ -71,9 +71,11 @@ const MAX_KEY_DEPTH = 200;
  */
 function canonicalJson(value: unknown, path: string, seen: Set<object>, depth: number, top = false): string {
   if (depth > MAX_KEY_DEPTH) {
-    throw new TracksError(`${path}: the key nests deeper than ${MAX_KEY_DEPTH} levels (a toJSON() that returns a new object each time?); pass a flatter key`);
+    throw new TracksError(`${path}: the key goes through more than ${MAX_KEY_DEPTH} toJSON() results (a toJSON() that returns a new object each time?); return a plain value`);
   }
-  if (top && typeof value !== 'object') return serializeKey(value);
+  // At the top (what the key's toJSON() returned), a Date or a primitive is written bare and
+  // null is refused, as serializeKey does: a key's text never changes with this path.
+  if (top && (typeof value !== 'object' || value === null || value instanceof Date)) return serializeKey(value);
   switch (typeof value) {
     case 'string':
       return JSON.stringify(value);
@@ -107,11 +109,13 @@ function canonicalJson(value: unknown, path: string, seen: Set<object>, depth: n
 function objectJson(value: object, path: string, seen: Set<object>, depth: number, top: boolean): string {
   if (Array.isArray(value)) {
     // Array.from visits holes too (as undefined, written null), where map would skip them.
-    return `[${Array.from(value, (item: unknown, i) => canonicalJson(item, `${path}[${i}]`, seen, depth + 1)).join(',')}]`;
+    return `[${Array.from(value, (item: unknown, i) => canonicalJson(item, `${path}[${i}]`, seen, depth)).join(',')}]`;
   }
-  // Any object with a toJSON() (a class instance, or a plain object) is what it returns, as in JSON.stringify.
+  // An object with a toJSON() is what it returns, as in JSON.stringify: a class instance's, or
+  // a plain object's own enumerable one (a hidden one was skipped before, and still is).
   const toJSON = (value as { toJSON?: unknown }).toJSON;
-  if (typeof toJSON === 'function') {
+  const plain = Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null;
+  if (typeof toJSON === 'function' && (!plain || Object.prototype.propertyIsEnumerable.call(value, 'toJSON'))) {
     const json: unknown = toJSON.call(value);
     if (json === value) throw new TracksError(`${path}: toJSON() returns the object itself, a cycle; return a plain value`);
     return canonicalJson(json, path, seen, depth + 1, top);
@@ -127,7 +131,7 @@ function objectJson(value: object, path: string, seen: Set<object>, depth: numbe
   for (const name of Object.keys(record).sort()) {
     const item = record[name];
     if (item === undefined) continue;
-    parts.push(`${JSON.stringify(name)}:${canonicalJson(item, `${path}.${name}`, seen, depth + 1)}`);
+    parts.push(`${JSON.stringify(name)}:${canonicalJson(item, `${path}.${name}`, seen, depth)}`);
   }
   return `{${parts.join(',')}}`;
 }
@@ -141,4 +145,11 @@ function describe(value: unknown): string {
     return `an instance of ${ctor?.name || 'an unknown class'}`;
   }
   return typeof value;
+}
+
+/** Whether the key's own toJSON() decides it: a class instance's, or a plain object's own enumerable one. */
+function hasToJson(value: object): boolean {
+  if (typeof (value as { toJSON?: unknown }).toJSON !== 'function') return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return (proto !== Object.prototype && proto !== null) || Object.prototype.propertyIsEnumerable.call(value, 'toJSON');
 }

@@ -94,8 +94,29 @@ describe('serializeKey', () => {
         return { inner: new EndlessInside() };
       }
     }
-    rejects(new Endless(), /nests deeper than 200 levels/, /toJSON\(\) that returns a new object each time/);
-    rejects({ user: new EndlessInside() }, /nests deeper than 200 levels/);
+    rejects(new Endless(), /goes through more than 200 toJSON\(\) results/, /toJSON\(\) that returns a new object each time/);
+    rejects({ user: new EndlessInside() }, /goes through more than 200 toJSON\(\) results/);
+  });
+
+  test('keys that serialized before keep their text: a toJSON() giving a Date or null, a hidden toJSON, deep arrays', () => {
+    class WhenTracks {
+      toJSON() {
+        return new Date(0);
+      }
+    }
+    assert.equal(serializeKey(new WhenTracks()), '1970-01-01T00:00:00.000Z', 'a top-level Date is written bare, as a Date key is');
+    class Nothing {
+      toJSON() {
+        return null;
+      }
+    }
+    rejects(new Nothing(), /cannot serialize null/);
+    const hidden = { a: 1 };
+    Object.defineProperty(hidden, 'toJSON', { value: () => 'hidden', enumerable: false });
+    assert.equal(serializeKey(hidden), '{"a":1}', 'a plain object\'s hidden toJSON is skipped, as before');
+    let deep: unknown = 1;
+    for (let i = 0; i < 1000; i++) deep = [deep];
+    assert.equal(serializeKey(deep), `${'['.repeat(1000)}1${']'.repeat(1000)}`);
   });
 
   test('functions, symbols, NaN and infinities, invalid Dates: a TracksError naming the problem', () => {

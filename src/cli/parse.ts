@@ -34,6 +34,7 @@ function withNegativeValues(args: readonly string[], options: Options): string[]
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
+    if (arg === '--') return [...out, ...args.slice(i)]; // the rest is positional, as written
     const next = args[i + 1];
     const name = arg.startsWith('--') && !arg.includes('=') ? arg.slice(2) : undefined;
     if (name !== undefined && options[name]?.type === 'string' && next !== undefined && /^-(\d|\.\d)/.test(next)) {

@@ -39,9 +39,12 @@ export class StickyAssignments {
 
   /** The key's first track if known; otherwise undefined, and a lookup is on its way. */
   trackOf(trackSetId: string, key: string): string | undefined {
-    const known = this.#tracks.get(entryOf(trackSetId, key));
-    if (known === NO_TRACK) return undefined;
-    if (known !== undefined) return known;
+    const entry = entryOf(trackSetId, key);
+    const known = this.#tracks.get(entry);
+    if (known !== undefined && !isNoTrack(known)) return known;
+    // Known to have no track: asked again once that answer is old (another process may have
+    // exposed the key since), not on every run.
+    if (known !== undefined && Date.now() < noTrackUntil(known)) return undefined;
     const size = 48 + 2 * key.length;
     if (this.#pending >= MAX_PENDING || this.#pendingBytes + size > MAX_PENDING_BYTES) return undefined;
     let keys = this.#lookups.get(trackSetId);
@@ -58,7 +61,7 @@ export class StickyAssignments {
   /** Remembers the track this process exposed a key to, unless one is known (the first wins). */
   remember(trackSetId: string, key: string, track: string): void {
     const known = this.#tracks.get(entryOf(trackSetId, key));
-    if (known === undefined || known === NO_TRACK) this.#learn(trackSetId, key, track);
+    if (known === undefined || isNoTrack(known)) this.#learn(trackSetId, key, track);
   }
 
   /** Resolves when the lookups asked for so far are answered (or failed). */
@@ -91,7 +94,11 @@ export class StickyAssignments {
           // The store's answer replaces what this process guessed while it was on its way.
           for (const [unit, track] of found) this.#learn(trackSetId, byUnit.get(unit)!, track);
           // Keys the store has no track for, and this process exposed none meanwhile.
-          for (const [unit, key] of byUnit) if (!found.has(unit) && !this.#tracks.has(entryOf(trackSetId, key))) this.#learn(trackSetId, key, NO_TRACK);
+          const noTrack = `${NO_TRACK}${Date.now() + NO_TRACK_MS}`;
+          for (const [unit, key] of byUnit) {
+            const known = this.#tracks.get(entryOf(trackSetId, key));
+            if (!found.has(unit) && (known === undefined || isNoTrack(known))) this.#learn(trackSetId, key, noTrack);
+          }
         } catch (error) {
           this.#errors.report('sticky', error);
         }
@@ -122,8 +129,18 @@ export class StickyAssignments {
   }
 }
 
-/** A key the store holds no track for (track names are never empty). */
-const NO_TRACK = '';
+/** The prefix of "the store holds no track for this key", then until when that answer holds (track names never start with NUL). */
+const NO_TRACK = '\u0000';
+/** How long a "no track" answer is trusted before the store is asked again. */
+const NO_TRACK_MS = 60_000;
+
+function isNoTrack(value: string): boolean {
+  return value.startsWith(NO_TRACK);
+}
+
+function noTrackUntil(value: string): number {
+  return Number(value.slice(1));
+}
 
 /** Most keys waiting for a lookup. */
 const MAX_PENDING = 10_000;

@@ -24,17 +24,22 @@ export function liftText(relative: Comparison['relative'], absolute: Pick<Compar
 /**
  * An aligned table, indented by two, the first column left-aligned and the rest right-aligned.
  * Wider than {@link WIDTH}, its columns are set one space apart, then its first column (the
- * names) is clipped, down to 12 characters: the numbers are never cut.
+ * names) is clipped in the middle, down to 12 characters but never so far that two names read
+ * the same: the numbers are never cut.
  */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const all = [header, ...rows];
   const widths = header.map((_, c) => Math.max(...all.map((r) => (r[c] ?? '').length)));
   const total = (gap: number) => 2 + widths.reduce((sum, w) => sum + w, 0) + gap * (widths.length - 1);
   const gap = total(2) > WIDTH ? ' ' : '  ';
-  widths[0] = Math.max(Math.min(widths[0]!, 12), widths[0]! - Math.max(0, total(gap.length) - WIDTH));
+  const full = widths[0]!;
+  widths[0] = Math.max(Math.min(full, 12), full - Math.max(0, total(gap.length) - WIDTH));
+  // Never so short that two names read the same: a wider table is better than a wrong row.
+  const distinct = (w: number) => new Set(rows.map((r) => clipMiddle(r[0] ?? '', w))).size === new Set(rows.map((r) => r[0] ?? '')).size;
+  while (widths[0]! < full && !distinct(widths[0]!)) widths[0]!++;
   const line = (row: readonly string[]): string =>
     row
-      .map((cell, c) => (c === 0 ? clip(cell, widths[0]!).padEnd(widths[0]!) : cell.padStart(widths[c]!)))
+      .map((cell, c) => (c === 0 ? clipMiddle(cell, widths[0]!).padEnd(widths[0]!) : cell.padStart(widths[c]!)))
       .join(gap)
       .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join(gap), ...rows.map(line)].map((l) => `  ${l}`).join('\n');
@@ -56,6 +61,13 @@ export function wrap(text: string, width: number): string[] {
   }
   if (line !== '') lines.push(line);
   return lines;
+}
+
+/** Cuts the middle of a name too long for `width`, keeping its start and end ('price_adj…_minus_10'): names that differ at the end stay apart. */
+function clipMiddle(text: string, width: number): string {
+  if (text.length <= width) return text;
+  const tail = Math.floor((width - 1) / 2);
+  return `${text.slice(0, width - 1 - tail)}…${text.slice(text.length - tail)}`;
 }
 
 export function clip(text: string, width: number): string {

@@ -25,6 +25,15 @@ test('table: wider than 100 columns, columns go one space apart, then the names 
   const long = table(header, [row('a_track_name_far_longer_than_any_terminal_column_would_show_in_full_by_itself')]);
   for (const line of long.split('\n')) assert.ok(line.length <= 100, `${line.length}: ${line}`);
   assert.ok(long.includes('…') && long.includes('+28.5% [+11.9%, +45.1%] * better') && long.includes('0.0022'));
+  // Clipped in the middle, and never so far that two names read the same (the table grows instead).
+  for (const pair of [
+    ['price_adjusted_by_minus_5_percent_of_the_list_price', 'price_adjusted_by_minus_10_percent_of_the_list_price'],
+    ['a_long_prefix_shared_by_both_names_that_goes_on_and_on_x', 'a_long_prefix_shared_by_both_names_that_goes_on_and_on_y'],
+  ]) {
+    const two = table(header, pair.map(row));
+    const names = two.split('\n').slice(2).map((line) => line.trim().split(' ')[0]);
+    assert.equal(new Set(names).size, 2, names.join(' / '));
+  }
   // A table that fits keeps two spaces between columns.
   assert.equal(table(['a', 'b'], [['x', '1']]), '  a  b\n  -  -\n  x  1');
 });

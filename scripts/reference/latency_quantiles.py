@@ -10,10 +10,11 @@ in quadrature by the resolution margin (the size of the slope correction plus
 |curvature|*w^3/(72*sqrt(3))), never past its bucket's edge, and is that edge where the
 bucket's shape is unknown. The standard error is the interval's width / (2z). Differences and
 ratios (on the log scale) combine the two tracks' intervals end by end, in quadrature (MOVER,
-Zou and Donner, Statistics in Medicine 27, 2008), except ends at the edge of their quantile's
-own bucket (set by resolution, not sampling), which add linearly; a side with such an edge in
-it is lt - uc (ut - lc) exactly, open (the next double inward) where the end it subtracts from
-is a bucket's lower edge; the p-value is the smallest level whose interval
+Zou and Donner, Statistics in Medicine 27, 2008), except that where the shape of the
+quantile's bucket is unknown, an end's distance up to the bucket's edge is a bound and adds
+linearly (the rest in quadrature); a side whose end is such an edge is lt - uc (ut - lc)
+exactly, open (the next double inward) where the end it subtracts from is a bucket's lower
+edge; the p-value is the smallest level whose interval
 excludes "no change" (found with scipy.optimize.brentq on log(alpha); 1e-12 at the least). It also checks
 the normal-approximation ranks against the exact binomial order-statistic ranks
 (scipy.stats.binom), the interval of Conover's Practical Nonparametric Statistics (3rd ed.,
@@ -85,7 +86,7 @@ def interval(c, q, alpha=0.05):
     n = int(c.sum())
     z = stats.norm.ppf(1 - alpha / 2)
     r, h = n * q, z * np.sqrt(n * q * (1 - q))
-    i, est, _ = read(c, r)
+    i, est, middle_margin = read(c, r)
     above = i == len(c) - 1
     if above:
         est = BOUNDS[i - 1]
@@ -108,7 +109,8 @@ def interval(c, q, alpha=0.05):
     else:
         se = (upper - lower) / (2 * z)
     b_lo, b_hi = edges(c, i)
-    return {"estimate": est, "standardError": se, "ciLower": lower, "ciUpper": upper, "_bucketLower": b_lo, "_bucketUpper": b_hi}
+    return {"estimate": est, "standardError": se, "ciLower": lower, "ciUpper": upper, "_bucketLower": b_lo, "_bucketUpper": b_hi,
+            "_shapeKnown": middle_margin is not None}
 
 
 def mover(d, below, above, z):
@@ -153,9 +155,17 @@ def difference(cc, ct, q, alpha=0.05):
 
 
 def reach(parts):
-    """One side's distance from the estimate: ends at the edge of their quantile's own bucket
-    (resolution-set bounds) add linearly, the other ends (distances) in quadrature."""
-    return sum(d for d, edge in parts if edge) + np.sqrt(sum(d * d for d, edge in parts if not edge))
+    """One side's distance from the estimate: each end's bound part (the distance to its own
+    bucket's edge when the bucket's shape is unknown) adds linearly, the rest in quadrature."""
+    return sum(b for d, b in parts) + np.sqrt(sum((d - b) ** 2 for d, b in parts))
+
+
+def bounds_of(x):
+    """Per end, the part of its distance that is a bound: none when the bucket's shape is known."""
+    if x["_shapeKnown"]:
+        return 0.0, 0.0
+    return (min(x["estimate"] - x["ciLower"], x["estimate"] - x["_bucketLower"]),
+            min(x["ciUpper"] - x["estimate"], x["_bucketUpper"] - x["estimate"]))
 
 
 def difference_at(cc, ct, q, alpha=0.05):
@@ -165,12 +175,14 @@ def difference_at(cc, ct, q, alpha=0.05):
     t_edge = (t["ciLower"] == t["_bucketLower"], t["ciUpper"] == t["_bucketUpper"])
     # a side with an own-bucket edge in it is lt - uc (ut - lc) exactly; open (the next double
     # inward) where the end it subtracts from is a bucket's lower edge
-    exact_lo, exact_hi = t_edge[0] or c_edge[1], t_edge[1] or c_edge[0]
+    tb, cb = bounds_of(t), bounds_of(c)
+    exact_lo = (t_edge[0] and tb[0] > 0) or (c_edge[1] and cb[1] > 0)
+    exact_hi = (t_edge[1] and tb[1] > 0) or (c_edge[0] and cb[0] > 0)
     is_lower_edge = lambda x: x > 0 and bool(np.any(BOUNDS == x))
     open_lo, open_hi = exact_lo and is_lower_edge(t["ciLower"]), exact_hi and is_lower_edge(c["ciLower"])
     d = t["estimate"] - c["estimate"]
-    below = reach([(t["estimate"] - t["ciLower"], t_edge[0]), (c["ciUpper"] - c["estimate"], c_edge[1])])
-    above = reach([(t["ciUpper"] - t["estimate"], t_edge[1]), (c["estimate"] - c["ciLower"], c_edge[0])])
+    below = reach([(t["estimate"] - t["ciLower"], tb[0]), (c["ciUpper"] - c["estimate"], cb[1])])
+    above = reach([(t["ciUpper"] - t["estimate"], tb[1]), (c["estimate"] - c["ciLower"], cb[0])])
     se, lower, upper, p = mover(d, below / z, above / z, z)
     if exact_lo:
         lower = t["ciLower"] - c["ciUpper"]
@@ -178,8 +190,10 @@ def difference_at(cc, ct, q, alpha=0.05):
     if exact_hi:
         upper = t["ciUpper"] - c["ciLower"]
         upper = np.nextafter(upper, -np.inf) if open_hi else upper
-    lbelow = reach([(np.log(t["estimate"] / t["ciLower"]), t_edge[0]), (np.log(c["ciUpper"] / c["estimate"]), c_edge[1])])
-    labove = reach([(np.log(t["ciUpper"] / t["estimate"]), t_edge[1]), (np.log(c["estimate"] / c["ciLower"]), c_edge[0])])
+    lb = lambda x, b: (0.0 if b[0] == 0 else np.log(x["estimate"] / (x["estimate"] - b[0])), 0.0 if b[1] == 0 else np.log((x["estimate"] + b[1]) / x["estimate"]))
+    ltb, lcb = lb(t, tb), lb(c, cb)
+    lbelow = reach([(np.log(t["estimate"] / t["ciLower"]), ltb[0]), (np.log(c["ciUpper"] / c["estimate"]), lcb[1])])
+    labove = reach([(np.log(t["ciUpper"] / t["estimate"]), ltb[1]), (np.log(c["estimate"] / c["ciLower"]), lcb[0])])
     lr = np.log(t["estimate"] / c["estimate"])
     lse, llower, lupper, lp = mover(lr, lbelow / z, labove / z, z)
     ratio_lower, ratio_upper = np.exp(llower), np.exp(lupper)

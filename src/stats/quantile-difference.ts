@@ -9,6 +9,7 @@ import {
 } from './inference.js';
 import {
   quantileInterval,
+  quantileShapeKnown,
   type LatencyHistogram,
   type QuantileIntervalResult,
 } from './quantile-interval.js';
@@ -75,10 +76,10 @@ export interface QuantileDifferenceResult {
  * together. The difference t − c is built from the two intervals end by end (MOVER, Zou and
  * Donner 2008): its lower bound is d − √((t − t_lower)² + (c_upper − c)²) and its upper bound
  * d + √((t_upper − t)² + (c − c_lower)²), so each end's distance from its estimate counts as
- * a standard error (distance / z); except an end at the edge of its quantile's own bucket
- * (resolution, not sampling, sets it: the quantile may lie anywhere up to it), which adds
- * linearly, so a side with one gives t_lower − c_upper exactly (open, the next number inward,
- * where t_lower is a bucket's lower edge).
+ * a standard error (distance / z); except that where the shape of a quantile's bucket is
+ * unknown (the quantile may lie anywhere in it), an end's distance up to the bucket's edge is a
+ * bound and adds linearly, so a side whose end is that edge gives t_lower − c_upper exactly
+ * (open, the next number inward, where t_lower is a bucket's lower edge).
  * The ratio t/c is built the same way on the log scale. The
  * p-value is the smallest level whose interval excludes "no change" (the intervals inverted):
  * it does not depend on `alpha`, p < alpha exactly when the interval at alpha excludes it, and
@@ -139,31 +140,44 @@ interface Comparison {
 /** A flag per end of an interval: [lower, upper]. */
 type Ends = readonly [boolean, boolean];
 
-/** A track's quantile with, per end of its interval, whether that end is its bucket's edge. */
-type Reading = QuantileIntervalResult & { readonly atEdge: Ends };
-
 /**
- * An end of a track's interval at the edge of the quantile's own bucket: the ranks that bound
- * it did not leave the bucket, so resolution, not sampling, sets that end. The quantile is only
- * known to lie in the bucket, anywhere up to that edge.
+ * A track's quantile with, per end of its interval, how much of that end's distance is a bound
+ * rather than a distance: when the shape of the quantile's bucket is unknown, the quantile may
+ * lie anywhere in its bucket, so the distance to the bucket's edge is a bound (it adds up
+ * linearly); what lies beyond the edge is the sampling's (in quadrature). The shape is a
+ * property of the histogram, not of the level asked for, so the intervals stay nested.
  */
-function reading(result: QuantileIntervalResult): Reading {
-  return { ...result, atEdge: [result.confidenceInterval[0] === result.bucket[0], result.confidenceInterval[1] === result.bucket[1]] };
+interface Reading extends QuantileIntervalResult {
+  /** Per end [lower, upper]: the part of its distance from the estimate that is a bound. */
+  readonly bound: readonly [number, number];
+  /** Whether each end is its own bucket's edge. */
+  readonly atEdge: Ends;
+}
+
+function reading(result: QuantileIntervalResult, shapeKnown: boolean): Reading {
+  const [lower, upper] = result.confidenceInterval;
+  const [bucketLow, bucketHigh] = result.bucket;
+  const below = result.estimate - lower;
+  const above = upper - result.estimate;
+  return {
+    ...result,
+    bound: shapeKnown ? [0, 0] : [Math.min(below, result.estimate - bucketLow), Math.min(above, bucketHigh - result.estimate)],
+    atEdge: [lower === bucketLow, upper === bucketHigh],
+  };
 }
 
 /**
  * How far one side of a comparison's interval reaches from its estimate, from the two track
- * ends it is made of (one of each track's): distances (sampling error and resolution margin)
- * in quadrature, as MOVER does; ends that are their bucket's edge linearly. An edge is a bound,
- * not an error that may cancel: where in its bucket each quantile lies is unknown, and both may
- * sit at the far edges at once.
+ * ends it is made of (one of each track's): the bound parts added up (both quantiles may sit
+ * at the far edges of their buckets at once), the rest (sampling error and resolution margin)
+ * in quadrature, as MOVER does.
  */
-function reach(parts: ReadonlyArray<readonly [distance: number, atEdge: boolean]>): number {
+function reach(parts: ReadonlyArray<readonly [distance: number, bound: number]>): number {
   let bounds = 0;
   let squares = 0;
-  for (const [distance, atEdge] of parts) {
-    if (atEdge) bounds += distance;
-    else squares += distance * distance;
+  for (const [distance, bound] of parts) {
+    bounds += bound;
+    squares += (distance - bound) ** 2;
   }
   return bounds + Math.sqrt(squares);
 }
@@ -206,7 +220,7 @@ function compareAt(
   const tq = quantileInterval(treatment, q, { alpha }, 'treatment');
   if (!cq.ok) return cq;
   if (!tq.ok) return tq;
-  const [c, t] = [reading(cq), reading(tq)];
+  const [c, t] = [reading(cq, quantileShapeKnown(control, q)), reading(tq, quantileShapeKnown(treatment, q))];
   const label = quantileLabel(q);
   for (const [name, result] of [['control', c], ['treatment', t]] as const) {
     if (result.aboveRange) {
@@ -222,14 +236,14 @@ function compareAt(
   // A side with an edge in it is exactly the two tracks' ends apart (a sure bound plus the
   // other end, or two bounds), lt − uc or ut − lc; open where the track end it subtracts from is
   // a bucket's lower edge (runs lie above it), so touching "no change" there excludes it.
-  const exact: Ends = [t.atEdge[0] || c.atEdge[1], t.atEdge[1] || c.atEdge[0]];
+  const exact: Ends = [t.atEdge[0] && t.bound[0] > 0 || c.atEdge[1] && c.bound[1] > 0, t.atEdge[1] && t.bound[1] > 0 || c.atEdge[0] && c.bound[0] > 0];
   const open: Ends = [exact[0] && isLowerEdge(t.confidenceInterval[0], treatment.bounds), exact[1] && isLowerEdge(c.confidenceInterval[0], control.bounds)];
   const estimate = t.estimate - c.estimate;
   const difference = withEdges(
     moverEstimate(
       estimate,
-      reach([[t.estimate - t.confidenceInterval[0], t.atEdge[0]], [c.confidenceInterval[1] - c.estimate, c.atEdge[1]]]) / z,
-      reach([[t.confidenceInterval[1] - t.estimate, t.atEdge[1]], [c.estimate - c.confidenceInterval[0], c.atEdge[0]]]) / z,
+      reach([[t.estimate - t.confidenceInterval[0], t.bound[0]], [c.confidenceInterval[1] - c.estimate, c.bound[1]]]) / z,
+      reach([[t.confidenceInterval[1] - t.estimate, t.bound[1]], [c.estimate - c.confidenceInterval[0], c.bound[0]]]) / z,
       alpha,
       alternative,
     ),
@@ -297,8 +311,8 @@ function quantileRatio(
   }
   const log = moverEstimate(
     Math.log(t.estimate / c.estimate),
-    reach([[Math.log(t.estimate / t.confidenceInterval[0]), t.atEdge[0]], [Math.log(c.confidenceInterval[1] / c.estimate), c.atEdge[1]]]) / z,
-    reach([[Math.log(t.confidenceInterval[1] / t.estimate), t.atEdge[1]], [Math.log(c.estimate / c.confidenceInterval[0]), c.atEdge[0]]]) / z,
+    reach([[Math.log(t.estimate / t.confidenceInterval[0]), logBound(t, 0)], [Math.log(c.confidenceInterval[1] / c.estimate), logBound(c, 1)]]) / z,
+    reach([[Math.log(t.confidenceInterval[1] / t.estimate), logBound(t, 1)], [Math.log(c.estimate / c.confidenceInterval[0]), logBound(c, 0)]]) / z,
     alpha,
     alternative,
   );
@@ -360,4 +374,10 @@ function quantileLabel(q: number): string {
 // Results carry `ok: true`; nested results read better without it.
 function withoutOk<T extends object>({ ok: _ok, ...result }: { readonly ok: true } & T): T {
   return result as unknown as T;
+}
+
+/** An end's bound part on the log scale (the ratio's): the log distance from the estimate to where the bound part ends. */
+function logBound(r: Reading, end: 0 | 1): number {
+  if (r.bound[end] === 0) return 0;
+  return end === 0 ? Math.log(r.estimate / (r.estimate - r.bound[0])) : Math.log((r.estimate + r.bound[1]) / r.estimate);
 }

@@ -131,6 +131,16 @@ export function quantileInterval(
   });
 }
 
+/**
+ * Whether the shape of the bucket holding the `q` quantile is known (its neighbours give a
+ * slope): then the estimate is placed within the bucket; otherwise only the bucket is known,
+ * and its edges are bounds, not distances (see quantileDifference).
+ */
+export function quantileShapeKnown(histogram: LatencyHistogram, q: number): boolean {
+  const h = readHistogram('histogram', histogram);
+  return h.n > 0 && readRank(h, q * h.n).margin !== undefined;
+}
+
 /** A histogram checked and with running totals: `below[i]` runs are in buckets before i. */
 interface ReadHistogram {
   readonly bounds: readonly number[];

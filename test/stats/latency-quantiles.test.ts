@@ -592,3 +592,36 @@ test('simulation, concentrated latencies: A/A tests reject at most 7% of the tim
     quantiles.forEach((q, k) => assert.ok(rates[k]! <= 0.07, `${spec.label}: p${q * 100} A/A false-positive rate ${rates[k]}`));
   }
 });
+
+test('quantileDifference: intervals are nested as the level falls, concentrated histograms included (a reviewer found one that was not)', () => {
+  // The case found: the treatment's lower end crosses its bucket's edge as alpha falls.
+  const found = [dense({ 13: 227, 14: 777, 15: 733, 16: 719, 17: 241 }), dense({ 17: 21, 18: 73, 19: 20 })] as const;
+  const random = mulberry32(11);
+  const cases: (readonly [ReturnType<typeof dense>, ReturnType<typeof dense>, number])[] = [[found[0], found[1], 0.9]];
+  for (let i = 0; i < 40; i++) {
+    const make = (shift: number) => {
+      const counts: Record<number, number> = {};
+      const centre = 15 + shift + Math.floor(random() * 4);
+      const spread = random() * 3;
+      for (let n = 20 + Math.floor(random() * 2000); n > 0; n--) {
+        const b = Math.max(1, Math.round(centre + (random() - 0.5) * 2 * spread));
+        counts[b] = (counts[b] ?? 0) + 1;
+      }
+      return dense(counts);
+    };
+    cases.push([make(0), make(Math.floor(random() * 3)), [0.5, 0.9, 0.95][Math.floor(random() * 3)]!]);
+  }
+  const alphas = [0.3, 0.1, 0.05, 0.02, 0.0079, 0.0063, 0.002, 0.0005];
+  for (const [control, treatment, q] of cases) {
+    let previous: readonly [number, number] | undefined;
+    for (const alpha of alphas) {
+      const result = quantileDifference(control, treatment, q, { alpha });
+      if (!result.ok) break;
+      const interval = result.difference.confidenceInterval;
+      if (previous !== undefined) {
+        assert.ok(interval[0] <= previous[0] + 1e-12 && interval[1] >= previous[1] - 1e-12, `q ${q}, alpha ${alpha}: [${interval}] inside [${previous}]`);
+      }
+      previous = interval;
+    }
+  }
+});

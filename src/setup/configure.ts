@@ -66,9 +66,13 @@ export function configure(options: RecordingOptions): Recorder | undefined {
   const { store: spec, schema, outbox: outboxOption, maxOutboxEvents, handleSignals, ...recorderOptions } = options;
   resolveOptions(recorderOptions); // a bad option throws here, before the current configuration is replaced
   const previous = current;
+  const previousShutdown = removeShutdown;
+  removeShutdown = undefined;
   stopRecording();
   current = undefined;
-  if (previous) void previous.close();
+  // The earlier configuration's exit and SIGTERM handlers stay until its close() ends: a process
+  // that exits or is told to stop meanwhile still spills what that configuration held.
+  if (previous) void previous.close().finally(() => previousShutdown?.());
   if (spec === undefined || spec === null) return undefined;
   if (outboxOption !== undefined && outboxOption !== false && (typeof outboxOption !== 'string' || outboxOption.trim() === '')) {
     throw new TracksError("configure: outbox is not a file path; give one (e.g. '/var/lib/app/tracks.outbox') or false for none");

@@ -1,5 +1,8 @@
 import type { Recorder } from '../recording/recorder.js';
 
+/** The SIGTERM handlers of every configuration, current or still closing. */
+const OURS = new WeakSet<(...args: never[]) => unknown>();
+
 /**
  * How recording ends with the process, so that nothing recorded before a graceful exit is
  * lost:
@@ -28,8 +31,8 @@ export function handleShutdown(recorder: Recorder): () => void {
   };
   const onSigterm = () => {
     // Ours runs first (prepended), so an application's handler, even a `once` one, is still
-    // registered here.
-    const appHandles = process.listeners('SIGTERM').some((listener) => listener !== onSigterm);
+    // registered here. Another configuration's handler (one still closing) is not the application's.
+    const appHandles = process.listeners('SIGTERM').some((listener) => !OURS.has(listener));
     if (appHandles) {
       void recorder.flush();
       return;
@@ -44,6 +47,7 @@ export function handleShutdown(recorder: Recorder): () => void {
       process.kill(process.pid, 'SIGTERM');
     });
   };
+  OURS.add(onSigterm);
   const onExit = () => recorder.spillNow();
   process.on('beforeExit', onBeforeExit);
   process.prependListener('SIGTERM', onSigterm);

@@ -162,3 +162,34 @@ test('at exit, an outbox locked by another process holds the process for at most
     holder.kill('SIGKILL');
   }
 });
+
+for (const end of ['exit', 'sigterm'] as const) {
+  test(`configure() again, then ${end === 'exit' ? 'process.exit()' : 'SIGTERM'} while the first configuration is still closing: both configurations' events are spilled`, async () => {
+    const outboxA = join(dir, `reconfigure-${end}-a.outbox`);
+    const outboxB = join(dir, `reconfigure-${end}-b.outbox`);
+    const app = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/reconfigure-app.ts', import.meta.url))], {
+      env: { ...process.env, OUTBOX_A: outboxA, OUTBOX_B: outboxB, COUNT: '200', END: end },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    app.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    app.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && app.kill('SIGTERM'));
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => app.on('exit', (c, s) => resolve([c, s])));
+    if (end === 'exit') assert.equal(code, 0, stderr);
+    else assert.equal(signal, 'SIGTERM', `it still ends by the signal (code ${code}): ${stderr}`);
+    for (const [outbox, prefix] of [
+      [outboxA, 'a-'],
+      [outboxB, 'b-'],
+    ] as const) {
+      const db = new BetterSqlite3(outbox, { readonly: true });
+      try {
+        const events = (db.prepare('SELECT event FROM tracks_outbox').all() as { event: string }[]).map((row) => JSON.parse(row.event) as { kind: string; unit?: string });
+        const units = new Set(events.filter((e) => e.kind === 'exposure').map((e) => e.unit));
+        assert.equal(units.size, 200, `${outbox} holds every exposure of its configuration`);
+        assert.ok([...units].every((unit) => unit?.startsWith(prefix)), `${outbox} holds its own configuration's events only`);
+      } finally {
+        db.close();
+      }
+    }
+  });
+}

@@ -82,9 +82,33 @@ export interface Store {
   /** Earlier tracks of units in a sticky set, by unit; none when the store holds no tracks data yet. */
   readAssignments(trackSetId: string, units: readonly string[], options?: CallOptions): Promise<Map<string, string>>;
   /**
+   * Earlier tracks of units in every set ever recorded sticky, up to `limit` rows (in the
+   * store's order), read once when recording starts: a returning user keeps their track from
+   * the first run of a new process, not only once a lookup answers. Optional: without it, each
+   * key is looked up on its first run and gets its current assignment until the answer.
+   */
+  readStickyAssignments?(limit: number, options?: CallOptions): Promise<StickyAssignment[]>;
+  /** The same, read synchronously (a local file can); undefined when it cannot answer now. */
+  readStickyAssignmentsNow?(limit: number): StickyAssignment[] | undefined;
+  /**
    * Sufficient statistics per track set and track, computed in the store. Rejects with a
    * StoreError (`code: 'TRACKS_NO_DATA'`) when the store holds no tracks tables.
    */
   summarize(options?: SummarizeOptions): Promise<TrackSetSums[]>;
   close(): Promise<void>;
+}
+
+/**
+ * A unit's track in a sticky set, as the store recorded it first (see
+ * {@link Store.readStickyAssignments}).
+ *
+ * @example
+ * ```ts
+ * const row: StickyAssignment = { trackSetId: 'delay', unit: 'user-42', track: 'long' };
+ * ```
+ */
+export interface StickyAssignment {
+  readonly trackSetId: string;
+  readonly unit: string;
+  readonly track: string;
 }

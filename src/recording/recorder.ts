@@ -78,6 +78,8 @@ export class Recorder {
   readonly #buffer: EventBuffer;
   readonly #delivery: Delivery;
   readonly #controls: ControlPoller;
+  /** The store's sticky assignments, loaded when recording starts. */
+  readonly #stickyLoaded: Promise<void>;
   readonly #exposures: Exposures;
   readonly #health: HealthRecorder;
   readonly #shadows: ShadowRecorder;
@@ -110,6 +112,7 @@ export class Recorder {
       maxEntries: o.stickyCacheSize,
       maxBytes: o.stickyCacheBytes,
     });
+    this.#stickyLoaded = sticky.load();
     this.#controls = new ControlPoller(store, this.#errors, o, () => {
       if (this.#open) this.#exposures.markPhases(this.#isStopped, this.#accept);
     });
@@ -280,13 +283,13 @@ export class Recorder {
   }
 
   /**
-   * Resolves once the store's stop, resume and ramp state has been read (or the read failed,
-   * within `writeTimeout`). Until then, runs of a set follow the code, unless the store read it
-   * at once (a SQLite file does). Await it before serving traffic when you stop or ramp sets in
-   * a PostgreSQL store.
+   * Resolves once the store's stop, resume and ramp state and its sticky assignments have been
+   * read (or the reads failed, within `writeTimeout`). Until then, runs of a set follow the code
+   * and a returning user of a sticky set may get their current assignment, unless the store read
+   * them at once (a SQLite file does). Await it before serving traffic with a PostgreSQL store.
    */
-  ready(): Promise<void> {
-    return this.#controls.ready();
+  async ready(): Promise<void> {
+    await Promise.all([this.#controls.ready(), this.#stickyLoaded]);
   }
 
   /** Reads stop/resume state from the store now (a timer does it every `controlInterval`). */

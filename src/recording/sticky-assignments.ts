@@ -1,4 +1,4 @@
-import type { Store } from '../model/store.js';
+import type { StickyAssignment, Store } from '../model/store.js';
 import type { UnitOfKey } from '../model/unit.js';
 import { withDeadline } from './deadline.js';
 import type { ErrorReporter } from './error-reporter.js';
@@ -13,6 +13,11 @@ import type { ErrorReporter } from './error-reporter.js';
  * store is slow or down, a key past those gets its current assignment without a lookup, and is
  * looked up on a later run. A key the store has no track for is remembered as such (until this
  * process exposes it), so a sticky set's uncovered keys cost one lookup each, not one a run.
+ *
+ * When recording starts, the store's sticky assignments are loaded ({@link load}, up to
+ * {@link LOAD_LIMIT}): a returning user keeps their track from a new process's first run. A
+ * SQLite file answers at once (as it does for control state); other stores answer in the
+ * background, and `ready()` waits for them.
  */
 export class StickyAssignments {
   readonly #store: Store;
@@ -27,6 +32,8 @@ export class StickyAssignments {
   #pending = 0;
   #pendingBytes = 0;
   #looking: Promise<void> | undefined;
+  /** Assignments loaded from the store when recording started, by set and unit; taken into #tracks on a key's first run. */
+  #loaded = new Map<string, string>();
 
   constructor(store: Store, units: UnitOfKey, errors: ErrorReporter, options: { writeTimeout: number; maxEntries: number; maxBytes: number }) {
     this.#store = store;
@@ -42,6 +49,16 @@ export class StickyAssignments {
     const entry = entryOf(trackSetId, key);
     const known = this.#tracks.get(entry);
     if (known !== undefined && !isNoTrack(known)) return known;
+    if (known === undefined && this.#loaded.size > 0) {
+      const unitEntry = entryOf(trackSetId, this.#units.of(key));
+      const loaded = this.#loaded.get(unitEntry);
+      if (loaded !== undefined) {
+        this.#loaded.delete(unitEntry);
+        this.#bytes -= entryBytes(unitEntry, loaded);
+        this.#learn(trackSetId, key, loaded);
+        return loaded;
+      }
+    }
     // Known to have no track: asked again once that answer is old (another process may have
     // exposed the key since), not on every run.
     if (known !== undefined && Date.now() < noTrackUntil(known)) return undefined;
@@ -56,6 +73,41 @@ export class StickyAssignments {
     }
     this.#lookUpSoon();
     return undefined;
+  }
+
+  /**
+   * Loads the store's sticky assignments: synchronously where the store can answer now, else in
+   * the background (the promise resolves when they are in, or the read failed and was reported).
+   */
+  load(): Promise<void> {
+    const limit = Math.min(this.#maxEntries, LOAD_LIMIT);
+    try {
+      const now = this.#store.readStickyAssignmentsNow?.(limit);
+      if (now !== undefined) {
+        this.#keep(now);
+        return Promise.resolve();
+      }
+    } catch (error) {
+      this.#errors.report('sticky', error);
+    }
+    const store = this.#store;
+    if (store.readStickyAssignments === undefined) return Promise.resolve();
+    return withDeadline(this.#writeTimeout, `loading sticky assignments from ${store.description}`, (call) => store.readStickyAssignments!(limit, call)).then(
+      (rows) => this.#keep(rows),
+      (error: unknown) => this.#errors.report('sticky', error),
+    );
+  }
+
+  /** Keeps loaded assignments, within half the cache's bytes (the rest is for keys as they come). */
+  #keep(rows: readonly StickyAssignment[]): void {
+    for (const { trackSetId, unit, track } of rows) {
+      const entry = entryOf(trackSetId, unit);
+      const size = entryBytes(entry, track);
+      if (this.#loaded.has(entry)) continue;
+      if (this.#bytes + size > this.#maxBytes / 2) break;
+      this.#loaded.set(entry, track);
+      this.#bytes += size;
+    }
   }
 
   /** Remembers the track this process exposed a key to, unless one is known (the first wins). */
@@ -146,6 +198,8 @@ function noTrackUntil(value: string): number {
 const MAX_PENDING = 10_000;
 /** Most bytes of keys waiting for a lookup, estimated. */
 const MAX_PENDING_BYTES = 8 * 1024 * 1024;
+/** Most sticky assignments loaded when recording starts (about 25 MB at most, within the cache's bytes). */
+const LOAD_LIMIT = 100_000;
 /** Units per lookup query. */
 const LOOKUP_CHUNK = 1_000;
 

@@ -124,10 +124,12 @@ export function convert(conversion: Conversion): void {
 }
 
 /**
- * Resolves once recording knows the store's stop, resume and ramp state (its first read
- * answered, or failed within `writeTimeout`). A SQLite store is read as `configure()` runs;
- * with PostgreSQL, runs before this resolves follow the code, so await it before serving
- * traffic if you stop or ramp sets live. Resolves at once when recording is not configured.
+ * Resolves once recording knows the store's stop, resume and ramp state and its sticky
+ * assignments (the first reads answered, or failed within `writeTimeout`). A SQLite store is
+ * read as `configure()` runs; with PostgreSQL, runs before this resolves follow the code (and a
+ * sticky set's returning users may get their current assignment), so await it before serving
+ * traffic if you stop or ramp sets live or use sticky sets. Resolves at once when recording is
+ * not configured.
  *
  * @example
  * ```ts

@@ -4,7 +4,7 @@ import { NO_SEGMENT } from '../model/dimensions.js';
 import type { MetricDeclaration } from '../model/metrics.js';
 import { assertStorable } from '../model/check-event.js';
 import { uniqueKeyOf } from '../model/event-tables.js';
-import type { Store } from '../model/store.js';
+import type { StickyAssignment, Store } from '../model/store.js';
 import { percentileRank } from '../model/caps.js';
 import type { CapRequest } from '../model/caps.js';
 import { addUser, noMetricSums } from '../model/sums.js';
@@ -82,6 +82,9 @@ export function memoryStore(): MemoryStore {
     async readControls() {
       return [...controls.values()];
     },
+    readControlsNow() {
+      return [...controls.values()];
+    },
     async writeControl(state) {
       created = true;
       // As the SQL stores hold it: every field, absent ones as null or 0.
@@ -89,6 +92,19 @@ export function memoryStore(): MemoryStore {
     },
     async readShadow(trackSetId?: string) {
       return shadowSumsOfEvents(events, trackSetId);
+    },
+    readStickyAssignmentsNow(limit) {
+      const sticky = new Set<string>();
+      for (const e of events) if (e.kind === 'definition' && e.sticky === true) sticky.add(e.trackSetId);
+      const found: StickyAssignment[] = [];
+      for (const e of exposures.values()) {
+        if (found.length >= limit) break;
+        if (sticky.has(e.trackSetId)) found.push({ trackSetId: e.trackSetId, unit: e.unit, track: e.track });
+      }
+      return found;
+    },
+    async readStickyAssignments(limit) {
+      return this.readStickyAssignmentsNow!(limit)!;
     },
     async readAssignments(trackSetId, units) {
       const found = new Map<string, string>();

@@ -5,7 +5,7 @@ import { assertStorable } from '../model/check-event.js';
 import type { ControlState, RecordedEvent } from '../model/events.js';
 import { EVENT_KINDS, EVENT_TABLES } from '../model/event-tables.js';
 import type { Cell, Column, EventTable } from '../model/event-tables.js';
-import type { CallOptions, Store } from '../model/store.js';
+import type { CallOptions, StickyAssignment, Store } from '../model/store.js';
 import { StoreError, codeOf, messageOf } from '../model/store-error.js';
 import { longestWindowOf, noMetricSums } from '../model/sums.js';
 import { assertDimension } from './dimension-option.js';
@@ -249,6 +249,16 @@ export class PostgresStore implements Store {
       options,
     );
     return new Map((rows ?? []).map((r) => [r.unit, r.track]));
+  }
+
+  async readStickyAssignments(limit: number, options: CallOptions = {}): Promise<StickyAssignment[]> {
+    const rows = await this.#read<StickyAssignment & QueryResultRow>(
+      `SELECT track_set_id AS "trackSetId", unit, track FROM ${this.#s}.tracks_exposures
+       WHERE track_set_id IN (SELECT DISTINCT track_set_id FROM ${this.#s}.tracks_definitions WHERE sticky = 1) LIMIT $1`,
+      [limit],
+      options,
+    );
+    return rows ?? [];
   }
 
   async summarize(options?: SummarizeOptions): Promise<TrackSetSums[]> {

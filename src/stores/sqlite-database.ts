@@ -12,6 +12,7 @@ import { EVENT_KINDS, EVENT_TABLES } from '../model/event-tables.js';
 import type { Cell, EventTable } from '../model/event-tables.js';
 import { assertStorable } from '../model/check-event.js';
 import { StoreError } from '../model/store-error.js';
+import type { StickyAssignment } from '../model/store.js';
 import { longestWindowOf } from '../model/sums.js';
 import { assertDimension } from './dimension-option.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
@@ -161,6 +162,21 @@ export class SqliteDatabase {
     ) as Array<{ unit: string; track: string }>;
     for (const r of rows) found.set(r.unit, r.track);
     return found;
+  }
+
+  /** Units' tracks in every set ever recorded sticky, up to `limit` (see Store.readStickyAssignments). */
+  readStickyAssignments(limit: number, deadline: number): StickyAssignment[] {
+    const db = this.#readable(deadline);
+    if (db === undefined || limit <= 0) return [];
+    return untilDeadline(
+      () =>
+        db
+          .prepare(
+            'SELECT track_set_id AS trackSetId, unit, track FROM tracks_exposures WHERE track_set_id IN (SELECT DISTINCT track_set_id FROM tracks_definitions WHERE sticky = 1) LIMIT ?',
+          )
+          .all(limit),
+      deadline,
+    ) as StickyAssignment[];
   }
 
   summarize(options: SummarizeOptions | undefined, deadline: number): TrackSetSums[] {

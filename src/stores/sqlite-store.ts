@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { ShadowSums } from '../model/shadow.js';
 import type { MetricDeclaration } from '../model/metrics.js';
 import type { ControlState, RecordedEvent } from '../model/events.js';
-import type { CallOptions, Store } from '../model/store.js';
+import type { CallOptions, StickyAssignment, Store } from '../model/store.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { StoreError } from '../model/store-error.js';
 import { SqliteDatabase } from './sqlite-database.js';
@@ -97,6 +97,22 @@ export class SqliteStore implements Store {
     } finally {
       database.close();
     }
+  }
+
+  /** Read on the main thread, once, when recording starts, as {@link readControlsNow} is (at most 100 ms for a lock). */
+  readStickyAssignmentsNow(limit: number): StickyAssignment[] | undefined {
+    const database = new SqliteDatabase(this.#path);
+    try {
+      return database.readStickyAssignments(limit, Date.now() + 100);
+    } catch {
+      return undefined; // the worker's read reports what is wrong
+    } finally {
+      database.close();
+    }
+  }
+
+  readStickyAssignments(limit: number, options?: CallOptions): Promise<StickyAssignment[]> {
+    return this.#worker.call('readStickyAssignments', [limit], this.#timing(options));
   }
 
   readDimensions(trackSetId: string, options?: CallOptions): Promise<string[]> {

@@ -356,3 +356,31 @@ for (const kind of ['SQLite', 'PostgreSQL'] as const) {
     }
   });
 }
+
+for (const kind of ['memory', 'SQLite', 'PostgreSQL'] as const) {
+  test(`${kind}: a new process keeps a sticky set's returning users from its first run after a ramp (${kind === 'PostgreSQL' ? 'after ready()' : 'at once'})`, async (t) => {
+    if (kind === 'PostgreSQL' && postgresUrl === undefined) return t.skip(POSTGRES_SKIP);
+    const memory = memoryStore();
+    const spec: RecordingOptions['store'] = kind === 'memory' ? memory : kind === 'SQLite' ? join(dir, 'sticky-new-process.db') : postgresUrl!;
+    const options: RecordingOptions = { store: spec, outbox: false, controlInterval: 60_000, ...(kind === 'PostgreSQL' ? { schema: schemaFor('stnew') } : {}) };
+    const keys = KEYS.slice(0, 3000);
+    configure(options);
+    const before = assignments(StickyCheckout, keys);
+    await close();
+    const store = kind === 'memory' ? memory : kind === 'SQLite' ? sqliteStore(join(dir, 'sticky-new-process.db')) : postgresStore(postgresUrl!, { schema: schemaFor('stnew') });
+    try {
+      await rampTrackSet(store, 'ramp-sticky', { weights: { control: 0, fast: 1 } });
+      // A new configuration stands for the next process: nothing of the first one is in memory.
+      configure(options);
+      if (kind === 'PostgreSQL') await ready();
+      const first = assignments(StickyCheckout, keys);
+      const moved = keys.filter((key) => first.get(key) !== before.get(key));
+      assert.equal(moved.length, 0, `returning users served another track on their first run: ${moved.length} of ${keys.length}`);
+      const newcomers = assignments(StickyCheckout, KEYS.slice(60_000, 61_000));
+      assert.ok([...newcomers.values()].every((track) => track === 'fast'), 'new users get the new weights');
+      await close();
+    } finally {
+      if (kind !== 'memory') await store.close();
+    }
+  });
+}

@@ -90,6 +90,28 @@ for (const kind of kinds) {
       await store.close();
     });
 
+    test('readStickyAssignments gives the first track of each unit of the sets ever recorded sticky, up to the limit', async () => {
+      const { store } = kind.fresh();
+      assert.deepEqual((await store.readStickyAssignments?.(10)) ?? [], [], 'none before any tracks data');
+      const definition = (id: string, sticky: boolean, at: number): RecordedEvent => ({ kind: 'definition', eventId: `d-${id}-${at}`, trackSetId: id, weights: { a: 1, b: 1 }, coverage: 1, control: 'a', phase: `p${at}`, sticky, stopped: false, at });
+      const exposure = (id: string, unit: string, track: string, at: number): RecordedEvent => ({ kind: 'exposure', eventId: `e-${id}-${unit}-${at}`, trackSetId: id, track, unit, at });
+      await store.write([
+        definition('st', true, day),
+        definition('st', false, day + 10), // sticky once: its users' first tracks still count
+        definition('plain', false, day),
+        exposure('st', 'u1', 'a', day + 1),
+        exposure('st', 'u1', 'b', day + 2), // a later exposure of the same unit: the first wins
+        exposure('st', 'u2', 'b', day + 3),
+        exposure('plain', 'u1', 'b', day + 1),
+      ]);
+      const rows = (await store.readStickyAssignments!(10)).map((r) => `${r.trackSetId}/${r.unit}/${r.track}`).sort();
+      assert.deepEqual(rows, ['st/u1/a', 'st/u2/b']);
+      assert.equal((await store.readStickyAssignments!(1)).length, 1, 'the limit holds');
+      const now = store.readStickyAssignmentsNow?.(10);
+      if (now !== undefined) assert.deepEqual(now.map((r) => `${r.trackSetId}/${r.unit}/${r.track}`).sort(), rows, 'the synchronous read agrees');
+      await store.close();
+    });
+
     test('phases, a stop, metric declarations and ratio products: summarize({ ratios }) and readMetrics agree with the memory store', async () => {
       const { store } = kind.fresh();
       const memory = memoryStore();

@@ -39,11 +39,35 @@ export type RunTrackName<Run> = [InstanceTrackNames<Run>] extends [never]
   : InstanceTrackNames<Run> | 'control';
 
 /**
- * Whether the compiler can see that a class adds no `control` track: its `addControlTrack` is
- * the literal `false` (`static override addControlTrack = false as const`; a plain `= false`
- * widens to boolean, and then `control` stays possible).
+ * Whether the compiler can see that no run of a class gets the no-op `control`. Keys outside
+ * the test (ineligible, not covered, stopped, guardrail-tripped, held out) get the set's
+ * baseline, and a set that adds no control but names no baseline gets a no-op `control` for
+ * them (definition.ts). So both must be visible: `addControlTrack` is the literal `false`
+ * (`static override addControlTrack = false as const`; a plain `= false` widens to boolean),
+ * and the class has a baseline of its own (see {@link HasBaseline}).
  */
-type AddsNoControl<C> = C extends { readonly addControlTrack: false } ? true : false;
+type NeverNoOpControl<C> = C extends { readonly addControlTrack: false } ? HasBaseline<C> : false;
+
+/**
+ * Whether a class names a baseline among its own tracks: it declares `static control`
+ * (`static override control = 'old'`, typed `string`, or a literal; TrackSet's own declaration
+ * is `string | undefined`, and a name that is no track is a TracksError at run time), or it has
+ * a `control` track method. Without strictNullChecks `string | undefined` reads as `string`,
+ * so there only a literal (`'old' as const`) shows a declared baseline.
+ */
+type HasBaseline<C> = 'control' extends TrackMethodNames<C> | InstanceTrackNames<InstanceType<ConstructorOf<C>>>
+  ? true
+  : C extends { readonly control: infer B }
+    ? [B] extends [never]
+      ? false
+      : [B] extends [string]
+        ? undefined extends string
+          ? (string extends B ? false : true)
+          : true
+        : false
+    : false;
+
+type ConstructorOf<C> = C extends abstract new (...args: never) => unknown ? C : never;
 
 /**
  * A ParamTrackSet class's track names: what its `static trackName(params)` returns, when that
@@ -51,11 +75,14 @@ type AddsNoControl<C> = C extends { readonly addControlTrack: false } ? true : f
  */
 type ParamTrackNames<C> = C extends { readonly params: readonly unknown[]; readonly trackName: (params: never) => infer N } ? (string extends N ? never : N) : never;
 
-/** The track names of a class `C`, from its static and instance track methods, plus `control` unless it adds none. */
+/**
+ * The track names of a class `C`, from its static and instance track methods, plus `control`
+ * unless the compiler can see that no run gets the no-op one (see {@link NeverNoOpControl}).
+ */
 export type ClassTrackName<C extends abstract new (...args: never) => unknown> =
   [TrackMethodNames<C> | InstanceTrackNames<InstanceType<C>> | ParamTrackNames<C>] extends [never]
     ? string
-    : TrackMethodNames<C> | InstanceTrackNames<InstanceType<C>> | ParamTrackNames<C> | (AddsNoControl<C> extends true ? never : 'control');
+    : TrackMethodNames<C> | InstanceTrackNames<InstanceType<C>> | ParamTrackNames<C> | (NeverNoOpControl<C> extends true ? never : 'control');
 
 /** The track methods of `T` (a run type, or a class for its static tracks), as one union. */
 type TrackMethodsOf<T> = {
@@ -104,12 +131,12 @@ export type ClassTrackArgs<C extends abstract new (...args: never) => unknown> =
 
 /**
  * The typed `run()` of a class whose tracks are static, for runs made by `choose()` and
- * `with()`: without `undefined` when the class adds no control (see AddsNoControl).
+ * `with()`: without `undefined` only when no run gets the no-op control (see NeverNoOpControl).
  */
 export type StaticRun<C> = [StaticTrackMethodsOf<C>] extends [never]
   ? unknown
   : {
-      run(...args: ArgsOf<StaticTrackMethodsOf<C>>): AddsNoControl<C> extends true ? ResultOf<StaticTrackMethodsOf<C>> : ResultOf<StaticTrackMethodsOf<C>> | undefined;
+      run(...args: ArgsOf<StaticTrackMethodsOf<C>>): NeverNoOpControl<C> extends true ? ResultOf<StaticTrackMethodsOf<C>> : ResultOf<StaticTrackMethodsOf<C>> | undefined;
       readonly [staticTracks]: StaticTrackMethodsOf<C>;
     };
 

@@ -143,7 +143,7 @@ test('choose({ force }) and with({ force }) take only the set’s track names; a
   assert.throws(() => DelayTracks.with({ force: 'medium' }, (run) => run.name), /has no track 'medium'/);
 });
 
-test('a class that adds no control, as a literal (false as const): names and results without control and undefined', () => {
+test('a class that adds no control, as a literal (false as const), and names its baseline: names and results without control and undefined', () => {
   class PriceQuery extends TrackSet {
     static override id = 'types-no-control';
     static override addControlTrack = false as const;
@@ -163,6 +163,155 @@ test('a class that adds no control, as a literal (false as const): names and res
   assert.ok(['old', 'new'].includes(name));
   assert.equal(result.sku, 'coconut');
   assert.equal(typeof control, 'string');
+});
+
+test('a class that adds no control but names no baseline: uncovered keys get the no-op control, so name keeps control and run() keeps undefined', async () => {
+  class Half extends TrackSet {
+    static override id = 'types-no-control-no-baseline';
+    static override addControlTrack = false as const;
+    static override coverage = 0.5;
+    static a_track(): string {
+      return 'A';
+    }
+    static b_track(): string {
+      return 'B';
+    }
+  }
+  const names = new Set<string>();
+  for (let i = 0; i < 64; i++) {
+    const run = Half.choose({ key: `user-${i}` });
+    const name: 'a' | 'b' | 'control' = run.name;
+    // @ts-expect-error an uncovered key gets 'control' at run time (no static control to serve it)
+    const covered: 'a' | 'b' = run.name;
+    // @ts-expect-error and run() returns the no-op control's undefined
+    const result: string = run.run();
+    const maybe: string | undefined = run.run();
+    assert.equal(maybe, name === 'control' ? undefined : name.toUpperCase());
+    assert.equal(result, maybe);
+    void covered;
+    names.add(name);
+  }
+  assert.deepEqual([...names].sort(), ['a', 'b', 'control'], 'the types follow what the runtime serves');
+  // trackNames() lists the tracks (no added control); forEachTrack also runs the body under the
+  // no-op control such keys get, and its name is typed so an exhaustive switch must handle it.
+  assert.deepEqual(Half.trackNames(), ['a', 'b']);
+  const seen: string[] = [];
+  await forEachTrack(Half, (name) => {
+    switch (name) {
+      case 'a':
+      case 'b':
+      case 'control':
+        seen.push(name);
+        return;
+      default: {
+        const never: never = name;
+        return never;
+      }
+    }
+  });
+  assert.deepEqual(seen, ['control', 'a', 'b']);
+  await forEachTrack(Half, (name) => {
+    // @ts-expect-error 'control' is one of the names the body is called with
+    const onlyTracks: 'a' | 'b' = name;
+    void onlyTracks;
+  });
+  // The same through with(), and for a ParamTrackSet with a literal trackName.
+  Half.with({ key: 'k' }, (run) => {
+    // @ts-expect-error run() may return undefined
+    const result: string = run.run();
+    void result;
+  });
+  class Ineligible extends ParamTrackSet {
+    static override id = 'types-param-no-baseline';
+    static override params = [{ percent: 5 }, { percent: 10 }];
+    static override addControlTrack = false as const;
+    override get isEligible() {
+      return false;
+    }
+    static override trackName({ percent }: { percent: number }) {
+      return `discount_${percent}` as const;
+    }
+    static override track({ percent }: { percent: number }, base: number) {
+      return base * (1 - percent / 100);
+    }
+  }
+  const run = Ineligible.choose({ key: 'k' });
+  const name: `discount_${number}` | 'control' = run.name;
+  // @ts-expect-error an ineligible key gets 'control'
+  const trackName: `discount_${number}` = run.name;
+  // @ts-expect-error and run() returns undefined for it
+  const discounted: number = run.run(100);
+  assert.equal(name, 'control');
+  assert.equal(trackName, 'control');
+  assert.equal(discounted, undefined);
+});
+
+test('a class that adds no control serves its own baseline: static control (typed string, or a literal) or a control track', () => {
+  class Based extends TrackSet {
+    static override id = 'types-no-control-baseline';
+    static override addControlTrack = false as const;
+    static override coverage = 0.5;
+    static override control = 'a'; // typed string: enough, a name that is no track throws at run time
+    static a_track(): string {
+      return 'A';
+    }
+    static b_track(): string {
+      return 'B';
+    }
+  }
+  for (let i = 0; i < 32; i++) {
+    const run = Based.choose({ key: `user-${i}` });
+    const name: 'a' | 'b' = run.name;
+    const result: string = run.run();
+    assert.equal(result, name.toUpperCase(), 'uncovered keys get the baseline a');
+  }
+  class Literal extends TrackSet {
+    static override id = 'types-no-control-literal-baseline';
+    static override addControlTrack = false as const;
+    static override readonly control = 'a';
+    static a_track(): string {
+      return 'A';
+    }
+  }
+  const literal: string = Literal.with({ key: 'k' }, (run) => run.run());
+  assert.equal(literal, 'A');
+  class OwnControl extends TrackSet {
+    static override id = 'types-own-control';
+    static override addControlTrack = false as const;
+    static override coverage = 0;
+    static control_track(): string {
+      return 'mine';
+    }
+    static b_track(): string {
+      return 'B';
+    }
+  }
+  const own = OwnControl.choose({ key: 'k' });
+  const ownName: 'control' | 'b' = own.name;
+  const ownResult: string = own.run();
+  assert.deepEqual([ownName, ownResult], ['control', 'mine'], 'the uncovered key gets the class’s own control track');
+  // A baseline typed as possibly undefined, or a plain `= false`, shows the compiler nothing.
+  class MaybeBased extends TrackSet {
+    static override id = 'types-maybe-baseline';
+    static override addControlTrack = false as const;
+    static override control: string | undefined = 'a';
+    static a_track(): string {
+      return 'A';
+    }
+  }
+  // @ts-expect-error control might be undefined, so the no-op control stays possible
+  const maybe: string = MaybeBased.choose({ key: 'k' }).run();
+  class Widened extends TrackSet {
+    static override id = 'types-widened-no-control';
+    static override addControlTrack = false;
+    static override control = 'a';
+    static a_track(): string {
+      return 'A';
+    }
+  }
+  // @ts-expect-error addControlTrack is boolean here, so control stays possible
+  const widened: string = Widened.choose({ key: 'k' }).run();
+  assert.deepEqual([maybe, widened], ['A', 'A']);
 });
 
 test('run() of a set with static tracks, made by choose() or with(), takes only their parameters', () => {
@@ -192,6 +341,7 @@ class DiscountTracks extends ParamTrackSet {
   static override id = 'types-discount';
   static override params = [{ percent: 5 }, { percent: 10 }];
   static override addControlTrack = false as const;
+  static override control = 'discount_5'; // the baseline keys outside the test get: without one they get a no-op control
   static override trackName({ percent }: { percent: number }) {
     return `discount_${percent}` as const;
   }

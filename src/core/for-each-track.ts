@@ -6,7 +6,9 @@ import type { ClassTrackName } from './track-names.js';
 /**
  * Runs `body` once under every track of a track set, each time with that track forced for
  * everything `body` calls, one after the other; resolves when all are done. Lets you
- * unit-test code that contains tracks.
+ * unit-test code that contains tracks. A set that adds no control and names no baseline
+ * (`static control`) serves keys outside the test a no-op `control`: `body` runs under it
+ * too, first, and its `name` is typed to include it.
  *
  * @example
  * ```ts

@@ -13,7 +13,8 @@ import { COLLECT_TRACKS, TrackSet } from './track-set.js';
  * class PricingTracks extends ParamTrackSet {
  *   static id = 'pricing';
  *   static params = Array.from({ length: 11 }, (_, i) => ({ priceDelta: i - 5 }));
- *   static addControlTrack = false; // { priceDelta: 0 } is our control group
+ *   static addControlTrack = false;
+ *   static control = 'price_adjusted_by_0'; // { priceDelta: 0 } is our control group (else keys outside the test get a no-op)
  *   static trackName({ priceDelta }: { priceDelta: number }) { return `price_adjusted_by_${priceDelta}`; }
  *   static track({ priceDelta }: { priceDelta: number }, response: CatalogResponse) {
  *     for (const coconut of response.coconuts) coconut.price += priceDelta;

@@ -452,7 +452,9 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
   }
 
   /**
-   * The names of the class's tracks, `control` first when added.
+   * The names of the class's tracks, `control` first when added. A set that adds no control and
+   * names no baseline lists only its tracks, though keys outside the test get a no-op `control`
+   * (so the element type includes `control`, as `name`'s does).
    *
    * @example
    * ```ts

@@ -30,7 +30,7 @@ import { murmur3 } from './murmur3.js';
  *     sample: 0.05,          // 5% of runs also run the candidates
  *     timeout: 200,          // ms; the candidate's AbortSignal fires then
  *     compare: (old, fresh) => old.length === fresh.length && old.every((p, i) => p.sku === fresh[i]!.sku),
- *     maxConcurrent: 4,      // candidate runs in flight per process
+ *     maxConcurrent: 4,      // the set's candidate runs in flight per process, all candidates together
  *   };
  *   static old_track(category: string) { return oldQuery(category); }
  *   static new_track(category: string) { return newQuery(category, shadowContext().signal); }
@@ -51,9 +51,14 @@ export interface ShadowOptions<Result = unknown> {
   /** Maps the run's arguments before a mismatch sample is recorded (default: recorded as given). */
   readonly cleanInput?: (args: readonly unknown[]) => unknown;
   /**
-   * Runs in flight at once per candidate in this process (default 8); beyond it a sampled run
-   * skips that candidate, counted. A hung candidate holds only its own slots; its guardrail
-   * counts the runs it skips while every slot is held by a timed-out run as timeouts.
+   * The set's candidate runs in flight at once in this process, every candidate together
+   * (default 8). Each candidate may hold at most its share of them,
+   * max(1, floor(maxConcurrent / number of candidates)); a sampled run whose candidate finds no
+   * free slot (in the set's or in its share) skips that candidate, counted. A hung candidate
+   * (one that ignores its signal keeps its slots until it settles) holds only its share, so the
+   * others keep running; its guardrail counts the runs it skips while its whole share is held by
+   * timed-out runs as timeouts. With more candidates than `maxConcurrent`, each has one slot and
+   * hung ones can fill the set's: set it to at least the number of candidates.
    */
   readonly maxConcurrent?: number;
   /** The candidates promise not to write: `shadowContext().write()` throws in their shadow runs. */

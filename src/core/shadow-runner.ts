@@ -10,9 +10,12 @@ import type { ShadowDefinition } from './shadow-definition.js';
  * candidates start in a later turn of the event loop (setImmediate), so the code awaiting the
  * baseline runs first up to its next await (a handler that sends the result has written its
  * response); they then run one after another in random order (Scientist's answer to warm-cache
- * bias between them), each under its timeout's AbortSignal and its own per-process
- * concurrency cap (a hung candidate holds only its own slots). What remains shared is the process: a candidate's synchronous CPU work
- * still occupies the event loop, and no timeout can interrupt it.
+ * bias between them), each under its timeout's AbortSignal. `maxConcurrent` caps the set's
+ * candidate runs in flight in this process, every candidate together, and each candidate may
+ * hold at most its share of those slots (max(1, floor(maxConcurrent / candidates))), so a hung
+ * candidate, which keeps its slots until it settles, cannot take the others' slots. What remains
+ * shared is the process: a candidate's synchronous CPU work still occupies the event loop, and
+ * no timeout can interrupt it.
  */
 
 /** How one candidate's shadow run ended. */
@@ -51,8 +54,13 @@ interface Slots {
   timedOut: number;
 }
 
-// Per set, then per candidate: a hung candidate holds only its own slots.
-const slots = new Map<string, Map<string, Slots>>();
+/** A set's candidate runs in flight in this process, every candidate together, and per candidate. */
+interface SetSlots {
+  running: number;
+  readonly byTrack: Map<string, Slots>;
+}
+
+const slots = new Map<string, SetSlots>();
 // Sampled runs whose candidates have not all reported yet (scheduled or running).
 const reporting = new Set<Promise<void>>();
 
@@ -123,7 +131,7 @@ async function runCandidates(
   for (const candidate of candidates) {
     const hooks = runHooks();
     if (hooks?.shadowed === undefined || hooks.shadowing?.() === false) return;
-    const outcome = await runCandidate(self, definition, candidate, args, baselineValue, baselineMs);
+    const outcome = await runCandidate(self, definition, candidate, candidates.length, args, baselineValue, baselineMs);
     try {
       hooks.shadowed(outcome);
     } catch {
@@ -132,18 +140,20 @@ async function runCandidates(
   }
 }
 
-function slotsOf(definition: TrackSetDefinition, track: string): Slots {
-  let byTrack = slots.get(definition.id);
-  if (byTrack === undefined) slots.set(definition.id, (byTrack = new Map()));
-  let held = byTrack.get(track);
-  if (held === undefined) byTrack.set(track, (held = { running: 0, timedOut: 0 }));
-  return held;
+function slotsOf(definition: TrackSetDefinition, track: string): { pool: SetSlots; held: Slots } {
+  let pool = slots.get(definition.id);
+  if (pool === undefined) slots.set(definition.id, (pool = { running: 0, byTrack: new Map() }));
+  let held = pool.byTrack.get(track);
+  if (held === undefined) pool.byTrack.set(track, (held = { running: 0, timedOut: 0 }));
+  return { pool, held };
 }
 
 async function runCandidate(
   self: object,
   definition: TrackSetDefinition,
   candidate: TrackDefinition,
+  /** How many candidates the set has: each may hold max(1, floor(maxConcurrent / candidates)) slots. */
+  candidates: number,
   args: readonly unknown[],
   baselineValue: unknown,
   baselineMs: number,
@@ -159,9 +169,17 @@ async function runCandidate(
     ...extra,
   });
   if (runHooks()?.shadowStopped?.(definition.id, candidate.name) === true) return outcome('skipped-guardrail');
-  const held = slotsOf(definition, candidate.name);
-  if (held.running >= shadow.maxConcurrent) return outcome('skipped-concurrency', null, held.timedOut >= held.running ? { stuck: true } : {});
+  const { pool, held } = slotsOf(definition, candidate.name);
+  // A run needs a free slot in the set's pool (maxConcurrent, every candidate together) and in
+  // its candidate's share of it, so a hung candidate cannot hold the others' slots. Stuck: the
+  // candidate's whole share is held by runs that already timed out (it hangs); a skip only
+  // because the other candidates fill the pool says nothing about this one.
+  const share = Math.max(1, Math.floor(shadow.maxConcurrent / candidates));
+  if (held.running >= share || pool.running >= shadow.maxConcurrent) {
+    return outcome('skipped-concurrency', null, held.running >= share && held.timedOut >= held.running ? { stuck: true } : {});
+  }
   held.running++;
+  pool.running++;
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => {
@@ -174,7 +192,7 @@ async function runCandidate(
   const started = performance.now();
   let late = false;
   // The slot is held until the candidate settles, timed out or not: a candidate that ignores
-  // its signal keeps its slot, so hung candidates cannot pile up past maxConcurrent.
+  // its signal keeps its slot, so hung runs cannot pile up past its share of maxConcurrent.
   const settled = (async () => {
     try {
       const context = candidateContext(controller.signal, shadow.readOnly, definition.id, candidate.name);
@@ -184,6 +202,7 @@ async function runCandidate(
       return { ok: false as const, ms: performance.now() - started };
     } finally {
       held.running--;
+      pool.running--;
       if (late) held.timedOut--;
     }
   })();
@@ -221,9 +240,7 @@ function sampleOf(shadow: ShadowDefinition, args: readonly unknown[], baseline: 
 
 /** Internal, for tests: a set's candidate runs in flight in this process, every candidate together. */
 export function shadowRunsInFlight(trackSetId: string): number {
-  let running = 0;
-  for (const held of slots.get(trackSetId)?.values() ?? []) running += held.running;
-  return running;
+  return slots.get(trackSetId)?.running ?? 0;
 }
 
 function shuffled<T>(items: readonly T[]): T[] {

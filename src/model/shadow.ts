@@ -11,7 +11,7 @@ export interface ShadowCounts {
   readonly ignored: number;
   readonly errors: number;
   readonly timeouts: number;
-  /** Sampled runs whose candidate did not run: its maxConcurrent runs were in flight. */
+  /** Sampled runs whose candidate did not run: the set's maxConcurrent runs, or the candidate's share of them, were in flight. */
   readonly skippedConcurrency: number;
   /** Sampled runs whose candidate did not run: a shadow guardrail had stopped it. */
   readonly skippedGuardrail: number;

@@ -114,6 +114,7 @@ test('a candidate that hangs or throws never changes the caller\'s result, and h
   const store = memoryStore();
   configure({ store, flushInterval: 60_000 });
   try {
+    // maxConcurrent 8 (the default) over 2 candidates: 'hang' may hold 4 slots.
     for (let i = 0; i < 5; i++) {
       const before = HangingQuery.started;
       using run = new HangingQuery({ key: `u${i}` });
@@ -121,14 +122,15 @@ test('a candidate that hangs or throws never changes the caller\'s result, and h
       assert.equal(HangingQuery.started, before, 'candidates start only after the caller has its result (a later turn)');
     }
     await flush(); // waits for the timeouts (40 ms), not for the hung promises
-    assert.equal(HangingQuery.aborted, 5, 'each hung candidate saw its AbortSignal fire');
+    assert.equal(HangingQuery.aborted, 4, 'each hung candidate saw its AbortSignal fire');
     const { shadow } = await readAnalysis(store, { daily: false });
     const hang = shadow.tracks.find((t) => t.track === 'hang')!;
     const thrown = shadow.tracks.find((t) => t.track === 'throw')!;
-    assert.equal(hang.timeouts, 5);
+    assert.equal(hang.timeouts, 4);
+    assert.equal(hang.skippedConcurrency, 1, 'the fifth run found all 4 of its slots held');
     assert.equal(thrown.errors, 5);
-    // The hung runs keep their concurrency slots: they cannot pile up past maxConcurrent.
-    assert.equal(shadowRunsInFlight('shadow-hang'), 5);
+    // The hung runs keep their concurrency slots: they cannot pile up past the candidate's share of maxConcurrent.
+    assert.equal(shadowRunsInFlight('shadow-hang'), 4);
   } finally {
     await close();
   }
@@ -163,6 +165,72 @@ test('maxConcurrent: beyond the cap a sampled run skips its candidate, counted',
     const sums = shadow.tracks.find((t) => t.track === 'new')!;
     assert.equal(sums.matches, 2);
     assert.equal(sums.skippedConcurrency, 8);
+  } finally {
+    await close();
+  }
+});
+
+// Three candidates, maxConcurrent 2: the cap is on the set's candidate runs in flight, all
+// candidates together (each may hold max(1, floor(2 / 3)) = 1 of them).
+class CappedTrio extends TrackSet {
+  static override id = 'shadow-capped-trio';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static override shadow: ShadowOptions = { sample: 1, timeout: 5_000, maxConcurrent: 2, guardrail: false };
+  static release: Array<() => void> = [];
+  static running: string[] = [];
+  static peak = 0;
+  static old_track() {
+    return 1;
+  }
+  static a_track() {
+    return CappedTrio.hold('a');
+  }
+  static b_track() {
+    return CappedTrio.hold('b');
+  }
+  static c_track() {
+    return CappedTrio.hold('c');
+  }
+  static hold(name: string) {
+    CappedTrio.running.push(name);
+    CappedTrio.peak = Math.max(CappedTrio.peak, CappedTrio.running.length);
+    return new Promise<number>((resolve) =>
+      CappedTrio.release.push(() => {
+        CappedTrio.running.splice(CappedTrio.running.indexOf(name), 1);
+        resolve(1);
+      }),
+    );
+  }
+}
+
+test('maxConcurrent caps the set\'s candidate runs in flight, every candidate together, each candidate at most its share', async () => {
+  const store = memoryStore();
+  configure({ store, flushInterval: 60_000 });
+  try {
+    for (let i = 0; i < 10; i++) new CappedTrio({ key: `k${i}` }).run();
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(shadowRunsInFlight('shadow-capped-trio'), 2);
+    assert.equal(CappedTrio.running.length, 2, 'two candidate runs started, not two per candidate');
+    assert.notEqual(CappedTrio.running[0], CappedTrio.running[1], 'each candidate holds at most its share (1) of the slots');
+    // Release until every run has gone through its candidates (a released run goes on to its next one).
+    while (CappedTrio.release.length > 0) {
+      const release = CappedTrio.release.splice(0);
+      for (const r of release) r();
+      for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+      assert.ok(shadowRunsInFlight('shadow-capped-trio') <= 2);
+    }
+    await flush();
+    assert.equal(CappedTrio.peak, 2);
+    const { shadow } = await readAnalysis(store, { daily: false });
+    const trio = shadow.tracks.filter((t) => t.trackSetId === 'shadow-capped-trio');
+    assert.equal(trio.length, 3);
+    const ran = trio.reduce((n, t) => n + t.matches, 0);
+    const skipped = trio.reduce((n, t) => n + t.skippedConcurrency, 0);
+    assert.equal(ran + skipped, 30, 'every sampled run counts each candidate as run or skipped');
+    assert.ok(ran >= 2 && skipped > 0, `ran ${ran}, skipped ${skipped}`);
+    assert.equal(shadowRunsInFlight('shadow-capped-trio'), 0);
   } finally {
     await close();
   }
@@ -550,12 +618,12 @@ class StuckQuery extends TrackSet {
   }
 }
 
-test('a hung candidate holds only its own slots, and its guardrail stops it; the other candidate keeps running', async () => {
+test('a hung candidate holds only its share of the slots, and its guardrail stops it; the other candidate keeps running', async () => {
   const store = memoryStore();
   configure({ store, flushInterval: 60_000 });
   try {
     for (let i = 0; i < 3; i++) new StuckQuery({ key: `first-${i}` }).run();
-    await flush(); // the first two hang past their timeout, holding both slots
+    await flush(); // maxConcurrent 2 over 2 candidates: the first run of 'hang' hangs past its timeout, holding its one slot
     for (let i = 0; i < 60; i++) {
       new StuckQuery({ key: `k${i}` }).run();
       await new Promise((resolve) => setImmediate(resolve));
@@ -566,14 +634,65 @@ test('a hung candidate holds only its own slots, and its guardrail stops it; the
     const hang = shadow.tracks.find((t) => t.trackSetId === 'shadow-stuck' && t.track === 'hang')!;
     assert.equal(good.matches, 63, 'the good candidate ran on every run');
     assert.equal(good.skippedConcurrency, 0);
-    assert.equal(hang.timeouts, 2);
+    assert.equal(hang.timeouts, 1);
     assert.ok(hang.skippedGuardrail > 0, 'the hung candidate was stopped by its guardrail');
-    assert.equal(hang.candidateHistogram.reduce((a, b) => a + b, 0), 2, 'timeouts are timed at the timeout (a lower bound)');
+    assert.equal(hang.candidateHistogram.reduce((a, b) => a + b, 0), 1, 'timeouts are timed at the timeout (a lower bound)');
+    assert.equal(shadowRunsInFlight('shadow-stuck'), 1, "only the hung run holds a slot: its share, half the set's");
     const set = buildReport(sums, { shadow }).trackSets.find((s) => s.id === 'shadow-stuck')!;
     assert.match(set.shadow!.candidates.find((c) => c.track === 'hang')!.guardrail!.cause, /timed out in/);
     assert.equal(set.status, 'running', "a shadow guardrail is the shadow's finding, not the live test's");
     assert.deepEqual(set.guardrails, []);
     assert.ok(!set.warnings.some((w) => w.kind === 'guardrail'));
+  } finally {
+    await close();
+  }
+});
+
+// More candidates than maxConcurrent: each may hold one slot, and two hung ones fill the set's two.
+class CrowdedQuery extends TrackSet {
+  static override id = 'shadow-crowded';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static override shadow: ShadowOptions = { sample: 1, timeout: 20, maxConcurrent: 2, guardrail: { timeoutRate: 0.5, minRuns: 10 } };
+  static old_track() {
+    return 1;
+  }
+  static hang1_track() {
+    return new Promise(() => {}); // ignores its signal
+  }
+  static hang2_track() {
+    return new Promise(() => {});
+  }
+  static good_track() {
+    return 1;
+  }
+}
+
+test('a candidate skipped because the other candidates hold the set\'s slots is not judged a hung candidate; the hung ones are', async () => {
+  const store = memoryStore();
+  configure({ store, flushInterval: 60_000 });
+  try {
+    for (let i = 0; i < 3; i++) new CrowdedQuery({ key: `first-${i}` }).run();
+    await flush(); // each hung candidate's first run holds its one slot: the set's two are taken
+    assert.equal(shadowRunsInFlight('shadow-crowded'), 2);
+    for (let i = 0; i < 60; i++) {
+      new CrowdedQuery({ key: `k${i}` }).run();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await flush();
+    assert.equal(shadowRunsInFlight('shadow-crowded'), 2, 'the cap holds with three candidates');
+    const { sums, shadow } = await readAnalysis(store, { daily: false });
+    const of = (track: string) => shadow.tracks.find((t) => t.trackSetId === 'shadow-crowded' && t.track === track)!;
+    for (const track of ['hang1', 'hang2']) {
+      assert.equal(of(track).timeouts, 1, track);
+      assert.ok(of(track).skippedGuardrail > 0, `${track} was stopped by its guardrail`);
+    }
+    const good = of('good');
+    assert.ok(good.skippedConcurrency >= 60, `no slot was left for 'good' (${good.skippedConcurrency} skipped)`);
+    assert.equal(good.skippedGuardrail, 0, "'good' has not hung: its skips are not timeouts, and its guardrail stays quiet");
+    const set = buildReport(sums, { shadow }).trackSets.find((s) => s.id === 'shadow-crowded')!;
+    assert.equal(set.shadow!.candidates.find((c) => c.track === 'good')!.guardrail, null);
+    assert.match(set.shadow!.candidates.find((c) => c.track === 'hang1')!.guardrail!.cause, /timed out in/);
   } finally {
     await close();
   }

@@ -6,13 +6,13 @@ import type { DashboardReportOptions } from './api.js';
 import { Assets } from './assets.js';
 import { handleRequest } from './routes.js';
 import type { RouteContext } from './routes.js';
-import { isLoopbackHost, newSecret, TOKEN_PARAM } from './security.js';
+import { isLoopbackHost, newSecret, TOKEN_PARAM, unbracketed } from './security.js';
 
 /** Where and how the dashboard serves. */
 export interface DashboardOptions {
   /** The store to read reports from and write stops to. Closed by {@link DashboardServer.close}. */
   readonly store: Store;
-  /** The address to listen on (default 127.0.0.1). Anything but loopback needs a token. */
+  /** The address to listen on (default 127.0.0.1; an IPv6 one with or without brackets, `::1` or `[::1]`). Anything but loopback needs a token. */
   readonly host?: string | undefined;
   /** The port (default 4411; 0 picks a free one). */
   readonly port?: number | undefined;
@@ -28,6 +28,7 @@ export interface DashboardServer {
   readonly url: string;
   /** {@link url} with the token, for the first visit (the same as `url` without a token). */
   readonly openUrl: string;
+  /** The address listened on, without brackets (`::1`). */
   readonly host: string;
   readonly port: number;
   /** Stops listening and closes the store. */
@@ -50,13 +51,16 @@ export const DEFAULT_PORT = 4411;
  * ```
  */
 export async function startDashboard(options: DashboardOptions): Promise<DashboardServer> {
-  const host = options.host ?? '127.0.0.1';
+  const given = options.host ?? '127.0.0.1';
+  // Listen on the address that was checked: isLoopbackHost reads `[::1]` as `::1`, and
+  // server.listen would take the bracketed form for a host name to look up (ENOTFOUND).
+  const host = unbracketed(given);
   const token = options.token;
   if (token !== undefined && token.length < 8) {
     throw new TracksError('the token is too short; use at least 8 characters, e.g. from `openssl rand -hex 16`');
   }
   if (!isLoopbackHost(host) && token === undefined) {
-    throw new TracksError(`--host ${host} would expose the dashboard beyond this machine; add --token <secret> (every request then needs it)`);
+    throw new TracksError(`--host ${given} would expose the dashboard beyond this machine; add --token <secret> (every request then needs it)`);
   }
   const port = options.port ?? DEFAULT_PORT;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TracksError(`port ${port} is not a port number (0 to 65535)`);

@@ -61,11 +61,25 @@ export const CSRF_HEADER = 'x-csrf-token';
  * ```
  */
 export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  const h = unbracketed(host).toLowerCase();
   if (h === 'localhost') return true;
   if (isIP(h) === 4) return h.startsWith('127.');
   if (isIP(h) === 6) return h === '::1' || h === '0:0:0:0:0:0:0:1';
   return false;
+}
+
+/**
+ * `host` without the square brackets a URL puts around an IPv6 address (`[::1]` is `::1`): the
+ * form `server.listen` and `isIP` take. Anything else is returned as given.
+ *
+ * @example
+ * ```ts
+ * unbracketed('[::1]'); // '::1'
+ * unbracketed('127.0.0.1'); // '127.0.0.1'
+ * ```
+ */
+export function unbracketed(host: string): string {
+  return host.replace(/^\[(.+)\]$/, '$1');
 }
 
 /**

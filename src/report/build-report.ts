@@ -16,7 +16,7 @@ import { comparePhases, verdictOf } from './compare.js';
 import type { PendingComparison } from './compare.js';
 import { armEstimate, familyOf, metricSpecs, metricSums, poolArms as poolPhases, valueOf } from './metric-spec.js';
 import type { ArmSums, MetricSpec } from './metric-spec.js';
-import { phasedSrm, phaseSrm } from './phase-srm.js';
+import { leftOut, phasedSrm, phaseSrm, trippedBy } from './phase-srm.js';
 import type {
   Comparison,
   Interval,
@@ -175,8 +175,11 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
       });
     }
   }
-  const splits = analysedPhases.map((p) => ({ tracks: p.tracks, weights: p.definition?.weights ?? weights }));
+  // Tracks a guardrail switched off gain no users from the trip on: each phase's check leaves
+  // out those tripped by its end and tests the others against their own weights.
+  const splits = analysedPhases.map((p) => ({ tracks: p.tracks, weights: p.definition?.weights ?? weights, tripped: trippedBy(set.guardrails, p.endedAt) }));
   const srm = phasedSrm(splits);
+  const srmExcluded = [...new Set(splits.flatMap(leftOut))];
   if (srm?.mismatch) {
     warnings.push({
       kind: 'sample-ratio-mismatch',
@@ -218,6 +221,7 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
     firstExposureAt: isoOrNull(set.firstExposureAt),
     lastExposureAt: isoOrNull(set.lastExposureAt),
     srm,
+    srmExcluded,
     phases: phases.map((p, i) => phaseResult(p, i, set, baseline, specs, options)),
     analysedPhases: analysed.map((i) => i + 1),
     inferredMetrics: specs.filter((m) => !m.declared).map((m) => m.name),
@@ -235,6 +239,7 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
             options,
             (segmentTracks, segmentPhases, sequential) => analyse(orderTracks(segmentTracks, weights, []), segmentPhases, baseline, specs, weights, { ...options, sequential }),
             (phase) => phases.find((p) => p.phase === phase)?.definition?.weights ?? weights,
+            (phase) => trippedBy(set.guardrails, phases.find((p) => p.phase === phase)?.endedAt ?? null),
           ),
         }
       : {}),
@@ -316,7 +321,8 @@ function phaseResult(phase: PhaseSums, index: number, set: TrackSetSums, baselin
   const weights = d?.weights ?? set.definition?.weights ?? NO_WEIGHTS;
   const totalWeight = [...weights.values()].reduce((a, b) => a + b, 0);
   const tracks = orderTracks(phase.tracks, weights, []);
-  const check = phaseSrm({ tracks, weights });
+  const split = { tracks, weights, tripped: trippedBy(set.guardrails, phase.endedAt) };
+  const check = phaseSrm(split);
   return {
     index: index + 1,
     id: phase.phase,
@@ -326,6 +332,7 @@ function phaseResult(phase: PhaseSums, index: number, set: TrackSetSums, baselin
     users: tracks.reduce((n, t) => n + t.users, 0),
     configuration: d === null ? null : { weights: Object.fromEntries(d.weights), coverage: d.coverage, baseline: d.control, sticky: d.sticky },
     srm: check === null ? null : { pValue: check.pValue, mismatch: check.mismatch },
+    srmExcluded: leftOut(split),
     tracks: tracks.map((t) => ({ name: t.track, users: t.users, expectedShare: totalWeight > 0 && weights.has(t.track) ? weights.get(t.track)! / totalWeight : null })),
     ...(options.allPhases ? { results: analyse(tracks, [phase], baseline, specs, weights, options) } : {}),
   };

@@ -1,6 +1,8 @@
 import { chiSquareSf } from '../stats/distributions.js';
 import { srmCheck } from '../stats/srm-check.js';
 import type { SrmCheckResult } from '../stats/srm-check.js';
+import type { TrackSetSums } from '../model/sums.js';
+import { isShadowTrip } from '../model/shadow.js';
 import type { ArmSums } from './metric-spec.js';
 
 /** Below this p-value a split is a mismatch (the usual convention: one false alarm in a thousand checks). */
@@ -10,11 +12,39 @@ const THRESHOLD = 0.001;
 export interface PhaseSplit {
   readonly tracks: readonly ArmSums[];
   readonly weights: ReadonlyMap<string, number>;
+  /**
+   * Tracks a guardrail switched off by the end of the phase ({@link trippedBy}): left out of
+   * the check, the others checked against their own weights renormalized.
+   */
+  readonly tripped?: ReadonlySet<string>;
 }
 
-/** The sample-ratio check of one phase, or null when it cannot run (fewer than 2 weighted tracks, no users). */
+const NONE: ReadonlySet<string> = new Set();
+
+/**
+ * The tracks of the live test a guardrail switched off before `end` (epoch ms; null: the
+ * current phase, every trip). A tripped track's new keys are served the baseline and record
+ * no exposure, so from the trip on it gains no users while the others keep their weights'
+ * ratios: its users no longer follow the phase's weights, the other tracks' still do. A trip
+ * is never undone in the process that made it, so a trip before a phase counts in it too.
+ */
+export function trippedBy(guardrails: TrackSetSums['guardrails'], end: number | null): ReadonlySet<string> {
+  const tripped = guardrails.filter((g) => !isShadowTrip(g.cause) && (end === null || g.at < end));
+  return tripped.length === 0 ? NONE : new Set(tripped.map((g) => g.track));
+}
+
+/** The tracks of the phase's weights that its check leaves out (a guardrail tripped them), in weight order. */
+export function leftOut(split: PhaseSplit): string[] {
+  return [...split.weights.keys()].filter((name) => split.tripped?.has(name) === true);
+}
+
+/**
+ * The sample-ratio check of one phase, or null when it cannot run (fewer than 2 weighted
+ * tracks, no users). Tracks a guardrail tripped are left out: the rest are checked against
+ * their own weights, renormalized (null when fewer than 2 remain).
+ */
 export function phaseSrm(split: PhaseSplit): SrmCheckResult | null {
-  const names = [...split.weights.keys()];
+  const names = [...split.weights.keys()].filter((name) => split.tripped?.has(name) !== true);
   if (names.length < 2) return null;
   const observed = names.map((name) => split.tracks.find((t) => t.track === name)?.users ?? 0);
   const check = srmCheck(observed, names.map((name) => split.weights.get(name)!), { threshold: THRESHOLD });

@@ -66,7 +66,7 @@ function renderTrackSet(set: TrackSetResult, options: RenderOptions): string {
     `${text(set.id)}  [${status}]  ${count(set.users)} users` +
       (set.baseline ? `, baseline ${text(set.baseline)}` : '') +
       analysis +
-      (set.srm ? `, sample ratio ${pText(set.srm.pValue)}` : ''),
+      srmText(set),
     WIDTH,
   );
   for (const warning of set.warnings.filter((w) => latency || w.kind !== 'latency')) lines.push(...wrap(text(warning.message), WIDTH - 4).map((l, i) => `${i === 0 ? '  ! ' : '    '}${l}`));
@@ -97,6 +97,17 @@ function renderTrackSet(set: TrackSetResult, options: RenderOptions): string {
     lines.push(...metricTables(phase.results));
   }
   return lines.join('\n');
+}
+
+/**
+ * The set's sample-ratio check for its status line, naming the tracks it leaves out because a
+ * guardrail switched them off (they gain no users from the trip on), and saying so when that
+ * leaves no check at all.
+ */
+function srmText(set: TrackSetResult): string {
+  const excluded = set.srmExcluded.map(text).join(', ');
+  if (set.srm !== null) return `, sample ratio ${pText(set.srm.pValue)}` + (excluded === '' ? '' : ` without ${excluded} (guardrail)`);
+  return excluded === '' || set.users === 0 ? '' : `, no sample-ratio check: fewer than 2 tracks left without ${excluded} (guardrail)`;
 }
 
 /** One table per metric: goal metrics first, then the guardrails, apart. */

@@ -239,8 +239,20 @@ export interface PhaseResult {
     readonly baseline: string | null;
     readonly sticky: boolean | null;
   } | null;
-  /** This phase's users against this phase's weights. */
+  /**
+   * This phase's users against this phase's weights; tracks a guardrail switched off by the
+   * end of the phase are left out ({@link PhaseResult.srmExcluded}), the others checked against
+   * their own weights renormalized. Null when it cannot run: no users, or fewer than 2 weighted
+   * tracks (left).
+   */
   readonly srm: { readonly pValue: number; readonly mismatch: boolean } | null;
+  /**
+   * Tracks of the phase's weights left out of `srm` because a guardrail switched them off in
+   * the phase or before it: from the trip on such a track gains no users (its keys are served
+   * the baseline and record no exposure), so its share no longer follows its weight. Empty
+   * without a trip.
+   */
+  readonly srmExcluded: readonly string[];
   /** Users per track in the phase, and each track's configured share then. */
   readonly tracks: readonly { readonly name: string; readonly users: number; readonly expectedShare: number | null }[];
   /** The phase analysed alone (`tracks report --all-phases`). */
@@ -270,8 +282,14 @@ export interface TrackSetResult {
   /**
    * Sample-ratio check of every analysed phase against its own weights: the sum of the phases'
    * chi-square statistics and degrees of freedom (so a ramp or a sticky set raises no false alarm).
+   * Each phase leaves out the tracks a guardrail switched off by its end ({@link TrackSetResult.srmExcluded}).
    */
   readonly srm: { readonly pValue: number; readonly mismatch: boolean } | null;
+  /**
+   * Tracks left out of `srm` in at least one analysed phase because a guardrail switched them
+   * off ({@link PhaseResult.srmExcluded}); empty without a trip.
+   */
+  readonly srmExcluded: readonly string[];
   /** Every phase of the set, oldest first. */
   readonly phases: readonly PhaseResult[];
   /** The phases the comparisons combine (indexes): all of them, or the one of `--phase N`. */
@@ -380,6 +398,7 @@ export interface SegmentsResult {
 export interface SegmentResult {
   readonly value: string;
   readonly users: number;
+  /** The segment's users against each phase's weights, leaving out the tracks the set's check leaves out (`srmExcluded`). */
   readonly srm: { readonly pValue: number; readonly mismatch: boolean } | null;
   readonly tracks: readonly {
     readonly name: string;

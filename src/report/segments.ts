@@ -19,7 +19,7 @@ export type Analyse = (tracks: readonly TrackSums[], phases: readonly PhaseSums[
  * {@link MAX_REPORTED_SEGMENTS} values of the dimension (users without it always their own
  * row, "(none)"; the rest and the values recorded as 'other' added up as 'other'), analysed like the set (phase-aware, CUPED,
  * caps) on its users alone; p-values corrected across every segment's comparisons together;
- * each segment's sample-ratio check; and, per track and metric, Cochran's Q test of whether the
+ * each segment's sample-ratio check (leaving out the tracks a guardrail tripped, as the set's); and, per track and metric, Cochran's Q test of whether the
  * effect differs between segments.
  */
 export function segmentsResult(
@@ -29,6 +29,7 @@ export function segmentsResult(
   options: { readonly alpha: number; readonly correction: 'holm' | 'benjamini-hochberg'; readonly sequential?: boolean },
   analyse: Analyse,
   weightsOf: (phase: string) => ReadonlyMap<string, number>,
+  trippedOf: (phase: string) => ReadonlySet<string>,
 ): SegmentsResult {
   const analysed = new Set(analysedPhases.map((p) => p.phase));
   const groups = groupSegments(segments, analysed);
@@ -53,7 +54,7 @@ export function segmentsResult(
   const values: SegmentResult[] = results.map((r) => ({
     value: r.value,
     users: r.tracks.reduce((n, t) => n + t.users, 0),
-    srm: phasedSrm(r.phases.map((p) => ({ tracks: p.tracks, weights: weightsOf(p.phase) }))),
+    srm: phasedSrm(r.phases.map((p) => ({ tracks: p.tracks, weights: weightsOf(p.phase), tripped: trippedOf(p.phase) }))),
     tracks: r.tracks.map((t) => ({
       name: t.name,
       isBaseline: t.isBaseline,

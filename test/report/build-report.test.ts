@@ -159,7 +159,7 @@ test('the JSON report has the documented, stable shape', async () => {
   assert.deepEqual(Object.keys(report), ['version', 'generatedAt', 'store', 'alpha', 'sequential', 'correction', 'cuped', 'latencyBucketBoundsMs', 'trackSets']);
   assert.equal(report.version, 1);
   const set = (report.trackSets as Record<string, unknown>[])[0]!;
-  assert.deepEqual(Object.keys(set), ['id', 'holdout', 'status', 'serving', 'baseline', 'users', 'firstExposureAt', 'lastExposureAt', 'srm', 'phases', 'analysedPhases', 'inferredMetrics', 'warnings', 'tracks', 'guardrails', 'shadow']);
+  assert.deepEqual(Object.keys(set), ['id', 'holdout', 'status', 'serving', 'baseline', 'users', 'firstExposureAt', 'lastExposureAt', 'srm', 'srmExcluded', 'phases', 'analysedPhases', 'inferredMetrics', 'warnings', 'tracks', 'guardrails', 'shadow']);
   const track = (set.tracks as Record<string, unknown>[])[1]!;
   assert.deepEqual(Object.keys(track), ['name', 'isBaseline', 'users', 'expectedShare', 'metrics', 'latency']);
   const metric = (track.metrics as Record<string, unknown>[])[0]!;

@@ -122,7 +122,7 @@ function meta(set: TrackSetResult): HTMLElement {
   const items = [
     `${count(set.users)} users`,
     set.baseline === null ? 'no baseline' : `baseline ${set.baseline}`,
-    set.srm === null ? null : `sample ratio ${pText(set.srm.pValue)}`,
+    srmText(set),
     set.firstExposureAt === null ? null : `${when(set.firstExposureAt)} – ${when(set.lastExposureAt)}`,
   ];
   return el(
@@ -130,6 +130,13 @@ function meta(set: TrackSetResult): HTMLElement {
     { class: 'meta' },
     items.filter((t): t is string => t !== null).map((text) => el('span', { text })),
   );
+}
+
+/** The sample ratio, naming the tracks left out because a guardrail switched them off (as the text report does). */
+function srmText(set: TrackSetResult): string | null {
+  const excluded = set.srmExcluded.join(', ');
+  if (set.srm !== null) return `sample ratio ${pText(set.srm.pValue)}` + (excluded === '' ? '' : ` without ${excluded} (guardrail)`);
+  return excluded === '' || set.users === 0 ? null : `no sample-ratio check: fewer than 2 tracks left without ${excluded} (guardrail)`;
 }
 
 /** A holdout's users: held out (the baseline, `holdout`) and general, with the share held out. */

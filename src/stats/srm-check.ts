@@ -29,7 +29,7 @@ export interface SrmCheckOptions {
 export interface SrmCheckResult {
   /** Pearson's chi-square statistic. */
   readonly statistic: number;
-  /** Number of tracks with a positive weight, minus one. */
+  /** Number of tracks with a positive weight, minus one (0 for an impossible split with one weighted track). */
   readonly degreesOfFreedom: number;
   readonly pValue: number;
   /** Users expected per track under the configured weights, in input order. */
@@ -45,7 +45,8 @@ export interface SrmCheckResult {
  * is broken, and no lift from this experiment can be trusted.
  *
  * Tracks with weight 0 and no users are ignored; users in a track with weight 0 are an
- * impossible split, reported with statistic `Infinity` and p-value 0.
+ * impossible split, reported with statistic `Infinity` and p-value 0, also when only one track
+ * has a positive weight. One positive weight and no users elsewhere is "cannot compute".
  *
  * @example
  * ```ts
@@ -77,7 +78,13 @@ export function srmCheck(
   const total = observed.reduce((a, b) => a + b, 0);
   if (total === 0) return cannotCompute('no users have been assigned yet');
   const cells = weights.filter((weight) => weight > 0).length;
-  if (cells < 2) return cannotCompute('fewer than 2 tracks have a positive weight');
+  if (cells < 2) {
+    // Users in a weight-0 track are an impossible split however many tracks are weighted;
+    // without such users one weighted track leaves nothing to test.
+    if (!observed.some((count, i) => count > 0 && weights[i] === 0)) return cannotCompute('fewer than 2 tracks have a positive weight');
+    const expected = weights.map((weight) => (weight > 0 ? total : 0));
+    return computed({ statistic: Number.POSITIVE_INFINITY, degreesOfFreedom: 0, pValue: 0, expected, mismatch: true });
+  }
 
   // Shares from weights scaled by the largest first: weights near the largest double (1e308)
   // would overflow total * weight.

@@ -52,9 +52,33 @@ test('srmCheck: zero-weight tracks are ignored unless users landed there', () =>
   assert.equal(impossible.statistic, Number.POSITIVE_INFINITY);
 });
 
+test('srmCheck: users in a weight-0 track are a mismatch also when one track alone has a positive weight', () => {
+  // As with three tracks: users where the weights send no one are an impossible split.
+  assert.deepEqual(srmCheck([5, 3], [1, 0]), {
+    ok: true,
+    statistic: Number.POSITIVE_INFINITY,
+    degreesOfFreedom: 0,
+    pValue: 0,
+    expected: [8, 0],
+    mismatch: true,
+  });
+  const three = srmCheck([5, 3, 2], [1, 1, 0]);
+  assert.ok(three.ok && three.statistic === Number.POSITIVE_INFINITY && three.pValue === 0 && three.mismatch);
+  const first = srmCheck([1, 4, 0], [0, 2, 0]);
+  assert.ok(first.ok && first.mismatch && first.pValue === 0, JSON.stringify(first));
+  assert.deepEqual(first.expected, [0, 5, 0]);
+  const nobodyWeighted = srmCheck([3, 0], [0, 1]);
+  assert.ok(nobodyWeighted.ok && nobodyWeighted.mismatch, 'every user where the weights send no one');
+  // Whatever the threshold: p = 0 is below any.
+  const strict = srmCheck([5, 3], [1, 0], { threshold: 1e-12 });
+  assert.ok(strict.ok && strict.mismatch);
+});
+
 test('srmCheck: cannot compute with no users or a single weighted track', () => {
   assert.deepEqual(srmCheck([0, 0], [1, 1]), { ok: false, reason: 'no users have been assigned yet' });
-  assert.equal(srmCheck([10, 0], [1, 0]).ok, false);
+  // One weighted track and no users in the others: nothing to test (users in a weight-0 track would be a mismatch).
+  assert.deepEqual(srmCheck([10, 0], [1, 0]), { ok: false, reason: 'fewer than 2 tracks have a positive weight' });
+  assert.deepEqual(srmCheck([0, 7, 0], [0, 2, 0]), { ok: false, reason: 'fewer than 2 tracks have a positive weight' });
 });
 
 test('srmCheck: bad arguments throw TracksError', () => {

@@ -369,16 +369,29 @@ export class Recorder {
   /**
    * @internal
    * For the process's `exit` event, when nothing asynchronous runs any more: moves everything
-   * still in memory to the outbox on this thread (or counts it as dropped without one).
+   * still in memory to the outbox on this thread (or counts it as dropped without one). An
+   * `onError` handler called on the way (the spill failed, events were dropped, reports held
+   * back are passed on) may record events itself: those are taken too, for a few rounds, and
+   * what such a handler records after that is counted as dropped without another report (each
+   * report could record one more), so that nothing is left in memory, uncounted.
    */
   spillNow(): void {
     if (this.#open) this.#collect();
-    const events = this.#buffer.everything();
-    if (events.length === 0) {
+    for (let round = 1; ; round++) {
+      const events = this.#buffer.everything();
+      this.#buffer.clear();
+      if (events.length > 0 && round > SPILL_NOW_ROUNDS) {
+        this.#delivery.counts.dropped += events.length;
+        return;
+      }
+      if (events.length > 0) this.#spillAtExit(events);
       this.#errors.flushSuppressed();
-      return;
+      if (this.#buffer.total === 0) return;
     }
-    this.#buffer.clear();
+  }
+
+  /** One synchronous spill of the exit path, or the events counted (and reported) as dropped. */
+  #spillAtExit(events: RecordedEvent[]): void {
     try {
       if (this.#outbox === undefined) throw new Error('there is no outbox');
       // Bounded: a process told to stop must stop (an orchestrator's grace period is short).
@@ -387,7 +400,6 @@ export class Recorder {
     } catch (error) {
       this.#delivery.dropped(events.length, `the process exited before they were written (${messageOf(error)})`);
     }
-    this.#errors.flushSuppressed();
   }
 
   /** @internal Whether anything waits to be written (for the `beforeExit` flush). */
@@ -411,6 +423,9 @@ export class Recorder {
     this.#shadows.collect(this.#accept);
   }
 }
+
+/** Spills at exit, at most: after them, events an onError handler records are counted as dropped (see Recorder.spillNow). */
+const SPILL_NOW_ROUNDS = 3;
 
 /** Waits for `promise`, but no longer than `ms`. */
 async function within(promise: Promise<unknown>, ms: number): Promise<void> {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { TrackSet, close, configure, convert, flush, memoryStore, stats } from '../../src/index.js';
+import { TrackSet, callbackStore, close, configure, convert, flush, memoryStore, stats } from '../../src/index.js';
 import { postgresUrl, schemasFor, sql } from '../support/postgres.js';
 
 const url = postgresUrl;
@@ -193,3 +193,65 @@ for (const end of ['exit', 'sigterm'] as const) {
     }
   });
 }
+
+class OnErrorTracks extends TrackSet {
+  static override id = 'onerror-at-exit';
+  static a_track() {}
+  static b_track() {}
+}
+
+/**
+ * The exit path (Recorder.spillNow, run by the process's `exit` event) with a hung store:
+ * `units` exposures, memory bounded at 100 events; onError records one conversion per call
+ * when `recordFromOnError`. What stats() says right after, the onError calls, and the outbox's rows.
+ */
+async function exitWithHungStore(units: number, outbox: string | false, recordFromOnError: boolean) {
+  let calls = 0;
+  const recorder = configure({
+    store: callbackStore(() => new Promise(() => {})),
+    outbox,
+    handleSignals: false,
+    maxBuffered: 100,
+    batchSize: 10,
+    flushInterval: 60_000,
+    writeTimeout: 100,
+    flushTimeout: 100,
+    onError: () => {
+      calls++;
+      if (recordFromOnError) convert({ key: 'ops', metric: 'tracks_error' });
+    },
+  })!;
+  for (let i = 0; i < units; i++) new OnErrorTracks({ key: `u${i}` }).run();
+  recorder.spillNow();
+  const final = stats();
+  const callsThen = calls;
+  await close();
+  const rows = outbox === false ? 0 : outboxRows(outbox);
+  return { final, calls: callsThen, rows };
+}
+
+function outboxRows(path: string): number {
+  const db = new BetterSqlite3(path, { readonly: true });
+  try {
+    return (db.prepare('SELECT COUNT(*) AS n FROM tracks_outbox').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+test('at exit, events an onError handler records during the last spill are spilled too, or counted as dropped: none stay in memory', async () => {
+  for (const where of ['none', 'outbox'] as const) {
+    const outbox = (name: string) => (where === 'none' ? false : join(dir, `onerror-exit-${name}.outbox`));
+    // The same run with an onError that records nothing: how many events the run itself makes
+    // (its exposures, the set's definition, the tracks' health).
+    const quiet = await exitWithHungStore(150, outbox('quiet'), false);
+    assert.equal(quiet.final.buffered, 0);
+    const made = quiet.final.spilled + quiet.final.dropped;
+    const loud = await exitWithHungStore(150, outbox('loud'), true);
+    assert.ok(loud.calls > 0, 'onError was called');
+    // Before the fix, the conversion recorded by the last report of the exit path stayed in memory, neither stored nor counted.
+    assert.equal(loud.final.buffered, 0, `${where}: ${JSON.stringify(loud)}`);
+    assert.equal(loud.final.spilled + loud.final.dropped, made + loud.calls, `${where}: every event recorded, onError's ${loud.calls} included, is spilled or dropped: ${JSON.stringify(loud)}`);
+    if (where === 'outbox') assert.equal(loud.rows, loud.final.spilled, 'what is counted as spilled is in the outbox');
+  }
+});

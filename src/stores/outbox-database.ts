@@ -12,6 +12,7 @@ import type { RecordedEvent } from '../model/events.js';
 import type { OutboxBatch, OutboxCounts, QuarantinedEvent } from '../model/outbox.js';
 import { StoreError } from '../model/store-error.js';
 import { sqliteStoreError, untilDeadline } from './sqlite-errors.js';
+import { FILE_REPLACED, FileIdentity } from './file-identity.js';
 import { abandoned, always } from './request-state.js';
 
 /** The outbox's options, as numbers (they cross to the worker thread). */
@@ -36,6 +37,11 @@ export class OutboxDatabase {
   readonly #path: string;
   readonly #maxEvents: number;
   #db: Database | undefined;
+  /** The file the connection opened, to tell when it is removed or replaced at the path (see FileIdentity). */
+  #identity: FileIdentity | undefined;
+  /** How many times the file was opened, and at which opening the last peek read: a remove applies only to that file. */
+  #openings = 0;
+  #peekedAt = 0;
 
   constructor(path: string, options: OutboxDatabaseOptions = {}) {
     this.#path = path;
@@ -49,6 +55,7 @@ export class OutboxDatabase {
   /** Adds `events` in one transaction; commits only if `mayCommit()` says the caller still waits (see RequestState). */
   spill(events: readonly RecordedEvent[], deadline: number, mayCommit: () => boolean = always): void {
     if (events.length === 0) return;
+    this.#checkFile();
     const db = this.#open(deadline);
     this.#run('spill to', deadline, () => {
       db.transaction(() => {
@@ -64,10 +71,14 @@ export class OutboxDatabase {
         if (!mayCommit()) throw abandoned(this.#path);
       }).immediate();
     });
+    // Committed into a file no longer at the path: gone with it, so not spilled (see #checkFile).
+    this.#checkFile(events.length);
   }
 
   peek(limit: number, deadline: number): (OutboxBatch & { quarantinedNow: number }) | undefined {
+    this.#checkFile();
     const db = this.#open(deadline);
+    this.#peekedAt = this.#openings;
     const rows = this.#run('read', deadline, () =>
       db.prepare('SELECT id, event FROM tracks_outbox ORDER BY id LIMIT ?').all(limit),
     ) as Array<{ id: number; event: string }>;
@@ -95,13 +106,20 @@ export class OutboxDatabase {
     return { events, upTo: rows[rows.length - 1]!.id, quarantinedNow: unreadable.length };
   }
 
+  /**
+   * Deletes the rows up to `upTo` from the file the last peek read. When the connection was
+   * reopened since (the file was removed or replaced), those rows are gone with that file, and
+   * the ids name other rows in the new one: nothing is deleted.
+   */
   remove(upTo: number, deadline: number): void {
-    const db = this.#open(deadline);
+    const db = this.#db;
+    if (db === undefined || this.#peekedAt !== this.#openings) return;
     this.#run('remove from', deadline, () => db.prepare('DELETE FROM tracks_outbox WHERE id <= ?').run(upTo));
   }
 
   quarantine(items: readonly QuarantinedEvent[], deadline: number, mayCommit: () => boolean = always): void {
     if (items.length === 0) return;
+    this.#checkFile();
     const db = this.#open(deadline);
     this.#run('quarantine in', deadline, () => {
       db.transaction(() => {
@@ -110,9 +128,11 @@ export class OutboxDatabase {
         if (!mayCommit()) throw abandoned(this.#path);
       }).immediate();
     });
+    this.#checkFile();
   }
 
   counts(deadline: number): OutboxCounts {
+    this.#checkFile();
     const db = this.#open(deadline);
     return this.#run('count', deadline, () => {
       const waiting = (db.prepare('SELECT COUNT(*) AS n FROM tracks_outbox').get() as { n: number }).n;
@@ -124,6 +144,35 @@ export class OutboxDatabase {
   close(): void {
     this.#db?.close();
     this.#db = undefined;
+    this.#identity = undefined;
+  }
+
+  /**
+   * Throws (a transient StoreError) when the file at the path is no longer the one the connection
+   * opened: removed (with its directory, perhaps) or replaced. SQLite would go on writing into
+   * the unlinked file without an error, and every event spilled there would be lost while counted
+   * as spilled. The connection is closed, so the next call opens (creates) the file at the path;
+   * the events of a spill that fails so stay in memory and spill again, or are dropped, counted.
+   * `writtenNow`: rows this call just committed (not counted among those lost before it).
+   */
+  #checkFile(writtenNow = 0): void {
+    const db = this.#db;
+    const change = this.#identity?.change();
+    if (db === undefined || change === undefined) return;
+    let waited = '';
+    try {
+      // The unlinked file is still readable through the connection: how much went with it.
+      const lost = approximateWaiting(db) - writtenNow;
+      if (lost > 0) waited = ` (about ${lost} events waited in it, and are gone with it)`;
+    } catch {
+      // Unreadable: the message does without the number.
+    }
+    this.close();
+    throw new StoreError(
+      `tracks: the outbox ${this.#path} was ${change} while open${waited}; ` +
+        'nothing written to it since is counted as spilled, and the next spill goes to a new file at the path',
+      { transient: true, code: FILE_REPLACED },
+    );
   }
 
   #open(deadline: number): Database {
@@ -138,6 +187,8 @@ export class OutboxDatabase {
       opened.pragma('synchronous = NORMAL');
       opened.pragma('temp_store = MEMORY');
       untilDeadline(() => opened.exec(SCHEMA), deadline);
+      this.#identity = new FileIdentity(this.#path);
+      this.#openings++;
       this.#db = opened;
       return opened;
     } catch (error) {

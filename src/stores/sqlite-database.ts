@@ -23,6 +23,7 @@ import { migrate, noTracksData, readableVersion } from './migrations.js';
 import type { MigrationTarget } from './migrations.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 import { sqliteStoreError, untilDeadline } from './sqlite-errors.js';
+import { FILE_REPLACED, FileIdentity } from './file-identity.js';
 import { abandoned, always } from './request-state.js';
 import { appliedCaps, buildSummary, percentileCapsOf, utcDay } from './summary-rows.js';
 import { phaseWindows, startOf } from './phase-windows.js';
@@ -74,7 +75,7 @@ export class SqliteDatabase {
       // rows are gone with it, so the batch does not count as written and is tried again.
       writer.checkIdentity();
     } catch (error) {
-      if ((error as StoreError).code === 'TRACKS_FILE_REPLACED') this.#closeWriter();
+      if ((error as StoreError).code === FILE_REPLACED) this.#closeWriter();
       throw error;
     }
   }
@@ -283,13 +284,12 @@ class Writer {
   readonly writeBatch: BetterSqlite3.Transaction<(events: readonly RecordedEvent[], mayCommit: () => boolean) => void>;
   readonly writeControl: BetterSqlite3.Statement;
   readonly #path: string;
-  readonly #identity: { dev: number; ino: number };
+  readonly #identity: FileIdentity;
 
   constructor(db: Database, path: string) {
     this.db = db;
     this.#path = path;
-    const stat = statSync(path);
-    this.#identity = { dev: stat.dev, ino: stat.ino };
+    this.#identity = new FileIdentity(path);
     const inserts = new Map(EVENT_KINDS.map((kind) => [kind, new TableInsert(db, EVENT_TABLES[kind] as EventTable)] as const));
     this.writeBatch = db.transaction((events: readonly RecordedEvent[], mayCommit: () => boolean) => {
       // A batch that failed half-way left rows pending: they must not leak into this one.
@@ -303,18 +303,7 @@ class Writer {
 
   /** Throws when the file at the path is not the one this connection opened (removed or replaced). */
   checkIdentity(): void {
-    let stat: { dev: number; ino: number } | undefined;
-    try {
-      stat = statSync(this.#path);
-    } catch {
-      stat = undefined;
-    }
-    if (stat?.dev === this.#identity.dev && stat.ino === this.#identity.ino) return;
-    throw new StoreError(
-      `tracks: the SQLite store ${this.#path} was ${stat === undefined ? 'removed' : 'replaced'} while open; ` +
-        'rows written since are not counted, and are written again once it is reopened',
-      { transient: true, code: 'TRACKS_FILE_REPLACED' },
-    );
+    this.#identity.check(`the SQLite store ${this.#path}`, 'rows written since are not counted, and are written again once it is reopened');
   }
 }
 

@@ -2,14 +2,16 @@
 // or directory removed mid-run. Real SQLite files, real processes.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { TrackSet, callbackStore, close, configure, convert, flush, sqliteStore, stats, stopTrackSet } from '../../src/index.js';
+import type { RecordedEvent } from '../../src/index.js';
+import { StoreError, TrackSet, callbackStore, close, configure, convert, flush, sqliteStore, stats, stopTrackSet } from '../../src/index.js';
+import { OutboxDatabase } from '../../src/stores/outbox-database.js';
 import { eventually } from '../support/eventually.js';
 import { paced } from '../support/pace.js';
 
@@ -129,6 +131,76 @@ test("the SQLite store's directory removed mid-run: reported, events wait in the
   await close();
   assert.equal(count(path, 'tracks_exposures'), 300);
   assert.equal(stats().dropped, 0);
+});
+
+test("the outbox's directory removed mid-run: the spill into it fails, reported; events stay in memory, then spill to a new file, and every spilled event is in it", async () => {
+  const outboxDir = join(dir, 'outbox-gone');
+  const outbox = join(outboxDir, 'x.outbox');
+  const errors: Error[] = [];
+  configure({ store: callbackStore(async () => { throw new Error('store down'); }), outbox, handleSignals: false, flushTimeout: 200, writeTimeout: 200, retryDelay: 10, flushInterval: 20, onError: (e) => errors.push(e) });
+  for (let i = 0; i < 100; i++) new LockTracks({ key: `before-${i}` }).run();
+  await eventually(async () => {
+    await flush();
+    return stats().buffered === 0;
+  }, 'the events before the removal spilled');
+  const before = stats();
+  assert.ok(before.spilled >= 100);
+  rmSync(outboxDir, { recursive: true, force: true });
+  for (let i = 0; i < 300; i++) {
+    new LockTracks({ key: `after-${i}` }).run();
+    convert({ key: `after-${i}`, metric: 'buy' });
+  }
+  await eventually(async () => {
+    await flush();
+    return stats().buffered === 0;
+  }, 'the events after the removal spilled or dropped');
+  const final = stats();
+  await close();
+  const closed = stats();
+  assert.equal(final.dropped, 0, JSON.stringify(final));
+  assert.ok(final.spilled - before.spilled >= 600, `events in: 600 and the runs' health; spilled since: ${final.spilled - before.spilled}`);
+  // Before the fix, they went into the unlinked file, counted as spilled, and no file was at the path.
+  assert.equal(count(outbox, "tracks_outbox WHERE json_extract(event, '$.kind') = 'exposure'"), 300);
+  assert.equal(count(outbox, "tracks_outbox WHERE json_extract(event, '$.kind') = 'conversion'"), 300);
+  assert.equal(count(outbox, 'tracks_outbox'), closed.spilled - before.spilled, 'every event counted as spilled since the removal is in the file');
+  assert.ok(errors.some((e) => /the outbox .* was removed while open \(about \d+ events waited in it/.test(e.message)), errors.map((e) => e.message).join('\n'));
+});
+
+test('an outbox file removed or replaced under an open connection: spill, peek and counts fail once (transient), then use the file at the path; remove never deletes rows of the new file', () => {
+  const path = join(dir, 'outbox-replaced', 'x.outbox');
+  const events = (prefix: string, n: number): RecordedEvent[] =>
+    Array.from({ length: n }, (_, i) => ({ kind: 'exposure', eventId: `${prefix}-${i}`, trackSetId: 'replaced', track: 'a', unit: `${prefix}-u${i}`, at: 1_700_000_000_000 + i }));
+  const soon = () => Date.now() + 5_000;
+  const replaced = (what: RegExp) => (error: unknown) => error instanceof StoreError && error.transient && error.code === 'TRACKS_FILE_REPLACED' && what.test(error.message);
+  const db = new OutboxDatabase(path);
+  try {
+    db.spill(events('a', 10), soon());
+    const read = db.peek(4, soon())!;
+    assert.equal(read.upTo, 4);
+    // Removed with its directory: the spill fails (its events stay with the caller), and says what went with the file.
+    rmSync(dirname(path), { recursive: true, force: true });
+    assert.throws(() => db.spill(events('b', 3), soon()), replaced(/was removed while open \(about 10 events waited in it/));
+    db.spill(events('c', 6), soon());
+    // The ids read from the old file name rows 1-4 of the new one, never written to the store.
+    db.remove(read.upTo, soon());
+    assert.equal(count(path, 'tracks_outbox'), 6);
+    assert.deepEqual(db.peek(100, soon())!.events.map((e) => e.eventId), events('c', 6).map((e) => e.eventId));
+    // Replaced by another file renamed over it (its log files removed, as SQLite requires): the
+    // next read fails once, then reads the new file.
+    const other = `${path}.other`;
+    const writer = new OutboxDatabase(other);
+    writer.spill(events('d', 2), soon());
+    writer.close();
+    for (const suffix of ['-wal', '-shm']) rmSync(path + suffix, { force: true });
+    renameSync(other, path);
+    assert.throws(() => db.peek(100, soon()), replaced(/was replaced while open/));
+    assert.deepEqual(db.peek(100, soon())!.events.map((e) => e.eventId), ['d-0', 'd-1']);
+    renameSync(path, `${path}.moved`);
+    assert.throws(() => db.counts(soon()), replaced(/was removed while open/));
+    assert.deepEqual(db.counts(soon()), { waiting: 0, quarantined: 0 });
+  } finally {
+    db.close();
+  }
 });
 
 test('a store down 1.5 s with a short writeTimeout: the cold outbox is waited for, and every event arrives once, none dropped', async (t) => {

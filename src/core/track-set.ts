@@ -153,7 +153,8 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
   /**
    * Segments: a few low-cardinality attributes of the run's context recorded with its
    * exposure, so `tracks report --by country` can break results down (at most 8 names, each
-   * an identifier; values are strings, numbers or booleans, cut to 64 characters; a process
+   * an identifier; values are strings, numbers or booleans, cut to 64 characters; 1,600 bytes
+   * in all as stored, past which the rest are left out and reported; a process
    * records at most 50 distinct values per dimension, later ones as 'other'; undefined or
    * null leaves a dimension out). Called once per exposed unit, never on the request path's
    * hot loop; if it throws, the exposure is recorded without dimensions and `onError` told.

@@ -1,4 +1,4 @@
-import { nameProblem } from '../core/names.js';
+import { nameProblem, utf8Length } from '../core/names.js';
 
 /**
  * Segments: the few low-cardinality attributes a track set records with each exposure
@@ -12,6 +12,20 @@ export const MAX_DIMENSIONS = 8;
 
 /** A dimension's value is at most this many characters (longer values are cut by the recorder). */
 export const MAX_DIMENSION_VALUE_LENGTH = 64;
+
+/**
+ * The stored dimensions (their JSON text, as every store keeps it) are at most this many bytes
+ * of UTF-8. On PostgreSQL they are part of the exposure counts' key (set id, track, phase,
+ * dimensions, day), which must stay under 2,704 bytes: with names of at most MAX_NAME_BYTES
+ * (400) it stays under 2,500. Eight dimensions of 40-character names and 64-character ASCII
+ * values fit, even all quotes (1,393 bytes); eight of 64 CJK characters (1,900) do not.
+ */
+export const MAX_DIMENSIONS_BYTES = 1600;
+
+/** The bytes a dimension's name or value adds to the stored JSON, quoted and escaped. */
+export function jsonBytes(text: string): number {
+  return utf8Length(JSON.stringify(text));
+}
 
 /**
  * Each process records at most this many distinct values per set and dimension; later new
@@ -46,7 +60,7 @@ export function dimensionNameProblem(name: unknown): string | undefined {
 /**
  * What is wrong with an exposure's stored dimensions, or undefined: an object of at most
  * {@link MAX_DIMENSIONS} identifier names to non-empty printable strings of at most
- * {@link MAX_DIMENSION_VALUE_LENGTH} characters.
+ * {@link MAX_DIMENSION_VALUE_LENGTH} characters, {@link MAX_DIMENSIONS_BYTES} bytes in all as stored.
  */
 export function dimensionsProblem(dimensions: unknown): string | undefined {
   if (typeof dimensions !== 'object' || dimensions === null || Array.isArray(dimensions)) return 'dimensions must be an object of names to strings';
@@ -59,5 +73,12 @@ export function dimensionsProblem(dimensions: unknown): string | undefined {
     if (problem !== undefined) return `dimensions.${name} ${problem}`;
     if ((value as string).length > MAX_DIMENSION_VALUE_LENGTH) return `dimensions.${name} is ${(value as string).length} characters long; at most ${MAX_DIMENSION_VALUE_LENGTH}`;
   }
+  // No code unit takes more than 3 bytes quoted (a quote or backslash 2, anything else in a
+  // name or value at most 3): most dimensions are under the bound without being serialized.
+  let most = 2;
+  for (const [name, value] of entries) most += name.length + 3 * (value as string).length + 6;
+  if (most <= MAX_DIMENSIONS_BYTES) return undefined;
+  const bytes = utf8Length(JSON.stringify(dimensions));
+  if (bytes > MAX_DIMENSIONS_BYTES) return `dimensions take ${bytes} bytes as stored (JSON, UTF-8); at most ${MAX_DIMENSIONS_BYTES}`;
   return undefined;
 }

@@ -15,7 +15,7 @@ export interface Conversion {
   readonly key?: unknown;
   /** The `runId` of a run without a key. */
   readonly runId?: string | undefined;
-  /** The outcome's name, e.g. 'purchase': at most 200 characters, no control characters. */
+  /** The outcome's name, e.g. 'purchase': at most 200 characters and 400 bytes of UTF-8, no control characters. */
   /** A metric name: checked by the compiler once you register your declarations (`TracksRegister`). */
   readonly metric: MetricName;
   /** The amount, for continuous metrics such as revenue (default 1); finite, magnitude at most 1e15. */

@@ -1,6 +1,6 @@
 import { quoted } from '../core/names.js';
 import { TracksError } from '../errors.js';
-import { MAX_DIMENSION_VALUE_LENGTH, MAX_DIMENSIONS, MAX_VALUES_PER_DIMENSION, OTHER_SEGMENT, dimensionNameProblem } from '../model/dimensions.js';
+import { MAX_DIMENSION_VALUE_LENGTH, MAX_DIMENSIONS, MAX_DIMENSIONS_BYTES, MAX_VALUES_PER_DIMENSION, OTHER_SEGMENT, dimensionNameProblem, jsonBytes } from '../model/dimensions.js';
 import type { UnitOfKey } from '../model/unit.js';
 
 /** A set class as this part reads it: its id and its `static dimensions`, if any. */
@@ -16,7 +16,8 @@ const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udf
  * The dimensions an exposure records (`static dimensions(context)` of its set): checked and
  * bounded here, so a set cannot flood the store or the report. Values become strings (numbers
  * and booleans as text, unprintable characters replaced by U+FFFD, cut to 64 characters),
- * hashed with the keys' secret under `hashKeys`; each set and dimension keeps at most
+ * hashed with the keys' secret under `hashKeys`, at most {@link MAX_DIMENSIONS_BYTES} bytes in
+ * all as stored (JSON); each set and dimension keeps at most
  * {@link MAX_VALUES_PER_DIMENSION} distinct values per process and records later ones as
  * 'other'. A function that throws, or returns names or values that break the rules, is
  * reported (the exposure is recorded with the rest).
@@ -51,6 +52,7 @@ export class SegmentValues {
     // Without a prototype, as a definition's weights: a dimension named '__proto__' is an ordinary key.
     const dimensions = Object.create(null) as Record<string, string>;
     let count = 0;
+    let bytes = 2; // the JSON's braces
     for (const [name, raw] of Object.entries(given)) {
       if (raw === undefined || raw === null) continue;
       const problem = dimensionNameProblem(name);
@@ -67,11 +69,21 @@ export class SegmentValues {
       const text = String(raw).trim().replace(UNPRINTABLE, '\ufffd').slice(0, MAX_DIMENSION_VALUE_LENGTH).replace(/[\ud800-\udbff]$/, '');
       // A blank value is no value, as undefined is: it neither counts toward the bound nor is recorded.
       if (text === '') continue;
-      if (++count > MAX_DIMENSIONS) {
+      if (count === MAX_DIMENSIONS) {
         this.#report(new TracksError(`${set.name ?? trackSetId}.dimensions gives more than ${MAX_DIMENSIONS} dimensions; the rest are left out (segments are a few low-cardinality attributes)`));
         break;
       }
-      dimensions[name] = this.#bounded(trackSetId, name, this.#units.hashed ? this.#units.of(text) : text);
+      const value = this.#bounded(trackSetId, name, this.#units.hashed ? this.#units.of(text) : text);
+      // "name":"value", after a comma but for the first: the stores refuse more in all (a key
+      // PostgreSQL could not index), so the rest are left out here instead.
+      const size = (count === 0 ? 0 : 1) + jsonBytes(name) + 1 + jsonBytes(value);
+      if (bytes + size > MAX_DIMENSIONS_BYTES) {
+        this.#report(new TracksError(`${set.name ?? trackSetId}.dimensions gives more than ${MAX_DIMENSIONS_BYTES} bytes of dimensions (as stored, JSON in UTF-8); ${quoted(name)} and the rest are left out`));
+        break;
+      }
+      bytes += size;
+      count++;
+      dimensions[name] = value;
     }
     return count === 0 ? undefined : dimensions;
   }

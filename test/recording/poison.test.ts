@@ -96,6 +96,8 @@ const POISON: Array<[string, Parameters<typeof convert>[0], 'rejected' | 'stored
   ['at in seconds', { key: 'p', metric: 'buy', at: Math.floor(Date.now() / 1000) }, 'rejected'],
   ['a NUL in the metric', { key: 'p', metric: 'b\u0000uy', at: Date.now() }, 'rejected'],
   ['a 3,000-character metric', { key: 'p', metric: 'm'.repeat(3000) }, 'rejected'],
+  ['a metric of 134 CJK characters (402 bytes of UTF-8: PostgreSQL index keys are bounded in bytes)', { key: 'p', metric: '\u6f22'.repeat(134) }, 'rejected'],
+  ['a metric of 133 CJK characters (399 bytes)', { key: 'p', metric: '\u6f22'.repeat(133) }, 'stored'],
   ['an unpaired surrogate in the metric', { key: 'p', metric: 'buy\ud800' }, 'rejected'],
   ['a NUL in the key, stored in canonical form', { key: 'k\u0000ey', metric: 'buy' }, 'stored'],
   ['a 3,000-character key, stored in canonical form', { key: 'k'.repeat(3000), metric: 'buy' }, 'stored'],

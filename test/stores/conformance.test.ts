@@ -5,7 +5,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { StoreError, TracksError, UnitOfKey, memoryStore, postgresStore, sqliteStore } from '../../src/index.js';
+import { StoreError, TrackSet, TracksError, UnitOfKey, close, configure, convert, eventProblem, flush, memoryStore, postgresStore, sqliteStore, stats } from '../../src/index.js';
+import { utf8Length } from '../../src/core/names.js';
 import type { RecordedEvent, Store } from '../../src/index.js';
 import { EVENT_KINDS, EVENT_TABLES } from '../../src/model/event-tables.js';
 import { noMetricSums } from '../../src/model/sums.js';
@@ -61,6 +62,20 @@ const day = Date.UTC(2026, 5, 1);
 
 /** Names that break plain objects, quoting or terminals, all of them valid. */
 const UNUSUAL_NAMES = ['constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty', `it's "quoted"`, 'prüfung-🥥', 'a b\\c', 'x'.repeat(200)];
+
+/** `n` CJK characters (3 bytes of UTF-8 each), varied so that PostgreSQL cannot compress them into a short index key. */
+const cjk = (n: number, seed: number) => Array.from({ length: n }, (_, i) => String.fromCharCode(0x4e00 + ((i * 7919 + seed * 104729) % 20000))).join('');
+
+/** Names of exactly 400 bytes of UTF-8 (133 CJK characters and one ASCII): the most the edge takes. */
+const largestName = (seed: number) => `${cjk(133, seed)}${String.fromCharCode(97 + (seed % 26))}`;
+
+/** 8 dimensions of 40-character names whose JSON is exactly 1,600 bytes (+ `extra`): the most the edge takes. */
+function largestDimensions(extra = 0): Record<string, string> {
+  const dimensions: Record<string, string> = {};
+  // JSON: braces, 7 commas, 8 × ("name": 43 bytes + the quoted value) = 369 + the values' 1,231 bytes.
+  for (let i = 0; i < 8; i++) dimensions[`dimension_${i}_`.padEnd(40, 'n')] = cjk(51, 10 + i) + (i < 7 ? 'x' : 'x'.repeat(extra));
+  return dimensions;
+}
 
 /** Keys whose units must stay distinct: unpaired surrogates, NUL, long, reserved prefixes, emoji. */
 const UNUSUAL_KEYS = ['\ud800', '\ud801', '\udc00', 'a\ud800b', 'a\udc00b', 'nul\u0000key', 'nul\u0000key2', 'k'.repeat(5000), 'k'.repeat(5001), 'k:abc', 'h:abc', 'run:abc', '🥥', 'plain'];
@@ -373,6 +388,71 @@ for (const kind of kinds) {
       await store.close();
     });
 
+    test("the largest names and dimensions the edge takes are stored by every store (PostgreSQL's index keys stay under 2,704 bytes)", async () => {
+      const { store } = kind.fresh();
+      const trackSetId = largestName(1);
+      const track = largestName(2);
+      const metric = largestName(3);
+      const unit = cjk(200, 4); // a plain key of 600 bytes, stored as it is
+      const dimensions = largestDimensions();
+      assert.deepEqual([trackSetId, track, metric, JSON.stringify(dimensions)].map(utf8Length), [400, 400, 400, 1600]);
+      assert.equal(new UnitOfKey().of(unit), unit);
+      const phase = 'p'.repeat(32);
+      const events: RecordedEvent[] = [
+        { kind: 'definition', eventId: 'd', trackSetId, weights: Object.assign(Object.create(null) as Record<string, number>, { [track]: 1, [largestName(5)]: 1 }), coverage: 1, control: track, phase, at: day },
+        { kind: 'exposure', eventId: 'x', trackSetId, track, unit, at: day + 1, phase, dimensions },
+        { kind: 'conversion', eventId: 'c', unit, metric, value: 2, at: day + 2 },
+        { kind: 'health', eventId: 'h', trackSetId, track, minute: Math.floor(day / 60_000), runs: 1, errors: 0, totalMs: 1, histogram: [1] },
+        { kind: 'guardrail', eventId: 'g', trackSetId, track, cause: 'tripped', at: day + 3 },
+      ];
+      for (const event of events) assert.equal(eventProblem(event), undefined, event.kind);
+      // Before the bytes were bounded, PostgreSQL refused such an exposure ("index row size 3144
+      // exceeds btree version 4 maximum 2704") while SQLite and memory stored it.
+      await store.write(events);
+      assert.equal((await store.readAssignments(trackSetId, [unit])).get(unit), track);
+      const [sums] = await store.summarize({ trackSetId });
+      assert.equal(sums!.tracks.find((t) => t.track === track)!.users, 1);
+      await store.close();
+    });
+
+    test('through recording, a set at the bounds is stored alike by every store: dimensions past 1,600 bytes are left out and reported, a metric past 400 bytes is rejected', async () => {
+      const { store } = kind.fresh();
+      const errors: Error[] = [];
+      const id = largestName(6);
+      const tracks = [largestName(7), largestName(8)];
+      // 8 dimensions of 40-character names and 64 CJK characters: 1,906 bytes as JSON.
+      const Big = class extends TrackSet {
+        static override id = id;
+        static override dimensions() {
+          const given: Record<string, string> = {};
+          for (let i = 0; i < 8; i++) given[`dimension_number_${i}_`.padEnd(40, 'x')] = cjk(64, 20 + i);
+          return given;
+        }
+      };
+      for (const track of tracks) Object.defineProperty(Big, `${track}_track`, { value() {}, enumerable: false });
+      configure({ store, outbox: false, handleSignals: false, onError: (e) => errors.push(e) });
+      for (let i = 0; i < 20; i++) new Big({ key: `u${i}` }).run();
+      convert({ key: 'u0', metric: cjk(134, 9) }); // 402 bytes
+      convert({ key: 'u0', metric: largestName(9) }); // 400 bytes
+      await flush();
+      const final = stats();
+      assert.deepEqual(
+        { rejected: final.rejected, quarantined: final.quarantined, dropped: final.dropped, buffered: final.buffered },
+        { rejected: 1, quarantined: 0, dropped: 0, buffered: 0 },
+        errors.map((e) => e.message.slice(0, 200)).join('\n'),
+      );
+      assert.ok(errors.some((e) => e instanceof TracksError && /^convert: .* is 402 bytes long in UTF-8 \(134 characters\); use at most 400 bytes/.test(e.message)), errors.map((e) => e.message.slice(0, 200)).join('\n'));
+      assert.ok(errors.some((e) => /dimensions gives more than 1600 bytes of dimensions .* 'dimension_number_6_x+' and the rest are left out/.test(e.message)));
+      const units = Array.from({ length: 20 }, (_, i) => `u${i}`);
+      assert.equal((await store.readAssignments(id, units)).size, 20);
+      const [sums] = await store.summarize({ trackSetId: id });
+      assert.equal(sums!.tracks.reduce((n, t) => n + t.users, 0), 20);
+      assert.equal([...sums!.tracks.flatMap((t) => [...t.metrics.keys()])].join(), largestName(9));
+      // Six dimensions of 240 bytes each fit (1,442 bytes as JSON); the seventh would not.
+      assert.deepEqual(await store.readDimensions?.(id), Array.from({ length: 6 }, (_, i) => `dimension_number_${i}_`.padEnd(40, 'x')));
+      await close(); // closes the store too
+    });
+
     for (const [what, bad] of badEvents()) {
       test(`refuses, for good and as a whole batch, ${what}`, async () => {
         const { store } = kind.fresh();
@@ -437,6 +517,11 @@ function badEvents(): Array<[string, unknown]> {
     ['a weight of -1', { kind: 'definition', eventId: 'bad', trackSetId: 's', weights: { a: -1 }, coverage: 1, at: day }],
     ['a shadow count of -1', { kind: 'shadow', eventId: 'bad', trackSetId: 's', track: 't', minute: 1, matches: -1, mismatches: 0, ignored: 0, errors: 0, timeouts: 0, skippedConcurrency: 0, skippedGuardrail: 0, baselineHistogram: [], candidateHistogram: [], slowerHistogram: [], fasterHistogram: [] }],
     ['a shadow sample holding a NUL', { kind: 'shadow_sample', eventId: 'bad', trackSetId: 's', track: 't', at: day, input: 'a\u0000b', baseline: '1', candidate: '2' }],
+    ['a set id of 200 CJK characters (600 bytes of UTF-8)', { kind: 'exposure', eventId: 'bad', trackSetId: cjk(200, 1), track: 't', unit: 'u', at: day }],
+    ['a track name of 401 bytes of UTF-8', { kind: 'exposure', eventId: 'bad', trackSetId: 's', track: `${largestName(2)}b`, unit: 'u', at: day }],
+    ['a metric of 401 bytes of UTF-8', { ...base, metric: `${largestName(3)}c` }],
+    ['dimensions of 1,601 bytes as stored', { kind: 'exposure', eventId: 'bad', trackSetId: 's', track: 't', unit: 'u', at: day, dimensions: largestDimensions(1) }],
+    ['the exposure PostgreSQL could not index: a set id and track of 200 CJK characters, 8 dimensions of 64', { kind: 'exposure', eventId: 'bad', trackSetId: cjk(200, 1), track: cjk(200, 2), unit: 'u', at: day, dimensions: Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`dimension_number_${i}_`.padEnd(40, 'x'), cjk(64, 20 + i)])) }],
     ['a shadow sample holding a lone surrogate', { kind: 'shadow_sample', eventId: 'bad', trackSetId: 's', track: 't', at: day, input: '\ud800', baseline: '1', candidate: '2' }],
   ];
 }

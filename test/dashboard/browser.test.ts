@@ -574,7 +574,11 @@ test('latency: a no-op reads "< 0.05 ms" in the table and the chart\'s tooltip, 
   // checkout-delay's control does work: the p95 change is a ratio (its minus 1, with the interval).
   const checkout = report.trackSets.find((s) => s.id === 'checkout-delay')!;
   await showTrackSet(page, 'checkout-delay');
-  const percent = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+  // As the page writes a change: one that rounds to zero has no sign.
+  const percent = (x: number) => {
+    const text = `${(x * 100).toFixed(1)}%`;
+    return text === '0.0%' || text === '-0.0%' ? '0.0%' : `${x >= 0 ? '+' : ''}${text}`;
+  };
   for (const track of checkout.tracks.filter((t) => !t.isBaseline)) {
     const p95 = track.latency.comparison!.find((c) => c.q === 0.95)!;
     assert.ok(p95.ratio !== null, `${track.name}: a ratio to a measured p95`);

@@ -30,6 +30,8 @@ interface GuardrailWindow {
   runs: number;
   errors: number;
   timeouts: number;
+  /** Of the timeouts, runs skipped while the candidate's earlier runs hung. */
+  hung: number;
 }
 
 /**
@@ -71,7 +73,7 @@ export class ShadowRecorder {
       // Every slot held by a run that already timed out: the candidate hangs. Judged as a
       // timeout, so the guardrail stops a candidate whose hung runs would otherwise keep it
       // skipped (and unjudged) for good.
-      if (outcome.stuck === true && definition.shadow!.guardrail !== null) this.#judge(key, definition.id, track, 'timeout', definition.shadow!.guardrail, now);
+      if (outcome.stuck === true && definition.shadow!.guardrail !== null) this.#judge(key, definition.id, track, 'timeout', definition.shadow!.guardrail, now, true);
       return;
     }
     if (outcome.result === 'skipped-guardrail') return;
@@ -138,13 +140,23 @@ export class ShadowRecorder {
     }
   }
 
-  #judge(key: string, trackSetId: string, track: string, result: ShadowOutcome['result'], limits: { errorRate: number; timeoutRate: number; minRuns: number }, now: number): void {
+  /** `hung`: a run skipped while every slot of the candidate is held by a run that timed out, judged as a timeout. */
+  #judge(
+    key: string,
+    trackSetId: string,
+    track: string,
+    result: ShadowOutcome['result'],
+    limits: { errorRate: number; timeoutRate: number; minRuns: number },
+    now: number,
+    hung = false,
+  ): void {
     if (this.#stopped.has(key)) return;
     let window = this.#windows.get(key);
-    if (window === undefined) this.#windows.set(key, (window = { runs: 0, errors: 0, timeouts: 0 }));
+    if (window === undefined) this.#windows.set(key, (window = { runs: 0, errors: 0, timeouts: 0, hung: 0 }));
     window.runs++;
     if (result === 'error') window.errors++;
     if (result === 'timeout') window.timeouts++;
+    if (hung) window.hung++;
     if (window.runs < limits.minRuns) return;
     const errorRate = window.errors / window.runs;
     const timeoutRate = window.timeouts / window.runs;
@@ -153,7 +165,9 @@ export class ShadowRecorder {
       const cause =
         errorRate > limits.errorRate
           ? `${SHADOW_TRIP_PREFIX}failed in ${percent(errorRate)} of its last ${window.runs} runs (limit ${percent(limits.errorRate)})`
-          : `${SHADOW_TRIP_PREFIX}timed out in ${percent(timeoutRate)} of its last ${window.runs} runs (limit ${percent(limits.timeoutRate)})`;
+          : `${SHADOW_TRIP_PREFIX}timed out in ${percent(timeoutRate)} of its last ${window.runs} runs` +
+            // Said apart, so the counts in the report (few runs, many skipped) read right.
+            `${window.hung > 0 ? ` (${window.hung} of them skipped while its earlier runs hung past the timeout)` : ''} (limit ${percent(limits.timeoutRate)})`;
       const trip: GuardrailEvent = { kind: 'guardrail', eventId: newEventId(), trackSetId, track, cause, at: now };
       this.#emit(trip);
       return;

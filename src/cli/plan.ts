@@ -51,6 +51,13 @@ export const planCommand: Command = {
       power: numberFlag('power', values.power, 0.8, 0.01, 0.999999),
       ...(dailyUsers === undefined ? {} : { dailyUsers }),
     };
+    // Checked here too, so that the message names the flags rather than sampleSize()'s arguments.
+    if (input.relativeMde === 0) throw new UsageError('--mde is 0: no number of users detects no change; give the smallest relative change worth detecting, e.g. --mde 0.1 (or -0.1 for a drop)');
+    if (input.power <= input.alpha) throw new UsageError(`--power (${input.power}) must be greater than --alpha (${input.alpha}); the usual choice is --power 0.8 with --alpha 0.05`);
+    const moved = input.baseline * (1 + input.relativeMde);
+    if (moved <= 0 || moved >= 1) {
+      throw new UsageError(`--mde ${input.relativeMde} moves --baseline ${input.baseline} to ${moved}, outside (0, 1): give a smaller --mde`);
+    }
     const result = sampleSize({ ...input, cupedCorrelation });
     const cuped = values['cuped-correlation'] !== undefined;
     // With CUPED, the plan without it, for comparison.

@@ -48,6 +48,10 @@ test('CLI mistakes are one clear line and a non-zero exit', async () => {
     [['report', '--store', path, '--control', 'pricing'], /--control is 'pricing'; write it as <trackset id>=<track>/],
     [['plan', '--mde', '0.1'], /--baseline is required/],
     [['plan', '--baseline', '2', '--mde', '0.1'], /--baseline is '2'/],
+    // Checks across flags name the flags, not sampleSize()'s arguments.
+    [['plan', '--baseline', '0.05', '--mde', '0'], /^tracks plan: --mde is 0: .*e\.g\. --mde 0\.1/],
+    [['plan', '--baseline', '0.05', '--mde', '0.1', '--power', '0.01'], /^tracks plan: --power \(0\.01\) must be greater than --alpha \(0\.05\)/],
+    [['plan', '--baseline', '0.5', '--mde', '1.5'], /^tracks plan: --mde 1\.5 moves --baseline 0\.5 to 1\.25, outside \(0, 1\): give a smaller --mde/],
     [['simulate'], /give the module that defines your track sets/],
     [['nonsense'], /unknown command 'nonsense'/],
   ];

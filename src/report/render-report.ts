@@ -110,6 +110,20 @@ function srmText(set: TrackSetResult): string {
   return excluded === '' || set.users === 0 ? '' : `, no sample-ratio check: fewer than 2 tracks left without ${excluded} (guardrail)`;
 }
 
+/** The reasons a comparison could not be computed, in full where the table clipped them (one line each, with its tracks). */
+function cannotComputeNotes(tracks: readonly TrackResult[], metric: string): string[] {
+  const byReason = new Map<string, string[]>();
+  for (const t of tracks) {
+    const reason = t.metrics.find((x) => x.metric === metric)?.cannotCompute;
+    if (reason == null || `n/a: ${text(reason)}`.length <= NA_WIDTH) continue;
+    byReason.set(reason, [...(byReason.get(reason) ?? []), text(t.name)]);
+  }
+  return [...byReason].map(([reason, names]) => `  n/a (${names.join(', ')}): ${text(reason)}`);
+}
+
+/** The width of a metric table's "n/a: reason" cell. */
+const NA_WIDTH = 30;
+
 /** One table per metric: goal metrics first, then the guardrails, apart. */
 function metricTables(tracks: readonly TrackResult[]): string[] {
   const metrics = tracks[0]?.metrics ?? [];
@@ -118,7 +132,7 @@ function metricTables(tracks: readonly TrackResult[]): string[] {
   const guardrails = metrics.filter((m) => m.guardrail);
   const metricTable = (m: MetricResult) => {
     lines.push('', table(metricHeader(m), tracks.map((t) => metricRow(t, t.metrics.find((x) => x.metric === m.metric)!))));
-    lines.push(...capNote(m), ...cupedNotes(tracks, m.metric));
+    lines.push(...capNote(m), ...cupedNotes(tracks, m.metric), ...cannotComputeNotes(tracks, m.metric));
   };
   goals.forEach(metricTable);
   if (guardrails.length > 0) lines.push('', '  Guardrail metrics (must not get worse):');
@@ -149,7 +163,7 @@ function metricRow(track: TrackResult, m: MetricResult): string[] {
   const value = m.type === 'conversion' ? percent(m.value) : number(m.value);
   const c = m.comparison;
   if (track.isBaseline) return [clip(text(track.name), 28), count(track.users), value, 'baseline', '', '', ''];
-  if (c === null) return [clip(text(track.name), 28), count(track.users), value, m.cannotCompute ? clip(`n/a: ${text(m.cannotCompute)}`, 30) : '', '', '', ''];
+  if (c === null) return [clip(text(track.name), 28), count(track.users), value, m.cannotCompute ? clip(`n/a: ${text(m.cannotCompute)}`, NA_WIDTH) : '', '', '', ''];
   const lift = liftText(c.relative, c.absolute);
   return [
     clip(text(track.name), 28),

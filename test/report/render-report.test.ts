@@ -24,3 +24,18 @@ test('the human report is an aligned table that fits 100 columns', async () => {
 test('an empty store says so', async () => {
   assert.match(renderReport(buildReport([], { store: 'sqlite:x.db' })), /No track set has recorded exposures in sqlite:x.db/);
 });
+
+test('a comparison that cannot be computed has its reason in full under the table, where the cell clips it', async () => {
+  const store = memoryStore();
+  const at = DAY;
+  await store.write([
+    { kind: 'definition', eventId: 'd', trackSetId: 'flat', weights: { control: 1, b: 1 }, coverage: 1, control: 'control', phase: 'p', sticky: false, stopped: false, at },
+    ...Array.from({ length: 40 }, (_, i) => [
+      { kind: 'exposure' as const, eventId: `e${i}`, trackSetId: 'flat', track: i % 2 ? 'b' : 'control', unit: `u${i}`, at: at + i, phase: 'p' },
+      { kind: 'conversion' as const, eventId: `c${i}`, unit: `u${i}`, metric: 'revenue', value: 5, at: at + 1000 + i },
+    ]).flat(),
+  ]);
+  const text = renderReport(buildReport(await store.summarize(), { now: new Date(DAY + 86_400_000) }));
+  assert.match(text, /b +20 +5\.00 +n\/a: both tracks have zero va…/, 'the cell is clipped');
+  assert.match(text, /^ {2}n\/a \(b\): both tracks have zero variance$/m, 'the reason in full, with its track');
+});

@@ -2,6 +2,7 @@ import type { RecordedEvent } from '../model/events.js';
 import type { Outbox } from '../model/outbox.js';
 import type { Store } from '../model/store.js';
 import { codeOf, isTransient, messageOf } from '../model/store-error.js';
+import { monotonicNow } from './clock.js';
 import { withDeadline } from './deadline.js';
 import type { ErrorReporter } from './error-reporter.js';
 import type { Batch, EventBuffer } from './event-buffer.js';
@@ -132,17 +133,17 @@ export class Delivery {
     // Past `flushBy` (and with an outbox to go to), the rest spills.
     if (!(await this.#settledBefore(target, deadline)) && this.#outbox !== undefined) {
       do await this.spill(spillBy);
-      while (!(await this.#settledBefore(target, Math.min(spillBy, Date.now() + 50))) && Date.now() < spillBy);
+      while (!(await this.#settledBefore(target, Math.min(spillBy, monotonicNow() + 50))) && monotonicNow() < spillBy);
     }
     // The outbox next, while the store takes writes and time is left (the pump drains it,
     // between batches of new events when traffic goes on).
     this.#lastDrain = undefined;
     const started = this.#failures;
-    while (this.#outbox !== undefined && !this.#outboxEmpty && this.#lastDrain !== 'failed' && Date.now() < deadline) {
+    while (this.#outbox !== undefined && !this.#outboxEmpty && this.#lastDrain !== 'failed' && monotonicNow() < deadline) {
       if (this.#failures !== started) break; // the store failed during this flush: what is spilled stays spilled
       this.kick();
       let timer: NodeJS.Timeout | undefined;
-      const pause = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(1, Math.min(50, deadline - Date.now())))));
+      const pause = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(1, Math.min(50, deadline - monotonicNow())))));
       await Promise.race([this.#pumping ?? pause, pause]);
       clearTimeout(timer);
     }
@@ -154,7 +155,7 @@ export class Delivery {
    */
   #behind(batches: number, part: number): boolean {
     const buffer = this.#buffer;
-    const now = Date.now();
+    const now = monotonicNow();
     const struggling = this.#retryAt > now || (this.#writingSince > 0 && now - this.#writingSince > SLOW_WRITE_MS);
     return (
       (struggling && buffer.queued >= batches * this.#options.batchSize) || buffer.total * part >= buffer.maxEvents || buffer.bytes * part >= buffer.maxBytes
@@ -199,7 +200,7 @@ export class Delivery {
   async #pump(): Promise<void> {
     for (;;) {
       if (this.#stopped) return;
-      if (Date.now() < this.#retryAt) return this.#retryLater();
+      if (monotonicNow() < this.#retryAt) return this.#retryLater();
       const batch = this.#buffer.take(this.#options.batchSize);
       if (batch !== undefined && (await this.#deliver(batch)) === 'transient') return this.#retryLater();
       if (batch !== undefined && this.#buffer.queued >= this.#options.batchSize) continue;
@@ -218,8 +219,8 @@ export class Delivery {
    * ago: another process sharing the file may have spilled), and reading it has not just failed.
    */
   #outboxMayHoldEvents(): boolean {
-    if (this.#outbox === undefined || Date.now() < this.#drainBlockedUntil) return false;
-    return !this.#outboxEmpty || Date.now() - this.#outboxSeenAt > OUTBOX_LOOK_AGAIN_MS;
+    if (this.#outbox === undefined || monotonicNow() < this.#drainBlockedUntil) return false;
+    return !this.#outboxEmpty || monotonicNow() - this.#outboxSeenAt > OUTBOX_LOOK_AGAIN_MS;
   }
 
   /**
@@ -256,7 +257,7 @@ export class Delivery {
 
   /** One write under the deadline; the failure, or undefined when the store confirmed it. */
   async #write(events: readonly RecordedEvent[]): Promise<unknown> {
-    this.#writingSince = Date.now();
+    this.#writingSince = monotonicNow();
     try {
       await withDeadline(this.#options.writeTimeout, `writing ${events.length} events to ${this.#store.description}`, (call) =>
         this.#store.write(events, call),
@@ -270,11 +271,11 @@ export class Delivery {
         this.#openOutbox();
         this.#backoff = Math.min(this.#options.maxRetryDelay, this.#backoff === 0 ? this.#options.retryDelay : this.#backoff * 2);
         // Jitter, so processes that lost the store together do not return together.
-        this.#retryAt = Date.now() + this.#backoff * (0.8 + 0.4 * Math.random());
+        this.#retryAt = monotonicNow() + this.#backoff * (0.8 + 0.4 * Math.random());
         // A flush (or close) waiting on this write tries again within its window, not after it:
         // a backoff longer than flushTimeout would otherwise drop or spill what a store that is
         // back could take.
-        const now = Date.now();
+        const now = monotonicNow();
         if (this.#flushingUntil > now) this.#retryAt = Math.min(this.#retryAt, now + Math.max(this.#options.retryDelay, (this.#flushingUntil - now) / 2));
         this.#reportFailure('write', error);
       }
@@ -289,7 +290,7 @@ export class Delivery {
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       this.kick();
-    }, Math.max(0, this.#retryAt - Date.now()));
+    }, Math.max(0, this.#retryAt - monotonicNow()));
     this.#retryTimer.unref();
   }
 
@@ -325,16 +326,16 @@ export class Delivery {
     // to it now would time out in its queue and block spilling for a second, dropping events.
     this.#openOutbox();
     // In slices: a flush that joins this spill later may bring its deadline closer.
-    while (this.#outboxOpening !== undefined && !this.#stopped && Date.now() < this.#spillUntil) {
+    while (this.#outboxOpening !== undefined && !this.#stopped && monotonicNow() < this.#spillUntil) {
       let timer: NodeJS.Timeout | undefined;
-      const slice = new Promise((resolve) => (timer = setTimeout(resolve, Math.max(1, Math.min(OPENING_SLICE_MS, this.#spillUntil - Date.now())))));
+      const slice = new Promise((resolve) => (timer = setTimeout(resolve, Math.max(1, Math.min(OPENING_SLICE_MS, this.#spillUntil - monotonicNow())))));
       await Promise.race([this.#outboxOpening, slice]);
       clearTimeout(timer);
     }
-    while (!this.#stopped && Date.now() >= this.#spillBlockedUntil && Date.now() < this.#spillUntil && (this.#spillAll || this.#behind(4, 2))) {
+    while (!this.#stopped && monotonicNow() >= this.#spillBlockedUntil && monotonicNow() < this.#spillUntil && (this.#spillAll || this.#behind(4, 2))) {
       const batch = this.#buffer.take(this.#options.batchSize);
       if (batch === undefined) return;
-      const ms = Math.max(1, Math.min(this.#options.writeTimeout, this.#spillUntil - Date.now()));
+      const ms = Math.max(1, Math.min(this.#options.writeTimeout, this.#spillUntil - monotonicNow()));
       try {
         await withDeadline(ms, `spilling ${batch.events.length} events to the outbox ${outbox.path}`, (call) =>
           outbox.spill(batch.events, call),
@@ -347,7 +348,7 @@ export class Delivery {
         if (this.#stopped) return;
         // The outbox cannot take them now: they stay in memory (new events past the bound are
         // dropped) and spilling is not tried again for a while.
-        this.#spillBlockedUntil = Date.now() + Math.max(this.#options.retryDelay, 1_000);
+        this.#spillBlockedUntil = monotonicNow() + Math.max(this.#options.retryDelay, 1_000);
         this.#buffer.putBack([batch]);
         this.#reportFailure('spill', error);
       }
@@ -369,7 +370,7 @@ export class Delivery {
       this.#outboxFailed(error);
       return 'failed';
     }
-    this.#outboxSeenAt = Date.now();
+    this.#outboxSeenAt = monotonicNow();
     if (batch === undefined) {
       this.#outboxEmpty = true;
       return 'done';
@@ -412,7 +413,7 @@ export class Delivery {
   /** The outbox failed to read or remove: reported, and left alone for a while (doubling up to a minute). */
   #outboxFailed(error: unknown): void {
     this.#drainBackoff = Math.min(60_000, this.#drainBackoff === 0 ? Math.max(this.#options.retryDelay, 1_000) : this.#drainBackoff * 2);
-    this.#drainBlockedUntil = Date.now() + this.#drainBackoff;
+    this.#drainBlockedUntil = monotonicNow() + this.#drainBackoff;
     this.#reportFailure('outbox', error);
   }
 
@@ -464,7 +465,7 @@ export class Delivery {
       const timer = setTimeout(() => {
         this.#waiters = this.#waiters.filter((w) => w !== waiter);
         resolve(false);
-      }, Math.max(0, deadline - Date.now()));
+      }, Math.max(0, deadline - monotonicNow()));
       const waiter = {
         seq,
         resolve: () => {

@@ -5,6 +5,7 @@
  * a storm of log lines, so each kind is passed on at most {@link BURST} times per window; the
  * rest are summed up in one message when the window ends. The counters are always exact.
  */
+import { monotonicNow } from './clock.js';
 
 /** What a failure is about: each kind has its own allowance. */
 export type FailureKind = 'rejected' | 'write' | 'spill' | 'quarantined' | 'dropped' | 'controls' | 'sticky' | 'outbox' | 'guardrail' | 'dimensions' | 'shadow';
@@ -43,7 +44,7 @@ export class ErrorReporter {
    * back cost a counter, not an Error with its stack and message each.
    */
   reportMade(kind: FailureKind, make: () => Error): void {
-    const now = Date.now();
+    const now = monotonicNow();
     let allowance = this.#allowances.get(kind);
     if (allowance === undefined) {
       allowance = { windowStart: now, passed: 0, suppressed: 0, lastLogged: -Infinity, timer: undefined };
@@ -60,12 +61,12 @@ export class ErrorReporter {
       return;
     }
     allowance.suppressed++;
-    allowance.timer ??= setTimeout(() => this.#summarize(kind, allowance!, Date.now()), allowance.windowStart + WINDOW_MS - now).unref();
+    allowance.timer ??= setTimeout(() => this.#summarize(kind, allowance!, monotonicNow()), allowance.windowStart + WINDOW_MS - now).unref();
   }
 
   /** Reports now what the current windows held back (before the recorder closes). */
   flushSuppressed(): void {
-    for (const [kind, allowance] of this.#allowances) this.#summarize(kind, allowance, Date.now());
+    for (const [kind, allowance] of this.#allowances) this.#summarize(kind, allowance, monotonicNow());
   }
 
   #summarize(kind: FailureKind, allowance: Allowance, now: number): void {

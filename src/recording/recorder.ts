@@ -7,6 +7,7 @@ import { UnitOfKey } from '../model/unit.js';
 import { conversionEventOf } from './conversion-event.js';
 import type { Conversion } from './conversion-event.js';
 import { ControlPoller } from './control-poller.js';
+import { monotonicNow } from './clock.js';
 import { withDeadline } from './deadline.js';
 import { Delivery } from './delivery.js';
 import { ErrorReporter } from './error-reporter.js';
@@ -306,7 +307,7 @@ export class Recorder {
   async flush(): Promise<void> {
     if (!this.#open) return this.#closing;
     const { flushTimeout, writeTimeout } = this.#options;
-    const start = Date.now();
+    const start = monotonicNow();
     // Shadow runs already started report within their timeout; a flush waits for them, within its bound.
     await within(shadowRunsReported(), Math.min(flushTimeout, writeTimeout));
     this.#collect();
@@ -326,7 +327,7 @@ export class Recorder {
   async #close(): Promise<void> {
     // One time budget for every step, so that close() (and a SIGTERM) ends in bounded time.
     const { flushTimeout, writeTimeout } = this.#options;
-    const start = Date.now();
+    const start = monotonicNow();
     const end = start + flushTimeout + writeTimeout;
     clearInterval(this.#timer);
     this.#controls.stop();
@@ -344,7 +345,7 @@ export class Recorder {
       await this.#spillOrDrop(left, 'close() found the store unreachable and the outbox could not take them', end - writeTimeout / 4);
     }
     this.#errors.flushSuppressed();
-    const remaining = () => Math.max(1, end - Date.now());
+    const remaining = () => Math.max(1, end - monotonicNow());
     const ending = [withDeadline(remaining(), `closing ${this.store.description}`, () => this.store.close())];
     const outbox = this.#outbox;
     if (outbox) ending.push(withDeadline(remaining(), `closing the outbox ${outbox.path}`, () => outbox.close()));
@@ -356,7 +357,7 @@ export class Recorder {
     const outbox = this.#outbox;
     try {
       if (outbox === undefined) throw new Error('there is no outbox');
-      const ms = Math.max(1, deadline - Date.now());
+      const ms = Math.max(1, deadline - monotonicNow());
       await withDeadline(ms, `spilling ${events.length} events to ${outbox.path}`, (call) => outbox.spill(events, call));
       this.#delivery.counts.spilled += events.length;
       this.#buffer.clear();

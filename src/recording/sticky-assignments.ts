@@ -1,5 +1,6 @@
 import type { StickyAssignment, Store } from '../model/store.js';
 import type { UnitOfKey } from '../model/unit.js';
+import { monotonicNow } from './clock.js';
 import { withDeadline } from './deadline.js';
 import type { ErrorReporter } from './error-reporter.js';
 
@@ -61,7 +62,7 @@ export class StickyAssignments {
     }
     // Known to have no track: asked again once that answer is old (another process may have
     // exposed the key since), not on every run.
-    if (known !== undefined && Date.now() < noTrackUntil(known)) return undefined;
+    if (known !== undefined && monotonicNow() < noTrackUntil(known)) return undefined;
     const size = 48 + 2 * key.length;
     if (this.#pending >= MAX_PENDING || this.#pendingBytes + size > MAX_PENDING_BYTES) return undefined;
     let keys = this.#lookups.get(trackSetId);
@@ -146,7 +147,7 @@ export class StickyAssignments {
           // The store's answer replaces what this process guessed while it was on its way.
           for (const [unit, track] of found) this.#learn(trackSetId, byUnit.get(unit)!, track);
           // Keys the store has no track for, and this process exposed none meanwhile.
-          const noTrack = `${NO_TRACK}${Date.now() + NO_TRACK_MS}`;
+          const noTrack = `${NO_TRACK}${monotonicNow() + NO_TRACK_MS}`;
           for (const [unit, key] of byUnit) {
             const known = this.#tracks.get(entryOf(trackSetId, key));
             if (!found.has(unit) && (known === undefined || isNoTrack(known))) this.#learn(trackSetId, key, noTrack);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { after, mock, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { Recorder, StoreError, TrackSet, UnitOfKey, callbackStore, close, configure, convert, flush, memoryStore, sqliteOutbox, stats } from '../../src/index.js';
 import type { Outbox, OutboxBatch, QuarantinedEvent, RecordedEvent, Store } from '../../src/index.js';
@@ -236,4 +236,47 @@ test('a retry backoff longer than flushTimeout: close() still tries again within
   assert.equal(s.written, 50, `written ${s.written}, dropped ${s.dropped}`);
   assert.equal(s.dropped, 0);
   assert.equal((await store.inner.summarize()).length, 0, 'conversions only: no set to summarize, but nothing lost');
+});
+
+test('a step back of the wall clock during an outage does not hold writes back for the length of the step', async () => {
+  class ClockTracks extends TrackSet {
+    static override id = 'clock-step';
+    static a_track() {}
+  }
+  const inner = memoryStore();
+  const started = performance.now();
+  const store: Store = {
+    description: 'fails for 300 ms',
+    async write(events, options) {
+      if (performance.now() - started < 300) throw new StoreError('down for a moment', { transient: true });
+      return inner.write(events, options);
+    },
+    readControls: async () => [],
+    writeControl: async () => {},
+    readAssignments: async () => new Map(),
+    summarize: (options) => inner.summarize(options),
+    close: async () => {},
+  };
+  const real = Date.now.bind(Date);
+  let offset = 0;
+  const clock = mock.method(Date, 'now', () => real() + offset);
+  try {
+    configure({ store, outbox: false, maxBuffered: 4000, batchSize: 200, flushInterval: 50, retryDelay: 50, maxRetryDelay: 200, writeTimeout: 500, handleSignals: false, onError: () => {} });
+    let units = 0;
+    // 1.5 s of traffic; at 200 ms, in the outage, the wall clock steps back an hour (NTP, a resumed VM).
+    while (performance.now() - started < 1_500) {
+      if (offset === 0 && performance.now() - started > 200) offset = -3_600_000;
+      for (let k = 0; k < 100; k++, units++) new ClockTracks({ key: `clock-${units}` }).run();
+      await sleep(25);
+    }
+    const before = stats();
+    assert.ok(before.written > 0, 'writes resumed once the store was back, before any flush');
+    await flush();
+    await close();
+    const after = stats();
+    assert.equal(after.dropped, 0, 'nothing dropped while the store was healthy');
+    assert.equal(inner.events.filter((e) => e.kind === 'exposure').length, units, 'every exposure stored');
+  } finally {
+    clock.mock.restore();
+  }
 });

@@ -16,7 +16,7 @@ import { comparePhases, verdictOf } from './compare.js';
 import type { PendingComparison } from './compare.js';
 import { armEstimate, familyOf, metricSpecs, metricSums, poolArms as poolPhases, valueOf } from './metric-spec.js';
 import type { ArmSums, MetricSpec } from './metric-spec.js';
-import { leftOut, phasedSrm, phaseSrm, trippedBy } from './phase-srm.js';
+import { leftOut, phasedSrm, phaseSrm, trippedBefore, trippedBy } from './phase-srm.js';
 import type {
   Comparison,
   Interval,
@@ -175,15 +175,23 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
       });
     }
   }
-  // Tracks a guardrail switched off gain no users from the trip on: each phase's check leaves
-  // out those tripped by its end and tests the others against their own weights.
-  const splits = analysedPhases.map((p) => ({ tracks: p.tracks, weights: p.definition?.weights ?? weights, tripped: trippedBy(set.guardrails, p.endedAt) }));
+  // Tracks a guardrail switched off gain no users from the trip on (in the process that tripped
+  // them): each phase's check leaves out those tripped during it and tests the others against
+  // their own weights.
+  const splits = analysedPhases.map((p) => ({ tracks: p.tracks, weights: p.definition?.weights ?? weights, tripped: trippedBy(set.guardrails, p) }));
   const srm = phasedSrm(splits);
+  // Tracks tripped before a phase began: not left out of it (the process that tripped them may
+  // have restarted), but named in its warning, as the likelier cause.
+  const earlierTrips = [...new Set(analysedPhases.flatMap((p) => trippedBefore(set.guardrails, p.startedAt)))];
   const srmExcluded = [...new Set(splits.flatMap(leftOut))];
   if (srm?.mismatch) {
     warnings.push({
       kind: 'sample-ratio-mismatch',
-      message: `sample-ratio mismatch (${pText(srm.pValue)}): users are not split as ${analysedPhases.length > 1 ? "each phase's" : 'the'} weights say; check for assignment or logging bugs before trusting results`,
+      message:
+        `sample-ratio mismatch (${pText(srm.pValue)}): users are not split as ${analysedPhases.length > 1 ? "each phase's" : 'the'} weights say; ` +
+        (earlierTrips.length > 0
+          ? `a guardrail tripped ${earlierTrips.map((t) => `'${t}'`).join(', ')} in an earlier phase, and a process that tripped a track serves the baseline instead until it restarts; else check for assignment or logging bugs before trusting results`
+          : 'check for assignment or logging bugs before trusting results'),
     });
   }
   const minUsers = options.minUsers ?? 100;
@@ -239,7 +247,7 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
             options,
             (segmentTracks, segmentPhases, sequential) => analyse(orderTracks(segmentTracks, weights, []), segmentPhases, baseline, specs, weights, { ...options, sequential }),
             (phase) => phases.find((p) => p.phase === phase)?.definition?.weights ?? weights,
-            (phase) => trippedBy(set.guardrails, phases.find((p) => p.phase === phase)?.endedAt ?? null),
+            (phase) => trippedBy(set.guardrails, phases.find((p) => p.phase === phase) ?? { startedAt: null, endedAt: null }),
           ),
         }
       : {}),
@@ -321,7 +329,7 @@ function phaseResult(phase: PhaseSums, index: number, set: TrackSetSums, baselin
   const weights = d?.weights ?? set.definition?.weights ?? NO_WEIGHTS;
   const totalWeight = [...weights.values()].reduce((a, b) => a + b, 0);
   const tracks = orderTracks(phase.tracks, weights, []);
-  const split = { tracks, weights, tripped: trippedBy(set.guardrails, phase.endedAt) };
+  const split = { tracks, weights, tripped: trippedBy(set.guardrails, phase) };
   const check = phaseSrm(split);
   return {
     index: index + 1,

@@ -22,15 +22,24 @@ export interface PhaseSplit {
 const NONE: ReadonlySet<string> = new Set();
 
 /**
- * The tracks of the live test a guardrail switched off before `end` (epoch ms; null: the
- * current phase, every trip). A tripped track's new keys are served the baseline and record
- * no exposure, so from the trip on it gains no users while the others keep their weights'
- * ratios: its users no longer follow the phase's weights, the other tracks' still do. A trip
- * is never undone in the process that made it, so a trip before a phase counts in it too.
+ * The tracks of the live test a guardrail switched off during a phase (`startedAt` to
+ * `endedAt`, epoch ms; null: open). A tripped track's new keys are served the baseline and
+ * record no exposure in the process that tripped it, so from the trip on it gains fewer users
+ * while the others keep their weights' ratios: its users no longer follow the phase's weights,
+ * the other tracks' still do. Trips are per process and last until it restarts, so a later
+ * phase is checked whole (its warning names the earlier trips: {@link trippedBefore}), never
+ * left without a check.
  */
-export function trippedBy(guardrails: TrackSetSums['guardrails'], end: number | null): ReadonlySet<string> {
-  const tripped = guardrails.filter((g) => !isShadowTrip(g.cause) && (end === null || g.at < end));
+export function trippedBy(guardrails: TrackSetSums['guardrails'], phase: { readonly startedAt: number | null; readonly endedAt: number | null }): ReadonlySet<string> {
+  const { startedAt, endedAt } = phase;
+  const tripped = guardrails.filter((g) => !isShadowTrip(g.cause) && (startedAt === null || g.at >= startedAt) && (endedAt === null || g.at < endedAt));
   return tripped.length === 0 ? NONE : new Set(tripped.map((g) => g.track));
+}
+
+/** The tracks of the live test a guardrail switched off before `at` (epoch ms). */
+export function trippedBefore(guardrails: TrackSetSums['guardrails'], at: number | null): string[] {
+  if (at === null) return [];
+  return [...new Set(guardrails.filter((g) => !isShadowTrip(g.cause) && g.at < at).map((g) => g.track))];
 }
 
 /** The tracks of the phase's weights that its check leaves out (a guardrail tripped them), in weight order. */

@@ -133,7 +133,7 @@ test('with fewer than 2 tracks left there is no check, and the report says why',
   assert.match(text.split('\n').slice(0, 2).join(' '), /no sample-ratio check: fewer than 2 tracks left without bad \(guardrail\)/);
 });
 
-test('a trip leaves the track out of its phase and the later ones, never of a phase that ended before it', async () => {
+test('a trip leaves the track out of its own phase only: a phase that ended before it, or began after it, is checked whole', async () => {
   // Phase 1 splits 1:1:1 (bad short: broken, as nothing excuses it); phase 2 runs 1:1:2, and bad trips in it.
   const phases: Phase[] = [
     { id: 'a', start: START, weights: { control: 1, ok: 1, bad: 1 }, users: { control: 300, ok: 300, bad: 200 } },
@@ -147,13 +147,25 @@ test('a trip leaves the track out of its phase and the later ones, never of a ph
   assert.deepEqual(set.srmExcluded, ['bad']);
   assert.equal(set.srm?.mismatch, true, "phase 1's broken split still shows in the set's check");
 
-  // Tripped in phase 1: left out of phase 1 and of phase 2 (a trip is never undone in its process).
+  // Tripped in phase 1: left out of phase 1 only. Phase 2 is checked whole (a trip lasts until
+  // its process restarts), and its skewed split warns, naming the earlier trip as the likely cause.
   const fine: Phase[] = [{ ...phases[0]!, users: { control: 300, ok: 300, bad: 50 } }, phases[1]!];
   const earlier = await setsOf(memoryStore(), [...eventsOf('earlier', fine), trip('earlier', 'bad', START + 2 * HOUR)]);
   const both = earlier.get('earlier')!;
-  assert.deepEqual(both.phases.map((p) => [p.srm?.pValue, p.srmExcluded]), [[1, ['bad']], [1, ['bad']]]);
-  assert.equal(both.srm?.mismatch, false);
-  assert.ok(!both.warnings.some((w) => w.kind === 'sample-ratio-mismatch'));
+  assert.deepEqual(both.phases.map((p) => p.srmExcluded), [['bad'], []]);
+  assert.equal(both.phases[0]!.srm?.pValue, 1);
+  assert.equal(both.phases[1]!.srm?.mismatch, true, 'phase 2 began after the trip: checked whole, never left without a check');
+  const warning = both.warnings.find((w) => w.kind === 'sample-ratio-mismatch');
+  assert.match(warning?.message ?? '', /a guardrail tripped 'bad' in an earlier phase/);
+
+  // A two-track set tripped in phase 1 keeps a check in phase 2, which catches a real skew there.
+  const two: Phase[] = [
+    { id: 'a', start: START, weights: { control: 1, b: 1 }, users: { control: 300, b: 200 } },
+    { id: 'b', start: START + 24 * HOUR, weights: { control: 1, b: 3 }, users: { control: 600, b: 400 } },
+  ];
+  const blind = (await setsOf(memoryStore(), [...eventsOf('two', two), trip('two', 'b', START + 2 * HOUR)])).get('two')!;
+  assert.equal(blind.phases[0]!.srm, null, 'phase 1: one track left, no check');
+  assert.equal(blind.phases[1]!.srm?.mismatch, true, 'phase 2: checked, and the 6:4 split against 1:3 is flagged');
 });
 
 test("each segment's check leaves out the tracks the set's leaves out", async () => {

@@ -82,10 +82,11 @@ export interface Store {
   /** Earlier tracks of units in a sticky set, by unit; none when the store holds no tracks data yet. */
   readAssignments(trackSetId: string, units: readonly string[], options?: CallOptions): Promise<Map<string, string>>;
   /**
-   * Earlier tracks of units in every set ever recorded sticky, up to `limit` rows (in the
-   * store's order), read once when recording starts: a returning user keeps their track from
-   * the first run of a new process, not only once a lookup answers. Optional: without it, each
-   * key is looked up on its first run and gets its current assignment until the answer.
+   * Earlier tracks of units in the sets whose latest definition is sticky, up to `limit` rows
+   * shared evenly between those sets (each set's in the store's order), read once when recording
+   * starts: a returning user keeps their track from the first run of a new process, not only
+   * once a lookup answers. Optional: without it, each key is looked up on its first run and gets
+   * its current assignment until the answer.
    */
   readStickyAssignments?(limit: number, options?: CallOptions): Promise<StickyAssignment[]>;
   /** The same, read synchronously (a local file can); undefined when it cannot answer now. */

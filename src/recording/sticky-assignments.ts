@@ -16,9 +16,10 @@ import type { ErrorReporter } from './error-reporter.js';
  * process exposes it), so a sticky set's uncovered keys cost one lookup each, not one a run.
  *
  * When recording starts, the store's sticky assignments are loaded ({@link load}, up to
- * {@link LOAD_LIMIT}): a returning user keeps their track from a new process's first run. A
- * SQLite file answers at once (as it does for control state); other stores answer in the
- * background, and `ready()` waits for them.
+ * {@link LOAD_LIMIT} and half the cache's bounds, shared between the sticky sets): a returning
+ * user keeps their track from a new process's first run. A SQLite file answers at once (as it
+ * does for control state); other stores answer in the background, `ready()` waits for them, and
+ * keys served meanwhile take the loaded track once it comes.
  */
 export class StickyAssignments {
   readonly #store: Store;
@@ -35,6 +36,13 @@ export class StickyAssignments {
   #looking: Promise<void> | undefined;
   /** Assignments loaded from the store when recording started, by set and unit; taken into #tracks on a key's first run. */
   #loaded = new Map<string, string>();
+  /**
+   * While the load is on its way: the keys this process exposed meanwhile, by set and unit, so
+   * the store's answer replaces the track they were served (the store keeps the first one).
+   */
+  #servedBeforeLoad: Map<string, string> | undefined;
+  /** Keys whose lookup could not be queued (too many waiting): their runs' tracks are not remembered, so a later run asks. */
+  #unasked = new Set<string>();
 
   constructor(store: Store, units: UnitOfKey, errors: ErrorReporter, options: { writeTimeout: number; maxEntries: number; maxBytes: number }) {
     this.#store = store;
@@ -64,7 +72,11 @@ export class StickyAssignments {
     // exposed the key since), not on every run.
     if (known !== undefined && monotonicNow() < noTrackUntil(known)) return undefined;
     const size = 48 + 2 * key.length;
-    if (this.#pending >= MAX_PENDING || this.#pendingBytes + size > MAX_PENDING_BYTES) return undefined;
+    if (this.#pending >= MAX_PENDING || this.#pendingBytes + size > MAX_PENDING_BYTES) {
+      if (this.#unasked.size >= MAX_PENDING) this.#unasked.clear();
+      this.#unasked.add(entry);
+      return undefined;
+    }
     let keys = this.#lookups.get(trackSetId);
     if (keys === undefined) this.#lookups.set(trackSetId, (keys = new Set()));
     if (!keys.has(key)) {
@@ -81,7 +93,7 @@ export class StickyAssignments {
    * the background (the promise resolves when they are in, or the read failed and was reported).
    */
   load(): Promise<void> {
-    const limit = Math.min(this.#maxEntries, LOAD_LIMIT);
+    const limit = Math.min(Math.floor(this.#maxEntries / 2), LOAD_LIMIT);
     try {
       const now = this.#store.readStickyAssignmentsNow?.(limit);
       if (now !== undefined) {
@@ -93,19 +105,33 @@ export class StickyAssignments {
     }
     const store = this.#store;
     if (store.readStickyAssignments === undefined) return Promise.resolve();
-    return withDeadline(this.#writeTimeout, `loading sticky assignments from ${store.description}`, (call) => store.readStickyAssignments!(limit, call)).then(
-      (rows) => this.#keep(rows),
-      (error: unknown) => this.#errors.report('sticky', error),
-    );
+    this.#servedBeforeLoad = new Map();
+    return withDeadline(this.#writeTimeout, `loading sticky assignments from ${store.description}`, (call) => store.readStickyAssignments!(limit, call))
+      .then(
+        (rows) => this.#keep(rows),
+        (error: unknown) => this.#errors.report('sticky', error),
+      )
+      .finally(() => {
+        this.#servedBeforeLoad = undefined;
+      });
   }
 
-  /** Keeps loaded assignments, within half the cache's bytes (the rest is for keys as they come). */
+  /**
+   * Keeps loaded assignments, within half the cache's bytes and entries (the rest is for keys as
+   * they come). A key this process served before they came takes the store's track from now on.
+   */
   #keep(rows: readonly StickyAssignment[]): void {
+    const served = this.#servedBeforeLoad;
     for (const { trackSetId, unit, track } of rows) {
       const entry = entryOf(trackSetId, unit);
+      const key = served?.get(entry);
+      if (key !== undefined) {
+        this.#learn(trackSetId, key, track);
+        continue;
+      }
       const size = entryBytes(entry, track);
       if (this.#loaded.has(entry)) continue;
-      if (this.#bytes + size > this.#maxBytes / 2) break;
+      if (this.#bytes + size > this.#maxBytes / 2 || this.#loaded.size >= this.#maxEntries / 2) break;
       this.#loaded.set(entry, track);
       this.#bytes += size;
     }
@@ -113,8 +139,14 @@ export class StickyAssignments {
 
   /** Remembers the track this process exposed a key to, unless one is known (the first wins). */
   remember(trackSetId: string, key: string, track: string): void {
-    const known = this.#tracks.get(entryOf(trackSetId, key));
-    if (known === undefined || isNoTrack(known)) this.#learn(trackSetId, key, track);
+    const entry = entryOf(trackSetId, key);
+    // Not looked up (too many lookups were waiting): not remembered either, so a later run asks.
+    if (this.#unasked.delete(entry)) return;
+    const known = this.#tracks.get(entry);
+    if (known !== undefined && !isNoTrack(known)) return;
+    this.#learn(trackSetId, key, track);
+    const served = this.#servedBeforeLoad;
+    if (served !== undefined && served.size < MAX_PENDING) served.set(entryOf(trackSetId, this.#units.of(key)), key);
   }
 
   /** Resolves when the lookups asked for so far are answered (or failed). */

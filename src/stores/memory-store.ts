@@ -94,12 +94,21 @@ export function memoryStore(): MemoryStore {
       return shadowSumsOfEvents(events, trackSetId);
     },
     readStickyAssignmentsNow(limit) {
-      const sticky = new Set<string>();
-      for (const e of events) if (e.kind === 'definition' && e.sticky === true) sticky.add(e.trackSetId);
+      // The sets whose latest definition is sticky, each with its share of the limit.
+      const latest = new Map<string, { at: number; sticky: boolean }>();
+      for (const e of events) {
+        if (e.kind !== 'definition') continue;
+        const before = latest.get(e.trackSetId);
+        if (before === undefined || e.at >= before.at) latest.set(e.trackSetId, { at: e.at, sticky: e.sticky === true });
+      }
+      const sticky = [...latest].filter(([, d]) => d.sticky).map(([id]) => id);
+      const each = Math.floor(limit / Math.max(1, sticky.length));
+      const taken = new Map<string, number>();
       const found: StickyAssignment[] = [];
       for (const e of exposures.values()) {
-        if (found.length >= limit) break;
-        if (sticky.has(e.trackSetId)) found.push({ trackSetId: e.trackSetId, unit: e.unit, track: e.track });
+        if (!sticky.includes(e.trackSetId) || (taken.get(e.trackSetId) ?? 0) >= each) continue;
+        taken.set(e.trackSetId, (taken.get(e.trackSetId) ?? 0) + 1);
+        found.push({ trackSetId: e.trackSetId, unit: e.unit, track: e.track });
       }
       return found;
     },

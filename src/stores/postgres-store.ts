@@ -252,9 +252,14 @@ export class PostgresStore implements Store {
   }
 
   async readStickyAssignments(limit: number, options: CallOptions = {}): Promise<StickyAssignment[]> {
+    // The sets whose latest definition is sticky, then each one's share of the limit.
     const rows = await this.#read<StickyAssignment & QueryResultRow>(
-      `SELECT track_set_id AS "trackSetId", unit, track FROM ${this.#s}.tracks_exposures
-       WHERE track_set_id IN (SELECT DISTINCT track_set_id FROM ${this.#s}.tracks_definitions WHERE sticky = 1) LIMIT $1`,
+      `WITH sets AS (
+         SELECT DISTINCT ON (track_set_id) track_set_id, sticky FROM ${this.#s}.tracks_definitions ORDER BY track_set_id, at DESC, event_id DESC),
+       sticky AS (SELECT track_set_id FROM sets WHERE sticky = 1),
+       each AS (SELECT ($1::int / GREATEST(1, (SELECT COUNT(*) FROM sticky)))::int AS n)
+       SELECT s.track_set_id AS "trackSetId", e.unit, e.track FROM sticky s
+       CROSS JOIN LATERAL (SELECT unit, track FROM ${this.#s}.tracks_exposures x WHERE x.track_set_id = s.track_set_id LIMIT (SELECT n FROM each)) e`,
       [limit],
       options,
     );

@@ -165,19 +165,16 @@ export class SqliteDatabase {
     return found;
   }
 
-  /** Units' tracks in every set ever recorded sticky, up to `limit` (see Store.readStickyAssignments). */
+  /** Units' tracks in the sets recorded sticky now, up to `limit` shared evenly between them (see Store.readStickyAssignments). */
   readStickyAssignments(limit: number, deadline: number): StickyAssignment[] {
     const db = this.#readable(deadline);
     if (db === undefined || limit <= 0) return [];
-    return untilDeadline(
-      () =>
-        db
-          .prepare(
-            'SELECT track_set_id AS trackSetId, unit, track FROM tracks_exposures WHERE track_set_id IN (SELECT DISTINCT track_set_id FROM tracks_definitions WHERE sticky = 1) LIMIT ?',
-          )
-          .all(limit),
-      deadline,
-    ) as StickyAssignment[];
+    return untilDeadline(() => {
+      const sets = (db.prepare(STICKY_SETS_SQL).all() as { id: string }[]).map((row) => row.id);
+      const each = Math.floor(limit / Math.max(1, sets.length));
+      const rows = db.prepare('SELECT track_set_id AS trackSetId, unit, track FROM tracks_exposures WHERE track_set_id = ? LIMIT ?');
+      return sets.flatMap((id) => rows.all(id, each) as StickyAssignment[]);
+    }, deadline);
   }
 
   summarize(options: SummarizeOptions | undefined, deadline: number): TrackSetSums[] {
@@ -594,3 +591,7 @@ function summaryRowsSqlite(db: Database, options: SummarizeOptions | undefined, 
   };
 }
 
+/** The sets whose latest definition is sticky (sets of this process's code that are no longer sticky never ask). */
+const STICKY_SETS_SQL = `SELECT d.track_set_id AS id FROM tracks_definitions d
+  WHERE d.sticky = 1 AND d.at = (SELECT MAX(at) FROM tracks_definitions l WHERE l.track_set_id = d.track_set_id)
+  GROUP BY d.track_set_id ORDER BY d.track_set_id`;

@@ -384,3 +384,63 @@ for (const kind of ['memory', 'SQLite', 'PostgreSQL'] as const) {
     }
   });
 }
+
+test('a sticky load that answers after the process served keys replaces the tracks they were served', async () => {
+  const memory = memoryStore();
+  const keys = KEYS.slice(0, 2000);
+  configure({ store: memory, outbox: false, controlInterval: 60_000 });
+  const before = assignments(StickyCheckout, keys);
+  await close();
+  await rampTrackSet(memory, 'ramp-sticky', { weights: { control: 0, fast: 1 } });
+  // The next process, on a remote store slow at startup: lookups outlast the write deadline, the load answers in 300 ms.
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const slow: Store = {
+    description: 'slow at startup',
+    write: (events, options) => memory.write(events, options),
+    readControls: () => memory.readControls(),
+    readControlsNow: () => memory.readControlsNow!(), // the ramp holds from the first run
+    writeControl: (state, options) => memory.writeControl(state, options),
+    readAssignments: async (id, units, options) => (await sleep(1_000), memory.readAssignments(id, units, options)),
+    readStickyAssignments: async (limit) => (await sleep(300), memory.readStickyAssignments!(limit)),
+    summarize: (options) => memory.summarize(options),
+    close: async () => {},
+  };
+  configure({ store: slow, outbox: false, controlInterval: 60_000, writeTimeout: 500, onError: () => {} });
+  const early = assignments(StickyCheckout, keys);
+  assert.ok(keys.some((key) => early.get(key) !== before.get(key)), 'before the load answers, some returning users get their current assignment');
+  await ready();
+  const later = assignments(StickyCheckout, keys);
+  const moved = keys.filter((key) => later.get(key) !== before.get(key));
+  assert.equal(moved.length, 0, `after the load, every returning user is back on their first track (${moved.length} not)`);
+  await close();
+});
+
+test('keys past the lookup queue (10,000 waiting) are looked up on a later run, not kept on the track they were first served', async () => {
+  const memory = memoryStore();
+  const keys = KEYS.slice(0, 15_000);
+  configure({ store: memory, outbox: false, controlInterval: 60_000 });
+  const before = assignments(StickyCheckout, keys);
+  await close();
+  await rampTrackSet(memory, 'ramp-sticky', { weights: { control: 0, fast: 1 } });
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  // No load at startup (a store of your own without readStickyAssignments): every key is looked up.
+  const store: Store = {
+    description: 'lookups only',
+    write: (events, options) => memory.write(events, options),
+    readControls: () => memory.readControls(),
+    readControlsNow: () => memory.readControlsNow!(),
+    writeControl: (state, options) => memory.writeControl(state, options),
+    readAssignments: async (id, units, options) => (await sleep(50), memory.readAssignments(id, units, options)),
+    summarize: (options) => memory.summarize(options),
+    close: async () => {},
+  };
+  configure({ store, outbox: false, controlInterval: 60_000 });
+  assignments(StickyCheckout, keys); // 15,000 new keys at once: 5,000 find the lookup queue full
+  await flush();
+  assignments(StickyCheckout, keys); // those are asked now
+  await flush();
+  const later = assignments(StickyCheckout, keys);
+  const moved = keys.filter((key) => later.get(key) !== before.get(key));
+  assert.equal(moved.length, 0, `every returning user is back on their first track (${moved.length} not)`);
+  await close();
+});

@@ -105,23 +105,30 @@ for (const kind of kinds) {
       await store.close();
     });
 
-    test('readStickyAssignments gives the first track of each unit of the sets ever recorded sticky, up to the limit', async () => {
+    test('readStickyAssignments gives the first track of each unit of the sets whose latest definition is sticky, the limit shared between them', async () => {
       const { store } = kind.fresh();
       assert.deepEqual((await store.readStickyAssignments?.(10)) ?? [], [], 'none before any tracks data');
       const definition = (id: string, sticky: boolean, at: number): RecordedEvent => ({ kind: 'definition', eventId: `d-${id}-${at}`, trackSetId: id, weights: { a: 1, b: 1 }, coverage: 1, control: 'a', phase: `p${at}`, sticky, stopped: false, at });
       const exposure = (id: string, unit: string, track: string, at: number): RecordedEvent => ({ kind: 'exposure', eventId: `e-${id}-${unit}-${at}`, trackSetId: id, track, unit, at });
       await store.write([
-        definition('st', true, day),
-        definition('st', false, day + 10), // sticky once: its users' first tracks still count
+        definition('st', false, day),
+        definition('st', true, day + 10), // sticky now: its users count
+        definition('was', true, day),
+        definition('was', false, day + 10), // sticky no more: its code never asks
         definition('plain', false, day),
         exposure('st', 'u1', 'a', day + 1),
         exposure('st', 'u1', 'b', day + 2), // a later exposure of the same unit: the first wins
         exposure('st', 'u2', 'b', day + 3),
+        exposure('was', 'u1', 'b', day + 1),
         exposure('plain', 'u1', 'b', day + 1),
+        definition('big', true, day),
+        ...Array.from({ length: 6 }, (_, i) => exposure('big', `b${i}`, 'a', day + i)),
       ]);
       const rows = (await store.readStickyAssignments!(10)).map((r) => `${r.trackSetId}/${r.unit}/${r.track}`).sort();
-      assert.deepEqual(rows, ['st/u1/a', 'st/u2/b']);
-      assert.equal((await store.readStickyAssignments!(1)).length, 1, 'the limit holds');
+      assert.deepEqual(rows.filter((r) => r.startsWith('st/')), ['st/u1/a', 'st/u2/b']);
+      assert.equal(rows.filter((r) => r.startsWith('big/')).length, 5, 'each sticky set gets its share of the limit (10 / 2)');
+      assert.ok(!rows.some((r) => r.startsWith('was/') || r.startsWith('plain/')), 'not the sets that are not sticky now');
+      assert.equal((await store.readStickyAssignments!(2)).length, 2, 'the limit holds');
       const now = store.readStickyAssignmentsNow?.(10);
       if (now !== undefined) assert.deepEqual(now.map((r) => `${r.trackSetId}/${r.unit}/${r.track}`).sort(), rows, 'the synchronous read agrees');
       await store.close();

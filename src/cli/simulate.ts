@@ -73,7 +73,9 @@ async function trackSetsIn(path: string): Promise<(typeof TrackSet)[]> {
     module = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw new UsageError(`cannot load ${path}: ${reason}`);
+    // Node cannot import TypeScript by itself: say how to run the CLI so that it can.
+    const hint = /\.[cm]?tsx?$/.test(path) && /Unknown file extension/.test(reason ?? '') ? '; for a TypeScript module run node --import tsx node_modules/.bin/tracks simulate ... (or compile it first)' : '';
+    throw new UsageError(`cannot load ${path}: ${reason}${hint}`);
   }
   const sets = Object.values(module).filter(
     (value): value is typeof TrackSet => typeof value === 'function' && (value as { prototype?: unknown }).prototype instanceof TrackSet,

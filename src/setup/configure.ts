@@ -11,6 +11,7 @@ import type { PostgresStoreOptions } from '../stores/postgres-store.js';
 import { sqliteOutbox } from '../stores/sqlite-outbox.js';
 import { defaultOutboxPath } from './default-outbox.js';
 import { handleShutdown } from './shutdown.js';
+import type { ShutdownHandlers } from './shutdown.js';
 
 /** What {@link configure} takes: where to record, and how. */
 export interface RecordingOptions extends RecorderOptions {
@@ -43,7 +44,9 @@ const CONFIGURE_OPTIONS = ['store', 'schema', 'outbox', 'maxOutboxEvents', 'hand
 /** The one recorder of the process; kept after close() so that stats() reads its final counts. */
 let current: Recorder | undefined;
 let uninstall: (() => void) | undefined;
-let removeShutdown: (() => void) | undefined;
+let shutdown: ShutdownHandlers | undefined;
+/** Earlier configurations still closing (a newer one's SIGTERM flow waits for them). */
+const closing = new Set<Promise<void>>();
 
 /**
  * Starts recording: exposures, per-track health and conversions go to the store, in batches,
@@ -66,13 +69,22 @@ export function configure(options: RecordingOptions): Recorder | undefined {
   const { store: spec, schema, outbox: outboxOption, maxOutboxEvents, handleSignals, ...recorderOptions } = options;
   resolveOptions(recorderOptions); // a bad option throws here, before the current configuration is replaced
   const previous = current;
-  const previousShutdown = removeShutdown;
-  removeShutdown = undefined;
-  stopRecording();
+  const previousShutdown = shutdown;
+  shutdown = undefined;
+  uninstall?.();
+  uninstall = undefined;
   current = undefined;
-  // The earlier configuration's exit and SIGTERM handlers stay until its close() ends: a process
-  // that exits or is told to stop meanwhile still spills what that configuration held.
-  if (previous) void previous.close().finally(() => previousShutdown?.());
+  // The earlier configuration's exit handler stays until its close() ends: a process that exits
+  // meanwhile still spills what that configuration held. So does its SIGTERM handler, unless
+  // this configuration installs its own, which waits for that close before the signal.
+  if (previous) {
+    const closed = previous.close().finally(() => {
+      closing.delete(closed);
+      previousShutdown?.remove();
+    });
+    closing.add(closed);
+    if (spec !== undefined && spec !== null && handleSignals !== false) previousShutdown?.releaseSignal();
+  }
   if (spec === undefined || spec === null) return undefined;
   if (outboxOption !== undefined && outboxOption !== false && (typeof outboxOption !== 'string' || outboxOption.trim() === '')) {
     throw new TracksError("configure: outbox is not a file path; give one (e.g. '/var/lib/app/tracks.outbox') or false for none");
@@ -86,7 +98,7 @@ export function configure(options: RecordingOptions): Recorder | undefined {
   const recorder = new Recorder(store, recorderOptions, outbox);
   current = recorder;
   uninstall = installRunHooks(recorder.hooks);
-  if (handleSignals !== false) removeShutdown = handleShutdown(recorder);
+  if (handleSignals !== false) shutdown = handleShutdown(recorder, () => Promise.all([...closing]));
   return recorder;
 }
 
@@ -96,14 +108,6 @@ function maxOutbox(value: number | undefined): { maxEvents?: number } {
     throw new TracksError(`configure: maxOutboxEvents is ${String(value)}; use a positive number (default 5,000,000)`);
   }
   return { maxEvents: value };
-}
-
-/** Removes the hooks and shutdown handlers of the current configuration. */
-function stopRecording(): void {
-  uninstall?.();
-  removeShutdown?.();
-  uninstall = undefined;
-  removeShutdown = undefined;
 }
 
 /**
@@ -167,8 +171,8 @@ export async function flush(): Promise<void> {
  */
 export async function close(): Promise<void> {
   await current?.close();
-  removeShutdown?.();
-  removeShutdown = undefined;
+  shutdown?.remove();
+  shutdown = undefined;
 }
 
 /**

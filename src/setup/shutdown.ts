@@ -20,9 +20,13 @@ const OURS = new WeakSet<(...args: never[]) => unknown>();
  * - **`exit`** (`process.exit()`, or the end): whatever is still in memory is spilled to the
  *   outbox on the spot, synchronously; it is written to the store by the next process.
  *
- * Returns a function that removes the handlers.
+ * `earlier` is what an earlier configuration, still closing, has left to do: the SIGTERM flow
+ * waits for it before its last spill and the signal, so that configuration's events are spilled
+ * too (its own SIGTERM handler is released when this one is installed: see configure()).
+ *
+ * Returns the handlers' removal, all of them or the SIGTERM one alone.
  */
-export function handleShutdown(recorder: Recorder): () => void {
+export function handleShutdown(recorder: Recorder, earlier: () => Promise<unknown> = () => Promise.resolve()): ShutdownHandlers {
   let exitFlushes = 0;
   let terminating = false;
   const onBeforeExit = () => {
@@ -39,7 +43,7 @@ export function handleShutdown(recorder: Recorder): () => void {
     }
     if (terminating) return;
     terminating = true;
-    void recorder.flush().finally(() => {
+    void Promise.all([recorder.flush(), earlier()]).finally(() => {
       // Synchronous from here to the signal: nothing can be recorded between the spill and the
       // end (a death by signal runs no 'exit' handler, so this is the last word).
       recorder.spillNow();
@@ -52,9 +56,22 @@ export function handleShutdown(recorder: Recorder): () => void {
   process.on('beforeExit', onBeforeExit);
   process.prependListener('SIGTERM', onSigterm);
   process.on('exit', onExit);
-  return () => {
-    process.removeListener('beforeExit', onBeforeExit);
-    process.removeListener('SIGTERM', onSigterm);
-    process.removeListener('exit', onExit);
+  return {
+    remove: () => {
+      process.removeListener('beforeExit', onBeforeExit);
+      process.removeListener('SIGTERM', onSigterm);
+      process.removeListener('exit', onExit);
+    },
+    releaseSignal: () => {
+      process.removeListener('SIGTERM', onSigterm);
+    },
   };
+}
+
+/** A configuration's shutdown handlers, to remove. */
+export interface ShutdownHandlers {
+  /** Removes every handler. */
+  remove(): void;
+  /** Removes the SIGTERM handler alone (a newer configuration's takes over, and waits for this one). */
+  releaseSignal(): void;
 }

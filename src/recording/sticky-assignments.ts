@@ -122,6 +122,11 @@ export class StickyAssignments {
    */
   #keep(rows: readonly StickyAssignment[]): void {
     const served = this.#servedBeforeLoad;
+    // The bytes shared between the sets as the rows are (the store shares their number): rows
+    // come set by set, and the first set must not take every byte.
+    const sets = new Set(rows.map((row) => row.trackSetId)).size;
+    const bytesPerSet = this.#maxBytes / 2 / Math.max(1, sets);
+    const used = new Map<string, number>();
     for (const { trackSetId, unit, track } of rows) {
       const entry = entryOf(trackSetId, unit);
       const key = served?.get(entry);
@@ -131,7 +136,10 @@ export class StickyAssignments {
       }
       const size = entryBytes(entry, track);
       if (this.#loaded.has(entry)) continue;
-      if (this.#bytes + size > this.#maxBytes / 2 || this.#loaded.size >= this.#maxEntries / 2) break;
+      if (this.#loaded.size >= this.#maxEntries / 2) break;
+      const setBytes = used.get(trackSetId) ?? 0;
+      if (setBytes + size > bytesPerSet) continue;
+      used.set(trackSetId, setBytes + size);
       this.#loaded.set(entry, track);
       this.#bytes += size;
     }

@@ -444,3 +444,27 @@ test('keys past the lookup queue (10,000 waiting) are looked up on a later run, 
   assert.equal(moved.length, 0, `every returning user is back on their first track (${moved.length} not)`);
   await close();
 });
+
+test('the sticky load is shared between sets under a byte bound too: the first set in the store does not take it all', async () => {
+  const make = (id: string, b: number) =>
+    class extends TrackSet {
+      static override id = id;
+      static override sticky = true;
+      static override weights = { a: 1, b };
+      static a_track() {}
+      static b_track() {}
+    };
+  const [first, second, firstLater, secondLater] = [make('share-aa', 1), make('share-bb', 1), make('share-aa', 1000), make('share-bb', 1000)];
+  const store = join(dir, 'sticky-share.db');
+  configure({ store, outbox: false });
+  const onA = (cls: typeof first, keys: readonly string[]) => keys.filter((key) => new cls({ key }).name === 'a');
+  const keys = KEYS.slice(0, 2000);
+  const [firstOnA, secondOnA] = [onA(first, keys), onA(second, keys)];
+  await close();
+  // The next process: weights now 1:1000, and room for about 30% of the users in half the bytes.
+  configure({ store, outbox: false, stickyCacheBytes: 200_000 });
+  const kept = (cls: typeof first, keys: readonly string[]) => keys.filter((key) => new cls({ key }).name === 'a').length / keys.length;
+  const [firstKept, secondKept] = [kept(firstLater, firstOnA), kept(secondLater, secondOnA)];
+  await close();
+  assert.ok(firstKept > 0.15 && secondKept > 0.15, `each set keeps its share of returning users (${firstKept.toFixed(2)}, ${secondKept.toFixed(2)})`);
+});

@@ -185,6 +185,12 @@ export interface PhaseSums {
   readonly startedAt: number | null;
   /** When the next phase began, epoch ms; null for the current phase. Conversions count until then. */
   readonly endedAt: number | null;
+  /**
+   * When the phase came back after another (a rollback, or a process of an older version): each
+   * stretch of time it was in force, in order, the first from `startedAt`, the last to `endedAt`.
+   * Absent for a phase in force once.
+   */
+  readonly stretches?: readonly { readonly from: number; readonly to: number | null }[];
   /** The configuration of the phase, or null when it was not recorded. */
   readonly definition: RecordedDefinition | null;
   readonly tracks: readonly Omit<TrackSums, 'health'>[];

@@ -182,7 +182,8 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
   const srm = phasedSrm(splits);
   // Tracks tripped before a phase began: not left out of it (the process that tripped them may
   // have restarted), but named in its warning, as the likelier cause.
-  const earlierTrips = [...new Set(analysedPhases.flatMap((p) => trippedBefore(set.guardrails, p.startedAt)))];
+  // (A phase that came back counts from its last return.)
+  const earlierTrips = [...new Set(analysedPhases.flatMap((p) => trippedBefore(set.guardrails, p.stretches?.at(-1)?.from ?? p.startedAt)))];
   const srmExcluded = [...new Set(splits.flatMap(leftOut))];
   if (srm?.mismatch) {
     warnings.push({

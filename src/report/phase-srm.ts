@@ -1,7 +1,7 @@
 import { chiSquareSf } from '../stats/distributions.js';
 import { srmCheck } from '../stats/srm-check.js';
 import type { SrmCheckResult } from '../stats/srm-check.js';
-import type { TrackSetSums } from '../model/sums.js';
+import type { PhaseSums, TrackSetSums } from '../model/sums.js';
 import { isShadowTrip } from '../model/shadow.js';
 import type { ArmSums } from './metric-spec.js';
 
@@ -30,9 +30,11 @@ const NONE: ReadonlySet<string> = new Set();
  * phase is checked whole (its warning names the earlier trips: {@link trippedBefore}), never
  * left without a check.
  */
-export function trippedBy(guardrails: TrackSetSums['guardrails'], phase: { readonly startedAt: number | null; readonly endedAt: number | null }): ReadonlySet<string> {
-  const { startedAt, endedAt } = phase;
-  const tripped = guardrails.filter((g) => !isShadowTrip(g.cause) && (startedAt === null || g.at >= startedAt) && (endedAt === null || g.at < endedAt));
+export function trippedBy(guardrails: TrackSetSums['guardrails'], phase: Pick<PhaseSums, 'startedAt' | 'endedAt' | 'stretches'>): ReadonlySet<string> {
+  // A phase that came back is in force in its stretches only, not in the phases between them.
+  const stretches = phase.stretches ?? [{ from: phase.startedAt, to: phase.endedAt }];
+  const during = (at: number) => stretches.some(({ from, to }) => (from === null || at >= from) && (to === null || at < to));
+  const tripped = guardrails.filter((g) => !isShadowTrip(g.cause) && during(g.at));
   return tripped.length === 0 ? NONE : new Set(tripped.map((g) => g.track));
 }
 

@@ -106,8 +106,10 @@ function renderTrackSet(set: TrackSetResult, options: RenderOptions): string {
  */
 function srmText(set: TrackSetResult): string {
   const excluded = set.srmExcluded.map(text).join(', ');
-  if (set.srm !== null) return `, sample ratio ${pText(set.srm.pValue)}` + (excluded === '' ? '' : ` without ${excluded} (guardrail)`);
-  return excluded === '' || set.users === 0 ? '' : `, no sample-ratio check: fewer than 2 tracks left without ${excluded} (guardrail)`;
+  // With phases, say in which ones a track was left out: it is in the others' checks.
+  const where = set.phases.length > 1 ? `, phase ${set.phases.filter((p) => p.srmExcluded.length > 0).map((p) => p.index).join(', ')}` : '';
+  if (set.srm !== null) return `, sample ratio ${pText(set.srm.pValue)}` + (excluded === '' ? '' : ` without ${excluded} (guardrail${where})`);
+  return excluded === '' || set.users === 0 ? '' : `, no sample-ratio check: fewer than 2 tracks left without ${excluded} (guardrail${where})`;
 }
 
 /** The reasons a comparison could not be computed, in full where the table clipped them (one line each, with its tracks). */

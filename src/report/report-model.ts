@@ -240,17 +240,17 @@ export interface PhaseResult {
     readonly sticky: boolean | null;
   } | null;
   /**
-   * This phase's users against this phase's weights; tracks a guardrail switched off by the
-   * end of the phase are left out ({@link PhaseResult.srmExcluded}), the others checked against
+   * This phase's users against this phase's weights; tracks a guardrail switched off during the
+   * phase are left out ({@link PhaseResult.srmExcluded}), the others checked against
    * their own weights renormalized. Null when it cannot run: no users, or fewer than 2 weighted
    * tracks (left).
    */
   readonly srm: { readonly pValue: number; readonly mismatch: boolean } | null;
   /**
-   * Tracks of the phase's weights left out of `srm` because a guardrail switched them off in
-   * the phase or before it: from the trip on such a track gains no users (its keys are served
-   * the baseline and record no exposure), so its share no longer follows its weight. Empty
-   * without a trip.
+   * Tracks of the phase's weights left out of `srm` because a guardrail switched them off during
+   * the phase: from the trip on such a track gains no users in the process that tripped it (its
+   * keys are served the baseline and record no exposure), so its share no longer follows its
+   * weight. Empty without a trip.
    */
   readonly srmExcluded: readonly string[];
   /** Users per track in the phase, and each track's configured share then. */
@@ -282,7 +282,7 @@ export interface TrackSetResult {
   /**
    * Sample-ratio check of every analysed phase against its own weights: the sum of the phases'
    * chi-square statistics and degrees of freedom (so a ramp or a sticky set raises no false alarm).
-   * Each phase leaves out the tracks a guardrail switched off by its end ({@link TrackSetResult.srmExcluded}).
+   * Each phase leaves out the tracks a guardrail switched off during it ({@link TrackSetResult.srmExcluded}).
    */
   readonly srm: { readonly pValue: number; readonly mismatch: boolean } | null;
   /**

@@ -70,17 +70,24 @@ export function phaseWindows(starts: readonly PhaseStart[]): PhaseWindow[] {
 }
 
 /** When each phase of each set first began and last ended (null: it is the current one), for the report. */
-export function phaseSpans(starts: readonly PhaseStart[]): Map<string, { startedAt: number; endedAt: number | null }> {
-  const spans = new Map<string, { startedAt: number; endedAt: number | null }>();
+export function phaseSpans(starts: readonly PhaseStart[]): Map<string, PhaseSpan> {
+  const spans = new Map<string, PhaseSpan>();
   for (const [id, list] of groupBySet(starts)) {
     list.forEach((segment, i) => {
       const key = `${id}\u0000${segment.phase}`;
       const endedAt = list[i + 1]?.at ?? null;
       const before = spans.get(key);
-      spans.set(key, { startedAt: before?.startedAt ?? segment.at, endedAt });
+      spans.set(key, { startedAt: before?.startedAt ?? segment.at, endedAt, stretches: [...(before?.stretches ?? []), { from: segment.at, to: endedAt }] });
     });
   }
   return spans;
+}
+
+/** A phase's first start and last end, and each stretch of time it was in force (a phase can come back). */
+export interface PhaseSpan {
+  readonly startedAt: number;
+  readonly endedAt: number | null;
+  readonly stretches: readonly { readonly from: number; readonly to: number | null }[];
 }
 
 /** The starts of each set, in time order, consecutive starts of one phase merged. */

@@ -191,6 +191,7 @@ export function buildSummary(rows: SummaryRows, trackSetId?: string, caps: reado
           phase,
           startedAt: span?.startedAt ?? definition?.at ?? acc.first,
           endedAt: span === undefined ? null : span.endedAt,
+          ...(span !== undefined && span.stretches.length > 1 ? { stretches: span.stretches } : {}),
           definition: definition ? recorded(definition) : null,
           tracks: sortedTracks(acc.tracks),
           ...(caps.length > 0 ? { caps: capsOf(caps, rows.percentileCaps ?? [], id, phase) } : {}),

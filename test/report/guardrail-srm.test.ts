@@ -31,8 +31,8 @@ interface Phase {
 function eventsOf(setId: string, phases: readonly Phase[], country?: (u: number) => string): RecordedEvent[] {
   const events: RecordedEvent[] = [];
   let u = 0;
-  for (const p of phases) {
-    events.push({ kind: 'definition', eventId: `${setId}-def-${p.id}`, trackSetId: setId, weights: { ...p.weights }, coverage: 1, control: 'control', phase: p.id, sticky: false, at: p.start });
+  for (const [index, p] of phases.entries()) {
+    events.push({ kind: 'definition', eventId: `${setId}-def-${index}-${p.id}`, trackSetId: setId, weights: { ...p.weights }, coverage: 1, control: 'control', phase: p.id, sticky: false, at: p.start });
     const left = { ...p.users };
     for (let i = 0; Object.values(left).some((n) => n > 0); ) {
       for (const track of Object.keys(left)) {
@@ -173,4 +173,18 @@ test("each segment's check leaves out the tracks the set's leaves out", async ()
   const segments = sets.get('seg')!.segments!;
   assert.deepEqual(segments.values.map((v) => v.value).sort(), ['de', 'fr']);
   for (const v of segments.values) assert.ok(v.srm !== null && !v.srm.mismatch, `${v.value}: p = ${v.srm?.pValue}`);
+});
+
+test('a phase that comes back (a rollback) is left out for a trip between its stretches, not in them: it is checked, and flagged', async () => {
+  // Phase a (1:1), then b (1:3) where 'b' trips, then a again; a's users are badly skewed, 2,000 vs 1,400.
+  const phases: Phase[] = [
+    { id: 'a', start: START, weights: { control: 1, b: 1 }, users: { control: 1000, b: 700 } },
+    { id: 'b', start: START + 48 * HOUR, weights: { control: 1, b: 3 }, users: { control: 400, b: 1100 } },
+    { id: 'a', start: START + 96 * HOUR, weights: { control: 1, b: 1 }, users: { control: 1000, b: 700 } },
+  ];
+  const set = (await setsOf(memoryStore(), [...eventsOf('rb', phases), trip('rb', 'b', START + 50 * HOUR)])).get('rb')!;
+  const [a, b] = ['a', 'b'].map((id) => set.phases.find((p) => p.id === id)!);
+  assert.deepEqual([a!.srmExcluded, b!.srmExcluded], [[], ['b']], 'the trip was in b: a, in force before and after it, is checked whole');
+  assert.equal(a!.srm?.mismatch, true);
+  assert.match(set.warnings.find((w) => w.kind === 'sample-ratio-mismatch')?.message ?? '', /a guardrail tripped 'b' in an earlier phase/);
 });

@@ -135,8 +135,9 @@ function meta(set: TrackSetResult): HTMLElement {
 /** The sample ratio, naming the tracks left out because a guardrail switched them off (as the text report does). */
 function srmText(set: TrackSetResult): string | null {
   const excluded = set.srmExcluded.join(', ');
-  if (set.srm !== null) return `sample ratio ${pText(set.srm.pValue)}` + (excluded === '' ? '' : ` without ${excluded} (guardrail)`);
-  return excluded === '' || set.users === 0 ? null : `no sample-ratio check: fewer than 2 tracks left without ${excluded} (guardrail)`;
+  const where = set.phases.length > 1 ? `, phase ${set.phases.filter((p) => p.srmExcluded.length > 0).map((p) => p.index).join(', ')}` : '';
+  if (set.srm !== null) return `sample ratio ${pText(set.srm.pValue)}` + (excluded === '' ? '' : ` without ${excluded} (guardrail${where})`);
+  return excluded === '' || set.users === 0 ? null : `no sample-ratio check: fewer than 2 tracks left without ${excluded} (guardrail${where})`;
 }
 
 /** A holdout's users: held out (the baseline, `holdout`) and general, with the share held out. */

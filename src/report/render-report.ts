@@ -120,7 +120,7 @@ function cannotComputeNotes(tracks: readonly TrackResult[], metric: string): str
     if (reason == null || `n/a: ${text(reason)}`.length <= NA_WIDTH) continue;
     byReason.set(reason, [...(byReason.get(reason) ?? []), text(t.name)]);
   }
-  return [...byReason].map(([reason, names]) => `  n/a (${names.join(', ')}): ${text(reason)}`);
+  return [...byReason].flatMap(([reason, names]) => wrap(`n/a (${names.join(', ')}): ${text(reason)}`, WIDTH - 4).map((l, i) => `${i === 0 ? '  ' : '    '}${l}`));
 }
 
 /** The width of a metric table's "n/a: reason" cell. */
@@ -164,11 +164,11 @@ function metricHeader(m: MetricResult): string[] {
 function metricRow(track: TrackResult, m: MetricResult): string[] {
   const value = m.type === 'conversion' ? percent(m.value) : number(m.value);
   const c = m.comparison;
-  if (track.isBaseline) return [clip(text(track.name), 28), count(track.users), value, 'baseline', '', '', ''];
-  if (c === null) return [clip(text(track.name), 28), count(track.users), value, m.cannotCompute ? clip(`n/a: ${text(m.cannotCompute)}`, NA_WIDTH) : '', '', '', ''];
+  if (track.isBaseline) return [text(track.name), count(track.users), value, 'baseline', '', '', ''];
+  if (c === null) return [text(track.name), count(track.users), value, m.cannotCompute ? clip(`n/a: ${text(m.cannotCompute)}`, NA_WIDTH) : '', '', '', ''];
   const lift = liftText(c.relative, c.absolute);
   return [
-    clip(text(track.name), 28),
+    text(track.name),
     count(track.users),
     value,
     `${lift}${c.verdict === 'inconclusive' ? '' : ` * ${c.verdict}`}`,
@@ -184,7 +184,7 @@ function healthRow(track: TrackResult): string[] {
   const quantile = (q: number) => l.quantiles.find((x) => x.q === q);
   const p95 = quantile(0.95);
   const p95Interval = p95 && !p95.belowResolution && !p95.aboveRange ? ` [${formatMs(p95.interval[0])}, ${Number.isFinite(p95.interval[1]) ? formatMs(p95.interval[1]) : 'inf'}]` : '';
-  return [clip(text(track.name), 28), count(l.runs), errors, ms(l.meanMs), formatLatency(quantile(0.5)), `${formatLatency(p95)}${p95Interval}`, formatLatency(quantile(0.99))];
+  return [text(track.name), count(l.runs), errors, ms(l.meanMs), formatLatency(quantile(0.5)), `${formatLatency(p95)}${p95Interval}`, formatLatency(quantile(0.99))];
 }
 
 /**
@@ -248,7 +248,7 @@ function p95Lines(set: TrackSetResult): string[] {
       : p95(t)?.belowResolution && baseline?.belowResolution
         ? `both < ${LATENCY_BUCKET_BOUNDS_MS[0]} ms`
         : `${signedMs(estimate)} [${signedMs(interval[0])}, ${signedMs(interval[1])}]`;
-    return [[clip(text(t.name), 28), change, formatP(vs.pValue), vs.slower ? '* slower' : '']];
+    return [[text(t.name), change, formatP(vs.pValue), vs.slower ? '* slower' : '']];
   });
   if (rows.length === 0) return [];
   return ['', table([`p95 vs ${clip(text(set.baseline ?? ''), 20)}`, 'change [CI]', 'p', ''], rows)];

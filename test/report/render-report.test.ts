@@ -39,3 +39,26 @@ test('a comparison that cannot be computed has its reason in full under the tabl
   assert.match(text, /b +20 +5\.00 +n\/a: both tracks have zero va…/, 'the cell is clipped');
   assert.match(text, /^ {2}n\/a \(b\): both tracks have zero variance$/m, 'the reason in full, with its track');
 });
+
+test('long track names that differ only at the end stay apart in every table, within 100 columns', async () => {
+  const store = memoryStore();
+  const names = ['control', 'semantic_reranking_with_embedding_cache_variant_one', 'semantic_reranking_with_embedding_cache_variant_two'];
+  await store.write([
+    { kind: 'definition', eventId: 'd', trackSetId: 'long', weights: Object.fromEntries(names.map((n) => [n, 1])), coverage: 1, control: 'control', phase: 'p', sticky: false, stopped: false, at: DAY },
+    ...Array.from({ length: 300 }, (_, i) => [
+      { kind: 'exposure' as const, eventId: `e${i}`, trackSetId: 'long', track: names[i % 3]!, unit: `u${i}`, at: DAY + i, phase: 'p' },
+      { kind: 'conversion' as const, eventId: `c${i}`, unit: `u${i}`, metric: 'checkout_completed_within_first_session', value: 1, at: DAY + 1000 + i },
+      { kind: 'conversion' as const, eventId: `r${i}`, unit: `u${i}`, metric: 'revenue', value: 1 + (i % 7), at: DAY + 1000 + i },
+    ]).flat(),
+    ...names.map((track, i) => ({ kind: 'health' as const, eventId: `h${i}`, trackSetId: 'long', track, minute: DAY / 60_000, runs: 100, errors: 0, totalMs: 5, histogram: [0, 0, 0, 100] })),
+  ]);
+  const text = renderReport(buildReport(await store.summarize(), { now: new Date(DAY + 86_400_000) }));
+  for (const line of text.split('\n')) assert.ok(line.length <= 100, `too wide (${line.length}): ${line}`);
+  // In each table, the two rows of the long tracks start differently.
+  const rows = text.split('\n').filter((l) => l.startsWith('  semantic'));
+  assert.ok(rows.length >= 6, `the long tracks appear in each table (${rows.length} rows)`);
+  for (let i = 0; i + 1 < rows.length; i += 2) {
+    const [one, two] = [rows[i]!.trim().split(' ')[0], rows[i + 1]!.trim().split(' ')[0]];
+    assert.notEqual(one, two, `rows read the same: ${one}`);
+  }
+});

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { TrackSet, TracksError, buildReport, close, configure, flush, memoryStore, postgresStore, rampTrackSet, ready, sqliteStore, stopTrackSet, resumeTrackSet } from '../../src/index.js';
-import type { Recorder, RecordingOptions, Report, Store } from '../../src/index.js';
+import type { MemoryStore, Recorder, RecordingOptions, Report, Store } from '../../src/index.js';
 import { runCli } from '../../src/cli/run-cli.js';
 import { POSTGRES_SKIP, postgresUrl, schemasFor } from '../support/postgres.js';
 
@@ -393,18 +393,7 @@ test('a sticky load that answers after the process served keys replaces the trac
   await close();
   await rampTrackSet(memory, 'ramp-sticky', { weights: { control: 0, fast: 1 } });
   // The next process, on a remote store slow at startup: lookups outlast the write deadline, the load answers in 300 ms.
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-  const slow: Store = {
-    description: 'slow at startup',
-    write: (events, options) => memory.write(events, options),
-    readControls: () => memory.readControls(),
-    readControlsNow: () => memory.readControlsNow!(), // the ramp holds from the first run
-    writeControl: (state, options) => memory.writeControl(state, options),
-    readAssignments: async (id, units, options) => (await sleep(1_000), memory.readAssignments(id, units, options)),
-    readStickyAssignments: async (limit) => (await sleep(300), memory.readStickyAssignments!(limit)),
-    summarize: (options) => memory.summarize(options),
-    close: async () => {},
-  };
+  const slow = remoteLike(memory, 1_000, 300);
   configure({ store: slow, outbox: false, controlInterval: 60_000, writeTimeout: 500, onError: () => {} });
   const early = assignments(StickyCheckout, keys);
   assert.ok(keys.some((key) => early.get(key) !== before.get(key)), 'before the load answers, some returning users get their current assignment');
@@ -422,18 +411,8 @@ test('keys past the lookup queue (10,000 waiting) are looked up on a later run, 
   const before = assignments(StickyCheckout, keys);
   await close();
   await rampTrackSet(memory, 'ramp-sticky', { weights: { control: 0, fast: 1 } });
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   // No load at startup (a store of your own without readStickyAssignments): every key is looked up.
-  const store: Store = {
-    description: 'lookups only',
-    write: (events, options) => memory.write(events, options),
-    readControls: () => memory.readControls(),
-    readControlsNow: () => memory.readControlsNow!(),
-    writeControl: (state, options) => memory.writeControl(state, options),
-    readAssignments: async (id, units, options) => (await sleep(50), memory.readAssignments(id, units, options)),
-    summarize: (options) => memory.summarize(options),
-    close: async () => {},
-  };
+  const store = remoteLike(memory, 50, undefined);
   configure({ store, outbox: false, controlInterval: 60_000 });
   assignments(StickyCheckout, keys); // 15,000 new keys at once: 5,000 find the lookup queue full
   await flush();
@@ -468,3 +447,23 @@ test('the sticky load is shared between sets under a byte bound too: the first s
   await close();
   assert.ok(firstKept > 0.15 && secondKept > 0.15, `each set keeps its share of returning users (${firstKept.toFixed(2)}, ${secondKept.toFixed(2)})`);
 });
+
+/**
+ * A store over `memory` as a remote one answers: sticky lookups after `lookupMs`, the sticky
+ * load after `loadMs` (none when undefined), the control state at once (so a ramp holds from
+ * the first run, as a SQLite file's does).
+ */
+function remoteLike(memory: MemoryStore, lookupMs: number, loadMs: number | undefined): Store {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  return {
+    description: 'remote-like',
+    write: (events, options) => memory.write(events, options),
+    readControls: () => memory.readControls(),
+    readControlsNow: () => memory.readControlsNow!(),
+    writeControl: (state, options) => memory.writeControl(state, options),
+    readAssignments: async (id, units, options) => (await sleep(lookupMs), memory.readAssignments(id, units, options)),
+    ...(loadMs === undefined ? {} : { readStickyAssignments: async (limit: number) => (await sleep(loadMs), memory.readStickyAssignments!(limit)) }),
+    summarize: (options) => memory.summarize(options),
+    close: async () => {},
+  };
+}

@@ -207,6 +207,14 @@ export function resolveOptions(options: RecorderOptions): ResolvedOptions {
     metrics: options.metrics === undefined ? new Map<string, MetricDeclaration>() : checkMetrics(options.metrics),
     holdout: holdoutOf(options.holdout),
   };
+  // A bound of a few bytes holds no event at all: every one would be dropped, with a message
+  // about memory being full. Said here instead.
+  if (resolved.maxBufferedBytes < MIN_BUFFERED_BYTES) {
+    throw new TracksError(
+      `configure: maxBufferedBytes (${resolved.maxBufferedBytes}) holds almost no events (one takes about 200 bytes in memory); ` +
+        `use at least ${MIN_BUFFERED_BYTES.toLocaleString('en-US')} (the default is 32 MiB), and maxBuffered to bound the events' number`,
+    );
+  }
   if (resolved.batchSize * 4 > resolved.maxBuffered) {
     throw new TracksError(
       `configure: batchSize (${resolved.batchSize}) is more than a quarter of maxBuffered (${resolved.maxBuffered}); ` +
@@ -215,6 +223,9 @@ export function resolveOptions(options: RecorderOptions): ResolvedOptions {
   }
   return resolved;
 }
+
+/** The least maxBufferedBytes: a few hundred events. */
+const MIN_BUFFERED_BYTES = 64 * 1024;
 
 /** The holdout option, checked: its pseudo set's definition, or undefined for none. */
 function holdoutOf(holdout: unknown): TrackSetDefinition | undefined {

@@ -135,6 +135,12 @@ test('flush() resolves under steady traffic, with everything recorded before it 
   for (let k = 0; k < before; k++) assert.ok(stored.has(`t${k}`), `t${k} was recorded before flush() and is stored`);
 });
 
+test('a maxBufferedBytes that holds almost no events is a TracksError saying what to use', () => {
+  assert.throws(() => configure({ store: memoryStore(), maxBufferedBytes: 10 }), (e: unknown) => e instanceof TracksError && /maxBufferedBytes \(10\) holds almost no events.*use at least 65,536/.test(e.message));
+  assert.doesNotThrow(() => configure({ store: memoryStore(), maxBufferedBytes: 65_536 }));
+  return close();
+});
+
 test('hashKeys needs a secret (HMAC-SHA-256): true is a clear TracksError, a short or uniform secret too', async () => {
   assert.throws(() => configure({ store: memoryStore(), hashKeys: true as never }), (e: unknown) => e instanceof TracksError && /hashKeys needs a secret/.test(e.message));
   assert.throws(() => configure({ store: memoryStore(), hashKeys: { secret: 'short' } }), /at least 16/);

@@ -136,8 +136,10 @@ export class Delivery {
       while (!(await this.#settledBefore(target, Math.min(spillBy, monotonicNow() + 50))) && monotonicNow() < spillBy);
     }
     // The outbox next, while the store takes writes and time is left (the pump drains it,
-    // between batches of new events when traffic goes on).
+    // between batches of new events when traffic goes on). A flush tries it now, even while
+    // reading it is backing off after failures (an outbox slow to open under load, say).
     this.#lastDrain = undefined;
+    this.#drainBlockedUntil = 0;
     const started = this.#failures;
     while (this.#outbox !== undefined && !this.#outboxEmpty && this.#lastDrain !== 'failed' && monotonicNow() < deadline) {
       if (this.#failures !== started) break; // the store failed during this flush: what is spilled stays spilled

@@ -280,3 +280,30 @@ test('a step back of the wall clock during an outage does not hold writes back f
     clock.mock.restore();
   }
 });
+
+test('flush() reads the outbox now, even while reading it backs off after failures', async () => {
+  const path = join(dir, 'backing-off.outbox');
+  const real = sqliteOutbox(path);
+  const waiting: RecordedEvent[] = Array.from({ length: 10 }, (_, i) => ({ kind: 'conversion', eventId: `waiting-${i}`, unit: `u${i}`, metric: 'buy', value: 1, at: Date.now() }));
+  await real.spill(waiting);
+  let peeks = 0;
+  // The first three reads fail (an outbox slow to open under load, say): reading backs off 1 s, 2 s, then 4 s.
+  const flaky: Outbox = {
+    ...real,
+    path: real.path,
+    peek: (limit, o) => (++peeks <= 3 ? Promise.reject(new StoreError('the outbox did not answer in time', { transient: true })) : real.peek(limit, o)),
+    open: (o) => real.open(o),
+    spillNow: (e, ms) => real.spillNow(e, ms),
+    spill: (e, o) => real.spill(e, o),
+    remove: (u, o) => real.remove(u, o),
+    quarantine: (q, o) => real.quarantine(q, o),
+    counts: (o) => real.counts(o),
+    close: () => real.close(),
+  };
+  const store = memoryStore();
+  const recorder = new Recorder(store, { flushInterval: 20, flushTimeout: 500, onError: () => {} }, flaky);
+  await eventually(async () => peeks >= 3, 'three failed reads');
+  await recorder.flush();
+  assert.equal(store.events.filter((e) => e.kind === 'conversion').length, 10, 'the flush drained the outbox');
+  await recorder.close();
+});

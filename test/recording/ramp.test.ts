@@ -386,12 +386,8 @@ for (const kind of ['memory', 'SQLite', 'PostgreSQL'] as const) {
 }
 
 test('a sticky load that answers after the process served keys replaces the tracks they were served', async () => {
-  const memory = memoryStore();
   const keys = KEYS.slice(0, 2000);
-  configure({ store: memory, outbox: false, controlInterval: 60_000 });
-  const before = assignments(StickyCheckout, keys);
-  await close();
-  await rampTrackSet(memory, 'ramp-sticky', { weights: { control: 0, fast: 1 } });
+  const { memory, before } = await servedThenRamped(keys);
   // The next process, on a remote store slow at startup: lookups outlast the write deadline, the load answers in 300 ms.
   const slow = remoteLike(memory, 1_000, 300);
   configure({ store: slow, outbox: false, controlInterval: 60_000, writeTimeout: 500, onError: () => {} });
@@ -405,12 +401,8 @@ test('a sticky load that answers after the process served keys replaces the trac
 });
 
 test('keys past the lookup queue (10,000 waiting) are looked up on a later run, not kept on the track they were first served', async () => {
-  const memory = memoryStore();
   const keys = KEYS.slice(0, 15_000);
-  configure({ store: memory, outbox: false, controlInterval: 60_000 });
-  const before = assignments(StickyCheckout, keys);
-  await close();
-  await rampTrackSet(memory, 'ramp-sticky', { weights: { control: 0, fast: 1 } });
+  const { memory, before } = await servedThenRamped(keys);
   // No load at startup (a store of your own without readStickyAssignments): every key is looked up.
   const store = remoteLike(memory, 50, undefined);
   configure({ store, outbox: false, controlInterval: 60_000 });
@@ -466,4 +458,14 @@ function remoteLike(memory: MemoryStore, lookupMs: number, loadMs: number | unde
     summarize: (options) => memory.summarize(options),
     close: async () => {},
   };
+}
+
+/** A first process serves `keys` a sticky set on a memory store; the set is then ramped to 0:1. Their first tracks, and the store. */
+async function servedThenRamped(keys: readonly string[]): Promise<{ memory: MemoryStore; before: Map<string, string> }> {
+  const memory = memoryStore();
+  configure({ store: memory, outbox: false, controlInterval: 60_000 });
+  const before = assignments(StickyCheckout, keys);
+  await close();
+  await rampTrackSet(memory, 'ramp-sticky', { weights: { control: 0, fast: 1 } });
+  return { memory, before };
 }

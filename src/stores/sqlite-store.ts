@@ -6,7 +6,7 @@ import type { CallOptions, StickyAssignment, Store } from '../model/store.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { StoreError } from '../model/store-error.js';
 import { SqliteDatabase } from './sqlite-database.js';
-import type { SummaryPart, UnitKey } from './sqlite-database.js';
+import type { SummaryPart, UnitKey } from './sqlite-summary.js';
 import { buildSummary } from './summary-rows.js';
 import type { SummaryRows } from './summary-rows.js';
 import { WorkerClient } from './worker-client.js';

@@ -11,7 +11,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { sqliteStore } from '../../src/index.js';
 import type { RecordedEvent, SummarizeOptions } from '../../src/index.js';
 import { SqliteDatabase } from '../../src/stores/sqlite-database.js';
-import type { UnitKey } from '../../src/stores/sqlite-database.js';
+import type { UnitKey } from '../../src/stores/sqlite-summary.js';
 import { buildSummary } from '../../src/stores/summary-rows.js';
 import type { SummaryRows } from '../../src/stores/summary-rows.js';
 

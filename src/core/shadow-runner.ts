@@ -182,15 +182,20 @@ async function runCandidate(
   pool.running++;
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
+  let late = false;
   const timedOut = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => {
+      // Counted as timed out before the abort: a candidate that stops at its signal settles
+      // (and frees its slot, in the finally below) before the race below is decided, and a
+      // count taken only then would never be taken back, leaving the slot judged hung for good.
+      late = true;
+      held.timedOut++;
       controller.abort(new Error(`shadow candidate '${candidate.name}' of '${definition.id}' passed its timeout of ${shadow.timeout} ms`));
       resolve('timeout');
     }, shadow.timeout);
     timer.unref();
   });
   const started = performance.now();
-  let late = false;
   // The slot is held until the candidate settles, timed out or not: a candidate that ignores
   // its signal keeps its slot, so hung runs cannot pile up past its share of maxConcurrent.
   const settled = (async () => {
@@ -208,11 +213,7 @@ async function runCandidate(
   })();
   const ended = await Promise.race([settled, timedOut]);
   clearTimeout(timer);
-  if (ended === 'timeout') {
-    late = true;
-    held.timedOut++;
-    return outcome('timeout', shadow.timeout);
-  }
+  if (ended === 'timeout') return outcome('timeout', shadow.timeout);
   if (!ended.ok) return outcome('error', ended.ms);
   let same: boolean;
   try {

@@ -702,6 +702,49 @@ test('a candidate skipped because the other candidates hold the set\'s slots is 
   }
 });
 
+// A well-behaved candidate: it gives up as soon as its signal aborts, in the same turn as the timeout.
+class PromptAbort extends TrackSet {
+  static override id = 'shadow-prompt-abort';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static override shadow: ShadowOptions = { sample: 1, timeout: 20, maxConcurrent: 1, guardrail: { timeoutRate: 0.5, minRuns: 10 } };
+  static old_track(input: string) {
+    return input;
+  }
+  static async new_track(input: string) {
+    const { signal } = shadowContext();
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(resolve, input === 'slow' ? 5_000 : 2);
+      signal.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason)), { once: true });
+    });
+    return input;
+  }
+}
+
+test('a candidate that stops at its signal is not left counted as hung: later skips at the cap are not judged timeouts', async () => {
+  const store = memoryStore();
+  configure({ store, flushInterval: 60_000 });
+  try {
+    new PromptAbort({ key: 'slow' }).run('slow'); // times out, and settles at once
+    await flush();
+    for (let i = 0; i < 15; i++) {
+      // Two runs at once with one slot: the second is skipped at the cap, its candidate busy, not hung.
+      new PromptAbort({ key: `a${i}` }).run('fast');
+      new PromptAbort({ key: `b${i}` }).run('fast');
+      await flush();
+    }
+    const { sums, shadow } = await readAnalysis(store, { daily: false });
+    const sums1 = shadow.tracks.find((t) => t.trackSetId === 'shadow-prompt-abort')!;
+    assert.equal(sums1.timeouts, 1);
+    assert.equal(sums1.matches, 15);
+    assert.equal(sums1.skippedConcurrency, 15);
+    assert.equal(sums1.skippedGuardrail, 0, 'its guardrail did not stop it');
+    assert.equal(buildReport(sums, { shadow }).trackSets.find((s) => s.id === 'shadow-prompt-abort')!.shadow!.candidates[0]!.guardrail, null);
+  } finally {
+    await close();
+  }
+});
+
 let laterWrites = 0;
 class LateWriter extends TrackSet {
   static override id = 'shadow-late-writer';

@@ -143,7 +143,13 @@ export function renderShadow(set: TrackSetResult, options: { readonly latency?: 
   if ((options.samples ?? true) && shadow.samples.length > 0) {
     lines.push('  Latest mismatches (input: baseline | candidate; tracks report --json has up to 20, in full):');
     for (const sample of shadow.samples.slice(0, 3)) {
-      lines.push(`    ${text(sample.track)}: ${cut(text(sample.input), 40)}: ${cut(text(sample.baseline), 24)} | ${cut(text(sample.candidate), 24)}`);
+      // Within WIDTH: the track cut to 24, and what is left after it and the separators shared
+      // by the input and both results (fixed cuts of 40, 24 and 24 passed 100 with any name).
+      const track = cut(text(sample.track), 24);
+      const room = WIDTH - 4 - track.length - ': '.length * 2 - ' | '.length;
+      const input = cut(text(sample.input), room - 2 * Math.floor(room * 0.3));
+      const result = Math.floor((room - input.length) / 2);
+      lines.push(`    ${track}: ${input}: ${cut(text(sample.baseline), result)} | ${cut(text(sample.candidate), result)}`);
     }
   }
   for (const c of shadow.candidates) {

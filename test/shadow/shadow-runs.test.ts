@@ -745,6 +745,38 @@ test('a candidate that stops at its signal is not left counted as hung: later sk
   }
 });
 
+class LongResults extends TrackSet {
+  static override id = 'shadow-long-results';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static override shadow: ShadowOptions = { sample: 1 };
+  static old_track(query: string) {
+    return { query, hits: ['coconut-1', 'coconut-2', 'coconut-3'] };
+  }
+  static ['a candidate with a rather long name, clipped_track'](query: string) {
+    return { query, hits: ['coconut-1', 'coconut-2'] };
+  }
+  static new_track(query: string) {
+    return { query, hits: ['coconut-1', 'coconut-3'] };
+  }
+}
+
+test('the text report\'s latest mismatches fit 100 columns, whatever the candidate\'s name and the samples\' length', async () => {
+  const store = memoryStore();
+  configure({ store, flushInterval: 60_000 });
+  try {
+    for (let i = 0; i < 3; i++) new LongResults({ key: `k${i}` }).run(`a search for coconuts, page ${i} of the results`);
+    await flush();
+    const { sums, metrics, shadow } = await readAnalysis(store, { daily: false });
+    const text = renderReport(buildReport(sums, { metrics, shadow }));
+    const samples = text.split('\n').filter((line) => /^ {4}(new|a candidate)/.test(line));
+    assert.ok(samples.length >= 2, text);
+    for (const line of text.split('\n')) assert.ok(line.length <= 100, `fits 100 columns (${line.length}): ${line}`);
+  } finally {
+    await close();
+  }
+});
+
 let laterWrites = 0;
 class LateWriter extends TrackSet {
   static override id = 'shadow-late-writer';

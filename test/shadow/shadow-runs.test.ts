@@ -23,6 +23,9 @@ import {
 import type { GuardrailEvent, ShadowOptions, ShadowSampleEvent } from '../../src/index.js';
 import { runCli } from '../../src/cli/run-cli.js';
 import { shadowRunsInFlight } from '../../src/core/shadow-runner.js';
+import { definitionOf } from '../../src/core/track-set.js';
+import { ErrorReporter } from '../../src/recording/error-reporter.js';
+import { ShadowRecorder } from '../../src/recording/shadow-recorder.js';
 import { seededRandom } from '../support/random.js';
 
 // Inputs on which the candidate answers differently: 3% of them, drawn once with a fixed seed.
@@ -775,6 +778,37 @@ test('the text report\'s latest mismatches fit 100 columns, whatever the candida
   } finally {
     await close();
   }
+});
+
+class Intermittent extends TrackSet {
+  static override id = 'shadow-intermittent';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static override shadow: ShadowOptions = { sample: 1, timeout: 20, guardrail: { timeoutRate: 0.5, minRuns: 2 } };
+  static old_track() {
+    return 1;
+  }
+  static new_track() {
+    return 1;
+  }
+}
+
+test('a shadow guardrail\'s cause counts the hung skips of its window only: they fade with its other runs', () => {
+  const trips: GuardrailEvent[] = [];
+  const recorder = new ShadowRecorder((event) => void (event.kind === 'guardrail' && trips.push(event)), new ErrorReporter(() => {}));
+  const definition = definitionOf(Intermittent);
+  const run = (result: 'match' | 'skipped-concurrency'): void =>
+    recorder.record({ definition, track: 'new', result, baselineMs: 1, candidateMs: result === 'match' ? 1 : null, sample: null, ...(result === 'match' ? {} : { stuck: true }) });
+  // 20 runs, half of them skipped while the candidate hung: at the limit (50%), not past it. The
+  // window then halves (10 runs, 5 timeouts), and one more hung skip trips it: 6 of 11.
+  for (let i = 0; i < 10; i++) {
+    run('match');
+    run('skipped-concurrency');
+  }
+  assert.equal(trips.length, 0);
+  run('skipped-concurrency');
+  assert.equal(trips.length, 1);
+  assert.match(trips[0]!.cause, /timed out in 54\.5% of its last 11 runs \(6 of them skipped while its earlier runs hung past the timeout\)/);
 });
 
 let laterWrites = 0;

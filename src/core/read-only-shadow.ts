@@ -9,7 +9,8 @@ import type { ClassTrackArgs } from './track-names.js';
  * A test helper for shadow sets: runs every candidate of `cls` once on `args`, as a shadow
  * run would, and rejects with a TracksError naming each candidate that wrote through
  * `shadowContext().write()`. A candidate that throws for another reason rejects with its
- * error. Use it in your tests so a write cannot creep into a shadowed code path.
+ * error, and one still running at the shadow's `timeout` with a TracksError saying so. Use it
+ * in your tests so a write cannot creep into a shadowed code path.
  *
  * @example
  * ```ts
@@ -24,17 +25,36 @@ export async function assertReadOnlyShadow<C extends TrackSetClass>(cls: C, ...a
     throw new TracksError(`${definition.className} declares no static shadow; assertReadOnlyShadow checks the candidates of a shadow set`);
   }
   const run = constructWithKey(cls as unknown as new (options: object) => object, {}, null, 0);
+  const { timeout } = definition.shadow;
   const writers: string[] = [];
   for (const candidate of definition.tracks) {
     if (candidate === definition.control) continue;
     let wrote = false;
-    const context = candidateContext(new AbortController().signal, true, definition.id, candidate.name, () => (wrote = true));
+    const controller = new AbortController();
+    const context = candidateContext(controller.signal, true, definition.id, candidate.name, () => (wrote = true));
+    // As in a shadow run, the candidate has its timeout (its signal aborts then): a hung
+    // candidate fails the check instead of hanging the test.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(
+          new TracksError(
+            `${definition.className}: the shadow candidate ${quoted(candidate.name)} did not finish within its timeout of ${timeout} ms; ` +
+              'a shadow run would count it as timed out: make it finish sooner, or raise static shadow.timeout',
+          ),
+        );
+      }, timeout);
+    });
     try {
       // Audited while it runs alone: a write after an await, through a context read there, counts too.
-      await auditWrites(() => (wrote = true), async () => withShadowContext(context, () => candidate.invoke(run, args as readonly unknown[])));
+      const ran = auditWrites(() => (wrote = true), async () => withShadowContext(context, () => candidate.invoke(run, args as readonly unknown[])));
+      await Promise.race([ran, timedOut]);
     } catch (error) {
       // The refused write throws into the candidate; anything else is the candidate's own failure.
       if (!wrote) throw error;
+    } finally {
+      clearTimeout(timer);
     }
     if (wrote) writers.push(candidate.name);
   }

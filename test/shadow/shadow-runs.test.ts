@@ -372,6 +372,29 @@ test('readOnly: a candidate that writes through the guard is refused (counted as
   assert.equal(shadowContext().inShadow, false);
 });
 
+test('assertReadOnlyShadow fails a candidate still running at the shadow\'s timeout, aborting its signal (a hung one does not hang the test)', { timeout: 20_000 }, async () => {
+  let aborted = false;
+  class HangingQuery extends TrackSet {
+    static override id = 'shadow-hanging-check';
+    static override addControlTrack = false;
+    static override control = 'old';
+    static override shadow: ShadowOptions = { sample: 1, timeout: 30 };
+    static old_track(order: string) {
+      return order;
+    }
+    static new_track(_order: string) {
+      const { signal } = shadowContext();
+      signal.addEventListener('abort', () => (aborted = true));
+      return new Promise<string>(() => {});
+    }
+  }
+  await assert.rejects(
+    assertReadOnlyShadow(HangingQuery, 'order-4'),
+    (e: unknown) => e instanceof TracksError && /HangingQuery: the shadow candidate 'new' did not finish within its timeout of 30 ms/.test(e.message),
+  );
+  assert.equal(aborted, true, 'the candidate\'s signal aborted at the timeout');
+});
+
 test('a bad static shadow is a TracksError naming the class, the option and the fix', () => {
   class NoBaseline extends TrackSet {
     static override id = 'shadow-bad-1';

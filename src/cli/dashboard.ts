@@ -12,7 +12,8 @@ const usage = `Usage: tracks dashboard [options]
 
 Serves a web page with every track set at a glance: status, users and warnings; per set,
 the report's table, conversion and lift-over-time charts, latency and errors per track,
-its phases, and Stop/Resume/Ramp buttons. Reads the same report as 'tracks report'.
+its phases, and Stop/Resume/Ramp buttons; for a shadow set, each candidate's mismatches and
+latency, and a Promote button (as 'tracks promote'). Reads the same report as 'tracks report'.
 
 Options:
 ${STORE_USAGE}

@@ -90,7 +90,8 @@ export { promoteTrackSet, rampTrackSet, resumeTrackSet, stopTrackSet } from './s
 export type { ControlChange, ControlOptions, Ramp } from './stores/control-state.js';
 export type { StoreSpec } from './stores/open-store.js';
 
-// statistics: pure functions over per-track sufficient statistics
+// statistics: pure functions over per-track sufficient statistics; all of src/stats (docs/statistics.md
+// says so), the distributions and summarize included
 export {
   adjustPValues,
   alwaysValid,
@@ -118,6 +119,19 @@ export {
   cohenH,
   proportionPower,
   requiredUsersPerTrack,
+  SMALLEST_PROBABILITY,
+  normalCdf,
+  normalSf,
+  normalPdf,
+  normalQuantile,
+  studentTCdf,
+  studentTSf,
+  studentTQuantile,
+  twoSidedNormalPValue,
+  twoSidedTPValue,
+  upperTailPValue,
+  summarize,
+  welchDegreesOfFreedom,
 } from './stats/index.js';
 export type {
   Alternative,
@@ -156,6 +170,7 @@ export type {
   StatResult,
   Stratum,
   SufficientStatistics,
+  Summary,
   WelchTestResult,
   RateIntervalOptions,
   RateIntervalResult,

@@ -121,3 +121,16 @@ test('every function and class the public API and its subpaths export has a TSDo
   }
   assert.deepEqual(missing, []);
 });
+
+test('the public API exports every statistic of src/stats, as docs/statistics.md promises ("all of it is exported from tracks")', async () => {
+  // A tester found summarize (a documented method), SMALLEST_PROBABILITY (the documented floor
+  // of every p-value) and the distributions importable from src/stats only.
+  const stats = (await import('../src/stats/index.js')) as Record<string, unknown>;
+  const api = (await import('../src/index.js')) as Record<string, unknown>;
+  const statsTypes = readFileSync(join(src, 'stats', 'index.ts'), 'utf8');
+  const apiSource = readFileSync(join(src, 'index.ts'), 'utf8');
+  assert.deepEqual(Object.keys(stats).filter((name) => api[name] !== stats[name]), []);
+  const typeNames = (source: string) => [...source.matchAll(/^export\s+type\s+\{([^}]*)\}/gm)].flatMap((m) => m[1]!.split(',').map((n) => n.trim()).filter((n) => n !== ''));
+  const exported = new Set(typeNames(apiSource));
+  assert.deepEqual(typeNames(statsTypes).filter((name) => !exported.has(name)), []);
+});

@@ -18,7 +18,11 @@ export interface ProposedChange {
   readonly coverage?: number;
 }
 
-/** One bucket of a split: a track, or `control (not covered)` for keys outside coverage. */
+/**
+ * One bucket of a split: a track, or `<baseline> (not covered)` for keys outside coverage, named by
+ * the track they get (`control (not covered)`, or `price_adjusted_by_0 (not covered)` for a set
+ * whose `static control` is that track).
+ */
 export interface SplitRow {
   readonly track: string;
   readonly keys: number;
@@ -55,7 +59,14 @@ export interface Simulation {
   };
 }
 
-const NOT_COVERED = 'control (not covered)';
+/**
+ * The row of keys outside coverage. They are served the set's baseline (its `static control`, its
+ * control track, or a no-op `control`), so the row says which: a set without a control track showed
+ * 'control (not covered)' before, naming a track it does not have (a tester).
+ */
+function notCovered(definition: TrackSetDefinition): string {
+  return `${definition.control.name} (not covered)`;
+}
 
 /**
  * The split of serialized keys across a track set's tracks, its sample-ratio check, and, for
@@ -70,15 +81,16 @@ const NOT_COVERED = 'control (not covered)';
 export function simulateSplit(trackSet: TrackSetClass, keys: readonly unknown[], change?: ProposedChange): Simulation {
   const definition = definitionOf(trackSet);
   const hashes = keys.map((key) => murmur3Int(serializeKey(key)));
-  const before = hashes.map((h) => assign(definition, h)?.name ?? NOT_COVERED);
+  const outside = notCovered(definition);
+  const before = hashes.map((h) => assign(definition, h)?.name ?? outside);
   const split = splitOf(definition, before);
-  const inCoverage = split.filter((row) => row.track !== NOT_COVERED);
+  const inCoverage = split.filter((row) => row.track !== outside);
   const srm = srmCheck(inCoverage.map((r) => r.keys), inCoverage.map((r) => r.expectedShare));
   const result: Simulation = { trackSetId: definition.id, keys: keys.length, split, srmPValue: srm.ok ? srm.pValue : null };
   if (change === undefined) return result;
 
   const proposed = proposedDefinition(definition, change);
-  const after = hashes.map((h) => assign(proposed, h)?.name ?? NOT_COVERED);
+  const after = hashes.map((h) => assign(proposed, h)?.name ?? outside);
   const moves = new Map<string, number>();
   let moved = 0;
   for (let i = 0; i < keys.length; i++) {
@@ -116,8 +128,8 @@ function splitOf(definition: TrackSetDefinition, names: readonly string[]): Spli
     expectedShare: (definition.coverage * t.weight) / total,
   }));
   if (definition.coverage < 1) {
-    const n = counts.get(NOT_COVERED) ?? 0;
-    rows.push({ track: NOT_COVERED, keys: n, share: names.length === 0 ? 0 : n / names.length, expectedShare: 1 - definition.coverage });
+    const n = counts.get(notCovered(definition)) ?? 0;
+    rows.push({ track: notCovered(definition), keys: n, share: names.length === 0 ? 0 : n / names.length, expectedShare: 1 - definition.coverage });
   }
   return rows;
 }

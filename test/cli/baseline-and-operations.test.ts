@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { ParamTrackSet, close, configure, convert, flush, sqliteStore } from '../../src/index.js';
+import { ParamTrackSet, close, configure, convert, flush, simulateSplit, sqliteStore } from '../../src/index.js';
 import type { RecordingOptions } from '../../src/index.js';
 import { runCli } from '../../src/cli/run-cli.js';
 import { startDashboard } from '../../src/dashboard/dashboard-server.js';
@@ -61,6 +61,17 @@ test('ineligible and uncovered keys get the declared baseline', () => {
     reasons.get(run.reason)!.add(run.name);
   }
   assert.deepEqual([...reasons.get('not covered')!], ['price_adjusted_by_0'], 'half the keys are not covered, and get the baseline');
+});
+
+test('tracks simulate names the keys outside coverage by the declared baseline they get, not by a control the set does not have', () => {
+  const keys = Array.from({ length: 20_000 }, (_, i) => `user-${i}`);
+  const simulation = simulateSplit(PricingTracks, keys, { coverage: 1 });
+  const outside = simulation.split.find((row) => row.track.endsWith('(not covered)'));
+  assert.equal(outside?.track, 'price_adjusted_by_0 (not covered)');
+  assert.ok(!JSON.stringify(simulation).includes('control'), 'no track of this set is named control');
+  // Keys that enter the test on the baseline move from outside onto it: the same code path.
+  const onto = simulation.change!.moves.find((m) => m.to === 'price_adjusted_by_0');
+  assert.equal(onto?.from, 'price_adjusted_by_0 (not covered)');
 });
 
 for (const kind of ['SQLite', 'PostgreSQL'] as const) {

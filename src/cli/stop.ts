@@ -31,7 +31,9 @@ export const stop: Command = {
     let changed: boolean;
     try {
       changed = (await stopTrackSet(store, trackSetId, serve, { force: values.force ?? false })).changed;
-      served = serve ?? `its baseline (${(await recordedBaseline(store, trackSetId)) ?? 'control'})`;
+      // A set no process has published yet (--force) has no recorded baseline: each process serves its class's.
+      const baseline = await recordedBaseline(store, trackSetId);
+      served = serve ?? (baseline === null ? "its baseline (each process's static control)" : `its baseline (${baseline})`);
     } finally {
       await store.close();
     }

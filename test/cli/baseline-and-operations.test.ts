@@ -148,6 +148,8 @@ test('tracks stop with no --serve makes every process serve the declared baselin
   assert.match(badTrack.err, /has no track 'price_9'/);
   const forced = await cli('stop', 'not-deployed-yet', '--store', store, '--force');
   assert.equal(forced.code, 0, forced.err);
+  // No process has published the set: the CLI cannot name its baseline, each process serves its class's.
+  assert.match(forced.out, /every process serves its baseline \(each process's static control\)/);
   assert.equal((await cli('resume', 'not-deployed-yet', '--store', store, '--force')).code, 0);
 });
 

@@ -7,8 +7,11 @@
  *   stored as it is;
  * - any other key is stored as `k:` and the base64url SHA-256 of its UTF-8 bytes (WTF-8 for
  *   unpaired surrogates, so even those stay distinct): never truncated, never merged;
- * - with `hashKeys`, every key is stored as `h:` and the base64url HMAC-SHA-256 of its bytes
- *   under your secret, so nobody can recover an id by hashing guesses;
+ * - with `hashKeys: { secret }`, every key is stored as `h:` and the base64url HMAC-SHA-256 of
+ *   its bytes under your secret, so nobody can recover an id by hashing guesses;
+ * - with `hashKeys: true`, every key is stored as `h:` and the base64url SHA-256 of its bytes:
+ *   no raw id in the store, but anyone who can guess an id (an email, a number) can hash the
+ *   guess and find its rows, which a secret prevents;
  * - a run without a key is its own unit, `run:<runId>`.
  */
 import { createHash, createHmac, createSecretKey } from 'node:crypto';
@@ -23,32 +26,37 @@ const DIGEST = /^[A-Za-z0-9_-]{43}$/;
 
 /**
  * Turns keys into units, the form every store holds them in: raw, `k:<sha256>` for unusual
- * keys, or `h:<hmac>` under a secret (see the module comment). Use it to find a key's rows
- * with your own SQL.
+ * keys, `h:<hmac>` under a secret, or `h:<sha256>` with `hashKeys: true` (see the module
+ * comment). Use it to find a key's rows with your own SQL.
  *
  * @example
  * ```ts
  * new UnitOfKey().of('user-42');                        // 'user-42'
  * new UnitOfKey().of('x'.repeat(300));                  // 'k:…' (43 base64url characters)
- * new UnitOfKey(process.env.TRACKS_KEY_SECRET).of(id);  // 'h:…', as hashKeys stores it
+ * new UnitOfKey(process.env.TRACKS_KEY_SECRET).of(id);  // 'h:…', as hashKeys: { secret } stores it
+ * new UnitOfKey(true).of(id);                           // 'h:…', as hashKeys: true stores it
  * ```
  */
 export class UnitOfKey {
   readonly #secret: KeyObject | undefined;
+  readonly #hashed: boolean;
 
-  /** `secret`: the `hashKeys` secret, or undefined to store keys as they are. */
-  constructor(secret?: string | Uint8Array) {
-    this.#secret = secret === undefined ? undefined : createSecretKey(typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret);
+  /** `secret`: the `hashKeys` secret, `true` to hash keys without one, or undefined to store keys as they are. */
+  constructor(secret?: string | Uint8Array | true) {
+    this.#hashed = secret !== undefined;
+    this.#secret = secret === undefined || secret === true ? undefined : createSecretKey(typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret);
   }
 
-  /** Whether keys are hashed with a secret. */
+  /** Whether keys are hashed (with a secret or without). */
   get hashed(): boolean {
-    return this.#secret !== undefined;
+    return this.#hashed;
   }
 
   /** The unit of a serialized key. */
   of(key: string): string {
     if (this.#secret !== undefined) return `h:${createHmac('sha256', this.#secret).update(bytesOf(key)).digest('base64url')}`;
+    // Every key hashed, a short plain one too: `h:` and 43 characters, never the raw id.
+    if (this.#hashed) return `h:${createHash('sha256').update(bytesOf(key)).digest('base64url')}`;
     return isPlainKey(key) ? key : `k:${createHash('sha256').update(bytesOf(key)).digest('base64url')}`;
   }
 }

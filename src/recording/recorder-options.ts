@@ -21,11 +21,12 @@ export interface HashKeys {
 /** How recording behaves; every option has a default. See {@link configure}. */
 export interface RecorderOptions {
   /**
-   * Store each key as its HMAC-SHA-256 under your secret (`h:` and 43 characters), so the
-   * store never holds raw ids and nobody can recover one by hashing guesses (default: keys are
-   * stored as they are).
+   * Store each key hashed (`h:` and 43 characters), so the store never holds raw ids (default:
+   * keys are stored as they are). `{ secret }` hashes with HMAC-SHA-256 under your secret, so
+   * nobody can recover an id by hashing guesses; `true` hashes with SHA-256 alone, which keeps
+   * ids out of the store but lets anyone who can guess an id (an email, a number) find its rows.
    */
-  readonly hashKeys?: HashKeys | false | undefined;
+  readonly hashKeys?: HashKeys | boolean | undefined;
   /**
    * Most events written in one batch (default 2,000, or a tenth of `maxBuffered` when that is
    * less; at most a quarter of it). Small batches keep few events alive in memory (short
@@ -109,7 +110,8 @@ export interface RecorderOptions {
 
 /** Options with their defaults, checked. */
 export interface ResolvedOptions {
-  readonly secret: string | Uint8Array | undefined;
+  /** The `hashKeys` secret, `true` to hash without one, or undefined to store keys as they are. */
+  readonly secret: string | Uint8Array | true | undefined;
   readonly batchSize: number;
   readonly flushInterval: number;
   readonly maxBuffered: number;
@@ -260,14 +262,16 @@ function hook<F>(value: F | undefined, name: string): F | undefined {
 /** The fewest distinct characters (or bytes) a hashKeys secret may hold. */
 const MIN_DISTINCT_SECRET_UNITS = 8;
 
-function secretOf(hashKeys: unknown): string | Uint8Array | undefined {
+function secretOf(hashKeys: unknown): string | Uint8Array | true | undefined {
   if (hashKeys === undefined || hashKeys === false) return undefined;
+  // `hashKeys: true` is the issue's spelling: SHA-256 without a secret (see UnitOfKey).
+  if (hashKeys === true) return true;
   const secret = (hashKeys as { secret?: unknown } | null)?.secret;
   const length = typeof secret === 'string' ? Buffer.byteLength(secret) : secret instanceof Uint8Array ? secret.byteLength : -1;
   if (length < 0) {
     throw new TracksError(
-      'configure: hashKeys needs a secret, e.g. hashKeys: { secret: process.env.TRACKS_KEY_SECRET }. Keys are stored as their ' +
-        'HMAC-SHA-256 under it, so nobody can recover an id by hashing guesses (a plain hash of an email or a numeric id can be)',
+      'configure: hashKeys needs a secret, e.g. hashKeys: { secret: process.env.TRACKS_KEY_SECRET }, or true. With a secret, keys are stored as their ' +
+        'HMAC-SHA-256 under it, so nobody can recover an id by hashing guesses (true stores a plain SHA-256, which hashing a guessed email or numeric id finds)',
     );
   }
   if (length < 16) {

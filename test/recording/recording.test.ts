@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import {
   TrackSet,
   TracksError,
+  UnitOfKey,
   callbackStore,
   close,
   configure,
@@ -116,6 +117,27 @@ test('hashKeys stores no raw key, and conversions still meet their exposures', a
   const [sums] = await store.summarize({ trackSetId: 'rec-delay' });
   const track = sums!.tracks.find((t) => t.track === run.name)!;
   assert.deepEqual(track.metrics.get('purchase'), { ...noMetricSums(), converted: 1, sum: 30, sumSquares: 900, count: 1, countSquares: 1, meanSum: 30, meanSquares: 900 });
+  await close();
+});
+
+// Issue 3, point 2 spells the option as `hashKeys: true` (a tester found it refused).
+test('hashKeys: true stores every key hashed (h: and a SHA-256), and conversions still meet their exposures', async () => {
+  const store = memoryStore();
+  const errors: Error[] = [];
+  configure({ store, hashKeys: true, onError: (error) => errors.push(error) });
+  const run = new DelayTracks({ key: 'alice@example.com' });
+  run.run();
+  convert({ key: 'alice@example.com', metric: 'purchase', value: 30 });
+  await flush();
+  for (const e of store.events) assert.ok(!JSON.stringify(e).includes('alice'), JSON.stringify(e));
+  const units = new Set(store.events.flatMap((e) => ('unit' in e ? [e.unit] : [])));
+  assert.deepEqual([...units], [new UnitOfKey(true).of('alice@example.com')]);
+  assert.match([...units][0]!, /^h:[A-Za-z0-9_-]{43}$/);
+  // A secret, when given, still decides the unit: the two never coincide.
+  assert.notEqual(new UnitOfKey(true).of('alice@example.com'), new UnitOfKey('a test secret of 32 characters!!').of('alice@example.com'));
+  const [sums] = await store.summarize({ trackSetId: 'rec-delay' });
+  assert.equal(sums!.tracks.find((t) => t.track === run.name)!.metrics.get('purchase')!.converted, 1);
+  assert.deepEqual(errors, []);
   await close();
 });
 

@@ -156,20 +156,30 @@ export class MultiTrackSet<const Sets extends readonly TrackSetClass[] = readonl
   }
 
   /**
-   * The callback form of `using`.
+   * The callback form of `using`: creates a run as `new` does (of the class it is called on, so
+   * a subclass's `static trackSets` and `static id` hold), passes it to `fn`, disposes it when
+   * `fn` returns or its promise settles, and returns what `fn` returns.
    *
    * @example
    * ```ts
    * await MultiTrackSet.with([DelayTracks, PricingTracks], { key: userId }, (multitrack) => multitrack.run(response));
+   * await CoconutTests.with({ key: userId }, (multitrack) => multitrack.run(response)); // static trackSets
    * ```
    */
-  static with<const S extends readonly TrackSetClass[], R>(
-    trackSets: S,
-    options: MultiTrackSetArgs<S>[0],
-    fn: (run: MultiTrackSet<S>) => R,
-  ): R {
-    const run = new MultiTrackSet<S>(trackSets, ...([options] as MultiTrackSetArgs<S>));
-    return disposeAfter(run, fn);
+  static with<M extends MultiTrackSet, R>(this: new (options?: MultiTrackSetOptions) => M, options: MultiTrackSetOptions | undefined, fn: (run: M) => R): R;
+  static with<const S extends readonly TrackSetClass[], R>(trackSets: S, options: MultiTrackSetArgs<S>[0], fn: (run: MultiTrackSet<S>) => R): R;
+  static with(this: typeof MultiTrackSet, ...args: unknown[]): unknown {
+    const fn = args.at(-1);
+    if (typeof fn !== 'function') {
+      throw new TracksError(
+        `${this.name}.with: pass a callback last, e.g. ${this.name}.with({ key: userId }, (multitrack) => multitrack.run())`,
+      );
+    }
+    // The list form when sets are given; else the class's own static trackSets.
+    const run = Array.isArray(args[0])
+      ? new this(args[0] as readonly TrackSetClass[], args[1] as MultiTrackSetOptions | undefined)
+      : new this(args.length > 1 ? (args[0] as MultiTrackSetOptions | undefined) : undefined);
+    return disposeAfter(run, fn as (run: MultiTrackSet) => unknown);
   }
 }
 

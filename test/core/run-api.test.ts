@@ -458,6 +458,32 @@ describe('MultiTrackSet runs', () => {
     assert.ok(differ > 400 && differ < 600, `another salt re-draws the set for about half the keys: ${differ}`);
   });
 
+  // Issue 2, point 3: the callback form serves what `using` does, a subclass with static
+  // trackSets too; with() built a plain MultiTrackSet, so a subclass's id no longer salted the
+  // choice and `CoconutTests.with({ key }, fn)` found no sets (a tester).
+  test('the callback form of a subclass: with(options, fn), and with(sets, options, fn), choose as new does', () => {
+    class CoconutTests extends MultiTrackSet {
+      static override id = 'coconut-tests-with';
+      static override trackSets = [DelayTracks, PricingTracks];
+    }
+    for (const key of keys(300)) {
+      const expected = new CoconutTests({ key }).trackSet!.id;
+      let inside: MultiTrackSet | undefined;
+      const id = CoconutTests.with({ key }, (multi) => {
+        inside = multi;
+        assert.ok(multi instanceof CoconutTests);
+        assert.equal(multi.trackSet?.disposed, false);
+        return multi.trackSet?.id;
+      });
+      assert.equal(id, expected);
+      assert.equal(inside?.trackSet?.disposed, true);
+      assert.equal(CoconutTests.with([DelayTracks, PricingTracks], { key }, (multi) => multi.trackSet?.id), new CoconutTests([DelayTracks, PricingTracks], { key }).trackSet?.id);
+    }
+    class NoSets extends MultiTrackSet {}
+    assert.throws(() => NoSets.with({ key: 'k' }, (multi) => multi.name), (e: unknown) => e instanceof TracksError && /NoSets: no track sets given/.test(e.message));
+    assert.throws(() => CoconutTests.with({ key: 'k' }, undefined as never), (e: unknown) => e instanceof TracksError && /CoconutTests\.with: pass a callback/.test(e.message));
+  });
+
   test('forcing in a MultiTrackSet: per-call by set id, and scoped', () => {
     for (const key of keys(50)) {
       const multi = new MultiTrackSet([DelayTracks, PricingTracks], { key, force: { pricing: 'delta_1' } });

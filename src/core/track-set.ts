@@ -81,12 +81,29 @@ export function definitionOf(cls: object): TrackSetDefinition {
         `${statics.name || 'this class'} is not a track set; extend TrackSet (or ParamTrackSet) and give it tracks`,
       );
     }
-    const hasEligibilityRule = findGetter(statics.prototype, 'isEligible') !== findGetter(TrackSet.prototype, 'isEligible');
+    const rule = findGetter(statics.prototype, 'isEligible');
+    const hasEligibilityRule = rule !== findGetter(TrackSet.prototype, 'isEligible');
+    // A method would be read as a function, always truthy: everyone, VIPs too, in the test.
+    if (hasEligibilityRule && typeof rule === 'function' && !isGetter(statics.prototype, 'isEligible')) {
+      throw new TracksError(
+        `${statics.name || 'this class'}: isEligible is a method; make it a getter, get isEligible() { return ... }, ` +
+          'which tracks reads as a property',
+      );
+    }
     definition = buildDefinition(statics, statics[COLLECT_TRACKS](), hasEligibilityRule);
     Object.defineProperty(cls, DEFINITION, { value: definition, configurable: true });
     rememberDefinition(definition);
   }
   return definition;
+}
+
+/** Whether the nearest definition of `name` in the chain is a getter. */
+function isGetter(proto: object | null, name: string): boolean {
+  for (let p = proto; p !== null; p = Object.getPrototypeOf(p) as object | null) {
+    const descriptor = Object.getOwnPropertyDescriptor(p, name);
+    if (descriptor) return descriptor.get !== undefined;
+  }
+  return false;
 }
 
 function findGetter(proto: object | null, name: string): unknown {

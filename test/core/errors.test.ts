@@ -113,6 +113,20 @@ describe('bad track set definitions', () => {
     throwsTracksError(() => new Both({ key: 1 }), /Both/, /'multi-dup'/);
   });
 
+  // Issue 2, point 3: isEligible is a getter. As a method it was read as a function (truthy),
+  // so every user, VIPs too, entered the test without a word (a tester).
+  test('isEligible written as a method, not a getter', () => {
+    class VipTracks extends TrackSet<{ vip: boolean }> {
+      static override id = 'eligible-method';
+      static long_track() {}
+      // @ts-expect-error TrackSet declares isEligible as an accessor
+      isEligible() {
+        return !this.context.vip;
+      }
+    }
+    throwsTracksError(() => new VipTracks({ key: 1, context: { vip: true } }).name, /VipTracks/, /isEligible is a method/, /get isEligible\(\)/);
+  });
+
   test('a subclass that inherits its parent\'s id without declaring one', () => {
     class ParentTracks extends TrackSet {
       static override id = 'parent';

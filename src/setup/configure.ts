@@ -7,6 +7,8 @@ import { RECORDER_OPTIONS, checkOptionNames, resolveOptions } from '../recording
 import type { RecorderOptions } from '../recording/recorder-options.js';
 import { storeFrom } from '../stores/open-store.js';
 import type { StoreSpec } from '../stores/open-store.js';
+import type { Outbox } from '../model/outbox.js';
+import type { Store } from '../model/store.js';
 import type { PostgresStoreOptions } from '../stores/postgres-store.js';
 import { sqliteOutbox } from '../stores/sqlite-outbox.js';
 import { defaultOutboxPath } from './default-outbox.js';
@@ -68,6 +70,22 @@ export function configure(options: RecordingOptions): Recorder | undefined {
   checkOptionNames(options, [...RECORDER_OPTIONS, ...CONFIGURE_OPTIONS]);
   const { store: spec, schema, outbox: outboxOption, maxOutboxEvents, handleSignals, ...recorderOptions } = options;
   resolveOptions(recorderOptions); // a bad option throws here, before the current configuration is replaced
+  // So do a bad store, outbox or maxOutboxEvents: both are made here (nothing opens or
+  // connects until used), so a configure() that throws leaves the current one recording.
+  let store: Store | undefined;
+  let outbox: Outbox | undefined;
+  if (spec !== undefined && spec !== null) {
+    if (outboxOption !== undefined && outboxOption !== false && (typeof outboxOption !== 'string' || outboxOption.trim() === '')) {
+      throw new TracksError("configure: outbox is not a file path; give one (e.g. '/var/lib/app/tracks.outbox') or false for none");
+    }
+    const limits = maxOutbox(maxOutboxEvents);
+    store = storeFrom(spec, {
+      ...(schema === undefined ? {} : { schema }),
+      ...(recorderOptions.writeTimeout === undefined ? {} : { timeoutMs: recorderOptions.writeTimeout }),
+    });
+    const outboxPath = outboxOption === undefined ? defaultOutboxPath(store) : outboxOption || undefined;
+    outbox = outboxPath === undefined ? undefined : sqliteOutbox(outboxPath, limits);
+  }
   const previous = current;
   const previousShutdown = shutdown;
   shutdown = undefined;
@@ -85,16 +103,7 @@ export function configure(options: RecordingOptions): Recorder | undefined {
     closing.add(closed);
     if (spec !== undefined && spec !== null && handleSignals !== false) previousShutdown?.releaseSignal();
   }
-  if (spec === undefined || spec === null) return undefined;
-  if (outboxOption !== undefined && outboxOption !== false && (typeof outboxOption !== 'string' || outboxOption.trim() === '')) {
-    throw new TracksError("configure: outbox is not a file path; give one (e.g. '/var/lib/app/tracks.outbox') or false for none");
-  }
-  const store = storeFrom(spec, {
-    ...(schema === undefined ? {} : { schema }),
-    ...(recorderOptions.writeTimeout === undefined ? {} : { timeoutMs: recorderOptions.writeTimeout }),
-  });
-  const outboxPath = outboxOption === undefined ? defaultOutboxPath(store) : outboxOption || undefined;
-  const outbox = outboxPath === undefined ? undefined : sqliteOutbox(outboxPath, maxOutbox(maxOutboxEvents));
+  if (store === undefined) return undefined;
   const recorder = new Recorder(store, recorderOptions, outbox);
   current = recorder;
   uninstall = installRunHooks(recorder.hooks);

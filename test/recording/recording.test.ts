@@ -294,6 +294,12 @@ test('a misspelt option is a TracksError that suggests the right one, before the
   assert.throws(() => configure({ stor: 'typo.db' } as never), (e: unknown) => e instanceof TracksError && /unknown option 'stor'; did you mean 'store'\?/.test(e.message));
   assert.throws(() => configure({ store, flushIntervall: 10 } as never), /unknown option 'flushIntervall'; did you mean 'flushInterval'\?/);
   assert.throws(() => configure({ store, writeTimeout: -1 }), /writeTimeout is -1/);
+  // A bad store, outbox or outbox bound too: these threw after the current configuration was
+  // closed, leaving nothing recording (a tester).
+  assert.throws(() => configure({ store: 5 as never }), (e: unknown) => e instanceof TracksError && /store must be a SQLite file path/.test(e.message));
+  assert.throws(() => configure({ store: '  ' }), /store is empty/);
+  assert.throws(() => configure({ store: memoryStore(), outbox: '' }), /outbox is not a file path/);
+  assert.throws(() => configure({ store: memoryStore(), maxOutboxEvents: -1 }), /maxOutboxEvents is -1/);
   new DelayTracks({ key: 'still-recording' }).run();
   await flush();
   assert.ok(store.events.some((e) => e.kind === 'exposure' && e.unit === 'still-recording'), 'the earlier configuration still records');

@@ -259,13 +259,29 @@ function hook<F>(value: F | undefined, name: string): F | undefined {
   return value;
 }
 
+let warnedUnsalted = false;
+
+/** One process warning (code TRACKS_UNSALTED_KEYS) for `hashKeys: true`, however often configure() runs. */
+function warnUnsaltedOnce(): void {
+  if (warnedUnsalted) return;
+  warnedUnsalted = true;
+  process.emitWarning(
+    'hashKeys: true stores keys as a plain SHA-256: anyone who can guess an id (an email, a number) can hash it and find its rows. ' +
+      'Pass hashKeys: { secret: process.env.TRACKS_KEY_SECRET } to hash with HMAC-SHA-256 under a secret instead',
+    { type: 'TracksWarning', code: 'TRACKS_UNSALTED_KEYS' },
+  );
+}
+
 /** The fewest distinct characters (or bytes) a hashKeys secret may hold. */
 const MIN_DISTINCT_SECRET_UNITS = 8;
 
 function secretOf(hashKeys: unknown): string | Uint8Array | true | undefined {
   if (hashKeys === undefined || hashKeys === false) return undefined;
-  // `hashKeys: true` is the issue's spelling: SHA-256 without a secret (see UnitOfKey).
-  if (hashKeys === true) return true;
+  if (hashKeys === true) {
+    // SHA-256 without a secret (see UnitOfKey): kept working, and said once, since a guessed id finds its rows.
+    warnUnsaltedOnce();
+    return true;
+  }
   const secret = (hashKeys as { secret?: unknown } | null)?.secret;
   const length = typeof secret === 'string' ? Buffer.byteLength(secret) : secret instanceof Uint8Array ? secret.byteLength : -1;
   if (length < 0) {

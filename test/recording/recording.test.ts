@@ -120,11 +120,19 @@ test('hashKeys stores no raw key, and conversions still meet their exposures', a
   await close();
 });
 
-// Issue 3, point 2 spells the option as `hashKeys: true` (a tester found it refused).
-test('hashKeys: true stores every key hashed (h: and a SHA-256), and conversions still meet their exposures', async () => {
+test('hashKeys: true stores every key hashed (h: and a SHA-256), and conversions still meet their exposures; one warning says a secret is safer', async () => {
   const store = memoryStore();
   const errors: Error[] = [];
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning);
+  process.on('warning', onWarning);
   configure({ store, hashKeys: true, onError: (error) => errors.push(error) });
+  configure({ store, hashKeys: true, onError: (error) => errors.push(error) });
+  await new Promise((resolve) => setImmediate(resolve));
+  process.off('warning', onWarning);
+  const unsalted = warnings.filter((w) => (w as Error & { code?: string }).code === 'TRACKS_UNSALTED_KEYS');
+  assert.equal(unsalted.length, 1, 'once per process');
+  assert.match(unsalted[0]!.message, /hashKeys: \{ secret/);
   const run = new DelayTracks({ key: 'alice@example.com' });
   run.run();
   convert({ key: 'alice@example.com', metric: 'purchase', value: 30 });

@@ -181,6 +181,12 @@ export function checkOptionNames(options: object, known: readonly string[], wher
 export function resolveOptions(options: RecorderOptions): ResolvedOptions {
   checkOptionNames(options, RECORDER_OPTIONS);
   const n = (name: keyof RecorderOptions, fallback: number) => positive(options[name], name, fallback);
+  // Counts of events, entries and bytes: 1.5 events is a typo, said as one.
+  const count = (name: keyof RecorderOptions, fallback: number) => {
+    const value = n(name, fallback);
+    if (!Number.isInteger(value)) throw new TracksError(`configure: ${name} is ${value}; use a whole number (default ${fallback})`);
+    return value;
+  };
   // A time past a timer's range (2^31 - 1 ms, 24.8 days) would fire at once.
   const ms = (name: keyof RecorderOptions, fallback: number) => {
     const value = n(name, fallback);
@@ -190,19 +196,19 @@ export function resolveOptions(options: RecorderOptions): ResolvedOptions {
   const resolved = {
     secret: secretOf(options.hashKeys),
     // A batch being written still counts in memory: a tenth of the bound leaves room to spill.
-    batchSize: n('batchSize', Math.max(1, Math.min(2_000, Math.floor(positive(options.maxBuffered, 'maxBuffered', 100_000) / 10)))),
+    batchSize: count('batchSize', Math.max(1, Math.min(2_000, Math.floor(positive(options.maxBuffered, 'maxBuffered', 100_000) / 10)))),
     flushInterval: ms('flushInterval', 250),
-    maxBuffered: n('maxBuffered', 100_000),
-    maxBufferedBytes: n('maxBufferedBytes', 32 * MIB),
+    maxBuffered: count('maxBuffered', 100_000),
+    maxBufferedBytes: count('maxBufferedBytes', 32 * MIB),
     writeTimeout: ms('writeTimeout', 5_000),
     retryDelay: ms('retryDelay', 100),
     maxRetryDelay: ms('maxRetryDelay', 5_000),
     flushTimeout: ms('flushTimeout', 10_000),
     controlInterval: ms('controlInterval', 10_000),
-    dedupeSize: n('dedupeSize', 1_000_000),
-    dedupeBytes: n('dedupeBytes', 64 * MIB),
-    stickyCacheSize: n('stickyCacheSize', 1_000_000),
-    stickyCacheBytes: n('stickyCacheBytes', 64 * MIB),
+    dedupeSize: count('dedupeSize', 1_000_000),
+    dedupeBytes: count('dedupeBytes', 64 * MIB),
+    stickyCacheSize: count('stickyCacheSize', 1_000_000),
+    stickyCacheBytes: count('stickyCacheBytes', 64 * MIB),
     guardrails: options.guardrails || undefined,
     onError: hook(options.onError, 'onError'),
     onGuardrail: hook(options.onGuardrail, 'onGuardrail'),

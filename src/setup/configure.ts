@@ -113,8 +113,8 @@ export function configure(options: RecordingOptions): Recorder | undefined {
 
 function maxOutbox(value: number | undefined): { maxEvents?: number } {
   if (value === undefined) return {};
-  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
-    throw new TracksError(`configure: maxOutboxEvents is ${String(value)}; use a positive number (default 5,000,000)`);
+  if (typeof value !== 'number' || !(value > 0) || !Number.isInteger(value)) {
+    throw new TracksError(`configure: maxOutboxEvents is ${String(value)}; use a positive whole number (default 5,000,000)`);
   }
   return { maxEvents: value };
 }

@@ -141,6 +141,16 @@ test('a maxBufferedBytes that holds almost no events is a TracksError saying wha
   return close();
 });
 
+test('counts of events, entries and bytes are whole numbers: 1.5 is a TracksError naming the option', () => {
+  for (const name of ['batchSize', 'maxBuffered', 'maxBufferedBytes', 'dedupeSize', 'dedupeBytes', 'stickyCacheSize', 'stickyCacheBytes', 'maxOutboxEvents']) {
+    assert.throws(
+      () => configure({ store: memoryStore(), [name]: name.endsWith('Bytes') ? 100_000.5 : 1_000.5 }),
+      (e: unknown) => e instanceof TracksError && new RegExp(`configure: ${name} is [0-9.]+; use a (positive )?whole number`).test(e.message),
+      name,
+    );
+  }
+});
+
 test('hashKeys takes true or a secret (HMAC-SHA-256): anything else is a clear TracksError, a short or uniform secret too', async () => {
   assert.throws(() => configure({ store: memoryStore(), hashKeys: 'yes' as never }), (e: unknown) => e instanceof TracksError && /hashKeys needs a secret, .* or true/.test(e.message));
   assert.throws(() => configure({ store: memoryStore(), hashKeys: {} as never }), /hashKeys needs a secret/);

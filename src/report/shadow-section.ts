@@ -180,5 +180,5 @@ function ms(value: number | null): string {
 function differenceText(d: PairedLatencyQuantile | undefined): string {
   if (d === undefined) return '';
   const signed = (v: number) => (!Number.isFinite(v) ? (v > 0 ? '+inf' : '-inf') : Math.abs(v) < 0.05 ? (v === 0 ? '0' : `${v < 0 ? '-' : '+'}<0.05`) : `${v > 0 ? '+' : ''}${v.toFixed(Math.abs(v) < 10 ? 2 : 1)}`);
-  return `${signed(d.estimateMs)}ms [${signed(d.interval[0])}, ${signed(d.interval[1])}]`;
+  return `${signed(d.estimateMs)} ms [${signed(d.interval[0])}, ${signed(d.interval[1])}]`;
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { quoted } from '../core/names.js';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { MultiTrackSet } from '../core/multi-track-set.js';
 import { TrackSet } from '../core/track-set.js';
 import type { TrackSetClass } from '../core/track-set.js';
 import { definitionOf } from '../core/track-set.js';
@@ -13,9 +14,10 @@ import { numberFlag, parse } from './parse.js';
 
 const usage = `Usage: tracks simulate <module> [options]
 
-Loads your track set definitions from a module and shows how a list of keys splits
-across their tracks, the sample-ratio check, and, for a proposed change, exactly what
-share of keys would move and where to. Eligibility rules are not applied.
+Loads your track set definitions from a module (its exported track sets, and the sets of
+its exported MultiTrackSets) and shows how a list of keys splits across their tracks, the
+sample-ratio check, and, for a proposed change, exactly what share of keys would move and
+where to. Eligibility rules are not applied.
 
 Options:
   --keys <file>          one key per line (default: --count synthetic keys)
@@ -77,9 +79,16 @@ async function trackSetsIn(path: string): Promise<(typeof TrackSet)[]> {
     const hint = /\.[cm]?tsx?$/.test(path) && /Unknown file extension/.test(reason ?? '') ? '; for a TypeScript module run node --import tsx node_modules/.bin/tracks simulate ... (or compile it first)' : '';
     throw new UsageError(`cannot load ${path}: ${reason}${hint}`);
   }
-  const sets = Object.values(module).filter(
-    (value): value is typeof TrackSet => typeof value === 'function' && (value as { prototype?: unknown }).prototype instanceof TrackSet,
-  );
+  const exported = Object.values(module).filter((value): value is abstract new (...args: never[]) => unknown => typeof value === 'function');
+  const sets = exported.filter((value): value is typeof TrackSet => value.prototype instanceof TrackSet);
+  // A MultiTrackSet's sets count too, when the module exports only the MultiTrackSet.
+  for (const multi of exported) {
+    if (!(multi.prototype instanceof MultiTrackSet)) continue;
+    for (const set of (multi as unknown as typeof MultiTrackSet).trackSets ?? []) {
+      const cls = set as unknown as typeof TrackSet;
+      if (!sets.includes(cls)) sets.push(cls);
+    }
+  }
   // Abstract intermediate classes (no id) are skipped; concrete ones are validated as on first use.
   const concrete = sets.filter((s) => typeof (s as { id?: unknown }).id === 'string');
   if (concrete.length === 0) throw new UsageError(`${path} exports no track set classes`);

@@ -124,6 +124,23 @@ test('tracks simulate shows the split and exactly what a change moves', async ()
   assert.match(unweighable.err, /cannot weigh 'shrot': 'sim-delay' has no such track \(its tracks are 'control', 'short', 'long'\)/);
 });
 
+test('tracks simulate takes the sets of a MultiTrackSet the module exports alone', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tracks-sim-multi-'));
+  const module = join(dir, 'tracks.mjs');
+  const index = new URL('../../src/index.ts', import.meta.url).href;
+  writeFileSync(
+    module,
+    `import { MultiTrackSet, TrackSet } from '${index}';\n` +
+      `class SimMultiDelay extends TrackSet {\n  static id = 'sim-multi-delay';\n  static long_track() {}\n}\n` +
+      `class SimMultiPricing extends TrackSet {\n  static id = 'sim-multi-pricing';\n  static cheap_track() {}\n}\n` +
+      `export class SimCoconut extends MultiTrackSet {\n  static trackSets = [SimMultiDelay, SimMultiPricing];\n}\n`,
+  );
+  const result = await cli('simulate', module, '--count', '2000', '--json');
+  assert.equal(result.code, 0, result.err);
+  const sims = JSON.parse(result.out) as { trackSetId: string; keys: number }[];
+  assert.deepEqual(sims.map((s) => [s.trackSetId, s.keys]), [['sim-multi-delay', 2000], ['sim-multi-pricing', 2000]]);
+});
+
 test('the tracks executable runs as a program and exits non-zero on errors', () => {
   const main = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
   const help = spawnSync(process.execPath, [main, '--help'], { encoding: 'utf8' });

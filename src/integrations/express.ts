@@ -33,7 +33,7 @@ const EXPRESS: RequestReader<Request, Response> = {
  * @example
  * ```ts
  * import { tracks } from 'tracks/express';
- * app.use(tracks({ key: (req) => req.user?.id, context: (req) => ({ user: req.user }), anonymousKey: true }));
+ * app.use(tracks({ key: (req) => req.get('x-user-id'), context: (req) => ({ plan: req.get('x-plan') }), anonymousKey: true }));
  * app.get('/catalog', async (req, res) => {
  *   const delay = new DelayTracks();
  *   await delay.run();

@@ -53,7 +53,7 @@ type RunnableClass = new (options: { key?: unknown; context?: unknown }) => Trac
  * import { TracksProvider } from 'tracks/openfeature';
  * await OpenFeature.setProviderAndWait(new TracksProvider({ trackSets: [DelayTracks, PricingTracks] }));
  * const client = OpenFeature.getClient();
- * const delay = await client.getStringValue('delay', 'control', { targetingKey: userId, user });
+ * const delay = await client.getStringValue('delay', 'control', { targetingKey: userId, plan: 'pro' });
  * client.track('purchase', { targetingKey: userId }, { value: 12.5 });
  * ```
  */

@@ -80,7 +80,7 @@ export interface ReportOptions {
  *
  * @example
  * ```ts
- * const report = buildReport(await store.summarize(), { alpha: 0.05, metrics: await store.readMetrics() });
+ * const report = buildReport(await store.summarize(), { alpha: 0.05, metrics: await store.readMetrics?.() });
  * ```
  */
 export function buildReport(sums: readonly TrackSetSums[], options: ReportOptions = {}): Report {

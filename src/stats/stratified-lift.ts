@@ -26,7 +26,9 @@ export interface ArmEstimate {
  *
  * @example
  * ```ts
- * const phase: Stratum = { control: armOf({ n: 500, sum: 25, sumSquares: 25 }, 'proportion'), treatment: ... };
+ * const control = armOf({ n: 500, sum: 25, sumSquares: 25 }, 'proportion');
+ * const treatment = armOf({ n: 500, sum: 35, sumSquares: 35 }, 'proportion');
+ * if (control.ok && treatment.ok) stratifiedLift([{ control, treatment } satisfies Stratum]);
  * ```
  */
 export interface Stratum {

@@ -12,7 +12,7 @@ import type { ClassTrackName } from './track-names.js';
  *
  * @example
  * ```ts
- * bucketOf(DelayTracks, 'user-42'); // 'long'
+ * bucketOf(DelayTracks, 'user-42'); // 'short'
  * ```
  */
 export function bucketOf<C extends TrackSetClass>(trackSet: C, key: unknown): ClassTrackName<C> {

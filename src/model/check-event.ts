@@ -32,7 +32,7 @@ const MAX_CAUSE_LENGTH = 2000;
  * @example
  * ```ts
  * eventProblem({ kind: 'conversion', eventId: 'c1', unit: 'u1', metric: 'buy', value: NaN, at: 1 });
- * // 'conversion c1: value is NaN; use a finite number'
+ * // 'conversion c1: value is NaN; use a finite number of magnitude at most 1000000000000000'
  * ```
  */
 export function eventProblem(event: unknown): string | undefined {

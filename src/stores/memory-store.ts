@@ -40,7 +40,7 @@ export interface MemoryStore extends Store {
  * configure({ store });
  * new DelayTracks({ key: 'u1' }).name;
  * await flush();
- * store.events; // [{ kind: 'exposure', trackSetId: 'delay', unit: 'u1', ... }]
+ * store.events; // [{ kind: 'definition', trackSetId: 'delay', ... }, { kind: 'exposure', trackSetId: 'delay', unit: 'u1', ... }]
  * ```
  */
 export function memoryStore(): MemoryStore {

@@ -1,7 +1,7 @@
 // Every TypeScript example in README.md runs as written: each ```ts block is saved as a
 // module at the repository root (so `import ... from 'tracks'` and './examples/...' resolve
 // as they would for a reader) and run in its own process. A block preceded by the comment
-// `<!-- illustration -->` is only type-checked by eye: it needs a server we do not have.
+// `<!-- illustration -->` needs a server we do not have: test/docs.test.ts type-checks it instead.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';

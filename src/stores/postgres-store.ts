@@ -130,6 +130,8 @@ export class PostgresStore implements Store {
   readonly #direct = new Map<string, { skip: number; rest: number }>();
 
   constructor(source: string | PgPool, options: PostgresStoreOptions = {}) {
+    checkSource(source);
+    checkOptions(options);
     const fromUrl = typeof source === 'string' ? schemaInUrl(source) : { url: undefined, schema: undefined };
     if (fromUrl.schema !== undefined && options.schema !== undefined && fromUrl.schema !== options.schema) {
       throw new TracksError(
@@ -635,6 +637,33 @@ function copyEscape(value: string): string {
 }
 
 /** The URL without a `schema` query parameter (pg would pass it to the server), and that schema. */
+/** A URL or a pool, said at once: an unset DATABASE_URL failed later as "reading 'on'" of undefined. */
+function checkSource(source: unknown): void {
+  if (typeof source === 'string') {
+    if (source.trim() === '') throw new TracksError('postgresStore: the URL is empty; give a postgres:// URL (is DATABASE_URL set?) or a pg.Pool');
+    return;
+  }
+  const pool = source as Partial<PgPool> | null;
+  if (typeof pool !== 'object' || pool === null || typeof pool.query !== 'function' || typeof pool.connect !== 'function') {
+    throw new TracksError(
+      `postgresStore: the store is ${source === null ? 'null' : typeof source}; give a postgres:// URL (is DATABASE_URL set?) or a pg.Pool`,
+    );
+  }
+}
+
+function checkOptions(options: PostgresStoreOptions): void {
+  const { schema, maxConnections, timeoutMs } = options;
+  if (schema !== undefined && (typeof schema !== 'string' || schema === '')) {
+    throw new TracksError(`postgresStore: options.schema is ${JSON.stringify(schema)}; name a schema, or leave it out for public`);
+  }
+  if (maxConnections !== undefined && !(Number.isInteger(maxConnections) && maxConnections >= 1)) {
+    throw new TracksError(`postgresStore: options.maxConnections is ${String(maxConnections)}; use a whole number of at least 1 (default 4)`);
+  }
+  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
+    throw new TracksError(`postgresStore: options.timeoutMs is ${String(timeoutMs)}; use a positive number of ms (default 30,000)`);
+  }
+}
+
 function schemaInUrl(url: string): { url: string; schema: string | undefined } {
   let parsed: URL;
   try {

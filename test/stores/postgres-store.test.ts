@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, test } from 'node:test';
-import { TrackSet, close, configure, convert, flush, memoryStore, postgresStore, stats } from '../../src/index.js';
+import { TrackSet, TracksError, close, configure, convert, flush, memoryStore, postgresStore, stats } from '../../src/index.js';
 import type { RecordedEvent } from '../../src/index.js';
 import { runCli } from '../../src/cli/run-cli.js';
 import { POSTGRES_MIGRATIONS } from '../../src/stores/schema.js';
@@ -193,6 +193,16 @@ test('a writing role that owns its schema but may not create schemas records, an
   } finally {
     await query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE; DROP OWNED BY "${role}"; DROP ROLE "${role}"`);
   }
+});
+
+test('postgresStore: a missing URL (an unset DATABASE_URL), a non-pool or bad options are TracksErrors naming the fix, at once', () => {
+  const refused = (make: () => unknown, message: RegExp) => assert.throws(make, (e: unknown) => e instanceof TracksError && message.test(e.message));
+  refused(() => postgresStore(undefined as never), /postgresStore: the store is undefined; give a postgres:\/\/ URL \(is DATABASE_URL set\?\) or a pg\.Pool/);
+  refused(() => postgresStore(''), /the URL is empty/);
+  refused(() => postgresStore({} as never), /the store is object; give a postgres:\/\/ URL/);
+  refused(() => postgresStore('postgres://127.0.0.1/x', { schema: '' }), /options\.schema is ""; name a schema/);
+  refused(() => postgresStore('postgres://127.0.0.1/x', { maxConnections: 0 }), /options\.maxConnections is 0; use a whole number of at least 1/);
+  refused(() => postgresStore('postgres://127.0.0.1/x', { timeoutMs: -1 }), /options\.timeoutMs is -1; use a positive number of ms/);
 });
 
 test('tracks report reaches a schema named in the URL (?schema=), and a schema given twice differently is refused', async (t) => {

@@ -48,7 +48,7 @@ export async function assertReadOnlyShadow<C extends TrackSetClass>(cls: C, ...a
     });
     try {
       // Audited while it runs alone: a write after an await, through a context read there, counts too.
-      const ran = auditWrites(() => (wrote = true), async () => withShadowContext(context, () => candidate.invoke(run, args as readonly unknown[])));
+      const ran = auditWrites(() => (wrote = true), async () => withShadowContext(context, () => candidate.invoke(run, args as readonly unknown[])), controller.signal);
       await Promise.race([ran, timedOut]);
     } catch (error) {
       // The refused write throws into the candidate; anything else is the candidate's own failure.

@@ -87,14 +87,24 @@ export function candidateContext(signal: AbortSignal, readOnly: boolean, trackSe
   };
 }
 
-/** Internal: runs `check` with every write through any shadow context reported to `onWrite` and refused. */
-export async function auditWrites<T>(onWrite: () => void, check: () => Promise<T>): Promise<T> {
+/**
+ * Internal: runs `check` with every write through any shadow context reported to `onWrite` and
+ * refused, until `check` settles or `signal` aborts: a candidate that ignores its timeout may
+ * never settle, and served writes must not be refused for the rest of the process.
+ */
+export async function auditWrites<T>(onWrite: () => void, check: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   const before = auditing;
   auditing = onWrite;
+  // Only while it is still this audit's: a hung check settling late must not end a later one.
+  const end = () => {
+    if (auditing === onWrite) auditing = before;
+  };
+  signal?.addEventListener('abort', end, { once: true });
   try {
     return await check();
   } finally {
-    auditing = before;
+    signal?.removeEventListener('abort', end);
+    end();
   }
 }
 

@@ -395,6 +395,50 @@ test('assertReadOnlyShadow fails a candidate still running at the shadow\'s time
   assert.equal(aborted, true, 'the candidate\'s signal aborted at the timeout');
 });
 
+test('a hung candidate that assertReadOnlyShadow gave up on no longer audits writes: served writes go through, and its late end does not end a later check', { timeout: 20_000 }, async () => {
+  let finishHung: (value: string) => void = () => {};
+  class IgnoresSignal extends TrackSet {
+    static override id = 'shadow-ignores-signal';
+    static override addControlTrack = false;
+    static override control = 'old';
+    static override shadow: ShadowOptions = { sample: 1, timeout: 30 };
+    static old_track(order: string) {
+      return order;
+    }
+    static new_track(_order: string) {
+      return new Promise<string>((resolve) => (finishHung = resolve)); // never looks at its signal
+    }
+  }
+  await assert.rejects(assertReadOnlyShadow(IgnoresSignal, 'order-5'), /did not finish within its timeout/);
+  // Still running, but no longer checked: a write on the served path is not refused.
+  assert.equal(shadowContext().write(() => 'served'), 'served');
+
+  let reachedWrite: () => void = () => {};
+  const atWrite = new Promise<void>((resolve) => (reachedWrite = resolve));
+  let goOn: () => void = () => {};
+  const wentOn = new Promise<void>((resolve) => (goOn = resolve));
+  class LateWrite extends TrackSet {
+    static override id = 'shadow-late-write-after-hung';
+    static override addControlTrack = false;
+    static override control = 'old';
+    static override shadow: ShadowOptions = { sample: 1, timeout: 10_000 };
+    static old_track(order: string) {
+      return order;
+    }
+    static async new_track(order: string) {
+      reachedWrite();
+      await wentOn;
+      return shadowContext().write(() => order); // read after an await: counted by the audit
+    }
+  }
+  const check = assertReadOnlyShadow(LateWrite, 'order-6');
+  await atWrite;
+  finishHung('late'); // the hung candidate ends while LateWrite is being checked
+  await new Promise((resolve) => setImmediate(resolve));
+  goOn();
+  await assert.rejects(check, /LateWrite: the shadow candidate 'new' wrote through shadowContext\(\)\.write\(\)/);
+});
+
 test('a bad static shadow is a TracksError naming the class, the option and the fix', () => {
   class NoBaseline extends TrackSet {
     static override id = 'shadow-bad-1';

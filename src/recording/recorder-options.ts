@@ -267,8 +267,11 @@ function hook<F>(value: F | undefined, name: string): F | undefined {
 
 let warnedUnsalted = false;
 
-/** One process warning (code TRACKS_UNSALTED_KEYS) for `hashKeys: true`, however often configure() runs. */
-function warnUnsaltedOnce(): void {
+/**
+ * One process warning (code TRACKS_UNSALTED_KEYS) for `hashKeys: true`, however often a
+ * recorder starts with it: a guessed id finds its rows, which a secret prevents.
+ */
+export function warnUnsaltedOnce(): void {
   if (warnedUnsalted) return;
   warnedUnsalted = true;
   process.emitWarning(
@@ -283,11 +286,8 @@ const MIN_DISTINCT_SECRET_UNITS = 8;
 
 function secretOf(hashKeys: unknown): string | Uint8Array | true | undefined {
   if (hashKeys === undefined || hashKeys === false) return undefined;
-  if (hashKeys === true) {
-    // SHA-256 without a secret (see UnitOfKey): kept working, and said once, since a guessed id finds its rows.
-    warnUnsaltedOnce();
-    return true;
-  }
+  // SHA-256 without a secret (see UnitOfKey); the Recorder says once what that leaves open.
+  if (hashKeys === true) return true;
   const secret = (hashKeys as { secret?: unknown } | null)?.secret;
   const length = typeof secret === 'string' ? Buffer.byteLength(secret) : secret instanceof Uint8Array ? secret.byteLength : -1;
   if (length < 0) {

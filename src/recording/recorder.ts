@@ -17,7 +17,7 @@ import { HealthRecorder } from './health-recorder.js';
 import { MetricPublisher } from './metric-publisher.js';
 import { Phases } from './phases.js';
 import type { TrackSetDefinition } from '../core/definition.js';
-import { resolveOptions } from './recorder-options.js';
+import { resolveOptions, warnUnsaltedOnce } from './recorder-options.js';
 import type { RecorderOptions, ResolvedOptions } from './recorder-options.js';
 import { SeenUnits } from './seen-units.js';
 import { StickyAssignments } from './sticky-assignments.js';
@@ -101,6 +101,7 @@ export class Recorder {
   /** Starts recording into `store`, spilling to `outbox` when there is one. Throws a TracksError for a bad option. */
   constructor(store: Store, options: RecorderOptions = {}, outbox?: Outbox) {
     const o = resolveOptions(options);
+    if (o.secret === true) warnUnsaltedOnce();
     this.store = store;
     this.#options = o;
     this.#outbox = outbox;

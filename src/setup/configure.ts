@@ -70,6 +70,9 @@ export function configure(options: RecordingOptions): Recorder | undefined {
   checkOptionNames(options, [...RECORDER_OPTIONS, ...CONFIGURE_OPTIONS]);
   const { store: spec, schema, outbox: outboxOption, maxOutboxEvents, handleSignals, ...recorderOptions } = options;
   resolveOptions(recorderOptions); // a bad option throws here, before the current configuration is replaced
+  if (handleSignals !== undefined && typeof handleSignals !== 'boolean') {
+    throw new TracksError(`configure: handleSignals is ${String(handleSignals)}; use true (default: flush on SIGTERM and exit) or false`);
+  }
   // So do a bad store, outbox or maxOutboxEvents: both are made here (nothing opens or
   // connects until used), so a configure() that throws leaves the current one recording.
   let store: Store | undefined;

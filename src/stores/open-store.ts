@@ -27,7 +27,15 @@ export function storeFrom(spec: StoreSpec, options: PostgresStoreOptions = {}): 
   if (typeof spec !== 'object' || spec === null) {
     throw new TracksError('store must be a SQLite file path, a postgres:// URL, a pg.Pool, memoryStore() or callbackStore(fn)');
   }
-  if (isStore(spec)) return spec;
+  if (isStore(spec)) {
+    // A store of your own: what recording calls, said at once rather than as a TypeError mid-write.
+    const missing = REQUIRED_STORE_METHODS.filter((name) => typeof (spec as unknown as Record<string, unknown>)[name] !== 'function');
+    if (typeof spec.description !== 'string' || missing.length > 0) {
+      const needs = [...(typeof spec.description === 'string' ? [] : ['a description (a string naming it in messages)']), ...missing.map((name) => `${name}()`)];
+      throw new TracksError(`store: a custom Store needs ${needs.join(', ')}; see the Store interface, or wrap your function in callbackStore(fn)`);
+    }
+    return spec;
+  }
   if (isPool(spec)) return postgresStore(spec, options);
   throw new TracksError('store must be a SQLite file path, a postgres:// URL, a pg.Pool, memoryStore() or callbackStore(fn)');
 }
@@ -36,6 +44,9 @@ export function storeFrom(spec: StoreSpec, options: PostgresStoreOptions = {}): 
 export function isPostgresUrl(spec: string): boolean {
   return /^postgres(ql)?:\/\//i.test(spec);
 }
+
+/** The methods of Store that are not optional. */
+const REQUIRED_STORE_METHODS = ['write', 'readControls', 'writeControl', 'readAssignments', 'summarize', 'close'] as const;
 
 function isStore(value: object): value is Store {
   const v = value as Partial<Store>;

@@ -659,7 +659,7 @@ function checkOptions(options: PostgresStoreOptions): void {
   if (maxConnections !== undefined && !(Number.isInteger(maxConnections) && maxConnections >= 1)) {
     throw new TracksError(`postgresStore: options.maxConnections is ${String(maxConnections)}; use a whole number of at least 1 (default 4)`);
   }
-  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
+  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0 && Number.isFinite(timeoutMs))) {
     throw new TracksError(`postgresStore: options.timeoutMs is ${String(timeoutMs)}; use a positive number of ms (default 30,000)`);
   }
 }

@@ -141,6 +141,15 @@ test('a maxBufferedBytes that holds almost no events is a TracksError saying wha
   return close();
 });
 
+test('configure(): handleSignals is a boolean, and a store of your own lacking what recording calls is a TracksError naming it', () => {
+  assert.throws(() => configure({ store: memoryStore(), handleSignals: 'no' as never }), (e: unknown) => e instanceof TracksError && /handleSignals is no; use true .* or false/.test(e.message));
+  const partial = { write: async () => {}, readControls: async () => [], summarize: async () => [] };
+  assert.throws(
+    () => configure({ store: partial as never }),
+    (e: unknown) => e instanceof TracksError && /a custom Store needs a description \(a string naming it in messages\), writeControl\(\), readAssignments\(\), close\(\)/.test(e.message),
+  );
+});
+
 test('counts of events, entries and bytes are whole numbers: 1.5 is a TracksError naming the option', () => {
   for (const name of ['batchSize', 'maxBuffered', 'maxBufferedBytes', 'dedupeSize', 'dedupeBytes', 'stickyCacheSize', 'stickyCacheBytes', 'maxOutboxEvents']) {
     assert.throws(

@@ -126,6 +126,10 @@ test('hashKeys: true stores every key hashed (h: and a SHA-256), and conversions
   const warnings: Error[] = [];
   const onWarning = (warning: Error) => warnings.push(warning);
   process.on('warning', onWarning);
+  // A configure() that fails does not use up the warning.
+  assert.throws(() => configure({ store: 42 as never, hashKeys: true }), /store must be/);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(warnings.length, 0);
   configure({ store, hashKeys: true, onError: (error) => errors.push(error) });
   configure({ store, hashKeys: true, onError: (error) => errors.push(error) });
   await new Promise((resolve) => setImmediate(resolve));

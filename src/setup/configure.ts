@@ -162,6 +162,8 @@ export async function ready(): Promise<void> {
  * Writes everything recorded so far. Resolves once the store has it, or, when the store stays
  * unreachable past `flushTimeout`, once it is safe in the outbox file: within
  * `flushTimeout + writeTimeout` (15 s by default), under steady traffic too. Never rejects.
+ * An earlier configuration that `configure()` replaced and that is still closing is waited
+ * for too (within its own bound), since it holds events recorded before the call.
  *
  * @example
  * ```ts
@@ -169,12 +171,14 @@ export async function ready(): Promise<void> {
  * ```
  */
 export async function flush(): Promise<void> {
-  await current?.flush();
+  // An earlier configuration still closing holds events recorded before this call too.
+  await Promise.all([current?.flush(), ...closing]);
 }
 
 /**
  * Flushes and stops recording: timers stop, the store and outbox close. Events recorded after
  * it are counted as dropped (and reported once), and {@link stats} keeps the final counts.
+ * Earlier configurations that `configure()` replaced and that are still closing are waited for.
  *
  * @example
  * ```ts
@@ -182,7 +186,7 @@ export async function flush(): Promise<void> {
  * ```
  */
 export async function close(): Promise<void> {
-  await current?.close();
+  await Promise.all([current?.close(), ...closing]);
   shutdown?.remove();
   shutdown = undefined;
 }

@@ -343,3 +343,37 @@ test('a burst that a healthy store takes at once spills nothing', async () => {
   assert.equal(s.spilled, 0);
   assert.equal(store.events.filter((e) => e.kind === 'exposure').length, 20_000);
 });
+
+test('configure() again mid-stream, then flush() or close(): they resolve once the earlier configuration, still closing, has stored what it held (a fault tester)', async () => {
+  // The earlier configuration's store is slow: its close() (started by configure()) still
+  // writes when the new configuration's flush() and close() are called. They resolved at once,
+  // so a reader (or a process exiting after close()) found events missing (a fault tester).
+  for (const end of ['flush', 'close'] as const) {
+    const slow: RecordedEvent[] = [];
+    configure({
+      store: callbackStore(async (events) => {
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        slow.push(...events);
+      }),
+      outbox: false,
+      flushInterval: 10_000,
+    });
+    for (let i = 0; i < 100; i++) {
+      new DelayTracks({ key: `${end}-old-${i}` }).run();
+      convert({ key: `${end}-old-${i}`, metric: 'purchase' });
+    }
+    const store = memoryStore();
+    configure({ store, outbox: false });
+    new DelayTracks({ key: `${end}-new` }).run();
+    await (end === 'flush' ? flush() : close());
+    assert.equal(byKind(slow, 'exposure').length, 100, `${end}(): every exposure of the earlier configuration stored`);
+    assert.equal(byKind(slow, 'conversion').length, 100, `${end}(): every conversion of the earlier configuration stored`);
+    assert.equal(
+      (byKind(slow, 'health') as HealthEvent[]).reduce((sum, h) => sum + h.runs, 0),
+      100,
+      `${end}(): the earlier configuration's health stored`,
+    );
+    assert.ok(store.events.some((e) => e.kind === 'exposure' && e.unit === `${end}-new`));
+    await close();
+  }
+});

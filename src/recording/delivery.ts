@@ -37,6 +37,8 @@ const SLOW_WRITE_MS = 200;
 const OUTBOX_OPEN_MS = 5_000;
 /** How often a spill waiting for the outbox to open looks at its deadline again. */
 const OPENING_SLICE_MS = 50;
+/** The longest an overflow spill (on the application's thread) waits for the outbox's lock. */
+const OVERFLOW_WAIT_MS = 100;
 
 /** A flush waiting for every event before `seq` to settle. */
 interface Waiter {
@@ -74,6 +76,8 @@ export class Delivery {
   #flushingUntil = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   #spillBlockedUntil = 0;
+  /** Until when an overflow spill is not tried again, after one failed. */
+  #overflowBlockedUntil = 0;
   /** How the pump's last look at the outbox went. */
   #lastDrain: 'more' | 'done' | 'failed' | undefined;
   /** The outbox's opening, from the store's first failure (or first spill) until it settles. */
@@ -162,6 +166,34 @@ export class Delivery {
     return (
       (struggling && buffer.queued >= batches * this.#options.batchSize) || buffer.total * part >= buffer.maxEvents || buffer.bytes * part >= buffer.maxBytes
     );
+  }
+
+  /**
+   * Makes room at the memory bound by moving the oldest queued events (a tenth of the bound)
+   * to the outbox on this thread, at once. The asynchronous spill from half the bound keeps
+   * memory below it while the application yields; a burst recorded in one synchronous loop (or
+   * faster than the outbox's thread takes it) reaches the bound anyway, and would otherwise be
+   * dropped. Costs the caller one outbox transaction (about a millisecond per thousand events)
+   * a tenth of the bound apart, at most. False (the event is then dropped) without an
+   * outbox, when it cannot take them within OVERFLOW_WAIT_MS, or for a second after it failed.
+   */
+  overflow(): boolean {
+    const outbox = this.#outbox;
+    if (outbox === undefined || this.#stopped || monotonicNow() < this.#overflowBlockedUntil) return false;
+    const batch = this.#buffer.take(Math.max(1, Math.floor(this.#buffer.maxEvents / 10)));
+    if (batch === undefined) return false;
+    try {
+      outbox.spillNow(batch.events, OVERFLOW_WAIT_MS);
+    } catch (error) {
+      this.#buffer.putBack([batch]);
+      this.#overflowBlockedUntil = monotonicNow() + Math.max(this.#options.retryDelay, 1_000);
+      this.#reportFailure('spill', error);
+      return false;
+    }
+    this.counts.spilled += batch.events.length;
+    this.#outboxEmpty = false;
+    this.#settle(batch);
+    return true;
   }
 
   /**

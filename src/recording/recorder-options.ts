@@ -37,7 +37,8 @@ export interface RecorderOptions {
   readonly flushInterval?: number | undefined;
   /**
    * Most events held in memory (default 100,000). From half of it, events spill to the outbox;
-   * at it, new events are dropped (counted, reported) until the store or the outbox takes some.
+   * at it, the oldest tenth spills at once, on the recording thread; only when the outbox cannot
+   * take them are new events dropped (counted, reported) until the store or the outbox takes some.
    */
   readonly maxBuffered?: number | undefined;
   /** Most bytes held in memory, estimated, with the same rules as `maxBuffered` (default 32 MiB). */

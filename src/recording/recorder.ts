@@ -245,6 +245,8 @@ export class Recorder {
       }
       return;
     }
+    // At the bound: room in the outbox, at once, before anything is dropped.
+    if (this.#delivery.overflow() && this.#buffer.push(event)) return;
     this.#delivery.kick();
     const total = this.#buffer.total;
     const bytes = this.#buffer.bytes;

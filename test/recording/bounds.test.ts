@@ -48,6 +48,35 @@ test('a slow store (500 ms a write) at 10,000 runs/s: memory stays within its bo
   assert.equal(inner.events.filter((e) => e.kind === 'exposure').length, units);
 });
 
+test('a burst recorded in one synchronous loop past the memory bound spills its oldest events at once: none dropped, every one stored', async () => {
+  const path = join(dir, 'burst.db');
+  const errors: Error[] = [];
+  const maxBuffered = 2_000;
+  configure({ store: path, maxBuffered, onError: (error) => errors.push(error) });
+  const units = 10_000;
+  let peak = 0;
+  // No await: the asynchronous spill (from half the bound) never gets a turn.
+  for (let i = 0; i < units; i++) {
+    new BoundTracks({ key: `burst-${i}` }).run();
+    convert({ key: `burst-${i}`, metric: 'purchase' });
+    peak = Math.max(peak, stats().buffered);
+  }
+  const during = stats();
+  await flush();
+  await flush(); // the outbox, too
+  const final = stats();
+  await close();
+  assert.ok(peak <= maxBuffered, `peak ${peak} events held, bound ${maxBuffered}`);
+  assert.ok(during.spilled >= 2 * units - maxBuffered, `spilled ${during.spilled} during the loop`);
+  assert.equal(final.dropped, 0, JSON.stringify(final));
+  assert.deepEqual(errors, []);
+  const db = sqliteStore(path);
+  const [sums] = await db.summarize({ trackSetId: 'bounds' });
+  await db.close();
+  assert.equal(sums!.tracks.reduce((n, t) => n + t.users, 0), units);
+  assert.equal(sums!.tracks.reduce((n, t) => n + (t.metrics.get('purchase')?.converted ?? 0), 0), units);
+});
+
 test('the buffer is bounded in bytes as well as events', () => {
   const buffer = new EventBuffer(1_000_000, 100_000);
   const event = (i: number): RecordedEvent => ({ kind: 'conversion', eventId: `e${i}`, unit: 'k:'.padEnd(45, 'x'), metric: 'm'.repeat(200), value: 1, at: 1 });

@@ -213,6 +213,9 @@ async function exitWithHungStore(units: number, outbox: string | false, recordFr
   const recorder = configure({
     store: callbackStore(() => new Promise(() => {})),
     outbox,
+    // Full after a few spills: past it, events are dropped and onError is called (at the memory
+    // bound the oldest events spill to the outbox at once, so a roomy one would take them all).
+    ...(outbox === false ? {} : { maxOutboxEvents: 40 }),
     handleSignals: false,
     maxBuffered: 100,
     batchSize: 10,

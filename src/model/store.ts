@@ -61,6 +61,12 @@ export interface Store {
    */
   readControlsNow?(): ControlState[] | undefined;
   /**
+   * Stores events at once, on the caller's thread, as `write` would. Only for stores that write
+   * with no I/O (the memory store): at the memory bound recording hands them the oldest events
+   * this way, where other stores' go to the outbox. Optional.
+   */
+  writeNow?(events: readonly RecordedEvent[]): void;
+  /**
    * The metric declarations published to the store (`configure({ metrics })`), the latest per
    * name. Optional for stores of your own: without it, reports infer every metric's kind.
    */

@@ -170,7 +170,7 @@ export class Delivery {
 
   /**
    * Makes room at the memory bound by moving the oldest queued events (a tenth of the bound)
-   * to the outbox on this thread, at once. The asynchronous spill from half the bound keeps
+   * to the outbox on this thread, at once (or into the store, when it can write at once). The asynchronous spill from half the bound keeps
    * memory below it while the application yields; a burst recorded in one synchronous loop (or
    * faster than the outbox's thread takes it) reaches the bound anyway, and would otherwise be
    * dropped. Costs the caller one outbox transaction (about a millisecond per thousand events)
@@ -178,20 +178,27 @@ export class Delivery {
    * outbox, when it cannot take them within OVERFLOW_WAIT_MS, or for a second after it failed.
    */
   overflow(): boolean {
+    const store = this.#store;
     const outbox = this.#outbox;
-    if (outbox === undefined || this.#stopped || monotonicNow() < this.#overflowBlockedUntil) return false;
+    // A store that writes with no I/O (the memory store) takes them itself.
+    const direct = store.writeNow !== undefined;
+    if ((!direct && outbox === undefined) || this.#stopped || monotonicNow() < this.#overflowBlockedUntil) return false;
     const batch = this.#buffer.take(Math.max(1, Math.floor(this.#buffer.maxEvents / 10)));
     if (batch === undefined) return false;
     try {
-      outbox.spillNow(batch.events, OVERFLOW_WAIT_MS);
+      if (direct) store.writeNow!(batch.events);
+      else outbox!.spillNow(batch.events, OVERFLOW_WAIT_MS);
     } catch (error) {
       this.#buffer.putBack([batch]);
       this.#overflowBlockedUntil = monotonicNow() + Math.max(this.#options.retryDelay, 1_000);
-      this.#reportFailure('spill', error);
+      this.#reportFailure(direct ? 'write' : 'spill', error);
       return false;
     }
-    this.counts.spilled += batch.events.length;
-    this.#outboxEmpty = false;
+    if (direct) this.counts.written += batch.events.length;
+    else {
+      this.counts.spilled += batch.events.length;
+      this.#outboxEmpty = false;
+    }
     this.#settle(batch);
     return true;
   }

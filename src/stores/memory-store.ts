@@ -50,21 +50,25 @@ export function memoryStore(): MemoryStore {
   const controls = new Map<string, ControlState>();
   let created = false;
   const exposureKey = (trackSetId: string, unit: string) => `${trackSetId}\u0000${unit}`;
+  const writeNow = (batch: readonly RecordedEvent[]): void => {
+    assertStorable('the memory store', batch);
+    created = true;
+    for (const event of batch) {
+      const key = uniqueKeyOf(event);
+      if (stored.has(key)) continue;
+      stored.add(key);
+      if (event.kind === 'exposure') exposures.set(exposureKey(event.trackSetId, event.unit), event);
+      events.push(event);
+    }
+  };
 
   return {
     description: 'memory',
     events,
     async write(batch) {
-      assertStorable('the memory store', batch);
-      created = true;
-      for (const event of batch) {
-        const key = uniqueKeyOf(event);
-        if (stored.has(key)) continue;
-        stored.add(key);
-        if (event.kind === 'exposure') exposures.set(exposureKey(event.trackSetId, event.unit), event);
-        events.push(event);
-      }
+      writeNow(batch);
     },
+    writeNow,
     async readDimensions(trackSetId: string) {
       const names = new Set<string>();
       for (const e of exposures.values()) if (e.trackSetId === trackSetId && e.dimensions) for (const name of Object.keys(e.dimensions)) names.add(name);

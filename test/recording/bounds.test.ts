@@ -77,6 +77,23 @@ test('a burst recorded in one synchronous loop past the memory bound spills its 
   assert.equal(sums!.tracks.reduce((n, t) => n + (t.metrics.get('purchase')?.converted ?? 0), 0), units);
 });
 
+test('the memory store takes a synchronous burst past the bound at once (it has no outbox): none dropped', async () => {
+  const store = memoryStore();
+  configure({ store, maxBuffered: 1_000 });
+  const units = 5_000;
+  for (let i = 0; i < units; i++) {
+    new BoundTracks({ key: `mem-burst-${i}` }).run();
+    convert({ key: `mem-burst-${i}`, metric: 'purchase' });
+  }
+  assert.ok(stats().buffered <= 1_000);
+  await flush();
+  const final = stats();
+  await close();
+  assert.equal(final.dropped, 0, JSON.stringify(final));
+  assert.equal(store.events.filter((e) => e.kind === 'exposure').length, units);
+  assert.equal(store.events.filter((e) => e.kind === 'conversion').length, units);
+});
+
 test('the buffer is bounded in bytes as well as events', () => {
   const buffer = new EventBuffer(1_000_000, 100_000);
   const event = (i: number): RecordedEvent => ({ kind: 'conversion', eventId: `e${i}`, unit: 'k:'.padEnd(45, 'x'), metric: 'm'.repeat(200), value: 1, at: 1 });

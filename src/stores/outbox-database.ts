@@ -11,7 +11,7 @@ import { eventProblem } from '../model/check-event.js';
 import type { RecordedEvent } from '../model/events.js';
 import type { OutboxBatch, OutboxCounts, QuarantinedEvent } from '../model/outbox.js';
 import { StoreError } from '../model/store-error.js';
-import { sqliteStoreError, untilDeadline } from './sqlite-errors.js';
+import { readOnlyHint, sqliteStoreError, untilDeadline } from './sqlite-errors.js';
 import { FILE_REPLACED, FileIdentity } from './file-identity.js';
 import { abandoned, always } from './request-state.js';
 
@@ -204,7 +204,7 @@ export class OutboxDatabase {
       return opened;
     } catch (error) {
       db?.close();
-      throw sqliteStoreError(`cannot open the outbox ${this.#path}${nativeModuleHint(error)}`, error);
+      throw sqliteStoreError(`cannot open the outbox ${this.#path}${nativeModuleHint(error)}${readOnlyHint(this.#path, error)}`, error);
     }
   }
 

@@ -22,7 +22,7 @@ import type { ControlRow } from './control-rows.js';
 import { migrate, noTracksData, readableVersion } from './migrations.js';
 import type { MigrationTarget } from './migrations.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
-import { sqliteStoreError, untilDeadline } from './sqlite-errors.js';
+import { readOnlyHint, sqliteStoreError, untilDeadline } from './sqlite-errors.js';
 import { FILE_REPLACED, FileIdentity } from './file-identity.js';
 import { abandoned, always } from './request-state.js';
 import { buildSummary } from './summary-rows.js';
@@ -246,7 +246,7 @@ export class SqliteDatabase {
       return this.#writer;
     } catch (error) {
       db?.close();
-      throw sqliteStoreError(`cannot open the SQLite store ${this.#path}${nativeModuleHint(error)}`, error);
+      throw sqliteStoreError(`cannot open the SQLite store ${this.#path}${nativeModuleHint(error)}${readOnlyHint(this.#path, error)}`, error);
     }
   }
 
@@ -262,11 +262,17 @@ export class SqliteDatabase {
         this.#reader.pragma('temp_store = MEMORY');
       } catch (error) {
         if ((error as { code?: string }).code === 'SQLITE_CANTOPEN' && !exists(this.#path)) return undefined;
-        throw sqliteStoreError(`cannot open the SQLite store ${this.#path}${nativeModuleHint(error)}`, error);
+        throw sqliteStoreError(`cannot open the SQLite store ${this.#path}${nativeModuleHint(error)}${readOnlyHint(this.#path, error)}`, error);
       }
     }
     const reader = this.#reader;
-    const version = untilDeadline(() => installedVersion(reader), deadline);
+    let version: number;
+    try {
+      // The first statement opens the file for real (SQLite opens lazily): its failure names the store.
+      version = untilDeadline(() => installedVersion(reader), deadline);
+    } catch (error) {
+      throw sqliteStoreError(`cannot read the SQLite store ${this.#path}${readOnlyHint(this.#path, error)}`, error);
+    }
     return readableVersion(`the SQLite store ${this.#path}`, version, SQLITE_MIGRATIONS.length) === 'empty' ? undefined : reader;
   }
 }

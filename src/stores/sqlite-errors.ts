@@ -1,3 +1,5 @@
+import { accessSync, constants } from 'node:fs';
+import { dirname } from 'node:path';
 import { StoreError, codeOf, messageOf } from '../model/store-error.js';
 
 /**
@@ -14,6 +16,25 @@ export function sqliteStoreError(what: string, error: unknown): StoreError {
   const code = codeOf(error);
   const permanent = (code !== undefined && PERMANENT.test(code)) || isBindingError(error);
   return new StoreError(`tracks: ${what}: ${messageOf(error)}`, { transient: !permanent, ...(code === undefined ? {} : { code }), cause: error });
+}
+
+/**
+ * Why SQLite cannot open a file that is there, to add to its bare "unable to open database
+ * file": the file or its directory cannot be written (a WAL file needs its -wal and -shm files
+ * beside it, even to be read). '' for other errors, and when both can be written.
+ */
+export function readOnlyHint(path: string, error: unknown): string {
+  if (codeOf(error) !== 'SQLITE_CANTOPEN') return '';
+  for (const [what, target] of [['the file', path], ['its directory', dirname(path)]] as const) {
+    try {
+      accessSync(target, constants.W_OK);
+    } catch (denied) {
+      const code = codeOf(denied);
+      if (code === 'EROFS') return ` (${what} is on a read-only file system: SQLite writes the file, and the -wal and -shm files beside it even to read it)`;
+      if (code === 'EACCES' || code === 'EPERM') return ` (${what} is read-only to this process: SQLite writes the file, and the -wal and -shm files beside it even to read it)`;
+    }
+  }
+  return '';
 }
 
 /**

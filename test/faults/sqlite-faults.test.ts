@@ -1,7 +1,7 @@
 // Faults on the embedded store: a file locked by another process for seconds, and a store file
 // or directory removed mid-run. Real SQLite files, real processes.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -295,4 +295,40 @@ test('a process started while another holds the SQLite write lock and the set is
   assert.equal(count(path, 'tracks_conversions'), 300, 'every conversion stored once the lock is gone');
   assert.equal(final.dropped, 0);
   assert.ok(!errors.some((e) => /closed/i.test(e.message)));
+});
+
+/** A tmpfs of its own (root only; undefined where mounting is not allowed), unmounted after the tests. */
+function mountTmpfs(): string | undefined {
+  const mnt = mkdtempSync(join(tmpdir(), 'tracks-tmpfs-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mnt], { stdio: 'ignore' });
+  } catch {
+    rmSync(mnt, { recursive: true, force: true });
+    return undefined;
+  }
+  after(() => {
+    execFileSync('umount', ['-l', mnt], { stdio: 'ignore' });
+    rmSync(mnt, { recursive: true, force: true });
+  });
+  return mnt;
+}
+
+test('a SQLite store on a file system remounted read-only: every failure reaches onError naming the store and saying it is read-only; events wait in the outbox', async (t) => {
+  const mnt = mountTmpfs();
+  if (mnt === undefined) return t.skip('mounting a tmpfs needs root');
+  const path = join(mnt, 'tracks.db');
+  configure({ store: path, outbox: false });
+  new LockTracks({ key: 'before' }).run();
+  await close();
+  execFileSync('mount', ['-o', 'remount,ro', mnt]);
+  const errors: Error[] = [];
+  configure({ store: path, outbox: join(dir, 'read-only.outbox'), flushTimeout: 500, retryDelay: 10, onError: (e) => errors.push(e) });
+  for (let i = 0; i < 100; i++) new LockTracks({ key: `after-${i}` }).run();
+  await flush();
+  await close();
+  const messages = errors.map((e) => e.message);
+  assert.ok(messages.length > 0);
+  for (const message of messages) assert.ok(message.includes(path) && /read-only/.test(message), `unclear: ${message}`);
+  assert.ok(stats().spilled >= 100, JSON.stringify(stats()));
+  assert.equal(stats().dropped, 0);
 });

@@ -64,6 +64,17 @@ const ANALYSIS_WORK_MEM = '64MB';
 /** Staging tables already created, per connection (a new connection after a restart starts empty). */
 const stagedTables = new WeakMap<object, Set<string>>();
 
+/**
+ * A checked-out connection dropped by the server emits 'error' on the client; without a
+ * listener that would crash the host (the pending query rejects as well). Once per connection,
+ * which also starts its record of staging tables.
+ */
+function listenForErrors(client: PoolClient): void {
+  if (stagedTables.has(client)) return;
+  client.on('error', () => {});
+  stagedTables.set(client, new Set());
+}
+
 /** What tracks uses of `pg-copy-streams` (loaded with `pg`, on first write). */
 interface CopyFromStream extends NodeJS.WritableStream {
   on(event: 'finish', listener: () => void): this;
@@ -307,6 +318,10 @@ export class PostgresStore implements Store {
     // An idle connection dropped by a server restart emits 'error' on the pool; without a
     // listener that would crash the host. The next call connects again.
     pool.on('error', () => {});
+    // pg-pool takes its own listener off a connection as it hands it over, in the tick in which
+    // the connection became ready: a FATAL that came in the same packet (a backend terminated
+    // as it started) is emitted before #withClient runs. Listen from the handover on.
+    pool.on('acquire', listenForErrors);
     this.#pool = pool;
     return pool;
   }
@@ -356,12 +371,7 @@ export class PostgresStore implements Store {
       destroySocket(client);
     };
     call.signal.addEventListener('abort', destroy, { once: true });
-    if (!stagedTables.has(client)) {
-      // A checked-out connection dropped by the server emits 'error' on the client; without a
-      // listener that would crash the host. The pending query rejects as well.
-      client.on('error', () => {});
-      stagedTables.set(client, new Set());
-    }
+    listenForErrors(client);
     try {
       return await fn(client);
     } catch (error) {

@@ -8,6 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createConnection, createServer } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import pg from 'pg';
 import { after, test } from 'node:test';
 import { TrackSet, close, configure, convert, flush, stats } from '../../src/index.js';
 import { eventually } from '../support/eventually.js';
@@ -157,5 +160,97 @@ test('SIGTERM while PostgreSQL is blackholed: the process ends within flushTimeo
     assert.equal(Number(rows!.c), count);
   } finally {
     await proxy.close();
+  }
+});
+
+/**
+ * A proxy whose first `count` connections are ended by the server the moment they are ready: the
+ * server's FATAL 57P01 (what pg_terminate_backend sends) arrives in the same packet as its first
+ * ReadyForQuery, so pg parses it in the same tick in which pg-pool hands the connection over.
+ */
+async function terminatedOnConnect(count: number): Promise<{ url: (base: string) => string; close: () => Promise<void> }> {
+  const fatal = (() => {
+    const fields = Buffer.from('SFATAL\0VFATAL\0C57P01\0Mterminating connection due to administrator command\0\0');
+    const header = Buffer.alloc(5);
+    header.write('E');
+    header.writeInt32BE(fields.length + 4, 1);
+    return Buffer.concat([header, fields]);
+  })();
+  const target = new URL(postgresUrl!);
+  const sockets = new Set<Socket>();
+  let connections = 0;
+  const server = createServer((client) => {
+    const terminate = connections++ < count;
+    const upstream = createConnection({ host: target.hostname, port: Number(target.port || 5432) });
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => {}).on('close', () => {
+        client.destroy();
+        upstream.destroy();
+        sockets.delete(socket);
+      });
+    }
+    client.pipe(upstream);
+    if (!terminate) return void upstream.pipe(client);
+    let pending = Buffer.alloc(0);
+    upstream.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      for (let at = 0; at + 5 <= pending.length; ) {
+        const end = at + 1 + pending.readInt32BE(at + 1);
+        if (end > pending.length) return;
+        if (pending[at] === 0x5a) {
+          client.end(Buffer.concat([pending.subarray(0, end), fatal]));
+          upstream.destroy();
+          return;
+        }
+        at = end;
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: (base) => {
+      const proxied = new URL(base);
+      proxied.host = `127.0.0.1:${port}`;
+      return proxied.toString();
+    },
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+test('connections terminated by the server as they are handed over (a FATAL in the packet of their first ReadyForQuery): the host never crashes, every event lands', async (t) => {
+  if (url === undefined) return t.skip(SKIP);
+  for (const kind of ['url', 'pool'] as const) {
+    const proxy = await terminatedOnConnect(4);
+    const schema = schemaFor(`terminated_${kind}`);
+    const pool = kind === 'pool' ? new pg.Pool({ connectionString: proxy.url(url) }) : undefined;
+    pool?.on('error', () => {});
+    const crashes: unknown[] = [];
+    const onCrash = (error: unknown) => crashes.push(error);
+    process.on('uncaughtException', onCrash);
+    try {
+      const errors: Error[] = [];
+      configure({ store: pool ?? proxy.url(url), schema, outbox: join(dir, `terminated-${kind}.outbox`), ...OPTIONS, onError: (e) => errors.push(e) });
+      for (let i = 0; i < 1_000; i++) {
+        new FaultTracks({ key: `u${i}` }).run();
+        convert({ key: `u${i}`, metric: 'purchase' });
+      }
+      await flush();
+      await close();
+      assert.deepEqual(crashes.map(String), [], `${kind}: an error event no one listened to reached the process`);
+      assert.ok(errors.length > 0, `${kind}: the failed calls were reported`);
+      const [rows] = await sql<{ e: string; c: string }>(
+        `SELECT (SELECT COUNT(*) FROM "${schema}".tracks_exposures) AS e, (SELECT COUNT(*) FROM "${schema}".tracks_conversions) AS c`,
+      );
+      assert.deepEqual([Number(rows!.e), Number(rows!.c)], [1_000, 1_000]);
+    } finally {
+      process.off('uncaughtException', onCrash);
+      await pool?.end();
+      await proxy.close();
+    }
   }
 });

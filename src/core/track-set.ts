@@ -50,6 +50,26 @@ interface PreparedKey {
   readonly key: string | null;
   readonly keyHash: number;
 }
+/** A run's state (see TrackSet's #s). */
+interface RunState {
+  readonly definition: TrackSetDefinition;
+  /** The serialized key, or null without one. */
+  readonly key: string | null;
+  readonly context: unknown;
+  /**
+   * Set only when a MultiTrackSet hashed the key already; otherwise hashed when choosing, so
+   * no number is stored per run (an int32 field would often be boxed).
+   */
+  readonly keyHash: number | undefined;
+  /** Whether the key is the request scope's (none was given). */
+  readonly keyOfScope: boolean;
+  track: TrackDefinition | undefined;
+  reason: Reason;
+  runId: string | undefined;
+  disposed: boolean;
+  eligible: boolean | undefined;
+}
+
 // Handed from constructWithKey() to the constructor it calls synchronously.
 let preparedKey: PreparedKey | undefined;
 
@@ -66,7 +86,6 @@ export function constructWithKey<Run>(cls: new (options: object) => Run, options
 // The definition is cached on the class itself: faster than a WeakMap on the hot path.
 // `owner` guards against a subclass reading its parent's inherited entry.
 const DEFINITION = Symbol('tracks.definition');
-
 
 /**
  * Reads and validates a track set class once, on first use; bad definitions throw a
@@ -206,58 +225,59 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
    */
   declare static shadow: ShadowOptions<never> | undefined;
 
-  /** The serialized key, or null when the run has none (a fresh draw per run). */
-  readonly key: string | null;
-  /** The context given to the run, read by `isEligible` and instance tracks. */
-  readonly context: Context;
-
-  readonly #definition: TrackSetDefinition;
-  // Set only when a MultiTrackSet hashed the key already; otherwise hashed when choosing, so
-  // no number is stored per run (an int32 field would often be boxed).
-  readonly #keyHash: number | undefined;
-  #track: TrackDefinition | undefined;
-  /** Whether the key is the request scope's (none was given). */
-  readonly #keyOfScope: boolean;
-  #reason: Reason = 'assigned';
-  #runId: string | undefined;
-  #disposed = false;
-  #eligible: boolean | undefined;
+  // A run's whole state is one field, and the code that chooses and runs a track is functions
+  // of it rather than private methods: a run's shape differs with every subclass, so each
+  // field the base constructor adds and each private method's brand check goes megamorphic
+  // once a few dozen track set classes are in use (choosing a track then took ~0.8 us, not ~0.1).
+  readonly #s: RunState;
 
   constructor(...args: undefined extends Context ? [options?: TrackSetOptions<Context>] : [options: TrackSetOptions<Context>]);
   constructor(options?: TrackSetOptions<Context>) {
     const cached = (new.target as { [DEFINITION]?: TrackSetDefinition })[DEFINITION];
-    this.#definition = cached !== undefined && cached.owner === new.target ? cached : definitionOf(new.target);
+    const definition = cached !== undefined && cached.owner === new.target ? cached : definitionOf(new.target);
     const prepared = preparedKey;
     preparedKey = undefined;
     // No key given: the request scope's, if any (an explicit null still means no key).
     const scope = prepared === undefined && options?.key === undefined ? currentScope() : undefined;
-    this.#keyOfScope = scope !== undefined;
+    let key: string | null;
     if (prepared !== undefined) {
-      this.key = prepared.key;
-      this.#keyHash = prepared.keyHash;
+      key = prepared.key;
     } else {
-      const key = options?.key;
-      this.key = scope !== undefined ? scope.key : key === undefined || key === null ? null : serializeKey(key);
+      const given = options?.key;
+      key = scope !== undefined ? scope.key : given === undefined || given === null ? null : serializeKey(given);
     }
-    // The scope's context is its user's: it goes with the scope's key only.
-    this.context = (options?.context === undefined && scope !== undefined ? scope.context : options?.context) as Context;
+    this.#s = {
+      definition,
+      key,
+      // The scope's context is its user's: it goes with the scope's key only.
+      context: options?.context === undefined && scope !== undefined ? scope.context : options?.context,
+      keyHash: prepared?.keyHash,
+      keyOfScope: scope !== undefined,
+      track: undefined,
+      reason: 'assigned',
+      runId: undefined,
+      disposed: false,
+      eligible: undefined,
+    };
     const force = options?.force;
     if (force !== undefined) {
       // Forced per call: chosen now, so an unknown name throws at the call that gave it.
-      this.#track = this.#trackNamed(force, 'force');
-      this.#reason = 'forced';
-      this.#noteChosen(this.#track.name);
+      const state = this.#s;
+      const track = trackNamed(state, force, 'force');
+      state.track = track;
+      state.reason = 'forced';
+      noteChosen(state, track.name);
     }
   }
 
-  /** Lists the track in the request scope's `chosen` when this run is for the scope's key. */
-  #noteChosen(track: string): void {
-    const scope = currentScope();
-    // An explicit key equal to the scope's counts too, once the scope knows its key (resolving
-    // a lazy scope here could set a visitor cookie for a request that never used its key).
-    if (scope !== undefined && (this.#keyOfScope || (scope.settled && this.key !== null && scope.key === this.key))) {
-      scope.chosen[this.#definition.id] = track;
-    }
+  /** The serialized key, or null when the run has none (a fresh draw per run). */
+  get key(): string | null {
+    return this.#s.key;
+  }
+
+  /** The context given to the run, read by `isEligible` and instance tracks. */
+  get context(): Context {
+    return this.#s.context as Context;
   }
 
   /**
@@ -270,40 +290,42 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
 
   /** Internal: `isEligible`, read once per run (a MultiTrackSet asks it before choosing). */
   [ELIGIBLE](): boolean {
-    return (this.#eligible ??= this.isEligible);
+    return (this.#s.eligible ??= this.isEligible);
   }
 
   /** The track set's id (`static id`). */
   get id(): string {
-    return this.#definition.id;
+    return this.#s.definition.id;
   }
 
   /** The chosen track's name. */
   get name(): RunTrackName<this> {
-    return this.#chosen().name as RunTrackName<this>;
+    return chosenOf(this, this.#s).name as RunTrackName<this>;
   }
 
   /** The chosen track: its name and weight. */
   get track(): Track {
-    const { name, weight } = this.#chosen();
+    const { name, weight } = chosenOf(this, this.#s);
     return { name, weight };
   }
 
   /** Why this run got its track. */
   get reason(): Reason {
-    this.#chosen();
-    return this.#reason;
+    const s = this.#s;
+    chosenOf(this, s);
+    return s.reason;
   }
 
   /** Whether the run counts in the test: eligible, covered, not forced, stopped or held out. */
   get inTest(): boolean {
-    this.#chosen();
-    return this.#reason === 'assigned';
+    const s = this.#s;
+    chosenOf(this, s);
+    return s.reason === 'assigned';
   }
 
   /** A unique id for this run, created on first read. */
   get runId(): string {
-    return (this.#runId ??= randomUUID());
+    return (this.#s.runId ??= randomUUID());
   }
 
   /**
@@ -311,123 +333,17 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
    * track). A track that throws throws to you unchanged.
    */
   run(...args: TrackArgs<this>): TrackResult<this> {
-    return this.#run(args as unknown[]) as TrackResult<this>;
-  }
-
-  #run(args: unknown[]): unknown {
-    const track = this.#chosen();
-    const shadowed = this.#reason === 'shadow';
-    if (runHooks()?.ran === undefined) return shadowed ? runWithShadow(this, this.#definition, this.key, args) : track.invoke(this, args);
-    const started = performance.now();
-    let result: unknown;
-    try {
-      result = shadowed ? runWithShadow(this, this.#definition, this.key, args) : track.invoke(this, args);
-    } catch (error) {
-      this.#ran(started, true);
-      throw error;
-    }
-    if (result instanceof Promise) {
-      return result.then(
-        (value: unknown) => {
-          this.#ran(started, false);
-          return value;
-        },
-        (error: unknown) => {
-          this.#ran(started, true);
-          throw error;
-        },
-      );
-    }
-    this.#ran(started, false);
-    return result;
+    return runTrack(this, this.#s, args as unknown[]) as TrackResult<this>;
   }
 
   /** Ends the run (the `using` statement calls it). */
   [Symbol.dispose](): void {
-    this.#disposed = true;
+    this.#s.disposed = true;
   }
 
   /** Whether the run has been disposed. */
   get disposed(): boolean {
-    return this.#disposed;
-  }
-
-  #ran(started: number, failed: boolean): void {
-    runHooks()?.ran?.(this as unknown as ChosenRun, performance.now() - started, failed);
-  }
-
-  #chosen(): TrackDefinition {
-    if (this.#track === undefined) {
-      this.#track = this.#choose();
-      this.#noteChosen(this.#track.name);
-      // Only after #track is set: the hook reads this run's name.
-      if (this.#reason === 'assigned') runHooks()?.exposed?.(this as unknown as ChosenRun);
-    }
-    return this.#track;
-  }
-
-  #choose(): TrackDefinition {
-    const forced = forcedTrack(this.#definition.id);
-    if (forced !== undefined) {
-      this.#reason = 'forced';
-      return this.#trackNamed(forced, 'forceTracks');
-    }
-    const hooks = runHooks();
-    // A ramp (live coverage or weights) changes the definition assignment uses.
-    const definition = hooks?.effective?.(this.#definition) ?? this.#definition;
-    let keyHash = this.#keyHash;
-    // A holdout (configure({ holdout })) comes before stops and eligibility: a held-out key
-    // gets the baseline of every set, even of one stopped to roll a track out. Keys are held
-    // out by their own draw, once per run; runs without a key never are.
-    const holdout = hooks?.holdout;
-    if (holdout !== undefined && this.key !== null) {
-      keyHash ??= murmur3Int(this.key);
-      const held = holdoutTrackOf(holdout, keyHash);
-      hooks!.holdoutExposed?.(this.key, held.name);
-      if (held === holdout.control) {
-        this.#reason = 'holdout';
-        return definition.control;
-      }
-    }
-    const instead = hooks?.serveInstead?.(definition.id);
-    if (instead !== undefined) {
-      this.#reason = instead.reason;
-      return (instead.track === undefined ? undefined : definition.byName.get(instead.track)) ?? definition.control;
-    }
-    if (definition.hasEligibilityRule && !this[ELIGIBLE]()) {
-      this.#reason = 'ineligible';
-      return definition.control;
-    }
-    // Shadow mode (until promoted): everyone eligible is served the baseline; run() runs the
-    // candidates beside it (never for users a candidate could not serve once promoted).
-    if (definition.shadow !== null && (hooks?.shadowMode?.(definition.id) ?? true)) {
-      this.#reason = 'shadow';
-      return definition.control;
-    }
-    const assigned = assign(definition, keyHash ?? keyHashOf(this.key));
-    // A sticky set keeps every user's first track, also when a lower coverage leaves them out.
-    const sticky = definition.sticky && hooks?.stickyTrack !== undefined && this.key !== null ? hooks.stickyTrack(definition.id, this.key) : undefined;
-    const track = (sticky === undefined ? undefined : definition.byName.get(sticky)) ?? assigned;
-    if (track === undefined) {
-      this.#reason = 'not covered';
-      return definition.control;
-    }
-    if (hooks === undefined) return track;
-    if (hooks.tripped?.(definition.id, track.name)) {
-      this.#reason = 'guardrail';
-      return definition.control;
-    }
-    return track;
-  }
-
-  #trackNamed(name: string, argument: string): TrackDefinition {
-    const track = this.#definition.byName.get(name) ?? (name === 'control' ? this.#definition.control : undefined);
-    if (track === undefined) {
-      throw new TracksError(
-        `${argument}: ${this.#definition.className} has no track '${name}'; its tracks are ${trackNamesOf(this.#definition).join(', ')}`,
-      );
-    }
-    return track;
+    return this.#s.disposed;
   }
 
   /**
@@ -487,6 +403,123 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
   static [COLLECT_TRACKS](this: typeof TrackSet): RawTrack[] {
     return collectMethodTracks(this);
   }
+}
+
+/** The run's track, chosen on first use. */
+function chosenOf(run: TrackSet<unknown>, s: RunState): TrackDefinition {
+  if (s.track === undefined) {
+    s.track = chooseFor(run, s);
+    noteChosen(s, s.track.name);
+    // Only after #track is set: the hook reads this run's name.
+    if (s.reason === 'assigned') runHooks()?.exposed?.(run as unknown as ChosenRun);
+  }
+  return s.track;
+}
+
+function chooseFor(run: TrackSet<unknown>, s: RunState): TrackDefinition {
+  const forced = forcedTrack(s.definition.id);
+  if (forced !== undefined) {
+    s.reason = 'forced';
+    return trackNamed(s, forced, 'forceTracks');
+  }
+  const hooks = runHooks();
+  // A ramp (live coverage or weights) changes the definition assignment uses.
+  const definition = hooks?.effective?.(s.definition) ?? s.definition;
+  let keyHash = s.keyHash;
+  // A holdout (configure({ holdout })) comes before stops and eligibility: a held-out key
+  // gets the baseline of every set, even of one stopped to roll a track out. Keys are held
+  // out by their own draw, once per run; runs without a key never are.
+  const holdout = hooks?.holdout;
+  if (holdout !== undefined && s.key !== null) {
+    keyHash ??= murmur3Int(s.key);
+    const held = holdoutTrackOf(holdout, keyHash);
+    hooks!.holdoutExposed?.(s.key, held.name);
+    if (held === holdout.control) {
+      s.reason = 'holdout';
+      return definition.control;
+    }
+  }
+  const instead = hooks?.serveInstead?.(definition.id);
+  if (instead !== undefined) {
+    s.reason = instead.reason;
+    return (instead.track === undefined ? undefined : definition.byName.get(instead.track)) ?? definition.control;
+  }
+  if (definition.hasEligibilityRule && !run[ELIGIBLE]()) {
+    s.reason = 'ineligible';
+    return definition.control;
+  }
+  // Shadow mode (until promoted): everyone eligible is served the baseline; run() runs the
+  // candidates beside it (never for users a candidate could not serve once promoted).
+  if (definition.shadow !== null && (hooks?.shadowMode?.(definition.id) ?? true)) {
+    s.reason = 'shadow';
+    return definition.control;
+  }
+  const assigned = assign(definition, keyHash ?? keyHashOf(s.key));
+  // A sticky set keeps every user's first track, also when a lower coverage leaves them out.
+  const sticky = definition.sticky && hooks?.stickyTrack !== undefined && s.key !== null ? hooks.stickyTrack(definition.id, s.key) : undefined;
+  const track = (sticky === undefined ? undefined : definition.byName.get(sticky)) ?? assigned;
+  if (track === undefined) {
+    s.reason = 'not covered';
+    return definition.control;
+  }
+  if (hooks === undefined) return track;
+  if (hooks.tripped?.(definition.id, track.name)) {
+    s.reason = 'guardrail';
+    return definition.control;
+  }
+  return track;
+}
+
+function trackNamed(s: RunState, name: string, argument: string): TrackDefinition {
+  const track = s.definition.byName.get(name) ?? (name === 'control' ? s.definition.control : undefined);
+  if (track === undefined) {
+    throw new TracksError(
+      `${argument}: ${s.definition.className} has no track '${name}'; its tracks are ${trackNamesOf(s.definition).join(', ')}`,
+    );
+  }
+  return track;
+}
+
+/** Lists the track in the request scope's `chosen` when this run is for the scope's key. */
+function noteChosen(s: RunState, track: string): void {
+  const scope = currentScope();
+  // An explicit key equal to the scope's counts too, once the scope knows its key (resolving
+  // a lazy scope here could set a visitor cookie for a request that never used its key).
+  if (scope !== undefined && (s.keyOfScope || (scope.settled && s.key !== null && scope.key === s.key))) {
+    scope.chosen[s.definition.id] = track;
+  }
+}
+
+function runTrack(run: TrackSet<unknown>, s: RunState, args: unknown[]): unknown {
+  const track = chosenOf(run, s);
+  const shadowed = s.reason === 'shadow';
+  if (runHooks()?.ran === undefined) return shadowed ? runWithShadow(run, s.definition, s.key, args) : track.invoke(run, args);
+  const started = performance.now();
+  let result: unknown;
+  try {
+    result = shadowed ? runWithShadow(run, s.definition, s.key, args) : track.invoke(run, args);
+  } catch (error) {
+    ran(run, started, true);
+    throw error;
+  }
+  if (result instanceof Promise) {
+    return result.then(
+      (value: unknown) => {
+        ran(run, started, false);
+        return value;
+      },
+      (error: unknown) => {
+        ran(run, started, true);
+        throw error;
+      },
+    );
+  }
+  ran(run, started, false);
+  return result;
+}
+
+function ran(run: TrackSet<unknown>, started: number, failed: boolean): void {
+  runHooks()?.ran?.(run as unknown as ChosenRun, performance.now() - started, failed);
 }
 
 function trackNamesOf(definition: TrackSetDefinition): string[] {

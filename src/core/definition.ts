@@ -281,7 +281,7 @@ function readWeights(cls: TrackSetStatics, className: string, tracks: readonly R
   for (const [name, weight] of Object.entries(value)) {
     if (!names.has(name)) {
       throw new TracksError(
-        `${className}: static weights names '${name}', which is not a track; tracks are ${[...names].join(', ')}`,
+        `${className}: static weights names '${name}', which is not a track; rename it to one of the tracks (${[...names].join(', ')}) or remove it`,
       );
     }
     if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0 || weight > MAX_WEIGHT) {

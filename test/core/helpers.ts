@@ -1,9 +1,9 @@
 /**
  * Shared helpers of the core tests: statistics (chi-square with its p-value), an independent
  * byte-wise MurmurHash3 reference, a from-the-docs reimplementation of assignment, and
- * hand-built definitions for the minimal-disruption tests (the id registry forbids two class
- * definitions of one id with different tracks in one process, so variants of a set are built
- * as definitions and fed to the core's own `assign`).
+ * hand-built definitions for the minimal-disruption tests (variants of one set are built as
+ * definitions and fed to the core's own `assign`, which compares them key by key without a
+ * class per variant).
  */
 import gammainc from '@stdlib/math-base-special-gammainc';
 import { assign } from '../../src/core/assign.js';

@@ -62,13 +62,12 @@ export function memoryStore(): MemoryStore {
     }
   };
 
-  return {
+  const store: MemoryStore = {
     description: 'memory',
     events,
     async write(batch) {
       writeNow(batch);
     },
-    writeNow,
     async readDimensions(trackSetId: string) {
       const names = new Set<string>();
       for (const e of exposures.values()) if (e.trackSetId === trackSetId && e.dimensions) for (const name of Object.keys(e.dimensions)) names.add(name);
@@ -134,6 +133,10 @@ export function memoryStore(): MemoryStore {
     },
     async close() {},
   };
+  // Not enumerable: a store that spreads this one and replaces write (to fail, hang or forward)
+  // must not inherit a writeNow that stores at the memory bound behind its write's back.
+  Object.defineProperty(store, 'writeNow', { value: writeNow, enumerable: false, writable: true, configurable: true });
+  return store;
 }
 
 /** Adds up shadow events the way the SQL stores' shadow queries do. */

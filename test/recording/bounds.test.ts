@@ -7,6 +7,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { TrackSet, TracksError, UnitOfKey, callbackStore, close, configure, convert, flush, memoryStore, postgresStore, sqliteStore, stats } from '../../src/index.js';
+import { StoreError } from '../../src/index.js';
 import type { RecordedEvent, Store } from '../../src/index.js';
 import { EventBuffer } from '../../src/recording/event-buffer.js';
 import { SeenUnits } from '../../src/recording/seen-units.js';
@@ -92,6 +93,24 @@ test('the memory store takes a synchronous burst past the bound at once (it has 
   assert.equal(final.dropped, 0, JSON.stringify(final));
   assert.equal(store.events.filter((e) => e.kind === 'exposure').length, units);
   assert.equal(store.events.filter((e) => e.kind === 'conversion').length, units);
+});
+
+test('a store that spreads memoryStore() and replaces write does not inherit its writeNow: at the bound, events are not stored behind its write', async () => {
+  const inner = memoryStore();
+  const down: Store = {
+    ...inner,
+    description: 'down',
+    async write() {
+      throw new StoreError('down', { transient: true });
+    },
+  };
+  configure({ store: down, outbox: false, maxBuffered: 100, handleSignals: false, onError: () => {} });
+  for (let i = 0; i < 500; i++) convert({ key: `spread-${i}`, metric: 'purchase' });
+  const during = stats();
+  await close();
+  assert.equal(inner.events.length, 0, 'nothing reached the wrapped memory store past the wrapper');
+  assert.equal(during.written, 0);
+  assert.equal(during.dropped, 400);
 });
 
 test('the buffer is bounded in bytes as well as events', () => {

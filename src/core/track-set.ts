@@ -271,13 +271,28 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
   }
 
   /** The serialized key, or null when the run has none (a fresh draw per run). */
-  get key(): string | null {
-    return this.#s.key;
-  }
-
+  declare readonly key: string | null;
   /** The context given to the run, read by `isEligible` and instance tracks. */
-  get context(): Context {
-    return this.#s.context as Context;
+  declare readonly context: Context;
+
+  // Read from the run's state by accessors on the prototype, yet declared as the readonly
+  // properties they were: a subclass may narrow them (`declare readonly context: Ctx`), which
+  // TypeScript refuses (TS2610) when the base declares an accessor.
+  static {
+    Object.defineProperties(TrackSet.prototype, {
+      key: {
+        get(this: TrackSet<unknown>): string | null {
+          return this.#s.key;
+        },
+        configurable: true,
+      },
+      context: {
+        get(this: TrackSet<unknown>): unknown {
+          return this.#s.context;
+        },
+        configurable: true,
+      },
+    });
   }
 
   /**

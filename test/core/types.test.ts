@@ -374,3 +374,29 @@ test('a ParamTrackSet run from choose() or with() takes static track’s argumen
   const surchargeName: string = SurchargeTracks.choose({ key: 'k' }).name;
   assert.equal(typeof surchargeName, 'string');
 });
+
+// A subclass may narrow `context` (and `key`) with a declaration only: the base declares them
+// as readonly properties, not accessors (TS2610 otherwise), and they read the run's values.
+interface NarrowContext {
+  readonly user: User;
+  readonly plan?: 'free' | 'pro';
+}
+class NarrowedTracks extends TrackSet<{ user: User }> {
+  static override id = 'narrowed';
+  declare readonly context: NarrowContext;
+  declare readonly key: string;
+  planTrack() {
+    return `${this.key}:${this.context.plan ?? 'free'}`;
+  }
+}
+
+test('a subclass narrowing context and key with a declaration compiles and reads the run values', () => {
+  const context: NarrowContext = { user: { isVip: false }, plan: 'pro' };
+  const run = new NarrowedTracks({ key: 'u1', context });
+  const plan: 'free' | 'pro' | undefined = run.context.plan;
+  assert.equal(plan, 'pro');
+  const key: string = run.key;
+  assert.equal(key, new DelayTracks({ key: 'u1' }).key);
+  assert.equal(run.planTrack(), `${key}:pro`);
+  assert.equal(run.context, context);
+});

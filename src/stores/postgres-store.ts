@@ -92,7 +92,7 @@ export interface PgPool {
 }
 
 /** The pool as tracks drives it: pg's own types, inside this file only. */
-type DrivenPool = Pick<Pool, 'query' | 'connect' | 'end' | 'on'>;
+type DrivenPool = Pick<Pool, 'query' | 'connect' | 'end' | 'on'> & { removeListener?: Pool['removeListener'] };
 
 /**
  * The shared store: a PostgreSQL database (by URL, or your `pg.Pool`). Batches are COPYed
@@ -134,6 +134,8 @@ export class PostgresStore implements Store {
   readonly #maxConnections: number;
   readonly #timeoutMs: number;
   #pool: DrivenPool | undefined;
+  /** This store's own listener for the pool's 'error' (so close() can take it off a user's pool). */
+  readonly #ignorePoolError = (): void => {};
   #migrated: Promise<void> | undefined;
   /** Whether the tables were seen at this version (reads then skip the check). */
   #tablesSeen = false;
@@ -291,6 +293,12 @@ export class PostgresStore implements Store {
     this.#pool = undefined;
     this.#migrated = undefined;
     if (pool && this.#ownPool) await pool.end();
+    else if (pool) {
+      // The user's pool lives on: take this store's listeners off it, or each store made over
+      // it (a configure() and close() per test, say) would leave two behind.
+      pool.removeListener?.('error', this.#ignorePoolError);
+      pool.removeListener?.('acquire', listenForErrors);
+    }
   }
 
   // ---- connections and deadlines ----
@@ -317,7 +325,7 @@ export class PostgresStore implements Store {
     }
     // An idle connection dropped by a server restart emits 'error' on the pool; without a
     // listener that would crash the host. The next call connects again.
-    pool.on('error', () => {});
+    pool.on('error', this.#ignorePoolError);
     // pg-pool takes its own listener off a connection as it hands it over, in the tick in which
     // the connection became ready: a FATAL that came in the same packet (a backend terminated
     // as it started) is emitted before #withClient runs. Listen from the handover on.

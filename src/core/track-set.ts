@@ -362,6 +362,19 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
   }
 
   /**
+   * What `console.log(run)` shows: the set, the key and, once chosen, the track and reason.
+   * Logging a run does not choose its track (that would record an exposure). The state is one
+   * private field, which Node's inspector would show as `DelayTracks {}`.
+   */
+  [Symbol.for('nodejs.util.inspect.custom')](_depth: number, options: object, inspect: (value: unknown, options: object) => string): string {
+    const s = this.#s;
+    const shown: Record<string, unknown> = { id: s.definition.id, key: s.key };
+    if (s.context !== undefined) shown['context'] = s.context;
+    if (s.track !== undefined) Object.assign(shown, { name: s.track.name, reason: s.reason });
+    return `${this.constructor.name} ${inspect(shown, options)}`;
+  }
+
+  /**
    * Creates a run, like `new`, with `name` typed as the union of the class's track names
    * (the compiler cannot see static methods through `new`).
    *

@@ -5,6 +5,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
 import { MultiTrackSet, ParamTrackSet, TrackSet, TracksError, bucketOf, forEachTrack, forceTracks } from '../../src/index.js';
 import { keys } from './helpers.js';
 
@@ -545,4 +546,17 @@ describe('MultiTrackSet runs', () => {
     assert.equal(value, inside?.name);
     assert.equal(inside?.trackSet?.disposed, true);
   });
+});
+
+test('console.log of a run shows its set, key and (once chosen) track, without choosing it', () => {
+  class InspectedTracks extends TrackSet {
+    static override id = 'inspected';
+    static long_track() {}
+    static short_track() {}
+  }
+  const run = new InspectedTracks({ key: 'u1' });
+  const before = inspect(run);
+  assert.match(before, /^InspectedTracks \{ id: 'inspected', key: 'u1' \}$/);
+  const name = run.name;
+  assert.equal(inspect(run), `InspectedTracks { id: 'inspected', key: 'u1', name: '${name}', reason: 'assigned' }`);
 });

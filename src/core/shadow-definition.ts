@@ -149,7 +149,7 @@ export function readShadow(value: unknown, className: string, id: string, baseli
     ignore: fn('ignore'),
     clean: fn('clean'),
     cleanInput: fn('cleanInput'),
-    maxConcurrent: number('maxConcurrent', 8, 1, 10_000, true),
+    maxConcurrent: number('maxConcurrent', 8, 1, 1_000_000, true),
     readOnly: readOnly === true,
     guardrail: readGuardrail(options['guardrail'], where),
     samplesPerMinute: sampleNumber('perMinute', 5, 0, 1000),

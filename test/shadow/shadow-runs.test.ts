@@ -464,6 +464,25 @@ test('a bad static shadow is a TracksError naming the class, the option and the 
     static new_track() {}
   }
   assert.throws(() => new Unknown().name, (e: unknown) => e instanceof TracksError && /unknown option 'smaple'/.test(e.message));
+  class Huge extends TrackSet {
+    static override id = 'shadow-bad-4';
+    static override addControlTrack = false;
+    static override control = 'old';
+    static override shadow: ShadowOptions = { sample: 0.1, maxConcurrent: 1.5 };
+    static old_track() {}
+    static new_track() {}
+  }
+  assert.throws(() => new Huge().name, (e: unknown) => e instanceof TracksError && /Huge: static shadow\.maxConcurrent is 1\.5/.test(e.message));
+  // A cap as large as a busy service may want is taken (1,000,000 at most).
+  class Roomy extends TrackSet {
+    static override id = 'shadow-roomy';
+    static override addControlTrack = false;
+    static override control = 'old';
+    static override shadow: ShadowOptions = { sample: 0.1, maxConcurrent: 100_000 };
+    static old_track() {}
+    static new_track() {}
+  }
+  assert.equal(new Roomy({ key: 'k' }).name, 'old');
 });
 
 class PromotedQuery extends TrackSet {

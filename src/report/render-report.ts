@@ -1,7 +1,7 @@
 import { escapeControl as text } from '../core/names.js';
 import type { MetricResult, PhaseResult, Report, TrackResult, TrackSetResult } from './report-model.js';
 import { formatP, pText } from './build-report.js';
-import { TYPE_LABELS, WIDTH, clip, count, liftText, number, percent, signedPercent, table, wrap } from './text-table.js';
+import { TYPE_LABELS, WIDTH, clip, count, fitsUnclipped, liftText, number, percent, signedPercent, table, wrap } from './text-table.js';
 import { renderHoldoutSection } from './holdout-section.js';
 import { renderShadow } from './shadow-section.js';
 import { capNote, cupedNotes } from './metric-notes.js';
@@ -133,7 +133,12 @@ function metricTables(tracks: readonly TrackResult[]): string[] {
   const goals = metrics.filter((m) => !m.guardrail);
   const guardrails = metrics.filter((m) => m.guardrail);
   const metricTable = (m: MetricResult) => {
-    lines.push('', table(metricHeader(m), tracks.map((t) => metricRow(t, t.metrics.find((x) => x.metric === m.metric)!))));
+    const header = metricHeader(m);
+    const rows = tracks.map((t) => metricRow(t, t.metrics.find((x) => x.metric === m.metric)!));
+    // How many users converted, beside the users, where the table fits without it clipping a
+    // track's name (`--json` always has it, as `conversions`).
+    const withConverted = [withColumn(header, 'converted'), rows.map((row, i) => withColumn(row, count(tracks[i]!.metrics.find((x) => x.metric === m.metric)!.conversions)))] as const;
+    lines.push('', fitsUnclipped(...withConverted) ? table(...withConverted) : table(header, rows));
     lines.push(...capNote(m), ...cupedNotes(tracks, m.metric), ...cannotComputeNotes(tracks, m.metric));
   };
   goals.forEach(metricTable);
@@ -154,6 +159,11 @@ function phaseTable(phases: readonly PhaseResult[], times: boolean): string {
   const header = ['phase', 'from', 'users', 'coverage', 'weights', 'SRM p'];
   const keep = (row: string[]) => (times ? row : row.filter((_, i) => i !== 1));
   return table(keep(header), rows.map(keep));
+}
+
+/** The row with `cell` after its users (the second column). */
+function withColumn(row: readonly string[], cell: string): string[] {
+  return [row[0]!, row[1]!, cell, ...row.slice(2)];
 }
 
 function metricHeader(m: MetricResult): string[] {

@@ -50,6 +50,13 @@ export function table(header: readonly string[], rows: readonly (readonly string
   return [line(header), widths.map((w) => '-'.repeat(w)).join(gap), ...rows.map(line)].map((l) => `  ${l}`).join('\n');
 }
 
+/** Whether {@link table} sets these rows within {@link WIDTH} with its usual two spaces apart, clipping nothing. */
+export function fitsUnclipped(header: readonly string[], rows: readonly (readonly string[])[]): boolean {
+  const all = [header, ...rows];
+  const widths = header.map((_, c) => Math.max(...all.map((r) => (r[c] ?? '').length)));
+  return 2 + widths.reduce((sum, w) => sum + w, 0) + 2 * (widths.length - 1) <= WIDTH;
+}
+
 /** The report's width: it must read well in a 100-column terminal. */
 export const WIDTH = 100;
 

@@ -10,7 +10,8 @@ test('the human report is an aligned table that fits 100 columns', async () => {
   const lines = text.split('\n');
   for (const line of lines) assert.ok(line.length <= 100, `too wide (${line.length}): ${line}`);
   assert.match(text, /^delay {2}\[running\] {2}3,000 users, baseline control/m);
-  assert.match(text, /long +1,000 +6\.00% +-40\.0% \[.*\] \*/, 'long: rate, relative lift, significance mark');
+  assert.match(text, /long +1,000 +60 +6\.00% +-40\.0% \[.*\] \*/, 'long: users, converted, rate, relative lift, significance mark');
+  assert.match(text, /track +users +converted +purchase/, 'a table that fits shows how many users converted');
   assert.match(text, /revenue\/user/, 'a continuous metric is shown as a mean per user');
   assert.match(text, /! still running/);
   // Columns line up: every row of a table starts its numbers at the same place.
@@ -36,7 +37,7 @@ test('a comparison that cannot be computed has its reason in full under the tabl
     ]).flat(),
   ]);
   const text = renderReport(buildReport(await store.summarize(), { now: new Date(DAY + 86_400_000) }));
-  assert.match(text, /b +20 +5\.00 +n\/a: both tracks have zero va…/, 'the cell is clipped');
+  assert.match(text, /b +20 +20 +5\.00 +n\/a: both tracks have zero va…/, 'the cell is clipped');
   assert.match(text, /^ {2}n\/a \(b\): both tracks have zero variance$/m, 'the reason in full, with its track');
 });
 

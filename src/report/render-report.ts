@@ -134,10 +134,11 @@ function metricTables(tracks: readonly TrackResult[]): string[] {
   const guardrails = metrics.filter((m) => m.guardrail);
   const metricTable = (m: MetricResult) => {
     const header = metricHeader(m);
-    const rows = tracks.map((t) => metricRow(t, t.metrics.find((x) => x.metric === m.metric)!));
+    const ofTracks = tracks.map((t) => t.metrics.find((x) => x.metric === m.metric)!);
+    const rows = tracks.map((t, i) => metricRow(t, ofTracks[i]!));
     // How many users converted, beside the users, where the table fits without it clipping a
     // track's name (`--json` always has it, as `conversions`).
-    const withConverted = [withColumn(header, 'converted'), rows.map((row, i) => withColumn(row, count(tracks[i]!.metrics.find((x) => x.metric === m.metric)!.conversions)))] as const;
+    const withConverted = [withColumn(header, 'converted'), rows.map((row, i) => withColumn(row, count(ofTracks[i]!.conversions)))] as const;
     lines.push('', fitsUnclipped(...withConverted) ? table(...withConverted) : table(header, rows));
     lines.push(...capNote(m), ...cupedNotes(tracks, m.metric), ...cannotComputeNotes(tracks, m.metric));
   };

@@ -28,9 +28,8 @@ export function liftText(relative: Comparison['relative'], absolute: Pick<Compar
  * the same: the numbers are never cut.
  */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const all = [header, ...rows];
-  const widths = header.map((_, c) => Math.max(...all.map((r) => (r[c] ?? '').length)));
-  const total = (gap: number) => 2 + widths.reduce((sum, w) => sum + w, 0) + gap * (widths.length - 1);
+  const widths = columnWidths(header, rows);
+  const total = (gap: number) => tableWidth(widths, gap);
   const gap = total(2) > WIDTH ? ' ' : '  ';
   const full = widths[0]!;
   widths[0] = Math.max(Math.min(full, 12), full - Math.max(0, total(gap.length) - WIDTH));
@@ -52,9 +51,18 @@ export function table(header: readonly string[], rows: readonly (readonly string
 
 /** Whether {@link table} sets these rows within {@link WIDTH} with its usual two spaces apart, clipping nothing. */
 export function fitsUnclipped(header: readonly string[], rows: readonly (readonly string[])[]): boolean {
+  return tableWidth(columnWidths(header, rows), 2) <= WIDTH;
+}
+
+/** Each column's width: its widest cell, the header's included. */
+function columnWidths(header: readonly string[], rows: readonly (readonly string[])[]): number[] {
   const all = [header, ...rows];
-  const widths = header.map((_, c) => Math.max(...all.map((r) => (r[c] ?? '').length)));
-  return 2 + widths.reduce((sum, w) => sum + w, 0) + 2 * (widths.length - 1) <= WIDTH;
+  return header.map((_, c) => Math.max(...all.map((r) => (r[c] ?? '').length)));
+}
+
+/** A table's width with its two-space indent and columns `gap` apart. */
+function tableWidth(widths: readonly number[], gap: number): number {
+  return 2 + widths.reduce((sum, w) => sum + w, 0) + gap * (widths.length - 1);
 }
 
 /** The report's width: it must read well in a 100-column terminal. */

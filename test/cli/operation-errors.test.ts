@@ -1,0 +1,151 @@
+// Issue 10: every kind of bad input is loud, names what is at fault and the fix.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { TrackSet, TracksError, close, configure, flush, rampTrackSet, sqliteStore } from '../../src/index.js';
+import { runCli } from '../../src/cli/run-cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'g10-errors-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(args, { stdout: (t) => out.push(t), stderr: (t) => err.push(t), env });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+class Delay extends TrackSet {
+  static override id = 'g10-delay';
+  static short_track() {
+    return 1;
+  }
+  static long_track() {
+    return 2;
+  }
+}
+
+test('a static control naming no track is a TracksError naming the class and its tracks', () => {
+  class Bad extends TrackSet {
+    static override id = 'g10-bad-control';
+    static override addControlTrack = false;
+    static override control = 'price_9';
+    static a_track() {
+      return 1;
+    }
+    static b_track() {
+      return 2;
+    }
+  }
+  assert.throws(() => new Bad({ key: 'k' }).name, (e: unknown) => {
+    assert.ok(e instanceof TracksError, String(e));
+    assert.match(e.message, /Bad/);
+    assert.match(e.message, /price_9/);
+    assert.match(e.message, /'a'.*'b'|a, b/);
+    return true;
+  });
+});
+
+test('a subclass that inherits static id is a TracksError that says how to share an id on purpose', () => {
+  class Parent extends TrackSet {
+    static override id = 'g10-parent';
+    static a_track() {
+      return 1;
+    }
+    static b_track() {
+      return 2;
+    }
+  }
+  class Child extends Parent {
+    static c_track() {
+      return 3;
+    }
+  }
+  assert.throws(() => new Child({ key: 'k' }).name, (e: unknown) => {
+    assert.ok(e instanceof TracksError, String(e));
+    assert.match(e.message, /Child/);
+    assert.match(e.message, /g10-parent/);
+    assert.match(e.message, /static id/);
+    return true;
+  });
+  // the parent itself is fine
+  assert.ok(['control', 'a', 'b'].includes(new Parent({ key: 'k' }).name));
+});
+
+test('tracks ramp: bad input exits 2 and says what is wrong', async () => {
+  const store = join(dir, 'ramp.db');
+  configure({ store, outbox: false });
+  for (let i = 0; i < 20; i++) new Delay({ key: `u${i}` }).run();
+  await flush();
+  await close();
+  const cases: Array<[string[], RegExp]> = [
+    [['ramp', 'g10-delay', '--coverage', '1.5', '--store', store], /coverage/i],
+    [['ramp', 'g10-delay', '--coverage', '-0.1', '--store', store], /coverage/i],
+    [['ramp', 'g10-delay', '--coverage', 'abc', '--store', store], /coverage/i],
+    [['ramp', 'g10-delay', '--weights', 'nosuch=1', '--store', store], /nosuch/],
+    [['ramp', 'g10-delay', '--weights', 'short=-1', '--store', store], /short|weight/],
+    [['ramp', 'g10-delay', '--weights', 'short', '--store', store], /weights/],
+    [['ramp', 'g10-delay', '--weights', 'short=abc', '--store', store], /weight|abc/],
+    [['ramp', 'g10-delay', '--store', store], /--coverage|--weights/],
+    [['ramp', 'nosuchset', '--coverage', '0.5', '--store', store], /nosuchset.*--force|--force.*nosuchset/s],
+    [['ramp', '--coverage', '0.5', '--store', store], /track set|id/i],
+    [['ramp', 'g10-delay', '--coverage', '0.5'], /store|TRACKS_STORE/],
+    [['stop', 'g10-delay', '--serve', 'nosuch', '--store', store], /nosuch/],
+    [['promote', 'nosuchset', '--store', store], /nosuchset/],
+    [['promote', 'g10-delay', '--store', store], /shadow/],
+    [['ramp', 'g10-delay', '--bogus', '--store', store], /bogus/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await cli(args);
+    assert.equal(r.code, 2, `${args.join(' ')} exited ${r.code}: ${r.out} ${r.err}`);
+    assert.match(r.err, message, args.join(' '));
+    assert.doesNotMatch(r.err, /at .*\.ts:\d+/, `no stack trace for ${args.join(' ')}`);
+  }
+  // nothing of the bad calls reached the store: still one phase
+  const report = await cli(['report', '--store', store, '--json']);
+  assert.equal(JSON.parse(report.out).trackSets[0].phases.length, 1);
+  // $TRACKS_STORE serves as --store for ramp
+  const env = await cli(['ramp', 'g10-delay', '--weights', 'long=3'], { TRACKS_STORE: store });
+  assert.equal(env.code, 0, env.err);
+  const again = await cli(['ramp', 'g10-delay', '--weights', 'long=3'], { TRACKS_STORE: store });
+  assert.equal(again.code, 0, again.err);
+  assert.match(again.out, /nothing changed/);
+  const phases = JSON.parse((await cli(['report', '--store', store, '--json'])).out).trackSets[0].phases;
+  assert.equal(phases.length, 2);
+  assert.deepEqual(phases[1].configuration.weights, { control: 1, short: 1, long: 3 });
+  // the programmatic API refuses the same
+  const s = sqliteStore(store);
+  try {
+    await assert.rejects(rampTrackSet(s, 'g10-delay', { coverage: 2 }), TracksError);
+    await assert.rejects(rampTrackSet(s, 'g10-delay', { weights: { nosuch: 1 } }), /nosuch/);
+    await assert.rejects(rampTrackSet(s, 'nosuchset', { coverage: 0.5 }), /nosuchset/);
+  } finally {
+    await s.close();
+  }
+});
+
+test('tracks ramp --force on a set never published; without --force an error', async () => {
+  const store = join(dir, 'force.db');
+  configure({ store, outbox: false });
+  new Delay({ key: 'x' }).run();
+  await flush();
+  await close();
+  const refused = await cli(['ramp', 'g10-future', '--coverage', '0.1', '--store', store]);
+  assert.equal(refused.code, 2);
+  const forced = await cli(['ramp', 'g10-future', '--coverage', '0.1', '--store', store, '--force']);
+  assert.equal(forced.code, 0, forced.err);
+  class Future extends TrackSet {
+    static override id = 'g10-future';
+    static a_track() {
+      return 1;
+    }
+  }
+  const recorder = configure({ store, outbox: false })!;
+  await recorder.refreshControls();
+  const runs = Array.from({ length: 1000 }, (_, i) => new Future({ key: `f${i}` }));
+  const covered = runs.filter((r) => r.reason !== 'not covered').length;
+  assert.ok(covered > 50 && covered < 150, `a forced coverage ramp applies when the set first runs: ${covered} of 1000 covered`);
+  await close();
+});

@@ -89,7 +89,10 @@ function weightsOf(text: string): Map<string, number> {
     const at = part.lastIndexOf('=');
     const track = part.slice(0, at).trim();
     const weight = Number(part.slice(at + 1));
-    if (at <= 0 || part.slice(at + 1).trim() === '' || !Number.isFinite(weight) || weight < 0) {
+    if (at > 0 && Number.isFinite(weight) && weight < 0) {
+      throw new UsageError(`--weights has '${part}': a weight cannot be negative; give 0 to send a track no one, e.g. --weights ${track}=0`);
+    }
+    if (at <= 0 || part.slice(at + 1).trim() === '' || !Number.isFinite(weight)) {
       throw new UsageError(`--weights has '${part}'; give track=weight pairs separated by commas, e.g. --weights short=1,long=3`);
     }
     if (weights.has(track)) throw new UsageError(`--weights names '${track}' twice`);

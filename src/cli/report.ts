@@ -60,6 +60,9 @@ export const reportCommand: Command = {
     const cuped = cupedOf(values);
     const phase = values.phase === undefined ? undefined : numberFlag('phase', values.phase, 1, 1, 1e9);
     if (phase !== undefined && !Number.isInteger(phase)) throw new UsageError(`--phase is '${values.phase}'; give a phase number, 1 for the first`);
+    if (phase !== undefined && values['all-phases'] === true) {
+      throw new UsageError('--phase and --all-phases ask for different things: --phase N analyses one phase, --all-phases the combined analysis and then each phase; give one of them');
+    }
     if (phase !== undefined && values.trackset === undefined) {
       throw new UsageError('--phase needs --trackset <id>: phases are numbered per track set');
     }

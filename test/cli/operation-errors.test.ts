@@ -85,7 +85,7 @@ test('tracks ramp: bad input exits 2 and says what is wrong', async () => {
     [['ramp', 'g10-delay', '--coverage', '-0.1', '--store', store], /coverage/i],
     [['ramp', 'g10-delay', '--coverage', 'abc', '--store', store], /coverage/i],
     [['ramp', 'g10-delay', '--weights', 'nosuch=1', '--store', store], /nosuch/],
-    [['ramp', 'g10-delay', '--weights', 'short=-1', '--store', store], /short|weight/],
+    [['ramp', 'g10-delay', '--weights', 'short=-1', '--store', store], /a weight cannot be negative; give 0 to send a track no one, e.g. --weights short=0/],
     [['ramp', 'g10-delay', '--weights', 'short', '--store', store], /weights/],
     [['ramp', 'g10-delay', '--weights', 'short=abc', '--store', store], /weight|abc/],
     [['ramp', 'g10-delay', '--store', store], /--coverage|--weights/],

@@ -1,3 +1,4 @@
+import { quoted } from '../core/names.js';
 import { TracksError } from '../errors.js';
 import type { GuardrailEvent } from '../model/events.js';
 import { newEventId } from './event-id.js';
@@ -35,11 +36,22 @@ interface Slice {
   readonly histogram: number[];
 }
 
+/** The options a guardrails object may hold (configure() refuses any other name, as it does its own). */
+export const GUARDRAIL_OPTIONS = [
+  'windowMs',
+  'maxErrorRateIncrease',
+  'maxLatencyRatio',
+  'minLatencyMs',
+  'latencyQuantile',
+  'minRuns',
+] as const satisfies readonly (keyof GuardrailOptions)[];
+
 function option(options: GuardrailOptions, name: keyof GuardrailOptions, fallback: number, min: number, max: number): number {
   const value = options[name];
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || Number.isNaN(value) || value < min || value > max) {
-    throw new TracksError(`guardrails.${name} is ${String(value)}; use a number from ${min} to ${max} (default ${fallback})`);
+    const shown = typeof value === 'string' ? `the string ${quoted(value)}` : String(value);
+    throw new TracksError(`configure: guardrails.${name} is ${shown}; use a number from ${min} to ${max} (default ${fallback})`);
   }
   return value;
 }

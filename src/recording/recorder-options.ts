@@ -7,6 +7,7 @@ import { TracksError } from '../errors.js';
 import type { GuardrailEvent } from '../model/events.js';
 import { checkMetrics } from '../model/metrics.js';
 import type { MetricDeclaration, MetricDeclarations } from '../model/metrics.js';
+import { GUARDRAIL_OPTIONS, Guardrails } from './guardrails.js';
 import type { GuardrailOptions } from './guardrails.js';
 
 /** The secret `hashKeys` stores keys under (HMAC-SHA-256). */
@@ -210,7 +211,7 @@ export function resolveOptions(options: RecorderOptions): ResolvedOptions {
     dedupeBytes: count('dedupeBytes', 64 * MIB),
     stickyCacheSize: count('stickyCacheSize', 1_000_000),
     stickyCacheBytes: count('stickyCacheBytes', 64 * MIB),
-    guardrails: options.guardrails || undefined,
+    guardrails: guardrailsOf(options.guardrails),
     onError: hook(options.onError, 'onError'),
     onGuardrail: hook(options.onGuardrail, 'onGuardrail'),
     metrics: options.metrics === undefined ? new Map<string, MetricDeclaration>() : checkMetrics(options.metrics),
@@ -231,6 +232,26 @@ export function resolveOptions(options: RecorderOptions): ResolvedOptions {
     );
   }
   return resolved;
+}
+
+/**
+ * The guardrails option, checked here with the others: the Recorder builds its Guardrails only
+ * after configure() has closed the configuration it replaces, so a bad value found there left
+ * the process recording nothing (and a misspelt name, such as `maxErrorRate`, was ignored in
+ * silence, the guardrail judging by its default).
+ */
+function guardrailsOf(guardrails: unknown): GuardrailOptions | undefined {
+  if (guardrails === undefined || guardrails === false || guardrails === null) return undefined;
+  if (guardrails === true) return {}; // on, with the defaults
+  if (typeof guardrails !== 'object' || Array.isArray(guardrails)) {
+    throw new TracksError(
+      `configure: guardrails is ${typeof guardrails === 'string' ? `the string ${quoted(guardrails)}` : String(guardrails)}; ` +
+        'pass an object of bounds, e.g. guardrails: { maxErrorRateIncrease: 0.05, maxLatencyRatio: 2 }, or leave it out for none',
+    );
+  }
+  checkOptionNames(guardrails, GUARDRAIL_OPTIONS, 'configure: guardrails');
+  new Guardrails(guardrails as GuardrailOptions); // throws a TracksError naming a bad bound
+  return guardrails as GuardrailOptions;
 }
 
 /** The least maxBufferedBytes: a few hundred events. */
@@ -254,7 +275,9 @@ function holdoutOf(holdout: unknown): TrackSetDefinition | undefined {
 function positive(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
-    throw new TracksError(`configure: ${name} is ${String(value)}; use a positive number (default ${fallback})`);
+    // A string shown bare ("batchSize is 100; use a positive number") reads as if 100 were refused.
+    const shown = typeof value === 'string' ? `the string ${quoted(value)}` : String(value);
+    throw new TracksError(`configure: ${name} is ${shown}; use a positive number (default ${fallback})`);
   }
   return value;
 }

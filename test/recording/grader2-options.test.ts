@@ -1,0 +1,80 @@
+// A second grader's round on configure(): a bad option, guardrails' included, is a TracksError
+// naming it and the fix, thrown before the current configuration is replaced, which goes on
+// recording; configure() twice sends each event to the configuration current when recorded.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { TrackSet, TracksError, close, configure, convert, flush, memoryStore, stats } from '../../src/index.js';
+
+class G2Opts extends TrackSet {
+  static override id = 'g2-opts';
+  static b_track() {}
+}
+
+const exposures = (store: ReturnType<typeof memoryStore>) => store.events.filter((e) => e.kind === 'exposure').length;
+
+test('a bad guardrails option is refused before the working configuration is replaced, which keeps recording', async () => {
+  const store = memoryStore();
+  configure({ store, outbox: false, handleSignals: false });
+  new G2Opts({ key: 'before' }).run();
+  const bad: Array<[unknown, RegExp]> = [
+    [{ minRuns: 0 }, /guardrails\.minRuns is 0/],
+    [{ maxErrorRateIncrease: 2 }, /guardrails\.maxErrorRateIncrease is 2/],
+    [{ maxLatencyRatio: '2' }, /guardrails\.maxLatencyRatio is the string '2'/],
+    [{ windowMs: NaN }, /guardrails\.windowMs is NaN/],
+    // a misspelt bound would otherwise be ignored, the guardrail judging by its default
+    [{ maxErrorRate: 0.01 }, /unknown option 'maxErrorRate'.*maxErrorRateIncrease/],
+    ['on', /guardrails is the string 'on'/],
+    [5, /guardrails is 5/],
+    [[], /guardrails is/],
+  ];
+  for (const [guardrails, message] of bad) {
+    assert.throws(
+      () => configure({ store: memoryStore(), outbox: false, handleSignals: false, guardrails: guardrails as never }),
+      (e: unknown) => e instanceof TracksError && message.test(e.message) && /configure/.test(e.message),
+      JSON.stringify(guardrails),
+    );
+  }
+  new G2Opts({ key: 'after' }).run();
+  convert({ key: 'after', metric: 'm' });
+  await flush();
+  assert.equal(exposures(store), 2, 'the first configuration still records');
+  assert.equal(stats().written, store.events.length);
+  // Good guardrails are taken.
+  assert.doesNotThrow(() => configure({ store: memoryStore(), outbox: false, handleSignals: false, guardrails: { minRuns: 10, windowMs: 5_000 } }));
+  assert.doesNotThrow(() => configure({ store: memoryStore(), outbox: false, handleSignals: false, guardrails: false }));
+  await close();
+});
+
+test('a numeric option given as a string says it is a string', () => {
+  assert.throws(
+    () => configure({ store: memoryStore(), batchSize: '100' as never }),
+    (e: unknown) => e instanceof TracksError && /batchSize is the string '100'; use a positive number/.test(e.message),
+  );
+});
+
+test('configure() twice mid-stream: every event reaches the configuration current when it was recorded, once', async () => {
+  const first = memoryStore();
+  const second = memoryStore();
+  configure({ store: first, outbox: false, handleSignals: false });
+  for (let i = 0; i < 3000; i++) {
+    new G2Opts({ key: `t-${i}` }).run();
+    convert({ key: `t-${i}`, metric: 'm' });
+  }
+  configure({ store: second, outbox: false, handleSignals: false });
+  for (let i = 0; i < 3000; i++) {
+    new G2Opts({ key: `t-${i}` }).run(); // a new configuration forgets which keys were seen: the store skips repeats
+    convert({ key: `t-${i}`, metric: 'm' });
+  }
+  await flush(); // waits for the first configuration's close too
+  const conv = (s: ReturnType<typeof memoryStore>) => s.events.filter((e) => e.kind === 'conversion').length;
+  assert.equal(conv(first), 3000);
+  assert.equal(exposures(first), 3000);
+  assert.equal(conv(second), 3000);
+  assert.equal(exposures(second), 3000);
+  const health = (s: ReturnType<typeof memoryStore>) =>
+    s.events.reduce((n, e) => n + (e.kind === 'health' && e.trackSetId === 'g2-opts' ? e.runs : 0), 0);
+  assert.equal(health(first), 3000);
+  assert.equal(health(second), 3000);
+  assert.equal(stats().written, second.events.length);
+  await close();
+});

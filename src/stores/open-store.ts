@@ -22,7 +22,9 @@ export type StoreSpec = string | Store | PgPool;
 export function storeFrom(spec: StoreSpec, options: PostgresStoreOptions = {}): Store {
   if (typeof spec === 'string') {
     if (spec.trim() === '') throw new TracksError("store is empty; give a SQLite file path ('tracks.db') or a postgres:// URL");
-    return isPostgresUrl(spec) ? postgresStore(spec, options) : sqliteStore(spec);
+    if (isPostgresUrl(spec)) return postgresStore(spec, options);
+    notAPath(spec);
+    return sqliteStore(spec);
   }
   if (typeof spec !== 'object' || spec === null) {
     throw new TracksError('store must be a SQLite file path, a postgres:// URL, a pg.Pool, memoryStore() or callbackStore(fn)');
@@ -38,6 +40,30 @@ export function storeFrom(spec: StoreSpec, options: PostgresStoreOptions = {}): 
   }
   if (isPool(spec)) return postgresStore(spec, options);
   throw new TracksError('store must be a SQLite file path, a postgres:// URL, a pg.Pool, memoryStore() or callbackStore(fn)');
+}
+
+/**
+ * Refuses a string that is meant as something other than a SQLite path. Any string not a
+ * PostgreSQL URL used to be opened as a path relative to the working directory, so
+ * `store: process.env.DATABASE_URL` holding `mysql://app@db/app` recorded into a directory
+ * named `mysql:` beside the application, `sqlite:tracks.db` (the form messages name a store
+ * by) into a file of that name, and `:memory:` into a file named `:memory:`, with no error.
+ * The URL itself is not repeated: it may hold a password.
+ */
+function notAPath(spec: string): void {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(spec)?.[1]?.toLowerCase();
+  if (spec.trim() === ':memory:') {
+    throw new TracksError("store ':memory:' would be a file named ':memory:' (each SQLite worker has its own memory); use store: memoryStore() to record in memory");
+  }
+  if (scheme === undefined || scheme.length < 2) return; // a plain path (or a Windows drive, C:)
+  if (scheme === 'sqlite' || scheme === 'file') {
+    throw new TracksError(`store starts with '${scheme}:'; give the SQLite file's path alone, e.g. store: 'tracks.db' or '/var/lib/app/tracks.db'`);
+  }
+  if (spec.slice(scheme.length + 1).startsWith('//')) {
+    throw new TracksError(
+      `store is a ${scheme}:// URL, which tracks cannot record to; give a postgres:// (or postgresql://) URL, a SQLite file path ('tracks.db'), a pg.Pool, or callbackStore(fn) for your own pipeline`,
+    );
+  }
 }
 
 /** Whether a store spec string is a PostgreSQL URL (else it is a SQLite path). */

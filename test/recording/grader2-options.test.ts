@@ -78,3 +78,43 @@ test('configure() twice mid-stream: every event reaches the configuration curren
   assert.equal(stats().written, second.events.length);
   await close();
 });
+
+test('a store string that is not a SQLite path is refused by configure(), not opened as a file of that name', async () => {
+  const { mkdtempSync, readdirSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'g3-spec-'));
+  const cwd = process.cwd();
+  process.chdir(dir);
+  try {
+    const working = memoryStore();
+    configure({ store: working, outbox: false, handleSignals: false });
+    for (const [spec, message] of [
+      ['mysql://app:secret@db/app', /mysql:\/\/ URL.*postgres:\/\//],
+      ['redis://cache:6379', /redis:\/\/ URL/],
+      ['sqlite:tracks.db', /path alone/],
+      ['sqlite://tracks.db', /path alone/],
+      ['file:///var/lib/tracks.db', /path alone/],
+      [':memory:', /memoryStore\(\)/],
+    ] as const) {
+      assert.throws(
+        () => configure({ store: spec, handleSignals: false }),
+        (e: unknown) => e instanceof TracksError && message.test(e.message) && !e.message.includes('secret'),
+        spec,
+      );
+    }
+    assert.deepEqual(readdirSync(dir), [], 'nothing created in the working directory');
+    process.chdir(cwd); // (SQLite's worker thread under tsx resolves tsx from the working directory)
+    new G2Opts({ key: 'still' }).run();
+    await flush();
+    assert.equal(exposures(working), 1, 'the working configuration still records');
+    // Paths that look odd but are paths still work.
+    configure({ store: join(dir, 'a:b.db'), outbox: false, handleSignals: false });
+    new G2Opts({ key: 'colon' }).run();
+    await close();
+    assert.equal(stats().written > 0, true);
+  } finally {
+    process.chdir(cwd);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,129 @@
+// A second grader's round on several processes and one store: four writers, each recording a
+// burst in one plain synchronous loop, into one SQLite file and into one PostgreSQL schema.
+// Every event stored exactly once: one exposure per set and key (keys shared by all writers
+// too), every conversion, every run counted once in health; no SQLITE_BUSY, no error.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+
+const writer = fileURLToPath(new URL('./fixtures/grader2-writer.ts', import.meta.url));
+const PG = process.env.TRACKS_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const dir = mkdtempSync(join(tmpdir(), 'g3-proc-'));
+const schemas: string[] = [];
+after(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  const client = new pg.Client({ connectionString: PG });
+  await client.connect();
+  for (const s of schemas) await client.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
+  await client.end();
+});
+
+interface Report {
+  stats: { written: number; dropped: number; rejected: number; quarantined: number; buffered: number; spilled: number; drained: number };
+  errors: string[];
+  tracks: Record<string, string>;
+}
+
+function run(env: Record<string, string>): Promise<Report> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', writer], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    child.stderr.on('data', (d: Buffer) => (err += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) reject(new Error(`writer exited ${code}: ${err}`));
+      else resolve(JSON.parse(out.trim().split('\n').at(-1)!) as Report);
+    });
+  });
+}
+
+async function pgRows(schema: string, q: string): Promise<Array<Record<string, unknown>>> {
+  const client = new pg.Client({ connectionString: PG });
+  await client.connect();
+  try {
+    return (await client.query(q.replaceAll('$S', `"${schema}"`))).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+function checkReports(reports: Report[], perWorker: number): void {
+  for (const r of reports) {
+    assert.deepEqual(r.errors.filter((e) => /BUSY|locked/i.test(e)), []);
+    if (r.errors.length) console.log('ERRORS', JSON.stringify(r.errors), JSON.stringify(r.stats));
+    assert.equal(r.stats.dropped, 0);
+    assert.equal(r.stats.rejected, 0);
+    assert.equal(r.stats.quarantined, 0);
+    assert.equal(r.stats.buffered, 0);
+    // written + spilled accounts for every event of its own (2 per user, health, definitions)
+    assert.ok(r.stats.written + r.stats.spilled - r.stats.drained >= 2 * perWorker, JSON.stringify(r.stats));
+  }
+  // Assignment is deterministic: the same key gets the same track in every process.
+  for (const key of Object.keys(reports[0]!.tracks)) {
+    for (const r of reports) if (key in r.tracks) assert.equal(r.tracks[key], reports[0]!.tracks[key], key);
+  }
+}
+
+const PER_WORKER = 12_500;
+
+test('four processes, one SQLite file, shared and own keys: every event stored exactly once', async () => {
+  const file = join(dir, 'shared.db');
+  const reports = await Promise.all([
+    run({ STORE: file, WORKER: '0', COUNT: String(PER_WORKER), MODE: 'burst', SHARED: '1' }),
+    run({ STORE: file, WORKER: '1', COUNT: String(PER_WORKER), MODE: 'burst', SHARED: '1' }),
+    run({ STORE: file, WORKER: '2', COUNT: String(PER_WORKER), MODE: 'burst' }),
+    run({ STORE: file, WORKER: '3', COUNT: String(PER_WORKER), MODE: 'burst' }),
+  ]);
+  checkReports(reports, PER_WORKER);
+  const db = new Database(file, { readonly: true });
+  try {
+    const one = (q: string) => Object.values(db.prepare(q).get() as object)[0] as number;
+    // shared keys: one exposure per key however many processes recorded it
+    assert.equal(one("SELECT COUNT(*) FROM tracks_exposures WHERE track_set_id = 'g2-workers'"), 3 * PER_WORKER);
+    assert.equal(one("SELECT COUNT(DISTINCT unit) FROM tracks_exposures WHERE track_set_id = 'g2-workers'"), 3 * PER_WORKER);
+    assert.equal(one('SELECT COUNT(*) FROM tracks_conversions'), 4 * PER_WORKER);
+    assert.equal(one('SELECT COUNT(DISTINCT event_id) FROM tracks_conversions'), 4 * PER_WORKER);
+    assert.equal(one("SELECT SUM(runs) FROM tracks_health WHERE track_set_id = 'g2-workers'"), 4 * PER_WORKER);
+    assert.equal(one("SELECT SUM(users) FROM tracks_exposure_counts WHERE track_set_id = 'g2-workers'"), 3 * PER_WORKER);
+    // no events left waiting in an outbox
+    const outbox = new Database(`${file}.outbox`, { readonly: true, fileMustExist: false });
+    const tables = outbox.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>;
+    for (const { name } of tables) {
+      if (name === 'tracks_schema_version' || name.startsWith('sqlite_')) continue;
+      const n = Object.values(outbox.prepare(`SELECT COUNT(*) FROM "${name}"`).get() as object)[0];
+      assert.equal(n, 0, `${name} in the outbox holds ${n} rows`);
+    }
+    outbox.close();
+  } finally {
+    db.close();
+  }
+});
+
+test('four processes, one PostgreSQL schema, shared and own keys: every event stored exactly once', async () => {
+  const schema = `g3_proc_${process.pid}`;
+  schemas.push(schema);
+  const outbox = join(dir, 'pg.outbox');
+  const env = { STORE: PG, SCHEMA: schema, OUTBOX: outbox, COUNT: String(PER_WORKER), MODE: 'burst' };
+  const reports = await Promise.all([
+    run({ ...env, WORKER: '0', SHARED: '1' }),
+    run({ ...env, WORKER: '1', SHARED: '1' }),
+    run({ ...env, WORKER: '2' }),
+    run({ ...env, WORKER: '3' }),
+  ]);
+  checkReports(reports, PER_WORKER);
+  const n = async (q: string) => Number(Object.values((await pgRows(schema, q))[0]!)[0]);
+  assert.equal(await n("SELECT COUNT(*) FROM $S.tracks_exposures WHERE track_set_id = 'g2-workers'"), 3 * PER_WORKER);
+  assert.equal(await n('SELECT COUNT(*) FROM $S.tracks_conversions'), 4 * PER_WORKER);
+  assert.equal(await n("SELECT SUM(runs) FROM $S.tracks_health WHERE track_set_id = 'g2-workers'"), 4 * PER_WORKER);
+  assert.equal(await n("SELECT SUM(users) FROM $S.tracks_exposure_counts WHERE track_set_id = 'g2-workers'"), 3 * PER_WORKER);
+  assert.equal(await n("SELECT SUM(conversions) FROM $S.tracks_unit_totals WHERE metric = 'purchase'"), 4 * PER_WORKER);
+});

@@ -1,4 +1,4 @@
-// A second grader's round on sticky assignments across a restart with changed weights, on
+// Sticky assignments across a restart with changed weights, on
 // SQLite and PostgreSQL, and on units: runs without a key, keys that look like stored units.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';

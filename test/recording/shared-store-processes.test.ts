@@ -1,4 +1,4 @@
-// A second grader's round on several processes and one store: four writers, each recording a
+// Several processes and one store: four writers, each recording a
 // burst in one plain synchronous loop, into one SQLite file and into one PostgreSQL schema.
 // Every event stored exactly once: one exposure per set and key (keys shared by all writers
 // too), every conversion, every run counted once in health; no SQLITE_BUSY, no error.
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 
-const writer = fileURLToPath(new URL('./fixtures/grader2-writer.ts', import.meta.url));
+const writer = fileURLToPath(new URL('./fixtures/burst-writer.ts', import.meta.url));
 const PG = process.env.TRACKS_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const dir = mkdtempSync(join(tmpdir(), 'g3-proc-'));
 const schemas: string[] = [];

@@ -1,4 +1,4 @@
-// A second grader's round on a running service: `tracks stop --serve` and `tracks resume` from
+// A running service: `tracks stop --serve` and `tracks resume` from
 // another process while a writer records; then SIGTERM (the writer has no handler of its own).
 // Keys are recorded in order, so what is stored must be exactly: every unit recorded has its
 // conversion, every unit served while in the test its exposure, no unit served while stopped an
@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { close, configure, flush, stats, storeFrom } from '../../src/index.js';
 
-const writer = fileURLToPath(new URL('./fixtures/grader2-writer.ts', import.meta.url));
+const writer = fileURLToPath(new URL('./fixtures/burst-writer.ts', import.meta.url));
 const cli = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const PG = process.env.TRACKS_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const dir = mkdtempSync(join(tmpdir(), 'g3-rt-'));

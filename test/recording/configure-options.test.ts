@@ -1,4 +1,4 @@
-// A second grader's round on configure(): a bad option, guardrails' included, is a TracksError
+// configure(): a bad option, guardrails' included, is a TracksError
 // naming it and the fix, thrown before the current configuration is replaced, which goes on
 // recording; configure() twice sends each event to the configuration current when recorded.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// A second grader's round on guardrails and health, end to end through configure(): a track
+// Guardrails and health, end to end through configure(): a track
 // that throws far more than control is switched off in the process (its keys get control with
 // reason 'guardrail', no new users), the trip is recorded once and passed to onGuardrail;
 // async tracks count their rejection as an error and their awaited time as duration.

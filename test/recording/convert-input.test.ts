@@ -1,4 +1,4 @@
-// A second grader's round on convert(): every kind of bad input is refused at the edge
+// convert(): every kind of bad input is refused at the edge
 // (never thrown, reported to onError as a TracksError naming the field, counted in
 // stats().rejected, never buffered), good edge inputs are normalised, and a conversion
 // recorded before its key's exposure is stored but not credited to the track.

@@ -46,7 +46,9 @@ export function conversionEventOf(conversion: Conversion, units: UnitOfKey, now:
   if (problem !== undefined) {
     throw new TracksError(`convert: metric ${typeof metric === 'string' ? `${quoted(metric)} ` : ''}${problem}; name the outcome, e.g. convert({ key, metric: 'purchase' })`);
   }
-  const value = conversion.value ?? 1;
+  // Only a value left out means 1: a null (an order total that was missing) is refused, not
+  // recorded as a conversion worth 1.
+  const value = conversion.value === undefined ? 1 : conversion.value;
   if (typeof value !== 'number' || !Number.isFinite(value) || Math.abs(value) > MAX_VALUE) {
     throw new TracksError(`convert: value is ${describe(value)}; give a finite number of magnitude at most ${MAX_VALUE} (or leave it out for 1)`);
   }

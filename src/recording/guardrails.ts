@@ -36,6 +36,8 @@ interface Slice {
   readonly histogram: number[];
 }
 
+const DAY_MS = 86_400_000;
+
 /** The options a guardrails object may hold (configure() refuses any other name, as it does its own). */
 export const GUARDRAIL_OPTIONS = [
   'windowMs',
@@ -46,12 +48,14 @@ export const GUARDRAIL_OPTIONS = [
   'minRuns',
 ] as const satisfies readonly (keyof GuardrailOptions)[];
 
-function option(options: GuardrailOptions, name: keyof GuardrailOptions, fallback: number, min: number, max: number): number {
+function option(options: GuardrailOptions, name: keyof GuardrailOptions, fallback: number, min: number, max: number, whole = false): number {
   const value = options[name];
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || Number.isNaN(value) || value < min || value > max) {
+  if (typeof value !== 'number' || Number.isNaN(value) || value < min || value > max || (whole && !Number.isInteger(value))) {
     const shown = typeof value === 'string' ? `the string ${quoted(value)}` : String(value);
-    throw new TracksError(`configure: guardrails.${name} is ${shown}; use a number from ${min} to ${max} (default ${fallback})`);
+    const kind = whole ? 'a whole number' : 'a number';
+    const range = max === Infinity ? `${kind} of at least ${min}` : `${kind} from ${min} to ${max.toLocaleString('en-US')}`;
+    throw new TracksError(`configure: guardrails.${name} is ${shown}; use ${range} (default ${fallback.toLocaleString('en-US')})`);
   }
   return value;
 }
@@ -73,12 +77,13 @@ export class Guardrails {
   size = 0;
 
   constructor(options: GuardrailOptions) {
-    this.#windowMs = option(options, 'windowMs', 60_000, 1, Infinity);
+    // A window is a span of recent runs: a day at most (an infinite one would never forget a slice).
+    this.#windowMs = option(options, 'windowMs', 60_000, 1, DAY_MS);
     this.#maxErrorIncrease = option(options, 'maxErrorRateIncrease', 0.05, 0, 1);
     this.#maxLatencyRatio = option(options, 'maxLatencyRatio', 2, 1, Infinity);
     this.#minLatencyMs = option(options, 'minLatencyMs', 50, 0, Infinity);
     this.#quantile = option(options, 'latencyQuantile', 0.95, 0.5, 1);
-    this.#minRuns = option(options, 'minRuns', 100, 1, Infinity);
+    this.#minRuns = option(options, 'minRuns', 100, 1, Number.MAX_SAFE_INTEGER, true);
   }
 
   /** Whether the set's baseline is known (set on its first run in the test). */

@@ -204,7 +204,8 @@ export function resolveOptions(options: RecorderOptions): ResolvedOptions {
     maxBufferedBytes: count('maxBufferedBytes', 32 * MIB),
     writeTimeout: ms('writeTimeout', 5_000),
     retryDelay: ms('retryDelay', 100),
-    maxRetryDelay: ms('maxRetryDelay', 5_000),
+    // The longest wait is at least the first (a retryDelay given alone above 5 s raises it).
+    maxRetryDelay: options.maxRetryDelay === undefined ? Math.max(5_000, ms('retryDelay', 100)) : ms('maxRetryDelay', 5_000),
     flushTimeout: ms('flushTimeout', 10_000),
     controlInterval: ms('controlInterval', 10_000),
     dedupeSize: count('dedupeSize', 1_000_000),
@@ -223,6 +224,12 @@ export function resolveOptions(options: RecorderOptions): ResolvedOptions {
     throw new TracksError(
       `configure: maxBufferedBytes (${resolved.maxBufferedBytes}) holds almost no events (one takes about 200 bytes in memory); ` +
         `use at least ${MIN_BUFFERED_BYTES.toLocaleString('en-US')} (the default is 32 MiB), and maxBuffered to bound the events' number`,
+    );
+  }
+  if (resolved.maxRetryDelay < resolved.retryDelay) {
+    throw new TracksError(
+      `configure: maxRetryDelay (${resolved.maxRetryDelay}) is less than retryDelay (${resolved.retryDelay}), the first wait it doubles up to; ` +
+        'raise maxRetryDelay or lower retryDelay',
     );
   }
   if (resolved.batchSize * 4 > resolved.maxBuffered) {

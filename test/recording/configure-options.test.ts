@@ -21,6 +21,9 @@ test('a bad guardrails option is refused before the working configuration is rep
     [{ maxErrorRateIncrease: 2 }, /guardrails\.maxErrorRateIncrease is 2/],
     [{ maxLatencyRatio: '2' }, /guardrails\.maxLatencyRatio is the string '2'/],
     [{ windowMs: NaN }, /guardrails\.windowMs is NaN/],
+    [{ windowMs: Infinity }, /guardrails\.windowMs is Infinity; use a number from 1 to 86,400,000/],
+    [{ minRuns: 2.5 }, /guardrails\.minRuns is 2\.5; use a whole number from 1/],
+    [{ maxLatencyRatio: 0.5 }, /guardrails\.maxLatencyRatio is 0\.5; use a number of at least 1 \(default 2\)/],
     // a misspelt bound would otherwise be ignored, the guardrail judging by its default
     [{ maxErrorRate: 0.01 }, /unknown option 'maxErrorRate'.*maxErrorRateIncrease/],
     ['on', /guardrails is the string 'on'/],
@@ -117,4 +120,14 @@ test('a store string that is not a SQLite path is refused by configure(), not op
     process.chdir(cwd);
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('maxRetryDelay below retryDelay is refused; a retryDelay given alone above 5 s raises the longest wait with it', () => {
+  assert.throws(
+    () => configure({ store: memoryStore(), outbox: false, handleSignals: false, retryDelay: 1_000, maxRetryDelay: 500 }),
+    /configure: maxRetryDelay \(500\) is less than retryDelay \(1000\)/,
+  );
+  const recorder = configure({ store: memoryStore(), outbox: false, handleSignals: false, retryDelay: 10_000 });
+  assert.ok(recorder !== undefined, 'a long first wait alone is accepted');
+  return close();
 });

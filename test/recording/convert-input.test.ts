@@ -47,6 +47,8 @@ const bad: Array<[string, unknown, RegExp]> = [
   ['value a bigint', { key: 'u', metric: 'm', value: 5n }, /value/],
   ['value true', { key: 'u', metric: 'm', value: true }, /value/],
   ['value an object', { key: 'u', metric: 'm', value: {} }, /value/],
+  // a missing order total is not a conversion worth 1 (only a value left out means 1)
+  ['value null', { key: 'u', metric: 'm', value: null }, /value is null/],
   ['at NaN', { key: 'u', metric: 'm', at: NaN }, /\bat\b/],
   ['at Infinity', { key: 'u', metric: 'm', at: Infinity }, /\bat\b/],
   ['at 1e20', { key: 'u', metric: 'm', at: 1e20 }, /\bat\b/],

@@ -716,7 +716,30 @@ function withSchema(url: string, schema: string | undefined): string {
   return `${url}${url.includes('?') ? '&' : '?'}schema=${encodeURIComponent(schema)}`;
 }
 
-/** The URL without its password, for messages. */
+/**
+ * Query parameters of a connection string that hold secrets: pg reads every parameter of the
+ * URL as a connection option, so `?password=` is as much a password as the user part's.
+ */
+const SECRET_PARAMETERS = /([?&](?:password|sslpassword)=)[^&#]*/gi;
+
+/**
+ * The URL without its passwords, for messages and for `description`, which the report's
+ * `store`, `tracks dashboard`'s address line and its page show to whoever can read them. Both
+ * places a password can go are masked: the user part (`postgres://app:secret@…`, also with no
+ * user name, `postgres://:secret@…`; up to the last `@` before the query, since a password may
+ * hold a raw `@` or `/`) and the `password` and `sslpassword` parameters.
+ */
 function redact(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+  const queryAt = url.indexOf('?');
+  const base = queryAt === -1 ? url : url.slice(0, queryAt);
+  const query = queryAt === -1 ? '' : url.slice(queryAt);
+  const authorityAt = base.indexOf('//');
+  const userEnd = base.lastIndexOf('@');
+  let masked = base;
+  if (authorityAt !== -1 && userEnd > authorityAt) {
+    const userinfo = base.slice(authorityAt + 2, userEnd);
+    const colon = userinfo.indexOf(':');
+    if (colon !== -1) masked = `${base.slice(0, authorityAt + 2)}${userinfo.slice(0, colon)}:***${base.slice(userEnd)}`;
+  }
+  return masked + query.replace(SECRET_PARAMETERS, '$1***');
 }

@@ -100,6 +100,14 @@ export type ControlAction = 'stop' | 'resume' | 'ramp' | 'promote';
 /** The control actions, as the routes match them. */
 export const CONTROL_ACTIONS: readonly ControlAction[] = ['stop', 'resume', 'ramp', 'promote'];
 
+/** The body fields each state-changing request takes. */
+const CONTROL_FIELDS: Readonly<Record<ControlAction, readonly string[]>> = {
+  stop: ['trackSetId', 'serve'],
+  resume: ['trackSetId'],
+  ramp: ['trackSetId', 'coverage', 'weights'],
+  promote: ['trackSetId'],
+};
+
 /** Parses and checks a control request's JSON body. */
 export function parseControlRequest(action: ControlAction, body: string): ControlRequest {
   let value: unknown;
@@ -108,7 +116,14 @@ export function parseControlRequest(action: ControlAction, body: string): Contro
   } catch {
     throw new ApiError(400, 'the body is not JSON');
   }
-  if (typeof value !== 'object' || value === null) throw new ApiError(400, 'the body must be a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ApiError(400, 'the body must be a JSON object');
+  // A misspelt field is refused rather than left out: { trackSetId, server: 'long' } would
+  // otherwise stop the set serving the baseline to everyone, which the caller did not ask for.
+  const fields = CONTROL_FIELDS[action];
+  const unknown = Object.keys(value).find((key) => !fields.includes(key));
+  if (unknown !== undefined) {
+    throw new ApiError(400, `${action} takes ${fields.map((f) => `'${f}'`).join(', ')}, not '${unknown.slice(0, 100)}'`);
+  }
   const { trackSetId, serve, coverage, weights } = value as { trackSetId?: unknown; serve?: unknown; coverage?: unknown; weights?: unknown };
   if (typeof trackSetId !== 'string' || trackSetId === '') throw new ApiError(400, 'trackSetId must be a non-empty string');
   // Resume and promote take nothing but the set: promote applies the set's declared weights.

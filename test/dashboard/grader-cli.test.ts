@@ -178,3 +178,23 @@ test('--help describes the command and its options, exit 0', async () => {
   assert.equal(ran.code, 0);
   for (const flag of ['--store', '--host', '--port', '--token']) assert.match(ran.stdout + ran.stderr, new RegExp(flag));
 });
+
+test('a state change with a misspelt field is refused (400, naming it) and changes nothing', async () => {
+  const d = await start(['--store', db, '--port', '0']);
+  const html = await (await fetch(d.url)).text();
+  const csrf = /<meta name="csrf-token" content="([^"]+)">/.exec(html)![1]!;
+  const post = (path: string, body: unknown) =>
+    fetch(new URL(path, d.url), { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify(body) });
+  for (const [path, body] of [
+    ['/api/stop', { trackSetId: 'checkout-delay', server: 'long_delay' }],
+    ['/api/ramp', { trackSetId: 'checkout-delay', coverge: 0.5 }],
+    ['/api/resume', { trackSetId: 'checkout-delay', serve: 'long_delay' }],
+  ] as const) {
+    const response = await post(path, body);
+    assert.equal(response.status, 400, `${path} ${JSON.stringify(body)}`);
+    assert.match(((await response.json()) as { error: string }).error, /server|coverge|serve/);
+  }
+  const set = ((await reportJson()) as { trackSets: { id: string; status: string; phases: unknown[] }[] }).trackSets.find((s) => s.id === 'checkout-delay')!;
+  assert.equal(set.status, 'running');
+  assert.equal(set.phases.length, 1, 'no phase was started');
+});

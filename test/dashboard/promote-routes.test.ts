@@ -63,7 +63,12 @@ test('the shadow set is in the report: every run compared, the mismatches counte
 });
 
 test('parseControlRequest: promote takes the set only', () => {
-  assert.deepEqual(parseControlRequest('promote', JSON.stringify({ trackSetId: SHADOW.id, serve: 'new', coverage: 1 })), { action: 'promote', trackSetId: SHADOW.id });
+  assert.deepEqual(parseControlRequest('promote', JSON.stringify({ trackSetId: SHADOW.id })), { action: 'promote', trackSetId: SHADOW.id });
+  // Anything else is refused, not dropped: a caller sending serve or coverage expects them applied.
+  assert.throws(
+    () => parseControlRequest('promote', JSON.stringify({ trackSetId: SHADOW.id, serve: 'new', coverage: 1 })),
+    (e: unknown) => e instanceof ApiError && e.status === 400 && /promote takes 'trackSetId', not 'serve'/.test(e.message),
+  );
   assert.throws(() => parseControlRequest('promote', '{}'), (e: unknown) => e instanceof ApiError && e.status === 400 && /trackSetId must be a non-empty string/.test(e.message));
 });
 

@@ -1,5 +1,5 @@
 /**
- * Helpers for the grader-* dashboard tests: run the built `tracks` CLI as a process, start
+ * Helpers for the dashboard command and PostgreSQL dashboard tests: run the built `tracks` CLI as a process, start
  * `tracks dashboard` and read the address it prints, and seed a store through the public
  * recording API (configure / TrackSet / convert / flush / close) with realistic volumes.
  */

@@ -1,4 +1,4 @@
-// Grader: `tracks dashboard --store postgres://…` (issue 5, point 1: "or a PostgreSQL URL"),
+// `tracks dashboard --store postgres://…` (issue 5, point 1: "or a PostgreSQL URL"),
 // on 30,000 users recorded through the public API, driven in Debian's Chromium: the overview
 // and a set's view against `tracks report --json` on the same store, charts drawn, the cumulative
 // lift by day, Stop (serving a chosen track) and Resume by clicking through the confirmation,
@@ -9,8 +9,8 @@ import pg from 'pg';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { postgresStore } from '../../src/index.js';
-import { CHROMIUM, CHROMIUM_ARGS, runTracks, seed, startDashboardCli, waitFor } from './grader-helpers.js';
-import type { Dashboard } from './grader-helpers.js';
+import { CHROMIUM, CHROMIUM_ARGS, runTracks, seed, startDashboardCli, waitFor } from './recorded-store.js';
+import type { Dashboard } from './recorded-store.js';
 
 const SCHEMA = `g5_dash_${process.pid}`;
 const URL_ = `postgres://postgres@127.0.0.1:5432/test?schema=${SCHEMA}`;

@@ -1,4 +1,4 @@
-// Grader: `tracks dashboard` as a command (issue 5, README "Dashboard", docs/dashboard.md):
+// `tracks dashboard` as a command (issue 5, README "Dashboard", docs/dashboard.md):
 // the address it prints, its flags and environment, its refusals of bad input, and the report
 // it serves being `tracks report --json`'s, run as real processes of the built bin.
 import assert from 'node:assert/strict';
@@ -7,8 +7,8 @@ import { createServer } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { runTracks, seed, startDashboardCli } from './grader-helpers.js';
-import type { Dashboard } from './grader-helpers.js';
+import { runTracks, seed, startDashboardCli } from './recorded-store.js';
+import type { Dashboard } from './recorded-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'g5-cli-'));
 const db = join(dir, 'tracks.db');
@@ -120,7 +120,7 @@ test('a token shorter than 8 characters is refused', async () => {
 });
 
 test('--host 0.0.0.0 with $TRACKS_DASHBOARD_TOKEN: every request needs the token (page, assets, API)', async () => {
-  const token = 'grader-secret-0123456789';
+  const token = 'dashboard-secret-0123456789';
   const d = await start(['--store', db, '--host', '0.0.0.0', '--port', '0'], { TRACKS_DASHBOARD_TOKEN: token });
   const port = new URL(d.url).port;
   const base = `http://127.0.0.1:${port}`;

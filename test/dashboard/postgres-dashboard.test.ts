@@ -11,9 +11,12 @@ import type { Browser, Page } from 'playwright-core';
 import { postgresStore } from '../../src/index.js';
 import { CHROMIUM, CHROMIUM_ARGS, runTracks, seed, startDashboardCli, waitFor } from './recorded-store.js';
 import type { Dashboard } from './recorded-store.js';
+import { POSTGRES_SKIP, postgresUrl } from '../support/postgres.js';
 
 const SCHEMA = `g5_dash_${process.pid}`;
-const URL_ = `postgres://postgres@127.0.0.1:5432/test?schema=${SCHEMA}`;
+// Runs when TRACKS_TEST_POSTGRES_URL is set (README, Development), as every PostgreSQL test.
+const skip = postgresUrl === undefined && POSTGRES_SKIP;
+const URL_ = `${postgresUrl}?schema=${SCHEMA}`;
 const USERS = 20_000;
 let browser: Browser;
 let dashboard: Dashboard;
@@ -31,7 +34,7 @@ interface Json {
 }
 
 async function dropSchema(): Promise<void> {
-  const client = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' });
+  const client = new pg.Client({ connectionString: postgresUrl });
   await client.connect();
   try {
     await client.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
@@ -41,6 +44,7 @@ async function dropSchema(): Promise<void> {
 }
 
 before(async () => {
+  if (skip) return;
   await dropSchema();
   await seed(URL_, { users: USERS, days: 3 });
   [dashboard, browser] = await Promise.all([
@@ -52,7 +56,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await dashboard?.stop();
-  await dropSchema();
+  if (!skip) await dropSchema();
 });
 
 async function report(...extra: string[]): Promise<Json> {
@@ -83,14 +87,14 @@ async function overviewRow(page: Page, id: string): Promise<string> {
 
 const fmt = (n: number) => n.toLocaleString('en-US');
 
-test('the served report on PostgreSQL is `tracks report --json`’s, and recorded users are all there', async () => {
+test('the served report on PostgreSQL is `tracks report --json`’s, and recorded users are all there', { skip }, async () => {
   const served = (await (await fetch(new URL('/api/report', dashboard.url))).json()) as Json & { generatedAt?: string };
   const cli = await report();
   assert.deepEqual({ ...served, generatedAt: undefined }, { ...cli, generatedAt: undefined });
   assert.equal(served.trackSets.find((s) => s.id === 'checkout-delay')!.users, USERS);
 });
 
-test('a set’s view has the cumulative lift by day: one point per day and track, ending at the report’s numbers', async () => {
+test('a set’s view has the cumulative lift by day: one point per day and track, ending at the report’s numbers', { skip }, async () => {
   const response = await fetch(new URL(`/api/report?trackset=checkout-delay`, dashboard.url));
   assert.equal(response.status, 200);
   const served = (await response.json()) as Json;
@@ -109,7 +113,7 @@ test('a set’s view has the cumulative lift by day: one point per day and track
   }
 });
 
-test('in Chromium: the overview lists every set with its status, users and badges as the report says', async () => {
+test('in Chromium: the overview lists every set with its status, users and badges as the report says', { skip }, async () => {
   const cli = await report();
   const { page, problems } = await openPage();
   await page.goto(dashboard.url);
@@ -125,7 +129,7 @@ test('in Chromium: the overview lists every set with its status, users and badge
   await page.close();
 });
 
-test('in Chromium: a set’s view shows each track’s users, conversions, runs and errors as the report says, and its charts draw', async () => {
+test('in Chromium: a set’s view shows each track’s users, conversions, runs and errors as the report says, and its charts draw', { skip }, async () => {
   const cli = (await report()).trackSets.find((s) => s.id === 'checkout-delay')!;
   const { page, problems } = await openPage();
   await page.goto(`${dashboard.url}#/set/checkout-delay`);
@@ -154,7 +158,7 @@ test('in Chromium: a set’s view shows each track’s users, conversions, runs 
   await page.close();
 });
 
-test('in Chromium: Stop serving a chosen track and Resume, each through its confirmation, change the store as `tracks stop`/`resume` would', async () => {
+test('in Chromium: Stop serving a chosen track and Resume, each through its confirmation, change the store as `tracks stop`/`resume` would', { skip }, async () => {
   const { page, problems } = await openPage();
   await page.goto(`${dashboard.url}#/set/checkout-delay`);
   // Cancel writes nothing.
@@ -183,7 +187,7 @@ test('in Chromium: Stop serving a chosen track and Resume, each through its conf
   await page.close();
 });
 
-test('users recorded while the dashboard runs show on reload', async () => {
+test('users recorded while the dashboard runs show on reload', { skip }, async () => {
   const before = (await report()).trackSets.find((s) => s.id === 'checkout-delay')!.users;
   await seed(URL_, { users: 2_000, days: 1, keyPrefix: 'late-' });
   const { page } = await openPage();
@@ -195,7 +199,7 @@ test('users recorded while the dashboard runs show on reload', async () => {
   await page.close();
 });
 
-test('a password in the PostgreSQL URL, in its user part or as ?password= / ?sslpassword=, is never printed or served (the page shows the served `store`)', async () => {
+test('a password in the PostgreSQL URL, in its user part or as ?password= / ?sslpassword=, is never printed or served (the page shows the served `store`)', { skip }, async () => {
   const secret = 'hunter2-Secret';
   const urls = [
     `postgres://postgres:${secret}@127.0.0.1:5432/test?schema=${SCHEMA}&sslmode=disable&sslpassword=${secret}`,

@@ -11,13 +11,16 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { POSTGRES_SKIP, postgresUrl } from '../support/postgres.js';
 
 const writer = fileURLToPath(new URL('./fixtures/burst-writer.ts', import.meta.url));
-const PG = process.env.TRACKS_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+// PostgreSQL parts run when TRACKS_TEST_POSTGRES_URL is set (README, Development).
+const PG = postgresUrl ?? '';
 const dir = mkdtempSync(join(tmpdir(), 'g3-proc-'));
 const schemas: string[] = [];
 after(async () => {
   rmSync(dir, { recursive: true, force: true });
+  if (schemas.length === 0) return;
   const client = new pg.Client({ connectionString: PG });
   await client.connect();
   for (const s of schemas) await client.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
@@ -108,7 +111,7 @@ test('four processes, one SQLite file, shared and own keys: every event stored e
   }
 });
 
-test('four processes, one PostgreSQL schema, shared and own keys: every event stored exactly once', async () => {
+test('four processes, one PostgreSQL schema, shared and own keys: every event stored exactly once', { skip: postgresUrl === undefined && POSTGRES_SKIP }, async () => {
   const schema = `g3_proc_${process.pid}`;
   schemas.push(schema);
   const outbox = join(dir, 'pg.outbox');

@@ -8,12 +8,15 @@ import { after, test } from 'node:test';
 import pg from 'pg';
 import { TrackSet, close, configure, convert, flush, memoryStore, ready, stats } from '../../src/index.js';
 import type { ConversionEvent, ExposureEvent } from '../../src/index.js';
+import { POSTGRES_SKIP, postgresUrl } from '../support/postgres.js';
 
-const PG = process.env.TRACKS_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+// PostgreSQL parts run when TRACKS_TEST_POSTGRES_URL is set (README, Development).
+const PG = postgresUrl ?? '';
 const dir = mkdtempSync(join(tmpdir(), 'g3-sticky-'));
 const schemas: string[] = [];
 after(async () => {
   rmSync(dir, { recursive: true, force: true });
+  if (schemas.length === 0) return;
   const client = new pg.Client({ connectionString: PG });
   await client.connect();
   for (const s of schemas) await client.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
@@ -75,7 +78,7 @@ test('sticky on SQLite: returning keys keep their track after the weights change
   await stickyAcrossRestart(join(dir, 'sticky.db'));
 });
 
-test('sticky on PostgreSQL: the same, after ready()', async () => {
+test('sticky on PostgreSQL: the same, after ready()', { skip: postgresUrl === undefined && POSTGRES_SKIP }, async () => {
   const schema = `g3_sticky_${process.pid}`;
   schemas.push(schema);
   await stickyAcrossRestart(PG, schema);

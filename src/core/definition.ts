@@ -72,6 +72,25 @@ export const CONTROL = 'control';
  */
 export const MAX_WEIGHT = 1_000_000;
 
+/**
+ * The smallest positive weight, for the same reason: a score is `-ln(u) / weight`, and below
+ * about 1e-307 that overflows to Infinity, which no comparison can rank (a TypeError deep in
+ * the choice). A millionth keeps every score finite and exact enough.
+ */
+export const MIN_POSITIVE_WEIGHT = 0.000001;
+
+/** Whether `weight` is a usable weight: 0, or from MIN_POSITIVE_WEIGHT to MAX_WEIGHT. */
+export function isUsableWeight(weight: unknown): weight is number {
+  return typeof weight === 'number' && (weight === 0 || (weight >= MIN_POSITIVE_WEIGHT && weight <= MAX_WEIGHT));
+}
+
+/** The end of a message about an unusable weight `weight`: what to give instead. */
+export function weightFix(weight: number): string {
+  return weight > 0 && weight < MIN_POSITIVE_WEIGHT
+    ? 'give 0, or at least 0.000001 (weights are relative: scale them all up)'
+    : 'use a number from 0 to 1,000,000';
+}
+
 /** `murmur3('tracks:coverage', 1)` scrambled: the label of the coverage draw (docs/assignment.md). */
 export const COVERAGE_LABEL = scrambleLabel(murmur3('tracks:coverage', 1));
 
@@ -204,7 +223,7 @@ export function adjustDefinition(definition: TrackSetDefinition, overrides: Over
   if (weights !== undefined && weights.size > 0) {
     const adjusted = tracks.map((t) => {
       const weight = weights.get(t.name);
-      return weight !== undefined && Number.isFinite(weight) && weight >= 0 && weight <= MAX_WEIGHT ? { ...t, weight } : t;
+      return weight !== undefined && isUsableWeight(weight) ? { ...t, weight } : t;
     });
     if (adjusted.some((t) => t.weight > 0)) tracks = adjusted;
   }
@@ -263,9 +282,9 @@ function readFlag(cls: TrackSetStatics, className: string, field: 'addControlTra
 function readNumber(cls: TrackSetStatics, className: string, field: 'coverage' | 'weight', fallback: number): number {
   const value = cls[field];
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (field === 'weight' && value > MAX_WEIGHT)) {
-    const range = field === 'coverage' ? 'a share of keys between 0 and 1' : 'a number from 0 to 1,000,000 (default 100)';
-    throw new TracksError(`${className}: static ${field} is ${String(value)}; use ${range}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (field === 'weight' && !isUsableWeight(value))) {
+    const range = field === 'coverage' ? 'use a share of keys between 0 and 1' : `${weightFix(value as number)} (default 100)`;
+    throw new TracksError(`${className}: static ${field} is ${String(value)}; ${range}`);
   }
   return value;
 }
@@ -284,8 +303,8 @@ function readWeights(cls: TrackSetStatics, className: string, tracks: readonly R
         `${className}: static weights names '${name}', which is not a track; rename it to one of the tracks (${[...names].join(', ')}) or remove it`,
       );
     }
-    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0 || weight > MAX_WEIGHT) {
-      throw new TracksError(`${className}: weight of '${name}' is ${String(weight)}; use a number from 0 to 1,000,000 (weights are relative)`);
+    if (!isUsableWeight(weight)) {
+      throw new TracksError(`${className}: weight of '${name}' is ${String(weight)}; ${weightFix(weight as number)} (weights are relative)`);
     }
     weights.set(name, weight);
   }

@@ -1,3 +1,4 @@
+import { TracksError } from '../errors.js';
 import { forceTracks } from './forcing.js';
 import { definitionOf } from './track-set.js';
 import type { TrackSetClass } from './track-set.js';
@@ -23,6 +24,9 @@ export async function forEachTrack<C extends TrackSetClass>(
   body: (name: ClassTrackName<C>) => unknown,
 ): Promise<void> {
   const definition = definitionOf(trackSet);
+  if (typeof body !== 'function') {
+    throw new TracksError(`forEachTrack(${definition.className}): pass the test body as the second argument, e.g. forEachTrack(${definition.className}, async (name) => { ... })`);
+  }
   const names = definition.tracks.map((t) => t.name);
   if (!names.includes(definition.control.name)) names.unshift(definition.control.name);
   for (const name of names) {

@@ -29,6 +29,9 @@ export function forceTracks<T>(tracks: ForcedTracks, fn: () => T): T {
   if (typeof tracks !== 'object' || tracks === null || Array.isArray(tracks)) {
     throw new TracksError(`forceTracks takes tracks by track set id, e.g. forceTracks({ delay: 'long' }, fn), not ${Array.isArray(tracks) ? 'an array' : String(tracks)}`);
   }
+  if (typeof fn !== 'function') {
+    throw new TracksError(`forceTracks: pass the function to run with the tracks forced as the second argument, e.g. forceTracks({ delay: 'long' }, () => handler(request))`);
+  }
   // A set this process knows is checked now; one it has not read yet (it may be first used
   // inside fn) is checked when fn is done: an id that no set has by then is a typo.
   const unknown: string[] = [];

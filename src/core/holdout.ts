@@ -1,6 +1,6 @@
 import { TracksError } from '../errors.js';
 import { assign } from './assign.js';
-import { saltOf } from './definition.js';
+import { MIN_POSITIVE_WEIGHT, saltOf } from './definition.js';
 import type { TrackDefinition, TrackSetDefinition } from './definition.js';
 import { serializeKey } from './key.js';
 import { murmur3, murmur3Int, scrambleLabel } from './murmur3.js';
@@ -17,7 +17,7 @@ export interface HoldoutOptions {
    * holdout) and is the id its exposures are recorded under, so it must not be a track set's id.
    */
   readonly id: string;
-  /** The share of keys held out, in (0, 0.5]: 0.05 holds out 5%. Raising it only adds keys. */
+  /** The share of keys held out, in (0, 0.5] and at least 0.000001: 0.05 holds out 5%. Raising it only adds keys. */
   readonly share: number;
 }
 
@@ -56,10 +56,12 @@ export function holdoutDefinition(holdout: unknown, caller = 'configure'): Track
         "such as 'h2026q4' (it salts who is held out, and its exposures are recorded under it)",
     );
   }
-  if (typeof share !== 'number' || !(share > 0 && share <= 0.5)) {
+  // At least a millionth, as every positive weight (MIN_POSITIVE_WEIGHT): a share near 1e-308
+  // made the holdout's score Infinity, which the choice cannot rank.
+  if (typeof share !== 'number' || !(share >= MIN_POSITIVE_WEIGHT && share <= 0.5)) {
     throw new TracksError(
       `${caller}: holdout.share is ${share === undefined ? 'missing' : typeof share === 'number' ? share : `${typeof share} ${quoted(String(share))}`}; ` +
-        'use the share of keys to hold out, a number in (0, 0.5], e.g. 0.05 for 5%',
+        'use the share of keys to hold out, a number in (0, 0.5] (at least 0.000001), e.g. 0.05 for 5%',
     );
   }
   return buildHoldoutDefinition(id as string, share);

@@ -11,7 +11,7 @@ import { mixInt, murmur3, scrambleLabel } from './murmur3.js';
 import { rendezvous } from './rendezvous.js';
 import type { Candidate } from './rendezvous.js';
 import type { Reason } from './run-hooks.js';
-import { constructWithKey, definitionOf, disposeAfter, ELIGIBLE, keyHashOf } from './track-set.js';
+import { checkRunOptions, constructWithKey, definitionOf, disposeAfter, ELIGIBLE, keyHashOf } from './track-set.js';
 import type { Track, TrackSet, TrackSetClass } from './track-set.js';
 
 /** The context a track set class's runs need (`undefined` when it needs none). */
@@ -107,6 +107,9 @@ export class MultiTrackSet<const Sets extends readonly TrackSetClass[] = readonl
     const definition = given
       ? listedDefinitionOf(setsOrOptions as readonly TrackSetClass[], new.target)
       : multiDefinitionOf(new.target);
+    // Without a key, check the options, as a TrackSet run does: a positional key or a
+    // misspelt option name would draw a fresh random set on every request, silently.
+    if (options !== undefined && options?.key === undefined) checkRunOptions(definition.className, options);
     const rawKey = options?.key;
     // No key given: the request scope's, with its context, as a TrackSet run takes them.
     const scope = rawKey === undefined ? currentScope() : undefined;
@@ -298,8 +301,14 @@ function choose(
 
   // QA forcing: the first forced member wins, and its run serves the forced track. A set id
   // that is no member is a typo, never a silent no-op.
-  const force = options?.force;
-  if (force !== undefined && force !== null) {
+  const given = options?.force;
+  const force = given === null ? undefined : given;
+  if (force !== undefined) {
+    if (typeof force !== 'object' || Array.isArray(force)) {
+      throw new TracksError(
+        `${definition.className}: force takes tracks by set id, like { force: { ${quoted(members[0]!.definition.id)}: 'long' } }, not ${typeof force === 'string' ? quoted(force) : Array.isArray(force) ? 'an array' : String(force)}`,
+      );
+    }
     for (const id of Object.keys(force)) {
       if (!members.some((m) => m.definition.id === id)) {
         throw new TracksError(

@@ -92,12 +92,17 @@ const DEFINITION = Symbol('tracks.definition');
  * {@link TracksError} naming the class and the fix.
  */
 export function definitionOf(cls: object): TrackSetDefinition {
-  let definition = (cls as { [DEFINITION]?: TrackSetDefinition })[DEFINITION];
+  let definition = cls === null || cls === undefined ? undefined : (cls as { [DEFINITION]?: TrackSetDefinition })[DEFINITION];
   if (definition === undefined || definition.owner !== cls) {
+    if (cls instanceof TrackSet) {
+      // A run, not its class: reading its name would choose a track (and record an exposure).
+      const name = cls.constructor.name || 'the track set class';
+      throw new TracksError(`got a run of ${name} where a track set class is expected; pass ${name} itself, not new ${name}(...)`);
+    }
     const statics = cls as typeof TrackSet;
-    if (cls === TrackSet || !(statics.prototype instanceof TrackSet)) {
+    if (typeof cls !== 'function' || cls === TrackSet || !(statics.prototype instanceof TrackSet)) {
       throw new TracksError(
-        `${statics.name || 'this class'} is not a track set; extend TrackSet (or ParamTrackSet) and give it tracks`,
+        `${typeof cls === 'function' ? statics.name || 'this class' : describeValue(cls)} is not a track set; extend TrackSet (or ParamTrackSet) and give it tracks`,
       );
     }
     const rule = findGetter(statics.prototype, 'isEligible');
@@ -114,6 +119,14 @@ export function definitionOf(cls: object): TrackSetDefinition {
     rememberDefinition(definition);
   }
   return definition;
+}
+
+/** A value that is not a class, for a message. */
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'string') return `the string '${value}'`;
+  if (typeof value === 'object') return `an object (${(value as { constructor?: { name?: string } }).constructor?.name || 'Object'})`;
+  return `${typeof value} ${String(value)}`;
 }
 
 /** Whether the nearest definition of `name` in the chain is a getter. */
@@ -237,6 +250,9 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
     const definition = cached !== undefined && cached.owner === new.target ? cached : definitionOf(new.target);
     const prepared = preparedKey;
     preparedKey = undefined;
+    // Without a key, check the options: `new DelayTracks(userId)` or `{ userID }` would
+    // otherwise draw a fresh random track on every request, silently.
+    if (prepared === undefined && options?.key === undefined && options !== undefined) checkRunOptions(definition.className, options);
     // No key given: the request scope's, if any (an explicit null still means no key).
     const scope = prepared === undefined && options?.key === undefined ? currentScope() : undefined;
     let key: string | null;
@@ -409,6 +425,9 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
     options: ForcedOptions<ConstructorParameters<C>, ClassTrackName<C>>[0],
     fn: (run: StaticRun<C> & InstanceType<C> & { readonly name: ClassTrackName<C> }) => R,
   ): R {
+    if (typeof fn !== 'function') {
+      throw new TracksError(`${this.name}.with: pass a callback last, e.g. ${this.name}.with({ key: userId }, (track) => track.run())`);
+    }
     const Class = this as unknown as new (given: unknown) => StaticRun<C> & InstanceType<C> & { readonly name: ClassTrackName<C> };
     return disposeAfter(new Class(options), fn);
   }
@@ -496,6 +515,24 @@ function chooseFor(run: TrackSet<unknown>, s: RunState): TrackDefinition {
     return definition.control;
   }
   return track;
+}
+
+const RUN_OPTIONS = new Set(['key', 'context', 'force']);
+
+/** A TracksError for options that are not `{ key, context, force }` (checked only for runs without a key). */
+export function checkRunOptions(className: string, options: unknown): void {
+  if (options === null) return;
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw new TracksError(
+      `${className}: the options are ${typeof options === 'string' ? `the string '${options}'` : Array.isArray(options) ? 'an array' : `${typeof options} ${String(options)}`}, not an object; ` +
+        `pass the key as an option, new ${className}({ key: userId })`,
+    );
+  }
+  for (const name in options) {
+    if (!RUN_OPTIONS.has(name)) {
+      throw new TracksError(`${className}: unknown option '${name}'; the options are key, context and force (new ${className}({ key: userId }))`);
+    }
+  }
 }
 
 function trackNamed(s: RunState, name: string, argument: string): TrackDefinition {

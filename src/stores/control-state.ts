@@ -1,5 +1,5 @@
 import { nameProblem, quoted } from '../core/names.js';
-import { MAX_WEIGHT } from '../core/definition.js';
+import { isUsableWeight } from '../core/definition.js';
 import { TracksError } from '../errors.js';
 import type { ControlState } from '../model/events.js';
 import type { Store } from '../model/store.js';
@@ -123,8 +123,9 @@ export async function rampTrackSet(store: Store, trackSetId: string, ramp: Ramp,
   }
   for (const [track, weight] of given ?? []) {
     checkName('track', track);
-    if (!(typeof weight === 'number' && Number.isFinite(weight) && weight >= 0 && weight <= MAX_WEIGHT)) {
-      throw new TracksError(`the weight of ${quoted(track)} is ${String(weight)}; give a number from 0 to 1,000,000 (weights are relative: { slow: 1, fast: 3 })`);
+    if (!isUsableWeight(weight)) {
+      const fix = typeof weight === 'number' && weight > 0 && weight < 1 ? 'give 0, or at least 0.000001' : 'give a number from 0 to 1,000,000';
+      throw new TracksError(`the weight of ${quoted(track)} is ${String(weight)}; ${fix} (weights are relative: { slow: 1, fast: 3 })`);
     }
   }
   const sums = await recordedSet(store, trackSetId, options);
@@ -222,7 +223,7 @@ function effectiveOf(recorded: RecordedDefinition, ramp: { coverage: number | nu
   if (ramp.weights) {
     const adjusted = new Map([...weights].map(([track, w]) => {
       const given = Object.hasOwn(ramp.weights!, track) ? ramp.weights![track]! : undefined;
-      return [track, given !== undefined && Number.isFinite(given) && given >= 0 && given <= MAX_WEIGHT ? given : w] as const;
+      return [track, given !== undefined && isUsableWeight(given) ? given : w] as const;
     }));
     if ([...adjusted.values()].some((w) => w > 0)) weights = adjusted;
   }

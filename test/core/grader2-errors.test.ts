@@ -1,0 +1,155 @@
+/**
+ * Issue 2, point 8 and the run's options, from the issue text alone (second grader round): a
+ * bad definition or a bad argument is a TracksError that names the class or argument and says
+ * the fix, never a TypeError from deep inside, and never a silent fresh random draw.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { MultiTrackSet, ParamTrackSet, TrackSet, TracksError, bucketOf, forceTracks, forEachTrack, inHoldout } from '../../src/index.js';
+
+class G2Delay extends TrackSet {
+  static override id = 'g2-delay';
+  static short_track(): string {
+    return 'short';
+  }
+  static long_track(): string {
+    return 'long';
+  }
+}
+
+/** Asserts `fn` throws a TracksError whose message matches every pattern. */
+function throwsTracksError(fn: () => unknown, ...patterns: RegExp[]): void {
+  assert.throws(fn, (error: unknown) => {
+    assert.ok(error instanceof TracksError, `expected a TracksError, got ${String(error)}`);
+    for (const pattern of patterns) assert.match(error.message, pattern);
+    return true;
+  });
+}
+
+async function rejectsTracksError(fn: () => Promise<unknown>, ...patterns: RegExp[]): Promise<void> {
+  await assert.rejects(fn, (error: unknown) => {
+    assert.ok(error instanceof TracksError, `expected a TracksError, got ${String(error)}`);
+    for (const pattern of patterns) assert.match(error.message, pattern);
+    return true;
+  });
+}
+
+// JavaScript callers (and `as never` in TypeScript) can pass what the types refuse.
+const loose = <T>(value: unknown): T => value as T;
+
+describe('run options that would silently draw at random', () => {
+  test('a key passed positionally (the seed writes DelayTracks(key=user_id)) is a TracksError, not a fresh draw', () => {
+    throwsTracksError(() => new G2Delay(loose('user-1')).name, /G2Delay/, /not an object/, /\{ key: userId \}/);
+    throwsTracksError(() => new G2Delay(loose(42)).name, /G2Delay/, /\{ key: userId \}/);
+    throwsTracksError(() => new MultiTrackSet([G2Delay], loose('user-1')).name, /MultiTrackSet/, /\{ key: userId \}/);
+  });
+
+  test('a misspelt option without a key is a TracksError naming it; valid options still work', () => {
+    throwsTracksError(() => new G2Delay(loose({ userId: 'u1' })).name, /G2Delay/, /unknown option 'userId'/, /key, context and force/);
+    throwsTracksError(() => new MultiTrackSet([G2Delay], loose({ kye: 'u1' })).name, /unknown option 'kye'/);
+    // the legitimate forms are untouched
+    assert.equal(new G2Delay().key, null);
+    assert.equal(new G2Delay({}).key, null);
+    assert.equal(new G2Delay({ key: undefined }).key, null);
+    assert.equal(new G2Delay({ force: 'long' }).name, 'long');
+    assert.equal(new G2Delay({ key: 'u1' }).name, bucketOf(G2Delay, 'u1'));
+    assert.equal(new MultiTrackSet([G2Delay], {}).key, null);
+  });
+});
+
+describe('helpers given the wrong arguments', () => {
+  test('X.with(options) without a callback names the class and the fix', () => {
+    throwsTracksError(() => G2Delay.with({ key: 'u1' }, loose(undefined)), /G2Delay\.with: pass a callback/);
+  });
+
+  test('forceTracks without a function', () => {
+    throwsTracksError(() => forceTracks({ 'g2-delay': 'long' }, loose(undefined)), /forceTracks: pass the function/);
+  });
+
+  test('forEachTrack without a body, with a run instead of its class, with a string or null', async () => {
+    await rejectsTracksError(() => forEachTrack(G2Delay, loose(undefined)), /forEachTrack\(G2Delay\): pass the test body/);
+    await rejectsTracksError(() => forEachTrack(loose<typeof G2Delay>(new G2Delay({ key: 'u1' })), () => {}), /got a run of G2Delay/, /pass G2Delay itself/);
+    await rejectsTracksError(() => forEachTrack(loose<typeof G2Delay>('g2-delay'), () => {}), /the string 'g2-delay' is not a track set/);
+    await rejectsTracksError(() => forEachTrack(loose<typeof G2Delay>(null), () => {}), /null is not a track set/);
+  });
+
+  test('passing a run where a class is expected does not choose (or expose) its track', () => {
+    const run = new G2Delay({ key: 'u1' });
+    throwsTracksError(() => bucketOf(loose<typeof G2Delay>(run), 'u1'), /got a run of G2Delay/);
+    // the run was never asked for its name: logging it shows no track yet
+    assert.doesNotMatch(String((run as unknown as Record<symbol, (d: number, o: object, i: (v: unknown) => string) => string>)[Symbol.for('nodejs.util.inspect.custom')]!(0, {}, (v) => JSON.stringify(v))), /name/);
+  });
+
+  test('a MultiTrackSet force that is not { setId: track }: null is no force; a string, number or array is a TracksError', () => {
+    assert.equal(new MultiTrackSet([G2Delay], { key: 'u1', force: loose(null) }).name, bucketOf(G2Delay, 'u1'));
+    throwsTracksError(() => new MultiTrackSet([G2Delay], { key: 'u1', force: loose('long') }).name, /force takes tracks by set id/, /not 'long'/);
+    throwsTracksError(() => new MultiTrackSet([G2Delay], { key: 'u1', force: loose(5) }).name, /force takes tracks by set id/);
+    throwsTracksError(() => new MultiTrackSet([G2Delay], { key: 'u1', force: loose(['g2-delay']) }).name, /not an array/);
+  });
+});
+
+describe('weights the choice cannot rank', () => {
+  test('positive weights below a millionth are a TracksError (they overflowed the score to Infinity: a TypeError)', () => {
+    class Denormal extends TrackSet {
+      static override id = 'g2-denormal';
+      static override addControlTrack = false;
+      static override weights = { a: 1e-320, b: 2e-320 };
+      static a_track(): void {}
+      static b_track(): void {}
+    }
+    throwsTracksError(() => new Denormal({ key: 1 }).name, /Denormal: weight of 'a' is 1e-320/, /at least 0\.000001/);
+    class TinySet extends TrackSet {
+      static override id = 'g2-tiny-set';
+      static override weight = 1e-310;
+      static a_track(): void {}
+    }
+    throwsTracksError(() => new MultiTrackSet([TinySet, G2Delay], { key: 1 }).name, /TinySet: static weight is 1e-310/, /at least 0\.000001/);
+    throwsTracksError(() => inHoldout('u1', { id: 'g2-h', share: 1e-320 }), /holdout\.share is 1e-320/);
+  });
+
+  test('a millionth to a million still splits as weighted, with every score finite', () => {
+    class Extreme extends TrackSet {
+      static override id = 'g2-extreme';
+      static override addControlTrack = false;
+      static override weights = { rare: 0.000001, common: 1_000_000 };
+      static rare_track(): void {}
+      static common_track(): void {}
+    }
+    let rare = 0;
+    for (let i = 0; i < 20_000; i++) if (bucketOf(Extreme, i) === 'rare') rare++;
+    assert.equal(rare, 0); // 1e-12 of 20,000 keys
+    class Small extends TrackSet {
+      static override id = 'g2-small';
+      static override addControlTrack = false;
+      static override weights = { a: 0.000001, b: 0.000003 };
+      static a_track(): void {}
+      static b_track(): void {}
+    }
+    let a = 0;
+    for (let i = 0; i < 20_000; i++) if (bucketOf(Small, i) === 'a') a++;
+    assert.ok(Math.abs(a / 20_000 - 0.25) < 0.02, `a's share ${a / 20_000}`);
+  });
+});
+
+describe('every kind of bad definition, each named with its fix', () => {
+  const cases: Array<[string, () => unknown, RegExp[]]> = [
+    ['id a number', () => new (class NumId extends TrackSet { static override id = loose<string>(42); static a_track(): void {} })().name, [/NumId: static id is not a usable id \(42\)/, /static id = '/]],
+    ['id with a control character', () => new (class CtlId extends TrackSet { static override id = 'a\u0007b'; static a_track(): void {} })().name, [/CtlId: static id/, /control character/]],
+    ['addControlTrack not a boolean', () => new (class FlagTracks extends TrackSet { static override id = 'g2-flag'; static override addControlTrack = loose<boolean>('no'); static a_track(): void {} })().name, [/FlagTracks: static addControlTrack is no; set it to true or false/]],
+    ['weights an array', () => new (class ArrW extends TrackSet { static override id = 'g2-arrw'; static override weights = loose<Record<string, number>>([1, 2]); static a_track(): void {} })().name, [/ArrW: static weights must be an object/]],
+    ['a weight as a string', () => new (class StrW extends TrackSet { static override id = 'g2-strw'; static override weights = loose<Record<string, number>>({ a: '2' }); static a_track(): void {} })().name, [/StrW: weight of 'a' is 2/]],
+    ['a weight NaN', () => new (class NanW extends TrackSet { static override id = 'g2-nanw'; static override weights = { a: NaN }; static a_track(): void {} })().name, [/NanW: weight of 'a' is NaN/]],
+    ['a set weight of -1', () => new MultiTrackSet([class NegSet extends TrackSet { static override id = 'g2-negset'; static override weight = -1; static a_track(): void {} }], { key: 1 }).name, [/NegSet: static weight is -1/]],
+    ['coverage as a string', () => new (class StrCov extends TrackSet { static override id = 'g2-strcov'; static override coverage = loose<number>('0.5'); static a_track(): void {} })().name, [/StrCov: static coverage is 0\.5; use a share of keys between 0 and 1/]],
+    ['coverage 1.01', () => new (class BigCov extends TrackSet { static override id = 'g2-bigcov'; static override coverage = 1.01; static a_track(): void {} })().name, [/BigCov: static coverage is 1\.01/]],
+    ['params not an array', () => new (class NotArr extends ParamTrackSet { static override id = 'g2-notarr'; static override params = loose<unknown[]>('abc'); static override track(): void {} })().name, [/NotArr: static params is not an array/]],
+    ['trackName returning a number', () => new (class NumName extends ParamTrackSet { static override id = 'g2-numname'; static override params = [1, 2]; static override trackName(p: unknown): string { return loose<string>(p); } static override track(): void {} })().name, [/NumName: trackName\(params\[0\]\) returned number; return a string/]],
+    ['default track names that collide: 1 and "1"', () => new (class Collide extends ParamTrackSet { static override id = 'g2-collide'; static override params = [1, '1']; static override track(): void {} })().name, [/Collide: params\[0\] and params\[1\] both define the track '1'/]],
+    ['a param that cannot name a track (a function)', () => new (class FnParam extends ParamTrackSet { static override id = 'g2-fnparam'; static override params = [() => 1]; static override track(): void {} })().name, [/FnParam: params\[0\]/, /define static trackName/]],
+    ['a track named by an empty suffix: static _track()', () => new (class EmptyName extends TrackSet { static override id = 'g2-empty-name'; static _track(): void {} })().name, [/EmptyName: static _track\(\) gives an empty track name/]],
+    ['a MultiTrackSet given an instance', () => new MultiTrackSet([loose(new G2Delay({ key: 1 }))], { key: 1 }).name, [/MultiTrackSet: track set #0/, /pass TrackSet classes, not instances/]],
+    ['a MultiTrackSet given a plain class', () => new MultiTrackSet([loose(class Plain {})], { key: 1 }).name, [/Plain is not a track set; extend TrackSet/]],
+    ['a MultiTrackSet subclass without trackSets', () => new (class NoSets extends MultiTrackSet {})({ key: 1 }).name, [/NoSets: no track sets given/, /static trackSets/]],
+  ];
+  for (const [label, fn, patterns] of cases) test(label, () => throwsTracksError(fn, ...patterns));
+});

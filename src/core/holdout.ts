@@ -61,7 +61,7 @@ export function holdoutDefinition(holdout: unknown, caller = 'configure'): Track
   if (typeof share !== 'number' || !(share >= MIN_POSITIVE_WEIGHT && share <= 0.5)) {
     throw new TracksError(
       `${caller}: holdout.share is ${share === undefined ? 'missing' : typeof share === 'number' ? share : `${typeof share} ${quoted(String(share))}`}; ` +
-        'use the share of keys to hold out, a number in (0, 0.5] (at least 0.000001), e.g. 0.05 for 5%',
+        'use the share of keys to hold out, a number in (0, 0.5], e.g. 0.05 for 5% (at least 0.000001)',
     );
   }
   return buildHoldoutDefinition(id as string, share);

@@ -1,5 +1,5 @@
 import { nameProblem, quoted } from '../core/names.js';
-import { isUsableWeight } from '../core/definition.js';
+import { isUsableWeight, MIN_POSITIVE_WEIGHT } from '../core/definition.js';
 import { TracksError } from '../errors.js';
 import type { ControlState } from '../model/events.js';
 import type { Store } from '../model/store.js';
@@ -124,7 +124,7 @@ export async function rampTrackSet(store: Store, trackSetId: string, ramp: Ramp,
   for (const [track, weight] of given ?? []) {
     checkName('track', track);
     if (!isUsableWeight(weight)) {
-      const fix = typeof weight === 'number' && weight > 0 && weight < 1 ? 'give 0, or at least 0.000001' : 'give a number from 0 to 1,000,000';
+      const fix = typeof weight === 'number' && weight > 0 && weight < MIN_POSITIVE_WEIGHT ? 'give 0, or at least 0.000001' : 'give a number from 0 to 1,000,000';
       throw new TracksError(`the weight of ${quoted(track)} is ${String(weight)}; ${fix} (weights are relative: { slow: 1, fast: 3 })`);
     }
   }

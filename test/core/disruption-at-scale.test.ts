@@ -1,5 +1,5 @@
 /**
- * Issue 2, points 5 and 6, from the issue text alone (second grader round): properties a first
+ * Issue 2, points 5 and 6, from the issue text alone: properties a first
  * round tends to leave out, each on at least 100,000 keys through the public classes.
  *
  * Chi-square statistics are compared with critical values at p = 0.001, from scipy 1.x

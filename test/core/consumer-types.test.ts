@@ -1,9 +1,9 @@
 /**
- * Issue 2, point 9, from the issue text alone (second grader round): in a user's strict
+ * Issue 2, point 9, from the issue text alone: in a user's strict
  * NodeNext project (skipLibCheck off, exactOptionalPropertyTypes, noUncheckedIndexedAccess),
  * importing the packed package, correct code compiles and wrong track names, wrong run()
  * arguments, bad force names, missing contexts and positional keys do not
- * (test/core/fixtures/grader2-consumer.ts, one @ts-expect-error per promise). Needs dist built,
+ * (test/core/fixtures/strict-consumer.ts, one @ts-expect-error per promise). Needs dist built,
  * as `npm test` does first.
  */
 import assert from 'node:assert/strict';
@@ -38,7 +38,7 @@ test('a strict user project type-checks the typing promises against the packed p
       files: ['consumer.ts', 'wrong.ts'],
     }),
   );
-  const source = readFileSync(join(ROOT, 'test/core/fixtures/grader2-consumer.ts'), 'utf8');
+  const source = readFileSync(join(ROOT, 'test/core/fixtures/strict-consumer.ts'), 'utf8');
   assert.ok((source.match(/@ts-expect-error/g) ?? []).length >= 20, 'the fixture holds its negative cases');
   writeFileSync(join(project, 'consumer.ts'), source);
   // A negative control: a file with a wrong track name must fail, or the check proves nothing.

@@ -1,5 +1,5 @@
 /**
- * Issue 2, point 8 and the run's options, from the issue text alone (second grader round): a
+ * Issue 2, point 8 and the run's options, from the issue text alone: a
  * bad definition or a bad argument is a TracksError that names the class or argument and says
  * the fix, never a TypeError from deep inside, and never a silent fresh random draw.
  */

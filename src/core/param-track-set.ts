@@ -1,7 +1,7 @@
 import { TracksError } from '../errors.js';
 import type { RawTrack } from './definition.js';
 import { serializeKey } from './key.js';
-import { COLLECT_TRACKS, TrackSet } from './track-set.js';
+import { COLLECT_TRACKS, TrackSet, collectMethodTracks } from './track-set.js';
 
 /**
  * A track set with one track per entry of `static params`, for many variants of one idea.
@@ -49,6 +49,15 @@ export abstract class ParamTrackSet<Context = undefined> extends TrackSet<Contex
     }
     if (params.length === 0) {
       throw new TracksError(`${cls.name} has no tracks: static params is empty; give it one entry per track, like [{ priceDelta: -1 }, { priceDelta: 1 }]`);
+    }
+    // Track methods would be silently left out (a ParamTrackSet's tracks are its params):
+    // a class that mixes the two styles was meant as something else.
+    const methods = collectMethodTracks(cls);
+    if (methods.length > 0) {
+      throw new TracksError(
+        `${cls.name}: ${methods.map((m) => m.origin).join(', ')} would be ignored: a ParamTrackSet's tracks are its static params, ` +
+          'each run by static track(params, ...args); move that code into static track, or make the class a TrackSet',
+      );
     }
     if (cls.track === ParamTrackSet.track) {
       throw new TracksError(`${cls.name}: define static track(params, ...args) to say what a track does`);

@@ -607,7 +607,8 @@ export function disposeAfter<Run extends Disposable, R>(run: Run, fn: (run: Run)
   return result;
 }
 
-function collectMethodTracks(cls: typeof TrackSet): RawTrack[] {
+/** Internal: a class's track methods (`*_track`, `*Track`), static or instance, as raw tracks. */
+export function collectMethodTracks(cls: typeof TrackSet): RawTrack[] {
   const tracks: RawTrack[] = [];
   const taken = new Set<string>();
   const className = cls.name;

@@ -718,28 +718,43 @@ function withSchema(url: string, schema: string | undefined): string {
 
 /**
  * Query parameters of a connection string that hold secrets: pg reads every parameter of the
- * URL as a connection option, so `?password=` is as much a password as the user part's.
+ * URL as a connection option, so `?password=` is as much a password as the user part's. Names
+ * are compared decoded, as pg reads them (`?pass%77ord=` is `password`).
  */
-const SECRET_PARAMETERS = /([?&](?:password|sslpassword)=)[^&#]*/gi;
+const SECRET_PARAMETERS = new Set(['password', 'sslpassword']);
 
 /**
  * The URL without its passwords, for messages and for `description`, which the report's
  * `store`, `tracks dashboard`'s address line and its page show to whoever can read them. Both
  * places a password can go are masked: the user part (`postgres://app:secret@…`, also with no
- * user name, `postgres://:secret@…`; up to the last `@` before the query, since a password may
- * hold a raw `@` or `/`) and the `password` and `sslpassword` parameters.
+ * user name, `postgres://:secret@…`, and a raw `@` in the password, since the user part ends at
+ * the authority's last `@`) and the `password` and `sslpassword` parameters. A URL that does not
+ * parse (a password holding a raw `/`, `?` or `#`, which end the authority) is masked up to its
+ * last `@`, since where its password ends is not known, and it is in error messages.
  */
 function redact(url: string): string {
-  const queryAt = url.indexOf('?');
-  const base = queryAt === -1 ? url : url.slice(0, queryAt);
-  const query = queryAt === -1 ? '' : url.slice(queryAt);
-  const authorityAt = base.indexOf('//');
-  const userEnd = base.lastIndexOf('@');
-  let masked = base;
-  if (authorityAt !== -1 && userEnd > authorityAt) {
-    const userinfo = base.slice(authorityAt + 2, userEnd);
-    const colon = userinfo.indexOf(':');
-    if (colon !== -1) masked = `${base.slice(0, authorityAt + 2)}${userinfo.slice(0, colon)}:***${base.slice(userEnd)}`;
-  }
-  return masked + query.replace(SECRET_PARAMETERS, '$1***');
+  const slashes = url.indexOf('//');
+  if (slashes === -1) return maskParameters(url);
+  const rest = url.slice(slashes + 2);
+  const authorityEnd = URL.canParse(url) ? rest.search(/[/?#]|$/) : rest.length;
+  const at = rest.lastIndexOf('@', authorityEnd - 1);
+  if (at === -1) return url.slice(0, slashes + 2) + maskParameters(rest);
+  const colon = rest.indexOf(':');
+  const user = colon === -1 || colon > at ? rest.slice(0, at) : `${rest.slice(0, colon)}:***`;
+  return `${url.slice(0, slashes + 2)}${user}@${maskParameters(rest.slice(at + 1))}`;
+}
+
+/** `text` with the values of its query's secret parameters masked. */
+function maskParameters(text: string): string {
+  const queryAt = text.indexOf('?');
+  if (queryAt === -1) return text;
+  const query = text.slice(queryAt).replace(/([?&])([^&#=]*)=([^&#]*)/g, (whole, separator: string, name: string) =>
+    SECRET_PARAMETERS.has(decodedName(name).toLowerCase()) ? `${separator}${name}=***` : whole,
+  );
+  return text.slice(0, queryAt) + query;
+}
+
+/** A query parameter's name as URLSearchParams (and so pg) reads it. */
+function decodedName(name: string): string {
+  return new URLSearchParams(`${name}=`).keys().next().value ?? name;
 }

@@ -1,0 +1,40 @@
+// A PostgreSQL store's description (messages, the report's `store`, tracks dashboard's address
+// line) never holds a password, in any form pg would read one from; no server is needed.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { postgresStore } from '../../src/index.js';
+
+const described = (url: string): string => postgresStore(url).description;
+
+test('the user part and the password parameters are masked, the rest of the URL kept', () => {
+  for (const [url, expected] of [
+    ['postgres://app:secret@db:5432/tracks', 'postgres://app:***@db:5432/tracks'],
+    ['postgresql://app:secret@db/tracks', 'postgresql://app:***@db/tracks'],
+    ['POSTGRES://app:secret@db/tracks', 'POSTGRES://app:***@db/tracks'],
+    ['postgres://:secret@db/tracks', 'postgres://:***@db/tracks'],
+    ['postgres://app:pa%40ss@db/tracks', 'postgres://app:***@db/tracks'],
+    ['postgres://app:p@ss@db/tracks', 'postgres://app:***@db/tracks'],
+    ['postgres://app@db/tracks', 'postgres://app@db/tracks'],
+    ['postgres://app:secret@db/my@tracks', 'postgres://app:***@db/my@tracks'],
+    ['postgres://db/tracks?password=secret&sslmode=disable', 'postgres://db/tracks?password=***&sslmode=disable'],
+    ['postgres://db/tracks?sslmode=require&sslpassword=secret', 'postgres://db/tracks?sslmode=require&sslpassword=***'],
+    ['postgres://db/tracks?options=-c%20statement_timeout%3D5000', 'postgres://db/tracks?options=-c%20statement_timeout%3D5000'],
+    ['postgres://app:secret@db/tracks?schema=exp', 'postgres://app:***@db/tracks?schema=exp'],
+  ]) {
+    assert.equal(described(url!), expected, url);
+  }
+});
+
+test('a password parameter whose name is percent-encoded (pg decodes it) is masked', () => {
+  for (const url of ['postgres://db/tracks?pass%77ord=secret', 'postgres://db/tracks?%73slpassword=secret', 'postgres://db/tracks?a=1&%70assword=secret']) {
+    assert.doesNotMatch(described(url), /secret/, url);
+  }
+});
+
+test('a URL that does not parse (a raw ? or # in the password) is masked up to its last @, not printed as given', () => {
+  for (const url of ['postgres://app:se?cret@db/tracks', 'postgres://app:sec#ret@db/tracks', 'postgres://app:sec/ret@db/tracks', 'postgres://app:secret@/tracks?host=/var/run/postgresql']) {
+    const description = described(url);
+    assert.doesNotMatch(description, /secret|cret|ret@/, url);
+    assert.match(description, /^postgres:\/\/app:\*\*\*@/, url);
+  }
+});

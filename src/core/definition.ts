@@ -1,6 +1,6 @@
 import { TracksError } from '../errors.js';
 import { murmur3, scrambleLabel } from './murmur3.js';
-import { nameProblem, quoted } from './names.js';
+import { nameProblem, quoted, shown } from './names.js';
 import type { Candidate } from './rendezvous.js';
 import { readShadow, type ShadowDefinition } from './shadow-definition.js';
 
@@ -84,11 +84,11 @@ export function isUsableWeight(weight: unknown): weight is number {
   return typeof weight === 'number' && (weight === 0 || (weight >= MIN_POSITIVE_WEIGHT && weight <= MAX_WEIGHT));
 }
 
-/** The end of a message about an unusable weight `weight`: what to give instead. */
-export function weightFix(weight: number): string {
-  return weight > 0 && weight < MIN_POSITIVE_WEIGHT
-    ? 'give 0, or at least 0.000001 (weights are relative: scale them all up)'
-    : 'use a number from 0 to 1,000,000';
+/** The end of a message about an unusable weight: what to give instead (`verb` as the message's others). */
+export function weightFix(weight: unknown, verb: 'use' | 'give' = 'use'): string {
+  return typeof weight === 'number' && weight > 0 && weight < MIN_POSITIVE_WEIGHT
+    ? `${verb} 0, or at least 0.000001 (weights are relative: scale them all up)`
+    : `${verb} a number from 0 to 1,000,000 (weights are relative)`;
 }
 
 /** `murmur3('tracks:coverage', 1)` scrambled: the label of the coverage draw (docs/assignment.md). */
@@ -283,8 +283,8 @@ function readNumber(cls: TrackSetStatics, className: string, field: 'coverage' |
   const value = cls[field];
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (field === 'weight' && !isUsableWeight(value))) {
-    const range = field === 'coverage' ? 'use a share of keys between 0 and 1' : `${weightFix(value as number)} (default 100)`;
-    throw new TracksError(`${className}: static ${field} is ${String(value)}; ${range}`);
+    const range = field === 'coverage' ? 'use a share of keys between 0 and 1' : `${weightFix(value)}; the default is 100`;
+    throw new TracksError(`${className}: static ${field} is ${shown(value)}; ${range}`);
   }
   return value;
 }
@@ -304,7 +304,7 @@ function readWeights(cls: TrackSetStatics, className: string, tracks: readonly R
       );
     }
     if (!isUsableWeight(weight)) {
-      throw new TracksError(`${className}: weight of '${name}' is ${String(weight)}; ${weightFix(weight as number)} (weights are relative)`);
+      throw new TracksError(`${className}: weight of '${name}' is ${shown(weight)}; ${weightFix(weight)}`);
     }
     weights.set(name, weight);
   }

@@ -102,6 +102,14 @@ export function quoted(text: string): string {
   return `'${escapeControl(text.length > 60 ? `${text.slice(0, 57)}...` : text)}'`;
 }
 
+/**
+ * A value the caller gave, for a message: a string as `the string '2'`, so that a number given
+ * as text does not read as the number being refused (`weight is 2; use a number`).
+ */
+export function shown(value: unknown): string {
+  return typeof value === 'string' ? `the string ${quoted(value)}` : String(value);
+}
+
 function codePoint(char: string): string {
   return `U+${char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
 }

@@ -1,4 +1,4 @@
-import { quoted } from '../core/names.js';
+import { shown } from '../core/names.js';
 import { TracksError } from '../errors.js';
 import type { GuardrailEvent } from '../model/events.js';
 import { newEventId } from './event-id.js';
@@ -52,10 +52,9 @@ function option(options: GuardrailOptions, name: keyof GuardrailOptions, fallbac
   const value = options[name];
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || Number.isNaN(value) || value < min || value > max || (whole && !Number.isInteger(value))) {
-    const shown = typeof value === 'string' ? `the string ${quoted(value)}` : String(value);
     const kind = whole ? 'a whole number' : 'a number';
     const range = max === Infinity ? `${kind} of at least ${min}` : `${kind} from ${min} to ${max.toLocaleString('en-US')}`;
-    throw new TracksError(`configure: guardrails.${name} is ${shown}; use ${range} (default ${fallback.toLocaleString('en-US')})`);
+    throw new TracksError(`configure: guardrails.${name} is ${shown(value)}; use ${range} (default ${fallback.toLocaleString('en-US')})`);
   }
   return value;
 }

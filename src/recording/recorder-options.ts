@@ -2,7 +2,7 @@ import type { TrackSetDefinition } from '../core/definition.js';
 import { holdoutDefinition } from '../core/holdout.js';
 import type { HoldoutOptions } from '../core/holdout.js';
 import { knownTrackSetIds } from '../core/known-sets.js';
-import { quoted } from '../core/names.js';
+import { quoted, shown } from '../core/names.js';
 import { TracksError } from '../errors.js';
 import type { GuardrailEvent } from '../model/events.js';
 import { checkMetrics } from '../model/metrics.js';
@@ -252,7 +252,7 @@ function guardrailsOf(guardrails: unknown): GuardrailOptions | undefined {
   if (guardrails === true) return {}; // on, with the defaults
   if (typeof guardrails !== 'object' || Array.isArray(guardrails)) {
     throw new TracksError(
-      `configure: guardrails is ${typeof guardrails === 'string' ? `the string ${quoted(guardrails)}` : String(guardrails)}; ` +
+      `configure: guardrails is ${shown(guardrails)}; ` +
         'pass an object of bounds, e.g. guardrails: { maxErrorRateIncrease: 0.05, maxLatencyRatio: 2 }, or leave it out for none',
     );
   }
@@ -282,9 +282,7 @@ function holdoutOf(holdout: unknown): TrackSetDefinition | undefined {
 function positive(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
-    // A string shown bare ("batchSize is 100; use a positive number") reads as if 100 were refused.
-    const shown = typeof value === 'string' ? `the string ${quoted(value)}` : String(value);
-    throw new TracksError(`configure: ${name} is ${shown}; use a positive number (default ${fallback})`);
+    throw new TracksError(`configure: ${name} is ${shown(value)}; use a positive number (default ${fallback})`);
   }
   return value;
 }

@@ -1,5 +1,5 @@
-import { nameProblem, quoted } from '../core/names.js';
-import { isUsableWeight, MIN_POSITIVE_WEIGHT } from '../core/definition.js';
+import { nameProblem, quoted, shown } from '../core/names.js';
+import { isUsableWeight, weightFix } from '../core/definition.js';
 import { TracksError } from '../errors.js';
 import type { ControlState } from '../model/events.js';
 import type { Store } from '../model/store.js';
@@ -119,13 +119,12 @@ export async function rampTrackSet(store: Store, trackSetId: string, ramp: Ramp,
     throw new TracksError('a ramp changes coverage or weights: give coverage (0 to 1) or weights by track name, e.g. { coverage: 0.1 }');
   }
   if (ramp.coverage !== undefined && !(typeof ramp.coverage === 'number' && ramp.coverage >= 0 && ramp.coverage <= 1)) {
-    throw new TracksError(`coverage is ${String(ramp.coverage)}; give a share from 0 to 1, e.g. 0.1 for 10% of keys`);
+    throw new TracksError(`coverage is ${shown(ramp.coverage)}; give a share from 0 to 1, e.g. 0.1 for 10% of keys`);
   }
   for (const [track, weight] of given ?? []) {
     checkName('track', track);
     if (!isUsableWeight(weight)) {
-      const fix = typeof weight === 'number' && weight > 0 && weight < MIN_POSITIVE_WEIGHT ? 'give 0, or at least 0.000001' : 'give a number from 0 to 1,000,000';
-      throw new TracksError(`the weight of ${quoted(track)} is ${String(weight)}; ${fix} (weights are relative: { slow: 1, fast: 3 })`);
+      throw new TracksError(`the weight of ${quoted(track)} is ${shown(weight)}; ${weightFix(weight, 'give')}, e.g. { slow: 1, fast: 3 }`);
     }
   }
   const sums = await recordedSet(store, trackSetId, options);

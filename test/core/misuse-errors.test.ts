@@ -97,13 +97,13 @@ describe('weights the choice cannot rank', () => {
       static a_track(): void {}
       static b_track(): void {}
     }
-    throwsTracksError(() => new Denormal({ key: 1 }).name, /Denormal: weight of 'a' is 1e-320/, /at least 0\.000001/);
+    throwsTracksError(() => new Denormal({ key: 1 }).name, /Denormal: weight of 'a' is 1e-320; use 0, or at least 0\.000001 \(weights are relative: scale them all up\)$/);
     class TinySet extends TrackSet {
       static override id = 'g2-tiny-set';
       static override weight = 1e-310;
       static a_track(): void {}
     }
-    throwsTracksError(() => new MultiTrackSet([TinySet, G2Delay], { key: 1 }).name, /TinySet: static weight is 1e-310/, /at least 0\.000001/);
+    throwsTracksError(() => new MultiTrackSet([TinySet, G2Delay], { key: 1 }).name, /TinySet: static weight is 1e-310; use 0, or at least 0\.000001 \(weights are relative: scale them all up\); the default is 100$/);
     throwsTracksError(() => inHoldout('u1', { id: 'g2-h', share: 1e-320 }), /holdout\.share is 1e-320/);
   });
 
@@ -137,10 +137,10 @@ describe('every kind of bad definition, each named with its fix', () => {
     ['id with a control character', () => new (class CtlId extends TrackSet { static override id = 'a\u0007b'; static a_track(): void {} })().name, [/CtlId: static id/, /control character/]],
     ['addControlTrack not a boolean', () => new (class FlagTracks extends TrackSet { static override id = 'g2-flag'; static override addControlTrack = loose<boolean>('no'); static a_track(): void {} })().name, [/FlagTracks: static addControlTrack is no; set it to true or false/]],
     ['weights an array', () => new (class ArrW extends TrackSet { static override id = 'g2-arrw'; static override weights = loose<Record<string, number>>([1, 2]); static a_track(): void {} })().name, [/ArrW: static weights must be an object/]],
-    ['a weight as a string', () => new (class StrW extends TrackSet { static override id = 'g2-strw'; static override weights = loose<Record<string, number>>({ a: '2' }); static a_track(): void {} })().name, [/StrW: weight of 'a' is 2/]],
+    ['a weight as a string', () => new (class StrW extends TrackSet { static override id = 'g2-strw'; static override weights = loose<Record<string, number>>({ a: '2' }); static a_track(): void {} })().name, [/StrW: weight of 'a' is the string '2'; use a number from 0 to 1,000,000 \(weights are relative\)$/]],
     ['a weight NaN', () => new (class NanW extends TrackSet { static override id = 'g2-nanw'; static override weights = { a: NaN }; static a_track(): void {} })().name, [/NanW: weight of 'a' is NaN/]],
     ['a set weight of -1', () => new MultiTrackSet([class NegSet extends TrackSet { static override id = 'g2-negset'; static override weight = -1; static a_track(): void {} }], { key: 1 }).name, [/NegSet: static weight is -1/]],
-    ['coverage as a string', () => new (class StrCov extends TrackSet { static override id = 'g2-strcov'; static override coverage = loose<number>('0.5'); static a_track(): void {} })().name, [/StrCov: static coverage is 0\.5; use a share of keys between 0 and 1/]],
+    ['coverage as a string', () => new (class StrCov extends TrackSet { static override id = 'g2-strcov'; static override coverage = loose<number>('0.5'); static a_track(): void {} })().name, [/StrCov: static coverage is the string '0\.5'; use a share of keys between 0 and 1/]],
     ['coverage 1.01', () => new (class BigCov extends TrackSet { static override id = 'g2-bigcov'; static override coverage = 1.01; static a_track(): void {} })().name, [/BigCov: static coverage is 1\.01/]],
     ['params not an array', () => new (class NotArr extends ParamTrackSet { static override id = 'g2-notarr'; static override params = loose<unknown[]>('abc'); static override track(): void {} })().name, [/NotArr: static params is not an array/]],
     ['trackName returning a number', () => new (class NumName extends ParamTrackSet { static override id = 'g2-numname'; static override params = [1, 2]; static override trackName(p: unknown): string { return loose<string>(p); } static override track(): void {} })().name, [/NumName: trackName\(params\[0\]\) returned number; return a string/]],

@@ -232,6 +232,10 @@ test('rampTrackSet checks its arguments with TracksErrors that name the fix', as
   await assert.rejects(rampTrackSet(store, 'x', { weights: { a: Number.NaN } }, { force: true }), /the weight of 'a' is NaN/);
   // A weight near the largest double overflowed the shares (the report and dashboard then failed on NaN).
   await assert.rejects(rampTrackSet(store, 'x', { weights: { a: 1e308 } }, { force: true }), /the weight of 'a' is 1e\+308; give a number from 0 to 1,000,000/);
+  // The same fixes, in the same words, as a class's static weights; a number given as text says so.
+  await assert.rejects(rampTrackSet(store, 'x', { weights: { a: 1e-7 } }, { force: true }), /the weight of 'a' is 1e-7; give 0, or at least 0\.000001 \(weights are relative: scale them all up\), e\.g\./);
+  await assert.rejects(rampTrackSet(store, 'x', { weights: { a: '2' as never } }, { force: true }), /the weight of 'a' is the string '2'; give a number/);
+  await assert.rejects(rampTrackSet(store, 'x', { coverage: '0.5' as never }, { force: true }), /coverage is the string '0\.5'; give a share/);
 });
 
 test('a change that changes nothing writes nothing: no new epoch, no phase, and the CLI says so', async () => {

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { mock } from 'node:test';
 import { TrackSet, close, configure, convert, flush } from '../../src/index.js';
+import { seededRandom } from '../support/random.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = join(ROOT, 'dist/cli/main.js');
@@ -128,18 +129,6 @@ export class RareTracks extends TrackSet {
   }
 }
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface SeedOptions {
   readonly users: number;
   readonly days?: number;
@@ -155,7 +144,7 @@ export interface SeedOptions {
 export async function seed(store: string, options: SeedOptions): Promise<void> {
   const days = options.days ?? 3;
   const prefix = options.keyPrefix ?? 'u';
-  const rand = seeded(1234);
+  const rand = seededRandom(1234);
   const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate(), 1);
   let now = today - (days - 1) * 86_400_000;
   const clock = mock.method(Date, 'now', () => now);

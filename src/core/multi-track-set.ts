@@ -109,7 +109,9 @@ export class MultiTrackSet<const Sets extends readonly TrackSetClass[] = readonl
       : multiDefinitionOf(new.target);
     // Without a key, check the options, as a TrackSet run does: a positional key or a
     // misspelt option name would draw a fresh random set on every request, silently.
-    if (options !== undefined && options?.key === undefined) checkRunOptions(definition.className, options);
+    if (options !== undefined && options.key === undefined) {
+      checkRunOptions(definition.className, options, `new ${definition.className}(${given ? '[...sets], ' : ''}{ key: userId })`);
+    }
     const rawKey = options?.key;
     // No key given: the request scope's, with its context, as a TrackSet run takes them.
     const scope = rawKey === undefined ? currentScope() : undefined;

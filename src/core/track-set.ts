@@ -14,6 +14,7 @@ import { runWithShadow } from './shadow-runner.js';
 import type { ShadowOptions } from './shadow-definition.js';
 import type { ChosenRun, Reason } from './run-hooks.js';
 import type { ClassTrackName, ForcedOptions, RunTrackName, StaticRun, TrackArgs, TrackResult } from './track-names.js';
+import { quoted, shown } from './names.js';
 
 /**
  * What a run of a track set is given. `key` pins the user to a track (any supported value,
@@ -519,18 +520,21 @@ function chooseFor(run: TrackSet<unknown>, s: RunState): TrackDefinition {
 
 const RUN_OPTIONS = new Set(['key', 'context', 'force']);
 
-/** A TracksError for options that are not `{ key, context, force }` (checked only for runs without a key). */
-export function checkRunOptions(className: string, options: unknown): void {
+/**
+ * A TracksError for options that are not `{ key, context, force }` (checked only for runs
+ * without a key); `call` is how the class is constructed with a key, for the fix.
+ */
+export function checkRunOptions(className: string, options: unknown, call = `new ${className}({ key: userId })`): void {
   if (options === null) return;
   if (typeof options !== 'object' || Array.isArray(options)) {
     throw new TracksError(
-      `${className}: the options are ${typeof options === 'string' ? `the string '${options}'` : Array.isArray(options) ? 'an array' : `${typeof options} ${String(options)}`}, not an object; ` +
-        `pass the key as an option, new ${className}({ key: userId })`,
+      `${className}: the options are ${Array.isArray(options) ? 'an array' : typeof options === 'string' ? shown(options) : `${typeof options} ${String(options)}`}, not an object; ` +
+        `pass the key as an option, ${call}`,
     );
   }
   for (const name in options) {
     if (!RUN_OPTIONS.has(name)) {
-      throw new TracksError(`${className}: unknown option '${name}'; the options are key, context and force (new ${className}({ key: userId }))`);
+      throw new TracksError(`${className}: unknown option ${quoted(name)}; the options are key, context and force (${call})`);
     }
   }
 }

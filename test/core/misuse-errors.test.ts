@@ -41,12 +41,12 @@ describe('run options that would silently draw at random', () => {
   test('a key passed positionally (the seed writes DelayTracks(key=user_id)) is a TracksError, not a fresh draw', () => {
     throwsTracksError(() => new G2Delay(loose('user-1')).name, /G2Delay/, /not an object/, /\{ key: userId \}/);
     throwsTracksError(() => new G2Delay(loose(42)).name, /G2Delay/, /\{ key: userId \}/);
-    throwsTracksError(() => new MultiTrackSet([G2Delay], loose('user-1')).name, /MultiTrackSet/, /\{ key: userId \}/);
+    throwsTracksError(() => new MultiTrackSet([G2Delay], loose('user-1')).name, /MultiTrackSet/, /new MultiTrackSet\(\[\.\.\.sets\], \{ key: userId \}\)/);
   });
 
   test('a misspelt option without a key is a TracksError naming it; valid options still work', () => {
     throwsTracksError(() => new G2Delay(loose({ userId: 'u1' })).name, /G2Delay/, /unknown option 'userId'/, /key, context and force/);
-    throwsTracksError(() => new MultiTrackSet([G2Delay], loose({ kye: 'u1' })).name, /unknown option 'kye'/);
+    throwsTracksError(() => new MultiTrackSet([G2Delay], loose({ kye: 'u1' })).name, /unknown option 'kye'/, /\(new MultiTrackSet\(\[\.\.\.sets\], \{ key: userId \}\)\)/);
     // the legitimate forms are untouched
     assert.equal(new G2Delay().key, null);
     assert.equal(new G2Delay({}).key, null);

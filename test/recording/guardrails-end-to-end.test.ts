@@ -47,7 +47,6 @@ test('a track erring far above control trips: its keys get control (reason guard
   assert.equal(trips.length, 1, JSON.stringify(trips));
   assert.equal((trips[0] as { track: string }).track, 'flaky');
   // Keys that were on flaky and keys new to the process that would be: control, 'guardrail'.
-  const before = store.events.filter((e): e is ExposureEvent => e.kind === 'exposure' && e.trackSetId === 'g2-flaky').length;
   let guarded = 0;
   for (let i = 0; i < 1200; i++) {
     const r = run(i);
@@ -69,7 +68,6 @@ test('a track erring far above control trips: its keys get control (reason guard
   // New keys (600..1199) never exposed on flaky after the trip.
   assert.ok(!exposures.some((e) => e.track === 'flaky' && Number(e.unit.slice(2)) >= 600), 'a new key exposed on the tripped track');
   assert.equal(new Set(exposures.map((e) => e.unit)).size, exposures.length, 'one exposure per key');
-  assert.ok(exposures.length >= before);
   // Health after the trip holds no runs of the guarded keys as flaky.
   const health = store.events.filter((e): e is HealthEvent => e.kind === 'health' && e.trackSetId === 'g2-flaky');
   const flakyRuns = health.filter((h) => h.track === 'flaky').reduce((n, h) => n + h.runs, 0);
@@ -95,7 +93,8 @@ test('an async track: its rejection counts as an error and its awaited time as i
   assert.equal(slowRuns, expectedSlow);
   assert.equal(slowErrors, expectedSlow);
   assert.equal(results.filter((r) => r.status === 'rejected').length, expectedSlow);
-  if (expectedSlow > 0) assert.ok(slow.reduce((a, h) => a + h.totalMs, 0) / slowRuns >= 25, 'the awaited time is counted');
+  assert.ok(expectedSlow > 0, 'some of the 20 keys run slow');
+  assert.ok(slow.reduce((a, h) => a + h.totalMs, 0) / slowRuns >= 25, 'the awaited time is counted');
   assert.equal(health.reduce((a, h) => a + h.runs, 0), n);
   await close();
 });

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { escapeControl } from '../core/names.js';
-import { isPostgresUrl, storeFrom } from '../stores/open-store.js';
+import { isPostgresUrl, sqlitePathOf, storeFrom } from '../stores/open-store.js';
 import type { Store } from '../model/store.js';
 import type { CliIo } from './command.js';
 import { UsageError } from './command.js';
@@ -17,7 +17,7 @@ export function openExistingStore(flag: string | undefined, io: CliIo): Store {
   if (spec === undefined || spec === '') {
     throw new UsageError('no store given; pass --store tracks.db (or a postgres:// URL), or set TRACKS_STORE');
   }
-  if (!isPostgresUrl(spec) && !existsSync(spec)) {
+  if (!isPostgresUrl(spec) && !existsSync(sqlitePathOf(spec))) {
     throw new UsageError(`no store at ${escapeControl(spec)}; check the path, or record some runs first (configure({ store: '${escapeControl(spec)}' }))`);
   }
   return storeFrom(spec);

@@ -23,8 +23,10 @@ export function storeFrom(spec: StoreSpec, options: PostgresStoreOptions = {}): 
   if (typeof spec === 'string') {
     if (spec.trim() === '') throw new TracksError("store is empty; give a SQLite file path ('tracks.db') or a postgres:// URL");
     if (isPostgresUrl(spec)) return postgresStore(spec, options);
-    notAPath(spec);
-    return sqliteStore(spec);
+    const path = sqlitePathOf(spec);
+    if (path.trim() === '') throw new TracksError("store is 'sqlite:' with no path; give the SQLite file's path, e.g. store: 'tracks.db'");
+    notAPath(path);
+    return sqliteStore(path);
   }
   if (typeof spec !== 'object' || spec === null) {
     throw new TracksError('store must be a SQLite file path, a postgres:// URL, a pg.Pool, memoryStore() or callbackStore(fn)');
@@ -46,8 +48,8 @@ export function storeFrom(spec: StoreSpec, options: PostgresStoreOptions = {}): 
  * Refuses a string that is meant as something other than a SQLite path. Any string not a
  * PostgreSQL URL used to be opened as a path relative to the working directory, so
  * `store: process.env.DATABASE_URL` holding `mysql://app@db/app` recorded into a directory
- * named `mysql:` beside the application, `sqlite:tracks.db` (the form messages name a store
- * by) into a file of that name, and `:memory:` into a file named `:memory:`, with no error.
+ * named `mysql:` beside the application, `sqlite://tracks.db` into a directory `sqlite:`,
+ * and `:memory:` into a file named `:memory:`, with no error.
  * The URL itself is not repeated: it may hold a password.
  */
 function notAPath(spec: string): void {
@@ -57,13 +59,23 @@ function notAPath(spec: string): void {
   }
   if (scheme === undefined || scheme.length < 2) return; // a plain path (or a Windows drive, C:)
   if (scheme === 'sqlite' || scheme === 'file') {
-    throw new TracksError(`store starts with '${scheme}:'; give the SQLite file's path alone, e.g. store: 'tracks.db' or '/var/lib/app/tracks.db'`);
+    // A URL form (sqlite://, file:///...): its slashes mean different paths in different tools.
+    throw new TracksError(`store starts with '${spec.slice(0, scheme.length + 3)}'; give the SQLite file's path alone (or as sqlite:<path>), e.g. store: 'tracks.db' or '/var/lib/app/tracks.db'`);
   }
   if (spec.slice(scheme.length + 1).startsWith('//')) {
     throw new TracksError(
       `store is a ${scheme}:// URL, which tracks cannot record to; give a postgres:// (or postgresql://) URL, a SQLite file path ('tracks.db'), a pg.Pool, or callbackStore(fn) for your own pipeline`,
     );
   }
+}
+
+/**
+ * The SQLite path a store string names: the string itself, or what follows `sqlite:`, which is
+ * how a SQLite store describes itself (the report's `store`, the dashboard's address line), so
+ * that what tracks prints it takes back. (`sqlite://`, a URL form, is left for notAPath to refuse.)
+ */
+export function sqlitePathOf(spec: string): string {
+  return /^sqlite:(?!\/\/)/i.test(spec) ? spec.slice('sqlite:'.length) : spec;
 }
 
 /** Whether a store spec string is a PostgreSQL URL (else it is a SQLite path). */

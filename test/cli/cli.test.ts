@@ -35,6 +35,12 @@ test('tracks report prints the table and --json the documented model', async () 
   assert.equal(report.alpha, 0.01);
   assert.equal(report.sequential, true);
   assert.deepEqual(report.trackSets.map((s) => [s.id, s.users]), [['delay', 3000]]);
+  // The store as the report names it (`sqlite:<path>`) is taken back by --store.
+  const described = (JSON.parse(json.out) as { store: string }).store;
+  assert.equal(described, `sqlite:${path}`);
+  const again = await cli('report', '--store', described, '--json');
+  assert.equal(again.code, 0, again.err);
+  assert.equal((JSON.parse(again.out) as { trackSets: { users: number }[] }).trackSets[0]!.users, 3000);
 });
 
 test('CLI mistakes are one clear line and a non-zero exit', async () => {

@@ -3,7 +3,7 @@
 // recording; configure() twice sends each event to the configuration current when recorded.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TrackSet, TracksError, close, configure, convert, flush, memoryStore, stats } from '../../src/index.js';
+import { TrackSet, TracksError, close, configure, convert, flush, memoryStore, sqliteStore, stats } from '../../src/index.js';
 
 class G2Opts extends TrackSet {
   static override id = 'g2-opts';
@@ -95,8 +95,8 @@ test('a store string that is not a SQLite path is refused by configure(), not op
     for (const [spec, message] of [
       ['mysql://app:secret@db/app', /mysql:\/\/ URL.*postgres:\/\//],
       ['redis://cache:6379', /redis:\/\/ URL/],
-      ['sqlite:tracks.db', /path alone/],
       ['sqlite://tracks.db', /path alone/],
+      ['sqlite:', /no path/],
       ['file:///var/lib/tracks.db', /path alone/],
       [':memory:', /memoryStore\(\)/],
     ] as const) {
@@ -116,6 +116,13 @@ test('a store string that is not a SQLite path is refused by configure(), not op
     new G2Opts({ key: 'colon' }).run();
     await close();
     assert.equal(stats().written > 0, true);
+    // sqlite:<path>, as a SQLite store describes itself, is that path.
+    const described = sqliteStore(join(dir, 'described.db')).description;
+    assert.equal(described, `sqlite:${join(dir, 'described.db')}`);
+    configure({ store: described, outbox: false, handleSignals: false });
+    new G2Opts({ key: 'described' }).run();
+    await close();
+    assert.ok(readdirSync(dir).includes('described.db'), 'written to the path it names');
   } finally {
     process.chdir(cwd);
     rmSync(dir, { recursive: true, force: true });

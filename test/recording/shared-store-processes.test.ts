@@ -10,22 +10,15 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import pg from 'pg';
-import { POSTGRES_SKIP, postgresUrl } from '../support/postgres.js';
+import { POSTGRES_SKIP, postgresUrl, schemasFor, sql } from '../support/postgres.js';
 
 const writer = fileURLToPath(new URL('./fixtures/burst-writer.ts', import.meta.url));
 // PostgreSQL parts run when TRACKS_TEST_POSTGRES_URL is set (README, Development).
 const PG = postgresUrl ?? '';
 const dir = mkdtempSync(join(tmpdir(), 'g3-proc-'));
-const schemas: string[] = [];
-after(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  if (schemas.length === 0) return;
-  const client = new pg.Client({ connectionString: PG });
-  await client.connect();
-  for (const s of schemas) await client.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
-  await client.end();
-});
+/** Schemas of this file's own, dropped when it ends (test/support/postgres.ts). */
+const schemaFor = schemasFor('processes');
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 interface Report {
   stats: { written: number; dropped: number; rejected: number; quarantined: number; buffered: number; spilled: number; drained: number };
@@ -50,13 +43,7 @@ function run(env: Record<string, string>): Promise<Report> {
 }
 
 async function pgRows(schema: string, q: string): Promise<Array<Record<string, unknown>>> {
-  const client = new pg.Client({ connectionString: PG });
-  await client.connect();
-  try {
-    return (await client.query(q.replaceAll('$S', `"${schema}"`))).rows;
-  } finally {
-    await client.end();
-  }
+  return sql(q.replaceAll('$S', `"${schema}"`));
 }
 
 function checkReports(reports: Report[], perWorker: number): void {
@@ -112,8 +99,7 @@ test('four processes, one SQLite file, shared and own keys: every event stored e
 });
 
 test('four processes, one PostgreSQL schema, shared and own keys: every event stored exactly once', { skip: postgresUrl === undefined && POSTGRES_SKIP }, async () => {
-  const schema = `g3_proc_${process.pid}`;
-  schemas.push(schema);
+  const schema = schemaFor('burst');
   const outbox = join(dir, 'pg.outbox');
   const env = { STORE: PG, SCHEMA: schema, OUTBOX: outbox, COUNT: String(PER_WORKER), MODE: 'burst' };
   const reports = await Promise.all([

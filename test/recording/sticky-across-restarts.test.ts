@@ -5,23 +5,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import pg from 'pg';
 import { TrackSet, close, configure, convert, flush, memoryStore, ready, stats } from '../../src/index.js';
 import type { ConversionEvent, ExposureEvent } from '../../src/index.js';
-import { POSTGRES_SKIP, postgresUrl } from '../support/postgres.js';
+import { POSTGRES_SKIP, postgresUrl, schemasFor } from '../support/postgres.js';
 
 // PostgreSQL parts run when TRACKS_TEST_POSTGRES_URL is set (README, Development).
 const PG = postgresUrl ?? '';
 const dir = mkdtempSync(join(tmpdir(), 'g3-sticky-'));
-const schemas: string[] = [];
-after(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  if (schemas.length === 0) return;
-  const client = new pg.Client({ connectionString: PG });
-  await client.connect();
-  for (const s of schemas) await client.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
-  await client.end();
-});
+/** Schemas of this file's own, dropped when it ends (test/support/postgres.ts). */
+const schemaFor = schemasFor('sticky');
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 function versions(id: string) {
   class V1 extends TrackSet {
@@ -79,8 +72,7 @@ test('sticky on SQLite: returning keys keep their track after the weights change
 });
 
 test('sticky on PostgreSQL: the same, after ready()', { skip: postgresUrl === undefined && POSTGRES_SKIP }, async () => {
-  const schema = `g3_sticky_${process.pid}`;
-  schemas.push(schema);
+  const schema = schemaFor('sticky');
   await stickyAcrossRestart(PG, schema);
 });
 

@@ -13,22 +13,16 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { close, configure, flush, stats, storeFrom } from '../../src/index.js';
-import { POSTGRES_SKIP, postgresUrl } from '../support/postgres.js';
+import { POSTGRES_SKIP, postgresUrl, schemasFor } from '../support/postgres.js';
 
 const writer = fileURLToPath(new URL('./fixtures/burst-writer.ts', import.meta.url));
 const cli = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 // PostgreSQL parts run when TRACKS_TEST_POSTGRES_URL is set (README, Development).
 const PG = postgresUrl ?? '';
 const dir = mkdtempSync(join(tmpdir(), 'g3-rt-'));
-const schemas: string[] = [];
-after(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  if (schemas.length === 0) return;
-  const client = new pg.Client({ connectionString: PG });
-  await client.connect();
-  for (const s of schemas) await client.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
-  await client.end();
-});
+/** Schemas of this file's own, dropped when it ends (test/support/postgres.ts). */
+const schemaFor = schemasFor('stopresume');
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 const tracks = (args: string[], env: Record<string, string>) =>
   promisify(execFile)(process.execPath, ['--import', 'tsx', cli, ...args], { env: { ...process.env, ...env }, timeout: 20_000 });
@@ -133,8 +127,7 @@ test('SQLite: tracks stop --serve b and tracks resume from another process while
 });
 
 test('PostgreSQL: tracks stop --serve b and tracks resume from another process while recording, then SIGTERM', { skip: postgresUrl === undefined && POSTGRES_SKIP }, async () => {
-  const schema = `g3_rt_${process.pid}`;
-  schemas.push(schema);
+  const schema = schemaFor('writer');
   const url = `${PG}?schema=${schema}`;
   const outbox = join(dir, 'pg.outbox');
   const o = await watchWriter({ STORE: PG, SCHEMA: schema, OUTBOX: outbox, WORKER: '0' }, url);

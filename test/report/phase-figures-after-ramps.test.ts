@@ -6,23 +6,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import pg from 'pg';
 import { TrackSet, close, configure, convert, flush, normalSf, studentTSf } from '../../src/index.js';
 import { runCli } from '../../src/cli/run-cli.js';
-import { POSTGRES_SKIP, postgresUrl } from '../support/postgres.js';
+import { POSTGRES_SKIP, postgresUrl, schemasFor } from '../support/postgres.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'g10-phases-'));
 // PostgreSQL parts run when TRACKS_TEST_POSTGRES_URL is set (README, Development).
 const PG = postgresUrl ?? '';
-const schemas: string[] = [];
-after(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  if (schemas.length === 0) return;
-  const client = new pg.Client({ connectionString: PG });
-  await client.connect();
-  for (const s of schemas) await client.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
-  await client.end();
-});
+/** Schemas of this file's own, dropped when it ends (test/support/postgres.ts). */
+const schemaFor = schemasFor('phasefig');
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
@@ -65,8 +58,7 @@ for (const kind of ['SQLite', 'PostgreSQL'] as const) {
       spec = join(dir, 'phases.db');
       options = { store: spec };
     } else {
-      const schema = `g10_phases_${process.pid}`;
-      schemas.push(schema);
+      const schema = schemaFor('phases');
       spec = `${PG}?schema=${schema}`;
       options = { store: spec };
     }

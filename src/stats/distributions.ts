@@ -1,10 +1,11 @@
 import { createRequire } from 'node:module';
 import type normalCdfType from '@stdlib/stats-base-dists-normal-cdf';
 import type normalPdfType from '@stdlib/stats-base-dists-normal-pdf';
-import type normalQuantileType from '@stdlib/stats-base-dists-normal-quantile';
 import type tCdfType from '@stdlib/stats-base-dists-t-cdf';
 import type tQuantileType from '@stdlib/stats-base-dists-t-quantile';
 import type gammaincType from '@stdlib/math-base-special-gammainc';
+import type gammalnType from '@stdlib/math-base-special-gammaln';
+import type erfcinvType from '@stdlib/math-base-special-erfcinv';
 import { TracksError } from '../errors.js';
 import { assertFiniteNumber, assertOpenUnitInterval } from './validate.js';
 
@@ -15,10 +16,11 @@ let stdlib:
   | {
       normalCdf: typeof normalCdfType;
       normalPdf: typeof normalPdfType;
-      normalQuantile: typeof normalQuantileType;
       tCdf: typeof tCdfType;
       tQuantile: typeof tQuantileType;
       gammainc: typeof gammaincType;
+      gammaln: typeof gammalnType;
+      erfcinv: typeof erfcinvType;
     }
   | undefined;
 
@@ -26,10 +28,11 @@ function lib(): NonNullable<typeof stdlib> {
   return (stdlib ??= {
     normalCdf: require('@stdlib/stats-base-dists-normal-cdf') as typeof normalCdfType,
     normalPdf: require('@stdlib/stats-base-dists-normal-pdf') as typeof normalPdfType,
-    normalQuantile: require('@stdlib/stats-base-dists-normal-quantile') as typeof normalQuantileType,
     tCdf: require('@stdlib/stats-base-dists-t-cdf') as typeof tCdfType,
     tQuantile: require('@stdlib/stats-base-dists-t-quantile') as typeof tQuantileType,
     gammainc: require('@stdlib/math-base-special-gammainc') as typeof gammaincType,
+    gammaln: require('@stdlib/math-base-special-gammaln') as typeof gammalnType,
+    erfcinv: require('@stdlib/math-base-special-erfcinv') as typeof erfcinvType,
   });
 }
 
@@ -107,7 +110,10 @@ export function normalPdf(x: number): number {
  */
 export function normalQuantile(p: number): number {
   assertOpenUnitInterval('p', p);
-  return lib().normalQuantile(p, 0, 1);
+  // −√2·erfcinv(2p), not @stdlib's normal quantile √2·erfinv(2p − 1): 2p − 1 rounds to −1 for
+  // p below 1.1e−16 (giving −Infinity) and loses digits from p ≈ 1e−8 down. 2p is exact, and
+  // erfcinv works from 2 − 2p for p ≥ 0.5, which is exact too.
+  return -Math.SQRT2 * lib().erfcinv(2 * p);
 }
 
 /**
@@ -166,8 +172,36 @@ export function chiSquareSf(x: number, df: number): number {
   if (typeof x !== 'number' || Number.isNaN(x)) throw new TracksError(`x must be a number, got ${String(x)}`);
   if (x <= 0) return 1;
   if (x === Number.POSITIVE_INFINITY) return 0;
+  const a = df / 2;
+  const half = x / 2;
+  // Where @stdlib takes its large-x series (Boost's condition; for a ≤ 1 the tail is below
+  // e^−1000 and underflows anyway), the sum below.
+  const largeX = half > 1000 && a > 1 && (a < half || Math.abs(a - 50) / half < 1);
   // Used directly as the p-value of the SRM check, so it is floored like the other p-values.
-  return atLeastSmallest(lib().gammainc(x / 2, df / 2, true, true));
+  return atLeastSmallest(largeX ? upperGammaLargeX(a, half) : lib().gammainc(half, a, true, true));
+}
+
+/**
+ * Q(a, x) for x > 1000, where @stdlib's gammainc (0.3.1) takes Boost's large-x series but
+ * starts its terms at a/x instead of (a − 1)/x, off by 0.1% to 2% once a is large enough for
+ * the tail not to underflow (df ≳ 200, statistic > 2000, where it disagrees with scipy's chi2.sf).
+ * The series is the finite sum, from Q(s + 1, x) = Q(s, x) + xˢe⁻ˣ/Γ(s + 1),
+ *
+ *   Q(a, x) = Σ over s = a − 1, a − 2, … > 0 of xˢe⁻ˣ/Γ(s + 1)  (+ Q(a − n, x) < e⁻ˣ ≈ 0),
+ *
+ * of positive terms, each the previous times s/x, summed relative to the first,
+ * exp((a − 1)·ln x − x − ln Γ(a)). In this region a < x + 50, so they grow by at most e^1.25
+ * before they fall, and fall below 1e−17 of the sum within about 9·√x terms.
+ */
+function upperGammaLargeX(a: number, x: number): number {
+  let term = 1;
+  let sum = 0;
+  for (let s = a - 1; s > 0; s--) {
+    sum += term;
+    term *= s / x;
+    if (s < x && term < 1e-17 * sum) break;
+  }
+  return Math.min(1, Math.exp((a - 1) * Math.log(x) - x - lib().gammaln(a) + Math.log(sum)));
 }
 
 /**

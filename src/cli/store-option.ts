@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { escapeControl } from '../core/names.js';
 import { isPostgresUrl, sqlitePathOf, storeFrom } from '../stores/open-store.js';
 import type { Store } from '../model/store.js';
@@ -19,6 +19,10 @@ export function openExistingStore(flag: string | undefined, io: CliIo): Store {
   }
   if (!isPostgresUrl(spec) && !existsSync(sqlitePathOf(spec))) {
     throw new UsageError(`no store at ${escapeControl(spec)}; check the path, or record some runs first (configure({ store: '${escapeControl(spec)}' }))`);
+  }
+  // SQLite reports a folder as a "disk I/O error", which names neither the flag nor the fix.
+  if (!isPostgresUrl(spec) && statSync(spec).isDirectory()) {
+    throw new UsageError(`--store ${escapeControl(spec)} is a folder; give the SQLite file in it, e.g. --store ${escapeControl(spec.replace(/\/+$/, ''))}/tracks.db`);
   }
   return storeFrom(spec);
 }

@@ -1,0 +1,57 @@
+// Bad input to `tracks report`, `plan` and `simulate`: exit code 2, one line that names the
+// flag and the fix, no stack trace.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { sqliteStore } from '../../src/index.js';
+import { runCli } from '../../src/cli/run-cli.js';
+import { writeFixedData } from '../report/fixed-data.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tracks-bad-input-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function cli(...args: string[]): Promise<{ code: number; err: string }> {
+  const err: string[] = [];
+  const code = await runCli(args, { stdout: () => {}, stderr: (t) => err.push(t), env: {} });
+  return { code, err: err.join('\n') };
+}
+
+test('bad flags exit 2 with one line naming the flag and the fix', async () => {
+  const store = join(dir, 'tracks.db');
+  const s = sqliteStore(store);
+  await writeFixedData(s);
+  await s.close();
+  const module = join(dir, 'sets.mjs');
+  writeFileSync(module, `import { TrackSet } from '${new URL('../../src/index.ts', import.meta.url).href}';\nexport class D extends TrackSet {\n  static id = 'd';\n  static short_track() {}\n}\n`);
+  const cases: [string[], RegExp][] = [
+    [['report', '--store', store, '--alpha', '0'], /--alpha is '0'; give a number from 1e-9 to 0\.5/],
+    [['report', '--store', store, '--alpha', '0.7'], /--alpha is '0\.7'; give a number/],
+    [['report', '--store', store, '--correction', 'bonferroni'], /--correction is 'bonferroni'; use holm or bh/],
+    [['report', '--store', store, '--phase', '1.5', '--trackset', 'delay'], /--phase is '1\.5'; give a phase number/],
+    [['report', '--store', store, '--phase', '7', '--trackset', 'delay'], /--phase 7 is not one of them \(give 1 to 1\)/],
+    [['report', '--store', store, '--cuped-window', 'abc'], /--cuped-window is 'abc'; give a number from 0\.1 to 366/],
+    [['report', '--store', dir], /--store .* is a folder; give the SQLite file in it, e\.g\. --store .*\/tracks\.db/],
+    [['plan', '--baseline', '0.05', '--mde', '0.1', '--tracks', '1'], /--tracks is '1'; give a number from 2 to 1000/],
+    [['plan', '--baseline', '0.05', '--mde', '0.1', '--tracks', '2.5'], /--tracks is '2\.5'; give a whole number of tracks/],
+    [['plan', '--baseline', '0.05', '--mde', '0.1', '--alpha', '0.9'], /--alpha is '0\.9'; give a number from 1e-9 to 0\.5/],
+    [['plan', '--baseline', '0.05', '--mde', '0.1', '--power', '1'], /--power is '1'; give a number from 0\.01 to 0\.999999/],
+    [['plan', '--baseline', '0.05', '--mde', '0.1', '--daily', '0'], /--daily is '0'; give a number from 1/],
+    [['plan', '--baseline', '0.05', '--mde', '-1'], /--mde is '-1'; give a number from -0\.999999 to 1000/],
+    [['simulate', module, '--count', '0'], /--count is '0'; give a number from 1 to 10000000/],
+    [['simulate', module, '--count', '1.5'], /--count must be a whole number/],
+    [['simulate', module, '--coverage', '2'], /--coverage is '2'; give a number from 0 to 1/],
+    [['simulate', module, '--weights', 'short'], /--weights item 'short' must look like name=weight/],
+    [['simulate', module, '--keys', join(dir, 'missing.txt')], /cannot read keys from .*missing\.txt; give a file with one key per line/],
+    [['simulate', module, '--trackset', 'nope'], /no track set with id 'nope'/],
+  ];
+  for (const [args, message] of cases) {
+    const { code, err } = await cli(...args);
+    const label = args.join(' ');
+    assert.equal(code, 2, `${label}: exit ${code}, ${err}`);
+    assert.match(err, message, label);
+    assert.equal(err.split('\n').length, 1, `${label}: one line, got ${err}`);
+    assert.doesNotMatch(err, /\n\s+at |Error:/, `${label}: no stack trace`);
+  }
+});

@@ -17,11 +17,13 @@ export function openExistingStore(flag: string | undefined, io: CliIo): Store {
   if (spec === undefined || spec === '') {
     throw new UsageError('no store given; pass --store tracks.db (or a postgres:// URL), or set TRACKS_STORE');
   }
-  if (!isPostgresUrl(spec) && !existsSync(sqlitePathOf(spec))) {
+  if (isPostgresUrl(spec)) return storeFrom(spec);
+  const path = sqlitePathOf(spec);
+  if (!existsSync(path)) {
     throw new UsageError(`no store at ${escapeControl(spec)}; check the path, or record some runs first (configure({ store: '${escapeControl(spec)}' }))`);
   }
   // SQLite reports a folder as a "disk I/O error", which names neither the flag nor the fix.
-  if (!isPostgresUrl(spec) && statSync(spec).isDirectory()) {
+  if (statSync(path).isDirectory()) {
     throw new UsageError(`--store ${escapeControl(spec)} is a folder; give the SQLite file in it, e.g. --store ${escapeControl(spec.replace(/\/+$/, ''))}/tracks.db`);
   }
   return storeFrom(spec);

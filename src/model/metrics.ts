@@ -117,15 +117,21 @@ export type MetricDeclarations = Readonly<Record<string, MetricDeclaration>>;
 export interface TracksRegister {}
 
 /**
- * The metric names `convert()` takes: the keys of `TracksRegister['metrics']` when you
- * registered your declarations, else any string.
+ * The metric names `convert()` takes: the keys of `TracksRegister['metrics']` and the
+ * numerators and denominators of its ratio metrics when you registered your declarations,
+ * else any string.
  *
  * @example
  * ```ts
  * const metric: MetricName = 'purchase';
  * ```
  */
-export type MetricName = TracksRegister extends { readonly metrics: infer M } ? Extract<keyof M, string> : string;
+export type MetricName = TracksRegister extends { readonly metrics: infer M } ? Extract<keyof M | RatioPartsOf<M>, string> : string;
+
+/** The numerator and denominator names of a declarations type's ratio metrics: recorded with convert() too. */
+type RatioPartsOf<M> = {
+  [K in keyof M]: M[K] extends { readonly kind: 'ratio'; readonly numerator: infer N; readonly denominator: infer D } ? N | D : never;
+}[keyof M];
 
 /**
  * Keeps the literal names of metric declarations for {@link TracksRegister} (and checks them

@@ -1,3 +1,6 @@
+// Runs are Disposable (`using`): the declarations name that lib, so a project whose `types`
+// or `lib` leave it out (TypeScript 7 loads no @types by default) still compiles them.
+/// <reference lib="esnext.disposable" preserve="true" />
 import { randomUUID } from 'node:crypto';
 import { TracksError } from '../errors.js';
 import { assign } from './assign.js';

@@ -3,7 +3,7 @@ import { ApiError, CONTROL_ACTIONS, applyControl, dimensionParam, dimensionsOf, 
 import type { ControlAction, DashboardReportOptions } from './api.js';
 import type { Assets } from './assets.js';
 import { pageHtml } from './page.js';
-import { applySecurityHeaders, checkAccess, csrfProblem, hostAllowed, tokenCookie } from './security.js';
+import { applySecurityHeaders, checkAccess, crossSiteProblem, csrfProblem, hostAllowed, tokenCookie } from './security.js';
 import type { Store } from '../model/store.js';
 
 /**
@@ -23,7 +23,8 @@ import type { Store } from '../model/store.js';
  * | POST   | `/api/promote`                   | `{ trackSetId }`: a shadow set goes live      |
  *
  * Every POST changes state, so every one passes the same checks (security.ts: the token when
- * there is one, the CSRF secret, same origin, a JSON body).
+ * there is one, the CSRF secret, same origin, a JSON body). A request another site's page makes
+ * is refused on every route but a navigation to the page (crossSiteProblem).
  */
 
 /** What the request handler needs: the store, report options, secrets, assets. */
@@ -63,6 +64,8 @@ async function route(ctx: RouteContext, req: IncomingMessage, res: ServerRespons
     return sendText(res, 421, 'tracks dashboard: unexpected Host header; open the address the dashboard printed\n');
   }
   const url = new URL(req.url ?? '/', 'http://dashboard.invalid');
+  const crossSite = crossSiteProblem(req, url.pathname);
+  if (crossSite !== null) throw new ApiError(403, crossSite);
   const access = checkAccess(req, url, ctx.token);
   if (access.kind === 'denied') {
     res.setHeader('WWW-Authenticate', 'Bearer realm="tracks dashboard"');

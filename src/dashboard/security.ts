@@ -14,6 +14,10 @@ import { isIP } from 'node:net';
  *   another dashboard (another token) would overwrite.
  * - **Which host names.** Without a token, only the loopback names the server listens on are
  *   accepted in the Host header, so a web page cannot reach it through DNS rebinding.
+ * - **Which sites.** A browser says which site a request comes from (`Sec-Fetch-Site`); another
+ *   site's page may open the page itself by a link, nothing else: its requests to the API or the
+ *   assets would otherwise still run the report's queries (CORP only hides the answer), letting
+ *   it load the store and time the answers (whether a set id exists).
  * - **Who may change state.** Stop, resume, ramp and promote are POSTs carrying a per-server
  *   CSRF secret (embedded in the page's meta tag, sent back as a header), from the page's own
  *   origin.
@@ -208,6 +212,22 @@ export function csrfProblem(req: IncomingMessage, csrfSecret: string): string | 
     if (originHost !== req.headers.host) return `request from another origin (${origin})`;
   }
   return null;
+}
+
+/**
+ * Whether a request a browser made for another site's page may proceed (Fetch Metadata): only a
+ * top-level navigation to the page (`/`: a link to the dashboard, the printed `?token=` address)
+ * may; requests without `Sec-Fetch-Site` (curl, scripts, older browsers), typed addresses
+ * (`none`) and the page's own requests (`same-origin`) are not concerned.
+ * Returns null when it may, else the reason it may not.
+ */
+export function crossSiteProblem(req: IncomingMessage, pathname: string): string | null {
+  const site = req.headers['sec-fetch-site'];
+  if (site === undefined || site === 'same-origin' || site === 'none') return null;
+  const dest = req.headers['sec-fetch-dest'];
+  const opensPage =
+    pathname === '/' && (req.method === 'GET' || req.method === 'HEAD') && req.headers['sec-fetch-mode'] === 'navigate' && (dest === undefined || dest === 'document');
+  return opensPage ? null : `a request from another site (Sec-Fetch-Site: ${String(site)}); only a link to the page itself is followed`;
 }
 
 /** Sets the security headers on a response. */

@@ -35,6 +35,9 @@ export interface DashboardServer {
   close(): Promise<void>;
 }
 
+/** The time a client has to send a whole request, headers and body; then the connection is closed. */
+export const REQUEST_TIMEOUT_MS = 10_000;
+
 /** The dashboard's default port. */
 export const DEFAULT_PORT = 4411;
 
@@ -74,7 +77,13 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     assets: new Assets(),
     port: () => boundPort,
   };
-  const server = createServer((req, res) => void handleRequest(context, req, res));
+  const server = createServer(
+    // A request (a few hundred bytes of headers, a control body of a few dozen) arrives whole in
+    // well under a second; Node's defaults (60 s for headers, 300 s in all, checked every 30 s)
+    // let anyone who can connect hold sockets open by sending a byte now and then.
+    { headersTimeout: REQUEST_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1_000 },
+    (req, res) => void handleRequest(context, req, res),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       reject(

@@ -153,6 +153,9 @@ function sendText(res: ServerResponse, status: number, text: string): void {
 }
 
 function send(res: ServerResponse, status: number, contentType: string, body: string | Buffer, headOnly: boolean): void {
+  // A refusal (no token, wrong host, too large...) does not read the body: close the connection
+  // rather than drain whatever the client goes on sending.
+  if (status >= 400 && !res.req.complete) res.setHeader('Connection', 'close');
   res.setHeader('Content-Type', contentType);
   res.setHeader('Content-Length', Buffer.byteLength(body));
   res.writeHead(status);

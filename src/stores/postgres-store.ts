@@ -727,8 +727,8 @@ const SECRET_PARAMETERS = new Set(['password', 'sslpassword']);
  * The URL without its passwords, for messages and for `description`, which the report's
  * `store`, `tracks dashboard`'s address line and its page show to whoever can read them. Both
  * places a password can go are masked: the user part (`postgres://app:secret@…`, also with no
- * user name, `postgres://:secret@…`, and a raw `@` in the password, since the user part ends at
- * the authority's last `@`) and the `password` and `sslpassword` parameters. A URL that does not
+ * user name, `postgres://:secret@…`, and a raw `@` or `/` in the password, since the user part
+ * is taken to end at the last `@` before the query) and the `password` and `sslpassword` parameters. A URL that does not
  * parse (a password holding a raw `/`, `?` or `#`, which end the authority) is masked up to its
  * last `@`, since where its password ends is not known, and it is in error messages.
  */
@@ -736,8 +736,12 @@ function redact(url: string): string {
   const slashes = url.indexOf('//');
   if (slashes === -1) return maskParameters(url);
   const rest = url.slice(slashes + 2);
-  const authorityEnd = URL.canParse(url) ? rest.search(/[/?#]|$/) : rest.length;
-  const at = rest.lastIndexOf('@', authorityEnd - 1);
+  // Up to the last @ before the query, not the authority's: in 'postgres://:p@ss/w0rd@db/x' the
+  // password meant is 'p@ss/w0rd' (pg, reading the URL, takes 'p' and fails to connect), and
+  // masking only 'p' would print the rest of it. A database name holding an @ loses its host
+  // in the description instead, which gives nothing away.
+  const end = URL.canParse(url) ? rest.search(/[?#]|$/) : rest.length;
+  const at = rest.lastIndexOf('@', end - 1);
   if (at === -1) return url.slice(0, slashes + 2) + maskParameters(rest);
   const colon = rest.indexOf(':');
   const user = colon === -1 || colon > at ? rest.slice(0, at) : `${rest.slice(0, colon)}:***`;

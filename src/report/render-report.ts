@@ -1,7 +1,7 @@
 import { escapeControl as text } from '../core/names.js';
 import type { MetricResult, PhaseResult, Report, TrackResult, TrackSetResult } from './report-model.js';
 import { formatP, pText } from './build-report.js';
-import { TYPE_LABELS, WIDTH, clip, count, fitsUnclipped, liftText, number, percent, signedPercent, table, wrap } from './text-table.js';
+import { TYPE_LABELS, WIDTH, clip, count, fitsUnclipped, liftText, number, percent, relativeDisagrees, signedPercent, table, wrap } from './text-table.js';
 import { renderHoldoutSection } from './holdout-section.js';
 import { renderShadow } from './shadow-section.js';
 import { capNote, cupedNotes } from './metric-notes.js';
@@ -46,8 +46,18 @@ export function renderReport(report: Report, options: RenderOptions = {}): strin
     ` across each set's tracks and metrics; * = significant after adjustment` +
     (report.cuped
       ? `; CUPED: adjusted for each user's last ${report.cuped.windowDays} days before exposure (a metric's own cuped window where it declares one) where they have any (--no-cuped: off)`
+      : '') +
+    (showsAbsoluteLift(report)
+      ? '; Δ = the absolute difference, shown where the relative interval disagrees with it about zero (too few users for the delta method)'
       : '');
   return [...blocks, wrap(footer, WIDTH).join('\n')].join('\n\n');
+}
+
+/** Whether any track's lift is shown as an absolute difference (liftText's Δ). */
+function showsAbsoluteLift(report: Report): boolean {
+  return report.trackSets.some((set) =>
+    set.tracks.some((t) => t.metrics.some((m) => m.comparison?.relative != null && relativeDisagrees(m.comparison.relative, m.comparison.absolute))),
+  );
 }
 
 function renderTrackSet(set: TrackSetResult, options: RenderOptions): string {

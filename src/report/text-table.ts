@@ -14,11 +14,24 @@ export const TYPE_LABELS: Readonly<Record<MetricResult['type'], (name: string) =
   ratio: (name) => name,
 };
 
-/** A lift for people: relative with its interval when there is one, else absolute. */
+/**
+ * A lift for people: relative with its interval when there is one and it agrees with the
+ * absolute interval about zero; else absolute, marked Δ where a relative one was left out.
+ * (With few users the delta method's relative interval can cross zero while the test, on the
+ * absolute difference, is significant: "+125% [-50%, +301%] * better" would contradict itself.)
+ */
 export function liftText(relative: Comparison['relative'], absolute: Pick<Comparison['absolute'], 'estimate' | 'interval'>): string {
-  return relative
-    ? `${signedPercent(relative.estimate)} [${signedPercent(relative.interval[0])}, ${signedPercent(relative.interval[1])}]`
-    : `${number(absolute.estimate)} [${number(absolute.interval[0])}, ${number(absolute.interval[1])}]`;
+  if (relative && !relativeDisagrees(relative, absolute)) {
+    return `${signedPercent(relative.estimate)} [${signedPercent(relative.interval[0])}, ${signedPercent(relative.interval[1])}]`;
+  }
+  const text = `${number(absolute.estimate)} [${number(absolute.interval[0])}, ${number(absolute.interval[1])}]`;
+  return relative ? `Δ${absolute.estimate >= 0 ? '+' : ''}${text}` : text;
+}
+
+/** Whether a relative interval contains zero where the absolute one does not, or the other way round. */
+export function relativeDisagrees(relative: NonNullable<Comparison['relative']>, absolute: Pick<Comparison['absolute'], 'interval'>): boolean {
+  const excludesZero = ([low, high]: readonly [number, number]) => low > 0 || high < 0;
+  return excludesZero(relative.interval) !== excludesZero(absolute.interval);
 }
 
 /**

@@ -493,11 +493,19 @@ function percentileName(q: number): string {
   return `${p}${suffix}`;
 }
 
-/** A lift as the table shows it: relative with its interval, or absolute when the baseline is 0. */
+/**
+ * A lift as the table shows it, as `tracks report` does: relative with its interval, or
+ * absolute when the baseline is 0, or absolute marked Δ when the relative interval disagrees
+ * with the absolute one about zero (too few users for the delta method; the verdict follows the
+ * absolute difference).
+ */
 function liftText(relative: { readonly estimate: number; readonly interval: readonly [number, number] } | null, absolute: { readonly estimate: number; readonly interval: readonly [number, number] }): string {
-  return relative !== null
-    ? `${signedPercent(relative.estimate)} [${signedPercent(relative.interval[0])}, ${signedPercent(relative.interval[1])}]`
-    : `${number(absolute.estimate)} [${number(absolute.interval[0])}, ${number(absolute.interval[1])}]`;
+  const excludesZero = ([low, high]: readonly [number, number]) => low > 0 || high < 0;
+  if (relative !== null && excludesZero(relative.interval) === excludesZero(absolute.interval)) {
+    return `${signedPercent(relative.estimate)} [${signedPercent(relative.interval[0])}, ${signedPercent(relative.interval[1])}]`;
+  }
+  const text = `${number(absolute.estimate)} [${number(absolute.interval[0])}, ${number(absolute.interval[1])}]`;
+  return relative !== null ? `Δ${absolute.estimate >= 0 ? '+' : ''}${text}` : text;
 }
 
 /**

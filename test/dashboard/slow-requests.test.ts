@@ -61,10 +61,12 @@ test('slow requests are cut off: headers or a body sent a byte at a time, a refu
     // No token: refused at once, and the connection with it, not once 100 MB have come in.
     trickle(`POST /api/stop HTTP/1.1\r\n${host}Content-Type: application/json\r\nContent-Length: 100000000\r\n\r\n`, 'x'.repeat(1000), limit),
   ]);
-  assert.ok(headers.closedAfterMs !== null && headers.closedAfterMs < REQUEST_TIMEOUT_MS + 2_000, `slow headers held the connection ${headers.closedAfterMs ?? 'past the limit'} ms`);
-  assert.ok(body.closedAfterMs !== null && body.closedAfterMs < REQUEST_TIMEOUT_MS + 2_000, `a slow body held the connection ${body.closedAfterMs ?? 'past the limit'} ms`);
+  // Behaviour, not speed: each connection is closed by the server within the bounded wait
+  // (Node's defaults would hold the first two for 60 and 300 s, and read the third's 100 MB).
+  assert.notEqual(headers.closedAfterMs, null, 'slow headers held the connection past the request timeout');
+  assert.notEqual(body.closedAfterMs, null, 'a slow body held the connection past the request timeout');
   assert.match(refused.status, /^HTTP\/1\.1 401 /);
-  assert.ok(refused.closedAfterMs !== null && refused.closedAfterMs < 2_000, `a refused request's body was read on for ${refused.closedAfterMs ?? 'past the limit'} ms`);
+  assert.notEqual(refused.closedAfterMs, null, "a refused request's body was read on");
 });
 
 test('a request sent at once is answered as before, on a connection kept alive', async () => {

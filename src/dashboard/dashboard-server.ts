@@ -20,6 +20,8 @@ export interface DashboardOptions {
   readonly token?: string | undefined;
   /** Report options (alpha, sequential, correction, baselines), as for `tracks report`. */
   readonly report?: DashboardReportOptions | undefined;
+  /** The time a client has to send a whole request (default {@link REQUEST_TIMEOUT_MS}); shorter in tests. */
+  readonly requestTimeoutMs?: number | undefined;
 }
 
 /** A running dashboard. */
@@ -77,11 +79,16 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     assets: new Assets(),
     port: () => boundPort,
   };
+  const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const server = createServer(
     // A request (a few hundred bytes of headers, a control body of a few dozen) arrives whole in
     // well under a second; Node's defaults (60 s for headers, 300 s in all, checked every 30 s)
     // let anyone who can connect hold sockets open by sending a byte now and then.
-    { headersTimeout: REQUEST_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1_000 },
+    {
+      headersTimeout: requestTimeout,
+      requestTimeout,
+      connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(requestTimeout / 4))),
+    },
     (req, res) => void handleRequest(context, req, res),
   );
   await new Promise<void>((resolve, reject) => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { liftText, signedPercent, table } from '../../src/report/text-table.js';
 import { signedPercent as dashboardSignedPercent } from '../../src/dashboard/client/dom.js';
+import { liftText as dashboardLiftText } from '../../src/dashboard/client/trackset.js';
 
 test('signedPercent: a change that rounds to zero carries no sign, in the report and the dashboard', () => {
   for (const format of [signedPercent, dashboardSignedPercent]) {
@@ -47,4 +48,8 @@ test('liftText: a relative interval that crosses zero where the absolute one doe
   // Agreeing intervals keep the relative form; a metric with no relative lift is absolute, unmarked.
   assert.equal(liftText({ estimate: 0.2, interval: [0.05, 0.35] }, absolute), '+20.0% [+5.0%, +35.0%]');
   assert.equal(liftText(null, absolute), '0.147 [0.0480, 0.246]');
+  // The dashboard's cells follow the same rule.
+  for (const rel of [relative, { estimate: 0.2, interval: [0.05, 0.35] as [number, number] }, null]) {
+    assert.equal(dashboardLiftText(rel, absolute), liftText(rel, absolute));
+  }
 });

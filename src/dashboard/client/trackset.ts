@@ -497,9 +497,10 @@ function percentileName(q: number): string {
  * A lift as the table shows it, as `tracks report` does: relative with its interval, or
  * absolute when the baseline is 0, or absolute marked Δ when the relative interval disagrees
  * with the absolute one about zero (too few users for the delta method; the verdict follows the
- * absolute difference).
+ * absolute difference). Kept equal to report/text-table.ts's (test/report/text-table.test.ts):
+ * the client bundle imports no runtime code from the report layer.
  */
-function liftText(relative: { readonly estimate: number; readonly interval: readonly [number, number] } | null, absolute: { readonly estimate: number; readonly interval: readonly [number, number] }): string {
+export function liftText(relative: { readonly estimate: number; readonly interval: readonly [number, number] } | null, absolute: { readonly estimate: number; readonly interval: readonly [number, number] }): string {
   const excludesZero = ([low, high]: readonly [number, number]) => low > 0 || high < 0;
   if (relative !== null && excludesZero(relative.interval) === excludesZero(absolute.interval)) {
     return `${signedPercent(relative.estimate)} [${signedPercent(relative.interval[0])}, ${signedPercent(relative.interval[1])}]`;

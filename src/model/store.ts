@@ -67,6 +67,13 @@ export interface Store {
    */
   writeNow?(events: readonly RecordedEvent[]): void;
   /**
+   * True when the store takes writes one at a time, in the order they were sent (the SQLite
+   * store's worker thread): recording then sends the next full batches while one is being
+   * written, so the store's thread writes them while the application's thread runs on.
+   * Optional: without it, one write is sent at a time.
+   */
+  readonly writesInOrder?: boolean;
+  /**
    * The metric declarations published to the store (`configure({ metrics })`), the latest per
    * name. Optional for stores of your own: without it, reports infer every metric's kind.
    */

@@ -39,6 +39,11 @@ const OUTBOX_OPEN_MS = 5_000;
 const OPENING_SLICE_MS = 50;
 /** The longest an overflow spill (on the application's thread) waits for the outbox's lock. */
 const OVERFLOW_WAIT_MS = 100;
+/**
+ * Most batches sent ahead to a store that writes in order (see {@link Delivery.kick}): each is
+ * copied to the store's thread, so this bounds that copy (and the work queued behind a write).
+ */
+const MAX_AHEAD = 64;
 
 /** A flush waiting for every event before `seq` to settle. */
 interface Waiter {
@@ -47,7 +52,8 @@ interface Waiter {
 }
 
 /**
- * Moves events from the buffer to the store, and only that: one batch at a time, each store
+ * Moves events from the buffer to the store, and only that: one batch at a time (a store that
+ * writes in order is also sent the full batches behind it; see {@link Delivery.kick}), each store
  * call under a deadline. A transient failure (unreachable, busy, silent, timed out) puts the
  * batch back and waits (doubling, with jitter); a permanent one is narrowed down by halving
  * until the events at fault are found, which are quarantined while every other event is
@@ -95,8 +101,27 @@ export class Delivery {
   #stopped = false;
   /** Transient write failures so far. */
   #failures = 0;
-  /** When the write under way started (0: none). */
-  #writingSince = 0;
+  /** When each write under way started, oldest first. */
+  readonly #writeStarts: number[] = [];
+  /**
+   * How long the store takes to write a batch, in ms: from the later of its sending and the
+   * previous answer to its answer (a write sent ahead waits behind the others), rising at
+   * once with a slower write and halving with each faster one.
+   */
+  #writeMs = 0;
+  /** When the last write ended. */
+  #lastAnswerAt = 0;
+  /** Batches sent ahead (see {@link kick}) whose writes have not ended, their events and bytes. */
+  #ahead = 0;
+  #aheadEvents = 0;
+  #aheadBytes = 0;
+  /**
+   * When the recording thread was last seen free (a setImmediate set by #sendAhead ran): a
+   * write unanswered then was slow; one unanswered only since, during a long synchronous
+   * stretch, may have been answered in a message not yet read.
+   */
+  #freeAt = 0;
+  #watchingFree = false;
 
   constructor(store: Store, outbox: Outbox | undefined, buffer: EventBuffer, errors: ErrorReporter, options: DeliveryOptions) {
     this.#store = store;
@@ -113,12 +138,18 @@ export class Delivery {
    * batches waiting, or half the bound, events spill to it. Spilling early keeps few events
    * alive in memory, and so keeps garbage collection pauses short during an outage; a burst
    * that a healthy store is about to take spills nothing.
+   *
+   * A store that writes in order (the SQLite store's thread) is also sent the full batches
+   * queued behind the write under way, while it keeps up: called from the recording thread as
+   * each batch fills, this lets the store's thread write during a long synchronous stretch of
+   * the application's, instead of after it.
    */
   kick(ignoreBackoff = false): void {
     if (ignoreBackoff) this.#retryAt = 0;
     if (this.#behind(2, 4)) this.#openOutbox();
     if (this.#behind(4, 2)) void this.spill();
-    this.#pumping ??= this.#pump().finally(() => {
+    if (this.#pumping !== undefined) return this.#sendAhead();
+    this.#pumping = this.#pump().finally(() => {
       this.#pumping = undefined;
     });
   }
@@ -162,7 +193,7 @@ export class Delivery {
   #behind(batches: number, part: number): boolean {
     const buffer = this.#buffer;
     const now = monotonicNow();
-    const struggling = this.#retryAt > now || (this.#writingSince > 0 && now - this.#writingSince > SLOW_WRITE_MS);
+    const struggling = this.#retryAt > now || this.#writingFor(now) > SLOW_WRITE_MS;
     return (
       (struggling && buffer.queued >= batches * this.#options.batchSize) || buffer.total * part >= buffer.maxEvents || buffer.bytes * part >= buffer.maxBytes
     );
@@ -233,6 +264,52 @@ export class Delivery {
 
   // ---- writing ----
 
+  /** How long the oldest write under way had taken at `now`, in ms (0: none). */
+  #writingFor(now: number): number {
+    return this.#writeStarts.length === 0 ? 0 : Math.max(0, now - this.#writeStarts[0]!);
+  }
+
+  /**
+   * Sends full batches ahead of the pump to a store that writes in order, while it keeps up:
+   * not after a failure, nor while a write has been slow, and no more than the store writes
+   * within half the write deadline at its last pace (a write queued behind the others must not
+   * time out for waiting), {@link MAX_AHEAD} batches, or three quarters of the memory bound.
+   */
+  #sendAhead(): void {
+    if (this.#store.writesInOrder !== true || this.#stopped) return;
+    const size = this.#options.batchSize;
+    if (!this.#watchingFree) {
+      this.#watchingFree = true;
+      setImmediate(() => {
+        this.#watchingFree = false;
+        this.#freeAt = monotonicNow();
+      }).unref();
+    }
+    if (this.#retryAt > monotonicNow() || this.#writingFor(this.#freeAt) > SLOW_WRITE_MS || this.#buffer.queued < size) return;
+    const fits = Math.floor(this.#options.writeTimeout / 2 / Math.max(1, this.#writeMs));
+    const most = Math.min(MAX_AHEAD, fits);
+    const buffer = this.#buffer;
+    // Three quarters of the memory bound at most: an answer is read only when this thread is
+    // free, and until then its events stay held, so a quarter is left for new events to queue
+    // in (and, at the bound, for the overflow's tenth to spill from).
+    while (this.#ahead < most && buffer.queued >= size && (this.#aheadEvents + size) * 4 <= buffer.maxEvents * 3 && this.#aheadBytes * 4 < buffer.maxBytes * 3) {
+      const batch = buffer.take(size)!;
+      this.#ahead++;
+      this.#aheadEvents += batch.events.length;
+      this.#aheadBytes += batch.bytes;
+      this.#deliver(batch)
+        .then((outcome) => {
+          if (outcome === 'transient') this.#retryLater();
+        })
+        .catch((error: unknown) => this.#reportFailure('write', error))
+        .finally(() => {
+          this.#ahead--;
+          this.#aheadEvents -= batch.events.length;
+          this.#aheadBytes -= batch.bytes;
+        });
+    }
+  }
+
   /**
    * Writes batches from memory, and gives the outbox a batch's turn whenever memory is not
    * backed up (so a backlog drains under steady traffic too), until both are done or a write
@@ -298,31 +375,38 @@ export class Delivery {
 
   /** One write under the deadline; the failure, or undefined when the store confirmed it. */
   async #write(events: readonly RecordedEvent[]): Promise<unknown> {
-    this.#writingSince = monotonicNow();
+    const started = monotonicNow();
+    this.#writeStarts.push(started);
     try {
       await withDeadline(this.#options.writeTimeout, `writing ${events.length} events to ${this.#store.description}`, (call) =>
         this.#store.write(events, call),
       );
       this.#backoff = 0;
       this.#retryAt = 0;
+      const now = monotonicNow();
+      this.#writeMs = Math.max(now - Math.max(started, this.#lastAnswerAt), this.#writeMs / 2);
+      this.#lastAnswerAt = now;
       return undefined;
     } catch (error) {
       if (isTransient(error)) {
         this.#failures++;
         this.#openOutbox();
-        this.#backoff = Math.min(this.#options.maxRetryDelay, this.#backoff === 0 ? this.#options.retryDelay : this.#backoff * 2);
-        // Jitter, so processes that lost the store together do not return together.
-        this.#retryAt = monotonicNow() + this.#backoff * (0.8 + 0.4 * Math.random());
+        // Writes sent ahead fail together: one outage, one step of the backoff.
+        const now = monotonicNow();
+        if (this.#retryAt <= now) {
+          this.#backoff = Math.min(this.#options.maxRetryDelay, this.#backoff === 0 ? this.#options.retryDelay : this.#backoff * 2);
+          // Jitter, so processes that lost the store together do not return together.
+          this.#retryAt = now + this.#backoff * (0.8 + 0.4 * Math.random());
+        }
         // A flush (or close) waiting on this write tries again within its window, not after it:
         // a backoff longer than flushTimeout would otherwise drop or spill what a store that is
         // back could take.
-        const now = monotonicNow();
         if (this.#flushingUntil > now) this.#retryAt = Math.min(this.#retryAt, now + Math.max(this.#options.retryDelay, (this.#flushingUntil - now) / 2));
         this.#reportFailure('write', error);
       }
       return error ?? new Error('the store failed without an error');
     } finally {
-      this.#writingSince = 0;
+      this.#writeStarts.splice(this.#writeStarts.indexOf(started), 1);
     }
   }
 

@@ -96,6 +96,8 @@ export class Recorder {
   readonly #isStopped = (trackSetId: string): boolean => this.#controls.serving(trackSetId) !== undefined;
   #closing: Promise<void> | undefined;
   #soon = false;
+  /** Whether the store writes in order, so full batches are handed to it as they fill. */
+  readonly #sendsAhead: boolean;
   #droppedAfterClose = false;
 
   /** Starts recording into `store`, spilling to `outbox` when there is one. Throws a TracksError for a bad option. */
@@ -103,6 +105,7 @@ export class Recorder {
     const o = resolveOptions(options);
     if (o.secret === true) warnUnsaltedOnce();
     this.store = store;
+    this.#sendsAhead = store.writesInOrder === true;
     this.#options = o;
     this.#outbox = outbox;
     this.#errors = new ErrorReporter(o.onError);
@@ -233,10 +236,23 @@ export class Recorder {
     this.#pushOne(event);
   }
 
+  /** Delivery's kick on the recording thread: never throws into the caller. */
+  #kickNow(): void {
+    try {
+      this.#delivery.kick();
+    } catch (error) {
+      this.#errors.report('write', error);
+    }
+  }
+
   readonly #pushOne = (event: RecordedEvent): void => {
     if (this.#buffer.push(event)) {
+      const queued = this.#buffer.queued;
+      // Each new full batch goes at once to a store that writes in order (its own thread takes
+      // it while this one runs on, however long this one stays busy): see Delivery.kick.
+      if (this.#sendsAhead && queued % this.#options.batchSize === 0) this.#kickNow();
       // A full batch to write (or, when the store is behind, to spill): act on the next turn.
-      if (!this.#soon && (this.#buffer.queued >= this.#options.batchSize || this.#buffer.bytes * 4 >= this.#buffer.maxBytes)) {
+      if (!this.#soon && (queued >= this.#options.batchSize || this.#buffer.bytes * 4 >= this.#buffer.maxBytes)) {
         this.#soon = true;
         setImmediate(() => {
           this.#soon = false;

@@ -58,6 +58,8 @@ const SPLIT_SUMMARY_UNITS = 200_000;
  */
 export class SqliteStore implements Store {
   readonly description: string;
+  /** Its worker thread answers writes one at a time, in order: see {@link Store.writesInOrder}. */
+  readonly writesInOrder = true;
   readonly #worker: WorkerClient;
   /** A second thread for reading, started by the first summary big enough to split. */
   #reader: WorkerClient | undefined;

@@ -111,10 +111,8 @@ export class Delivery {
   #writeMs = 0;
   /** When the last write ended. */
   #lastAnswerAt = 0;
-  /** Batches sent ahead (see {@link kick}) whose writes have not ended, their events and bytes. */
+  /** Batches sent ahead (see {@link kick}) whose writes have not ended. */
   #ahead = 0;
-  #aheadEvents = 0;
-  #aheadBytes = 0;
   /**
    * When the recording thread was last seen free (a setImmediate set by #sendAhead ran): a
    * write unanswered then was slow; one unanswered only since, during a long synchronous
@@ -291,12 +289,18 @@ export class Delivery {
     const buffer = this.#buffer;
     // Three quarters of the memory bound at most: an answer is read only when this thread is
     // free, and until then its events stay held, so a quarter is left for new events to queue
-    // in (and, at the bound, for the overflow's tenth to spill from).
-    while (this.#ahead < most && buffer.queued >= size && (this.#aheadEvents + size) * 4 <= buffer.maxEvents * 3 && this.#aheadBytes * 4 < buffer.maxBytes * 3) {
+    // in (and, at the bound, for the overflow's tenth to spill from). Counted over every event
+    // taken out, not only those sent ahead: the pump's batch (or a spill's) is held as well, and
+    // with maxBuffered at four batches it would otherwise take the last quarter, leaving the
+    // overflow nothing to spill, so a burst past the bound was dropped despite the outbox.
+    while (
+      this.#ahead < most &&
+      buffer.queued >= size &&
+      (buffer.total - buffer.queued + size) * 4 <= buffer.maxEvents * 3 &&
+      (buffer.bytes - buffer.queuedBytes) * 4 < buffer.maxBytes * 3
+    ) {
       const batch = buffer.take(size)!;
       this.#ahead++;
-      this.#aheadEvents += batch.events.length;
-      this.#aheadBytes += batch.bytes;
       this.#deliver(batch)
         .then((outcome) => {
           if (outcome === 'transient') this.#retryLater();
@@ -304,8 +308,6 @@ export class Delivery {
         .catch((error: unknown) => this.#reportFailure('write', error))
         .finally(() => {
           this.#ahead--;
-          this.#aheadEvents -= batch.events.length;
-          this.#aheadBytes -= batch.bytes;
         });
     }
   }

@@ -284,6 +284,10 @@ export class Delivery {
       }).unref();
     }
     if (this.#retryAt > monotonicNow() || this.#writingFor(this.#freeAt) > SLOW_WRITE_MS || this.#buffer.queued < size) return;
+    // Nothing until a write has been answered: without a pace, the bound below would send 64
+    // batches behind a first write that may take most of the deadline (a worker starting, its
+    // tables created), and those queued last would time out on a healthy store.
+    if (this.#lastAnswerAt === 0) return;
     const fits = Math.floor(this.#options.writeTimeout / 2 / Math.max(1, this.#writeMs));
     const most = Math.min(MAX_AHEAD, fits);
     const buffer = this.#buffer;

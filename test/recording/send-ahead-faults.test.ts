@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { TrackSet, close, configure, flush, stats } from '../../src/index.js';
+import { TrackSet, close, configure, flush, memoryStore, stats } from '../../src/index.js';
+import type { RecordedEvent, Store } from '../../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-send-ahead-faults-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -40,4 +41,35 @@ test('maxBuffered at four batches (the least allowed): a synchronous burst past 
   assert.ok(during.spilled > 0, JSON.stringify(during));
   assert.equal(s.dropped, 0, JSON.stringify(s));
   assert.deepEqual(exposures(path), { n, d: n });
+});
+
+test('a store that writes in order, slow to answer its first write (a worker starting, tables created): no write sent behind it times out', async () => {
+  const inner = memoryStore();
+  let queue: Promise<void> = Promise.resolve();
+  let calls = 0;
+  const store: Store = {
+    ...inner,
+    description: 'cold',
+    writesInOrder: true,
+    // In order, one at a time: the first takes 150 ms, each after it 5 ms.
+    write(events: readonly RecordedEvent[]): Promise<void> {
+      const ms = calls++ === 0 ? 150 : 5;
+      const done = queue.then(async () => {
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        await inner.write(events);
+      });
+      queue = done.catch(() => {});
+      return done;
+    },
+  };
+  const errors: string[] = [];
+  configure({ store, batchSize: 100, maxBuffered: 10_000, writeTimeout: 200, outbox: false, handleSignals: false, onError: (e) => errors.push(e.message) });
+  const n = 6_000;
+  for (let i = 0; i < n; i++) new AheadFaultTracks({ key: `k${i}` }).run();
+  await flush();
+  const s = stats();
+  assert.deepEqual(errors, []);
+  assert.equal(s.retried, 0, JSON.stringify(s));
+  assert.equal(s.dropped, 0);
+  assert.equal(new Set(inner.events.filter((e) => e.kind === 'exposure').map((e) => e.eventId)).size, n);
 });

@@ -57,15 +57,23 @@ function orderedStore(writesInOrder: boolean) {
 
 const units = (n: number) => Array.from({ length: n }, (_, i) => `u${String(i).padStart(5, '0')}`);
 
+/** One write answered first: nothing is sent ahead before the store's pace is known. */
+async function warmUp(): Promise<void> {
+  new AheadTracks({ key: 'warm-up' }).run();
+  await flush();
+}
+
 test('a store that writes in order gets each full batch as it fills, during a synchronous loop; every event is stored once, in order', async () => {
   const { store, written } = orderedStore(true);
   configure({ store, batchSize: 100, maxBuffered: 10_000, outbox: false, handleSignals: false });
+  await warmUp();
+  const before = store.calls;
   for (const unit of units(1_000)) new AheadTracks({ key: unit }).run();
-  const sentDuringLoop = store.calls;
+  const sentDuringLoop = store.calls - before;
   await flush();
   assert.ok(sentDuringLoop >= 9, `${sentDuringLoop} writes sent during the loop, of 10 full batches`);
   assert.ok(store.mostInFlight > 1);
-  assert.deepEqual(written, units(1_000));
+  assert.deepEqual(written.slice(1), units(1_000));
   assert.equal(stats().dropped, 0);
 });
 
@@ -81,9 +89,11 @@ test('a store that does not say it writes in order gets one write at a time', as
 
 test('writes sent ahead that fail together are tried again: each event stored once', async () => {
   const { store, written } = orderedStore(true);
-  store.failing = 6;
   const errors: Error[] = [];
   configure({ store, batchSize: 100, maxBuffered: 10_000, outbox: false, handleSignals: false, retryDelay: 5, onError: (error) => errors.push(error) });
+  await warmUp();
+  written.length = 0;
+  store.failing = 6;
   for (const unit of units(1_000)) new AheadTracks({ key: unit }).run();
   await flush();
   const s = stats();
@@ -111,12 +121,13 @@ test('sending ahead leaves room at the memory bound: a synchronous burst past it
 test('the SQLite store is sent batches ahead and stores every exposure of a synchronous loop once', async () => {
   const path = join(dir, 'ahead.db');
   configure({ store: path, batchSize: 500, outbox: false, handleSignals: false });
+  await warmUp();
   for (const unit of units(20_000)) new AheadTracks({ key: unit }).run();
   await flush();
   assert.equal(stats().dropped, 0);
   await close();
   const db = new BetterSqlite3(path, { readonly: true });
-  const row = db.prepare("SELECT count(*) AS n, count(DISTINCT unit) AS d FROM tracks_exposures WHERE track_set_id = 'ahead'").get() as { n: number; d: number };
+  const row = db.prepare("SELECT count(*) AS n, count(DISTINCT unit) AS d FROM tracks_exposures WHERE track_set_id = 'ahead' AND unit <> 'warm-up'").get() as { n: number; d: number };
   db.close();
   assert.deepEqual(row, { n: 20_000, d: 20_000 });
 });

@@ -111,6 +111,9 @@ export class Delivery {
   #writeMs = 0;
   /** When the last write ended. */
   #lastAnswerAt = 0;
+  /** Since when writes have been under way without a pause, and how many of them the store confirmed since. */
+  #busySince = 0;
+  #confirmedSinceBusy = 0;
   /** Batches sent ahead (see {@link kick}) whose writes have not ended. */
   #ahead = 0;
   /**
@@ -382,6 +385,10 @@ export class Delivery {
   /** One write under the deadline; the failure, or undefined when the store confirmed it. */
   async #write(events: readonly RecordedEvent[]): Promise<unknown> {
     const started = monotonicNow();
+    if (this.#writeStarts.length === 0) {
+      this.#busySince = started;
+      this.#confirmedSinceBusy = 0;
+    }
     this.#writeStarts.push(started);
     try {
       await withDeadline(this.#options.writeTimeout, `writing ${events.length} events to ${this.#store.description}`, (call) =>
@@ -390,7 +397,13 @@ export class Delivery {
       this.#backoff = 0;
       this.#retryAt = 0;
       const now = monotonicNow();
-      this.#writeMs = Math.max(now - Math.max(started, this.#lastAnswerAt), this.#writeMs / 2);
+      // Never below the time since writes have been under way over the writes confirmed since:
+      // the store's average at most (pauses in sending count too), so erring towards sending
+      // fewer ahead. Answers queued while this thread ran a synchronous stretch are read one
+      // right after another, and each would otherwise halve the pace, down to nothing, so that
+      // the next stretch sent 64 batches and those queued last timed out.
+      this.#confirmedSinceBusy++;
+      this.#writeMs = Math.max(now - Math.max(started, this.#lastAnswerAt), this.#writeMs / 2, (now - this.#busySince) / this.#confirmedSinceBusy);
       this.#lastAnswerAt = now;
       return undefined;
     } catch (error) {

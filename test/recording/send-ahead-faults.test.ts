@@ -45,21 +45,17 @@ test('maxBuffered at four batches (the least allowed): a synchronous burst past 
 
 test('a store that writes in order, slow to answer its first write (a worker starting, tables created): no write sent behind it times out', async () => {
   const inner = memoryStore();
-  let queue: Promise<void> = Promise.resolve();
+  // Its thread writes one batch after another, from when it is sent: the first in 150 ms, each
+  // after it in 5 ms; the answer waits for this thread to be free (a timer), as a worker's does.
+  let busyUntil = 0;
   let calls = 0;
   const store: Store = {
     ...inner,
     description: 'cold',
     writesInOrder: true,
-    // In order, one at a time: the first takes 150 ms, each after it 5 ms.
     write(events: readonly RecordedEvent[]): Promise<void> {
-      const ms = calls++ === 0 ? 150 : 5;
-      const done = queue.then(async () => {
-        await new Promise((resolve) => setTimeout(resolve, ms));
-        await inner.write(events);
-      });
-      queue = done.catch(() => {});
-      return done;
+      busyUntil = Math.max(busyUntil, Date.now()) + (calls++ === 0 ? 150 : 5);
+      return new Promise((resolve) => setTimeout(() => void inner.write(events).then(resolve), busyUntil - Date.now()));
     },
   };
   const errors: string[] = [];
@@ -67,9 +63,43 @@ test('a store that writes in order, slow to answer its first write (a worker sta
   const n = 6_000;
   for (let i = 0; i < n; i++) new AheadFaultTracks({ key: `k${i}` }).run();
   await flush();
+
   const s = stats();
   assert.deepEqual(errors, []);
   assert.equal(s.retried, 0, JSON.stringify(s));
   assert.equal(s.dropped, 0);
   assert.equal(new Set(inner.events.filter((e) => e.kind === 'exposure').map((e) => e.eventId)).size, n);
+});
+
+test('a store that writes in order on its own thread, at a steady pace, its answers read together after each synchronous stretch: no write sent ahead times out', async () => {
+  const inner = memoryStore();
+  // Its thread writes each batch in 5 ms, one after another, from when it is sent; the answer
+  // waits for this thread to be free (a timer), as a worker's message does.
+  let busyUntil = 0;
+  const store: Store = {
+    ...inner,
+    description: 'thread',
+    writesInOrder: true,
+    write(events: readonly RecordedEvent[]): Promise<void> {
+      busyUntil = Math.max(busyUntil, Date.now()) + 5;
+      return new Promise((resolve) => setTimeout(() => void inner.write(events).then(resolve), busyUntil - Date.now()));
+    },
+  };
+  const errors: string[] = [];
+  configure({ store, batchSize: 100, maxBuffered: 100_000, writeTimeout: 150, outbox: false, handleSignals: false, onError: (e) => errors.push(e.message) });
+  new AheadFaultTracks({ key: 'warm-up' }).run();
+  await flush();
+  let k = 0;
+  for (let loop = 0; loop < 3; loop++) {
+    for (let i = 0; i < 4_000; i++, k++) new AheadFaultTracks({ key: `k${k}` }).run();
+    // The application's own work, synchronous too: the answers wait, and are read together.
+    const until = Date.now() + 200;
+    while (Date.now() < until);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  await flush();
+  const s = stats();
+  assert.deepEqual(errors, []);
+  assert.equal(s.retried, 0, JSON.stringify(s));
+  assert.equal(new Set(inner.events.filter((e) => e.kind === 'exposure' && e.unit !== 'warm-up').map((e) => e.eventId)).size, k);
 });

@@ -141,15 +141,30 @@ export class Delivery {
    * that a healthy store is about to take spills nothing.
    *
    * A store that writes in order (the SQLite store's thread) is also sent the full batches
-   * queued behind the write under way, while it keeps up: called from the recording thread as
-   * each batch fills, this lets the store's thread write during a long synchronous stretch of
-   * the application's, instead of after it.
+   * queued behind the write under way, while it keeps up: {@link sendAhead}, called from the
+   * recording thread as each batch fills, lets the store's thread write during a long
+   * synchronous stretch of the application's, instead of after it.
    */
   kick(ignoreBackoff = false): void {
     if (ignoreBackoff) this.#retryAt = 0;
     if (this.#behind(2, 4)) this.#openOutbox();
     if (this.#behind(4, 2)) void this.spill();
     if (this.#pumping !== undefined) return this.#sendAhead();
+    this.#pumping = this.#pump().finally(() => {
+      this.#pumping = undefined;
+    });
+  }
+
+  /**
+   * The recording thread's kick as each batch fills (a store that writes in order): sends full
+   * batches ahead, starting the pump if need be, and only that. Whether the store is behind is
+   * judged on the next turn (kick), as for other stores: during a long synchronous stretch a
+   * write looks slow only because its answer cannot be read yet, and judging then spilled a burst
+   * that the store was taking.
+   */
+  sendAhead(): void {
+    if (this.#pumping !== undefined) return this.#sendAhead();
+    if (this.#store.writesInOrder !== true || this.#stopped || this.#retryAt > monotonicNow()) return;
     this.#pumping = this.#pump().finally(() => {
       this.#pumping = undefined;
     });

@@ -236,10 +236,10 @@ export class Recorder {
     this.#pushOne(event);
   }
 
-  /** Delivery's kick on the recording thread: never throws into the caller. */
+  /** Delivery's sending ahead on the recording thread: never throws into the caller. */
   #kickNow(): void {
     try {
-      this.#delivery.kick();
+      this.#delivery.sendAhead();
     } catch (error) {
       this.#errors.report('write', error);
     }
@@ -249,7 +249,7 @@ export class Recorder {
     if (this.#buffer.push(event)) {
       const queued = this.#buffer.queued;
       // Each new full batch goes at once to a store that writes in order (its own thread takes
-      // it while this one runs on, however long this one stays busy): see Delivery.kick.
+      // it while this one runs on, however long this one stays busy): see Delivery.sendAhead.
       if (this.#sendsAhead && queued % this.#options.batchSize === 0) this.#kickNow();
       // A full batch to write (or, when the store is behind, to spill): act on the next turn.
       if (!this.#soon && (queued >= this.#options.batchSize || this.#buffer.bytes * 4 >= this.#buffer.maxBytes)) {

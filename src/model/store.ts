@@ -67,12 +67,13 @@ export interface Store {
    */
   writeNow?(events: readonly RecordedEvent[]): void;
   /**
-   * True when the store takes writes one at a time, in the order they were sent (the SQLite
-   * store's worker thread): recording then sends the next full batches while one is being
-   * written, so the store's thread writes them while the application's thread runs on.
-   * Optional: without it, one write is sent at a time.
+   * The store's queue of writes, known at once, even while the caller's thread is busy (the
+   * SQLite store's worker thread shares it with that thread). Optional: a store that has it is
+   * sent the next full batches while those waiting would all be written within half the write
+   * deadline at its pace, so its thread writes them while the application's runs on, even
+   * through a long synchronous loop; other stores get one write at a time.
    */
-  readonly writesInOrder?: boolean;
+  writeQueue?(): WriteQueue;
   /**
    * The metric declarations published to the store (`configure({ metrics })`), the latest per
    * name. Optional for stores of your own: without it, reports infer every metric's kind.
@@ -110,6 +111,21 @@ export interface Store {
    */
   summarize(options?: SummarizeOptions): Promise<TrackSetSums[]>;
   close(): Promise<void>;
+}
+
+/**
+ * A store's queue of writes, as {@link Store.writeQueue} reports it.
+ *
+ * @example
+ * ```ts
+ * const { waiting, msPerWrite } = sqliteStore('tracks.db').writeQueue!();
+ * ```
+ */
+export interface WriteQueue {
+  /** Writes sent that the store has not begun. */
+  readonly waiting: number;
+  /** How long its last write took, in ms; undefined before the first. */
+  readonly msPerWrite: number | undefined;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { RecordedEvent } from '../model/events.js';
 import type { Outbox } from '../model/outbox.js';
-import type { Store } from '../model/store.js';
+import type { Store, WriteQueue } from '../model/store.js';
 import { codeOf, isTransient, messageOf } from '../model/store-error.js';
 import { monotonicNow } from './clock.js';
 import { withDeadline } from './deadline.js';
@@ -40,10 +40,17 @@ const OPENING_SLICE_MS = 50;
 /** The longest an overflow spill (on the application's thread) waits for the outbox's lock. */
 const OVERFLOW_WAIT_MS = 100;
 /**
- * Most batches sent ahead to a store that writes in order (see {@link Delivery.kick}): each is
- * copied to the store's thread, so this bounds that copy (and the work queued behind a write).
+ * Most batches sent ahead (see {@link Delivery.sendAhead}) whose answers have not been read:
+ * each is a copy on the store's thread until then.
  */
 const MAX_AHEAD = 64;
+/**
+ * Most writes waiting in the store's queue for a batch to be sent ahead. Fewer when the store's
+ * pace says so (see {@link Delivery.sendAhead}); one until it has finished a write (a worker
+ * starting: with the pump's next write, none then waits behind more than two others). Enough
+ * that the store's thread does not run out of work while the application's is busy.
+ */
+const MAX_WAITING = 16;
 
 /** A flush waiting for every event before `seq` to settle. */
 interface Waiter {
@@ -53,7 +60,8 @@ interface Waiter {
 
 /**
  * Moves events from the buffer to the store, and only that: one batch at a time (a store that
- * writes in order is also sent the full batches behind it; see {@link Delivery.kick}), each store
+ * reports its queue of writes is also sent full batches behind it; see
+ * {@link Delivery.sendAhead}), each store
  * call under a deadline. A transient failure (unreachable, busy, silent, timed out) puts the
  * batch back and waits (doubling, with jitter); a permanent one is narrowed down by halving
  * until the events at fault are found, which are quarantined while every other event is
@@ -101,28 +109,15 @@ export class Delivery {
   #stopped = false;
   /** Transient write failures so far. */
   #failures = 0;
-  /** When each write under way started, oldest first. */
-  readonly #writeStarts: number[] = [];
   /**
-   * How long the store takes to write a batch, in ms: from the later of its sending and the
-   * previous answer to its answer (a write sent ahead waits behind the others), rising at
-   * once with a slower write and halving with each faster one.
+   * The writes under way, oldest first, each with when it became the oldest (or was sent, if
+   * later): how long the store has been on it. A write sent ahead waits behind the others, and
+   * its answer may wait for this thread to be free; timed from its sending, a store that keeps
+   * up would look slow after every long synchronous stretch, and its events would spill.
    */
-  #writeMs = 0;
-  /** When the last write ended. */
-  #lastAnswerAt = 0;
-  /** Since when writes have been under way without a pause, and how many of them the store confirmed since. */
-  #busySince = 0;
-  #confirmedSinceBusy = 0;
-  /** Batches sent ahead (see {@link kick}) whose writes have not ended. */
+  readonly #writing: Array<{ since: number }> = [];
+  /** Batches sent ahead (see {@link sendAhead}) whose writes have not ended. */
   #ahead = 0;
-  /**
-   * When the recording thread was last seen free (a setImmediate set by #sendAhead ran): a
-   * write unanswered then was slow; one unanswered only since, during a long synchronous
-   * stretch, may have been answered in a message not yet read.
-   */
-  #freeAt = 0;
-  #watchingFree = false;
 
   constructor(store: Store, outbox: Outbox | undefined, buffer: EventBuffer, errors: ErrorReporter, options: DeliveryOptions) {
     this.#store = store;
@@ -140,31 +135,35 @@ export class Delivery {
    * alive in memory, and so keeps garbage collection pauses short during an outage; a burst
    * that a healthy store is about to take spills nothing.
    *
-   * A store that writes in order (the SQLite store's thread) is also sent the full batches
-   * queued behind the write under way, while it keeps up: {@link sendAhead}, called from the
-   * recording thread as each batch fills, lets the store's thread write during a long
-   * synchronous stretch of the application's, instead of after it.
+   * Writes go one at a time from here; full batches are sent ahead of them only from the
+   * recording thread, as they fill ({@link sendAhead}), for the stretches it keeps busy. Sent
+   * ahead on every turn, a process's store thread would take the next write at once after each
+   * commit, and other processes sharing the SQLite file, whose waits for its lock sleep, would
+   * wait far longer (four processes on one file then spilled).
    */
   kick(ignoreBackoff = false): void {
     if (ignoreBackoff) this.#retryAt = 0;
     if (this.#behind(2, 4)) this.#openOutbox();
     if (this.#behind(4, 2)) void this.spill();
-    if (this.#pumping !== undefined) return this.#sendAhead();
-    this.#pumping = this.#pump().finally(() => {
+    this.#pumping ??= this.#pump().finally(() => {
       this.#pumping = undefined;
     });
   }
 
   /**
-   * The recording thread's kick as each batch fills (a store that writes in order): sends full
-   * batches ahead, starting the pump if need be, and only that. Whether the store is behind is
-   * judged on the next turn (kick), as for other stores: during a long synchronous stretch a
-   * write looks slow only because its answer cannot be read yet, and judging then spilled a burst
-   * that the store was taking.
+   * The recording thread's kick as each batch fills, for a store that reports its queue of
+   * writes ({@link Store.writeQueue}; the SQLite store's thread): sends full batches while those
+   * waiting there would all be written within half the write deadline at the store's last pace
+   * (so none times out for waiting; at most {@link MAX_WAITING}, and one before the store has
+   * finished a write), starting the pump if need be, and only that. The
+   * store's own count moves while this thread is busy, so its thread writes through a long
+   * synchronous stretch of the application's, instead of after it. Whether the store is behind
+   * is judged on the next turn (kick), as for other stores: during a long synchronous stretch a
+   * write looks slow only because its answer cannot be read yet.
    */
   sendAhead(): void {
     if (this.#pumping !== undefined) return this.#sendAhead();
-    if (this.#store.writesInOrder !== true || this.#stopped || this.#retryAt > monotonicNow()) return;
+    if (this.#store.writeQueue === undefined || this.#stopped || this.#retryAt > monotonicNow()) return;
     this.#pumping = this.#pump().finally(() => {
       this.#pumping = undefined;
     });
@@ -282,32 +281,29 @@ export class Delivery {
 
   /** How long the oldest write under way had taken at `now`, in ms (0: none). */
   #writingFor(now: number): number {
-    return this.#writeStarts.length === 0 ? 0 : Math.max(0, now - this.#writeStarts[0]!);
+    return this.#writing.length === 0 ? 0 : Math.max(0, now - this.#writing[0]!.since);
+  }
+
+  /** Whether another batch may wait in the store's queue; not when a store of the user's fails to say. */
+  #storeHasRoom(): boolean {
+    let queue: WriteQueue;
+    try {
+      queue = this.#store.writeQueue!();
+    } catch {
+      return false;
+    }
+    const { waiting, msPerWrite } = queue;
+    const most = msPerWrite === undefined ? 1 : Math.min(MAX_WAITING, Math.floor(this.#options.writeTimeout / 2 / Math.max(msPerWrite, 0.1)));
+    return waiting < most;
   }
 
   /**
-   * Sends full batches ahead of the pump to a store that writes in order, while it keeps up:
-   * not after a failure, nor while a write has been slow, and no more than the store writes
-   * within half the write deadline at its last pace (a write queued behind the others must not
-   * time out for waiting), {@link MAX_AHEAD} batches, or three quarters of the memory bound.
+   * Sends full batches ahead of the pump while the store's queue has room (see {@link sendAhead}): not after a failure, and no more than {@link MAX_AHEAD} batches or three
+   * quarters of the memory bound.
    */
   #sendAhead(): void {
-    if (this.#store.writesInOrder !== true || this.#stopped) return;
+    if (this.#store.writeQueue === undefined || this.#stopped || this.#retryAt > monotonicNow()) return;
     const size = this.#options.batchSize;
-    if (!this.#watchingFree) {
-      this.#watchingFree = true;
-      setImmediate(() => {
-        this.#watchingFree = false;
-        this.#freeAt = monotonicNow();
-      }).unref();
-    }
-    if (this.#retryAt > monotonicNow() || this.#writingFor(this.#freeAt) > SLOW_WRITE_MS || this.#buffer.queued < size) return;
-    // Nothing until a write has been answered: without a pace, the bound below would send 64
-    // batches behind a first write that may take most of the deadline (a worker starting, its
-    // tables created), and those queued last would time out on a healthy store.
-    if (this.#lastAnswerAt === 0) return;
-    const fits = Math.floor(this.#options.writeTimeout / 2 / Math.max(1, this.#writeMs));
-    const most = Math.min(MAX_AHEAD, fits);
     const buffer = this.#buffer;
     // Three quarters of the memory bound at most: an answer is read only when this thread is
     // free, and until then its events stay held, so a quarter is left for new events to queue
@@ -316,10 +312,11 @@ export class Delivery {
     // with maxBuffered at four batches it would otherwise take the last quarter, leaving the
     // overflow nothing to spill, so a burst past the bound was dropped despite the outbox.
     while (
-      this.#ahead < most &&
+      this.#ahead < MAX_AHEAD &&
       buffer.queued >= size &&
       (buffer.total - buffer.queued + size) * 4 <= buffer.maxEvents * 3 &&
-      (buffer.bytes - buffer.queuedBytes) * 4 < buffer.maxBytes * 3
+      (buffer.bytes - buffer.queuedBytes) * 4 < buffer.maxBytes * 3 &&
+      this.#storeHasRoom()
     ) {
       const batch = buffer.take(size)!;
       this.#ahead++;
@@ -399,27 +396,14 @@ export class Delivery {
 
   /** One write under the deadline; the failure, or undefined when the store confirmed it. */
   async #write(events: readonly RecordedEvent[]): Promise<unknown> {
-    const started = monotonicNow();
-    if (this.#writeStarts.length === 0) {
-      this.#busySince = started;
-      this.#confirmedSinceBusy = 0;
-    }
-    this.#writeStarts.push(started);
+    const mark = { since: monotonicNow() };
+    this.#writing.push(mark);
     try {
       await withDeadline(this.#options.writeTimeout, `writing ${events.length} events to ${this.#store.description}`, (call) =>
         this.#store.write(events, call),
       );
       this.#backoff = 0;
       this.#retryAt = 0;
-      const now = monotonicNow();
-      // Never below the time since writes have been under way over the writes confirmed since:
-      // the store's average at most (pauses in sending count too), so erring towards sending
-      // fewer ahead. Answers queued while this thread ran a synchronous stretch are read one
-      // right after another, and each would otherwise halve the pace, down to nothing, so that
-      // the next stretch sent 64 batches and those queued last timed out.
-      this.#confirmedSinceBusy++;
-      this.#writeMs = Math.max(now - Math.max(started, this.#lastAnswerAt), this.#writeMs / 2, (now - this.#busySince) / this.#confirmedSinceBusy);
-      this.#lastAnswerAt = now;
       return undefined;
     } catch (error) {
       if (isTransient(error)) {
@@ -440,7 +424,10 @@ export class Delivery {
       }
       return error ?? new Error('the store failed without an error');
     } finally {
-      this.#writeStarts.splice(this.#writeStarts.indexOf(started), 1);
+      const at = this.#writing.indexOf(mark);
+      this.#writing.splice(at, 1);
+      const next = this.#writing[0];
+      if (at === 0 && next !== undefined) next.since = Math.max(next.since, monotonicNow());
     }
   }
 

@@ -96,7 +96,7 @@ export class Recorder {
   readonly #isStopped = (trackSetId: string): boolean => this.#controls.serving(trackSetId) !== undefined;
   #closing: Promise<void> | undefined;
   #soon = false;
-  /** Whether the store writes in order, so full batches are handed to it as they fill. */
+  /** Whether the store reports its queue of writes, so full batches are handed to it as they fill. */
   readonly #sendsAhead: boolean;
   #droppedAfterClose = false;
 
@@ -105,7 +105,7 @@ export class Recorder {
     const o = resolveOptions(options);
     if (o.secret === true) warnUnsaltedOnce();
     this.store = store;
-    this.#sendsAhead = store.writesInOrder === true;
+    this.#sendsAhead = store.writeQueue !== undefined;
     this.#options = o;
     this.#outbox = outbox;
     this.#errors = new ErrorReporter(o.onError);
@@ -248,7 +248,7 @@ export class Recorder {
   readonly #pushOne = (event: RecordedEvent): void => {
     if (this.#buffer.push(event)) {
       const queued = this.#buffer.queued;
-      // Each new full batch goes at once to a store that writes in order (its own thread takes
+      // Each new full batch goes at once to a store that reports its queue (its own thread takes
       // it while this one runs on, however long this one stays busy): see Delivery.sendAhead.
       if (this.#sendsAhead && queued % this.#options.batchSize === 0) this.#kickNow();
       // A full batch to write (or, when the store is behind, to spill): act on the next turn.

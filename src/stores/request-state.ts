@@ -18,11 +18,23 @@ import { StoreError } from '../model/store-error.js';
  */
 export class RequestState {
   readonly buffer: SharedArrayBuffer;
+  /** [0]: the state; [1]: how long the worker took, in µs (0 until it finished). */
   readonly #cell: Int32Array;
 
-  constructor(buffer = new SharedArrayBuffer(4)) {
+  constructor(buffer = new SharedArrayBuffer(8)) {
     this.buffer = buffer;
     this.#cell = new Int32Array(buffer);
+  }
+
+  /** The worker finished the request, in `ms`: the caller sees it at once, before the answer is read. */
+  finished(ms: number): void {
+    Atomics.store(this.#cell, 1, Math.max(1, Math.min(2 ** 31 - 1, Math.round(ms * 1000))));
+  }
+
+  /** How long the worker took, in ms, once it finished; undefined before. */
+  get tookMs(): number | undefined {
+    const micros = Atomics.load(this.#cell, 1);
+    return micros === 0 ? undefined : micros / 1000;
   }
 
   /** The caller gives up: true unless the worker is committing (then its answer decides). */
@@ -32,6 +44,11 @@ export class RequestState {
       if (now === COMMITTING) return false;
       if (now === ABANDONED || Atomics.compareExchange(this.#cell, 0, now, ABANDONED) === now) return true;
     }
+  }
+
+  /** Whether the request still waits for the worker to take it (nor has its caller given up). */
+  get waiting(): boolean {
+    return Atomics.load(this.#cell, 0) === QUEUED;
   }
 
   /** The worker takes the request: false when its caller already gave up. */

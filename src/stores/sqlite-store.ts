@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { ShadowSums } from '../model/shadow.js';
 import type { MetricDeclaration } from '../model/metrics.js';
 import type { ControlState, RecordedEvent } from '../model/events.js';
-import type { CallOptions, StickyAssignment, Store } from '../model/store.js';
+import type { CallOptions, StickyAssignment, Store, WriteQueue } from '../model/store.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { StoreError } from '../model/store-error.js';
 import { SqliteDatabase } from './sqlite-database.js';
@@ -58,8 +58,6 @@ const SPLIT_SUMMARY_UNITS = 200_000;
  */
 export class SqliteStore implements Store {
   readonly description: string;
-  /** Its worker thread answers writes one at a time, in order: see {@link Store.writesInOrder}. */
-  readonly writesInOrder = true;
   readonly #worker: WorkerClient;
   /** A second thread for reading, started by the first summary big enough to split. */
   #reader: WorkerClient | undefined;
@@ -79,6 +77,12 @@ export class SqliteStore implements Store {
 
   write(events: readonly RecordedEvent[], options?: CallOptions): Promise<void> {
     return this.#worker.call('write', [packEvents(events)], this.#timing(options));
+  }
+
+  /** Its worker thread's queue of writes: see {@link Store.writeQueue}. */
+  writeQueue(): WriteQueue {
+    const { waiting, lastMs } = this.#worker.queueOf('write');
+    return { waiting, msPerWrite: lastMs };
   }
 
   readControls(options?: CallOptions): Promise<ControlState[]> {

@@ -38,6 +38,7 @@ export type WorkerResponse =
   | { readonly id: number; readonly ok: false; readonly error: WorkerFailure };
 
 interface Pending {
+  readonly op: string;
   readonly state: RequestState;
   resolve(value: unknown): void;
   reject(error: Error): void;
@@ -56,6 +57,8 @@ const DEFAULT_WAIT_MS = 30_000;
 export class WorkerClient {
   readonly #init: WorkerInit;
   readonly #pending = new Map<number, Pending>();
+  /** How long the worker took for the last call of each op answered, in ms. */
+  readonly #lastMs = new Map<string, number>();
   #worker: Worker | undefined;
   #nextId = 0;
   #closed = false;
@@ -96,6 +99,7 @@ export class WorkerClient {
         finish();
       };
       this.#pending.set(id, {
+        op,
         state,
         resolve: (value) => settle(() => resolve(value as T)),
         reject: (error) => settle(() => reject(error)),
@@ -104,6 +108,22 @@ export class WorkerClient {
       worker.ref();
       worker.postMessage({ id, op, args, deadline, state: state.buffer } satisfies WorkerRequest);
     });
+  }
+
+  /**
+   * Calls of `op` sent that the worker has not begun, and how long the last of them it finished
+   * took (ms; undefined before the first): read from the memory each call shares with the
+   * worker, so they are current while this thread is busy and answers wait to be read.
+   */
+  queueOf(op: string): { waiting: number; lastMs: number | undefined } {
+    let waiting = 0;
+    let lastMs = this.#lastMs.get(op);
+    for (const pending of this.#pending.values()) {
+      if (pending.op !== op) continue;
+      if (pending.state.waiting) waiting++;
+      lastMs = pending.state.tookMs ?? lastMs;
+    }
+    return { waiting, lastMs };
   }
 
   /** Ends the worker (after its current statement); pending calls fail. */
@@ -133,6 +153,8 @@ export class WorkerClient {
     worker.on('message', (response: WorkerResponse) => {
       const pending = this.#pending.get(response.id);
       if (pending === undefined) return; // its caller gave up already
+      const took = pending.state.tookMs;
+      if (took !== undefined) this.#lastMs.set(pending.op, took);
       if (response.ok) pending.resolve(response.value);
       else pending.reject(new StoreError(response.error.message, { transient: response.error.transient, code: response.error.code }));
     });

@@ -1,4 +1,4 @@
-// Sending full batches ahead to a store that writes in order, under faults and at the edges of
+// Sending full batches ahead to a store that reports its queue of writes, under faults and at the edges of
 // its bounds: every event recorded is counted once (written, spilled, quarantined or dropped)
 // and stored once.
 import assert from 'node:assert/strict';
@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { TrackSet, close, configure, flush, memoryStore, stats } from '../../src/index.js';
-import type { RecordedEvent, Store } from '../../src/index.js';
+import { TrackSet, close, configure, flush, stats } from '../../src/index.js';
+import { threadStore } from '../support/thread-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-send-ahead-faults-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -43,21 +43,9 @@ test('maxBuffered at four batches (the least allowed): a synchronous burst past 
   assert.deepEqual(exposures(path), { n, d: n });
 });
 
-test('a store that writes in order, slow to answer its first write (a worker starting, tables created): no write sent behind it times out', async () => {
-  const inner = memoryStore();
-  // Its thread writes one batch after another, from when it is sent: the first in 150 ms, each
-  // after it in 5 ms; the answer waits for this thread to be free (a timer), as a worker's does.
-  let busyUntil = 0;
-  let calls = 0;
-  const store: Store = {
-    ...inner,
-    description: 'cold',
-    writesInOrder: true,
-    write(events: readonly RecordedEvent[]): Promise<void> {
-      busyUntil = Math.max(busyUntil, Date.now()) + (calls++ === 0 ? 150 : 5);
-      return new Promise((resolve) => setTimeout(() => void inner.write(events).then(resolve), busyUntil - Date.now()));
-    },
-  };
+test('a store slow to answer its first write (a worker starting, tables created): no write sent behind it times out', async () => {
+  // The first write takes 150 ms, each after it 5 ms; the deadline is 200 ms.
+  const { store, written } = threadStore({ ms: (call) => (call === 0 ? 150 : 5) });
   const errors: string[] = [];
   configure({ store, batchSize: 100, maxBuffered: 10_000, writeTimeout: 200, outbox: false, handleSignals: false, onError: (e) => errors.push(e.message) });
   const n = 6_000;
@@ -68,27 +56,15 @@ test('a store that writes in order, slow to answer its first write (a worker sta
   assert.deepEqual(errors, []);
   assert.equal(s.retried, 0, JSON.stringify(s));
   assert.equal(s.dropped, 0);
-  assert.equal(new Set(inner.events.filter((e) => e.kind === 'exposure').map((e) => e.eventId)).size, n);
+  assert.equal(written.length, n);
+  assert.equal(new Set(written).size, n);
 });
 
-test('a store that writes in order on its own thread, at a steady pace, its answers read together after each synchronous stretch: no write sent ahead times out', async () => {
-  const inner = memoryStore();
-  // Its thread writes each batch in 5 ms, one after another, from when it is sent; the answer
-  // waits for this thread to be free (a timer), as a worker's message does.
-  let busyUntil = 0;
-  const store: Store = {
-    ...inner,
-    description: 'thread',
-    writesInOrder: true,
-    write(events: readonly RecordedEvent[]): Promise<void> {
-      busyUntil = Math.max(busyUntil, Date.now()) + 5;
-      return new Promise((resolve) => setTimeout(() => void inner.write(events).then(resolve), busyUntil - Date.now()));
-    },
-  };
+test('a store on its own thread at a steady pace, its answers read together after each synchronous stretch: no write sent ahead times out', async () => {
+  // Each batch in 5 ms, one after another; the deadline is 150 ms.
+  const { store, written } = threadStore({ ms: () => 5 });
   const errors: string[] = [];
   configure({ store, batchSize: 100, maxBuffered: 100_000, writeTimeout: 150, outbox: false, handleSignals: false, onError: (e) => errors.push(e.message) });
-  new AheadFaultTracks({ key: 'warm-up' }).run();
-  await flush();
   let k = 0;
   for (let loop = 0; loop < 3; loop++) {
     for (let i = 0; i < 4_000; i++, k++) new AheadFaultTracks({ key: `k${k}` }).run();
@@ -101,5 +77,5 @@ test('a store that writes in order on its own thread, at a steady pace, its answ
   const s = stats();
   assert.deepEqual(errors, []);
   assert.equal(s.retried, 0, JSON.stringify(s));
-  assert.equal(new Set(inner.events.filter((e) => e.kind === 'exposure' && e.unit !== 'warm-up').map((e) => e.eventId)).size, k);
+  assert.equal(new Set(written).size, k);
 });

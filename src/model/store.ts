@@ -126,6 +126,11 @@ export interface WriteQueue {
   readonly waiting: number;
   /** How long its last write took, in ms; undefined before the first. */
   readonly msPerWrite: number | undefined;
+  /**
+   * How long the write it is on has run, in ms (0 or undefined: none). Optional: with it, no
+   * write is sent to wait behind one stalled (another process's lock), where all would time out.
+   */
+  readonly runningMs?: number;
 }
 
 /**

@@ -51,6 +51,12 @@ const MAX_AHEAD = 64;
  * that the store's thread does not run out of work while the application's is busy.
  */
 const MAX_WAITING = 16;
+/**
+ * A write under way longer than this many times the store's pace (and {@link STALLED_MS}) is
+ * stalled: nothing more is sent ahead behind it (see {@link Delivery.sendAhead}).
+ */
+const STALLED_PACES = 4;
+const STALLED_MS = 3;
 
 /** A flush waiting for every event before `seq` to settle. */
 interface Waiter {
@@ -118,6 +124,8 @@ export class Delivery {
   readonly #writing: Array<{ since: number }> = [];
   /** Batches sent ahead (see {@link sendAhead}) whose writes have not ended. */
   #ahead = 0;
+  /** Whether the last write that ended failed transiently (so the store may still be held). */
+  #failedSinceWritten = false;
 
   constructor(store: Store, outbox: Outbox | undefined, buffer: EventBuffer, errors: ErrorReporter, options: DeliveryOptions) {
     this.#store = store;
@@ -292,8 +300,16 @@ export class Delivery {
     } catch {
       return false;
     }
-    const { waiting, msPerWrite } = queue;
-    const most = msPerWrite === undefined ? 1 : Math.min(MAX_WAITING, Math.floor(this.#options.writeTimeout / 2 / Math.max(msPerWrite, 0.1)));
+    const { waiting, msPerWrite, runningMs = 0 } = queue;
+    // A write under way for several times the store's pace waits on something (another
+    // process's lock, a checkpoint), and every write queued behind it waits as long: sent
+    // ahead through a synchronous loop, sixteen batches timed out behind each write held by a
+    // lock, where writing one at a time lost one. None goes until it ends.
+    if (msPerWrite !== undefined && runningMs > Math.max(STALLED_PACES * msPerWrite, STALLED_MS)) return false;
+    // After a failure, as before the first write: one waits until a write is confirmed again.
+    // The backlog of the backoff went at once otherwise, sixteen batches in a millisecond, and
+    // if the store was still held, all timed out together.
+    const most = msPerWrite === undefined || this.#failedSinceWritten ? 1 : Math.min(MAX_WAITING, Math.floor(this.#options.writeTimeout / 2 / Math.max(msPerWrite, 0.1)));
     return waiting < most;
   }
 
@@ -404,10 +420,12 @@ export class Delivery {
       );
       this.#backoff = 0;
       this.#retryAt = 0;
+      this.#failedSinceWritten = false;
       return undefined;
     } catch (error) {
       if (isTransient(error)) {
         this.#failures++;
+        this.#failedSinceWritten = true;
         this.#openOutbox();
         // Writes sent ahead fail together: one outage, one step of the backoff.
         const now = monotonicNow();

@@ -20,10 +20,25 @@ export class RequestState {
   readonly buffer: SharedArrayBuffer;
   /** [0]: the state; [1]: how long the worker took, in µs (0 until it finished). */
   readonly #cell: Int32Array;
+  /** [1]: when the worker began the request (epoch ms; 0 before). */
+  readonly #began: BigInt64Array;
 
-  constructor(buffer = new SharedArrayBuffer(8)) {
+  constructor(buffer = new SharedArrayBuffer(16)) {
     this.buffer = buffer;
-    this.#cell = new Int32Array(buffer);
+    this.#cell = new Int32Array(buffer, 0, 2);
+    this.#began = new BigInt64Array(buffer, 0, 2);
+  }
+
+  /**
+   * How long the worker has been on the request, in ms, while it runs (undefined when it has
+   * not begun, or has finished): the caller sees a write stalled on a lock at once.
+   */
+  runningFor(now = Date.now()): number | undefined {
+    const state = Atomics.load(this.#cell, 0);
+    if (state !== RUNNING && state !== COMMITTING) return undefined;
+    if (Atomics.load(this.#cell, 1) !== 0) return undefined;
+    const began = Number(Atomics.load(this.#began, 1));
+    return began === 0 ? undefined : Math.max(0, now - began);
   }
 
   /** The worker finished the request, in `ms`: the caller sees it at once, before the answer is read. */
@@ -53,6 +68,7 @@ export class RequestState {
 
   /** The worker takes the request: false when its caller already gave up. */
   start(): boolean {
+    Atomics.store(this.#began, 1, BigInt(Date.now()));
     return Atomics.compareExchange(this.#cell, 0, QUEUED, RUNNING) === QUEUED;
   }
 

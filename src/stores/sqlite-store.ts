@@ -81,8 +81,8 @@ export class SqliteStore implements Store {
 
   /** Its worker thread's queue of writes: see {@link Store.writeQueue}. */
   writeQueue(): WriteQueue {
-    const { waiting, lastMs } = this.#worker.queueOf('write');
-    return { waiting, msPerWrite: lastMs };
+    const { waiting, lastMs, runningMs } = this.#worker.queueOf('write');
+    return { waiting, msPerWrite: lastMs, runningMs };
   }
 
   readControls(options?: CallOptions): Promise<ControlState[]> {

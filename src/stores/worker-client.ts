@@ -111,19 +111,23 @@ export class WorkerClient {
   }
 
   /**
-   * Calls of `op` sent that the worker has not begun, and how long the last of them it finished
-   * took (ms; undefined before the first): read from the memory each call shares with the
+   * Calls of `op` sent that the worker has not begun, how long the last of them it finished
+   * took (ms; undefined before the first), and how long the one it is on has run (ms; 0: none;
+   * one that failed counts until its answer is read): read from the memory each call shares with the
    * worker, so they are current while this thread is busy and answers wait to be read.
    */
-  queueOf(op: string): { waiting: number; lastMs: number | undefined } {
+  queueOf(op: string): { waiting: number; lastMs: number | undefined; runningMs: number } {
     let waiting = 0;
     let lastMs = this.#lastMs.get(op);
+    let runningMs = 0;
+    const now = Date.now();
     for (const pending of this.#pending.values()) {
       if (pending.op !== op) continue;
       if (pending.state.waiting) waiting++;
       lastMs = pending.state.tookMs ?? lastMs;
+      runningMs = Math.max(runningMs, pending.state.runningFor(now) ?? 0);
     }
-    return { waiting, lastMs };
+    return { waiting, lastMs, runningMs };
   }
 
   /** Ends the worker (after its current statement); pending calls fail. */

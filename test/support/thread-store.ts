@@ -3,7 +3,7 @@
 // is sent, if later), takes wall-clock time, so it goes on while the test's thread runs a
 // synchronous loop, and answers when that thread is next free (a timer), as a worker's message
 // would. Like the SQLite store, it reports its queue: how many writes wait (sent, not begun), and
-// how long the last one it finished took.
+// how long the last one it finished took, and how long the one under way has run.
 import { StoreError, memoryStore } from '../../src/index.js';
 import type { RecordedEvent, Store } from '../../src/index.js';
 
@@ -60,7 +60,12 @@ export function threadStore(options: ThreadStoreOptions): ThreadStore {
       const now = performance.now();
       const done = writes.filter((write) => write.end <= now);
       const last = done[done.length - 1];
-      return { waiting: writes.filter((write) => write.begin > now).length, msPerWrite: last === undefined ? undefined : last.end - last.begin };
+      const running = writes.find((write) => write.begin <= now && now < write.end);
+      return {
+        waiting: writes.filter((write) => write.begin > now).length,
+        msPerWrite: last === undefined ? undefined : last.end - last.begin,
+        runningMs: running === undefined ? 0 : now - running.begin,
+      };
     };
   }
   return { store, written, counts };

@@ -1,6 +1,6 @@
 import type { RecordedEvent } from '../model/events.js';
 import type { Outbox } from '../model/outbox.js';
-import type { Store, WriteQueue } from '../model/store.js';
+import type { Store } from '../model/store.js';
 import { codeOf, isTransient, messageOf } from '../model/store-error.js';
 import { monotonicNow } from './clock.js';
 import { withDeadline } from './deadline.js';
@@ -294,13 +294,14 @@ export class Delivery {
 
   /** Whether another batch may wait in the store's queue; not when a store of the user's fails to say. */
   #storeHasRoom(): boolean {
-    let queue: WriteQueue;
+    let waiting: number, msPerWrite: number | undefined, runningMs: number | undefined;
+    // Read inside the try: what it returns may be undefined, or have getters that throw, and
+    // the recording thread would report it on every batch that fills.
     try {
-      queue = this.#store.writeQueue!();
+      ({ waiting, msPerWrite, runningMs = 0 } = this.#store.writeQueue!());
     } catch {
       return false;
     }
-    const { waiting, msPerWrite, runningMs = 0 } = queue;
     // A write under way for several times the store's pace waits on something (another
     // process's lock, a checkpoint), and every write queued behind it waits as long: sent
     // ahead through a synchronous loop, sixteen batches timed out behind each write held by a

@@ -110,3 +110,19 @@ test('a write held up (another process holding the lock) during synchronous loop
   assert.equal(s.dropped, 0);
   assert.equal(new Set(written).size, k);
 });
+
+test("a store of the user's whose writeQueue() answers nothing, or a getter that throws: batches go one at a time, no error reported, every event written once", async () => {
+  for (const broken of [() => undefined, () => ({ get waiting(): number { throw new Error('no queue'); }, msPerWrite: 1 })]) {
+    const { store, written } = threadStore({ ms: () => 1 });
+    store.writeQueue = broken as never;
+    const errors: string[] = [];
+    configure({ store, batchSize: 100, maxBuffered: 100_000, outbox: false, handleSignals: false, onError: (e) => errors.push(e.message) });
+    for (let i = 0; i < 2_000; i++) new AheadFaultTracks({ key: `k${i}` }).run();
+    await flush();
+    const s = stats();
+    await close();
+    assert.deepEqual(errors, []);
+    assert.equal(s.dropped, 0);
+    assert.equal(new Set(written).size, 2_000);
+  }
+});

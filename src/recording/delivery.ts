@@ -66,9 +66,8 @@ interface Waiter {
 
 /**
  * Moves events from the buffer to the store, and only that: one batch at a time (a store that
- * reports its queue of writes is also sent full batches behind it; see
- * {@link Delivery.sendAhead}), each store
- * call under a deadline. A transient failure (unreachable, busy, silent, timed out) puts the
+ * reports its queue of writes is also sent full batches behind it; see {@link Delivery.sendAhead}),
+ * each store call under a deadline. A transient failure (unreachable, busy, silent, timed out) puts the
  * batch back and waits (doubling, with jitter); a permanent one is narrowed down by halving
  * until the events at fault are found, which are quarantined while every other event is
  * written. When the store falls behind (failing, slow or hung) queued events spill to the
@@ -162,12 +161,12 @@ export class Delivery {
    * The recording thread's kick as each batch fills, for a store that reports its queue of
    * writes ({@link Store.writeQueue}; the SQLite store's thread): sends full batches while those
    * waiting there would all be written within half the write deadline at the store's last pace
-   * (so none times out for waiting; at most {@link MAX_WAITING}, and one before the store has
-   * finished a write), starting the pump if need be, and only that. The
-   * store's own count moves while this thread is busy, so its thread writes through a long
-   * synchronous stretch of the application's, instead of after it. Whether the store is behind
-   * is judged on the next turn (kick), as for other stores: during a long synchronous stretch a
-   * write looks slow only because its answer cannot be read yet.
+   * (so none times out for waiting; at most {@link MAX_WAITING}; one before the store has
+   * finished a write and after a failure; none behind a stalled write), starting the pump if
+   * need be, and only that. The store's own report moves while this thread is busy, so its
+   * thread writes through a long synchronous stretch of the application's, instead of after it.
+   * Whether the store is behind is judged on the next turn (kick), as for other stores: during a
+   * long synchronous stretch a write looks slow only because its answer cannot be read yet.
    */
   sendAhead(): void {
     if (this.#pumping !== undefined) return this.#sendAhead();
@@ -315,7 +314,8 @@ export class Delivery {
   }
 
   /**
-   * Sends full batches ahead of the pump while the store's queue has room (see {@link sendAhead}): not after a failure, and no more than {@link MAX_AHEAD} batches or three
+   * Sends full batches ahead of the pump while the store's queue has room (see {@link sendAhead}):
+   * not while backing off after a failure, and no more than {@link MAX_AHEAD} batches or three
    * quarters of the memory bound.
    */
   #sendAhead(): void {

@@ -9,6 +9,8 @@ import { StoreError } from '../model/store-error.js';
  *
  * queued -> running (the worker takes it) -> committing (its last step, which decides);
  * queued or running -> abandoned (the caller gave up: the worker skips it, or rolls back).
+ * Beside the state, the worker notes when it began the request and how long it took, so the
+ * caller knows its store's queue while its own thread is busy (Store.writeQueue).
  *
  * @example
  * ```ts

@@ -67,14 +67,6 @@ export interface Store {
    */
   writeNow?(events: readonly RecordedEvent[]): void;
   /**
-   * The store's queue of writes, known at once, even while the caller's thread is busy (the
-   * SQLite store's worker thread shares it with that thread). Optional: a store that has it is
-   * sent the next full batches while those waiting would all be written within half the write
-   * deadline at its pace, so its thread writes them while the application's runs on, even
-   * through a long synchronous loop; other stores get one write at a time.
-   */
-  writeQueue?(): WriteQueue;
-  /**
    * The metric declarations published to the store (`configure({ metrics })`), the latest per
    * name. Optional for stores of your own: without it, reports infer every metric's kind.
    */
@@ -111,26 +103,6 @@ export interface Store {
    */
   summarize(options?: SummarizeOptions): Promise<TrackSetSums[]>;
   close(): Promise<void>;
-}
-
-/**
- * A store's queue of writes, as {@link Store.writeQueue} reports it.
- *
- * @example
- * ```ts
- * const { waiting, msPerWrite } = sqliteStore('tracks.db').writeQueue!();
- * ```
- */
-export interface WriteQueue {
-  /** Writes sent that the store has not begun. */
-  readonly waiting: number;
-  /** How long its last write took, in ms; undefined before the first. */
-  readonly msPerWrite: number | undefined;
-  /**
-   * How long the write it is on has run, in ms (0 or undefined: none). Optional: with it, no
-   * write is sent to wait behind one stalled (another process's lock), where all would time out.
-   */
-  readonly runningMs?: number;
 }
 
 /**

@@ -39,24 +39,6 @@ const OUTBOX_OPEN_MS = 5_000;
 const OPENING_SLICE_MS = 50;
 /** The longest an overflow spill (on the application's thread) waits for the outbox's lock. */
 const OVERFLOW_WAIT_MS = 100;
-/**
- * Most batches sent ahead (see {@link Delivery.sendAhead}) whose answers have not been read:
- * each is a copy on the store's thread until then.
- */
-const MAX_AHEAD = 64;
-/**
- * Most writes waiting in the store's queue for a batch to be sent ahead. Fewer when the store's
- * pace says so (see {@link Delivery.sendAhead}); one until it has finished a write (a worker
- * starting: with the pump's next write, none then waits behind more than two others). Enough
- * that the store's thread does not run out of work while the application's is busy.
- */
-const MAX_WAITING = 16;
-/**
- * A write under way longer than this many times the store's pace (and {@link STALLED_MS}) is
- * stalled: nothing more is sent ahead behind it (see {@link Delivery.sendAhead}).
- */
-const STALLED_PACES = 4;
-const STALLED_MS = 3;
 
 /** A flush waiting for every event before `seq` to settle. */
 interface Waiter {
@@ -65,9 +47,8 @@ interface Waiter {
 }
 
 /**
- * Moves events from the buffer to the store, and only that: one batch at a time (a store that
- * reports its queue of writes is also sent full batches behind it; see {@link Delivery.sendAhead}),
- * each store call under a deadline. A transient failure (unreachable, busy, silent, timed out) puts the
+ * Moves events from the buffer to the store, and only that: one batch at a time, each store
+ * call under a deadline. A transient failure (unreachable, busy, silent, timed out) puts the
  * batch back and waits (doubling, with jitter); a permanent one is narrowed down by halving
  * until the events at fault are found, which are quarantined while every other event is
  * written. When the store falls behind (failing, slow or hung) queued events spill to the
@@ -114,17 +95,8 @@ export class Delivery {
   #stopped = false;
   /** Transient write failures so far. */
   #failures = 0;
-  /**
-   * The writes under way, oldest first, each with when it became the oldest (or was sent, if
-   * later): how long the store has been on it. A write sent ahead waits behind the others, and
-   * its answer may wait for this thread to be free; timed from its sending, a store that keeps
-   * up would look slow after every long synchronous stretch, and its events would spill.
-   */
-  readonly #writing: Array<{ since: number }> = [];
-  /** Batches sent ahead (see {@link sendAhead}) whose writes have not ended. */
-  #ahead = 0;
-  /** Whether the last write that ended failed transiently (so the store may still be held). */
-  #failedSinceWritten = false;
+  /** When the write under way started (0: none). */
+  #writingSince = 0;
 
   constructor(store: Store, outbox: Outbox | undefined, buffer: EventBuffer, errors: ErrorReporter, options: DeliveryOptions) {
     this.#store = store;
@@ -141,37 +113,12 @@ export class Delivery {
    * batches waiting, or half the bound, events spill to it. Spilling early keeps few events
    * alive in memory, and so keeps garbage collection pauses short during an outage; a burst
    * that a healthy store is about to take spills nothing.
-   *
-   * Writes go one at a time from here; full batches are sent ahead of them only from the
-   * recording thread, as they fill ({@link sendAhead}), for the stretches it keeps busy. Sent
-   * ahead on every turn, a process's store thread would take the next write at once after each
-   * commit, and other processes sharing the SQLite file, whose waits for its lock sleep, would
-   * wait far longer (four processes on one file then spilled).
    */
   kick(ignoreBackoff = false): void {
     if (ignoreBackoff) this.#retryAt = 0;
     if (this.#behind(2, 4)) this.#openOutbox();
     if (this.#behind(4, 2)) void this.spill();
     this.#pumping ??= this.#pump().finally(() => {
-      this.#pumping = undefined;
-    });
-  }
-
-  /**
-   * The recording thread's kick as each batch fills, for a store that reports its queue of
-   * writes ({@link Store.writeQueue}; the SQLite store's thread): sends full batches while those
-   * waiting there would all be written within half the write deadline at the store's last pace
-   * (so none times out for waiting; at most {@link MAX_WAITING}; one before the store has
-   * finished a write and after a failure; none behind a stalled write), starting the pump if
-   * need be, and only that. The store's own report moves while this thread is busy, so its
-   * thread writes through a long synchronous stretch of the application's, instead of after it.
-   * Whether the store is behind is judged on the next turn (kick), as for other stores: during a
-   * long synchronous stretch a write looks slow only because its answer cannot be read yet.
-   */
-  sendAhead(): void {
-    if (this.#pumping !== undefined) return this.#sendAhead();
-    if (this.#store.writeQueue === undefined || this.#stopped || this.#retryAt > monotonicNow()) return;
-    this.#pumping = this.#pump().finally(() => {
       this.#pumping = undefined;
     });
   }
@@ -215,7 +162,7 @@ export class Delivery {
   #behind(batches: number, part: number): boolean {
     const buffer = this.#buffer;
     const now = monotonicNow();
-    const struggling = this.#retryAt > now || this.#writingFor(now) > SLOW_WRITE_MS;
+    const struggling = this.#retryAt > now || (this.#writingSince > 0 && now - this.#writingSince > SLOW_WRITE_MS);
     return (
       (struggling && buffer.queued >= batches * this.#options.batchSize) || buffer.total * part >= buffer.maxEvents || buffer.bytes * part >= buffer.maxBytes
     );
@@ -286,68 +233,6 @@ export class Delivery {
 
   // ---- writing ----
 
-  /** How long the oldest write under way had taken at `now`, in ms (0: none). */
-  #writingFor(now: number): number {
-    return this.#writing.length === 0 ? 0 : Math.max(0, now - this.#writing[0]!.since);
-  }
-
-  /** Whether another batch may wait in the store's queue; not when a store of the user's fails to say. */
-  #storeHasRoom(): boolean {
-    let waiting: number, msPerWrite: number | undefined, runningMs: number | undefined;
-    // Read inside the try: what it returns may be undefined, or have getters that throw, and
-    // the recording thread would report it on every batch that fills.
-    try {
-      ({ waiting, msPerWrite, runningMs = 0 } = this.#store.writeQueue!());
-    } catch {
-      return false;
-    }
-    // A write under way for several times the store's pace waits on something (another
-    // process's lock, a checkpoint), and every write queued behind it waits as long: sent
-    // ahead through a synchronous loop, sixteen batches timed out behind each write held by a
-    // lock, where writing one at a time lost one. None goes until it ends.
-    if (msPerWrite !== undefined && runningMs > Math.max(STALLED_PACES * msPerWrite, STALLED_MS)) return false;
-    // After a failure, as before the first write: one waits until a write is confirmed again.
-    // The backlog of the backoff went at once otherwise, sixteen batches in a millisecond, and
-    // if the store was still held, all timed out together.
-    const most = msPerWrite === undefined || this.#failedSinceWritten ? 1 : Math.min(MAX_WAITING, Math.floor(this.#options.writeTimeout / 2 / Math.max(msPerWrite, 0.1)));
-    return waiting < most;
-  }
-
-  /**
-   * Sends full batches ahead of the pump while the store's queue has room (see {@link sendAhead}):
-   * not while backing off after a failure, and no more than {@link MAX_AHEAD} batches or three
-   * quarters of the memory bound.
-   */
-  #sendAhead(): void {
-    if (this.#store.writeQueue === undefined || this.#stopped || this.#retryAt > monotonicNow()) return;
-    const size = this.#options.batchSize;
-    const buffer = this.#buffer;
-    // Three quarters of the memory bound at most: an answer is read only when this thread is
-    // free, and until then its events stay held, so a quarter is left for new events to queue
-    // in (and, at the bound, for the overflow's tenth to spill from). Counted over every event
-    // taken out, not only those sent ahead: the pump's batch (or a spill's) is held as well, and
-    // with maxBuffered at four batches it would otherwise take the last quarter, leaving the
-    // overflow nothing to spill, so a burst past the bound was dropped despite the outbox.
-    while (
-      this.#ahead < MAX_AHEAD &&
-      buffer.queued >= size &&
-      (buffer.total - buffer.queued + size) * 4 <= buffer.maxEvents * 3 &&
-      (buffer.bytes - buffer.queuedBytes) * 4 < buffer.maxBytes * 3 &&
-      this.#storeHasRoom()
-    ) {
-      const batch = buffer.take(size)!;
-      this.#ahead++;
-      this.#deliver(batch)
-        .then((outcome) => {
-          if (outcome === 'transient') this.#retryLater();
-        })
-        .catch((error: unknown) => this.#reportFailure('write', error))
-        .finally(() => {
-          this.#ahead--;
-        });
-    }
-  }
-
   /**
    * Writes batches from memory, and gives the outbox a batch's turn whenever memory is not
    * backed up (so a backlog drains under steady traffic too), until both are done or a write
@@ -413,40 +298,31 @@ export class Delivery {
 
   /** One write under the deadline; the failure, or undefined when the store confirmed it. */
   async #write(events: readonly RecordedEvent[]): Promise<unknown> {
-    const mark = { since: monotonicNow() };
-    this.#writing.push(mark);
+    this.#writingSince = monotonicNow();
     try {
       await withDeadline(this.#options.writeTimeout, `writing ${events.length} events to ${this.#store.description}`, (call) =>
         this.#store.write(events, call),
       );
       this.#backoff = 0;
       this.#retryAt = 0;
-      this.#failedSinceWritten = false;
       return undefined;
     } catch (error) {
       if (isTransient(error)) {
         this.#failures++;
-        this.#failedSinceWritten = true;
         this.#openOutbox();
-        // Writes sent ahead fail together: one outage, one step of the backoff.
-        const now = monotonicNow();
-        if (this.#retryAt <= now) {
-          this.#backoff = Math.min(this.#options.maxRetryDelay, this.#backoff === 0 ? this.#options.retryDelay : this.#backoff * 2);
-          // Jitter, so processes that lost the store together do not return together.
-          this.#retryAt = now + this.#backoff * (0.8 + 0.4 * Math.random());
-        }
+        this.#backoff = Math.min(this.#options.maxRetryDelay, this.#backoff === 0 ? this.#options.retryDelay : this.#backoff * 2);
+        // Jitter, so processes that lost the store together do not return together.
+        this.#retryAt = monotonicNow() + this.#backoff * (0.8 + 0.4 * Math.random());
         // A flush (or close) waiting on this write tries again within its window, not after it:
         // a backoff longer than flushTimeout would otherwise drop or spill what a store that is
         // back could take.
+        const now = monotonicNow();
         if (this.#flushingUntil > now) this.#retryAt = Math.min(this.#retryAt, now + Math.max(this.#options.retryDelay, (this.#flushingUntil - now) / 2));
         this.#reportFailure('write', error);
       }
       return error ?? new Error('the store failed without an error');
     } finally {
-      const at = this.#writing.indexOf(mark);
-      this.#writing.splice(at, 1);
-      const next = this.#writing[0];
-      if (at === 0 && next !== undefined) next.since = Math.max(next.since, monotonicNow());
+      this.#writingSince = 0;
     }
   }
 

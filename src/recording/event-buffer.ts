@@ -110,10 +110,7 @@ export class EventBuffer {
     this.#release(batch);
   }
 
-  /**
-   * Puts taken batches (given oldest first) back where they were recorded: at the front, unless
-   * an older batch, written at the same time and failed first, was put back already.
-   */
+  /** Puts taken batches back at the front, in the order given (they are tried again first). */
   putBack(batches: readonly Batch[]): void {
     const events: RecordedEvent[] = [];
     const seqs: number[] = [];
@@ -127,19 +124,9 @@ export class EventBuffer {
       }
       this.#queuedBytes += batch.bytes;
     }
-    if (events.length === 0) return;
-    // Where the first put-back event belongs among those queued (almost always the front).
-    let at = this.#head;
-    let end = this.#queueSeqs.length;
-    while (at < end) {
-      const middle = (at + end) >>> 1;
-      if (this.#queueSeqs[middle]! < seqs[0]!) at = middle + 1;
-      else end = middle;
-    }
-    const insert = <T>(queued: T[], added: T[]) => queued.slice(this.#head, at).concat(added, queued.slice(at));
-    this.#queue = insert(this.#queue, events);
-    this.#queueSeqs = insert(this.#queueSeqs, seqs);
-    this.#queueSizes = insert(this.#queueSizes, sizes);
+    this.#queue = events.concat(this.#queue.slice(this.#head));
+    this.#queueSeqs = seqs.concat(this.#queueSeqs.slice(this.#head));
+    this.#queueSizes = sizes.concat(this.#queueSizes.slice(this.#head));
     this.#head = 0;
   }
 

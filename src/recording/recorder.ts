@@ -96,8 +96,6 @@ export class Recorder {
   readonly #isStopped = (trackSetId: string): boolean => this.#controls.serving(trackSetId) !== undefined;
   #closing: Promise<void> | undefined;
   #soon = false;
-  /** Whether the store reports its queue of writes, so full batches are handed to it as they fill. */
-  readonly #sendsAhead: boolean;
   #droppedAfterClose = false;
 
   /** Starts recording into `store`, spilling to `outbox` when there is one. Throws a TracksError for a bad option. */
@@ -105,7 +103,6 @@ export class Recorder {
     const o = resolveOptions(options);
     if (o.secret === true) warnUnsaltedOnce();
     this.store = store;
-    this.#sendsAhead = store.writeQueue !== undefined;
     this.#options = o;
     this.#outbox = outbox;
     this.#errors = new ErrorReporter(o.onError);
@@ -236,23 +233,10 @@ export class Recorder {
     this.#pushOne(event);
   }
 
-  /** Delivery's sending ahead on the recording thread: never throws into the caller. */
-  #kickNow(): void {
-    try {
-      this.#delivery.sendAhead();
-    } catch (error) {
-      this.#errors.report('write', error);
-    }
-  }
-
   readonly #pushOne = (event: RecordedEvent): void => {
     if (this.#buffer.push(event)) {
-      const queued = this.#buffer.queued;
-      // Each new full batch goes at once to a store that reports its queue (its own thread takes
-      // it while this one runs on, however long this one stays busy): see Delivery.sendAhead.
-      if (this.#sendsAhead && queued % this.#options.batchSize === 0) this.#kickNow();
       // A full batch to write (or, when the store is behind, to spill): act on the next turn.
-      if (!this.#soon && (queued >= this.#options.batchSize || this.#buffer.bytes * 4 >= this.#buffer.maxBytes)) {
+      if (!this.#soon && (this.#buffer.queued >= this.#options.batchSize || this.#buffer.bytes * 4 >= this.#buffer.maxBytes)) {
         this.#soon = true;
         setImmediate(() => {
           this.#soon = false;

@@ -9,8 +9,6 @@ import { StoreError } from '../model/store-error.js';
  *
  * queued -> running (the worker takes it) -> committing (its last step, which decides);
  * queued or running -> abandoned (the caller gave up: the worker skips it, or rolls back).
- * Beside the state, the worker notes when it began the request and how long it took, so the
- * caller knows its store's queue while its own thread is busy (Store.writeQueue).
  *
  * @example
  * ```ts
@@ -20,38 +18,11 @@ import { StoreError } from '../model/store-error.js';
  */
 export class RequestState {
   readonly buffer: SharedArrayBuffer;
-  /** [0]: the state; [1]: how long the worker took, in µs (0 until it finished). */
   readonly #cell: Int32Array;
-  /** [1]: when the worker began the request (epoch ms; 0 before). */
-  readonly #began: BigInt64Array;
 
-  constructor(buffer = new SharedArrayBuffer(16)) {
+  constructor(buffer = new SharedArrayBuffer(4)) {
     this.buffer = buffer;
-    this.#cell = new Int32Array(buffer, 0, 2);
-    this.#began = new BigInt64Array(buffer, 0, 2);
-  }
-
-  /**
-   * How long the worker has been on the request, in ms, while it runs (undefined when it has
-   * not begun, or has finished): the caller sees a write stalled on a lock at once.
-   */
-  runningFor(now = Date.now()): number | undefined {
-    const state = Atomics.load(this.#cell, 0);
-    if (state !== RUNNING && state !== COMMITTING) return undefined;
-    if (Atomics.load(this.#cell, 1) !== 0) return undefined;
-    const began = Number(Atomics.load(this.#began, 1));
-    return began === 0 ? undefined : Math.max(0, now - began);
-  }
-
-  /** The worker finished the request, in `ms`: the caller sees it at once, before the answer is read. */
-  finished(ms: number): void {
-    Atomics.store(this.#cell, 1, Math.max(1, Math.min(2 ** 31 - 1, Math.round(ms * 1000))));
-  }
-
-  /** How long the worker took, in ms, once it finished; undefined before. */
-  get tookMs(): number | undefined {
-    const micros = Atomics.load(this.#cell, 1);
-    return micros === 0 ? undefined : micros / 1000;
+    this.#cell = new Int32Array(buffer);
   }
 
   /** The caller gives up: true unless the worker is committing (then its answer decides). */
@@ -63,14 +34,8 @@ export class RequestState {
     }
   }
 
-  /** Whether the request still waits for the worker to take it (nor has its caller given up). */
-  get waiting(): boolean {
-    return Atomics.load(this.#cell, 0) === QUEUED;
-  }
-
   /** The worker takes the request: false when its caller already gave up. */
   start(): boolean {
-    Atomics.store(this.#began, 1, BigInt(Date.now()));
     return Atomics.compareExchange(this.#cell, 0, QUEUED, RUNNING) === QUEUED;
   }
 

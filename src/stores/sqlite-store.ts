@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { ShadowSums } from '../model/shadow.js';
 import type { MetricDeclaration } from '../model/metrics.js';
 import type { ControlState, RecordedEvent } from '../model/events.js';
-import type { CallOptions, StickyAssignment, Store, WriteQueue } from '../model/store.js';
+import type { CallOptions, StickyAssignment, Store } from '../model/store.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { StoreError } from '../model/store-error.js';
 import { SqliteDatabase } from './sqlite-database.js';
@@ -77,12 +77,6 @@ export class SqliteStore implements Store {
 
   write(events: readonly RecordedEvent[], options?: CallOptions): Promise<void> {
     return this.#worker.call('write', [packEvents(events)], this.#timing(options));
-  }
-
-  /** Its worker thread's queue of writes: see {@link Store.writeQueue}. */
-  writeQueue(): WriteQueue {
-    const { waiting, lastMs, runningMs } = this.#worker.queueOf('write');
-    return { waiting, msPerWrite: lastMs, runningMs };
   }
 
   readControls(options?: CallOptions): Promise<ControlState[]> {

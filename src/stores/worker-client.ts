@@ -38,7 +38,6 @@ export type WorkerResponse =
   | { readonly id: number; readonly ok: false; readonly error: WorkerFailure };
 
 interface Pending {
-  readonly op: string;
   readonly state: RequestState;
   resolve(value: unknown): void;
   reject(error: Error): void;
@@ -57,8 +56,6 @@ const DEFAULT_WAIT_MS = 30_000;
 export class WorkerClient {
   readonly #init: WorkerInit;
   readonly #pending = new Map<number, Pending>();
-  /** How long the worker took for the last call of each op answered, in ms. */
-  readonly #lastMs = new Map<string, number>();
   #worker: Worker | undefined;
   #nextId = 0;
   #closed = false;
@@ -99,7 +96,6 @@ export class WorkerClient {
         finish();
       };
       this.#pending.set(id, {
-        op,
         state,
         resolve: (value) => settle(() => resolve(value as T)),
         reject: (error) => settle(() => reject(error)),
@@ -108,26 +104,6 @@ export class WorkerClient {
       worker.ref();
       worker.postMessage({ id, op, args, deadline, state: state.buffer } satisfies WorkerRequest);
     });
-  }
-
-  /**
-   * Calls of `op` sent that the worker has not begun, how long the last of them it finished
-   * took (ms; undefined before the first), and how long the one it is on has run (ms; 0: none;
-   * one that failed counts until its answer is read): read from the memory each call shares with the
-   * worker, so they are current while this thread is busy and answers wait to be read.
-   */
-  queueOf(op: string): { waiting: number; lastMs: number | undefined; runningMs: number } {
-    let waiting = 0;
-    let lastMs = this.#lastMs.get(op);
-    let runningMs = 0;
-    const now = Date.now();
-    for (const pending of this.#pending.values()) {
-      if (pending.op !== op) continue;
-      if (pending.state.waiting) waiting++;
-      lastMs = pending.state.tookMs ?? lastMs;
-      runningMs = Math.max(runningMs, pending.state.runningFor(now) ?? 0);
-    }
-    return { waiting, lastMs, runningMs };
   }
 
   /** Ends the worker (after its current statement); pending calls fail. */
@@ -157,8 +133,6 @@ export class WorkerClient {
     worker.on('message', (response: WorkerResponse) => {
       const pending = this.#pending.get(response.id);
       if (pending === undefined) return; // its caller gave up already
-      const took = pending.state.tookMs;
-      if (took !== undefined) this.#lastMs.set(pending.op, took);
       if (response.ok) pending.resolve(response.value);
       else pending.reject(new StoreError(response.error.message, { transient: response.error.transient, code: response.error.code }));
     });

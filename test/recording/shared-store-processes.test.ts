@@ -54,8 +54,10 @@ function checkReports(reports: Report[], perWorker: number): void {
     assert.equal(r.stats.rejected, 0);
     assert.equal(r.stats.quarantined, 0);
     assert.equal(r.stats.buffered, 0);
-    // written + spilled accounts for every event of its own (2 per user, health, definitions)
-    assert.ok(r.stats.written + r.stats.spilled - r.stats.drained >= 2 * perWorker, JSON.stringify(r.stats));
+    // Each event of its own (2 per user, health, definitions) was written or spilled. Not less
+    // what it drained: the processes share the outbox beside the store, and any of them may
+    // drain events another spilled (drained counts those alone, not written).
+    assert.ok(r.stats.written + r.stats.spilled >= 2 * perWorker, JSON.stringify(r.stats));
   }
   // Assignment is deterministic: the same key gets the same track in every process.
   for (const key of Object.keys(reports[0]!.tracks)) {

@@ -110,9 +110,9 @@ export class MultiTrackSet<const Sets extends readonly TrackSetClass[] = readonl
     const definition = given
       ? listedDefinitionOf(setsOrOptions as readonly TrackSetClass[], new.target)
       : multiDefinitionOf(new.target);
-    // Without a key, check the options, as a TrackSet run does: a positional key or a
-    // misspelt option name would draw a fresh random set on every request, silently.
-    if (options !== undefined && options.key === undefined) {
+    // Check the options, as a TrackSet run does: a positional key or a misspelt option name
+    // would draw a fresh random set on every request, or be ignored, silently.
+    if (options !== undefined) {
       checkRunOptions(definition.className, options, `new ${definition.className}(${given ? '[...sets], ' : ''}{ key: userId })`);
     }
     const rawKey = options?.key;

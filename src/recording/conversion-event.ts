@@ -41,6 +41,12 @@ export function conversionEventOf(conversion: Conversion, units: UnitOfKey, now:
   if (typeof conversion !== 'object' || conversion === null) {
     throw new TracksError(`convert: pass an object, e.g. convert({ key: userId, metric: 'purchase' }), not ${String(conversion)}`);
   }
+  // A misspelt field (`vaule: 12.5`, `runID`) would record the wrong conversion, silently.
+  for (const name in conversion) {
+    if (name !== 'key' && name !== 'metric' && name !== 'value' && name !== 'runId' && name !== 'at') {
+      throw new TracksError(`convert: unknown field ${quoted(name)}; the fields are key, runId, metric, value and at, e.g. convert({ key: userId, metric: 'revenue', value: 12.5 })`);
+    }
+  }
   const { key, runId, metric } = conversion;
   const problem = nameProblem(metric);
   if (problem !== undefined) {

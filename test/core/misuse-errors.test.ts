@@ -44,9 +44,14 @@ describe('run options that would silently draw at random', () => {
     throwsTracksError(() => new MultiTrackSet([G2Delay], loose('user-1')).name, /MultiTrackSet/, /new MultiTrackSet\(\[\.\.\.sets\], \{ key: userId \}\)/);
   });
 
-  test('a misspelt option without a key is a TracksError naming it; valid options still work', () => {
+  test('a misspelt option, with a key or without, is a TracksError naming it; valid options still work', () => {
     throwsTracksError(() => new G2Delay(loose({ userId: 'u1' })).name, /G2Delay/, /unknown option 'userId'/, /key, context and force/);
     throwsTracksError(() => new MultiTrackSet([G2Delay], loose({ kye: 'u1' })).name, /unknown option 'kye'/, /\(new MultiTrackSet\(\[\.\.\.sets\], \{ key: userId \}\)\)/);
+    // with a key too: a misspelt force or context would be ignored, silently
+    throwsTracksError(() => new G2Delay(loose({ key: 'u1', forse: 'long' })).name, /G2Delay/, /unknown option 'forse'/, /key, context and force/);
+    throwsTracksError(() => new G2Delay(loose({ key: 'u1', contxt: {} })).name, /unknown option 'contxt'/);
+    throwsTracksError(() => G2Delay.choose(loose({ key: 'u1', forse: 'long' })).name, /unknown option 'forse'/);
+    throwsTracksError(() => new MultiTrackSet([G2Delay], loose({ key: 'u1', forse: 'x' })).name, /unknown option 'forse'/);
     // the legitimate forms are untouched
     assert.equal(new G2Delay().key, null);
     assert.equal(new G2Delay({}).key, null);

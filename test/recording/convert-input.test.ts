@@ -69,6 +69,9 @@ const bad: Array<[string, unknown, RegExp]> = [
   ['runId empty', { runId: '', metric: 'm' }, /runId/],
   ['runId a number', { runId: 42, metric: 'm' }, /runId/],
   ['runId with NUL', { runId: 'r\0', metric: 'm' }, /runId/],
+  // a misspelt field would record the conversion wrong (worth 1, or for no one)
+  ['value misspelt', { key: 'u', metric: 'm', vaule: 3 }, /unknown field 'vaule'/],
+  ['runId misspelt', { runID: 'r', metric: 'm' }, /unknown field 'runID'/],
 ];
 
 test('every kind of bad convert() is refused at the edge: never thrown, one TracksError each naming the field, counted, nothing buffered', async () => {

@@ -87,7 +87,9 @@ export function configure(options: RecordingOptions): Recorder | undefined {
       ...(recorderOptions.writeTimeout === undefined ? {} : { timeoutMs: recorderOptions.writeTimeout }),
     });
     const outboxPath = outboxOption === undefined ? defaultOutboxPath(store) : outboxOption || undefined;
-    outbox = outboxPath === undefined ? undefined : sqliteOutbox(outboxPath, limits);
+    // Beside a SQLite store, the outbox's directory is the store's: not made when missing.
+    const beside = outboxOption === undefined && store.description.startsWith('sqlite:');
+    outbox = outboxPath === undefined ? undefined : sqliteOutbox(outboxPath, beside ? { ...limits, createDirectory: false } : limits);
   }
   const previous = current;
   const previousShutdown = shutdown;

@@ -15,10 +15,16 @@ import { readOnlyHint, sqliteStoreError, untilDeadline } from './sqlite-errors.j
 import { FILE_REPLACED, FileIdentity } from './file-identity.js';
 import { abandoned, always } from './request-state.js';
 
-/** The outbox's options, as numbers (they cross to the worker thread). */
+/** The outbox's options (plain values: they cross to the worker thread). */
 export interface OutboxDatabaseOptions {
   /** Most events waiting in the file; a spill past it is refused (default 5,000,000). */
   readonly maxEvents?: number;
+  /**
+   * Whether a missing directory of the file is created (default true). configure() gives false
+   * for the outbox beside a SQLite store: its directory is the store's, and a mistyped store
+   * path is then reported on every write rather than made by the first spill.
+   */
+  readonly createDirectory?: boolean;
 }
 
 type Database = BetterSqlite3.Database;
@@ -36,6 +42,7 @@ const SCHEMA = `
 export class OutboxDatabase {
   readonly #path: string;
   readonly #maxEvents: number;
+  readonly #createDirectory: boolean;
   #db: Database | undefined;
   /** The file the connection opened, to tell when it is removed or replaced at the path (see FileIdentity). */
   #identity: FileIdentity | undefined;
@@ -46,6 +53,7 @@ export class OutboxDatabase {
   constructor(path: string, options: OutboxDatabaseOptions = {}) {
     this.#path = path;
     this.#maxEvents = options.maxEvents ?? 5_000_000;
+    this.#createDirectory = options.createDirectory ?? true;
   }
 
   open(deadline: number): void {
@@ -190,7 +198,7 @@ export class OutboxDatabase {
     if (this.#db) return this.#db;
     let db: Database | undefined;
     try {
-      mkdirSync(dirname(this.#path), { recursive: true });
+      if (this.#createDirectory) mkdirSync(dirname(this.#path), { recursive: true });
       const Sqlite = loadSqliteDriver();
       db = new Sqlite(this.#path, { timeout: 20 });
       const opened = db;

@@ -52,7 +52,7 @@ export class SqliteDatabase {
   #writer: Writer | undefined;
   #reader: Database | undefined;
 
-  constructor(path: string, _options: Readonly<Record<string, number>> = {}) {
+  constructor(path: string, _options: Readonly<Record<string, number | boolean>> = {}) {
     this.#path = path;
   }
 

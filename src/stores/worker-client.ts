@@ -10,7 +10,7 @@ import { WorkerLifecycle } from './worker-lifecycle.js';
 export interface WorkerInit {
   readonly role: 'store' | 'outbox';
   readonly path: string;
-  readonly options: Readonly<Record<string, number>>;
+  readonly options: Readonly<Record<string, number | boolean>>;
   /** Shared with the main thread: see WorkerLifecycle. */
   readonly lifecycle?: SharedArrayBuffer;
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -138,6 +138,31 @@ test('a writer killed with SIGKILL keeps everything it reported as flushed', asy
   } finally {
     db.close();
   }
+});
+
+test('a store path in a missing directory is reported on every write, and its outbox does not make the directory', async () => {
+  // A mistyped path: SQLite will not make the directory, and the outbox beside the store (its
+  // default) must not either, or the next write would open a store in a folder made by mistake.
+  const missing = join(dir, 'no-such-folder', 'deeper');
+  const errors: Error[] = [];
+  configure({ store: join(missing, 'tracks.db'), writeTimeout: 500, flushTimeout: 300, retryDelay: 5, onError: (e) => errors.push(e), handleSignals: false });
+  for (let i = 0; i < 10; i++) new SqliteTracks({ key: `missing-${i}` }).run();
+  await flush();
+  await eventually(() => errors.length >= 2, 'the store and the outbox report the missing directory');
+  await flush();
+  assert.equal(existsSync(join(dir, 'no-such-folder')), false, 'no directory was made');
+  assert.match(errors.map((e) => e.message).join('\n'), /no-such-folder\/deeper\/tracks\.db.*directory does not exist/);
+  assert.equal(stats().written, 0);
+  await close();
+  assert.equal(existsSync(join(dir, 'no-such-folder')), false, 'nor at close');
+  // An outbox given by path still gets its directory made, as documented.
+  const outbox = join(dir, 'made-for-the-outbox', 'tracks.outbox');
+  // (Time enough for the outbox's thread to start: under tsx it compiles its modules first.)
+  configure({ store: join(missing, 'tracks.db'), outbox, writeTimeout: 3000, flushTimeout: 500, retryDelay: 5, onError: () => {}, handleSignals: false });
+  for (let i = 0; i < 10; i++) new SqliteTracks({ key: `spilled-${i}` }).run();
+  await close();
+  assert.equal(existsSync(outbox), true, JSON.stringify(stats()));
+  assert.equal(stats().spilled > 0, true, JSON.stringify(stats()));
 });
 
 test('an unwritable path, a full disk and a read-only file reach onError with a clear message, not a crash', async (t) => {

@@ -14,6 +14,7 @@ import { rememberDefinition } from './known-sets.js';
 import { currentScope } from './request-scope.js';
 import { runHooks } from './run-hooks.js';
 import { runWithShadow } from './shadow-runner.js';
+import { checkStaticOptions } from './static-options.js';
 import type { ShadowOptions } from './shadow-definition.js';
 import type { ChosenRun, Reason } from './run-hooks.js';
 import type { ClassTrackName, ForcedOptions, RunTrackName, StaticRun, TrackArgs, TrackResult } from './track-names.js';
@@ -118,6 +119,9 @@ export function definitionOf(cls: object): TrackSetDefinition {
           'which tracks reads as a property',
       );
     }
+    const names: string[] = [];
+    for (let c: object = statics; c !== TrackSet && c !== null; c = Object.getPrototypeOf(c) as object) names.push(...Object.getOwnPropertyNames(c));
+    checkStaticOptions(statics.name || 'this class', names);
     definition = buildDefinition(statics, statics[COLLECT_TRACKS](), hasEligibilityRule);
     Object.defineProperty(cls, DEFINITION, { value: definition, configurable: true });
     rememberDefinition(definition);

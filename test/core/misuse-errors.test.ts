@@ -62,6 +62,44 @@ describe('run options that would silently draw at random', () => {
   });
 });
 
+describe('class options that would be ignored', () => {
+  test('a static field one edit from an option (or in another case) is a TracksError naming the option; other statics are left alone', () => {
+    class Coverag extends TrackSet {
+      static override id = 'g2-coverag';
+      static coverag = 0.1;
+      static a_track() {}
+    }
+    class Weigths extends TrackSet {
+      static override id = 'g2-weigths';
+      static weigths = { a: 2 };
+      static a_track() {}
+    }
+    class Trak extends TrackSet {
+      static override id = 'g2-trak';
+      static addControlTrak = false;
+      static a_track() {}
+    }
+    class Cased extends TrackSet {
+      static override id = 'g2-cased';
+      static Sticky = true;
+      static a_track() {}
+    }
+    throwsTracksError(() => new Coverag({ key: 'u' }).name, /Coverag: static coverag is not an option/, /did you mean static coverage\?/);
+    throwsTracksError(() => new Weigths({ key: 'u' }).name, /did you mean static weights\?/);
+    throwsTracksError(() => new Trak({ key: 'u' }).name, /did you mean static addControlTrack\?/);
+    throwsTracksError(() => new Cased({ key: 'u' }).name, /did you mean static sticky\?/);
+    class Helpers extends TrackSet {
+      static override id = 'g2-helpers';
+      static override weight = 2;
+      static tracks = ['a'];
+      static maxRetries = 3;
+      static helper() {}
+      static a_track() {}
+    }
+    assert.equal(new Helpers({ key: 'u' }).name, bucketOf(Helpers, 'u'));
+  });
+});
+
 describe('helpers given the wrong arguments', () => {
   test('X.with(options) without a callback names the class and the fix', () => {
     throwsTracksError(() => G2Delay.with({ key: 'u1' }, loose(undefined)), /G2Delay\.with: pass a callback/);

@@ -274,7 +274,7 @@ function readFlag(cls: TrackSetStatics, className: string, field: 'addControlTra
   const value = cls[field];
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') {
-    throw new TracksError(`${className}: static ${field} is ${String(value)}; set it to true or false`);
+    throw new TracksError(`${className}: static ${field} is ${shown(value)}; set it to true or false`);
   }
   return value;
 }

@@ -104,10 +104,25 @@ export function quoted(text: string): string {
 
 /**
  * A value the caller gave, for a message: a string as `the string '2'`, so that a number given
- * as text does not read as the number being refused (`weight is 2; use a number`).
+ * as text does not read as the number being refused (`weight is 2; use a number`); an object
+ * or array as its JSON, cut at 60 characters.
  */
 export function shown(value: unknown): string {
-  return typeof value === 'string' ? `the string ${quoted(value)}` : String(value);
+  if (typeof value === 'string') return `the string ${quoted(value)}`;
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'object' && value !== null) {
+    // Not String(value), which says [object Object].
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(value);
+    } catch {
+      json = undefined;
+    }
+    const kind = Array.isArray(value) ? 'an array' : 'an object';
+    return json === undefined ? kind : `${kind} ${json.length > 60 ? `${json.slice(0, 57)}...` : json}`;
+  }
+  return String(value);
 }
 
 function codePoint(char: string): string {

@@ -333,7 +333,7 @@ function secretOf(hashKeys: unknown): string | Uint8Array | true | undefined {
   const distinct = new Set(units).size;
   if (distinct < MIN_DISTINCT_SECRET_UNITS) {
     throw new TracksError(
-      `configure: hashKeys.secret holds only ${distinct} distinct ${typeof secret === 'string' ? 'characters' : 'bytes'}, which is not a random secret ` +
+      `configure: hashKeys.secret holds only ${distinct} distinct ${typeof secret === 'string' ? 'character' : 'byte'}${distinct === 1 ? '' : 's'}, which is not a random secret ` +
         '(an unset variable padded, or a zeroed buffer?); use at least 16 random characters (e.g. openssl rand -base64 24)',
     );
   }

@@ -78,7 +78,7 @@ export async function promoteTrackSet(store: Store, trackSetId: string, options:
   if (shadow.length === 0 && !options.force) {
     throw new TracksError(
       `${quoted(trackSetId)} has no shadow runs in ${store.description}: promote turns a set declared with static shadow, whose candidates have run, into a live test; ` +
-        'check the id, or pass { force: true } (--force from the CLI) to promote a set before any process has recorded it',
+        'check the id, or pass --force to the CLI ({ force: true } from code) to promote a set before any process has recorded it',
     );
   }
   const sums = await recordedSet(store, trackSetId, { force: options.force === true || shadow.length > 0 });
@@ -254,7 +254,7 @@ async function recordedSet(store: Store, trackSetId: string, options: ControlOpt
   const known = (await summaries(store)).map((s) => quoted(s.trackSetId));
   throw new TracksError(
     `unknown track set ${quoted(trackSetId)}: the store holds nothing of it (${known.length > 0 ? `recorded sets are ${known.join(', ')}` : 'nothing is recorded yet'}); ` +
-      'check the id, or pass { force: true } (--force from the CLI) to act on a set before any process has recorded it',
+      'check the id, or pass --force to the CLI ({ force: true } from code) to act on a set before any process has recorded it',
   );
 }
 

@@ -2,7 +2,7 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { definitionOf } from '../core/track-set.js';
 import type { TrackSetClass } from '../core/track-set.js';
 import { knownTrackSetIds, knownTracksOf } from '../core/known-sets.js';
-import { quoted } from '../core/names.js';
+import { quoted, shown } from '../core/names.js';
 import { lazyScopeState } from '../core/request-scope.js';
 import type { ScopeState } from '../core/request-scope.js';
 import { TracksError } from '../errors.js';
@@ -85,7 +85,11 @@ export function requestPlanner<Req, Res, Context>(
 ): (request: Req, response: Res) => RequestPlan {
   if (typeof options !== 'object' || options === null) throw new TracksError(`${adapter}: pass an options object, e.g. { key: (req) => req.user?.id }`);
   checkOptionNames(options, ADAPTER_OPTIONS, adapter);
-  if (typeof options.anonymousKey === 'object' && options.anonymousKey !== null) checkOptionNames(options.anonymousKey, ANONYMOUS_KEY_OPTIONS, `${adapter}: anonymousKey`);
+  const anonymousKey: unknown = options.anonymousKey;
+  if (anonymousKey !== undefined && typeof anonymousKey !== 'boolean' && (typeof anonymousKey !== 'object' || anonymousKey === null || Array.isArray(anonymousKey))) {
+    throw new TracksError(`${adapter}: anonymousKey is ${shown(anonymousKey)}; give true, false, or { cookie, maxAgeDays, secure }`);
+  }
+  if (typeof anonymousKey === 'object' && anonymousKey !== null) checkOptionNames(anonymousKey, ANONYMOUS_KEY_OPTIONS, `${adapter}: anonymousKey`);
   for (const field of ['key', 'context'] as const) {
     if (options[field] !== undefined && typeof options[field] !== 'function') {
       throw new TracksError(`${adapter}: ${field} must be a function of the request, e.g. ${field}: (req) => req.user?.id`);
@@ -93,6 +97,10 @@ export function requestPlanner<Req, Res, Context>(
   }
   if (options.forceSecret !== undefined && (typeof options.forceSecret !== 'string' || options.forceSecret.length < 16)) {
     throw new TracksError(`${adapter}: forceSecret must be a string of at least 16 characters (a random secret QA sends in ${FORCE_SECRET_HEADER})`);
+  }
+  // As hashKeys.secret: 'aaaa...' or '1234567812345678' is a placeholder, not a secret.
+  if (options.forceSecret !== undefined && new Set(options.forceSecret).size < 8) {
+    throw new TracksError(`${adapter}: forceSecret holds fewer than 8 distinct characters, which is not a random secret; generate one (openssl rand -hex 32)`);
   }
   const anonymous = options.anonymousKey === true ? {} : options.anonymousKey || undefined;
   const cookieName = anonymous?.cookie ?? 'tracks_visitor';

@@ -52,4 +52,10 @@ test('Express: bad adapter options are TracksErrors naming the option', () => {
   // A misspelt option is never ignored in silence (a plain-JS user would get no cookie and no error).
   assert.throws(() => tracks({ anonymouskey: true } as never), (e: unknown) => e instanceof TracksError && /tracks\/express: unknown option 'anonymouskey'; did you mean 'anonymousKey'\?/.test(e.message));
   assert.throws(() => tracks({ anonymousKey: { maxAge: 30 } } as never), /tracks\/express: anonymousKey: unknown option 'maxAge'/);
+  // Not taken as true: 'no' would have turned anonymous cookies on.
+  assert.throws(() => tracks({ anonymousKey: 'no' } as never), /tracks\/express: anonymousKey is the string 'no'; give true, false, or \{ cookie, maxAgeDays, secure \}/);
+  assert.throws(() => tracks({ anonymousKey: 1 } as never), /anonymousKey is 1/);
+  // A placeholder is not a secret, however long (as hashKeys.secret).
+  assert.throws(() => tracks({ forceSecret: 'aaaaaaaaaaaaaaaaaaaaaaaaa' }), /forceSecret holds fewer than 8 distinct characters/);
+  assert.doesNotThrow(() => tracks({ anonymousKey: false, forceSecret: 'qa-secret-0123456789abcdef' }));
 });

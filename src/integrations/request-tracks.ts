@@ -86,7 +86,8 @@ export function requestPlanner<Req, Res, Context>(
   if (typeof options !== 'object' || options === null) throw new TracksError(`${adapter}: pass an options object, e.g. { key: (req) => req.user?.id }`);
   checkOptionNames(options, ADAPTER_OPTIONS, adapter);
   const anonymousKey: unknown = options.anonymousKey;
-  if (anonymousKey !== undefined && typeof anonymousKey !== 'boolean' && (typeof anonymousKey !== 'object' || anonymousKey === null || Array.isArray(anonymousKey))) {
+  // null is off, as undefined and false are.
+  if (anonymousKey !== undefined && anonymousKey !== null && typeof anonymousKey !== 'boolean' && (typeof anonymousKey !== 'object' || Array.isArray(anonymousKey))) {
     throw new TracksError(`${adapter}: anonymousKey is ${shown(anonymousKey)}; give true, false, or { cookie, maxAgeDays, secure }`);
   }
   if (typeof anonymousKey === 'object' && anonymousKey !== null) checkOptionNames(anonymousKey, ANONYMOUS_KEY_OPTIONS, `${adapter}: anonymousKey`);

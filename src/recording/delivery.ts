@@ -75,6 +75,8 @@ export class Delivery {
   /** Until when a flush waits for the store (0: none): retries fall within it. */
   #flushingUntil = 0;
   #retryTimer: NodeJS.Timeout | undefined;
+  /** When the retry timer fires (monotonic ms). */
+  #retryTimerAt = 0;
   #spillBlockedUntil = 0;
   /** Until when an overflow spill is not tried again, after one failed. */
   #overflowBlockedUntil = 0;
@@ -327,7 +329,14 @@ export class Delivery {
   }
 
   #retryLater(): void {
-    if (this.#retryTimer || this.#stopped) return;
+    if (this.#stopped) return;
+    if (this.#retryTimer) {
+      // A retry brought forward (into a flush's or close()'s window) replaces one set for later
+      // in a long backoff: kept, the later one alone would run, after the window had closed.
+      if (this.#retryTimerAt <= this.#retryAt) return;
+      clearTimeout(this.#retryTimer);
+    }
+    this.#retryTimerAt = this.#retryAt;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       this.kick();

@@ -230,8 +230,8 @@ test('hashKeys takes true or a secret (HMAC-SHA-256): anything else is a clear T
   assert.throws(() => configure({ store: memoryStore(), hashKeys: {} as never }), /hashKeys needs a secret/);
   assert.throws(() => configure({ store: memoryStore(), hashKeys: { secret: 'short' } }), /at least 16/);
   // Long enough but not a secret: padding, or a buffer never filled.
-  assert.throws(() => configure({ store: memoryStore(), hashKeys: { secret: ' '.repeat(16) } }), /holds only 1 distinct characters, which is not a random secret/);
-  assert.throws(() => configure({ store: memoryStore(), hashKeys: { secret: new Uint8Array(32) } }), /holds only 1 distinct bytes/);
+  assert.throws(() => configure({ store: memoryStore(), hashKeys: { secret: ' '.repeat(16) } }), /holds only 1 distinct character, which is not a random secret/);
+  assert.throws(() => configure({ store: memoryStore(), hashKeys: { secret: new Uint8Array(32) } }), /holds only 1 distinct byte,/);
   const store = memoryStore();
   configure({ store, hashKeys: { secret: 'a secret of sixteen+ chars' } });
   new BoundTracks({ key: 'alice@example.com' }).run();

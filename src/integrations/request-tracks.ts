@@ -113,7 +113,18 @@ export function requestPlanner<Req, Res, Context>(
     throw new TracksError(`${adapter}: anonymousKey.secure must be true, false or left out (then set on https requests)`);
   }
   if (anonymous !== undefined && !(maxAge > 0)) throw new TracksError(`${adapter}: anonymousKey.maxAgeDays must be a positive number of days`);
-  for (const cls of options.trackSets ?? []) definitionOf(cls); // known from now on; a bad class throws here
+  if (options.trackSets !== undefined && !Array.isArray(options.trackSets)) {
+    throw new TracksError(`${adapter}: trackSets is ${shown(options.trackSets)}; give an array of track set classes, e.g. trackSets: [DelayTracks]`);
+  }
+  for (const cls of options.trackSets ?? []) {
+    // Known from now on; a bad class throws here, named as the adapter's option.
+    try {
+      definitionOf(cls);
+    } catch (error) {
+      if (error instanceof TracksError) throw new TracksError(`${adapter}: trackSets: ${error.message}`);
+      throw error;
+    }
+  }
   const secret = options.forceSecret === undefined ? undefined : digest(options.forceSecret);
 
   return (request, response) => {

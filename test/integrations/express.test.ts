@@ -58,4 +58,8 @@ test('Express: bad adapter options are TracksErrors naming the option', () => {
   // A placeholder is not a secret, however long (as hashKeys.secret).
   assert.throws(() => tracks({ forceSecret: 'aaaaaaaaaaaaaaaaaaaaaaaaa' }), /forceSecret holds fewer than 8 distinct characters/);
   assert.doesNotThrow(() => tracks({ anonymousKey: false, forceSecret: 'qa-secret-0123456789abcdef' }));
+  assert.doesNotThrow(() => tracks({ anonymousKey: null } as never));
+  // A bad entry of trackSets is named as the adapter's option.
+  assert.throws(() => tracks({ trackSets: [42] } as never), (e: unknown) => e instanceof TracksError && /^tracks\/express: trackSets: number 42 is not a track set/.test(e.message));
+  assert.throws(() => tracks({ trackSets: 'DelayTracks' } as never), /tracks\/express: trackSets is the string 'DelayTracks'; give an array/);
 });

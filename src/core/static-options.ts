@@ -1,5 +1,6 @@
 import { TracksError } from '../errors.js';
 import { trackNameOfMethod } from './definition.js';
+import { editDistance } from './names.js';
 
 /** The static fields a track set class is read by (ParamTrackSet's `params` too). */
 const STATIC_OPTIONS = ['id', 'weights', 'coverage', 'addControlTrack', 'control', 'sticky', 'weight', 'shadow', 'params'] as const;
@@ -31,19 +32,4 @@ export function checkStaticOptions(className: string, names: readonly string[]):
       }
     }
   }
-}
-
-/** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours. */
-function editDistance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 2) return 3;
-  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let best = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, rows[i - 2]![j - 2]! + 1);
-      rows[i]![j] = best;
-    }
-  }
-  return rows[a.length]![b.length]!;
 }

@@ -6,7 +6,7 @@ import { quoted, shown } from '../core/names.js';
 import { lazyScopeState } from '../core/request-scope.js';
 import type { ScopeState } from '../core/request-scope.js';
 import { TracksError } from '../errors.js';
-import { checkOptionNames } from '../recording/recorder-options.js';
+import { MIN_DISTINCT_SECRET_UNITS, checkOptionNames } from '../recording/recorder-options.js';
 
 /**
  * What every framework adapter does per request, whatever the framework: the key (the user's,
@@ -100,8 +100,10 @@ export function requestPlanner<Req, Res, Context>(
     throw new TracksError(`${adapter}: forceSecret must be a string of at least 16 characters (a random secret QA sends in ${FORCE_SECRET_HEADER})`);
   }
   // As hashKeys.secret: 'aaaa...' or '1234567812345678' is a placeholder, not a secret.
-  if (options.forceSecret !== undefined && new Set(options.forceSecret).size < 8) {
-    throw new TracksError(`${adapter}: forceSecret holds fewer than 8 distinct characters, which is not a random secret; generate one (openssl rand -hex 32)`);
+  if (options.forceSecret !== undefined && new Set(options.forceSecret).size < MIN_DISTINCT_SECRET_UNITS) {
+    throw new TracksError(
+      `${adapter}: forceSecret holds fewer than ${MIN_DISTINCT_SECRET_UNITS} distinct characters, which is not a random secret; generate one (openssl rand -hex 32)`,
+    );
   }
   const anonymous = options.anonymousKey === true ? {} : options.anonymousKey || undefined;
   const cookieName = anonymous?.cookie ?? 'tracks_visitor';

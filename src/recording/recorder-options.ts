@@ -2,7 +2,7 @@ import type { TrackSetDefinition } from '../core/definition.js';
 import { holdoutDefinition } from '../core/holdout.js';
 import type { HoldoutOptions } from '../core/holdout.js';
 import { knownTrackSetIds } from '../core/known-sets.js';
-import { quoted, shown } from '../core/names.js';
+import { editDistance, quoted, shown } from '../core/names.js';
 import { TracksError } from '../errors.js';
 import type { GuardrailEvent } from '../model/events.js';
 import { checkMetrics } from '../model/metrics.js';
@@ -310,8 +310,8 @@ export function warnUnsaltedOnce(): void {
   );
 }
 
-/** The fewest distinct characters (or bytes) a hashKeys secret may hold. */
-const MIN_DISTINCT_SECRET_UNITS = 8;
+/** The fewest distinct characters (or bytes) a secret may hold: hashKeys.secret, and an adapter's forceSecret. */
+export const MIN_DISTINCT_SECRET_UNITS = 8;
 
 function secretOf(hashKeys: unknown): string | Uint8Array | true | undefined {
   if (hashKeys === undefined || hashKeys === false) return undefined;
@@ -342,16 +342,5 @@ function secretOf(hashKeys: unknown): string | Uint8Array | true | undefined {
 
 /** Whether two option names differ by at most two edits, or by case only. */
 function closeTo(a: string, b: string): boolean {
-  if (a.toLowerCase() === b.toLowerCase()) return true;
-  const previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = previous[0]!;
-    previous[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = previous[j]!;
-      previous[j] = Math.min(above + 1, previous[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return previous[b.length]! <= 2;
+  return a.toLowerCase() === b.toLowerCase() || editDistance(a, b) <= 2;
 }

@@ -5,6 +5,7 @@ import { StoreError } from '../model/store-error.js';
 import { markFinishing } from '../model/finishing-call.js';
 import { RequestState } from './request-state.js';
 import { WorkerLifecycle } from './worker-lifecycle.js';
+import { unpackAnswer } from './packed-events.js';
 
 /** What a worker thread hosts: the SQLite store's database or an outbox file. */
 export interface WorkerInit {
@@ -133,7 +134,7 @@ export class WorkerClient {
     worker.on('message', (response: WorkerResponse) => {
       const pending = this.#pending.get(response.id);
       if (pending === undefined) return; // its caller gave up already
-      if (response.ok) pending.resolve(response.value);
+      if (response.ok) pending.resolve(unpackAnswer(response.value));
       else pending.reject(new StoreError(response.error.message, { transient: response.error.transient, code: response.error.code }));
     });
     const onGone = (error: Error) => {

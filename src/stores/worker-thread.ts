@@ -4,7 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { StoreError, codeOf, messageOf } from '../model/store-error.js';
 import { OutboxDatabase } from './outbox-database.js';
 import { SqliteDatabase } from './sqlite-database.js';
-import { unpackEvents } from './packed-events.js';
+import { packAnswer, unpackEvents } from './packed-events.js';
 import { RequestState } from './request-state.js';
 import { stopWaitingWhen } from './sqlite-errors.js';
 import { WorkerLifecycle } from './worker-lifecycle.js';
@@ -37,7 +37,7 @@ async function answer(request: WorkerRequest): Promise<WorkerResponse> {
     // Writing operations take mayCommit after the deadline and check it before they commit.
     const mayCommit = () => state.mayCommit();
     const value: unknown = await (method as (...args: unknown[]) => unknown).apply(target, [...request.args.map(unpackEvents), request.deadline, mayCommit]);
-    return { id: request.id, ok: true, value };
+    return { id: request.id, ok: true, value: packAnswer(value) };
   } catch (error) {
     const transient = error instanceof StoreError ? error.transient : true;
     const code = error instanceof StoreError ? error.code : codeOf(error);

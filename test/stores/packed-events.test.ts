@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RecordedEvent } from '../../src/index.js';
-import { packEvents, unpackEvents } from '../../src/stores/packed-events.js';
+import { packAnswer, packEvents, unpackAnswer, unpackEvents } from '../../src/stores/packed-events.js';
 import type { PackedEvents } from '../../src/stores/packed-events.js';
 
 /** Packs, copies as a message to a worker is copied, unpacks. */
@@ -80,4 +80,16 @@ test('a big batch of exposures and conversions arrives whole', () => {
     );
   }
   assert.deepEqual(crossed(events), events);
+});
+
+test("a worker's answer carrying events (an outbox's peek) comes back packed, the same batch; other answers as they are", () => {
+  const peeked = { events: batch, upTo: 42, quarantinedNow: 1 };
+  const sent = packAnswer(peeked) as { events: unknown };
+  assert.equal(Array.isArray(sent.events), false, 'the events travel as columns');
+  const arrived = unpackAnswer(structuredClone(sent)) as typeof peeked;
+  assert.deepEqual(arrived, structuredClone(peeked));
+  assert.equal('phase' in (arrived.events[3] as object), false);
+  for (const other of [undefined, null, 7, 'x', [1, 2], { waiting: 3, quarantined: 0 }, { events: 'not a batch' }]) {
+    assert.deepEqual(unpackAnswer(structuredClone(packAnswer(other))), other);
+  }
 });

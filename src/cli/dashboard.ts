@@ -47,12 +47,7 @@ export const dashboardCommand: Command = {
     if (!isLoopbackHost(host) && token === undefined) {
       throw new UsageError(`--host ${host} would expose the dashboard beyond this machine; add --token <secret> (every request then needs it)`);
     }
-    // Decimal digits only: Number() would also take '0x10', '1e3' or ' 80' and quietly listen
-    // on port 16, 1000 or 80 instead of refusing what is most likely a typo.
-    if (values.port !== undefined && !/^\d{1,5}$/.test(values.port)) {
-      throw new UsageError(`--port is '${values.port}'; give a whole number from 0 to 65535, in decimal digits`);
-    }
-    const port = numberFlag('port', values.port, DEFAULT_PORT, 0, 65535);
+    const port = numberFlag('port', values.port, DEFAULT_PORT, 0, 65535, 'whole');
     const alpha = numberFlag('alpha', values.alpha, 0.05, 1e-9, 0.5);
     const correction = correctionOf(values.correction);
     const cuped = cupedOf(values);

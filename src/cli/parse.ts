@@ -16,14 +16,30 @@ export function parse<O extends Options>(command: string, args: readonly string[
   }
 }
 
-/** A number flag, checked: finite and within [min, max]. */
-export function numberFlag(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+/**
+ * A number flag, checked: plain decimal digits (a whole number for `'whole'`), within [min, max].
+ * Number() alone would take '' or ' ' as 0, '0x10' as 16, '1e3' as 1000 and 'Infinity', and
+ * quietly run with a value that is most likely a typo.
+ */
+export function numberFlag(name: string, value: string | undefined, fallback: number, min: number, max: number, kind: 'number' | 'whole' = 'number'): number {
   if (value === undefined) return fallback;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
-    throw new UsageError(`--${name} is '${value}'; give a number from ${min} to ${max}`);
+  const n = decimalOf(value, kind);
+  if (!(n >= min && n <= max)) {
+    throw new UsageError(`--${name} is '${value}'; give a ${kind === 'whole' ? 'whole number' : 'number'} from ${plain(min)} to ${plain(max)}, in decimal digits`);
   }
   return n;
+}
+
+/** `text` as a plain decimal number (digits, an optional minus and point; digits alone when whole), or NaN for anything else. */
+export function decimalOf(text: string, kind: 'number' | 'whole' = 'number'): number {
+  const pattern = kind === 'whole' ? /^\d+$/ : /^-?(\d+\.?\d*|\.\d+)$/;
+  const n = pattern.test(text) ? Number(text) : Number.NaN;
+  return Number.isFinite(n) ? n : Number.NaN;
+}
+
+/** A bound as the user would type it: 0.000000001, not 1e-9 (which the flag refuses). */
+function plain(n: number): string {
+  return n.toLocaleString('en-US', { useGrouping: false, maximumFractionDigits: 20 });
 }
 
 /**

@@ -39,9 +39,8 @@ export const planCommand: Command = {
     });
     if (values.baseline === undefined) throw new UsageError('--baseline is required, e.g. --baseline 0.05 for a 5% conversion rate');
     if (values.mde === undefined) throw new UsageError('--mde is required, e.g. --mde 0.1 to detect a 10% relative change');
-    const tracks = numberFlag('tracks', values.tracks, 2, 2, 1000);
-    if (!Number.isInteger(tracks)) throw new UsageError(`--tracks is '${values.tracks}'; give a whole number of tracks, control included`);
-    const dailyUsers = values.daily === undefined ? undefined : numberFlag('daily', values.daily, 0, 1, Number.MAX_SAFE_INTEGER);
+    const tracks = numberFlag('tracks', values.tracks, 2, 2, 1000, 'whole');
+    const dailyUsers = values.daily === undefined ? undefined : numberFlag('daily', values.daily, 0, 1, Number.MAX_SAFE_INTEGER, 'whole');
     const cupedCorrelation = numberFlag('cuped-correlation', values['cuped-correlation'], 0, 0, 0.999);
     const input = {
       baseline: numberFlag('baseline', values.baseline, 0, 1e-9, 1 - 1e-9),
@@ -74,7 +73,7 @@ export const planCommand: Command = {
     const n = (x: number): string => x.toLocaleString('en-US');
     const lines = [
       `${n(result.usersPerTrack)} users per track, ${n(result.totalUsers)} in all (${tracks} tracks)`,
-      `  to detect ${Number(values.baseline)} -> ${result.treatmentRate.toPrecision(3)} with power ${values.power ?? 0.8}` +
+      `  to detect ${input.baseline} -> ${result.treatmentRate.toPrecision(3)} with power ${values.power ?? 0.8}` +
         ` at alpha ${values.alpha ?? 0.05}` +
         (result.comparisons > 1 ? ` (${result.adjustedAlpha.toPrecision(3)} per comparison, ${result.comparisons} comparisons)` : ''),
     ];

@@ -3,6 +3,7 @@ import { escapeControl } from '../core/names.js';
 import { rampTrackSet } from '../stores/control-state.js';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
+import { decimalOf } from './parse.js';
 import { controlStore, onePositional } from './stop.js';
 
 const USAGE = `Usage: tracks ramp <track-set-id> [--coverage <share>] [--weights <track=w,...>] [--store <path|url>] [--force]
@@ -73,11 +74,11 @@ export const ramp: Command = {
 
 /** `0.1`, `10%`: a share from 0 to 1. */
 function coverageOf(text: string): number {
-  const percent = text.trim().endsWith('%');
-  const value = Number(percent ? text.trim().slice(0, -1) : text);
+  const percent = text.endsWith('%');
+  const value = decimalOf(percent ? text.slice(0, -1) : text);
   const share = percent ? value / 100 : value;
-  if (text.trim() === '' || !Number.isFinite(share) || share < 0 || share > 1) {
-    throw new UsageError(`--coverage is '${text}'; give a share from 0 to 1 (or a percentage), e.g. --coverage 0.1`);
+  if (!(share >= 0 && share <= 1)) {
+    throw new UsageError(`--coverage is '${text}'; give a share from 0 to 1 (or a percentage) in decimal digits, e.g. --coverage 0.1`);
   }
   return share;
 }
@@ -88,12 +89,12 @@ function weightsOf(text: string): Map<string, number> {
   for (const part of text.split(',')) {
     const at = part.lastIndexOf('=');
     const track = part.slice(0, at).trim();
-    const weight = Number(part.slice(at + 1));
-    if (at > 0 && Number.isFinite(weight) && weight < 0) {
+    const weight = decimalOf(part.slice(at + 1).trim());
+    if (at > 0 && weight < 0) {
       throw new UsageError(`--weights has '${part}': a weight cannot be negative; give 0 to send a track no one, e.g. --weights ${track}=0`);
     }
-    if (at <= 0 || part.slice(at + 1).trim() === '' || !Number.isFinite(weight)) {
-      throw new UsageError(`--weights has '${part}'; give track=weight pairs separated by commas, e.g. --weights short=1,long=3`);
+    if (at <= 0 || Number.isNaN(weight)) {
+      throw new UsageError(`--weights has '${part}'; give track=weight pairs separated by commas, weights in decimal digits, e.g. --weights short=1,long=3`);
     }
     if (weights.has(track)) throw new UsageError(`--weights names '${track}' twice`);
     weights.set(track, weight);

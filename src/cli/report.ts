@@ -58,8 +58,7 @@ export const reportCommand: Command = {
       throw new UsageError(`--by is '${by}'; give a dimension name from the set's static dimensions(), like country or plan`);
     }
     const cuped = cupedOf(values);
-    const phase = values.phase === undefined ? undefined : numberFlag('phase', values.phase, 1, 1, 1e9);
-    if (phase !== undefined && !Number.isInteger(phase)) throw new UsageError(`--phase is '${values.phase}'; give a phase number, 1 for the first`);
+    const phase = values.phase === undefined ? undefined : numberFlag('phase', values.phase, 1, 1, 1e9, 'whole');
     if (phase !== undefined && values['all-phases'] === true) {
       throw new UsageError('--phase and --all-phases ask for different things: --phase N analyses one phase, --all-phases the combined analysis and then each phase; give one of them');
     }

@@ -54,7 +54,7 @@ export const simulateCommand: Command = {
     const [modulePath, extra] = positionals;
     if (modulePath === undefined) throw new UsageError('give the module that defines your track sets, e.g. tracks simulate ./dist/tracks.js');
     if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'; give one module`);
-    const keys = values.keys !== undefined ? readKeys(values.keys) : syntheticKeys(numberFlag('count', values.count, 100_000, 1, 10_000_000));
+    const keys = values.keys !== undefined ? readKeys(values.keys) : syntheticKeys(numberFlag('count', values.count, 100_000, 1, 10_000_000, 'whole'));
     const change = changeOf(values);
     let sets = await trackSetsIn(modulePath);
     if (values.trackset !== undefined) {
@@ -108,7 +108,6 @@ function readKeys(file: string): string[] {
 }
 
 function syntheticKeys(count: number): string[] {
-  if (!Number.isInteger(count)) throw new UsageError('--count must be a whole number');
   return Array.from({ length: count }, (_, i) => `user-${i + 1}`);
 }
 

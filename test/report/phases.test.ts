@@ -180,7 +180,7 @@ test('tracks report --phase N analyses one phase alone, --all-phases each; bad u
   for (const [args, message] of [
     [['--phase', '3', '--trackset', 'simpson'], /'simpson' has 2 phases; --phase 3 is not one of them/],
     [['--phase', '1'], /--phase needs --trackset/],
-    [['--phase', '1.5', '--trackset', 'simpson'], /give a phase number/],
+    [['--phase', '1.5', '--trackset', 'simpson'], /--phase is '1\.5'; give a whole number from 1/],
     [['--phase', '1', '--all-phases', '--trackset', 'simpson'], /--phase and --all-phases ask for different things/],
   ] as const) {
     const bad = await cli('report', '--store', path, ...args);

@@ -5,6 +5,7 @@ import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { decimalOf } from './parse.js';
 import { controlStore, onePositional } from './stop.js';
+import { weightsOf } from './weights-option.js';
 
 const USAGE = `Usage: tracks ramp <track-set-id> [--coverage <share>] [--weights <track=w,...>] [--store <path|url>] [--force]
 
@@ -81,25 +82,6 @@ function coverageOf(text: string): number {
     throw new UsageError(`--coverage is '${text}'; give a share from 0 to 1 (or a percentage) in decimal digits, e.g. --coverage 0.1`);
   }
   return share;
-}
-
-/** `short=1,long=3`: weights by track name. */
-function weightsOf(text: string): Map<string, number> {
-  const weights = new Map<string, number>();
-  for (const part of text.split(',')) {
-    const at = part.lastIndexOf('=');
-    const track = part.slice(0, at).trim();
-    const weight = decimalOf(part.slice(at + 1).trim());
-    if (at > 0 && weight < 0) {
-      throw new UsageError(`--weights has '${part}': a weight cannot be negative; give 0 to send a track no one, e.g. --weights ${track}=0`);
-    }
-    if (at <= 0 || Number.isNaN(weight)) {
-      throw new UsageError(`--weights has '${part}'; give track=weight pairs separated by commas, weights in decimal digits, e.g. --weights short=1,long=3`);
-    }
-    if (weights.has(track)) throw new UsageError(`--weights names '${track}' twice`);
-    weights.set(track, weight);
-  }
-  return weights;
 }
 
 function formatShare(share: number): string {

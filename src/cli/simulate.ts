@@ -11,6 +11,7 @@ import type { ProposedChange, Simulation, SplitRow } from '../report/simulate-sp
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { numberFlag, parse } from './parse.js';
+import { weightOf, weightsOf } from './weights-option.js';
 
 const usage = `Usage: tracks simulate <module> [options]
 
@@ -23,7 +24,9 @@ Options:
   --keys <file>          one key per line (default: --count synthetic keys)
   --count <n>            synthetic keys user-1 .. user-n (default 100000)
   --trackset <id>        only this track set
-  --weights <t=w,...>    proposed weights, e.g. long=2,short=1
+  --weights <t=w,...>    proposed weights, e.g. long=2,short=1, as 'tracks ramp --weights'
+                         takes them (the baseline of a set that is not sticky keeps a weight
+                         above 0: every phase compares its tracks with it)
   --add-track <t[=w]>    proposed new track (repeatable; weight defaults to 1)
   --remove-track <t>     proposed removal (repeatable)
   --coverage <share>     proposed coverage in [0, 1]
@@ -118,19 +121,21 @@ function changeOf(values: {
   coverage?: string | undefined;
 }): ProposedChange | undefined {
   const change: { weights?: Map<string, number>; addTracks?: Map<string, number>; removeTracks?: string[]; coverage?: number } = {};
-  if (values.weights !== undefined) change.weights = pairs('weights', values.weights.split(','));
-  if (values['add-track'] !== undefined) change.addTracks = pairs('add-track', values['add-track'], 1);
+  if (values.weights !== undefined) change.weights = weightsOf(values.weights);
+  if (values['add-track'] !== undefined) change.addTracks = addedTracks(values['add-track']);
   if (values['remove-track'] !== undefined) change.removeTracks = values['remove-track'];
   if (values.coverage !== undefined) change.coverage = numberFlag('coverage', values.coverage, 1, 0, 1);
   return Object.keys(change).length === 0 ? undefined : change;
 }
 
-function pairs(flag: string, items: readonly string[], fallback?: number): Map<string, number> {
+/** `--add-track t` or `--add-track t=w`, repeated: new tracks by name, of weight 1 unless given. */
+function addedTracks(items: readonly string[]): Map<string, number> {
   const out = new Map<string, number>();
   for (const item of items) {
-    const [name, weight] = item.split('=');
-    if (!name || (weight === undefined && fallback === undefined)) throw new UsageError(`--${flag} item ${quoted(item)} must look like name=weight`);
-    out.set(name, weight === undefined ? fallback! : numberFlag(flag, weight, 0, 0, Number.MAX_VALUE));
+    const at = item.lastIndexOf('=');
+    const name = at < 0 ? item : item.slice(0, at);
+    if (name === '') throw new UsageError(`--add-track item ${quoted(item)} must look like name or name=weight`);
+    out.set(name, at < 0 ? 1 : weightOf('add-track', item, item.slice(at + 1)));
   }
   return out;
 }

@@ -1,4 +1,5 @@
 import { assign } from '../core/assign.js';
+import { checkBaselineWeight } from '../core/baseline-weight.js';
 import type { TrackDefinition, TrackSetDefinition } from '../core/definition.js';
 import { murmur3Int, murmur3, scrambleLabel } from '../core/murmur3.js';
 import { serializeKey } from '../core/key.js';
@@ -167,6 +168,8 @@ function proposedDefinition(definition: TrackSetDefinition, change: ProposedChan
   for (const t of tracks) {
     if (!Number.isFinite(t.weight) || t.weight < 0) throw new TracksError(`the proposed weight of ${quoted(t.name)} is ${t.weight}; use a finite number >= 0`);
   }
+  // The rule of rampTrackSet (tracks ramp), so that a simulated change is one a ramp can make.
+  checkBaselineWeight(definition.id, definition.baseline, definition.sticky, weights);
   if (!tracks.some((t) => t.weight > 0)) throw new TracksError(`the proposed change leaves no track of ${quoted(definition.id)} with a positive weight; give at least one track a weight above 0`);
   const coverage = change.coverage ?? definition.coverage;
   if (!(coverage >= 0 && coverage <= 1)) throw new TracksError(`the proposed coverage is ${coverage}; use a share between 0 and 1 (0.25 covers a quarter of keys)`);

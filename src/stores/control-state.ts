@@ -1,4 +1,5 @@
 import { nameProblem, quoted, shown } from '../core/names.js';
+import { checkBaselineWeight } from '../core/baseline-weight.js';
 import { isUsableWeight, weightFix } from '../core/definition.js';
 import { TracksError } from '../errors.js';
 import type { ControlState } from '../model/events.js';
@@ -136,14 +137,7 @@ export async function rampTrackSet(store: Store, trackSetId: string, ramp: Ramp,
     }
     const merged = new Map([...recorded, ...given]);
     if (![...merged.values()].some((w) => w > 0)) throw new TracksError(`the weights would leave no track of ${quoted(trackSetId)} a positive weight; give at least one track a weight above 0`);
-    const baseline = sums!.definition!.control;
-    if (baseline !== null && given.get(baseline) === 0 && sums!.definition!.sticky !== true) {
-      // Without baseline users a phase has nothing to compare with: its users would be lost to
-      // the analysis. A sticky set keeps its baseline users, so it may (a rollout to newcomers).
-      throw new TracksError(
-        `the weight of ${quoted(baseline)} would be 0, but it is the baseline of ${quoted(trackSetId)}: every phase compares its tracks with it. To give one track to everyone, stop the set serving it: stopTrackSet(store, ${quoted(trackSetId)}, <track>) (tracks stop ${trackSetId} --serve <track>)`,
-      );
-    }
+    checkBaselineWeight(trackSetId, sums!.definition!.control, sums!.definition!.sticky === true, given);
   }
   const current = (await store.readControls()).find((c) => c.trackSetId === trackSetId);
   const weights = given === undefined ? (current?.weights ?? null) : Object.assign(Object.create(null) as Record<string, number>, current?.weights ?? {}, Object.fromEntries(given));

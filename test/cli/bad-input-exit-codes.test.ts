@@ -42,7 +42,7 @@ test('bad flags exit 2 with one line naming the flag and the fix', async () => {
     [['simulate', module, '--count', '0'], /--count is '0'; give a whole number from 1 to 10000000/],
     [['simulate', module, '--count', '1.5'], /--count is '1\.5'; give a whole number from 1 to 10000000/],
     [['simulate', module, '--coverage', '2'], /--coverage is '2'; give a number from 0 to 1/],
-    [['simulate', module, '--weights', 'short'], /--weights item 'short' must look like name=weight/],
+    [['simulate', module, '--weights', 'short'], /--weights has 'short'; give track=weight pairs separated by commas/],
     [['simulate', module, '--keys', join(dir, 'missing.txt')], /cannot read keys from .*missing\.txt; give a file with one key per line/],
     [['simulate', module, '--trackset', 'nope'], /no track set with id 'nope'/],
   ];

@@ -42,8 +42,8 @@ test('numbers that Number() would take are refused, naming the flag, the value a
     [['ramp', 'delay', '--store', store, '--coverage', ''], /--coverage is ''; give a share from 0 to 1/],
     [['ramp', 'delay', '--store', store, '--coverage', '0x1'], /--coverage is '0x1'; give a share/],
     [['ramp', 'delay', '--store', store, '--coverage', '1e-1%'], /--coverage is '1e-1%'; give a share/],
-    [['ramp', 'delay', '--store', store, '--weights', 'long=1e3'], /--weights has 'long=1e3'; give track=weight pairs/],
-    [['ramp', 'delay', '--store', store, '--weights', 'long= '], /--weights has 'long= '; give track=weight pairs/],
+    [['ramp', 'delay', '--store', store, '--weights', 'long=1e3'], /--weights has 'long=1e3'; give the weight in decimal digits, e.g. --weights long=1/],
+    [['ramp', 'delay', '--store', store, '--weights', 'long= '], /--weights has 'long= '; give the weight in decimal digits/],
     [['ramp', 'delay', '--store', store, '--weights', 'long=Infinity'], /--weights has 'long=Infinity'/],
   ];
   for (const [args, message] of cases) {

@@ -60,16 +60,24 @@ export function dimensionParam(value: string | null): string | undefined {
 
 /**
  * The dimensions a set's exposures carry (`static dimensions(context)`), sorted: the page's
- * "Break down by" choices. None for a set without any, an unknown set, or a store that cannot
- * list them (`readDimensions` is optional; `by` still works for a name you know).
+ * "Break down by" choices. None for a set without any, or a store that cannot list them
+ * (`readDimensions` is optional; `by` still works for a name you know). An unknown set is a
+ * 404, as on the other per-set endpoints: an empty list would pass a typo off as a set with none.
  */
 export async function dimensionsOf(store: Store, trackSetId: string): Promise<string[]> {
+  await checkKnownSet(store, trackSetId);
   try {
     return (await store.readDimensions?.(trackSetId)) ?? [];
   } catch (error) {
     if (error instanceof StoreError && (error.code === 'TRACKS_NO_DATA' || error.code === 'TRACKS_SCHEMA')) throw new ApiError(404, error.message);
     throw error;
   }
+}
+
+/** A 404 for a set the store holds nothing of. */
+async function checkKnownSet(store: Store, trackSetId: string): Promise<void> {
+  const [known] = (await analysisOf(store, { trackSetId, daily: false })).sums;
+  if (known === undefined) throw new ApiError(404, `unknown track set '${trackSetId}'`);
 }
 
 /** The store's sums and declarations; a store that holds no tracks data is a 404 that says so, not a 500. */
@@ -151,8 +159,7 @@ export function parseControlRequest(action: ControlAction, body: string): Contro
  * shadow runs is a 400 with promoteTrackSet's message.
  */
 export async function applyControl(store: Store, request: ControlRequest): Promise<ControlState> {
-  const [known] = (await analysisOf(store, { trackSetId: request.trackSetId, daily: false })).sums;
-  if (known === undefined) throw new ApiError(404, `unknown track set '${request.trackSetId}'`);
+  await checkKnownSet(store, request.trackSetId);
   try {
     if (request.action === 'ramp') {
       const ramp = { ...(request.coverage === undefined ? {} : { coverage: request.coverage }), ...(request.weights === undefined ? {} : { weights: request.weights }) };

@@ -139,7 +139,10 @@ test('GET /api/report?trackset=&by= breaks the set down as `tracks report --by`;
   assert.deepEqual(await dimensions('search-ranking'), { dimensions: ['country'] });
   assert.deepEqual(await dimensions('pricing'), { dimensions: [] });
   assert.deepEqual(await dimensions(HOLDOUT.id), { dimensions: [] });
-  assert.deepEqual(await dimensions('never-recorded'), { dimensions: [] });
+  // An unknown set is a 404, as for /api/report?trackset=, not a set with no dimensions.
+  const missing = await fetch(new URL('/api/dimensions?trackset=never-recorded', dashboard.url));
+  assert.equal(missing.status, 404);
+  assert.deepEqual(await missing.json(), { error: "unknown track set 'never-recorded'" });
   assert.equal((await fetch(new URL('/api/dimensions', dashboard.url))).status, 400);
 
   for (const by of ['country-code', '9lives', '', 'a'.repeat(41), '<img>']) {

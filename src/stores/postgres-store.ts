@@ -727,21 +727,28 @@ const SECRET_PARAMETERS = new Set(['password', 'sslpassword']);
  * The URL without its passwords, for messages and for `description`, which the report's
  * `store`, `tracks dashboard`'s address line and its page show to whoever can read them. Both
  * places a password can go are masked: the user part (`postgres://app:secret@…`, also with no
- * user name, `postgres://:secret@…`, and a raw `@` or `/` in the password, since the user part
- * is taken to end at the last `@` before the query) and the `password` and `sslpassword` parameters. A URL that does not
- * parse (a password holding a raw `/`, `?` or `#`, which end the authority) is masked up to its
- * last `@`, since where its password ends is not known, and it is in error messages.
+ * user name, `postgres://:secret@…`) and the `password` and `sslpassword` parameters.
+ *
+ * The user part is where WHATWG URL (and so pg) finds it: up to the last `@` of the authority,
+ * which ends at the first `/`, `?` or `#`; so `postgres://u@127.0.0.1:5432/my@db` keeps its host
+ * and its database `my@db`. Where that reading could cut a password short, the user part is
+ * taken to end at the last `@` before the query instead, which may lose the host but gives
+ * nothing away: a URL that does not parse, and an `@` after the authority when a `:` before it
+ * starts a password (`postgres://:p@ss/w0rd@db/x` means the password `p@ss/w0rd`, which pg
+ * reads as `p`) or, with no user part, could have (`postgres://app:12/ss@db/x`).
  */
 function redact(url: string): string {
   const slashes = url.indexOf('//');
   if (slashes === -1) return maskParameters(url);
   const rest = url.slice(slashes + 2);
-  // Up to the last @ before the query, not the authority's: in 'postgres://:p@ss/w0rd@db/x' the
-  // password meant is 'p@ss/w0rd' (pg, reading the URL, takes 'p' and fails to connect), and
-  // masking only 'p' would print the rest of it. A database name holding an @ loses its host
-  // in the description instead, which gives nothing away.
-  const end = URL.canParse(url) ? rest.search(/[?#]|$/) : rest.length;
-  const at = rest.lastIndexOf('@', end - 1);
+  const parses = URL.canParse(url);
+  const query = parses ? rest.search(/[?#]|$/) : rest.length;
+  const authority = rest.slice(0, rest.search(/[/?#]|$/));
+  const atAfter = rest.indexOf('@', authority.length);
+  const atAfterAuthority = atAfter !== -1 && atAfter < query;
+  // A ':' in the user part, or in an authority with none (an IPv6 address's aside).
+  const passwordLike = authority.includes('@') ? authority.slice(0, authority.lastIndexOf('@')).includes(':') : authority.replace(/\[[^\]]*\]/, '').includes(':');
+  const at = parses && !(atAfterAuthority && passwordLike) ? authority.lastIndexOf('@') : rest.lastIndexOf('@', query - 1);
   if (at === -1) return url.slice(0, slashes + 2) + maskParameters(rest);
   const colon = rest.indexOf(':');
   const user = colon === -1 || colon > at ? rest.slice(0, at) : `${rest.slice(0, colon)}:***`;

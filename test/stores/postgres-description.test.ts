@@ -27,6 +27,33 @@ test('the user part and the password parameters are masked, the rest of the URL 
   }
 });
 
+test('an @ in the database or user name keeps the host, as pg (WHATWG URL) reads it', () => {
+  for (const [url, expected] of [
+    ['postgres://u@127.0.0.1:5432/my@db', 'postgres://u@127.0.0.1:5432/my@db'],
+    ['postgres://u@127.0.0.1:5432/my%40db', 'postgres://u@127.0.0.1:5432/my%40db'],
+    ['postgres://u%40corp@127.0.0.1:5432/my@db', 'postgres://u%40corp@127.0.0.1:5432/my@db'],
+    ['postgres://u@corp@127.0.0.1:5432/my@db?sslmode=require', 'postgres://u@corp@127.0.0.1:5432/my@db?sslmode=require'],
+    ['postgres://u@db.internal/my@db?password=secret', 'postgres://u@db.internal/my@db?password=***'],
+    ['postgres://[::1]/my@db', 'postgres://[::1]/my@db'],
+    ['postgres://u@[::1]:5432/my@db', 'postgres://u@[::1]:5432/my@db'],
+  ]) {
+    assert.equal(described(url!), expected, url);
+    const { host, pathname } = new URL(url!);
+    assert.ok(described(url!).includes(`@${host}${pathname}`) || described(url!).startsWith(`postgres://${host}${pathname}`), url);
+  }
+});
+
+test('where a : could start a password cut short by a raw /, the user part ends at the last @ (the host may be lost, no password shown)', () => {
+  for (const [url, hidden] of [
+    ['postgres://app:secret@db/my@tracks', 'secret'],
+    ['postgres://:p@ss/w0rd@127.0.0.1:5432/test', 'w0rd'],
+    ['postgres://app:@db/pass@host/x', 'pass'],
+    ['postgres://app:12/ss@host/x', '12/ss'],
+  ]) {
+    assert.doesNotMatch(described(url!), new RegExp(hidden!), url);
+  }
+});
+
 test('a password parameter whose name is percent-encoded (pg decodes it) is masked', () => {
   for (const url of ['postgres://db/tracks?pass%77ord=secret', 'postgres://db/tracks?%73slpassword=secret', 'postgres://db/tracks?a=1&%70assword=secret']) {
     assert.doesNotMatch(described(url), /secret/, url);

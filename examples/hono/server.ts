@@ -5,12 +5,11 @@ import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { close, configure, convert } from 'tracks';
 import { tracks } from 'tracks/hono';
-import type { TracksVariables } from 'tracks/hono';
 import { catalogPage } from '../coconut-store/web-tracks.js';
 
 configure({ store: process.env.TRACKS_STORE ?? 'coconut-store.db' });
 
-const app = new Hono<{ Variables: TracksVariables }>();
+const app = new Hono(); // c.get('tracks') is typed: the adapter declares it for every app
 app.use(
   tracks({
     key: (c) => c.req.header('x-user-id'),

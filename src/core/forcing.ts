@@ -41,17 +41,26 @@ export function forceTracks<T>(tracks: ForcedTracks, fn: () => T): T {
     if (names === undefined) unknown.push(id);
     else if (!names.includes(track)) throw new TracksError(`forceTracks: ${quoted(id)} has no track ${quoted(track)}; its tracks are ${names.map(quoted).join(', ')}`);
   }
+  const result = runForced(tracks, fn);
+  if (unknown.length === 0) return result;
+  if (result instanceof Promise) return result.then((value: unknown) => (checkKnown(unknown), value)) as T;
+  checkKnown(unknown);
+  return result;
+}
+
+/**
+ * Internal: runs `fn` with `tracks` forced, over any override around it, with no checks: for
+ * callers that checked the names themselves (the adapters' QA header, which answers a bad one
+ * with a 400 and cannot throw once the request has gone on).
+ */
+export function runForced<T>(tracks: ForcedTracks, fn: () => T): T {
   used = true;
   // A null-prototype copy: a set id such as 'constructor' or '__proto__' is a plain key here.
   const merged: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const layer of [scope.getStore() ?? {}, tracks]) {
     for (const [id, track] of Object.entries(layer)) merged[id] = track;
   }
-  const result = scope.run(merged, fn);
-  if (unknown.length === 0) return result;
-  if (result instanceof Promise) return result.then((value: unknown) => (checkKnown(unknown), value)) as T;
-  checkKnown(unknown);
-  return result;
+  return scope.run(merged, fn);
 }
 
 /** A TracksError when an id forced no set this process has read, even by the end of the scope. */

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { forceTracks } from '../core/forcing.js';
+import { runForced } from '../core/forcing.js';
 import { runInScope } from '../core/request-scope.js';
-import { requestPlanner } from './request-tracks.js';
+import { reportUnknownForced, requestPlanner } from './request-tracks.js';
 import type { RequestReader, TracksAdapterOptions } from './request-tracks.js';
 
 export type { AnonymousKeyOptions, TracksAdapterOptions } from './request-tracks.js';
@@ -50,8 +50,9 @@ export function tracks<Context = unknown>(options: TracksAdapterOptions<Request,
       return;
     }
     req.tracks = planned.scope.chosen;
-    const { forced } = planned;
+    const { forced, unknownSets } = planned;
+    if (unknownSets !== undefined) res.once('close', () => reportUnknownForced('tracks/express', unknownSets));
     if (forced === undefined) runInScope(planned.scope, next);
-    else runInScope(planned.scope, () => forceTracks(forced, next));
+    else runInScope(planned.scope, () => runForced(forced, next));
   };
 }

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
-import { forceTracks } from '../core/forcing.js';
+import { runForced } from '../core/forcing.js';
 import { runInScope } from '../core/request-scope.js';
 import type { ScopeState } from '../core/request-scope.js';
-import { requestPlanner } from './request-tracks.js';
+import { reportUnknownForced, requestPlanner } from './request-tracks.js';
 import type { RequestReader, TracksAdapterOptions } from './request-tracks.js';
 
 export type { AnonymousKeyOptions, TracksAdapterOptions } from './request-tracks.js';
@@ -76,6 +76,8 @@ export const tracksPlugin: FastifyPluginCallback<TracksAdapterOptions<FastifyReq
       }
       request.tracks = planned.scope.chosen;
       (request as unknown as Scoped)[SCOPE] = { state: planned.scope, forced: planned.forced };
+      const { unknownSets } = planned;
+      if (unknownSets !== undefined) reply.raw.once('close', () => reportUnknownForced('tracks/fastify', unknownSets));
       enter(request, next);
     });
     fastify.addHook('preValidation', (request: FastifyRequest, _reply: FastifyReply, next: HookHandlerDoneFunction) => enter(request, next));
@@ -92,5 +94,5 @@ function enter(request: FastifyRequest, next: HookHandlerDoneFunction): void {
   if (scoped === null) return next();
   const { state, forced } = scoped;
   if (forced === undefined) runInScope(state, next);
-  else runInScope(state, () => forceTracks(forced, next));
+  else runInScope(state, () => runForced(forced, next));
 }

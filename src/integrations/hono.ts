@@ -1,12 +1,21 @@
 import type { Context as HonoContext, MiddlewareHandler } from 'hono';
-import { forceTracks } from '../core/forcing.js';
+import { runForced } from '../core/forcing.js';
 import { runInScope } from '../core/request-scope.js';
-import { requestPlanner } from './request-tracks.js';
+import { reportUnknownForced, requestPlanner } from './request-tracks.js';
 import type { RequestReader, TracksAdapterOptions } from './request-tracks.js';
 
 export type { AnonymousKeyOptions, TracksAdapterOptions } from './request-tracks.js';
 
-/** The variables this middleware sets on the context: `c.get('tracks')`. */
+// `c.get('tracks')` typed on any app, as Express's `req.tracks` and Fastify's `request.tracks`
+// are: a plain `new Hono()` would otherwise take no key but its declared Variables.
+declare module 'hono' {
+  interface ContextVariableMap {
+    /** The tracks chosen in this request so far, by track set id (for logging). Set by `tracks/hono`. */
+    tracks: Readonly<Record<string, string>>;
+  }
+}
+
+/** The variables this middleware sets on the context: `c.get('tracks')` (declared for every app too). */
 export interface TracksVariables {
   /** The tracks chosen in this request so far, by track set id (for logging). */
   tracks: Readonly<Record<string, string>>;
@@ -50,7 +59,7 @@ const HONO: RequestReader<HonoContext, SentCookie> = {
  * @example
  * ```ts
  * import { tracks } from 'tracks/hono';
- * const app = new Hono<{ Variables: TracksVariables }>();
+ * const app = new Hono();
  * app.use(tracks({ key: (c) => c.req.header('x-user-id'), anonymousKey: true }));
  * app.get('/catalog', (c) => c.json({ track: new DelayTracks().name, tracks: c.get('tracks') }));
  * ```
@@ -63,7 +72,8 @@ export function tracks<Context = unknown>(options: TracksAdapterOptions<HonoCont
     if (planned.refuse) return c.text(planned.refuse.message, planned.refuse.status);
     c.set('tracks', planned.scope.chosen);
     const { forced } = planned;
-    await (forced === undefined ? runInScope(planned.scope, next) : runInScope(planned.scope, () => forceTracks(forced, next)));
+    await (forced === undefined ? runInScope(planned.scope, next) : runInScope(planned.scope, () => runForced(forced, next)));
+    if (planned.unknownSets !== undefined) reportUnknownForced('tracks/hono', planned.unknownSets);
     // A handler that returns its own Response skips the headers set on the context.
     const { cookie } = sent;
     if (cookie !== undefined && !(c.res.headers.get('set-cookie') ?? '').includes(cookie)) appendCookie(c, cookie);

@@ -70,7 +70,16 @@ export interface RequestReader<Req, Res> {
 /** What the adapter does with a request: refuse it, or run it in a scope (whose first run may set a cookie). */
 export type RequestPlan =
   | { readonly refuse: { readonly status: 400 | 403; readonly message: string } }
-  | { readonly refuse?: undefined; readonly scope: ScopeState; readonly forced: Readonly<Record<string, string>> | undefined };
+  | {
+      readonly refuse?: undefined;
+      readonly scope: ScopeState;
+      readonly forced: Readonly<Record<string, string>> | undefined;
+      /**
+       * Forced set ids this process had not run yet when the request came (checked when the set
+       * runs; see {@link reportUnknownForced}); undefined when there are none.
+       */
+      readonly unknownSets?: readonly string[] | undefined;
+    };
 
 const ADAPTER_OPTIONS = ['key', 'context', 'anonymousKey', 'forceSecret', 'trackSets'] as const satisfies readonly (keyof TracksAdapterOptions<unknown>)[];
 const ANONYMOUS_KEY_OPTIONS = ['cookie', 'maxAgeDays', 'secure'] as const satisfies readonly (keyof AnonymousKeyOptions)[];
@@ -96,15 +105,10 @@ export function requestPlanner<Req, Res, Context>(
       throw new TracksError(`${adapter}: ${field} must be a function of the request, e.g. ${field}: (req) => req.user?.id`);
     }
   }
-  if (options.forceSecret !== undefined && (typeof options.forceSecret !== 'string' || options.forceSecret.length < 16)) {
-    throw new TracksError(`${adapter}: forceSecret must be a string of at least 16 characters (a random secret QA sends in ${FORCE_SECRET_HEADER})`);
+  if (options.forceSecret !== undefined && (typeof options.forceSecret !== 'string' || options.forceSecret === '')) {
+    throw new TracksError(`${adapter}: forceSecret must be a non-empty string (a random secret QA sends in ${FORCE_SECRET_HEADER}; generate one with openssl rand -hex 32)`);
   }
-  // As hashKeys.secret: 'aaaa...' or '1234567812345678' is a placeholder, not a secret.
-  if (options.forceSecret !== undefined && new Set(options.forceSecret).size < MIN_DISTINCT_SECRET_UNITS) {
-    throw new TracksError(
-      `${adapter}: forceSecret holds fewer than ${MIN_DISTINCT_SECRET_UNITS} distinct characters, which is not a random secret; generate one (openssl rand -hex 32)`,
-    );
-  }
+  if (options.forceSecret !== undefined) warnIfWeak(adapter, options.forceSecret);
   const anonymous = options.anonymousKey === true ? {} : options.anonymousKey || undefined;
   const cookieName = anonymous?.cookie ?? 'tracks_visitor';
   if (anonymous !== undefined && !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(cookieName)) {
@@ -131,6 +135,7 @@ export function requestPlanner<Req, Res, Context>(
 
   return (request, response) => {
     let forced: Record<string, string> | undefined;
+    let unknownSets: string[] | undefined;
     const header = reader.header(request, FORCE_HEADER);
     if (header !== undefined) {
       if (secret === undefined) return { refuse: { status: 403, message: `${FORCE_HEADER} is refused: this service did not enable QA forcing (forceSecret)` } };
@@ -141,7 +146,8 @@ export function requestPlanner<Req, Res, Context>(
       }
       const parsed = parseForce(header);
       if (typeof parsed === 'string') return { refuse: { status: 400, message: parsed } };
-      forced = parsed;
+      forced = parsed.forced;
+      if (parsed.unknownSets.length > 0) unknownSets = parsed.unknownSets;
     }
     // Read when the first run needs them, so that authentication hooks running after this one count.
     const scope = lazyScopeState(() => {
@@ -164,9 +170,50 @@ export function requestPlanner<Req, Res, Context>(
       // An empty key is no key (as OpenFeature's empty targetingKey): never one shared assignment.
       return { key: key === '' ? undefined : key, context: options.context?.(request) };
     });
-    return { scope, forced };
+    return unknownSets === undefined ? { scope, forced } : { scope, forced, unknownSets };
   };
 }
+
+const warnedUnknown = new Set<string>();
+
+/**
+ * Once a forced request is done: a set id of its QA header that no set in this process has run
+ * even now is most likely a typo; said once per adapter and id (the response is gone, so it
+ * cannot be a 400). A set first run during the request was checked then: a track it does not
+ * have is a TracksError from the run.
+ */
+export function reportUnknownForced(adapter: string, ids: readonly string[]): void {
+  for (const id of ids) {
+    if (knownTracksOf(id) !== undefined || warnedUnknown.has(`${adapter}\u0000${id}`)) continue;
+    warnedUnknown.add(`${adapter}\u0000${id}`);
+    const known = knownTrackSetIds();
+    process.emitWarning(
+      `${adapter}: ${FORCE_HEADER} named the track set ${quoted(id)}, which no set in this process has run, even by the end of the request` +
+        `${known.length > 0 ? ` (it knows ${known.map(quoted).join(', ')})` : ''}; check the id (static id of the class), or list the set in the adapter's trackSets to have a wrong id refused with 400`,
+      { code: 'TRACKS_UNKNOWN_FORCED_SET' },
+    );
+  }
+}
+
+const warnedWeak = new Set<string>();
+
+/**
+ * A short or placeholder forceSecret ('secret', 'aaaa...', as hashKeys.secret counts them) is
+ * said once per adapter, not refused: it only lets a guesser choose their own tracks (forced
+ * runs are left out of the test), and a test's or a demo's literal secret should not stop an app.
+ */
+function warnIfWeak(adapter: string, secret: string): void {
+  if ((secret.length >= MIN_SECRET_LENGTH && new Set(secret).size >= MIN_DISTINCT_SECRET_UNITS) || warnedWeak.has(adapter)) return;
+  warnedWeak.add(adapter);
+  process.emitWarning(
+    `${adapter}: forceSecret is ${secret.length < MIN_SECRET_LENGTH ? `${secret.length} characters long` : `made of fewer than ${MIN_DISTINCT_SECRET_UNITS} distinct characters`}, ` +
+      `easy to guess: anyone who guesses it can force their own tracks. Use a random secret of at least ${MIN_SECRET_LENGTH} characters (openssl rand -hex 32)`,
+    { code: 'TRACKS_WEAK_FORCE_SECRET' },
+  );
+}
+
+/** The least length of a forceSecret that is not warned about. */
+const MIN_SECRET_LENGTH = 16;
 
 const warnedLate = new Set<string>();
 
@@ -181,9 +228,15 @@ function lateCookie(adapter: string): void {
   );
 }
 
-/** `delay=long,pricing=price_adjusted_by_0` as tracks by set id, checked against the sets this process knows; or what is wrong. */
-function parseForce(header: string): Record<string, string> | string {
+/**
+ * `delay=long,pricing=price_adjusted_by_0` as tracks by set id, or what is wrong. A set this
+ * process knows has its track checked now; one it has not run yet may be first used in this
+ * request (a QA request to a freshly started service), so it is let through, as
+ * `forceTracks` lets it, and listed in `unknownSets`.
+ */
+function parseForce(header: string): { forced: Record<string, string>; unknownSets: string[] } | string {
   const forced = Object.create(null) as Record<string, string>;
+  const unknownSets: string[] = [];
   if (header.replace(/[\s,]/g, '') === '') return `${FORCE_HEADER} is empty; write set=track pairs, like delay=long,pricing=price_adjusted_by_0`;
   for (const part of header.split(',')) {
     const pair = part.trim();
@@ -193,15 +246,12 @@ function parseForce(header: string): Record<string, string> | string {
     const track = at < 0 ? '' : pair.slice(at + 1).trim();
     if (id === '' || track === '') return `${FORCE_HEADER} has ${quoted(pair)}; write set=track pairs, like delay=long,pricing=price_adjusted_by_0`;
     const tracks = knownTracksOf(id);
-    if (tracks === undefined) {
-      const known = knownTrackSetIds();
-      return `${FORCE_HEADER} names the track set ${quoted(id)}, which this service does not know${known.length > 0 ? ` (it knows ${known.map(quoted).join(', ')})` : ''}; list it in the adapter's trackSets if it has not run yet`;
-    }
-    if (!tracks.includes(track)) return `${FORCE_HEADER}: ${quoted(id)} has no track ${quoted(track)}; its tracks are ${tracks.map(quoted).join(', ')}`;
+    if (tracks === undefined) unknownSets.push(id);
+    else if (!tracks.includes(track)) return `${FORCE_HEADER}: ${quoted(id)} has no track ${quoted(track)}; its tracks are ${tracks.map(quoted).join(', ')}`;
     if (forced[id] !== undefined) return `${FORCE_HEADER} names the track set ${quoted(id)} twice; force one track per set`;
     forced[id] = track;
   }
-  return forced;
+  return { forced, unknownSets };
 }
 
 function digest(text: string): Buffer {

@@ -21,9 +21,30 @@ export class AdapterDelayTracks extends TrackSet<Visitor | undefined> {
   }
 }
 
+/**
+ * Sets no request runs before the forcing test: `GET /fresh` runs the first, `GET /fresh?set=typo`
+ * the second, each answering `{ track, reason }`. QA's first request to a fresh process forces them.
+ */
+export class FirstForcedTracks extends TrackSet {
+  static override id = 'adapter-first-forced';
+  static short_track() {}
+  static long_track() {}
+}
+export class FirstTypoTracks extends TrackSet {
+  static override id = 'adapter-first-typo';
+  static short_track() {}
+  static long_track() {}
+}
+
+/** What `GET /fresh` answers. */
+export function freshRun(set: string | undefined): { track: string; reason: string } {
+  const run = set === 'typo' ? new FirstTypoTracks() : new FirstForcedTracks();
+  return { track: run.name, reason: run.reason };
+}
+
 export const SECRET = 'qa-secret-0123456789abcdef';
 
-/** A running app: `GET /catalog` answers `{ key, track, reason, tracks }`; `POST /buy` converts `{ amount }`. */
+/** A running app: `GET /catalog` answers `{ key, track, reason, tracks }`; `POST /buy` converts `{ amount }`; `GET /fresh` answers {@link freshRun}. */
 export interface App {
   readonly url: string;
   close(): Promise<void>;
@@ -80,7 +101,18 @@ export function adapterSuite(framework: string, start: StartApp): void {
     assert.match(forged.cookie!, /tracks_visitor=[0-9a-f-]{36}/, 'a malformed id is replaced');
   });
 
-  test(`${framework}: QA forcing is accepted with the secret, refused with 403 without it, 400 for unknown sets or tracks`, async () => {
+  test(`${framework}: QA forcing is accepted with the secret, refused with 403 without it, 400 for unknown tracks`, async () => {
+    // The first request of all names sets no request has run yet: forced all the same.
+    const first = await get('/fresh', { 'x-user': 'qa', 'x-tracks-force': 'adapter-first-forced=long,adapter-delay=short', 'x-tracks-force-secret': SECRET });
+    assert.deepEqual([first.status, first.body], [200, { track: 'long', reason: 'forced' }]);
+    const firstAgain = await get('/fresh', { 'x-user': 'qa', 'x-tracks-force': 'adapter-first-forced=short', 'x-tracks-force-secret': SECRET });
+    assert.deepEqual(firstAgain.body, { track: 'short', reason: 'forced' });
+    // Such a set's track is checked when it runs: a typo is the run's TracksError, never a silent fallback.
+    const typo = await get('/fresh?set=typo', { 'x-user': 'qa', 'x-tracks-force': 'adapter-first-typo=lnog', 'x-tracks-force-secret': SECRET });
+    assert.equal(typo.status, 500);
+    // Known now: the same typo is refused up front.
+    const typoKnown = await get('/fresh?set=typo', { 'x-user': 'qa', 'x-tracks-force': 'adapter-first-typo=lnog', 'x-tracks-force-secret': SECRET });
+    assert.deepEqual([typoKnown.status, typoKnown.body], [400, "x-tracks-force: 'adapter-first-typo' has no track 'lnog'; its tracks are 'control', 'short', 'long'"]);
     const forced = await get('/catalog', { 'x-user': 'qa', 'x-tracks-force': 'adapter-delay=long', 'x-tracks-force-secret': SECRET });
     assert.deepEqual([forced.status, (forced.body as { track: string }).track, (forced.body as { reason: string }).reason], [200, 'long', 'forced']);
     const noSecret = await get('/catalog', { 'x-tracks-force': 'adapter-delay=long' });
@@ -90,9 +122,22 @@ export function adapterSuite(framework: string, start: StartApp): void {
     const unknownTrack = await get('/catalog', { 'x-tracks-force': 'adapter-delay=medium', 'x-tracks-force-secret': SECRET });
     assert.equal(unknownTrack.status, 400);
     assert.match(unknownTrack.body as string, /'adapter-delay' has no track 'medium'; its tracks are/);
-    const unknownSet = await get('/catalog', { 'x-tracks-force': 'nosuchset=a', 'x-tracks-force-secret': SECRET });
-    assert.equal(unknownSet.status, 400);
-    assert.match(unknownSet.body as string, /names the track set 'nosuchset', which this service does not know/);
+    // An id no set has, even by the end of the request: served as usual, and a warning names it, once.
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      for (let i = 0; i < 2; i++) {
+        const unknownSet = await get('/catalog', { 'x-user': 'qa', 'x-tracks-force': 'nosuchset=a', 'x-tracks-force-secret': SECRET });
+        assert.deepEqual([unknownSet.status, (unknownSet.body as { reason: string }).reason], [200, 'assigned']);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the response's close, and the warning's tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    const named = warnings.filter((w) => (w as Error & { code?: string }).code === 'TRACKS_UNKNOWN_FORCED_SET');
+    assert.equal(named.length, 1, 'said once');
+    assert.match(named[0]!.message, /x-tracks-force named the track set 'nosuchset', which no set in this process has run, even by the end of the request \(it knows .*'adapter-delay'/);
     assert.equal((await get('/catalog', { 'x-tracks-force': 'adapter-delay', 'x-tracks-force-secret': SECRET })).status, 400);
     // Never silently ignored, even with the right secret: a set named twice, or nothing named.
     const twice = await get('/catalog', { 'x-tracks-force': 'adapter-delay=long,adapter-delay=short', 'x-tracks-force-secret': SECRET });

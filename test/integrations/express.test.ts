@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import express from 'express';
 import { TracksError, convert } from '../../src/index.js';
 import { tracks } from '../../src/integrations/express.js';
-import { AdapterDelayTracks, adapterSuite } from './adapter-suite.js';
+import { AdapterDelayTracks, adapterSuite, freshRun } from './adapter-suite.js';
 
 adapterSuite('Express', async ({ header, plan, adapter }) => {
   const app = express();
@@ -17,6 +17,9 @@ adapterSuite('Express', async ({ header, plan, adapter }) => {
     const run = new AdapterDelayTracks();
     await new Promise((resolve) => setTimeout(resolve, 1)); // the scope survives awaits
     res.json({ key: run.key, track: run.name, reason: run.reason, tracks: { ...req.tracks } });
+  });
+  app.get('/fresh', (req, res) => {
+    res.json(freshRun(req.query['set'] as string | undefined));
   });
   app.post('/buy', async (req, res) => {
     await Promise.resolve();
@@ -47,7 +50,8 @@ test('Express: behind a proxy that says https (trust proxy), the visitor cookie 
 
 test('Express: bad adapter options are TracksErrors naming the option', () => {
   assert.throws(() => tracks({ key: 'user' as never }), (e: unknown) => e instanceof TracksError && /tracks\/express: key must be a function/.test(e.message));
-  assert.throws(() => tracks({ forceSecret: 'short' }), /forceSecret must be a string of at least 16 characters/);
+  assert.throws(() => tracks({ forceSecret: '' }), /forceSecret must be a non-empty string/);
+  assert.throws(() => tracks({ forceSecret: 42 as never }), /forceSecret must be a non-empty string/);
   assert.throws(() => tracks({ anonymousKey: { cookie: 'bad name;' } }), /anonymousKey.cookie is 'bad name;'/);
   // A misspelt option is never ignored in silence (a plain-JS user would get no cookie and no error).
   assert.throws(() => tracks({ anonymouskey: true } as never), (e: unknown) => e instanceof TracksError && /tracks\/express: unknown option 'anonymouskey'; did you mean 'anonymousKey'\?/.test(e.message));
@@ -55,11 +59,35 @@ test('Express: bad adapter options are TracksErrors naming the option', () => {
   // Not taken as true: 'no' would have turned anonymous cookies on.
   assert.throws(() => tracks({ anonymousKey: 'no' } as never), /tracks\/express: anonymousKey is the string 'no'; give true, false, or \{ cookie, maxAgeDays, secure \}/);
   assert.throws(() => tracks({ anonymousKey: 1 } as never), /anonymousKey is 1/);
-  // A placeholder is not a secret, however long (as hashKeys.secret).
-  assert.throws(() => tracks({ forceSecret: 'aaaaaaaaaaaaaaaaaaaaaaaaa' }), /forceSecret holds fewer than 8 distinct characters/);
   assert.doesNotThrow(() => tracks({ anonymousKey: false, forceSecret: 'qa-secret-0123456789abcdef' }));
   assert.doesNotThrow(() => tracks({ anonymousKey: null } as never));
   // A bad entry of trackSets is named as the adapter's option.
   assert.throws(() => tracks({ trackSets: [42] } as never), (e: unknown) => e instanceof TracksError && /^tracks\/express: trackSets: number 42 is not a track set/.test(e.message));
   assert.throws(() => tracks({ trackSets: 'DelayTracks' } as never), /tracks\/express: trackSets is the string 'DelayTracks'; give an array/);
+});
+
+test("Express: a short or placeholder forceSecret works, with one warning saying it is easy to guess", async () => {
+  const warnings: (Error & { code?: string })[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning);
+  process.on('warning', onWarning);
+  const app = express();
+  app.use(tracks({ key: (req) => req.get('x-user'), forceSecret: 'secret' }));
+  tracks({ forceSecret: 'aaaaaaaaaaaaaaaaaaaaaaaaa' }); // a placeholder, for the same adapter: said once
+  app.get('/', (_req, res) => res.json(new AdapterDelayTracks().name));
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const forced = await fetch(url, { headers: { 'x-user': 'qa', 'x-tracks-force': 'adapter-delay=long', 'x-tracks-force-secret': 'secret' } });
+    assert.deepEqual([forced.status, await forced.json()], [200, 'long']);
+    assert.equal((await fetch(url, { headers: { 'x-tracks-force': 'adapter-delay=long', 'x-tracks-force-secret': 'secreT' } })).status, 403);
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    process.off('warning', onWarning);
+    await new Promise((resolve) => server.close(resolve));
+  }
+  const weak = warnings.filter((w) => w.code === 'TRACKS_WEAK_FORCE_SECRET');
+  assert.equal(weak.length, 1);
+  assert.match(weak[0]!.message, /^tracks\/express: forceSecret is 6 characters long, easy to guess: anyone who guesses it can force their own tracks\. Use a random secret of at least 16 characters/);
 });

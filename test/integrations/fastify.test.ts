@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import Fastify from 'fastify';
 import { TracksError, convert } from '../../src/index.js';
 import { tracksPlugin } from '../../src/integrations/fastify.js';
-import { AdapterDelayTracks, adapterSuite } from './adapter-suite.js';
+import { AdapterDelayTracks, adapterSuite, freshRun } from './adapter-suite.js';
 
 adapterSuite('Fastify', async ({ header, plan, adapter }) => {
   const app = Fastify();
@@ -22,6 +22,7 @@ adapterSuite('Fastify', async ({ header, plan, adapter }) => {
       await new Promise((resolve) => setTimeout(resolve, 1));
       return { key: run.key, track: run.name, reason: run.reason, tracks: { ...request.tracks } };
     });
+    child.get('/fresh', async (request) => freshRun((request.query as { set?: string }).set));
     child.post('/buy', async (request) => {
       await Promise.resolve();
       convert({ metric: 'purchase', value: (request.body as { amount: number }).amount });

@@ -7,7 +7,7 @@ import { Hono } from 'hono';
 import { TracksError, convert } from '../../src/index.js';
 import { tracks } from '../../src/integrations/hono.js';
 import type { TracksVariables } from '../../src/integrations/hono.js';
-import { AdapterDelayTracks, adapterSuite } from './adapter-suite.js';
+import { AdapterDelayTracks, adapterSuite, freshRun } from './adapter-suite.js';
 
 adapterSuite('Hono', async ({ header, plan, adapter }) => {
   const app = new Hono<{ Variables: TracksVariables }>();
@@ -18,6 +18,7 @@ adapterSuite('Hono', async ({ header, plan, adapter }) => {
     await new Promise((resolve) => setTimeout(resolve, 1));
     return c.json({ key: run.key, track: run.name, reason: run.reason, tracks: { ...c.get('tracks') } });
   });
+  app.get('/fresh', (c) => c.json(freshRun(c.req.query('set'))));
   app.post('/buy', async (c) => {
     const body = await c.req.json<{ amount: number }>();
     convert({ metric: 'purchase', value: body.amount });

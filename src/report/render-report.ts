@@ -1,5 +1,5 @@
 import { escapeControl as text } from '../core/names.js';
-import type { MetricResult, PhaseResult, Report, TrackResult, TrackSetResult } from './report-model.js';
+import type { Comparison, MetricResult, PhaseResult, Report, TrackResult, TrackSetResult } from './report-model.js';
 import { formatP, pText } from './build-report.js';
 import { TYPE_LABELS, WIDTH, clip, count, fitsUnclipped, liftText, number, percent, relativeDisagrees, signedPercent, table, wrap } from './text-table.js';
 import { renderHoldoutSection } from './holdout-section.js';
@@ -53,10 +53,13 @@ export function renderReport(report: Report, options: RenderOptions = {}): strin
   return [...blocks, wrap(footer, WIDTH).join('\n')].join('\n\n');
 }
 
-/** Whether any track's lift is shown as an absolute difference (liftText's Δ). */
+/** Whether any track's lift, the set's or a segment's (`--by`), is shown as an absolute difference (liftText's Δ). */
 function showsAbsoluteLift(report: Report): boolean {
-  return report.trackSets.some((set) =>
-    set.tracks.some((t) => t.metrics.some((m) => m.comparison?.relative != null && relativeDisagrees(m.comparison.relative, m.comparison.absolute))),
+  const disagrees = (m: { readonly comparison: Comparison | null }) => m.comparison?.relative != null && relativeDisagrees(m.comparison.relative, m.comparison.absolute);
+  return report.trackSets.some(
+    (set) =>
+      set.tracks.some((t) => t.metrics.some(disagrees)) ||
+      (set.segments?.values.some((segment) => segment.tracks.some((t) => t.metrics.some(disagrees))) ?? false),
   );
 }
 

@@ -63,7 +63,7 @@ export interface CupedLiftResult extends LiftResult {
  *     covariate terms, same df, its own p-value
  *
  * θ is 0 when the pooled variance of X or of Y is 0 (say, no user has history); the result
- * is then {@link lift}'s (the relative lift divides by |Ȳ꜀|, which only differs from
+ * is then {@link lift}'s, to rounding (the relative lift divides by |Ȳ꜀|, which only differs from
  * {@link lift} for a negative control mean). The covariate must be measured before exposure,
  * so that assignment cannot move it; then the adjusted lift is unbiased whatever θ is.
  *
@@ -164,9 +164,13 @@ function moments(stats: CupedStatistics, kind: MetricKind, name: string): Moment
   // Cauchy–Schwarz: real data cannot have |cov| > sd(X)·sd(Y). Sums that break it are not a
   // sample (a typo, mixed-up columns); left alone, they would make a variance negative.
   // (For 0/1 data ΣYX is not checked against its narrower bounds: gbstats' own fixture has
-  // a negative one, which its formulas, and these, accept.)
+  // a negative one, which its formulas, and these, accept.) Each moment is a difference of two
+  // large sums, exact only to their rounding: with the covariate's mean far above its spread
+  // (1e7 ± 1) a variance keeps a few digits, so the check allows for the rounding of each sum.
+  const rounding = (a: number, b: number) => 1e-12 * (Math.abs(a) + Math.abs(b) / n) / n;
   const slack = 1e-9 * (Math.abs(crossSum) + Math.abs(sum * covariateSum) / n) / n;
-  if (Math.abs(m.covariance) > Math.sqrt(m.varianceX * m.varianceY) + slack) {
+  const bound = Math.sqrt((m.varianceX + rounding(covariateSumSquares, covariateSum * covariateSum)) * (m.varianceY + rounding(sumSquares, sum * sum)));
+  if (Math.abs(m.covariance) > bound + slack) {
     throw new TracksError(
       `${name}.crossSum (${crossSum}) is inconsistent with the other sums: the covariance it gives, ${m.covariance}, ` +
         `exceeds sd(Y)·sd(X) = ${Math.sqrt(m.varianceX * m.varianceY)}`,

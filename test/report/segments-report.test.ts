@@ -257,3 +257,22 @@ test('a value cut at 64 characters never splits an emoji: every exposure reaches
   assert.equal(sums!.tracks.reduce((n, t) => n + t.users, 0), 20, '20 exposures in, 20 rows out');
   assert.deepEqual([...sums!.segments!.values.keys()], ['a'.repeat(63)], 'the half emoji is dropped, not stored');
 });
+
+test('a Δ in a segment row alone still gets the footnote that says what Δ is', async () => {
+  const store = memoryStore();
+  await record(store);
+  const report = await reportBy(store, 'country');
+  const footnote = /Δ = the absolute difference/;
+  assert.doesNotMatch(renderReport(report), footnote, 'no row shows Δ in these data');
+  // One segment's comparison as a small segment's can be: the relative interval crosses zero, the absolute one does not.
+  const edited = structuredClone(report) as { -readonly [K in keyof Report]: unknown } & Report;
+  const set = edited.trackSets.find((s) => s.id === 'checkout')!;
+  const row = set.segments!.values.flatMap((v) => v.tracks).flatMap((t) => t.metrics).find((m) => m.comparison !== null)!;
+  Object.assign(row.comparison!, {
+    absolute: { ...row.comparison!.absolute, estimate: 0.147, interval: [0.048, 0.246] },
+    relative: { ...row.comparison!.relative!, estimate: 1.253, interval: [-0.505, 3.01] },
+  });
+  const text = renderReport(edited);
+  assert.match(text, /Δ\+0\.147/);
+  assert.match(text.replace(/\s+/g, ' '), footnote);
+});

@@ -235,3 +235,28 @@ test('A/A with a pre-period correlation of 0.7: CUPED keeps 51% of the variance 
   assert.ok(rate >= 0.04 && rate <= 0.06, `false-positive rate ${rate}`);
   assert.ok(relativeRate >= 0.04 && relativeRate <= 0.06, `relative false-positive rate ${relativeRate}`);
 });
+
+test("sums of real data whose covariate's mean is far above its spread (1e8 ± 1) are not called inconsistent", () => {
+  // Each variance is then a difference of sums ~1e19 that agree to their last digits: the
+  // consistency check allows for that rounding (it used to throw on about a third of these).
+  const random = mulberry32(7);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  for (let rep = 0; rep < 60; rep++) {
+    const scale = [1e6, 1e7, 3e7, 1e8][rep % 4]!;
+    const track = (): CupedStatistics => {
+      let sum = 0, sumSquares = 0, covariateSum = 0, covariateSumSquares = 0, crossSum = 0;
+      for (let i = 0; i < 500; i++) {
+        const x = scale + gauss();
+        const y = 0.7 * (x - scale) + gauss() + 3;
+        sum += y;
+        sumSquares += y * y;
+        covariateSum += x;
+        covariateSumSquares += x * x;
+        crossSum += x * y;
+      }
+      return { n: 500, sum, sumSquares, covariateSum, covariateSumSquares, crossSum };
+    };
+    const result = cupedLift(track(), track());
+    assert.ok(result.ok, `scale ${scale}`);
+  }
+});

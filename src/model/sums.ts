@@ -215,6 +215,12 @@ export interface TrackSetSums {
   readonly tracks: readonly TrackSums[];
   /** The phases, oldest first. */
   readonly phases: readonly PhaseSums[];
+  /**
+   * When a holdout (configure({ holdout })) took keys in after this set's first exposure (turned
+   * on, or its share raised), oldest first: users exposed before such a moment count conversions
+   * only until it, as at a phase change, though the set's phase goes on. Absent when none did.
+   */
+  readonly holdoutIntakes?: readonly { readonly holdout: string; readonly share: number; readonly at: number }[];
   /** Per exposure day, for lift over time; cumulative sums are built by the caller. */
   readonly daily: readonly DailySums[];
   /**

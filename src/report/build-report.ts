@@ -214,6 +214,16 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
       message: 'still running: fixed-horizon p-values are valid for one look at a planned sample size; if you check repeatedly, use --sequential',
     });
   }
+  // A holdout that took keys in cut every earlier user's conversions there, though the set's
+  // phase went on: without this line the report would read as if nothing had changed.
+  for (const intake of set.holdoutIntakes ?? []) {
+    warnings.push({
+      kind: 'holdout-intake',
+      message:
+        `the holdout '${intake.holdout}' took users in at ${new Date(intake.at).toISOString()} (share ${+(intake.share * 100).toPrecision(6)}%): ` +
+        'users exposed before then count conversions only until then (one it moved is never credited to a track it no longer saw); users exposed since count in full',
+    });
+  }
   // A shadow guardrail stopped a candidate's shadow runs: the shadow section reports it, not the live test.
   const trips = set.guardrails.filter((g) => !isShadowTrip(g.cause));
   for (const trip of trips) {

@@ -49,9 +49,7 @@ const AFTER_ALL = 9_000_000_000_000_000;
 export function phaseWindows(starts: readonly PhaseStart[]): PhaseWindow[] {
   const windows: PhaseWindow[] = [];
   const bySet = groupBySet(starts);
-  const holdoutChanges = [...bySet.values()].flatMap((list) =>
-    list.filter((s, k) => s.holdoutShare !== undefined && (k === 0 || s.holdoutShare > (list[k - 1]!.holdoutShare ?? 0))).map((s) => s.at),
-  );
+  const holdoutChanges = holdoutIntakes(starts).map((intake) => intake.at);
   for (const [id, list] of bySet) {
     const cuts = list[0]?.holdoutShare !== undefined ? [] : holdoutChanges;
     const phases = new Set(['', ...list.map((s) => s.phase)]);
@@ -67,6 +65,24 @@ export function phaseWindows(starts: readonly PhaseStart[]): PhaseWindow[] {
     }
   }
   return windows;
+}
+
+/** A moment a holdout took keys in, ending every other set's phases for the users exposed before it. */
+export interface HoldoutIntake {
+  /** The holdout's id. */
+  readonly holdout: string;
+  /** Its share from then on. */
+  readonly share: number;
+  readonly at: number;
+}
+
+/** When each holdout took keys in: its first start, and each raise of its share (a lowered share takes none). */
+export function holdoutIntakes(starts: readonly PhaseStart[]): HoldoutIntake[] {
+  return [...groupBySet(starts).values()].flatMap((list) =>
+    list
+      .filter((s, k) => s.holdoutShare !== undefined && (k === 0 || s.holdoutShare > (list[k - 1]!.holdoutShare ?? 0)))
+      .map((s) => ({ holdout: s.trackSetId, share: s.holdoutShare!, at: s.at })),
+  );
 }
 
 /** When each phase of each set first began and last ended (null: it is the current one), for the report. */

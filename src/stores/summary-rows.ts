@@ -2,7 +2,7 @@ import type { ControlState, GuardrailEvent } from '../model/events.js';
 import { emptyHistogram } from '../model/latency-histogram.js';
 import { addMetric, productKey } from '../model/sums.js';
 import type { MutableMetricSums } from '../model/sums.js';
-import { phaseSpans } from './phase-windows.js';
+import { holdoutIntakes, phaseSpans } from './phase-windows.js';
 import type { PhaseStart } from './phase-windows.js';
 import type { CapKind, CapRequest } from '../model/caps.js';
 import type { DailySums, PhaseSums, RecordedDefinition, TrackSetSums, TrackSums } from '../model/sums.js';
@@ -177,6 +177,9 @@ export function buildSummary(rows: SummaryRows, trackSetId?: string, caps: reado
   const phaseDefinitions = new Map(rows.phases.map((d) => [`${d.trackSetId}\u0000${d.phase}`, d]));
   const controls = new Map(rows.controls.map((c) => [c.trackSetId, c]));
   const spans = phaseSpans(rows.starts);
+  const intakes = holdoutIntakes(rows.starts);
+  // Sets cut by a holdout's intake: those with phase starts (as phaseWindows cuts), not holdouts.
+  const phased = new Set(rows.starts.filter((s) => s.holdoutShare === undefined).map((s) => s.trackSetId));
   const result: TrackSetSums[] = [];
   for (const id of [...sets.keys()].sort(byName)) {
     if (trackSetId !== undefined && id !== trackSetId) continue;
@@ -206,6 +209,7 @@ export function buildSummary(rows: SummaryRows, trackSetId?: string, caps: reado
         phases: [...(set.dailyPhases.get(day) ?? new Map<string, Map<string, TrackAcc>>())].sort(([a], [b]) => byName(a, b)).map(([phase, tracks]) => ({ phase, tracks: sortedTracks(tracks) })),
       }));
     const definition = definitions.get(id);
+    const cutBy = phased.has(id) && set.first !== null ? intakes.filter((intake) => intake.at > set.first!) : [];
     result.push({
       trackSetId: id,
       definition: definition ? recorded(definition) : null,
@@ -218,6 +222,7 @@ export function buildSummary(rows: SummaryRows, trackSetId?: string, caps: reado
       lastExposureAt: set.last,
       tracks,
       phases,
+      ...(cutBy.length > 0 ? { holdoutIntakes: cutBy } : {}),
       daily,
       ...(by === undefined
         ? {}

@@ -18,6 +18,7 @@ import {
   inHoldout,
   memoryStore,
   readAnalysis,
+  renderReport,
   stats,
   stopTrackSet,
   withTracksScope,
@@ -264,7 +265,7 @@ test('OpenFeature reads a held-out evaluation as the default (the baseline)', ()
  * again, then 500 new users; every user converts after the change. Returns, per store, the
  * set's users and converted users.
  */
-async function holdoutChange(first: { id: string; share: number } | undefined, second: { id: string; share: number }): Promise<Array<{ store: string; users: number; converted: number; late: number }>> {
+async function holdoutChange(first: { id: string; share: number } | undefined, second: { id: string; share: number }): Promise<Array<{ store: string; users: number; converted: number; late: number; intakes: readonly { holdout: string; share: number }[] }>> {
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
@@ -275,7 +276,7 @@ async function holdoutChange(first: { id: string; share: number } | undefined, s
   const keys = KEYS.slice(0, 3_000);
   const late = Array.from({ length: 500 }, (_, i) => `late-user-${i}`);
   const memory = memoryStore();
-  const results: Array<{ store: string; users: number; converted: number; late: number }> = [];
+  const results: Array<{ store: string; users: number; converted: number; late: number; intakes: readonly { holdout: string; share: number }[] }> = [];
   try {
     // Each configure gets its store (close() closes a SQLite or PostgreSQL store; the memory store lives on).
     for (const storeOf of [() => memory, () => sqliteStore(join(dir, 'holdout.db')), ...(url === undefined ? [] : [() => postgresStore(url, { schema })])]) {
@@ -297,6 +298,7 @@ async function holdoutChange(first: { id: string; share: number } | undefined, s
         users: delay!.tracks.reduce((n, t) => n + t.users, 0),
         converted: delay!.tracks.reduce((n, t) => n + (t.metrics.get('purchase')?.converted ?? 0), 0),
         late: late.filter((key) => !inHoldout(key, second)).length,
+        intakes: (delay!.holdoutIntakes ?? []).map(({ holdout, share }) => ({ holdout, share })),
       });
       await close();
     }
@@ -315,12 +317,43 @@ async function holdoutChange(first: { id: string; share: number } | undefined, s
 
 test('a holdout that moves keys into it (a raised share, or a new holdout) ends every set’s phases; a lowered share ends nothing', async () => {
   // Raised: users exposed before the change are credited with nothing after it, moved or not (as after a ramp); the new users are.
-  for (const r of await holdoutChange(HOLDOUT, { id: 'h-rec', share: 0.1 })) assert.equal(r.converted, r.late, `raised share, ${r.store}: ${JSON.stringify(r)}`);
+  // The set's sums say when (the report warns, kind 'holdout-intake'), since its phase goes on.
+  for (const r of await holdoutChange(HOLDOUT, { id: 'h-rec', share: 0.1 })) {
+    assert.equal(r.converted, r.late, `raised share, ${r.store}: ${JSON.stringify(r)}`);
+    assert.deepEqual(r.intakes, [{ holdout: 'h-rec', share: 0.1 }], r.store);
+  }
   // A holdout added to a running test moves keys out of their tracks too.
-  for (const r of await holdoutChange(undefined, HOLDOUT)) assert.equal(r.converted, r.late, `new holdout, ${r.store}: ${JSON.stringify(r)}`);
+  for (const r of await holdoutChange(undefined, HOLDOUT)) {
+    assert.equal(r.converted, r.late, `new holdout, ${r.store}: ${JSON.stringify(r)}`);
+    assert.deepEqual(r.intakes, [{ holdout: HOLDOUT.id, share: HOLDOUT.share }], r.store);
+  }
   // Lowered: keys only leave the holdout, into sets they were never in; every user's conversions count.
   for (const r of await holdoutChange({ id: 'h-rec', share: 0.1 }, HOLDOUT)) {
+    assert.deepEqual(r.intakes, [], r.store);
     assert.equal(r.converted, r.users, `lowered share, ${r.store}: ${JSON.stringify(r)}`);
     assert.ok(r.users > 3_000, `${r.store}: users of both times counted (${r.users})`);
   }
+});
+
+test("the report says when a holdout took users in: the set's phase goes on, its earlier users' conversions stop there", async () => {
+  const store = memoryStore();
+  const keys = KEYS.slice(0, 1_000);
+  configure({ store, outbox: false, holdout: HOLDOUT });
+  for (const key of keys) new DelayTracks({ key }).run();
+  await flush();
+  await close();
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  configure({ store, outbox: false, holdout: { id: HOLDOUT.id, share: 0.1 } });
+  for (const key of keys) new DelayTracks({ key }).run(); // they come back: the new share is recorded
+  for (const key of keys) convert({ key, metric: 'purchase' });
+  await flush();
+  await close();
+  const { sums, metrics } = await readAnalysis(store);
+  const report = buildReport(sums, { metrics });
+  const delay = report.trackSets.find((set) => set.id === 'holdout-delay')!;
+  assert.equal(delay.phases.length, 1, 'no phase of its own began');
+  const warning = delay.warnings.find((w) => w.kind === 'holdout-intake');
+  assert.match(warning?.message ?? '', /^the holdout 'h-rec' took users in at \d{4}-\d\d-\d\dT[\d:.]+Z \(share 10%\): users exposed before then count conversions only until then/);
+  assert.equal(delay.warnings.filter((w) => w.kind === 'holdout-intake').length, 1, 'the first intake came before the first exposure: not a cut');
+  assert.match(renderReport(report), /! the holdout 'h-rec' took users in at/);
 });

@@ -12,13 +12,14 @@ const WARNING_LABELS: Readonly<Record<WarningKind, string>> = {
   peeking: 'peeking',
   latency: 'slower p95',
   shadow: 'shadow differs',
+  'holdout-intake': 'cut by holdout',
 };
 
 /** Warnings that mean the numbers cannot be trusted yet. */
 const SERIOUS: ReadonlySet<WarningKind> = new Set(['sample-ratio-mismatch', 'guardrail']);
 
 /** Warnings worth a badge in the list (peeking applies to every running fixed-horizon test). */
-const BADGED: ReadonlySet<WarningKind> = new Set(['sample-ratio-mismatch', 'too-few-users', 'guardrail', 'no-baseline', 'latency', 'shadow']);
+const BADGED: ReadonlySet<WarningKind> = new Set(['sample-ratio-mismatch', 'too-few-users', 'guardrail', 'no-baseline', 'latency', 'shadow', 'holdout-intake']);
 
 /** The set's status: running, stopped (serving a track) or guardrail tripped. */
 export function statusBadge(set: TrackSetResult): HTMLElement {

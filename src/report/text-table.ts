@@ -49,7 +49,8 @@ export function table(header: readonly string[], rows: readonly (readonly string
   // Still too wide: a header longer than its column's values gives up its excess (clipped).
   for (let c = 1; c < widths.length && total(gap.length) > WIDTH; c++) {
     const values = Math.max(8, ...rows.map((r) => (r[c] ?? '').length));
-    widths[c] = Math.max(values, widths[c]! - (total(gap.length) - WIDTH));
+    // Narrowed, never widened: a column already under 8 keeps its width.
+    widths[c] = Math.min(widths[c]!, Math.max(values, widths[c]! - (total(gap.length) - WIDTH)));
   }
   // Never so short that two names read the same: a wider table is better than a wrong row.
   const distinct = (w: number) => new Set(rows.map((r) => clipMiddle(r[0] ?? '', w))).size === new Set(rows.map((r) => r[0] ?? '')).size;
@@ -59,7 +60,9 @@ export function table(header: readonly string[], rows: readonly (readonly string
       .map((cell, c) => (c === 0 ? clipMiddle(cell, widths[0]!).padEnd(widths[0]!) : clip(cell, widths[c]!).padStart(widths[c]!)))
       .join(gap)
       .trimEnd();
-  return [line(header), widths.map((w) => '-'.repeat(w)).join(gap), ...rows.map(line)].map((l) => `  ${l}`).join('\n');
+  // Trimmed as the rows are: a last column with nothing in it (a flag column) leaves no trailing gap.
+  const rule = widths.map((w) => '-'.repeat(w)).join(gap).trimEnd();
+  return [line(header), rule, ...rows.map(line)].map((l) => `  ${l}`).join('\n');
 }
 
 /** Whether {@link table} sets these rows within {@link WIDTH} with its usual two spaces apart, clipping nothing. */

@@ -53,3 +53,16 @@ test('liftText: a relative interval that crosses zero where the absolute one doe
     assert.equal(dashboardLiftText(rel, absolute), liftText(rel, absolute));
   }
 });
+
+test('table: no line ends with a space, even with an empty last column (a flag column)', () => {
+  const text = table(['p95 vs control', 'change [CI]', 'p', ''], [['fast', 'both < 0.05 ms', '1.0', ''], ['slow', '+2% [-10%, +14%]', '0.7', '']]);
+  for (const line of text.split('\n')) assert.equal(line, line.trimEnd(), JSON.stringify(line));
+});
+
+test('table: narrowing a table too wide for the page never widens a column', () => {
+  const rows = [['a-track-with-a-name-long-enough-to-push-the-table-past-one-hundred-columns-wide', '12345', 'x'.repeat(100), '1']];
+  const text = table(['track', 'pairs', 'detail', 'n'], rows);
+  const rule = text.split('\n')[1]!.trim().split(/\s+/);
+  assert.equal(rule[1]!.length, 5, "'pairs' stays 5 wide");
+  assert.equal(rule[3]!.length, 1);
+});

@@ -45,7 +45,7 @@ export { configure, convert, flush, close, ready, stats } from './setup/configur
 export type { RecordingOptions } from './setup/configure.js';
 export { Recorder } from './recording/recorder.js';
 export type { RecordingStats } from './recording/recorder.js';
-export type { HashKeys, RecorderOptions } from './recording/recorder-options.js';
+export type { HashKeys, RecorderOptions, UnsaltedHashKeys } from './recording/recorder-options.js';
 export type { Conversion } from './recording/conversion-event.js';
 export type { GuardrailOptions } from './recording/guardrails.js';
 

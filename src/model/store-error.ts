@@ -71,3 +71,38 @@ export function codeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return code === undefined || code === null ? undefined : String(code);
 }
+
+/**
+ * Codes of failures that waiting fixes, whatever the events: a lost or refused connection,
+ * a timeout, a lock or busy file, a deadlock or serialization failure, a shutdown or failover,
+ * missing resources, a file or schema being replaced. PostgreSQL SQLSTATE classes 08
+ * (connection), 25 (a read-only transaction: a failover), 40 (rollback: deadlock,
+ * serialization), 53 (resources), 57 (shutdown, cancel: a statement timeout), 58 (I/O), and
+ * the codes 55P03 (lock not available), 42P01 and 3F000 (tables or schema gone: migrated again).
+ */
+const WAITING_FIXES = /^(E[A-Z]|TRACKS_|SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|PROTOCOL|NOMEM|INTERRUPT|CORRUPT|NOTADB)|(08|25|40|53|57|58)[0-9A-Z]{3}$|55P03$|42P01$|3F000$)/;
+
+/**
+ * Whether a transient failure may be the store refusing something in the batch rather than
+ * failing to take writes at all: the store answered with an error that is none of the kinds
+ * waiting fixes (an internal error raised by a trigger, a row-level security refusal, a
+ * callback store's own error). Recording retries such a failure like any transient one; when
+ * it repeats, it narrows the batch down, and sets an event aside only when the events beside
+ * it are written, so a store that refuses every write is waited for, never emptied into the
+ * quarantine.
+ *
+ * @example
+ * ```ts
+ * isRefusal(new StoreError('bad row', { transient: true, code: 'XX000' })); // true
+ * isRefusal(new StoreError('reset', { transient: true, code: 'ECONNRESET' })); // false
+ * ```
+ */
+export function isRefusal(error: unknown): boolean {
+  if (!isTransient(error)) return false;
+  const code = codeOf(error);
+  // A store's own error without a code lost its connection (the PostgreSQL driver's
+  // "Connection terminated"): an answer carries a SQLSTATE or a SQLite code. A callback's error
+  // without one is the pipeline's own answer.
+  if (code === undefined) return !(error instanceof StoreError);
+  return !WAITING_FIXES.test(code);
+}

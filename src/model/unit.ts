@@ -9,7 +9,7 @@
  *   unpaired surrogates, so even those stay distinct): never truncated, never merged;
  * - with `hashKeys: { secret }`, every key is stored as `h:` and the base64url HMAC-SHA-256 of
  *   its bytes under your secret, so nobody can recover an id by hashing guesses;
- * - with `hashKeys: true`, every key is stored as `h:` and the base64url SHA-256 of its bytes:
+ * - with `hashKeys: { unsalted: true }` (tracks 0.1's `hashKeys: true`), every key is stored as `h:` and the base64url SHA-256 of its bytes:
  *   no raw id in the store, but anyone who can guess an id (an email, a number) can hash the
  *   guess and find its rows, which a secret prevents;
  * - a run without a key is its own unit, `run:<runId>`.
@@ -26,7 +26,7 @@ const DIGEST = /^[A-Za-z0-9_-]{43}$/;
 
 /**
  * Turns keys into units, the form every store holds them in: raw, `k:<sha256>` for unusual
- * keys, `h:<hmac>` under a secret, or `h:<sha256>` with `hashKeys: true` (see the module
+ * keys, `h:<hmac>` under a secret, or `h:<sha256>` with `hashKeys: { unsalted: true }` (see the module
  * comment). Use it to find a key's rows with your own SQL.
  *
  * @example
@@ -34,7 +34,7 @@ const DIGEST = /^[A-Za-z0-9_-]{43}$/;
  * new UnitOfKey().of('user-42');                        // 'user-42'
  * new UnitOfKey().of('x'.repeat(300));                  // 'k:…' (43 base64url characters)
  * new UnitOfKey(process.env.TRACKS_KEY_SECRET).of(id);  // 'h:…', as hashKeys: { secret } stores it
- * new UnitOfKey(true).of(id);                           // 'h:…', as hashKeys: true stores it
+ * new UnitOfKey(true).of(id);                           // 'h:…', as hashKeys: { unsalted: true } stores it
  * ```
  */
 export class UnitOfKey {

@@ -19,15 +19,30 @@ export interface HashKeys {
   readonly secret: string | Uint8Array;
 }
 
+/**
+ * Keys hashed as tracks 0.1's `hashKeys: true` did: a plain SHA-256, with no secret. Only to
+ * keep matching the units a 0.1 store holds: whoever can guess an id (an email, a number) can
+ * hash it and find its rows, which a secret prevents (a process warning says so once).
+ *
+ * @example
+ * ```ts
+ * configure({ store: 'tracks.db', hashKeys: { unsalted: true } }); // a store written by tracks 0.1 with hashKeys: true
+ * ```
+ */
+export interface UnsaltedHashKeys {
+  readonly unsalted: true;
+}
+
 /** How recording behaves; every option has a default. See {@link configure}. */
 export interface RecorderOptions {
   /**
    * Store each key hashed (`h:` and 43 characters), so the store never holds raw ids (default:
    * keys are stored as they are). `{ secret }` hashes with HMAC-SHA-256 under your secret, so
-   * nobody can recover an id by hashing guesses; `true` hashes with SHA-256 alone, which keeps
-   * ids out of the store but lets anyone who can guess an id (an email, a number) find its rows.
+   * nobody can recover an id by hashing guesses. `true`, which needs no secret, is a TracksError:
+   * a plain SHA-256 lets anyone who can guess an id find its rows. `{ unsalted: true }` hashes
+   * as tracks 0.1's `true` did, to keep matching a 0.1 store's units ({@link UnsaltedHashKeys}).
    */
-  readonly hashKeys?: HashKeys | boolean | undefined;
+  readonly hashKeys?: HashKeys | UnsaltedHashKeys | false | undefined;
   /**
    * Most events written in one batch (default 2,000, or a tenth of `maxBuffered` when that is
    * less; at most a quarter of it). Small batches keep few events alive in memory (short
@@ -112,7 +127,7 @@ export interface RecorderOptions {
 
 /** Options with their defaults, checked. */
 export interface ResolvedOptions {
-  /** The `hashKeys` secret, `true` to hash without one, or undefined to store keys as they are. */
+  /** The `hashKeys` secret, `true` to hash without one (`{ unsalted: true }`), or undefined to store keys as they are. */
   readonly secret: string | Uint8Array | true | undefined;
   readonly batchSize: number;
   readonly flushInterval: number;
@@ -297,32 +312,50 @@ function hook<F>(value: F | undefined, name: string): F | undefined {
 let warnedUnsalted = false;
 
 /**
- * One process warning (code TRACKS_UNSALTED_KEYS) for `hashKeys: true`, however often a
+ * One process warning (code TRACKS_UNSALTED_KEYS) for `hashKeys: { unsalted: true }`, however often a
  * recorder starts with it: a guessed id finds its rows, which a secret prevents.
  */
 export function warnUnsaltedOnce(): void {
   if (warnedUnsalted) return;
   warnedUnsalted = true;
   process.emitWarning(
-    'hashKeys: true stores keys as a plain SHA-256: anyone who can guess an id (an email, a number) can hash it and find its rows. ' +
+    'hashKeys: { unsalted: true } stores keys as a plain SHA-256: anyone who can guess an id (an email, a number) can hash it and find its rows. ' +
       'Pass hashKeys: { secret: process.env.TRACKS_KEY_SECRET } to hash with HMAC-SHA-256 under a secret instead',
     { type: 'TracksWarning', code: 'TRACKS_UNSALTED_KEYS' },
   );
 }
+
+const HASH_KEYS_OPTIONS = ['secret', 'unsalted'] as const satisfies readonly (keyof HashKeys | keyof UnsaltedHashKeys)[];
 
 /** The fewest distinct characters (or bytes) a secret may hold: hashKeys.secret, and an adapter's forceSecret. */
 export const MIN_DISTINCT_SECRET_UNITS = 8;
 
 function secretOf(hashKeys: unknown): string | Uint8Array | true | undefined {
   if (hashKeys === undefined || hashKeys === false) return undefined;
-  // SHA-256 without a secret (see UnitOfKey); the Recorder says once what that leaves open.
-  if (hashKeys === true) return true;
+  if (hashKeys === true) {
+    throw new TracksError(
+      'configure: hashKeys needs a secret: hashKeys: { secret: process.env.TRACKS_KEY_SECRET } (16+ random characters, e.g. openssl rand -base64 24). ' +
+        'Keys are then stored as their HMAC-SHA-256 under it, so nobody can recover an id by hashing guesses; hashKeys: true would store a plain SHA-256, ' +
+        'which hashing a guessed email or numeric id finds. (A store written by tracks 0.1 with hashKeys: true: hashKeys: { unsalted: true } keeps matching its units.)',
+    );
+  }
+  if (typeof hashKeys === 'object' && hashKeys !== null && !Array.isArray(hashKeys)) {
+    checkOptionNames(hashKeys, HASH_KEYS_OPTIONS, 'configure: hashKeys');
+    const { unsalted, secret } = hashKeys as { unsalted?: unknown; secret?: unknown };
+    if (unsalted !== undefined) {
+      if (unsalted !== true || secret !== undefined) {
+        throw new TracksError('configure: hashKeys is either { secret } (HMAC-SHA-256 under your secret) or { unsalted: true } (the plain SHA-256 of tracks 0.1), not both');
+      }
+      // SHA-256 without a secret (see UnitOfKey); the Recorder says once what that leaves open.
+      return true;
+    }
+  }
   const secret = (hashKeys as { secret?: unknown } | null)?.secret;
   const length = typeof secret === 'string' ? Buffer.byteLength(secret) : secret instanceof Uint8Array ? secret.byteLength : -1;
   if (length < 0) {
     throw new TracksError(
-      'configure: hashKeys needs a secret, e.g. hashKeys: { secret: process.env.TRACKS_KEY_SECRET }, or true. With a secret, keys are stored as their ' +
-        'HMAC-SHA-256 under it, so nobody can recover an id by hashing guesses (true stores a plain SHA-256, which hashing a guessed email or numeric id finds)',
+      'configure: hashKeys needs a secret, e.g. hashKeys: { secret: process.env.TRACKS_KEY_SECRET }. With a secret, keys are stored as their ' +
+        'HMAC-SHA-256 under it, so nobody can recover an id by hashing guesses',
     );
   }
   if (length < 16) {

@@ -8,7 +8,8 @@ import { StoreError, codeOf, messageOf } from '../model/store-error.js';
  * ASSERT: the same rows fail again on every try; SQLite's RAISE(ABORT) is refused the same way).
  * Everything else (connection failures, shutdowns, timeouts, missing privileges or tables,
  * serialization failures) may be fixed by waiting or by an operator: transient, so events
- * wait or spill and are never quarantined for it.
+ * wait or spill (one that repeats is narrowed down, and an event refused alone while the rest
+ * is written is quarantined: see isRefusal in model/store-error.ts).
  */
 const PERMANENT_CLASSES = new Set(['22', '23', '54', 'P0']);
 

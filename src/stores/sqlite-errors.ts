@@ -5,8 +5,9 @@ import { StoreError, codeOf, messageOf } from '../model/store-error.js';
 /**
  * SQLite result codes that say the data itself is refused: retrying the same rows cannot
  * work. Everything else (busy, locked, I/O, a missing directory, a full disk, a read-only
- * file) may be fixed by waiting or by an operator, so it is transient: events wait or spill,
- * and are never quarantined for it.
+ * file) may be fixed by waiting or by an operator, so it is transient: events wait or spill
+ * (one that repeats is narrowed down, and an event refused alone while the rest is written is
+ * quarantined: see isRefusal in model/store-error.ts).
  */
 const PERMANENT = /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/;
 

@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { TrackSet, TracksError, close, configure, convert, flush, memoryStore, stats } from '../../src/index.js';
+import { TrackSet, TracksError, callbackStore, close, configure, convert, flush, memoryStore, stats } from '../../src/index.js';
 import type { RecordingOptions, Store } from '../../src/index.js';
+import { eventually } from '../support/eventually.js';
 import { postgresUrl, schemasFor, sql } from '../support/postgres.js';
 
 const url = postgresUrl;
@@ -24,14 +25,18 @@ class PoisonTracks extends TrackSet {
   static a_track() {}
 }
 
-/** How the store is made to refuse value 13: a constraint, or a trigger of the user's that raises. */
-type Refusal = 'constraint' | 'trigger';
+/**
+ * How the store is made to refuse value 13: a constraint, a trigger of the user's that raises,
+ * or one that fails with an error of no data class (PostgreSQL XX000, SQLite's SQLITE_ERROR),
+ * which recording first takes for a passing failure; 'everything': that error on every row.
+ */
+type Refusal = 'constraint' | 'trigger' | 'internal' | 'everything';
 
 /** A store of each kind, with how to count its conversion rows and how to make it refuse value 13. */
 interface Kind {
   readonly name: string;
   readonly skip?: string;
-  fresh(): { spec: RecordingOptions; conversions(): Promise<number>; refuse13(how: Refusal): Promise<void> };
+  fresh(): { spec: RecordingOptions; conversions(): Promise<number>; refuse13(how: Refusal): Promise<void>; accept(): Promise<void> };
 }
 
 const kinds: Kind[] = [
@@ -55,9 +60,17 @@ const kinds: Kind[] = [
           if (how === 'constraint') {
             // SQLite cannot add a CHECK to a table: a trigger whose RAISE(ABORT) fails as a constraint does.
             db.exec(`CREATE TRIGGER refuse13 BEFORE INSERT ON tracks_conversions WHEN NEW.value = 13 BEGIN SELECT RAISE(ABORT, 'thirteen is refused'); END`);
+          } else if (how === 'internal' || how === 'everything') {
+            // json() of text that is not JSON: SQLITE_ERROR, a code of no data class.
+            db.exec(`CREATE TRIGGER refuse13 BEFORE INSERT ON tracks_conversions ${how === 'internal' ? 'WHEN NEW.value = 13 ' : ''}BEGIN SELECT json('thirteen is refused'); END`);
           } else {
             db.exec(`CREATE TRIGGER refuse13 BEFORE INSERT ON tracks_conversions WHEN NEW.value = 13 BEGIN SELECT RAISE(FAIL, 'thirteen is refused'); END`);
           }
+          db.close();
+        },
+        accept: async () => {
+          const db = open();
+          db.exec('DROP TRIGGER IF EXISTS refuse13');
           db.close();
         },
       };
@@ -74,11 +87,17 @@ const kinds: Kind[] = [
         refuse13: async (how) => {
           if (how === 'constraint') await sql(`ALTER TABLE "${schema}".tracks_conversions ADD CONSTRAINT refuse13 CHECK (value <> 13)`);
           else {
-            // A plain RAISE EXCEPTION: SQLSTATE P0001, not a constraint's class 23.
+            // A plain RAISE EXCEPTION: SQLSTATE P0001, not a constraint's class 23; or XX000, an internal error.
+            const when = how === 'everything' ? 'TRUE' : 'NEW.value = 13';
+            const code = how === 'trigger' ? '' : ` USING ERRCODE = 'XX000'`;
             await sql(`CREATE FUNCTION "${schema}".refuse13() RETURNS trigger LANGUAGE plpgsql AS $$
-              BEGIN IF NEW.value = 13 THEN RAISE EXCEPTION 'thirteen is refused'; END IF; RETURN NEW; END $$`);
+              BEGIN IF ${when} THEN RAISE EXCEPTION 'thirteen is refused'${code}; END IF; RETURN NEW; END $$`);
             await sql(`CREATE TRIGGER refuse13 BEFORE INSERT ON "${schema}".tracks_conversions FOR EACH ROW EXECUTE FUNCTION "${schema}".refuse13()`);
           }
+        },
+        accept: async () => {
+          await sql(`DROP TRIGGER IF EXISTS refuse13 ON "${schema}".tracks_conversions`);
+          await sql(`ALTER TABLE "${schema}".tracks_conversions DROP CONSTRAINT IF EXISTS refuse13`);
         },
       };
     },
@@ -133,12 +152,13 @@ for (const kind of kinds) {
       assert.equal(final.dropped, 0);
     });
 
-    for (const how of ['constraint', 'trigger'] as const) {
+    for (const how of ['constraint', 'trigger', 'internal'] as const) {
       test(`an event the store refuses for good (${how}) is narrowed down and quarantined; every other event is written`, async () => {
         const store = kind.fresh();
         const errors: Error[] = [];
         const outbox = join(dir, `refused-${n}.outbox`);
-        configure({ ...store.spec, outbox, batchSize: 500, onError: (e) => errors.push(e) });
+        // 'internal' is retried first (it could pass): a short retry delay keeps the test short.
+        configure({ ...store.spec, outbox, batchSize: 500, retryDelay: 10, onError: (e) => errors.push(e) });
         convert({ key: 'create-the-tables', metric: 'buy' });
         await flush();
         await store.refuse13(how);
@@ -153,11 +173,36 @@ for (const kind of kinds) {
         assert.equal(quarantined.length, 2);
         for (const row of quarantined) {
           assert.equal((JSON.parse(row.event) as { value: number }).value, 13);
-          assert.match(row.error, /thirteen is refused|refuse13/);
+          assert.match(row.error, /thirteen is refused|refuse13|malformed JSON/);
+          if (how === 'internal') assert.match(row.error, /refused alone on every try, while the events written beside it were taken/);
         }
         assert.ok(errors.some((e) => /quarantined conversion/.test(e.message)));
       });
     }
+
+    test('a store that refuses every write with such an error quarantines nothing: the events wait, and are all written once it takes them', async () => {
+      const store = kind.fresh();
+      const outbox = join(dir, `refuses-all-${n}.outbox`);
+      configure({ ...store.spec, outbox, batchSize: 100, retryDelay: 10, flushTimeout: 1_500 });
+      convert({ key: 'create-the-tables', metric: 'buy' });
+      await flush();
+      await store.refuse13('everything');
+      for (let i = 0; i < 300; i++) convert({ key: `w-${i}`, metric: 'buy', value: 1 });
+      await flush();
+      const during = stats();
+      await close();
+      assert.equal(during.quarantined, 0, 'nothing set aside: no part of any batch was written');
+      assert.equal(during.dropped, 0);
+      assert.equal(during.spilled, 300, 'they wait in the outbox');
+      assert.equal(quarantineOf(outbox).length, 0);
+      await store.accept();
+      configure({ ...store.spec, outbox });
+      await flush();
+      const after = stats();
+      await close();
+      assert.equal(await store.conversions(), 1 + 300);
+      assert.equal(after.drained, 300);
+    });
   });
 }
 
@@ -169,6 +214,42 @@ function quarantineOf(outbox: string): Array<{ event: string; error: string }> {
     db.close();
   }
 }
+
+test('an event in the outbox that the store refuses on every try with an error of no data class is quarantined after a few; the rows behind it drain', async () => {
+  const outbox = join(dir, 'refused-in-outbox.outbox');
+  const db = new BetterSqlite3(outbox);
+  db.exec('CREATE TABLE tracks_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL)');
+  const insert = db.prepare('INSERT INTO tracks_outbox (event) VALUES (?)');
+  const at = Date.now() - 60_000;
+  // Spilled by an earlier process: the refused event first, at the head.
+  for (const id of ['refused', ...Array.from({ length: 50 }, (_, i) => `ok-${i}`)]) {
+    insert.run(JSON.stringify({ kind: 'conversion', eventId: id, unit: `u-${id}`, metric: 'buy', value: 1, at }));
+  }
+  db.close();
+  const taken: string[] = [];
+  // A pipeline that answers its own error (no code, so taken for one that may pass) for that event alone.
+  const store = callbackStore((events) => {
+    if (events.some((e) => e.eventId === 'refused')) throw new Error('the pipeline refuses refused');
+    taken.push(...events.map((e) => e.eventId));
+  });
+  configure({ store, outbox, retryDelay: 10 });
+  // Retried as a failure that may pass (a flush stops at the first), then narrowed down in the background.
+  await eventually(() => stats().quarantined === 1 && stats().drained === 50, 'the refused event quarantined and the rest drained');
+  const final = stats();
+  await close();
+  assert.equal(final.quarantined, 1);
+  assert.equal(new Set(taken).size, 50, 'every row behind it was written');
+  assert.equal(final.drained, 50);
+  const [row] = quarantineOf(outbox);
+  assert.equal((JSON.parse(row!.event) as { eventId: string }).eventId, 'refused');
+  assert.match(row!.error, /the pipeline refuses refused \(refused alone on every try/);
+  const after = new BetterSqlite3(outbox, { readonly: true });
+  try {
+    assert.equal((after.prepare('SELECT COUNT(*) AS n FROM tracks_outbox').get() as { n: number }).n, 0);
+  } finally {
+    after.close();
+  }
+});
 
 test('bad rows at the head of the outbox (an older version, a damaged file) never block the rows behind them, across restarts', async () => {
   const outbox = join(dir, 'old.outbox');

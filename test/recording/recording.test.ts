@@ -120,18 +120,32 @@ test('hashKeys stores no raw key, and conversions still meet their exposures', a
   await close();
 });
 
-test('hashKeys: true stores every key hashed (h: and a SHA-256), and conversions still meet their exposures; one warning says a secret is safer', async () => {
+test('hashKeys needs a secret: true is a TracksError that says how to give one, and what a 0.1 store needs', () => {
+  for (const missing of [true, {}, { secret: undefined }]) {
+    assert.throws(
+      () => configure({ store: memoryStore(), hashKeys: missing as never }),
+      (e: unknown) => e instanceof TracksError && /^configure: hashKeys needs a secret.*hashKeys: \{ secret: process\.env\.TRACKS_KEY_SECRET \}/.test(e.message),
+      JSON.stringify(missing),
+    );
+  }
+  assert.throws(() => configure({ store: memoryStore(), hashKeys: true as never }), /hashKeys: \{ unsalted: true \} keeps matching its units/);
+  assert.throws(() => configure({ store: memoryStore(), hashKeys: { unsalted: true, secret: 'a test secret of 32 characters!!' } as never }), /either \{ secret \}.*or \{ unsalted: true \}/);
+  assert.throws(() => configure({ store: memoryStore(), hashKeys: { unsalted: 'yes' } as never }), /either \{ secret \}.*or \{ unsalted: true \}/);
+  assert.throws(() => configure({ store: memoryStore(), hashKeys: { secrett: 'a test secret of 32 characters!!' } as never }), /configure: hashKeys: unknown option 'secrett'; did you mean 'secret'\?/);
+});
+
+test('hashKeys: { unsalted: true } stores every key as tracks 0.1 hashKeys: true did (h: and a SHA-256), and conversions still meet their exposures; one warning says a secret is safer', async () => {
   const store = memoryStore();
   const errors: Error[] = [];
   const warnings: Error[] = [];
   const onWarning = (warning: Error) => warnings.push(warning);
   process.on('warning', onWarning);
   // A configure() that fails does not use up the warning.
-  assert.throws(() => configure({ store: 42 as never, hashKeys: true }), /store must be/);
+  assert.throws(() => configure({ store: 42 as never, hashKeys: { unsalted: true } }), /store must be/);
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(warnings.length, 0);
-  configure({ store, hashKeys: true, onError: (error) => errors.push(error) });
-  configure({ store, hashKeys: true, onError: (error) => errors.push(error) });
+  configure({ store, hashKeys: { unsalted: true }, onError: (error) => errors.push(error) });
+  configure({ store, hashKeys: { unsalted: true }, onError: (error) => errors.push(error) });
   await new Promise((resolve) => setImmediate(resolve));
   process.off('warning', onWarning);
   const unsalted = warnings.filter((w) => (w as Error & { code?: string }).code === 'TRACKS_UNSALTED_KEYS');

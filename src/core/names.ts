@@ -21,6 +21,8 @@ export const MAX_NAME_BYTES = 400;
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** Bidirectional embeddings, overrides, isolates and marks (U+202A-202E, U+2066-2069, U+200E-200F, U+061C). */
+const BIDI = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/;
 
 /** Whether `text` holds a control character (C0, DEL or C1). */
 export function hasControlCharacter(text: string): boolean {
@@ -81,20 +83,22 @@ export function utf8Length(text: string): number {
 }
 
 /**
- * `text` with control characters and unpaired surrogates written as escapes (`\x00`,
- * `\u{d800}`), so that a name read back from a store can never move a terminal's cursor,
- * clear its screen or hide what follows.
+ * `text` with control characters, bidirectional overrides and isolates, and unpaired
+ * surrogates written as escapes (`\x00`, `\u{202e}`, `\u{d800}`), so that a name read back
+ * from a store can never move a terminal's cursor, clear its screen, hide what follows or
+ * reorder the text around it (a right-to-left override makes `txt.exe` of `exe.txt`).
  *
  * @example
  * ```ts
  * escapeControl('evil\u001b[2Jname'); // 'evil\\x1b[2Jname'
+ * escapeControl('\u202eevil'); // '\\u{202e}evil'
  * ```
  */
 export function escapeControl(text: string): string {
-  if (!CONTROL.test(text) && !LONE_SURROGATE.test(text)) return text;
+  if (!CONTROL.test(text) && !LONE_SURROGATE.test(text) && !BIDI.test(text)) return text;
   return text
     .replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
-    .replace(new RegExp(LONE_SURROGATE.source, 'g'), (c) => `\\u{${c.charCodeAt(0).toString(16)}}`);
+    .replace(new RegExp(`${LONE_SURROGATE.source}|${BIDI.source}`, 'g'), (c) => `\\u{${c.charCodeAt(0).toString(16)}}`);
 }
 
 /** Describes a human-readable label for a value in a message: quoted and escaped. */

@@ -21,7 +21,7 @@ export async function withDeadline<T>(ms: number, what: string, call: (options: 
   try {
     const outcome = await Promise.race([pending, after(ms)]);
     if (outcome !== EXPIRED) return outcome;
-    const error = new StoreError(`tracks: ${what} did not finish within ${ms} ms`, { transient: true, code: 'TRACKS_TIMEOUT' });
+    const error = new StoreError(`tracks: ${what} did not finish within ${Math.round(ms)} ms`, { transient: true, code: 'TRACKS_TIMEOUT' });
     controller.abort(error);
     if (isFinishing(controller.signal)) {
       clearTimeout(timer);

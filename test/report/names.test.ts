@@ -109,12 +109,16 @@ test('control characters another tool wrote into a name are escaped in terminal 
   await record({ store: path });
   const db = new BetterSqlite3(path);
   db.prepare("INSERT INTO tracks_exposures (track_set_id, unit, track, at, event_id) VALUES (?, 'u', ?, 1, 'e')").run('evil\u001b[2Jset', 'tr\u0007ack');
+  // A right-to-left override reorders what follows it on the line: escaped too.
+  db.prepare("INSERT INTO tracks_exposures (track_set_id, unit, track, at, event_id) VALUES (?, 'u', ?, 1, 'e2')").run('rtl\u202eset', 'iso\u2067late');
   db.close();
   const text = await cli('report', '--store', path);
   assert.equal(text.code, 0, text.err);
-  assert.ok(!/[\u0000-\u0008\u000b-\u001f\u007f]/.test(text.out), 'no raw control character reaches the terminal');
+  assert.ok(!/[\u0000-\u0008\u000b-\u001f\u007f\u202a-\u202e\u2066-\u2069]/.test(text.out), 'no raw control or bidirectional character reaches the terminal');
   assert.ok(text.out.includes('evil\\x1b[2Jset'));
   assert.ok(text.out.includes('tr\\x07ack'));
+  assert.ok(text.out.includes('rtl\\u{202e}set'));
+  assert.ok(text.out.includes('iso\\u{2067}late'));
   const unknown = await cli('report', '--store', path, '--trackset', 'no\u001bpe');
   assert.equal(unknown.code, 2);
   assert.ok(!unknown.err.includes('\u001b'));

@@ -1,11 +1,13 @@
 import type { RecordedEvent } from '../model/events.js';
 import type { Outbox } from '../model/outbox.js';
 import type { Store } from '../model/store.js';
-import { codeOf, isRefusal, isTransient, messageOf } from '../model/store-error.js';
+import { codeOf, isTransient, messageOf } from '../model/store-error.js';
 import { monotonicNow } from './clock.js';
 import { withDeadline } from './deadline.js';
 import type { ErrorReporter } from './error-reporter.js';
 import type { Batch, EventBuffer } from './event-buffer.js';
+import { RefusalNarrowing, probeWrote, refusedAlone, triedAlone } from './refusal-narrowing.js';
+import type { RefusalProbe } from './refusal-narrowing.js';
 
 /** How delivery behaves: see `RecorderOptions` for each. */
 export interface DeliveryOptions {
@@ -39,26 +41,6 @@ const OUTBOX_OPEN_MS = 5_000;
 const OPENING_SLICE_MS = 50;
 /** The longest an overflow spill (on the application's thread) waits for the outbox's lock. */
 const OVERFLOW_WAIT_MS = 100;
-
-/** Refusals in a row (see isRefusal) after which a failing batch is narrowed down. */
-const REFUSALS_BEFORE_NARROWING = 3;
-/** After a narrowing found the store refusing every part: the least wait before another (doubling up to the most). */
-const REFUSAL_NARROWING_PAUSE_MS = 30_000;
-const MAX_REFUSAL_NARROWING_PAUSE_MS = 600_000;
-/** Tries of a suspect alone before it is quarantined: a store failing now and then writes it on one. */
-const SUSPECT_TRIES = 3;
-
-/**
- * A batch being narrowed down after repeated refusals: events refused alone wait as suspects,
- * set aside only if some part of the batch was written (else the store refuses everything,
- * and the whole batch waits). Gives up after more failed writes in a row than halving needs.
- */
-interface RefusalProbe {
-  succeeded: boolean;
-  failedInARow: number;
-  readonly limit: number;
-  readonly suspects: { readonly part: Batch | RecordedEvent[]; readonly failure: unknown }[];
-}
 
 /** A flush waiting for every event before `seq` to settle. */
 interface Waiter {
@@ -119,11 +101,8 @@ export class Delivery {
   #failures = 0;
   /** When the write under way started (0: none). */
   #writingSince = 0;
-  /** Failed writes in a row that were refusals (see isRefusal); any other outcome resets it. */
-  #refusals = 0;
-  /** Until when no refusal is narrowed down (after one found the store refusing everything), and the next pause. */
-  #refusalNarrowingBlockedUntil = 0;
-  #refusalNarrowingPause = 0;
+  /** When a transient failure that may be about one event is narrowed down. */
+  readonly #refusals = new RefusalNarrowing();
 
   constructor(store: Store, outbox: Outbox | undefined, buffer: EventBuffer, errors: ErrorReporter, options: DeliveryOptions) {
     this.#store = store;
@@ -297,7 +276,7 @@ export class Delivery {
    */
   async #deliver(batch: Batch): Promise<Outcome> {
     const parts: Batch[] = [batch];
-    let probe: RefusalProbe | undefined;
+    let probe: RefusalProbe<Batch> | undefined;
     while (parts.length > 0) {
       const part = parts.shift()!;
       const failure = await this.#write(part.events);
@@ -306,13 +285,13 @@ export class Delivery {
       if (failure === undefined) {
         this.counts.written += part.events.length;
         this.#settle(part);
-        if (probe !== undefined) [probe.succeeded, probe.failedInARow] = [true, 0];
+        probeWrote(probe);
         continue;
       }
       if (isTransient(failure)) {
-        probe ??= this.#startProbe(failure, batch.events.length);
-        if (!this.#probeGoesOn(probe, failure)) {
-          const back = [...(probe?.suspects.map((s) => s.part as Batch) ?? []), part, ...parts];
+        probe ??= this.#refusals.start(failure, batch.events.length);
+        if (!this.#refusals.goesOn(probe, failure)) {
+          const back = [...(probe?.suspects.map((s) => s.part) ?? []), part, ...parts];
           this.counts.retried += back.reduce((n, b) => n + b.events.length, 0);
           this.#buffer.putBack(back);
           this.#wake();
@@ -327,8 +306,8 @@ export class Delivery {
       }
     }
     if (probe === undefined) return 'written';
-    this.#endProbe(probe);
-    const suspects = probe.suspects.map((s) => ({ part: s.part as Batch, failure: s.failure }));
+    this.#refusals.end(probe);
+    const suspects = probe.suspects;
     if (!probe.succeeded) {
       // Every part of the batch refused: nothing says these events are at fault. They wait.
       this.counts.retried += suspects.reduce((n, s) => n + s.part.events.length, 0);
@@ -338,7 +317,7 @@ export class Delivery {
     }
     let outcome: Outcome = 'written';
     for (const { part, failure } of suspects) {
-      const verdict = await this.#refusedAgain(part.events);
+      const verdict = await triedAlone((events) => this.#write(events), part.events);
       if (this.#stopped) return 'written';
       if (verdict === 'written') {
         this.counts.written += part.events.length;
@@ -349,54 +328,11 @@ export class Delivery {
         this.#wake();
         outcome = 'transient';
       } else {
-        await this.#quarantine(part.events[0]!, refusedAlone(failure));
+        await this.#quarantine(part.events[0]!, refusedAlone(messageOf(failure)));
         this.#settle(part);
       }
     }
     return outcome;
-  }
-
-  /**
-   * A suspect (an event refused alone while others were written) tried alone again: a store
-   * that fails now and then (not one refusing this event) writes it on one of the tries.
-   * 'refused' only when every try is a refusal.
-   */
-  async #refusedAgain(events: readonly RecordedEvent[]): Promise<'written' | 'waits' | 'refused'> {
-    for (let attempt = 0; attempt < SUSPECT_TRIES; attempt++) {
-      const failure = await this.#write(events);
-      if (failure === undefined) return 'written';
-      if (!isRefusal(failure)) return isTransient(failure) ? 'waits' : 'refused';
-    }
-    return 'refused';
-  }
-
-  /**
-   * A probe when a transient failure is the latest of several refusals in a row and narrowing
-   * is not paused (see isRefusal); else undefined: the batch waits, as for any transient failure.
-   */
-  #startProbe(failure: unknown, events: number): RefusalProbe | undefined {
-    if (!isRefusal(failure) || this.#refusals < REFUSALS_BEFORE_NARROWING || monotonicNow() < this.#refusalNarrowingBlockedUntil) return undefined;
-    // Halving finds one event in log2(n) + 1 writes: a few more failures in a row than that
-    // mean every part is refused.
-    return { succeeded: false, failedInARow: 0, limit: Math.ceil(Math.log2(Math.max(1, events))) + 4, suspects: [] };
-  }
-
-  /** Whether a probe narrows on after this transient failure: a refusal, within its limit. */
-  #probeGoesOn(probe: RefusalProbe | undefined, failure: unknown): boolean {
-    if (probe === undefined) return false;
-    if (isRefusal(failure) && ++probe.failedInARow <= probe.limit) return true;
-    this.#endProbe(probe);
-    return false;
-  }
-
-  /** A probe that found no part written pauses the next one (doubling); one that did, resets the pause. */
-  #endProbe(probe: RefusalProbe): void {
-    if (probe.succeeded) {
-      this.#refusalNarrowingPause = 0;
-      return;
-    }
-    this.#refusalNarrowingPause = Math.min(MAX_REFUSAL_NARROWING_PAUSE_MS, this.#refusalNarrowingPause === 0 ? REFUSAL_NARROWING_PAUSE_MS : this.#refusalNarrowingPause * 2);
-    this.#refusalNarrowingBlockedUntil = monotonicNow() + this.#refusalNarrowingPause;
   }
 
   /** One write under the deadline; the failure, or undefined when the store confirmed it. */
@@ -408,10 +344,10 @@ export class Delivery {
       );
       this.#backoff = 0;
       this.#retryAt = 0;
-      this.#refusals = 0;
+      this.#refusals.wrote(undefined);
       return undefined;
     } catch (error) {
-      this.#refusals = isRefusal(error) ? this.#refusals + 1 : 0;
+      this.#refusals.wrote(error ?? new Error('the store failed without an error'));
       if (isTransient(error)) {
         this.#failures++;
         this.#openOutbox();
@@ -535,19 +471,19 @@ export class Delivery {
     const events = batch.events.filter((e) => !this.#quarantinedFromOutbox.has(e.eventId));
     let written = 0;
     const parts: RecordedEvent[][] = events.length > 0 ? [events] : [];
-    let probe: RefusalProbe | undefined;
+    let probe: RefusalProbe<RecordedEvent[]> | undefined;
     while (parts.length > 0) {
       const part = parts.shift()!;
       const failure = await this.#write(part);
       if (failure === undefined) {
         written += part.length;
-        if (probe !== undefined) [probe.succeeded, probe.failedInARow] = [true, 0];
+        probeWrote(probe);
         continue;
       }
       if (isTransient(failure)) {
-        probe ??= this.#startProbe(failure, events.length);
+        probe ??= this.#refusals.start(failure, events.length);
         // What was written stays in the outbox too: written again later, and stored once.
-        if (!this.#probeGoesOn(probe, failure)) return 'failed';
+        if (!this.#refusals.goesOn(probe, failure)) return 'failed';
       }
       if (part.length > 1) parts.unshift(part.slice(0, Math.ceil(part.length / 2)), part.slice(Math.ceil(part.length / 2)));
       else if (isTransient(failure)) probe!.suspects.push({ part, failure });
@@ -557,18 +493,17 @@ export class Delivery {
       }
     }
     if (probe !== undefined) {
-      this.#endProbe(probe);
+      this.#refusals.end(probe);
       if (!probe.succeeded) return 'failed';
       for (const { part, failure } of probe.suspects) {
-        const verdict = await this.#refusedAgain(part as RecordedEvent[]);
+        const verdict = await triedAlone((events) => this.#write(events), part);
         if (verdict === 'waits') return 'failed';
         if (verdict === 'written') {
           written++;
           continue;
         }
-        const event = (part as RecordedEvent[])[0]!;
-        await this.#quarantine(event, refusedAlone(failure));
-        this.#quarantinedFromOutbox.add(event.eventId);
+        await this.#quarantine(part[0]!, refusedAlone(messageOf(failure)));
+        this.#quarantinedFromOutbox.add(part[0]!.eventId);
       }
     }
     try {
@@ -672,7 +607,3 @@ export class Delivery {
   }
 }
 
-/** The reason an event refused alone is quarantined with: the store's, and why it is the event's. */
-function refusedAlone(failure: unknown): Error {
-  return new Error(`${messageOf(failure)} (refused alone on every try, while the events written beside it were taken)`);
-}

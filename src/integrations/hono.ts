@@ -72,8 +72,13 @@ export function tracks<Context = unknown>(options: TracksAdapterOptions<HonoCont
     if (planned.refuse) return c.text(planned.refuse.message, planned.refuse.status);
     c.set('tracks', planned.scope.chosen);
     const { forced } = planned;
-    await (forced === undefined ? runInScope(planned.scope, next) : runInScope(planned.scope, () => runForced(forced, next)));
-    if (planned.unknownSets !== undefined) reportUnknownForced('tracks/hono', planned.unknownSets);
+    const { unknownSets } = planned;
+    try {
+      await (forced === undefined ? runInScope(planned.scope, next) : runInScope(planned.scope, () => runForced(forced, next)));
+    } finally {
+      // As Express's and Fastify's, on the response's end, whether the handler threw or not.
+      if (unknownSets !== undefined) reportUnknownForced('tracks/hono', unknownSets);
+    }
     // A handler that returns its own Response skips the headers set on the context.
     const { cookie } = sent;
     if (cookie !== undefined && !(c.res.headers.get('set-cookie') ?? '').includes(cookie)) appendCookie(c, cookie);

@@ -217,15 +217,9 @@ function quarantineOf(outbox: string): Array<{ event: string; error: string }> {
 
 test('an event in the outbox that the store refuses on every try with an error of no data class is quarantined after a few; the rows behind it drain', async () => {
   const outbox = join(dir, 'refused-in-outbox.outbox');
-  const db = new BetterSqlite3(outbox);
-  db.exec('CREATE TABLE tracks_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL)');
-  const insert = db.prepare('INSERT INTO tracks_outbox (event) VALUES (?)');
   const at = Date.now() - 60_000;
   // Spilled by an earlier process: the refused event first, at the head.
-  for (const id of ['refused', ...Array.from({ length: 50 }, (_, i) => `ok-${i}`)]) {
-    insert.run(JSON.stringify({ kind: 'conversion', eventId: id, unit: `u-${id}`, metric: 'buy', value: 1, at }));
-  }
-  db.close();
+  seedOutbox(outbox, ['refused', ...Array.from({ length: 50 }, (_, i) => `ok-${i}`)].map((id) => JSON.stringify({ kind: 'conversion', eventId: id, unit: `u-${id}`, metric: 'buy', value: 1, at })));
   const taken: string[] = [];
   // A pipeline that answers its own error (no code, so taken for one that may pass) for that event alone.
   const store = callbackStore((events) => {
@@ -243,25 +237,40 @@ test('an event in the outbox that the store refuses on every try with an error o
   const [row] = quarantineOf(outbox);
   assert.equal((JSON.parse(row!.event) as { eventId: string }).eventId, 'refused');
   assert.match(row!.error, /the pipeline refuses refused \(refused alone on every try/);
-  const after = new BetterSqlite3(outbox, { readonly: true });
-  try {
-    assert.equal((after.prepare('SELECT COUNT(*) AS n FROM tracks_outbox').get() as { n: number }).n, 0);
-  } finally {
-    after.close();
-  }
+  assert.equal(outboxRows(outbox), 0);
 });
+
+/** An outbox file as an earlier process (or version) left it: these rows, as text, in order. */
+function seedOutbox(path: string, rows: readonly string[]): void {
+  const db = new BetterSqlite3(path);
+  try {
+    db.exec('CREATE TABLE tracks_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL)');
+    const insert = db.prepare('INSERT INTO tracks_outbox (event) VALUES (?)');
+    for (const row of rows) insert.run(row);
+  } finally {
+    db.close();
+  }
+}
+
+/** Rows still waiting in an outbox file. */
+function outboxRows(path: string): number {
+  const db = new BetterSqlite3(path, { readonly: true });
+  try {
+    return (db.prepare('SELECT COUNT(*) AS n FROM tracks_outbox').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
 
 test('bad rows at the head of the outbox (an older version, a damaged file) never block the rows behind them, across restarts', async () => {
   const outbox = join(dir, 'old.outbox');
-  const db = new BetterSqlite3(outbox);
-  db.exec('CREATE TABLE tracks_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL)');
-  const insert = db.prepare('INSERT INTO tracks_outbox (event) VALUES (?)');
   const at = Date.now() - 60_000;
-  insert.run('{ this is not json');
-  insert.run(JSON.stringify({ kind: 'conversion', eventId: 'nul', unit: 'u', metric: 'b\u0000uy', value: 1, at }));
-  insert.run(JSON.stringify({ kind: 'conversion', eventId: 'nan', unit: 'u', metric: 'buy', value: 1, at: 'yesterday' }));
-  for (let i = 0; i < 50; i++) insert.run(JSON.stringify({ kind: 'conversion', eventId: `ok-${i}`, unit: `u${i}`, metric: 'buy', value: 1, at }));
-  db.close();
+  seedOutbox(outbox, [
+    '{ this is not json',
+    JSON.stringify({ kind: 'conversion', eventId: 'nul', unit: 'u', metric: 'b\u0000uy', value: 1, at }),
+    JSON.stringify({ kind: 'conversion', eventId: 'nan', unit: 'u', metric: 'buy', value: 1, at: 'yesterday' }),
+    ...Array.from({ length: 50 }, (_, i) => JSON.stringify({ kind: 'conversion', eventId: `ok-${i}`, unit: `u${i}`, metric: 'buy', value: 1, at })),
+  ]);
   const store = memoryStore();
   configure({ store, outbox });
   await flush();
@@ -270,13 +279,8 @@ test('bad rows at the head of the outbox (an older version, a damaged file) neve
   assert.equal(store.events.length, 50, 'every readable row behind the bad ones was written');
   assert.equal(final.quarantined, 3);
   assert.equal(final.drained, 50);
-  const after = new BetterSqlite3(outbox, { readonly: true });
-  try {
-    assert.equal((after.prepare('SELECT COUNT(*) AS n FROM tracks_outbox').get() as { n: number }).n, 0);
-    assert.equal((after.prepare('SELECT COUNT(*) AS n FROM tracks_quarantine').get() as { n: number }).n, 3);
-  } finally {
-    after.close();
-  }
+  assert.equal(outboxRows(outbox), 0);
+  assert.equal(quarantineOf(outbox).length, 3);
 });
 
 test('with no outbox, a refused event is quarantined in memory (recorder.quarantinedInMemory) and reported', async () => {

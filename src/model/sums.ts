@@ -254,6 +254,13 @@ export interface SummarizeOptions {
   readonly by?: string;
   /** Metrics to cap (winsorize) per unit; `PhaseSums.caps` says what each phase's cap came to. */
   readonly caps?: readonly CapRequest[];
+  /**
+   * Sum the conversions (every metric per track). Default true. `false`: users, runs, latency,
+   * phases and controls only, with no metric sums: what a list of sets needs (the dashboard's
+   * overview), without the join of every exposure with its unit's conversions, most of a big
+   * store's summary. A store may sum them anyway.
+   */
+  readonly metrics?: boolean;
 }
 
 /** How far before each user's exposure its history counts, per metric (CUPED's covariates). */

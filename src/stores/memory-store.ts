@@ -129,7 +129,8 @@ export function memoryStore(): MemoryStore {
     async summarize(options?: SummarizeOptions): Promise<TrackSetSums[]> {
       if (options?.by !== undefined) assertDimension(options.by);
       if (!created) throw noTracksData('the memory store');
-      return buildSummary(summaryRowsOf(events, [...controls.values()], options?.daily ?? true, options?.ratios, options?.preExposure, options?.caps, options?.by), options?.trackSetId, options?.caps, options?.by);
+      const summed = options?.metrics === false ? events.filter((e) => e.kind !== 'conversion') : events;
+      return buildSummary(summaryRowsOf(summed, [...controls.values()], options?.daily ?? true, options?.ratios, options?.preExposure, options?.caps, options?.by), options?.trackSetId, options?.caps, options?.by);
     },
     async close() {},
   };

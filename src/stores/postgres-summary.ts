@@ -78,7 +78,9 @@ export async function postgresSummaryRows(reader: PostgresSummaryReader, s: stri
   // Caps (winsorization): a percentile cap's value per set and phase first, then every
   // user's value limited in the summing passes (the rule of addUser in model/sums.ts).
   const caps = options?.caps ?? [];
-  const wanted = caps.filter((c) => c.percentile !== undefined);
+  // metrics: false (a list of sets): none of the joins of exposures with conversions.
+  const withMetrics = options?.metrics !== false;
+  const wanted = withMetrics ? caps.filter((c) => c.percentile !== undefined) : [];
   const percentileCaps =
     wanted.length === 0
       ? []
@@ -135,7 +137,9 @@ export async function postgresSummaryRows(reader: PostgresSummaryReader, s: stri
     q<ExposureCell>(`SELECT track_set_id AS "trackSetId", phase, ${daily ? 'day::text' : 'NULL'} AS day, track,
       SUM(users)::float8 AS users, MIN(first_at)::float8 AS first, MAX(last_at)::float8 AS last ${by === undefined ? '' : ', dimensions AS segment'}
       FROM ${s}.tracks_exposure_counts ${where('')} GROUP BY 1, 2, 3, 4 ${by === undefined ? '' : ', dimensions'}`),
-    reader.analysisRows<MetricCell & { unsettled: number }>(
+    !withMetrics
+      ? Promise.resolve([])
+      : reader.analysisRows<MetricCell & { unsettled: number }>(
       `SELECT e.track_set_id AS "trackSetId", COALESCE(e.phase, '') AS phase, ${day} AS day, e.track, t.metric
           ${segment()},
         (COUNT(*) FILTER (WHERE ${settledIf}))::float8 AS converted,
@@ -222,7 +226,7 @@ export async function postgresSummaryRows(reader: PostgresSummaryReader, s: stri
     // Ratio metrics join two totals per user: computed from the conversions of those metrics alone.
     const k = base.length;
     products =
-      ratios.length === 0
+      ratios.length === 0 || !withMetrics
         ? []
         : await reader.analysisRows<ProductCell>(
             `WITH u AS (

@@ -14,7 +14,7 @@ import { assertStorable } from '../model/check-event.js';
 import { StoreError } from '../model/store-error.js';
 import type { StickyAssignment } from '../model/store.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
-import { WHOLE_SUMMARY, summaryRowsSqlite } from './sqlite-summary.js';
+import { WHOLE_SUMMARY, WITHOUT_METRICS, summaryRowsSqlite } from './sqlite-summary.js';
 import type { SummaryPart, UnitKey } from './sqlite-summary.js';
 import { controlFromRow, controlParams, upsertControlSql } from './control-rows.js';
 import { controlsSql, SQLITE_DIALECT } from './summary-sql.js';
@@ -174,7 +174,7 @@ export class SqliteDatabase {
   }
 
   summarize(options: SummarizeOptions | undefined, deadline: number): TrackSetSums[] {
-    const rows = this.summaryRows(options, WHOLE_SUMMARY, deadline);
+    const rows = this.summaryRows(options, options?.metrics === false ? WITHOUT_METRICS : WHOLE_SUMMARY, deadline);
     return buildSummary(rows, options?.trackSetId, options?.caps, options?.by);
   }
 
@@ -185,7 +185,8 @@ export class SqliteDatabase {
    */
   planSummary(options: SummarizeOptions | undefined, splitFrom: number, deadline: number): { readonly sums: TrackSetSums[] } | { readonly split: UnitKey } {
     const ranksUnits = options?.caps?.some((c) => c.percentile !== undefined) === true;
-    const split = ranksUnits ? null : this.#unitSplit(options?.trackSetId, splitFrom, deadline);
+    // Without metrics there is no join of exposures with conversions to share between threads.
+    const split = ranksUnits || options?.metrics === false ? null : this.#unitSplit(options?.trackSetId, splitFrom, deadline);
     return split === null ? { sums: this.summarize(options, deadline) } : { split };
   }
 

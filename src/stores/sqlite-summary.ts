@@ -42,6 +42,9 @@ export interface SummaryPart {
 /** Every part: a summary in one pass. */
 export const WHOLE_SUMMARY: SummaryPart = { units: {}, health: true, sets: true };
 
+/** Every part but the conversions: a summary with `metrics: false`. */
+export const WITHOUT_METRICS: SummaryPart = { health: true, sets: true };
+
 /** The rows for buildSummary, in a few grouped queries over the file. */
 export function summaryRowsSqlite(db: BetterSqlite3.Database, options: SummarizeOptions | undefined, part: SummaryPart): SummaryRows {
   const id = options?.trackSetId;

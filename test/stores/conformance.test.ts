@@ -134,6 +134,28 @@ for (const kind of kinds) {
       await store.close();
     });
 
+    test('summarize({ metrics: false }) reads users, health, phases and controls as the whole summary does, and no metric (the dashboard list)', async () => {
+      const { store } = kind.fresh();
+      const memory = memoryStore();
+      const declared: RecordedEvent = { kind: 'metric', eventId: 'm-cap', name: 'purchase', metricKind: 'sum', numerator: null, denominator: null, higherIsBetter: true, guardrail: false, at: day };
+      for (const s of [store, memory]) {
+        await s.write([...sampleEvents(), declared]);
+        await s.writeControl({ trackSetId: 'cmp', stopped: true, serve: 'a', at: 5 });
+      }
+      const options = { ratios: [{ numerator: 'purchase', denominator: 'purchase' }], preExposure: { ms: 14 * 86_400_000 }, caps: [{ metric: 'purchase', kind: 'sum' as const, percentile: 0.9 }] };
+      for (const daily of [false, true]) {
+        const whole = { count: 0 };
+        const light = { count: 0 };
+        const summed = await store.summarize({ daily, ...options });
+        const listed = await store.summarize({ daily, ...options, metrics: false });
+        assert.deepEqual(withoutMetrics(listed, light), withoutMetrics(summed, whole), `daily: ${daily}`);
+        assert.ok(whole.count > 0, 'the sample has metric sums');
+        assert.equal(light.count, 0, 'metrics: false sums no metric');
+        assert.deepEqual(listed, await memory.summarize({ daily, ...options, metrics: false }), 'and agrees with the memory store');
+      }
+      await store.close();
+    });
+
     test('phases, a stop, metric declarations and ratio products: summarize({ ratios }) and readMetrics agree with the memory store', async () => {
       const { store } = kind.fresh();
       const memory = memoryStore();
@@ -555,3 +577,20 @@ test('the migrations create exactly the tables and columns the event description
     }
   }
 });
+
+/**
+ * A summary with every metric's sums taken out (metrics, ratio products, and what each phase's
+ * caps came to), counting the sums taken (not the caps: with no metric summed, a cap is null).
+ */
+function withoutMetrics(value: unknown, taken: { count: number }): unknown {
+  if (value instanceof Map) return new Map([...value].map(([k, v]) => [k, withoutMetrics(v, taken)]));
+  if (Array.isArray(value)) return value.map((v) => withoutMetrics(v, taken));
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, v]) => {
+      if (key !== 'metrics' && key !== 'products' && key !== 'caps') return [key, withoutMetrics(v, taken)];
+      if (key !== 'caps') taken.count += v instanceof Map ? v.size : 0;
+      return [key, undefined];
+    }),
+  );
+}

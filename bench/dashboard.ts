@@ -4,11 +4,12 @@
 //   - report:   runCli(['report', '--json', '--store', db]), output captured (opens the store,
 //               summarizes, builds the report, serializes it);
 //   - page:     a fresh Chromium page goes to the dashboard and waits until the view's data is
-//               rendered (<html data-ready>): HTML, Chart.js, the client modules, the
-//               /api/report call (summarize + buildReport + JSON) and drawing the DOM and charts.
+//               rendered (<html data-ready>): HTML, the client modules, the view's report call
+//               (/api/overview: summarize without metrics + buildReport + JSON) and drawing.
 // The overview is the page's load time (target: within 1.5x of the report). The track set
-// view is printed too: it also asks for the cumulative lift by day (one more grouped query
-// over every conversion, plus a lift per day and track) and is not held to the target.
+// view is printed too: it needs the whole report, the cumulative lift by day (one more grouped
+// query over every conversion, plus a lift per day and track) and Chart.js, and is not held to
+// the target.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

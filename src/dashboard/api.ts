@@ -4,11 +4,13 @@ import { buildReport } from '../report/build-report.js';
 import type { ReportOptions } from '../report/build-report.js';
 import type { Report } from '../report/report-model.js';
 import type { ControlState } from '../model/events.js';
+import type { MetricDeclaration } from '../model/metrics.js';
 import type { Store } from '../model/store.js';
 import { StoreError } from '../model/store-error.js';
 import { readAnalysis } from '../report/read-analysis.js';
 import type { Analysis, AnalysisOptions } from '../report/read-analysis.js';
 import { dimensionNameProblem } from '../model/dimensions.js';
+import type { KnownSets } from './known-sets.js';
 
 /**
  * What the page's JSON endpoints do. Every number comes from `buildReport`, the model behind
@@ -49,6 +51,21 @@ export async function reportFor(store: Store, options: DashboardReportOptions, t
   return buildReport(sums, { ...options, metrics, shadow, store: store.description, timeline: true, allPhases: true });
 }
 
+/**
+ * The list of track sets (the page's first view): each set's users, tracks, status and warnings
+ * as `reportFor` gives them, read without the join of every exposure with its unit's
+ * conversions (`summarize({ metrics: false })`), most of a big store's summary, since the list
+ * shows no metric. Unless a declared metric is a guardrail: its warning needs the metric results
+ * (and their correction across every metric), so the whole report is read then.
+ */
+export async function overviewFor(store: Store, options: DashboardReportOptions): Promise<Report> {
+  const declared = (await store.readMetrics?.()) ?? new Map<string, MetricDeclaration>();
+  if ([...declared.values()].some((d) => d.guardrail === true)) return reportFor(store, options);
+  const cuped = options.cuped === undefined ? {} : { cuped: options.cuped };
+  const { sums, metrics, shadow } = await analysisOf(store, { daily: false, metrics: false, ...cuped });
+  return buildReport(sums, { ...options, metrics, shadow, store: store.description });
+}
+
 /** The `by` query parameter: absent, or a dimension name; anything else is a 400. */
 export function dimensionParam(value: string | null): string | undefined {
   if (value === null) return undefined;
@@ -63,9 +80,10 @@ export function dimensionParam(value: string | null): string | undefined {
  * "Break down by" choices. None for a set without any, or a store that cannot list them
  * (`readDimensions` is optional; `by` still works for a name you know). An unknown set is a
  * 404, as on the other per-set endpoints: an empty list would pass a typo off as a set with none.
+ * A set in `known` (listed by a report this dashboard served) is not looked up again.
  */
-export async function dimensionsOf(store: Store, trackSetId: string): Promise<string[]> {
-  await checkKnownSet(store, trackSetId);
+export async function dimensionsOf(store: Store, trackSetId: string, known?: KnownSets): Promise<string[]> {
+  await checkKnownSet(store, trackSetId, known);
   try {
     return (await store.readDimensions?.(trackSetId)) ?? [];
   } catch (error) {
@@ -74,10 +92,11 @@ export async function dimensionsOf(store: Store, trackSetId: string): Promise<st
   }
 }
 
-/** A 404 for a set the store holds nothing of. */
-async function checkKnownSet(store: Store, trackSetId: string): Promise<void> {
-  const [known] = (await analysisOf(store, { trackSetId, daily: false })).sums;
-  if (known === undefined) throw new ApiError(404, `unknown track set '${trackSetId}'`);
+/** A 404 for a set the store holds nothing of; a set in `known` is not looked up (a summary of the whole set). */
+async function checkKnownSet(store: Store, trackSetId: string, known: KnownSets | undefined): Promise<void> {
+  if (known?.has(trackSetId) === true) return;
+  const [found] = (await analysisOf(store, { trackSetId, daily: false, cuped: false })).sums;
+  if (found === undefined) throw new ApiError(404, `unknown track set '${trackSetId}'`);
 }
 
 /** The store's sums and declarations; a store that holds no tracks data is a 404 that says so, not a 500. */
@@ -156,10 +175,10 @@ export function parseControlRequest(action: ControlAction, body: string): Contro
  * Stops, resumes, ramps or promotes a recorded track set through the same functions as the
  * CLI. Unlike the CLI (which may act on a set before any process recorded it, with --force),
  * the page only acts on sets it shows: an unknown set is a 404, and promoting a set without
- * shadow runs is a 400 with promoteTrackSet's message.
+ * shadow runs is a 400 with promoteTrackSet's message. A set in `known` is not looked up again.
  */
-export async function applyControl(store: Store, request: ControlRequest): Promise<ControlState> {
-  await checkKnownSet(store, request.trackSetId);
+export async function applyControl(store: Store, request: ControlRequest, known?: KnownSets): Promise<ControlState> {
+  await checkKnownSet(store, request.trackSetId, known);
   try {
     if (request.action === 'ramp') {
       const ramp = { ...(request.coverage === undefined ? {} : { coverage: request.coverage }), ...(request.weights === undefined ? {} : { weights: request.weights }) };

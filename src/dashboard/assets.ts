@@ -35,6 +35,11 @@ export class Assets {
     }
   }
 
+  /** The client's module names (`main`, `api`, ...), each served at `/assets/client/<name>.js`. */
+  get clientModules(): readonly string[] {
+    return [...this.#clientModules];
+  }
+
   /** The asset at `path`, or undefined when there is none. */
   async get(path: string): Promise<Asset | undefined> {
     const cached = this.#cache.get(path);

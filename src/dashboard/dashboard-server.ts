@@ -4,6 +4,7 @@ import { TracksError } from '../errors.js';
 import type { Store } from '../model/store.js';
 import type { DashboardReportOptions } from './api.js';
 import { Assets } from './assets.js';
+import { KnownSets } from './known-sets.js';
 import { handleRequest } from './routes.js';
 import type { RouteContext } from './routes.js';
 import { isLoopbackHost, newSecret, TOKEN_PARAM, unbracketed } from './security.js';
@@ -77,6 +78,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     token,
     csrfSecret: newSecret(),
     assets: new Assets(),
+    knownSets: new KnownSets(),
     port: () => boundPort,
   };
   const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApiError, CONTROL_ACTIONS, applyControl, dimensionParam, dimensionsOf, parseControlRequest, reportFor } from './api.js';
+import { ApiError, CONTROL_ACTIONS, applyControl, dimensionParam, dimensionsOf, overviewFor, parseControlRequest, reportFor } from './api.js';
 import type { ControlAction, DashboardReportOptions } from './api.js';
 import type { Assets } from './assets.js';
+import type { KnownSets } from './known-sets.js';
 import { pageHtml } from './page.js';
 import { applySecurityHeaders, checkAccess, crossSiteProblem, csrfProblem, hostAllowed, tokenCookie } from './security.js';
 import type { Store } from '../model/store.js';
@@ -13,6 +14,7 @@ import type { Store } from '../model/store.js';
  * | ------ | -------------------------------- | --------------------------------------------- |
  * | GET    | `/`                              | the page (views are chosen by the URL hash)   |
  * | GET    | `/assets/...`                    | the client's modules, stylesheet and Chart.js |
+ * | GET    | `/api/overview`                  | the list of sets: users, status, warnings     |
  * | GET    | `/api/report`                    | the report of every track set                 |
  * | GET    | `/api/report?trackset=<id>`      | one track set's report with its timeline      |
  * | GET    | `/api/report?...&by=<dimension>` | the same, broken down by a dimension          |
@@ -36,6 +38,8 @@ export interface RouteContext {
   /** This server's CSRF secret, embedded in the page. */
   readonly csrfSecret: string;
   readonly assets: Assets;
+  /** The sets a report of this server listed: their views and actions skip the lookup that finds an unknown set. */
+  readonly knownSets: KnownSets;
   /** The port the server listens on (for the Host check). */
   port(): number;
 }
@@ -86,24 +90,30 @@ async function route(ctx: RouteContext, req: IncomingMessage, res: ServerRespons
     const problem = csrfProblem(req, ctx.csrfSecret);
     if (problem !== null) throw new ApiError(403, problem);
     const request = parseControlRequest(action, await readBody(req));
-    const control = await applyControl(ctx.store, request);
+    const control = await applyControl(ctx.store, request, ctx.knownSets);
     return sendJson(res, 200, { control });
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');
   if (pathname === '/') {
     res.setHeader('Cache-Control', 'no-store');
-    return send(res, 200, 'text/html; charset=utf-8', pageHtml({ csrfToken: ctx.csrfSecret }), req.method === 'HEAD');
+    return send(res, 200, 'text/html; charset=utf-8', pageHtml({ csrfToken: ctx.csrfSecret, modules: ctx.assets.clientModules }), req.method === 'HEAD');
+  }
+  if (pathname === '/api/overview') {
+    const overview = await overviewFor(ctx.store, ctx.report);
+    ctx.knownSets.note(overview);
+    return sendJson(res, 200, overview);
   }
   if (pathname === '/api/report') {
     const trackSet = url.searchParams.get('trackset');
     const by = dimensionParam(url.searchParams.get('by'));
     const report = await reportFor(ctx.store, ctx.report, trackSet ?? undefined, by);
+    ctx.knownSets.note(report);
     return sendJson(res, 200, report);
   }
   if (pathname === '/api/dimensions') {
     const trackSet = url.searchParams.get('trackset');
     if (trackSet === null || trackSet === '') throw new ApiError(400, 'trackset is required: /api/dimensions?trackset=<id>');
-    return sendJson(res, 200, { dimensions: await dimensionsOf(ctx.store, trackSet) });
+    return sendJson(res, 200, { dimensions: await dimensionsOf(ctx.store, trackSet, ctx.knownSets) });
   }
   if (pathname.startsWith('/assets/')) {
     const asset = await ctx.assets.get(pathname);

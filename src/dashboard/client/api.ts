@@ -16,6 +16,14 @@ export async function fetchReport(trackSetId?: string, by?: string): Promise<Rep
   return (await call(query === '' ? '/api/report' : `/api/report?${query}`, { method: 'GET', headers: { Accept: 'application/json' } })) as Report;
 }
 
+/**
+ * The list of track sets: the report of every set as `fetchReport()` gives it, for users,
+ * status and warnings, without metric results (unless a declared metric is a guardrail).
+ */
+export async function fetchOverview(): Promise<Report> {
+  return (await call('/api/overview', { method: 'GET', headers: { Accept: 'application/json' } })) as Report;
+}
+
 /** The dimensions a set's exposures carry (its `static dimensions`), sorted: what it can be broken down by. */
 export async function fetchDimensions(trackSetId: string): Promise<string[]> {
   const answer = (await call(`/api/dimensions?trackset=${encodeURIComponent(trackSetId)}`, { method: 'GET', headers: { Accept: 'application/json' } })) as { dimensions: string[] };

@@ -1,5 +1,7 @@
 import type { Report } from '../../report/report-model.js';
-import { fetchDimensions, fetchReport, sendControl, sendRamp } from './api.js';
+import { fetchDimensions, sendControl, sendRamp } from './api.js';
+import { reportOf, takeEarlyReport, viewInHash } from './boot.js';
+import { loadChartLibrary } from './chart-library.js';
 import { el, when } from './dom.js';
 import { overviewView } from './overview.js';
 import { trackSetView } from './trackset.js';
@@ -18,9 +20,13 @@ let generation = 0;
 async function render(): Promise<void> {
   const mine = ++generation;
   delete document.documentElement.dataset.ready;
-  const { trackSetId, by } = viewInHash();
+  const wanted = viewInHash(location.hash);
+  const { trackSetId, by } = wanted;
   try {
-    const [report, dimensions] = await Promise.all([fetchReport(trackSetId, by), trackSetId === undefined ? [] : fetchDimensions(trackSetId)]);
+    const report = await (takeEarlyReport(wanted) ?? reportOf(wanted));
+    // Asked after the report, which makes the set known to the server: asked together, each
+    // would summarize the whole set to tell whether it exists (routes' KnownSets).
+    const dimensions = trackSetId === undefined ? [] : await fetchDimensions(trackSetId);
     if (mine !== generation) return;
     showHeader(report);
     if (trackSetId === undefined) {
@@ -53,6 +59,8 @@ async function render(): Promise<void> {
         location.hash = trackSetHash(set.id, dimension);
       },
     });
+    await loadChartLibrary();
+    if (mine !== generation) return;
     app.replaceChildren(view.element);
     for (const chart of view.charts) chart.draw();
     document.title = `${set.id} · tracks dashboard`;
@@ -64,21 +72,6 @@ async function render(): Promise<void> {
       el('a', { text: '← All track sets', attrs: { href: '#/' } }),
     );
     document.documentElement.dataset.ready = 'error';
-  }
-}
-
-/**
- * The view the hash names: `#/set/<id>` (the id URI-encoded, so a `?` in it is `%3F`), with
- * `?by=<dimension>` after it for a breakdown.
- */
-function viewInHash(): { trackSetId?: string; by?: string } {
-  const match = /^#\/set\/([^?]+)(?:\?(.*))?$/.exec(location.hash);
-  if (match === null) return {};
-  try {
-    const by = new URLSearchParams(match[2] ?? '').get('by');
-    return { trackSetId: decodeURIComponent(match[1]!), ...(by === null || by === '' ? {} : { by }) };
-  } catch {
-    return {};
   }
 }
 

@@ -95,7 +95,10 @@ export interface RecorderOptions {
    * stderr. An async hook may reject: the rejection is ignored.
    */
   readonly onError?: ((error: Error) => void) | undefined;
-  /** Called when a guardrail switches a track off. */
+  /**
+   * Called when a guardrail switches a track off, and when a shadow set's guardrail stops a
+   * candidate's shadow runs (its `cause` then begins with `shadow candidate`).
+   */
   readonly onGuardrail?: ((event: Omit<GuardrailEvent, 'kind' | 'eventId'>) => void) | undefined;
   /**
    * How each metric is analysed, declared once: published to the store with the first event

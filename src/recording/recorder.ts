@@ -127,7 +127,7 @@ export class Recorder {
     this.#exposures = new Exposures(this.#units, new SeenUnits(o.dedupeSize, o.dedupeBytes), sticky, phases, holdout, segments);
     this.#health = new HealthRecorder(o.guardrails, o.onGuardrail, this.#errors);
     this.#metrics = new MetricPublisher(o.metrics);
-    this.#shadows = new ShadowRecorder(this.#accept, this.#errors);
+    this.#shadows = new ShadowRecorder(this.#accept, this.#errors, o.onGuardrail);
     this.hooks = {
       effective: (definition) => {
         // Most runs are of the set used last: one comparison, then the one lookup a ramp needs.

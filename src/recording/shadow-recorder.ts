@@ -51,10 +51,13 @@ export class ShadowRecorder {
   readonly #stopped = new Set<string>();
   readonly #emit: (event: RecordedEvent) => void;
   readonly #errors: ErrorReporter;
+  /** configure({ onGuardrail }): told of a shadow guardrail's trip as of a live one's. */
+  readonly #onGuardrail: ((event: Omit<GuardrailEvent, 'kind' | 'eventId'>) => void) | undefined;
 
-  constructor(emit: (event: RecordedEvent) => void, errors: ErrorReporter) {
+  constructor(emit: (event: RecordedEvent) => void, errors: ErrorReporter, onGuardrail?: (event: Omit<GuardrailEvent, 'kind' | 'eventId'>) => void) {
     this.#emit = emit;
     this.#errors = errors;
+    this.#onGuardrail = onGuardrail;
   }
 
   /** Counts one candidate's shadow run. Runs off the request path (after the baseline's result was delivered). */
@@ -170,6 +173,11 @@ export class ShadowRecorder {
             `${window.hung > 0 ? ` (${window.hung} of them skipped while its earlier runs hung past the timeout)` : ''} (limit ${percent(limits.timeoutRate)})`;
       const trip: GuardrailEvent = { kind: 'guardrail', eventId: newEventId(), trackSetId, track, cause, at: now };
       this.#emit(trip);
+      try {
+        this.#onGuardrail?.({ trackSetId, track, cause, at: now });
+      } catch (error) {
+        this.#errors.report('guardrail', error);
+      }
       return;
     }
     // A window of about ten times minRuns: old runs fade, so a candidate that turns bad is caught.

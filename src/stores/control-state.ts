@@ -83,6 +83,15 @@ export async function promoteTrackSet(store: Store, trackSetId: string, options:
     );
   }
   const sums = await recordedSet(store, trackSetId, { force: options.force === true || shadow.length > 0 });
+  // force is for a shadow set no process has run yet, not for a live test: promoting one would
+  // start a phase and end every user's conversion window for nothing.
+  const users = sums?.tracks.reduce((n, t) => n + t.users, 0) ?? 0;
+  if (shadow.length === 0 && users > 0) {
+    throw new TracksError(
+      `${quoted(trackSetId)} is a live test (${users} users exposed) with no shadow runs in ${store.description}: promote turns a set declared with static shadow into a live test; ` +
+        'this one is live already (change it with tracks ramp, stop or resume)',
+    );
+  }
   const current = (await store.readControls()).find((c) => c.trackSetId === trackSetId);
   // Promoted once for good: a later stop, resume or ramp is kept (a second promote changes nothing).
   if (current?.promoted === true) return writeNext(store, trackSetId, { promoted: true }, sums);
@@ -255,7 +264,8 @@ async function recordedSet(store: Store, trackSetId: string, options: ControlOpt
 /** Sums of one set or all, none when the store holds no tracks data yet. */
 async function summaries(store: Store, trackSetId?: string): Promise<TrackSetSums[]> {
   try {
-    return await store.summarize(trackSetId === undefined ? { daily: false } : { trackSetId, daily: false });
+    // Definitions, tracks and users: no metric (the join of every exposure with its conversions).
+    return await store.summarize(trackSetId === undefined ? { daily: false, metrics: false } : { trackSetId, daily: false, metrics: false });
   } catch (error) {
     if (error instanceof StoreError && error.code === 'TRACKS_NO_DATA') return [];
     throw error;

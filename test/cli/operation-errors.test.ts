@@ -95,6 +95,8 @@ test('tracks ramp: bad input exits 2 and says what is wrong', async () => {
     [['stop', 'g10-delay', '--serve', 'nosuch', '--store', store], /nosuch/],
     [['promote', 'nosuchset', '--store', store], /nosuchset/],
     [['promote', 'g10-delay', '--store', store], /shadow/],
+    // --force is for a shadow set no process has run, not a live test (it would start a phase for nothing)
+    [['promote', 'g10-delay', '--force', '--store', store], /'g10-delay' is a live test \(20 users exposed\)/],
     [['ramp', 'g10-delay', '--bogus', '--store', store], /bogus/],
   ];
   for (const [args, message] of cases) {

@@ -295,9 +295,10 @@ class FailingQuery extends TrackSet {
   }
 }
 
-test('the shadow guardrail stops a candidate that fails too often, and records why', async () => {
+test('the shadow guardrail stops a candidate that fails too often, records why, and calls onGuardrail', async () => {
   const store = memoryStore();
-  configure({ store, flushInterval: 60_000 });
+  const told: { trackSetId: string; track: string; cause: string }[] = [];
+  configure({ store, flushInterval: 60_000, onGuardrail: ({ trackSetId, track, cause }) => told.push({ trackSetId, track, cause }) });
   try {
     for (let i = 0; i < 100; i++) {
       new FailingQuery({ key: `k${i}` }).run();
@@ -308,6 +309,7 @@ test('the shadow guardrail stops a candidate that fails too often, and records w
     const trips = store.events.filter((e): e is GuardrailEvent => e.kind === 'guardrail' && e.trackSetId === 'shadow-failing');
     assert.equal(trips.length, 1);
     assert.match(trips[0]!.cause, /shadow candidate failed in 100% of its last 20 runs/);
+    assert.deepEqual(told, [{ trackSetId: 'shadow-failing', track: trips[0]!.track, cause: trips[0]!.cause }]);
     const { sums, shadow } = await readAnalysis(store, { daily: false });
     const report = buildReport(sums, { shadow });
     const candidate = report.trackSets.find((s) => s.id === 'shadow-failing')!.shadow!.candidates[0]!;

@@ -2,6 +2,8 @@ import { phaseIdOf } from '../model/phase-id.js';
 import { adjustDefinition } from '../core/definition.js';
 import type { TrackSetDefinition } from '../core/definition.js';
 import type { Live } from './control-poller.js';
+import { quoted } from '../core/names.js';
+import { TracksError } from '../errors.js';
 
 /**
  * What a track set looks like now, and which phase that is. The effective definition is the
@@ -14,9 +16,16 @@ export class Phases {
   readonly #live: (trackSetId: string) => Live | undefined;
   // Derived once per (class definition, live state): both are kept objects until they change.
   readonly #effective = new WeakMap<TrackSetDefinition, PhaseEntry>();
+  readonly #onIgnored: ((error: Error) => void) | undefined;
 
-  constructor(live: (trackSetId: string) => Live | undefined) {
+  /**
+   * @param onIgnored told, once per class and live state, of a ramp's weights for tracks the
+   *   class does not have (a forced ramp written before the set was deployed, or a deploy that
+   *   removed the track): they are ignored, and the others applied.
+   */
+  constructor(live: (trackSetId: string) => Live | undefined, onIgnored?: (error: Error) => void) {
     this.#live = live;
+    this.#onIgnored = onIgnored;
   }
 
   /** The definition runs of this class use now (every run asks: the common case, no ramp, is one lookup). */
@@ -35,9 +44,21 @@ export class Phases {
     const cached = this.#effective.get(definition);
     if (cached !== undefined && cached.live === live) return cached;
     const effective = live === undefined ? definition : adjustDefinition(definition, live.overrides);
+    if (live?.overrides.weights !== undefined) this.#checkNames(definition, live.overrides.weights);
     const entry = { live, effective, phase: phaseId(effective, live?.epoch ?? 0), recorded: false };
     this.#effective.set(definition, entry);
     return entry;
+  }
+
+  #checkNames(definition: TrackSetDefinition, weights: ReadonlyMap<string, number>): void {
+    const unknown = [...weights.keys()].filter((name) => !definition.byName.has(name));
+    if (unknown.length === 0 || this.#onIgnored === undefined) return;
+    this.#onIgnored(
+      new TracksError(
+        `${definition.className} (${quoted(definition.id)}) was ramped with weights for ${unknown.map(quoted).join(', ')}, which it has no track of (its tracks are ${[...definition.byName.keys()].map(quoted).join(', ')}): ` +
+          'those weights are ignored and the others applied; ramp it again naming its tracks (tracks ramp --weights)',
+      ),
+    );
   }
 }
 

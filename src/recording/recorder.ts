@@ -122,7 +122,10 @@ export class Recorder {
     const holdout = o.holdout;
     // The holdout's split is the configured share's: a ramp or stop written to the store under
     // its id does not change it, so it does not change its recorded phase either.
-    const phases = new Phases(holdout === undefined ? (id) => controls.live(id) : (id) => (id === holdout.id ? undefined : controls.live(id)));
+    const phases = new Phases(
+      holdout === undefined ? (id) => controls.live(id) : (id) => (id === holdout.id ? undefined : controls.live(id)),
+      (error) => this.#errors.report('controls', error),
+    );
     const segments = new SegmentValues(this.#units, (error) => this.#errors.report('dimensions', error));
     this.#exposures = new Exposures(this.#units, new SeenUnits(o.dedupeSize, o.dedupeBytes), sticky, phases, holdout, segments);
     this.#health = new HealthRecorder(o.guardrails, o.onGuardrail, this.#errors);

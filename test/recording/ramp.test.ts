@@ -473,3 +473,27 @@ async function servedThenRamped(keys: readonly string[]): Promise<{ memory: Memo
   await rampTrackSet(memory, 'ramp-sticky', { weights: { control: 0, fast: 1 } });
   return { memory, before };
 }
+
+class FreshTracks extends TrackSet {
+  static override id = 'ramp-fresh';
+  static short_track() {}
+  static long_track() {}
+}
+
+test('a forced ramp written before the set was deployed, naming a track it does not have: the others applied, the rest reported once through onError', async () => {
+  const store = memoryStore();
+  await rampTrackSet(store, 'ramp-fresh', { weights: { zz: 2, long: 0 } }, { force: true });
+  const errors: Error[] = [];
+  configure({ store, outbox: false, onError: (error) => errors.push(error) });
+  try {
+    await ready();
+    const names = new Set(Array.from({ length: 2_000 }, (_, i) => new FreshTracks({ key: `k${i}` }).name));
+    assert.deepEqual([...names].sort(), ['control', 'short'], 'long=0 applied');
+    const ignored = errors.filter((e) => /zz/.test(e.message));
+    assert.equal(ignored.length, 1, errors.map((e) => e.message).join('\n'));
+    assert.ok(ignored[0] instanceof TracksError);
+    assert.match(ignored[0]!.message, /FreshTracks \('ramp-fresh'\) was ramped with weights for 'zz', which it has no track of \(its tracks are 'control', 'short', 'long'\)/);
+  } finally {
+    await close();
+  }
+});

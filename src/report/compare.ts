@@ -141,6 +141,7 @@ function finish(
   return {
     absolute: { estimate: estimate.absolute.estimate, interval: estimate.absolute.confidenceInterval, standardError: fixed.absolute.standardError },
     relative,
+    relativeCannotCompute: estimate.relative.ok ? null : estimate.relative.reason,
     pValue,
     // "Better" follows the metric's direction: for a lower-is-better metric, a negative effect;
     // a metric declared without one (a guardrail's `higherIsBetter: null`) has no better side.

@@ -125,11 +125,21 @@ function srmText(set: TrackSetResult): string {
   return excluded === '' || set.users === 0 ? '' : `, no sample-ratio check: fewer than 2 tracks left without ${excluded} (guardrail${where})`;
 }
 
-/** The reasons a comparison could not be computed, in full where the table clipped them (one line each, with its tracks). */
+/**
+ * The reasons a comparison could not be computed, in full where the table clipped them, and
+ * why a lift is shown as an absolute difference with no chance to beat the baseline (a
+ * baseline of 0: no relative lift); one line each, with its tracks.
+ */
 function cannotComputeNotes(tracks: readonly TrackResult[], metric: string): string[] {
   const byReason = new Map<string, string[]>();
   for (const t of tracks) {
-    const reason = t.metrics.find((x) => x.metric === metric)?.cannotCompute;
+    const m = t.metrics.find((x) => x.metric === metric);
+    const relative = m?.comparison?.relativeCannotCompute;
+    if (relative != null) {
+      const reason = `relative lift: ${relative}; the lift shown is the absolute difference`;
+      byReason.set(reason, [...(byReason.get(reason) ?? []), text(t.name)]);
+    }
+    const reason = m?.cannotCompute;
     if (reason == null || `n/a: ${text(reason)}`.length <= NA_WIDTH) continue;
     byReason.set(reason, [...(byReason.get(reason) ?? []), text(t.name)]);
   }

@@ -16,6 +16,12 @@ export interface Comparison {
   readonly absolute: { readonly estimate: number; readonly interval: Interval; readonly standardError: number };
   /** (Treatment - baseline) / baseline, or null when the baseline is 0. */
   readonly relative: { readonly estimate: number; readonly interval: Interval } | null;
+  /**
+   * Why `relative` is null (and with it `chanceToBeatControl` and `risk`, which are on the
+   * relative lift): "the control mean is 0, so a relative lift is undefined", say; null when
+   * there is a relative lift.
+   */
+  readonly relativeCannotCompute: string | null;
   /** Two-sided p-value (always-valid when the report is sequential). */
   readonly pValue: number;
   /** p-value adjusted for every comparison in the track set (Holm or Benjamini-Hochberg). */

@@ -267,7 +267,7 @@ test('the overview lists every track set with its status, users and warning badg
   const byId = new Map(rows.map((r) => [r.id, r]));
   assert.equal(byId.get('new-cache')!.status, 'guardrail');
   for (const set of tests) {
-    const badged = ['sample-ratio-mismatch', 'too-few-users', 'guardrail', 'no-baseline', 'latency'];
+    const badged = ['sample-ratio-mismatch', 'too-few-users', 'guardrail', 'guardrail-metric', 'no-baseline', 'latency'];
     const expected = [...new Set(set.warnings.map((w) => w.kind))].filter((k) => badged.includes(k));
     assert.deepEqual(byId.get(set.id)!.warnings, expected, set.id);
   }

@@ -164,5 +164,30 @@ test('the JSON report has the documented, stable shape', async () => {
   assert.deepEqual(Object.keys(track), ['name', 'isBaseline', 'users', 'expectedShare', 'metrics', 'latency']);
   const metric = (track.metrics as Record<string, unknown>[])[0]!;
   assert.deepEqual(Object.keys(metric), ['metric', 'kind', 'type', 'declared', 'higherIsBetter', 'guardrail', 'value', 'conversions', 'total', 'rate', 'mean', 'interval', 'cap', 'comparison', 'cannotCompute']);
-  assert.deepEqual(Object.keys(metric.comparison as object), ['absolute', 'relative', 'pValue', 'chanceToBeatControl', 'risk', 'phases', 'cuped', 'adjustedPValue', 'significant', 'verdict']);
+  assert.deepEqual(Object.keys(metric.comparison as object), ['absolute', 'relative', 'relativeCannotCompute', 'pValue', 'chanceToBeatControl', 'risk', 'phases', 'cuped', 'adjustedPValue', 'significant', 'verdict']);
+});
+
+test('a baseline of 0 (no conversions): the absolute difference is compared, and the report says why there is no relative lift, in JSON and in text', async () => {
+  const { renderReport } = await import('../../src/index.js');
+  const store = memoryStore();
+  const day = Date.UTC(2026, 5, 1);
+  const events: Parameters<typeof store.write>[0] = [{ kind: 'definition', eventId: 'd', trackSetId: 'zero', weights: { control: 1, b: 1 }, coverage: 1, control: 'control', at: day }];
+  for (let u = 0; u < 400; u++) {
+    const track = u % 2 ? 'b' : 'control';
+    events.push({ kind: 'exposure', eventId: `x${u}`, trackSetId: 'zero', track, unit: `u${u}`, at: day + u });
+    if (track === 'b' && u % 5 === 1) events.push({ kind: 'conversion', eventId: `c${u}`, unit: `u${u}`, metric: 'buy', value: 1, at: day + u + 1 });
+  }
+  await store.write(events);
+  const report = buildReport(await store.summarize(), {});
+  const b = report.trackSets[0]!.tracks.find((t) => t.name === 'b')!.metrics.find((m) => m.metric === 'buy')!;
+  assert.equal(b.cannotCompute, null, 'the absolute difference is compared');
+  assert.ok(b.comparison !== null && b.comparison.absolute.estimate > 0);
+  assert.equal(b.comparison.relative, null);
+  assert.equal(b.comparison.relativeCannotCompute, 'the control mean is 0, so a relative lift is undefined');
+  assert.equal(b.comparison.chanceToBeatControl, null);
+  const text = renderReport(report);
+  assert.match(text, /n\/a \(b\): relative lift: the control mean is 0, so a relative lift is undefined; the lift shown\s+is the absolute difference/);
+  // a comparison with a relative lift says nothing of the kind
+  const control = report.trackSets[0]!.tracks.find((t) => t.name === 'control')!;
+  assert.equal(control.metrics[0]!.comparison, null);
 });

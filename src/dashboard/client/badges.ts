@@ -16,10 +16,10 @@ const WARNING_LABELS: Readonly<Record<WarningKind, string>> = {
 };
 
 /** Warnings that mean the numbers cannot be trusted yet. */
-const SERIOUS: ReadonlySet<WarningKind> = new Set(['sample-ratio-mismatch', 'guardrail']);
+const SERIOUS: ReadonlySet<WarningKind> = new Set(['sample-ratio-mismatch', 'guardrail', 'guardrail-metric']);
 
 /** Warnings worth a badge in the list (peeking applies to every running fixed-horizon test). */
-const BADGED: ReadonlySet<WarningKind> = new Set(['sample-ratio-mismatch', 'too-few-users', 'guardrail', 'no-baseline', 'latency', 'shadow', 'holdout-intake']);
+const BADGED: ReadonlySet<WarningKind> = new Set(['sample-ratio-mismatch', 'too-few-users', 'guardrail', 'guardrail-metric', 'no-baseline', 'latency', 'shadow', 'holdout-intake']);
 
 /** The set's status: running, stopped (serving a track) or guardrail tripped. */
 export function statusBadge(set: TrackSetResult): HTMLElement {

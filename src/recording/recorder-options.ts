@@ -38,11 +38,17 @@ export interface RecorderOptions {
   /**
    * Store each key hashed (`h:` and 43 characters), so the store never holds raw ids (default:
    * keys are stored as they are). `{ secret }` hashes with HMAC-SHA-256 under your secret, so
-   * nobody can recover an id by hashing guesses. `true`, which needs no secret, is a TracksError:
-   * a plain SHA-256 lets anyone who can guess an id find its rows. `{ unsalted: true }` hashes
-   * as tracks 0.1's `true` did, to keep matching a 0.1 store's units ({@link UnsaltedHashKeys}).
+   * nobody can recover an id by hashing guesses: use it. `true`, tracks 0.1's form, needs no
+   * secret and hashes with a plain SHA-256, which lets anyone who can guess an id find its rows
+   * (a process warning says so, once); `{ unsalted: true }` is the same, said explicitly
+   * ({@link UnsaltedHashKeys}), to keep matching a 0.1 store's units.
+   *
+   * @example
+   * ```ts
+   * configure({ store: 'tracks.db', hashKeys: { secret: process.env.TRACKS_KEY_SECRET! } });
+   * ```
    */
-  readonly hashKeys?: HashKeys | UnsaltedHashKeys | false | undefined;
+  readonly hashKeys?: HashKeys | UnsaltedHashKeys | boolean | undefined;
   /**
    * Most events written in one batch (default 2,000, or a tenth of `maxBuffered` when that is
    * less; at most a quarter of it). Small batches keep few events alive in memory (short
@@ -315,14 +321,14 @@ function hook<F>(value: F | undefined, name: string): F | undefined {
 let warnedUnsalted = false;
 
 /**
- * One process warning (code TRACKS_UNSALTED_KEYS) for `hashKeys: { unsalted: true }`, however often a
- * recorder starts with it: a guessed id finds its rows, which a secret prevents.
+ * One process warning (code TRACKS_UNSALTED_KEYS) for `hashKeys: true` or `{ unsalted: true }`,
+ * however often a recorder starts with it: a guessed id finds its rows, which a secret prevents.
  */
 export function warnUnsaltedOnce(): void {
   if (warnedUnsalted) return;
   warnedUnsalted = true;
   process.emitWarning(
-    'hashKeys: { unsalted: true } stores keys as a plain SHA-256: anyone who can guess an id (an email, a number) can hash it and find its rows. ' +
+    'hashKeys: true (or { unsalted: true }) stores keys as a plain SHA-256: anyone who can guess an id (an email, a number) can hash it and find its rows. ' +
       'Pass hashKeys: { secret: process.env.TRACKS_KEY_SECRET } to hash with HMAC-SHA-256 under a secret instead',
     { type: 'TracksWarning', code: 'TRACKS_UNSALTED_KEYS' },
   );
@@ -335,13 +341,8 @@ export const MIN_DISTINCT_SECRET_UNITS = 8;
 
 function secretOf(hashKeys: unknown): string | Uint8Array | true | undefined {
   if (hashKeys === undefined || hashKeys === false) return undefined;
-  if (hashKeys === true) {
-    throw new TracksError(
-      'configure: hashKeys needs a secret: hashKeys: { secret: process.env.TRACKS_KEY_SECRET } (16+ random characters, e.g. openssl rand -base64 24). ' +
-        'Keys are then stored as their HMAC-SHA-256 under it, so nobody can recover an id by hashing guesses; hashKeys: true would store a plain SHA-256, ' +
-        'which hashing a guessed email or numeric id finds. (A store written by tracks 0.1 with hashKeys: true: hashKeys: { unsalted: true } keeps matching its units.)',
-    );
-  }
+  // tracks 0.1's form (issue 3's contract): SHA-256 without a secret, warned once by the Recorder.
+  if (hashKeys === true) return true;
   if (typeof hashKeys === 'object' && hashKeys !== null && !Array.isArray(hashKeys)) {
     checkOptionNames(hashKeys, HASH_KEYS_OPTIONS, 'configure: hashKeys');
     const { unsalted, secret } = hashKeys as { unsalted?: unknown; secret?: unknown };

@@ -120,21 +120,20 @@ test('hashKeys stores no raw key, and conversions still meet their exposures', a
   await close();
 });
 
-test('hashKeys needs a secret: true is a TracksError that says how to give one, and what a 0.1 store needs', () => {
-  for (const missing of [true, {}, { secret: undefined }]) {
+test('hashKeys: { secret } needs a secret: a missing one is a TracksError that says how to give one; secret and unsalted are not both given', () => {
+  for (const missing of [{}, { secret: undefined }, { secret: null }]) {
     assert.throws(
       () => configure({ store: memoryStore(), hashKeys: missing as never }),
       (e: unknown) => e instanceof TracksError && /^configure: hashKeys needs a secret.*hashKeys: \{ secret: process\.env\.TRACKS_KEY_SECRET \}/.test(e.message),
       JSON.stringify(missing),
     );
   }
-  assert.throws(() => configure({ store: memoryStore(), hashKeys: true as never }), /hashKeys: \{ unsalted: true \} keeps matching its units/);
   assert.throws(() => configure({ store: memoryStore(), hashKeys: { unsalted: true, secret: 'a test secret of 32 characters!!' } as never }), /either \{ secret \}.*or \{ unsalted: true \}/);
   assert.throws(() => configure({ store: memoryStore(), hashKeys: { unsalted: 'yes' } as never }), /either \{ secret \}.*or \{ unsalted: true \}/);
   assert.throws(() => configure({ store: memoryStore(), hashKeys: { secrett: 'a test secret of 32 characters!!' } as never }), /configure: hashKeys: unknown option 'secrett'; did you mean 'secret'\?/);
 });
 
-test('hashKeys: { unsalted: true } stores every key as tracks 0.1 hashKeys: true did (h: and a SHA-256), and conversions still meet their exposures; one warning says a secret is safer', async () => {
+test('hashKeys: { unsalted: true } and hashKeys: true store every key as tracks 0.1 hashKeys: true did (h: and a SHA-256), and conversions still meet their exposures; one warning says a secret is safer', async () => {
   const store = memoryStore();
   const errors: Error[] = [];
   const warnings: Error[] = [];
@@ -158,6 +157,16 @@ test('hashKeys: { unsalted: true } stores every key as tracks 0.1 hashKeys: true
   for (const e of store.events) assert.ok(!JSON.stringify(e).includes('alice'), JSON.stringify(e));
   const units = new Set(store.events.flatMap((e) => ('unit' in e ? [e.unit] : [])));
   assert.deepEqual([...units], [new UnitOfKey(true).of('alice@example.com')]);
+  await close();
+  // hashKeys: true (issue 3's form, tracks 0.1's) is the same: hashed, the same units, no new warning.
+  const plain = memoryStore();
+  configure({ store: plain, hashKeys: true });
+  new DelayTracks({ key: 'alice@example.com' }).run();
+  convert({ key: 'alice@example.com', metric: 'purchase', value: 30 });
+  await flush();
+  assert.ok(plain.events.length > 0);
+  for (const e of plain.events) assert.ok(!JSON.stringify(e).includes('alice'), JSON.stringify(e));
+  assert.deepEqual([...new Set(plain.events.flatMap((e) => ('unit' in e ? [e.unit] : [])))], [new UnitOfKey(true).of('alice@example.com')]);
   assert.match([...units][0]!, /^h:[A-Za-z0-9_-]{43}$/);
   // A secret, when given, still decides the unit: the two never coincide.
   assert.notEqual(new UnitOfKey(true).of('alice@example.com'), new UnitOfKey('a test secret of 32 characters!!').of('alice@example.com'));

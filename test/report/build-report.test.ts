@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildReport, holm, memoryStore, proportionTest, welchTest } from '../../src/index.js';
-import type { Report, TrackSetResult } from '../../src/index.js';
+import type { RecordedEvent, Report, TrackSetResult } from '../../src/index.js';
 import { DAY, PLAN, writeFixedData } from './fixed-data.js';
 
 async function fixedReport(options: Parameters<typeof buildReport>[1] = {}): Promise<Report> {
@@ -171,7 +171,7 @@ test('a baseline of 0 (no conversions): the absolute difference is compared, and
   const { renderReport } = await import('../../src/index.js');
   const store = memoryStore();
   const day = Date.UTC(2026, 5, 1);
-  const events: Parameters<typeof store.write>[0] = [{ kind: 'definition', eventId: 'd', trackSetId: 'zero', weights: { control: 1, b: 1 }, coverage: 1, control: 'control', at: day }];
+  const events: RecordedEvent[] = [{ kind: 'definition', eventId: 'd', trackSetId: 'zero', weights: { control: 1, b: 1 }, coverage: 1, control: 'control', at: day }];
   for (let u = 0; u < 400; u++) {
     const track = u % 2 ? 'b' : 'control';
     events.push({ kind: 'exposure', eventId: `x${u}`, trackSetId: 'zero', track, unit: `u${u}`, at: day + u });

@@ -3,7 +3,8 @@
 //   2. event-loop delay (p99, max) at 20,000 runs/s with recording against without, with the
 //      SQLite file locked by another process for 5 s in the middle;
 //   3. exposures/s into SQLite and PostgreSQL beside a bare multi-row INSERT / bare COPY of the
-//      same rows into an unindexed table (the physical floor).
+//      same rows into an unindexed table (the physical floor; issue 9), and beside plain
+//      one-row-per-statement inserts with issue 3's absolute targets (500,000/s and 200,000/s).
 // `npm run build && node --import tsx bench/recording.ts` (part of `npm run bench`). It measures the
 // compiled library (dist/), as the other benches do and as applications run it: from the sources,
 // the store's worker thread compiles its modules with tsx when it starts (about 0.4 s).
@@ -208,6 +209,26 @@ for (const scattered of [false, true]) {
   rows.push([`SQLite, ${order}: bare multi-row INSERT, same unique key`, rate(keyed), 'rows/s']);
   lines.push(verdict(`SQLite exposures/s, ${order}, tracks / bare INSERT into an unindexed table`, tracks / floor, 0.5, 'at least'));
   lines.push(`      (tracks / bare INSERT into a table with the same unique key: ${(tracks / keyed).toFixed(3)})`);
+  if (!scattered) {
+    // Issue 3's figures: the sustained rate, beside plain one-row-per-statement inserts.
+    const plain = oneRowSqlite(events.slice(0, 20_000), join(dir, 'one-row.db'));
+    rows.push([`SQLite, ${order}: plain one-row INSERT per statement`, rate(plain), 'rows/s']);
+    lines.push(verdict(`SQLite exposures/s (thousands), ${order} (issue 3; ${(tracks / plain).toFixed(1)}x plain one-row inserts)`, tracks / 1000, 500, 'at least'));
+  }
+}
+
+/** One INSERT per row, each its own transaction (autocommit), WAL: issue 3's peer. */
+function oneRowSqlite(events: readonly ExposureEvent[], path: string): number {
+  const db = new BetterSqlite3(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.exec(PLAIN);
+  const insert = db.prepare('INSERT INTO plain VALUES (?, ?, ?, ?, ?)');
+  const start = process.hrtime.bigint();
+  for (const e of events) insert.run(e.trackSetId, e.unit, e.track, e.at, e.eventId);
+  const perSecond = events.length / (Number(process.hrtime.bigint() - start) / 1e9);
+  db.close();
+  return perSecond;
 }
 
 if (pgUrl === undefined) {
@@ -253,6 +274,16 @@ if (pgUrl === undefined) {
       rows.push([`PostgreSQL, ${order}: bare COPY, same unique key, 2 connections`, rate(keyed), 'rows/s']);
       lines.push(verdict(`PostgreSQL exposures/s, ${order}, tracks / bare COPY into an unindexed table`, tracks / floor, 0.5, 'at least'));
       lines.push(`      (tracks / bare COPY into a table with the same unique key: ${(tracks / keyed).toFixed(3)})`);
+      if (!scattered) {
+        // Issue 3's figures: the sustained rate, beside plain one-row-per-statement inserts.
+        await pool.query(`CREATE TABLE "${schema}".one_row (track_set_id text, unit text, track text, at bigint, event_id text)`);
+        const some = events.slice(0, 5_000);
+        const start = process.hrtime.bigint();
+        for (const e of some) await pool.query(`INSERT INTO "${schema}".one_row VALUES ($1, $2, $3, $4, $5)`, [e.trackSetId, e.unit, e.track, e.at, e.eventId]);
+        const plain = some.length / (Number(process.hrtime.bigint() - start) / 1e9);
+        rows.push([`PostgreSQL, ${order}: plain one-row INSERT per statement`, rate(plain), 'rows/s']);
+        lines.push(verdict(`PostgreSQL exposures/s (thousands), ${order} (issue 3; ${(tracks / plain).toFixed(1)}x plain one-row inserts)`, tracks / 1000, 200, 'at least'));
+      }
     } finally {
       await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     }

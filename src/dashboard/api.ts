@@ -40,13 +40,8 @@ export class ApiError extends Error {
  */
 export async function reportFor(store: Store, options: DashboardReportOptions, trackSetId?: string, by?: string): Promise<Report> {
   const segments = by === undefined ? {} : { by };
-  // The same CUPED window for the sums as for the report built from them.
-  const cuped = options.cuped === undefined ? {} : { cuped: options.cuped };
-  if (trackSetId === undefined) {
-    const { sums, metrics, shadow } = await analysisOf(store, { daily: false, ...segments, ...cuped });
-    return buildReport(sums, { ...options, metrics, shadow, store: store.description });
-  }
-  const { sums, metrics, shadow } = await analysisOf(store, { trackSetId, daily: true, ...segments, ...cuped });
+  if (trackSetId === undefined) return everySet(store, options, segments);
+  const { sums, metrics, shadow } = await analysisOf(store, { trackSetId, daily: true, ...segments, ...cupedOf(options) });
   if (sums.length === 0) throw new ApiError(404, `unknown track set '${trackSetId}'`);
   return buildReport(sums, { ...options, metrics, shadow, store: store.description, timeline: true, allPhases: true });
 }
@@ -60,10 +55,19 @@ export async function reportFor(store: Store, options: DashboardReportOptions, t
  */
 export async function overviewFor(store: Store, options: DashboardReportOptions): Promise<Report> {
   const declared = (await store.readMetrics?.()) ?? new Map<string, MetricDeclaration>();
-  if ([...declared.values()].some((d) => d.guardrail === true)) return reportFor(store, options);
-  const cuped = options.cuped === undefined ? {} : { cuped: options.cuped };
-  const { sums, metrics, shadow } = await analysisOf(store, { daily: false, metrics: false, ...cuped });
+  const guarded = [...declared.values()].some((d) => d.guardrail === true);
+  return everySet(store, options, guarded ? {} : { metrics: false });
+}
+
+/** The report of every set, with no timeline: `tracks report --json`'s work, less what `summarize` leaves out. */
+async function everySet(store: Store, options: DashboardReportOptions, summarize: Pick<AnalysisOptions, 'by' | 'metrics'>): Promise<Report> {
+  const { sums, metrics, shadow } = await analysisOf(store, { daily: false, ...summarize, ...cupedOf(options) });
   return buildReport(sums, { ...options, metrics, shadow, store: store.description });
+}
+
+/** The same CUPED window for the sums as for the report built from them. */
+function cupedOf(options: DashboardReportOptions): Pick<AnalysisOptions, 'cuped'> {
+  return options.cuped === undefined ? {} : { cuped: options.cuped };
 }
 
 /** The `by` query parameter: absent, or a dimension name; anything else is a 400. */

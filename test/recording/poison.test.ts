@@ -10,6 +10,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { TrackSet, TracksError, callbackStore, close, configure, convert, flush, memoryStore, stats } from '../../src/index.js';
 import type { RecordingOptions, Store } from '../../src/index.js';
 import { eventually } from '../support/eventually.js';
+import { outboxRows } from '../support/outbox-rows.js';
 import { postgresUrl, schemasFor, sql } from '../support/postgres.js';
 
 const url = postgresUrl;
@@ -252,15 +253,6 @@ function seedOutbox(path: string, rows: readonly string[]): void {
   }
 }
 
-/** Rows still waiting in an outbox file. */
-function outboxRows(path: string): number {
-  const db = new BetterSqlite3(path, { readonly: true });
-  try {
-    return (db.prepare('SELECT COUNT(*) AS n FROM tracks_outbox').get() as { n: number }).n;
-  } finally {
-    db.close();
-  }
-}
 
 test('bad rows at the head of the outbox (an older version, a damaged file) never block the rows behind them, across restarts', async () => {
   const outbox = join(dir, 'old.outbox');

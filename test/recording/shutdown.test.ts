@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { TrackSet, callbackStore, close, configure, convert, flush, memoryStore, stats } from '../../src/index.js';
+import { outboxRows } from '../support/outbox-rows.js';
 import { postgresUrl, schemasFor, sql } from '../support/postgres.js';
 
 const url = postgresUrl;
@@ -236,14 +237,6 @@ async function exitWithHungStore(units: number, outbox: string | false, recordFr
   return { final, calls: callsThen, rows };
 }
 
-function outboxRows(path: string): number {
-  const db = new BetterSqlite3(path, { readonly: true });
-  try {
-    return (db.prepare('SELECT COUNT(*) AS n FROM tracks_outbox').get() as { n: number }).n;
-  } finally {
-    db.close();
-  }
-}
 
 test('at exit, events an onError handler records during the last spill are spilled too, or counted as dropped: none stay in memory', async () => {
   for (const where of ['none', 'outbox'] as const) {

@@ -10,7 +10,7 @@ import { StoreError, codeOf, messageOf } from '../model/store-error.js';
 import { assertDimension } from './dimension-option.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { postgresSummaryRows } from './postgres-summary.js';
-import type { PostgresSummaryReader } from './postgres-summary.js';
+import type { AnalysisPlan, PostgresSummaryReader } from './postgres-summary.js';
 import { controlFromRow, controlParams, upsertControlSql } from './control-rows.js';
 import { controlsSql, postgresDialect } from './summary-sql.js';
 import type { ControlRow } from './control-rows.js';
@@ -570,11 +570,12 @@ export class PostgresStore implements Store {
    * Rows of one analysis query, in a read-only transaction with JIT off (compiling costs more
    * than these single-pass aggregates gain) and room for the join's hash table in memory.
    */
-  #analysisRows<T extends QueryResultRow>(sql: string, params: unknown[], call: Required<CallOptions>): Promise<T[]> {
+  #analysisRows<T extends QueryResultRow>(sql: string, params: unknown[], call: Required<CallOptions>, plan?: AnalysisPlan): Promise<T[]> {
     return this.#transaction(
       call,
       async (client) => {
-        await client.query(`SELECT set_config('jit', 'off', true), set_config('work_mem', '${ANALYSIS_WORK_MEM}', true)`);
+        const hashOnly = plan?.hashAggregate === true ? ", set_config('enable_sort', 'off', true)" : '';
+        await client.query(`SELECT set_config('jit', 'off', true), set_config('work_mem', '${ANALYSIS_WORK_MEM}', true)${hashOnly}`);
         return (await client.query<T>(sql, params)).rows;
       },
       true,
@@ -607,7 +608,7 @@ export class PostgresStore implements Store {
     await this.#refreshPlannerStatistics(call);
     const reader: PostgresSummaryReader = {
       rows: (sql, params) => this.#withClient(call, async (client) => (await client.query(sql, params)).rows),
-      analysisRows: (sql, params) => this.#analysisRows(sql, params, call),
+      analysisRows: (sql, params, plan) => this.#analysisRows(sql, params, call, plan),
     };
     const rows = await postgresSummaryRows(reader, this.#s, options);
     return buildSummary(rows, options?.trackSetId, options?.caps ?? [], options?.by);

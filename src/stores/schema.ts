@@ -182,7 +182,24 @@ ${COUNT_NEW_EXPOSURE}
   END;
   DROP INDEX IF EXISTS tracks_exposures_cell;
   `,
+  // Version 9: the store's writer counts the exposures it inserts itself, per batch and in the
+  // same transaction (exposure-tally.ts), and marks their rows counted = 1; the trigger counts
+  // every other row (any tool's, counted NULL). A trigger program per row was a third of an
+  // exposure's cost to SQLite: exposures/s in key order +20% in a raw test (604,000 -> 710,000).
+  `
+  ALTER TABLE tracks_exposures ADD COLUMN counted INTEGER;
+  DROP TRIGGER tracks_count_exposure;
+  CREATE TRIGGER tracks_count_exposure AFTER INSERT ON tracks_exposures WHEN NEW.counted IS NULL BEGIN
+${COUNT_NEW_EXPOSURE}
+  END;
+  `,
 ];
+
+/**
+ * Columns SQLite's tables have beyond their kind's description (model/event-tables.ts): the
+ * writer's bookkeeping. `counted` marks exposures the writer counted itself (migration 9).
+ */
+export const SQLITE_BOOKKEEPING_COLUMNS: Readonly<Record<string, readonly string[]>> = { tracks_exposures: ['counted'] };
 
 /** PostgreSQL migrations; `{s}` is replaced by the quoted schema name. */
 export const POSTGRES_MIGRATIONS: readonly string[] = [

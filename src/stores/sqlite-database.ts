@@ -24,6 +24,7 @@ import type { MigrationTarget } from './migrations.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 import { readOnlyHint, sqliteStoreError, untilDeadline } from './sqlite-errors.js';
 import { FILE_REPLACED, FileIdentity } from './file-identity.js';
+import { ExposureTally } from './exposure-tally.js';
 import { abandoned, always } from './request-state.js';
 import { buildSummary } from './summary-rows.js';
 import { METRIC_COLUMNS, declarationsOf } from './metric-rows.js';
@@ -290,7 +291,9 @@ class Writer {
     this.db = db;
     this.#path = path;
     this.#identity = new FileIdentity(path);
-    const inserts = new Map(EVENT_KINDS.map((kind) => [kind, new TableInsert(db, EVENT_TABLES[kind] as EventTable)] as const));
+    const inserts = new Map(
+      EVENT_KINDS.map((kind) => [kind, new TableInsert(db, EVENT_TABLES[kind] as EventTable, kind === 'exposure' ? new ExposureTally(db, EVENT_TABLES.exposure) : undefined)] as const),
+    );
     this.writeBatch = db.transaction((events: readonly RecordedEvent[], mayCommit: () => boolean) => {
       // A batch that failed half-way left rows pending: they must not leak into this one.
       for (const insert of inserts.values()) insert.reset();
@@ -307,27 +310,47 @@ class Writer {
   }
 }
 
-/** Inserts one kind of event, in multi-row statements built from the kind's table description. */
+/**
+ * Inserts one kind of event, in multi-row statements built from the kind's table description.
+ * With a tally (exposures), rows are inserted marked counted = 1 and counted by the tally
+ * where that is cheaper than the table's trigger (see CountedRows).
+ */
 class TableInsert {
   readonly #table: EventTable;
   readonly #db: Database;
-  readonly #many: BetterSqlite3.Statement;
-  /** Statements of 2^i rows (i < 7) for the rows short of a full statement, prepared when first needed. */
-  readonly #fewer: (BetterSqlite3.Statement | undefined)[] = [];
+  /** Statements of 2^i rows (i <= 6) and of ROWS_PER_STATEMENT (index 7), prepared when first needed; marked counted at 8 + i. */
+  readonly #statements: (BetterSqlite3.Statement | undefined)[] = [];
   readonly #params: Cell[];
+  readonly #counted: CountedRows | undefined;
   #pending = 0;
 
-  constructor(db: Database, table: EventTable) {
+  constructor(db: Database, table: EventTable, tally?: ExposureTally) {
     this.#table = table;
     this.#db = db;
-    this.#many = db.prepare(this.#sql(ROWS_PER_STATEMENT));
+    this.#counted = tally === undefined ? undefined : new CountedRows(db, tally);
     this.#params = new Array<Cell>(table.columns.length * ROWS_PER_STATEMENT);
   }
 
-  #sql(rows: number): string {
+  /** The INSERT of 2^size rows (size 7: ROWS_PER_STATEMENT); `counted`: its rows marked counted = 1, which the trigger skips. */
+  #statement(size: number, counted = false): BetterSqlite3.Statement {
+    const at = size + (counted ? 8 : 0);
+    const cached = this.#statements[at];
+    if (cached !== undefined) return cached;
     const table = this.#table;
-    const row = `(${new Array<string>(table.columns.length).fill('?').join(', ')})`;
-    return `INSERT INTO ${table.table} (${table.columns.map((c) => c.name).join(', ')}) VALUES ${new Array<string>(rows).fill(row).join(', ')} ON CONFLICT DO NOTHING`;
+    const rows = size === 7 ? ROWS_PER_STATEMENT : 1 << size;
+    const names = table.columns.map((c) => c.name);
+    const marks = new Array<string>(table.columns.length).fill('?');
+    if (counted) {
+      names.push('counted');
+      marks.push('1');
+    }
+    const sql = `INSERT INTO ${table.table} (${names.join(', ')}) VALUES ${new Array<string>(rows).fill(`(${marks.join(', ')})`).join(', ')} ON CONFLICT DO NOTHING`;
+    return (this.#statements[at] = this.#db.prepare(sql));
+  }
+
+  #run(size: number, params: Cell[], rows: number): void {
+    if (this.#counted === undefined) this.#statement(size).run(params);
+    else this.#counted.run(() => this.#statement(size, true), () => this.#statement(size), params, rows, this.#table.columns.length);
   }
 
   add(event: RecordedEvent): void {
@@ -335,20 +358,21 @@ class TableInsert {
     const offset = this.#pending * row.length;
     for (let i = 0; i < row.length; i++) this.#params[offset + i] = row[i]!;
     if (++this.#pending === ROWS_PER_STATEMENT) {
-      this.#many.run(this.#params);
+      this.#run(7, this.#params, ROWS_PER_STATEMENT);
       this.#pending = 0;
     }
   }
 
-  /** Forgets rows not yet written. */
+  /** Forgets rows not yet written, and what was tallied of a batch that failed. */
   reset(): void {
     this.#pending = 0;
+    this.#counted?.reset();
   }
 
   /**
    * Writes the rows short of a full statement, in order, in statements of 64, 32, ... 1 rows:
    * at most seven statements. (One statement a row cost 1.5-2 µs more per row, measured in
-   * batches of a few hundred, as a busy service's flushes are.)
+   * batches of a few hundred, as a busy service's flushes are.) Then the tally's counts.
    */
   finish(): void {
     const width = this.#table.columns.length;
@@ -357,11 +381,68 @@ class TableInsert {
     for (let i = 6; i >= 0; i--) {
       const rows = 1 << i;
       if (this.#pending - done < rows) continue;
-      const statement = (this.#fewer[i] ??= this.#db.prepare(this.#sql(rows)));
-      statement.run(this.#params.slice(done * width, (done + rows) * width));
+      this.#run(i, this.#params.slice(done * width, (done + rows) * width), rows);
       done += rows;
     }
     this.#pending = 0;
+    this.#counted?.write();
+  }
+}
+
+/**
+ * Statements left to the trigger after one that skipped rows: a service whose units come
+ * back after a restart, or through several processes, meets stored exposures in nearly every
+ * statement for a while, and a statement tried twice costs more than the trigger.
+ */
+const TRIGGER_COUNTED_AFTER_A_SKIP = 64;
+
+/**
+ * Runs the exposures' multi-row INSERTs so that each row stored is counted exactly once.
+ * A statement runs with its rows marked counted, inside a savepoint, and the tally counts it
+ * whole when it stored every row, as nearly all do where units are new (a third cheaper than
+ * the trigger's program per row). One that skipped rows (a unit's exposure already stored: a
+ * replay, another process's copy, or the unit twice in one batch) is rolled back and run
+ * unmarked, for the trigger to count the rows it stores; so are the next
+ * TRIGGER_COUNTED_AFTER_A_SKIP statements, without the first try.
+ */
+class CountedRows {
+  readonly #tally: ExposureTally;
+  readonly #savepoint: BetterSqlite3.Statement;
+  readonly #release: BetterSqlite3.Statement;
+  readonly #rollback: BetterSqlite3.Statement;
+  #triggerFor = 0;
+
+  constructor(db: Database, tally: ExposureTally) {
+    this.#tally = tally;
+    this.#savepoint = db.prepare('SAVEPOINT tracks_counted_rows');
+    this.#release = db.prepare('RELEASE tracks_counted_rows');
+    this.#rollback = db.prepare('ROLLBACK TO tracks_counted_rows');
+  }
+
+  run(marked: () => BetterSqlite3.Statement, unmarked: () => BetterSqlite3.Statement, params: Cell[], rows: number, width: number): void {
+    if (this.#triggerFor > 0) {
+      this.#triggerFor--;
+      unmarked().run(params);
+      return;
+    }
+    this.#savepoint.run();
+    if (marked().run(params).changes === rows) {
+      this.#release.run();
+      for (let r = 0; r < rows; r++) this.#tally.add(params, r * width);
+      return;
+    }
+    this.#rollback.run();
+    this.#release.run();
+    this.#triggerFor = TRIGGER_COUNTED_AFTER_A_SKIP;
+    unmarked().run(params);
+  }
+
+  reset(): void {
+    this.#tally.reset();
+  }
+
+  write(): void {
+    this.#tally.write();
   }
 }
 

@@ -10,7 +10,7 @@ import { utf8Length } from '../../src/core/names.js';
 import type { RecordedEvent, Store } from '../../src/index.js';
 import { EVENT_KINDS, EVENT_TABLES } from '../../src/model/event-tables.js';
 import { noMetricSums } from '../../src/model/sums.js';
-import { POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS } from '../../src/stores/schema.js';
+import { POSTGRES_MIGRATIONS, SQLITE_BOOKKEEPING_COLUMNS, SQLITE_MIGRATIONS } from '../../src/stores/schema.js';
 import BetterSqlite3 from 'better-sqlite3';
 import { sampleEvents } from './fixtures/sample-events.js';
 import { postgresUrl, schemasFor, sql } from '../support/postgres.js';
@@ -561,7 +561,8 @@ test('the migrations create exactly the tables and columns the event description
   for (const kind of EVENT_KINDS) {
     const table = EVENT_TABLES[kind];
     const columns = (db.prepare(`PRAGMA table_info(${table.table})`).all() as Array<{ name: string; pk: number }>);
-    assert.deepEqual(columns.map((c) => c.name).sort(), table.columns.map((c) => c.name).sort(), `SQLite ${table.table}`);
+    const expected = [...table.columns.map((c) => c.name), ...(SQLITE_BOOKKEEPING_COLUMNS[table.table] ?? [])];
+    assert.deepEqual(columns.map((c) => c.name).sort(), expected.sort(), `SQLite ${table.table}`);
     assert.deepEqual(columns.filter((c) => c.pk > 0).map((c) => c.name).sort(), [...table.key].sort(), `SQLite ${table.table} key`);
   }
   db.close();

@@ -261,3 +261,57 @@ test('exposure counts are kept by triggers: duplicates count once; rows any tool
   other.close();
   await store.close();
 });
+
+test('the writer counts the exposures it stores exactly once: whole and partial statements, replays, repeats within a batch, rows another tool stored or inserts, a batch rolled back', async () => {
+  const path = join(dir, 'writer-counts.db');
+  const store = sqliteStore(path);
+  const day = Date.UTC(2026, 10, 2);
+  const exposure = (unit: string, i: number, eventId = `e-${unit}`): RecordedEvent => ({
+    kind: 'exposure',
+    eventId,
+    trackSetId: i % 3 === 0 ? 'counts-b' : 'counts-a',
+    track: i % 2 ? 'a' : 'b',
+    unit,
+    // Across three days, so that groups split by day too.
+    at: day + (i % 3) * 86_400_000 + i,
+    ...(i % 4 === 0 ? { phase: 'p1' } : {}),
+    ...(i % 5 === 0 ? { dimensions: { country: i % 10 === 0 ? 'de' : 'fr' } } : {}),
+  });
+  const first = Array.from({ length: 250 }, (_, i) => exposure(`u${i}`, i)); // 2 statements of 100, then 32 + 16 + 2
+  await store.write(first);
+  // Replayed whole (every row already stored), with new units between them and a unit twice.
+  const replay = first.flatMap((e, i) => (i % 7 === 0 ? [e, exposure(`n${i}`, i)] : [e]));
+  replay.push(exposure('n0', 0, 'e-n0-again'), exposure('twice', 1), exposure('twice', 2, 'e-twice-again'));
+  await store.write(replay);
+  // Another tool stores rows (counted by the trigger); the writer then meets some of them again.
+  const tool = new BetterSqlite3(path);
+  const insert = tool.prepare('INSERT INTO tracks_exposures (track_set_id, unit, track, at, event_id) VALUES (?, ?, ?, ?, ?)');
+  for (let i = 0; i < 5; i++) insert.run('counts-a', `tool-${i}`, 'a', day + i, `t${i}`);
+  // (1, 2, 4, 5, 7: set 'counts-a', as the tool's rows)
+  await store.write([...[1, 2, 4, 5, 7].map((n, i) => exposure(`tool-${i}`, n, `w-tool-${i}`)), ...Array.from({ length: 120 }, (_, i) => exposure(`m${i}`, i))]);
+  // Batches refused half-way (a trigger of the tool's) are rolled back whole, and what was
+  // tallied with them: refused at a conversion (after the exposures' counts were written) and
+  // at an exposure that sorts last (after a statement of 100 was tallied, before the counts).
+  tool.exec(`CREATE TRIGGER refuse_conversion BEFORE INSERT ON tracks_conversions WHEN NEW.metric = 'poison' BEGIN SELECT RAISE(ABORT, 'refused'); END;
+    CREATE TRIGGER refuse_exposure BEFORE INSERT ON tracks_exposures WHEN NEW.unit = 'zz-poison' BEGIN SELECT RAISE(ABORT, 'refused'); END;`);
+  const refused = Array.from({ length: 150 }, (_, i) => exposure(`r${i}`, i));
+  await assert.rejects(store.write([...refused, { kind: 'conversion', eventId: 'c-poison', unit: 'r1', metric: 'poison', value: 1, at: day }]));
+  await assert.rejects(store.write([...refused, { ...exposure('zz-poison', 3), trackSetId: 'counts-b' } as RecordedEvent]));
+  tool.exec('DROP TRIGGER refuse_conversion; DROP TRIGGER refuse_exposure;');
+  await store.write(refused.slice(0, 100));
+
+  const truth = tool
+    .prepare(`SELECT track_set_id, COALESCE(phase, '') AS phase, track, COALESCE(dimensions, '') AS dimensions, at / 86400000 AS day, COUNT(*) AS users, MIN(at) AS first_at, MAX(at) AS last_at
+      FROM tracks_exposures GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`)
+    .all();
+  const counts = tool.prepare('SELECT track_set_id, phase, track, dimensions, day, users, first_at, last_at FROM tracks_exposure_counts ORDER BY 1, 2, 3, 4, 5').all();
+  assert.deepEqual(counts, truth);
+  const stored = (tool.prepare('SELECT COUNT(*) AS n FROM tracks_exposures').get() as { n: number }).n;
+  assert.equal(stored, 250 + 36 + 1 + 5 + 120 + 100);
+  assert.equal((tool.prepare('SELECT SUM(users) AS n FROM tracks_exposure_counts').get() as { n: number }).n, stored);
+  // The first batch's rows (all new) were counted by the writer and marked; the tool's were not (the trigger counted them).
+  assert.equal((tool.prepare("SELECT COUNT(*) AS n FROM tracks_exposures WHERE counted = 1 AND unit LIKE 'u%'").get() as { n: number }).n, 250);
+  assert.equal((tool.prepare("SELECT COUNT(*) AS n FROM tracks_exposures WHERE counted IS NULL AND event_id LIKE 't%'").get() as { n: number }).n, 5);
+  tool.close();
+  await store.close();
+});

@@ -149,7 +149,8 @@ export function renderShadow(set: TrackSetResult, options: { readonly latency?: 
       const room = WIDTH - 4 - track.length - ': '.length * 2 - ' | '.length;
       const input = cut(text(sample.input), room - 2 * Math.floor(room * 0.3));
       const result = Math.floor((room - input.length) / 2);
-      lines.push(`    ${track}: ${input}: ${cut(text(sample.baseline), result)} | ${cut(text(sample.candidate), result)}`);
+      // trimEnd: an empty candidate text would leave the line ending in a space.
+      lines.push(`    ${track}: ${input}: ${cut(text(sample.baseline), result)} | ${cut(text(sample.candidate), result)}`.trimEnd());
     }
   }
   for (const c of shadow.candidates) {

@@ -3,14 +3,15 @@ import { assertUnitInterval } from './validate.js';
 
 /**
  * A multiple-testing correction: `'holm'` (Holm–Bonferroni, controls the family-wise error
- * rate; the default) or `'benjamini-hochberg'` (controls the false discovery rate).
+ * rate; the default) or `'benjamini-hochberg'` (controls the false discovery rate; `'bh'`,
+ * as `tracks report --correction bh` spells it, is the same).
  *
  * @example
  * ```ts
  * const method: CorrectionMethod = 'benjamini-hochberg';
  * ```
  */
-export type CorrectionMethod = 'holm' | 'benjamini-hochberg';
+export type CorrectionMethod = 'holm' | 'benjamini-hochberg' | 'bh';
 
 function checkPValues(pValues: readonly number[]): void {
   if (!Array.isArray(pValues)) throw new TracksError('pValues must be an array of numbers');
@@ -87,6 +88,6 @@ export function adjustPValues(
   method: CorrectionMethod = 'holm',
 ): number[] {
   if (method === 'holm') return holm(pValues);
-  if (method === 'benjamini-hochberg') return benjaminiHochberg(pValues);
-  throw new TracksError(`method must be 'holm' or 'benjamini-hochberg', got ${String(method)}`);
+  if (method === 'benjamini-hochberg' || method === 'bh') return benjaminiHochberg(pValues);
+  throw new TracksError(`adjustPValues: method must be 'holm' or 'benjamini-hochberg' (or 'bh'), got ${typeof method === 'string' ? `'${method}'` : String(method)}`);
 }

@@ -28,6 +28,12 @@ test('holm is the default correction', () => {
   assert.deepEqual(adjustPValues(p, 'benjamini-hochberg'), benjaminiHochberg(p));
 });
 
+test("'bh' is Benjamini-Hochberg, as tracks report --correction spells it", () => {
+  const p = [0.01, 0.04, 0.03, 0.2];
+  assert.deepEqual(adjustPValues(p, 'bh'), benjaminiHochberg(p));
+  assert.notDeepEqual(adjustPValues(p, 'bh'), holm(p));
+});
+
 test('corrections keep input order, are never below the raw p-value and never above 1', () => {
   const p = [0.5, 0.001, 0.2, 0.04, 0.04, 1];
   for (const adjusted of [holm(p), benjaminiHochberg(p)]) {
@@ -42,5 +48,5 @@ test('corrections keep input order, are never below the raw p-value and never ab
 test('bad p-values throw TracksError naming the index', () => {
   assert.throws(() => holm([0.1, 1.2]), (e: unknown) => e instanceof TracksError && /pValues\[1\]/.test(e.message));
   assert.throws(() => benjaminiHochberg([Number.NaN]), /pValues\[0\]/);
-  assert.throws(() => adjustPValues([0.1], 'bonferroni' as CorrectionMethod), /method/);
+  assert.throws(() => adjustPValues([0.1], 'bonferroni' as CorrectionMethod), (e: unknown) => e instanceof TracksError && /adjustPValues: method .*'bonferroni'/.test(e.message));
 });

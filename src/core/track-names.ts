@@ -99,12 +99,15 @@ type StaticTrackMethodsOf<C> = [TrackMethodsOf<C>] extends [never] ? ParamTrackO
  * A type-only key (nothing has it at run time): a run made by `choose()` or `with()` carries
  * its class's static track methods under it, so the instance's own `run()`, typed from `this`,
  * takes their parameters too. Without it, a call that fits no static track fell through to the
- * instance's untyped `run(...args: unknown[])` and compiled.
+ * instance's untyped `run(...args: unknown[])` and compiled. A string, not a unique symbol: a
+ * user's declaration files must be able to name it (an exported function returning a run
+ * failed with TS4058), and `~` keeps it last in an editor's completions (as Standard Schema's
+ * `~standard`).
  */
-export declare const staticTracks: unique symbol;
+type StaticTracksKey = '~staticTracks';
 
-/** The static track methods a run type carries (see {@link staticTracks}), or `never`. */
-type StaticTracksOf<T> = T extends { readonly [staticTracks]: infer M extends (...args: never) => unknown } ? M : never;
+/** The static track methods a run type carries (see {@link StaticTracksKey}), or `never`. */
+type StaticTracksOf<T> = T extends { readonly [K in StaticTracksKey]: infer M extends (...args: never) => unknown } ? M : never;
 
 /** The track methods `run()` may call on `T`: those it carries from its class, else its own. */
 type RunMethodsOf<T> = [StaticTracksOf<T>] extends [never] ? TrackMethodsOf<T> : StaticTracksOf<T>;
@@ -137,7 +140,7 @@ export type StaticRun<C> = [StaticTrackMethodsOf<C>] extends [never]
   ? unknown
   : {
       run(...args: ArgsOf<StaticTrackMethodsOf<C>>): NeverNoOpControl<C> extends true ? ResultOf<StaticTrackMethodsOf<C>> : ResultOf<StaticTrackMethodsOf<C>> | undefined;
-      readonly [staticTracks]: StaticTrackMethodsOf<C>;
+      readonly '~staticTracks': StaticTrackMethodsOf<C>;
     };
 
 /** A class's constructor options with `force` narrowed to its track names (for `choose()` and `with()`). */

@@ -2,7 +2,8 @@
 // (declarations and the dashboard's assets, no source maps to files it does not ship); its
 // package.json runs nothing at install and declares every subpath with `types` first; and a
 // strict NodeNext project with skipLibCheck off and no @types beyond node and express
-// type-checks code using every public export and every subpath against the tarball.
+// type-checks code using every public export and every subpath against the tarball, and
+// writes its declaration files (a user's exported function may return a run).
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -105,6 +106,7 @@ test('a strict NodeNext project with skipLibCheck off type-checks every export a
   } catch (error) {
     assert.fail(`the user's project does not type-check:\n${(error as { stdout?: string }).stdout ?? String(error)}`);
   }
+  assert.match(readFileSync(join(project, 'declarations', 'consumer.d.ts'), 'utf8'), /export declare function pickDelay\(key: string\)/);
   // The installed CLI answers --version and help.
   const cli = join(project, 'node_modules', 'tracks', 'dist', 'cli', 'main.js');
   assert.match(execFileSync(process.execPath, [cli, '--version'], { encoding: 'utf8' }), /^tracks \d+\.\d+\.\d+/);

@@ -154,6 +154,12 @@ function proposedDefinition(definition: TrackSetDefinition, change: ProposedChan
   for (const name of removed) {
     if (!definition.byName.has(name)) throw new TracksError(`cannot remove ${quoted(name)}: ${quoted(definition.id)} has no such track (${known()}); name one of them in removeTracks (--remove-track)`);
   }
+  // As a weight of 0 (checkBaselineWeight): the phases to come would have no baseline.
+  if (definition.baseline !== null && removed.has(definition.baseline) && !definition.sticky) {
+    throw new TracksError(
+      `cannot remove ${quoted(definition.baseline)}: it is the baseline of ${quoted(definition.id)}, which every phase compares its tracks with; name another track as the class's baseline first (static control = '<track>'), or simulate other weights (weights, --weights)`,
+    );
+  }
   const weights = asMap(change.weights);
   const tracks: TrackDefinition[] = definition.tracks
     .filter((t) => !removed.has(t.name))

@@ -68,7 +68,7 @@ export class SqliteStore implements Store {
   constructor(path: string, options: SqliteStoreOptions = {}) {
     // The absolute path: it names the store in messages and places its default outbox.
     const absolute = resolve(path);
-    assertSqliteDriver(`the SQLite store ${absolute}`, 'or use another store (a postgres:// URL, memoryStore(), callbackStore(fn))');
+    assertSqliteDriver(`the SQLite store ${absolute}`, 'or use another store (a postgres:// URL; in code, also memoryStore() or callbackStore(fn))');
     this.description = `sqlite:${absolute}`;
     this.#path = absolute;
     this.#waitMs = options.busyTimeoutMs ?? 30_000;

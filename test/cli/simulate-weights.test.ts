@@ -51,6 +51,15 @@ test('simulate refuses a zero weight for the baseline of a set that is not stick
   assert.equal((await cli('simulate', module, '--trackset', 'plain', '--count', '1000', '--weights', 'short=0')).code, 0);
 });
 
+test('simulate refuses removing the baseline of a set that is not sticky, as it refuses its weight of 0', async () => {
+  const refused = await cli('simulate', module, '--trackset', 'plain', '--count', '1000', '--remove-track', 'control');
+  assert.equal(refused.code, 2, refused.err);
+  assert.match(refused.err, /^tracks simulate: cannot remove 'control': it is the baseline of 'plain'.*static control = '<track>'.*--weights/);
+  const sticky = await cli('simulate', module, '--trackset', 'sticky', '--count', '1000', '--remove-track', 'control', '--json');
+  assert.equal(sticky.code, 0, sticky.err);
+  assert.equal((await cli('simulate', module, '--trackset', 'plain', '--count', '1000', '--remove-track', 'short')).code, 0);
+});
+
 test('simulateSplit applies the same rule from code', () => {
   class Delay extends TrackSet {
     static override id = 'sim-weights-delay';

@@ -81,14 +81,27 @@ function tableWidth(widths: readonly number[], gap: number): number {
   return 2 + widths.reduce((sum, w) => sum + w, 0) + gap * (widths.length - 1);
 }
 
+/** Signs that join the words on either side of them when a line is wrapped. */
+const COMPARISONS = new Set(['=', '<', '>', '≤', '≥', '≈']);
+
 /** The report's width: it must read well in a 100-column terminal. */
 export const WIDTH = 100;
 
-/** Word-wraps `text` to lines of at most `width` characters (a longer word is cut). */
+/**
+ * Word-wraps `text` to lines of at most `width` characters (a longer word is cut). A
+ * comparison stays on one line with both its sides ("p = 0.62", "p < 0.001").
+ */
 export function wrap(text: string, width: number): string[] {
   const lines: string[] = [];
   let line = '';
-  for (const word of text.split(' ')) {
+  const parts = text.split(' ');
+  const words: string[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
+    if (COMPARISONS.has(part) && words.length > 0 && i + 1 < parts.length) words[words.length - 1] += ` ${part} ${parts[++i]}`;
+    else words.push(part);
+  }
+  for (const word of words) {
     if (line !== '' && line.length + 1 + word.length > width) {
       lines.push(line);
       line = '';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { liftText, signedPercent, table } from '../../src/report/text-table.js';
+import { liftText, signedPercent, table, wrap } from '../../src/report/text-table.js';
 import { signedPercent as dashboardSignedPercent } from '../../src/dashboard/client/dom.js';
 import { liftText as dashboardLiftText } from '../../src/dashboard/client/trackset.js';
 
@@ -65,4 +65,13 @@ test('table: narrowing a table too wide for the page never widens a column', () 
   const rule = text.split('\n')[1]!.trim().split(/\s+/);
   assert.equal(rule[1]!.length, 5, "'pairs' stays 5 wide");
   assert.equal(rule[3]!.length, 1);
+});
+
+test('wrap keeps a comparison with both its sides on one line', () => {
+  const status = `delay  [stopped, serving long]  4,985 users, baseline control, 12 phases combined, sample ratio p = 0.62`;
+  const lines = wrap(status, 100);
+  assert.ok(lines.every((l) => l.length <= 100));
+  assert.equal(lines.at(-1), 'p = 0.62');
+  assert.deepEqual(wrap('a b p < 0.001 c', 10), ['a b', 'p < 0.001', 'c']);
+  assert.deepEqual(wrap('x =', 10), ['x ='], 'a sign at the end stays a word');
 });

@@ -14,6 +14,7 @@ interface TalliedCell {
 }
 
 const DAY_MS = 86_400_000;
+const RECENT_CELLS = 8;
 
 /**
  * The users a SQLite writer adds to tracks_exposure_counts for the exposures it inserted in
@@ -31,6 +32,8 @@ const DAY_MS = 86_400_000;
  */
 export class ExposureTally {
   readonly #cells = new Map<string, TalliedCell>();
+  /** The groups found last, looked at before the map. */
+  readonly #recent: TalliedCell[] = [];
   readonly #upsert: BetterSqlite3.Statement;
   readonly #set: number;
   readonly #phase: number;
@@ -55,13 +58,23 @@ export class ExposureTally {
     const at = params[offset + this.#at] as number;
     // SQLite's integer division (NEW.at / 86400000) truncates, as Math.trunc does.
     const day = Math.trunc(at / DAY_MS);
-    // NUL never occurs in a stored name (checked at the edge and again by the worker) nor in
-    // JSON text, so the joined key names one group.
-    const key = `${trackSetId}\u0000${phase}\u0000${track}\u0000${dimensions}\u0000${day}`;
-    const cell = this.#cells.get(key);
+    // A batch touches a few groups (tracks x days): compared field by field (the names are the
+    // same strings, so mostly by reference) before a key is built for the map.
+    let cell: TalliedCell | undefined;
+    for (const c of this.#recent) {
+      if (c.trackSetId === trackSetId && c.track === track && c.day === day && c.phase === phase && c.dimensions === dimensions) {
+        cell = c;
+        break;
+      }
+    }
     if (cell === undefined) {
-      this.#cells.set(key, { trackSetId, phase, track, dimensions, day, users: 1, firstAt: at, lastAt: at });
-      return;
+      // NUL never occurs in a stored name (checked at the edge and again by the worker) nor in
+      // JSON text, so the joined key names one group.
+      const key = `${trackSetId}\u0000${phase}\u0000${track}\u0000${dimensions}\u0000${day}`;
+      cell = this.#cells.get(key);
+      if (cell === undefined) this.#cells.set(key, (cell = { trackSetId, phase, track, dimensions, day, users: 0, firstAt: at, lastAt: at }));
+      if (this.#recent.length === RECENT_CELLS) this.#recent.shift();
+      this.#recent.push(cell);
     }
     cell.users++;
     if (at < cell.firstAt) cell.firstAt = at;
@@ -72,10 +85,12 @@ export class ExposureTally {
   write(): void {
     for (const c of this.#cells.values()) this.#upsert.run(c.trackSetId, c.phase, c.track, c.dimensions, c.day, c.users, c.firstAt, c.lastAt);
     this.#cells.clear();
+    this.#recent.length = 0;
   }
 
   /** Forgets what was tallied (the transaction is rolled back). */
   reset(): void {
     this.#cells.clear();
+    this.#recent.length = 0;
   }
 }

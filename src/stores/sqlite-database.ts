@@ -410,13 +410,20 @@ class CountedRows {
   readonly #savepoint: BetterSqlite3.Statement;
   readonly #release: BetterSqlite3.Statement;
   readonly #rollback: BetterSqlite3.Statement;
+  /** The row that tells the trigger to skip marked rows, inserted and deleted in the writer's transaction (migration 9). */
+  readonly #begin: BetterSqlite3.Statement;
+  readonly #end: BetterSqlite3.Statement;
   #triggerFor = 0;
+  /** Whether this transaction inserted the row of tracks_writer_counting. */
+  #counting = false;
 
   constructor(db: Database, tally: ExposureTally) {
     this.#tally = tally;
     this.#savepoint = db.prepare('SAVEPOINT tracks_counted_rows');
     this.#release = db.prepare('RELEASE tracks_counted_rows');
     this.#rollback = db.prepare('ROLLBACK TO tracks_counted_rows');
+    this.#begin = db.prepare('INSERT INTO tracks_writer_counting (since) VALUES (?)');
+    this.#end = db.prepare('DELETE FROM tracks_writer_counting');
   }
 
   run(marked: () => BetterSqlite3.Statement, unmarked: () => BetterSqlite3.Statement, params: Cell[], rows: number, width: number): void {
@@ -424,6 +431,10 @@ class CountedRows {
       this.#triggerFor--;
       unmarked().run(params);
       return;
+    }
+    if (!this.#counting) {
+      this.#begin.run(Date.now());
+      this.#counting = true;
     }
     this.#savepoint.run();
     if (marked().run(params).changes === rows) {
@@ -437,12 +448,17 @@ class CountedRows {
     unmarked().run(params);
   }
 
+  /** A batch begins: a failed one's tally is forgotten (its transaction, and the row of tracks_writer_counting, were rolled back). */
   reset(): void {
     this.#tally.reset();
+    this.#counting = false;
   }
 
+  /** The batch's counts, then the row of tracks_writer_counting deleted, before the transaction commits. */
   write(): void {
     this.#tally.write();
+    if (this.#counting) this.#end.run();
+    this.#counting = false;
   }
 }
 

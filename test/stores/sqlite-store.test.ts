@@ -98,6 +98,7 @@ test('configure with a path records into a real SQLite file with the tracks_ sch
       'tracks_schema_version',
       'tracks_shadow',
       'tracks_shadow_samples',
+      'tracks_writer_counting',
     ]);
     assert.equal((db.prepare('SELECT MAX(version) AS v FROM tracks_schema_version').get() as { v: number }).v, SQLITE_MIGRATIONS.length);
     assert.equal((db.prepare('SELECT COUNT(*) AS n FROM tracks_exposures').get() as { n: number }).n, 300);
@@ -287,6 +288,14 @@ test('the writer counts the exposures it stores exactly once: whole and partial 
   const tool = new BetterSqlite3(path);
   const insert = tool.prepare('INSERT INTO tracks_exposures (track_set_id, unit, track, at, event_id) VALUES (?, ?, ?, ?, ?)');
   for (let i = 0; i < 5; i++) insert.run('counts-a', `tool-${i}`, 'a', day + i, `t${i}`);
+  // Rows copied whole from another store (marked counted = 1 by its writer) and a row a tool
+  // marks itself are counted by the trigger: the mark counts only inside the writer's transaction.
+  const otherPath = join(dir, 'writer-counts-other.db');
+  const other = sqliteStore(otherPath);
+  await other.write(Array.from({ length: 10 }, (_, i) => exposure(`copied-${i}`, i)));
+  await other.close();
+  tool.exec(`ATTACH '${otherPath}' AS other; INSERT OR IGNORE INTO main.tracks_exposures SELECT * FROM other.tracks_exposures; DETACH other;`);
+  tool.prepare("INSERT INTO tracks_exposures (track_set_id, unit, track, at, event_id, counted) VALUES ('counts-a', 'marked-by-a-tool', 'a', ?, 't-marked', 1)").run(day);
   // (1, 2, 4, 5, 7: set 'counts-a', as the tool's rows)
   await store.write([...[1, 2, 4, 5, 7].map((n, i) => exposure(`tool-${i}`, n, `w-tool-${i}`)), ...Array.from({ length: 120 }, (_, i) => exposure(`m${i}`, i))]);
   // Batches refused half-way (a trigger of the tool's) are rolled back whole, and what was
@@ -307,11 +316,12 @@ test('the writer counts the exposures it stores exactly once: whole and partial 
   const counts = tool.prepare('SELECT track_set_id, phase, track, dimensions, day, users, first_at, last_at FROM tracks_exposure_counts ORDER BY 1, 2, 3, 4, 5').all();
   assert.deepEqual(counts, truth);
   const stored = (tool.prepare('SELECT COUNT(*) AS n FROM tracks_exposures').get() as { n: number }).n;
-  assert.equal(stored, 250 + 36 + 1 + 5 + 120 + 100);
+  assert.equal(stored, 250 + 36 + 1 + 5 + 10 + 1 + 120 + 100);
   assert.equal((tool.prepare('SELECT SUM(users) AS n FROM tracks_exposure_counts').get() as { n: number }).n, stored);
   // The first batch's rows (all new) were counted by the writer and marked; the tool's were not (the trigger counted them).
   assert.equal((tool.prepare("SELECT COUNT(*) AS n FROM tracks_exposures WHERE counted = 1 AND unit LIKE 'u%'").get() as { n: number }).n, 250);
   assert.equal((tool.prepare("SELECT COUNT(*) AS n FROM tracks_exposures WHERE counted IS NULL AND event_id LIKE 't%'").get() as { n: number }).n, 5);
+  assert.equal((tool.prepare('SELECT COUNT(*) AS n FROM tracks_writer_counting').get() as { n: number }).n, 0, 'the writer leaves no mark of its transaction');
   tool.close();
   await store.close();
 });

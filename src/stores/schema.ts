@@ -183,7 +183,7 @@ ${COUNT_NEW_EXPOSURE}
   DROP INDEX IF EXISTS tracks_exposures_cell;
   `,
   // Version 9: the store's writer counts the exposures it inserts itself, per batch and in the
-  // same transaction (exposure-tally.ts), and marks their rows counted = 1; the trigger skips a
+  // same transaction (exposure-counting.ts), and marks their rows counted = 1; the trigger skips a
   // marked row only while tracks_writer_counting has a row, which the writer's transaction
   // inserts and deletes before it commits. So every other row is counted by the trigger, a
   // marked one too (a copy of rows with SELECT *, from another store). A trigger program per

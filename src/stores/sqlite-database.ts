@@ -24,7 +24,7 @@ import type { MigrationTarget } from './migrations.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 import { readOnlyHint, sqliteStoreError, untilDeadline } from './sqlite-errors.js';
 import { FILE_REPLACED, FileIdentity } from './file-identity.js';
-import { ExposureTally } from './exposure-tally.js';
+import { ExposureCounting } from './exposure-counting.js';
 import { abandoned, always } from './request-state.js';
 import { buildSummary } from './summary-rows.js';
 import { METRIC_COLUMNS, declarationsOf } from './metric-rows.js';
@@ -292,7 +292,7 @@ class Writer {
     this.#path = path;
     this.#identity = new FileIdentity(path);
     const inserts = new Map(
-      EVENT_KINDS.map((kind) => [kind, new TableInsert(db, EVENT_TABLES[kind] as EventTable, kind === 'exposure' ? new ExposureTally(db, EVENT_TABLES.exposure) : undefined)] as const),
+      EVENT_KINDS.map((kind) => [kind, new TableInsert(db, EVENT_TABLES[kind] as EventTable, kind === 'exposure' ? new ExposureCounting(db, EVENT_TABLES.exposure) : undefined)] as const),
     );
     this.writeBatch = db.transaction((events: readonly RecordedEvent[], mayCommit: () => boolean) => {
       // A batch that failed half-way left rows pending: they must not leak into this one.
@@ -312,8 +312,8 @@ class Writer {
 
 /**
  * Inserts one kind of event, in multi-row statements built from the kind's table description.
- * With a tally (exposures), rows are inserted marked counted = 1 and counted by the tally
- * where that is cheaper than the table's trigger (see CountedRows).
+ * Exposures' statements go through their counting (exposure-counting.ts), in a marked and an
+ * unmarked form.
  */
 class TableInsert {
   readonly #table: EventTable;
@@ -321,13 +321,13 @@ class TableInsert {
   /** Statements of 2^i rows (i <= 6) and of ROWS_PER_STATEMENT (index 7), prepared when first needed; marked counted at 8 + i. */
   readonly #statements: (BetterSqlite3.Statement | undefined)[] = [];
   readonly #params: Cell[];
-  readonly #counted: CountedRows | undefined;
+  readonly #counting: ExposureCounting | undefined;
   #pending = 0;
 
-  constructor(db: Database, table: EventTable, tally?: ExposureTally) {
+  constructor(db: Database, table: EventTable, counting?: ExposureCounting) {
     this.#table = table;
     this.#db = db;
-    this.#counted = tally === undefined ? undefined : new CountedRows(db, tally);
+    this.#counting = counting;
     this.#params = new Array<Cell>(table.columns.length * ROWS_PER_STATEMENT);
   }
 
@@ -349,8 +349,8 @@ class TableInsert {
   }
 
   #run(size: number, params: Cell[], rows: number): void {
-    if (this.#counted === undefined) this.#statement(size).run(params);
-    else this.#counted.run(() => this.#statement(size, true), () => this.#statement(size), params, rows, this.#table.columns.length);
+    if (this.#counting === undefined) this.#statement(size).run(params);
+    else this.#counting.run(() => this.#statement(size, true), () => this.#statement(size), params, rows, this.#table.columns.length);
   }
 
   add(event: RecordedEvent): void {
@@ -366,7 +366,7 @@ class TableInsert {
   /** Forgets rows not yet written, and what was tallied of a batch that failed. */
   reset(): void {
     this.#pending = 0;
-    this.#counted?.reset();
+    this.#counting?.reset();
   }
 
   /**
@@ -385,80 +385,7 @@ class TableInsert {
       done += rows;
     }
     this.#pending = 0;
-    this.#counted?.write();
-  }
-}
-
-/**
- * Statements left to the trigger after one that skipped rows: a service whose units come
- * back after a restart, or through several processes, meets stored exposures in nearly every
- * statement for a while, and a statement tried twice costs more than the trigger.
- */
-const TRIGGER_COUNTED_AFTER_A_SKIP = 64;
-
-/**
- * Runs the exposures' multi-row INSERTs so that each row stored is counted exactly once.
- * A statement runs with its rows marked counted, inside a savepoint, and the tally counts it
- * whole when it stored every row, as nearly all do where units are new (a third cheaper than
- * the trigger's program per row). One that skipped rows (a unit's exposure already stored: a
- * replay, another process's copy, or the unit twice in one batch) is rolled back and run
- * unmarked, for the trigger to count the rows it stores; so are the next
- * TRIGGER_COUNTED_AFTER_A_SKIP statements, without the first try.
- */
-class CountedRows {
-  readonly #tally: ExposureTally;
-  readonly #savepoint: BetterSqlite3.Statement;
-  readonly #release: BetterSqlite3.Statement;
-  readonly #rollback: BetterSqlite3.Statement;
-  /** The row that tells the trigger to skip marked rows, inserted and deleted in the writer's transaction (migration 9). */
-  readonly #begin: BetterSqlite3.Statement;
-  readonly #end: BetterSqlite3.Statement;
-  #triggerFor = 0;
-  /** Whether this transaction inserted the row of tracks_writer_counting. */
-  #counting = false;
-
-  constructor(db: Database, tally: ExposureTally) {
-    this.#tally = tally;
-    this.#savepoint = db.prepare('SAVEPOINT tracks_counted_rows');
-    this.#release = db.prepare('RELEASE tracks_counted_rows');
-    this.#rollback = db.prepare('ROLLBACK TO tracks_counted_rows');
-    this.#begin = db.prepare('INSERT INTO tracks_writer_counting (since) VALUES (?)');
-    this.#end = db.prepare('DELETE FROM tracks_writer_counting');
-  }
-
-  run(marked: () => BetterSqlite3.Statement, unmarked: () => BetterSqlite3.Statement, params: Cell[], rows: number, width: number): void {
-    if (this.#triggerFor > 0) {
-      this.#triggerFor--;
-      unmarked().run(params);
-      return;
-    }
-    if (!this.#counting) {
-      this.#begin.run(Date.now());
-      this.#counting = true;
-    }
-    this.#savepoint.run();
-    if (marked().run(params).changes === rows) {
-      this.#release.run();
-      for (let r = 0; r < rows; r++) this.#tally.add(params, r * width);
-      return;
-    }
-    this.#rollback.run();
-    this.#release.run();
-    this.#triggerFor = TRIGGER_COUNTED_AFTER_A_SKIP;
-    unmarked().run(params);
-  }
-
-  /** A batch begins: a failed one's tally is forgotten (its transaction, and the row of tracks_writer_counting, were rolled back). */
-  reset(): void {
-    this.#tally.reset();
-    this.#counting = false;
-  }
-
-  /** The batch's counts, then the row of tracks_writer_counting deleted, before the transaction commits. */
-  write(): void {
-    this.#tally.write();
-    if (this.#counting) this.#end.run();
-    this.#counting = false;
+    this.#counting?.write();
   }
 }
 

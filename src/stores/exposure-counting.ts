@@ -1,3 +1,7 @@
+/**
+ * How the SQLite store's writer counts the exposures it stores (schema migration 9): in its
+ * own tally where a statement stored every row, else by the table's trigger.
+ */
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Cell, EventTable } from '../model/event-tables.js';
 
@@ -20,17 +24,10 @@ const RECENT_CELLS = 8;
  * The users a SQLite writer adds to tracks_exposure_counts for the exposures it inserted in
  * the current transaction, by set, phase, track, dimensions and day: what the table's trigger
  * adds for a row (schema.ts, COUNT_NEW_EXPOSURE), added up per group and upserted once per
- * group when the batch ends. The writer's rows are inserted with counted = 1, which the
- * trigger skips (migration 9).
- *
- * @example
- * ```ts
- * const tally = new ExposureTally(db, EVENT_TABLES.exposure);
- * tally.add(row, 0); // a row the writer's INSERT just stored
- * tally.write(); // in the same transaction, before it commits
- * ```
+ * group when the batch ends (for the rows ExposureCounting inserts marked, which the trigger
+ * skips).
  */
-export class ExposureTally {
+class ExposureTally {
   readonly #cells = new Map<string, TalliedCell>();
   /** The groups found last, looked at before the map. */
   readonly #recent: TalliedCell[] = [];
@@ -92,5 +89,88 @@ export class ExposureTally {
   reset(): void {
     this.#cells.clear();
     this.#recent.length = 0;
+  }
+}
+
+/**
+ * Statements left to the trigger after one that skipped rows: a service whose units come
+ * back after a restart, or through several processes, meets stored exposures in nearly every
+ * statement for a while, and a statement tried twice costs more than the trigger.
+ */
+const TRIGGER_COUNTED_AFTER_A_SKIP = 64;
+
+/**
+ * Runs the SQLite writer's multi-row INSERTs of exposures so that each row stored is counted
+ * in tracks_exposure_counts exactly once.
+ * A statement runs with its rows marked counted, inside a savepoint, and the tally counts it
+ * whole when it stored every row, as nearly all do where units are new (a third cheaper than
+ * the trigger's program per row). One that skipped rows (a unit's exposure already stored: a
+ * replay, another process's copy, or the unit twice in one batch) is rolled back and run
+ * unmarked, for the trigger to count the rows it stores; so are the next
+ * TRIGGER_COUNTED_AFTER_A_SKIP statements, without the first try.
+ *
+ * @example
+ * ```ts
+ * const counting = new ExposureCounting(db, EVENT_TABLES.exposure);
+ * counting.reset(); // a batch begins, in the writer's transaction
+ * counting.run(() => markedInsert, () => plainInsert, params, rows, width); // per statement
+ * counting.write(); // the batch's counts, before it commits
+ * ```
+ */
+export class ExposureCounting {
+  readonly #tally: ExposureTally;
+  readonly #savepoint: BetterSqlite3.Statement;
+  readonly #release: BetterSqlite3.Statement;
+  readonly #rollback: BetterSqlite3.Statement;
+  /** The row that tells the trigger to skip marked rows, inserted and deleted in the writer's transaction (migration 9). */
+  readonly #begin: BetterSqlite3.Statement;
+  readonly #end: BetterSqlite3.Statement;
+  #triggerFor = 0;
+  /** Whether this transaction inserted the row of tracks_writer_counting. */
+  #counting = false;
+
+  constructor(db: BetterSqlite3.Database, table: EventTable<'exposure'>) {
+    this.#tally = new ExposureTally(db, table);
+    this.#savepoint = db.prepare('SAVEPOINT tracks_counted_rows');
+    this.#release = db.prepare('RELEASE tracks_counted_rows');
+    this.#rollback = db.prepare('ROLLBACK TO tracks_counted_rows');
+    this.#begin = db.prepare('INSERT INTO tracks_writer_counting (since) VALUES (?)');
+    this.#end = db.prepare('DELETE FROM tracks_writer_counting');
+  }
+
+  /** Runs one INSERT of `rows` rows of `width` columns: `marked` inserts them counted = 1, `unmarked` for the trigger to count. */
+  run(marked: () => BetterSqlite3.Statement, unmarked: () => BetterSqlite3.Statement, params: Cell[], rows: number, width: number): void {
+    if (this.#triggerFor > 0) {
+      this.#triggerFor--;
+      unmarked().run(params);
+      return;
+    }
+    if (!this.#counting) {
+      this.#begin.run(Date.now());
+      this.#counting = true;
+    }
+    this.#savepoint.run();
+    if (marked().run(params).changes === rows) {
+      this.#release.run();
+      for (let r = 0; r < rows; r++) this.#tally.add(params, r * width);
+      return;
+    }
+    this.#rollback.run();
+    this.#release.run();
+    this.#triggerFor = TRIGGER_COUNTED_AFTER_A_SKIP;
+    unmarked().run(params);
+  }
+
+  /** A batch begins: a failed one's tally is forgotten (its transaction, and the row of tracks_writer_counting, were rolled back). */
+  reset(): void {
+    this.#tally.reset();
+    this.#counting = false;
+  }
+
+  /** The batch's counts, then the row of tracks_writer_counting deleted, before the transaction commits. */
+  write(): void {
+    this.#tally.write();
+    if (this.#counting) this.#end.run();
+    this.#counting = false;
   }
 }

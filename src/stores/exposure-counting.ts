@@ -104,10 +104,11 @@ const TRIGGER_COUNTED_AFTER_A_SKIP = 64;
  * in tracks_exposure_counts exactly once.
  * A statement runs with its rows marked counted, inside a savepoint, and the tally counts it
  * whole when it stored every row, as nearly all do where units are new (a third cheaper than
- * the trigger's program per row). One that skipped rows (a unit's exposure already stored: a
- * replay, another process's copy, or the unit twice in one batch) is rolled back and run
- * unmarked, for the trigger to count the rows it stores; so are the next
- * TRIGGER_COUNTED_AFTER_A_SKIP statements, without the first try.
+ * the trigger's program per row), and not at all when it stored none (a replay). One that
+ * stored some of its rows (a unit's exposure already stored: another process's copy, a
+ * returning unit, or the unit twice in one batch) is rolled back and run unmarked, for the
+ * trigger to count the rows it stores; so are the next TRIGGER_COUNTED_AFTER_A_SKIP
+ * statements, without the first try.
  *
  * @example
  * ```ts
@@ -150,9 +151,11 @@ export class ExposureCounting {
       this.#counting = true;
     }
     this.#savepoint.run();
-    if (marked().run(params).changes === rows) {
+    const stored = marked().run(params).changes;
+    if (stored === rows || stored === 0) {
+      // All stored, counted here; or none (every unit was stored already: a replay), nothing to count.
       this.#release.run();
-      for (let r = 0; r < rows; r++) this.#tally.add(params, r * width);
+      for (let r = 0; r < stored; r++) this.#tally.add(params, r * width);
       return;
     }
     this.#rollback.run();

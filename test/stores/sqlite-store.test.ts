@@ -280,6 +280,7 @@ test('the writer counts the exposures it stores exactly once: whole and partial 
   });
   const first = Array.from({ length: 250 }, (_, i) => exposure(`u${i}`, i)); // 2 statements of 100, then 32 + 16 + 2
   await store.write(first);
+  await store.write(first.slice(0, 150)); // replayed alone: statements that store nothing
   // Replayed whole (every row already stored), with new units between them and a unit twice.
   const replay = first.flatMap((e, i) => (i % 7 === 0 ? [e, exposure(`n${i}`, i)] : [e]));
   replay.push(exposure('n0', 0, 'e-n0-again'), exposure('twice', 1), exposure('twice', 2, 'e-twice-again'));

@@ -34,12 +34,14 @@ export async function migrate(target: MigrationTarget, migrations: readonly stri
 
 /**
  * Whether a read may go ahead on `version`: 'empty' when the store holds no tracks tables,
- * 'current' when it is this version's; throws a StoreError for an older or newer schema.
+ * 'current' when this version reads it: its own schema, or one from `oldestReadable` on (the
+ * migrations since changed only how rows are written); throws a StoreError for an older or
+ * newer schema.
  */
-export function readableVersion(description: string, version: number, latest: number): 'empty' | 'current' {
+export function readableVersion(description: string, version: number, latest: number, oldestReadable = latest): 'empty' | 'current' {
   if (version === 0) return 'empty';
-  if (version === latest) return 'current';
   if (version > latest) throw newerSchema(description, version, latest);
+  if (version >= oldestReadable) return 'current';
   throw new StoreError(
     `tracks: ${description} has schema version ${version}, older than this tracks (${latest}); ` +
       'it is upgraded when a process of this version first records to it',

@@ -200,6 +200,13 @@ ${COUNT_NEW_EXPOSURE}
 ];
 
 /**
+ * The oldest SQLite schema this version reads as it is (reads never migrate): migration 9
+ * changed only how the store's writer counts exposures, so a store of version 8 reads the same
+ * until a process of this version records to it.
+ */
+export const SQLITE_OLDEST_READABLE = 8;
+
+/**
  * Columns SQLite's tables have beyond their kind's description (model/event-tables.ts): the
  * writer's bookkeeping. `counted` marks exposures the writer counted itself (migration 9).
  */

@@ -21,7 +21,7 @@ import { controlsSql, SQLITE_DIALECT } from './summary-sql.js';
 import type { ControlRow } from './control-rows.js';
 import { migrate, noTracksData, readableVersion } from './migrations.js';
 import type { MigrationTarget } from './migrations.js';
-import { SQLITE_MIGRATIONS } from './schema.js';
+import { SQLITE_MIGRATIONS, SQLITE_OLDEST_READABLE } from './schema.js';
 import { readOnlyHint, sqliteStoreError, untilDeadline } from './sqlite-errors.js';
 import { FILE_REPLACED, FileIdentity } from './file-identity.js';
 import { ExposureCounting } from './exposure-counting.js';
@@ -275,7 +275,7 @@ export class SqliteDatabase {
     } catch (error) {
       throw sqliteStoreError(`cannot read the SQLite store ${this.#path}${readOnlyHint(this.#path, error)}`, error);
     }
-    return readableVersion(`the SQLite store ${this.#path}`, version, SQLITE_MIGRATIONS.length) === 'empty' ? undefined : reader;
+    return readableVersion(`the SQLite store ${this.#path}`, version, SQLITE_MIGRATIONS.length, SQLITE_OLDEST_READABLE) === 'empty' ? undefined : reader;
   }
 }
 

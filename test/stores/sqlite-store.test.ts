@@ -329,3 +329,32 @@ test('the writer counts the exposures it stores exactly once: whole and partial 
   tool.close();
   await again.close();
 });
+
+test('a store of schema version 8 is read as it is (migration 9 changed only writing); one of version 7 must be recorded to first', async () => {
+  const day = Date.UTC(2026, 10, 2);
+  const oldStore = (version: number) => {
+    const path = join(dir, `version-${version}.db`);
+    const db = new BetterSqlite3(path);
+    db.exec('CREATE TABLE tracks_schema_version (version INTEGER NOT NULL)');
+    SQLITE_MIGRATIONS.slice(0, version).forEach((migration, i) => {
+      db.exec(migration);
+      db.prepare('INSERT INTO tracks_schema_version (version) VALUES (?)').run(i + 1);
+    });
+    const insert = db.prepare('INSERT INTO tracks_exposures (track_set_id, unit, track, at, event_id) VALUES (?, ?, ?, ?, ?)');
+    for (let i = 0; i < 12; i++) insert.run('old-reads', `u${i}`, i % 3 ? 'a' : 'b', day + i, `e${i}`);
+    db.close();
+    return path;
+  };
+  const eight = oldStore(8);
+  const store = sqliteStore(eight);
+  const sums = await store.summarize({ trackSetId: 'old-reads', daily: false });
+  assert.deepEqual(Object.fromEntries(sums[0]!.tracks.map((t) => [t.track, t.users])), { a: 8, b: 4 });
+  await store.close();
+  const after = new BetterSqlite3(eight, { readonly: true });
+  assert.equal((after.prepare('SELECT MAX(version) AS v FROM tracks_schema_version').get() as { v: number }).v, 8, 'the read migrated nothing');
+  after.close();
+
+  const seven = sqliteStore(oldStore(7));
+  await assert.rejects(seven.summarize({ daily: false }), /schema version 7, older than this tracks \(9\); it is upgraded when a process of this version first records to it/);
+  await seven.close();
+});

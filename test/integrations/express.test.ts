@@ -91,3 +91,41 @@ test("Express: a short or placeholder forceSecret works, with one warning saying
   assert.equal(weak.length, 1);
   assert.match(weak[0]!.message, /^tracks\/express: forceSecret is 6 characters long, easy to guess: anyone who guesses it can force their own tracks\. Use a random secret of at least 16 characters/);
 });
+
+test('Express: req.tracks in a mounted app, a router and a second app; each request sees its own; a handler may set it', async () => {
+  const sub = express();
+  sub.get('/', (req, res) => {
+    const run = new AdapterDelayTracks();
+    res.json({ track: run.name, tracks: { ...req.tracks } });
+  });
+  const router = express.Router();
+  router.get('/', (req, res) => {
+    const run = new AdapterDelayTracks();
+    res.json({ track: run.name, tracks: { ...req.tracks } });
+  });
+  const app = express();
+  app.use(tracks({ key: (req) => req.get('x-user') }));
+  app.use('/sub', sub);
+  app.use('/router', router);
+  app.get('/none', (req, res) => res.json({ tracks: req.tracks ?? null }));
+  app.get('/set', (req, res) => {
+    req.tracks = { mine: 'yes' };
+    res.json({ tracks: req.tracks });
+  });
+  // A second app with its own adapter, and one without: the first app's requests are not visible there.
+  const other = express();
+  other.get('/', (req, res) => res.json({ tracks: req.tracks ?? null }));
+  const servers = await Promise.all([app, other].map((a) => new Promise<Server>((resolve) => { const s = a.listen(0, '127.0.0.1', () => resolve(s)); })));
+  const [url, otherUrl] = servers.map((s) => `http://127.0.0.1:${(s.address() as AddressInfo).port}`);
+  try {
+    for (const path of ['/sub', '/router']) {
+      const answers = await Promise.all(['u1', 'u2', 'u3', 'u4'].map(async (user) => (await (await fetch(`${url}${path}`, { headers: { 'x-user': user } })).json()) as { track: string; tracks: Record<string, string> }));
+      for (const answer of answers) assert.deepEqual(answer.tracks, { [AdapterDelayTracks.id]: answer.track }, path);
+    }
+    assert.deepEqual(await (await fetch(`${url}/none`, { headers: { 'x-user': 'u1' } })).json(), { tracks: {} }, 'no run yet: an empty record');
+    assert.deepEqual(await (await fetch(`${url}/set`)).json(), { tracks: { mine: 'yes' } });
+    assert.deepEqual(await (await fetch(otherUrl!)).json(), { tracks: null }, 'a request the adapter never saw has none');
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  }
+});

@@ -70,6 +70,13 @@ async function route(ctx: RouteContext, req: IncomingMessage, res: ServerRespons
   const url = new URL(req.url ?? '/', 'http://dashboard.invalid');
   const crossSite = crossSiteProblem(req, url.pathname);
   if (crossSite !== null) throw new ApiError(403, crossSite);
+  // The browser asks for an icon after any page, the token's 401 included, and may do so after
+  // the token's cookie is set: 204 to everyone, so neither a 401 nor a 404 lands in its console.
+  if (url.pathname === '/favicon.ico') {
+    res.setHeader('Cache-Control', 'max-age=86400');
+    res.writeHead(204).end();
+    return;
+  }
   const access = checkAccess(req, url, ctx.token);
   if (access.kind === 'denied') {
     res.setHeader('WWW-Authenticate', 'Bearer realm="tracks dashboard"');

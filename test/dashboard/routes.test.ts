@@ -223,6 +223,8 @@ test('with a token every request needs it: ?token sets an HttpOnly SameSite=Stri
       assert.equal(denied.headers.get('content-security-policy'), CONTENT_SECURITY_POLICY);
     }
     assert.equal((await fetch(new URL('/?token=wrong', guarded.url), { redirect: 'manual' })).status, 401);
+    // The icon a browser asks for after the 401 page: no content, with or without the token.
+    assert.equal((await fetch(new URL('/favicon.ico', guarded.url))).status, 204);
     const first = await fetch(guarded.openUrl, { redirect: 'manual' });
     assert.equal(first.status, 303);
     assert.equal(first.headers.get('location'), '/');
@@ -234,6 +236,7 @@ test('with a token every request needs it: ?token sets an HttpOnly SameSite=Stri
     assert.equal(withBearer.status, 200);
     const wrongCookie = await fetch(new URL('/api/report', guarded.url), { headers: { cookie: `${tokenCookieName(token)}=nope` } });
     assert.equal(wrongCookie.status, 401);
+    assert.equal((await fetch(new URL('/favicon.ico', guarded.url), { headers: { cookie: cookie.split(';')[0]! } })).status, 204);
   } finally {
     await guarded.close();
   }

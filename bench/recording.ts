@@ -6,8 +6,8 @@
 //      same rows into an unindexed table (the physical floor; issue 9), and beside plain
 //      one-row-per-statement inserts with issue 3's absolute targets (500,000/s and 200,000/s).
 // `npm run build && node --import tsx bench/recording.ts` (part of `npm run bench`). It measures the
-// compiled library (dist/), as the other benches do and as applications run it: from the sources,
-// the store's worker thread compiles its modules with tsx when it starts (about 0.4 s).
+// compiled library (dist/), as the other benches do and as applications run it: from sources newer
+// than dist/, the store's worker thread compiles its modules with tsx when it starts (about 0.4 s).
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';

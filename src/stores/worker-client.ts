@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { CallOptions } from '../model/store.js';
@@ -180,14 +181,21 @@ let build: URL | null | undefined;
 function freshBuild(): URL | undefined {
   if (build === undefined) {
     const worker = new URL('../../dist/stores/worker-thread.js', import.meta.url);
-    try {
-      const builtAt = statSync(worker).mtimeMs;
-      const sources = fileURLToPath(new URL('..', import.meta.url));
-      const changed = readdirSync(sources, { recursive: true, encoding: 'utf8' }).some((file) => statSync(`${sources}/${file}`).mtimeMs >= builtAt);
-      build = changed ? null : worker;
-    } catch {
-      build = null; // no build: the sources, through tsx
-    }
+    build = builtAfterSources(fileURLToPath(worker), fileURLToPath(new URL('..', import.meta.url))) ? worker : null;
   }
   return build ?? undefined;
+}
+
+/**
+ * Whether `built` exists and is newer than every file and folder under `sources` (a folder's
+ * time changes when a file is added to it or removed). Internal; exported for its test.
+ */
+export function builtAfterSources(built: string, sources: string): boolean {
+  try {
+    const builtAt = statSync(built).mtimeMs;
+    if (statSync(sources).mtimeMs >= builtAt) return false;
+    return !readdirSync(sources, { recursive: true, encoding: 'utf8' }).some((file) => statSync(join(sources, file)).mtimeMs >= builtAt);
+  } catch {
+    return false; // no build (or a source gone while looking): the sources, through tsx
+  }
 }

@@ -11,9 +11,19 @@ export function parse<O extends Options>(command: string, args: readonly string[
   try {
     return parseArgs({ args: withNegativeValues(args, options), options, strict: true, allowPositionals: allowPositionals as true });
   } catch (error) {
-    const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
-    throw new UsageError(`${message.replace(/^Unknown option/, 'unknown option')}; see 'tracks ${command} --help'`);
+    throw usageErrorOf(error, command);
   }
+}
+
+/**
+ * A `parseArgs` error as a one-line usage error. Node's advice for a positional argument that
+ * starts with '-' is cut: it quotes the argument with an unbalanced quote, and no command of
+ * tracks takes such a positional.
+ */
+export function usageErrorOf(error: unknown, command: string): UsageError {
+  const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+  const plain = message.replace(/^Unknown option/, 'unknown option').replace(/\. To specify a positional argument starting with a '-'.*$/, '');
+  return new UsageError(`${plain}; see 'tracks ${command} --help'`);
 }
 
 /**

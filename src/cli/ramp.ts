@@ -3,7 +3,7 @@ import { escapeControl } from '../core/names.js';
 import { rampTrackSet } from '../stores/control-state.js';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
-import { decimalOf } from './parse.js';
+import { decimalOf, usageErrorOf } from './parse.js';
 import { controlStore, onePositional } from './stop.js';
 import { weightsOf } from './weights-option.js';
 
@@ -37,11 +37,10 @@ export const ramp: Command = {
         allowPositionals: true,
       });
     } catch (error) {
-      const message = (error as Error).message.split('\n')[0]!;
       // parseArgs reads a value starting with '-' as an option ("argument is ambiguous").
       const negative = args.find((arg, i) => /^-\d/.test(arg) && ['--coverage', '--weights'].includes(args[i - 1] ?? ''));
       if (negative !== undefined) throw new UsageError(`${args[args.indexOf(negative) - 1]} is '${negative}'; give a share from 0 to 1 (coverage) or weights of 0 or more`);
-      throw new UsageError(`${message}; see 'tracks ramp --help'`);
+      throw usageErrorOf(error, 'ramp');
     }
     const { values, positionals } = parsed;
     const trackSetId = onePositional('ramp', positionals);

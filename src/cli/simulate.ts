@@ -61,8 +61,12 @@ export const simulateCommand: Command = {
     const change = changeOf(values);
     let sets = await trackSetsIn(modulePath);
     if (values.trackset !== undefined) {
+      const all = sets;
       sets = sets.filter((s) => definitionOf(s).id === values.trackset);
-      if (sets.length === 0) throw new UsageError(`no track set with id '${values.trackset}' in ${modulePath}`);
+      if (sets.length === 0) {
+        const ids = [...new Set(all.map((s) => definitionOf(s).id))];
+        throw new UsageError(`no track set with id '${values.trackset}' in ${modulePath}${ids.length > 0 ? `; its sets are ${ids.map((id) => `'${id}'`).join(', ')}` : ''}`);
+      }
     } else if (change !== undefined && sets.length > 1) {
       throw new UsageError('a proposed change applies to one track set; add --trackset <id>');
     }

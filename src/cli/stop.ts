@@ -6,6 +6,7 @@ import { UsageError } from './command.js';
 import { recordedBaseline, stopTrackSet } from '../stores/control-state.js';
 import { escapeControl } from '../core/names.js';
 import { parseArgs } from 'node:util';
+import { usageErrorOf } from './parse.js';
 
 const USAGE = `Usage: tracks stop <track-set-id> [--serve <track>] [--store <path|url>] [--force]
 
@@ -79,7 +80,6 @@ export function parseControlArgs(command: string, args: readonly string[], withS
       allowPositionals: true,
     }) as { values: { serve?: string; store?: string; force?: boolean }; positionals: string[] };
   } catch (error) {
-    const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
-    throw new UsageError(`${message}; see 'tracks ${command} --help'`);
+    throw usageErrorOf(error, command);
   }
 }

@@ -44,7 +44,7 @@ test('bad flags exit 2 with one line naming the flag and the fix', async () => {
     [['simulate', module, '--coverage', '2'], /--coverage is '2'; give a number from 0 to 1/],
     [['simulate', module, '--weights', 'short'], /--weights has 'short'; give track=weight pairs separated by commas/],
     [['simulate', module, '--keys', join(dir, 'missing.txt')], /cannot read keys from .*missing\.txt; give a file with one key per line/],
-    [['simulate', module, '--trackset', 'nope'], /no track set with id 'nope'/],
+    [['simulate', module, '--trackset', 'nope'], /no track set with id 'nope' in .*; its sets are 'd'$/],
   ];
   for (const [args, message] of cases) {
     const { code, err } = await cli(...args);

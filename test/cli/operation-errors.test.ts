@@ -97,7 +97,10 @@ test('tracks ramp: bad input exits 2 and says what is wrong', async () => {
     [['promote', 'g10-delay', '--store', store], /shadow/],
     // --force is for a shadow set no process has run, not a live test (it would start a phase for nothing)
     [['promote', 'g10-delay', '--force', '--store', store], /'g10-delay' is a live test \(20 users exposed\)/],
-    [['ramp', 'g10-delay', '--bogus', '--store', store], /bogus/],
+    [['ramp', 'g10-delay', '--bogus', '--store', store], /^tracks ramp: unknown option '--bogus'; see 'tracks ramp --help'$/],
+    // Node's advice about positionals starting with '-' (with its unbalanced quote) is not passed on.
+    [['stop', 'g10-delay', '--bogus', '--store', store], /^tracks stop: unknown option '--bogus'; see 'tracks stop --help'$/],
+    [['resume', 'g10-delay', '--bogus', '--store', store], /^tracks resume: unknown option '--bogus'; see 'tracks resume --help'$/],
   ];
   for (const [args, message] of cases) {
     const r = await cli(args);

@@ -84,6 +84,13 @@ export type RequestPlan =
 const ADAPTER_OPTIONS = ['key', 'context', 'anonymousKey', 'forceSecret', 'trackSets'] as const satisfies readonly (keyof TracksAdapterOptions<unknown>)[];
 const ANONYMOUS_KEY_OPTIONS = ['cookie', 'maxAgeDays', 'secure'] as const satisfies readonly (keyof AnonymousKeyOptions)[];
 
+/** The key and context functions the errors show, in each framework's terms (as the adapters' docs write them). */
+const EXAMPLES: Readonly<Record<string, { readonly key: string; readonly context: string }>> = {
+  'tracks/express': { key: '(req) => req.user?.id', context: '(req) => ({ user: req.user })' },
+  'tracks/fastify': { key: "(request) => request.headers['x-user-id']", context: "(request) => ({ plan: request.headers['x-plan'] })" },
+  'tracks/hono': { key: "(c) => c.req.header('x-user-id')", context: "(c) => ({ plan: c.req.header('x-plan') })" },
+};
+
 const VISITOR_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Checks an adapter's options once, when the middleware is made; returns the per-request planner. */
@@ -92,7 +99,8 @@ export function requestPlanner<Req, Res, Context>(
   options: TracksAdapterOptions<Req, Context> = {},
   reader: RequestReader<Req, Res>,
 ): (request: Req, response: Res) => RequestPlan {
-  if (typeof options !== 'object' || options === null) throw new TracksError(`${adapter}: pass an options object, e.g. { key: (req) => req.user?.id }`);
+  const example = EXAMPLES[adapter] ?? EXAMPLES['tracks/express']!;
+  if (typeof options !== 'object' || options === null) throw new TracksError(`${adapter}: pass an options object, e.g. { key: ${example.key} }`);
   checkOptionNames(options, ADAPTER_OPTIONS, adapter);
   const anonymousKey: unknown = options.anonymousKey;
   // null is off, as undefined and false are.
@@ -102,7 +110,7 @@ export function requestPlanner<Req, Res, Context>(
   if (typeof anonymousKey === 'object' && anonymousKey !== null) checkOptionNames(anonymousKey, ANONYMOUS_KEY_OPTIONS, `${adapter}: anonymousKey`);
   for (const field of ['key', 'context'] as const) {
     if (options[field] !== undefined && typeof options[field] !== 'function') {
-      throw new TracksError(`${adapter}: ${field} must be a function of the request, e.g. ${field}: (req) => req.user?.id`);
+      throw new TracksError(`${adapter}: ${field} must be a function of the request, e.g. ${field}: ${example[field]}`);
     }
   }
   if (options.forceSecret !== undefined && (typeof options.forceSecret !== 'string' || options.forceSecret === '')) {
@@ -189,7 +197,7 @@ export function reportUnknownForced(adapter: string, ids: readonly string[]): vo
     const known = knownTrackSetIds();
     process.emitWarning(
       `${adapter}: ${FORCE_HEADER} named the track set ${quoted(id)}, which no set in this process has run, even by the end of the request` +
-        `${known.length > 0 ? ` (it knows ${known.map(quoted).join(', ')})` : ''}; check the id (static id of the class), or list the set in the adapter's trackSets to have a wrong id refused with 400`,
+        `${known.length > 0 ? ` (it knows ${known.map(quoted).join(', ')})` : ''}; check the id (the static id of the class). Sets listed in the adapter's trackSets are known from the start, so a wrong track of theirs is refused with 400`,
       { code: 'TRACKS_UNKNOWN_FORCED_SET' },
     );
   }

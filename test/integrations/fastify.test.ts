@@ -40,7 +40,7 @@ test('Fastify: bad plugin options fail registration with a TracksError', async (
       await app.register(tracksPlugin, { key: 'user' as never });
       await app.ready();
     })(),
-    (e: unknown) => e instanceof TracksError && /tracks\/fastify: key must be a function/.test(e.message),
+    (e: unknown) => e instanceof TracksError && /^tracks\/fastify: key must be a function of the request, e\.g\. key: \(request\) => request\.headers\['x-user-id'\]$/.test(e.message),
   );
   // A misspelt option fails registration too; Fastify's own register options are not ours to refuse.
   const misspelt = Fastify();

@@ -34,7 +34,7 @@ adapterSuite('Hono', async ({ header, plan, adapter }) => {
 });
 
 test('Hono: bad middleware options are TracksErrors naming the option', () => {
-  assert.throws(() => tracks({ context: 42 as never }), (e: unknown) => e instanceof TracksError && /tracks\/hono: context must be a function/.test(e.message));
+  assert.throws(() => tracks({ context: 42 as never }), (e: unknown) => e instanceof TracksError && /^tracks\/hono: context must be a function of the request, e\.g\. context: \(c\) => \(\{ plan: c\.req\.header\('x-plan'\) \}\)$/.test(e.message));
   assert.throws(() => tracks({ forcesecret: 'qa-secret-0123456789abcdef' } as never), /tracks\/hono: unknown option 'forcesecret'; did you mean 'forceSecret'\?/);
 });
 

@@ -7,7 +7,10 @@ import { definitionOf, TrackSet } from '../core/track-set.js';
 import type { TrackSetClass } from '../core/track-set.js';
 import { quoted } from '../core/names.js';
 import { TracksError } from '../errors.js';
+import { checkOptionNames } from '../recording/recorder-options.js';
 import { convert } from '../setup/configure.js';
+
+const PROVIDER_OPTIONS = ['trackSets'] as const satisfies readonly (keyof TracksProviderOptions)[];
 
 /** Options of {@link TracksProvider}. */
 export interface TracksProviderOptions {
@@ -65,8 +68,15 @@ export class TracksProvider implements Provider {
   readonly #params = new Map<string, ReadonlyMap<string, unknown>>();
 
   constructor(options: TracksProviderOptions) {
+    if (typeof options === 'object' && options !== null) checkOptionNames(options, PROVIDER_OPTIONS, 'TracksProvider');
     if (typeof options !== 'object' || options === null || !Array.isArray(options.trackSets)) {
       throw new TracksError('TracksProvider: pass { trackSets: [DelayTracks, ...] }, the track set classes to serve as flags');
+    }
+    if (options.trackSets.length === 0) {
+      // Not refused: a list built at run time may be empty in some environment. Every flag is then FLAG_NOT_FOUND.
+      process.emitWarning('TracksProvider: trackSets is empty, so every flag resolves to its default with FLAG_NOT_FOUND; list the track set classes to serve, e.g. { trackSets: [DelayTracks] }', {
+        code: 'TRACKS_NO_FLAGS',
+      });
     }
     for (const cls of options.trackSets) {
       const definition = definitionOf(cls); // a bad class throws its TracksError here

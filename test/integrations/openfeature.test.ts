@@ -132,6 +132,28 @@ test('TracksProvider checks its options with TracksErrors', () => {
     static x_track() {}
   }
   assert.throws(() => new TracksProvider({ trackSets: [DelayTracks, Clash] }), /two classes have the id 'of-delay'/);
+  // A misspelt option is named, with the one meant.
+  assert.throws(
+    () => new TracksProvider({ trackSet: [DelayTracks] } as never),
+    (e: unknown) => e instanceof TracksError && e.message === "TracksProvider: unknown option 'trackSet'; did you mean 'trackSets'?",
+  );
+});
+
+test('an empty trackSets is a warning, once per provider, not an error: every flag is then FLAG_NOT_FOUND', async () => {
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning);
+  process.on('warning', onWarning);
+  try {
+    const provider = new TracksProvider({ trackSets: [] });
+    await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+    const details = await provider.resolveStringEvaluation('of-delay', 'fallback', { targetingKey: 'u1' });
+    assert.deepEqual([details.value, details.errorCode], ['fallback', 'FLAG_NOT_FOUND']);
+  } finally {
+    process.off('warning', onWarning);
+  }
+  const named = warnings.filter((w) => (w as Error & { code?: string }).code === 'TRACKS_NO_FLAGS');
+  assert.equal(named.length, 1);
+  assert.match(named[0]!.message, /^TracksProvider: trackSets is empty, so every flag resolves to its default with FLAG_NOT_FOUND; list the track set classes to serve/);
 });
 
 test('a global OpenFeature context adds to the request scope’s context rather than replacing it', async () => {

@@ -32,12 +32,17 @@ export interface ControlOptions {
  * ```
  */
 export async function stopTrackSet(store: Store, trackSetId: string, serve?: string, options: ControlOptions = {}): Promise<ControlChange> {
-  checkName('track set id', trackSetId);
+  checkCall('stopTrackSet', store, trackSetId, options);
+  if (serve !== undefined && typeof serve !== 'string') {
+    throw new TracksError(
+      `stopTrackSet: the track to serve is ${shown(serve)}; give its name, e.g. stopTrackSet(store, 'delay', 'long'), or leave it out for the baseline (options such as { force: true } come fourth)`,
+    );
+  }
   if (serve !== undefined) {
     if (serve.trim() === '') throw new TracksError('the track to serve is empty; name a track, or leave it out for the baseline');
     checkName('track to serve', serve);
   }
-  const sums = await recordedSet(store, trackSetId, options);
+  const sums = await recordedSet(store, trackSetId, options ?? {});
   const known = sums === undefined ? undefined : tracksOf(sums);
   if (serve !== undefined && known !== undefined && known.length > 0 && !known.includes(serve)) {
     throw new TracksError(`${quoted(trackSetId)} has no track ${quoted(serve)}; its tracks are ${known.map(quoted).join(', ')}`);
@@ -55,8 +60,8 @@ export async function stopTrackSet(store: Store, trackSetId: string, serve?: str
  * ```
  */
 export async function resumeTrackSet(store: Store, trackSetId: string, options: ControlOptions = {}): Promise<ControlChange> {
-  checkName('track set id', trackSetId);
-  const sums = await recordedSet(store, trackSetId, options);
+  checkCall('resumeTrackSet', store, trackSetId, options);
+  const sums = await recordedSet(store, trackSetId, options ?? {});
   return writeNext(store, trackSetId, { stopped: false, serve: null }, sums);
 }
 
@@ -74,7 +79,8 @@ export async function resumeTrackSet(store: Store, trackSetId: string, options: 
  * ```
  */
 export async function promoteTrackSet(store: Store, trackSetId: string, options: ControlOptions = {}): Promise<ControlChange> {
-  checkName('track set id', trackSetId);
+  checkCall('promoteTrackSet', store, trackSetId, options);
+  options ??= {};
   const shadow = (await store.readShadow?.(trackSetId))?.tracks ?? [];
   if (shadow.length === 0 && !options.force) {
     throw new TracksError(
@@ -123,7 +129,13 @@ export interface Ramp {
  * ```
  */
 export async function rampTrackSet(store: Store, trackSetId: string, ramp: Ramp, options: ControlOptions = {}): Promise<ControlChange> {
-  checkName('track set id', trackSetId);
+  checkCall('rampTrackSet', store, trackSetId, options);
+  if (typeof ramp !== 'object' || ramp === null || Array.isArray(ramp)) {
+    throw new TracksError(`rampTrackSet: the change is ${shown(ramp)}; give { coverage, weights }, e.g. rampTrackSet(store, 'pricing', { coverage: 0.1 })`);
+  }
+  if (ramp.weights !== undefined && (typeof ramp.weights !== 'object' || ramp.weights === null || Array.isArray(ramp.weights))) {
+    throw new TracksError(`rampTrackSet: weights is ${shown(ramp.weights)}; give weights by track name, e.g. { weights: { slow: 1, fast: 3 } }`);
+  }
   const given = ramp.weights === undefined ? undefined : ramp.weights instanceof Map ? new Map(ramp.weights) : new Map(Object.entries(ramp.weights));
   if (ramp.coverage === undefined && (given === undefined || given.size === 0)) {
     throw new TracksError('a ramp changes coverage or weights: give coverage (0 to 1) or weights by track name, e.g. { coverage: 0.1 }');
@@ -137,7 +149,7 @@ export async function rampTrackSet(store: Store, trackSetId: string, ramp: Ramp,
       throw new TracksError(`the weight of ${quoted(track)} is ${shown(weight)}; ${weightFix(weight, 'give')}, e.g. { slow: 1, fast: 3 }`);
     }
   }
-  const sums = await recordedSet(store, trackSetId, options);
+  const sums = await recordedSet(store, trackSetId, options ?? {});
   const recorded = sums?.definition?.weights;
   if (given !== undefined && recorded !== undefined) {
     const known = tracksOf(sums!);
@@ -275,6 +287,17 @@ async function summaries(store: Store, trackSetId?: string): Promise<TrackSetSum
 /** Every track the store knows of a set: from its definition, and from its rows. */
 function tracksOf(sums: TrackSetSums): string[] {
   return [...new Set([...(sums.definition?.weights.keys() ?? []), ...sums.tracks.map((t) => t.track)])];
+}
+
+/** The arguments every control call shares: a store first, then a set id, options last (an object, or left out). */
+function checkCall(fn: string, store: Store, trackSetId: string, options: ControlOptions | undefined | null): void {
+  if (typeof store !== 'object' || store === null || typeof (store as Partial<Store>).summarize !== 'function') {
+    throw new TracksError(`${fn}: the store is ${shown(store)}; pass the store first, e.g. ${fn}(sqliteStore('tracks.db'), 'delay')`);
+  }
+  checkName('track set id', trackSetId);
+  if (options !== undefined && options !== null && (typeof options !== 'object' || Array.isArray(options))) {
+    throw new TracksError(`${fn}: the options are ${shown(options)}; give an object such as { force: true }, or leave them out`);
+  }
 }
 
 function checkName(what: string, name: string): void {

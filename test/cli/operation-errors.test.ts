@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { TrackSet, TracksError, close, configure, flush, rampTrackSet, sqliteStore } from '../../src/index.js';
+import { TrackSet, TracksError, close, configure, flush, promoteTrackSet, rampTrackSet, resumeTrackSet, sqliteStore, stopTrackSet } from '../../src/index.js';
 import { runCli } from '../../src/cli/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'g10-errors-'));
@@ -126,9 +126,25 @@ test('tracks ramp: bad input exits 2 and says what is wrong', async () => {
     await assert.rejects(rampTrackSet(s, 'g10-delay', { coverage: 2 }), TracksError);
     await assert.rejects(rampTrackSet(s, 'g10-delay', { weights: { nosuch: 1 } }), /nosuch/);
     await assert.rejects(rampTrackSet(s, 'nosuchset', { coverage: 0.5 }), /nosuchset/);
+    // Arguments of the wrong kind are TracksErrors naming the call and the fix, never TypeErrors,
+    // and change nothing.
+    const wrong: [string, () => Promise<unknown>, RegExp][] = [
+      ['serve as an options object', () => stopTrackSet(s, 'g10-delay', { serve: 'long' } as never), /^stopTrackSet: the track to serve is an object .*; give its name, e\.g\. stopTrackSet\(store, 'delay', 'long'\)/],
+      ['serve as a number', () => stopTrackSet(s, 'g10-delay', 42 as never), /^stopTrackSet: the track to serve is 42;/],
+      ['no change', () => rampTrackSet(s, 'g10-delay', undefined as never), /^rampTrackSet: the change is undefined; give \{ coverage, weights \}/],
+      ['weights as an array', () => rampTrackSet(s, 'g10-delay', { weights: [1, 3] as never }), /^rampTrackSet: weights is an array .*; give weights by track name/],
+      ['options as a string', () => resumeTrackSet(s, 'g10-delay', 'force' as never), /^resumeTrackSet: the options are the string 'force'; give an object such as \{ force: true \}/],
+      ['options as a string', () => promoteTrackSet(s, 'g10-delay', 'force' as never), /^promoteTrackSet: the options are the string 'force'/],
+      ['a path for the store', () => stopTrackSet(store as never, 'g10-delay'), /^stopTrackSet: the store is the string '.*'; pass the store first, e\.g\. stopTrackSet\(sqliteStore\('tracks\.db'\), 'delay'\)/],
+    ];
+    for (const [what, call, message] of wrong) {
+      await assert.rejects(call(), (e: unknown) => e instanceof TracksError && message.test(e.message), what);
+    }
   } finally {
     await s.close();
   }
+  const after = JSON.parse((await cli(['report', '--store', store, '--json'])).out).trackSets[0];
+  assert.deepEqual([after.phases.length, after.status], [2, 'running'], 'the refused calls changed nothing');
 });
 
 test('tracks ramp --force on a set never published; without --force an error', async () => {

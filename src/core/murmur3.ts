@@ -5,6 +5,7 @@
  * their mixing steps, two hashes over UTF-16 code units (`murmur3Units`, `fnv1aUnits`) that are
  * not the assignment hash: the halves of the in-process fingerprint of recording/seen-units.ts.
  */
+import { TracksError } from '../errors.js';
 
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
@@ -68,6 +69,8 @@ function murmur3Bytes(bytes: Uint8Array, seed: number): number {
  * ```
  */
 export function murmur3(text: string, seed = 0): number {
+  // The public entry is checked; murmur3Int, on the hot path, is only called with strings.
+  if (typeof text !== 'string') throw new TracksError(`murmur3: the text is ${typeof text === 'object' ? (text === null ? 'null' : 'an object') : typeof text}; give a string`);
   return murmur3Int(text, seed) >>> 0;
 }
 

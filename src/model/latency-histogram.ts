@@ -3,6 +3,7 @@
  * (which reads quantiles back). Buckets grow by 2^(1/3) (about 26%), so a quantile read from
  * the histogram is within 13% of the true value, from 0.05 ms to 2 minutes in 66 buckets.
  */
+import { TracksError } from '../errors.js';
 
 /** Upper bound of the first bucket, in milliseconds. */
 const FIRST_BOUND_MS = 0.05;
@@ -60,6 +61,8 @@ export function addHistogram(into: number[], from: readonly number[]): void {
  * ```
  */
 export function latencyQuantile(histogram: readonly number[], q: number): number {
+  if (!Array.isArray(histogram) && !ArrayBuffer.isView(histogram)) throw new TracksError(`latencyQuantile: the histogram must be an array of counts per bucket (a track's health.histogram), got ${histogram === null ? 'null' : typeof histogram}`);
+  if (typeof q !== 'number' || !(q >= 0 && q <= 1)) throw new TracksError(`latencyQuantile: q is ${String(q)}; give a quantile from 0 to 1, e.g. 0.99 for p99`);
   let total = 0;
   for (const count of histogram) total += count;
   if (total === 0) return Number.NaN;

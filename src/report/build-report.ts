@@ -1,4 +1,4 @@
-import { quoted } from '../core/names.js';
+import { quoted, shown } from '../core/names.js';
 import { TracksError } from '../errors.js';
 import { LATENCY_BUCKET_BOUNDS_MS } from '../model/latency-histogram.js';
 import { formatLatency, latencyResults } from './latency.js';
@@ -84,6 +84,12 @@ export interface ReportOptions {
  * ```
  */
 export function buildReport(sums: readonly TrackSetSums[], options: ReportOptions = {}): Report {
+  if (!Array.isArray(sums)) {
+    throw new TracksError(`buildReport: the sums are ${shown(sums)}; pass the sums readAnalysis(store) returns, e.g. buildReport((await readAnalysis(store)).sums)`);
+  }
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TracksError(`buildReport: the options are ${shown(options)}; give an object such as { alpha: 0.05 }, or leave them out`);
+  }
   const alpha = options.alpha ?? 0.05;
   if (!(alpha > 0 && alpha < 1)) throw new TracksError(`alpha is ${alpha}; use a number between 0 and 1, like 0.05`);
   if (options.phase !== undefined && !(Number.isInteger(options.phase) && options.phase >= 1)) {

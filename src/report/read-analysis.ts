@@ -1,3 +1,5 @@
+import { shown } from '../core/names.js';
+import { TracksError } from '../errors.js';
 import type { MetricDeclaration } from '../model/metrics.js';
 import { ratiosOf } from '../model/metrics.js';
 import type { Store } from '../model/store.js';
@@ -25,6 +27,12 @@ export interface Analysis {
  * ```
  */
 export async function readAnalysis(store: Store, options: AnalysisOptions = {}): Promise<Analysis> {
+  if (typeof store !== 'object' || store === null || typeof (store as Partial<Store>).summarize !== 'function') {
+    throw new TracksError(`readAnalysis: the store is ${shown(store)}; pass a store, e.g. readAnalysis(sqliteStore('tracks.db'))`);
+  }
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TracksError(`readAnalysis: the options are ${shown(options)}; give an object such as { daily: false }, or leave them out`);
+  }
   const { cuped, ...summarize } = options;
   const metrics = (await store.readMetrics?.()) ?? new Map<string, MetricDeclaration>();
   const ratios = ratiosOf(metrics);

@@ -1,4 +1,5 @@
-import { escapeControl as text } from '../core/names.js';
+import { TracksError } from '../errors.js';
+import { escapeControl as text, shown } from '../core/names.js';
 import type { Comparison, MetricResult, PhaseResult, Report, TrackResult, TrackSetResult } from './report-model.js';
 import { formatP, pText } from './build-report.js';
 import { TYPE_LABELS, WIDTH, clip, count, fitsUnclipped, liftText, number, percent, relativeDisagrees, signedPercent, table, wrap } from './text-table.js';
@@ -34,6 +35,12 @@ export interface RenderOptions {
  * ```
  */
 export function renderReport(report: Report, options: RenderOptions = {}): string {
+  if (typeof report !== 'object' || report === null || !Array.isArray((report as Partial<Report>).trackSets)) {
+    throw new TracksError(`renderReport: the report is ${shown(report)}; pass what buildReport returns`);
+  }
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TracksError(`renderReport: the options are ${shown(options)}; give an object such as { latency: false }, or leave them out`);
+  }
   if (report.trackSets.length === 0) {
     return `No track set has recorded exposures in ${text(report.store) || 'this store'} yet.`;
   }

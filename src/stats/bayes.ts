@@ -3,7 +3,7 @@ import type { Estimate, Interval } from './inference.js';
 import { lift, type LiftResult } from './lift.js';
 import { cannotCompute, computed, type StatResult } from './result.js';
 import type { MetricKind, SufficientStatistics } from './summary.js';
-import { assertFiniteNumber, assertOpenUnitInterval, assertOptions, assertPositive } from './validate.js';
+import { assertFiniteNumber, assertOpenUnitInterval, assertOptions, assertPositive, checkLiftResult } from './validate.js';
 
 /**
  * A normal prior on the effect, in the units of the effect (a relative lift of 0.05 is +5%).
@@ -112,6 +112,7 @@ export function bayesianComparison(
  * ```
  */
 export function posteriorOf(observed: LiftResult, options: Omit<BayesOptions, 'kind'> = {}): StatResult<BayesResult> {
+  checkLiftResult('posteriorOf', observed);
   assertOptions('options', options);
   checkOptions(options);
   const alpha = options.alpha ?? 0.05;

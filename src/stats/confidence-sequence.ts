@@ -3,7 +3,7 @@ import type { Estimate, Interval } from './inference.js';
 import { lift, type LiftResult } from './lift.js';
 import { computed, type StatResult } from './result.js';
 import type { MetricKind, SufficientStatistics } from './summary.js';
-import { assertFiniteNumber, assertOpenUnitInterval, assertOptions, assertPositive } from './validate.js';
+import { assertFiniteNumber, assertOpenUnitInterval, assertOptions, assertPositive, checkLiftResult } from './validate.js';
 
 /**
  * Options of the sequential (always-valid) methods.
@@ -144,6 +144,7 @@ export function sequentialLift(
  * ```
  */
 export function alwaysValid(fixed: LiftResult, options: ConfidenceSequenceOptions = {}): LiftResult {
+  checkLiftResult('alwaysValid', fixed);
   assertOptions('options', options);
   const n = fixed.control.n + fixed.treatment.n;
   const always = (e: Estimate): Estimate => {

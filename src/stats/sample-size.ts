@@ -1,10 +1,6 @@
 import { TracksError } from '../errors.js';
 import { normalCdf, normalQuantile } from './distributions.js';
-import {
-  assertOpenUnitInterval,
-  assertPositive,
-  assertFiniteNumber,
-} from './validate.js';
+import { assertFiniteNumber, assertObject, assertOpenUnitInterval, assertPositive } from './validate.js';
 
 /**
  * Cohen's effect size h for two proportions, 2·asin(√p1) − 2·asin(√p2): the difference on
@@ -42,6 +38,7 @@ export function proportionPower(input: {
   readonly usersPerTrack: number;
   readonly alpha?: number;
 }): number {
+  assertObject('proportionPower: the input', input, '{ effectSize: 0.3, usersPerTrack: 80 }');
   const alpha = input.alpha ?? 0.05;
   assertOpenUnitInterval('alpha', alpha);
   assertFiniteNumber('effectSize', input.effectSize);
@@ -66,6 +63,7 @@ export function requiredUsersPerTrack(input: {
   readonly power?: number;
   readonly alpha?: number;
 }): number {
+  assertObject('requiredUsersPerTrack: the input', input, '{ effectSize: 0.3, power: 0.8 }');
   const alpha = input.alpha ?? 0.05;
   const power = input.power ?? 0.8;
   assertOpenUnitInterval('alpha', alpha);
@@ -158,6 +156,7 @@ export interface SampleSizeResult {
  * ```
  */
 export function sampleSize(input: SampleSizeInput): SampleSizeResult {
+  assertObject('sampleSize: the input', input, '{ baseline: 0.05, relativeMde: 0.1 }');
   const alpha = input.alpha ?? 0.05;
   const power = input.power ?? 0.8;
   const tracks = input.tracks ?? 2;

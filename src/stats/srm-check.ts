@@ -1,7 +1,7 @@
 import { TracksError } from '../errors.js';
 import { chiSquareSf } from './distributions.js';
 import { cannotCompute, computed, type StatResult } from './result.js';
-import { assertNonNegative, assertOpenUnitInterval, assertOptions } from './validate.js';
+import { assertArray, assertNonNegative, assertOpenUnitInterval, assertOptions } from './validate.js';
 
 /**
  * Options of {@link srmCheck}. `threshold` is the p-value below which the split is flagged
@@ -59,6 +59,8 @@ export function srmCheck(
   weights: readonly number[],
   options: SrmCheckOptions = {},
 ): StatResult<SrmCheckResult> {
+  assertArray('srmCheck: observed', observed, '[16, 18, 16] (users per track)');
+  assertArray('srmCheck: weights', weights, '[1, 1, 1] (the tracks\' weights)');
   assertOptions('options', options);
   const threshold = options.threshold ?? 0.001;
   assertOpenUnitInterval('threshold', threshold);

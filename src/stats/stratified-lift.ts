@@ -2,7 +2,7 @@ import { waldEstimate, type Estimate, type InferenceOptions } from './inference.
 import { relativeLift, type LiftResult } from './lift.js';
 import { cannotCompute, computed, type StatResult } from './result.js';
 import { summarize, type MetricKind, type Summary, type SufficientStatistics } from './summary.js';
-import { assertNonNegative, assertOptions } from './validate.js';
+import { assertArray, assertNonNegative, assertObject, assertOptions } from './validate.js';
 
 /**
  * One arm's estimate in one stratum: its users, its mean (a rate, a mean per user, or a ratio)
@@ -89,6 +89,7 @@ export function armOf(stats: SufficientStatistics, kind: MetricKind, name = 'sta
  * ```
  */
 export function ratioArm(stats: RatioStatistics, name = 'stats'): StatResult<ArmEstimate> {
+  assertObject(`ratioArm: ${name}`, stats, '{ n, sumX, sumY, sumSquaresX, sumSquaresY, sumProducts }');
   for (const key of ['n', 'sumSquaresX', 'sumSquaresY'] as const) assertNonNegative(`${name}.${key}`, stats[key]);
   const { n, sumX, sumY, sumSquaresX, sumSquaresY, sumProducts } = stats;
   if (n < 2) return cannotCompute(`${name} has fewer than 2 users, so its variance is unknown`);
@@ -126,6 +127,12 @@ export function ratioArm(stats: RatioStatistics, name = 'stats'): StatResult<Arm
  * ```
  */
 export function stratifiedLift(strata: readonly Stratum[], options: InferenceOptions = {}): StatResult<LiftResult> {
+  assertArray('stratifiedLift: strata', strata, '[{ control, treatment }] (one per phase)');
+  strata.forEach((stratum, i) => {
+    assertObject(`stratifiedLift: strata[${i}]`, stratum, '{ control: { n, sum, sumSquares }, treatment: { n, sum, sumSquares } }');
+    assertObject(`stratifiedLift: strata[${i}].control`, stratum.control, '{ n, sum, sumSquares }');
+    assertObject(`stratifiedLift: strata[${i}].treatment`, stratum.treatment, '{ n, sum, sumSquares }');
+  });
   assertOptions('options', options);
   const used = strata.filter((s) => s.control.n >= 2 && s.treatment.n >= 2);
   if (used.length === 0) {

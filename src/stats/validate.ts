@@ -81,6 +81,38 @@ export function assertOptions(name: string, options: unknown): void {
   }
 }
 
+/** A required object argument (a function's input, a track's statistics): an object, not null or an array. */
+export function assertObject(name: string, value: unknown, example: string): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TracksError(`${name} must be an object such as ${example}, got ${describe(value)}`);
+  }
+}
+
+/** A required array argument. */
+export function assertArray(name: string, value: unknown, example: string): void {
+  if (!Array.isArray(value)) throw new TracksError(`${name} must be an array such as ${example}, got ${describe(value)}`);
+}
+
+/** A lift() result passed on (to posteriorOf, alwaysValid): the result itself, not the StatResult around it. */
+export function checkLiftResult(fn: string, value: unknown): void {
+  const lift = value as { ok?: unknown; absolute?: unknown; control?: unknown; treatment?: unknown } | null;
+  if (typeof lift === 'object' && lift !== null && lift.ok === true && lift.absolute === undefined) {
+    throw new TracksError(`${fn}: pass the lift itself, not the StatResult around it: check result.ok, then ${fn}(result)`);
+  }
+  assertObject(`${fn}: the lift`, value, 'what lift(control, treatment) returns when ok');
+  for (const field of ['absolute', 'control', 'treatment'] as const) {
+    if (typeof lift![field] !== 'object' || lift![field] === null) {
+      throw new TracksError(`${fn}: the lift has no ${field}; pass what lift(control, treatment) returns when ok`);
+    }
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'string' ? `the string '${value.slice(0, 40)}'` : typeof value;
+}
+
 /** The metric kind: 'mean' (the default) or 'proportion'. */
 export function readKind(kind: unknown): MetricKind {
   if (kind === undefined) return 'mean';

@@ -301,6 +301,7 @@ function checkCall(fn: string, store: Store, trackSetId: string, options: Contro
 }
 
 function checkName(what: string, name: string): void {
+  if (typeof name !== 'string') throw new TracksError(`the ${what} is ${shown(name)}; give it as a string, e.g. 'delay'`);
   const problem = nameProblem(name);
   if (problem !== undefined) throw new TracksError(`the ${what} ${quoted(name)} ${problem}`);
 }

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import { shown } from '../core/names.js';
 import { TracksError } from '../errors.js';
 import { assertStorable } from '../model/check-event.js';
 import type { ControlState, RecordedEvent } from '../model/events.js';
@@ -671,6 +672,9 @@ function checkSource(source: unknown): void {
 }
 
 function checkOptions(options: PostgresStoreOptions): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TracksError(`postgresStore: the options are ${shown(options)}; give an object such as { schema: 'analytics' }, or leave them out`);
+  }
   const { schema, maxConnections, timeoutMs } = options;
   if (schema !== undefined && (typeof schema !== 'string' || schema === '')) {
     throw new TracksError(`postgresStore: options.schema is ${JSON.stringify(schema)}; name a schema, or leave it out for public`);

@@ -8,6 +8,7 @@ import type { OutboxDatabaseOptions } from './outbox-database.js';
 import { WorkerClient } from './worker-client.js';
 import { packEvents } from './packed-events.js';
 import { assertSqliteDriver } from './sqlite-driver.js';
+import { checkFileArguments } from './sqlite-arguments.js';
 
 /**
  * The outbox as a local SQLite file, written on a worker thread. It holds events the store
@@ -33,6 +34,7 @@ class SqliteOutbox implements Outbox {
   #used = false;
 
   constructor(path: string, options: OutboxDatabaseOptions) {
+    checkFileArguments('sqliteOutbox', path, options, "sqliteOutbox('tracks.outbox')");
     this.path = resolve(path);
     assertSqliteDriver(`the outbox ${this.path}`, 'or configure({ outbox: false }) to go without one (events past the memory bound are then dropped while the store is down)');
     this.#options = options;

@@ -12,6 +12,7 @@ import type { SummaryRows } from './summary-rows.js';
 import { WorkerClient } from './worker-client.js';
 import { packEvents } from './packed-events.js';
 import { assertSqliteDriver } from './sqlite-driver.js';
+import { checkFileArguments } from './sqlite-arguments.js';
 import { dimensionError } from './dimension-option.js';
 
 /** Options of {@link sqliteStore}. */
@@ -66,6 +67,7 @@ export class SqliteStore implements Store {
   readonly #path: string;
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
+    checkFileArguments('sqliteStore', path, options, "sqliteStore('tracks.db')");
     // The absolute path: it names the store in messages and places its default outbox.
     const absolute = resolve(path);
     assertSqliteDriver(`the SQLite store ${absolute}`, 'or use another store (a postgres:// URL; in code, also memoryStore() or callbackStore(fn))');

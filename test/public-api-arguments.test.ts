@@ -1,0 +1,36 @@
+// Bad input to any function of the public API is a TracksError (a store's failure a StoreError)
+// naming what is wrong, never a TypeError from inside tracks: every exported function, each
+// argument in turn given a value of the wrong kind, the others a plain string. (Recording calls,
+// which report to onError instead of throwing, are tested with the recorder.)
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as api from '../src/index.js';
+
+/** Functions whose misuse is reported, not thrown, or that act on the process (configure, close). */
+const NOT_HERE = new Set(['configure', 'close', 'flush', 'stats', 'ready']);
+const WRONG: readonly unknown[] = [undefined, null, 42, Number.NaN, 'x', {}, [], () => 1];
+
+test('every exported function answers arguments of the wrong kind with a TracksError or StoreError, never a TypeError', async () => {
+  const functions = Object.entries(api).filter(
+    (entry): entry is [string, (...args: unknown[]) => unknown] => typeof entry[1] === 'function' && /^[a-z]/.test(entry[0]) && !NOT_HERE.has(entry[0]),
+  );
+  assert.ok(functions.length >= 60, `found ${functions.length} functions`);
+  const escaped: string[] = [];
+  for (const [name, fn] of functions) {
+    const arity = Math.max(1, fn.length);
+    for (let position = 0; position <= arity; position++) {
+      for (const wrong of WRONG) {
+        // The control calls get a real store first, so that their later arguments are reached.
+        const args = Array.from({ length: Math.max(arity, position + 1) }, (_, i) => (i === position ? wrong : i === 0 && name.endsWith('TrackSet') ? api.memoryStore() : 'x'));
+        try {
+          const result = fn(...args);
+          if (typeof (result as Promise<unknown> | undefined)?.then === 'function') await result;
+        } catch (error) {
+          if (error instanceof api.TracksError || error instanceof api.StoreError) continue;
+          escaped.push(`${name}(${args.map((a) => (typeof a === 'function' ? 'fn' : JSON.stringify(a) ?? 'undefined')).join(', ')}): ${(error as Error).constructor.name}: ${(error as Error).message}`);
+        }
+      }
+    }
+  }
+  assert.deepEqual(escaped, []);
+});

@@ -34,3 +34,41 @@ test('every exported function answers arguments of the wrong kind with a TracksE
   }
   assert.deepEqual(escaped, []);
 });
+
+test('the exported classes and a track set answer arguments of the wrong kind with a TracksError', () => {
+  class Delay extends api.TrackSet {
+    static override id = 'api-arguments-delay';
+    static short_track() {
+      return 1;
+    }
+    static long_track() {
+      return 2;
+    }
+  }
+  const wrongOptions: readonly unknown[] = [...WRONG, { key: {} }, { key: [] }, { force: 42 }, { force: 'nope' }, { bogus: 1 }];
+  const calls: [string, (wrong: unknown) => unknown][] = [
+    ['new SqliteStore', (w) => new api.SqliteStore(w as never)],
+    ['new PostgresStore', (w) => new api.PostgresStore(w as never)],
+    ['new Recorder', (w) => new api.Recorder(w as never)],
+    ['new UnitOfKey', (w) => (w === undefined ? undefined : new api.UnitOfKey(w as never))],
+    ['new Delay', (w) => new Delay(w as never).name],
+    ['Delay.choose', (w) => Delay.choose(w as never).name],
+    ['run', (w) => new Delay({ key: 'k' }).run(w as never)],
+    ['forceTracks', (w) => api.forceTracks(w as never, () => 1)],
+    ['withTracksScope', (w) => api.withTracksScope(w as never, () => 1)],
+    ['defineMetrics', (w) => api.defineMetrics(w as never)],
+    ['bucketOf', (w) => api.bucketOf(w as never, 'k')],
+  ];
+  const escaped: string[] = [];
+  for (const [name, call] of calls) {
+    for (const wrong of wrongOptions) {
+      try {
+        call(wrong);
+      } catch (error) {
+        if (error instanceof api.TracksError || error instanceof api.StoreError) continue;
+        escaped.push(`${name}(${typeof wrong === 'function' ? 'fn' : JSON.stringify(wrong)}): ${(error as Error).constructor.name}: ${(error as Error).message}`);
+      }
+    }
+  }
+  assert.deepEqual(escaped, []);
+});

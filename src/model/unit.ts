@@ -17,6 +17,7 @@
 import { createHash, createHmac, createSecretKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { hasControlCharacter, hasLoneSurrogate, nameProblem } from '../core/names.js';
+import { TracksError } from '../errors.js';
 
 /** The longest key stored as it is; longer keys are stored as `k:<sha256>`. */
 export const MAX_RAW_UNIT_LENGTH = 200;
@@ -43,6 +44,9 @@ export class UnitOfKey {
 
   /** `secret`: the `hashKeys` secret, `true` to hash keys without one, or undefined to store keys as they are. */
   constructor(secret?: string | Uint8Array | true) {
+    if (secret !== undefined && secret !== true && typeof secret !== 'string' && !(secret instanceof Uint8Array)) {
+      throw new TracksError(`UnitOfKey: the secret is ${secret === null ? 'null' : typeof secret}; give the hashKeys secret (a string or bytes), true to hash without one, or nothing`);
+    }
     this.#hashed = secret !== undefined;
     this.#secret = secret === undefined || secret === true ? undefined : createSecretKey(typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret);
   }

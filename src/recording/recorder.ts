@@ -24,6 +24,8 @@ import { StickyAssignments } from './sticky-assignments.js';
 import { SegmentValues } from './segment-values.js';
 import { ShadowRecorder } from './shadow-recorder.js';
 import { shadowRunsReported } from '../core/shadow-runner.js';
+import { TracksError } from '../errors.js';
+import { shown } from '../core/names.js';
 
 /** Counters of what recording did, from {@link stats}. They stay readable after `close()`. */
 export interface RecordingStats {
@@ -100,6 +102,15 @@ export class Recorder {
 
   /** Starts recording into `store`, spilling to `outbox` when there is one. Throws a TracksError for a bad option. */
   constructor(store: Store, options: RecorderOptions = {}, outbox?: Outbox) {
+    if (typeof store !== 'object' || store === null || typeof (store as Partial<Store>).write !== 'function') {
+      throw new TracksError(`Recorder: the store is ${shown(store)}; pass a store, e.g. new Recorder(sqliteStore('tracks.db')) (or use configure({ store }))`);
+    }
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+      throw new TracksError(`Recorder: the options are ${shown(options)}; give an object such as { onError }, or leave them out`);
+    }
+    if (outbox !== undefined && (typeof outbox !== 'object' || outbox === null || typeof (outbox as Partial<Outbox>).spill !== 'function')) {
+      throw new TracksError(`Recorder: the outbox is ${shown(outbox)}; pass an outbox such as sqliteOutbox(path), or leave it out`);
+    }
     const o = resolveOptions(options);
     if (o.secret === true) warnUnsaltedOnce();
     this.store = store;

@@ -72,3 +72,14 @@ test('the exported classes and a track set answer arguments of the wrong kind wi
   }
   assert.deepEqual(escaped, []);
 });
+
+test('a lift that could not be computed, passed on to posteriorOf or alwaysValid, is a TracksError that says to check ok', () => {
+  const notComputed = api.lift({ n: 1, sum: 1, sumSquares: 1 }, { n: 10, sum: 5, sumSquares: 5 });
+  assert.equal(notComputed.ok, false);
+  for (const [name, call] of [
+    ['posteriorOf', () => api.posteriorOf(notComputed as never)],
+    ['alwaysValid', () => api.alwaysValid(notComputed as never)],
+  ] as const) {
+    assert.throws(call, (e: unknown) => e instanceof api.TracksError && e.message === `${name}: the lift could not be computed (control has fewer than 2 users, so its variance is unknown); check result.ok before calling ${name}(result)`);
+  }
+});

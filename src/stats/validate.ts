@@ -93,11 +93,11 @@ export function assertArray(name: string, value: unknown, example: string): void
   if (!Array.isArray(value)) throw new TracksError(`${name} must be an array such as ${example}, got ${describe(value)}`);
 }
 
-/** A lift() result passed on (to posteriorOf, alwaysValid): the result itself, not the StatResult around it. */
+/** A lift() result passed on (to posteriorOf, alwaysValid): one that was computed (`ok`). */
 export function checkLiftResult(fn: string, value: unknown): void {
-  const lift = value as { ok?: unknown; absolute?: unknown; control?: unknown; treatment?: unknown } | null;
-  if (typeof lift === 'object' && lift !== null && lift.ok === true && lift.absolute === undefined) {
-    throw new TracksError(`${fn}: pass the lift itself, not the StatResult around it: check result.ok, then ${fn}(result)`);
+  const lift = value as { ok?: unknown; reason?: unknown; absolute?: unknown; control?: unknown; treatment?: unknown } | null;
+  if (typeof lift === 'object' && lift !== null && lift.ok === false) {
+    throw new TracksError(`${fn}: the lift could not be computed (${String(lift.reason)}); check result.ok before calling ${fn}(result)`);
   }
   assertObject(`${fn}: the lift`, value, 'what lift(control, treatment) returns when ok');
   for (const field of ['absolute', 'control', 'treatment'] as const) {

@@ -26,6 +26,7 @@ import { ShadowRecorder } from './shadow-recorder.js';
 import { shadowRunsReported } from '../core/shadow-runner.js';
 import { TracksError } from '../errors.js';
 import { shown } from '../core/names.js';
+import { isObjectArgument, optionsError } from '../core/arguments.js';
 
 /** Counters of what recording did, from {@link stats}. They stay readable after `close()`. */
 export interface RecordingStats {
@@ -105,9 +106,7 @@ export class Recorder {
     if (typeof store !== 'object' || store === null || typeof (store as Partial<Store>).write !== 'function') {
       throw new TracksError(`Recorder: the store is ${shown(store)}; pass a store, e.g. new Recorder(sqliteStore('tracks.db')) (or use configure({ store }))`);
     }
-    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-      throw new TracksError(`Recorder: the options are ${shown(options)}; give an object such as { onError }, or leave them out`);
-    }
+    if (!isObjectArgument(options)) throw optionsError('Recorder', options, '{ onError }');
     if (outbox !== undefined && (typeof outbox !== 'object' || outbox === null || typeof (outbox as Partial<Outbox>).spill !== 'function')) {
       throw new TracksError(`Recorder: the outbox is ${shown(outbox)}; pass an outbox such as sqliteOutbox(path), or leave it out`);
     }

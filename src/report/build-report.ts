@@ -1,3 +1,4 @@
+import { isObjectArgument, optionsError } from '../core/arguments.js';
 import { quoted, shown } from '../core/names.js';
 import { TracksError } from '../errors.js';
 import { LATENCY_BUCKET_BOUNDS_MS } from '../model/latency-histogram.js';
@@ -87,9 +88,7 @@ export function buildReport(sums: readonly TrackSetSums[], options: ReportOption
   if (!Array.isArray(sums)) {
     throw new TracksError(`buildReport: the sums are ${shown(sums)}; pass the sums readAnalysis(store) returns, e.g. buildReport((await readAnalysis(store)).sums)`);
   }
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TracksError(`buildReport: the options are ${shown(options)}; give an object such as { alpha: 0.05 }, or leave them out`);
-  }
+  if (!isObjectArgument(options)) throw optionsError('buildReport', options, '{ alpha: 0.05 }');
   const alpha = options.alpha ?? 0.05;
   if (!(alpha > 0 && alpha < 1)) throw new TracksError(`alpha is ${alpha}; use a number between 0 and 1, like 0.05`);
   if (options.phase !== undefined && !(Number.isInteger(options.phase) && options.phase >= 1)) {

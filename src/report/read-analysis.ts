@@ -7,6 +7,7 @@ import type { ShadowSums } from '../model/shadow.js';
 import { DEFAULT_PRE_EXPOSURE_MS } from '../model/sums.js';
 import type { CapRequest } from '../model/caps.js';
 import type { PreExposureWindow, SummarizeOptions, TrackSetSums } from '../model/sums.js';
+import { isObjectArgument, optionsError } from '../core/arguments.js';
 
 /** What a report is built from: the store's sums and the metric declarations published to it. */
 export interface Analysis {
@@ -30,9 +31,7 @@ export async function readAnalysis(store: Store, options: AnalysisOptions = {}):
   if (typeof store !== 'object' || store === null || typeof (store as Partial<Store>).summarize !== 'function') {
     throw new TracksError(`readAnalysis: the store is ${shown(store)}; pass a store, e.g. readAnalysis(sqliteStore('tracks.db'))`);
   }
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TracksError(`readAnalysis: the options are ${shown(options)}; give an object such as { daily: false }, or leave them out`);
-  }
+  if (!isObjectArgument(options)) throw optionsError('readAnalysis', options, '{ daily: false }');
   const { cuped, ...summarize } = options;
   const metrics = (await store.readMetrics?.()) ?? new Map<string, MetricDeclaration>();
   const ratios = ratiosOf(metrics);

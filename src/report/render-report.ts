@@ -8,6 +8,7 @@ import { renderShadow } from './shadow-section.js';
 import { capNote, cupedNotes } from './metric-notes.js';
 import { formatLatency, formatMs } from './latency.js';
 import { LATENCY_BUCKET_BOUNDS_MS } from '../model/latency-histogram.js';
+import { isObjectArgument, optionsError } from '../core/arguments.js';
 
 /** What {@link renderReport} shows besides the analysis. */
 export interface RenderOptions {
@@ -38,9 +39,7 @@ export function renderReport(report: Report, options: RenderOptions = {}): strin
   if (typeof report !== 'object' || report === null || !Array.isArray((report as Partial<Report>).trackSets)) {
     throw new TracksError(`renderReport: the report is ${shown(report)}; pass what buildReport returns`);
   }
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TracksError(`renderReport: the options are ${shown(options)}; give an object such as { latency: false }, or leave them out`);
-  }
+  if (!isObjectArgument(options)) throw optionsError('renderReport', options, '{ latency: false }');
   if (report.trackSets.length === 0) {
     return `No track set has recorded exposures in ${text(report.store) || 'this store'} yet.`;
   }

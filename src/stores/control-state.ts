@@ -8,6 +8,7 @@ import { StoreError } from '../model/store-error.js';
 import type { RecordedDefinition, TrackSetSums } from '../model/sums.js';
 import { phaseIdOf } from '../model/phase-id.js';
 import { randomUUID } from 'node:crypto';
+import { isObjectArgument, optionsError } from '../core/arguments.js';
 
 /**
  * Stopping and resuming a test: the one place that writes a track set's control state, used
@@ -130,10 +131,10 @@ export interface Ramp {
  */
 export async function rampTrackSet(store: Store, trackSetId: string, ramp: Ramp, options: ControlOptions = {}): Promise<ControlChange> {
   checkCall('rampTrackSet', store, trackSetId, options);
-  if (typeof ramp !== 'object' || ramp === null || Array.isArray(ramp)) {
+  if (!isObjectArgument(ramp)) {
     throw new TracksError(`rampTrackSet: the change is ${shown(ramp)}; give { coverage, weights }, e.g. rampTrackSet(store, 'pricing', { coverage: 0.1 })`);
   }
-  if (ramp.weights !== undefined && (typeof ramp.weights !== 'object' || ramp.weights === null || Array.isArray(ramp.weights))) {
+  if (ramp.weights !== undefined && !isObjectArgument(ramp.weights)) {
     throw new TracksError(`rampTrackSet: weights is ${shown(ramp.weights)}; give weights by track name, e.g. { weights: { slow: 1, fast: 3 } }`);
   }
   const given = ramp.weights === undefined ? undefined : ramp.weights instanceof Map ? new Map(ramp.weights) : new Map(Object.entries(ramp.weights));
@@ -295,9 +296,7 @@ function checkCall(fn: string, store: Store, trackSetId: string, options: Contro
     throw new TracksError(`${fn}: the store is ${shown(store)}; pass the store first, e.g. ${fn}(sqliteStore('tracks.db'), 'delay')`);
   }
   checkName('track set id', trackSetId);
-  if (options !== undefined && options !== null && (typeof options !== 'object' || Array.isArray(options))) {
-    throw new TracksError(`${fn}: the options are ${shown(options)}; give an object such as { force: true }, or leave them out`);
-  }
+  if (options !== undefined && options !== null && !isObjectArgument(options)) throw optionsError(fn, options, '{ force: true }');
 }
 
 function checkName(what: string, name: string): void {

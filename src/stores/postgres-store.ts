@@ -1,6 +1,5 @@
 import { createRequire } from 'node:module';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
-import { shown } from '../core/names.js';
 import { TracksError } from '../errors.js';
 import { assertStorable } from '../model/check-event.js';
 import type { ControlState, RecordedEvent } from '../model/events.js';
@@ -25,6 +24,7 @@ import type { ShadowSums } from '../model/shadow.js';
 import { shadowBucketSql, shadowCountSql, shadowSampleSql, shadowSumsOf } from './shadow-rows.js';
 import type { ShadowBucketRow, ShadowCountRow, ShadowSampleRow } from './shadow-rows.js';
 import type { MetricDeclaration } from '../model/metrics.js';
+import { isObjectArgument, optionsError } from '../core/arguments.js';
 
 /** Options of {@link postgresStore}. */
 export interface PostgresStoreOptions {
@@ -672,9 +672,7 @@ function checkSource(source: unknown): void {
 }
 
 function checkOptions(options: PostgresStoreOptions): void {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TracksError(`postgresStore: the options are ${shown(options)}; give an object such as { schema: 'analytics' }, or leave them out`);
-  }
+  if (!isObjectArgument(options)) throw optionsError('postgresStore', options, "{ schema: 'analytics' }");
   const { schema, maxConnections, timeoutMs } = options;
   if (schema !== undefined && (typeof schema !== 'string' || schema === '')) {
     throw new TracksError(`postgresStore: options.schema is ${JSON.stringify(schema)}; name a schema, or leave it out for public`);

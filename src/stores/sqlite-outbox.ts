@@ -34,7 +34,7 @@ class SqliteOutbox implements Outbox {
   #used = false;
 
   constructor(path: string, options: OutboxDatabaseOptions) {
-    checkFileArguments('sqliteOutbox', path, options, "sqliteOutbox('tracks.outbox')");
+    checkFileArguments('sqliteOutbox', path, options, "sqliteOutbox('tracks.outbox')", '{ maxEvents: 1000000 }');
     this.path = resolve(path);
     assertSqliteDriver(`the outbox ${this.path}`, 'or configure({ outbox: false }) to go without one (events past the memory bound are then dropped while the store is down)');
     this.#options = options;

@@ -67,7 +67,7 @@ export class SqliteStore implements Store {
   readonly #path: string;
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
-    checkFileArguments('sqliteStore', path, options, "sqliteStore('tracks.db')");
+    checkFileArguments('sqliteStore', path, options, "sqliteStore('tracks.db')", '{ busyTimeoutMs: 5000 }');
     // The absolute path: it names the store in messages and places its default outbox.
     const absolute = resolve(path);
     assertSqliteDriver(`the SQLite store ${absolute}`, 'or use another store (a postgres:// URL; in code, also memoryStore() or callbackStore(fn))');

@@ -24,7 +24,8 @@ export function liftText(relative: Comparison['relative'], absolute: Pick<Compar
   if (relative && !relativeDisagrees(relative, absolute)) {
     return `${signedPercent(relative.estimate)} [${signedPercent(relative.interval[0])}, ${signedPercent(relative.interval[1])}]`;
   }
-  const text = `${number(absolute.estimate)} [${number(absolute.interval[0])}, ${number(absolute.interval[1])}]`;
+  const [estimate, low, high] = numbersAlike([absolute.estimate, ...absolute.interval]);
+  const text = `${estimate} [${low}, ${high}]`;
   return relative ? `Δ${absolute.estimate >= 0 ? '+' : ''}${text}` : text;
 }
 
@@ -143,4 +144,20 @@ export function number(x: number | null): string {
   if (x === null) return '';
   if (!Number.isFinite(x)) return x > 0 ? '+inf' : '-inf';
   return Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toPrecision(3);
+}
+
+/**
+ * Numbers read together (an estimate and its interval) with one number of decimals, the one
+ * {@link number} gives the largest: `1.36 [0.08, 2.64]`, not `1.36 [0.0790, 2.64]`.
+ */
+export function numbersAlike(xs: readonly number[]): string[] {
+  const largest = Math.max(0, ...xs.filter(Number.isFinite).map(Math.abs));
+  return xs.map((x) => (Number.isFinite(x) ? x.toFixed(decimalsFor(largest)) : number(x)));
+}
+
+/** The decimals {@link number} shows at `magnitude`: about three significant digits. */
+function decimalsFor(magnitude: number): number {
+  if (magnitude >= 100) return 0;
+  if (magnitude >= 1 || magnitude === 0) return 2;
+  return Math.min(100, 2 - Math.floor(Math.log10(magnitude)));
 }

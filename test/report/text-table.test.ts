@@ -44,13 +44,29 @@ test('liftText: a relative interval that crosses zero where the absolute one doe
   // significant, the delta method's relative interval is not.
   const absolute = { estimate: 0.147, interval: [0.048, 0.246] as [number, number] };
   const relative = { estimate: 1.253, interval: [-0.505, 3.01] as [number, number] };
-  assert.equal(liftText(relative, absolute), 'Δ+0.147 [0.0480, 0.246]');
+  assert.equal(liftText(relative, absolute), 'Δ+0.147 [0.048, 0.246]');
   // Agreeing intervals keep the relative form; a metric with no relative lift is absolute, unmarked.
   assert.equal(liftText({ estimate: 0.2, interval: [0.05, 0.35] }, absolute), '+20.0% [+5.0%, +35.0%]');
-  assert.equal(liftText(null, absolute), '0.147 [0.0480, 0.246]');
+  assert.equal(liftText(null, absolute), '0.147 [0.048, 0.246]');
   // The dashboard's cells follow the same rule.
   for (const rel of [relative, { estimate: 0.2, interval: [0.05, 0.35] as [number, number] }, null]) {
     assert.equal(dashboardLiftText(rel, absolute), liftText(rel, absolute));
+  }
+});
+
+test('liftText: an absolute lift and its interval share one number of decimals, the one of the largest', () => {
+  // A newcomer read `Δ+1.36 [0.0790, 2.64]` (three formats in one cell).
+  const cases: [number, number, number, string][] = [
+    [1.36, 0.079, 2.64, '1.36 [0.08, 2.64]'],
+    [0.00123, 0.000456, 0.00201, '0.00123 [0.00046, 0.00201]'],
+    [150.4, -20.25, 321.7, '150 [-20, 322]'],
+    [0, 0, 0, '0.00 [0.00, 0.00]'],
+    [2.5, -Infinity, Infinity, '2.50 [-inf, +inf]'],
+  ];
+  for (const [estimate, low, high, text] of cases) {
+    const absolute = { estimate, interval: [low, high] as [number, number] };
+    assert.equal(liftText(null, absolute), text);
+    assert.equal(dashboardLiftText(null, absolute), text.replace('-inf', '−∞').replace('+inf', '+∞'));
   }
 });
 

@@ -81,6 +81,13 @@ export function number(x: number | null): string {
   return Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toPrecision(3);
 }
 
+/** Numbers read together (an estimate and its interval) with the decimals {@link number} gives the largest, as the text report prints them. */
+export function numbersAlike(xs: readonly number[]): string[] {
+  const largest = Math.max(0, ...xs.filter(Number.isFinite).map(Math.abs));
+  const decimals = largest >= 100 ? 0 : largest >= 1 || largest === 0 ? 2 : Math.min(100, 2 - Math.floor(Math.log10(largest)));
+  return xs.map((x) => (Number.isFinite(x) ? x.toFixed(decimals) : number(x)));
+}
+
 /** A p-value as `tracks report` prints it: `< 0.001` below that, else two significant digits. */
 export function pValue(p: number | null): string {
   if (p === null) return '';

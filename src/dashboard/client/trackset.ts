@@ -3,7 +3,7 @@ import { holdoutBadge, isSerious, shadowBadge, statusBadge, warningBadges } from
 import type { ChartPanel } from './charts.js';
 import { TYPE_LABELS, errorChart, latencyChart, liftChart, rateChart } from './charts.js';
 import { confirmDialog, rampDialog } from './dialog.js';
-import { count, el, latency, ms, number, numberCell, percent, pText, pValue, resolutionOf, signedMs, signedPercent, table, upper, when } from './dom.js';
+import { count, el, latency, ms, number, numberCell, numbersAlike, percent, pText, pValue, resolutionOf, signedMs, signedPercent, table, upper, when } from './dom.js';
 import { shadowSection } from './shadow.js';
 
 /** What the view's buttons and choices do. */
@@ -505,7 +505,8 @@ export function liftText(relative: { readonly estimate: number; readonly interva
   if (relative !== null && excludesZero(relative.interval) === excludesZero(absolute.interval)) {
     return `${signedPercent(relative.estimate)} [${signedPercent(relative.interval[0])}, ${signedPercent(relative.interval[1])}]`;
   }
-  const text = `${number(absolute.estimate)} [${number(absolute.interval[0])}, ${number(absolute.interval[1])}]`;
+  const [estimate, low, high] = numbersAlike([absolute.estimate, ...absolute.interval]);
+  const text = `${estimate} [${low}, ${high}]`;
   return relative !== null ? `Δ${absolute.estimate >= 0 ? '+' : ''}${text}` : text;
 }
 

@@ -8,7 +8,14 @@ import * as api from '../src/index.js';
 
 /** Functions whose misuse is reported, not thrown, or that act on the process (configure, close). */
 const NOT_HERE = new Set(['configure', 'close', 'flush', 'stats', 'ready']);
-const WRONG: readonly unknown[] = [undefined, null, 42, Number.NaN, 'x', {}, [], () => 1];
+const WRONG: readonly unknown[] = [undefined, null, 42, Number.NaN, 'x', {}, [], () => 1, Symbol('wrong'), 10n];
+
+/** An argument as the failure lists it (JSON cannot show a function, a symbol or a bigint). */
+function argumentText(value: unknown): string {
+  if (typeof value === 'function') return 'fn';
+  if (typeof value === 'symbol' || typeof value === 'bigint') return `${String(value)}${typeof value === 'bigint' ? 'n' : ''}`;
+  return JSON.stringify(value) ?? 'undefined';
+}
 
 test('every exported function answers arguments of the wrong kind with a TracksError or StoreError, never a TypeError', async () => {
   const functions = Object.entries(api).filter(
@@ -27,7 +34,7 @@ test('every exported function answers arguments of the wrong kind with a TracksE
           if (typeof (result as Promise<unknown> | undefined)?.then === 'function') await result;
         } catch (error) {
           if (error instanceof api.TracksError || error instanceof api.StoreError) continue;
-          escaped.push(`${name}(${args.map((a) => (typeof a === 'function' ? 'fn' : JSON.stringify(a) ?? 'undefined')).join(', ')}): ${(error as Error).constructor.name}: ${(error as Error).message}`);
+          escaped.push(`${name}(${args.map(argumentText).join(', ')}): ${(error as Error).constructor.name}: ${(error as Error).message}`);
         }
       }
     }

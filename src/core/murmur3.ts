@@ -71,6 +71,7 @@ function murmur3Bytes(bytes: Uint8Array, seed: number): number {
 export function murmur3(text: string, seed = 0): number {
   // The public entry is checked; murmur3Int, on the hot path, is only called with strings.
   if (typeof text !== 'string') throw new TracksError(`murmur3: the text is ${typeof text === 'object' ? (text === null ? 'null' : 'an object') : typeof text}; give a string`);
+  if (typeof seed !== 'number') throw new TracksError(`murmur3: the seed is ${typeof seed}; give a number (an unsigned 32-bit integer, 0 by default)`);
   return murmur3Int(text, seed) >>> 0;
 }
 

@@ -7,7 +7,7 @@ import type gammaincType from '@stdlib/math-base-special-gammainc';
 import type gammalnType from '@stdlib/math-base-special-gammaln';
 import type erfcinvType from '@stdlib/math-base-special-erfcinv';
 import { TracksError } from '../errors.js';
-import { assertFiniteNumber, assertOpenUnitInterval } from './validate.js';
+import { assertFiniteNumber, assertNumber, assertOpenUnitInterval } from './validate.js';
 
 // Loaded on first use: @stdlib is about 140 small modules, and a service that only assigns
 // tracks should not load them at start-up by importing 'tracks'.
@@ -73,6 +73,7 @@ function atLeastSmallest(p: number): number {
  * ```
  */
 export function normalCdf(x: number): number {
+  assertNumber('x', x);
   return lib().normalCdf(x, 0, 1);
 }
 
@@ -85,6 +86,7 @@ export function normalCdf(x: number): number {
  * ```
  */
 export function normalSf(x: number): number {
+  assertNumber('x', x);
   return lib().normalCdf(-x, 0, 1);
 }
 
@@ -97,6 +99,7 @@ export function normalSf(x: number): number {
  * ```
  */
 export function normalPdf(x: number): number {
+  assertNumber('x', x);
   return lib().normalPdf(x, 0, 1);
 }
 
@@ -126,6 +129,7 @@ export function normalQuantile(p: number): number {
  * ```
  */
 export function studentTCdf(t: number, df: number): number {
+  assertNumber('t', t);
   assertDegreesOfFreedom(df);
   return df === Number.POSITIVE_INFINITY ? normalCdf(t) : lib().tCdf(t, df);
 }
@@ -140,6 +144,7 @@ export function studentTCdf(t: number, df: number): number {
  * ```
  */
 export function studentTSf(t: number, df: number): number {
+  assertNumber('t', t);
   return studentTCdf(-t, df);
 }
 

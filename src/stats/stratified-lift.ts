@@ -1,4 +1,5 @@
 import { waldEstimate, type Estimate, type InferenceOptions } from './inference.js';
+import { TracksError } from '../errors.js';
 import { relativeLift, type LiftResult } from './lift.js';
 import { cannotCompute, computed, type StatResult } from './result.js';
 import { summarize, type MetricKind, type Summary, type SufficientStatistics } from './summary.js';
@@ -89,6 +90,7 @@ export function armOf(stats: SufficientStatistics, kind: MetricKind, name = 'sta
  * ```
  */
 export function ratioArm(stats: RatioStatistics, name = 'stats'): StatResult<ArmEstimate> {
+  if (typeof name !== 'string') throw new TracksError(`ratioArm: the name must be a string (how messages call the arm, 'control' say), got ${typeof name}`);
   assertObject(`ratioArm: ${name}`, stats, '{ n, sumX, sumY, sumSquaresX, sumSquaresY, sumProducts }');
   for (const key of ['n', 'sumSquaresX', 'sumSquaresY'] as const) assertNonNegative(`${name}.${key}`, stats[key]);
   const { n, sumX, sumY, sumSquaresX, sumSquaresY, sumProducts } = stats;

@@ -1,7 +1,7 @@
 import { waldEstimate, type Estimate, type InferenceOptions } from './inference.js';
 import { cannotCompute, computed, type StatResult } from './result.js';
 import { summarize, type MetricKind, type Summary, type SufficientStatistics } from './summary.js';
-import { assertOptions } from './validate.js';
+import { assertNumber, assertOptions } from './validate.js';
 
 /**
  * Options of {@link welchTest}: significance level (default 0.05), alternative (default
@@ -48,6 +48,10 @@ export function welchDegreesOfFreedom(
   treatmentSquaredError: number,
   treatmentN: number,
 ): number {
+  assertNumber('controlSquaredError', controlSquaredError);
+  assertNumber('controlN', controlN);
+  assertNumber('treatmentSquaredError', treatmentSquaredError);
+  assertNumber('treatmentN', treatmentN);
   const total = controlSquaredError + treatmentSquaredError;
   return (
     (total * total) /

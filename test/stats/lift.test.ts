@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { lift, type Alternative, type MetricKind, type SufficientStatistics } from '../../src/stats/index.js';
+import { bayesianComparison, lift, type Alternative, type MetricKind, type SufficientStatistics } from '../../src/stats/index.js';
 import { assertEstimateMatches, conversions, loadFixture } from './fixtures.js';
 
 interface Inputs {
@@ -52,4 +52,25 @@ test('lift: an interval at a smaller alpha is wider', () => {
   assert.ok(wide.ok && narrow.ok && wide.relative.ok && narrow.relative.ok);
   const width = (i: readonly [number, number]) => i[1] - i[0];
   assert.ok(width(wide.relative.confidenceInterval) > width(narrow.relative.confidenceInterval));
+});
+
+test('lift: with a negative control mean the relative lift keeps the sign of the difference (over |control|, as gbstats)', () => {
+  // A profit per user of -50 against -54: the treatment loses more, so the lift is -8%, not +8%
+  // (t/c - 1 would say +8%, and P(better) 99%). Variance 100 in both arms.
+  const control = { n: 100, sum: -5000, sumSquares: 99 * 100 + 100 * 2500 };
+  const treatment = { n: 100, sum: -5400, sumSquares: 99 * 100 + 100 * 2916 };
+  const result = lift(control, treatment);
+  assert.ok(result.ok && result.relative.ok);
+  assert.ok(Math.abs(result.absolute.estimate - -4) < 1e-9);
+  assert.ok(Math.abs(result.relative.estimate - -0.08) < 1e-12);
+  // Var(r) = Var(t̄)/c² + t²·Var(c̄)/c⁴: sqrt(1/2500 + 2916/6,250,000), as for the mirrored positive data.
+  assert.ok(Math.abs(result.relative.standardError - Math.sqrt(1 / 2500 + 2916 / 6_250_000)) < 1e-12);
+  assert.ok(result.relative.confidenceInterval[1] < 0);
+  const mirrored = lift({ ...control, sum: 5000 }, { ...treatment, sum: 5400 });
+  assert.ok(mirrored.ok && mirrored.relative.ok);
+  assert.ok(Math.abs(mirrored.relative.estimate + result.relative.estimate) < 1e-12);
+  assert.equal(mirrored.relative.pValue, result.relative.pValue);
+  const bayes = bayesianComparison(control, treatment);
+  assert.ok(bayes.ok);
+  assert.ok(bayes.chanceToBeatControl < 0.01, `chance to beat control ${bayes.chanceToBeatControl}`);
 });

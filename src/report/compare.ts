@@ -4,6 +4,7 @@ import { proportionTest } from '../stats/proportion-test.js';
 import { stratifiedLift } from '../stats/stratified-lift.js';
 import type { Stratum } from '../stats/stratified-lift.js';
 import { cupedLift } from '../stats/cuped-lift.js';
+import { relativeLift } from '../stats/lift.js';
 import type { LiftResult } from '../stats/lift.js';
 import type { Summary } from '../stats/summary.js';
 import { armEstimate, cupedStatisticsOf, statisticsOf } from './metric-spec.js';
@@ -66,7 +67,26 @@ function fixedLift(pairs: readonly { readonly base: ArmSums; readonly track: Arm
   }
   if (strata.length === 0) return pairs.length > 1 ? `no phase can compare the two tracks (${reason ?? 'no users'})` : (reason ?? 'no users');
   const fixed = stratifiedLift(strata, { alpha });
-  return fixed.ok ? { fixed, phases: strata.length } : fixed.reason;
+  if (fixed.ok) return { fixed, phases: strata.length };
+  return (spec.type === 'conversion' && pairs.length === 1 ? separatedRates(pairs[0]!, spec, alpha) : undefined) ?? fixed.reason;
+}
+
+/**
+ * One phase's conversion rates where each track is at 0% or 100% (0 of 28 against 32 of 32, a
+ * code path that always fails): no spread within either track, so Welch's lift cannot compute,
+ * yet the rates plainly differ. The comparison is then the two-proportion z-test's, with
+ * Newcombe's interval (see proportionTest) and the test's pooled standard error.
+ */
+function separatedRates(pair: { readonly base: ArmSums; readonly track: ArmSums }, spec: MetricSpec, alpha: number): Fixed | undefined {
+  const control = statisticsOf(pair.base, spec);
+  const treatment = statisticsOf(pair.track, spec);
+  const test = proportionTest(control, treatment, { alpha });
+  if (!test.ok || test.standardError > 0) return undefined;
+  const c: Summary = { n: control.n, mean: test.controlRate, variance: 0, standardError: 0 };
+  const t: Summary = { n: treatment.n, mean: test.treatmentRate, variance: 0, standardError: 0 };
+  const { estimate, confidenceInterval, pValue } = test;
+  const absolute = { estimate, standardError: test.pooledStandardError, degreesOfFreedom: Number.POSITIVE_INFINITY, confidenceInterval, pValue };
+  return { fixed: { control: c, treatment: t, absolute, relative: relativeLift(c, t, 0, 0, Number.POSITIVE_INFINITY, { alpha }) }, phases: 1 };
 }
 
 /** A fixed-horizon lift and the number of phases it combined. */

@@ -39,7 +39,9 @@ export interface ProportionTestResult extends Estimate {
  * uses the pooled rate, as under the null hypothesis both tracks share one rate (this equals
  * R's `prop.test(correct = FALSE)` and statsmodels' `proportions_ztest`); the confidence
  * interval uses each track's own rate (unpooled Wald interval), as it describes the
- * difference when the rates differ.
+ * difference when the rates differ. When each track is at 0% or 100% (0 of 28 against 32 of
+ * 32), the Wald interval has zero width; the interval is then Newcombe's hybrid score interval
+ * (Newcombe 1998, method 10: the tracks' Wilson intervals combined), which stays honest there.
  *
  * @example
  * ```ts
@@ -83,17 +85,19 @@ export function proportionTest(
 
   let pValue: number;
   let confidenceInterval: Interval;
+  // No spread within either track: the Wald interval would be the point itself.
+  const interval = (zValue: number): Interval =>
+    standardError > 0
+      ? [estimate - zValue * standardError, estimate + zValue * standardError]
+      : newcombeInterval(control, treatment, zValue);
   if (alternative === 'two-sided') {
-    const margin = normalQuantile(1 - alpha / 2) * standardError;
     pValue = twoSidedNormalPValue(z);
-    confidenceInterval = [estimate - margin, estimate + margin];
+    confidenceInterval = interval(normalQuantile(1 - alpha / 2));
   } else {
-    const margin = normalQuantile(1 - alpha) * standardError;
+    const [low, high] = interval(normalQuantile(1 - alpha));
     const greater = alternative === 'greater';
     pValue = upperTailPValue(greater ? z : -z, Number.POSITIVE_INFINITY);
-    confidenceInterval = greater
-      ? [estimate - margin, Number.POSITIVE_INFINITY]
-      : [Number.NEGATIVE_INFINITY, estimate + margin];
+    confidenceInterval = greater ? [low, Number.POSITIVE_INFINITY] : [Number.NEGATIVE_INFINITY, high];
   }
   return computed({
     estimate,
@@ -106,4 +110,23 @@ export function proportionTest(
     controlRate,
     treatmentRate,
   });
+}
+
+/** Wilson's score interval for a rate of `converted` in `n`, at the normal quantile `z`. */
+function wilsonInterval(converted: number, n: number, z: number): Interval {
+  const rate = converted / n;
+  const z2 = z * z;
+  const centre = (rate + z2 / (2 * n)) / (1 + z2 / n);
+  const half = (z * Math.sqrt((rate * (1 - rate)) / n + z2 / (4 * n * n))) / (1 + z2 / n);
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+}
+
+/** Newcombe's hybrid score interval for the difference of two rates (treatment − control). */
+function newcombeInterval(control: SufficientStatistics, treatment: SufficientStatistics, z: number): Interval {
+  const c = control.sum / control.n;
+  const t = treatment.sum / treatment.n;
+  const [lc, uc] = wilsonInterval(control.sum, control.n, z);
+  const [lt, ut] = wilsonInterval(treatment.sum, treatment.n, z);
+  const d = t - c;
+  return [d - Math.hypot(t - lt, uc - c), d + Math.hypot(ut - t, c - lc)];
 }

@@ -12,7 +12,7 @@ import { after, test } from 'node:test';
 import { TrackSet, TracksError, buildReport, close, configure, convert, flush, memoryStore, readAnalysis, stats } from '../../src/index.js';
 import type { MetricDeclarations, MetricResult, Report, RecordingOptions } from '../../src/index.js';
 import { runCli } from '../../src/cli/run-cli.js';
-import { normalQuantile } from '../../src/stats/index.js';
+import { normalQuantile, normalSf } from '../../src/stats/index.js';
 import { POSTGRES_SKIP, postgresUrl, schemasFor } from '../support/postgres.js';
 import { seededRandom as random } from '../support/random.js';
 
@@ -263,4 +263,32 @@ test('a guardrail declared without higherIsBetter warns when it moves significan
     assert.equal(ratio.conversions, orders.get(track.name)!.count, 'a ratio’s conversions are its numerator’s');
     assert.equal(ratio.total, orders.get(track.name)!.total, 'a ratio’s total is its numerator’s');
   }
+});
+
+test('a guardrail at 0% on the baseline and 100% on a track (a path that always fails) is compared, significant and warned about, not "zero variance"', async () => {
+  const store = memoryStore();
+  configure({ store, outbox: false, metrics: { failures: { kind: 'conversion', guardrail: true, higherIsBetter: false } } });
+  const users = { control: 0, fast: 0 };
+  for (let i = 0; i < 60; i++) {
+    const key = `always-fails-${i}`;
+    const track = new ShopTracks({ key }).name as keyof typeof users;
+    users[track]++;
+    if (track === 'fast') convert({ key, metric: 'failures' });
+  }
+  await close();
+  const analysis = await readAnalysis(store);
+  const set = buildReport(analysis.sums, { metrics: analysis.metrics }).trackSets[0]!;
+  const failures = set.tracks.find((t) => t.name === 'fast')!.metrics.find((m) => m.metric === 'failures')!;
+  const comparison = failures.comparison!;
+  assert.ok(comparison, `compared (${failures.cannotCompute ?? ''})`);
+  assert.equal(comparison.absolute.estimate, 1);
+  // The pooled z-test: z = 1 / sqrt(p(1 - p)(1/nc + 1/nt)) with p = nt / (nc + nt).
+  const pooled = users.fast / (users.control + users.fast);
+  const z = 1 / Math.sqrt(pooled * (1 - pooled) * (1 / users.control + 1 / users.fast));
+  assert.ok(Math.abs(comparison.pValue - 2 * normalSf(z)) <= 1e-9 * comparison.pValue, `p ${comparison.pValue}`);
+  // Newcombe's interval: below 1, well above 0 (the Wald interval would be [1, 1]).
+  assert.ok(comparison.absolute.interval[0] > 0.7 && comparison.absolute.interval[0] < 1);
+  assert.equal(comparison.absolute.interval[1], 1);
+  assert.equal(comparison.verdict, 'worse');
+  assert.ok(set.warnings.some((w) => w.kind === 'guardrail-metric' && /guardrail metric 'failures' is significantly worse on 'fast'/.test(w.message)));
 });

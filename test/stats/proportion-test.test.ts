@@ -25,6 +25,24 @@ for (const c of fixture.cases) {
   });
 }
 
+const newcombe = loadFixture<{ control: Arm; treatment: Arm; alpha: number }>('proportion-newcombe');
+for (const c of newcombe.cases) {
+  test(`proportionTest: each track at 0% or 100%, Newcombe's interval matches ${c.name}`, () => {
+    const { control, treatment, alpha } = c.inputs;
+    const result = proportionTest(conversions(control.n, control.conversions), conversions(treatment.n, treatment.conversions), { alpha });
+    assert.ok(result.ok, 'a difference of 0% and 100% is a comparison, not zero variance');
+    const actual: Record<string, number> = { low: result.confidenceInterval[0], high: result.confidenceInterval[1], z: result.z, pValue: result.pValue };
+    for (const [key, expected] of Object.entries(c.expected)) assertClose(actual[key] ?? Number.NaN, expected, c.tolerance, `${c.name} ${key}`);
+  });
+}
+
+test('proportionTest: one-sided, each track at 0% or 100%, keeps the matching side of the interval', () => {
+  const greater = proportionTest(conversions(28, 0), conversions(32, 32), { alternative: 'greater' });
+  assert.ok(greater.ok);
+  assert.ok(greater.confidenceInterval[0] > 0.85 && greater.confidenceInterval[0] < 1);
+  assert.equal(greater.confidenceInterval[1], Number.POSITIVE_INFINITY);
+});
+
 test('proportionTest: the interval is unpooled, the test pooled', () => {
   const result = proportionTest(conversions(1000, 100), conversions(1000, 150));
   assert.ok(result.ok);

@@ -2,7 +2,7 @@ import { GENERAL_TRACK, HOLDOUT_TRACK } from '../core/holdout.js';
 import { escapeControl as text } from '../core/names.js';
 import { formatP, pText } from './build-report.js';
 import type { MetricResult, TrackSetResult } from './report-model.js';
-import { TYPE_LABELS, WIDTH, clip, count, liftText, number, percent, table, wrap } from './text-table.js';
+import { TYPE_LABELS, WIDTH, chancePercent, clip, count, liftText, number, percent, table, wrap } from './text-table.js';
 import { capNote, cupedNotes } from './metric-notes.js';
 
 /**
@@ -48,7 +48,7 @@ function renderHoldout(set: TrackSetResult): string {
       lift,
       c === null ? '' : formatP(c.pValue),
       c === null ? '' : formatP(c.adjustedPValue),
-      c === null || c.chanceToBeatControl === null ? '' : percent(c.chanceToBeatControl, 0),
+      c === null || c.chanceToBeatControl === null ? '' : chancePercent(c.chanceToBeatControl),
     ];
   });
   if (rows.length === 0) lines.push('  no conversions recorded yet');

@@ -2,7 +2,7 @@ import { TracksError } from '../errors.js';
 import { escapeControl as text, shown } from '../core/names.js';
 import type { Comparison, MetricResult, PhaseResult, Report, TrackResult, TrackSetResult } from './report-model.js';
 import { formatP, pText } from './build-report.js';
-import { TYPE_LABELS, WIDTH, clip, count, fitsUnclipped, liftText, number, percent, relativeDisagrees, signedPercent, table, wrap } from './text-table.js';
+import { TYPE_LABELS, WIDTH, chancePercent, clip, count, fitsUnclipped, liftText, number, percent, relativeDisagrees, signedPercent, table, wrap } from './text-table.js';
 import { renderHoldoutSection } from './holdout-section.js';
 import { renderShadow } from './shadow-section.js';
 import { capNote, cupedNotes } from './metric-notes.js';
@@ -214,7 +214,7 @@ function metricRow(track: TrackResult, m: MetricResult): string[] {
     `${lift}${c.verdict === 'inconclusive' ? '' : ` * ${c.verdict}`}`,
     formatP(c.pValue),
     formatP(c.adjustedPValue),
-    c.chanceToBeatControl === null ? '' : percent(c.chanceToBeatControl, 0),
+    c.chanceToBeatControl === null ? '' : chancePercent(c.chanceToBeatControl),
   ];
 }
 

@@ -132,6 +132,14 @@ export function percent(x: number | null, digits = 2): string {
   return x === null ? '' : `${(x * 100).toFixed(digits)}%`;
 }
 
+/**
+ * A chance (P(better)) in whole percents, never rounded to a certainty: `> 99%` from 99.5% on,
+ * `< 1%` below 0.5% (0.9974 is not "100%").
+ */
+export function chancePercent(x: number): string {
+  return x >= 0.995 ? '> 99%' : x < 0.005 ? '< 1%' : percent(x, 0);
+}
+
 export function signedPercent(x: number): string {
   if (!Number.isFinite(x)) return x > 0 ? '+inf' : '-inf';
   const text = `${(x * 100).toFixed(1)}%`;

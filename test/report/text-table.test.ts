@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { liftText, signedPercent, table, wrap } from '../../src/report/text-table.js';
+import { chancePercent, liftText, signedPercent, table, wrap } from '../../src/report/text-table.js';
+import { chancePercent as dashboardChancePercent } from '../../src/dashboard/client/dom.js';
 import { signedPercent as dashboardSignedPercent } from '../../src/dashboard/client/dom.js';
 import { liftText as dashboardLiftText } from '../../src/dashboard/client/trackset.js';
 
@@ -90,4 +91,12 @@ test('wrap keeps a comparison with both its sides on one line', () => {
   assert.equal(lines.at(-1), 'p = 0.62');
   assert.deepEqual(wrap('a b p < 0.001 c', 10), ['a b', 'p < 0.001', 'c']);
   assert.deepEqual(wrap('x =', 10), ['x ='], 'a sign at the end stays a word');
+});
+
+test('chancePercent: a chance is never rounded to a certainty, in the text report and the dashboard alike', () => {
+  const cases: [number, string][] = [[0.9974, '> 99%'], [0.995, '> 99%'], [0.994, '99%'], [0.5, '50%'], [0.006, '1%'], [0.0049, '< 1%'], [0, '< 1%'], [1, '> 99%']];
+  for (const [x, text] of cases) {
+    assert.equal(chancePercent(x), text, String(x));
+    assert.equal(dashboardChancePercent(x), text, `dashboard ${x}`);
+  }
 });

@@ -64,6 +64,12 @@ export function percent(x: number | null, digits = 2): string {
   return x === null ? '' : `${(x * 100).toFixed(digits)}%`;
 }
 
+/** A chance in whole percents, never rounded to a certainty (`> 99%`, `< 1%`), as the text report prints it. */
+export function chancePercent(x: number | null): string {
+  if (x === null) return '';
+  return x >= 0.995 ? '> 99%' : x < 0.005 ? '< 1%' : percent(x, 0);
+}
+
 /** +4.5% or -1.2% */
 export function signedPercent(x: number | null): string {
   if (x === null) return '';

@@ -3,7 +3,7 @@ import { holdoutBadge, isSerious, shadowBadge, statusBadge, warningBadges } from
 import type { ChartPanel } from './charts.js';
 import { TYPE_LABELS, errorChart, latencyChart, liftChart, rateChart } from './charts.js';
 import { confirmDialog, rampDialog } from './dialog.js';
-import { count, el, latency, ms, number, numberCell, numbersAlike, percent, pText, pValue, resolutionOf, signedMs, signedPercent, table, upper, when } from './dom.js';
+import { chancePercent, count, el, latency, ms, number, numberCell, numbersAlike, percent, pText, pValue, resolutionOf, signedMs, signedPercent, table, upper, when } from './dom.js';
 import { shadowSection } from './shadow.js';
 
 /** What the view's buttons and choices do. */
@@ -292,7 +292,7 @@ function metricRow(track: TrackResult, m: MetricResult): HTMLTableRowElement {
     liftCell(track.isBaseline, c, m.cannotCompute),
     numberCell('pValue', c?.pValue ?? null, pValue(c?.pValue ?? null)),
     numberCell('adjustedPValue', c?.adjustedPValue ?? null, pValue(c?.adjustedPValue ?? null)),
-    numberCell('chanceToBeatControl', c?.chanceToBeatControl ?? null, percent(c?.chanceToBeatControl ?? null, 0)),
+    numberCell('chanceToBeatControl', c?.chanceToBeatControl ?? null, chancePercent(c?.chanceToBeatControl ?? null)),
     numberCell('risk', c?.risk ?? null, c?.risk === null || c?.risk === undefined ? '' : signedPercent(c.risk)),
   ]);
 }

@@ -8,15 +8,16 @@ import { WIDTH, clip, liftText, number, signedPercent, wrap } from './text-table
 
 /**
  * Under a capped metric's table: the cap declared and what it came to. `label` names the
- * metric where one table holds several (a holdout's).
+ * metric where one table holds several (a holdout's); `phaseUsers`, the users of each analysed
+ * phase, tells a phase without users from one whose percentile is 0.
  */
-export function capNote(m: MetricResult, label?: string): string[] {
+export function capNote(m: MetricResult, label?: string, phaseUsers?: readonly number[]): string[] {
   const cap = m.cap;
   if (cap === null) return [];
   const unit = m.type === 'count' ? 'conversions' : m.type === 'mean' ? 'average value' : 'total';
   const capped = `${label === undefined ? '' : `${label}: `}capped`;
   if (cap.value !== undefined) return [`  ${capped}: each user's ${unit} at most ${number(cap.value)}`];
-  const values = cap.applied.map((v) => (v === null ? 'none (it is 0)' : number(v)));
+  const values = cap.applied.map((v, i) => (v !== null ? number(v) : phaseUsers?.[i] === 0 ? 'no users' : 'none (it is 0)'));
   const list = values.length === 1 ? values[0]! : values.map((v, i) => `phase ${i + 1}: ${v}`).join(', ');
   return wrap(`${capped}: each user's ${unit} at the ${percentileName(cap.percentile!)} percentile of the set's users: ${list}`, WIDTH - 2).map((l, i) => `${i === 0 ? '  ' : '    '}${l}`);
 }

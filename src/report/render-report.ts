@@ -99,7 +99,7 @@ function renderTrackSet(set: TrackSetResult, options: RenderOptions): string {
   // A set still in shadow mode has assigned no one: its answers are the shadow block's alone.
   const assigned = !(set.shadow?.mode === 'shadow' && set.users === 0);
   if (assigned) {
-    lines.push(...metricTables(set.tracks));
+    lines.push(...metricTables(set.tracks, set.analysedPhases.map((index) => set.phases.find((p) => p.index === index)?.users ?? 0)));
     const health = set.tracks.map(healthRow);
     const columns = ['track', 'runs', 'errors', 'mean', 'p50', 'p95 [CI]', 'p99'];
     lines.push('', latency ? table(columns, health) : table(columns.slice(0, 3), health.map((row) => row.slice(0, 3))));
@@ -155,8 +155,8 @@ function cannotComputeNotes(tracks: readonly TrackResult[], metric: string): str
 /** The width of a metric table's "n/a: reason" cell. */
 const NA_WIDTH = 30;
 
-/** One table per metric: goal metrics first, then the guardrails, apart. */
-function metricTables(tracks: readonly TrackResult[]): string[] {
+/** One table per metric: goal metrics first, then the guardrails, apart; `phaseUsers`: the users of each analysed phase. */
+function metricTables(tracks: readonly TrackResult[], phaseUsers?: readonly number[]): string[] {
   const metrics = tracks[0]?.metrics ?? [];
   const lines: string[] = [];
   const goals = metrics.filter((m) => !m.guardrail);
@@ -169,7 +169,7 @@ function metricTables(tracks: readonly TrackResult[]): string[] {
     // track's name (`--json` always has it, as `conversions`).
     const withConverted = [withColumn(header, 'converted'), rows.map((row, i) => withColumn(row, count(ofTracks[i]!.conversions)))] as const;
     lines.push('', fitsUnclipped(...withConverted) ? table(...withConverted) : table(header, rows));
-    lines.push(...capNote(m), ...cupedNotes(tracks, m.metric), ...cannotComputeNotes(tracks, m.metric));
+    lines.push(...capNote(m, undefined, phaseUsers), ...cupedNotes(tracks, m.metric), ...cannotComputeNotes(tracks, m.metric));
   };
   goals.forEach(metricTable);
   if (guardrails.length > 0) lines.push('', '  Guardrail metrics (must not get worse):');

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildReport, memoryStore, readAnalysis, renderReport, welchTest } from '../../src/index.js';
-import type { MetricDeclaration, RecordedEvent, Report } from '../../src/index.js';
+import type { MetricDeclaration, MetricResult, RecordedEvent, Report } from '../../src/index.js';
+import { capNote } from '../../src/report/metric-notes.js';
 import { percentileRank } from '../../src/model/caps.js';
 
 const AT = Date.UTC(2026, 9, 1);
@@ -80,4 +81,10 @@ test('the percentile rank is exact where q times the units lands just above a wh
   assert.equal(percentileRank(0.07, 100), 94);
   assert.equal(percentileRank(0.99, 100), 2);
   assert.equal(percentileRank(0.9, 20), 3);
+});
+
+test('the cap line tells a phase without users ("no users") from one whose percentile is 0', () => {
+  const metric = { metric: 'revenue', type: 'sum', cap: { percentile: 0.99, applied: [57.92, null, 55.38, null] } } as unknown as MetricResult;
+  const line = capNote(metric, undefined, [120, 0, 80, 5]).join(' ').replace(/\s+/g, ' ');
+  assert.match(line, /phase 1: 57\.92, phase 2: no users, phase 3: 55\.38, phase 4: none \(it is 0\)/);
 });

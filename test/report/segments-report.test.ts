@@ -235,6 +235,33 @@ test('SQLite and the CLI: tracks report --by country, --json carries segments; a
   assert.match(unknown.out, /--by 'platform': no exposure of the set '\S+' records that dimension; recorded dimensions are 'country', 'plan'/);
 });
 
+test('tracks report --by: a reported set that does not record the dimension is not broken down into one segment "(none)", and the report says so', async () => {
+  const path = join(dir, 'segments-mixed.db');
+  await record(sqliteStore(path));
+  class PlainTracks extends TrackSet {
+    static override id = 'plain-no-dimensions';
+    static fast_track() {}
+  }
+  configure({ store: path, outbox: false });
+  for (let i = 0; i < 200; i++) void new PlainTracks({ key: `plain-${i}` }).name;
+  await close();
+  const run = async (...args: string[]) => {
+    let out = '';
+    const code = await runCli(['report', '--store', path, ...args], { stdout: (t) => (out += t), stderr: (t) => (out += t), env: {} });
+    return { code, out };
+  };
+  const json = JSON.parse((await run('--json', '--by', 'country')).out) as Report;
+  const plain = json.trackSets.find((set) => set.id === 'plain-no-dimensions')!;
+  const checkout = json.trackSets.find((set) => set.id !== 'plain-no-dimensions')!;
+  assert.equal(plain.segments, undefined, 'no breakdown for a set without the dimension');
+  assert.deepEqual(checkout.segments!.values.map((v) => v.value).sort(), [...COUNTRIES].sort());
+  const text = await run('--by', 'country');
+  assert.equal(text.code, 0);
+  assert.equal(text.out.match(/By country/g)?.length, 1, 'one breakdown, the set that records the dimension');
+  assert.doesNotMatch(text.out, /\(none\)/);
+  assert.match(text.out, /--by 'country': 'plain-no-dimensions' records no such dimension; not broken down/);
+});
+
 test('a value cut at 64 characters never splits an emoji: every exposure reaches SQLite with its dimensions', async () => {
   class Emoji extends TrackSet<{ label: string }> {
     static override id = 'emoji-cut';

@@ -37,12 +37,12 @@ function renderHoldout(set: TrackSetResult): string {
   const lines = [`${text(set.id)}  ${count(set.users)} users: ${count(heldUsers)} held out${share}, ${count(general?.users ?? 0)} general${phases}${srm}`];
   for (const warning of set.warnings) lines.push(...wrap(text(warning.message), WIDTH - 4).map((l, i) => `${i === 0 ? '  ! ' : '    '}${l}`));
   if (held === undefined || general === undefined) return lines.join('\n');
-  const rows = general.metrics.map((m) => {
+  const row = (m: MetricResult): string[] => {
     const baseline = held.metrics.find((x) => x.metric === m.metric);
     const c = m.comparison;
     const lift = c === null ? (m.cannotCompute ? `n/a: ${text(m.cannotCompute)}` : '') : `${liftText(c.relative, c.absolute)}${c.verdict === 'inconclusive' ? '' : ` * ${c.verdict}`}`;
     return [
-      `${TYPE_LABELS[m.type](text(m.metric))}${m.guardrail ? ' (guardrail)' : ''}${m.higherIsBetter === false ? ' (lower is better)' : ''}`,
+      `${TYPE_LABELS[m.type](text(m.metric))}${m.higherIsBetter === false ? ' (lower is better)' : ''}`,
       baseline === undefined ? '' : value(baseline),
       value(m),
       lift,
@@ -50,9 +50,14 @@ function renderHoldout(set: TrackSetResult): string {
       c === null ? '' : formatP(c.adjustedPValue),
       c === null || c.chanceToBeatControl === null ? '' : chancePercent(c.chanceToBeatControl),
     ];
-  });
-  if (rows.length === 0) lines.push('  no conversions recorded yet');
-  else lines.push(table(['metric', 'holdout', 'general', 'lift of general (CI)', 'p', 'p adj', 'P(better)'], rows));
+  };
+  // Goal metrics first, then the guardrails apart, as under a set.
+  const header = ['metric', 'holdout', 'general', 'lift of general (CI)', 'p', 'p adj', 'P(better)'];
+  const goals = general.metrics.filter((m) => !m.guardrail);
+  const guardrails = general.metrics.filter((m) => m.guardrail);
+  if (general.metrics.length === 0) lines.push('  no conversions recorded yet');
+  if (goals.length > 0) lines.push(table(header, goals.map(row)));
+  if (guardrails.length > 0) lines.push('  Guardrail metrics (must not get worse):', table(header, guardrails.map(row)));
   // As under a set's tables: the cap each metric used, and what CUPED removed with the unadjusted result.
   for (const m of general.metrics) {
     const label = clip(text(m.metric), 32);

@@ -25,7 +25,12 @@ class LookAlike extends TrackSet {
 test('the holdout is found by its definition, split from the tests and rendered per metric', async () => {
   const store = memoryStore();
   const holdout = { id: 'h-section', share: 0.2 };
-  configure({ store, outbox: false, holdout, metrics: { purchase: { kind: 'conversion' }, revenue: { kind: 'sum' } } });
+  configure({
+    store,
+    outbox: false,
+    holdout,
+    metrics: { purchase: { kind: 'conversion' }, revenue: { kind: 'sum' }, refunds: { kind: 'conversion', guardrail: true, higherIsBetter: false } },
+  });
   for (let i = 0; i < 4_000; i++) {
     const key = `user-${i}`;
     new CheckoutTracks({ key }).run();
@@ -35,6 +40,7 @@ test('the holdout is found by its definition, split from the tests and rendered 
       convert({ key, metric: 'purchase' });
       convert({ key, metric: 'revenue', value: 20 });
     }
+    if (i % 17 === 0) convert({ key, metric: 'refunds' });
   }
   await close();
 
@@ -55,6 +61,11 @@ test('the holdout is found by its definition, split from the tests and rendered 
   const purchase = lines.find((l) => l.trimStart().startsWith('purchase'))!;
   assert.match(purchase, /^ {2}purchase\s+\d+\.\d\d%\s+\d+\.\d\d%\s+\+\d+\.\d% \[\+\d+\.\d%, \+\d+\.\d%\] \* better/);
   assert.ok(lines.some((l) => l.trimStart().startsWith('revenue/user')));
+  // The guardrail apart, after the goal metrics, its label whole (it was cut to 'refunds (guardrai…lower is better)').
+  const apart = lines.indexOf('  Guardrail metrics (must not get worse):');
+  assert.ok(apart > lines.indexOf(purchase), 'guardrails come after the goal metrics');
+  assert.match(lines.slice(apart).find((l) => l.includes('refunds'))!, /^ {2}refunds \(lower is better\)\s/);
+  assert.ok(!lines.slice(0, apart).some((l) => l.includes('refunds')), 'not among the goal metrics');
   assert.equal(renderHoldoutSection([]), '');
 });
 

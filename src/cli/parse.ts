@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
+import { editDistance } from '../core/names.js';
 import { UsageError } from './command.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -11,19 +12,22 @@ export function parse<O extends Options>(command: string, args: readonly string[
   try {
     return parseArgs({ args: withNegativeValues(args, options), options, strict: true, allowPositionals: allowPositionals as true });
   } catch (error) {
-    throw usageErrorOf(error, command);
+    throw usageErrorOf(error, command, Object.keys(options));
   }
 }
 
 /**
  * A `parseArgs` error as a one-line usage error. Node's advice for a positional argument that
  * starts with '-' is cut: it quotes the argument with an unbalanced quote, and no command of
- * tracks takes such a positional.
+ * tracks takes such a positional. An unknown option close to one of `known` (the command's
+ * option names) is answered with it, as configure() answers a misspelt option.
  */
-export function usageErrorOf(error: unknown, command: string): UsageError {
+export function usageErrorOf(error: unknown, command: string, known: readonly string[] = []): UsageError {
   const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
   const plain = message.replace(/^Unknown option/, 'unknown option').replace(/\. To specify a positional argument starting with a '-'.*$/, '');
-  return new UsageError(`${plain}; see 'tracks ${command} --help'`);
+  const given = /^unknown option '--?([^']+)'/.exec(plain)?.[1];
+  const near = given === undefined ? undefined : known.find((name) => given.length > 2 && (name.toLowerCase() === given.toLowerCase() || editDistance(name, given) <= 2));
+  return new UsageError(`${plain}; ${near === undefined ? '' : `did you mean '--${near}'? `}see 'tracks ${command} --help'`);
 }
 
 /**

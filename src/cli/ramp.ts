@@ -40,7 +40,7 @@ export const ramp: Command = {
       // parseArgs reads a value starting with '-' as an option ("argument is ambiguous").
       const negative = args.find((arg, i) => /^-\d/.test(arg) && ['--coverage', '--weights'].includes(args[i - 1] ?? ''));
       if (negative !== undefined) throw new UsageError(`${args[args.indexOf(negative) - 1]} is '${negative}'; give a share from 0 to 1 (coverage) or weights of 0 or more`);
-      throw usageErrorOf(error, 'ramp');
+      throw usageErrorOf(error, 'ramp', ['coverage', 'weights', 'store', 'force']);
     }
     const { values, positionals } = parsed;
     const trackSetId = onePositional('ramp', positionals);

@@ -80,6 +80,6 @@ export function parseControlArgs(command: string, args: readonly string[], withS
       allowPositionals: true,
     }) as { values: { serve?: string; store?: string; force?: boolean }; positionals: string[] };
   } catch (error) {
-    throw usageErrorOf(error, command);
+    throw usageErrorOf(error, command, withServe ? ['serve', 'store', 'force'] : ['store', 'force']);
   }
 }

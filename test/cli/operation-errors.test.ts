@@ -101,6 +101,10 @@ test('tracks ramp: bad input exits 2 and says what is wrong', async () => {
     // Node's advice about positionals starting with '-' (with its unbalanced quote) is not passed on.
     [['stop', 'g10-delay', '--bogus', '--store', store], /^tracks stop: unknown option '--bogus'; see 'tracks stop --help'$/],
     [['resume', 'g10-delay', '--bogus', '--store', store], /^tracks resume: unknown option '--bogus'; see 'tracks resume --help'$/],
+    // A misspelt option is answered with the one meant, as configure() answers one.
+    [['ramp', 'g10-delay', '--coverag', '0.5', '--store', store], /^tracks ramp: unknown option '--coverag'; did you mean '--coverage'\? see 'tracks ramp --help'$/],
+    [['stop', 'g10-delay', '--serv', 'long', '--store', store], /^tracks stop: unknown option '--serv'; did you mean '--serve'\? see 'tracks stop --help'$/],
+    [['report', '--store', store, '--sequentail'], /^tracks report: unknown option '--sequentail'; did you mean '--sequential'\? see 'tracks report --help'$/],
   ];
   for (const [args, message] of cases) {
     const r = await cli(args);

@@ -29,6 +29,8 @@ interface Allowance {
 export class ErrorReporter {
   readonly #onError: ((error: Error) => void) | undefined;
   readonly #allowances = new Map<FailureKind, Allowance>();
+  /** Without `onError`: each message logged to stderr, and when (one failure seen by several parts is one line). */
+  readonly #logged = new Map<string, number>();
 
   constructor(onError: ((error: Error) => void) | undefined) {
     this.#onError = onError;
@@ -96,9 +98,18 @@ export class ErrorReporter {
       allowance.suppressed++;
       return;
     }
-    const more = allowance.suppressed > 0 ? ` (and ${allowance.suppressed} more ${kind} failures since the last message)` : '';
     allowance.lastLogged = now;
+    const message = make().message;
+    // A store that cannot open fails writes, control reads and sticky lookups alike: the same
+    // message under several kinds is logged once per interval (each kind still counts it).
+    for (const [logged, at] of this.#logged) if (now - at >= LOG_INTERVAL_MS) this.#logged.delete(logged);
+    if (this.#logged.has(message)) {
+      allowance.suppressed++;
+      return;
+    }
+    this.#logged.set(message, now);
+    const more = allowance.suppressed > 0 ? ` (and ${allowance.suppressed} more ${kind} failures since the last message)` : '';
     allowance.suppressed = 0;
-    console.error(`${make().message}${more} (tracks does not throw; pass onError to configure() to handle these)`);
+    console.error(`${message}${more} (tracks does not throw; pass onError to configure() to handle these)`);
   }
 }

@@ -48,6 +48,23 @@ test('without onError, one line per kind reaches stderr and the message is built
   assert.match(lines[0]!, /^tracks: 1 event dropped \(tracks does not throw/);
 });
 
+test('without onError, one failure seen under several kinds (a store that cannot open) is one line on stderr', (t) => {
+  const lines: string[] = [];
+  t.mock.method(console, 'error', (line: string) => lines.push(line));
+  const reporter = new ErrorReporter(undefined);
+  const cannotOpen = () => new Error('tracks: cannot open the SQLite store /gone/tracks.db');
+  for (const kind of ['write', 'controls', 'sticky'] as const) for (let i = 0; i < 10; i++) reporter.reportMade(kind, cannotOpen);
+  reporter.report('outbox', new Error('tracks: cannot open the outbox /gone/tracks.db.outbox'));
+  assert.deepEqual(
+    lines.map((line) => line.replace(/ \(tracks does not throw.*$/, '')),
+    ['tracks: cannot open the SQLite store /gone/tracks.db', 'tracks: cannot open the outbox /gone/tracks.db.outbox'],
+  );
+  // Each kind built its message once, and no more for the failures after it.
+  const built = { n: 0 };
+  for (let i = 0; i < 100; i++) reporter.reportMade('controls', () => (built.n++, cannotOpen()));
+  assert.equal(built.n, 0);
+});
+
 test('an async onError that rejects is not an unhandled rejection', async () => {
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown) => unhandled.push(reason);

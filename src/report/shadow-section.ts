@@ -149,8 +149,9 @@ export function renderShadow(set: TrackSetResult, options: { readonly latency?: 
       const room = WIDTH - 4 - track.length - ': '.length * 2 - ' | '.length;
       const input = cut(text(sample.input), room - 2 * Math.floor(room * 0.3));
       const result = Math.floor((room - input.length) / 2);
+      const [baseline, candidate] = cutPair(text(sample.baseline), text(sample.candidate), result);
       // trimEnd: an empty candidate text would leave the line ending in a space.
-      lines.push(`    ${track}: ${input}: ${cut(text(sample.baseline), result)} | ${cut(text(sample.candidate), result)}`.trimEnd());
+      lines.push(`    ${track}: ${input}: ${baseline} | ${candidate}`.trimEnd());
     }
   }
   for (const c of shadow.candidates) {
@@ -161,6 +162,23 @@ export function renderShadow(set: TrackSetResult, options: { readonly latency?: 
 
 function cut(value: string, length: number): string {
   return value.length <= length ? value : `${value.slice(0, length - 1)}…`;
+}
+
+/**
+ * A mismatch's two results, each cut to `length` around where they first differ: cut at their
+ * beginnings, two results that differ only near their ends (a list missing its last item) would
+ * read the same.
+ */
+export function cutPair(baseline: string, candidate: string, length: number): [string, string] {
+  if (baseline.length <= length && candidate.length <= length) return [baseline, candidate];
+  let same = 0;
+  while (same < baseline.length && same < candidate.length && baseline[same] === candidate[same]) same++;
+  // The difference shows within a plain cut (with a few characters of it).
+  if (same < length - 8) return [cut(baseline, length), cut(candidate, length)];
+  // Else from a little before it, marked as cut at the start.
+  const start = Math.max(1, same - Math.floor(length / 3));
+  const around = (value: string) => cut(`…${value.slice(start)}`, length);
+  return [around(baseline), around(candidate)];
 }
 
 function rateText(r: RateEstimate | null): string {

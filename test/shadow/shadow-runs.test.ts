@@ -26,6 +26,7 @@ import { shadowRunsInFlight } from '../../src/core/shadow-runner.js';
 import { definitionOf } from '../../src/core/track-set.js';
 import { ErrorReporter } from '../../src/recording/error-reporter.js';
 import { ShadowRecorder } from '../../src/recording/shadow-recorder.js';
+import { cutPair } from '../../src/report/shadow-section.js';
 import { seededRandom } from '../support/random.js';
 
 // Inputs on which the candidate answers differently: 3% of them, drawn once with a fixed seed.
@@ -1015,4 +1016,16 @@ test('tracks resume of a shadow set not yet promoted says it goes back to its sh
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a mismatch whose results differ only near their ends is cut around the difference, so the two do not read the same', () => {
+  const products = (n: number) => JSON.stringify(Array.from({ length: n }, (_, i) => `coconut-${i}`));
+  const [baseline, candidate] = cutPair(products(30), products(29), 30);
+  assert.notEqual(baseline, candidate);
+  assert.ok(baseline.length <= 30 && candidate.length <= 30);
+  assert.match(baseline, /^….*coconut-29"\]$/);
+  assert.match(candidate, /^…\S*-28"\]$/);
+  // Results that differ early, or fit, are cut at their ends as before.
+  assert.deepEqual(cutPair('[1,2,3]', '[1,2,4]', 30), ['[1,2,3]', '[1,2,4]']);
+  assert.deepEqual(cutPair(`a${'x'.repeat(60)}`, `b${'x'.repeat(60)}`, 10), [`a${'x'.repeat(8)}…`, `b${'x'.repeat(8)}…`]);
 });

@@ -46,6 +46,8 @@ export function renderReport(report: Report, options: RenderOptions = {}): strin
   const blocks = report.trackSets.filter((set) => !set.holdout).map((set) => renderTrackSet(set, options));
   const holdouts = renderHoldoutSection(report.trackSets.filter((set) => set.holdout));
   if (holdouts !== '') blocks.push(holdouts);
+  // Sets still in shadow mode have assigned no one: nothing compared, so no legend for it.
+  if (report.trackSets.every((set) => set.shadow?.mode === 'shadow' && set.users === 0)) return blocks.join('\n\n');
   const mode = report.sequential ? 'sequential (always-valid)' : 'fixed-horizon';
   const footer =
     `alpha ${report.alpha}, ${mode} intervals, p adj: ${report.correction === 'holm' ? 'Holm' : 'Benjamini-Hochberg'}` +

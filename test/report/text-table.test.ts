@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chancePercent, liftText, signedPercent, table, wrap } from '../../src/report/text-table.js';
+import { TYPE_LABELS, chancePercent, liftText, signedPercent, table, wrap } from '../../src/report/text-table.js';
 import { chancePercent as dashboardChancePercent } from '../../src/dashboard/client/dom.js';
 import { signedPercent as dashboardSignedPercent } from '../../src/dashboard/client/dom.js';
 import { liftText as dashboardLiftText } from '../../src/dashboard/client/trackset.js';
@@ -91,6 +91,14 @@ test('wrap keeps a comparison with both its sides on one line', () => {
   assert.equal(lines.at(-1), 'p = 0.62');
   assert.deepEqual(wrap('a b p < 0.001 c', 10), ['a b', 'p < 0.001', 'c']);
   assert.deepEqual(wrap('x =', 10), ['x ='], 'a sign at the end stays a word');
+});
+
+test("TYPE_LABELS: a mean metric already named as an average is not labelled 'avg avg'", () => {
+  assert.equal(TYPE_LABELS.mean('basket'), 'avg basket');
+  assert.equal(TYPE_LABELS.mean('avg'), 'avg');
+  assert.equal(TYPE_LABELS.mean('avg_basket'), 'avg_basket');
+  assert.equal(TYPE_LABELS.mean('mean_latency_ms'), 'mean_latency_ms');
+  assert.equal(TYPE_LABELS.mean('meanwhile'), 'avg meanwhile');
 });
 
 test('chancePercent: a chance is never rounded to a certainty, in the text report and the dashboard alike', () => {

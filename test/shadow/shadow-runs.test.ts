@@ -82,6 +82,9 @@ test('a candidate that differs on 3% of inputs is measured at 3%, inside its int
     assert.match(text, /shadow-price {2}\[shadow\]/);
     assert.match(text, /Latest mismatches/);
     for (const line of text.split('\n')) assert.ok(line.length <= 100, `fits 100 columns: ${line}`);
+    // Nothing compared yet (no one assigned): no legend of p adj, CUPED or '*'.
+    assert.deepEqual(report.trackSets.map((s) => [s.id, s.users]), [['shadow-price', 0]]);
+    assert.doesNotMatch(text, /p adj: Holm/);
     // Samples: at most 3 per candidate and minute in this process, each field cut to 200 bytes.
     const samples = store.events.filter((e): e is ShadowSampleEvent => e.kind === 'shadow_sample');
     assert.ok(samples.length >= 1 && samples.length <= 3 * 2, `${samples.length} samples`);

@@ -41,10 +41,10 @@ export function comparePhases(pairs: readonly { readonly base: ArmSums; readonly
   if (typeof unadjusted === 'string' || !options.cuped || !hasHistory(pairs, spec)) return unadjusted;
   const adjusted = cupedFixedLift(pairs, spec, options.alpha);
   // The adjustment cannot compute where the plain comparison can only when it removes every
-  // bit of variance; the plain answer then stands.
-  if (typeof adjusted === 'string') return unadjusted;
+  // bit of variance, or has none to work with; the plain answer then stands, and says why.
+  if (typeof adjusted === 'string') return { ...unadjusted, cupedNotApplied: adjusted };
   const result = finish(adjusted, pairs, spec, options, false);
-  if (typeof result === 'string') return unadjusted;
+  if (typeof result === 'string') return { ...unadjusted, cupedNotApplied: result };
   const ratio = (adjusted.fixed.absolute.standardError / plain.fixed.absolute.standardError) ** 2;
   return {
     ...result,
@@ -126,7 +126,7 @@ function cupedFixedLift(pairs: readonly { readonly base: ArmSums; readonly track
   }
   if (strata.length === 0) return reason ?? 'no users';
   // No spread in the history (everyone or no one had some): nothing to adjust with.
-  if (!adjusted) return 'the covariate has no variance';
+  if (!adjusted) return "the users' history of the metric does not vary (every user the same, or a spread lost to rounding next to a large mean)";
   if (pairs.length === 1 && only !== undefined) return { fixed: only, phases: 1 };
   const fixed = stratifiedLift(strata, { alpha });
   return fixed.ok ? { fixed, phases: strata.length } : fixed.reason;

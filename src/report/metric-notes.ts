@@ -34,6 +34,7 @@ export function cupedNotes(tracks: readonly TrackResult[], metric: string, label
   const notes: string[] = [];
   for (const t of tracks) {
     const c = t.metrics.find((x) => x.metric === metric)?.comparison;
+    if (c?.cupedNotApplied !== undefined) notes.push(...wrap(`CUPED not applied on ${clip(text(t.name), 28)}${label === undefined ? '' : ` (${label})`}: ${text(c.cupedNotApplied)}`, WIDTH - 4).map((l, i) => `${i === 0 ? '  ' : '    '}${l}`));
     if (!c?.cuped) continue;
     const u = c.cuped.unadjusted;
     notes.push(

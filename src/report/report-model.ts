@@ -50,6 +50,12 @@ export interface Comparison {
    * comparison. Null when unadjusted (`--no-cuped`, a ratio, or no history).
    */
   readonly cuped: CupedComparison | null;
+  /**
+   * Why CUPED was not applied although users had history of the metric (a covariate with no
+   * spread: every user the same, or a spread lost to rounding next to a large mean, 1e7 ± 1);
+   * absent otherwise. The comparison is then the unadjusted one.
+   */
+  readonly cupedNotApplied?: string;
 }
 
 /** The cap of a metric, as declared and as applied per analysed phase. */

@@ -112,6 +112,21 @@ test('by default, a sum metric is compared with CUPED, exactly cupedLift on the 
   assert.match(text, /CUPED: adjusted for each user's last 14 days before exposure/);
 });
 
+test('history that does not vary (every user the same) leaves the comparison unadjusted, and the report says why', async () => {
+  const { events } = returningUsers(300, 1, 12);
+  // Every user's history the same value: nothing to adjust with.
+  const flat = events.map((e) => (e.kind === 'conversion' && e.at < START ? { ...e, value: 40 } : e));
+  const store = memoryStore();
+  await store.write(flat.filter((e) => !(e.kind === 'conversion' && e.value === 1000)));
+  const report = await reportOf(store);
+  const comparison = revenueOf(report).comparison!;
+  assert.equal(comparison.cuped, null);
+  assert.match(comparison.cupedNotApplied ?? '', /history of the metric does not vary/);
+  assert.match(renderReport(report), /CUPED not applied on fast: the users' history of the metric does not vary/);
+  // With --no-cuped, nothing to explain.
+  assert.equal(revenueOf(await reportOf(store, false)).comparison!.cupedNotApplied, undefined);
+});
+
 test('cuped: false (--no-cuped) compares unadjusted, as the store without history would', async () => {
   const { events } = returningUsers(300, 1, 12);
   const store = memoryStore();

@@ -11,6 +11,7 @@ import {
   type InferenceOptions,
   type Interval,
 } from './inference.js';
+import { wilsonScoreInterval } from './rate-interval.js';
 import { cannotCompute, computed, type StatResult } from './result.js';
 import type { SufficientStatistics } from './summary.js';
 import { assertConversions, assertOptions } from './validate.js';
@@ -112,21 +113,12 @@ export function proportionTest(
   });
 }
 
-/** Wilson's score interval for a rate of `converted` in `n`, at the normal quantile `z`. */
-function wilsonInterval(converted: number, n: number, z: number): Interval {
-  const rate = converted / n;
-  const z2 = z * z;
-  const centre = (rate + z2 / (2 * n)) / (1 + z2 / n);
-  const half = (z * Math.sqrt((rate * (1 - rate)) / n + z2 / (4 * n * n))) / (1 + z2 / n);
-  return [Math.max(0, centre - half), Math.min(1, centre + half)];
-}
-
 /** Newcombe's hybrid score interval for the difference of two rates (treatment − control). */
 function newcombeInterval(control: SufficientStatistics, treatment: SufficientStatistics, z: number): Interval {
   const c = control.sum / control.n;
   const t = treatment.sum / treatment.n;
-  const [lc, uc] = wilsonInterval(control.sum, control.n, z);
-  const [lt, ut] = wilsonInterval(treatment.sum, treatment.n, z);
+  const [lc, uc] = wilsonScoreInterval(control.sum, control.n, z);
+  const [lt, ut] = wilsonScoreInterval(treatment.sum, treatment.n, z);
   const d = t - c;
   return [d - Math.hypot(t - lt, uc - c), d + Math.hypot(ut - t, c - lc)];
 }

@@ -123,7 +123,19 @@ let lastZ: { readonly alpha: number; readonly z: number } | undefined;
 
 function wilsonInterval(count: number, of: number, alpha: number): Interval {
   if (lastZ?.alpha !== alpha) lastZ = { alpha, z: normalQuantile(1 - alpha / 2) };
-  const { z } = lastZ;
+  return wilsonScoreInterval(count, of, lastZ.z);
+}
+
+/**
+ * Wilson's score interval for `count` of `of` at the normal quantile `z` (its ends exactly 0
+ * and 1 where the count is). Internal to the statistics layer (proportionTest's Newcombe interval).
+ *
+ * @example
+ * ```ts
+ * wilsonScoreInterval(0, 28, 1.959963984540054); // [0, 0.1206]
+ * ```
+ */
+export function wilsonScoreInterval(count: number, of: number, z: number): Interval {
   const z2 = z * z;
   const centre = (count + z2 / 2) / (of + z2);
   const half = (z / (of + z2)) * Math.sqrt((count * (of - count)) / of + z2 / 4);

@@ -85,9 +85,8 @@ export const reportCommand: Command = {
         );
       }
       checkBaselineSets(all, baselines);
-      const without = by === undefined ? new Set<string>() : await checkDimension(store, sums, by);
-      const reported = sums.map((set) => (without.has(set.trackSetId) ? withoutSegments(set) : set));
-      const report = buildReport(reported, {
+      if (by !== undefined) await checkDimension(store, sums, by);
+      const report = buildReport(sums, {
         store: store.description,
         alpha,
         correction,
@@ -100,7 +99,8 @@ export const reportCommand: Command = {
         allPhases: values['all-phases'] ?? false,
       });
       // JSON.stringify escapes C0 controls and unpaired surrogates, not DEL and C1 (U+009B is a CSI on some terminals).
-      const unsegmented = [...without].map(quoted);
+      // readAnalysis left out the breakdown of the sets that record no such dimension: said once, at the end.
+      const unsegmented = by === undefined || store.readDimensions === undefined ? [] : sums.filter((set) => set.segments === undefined).map((set) => quoted(set.trackSetId));
       const note = unsegmented.length === 0 ? '' : `\n\n  (--by ${quoted(by!)}: ${unsegmented.join(', ')} record${unsegmented.length === 1 ? 's' : ''} no such dimension; not broken down)`;
       io.stdout(values.json ? JSON.stringify(report, null, 2).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : renderReport(report) + note);
       return 0;
@@ -112,29 +112,17 @@ export const reportCommand: Command = {
 
 /**
  * `--by` a dimension that no reported set records is a typo or the wrong set, not a set with
- * one segment "(none)": refused, naming the dimensions there are. Returns the reported sets
- * that do not record it (their users are not broken down: one segment "(none)" says nothing).
- * (A store that cannot list dimensions is taken at its word.)
+ * one segment "(none)": refused, naming the dimensions there are. (A store that cannot list
+ * dimensions is taken at its word.)
  */
-async function checkDimension(store: Store, sums: readonly TrackSetSums[], by: string): Promise<Set<string>> {
-  const without = new Set<string>();
-  if (store.readDimensions === undefined || sums.length === 0) return without;
+async function checkDimension(store: Store, sums: readonly TrackSetSums[], by: string): Promise<void> {
+  if (store.readDimensions === undefined || sums.length === 0) return;
   const recorded = new Set<string>();
-  for (const set of sums) {
-    const names = await store.readDimensions(set.trackSetId);
-    for (const name of names) recorded.add(name);
-    if (!names.includes(by)) without.add(set.trackSetId);
-  }
-  if (recorded.has(by)) return without;
+  for (const set of sums) for (const name of await store.readDimensions(set.trackSetId)) recorded.add(name);
+  if (recorded.has(by)) return;
   const names = [...recorded].sort().map(quoted);
   throw new UsageError(
     `--by ${quoted(by)}: no exposure of ${sums.length === 1 ? `the set ${quoted(sums[0]!.trackSetId)}` : 'the reported sets'} records that dimension; ` +
       (names.length > 0 ? `recorded dimensions are ${names.join(', ')}` : "none records any (a set declares them with static dimensions(context))"),
   );
-}
-
-/** The set's sums without a breakdown by segment. */
-function withoutSegments(set: TrackSetSums): TrackSetSums {
-  const { segments: _, ...rest } = set;
-  return rest;
 }

@@ -16,6 +16,8 @@ const BURST = 100;
 const WINDOW_MS = 10_000;
 /** Without `onError`, one line per kind per this long goes to stderr. */
 const LOG_INTERVAL_MS = 60_000;
+/** How long a message already logged under another kind holds its kind back. */
+const DUPLICATE_HOLD_MS = 1_000;
 
 interface Allowance {
   windowStart: number;
@@ -98,15 +100,18 @@ export class ErrorReporter {
       allowance.suppressed++;
       return;
     }
-    allowance.lastLogged = now;
     const message = make().message;
     // A store that cannot open fails writes, control reads and sticky lookups alike: the same
-    // message under several kinds is logged once per interval (each kind still counts it).
+    // message under several kinds is logged once per interval (each kind still counts it). A
+    // duplicate holds its kind back for a second only, so that a different failure of the
+    // kind is still logged, and builds its message at most once a second meanwhile.
     for (const [logged, at] of this.#logged) if (now - at >= LOG_INTERVAL_MS) this.#logged.delete(logged);
     if (this.#logged.has(message)) {
+      allowance.lastLogged = now - LOG_INTERVAL_MS + DUPLICATE_HOLD_MS;
       allowance.suppressed++;
       return;
     }
+    allowance.lastLogged = now;
     this.#logged.set(message, now);
     const more = allowance.suppressed > 0 ? ` (and ${allowance.suppressed} more ${kind} failures since the last message)` : '';
     allowance.suppressed = 0;

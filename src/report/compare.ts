@@ -6,6 +6,7 @@ import type { Stratum } from '../stats/stratified-lift.js';
 import { cupedLift } from '../stats/cuped-lift.js';
 import { relativeLift } from '../stats/lift.js';
 import type { LiftResult } from '../stats/lift.js';
+import { cannotCompute } from '../stats/result.js';
 import type { Summary } from '../stats/summary.js';
 import { armEstimate, cupedStatisticsOf, statisticsOf } from './metric-spec.js';
 import type { ArmSums, MetricSpec } from './metric-spec.js';
@@ -28,7 +29,8 @@ export type PendingComparison = Omit<Comparison, 'adjustedPValue' | 'significant
  * baseline's and the track's users of one phase, and the phases are combined by the
  * post-stratified estimator ({@link stratifiedLift}), so a change of weights or coverage between
  * phases cannot bias it. With one phase this is the plain comparison (Welch's lift, and the
- * pooled two-proportion z-test's p-value for conversions).
+ * pooled two-proportion z-test's p-value for conversions; for conversions at 0% and 100%,
+ * where Welch has no spread to work with, the z-test with Newcombe's interval).
  *
  * With `cuped`, a metric whose users have history (a value before their exposure) is compared
  * with CUPED ({@link cupedLift}, θ pooled over the two tracks of each phase) and the
@@ -38,7 +40,8 @@ export function comparePhases(pairs: readonly { readonly base: ArmSums; readonly
   const plain = fixedLift(pairs, spec, options.alpha);
   if (typeof plain === 'string') return plain;
   const unadjusted = finish(plain, pairs, spec, options, true);
-  if (typeof unadjusted === 'string' || !options.cuped || !hasHistory(pairs, spec)) return unadjusted;
+  // Rates at 0% and 100% have no spread for the adjustment to reduce.
+  if (typeof unadjusted === 'string' || !options.cuped || plain.separated === true || !hasHistory(pairs, spec)) return unadjusted;
   const adjusted = cupedFixedLift(pairs, spec, options.alpha);
   // The adjustment cannot compute where the plain comparison can only when it removes every
   // bit of variance, or has none to work with; the plain answer then stands, and says why.
@@ -68,6 +71,8 @@ function fixedLift(pairs: readonly { readonly base: ArmSums; readonly track: Arm
   if (strata.length === 0) return pairs.length > 1 ? `no phase can compare the two tracks (${reason ?? 'no users'})` : (reason ?? 'no users');
   const fixed = stratifiedLift(strata, { alpha });
   if (fixed.ok) return { fixed, phases: strata.length };
+  // One phase only: with several, each phase's rates would need combining (a stratified
+  // score interval), which is not implemented; such a metric stays "n/a" after a ramp.
   return (spec.type === 'conversion' && pairs.length === 1 ? separatedRates(pairs[0]!, spec, alpha) : undefined) ?? fixed.reason;
 }
 
@@ -80,19 +85,27 @@ function fixedLift(pairs: readonly { readonly base: ArmSums; readonly track: Arm
 function separatedRates(pair: { readonly base: ArmSums; readonly track: ArmSums }, spec: MetricSpec, alpha: number): Fixed | undefined {
   const control = statisticsOf(pair.base, spec);
   const treatment = statisticsOf(pair.track, spec);
+  // Two users at least in each track, as everywhere else: one user is no evidence of a rate.
+  if (control.n < 2 || treatment.n < 2) return undefined;
   const test = proportionTest(control, treatment, { alpha });
   if (!test.ok || test.standardError > 0) return undefined;
   const c: Summary = { n: control.n, mean: test.controlRate, variance: 0, standardError: 0 };
   const t: Summary = { n: treatment.n, mean: test.treatmentRate, variance: 0, standardError: 0 };
   const { estimate, confidenceInterval, pValue } = test;
   const absolute = { estimate, standardError: test.pooledStandardError, degreesOfFreedom: Number.POSITIVE_INFINITY, confidenceInterval, pValue };
-  return { fixed: { control: c, treatment: t, absolute, relative: relativeLift(c, t, 0, 0, Number.POSITIVE_INFINITY, { alpha }) }, phases: 1 };
+  const relative =
+    c.mean === 0
+      ? relativeLift(c, t, 0, 0, Number.POSITIVE_INFINITY, { alpha })
+      : cannotCompute('each track is at 0% or 100%, with no spread for a relative interval: see the absolute difference');
+  return { fixed: { control: c, treatment: t, absolute, relative }, phases: 1, separated: true };
 }
 
 /** A fixed-horizon lift and the number of phases it combined. */
 interface Fixed {
   readonly fixed: LiftResult;
   readonly phases: number;
+  /** Rates at 0% and 100% (see separatedRates). */
+  readonly separated?: boolean;
 }
 
 /**
@@ -149,6 +162,9 @@ function finish(
   const estimate = options.sequential
     ? alwaysValid(fixed, { alpha: options.alpha, ...(options.tuningParameter ? { tuningParameter: options.tuningParameter } : {}) })
     : fixed;
+  // A difference of two rates lies in [-1, 1], whatever a normal interval's ends say.
+  const [low, high] = estimate.absolute.confidenceInterval;
+  const interval: [number, number] = spec.type === 'conversion' ? [Math.max(-1, low), Math.min(1, high)] : [low, high];
   let pValue = estimate.absolute.pValue;
   if (pooledZ && !options.sequential && spec.type === 'conversion' && pairs.length === 1) {
     // The two-proportion z-test (pooled standard error) is the convention for one phase's conversion rates.
@@ -159,7 +175,7 @@ function finish(
   const bayes = posteriorOf(fixed, { alpha: options.alpha });
   const relative = estimate.relative.ok ? { estimate: estimate.relative.estimate, interval: estimate.relative.confidenceInterval } : null;
   return {
-    absolute: { estimate: estimate.absolute.estimate, interval: estimate.absolute.confidenceInterval, standardError: fixed.absolute.standardError },
+    absolute: { estimate: estimate.absolute.estimate, interval, standardError: fixed.absolute.standardError },
     relative,
     relativeCannotCompute: estimate.relative.ok ? null : estimate.relative.reason,
     pValue,
@@ -169,6 +185,7 @@ function finish(
     risk: bayes.ok && spec.higherIsBetter !== null ? (spec.higherIsBetter === false ? bayes.risk.control : bayes.risk.treatment) : null,
     phases,
     cuped: null,
+    cupedNotApplied: null,
   };
 }
 

@@ -3,7 +3,7 @@ import { escapeControl as text } from '../core/names.js';
 import { formatP, pText } from './build-report.js';
 import type { MetricResult, TrackSetResult } from './report-model.js';
 import { TYPE_LABELS, WIDTH, chancePercent, clip, count, liftText, number, percent, table, wrap } from './text-table.js';
-import { capNote, cupedNotes } from './metric-notes.js';
+import { analysedPhaseUsers, capNote, cupedNotes } from './metric-notes.js';
 
 /**
  * The holdout section of the text report. `configure({ holdout: { id, share } })` records each
@@ -61,7 +61,7 @@ function renderHoldout(set: TrackSetResult): string {
   // As under a set's tables: the cap each metric used, and what CUPED removed with the unadjusted result.
   for (const m of general.metrics) {
     const label = clip(text(m.metric), 32);
-    lines.push(...capNote(m, label), ...cupedNotes([general], m.metric, label));
+    lines.push(...capNote(m, label, analysedPhaseUsers(set)), ...cupedNotes([general], m.metric, label));
   }
   return lines.join('\n');
 }

@@ -1,6 +1,6 @@
 import { escapeControl as text } from '../core/names.js';
 import { formatP } from './build-report.js';
-import type { MetricResult, TrackResult } from './report-model.js';
+import type { MetricResult, TrackResult, TrackSetResult } from './report-model.js';
 import { WIDTH, clip, liftText, number, signedPercent, wrap } from './text-table.js';
 
 // The lines under a metric's table in the text report, for sets and holdouts alike: the cap
@@ -22,6 +22,11 @@ export function capNote(m: MetricResult, label?: string, phaseUsers?: readonly n
   return wrap(`${capped}: each user's ${unit} at the ${percentileName(cap.percentile!)} percentile of the set's users: ${list}`, WIDTH - 2).map((l, i) => `${i === 0 ? '  ' : '    '}${l}`);
 }
 
+/** The users of each phase a set's comparisons combine, in the order of `analysedPhases` (for {@link capNote}). */
+export function analysedPhaseUsers(set: TrackSetResult): number[] {
+  return set.analysedPhases.map((index) => set.phases.find((p) => p.index === index)?.users ?? 0);
+}
+
 function percentileName(q: number): string {
   const p = Number((q * 100).toPrecision(6));
   const last = Math.floor(p) % 10;
@@ -34,7 +39,7 @@ export function cupedNotes(tracks: readonly TrackResult[], metric: string, label
   const notes: string[] = [];
   for (const t of tracks) {
     const c = t.metrics.find((x) => x.metric === metric)?.comparison;
-    if (c?.cupedNotApplied !== undefined) notes.push(...wrap(`CUPED not applied on ${clip(text(t.name), 28)}${label === undefined ? '' : ` (${label})`}: ${text(c.cupedNotApplied)}`, WIDTH - 4).map((l, i) => `${i === 0 ? '  ' : '    '}${l}`));
+    if (typeof c?.cupedNotApplied === 'string') notes.push(...wrap(`CUPED not applied on ${clip(text(t.name), 28)}${label === undefined ? '' : ` (${label})`}: ${text(c.cupedNotApplied)}`, WIDTH - 4).map((l, i) => `${i === 0 ? '  ' : '    '}${l}`));
     if (!c?.cuped) continue;
     const u = c.cuped.unadjusted;
     notes.push(

@@ -19,7 +19,9 @@ export interface Analysis {
 
 /**
  * Reads what `buildReport` needs from a store: the declarations first (so the sums include the
- * products of declared ratios), then the sums. A store without `readMetrics` has none.
+ * products of declared ratios), then the sums. A store without `readMetrics` has none. With
+ * `by`, a set that records no such dimension gets no breakdown (one segment "(none)" would say
+ * nothing); a store without `readDimensions` is taken at its word.
  *
  * @example
  * ```ts
@@ -44,7 +46,17 @@ export async function readAnalysis(store: Store, options: AnalysisOptions = {}):
     ...(caps.length > 0 ? { caps } : {}),
   });
   const shadow = (await store.readShadow?.(summarize.trackSetId)) ?? { tracks: [], samples: [] };
-  return { sums, metrics, shadow };
+  const by = summarize.by;
+  if (by === undefined || store.readDimensions === undefined) return { sums, metrics, shadow };
+  const broken: TrackSetSums[] = [];
+  for (const set of sums) broken.push((await store.readDimensions(set.trackSetId)).includes(by) ? set : withoutSegments(set));
+  return { sums: broken, metrics, shadow };
+}
+
+/** The set's sums without a breakdown by segment. */
+function withoutSegments(set: TrackSetSums): TrackSetSums {
+  const { segments: _, ...rest } = set;
+  return rest;
 }
 
 /** What {@link readAnalysis} takes: what to summarize, and CUPED's window (default 14 days; false: none). */

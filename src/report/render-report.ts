@@ -5,7 +5,7 @@ import { formatP, pText } from './build-report.js';
 import { TYPE_LABELS, WIDTH, chancePercent, clip, count, fitsUnclipped, liftText, number, percent, relativeDisagrees, signedPercent, table, wrap } from './text-table.js';
 import { renderHoldoutSection } from './holdout-section.js';
 import { renderShadow } from './shadow-section.js';
-import { capNote, cupedNotes } from './metric-notes.js';
+import { analysedPhaseUsers, capNote, cupedNotes } from './metric-notes.js';
 import { formatLatency, formatMs } from './latency.js';
 import { LATENCY_BUCKET_BOUNDS_MS } from '../model/latency-histogram.js';
 import { isObjectArgument, optionsError } from '../core/arguments.js';
@@ -101,7 +101,7 @@ function renderTrackSet(set: TrackSetResult, options: RenderOptions): string {
   // A set still in shadow mode has assigned no one: its answers are the shadow block's alone.
   const assigned = !(set.shadow?.mode === 'shadow' && set.users === 0);
   if (assigned) {
-    lines.push(...metricTables(set.tracks, set.analysedPhases.map((index) => set.phases.find((p) => p.index === index)?.users ?? 0)));
+    lines.push(...metricTables(set.tracks, analysedPhaseUsers(set)));
     const health = set.tracks.map(healthRow);
     const columns = ['track', 'runs', 'errors', 'mean', 'p50', 'p95 [CI]', 'p99'];
     lines.push('', latency ? table(columns, health) : table(columns.slice(0, 3), health.map((row) => row.slice(0, 3))));

@@ -14,7 +14,7 @@ export interface Comparison {
    * and the fixed-horizon standard error of the estimate.
    */
   readonly absolute: { readonly estimate: number; readonly interval: Interval; readonly standardError: number };
-  /** (Treatment - baseline) / baseline, or null when the baseline is 0. */
+  /** (Treatment - baseline) / |baseline| (its sign the difference's), or null when it cannot be computed (see `relativeCannotCompute`). */
   readonly relative: { readonly estimate: number; readonly interval: Interval } | null;
   /**
    * Why `relative` is null (and with it `chanceToBeatControl` and `risk`, which are on the
@@ -53,9 +53,9 @@ export interface Comparison {
   /**
    * Why CUPED was not applied although users had history of the metric (a covariate with no
    * spread: every user the same, or a spread lost to rounding next to a large mean, 1e7 ± 1);
-   * absent otherwise. The comparison is then the unadjusted one.
+   * null otherwise. The comparison is then the unadjusted one.
    */
-  readonly cupedNotApplied?: string;
+  readonly cupedNotApplied: string | null;
 }
 
 /** The cap of a metric, as declared and as applied per analysed phase. */

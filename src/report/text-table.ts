@@ -136,6 +136,11 @@ export function percent(x: number | null, digits = 2): string {
 /**
  * A chance (P(better)) in whole percents, never rounded to a certainty: `> 99%` from 99.5% on,
  * `< 1%` below 0.5% (0.9974 is not "100%").
+ *
+ * @example
+ * ```ts
+ * chancePercent(0.9974); // '> 99%'
+ * ```
  */
 export function chancePercent(x: number): string {
   return x >= 0.995 ? '> 99%' : x < 0.005 ? '< 1%' : percent(x, 0);
@@ -157,11 +162,24 @@ export function number(x: number | null): string {
 
 /**
  * Numbers read together (an estimate and its interval) with one number of decimals, the one
- * {@link number} gives the largest: `1.36 [0.08, 2.64]`, not `1.36 [0.0790, 2.64]`.
+ * {@link number} gives the largest: `1.36 [0.08, 2.64]`, not `1.36 [0.0790, 2.64]`. A value
+ * that would read as 0 keeps its own digits (`1.36 [0.00400, 2.72]`: whether an interval
+ * excludes 0 is what it is read for), and tiny numbers keep {@link number}'s form.
+ *
+ * @example
+ * ```ts
+ * numbersAlike([1.36, 0.079, 2.64]); // ['1.36', '0.08', '2.64']
+ * ```
  */
 export function numbersAlike(xs: readonly number[]): string[] {
   const largest = Math.max(0, ...xs.filter(Number.isFinite).map(Math.abs));
-  return xs.map((x) => (Number.isFinite(x) ? x.toFixed(decimalsFor(largest)) : number(x)));
+  if (largest < 1e-6) return xs.map(number);
+  const decimals = decimalsFor(largest);
+  return xs.map((x) => {
+    if (!Number.isFinite(x)) return number(x);
+    const text = x.toFixed(decimals);
+    return x !== 0 && Number(text) === 0 ? number(x) : text;
+  });
 }
 
 /** The decimals {@link number} shows at `magnitude`: about three significant digits. */

@@ -59,10 +59,26 @@ test('without onError, one failure seen under several kinds (a store that cannot
     lines.map((line) => line.replace(/ \(tracks does not throw.*$/, '')),
     ['tracks: cannot open the SQLite store /gone/tracks.db', 'tracks: cannot open the outbox /gone/tracks.db.outbox'],
   );
-  // Each kind built its message once, and no more for the failures after it.
+  // A duplicate holds its kind back for a second: a storm builds no message meanwhile...
   const built = { n: 0 };
   for (let i = 0; i < 100; i++) reporter.reportMade('controls', () => (built.n++, cannotOpen()));
   assert.equal(built.n, 0);
+});
+
+test('without onError, a kind whose message was a duplicate still logs a different failure of its own', (t) => {
+  const lines: string[] = [];
+  t.mock.method(console, 'error', (line: string) => lines.push(line));
+  let now = 1_000_000;
+  t.mock.method(performance, 'now', () => now);
+  const reporter = new ErrorReporter(undefined);
+  reporter.report('write', new Error('tracks: cannot open the store'));
+  reporter.report('controls', new Error('tracks: cannot open the store'));
+  now += 1_500;
+  reporter.report('controls', new Error('tracks: the control state is corrupt'));
+  assert.deepEqual(
+    lines.map((line) => line.replace(/ \(tracks does not throw.*$/, '')),
+    ['tracks: cannot open the store', 'tracks: the control state is corrupt (and 1 more controls failures since the last message)'],
+  );
 });
 
 test('an async onError that rejects is not an unhandled rejection', async () => {

@@ -164,7 +164,7 @@ test('the JSON report has the documented, stable shape', async () => {
   assert.deepEqual(Object.keys(track), ['name', 'isBaseline', 'users', 'expectedShare', 'metrics', 'latency']);
   const metric = (track.metrics as Record<string, unknown>[])[0]!;
   assert.deepEqual(Object.keys(metric), ['metric', 'kind', 'type', 'declared', 'higherIsBetter', 'guardrail', 'value', 'conversions', 'total', 'rate', 'mean', 'interval', 'cap', 'comparison', 'cannotCompute']);
-  assert.deepEqual(Object.keys(metric.comparison as object), ['absolute', 'relative', 'relativeCannotCompute', 'pValue', 'chanceToBeatControl', 'risk', 'phases', 'cuped', 'adjustedPValue', 'significant', 'verdict']);
+  assert.deepEqual(Object.keys(metric.comparison as object), ['absolute', 'relative', 'relativeCannotCompute', 'pValue', 'chanceToBeatControl', 'risk', 'phases', 'cuped', 'cupedNotApplied', 'adjustedPValue', 'significant', 'verdict']);
 });
 
 test('a baseline of 0 (no conversions): the absolute difference is compared, and the report says why there is no relative lift, in JSON and in text', async () => {

@@ -124,7 +124,7 @@ test('history that does not vary (every user the same) leaves the comparison una
   assert.match(comparison.cupedNotApplied ?? '', /history of the metric does not vary/);
   assert.match(renderReport(report), /CUPED not applied on fast: the users' history of the metric does not vary/);
   // With --no-cuped, nothing to explain.
-  assert.equal(revenueOf(await reportOf(store, false)).comparison!.cupedNotApplied, undefined);
+  assert.equal(revenueOf(await reportOf(store, false)).comparison!.cupedNotApplied, null);
 });
 
 test('cuped: false (--no-cuped) compares unadjusted, as the store without history would', async () => {

@@ -63,6 +63,12 @@ test('liftText: an absolute lift and its interval share one number of decimals, 
     [150.4, -20.25, 321.7, '150 [-20, 322]'],
     [0, 0, 0, '0.00 [0.00, 0.00]'],
     [2.5, -Infinity, Infinity, '2.50 [-inf, +inf]'],
+    // A bound that would round to 0 keeps its digits: the interval excludes 0, and must say so.
+    [1.36, 0.004, 2.716, '1.36 [0.00400, 2.72]'],
+    [250, 0.4, 499.6, '250 [0.400, 500]'],
+    [-1.2, -2.5, -0.003, '-1.20 [-2.50, -0.00300]'],
+    // Tiny numbers keep number()'s form, not a row of zeros.
+    [3e-9, 1e-9, 5e-9, '3.00e-9 [1.00e-9, 5.00e-9]'],
   ];
   for (const [estimate, low, high, text] of cases) {
     const absolute = { estimate, interval: [low, high] as [number, number] };

@@ -87,11 +87,16 @@ export function number(x: number | null): string {
   return Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toPrecision(3);
 }
 
-/** Numbers read together (an estimate and its interval) with the decimals {@link number} gives the largest, as the text report prints them. */
+/** Numbers read together (an estimate and its interval) with the decimals {@link number} gives the largest, as the text report prints them (its numbersAlike: a value that would read as 0 keeps its own digits). */
 export function numbersAlike(xs: readonly number[]): string[] {
   const largest = Math.max(0, ...xs.filter(Number.isFinite).map(Math.abs));
-  const decimals = largest >= 100 ? 0 : largest >= 1 || largest === 0 ? 2 : Math.min(100, 2 - Math.floor(Math.log10(largest)));
-  return xs.map((x) => (Number.isFinite(x) ? x.toFixed(decimals) : number(x)));
+  if (largest < 1e-6) return xs.map(number);
+  const decimals = largest >= 100 ? 0 : largest >= 1 ? 2 : 2 - Math.floor(Math.log10(largest));
+  return xs.map((x) => {
+    if (!Number.isFinite(x)) return number(x);
+    const text = x.toFixed(decimals);
+    return x !== 0 && Number(text) === 0 ? number(x) : text;
+  });
 }
 
 /** A p-value as `tracks report` prints it: `< 0.001` below that, else two significant digits. */

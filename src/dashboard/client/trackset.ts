@@ -47,7 +47,7 @@ export function trackSetView(report: Report, set: TrackSetResult, breakdown: Bre
     return el('section', { data: { metric: m.metric, type: m.type } }, [
       el('h2', { text: `${m.metric} (${metricLabel(m)})` }),
       el('div', { data: { field: 'metric-table' } }, [metricTable(set.tracks, m.metric)]),
-      el('div', { class: 'metric-notes', data: { field: 'metric-notes' } }, metricNotes(set.tracks, m.metric, set.analysedPhases)),
+      el('div', { class: 'metric-notes', data: { field: 'metric-notes' } }, metricNotes(set.tracks, m.metric, analysedOf(set))),
       el('div', { class: 'charts' }, panels.map((p) => p.element)),
     ]);
   };
@@ -89,7 +89,7 @@ export function trackSetView(report: Report, set: TrackSetResult, breakdown: Bre
       const phase = set.phases.find((p) => p.results === tracks);
       for (const holder of element.querySelectorAll<HTMLElement>('section[data-metric]')) {
         holder.querySelector('[data-field="metric-table"]')!.replaceChildren(metricTable(tracks, holder.dataset.metric!));
-        holder.querySelector('[data-field="metric-notes"]')!.replaceChildren(...metricNotes(tracks, holder.dataset.metric!, phase === undefined ? set.analysedPhases : [phase.index]));
+        holder.querySelector('[data-field="metric-notes"]')!.replaceChildren(...metricNotes(tracks, holder.dataset.metric!, phase === undefined ? analysedOf(set) : [phase]));
       }
     }),
     set.inferredMetrics.length === 0
@@ -447,14 +447,19 @@ function heterogeneityLine(h: Heterogeneity, dimension: string): HTMLElement {
 /**
  * Under a metric's table, as `tracks report` prints them: the metric's cap (declared, and what a
  * percentile came to in each analysed phase), and for each track whose lift CUPED adjusted, the
- * share of variance it removed and the unadjusted lift and p-value beside it.
+ * share of variance it removed and the unadjusted lift and p-value beside it (or why CUPED was
+ * not applied although users had history).
  */
-function metricNotes(tracks: readonly TrackResult[], metric: string, phases: readonly number[]): HTMLElement[] {
+function metricNotes(tracks: readonly TrackResult[], metric: string, phases: readonly AnalysedPhase[]): HTMLElement[] {
   const notes: HTMLElement[] = [];
   const results = tracks.map((t) => ({ track: t, m: t.metrics.find((x) => x.metric === metric) }));
   const capped = results.find((r) => r.m?.cap)?.m;
   if (capped?.cap) notes.push(capNote(capped, phases));
   for (const { track, m } of results) {
+    const notApplied = m?.comparison?.cupedNotApplied;
+    if (typeof notApplied === 'string') {
+      notes.push(el('p', { data: { field: 'cuped-not-applied', track: track.name } }, ['CUPED not applied on ', el('strong', { text: track.name }), `: ${notApplied}`]));
+    }
     const cuped = m?.comparison?.cuped;
     if (!cuped) continue;
     const u = cuped.unadjusted;
@@ -469,16 +474,24 @@ function metricNotes(tracks: readonly TrackResult[], metric: string, phases: rea
   return notes;
 }
 
+/** An analysed phase, as the notes under a metric name it. */
+type AnalysedPhase = Pick<PhaseResult, 'index' | 'users'>;
+
+/** The phases a set's comparisons combine, in the order of `analysedPhases`. */
+function analysedOf(set: TrackSetResult): AnalysedPhase[] {
+  return set.analysedPhases.map((index) => set.phases.find((p) => p.index === index) ?? { index, users: 0 });
+}
+
 /** The cap of a metric: each user's value was limited to it before the comparison. */
-function capNote(m: MetricResult, phases: readonly number[]): HTMLElement {
+function capNote(m: MetricResult, phases: readonly AnalysedPhase[]): HTMLElement {
   const cap = m.cap!;
   const unit = m.type === 'count' ? 'conversions' : m.type === 'mean' ? 'average value' : 'total';
   let text: string;
   if (cap.value !== undefined) {
     text = `Capped: each user's ${unit} at most ${number(cap.value)}.`;
   } else {
-    const values = cap.applied.map((v) => (v === null ? 'none (it is 0)' : number(v)));
-    const list = values.length === 1 ? values[0]! : values.map((v, i) => `phase ${phases[i] ?? i + 1}: ${v}`).join(', ');
+    const values = cap.applied.map((v, i) => (v !== null ? number(v) : phases[i]?.users === 0 ? 'no users' : 'none (it is 0)'));
+    const list = values.length === 1 ? values[0]! : values.map((v, i) => `phase ${phases[i]?.index ?? i + 1}: ${v}`).join(', ');
     text = `Capped: each user's ${unit} at the ${percentileName(cap.percentile!)} percentile of the set's users: ${list}.`;
   }
   return el('p', { text, data: { field: 'cap', value: String(cap.value ?? cap.percentile), applied: JSON.stringify(cap.applied) } });

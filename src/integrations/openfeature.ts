@@ -132,11 +132,14 @@ export class TracksProvider implements Provider {
     const { targetingKey, ...rest } = context;
     const keyed = targetingKey !== undefined && targetingKey !== '';
     // Without a targeting key the run is the request scope's (as `new` in it would be): its
-    // context stands, with any OpenFeature attributes (a global or client context) added to it.
+    // context, with the evaluation context's attributes (a global, client or invocation
+    // context) added to it; an attribute of the same name wins, as the one given for this
+    // evaluation (a scope whose context is not an object gives way to them).
     const scoped = keyed ? undefined : currentScope()?.context;
     const attributes = Object.keys(rest).length > 0;
     let given: { context?: unknown } = attributes ? { context: rest } : {};
-    if (scoped !== undefined) given = { context: attributes && typeof scoped === 'object' && scoped !== null ? { ...rest, ...scoped } : scoped };
+    if (scoped !== undefined && !attributes) given = { context: scoped };
+    else if (typeof scoped === 'object' && scoped !== null) given = { context: { ...scoped, ...rest } };
     return new cls({ ...(keyed ? { key: targetingKey } : {}), ...given });
   }
 

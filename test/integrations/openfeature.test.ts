@@ -170,6 +170,12 @@ test('a global OpenFeature context adds to the request scope’s context rather 
     const staffClient = OpenFeature.getClient('staff');
     const details = await withTracksScope({ key: 's', context: { user: { staff: true } } }, () => staffClient.getStringDetails('of-staff', 'control'));
     assert.deepEqual([details.reason, details.flagMetadata.inTest], ['DEFAULT', false], 'the same answer as new StaffTracks() in the scope: ineligible');
+    // An attribute given for the evaluation wins over the scope's of the same name (a VIP passed explicitly is not in the test).
+    const explicit = await withTracksScope({ key: 's', context: { user: { staff: false } } }, () => staffClient.getStringDetails('of-staff', 'control', { user: { staff: true } }));
+    assert.deepEqual([explicit.reason, explicit.flagMetadata.inTest], ['DEFAULT', false], 'the evaluation context’s user wins');
+    // A scope whose context is not an object gives way to the evaluation context’s attributes.
+    const plain = await withTracksScope({ key: 's', context: 'not an object' }, () => staffClient.getStringDetails('of-staff', 'control', { user: { staff: true } }));
+    assert.deepEqual([plain.reason, plain.flagMetadata.inTest], ['DEFAULT', false]);
   } finally {
     OpenFeature.setContext({});
   }

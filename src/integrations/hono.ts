@@ -77,13 +77,27 @@ export function tracks<Context = unknown>(options: TracksAdapterOptions<HonoCont
       await (forced === undefined ? runInScope(planned.scope, next) : runInScope(planned.scope, () => runForced(forced, next)));
     } finally {
       // As Express's and Fastify's, on the response's end, whether the handler threw or not.
-      if (unknownSets !== undefined) reportUnknownForced('tracks/hono', unknownSets);
+      if (unknownSets !== undefined) whenResponseEnds(c, () => reportUnknownForced('tracks/hono', unknownSets));
     }
     // A handler that returns its own Response skips the headers set on the context.
     const { cookie } = sent;
     if (cookie !== undefined && !(c.res.headers.get('set-cookie') ?? '').includes(cookie)) appendCookie(c, cookie);
     return undefined;
   };
+}
+
+/**
+ * Calls `fn` once the response has ended: on @hono/node-server, when its Node response closes
+ * (a streamed body goes on after the middleware returns, and a set may first run in it); on
+ * other runtimes, now.
+ */
+function whenResponseEnds(c: HonoContext, fn: () => void): void {
+  const outgoing = (c.env as { outgoing?: { once?: unknown; writableFinished?: boolean; destroyed?: boolean } } | undefined)?.outgoing;
+  if (outgoing !== undefined && typeof outgoing.once === 'function' && outgoing.writableFinished !== true && outgoing.destroyed !== true) {
+    (outgoing as { once(event: 'close', listener: () => void): unknown }).once('close', fn);
+  } else {
+    fn();
+  }
 }
 
 /** Adds the visitor cookie to the response, copying a Response whose headers cannot change. */

@@ -113,6 +113,39 @@ test('Hono: a first run inside a streamed response neither throws nor sets a coo
   }
 });
 
+test('Hono: a forced set that first runs inside a streamed body is not reported as unknown (the check waits for the response to end)', async () => {
+  const { streamText } = await import('hono/streaming');
+  class LateStreamTracks extends AdapterDelayTracks {
+    static override id = 'hono-late-stream';
+  }
+  const secret = 'qa-secret-0123456789abcdef';
+  const app = new Hono<{ Variables: TracksVariables }>();
+  app.use(tracks({ forceSecret: secret }));
+  app.get('/s', (c) =>
+    streamText(c, async (stream) => {
+      await stream.write('a ');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await stream.write(new LateStreamTracks().name);
+    }),
+  );
+  const warnings: string[] = [];
+  const onWarning = (w: Error & { code?: string }) => w.code === 'TRACKS_UNKNOWN_FORCED_SET' && warnings.push(w.message);
+  process.on('warning', onWarning);
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+  });
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/s`;
+    const response = await fetch(url, { headers: { 'x-tracks-force': 'hono-late-stream=long', 'x-tracks-force-secret': secret } });
+    assert.equal(await response.text(), 'a long', 'the forced track ran in the stream');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(warnings, []);
+  } finally {
+    process.off('warning', onWarning);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
 test('Hono: a handler that returns a fetch() Response (immutable headers, a proxy) gets the visitor cookie and its body', async () => {
   const listen = (app: Hono<{ Variables: TracksVariables }>) =>
     new Promise<ReturnType<typeof serve>>((resolve) => {

@@ -122,11 +122,19 @@ export function requestPlanner<Req, Res, Context>(
   if (anonymous !== undefined && !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(cookieName)) {
     throw new TracksError(`${adapter}: anonymousKey.cookie is ${quoted(cookieName)}; use a cookie name of letters, digits and -_.`);
   }
-  const maxAge = Math.round((anonymous?.maxAgeDays ?? 365) * 86_400);
+  const days: unknown = anonymous?.maxAgeDays ?? 365;
+  // Browsers keep a cookie 400 days at most (RFC 6265bis); past that, or not a finite number
+  // (Max-Age=Infinity), they would keep it for the session only, and visitors change tracks.
+  if (anonymous !== undefined && !(typeof days === 'number' && days > 0 && days <= 400)) {
+    throw new TracksError(`${adapter}: anonymousKey.maxAgeDays is ${shown(days)}; give a number of days above 0 and at most 400 (browsers keep a cookie 400 days at most)`);
+  }
+  const maxAge = Math.max(1, Math.round((days as number) * 86_400));
   if (anonymous?.secure !== undefined && typeof anonymous.secure !== 'boolean') {
     throw new TracksError(`${adapter}: anonymousKey.secure must be true, false or left out (then set on https requests)`);
   }
-  if (anonymous !== undefined && !(maxAge > 0)) throw new TracksError(`${adapter}: anonymousKey.maxAgeDays must be a positive number of days`);
+  if (anonymous?.secure === false && /^__(Host|Secure)-/i.test(cookieName)) {
+    throw new TracksError(`${adapter}: anonymousKey.cookie ${quoted(cookieName)} has a prefix browsers accept only on a Secure cookie; leave secure out (set on https) or set it to true`);
+  }
   if (options.trackSets !== undefined && !Array.isArray(options.trackSets)) {
     throw new TracksError(`${adapter}: trackSets is ${shown(options.trackSets)}; give an array of track set classes, e.g. trackSets: [DelayTracks]`);
   }
@@ -161,8 +169,9 @@ export function requestPlanner<Req, Res, Context>(
     const scope = lazyScopeState(() => {
       let key = options.key?.(request);
       if ((key === undefined || key === null || key === '') && anonymous !== undefined) {
-        const existing = cookieOf(reader.header(request, 'cookie'), cookieName);
-        if (existing !== undefined && VISITOR_ID.test(existing)) {
+        // The first well-formed id: a stale cookie of the same name on a longer path comes first.
+        const existing = cookiesOf(reader.header(request, 'cookie'), cookieName).find((value) => VISITOR_ID.test(value));
+        if (existing !== undefined) {
           key = existing;
         } else {
           key = randomUUID();
@@ -266,12 +275,13 @@ function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
 
-/** One cookie's value from a Cookie header. */
-function cookieOf(header: string | undefined, name: string): string | undefined {
-  if (header === undefined) return undefined;
+/** Every value of one cookie in a Cookie header, in order (a browser sends the longest path first). */
+function cookiesOf(header: string | undefined, name: string): string[] {
+  if (header === undefined) return [];
+  const values: string[] = [];
   for (const part of header.split(';')) {
     const at = part.indexOf('=');
-    if (at > 0 && part.slice(0, at).trim() === name) return part.slice(at + 1).trim();
+    if (at > 0 && part.slice(0, at).trim() === name) values.push(part.slice(at + 1).trim());
   }
-  return undefined;
+  return values;
 }

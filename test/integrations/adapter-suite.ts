@@ -99,6 +99,10 @@ export function adapterSuite(framework: string, start: StartApp): void {
     }
     const forged = await get('/catalog', { cookie: 'tracks_visitor=not-a-uuid' });
     assert.match(forged.cookie!, /tracks_visitor=[0-9a-f-]{36}/, 'a malformed id is replaced');
+    // A stale cookie of the same name sent first (a longer path) does not hide the valid one.
+    const stale = await get('/catalog', { cookie: `tracks_visitor=stale; tracks_visitor=${id}` });
+    assert.equal(stale.cookie, null, 'no new cookie');
+    assert.equal((stale.body as { key: string }).key, id);
   });
 
   test(`${framework}: QA forcing is accepted with the secret, refused with 403 without it, 400 for unknown tracks`, async () => {

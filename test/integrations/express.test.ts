@@ -59,6 +59,13 @@ test('Express: bad adapter options are TracksErrors naming the option', () => {
   // Not taken as true: 'no' would have turned anonymous cookies on.
   assert.throws(() => tracks({ anonymousKey: 'no' } as never), /tracks\/express: anonymousKey is the string 'no'; give true, false, or \{ cookie, maxAgeDays, secure \}/);
   assert.throws(() => tracks({ anonymousKey: 1 } as never), /anonymousKey is 1/);
+  // A cookie lifetime browsers keep: Max-Age=Infinity, 8.64e+304 or a string would be a session cookie.
+  for (const maxAgeDays of [Infinity, 1e300, 401, 0, -1, Number.NaN, '30']) {
+    assert.throws(() => tracks({ anonymousKey: { maxAgeDays } as never }), /anonymousKey\.maxAgeDays is .*; give a number of days above 0 and at most 400/, String(maxAgeDays));
+  }
+  assert.doesNotThrow(() => tracks({ anonymousKey: { maxAgeDays: 400 } }));
+  assert.throws(() => tracks({ anonymousKey: { cookie: '__Host-visitor', secure: false } }), /prefix browsers accept only on a Secure cookie/);
+  assert.doesNotThrow(() => tracks({ anonymousKey: { cookie: '__Host-visitor' } }));
   assert.doesNotThrow(() => tracks({ anonymousKey: false, forceSecret: 'qa-secret-0123456789abcdef' }));
   assert.doesNotThrow(() => tracks({ anonymousKey: null } as never));
   // A bad entry of trackSets is named as the adapter's option.

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
-import { editDistance } from '../core/names.js';
+import { nearestName } from '../core/names.js';
 import { UsageError } from './command.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -26,7 +26,7 @@ export function usageErrorOf(error: unknown, command: string, known: readonly st
   const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
   const plain = message.replace(/^Unknown option/, 'unknown option').replace(/\. To specify a positional argument starting with a '-'.*$/, '');
   const given = /^unknown option '--?([^']+)'/.exec(plain)?.[1];
-  const near = given === undefined ? undefined : known.find((name) => given.length > 2 && (name.toLowerCase() === given.toLowerCase() || editDistance(name, given) <= 2));
+  const near = given === undefined || given.length <= 2 ? undefined : nearestName(given, known);
   return new UsageError(`${plain}; ${near === undefined ? '' : `did you mean '--${near}'? `}see 'tracks ${command} --help'`);
 }
 

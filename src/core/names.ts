@@ -153,3 +153,24 @@ export function editDistance(a: string, b: string): number {
   }
   return rows[a.length]![b.length]!;
 }
+
+/**
+ * The name of `known` nearest to `given` (by {@link editDistance}, letter case aside), if one is
+ * within `within(name)` edits (2 by default): the one "did you mean" suggestion for a misspelt
+ * option, a CLI flag or a static member.
+ *
+ * @example
+ * ```ts
+ * nearestName('flushIntervall', ['store', 'flushInterval']); // 'flushInterval'
+ * ```
+ */
+export function nearestName(given: string, known: readonly string[], within: (name: string) => number = () => 2): string | undefined {
+  let nearest: string | undefined;
+  let best = Number.POSITIVE_INFINITY;
+  const lower = given.toLowerCase();
+  for (const name of known) {
+    const distance = editDistance(lower, name.toLowerCase());
+    if (distance <= within(name) && distance < best) [nearest, best] = [name, distance];
+  }
+  return nearest;
+}

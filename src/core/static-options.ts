@@ -1,6 +1,6 @@
 import { TracksError } from '../errors.js';
 import { trackNameOfMethod } from './definition.js';
-import { editDistance } from './names.js';
+import { nearestName } from './names.js';
 
 /** The static fields a track set class is read by (ParamTrackSet's `params` too). */
 const STATIC_OPTIONS = ['id', 'weights', 'coverage', 'addControlTrack', 'control', 'sticky', 'weight', 'shadow', 'params'] as const;
@@ -21,15 +21,13 @@ const STATIC_OPTIONS = ['id', 'weights', 'coverage', 'addControlTrack', 'control
 export function checkStaticOptions(className: string, names: readonly string[]): void {
   for (const name of names) {
     if (name.length <= 2 || (STATIC_OPTIONS as readonly string[]).includes(name) || trackNameOfMethod(name) !== undefined) continue;
-    const lower = name.toLowerCase();
-    for (const option of STATIC_OPTIONS) {
-      const distance = editDistance(lower, option.toLowerCase());
-      if (distance <= 1 || (distance === 2 && option.length >= 8)) {
-        throw new TracksError(
-          `${className}: static ${name} is not an option of a track set; did you mean static ${option}? ` +
-            `(the options are ${STATIC_OPTIONS.filter((o) => o !== 'params').join(', ')}, and params for a ParamTrackSet)`,
-        );
-      }
+    // Stricter than an option object's: a class may have statics of its own.
+    const option = nearestName(name, STATIC_OPTIONS, (o) => (o.length >= 8 ? 2 : 1));
+    if (option !== undefined) {
+      throw new TracksError(
+        `${className}: static ${name} is not an option of a track set; did you mean static ${option}? ` +
+          `(the options are ${STATIC_OPTIONS.filter((o) => o !== 'params').join(', ')}, and params for a ParamTrackSet)`,
+      );
     }
   }
 }

@@ -2,7 +2,7 @@ import type { TrackSetDefinition } from '../core/definition.js';
 import { holdoutDefinition } from '../core/holdout.js';
 import type { HoldoutOptions } from '../core/holdout.js';
 import { knownTrackSetIds } from '../core/known-sets.js';
-import { editDistance, quoted, shown } from '../core/names.js';
+import { nearestName, quoted, shown } from '../core/names.js';
 import { TracksError } from '../errors.js';
 import type { GuardrailEvent } from '../model/events.js';
 import { checkMetrics } from '../model/metrics.js';
@@ -198,7 +198,7 @@ export const RECORDER_OPTIONS = [
 export function checkOptionNames(options: object, known: readonly string[], where = 'configure'): void {
   for (const name of Object.keys(options)) {
     if (known.includes(name)) continue;
-    const near = known.find((k) => closeTo(k, name));
+    const near = nearestName(name, known);
     throw new TracksError(`${where}: unknown option '${name}'${near ? `; did you mean '${near}'?` : `; the options are ${known.join(', ')}`}`);
   }
 }
@@ -375,9 +375,4 @@ function secretOf(hashKeys: unknown): string | Uint8Array | true | undefined {
     );
   }
   return secret as string | Uint8Array;
-}
-
-/** Whether two option names differ by at most two edits, or by case only. */
-function closeTo(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase() || editDistance(a, b) <= 2;
 }

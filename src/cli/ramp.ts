@@ -29,18 +29,14 @@ export const ramp: Command = {
   usage: USAGE,
   async run(args, io) {
     let parsed;
+    const options = { coverage: { type: 'string' }, weights: { type: 'string' }, store: { type: 'string' }, force: { type: 'boolean' } } as const;
     try {
-      parsed = parseArgs({
-        args: [...args],
-        options: { coverage: { type: 'string' }, weights: { type: 'string' }, store: { type: 'string' }, force: { type: 'boolean' } },
-        strict: true,
-        allowPositionals: true,
-      });
+      parsed = parseArgs({ args: [...args], options, strict: true, allowPositionals: true });
     } catch (error) {
       // parseArgs reads a value starting with '-' as an option ("argument is ambiguous").
       const negative = args.find((arg, i) => /^-\d/.test(arg) && ['--coverage', '--weights'].includes(args[i - 1] ?? ''));
       if (negative !== undefined) throw new UsageError(`${args[args.indexOf(negative) - 1]} is '${negative}'; give a share from 0 to 1 (coverage) or weights of 0 or more`);
-      throw usageErrorOf(error, 'ramp', ['coverage', 'weights', 'store', 'force']);
+      throw usageErrorOf(error, 'ramp', Object.keys(options));
     }
     const { values, positionals } = parsed;
     const trackSetId = onePositional('ramp', positionals);

@@ -6,6 +6,7 @@ import { UsageError } from './command.js';
 import { recordedBaseline, stopTrackSet } from '../stores/control-state.js';
 import { escapeControl } from '../core/names.js';
 import { parseArgs } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
 import { usageErrorOf } from './parse.js';
 
 const USAGE = `Usage: tracks stop <track-set-id> [--serve <track>] [--store <path|url>] [--force]
@@ -70,16 +71,12 @@ export function controlStore(flag: string | undefined, io: CliIo): Store {
 
 /** Parses `<id> [--serve x] [--store y] [--force]`; parse errors become one-line usage errors. */
 export function parseControlArgs(command: string, args: readonly string[], withServe: boolean) {
+  const options: NonNullable<ParseArgsConfig['options']> = withServe
+    ? { serve: { type: 'string' }, store: { type: 'string' }, force: { type: 'boolean' } }
+    : { store: { type: 'string' }, force: { type: 'boolean' } };
   try {
-    return parseArgs({
-      args: [...args],
-      options: withServe
-        ? { serve: { type: 'string' }, store: { type: 'string' }, force: { type: 'boolean' } }
-        : { store: { type: 'string' }, force: { type: 'boolean' } },
-      strict: true,
-      allowPositionals: true,
-    }) as { values: { serve?: string; store?: string; force?: boolean }; positionals: string[] };
+    return parseArgs({ args: [...args], options, strict: true, allowPositionals: true }) as { values: { serve?: string; store?: string; force?: boolean }; positionals: string[] };
   } catch (error) {
-    throw usageErrorOf(error, command, withServe ? ['serve', 'store', 'force'] : ['store', 'force']);
+    throw usageErrorOf(error, command, Object.keys(options));
   }
 }

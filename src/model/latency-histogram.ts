@@ -36,7 +36,7 @@ export const LATENCY_BUCKET_BOUNDS_MS: readonly number[] = Array.from(
  * ```
  */
 export function latencyBucket(ms: number): number {
-  if (typeof ms !== 'number') throw new TracksError(`latencyBucket: the duration is ${ms === null ? 'null' : `a ${typeof ms}`}; give milliseconds as a number`);
+  if (typeof ms !== 'number') throw new TracksError(`latencyBucket: the duration is ${ms === null || ms === undefined ? String(ms) : typeof ms === 'object' ? 'an object' : `a ${typeof ms}`}; give milliseconds as a number`);
   if (!(ms > FIRST_BOUND_MS)) return 0;
   const i = Math.ceil(Math.log2(ms / FIRST_BOUND_MS) * PER_DOUBLING - 1e-9);
   return i < LATENCY_BUCKETS ? i : LATENCY_BUCKETS - 1;

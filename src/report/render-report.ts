@@ -47,7 +47,7 @@ export function renderReport(report: Report, options: RenderOptions = {}): strin
   const holdouts = renderHoldoutSection(report.trackSets.filter((set) => set.holdout));
   if (holdouts !== '') blocks.push(holdouts);
   // Sets still in shadow mode have assigned no one: nothing compared, so no legend for it.
-  if (report.trackSets.every((set) => set.shadow?.mode === 'shadow' && set.users === 0)) return blocks.join('\n\n');
+  if (report.trackSets.every(onlyShadowed)) return blocks.join('\n\n');
   const mode = report.sequential ? 'sequential (always-valid)' : 'fixed-horizon';
   const footer =
     `alpha ${report.alpha}, ${mode} intervals, p adj: ${report.correction === 'holm' ? 'Holm' : 'Benjamini-Hochberg'}` +
@@ -99,7 +99,7 @@ function renderTrackSet(set: TrackSetResult, options: RenderOptions): string {
   // A track's own value pools its users across phases; only the comparison is stratified, so the two may seem to disagree.
   if (set.analysedPhases.length > 1) lines.push('  (values pool the phases; lift, p and P(better) compare users within their phase, then combine)');
   // A set still in shadow mode has assigned no one: its answers are the shadow block's alone.
-  const assigned = !(set.shadow?.mode === 'shadow' && set.users === 0);
+  const assigned = !onlyShadowed(set);
   if (assigned) {
     lines.push(...metricTables(set.tracks, analysedPhaseUsers(set)));
     const health = set.tracks.map(healthRow);
@@ -156,6 +156,11 @@ function cannotComputeNotes(tracks: readonly TrackResult[], metric: string): str
 
 /** The width of a metric table's "n/a: reason" cell. */
 const NA_WIDTH = 30;
+
+/** Whether a set still in shadow mode has assigned no one: its answers are its shadow block's alone. */
+function onlyShadowed(set: TrackSetResult): boolean {
+  return set.shadow?.mode === 'shadow' && set.users === 0;
+}
 
 /** One table per metric: goal metrics first, then the guardrails, apart; `phaseUsers`: the users of each analysed phase. */
 function metricTables(tracks: readonly TrackResult[], phaseUsers?: readonly number[]): string[] {

@@ -10,8 +10,8 @@ export const TYPE_LABELS: Readonly<Record<MetricResult['type'], (name: string) =
   conversion: (name) => name,
   sum: (name) => `${name}/user`,
   count: (name) => `${name} count/user`,
-  // A metric already named as an average ('avg', 'avg_basket', 'mean_ms') is not 'avg avg'.
-  mean: (name) => (/^(avg|average|mean)(\b|_|$)/i.test(name) ? name : `avg ${name}`),
+  // A metric already named as an average ('avg', 'avg_basket', 'basket_avg', 'mean_ms') is not 'avg avg'.
+  mean: (name) => (/(^|_|-|\b)(avg|average|mean)(_|-|\b|$)/i.test(name) ? name : `avg ${name}`),
   ratio: (name) => name,
 };
 

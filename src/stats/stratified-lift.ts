@@ -1,5 +1,5 @@
-import { waldEstimate, type Estimate, type InferenceOptions } from './inference.js';
 import { TracksError } from '../errors.js';
+import { waldEstimate, type Estimate, type InferenceOptions } from './inference.js';
 import { relativeLift, type LiftResult } from './lift.js';
 import { cannotCompute, computed, type StatResult } from './result.js';
 import { summarize, type MetricKind, type Summary, type SufficientStatistics } from './summary.js';

@@ -104,7 +104,9 @@ test("TYPE_LABELS: a mean metric already named as an average is not labelled 'av
   assert.equal(TYPE_LABELS.mean('avg'), 'avg');
   assert.equal(TYPE_LABELS.mean('avg_basket'), 'avg_basket');
   assert.equal(TYPE_LABELS.mean('mean_latency_ms'), 'mean_latency_ms');
+  assert.equal(TYPE_LABELS.mean('basket_avg'), 'basket_avg');
   assert.equal(TYPE_LABELS.mean('meanwhile'), 'avg meanwhile');
+  assert.equal(TYPE_LABELS.mean('ravg'), 'avg ravg');
 });
 
 test('chancePercent: a chance is never rounded to a certainty, in the text report and the dashboard alike', () => {

@@ -610,12 +610,15 @@ test('under each metric table: its cap, and per track CUPED\'s variance reductio
           pValue: Number(el.dataset.pValue),
           text: el.textContent!,
         })),
+        notApplied: [...section.querySelectorAll<HTMLElement>('[data-field="metric-notes"] [data-field="cuped-not-applied"]')].map((el) => el.dataset.track!),
       })),
     );
-    for (const { metric, cap, cuped } of shown) {
+    for (const { metric, cap, cuped, notApplied } of shown) {
       const results = set.tracks.map((t) => ({ track: t, m: t.metrics.find((x) => x.metric === metric)! }));
       const declared = results[0]!.m.cap;
       assert.deepEqual(cap === null ? null : { value: cap.value, applied: cap.applied }, declared === null ? null : { value: declared.value ?? declared.percentile, applied: declared.applied }, `${set.id} / ${metric} / cap`);
+      // Where CUPED was not applied although users had history, the page says so as the report does.
+      assert.deepEqual(notApplied, results.filter((r) => typeof r.m.comparison?.cupedNotApplied === 'string').map((r) => r.track.name), `${set.id} / ${metric} / CUPED not applied`);
       const adjusted = results.filter((r) => r.m.comparison?.cuped);
       assert.deepEqual(
         cuped.map((c) => ({ track: c.track, name: c.name, value: c.value, pValue: c.pValue })),

@@ -168,6 +168,11 @@ function cut(value: string, length: number): string {
  * A mismatch's two results, each cut to `length` around where they first differ: cut at their
  * beginnings, two results that differ only near their ends (a list missing its last item) would
  * read the same.
+ *
+ * @example
+ * ```ts
+ * cutPair('["a","b","c","d"]', '["a","b","c"]', 12); // ['…,"c","d"]', '…,"c"]']
+ * ```
  */
 export function cutPair(baseline: string, candidate: string, length: number): [string, string] {
   if (baseline.length <= length && candidate.length <= length) return [baseline, candidate];

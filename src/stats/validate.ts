@@ -5,7 +5,14 @@ import type { MetricKind, SufficientStatistics } from './summary.js';
 // they throw TracksError naming the argument; data that merely cannot support an answer
 // (zero users, zero variance) is reported through StatResult instead.
 
-/** A number of any value (NaN and the infinities too, as Math's functions take them). */
+/**
+ * A number of any value (NaN and the infinities too, as Math's functions take them).
+ *
+ * @example
+ * ```ts
+ * assertNumber('x', Symbol()); // TracksError: x must be a number, got symbol
+ * ```
+ */
 export function assertNumber(name: string, value: unknown): void {
   if (typeof value !== 'number') throw new TracksError(`${name} must be a number, got ${typeof value === 'string' ? `'${value.slice(0, 40)}'` : value === null ? 'null' : typeof value}`);
 }

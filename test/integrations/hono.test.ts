@@ -9,6 +9,13 @@ import { tracks } from '../../src/integrations/hono.js';
 import type { TracksVariables } from '../../src/integrations/hono.js';
 import { AdapterDelayTracks, adapterSuite, freshRun } from './adapter-suite.js';
 
+/** Serves `app` on @hono/node-server at a free port of 127.0.0.1, once listening. */
+function serveOnLoopback(app: Hono<{ Variables: TracksVariables }>): Promise<ReturnType<typeof serve>> {
+  return new Promise((resolve) => {
+    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(server));
+  });
+}
+
 adapterSuite('Hono', async ({ header, plan, adapter }) => {
   const app = new Hono<{ Variables: TracksVariables }>();
   const { withKeyAndContext, ...rest } = adapter;
@@ -24,9 +31,7 @@ adapterSuite('Hono', async ({ header, plan, adapter }) => {
     convert({ metric: 'purchase', value: body.amount });
     return c.json({ ok: true, key: new AdapterDelayTracks().key });
   });
-  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-  });
+  const server = await serveOnLoopback(app);
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
@@ -42,9 +47,7 @@ test('Hono: a handler that returns its own Response still carries the visitor co
   const app = new Hono<{ Variables: TracksVariables }>();
   app.use(tracks({ anonymousKey: true }));
   app.get('/raw', () => new Response(new AdapterDelayTracks().name));
-  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-  });
+  const server = await serveOnLoopback(app);
   try {
     const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/raw`);
     assert.match(response.headers.get('set-cookie') ?? '', /^tracks_visitor=[0-9a-f-]{36}; Path=\/; Max-Age=31536000; HttpOnly; SameSite=Lax$/);
@@ -58,9 +61,7 @@ test('Hono: behind a proxy that ends TLS, anonymousKey.secure: true makes the co
     const app = new Hono<{ Variables: TracksVariables }>();
     app.use(tracks({ anonymousKey: secure === undefined ? true : { secure } }));
     app.get('/', (c) => c.text(new AdapterDelayTracks().name));
-    return new Promise<ReturnType<typeof serve>>((resolve) => {
-      const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-    });
+    return serveOnLoopback(app);
   };
   for (const [secure, flagged] of [[true, true], [undefined, false], [false, false]] as const) {
     const server = await listen(secure);
@@ -94,9 +95,7 @@ test('Hono: a first run inside a streamed response neither throws nor sets a coo
   const warnings: string[] = [];
   const onWarning = (w: Error & { code?: string }) => w.code === 'TRACKS_LATE_VISITOR_COOKIE' && warnings.push(w.message);
   process.on('warning', onWarning);
-  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-  });
+  const server = await serveOnLoopback(app);
   try {
     for (let i = 0; i < 2; i++) {
       const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/stream`);
@@ -131,9 +130,7 @@ test('Hono: a forced set that first runs inside a streamed body is not reported 
   const warnings: string[] = [];
   const onWarning = (w: Error & { code?: string }) => w.code === 'TRACKS_UNKNOWN_FORCED_SET' && warnings.push(w.message);
   process.on('warning', onWarning);
-  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-  });
+  const server = await serveOnLoopback(app);
   try {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/s`;
     const response = await fetch(url, { headers: { 'x-tracks-force': 'hono-late-stream=long', 'x-tracks-force-secret': secret } });
@@ -147,23 +144,19 @@ test('Hono: a forced set that first runs inside a streamed body is not reported 
 });
 
 test('Hono: a handler that returns a fetch() Response (immutable headers, a proxy) gets the visitor cookie and its body', async () => {
-  const listen = (app: Hono<{ Variables: TracksVariables }>) =>
-    new Promise<ReturnType<typeof serve>>((resolve) => {
-      const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-    });
   const upstreamApp = new Hono<{ Variables: TracksVariables }>();
   upstreamApp.get('/', (c) => {
     c.header('set-cookie', 'upstream=1; Path=/');
     return c.text('from upstream');
   });
-  const upstream = await listen(upstreamApp);
+  const upstream = await serveOnLoopback(upstreamApp);
   const app = new Hono<{ Variables: TracksVariables }>();
   app.use(tracks({ anonymousKey: true }));
   app.get('/proxy', () => {
     void new AdapterDelayTracks().name;
     return fetch(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}/`);
   });
-  const server = await listen(app);
+  const server = await serveOnLoopback(app);
   try {
     const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/proxy`);
     assert.equal(response.status, 200);

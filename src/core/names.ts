@@ -1,3 +1,5 @@
+import { TracksError } from '../errors.js';
+
 /**
  * What a name (a track set id, a track, a metric) may be, so that every store holds it as
  * given and every terminal shows it as text: non-empty, at most {@link MAX_NAME_LENGTH}
@@ -173,4 +175,22 @@ export function nearestName(given: string, known: readonly string[], within: (na
     if (distance <= within(name) && distance < best) [nearest, best] = [name, distance];
   }
   return nearest;
+}
+
+/**
+ * Throws a TracksError for an option that is not in `known`, suggesting the nearest name: a
+ * misspelt option (`flushIntervall`, `stor`) would otherwise be ignored in silence. `where`
+ * names what took the options (`configure`, `tracks/express`, ...).
+ *
+ * @example
+ * ```ts
+ * checkOptionNames({ stor: 'tracks.db' }, ['store']); // TracksError: unknown option 'stor'; did you mean 'store'?
+ * ```
+ */
+export function checkOptionNames(options: object, known: readonly string[], where = 'configure'): void {
+  for (const name of Object.keys(options)) {
+    if (known.includes(name)) continue;
+    const near = nearestName(name, known);
+    throw new TracksError(`${where}: unknown option '${name}'${near ? `; did you mean '${near}'?` : `; the options are ${known.join(', ')}`}`);
+  }
 }

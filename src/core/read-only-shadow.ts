@@ -47,7 +47,7 @@ export async function assertReadOnlyShadow<C extends TrackSetClass>(cls: C, ...a
       }, timeout);
     });
     try {
-      // Audited while it runs alone: a write after an await, through a context read there, counts too.
+      // Audited while it runs alone: a write through any context counts, even one deferred past the candidate's run.
       const ran = auditWrites(() => (wrote = true), async () => withShadowContext(context, () => candidate.invoke(run, args as readonly unknown[])), controller.signal);
       await Promise.race([ran, timedOut]);
     } catch (error) {

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { TracksError } from '../errors.js';
 import { serializeKey } from './key.js';
+import type { ShadowContext } from './shadow-context.js';
 
 /**
  * What a request scope carries: the key runs are assigned by (the user's id, or an anonymous
@@ -22,6 +23,8 @@ export interface ScopeState {
   readonly chosen: Record<string, string>;
   /** Whether `key` and `context` are known without resolving them (a lazy scope resolves on first use, and may set a cookie then). */
   readonly settled: boolean;
+  /** In a shadow candidate's run (see runInShadowScope), its shadow context: nothing run in it is recorded. */
+  readonly shadowRun?: ShadowContext | undefined;
 }
 
 const storage = new AsyncLocalStorage<ScopeState>();
@@ -97,6 +100,42 @@ class LazyScopeState implements ScopeState {
     this.#key = key;
     this.#context = context;
     this.#resolve = undefined; // settled; the request it closes over is released
+  }
+}
+
+/**
+ * Internal: starts a shadow candidate in a scope of its own, marked with its shadow context
+ * (which `shadowContext()` finds there after an `await` too), so that nothing it
+ * does is recorded, awaited or not: the user was served the baseline, which records its own
+ * exposures and conversions, and a candidate that runs the same code (`convert()`, other
+ * sets' runs) would record them a second time, for users it never served. The scope has the
+ * request's key and context (read as lazily as the request's own scope reads them) and a
+ * list of chosen tracks of its own, so the request's (`req.tracks`) lists only what it served.
+ */
+export function runInShadowScope<T>(context: ShadowContext, start: () => T): T {
+  return runInScope(new ShadowScopeState(context, used ? storage.getStore() : undefined), start);
+}
+
+class ShadowScopeState implements ScopeState {
+  readonly chosen = Object.create(null) as Record<string, string>;
+  readonly shadowRun: ShadowContext;
+  readonly #request: ScopeState | undefined;
+
+  constructor(context: ShadowContext, request: ScopeState | undefined) {
+    this.shadowRun = context;
+    this.#request = request;
+  }
+
+  get key(): string | null {
+    return this.#request === undefined ? null : this.#request.key;
+  }
+
+  get context(): unknown {
+    return this.#request?.context;
+  }
+
+  get settled(): boolean {
+    return this.#request === undefined || this.#request.settled;
   }
 }
 

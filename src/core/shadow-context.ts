@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { TracksError } from '../errors.js';
+import { currentScope, runInShadowScope } from './request-scope.js';
 
 /**
  * What a track can learn about the run it is in: whether it runs as a shadow candidate, the
@@ -34,7 +35,7 @@ const NEVER = new AbortController().signal;
 setMaxListeners(0, NEVER);
 
 // Set by assertReadOnlyShadow while it runs a candidate alone: then a write through any
-// context, even one read after an await (which no longer knows it is in a shadow run), counts.
+// context counts, even one a candidate defers past its own run (a timer's, a listener's).
 let auditing: (() => void) | undefined;
 
 const SERVING: ShadowContext = {
@@ -49,16 +50,14 @@ const SERVING: ShadowContext = {
   },
 };
 
-// The context of the candidate being invoked, set only during its synchronous start: a
-// module variable costs the served path nothing, where an AsyncLocalStorage would slow every
-// promise of the process.
+// The context of the candidate being invoked, during its synchronous start; after that, its
+// shadow scope's (runInShadowScope). The served path reads neither: a served run has no scope
+// of its own.
 let current: ShadowContext = SERVING;
 
 /**
- * The context of the run being started. Read it at the top of the track, before its first
- * `await`, and keep the object: after an `await`, `shadowContext()` no longer knows which run
- * it is in (tracks keeps no async context on the served path), so a write through a context
- * read there is not refused in production. `assertReadOnlyShadow` catches such writes too.
+ * The context of the run the code is in: a shadow candidate's (with its AbortSignal and its
+ * write guard), before an `await` and after it, or the serving one.
  *
  * @example
  * ```ts
@@ -69,7 +68,9 @@ let current: ShadowContext = SERVING;
  * ```
  */
 export function shadowContext(): ShadowContext {
-  return current;
+  if (current !== SERVING) return current;
+  // After an await: the candidate's scope, if this is one (served runs have none of their own).
+  return currentScope()?.shadowRun ?? SERVING;
 }
 
 /** Internal: the context of a candidate run. `onWrite` sees every write it attempts. */
@@ -108,12 +109,16 @@ export async function auditWrites<T>(onWrite: () => void, check: () => Promise<T
   }
 }
 
-/** Internal: invokes `start` with `context` as the current shadow context. */
+/**
+ * Internal: invokes `start` with `context` as the current shadow context: the module's while
+ * it starts, and its scope's (runInShadowScope) in everything it awaits, so that nothing the
+ * candidate does is recorded and `shadowContext()` still knows the run after an `await`.
+ */
 export function withShadowContext<T>(context: ShadowContext, start: () => T): T {
   const before = current;
   current = context;
   try {
-    return start();
+    return runInShadowScope(context, start);
   } finally {
     current = before;
   }

@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { TracksError } from '../errors.js';
 import { murmur3 } from './murmur3.js';
+import { checkOptionNames, shown } from './names.js';
 
 /**
  * A track set's `static shadow`: run it in shadow mode. Every user is served the baseline
@@ -90,7 +91,7 @@ export interface ShadowDefinition {
   readonly seed: number;
 }
 
-const OPTION_NAMES = new Set(['sample', 'timeout', 'compare', 'ignore', 'clean', 'cleanInput', 'maxConcurrent', 'readOnly', 'guardrail', 'samples']);
+const OPTION_NAMES = ['sample', 'timeout', 'compare', 'ignore', 'clean', 'cleanInput', 'maxConcurrent', 'readOnly', 'guardrail', 'samples'];
 
 /**
  * Reads `static shadow`; a TracksError names the class, the option and the fix. A shadow
@@ -101,12 +102,10 @@ export function readShadow(value: unknown, className: string, id: string, baseli
   if (value === undefined || value === null || value === false) return null;
   const where = `${className}: static shadow`;
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new TracksError(`${where} is ${String(value)}; give an object such as { sample: 0.05, timeout: 200 }`);
+    throw new TracksError(`${where} is ${shown(value)}; give an object such as { sample: 0.05, timeout: 200 }`);
   }
   const options = value as Record<string, unknown>;
-  for (const name of Object.keys(options)) {
-    if (!OPTION_NAMES.has(name)) throw new TracksError(`${where} has an unknown option '${name}'; its options are ${[...OPTION_NAMES].join(', ')}`);
-  }
+  checkOptionNames(options, OPTION_NAMES, where);
   if (baseline.name === null || baseline.added) {
     throw new TracksError(
       `${where}: a shadow compares candidates with the baseline's result, but the baseline is ${baseline.added ? "the added no-op 'control'" : 'not set'}; ` +
@@ -117,28 +116,29 @@ export function readShadow(value: unknown, className: string, id: string, baseli
     const given = options[name];
     if (given === undefined) return fallback;
     if (typeof given !== 'number' || Number.isNaN(given) || given < min || given > max || (integer && !Number.isInteger(given))) {
-      throw new TracksError(`${where}.${name} is ${String(given)}; use ${integer ? 'a whole number' : 'a number'} from ${min} to ${max} (default ${fallback})`);
+      throw new TracksError(`${where}.${name} is ${shown(given)}; use ${integer ? 'a whole number' : 'a number'} from ${min} to ${max} (default ${fallback})`);
     }
     return given;
   };
   const fn = <F>(name: string): F | undefined => {
     const given = options[name];
     if (given === undefined) return undefined;
-    if (typeof given !== 'function') throw new TracksError(`${where}.${name} is ${typeof given}; give a function, or leave it out`);
+    if (typeof given !== 'function') throw new TracksError(`${where}.${name} is ${shown(given)}; give a function, or leave it out`);
     return given as F;
   };
   const readOnly = options['readOnly'];
-  if (readOnly !== undefined && typeof readOnly !== 'boolean') throw new TracksError(`${where}.readOnly is ${String(readOnly)}; set it to true or false`);
+  if (readOnly !== undefined && typeof readOnly !== 'boolean') throw new TracksError(`${where}.readOnly is ${shown(readOnly)}; set it to true or false`);
   const samples = options['samples'];
-  if (samples !== undefined && (typeof samples !== 'object' || samples === null)) {
-    throw new TracksError(`${where}.samples is ${String(samples)}; give { perMinute, maxBytes }, or leave it out`);
+  if (samples !== undefined && (typeof samples !== 'object' || samples === null || Array.isArray(samples))) {
+    throw new TracksError(`${where}.samples is ${shown(samples)}; give { perMinute, maxBytes }, or leave it out`);
   }
   const sampleOptions = (samples ?? {}) as Record<string, unknown>;
+  checkOptionNames(sampleOptions, SAMPLES_OPTION_NAMES, `${where}.samples`);
   const sampleNumber = (name: 'perMinute' | 'maxBytes', fallback: number, min: number, max: number): number => {
     const given = sampleOptions[name];
     if (given === undefined) return fallback;
     if (typeof given !== 'number' || !Number.isInteger(given) || given < min || given > max) {
-      throw new TracksError(`${where}.samples.${name} is ${String(given)}; use a whole number from ${min} to ${max} (default ${fallback})`);
+      throw new TracksError(`${where}.samples.${name} is ${shown(given)}; use a whole number from ${min} to ${max} (default ${fallback})`);
     }
     return given;
   };
@@ -160,17 +160,22 @@ export function readShadow(value: unknown, className: string, id: string, baseli
 
 function readGuardrail(value: unknown, where: string): ShadowDefinition['guardrail'] {
   if (value === false) return null;
-  if (value !== undefined && (typeof value !== 'object' || value === null)) {
-    throw new TracksError(`${where}.guardrail is ${String(value)}; give { errorRate, timeoutRate, minRuns }, or false to turn it off`);
+  if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+    throw new TracksError(`${where}.guardrail is ${shown(value)}; give { errorRate, timeoutRate, minRuns }, or false to turn it off`);
   }
   const given = (value ?? {}) as Record<string, unknown>;
-  const rate = (name: string, fallback: number, min: number, max: number): number => {
+  checkOptionNames(given, GUARDRAIL_OPTION_NAMES, `${where}.guardrail`);
+  const rate = (name: string, fallback: number, min: number, max: number, integer = false): number => {
     const v = given[name];
     if (v === undefined) return fallback;
-    if (typeof v !== 'number' || Number.isNaN(v) || v < min || v > max) {
-      throw new TracksError(`${where}.guardrail.${name} is ${String(v)}; use a number from ${min} to ${max} (default ${fallback})`);
+    if (typeof v !== 'number' || Number.isNaN(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
+      throw new TracksError(`${where}.guardrail.${name} is ${shown(v)}; use ${integer ? 'a whole number' : 'a number'} from ${min} to ${max} (default ${fallback})`);
     }
     return v;
   };
-  return { errorRate: rate('errorRate', 0.2, 0, 1), timeoutRate: rate('timeoutRate', 0.2, 0, 1), minRuns: rate('minRuns', 50, 1, 1_000_000) };
+  return { errorRate: rate('errorRate', 0.2, 0, 1), timeoutRate: rate('timeoutRate', 0.2, 0, 1), minRuns: rate('minRuns', 50, 1, 1_000_000, true) };
 }
+
+const SAMPLES_OPTION_NAMES = ['perMinute', 'maxBytes'];
+const GUARDRAIL_OPTION_NAMES = ['errorRate', 'timeoutRate', 'minRuns'];
+

@@ -63,6 +63,8 @@ interface SetSlots {
 const slots = new Map<string, SetSlots>();
 // Sampled runs whose candidates have not all reported yet (scheduled or running).
 const reporting = new Set<Promise<void>>();
+// Candidate outcomes not reported yet, over every sampled run (scheduled or running).
+let pendingOutcomes = 0;
 
 const TWO_32 = 4294967296;
 
@@ -101,6 +103,7 @@ export function runWithShadow(self: object, definition: TrackSetDefinition, key:
 function schedule(self: object, definition: TrackSetDefinition, args: readonly unknown[], baselineValue: unknown, baselineMs: number): void {
   const candidates = definition.tracks.filter((t) => t !== definition.control);
   if (candidates.length === 0) return;
+  pendingOutcomes += candidates.length;
   const done = new Promise<void>((resolve) => {
     setImmediate(() => {
       void runCandidates(self, definition, shuffled(candidates), args, baselineValue, baselineMs).finally(resolve);
@@ -120,6 +123,14 @@ export function shadowRunsReported(): Promise<void> {
   return Promise.all([...reporting]).then(() => undefined);
 }
 
+/**
+ * Candidate runs scheduled or running that have not reported their outcome yet: what a
+ * recorder that stops now would never count (`close()` counts them as dropped).
+ */
+export function shadowOutcomesPending(): number {
+  return pendingOutcomes;
+}
+
 async function runCandidates(
   self: object,
   definition: TrackSetDefinition,
@@ -128,15 +139,22 @@ async function runCandidates(
   baselineValue: unknown,
   baselineMs: number,
 ): Promise<void> {
-  for (const candidate of candidates) {
-    const hooks = runHooks();
-    if (hooks?.shadowed === undefined || hooks.shadowing?.() === false) return;
-    const outcome = await runCandidate(self, definition, candidate, candidates.length, args, baselineValue, baselineMs);
-    try {
-      hooks.shadowed(outcome);
-    } catch {
-      // Recording reports its own failures; nothing of a shadow may escape into the process.
+  let left = candidates.length;
+  try {
+    for (const candidate of candidates) {
+      const hooks = runHooks();
+      if (hooks?.shadowed === undefined || hooks.shadowing?.() === false) return;
+      const outcome = await runCandidate(self, definition, candidate, candidates.length, args, baselineValue, baselineMs);
+      try {
+        hooks.shadowed(outcome);
+      } catch {
+        // Recording reports its own failures; nothing of a shadow may escape into the process.
+      }
+      left--;
+      pendingOutcomes--;
     }
+  } finally {
+    pendingOutcomes -= left;
   }
 }
 
@@ -213,7 +231,9 @@ async function runCandidate(
   })();
   const ended = await Promise.race([settled, timedOut]);
   clearTimeout(timer);
-  if (ended === 'timeout') return outcome('timeout', shadow.timeout);
+  // A candidate whose synchronous work outlasts its timeout settles before the timer can fire:
+  // it took longer than allowed all the same, and counts as a timeout (its guardrail too).
+  if (ended === 'timeout' || ended.ms > shadow.timeout) return outcome('timeout', shadow.timeout);
   if (!ended.ok) return outcome('error', ended.ms);
   let same: boolean;
   try {
@@ -224,7 +244,8 @@ async function runCandidate(
   }
   if (same) return outcome('match', ended.ms);
   try {
-    if (shadow.ignore?.(baselineValue, ended.value) === true) return outcome('ignored', ended.ms);
+    // Truthy, as compare's answer is read: an ignore that returns a reason ('known rounding') ignores.
+    if (shadow.ignore?.(baselineValue, ended.value)) return outcome('ignored', ended.ms);
   } catch (error) {
     return outcome('mismatch', ended.ms, { hookError: error, sample: sampleOf(shadow, args, baselineValue, ended.value) });
   }

@@ -73,6 +73,8 @@ interface RunState {
   runId: string | undefined;
   disposed: boolean;
   eligible: boolean | undefined;
+  /** Chosen inside a shadow candidate's run: served to no one, so nothing of it is recorded. */
+  inShadow: boolean;
 }
 
 // Handed from constructWithKey() to the constructor it calls synchronously.
@@ -283,6 +285,7 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
       runId: undefined,
       disposed: false,
       eligible: undefined,
+      inShadow: false,
     };
     const force = options?.force;
     if (force !== undefined) {
@@ -464,10 +467,12 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
 /** The run's track, chosen on first use. */
 function chosenOf(run: TrackSet<unknown>, s: RunState): TrackDefinition {
   if (s.track === undefined) {
+    const scope = currentScope();
+    if (scope?.shadowRun !== undefined) s.inShadow = true;
     s.track = chooseFor(run, s);
-    noteChosen(s, s.track.name);
+    noteChosen(s, s.track.name, scope);
     // Only after #track is set: the hook reads this run's name.
-    if (s.reason === 'assigned') runHooks()?.exposed?.(run as unknown as ChosenRun);
+    if (s.reason === 'assigned' && !s.inShadow) runHooks()?.exposed?.(run as unknown as ChosenRun);
   }
   return s.track;
 }
@@ -489,7 +494,7 @@ function chooseFor(run: TrackSet<unknown>, s: RunState): TrackDefinition {
   if (holdout !== undefined && s.key !== null) {
     keyHash ??= murmur3Int(s.key);
     const held = holdoutTrackOf(holdout, keyHash);
-    hooks!.holdoutExposed?.(s.key, held.name);
+    if (!s.inShadow) hooks!.holdoutExposed?.(s.key, held.name);
     if (held === holdout.control) {
       s.reason = 'holdout';
       return definition.control;
@@ -557,8 +562,7 @@ function trackNamed(s: RunState, name: string, argument: string): TrackDefinitio
 }
 
 /** Lists the track in the request scope's `chosen` when this run is for the scope's key. */
-function noteChosen(s: RunState, track: string): void {
-  const scope = currentScope();
+function noteChosen(s: RunState, track: string, scope = currentScope()): void {
   // An explicit key equal to the scope's counts too, once the scope knows its key (resolving
   // a lazy scope here could set a visitor cookie for a request that never used its key).
   if (scope !== undefined && (s.keyOfScope || (scope.settled && s.key !== null && scope.key === s.key))) {
@@ -568,6 +572,8 @@ function noteChosen(s: RunState, track: string): void {
 
 function runTrack(run: TrackSet<unknown>, s: RunState, args: unknown[]): unknown {
   const track = chosenOf(run, s);
+  // In a shadow candidate's run: neither timed nor shadowed itself (a shadow in a shadow).
+  if (s.inShadow) return track.invoke(run, args);
   const shadowed = s.reason === 'shadow';
   if (runHooks()?.ran === undefined) return shadowed ? runWithShadow(run, s.definition, s.key, args) : track.invoke(run, args);
   const started = performance.now();

@@ -7,7 +7,7 @@ import { definitionOf, TrackSet } from '../core/track-set.js';
 import type { TrackSetClass } from '../core/track-set.js';
 import { quoted } from '../core/names.js';
 import { TracksError } from '../errors.js';
-import { checkOptionNames } from '../recording/recorder-options.js';
+import { checkOptionNames } from '../core/names.js';
 import { convert } from '../setup/configure.js';
 
 const PROVIDER_OPTIONS = ['trackSets'] as const satisfies readonly (keyof TracksProviderOptions)[];

@@ -6,7 +6,8 @@ import { quoted, shown } from '../core/names.js';
 import { lazyScopeState } from '../core/request-scope.js';
 import type { ScopeState } from '../core/request-scope.js';
 import { TracksError } from '../errors.js';
-import { MIN_DISTINCT_SECRET_UNITS, checkOptionNames } from '../recording/recorder-options.js';
+import { MIN_DISTINCT_SECRET_UNITS } from '../recording/recorder-options.js';
+import { checkOptionNames } from '../core/names.js';
 
 /**
  * What every framework adapter does per request, whatever the framework: the key (the user's,

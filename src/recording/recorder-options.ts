@@ -2,7 +2,7 @@ import type { TrackSetDefinition } from '../core/definition.js';
 import { holdoutDefinition } from '../core/holdout.js';
 import type { HoldoutOptions } from '../core/holdout.js';
 import { knownTrackSetIds } from '../core/known-sets.js';
-import { nearestName, quoted, shown } from '../core/names.js';
+import { checkOptionNames, quoted, shown } from '../core/names.js';
 import { TracksError } from '../errors.js';
 import type { GuardrailEvent } from '../model/events.js';
 import { checkMetrics } from '../model/metrics.js';
@@ -184,24 +184,6 @@ export const RECORDER_OPTIONS = [
   'metrics',
   'holdout',
 ] as const satisfies readonly (keyof RecorderOptions)[];
-
-/**
- * Throws a TracksError for an option that is not in `known`, suggesting the nearest name: a
- * misspelt option (`flushIntervall`, `stor`) would otherwise be ignored in silence. `where`
- * names what took the options (`configure`, `tracks/express`, ...).
- *
- * @example
- * ```ts
- * checkOptionNames({ stor: 'tracks.db' }, ['store']); // TracksError: unknown option 'stor'; did you mean 'store'?
- * ```
- */
-export function checkOptionNames(options: object, known: readonly string[], where = 'configure'): void {
-  for (const name of Object.keys(options)) {
-    if (known.includes(name)) continue;
-    const near = nearestName(name, known);
-    throw new TracksError(`${where}: unknown option '${name}'${near ? `; did you mean '${near}'?` : `; the options are ${known.join(', ')}`}`);
-  }
-}
 
 /** Checks the options and fills in the defaults; a bad or unknown option is a TracksError naming it and the fix. */
 export function resolveOptions(options: RecorderOptions): ResolvedOptions {

@@ -23,7 +23,8 @@ import { SeenUnits } from './seen-units.js';
 import { StickyAssignments } from './sticky-assignments.js';
 import { SegmentValues } from './segment-values.js';
 import { ShadowRecorder } from './shadow-recorder.js';
-import { shadowRunsReported } from '../core/shadow-runner.js';
+import { shadowOutcomesPending, shadowRunsReported } from '../core/shadow-runner.js';
+import { currentScope } from '../core/request-scope.js';
 import { TracksError } from '../errors.js';
 import { shown } from '../core/names.js';
 import { isObjectArgument, optionsError } from '../core/arguments.js';
@@ -48,7 +49,8 @@ export interface RecordingStats {
   readonly quarantined: number;
   /**
    * Events lost: memory at its bound while the outbox could not take them (or there is none),
-   * recorded after `close()`, or left at exit with no outbox. Each is reported to `onError`.
+   * recorded after `close()`, or left at exit with no outbox; and shadow candidate runs still
+   * running when `close()` stopped waiting for them. Each is reported to `onError`.
    */
   readonly dropped: number;
 }
@@ -229,6 +231,8 @@ export class Recorder {
    */
   convert(conversion: Conversion): void {
     if (!this.#open) return this.#afterClose();
+    // A shadow candidate's conversion: the baseline served the user, and records its own.
+    if (currentScope()?.shadowRun !== undefined) return;
     let event: RecordedEvent;
     try {
       event = conversionEventOf(conversion, this.#units, Date.now());
@@ -347,10 +351,24 @@ export class Recorder {
     const end = start + flushTimeout + writeTimeout;
     clearInterval(this.#timer);
     this.#controls.stop();
-    // Shadow runs already started report within their timeout (bounded here too).
-    await within(shadowRunsReported(), Math.min(flushTimeout, writeTimeout) / 4);
+    // Shadow runs already started report within their timeout (bounded here too); those still
+    // running after that are lost, and said to be, not left out silently.
+    await within(shadowRunsReported(), Math.min(flushTimeout, writeTimeout) / 2);
+    const unfinished = shadowOutcomesPending();
     this.#collect();
     this.#open = false;
+    if (unfinished > 0) {
+      this.#delivery.counts.dropped += unfinished;
+      this.#errors.reportMade(
+        'dropped',
+        () =>
+          new Error(
+            `tracks: ${unfinished === 1 ? '1 shadow candidate run was' : `${unfinished} shadow candidate runs were`} still running when close() stopped waiting for them ` +
+              `(${Math.min(flushTimeout, writeTimeout) / 2} ms, half of the lesser of flushTimeout and writeTimeout), and ${unfinished === 1 ? 'is' : 'are'} not recorded (counted in stats().dropped); ` +
+              "a shadow timeout below that wait keeps every run",
+          ),
+      );
+    }
     // Sticky lookups already asked for still record their exposures (later runs are dropped).
     await within(this.#exposures.settled(), Math.min(flushTimeout, writeTimeout) / 2);
     await this.#delivery.flush(start + flushTimeout, start + flushTimeout + writeTimeout / 2);

@@ -914,7 +914,7 @@ class LateWriter extends TrackSet {
   }
   static async new_track() {
     await Promise.resolve();
-    shadowContext().write(() => laterWrites++); // read after an await: the serving context
+    shadowContext().write(() => laterWrites++); // read after an await: still the candidate's
     return 1;
   }
 }

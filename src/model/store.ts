@@ -20,6 +20,35 @@ export interface CallOptions {
    * the server-side or busy timeouts of the work they start, so it ends by then too.
    */
   readonly deadline?: number;
+  /**
+   * The call is recording's own, in the background (a batch, a poll, a lookup): it need not
+   * keep the process alive. A store may then let its connections not hold the event loop open,
+   * so that a process with nothing else to do ends (recording then flushes on `beforeExit`,
+   * keeping the process alive itself, within its bound). Calls without it keep the process
+   * alive until they settle, as any awaited I/O does.
+   */
+  readonly background?: boolean;
+}
+
+/**
+ * How to write a control state: a call's options, and the epoch the write expects to replace.
+ *
+ * @example
+ * ```ts
+ * const current = (await store.readControls()).find((c) => c.trackSetId === 'delay');
+ * const written = await store.writeControl({ ...next, epoch: (current?.epoch ?? 0) + 1 }, { ifEpoch: current?.epoch ?? 0 });
+ * if (written === false) {
+ *   // another change came first: read again, and apply this one over it
+ * }
+ * ```
+ */
+export interface WriteControlOptions extends CallOptions {
+  /**
+   * Write only if the set's stored epoch is this one (0 for a set with no state yet), and
+   * resolve false otherwise: two changes made at once (two operators' `tracks ramp`) cannot
+   * silently lose one. Without it, the state is written whatever is stored.
+   */
+  readonly ifEpoch?: number;
 }
 
 /**
@@ -83,8 +112,12 @@ export interface Store {
    * stores of your own: without it, reports show no shadow section.
    */
   readShadow?(trackSetId?: string, options?: CallOptions): Promise<ShadowSums>;
-  /** Stops or resumes a track set for every process using the store. */
-  writeControl(state: ControlState, options?: CallOptions): Promise<void>;
+  /**
+   * Stops, resumes or ramps a track set for every process using the store. With `ifEpoch`,
+   * resolves false when the stored epoch was another (nothing written), true when written; a
+   * store of your own that ignores `ifEpoch` may resolve nothing, which counts as written.
+   */
+  writeControl(state: ControlState, options?: WriteControlOptions): Promise<boolean | void>;
   /** Earlier tracks of units in a sticky set, by unit; none when the store holds no tracks data yet. */
   readAssignments(trackSetId: string, units: readonly string[], options?: CallOptions): Promise<Map<string, string>>;
   /**

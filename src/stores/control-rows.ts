@@ -51,9 +51,14 @@ export function controlParams(state: ControlState): Array<string | number | null
   ];
 }
 
-/** `INSERT ... ON CONFLICT (track_set_id) DO UPDATE` of a whole control state, with `?` or `$n` placeholders. */
-export function upsertControlSql(table: string, placeholder: (i: number) => string, stoppedType = ''): string {
+/**
+ * `INSERT ... ON CONFLICT (track_set_id) DO UPDATE` of a whole control state, with `?` or `$n`
+ * placeholders. `ifEpoch`: the update applies only where the stored epoch equals one more
+ * parameter, after the state's (a compare-and-set: a write that finds another epoch changes no row).
+ */
+export function upsertControlSql(table: string, placeholder: (i: number) => string, stoppedType = '', ifEpoch = false): string {
   const values = CONTROL_COLUMNS.map((column, i) => ((column === 'stopped' || column === 'promoted') && stoppedType ? `${placeholder(i)}::${stoppedType}` : placeholder(i))).join(', ');
   const updates = CONTROL_COLUMNS.filter((c) => c !== 'track_set_id').map((c) => `${c} = excluded.${c}`).join(', ');
-  return `INSERT INTO ${table} (${CONTROL_COLUMNS.join(', ')}) VALUES (${values}) ON CONFLICT (track_set_id) DO UPDATE SET ${updates}`;
+  const condition = ifEpoch ? ` WHERE COALESCE(c.epoch, 0) = ${placeholder(CONTROL_COLUMNS.length)}` : '';
+  return `INSERT INTO ${table} AS c (${CONTROL_COLUMNS.join(', ')}) VALUES (${values}) ON CONFLICT (track_set_id) DO UPDATE SET ${updates}${condition}`;
 }

@@ -99,12 +99,10 @@ export async function promoteTrackSet(store: Store, trackSetId: string, options:
         'this one is live already (change it with tracks ramp, stop or resume)',
     );
   }
-  const current = (await store.readControls()).find((c) => c.trackSetId === trackSetId);
-  // Promoted once for good: a later stop, resume or ramp is kept (a second promote changes nothing).
-  if (current?.promoted === true) return writeNext(store, trackSetId, { promoted: true }, sums);
-  // Live, with the declared weights: a stop or a weights ramp made during the shadow phase ends
-  // here (a coverage ramp stays, to start the live test small).
-  return writeNext(store, trackSetId, { promoted: true, stopped: false, serve: null, weights: null }, sums);
+  // Promoted once for good: a later stop, resume or ramp is kept (a second promote changes
+  // nothing). Else live, with the declared weights: a stop or a weights ramp made during the
+  // shadow phase ends here (a coverage ramp stays, to start the live test small).
+  return writeNext(store, trackSetId, (current) => (current?.promoted === true ? { promoted: true } : { promoted: true, stopped: false, serve: null, weights: null }), sums);
 }
 
 /** What `tracks ramp` changes: coverage, weights of the tracks named, or both. */
@@ -161,9 +159,15 @@ export async function rampTrackSet(store: Store, trackSetId: string, ramp: Ramp,
     if (![...merged.values()].some((w) => w > 0)) throw new TracksError(`the weights would leave no track of ${quoted(trackSetId)} a positive weight; give at least one track a weight above 0`);
     checkBaselineWeight(trackSetId, sums!.definition!.control, sums!.definition!.sticky === true, given);
   }
-  const current = (await store.readControls()).find((c) => c.trackSetId === trackSetId);
-  const weights = given === undefined ? (current?.weights ?? null) : Object.assign(Object.create(null) as Record<string, number>, current?.weights ?? {}, Object.fromEntries(given));
-  return writeNext(store, trackSetId, { coverage: ramp.coverage ?? current?.coverage ?? null, weights }, sums);
+  return writeNext(
+    store,
+    trackSetId,
+    (current) => ({
+      coverage: ramp.coverage ?? current?.coverage ?? null,
+      weights: given === undefined ? (current?.weights ?? null) : Object.assign(Object.create(null) as Record<string, number>, current?.weights ?? {}, Object.fromEntries(given)),
+    }),
+    sums,
+  );
 }
 
 /** The control state after a stop, resume or ramp, and whether it changed anything. */
@@ -175,19 +179,43 @@ export type ControlChange = ControlState & {
   readonly changed: boolean;
 };
 
+/** A change to a control state, or how to make it from the current state. */
+type ControlDelta = Partial<Pick<ControlState, 'stopped' | 'serve' | 'coverage' | 'weights' | 'promoted'>>;
+
+/** How many times a change is read and written again after another change came first. */
+const CONTROL_WRITE_ATTEMPTS = 8;
+
 /**
  * Writes the set's next control state: `change` over its current one (a stop keeps a ramp, a
  * ramp keeps a stop), with the epoch raised, so every process starts a new phase; and records
  * that phase's definition at once, so reports show it before any process picks it up. Writes
  * nothing when the change changes nothing: a phase ends every earlier user's conversions, so a
- * needless one would cost data.
+ * needless one would cost data. The write replaces only the epoch it read: when another change
+ * (another operator's ramp) came in between, the state is read again and this change applied
+ * over that one, so neither is lost.
  */
 async function writeNext(
   store: Store,
   trackSetId: string,
-  change: Partial<Pick<ControlState, 'stopped' | 'serve' | 'coverage' | 'weights' | 'promoted'>>,
+  change: ControlDelta | ((current: ControlState | undefined) => ControlDelta),
   sums: TrackSetSums | undefined,
 ): Promise<ControlChange> {
+  for (let attempt = 1; ; attempt++) {
+    const written = await writeOver(store, trackSetId, change, sums);
+    if (written !== 'conflict') return written;
+    if (attempt === CONTROL_WRITE_ATTEMPTS) {
+      throw new TracksError(`${quoted(trackSetId)} was changed by others ${CONTROL_WRITE_ATTEMPTS} times while this change was being written, so it was not; try again`);
+    }
+  }
+}
+
+/** One try of writeNext: 'conflict' when the stored epoch changed since it was read. */
+async function writeOver(
+  store: Store,
+  trackSetId: string,
+  change: ControlDelta | ((current: ControlState | undefined) => ControlDelta),
+  sums: TrackSetSums | undefined,
+): Promise<ControlChange | 'conflict'> {
   const current = (await store.readControls()).find((c) => c.trackSetId === trackSetId);
   const before = {
     stopped: current?.stopped ?? false,
@@ -196,7 +224,7 @@ async function writeNext(
     weights: current?.weights ?? null,
     promoted: current?.promoted ?? false,
   };
-  const after = { ...before, ...change };
+  const after = { ...before, ...(typeof change === 'function' ? change(current) : change) };
   const recorded = sums?.definition ?? null;
   const sameStop = before.stopped === after.stopped && (!after.stopped || before.serve === after.serve);
   const sameRamp = recorded !== null
@@ -204,7 +232,7 @@ async function writeNext(
     : before.coverage === after.coverage && JSON.stringify(before.weights) === JSON.stringify(after.weights);
   if (sameStop && sameRamp && before.promoted === after.promoted) return { trackSetId, ...before, epoch: current?.epoch ?? 0, at: current?.at ?? Date.now(), changed: false };
   const state: ControlState = { trackSetId, ...after, epoch: (current?.epoch ?? 0) + 1, at: Date.now() };
-  await store.writeControl(state);
+  if ((await store.writeControl(state, { ifEpoch: current?.epoch ?? 0 })) === false) return 'conflict';
   if (recorded !== null && recorded.sticky !== null) {
     // The phase every process will compute for this state (same configuration, same epoch).
     const effective = effectiveOf(recorded, after);

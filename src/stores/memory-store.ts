@@ -88,10 +88,12 @@ export function memoryStore(): MemoryStore {
     readControlsNow() {
       return [...controls.values()];
     },
-    async writeControl(state) {
+    async writeControl(state, options) {
+      if (options?.ifEpoch !== undefined && (controls.get(state.trackSetId)?.epoch ?? 0) !== options.ifEpoch) return false;
       created = true;
       // As the SQL stores hold it: every field, absent ones as null or 0.
       controls.set(state.trackSetId, { ...state, coverage: state.coverage ?? null, weights: state.weights ?? null, epoch: state.epoch ?? 0, promoted: state.promoted ?? false });
+      return true;
     },
     async readShadow(trackSetId?: string) {
       return shadowSumsOfEvents(events, trackSetId);

@@ -5,7 +5,8 @@ import { assertStorable } from '../model/check-event.js';
 import type { ControlState, RecordedEvent } from '../model/events.js';
 import { EVENT_KINDS, EVENT_TABLES } from '../model/event-tables.js';
 import type { Cell, Column, EventTable } from '../model/event-tables.js';
-import type { CallOptions, StickyAssignment, Store } from '../model/store.js';
+import type { CallOptions, StickyAssignment, Store, WriteControlOptions } from '../model/store.js';
+import { keepingAlive } from '../model/keep-alive.js';
 import { StoreError, codeOf, messageOf } from '../model/store-error.js';
 import { assertDimension } from './dimension-option.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
@@ -243,11 +244,14 @@ export class PostgresStore implements Store {
     }
   }
 
-  async writeControl(state: ControlState, options: CallOptions = {}): Promise<void> {
+  async writeControl(state: ControlState, options: WriteControlOptions = {}): Promise<boolean> {
     const call = this.#timing(options);
+    const ifEpoch = options.ifEpoch;
     try {
       await this.#migrate(call);
-      await this.#withClient(call, (client) => client.query(upsertControlSql(`${this.#s}.tracks_controls`, (i) => `$${i + 1}`, 'int::boolean'), controlParams(state)));
+      const sql = upsertControlSql(`${this.#s}.tracks_controls`, (i) => `$${i + 1}`, 'int::boolean', ifEpoch !== undefined);
+      const result = await this.#withClient(call, (client) => client.query(sql, ifEpoch === undefined ? controlParams(state) : [...controlParams(state), ifEpoch]));
+      return (result.rowCount ?? 0) > 0;
     } catch (error) {
       throw this.#failure(`cannot write to the PostgreSQL store ${this.description}`, error);
     }

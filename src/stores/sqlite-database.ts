@@ -115,14 +115,16 @@ export class SqliteDatabase {
     return rows.map((r) => r.name);
   }
 
-  async writeControl(state: ControlState, deadline: number, mayCommit: () => boolean = always): Promise<void> {
+  /** Writes the state; with `ifEpoch`, only over that stored epoch (false when another was stored). */
+  async writeControl(state: ControlState, ifEpoch: number | undefined, deadline: number, mayCommit: () => boolean = always): Promise<boolean> {
     const writer = await this.#openWriter(deadline);
     try {
-      untilDeadline(
+      return untilDeadline(
         () =>
           writer.db.transaction(() => {
-            writer.writeControl.run(controlParams(state));
+            const { changes } = ifEpoch === undefined ? writer.writeControl.run(controlParams(state)) : writer.writeControlIf.run([...controlParams(state), ifEpoch]);
             if (!mayCommit()) throw abandoned(this.#path);
+            return changes > 0;
           }).immediate(),
         deadline,
       );
@@ -284,6 +286,7 @@ class Writer {
   readonly db: Database;
   readonly writeBatch: BetterSqlite3.Transaction<(events: readonly RecordedEvent[], mayCommit: () => boolean) => void>;
   readonly writeControl: BetterSqlite3.Statement;
+  readonly writeControlIf: BetterSqlite3.Statement;
   readonly #path: string;
   readonly #identity: FileIdentity;
 
@@ -302,6 +305,7 @@ class Writer {
       if (!mayCommit()) throw abandoned(path);
     });
     this.writeControl = db.prepare(upsertControlSql('tracks_controls', () => '?'));
+    this.writeControlIf = db.prepare(upsertControlSql('tracks_controls', () => '?', '', true));
   }
 
   /** Throws when the file at the path is not the one this connection opened (removed or replaced). */

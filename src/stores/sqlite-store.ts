@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { ShadowSums } from '../model/shadow.js';
 import type { MetricDeclaration } from '../model/metrics.js';
 import type { ControlState, RecordedEvent } from '../model/events.js';
-import type { CallOptions, StickyAssignment, Store } from '../model/store.js';
+import type { CallOptions, StickyAssignment, Store, WriteControlOptions } from '../model/store.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { StoreError } from '../model/store-error.js';
 import { SqliteDatabase } from './sqlite-database.js';
@@ -129,8 +129,8 @@ export class SqliteStore implements Store {
     return this.#worker.call('readMetrics', [], this.#timing(options));
   }
 
-  writeControl(state: ControlState, options?: CallOptions): Promise<void> {
-    return this.#worker.call('writeControl', [state], this.#timing(options));
+  writeControl(state: ControlState, options?: WriteControlOptions): Promise<boolean> {
+    return this.#worker.call('writeControl', [state, options?.ifEpoch], this.#timing(options));
   }
 
   readAssignments(trackSetId: string, units: readonly string[], options?: CallOptions): Promise<Map<string, string>> {

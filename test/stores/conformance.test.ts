@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { StoreError, TrackSet, TracksError, UnitOfKey, close, configure, convert, eventProblem, flush, memoryStore, postgresStore, sqliteStore, stats } from '../../src/index.js';
+import { StoreError, TrackSet, TracksError, UnitOfKey, close, configure, convert, eventProblem, flush, memoryStore, postgresStore, rampTrackSet, resumeTrackSet, sqliteStore, stats, stopTrackSet } from '../../src/index.js';
 import { utf8Length } from '../../src/core/names.js';
 import type { RecordedEvent, Store } from '../../src/index.js';
 import { EVENT_KINDS, EVENT_TABLES } from '../../src/model/event-tables.js';
@@ -27,7 +27,8 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 interface Kind {
   readonly name: string;
   readonly skip?: string;
-  fresh(): { store: Store; created(): Promise<boolean> };
+  /** A new, empty store; `another()` opens a second handle on it (another connection, as another process would). */
+  fresh(): { store: Store; created(): Promise<boolean>; another(): Store };
 }
 
 const kinds: Kind[] = [
@@ -35,14 +36,14 @@ const kinds: Kind[] = [
     name: 'memory',
     fresh: () => {
       const store = memoryStore();
-      return { store, created: async () => store.events.length > 0 };
+      return { store, created: async () => store.events.length > 0, another: () => store };
     },
   },
   {
     name: 'SQLite',
     fresh: () => {
       const path = join(dir, `store-${opened++}.db`);
-      return { store: sqliteStore(path), created: async () => existsSync(path) };
+      return { store: sqliteStore(path), created: async () => existsSync(path), another: () => sqliteStore(path) };
     },
   },
   {
@@ -53,6 +54,7 @@ const kinds: Kind[] = [
       return {
         store: postgresStore(url!, { schema }),
         created: async () => (await sql<{ n: string }>(`SELECT COUNT(*) AS n FROM pg_namespace WHERE nspname = '${schema}'`))[0]!.n !== '0',
+        another: () => postgresStore(url!, { schema }),
       };
     },
   },
@@ -102,6 +104,34 @@ for (const kind of kinds) {
       assert.deepEqual(await store.summarize(), await memory.summarize());
       assert.deepEqual(await store.readControls(), [{ trackSetId: 'cmp', stopped: true, serve: 'a', at: 5, coverage: null, weights: null, epoch: 0, promoted: false }]);
       assert.deepEqual(await store.readAssignments('cmp', ['u1', 'u2', 'nobody']), new Map([['u1', 'a'], ['u2', 'b']]), 'the first exposure of a unit wins');
+      await store.close();
+    });
+
+    test('writeControl with ifEpoch replaces only that epoch; changes made at once through two handles are all applied', async () => {
+      const { store, another } = kind.fresh();
+      const state = { trackSetId: 'cas', stopped: false, serve: null, at: 5, epoch: 1 };
+      assert.equal(await store.writeControl(state, { ifEpoch: 0 }), true, 'a set with no state has epoch 0');
+      assert.equal(await store.writeControl({ ...state, stopped: true, epoch: 2 }, { ifEpoch: 0 }), false, 'epoch 1 is stored, not 0');
+      assert.equal((await store.readControls())[0]!.stopped, false, 'nothing was written');
+      assert.equal(await store.writeControl({ ...state, coverage: 0.5, epoch: 2 }, { ifEpoch: 1 }), true);
+      assert.equal(await store.writeControl({ ...state, epoch: 3 }), true, 'without ifEpoch, written whatever is stored');
+      // Two operators at once, through two connections: a coverage ramp, a weights ramp and a stop, five times over.
+      await store.write([{ kind: 'definition', eventId: 'd-ramp', trackSetId: 'ramped', weights: { a: 1, b: 1 }, coverage: 1, control: 'a', phase: 'p0', sticky: false, stopped: false, at: day }]);
+      const other = another();
+      for (let round = 1; round <= 5; round++) {
+        await Promise.all([
+          rampTrackSet(store, 'ramped', { coverage: round / 10 }),
+          rampTrackSet(other, 'ramped', { weights: { b: round + 1 } }),
+          stopTrackSet(round % 2 === 1 ? other : store, 'ramped', 'b'),
+        ]);
+        const [control] = (await store.readControls()).filter((c) => c.trackSetId === 'ramped');
+        assert.equal(control!.coverage, round / 10, `round ${round}: the coverage ramp is kept`);
+        assert.equal(control!.weights?.['b'], round + 1, `round ${round}: the weights ramp is kept`);
+        assert.equal(control!.stopped, true, `round ${round}: the stop is kept`);
+        await rampTrackSet(store, 'ramped', { coverage: 1 });
+        await resumeTrackSet(store, 'ramped');
+      }
+      if (other !== store) await other.close();
       await store.close();
     });
 

@@ -15,9 +15,11 @@ import { StoreError } from '../model/store-error.js';
 export async function withDeadline<T>(ms: number, what: string, call: (options: Required<CallOptions>) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   const deadline = Date.now() + ms;
-  const pending = call({ signal: controller.signal, deadline });
+  // Recording's calls run in the background: neither they nor their deadline keep the process
+  // alive (a process with nothing else to do ends; its beforeExit flush keeps it alive, bounded).
+  const pending = call({ signal: controller.signal, deadline, background: true });
   let timer: NodeJS.Timeout | undefined;
-  const after = (wait: number) => new Promise<typeof EXPIRED>((resolve) => (timer = setTimeout(resolve, wait, EXPIRED)));
+  const after = (wait: number) => new Promise<typeof EXPIRED>((resolve) => (timer = setTimeout(resolve, wait, EXPIRED).unref()));
   try {
     const outcome = await Promise.race([pending, after(ms)]);
     if (outcome !== EXPIRED) return outcome;

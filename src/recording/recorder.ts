@@ -3,6 +3,7 @@ import type { RecordedEvent } from '../model/events.js';
 import type { Outbox } from '../model/outbox.js';
 import type { Store } from '../model/store.js';
 import { messageOf } from '../model/store-error.js';
+import { keepingAlive } from '../model/keep-alive.js';
 import { UnitOfKey } from '../model/unit.js';
 import { conversionEventOf } from './conversion-event.js';
 import type { Conversion } from './conversion-event.js';
@@ -310,7 +311,8 @@ export class Recorder {
    * them at once (a SQLite file does). Await it before serving traffic with a PostgreSQL store.
    */
   async ready(): Promise<void> {
-    await Promise.all([this.#controls.ready(), this.#stickyLoaded]);
+    // Recording's reads run in the background; a caller waiting for them keeps the process alive.
+    await keepingAlive(Promise.all([this.#controls.ready(), this.#stickyLoaded]));
   }
 
   /** Reads stop/resume state from the store now (a timer does it every `controlInterval`). */
@@ -324,7 +326,13 @@ export class Recorder {
    * drained when the store takes writes: within `flushTimeout + writeTimeout`, whatever the
    * store does. Never rejects.
    */
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
+    // Recording's writes run in the background (they do not keep the process alive); a flush
+    // someone waits for does, within its bound: a script's last `await flush()`, the beforeExit one.
+    return keepingAlive(this.#flush());
+  }
+
+  async #flush(): Promise<void> {
     if (!this.#open) return this.#closing;
     const { flushTimeout, writeTimeout } = this.#options;
     const start = monotonicNow();
@@ -340,7 +348,7 @@ export class Recorder {
    * are dropped (counted, reported once). Resolves within `flushTimeout + writeTimeout`.
    */
   close(): Promise<void> {
-    this.#closing ??= this.#close();
+    this.#closing ??= keepingAlive(this.#close());
     return this.#closing;
   }
 

@@ -1,3 +1,4 @@
+import { Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { TracksError } from '../errors.js';
@@ -314,12 +315,19 @@ export class PostgresStore implements Store {
     if (typeof this.#source === 'string') {
       const require = createRequire(import.meta.url);
       const pg = require('pg') as typeof import('pg');
+      const connectTimeoutMs = this.#timeoutMs;
       pool = new pg.Pool({
         connectionString: this.#source,
         max: this.#maxConnections,
         // An idle pool must not keep the host process alive.
         allowExitOnIdle: true,
-        connectionTimeoutMillis: this.#timeoutMs,
+        // Neither may a connection in use: recording's calls run in the background, and their
+        // connections must not keep a process that has nothing else to do alive while the server
+        // is unreachable (retries would start new ones for ever, and beforeExit never come).
+        // Callers that wait keep the process alive themselves (#withClient). So no socket is
+        // referenced, and the connect timeout is the socket's (an unreferenced timer), not the
+        // pool's (a referenced one): a socket silent for that long while connecting is destroyed.
+        stream: () => unreferencedSocket(connectTimeoutMs),
         // TCP keepalive finds a peer that vanished without a word (a pulled cable, a dead NAT entry).
         keepAlive: true,
         keepAliveInitialDelayMillis: 10_000,
@@ -335,6 +343,8 @@ export class PostgresStore implements Store {
     // the connection became ready: a FATAL that came in the same packet (a backend terminated
     // as it started) is emitted before #withClient runs. Listen from the handover on.
     pool.on('acquire', listenForErrors);
+    // Connected: from now on the deadlines of the calls bound the connection, not the connect timeout.
+    if (typeof this.#source === 'string') pool.on('connect', connectedInTime);
     this.#pool = pool;
     return pool;
   }
@@ -342,7 +352,7 @@ export class PostgresStore implements Store {
   /** The call's deadline and signal, or this store's default deadline when the caller gave none. */
   #timing(options: CallOptions): Required<CallOptions> {
     const deadline = options.deadline ?? Date.now() + this.#timeoutMs;
-    return { signal: options.signal ?? AbortSignal.timeout(Math.max(1, deadline - Date.now())), deadline };
+    return { signal: options.signal ?? AbortSignal.timeout(Math.max(1, deadline - Date.now())), deadline, background: options.background === true };
   }
 
   /**
@@ -350,7 +360,13 @@ export class PostgresStore implements Store {
    * connection's socket is destroyed (so a silent server cannot keep it) and the call fails
    * with a transient timeout; a connection that failed or timed out is never put back.
    */
-  async #withClient<T>(call: Required<CallOptions>, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  #withClient<T>(call: Required<CallOptions>, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    // The sockets of the pool this store makes do not hold the process open (see #poolNow): a
+    // caller waiting for this call does, unless it is recording's own, in the background.
+    return call.background ? this.#onClient(call, fn) : keepingAlive(this.#onClient(call, fn));
+  }
+
+  async #onClient<T>(call: Required<CallOptions>, fn: (client: PoolClient) => Promise<T>): Promise<T> {
     const timeout = () => new StoreError(`tracks: ${this.description} did not answer in time`, { transient: true, code: 'TRACKS_TIMEOUT' });
     if (call.signal.aborted) throw timeout();
     const connecting = this.#poolNow().connect();
@@ -361,8 +377,15 @@ export class PostgresStore implements Store {
         if (settled) return;
         settled = true;
         reject(timeout());
-        // The connection may still arrive; it is of no use now.
-        connecting.then((late) => late.release(new Error('tracks: connected after the deadline')), () => {});
+        // The connection may still arrive; it is of no use now. Destroyed, not ended: ending
+        // waits for a silent server to close its side, and the socket would keep the process alive.
+        connecting.then(
+          (late) => {
+            destroySocket(late);
+            late.release(new Error('tracks: connected after the deadline'));
+          },
+          () => {},
+        );
       };
       call.signal.addEventListener('abort', onAbort, { once: true });
       connecting.then(
@@ -394,6 +417,9 @@ export class PostgresStore implements Store {
       throw error;
     } finally {
       call.signal.removeEventListener('abort', destroy);
+      // A broken connection is destroyed before the pool lets it go: the pool would end it,
+      // which waits for a silent server, and its socket would keep the process alive.
+      if (broken) destroySocket(client);
       client.release(broken);
     }
   }
@@ -440,6 +466,8 @@ export class PostgresStore implements Store {
 
   /** Creates or upgrades the tables once per store (again after a failure, or after they vanished). */
   async #migrate(call: Required<CallOptions>): Promise<void> {
+    // A foreground call may wait for a migration a background one started: it keeps the process alive meanwhile.
+    if (this.#migrated !== undefined && !call.background) await keepingAlive(this.#migrated);
     this.#migrated ??= this.#withClient(call, (client) =>
       migrate(
         {
@@ -623,6 +651,22 @@ export class PostgresStore implements Store {
 const POSTGRES_TYPES: Readonly<Record<Column['type'], string>> = { text: 'text', integer: 'int8', real: 'float8' };
 
 /** Ends a connection's socket at once (a silent peer would keep a graceful end waiting). */
+/**
+ * A socket for the pool's connections that never keeps the process alive, and is destroyed when
+ * silent for `timeoutMs` (the connect timeout, until the connection is made: connectedInTime).
+ */
+function unreferencedSocket(timeoutMs: number): Socket {
+  const socket = new Socket();
+  socket.unref();
+  socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`tracks: no answer from the server within ${timeoutMs} ms of connecting`)));
+  return socket;
+}
+
+/** A connection made: its socket's connect timeout ends (a long query is not a silent connect). */
+function connectedInTime(client: PoolClient): void {
+  (client as unknown as { connection?: { stream?: Socket } }).connection?.stream?.setTimeout(0);
+}
+
 function destroySocket(client: PoolClient): void {
   (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }

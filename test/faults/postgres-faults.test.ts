@@ -163,6 +163,65 @@ test('SIGTERM while PostgreSQL is blackholed: the process ends within flushTimeo
   }
 });
 
+for (const [drain, healthy] of [[false, false], [true, false], [false, true]] as const) {
+  const what = drain ? 'a service that drains 1 s after its own SIGTERM handler ran, then ends' : 'a script that records and ends without close()';
+  const title = healthy
+    ? `${what}, PostgreSQL healthy: its beforeExit flush writes everything before the process ends`
+    : `${what}, PostgreSQL blackholed: the process ends within flushTimeout + writeTimeout, and nothing is lost`;
+  test(title, async (t) => {
+    if (url === undefined) return t.skip(SKIP);
+    const schema = schemaFor(drain ? 'drain-ends' : healthy ? 'healthy-ends' : 'script-ends');
+    const proxy = await TcpProxy.start(new URL(url).hostname, Number(new URL(url).port || 5432));
+    const outbox = join(dir, `${schema}.outbox`);
+    const count = 2_000;
+    const [writeTimeout, flushTimeout, drainMs] = [healthy ? 5_000 : 500, healthy ? 10_000 : 1_500, drain ? 1_000 : 0];
+    try {
+      if (!healthy) await proxy.set('blackhole');
+      const started = Date.now();
+      const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/ending-script.ts', import.meta.url))], {
+        env: { ...process.env, STORE: proxy.url(url), SCHEMA: schema, OUTBOX: outbox, COUNT: String(count), WRITE_TIMEOUT: String(writeTimeout), FLUSH_TIMEOUT: String(flushTimeout), DRAIN_MS: String(drainMs) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      let from = started;
+      if (drain) {
+        await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('recorded') && resolve()));
+        from = Date.now();
+        child.kill('SIGTERM');
+      }
+      // Bounded so that a hung process fails the test instead of hanging it.
+      const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      const code = await exited;
+      clearTimeout(killer);
+      const tookMs = Date.now() - from;
+      if (!healthy) t.diagnostic(`fault-table ${JSON.stringify({ fault: drain ? 'drain-then-end-blackholed' : 'script-end-blackholed', in: 2 * count, exitMs: tookMs })}`);
+      assert.equal(code, 0, `the process ended by itself (exit code ${code}): ${stderr.slice(-2_000)}`);
+      assert.ok(tookMs <= drainMs + flushTimeout + writeTimeout + 3_000, `it took ${tookMs} ms to end`);
+      if (healthy) {
+        // Written by the process itself, not left in its outbox for the next one.
+        const [stored] = await sql<{ e: string; c: string }>(
+          `SELECT (SELECT COUNT(*) FROM "${schema}".tracks_exposures) AS e, (SELECT COUNT(*) FROM "${schema}".tracks_conversions) AS c`,
+        );
+        assert.deepEqual([Number(stored!.e), Number(stored!.c)], [count, count], stderr.slice(-2_000));
+      }
+      // The next process, with the server back, writes what was spilled.
+      await proxy.set('pass');
+      configure({ store: url, schema, outbox });
+      await flush();
+      await close();
+      const [rows] = await sql<{ e: string; c: string }>(
+        `SELECT (SELECT COUNT(*) FROM "${schema}".tracks_exposures) AS e, (SELECT COUNT(*) FROM "${schema}".tracks_conversions) AS c`,
+      );
+      assert.equal(Number(rows!.e), count);
+      assert.equal(Number(rows!.c), count);
+    } finally {
+      await proxy.close();
+    }
+  });
+}
+
 /**
  * A proxy whose first `count` connections are ended by the server the moment they are ready: the
  * server's FATAL 57P01 (what pg_terminate_backend sends) arrives in the same packet as its first

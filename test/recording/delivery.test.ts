@@ -14,6 +14,7 @@ import { ErrorReporter } from '../../src/recording/error-reporter.js';
 import { StickyAssignments } from '../../src/recording/sticky-assignments.js';
 import { eventually } from '../support/eventually.js';
 import { paced, sleep } from '../support/pace.js';
+import { keepingAlive } from '../../src/model/keep-alive.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-delivery-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -219,7 +220,9 @@ test('while the store hangs, keys waiting for a sticky lookup are bounded', asyn
   };
   const sticky = new StickyAssignments(hanging, new UnitOfKey(), new ErrorReporter(() => {}), { writeTimeout: 200, maxEntries: 1_000, maxBytes: 1 << 20 });
   for (let i = 0; i < 50_000; i++) sticky.trackOf('set', `${i}-`.padEnd(1_000, 'k'));
-  await sticky.settled();
+  // Recording's lookups run in the background (their deadlines do not hold the process open):
+  // whoever waits for them holds it, as flush() does.
+  await keepingAlive(sticky.settled());
   const total = asked.reduce((a, b) => a + b, 0);
   assert.ok(total <= 10_000, `${total} keys were held for lookups`);
   assert.ok(Math.max(...asked) <= 1_000, 'each query asks for at most 1,000 units');

@@ -44,8 +44,8 @@ export interface RunHooks {
   holdoutExposed?(key: string, track: string): void;
   /** The definition runs use now: the class's, with live overrides (a ramp) applied. */
   effective?(definition: TrackSetDefinition): TrackSetDefinition;
-  /** A stopped test serves one track to everyone. Consulted before eligibility. */
-  serveInstead?(id: string): ServeInstead | undefined;
+  /** A stopped test serves one track to everyone. Consulted before eligibility, with the definition runs use now. */
+  serveInstead?(definition: TrackSetDefinition): ServeInstead | undefined;
   /** A sticky set's earlier assignment for the key, if any. */
   stickyTrack?(id: string, key: string): string | undefined;
   /** Whether a guardrail has switched the track off in this process. */

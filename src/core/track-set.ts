@@ -500,7 +500,7 @@ function chooseFor(run: TrackSet<unknown>, s: RunState): TrackDefinition {
       return definition.control;
     }
   }
-  const instead = hooks?.serveInstead?.(definition.id);
+  const instead = hooks?.serveInstead?.(definition);
   if (instead !== undefined) {
     s.reason = instead.reason;
     return (instead.track === undefined ? undefined : definition.byName.get(instead.track)) ?? definition.control;

@@ -1,6 +1,6 @@
 import { phaseIdOf } from '../model/phase-id.js';
 import { adjustDefinition } from '../core/definition.js';
-import type { TrackSetDefinition } from '../core/definition.js';
+import type { Overrides, TrackSetDefinition } from '../core/definition.js';
 import type { Live } from './control-poller.js';
 import { quoted } from '../core/names.js';
 import { TracksError } from '../errors.js';
@@ -43,11 +43,30 @@ export class Phases {
     const live = this.#live(definition.id);
     const cached = this.#effective.get(definition);
     if (cached !== undefined && cached.live === live) return cached;
-    const effective = live === undefined ? definition : adjustDefinition(definition, live.overrides);
+    const effective = live === undefined ? definition : adjustDefinition(definition, this.#usable(definition, live.overrides));
     if (live?.overrides.weights !== undefined) this.#checkNames(definition, live.overrides.weights);
     const entry = { live, effective, phase: phaseId(effective, live?.epoch ?? 0), recorded: false };
     this.#effective.set(definition, entry);
     return entry;
+  }
+
+  /**
+   * The overrides without a weight of 0 for the baseline of a set that is not sticky, which
+   * `tracks ramp` refuses (a phase without baseline users has nothing to compare with) but a
+   * ramp forced before the set was deployed, or a deploy that changed the baseline, can bring:
+   * the class's weight stays, and that is reported.
+   */
+  #usable(definition: TrackSetDefinition, overrides: Overrides): Overrides {
+    const weights = overrides.weights;
+    const baseline = definition.baseline;
+    if (weights === undefined || baseline === null || definition.sticky || weights.get(baseline) !== 0) return overrides;
+    this.#onIgnored?.(
+      new TracksError(
+        `${definition.className} (${quoted(definition.id)}) was ramped with a weight of 0 for its baseline ${quoted(baseline)}: every phase compares its tracks with it, so its weight stays ` +
+          `${definition.byName.get(baseline)?.weight ?? 1} and the other weights are applied; to give one track to everyone, stop the set serving it (tracks stop ${definition.id} --serve <track>)`,
+      ),
+    );
+    return { ...overrides, weights: new Map([...weights].filter(([name]) => name !== baseline)) };
   }
 
   #checkNames(definition: TrackSetDefinition, weights: ReadonlyMap<string, number>): void {

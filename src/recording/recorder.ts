@@ -27,7 +27,7 @@ import { ShadowRecorder } from './shadow-recorder.js';
 import { shadowOutcomesPending, shadowRunsReported } from '../core/shadow-runner.js';
 import { currentScope } from '../core/request-scope.js';
 import { TracksError } from '../errors.js';
-import { shown } from '../core/names.js';
+import { quoted, shown } from '../core/names.js';
 import { isObjectArgument, optionsError } from '../core/arguments.js';
 
 /** Counters of what recording did, from {@link stats}. They stay readable after `close()`. */
@@ -101,6 +101,8 @@ export class Recorder {
   #lastUsed: TrackSetDefinition | undefined;
   readonly #isStopped = (trackSetId: string): boolean => this.#controls.serving(trackSetId) !== undefined;
   #closing: Promise<void> | undefined;
+  /** Stops serving a track their set lacks, reported already (set id and track, NUL-separated). */
+  readonly #unknownServes = new Set<string>();
   #soon = false;
   #droppedAfterClose = false;
 
@@ -150,10 +152,14 @@ export class Recorder {
         if (definition !== this.#lastUsed) this.#used(definition);
         return phases.effective(definition);
       },
-      serveInstead: (id) => {
-        const track = this.#controls.serving(id);
+      serveInstead: (definition) => {
+        const track = this.#controls.serving(definition.id);
         if (track === undefined) return undefined;
-        return track === null ? { reason: 'stopped' } : { track, reason: 'stopped' };
+        if (track === null) return { reason: 'stopped' };
+        // A stop written with --force before the set was deployed may name a track it lacks:
+        // its baseline is served, and that is said, not left for the report to contradict.
+        if (!definition.byName.has(track)) return this.#servedInstead(definition, track);
+        return { track, reason: 'stopped' };
       },
       stickyTrack: (id, key) => this.#exposures.stickyTrack(id, key),
       tripped: this.#health.tripped,
@@ -178,6 +184,22 @@ export class Recorder {
   }
 
   // ---- the request path: memory only, never throws ----
+
+  /** A stop serving a track the set lacks: the baseline is served; reported once per set and track. */
+  #servedInstead(definition: TrackSetDefinition, track: string): { reason: 'stopped' } {
+    const said = `${definition.id}\u0000${track}`;
+    if (!this.#unknownServes.has(said)) {
+      this.#unknownServes.add(said);
+      this.#errors.report(
+        'controls',
+        new TracksError(
+          `${definition.className} (${quoted(definition.id)}) is stopped serving ${quoted(track)}, which it has no track of (its tracks are ${[...definition.byName.keys()].map(quoted).join(', ')}): ` +
+            `its baseline ${quoted(definition.control.name)} is served instead; stop it again naming one of its tracks (tracks stop ${definition.id} --serve <track>)`,
+        ),
+      );
+    }
+    return { reason: 'stopped' };
+  }
 
   #exposed(run: ChosenRun): void {
     if (!this.#open) return this.#afterClose();
@@ -317,7 +339,7 @@ export class Recorder {
 
   /** Reads stop/resume state from the store now (a timer does it every `controlInterval`). */
   refreshControls(): Promise<void> {
-    return this.#controls.refresh();
+    return keepingAlive(this.#controls.refresh());
   }
 
   /**

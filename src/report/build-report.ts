@@ -235,11 +235,22 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
     warnings.push({ kind: 'guardrail', message: `guardrail switched '${trip.track}' off: ${trip.cause}` });
   }
 
+  // A stop written with --force before the set was recorded may name a track it lacks: its
+  // processes serve the baseline (and say so), and so does the report.
+  const served = set.control?.serve ?? null;
+  const recordedTracks = set.definition === null || set.definition === undefined ? [] : [...set.definition.weights.keys()];
+  const unknownServe = stopped && served !== null && recordedTracks.length > 0 && !recordedTracks.includes(served);
+  if (unknownServe) {
+    warnings.push({
+      kind: 'unknown-serve',
+      message: `stopped serving '${served}', which it has no track of (its tracks are ${recordedTracks.map((t) => `'${t}'`).join(', ')}): its baseline is served instead; stop it again naming one of its tracks`,
+    });
+  }
   return {
     id: set.trackSetId,
     holdout: set.definition?.holdout === true,
     status: stopped ? 'stopped' : trips.length > 0 ? 'guardrail' : 'running',
-    serving: stopped ? (set.control?.serve ?? baseline ?? 'control') : null,
+    serving: stopped ? ((unknownServe ? null : served) ?? baseline ?? 'control') : null,
     baseline,
     users,
     firstExposureAt: isoOrNull(set.firstExposureAt),

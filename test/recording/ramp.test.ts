@@ -497,3 +497,64 @@ test('a forced ramp written before the set was deployed, naming a track it does 
     await close();
   }
 });
+
+class ForcedStopTracks extends TrackSet {
+  static override id = 'forced-stop-fresh';
+  static short_track() {}
+  static long_track() {}
+}
+
+test('a stop forced before the set was deployed, serving a track it does not have: processes serve the baseline, say so once, and the report agrees', async () => {
+  const store = memoryStore();
+  await stopTrackSet(store, 'forced-stop-fresh', 'bogus', { force: true });
+  const errors: Error[] = [];
+  configure({ store, outbox: false, onError: (error) => errors.push(error) });
+  try {
+    await ready();
+    for (let i = 0; i < 200; i++) {
+      const run = new ForcedStopTracks({ key: `k${i}` });
+      assert.equal(run.name, 'control');
+      assert.equal(run.reason, 'stopped');
+    }
+    const said = errors.filter((e) => /bogus/.test(e.message));
+    assert.equal(said.length, 1, errors.map((e) => e.message).join('\n'));
+    assert.ok(said[0] instanceof TracksError);
+    assert.match(said[0]!.message, /ForcedStopTracks \('forced-stop-fresh'\) is stopped serving 'bogus', which it has no track of \(its tracks are 'control', 'short', 'long'\): its baseline 'control' is served instead/);
+    await flush();
+    const set = buildReport(await store.summarize()).trackSets.find((s) => s.id === 'forced-stop-fresh')!;
+    assert.equal(set.status, 'stopped');
+    assert.equal(set.serving, 'control', 'not the track no process serves');
+    assert.ok(set.warnings.some((w) => w.kind === 'unknown-serve' && /stopped serving 'bogus'/.test(w.message)), JSON.stringify(set.warnings));
+  } finally {
+    await close();
+  }
+});
+
+class ZeroBaselineTracks extends TrackSet {
+  static override id = 'zero-baseline-fresh';
+  static short_track() {}
+  static long_track() {}
+}
+
+test('a ramp forced before the set was deployed, giving its baseline weight 0: the baseline keeps its weight, the others apply, reported once', async () => {
+  const store = memoryStore();
+  await rampTrackSet(store, 'zero-baseline-fresh', { weights: { control: 0, long: 2 } }, { force: true });
+  const errors: Error[] = [];
+  configure({ store, outbox: false, onError: (error) => errors.push(error) });
+  try {
+    await ready();
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 4_000; i++) {
+      const name = new ZeroBaselineTracks({ key: `k${i}` }).name;
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+    }
+    // Weights control 1, short 1, long 2: control keeps about a quarter of the users.
+    assert.ok((counts.get('control') ?? 0) > 800, JSON.stringify([...counts]));
+    assert.ok((counts.get('long') ?? 0) > 1_700, JSON.stringify([...counts]));
+    const said = errors.filter((e) => /weight of 0 for its baseline/.test(e.message));
+    assert.equal(said.length, 1, errors.map((e) => e.message).join('\n'));
+    assert.ok(said[0] instanceof TracksError);
+  } finally {
+    await close();
+  }
+});

@@ -13,13 +13,14 @@ const WARNING_LABELS: Readonly<Record<WarningKind, string>> = {
   latency: 'slower p95',
   shadow: 'shadow differs',
   'holdout-intake': 'cut by holdout',
+  'unknown-serve': 'serves its baseline',
 };
 
 /** Warnings that mean the numbers cannot be trusted yet. */
 const SERIOUS: ReadonlySet<WarningKind> = new Set(['sample-ratio-mismatch', 'guardrail', 'guardrail-metric']);
 
 /** Warnings worth a badge in the list (peeking applies to every running fixed-horizon test). */
-const BADGED: ReadonlySet<WarningKind> = new Set(['sample-ratio-mismatch', 'too-few-users', 'guardrail', 'guardrail-metric', 'no-baseline', 'latency', 'shadow', 'holdout-intake']);
+const BADGED: ReadonlySet<WarningKind> = new Set(['sample-ratio-mismatch', 'too-few-users', 'guardrail', 'guardrail-metric', 'no-baseline', 'latency', 'shadow', 'holdout-intake', 'unknown-serve']);
 
 /** The set's status: running, stopped (serving a track) or guardrail tripped. */
 export function statusBadge(set: TrackSetResult): HTMLElement {

@@ -192,6 +192,9 @@ export function checkMetrics(metrics: unknown): Map<string, MetricDeclaration> {
         }
         if (d[part] === name) throw new TracksError(`${at}.${part} is the ratio itself; name the recorded metric it divides`);
       }
+      if (d.numerator === d.denominator) {
+        throw new TracksError(`${at} divides ${quoted(String(d.numerator))} by itself, which is 1 for every track; name two different metrics, e.g. { kind: 'ratio', numerator: 'order', denominator: 'visit' }`);
+      }
     } else if (d.numerator !== undefined || d.denominator !== undefined) {
       throw new TracksError(`${at} has a numerator or denominator, which only a ratio has; use kind: 'ratio', or leave them out`);
     }

@@ -1,6 +1,6 @@
 import { serializeKey } from '../core/key.js';
 import { currentScope } from '../core/request-scope.js';
-import { nameProblem, quoted } from '../core/names.js';
+import { nameProblem, quoted, shown } from '../core/names.js';
 import { TracksError } from '../errors.js';
 import { MAX_VALUE } from '../model/check-event.js';
 import type { ConversionEvent } from '../model/events.js';
@@ -82,6 +82,9 @@ export function conversionEventOf(conversion: Conversion, units: UnitOfKey, now:
   return { kind: 'conversion', eventId: newEventId(), unit, metric, value, at: timeOf(conversion.at, now) };
 }
 
+/** The last epoch millisecond a Date can hold (ECMAScript's time value range). */
+const MAX_DATE_MS = 8.64e15;
+
 /** `at` as whole epoch milliseconds inside the accepted window, or a TracksError. */
 function timeOf(at: unknown, now: number): number {
   if (at === undefined) return now;
@@ -95,14 +98,14 @@ function timeOf(at: unknown, now: number): number {
     throw new TracksError(`convert: at is ${rounded}, before 2000-01-01${hint}; give epoch milliseconds`);
   }
   if (rounded > now + LATEST_AHEAD_MS) {
-    throw new TracksError(`convert: at is ${new Date(Math.min(rounded, 8.64e15)).toISOString()}, more than a day ahead of now; give the time it happened`);
+    // Past the last date a Date can hold (year 275760), the number as given.
+    const when = rounded <= MAX_DATE_MS ? new Date(rounded).toISOString() : String(at instanceof Date ? ms : at);
+    throw new TracksError(`convert: at is ${when}, more than a day ahead of now; give the time it happened`);
   }
   return rounded;
 }
 
 function describe(value: unknown): string {
-  if (value instanceof Date) return 'an invalid Date';
-  if (typeof value === 'string') return `the string ${quoted(value)}`;
-  if (typeof value === 'object') return value === null ? 'null' : 'an object';
-  return String(value);
+  // A bigint as 5n, not 5: it is refused for its type, which '5' would hide.
+  return value instanceof Date ? 'an invalid Date' : shown(value);
 }

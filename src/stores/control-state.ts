@@ -83,6 +83,8 @@ export async function promoteTrackSet(store: Store, trackSetId: string, options:
   checkCall('promoteTrackSet', store, trackSetId, options);
   options ??= {};
   const shadow = (await store.readShadow?.(trackSetId))?.tracks ?? [];
+  // A live test is said to be one at once: --force, which the message below offers, would not help it.
+  if (shadow.length === 0) await refuseLiveTest(store, trackSetId);
   if (shadow.length === 0 && !options.force) {
     throw new TracksError(
       `${quoted(trackSetId)} has no shadow runs in ${store.description}: promote turns a set declared with static shadow, whose candidates have run, into a live test; ` +
@@ -90,19 +92,24 @@ export async function promoteTrackSet(store: Store, trackSetId: string, options:
     );
   }
   const sums = await recordedSet(store, trackSetId, { force: options.force === true || shadow.length > 0 });
-  // force is for a shadow set no process has run yet, not for a live test: promoting one would
-  // start a phase and end every user's conversion window for nothing.
-  const users = sums?.tracks.reduce((n, t) => n + t.users, 0) ?? 0;
-  if (shadow.length === 0 && users > 0) {
-    throw new TracksError(
-      `${quoted(trackSetId)} is a live test (${users} users exposed) with no shadow runs in ${store.description}: promote turns a set declared with static shadow into a live test; ` +
-        'this one is live already (change it with tracks ramp, stop or resume)',
-    );
-  }
   // Promoted once for good: a later stop, resume or ramp is kept (a second promote changes
   // nothing). Else live, with the declared weights: a stop or a weights ramp made during the
   // shadow phase ends here (a coverage ramp stays, to start the live test small).
   return writeNext(store, trackSetId, (current) => (current?.promoted === true ? { promoted: true } : { promoted: true, stopped: false, serve: null, weights: null }), sums);
+}
+
+/**
+ * Refuses to promote a live test: force is for a shadow set no process has run yet, and
+ * promoting a live one would start a phase and end every user's conversion window for nothing.
+ */
+async function refuseLiveTest(store: Store, trackSetId: string): Promise<void> {
+  const sums = (await summaries(store, trackSetId))[0];
+  const users = sums?.tracks.reduce((n, t) => n + t.users, 0) ?? 0;
+  if (users === 0) return;
+  throw new TracksError(
+    `${quoted(trackSetId)} is a live test (${users} users exposed) with no shadow runs in ${store.description}: promote turns a set declared with static shadow into a live test; ` +
+      'this one is live already (change it with tracks ramp, stop or resume)',
+  );
 }
 
 /** What `tracks ramp` changes: coverage, weights of the tracks named, or both. */

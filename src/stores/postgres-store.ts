@@ -476,8 +476,10 @@ export class PostgresStore implements Store {
           locked: async (fn) => {
             await this.#begin(client, call);
             try {
-              // One migrator at a time across processes; the lock ends with the transaction.
-              await client.query("SELECT pg_advisory_xact_lock(hashtext('tracks:migrate'))");
+              // One migrator of this schema at a time across processes (one of another schema
+              // goes ahead: a slow migration of one does not hold the others' first writes); the
+              // lock ends with the transaction.
+              await client.query("SELECT pg_advisory_xact_lock(hashtext('tracks:migrate:' || $1))", [this.#schema]);
               await fn();
               await client.query('COMMIT');
             } catch (error) {

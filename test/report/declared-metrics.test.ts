@@ -220,6 +220,7 @@ test('configure({ metrics }) checks every declaration with a TracksError naming 
     [{ purchase: { kind: 'conversion', higherIsBetter: 'no' } }, /metrics\.purchase\.higherIsBetter must be true or false/],
     [{ per: { kind: 'ratio', numerator: 'order' } }, /metrics\.per\.denominator is missing; a ratio names the metrics it divides/],
     [{ per: { kind: 'ratio', numerator: 'per', denominator: 'x' } }, /metrics\.per\.numerator is the ratio itself/],
+    [{ same: { kind: 'ratio', numerator: 'order', denominator: 'order' } }, /metrics\.same divides 'order' by itself, which is 1 for every track; name two different metrics/],
     [{ a: { kind: 'ratio', numerator: 'b', denominator: 'c' }, b: { kind: 'ratio', numerator: 'x', denominator: 'y' } }, /metrics\.a divides 'b', itself a ratio/],
     [{ revenue: { kind: 'sum', numerator: 'x' } }, /only a ratio has/],
   ];

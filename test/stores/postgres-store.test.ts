@@ -337,3 +337,29 @@ test('an unreachable PostgreSQL server reaches onError, and events wait in the o
   assert.ok(stats().spilled >= 20);
   await close();
 });
+
+test('a migration of one schema under way does not hold a store of another schema back: the migration lock is per schema', async (t) => {
+  if (url === undefined) return t.skip(SKIP);
+  const pg = (await import('pg')).default;
+  const holder = new pg.Client({ connectionString: url });
+  await holder.connect();
+  const busy = schemaFor('migrating-elsewhere');
+  const free = schemaFor('migrates-now');
+  try {
+    // Another process migrating another schema (and one of an earlier version, whose lock was one
+    // for the whole database) holds its lock for as long as this test needs.
+    await holder.query('BEGIN');
+    await holder.query("SELECT pg_advisory_xact_lock(hashtext('tracks:migrate:' || $1))", [busy]);
+    await holder.query("SELECT pg_advisory_xact_lock(hashtext('tracks:migrate'))");
+    const store = postgresStore(url, { schema: free, timeoutMs: 3_000 });
+    try {
+      await store.write(sampleEvents());
+      assert.ok((await store.summarize()).length > 0, 'migrated and written while the other schema is locked');
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await holder.query('ROLLBACK').catch(() => {});
+    await holder.end();
+  }
+});

@@ -163,6 +163,28 @@ test('SIGTERM while PostgreSQL is blackholed: the process ends within flushTimeo
   }
 });
 
+test('a fresh schema over a slow link (300 ms a round trip): the tables are created within writeTimeout, and recording writes', async (t) => {
+  if (url === undefined) return t.skip(SKIP);
+  const schema = schemaFor('slow-link');
+  const proxy = await TcpProxy.start(new URL(url).hostname, Number(new URL(url).port || 5432));
+  proxy.delayMs = 150; // each way
+  const errors: Error[] = [];
+  const count = 200;
+  try {
+    configure({ store: proxy.url(url), schema, outbox: join(dir, 'slow-link.outbox'), writeTimeout: 5_000, flushTimeout: 12_000, handleSignals: false, onError: (e) => errors.push(e) });
+    for (let i = 0; i < count; i++) convert({ key: `slow-${i}`, metric: 'purchase' });
+    await flush();
+    const final = stats();
+    t.diagnostic(`fault-table ${JSON.stringify({ fault: 'fresh-schema-slow-link', in: count, written: final.written, spilled: final.spilled, errors: errors.length })}`);
+    assert.equal(final.written, count, `written ${final.written}, spilled ${final.spilled}: ${errors.map((e) => e.message).join(' | ')}`);
+  } finally {
+    await close();
+    await proxy.close();
+  }
+  const [rows] = await sql<{ c: string }>(`SELECT COUNT(*) AS c FROM "${schema}".tracks_conversions`);
+  assert.equal(Number(rows!.c), count);
+});
+
 for (const [drain, healthy] of [[false, false], [true, false], [false, true]] as const) {
   const what = drain ? 'a service that drains 1 s after its own SIGTERM handler ran, then ends' : 'a script that records and ends without close()';
   const title = healthy

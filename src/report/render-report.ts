@@ -190,12 +190,29 @@ function phaseTable(phases: readonly PhaseResult[], times: boolean): string {
     p.startedAt?.slice(0, 16).replace('T', ' ') ?? '',
     count(p.users),
     p.configuration ? percent(p.configuration.coverage, 0) : '',
-    p.configuration ? clip(Object.entries(p.configuration.weights).map(([t, w]) => `${text(t)}=${w}`).join(' '), 40) : '',
+    p.configuration ? clip(weightsText(p.configuration.weights), 40) : '',
     p.srm ? formatP(p.srm.pValue) : '',
   ]);
   const header = ['phase', 'from', 'users', 'coverage', 'weights', 'SRM p'];
   const keep = (row: string[]) => (times ? row : row.filter((_, i) => i !== 1));
   return table(keep(header), rows.map(keep));
+}
+
+/**
+ * A phase's weights, `short=1 long=3`; when that is too long for its column and the tracks share
+ * a prefix (a ParamTrackSet's `price_adjusted_by_-1`, `..._0`, `..._1`), the prefix once:
+ * `price_adjusted_by_{-1=1 0=1 1=3}`, so that a weights ramp shows instead of being cut off.
+ */
+function weightsText(weights: Readonly<Record<string, number>>): string {
+  const entries = Object.entries(weights);
+  const plain = entries.map(([t, w]) => `${text(t)}=${w}`).join(' ');
+  if (plain.length <= 40 || entries.length < 2) return plain;
+  let prefix = entries[0]![0];
+  for (const [name] of entries) while (!name.startsWith(prefix)) prefix = prefix.slice(0, -1);
+  // Never between the halves of a surrogate pair (an emoji the names share).
+  if (/[\uD800-\uDBFF]$/.test(prefix)) prefix = prefix.slice(0, -1);
+  if (prefix.length < 3 || entries.some(([name]) => name === prefix)) return plain;
+  return `${text(prefix)}{${entries.map(([t, w]) => `${text(t.slice(prefix.length))}=${w}`).join(' ')}}`;
 }
 
 /** The row with `cell` after its users (the second column). */

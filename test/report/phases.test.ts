@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { buildReport, memoryStore, postgresStore, sqliteStore, welchTest } from '../../src/index.js';
+import { buildReport, memoryStore, postgresStore, renderReport, sqliteStore, welchTest } from '../../src/index.js';
 import type { RecordedEvent, Report, Store } from '../../src/index.js';
 import { runCli } from '../../src/cli/run-cli.js';
 import { POSTGRES_SKIP, postgresUrl, schemasFor } from '../support/postgres.js';
@@ -187,4 +187,23 @@ test('tracks report --phase N analyses one phase alone, --all-phases each; bad u
     assert.equal(bad.code, 2, bad.out);
     assert.match(bad.err, message);
   }
+});
+
+test("the text report's phase table shows a ParamTrackSet's weights ramp: long track names share their prefix once instead of being cut", async () => {
+  const at = Date.UTC(2026, 3, 1);
+  const names = ['price_adjusted_by_-1', 'price_adjusted_by_0', 'price_adjusted_by_1'];
+  const events: RecordedEvent[] = [
+    { kind: 'definition', eventId: 'pd1', trackSetId: 'pricing', weights: { [names[0]!]: 1, [names[1]!]: 1, [names[2]!]: 1 }, coverage: 1, control: names[1]!, phase: 'p1', at },
+    { kind: 'definition', eventId: 'pd2', trackSetId: 'pricing', weights: { [names[0]!]: 1, [names[1]!]: 1, [names[2]!]: 3 }, coverage: 1, control: names[1]!, phase: 'p2', at: at + DAY },
+  ];
+  for (let i = 0; i < 60; i++) {
+    events.push({ kind: 'exposure', eventId: `pe${i}`, trackSetId: 'pricing', track: names[i % 3]!, unit: `u${i}`, at: at + (i < 30 ? 0 : DAY) + i, phase: i < 30 ? 'p1' : 'p2' });
+  }
+  const store = memoryStore();
+  await store.write(events);
+  const lines = renderReport(buildReport(await store.summarize())).split('\n');
+  const rows = lines.filter((line) => /price_adjusted_by_\{/.test(line));
+  assert.equal(rows.length, 2, lines.join('\n'));
+  assert.match(rows[0]!, /price_adjusted_by_\{-1=1 0=1 1=1\}/);
+  assert.match(rows[1]!, /price_adjusted_by_\{-1=1 0=1 1=3\}/);
 });

@@ -12,6 +12,7 @@ import { serializeKey } from './key.js';
 import { murmur3Int } from './murmur3.js';
 import { rememberDefinition } from './known-sets.js';
 import { currentScope } from './request-scope.js';
+import type { ScopeState } from './request-scope.js';
 import { runHooks } from './run-hooks.js';
 import { runWithShadow } from './shadow-runner.js';
 import { checkStaticOptions } from './static-options.js';
@@ -60,7 +61,8 @@ interface RunState {
   readonly definition: TrackSetDefinition;
   /** The serialized key, or null without one. */
   readonly key: string | null;
-  readonly context: unknown;
+  /** Given, or the scope's; the scope's too for an explicit key that is the scope's own (set when choosing). */
+  context: unknown;
   /**
    * Set only when a MultiTrackSet hashed the key already; otherwise hashed when choosing, so
    * no number is stored per run (an int32 field would often be boxed).
@@ -316,7 +318,10 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
       },
       context: {
         get(this: TrackSet<unknown>): unknown {
-          return this.#s.context;
+          const s = this.#s;
+          // Before choosing, as choosing would: the scope's context for the scope's own key.
+          if (s.track === undefined && s.context === undefined) adoptOwnScopeContext(s, currentScope());
+          return s.context;
         },
         configurable: true,
       },
@@ -469,6 +474,7 @@ function chosenOf(run: TrackSet<unknown>, s: RunState): TrackDefinition {
   if (s.track === undefined) {
     const scope = currentScope();
     if (scope?.shadowRun !== undefined) s.inShadow = true;
+    adoptOwnScopeContext(s, scope);
     s.track = chooseFor(run, s);
     noteChosen(s, s.track.name, scope);
     // Only after #track is set: the hook reads this run's name.
@@ -559,6 +565,15 @@ function trackNamed(s: RunState, name: string, argument: string): TrackDefinitio
     );
   }
   return track;
+}
+
+/**
+ * An explicit key that is the scope's own (once the scope knows its key: resolving a lazy one
+ * here could set a visitor cookie) is the same user: the run takes the scope's context too, as
+ * it takes its place in the scope's chosen tracks, so the two runs agree. Given no context only.
+ */
+function adoptOwnScopeContext(s: RunState, scope: ScopeState | undefined): void {
+  if (scope !== undefined && !s.keyOfScope && s.context === undefined && s.key !== null && scope.settled && scope.key === s.key) s.context = scope.context;
 }
 
 /** Lists the track in the request scope's `chosen` when this run is for the scope's key. */

@@ -44,7 +44,8 @@ const FASTIFY: RequestReader<FastifyRequest, FastifyReply> = {
  * lists the tracks chosen. Fastify runs a request through several callbacks, and
  * AsyncLocalStorage is lost between them (notably around body parsing), so the scope is opened
  * in `onRequest` and entered again in `preValidation` and `preHandler`. It applies to the
- * whole application (it is not encapsulated). Opt-in: `anonymousKey`, and QA forcing with
+ * context it is registered in, not encapsulated (register it on the root instance to cover the
+ * whole application; inside a child plugin it covers that plugin and its children). Opt-in: `anonymousKey`, and QA forcing with
  * `x-tracks-force` (`forceSecret`; refused with 403 otherwise).
  *
  * @example
@@ -84,7 +85,7 @@ export const tracksPlugin: FastifyPluginCallback<TracksAdapterOptions<FastifyReq
     fastify.addHook('preHandler', (request: FastifyRequest, _reply: FastifyReply, next: HookHandlerDoneFunction) => enter(request, next));
     done();
   },
-  // What fastify-plugin sets: the hooks apply to the whole application, not an encapsulated context.
+  // What fastify-plugin sets: the hooks apply to the context registering the plugin (the whole application from the root), not an encapsulated one.
   { [Symbol.for('skip-override')]: true, [Symbol.for('fastify.display-name')]: 'tracks' },
 );
 

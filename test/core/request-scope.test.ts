@@ -179,3 +179,17 @@ test('an adapter’s scope reads the key and context on the first run that needs
   assert.equal(flaky.key, flaky.key);
   assert.equal(attempts, 2, 'settled: not asked a third time');
 });
+
+test('an explicit key that is the scope’s own is the same user: it takes the scope’s context too, so it gets the track the request did, and req.tracks stays true', () => {
+  for (const key of KEYS.slice(0, 50)) {
+    withTracksScope({ key, context: { plan: 'pro' } }, () => {
+      const served = new CheckoutTracks().name;
+      const again = new CheckoutTracks({ key });
+      assert.deepEqual(again.context, { plan: 'pro' });
+      assert.equal(again.name, served, 'the same user, the same track');
+      assert.equal(again.reason, 'assigned');
+      assert.deepEqual(scopeTracks(), { 'scope-checkout': served });
+      assert.equal(new CheckoutTracks({ key, context: { plan: 'free' } }).reason, 'ineligible', 'an explicit context still wins');
+    });
+  }
+});

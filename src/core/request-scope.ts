@@ -105,25 +105,54 @@ class LazyScopeState implements ScopeState {
 
 /**
  * Internal: starts a shadow candidate in a scope of its own, marked with its shadow context
- * (which `shadowContext()` finds there after an `await` too), so that nothing it
- * does is recorded, awaited or not: the user was served the baseline, which records its own
- * exposures and conversions, and a candidate that runs the same code (`convert()`, other
- * sets' runs) would record them a second time, for users it never served. The scope has the
- * request's key and context (read as lazily as the request's own scope reads them) and a
- * list of chosen tracks of its own, so the request's (`req.tracks`) lists only what it served.
+ * (which `shadowContext()` finds there after an `await` too), so that nothing it does is
+ * recorded, awaited or not, until it settles ({@link endShadowRun}): the user was served the
+ * baseline, which records its own exposures and conversions, and a candidate that runs the same
+ * code (`convert()`, other sets' runs) would record them a second time, for users it never
+ * served. The scope has the request's key and context (read as lazily as the request's own
+ * scope reads them) and a list of chosen tracks of its own, so the request's (`req.tracks`)
+ * lists only what it served.
  */
 export function runInShadowScope<T>(context: ShadowContext, start: () => T): T {
+  activeShadowRuns++;
   return runInScope(new ShadowScopeState(context, used ? storage.getStore() : undefined), start);
 }
 
+/**
+ * Internal: the candidate run of `context` settled. What it left behind in its async context
+ * (a timer, a listener, a queue a dependency it first used started) is no shadow run any more:
+ * it records, and writes, as the request's code would.
+ */
+export function endShadowRun(context: ShadowContext): void {
+  if (endedRuns.has(context)) return;
+  endedRuns.add(context);
+  activeShadowRuns--;
+}
+
+/**
+ * Whether the code runs in a shadow candidate's run now. Free while no candidate runs (one
+ * number compared), so the served path pays nothing for it.
+ */
+export function inShadowRun(): boolean {
+  return activeShadowRuns > 0 && storage.getStore()?.shadowRun !== undefined;
+}
+
+/** Candidate runs started and not settled: while none is, no code is in one. */
+let activeShadowRuns = 0;
+const endedRuns = new WeakSet<ShadowContext>();
+
 class ShadowScopeState implements ScopeState {
   readonly chosen = Object.create(null) as Record<string, string>;
-  readonly shadowRun: ShadowContext;
+  readonly #run: ShadowContext;
   readonly #request: ScopeState | undefined;
 
-  constructor(context: ShadowContext, request: ScopeState | undefined) {
-    this.shadowRun = context;
+  constructor(run: ShadowContext, request: ScopeState | undefined) {
+    this.#run = run;
     this.#request = request;
+  }
+
+  get shadowRun(): ShadowContext | undefined {
+    return endedRuns.has(this.#run) ? undefined : this.#run;
   }
 
   get key(): string | null {
@@ -142,7 +171,10 @@ class ShadowScopeState implements ScopeState {
 /** Runs `fn` in a scope state made by scopeStateOf: each of a request's callbacks re-enters the same scope. */
 export function runInScope<T>(state: ScopeState, fn: () => T): T {
   used = true;
-  return storage.run(state, fn);
+  // A scope opened inside a candidate's run (withTracksScope in code it calls) is still that
+  // run: it keeps the shadow marking, with the new scope's key and context.
+  const shadowRun = activeShadowRuns > 0 && state.shadowRun === undefined ? storage.getStore()?.shadowRun : undefined;
+  return storage.run(shadowRun === undefined ? state : new ShadowScopeState(shadowRun, state), fn);
 }
 
 /** The request scope of the current async context, if any. */

@@ -1,6 +1,7 @@
 import type { TrackDefinition, TrackSetDefinition } from './definition.js';
 import { murmur3 } from './murmur3.js';
 import { runHooks } from './run-hooks.js';
+import { endShadowRun } from './request-scope.js';
 import { candidateContext, withShadowContext } from './shadow-context.js';
 import type { ShadowDefinition } from './shadow-definition.js';
 
@@ -216,14 +217,16 @@ async function runCandidate(
   const started = performance.now();
   // The slot is held until the candidate settles, timed out or not: a candidate that ignores
   // its signal keeps its slot, so hung runs cannot pile up past its share of maxConcurrent.
+  const context = candidateContext(controller.signal, shadow.readOnly, definition.id, candidate.name);
   const settled = (async () => {
     try {
-      const context = candidateContext(controller.signal, shadow.readOnly, definition.id, candidate.name);
       const value: unknown = await withShadowContext(context, () => candidate.invoke(self, args));
       return { ok: true as const, value, ms: performance.now() - started };
     } catch {
       return { ok: false as const, ms: performance.now() - started };
     } finally {
+      // What the candidate left running (a timer, a dependency's queue) is no shadow run from now on.
+      endShadowRun(context);
       held.running--;
       pool.running--;
       if (late) held.timedOut--;

@@ -11,7 +11,7 @@ import { holdoutTrackOf } from './holdout.js';
 import { serializeKey } from './key.js';
 import { murmur3Int } from './murmur3.js';
 import { rememberDefinition } from './known-sets.js';
-import { currentScope } from './request-scope.js';
+import { currentScope, inShadowRun } from './request-scope.js';
 import type { ScopeState } from './request-scope.js';
 import { runHooks } from './run-hooks.js';
 import { runWithShadow } from './shadow-runner.js';
@@ -75,8 +75,14 @@ interface RunState {
   runId: string | undefined;
   disposed: boolean;
   eligible: boolean | undefined;
-  /** Chosen inside a shadow candidate's run: served to no one, so nothing of it is recorded. */
-  inShadow: boolean;
+  /**
+   * Chosen inside a shadow candidate's run, so served to no one yet: what choosing records (the
+   * exposure, the holdout's, the place in the scope's chosen tracks) waits for the run's first
+   * use outside one (a run object the request shares with the candidate, chosen there first).
+   */
+  heldBack: boolean;
+  /** The holdout track drawn while held back, recorded with the rest. */
+  heldHoldout: string | undefined;
 }
 
 // Handed from constructWithKey() to the constructor it calls synchronously.
@@ -287,7 +293,8 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
       runId: undefined,
       disposed: false,
       eligible: undefined,
-      inShadow: false,
+      heldBack: false,
+      heldHoldout: undefined,
     };
     const force = options?.force;
     if (force !== undefined) {
@@ -473,17 +480,30 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
 function chosenOf(run: TrackSet<unknown>, s: RunState): TrackDefinition {
   if (s.track === undefined) {
     const scope = currentScope();
-    if (scope?.shadowRun !== undefined) s.inShadow = true;
     adoptOwnScopeContext(s, scope);
-    s.track = chooseFor(run, s);
-    noteChosen(s, s.track.name, scope);
-    // Only after #track is set: the hook reads this run's name.
-    if (s.reason === 'assigned' && !s.inShadow) runHooks()?.exposed?.(run as unknown as ChosenRun);
+    const shadow = scope?.shadowRun !== undefined;
+    s.track = chooseFor(run, s, shadow);
+    if (shadow) s.heldBack = true;
+    else recordChoice(run, s, scope);
+  } else if (s.heldBack && !inShadowRun()) {
+    s.heldBack = false;
+    recordChoice(run, s, currentScope());
   }
   return s.track;
 }
 
-function chooseFor(run: TrackSet<unknown>, s: RunState): TrackDefinition {
+/** What choosing records, once the run serves someone: the holdout's exposure, the scope's chosen track, the exposure. */
+function recordChoice(run: TrackSet<unknown>, s: RunState, scope: ScopeState | undefined): void {
+  if (s.heldHoldout !== undefined) {
+    runHooks()?.holdoutExposed?.(s.key!, s.heldHoldout);
+    s.heldHoldout = undefined;
+  }
+  noteChosen(s, s.track!.name, scope);
+  // Only after #track is set: the hook reads this run's name.
+  if (s.reason === 'assigned') runHooks()?.exposed?.(run as unknown as ChosenRun);
+}
+
+function chooseFor(run: TrackSet<unknown>, s: RunState, inShadow: boolean): TrackDefinition {
   const forced = forcedTrack(s.definition.id);
   if (forced !== undefined) {
     s.reason = 'forced';
@@ -500,7 +520,8 @@ function chooseFor(run: TrackSet<unknown>, s: RunState): TrackDefinition {
   if (holdout !== undefined && s.key !== null) {
     keyHash ??= murmur3Int(s.key);
     const held = holdoutTrackOf(holdout, keyHash);
-    if (!s.inShadow) hooks!.holdoutExposed?.(s.key, held.name);
+    if (inShadow) s.heldHoldout = held.name;
+    else hooks!.holdoutExposed?.(s.key, held.name);
     if (held === holdout.control) {
       s.reason = 'holdout';
       return definition.control;
@@ -587,8 +608,9 @@ function noteChosen(s: RunState, track: string, scope = currentScope()): void {
 
 function runTrack(run: TrackSet<unknown>, s: RunState, args: unknown[]): unknown {
   const track = chosenOf(run, s);
-  // In a shadow candidate's run: neither timed nor shadowed itself (a shadow in a shadow).
-  if (s.inShadow) return track.invoke(run, args);
+  // In a shadow candidate's run (this call's, whoever chose the track): neither timed nor
+  // shadowed itself (a shadow in a shadow).
+  if (inShadowRun()) return track.invoke(run, args);
   const shadowed = s.reason === 'shadow';
   if (runHooks()?.ran === undefined) return shadowed ? runWithShadow(run, s.definition, s.key, args) : track.invoke(run, args);
   const started = performance.now();

@@ -25,7 +25,7 @@ import { StickyAssignments } from './sticky-assignments.js';
 import { SegmentValues } from './segment-values.js';
 import { ShadowRecorder } from './shadow-recorder.js';
 import { shadowOutcomesPending, shadowRunsReported } from '../core/shadow-runner.js';
-import { currentScope } from '../core/request-scope.js';
+import { inShadowRun } from '../core/request-scope.js';
 import { TracksError } from '../errors.js';
 import { quoted, shown } from '../core/names.js';
 import { isObjectArgument, optionsError } from '../core/arguments.js';
@@ -255,7 +255,7 @@ export class Recorder {
   convert(conversion: Conversion): void {
     if (!this.#open) return this.#afterClose();
     // A shadow candidate's conversion: the baseline served the user, and records its own.
-    if (currentScope()?.shadowRun !== undefined) return;
+    if (inShadowRun()) return;
     let event: RecordedEvent;
     try {
       event = conversionEventOf(conversion, this.#units, Date.now());

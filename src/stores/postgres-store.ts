@@ -343,8 +343,13 @@ export class PostgresStore implements Store {
     // the connection became ready: a FATAL that came in the same packet (a backend terminated
     // as it started) is emitted before #withClient runs. Listen from the handover on.
     pool.on('acquire', listenForErrors);
-    // Connected: from now on the deadlines of the calls bound the connection, not the connect timeout.
-    if (typeof this.#source === 'string') pool.on('connect', connectedInTime);
+    if (typeof this.#source === 'string') {
+      // Connected: from now on the deadlines of the calls bound the connection, not the connect timeout.
+      pool.on('connect', connectedInTime);
+      // pg-pool references an idle connection again as it hands it out (allowExitOnIdle): this
+      // store's connections stay unreferenced in use too; a caller who waits holds the process.
+      pool.on('acquire', unreferenced);
+    }
     this.#pool = pool;
     return pool;
   }
@@ -479,6 +484,9 @@ export class PostgresStore implements Store {
               // One migrator of this schema at a time across processes (one of another schema
               // goes ahead: a slow migration of one does not hold the others' first writes); the
               // lock ends with the transaction.
+              // The database-wide lock of earlier versions, shared: it keeps out a migrator of an
+              // earlier tracks (a rolling deploy), which takes it exclusively, but not each other.
+              await client.query("SELECT pg_advisory_xact_lock_shared(hashtext('tracks:migrate'))");
               await client.query("SELECT pg_advisory_xact_lock(hashtext('tracks:migrate:' || $1))", [this.#schema]);
               await fn();
               await client.query('COMMIT');
@@ -671,9 +679,18 @@ function unreferencedSocket(timeoutMs: number): Socket {
   return socket;
 }
 
-/** A connection made: its socket's connect timeout ends (a long query is not a silent connect). */
+/**
+ * A connection made: its socket's connect timeout ends (a long query is not a silent connect).
+ * Over SSL the connection's stream is the TLS socket over ours (`_parent`): the timeout is ours.
+ */
 function connectedInTime(client: PoolClient): void {
-  (client as unknown as { connection?: { stream?: Socket } }).connection?.stream?.setTimeout(0);
+  const stream = (client as unknown as { connection?: { stream?: Socket & { _parent?: Socket } } }).connection?.stream;
+  (stream?._parent ?? stream)?.setTimeout(0);
+}
+
+/** A connection handed out: unreferenced again (pg-pool referenced it), so that recording's calls never hold the process. */
+function unreferenced(client: PoolClient): void {
+  (client as unknown as { unref?: () => void }).unref?.();
 }
 
 function destroySocket(client: PoolClient): void {

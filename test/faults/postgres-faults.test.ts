@@ -12,10 +12,11 @@ import { createConnection, createServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import pg from 'pg';
 import { after, test } from 'node:test';
-import { TrackSet, close, configure, convert, flush, stats } from '../../src/index.js';
+import { TrackSet, close, configure, convert, flush, postgresStore, stats } from '../../src/index.js';
 import { eventually } from '../support/eventually.js';
 import { paced } from '../support/pace.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
+import { sslProxy } from '../support/ssl-proxy.js';
 import type { ProxyFault } from '../support/tcp-proxy.js';
 import { POSTGRES_SKIP, postgresUrl, schemasFor, sql } from '../support/postgres.js';
 
@@ -163,6 +164,28 @@ test('SIGTERM while PostgreSQL is blackholed: the process ends within flushTimeo
   }
 });
 
+test('over SSL, a call that waits longer than the connect timeout on a lock is not cut off by it (the timeout is of the socket under TLS, ended once connected)', async (t) => {
+  if (url === undefined) return t.skip(SKIP);
+  const schema = schemaFor('ssl-lock-wait');
+  const proxy = await sslProxy(new URL(url));
+  const store = postgresStore(proxy.url(url), { schema, timeoutMs: 800 });
+  const locker = new pg.Client({ connectionString: url });
+  await locker.connect();
+  try {
+    await store.write([{ kind: 'conversion', eventId: 'ssl-1', unit: 'u1', metric: 'purchase', value: 1, at: Date.now() }]);
+    await locker.query('BEGIN');
+    await locker.query(`LOCK TABLE "${schema}".tracks_controls IN ACCESS EXCLUSIVE MODE`);
+    const reading = store.readControls({ deadline: Date.now() + 6_000 });
+    await new Promise((resolve) => setTimeout(resolve, 1_800));
+    await locker.query('ROLLBACK');
+    assert.deepEqual(await reading, [], 'answered once the lock was gone, 1.8 s later, not cut off at 0.8 s');
+  } finally {
+    await locker.end();
+    await store.close();
+    await proxy.close();
+  }
+});
+
 test('a fresh schema over a slow link (300 ms a round trip): the tables are created within writeTimeout, and recording writes', async (t) => {
   if (url === undefined) return t.skip(SKIP);
   const schema = schemaFor('slow-link');
@@ -185,20 +208,30 @@ test('a fresh schema over a slow link (300 ms a round trip): the tables are crea
   assert.equal(Number(rows!.c), count);
 });
 
-for (const [drain, healthy] of [[false, false], [true, false], [false, true]] as const) {
+// slow: every packet 100 ms late each way: polls and writes take seconds, over connections the
+// pool reuses (it references an idle connection again as it hands it out).
+for (const [drain, healthy, slow] of [[false, false, false], [true, false, false], [false, true, false], [false, false, true]] as const) {
   const what = drain ? 'a service that drains 1 s after its own SIGTERM handler ran, then ends' : 'a script that records and ends without close()';
   const title = healthy
     ? `${what}, PostgreSQL healthy: its beforeExit flush writes everything before the process ends`
-    : `${what}, PostgreSQL blackholed: the process ends within flushTimeout + writeTimeout, and nothing is lost`;
+    : `${what}, PostgreSQL ${slow ? 'slow (200 ms a round trip)' : 'blackholed'}: the process ends within flushTimeout + writeTimeout, and nothing is lost`;
   test(title, async (t) => {
     if (url === undefined) return t.skip(SKIP);
-    const schema = schemaFor(drain ? 'drain-ends' : healthy ? 'healthy-ends' : 'script-ends');
+    const schema = schemaFor(drain ? 'drain-ends' : healthy ? 'healthy-ends' : slow ? 'slow-ends' : 'script-ends');
     const proxy = await TcpProxy.start(new URL(url).hostname, Number(new URL(url).port || 5432));
     const outbox = join(dir, `${schema}.outbox`);
     const count = 2_000;
-    const [writeTimeout, flushTimeout, drainMs] = [healthy ? 5_000 : 500, healthy ? 10_000 : 1_500, drain ? 1_000 : 0];
+    const [writeTimeout, flushTimeout, drainMs] = [healthy ? 5_000 : slow ? 3_000 : 500, healthy ? 10_000 : 1_500, drain ? 1_000 : 0];
     try {
-      if (!healthy) await proxy.set('blackhole');
+      if (slow) {
+        // The tables first, at full speed: then every write and poll is slow.
+        await sql(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+        configure({ store: url, schema, outbox: false, handleSignals: false });
+        convert({ key: 'warm-up', metric: 'warm-up' });
+        await flush();
+        await close();
+        proxy.delayMs = 100;
+      } else if (!healthy) await proxy.set('blackhole');
       const started = Date.now();
       const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/ending-script.ts', import.meta.url))], {
         env: { ...process.env, STORE: proxy.url(url), SCHEMA: schema, OUTBOX: outbox, COUNT: String(count), WRITE_TIMEOUT: String(writeTimeout), FLUSH_TIMEOUT: String(flushTimeout), DRAIN_MS: String(drainMs) },
@@ -218,23 +251,24 @@ for (const [drain, healthy] of [[false, false], [true, false], [false, true]] as
       const code = await exited;
       clearTimeout(killer);
       const tookMs = Date.now() - from;
-      if (!healthy) t.diagnostic(`fault-table ${JSON.stringify({ fault: drain ? 'drain-then-end-blackholed' : 'script-end-blackholed', in: 2 * count, exitMs: tookMs })}`);
+      if (!healthy) t.diagnostic(`fault-table ${JSON.stringify({ fault: drain ? 'drain-then-end-blackholed' : slow ? 'script-end-slow' : 'script-end-blackholed', in: 2 * count, exitMs: tookMs })}`);
       assert.equal(code, 0, `the process ended by itself (exit code ${code}): ${stderr.slice(-2_000)}`);
       assert.ok(tookMs <= drainMs + flushTimeout + writeTimeout + 3_000, `it took ${tookMs} ms to end`);
       if (healthy) {
         // Written by the process itself, not left in its outbox for the next one.
         const [stored] = await sql<{ e: string; c: string }>(
-          `SELECT (SELECT COUNT(*) FROM "${schema}".tracks_exposures) AS e, (SELECT COUNT(*) FROM "${schema}".tracks_conversions) AS c`,
+          `SELECT (SELECT COUNT(*) FROM "${schema}".tracks_exposures) AS e, (SELECT COUNT(*) FROM "${schema}".tracks_conversions WHERE metric = 'purchase') AS c`,
         );
         assert.deepEqual([Number(stored!.e), Number(stored!.c)], [count, count], stderr.slice(-2_000));
       }
       // The next process, with the server back, writes what was spilled.
+      proxy.delayMs = 0;
       await proxy.set('pass');
       configure({ store: url, schema, outbox });
       await flush();
       await close();
       const [rows] = await sql<{ e: string; c: string }>(
-        `SELECT (SELECT COUNT(*) FROM "${schema}".tracks_exposures) AS e, (SELECT COUNT(*) FROM "${schema}".tracks_conversions) AS c`,
+        `SELECT (SELECT COUNT(*) FROM "${schema}".tracks_exposures) AS e, (SELECT COUNT(*) FROM "${schema}".tracks_conversions WHERE metric = 'purchase') AS c`,
       );
       assert.equal(Number(rows!.e), count);
       assert.equal(Number(rows!.c), count);
@@ -325,7 +359,7 @@ test('connections terminated by the server as they are handed over (a FATAL in t
       assert.deepEqual(crashes.map(String), [], `${kind}: an error event no one listened to reached the process`);
       assert.ok(errors.length > 0, `${kind}: the failed calls were reported`);
       const [rows] = await sql<{ e: string; c: string }>(
-        `SELECT (SELECT COUNT(*) FROM "${schema}".tracks_exposures) AS e, (SELECT COUNT(*) FROM "${schema}".tracks_conversions) AS c`,
+        `SELECT (SELECT COUNT(*) FROM "${schema}".tracks_exposures) AS e, (SELECT COUNT(*) FROM "${schema}".tracks_conversions WHERE metric = 'purchase') AS c`,
       );
       assert.deepEqual([Number(rows!.e), Number(rows!.c)], [1_000, 1_000]);
     } finally {

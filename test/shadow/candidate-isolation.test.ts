@@ -3,7 +3,7 @@
 // synchronous, and close() says which runs it could not wait for.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TrackSet, TracksError, close, configure, convert, flush, memoryStore, shadowContext, stats, withTracksScope } from '../../src/index.js';
+import { TrackSet, TracksError, close, configure, convert, flush, memoryStore, scopeTracks, shadowContext, stats, withTracksScope } from '../../src/index.js';
 import type { ExposureEvent, RecordedEvent, ShadowEvent, ShadowOptions } from '../../src/index.js';
 
 class InnerTracks extends TrackSet {
@@ -80,7 +80,6 @@ test('the request\'s chosen tracks list only what it served, not the candidate\'
   try {
     let chosen: Readonly<Record<string, string>> = {};
     await withTracksScope({ key: 'scoped-user' }, async () => {
-      const { scopeTracks } = await import('../../src/index.js');
       new CheckoutQuery().run('scoped-user');
       await flush(); // the candidate has run, in this scope's async context
       chosen = { ...scopeTracks() };
@@ -248,4 +247,135 @@ test('misspelt options inside guardrail and samples are TracksErrors naming the 
   refused('isolation-bad-6', [], /static shadow is an array \[\]; give an object such as \{ sample: 0\.05, timeout: 200 \}/);
   refused('isolation-bad-7', { samples: [] }, /static shadow\.samples is an array \[\]/);
   assert.doesNotThrow(shadowed('isolation-good', { guardrail: { errorRate: 0.1, timeoutRate: 0.1, minRuns: 20 }, samples: { perMinute: 2, maxBytes: 100 } }));
+});
+
+// A dependency the candidate is the first to use, which then runs for the process (a refresh timer).
+let feedStarted = false;
+let feedWritesRefused = 0;
+function startPriceFeed(): void {
+  if (feedStarted) return;
+  feedStarted = true;
+  const timer = setInterval(() => {
+    convert({ key: 'price-feed', metric: 'feed-refresh' }); // the process's own, for no request
+    try {
+      shadowContext().write(() => undefined); // a cache write through the guard
+    } catch {
+      feedWritesRefused++;
+    }
+  }, 5);
+  timer.unref();
+  stopFeed = () => clearInterval(timer);
+}
+let stopFeed = () => {};
+
+class FeedUser extends TrackSet {
+  static override id = 'isolation-feed';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static override shadow: ShadowOptions = { sample: 1, readOnly: true };
+  static old_track() {
+    return 1;
+  }
+  static new_track() {
+    startPriceFeed(); // the new path uses the feed first
+    return 1;
+  }
+}
+
+test('what a candidate leaves running once it settled (a timer of a dependency it started) records and writes as the process does', async () => {
+  const store = memoryStore();
+  configure({ store, flushInterval: 60_000 });
+  try {
+    withTracksScope({ key: 'feed-user' }, () => new FeedUser().run());
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await flush();
+    const refreshes = kindOf(store.events, 'conversion').filter((c) => c.metric === 'feed-refresh').length;
+    assert.ok(refreshes >= 10, `${refreshes} refreshes recorded`);
+    assert.equal(feedWritesRefused, 0, 'no write refused for a candidate long settled');
+  } finally {
+    stopFeed();
+    await close();
+  }
+});
+
+class SharedPricing extends TrackSet {
+  static override id = 'isolation-shared-pricing';
+  static a_track() {
+    return 'a';
+  }
+  static b_track() {
+    return 'b';
+  }
+}
+
+class SearchWithPricing extends TrackSet {
+  static override id = 'isolation-search';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static override shadow: ShadowOptions = { sample: 1, maxConcurrent: 100 };
+  static old_track(_pricing: SharedPricing) {
+    return 1;
+  }
+  static new_track(pricing: SharedPricing) {
+    pricing.run(); // the candidate uses the request's run first
+    return 1;
+  }
+}
+
+test('a run object the request serves, whose track a candidate happened to choose first, is still exposed and listed for the request', async () => {
+  const store = memoryStore();
+  configure({ store, flushInterval: 60_000 });
+  const listed: Record<string, string>[] = [];
+  try {
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        withTracksScope({ key: `shared-${i}` }, async () => {
+          const pricing = new SharedPricing(); // chosen on first use
+          new SearchWithPricing().run(pricing);
+          await new Promise((resolve) => setTimeout(resolve, 5)); // the candidate runs meanwhile
+          pricing.run(); // served to the user
+          listed.push({ ...scopeTracks() });
+        }),
+      ),
+    );
+    await flush();
+    const exposures = kindOf(store.events, 'exposure').filter((e) => e.trackSetId === 'isolation-shared-pricing');
+    assert.equal(exposures.length, 20);
+    const health = kindOf(store.events, 'health').filter((h) => h.trackSetId === 'isolation-shared-pricing');
+    assert.equal(health.reduce((sum, h) => sum + h.runs, 0), 20, 'the served runs are timed; the candidate\'s are not');
+    for (const tracks of listed) assert.ok('isolation-shared-pricing' in tracks, JSON.stringify(tracks));
+  } finally {
+    await close();
+  }
+});
+
+class ScopedHelperCandidate extends TrackSet {
+  static override id = 'isolation-scoped-helper';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static override shadow: ShadowOptions = { sample: 1, maxConcurrent: 100 };
+  static old_track(user: string) {
+    convert({ key: user, metric: 'paid' });
+    return 1;
+  }
+  static async new_track(user: string) {
+    // Code the candidate calls opens a scope of its own (a forUser() helper, say).
+    await withTracksScope({ key: user }, async () => {
+      await Promise.resolve();
+      convert({ metric: 'paid' });
+    });
+    return 1;
+  }
+}
+
+test('a scope opened inside a candidate is still the candidate\'s run: nothing recorded in it', async () => {
+  const store = memoryStore();
+  configure({ store, flushInterval: 60_000 });
+  try {
+    for (let i = 0; i < 10; i++) new ScopedHelperCandidate({ key: `helper-${i}` }).run(`helper-${i}`);
+    await flush();
+    assert.equal(kindOf(store.events, 'conversion').filter((c) => c.metric === 'paid').length, 10, 'the baseline\'s only');
+  } finally {
+    await close();
+  }
 });

@@ -346,15 +346,42 @@ test('a migration of one schema under way does not hold a store of another schem
   const busy = schemaFor('migrating-elsewhere');
   const free = schemaFor('migrates-now');
   try {
-    // Another process migrating another schema (and one of an earlier version, whose lock was one
-    // for the whole database) holds its lock for as long as this test needs.
+    // Another process of this version migrating another schema holds its locks (its schema's,
+    // and the database-wide one shared, which keeps out earlier versions) as long as this test needs.
     await holder.query('BEGIN');
+    await holder.query("SELECT pg_advisory_xact_lock_shared(hashtext('tracks:migrate'))");
     await holder.query("SELECT pg_advisory_xact_lock(hashtext('tracks:migrate:' || $1))", [busy]);
-    await holder.query("SELECT pg_advisory_xact_lock(hashtext('tracks:migrate'))");
     const store = postgresStore(url, { schema: free, timeoutMs: 3_000 });
     try {
       await store.write(sampleEvents());
       assert.ok((await store.summarize()).length > 0, 'migrated and written while the other schema is locked');
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await holder.query('ROLLBACK').catch(() => {});
+    await holder.end();
+  }
+});
+
+test('a migrator of an earlier tracks (the database-wide lock, exclusive) keeps this one waiting: a rolling deploy never migrates one schema twice at once', async (t) => {
+  if (url === undefined) return t.skip(SKIP);
+  const pg = (await import('pg')).default;
+  const holder = new pg.Client({ connectionString: url });
+  await holder.connect();
+  const schema = schemaFor('behind-old-migrator');
+  try {
+    await holder.query('BEGIN');
+    await holder.query("SELECT pg_advisory_xact_lock(hashtext('tracks:migrate'))");
+    const store = postgresStore(url, { schema, timeoutMs: 10_000 });
+    try {
+      const writing = store.write(sampleEvents());
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      const [created] = await query<{ n: string }>(`SELECT COUNT(*) AS n FROM pg_namespace WHERE nspname = '${schema}'`);
+      assert.equal(created!.n, '0', 'nothing created while the earlier version migrates');
+      await holder.query('ROLLBACK');
+      await writing;
+      assert.ok((await store.summarize()).length > 0, 'migrated and written once it was done');
     } finally {
       await store.close();
     }

@@ -79,10 +79,9 @@ interface RunState {
    * Chosen inside a shadow candidate's run, so served to no one yet: what choosing records (the
    * exposure, the holdout's, the place in the scope's chosen tracks) waits for the run's first
    * use outside one (a run object the request shares with the candidate, chosen there first).
+   * Undefined when nothing waits (every run but those).
    */
-  heldBack: boolean;
-  /** The holdout track drawn while held back, recorded with the rest. */
-  heldHoldout: string | undefined;
+  heldBack: { holdout: string | undefined } | undefined;
 }
 
 // Handed from constructWithKey() to the constructor it calls synchronously.
@@ -293,8 +292,7 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
       runId: undefined,
       disposed: false,
       eligible: undefined,
-      heldBack: false,
-      heldHoldout: undefined,
+      heldBack: undefined,
     };
     const force = options?.force;
     if (force !== undefined) {
@@ -480,30 +478,37 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
 function chosenOf(run: TrackSet<unknown>, s: RunState): TrackDefinition {
   if (s.track === undefined) {
     const scope = currentScope();
-    adoptOwnScopeContext(s, scope);
-    const shadow = scope?.shadowRun !== undefined;
-    s.track = chooseFor(run, s, shadow);
-    if (shadow) s.heldBack = true;
-    else recordChoice(run, s, scope);
-  } else if (s.heldBack && !inShadowRun()) {
-    s.heldBack = false;
-    recordChoice(run, s, currentScope());
+    if (scope !== undefined) {
+      adoptOwnScopeContext(s, scope);
+      if (scope.shadowRun !== undefined) return chooseHeldBack(run, s);
+    }
+    s.track = chooseFor(run, s);
+    noteChosen(s, s.track.name, scope);
+    // Only after #track is set: the hook reads this run's name.
+    if (s.reason === 'assigned') runHooks()?.exposed?.(run as unknown as ChosenRun);
+  } else if (s.heldBack !== undefined) {
+    releaseHeldBack(run, s);
   }
   return s.track;
 }
 
-/** What choosing records, once the run serves someone: the holdout's exposure, the scope's chosen track, the exposure. */
-function recordChoice(run: TrackSet<unknown>, s: RunState, scope: ScopeState | undefined): void {
-  if (s.heldHoldout !== undefined) {
-    runHooks()?.holdoutExposed?.(s.key!, s.heldHoldout);
-    s.heldHoldout = undefined;
-  }
-  noteChosen(s, s.track!.name, scope);
-  // Only after #track is set: the hook reads this run's name.
+/** Chooses in a shadow candidate's run: what choosing records waits for the run to serve someone. */
+function chooseHeldBack(run: TrackSet<unknown>, s: RunState): TrackDefinition {
+  s.heldBack = { holdout: undefined };
+  return (s.track = chooseFor(run, s));
+}
+
+/** A run chosen in a candidate's run, used outside one: what choosing records, recorded now. */
+function releaseHeldBack(run: TrackSet<unknown>, s: RunState): void {
+  if (inShadowRun()) return;
+  const held = s.heldBack!;
+  s.heldBack = undefined;
+  if (held.holdout !== undefined) runHooks()?.holdoutExposed?.(s.key!, held.holdout);
+  noteChosen(s, s.track!.name, currentScope());
   if (s.reason === 'assigned') runHooks()?.exposed?.(run as unknown as ChosenRun);
 }
 
-function chooseFor(run: TrackSet<unknown>, s: RunState, inShadow: boolean): TrackDefinition {
+function chooseFor(run: TrackSet<unknown>, s: RunState): TrackDefinition {
   const forced = forcedTrack(s.definition.id);
   if (forced !== undefined) {
     s.reason = 'forced';
@@ -520,7 +525,8 @@ function chooseFor(run: TrackSet<unknown>, s: RunState, inShadow: boolean): Trac
   if (holdout !== undefined && s.key !== null) {
     keyHash ??= murmur3Int(s.key);
     const held = holdoutTrackOf(holdout, keyHash);
-    if (inShadow) s.heldHoldout = held.name;
+    // In a candidate's run, the holdout's exposure waits with the rest (see heldBack).
+    if (s.heldBack !== undefined) s.heldBack.holdout = held.name;
     else hooks!.holdoutExposed?.(s.key, held.name);
     if (held === holdout.control) {
       s.reason = 'holdout';

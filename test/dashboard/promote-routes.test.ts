@@ -114,7 +114,7 @@ test('promote: an unknown set is a 404, a set without shadow runs a 400, each wi
   assert.deepEqual(await unknown.json(), { error: "unknown track set 'never-recorded'" });
   const plain = await post('/api/promote', { trackSetId: PLAIN_ID });
   assert.equal(plain.status, 400);
-  assert.match(((await plain.json()) as { error: string }).error, /^'plain-set' has no shadow runs in .*: promote turns a set declared with static shadow/);
+  assert.match(((await plain.json()) as { error: string }).error, /^'plain-set' is a live test \(\d+ users exposed\) with no shadow runs in .*: promote turns a set declared with static shadow/);
   const empty = await post('/api/promote', { trackSetId: '' });
   assert.equal(empty.status, 400);
   assert.deepEqual(await empty.json(), { error: 'trackSetId must be a non-empty string' });

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection, createServer } from 'node:net';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import pg from 'pg';
 import { after, test } from 'node:test';
 import { TrackSet, close, configure, convert, flush, postgresStore, stats } from '../../src/index.js';
@@ -17,6 +17,8 @@ import { eventually } from '../support/eventually.js';
 import { paced } from '../support/pace.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { sslProxy } from '../support/ssl-proxy.js';
+import { listenOnLoopback } from '../support/loopback-proxy.js';
+import type { LoopbackProxy } from '../support/loopback-proxy.js';
 import type { ProxyFault } from '../support/tcp-proxy.js';
 import { POSTGRES_SKIP, postgresUrl, schemasFor, sql } from '../support/postgres.js';
 
@@ -134,8 +136,8 @@ test('SIGTERM while PostgreSQL is blackholed: the process ends within flushTimeo
   const count = 3_000;
   const [writeTimeout, flushTimeout] = [500, 1_500];
   try {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/idle-service.ts', import.meta.url))], {
-      env: { ...process.env, STORE: proxy.url(url), SCHEMA: schema, OUTBOX: outbox, COUNT: String(count), WRITE_TIMEOUT: String(writeTimeout), FLUSH_TIMEOUT: String(flushTimeout) },
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/recording-process.ts', import.meta.url))], {
+      env: { ...process.env, MODE: 'idle', STORE: proxy.url(url), SCHEMA: schema, OUTBOX: outbox, COUNT: String(count), WRITE_TIMEOUT: String(writeTimeout), FLUSH_TIMEOUT: String(flushTimeout) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
@@ -233,8 +235,8 @@ for (const [drain, healthy, slow] of [[false, false, false], [true, false, false
         proxy.delayMs = 100;
       } else if (!healthy) await proxy.set('blackhole');
       const started = Date.now();
-      const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/ending-script.ts', import.meta.url))], {
-        env: { ...process.env, STORE: proxy.url(url), SCHEMA: schema, OUTBOX: outbox, COUNT: String(count), WRITE_TIMEOUT: String(writeTimeout), FLUSH_TIMEOUT: String(flushTimeout), DRAIN_MS: String(drainMs) },
+      const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/recording-process.ts', import.meta.url))], {
+        env: { ...process.env, MODE: drain ? 'drain' : 'script', STORE: proxy.url(url), SCHEMA: schema, OUTBOX: outbox, COUNT: String(count), WRITE_TIMEOUT: String(writeTimeout), FLUSH_TIMEOUT: String(flushTimeout), DRAIN_MS: String(drainMs) },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stderr = '';
@@ -283,7 +285,7 @@ for (const [drain, healthy, slow] of [[false, false, false], [true, false, false
  * server's FATAL 57P01 (what pg_terminate_backend sends) arrives in the same packet as its first
  * ReadyForQuery, so pg parses it in the same tick in which pg-pool hands the connection over.
  */
-async function terminatedOnConnect(count: number): Promise<{ url: (base: string) => string; close: () => Promise<void> }> {
+async function terminatedOnConnect(count: number): Promise<LoopbackProxy> {
   const fatal = (() => {
     const fields = Buffer.from('SFATAL\0VFATAL\0C57P01\0Mterminating connection due to administrator command\0\0');
     const header = Buffer.alloc(5);
@@ -322,19 +324,7 @@ async function terminatedOnConnect(count: number): Promise<{ url: (base: string)
       }
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: (base) => {
-      const proxied = new URL(base);
-      proxied.host = `127.0.0.1:${port}`;
-      return proxied.toString();
-    },
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
+  return listenOnLoopback(server, sockets);
 }
 
 test('connections terminated by the server as they are handed over (a FATAL in the packet of their first ReadyForQuery): the host never crashes, every event lands', async (t) => {

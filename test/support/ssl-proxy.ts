@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { TLSSocket, createSecureContext } from 'node:tls';
+import { listenOnLoopback } from './loopback-proxy.js';
+import type { LoopbackProxy } from './loopback-proxy.js';
 
 /** PostgreSQL's SSLRequest code: the first 8 bytes of a client that asks for SSL. */
 const SSL_REQUEST = 80877103;
@@ -12,7 +14,7 @@ const SSL_REQUEST = 80877103;
  * server: SSL connections without configuring the server for SSL. Connect with
  * `?sslmode=no-verify`.
  */
-export async function sslProxy(target: URL): Promise<{ url: (base: string) => string; close: () => Promise<void> }> {
+export async function sslProxy(target: URL): Promise<LoopbackProxy> {
   const context = createSecureContext({
     key: readFileSync(new URL('../fixtures/tls/key.pem', import.meta.url)),
     cert: readFileSync(new URL('../fixtures/tls/cert.pem', import.meta.url)),
@@ -38,18 +40,5 @@ export async function sslProxy(target: URL): Promise<{ url: (base: string) => st
       upstream.pipe(secure);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: (base) => {
-      const proxied = new URL(base);
-      proxied.host = `127.0.0.1:${port}`;
-      proxied.searchParams.set('sslmode', 'no-verify');
-      return proxied.toString();
-    },
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
+  return listenOnLoopback(server, sockets, { sslmode: 'no-verify' });
 }

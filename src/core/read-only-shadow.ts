@@ -1,6 +1,6 @@
 import { TracksError } from '../errors.js';
 import { quoted } from './names.js';
-import { endShadowRun } from './request-scope.js';
+import { endShadowRunAfter } from './shadow-runner.js';
 import { auditWrites, candidateContext, withShadowContext } from './shadow-context.js';
 import { constructWithKey, definitionOf } from './track-set.js';
 import type { TrackSetClass } from './track-set.js';
@@ -50,11 +50,10 @@ export async function assertReadOnlyShadow<C extends TrackSetClass>(cls: C, ...a
     try {
       // Audited while it runs alone: a write through any context counts, even one deferred past the candidate's run.
       const ran = auditWrites(() => (wrote = true), async () => withShadowContext(context, () => candidate.invoke(run, args as readonly unknown[])), controller.signal);
-      // Settled (or never: a hung candidate stays one), what it left running is no shadow run.
-      ran.then(
-        () => endShadowRun(context),
-        () => endShadowRun(context),
-      );
+      // As in a shadow run: its run ends once it settled and its timeout passed.
+      const started = performance.now();
+      const end = () => endShadowRunAfter(context, timeout - (performance.now() - started));
+      ran.then(end, end);
       await Promise.race([ran, timedOut]);
     } catch (error) {
       // The refused write throws into the candidate; anything else is the candidate's own failure.

@@ -3,6 +3,7 @@ import { murmur3 } from './murmur3.js';
 import { runHooks } from './run-hooks.js';
 import { endShadowRun } from './request-scope.js';
 import { candidateContext, withShadowContext } from './shadow-context.js';
+import type { ShadowContext } from './shadow-context.js';
 import type { ShadowDefinition } from './shadow-definition.js';
 
 /**
@@ -225,8 +226,7 @@ async function runCandidate(
     } catch {
       return { ok: false as const, ms: performance.now() - started };
     } finally {
-      // What the candidate left running (a timer, a dependency's queue) is no shadow run from now on.
-      endShadowRun(context);
+      endShadowRunAfter(context, shadow.timeout - (performance.now() - started));
       held.running--;
       pool.running--;
       if (late) held.timedOut--;
@@ -253,6 +253,18 @@ async function runCandidate(
     return outcome('mismatch', ended.ms, { hookError: error, sample: sampleOf(shadow, args, baselineValue, ended.value) });
   }
   return outcome('mismatch', ended.ms, { sample: sampleOf(shadow, args, baselineValue, ended.value) });
+}
+
+/**
+ * Ends the candidate's shadow run `ms` from now (at once when that has passed): once it has
+ * settled and its timeout has passed. Until then everything it started, awaited or not (work it
+ * left running without awaiting it), is its run and records nothing; what is still running after
+ * both (a timer of a dependency it was the first to use) is the process's own. A candidate that
+ * never settles stays a shadow run.
+ */
+export function endShadowRunAfter(context: ShadowContext, ms: number): void {
+  if (ms <= 0) return endShadowRun(context);
+  setTimeout(() => endShadowRun(context), ms).unref();
 }
 
 function sampleOf(shadow: ShadowDefinition, args: readonly unknown[], baseline: unknown, candidate: unknown): () => ShadowSample {

@@ -495,7 +495,13 @@ function chosenOf(run: TrackSet<unknown>, s: RunState): TrackDefinition {
 /** Chooses in a shadow candidate's run: what choosing records waits for the run to serve someone. */
 function chooseHeldBack(run: TrackSet<unknown>, s: RunState): TrackDefinition {
   s.heldBack = { holdout: undefined };
-  return (s.track = chooseFor(run, s));
+  try {
+    return (s.track = chooseFor(run, s));
+  } catch (error) {
+    // Not chosen (an isEligible that threw): nothing waits; the next try starts afresh.
+    s.heldBack = undefined;
+    throw error;
+  }
 }
 
 /** A run chosen in a candidate's run, used outside one: what choosing records, recorded now. */

@@ -251,16 +251,16 @@ test('misspelt options inside guardrail and samples are TracksErrors naming the 
 
 // A dependency the candidate is the first to use, which then runs for the process (a refresh timer).
 let feedStarted = false;
-let feedWritesRefused = 0;
+let feedWritesDone = 0;
 function startPriceFeed(): void {
   if (feedStarted) return;
   feedStarted = true;
   const timer = setInterval(() => {
     convert({ key: 'price-feed', metric: 'feed-refresh' }); // the process's own, for no request
     try {
-      shadowContext().write(() => undefined); // a cache write through the guard
+      shadowContext().write(() => feedWritesDone++); // a cache write through the guard
     } catch {
-      feedWritesRefused++;
+      // refused while the candidate's run lasts
     }
   }, 5);
   timer.unref();
@@ -272,7 +272,7 @@ class FeedUser extends TrackSet {
   static override id = 'isolation-feed';
   static override addControlTrack = false;
   static override control = 'old';
-  static override shadow: ShadowOptions = { sample: 1, readOnly: true };
+  static override shadow: ShadowOptions = { sample: 1, readOnly: true, timeout: 50 };
   static old_track() {
     return 1;
   }
@@ -282,16 +282,16 @@ class FeedUser extends TrackSet {
   }
 }
 
-test('what a candidate leaves running once it settled (a timer of a dependency it started) records and writes as the process does', async () => {
+test('what a candidate leaves running once it settled and its timeout passed (a timer of a dependency it started) records and writes as the process does', async () => {
   const store = memoryStore();
   configure({ store, flushInterval: 60_000 });
   try {
     withTracksScope({ key: 'feed-user' }, () => new FeedUser().run());
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await new Promise((resolve) => setTimeout(resolve, 300));
     await flush();
     const refreshes = kindOf(store.events, 'conversion').filter((c) => c.metric === 'feed-refresh').length;
-    assert.ok(refreshes >= 10, `${refreshes} refreshes recorded`);
-    assert.equal(feedWritesRefused, 0, 'no write refused for a candidate long settled');
+    assert.ok(refreshes >= 10, `${refreshes} refreshes recorded after the candidate's 50 ms`);
+    assert.ok(feedWritesDone >= 10, `${feedWritesDone} writes went through after the candidate's 50 ms`);
   } finally {
     stopFeed();
     await close();
@@ -375,6 +375,51 @@ test('a scope opened inside a candidate is still the candidate\'s run: nothing r
     for (let i = 0; i < 10; i++) new ScopedHelperCandidate({ key: `helper-${i}` }).run(`helper-${i}`);
     await flush();
     assert.equal(kindOf(store.events, 'conversion').filter((c) => c.metric === 'paid').length, 10, 'the baseline\'s only');
+  } finally {
+    await close();
+  }
+});
+
+let detachedWrites = 0;
+let detachedRefused = 0;
+/** Work both paths start without awaiting it: a conversion and a cache write, a moment later. */
+function afterTheResponse(user: string): void {
+  void (async () => {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    convert({ key: user, metric: 'detached-search' });
+    try {
+      shadowContext().write(() => detachedWrites++);
+    } catch {
+      detachedRefused++;
+    }
+  })();
+}
+
+class DetachedWork extends TrackSet {
+  static override id = 'isolation-detached';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static override shadow: ShadowOptions = { sample: 1, readOnly: true, timeout: 1_000, maxConcurrent: 100 };
+  static old_track(user: string) {
+    afterTheResponse(user);
+    return 1;
+  }
+  static new_track(user: string) {
+    afterTheResponse(user); // the candidate returns at once; its work goes on
+    return 1;
+  }
+}
+
+test('work a candidate starts without awaiting it, within its timeout, is still its run: nothing recorded, a readOnly write refused', async () => {
+  const store = memoryStore();
+  configure({ store, flushInterval: 60_000 });
+  try {
+    for (let i = 0; i < 20; i++) new DetachedWork({ key: `detached-${i}` }).run(`detached-${i}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await flush();
+    assert.equal(kindOf(store.events, 'conversion').filter((c) => c.metric === 'detached-search').length, 20, 'the served path\'s only');
+    assert.equal(detachedWrites, 20, 'the served path\'s writes');
+    assert.equal(detachedRefused, 20, 'the candidate\'s refused');
   } finally {
     await close();
   }

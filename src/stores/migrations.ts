@@ -16,14 +16,12 @@ export interface MigrationTarget {
   locked(fn: () => Promise<void>): Promise<void>;
   /** Creates the schema (if any) and `tracks_schema_version`; runs inside the lock. */
   prepare(): Promise<void>;
-  /** Applies migration `sql` and records `version`; runs inside the lock. */
-  apply(sql: string, version: number): Promise<void>;
   /**
-   * Applies several migrations and records their versions in one go, inside the lock: a store
-   * whose server may be far away (PostgreSQL) sends them in one round trip rather than two per
-   * step. Without it, each step goes through `apply`.
+   * Applies the migrations in order and records each one's version; runs inside the lock. All
+   * at once, so that a store whose server may be far away (PostgreSQL) sends them in one round
+   * trip rather than two per step.
    */
-  applyAll?(steps: readonly MigrationStep[]): Promise<void>;
+  apply(steps: readonly MigrationStep[]): Promise<void>;
 }
 
 /** One migration to apply: its SQL and the version it brings the store to. */
@@ -40,9 +38,7 @@ export async function migrate(target: MigrationTarget, migrations: readonly stri
     // Read again under the lock: another process may have migrated meanwhile.
     const current = await target.installedVersion();
     if (isCurrent(target, current, migrations.length)) return;
-    const steps = migrations.slice(current).map((sql, i) => ({ sql, version: current + 1 + i }));
-    if (target.applyAll !== undefined) await target.applyAll(steps);
-    else for (const step of steps) await target.apply(step.sql, step.version);
+    await target.apply(migrations.slice(current).map((sql, i) => ({ sql, version: current + 1 + i })));
   });
 }
 

@@ -481,12 +481,12 @@ export class PostgresStore implements Store {
           locked: async (fn) => {
             await this.#begin(client, call);
             try {
-              // One migrator of this schema at a time across processes (one of another schema
-              // goes ahead: a slow migration of one does not hold the others' first writes); the
-              // lock ends with the transaction.
-              // The database-wide lock of earlier versions, shared: it keeps out a migrator of an
-              // earlier tracks (a rolling deploy), which takes it exclusively, but not each other.
+              // The locks end with the transaction. The database-wide one of earlier versions,
+              // shared: it keeps out a migrator of an earlier tracks (a rolling deploy), which
+              // takes it exclusively, but not this version's migrators of other schemas.
               await client.query("SELECT pg_advisory_xact_lock_shared(hashtext('tracks:migrate'))");
+              // Then one migrator of this schema at a time: a slow migration of one schema does
+              // not hold the others' first writes back.
               await client.query("SELECT pg_advisory_xact_lock(hashtext('tracks:migrate:' || $1))", [this.#schema]);
               await fn();
               await client.query('COMMIT');
@@ -502,14 +502,10 @@ export class PostgresStore implements Store {
             if (schema.rowCount === 0) await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.#s}`);
             await client.query(`CREATE TABLE IF NOT EXISTS ${this.#s}.tracks_schema_version (version integer NOT NULL)`);
           },
-          apply: async (sql, version) => {
-            await client.query(sql.replaceAll('{s}', this.#s));
-            await client.query(`INSERT INTO ${this.#s}.tracks_schema_version (version) VALUES ($1)`, [version]);
-          },
           // Every step and its version row in one simple query (the versions are integers of
           // ours, written inline): over a link of 300 ms a round trip, a fresh schema's dozens of
           // round trips outlasted writeTimeout, and the migration rolled back on every try.
-          applyAll: async (steps) => {
+          apply: async (steps) => {
             const script = steps.map(({ sql, version }) => `${sql.replaceAll('{s}', this.#s)};\nINSERT INTO ${this.#s}.tracks_schema_version (version) VALUES (${Math.trunc(version)})`).join(';\n');
             await client.query(script);
           },

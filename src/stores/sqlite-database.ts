@@ -431,9 +431,12 @@ function migrationTarget(db: Database, path: string, deadline: number): Migratio
     prepare: async () => {
       db.exec('CREATE TABLE IF NOT EXISTS tracks_schema_version (version INTEGER NOT NULL)');
     },
-    apply: async (sql, version) => {
-      db.exec(sql);
-      db.prepare('INSERT INTO tracks_schema_version (version) VALUES (?)').run(version);
+    apply: async (steps) => {
+      const recordVersion = db.prepare('INSERT INTO tracks_schema_version (version) VALUES (?)');
+      for (const { sql, version } of steps) {
+        db.exec(sql);
+        recordVersion.run(version);
+      }
     },
   };
 }

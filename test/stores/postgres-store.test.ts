@@ -338,55 +338,60 @@ test('an unreachable PostgreSQL server reaches onError, and events wait in the o
   await close();
 });
 
-test('a migration of one schema under way does not hold a store of another schema back: the migration lock is per schema', async (t) => {
-  if (url === undefined) return t.skip(SKIP);
+/**
+ * Runs `fn` while another connection (another process's migrator) holds `locks`, advisory lock
+ * statements, in a transaction; `release` ends it early. Ended in any case when `fn` is done.
+ */
+async function holdingLocks(locks: readonly [sql: string, params: unknown[]][], fn: (release: () => Promise<void>) => Promise<void>): Promise<void> {
   const pg = (await import('pg')).default;
   const holder = new pg.Client({ connectionString: url });
   await holder.connect();
+  try {
+    await holder.query('BEGIN');
+    for (const [sql, params] of locks) await holder.query(sql, params);
+    await fn(async () => void (await holder.query('ROLLBACK')));
+  } finally {
+    await holder.query('ROLLBACK').catch(() => {});
+    await holder.end();
+  }
+}
+
+test('a migration of one schema under way does not hold a store of another schema back: the migration lock is per schema', async (t) => {
+  if (url === undefined) return t.skip(SKIP);
   const busy = schemaFor('migrating-elsewhere');
   const free = schemaFor('migrates-now');
-  try {
-    // Another process of this version migrating another schema holds its locks (its schema's,
-    // and the database-wide one shared, which keeps out earlier versions) as long as this test needs.
-    await holder.query('BEGIN');
-    await holder.query("SELECT pg_advisory_xact_lock_shared(hashtext('tracks:migrate'))");
-    await holder.query("SELECT pg_advisory_xact_lock(hashtext('tracks:migrate:' || $1))", [busy]);
-    const store = postgresStore(url, { schema: free, timeoutMs: 3_000 });
+  // Another process of this version migrating another schema holds its locks (its schema's,
+  // and the database-wide one shared, which keeps out earlier versions) as long as this test needs.
+  const locks: [string, unknown[]][] = [
+    ["SELECT pg_advisory_xact_lock_shared(hashtext('tracks:migrate'))", []],
+    ["SELECT pg_advisory_xact_lock(hashtext('tracks:migrate:' || $1))", [busy]],
+  ];
+  await holdingLocks(locks, async () => {
+    const store = postgresStore(url!, { schema: free, timeoutMs: 3_000 });
     try {
       await store.write(sampleEvents());
       assert.ok((await store.summarize()).length > 0, 'migrated and written while the other schema is locked');
     } finally {
       await store.close();
     }
-  } finally {
-    await holder.query('ROLLBACK').catch(() => {});
-    await holder.end();
-  }
+  });
 });
 
 test('a migrator of an earlier tracks (the database-wide lock, exclusive) keeps this one waiting: a rolling deploy never migrates one schema twice at once', async (t) => {
   if (url === undefined) return t.skip(SKIP);
-  const pg = (await import('pg')).default;
-  const holder = new pg.Client({ connectionString: url });
-  await holder.connect();
   const schema = schemaFor('behind-old-migrator');
-  try {
-    await holder.query('BEGIN');
-    await holder.query("SELECT pg_advisory_xact_lock(hashtext('tracks:migrate'))");
-    const store = postgresStore(url, { schema, timeoutMs: 10_000 });
+  await holdingLocks([["SELECT pg_advisory_xact_lock(hashtext('tracks:migrate'))", []]], async (release) => {
+    const store = postgresStore(url!, { schema, timeoutMs: 10_000 });
     try {
       const writing = store.write(sampleEvents());
       await new Promise((resolve) => setTimeout(resolve, 700));
       const [created] = await query<{ n: string }>(`SELECT COUNT(*) AS n FROM pg_namespace WHERE nspname = '${schema}'`);
       assert.equal(created!.n, '0', 'nothing created while the earlier version migrates');
-      await holder.query('ROLLBACK');
+      await release();
       await writing;
       assert.ok((await store.summarize()).length > 0, 'migrated and written once it was done');
     } finally {
       await store.close();
     }
-  } finally {
-    await holder.query('ROLLBACK').catch(() => {});
-    await holder.end();
-  }
+  });
 });

@@ -6,8 +6,9 @@ import { monotonicNow } from './clock.js';
 import { withDeadline } from './deadline.js';
 import type { ErrorReporter } from './error-reporter.js';
 import type { Batch, EventBuffer } from './event-buffer.js';
-import { RefusalNarrowing, probeWrote, refusedAlone, triedAlone } from './refusal-narrowing.js';
-import type { RefusalProbe } from './refusal-narrowing.js';
+import { narrowDown } from './narrow-down.js';
+import type { NarrowingSteps } from './narrow-down.js';
+import { RefusalNarrowing } from './refusal-narrowing.js';
 
 /** How delivery behaves: see `RecorderOptions` for each. */
 export interface DeliveryOptions {
@@ -275,65 +276,30 @@ export class Delivery {
    * transient failure what is not yet written goes back to the front of the buffer.
    */
   async #deliver(batch: Batch): Promise<Outcome> {
-    const parts: Batch[] = [batch];
-    let probe: RefusalProbe<Batch> | undefined;
-    while (parts.length > 0) {
-      const part = parts.shift()!;
-      const failure = await this.#write(part.events);
-      // Stopped meanwhile: the recorder took these events for its last spill.
-      if (this.#stopped) return 'written';
-      if (failure === undefined) {
-        this.counts.written += part.events.length;
-        this.#settle(part);
-        probeWrote(probe);
-        continue;
-      }
-      if (isTransient(failure)) {
-        probe ??= this.#refusals.start(failure, batch.events.length);
-        if (!this.#refusals.goesOn(probe, failure)) {
-          const back = [...(probe?.suspects.map((s) => s.part) ?? []), part, ...parts];
-          this.counts.retried += back.reduce((n, b) => n + b.events.length, 0);
-          this.#buffer.putBack(back);
-          this.#wake();
-          return 'transient';
-        }
-      }
-      if (part.events.length > 1) parts.unshift(...this.#buffer.split(part));
-      else if (isTransient(failure)) probe!.suspects.push({ part, failure });
-      else {
-        await this.#quarantine(part.events[0]!, failure);
-        this.#settle(part);
-      }
-    }
-    if (probe === undefined) return 'written';
-    this.#refusals.end(probe);
-    const suspects = probe.suspects;
-    if (!probe.succeeded) {
-      // Every part of the batch refused: nothing says these events are at fault. They wait.
-      this.counts.retried += suspects.reduce((n, s) => n + s.part.events.length, 0);
-      this.#buffer.putBack(suspects.map((s) => s.part));
-      this.#wake();
-      return 'transient';
-    }
-    let outcome: Outcome = 'written';
-    for (const { part, failure } of suspects) {
-      const verdict = await triedAlone((events) => this.#write(events), part.events);
-      if (this.#stopped) return 'written';
-      if (verdict === 'written') {
-        this.counts.written += part.events.length;
-        this.#settle(part);
-      } else if (verdict === 'waits') {
-        this.counts.retried += part.events.length;
-        this.#buffer.putBack([part]);
-        this.#wake();
-        outcome = 'transient';
-      } else {
-        await this.#quarantine(part.events[0]!, refusedAlone(messageOf(failure)));
-        this.#settle(part);
-      }
-    }
-    return outcome;
+    const waiting = await narrowDown(batch, this.#batchSteps, this.#refusals);
+    if (waiting.length === 0) return 'written';
+    this.counts.retried += waiting.reduce((n, b) => n + b.events.length, 0);
+    this.#buffer.putBack(waiting);
+    this.#wake();
+    return 'transient';
   }
+
+  /** How narrowing handles a batch taken from the buffer: settled when written or quarantined. */
+  readonly #batchSteps: NarrowingSteps<Batch> = {
+    events: (part) => part.events,
+    write: (events) => this.#write(events),
+    halves: (part) => this.#buffer.split(part),
+    written: (part) => {
+      this.counts.written += part.events.length;
+      this.#settle(part);
+    },
+    quarantine: async (part, failure) => {
+      await this.#quarantine(part.events[0]!, failure);
+      this.#settle(part);
+    },
+    // Stopped meanwhile: the recorder took these events for its last spill.
+    stopped: () => this.#stopped,
+  };
 
   /** One write under the deadline; the failure, or undefined when the store confirmed it. */
   async #write(events: readonly RecordedEvent[]): Promise<unknown> {
@@ -470,42 +436,25 @@ export class Delivery {
     }
     const events = batch.events.filter((e) => !this.#quarantinedFromOutbox.has(e.eventId));
     let written = 0;
-    const parts: RecordedEvent[][] = events.length > 0 ? [events] : [];
-    let probe: RefusalProbe<RecordedEvent[]> | undefined;
-    while (parts.length > 0) {
-      const part = parts.shift()!;
-      const failure = await this.#write(part);
-      if (failure === undefined) {
-        written += part.length;
-        probeWrote(probe);
-        continue;
-      }
-      if (isTransient(failure)) {
-        probe ??= this.#refusals.start(failure, events.length);
-        // What was written stays in the outbox too: written again later, and stored once.
-        if (!this.#refusals.goesOn(probe, failure)) return 'failed';
-      }
-      if (part.length > 1) parts.unshift(part.slice(0, Math.ceil(part.length / 2)), part.slice(Math.ceil(part.length / 2)));
-      else if (isTransient(failure)) probe!.suspects.push({ part, failure });
-      else {
-        await this.#quarantine(part[0]!, failure);
-        this.#quarantinedFromOutbox.add(part[0]!.eventId);
-      }
-    }
-    if (probe !== undefined) {
-      this.#refusals.end(probe);
-      if (!probe.succeeded) return 'failed';
-      for (const { part, failure } of probe.suspects) {
-        const verdict = await triedAlone((events) => this.#write(events), part);
-        if (verdict === 'waits') return 'failed';
-        if (verdict === 'written') {
-          written++;
-          continue;
-        }
-        await this.#quarantine(part[0]!, refusedAlone(messageOf(failure)));
-        this.#quarantinedFromOutbox.add(part[0]!.eventId);
-      }
-    }
+    // What was written stays in the outbox too when a part waits: written again later, and stored once.
+    const waiting =
+      events.length === 0
+        ? []
+        : await narrowDown<readonly RecordedEvent[]>(events, {
+            events: (part) => part,
+            write: (part) => this.#write(part),
+            halves: (part) => [part.slice(0, Math.ceil(part.length / 2)), part.slice(Math.ceil(part.length / 2))],
+            written: (part) => {
+              written += part.length;
+            },
+            quarantine: async (part, failure) => {
+              await this.#quarantine(part[0]!, failure);
+              this.#quarantinedFromOutbox.add(part[0]!.eventId);
+            },
+            // The outbox keeps its events until they are removed: a close() does not end this early.
+            stopped: () => false,
+          }, this.#refusals);
+    if (waiting.length > 0) return 'failed';
     try {
       await withDeadline(this.#options.writeTimeout, `removing written events from the outbox ${outbox.path}`, (call) => outbox.remove(batch.upTo, call));
     } catch (error) {

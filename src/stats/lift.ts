@@ -86,9 +86,11 @@ export function relativeLift(
   options: InferenceOptions,
 ): StatResult<Estimate> {
   if (c.mean === 0) return cannotCompute('the control mean is 0, so a relative lift is undefined');
+  // var(t)/c² + t²·var(c)/c⁴, written with the ratio t/c so that no term passes the largest
+  // double for means near 1e100 (c⁴ would, and Infinity / Infinity is NaN).
   const mc2 = c.mean * c.mean;
-  const variance =
-    treatmentSquaredError / mc2 + (t.mean * t.mean * controlSquaredError) / (mc2 * mc2);
+  const ratio = t.mean / c.mean;
+  const variance = (treatmentSquaredError + ratio * ratio * controlSquaredError) / mc2;
   if (variance === 0) return cannotCompute('the relative lift has zero variance');
   return computed(waldEstimate((t.mean - c.mean) / Math.abs(c.mean), Math.sqrt(variance), df, options));
 }

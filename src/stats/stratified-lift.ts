@@ -146,8 +146,7 @@ export function stratifiedLift(strata: readonly Stratum[], options: InferenceOpt
   let meanT = 0;
   let errorC = 0;
   let errorT = 0;
-  // Welch–Satterthwaite: the denominator sums each cell's (w²·s²/n)² / (n − 1).
-  let dfDenominator = 0;
+  const cells: { c: number; t: number; cn: number; tn: number }[] = [];
   for (const s of used) {
     const w = (s.control.n + s.treatment.n) / total;
     meanC += w * s.control.mean;
@@ -156,10 +155,23 @@ export function stratifiedLift(strata: readonly Stratum[], options: InferenceOpt
     const t = w * w * s.treatment.squaredError;
     errorC += c;
     errorT += t;
-    dfDenominator += (c * c) / (s.control.n - 1) + (t * t) / (s.treatment.n - 1);
+    cells.push({ c, t, cn: s.control.n, tn: s.treatment.n });
   }
   if (errorC === 0 && errorT === 0) return cannotCompute('both tracks have zero variance');
-  const df = ((errorC + errorT) * (errorC + errorT)) / dfDenominator;
+  // Welch–Satterthwaite: the denominator sums each cell's (w²·s²/n)² / (n − 1). Every error is
+  // taken over the largest first (the ratio does not change), so squares of errors of values
+  // near 1e100 do not pass the largest double.
+  // (Summed as welchDegreesOfFreedom sums them: one stratum gives lift()'s figure to the last bit.)
+  const largest = cells.reduce((m, x) => Math.max(m, x.c, x.t), 0);
+  let scaledTotal = 0;
+  let dfDenominator = 0;
+  for (const x of cells) {
+    const c = x.c / largest;
+    const t = x.t / largest;
+    scaledTotal += c + t;
+    dfDenominator += (c * c) / (x.cn - 1) + (t * t) / (x.tn - 1);
+  }
+  const df = (scaledTotal * scaledTotal) / dfDenominator;
   const control = pooledSummary(used.map((s) => s.control), meanC, errorC);
   const treatment = pooledSummary(used.map((s) => s.treatment), meanT, errorT);
   const absolute: Estimate = waldEstimate(meanT - meanC, Math.sqrt(errorC + errorT), df, options);

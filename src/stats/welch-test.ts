@@ -52,12 +52,12 @@ export function welchDegreesOfFreedom(
   assertNumber('controlN', controlN);
   assertNumber('treatmentSquaredError', treatmentSquaredError);
   assertNumber('treatmentN', treatmentN);
-  const total = controlSquaredError + treatmentSquaredError;
-  return (
-    (total * total) /
-    ((controlSquaredError * controlSquaredError) / (controlN - 1) +
-      (treatmentSquaredError * treatmentSquaredError) / (treatmentN - 1))
-  );
+  // Both errors over the larger one (the ratio does not change): squared again, errors of
+  // values near 1e100 would pass the largest double, and Infinity / Infinity is NaN.
+  const larger = Math.max(controlSquaredError, treatmentSquaredError);
+  const c = controlSquaredError / larger;
+  const t = treatmentSquaredError / larger;
+  return ((c + t) * (c + t)) / ((c * c) / (controlN - 1) + (t * t) / (treatmentN - 1));
 }
 
 /** Both summaries, or the reason one of them cannot be computed. */

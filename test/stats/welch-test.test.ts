@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TracksError } from '../../src/errors.js';
-import { welchTest, type Alternative } from '../../src/stats/index.js';
+import { cupedLift, lift, welchTest, type Alternative } from '../../src/stats/index.js';
 import { assertClose, loadFixture, toStatistics, type SampleSpec } from './fixtures.js';
 
 interface Inputs {
@@ -77,4 +77,29 @@ test('welchTest: bad arguments throw TracksError naming the argument', () => {
   assert.throws(() => welchTest(some, some, { kind: 'ratio' as never }), (e: unknown) =>
     e instanceof TracksError && /^kind must be 'mean' or 'proportion', got 'ratio'/.test(e.message));
   assert.throws(() => welchTest(some, some, null as never), (e: unknown) => e instanceof TracksError && /^options must be an object/.test(e.message));
+});
+
+test('values near 1e100 give the same answer as the same values near 1 (the squared errors are squared again in the degrees of freedom, past the largest double)', () => {
+  const scale = 1e100;
+  const control = { n: 3, sum: 8.2, sumSquares: 27.26 };
+  const treatment = { n: 3, sum: 6, sumSquares: 14 };
+  const scaled = (s: typeof control) => ({ n: s.n, sum: s.sum * scale, sumSquares: s.sumSquares * scale * scale });
+  const small = welchTest(control, treatment);
+  const large = welchTest(scaled(control), scaled(treatment));
+  assert.ok(small.ok && large.ok);
+  assert.ok(Math.abs(large.pValue - small.pValue) < 1e-12, `${large.pValue} against ${small.pValue}`);
+  assert.ok(Math.abs(large.degreesOfFreedom - small.degreesOfFreedom) < 1e-9, `${large.degreesOfFreedom} against ${small.degreesOfFreedom}`);
+  const liftSmall = lift(control, treatment);
+  const liftLarge = lift(scaled(control), scaled(treatment));
+  assert.ok(liftSmall.ok && liftLarge.ok);
+  assert.ok(liftSmall.relative.ok && liftLarge.relative.ok);
+  assert.ok(Math.abs(liftLarge.relative.pValue - liftSmall.relative.pValue) < 1e-12);
+  // A covariate 0.9 of each value, with some spread of its own.
+  const cuped = (s: typeof control) => ({ ...s, covariateSum: s.sum * 0.9, covariateSumSquares: s.sumSquares * 0.9 * 0.9 * 1.1, crossSum: s.sumSquares * 0.9 });
+  const cupedSmall = cupedLift(cuped(control), cuped(treatment));
+  const cupedLarge = cupedLift(cuped(scaled(control)), cuped(scaled(treatment)));
+  assert.ok(cupedSmall.ok && cupedLarge.ok, JSON.stringify(cupedLarge));
+  assert.ok(Math.abs(cupedLarge.absolute.pValue - cupedSmall.absolute.pValue) < 1e-9, `${cupedLarge.absolute.pValue} against ${cupedSmall.absolute.pValue}`);
+  assert.ok(cupedSmall.relative.ok && cupedLarge.relative.ok);
+  assert.ok(Math.abs(cupedLarge.relative.pValue - cupedSmall.relative.pValue) < 1e-9, `${cupedLarge.relative.pValue} against ${cupedSmall.relative.pValue}`);
 });

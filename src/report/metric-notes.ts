@@ -17,7 +17,7 @@ export function capNote(m: MetricResult, label?: string, phaseUsers?: readonly n
   const unit = m.type === 'count' ? 'conversions' : m.type === 'mean' ? 'average value' : 'total';
   const capped = `${label === undefined ? '' : `${label}: `}capped`;
   if (cap.value !== undefined) return [`  ${capped}: each user's ${unit} at most ${number(cap.value)}`];
-  const values = cap.applied.map((v, i) => (v !== null ? number(v) : phaseUsers?.[i] === 0 ? 'no users' : 'none (it is 0)'));
+  const values = cap.applied.map((v, i) => (v !== null ? number(v) : phaseUsers?.[i] === 0 ? 'no users' : 'none (it is 0 or less)'));
   const list = values.length === 1 ? values[0]! : values.map((v, i) => `phase ${i + 1}: ${v}`).join(', ');
   return wrap(`${capped}: each user's ${unit} at the ${percentileName(cap.percentile!)} percentile of the set's users: ${list}`, WIDTH - 2).map((l, i) => `${i === 0 ? '  ' : '    '}${l}`);
 }

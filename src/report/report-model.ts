@@ -127,8 +127,8 @@ export interface MetricResult {
   /**
    * The cap (winsorization) each unit's value was limited to, when the metric declares one:
    * as declared, and the value it came to in each analysed phase (a percentile is computed
-   * over every unit of the set in the phase; null where it fell on units without a value, and
-   * the phase was not capped).
+   * over every unit of the set in the phase; null where it came to 0 or less for a sum or count,
+   * on units without a value or on negative totals, and the phase was not capped).
    */
   readonly cap: MetricCapResult | null;
   /** Null on the baseline track. */

@@ -320,7 +320,7 @@ function summaryRowsOf(
  * The value each percentile cap comes to per set and phase: the unit ranked
  * {@link percentileRank} from the top among the phase's units (every exposed unit for sum and
  * count, whose units without a conversion count as 0; the converted units for mean). None
- * when that rank falls on a zero.
+ * when it comes to 0 or less for a sum or count (see percentileCapsOf in summary-rows.ts).
  */
 function percentileCapsOf(
   caps: readonly CapRequest[],

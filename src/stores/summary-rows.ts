@@ -63,7 +63,7 @@ export interface SummaryRows {
   definitions: DefinitionRow[];
   controls: ControlState[];
   guardrails: Array<Omit<GuardrailEvent, 'kind' | 'eventId'>>;
-  /** Per set, phase and metric with a percentile cap: the value it came to (absent: it fell on a zero). */
+  /** Per set, phase and metric with a percentile cap: the value it came to (absent: 0 or less for a sum or count, not applied). */
   percentileCaps?: PercentileCapRow[];
 }
 
@@ -77,8 +77,11 @@ export interface PercentileCapRow {
 
 /**
  * The percentile caps as the SQL stores' query returns them (with the metric's kind), kept
- * where they limit something: a cap of 0 on a sum or count would zero every user (it means
- * most users have nothing, so nothing is capped); a mean's cap is any value.
+ * where they limit something: a cap of 0 or less on a sum or count would have to lower every
+ * unit without a conversion (a 0) as well, erasing the metric (it means most units have
+ * nothing, or the metric is negative there), so nothing is capped; a mean's cap is any value.
+ * (Units are ranked from the top among those with a value: a rank past the positive ones falls
+ * on a 0 or below, dropped here either way.)
  */
 export function percentileCapsOf(rows: readonly (PercentileCapRow & { kind: string })[]): PercentileCapRow[] {
   return rows.filter((row) => row.kind === 'mean' || row.value > 0).map(({ trackSetId, phase, metric, value }) => ({ trackSetId, phase, metric, value }));

@@ -313,6 +313,9 @@ for (const kind of kinds) {
       buy(0, 'basket', 10, 30); buy(1, 'basket', 50); buy(2, 'basket', 5); buy(3, 'basket', 100, 100);
       // rare, p90 over 10 units of which one has a value: the percentile falls on a zero, no cap.
       buy(0, 'rare', 7);
+      // refund, p50 over 10 units, every one negative: -6, below 0, would lower the units
+      // without a refund too; no cap. (A mean of negative values is capped like any other.)
+      for (let u = 0; u < 10; u++) buy(u, 'refund', -1 - u);
       for (const s of [store, memory]) await s.write(events);
       const caps = [
         { metric: 'revenue', kind: 'sum', value: 100 },
@@ -320,11 +323,12 @@ for (const kind of kinds) {
         { metric: 'order', kind: 'count', value: 2 },
         { metric: 'basket', kind: 'mean', percentile: 0.5 },
         { metric: 'rare', kind: 'sum', percentile: 0.9 },
+        { metric: 'refund', kind: 'sum', percentile: 0.5 },
       ] as const;
       const [fromStore, fromMemory] = [await store.summarize({ caps }), await memory.summarize({ caps })];
       assert.deepEqual(fromStore, fromMemory);
       const phase = fromStore[0]!.phases[0]!;
-      assert.deepEqual(phase.caps, new Map<string, number | null>([['revenue', 100], ['spend', 20], ['order', 2], ['basket', 20], ['rare', null]]));
+      assert.deepEqual(phase.caps, new Map<string, number | null>([['revenue', 100], ['spend', 20], ['order', 2], ['basket', 20], ['rare', null], ['refund', null]]));
       const sums = (track: string, metric: string) => fromStore[0]!.tracks.find((t) => t.track === track)!.metrics.get(metric)!;
       assert.deepEqual([sums('a', 'revenue').converted, sums('a', 'revenue').sum, sums('a', 'revenue').sumSquares], [3, 170, 12_900]);
       assert.deepEqual([sums('b', 'revenue').sum, sums('b', 'revenue').sumSquares], [100, 10_000]);
@@ -332,6 +336,7 @@ for (const kind of kinds) {
       assert.deepEqual([sums('a', 'order').count, sums('a', 'order').countSquares, sums('b', 'order').count], [2, 4, 1]);
       assert.deepEqual([sums('a', 'basket').meanSum, sums('a', 'basket').meanSquares, sums('b', 'basket').meanSum, sums('b', 'basket').meanSquares], [25, 425, 40, 800]);
       assert.equal(sums('a', 'rare').sum, 7);
+      assert.deepEqual([sums('a', 'refund').sum, sums('b', 'refund').sum], [-1 - 3 - 5 - 7 - 9, -2 - 4 - 6 - 8 - 10]);
       await store.close();
     });
 

@@ -490,7 +490,7 @@ function capNote(m: MetricResult, phases: readonly AnalysedPhase[]): HTMLElement
   if (cap.value !== undefined) {
     text = `Capped: each user's ${unit} at most ${number(cap.value)}.`;
   } else {
-    const values = cap.applied.map((v, i) => (v !== null ? number(v) : phases[i]?.users === 0 ? 'no users' : 'none (it is 0)'));
+    const values = cap.applied.map((v, i) => (v !== null ? number(v) : phases[i]?.users === 0 ? 'no users' : 'none (it is 0 or less)'));
     const list = values.length === 1 ? values[0]! : values.map((v, i) => `phase ${phases[i]?.index ?? i + 1}: ${v}`).join(', ');
     text = `Capped: each user's ${unit} at the ${percentileName(cap.percentile!)} percentile of the set's users: ${list}.`;
   }

@@ -320,6 +320,8 @@ function p95Lines(set: TrackSetResult): string[] {
 
 function signedMs(x: number): string {
   if (!Number.isFinite(x)) return x > 0 ? '+inf' : '-inf';
+  // An interval's end open at 0 (tracks a bucket apart) is the next double, 5e-324: "> 0".
+  if (x !== 0 && Math.abs(x) < 1e-9) return x > 0 ? '> 0' : '< 0';
   return `${x >= 0 ? '+' : '-'}${formatMs(Math.abs(x))}`;
 }
 

@@ -138,7 +138,9 @@ export function renderShadow(set: TrackSetResult, options: { readonly latency?: 
       const at = (q: number) => c.latency.difference.find((d) => d.q === q);
       return [text(c.track), count(c.latency.pairs), ms(c.latency.baseline.p50Ms), ms(c.latency.candidate.p50Ms), differenceText(at(0.5)), differenceText(at(0.95))];
     });
-    lines.push(table(['paired latency', 'pairs', 'baseline p50', 'candidate p50', 'difference p50 (CI)', 'difference p95 (CI)'], latency));
+    // A title line, not the first column's header: clipped to fit short candidate names, it read "paired…atency".
+    lines.push('  Paired latency (both paths on the same runs):');
+    lines.push(table(['candidate', 'pairs', 'baseline p50', 'candidate p50', 'difference p50 (CI)', 'difference p95 (CI)'], latency));
   }
   if ((options.samples ?? true) && shadow.samples.length > 0) {
     lines.push('  Latest mismatches (input: baseline | candidate; tracks report --json has up to 20, in full):');

@@ -105,3 +105,19 @@ test('sentences say "p < 0.001", never "p = < 0.001"', () => {
   assert.equal(pText(0.0004, 'p adj'), 'p adj < 0.001');
   assert.equal(pText(0.0123), 'p = 0.012');
 });
+
+test('a difference whose interval starts just above 0 (tracks a bucket apart) reads "> 0", not the smallest double', async () => {
+  const events: RecordedEvent[] = [{ kind: 'definition', eventId: 'd', trackSetId: 'catalog', weights: { control: 1, short: 1 }, coverage: 1, control: 'control', phase: 'p', at: AT }];
+  for (const [track, bucket] of [['control', 0], ['short', 1]] as const) {
+    const histogram = emptyHistogram();
+    histogram[bucket] = 3000;
+    events.push({ kind: 'health', eventId: `h-${track}`, trackSetId: 'catalog', track, minute: Math.floor(AT / 60_000), runs: 3000, errors: 0, totalMs: 3000 * LATENCY_BUCKET_BOUNDS_MS[bucket]!, histogram });
+    for (let u = 0; u < 200; u++) events.push({ kind: 'exposure', eventId: `x-${track}-${u}`, trackSetId: 'catalog', track, unit: `${track}-${u}`, at: AT + 1, phase: 'p' });
+  }
+  const report = await reportOf(events);
+  const vs = latencyOf(report, 'short').comparison!.find((c) => c.q === 0.95)!;
+  assert.ok(vs.differenceMs.interval[0] > 0 && vs.differenceMs.interval[0] < 1e-300, `the interval excludes 0: ${vs.differenceMs.interval[0]}`);
+  const text = renderReport(report);
+  assert.doesNotMatch(text, /e-\d{3}/);
+  assert.match(text, /short +\+[\d.]+ ms \[> 0, \+[\d.]+ ms\]/);
+});

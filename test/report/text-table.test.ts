@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TYPE_LABELS, chancePercent, liftText, signedPercent, table, wrap } from '../../src/report/text-table.js';
 import { chancePercent as dashboardChancePercent } from '../../src/dashboard/client/dom.js';
-import { signedPercent as dashboardSignedPercent } from '../../src/dashboard/client/dom.js';
+import { signedMs as dashboardSignedMs, signedPercent as dashboardSignedPercent } from '../../src/dashboard/client/dom.js';
 import { liftText as dashboardLiftText } from '../../src/dashboard/client/trackset.js';
 
 test('signedPercent: a change that rounds to zero carries no sign, in the report and the dashboard', () => {
@@ -115,4 +115,10 @@ test('chancePercent: a chance is never rounded to a certainty, in the text repor
     assert.equal(chancePercent(x), text, String(x));
     assert.equal(dashboardChancePercent(x), text, `dashboard ${x}`);
   }
+});
+
+test('the dashboard prints an interval end open at 0 (the smallest double) as "> 0", as the text report does', () => {
+  assert.equal(dashboardSignedMs(Number.MIN_VALUE), '> 0');
+  assert.equal(dashboardSignedMs(-Number.MIN_VALUE), '< 0');
+  assert.equal(dashboardSignedMs(0.015), '+0.015 ms');
 });

@@ -82,6 +82,10 @@ test('a candidate that differs on 3% of inputs is measured at 3%, inside its int
     assert.match(text, /shadow-price {2}\[shadow\]/);
     assert.match(text, /Latest mismatches/);
     for (const line of text.split('\n')) assert.ok(line.length <= 100, `fits 100 columns: ${line}`);
+    // The paired latency's table heads its candidates as the first table does, under a title:
+    // no header cut in the middle of a word to fit.
+    assert.match(text, /Paired latency[^\n]*\n +candidate +pairs +baseline p50/);
+    assert.doesNotMatch(text, /…/);
     // Nothing compared yet (no one assigned): no legend of p adj, CUPED or '*'.
     assert.deepEqual(report.trackSets.map((s) => [s.id, s.users]), [['shadow-price', 0]]);
     assert.doesNotMatch(text, /p adj: Holm/);

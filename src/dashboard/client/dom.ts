@@ -119,6 +119,8 @@ export function ms(x: number | null): string {
 
 /** +0.11 ms or -2.3 ms: a difference of latencies. */
 export function signedMs(x: number): string {
+  // An interval's end open at 0 (tracks a bucket apart) is the next double, 5e-324: "> 0".
+  if (x !== 0 && Math.abs(x) < 1e-9) return x > 0 ? '> 0' : '< 0';
   return `${x >= 0 ? '+' : '-'}${ms(Math.abs(x))}`;
 }
 

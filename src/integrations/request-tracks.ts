@@ -1,4 +1,4 @@
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { definitionOf } from '../core/track-set.js';
 import type { TrackSetClass } from '../core/track-set.js';
 import { knownTrackSetIds, knownTracksOf } from '../core/known-sets.js';
@@ -8,6 +8,7 @@ import type { ScopeState } from '../core/request-scope.js';
 import { TracksError } from '../errors.js';
 import { MIN_DISTINCT_SECRET_UNITS } from '../recording/recorder-options.js';
 import { checkOptionNames } from '../core/names.js';
+import { visitorId } from './visitor-id.js';
 
 /**
  * What every framework adapter does per request, whatever the framework: the key (the user's,
@@ -175,7 +176,7 @@ export function requestPlanner<Req, Res, Context>(
         if (existing !== undefined) {
           key = existing;
         } else {
-          key = randomUUID();
+          key = visitorId();
           const secure = anonymous.secure ?? reader.https(request);
           // Headers already sent (a first run in a streamed response): the visitor cannot be
           // remembered, so this request runs as one without a key; reported once per process.

@@ -92,6 +92,10 @@ export function adapterSuite(framework: string, start: StartApp): void {
     assert.match(first.cookie!, /^tracks_visitor=[0-9a-f-]{36}; Path=\/; Max-Age=31536000; HttpOnly; SameSite=Lax$/);
     const id = /tracks_visitor=([^;]+)/.exec(first.cookie!)![1]!;
     assert.equal((first.body as { key: string }).key, id);
+    // A UUID version 7: new visitors' ids sort in the order they came (the stores insert them in key order).
+    assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const next = /tracks_visitor=([^;]+)/.exec((await get('/catalog')).cookie!)![1]!;
+    assert.ok(next > id, `${next} sorts after ${id}`);
     for (let i = 0; i < 5; i++) {
       const again = await get('/catalog', { cookie: `other=1; tracks_visitor=${id}` });
       assert.equal(again.cookie, null, 'no new cookie');

@@ -60,13 +60,16 @@ export async function narrowDown<Part>(batch: Part, steps: NarrowingSteps<Part>,
   refusals.end(probe);
   // Every part of the batch refused: nothing says these events are at fault. They wait.
   if (!probe.succeeded) return probe.suspects.map((s) => s.part);
-  const waiting: Part[] = [];
-  for (const { part, failure } of probe.suspects) {
+  const suspects = probe.suspects;
+  for (let i = 0; i < suspects.length; i++) {
+    const { part, failure } = suspects[i]!;
     const verdict = await triedAlone(steps.write, steps.events(part));
     if (steps.stopped()) return [];
     if (verdict === 'written') steps.written(part);
-    else if (verdict === 'waits') waiting.push(part);
+    // The store now fails for a reason waiting fixes: the suspects left wait with this one,
+    // untried (each try would cost a write, up to writeTimeout, against a store that is down).
+    else if (verdict === 'waits') return suspects.slice(i).map((s) => s.part);
     else await steps.quarantine(part, refusedAlone(messageOf(failure)));
   }
-  return waiting;
+  return [];
 }

@@ -99,3 +99,24 @@ test('stopped during a write: nothing more is written, set aside or left waiting
   assert.equal(log.writes, 1);
   assert.deepEqual(log.quarantined, []);
 });
+
+test('a suspect tried alone that now meets a failure waiting fixes: it and the suspects after it wait, untried', async () => {
+  const refusals = new RefusalNarrowing();
+  const refused = new StoreError('trigger said no', { transient: true, code: 'P0001' });
+  const down = new StoreError('connection reset', { transient: true, code: 'ECONNRESET' });
+  for (let i = 0; i < 3; i++) refusals.wrote(refused);
+  const batch = events(8);
+  let storeDown = false;
+  const { steps, log } = stepsOver((b) => {
+    if (storeDown) return down;
+    if (b.length === 1 && b[0]!.eventId === 'e1' && log.writes > 6) storeDown = true; // e1's try alone: the store goes down
+    return b.some((e) => e.eventId === 'e1' || e.eventId === 'e5' || e.eventId === 'e6') ? refused : undefined;
+  });
+  const waiting = await narrowDown(batch, steps, refusals);
+  assert.deepEqual(log.quarantined, []);
+  assert.deepEqual(waiting.flat().map((e) => e.eventId), ['e1', 'e5', 'e6'], 'the suspects, in order, none tried after the store went down');
+  assert.deepEqual([...log.written].sort(), ['e0', 'e2', 'e3', 'e4', 'e7']);
+  // Halving down to its three suspects, then e1 alone until the store is down: 15 writes; e5
+  // and e6 tried alone too would have been 2 more, to a store that is down.
+  assert.equal(log.writes, 15);
+});

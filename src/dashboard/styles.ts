@@ -96,4 +96,16 @@ li.shadow-sample { border: 1px solid var(--line); border-radius: 6px; padding: 8
 .shadow-sample pre { margin: 0; max-height: 12em; overflow: auto; white-space: pre-wrap; overflow-wrap: anywhere; font-size: 12px; padding: 6px 8px; background: var(--panel); border-radius: 4px; }
 .error { color: var(--bad); font-weight: 600; }
 .empty { padding: 24px; border: 1px dashed var(--line); border-radius: 6px; color: var(--muted); }
+/* On a phone: a table wider than the screen scrolls in its own box, its cells on one line each
+   (squeezed, they broke a name into a letter a line), and the page itself never scrolls sideways. */
+@media (max-width: 720px) {
+  .top, h1 { flex-wrap: wrap; }
+  .top { padding: 10px 12px; }
+  main { padding: 12px 12px 48px; }
+  table, .segment-metric table { display: block; width: auto; max-width: 100%; overflow-x: auto; }
+  th, td { overflow-wrap: normal; white-space: nowrap; }
+  .charts { grid-template-columns: minmax(0, 1fr); }
+  .controls { flex-wrap: wrap; }
+  .phase-timeline { overflow: hidden; }
+}
 `;

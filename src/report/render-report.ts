@@ -2,7 +2,7 @@ import { TracksError } from '../errors.js';
 import { escapeControl as text, shown } from '../core/names.js';
 import type { Comparison, MetricResult, PhaseResult, Report, TrackResult, TrackSetResult } from './report-model.js';
 import { formatP, pText } from './build-report.js';
-import { TYPE_LABELS, WIDTH, chancePercent, clip, count, fitsUnclipped, liftText, number, percent, relativeDisagrees, signedPercent, table, wrap } from './text-table.js';
+import { TYPE_LABELS, WIDTH, chancePercent, clip, count, coveragePercent, fitsUnclipped, liftText, number, percent, relativeDisagrees, signedPercent, table, wrap } from './text-table.js';
 import { renderHoldoutSection } from './holdout-section.js';
 import { renderShadow } from './shadow-section.js';
 import { analysedPhaseUsers, capNote, cupedNotes } from './metric-notes.js';
@@ -189,7 +189,7 @@ function phaseTable(phases: readonly PhaseResult[], times: boolean): string {
     `${p.index}${p.stopped ? ' stopped' : ''}`,
     p.startedAt?.slice(0, 16).replace('T', ' ') ?? '',
     count(p.users),
-    p.configuration ? percent(p.configuration.coverage, 0) : '',
+    p.configuration ? coveragePercent(p.configuration.coverage) : '',
     p.configuration ? clip(weightsText(p.configuration.weights), 40) : '',
     p.srm ? formatP(p.srm.pValue) : '',
   ]);

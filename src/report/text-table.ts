@@ -129,6 +129,11 @@ export function count(n: number): string {
   return n.toLocaleString('en-US');
 }
 
+/** A coverage as a percentage to 3 digits: 50%, 12.3%, 0.04% (never 0% for a coverage above 0). */
+export function coveragePercent(x: number): string {
+  return `${Number((x * 100).toPrecision(3))}%`;
+}
+
 export function percent(x: number | null, digits = 2): string {
   return x === null ? '' : `${(x * 100).toFixed(digits)}%`;
 }

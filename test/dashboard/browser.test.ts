@@ -792,6 +792,28 @@ test('the phase view: a timeline and a table of the phases, and one phase alone 
   await page.close();
 });
 
+test('on a phone (390 px wide), the page does not scroll sideways: wide tables scroll in their own box, charts fit', async () => {
+  const { page, problems } = await openPage();
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflow = () =>
+    page.evaluate(() => ({
+      page: document.documentElement.scrollWidth,
+      wide: [...document.querySelectorAll('table, .chart')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1).length,
+    }));
+  await page.goto(url);
+  await page.waitForSelector('html[data-ready="overview"]');
+  assert.deepEqual(await overflow(), { page: 390, wide: 0 }, 'the overview');
+  for (const id of ['checkout-delay', 'search-ranking']) {
+    await showTrackSet(page, id);
+    assert.deepEqual(await overflow(), { page: 390, wide: 0 }, id);
+  }
+  // A cell is never squeezed to a letter a line: its text stays on one line, and its table scrolls.
+  const cellHeights = await page.$$eval('section[data-section="phases"] td, section[data-section="phases"] th', (cells) => cells.map((c) => c.getBoundingClientRect().height));
+  assert.ok(Math.max(...cellHeights) < 60, `phase table cells at most ${Math.max(...cellHeights)} px high`);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test('Ramp by clicking, after a confirmation: the store gets the new coverage and weights, and a cancel writes nothing', async () => {
   const { page, problems } = await openPage();
   await showTrackSet(page, 'checkout-delay');
@@ -820,6 +842,27 @@ test('Ramp by clicking, after a confirmation: the store gets the new coverage an
     assert.equal(after.coverage, 0.4);
     assert.deepEqual({ ...after.weights }, { short_delay: 2, long_delay: 0.5 }, 'tracks not changed keep their weight');
     assert.equal(after.epoch, before.epoch! + 1, 'a new phase begins');
+
+    // A coverage finer than a tenth of a percent shows as it is, and stays as it is when only a
+    // weight is edited (rounded to a tenth, 0.04% showed as 0 and was sent as a change).
+    const ramp = async (fields: Record<string, string>, phases: number) => {
+      await page.click('button[data-action="ramp"]');
+      for (const [name, value] of Object.entries(fields)) await page.fill(`dialog input[name="${name}"]`, value);
+      await page.click('dialog button[data-action="confirm"]');
+      await page.waitForFunction(() => document.querySelector('dialog') === null);
+      await page.waitForFunction((n) => document.querySelector('section[data-section="phases"] h2')?.textContent === `Phases (${n})`, phases);
+    };
+    await ramp({ coverage: '0.04' }, phasesBefore + 2);
+    const fine = (await store.readControls()).find((c) => c.trackSetId === 'checkout-delay')!.coverage!;
+    assert.ok(Math.abs(fine - 0.0004) < 1e-15, `${fine}`);
+    await page.click('button[data-action="ramp"]');
+    assert.equal(await page.inputValue('dialog input[name="coverage"]'), '0.04');
+    await page.click('dialog button[data-action="cancel"]');
+    await ramp({ 'weight:long_delay': '1' }, phasesBefore + 3);
+    const weightOnly = (await store.readControls()).find((c) => c.trackSetId === 'checkout-delay')!;
+    assert.equal(weightOnly.coverage, fine, 'a weight-only ramp keeps the coverage');
+    assert.equal(weightOnly.weights!.long_delay, 1);
+    assert.match((await page.textContent('section[data-section="phases"]'))!, /coverage 0\.04%/);
   } finally {
     await store.close();
   }

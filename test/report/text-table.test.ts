@@ -122,3 +122,12 @@ test('the dashboard prints an interval end open at 0 (the smallest double) as ">
   assert.equal(dashboardSignedMs(-Number.MIN_VALUE), '< 0');
   assert.equal(dashboardSignedMs(0.015), '+0.015 ms');
 });
+
+test('coveragePercent: a coverage to 3 digits, never 0% above 0, in the report and the dashboard alike', async () => {
+  const { coveragePercent } = await import('../../src/report/text-table.js');
+  const { coveragePercent: dashboardCoveragePercent } = await import('../../src/dashboard/client/dom.js');
+  for (const [x, text] of [[1, '100%'], [0.5, '50%'], [0.12345, '12.3%'], [0.0004, '0.04%'], [0, '0%'], [0.1 + 0.2, '30%']] as const) {
+    assert.equal(coveragePercent(x), text);
+    assert.equal(dashboardCoveragePercent(x), text);
+  }
+});

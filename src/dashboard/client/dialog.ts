@@ -86,7 +86,11 @@ export function rampDialog(options: RampOptions): Promise<{ coverage?: number; w
     field.value = String(value);
     return field;
   };
-  const coverage = input('coverage', Math.round(options.coverage * 1000) / 10, '0.1');
+  // The exact percentage (to 12 digits, without binary noise such as 12.345000000000001), and
+  // sent only when its text was edited: rounded to a tenth, a coverage of 0.04% read 0 and was
+  // sent as a change when only a weight was edited, closing the test to new users.
+  const coverage = input('coverage', Number((options.coverage * 100).toPrecision(12)), 'any');
+  const shownCoverage = coverage.value;
   coverage.max = '100';
   const weights = Object.entries(options.weights).map(([track, weight]) => [track, input(`weight:${track}`, weight, 'any')] as const);
   const problem = el('p', { class: 'error', data: { field: 'ramp-problem' } });
@@ -117,7 +121,7 @@ export function rampDialog(options: RampOptions): Promise<{ coverage?: number; w
       if (weight !== options.weights[track]) changed[track] = weight;
     }
     const change = {
-      ...(Math.abs(share - options.coverage) > 1e-9 ? { coverage: share } : {}),
+      ...(coverage.value !== shownCoverage && Math.abs(share - options.coverage) > 1e-12 ? { coverage: share } : {}),
       ...(Object.keys(changed).length > 0 ? { weights: changed } : {}),
     };
     finish(Object.keys(change).length === 0 ? null : change);

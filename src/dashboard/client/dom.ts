@@ -117,6 +117,11 @@ export function ms(x: number | null): string {
   return x >= 1000 ? `${(x / 1000).toFixed(2)} s` : x >= 10 ? `${x.toFixed(0)} ms` : `${x.toPrecision(2)} ms`;
 }
 
+/** A coverage as a percentage to 3 digits: 50%, 12.3%, 0.04% (never 0% for a coverage above 0), as the text report writes it. */
+export function coveragePercent(x: number): string {
+  return `${Number((x * 100).toPrecision(3))}%`;
+}
+
 /** +0.11 ms or -2.3 ms: a difference of latencies. */
 export function signedMs(x: number): string {
   // An interval's end open at 0 (tracks a bucket apart) is the next double, 5e-324: "> 0".

@@ -3,7 +3,7 @@ import { holdoutBadge, isSerious, shadowBadge, statusBadge, warningBadges } from
 import type { ChartPanel } from './charts.js';
 import { TYPE_LABELS, errorChart, latencyChart, liftChart, rateChart } from './charts.js';
 import { confirmDialog, rampDialog } from './dialog.js';
-import { chancePercent, count, el, latency, ms, number, numberCell, numbersAlike, percent, pText, pValue, resolutionOf, signedMs, signedPercent, table, upper, when } from './dom.js';
+import { chancePercent, count, coveragePercent, el, latency, ms, number, numberCell, numbersAlike, percent, pText, pValue, resolutionOf, signedMs, signedPercent, table, upper, when } from './dom.js';
 import { shadowSection } from './shadow.js';
 
 /** What the view's buttons and choices do. */
@@ -211,7 +211,7 @@ function phaseSummary(p: PhaseResult): string {
   const c = p.configuration;
   if (c === null) return 'configuration not recorded';
   const weights = Object.entries(c.weights).map(([t, w]) => `${t}=${w}`).join(', ');
-  return `coverage ${Math.round(c.coverage * 1000) / 10}%, weights ${weights}${c.sticky ? ', sticky' : ''}`;
+  return `coverage ${coveragePercent(c.coverage)}, weights ${weights}${c.sticky ? ', sticky' : ''}`;
 }
 
 function controls(set: TrackSetResult, actions: ControlActions): HTMLElement {

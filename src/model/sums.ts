@@ -195,6 +195,12 @@ export interface PhaseSums {
   readonly definition: RecordedDefinition | null;
   readonly tracks: readonly Omit<TrackSums, 'health'>[];
   /**
+   * The health of each track in the phase's minutes (a minute counts to the phase in effect at
+   * its start; minutes before the set's first phase to its first), by track: the tracks with
+   * health rows in it. Absent from a store that does not keep it (a phase alone then has none).
+   */
+  readonly health?: ReadonlyMap<string, HealthSums>;
+  /**
    * The cap each capped metric came to in this phase (`summarize({ caps })`): a fixed cap's
    * value, or a percentile's over the phase's units; null when the percentile fell on units
    * without a value (then the metric is not capped in the phase).

@@ -1,4 +1,4 @@
-import type { ControlState, ExposureEvent, MetricEvent, RecordedEvent } from '../model/events.js';
+import type { ControlState, ExposureEvent, HealthEvent, MetricEvent, RecordedEvent } from '../model/events.js';
 import { declarationOf } from '../model/metrics.js';
 import { NO_SEGMENT } from '../model/dimensions.js';
 import type { MetricDeclaration } from '../model/metrics.js';
@@ -16,7 +16,7 @@ import { shadowSumsOf } from './shadow-rows.js';
 import type { ShadowBucketRow, ShadowCountRow, ShadowSampleRow } from './shadow-rows.js';
 import { assertDimension } from './dimension-option.js';
 import { appliedCaps, buildSummary, utcDay } from './summary-rows.js';
-import { phaseStartsOf, phaseWindows } from './phase-windows.js';
+import { phaseMinutes, phaseStartsOf, phaseWindows } from './phase-windows.js';
 import type { DefinitionRow, ExposureCell, MetricCell, PercentileCapRow, ProductCell, SummaryRows } from './summary-rows.js';
 
 /** A store in this process's memory, for tests: {@link memoryStore}. */
@@ -204,6 +204,7 @@ function summaryRowsOf(
   const exposureCells = new Map<string, ExposureCell>();
   const healthGroups = new Map<string, SummaryRows['health'][number]>();
   const histogramGroups = new Map<string, SummaryRows['histogram'][number]>();
+  const healthEvents: HealthEvent[] = [];
   const latest = new Map<string, DefinitionRow>();
   const firstOfPhase = new Map<string, DefinitionRow>();
   for (const e of events) {
@@ -226,14 +227,7 @@ function summaryRowsOf(
       c.first = Math.min(c.first, e.at);
       c.last = Math.max(c.last, e.at);
     } else if (e.kind === 'health') {
-      const h = group(healthGroups, `${e.trackSetId}\u0000${e.track}`, () => ({ trackSetId: e.trackSetId, track: e.track, runs: 0, errors: 0, totalMs: 0 }));
-      h.runs += e.runs;
-      h.errors += e.errors;
-      h.totalMs += e.totalMs;
-      e.histogram.forEach((count, bucket) => {
-        if (count === 0) return;
-        group(histogramGroups, `${e.trackSetId}\u0000${e.track}\u0000${bucket}`, () => ({ trackSetId: e.trackSetId, track: e.track, bucket, count: 0 })).count += count;
-      });
+      healthEvents.push(e);
     } else if (e.kind === 'definition') {
       const row: DefinitionRow = {
         trackSetId: e.trackSetId,
@@ -260,6 +254,19 @@ function summaryRowsOf(
   rows.definitions = [...latest.values()];
   rows.starts = phaseStartsOf(definitionTimes);
   const windows = phaseWindows(rows.starts);
+  // Health rows count to the phase in effect at their minute's start ('' for a set without starts).
+  const minutes = phaseMinutes(rows.starts);
+  for (const e of healthEvents) {
+    const phase = minutes.find((m) => m.trackSetId === e.trackSetId && e.minute >= m.from && e.minute < m.to)?.phase ?? '';
+    const h = group(healthGroups, `${e.trackSetId}\u0000${e.track}\u0000${phase}`, () => ({ trackSetId: e.trackSetId, track: e.track, phase, runs: 0, errors: 0, totalMs: 0 }));
+    h.runs += e.runs;
+    h.errors += e.errors;
+    h.totalMs += e.totalMs;
+    e.histogram.forEach((count, bucket) => {
+      if (count === 0) return;
+      group(histogramGroups, `${e.trackSetId}\u0000${e.track}\u0000${phase}\u0000${bucket}`, () => ({ trackSetId: e.trackSetId, track: e.track, phase, bucket, count: 0 })).count += count;
+    });
+  }
   const endOf = (e: ExposureEvent): number | null => {
     const phase = e.phase ?? '';
     return windows.find((w) => w.trackSetId === e.trackSetId && w.phase === phase && e.at >= w.from && e.at < w.to)?.ended ?? null;

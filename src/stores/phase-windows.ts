@@ -1,7 +1,8 @@
 /**
  * Phase windows: when each set's phases began and ended, and until when a user's conversions
  * count, from the recorded phase starts (and a holdout's changes). The stores join their
- * conversions with these windows; the summary reads each phase's span from them.
+ * conversions with these windows, and their health rows with the phases' minutes; the summary
+ * reads each phase's span from them.
  */
 
 /** When a set's current phase changed: a recorded definition whose phase differs from the one recorded before it. */
@@ -94,6 +95,35 @@ export function phaseSpans(starts: readonly PhaseStart[]): Map<string, PhaseSpan
       const endedAt = list[i + 1]?.at ?? null;
       const before = spans.get(key);
       spans.set(key, { startedAt: before?.startedAt ?? segment.at, endedAt, stretches: [...(before?.stretches ?? []), { from: segment.at, to: endedAt }] });
+    });
+  }
+  return spans;
+}
+
+/** The epoch minutes of one stretch a phase was in effect (`from` inclusive, `to` exclusive). */
+export interface PhaseMinutes {
+  trackSetId: string;
+  phase: string;
+  from: number;
+  to: number;
+}
+
+/**
+ * Which phase each minute of a set's health rows belongs to, for the stores' health queries:
+ * the one in effect at the minute's start (health is counted per minute, so a minute a change
+ * fell in counts to the phase before it). Minutes before the set's first start count to its
+ * first phase, so the first minute of a test is its own; minutes of a set without starts to ''
+ * (the stores' default, as its exposures' phase).
+ */
+export function phaseMinutes(starts: readonly PhaseStart[]): PhaseMinutes[] {
+  const spans: PhaseMinutes[] = [];
+  for (const [id, list] of groupBySet(starts)) {
+    list.forEach((start, k) => {
+      // The first minute starting at or after the start (epoch minutes are >= 0: BEFORE_ALL is before them all).
+      const from = k === 0 ? BEFORE_ALL : Math.ceil(start.at / 60_000);
+      const next = list[k + 1];
+      const to = next === undefined ? AFTER_ALL : Math.ceil(next.at / 60_000);
+      if (from < to) spans.push({ trackSetId: id, phase: start.phase, from, to });
     });
   }
   return spans;

@@ -12,7 +12,7 @@ import type { ControlRow } from './control-rows.js';
 import { controlsSql, guardrailsSql, healthSql, histogramSql, phaseStartsSql, postgresDialect } from './summary-sql.js';
 import { appliedCaps, percentileCapsOf, segmentOf, utcDay } from './summary-rows.js';
 import type { ExposureCell, MetricCell, PercentileCapRow, ProductCell, SummaryRows } from './summary-rows.js';
-import { phaseWindows, startOf } from './phase-windows.js';
+import { phaseMinutes, phaseWindows, startOf } from './phase-windows.js';
 import type { PhaseStart } from './phase-windows.js';
 import { definitionRow } from './definition-rows.js';
 import type { DefinitionSqlRow } from './definition-rows.js';
@@ -61,6 +61,10 @@ export async function postgresSummaryRows(reader: PostgresSummaryReader, s: stri
   const n = params.length;
   const ends = ended.length === 0 ? '' : `LEFT JOIN unnest($${n + 1}::text[], $${n + 2}::text[], $${n + 3}::int8[], $${n + 4}::int8[], $${n + 5}::int8[]) AS x(track_set_id, phase, from_at, to_at, ended)
     ON x.track_set_id = e.track_set_id AND x.phase = COALESCE(e.phase, '') AND e.at >= x.from_at AND e.at < x.to_at`;
+  // Health rows count to the phase in effect at their minute's start: the phases' minutes, as arrays.
+  const spans = phaseMinutes(starts);
+  const minutes = spans.length === 0 ? null : `SELECT * FROM unnest($${n + 1}::text[], $${n + 2}::text[], $${n + 3}::int8[], $${n + 4}::int8[]) AS m(track_set_id, phase, from_minute, to_minute)`;
+  const minuteParams = [...params, ...(spans.length === 0 ? [] : (['trackSetId', 'phase', 'from', 'to'] as const).map((field) => spans.map((m) => m[field])))];
   const open = (at: string) => (ended.length === 0 ? 'true' : `(x.ended IS NULL OR ${at} < x.ended)`);
   const day = daily ? '(e.at / 86400000)::integer::text' : 'NULL';
   // A user's total is the unit's pre-added total when every conversion came at or after the
@@ -175,8 +179,8 @@ export async function postgresSummaryRows(reader: PostgresSummaryReader, s: stri
       WHERE ${open('t.first_at')} ${and('e.')} GROUP BY 1, 2, 3, 4, 5 ${bySegment}`,
       [...settledParams, ...settledCaps.params],
     ),
-    q<SummaryRows['health'][number]>(healthSql(dialect, where(''))),
-    q<SummaryRows['histogram'][number]>(histogramSql(dialect, where('h.'))),
+    reader.rows<SummaryRows['health'][number]>(healthSql(dialect, where('h.'), minutes), minuteParams),
+    reader.rows<SummaryRows['histogram'][number]>(histogramSql(dialect, where('h.'), minutes), minuteParams),
     q<SummaryRows['guardrails'][number]>(guardrailsSql(dialect, where(''))),
     q<ControlRow & QueryResultRow>(controlsSql(dialect, where(''))),
   ]);

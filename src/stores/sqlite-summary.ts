@@ -13,7 +13,7 @@ import type { ControlRow } from './control-rows.js';
 import { controlsSql, guardrailsSql, healthSql, histogramSql, phaseStartsSql, SQLITE_DIALECT } from './summary-sql.js';
 import { appliedCaps, percentileCapsOf, utcDay } from './summary-rows.js';
 import type { ExposureCell, MetricCell, PercentileCapRow, ProductCell, SummaryRows } from './summary-rows.js';
-import { phaseWindows, startOf } from './phase-windows.js';
+import { phaseMinutes, phaseWindows, startOf } from './phase-windows.js';
 import type { PhaseStart } from './phase-windows.js';
 import { definitionRow } from './definition-rows.js';
 import type { DefinitionSqlRow } from './definition-rows.js';
@@ -202,16 +202,23 @@ export function summaryRowsSqlite(db: BetterSqlite3.Database, options: Summarize
   // and named here, on the few grouped rows.
   for (const cell of [...exposures, ...metrics, ...(products ?? [])]) cell.day = cell.day === null ? null : utcDay(Number(cell.day) * 86_400_000);
   const health = part.health === true;
+  // Health rows count to the phase in effect at their minute's start: the phases' minutes, as a small table.
+  const minuteSpans = health ? phaseMinutes(starts).map((m) => [m.trackSetId, m.phase, m.from, m.to]) : [];
+  const minutes = minuteSpans.length === 0
+    ? null
+    : `SELECT json_extract(value, '$[0]') AS track_set_id, json_extract(value, '$[1]') AS phase, json_extract(value, '$[2]') AS from_minute,
+        json_extract(value, '$[3]') AS to_minute FROM json_each(@minutes)`;
+  const minuteParams = minutes === null ? {} : { minutes: JSON.stringify(minuteSpans) };
   return {
     exposures,
     metrics,
     ...(products === undefined ? {} : { products }),
     health: !health
       ? []
-      : all(healthSql(SQLITE_DIALECT, where(''))),
+      : all(healthSql(SQLITE_DIALECT, where('h.'), minutes), minuteParams),
     histogram: !health
       ? []
-      : all(histogramSql(SQLITE_DIALECT, where('h.'))),
+      : all(histogramSql(SQLITE_DIALECT, where('h.'), minutes), minuteParams),
     phases,
     starts: sets ? starts : [],
     definitions,

@@ -53,8 +53,9 @@ export interface SummaryRows {
   metrics: MetricCell[];
   /** Present when ratios were asked for (possibly empty): then every track carries `products`. */
   products?: ProductCell[];
-  health: Array<{ trackSetId: string; track: string; runs: number; errors: number; totalMs: number }>;
-  histogram: Array<{ trackSetId: string; track: string; bucket: number; count: number }>;
+  /** Per set, track and phase: the phase in effect at each health row's minute's start (phaseMinutes). */
+  health: Array<{ trackSetId: string; track: string; phase: string; runs: number; errors: number; totalMs: number }>;
+  histogram: Array<{ trackSetId: string; track: string; phase: string; bucket: number; count: number }>;
   /** Per set and phase, its first recorded definition. */
   phases: DefinitionRow[];
   /** Per set, every change of its phase, in time order. */
@@ -116,7 +117,7 @@ interface HealthAcc {
 interface SetAcc {
   tracks: Map<string, TrackAcc>;
   health: Map<string, HealthAcc>;
-  phases: Map<string, { tracks: Map<string, TrackAcc>; first: number | null }>;
+  phases: Map<string, { tracks: Map<string, TrackAcc>; health: Map<string, HealthAcc>; first: number | null }>;
   daily: Map<string, Map<string, TrackAcc>>;
   /** By day, then phase. */
   dailyPhases: Map<string, Map<string, Map<string, TrackAcc>>>;
@@ -136,7 +137,7 @@ export function buildSummary(rows: SummaryRows, trackSetId?: string, caps: reado
   };
   const phaseOf = (set: SetAcc, phase: string) => {
     let acc = set.phases.get(phase);
-    if (acc === undefined) set.phases.set(phase, (acc = { tracks: new Map(), first: null }));
+    if (acc === undefined) set.phases.set(phase, (acc = { tracks: new Map(), health: new Map(), first: null }));
     return acc;
   };
   for (const d of rows.definitions) for (const track of d.weights.keys()) trackIn(setOf(d.trackSetId).tracks, track);
@@ -161,15 +162,22 @@ export function buildSummary(rows: SummaryRows, trackSetId?: string, caps: reado
     const key = productKey(c.numerator, c.denominator);
     for (const acc of accumulatorsOf(set, c.phase, phaseOf(set, c.phase).tracks, c.day, c.track, c.segment)) acc.products.set(key, (acc.products.get(key) ?? 0) + c.sum);
   }
+  // Health adds to the set's totals, and to its phase's when the set has that phase (a set's
+  // phases are those of its definitions and exposures: health alone makes none).
+  const healthAccs = (r: { trackSetId: string; track: string; phase: string }): HealthAcc[] => {
+    const set = setOf(r.trackSetId);
+    const phase = set.phases.get(r.phase);
+    return phase === undefined ? [healthOf(set.health, r.track)] : [healthOf(set.health, r.track), healthOf(phase.health, r.track)];
+  };
   for (const r of rows.health) {
-    const acc = healthOf(setOf(r.trackSetId), r.track);
-    acc.runs += r.runs;
-    acc.errors += r.errors;
-    acc.totalMs += r.totalMs;
+    for (const acc of healthAccs(r)) {
+      acc.runs += r.runs;
+      acc.errors += r.errors;
+      acc.totalMs += r.totalMs;
+    }
   }
   for (const r of rows.histogram) {
-    const acc = healthOf(setOf(r.trackSetId), r.track);
-    if (r.bucket >= 0 && r.bucket < acc.histogram.length) acc.histogram[r.bucket]! += r.count;
+    for (const acc of healthAccs(r)) if (r.bucket >= 0 && r.bucket < acc.histogram.length) acc.histogram[r.bucket]! += r.count;
   }
   for (const c of rows.controls) setOf(c.trackSetId);
   for (const g of rows.guardrails) setOf(g.trackSetId);
@@ -200,6 +208,7 @@ export function buildSummary(rows: SummaryRows, trackSetId?: string, caps: reado
           ...(span !== undefined && span.stretches.length > 1 ? { stretches: span.stretches } : {}),
           definition: definition ? recorded(definition) : null,
           tracks: sortedTracks(acc.tracks),
+          health: new Map([...acc.health.entries()].sort(([a], [b]) => byName(a, b))),
           ...(caps.length > 0 ? { caps: capsOf(caps, rows.percentileCaps ?? [], id, phase) } : {}),
         };
       })
@@ -283,9 +292,9 @@ function trackIn(tracks: Map<string, TrackAcc>, track: string): TrackAcc {
   return acc;
 }
 
-function healthOf(set: SetAcc, track: string): HealthAcc {
-  let acc = set.health.get(track);
-  if (acc === undefined) set.health.set(track, (acc = { runs: 0, errors: 0, totalMs: 0, histogram: emptyHistogram() }));
+function healthOf(health: Map<string, HealthAcc>, track: string): HealthAcc {
+  let acc = health.get(track);
+  if (acc === undefined) health.set(track, (acc = { runs: 0, errors: 0, totalMs: 0, histogram: emptyHistogram() }));
   return acc;
 }
 

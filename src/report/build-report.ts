@@ -124,7 +124,7 @@ const NO_WEIGHTS: ReadonlyMap<string, number> = new Map();
 /** The phases of a set, numbered; a set summarized without phases (an older store) is one phase. */
 function phasesOf(set: TrackSetSums): PhaseSums[] {
   if (set.phases.length > 0) return [...set.phases];
-  return [{ phase: '', startedAt: set.firstExposureAt, endedAt: null, definition: set.definition, tracks: set.tracks }];
+  return [{ phase: '', startedAt: set.firstExposureAt, endedAt: null, definition: set.definition, tracks: set.tracks, health: new Map(set.tracks.map((t) => [t.track, t.health])) }];
 }
 
 function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
@@ -136,7 +136,8 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
   const one = options.phase === undefined ? undefined : phases[options.phase - 1]!;
   const weights = (one ? one.definition?.weights : set.definition?.weights) ?? set.definition?.weights ?? NO_WEIGHTS;
   const pooled = one ? one.tracks : analysed.length === phases.length && set.phases.length > 0 ? poolPhases(phases) : set.tracks;
-  const tracks = orderTracks(pooled, weights, set.tracks);
+  // One phase alone: its own minutes' health, not the whole test's.
+  const tracks = orderTracks(pooled, weights, one ? healthTracks(one) : set.tracks);
   const names = tracks.map((t) => t.track);
   // 'control' is the baseline when the set has one: in its weights, or with users. A 'control'
   // seen only in health rows (runs outside the test) is not a track to compare with.
@@ -198,6 +199,12 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
         (earlierTrips.length > 0
           ? `a guardrail tripped ${earlierTrips.map((t) => `'${t}'`).join(', ')} in an earlier phase, and a process that tripped a track serves the baseline instead until it restarts; else check for assignment or logging bugs before trusting results`
           : 'check for assignment or logging bugs before trusting results'),
+    });
+  }
+  if (one && !tracks.some((t) => t.health.runs > 0) && set.tracks.some((t) => t.health.runs > 0)) {
+    warnings.push({
+      kind: 'no-health',
+      message: `phase ${options.phase} has no health rows (no runs recorded in its minutes): no runs, errors or latency to show for it alone; the report without --phase has the whole test's`,
     });
   }
   const minUsers = options.minUsers ?? 100;
@@ -369,13 +376,13 @@ function phaseResult(phase: PhaseSums, index: number, set: TrackSetSums, baselin
     srm: check === null ? null : { pValue: check.pValue, mismatch: check.mismatch },
     srmExcluded: leftOut(split),
     tracks: tracks.map((t) => ({ name: t.track, users: t.users, expectedShare: totalWeight > 0 && weights.has(t.track) ? weights.get(t.track)! / totalWeight : null })),
-    ...(options.allPhases ? { results: analyse(tracks, [phase], baseline, specs, weights, options) } : {}),
+    ...(options.allPhases ? { results: analyse(orderTracks(phase.tracks, weights, healthTracks(phase)), [phase], baseline, specs, weights, options) } : {}),
   };
 }
 
 /**
- * The tracks in the order of their weights, with health from the set's totals (health is not
- * kept per phase); tracks with a weight and no users yet are shown empty.
+ * The tracks in the order of their weights, with health from `withHealth` (the set's totals, or
+ * one phase's: healthTracks); tracks with a weight and no users yet are shown empty.
  */
 function orderTracks(tracks: readonly ArmSums[], weights: ReadonlyMap<string, number>, withHealth: readonly TrackSums[]): TrackSums[] {
   const order = [...weights.keys()];
@@ -393,6 +400,11 @@ function orderTracks(tracks: readonly ArmSums[], weights: ReadonlyMap<string, nu
     .filter((name) => !known.has(name) && weights.get(name)! > 0)
     .map((track) => ({ track, users: 0, metrics: new Map(), health: { runs: 0, errors: 0, totalMs: 0, histogram: [] } }));
   return [...present, ...healthOnly, ...empty].sort((a, b) => rank(a.track) - rank(b.track) || a.track.localeCompare(b.track));
+}
+
+/** A phase's health as orderTracks takes it: the tracks with health rows in the phase's minutes. */
+function healthTracks(phase: PhaseSums): TrackSums[] {
+  return [...(phase.health ?? new Map<string, HealthSums>())].map(([track, health]) => ({ track, users: 0, metrics: new Map(), health }));
 }
 
 /** The normal-approximation interval of one track's value, or null with fewer than 2 users. */

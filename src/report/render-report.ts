@@ -109,8 +109,8 @@ function renderTrackSet(set: TrackSetResult, options: RenderOptions): string {
   }
   if (set.segments) lines.push(...segmentLines(set));
   if (set.shadow !== null) lines.push(...(assigned ? [''] : []), renderShadow(set, { latency, samples: options.samples ?? true }));
-  // Health is counted per minute, not per phase: one phase's analysis still shows every run.
-  if (set.analysedPhases.length === 1 && phases > 1) lines.push('  (runs and latency: every phase; health is not kept per phase)');
+  // Health is counted per minute: one phase's analysis reads the minutes it was in effect at the start of.
+  if (set.analysedPhases.length === 1 && phases > 1) lines.push(`  (runs and latency: the minutes of phase ${set.analysedPhases[0]}, each counted in the phase in effect at its start)`);
   for (const phase of set.phases) {
     if (phase.results === undefined || phase.users === 0) continue;
     const from = times ? `${phase.startedAt?.slice(0, 16).replace('T', ' ') ?? 'start unknown'}, ` : '';

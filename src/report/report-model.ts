@@ -208,7 +208,7 @@ export interface TrackResult {
 }
 
 /** What a warning is about, for code that filters them (`warning.kind === 'sample-ratio-mismatch'`). */
-export type WarningKind = 'sample-ratio-mismatch' | 'too-few-users' | 'peeking' | 'guardrail' | 'guardrail-metric' | 'no-baseline' | 'latency' | 'shadow' | 'holdout-intake' | 'unknown-serve';
+export type WarningKind = 'sample-ratio-mismatch' | 'too-few-users' | 'peeking' | 'guardrail' | 'guardrail-metric' | 'no-baseline' | 'latency' | 'shadow' | 'holdout-intake' | 'unknown-serve' | 'no-health';
 
 /**
  * Something that makes a set's numbers less trustworthy, or calls for action, with its text.

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { StoreError, TrackSet, TracksError, UnitOfKey, close, configure, convert, eventProblem, flush, memoryStore, postgresStore, rampTrackSet, resumeTrackSet, sqliteStore, stats, stopTrackSet } from '../../src/index.js';
+import { StoreError, TrackSet, TracksError, UnitOfKey, buildReport, close, configure, convert, eventProblem, flush, memoryStore, postgresStore, rampTrackSet, resumeTrackSet, sqliteStore, stats, stopTrackSet } from '../../src/index.js';
 import { utf8Length } from '../../src/core/names.js';
 import type { RecordedEvent, Store } from '../../src/index.js';
 import { EVENT_KINDS, EVENT_TABLES } from '../../src/model/event-tables.js';
@@ -246,6 +246,62 @@ for (const kind of kinds) {
       assert.equal(converted('B'), 1, 'b-kept');
       assert.deepEqual(sums!.phases.map((p) => [p.phase, p.startedAt, p.endedAt]), [['A', day, null], ['B', day + 10 * hour, day + 20 * hour]]);
       await store.close();
+    });
+
+    test("a phase alone has the latency, errors and p95 warning of its own minutes' health rows, a minute in the phase in effect at its start", async () => {
+      const { store } = kind.fresh();
+      const memory = memoryStore();
+      const minute = 60_000;
+      const m0 = day / minute;
+      const def = (phase: string, at: number): RecordedEvent => ({ kind: 'definition', eventId: `d-${phase}`, trackSetId: 'lat', weights: { control: 1, slow: 1 }, coverage: 1, control: 'control', phase, at });
+      // A from minute 0, B from 30 s into minute 10, C from minute 20 (no health rows in C).
+      const events: RecordedEvent[] = [def('A', day), def('B', day + 10 * minute + 30_000), def('C', day + 20 * minute)];
+      for (const [phase, at] of [['A', day], ['B', day + 11 * minute], ['C', day + 21 * minute]] as const) {
+        for (let u = 0; u < 4; u++) events.push({ kind: 'exposure', eventId: `x-${phase}${u}`, trackSetId: 'lat', track: u % 2 ? 'slow' : 'control', unit: `${phase}${u}`, at: at + u, phase });
+      }
+      let n = 0;
+      const health = (track: string, m: number, bucket: number, runs: number, errors: number) => {
+        const histogram = new Array<number>(bucket + 1).fill(0);
+        histogram[bucket] = runs;
+        events.push({ kind: 'health', eventId: `h${n++}`, trackSetId: 'lat', track, minute: m, runs, errors, totalMs: runs, histogram });
+      };
+      // A: both tracks alike; a minute before A's first start counts to A, as does minute 10 (B began 30 s into it).
+      health('control', m0 - 1, 10, 7, 0);
+      for (const m of [m0 + 2, m0 + 10]) for (const track of ['control', 'slow']) health(track, m, 10, 150, 1);
+      // B: 'slow' far slower, and erring.
+      for (const m of [m0 + 11, m0 + 15]) {
+        health('control', m, 10, 150, 0);
+        health('slow', m, 30, 150, 30);
+      }
+      for (const s of [store, memory]) await s.write(events);
+      const sums = await store.summarize();
+      assert.deepEqual(sums, await memory.summarize());
+      const runs = (report: ReturnType<typeof buildReport>) => Object.fromEntries(report.trackSets[0]!.tracks.map((t) => [t.name, [t.latency.runs, t.latency.errors]]));
+      const latencyWarned = (report: ReturnType<typeof buildReport>) => report.trackSets[0]!.warnings.some((w) => w.kind === 'latency');
+      const combined = buildReport(sums);
+      assert.deepEqual(runs(combined), { control: [607, 2], slow: [600, 62] }, 'the combined report reads every health row');
+      const [a, b, c] = [1, 2, 3].map((phase) => buildReport(sums, { phase }));
+      assert.deepEqual(runs(a!), { control: [307, 2], slow: [300, 2] });
+      assert.equal(latencyWarned(a!), false, "in A, 'slow' is not slower");
+      assert.deepEqual(runs(b!), { control: [300, 0], slow: [300, 60] });
+      assert.ok(latencyWarned(b!), "in B, 'slow' is slower at p95");
+      assert.equal(b!.trackSets[0]!.tracks.find((t) => t.name === 'slow')!.latency.errorRate, 0.2);
+      assert.deepEqual(runs(c!), { control: [0, 0], slow: [0, 0] }, "C has no health rows: not the whole test's figures");
+      assert.ok(c!.trackSets[0]!.warnings.some((w) => w.kind === 'no-health' && /phase 3 has no health rows/.test(w.message)), 'and says so');
+      // --all-phases: each phase alone, the same figures.
+      const all = buildReport(sums, { allPhases: true }).trackSets[0]!.phases.map((p) => Object.fromEntries(p.results!.map((t) => [t.name, t.latency.runs])));
+      assert.deepEqual(all, [{ control: 307, slow: 300 }, { control: 300, slow: 300 }, { control: 0, slow: 0 }]);
+      await store.close();
+      // A store with no phase starts at all (no definition recorded): every health row is phase ''.
+      const bare = kind.fresh().store;
+      const unphased: RecordedEvent[] = [{ kind: 'exposure', eventId: 'x-old', trackSetId: 'lat', track: 'control', unit: 'old', at: day }, events.find((e) => e.kind === 'health')!];
+      await bare.write(unphased);
+      const bareMemory = memoryStore();
+      await bareMemory.write(unphased);
+      const bareSums = await bare.summarize();
+      assert.deepEqual(bareSums, await bareMemory.summarize());
+      assert.equal(bareSums[0]!.phases[0]!.health?.get('control')?.runs, 7, "the exposures' phase '' has the health rows");
+      await bare.close();
     });
 
     test("CUPED's covariates: each user's history in the window before the exposure, per metric, summed with the outcome", async () => {

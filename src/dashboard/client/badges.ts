@@ -14,6 +14,7 @@ const WARNING_LABELS: Readonly<Record<WarningKind, string>> = {
   shadow: 'shadow differs',
   'holdout-intake': 'cut by holdout',
   'unknown-serve': 'serves its baseline',
+  'no-health': 'no health in phase',
 };
 
 /** Warnings that mean the numbers cannot be trusted yet. */

@@ -7,6 +7,7 @@ import { ANALYSIS_FLAGS, ANALYSIS_USAGE, correctionOf, cupedOf } from './analysi
 import { baselinesOf, CONTROL_USAGE } from './control-option.js';
 import { numberFlag, parse } from './parse.js';
 import { openExistingStore, STORE_USAGE } from './store-option.js';
+import { outboxNote } from './outbox-note.js';
 
 const usage = `Usage: tracks dashboard [options]
 
@@ -68,6 +69,9 @@ export const dashboardCommand: Command = {
       throw error;
     }
     io.stdout(`tracks dashboard: ${dashboard.openUrl} (${store.description}); Ctrl-C to stop`);
+    // Said once at the start: the page shows the store, and events in the outbox are not in it yet.
+    const waiting = outboxNote(values.store ?? io.env.TRACKS_STORE);
+    if (waiting !== undefined) io.stdout(`tracks dashboard: ${waiting}`);
     await new Promise<void>((resolve) => {
       const stop = () => {
         process.removeListener('SIGINT', stop);

@@ -8,6 +8,7 @@ import { numberFlag, parse } from './parse.js';
 import { ANALYSIS_FLAGS, ANALYSIS_USAGE, correctionOf, cupedOf } from './analysis-options.js';
 import { baselinesOf, CONTROL_USAGE } from './control-option.js';
 import { openExistingStore, STORE_USAGE } from './store-option.js';
+import { outboxNote, withOutboxNote } from './outbox-note.js';
 import { dimensionNameProblem } from '../model/dimensions.js';
 import type { Store } from '../model/store.js';
 import type { TrackSetSums } from '../model/sums.js';
@@ -68,7 +69,13 @@ export const reportCommand: Command = {
     const alpha = numberFlag('alpha', values.alpha, 0.05, 1e-9, 0.5);
     const correction = correctionOf(values.correction);
     const baselines = baselinesOf(values.control ?? []);
-    const store = openExistingStore(values.store, io);
+    const spec = values.store ?? io.env.TRACKS_STORE;
+    let store: Store;
+    try {
+      store = openExistingStore(values.store, io);
+    } catch (error) {
+      throw withOutboxNote(error, spec);
+    }
     try {
       // The table has no timeline, so the per-day sums are not asked for.
       const { sums, metrics, shadow } = await readAnalysis(store, {
@@ -102,8 +109,17 @@ export const reportCommand: Command = {
       // readAnalysis left out the breakdown of the sets that record no such dimension: said once, at the end.
       const unsegmented = by === undefined || store.readDimensions === undefined ? [] : sums.filter((set) => set.segments === undefined).map((set) => quoted(set.trackSetId));
       const note = unsegmented.length === 0 ? '' : `\n\n  (--by ${quoted(by!)}: ${unsegmented.join(', ')} record${unsegmented.length === 1 ? 's' : ''} no such dimension; not broken down)`;
-      io.stdout(values.json ? JSON.stringify(report, null, 2).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : renderReport(report) + note);
+      // Events still in the outbox are not in these numbers: said after the report (on stderr with --json, which stays JSON).
+      const waiting = outboxNote(spec);
+      if (values.json) {
+        io.stdout(JSON.stringify(report, null, 2).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+        if (waiting !== undefined) io.stderr(`tracks report: ${waiting}`);
+      } else {
+        io.stdout(renderReport(report) + note + (waiting === undefined ? '' : `\n\n  (${waiting})`));
+      }
       return 0;
+    } catch (error) {
+      throw withOutboxNote(error, spec);
     } finally {
       await store.close();
     }

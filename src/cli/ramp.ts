@@ -14,13 +14,15 @@ coverage or weights within its control interval (default 10 s), and a new phase 
 the keys that must move change track; a sticky set keeps every user's track. The report
 compares each phase's users within their phase, so the change cannot bias the answer.
 
-  --coverage <share>   the share of eligible keys in the test, 0 to 1 (e.g. 0.1, then 0.5, then 1)
+  --coverage <share>   the share of eligible keys in the test, 0 to 1 or a percentage
+                       (e.g. 0.1 or 10%, then 0.5, then 1)
   --weights <list>     new weights, e.g. short=1,long=3; tracks not named keep their weight
   --store <path|url>   SQLite file or postgres:// URL (default: $TRACKS_STORE)
   --force              ramp a set no process has recorded yet (an unknown set is an error)
 
 Examples:
   tracks ramp pricing --coverage 0.1 --store tracks.db
+  tracks ramp pricing --coverage 50%
   tracks ramp checkout-delay --weights short_delay=1,long_delay=3`;
 
 /** `tracks ramp pricing --coverage 0.1`: writes a live change of coverage or weights to the store. */

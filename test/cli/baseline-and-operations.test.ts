@@ -163,4 +163,6 @@ test('tracks --version prints the version, and every command has --help', async 
     assert.match(help.out, new RegExp(`^Usage: tracks ${command}`), command);
     assert.equal((await cli('help', command)).out, help.out, `tracks help ${command}`);
   }
+  // --coverage takes a percentage too (10%), and the help says so, not only the error message.
+  assert.match((await cli('ramp', '--help')).out, /--coverage <share> .*0 to 1 or a percentage\n.*10%/);
 });

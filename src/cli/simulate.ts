@@ -145,14 +145,25 @@ function addedTracks(items: readonly string[]): Map<string, number> {
 }
 
 function render(sim: Simulation): string {
-  const lines = [`${sim.trackSetId}: ${sim.keys.toLocaleString('en-US')} keys` + (sim.srmPValue === null ? '' : `, sample-ratio check p = ${sim.srmPValue.toPrecision(2)}`)];
+  const lines = [`${sim.trackSetId}: ${keysText(sim.keys)}` + (sim.srmPValue === null ? '' : `, sample-ratio check p = ${sim.srmPValue.toPrecision(2)}`)];
   lines.push(...splitTable(sim.split));
-  if (sim.change) {
-    lines.push('', `proposed change moves ${pct(sim.change.movedShare)} of keys (expected minimum for these shares: ${pct(sim.change.minimumShare)})`);
-    lines.push(...splitTable(sim.change.split));
-    for (const move of sim.change.moves) lines.push(`  ${move.from} -> ${move.to}: ${move.keys.toLocaleString('en-US')} keys (${pct(move.share)})`);
+  const change = sim.change;
+  if (change) {
+    // Keys that only enter or leave coverage run the same code path: said apart, not counted as moved.
+    const inOrOut = change.coverageOnly.length === 0 ? '' : `; ${pct(change.coverageOnlyShare)} stay on their track and only enter or leave the test (coverage)`;
+    lines.push('', `proposed change moves ${pct(change.movedShare)} of keys to another track (expected minimum for these shares: ${pct(change.minimumShare)})${inOrOut}`);
+    lines.push(...splitTable(change.split));
+    for (const move of change.moves) lines.push(`  ${move.from} -> ${move.to}: ${keysText(move.keys)} (${pct(move.share)})`);
+    for (const move of change.coverageOnly) {
+      const way = move.to.endsWith(' (not covered)') ? 'leave the test' : 'enter the test';
+      lines.push(`  ${move.from} -> ${move.to}: ${keysText(move.keys)} (${pct(move.share)}), same track, ${way}`);
+    }
   }
   return lines.join('\n');
+}
+
+function keysText(n: number): string {
+  return `${n.toLocaleString('en-US')} key${n === 1 ? '' : 's'}`;
 }
 
 function splitTable(rows: readonly SplitRow[]): string[] {

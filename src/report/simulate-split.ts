@@ -51,11 +51,19 @@ export interface Simulation {
   /** Present when a change was proposed. */
   readonly change?: {
     readonly split: readonly SplitRow[];
-    /** Share of all keys whose track changes. */
+    /** Share of all keys served another track after the change. */
     readonly movedShare: number;
     /** Moves from one track to another, largest first. */
     readonly moves: readonly { readonly from: string; readonly to: string; readonly keys: number; readonly share: number }[];
-    /** The least share of keys any change to these weights must move (total variation distance). */
+    /**
+     * Share of all keys served the same track that enter or leave the test (a change of
+     * coverage): they run the same code path, so they have not moved, but their exposures
+     * start or stop counting in the test.
+     */
+    readonly coverageOnlyShare: number;
+    /** Those keys, by way (`control -> control (not covered)`), largest first. */
+    readonly coverageOnly: readonly { readonly from: string; readonly to: string; readonly keys: number; readonly share: number }[];
+    /** The least share of keys any change to these shares must serve another track (total variation distance over the tracks served). */
     readonly minimumShare: number;
   };
 }
@@ -92,28 +100,40 @@ export function simulateSplit(trackSet: TrackSetClass, keys: readonly unknown[],
 
   const proposed = proposedDefinition(definition, change);
   const after = hashes.map((h) => assign(proposed, h)?.name ?? outside);
+  // A key outside coverage is served the baseline: between it and the baseline in the test it
+  // changes whether it counts in the test, not the code path it runs, so it has not moved.
+  const served = (name: string): string => (name === outside ? definition.control.name : name);
   const moves = new Map<string, number>();
+  const coverageOnly = new Map<string, number>();
   let moved = 0;
+  let inOrOut = 0;
   for (let i = 0; i < keys.length; i++) {
     if (before[i] === after[i]) continue;
-    moved++;
+    const same = served(before[i]!) === served(after[i]!);
+    if (same) inOrOut++;
+    else moved++;
+    const edges = same ? coverageOnly : moves;
     const edge = `${before[i]}\0${after[i]}`;
-    moves.set(edge, (moves.get(edge) ?? 0) + 1);
+    edges.set(edge, (edges.get(edge) ?? 0) + 1);
   }
   const share = (n: number): number => (keys.length === 0 ? 0 : n / keys.length);
+  const listed = (edges: ReadonlyMap<string, number>) =>
+    [...edges]
+      .map(([edge, n]) => {
+        const [from, to] = edge.split('\0') as [string, string];
+        return { from, to, keys: n, share: share(n) };
+      })
+      .sort((a, b) => b.keys - a.keys);
   const splitAfter = splitOf(proposed, after);
   return {
     ...result,
     change: {
       split: splitAfter,
       movedShare: share(moved),
-      moves: [...moves]
-        .map(([edge, n]) => {
-          const [from, to] = edge.split('\0') as [string, string];
-          return { from, to, keys: n, share: share(n) };
-        })
-        .sort((a, b) => b.keys - a.keys),
-      minimumShare: minimumShare(split, splitAfter),
+      moves: listed(moves),
+      coverageOnlyShare: share(inOrOut),
+      coverageOnly: listed(coverageOnly),
+      minimumShare: minimumShare(split, splitAfter, served),
     },
   };
 }
@@ -135,15 +155,20 @@ function splitOf(definition: TrackSetDefinition, names: readonly string[]): Spli
   return rows;
 }
 
-/** Total variation distance between the expected splits: no assignment can move fewer keys. */
-function minimumShare(before: readonly SplitRow[], after: readonly SplitRow[]): number {
-  const names = new Set([...before, ...after].map((r) => r.track));
+/**
+ * Total variation distance between the expected shares of each track served (keys outside
+ * coverage with the baseline's, as `served` names them): no assignment can move fewer keys.
+ */
+function minimumShare(before: readonly SplitRow[], after: readonly SplitRow[], served: (name: string) => string): number {
+  const shares = (rows: readonly SplitRow[]) => {
+    const byTrack = new Map<string, number>();
+    for (const r of rows) byTrack.set(served(r.track), (byTrack.get(served(r.track)) ?? 0) + r.expectedShare);
+    return byTrack;
+  };
+  const a = shares(before);
+  const b = shares(after);
   let distance = 0;
-  for (const name of names) {
-    const a = before.find((r) => r.track === name)?.expectedShare ?? 0;
-    const b = after.find((r) => r.track === name)?.expectedShare ?? 0;
-    distance += Math.abs(a - b);
-  }
+  for (const name of new Set([...a.keys(), ...b.keys()])) distance += Math.abs((a.get(name) ?? 0) - (b.get(name) ?? 0));
   return distance / 2;
 }
 

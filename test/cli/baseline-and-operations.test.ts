@@ -69,9 +69,10 @@ test('tracks simulate names the keys outside coverage by the declared baseline t
   const outside = simulation.split.find((row) => row.track.endsWith('(not covered)'));
   assert.equal(outside?.track, 'price_adjusted_by_0 (not covered)');
   assert.ok(!JSON.stringify(simulation).includes('control'), 'no track of this set is named control');
-  // Keys that enter the test on the baseline move from outside onto it: the same code path.
-  const onto = simulation.change!.moves.find((m) => m.to === 'price_adjusted_by_0');
+  // Keys that enter the test on the baseline go from outside onto it: the same code path, so not a move.
+  const onto = simulation.change!.coverageOnly.find((m) => m.to === 'price_adjusted_by_0');
   assert.equal(onto?.from, 'price_adjusted_by_0 (not covered)');
+  assert.ok(!simulation.change!.moves.some((m) => m.from === 'price_adjusted_by_0 (not covered)' && m.to === 'price_adjusted_by_0'));
 });
 
 for (const kind of ['SQLite', 'PostgreSQL'] as const) {

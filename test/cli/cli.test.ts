@@ -122,6 +122,19 @@ test('tracks simulate shows the split and exactly what a change moves', async ()
   assert.ok(Math.abs(sim!.change.movedShare - 0.25) < 0.01, `about a quarter moves: ${sim!.change.movedShare}`);
   const text = await cli('simulate', module, '--count', '1000');
   assert.match(text.out, /sim-delay: 1,000 keys, sample-ratio check p = /);
+  assert.match((await cli('simulate', module, '--count', '1')).out, /sim-delay: 1 key, /);
+  // Halving coverage: a control key left outside the test is still served control, so it has
+  // not moved; the summary counts the keys served another track, and says the others apart.
+  const halved = await cli('simulate', module, '--keys', keys, '--coverage', '0.5', '--json');
+  const [h] = JSON.parse(halved.out) as { change: { movedShare: number; minimumShare: number; coverageOnlyShare: number; moves: { from: string; to: string }[]; coverageOnly: { from: string; to: string }[] } }[];
+  assert.ok(h!.change.moves.every((m) => m.from !== 'control'), 'control keys stay on control');
+  assert.deepEqual(h!.change.coverageOnly.map((m) => [m.from, m.to]), [['control', 'control (not covered)']]);
+  assert.ok(Math.abs(h!.change.movedShare - 1 / 3) < 0.015, `short and long keys leaving the test move to control: ${h!.change.movedShare}`);
+  assert.ok(Math.abs(h!.change.coverageOnlyShare - 1 / 6) < 0.015, `half the control keys leave the test: ${h!.change.coverageOnlyShare}`);
+  assert.ok(Math.abs(h!.change.minimumShare - 1 / 3) < 1e-9, `the least any assignment must serve another track: ${h!.change.minimumShare}`);
+  const halvedText = (await cli('simulate', module, '--keys', keys, '--coverage', '0.5')).out;
+  assert.match(halvedText, /proposed change moves 3\d\.\d\d% of keys to another track \(expected minimum for these shares: 33\.33%\); 1\d\.\d\d% stay on their track and only enter or leave the test \(coverage\)/);
+  assert.match(halvedText, /control -> control \(not covered\): [\d,]+ keys \([\d.]+%\), same track, leave the test/);
   const bad = await cli('simulate', module, '--remove-track', 'nope');
   assert.notEqual(bad.code, 0);
   assert.match(bad.err, /cannot remove 'nope': 'sim-delay' has no such track \(its tracks are 'control', 'short', 'long'\); name one of them in removeTracks \(--remove-track\)/);

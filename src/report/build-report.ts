@@ -25,6 +25,7 @@ import type {
   PhaseResult,
   Report,
   ReportWarning,
+  ShadowResult,
   TimelinePoint,
   TrackResult,
   TrackSetResult,
@@ -253,18 +254,23 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
       message: `stopped serving '${served}', which it has no track of (its tracks are ${recordedTracks.map((t) => `'${t}'`).join(', ')}): its baseline is served instead; stop it again naming one of its tracks`,
     });
   }
+  const serving = stopped ? ((unknownServe ? null : served) ?? baseline ?? 'control') : null;
   return {
     id: set.trackSetId,
     holdout: set.definition?.holdout === true,
     status: stopped ? 'stopped' : trips.length > 0 ? 'guardrail' : 'running',
-    serving: stopped ? ((unknownServe ? null : served) ?? baseline ?? 'control') : null,
+    serving,
     baseline,
     users,
     firstExposureAt: isoOrNull(set.firstExposureAt),
     lastExposureAt: isoOrNull(set.lastExposureAt),
     srm,
     srmExcluded,
-    phases: phases.map((p, i) => phaseResult(p, i, set, baseline, specs, options)),
+    phases: phases.map((p, i) => phaseResult(p, i, set, baseline, specs, options, {
+      // The store keeps the latest stop's track only: it is known for the current phase alone.
+      serving: p.definition?.stopped === true && i === phases.length - 1 ? serving : null,
+      shadow: shadowPhase(p, set, shadow),
+    })),
     analysedPhases: analysed.map((i) => i + 1),
     inferredMetrics: specs.filter((m) => !m.declared).map((m) => m.name),
     warnings,
@@ -358,7 +364,33 @@ function analyse(
   }));
 }
 
-function phaseResult(phase: PhaseSums, index: number, set: TrackSetSums, baseline: string | null, specs: readonly MetricSpec[], options: Resolved): PhaseResult {
+/**
+ * Whether a phase ran in shadow mode (every user served the baseline, no one assigned). Phases
+ * do not record it, so it is inferred: every phase of a set still in shadow did. Of a promoted
+ * set, a phase with users did not (shadow mode records no exposures), nor one that began with
+ * the set's latest change (at or after the promotion; each change records its phase then); one
+ * without users that began before both that change and the end of the last shadow run's minute
+ * did (shadow runs stop at the promotion); of the rest it cannot tell (null). False for a set
+ * that never ran in shadow.
+ */
+function shadowPhase(phase: PhaseSums, set: TrackSetSums, shadow: ShadowResult | null): boolean | null {
+  if (shadow === null) return false;
+  if (shadow.mode === 'shadow') return true;
+  const latestChange = set.control?.at ?? null;
+  if (phase.tracks.some((t) => t.users > 0) || (phase.startedAt !== null && latestChange !== null && phase.startedAt >= latestChange)) return false;
+  const lastRunEnded = shadow.lastAt === null ? null : Date.parse(shadow.lastAt) + 60_000;
+  return phase.startedAt !== null && lastRunEnded !== null && phase.startedAt < lastRunEnded ? true : null;
+}
+
+function phaseResult(
+  phase: PhaseSums,
+  index: number,
+  set: TrackSetSums,
+  baseline: string | null,
+  specs: readonly MetricSpec[],
+  options: Resolved,
+  mode: { readonly serving: string | null; readonly shadow: boolean | null },
+): PhaseResult {
   const d = phase.definition;
   const weights = d?.weights ?? set.definition?.weights ?? NO_WEIGHTS;
   const totalWeight = [...weights.values()].reduce((a, b) => a + b, 0);
@@ -371,6 +403,8 @@ function phaseResult(phase: PhaseSums, index: number, set: TrackSetSums, baselin
     startedAt: isoOrNull(phase.startedAt),
     endedAt: isoOrNull(phase.endedAt),
     stopped: d?.stopped ?? false,
+    serving: mode.serving,
+    shadow: mode.shadow,
     users: tracks.reduce((n, t) => n + t.users, 0),
     configuration: d === null ? null : { weights: Object.fromEntries(d.weights), coverage: d.coverage, baseline: d.control, sticky: d.sticky },
     srm: check === null ? null : { pValue: check.pValue, mismatch: check.mismatch },

@@ -186,7 +186,7 @@ function metricTables(tracks: readonly TrackResult[], phaseUsers?: readonly numb
 
 function phaseTable(phases: readonly PhaseResult[], times: boolean): string {
   const rows = phases.map((p) => [
-    `${p.index}${p.stopped ? ' stopped' : ''}`,
+    `${p.index}${p.shadow === true ? ' shadow' : ''}${p.stopped ? (p.serving === null ? ' stopped' : ` stopped, serving ${text(p.serving)}`) : ''}`,
     p.startedAt?.slice(0, 16).replace('T', ' ') ?? '',
     count(p.users),
     p.configuration ? coveragePercent(p.configuration.coverage) : '',

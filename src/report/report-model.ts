@@ -243,6 +243,19 @@ export interface PhaseResult {
   readonly endedAt: string | null;
   /** Whether the phase is a stop: everyone served one track, no one assigned. */
   readonly stopped: boolean;
+  /**
+   * The track a stopped phase serves everyone: known for the set's current stop only (the store
+   * keeps its latest stop), as the set's `serving`; null for an earlier stop and a phase not stopped.
+   */
+  readonly serving: string | null;
+  /**
+   * Whether the phase ran in shadow mode (everyone served the baseline, candidates run beside
+   * it), inferred (phases do not record it): true for every phase of a set still in shadow, and
+   * for a promoted set's phases without users that began before its latest change and its last
+   * shadow run; false for phases with users, the phase of the latest change, and sets that never
+   * ran in shadow; null when it cannot be told.
+   */
+  readonly shadow: boolean | null;
   readonly users: number;
   /** The configuration the phase ran with, or null when it was not recorded. */
   readonly configuration: {

@@ -181,7 +181,7 @@ function phasesSection(set: TrackSetResult, show: (tracks: readonly TrackResult[
   });
   const rows = set.phases.map((p) =>
     el('tr', { data: { phase: String(p.index) } }, [
-      el('td', { text: `${p.index}${p.stopped ? ' (stopped)' : ''}` }),
+      el('td', { text: `${p.index}${p.shadow === true ? ' (shadow)' : ''}${p.stopped ? ' (stopped)' : ''}` }),
       el('td', { text: when(p.startedAt) }),
       el('td', { text: p.endedAt === null ? 'now' : when(p.endedAt) }),
       numberCell('users', p.users, count(p.users)),
@@ -207,7 +207,8 @@ function phasesSection(set: TrackSetResult, show: (tracks: readonly TrackResult[
 }
 
 function phaseSummary(p: PhaseResult): string {
-  if (p.stopped) return 'stopped';
+  if (p.stopped) return p.serving === null ? 'stopped' : `stopped, serving ${p.serving}`;
+  if (p.shadow === true) return 'shadow: everyone served the baseline, candidates run beside it';
   const c = p.configuration;
   if (c === null) return 'configuration not recorded';
   const weights = Object.entries(c.weights).map(([t, w]) => `${t}=${w}`).join(', ');

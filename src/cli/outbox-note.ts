@@ -23,10 +23,13 @@ export function outboxNote(spec: string | undefined): string | undefined {
   const path = `${sqlitePathOf(spec)}.outbox`;
   const waiting = eventsWaitingIn(path);
   if (waiting === undefined) return undefined;
-  return (
-    `${waiting.toLocaleString('en-US')} event${waiting === 1 ? '' : 's'} wait${waiting === 1 ? 's' : ''} in the outbox ${escapeControl(path)}, not yet in the store: ` +
-    `they are written to it when a process records to it again (configure({ store: '${escapeControl(sqlitePathOf(spec))}' }))`
-  );
+  const then = `they are written to it when a process records to it again (configure({ store: '${escapeControl(sqlitePathOf(spec))}' }))`;
+  if (waiting.events === undefined) {
+    const mb = Math.round(waiting.bytes / 1_048_576);
+    return `the outbox ${escapeControl(path)} (${mb} MB, too large to count here without opening it for writing) may hold events not yet in the store: ${then}`;
+  }
+  const n = waiting.events;
+  return `${waiting.exact ? '' : 'about '}${n.toLocaleString('en-US')} event${n === 1 ? '' : 's'} wait${n === 1 ? 's' : ''} in the outbox ${escapeControl(path)}, not yet in the store: ${then}`;
 }
 
 /**

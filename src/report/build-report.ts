@@ -267,9 +267,10 @@ function trackSetResult(set: TrackSetSums, options: Resolved): TrackSetResult {
     srm,
     srmExcluded,
     phases: phases.map((p, i) => phaseResult(p, i, set, baseline, specs, options, {
-      // The store keeps the latest stop's track only: it is known for the current phase alone.
-      serving: p.definition?.stopped === true && i === phases.length - 1 ? serving : null,
-      shadow: shadowPhase(p, set, shadow),
+      // The store keeps the latest stop's track only: it is known for the current phase alone
+      // (the one not ended; by first start, a phase that came back need not be the last).
+      serving: p.definition?.stopped === true && p.endedAt === null ? serving : null,
+      shadow: shadowPhase(p, set, shadow, options.shadow !== undefined),
     })),
     analysedPhases: analysed.map((i) => i + 1),
     inferredMetrics: specs.filter((m) => !m.declared).map((m) => m.name),
@@ -371,13 +372,16 @@ function analyse(
  * the set's latest change (at or after the promotion; each change records its phase then); one
  * without users that began before both that change and the end of the last shadow run's minute
  * did (shadow runs stop at the promotion); of the rest it cannot tell (null). False for a set
- * that never ran in shadow.
+ * that never ran in shadow; null for a phase without users when the shadow runs were not read
+ * (`buildReport` without `shadow`, a store without `readShadow`).
  */
-function shadowPhase(phase: PhaseSums, set: TrackSetSums, shadow: ShadowResult | null): boolean | null {
-  if (shadow === null) return false;
+function shadowPhase(phase: PhaseSums, set: TrackSetSums, shadow: ShadowResult | null, runsRead: boolean): boolean | null {
+  // Shadow mode assigns no one: a phase with users was live, whatever the set is now.
+  if (phase.tracks.some((t) => t.users > 0)) return false;
+  if (shadow === null) return runsRead ? false : null;
   if (shadow.mode === 'shadow') return true;
   const latestChange = set.control?.at ?? null;
-  if (phase.tracks.some((t) => t.users > 0) || (phase.startedAt !== null && latestChange !== null && phase.startedAt >= latestChange)) return false;
+  if (phase.startedAt !== null && latestChange !== null && phase.startedAt >= latestChange) return false;
   const lastRunEnded = shadow.lastAt === null ? null : Date.parse(shadow.lastAt) + 60_000;
   return phase.startedAt !== null && lastRunEnded !== null && phase.startedAt < lastRunEnded ? true : null;
 }

@@ -14,9 +14,17 @@ const MAX_READ_BYTES = 64 * 1024 * 1024;
 const MAX_COUNTED = 100_000;
 
 /**
+ * What the report can tell of an outbox's waiting events: their number (`exact` false past
+ * {@link MAX_COUNTED}: counted from the ids, an upper bound), or, for a file past
+ * {@link MAX_READ_BYTES} that no process holds, only its size: an outbox's file does not shrink
+ * when it is drained, so a large one may hold anything from none to all of them.
+ */
+export type OutboxWaiting = { readonly events: number; readonly exact: boolean } | { readonly events: undefined; readonly bytes: number };
+
+/**
  * The events waiting in the outbox at `path`, or undefined when none do or it cannot tell:
- * no file, no driver, a file that is not an outbox, locked, or past {@link MAX_READ_BYTES}.
- * Never throws, and waits at most a few milliseconds on a lock.
+ * no file, no driver, a file that is not an outbox, or locked. Never throws, and waits at most
+ * a few milliseconds on a lock. `maxReadBytes` is for tests.
  *
  * The outbox is a WAL file, and SQLite opens one read-only only by creating its `-wal` and
  * `-shm` files when they are missing. So it opens the file only while both exist (a process
@@ -25,10 +33,10 @@ const MAX_COUNTED = 100_000;
  *
  * @example
  * ```ts
- * eventsWaitingIn('/srv/app/tracks.db.outbox'); // 1003
+ * eventsWaitingIn('/srv/app/tracks.db.outbox'); // { events: 1003, exact: true }
  * ```
  */
-export function eventsWaitingIn(path: string): number | undefined {
+export function eventsWaitingIn(path: string, maxReadBytes = MAX_READ_BYTES): OutboxWaiting | undefined {
   let db: BetterSqlite3.Database | undefined;
   try {
     if (!statSync(path).isFile()) return undefined;
@@ -36,7 +44,9 @@ export function eventsWaitingIn(path: string): number | undefined {
     if (existsSync(`${path}-wal`) && existsSync(`${path}-shm`)) {
       db = new Sqlite(path, { readonly: true, fileMustExist: true, timeout: 20 });
     } else {
-      const image = readWhole(path);
+      const size = statSync(path).size;
+      if (size > maxReadBytes) return { events: undefined, bytes: size };
+      const image = readWhole(path, maxReadBytes);
       if (image === undefined) return undefined;
       // Header bytes 18 and 19: 2 marks a WAL file, which SQLite cannot open in memory; 1 is the rollback journal.
       if (image[18] === 2 && image[19] === 2) image[18] = image[19] = 1;
@@ -45,9 +55,9 @@ export function eventsWaitingIn(path: string): number | undefined {
     const ids = db.prepare('SELECT MIN(id) AS low, MAX(id) AS high FROM tracks_outbox').get() as { low: number | null; high: number | null };
     if (ids.low === null || ids.high === null) return undefined;
     const span = ids.high - ids.low + 1;
-    if (span > MAX_COUNTED) return span;
+    if (span > MAX_COUNTED) return { events: span, exact: false };
     const waiting = (db.prepare('SELECT COUNT(*) AS n FROM tracks_outbox').get() as { n: number }).n;
-    return waiting > 0 ? waiting : undefined;
+    return waiting > 0 ? { events: waiting, exact: true } : undefined;
   } catch {
     // A note the report can do without: a missing, locked or corrupt file says nothing.
     return undefined;
@@ -61,11 +71,11 @@ export function eventsWaitingIn(path: string): number | undefined {
 }
 
 /** The file's bytes, or undefined past the bound. */
-function readWhole(path: string): Buffer | undefined {
+function readWhole(path: string, maxReadBytes: number): Buffer | undefined {
   const fd = openSync(path, 'r');
   try {
-    const size = Math.min(fstatSync(fd).size, MAX_READ_BYTES + 1);
-    if (size > MAX_READ_BYTES || size < 100) return undefined;
+    const size = Math.min(fstatSync(fd).size, maxReadBytes + 1);
+    if (size > maxReadBytes || size < 100) return undefined;
     const image = Buffer.alloc(size);
     let read = 0;
     while (read < size) {

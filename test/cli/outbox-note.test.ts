@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { sqliteStore } from '../../src/index.js';
 import type { RecordedEvent } from '../../src/index.js';
 import { runCli } from '../../src/cli/run-cli.js';
+import BetterSqlite3 from 'better-sqlite3';
 import { OutboxDatabase } from '../../src/stores/outbox-database.js';
 import { writeFixedData } from '../report/fixed-data.js';
 
@@ -95,4 +96,23 @@ test('the outbox is named when the store itself does not exist yet; a corrupt or
   drained.close();
   writeFileSync(`${recorded}.outbox`, readFileSync(`${recorded}.drained`));
   assert.doesNotMatch((await cli('report', '--store', recorded)).out, /outbox/);
+});
+
+test('an outbox too large to read in memory is named by its size (a drained file does not shrink); past 100,000 ids the count is "about"', async () => {
+  const { eventsWaitingIn } = await import('../../src/stores/outbox-waiting.js');
+  const dir = mkdtempSync(join(tmpdir(), 'tracks-outbox-note-'));
+  const path = join(dir, 'big.db.outbox');
+  spilled(path, 10);
+  const before = snapshot(dir);
+  const size = readFileSync(path).length;
+  assert.deepEqual(eventsWaitingIn(path, size - 1), { events: undefined, bytes: size });
+  assert.deepEqual(eventsWaitingIn(path), { events: 10, exact: true });
+  assert.deepEqual(snapshot(dir), before, 'nothing created or changed');
+  // Ids 1 to 200,000 with rows at both ends (the rest drained): an upper bound, said as one.
+  const sparse = join(dir, 'sparse.db.outbox');
+  spilled(sparse, 1);
+  const db = new BetterSqlite3(sparse);
+  db.prepare('INSERT INTO tracks_outbox (id, event) SELECT 200000, event FROM tracks_outbox').run();
+  db.close();
+  assert.deepEqual(eventsWaitingIn(sparse), { events: 200_000, exact: false });
 });

@@ -6,8 +6,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { promoteTrackSet, sqliteStore, stopTrackSet } from '../../src/index.js';
-import type { RecordedEvent } from '../../src/index.js';
+import { buildReport, memoryStore, promoteTrackSet, sqliteStore, stopTrackSet } from '../../src/index.js';
+import type { RecordedEvent, Report } from '../../src/index.js';
 import { runCli } from '../../src/cli/run-cli.js';
 
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -87,4 +87,21 @@ test('a stopped phase names the track it serves, and shadow phases are labelled,
   assert.match(text.out, /^ +2 stopped +/m);
   assert.match(text.out, /^ +1 shadow +/m);
   assert.doesNotMatch(text.out, /^ +2 shadow/m);
+});
+
+test('a phase with users never ran in shadow, whatever the set is now; without the shadow runs, a phase without users cannot be told (null)', async () => {
+  const store = memoryStore();
+  const def = (phase: string, at: number): RecordedEvent => ({ kind: 'definition', eventId: `d-${phase}`, trackSetId: 'q', weights: { old: 1, new: 1 }, coverage: 1, control: 'old', phase, sticky: false, stopped: false, at });
+  const events: RecordedEvent[] = [
+    // An ordinary A/B test first, with users; then the class became a shadow set (static shadow).
+    def('p1', START),
+    ...exposures('q', 'p1', START, ['old', 'new'], 40),
+    def('s1', START + HOUR),
+    { kind: 'shadow', eventId: 'sh', trackSetId: 'q', track: 'new', minute: Math.floor((START + 2 * HOUR) / 60_000), matches: 40, mismatches: 0, ignored: 0, errors: 0, timeouts: 0, skippedConcurrency: 0, skippedGuardrail: 0, baselineHistogram: [], candidateHistogram: [], slowerHistogram: [], fasterHistogram: [] } as RecordedEvent,
+  ];
+  await store.write(events);
+  const sums = await store.summarize();
+  const phases = (report: Report) => report.trackSets[0]!.phases.map((p) => [p.index, p.users, p.shadow]);
+  assert.deepEqual(phases(buildReport(sums, { shadow: await store.readShadow!() })), [[1, 40, false], [2, 0, true]]);
+  assert.deepEqual(phases(buildReport(sums)), [[1, 40, false], [2, 0, null]], 'no shadow runs given: the phase without users cannot be told');
 });

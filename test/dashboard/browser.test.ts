@@ -779,12 +779,18 @@ test('the phase view: a timeline and a table of the phases, and one phase alone 
   assert.match(rows[1]![2]!, /short_delay=2/, 'phase 2 ran with the ramped weight');
   const usersShown = async () => page.$$eval('table[data-metric="purchase"] tbody tr', (trs) => trs.map((tr) => Number(tr.querySelector<HTMLElement>('td[data-field="users"]')!.dataset.value)));
   assert.deepEqual(await usersShown(), set.tracks.map((t) => t.users), 'every phase combined by default');
+  const runsShown = async () => page.$$eval('table[data-section="health"] tbody tr', (trs) => trs.map((tr) => Number(tr.querySelector<HTMLElement>('td[data-field="runs"]')!.dataset.value)));
+  assert.deepEqual(await runsShown(), set.tracks.map((t) => t.latency.runs), 'health of every phase by default');
   await page.selectOption('select[data-field="phase-select"]', '2');
   assert.deepEqual(await usersShown(), set.phases[1]!.results!.map((t) => t.users), 'phase 2 alone');
+  // Health too: the runs, errors and latency of phase 2's own minutes, as `--all-phases` gives them.
+  assert.deepEqual(await runsShown(), set.phases[1]!.results!.map((t) => t.latency.runs), 'phase 2 alone: its health');
+  assert.notDeepEqual(set.phases[1]!.results!.map((t) => t.latency.runs), set.tracks.map((t) => t.latency.runs), 'the fixture gives phase 2 fewer runs than the whole test');
   const phaseLift = set.phases[1]!.results!.find((t) => t.name === 'long_delay')!.metrics.find((m) => m.metric === 'purchase')!.comparison?.relative?.estimate;
   assert.equal(Number(await page.getAttribute('table[data-metric="purchase"] tr[data-track="long_delay"] td[data-field="lift"]', 'data-value')), phaseLift);
   await page.selectOption('select[data-field="phase-select"]', 'all');
   assert.deepEqual(await usersShown(), set.tracks.map((t) => t.users));
+  assert.deepEqual(await runsShown(), set.tracks.map((t) => t.latency.runs));
   // Guardrail metrics are apart.
   assert.equal(await page.locator('section[data-section="guardrail-metrics"] section[data-metric="refund"]').count(), 1);
   assert.match((await page.textContent('section[data-metric="refund"] h2'))!, /lower is better/);

@@ -91,6 +91,9 @@ export function trackSetView(report: Report, set: TrackSetResult, breakdown: Bre
         holder.querySelector('[data-field="metric-table"]')!.replaceChildren(metricTable(tracks, holder.dataset.metric!));
         holder.querySelector('[data-field="metric-notes"]')!.replaceChildren(...metricNotes(tracks, holder.dataset.metric!, phase === undefined ? analysedOf(set) : [phase]));
       }
+      // Health as well: a phase alone has the runs, errors and latency of its own minutes (the
+      // charts below keep the whole test's timeline).
+      element.querySelector('table[data-section="health"]')?.replaceWith(healthTable(set, tracks, report.latencyBucketBoundsMs, report.alpha));
     }),
     set.inferredMetrics.length === 0
       ? null
@@ -101,7 +104,7 @@ export function trackSetView(report: Report, set: TrackSetResult, breakdown: Bre
       ? null
       : el('section', { data: { section: 'health' } }, [
           el('h2', { text: 'Code path health' }),
-          healthTable(set, report.latencyBucketBoundsMs, report.alpha),
+          healthTable(set, set.tracks, report.latencyBucketBoundsMs, report.alpha),
           el('div', { class: 'charts' }, health.map((p) => p.element)),
         ]),
     inShadow ? null : shadow,
@@ -530,8 +533,9 @@ export function liftText(relative: { readonly estimate: number; readonly interva
  * interval (a difference in ms when either is below resolution), its p-value, and a "slower"
  * flag when it is significantly slower after the set's correction.
  */
-function healthTable(set: TrackSetResult, bounds: readonly number[], alpha: number): HTMLTableElement {
-  const rows = set.tracks.map((t) => {
+/** The health of `tracks`: the set's, or one phase's alone (`phases[].results`). */
+function healthTable(set: TrackSetResult, tracks: readonly TrackResult[], bounds: readonly number[], alpha: number): HTMLTableElement {
+  const rows = tracks.map((t) => {
     const l = t.latency;
     const quantile = (q: number) => l.quantiles.find((x) => x.q === q);
     const vs = l.comparison?.find((c) => c.q === 0.95);
@@ -544,7 +548,7 @@ function healthTable(set: TrackSetResult, bounds: readonly number[], alpha: numb
       quantileCell('p50Ms', l.p50Ms, quantile(0.5), bounds),
       quantileCell('p95Ms', l.p95Ms, quantile(0.95), bounds, true),
       quantileCell('p99Ms', l.p99Ms, quantile(0.99), bounds),
-      p95VsBaselineCell(t, vs, set.baseline, set.tracks.find((b) => b.isBaseline)?.latency.quantiles.find((x) => x.q === 0.95)?.belowResolution === true),
+      p95VsBaselineCell(t, vs, set.baseline, tracks.find((b) => b.isBaseline)?.latency.quantiles.find((x) => x.q === 0.95)?.belowResolution === true),
       numberCell('p95PValue', vs?.pValue ?? null, pValue(vs?.pValue ?? null)),
     ]);
   });

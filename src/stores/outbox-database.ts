@@ -231,8 +231,15 @@ export class OutboxDatabase {
 /** Rows of one spill statement. */
 const SPILL_ROWS = 100;
 
-/** Rows waiting, from the ids (cheap, never less than the truth: ids only grow). */
-function approximateWaiting(db: Database): number {
+/**
+ * Rows waiting, from the ids (cheap, never less than the truth: ids only grow); 0 when none.
+ *
+ * @example
+ * ```ts
+ * approximateWaiting(db); // 1003: ids 1 to 1003 (or 7 to 1009, after a drain)
+ * ```
+ */
+export function approximateWaiting(db: Database): number {
   const row = db.prepare('SELECT MIN(id) AS low, MAX(id) AS high FROM tracks_outbox').get() as { low: number | null; high: number | null };
   return row.low === null || row.high === null ? 0 : row.high - row.low + 1;
 }

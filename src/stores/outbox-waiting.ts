@@ -5,6 +5,7 @@
  */
 import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import type BetterSqlite3 from 'better-sqlite3';
+import { approximateWaiting } from './outbox-database.js';
 import { loadSqliteDriver } from './sqlite-driver.js';
 
 /** Largest outbox file read into memory when no process holds it open (about 200,000 events). */
@@ -52,9 +53,8 @@ export function eventsWaitingIn(path: string, maxReadBytes = MAX_READ_BYTES): Ou
       if (image[18] === 2 && image[19] === 2) image[18] = image[19] = 1;
       db = new Sqlite(image, { readonly: true });
     }
-    const ids = db.prepare('SELECT MIN(id) AS low, MAX(id) AS high FROM tracks_outbox').get() as { low: number | null; high: number | null };
-    if (ids.low === null || ids.high === null) return undefined;
-    const span = ids.high - ids.low + 1;
+    const span = approximateWaiting(db);
+    if (span === 0) return undefined;
     if (span > MAX_COUNTED) return { events: span, exact: false };
     const waiting = (db.prepare('SELECT COUNT(*) AS n FROM tracks_outbox').get() as { n: number }).n;
     return waiting > 0 ? { events: waiting, exact: true } : undefined;

@@ -233,13 +233,15 @@ const SPILL_ROWS = 100;
 
 /**
  * Rows waiting, from the ids (cheap, never less than the truth: ids only grow); 0 when none.
+ * The connection is typed by what is used of it: a better-sqlite3 type in an exported
+ * signature would make the package's declarations need @types/better-sqlite3 in users' projects.
  *
  * @example
  * ```ts
  * approximateWaiting(db); // 1003: ids 1 to 1003 (or 7 to 1009, after a drain)
  * ```
  */
-export function approximateWaiting(db: Database): number {
+export function approximateWaiting(db: { prepare(sql: string): { get(): unknown } }): number {
   const row = db.prepare('SELECT MIN(id) AS low, MAX(id) AS high FROM tracks_outbox').get() as { low: number | null; high: number | null };
   return row.low === null || row.high === null ? 0 : row.high - row.low + 1;
 }

@@ -134,6 +134,7 @@ export class OutboxDatabase {
     const db = this.#db;
     if (db === undefined || this.#peekedAt !== this.#openings) return;
     this.#run('remove from', deadline, () => db.prepare('DELETE FROM tracks_outbox WHERE id <= ?').run(upTo));
+    shrinkWhenDrained(db);
   }
 
   quarantine(items: readonly QuarantinedEvent[], deadline: number, mayCommit: () => boolean = always): void {
@@ -205,6 +206,8 @@ export class OutboxDatabase {
       untilDeadline(() => opened.pragma('journal_mode = WAL'), deadline);
       opened.pragma('synchronous = NORMAL');
       opened.pragma('temp_store = MEMORY');
+      // Once checkpointed, the write-ahead log is cut back to this, not kept at its largest.
+      opened.pragma(`journal_size_limit = ${SHRINK_BYTES / 2}`);
       untilDeadline(() => opened.exec(SCHEMA), deadline);
       this.#identity = new FileIdentity(this.#path);
       this.#openings++;
@@ -227,6 +230,31 @@ export class OutboxDatabase {
     }
   }
 }
+
+/**
+ * Gives the disk back once the outbox has drained: SQLite keeps a deleted row's pages for reuse,
+ * so after an outage the file would stay as large as its peak for good (over 100 bytes an
+ * event: half a gigabyte or more at the default bound). Only an empty outbox with at least {@link SHRINK_BYTES}
+ * free is rewritten, so the VACUUM copies the quarantine and little else (milliseconds, on the
+ * outbox's worker thread). A process reading the file meanwhile keeps the old pages alive
+ * until it is done: they are given back at a later drain (nothing is lost either way), and a
+ * failure here (busy, short of disk) is ignored.
+ */
+function shrinkWhenDrained(db: Database): void {
+  try {
+    if (db.prepare('SELECT 1 FROM tracks_outbox LIMIT 1').get() !== undefined) return;
+    const free = (db.pragma('freelist_count', { simple: true }) as number) * (db.pragma('page_size', { simple: true }) as number);
+    if (free >= SHRINK_BYTES) db.exec('VACUUM');
+    // The write-ahead log too (the rewrite went through it, and a reader in another process
+    // may have let it grow past journal_size_limit): copied back and cut to nothing.
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  } catch {
+    // Busy (another process reads or writes the file) or short of disk: the next drain tries again.
+  }
+}
+
+/** Free bytes in a drained outbox past which it is rewritten smaller (see shrinkWhenDrained). */
+const SHRINK_BYTES = 8 * 1024 * 1024;
 
 /** Rows of one spill statement. */
 const SPILL_ROWS = 100;

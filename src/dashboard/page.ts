@@ -19,7 +19,7 @@
  */
 export function pageHtml(options: { readonly csrfToken: string; readonly modules?: readonly string[] }): string {
   const preloads = (options.modules ?? [])
-    .filter((name) => name !== 'boot' && name !== 'main')
+    .filter((name) => name !== 'boot' && name !== 'main' && name !== 'open')
     .map((name) => `<link rel="modulepreload" href="/assets/client/${escapeAttribute(name)}.js">\n`)
     .join('');
   return `<!doctype html>
@@ -38,6 +38,32 @@ ${preloads}<script type="module" src="/assets/client/main.js"></script>
 <header class="top"><a class="brand" href="#">tracks</a><span id="store" class="muted"></span><span id="generated" class="muted"></span></header>
 <main id="app"><p class="muted">Loading…</p></main>
 <noscript>The tracks dashboard needs JavaScript.</noscript>
+</body>
+</html>
+`;
+}
+
+/**
+ * The page that answers the address with `?token=`, once its cookie is set: it moves on to
+ * `location` (the same address without the token) with its fragment, through `open.js`, or by
+ * its link.
+ *
+ * @example
+ * ```ts
+ * res.end(tokenLandingHtml('/?view=1'));
+ * ```
+ */
+export function tokenLandingHtml(location: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>tracks dashboard</title>
+<link rel="icon" href="data:,">
+<script type="module" src="/assets/client/open.js"></script>
+</head>
+<body>
+<p><a data-open href="${escapeAttribute(location)}">Open the dashboard</a></p>
 </body>
 </html>
 `;

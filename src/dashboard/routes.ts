@@ -3,7 +3,7 @@ import { ApiError, CONTROL_ACTIONS, applyControl, dimensionParam, dimensionsOf, 
 import type { ControlAction, DashboardReportOptions } from './api.js';
 import type { Assets } from './assets.js';
 import type { KnownSets } from './known-sets.js';
-import { pageHtml } from './page.js';
+import { pageHtml, tokenLandingHtml } from './page.js';
 import { applySecurityHeaders, checkAccess, crossSiteProblem, csrfProblem, hostAllowed, tokenCookie } from './security.js';
 import type { Store } from '../model/store.js';
 
@@ -84,9 +84,13 @@ async function route(ctx: RouteContext, req: IncomingMessage, res: ServerRespons
   }
   if (access.kind === 'set-cookie') {
     res.setHeader('Set-Cookie', tokenCookie(ctx.token!));
-    res.setHeader('Location', access.location);
     res.setHeader('Cache-Control', 'no-store');
-    res.writeHead(303).end();
+    // A page of its own that moves on, not a redirect: Chromium does not send a SameSite=Strict
+    // cookie along a redirect chain that began on another site (the printed address as a link
+    // in a chat or a wiki), nor when the page it led to is reloaded. A move made by this page
+    // is same-site.
+    res.setHeader('Content-Type', 'text/html; charset=utf-8');
+    res.writeHead(200).end(tokenLandingHtml(access.location));
     return;
   }
 

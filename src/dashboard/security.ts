@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
  *
  * - **Where it listens.** Loopback by default; any other address needs a token.
  * - **Who may read.** With a token, every request carries it: once as `?token=` (which sets an
- *   HttpOnly, SameSite=Strict cookie and redirects to the same URL without it), then in the
+ *   HttpOnly, SameSite=Strict cookie and a page that moves on to the same URL without it), then in the
  *   cookie or an `Authorization: Bearer` header. Compared in constant time. The cookie holds a
  *   value derived from the token, not the token, under a name derived from it: browsers send a
  *   host's cookies to all its ports, so other services there see neither the token nor a name
@@ -127,7 +127,7 @@ export function parseCookies(header: string | undefined): Map<string, string> {
 /** What a request's credentials amount to. */
 export type Access =
   | { readonly kind: 'allowed' }
-  /** The token came in the query string: set the cookie and redirect to `location`. */
+  /** The token came in the query string: set the cookie and move on to `location` (routes.ts). */
   | { readonly kind: 'set-cookie'; readonly location: string }
   | { readonly kind: 'denied' };
 
@@ -143,7 +143,7 @@ export function checkAccess(req: IncomingMessage, url: URL, token: string | unde
     if (!sameSecret(fromQuery, token)) return { kind: 'denied' };
     const rest = new URL(url.href);
     rest.searchParams.delete(TOKEN_PARAM);
-    // One leading slash: '//evil.example/x' would be a redirect to another site.
+    // One leading slash: '//evil.example/x' would lead to another site.
     return { kind: 'set-cookie', location: `/${rest.pathname.replace(/^\/+/, '')}${rest.search}` };
   }
   // A Bearer header is the credential when present; another scheme (a proxy's Basic) is not ours.

@@ -20,6 +20,8 @@ main { padding: 16px 24px 48px; max-width: 1280px; }
 h1 { font-size: 22px; margin: 8px 0 4px; display: flex; gap: 10px; align-items: center; overflow-wrap: anywhere; }
 h2 { font-size: 17px; margin: 28px 0 8px; overflow-wrap: anywhere; }
 h3 { font-size: 14px; margin: 0 0 6px; color: var(--muted); font-weight: 600; }
+/* Notes name tracks and metrics from user code: a long one wraps rather than widening the page. */
+p, li { overflow-wrap: anywhere; }
 table { border-collapse: collapse; width: 100%; margin: 6px 0 12px; }
 th, td { padding: 6px 10px; border-bottom: 1px solid var(--line); text-align: left; overflow-wrap: anywhere; }
 th.num, td.num { text-align: right; white-space: nowrap; }

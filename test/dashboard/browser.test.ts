@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -734,6 +736,34 @@ test('with --token, the page needs the token once (then an HttpOnly cookie) and 
   await page.close();
 });
 
+test('with --token, the printed address as a link on another site (a chat, a wiki) opens the page, keeps its #view, stays open on reload, and leaves no token in history', async () => {
+  const token = 'e2e-link-token-0123456789';
+  const guarded = await startCli(['--token', token]);
+  // Another site: localhost is not 127.0.0.1 to a browser's cookies (SameSite=Strict).
+  const wiki = createServer((_req, res) => {
+    res.setHeader('Content-Type', 'text/html; charset=utf-8');
+    res.end(`<!doctype html><title>wiki</title><a id="go" href="${guarded}#/set/checkout-delay">the dashboard</a>`);
+  });
+  await new Promise<void>((resolve) => wiki.listen(0, '127.0.0.1', resolve));
+  const { page, problems } = await openPage();
+  try {
+    await page.goto(`http://localhost:${(wiki.address() as AddressInfo).port}/`);
+    await page.click('#go');
+    await page.waitForSelector('html[data-ready="trackset"]');
+    assert.equal(new URL(page.url()).search, '', 'the token is dropped from the address bar');
+    assert.equal(new URL(page.url()).hash, '#/set/checkout-delay');
+    await page.reload();
+    await page.waitForSelector('html[data-ready="trackset"]');
+    // The page with the token replaced itself: back leads to the wiki.
+    await page.goBack();
+    assert.equal(new URL(page.url()).hostname, 'localhost');
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+    wiki.close();
+  }
+});
+
 test('a non-loopback bind without --token refuses to start with one line and exit code 2', async () => {
   const child = spawnTracks(['dashboard', '--store', db, '--host', '0.0.0.0', '--port', '0']);
   let err = '';
@@ -813,6 +843,10 @@ test('on a phone (390 px wide), the page does not scroll sideways: wide tables s
     await showTrackSet(page, id);
     assert.deepEqual(await overflow(), { page: 390, wide: 0 }, id);
   }
+  // A name from user code with no place to break, as long as 150 characters, in every note of the view.
+  const notes = await page.$$eval('main p strong', (names) => names.map((n) => (n.textContent = `T${'r'.repeat(149)}`)).length);
+  assert.ok(notes > 0, 'the view has notes naming tracks');
+  assert.deepEqual(await overflow(), { page: 390, wide: 0 }, 'a 150-character track name in the notes');
   // A cell is never squeezed to a letter a line: its text stays on one line, and its table scrolls.
   const cellHeights = await page.$$eval('section[data-section="phases"] td, section[data-section="phases"] th', (cells) => cells.map((c) => c.getBoundingClientRect().height));
   assert.ok(Math.max(...cellHeights) < 60, `phase table cells at most ${Math.max(...cellHeights)} px high`);

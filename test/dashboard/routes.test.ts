@@ -225,9 +225,14 @@ test('with a token every request needs it: ?token sets an HttpOnly SameSite=Stri
     assert.equal((await fetch(new URL('/?token=wrong', guarded.url), { redirect: 'manual' })).status, 401);
     // The icon a browser asks for after the 401 page: no content, with or without the token.
     assert.equal((await fetch(new URL('/favicon.ico', guarded.url))).status, 204);
+    // Not a redirect (see routes.ts): a page that moves on to the address without the token.
     const first = await fetch(guarded.openUrl, { redirect: 'manual' });
-    assert.equal(first.status, 303);
-    assert.equal(first.headers.get('location'), '/');
+    assert.equal(first.status, 200);
+    assert.equal(first.headers.get('location'), null);
+    assert.equal(first.headers.get('cache-control'), 'no-store');
+    assert.match(await first.text(), /<script type="module" src="\/assets\/client\/open.js"><\/script>.*<a data-open href="\/">Open the dashboard<\/a>/s);
+    const deeper = await fetch(new URL(`/?a=1&token=${token}&b=%22x%22`, guarded.url), { redirect: 'manual' });
+    assert.match(await deeper.text(), /<a data-open href="\/\?a=1&amp;b=%22x%22">/);
     const cookie = first.headers.get('set-cookie')!;
     assert.equal(cookie, `${tokenCookieName(token)}=${tokenCookieValue(token)}; HttpOnly; SameSite=Strict; Path=/`);
     const withCookie = await fetch(new URL('/api/report', guarded.url), { headers: { cookie: cookie.split(';')[0]! } });

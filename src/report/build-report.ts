@@ -406,6 +406,7 @@ function phaseResult(
     id: phase.phase,
     startedAt: isoOrNull(phase.startedAt),
     endedAt: isoOrNull(phase.endedAt),
+    stretches: (phase.stretches ?? [{ from: phase.startedAt, to: phase.endedAt }]).map(({ from, to }) => ({ from: isoOrNull(from), to: isoOrNull(to) })),
     stopped: d?.stopped ?? false,
     serving: mode.serving,
     shadow: mode.shadow,

@@ -96,6 +96,9 @@ function renderTrackSet(set: TrackSetResult, options: RenderOptions): string {
     lines.push(...wrap(note, WIDTH - 4).map((l, i) => `${i === 0 ? '  i ' : '    '}${l}`));
   }
   if (phases > 1) lines.push('', phaseTable(set.phases, times));
+  if (set.phases.some((p) => p.stretches.length > 1)) {
+    lines.push('  (N again: the set came back to phase N\'s configuration, as after a rollback; its users are one phase)');
+  }
   // A track's own value pools its users across phases; only the comparison is stratified, so the two may seem to disagree.
   if (set.analysedPhases.length > 1) lines.push('  (values pool the phases; lift, p and P(better) compare users within their phase, then combine)');
   // A set still in shadow mode has assigned no one: its answers are the shadow block's alone.
@@ -184,15 +187,28 @@ function metricTables(tracks: readonly TrackResult[], phaseUsers?: readonly numb
   return lines;
 }
 
+/**
+ * One row per phase, in time order; a phase the set came back to (a rollback deploy) has a row
+ * `N again` where it began again, its users counted on its first row.
+ */
 function phaseTable(phases: readonly PhaseResult[], times: boolean): string {
-  const rows = phases.map((p) => [
-    `${p.index}${p.shadow === true ? ' shadow' : ''}${p.stopped ? (p.serving === null ? ' stopped' : ` stopped, serving ${text(p.serving)}`) : ''}`,
-    p.startedAt?.slice(0, 16).replace('T', ' ') ?? '',
-    count(p.users),
-    p.configuration ? coveragePercent(p.configuration.coverage) : '',
-    p.configuration ? clip(weightsText(p.configuration.weights), 40) : '',
-    p.srm ? formatP(p.srm.pValue) : '',
-  ]);
+  const rows = phases
+    .flatMap((p) =>
+      p.stretches.map((stretch, k) => ({
+        at: stretch.from ?? '',
+        row: [
+          `${p.index}${k > 0 ? ' again' : ''}${p.shadow === true ? ' shadow' : ''}${p.stopped ? (p.serving === null ? ' stopped' : ` stopped, serving ${text(p.serving)}`) : ''}`,
+          stretch.from?.slice(0, 16).replace('T', ' ') ?? '',
+          k > 0 ? '' : count(p.users),
+          p.configuration ? coveragePercent(p.configuration.coverage) : '',
+          p.configuration ? clip(weightsText(p.configuration.weights), 40) : '',
+          k > 0 || !p.srm ? '' : formatP(p.srm.pValue),
+        ],
+      })),
+    )
+    // Stable: phases are in order of their first start already.
+    .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0))
+    .map(({ row }) => row);
   const header = ['phase', 'from', 'users', 'coverage', 'weights', 'SRM p'];
   const keep = (row: string[]) => (times ? row : row.filter((_, i) => i !== 1));
   return table(keep(header), rows.map(keep));

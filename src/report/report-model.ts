@@ -241,6 +241,12 @@ export interface PhaseResult {
   readonly startedAt: string | null;
   /** When the next phase began (conversions of this phase's users count until then); null for the current one. */
   readonly endedAt: string | null;
+  /**
+   * Each stretch of time the phase was in force, in order: one, unless the set came back to
+   * this configuration after another (a rollback deploy, or a process of the older version
+   * starting during a rolling deploy). Its users of every stretch are analysed together.
+   */
+  readonly stretches: readonly { readonly from: string | null; readonly to: string | null }[];
   /** Whether the phase is a stop: everyone served one track, no one assigned. */
   readonly stopped: boolean;
   /**

@@ -909,3 +909,37 @@ test('Ramp by clicking, after a confirmation: the store gets the new coverage an
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('a set that came back to an earlier phase (a rollback deploy): a bar and a row "1 again" where it began again, in time order', async () => {
+  // Last in the file: a set added to the shared store would change the overview's counts above.
+  const HOUR = 3_600_000;
+  const start = Date.now() - 30 * HOUR;
+  const definition = (n: number, phase: string, weights: Record<string, number>, at: number) =>
+    ({ kind: 'definition', eventId: `rollback-def-${n}`, trackSetId: 'rollback-deploy', weights, coverage: 1, control: 'control', phase, sticky: false, at }) as const;
+  const exposure = (u: number, phase: string, at: number) =>
+    ({ kind: 'exposure', eventId: `rollback-x-${u}`, trackSetId: 'rollback-deploy', track: u % 2 === 0 ? 'control' : 'b', unit: `rollback-u-${u}`, at, phase }) as const;
+  const store = sqliteStore(db);
+  try {
+    await store.write([
+      definition(1, 'v1', { control: 1, b: 1 }, start),
+      definition(2, 'v2', { control: 1, b: 3 }, start + 10 * HOUR),
+      definition(3, 'v1', { control: 1, b: 1 }, start + 20 * HOUR),
+      ...Array.from({ length: 40 }, (_, u) => exposure(u, u < 30 ? 'v1' : 'v2', start + (u < 30 ? 1 : 11) * HOUR + u * 1000)),
+    ]);
+  } finally {
+    await store.close();
+  }
+  const { page, problems } = await openPage();
+  await showTrackSet(page, 'rollback-deploy');
+  const bars = await page.$$eval('[data-field="phase-timeline"] .phase-bar', (elements) => elements.map((e) => e.textContent));
+  assert.deepEqual(bars, ['1', '2', '1']);
+  const rows = await page.$$eval('table[data-section="phases"] tbody tr', (trs) => trs.map((tr) => [tr.querySelector('td')!.textContent, tr.querySelector<HTMLElement>('td[data-field="users"]')!.dataset.value]));
+  assert.deepEqual(rows, [
+    ['1', '30'],
+    ['2', '10'],
+    ['1 again', ''],
+  ]);
+  assert.match(await page.textContent('section[data-section="phases"]') ?? '', /“N again”: the set came back to phase N’s configuration/);
+  assert.deepEqual(problems, []);
+  await page.close();
+});

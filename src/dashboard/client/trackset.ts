@@ -166,30 +166,32 @@ function metricLabel(m: MetricResult): string {
  */
 function phasesSection(set: TrackSetResult, show: (tracks: readonly TrackResult[]) => void): HTMLElement | null {
   if (set.phases.length === 0) return null;
-  const starts = set.phases.map((p) => (p.startedAt === null ? null : Date.parse(p.startedAt)));
-  const first = starts.find((s) => s !== null) ?? Date.now();
+  // Each stretch of time a phase was in force, in order: a phase the set came back to (a
+  // rollback deploy) has a bar and a row `N again` where it began again.
+  const stretches = set.phases
+    .flatMap((p) => p.stretches.map((stretch, k) => ({ p, again: k > 0, stretch, from: stretch.from === null ? null : Date.parse(stretch.from), to: stretch.to === null ? null : Date.parse(stretch.to) })))
+    .sort((a, b) => (a.from ?? -Infinity) - (b.from ?? -Infinity));
+  const first = stretches.find((s) => s.from !== null)?.from ?? Date.now();
   const end = set.lastExposureAt === null ? Date.now() : Math.max(Date.parse(set.lastExposureAt), Date.now());
   const span = Math.max(1, end - first);
-  const bars = set.phases.map((p, i) => {
-    const from = starts[i] ?? first;
-    const to = set.phases[i + 1]?.startedAt ? Date.parse(set.phases[i + 1]!.startedAt!) : end;
+  const bars = stretches.map(({ p, again, from, to }) => {
     const bar = el('div', {
       class: `phase-bar${p.stopped ? ' stopped' : ''}`,
       text: `${p.index}`,
-      attrs: { title: `phase ${p.index}: ${phaseSummary(p)}` },
+      attrs: { title: `phase ${p.index}${again ? ' again' : ''}: ${phaseSummary(p)}` },
       data: { phase: String(p.index) },
     });
-    bar.style.width = `${Math.max(2, ((to - from) / span) * 100)}%`;
+    bar.style.width = `${Math.max(2, (((to ?? end) - (from ?? first)) / span) * 100)}%`;
     return bar;
   });
-  const rows = set.phases.map((p) =>
-    el('tr', { data: { phase: String(p.index) } }, [
-      el('td', { text: `${p.index}${p.shadow === true ? ' (shadow)' : ''}${p.stopped ? ' (stopped)' : ''}` }),
-      el('td', { text: when(p.startedAt) }),
-      el('td', { text: p.endedAt === null ? 'now' : when(p.endedAt) }),
-      numberCell('users', p.users, count(p.users)),
+  const rows = stretches.map(({ p, again, stretch }) =>
+    el('tr', { data: again ? { phase: String(p.index), again: 'true' } : { phase: String(p.index) } }, [
+      el('td', { text: `${p.index}${again ? ' again' : ''}${p.shadow === true ? ' (shadow)' : ''}${p.stopped ? ' (stopped)' : ''}` }),
+      el('td', { text: when(stretch.from) }),
+      el('td', { text: stretch.to === null ? 'now' : when(stretch.to) }),
+      again ? numberCell('users', null, '') : numberCell('users', p.users, count(p.users)),
       el('td', { text: phaseSummary(p), data: { field: 'configuration' } }),
-      numberCell('srm', p.srm?.pValue ?? null, pValue(p.srm?.pValue ?? null), p.srm?.mismatch ? 'bad' : undefined),
+      again ? numberCell('srm', null, '') : numberCell('srm', p.srm?.pValue ?? null, pValue(p.srm?.pValue ?? null), p.srm?.mismatch ? 'bad' : undefined),
     ]),
   );
   const select = el('select', { attrs: { name: 'phase', 'aria-label': 'Phases analysed' }, data: { field: 'phase-select' } }, [
@@ -202,7 +204,12 @@ function phasesSection(set: TrackSetResult, show: (tracks: readonly TrackResult[
   });
   return el('section', { data: { section: 'phases' } }, [
     el('h2', { text: `Phases (${set.phases.length})` }),
-    el('p', { class: 'muted', text: 'Every stop, resume, ramp or change of the set starts a phase. Each user is compared within the phase of their first exposure, and the phases are combined, so a change of weights or coverage cannot bias the lift.' }),
+    el('p', {
+      class: 'muted',
+      text:
+        'Every stop, resume, ramp or change of the set starts a phase. Each user is compared within the phase of their first exposure, and the phases are combined, so a change of weights or coverage cannot bias the lift.' +
+        (stretches.some((s) => s.again) ? ' “N again”: the set came back to phase N’s configuration, as after a rollback; its users are one phase.' : ''),
+    }),
     el('div', { class: 'phase-timeline', data: { field: 'phase-timeline' } }, bars),
     table(['Phase', 'From', 'To', 'Users', 'Configuration', 'SRM p'], rows, { section: 'phases' }),
     el('label', { text: 'Compare: ' }, [select]),

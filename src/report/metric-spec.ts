@@ -4,6 +4,7 @@ import type { MutableMetricSums } from '../model/sums.js';
 import type { MetricSums, TrackSums } from '../model/sums.js';
 import { armOf, ratioArm } from '../stats/stratified-lift.js';
 import type { ArmEstimate } from '../stats/stratified-lift.js';
+import { cannotCompute } from '../stats/result.js';
 import type { StatResult } from '../stats/result.js';
 import type { SufficientStatistics } from '../stats/summary.js';
 import type { CupedStatistics } from '../stats/cuped-lift.js';
@@ -111,6 +112,12 @@ export function cupedStatisticsOf(arm: ArmSums, spec: MetricSpec): CupedStatisti
 
 /** An arm's estimate of the metric (its value and the variance of it), or why there is none. */
 export function armEstimate(arm: ArmSums, spec: MetricSpec, name: string): StatResult<ArmEstimate> {
+  if (spec.type === 'mean') {
+    // A mean is over the users with a value: "zero users" beside the track's users would contradict them.
+    const withValue = statisticsOf(arm, spec).n;
+    if (withValue === 0) return cannotCompute(`${name} has no users with a value of this metric yet`);
+    if (withValue === 1) return cannotCompute(`${name} has 1 user with a value of this metric; a mean's variance needs 2`);
+  }
   if (spec.type !== 'ratio') return armOf(statisticsOf(arm, spec), spec.type === 'conversion' ? 'proportion' : 'mean', name);
   const x = metricSums(arm, spec.numerator!);
   const y = metricSums(arm, spec.denominator!);

@@ -211,6 +211,28 @@ test('a declaration published later replaces the earlier one; a conversion on a 
   await close();
 });
 
+test('a declared mean with no values yet says so, not "zero users" beside the tracks\' users; with one value, that a variance needs 2', async () => {
+  const store = memoryStore();
+  configure({ store, outbox: false, metrics: { basket: { kind: 'mean' } } });
+  for (let i = 0; i < 200; i++) new ShopTracks({ key: `visitor-${i}` }).run();
+  await flush();
+  const meanOf = async () => {
+    const { sums, metrics } = await readAnalysis(store);
+    const set = buildReport(sums, { metrics }).trackSets.find((s) => s.id === 'shop')!;
+    assert.ok(set.tracks.every((t) => t.users > 0));
+    return set.tracks.find((t) => t.name === 'fast')!.metrics.find((m) => m.metric === 'basket')!;
+  };
+  assert.equal((await meanOf()).cannotCompute, 'control has no users with a value of this metric yet');
+  // One value on each track.
+  for (const track of ['control', 'fast']) {
+    const key = Array.from({ length: 200 }, (_, i) => `visitor-${i}`).find((k) => new ShopTracks({ key: k }).name === track)!;
+    convert({ key, metric: 'basket', value: 3 });
+  }
+  await flush();
+  assert.equal((await meanOf()).cannotCompute, "control has 1 user with a value of this metric; a mean's variance needs 2");
+  await close();
+});
+
 test('configure({ metrics }) checks every declaration with a TracksError naming it and the fix', () => {
   const cases: Array<[unknown, RegExp]> = [
     [[], /metrics must be an object of declarations by name/],

@@ -149,7 +149,8 @@ export class Recorder {
     this.hooks = {
       effective: (definition) => {
         // Most runs are of the set used last: one comparison, then the one lookup a ramp needs.
-        if (definition !== this.#lastUsed) this.#used(definition);
+        // A set run in a shadow candidate is not published from there: it served no one.
+        if (definition !== this.#lastUsed && !inShadowRun()) this.#used(definition);
         return phases.effective(definition);
       },
       serveInstead: (definition) => {

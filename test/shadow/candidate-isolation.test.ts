@@ -66,6 +66,8 @@ test('nothing a candidate does is recorded: its conversions and the runs of othe
     const exposures = kindOf(store.events, 'exposure') as ExposureEvent[];
     assert.equal(exposures.filter((e) => e.trackSetId === 'isolation-inner').length, 50, 'the baseline\'s runs of the inner set');
     assert.equal(exposures.filter((e) => e.trackSetId === 'isolation-live').length, 0, 'a set run only by the candidate exposes no one');
+    // Nor is it published: the report would list a set with no users that no one was ever served.
+    assert.deepEqual(kindOf(store.events, 'definition').map((d) => d.trackSetId).sort(), ['isolation-checkout', 'isolation-inner']);
     const health = kindOf(store.events, 'health').filter((h) => h.trackSetId === 'isolation-inner');
     assert.equal(health.reduce((sum, h) => sum + h.runs, 0), 50, 'the candidate\'s runs of other sets are not timed either');
     const shadow = kindOf(store.events, 'shadow') as ShadowEvent[];

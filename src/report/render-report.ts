@@ -97,7 +97,7 @@ function renderTrackSet(set: TrackSetResult, options: RenderOptions): string {
   }
   if (phases > 1) lines.push('', phaseTable(set.phases, times));
   if (set.phases.some((p) => p.stretches.length > 1)) {
-    lines.push('  (N again: the set came back to phase N\'s configuration, as after a rollback; its users are one phase)');
+    lines.push('  (N again: back to phase N\'s configuration, as after a rollback deploy; its users are one phase)');
   }
   // A track's own value pools its users across phases; only the comparison is stratified, so the two may seem to disagree.
   if (set.analysedPhases.length > 1) lines.push('  (values pool the phases; lift, p and P(better) compare users within their phase, then combine)');

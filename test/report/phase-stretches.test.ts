@@ -70,7 +70,8 @@ for (const kind of ['memory', 'SQLite'] as const) {
           ['1 again', '2026-06-01 20:00', '100%'],
         ],
       );
-      assert.match(text, /N again: the set came back to phase N's configuration, as after a rollback/);
+      assert.match(text, /\n {2}\(N again: back to phase N's configuration, as after a rollback deploy; its users are one phase\)\n/);
+      assert.ok(text.split('\n').every((line) => line.length <= 100), 'no line past the report\'s width');
     } finally {
       await store.close?.();
     }

@@ -238,7 +238,8 @@ function controls(set: TrackSetResult, actions: ControlActions): HTMLElement {
   stop.disabled = set.status === 'stopped';
   resume.disabled = set.status !== 'stopped';
   const run = async (work: () => Promise<void>) => {
-    stop.disabled = resume.disabled = true;
+    // One change at a time: a second one begun while the first saves would start a phase of its own.
+    stop.disabled = resume.disabled = ramp.disabled = true;
     message.textContent = 'Saving…';
     try {
       await work();
@@ -247,6 +248,7 @@ function controls(set: TrackSetResult, actions: ControlActions): HTMLElement {
       message.className = 'error';
       stop.disabled = set.status === 'stopped';
       resume.disabled = set.status !== 'stopped';
+      ramp.disabled = false;
     }
   };
   stop.addEventListener('click', async () => {

@@ -678,6 +678,10 @@ test('Stop (serving a chosen track) and Resume by clicking, after a confirmation
   await page.click('dialog button[data-action="confirm"]');
   await page.waitForSelector('html[data-ready="trackset"] h1 [data-status="stopped"]');
   assert.equal(await page.textContent('h1 [data-status]'), 'stopped · serving long_delay');
+  // The view was drawn again: focus is back on its controls (Stop is disabled now: Resume), and the status says so.
+  const focused = () => page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.action ?? document.activeElement?.tagName);
+  assert.equal(await focused(), 'resume');
+  assert.equal(await page.textContent('[data-field="control-message"][role="status"]'), 'Saved.');
   // The stop begins a phase on the page at once, before any process has picked it up.
   assert.equal(await page.textContent('section[data-section="phases"] h2'), 'Phases (3)');
   const store = sqliteStore(db);
@@ -690,6 +694,7 @@ test('Stop (serving a chosen track) and Resume by clicking, after a confirmation
     await page.click('button[data-action="resume"]');
     await page.click('dialog button[data-action="confirm"]');
     await page.waitForSelector('html[data-ready="trackset"] h1 [data-status="running"]');
+    assert.equal(await focused(), 'stop');
     const resumed = (await store.readControls()).find((c) => c.trackSetId === 'checkout-delay')!;
     assert.equal(resumed.stopped, false);
     assert.equal(resumed.serve, null);

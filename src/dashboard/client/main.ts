@@ -41,18 +41,22 @@ async function render(): Promise<void> {
       stop: async (serve) => {
         await sendControl('stop', set.id, serve);
         await render();
+        afterChange('stop');
       },
       resume: async () => {
         await sendControl('resume', set.id);
         await render();
+        afterChange('resume');
       },
       ramp: async (change) => {
         await sendRamp(set.id, change);
         await render();
+        afterChange('ramp');
       },
       promote: async () => {
         await sendControl('promote', set.id);
         await render();
+        afterChange('promote');
       },
       // A new address (so the breakdown can be linked and survives a reload); hashchange renders it.
       breakDown: (dimension) => {
@@ -73,6 +77,18 @@ async function render(): Promise<void> {
     );
     document.documentElement.dataset.ready = 'error';
   }
+}
+
+/**
+ * After a change, once the view is drawn again (its controls replaced): focus goes back to the
+ * control used, or the first one still enabled (Resume, after a stop), so a keyboard user keeps
+ * their place, and the status line says it was saved.
+ */
+function afterChange(action: string): void {
+  const buttons = [...app.querySelectorAll<HTMLButtonElement>('.controls button')];
+  (buttons.find((b) => b.dataset.action === action && !b.disabled) ?? buttons.find((b) => !b.disabled))?.focus();
+  const status = app.querySelector('[data-field="control-message"]');
+  if (status !== null) status.textContent = 'Saved.';
 }
 
 /** The hash of a set's view, broken down by `by` when given. */

@@ -226,7 +226,8 @@ function phaseSummary(p: PhaseResult): string {
 }
 
 function controls(set: TrackSetResult, actions: ControlActions): HTMLElement {
-  const message = el('span', { class: 'muted', data: { field: 'control-message' } });
+  // A status line: screen readers read out "Saving…", an error, "Saved." as they come.
+  const message = el('span', { class: 'muted', data: { field: 'control-message' }, attrs: { role: 'status' } });
   const names = set.tracks.map((t) => t.name);
   // What a stop may serve: the set's tracks, its baseline among them (a set without an added
   // control names its own, so 'control' is offered only when the baseline is not known).

@@ -220,9 +220,11 @@ export class SqliteDatabase {
 
   close(): void {
     this.#writer?.db.close();
+    const read = this.#reader !== undefined;
     this.#reader?.close();
     this.#writer = undefined;
     this.#reader = undefined;
+    if (read) tidyAfterReading(this.#path);
   }
 
   /** The writing connection: opened (creating the file), set to WAL and migrated on first use. */
@@ -390,6 +392,29 @@ class TableInsert {
     }
     this.#pending = 0;
     this.#counting?.write();
+  }
+}
+
+/**
+ * A read-only connection leaves the write-ahead log and shared-memory files it made beside a
+ * closed store (it may not checkpoint, so SQLite keeps them): `tracks report` would leave
+ * `tracks.db-wal` and `tracks.db-shm` behind. A connection that may write removes them when it
+ * closes as the last one open, and keeps them while another process has the store open, as it
+ * must; it writes nothing but a checkpoint of what the log holds. Where it cannot open (a
+ * read-only file or folder, a lock), the files stay.
+ */
+function tidyAfterReading(path: string): void {
+  if (!exists(`${path}-wal`)) return;
+  try {
+    const db = openDatabase(path, { fileMustExist: true, timeout: 0 });
+    try {
+      // SQLite opens the file, and its log, on the first statement.
+      db.prepare('SELECT 1 FROM sqlite_master LIMIT 1').get();
+    } finally {
+      db.close();
+    }
+  } catch {
+    // The files stay: harmless, and the next writer uses them.
   }
 }
 

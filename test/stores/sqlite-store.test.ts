@@ -358,3 +358,33 @@ test('a store of schema version 8 is read as it is (migration 9 changed only wri
   await assert.rejects(seven.summarize({ daily: false }), /schema version 7, older than this tracks \(9\); it is upgraded when a process of this version first records to it/);
   await seven.close();
 });
+
+test('reading a closed store (tracks report) leaves no -wal or -shm file beside it; while another process has it open, they stay and it works on', async () => {
+  const path = join(dir, 'tidy.db');
+  const writer = sqliteStore(path);
+  await writer.write(sampleEvents());
+  await writer.close();
+  const beside = () => ['-wal', '-shm'].filter((suffix) => existsSync(`${path}${suffix}`));
+  assert.deepEqual(beside(), [], 'the writer removed them when it closed');
+
+  const reader = sqliteStore(path);
+  const sums = await reader.summarize();
+  assert.ok(sums.length > 0);
+  await reader.close();
+  assert.deepEqual(beside(), [], 'a read-only reader leaves nothing behind');
+
+  // Another connection that writes, open all along: its log and shared memory are in use.
+  const other = new BetterSqlite3(path);
+  try {
+    other.prepare('SELECT COUNT(*) FROM tracks_exposures').get();
+    const again = sqliteStore(path);
+    assert.deepEqual(await again.summarize(), sums);
+    await again.close();
+    assert.deepEqual(beside(), ['-wal', '-shm'], 'kept while in use');
+    other.prepare('INSERT INTO tracks_controls (track_set_id, stopped, serve, at) VALUES (?, 0, NULL, 1)').run('tidy-check');
+    assert.equal((other.prepare("SELECT COUNT(*) AS n FROM tracks_controls WHERE track_set_id = 'tidy-check'").get() as { n: number }).n, 1);
+  } finally {
+    other.close();
+  }
+  assert.deepEqual(beside(), []);
+});

@@ -311,7 +311,8 @@ function readWeights(cls: TrackSetStatics, className: string, tracks: readonly R
   return weights;
 }
 
-function suggestId(className: string): string {
+/** An id to suggest for a class: `CheckoutTracks` gives 'checkout'. */
+export function suggestId(className: string): string {
   const base = className.replace(/Tracks?$/, '') || 'my-test';
   return base.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
 }

@@ -1,4 +1,7 @@
+import { TracksError } from '../errors.js';
+import { suggestId } from './definition.js';
 import type { TrackSetDefinition } from './definition.js';
+import { quoted } from './names.js';
 
 /**
  * The track sets this process has read (on first use, or when listed to an adapter), by id:
@@ -13,6 +16,43 @@ export function rememberDefinition(definition: TrackSetDefinition): void {
   let versions = known.get(definition.id);
   if (versions === undefined) known.set(definition.id, (versions = new Map()));
   versions.set(definition.className, definition);
+}
+
+/**
+ * Refuses a class whose id another class of this process already has when the two are plainly
+ * different tests: no track in common but the control. Every key would draw the same in both
+ * (their tracks perfectly correlated), and their rows would mix in the store. Called when a
+ * class is first used, before its definition is kept. Allowed: a new version of the same test
+ * beside the old one (a track in common: what a test of minimal disruption compares), the same
+ * class read again (a module evaluated anew), and classes that share the id of a common
+ * ancestor on purpose (`static id = Parent.id`).
+ */
+export function checkIdIsFree(definition: TrackSetDefinition): void {
+  const versions = known.get(definition.id);
+  if (versions === undefined) return;
+  for (const other of versions.values()) {
+    if (other.className === definition.className || sharesATrack(other, definition) || idRoot(other.owner, definition.id) === idRoot(definition.owner, definition.id)) continue;
+    const name = definition.className;
+    throw new TracksError(
+      `${name}: static id ${quoted(definition.id)} is already ${other.className}'s, a set with none of its tracks; two track sets with one id would give every key the same draw in both ` +
+        `(their tracks perfectly correlated) and mix their rows in the store. Give ${name} its own (static id = '${suggestId(name)}'), ` +
+        `or, to share ${other.className}'s users and rows on purpose, extend it: class ${name} extends ${other.className} { static override id = ${other.className}.id }`,
+    );
+  }
+}
+
+/** Whether two definitions have a track in common besides their control (versions of one test). */
+function sharesATrack(a: TrackSetDefinition, b: TrackSetDefinition): boolean {
+  return a.tracks.some((track) => track.name !== a.control.name && track.name !== b.control.name && b.byName.has(track.name));
+}
+
+/** The highest class of `cls`'s chain whose own static id is `id`: what classes sharing an id on purpose have in common. */
+function idRoot(cls: object, id: string): object {
+  let root = cls;
+  for (let parent = Object.getPrototypeOf(cls) as object | null; parent !== null; parent = Object.getPrototypeOf(parent) as object | null) {
+    if (Object.getOwnPropertyDescriptor(parent, 'id')?.value === id) root = parent;
+  }
+  return root;
 }
 
 /** The track names of a set this process knows (of every class with its id), or undefined when it has not read it. */

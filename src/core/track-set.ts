@@ -10,7 +10,7 @@ import { forcedTrack } from './forcing.js';
 import { holdoutTrackOf } from './holdout.js';
 import { serializeKey } from './key.js';
 import { murmur3Int } from './murmur3.js';
-import { rememberDefinition } from './known-sets.js';
+import { checkIdIsFree, rememberDefinition } from './known-sets.js';
 import { currentScope, inShadowRun } from './request-scope.js';
 import type { ScopeState } from './request-scope.js';
 import { runHooks } from './run-hooks.js';
@@ -132,6 +132,8 @@ export function definitionOf(cls: object): TrackSetDefinition {
     for (let c: object = statics; c !== TrackSet && c !== null; c = Object.getPrototypeOf(c) as object) names.push(...Object.getOwnPropertyNames(c));
     checkStaticOptions(statics.name || 'this class', names);
     definition = buildDefinition(statics, statics[COLLECT_TRACKS](), hasEligibilityRule);
+    // Before the definition is cached on the class: a refused class is refused at every use.
+    checkIdIsFree(definition);
     Object.defineProperty(cls, DEFINITION, { value: definition, configurable: true });
     rememberDefinition(definition);
   }

@@ -86,12 +86,45 @@ describe('bad track set definitions', () => {
     }
     class Wider extends TrackSet {
       static override id = 'shared-forced';
+      static long_track() {}
       static wide_track() {}
     }
     assert.ok(new Shorter({ key: 1 }).name && new Wider({ key: 1 }).name);
     assert.equal(forceTracks({ 'shared-forced': 'short' }, () => new Shorter({ key: 1 }).name), 'short');
     assert.equal(forceTracks({ 'shared-forced': 'wide' }, () => new Wider({ key: 1 }).name), 'wide');
     throwsTracksError(() => forceTracks({ 'shared-forced': 'tall' }, () => undefined), /'shared-forced' has no track 'tall'/);
+  });
+
+  test('two different track sets with the same id (no track in common): a TracksError naming the class and the fix, when the second is first used', () => {
+    class DelayTracks extends TrackSet {
+      static override id = 'copied-id';
+      static short_track() {}
+      static long_track() {}
+    }
+    class CheckoutTracks extends TrackSet {
+      static override id = 'copied-id';
+      static one_page_track() {}
+      static wizard_track() {}
+    }
+    assert.equal(typeof new DelayTracks({ key: 1 }).name, 'string');
+    const expected = /^CheckoutTracks: static id 'copied-id' is already DelayTracks's, a set with none of its tracks; two track sets with one id would give every key the same draw in both .*Give CheckoutTracks its own \(static id = 'checkout'\), or, to share DelayTracks's users and rows on purpose, extend it: class CheckoutTracks extends DelayTracks \{ static override id = DelayTracks\.id \}$/;
+    throwsTracksError(() => new CheckoutTracks({ key: 1 }), expected);
+    // At every later use too, not only the first.
+    throwsTracksError(() => CheckoutTracks.trackNames(), expected);
+    assert.equal(typeof new DelayTracks({ key: 2 }).name, 'string', 'the first keeps working');
+    // Shared on purpose, as the message says: siblings under one parent's id, with no track in common.
+    class CheckoutBase extends TrackSet {
+      static override id = 'shared-base-id';
+    }
+    class OnePage extends CheckoutBase {
+      static override id = CheckoutBase.id;
+      static one_page_track() {}
+    }
+    class Wizard extends CheckoutBase {
+      static override id = CheckoutBase.id;
+      static wizard_track() {}
+    }
+    assert.ok(new OnePage({ key: 1 }).name && new Wizard({ key: 1 }).name);
   });
 
   test('two sets with the same id inside a MultiTrackSet', () => {

@@ -127,8 +127,10 @@ test('an unknown flag resolves to the default with FLAG_NOT_FOUND; boolean and n
 
 test('TracksProvider checks its options with TracksErrors', () => {
   assert.throws(() => new TracksProvider({} as never), (e: unknown) => e instanceof TracksError && /pass \{ trackSets: \[/.test(e.message));
+  // Two versions of one test (a track in common): a flag key must name one of them.
   class Clash extends TrackSet {
     static override id = 'of-delay';
+    static short_track() {}
     static x_track() {}
   }
   assert.throws(() => new TracksProvider({ trackSets: [DelayTracks, Clash] }), /two classes have the id 'of-delay'/);

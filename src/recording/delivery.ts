@@ -2,7 +2,7 @@ import type { RecordedEvent } from '../model/events.js';
 import type { Outbox } from '../model/outbox.js';
 import type { Store } from '../model/store.js';
 import { codeOf, isTransient, messageOf } from '../model/store-error.js';
-import { monotonicNow } from './clock.js';
+import { eventTime, monotonicNow } from './clock.js';
 import { withDeadline } from './deadline.js';
 import type { ErrorReporter } from './error-reporter.js';
 import type { Batch, EventBuffer } from './event-buffer.js';
@@ -478,7 +478,7 @@ export class Delivery {
   /** Sets an event no store takes aside, with the reason: in the outbox's quarantine table, else in memory. */
   async #quarantine(event: RecordedEvent, failure: unknown): Promise<void> {
     const error = messageOf(failure);
-    const at = Date.now();
+    const at = eventTime();
     this.counts.quarantined++;
     let where = 'memory (no outbox)';
     if (this.#outbox !== undefined) {

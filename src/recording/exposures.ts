@@ -11,6 +11,7 @@ import type { PhaseEntry, Phases } from './phases.js';
 import type { SegmentValues } from './segment-values.js';
 import { SeenUnits } from './seen-units.js';
 import type { StickyAssignments } from './sticky-assignments.js';
+import { eventTime } from './clock.js';
 
 /**
  * Turns runs into exposure events: one per track set and key per process (repeat visits add
@@ -84,7 +85,7 @@ export class Exposures {
     const entry = this.#phases.entry(definition);
     // The entry remembers that its definition was recorded: no lookup by id on the hot path.
     if (!entry.recorded) this.#publish(definition, entry, false, emit);
-    const at = Date.now();
+    const at = eventTime();
     emit({ kind: 'exposure', eventId: newEventId(), trackSetId: definition.id, track, unit, at, phase: entry.phase, ...(dimensions === undefined ? {} : { dimensions }) });
   }
 
@@ -152,7 +153,7 @@ export class Exposures {
       sticky: definition.sticky,
       stopped,
       ...(definition.id === this.#holdout?.id ? { holdout: true } : {}),
-      at: Date.now(),
+      at: eventTime(),
     });
   }
 }

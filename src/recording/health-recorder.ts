@@ -6,6 +6,7 @@ import type { ErrorReporter } from './error-reporter.js';
 import { Guardrails } from './guardrails.js';
 import type { GuardrailOptions } from './guardrails.js';
 import { HealthAggregator, healthEvents } from './health-aggregator.js';
+import { eventTime } from './clock.js';
 
 /**
  * Per-track health of the runs in the test (duration, errors, latency histogram, counted per
@@ -60,7 +61,7 @@ export class HealthRecorder {
     if (cells.length === 0) return;
     for (const event of healthEvents(cells)) emit(event);
     if (this.#guardrails === undefined) return;
-    for (const trip of this.#guardrails.observe(cells, Date.now())) {
+    for (const trip of this.#guardrails.observe(cells, eventTime())) {
       emit(trip);
       try {
         this.#onGuardrail?.({ trackSetId: trip.trackSetId, track: trip.track, cause: trip.cause, at: trip.at });

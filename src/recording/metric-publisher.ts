@@ -4,6 +4,7 @@ import type { RecordedEvent } from '../model/events.js';
 import { metricEventOf } from '../model/metrics.js';
 import type { MetricDeclaration } from '../model/metrics.js';
 import { newEventId } from './event-id.js';
+import { eventTime } from './clock.js';
 
 /**
  * Publishes `configure({ metrics })` to the store: every declaration once per process, before
@@ -22,7 +23,7 @@ export class MetricPublisher {
   publish(emit: (event: RecordedEvent) => void): void {
     if (this.#published) return;
     this.#published = true;
-    const at = Date.now();
+    const at = eventTime();
     for (const [name, declaration] of this.#declared) emit(metricEventOf(name, declaration, newEventId(), at));
   }
 

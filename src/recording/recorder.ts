@@ -8,7 +8,7 @@ import { UnitOfKey } from '../model/unit.js';
 import { conversionEventOf } from './conversion-event.js';
 import type { Conversion } from './conversion-event.js';
 import { ControlPoller } from './control-poller.js';
-import { monotonicNow } from './clock.js';
+import { eventTime, monotonicNow } from './clock.js';
 import { withDeadline } from './deadline.js';
 import { Delivery } from './delivery.js';
 import { ErrorReporter } from './error-reporter.js';
@@ -259,7 +259,7 @@ export class Recorder {
     if (inShadowRun()) return;
     let event: RecordedEvent;
     try {
-      event = conversionEventOf(conversion, this.#units, Date.now());
+      event = conversionEventOf(conversion, this.#units, eventTime());
       this.#metrics.checkRecorded(event.metric);
     } catch (error) {
       this.#rejected++;

@@ -5,6 +5,7 @@ import { SHADOW_TRIP_PREFIX, zeroShadowCounts } from '../model/shadow.js';
 import type { ShadowCounts, ShadowEvent, ShadowSampleEvent } from '../model/shadow.js';
 import type { ErrorReporter } from './error-reporter.js';
 import { newEventId } from './event-id.js';
+import { eventTime } from './clock.js';
 
 /** One candidate's shadow runs in one minute, counted since the last drain. */
 type ShadowCell = { -readonly [K in keyof Omit<ShadowEvent, 'kind' | 'eventId'>]: ShadowEvent[K] } & {
@@ -61,7 +62,7 @@ export class ShadowRecorder {
   }
 
   /** Counts one candidate's shadow run. Runs off the request path (after the baseline's result was delivered). */
-  record(outcome: ShadowOutcome, now = Date.now()): void {
+  record(outcome: ShadowOutcome, now = eventTime()): void {
     const { definition, track } = outcome;
     const minute = Math.floor(now / 60_000);
     const key = `${definition.id}\u0000${track}`;

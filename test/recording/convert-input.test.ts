@@ -3,8 +3,12 @@
 // stats().rejected, never buffered), good edge inputs are normalised, and a conversion
 // recorded before its key's exposure is stored but not credited to the track.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { TrackSet, TracksError, close, configure, convert, flush, memoryStore, stats } from '../../src/index.js';
+import BetterSqlite3 from 'better-sqlite3';
+import { TrackSet, TracksError, close, configure, convert, flush, memoryStore, sqliteStore, stats } from '../../src/index.js';
 import type { ConversionEvent } from '../../src/index.js';
 
 class G2ConvertTracks extends TrackSet {
@@ -204,4 +208,35 @@ test('rejections past the onError budget are summed up, while stats().rejected s
   // The rest is summed up at the latest at close.
   assert.ok(errors.length >= 101, `${errors.length} onError calls after close: the 150 held back were not summed up`);
   assert.match(errors.at(-1)!.message, /150/);
+});
+
+test('a Date.now that returns fractions (a high-resolution shim, a fake clock) still records every event, at whole milliseconds: none refused or quarantined', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tracks-fractional-clock-'));
+  const wallClock = Date.now;
+  Date.now = () => wallClock() + 0.6567;
+  const errors: Error[] = [];
+  try {
+    const store = sqliteStore(join(dir, 'clock.db'));
+    configure({ store, onError: (error) => errors.push(error), metrics: { buy: { kind: 'conversion' } } });
+    for (let i = 0; i < 200; i++) {
+      new G2ConvertTracks({ key: `fraction-${i}` }).run();
+      convert({ key: `fraction-${i}`, metric: 'buy' });
+    }
+    await flush();
+    assert.deepEqual({ quarantined: stats().quarantined, rejected: stats().rejected }, { quarantined: 0, rejected: 0 });
+    assert.deepEqual(errors, []);
+    const db = new BetterSqlite3(join(dir, 'clock.db'), { readonly: true });
+    try {
+      for (const table of ['tracks_exposures', 'tracks_conversions']) {
+        const row = db.prepare(`SELECT COUNT(*) AS n, SUM(at != CAST(at AS INTEGER)) AS fractional FROM ${table}`).get() as { n: number; fractional: number };
+        assert.deepEqual(row, { n: 200, fractional: 0 }, table);
+      }
+    } finally {
+      db.close();
+    }
+  } finally {
+    Date.now = wallClock;
+    await close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -44,7 +44,7 @@ export type { ClassTrackName, RunTrackName, TrackMethodNames } from './core/trac
 export { configure, convert, flush, close, ready, stats } from './setup/configure.js';
 export type { RecordingOptions } from './setup/configure.js';
 export { Recorder } from './recording/recorder.js';
-export type { RecordingStats } from './recording/recorder.js';
+export type { FlushResult, RecordingStats } from './recording/recorder.js';
 export type { HashKeys, RecorderOptions, UnsaltedHashKeys } from './recording/recorder-options.js';
 export type { Conversion } from './recording/conversion-event.js';
 export type { GuardrailOptions } from './recording/guardrails.js';

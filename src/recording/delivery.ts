@@ -134,9 +134,10 @@ export class Delivery {
    * Resolves once every event recorded before the call is written, spilled, quarantined or
    * dropped, and the outbox's events are written too when the store takes them, by `spillBy`
    * (epoch ms): from `flushBy` on, what is still queued, or put back by a failing write, spills
-   * to the outbox.
+   * to the outbox. Returns how many of those events are still only in memory (0 unless the
+   * store and the outbox both failed until `spillBy`).
    */
-  async flush(flushBy: number, spillBy: number): Promise<void> {
+  async flush(flushBy: number, spillBy: number): Promise<number> {
     const target = this.#buffer.nextSeq;
     const deadline = flushBy;
     this.#flushingUntil = Math.max(this.#flushingUntil, deadline);
@@ -160,6 +161,7 @@ export class Delivery {
       await Promise.race([this.#pumping ?? pause, pause]);
       clearTimeout(timer);
     }
+    return this.#buffer.heldBefore(target);
   }
 
   /**

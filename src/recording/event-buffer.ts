@@ -78,6 +78,14 @@ export class EventBuffer {
     return oldest;
   }
 
+  /** How many events with a sequence number below `seq` are still held (queued or taken out): what a flush left undone. */
+  heldBefore(seq: number): number {
+    let held = 0;
+    for (let i = this.#head; i < this.#queueSeqs.length; i++) if (this.#queueSeqs[i]! < seq) held++;
+    for (const batch of this.#out) for (const s of batch.seqs) if (s < seq) held++;
+    return held;
+  }
+
   /** Takes up to `max` events from the front; they stay counted until settled or put back. */
   take(max: number = Infinity): Batch | undefined {
     const count = Math.min(max, this.queued);

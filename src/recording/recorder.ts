@@ -30,6 +30,8 @@ import { TracksError } from '../errors.js';
 import { quoted, shown } from '../core/names.js';
 import { isObjectArgument, optionsError } from '../core/arguments.js';
 
+const DONE: FlushResult = { complete: true, pending: 0 };
+
 /** Counters of what recording did, from {@link stats}. They stay readable after `close()`. */
 export interface RecordingStats {
   /** Events in memory now: waiting, being written or being spilled. */
@@ -54,6 +56,26 @@ export interface RecordingStats {
    * running when `close()` stopped waiting for them. Each is reported to `onError`.
    */
   readonly dropped: number;
+}
+
+/**
+ * What a {@link flush} did within its bound.
+ *
+ * @example
+ * ```ts
+ * const { complete, pending } = await flush();
+ * if (!complete) console.warn(`${pending} events are only in memory: the store and the outbox both fail`);
+ * ```
+ */
+export interface FlushResult {
+  /** Whether every event recorded before the call is stored, spilled to the outbox, quarantined or dropped (counted). */
+  readonly complete: boolean;
+  /**
+   * Events recorded before the call still only in memory when it returned: neither the store nor
+   * the outbox took them within `flushTimeout + writeTimeout` (both failing, reported to
+   * `onError`). They go to whichever takes them first; a process killed now would lose them.
+   */
+  readonly pending: number;
 }
 
 /**
@@ -347,23 +369,39 @@ export class Recorder {
    * Resolves once everything recorded before the call is stored (or, past `flushTimeout`,
    * spilled to the outbox), the sticky lookups asked for are answered, and the outbox is
    * drained when the store takes writes: within `flushTimeout + writeTimeout`, whatever the
-   * store does. Never rejects.
+   * store does. Never rejects; resolves with how many of those events are still only in memory
+   * (when the store and the outbox both fail), also reported to `onError`.
    */
-  flush(): Promise<void> {
+  flush(): Promise<FlushResult> {
     // Recording's writes run in the background (they do not keep the process alive); a flush
     // someone waits for does, within its bound: a script's last `await flush()`, the beforeExit one.
     return keepingAlive(this.#flush());
   }
 
-  async #flush(): Promise<void> {
-    if (!this.#open) return this.#closing;
+  async #flush(): Promise<FlushResult> {
+    if (!this.#open) {
+      // Closing settles every event: stored, spilled or dropped (counted).
+      await this.#closing;
+      return DONE;
+    }
     const { flushTimeout, writeTimeout } = this.#options;
     const start = monotonicNow();
     // Shadow runs already started report within their timeout; a flush waits for them, within its bound.
     await within(shadowRunsReported(), Math.min(flushTimeout, writeTimeout));
     this.#collect();
     await within(this.#exposures.settled(), Math.min(flushTimeout, writeTimeout));
-    await this.#delivery.flush(start + flushTimeout, start + flushTimeout + writeTimeout);
+    const pending = await this.#delivery.flush(start + flushTimeout, start + flushTimeout + writeTimeout);
+    if (pending === 0) return DONE;
+    this.#errors.reportMade(
+      'spill',
+      () =>
+        new Error(
+          `tracks: flush() returned at its bound (flushTimeout + writeTimeout, ${flushTimeout + writeTimeout} ms) with ${pending} ${pending === 1 ? 'event' : 'events'} recorded before it ` +
+            'neither stored nor spilled: the store and the outbox both failed (the errors before this one say why). They stay in memory and go to whichever takes them first; ' +
+            'a process killed now would lose them (flush() resolves with { complete: false, pending } to tell)',
+        ),
+    );
+    return { complete: false, pending };
   }
 
   /**

@@ -2,7 +2,7 @@ import { installRunHooks } from '../core/run-hooks.js';
 import { TracksError } from '../errors.js';
 import type { Conversion } from '../recording/conversion-event.js';
 import { Recorder } from '../recording/recorder.js';
-import type { RecordingStats } from '../recording/recorder.js';
+import type { FlushResult, RecordingStats } from '../recording/recorder.js';
 import { RECORDER_OPTIONS, resolveOptions } from '../recording/recorder-options.js';
 import { checkOptionNames } from '../core/names.js';
 import type { RecorderOptions } from '../recording/recorder-options.js';
@@ -168,14 +168,20 @@ export async function ready(): Promise<void> {
  * An earlier configuration that `configure()` replaced and that is still closing is waited
  * for too (within its own bound), since it holds events recorded before the call.
  *
+ * Resolves with `{ complete, pending }`: when the store and the outbox both failed until the
+ * bound, `pending` events recorded before the call are still only in memory (also reported to
+ * `onError`), and a process killed then would lose them.
+ *
  * @example
  * ```ts
- * await flush();
+ * const { complete, pending } = await flush();
+ * if (!complete) console.warn(`${pending} events not yet safe`);
  * ```
  */
-export async function flush(): Promise<void> {
+export async function flush(): Promise<FlushResult> {
   // An earlier configuration still closing holds events recorded before this call too.
-  await Promise.all([current?.flush(), ...closing]);
+  const [result] = await Promise.all([current?.flush(), ...closing]);
+  return result ?? { complete: true, pending: 0 };
 }
 
 /**

@@ -276,3 +276,31 @@ test('the default outbox survives a restart: beside a SQLite store, else in the 
   assert.ok(!defaultOutboxPath(pg, {})!.startsWith(tmpdir()));
   assert.equal(defaultOutboxPath(memoryStore()), undefined);
 });
+
+test('flush() at its bound with the store hung and the outbox locked resolves { complete: false, pending } and tells onError; once the outbox frees, the next flush spills them: { complete: true }', async () => {
+  const hung: Store = { ...memoryStore(), description: 'hung', writeNow: undefined, write: () => new Promise<void>(() => {}) };
+  const outbox = join(dir, 'locked-flush.outbox');
+  const errors: Error[] = [];
+  configure({ store: hung, outbox, flushTimeout: 300, writeTimeout: 300, onError: (error) => errors.push(error) });
+  try {
+    // The outbox made, then its write lock held by another connection for the whole flush.
+    const BetterSqlite3 = (await import('better-sqlite3')).default;
+    await flush();
+    const holder = new BetterSqlite3(outbox, { timeout: 0 });
+    holder.exec('BEGIN IMMEDIATE');
+    for (let i = 0; i < 100; i++) new BoundTracks({ key: `locked-${i}` }).run();
+    const first = await flush();
+    holder.exec('ROLLBACK');
+    assert.equal(first.complete, false);
+    assert.ok(first.pending >= 100, `pending ${first.pending}: the 100 exposures, and more (their definition, health)`);
+    assert.ok(errors.some((e) => /flush\(\) returned at its bound .* with \d+ events recorded before it neither stored nor spilled/.test(e.message)), errors.map((e) => e.message).join('\n'));
+    const second = await flush();
+    assert.deepEqual(second, { complete: true, pending: 0 });
+    const spilled = (holder.prepare('SELECT COUNT(*) AS n FROM tracks_outbox').get() as { n: number }).n;
+    holder.close();
+    assert.ok(spilled >= first.pending, `${spilled} events in the outbox, ${first.pending} were pending`);
+    assert.equal(stats().dropped, 0);
+  } finally {
+    await close();
+  }
+});

@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
-import { isPostgresUrl, storeFrom } from '../stores/open-store.js';
 import type { Store } from '../model/store.js';
 import type { CliIo, Command } from './command.js';
 import { UsageError } from './command.js';
+import { openExistingStore } from './store-option.js';
 import { recordedBaseline, stopTrackSet } from '../stores/control-state.js';
 import { escapeControl } from '../core/names.js';
 import { parseArgs } from 'node:util';
@@ -57,16 +56,9 @@ export function onePositional(command: string, positionals: readonly string[]): 
   return positionals[0]!;
 }
 
-/** The store of `--store` or `$TRACKS_STORE`; a SQLite path must exist, so a typo cannot stop nothing. */
+/** The store of `--store` or `$TRACKS_STORE`, checked as the reading commands check it (see openExistingStore). */
 export function controlStore(flag: string | undefined, io: CliIo): Store {
-  const spec = flag ?? io.env.TRACKS_STORE;
-  if (spec === undefined || spec === '') {
-    throw new UsageError('no store given; pass --store tracks.db (or a postgres:// URL), or set TRACKS_STORE');
-  }
-  if (!isPostgresUrl(spec) && !existsSync(spec)) {
-    throw new UsageError(`no store at ${escapeControl(spec)}; give the file your processes record to (configure({ store: '${spec}' }))`);
-  }
-  return storeFrom(spec);
+  return openExistingStore(flag, io, (spec) => `give the file your processes record to (configure({ store: '${spec}' }))`);
 }
 
 /** Parses `<id> [--serve x] [--store y] [--force]`; parse errors become one-line usage errors. */

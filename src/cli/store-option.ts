@@ -9,19 +9,23 @@ import { UsageError } from './command.js';
 export const STORE_USAGE = '  --store <path|url>   SQLite file or postgres:// URL[?schema=name] (default: $TRACKS_STORE)';
 
 /**
- * The store named by `--store` or `$TRACKS_STORE`, for commands that read recorded data: a
- * SQLite path must exist (a typo should not silently create an empty database).
+ * The store named by `--store` or `$TRACKS_STORE`, for commands that read recorded data or
+ * change a test's state: a SQLite path (or `sqlite:<path>`, as a store describes itself) must
+ * exist, so that a typo neither creates an empty database nor stops nothing. `missing` says
+ * what to do when it does not.
  */
-export function openExistingStore(flag: string | undefined, io: CliIo): Store {
+export function openExistingStore(
+  flag: string | undefined,
+  io: CliIo,
+  missing: (spec: string) => string = (spec) => `check the path, or record some runs first (configure({ store: '${spec}' }))`,
+): Store {
   const spec = flag ?? io.env.TRACKS_STORE;
   if (spec === undefined || spec === '') {
     throw new UsageError('no store given; pass --store tracks.db (or a postgres:// URL), or set TRACKS_STORE');
   }
   if (isPostgresUrl(spec)) return storeFrom(spec);
   const path = sqlitePathOf(spec);
-  if (!existsSync(path)) {
-    throw new UsageError(`no store at ${escapeControl(spec)}; check the path, or record some runs first (configure({ store: '${escapeControl(spec)}' }))`);
-  }
+  if (!existsSync(path)) throw new UsageError(`no store at ${escapeControl(spec)}; ${missing(escapeControl(spec))}`);
   // SQLite reports a folder as a "disk I/O error", which names neither the flag nor the fix.
   if (statSync(path).isDirectory()) {
     throw new UsageError(`--store ${escapeControl(spec)} is a folder; give the SQLite file in it, e.g. --store ${escapeControl(spec.replace(/\/+$/, ''))}/tracks.db`);

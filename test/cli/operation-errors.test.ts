@@ -175,3 +175,22 @@ test('tracks ramp --force on a set never published; without --force an error', a
   assert.ok(covered > 50 && covered < 150, `a forced coverage ramp applies when the set first runs: ${covered} of 1000 covered`);
   await close();
 });
+
+test('stop, resume, ramp and promote take the store as report does: sqlite:<path> (as a store describes itself), and a folder is one line, exit 2', async () => {
+  const path = join(dir, 'described.db');
+  configure({ store: path, outbox: false });
+  new Delay({ key: 'u1' }).run();
+  await flush();
+  await close();
+  const stopped = await cli(['stop', 'g10-delay', '--store', `sqlite:${path}`]);
+  assert.equal(stopped.code, 0, stopped.err);
+  assert.match(stopped.out, /g10-delay stopped/);
+  const resumed = await cli(['resume', 'g10-delay'], { TRACKS_STORE: `sqlite:${path}` });
+  assert.equal(resumed.code, 0, resumed.err);
+  for (const args of [['stop', 'g10-delay'], ['resume', 'g10-delay'], ['ramp', 'g10-delay', '--coverage', '0.5'], ['promote', 'g10-delay']]) {
+    const folder = await cli([...args, '--store', dir]);
+    assert.equal(folder.code, 2, `${args[0]}: ${folder.err}`);
+    assert.match(folder.err, /--store .* is a folder; give the SQLite file in it, e\.g\. --store .*\/tracks\.db/);
+    assert.doesNotMatch(folder.err, /\n./, 'one line');
+  }
+});

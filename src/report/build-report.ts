@@ -520,6 +520,10 @@ function checkBaselines(sums: readonly TrackSetSums[], baselines: ReadonlyMap<st
   for (const [id, track] of baselines) {
     const set = sums.find((s) => s.trackSetId === id);
     if (set === undefined) continue;
+    // A holdout compares its held-out users with the general ones, whatever the baseline names.
+    if (set.definition?.holdout === true) {
+      throw new TracksError(`--control ${quoted(id)}=${quoted(track)}: ${quoted(id)} is a holdout, which always compares its held-out users with the general users; --control applies to tests`);
+    }
     const tracks = [...new Set([...(set.definition?.weights.keys() ?? []), ...set.tracks.map((t) => t.track)])];
     if (!tracks.includes(track)) {
       throw new TracksError(`--control ${quoted(id)}=${quoted(track)}: ${quoted(id)} has no track ${quoted(track)}; its tracks are ${tracks.map(quoted).join(', ')}`);

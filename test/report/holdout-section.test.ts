@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { TrackSet, TracksError, buildReport, close, configure, convert, inHoldout, memoryStore, rampTrackSet, readAnalysis, renderReport, resumeTrackSet, stopTrackSet } from '../../src/index.js';
 import type { Report } from '../../src/index.js';
 import { renderHoldoutSection } from '../../src/report/holdout-section.js';
+import { checkBaselineSets } from '../../src/report/build-report.js';
 
 class CheckoutTracks extends TrackSet {
   static override id = 'holdout-section-checkout';
@@ -53,6 +54,9 @@ test('the holdout is found by its definition, split from the tests and rendered 
   const full = renderReport(report);
   assert.ok(full.indexOf('Holdouts: general users') > full.indexOf('holdout-section-checkout  ['), 'the section comes after the tests');
   assert.doesNotMatch(full, /^h-section {2}\[/m, 'the holdout is not rendered as a test');
+
+  // --control names tests' baselines: on a holdout it is refused, not taken and then dropped from the text.
+  assert.throws(() => checkBaselineSets(sums, new Map([['h-section', 'general']])), (e: unknown) => e instanceof TracksError && /--control 'h-section'='general': 'h-section' is a holdout, which always compares its held-out users with the general users/.test(e.message));
 
   const text = renderHoldoutSection(holdouts);
   const lines = text.split('\n');

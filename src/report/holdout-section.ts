@@ -1,7 +1,7 @@
 import { GENERAL_TRACK, HOLDOUT_TRACK } from '../core/holdout.js';
 import { escapeControl as text } from '../core/names.js';
 import { formatP, pText } from './build-report.js';
-import type { MetricResult, TrackSetResult } from './report-model.js';
+import type { MetricResult, TrackResult, TrackSetResult } from './report-model.js';
 import { TYPE_LABELS, WIDTH, chancePercent, clip, count, liftText, number, percent, table, wrap } from './text-table.js';
 import { analysedPhaseUsers, capNote, cupedNotes } from './metric-notes.js';
 
@@ -32,11 +32,28 @@ function renderHoldout(set: TrackSetResult): string {
   const general = set.tracks.find((t) => t.name === GENERAL_TRACK);
   const heldUsers = held?.users ?? 0;
   const share = set.users > 0 ? ` (${percent(heldUsers / set.users)})` : '';
-  const phases = set.phases.length > 1 ? `, ${set.phases.length} phases combined` : '';
+  const phaseCount = set.phases.length;
+  // As a set's status line says it: one phase alone (--phase N), or the phases combined.
+  const phases = set.analysedPhases.length === 1 && phaseCount > 1 ? `, phase ${set.analysedPhases[0]} of ${phaseCount} alone` : phaseCount > 1 ? `, ${phaseCount} phases combined` : '';
   const srm = set.srm ? `, sample ratio ${pText(set.srm.pValue)}` : '';
   const lines = [`${text(set.id)}  ${count(set.users)} users: ${count(heldUsers)} held out${share}, ${count(general?.users ?? 0)} general${phases}${srm}`];
   for (const warning of set.warnings) lines.push(...wrap(text(warning.message), WIDTH - 4).map((l, i) => `${i === 0 ? '  ! ' : '    '}${l}`));
-  if (held === undefined || general === undefined) return lines.join('\n');
+  lines.push(...holdoutTables(set, set.tracks));
+  // --all-phases: each phase alone too, as under a set.
+  for (const phase of set.phases) {
+    if (phase.results === undefined || phase.users === 0) continue;
+    lines.push('', `  phase ${phase.index} alone (${phase.startedAt === null ? '' : `${phase.startedAt.slice(0, 16).replace('T', ' ')}, `}${count(phase.users)} users)`);
+    lines.push(...holdoutTables(set, phase.results));
+  }
+  return lines.join('\n');
+}
+
+/** The general users against the held-out ones, metric by metric, with each metric's notes. */
+function holdoutTables(set: TrackSetResult, tracks: readonly TrackResult[]): string[] {
+  const lines: string[] = [];
+  const held = tracks.find((t) => t.name === HOLDOUT_TRACK);
+  const general = tracks.find((t) => t.name === GENERAL_TRACK);
+  if (held === undefined || general === undefined) return lines;
   const row = (m: MetricResult): string[] => {
     const baseline = held.metrics.find((x) => x.metric === m.metric);
     const c = m.comparison;
@@ -63,7 +80,7 @@ function renderHoldout(set: TrackSetResult): string {
     const label = clip(text(m.metric), 32);
     lines.push(...capNote(m, label, analysedPhaseUsers(set)), ...cupedNotes([general], m.metric, label));
   }
-  return lines.join('\n');
+  return lines;
 }
 
 function value(m: MetricResult): string {

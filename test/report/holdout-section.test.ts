@@ -104,3 +104,31 @@ test('the holdout section states each metric cap and what CUPED did, as a set do
   assert.match(text, /\n {2}revenue: capped: each user's total at most 15\.00\n/);
   assert.match(text, /\n {2}CUPED on general \(revenue\): variance -\d+\.\d%; unadjusted [+-]\d+\.\d% \[[+-]\d+\.\d%, [+-]\d+\.\d%\], p \S+/);
 });
+
+test('a holdout whose share was raised: --phase N says "phase N of 2 alone", and --all-phases adds each phase alone, as under a set', async () => {
+  const store = memoryStore();
+  const record = (share: number, from: number, to: number) => {
+    configure({ store, outbox: false, holdout: { id: 'h-phases', share }, metrics: { purchase: { kind: 'conversion' } } });
+    for (let i = from; i < to; i++) {
+      const key = `phased-${i}`;
+      new CheckoutTracks({ key }).run();
+      if (i % 4 === 0) convert({ key, metric: 'purchase' });
+    }
+  };
+  record(0.1, 0, 2_000);
+  await close();
+  // The share raised a moment later: a new phase of the holdout.
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  record(0.2, 2_000, 3_000);
+  await close();
+  const { sums, metrics } = await readAnalysis(store);
+  const section = (options: { phase?: number; allPhases?: boolean }) =>
+    renderHoldoutSection(buildReport(sums, { metrics, ...options }).trackSets.filter((s) => s.holdout));
+  const one = section({ phase: 1 });
+  assert.match(one, /^h-phases {2}2,000 users: .* general, phase 1 of 2 alone/m);
+  assert.doesNotMatch(one, /phases combined/);
+  const all = section({ allPhases: true });
+  assert.match(all, /^h-phases {2}3,000 users: .* general, 2 phases combined/m);
+  assert.match(all, /\n {2}phase 1 alone \(\d{4}-\d\d-\d\d \d\d:\d\d, 2,000 users\)\n {2}metric +holdout +general/);
+  assert.match(all, /\n {2}phase 2 alone \(\d{4}-\d\d-\d\d \d\d:\d\d, 1,000 users\)\n {2}metric +holdout +general/);
+});

@@ -44,7 +44,8 @@ export function proportionPower(input: {
   assertFiniteNumber('effectSize', input.effectSize);
   assertPositive('usersPerTrack', input.usersPerTrack);
   const shift = Math.abs(input.effectSize) * Math.sqrt(input.usersPerTrack / 2);
-  const critical = normalQuantile(1 - alpha / 2);
+  // The upper quantile as minus the lower one: 1 - alpha / 2 rounds away the digits of a tiny alpha.
+  const critical = -normalQuantile(alpha / 2);
   return normalCdf(shift - critical) + normalCdf(-shift - critical);
 }
 
@@ -72,7 +73,7 @@ export function requiredUsersPerTrack(input: {
   if (input.effectSize === 0) throw new TracksError('effectSize must not be 0: no sample size detects no effect');
   if (power <= alpha) throw new TracksError(`power (${power}) must be greater than alpha (${alpha})`);
   const h = Math.abs(input.effectSize);
-  const upperBound = 2 * ((normalQuantile(1 - alpha / 2) + normalQuantile(power)) / h) ** 2;
+  const upperBound = 2 * ((-normalQuantile(alpha / 2) + normalQuantile(power)) / h) ** 2;
   let low = 0;
   let high = upperBound;
   for (let i = 0; i < 200 && high - low > 1e-12 * upperBound; i++) {

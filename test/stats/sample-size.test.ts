@@ -60,3 +60,11 @@ test('sampleSize: bad arguments throw TracksError naming the argument', () => {
   bad({ baseline: 0.05, relativeMde: 0.1, dailyUsers: 0 }, /dailyUsers/);
   assert.throws(() => requiredUsersPerTrack({ effectSize: 0.1, power: 0.01, alpha: 0.05 }), /power/);
 });
+
+test('requiredUsersPerTrack keeps its digits at a tiny alpha (1e-9 over 999 comparisons): scipy brentq on norm.isf gives 24,264,217.314', () => {
+  // Reference: scipy 1.x, h = 2·asin(√0.0505) − 2·asin(√0.05); z = norm.isf(alpha / 2);
+  // brentq(lambda n: norm.cdf(h·√(n/2) − z) + norm.cdf(−h·√(n/2) − z) − 0.8, 1, 1e12, xtol=1e-6).
+  // 1 − alpha / 2 rounded away the digits of alpha: 24,264,237.6 (20 users too many).
+  const n = requiredUsersPerTrack({ effectSize: 0.002288751385728205, alpha: 1.001001001001001e-12, power: 0.8 });
+  assertClose(n, 24264217.314245496, { relative: 1e-9 }, 'users per track');
+});

@@ -24,6 +24,11 @@ export function parse<O extends Options>(command: string, args: readonly string[
  */
 export function usageErrorOf(error: unknown, command: string, known: readonly string[] = []): UsageError {
   const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+  // `--trackset --json`: a flag that takes a value, followed by another flag.
+  const valueless = /^Option '(-[^' ]+)[^']*' argument is ambiguous/.exec(message)?.[1];
+  if (valueless !== undefined) {
+    return new UsageError(`${valueless} needs a value, and the next argument is another option (a value starting with '-' is written ${valueless}=-x); see 'tracks ${command} --help'`);
+  }
   const plain = message.replace(/^Unknown option/, 'unknown option').replace(/\. To specify a positional argument starting with a '-'.*$/, '');
   const given = /^unknown option '--?([^']+)'/.exec(plain)?.[1];
   const near = given === undefined || given.length <= 2 ? undefined : nearestName(given, known);

@@ -13,8 +13,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stdout(version());
     return 0;
   }
-  // `tracks help ramp` is `tracks ramp --help`.
-  if (name === 'help' && rest[0] !== undefined && Object.hasOwn(commands, rest[0])) {
+  // `tracks help ramp` is `tracks ramp --help`; `tracks help nope` is as wrong as `tracks nope`.
+  if (name === 'help' && rest[0] !== undefined) {
+    if (!Object.hasOwn(commands, rest[0])) {
+      io.stderr(`tracks: unknown command '${escapeControl(rest[0])}'; run 'tracks --help' for the list`);
+      return 2;
+    }
     io.stdout(commands[rest[0]]!.usage);
     return 0;
   }

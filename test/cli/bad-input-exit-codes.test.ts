@@ -45,6 +45,10 @@ test('bad flags exit 2 with one line naming the flag and the fix', async () => {
     [['simulate', module, '--weights', 'short'], /--weights has 'short'; give track=weight pairs separated by commas/],
     [['simulate', module, '--keys', join(dir, 'missing.txt')], /cannot read keys from .*missing\.txt; give a file with one key per line/],
     [['simulate', module, '--trackset', 'nope'], /no track set with id 'nope' in .*; its sets are 'd'$/],
+    // A flag that takes a value, followed by another flag: what is wrong and the way out, once.
+    [['report', '--store', store, '--trackset', '--json'], /^tracks report: --trackset needs a value, and the next argument is another option \(a value starting with '-' is written --trackset=-x\); see 'tracks report --help'$/],
+    [['plan', '--baseline', '--mde', '0.1'], /^tracks plan: --baseline needs a value, .*; see 'tracks plan --help'$/],
+    [['help', 'nope'], /^tracks: unknown command 'nope'; run 'tracks --help' for the list$/],
   ];
   for (const [args, message] of cases) {
     const { code, err } = await cli(...args);

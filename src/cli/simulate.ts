@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { quoted } from '../core/names.js';
+import { escapeControl, quoted } from '../core/names.js';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MultiTrackSet } from '../core/multi-track-set.js';
@@ -145,7 +145,8 @@ function addedTracks(items: readonly string[]): Map<string, number> {
 }
 
 function render(sim: Simulation): string {
-  const lines = [`${sim.trackSetId}: ${keysText(sim.keys)}` + (sim.srmPValue === null ? '' : `, sample-ratio check p = ${sim.srmPValue.toPrecision(2)}`)];
+  // Names come from the module and the flags: escaped, so none can steer the terminal.
+  const lines = [`${escapeControl(sim.trackSetId)}: ${keysText(sim.keys)}` + (sim.srmPValue === null ? '' : `, sample-ratio check p = ${sim.srmPValue.toPrecision(2)}`)];
   lines.push(...splitTable(sim.split));
   const change = sim.change;
   if (change) {
@@ -153,10 +154,10 @@ function render(sim: Simulation): string {
     const inOrOut = change.coverageOnly.length === 0 ? '' : `; ${pct(change.coverageOnlyShare)} stay on their track and only enter or leave the test (coverage)`;
     lines.push('', `proposed change moves ${pct(change.movedShare)} of keys to another track (expected minimum for these shares: ${pct(change.minimumShare)})${inOrOut}`);
     lines.push(...splitTable(change.split));
-    for (const move of change.moves) lines.push(`  ${move.from} -> ${move.to}: ${keysText(move.keys)} (${pct(move.share)})`);
+    for (const move of change.moves) lines.push(`  ${escapeControl(move.from)} -> ${escapeControl(move.to)}: ${keysText(move.keys)} (${pct(move.share)})`);
     for (const move of change.coverageOnly) {
       const way = move.to.endsWith(' (not covered)') ? 'leave the test' : 'enter the test';
-      lines.push(`  ${move.from} -> ${move.to}: ${keysText(move.keys)} (${pct(move.share)}), same track, ${way}`);
+      lines.push(`  ${escapeControl(move.from)} -> ${escapeControl(move.to)}: ${keysText(move.keys)} (${pct(move.share)}), same track, ${way}`);
     }
   }
   return lines.join('\n');
@@ -167,10 +168,11 @@ function keysText(n: number): string {
 }
 
 function splitTable(rows: readonly SplitRow[]): string[] {
-  const width = Math.max(5, ...rows.map((r) => r.track.length));
+  const names = rows.map((r) => escapeControl(r.track));
+  const width = Math.max(5, ...names.map((name) => name.length));
   return [
     `  ${'track'.padEnd(width)}  ${'keys'.padStart(10)}  ${'share'.padStart(7)}  ${'expected'.padStart(8)}`,
-    ...rows.map((r) => `  ${r.track.padEnd(width)}  ${r.keys.toLocaleString('en-US').padStart(10)}  ${pct(r.share).padStart(7)}  ${pct(r.expectedShare).padStart(8)}`),
+    ...rows.map((r, i) => `  ${names[i]!.padEnd(width)}  ${r.keys.toLocaleString('en-US').padStart(10)}  ${pct(r.share).padStart(7)}  ${pct(r.expectedShare).padStart(8)}`),
   ];
 }
 

@@ -83,3 +83,17 @@ test("simulate's weights read as ramp's: the same messages for the same mistakes
     assert.equal(simulated.err.replace(/^tracks simulate: /, ''), ramped.err.replace(/^tracks ramp: /, ''));
   }
 });
+
+test('simulate escapes names it echoes: a proposed track with a control character cannot steer the terminal', async () => {
+  const out: string[] = [];
+  const err: string[] = [];
+  const module = join(dir, 'escape-sets.mjs');
+  writeFileSync(module, `import { TrackSet } from '${new URL('../../src/index.ts', import.meta.url).href}';\nexport class E extends TrackSet {\n  static id = 'escape';\n  static short_track() {}\n}\n`);
+  const code = await runCli(['simulate', module, '--count', '1000', '--add-track', 'x\u001b[31m'], { stdout: (t) => out.push(t), stderr: (t) => err.push(t), env: {} });
+  assert.equal(code, 0, err.join('\n'));
+  assert.doesNotMatch(out.join('\n'), /\u001b/);
+  assert.match(out.join('\n'), /x\\x1b\[31m/);
+  const bad = await runCli(['simulate', module, '--weights', 'short\u001b[2J=-1'], { stdout: () => {}, stderr: (t) => err.push(t), env: {} });
+  assert.equal(bad, 2);
+  assert.doesNotMatch(err.join('\n'), /\u001b/);
+});

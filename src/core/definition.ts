@@ -49,6 +49,8 @@ export interface TrackSetDefinition {
   readonly sticky: boolean;
   /** `static shadow`, validated; null when the set does not run in shadow mode. */
   readonly shadow: ShadowDefinition | null;
+  /** Whether a run of the class was checked for tracks written as instance fields (track-set.ts); set once, at the first. */
+  instanceFieldsChecked: boolean;
 }
 
 /** The static side every track set class has, as the definition reads it. */
@@ -198,6 +200,7 @@ export function buildDefinition(
     weight,
     hasEligibilityRule,
     sticky,
+    instanceFieldsChecked: false,
     shadow,
   };
 }

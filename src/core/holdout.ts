@@ -92,6 +92,7 @@ function buildHoldoutDefinition(id: string, share: number): TrackSetDefinition {
     hasEligibilityRule: false,
     sticky: false,
     shadow: null,
+    instanceFieldsChecked: true,
   };
 }
 

@@ -479,6 +479,7 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
 /** The run's track, chosen on first use. */
 function chosenOf(run: TrackSet<unknown>, s: RunState): TrackDefinition {
   if (s.track === undefined) {
+    if (!s.definition.instanceFieldsChecked) checkInstanceFields(run, s.definition);
     const scope = currentScope();
     if (scope !== undefined) {
       adoptOwnScopeContext(s, scope);
@@ -492,6 +493,25 @@ function chosenOf(run: TrackSet<unknown>, s: RunState): TrackDefinition {
     releaseHeldBack(run, s);
   }
   return s.track;
+}
+
+/**
+ * A track written as an instance field (`one_page_track = () => ...`) is a property of each run,
+ * not a method of the class: the definition cannot see it (the base constructor runs before a
+ * subclass's fields are set), though the compiler counts it among the track names. Checked at
+ * the class's first choice, once: a TracksError naming the field and the fix, rather than a
+ * track that is silently never chosen.
+ */
+function checkInstanceFields(run: TrackSet<unknown>, definition: TrackSetDefinition): void {
+  for (const field of Object.keys(run)) {
+    if (trackNameOfMethod(field) !== undefined && typeof (run as unknown as Record<string, unknown>)[field] === 'function') {
+      throw new TracksError(
+        `${definition.className}: ${field} is an instance field holding a function, not a method, so it is not a track; ` +
+          `write it as a method: ${field}() { ... } (or static ${field}() { ... })`,
+      );
+    }
+  }
+  definition.instanceFieldsChecked = true;
 }
 
 /** Chooses in a shadow candidate's run: what choosing records waits for the run to serve someone. */

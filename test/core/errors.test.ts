@@ -95,6 +95,30 @@ describe('bad track set definitions', () => {
     throwsTracksError(() => forceTracks({ 'shared-forced': 'tall' }, () => undefined), /'shared-forced' has no track 'tall'/);
   });
 
+  test('a track written as an instance field (an arrow function) is a TracksError naming it and the fix at the first choice, not a track silently never chosen', () => {
+    class CheckoutTracks extends TrackSet {
+      static override id = 'arrow-field';
+      one_page_track = () => 'one page';
+      wizard_track() {
+        return 'wizard';
+      }
+    }
+    const expected = /^CheckoutTracks: one_page_track is an instance field holding a function, not a method, so it is not a track; write it as a method: one_page_track\(\) \{ \.\.\. \}/;
+    throwsTracksError(() => new CheckoutTracks({ key: 1 }).name, expected);
+    throwsTracksError(() => new CheckoutTracks({ key: 2 }).run(), expected);
+    // Other instance fields are not tracks, and a set with methods only is checked once and runs.
+    class Fine extends TrackSet {
+      static override id = 'arrow-field-fine';
+      cache = new Map<string, string>();
+      format = () => 'x';
+      wizard_track() {
+        return this.cache.size;
+      }
+    }
+    assert.equal(typeof new Fine({ key: 1 }).name, 'string');
+    assert.equal(typeof new Fine({ key: 2 }).name, 'string');
+  });
+
   test('two different track sets with the same id (no track in common): a TracksError naming the class and the fix, when the second is first used', () => {
     class DelayTracks extends TrackSet {
       static override id = 'copied-id';

@@ -190,6 +190,7 @@ export function handDefinition(id: string, tracks: Record<string, number>, cover
     owner: handOwner,
     sticky: false,
     shadow: null,
+    instanceFieldsChecked: true,
   };
 }
 

@@ -73,11 +73,11 @@ export const planCommand: Command = {
     const n = (x: number): string => x.toLocaleString('en-US');
     const lines = [
       `${n(result.usersPerTrack)} users per track, ${n(result.totalUsers)} in all (${tracks} tracks)`,
-      `  to detect ${input.baseline} -> ${result.treatmentRate.toPrecision(3)} with power ${values.power ?? 0.8}` +
+      `  to detect ${values.baseline} -> ${rateText(result.treatmentRate, input.baseline)} with power ${values.power ?? 0.8}` +
         ` at alpha ${values.alpha ?? 0.05}` +
         (result.comparisons > 1 ? ` (${result.adjustedAlpha.toPrecision(3)} per comparison, ${result.comparisons} comparisons)` : ''),
     ];
-    if (result.days !== undefined) lines.push(`  about ${n(result.days)} days at ${n(dailyUsers!)} users a day`);
+    if (result.days !== undefined) lines.push(`  about ${n(result.days)} day${result.days === 1 ? '' : 's'} at ${n(dailyUsers!)} user${dailyUsers === 1 ? '' : 's'} a day`);
     if (plain) {
       const share = (1 - cupedCorrelation * cupedCorrelation) * 100;
       lines.push(
@@ -90,3 +90,15 @@ export const planCommand: Command = {
     return 0;
   },
 };
+
+/**
+ * The rate to detect, to 3 significant digits, or as many more as it takes to tell it from the
+ * baseline and from a certainty: 0.999 -> 0.999999, not 0.999 -> 1.00.
+ */
+function rateText(rate: number, baseline: number): string {
+  for (let digits = 3; digits < 15; digits++) {
+    const shown = Number(rate.toPrecision(digits));
+    if (shown !== baseline && (shown !== 1 || rate === 1) && (shown !== 0 || rate === 0)) return rate.toPrecision(digits);
+  }
+  return String(rate);
+}

@@ -80,6 +80,13 @@ test('tracks plan gives users per track and days', async () => {
   const text = await cli('plan', '--baseline', '0.05', '--mde', '0.1', '--tracks', '3', '--daily', '10000');
   assert.match(text.out, new RegExp(`${expected.usersPerTrack.toLocaleString('en-US')} users per track`));
   assert.match(text.out, /days at 10,000 users a day/);
+  assert.match(text.out, /to detect 0\.05 -> 0\.0550 with power 0\.8/);
+  // Near a certainty, as many digits as tell the rate from the baseline and from 1; the baseline as typed; one user, singular.
+  const near = await cli('plan', '--baseline', '0.999', '--mde', '0.001', '--daily', '1');
+  assert.match(near.out, /to detect 0\.999 -> 0\.999999 with power/);
+  assert.match(near.out, /days at 1 user a day/);
+  const tiny = await cli('plan', '--baseline', '0.000000001', '--mde', '1');
+  assert.match(tiny.out, /to detect 0\.000000001 -> 2\.00e-9 with power/);
   // A drop, written as a negative number after the flag (not taken for an option).
   const drop = await cli('plan', '--baseline', '0.05', '--mde', '-0.1', '--json');
   assert.equal(drop.code, 0, drop.err);

@@ -71,9 +71,9 @@ export interface FlushResult {
   /** Whether every event recorded before the call is stored, spilled to the outbox, quarantined or dropped (counted). */
   readonly complete: boolean;
   /**
-   * Events recorded before the call still only in memory when it returned: neither the store nor
-   * the outbox took them within `flushTimeout + writeTimeout` (both failing, reported to
-   * `onError`). They go to whichever takes them first; a process killed now would lose them.
+   * Events recorded before the call still only in memory when it returned: the store did not
+   * take them within its bound, and the outbox could not either (or there is none); reported to
+   * `onError`. They go to whichever takes them first; a process killed now would lose them.
    */
   readonly pending: number;
 }
@@ -396,8 +396,10 @@ export class Recorder {
       'spill',
       () =>
         new Error(
-          `tracks: flush() returned at its bound (flushTimeout + writeTimeout, ${flushTimeout + writeTimeout} ms) with ${pending} ${pending === 1 ? 'event' : 'events'} recorded before it ` +
-            'neither stored nor spilled: the store and the outbox both failed (the errors before this one say why). They stay in memory and go to whichever takes them first; ' +
+          `tracks: flush() returned at its bound with ${pending} ${pending === 1 ? 'event' : 'events'} recorded before it neither stored nor spilled: ` +
+            (this.#outbox === undefined
+              ? 'the store failed and there is no outbox (outbox: false) to spill to (the errors before this one say why). They stay in memory until the store takes them; '
+              : 'the store and the outbox both failed (the errors before this one say why). They stay in memory and go to whichever takes them first; ') +
             'a process killed now would lose them (flush() resolves with { complete: false, pending } to tell)',
         ),
     );

@@ -237,8 +237,10 @@ async function writeOver(
   const sameRamp = recorded !== null
     ? sameConfiguration(effectiveOf(recorded, before), effectiveOf(recorded, after))
     : before.coverage === after.coverage && JSON.stringify(before.weights) === JSON.stringify(after.weights);
-  if (sameStop && sameRamp && before.promoted === after.promoted) return { trackSetId, ...before, epoch: current?.epoch ?? 0, at: current?.at ?? Date.now(), changed: false };
-  const state: ControlState = { trackSetId, ...after, epoch: (current?.epoch ?? 0) + 1, at: Date.now() };
+  // Whole milliseconds, as every store keeps event times (a shimmed Date.now may return fractions).
+  const now = Math.round(Date.now());
+  if (sameStop && sameRamp && before.promoted === after.promoted) return { trackSetId, ...before, epoch: current?.epoch ?? 0, at: current?.at ?? now, changed: false };
+  const state: ControlState = { trackSetId, ...after, epoch: (current?.epoch ?? 0) + 1, at: now };
   if ((await store.writeControl(state, { ifEpoch: current?.epoch ?? 0 })) === false) return 'conflict';
   if (recorded !== null && recorded.sticky !== null) {
     // The phase every process will compute for this state (same configuration, same epoch).

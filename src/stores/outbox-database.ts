@@ -116,7 +116,7 @@ export class OutboxDatabase {
           const move = db.prepare('INSERT INTO tracks_quarantine (event, error, at) VALUES (?, ?, ?)');
           const remove = db.prepare('DELETE FROM tracks_outbox WHERE id = ?');
           for (const row of unreadable) {
-            move.run(row.text, row.error, Date.now());
+            move.run(row.text, row.error, Math.round(Date.now()));
             remove.run(row.id);
           }
         }).immediate();

@@ -293,13 +293,28 @@ test('flush() at its bound with the store hung and the outbox locked resolves { 
     holder.exec('ROLLBACK');
     assert.equal(first.complete, false);
     assert.ok(first.pending >= 100, `pending ${first.pending}: the 100 exposures, and more (their definition, health)`);
-    assert.ok(errors.some((e) => /flush\(\) returned at its bound .* with \d+ events recorded before it neither stored nor spilled/.test(e.message)), errors.map((e) => e.message).join('\n'));
+    assert.ok(errors.some((e) => /flush\(\) returned at its bound with \d+ events recorded before it neither stored nor spilled: the store and the outbox both failed/.test(e.message)), errors.map((e) => e.message).join('\n'));
     const second = await flush();
     assert.deepEqual(second, { complete: true, pending: 0 });
     const spilled = (holder.prepare('SELECT COUNT(*) AS n FROM tracks_outbox').get() as { n: number }).n;
     holder.close();
     assert.ok(spilled >= first.pending, `${spilled} events in the outbox, ${first.pending} were pending`);
     assert.equal(stats().dropped, 0);
+  } finally {
+    await close();
+  }
+});
+
+test('flush() with the store failing and outbox: false resolves { complete: false, pending } and says there is no outbox to spill to', async () => {
+  const failing: Store = { ...memoryStore(), description: 'failing', writeNow: undefined, write: () => Promise.reject(new StoreError('the store is down', { transient: true })) };
+  const errors: Error[] = [];
+  configure({ store: failing, outbox: false, flushTimeout: 200, writeTimeout: 200, onError: (error) => errors.push(error) });
+  try {
+    for (let i = 0; i < 10; i++) new BoundTracks({ key: `no-outbox-${i}` }).run();
+    const result = await flush();
+    assert.equal(result.complete, false);
+    assert.ok(result.pending >= 10, `pending ${result.pending}`);
+    assert.ok(errors.some((e) => /neither stored nor spilled: the store failed and there is no outbox \(outbox: false\)/.test(e.message)), errors.map((e) => e.message).join('\n'));
   } finally {
     await close();
   }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { TrackSet, TracksError, close, configure, convert, flush, memoryStore, sqliteStore, stats } from '../../src/index.js';
+import { TrackSet, TracksError, close, configure, convert, flush, memoryStore, rampTrackSet, sqliteStore, stats, stopTrackSet } from '../../src/index.js';
 import type { ConversionEvent } from '../../src/index.js';
 
 class G2ConvertTracks extends TrackSet {
@@ -238,5 +238,28 @@ test('a Date.now that returns fractions (a high-resolution shim, a fake clock) s
     Date.now = wallClock;
     await close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('stopTrackSet and rampTrackSet under a Date.now that returns fractions stamp whole milliseconds: a sticky set\'s ramp is not refused halfway', async () => {
+  class StickyFraction extends TrackSet {
+    static override id = 'g2-sticky-fraction';
+    static override sticky = true;
+    static b_track() {}
+  }
+  const store = memoryStore();
+  configure({ store, outbox: false });
+  new StickyFraction({ key: 'u' }).run();
+  await flush();
+  const wallClock = Date.now;
+  Date.now = () => wallClock() + 0.25;
+  try {
+    await rampTrackSet(store, 'g2-sticky-fraction', { coverage: 0.5 });
+    await stopTrackSet(store, 'g2-sticky-fraction');
+    const control = (await store.readControls()).find((c) => c.trackSetId === 'g2-sticky-fraction')!;
+    assert.ok(Number.isInteger(control.at), `at ${control.at}`);
+  } finally {
+    Date.now = wallClock;
+    await close();
   }
 });

@@ -23,20 +23,20 @@ export function rememberDefinition(definition: TrackSetDefinition): void {
  * different tests: no track in common but the control. Every key would draw the same in both
  * (their tracks perfectly correlated), and their rows would mix in the store. Called when a
  * class is first used, before its definition is kept. Allowed: a new version of the same test
- * beside the old one (a track in common: what a test of minimal disruption compares), the same
- * class read again (a module evaluated anew), and classes that share the id of a common
- * ancestor on purpose (`static id = Parent.id`).
+ * beside the old one (a track in common: what a test of minimal disruption compares, and what a
+ * module evaluated anew gives), and classes that share the id of a common ancestor that holds
+ * it (`static id = Base.id`, each adding its tracks to the base's).
  */
 export function checkIdIsFree(definition: TrackSetDefinition): void {
   const versions = known.get(definition.id);
   if (versions === undefined) return;
   for (const other of versions.values()) {
-    if (other.className === definition.className || sharesATrack(other, definition) || idRoot(other.owner, definition.id) === idRoot(definition.owner, definition.id)) continue;
+    if (other.owner === definition.owner || sharesATrack(other, definition) || idRoot(other.owner, definition.id) === idRoot(definition.owner, definition.id)) continue;
     const name = definition.className;
     throw new TracksError(
       `${name}: static id ${quoted(definition.id)} is already ${other.className}'s, a set with none of its tracks; two track sets with one id would give every key the same draw in both ` +
-        `(their tracks perfectly correlated) and mix their rows in the store. Give ${name} its own (static id = '${suggestId(name)}'), ` +
-        `or, to share ${other.className}'s users and rows on purpose, extend it: class ${name} extends ${other.className} { static override id = ${other.className}.id }`,
+        `(their tracks perfectly correlated) and mix their rows in the store. Give ${name} its own (static id = '${suggestId(name)}'); ` +
+        'one id is for versions of one test, which keep track names in common',
     );
   }
 }

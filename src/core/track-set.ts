@@ -503,13 +503,15 @@ function chosenOf(run: TrackSet<unknown>, s: RunState): TrackDefinition {
  * track that is silently never chosen.
  */
 function checkInstanceFields(run: TrackSet<unknown>, definition: TrackSetDefinition): void {
+  const prototype = Object.getPrototypeOf(run) as object;
   for (const field of Object.keys(run)) {
-    if (trackNameOfMethod(field) !== undefined && typeof (run as unknown as Record<string, unknown>)[field] === 'function') {
-      throw new TracksError(
-        `${definition.className}: ${field} is an instance field holding a function, not a method, so it is not a track; ` +
-          `write it as a method: ${field}() { ... } (or static ${field}() { ... })`,
-      );
-    }
+    const name = trackNameOfMethod(field);
+    // A method bound in the constructor (this.x_track = this.x_track.bind(this)) is a track already.
+    if (name === undefined || typeof (run as unknown as Record<string, unknown>)[field] !== 'function' || field in prototype || definition.byName.has(name)) continue;
+    throw new TracksError(
+      `${definition.className}: ${field} is an instance field holding a function, not a method, so it is not a track (though the compiler counts '${name}' among the track names); ` +
+        `write it as a method, ${field}() { ... }, or, if it is not meant as a track, rename it (names ending in _track or Track are tracks)`,
+    );
   }
   definition.instanceFieldsChecked = true;
 }

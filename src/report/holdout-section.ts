@@ -4,6 +4,7 @@ import { formatP, pText } from './build-report.js';
 import type { MetricResult, TrackResult, TrackSetResult } from './report-model.js';
 import { TYPE_LABELS, WIDTH, chancePercent, clip, count, liftText, number, percent, table, wrap } from './text-table.js';
 import { analysedPhaseUsers, capNote, cupedNotes } from './metric-notes.js';
+import { analysedPhasesText, phaseAloneHeading } from './phase-text.js';
 
 /**
  * The holdout section of the text report. `configure({ holdout: { id, share } })` records each
@@ -21,20 +22,19 @@ import { analysedPhaseUsers, capNote, cupedNotes } from './metric-notes.js';
  * console.log(renderHoldoutSection(report.trackSets.filter((s) => s.holdout)));
  * ```
  */
-export function renderHoldoutSection(holdouts: readonly TrackSetResult[]): string {
+export function renderHoldoutSection(holdouts: readonly TrackSetResult[], options: { readonly times?: boolean } = {}): string {
   if (holdouts.length === 0) return '';
-  const blocks = holdouts.map(renderHoldout);
+  const blocks = holdouts.map((set) => renderHoldout(set, options.times ?? true));
   return ['Holdouts: general users (every test) against held-out users (every baseline), per metric', ...blocks].join('\n\n');
 }
 
-function renderHoldout(set: TrackSetResult): string {
+function renderHoldout(set: TrackSetResult, times: boolean): string {
   const held = set.tracks.find((t) => t.name === HOLDOUT_TRACK);
   const general = set.tracks.find((t) => t.name === GENERAL_TRACK);
   const heldUsers = held?.users ?? 0;
   const share = set.users > 0 ? ` (${percent(heldUsers / set.users)})` : '';
-  const phaseCount = set.phases.length;
-  // As a set's status line says it: one phase alone (--phase N), or the phases combined.
-  const phases = set.analysedPhases.length === 1 && phaseCount > 1 ? `, phase ${set.analysedPhases[0]} of ${phaseCount} alone` : phaseCount > 1 ? `, ${phaseCount} phases combined` : '';
+  // As a set's first line says it: one phase alone (--phase N), or the phases combined.
+  const phases = analysedPhasesText(set);
   const srm = set.srm ? `, sample ratio ${pText(set.srm.pValue)}` : '';
   const lines = [`${text(set.id)}  ${count(set.users)} users: ${count(heldUsers)} held out${share}, ${count(general?.users ?? 0)} general${phases}${srm}`];
   for (const warning of set.warnings) lines.push(...wrap(text(warning.message), WIDTH - 4).map((l, i) => `${i === 0 ? '  ! ' : '    '}${l}`));
@@ -42,7 +42,7 @@ function renderHoldout(set: TrackSetResult): string {
   // --all-phases: each phase alone too, as under a set.
   for (const phase of set.phases) {
     if (phase.results === undefined || phase.users === 0) continue;
-    lines.push('', `  phase ${phase.index} alone (${phase.startedAt === null ? '' : `${phase.startedAt.slice(0, 16).replace('T', ' ')}, `}${count(phase.users)} users)`);
+    lines.push('', phaseAloneHeading(phase, times));
     lines.push(...holdoutTables(set, phase.results));
   }
   return lines.join('\n');

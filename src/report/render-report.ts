@@ -4,6 +4,7 @@ import type { Comparison, MetricResult, PhaseResult, Report, TrackResult, TrackS
 import { formatP, pText } from './build-report.js';
 import { TYPE_LABELS, WIDTH, chancePercent, clip, count, coveragePercent, fitsUnclipped, liftText, number, percent, relativeDisagrees, signedPercent, table, wrap } from './text-table.js';
 import { renderHoldoutSection } from './holdout-section.js';
+import { analysedPhasesText, phaseAloneHeading } from './phase-text.js';
 import { renderShadow } from './shadow-section.js';
 import { analysedPhaseUsers, capNote, cupedNotes } from './metric-notes.js';
 import { formatLatency, formatMs } from './latency.js';
@@ -44,7 +45,7 @@ export function renderReport(report: Report, options: RenderOptions = {}): strin
     return `No track set has recorded exposures in ${text(report.store) || 'this store'} yet.`;
   }
   const blocks = report.trackSets.filter((set) => !set.holdout).map((set) => renderTrackSet(set, options));
-  const holdouts = renderHoldoutSection(report.trackSets.filter((set) => set.holdout));
+  const holdouts = renderHoldoutSection(report.trackSets.filter((set) => set.holdout), { times: options.times ?? true });
   if (holdouts !== '') blocks.push(holdouts);
   // Sets still in shadow mode have assigned no one: nothing compared, so no legend for it.
   if (report.trackSets.every(onlyShadowed)) return blocks.join('\n\n');
@@ -77,12 +78,7 @@ function renderTrackSet(set: TrackSetResult, options: RenderOptions): string {
   // Names come from the store, written by any tool: escaped, so none can steer the terminal.
   const status = set.status === 'stopped' ? `stopped, serving ${text(set.serving ?? 'control')}` : set.shadow?.mode === 'shadow' ? 'shadow' : set.status;
   const phases = set.phases.length;
-  const analysis =
-    set.analysedPhases.length === 1 && phases > 1
-      ? `, phase ${set.analysedPhases[0]} of ${phases} alone`
-      : phases > 1
-        ? `, ${phases} phases combined`
-        : '';
+  const analysis = analysedPhasesText(set);
   const lines = wrap(
     `${text(set.id)}  [${status}]  ${count(set.users)} users` +
       (set.baseline ? `, baseline ${text(set.baseline)}` : '') +
@@ -116,8 +112,7 @@ function renderTrackSet(set: TrackSetResult, options: RenderOptions): string {
   if (set.analysedPhases.length === 1 && phases > 1) lines.push(`  (runs and latency: the minutes of phase ${set.analysedPhases[0]}, each counted in the phase in effect at its start)`);
   for (const phase of set.phases) {
     if (phase.results === undefined || phase.users === 0) continue;
-    const from = times ? `${phase.startedAt?.slice(0, 16).replace('T', ' ') ?? 'start unknown'}, ` : '';
-    lines.push('', `  phase ${phase.index} alone (${from}${count(phase.users)} users)`);
+    lines.push('', phaseAloneHeading(phase, times));
     lines.push(...metricTables(phase.results));
   }
   return lines.join('\n');

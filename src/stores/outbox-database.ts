@@ -234,17 +234,22 @@ export class OutboxDatabase {
 /**
  * Gives the disk back once the outbox has drained: SQLite keeps a deleted row's pages for reuse,
  * so after an outage the file would stay as large as its peak for good (over 100 bytes an
- * event: half a gigabyte or more at the default bound). Only an empty outbox with at least {@link SHRINK_BYTES}
- * free is rewritten, so the VACUUM copies the quarantine and little else (milliseconds, on the
- * outbox's worker thread). A process reading the file meanwhile keeps the old pages alive
+ * event: half a gigabyte or more at the default bound). Only an empty outbox with at least
+ * {@link SHRINK_BYTES} free and at most {@link MAX_REWRITTEN_BYTES} in use (the quarantine) is
+ * rewritten, so the VACUUM takes milliseconds on the outbox's worker thread; a large quarantine
+ * (inspect it, then empty it) keeps the file as it is. A process reading the file meanwhile keeps the old pages alive
  * until it is done: they are given back at a later drain (nothing is lost either way), and a
  * failure here (busy, short of disk) is ignored.
  */
 function shrinkWhenDrained(db: Database): void {
   try {
     if (db.prepare('SELECT 1 FROM tracks_outbox LIMIT 1').get() !== undefined) return;
-    const free = (db.pragma('freelist_count', { simple: true }) as number) * (db.pragma('page_size', { simple: true }) as number);
-    if (free >= SHRINK_BYTES) db.exec('VACUUM');
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    const freePages = db.pragma('freelist_count', { simple: true }) as number;
+    const usedBytes = ((db.pragma('page_count', { simple: true }) as number) - freePages) * pageSize;
+    // The rewrite copies what is in use (the quarantine): done only while that is small, so it
+    // takes milliseconds and never holds the file (and this thread) for long.
+    if (freePages * pageSize >= SHRINK_BYTES && usedBytes <= MAX_REWRITTEN_BYTES) db.exec('VACUUM');
     // The write-ahead log too (the rewrite went through it, and a reader in another process
     // may have let it grow past journal_size_limit): copied back and cut to nothing.
     db.pragma('wal_checkpoint(TRUNCATE)');
@@ -255,6 +260,8 @@ function shrinkWhenDrained(db: Database): void {
 
 /** Free bytes in a drained outbox past which it is rewritten smaller (see shrinkWhenDrained). */
 const SHRINK_BYTES = 8 * 1024 * 1024;
+/** The most bytes still in use (the quarantine) that a shrink rewrites: beyond, the file is left as it is. */
+const MAX_REWRITTEN_BYTES = 4 * 1024 * 1024;
 
 /** Rows of one spill statement. */
 const SPILL_ROWS = 100;

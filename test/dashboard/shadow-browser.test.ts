@@ -101,10 +101,22 @@ test('a shadow set: badged in the list; its Shadow section shows the mismatch ra
     assert.equal(await page.locator('dialog').count(), 0);
     assert.equal((await store.readControls()).find((c) => c.trackSetId === SHADOW.id), undefined, 'cancel writes nothing');
 
+    // While the promotion saves, no other change can begin (Stop and Ramp would start phases of their own).
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route('**/api/promote', async (route) => {
+      await held;
+      await route.continue();
+    });
     await page.click('button[data-action="promote"]');
     assert.match((await page.textContent('dialog[open] h2'))!, /^Promote catalog-query to an A\/B test\?$/);
     await page.click('dialog button[data-action="confirm"]');
+    await page.waitForFunction(() => [...document.querySelectorAll('.controls span')].some((s) => s.textContent === 'Saving…'));
+    const enabled = await page.$$eval('.controls button', (buttons) => buttons.filter((b) => !(b as HTMLButtonElement).disabled).map((b) => (b as HTMLElement).dataset.action));
+    assert.deepEqual(enabled, [], 'every control is disabled while the promotion saves');
+    release();
     await page.waitForSelector('html[data-ready="trackset"] section[data-section="shadow"][data-mode="promoted"]');
+    await page.unroute('**/api/promote');
     const control = (await store.readControls()).find((c) => c.trackSetId === SHADOW.id)!;
     assert.equal(control.promoted, true);
   } finally {

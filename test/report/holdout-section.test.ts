@@ -131,4 +131,8 @@ test('a holdout whose share was raised: --phase N says "phase N of 2 alone", and
   assert.match(all, /^h-phases {2}3,000 users: .* general, 2 phases combined/m);
   assert.match(all, /\n {2}phase 1 alone \(\d{4}-\d\d-\d\d \d\d:\d\d, 2,000 users\)\n {2}metric +holdout +general/);
   assert.match(all, /\n {2}phase 2 alone \(\d{4}-\d\d-\d\d \d\d:\d\d, 1,000 users\)\n {2}metric +holdout +general/);
+  // renderReport's times: false (output that compares equal across runs) reaches the holdout's headings.
+  const timeless = renderReport(buildReport(sums, { metrics, allPhases: true }), { times: false });
+  assert.match(timeless, /\n {2}phase 1 alone \(2,000 users\)\n/);
+  assert.doesNotMatch(timeless, /phase \d alone \(\d{4}-/);
 });

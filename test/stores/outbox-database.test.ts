@@ -93,3 +93,22 @@ test('while another connection reads the file, the drain still completes and not
     outbox.close();
   }
 });
+
+test('a drained outbox whose quarantine is large is not rewritten: the rewrite would copy it all, holding the file', () => {
+  const path = join(dir, 'big-quarantine.outbox');
+  const outbox = new OutboxDatabase(path);
+  try {
+    // About 6 MB of quarantine: more than a shrink rewrites.
+    const padding = 'x'.repeat(2_000);
+    for (let batch = 0; batch < 6; batch++) {
+      outbox.quarantine(Array.from({ length: 500 }, (_, i) => ({ event: exposure(batch * 500 + i), error: `refused ${padding}`, at: Date.now() })), later());
+    }
+    spill(outbox, 0, 100_000);
+    const size = statSync(path).size;
+    assert.equal(drain(outbox), 100_000);
+    assert.ok(statSync(path).size >= size, `kept as it was: ${statSync(path).size} bytes, ${size} before`);
+    assert.deepEqual(outbox.counts(later()), { waiting: 0, quarantined: 3_000 });
+  } finally {
+    outbox.close();
+  }
+});

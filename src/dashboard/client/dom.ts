@@ -162,3 +162,22 @@ export function when(iso: string | null): string {
   const d = new Date(iso);
   return d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 }
+
+/**
+ * Disables every control of the view while a change saves (stop, resume, ramp and promote:
+ * each would start a phase of its own), and returns what enables again the ones that were
+ * enabled, for when saving fails (on success the view is drawn anew).
+ *
+ * @example
+ * ```ts
+ * const release = holdControls();
+ * try { await save(); } catch { release(); }
+ * ```
+ */
+export function holdControls(): () => void {
+  const held = [...document.querySelectorAll<HTMLButtonElement>('.controls button')].filter((button) => !button.disabled);
+  for (const button of held) button.disabled = true;
+  return () => {
+    for (const button of held) button.disabled = false;
+  };
+}

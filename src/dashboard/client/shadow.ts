@@ -1,6 +1,6 @@
 import type { Interval, PairedLatencyQuantile, RateEstimate, Report, ShadowCandidateResult, ShadowResult, ShadowSampleResult, TrackSetResult } from '../../report/report-model.js';
 import { confirmDialog } from './dialog.js';
-import { count, el, ms, numberCell, percent, resolutionOf, table, upper, when } from './dom.js';
+import { count, el, holdControls, ms, numberCell, percent, resolutionOf, table, upper, when } from './dom.js';
 
 /**
  * A shadow set's section (`static shadow`): what mode it is in, per candidate how often its
@@ -95,7 +95,8 @@ function promoteControl(set: TrackSetResult, shadow: ShadowResult, actions: Shad
       danger: true,
     });
     if (ok === null) return;
-    button.disabled = true;
+    // Stop, Resume and Ramp too, until the promotion is saved (see holdControls).
+    const release = holdControls();
     message.className = 'muted';
     message.textContent = 'Saving…';
     try {
@@ -103,7 +104,7 @@ function promoteControl(set: TrackSetResult, shadow: ShadowResult, actions: Shad
     } catch (error) {
       message.textContent = error instanceof Error ? error.message : String(error);
       message.className = 'error';
-      button.disabled = false;
+      release();
     }
   });
   return el('div', { class: 'controls' }, [button, message]);

@@ -3,7 +3,7 @@ import { holdoutBadge, isSerious, shadowBadge, statusBadge, warningBadges } from
 import type { ChartPanel } from './charts.js';
 import { TYPE_LABELS, errorChart, latencyChart, liftChart, rateChart } from './charts.js';
 import { confirmDialog, rampDialog } from './dialog.js';
-import { chancePercent, count, coveragePercent, el, latency, ms, number, numberCell, numbersAlike, percent, pText, pValue, resolutionOf, signedMs, signedPercent, table, upper, when } from './dom.js';
+import { chancePercent, count, coveragePercent, el, holdControls, latency, ms, number, numberCell, numbersAlike, percent, pText, pValue, resolutionOf, signedMs, signedPercent, table, upper, when } from './dom.js';
 import { shadowSection } from './shadow.js';
 
 /** What the view's buttons and choices do. */
@@ -239,17 +239,15 @@ function controls(set: TrackSetResult, actions: ControlActions): HTMLElement {
   stop.disabled = set.status === 'stopped';
   resume.disabled = set.status !== 'stopped';
   const run = async (work: () => Promise<void>) => {
-    // One change at a time: a second one begun while the first saves would start a phase of its own.
-    stop.disabled = resume.disabled = ramp.disabled = true;
+    // One change at a time, Promote's included: a second one begun while the first saves would start a phase of its own.
+    const release = holdControls();
     message.textContent = 'Saving…';
     try {
       await work();
     } catch (error) {
       message.textContent = error instanceof Error ? error.message : String(error);
       message.className = 'error';
-      stop.disabled = set.status === 'stopped';
-      resume.disabled = set.status !== 'stopped';
-      ramp.disabled = false;
+      release();
     }
   };
   stop.addEventListener('click', async () => {

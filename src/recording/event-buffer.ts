@@ -80,6 +80,7 @@ export class EventBuffer {
 
   /** How many events with a sequence number below `seq` are still held (queued or taken out): what a flush left undone. */
   heldBefore(seq: number): number {
+    if (this.oldestSeq() >= seq) return 0; // a flush that did its job: no walk over what came since
     let held = 0;
     for (let i = this.#head; i < this.#queueSeqs.length; i++) if (this.#queueSeqs[i]! < seq) held++;
     for (const batch of this.#out) for (const s of batch.seqs) if (s < seq) held++;

@@ -11,7 +11,7 @@ import type { PhaseEntry, Phases } from './phases.js';
 import type { SegmentValues } from './segment-values.js';
 import { SeenUnits } from './seen-units.js';
 import type { StickyAssignments } from './sticky-assignments.js';
-import { eventTime } from './clock.js';
+import { eventTime } from '../model/event-time.js';
 
 /**
  * Turns runs into exposure events: one per track set and key per process (repeat visits add

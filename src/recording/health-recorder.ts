@@ -6,7 +6,7 @@ import type { ErrorReporter } from './error-reporter.js';
 import { Guardrails } from './guardrails.js';
 import type { GuardrailOptions } from './guardrails.js';
 import { HealthAggregator, healthEvents } from './health-aggregator.js';
-import { eventTime } from './clock.js';
+import { eventTime } from '../model/event-time.js';
 
 /**
  * Per-track health of the runs in the test (duration, errors, latency histogram, counted per

@@ -4,7 +4,7 @@ import type { RecordedEvent } from '../model/events.js';
 import { metricEventOf } from '../model/metrics.js';
 import type { MetricDeclaration } from '../model/metrics.js';
 import { newEventId } from './event-id.js';
-import { eventTime } from './clock.js';
+import { eventTime } from '../model/event-time.js';
 
 /**
  * Publishes `configure({ metrics })` to the store: every declaration once per process, before

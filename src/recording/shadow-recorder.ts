@@ -5,7 +5,7 @@ import { SHADOW_TRIP_PREFIX, zeroShadowCounts } from '../model/shadow.js';
 import type { ShadowCounts, ShadowEvent, ShadowSampleEvent } from '../model/shadow.js';
 import type { ErrorReporter } from './error-reporter.js';
 import { newEventId } from './event-id.js';
-import { eventTime } from './clock.js';
+import { eventTime } from '../model/event-time.js';
 
 /** One candidate's shadow runs in one minute, counted since the last drain. */
 type ShadowCell = { -readonly [K in keyof Omit<ShadowEvent, 'kind' | 'eventId'>]: ShadowEvent[K] } & {

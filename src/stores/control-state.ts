@@ -2,6 +2,7 @@ import { nameProblem, quoted, shown } from '../core/names.js';
 import { checkBaselineWeight } from '../core/baseline-weight.js';
 import { isUsableWeight, weightFix } from '../core/definition.js';
 import { TracksError } from '../errors.js';
+import { eventTime } from '../model/event-time.js';
 import type { ControlState } from '../model/events.js';
 import type { Store } from '../model/store.js';
 import { StoreError } from '../model/store-error.js';
@@ -237,8 +238,7 @@ async function writeOver(
   const sameRamp = recorded !== null
     ? sameConfiguration(effectiveOf(recorded, before), effectiveOf(recorded, after))
     : before.coverage === after.coverage && JSON.stringify(before.weights) === JSON.stringify(after.weights);
-  // Whole milliseconds, as every store keeps event times (a shimmed Date.now may return fractions).
-  const now = Math.round(Date.now());
+  const now = eventTime();
   if (sameStop && sameRamp && before.promoted === after.promoted) return { trackSetId, ...before, epoch: current?.epoch ?? 0, at: current?.at ?? now, changed: false };
   const state: ControlState = { trackSetId, ...after, epoch: (current?.epoch ?? 0) + 1, at: now };
   if ((await store.writeControl(state, { ifEpoch: current?.epoch ?? 0 })) === false) return 'conflict';

@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { loadSqliteDriver, nativeModuleHint } from './sqlite-driver.js';
 import { eventProblem } from '../model/check-event.js';
+import { eventTime } from '../model/event-time.js';
 import type { RecordedEvent } from '../model/events.js';
 import type { OutboxBatch, OutboxCounts, QuarantinedEvent } from '../model/outbox.js';
 import { StoreError } from '../model/store-error.js';
@@ -116,7 +117,7 @@ export class OutboxDatabase {
           const move = db.prepare('INSERT INTO tracks_quarantine (event, error, at) VALUES (?, ?, ?)');
           const remove = db.prepare('DELETE FROM tracks_outbox WHERE id = ?');
           for (const row of unreadable) {
-            move.run(row.text, row.error, Math.round(Date.now()));
+            move.run(row.text, row.error, eventTime());
             remove.run(row.id);
           }
         }).immediate();

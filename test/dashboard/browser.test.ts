@@ -16,6 +16,7 @@ import { runCli } from '../../src/cli/run-cli.js';
 import { sqliteStore } from '../../src/index.js';
 import type { Report, TrackSetResult } from '../../src/report/report-model.js';
 import { HOLDOUT, XSS_NAME, recordFixture } from './fixture.js';
+import { holdRequests } from '../support/held-requests.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -910,21 +911,15 @@ test('Ramp by clicking, after a confirmation: the store gets the new coverage an
     assert.match((await page.textContent('section[data-section="phases"]'))!, /coverage 0\.04%/);
 
     // While a change saves, no other can begin: each would start a phase of its own.
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    await page.route('**/api/ramp', async (route) => {
-      await held;
-      await route.continue();
-    });
+    const release = await holdRequests(page, '**/api/ramp');
     await page.click('button[data-action="ramp"]');
     await page.fill('dialog input[name="weight:long_delay"]', '2');
     await page.click('dialog button[data-action="confirm"]');
     await page.waitForFunction(() => document.querySelector('[data-field="control-message"]')?.textContent === 'Saving…');
     const disabled = await page.$$eval('button[data-action="stop"], button[data-action="resume"], button[data-action="ramp"]', (buttons) => buttons.map((b) => (b as HTMLButtonElement).disabled));
     assert.deepEqual(disabled, [true, true, true]);
-    release();
+    await release();
     await page.waitForFunction((n) => document.querySelector('section[data-section="phases"] h2')?.textContent === `Phases (${n})`, phasesBefore + 4);
-    await page.unroute('**/api/ramp');
   } finally {
     await store.close();
   }

@@ -13,6 +13,7 @@ import type { DashboardServer } from '../../src/dashboard/dashboard-server.js';
 import { sqliteStore } from '../../src/index.js';
 import type { Report } from '../../src/report/report-model.js';
 import { PLAIN_ID, SHADOW, SHADOW_MISMATCHES, SHADOW_RUNS, XSS_QUERY, recordShadowFixture } from './shadow-fixture.js';
+import { holdRequests } from '../support/held-requests.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const dir = mkdtempSync(join(tmpdir(), 'tracks-dashboard-shadow-e2e-'));
@@ -102,21 +103,15 @@ test('a shadow set: badged in the list; its Shadow section shows the mismatch ra
     assert.equal((await store.readControls()).find((c) => c.trackSetId === SHADOW.id), undefined, 'cancel writes nothing');
 
     // While the promotion saves, no other change can begin (Stop and Ramp would start phases of their own).
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    await page.route('**/api/promote', async (route) => {
-      await held;
-      await route.continue();
-    });
+    const release = await holdRequests(page, '**/api/promote');
     await page.click('button[data-action="promote"]');
     assert.match((await page.textContent('dialog[open] h2'))!, /^Promote catalog-query to an A\/B test\?$/);
     await page.click('dialog button[data-action="confirm"]');
     await page.waitForFunction(() => [...document.querySelectorAll('.controls span')].some((s) => s.textContent === 'Saving…'));
     const enabled = await page.$$eval('.controls button', (buttons) => buttons.filter((b) => !(b as HTMLButtonElement).disabled).map((b) => (b as HTMLElement).dataset.action));
     assert.deepEqual(enabled, [], 'every control is disabled while the promotion saves');
-    release();
+    await release();
     await page.waitForSelector('html[data-ready="trackset"] section[data-section="shadow"][data-mode="promoted"]');
-    await page.unroute('**/api/promote');
     const control = (await store.readControls()).find((c) => c.trackSetId === SHADOW.id)!;
     assert.equal(control.promoted, true);
   } finally {

@@ -54,8 +54,12 @@ export interface Outbox {
    * `quarantinedNow`.
    */
   peek(limit: number, options?: CallOptions): Promise<(OutboxBatch & { readonly quarantinedNow: number }) | undefined>;
-  /** Deletes rows up to and including `upTo`, once the store holds them. */
-  remove(upTo: number, options?: CallOptions): Promise<void>;
+  /**
+   * Deletes rows up to and including `upTo`, once the store holds them. Resolves to how many
+   * rows it deleted: fewer than were read when another process sharing the outbox removed
+   * them first (that process counts them as drained). Resolving nothing counts them all.
+   */
+  remove(upTo: number, options?: CallOptions): Promise<number | void>;
   /** Sets events aside in the quarantine table, with the store's reason. */
   quarantine(events: readonly QuarantinedEvent[], options?: CallOptions): Promise<void>;
   /** How many events wait and how many are quarantined. */

@@ -458,14 +458,17 @@ export class Delivery {
             stopped: () => false,
           }, this.#refusals);
     if (waiting.length > 0) return 'failed';
+    let removed: number | void;
     try {
-      await withDeadline(this.#options.writeTimeout, `removing written events from the outbox ${outbox.path}`, (call) => outbox.remove(batch.upTo, call));
+      removed = await withDeadline(this.#options.writeTimeout, `removing written events from the outbox ${outbox.path}`, (call) => outbox.remove(batch.upTo, call));
     } catch (error) {
       // Written but not removed: they will be written again later, and stored once.
       this.#outboxFailed(error);
       return 'failed';
     }
-    this.counts.drained += written;
+    // Two processes draining one outbox both write a batch (the store keeps one copy); the one
+    // whose remove deleted the rows counts them.
+    this.counts.drained += typeof removed === 'number' ? Math.min(written, removed) : written;
     this.#quarantinedFromOutbox.clear();
     this.#drainBackoff = 0;
     return 'more';

@@ -129,13 +129,15 @@ export class OutboxDatabase {
   /**
    * Deletes the rows up to `upTo` from the file the last peek read. When the connection was
    * reopened since (the file was removed or replaced), those rows are gone with that file, and
-   * the ids name other rows in the new one: nothing is deleted.
+   * the ids name other rows in the new one: nothing is deleted. Returns how many rows it
+   * deleted (another process draining the same file may have deleted them first).
    */
-  remove(upTo: number, deadline: number): void {
+  remove(upTo: number, deadline: number): number {
     const db = this.#db;
-    if (db === undefined || this.#peekedAt !== this.#openings) return;
-    this.#run('remove from', deadline, () => db.prepare('DELETE FROM tracks_outbox WHERE id <= ?').run(upTo));
+    if (db === undefined || this.#peekedAt !== this.#openings) return 0;
+    const { changes } = this.#run('remove from', deadline, () => db.prepare('DELETE FROM tracks_outbox WHERE id <= ?').run(upTo));
     shrinkWhenDrained(db);
+    return changes;
   }
 
   quarantine(items: readonly QuarantinedEvent[], deadline: number, mayCommit: () => boolean = always): void {

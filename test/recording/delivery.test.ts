@@ -329,3 +329,45 @@ test('flush() reads the outbox now, even while reading it backs off after failur
   assert.equal(store.events.filter((e) => e.kind === 'conversion').length, 10, 'the flush drained the outbox');
   await recorder.close();
 });
+
+test('rows another process drained first (between this one reading and removing them) are counted as drained once, by that process', async () => {
+  const path = join(dir, 'shared-drain.outbox');
+  const filler = sqliteOutbox(path);
+  const events: RecordedEvent[] = Array.from({ length: 50 }, (_, i) => ({ kind: 'conversion', eventId: `shared-${i}`, unit: `u${i}`, metric: 'buy', value: 1, at: Date.now() }));
+  await filler.spill(events);
+  await filler.close();
+  // The other process: its own connection to the same file, which removes what this one read.
+  const other = sqliteOutbox(path);
+  let racedBatches = 0;
+  const real = sqliteOutbox(path);
+  const racing: Outbox = {
+    path: real.path,
+    open: (o) => real.open(o),
+    spill: (e, o) => real.spill(e, o),
+    spillNow: (e, ms) => real.spillNow(e, ms),
+    peek: async (limit, o) => {
+      const batch = await real.peek(limit, o);
+      if (batch !== undefined) {
+        await other.peek(limit);
+        await other.remove(batch.upTo);
+        racedBatches++;
+      }
+      return batch;
+    },
+    remove: (upTo, o) => real.remove(upTo, o),
+    quarantine: (q, o) => real.quarantine(q, o),
+    counts: (o) => real.counts(o),
+    close: () => real.close(),
+  };
+  const store = memoryStore();
+  const recorder = new Recorder(store, { flushInterval: 20 }, racing);
+  await recorder.flush();
+  const s = recorder.stats();
+  await recorder.close();
+  const left = await other.counts();
+  await other.close();
+  assert.ok(racedBatches >= 1);
+  assert.equal(left.waiting, 0);
+  assert.equal(store.events.filter((e) => e.kind === 'conversion').length, 50, 'written once by this process');
+  assert.equal(s.drained, 0, 'the other process deleted the rows, and counts them');
+});

@@ -62,6 +62,9 @@ function dateText(value: Date, path: string): string {
   return value.toISOString();
 }
 
+/** Deepest nesting of arrays and objects in a key (deeper, the stack could run out first). */
+const MAX_KEY_NESTING = 1_000;
+
 /** Most toJSON() results a key may go through: past it, a toJSON() that makes a new object each time. */
 const MAX_KEY_DEPTH = 200;
 
@@ -92,6 +95,10 @@ function canonicalJson(value: unknown, path: string, seen: Set<object>, depth: n
       if (value instanceof Date) return JSON.stringify(dateText(value, path));
       if (seen.has(value)) {
         throw new TracksError(`${path}: the key contains a cycle; pass a key without circular references`);
+      }
+      // `seen` holds the value's enclosing objects: far past any real key, and before the stack runs out.
+      if (seen.size >= MAX_KEY_NESTING) {
+        throw new TracksError(`key: arrays and objects nested more than ${MAX_KEY_NESTING} deep; pass a flatter key (a few ids, say)`);
       }
       seen.add(value);
       try {

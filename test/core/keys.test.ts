@@ -146,6 +146,17 @@ describe('serializeKey', () => {
     rejects(new SelfJson(), /cycle/);
   });
 
+  test('keys nested past 1,000 levels: a TracksError, not a stack overflow', () => {
+    const nest = (levels: number, inner: unknown, wrap: (x: unknown) => unknown): unknown => {
+      let key = inner;
+      for (let i = 0; i < levels; i++) key = wrap(key);
+      return key;
+    };
+    rejects(nest(20_000, 'u', (x) => ({ x })), /nested more than 1000 deep/, /flatter key/);
+    rejects(nest(20_000, 'u', (x) => [x]), /nested more than 1000 deep/);
+    rejects(nest(1_001, 1, (x) => [x]), /nested more than 1000/);
+  });
+
   test('class instances without toJSON: a TracksError naming the class and the fix', () => {
     class User {
       constructor(readonly id: number) {}

@@ -11,21 +11,23 @@ const src = fileURLToPath(new URL('../src/', import.meta.url));
 
 /** What each layer may import: other layers of src, and packages. Node built-ins are always allowed. */
 const ALLOWED: Readonly<Record<string, { layers: readonly string[]; packages: readonly string[] }>> = {
+  // How values read in messages and terminals: below everything, imports nothing.
+  text: { layers: [], packages: [] },
   errors: { layers: [], packages: [] },
-  core: { layers: ['errors'], packages: [] },
-  model: { layers: ['errors', 'core'], packages: [] },
-  recording: { layers: ['errors', 'core', 'model'], packages: [] },
+  core: { layers: ['text', 'errors'], packages: [] },
+  model: { layers: ['text', 'errors', 'core'], packages: [] },
+  recording: { layers: ['text', 'errors', 'core', 'model'], packages: [] },
   // tsx: only when run from the TypeScript sources (this repository's tests), a worker thread registers it.
-  stores: { layers: ['errors', 'core', 'model'], packages: ['better-sqlite3', 'pg', 'pg-copy-streams', 'tsx/esm/api'] },
-  stats: { layers: ['errors'], packages: ['@stdlib/'] },
-  report: { layers: ['errors', 'core', 'model', 'stats'], packages: [] },
-  setup: { layers: ['errors', 'core', 'model', 'recording', 'stores'], packages: [] },
+  stores: { layers: ['text', 'errors', 'core', 'model'], packages: ['better-sqlite3', 'pg', 'pg-copy-streams', 'tsx/esm/api'] },
+  stats: { layers: ['text', 'errors'], packages: ['@stdlib/'] },
+  report: { layers: ['text', 'errors', 'core', 'model', 'stats'], packages: [] },
+  setup: { layers: ['text', 'errors', 'core', 'model', 'recording', 'stores'], packages: [] },
   // typescript: only when run from the sources, to compile the page's client on the fly.
-  dashboard: { layers: ['errors', 'core', 'model', 'stores', 'stats', 'report'], packages: ['chart.js', 'typescript'] },
-  cli: { layers: ['errors', 'core', 'model', 'stores', 'stats', 'report', 'dashboard'], packages: [] },
+  dashboard: { layers: ['text', 'errors', 'core', 'model', 'stores', 'stats', 'report'], packages: ['chart.js', 'typescript'] },
+  cli: { layers: ['text', 'errors', 'core', 'model', 'stores', 'stats', 'report', 'dashboard'], packages: [] },
   // Framework adapters: the framework is an optional peer dependency, imported for its types.
-  integrations: { layers: ['errors', 'core', 'model', 'recording', 'setup'], packages: ['express', 'fastify', 'hono', '@openfeature/server-sdk'] },
-  index: { layers: ['errors', 'core', 'model', 'recording', 'stores', 'stats', 'report', 'setup'], packages: [] },
+  integrations: { layers: ['text', 'errors', 'core', 'model', 'recording', 'setup'], packages: ['express', 'fastify', 'hono', '@openfeature/server-sdk'] },
+  index: { layers: ['text', 'errors', 'core', 'model', 'recording', 'stores', 'stats', 'report', 'setup'], packages: [] },
 };
 
 function sources(folder: string): string[] {

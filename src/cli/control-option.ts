@@ -1,4 +1,4 @@
-import { quoted } from '../core/names.js';
+import { quoted } from '../text.js';
 import { UsageError } from './command.js';
 
 /** Usage text of `--control`, the option `tracks report` and `tracks dashboard` share. */

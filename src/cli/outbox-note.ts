@@ -1,4 +1,4 @@
-import { escapeControl } from '../core/names.js';
+import { escapeControl } from '../text.js';
 import { isPostgresUrl, sqlitePathOf } from '../stores/open-store.js';
 import { eventsWaitingIn } from '../stores/outbox-waiting.js';
 import { StoreError } from '../model/store-error.js';

@@ -1,4 +1,4 @@
-import { escapeControl } from '../core/names.js';
+import { escapeControl } from '../text.js';
 import type { Command } from './command.js';
 import { promoteTrackSet } from '../stores/control-state.js';
 import { controlStore, onePositional, parseControlArgs } from './stop.js';

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { escapeControl } from '../core/names.js';
+import { escapeControl } from '../text.js';
 import { rampTrackSet } from '../stores/control-state.js';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';

@@ -1,7 +1,7 @@
 import { buildReport, checkBaselineSets } from '../report/build-report.js';
 import { readAnalysis } from '../report/read-analysis.js';
 import { renderReport } from '../report/render-report.js';
-import { quoted } from '../core/names.js';
+import { quoted } from '../text.js';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { numberFlag, parse } from './parse.js';

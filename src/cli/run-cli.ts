@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { escapeControl } from '../core/names.js';
-import { TracksError } from '../errors.js';
+import { escapeControl } from '../text.js';
+import { TracksError, messageOf } from '../errors.js';
 import { StoreError } from '../model/store-error.js';
 import type { CliIo, Command } from './command.js';
 import { UsageError } from './command.js';
@@ -41,7 +41,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     // A store with no tracks data, or of another version, is the user's to fix, like a typo.
     const usage = error instanceof StoreError && (error.code === 'TRACKS_NO_DATA' || error.code === 'TRACKS_SCHEMA');
     // Store errors start with 'tracks: ' already; the command's name says it.
-    const message = (error instanceof Error ? error.message : String(error)).replace(/^tracks: /, '');
+    const message = messageOf(error).replace(/^tracks: /, '');
     io.stderr(`tracks ${name}: ${escapeControl(message)}`);
     return error instanceof UsageError || error instanceof TracksError || usage ? 2 : 1;
   }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { escapeControl, quoted } from '../core/names.js';
+import { escapeControl, quoted } from '../text.js';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MultiTrackSet } from '../core/multi-track-set.js';

@@ -3,7 +3,7 @@ import type { CliIo, Command } from './command.js';
 import { UsageError } from './command.js';
 import { openExistingStore } from './store-option.js';
 import { recordedBaseline, stopTrackSet } from '../stores/control-state.js';
-import { escapeControl } from '../core/names.js';
+import { escapeControl } from '../text.js';
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import { usageErrorOf } from './parse.js';

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { escapeControl } from '../core/names.js';
+import { escapeControl } from '../text.js';
 import { isPostgresUrl, sqlitePathOf, storeFrom } from '../stores/open-store.js';
 import type { Store } from '../model/store.js';
 import type { CliIo } from './command.js';

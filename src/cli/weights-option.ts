@@ -1,5 +1,5 @@
 import { isUsableWeight, weightFix } from '../core/definition.js';
-import { escapeControl } from '../core/names.js';
+import { escapeControl } from '../text.js';
 import { UsageError } from './command.js';
 import { decimalOf } from './parse.js';
 

@@ -1,5 +1,5 @@
 import { TracksError } from '../errors.js';
-import { shown } from './names.js';
+import { shown } from '../text.js';
 
 /**
  * Whether `value` can be an object argument of the public API (options, a function's input, a

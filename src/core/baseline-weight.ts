@@ -1,5 +1,5 @@
 import { TracksError } from '../errors.js';
-import { quoted } from './names.js';
+import { quoted } from '../text.js';
 
 /**
  * Refuses a weight of 0 for the baseline of a set that is not sticky, as `tracks ramp` and

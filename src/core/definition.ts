@@ -1,6 +1,7 @@
 import { TracksError } from '../errors.js';
 import { murmur3, scrambleLabel } from './murmur3.js';
-import { nameProblem, quoted, shown } from './names.js';
+import { nameProblem } from './names.js';
+import { quoted, shown } from '../text.js';
 import type { Candidate } from './rendezvous.js';
 import { readShadow, type ShadowDefinition } from './shadow-definition.js';
 

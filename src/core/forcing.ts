@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { TracksError } from '../errors.js';
 import { knownTrackSetIds, knownTracksOf } from './known-sets.js';
-import { quoted } from './names.js';
+import { quoted } from '../text.js';
 
 /** Track names by track set id, forced for the duration of a callback. */
 export type ForcedTracks = Readonly<Record<string, string>>;

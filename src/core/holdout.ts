@@ -4,7 +4,8 @@ import { MIN_POSITIVE_WEIGHT, saltOf } from './definition.js';
 import type { TrackDefinition, TrackSetDefinition } from './definition.js';
 import { serializeKey } from './key.js';
 import { murmur3, murmur3Int, scrambleLabel } from './murmur3.js';
-import { nameProblem, quoted } from './names.js';
+import { nameProblem } from './names.js';
+import { quoted } from '../text.js';
 
 /**
  * A holdout (`configure({ holdout })`): a share of keys that gets every track set's baseline,

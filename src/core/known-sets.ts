@@ -1,7 +1,7 @@
 import { TracksError } from '../errors.js';
 import { suggestId } from './definition.js';
 import type { TrackSetDefinition } from './definition.js';
-import { quoted } from './names.js';
+import { quoted } from '../text.js';
 
 /**
  * The track sets this process has read (on first use, or when listed to an adapter), by id:

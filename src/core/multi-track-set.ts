@@ -3,7 +3,7 @@
 /// <reference lib="esnext.disposable" preserve="true" />
 import { randomUUID } from 'node:crypto';
 import { TracksError } from '../errors.js';
-import { quoted } from './names.js';
+import { quoted, shown } from '../text.js';
 import { CONTROL, readSetWeight, saltOf } from './definition.js';
 import type { TrackSetDefinition } from './definition.js';
 import { forcedTrack } from './forcing.js';
@@ -14,8 +14,8 @@ import { mixInt, murmur3, scrambleLabel } from './murmur3.js';
 import { rendezvous } from './rendezvous.js';
 import type { Candidate } from './rendezvous.js';
 import type { Reason } from './run-hooks.js';
-import { checkRunOptions, constructWithKey, definitionOf, disposeAfter, ELIGIBLE, keyHashOf } from './track-set.js';
-import type { Track, TrackSet, TrackSetClass } from './track-set.js';
+import { TrackSet, checkRunOptions, constructWithKey, definitionOf, disposeAfter, ELIGIBLE, keyHashOf } from './track-set.js';
+import type { Track, TrackSetClass } from './track-set.js';
 
 /** The context a track set class's runs need (`undefined` when it needs none). */
 export type ContextOf<C> = C extends abstract new (...args: never) => infer Run ? (Run extends { readonly context: infer X } ? X : never) : never;
@@ -251,7 +251,7 @@ function buildMultiDefinition(sets: readonly TrackSetClass[], cls: typeof MultiT
   const seen = new Map<string, string>();
   const members = sets.map((set, index): Member => {
     if (typeof set !== 'function') {
-      throw new TracksError(`${className}: track set #${index} is ${String(set)}; pass TrackSet classes, not instances`);
+      throw new TracksError(`${className}: track set #${index} is ${shown(set)}; pass TrackSet classes${set instanceof TrackSet ? ', not instances' : ''}`);
     }
     const definition = definitionOf(set);
     const other = seen.get(definition.id);

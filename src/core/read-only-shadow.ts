@@ -1,5 +1,5 @@
 import { TracksError } from '../errors.js';
-import { quoted } from './names.js';
+import { quoted } from '../text.js';
 import { endShadowRunAfter } from './shadow-runner.js';
 import { auditWrites, candidateContext, withShadowContext } from './shadow-context.js';
 import { constructWithKey, definitionOf } from './track-set.js';

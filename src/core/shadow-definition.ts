@@ -1,7 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import { TracksError } from '../errors.js';
 import { murmur3 } from './murmur3.js';
-import { checkOptionNames, shown } from './names.js';
+import { checkOptionNames } from './suggest.js';
+import { shown } from '../text.js';
 
 /**
  * A track set's `static shadow`: run it in shadow mode. Every user is served the baseline

@@ -1,6 +1,6 @@
 import { TracksError } from '../errors.js';
 import { trackNameOfMethod } from './definition.js';
-import { nearestName } from './names.js';
+import { nearestName } from './suggest.js';
 
 /** The static fields a track set class is read by (ParamTrackSet's `params` too). */
 const STATIC_OPTIONS = ['id', 'weights', 'coverage', 'addControlTrack', 'control', 'sticky', 'weight', 'shadow', 'params'] as const;

@@ -19,7 +19,7 @@ import { checkStaticOptions } from './static-options.js';
 import type { ShadowOptions } from './shadow-definition.js';
 import type { ChosenRun, Reason } from './run-hooks.js';
 import type { ClassTrackName, ForcedOptions, RunTrackName, StaticRun, TrackArgs, TrackResult } from './track-names.js';
-import { quoted, shown } from './names.js';
+import { quoted, shown } from '../text.js';
 
 /**
  * What a run of a track set is given. `key` pins the user to a track (any supported value,
@@ -116,7 +116,7 @@ export function definitionOf(cls: object): TrackSetDefinition {
     const statics = cls as typeof TrackSet;
     if (typeof cls !== 'function' || cls === TrackSet || !(statics.prototype instanceof TrackSet)) {
       throw new TracksError(
-        `${typeof cls === 'function' ? statics.name || 'this class' : describeValue(cls)} is not a track set; extend TrackSet (or ParamTrackSet) and give it tracks`,
+        `${typeof cls === 'function' ? statics.name || 'this class' : shown(cls)} is not a track set; extend TrackSet (or ParamTrackSet) and give it tracks`,
       );
     }
     const rule = findGetter(statics.prototype, 'isEligible');
@@ -141,13 +141,6 @@ export function definitionOf(cls: object): TrackSetDefinition {
 }
 
 /** A value that is not a class, for a message. */
-function describeValue(value: unknown): string {
-  if (value === null || value === undefined) return String(value);
-  if (typeof value === 'string') return `the string '${value}'`;
-  if (typeof value === 'object') return `an object (${(value as { constructor?: { name?: string } }).constructor?.name || 'Object'})`;
-  return `${typeof value} ${String(value)}`;
-}
-
 /** Whether the nearest definition of `name` in the chain is a getter. */
 function isGetter(proto: object | null, name: string): boolean {
   for (let p = proto; p !== null; p = Object.getPrototypeOf(p) as object | null) {

@@ -1,3 +1,4 @@
+import { messageOf } from '../errors.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, CONTROL_ACTIONS, applyControl, dimensionParam, dimensionsOf, overviewFor, parseControlRequest, reportFor } from './api.js';
 import type { ControlAction, DashboardReportOptions } from './api.js';
@@ -57,7 +58,7 @@ export async function handleRequest(ctx: RouteContext, req: IncomingMessage, res
     await route(ctx, req, res);
   } catch (error) {
     if (error instanceof ApiError) return sendJson(res, error.status, { error: error.message });
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     if (!res.headersSent) sendJson(res, 500, { error: message });
     else res.destroy();
   }

@@ -5,9 +5,9 @@ import { currentScope } from '../core/request-scope.js';
 import type { Reason } from '../core/run-hooks.js';
 import { definitionOf, TrackSet } from '../core/track-set.js';
 import type { TrackSetClass } from '../core/track-set.js';
-import { quoted } from '../core/names.js';
+import { quoted } from '../text.js';
 import { TracksError } from '../errors.js';
-import { checkOptionNames } from '../core/names.js';
+import { checkOptionNames } from '../core/suggest.js';
 import { convert } from '../setup/configure.js';
 
 const PROVIDER_OPTIONS = ['trackSets'] as const satisfies readonly (keyof TracksProviderOptions)[];

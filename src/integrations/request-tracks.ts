@@ -2,12 +2,12 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { definitionOf } from '../core/track-set.js';
 import type { TrackSetClass } from '../core/track-set.js';
 import { knownTrackSetIds, knownTracksOf } from '../core/known-sets.js';
-import { quoted, shown } from '../core/names.js';
+import { quoted, shown } from '../text.js';
 import { lazyScopeState } from '../core/request-scope.js';
 import type { ScopeState } from '../core/request-scope.js';
 import { TracksError } from '../errors.js';
 import { MIN_DISTINCT_SECRET_UNITS } from '../recording/recorder-options.js';
-import { checkOptionNames } from '../core/names.js';
+import { checkOptionNames } from '../core/suggest.js';
 import { visitorId } from './visitor-id.js';
 
 /**

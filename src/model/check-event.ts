@@ -4,7 +4,8 @@
  * builds events that follow them; these checks catch everything else (an event from an older
  * version, a hand-written one) before it reaches a database that would refuse the whole batch.
  */
-import { hasLoneSurrogate, nameProblem } from '../core/names.js';
+import { nameProblem } from '../core/names.js';
+import { escapeControl, hasControlCharacter, hasLoneSurrogate, shown } from '../text.js';
 import { MAX_SAMPLE_TEXT } from './shadow.js';
 import type { RecordedEvent } from './events.js';
 import { StoreError } from './store-error.js';
@@ -39,7 +40,8 @@ export function eventProblem(event: unknown): string | undefined {
   if (typeof event !== 'object' || event === null) return `event is ${event === null ? 'null' : typeof event}, not an object`;
   const e = event as Partial<Record<string, unknown>>;
   const kind = e.kind;
-  const what = `${typeof kind === 'string' ? kind.slice(0, 20) : 'event'} ${typeof e.eventId === 'string' ? e.eventId.slice(0, 40) : ''}`.trim();
+  // Escaped: the message reaches onError, the quarantine's reasons and terminals.
+  const what = `${typeof kind === 'string' ? escapeControl(kind.slice(0, 20)) : 'event'} ${typeof e.eventId === 'string' ? escapeControl(e.eventId.slice(0, 40)) : ''}`.trim();
   const problem = eventIdProblem(e.eventId) ?? kindProblem(kind, e);
   return problem === undefined ? undefined : `${what}: ${problem}`;
 }
@@ -111,7 +113,7 @@ function kindProblem(kind: unknown, e: Partial<Record<string, unknown>>): string
         sampleText('candidate', e.candidate)
       );
     default:
-      return `kind is ${typeof kind === 'string' ? `'${kind.slice(0, 20)}'` : String(kind)}; use exposure, conversion, health, definition, guardrail, metric, shadow or shadow_sample`;
+      return `kind is ${shown(kind)}; use exposure, conversion, health, definition, guardrail, metric, shadow or shadow_sample`;
   }
 }
 
@@ -212,7 +214,7 @@ function sampleText(field: string, value: unknown): string | undefined {
 
 function causeProblem(value: unknown): string | undefined {
   if (typeof value !== 'string' || value.length > MAX_CAUSE_LENGTH) return `cause must be a string of at most ${MAX_CAUSE_LENGTH} characters`;
-  return /[\u0000-\u001f\u007f-\u009f]/.test(value) ? 'cause contains a control character' : undefined;
+  return hasControlCharacter(value) ? 'cause contains a control character' : undefined;
 }
 
 function describe(value: unknown): string {

@@ -1,4 +1,5 @@
 import { nameProblem, utf8Length } from '../core/names.js';
+import { quoted, shown } from '../text.js';
 
 /**
  * Segments: the few low-cardinality attributes a track set records with each exposure
@@ -54,7 +55,7 @@ const DIMENSION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,39}$/;
  */
 export function dimensionNameProblem(name: unknown): string | undefined {
   if (typeof name === 'string' && DIMENSION_NAME.test(name)) return undefined;
-  return `is ${typeof name === 'string' ? `'${name.slice(0, 40)}'` : String(name)}; a dimension is named like an identifier: letters, digits and _, at most 40, not starting with a digit (country, platform, plan)`;
+  return `is ${typeof name === 'string' ? quoted(name) : shown(name)}; a dimension is named like an identifier: letters, digits and _, at most 40, not starting with a digit (country, platform, plan)`;
 }
 
 /**

@@ -1,4 +1,5 @@
-import { nameProblem, quoted } from '../core/names.js';
+import { nameProblem } from '../core/names.js';
+import { quoted, shown } from '../text.js';
 import { TracksError } from '../errors.js';
 import type { MetricEvent } from './events.js';
 
@@ -217,7 +218,7 @@ export function analysisProblemOf(kind: MetricDeclarationKind, d: { readonly cup
   if (d.cuped !== undefined && d.cuped !== false) {
     const days = typeof d.cuped === 'object' && d.cuped !== null ? (d.cuped as { windowDays?: unknown }).windowDays : undefined;
     if (typeof days !== 'number' || !(days > 0 && days <= 366) || Object.keys(d.cuped as object).some((k) => k !== 'windowDays')) {
-      return `cuped is ${describe(d.cuped)}; give { windowDays: 14 } (more than 0, at most 366 days) or false`;
+      return `cuped is ${shown(d.cuped)}; give { windowDays: 14 } (more than 0, at most 366 days) or false`;
     }
     if (kind === 'ratio') return "cuped applies to conversion, sum, count and mean metrics, not to a ratio; leave it out";
   }
@@ -229,17 +230,9 @@ export function analysisProblemOf(kind: MetricDeclarationKind, d: { readonly cup
       keys.length === 1 &&
       ((keys[0] === 'value' && typeof cap!.value === 'number' && Number.isFinite(cap!.value) && cap!.value > 0) ||
         (keys[0] === 'percentile' && typeof cap!.percentile === 'number' && cap!.percentile >= 0.5 && cap!.percentile < 1));
-    if (!ok) return `cap is ${describe(d.cap)}; give { value: 1000 } (a positive number) or { percentile: 0.99 } (at least 0.5, below 1)`;
+    if (!ok) return `cap is ${shown(d.cap)}; give { value: 1000 } (a positive number) or { percentile: 0.99 } (at least 0.5, below 1)`;
   }
   return undefined;
-}
-
-function describe(value: unknown): string {
-  try {
-    return typeof value === 'object' && value !== null ? JSON.stringify(value).slice(0, 60) : String(value);
-  } catch {
-    return 'not plain data';
-  }
 }
 
 /**

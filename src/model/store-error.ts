@@ -7,6 +7,8 @@
  * blocks the others.
  */
 
+import { codeOf, messageOf } from '../errors.js';
+
 /** Codes tracks itself gives a StoreError. Drivers' own codes (`ECONNRESET`, `SQLITE_BUSY`, `22021`) pass through. */
 export type TracksStoreErrorCode =
   | 'TRACKS_TIMEOUT'
@@ -52,6 +54,22 @@ export class StoreError extends Error {
 }
 
 /**
+ * A driver's failure as the StoreError every store throws: the message says what was being
+ * done, `permanent` (the store's own rule, from the driver's code) says whether retrying the
+ * same events can never work. A StoreError passes as it is.
+ *
+ * @example
+ * ```ts
+ * storeErrorOf('writing to the SQLite store tracks.db', error, (code) => code === 'SQLITE_CONSTRAINT');
+ * ```
+ */
+export function storeErrorOf(what: string, error: unknown, permanent: (code: string | undefined, error: unknown) => boolean): StoreError {
+  if (error instanceof StoreError) return error;
+  const code = codeOf(error);
+  return new StoreError(`tracks: ${what}: ${messageOf(error)}`, { transient: !permanent(code, error), ...(code === undefined ? {} : { code }), cause: error });
+}
+
+/**
  * Whether a failure may go away by itself. A StoreError says so; any other error (a callback
  * store's, say) counts as transient unless it carries `transient: false`, so a pipeline that
  * is down is retried rather than quarantined.
@@ -59,17 +77,6 @@ export class StoreError extends Error {
 export function isTransient(error: unknown): boolean {
   if (error instanceof StoreError) return error.transient;
   return (error as { transient?: unknown } | null)?.transient !== false;
-}
-
-/** The message of any thrown value. */
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** The `code` property of any thrown value, as a string, if it has one. */
-export function codeOf(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === undefined || code === null ? undefined : String(code);
 }
 
 /**

@@ -16,7 +16,8 @@
  */
 import { createHash, createHmac, createSecretKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { hasControlCharacter, hasLoneSurrogate, nameProblem } from '../core/names.js';
+import { nameProblem } from '../core/names.js';
+import { hasControlCharacter, hasLoneSurrogate } from '../text.js';
 import { TracksError } from '../errors.js';
 
 /** The longest key stored as it is; longer keys are stored as `k:<sha256>`. */

@@ -1,6 +1,7 @@
 import { serializeKey } from '../core/key.js';
 import { currentScope } from '../core/request-scope.js';
-import { nameProblem, quoted, shown } from '../core/names.js';
+import { nameProblem } from '../core/names.js';
+import { quoted, shown } from '../text.js';
 import { TracksError } from '../errors.js';
 import { MAX_VALUE } from '../model/check-event.js';
 import type { ConversionEvent } from '../model/events.js';
@@ -56,7 +57,7 @@ export function conversionEventOf(conversion: Conversion, units: UnitOfKey, now:
   // recorded as a conversion worth 1.
   const value = conversion.value === undefined ? 1 : conversion.value;
   if (typeof value !== 'number' || !Number.isFinite(value) || Math.abs(value) > MAX_VALUE) {
-    throw new TracksError(`convert: value is ${describe(value)}; give a finite number of magnitude at most ${MAX_VALUE} (or leave it out for 1)`);
+    throw new TracksError(`convert: value is ${shown(value)}; give a finite number of magnitude at most ${MAX_VALUE} (or leave it out for 1)`);
   }
   const hasKey = key !== undefined && key !== null;
   if (hasKey && runId !== undefined) {
@@ -90,7 +91,7 @@ function timeOf(at: unknown, now: number): number {
   if (at === undefined) return now;
   const ms = at instanceof Date ? at.getTime() : at;
   if (typeof ms !== 'number' || !Number.isFinite(ms)) {
-    throw new TracksError(`convert: at is ${describe(at)}; give epoch milliseconds (Date.now()) or a Date, or leave it out for now`);
+    throw new TracksError(`convert: at is ${shown(at)}; give epoch milliseconds (Date.now()) or a Date, or leave it out for now`);
   }
   const rounded = Math.round(ms);
   if (rounded < EARLIEST_AT) {
@@ -105,7 +106,3 @@ function timeOf(at: unknown, now: number): number {
   return rounded;
 }
 
-function describe(value: unknown): string {
-  // A bigint as 5n, not 5: it is refused for its type, which '5' would hide.
-  return value instanceof Date ? 'an invalid Date' : shown(value);
-}

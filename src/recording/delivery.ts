@@ -1,7 +1,8 @@
 import type { RecordedEvent } from '../model/events.js';
 import type { Outbox } from '../model/outbox.js';
 import type { Store } from '../model/store.js';
-import { codeOf, isTransient, messageOf } from '../model/store-error.js';
+import { isTransient } from '../model/store-error.js';
+import { codeOf, messageOf } from '../errors.js';
 import { monotonicNow } from './clock.js';
 import { eventTime } from '../model/event-time.js';
 import { withDeadline } from './deadline.js';

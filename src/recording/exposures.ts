@@ -1,6 +1,6 @@
 import type { ChosenRun } from '../core/run-hooks.js';
 import type { TrackSetDefinition } from '../core/definition.js';
-import { quoted } from '../core/names.js';
+import { quoted } from '../text.js';
 import { definitionOf } from '../core/track-set.js';
 import { TracksError } from '../errors.js';
 import type { RecordedEvent } from '../model/events.js';

@@ -1,4 +1,4 @@
-import { shown } from '../core/names.js';
+import { shown } from '../text.js';
 import { TracksError } from '../errors.js';
 import type { GuardrailEvent } from '../model/events.js';
 import { newEventId } from './event-id.js';

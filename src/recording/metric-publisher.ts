@@ -1,4 +1,4 @@
-import { quoted } from '../core/names.js';
+import { quoted } from '../text.js';
 import { TracksError } from '../errors.js';
 import type { RecordedEvent } from '../model/events.js';
 import { metricEventOf } from '../model/metrics.js';

@@ -1,5 +1,6 @@
 import type { RecordedEvent } from '../model/events.js';
-import { isTransient, messageOf } from '../model/store-error.js';
+import { isTransient } from '../model/store-error.js';
+import { messageOf } from '../errors.js';
 import { probeWrote, refusedAlone, triedAlone } from './refusal-narrowing.js';
 import type { RefusalNarrowing, RefusalProbe } from './refusal-narrowing.js';
 

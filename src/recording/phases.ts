@@ -2,7 +2,7 @@ import { phaseIdOf } from '../model/phase-id.js';
 import { adjustDefinition } from '../core/definition.js';
 import type { Overrides, TrackSetDefinition } from '../core/definition.js';
 import type { Live } from './control-poller.js';
-import { quoted } from '../core/names.js';
+import { quoted } from '../text.js';
 import { TracksError } from '../errors.js';
 
 /**

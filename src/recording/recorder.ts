@@ -2,7 +2,7 @@ import type { ChosenRun, RunHooks } from '../core/run-hooks.js';
 import type { RecordedEvent } from '../model/events.js';
 import type { Outbox } from '../model/outbox.js';
 import type { Store } from '../model/store.js';
-import { messageOf } from '../model/store-error.js';
+import { messageOf } from '../errors.js';
 import { keepingAlive } from '../model/keep-alive.js';
 import { UnitOfKey } from '../model/unit.js';
 import { conversionEventOf } from './conversion-event.js';
@@ -28,7 +28,7 @@ import { ShadowRecorder } from './shadow-recorder.js';
 import { shadowOutcomesPending, shadowRunsReported } from '../core/shadow-runner.js';
 import { inShadowRun } from '../core/request-scope.js';
 import { TracksError } from '../errors.js';
-import { quoted, shown } from '../core/names.js';
+import { quoted, shown } from '../text.js';
 import { isObjectArgument, optionsError } from '../core/arguments.js';
 
 const DONE: FlushResult = { complete: true, pending: 0 };

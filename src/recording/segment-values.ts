@@ -1,5 +1,5 @@
-import { quoted } from '../core/names.js';
-import { TracksError } from '../errors.js';
+import { printable, quoted } from '../text.js';
+import { TracksError, messageOf } from '../errors.js';
 import { MAX_DIMENSION_VALUE_LENGTH, MAX_DIMENSIONS, MAX_DIMENSIONS_BYTES, MAX_VALUES_PER_DIMENSION, OTHER_SEGMENT, dimensionNameProblem, jsonBytes } from '../model/dimensions.js';
 import type { UnitOfKey } from '../model/unit.js';
 
@@ -9,8 +9,6 @@ interface WithDimensions {
   readonly dimensions?: ((context: never) => unknown) | undefined;
 }
 
-// C0 and C1 controls and unpaired surrogates: values are printed in reports and terminals.
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /**
  * The dimensions an exposure records (`static dimensions(context)` of its set): checked and
@@ -41,7 +39,7 @@ export class SegmentValues {
     try {
       given = (declared as (context: unknown) => unknown).call(set, context);
     } catch (error) {
-      this.#report(new TracksError(`${set.name ?? trackSetId}.dimensions(context) threw, so the exposure is recorded without dimensions: ${error instanceof Error ? error.message : String(error)}`));
+      this.#report(new TracksError(`${set.name ?? trackSetId}.dimensions(context) threw, so the exposure is recorded without dimensions: ${messageOf(error)}`));
       return undefined;
     }
     if (given === undefined || given === null) return undefined;
@@ -66,7 +64,7 @@ export class SegmentValues {
       }
       // Cut to the bound without splitting a surrogate pair: half an emoji is not valid text, and
       // the store would refuse the whole exposure for it.
-      const text = String(raw).trim().replace(UNPRINTABLE, '\ufffd').slice(0, MAX_DIMENSION_VALUE_LENGTH).replace(/[\ud800-\udbff]$/, '');
+      const text = printable(String(raw).trim()).slice(0, MAX_DIMENSION_VALUE_LENGTH).replace(/[\ud800-\udbff]$/, '');
       // A blank value is no value, as undefined is: it neither counts toward the bound nor is recorded.
       if (text === '') continue;
       if (count === MAX_DIMENSIONS) {

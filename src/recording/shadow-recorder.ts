@@ -1,3 +1,4 @@
+import { messageOf } from '../errors.js';
 import type { ShadowOutcome, ShadowSample } from '../core/shadow-runner.js';
 import type { GuardrailEvent, RecordedEvent } from '../model/events.js';
 import { emptyHistogram, latencyBucket } from '../model/latency-histogram.js';
@@ -6,6 +7,7 @@ import type { ShadowCounts, ShadowEvent, ShadowSampleEvent } from '../model/shad
 import type { ErrorReporter } from './error-reporter.js';
 import { newEventId } from './event-id.js';
 import { eventTime } from '../model/event-time.js';
+import { wellFormed } from '../text.js';
 
 /** One candidate's shadow runs in one minute, counted since the last drain. */
 type ShadowCell = { -readonly [K in keyof Omit<ShadowEvent, 'kind' | 'eventId'>]: ShadowEvent[K] } & {
@@ -219,9 +221,9 @@ export function sampleText(value: unknown, maxBytes: number): string {
   try {
     text = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)) ?? String(value);
   } catch (error) {
-    text = `[not JSON: ${error instanceof Error ? error.message : String(error)}]`;
+    text = `[not JSON: ${messageOf(error)}]`;
   }
-  text = text.replace(/\u0000/g, '\\u0000').replace(LONE_SURROGATE, '\uFFFD');
+  text = wellFormed(text.replace(/\u0000/g, '\\u0000'));
   if (Buffer.byteLength(text) <= maxBytes) return text;
   const marker = '…[cut]';
   const budget = maxBytes - Buffer.byteLength(marker);
@@ -230,7 +232,6 @@ export function sampleText(value: unknown, maxBytes: number): string {
   return cut + marker;
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 function percent(rate: number): string {
   return `${Math.round(rate * 1000) / 10}%`;

@@ -1,5 +1,5 @@
 import { isObjectArgument, optionsError } from '../core/arguments.js';
-import { quoted, shown } from '../core/names.js';
+import { quoted, shown } from '../text.js';
 import { TracksError } from '../errors.js';
 import { LATENCY_BUCKET_BOUNDS_MS } from '../model/latency-histogram.js';
 import { formatLatency, latencyResults } from './latency.js';

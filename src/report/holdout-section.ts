@@ -1,5 +1,5 @@
 import { GENERAL_TRACK, HOLDOUT_TRACK } from '../core/holdout.js';
-import { escapeControl as text } from '../core/names.js';
+import { escapeControl as text } from '../text.js';
 import { formatP, pText } from './build-report.js';
 import type { MetricResult, TrackResult, TrackSetResult } from './report-model.js';
 import { TYPE_LABELS, WIDTH, chancePercent, clip, count, liftText, number, percent, table, wrap } from './text-table.js';

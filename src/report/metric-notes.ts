@@ -1,4 +1,4 @@
-import { escapeControl as text } from '../core/names.js';
+import { escapeControl as text } from '../text.js';
 import { formatP } from './build-report.js';
 import type { MetricResult, TrackResult, TrackSetResult } from './report-model.js';
 import { WIDTH, clip, liftText, number, signedPercent, wrap } from './text-table.js';

@@ -1,4 +1,4 @@
-import { shown } from '../core/names.js';
+import { shown } from '../text.js';
 import { TracksError } from '../errors.js';
 import type { MetricDeclaration } from '../model/metrics.js';
 import { ratiosOf } from '../model/metrics.js';

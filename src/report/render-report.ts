@@ -1,5 +1,5 @@
 import { TracksError } from '../errors.js';
-import { escapeControl as text, shown } from '../core/names.js';
+import { escapeControl as text, shown } from '../text.js';
 import type { Comparison, MetricResult, PhaseResult, Report, TrackResult, TrackSetResult } from './report-model.js';
 import { formatP, pText } from './build-report.js';
 import { TYPE_LABELS, WIDTH, chancePercent, clip, count, coveragePercent, fitsUnclipped, liftText, number, percent, relativeDisagrees, signedPercent, table, wrap } from './text-table.js';

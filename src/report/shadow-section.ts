@@ -1,4 +1,4 @@
-import { escapeControl as text } from '../core/names.js';
+import { escapeControl as text } from '../text.js';
 import { LATENCY_BUCKET_BOUNDS_MS } from '../model/latency-histogram.js';
 import { isShadowTrip } from '../model/shadow.js';
 import type { ShadowSums, ShadowTrackSums } from '../model/shadow.js';

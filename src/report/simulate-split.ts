@@ -7,7 +7,7 @@ import { definitionOf } from '../core/track-set.js';
 import type { TrackSetClass } from '../core/track-set.js';
 import { TracksError } from '../errors.js';
 import { srmCheck } from '../stats/srm-check.js';
-import { quoted } from '../core/names.js';
+import { quoted } from '../text.js';
 
 /** A proposed change to a track set: new weights, tracks added or removed, new coverage. */
 export interface ProposedChange {

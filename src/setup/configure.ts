@@ -4,7 +4,7 @@ import type { Conversion } from '../recording/conversion-event.js';
 import { Recorder } from '../recording/recorder.js';
 import type { FlushResult, RecordingStats } from '../recording/recorder.js';
 import { RECORDER_OPTIONS, resolveOptions } from '../recording/recorder-options.js';
-import { checkOptionNames } from '../core/names.js';
+import { checkOptionNames } from '../core/suggest.js';
 import type { RecorderOptions } from '../recording/recorder-options.js';
 import { storeFrom } from '../stores/open-store.js';
 import type { StoreSpec } from '../stores/open-store.js';

@@ -1,4 +1,5 @@
 import { TracksError } from '../errors.js';
+import { quoted, shown } from '../text.js';
 import { assertUnitInterval } from './validate.js';
 
 /**
@@ -89,5 +90,5 @@ export function adjustPValues(
 ): number[] {
   if (method === 'holm') return holm(pValues);
   if (method === 'benjamini-hochberg' || method === 'bh') return benjaminiHochberg(pValues);
-  throw new TracksError(`adjustPValues: method must be 'holm' or 'benjamini-hochberg' (or 'bh'), got ${typeof method === 'string' ? `'${method}'` : String(method)}`);
+  throw new TracksError(`adjustPValues: method must be 'holm' or 'benjamini-hochberg' (or 'bh'), got ${typeof method === 'string' ? quoted(method) : shown(method)}`);
 }

@@ -1,4 +1,5 @@
 import { TracksError } from '../errors.js';
+import { quoted, shown } from '../text.js';
 import type { MetricKind, SufficientStatistics } from './summary.js';
 
 // Argument checks shared by the statistics layer. Bad arguments are programming errors, so
@@ -96,12 +97,12 @@ export function assertOptions(name: string, options: unknown): void {
 /** A required object argument (a function's input, a track's statistics): an object, not null or an array. */
 export function assertObject(name: string, value: unknown, example: string): void {
   // Not core's isObjectArgument: statistics import nothing of tracks but its error.
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TracksError(`${name} must be an object such as ${example}, got ${describe(value)}`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TracksError(`${name} must be an object such as ${example}, got ${shown(value)}`);
 }
 
 /** A required array argument. */
 export function assertArray(name: string, value: unknown, example: string): void {
-  if (!Array.isArray(value)) throw new TracksError(`${name} must be an array such as ${example}, got ${describe(value)}`);
+  if (!Array.isArray(value)) throw new TracksError(`${name} must be an array such as ${example}, got ${shown(value)}`);
 }
 
 /** A lift() result passed on (to posteriorOf, alwaysValid): one that was computed (`ok`). */
@@ -118,17 +119,11 @@ export function checkLiftResult(fn: string, value: unknown): void {
   }
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'string' ? `the string '${value.slice(0, 40)}'` : typeof value;
-}
-
 /** The metric kind: 'mean' (the default) or 'proportion'. */
 export function readKind(kind: unknown): MetricKind {
   if (kind === undefined) return 'mean';
   if (kind !== 'mean' && kind !== 'proportion') {
-    throw new TracksError(`kind must be 'mean' or 'proportion', got ${typeof kind === 'string' ? `'${kind.slice(0, 40)}'` : String(kind)}`);
+    throw new TracksError(`kind must be 'mean' or 'proportion', got ${typeof kind === 'string' ? quoted(kind) : shown(kind)}`);
   }
   return kind;
 }

@@ -1,4 +1,5 @@
-import { nameProblem, quoted, shown } from '../core/names.js';
+import { nameProblem } from '../core/names.js';
+import { quoted, shown } from '../text.js';
 import { checkBaselineWeight } from '../core/baseline-weight.js';
 import { isUsableWeight, weightFix } from '../core/definition.js';
 import { TracksError } from '../errors.js';

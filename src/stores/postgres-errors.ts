@@ -1,4 +1,5 @@
-import { StoreError, codeOf, messageOf } from '../model/store-error.js';
+import { StoreError, storeErrorOf } from '../model/store-error.js';
+import { codeOf, messageOf } from '../errors.js';
 
 /**
  * SQLSTATE classes that say the data itself is refused, so the same rows can never be
@@ -18,9 +19,5 @@ export const MISSING_TABLES = new Set(['42P01', '3F000']);
 
 /** A PostgreSQL failure as a StoreError that says whether trying again may work. */
 export function postgresStoreError(what: string, error: unknown): StoreError {
-  if (error instanceof StoreError) return error;
-  const code = codeOf(error);
-  const sqlState = code !== undefined && /^[0-9A-Z]{5}$/.test(code);
-  const permanent = sqlState && PERMANENT_CLASSES.has(code.slice(0, 2));
-  return new StoreError(`tracks: ${what}: ${messageOf(error)}`, { transient: !permanent, ...(code === undefined ? {} : { code }), cause: error });
+  return storeErrorOf(what, error, (code) => code !== undefined && /^[0-9A-Z]{5}$/.test(code) && PERMANENT_CLASSES.has(code.slice(0, 2)));
 }

@@ -1,4 +1,4 @@
-import { shown } from '../core/names.js';
+import { shown } from '../text.js';
 import { TracksError } from '../errors.js';
 import { isObjectArgument, optionsError } from '../core/arguments.js';
 

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
-import { TracksError } from '../errors.js';
+import { TracksError, messageOf } from '../errors.js';
 
 /**
  * better-sqlite3, the SQLite driver of the SQLite store and of the outbox, is an optional peer
@@ -50,7 +50,7 @@ export function loadSqliteDriver(): typeof BetterSqlite3 {
  * did not run, or ran for another Node version), to add to the error; '' for other errors.
  */
 export function nativeModuleHint(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   if (!/bindings file|better_sqlite3\.node|NODE_MODULE_VERSION|was compiled against a different Node/i.test(message)) return '';
   return ` (better-sqlite3's native module did not load: its install script must run for this Node version; ${HOW_TO_INSTALL}, then npm rebuild better-sqlite3)`;
 }

@@ -1,6 +1,7 @@
 import { accessSync, constants } from 'node:fs';
 import { dirname } from 'node:path';
-import { StoreError, codeOf, messageOf } from '../model/store-error.js';
+import { StoreError, storeErrorOf } from '../model/store-error.js';
+import { codeOf, messageOf } from '../errors.js';
 
 /**
  * SQLite result codes that say the data itself is refused: retrying the same rows cannot
@@ -13,10 +14,7 @@ const PERMANENT = /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/;
 
 /** A SQLite failure as a StoreError that says whether trying again may work. */
 export function sqliteStoreError(what: string, error: unknown): StoreError {
-  if (error instanceof StoreError) return error;
-  const code = codeOf(error);
-  const permanent = (code !== undefined && PERMANENT.test(code)) || isBindingError(error);
-  return new StoreError(`tracks: ${what}: ${messageOf(error)}`, { transient: !permanent, ...(code === undefined ? {} : { code }), cause: error });
+  return storeErrorOf(what, error, (code) => (code !== undefined && PERMANENT.test(code)) || isBindingError(error));
 }
 
 /**

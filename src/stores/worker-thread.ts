@@ -1,7 +1,8 @@
 // The worker thread's entry: hosts one SQLite file (the store's database or an outbox) and
 // answers the main thread's requests in order. Everything here may block: that is the point.
 import { parentPort, workerData } from 'node:worker_threads';
-import { StoreError, codeOf, messageOf } from '../model/store-error.js';
+import { StoreError } from '../model/store-error.js';
+import { codeOf, messageOf } from '../errors.js';
 import { OutboxDatabase } from './outbox-database.js';
 import { SqliteDatabase } from './sqlite-database.js';
 import { packAnswer, unpackEvents } from './packed-events.js';

@@ -69,7 +69,7 @@ test('Express: bad adapter options are TracksErrors naming the option', () => {
   assert.doesNotThrow(() => tracks({ anonymousKey: false, forceSecret: 'qa-secret-0123456789abcdef' }));
   assert.doesNotThrow(() => tracks({ anonymousKey: null } as never));
   // A bad entry of trackSets is named as the adapter's option.
-  assert.throws(() => tracks({ trackSets: [42] } as never), (e: unknown) => e instanceof TracksError && /^tracks\/express: trackSets: number 42 is not a track set/.test(e.message));
+  assert.throws(() => tracks({ trackSets: [42] } as never), (e: unknown) => e instanceof TracksError && /^tracks\/express: trackSets: 42 is not a track set/.test(e.message));
   assert.throws(() => tracks({ trackSets: 'DelayTracks' } as never), /tracks\/express: trackSets is the string 'DelayTracks'; give an array/);
 });
 

@@ -221,11 +221,11 @@ test('conversion, count and mean metrics are adjusted by their own kind of histo
 
 test('a metric declaration checks cuped and cap, naming the field and the fix', () => {
   const bad: Array<[unknown, RegExp]> = [
-    [{ kind: 'sum', cuped: { windowDays: 0 } }, /metrics\.m\.cuped is \{"windowDays":0\}; give \{ windowDays: 14 \}/],
+    [{ kind: 'sum', cuped: { windowDays: 0 } }, /metrics\.m\.cuped is an object \{"windowDays":0\}; give \{ windowDays: 14 \}/],
     [{ kind: 'sum', cuped: true }, /metrics\.m\.cuped is true; give \{ windowDays: 14 \}.* or false/],
     [{ kind: 'ratio', numerator: 'a', denominator: 'b', cuped: { windowDays: 7 } }, /not to a ratio/],
     [{ kind: 'conversion', cap: { value: 10 } }, /a conversion cannot be capped/],
-    [{ kind: 'sum', cap: { value: -1 } }, /cap is \{"value":-1\}; give \{ value: 1000 \}/],
+    [{ kind: 'sum', cap: { value: -1 } }, /cap is an object \{"value":-1\}; give \{ value: 1000 \}/],
     [{ kind: 'sum', cap: { percentile: 1 } }, /give .*\{ percentile: 0\.99 \}/],
     [{ kind: 'sum', cap: { value: 5, percentile: 0.9 } }, /cap is/],
   ];

@@ -2,7 +2,7 @@
 // flags and a track set's statics (with its own, stricter distance).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { editDistance, nearestName } from '../../src/core/names.js';
+import { editDistance, nearestName } from '../../src/core/suggest.js';
 
 test('nearestName: the nearest name within the distance, letter case aside; none past it', () => {
   assert.equal(editDistance('weigths', 'weights'), 1);

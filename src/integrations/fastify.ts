@@ -9,8 +9,12 @@ export type { AnonymousKeyOptions, TracksAdapterOptions } from './request-tracks
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The tracks chosen in this request so far, by track set id (for logging). Set by `tracks/fastify`. */
-    tracks: Readonly<Record<string, string>>;
+    /**
+     * The tracks chosen in this request so far, by track set id (for logging). Set by
+     * `tracks/fastify` in its onRequest hook: null before it, absent in routes outside the
+     * context the plugin was registered in (a sibling plugin's).
+     */
+    tracks?: Readonly<Record<string, string>> | null;
   }
 }
 
@@ -34,6 +38,9 @@ const FASTIFY: RequestReader<FastifyRequest, FastifyReply> = {
   setCookie: (_request, reply, cookie) => {
     if (reply.sent || reply.raw.headersSent) return false;
     void reply.header('set-cookie', cookie);
+    // On the raw response too: a route that hijacks the reply later writes only those headers.
+    // Otherwise Fastify's set-cookie list, which holds this cookie, replaces the raw one.
+    reply.raw.appendHeader('set-cookie', cookie);
     return true;
   },
 };
@@ -67,7 +74,7 @@ export const tracksPlugin: FastifyPluginCallback<TracksAdapterOptions<FastifyReq
       done(error as Error);
       return;
     }
-    fastify.decorateRequest('tracks', null as unknown as Readonly<Record<string, string>>);
+    fastify.decorateRequest('tracks', null);
     fastify.decorateRequest(SCOPE, null);
     fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction) => {
       const planned = plan(request, reply);

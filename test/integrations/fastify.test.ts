@@ -76,3 +76,30 @@ test('Fastify: the key is read when the first run needs it, so an auth hook afte
     await app.close();
   }
 });
+
+test('Fastify: a new visitor’s cookie is sent when the route hijacks the reply after its run, and once when it does not', async () => {
+  const app = Fastify();
+  await app.register(tracksPlugin, { anonymousKey: true });
+  app.get('/hijacked', (_request, reply) => {
+    const run = new AdapterDelayTracks();
+    void run.name;
+    reply.hijack();
+    reply.raw.writeHead(200, { 'content-type': 'text/plain' });
+    reply.raw.end(run.key ?? '');
+  });
+  app.get('/plain', async (_request, reply) => {
+    void reply.header('set-cookie', 'theirs=1');
+    return new AdapterDelayTracks().key;
+  });
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    const hijacked = await fetch(`${url}/hijacked`);
+    const key = await hijacked.text();
+    assert.equal(hijacked.headers.get('set-cookie'), `tracks_visitor=${key}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax`);
+    const plain = await fetch(`${url}/plain`);
+    assert.deepEqual(plain.headers.getSetCookie().map((c) => c.split('=')[0]).sort(), ['theirs', 'tracks_visitor'], 'each cookie once');
+  } finally {
+    await app.close();
+  }
+});
+

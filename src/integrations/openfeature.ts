@@ -8,7 +8,7 @@ import type { TrackSetClass } from '../core/track-set.js';
 import { quoted } from '../text.js';
 import { TracksError } from '../errors.js';
 import { checkOptionNames } from '../core/suggest.js';
-import { convert } from '../setup/configure.js';
+import { convert, flush } from '../setup/configure.js';
 
 const PROVIDER_OPTIONS = ['trackSets'] as const satisfies readonly (keyof TracksProviderOptions)[];
 
@@ -105,8 +105,9 @@ export class TracksProvider implements Provider {
     }
     const run = this.#run(flagKey, context);
     if ('errorCode' in run) return { value: defaultValue, ...run };
-    // The added no-op control has no params: the caller's default stands for it.
-    const value = params!.has(run.name) ? (params!.get(run.name) as T) : defaultValue;
+    // The added no-op control has no params: the caller's default stands for it. A copy: the
+    // caller may change the value it gets, and the set's own params are every run's.
+    const value = params!.has(run.name) ? (copyOf(params!.get(run.name)) as T) : defaultValue;
     return { value, ...this.#details(run) };
   }
 
@@ -116,6 +117,15 @@ export class TracksProvider implements Provider {
 
   async resolveNumberEvaluation(flagKey: string, defaultValue: number): Promise<ResolutionDetails<number>> {
     return this.#mismatch(flagKey, defaultValue, 'number');
+  }
+
+  /**
+   * `OpenFeature.close()`: writes what is recorded so far (as `flush()`, within its bound), so
+   * an application that closes OpenFeature and exits loses nothing. Recording stays on:
+   * `configure()` owns it, and `close()` from tracks ends it.
+   */
+  async onClose(): Promise<void> {
+    await flush();
   }
 
   /** `client.track(metric, context, { value })`: a conversion for the context's key (else the request scope's). */
@@ -152,5 +162,14 @@ export class TracksProvider implements Provider {
       return { value: defaultValue, reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode.FLAG_NOT_FOUND, errorMessage: `no track set has the id ${quoted(flagKey)}` };
     }
     return { value: defaultValue, reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode.TYPE_MISMATCH, errorMessage: `${quoted(flagKey)} is a track set, not a ${type} flag: read its track with getStringValue (or a ParamTrackSet's params with getObjectValue)` };
+  }
+}
+
+/** A deep copy of a params value (its own structure, if it holds something no copy can take, such as a function). */
+function copyOf(value: unknown): unknown {
+  try {
+    return structuredClone(value);
+  } catch {
+    return value;
   }
 }

@@ -68,6 +68,12 @@ test('getObjectValue returns a ParamTrackSet track’s params', async () => {
     const value = await client.getObjectValue('of-pricing', {}, { targetingKey: userId });
     assert.deepEqual(value, { priceDelta: Number(name.replace('price_adjusted_by_', '')) });
   }
+  // The value is the caller's: changing it changes neither the set's params nor later runs.
+  const mine = (await client.getObjectValue('of-pricing', {}, { targetingKey: 'of-price-0' })) as { priceDelta: number };
+  const before = new PricingTracks({ key: 'of-price-0' }).name;
+  mine.priceDelta = 100;
+  assert.deepEqual(PricingTracks.params, [{ priceDelta: -1 }, { priceDelta: 0 }, { priceDelta: 1 }]);
+  assert.deepEqual(await client.getObjectValue('of-pricing', {}, { targetingKey: 'of-price-0' }), { priceDelta: Number(before.replace('price_adjusted_by_', '')) });
   const plain = await client.getObjectDetails('of-delay', {}, { targetingKey: 'x' });
   assert.equal(plain.errorCode, ErrorCode.TYPE_MISMATCH, 'a plain TrackSet is a string flag');
 });
@@ -182,3 +188,19 @@ test('a global OpenFeature context adds to the request scope’s context rather 
     OpenFeature.setContext({});
   }
 });
+
+test('OpenFeature.close() writes what evaluations and client.track recorded; recording stays on', async () => {
+  const flushed = memoryStore();
+  configure({ store: flushed, outbox: false, flushInterval: 60_000 });
+  await client.getStringValue('of-delay', 'control', { targetingKey: 'of-closing' });
+  client.track('purchase', { targetingKey: 'of-closing' }, { value: 3 });
+  assert.equal(flushed.events.length, 0, 'nothing written yet: the flush interval is a minute');
+  await OpenFeature.close();
+  assert.ok(flushed.events.some((e) => e.kind === 'exposure' && e.unit === 'of-closing'));
+  assert.ok(flushed.events.some((e) => e.kind === 'conversion' && e.unit === 'of-closing'));
+  // A provider set again serves as before.
+  await OpenFeature.setProviderAndWait(new TracksProvider({ trackSets: [DelayTracks, PricingTracks] }));
+  client = OpenFeature.getClient();
+  assert.equal(await client.getStringValue('of-delay', 'control', { targetingKey: 'of-closing' }), new DelayTracks({ key: 'of-closing' }).name);
+});
+

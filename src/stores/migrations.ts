@@ -46,11 +46,19 @@ export async function migrate(target: MigrationTarget, migrations: readonly stri
  * Whether a read may go ahead on `version`: 'empty' when the store holds no tracks tables,
  * 'current' when this version reads it: its own schema, or one from `oldestReadable` on (the
  * migrations since changed only how rows are written); throws a StoreError for an older or
- * newer schema.
+ * newer schema, but for a read of the controls (`controls`), which goes ahead on a newer one.
+ *
+ * Controls are the kill switch: a process of an older tracks that starts on a store a newer
+ * one migrated (a rollback, a rolling deploy) must still honour a stop or a ramp, so
+ * migrations only ever add columns to `tracks_control`, and the columns an older version
+ * reads keep their meaning.
  */
-export function readableVersion(description: string, version: number, latest: number, oldestReadable = latest): 'empty' | 'current' {
+export function readableVersion(description: string, version: number, latest: number, oldestReadable = latest, read: 'data' | 'controls' = 'data'): 'empty' | 'current' {
   if (version === 0) return 'empty';
-  if (version > latest) throw newerSchema(description, version, latest);
+  if (version > latest) {
+    if (read === 'controls') return 'current';
+    throw newerSchema(description, version, latest);
+  }
   if (version >= oldestReadable) return 'current';
   throw new StoreError(
     `tracks: ${description} has schema version ${version}, older than this tracks (${latest}); ` +

@@ -188,7 +188,7 @@ export class PostgresStore implements Store {
   }
 
   async readControls(options: CallOptions = {}): Promise<ControlState[]> {
-    const rows = await this.#read<ControlRow & QueryResultRow>(controlsSql(postgresDialect(this.#s), ''), [], options);
+    const rows = await this.#read<ControlRow & QueryResultRow>(controlsSql(postgresDialect(this.#s), ''), [], options, 'controls');
     return (rows ?? []).map(controlFromRow);
   }
 
@@ -534,19 +534,20 @@ export class PostgresStore implements Store {
   }
 
   /** Whether the tracks tables exist at this version; creates nothing. */
-  async #hasTables(call: Required<CallOptions>): Promise<boolean> {
+  async #hasTables(call: Required<CallOptions>, read: 'data' | 'controls' = 'data'): Promise<boolean> {
     if (this.#tablesSeen) return true;
     const version = await this.#withClient(call, (client) => this.#installedVersion(client));
-    const state = readableVersion(`the PostgreSQL store ${this.description}`, version, POSTGRES_MIGRATIONS.length);
-    this.#tablesSeen = state === 'current';
-    return this.#tablesSeen;
+    const state = readableVersion(`the PostgreSQL store ${this.description}`, version, POSTGRES_MIGRATIONS.length, POSTGRES_MIGRATIONS.length, read);
+    // A newer schema is readable for the controls alone: asked again on each read.
+    this.#tablesSeen = state === 'current' && version <= POSTGRES_MIGRATIONS.length;
+    return state === 'current';
   }
 
   /** Rows of a read, or undefined when the store holds no tracks tables (nothing is created). */
-  async #read<T extends QueryResultRow>(sql: string, params: unknown[], options: CallOptions): Promise<T[] | undefined> {
+  async #read<T extends QueryResultRow>(sql: string, params: unknown[], options: CallOptions, read: 'data' | 'controls' = 'data'): Promise<T[] | undefined> {
     const call = this.#timing(options);
     try {
-      if (!(await this.#hasTables(call))) return undefined;
+      if (!(await this.#hasTables(call, read))) return undefined;
       return await this.#transaction(call, async (client) => (await client.query<T>(sql, params)).rows, true);
     } catch (error) {
       throw this.#failure(`cannot read the PostgreSQL store ${this.description}`, error);

@@ -84,7 +84,7 @@ export class SqliteDatabase {
   }
 
   readControls(deadline: number): ControlState[] {
-    const db = this.#readable(deadline);
+    const db = this.#readable(deadline, 'controls');
     if (db === undefined) return [];
     const rows = untilDeadline(() => db.prepare(controlsSql(SQLITE_DIALECT, '')).all(), deadline) as ControlRow[];
     return rows.map(controlFromRow);
@@ -260,7 +260,7 @@ export class SqliteDatabase {
    * A connection for reading that creates nothing: the writer when it is open, else a
    * read-only one; undefined when there is no file or no tracks tables in it.
    */
-  #readable(deadline: number): Database | undefined {
+  #readable(deadline: number, read: 'data' | 'controls' = 'data'): Database | undefined {
     if (this.#writer) return this.#writer.db;
     if (this.#reader === undefined) {
       try {
@@ -279,7 +279,7 @@ export class SqliteDatabase {
     } catch (error) {
       throw sqliteStoreError(`cannot read the SQLite store ${this.#path}${readOnlyHint(this.#path, error)}`, error);
     }
-    return readableVersion(`the SQLite store ${this.#path}`, version, SQLITE_MIGRATIONS.length, SQLITE_OLDEST_READABLE) === 'empty' ? undefined : reader;
+    return readableVersion(`the SQLite store ${this.#path}`, version, SQLITE_MIGRATIONS.length, SQLITE_OLDEST_READABLE, read) === 'empty' ? undefined : reader;
   }
 }
 

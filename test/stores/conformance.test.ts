@@ -28,7 +28,7 @@ interface Kind {
   readonly name: string;
   readonly skip?: string;
   /** A new, empty store; `another()` opens a second handle on it (another connection, as another process would). */
-  fresh(): { store: Store; created(): Promise<boolean>; another(): Store };
+  fresh(): { store: Store; created(): Promise<boolean>; another(): Store; markNewer?(): Promise<void> };
 }
 
 const kinds: Kind[] = [
@@ -43,7 +43,17 @@ const kinds: Kind[] = [
     name: 'SQLite',
     fresh: () => {
       const path = join(dir, `store-${opened++}.db`);
-      return { store: sqliteStore(path), created: async () => existsSync(path), another: () => sqliteStore(path) };
+      return {
+        store: sqliteStore(path),
+        created: async () => existsSync(path),
+        another: () => sqliteStore(path),
+        // As a newer tracks would leave it: a later version recorded, every column of today kept.
+        markNewer: async () => {
+          const db = new BetterSqlite3(path);
+          db.exec('INSERT INTO tracks_schema_version (version) VALUES (99)');
+          db.close();
+        },
+      };
     },
   },
   {
@@ -55,6 +65,7 @@ const kinds: Kind[] = [
         store: postgresStore(url!, { schema }),
         created: async () => (await sql<{ n: string }>(`SELECT COUNT(*) AS n FROM pg_namespace WHERE nspname = '${schema}'`))[0]!.n !== '0',
         another: () => postgresStore(url!, { schema }),
+        markNewer: async () => void (await sql(`INSERT INTO "${schema}".tracks_schema_version (version) VALUES (99)`)),
       };
     },
   },
@@ -91,6 +102,25 @@ for (const kind of kinds) {
       await assert.rejects(store.summarize(), (error: unknown) => error instanceof StoreError && error.code === 'TRACKS_NO_DATA' && /holds no tracks data/.test(error.message));
       assert.equal(await created(), false, 'nothing was created by reading');
       await store.close();
+    });
+
+    test('a store a newer tracks migrated: its controls are still read (a stop holds in an older process), its data is refused', { skip: kind.name === 'memory' && 'it has no schema' }, async () => {
+      const { store, markNewer, another } = kind.fresh();
+      await store.write(sampleEvents());
+      await stopTrackSet(store, 'cmp', 'a');
+      await store.close();
+      await markNewer!();
+      const older = another();
+      try {
+        assert.deepEqual(
+          (await older.readControls()).map((c) => [c.trackSetId, c.stopped, c.serve]),
+          [['cmp', true, 'a']],
+        );
+        await assert.rejects(older.summarize(), (error: unknown) => error instanceof StoreError && error.code === 'TRACKS_SCHEMA' && /newer than this tracks/.test(error.message));
+        await assert.rejects(older.write(sampleEvents()), (error: unknown) => error instanceof StoreError && error.transient && /newer than this tracks/.test(error.message));
+      } finally {
+        await older.close();
+      }
     });
 
     test('the same events written twice are stored once, and summarize agrees with the memory store', async () => {

@@ -160,9 +160,14 @@ export async function rampTrackSet(store: Store, trackSetId: string, ramp: Ramp,
   const sums = await recordedSet(store, trackSetId, options ?? {});
   const recorded = sums?.definition?.weights;
   if (given !== undefined && recorded !== undefined) {
-    const known = tracksOf(sums!);
+    // The tracks of the configuration in force: one a deploy removed has users in the store
+    // but no weight to change (processes would ignore it, and the ramp read as a no-op).
+    const known = [...recorded.keys()];
     for (const track of given.keys()) {
-      if (!known.includes(track)) throw new TracksError(`${quoted(trackSetId)} has no track ${quoted(track)}; its tracks are ${known.map(quoted).join(', ')}`);
+      if (!known.includes(track)) {
+        const removed = tracksOf(sums!).includes(track) ? ' any more (a deploy removed it)' : '';
+        throw new TracksError(`${quoted(trackSetId)} has no track ${quoted(track)}${removed}; its tracks are ${known.map(quoted).join(', ')}`);
+      }
     }
     const merged = new Map([...recorded, ...given]);
     if (![...merged.values()].some((w) => w > 0)) throw new TracksError(`the weights would leave no track of ${quoted(trackSetId)} a positive weight; give at least one track a weight above 0`);

@@ -269,6 +269,33 @@ test('a change that changes nothing writes nothing: no new epoch, no phase, and 
   assert.match((await cli({}, 'resume', 'ramp-checkout', '--store', spec)).out, /ramp-checkout is not stopped; nothing changed/);
 });
 
+test('a ramp naming a track a deploy removed is refused, not a silent no-op', async () => {
+  const store = memoryStore();
+  class Deployed extends TrackSet {
+    static override id = 'ramp-deployed';
+    static override weights = { control: 1, b: 1, c: 1 };
+    static b_track() {}
+    static c_track() {}
+  }
+  configure({ store, outbox: false });
+  for (let i = 0; i < 60; i++) new Deployed({ key: `d${i}` }).run();
+  await close();
+  class Redeployed extends TrackSet {
+    static override id = 'ramp-deployed';
+    static override weights = { control: 1, c: 1 };
+    static c_track() {}
+  }
+  configure({ store, outbox: false });
+  for (let i = 0; i < 60; i++) new Redeployed({ key: `d${i}` }).run();
+  await close();
+  await assert.rejects(
+    rampTrackSet(store, 'ramp-deployed', { weights: { b: 9 } }),
+    (e: unknown) => e instanceof TracksError && /'ramp-deployed' has no track 'b' any more \(a deploy removed it\); its tracks are 'control', 'c'/.test(e.message),
+  );
+  assert.deepEqual(await store.readControls(), [], 'nothing written');
+  assert.equal((await rampTrackSet(store, 'ramp-deployed', { weights: { c: 3 } })).changed, true);
+});
+
 test('tracks ramp shows in the report at once: a new phase with the new configuration, before any process picks it up', async () => {
   const spec = join(dir, 'at-once.db');
   configure({ store: spec, outbox: false, controlInterval: 60_000 });

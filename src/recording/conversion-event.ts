@@ -80,7 +80,8 @@ export function conversionEventOf(conversion: Conversion, units: UnitOfKey, now:
     if (runProblem !== undefined) throw new TracksError(`convert: runId ${runProblem}; pass the runId of the run that converted`);
     unit = unitOfRun(runId!);
   }
-  return { kind: 'conversion', eventId: newEventId(), unit, metric, value, at: timeOf(conversion.at, now) };
+  // -0 as 0: SQL stores keep no negative zero, and the memory store must hold what they hold.
+  return { kind: 'conversion', eventId: newEventId(), unit, metric, value: value === 0 ? 0 : value, at: timeOf(conversion.at, now) };
 }
 
 /** The last epoch millisecond a Date can hold (ECMAScript's time value range). */

@@ -122,7 +122,7 @@ test('convert() with throwing getters or a revoked Proxy never throws into the c
   await close();
 });
 
-test('good edge inputs are normalised: fractional at rounded, Date taken, 0 and negative values kept, number and string keys one unit', async () => {
+test('good edge inputs are normalised: fractional at rounded, Date taken, 0 and negative values kept, -0 as 0 (as SQL stores hold it), number and string keys one unit', async () => {
   const store = memoryStore();
   const errors: Error[] = [];
   configure({ store, outbox: false, onError: (e) => errors.push(e), handleSignals: false });
@@ -139,20 +139,22 @@ test('good edge inputs are normalised: fractional at rounded, Date taken, 0 and 
   convert({ key: 'n7', metric: '__proto__' });
   convert({ key: 'n8', metric: 'm'.repeat(200) });
   convert({ key: 'n9', metric: 'a', at: Date.UTC(2000, 0, 1) });
+  convert({ key: 'n10', metric: 'a', value: -0 });
   await flush();
   assert.deepEqual(errors.map((e) => e.message), []);
   assert.equal(stats().rejected, 0);
   const conversions = store.events.filter((e): e is ConversionEvent => e.kind === 'conversion');
-  assert.equal(conversions.length, 12);
+  assert.equal(conversions.length, 13);
   const of = (unit: string) => conversions.filter((c) => c.unit === unit);
   assert.equal(of('n1')[0]!.at, Math.round(t + 0.5));
   assert.ok(Number.isInteger(of('n1')[0]!.at));
   assert.equal(of('n2')[0]!.at, t);
   assert.equal(of('n3')[0]!.value, 0);
   assert.equal(of('n4')[0]!.value, -12.5);
+  assert.ok(Object.is(of('n10')[0]!.value, 0), 'not -0');
   assert.equal(of('42').length, 2);
   assert.equal(of('0').length, 1);
-  assert.equal(new Set(conversions.map((c) => c.eventId)).size, 12);
+  assert.equal(new Set(conversions.map((c) => c.eventId)).size, 13);
   assert.equal(stats().written, store.events.length);
   await close();
 });

@@ -42,8 +42,13 @@ const SLOW_WRITE_MS = 200;
 const OUTBOX_OPEN_MS = 5_000;
 /** How often a spill waiting for the outbox to open looks at its deadline again. */
 const OPENING_SLICE_MS = 50;
-/** The longest an overflow spill (on the application's thread) waits for the outbox's lock. */
-const OVERFLOW_WAIT_MS = 100;
+/**
+ * The longest an overflow spill (on the application's thread) waits for the outbox's lock,
+ * held by another process sharing the file: a sibling's spill of thousands of events takes a
+ * few milliseconds; a process holding it for long would otherwise stall this event loop (100
+ * ms once a second, measured with another process locking both the store and the outbox).
+ */
+const OVERFLOW_WAIT_MS = 15;
 
 /** A flush waiting for every event before `seq` to settle. */
 interface Waiter {

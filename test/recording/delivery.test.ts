@@ -371,3 +371,40 @@ test('rows another process drained first (between this one reading and removing 
   assert.equal(store.events.filter((e) => e.kind === 'conversion').length, 50, 'written once by this process');
   assert.equal(s.drained, 0, 'the other process deleted the rows, and counts them');
 });
+
+test('at the memory bound with the outbox locked by another process, the spill on the application’s thread gives up within 15 ms; the events are dropped, counted and reported', async () => {
+  const path = join(dir, 'locked-overflow.outbox');
+  const real = sqliteOutbox(path);
+  await real.spill([{ kind: 'conversion', eventId: 'first', unit: 'u', metric: 'buy', value: 1, at: Date.now() }]);
+  const waits: number[] = [];
+  const watched: Outbox = {
+    path: real.path,
+    open: (o) => real.open(o),
+    spill: (e, o) => real.spill(e, o),
+    spillNow: (e, ms) => (waits.push(ms), real.spillNow(e, ms)),
+    peek: (limit, o) => real.peek(limit, o),
+    remove: (u, o) => real.remove(u, o),
+    quarantine: (q, o) => real.quarantine(q, o),
+    counts: (o) => real.counts(o),
+    close: () => real.close(),
+  };
+  const store = controllable();
+  store.mode = 'hang';
+  const errors: Error[] = [];
+  const recorder = new Recorder(store, { maxBuffered: 1_000, batchSize: 100, writeTimeout: 5_000, onError: (e) => errors.push(e) }, watched);
+  const locker = new BetterSqlite3(path);
+  locker.exec('BEGIN EXCLUSIVE');
+  try {
+    for (let i = 0; i < 3_000; i++) recorder.convert({ key: `k${i}`, metric: 'buy' });
+  } finally {
+    locker.exec('ROLLBACK');
+    locker.close();
+  }
+  const s = recorder.stats();
+  store.mode = 'ok';
+  await recorder.close();
+  assert.ok(waits.length >= 1, 'an overflow spill was tried');
+  assert.ok(waits.every((ms) => ms <= 15), `waits of ${waits.join(', ')} ms`);
+  assert.ok(s.dropped > 0 && s.dropped + s.buffered >= 3_000 - 1_000, JSON.stringify(s));
+  assert.ok(errors.some((e) => /dropped|bound/.test(e.message)), errors.map((e) => e.message).join('\n'));
+});

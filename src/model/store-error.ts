@@ -16,7 +16,9 @@ export type TracksStoreErrorCode =
   | 'TRACKS_SCHEMA'
   | 'TRACKS_BAD_EVENT'
   | 'TRACKS_CLOSED'
-  | 'TRACKS_FILE_REPLACED';
+  | 'TRACKS_FILE_REPLACED'
+  /** Not a failed call: this process's clock and the store server's differ by seconds (reported, never thrown). */
+  | 'TRACKS_CLOCK_SKEW';
 
 /** What {@link StoreError} takes besides its message. */
 export interface StoreErrorOptions {

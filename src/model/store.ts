@@ -90,6 +90,13 @@ export interface Store {
    */
   readControlsNow?(): ControlState[] | undefined;
   /**
+   * The store server's clock, epoch ms, for a store on another machine (PostgreSQL): recording
+   * compares it with this process's, since every event time comes from the clock of the
+   * process that recorded it (a conversion counts from its user's exposure on; a phase starts
+   * when the change took effect). Optional: a local store shares the process's clock.
+   */
+  serverTime?(options?: CallOptions): Promise<number>;
+  /**
    * Stores events at once, on the caller's thread, as `write` would. Only for stores that write
    * with no I/O (the memory store): at the memory bound recording hands them the oldest events
    * this way, where other stores' go to the outbox. Optional.

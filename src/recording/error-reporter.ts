@@ -8,7 +8,7 @@
 import { monotonicNow } from './clock.js';
 
 /** What a failure is about: each kind has its own allowance. */
-export type FailureKind = 'rejected' | 'write' | 'spill' | 'quarantined' | 'dropped' | 'controls' | 'sticky' | 'outbox' | 'guardrail' | 'dimensions' | 'shadow';
+export type FailureKind = 'rejected' | 'write' | 'spill' | 'quarantined' | 'dropped' | 'controls' | 'sticky' | 'outbox' | 'guardrail' | 'dimensions' | 'shadow' | 'clock';
 
 /** Failures of one kind passed on per window. */
 const BURST = 100;

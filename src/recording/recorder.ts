@@ -7,6 +7,7 @@ import { keepingAlive } from '../model/keep-alive.js';
 import { UnitOfKey } from '../model/unit.js';
 import { conversionEventOf } from './conversion-event.js';
 import type { Conversion } from './conversion-event.js';
+import { ClockCheck } from './clock-check.js';
 import { ControlPoller } from './control-poller.js';
 import { monotonicNow } from './clock.js';
 import { eventTime } from '../model/event-time.js';
@@ -89,6 +90,7 @@ export interface FlushResult {
  * - `Delivery` writes them in batches under deadlines, retries, narrows down and quarantines,
  *   spills to and drains from the outbox;
  * - `ControlPoller` keeps stop/resume current; `StickyAssignments` caches sticky tracks;
+ *   `ClockCheck` tells when this process's clock and a remote store's differ;
  * - `HealthRecorder` counts per-track health and judges guardrails;
  * - `ShadowRecorder` counts shadow runs, keeps mismatch samples, judges shadow guardrails.
  *
@@ -108,6 +110,7 @@ export class Recorder {
   readonly #buffer: EventBuffer;
   readonly #delivery: Delivery;
   readonly #controls: ControlPoller;
+  readonly #clock: ClockCheck;
   /** The store's sticky assignments, loaded when recording starts. */
   readonly #stickyLoaded: Promise<void>;
   readonly #exposures: Exposures;
@@ -156,6 +159,7 @@ export class Recorder {
     this.#controls = new ControlPoller(store, this.#errors, o, () => {
       if (this.#open) this.#exposures.markPhases(this.#isStopped, this.#accept);
     });
+    this.#clock = new ClockCheck(store, this.#errors, o);
     const controls = this.#controls;
     const holdout = o.holdout;
     // The holdout's split is the configured share's: a ramp or stop written to the store under
@@ -352,13 +356,14 @@ export class Recorder {
 
   /**
    * Resolves once the store's stop, resume and ramp state and its sticky assignments have been
-   * read (or the reads failed, within `writeTimeout`). Until then, runs of a set follow the code
+   * read, and a remote store's clock compared with this process's (or the reads failed, within
+   * `writeTimeout`). Until then, runs of a set follow the code
    * and a returning user of a sticky set may get their current assignment, unless the store read
    * them at once (a SQLite file does). Await it before serving traffic with a PostgreSQL store.
    */
   async ready(): Promise<void> {
     // Recording's reads run in the background; a caller waiting for them keeps the process alive.
-    await keepingAlive(Promise.all([this.#controls.ready(), this.#stickyLoaded]));
+    await keepingAlive(Promise.all([this.#controls.ready(), this.#stickyLoaded, this.#clock.checked()]));
   }
 
   /** Reads stop/resume state from the store now (a timer does it every `controlInterval`). */
@@ -423,6 +428,7 @@ export class Recorder {
     const end = start + flushTimeout + writeTimeout;
     clearInterval(this.#timer);
     this.#controls.stop();
+    this.#clock.stop();
     // Shadow runs already started report within their timeout (bounded here too); those still
     // running after that are lost, and said to be, not left out silently.
     await within(shadowRunsReported(), Math.min(flushTimeout, writeTimeout) / 2);

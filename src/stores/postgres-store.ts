@@ -187,6 +187,18 @@ export class PostgresStore implements Store {
     }
   }
 
+  async serverTime(options: CallOptions = {}): Promise<number> {
+    const call = this.#timing(options);
+    try {
+      return await this.#withClient(call, async (client) => {
+        const { rows } = await client.query<{ now: number }>('SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now');
+        return Number(rows[0]!.now);
+      });
+    } catch (error) {
+      throw this.#failure(`cannot read the clock of the PostgreSQL store ${this.description}`, error);
+    }
+  }
+
   async readControls(options: CallOptions = {}): Promise<ControlState[]> {
     const rows = await this.#read<ControlRow & QueryResultRow>(controlsSql(postgresDialect(this.#s), ''), [], options, 'controls');
     return (rows ?? []).map(controlFromRow);

@@ -66,7 +66,7 @@ interface MultiDefinition {
 }
 
 /** Default salt of MultiTrackSet choices; a subclass's `static id` replaces it. */
-export const MULTI_SALT_ID = 'tracks:multi';
+const MULTI_SALT_ID = 'tracks:multi';
 const byClass = new WeakMap<object, MultiDefinition>();
 
 /**
@@ -329,7 +329,7 @@ function choose(
       // Chosen now, inside the scope that forced the set: read after the scope, a lazy run
       // would be assigned a track of a set it was in only by forcing, and counted in the test.
       const run = build(member);
-      void run.track;
+      void run.name;
       return run;
     }
   }

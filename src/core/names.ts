@@ -9,7 +9,7 @@ import { firstControlCharacter, hasLoneSurrogate } from '../text.js';
  */
 
 /** The longest name, in UTF-16 code units. */
-export const MAX_NAME_LENGTH = 200;
+const MAX_NAME_LENGTH = 200;
 
 /**
  * The longest name, in bytes of UTF-8: 200 ASCII characters, 133 CJK ones. Names are parts of

@@ -28,7 +28,7 @@ export interface ChosenRun {
 }
 
 /** Outcome of a control decision: serve `track` (the baseline when undefined) instead of assigning, for `reason`. */
-export interface ServeInstead {
+interface ServeInstead {
   readonly track?: string;
   readonly reason: 'stopped';
 }

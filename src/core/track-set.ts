@@ -43,7 +43,7 @@ export interface Track {
 export type TrackSetClass = (abstract new (...args: never) => TrackSet<unknown>) & TrackSetStaticSide;
 
 /** A value `static dimensions(context)` may give a dimension; undefined and null leave it out. */
-export type DimensionValue = string | number | boolean | null | undefined;
+type DimensionValue = string | number | boolean | null | undefined;
 
 /** The static members every track set class has. */
 export interface TrackSetStaticSide {

@@ -39,7 +39,7 @@ export interface DashboardServer {
 }
 
 /** The time a client has to send a whole request, headers and body; then the connection is closed. */
-export const REQUEST_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 10_000;
 
 /** The dashboard's default port. */
 export const DEFAULT_PORT = 4411;

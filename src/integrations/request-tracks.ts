@@ -19,7 +19,7 @@ import { visitorId } from './visitor-id.js';
 /** The header QA uses to force tracks on one request: `delay=long,pricing=price_adjusted_by_0`. */
 export const FORCE_HEADER = 'x-tracks-force';
 /** The header carrying the adapter's `forceSecret`, without which the force header is refused. */
-export const FORCE_SECRET_HEADER = 'x-tracks-force-secret';
+const FORCE_SECRET_HEADER = 'x-tracks-force-secret';
 
 /** The anonymous-visitor cookie's options. */
 export interface AnonymousKeyOptions {

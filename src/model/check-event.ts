@@ -16,13 +16,13 @@ import { dimensionsProblem } from './dimensions.js';
 import type { MetricDeclarationKind } from './metrics.js';
 
 /** The latest time a stored event may carry: the end of the JavaScript Date range, in epoch ms. */
-export const MAX_EPOCH_MS = 8.64e15;
+const MAX_EPOCH_MS = 8.64e15;
 
 /** The largest magnitude of a conversion's value (sums of squares of many stay finite). */
 export const MAX_VALUE = 1e15;
 
 /** The longest event id. */
-export const MAX_EVENT_ID_LENGTH = 128;
+const MAX_EVENT_ID_LENGTH = 128;
 
 /** The longest guardrail cause. */
 const MAX_CAUSE_LENGTH = 2000;

@@ -51,7 +51,7 @@ export interface MetricSums {
 export type MutableMetricSums = { -readonly [K in keyof MetricSums]: MetricSums[K] };
 
 /** The fields of MetricSums, in one place: cells, accumulators and the report add them all. */
-export const METRIC_SUM_FIELDS = [
+const METRIC_SUM_FIELDS = [
   'converted', 'sum', 'sumSquares', 'count', 'countSquares', 'meanSum', 'meanSquares',
   'preConverted', 'crossConverted', 'preSum', 'preSumSquares', 'crossSum', 'preCount', 'preCountSquares', 'crossCount', 'preMeanSum', 'preMeanSquares', 'crossMean',
 ] as const satisfies ReadonlyArray<keyof MetricSums>;
@@ -64,7 +64,7 @@ export function noMetricSums(): MutableMetricSums {
 }
 
 /** One user's totals of one metric: after the exposure (`total` over `n` conversions, n = 0 when none) and in the pre-exposure window. */
-export interface UserTotals {
+interface UserTotals {
   readonly total: number;
   readonly n: number;
   readonly preTotal: number;

@@ -21,7 +21,7 @@ import { hasControlCharacter, hasLoneSurrogate } from '../text.js';
 import { TracksError } from '../errors.js';
 
 /** The longest key stored as it is; longer keys are stored as `k:<sha256>`. */
-export const MAX_RAW_UNIT_LENGTH = 200;
+const MAX_RAW_UNIT_LENGTH = 200;
 
 const RESERVED = /^(?:k:|h:|run:)/;
 const DIGEST = /^[A-Za-z0-9_-]{43}$/;

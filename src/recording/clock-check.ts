@@ -4,7 +4,7 @@ import { withDeadline } from './deadline.js';
 import type { ErrorReporter } from './error-reporter.js';
 
 /** A difference past this (beyond the round trip's uncertainty) is reported. */
-export const CLOCK_SKEW_TOLERANCE_MS = 2_000;
+const CLOCK_SKEW_TOLERANCE_MS = 2_000;
 /** How often the clocks are compared again after the first time. */
 const CHECK_EVERY_MS = 15 * 60_000;
 

@@ -8,7 +8,7 @@ const REFUSALS_BEFORE_NARROWING = 3;
 const PAUSE_MS = 30_000;
 const MAX_PAUSE_MS = 600_000;
 /** Tries of a suspect alone before it is quarantined: a store failing now and then writes it on one. */
-export const SUSPECT_TRIES = 3;
+const SUSPECT_TRIES = 3;
 
 /**
  * A batch being narrowed down after repeated refusals: events refused alone wait as suspects,

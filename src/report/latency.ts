@@ -7,7 +7,7 @@ import type { LatencyHistogram } from '../stats/quantile-interval.js';
 import type { LatencyComparison, LatencyQuantile, LatencyResult } from './report-model.js';
 
 /** The quantiles the report gives each track: the median and the two tails backends watch. */
-export const LATENCY_QUANTILES = [0.5, 0.95, 0.99] as const;
+const LATENCY_QUANTILES = [0.5, 0.95, 0.99] as const;
 
 /**
  * Each track's latency from its health histogram: p50, p95 and p99 with intervals

@@ -9,7 +9,7 @@ import type { ArmSums } from './metric-spec.js';
 const THRESHOLD = 0.001;
 
 /** One phase's users per track and the weights it ran with. */
-export interface PhaseSplit {
+interface PhaseSplit {
   readonly tracks: readonly ArmSums[];
   readonly weights: ReadonlyMap<string, number>;
   /**

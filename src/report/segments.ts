@@ -9,7 +9,7 @@ import { phasedSrm } from './phase-srm.js';
 import type { Comparison, SegmentResult, SegmentsResult, TrackResult } from './report-model.js';
 
 /** The report shows at most this many segments per dimension (with "(none)" and 'other'), the largest; the rest are added up as 'other'. */
-export const MAX_REPORTED_SEGMENTS = 10;
+const MAX_REPORTED_SEGMENTS = 10;
 
 /** How the report analyses a group of users: the analysis of build-report, passed in (it lives there). */
 export type Analyse = (tracks: readonly TrackSums[], phases: readonly PhaseSums[], sequential: boolean) => TrackResult[];

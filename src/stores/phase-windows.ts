@@ -24,7 +24,7 @@ export interface PhaseStart {
  * phase after their exposure. So a user a change may have moved is never credited after it,
  * and a set that goes back to an earlier configuration loses nothing of that phase's new users.
  */
-export interface PhaseWindow {
+interface PhaseWindow {
   trackSetId: string;
   phase: string;
   from: number;

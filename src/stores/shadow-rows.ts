@@ -13,7 +13,7 @@ import { SHADOW_COUNTS, SHADOW_SAMPLES_READ, zeroShadowCounts } from '../model/s
 export type ShadowCountRow = Omit<ShadowTrackSums, 'baselineHistogram' | 'candidateHistogram' | 'slowerHistogram' | 'fasterHistogram'>;
 
 /** Which histogram a bucket row adds to. */
-export type ShadowHistogramName = 'baseline' | 'candidate' | 'slower' | 'faster';
+type ShadowHistogramName = 'baseline' | 'candidate' | 'slower' | 'faster';
 
 /** One bucket of one of a candidate's histograms, added up. */
 export interface ShadowBucketRow {

@@ -8,7 +8,7 @@ import { CONTROL_COLUMNS } from './control-rows.js';
  */
 
 /** What differs between SQLite and PostgreSQL in these queries. */
-export interface SummaryDialect {
+interface SummaryDialect {
   /** A tracks table as the store names it (PostgreSQL's within its schema). */
   table(name: string): string;
   /** A number as JavaScript should read it (PostgreSQL's bigint and numeric sums are cast to float8). */

@@ -29,7 +29,7 @@ export interface WorkerRequest {
 }
 
 /** A failure as it crosses the thread boundary. */
-export interface WorkerFailure {
+interface WorkerFailure {
   readonly message: string;
   readonly code: string | undefined;
   readonly transient: boolean;

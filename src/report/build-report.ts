@@ -548,7 +548,7 @@ export function checkBaselineSets(sums: readonly TrackSetSums[], baselines: Read
   checkBaselines(sums, baselines);
 }
 
-/** A p-value for people: `< 0.001` below that, else three significant digits. */
+/** A p-value for people: `< 0.001` below that, else two significant digits. */
 export function formatP(p: number): string {
   return p < 0.001 ? '< 0.001' : p.toPrecision(2);
 }

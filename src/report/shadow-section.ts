@@ -8,6 +8,7 @@ import { rateInterval } from '../stats/rate-interval.js';
 import { quantileInterval } from '../stats/quantile-interval.js';
 import type { PairedLatencyQuantile, RateEstimate, ReportWarning, ShadowCandidateResult, ShadowResult, TrackSetResult } from './report-model.js';
 import { WIDTH, count, percent, table, wrap } from './text-table.js';
+import { formatMs } from './latency.js';
 
 /**
  * A shadow set's findings (`static shadow`): per candidate, the share of compared runs whose
@@ -198,9 +199,11 @@ function range(low: number, high: number): string {
   return `${percent(low).replace(/%$/, '')}–${percent(high)}`;
 }
 
+/** As the tracks' latencies above it: "< 0.05 ms" below the histograms' resolution. */
 function ms(value: number | null): string {
   if (value === null) return '';
-  return value < 0.05 ? '< 0.05 ms' : `${value.toFixed(value < 10 ? 2 : 1)} ms`;
+  const resolution = LATENCY_BUCKET_BOUNDS_MS[0]!;
+  return value < resolution ? `< ${resolution} ms` : formatMs(value);
 }
 
 function differenceText(d: PairedLatencyQuantile | undefined): string {

@@ -1,7 +1,8 @@
 import { escapeControl } from '../text.js';
+import { STORE_USAGE } from './store-option.js';
 import type { Command } from './command.js';
 import { promoteTrackSet } from '../stores/control-state.js';
-import { controlStore, onePositional, parseControlArgs } from './stop.js';
+import { controlStore, onePositional, parseControlArgs } from './control-command.js';
 
 const USAGE = `Usage: tracks promote <track-set-id> [--store <path|url>] [--force]
 
@@ -11,7 +12,7 @@ the baseline and assigns tracks by the set's declared weights within its control
 with it (a coverage ramp stays). The report keeps the shadow's findings beside the live test's;
 tracks stop and tracks resume then work as for any set. Asks nothing: it is meant for scripts.
 
-  --store <path|url>   SQLite file or postgres:// URL (default: $TRACKS_STORE)
+${STORE_USAGE}
   --force              promote a set no process has recorded shadow runs of yet`;
 
 /** `tracks promote catalog-query`: marks the shadow set promoted in the store. */

@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util';
 import { escapeControl } from '../text.js';
 import { rampTrackSet } from '../stores/control-state.js';
+import { STORE_USAGE } from './store-option.js';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { decimalOf, usageErrorOf } from './parse.js';
-import { controlStore, onePositional } from './stop.js';
+import { controlStore, onePositional } from './control-command.js';
 import { weightsOf } from './weights-option.js';
 
 const USAGE = `Usage: tracks ramp <track-set-id> [--coverage <share>] [--weights <track=w,...>] [--store <path|url>] [--force]
@@ -17,7 +18,7 @@ compares each phase's users within their phase, so the change cannot bias the an
   --coverage <share>   the share of eligible keys in the test, 0 to 1 or a percentage
                        (e.g. 0.1 or 10%, then 0.5, then 1)
   --weights <list>     new weights, e.g. short=1,long=3; tracks not named keep their weight
-  --store <path|url>   SQLite file or postgres:// URL (default: $TRACKS_STORE)
+${STORE_USAGE}
   --force              ramp a set no process has recorded yet (an unknown set is an error)
 
 Examples:

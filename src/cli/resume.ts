@@ -1,14 +1,15 @@
 import { escapeControl } from '../text.js';
+import { STORE_USAGE } from './store-option.js';
 import type { Command } from './command.js';
 import { resumeTrackSet } from '../stores/control-state.js';
-import { controlStore, onePositional, parseControlArgs } from './stop.js';
+import { controlStore, onePositional, parseControlArgs } from './control-command.js';
 
 const USAGE = `Usage: tracks resume <track-set-id> [--store <path|url>] [--force]
 
 Resumes a stopped test: every process goes back to assigning tracks (and recording exposures)
 within its control interval (default 10 s). Keys get the tracks they had before the stop.
 
-  --store <path|url>   SQLite file or postgres:// URL (default: $TRACKS_STORE)
+${STORE_USAGE}
   --force              resume a set no process has recorded yet (an unknown set is an error)`;
 
 /** `tracks resume delay`: clears the stop in the store. */

@@ -1,12 +1,9 @@
-import type { Store } from '../model/store.js';
-import type { CliIo, Command } from './command.js';
+import type { Command } from './command.js';
 import { UsageError } from './command.js';
-import { openExistingStore } from './store-option.js';
+import { controlStore, onePositional, parseControlArgs } from './control-command.js';
+import { STORE_USAGE } from './store-option.js';
 import { recordedBaseline, stopTrackSet } from '../stores/control-state.js';
 import { escapeControl } from '../text.js';
-import { parseArgs } from 'node:util';
-import type { ParseArgsConfig } from 'node:util';
-import { usageErrorOf } from './parse.js';
 
 const USAGE = `Usage: tracks stop <track-set-id> [--serve <track>] [--store <path|url>] [--force]
 
@@ -15,7 +12,7 @@ everyone (reason 'stopped') and records no exposures, within its control interva
 
   --serve <track>      the track everyone gets (default: the set's baseline, its static control
                        or control); use a winning track to roll it out
-  --store <path|url>   SQLite file or postgres:// URL (default: $TRACKS_STORE)
+${STORE_USAGE}
   --force              stop a set no process has recorded yet (an unknown set is an error)`;
 
 /** `tracks stop delay --serve long`: writes the stop to the store. */
@@ -47,28 +44,3 @@ export const stop: Command = {
     return 0;
   },
 };
-
-/** The one positional argument, the track set id. */
-export function onePositional(command: string, positionals: readonly string[]): string {
-  if (positionals.length !== 1 || positionals[0]!.trim() === '') {
-    throw new UsageError(`give exactly one track set id, e.g. tracks ${command} delay; see 'tracks ${command} --help'`);
-  }
-  return positionals[0]!;
-}
-
-/** The store of `--store` or `$TRACKS_STORE`, checked as the reading commands check it (see openExistingStore). */
-export function controlStore(flag: string | undefined, io: CliIo): Store {
-  return openExistingStore(flag, io, (spec) => `give the file your processes record to (configure({ store: '${spec}' }))`);
-}
-
-/** Parses `<id> [--serve x] [--store y] [--force]`; parse errors become one-line usage errors. */
-export function parseControlArgs(command: string, args: readonly string[], withServe: boolean) {
-  const options: NonNullable<ParseArgsConfig['options']> = withServe
-    ? { serve: { type: 'string' }, store: { type: 'string' }, force: { type: 'boolean' } }
-    : { store: { type: 'string' }, force: { type: 'boolean' } };
-  try {
-    return parseArgs({ args: [...args], options, strict: true, allowPositionals: true }) as { values: { serve?: string; store?: string; force?: boolean }; positionals: string[] };
-  } catch (error) {
-    throw usageErrorOf(error, command, Object.keys(options));
-  }
-}

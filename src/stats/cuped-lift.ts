@@ -82,7 +82,7 @@ export function cupedLift(
   treatment: CupedStatistics,
   options: LiftOptions = {},
 ): StatResult<CupedLiftResult> {
-  assertOptions('options', options);
+  assertOptions('cupedLift: options', options);
   const kind = readKind(options.kind);
   const c = moments(control, kind, 'control');
   const t = moments(treatment, kind, 'treatment');

@@ -54,9 +54,9 @@ export interface InferenceOptions {
   readonly alternative?: Alternative;
 }
 
-export function readAlpha(alpha: number | undefined): number {
+export function readAlpha(alpha: number | undefined, fn?: string): number {
   const value = alpha ?? 0.05;
-  assertOpenUnitInterval('alpha', value);
+  assertOpenUnitInterval(fn === undefined ? 'alpha' : `${fn}: alpha`, value);
   return value;
 }
 

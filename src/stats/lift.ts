@@ -1,6 +1,7 @@
 import { waldEstimate, type Estimate, type InferenceOptions } from './inference.js';
 import { cannotCompute, computed, type StatResult } from './result.js';
 import type { MetricKind, Summary, SufficientStatistics } from './summary.js';
+import { assertOptions } from './validate.js';
 import { welchTest } from './welch-test.js';
 
 /**
@@ -59,6 +60,7 @@ export function lift(
   treatment: SufficientStatistics,
   options: LiftOptions = {},
 ): StatResult<LiftResult> {
+  assertOptions('lift: options', options);
   // The absolute lift is exactly Welch's estimate: one implementation of it.
   const welch = welchTest(control, treatment, options);
   if (!welch.ok) return welch;

@@ -99,9 +99,9 @@ export function pairedQuantileInterval(
   q: number,
   options: PairedQuantileOptions = {},
 ): StatResult<PairedQuantileResult> {
-  assertOptions('options', options);
+  assertOptions('pairedQuantileInterval: options', options);
   assertOpenUnitInterval('q', q);
-  const alpha = readAlpha(options.alpha);
+  const alpha = readAlpha(options.alpha, 'pairedQuantileInterval');
   const h = readPairedHistogram('histogram', histogram);
   if (h.n === 0) return cannotCompute('histogram has no runs');
   const z = normalQuantile(1 - alpha / 2);

@@ -58,10 +58,10 @@ export function proportionTest(
   treatment: SufficientStatistics,
   options: InferenceOptions = {},
 ): StatResult<ProportionTestResult> {
-  assertOptions('options', options);
+  assertOptions('proportionTest: options', options);
   assertConversions('control', control);
   assertConversions('treatment', treatment);
-  const alpha = readAlpha(options.alpha);
+  const alpha = readAlpha(options.alpha, 'proportionTest');
   const alternative = readAlternative(options.alternative);
   if (control.n === 0) return cannotCompute('control has zero users');
   if (treatment.n === 0) return cannotCompute('treatment has zero users');

@@ -110,8 +110,8 @@ export function quantileDifference(
   q: number,
   options: QuantileDifferenceOptions = {},
 ): StatResult<QuantileDifferenceResult> {
-  assertOptions('options', options);
-  const alpha = readAlpha(options.alpha);
+  assertOptions('quantileDifference: options', options);
+  const alpha = readAlpha(options.alpha, 'quantileDifference');
   const alternative = readAlternative(options.alternative);
   const at = compareAt(control, treatment, q, alpha, alternative);
   if (!at.ok) return at;

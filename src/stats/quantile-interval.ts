@@ -98,9 +98,9 @@ export function quantileInterval(
   options: QuantileIntervalOptions = {},
   name = 'histogram',
 ): StatResult<QuantileIntervalResult> {
-  assertOptions('options', options);
+  assertOptions('quantileInterval: options', options);
   assertOpenUnitInterval('q', q);
-  const alpha = readAlpha(options.alpha);
+  const alpha = readAlpha(options.alpha, 'quantileInterval');
   const h = readHistogram(name, histogram);
   if (h.n === 0) return cannotCompute(`${name} has no runs`);
   const last = h.counts.length - 1;

@@ -93,13 +93,13 @@ export function rateInterval(
   of: number,
   options: RateIntervalOptions = {},
 ): StatResult<RateIntervalResult> {
-  assertOptions('options', options);
+  assertOptions('rateInterval: options', options);
   assertRuns('of', of);
   assertRuns('count', count);
   if (count > of) {
     throw new TracksError(`count counts runs among the of (${of}) runs compared and must be at most of, got ${count}`);
   }
-  const alpha = readAlpha(options.alpha);
+  const alpha = readAlpha(options.alpha, 'rateInterval');
   const tuningParameter = options.tuningParameter ?? DEFAULT_TUNING_RUNS;
   assertPositive('tuningParameter', tuningParameter);
   if (of === 0) return cannotCompute('there are no runs (of is 0)');

@@ -61,21 +61,21 @@ export function srmCheck(
 ): StatResult<SrmCheckResult> {
   assertArray('srmCheck: observed', observed, '[16, 18, 16] (users per track)');
   assertArray('srmCheck: weights', weights, '[1, 1, 1] (the tracks\' weights)');
-  assertOptions('options', options);
+  assertOptions('srmCheck: options', options);
   const threshold = options.threshold ?? 0.001;
-  assertOpenUnitInterval('threshold', threshold);
+  assertOpenUnitInterval('srmCheck: threshold', threshold);
   if (observed.length !== weights.length) {
     throw new TracksError(
-      `observed and weights must have the same length, got ${observed.length} and ${weights.length}`,
+      `srmCheck: observed and weights must have the same length (one entry per track), got ${observed.length} and ${weights.length}`,
     );
   }
   observed.forEach((count, i) => {
-    assertNonNegative(`observed[${i}]`, count);
-    if (!Number.isInteger(count)) throw new TracksError(`observed[${i}] must be a whole number, got ${count}`);
+    assertNonNegative(`srmCheck: observed[${i}]`, count);
+    if (!Number.isInteger(count)) throw new TracksError(`srmCheck: observed[${i}] must be a whole number (users), got ${count}`);
   });
-  weights.forEach((weight, i) => assertNonNegative(`weights[${i}]`, weight));
+  weights.forEach((weight, i) => assertNonNegative(`srmCheck: weights[${i}]`, weight));
   const totalWeight = weights.reduce((a, b) => a + b, 0);
-  if (totalWeight === 0) throw new TracksError('weights must not all be 0');
+  if (totalWeight === 0) throw new TracksError('srmCheck: weights must not all be 0; give each track its weight, e.g. [1, 1, 1]');
 
   const total = observed.reduce((a, b) => a + b, 0);
   if (total === 0) return cannotCompute('no users have been assigned yet');

@@ -15,7 +15,7 @@ import type { MetricKind, SufficientStatistics } from './summary.js';
  * ```
  */
 export function assertNumber(name: string, value: unknown): void {
-  if (typeof value !== 'number') throw new TracksError(`${name} must be a number, got ${typeof value === 'string' ? `'${value.slice(0, 40)}'` : value === null ? 'null' : typeof value}`);
+  if (typeof value !== 'number') throw new TracksError(`${name} must be a number, got ${shown(value)}`);
 }
 
 export function assertFiniteNumber(name: string, value: number): void {
@@ -90,7 +90,7 @@ export function assertPossibleSquares(name: string, sumField: string, squaresFie
 /** Options of a test: an object, or undefined for the defaults. */
 export function assertOptions(name: string, options: unknown): void {
   if (options !== undefined && (options === null || typeof options !== 'object')) {
-    throw new TracksError(`${name} must be an object such as { alpha: 0.05, kind: 'mean' } (or left out), got ${options === null ? 'null' : typeof options}`);
+    throw new TracksError(`${name} must be an object such as { alpha: 0.05, kind: 'mean' } (or left out), got ${shown(options)}`);
   }
 }
 

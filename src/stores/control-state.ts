@@ -146,15 +146,15 @@ export async function rampTrackSet(store: Store, trackSetId: string, ramp: Ramp,
   }
   const given = ramp.weights === undefined ? undefined : ramp.weights instanceof Map ? new Map(ramp.weights) : new Map(Object.entries(ramp.weights));
   if (ramp.coverage === undefined && (given === undefined || given.size === 0)) {
-    throw new TracksError('a ramp changes coverage or weights: give coverage (0 to 1) or weights by track name, e.g. { coverage: 0.1 }');
+    throw new TracksError('rampTrackSet: a ramp changes coverage or weights: give coverage (0 to 1) or weights by track name, e.g. { coverage: 0.1 }');
   }
   if (ramp.coverage !== undefined && !(typeof ramp.coverage === 'number' && ramp.coverage >= 0 && ramp.coverage <= 1)) {
-    throw new TracksError(`coverage is ${shown(ramp.coverage)}; give a share from 0 to 1, e.g. 0.1 for 10% of keys`);
+    throw new TracksError(`rampTrackSet: coverage is ${shown(ramp.coverage)}; give a share from 0 to 1, e.g. 0.1 for 10% of keys`);
   }
   for (const [track, weight] of given ?? []) {
     checkName('track', track);
     if (!isUsableWeight(weight)) {
-      throw new TracksError(`the weight of ${quoted(track)} is ${shown(weight)}; ${weightFix(weight, 'give')}, e.g. { slow: 1, fast: 3 }`);
+      throw new TracksError(`rampTrackSet: the weight of ${quoted(track)} is ${shown(weight)}; ${weightFix(weight, 'give')}, e.g. { slow: 1, fast: 3 }`);
     }
   }
   const sums = await recordedSet(store, trackSetId, options ?? {});

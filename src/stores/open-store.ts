@@ -1,3 +1,4 @@
+import { shown } from '../text.js';
 import { TracksError } from '../errors.js';
 import type { Store } from '../model/store.js';
 import { postgresStore } from './postgres-store.js';
@@ -29,7 +30,7 @@ export function storeFrom(spec: StoreSpec, options: PostgresStoreOptions = {}): 
     return sqliteStore(path);
   }
   if (typeof spec !== 'object' || spec === null) {
-    throw new TracksError('store must be a SQLite file path, a postgres:// URL, a pg.Pool, memoryStore() or callbackStore(fn)');
+    throw new TracksError(`store is ${shown(spec)}; give a SQLite file path, a postgres:// URL, a pg.Pool, memoryStore() or callbackStore(fn)`);
   }
   if (isStore(spec)) {
     // A store of your own: what recording calls, said at once rather than as a TypeError mid-write.
@@ -41,7 +42,7 @@ export function storeFrom(spec: StoreSpec, options: PostgresStoreOptions = {}): 
     return spec;
   }
   if (isPool(spec)) return postgresStore(spec, options);
-  throw new TracksError('store must be a SQLite file path, a postgres:// URL, a pg.Pool, memoryStore() or callbackStore(fn)');
+  throw new TracksError(`store is ${shown(spec)}; give a SQLite file path, a postgres:// URL, a pg.Pool, memoryStore() or callbackStore(fn)`);
 }
 
 /**

@@ -228,8 +228,8 @@ for (const kind of ['SQLite', 'PostgreSQL'] as const) {
 test('rampTrackSet checks its arguments with TracksErrors that name the fix', async () => {
   const store = memoryStore();
   await assert.rejects(rampTrackSet(store, 'x', {}, { force: true }), (e: unknown) => e instanceof TracksError && /give coverage \(0 to 1\) or weights/.test(e.message));
-  await assert.rejects(rampTrackSet(store, 'x', { coverage: -0.1 }, { force: true }), /coverage is -0.1; give a share from 0 to 1/);
-  await assert.rejects(rampTrackSet(store, 'x', { weights: { a: Number.NaN } }, { force: true }), /the weight of 'a' is NaN/);
+  await assert.rejects(rampTrackSet(store, 'x', { coverage: -0.1 }, { force: true }), /rampTrackSet: coverage is -0.1; give a share from 0 to 1/);
+  await assert.rejects(rampTrackSet(store, 'x', { weights: { a: Number.NaN } }, { force: true }), /rampTrackSet: the weight of 'a' is NaN/);
   // A weight near the largest double overflowed the shares (the report and dashboard then failed on NaN).
   await assert.rejects(rampTrackSet(store, 'x', { weights: { a: 1e308 } }, { force: true }), /the weight of 'a' is 1e\+308; give a number from 0 to 1,000,000/);
   // The same fixes, in the same words, as a class's static weights; a number given as text says so.

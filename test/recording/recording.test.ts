@@ -140,7 +140,7 @@ test('hashKeys: { unsalted: true } and hashKeys: true store every key as tracks 
   const onWarning = (warning: Error) => warnings.push(warning);
   process.on('warning', onWarning);
   // A configure() that fails does not use up the warning.
-  assert.throws(() => configure({ store: 42 as never, hashKeys: { unsalted: true } }), /store must be/);
+  assert.throws(() => configure({ store: 42 as never, hashKeys: { unsalted: true } }), /store is 42; give/);
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(warnings.length, 0);
   configure({ store, hashKeys: { unsalted: true }, onError: (error) => errors.push(error) });
@@ -331,7 +331,7 @@ test('a misspelt option is a TracksError that suggests the right one, before the
   assert.throws(() => configure({ store, writeTimeout: -1 }), /writeTimeout is -1/);
   // A bad store, outbox or outbox bound too: these threw after the current configuration was
   // closed, leaving nothing recording (a tester).
-  assert.throws(() => configure({ store: 5 as never }), (e: unknown) => e instanceof TracksError && /store must be a SQLite file path/.test(e.message));
+  assert.throws(() => configure({ store: 5 as never }), (e: unknown) => e instanceof TracksError && /store is 5; give a SQLite file path/.test(e.message));
   assert.throws(() => configure({ store: '  ' }), /store is empty/);
   assert.throws(() => configure({ store: memoryStore(), outbox: '' }), /outbox is not a file path/);
   assert.throws(() => configure({ store: memoryStore(), maxOutboxEvents: -1 }), /maxOutboxEvents is -1/);

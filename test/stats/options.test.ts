@@ -49,7 +49,7 @@ const calls: Array<[string, (options: never) => unknown]> = [
 for (const [name, call] of calls) {
   test(`${name}: options of null or a number are a TracksError naming them`, () => {
     for (const bad of [null, 42]) {
-      assert.throws(() => call(bad as never), (e: unknown) => e instanceof TracksError && /^options must be an object/.test(e.message), `${name}(${String(bad)})`);
+      assert.throws(() => call(bad as never), (e: unknown) => e instanceof TracksError && new RegExp(`^${name}: options must be an object`).test(e.message), `${name}(${String(bad)})`);
     }
     assert.doesNotThrow(() => call(undefined as never), `${name} with its defaults`);
   });

@@ -76,7 +76,7 @@ test('welchTest: bad arguments throw TracksError naming the argument', () => {
     e instanceof TracksError && /^control\.sumSquares \(1\) is less than \(control\.sum\)²\/control\.n = 40/.test(e.message));
   assert.throws(() => welchTest(some, some, { kind: 'ratio' as never }), (e: unknown) =>
     e instanceof TracksError && /^kind must be 'mean' or 'proportion', got 'ratio'/.test(e.message));
-  assert.throws(() => welchTest(some, some, null as never), (e: unknown) => e instanceof TracksError && /^options must be an object/.test(e.message));
+  assert.throws(() => welchTest(some, some, null as never), (e: unknown) => e instanceof TracksError && /^welchTest: options must be an object/.test(e.message));
 });
 
 test('values near 1e100 give the same answer as the same values near 1 (the squared errors are squared again in the degrees of freedom, past the largest double)', () => {

@@ -12,7 +12,8 @@ import { eventTime } from '../model/event-time.js';
 import type { RecordedEvent } from '../model/events.js';
 import type { OutboxBatch, OutboxCounts, QuarantinedEvent } from '../model/outbox.js';
 import { StoreError } from '../model/store-error.js';
-import { readOnlyHint, sqliteStoreError, untilDeadline } from './sqlite-errors.js';
+import { readOnlyHint, sqliteStoreError } from './sqlite-errors.js';
+import { untilDeadline } from './sqlite-lock-wait.js';
 import { FILE_REPLACED, FileIdentity } from './file-identity.js';
 import { abandoned, always } from './request-state.js';
 

@@ -1,5 +1,4 @@
 import { StoreError, storeErrorOf } from '../model/store-error.js';
-import { codeOf, messageOf } from '../errors.js';
 
 /**
  * SQLSTATE classes that say the data itself is refused, so the same rows can never be

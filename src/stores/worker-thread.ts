@@ -7,7 +7,7 @@ import { OutboxDatabase } from './outbox-database.js';
 import { SqliteDatabase } from './sqlite-database.js';
 import { packAnswer, unpackEvents } from './packed-events.js';
 import { RequestState } from './request-state.js';
-import { stopWaitingWhen } from './sqlite-errors.js';
+import { stopWaitingWhen } from './sqlite-lock-wait.js';
 import { WorkerLifecycle } from './worker-lifecycle.js';
 import type { WorkerInit, WorkerRequest, WorkerResponse } from './worker-client.js';
 

@@ -86,7 +86,10 @@ export class Exposures {
     // The entry remembers that its definition was recorded: no lookup by id on the hot path.
     if (!entry.recorded) this.#publish(definition, entry, false, emit);
     const at = eventTime();
-    emit({ kind: 'exposure', eventId: newEventId(), trackSetId: definition.id, track, unit, at, phase: entry.phase, ...(dimensions === undefined ? {} : { dimensions }) });
+    // Two literals, not a spread of a throwaway object; never `dimensions: undefined` either,
+    // which the packing for the store's thread counts as another shape.
+    if (dimensions === undefined) emit({ kind: 'exposure', eventId: newEventId(), trackSetId: definition.id, track, unit, at, phase: entry.phase });
+    else emit({ kind: 'exposure', eventId: newEventId(), trackSetId: definition.id, track, unit, at, phase: entry.phase, dimensions });
   }
 
   /**

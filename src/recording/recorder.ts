@@ -60,6 +60,9 @@ export interface RecordingStats {
   readonly dropped: number;
 }
 
+/** A stopped set serving its baseline: one object for every run of it. */
+const STOPPED = Object.freeze({ reason: 'stopped' } as const);
+
 /**
  * What a {@link flush} did within its bound.
  *
@@ -183,7 +186,7 @@ export class Recorder {
       serveInstead: (definition) => {
         const track = this.#controls.serving(definition.id);
         if (track === undefined) return undefined;
-        if (track === null) return { reason: 'stopped' };
+        if (track === null) return STOPPED;
         // A stop written with --force before the set was deployed may name a track it lacks:
         // its baseline is served, and that is said, not left for the report to contradict.
         if (!definition.byName.has(track)) return this.#servedInstead(definition, track);
@@ -214,7 +217,7 @@ export class Recorder {
   // ---- the request path: memory only, never throws ----
 
   /** A stop serving a track the set lacks: the baseline is served; reported once per set and track. */
-  #servedInstead(definition: TrackSetDefinition, track: string): { reason: 'stopped' } {
+  #servedInstead(definition: TrackSetDefinition, track: string): typeof STOPPED {
     const said = `${definition.id}\u0000${track}`;
     if (!this.#unknownServes.has(said)) {
       this.#unknownServes.add(said);
@@ -226,7 +229,7 @@ export class Recorder {
         ),
       );
     }
-    return { reason: 'stopped' };
+    return STOPPED;
   }
 
   #exposed(run: ChosenRun): void {

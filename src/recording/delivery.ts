@@ -3,6 +3,7 @@ import type { Outbox } from '../model/outbox.js';
 import type { Store } from '../model/store.js';
 import { isTransient } from '../model/store-error.js';
 import { codeOf, messageOf } from '../errors.js';
+import { Backoff } from './backoff.js';
 import { monotonicNow } from './clock.js';
 import { eventTime } from '../model/event-time.js';
 import { withDeadline } from './deadline.js';
@@ -80,8 +81,8 @@ export class Delivery {
   /** Until when the spill under way may run, and whether it takes everything queued (a flush out of time). */
   #spillUntil = Infinity;
   #spillAll = false;
-  #retryAt = 0;
-  #backoff = 0;
+  /** The store's: after a transient failure, doubling with jitter. */
+  readonly #retry: Backoff;
   /** Until when a flush waits for the store (0: none): retries fall within it. */
   #flushingUntil = 0;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -98,9 +99,8 @@ export class Delivery {
   /** Whether the outbox was last seen empty (no spill since), and when it was looked at. */
   #outboxEmpty = false;
   #outboxSeenAt = 0;
-  /** After the outbox failed to read or remove, when to try again, and the next wait. */
-  #drainBlockedUntil = 0;
-  #drainBackoff = 0;
+  /** The outbox's, after it failed to read or remove: from a second (or retryDelay), doubling up to a minute. */
+  readonly #drainRetry: Backoff;
   /** Events of the outbox batch being drained that were already quarantined (a retry skips them). */
   readonly #quarantinedFromOutbox = new Set<string>();
   #waiters: Waiter[] = [];
@@ -118,6 +118,8 @@ export class Delivery {
     this.#buffer = buffer;
     this.#errors = errors;
     this.#options = options;
+    this.#retry = new Backoff(options.retryDelay, options.maxRetryDelay, true);
+    this.#drainRetry = new Backoff(Math.max(options.retryDelay, 1_000), 60_000);
   }
 
   /**
@@ -129,7 +131,7 @@ export class Delivery {
    * that a healthy store is about to take spills nothing.
    */
   kick(ignoreBackoff = false): void {
-    if (ignoreBackoff) this.#retryAt = 0;
+    if (ignoreBackoff) this.#retry.skip();
     if (this.#behind(2, 4)) this.#openOutbox();
     if (this.#behind(4, 2)) void this.spill();
     this.#pumping ??= this.#pump().finally(() => {
@@ -158,7 +160,7 @@ export class Delivery {
     // between batches of new events when traffic goes on). A flush tries it now, even while
     // reading it is backing off after failures (an outbox slow to open under load, say).
     this.#lastDrain = undefined;
-    this.#drainBlockedUntil = 0;
+    this.#drainRetry.skip();
     const started = this.#failures;
     while (this.#outbox !== undefined && !this.#outboxEmpty && this.#lastDrain !== 'failed' && monotonicNow() < deadline) {
       if (this.#failures !== started) break; // the store failed during this flush: what is spilled stays spilled
@@ -178,7 +180,7 @@ export class Delivery {
   #behind(batches: number, part: number): boolean {
     const buffer = this.#buffer;
     const now = monotonicNow();
-    const struggling = this.#retryAt > now || (this.#writingSince > 0 && now - this.#writingSince > SLOW_WRITE_MS);
+    const struggling = this.#retry.waiting(now) || (this.#writingSince > 0 && now - this.#writingSince > SLOW_WRITE_MS);
     return (
       (struggling && buffer.queued >= batches * this.#options.batchSize) || buffer.total * part >= buffer.maxEvents || buffer.bytes * part >= buffer.maxBytes
     );
@@ -257,7 +259,7 @@ export class Delivery {
   async #pump(): Promise<void> {
     for (;;) {
       if (this.#stopped) return;
-      if (monotonicNow() < this.#retryAt) return this.#retryLater();
+      if (this.#retry.waiting()) return this.#retryLater();
       const batch = this.#buffer.take(this.#options.batchSize);
       if (batch !== undefined && (await this.#deliver(batch)) === 'transient') return this.#retryLater();
       if (batch !== undefined && this.#buffer.queued >= this.#options.batchSize) continue;
@@ -276,7 +278,7 @@ export class Delivery {
    * ago: another process sharing the file may have spilled), and reading it has not just failed.
    */
   #outboxMayHoldEvents(): boolean {
-    if (this.#outbox === undefined || monotonicNow() < this.#drainBlockedUntil) return false;
+    if (this.#outbox === undefined || this.#drainRetry.waiting()) return false;
     return !this.#outboxEmpty || monotonicNow() - this.#outboxSeenAt > OUTBOX_LOOK_AGAIN_MS;
   }
 
@@ -317,8 +319,7 @@ export class Delivery {
       await withDeadline(this.#options.writeTimeout, `writing ${events.length} events to ${this.#store.description}`, (call) =>
         this.#store.write(events, call),
       );
-      this.#backoff = 0;
-      this.#retryAt = 0;
+      this.#retry.succeed();
       this.#refusals.wrote(undefined);
       return undefined;
     } catch (error) {
@@ -326,14 +327,12 @@ export class Delivery {
       if (isTransient(error)) {
         this.#failures++;
         this.#openOutbox();
-        this.#backoff = Math.min(this.#options.maxRetryDelay, this.#backoff === 0 ? this.#options.retryDelay : this.#backoff * 2);
-        // Jitter, so processes that lost the store together do not return together.
-        this.#retryAt = monotonicNow() + this.#backoff * (0.8 + 0.4 * Math.random());
+        this.#retry.fail();
         // A flush (or close) waiting on this write tries again within its window, not after it:
         // a backoff longer than flushTimeout would otherwise drop or spill what a store that is
         // back could take.
         const now = monotonicNow();
-        if (this.#flushingUntil > now) this.#retryAt = Math.min(this.#retryAt, now + Math.max(this.#options.retryDelay, (this.#flushingUntil - now) / 2));
+        if (this.#flushingUntil > now) this.#retry.notAfter(now + Math.max(this.#options.retryDelay, (this.#flushingUntil - now) / 2));
         this.#reportFailure('write', error);
       }
       return error ?? new Error('the store failed without an error');
@@ -347,14 +346,14 @@ export class Delivery {
     if (this.#retryTimer) {
       // A retry brought forward (into a flush's or close()'s window) replaces one set for later
       // in a long backoff: kept, the later one alone would run, after the window had closed.
-      if (this.#retryTimerAt <= this.#retryAt) return;
+      if (this.#retryTimerAt <= this.#retry.until) return;
       clearTimeout(this.#retryTimer);
     }
-    this.#retryTimerAt = this.#retryAt;
+    this.#retryTimerAt = this.#retry.until;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       this.kick();
-    }, Math.max(0, this.#retryAt - monotonicNow()));
+    }, Math.max(0, this.#retry.until - monotonicNow()));
     this.#retryTimer.unref();
   }
 
@@ -476,14 +475,13 @@ export class Delivery {
     // whose remove deleted the rows counts them.
     this.counts.drained += typeof removed === 'number' ? Math.min(written, removed) : written;
     this.#quarantinedFromOutbox.clear();
-    this.#drainBackoff = 0;
+    this.#drainRetry.succeed();
     return 'more';
   }
 
   /** The outbox failed to read or remove: reported, and left alone for a while (doubling up to a minute). */
   #outboxFailed(error: unknown): void {
-    this.#drainBackoff = Math.min(60_000, this.#drainBackoff === 0 ? Math.max(this.#options.retryDelay, 1_000) : this.#drainBackoff * 2);
-    this.#drainBlockedUntil = monotonicNow() + this.#drainBackoff;
+    this.#drainRetry.fail();
     this.#reportFailure('outbox', error);
   }
 

@@ -1,6 +1,6 @@
 import type { RecordedEvent } from '../model/events.js';
 import { isRefusal, isTransient } from '../model/store-error.js';
-import { monotonicNow } from './clock.js';
+import { Backoff } from './backoff.js';
 
 /** Refusals in a row (see isRefusal) after which a failing batch is narrowed down. */
 const REFUSALS_BEFORE_NARROWING = 3;
@@ -36,8 +36,8 @@ export interface RefusalProbe<Part> {
  */
 export class RefusalNarrowing {
   #refusals = 0;
-  #blockedUntil = 0;
-  #pause = 0;
+  /** After a probe that found no part written: 30 s, doubling up to 10 minutes. */
+  readonly #pause = new Backoff(PAUSE_MS, MAX_PAUSE_MS);
 
   /** Notes a write's outcome: its failure, or undefined when it went through. */
   wrote(failure: unknown): void {
@@ -46,7 +46,7 @@ export class RefusalNarrowing {
 
   /** A probe for a batch of `events` whose write just failed so, or undefined: it waits, as after any transient failure. */
   start<Part>(failure: unknown, events: number): RefusalProbe<Part> | undefined {
-    if (!isRefusal(failure) || this.#refusals < REFUSALS_BEFORE_NARROWING || monotonicNow() < this.#blockedUntil) return undefined;
+    if (!isRefusal(failure) || this.#refusals < REFUSALS_BEFORE_NARROWING || this.#pause.waiting()) return undefined;
     // Halving finds one event in log2(n) + 1 writes: a few more failures in a row than that
     // mean every part is refused.
     return { succeeded: false, failedInARow: 0, limit: Math.ceil(Math.log2(Math.max(1, events))) + 4, suspects: [] };
@@ -62,12 +62,8 @@ export class RefusalNarrowing {
 
   /** A probe that found no part written pauses the next one (doubling); one that did resets the pause. */
   end<Part>(probe: RefusalProbe<Part>): void {
-    if (probe.succeeded) {
-      this.#pause = 0;
-      return;
-    }
-    this.#pause = Math.min(MAX_PAUSE_MS, this.#pause === 0 ? PAUSE_MS : this.#pause * 2);
-    this.#blockedUntil = monotonicNow() + this.#pause;
+    if (probe.succeeded) this.#pause.succeed();
+    else this.#pause.fail();
   }
 }
 

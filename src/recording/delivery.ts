@@ -44,12 +44,13 @@ const OUTBOX_OPEN_MS = 5_000;
 /** How often a spill waiting for the outbox to open looks at its deadline again. */
 const OPENING_SLICE_MS = 50;
 /**
- * The longest an overflow spill (on the application's thread) waits for the outbox's lock,
- * held by another process sharing the file: a sibling's spill of thousands of events takes a
- * few milliseconds; a process holding it for long would otherwise stall this event loop (100
- * ms once a second, measured with another process locking both the store and the outbox).
+ * The longest an overflow spill (on the application's thread) waits for the outbox's lock.
+ * Not shorter: in an outage, processes sharing an outbox reach their memory bounds together,
+ * and a sibling's overflow spill of 10,000 events holds the lock 50-130 ms (measured); a
+ * spill that gave up sooner would drop events the outbox exists to keep. The price is that
+ * wait on this event loop while another process holds the outbox for longer.
  */
-const OVERFLOW_WAIT_MS = 15;
+const OVERFLOW_WAIT_MS = 100;
 
 /** A flush waiting for every event before `seq` to settle. */
 interface Waiter {

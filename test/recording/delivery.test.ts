@@ -371,8 +371,7 @@ test('rows another process drained first (between this one reading and removing 
   assert.equal(store.events.filter((e) => e.kind === 'conversion').length, 50, 'written once by this process');
   assert.equal(s.drained, 0, 'the other process deleted the rows, and counts them');
 });
-
-test('at the memory bound with the outbox locked by another process, the spill on the application’s thread gives up within 15 ms; the events are dropped, counted and reported', async () => {
+test('at the memory bound with the outbox locked by another process, the spill on the application’s thread gives up within its 100 ms bound; the events are dropped, counted and reported', async () => {
   const path = join(dir, 'locked-overflow.outbox');
   const real = sqliteOutbox(path);
   await real.spill([{ kind: 'conversion', eventId: 'first', unit: 'u', metric: 'buy', value: 1, at: Date.now() }]);
@@ -404,7 +403,7 @@ test('at the memory bound with the outbox locked by another process, the spill o
   store.mode = 'ok';
   await recorder.close();
   assert.ok(waits.length >= 1, 'an overflow spill was tried');
-  assert.ok(waits.every((ms) => ms <= 15), `waits of ${waits.join(', ')} ms`);
+  assert.ok(waits.every((ms) => ms <= 100), `waits of ${waits.join(', ')} ms`);
   assert.ok(s.dropped > 0 && s.dropped + s.buffered >= 3_000 - 1_000, JSON.stringify(s));
   assert.ok(errors.some((e) => /dropped|bound/.test(e.message)), errors.map((e) => e.message).join('\n'));
 });

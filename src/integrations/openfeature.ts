@@ -64,8 +64,12 @@ export class TracksProvider implements Provider {
   readonly metadata = { name: 'tracks' } as const;
   readonly runsOn = 'server' as const;
   readonly #sets = new Map<string, RunnableClass>();
-  /** A ParamTrackSet's params by track name, per flag. */
-  readonly #params = new Map<string, ReadonlyMap<string, unknown>>();
+  /**
+   * A ParamTrackSet's params by track name, per flag, as JSON text: an object evaluation's value
+   * is JSON (OpenFeature's JsonValue; a param's toJSON() applies), parsed anew for each caller,
+   * who may change it without changing the set's params or another caller's value.
+   */
+  readonly #params = new Map<string, ReadonlyMap<string, string | undefined>>();
 
   constructor(options: TracksProviderOptions) {
     if (typeof options === 'object' && options !== null) checkOptionNames(options, PROVIDER_OPTIONS, 'TracksProvider');
@@ -87,7 +91,7 @@ export class TracksProvider implements Provider {
       this.#sets.set(definition.id, cls as unknown as RunnableClass);
       if (cls.prototype instanceof ParamTrackSet) {
         const param = cls as unknown as typeof ParamTrackSet;
-        this.#params.set(definition.id, new Map(param.params.map((entry) => [param.trackName(entry), entry] as const)));
+        this.#params.set(definition.id, new Map(param.params.map((entry) => [param.trackName(entry), jsonTextOf(entry)] as const)));
       }
     }
   }
@@ -105,9 +109,13 @@ export class TracksProvider implements Provider {
     }
     const run = this.#run(flagKey, context);
     if ('errorCode' in run) return { value: defaultValue, ...run };
-    // The added no-op control has no params: the caller's default stands for it. A copy: the
-    // caller may change the value it gets, and the set's own params are every run's.
-    const value = params!.has(run.name) ? (copyOf(params!.get(run.name)) as T) : defaultValue;
+    // The added no-op control has no params: the caller's default stands for it.
+    if (!params!.has(run.name)) return { value: defaultValue, ...this.#details(run) };
+    const json = params!.get(run.name);
+    if (json === undefined) {
+      return { value: defaultValue, reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode.TYPE_MISMATCH, errorMessage: `the params of ${quoted(flagKey)}'s track ${quoted(run.name)} are not JSON (a function, a cycle); an object flag's value is JSON: give params of plain data` };
+    }
+    const value = JSON.parse(json) as T;
     return { value, ...this.#details(run) };
   }
 
@@ -165,11 +173,11 @@ export class TracksProvider implements Provider {
   }
 }
 
-/** A deep copy of a params value (its own structure, if it holds something no copy can take, such as a function). */
-function copyOf(value: unknown): unknown {
+/** A params entry as JSON text, or undefined when it has none (a function, a cycle). */
+function jsonTextOf(params: unknown): string | undefined {
   try {
-    return structuredClone(value);
+    return JSON.stringify(params);
   } catch {
-    return value;
+    return undefined;
   }
 }

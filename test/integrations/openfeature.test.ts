@@ -204,3 +204,28 @@ test('OpenFeature.close() writes what evaluations and client.track recorded; rec
   assert.equal(await client.getStringValue('of-delay', 'control', { targetingKey: 'of-closing' }), new DelayTracks({ key: 'of-closing' }).name);
 });
 
+
+test('getObjectValue gives a track’s params as JSON (a URL as its href, a class by its toJSON), a fresh copy each time', async () => {
+  class Money {
+    constructor(readonly cents: number) {}
+    toJSON() {
+      return `${(this.cents / 100).toFixed(2)} EUR`;
+    }
+  }
+  class Endpoints extends ParamTrackSet {
+    static override id = 'of-endpoints';
+    static override params = [{ url: new URL('https://a.example/v1'), fee: new Money(250) }, { url: new URL('https://a.example/v2'), fee: new Money(0) }];
+    static override addControlTrack = false;
+    static override trackName({ url }: { url: URL }): string {
+      return url.pathname.slice(1);
+    }
+    static override track(): void {}
+  }
+  await OpenFeature.setProviderAndWait('of-json', new TracksProvider({ trackSets: [Endpoints] }));
+  const local = OpenFeature.getClient('of-json');
+  const name = new Endpoints({ key: 'of-json-1' }).name;
+  const value = await local.getObjectValue('of-endpoints', {}, { targetingKey: 'of-json-1' });
+  assert.deepEqual(value, name === 'v1' ? { url: 'https://a.example/v1', fee: '2.50 EUR' } : { url: 'https://a.example/v2', fee: '0.00 EUR' });
+  assert.notEqual(await local.getObjectValue('of-endpoints', {}, { targetingKey: 'of-json-1' }), value, 'a fresh copy');
+  assert.ok(Endpoints.params[0]!.url instanceof URL, 'the set’s own params untouched');
+});

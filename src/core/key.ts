@@ -1,4 +1,5 @@
 import { TracksError } from '../errors.js';
+import { escapeControl } from '../text.js';
 
 /**
  * Turns any supported key into the canonical string that assignment hashes.
@@ -39,13 +40,26 @@ export function serializeKey(key: unknown): string {
         // The key is what toJSON() returns, serialized as a key: a URL is its href, as a Date is its ISO text.
         const json: unknown = (key as { toJSON(): unknown }).toJSON();
         if (json === key) throw new TracksError('key: toJSON() returns the object itself, a cycle; return a plain value');
-        return canonicalJson(json, 'key', new Set(), 1, true);
+        return withinStack(() => canonicalJson(json, 'key', new Set(), 1, true));
       }
-      return canonicalJson(key, 'key', new Set(), 0, true);
+      return withinStack(() => canonicalJson(key, 'key', new Set(), 0, true));
   }
   throw new TracksError(
     `key: cannot serialize ${describe(key)}; use a string, number, bigint, boolean, Date, array or plain object`,
   );
+}
+
+/**
+ * Serializes a nested key, turning a stack that runs out into a TracksError: the nesting bound
+ * keeps well inside Node's stack, but a caller already deep in recursion has less of it left.
+ */
+function withinStack(serialize: () => string): string {
+  try {
+    return serialize();
+  } catch (error) {
+    if (error instanceof RangeError) throw new TracksError('key: nested too deeply to serialize from here (the call stack ran out); pass a flatter key (a few ids, say)');
+    throw error;
+  }
 }
 
 function numberText(value: number, path: string): string {
@@ -138,18 +152,19 @@ function objectJson(value: object, path: string, seen: Set<object>, depth: numbe
   for (const name of Object.keys(record).sort()) {
     const item = record[name];
     if (item === undefined) continue;
-    parts.push(`${JSON.stringify(name)}:${canonicalJson(item, `${path}.${name}`, seen, depth)}`);
+    parts.push(`${JSON.stringify(name)}:${canonicalJson(item, `${path}.${escapeControl(name)}`, seen, depth)}`);
   }
   return `{${parts.join(',')}}`;
 }
 
+/** What a value that cannot be a key is (its kind, not its content: a key may be a secret). */
 function describe(value: unknown): string {
-  if (typeof value === 'function') return `a function (${value.name || 'anonymous'})`;
-  if (typeof value === 'symbol') return `a symbol (${value.toString()})`;
+  if (typeof value === 'function') return `a function (${escapeControl(value.name || 'anonymous')})`;
+  if (typeof value === 'symbol') return `a symbol (${escapeControl(value.toString())})`;
   if (value === null) return 'null';
   if (typeof value === 'object') {
     const ctor = (value as { constructor?: { name?: string } }).constructor;
-    return `an instance of ${ctor?.name || 'an unknown class'}`;
+    return `an instance of ${escapeControl(ctor?.name || 'an unknown class')}`;
   }
   return typeof value;
 }

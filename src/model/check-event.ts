@@ -40,10 +40,11 @@ export function eventProblem(event: unknown): string | undefined {
   if (typeof event !== 'object' || event === null) return `event is ${event === null ? 'null' : typeof event}, not an object`;
   const e = event as Partial<Record<string, unknown>>;
   const kind = e.kind;
+  const problem = eventIdProblem(e.eventId) ?? kindProblem(kind, e);
+  if (problem === undefined) return undefined;
   // Escaped: the message reaches onError, the quarantine's reasons and terminals.
   const what = `${typeof kind === 'string' ? escapeControl(kind.slice(0, 20)) : 'event'} ${typeof e.eventId === 'string' ? escapeControl(e.eventId.slice(0, 40)) : ''}`.trim();
-  const problem = eventIdProblem(e.eventId) ?? kindProblem(kind, e);
-  return problem === undefined ? undefined : `${what}: ${problem}`;
+  return `${what}: ${problem}`;
 }
 
 function kindProblem(kind: unknown, e: Partial<Record<string, unknown>>): string | undefined {
@@ -159,7 +160,7 @@ function unit(value: unknown): string | undefined {
 
 function time(field: string, value: unknown, max: number): string | undefined {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
-    return `${field} is ${describe(value)}; use a whole number of ${field === 'minute' ? 'minutes' : 'milliseconds'} since 1970 (0 to ${max})`;
+    return `${field} is ${shown(value)}; use a whole number of ${field === 'minute' ? 'minutes' : 'milliseconds'} since 1970 (0 to ${max})`;
   }
   return undefined;
 }
@@ -171,29 +172,29 @@ function phaseProblem(value: unknown): string | undefined {
 
 function valueProblem(value: unknown): string | undefined {
   if (typeof value !== 'number' || !Number.isFinite(value) || Math.abs(value) > MAX_VALUE) {
-    return `value is ${describe(value)}; use a finite number of magnitude at most ${MAX_VALUE}`;
+    return `value is ${shown(value)}; use a finite number of magnitude at most ${MAX_VALUE}`;
   }
   return undefined;
 }
 
 function count(field: string, value: unknown): string | undefined {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) return `${field} is ${describe(value)}; use a whole number >= 0`;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) return `${field} is ${shown(value)}; use a whole number >= 0`;
   return undefined;
 }
 
 function finiteAtLeastZero(field: string, value: unknown): string | undefined {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return `${field} is ${describe(value)}; use a finite number >= 0`;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return `${field} is ${shown(value)}; use a finite number >= 0`;
   return undefined;
 }
 
 function shareProblem(value: unknown): string | undefined {
-  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) return `coverage is ${describe(value)}; use a share from 0 to 1`;
+  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) return `coverage is ${shown(value)}; use a share from 0 to 1`;
   return undefined;
 }
 
 function histogramProblem(value: unknown): string | undefined {
   if (!Array.isArray(value) || value.length > LATENCY_BUCKETS) return `histogram must be an array of at most ${LATENCY_BUCKETS} counts`;
-  for (const c of value as unknown[]) if (count('histogram count', c) !== undefined) return `histogram holds ${describe(c)}; counts are whole numbers >= 0`;
+  for (const c of value as unknown[]) if (count('histogram count', c) !== undefined) return `histogram holds ${shown(c)}; counts are whole numbers >= 0`;
   return undefined;
 }
 
@@ -215,13 +216,6 @@ function sampleText(field: string, value: unknown): string | undefined {
 function causeProblem(value: unknown): string | undefined {
   if (typeof value !== 'string' || value.length > MAX_CAUSE_LENGTH) return `cause must be a string of at most ${MAX_CAUSE_LENGTH} characters`;
   return hasControlCharacter(value) ? 'cause contains a control character' : undefined;
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return `the string '${value.slice(0, 30)}'`;
-  if (value instanceof Date) return 'a Date';
-  if (typeof value === 'object') return value === null ? 'null' : 'an object';
-  return String(value);
 }
 
 /**

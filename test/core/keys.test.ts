@@ -194,3 +194,34 @@ describe('serializeKey', () => {
     }
   });
 });
+
+test('a nested key serialized from deep in the caller’s own recursion: a TracksError when the stack runs out, never a RangeError', () => {
+  let key: unknown = 1;
+  for (let i = 0; i < 1_000; i++) key = [key];
+  // Recurse until serializing fails: somewhere the stack left is too small for the key.
+  const attempt = (depth: number): unknown => {
+    if (depth > 0) return attempt(depth - 1);
+    try {
+      serializeKey(key);
+      return 'ok';
+    } catch (error) {
+      return error;
+    }
+  };
+  const outcomes = [0, 2_000, 4_000, 6_000, 8_000].map((depth) => {
+    try {
+      return attempt(depth);
+    } catch (error) {
+      return error; // the recursion itself ran out before serializing: not ours
+    }
+  });
+  assert.equal(outcomes[0], 'ok');
+  for (const outcome of outcomes) {
+    if (outcome === 'ok' || !(outcome instanceof Error)) continue;
+    // A RangeError from the recursion itself (no serializing frame on top) is not ours.
+    if (outcome instanceof RangeError && !/canonicalJson|objectJson|serializeKey/.test(String(outcome.stack))) continue;
+    assert.ok(outcome instanceof TracksError, `got ${String(outcome)}`);
+    assert.match(outcome.message, /nested too deeply to serialize from here/);
+  }
+  assert.ok(outcomes.some((o) => o instanceof TracksError), 'the stack ran out at some depth');
+});

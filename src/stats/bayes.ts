@@ -94,7 +94,7 @@ export function bayesianComparison(
   treatment: SufficientStatistics,
   options: BayesOptions = {},
 ): StatResult<BayesResult> {
-  assertOptions('bayesianComparison: options', options);
+  assertOptions('bayesianComparison', options);
   checkOptions(options);
   const observed = lift(control, treatment, { kind: options.kind ?? 'mean' });
   if (!observed.ok) return observed;
@@ -113,7 +113,7 @@ export function bayesianComparison(
  */
 export function posteriorOf(observed: LiftResult, options: Omit<BayesOptions, 'kind'> = {}): StatResult<BayesResult> {
   checkLiftResult('posteriorOf', observed);
-  assertOptions('posteriorOf: options', options);
+  assertOptions('posteriorOf', options);
   checkOptions(options);
   const alpha = options.alpha ?? 0.05;
   const difference = options.difference ?? 'relative';

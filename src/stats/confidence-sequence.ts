@@ -76,7 +76,7 @@ export function confidenceSequence(
   sampleSize: number,
   options: ConfidenceSequenceOptions = {},
 ): ConfidenceSequenceResult {
-  assertOptions('confidenceSequence: options', options);
+  assertOptions('confidenceSequence', options);
   assertFiniteNumber('estimate', estimate);
   assertPositive('standardError', standardError);
   assertPositive('sampleSize', sampleSize);
@@ -126,7 +126,7 @@ export function sequentialLift(
   treatment: SufficientStatistics,
   options: SequentialLiftOptions = {},
 ): StatResult<LiftResult> {
-  assertOptions('sequentialLift: options', options);
+  assertOptions('sequentialLift', options);
   const fixed = lift(control, treatment, { kind: options.kind ?? 'mean' });
   if (!fixed.ok) return fixed;
   return computed(alwaysValid(fixed, options));
@@ -145,7 +145,7 @@ export function sequentialLift(
  */
 export function alwaysValid(fixed: LiftResult, options: ConfidenceSequenceOptions = {}): LiftResult {
   checkLiftResult('alwaysValid', fixed);
-  assertOptions('alwaysValid: options', options);
+  assertOptions('alwaysValid', options);
   const n = fixed.control.n + fixed.treatment.n;
   const always = (e: Estimate): Estimate => {
     const look = confidenceSequence(e.estimate, e.standardError, n, options);

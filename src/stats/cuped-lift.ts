@@ -82,7 +82,7 @@ export function cupedLift(
   treatment: CupedStatistics,
   options: LiftOptions = {},
 ): StatResult<CupedLiftResult> {
-  assertOptions('cupedLift: options', options);
+  assertOptions('cupedLift', options);
   const kind = readKind(options.kind);
   const c = moments(control, kind, 'control');
   const t = moments(treatment, kind, 'treatment');

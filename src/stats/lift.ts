@@ -60,7 +60,7 @@ export function lift(
   treatment: SufficientStatistics,
   options: LiftOptions = {},
 ): StatResult<LiftResult> {
-  assertOptions('lift: options', options);
+  assertOptions('lift', options);
   // The absolute lift is exactly Welch's estimate: one implementation of it.
   const welch = welchTest(control, treatment, options);
   if (!welch.ok) return welch;

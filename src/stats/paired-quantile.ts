@@ -99,7 +99,7 @@ export function pairedQuantileInterval(
   q: number,
   options: PairedQuantileOptions = {},
 ): StatResult<PairedQuantileResult> {
-  assertOptions('pairedQuantileInterval: options', options);
+  assertOptions('pairedQuantileInterval', options);
   assertOpenUnitInterval('q', q);
   const alpha = readAlpha(options.alpha, 'pairedQuantileInterval');
   const h = readPairedHistogram('histogram', histogram);

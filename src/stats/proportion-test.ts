@@ -58,7 +58,7 @@ export function proportionTest(
   treatment: SufficientStatistics,
   options: InferenceOptions = {},
 ): StatResult<ProportionTestResult> {
-  assertOptions('proportionTest: options', options);
+  assertOptions('proportionTest', options);
   assertConversions('control', control);
   assertConversions('treatment', treatment);
   const alpha = readAlpha(options.alpha, 'proportionTest');

@@ -110,7 +110,7 @@ export function quantileDifference(
   q: number,
   options: QuantileDifferenceOptions = {},
 ): StatResult<QuantileDifferenceResult> {
-  assertOptions('quantileDifference: options', options);
+  assertOptions('quantileDifference', options);
   const alpha = readAlpha(options.alpha, 'quantileDifference');
   const alternative = readAlternative(options.alternative);
   const at = compareAt(control, treatment, q, alpha, alternative);

@@ -98,7 +98,7 @@ export function quantileInterval(
   options: QuantileIntervalOptions = {},
   name = 'histogram',
 ): StatResult<QuantileIntervalResult> {
-  assertOptions('quantileInterval: options', options);
+  assertOptions('quantileInterval', options);
   assertOpenUnitInterval('q', q);
   const alpha = readAlpha(options.alpha, 'quantileInterval');
   const h = readHistogram(name, histogram);

@@ -93,7 +93,7 @@ export function rateInterval(
   of: number,
   options: RateIntervalOptions = {},
 ): StatResult<RateIntervalResult> {
-  assertOptions('rateInterval: options', options);
+  assertOptions('rateInterval', options);
   assertRuns('of', of);
   assertRuns('count', count);
   if (count > of) {

@@ -61,7 +61,7 @@ export function srmCheck(
 ): StatResult<SrmCheckResult> {
   assertArray('srmCheck: observed', observed, '[16, 18, 16] (users per track)');
   assertArray('srmCheck: weights', weights, '[1, 1, 1] (the tracks\' weights)');
-  assertOptions('srmCheck: options', options);
+  assertOptions('srmCheck', options);
   const threshold = options.threshold ?? 0.001;
   assertOpenUnitInterval('srmCheck: threshold', threshold);
   if (observed.length !== weights.length) {

@@ -135,7 +135,7 @@ export function stratifiedLift(strata: readonly Stratum[], options: InferenceOpt
     assertObject(`stratifiedLift: strata[${i}].control`, stratum.control, '{ n, sum, sumSquares }');
     assertObject(`stratifiedLift: strata[${i}].treatment`, stratum.treatment, '{ n, sum, sumSquares }');
   });
-  assertOptions('stratifiedLift: options', options);
+  assertOptions('stratifiedLift', options);
   const used = strata.filter((s) => s.control.n >= 2 && s.treatment.n >= 2);
   if (used.length === 0) {
     const one = strata.length === 1 ? strata[0]! : undefined;

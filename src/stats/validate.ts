@@ -11,7 +11,7 @@ import type { MetricKind, SufficientStatistics } from './summary.js';
  *
  * @example
  * ```ts
- * assertNumber('x', Symbol()); // TracksError: x must be a number, got symbol
+ * assertNumber('x', '3'); // TracksError: x must be a number, got the string '3'
  * ```
  */
 export function assertNumber(name: string, value: unknown): void {
@@ -20,7 +20,7 @@ export function assertNumber(name: string, value: unknown): void {
 
 export function assertFiniteNumber(name: string, value: number): void {
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new TracksError(`${name} must be a finite number, got ${String(value)}`);
+    throw new TracksError(`${name} must be a finite number, got ${shown(value)}`);
   }
 }
 
@@ -87,10 +87,23 @@ export function assertPossibleSquares(name: string, sumField: string, squaresFie
   }
 }
 
-/** Options of a test: an object, or undefined for the defaults. */
-export function assertOptions(name: string, options: unknown): void {
-  if (options !== undefined && (options === null || typeof options !== 'object')) {
-    throw new TracksError(`${name} must be an object such as { alpha: 0.05, kind: 'mean' } (or left out), got ${shown(options)}`);
+/**
+ * The options of statistics function `fn`: an object, or undefined for the defaults; the
+ * options every test shares (alpha, alternative, kind) are checked here, so their errors name
+ * `fn` whichever helper reads them later.
+ */
+export function assertOptions(fn: string, options: unknown): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object') {
+    throw new TracksError(`${fn}: options must be an object such as { alpha: 0.05, kind: 'mean' } (or left out), got ${shown(options)}`);
+  }
+  const { alpha, alternative, kind } = options as { alpha?: unknown; alternative?: unknown; kind?: unknown };
+  if (alpha !== undefined) assertOpenUnitInterval(`${fn}: alpha`, alpha as number);
+  if (alternative !== undefined && alternative !== 'two-sided' && alternative !== 'greater' && alternative !== 'less') {
+    throw new TracksError(`${fn}: alternative must be 'two-sided', 'greater' or 'less', got ${typeof alternative === 'string' ? quoted(alternative) : shown(alternative)}`);
+  }
+  if (kind !== undefined && kind !== 'mean' && kind !== 'proportion') {
+    throw new TracksError(`${fn}: kind must be 'mean' or 'proportion', got ${typeof kind === 'string' ? quoted(kind) : shown(kind)}`);
   }
 }
 

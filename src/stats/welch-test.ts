@@ -105,7 +105,7 @@ export function welchTest(
   treatment: SufficientStatistics,
   options: WelchTestOptions = {},
 ): StatResult<WelchTestResult> {
-  assertOptions('welchTest: options', options);
+  assertOptions('welchTest', options);
   const pair = summarizePair(control, treatment, options.kind ?? 'mean');
   if (!pair.ok) return pair;
   const c = pair.control;

@@ -140,7 +140,7 @@ test('cupedLift: bad arguments throw TracksError naming the argument', () => {
   // ΣY² < (ΣY)²/n cannot come from real data either, and is named before the cross sum it also upsets.
   bad({ ...good, n: 10, sum: 20, sumSquares: 1, crossSum: 25 }, good, /^control\.sumSquares \(1\) is less than \(control\.sum\)²\/control\.n = 40/);
   bad(good, { ...good, covariateSumSquares: 10 }, /^treatment\.covariateSumSquares \(10\) is less than \(treatment\.covariateSum\)²\/treatment\.n/);
-  bad(good, good, /^kind must be 'mean' or 'proportion', got 'ratio'/, 'ratio' as MetricKind);
+  bad(good, good, /^cupedLift: kind must be 'mean' or 'proportion', got 'ratio'/, 'ratio' as MetricKind);
   assert.throws(() => cupedLift(good, good, null as never), (e: unknown) => e instanceof TracksError && /^cupedLift: options must be an object/.test(e.message));
 });
 

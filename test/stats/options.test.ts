@@ -54,3 +54,16 @@ for (const [name, call] of calls) {
     assert.doesNotThrow(() => call(undefined as never), `${name} with its defaults`);
   });
 }
+
+for (const [name, call] of calls) {
+  test(`${name}: a bad alpha, alternative or kind is a TracksError naming ${name}`, () => {
+    for (const [bad, pattern] of [
+      [{ alpha: 2 }, /alpha must be strictly between 0 and 1, got 2/],
+      [{ alpha: '0.05' }, /alpha must be a finite number, got the string '0\.05'/],
+      [{ alternative: 'bigger' }, /alternative must be 'two-sided', 'greater' or 'less', got 'bigger'/],
+      [{ kind: 'ratio' }, /kind must be 'mean' or 'proportion', got 'ratio'/],
+    ] as const) {
+      assert.throws(() => call(bad as never), (e: unknown) => e instanceof TracksError && e.message.startsWith(`${name}: `) && pattern.test(e.message), `${name}(${JSON.stringify(bad)})`);
+    }
+  });
+}

@@ -75,7 +75,7 @@ test('welchTest: bad arguments throw TracksError naming the argument', () => {
   assert.throws(() => welchTest({ n: 10, sum: 20, sumSquares: 1 }, some), (e: unknown) =>
     e instanceof TracksError && /^control\.sumSquares \(1\) is less than \(control\.sum\)²\/control\.n = 40/.test(e.message));
   assert.throws(() => welchTest(some, some, { kind: 'ratio' as never }), (e: unknown) =>
-    e instanceof TracksError && /^kind must be 'mean' or 'proportion', got 'ratio'/.test(e.message));
+    e instanceof TracksError && /^welchTest: kind must be 'mean' or 'proportion', got 'ratio'/.test(e.message));
   assert.throws(() => welchTest(some, some, null as never), (e: unknown) => e instanceof TracksError && /^welchTest: options must be an object/.test(e.message));
 });
 

@@ -9,6 +9,8 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 /** Bidirectional embeddings, overrides, isolates and marks (U+202A-202E, U+2066-2069, U+200E-200F, U+061C). */
 const BIDI = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/;
+/** The line and paragraph separators (U+2028, U+2029): a new line in many terminals and logs. */
+const SEPARATOR = /[\u2028\u2029]/;
 
 /** Whether `text` holds a control character (C0, DEL or C1). */
 export function hasControlCharacter(text: string): boolean {
@@ -33,10 +35,10 @@ export function hasLoneSurrogate(text: string): boolean {
  * ```
  */
 export function escapeControl(text: string): string {
-  if (!CONTROL.test(text) && !LONE_SURROGATE.test(text) && !BIDI.test(text)) return text;
+  if (!CONTROL.test(text) && !LONE_SURROGATE.test(text) && !BIDI.test(text) && !SEPARATOR.test(text)) return text;
   return text
     .replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
-    .replace(new RegExp(`${LONE_SURROGATE.source}|${BIDI.source}`, 'g'), (c) => `\\u{${c.charCodeAt(0).toString(16)}}`);
+    .replace(new RegExp(`${LONE_SURROGATE.source}|${BIDI.source}|${SEPARATOR.source}`, 'g'), (c) => `\\u{${c.charCodeAt(0).toString(16)}}`);
 }
 
 /**
@@ -48,7 +50,13 @@ export function escapeControl(text: string): string {
  * ```
  */
 export function quoted(text: string): string {
-  return `'${escapeControl(text.length > 60 ? `${text.slice(0, 57)}...` : text)}'`;
+  return `'${escapeControl(text.length > 60 ? `${cutAt(text, 57)}...` : text)}'`;
+}
+
+/** The first `units` UTF-16 code units of `text`, one fewer when the cut would split a surrogate pair. */
+function cutAt(text: string, units: number): string {
+  const last = text.charCodeAt(units - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? units - 1 : units);
 }
 
 /**
@@ -86,7 +94,7 @@ export function shown(value: unknown): string {
       json = undefined;
     }
     const kind = Array.isArray(value) ? 'an array' : 'an object';
-    return json === undefined ? kind : `${kind} ${escapeControl(json.length > 60 ? `${json.slice(0, 57)}...` : json)}`;
+    return json === undefined ? kind : `${kind} ${escapeControl(json.length > 60 ? `${cutAt(json, 57)}...` : json)}`;
   }
   return String(value);
 }

@@ -140,7 +140,6 @@ export function definitionOf(cls: object): TrackSetDefinition {
   return definition;
 }
 
-/** A value that is not a class, for a message. */
 /** Whether the nearest definition of `name` in the chain is a getter. */
 function isGetter(proto: object | null, name: string): boolean {
   for (let p = proto; p !== null; p = Object.getPrototypeOf(p) as object | null) {

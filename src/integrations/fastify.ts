@@ -40,7 +40,10 @@ const FASTIFY: RequestReader<FastifyRequest, FastifyReply> = {
     void reply.header('set-cookie', cookie);
     // On the raw response too: a route that hijacks the reply later writes only those headers.
     // Otherwise Fastify's set-cookie list, which holds this cookie, replaces the raw one.
-    reply.raw.appendHeader('set-cookie', cookie);
+    const raw = reply.raw;
+    // appendHeader came to HTTP/2 responses in Node 20.12; before it, add to what is there.
+    if (typeof raw.appendHeader === 'function') raw.appendHeader('set-cookie', cookie);
+    else raw.setHeader('set-cookie', [...[raw.getHeader('set-cookie') ?? []].flat().map(String), cookie]);
     return true;
   },
 };

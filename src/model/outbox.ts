@@ -57,9 +57,10 @@ export interface Outbox {
   /**
    * Deletes rows up to and including `upTo`, once the store holds them. Resolves to how many
    * rows it deleted: fewer than were read when another process sharing the outbox removed
-   * them first (that process counts them as drained). Resolving nothing counts them all.
+   * them first (that process counts them as drained). Resolving nothing (the outbox cannot
+   * tell: its file was replaced) counts them all.
    */
-  remove(upTo: number, options?: CallOptions): Promise<number | void>;
+  remove(upTo: number, options?: CallOptions): Promise<number | undefined | void>;
   /** Sets events aside in the quarantine table, with the store's reason. */
   quarantine(events: readonly QuarantinedEvent[], options?: CallOptions): Promise<void>;
   /** How many events wait and how many are quarantined. */

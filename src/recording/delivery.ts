@@ -464,7 +464,7 @@ export class Delivery {
             stopped: () => false,
           }, this.#refusals);
     if (waiting.length > 0) return 'failed';
-    let removed: number | void;
+    let removed: number | undefined | void;
     try {
       removed = await withDeadline(this.#options.writeTimeout, `removing written events from the outbox ${outbox.path}`, (call) => outbox.remove(batch.upTo, call));
     } catch (error) {

@@ -131,11 +131,12 @@ export class OutboxDatabase {
    * Deletes the rows up to `upTo` from the file the last peek read. When the connection was
    * reopened since (the file was removed or replaced), those rows are gone with that file, and
    * the ids name other rows in the new one: nothing is deleted. Returns how many rows it
-   * deleted (another process draining the same file may have deleted them first).
+   * deleted (another process draining the same file may have deleted them first), or
+   * undefined when the file was replaced: what was read from it was written, and counts.
    */
-  remove(upTo: number, deadline: number): number {
+  remove(upTo: number, deadline: number): number | undefined {
     const db = this.#db;
-    if (db === undefined || this.#peekedAt !== this.#openings) return 0;
+    if (db === undefined || this.#peekedAt !== this.#openings) return undefined;
     const { changes } = this.#run('remove from', deadline, () => db.prepare('DELETE FROM tracks_outbox WHERE id <= ?').run(upTo));
     shrinkWhenDrained(db);
     return changes;

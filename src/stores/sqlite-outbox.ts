@@ -68,7 +68,7 @@ class SqliteOutbox implements Outbox {
     return this.#worker.call('peek', [limit], options);
   }
 
-  remove(upTo: number, options?: CallOptions): Promise<number> {
+  remove(upTo: number, options?: CallOptions): Promise<number | undefined> {
     return this.#worker.call('remove', [upTo], options);
   }
 

@@ -46,6 +46,12 @@ async function pgRows(schema: string, q: string): Promise<Array<Record<string, u
   return sql(q.replaceAll('$S', `"${schema}"`));
 }
 
+/** What the processes spilled, they drained between them, each row counted once (by the process that removed it). */
+function checkDrained(reports: Report[]): void {
+  const sum = (field: 'spilled' | 'drained') => reports.reduce((n, r) => n + r.stats[field], 0);
+  assert.equal(sum('drained'), sum('spilled'), JSON.stringify(reports.map((r) => r.stats)));
+}
+
 function checkReports(reports: Report[], perWorker: number): void {
   for (const r of reports) {
     assert.deepEqual(r.errors.filter((e) => /BUSY|locked/i.test(e)), []);
@@ -78,7 +84,8 @@ test('four processes, one SQLite file, shared and own keys: every event stored e
   checkReports(reports, PER_WORKER);
   // On a loaded machine a process may spill what the others' write locks kept it from writing
   // within its close() bound; the next process to start drains it, as a restarted service would.
-  await run({ STORE: file, WORKER: 'next', COUNT: '0', MODE: 'burst' });
+  const next = await run({ STORE: file, WORKER: 'next', COUNT: '0', MODE: 'burst' });
+  checkDrained([...reports, next]);
   const db = new Database(file, { readonly: true });
   try {
     const one = (q: string) => Object.values(db.prepare(q).get() as object)[0] as number;
@@ -114,7 +121,7 @@ test('four processes, one PostgreSQL schema, shared and own keys: every event st
     run({ ...env, WORKER: '3' }),
   ]);
   checkReports(reports, PER_WORKER);
-  await run({ ...env, WORKER: 'next', COUNT: '0' });
+  checkDrained([...reports, await run({ ...env, WORKER: 'next', COUNT: '0' })]);
   const n = async (q: string) => Number(Object.values((await pgRows(schema, q))[0]!)[0]);
   assert.equal(await n("SELECT COUNT(*) FROM $S.tracks_exposures WHERE track_set_id = 'g2-workers'"), 3 * PER_WORKER);
   assert.equal(await n('SELECT COUNT(*) FROM $S.tracks_conversions'), 4 * PER_WORKER);

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import { nearestName } from '../core/suggest.js';
 import { UsageError } from './command.js';
+import { escapeControl } from '../text.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -40,11 +41,14 @@ export function usageErrorOf(error: unknown, command: string, known: readonly st
  * Number() alone would take '' or ' ' as 0, '0x10' as 16, '1e3' as 1000 and 'Infinity', and
  * quietly run with a value that is most likely a typo.
  */
-export function numberFlag(name: string, value: string | undefined, fallback: number, min: number, max: number, kind: 'number' | 'whole' = 'number'): number {
+export function numberFlag(name: string, value: string | undefined, fallback: number, min: number, max: number, kind: 'number' | 'whole' | 'share' = 'number'): number {
   if (value === undefined) return fallback;
-  const n = decimalOf(value, kind);
+  // A share may be given as a percentage (5% for 0.05), as tracks ramp --coverage takes it.
+  const percent = kind === 'share' && value.endsWith('%');
+  const n = percent ? decimalOf(value.slice(0, -1)) / 100 : decimalOf(value, kind === 'whole' ? 'whole' : 'number');
   if (!(n >= min && n <= max)) {
-    throw new UsageError(`--${name} is '${value}'; give a ${kind === 'whole' ? 'whole number' : 'number'} from ${plain(min)} to ${plain(max)}, in decimal digits`);
+    const what = kind === 'whole' ? 'whole number' : kind === 'share' ? 'number (or a percentage)' : 'number';
+    throw new UsageError(`--${name} is '${escapeControl(value)}'; give a ${what} from ${plain(min)} to ${plain(max)}, in decimal digits`);
   }
   return n;
 }

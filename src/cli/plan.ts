@@ -10,8 +10,8 @@ significance level split across the comparisons with control (Bonferroni), and t
 days that takes at a given daily traffic.
 
 Options:
-  --baseline <rate>    today's conversion rate, e.g. 0.05
-  --mde <relative>     smallest relative change worth detecting, e.g. 0.1 for +10%
+  --baseline <rate>    today's conversion rate, e.g. 0.05 (or 5%)
+  --mde <relative>     smallest relative change worth detecting, e.g. 0.1 (or 10%) for +10%
   --tracks <n>         tracks including control (default 2)
   --alpha <a>          significance level (default 0.05)
   --power <p>          chance to detect the change when it is real (default 0.8)
@@ -43,8 +43,8 @@ export const planCommand: Command = {
     const dailyUsers = values.daily === undefined ? undefined : numberFlag('daily', values.daily, 0, 1, Number.MAX_SAFE_INTEGER, 'whole');
     const cupedCorrelation = numberFlag('cuped-correlation', values['cuped-correlation'], 0, 0, 0.999);
     const input = {
-      baseline: numberFlag('baseline', values.baseline, 0, 1e-9, 1 - 1e-9),
-      relativeMde: numberFlag('mde', values.mde, 0, -0.999999, 1000),
+      baseline: numberFlag('baseline', values.baseline, 0, 1e-9, 1 - 1e-9, 'share'),
+      relativeMde: numberFlag('mde', values.mde, 0, -0.999999, 1000, 'share'),
       tracks,
       alpha: numberFlag('alpha', values.alpha, 0.05, 1e-9, 0.5),
       power: numberFlag('power', values.power, 0.8, 0.01, 0.999999),
@@ -73,15 +73,16 @@ export const planCommand: Command = {
     const n = (x: number): string => x.toLocaleString('en-US');
     const lines = [
       `${n(result.usersPerTrack)} users per track, ${n(result.totalUsers)} in all (${tracks} tracks)`,
-      `  to detect ${values.baseline} -> ${rateText(result.treatmentRate, input.baseline)} with power ${values.power ?? 0.8}` +
+      `  to detect ${values.baseline!.endsWith('%') ? input.baseline : values.baseline} -> ${rateText(result.treatmentRate, input.baseline)} with power ${values.power ?? 0.8}` +
         ` at alpha ${values.alpha ?? 0.05}` +
         (result.comparisons > 1 ? ` (${result.adjustedAlpha.toPrecision(3)} per comparison, ${result.comparisons} comparisons)` : ''),
     ];
     if (result.days !== undefined) lines.push(`  about ${n(result.days)} day${result.days === 1 ? '' : 's'} at ${n(dailyUsers!)} user${dailyUsers === 1 ? '' : 's'} a day`);
     if (plain) {
-      const share = (1 - cupedCorrelation * cupedCorrelation) * 100;
+      // Two significant digits: at rho 0.999 the variance left is 0.2%, not "0%".
+      const share = Number(((1 - cupedCorrelation * cupedCorrelation) * 100).toPrecision(2));
       lines.push(
-        `  assuming CUPED with rho=${cupedCorrelation} (correlation with the pre-exposure value): ${share.toFixed(0)}% of the variance`,
+        `  assuming CUPED with rho=${cupedCorrelation} (correlation with the pre-exposure value): ${share}% of the variance`,
         `  without CUPED: ${n(plain.usersPerTrack)} users per track, ${n(plain.totalUsers)} in all` +
           (plain.days === undefined ? '' : `, about ${n(plain.days)} days`),
       );

@@ -31,7 +31,7 @@ export const promote: Command = {
       findings = ((await store.readShadow?.(trackSetId))?.tracks ?? []).map((t) => {
         const compared = t.matches + t.mismatches + t.ignored;
         const share = (n: number, of: number) => (of > 0 ? `${((100 * n) / of).toFixed(2)}%` : 'n/a');
-        return `  ${escapeControl(t.track)}: disagreed on ${share(t.mismatches, compared)} of ${compared.toLocaleString('en-US')} runs compared; ${t.errors} errors, ${t.timeouts} timeouts (tracks report has the intervals)`;
+        return `  ${escapeControl(t.track)}: disagreed on ${share(t.mismatches, compared)} of ${compared.toLocaleString('en-US')} runs compared; ${t.errors.toLocaleString('en-US')} errors, ${t.timeouts.toLocaleString('en-US')} timeouts (tracks report has the intervals)`;
       });
     } finally {
       await store.close();

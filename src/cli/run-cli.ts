@@ -38,8 +38,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     return await command.run(rest, io);
   } catch (error) {
-    // A store with no tracks data, or of another version, is the user's to fix, like a typo.
-    const usage = error instanceof StoreError && (error.code === 'TRACKS_NO_DATA' || error.code === 'TRACKS_SCHEMA');
+    // A store with no tracks data, of another version, or a PostgreSQL database that does not
+    // exist (3D000) is the user's to fix, like a typo (a missing SQLite file is, too).
+    const usage = error instanceof StoreError && (error.code === 'TRACKS_NO_DATA' || error.code === 'TRACKS_SCHEMA' || error.code === '3D000');
     // Store errors start with 'tracks: ' already; the command's name says it.
     const message = messageOf(error).replace(/^tracks: /, '');
     io.stderr(`tracks ${name}: ${escapeControl(message)}`);

@@ -18,7 +18,8 @@ const usage = `Usage: tracks simulate <module> [options]
 Loads your track set definitions from a module (its exported track sets, and the sets of
 its exported MultiTrackSets) and shows how a list of keys splits across their tracks, the
 sample-ratio check, and, for a proposed change, exactly what share of keys would move and
-where to. Eligibility rules are not applied.
+where to. Eligibility rules are not applied. The module is imported, so its top-level code
+runs: point it at a module that only defines track sets, not at a server's entry file.
 
 Options:
   --keys <file>          one key per line (default: --count synthetic keys)

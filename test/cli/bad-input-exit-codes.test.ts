@@ -8,6 +8,7 @@ import { after, test } from 'node:test';
 import { sqliteStore } from '../../src/index.js';
 import { runCli } from '../../src/cli/run-cli.js';
 import { writeFixedData } from '../report/fixed-data.js';
+import { POSTGRES_SKIP, postgresUrl } from '../support/postgres.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-bad-input-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -38,7 +39,7 @@ test('bad flags exit 2 with one line naming the flag and the fix', async () => {
     [['plan', '--baseline', '0.05', '--mde', '0.1', '--alpha', '0.9'], /--alpha is '0\.9'; give a number from 0\.000000001 to 0\.5/],
     [['plan', '--baseline', '0.05', '--mde', '0.1', '--power', '1'], /--power is '1'; give a number from 0\.01 to 0\.999999/],
     [['plan', '--baseline', '0.05', '--mde', '0.1', '--daily', '0'], /--daily is '0'; give a whole number from 1/],
-    [['plan', '--baseline', '0.05', '--mde', '-1'], /--mde is '-1'; give a number from -0\.999999 to 1000/],
+    [['plan', '--baseline', '0.05', '--mde', '-1'], /--mde is '-1'; give a number \(or a percentage\) from -0\.999999 to 1000/],
     [['simulate', module, '--count', '0'], /--count is '0'; give a whole number from 1 to 10000000/],
     [['simulate', module, '--count', '1.5'], /--count is '1\.5'; give a whole number from 1 to 10000000/],
     [['simulate', module, '--coverage', '2'], /--coverage is '2'; give a number from 0 to 1/],
@@ -59,3 +60,12 @@ test('bad flags exit 2 with one line naming the flag and the fix', async () => {
     assert.doesNotMatch(err, /\n\s+at |Error:/, `${label}: no stack trace`);
   }
 });
+
+test('a PostgreSQL database that does not exist is the user’s to fix: exit 2, as a missing SQLite file', { skip: postgresUrl === undefined && POSTGRES_SKIP }, async () => {
+  const url = new URL(postgresUrl!);
+  url.pathname = '/tracks_no_such_database';
+  const { code, err } = await cli('report', '--store', url.href);
+  assert.equal(code, 2, err);
+  assert.match(err, /^tracks report: .*database "tracks_no_such_database" does not exist/);
+});
+

@@ -32,7 +32,8 @@ test('numbers that Number() would take are refused, naming the flag, the value a
     [[...plan, '--tracks', '3.5'], /--tracks is '3\.5'; give a whole number from 2 to 1000/],
     [[...plan, '--daily', '1e3'], /--daily is '1e3'; give a whole number from 1 to 9007199254740991/],
     [[...plan, '--daily', 'Infinity'], /--daily is 'Infinity'; give a whole number/],
-    [['plan', '--baseline', '', '--mde', '0.1'], /--baseline is ''; give a number from 0\.000000001 to 0\.999999999/],
+    [['plan', '--baseline', '', '--mde', '0.1'], /--baseline is ''; give a number \(or a percentage\) from 0\.000000001 to 0\.999999999/],
+    [['plan', '--baseline', '5%%', '--mde', '0.1'], /--baseline is '5%%'; give a number \(or a percentage\)/],
     [['plan', '--baseline', '0.05', '--mde', '.1e1'], /--mde is '\.1e1'; give a number/],
     [[...plan, '--power', '+Infinity'], /--power is '\+Infinity'; give a number/],
     [[...plan, '--cuped-correlation', ' '], /--cuped-correlation is ' '; give a number/],
@@ -63,4 +64,16 @@ test('plain decimals are still taken: a leading point, a percentage', async () =
   // A valid coverage gets past the flags to the store, which is missing here.
   const ramped = await cli('ramp', 'delay', '--store', store, '--coverage', '10%');
   assert.match(ramped.err, /no store at/);
+});
+
+test('tracks plan takes --baseline and --mde as percentages too, as tracks ramp takes --coverage', async () => {
+  const out = async (...args: string[]) => {
+    const lines: string[] = [];
+    const code = await runCli(args, { stdout: (t) => lines.push(t), stderr: (t) => lines.push(t), env: {} });
+    return { code, text: lines.join('\n') };
+  };
+  const percent = await out('plan', '--baseline', '5%', '--mde', '10%');
+  const decimal = await out('plan', '--baseline', '0.05', '--mde', '0.1');
+  assert.equal(percent.code, 0);
+  assert.equal(percent.text, decimal.text);
 });

@@ -1,4 +1,4 @@
-// The published package, as a user gets it: `npm pack` holds LICENSE, README, docs and dist
+// The published package, as a user gets it: `npm pack` holds LICENSE, README, docs, examples and dist
 // (declarations and the dashboard's assets, no source maps to files it does not ship); its
 // package.json runs nothing at install and declares every subpath with `types` first; and a
 // strict NodeNext project with skipLibCheck off and no @types beyond node and express
@@ -33,7 +33,8 @@ before(() => {
 });
 
 test('npm pack ships LICENSE, README, docs and dist with declarations and the dashboard assets, and no source maps', () => {
-  for (const file of ['LICENSE', 'README.md', 'docs/statistics.md', 'docs/report-json.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/dashboard/vendor/chart.umd.min.js']) {
+  // examples: the README's samples import examples/readme-setup.ts, and the demo runs from them.
+  for (const file of ['LICENSE', 'README.md', 'docs/statistics.md', 'docs/report-json.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/dashboard/vendor/chart.umd.min.js', 'examples/readme-setup.ts', 'examples/coconut-store.ts', 'examples/coconut-store/catalog.ts']) {
     assert.ok(files.includes(file), `${file} is in the package`);
   }
   for (const subpath of ['express', 'fastify', 'hono', 'openfeature']) {

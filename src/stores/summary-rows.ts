@@ -179,7 +179,9 @@ export function buildSummary(rows: SummaryRows, trackSetId?: string, caps: reado
   for (const r of rows.histogram) {
     for (const acc of healthAccs(r)) if (r.bucket >= 0 && r.bucket < acc.histogram.length) acc.histogram[r.bucket]! += r.count;
   }
-  for (const c of rows.controls) setOf(c.trackSetId);
+  // A control state alone names a set while it does something: a forced stop of a set not yet
+  // deployed shows (0 users, stopped); once resumed, a mistyped id leaves no set behind.
+  for (const c of rows.controls) if (c.stopped || c.promoted === true || (c.coverage ?? null) !== null || (c.weights ?? null) !== null) setOf(c.trackSetId);
   for (const g of rows.guardrails) setOf(g.trackSetId);
 
   const withProducts = rows.products !== undefined;

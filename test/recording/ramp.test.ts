@@ -585,3 +585,22 @@ test('a ramp forced before the set was deployed, giving its baseline weight 0: t
     await close();
   }
 });
+
+test('a set stopped with --force under a mistyped id shows while stopped, and is gone from the report once resumed', async () => {
+  const spec = join(dir, 'ghost.db');
+  configure({ store: spec, outbox: false });
+  for (let i = 0; i < 20; i++) new CheckoutTracks({ key: `g${i}` }).run();
+  await close();
+  const ids = async () => {
+    const store = sqliteStore(spec);
+    try {
+      return (await store.summarize()).map((s) => s.trackSetId);
+    } finally {
+      await store.close();
+    }
+  };
+  assert.match((await cli({}, 'stop', 'ramp-chekout', '--force', '--store', spec)).out, /ramp-chekout stopped/);
+  assert.deepEqual(await ids(), ['ramp-checkout', 'ramp-chekout'], 'a forced stop shows, as documented');
+  assert.match((await cli({}, 'resume', 'ramp-chekout', '--force', '--store', spec)).out, /ramp-chekout resumed/);
+  assert.deepEqual(await ids(), ['ramp-checkout'], 'the typo leaves nothing behind');
+});

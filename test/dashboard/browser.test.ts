@@ -15,7 +15,8 @@ import type { Browser, Page } from 'playwright-core';
 import { runCli } from '../../src/cli/run-cli.js';
 import { sqliteStore } from '../../src/index.js';
 import type { Report, TrackSetResult } from '../../src/report/report-model.js';
-import { HOLDOUT, XSS_NAME, recordFixture } from './fixture.js';
+import { HOLDOUT, XSS_NAME, XSS_SHOWN, recordFixture } from './fixture.js';
+import { escapeControl } from '../../src/text.js';
 import { holdRequests } from '../support/held-requests.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -212,7 +213,7 @@ function assertSegments(shown: Awaited<ReturnType<typeof segmentNumbers>>, set: 
         return {
           segment: v.value,
           track: t.name,
-          segmentCell: i === 0 ? v.value : null,
+          segmentCell: i === 0 ? escapeControl(v.value) : null,
           users: t.users,
           value: m.value,
           lift: { value: c?.relative?.estimate ?? null, low: c?.relative ? String(c.relative.interval[0]) : undefined, high: c?.relative ? String(c.relative.interval[1]) : undefined, verdict: c?.verdict ?? '' },
@@ -242,8 +243,8 @@ function assertSegments(shown: Awaited<ReturnType<typeof segmentNumbers>>, set: 
       const differs = h.pValue !== null && h.pValue < 0.05;
       assert.equal(h.differs, String(differs));
       assert.equal(h.flag, differs ? 'effect differs by segment' : null);
-      if (h.pValue === null) assert.equal(h.text, `${h.track} across ${segments.dimension}: fewer than 2 segments to compare`);
-      else assert.ok(h.text.startsWith(`${h.track} across ${segments.dimension}: Q = ${h.q!.toFixed(1)} (df ${h.df}), p `) && h.text.endsWith(differs ? 'effect differs by segment' : 'no evidence it differs'), h.text);
+      if (h.pValue === null) assert.equal(h.text, `${escapeControl(h.track)} across ${segments.dimension}: fewer than 2 segments to compare`);
+      else assert.ok(h.text.startsWith(`${escapeControl(h.track)} across ${segments.dimension}: Q = ${h.q!.toFixed(1)} (df ${h.df}), p `) && h.text.endsWith(differs ? 'effect differs by segment' : 'no evidence it differs'), h.text);
     }
   }
 }
@@ -265,7 +266,7 @@ test('the overview lists every track set with its status, users and warning badg
   const tests = report.trackSets.filter((s) => !s.holdout);
   assert.deepEqual(
     rows.map((r) => ({ id: r.id, link: r.link, status: r.status, users: r.users })),
-    tests.map((s) => ({ id: s.id, link: s.id, status: s.status, users: s.users })),
+    tests.map((s) => ({ id: s.id, link: escapeControl(s.id), status: s.status, users: s.users })),
   );
   const byId = new Map(rows.map((r) => [r.id, r]));
   assert.equal(byId.get('new-cache')!.status, 'guardrail');
@@ -443,7 +444,7 @@ test('segments: "Break down by" lists the set\'s dimensions; choosing one shows 
   const xss = (await cliReport('--by', 'variant')).trackSets.find((s) => s.id === XSS_NAME)!;
   const xssShown = await segmentNumbers(page);
   assertSegments(xssShown, xss);
-  assert.equal(xssShown[0]!.rows[0]!.segmentCell, XSS_NAME);
+  assert.equal(xssShown[0]!.rows[0]!.segmentCell, XSS_SHOWN);
   assert.equal(await page.locator('img').count(), 0);
   assert.deepEqual(dialogs, []);
   assert.deepEqual(problems, []);
@@ -626,13 +627,13 @@ test('under each metric table: its cap, and per track CUPED\'s variance reductio
       const adjusted = results.filter((r) => r.m.comparison?.cuped);
       assert.deepEqual(
         cuped.map((c) => ({ track: c.track, name: c.name, value: c.value, pValue: c.pValue })),
-        adjusted.map((r) => ({ track: r.track.name, name: r.track.name, value: r.m.comparison!.cuped!.varianceReduction, pValue: r.m.comparison!.cuped!.unadjusted.pValue })),
+        adjusted.map((r) => ({ track: r.track.name, name: escapeControl(r.track.name), value: r.m.comparison!.cuped!.varianceReduction, pValue: r.m.comparison!.cuped!.unadjusted.pValue })),
         `${set.id} / ${metric} / CUPED`,
       );
       for (const c of cuped) {
         const u = results.find((r) => r.track.name === c.track)!.m.comparison!.cuped!;
         const change = -u.varianceReduction * 100;
-        assert.ok(c.text.startsWith(`CUPED on ${c.track}: variance ${change >= 0 ? '+' : ''}${change.toFixed(1)}%; unadjusted `), c.text);
+        assert.ok(c.text.startsWith(`CUPED on ${escapeControl(c.track)}: variance ${change >= 0 ? '+' : ''}${change.toFixed(1)}%; unadjusted `), c.text);
       }
       cupedNotes += cuped.length;
     }
@@ -655,7 +656,7 @@ test('under each metric table: its cap, and per track CUPED\'s variance reductio
   // A CUPED note on the track named like an XSS probe shows the name as text.
   await showTrackSet(page, XSS_NAME);
   assert.ok((await page.locator(`[data-field="cuped"][data-track="${XSS_NAME}"]`).count()) > 0);
-  assert.equal(await page.textContent(`[data-field="cuped"][data-track="${XSS_NAME}"] strong`), XSS_NAME);
+  assert.equal(await page.textContent(`[data-field="cuped"][data-track="${XSS_NAME}"] strong`), XSS_SHOWN);
   assert.equal(await page.locator('img').count(), 0);
   assert.deepEqual(dialogs, []);
   assert.deepEqual(problems, []);
@@ -707,16 +708,17 @@ test('Stop (serving a chosen track) and Resume by clicking, after a confirmation
   await page.close();
 });
 
-test(`names from user code are text: a track set, track and metric named ${XSS_NAME} show as typed, and nothing runs`, async () => {
+test(`names from user code are text: a track set, track and metric named ${XSS_SHOWN} show as typed (the right-to-left override as an escape), and nothing runs`, async () => {
   const { page, problems, dialogs } = await openPage();
   await page.goto(url);
   await page.waitForSelector('html[data-ready="overview"]');
-  assert.equal(await page.locator('tr[data-trackset] a', { hasText: XSS_NAME }).count(), 1);
-  await page.click(`text=${XSS_NAME}`);
+  assert.equal(await page.locator('tr[data-trackset] a', { hasText: XSS_SHOWN }).count(), 1);
+  await page.locator('tr[data-trackset] a', { hasText: XSS_SHOWN }).click();
   await page.waitForSelector('html[data-ready="trackset"]');
-  assert.equal(await page.textContent('h1 [data-field="id"]'), XSS_NAME);
-  assert.equal(await page.textContent(`table[data-metric="${XSS_NAME}"] tr[data-track="${XSS_NAME}"] td[data-field="track"]`), XSS_NAME);
-  assert.ok((await page.textContent('section[data-metric] h2') ?? '').startsWith(XSS_NAME));
+  assert.equal(await page.textContent('h1 [data-field="id"]'), XSS_SHOWN);
+  assert.equal(await page.textContent(`table[data-metric="${XSS_NAME}"] tr[data-track="${XSS_NAME}"] td[data-field="track"]`), XSS_SHOWN);
+  assert.ok((await page.textContent('section[data-metric] h2') ?? '').startsWith(XSS_SHOWN));
+  assert.doesNotMatch((await page.textContent('main')) ?? '', /\u202e/, 'no override reaches the page');
   assert.equal(await page.locator('img').count(), 0, 'no <img> element was created');
   // checkout-delay users converted on the XSS metric too: its name is a table there as well.
   await showTrackSet(page, 'checkout-delay');

@@ -17,8 +17,14 @@ import { ParamTrackSet, TrackSet, close, configure, convert, flush, rampTrackSet
 import type { Recorder } from '../../src/index.js';
 import { seededRandom as random } from '../support/random.js';
 
-/** The name used for the track set, a track and a metric: must show as text, never run. */
-export const XSS_NAME = '<img src=x onerror=alert(1)>';
+/**
+ * The name used for the track set, a track and a metric: must show as text, never run, and
+ * its right-to-left override must show as an escape (else "live" reads for "evil", and the
+ * page's text around it backwards).
+ */
+export const XSS_NAME = '<img src=x onerror=alert(1)>\u202eevil';
+/** XSS_NAME as the page (and tracks report) shows it. */
+export const XSS_SHOWN = '<img src=x onerror=alert(1)>\\u{202e}evil';
 
 /** Spins for about `ms` milliseconds (a stand-in for real work, so latencies differ). */
 function work(ms: number): void {

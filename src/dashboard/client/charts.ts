@@ -1,6 +1,6 @@
 import type { Chart as ChartClass, ChartConfiguration, ChartDataset, LegendItem, Plugin, TooltipItem } from 'chart.js';
 import type { LatencyQuantile, MetricType, Report, TrackSetResult } from '../../report/report-model.js';
-import { el, latency, ms, resolutionOf, upper } from './dom.js';
+import { el, latency, ms, resolutionOf, upper, visible } from './dom.js';
 
 /**
  * The charts of a track set, drawn with Chart.js (loaded by the page from this package as a
@@ -342,6 +342,10 @@ export function errorChart(set: TrackSetResult): ChartPanel | null {
 }
 
 function panel(title: string, note: string, kind: string, config: Config | ScatterConfig): ChartPanel {
+  // The canvas draws its labels itself: names in them are made visible as the page's text is.
+  const data = config.data as { labels?: unknown[]; datasets: Array<{ label?: unknown }> };
+  if (Array.isArray(data.labels)) data.labels = data.labels.map((label) => (typeof label === 'string' ? visible(label) : label));
+  for (const dataset of data.datasets) if (typeof dataset.label === 'string') dataset.label = visible(dataset.label);
   const canvas = el('canvas', { attrs: { role: 'img', 'aria-label': title } });
   const element = el('figure', { class: 'chart', data: { chart: kind } }, [
     el('h3', { text: title }),

@@ -1,4 +1,4 @@
-import { el } from './dom.js';
+import { el, visible } from './dom.js';
 
 /**
  * A confirmation dialog (a DOM `<dialog>`, so it is styled like the page and can be driven by
@@ -115,7 +115,7 @@ export function rampDialog(options: RampOptions): Promise<{ coverage?: number; w
     for (const [track, field] of weights) {
       const weight = Number(field.value);
       if (field.value.trim() === '' || !(weight >= 0)) {
-        problem.textContent = `The weight of ${track} must be a number of 0 or more.`;
+        problem.textContent = visible(`The weight of ${track} must be a number of 0 or more.`);
         return;
       }
       if (weight !== options.weights[track]) changed[track] = weight;

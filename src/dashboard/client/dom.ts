@@ -2,7 +2,8 @@ import type { LatencyQuantile } from '../../report/report-model.js';
 
 /**
  * Building the page with DOM APIs only. Every piece of text, names from user code included,
- * goes in through `textContent`, so it is shown, never parsed as HTML.
+ * goes in through `textContent`, so it is shown, never parsed as HTML, and through
+ * {@link visible}, so a right-to-left override in a name cannot reorder the page's own text.
  */
 
 /** Attributes and text of an element made by {@link el}. */
@@ -27,15 +28,40 @@ export type Child = Node | string | null | undefined | false;
 export function el<K extends keyof HTMLElementTagNameMap>(tag: K, spec: ElementSpec = {}, children: readonly Child[] = []): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   if (spec.class !== undefined) node.className = spec.class;
-  if (spec.text !== undefined) node.textContent = spec.text;
+  if (spec.text !== undefined) node.textContent = visible(spec.text);
   for (const [name, value] of Object.entries(spec.attrs ?? {})) node.setAttribute(name, value);
   for (const [name, value] of Object.entries(spec.data ?? {})) node.dataset[name] = value;
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;
-    node.append(typeof child === 'string' ? document.createTextNode(child) : child);
+    node.append(typeof child === 'string' ? document.createTextNode(visible(child)) : child);
   }
   return node;
 }
+
+/**
+ * `text` as the page shows it: control characters (but tab and line breaks, which a shadow
+ * sample's text keeps), bidirectional overrides, isolates and marks, line separators and
+ * unpaired surrogates written as escapes (`\x1b`, `\u{202e}`), as `tracks report` writes them
+ * (src/text.ts escapeControl, which the page cannot import: a test keeps the two the same). Without it a track named `\u202egnp.exe` reads as "exe.png", and the
+ * heading around it backwards. Display only: the names sent back in requests stay as they are.
+ *
+ * @example
+ * ```ts
+ * visible('\u202eevil'); // '\\u{202e}evil'
+ * ```
+ */
+export function visible(text: string): string {
+  if (!UNSAFE.test(text)) return text;
+  return text
+    .replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    .replace(UNSAFE_OTHER, (c) => `\\u{${c.charCodeAt(0).toString(16)}}`);
+}
+
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
+const BIDI_AND_SEPARATORS = '[\\u202a-\\u202e\\u2066-\\u2069\\u200e\\u200f\\u061c\\u2028\\u2029]';
+const LONE_SURROGATE = '[\\ud800-\\udbff](?![\\udc00-\\udfff])|(?<![\\ud800-\\udbff])[\\udc00-\\udfff]';
+const UNSAFE = new RegExp(`${CONTROL.source}|${BIDI_AND_SEPARATORS}|${LONE_SURROGATE}`);
+const UNSAFE_OTHER = new RegExp(`${BIDI_AND_SEPARATORS}|${LONE_SURROGATE}`, 'g');
 
 /** A table cell showing `text`, with the exact number in `data-value` (for tests and copying). */
 export function numberCell(field: string, value: number | null, text: string, className?: string): HTMLTableCellElement {

@@ -2,7 +2,7 @@ import type { Report } from '../../report/report-model.js';
 import { fetchDimensions, sendControl, sendRamp } from './api.js';
 import { reportOf, takeEarlyReport, viewInHash } from './boot.js';
 import { loadChartLibrary } from './chart-library.js';
-import { el, when } from './dom.js';
+import { el, visible, when } from './dom.js';
 import { overviewView } from './overview.js';
 import { trackSetView } from './trackset.js';
 
@@ -97,7 +97,7 @@ function trackSetHash(id: string, by: string | undefined): string {
 }
 
 function showHeader(report: Report): void {
-  document.getElementById('store')!.textContent = report.store;
+  document.getElementById('store')!.textContent = visible(report.store);
   document.getElementById('generated')!.textContent = `report of ${when(report.generatedAt)}`;
 }
 

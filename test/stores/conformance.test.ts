@@ -104,7 +104,8 @@ for (const kind of kinds) {
       await store.close();
     });
 
-    test('a store a newer tracks migrated: its controls are still read (a stop holds in an older process), its data is refused', { skip: kind.name === 'memory' && 'it has no schema' }, async () => {
+    // The memory store has no schema to be newer than this version's.
+    if (kind.name !== 'memory') test('a store a newer tracks migrated: its controls are still read (a stop holds in an older process), its data is refused', async () => {
       const { store, markNewer, another } = kind.fresh();
       await store.write(sampleEvents());
       await stopTrackSet(store, 'cmp', 'a');

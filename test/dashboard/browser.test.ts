@@ -465,6 +465,10 @@ test('a bad `by` is refused: the API answers 400 with a message, and the page sh
   await page.goto(`${url}#/set/checkout-delay?by=bad-name`);
   await page.waitForSelector('html[data-ready="error"]');
   assert.match((await page.textContent('p.error'))!, /^by must be a dimension name/);
+  // A well-formed name the set does not record: said, not an empty section.
+  await page.goto(`${url}#/set/checkout-delay?by=nosuchdim`);
+  await page.waitForSelector('html[data-ready="trackset"] [data-field="no-segments"]');
+  assert.equal(await page.textContent('[data-field="no-segments"]'), 'No exposure of this set records the dimension nosuchdim; its dimensions are country, plan (from static dimensions(context)).');
   assert.deepEqual(problems.filter((p) => !p.includes('400')), []);
   await page.close();
 });

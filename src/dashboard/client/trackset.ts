@@ -355,7 +355,13 @@ function segmentsSection(set: TrackSetResult, breakdown: Breakdown, actions: Con
     el('h2', { text: segments ? `By ${segments.dimension} (${segments.values.length} segment${segments.values.length === 1 ? '' : 's'})` : 'Segments' }),
     el('label', { text: 'Break down by: ' }, [select]),
     segments === undefined
-      ? null
+      ? by === undefined
+        ? null
+        : el('p', {
+            class: 'muted',
+            data: { field: 'no-segments' },
+            text: `No exposure of this set records the dimension ${by}${dimensions.length > 0 ? `; its dimensions are ${dimensions.join(', ')}` : '; it records none'} (from static dimensions(context)).`,
+          })
       : el('p', {
           class: 'muted',
           text:

@@ -23,8 +23,8 @@ export function hasLoneSurrogate(text: string): boolean {
 }
 
 /**
- * `text` with control characters, bidirectional overrides and isolates, and unpaired
- * surrogates written as escapes (`\x00`, `\u{202e}`, `\u{d800}`), so that a name read back
+ * `text` with control characters, bidirectional overrides, isolates and marks, line and
+ * paragraph separators, and unpaired surrogates written as escapes (`\x00`, `\u{202e}`, `\u{d800}`), so that a name read back
  * from a store can never move a terminal's cursor, clear its screen, hide what follows or
  * reorder the text around it (a right-to-left override makes `txt.exe` of `exe.txt`).
  *

@@ -36,13 +36,17 @@ export function serializeKey(key: unknown): string {
     case 'object':
       if (key === null) break;
       if (key instanceof Date) return dateText(key, 'key');
-      if (!Array.isArray(key) && hasToJson(key)) {
-        // The key is what toJSON() returns, serialized as a key: a URL is its href, as a Date is its ISO text.
-        const json: unknown = (key as { toJSON(): unknown }).toJSON();
-        if (json === key) throw new TracksError('key: toJSON() returns the object itself, a cycle; return a plain value');
-        return withinStack(() => canonicalJson(json, 'key', new Set(), 1, true));
+      try {
+        if (!Array.isArray(key) && hasToJson(key)) {
+          // The key is what toJSON() returns, serialized as a key: a URL is its href, as a Date is its ISO text.
+          const json: unknown = (key as { toJSON(): unknown }).toJSON();
+          if (json === key) throw new TracksError('key: toJSON() returns the object itself, a cycle; return a plain value');
+          return canonicalJson(json, 'key', new Set(), 1, true);
+        }
+        return canonicalJson(key, 'key', new Set(), 0, true);
+      } catch (error) {
+        throw stackRanOut(error);
       }
-      return withinStack(() => canonicalJson(key, 'key', new Set(), 0, true));
   }
   throw new TracksError(
     `key: cannot serialize ${describe(key)}; use a string, number, bigint, boolean, Date, array or plain object`,
@@ -50,16 +54,11 @@ export function serializeKey(key: unknown): string {
 }
 
 /**
- * Serializes a nested key, turning a stack that runs out into a TracksError: the nesting bound
- * keeps well inside Node's stack, but a caller already deep in recursion has less of it left.
+ * A failure serializing a nested key, with a stack that ran out as a TracksError: the nesting
+ * bound keeps well inside Node's stack, but a caller already deep in recursion has less left.
  */
-function withinStack(serialize: () => string): string {
-  try {
-    return serialize();
-  } catch (error) {
-    if (error instanceof RangeError) throw new TracksError('key: nested too deeply to serialize from here (the call stack ran out); pass a flatter key (a few ids, say)');
-    throw error;
-  }
+function stackRanOut(error: unknown): unknown {
+  return error instanceof RangeError ? new TracksError('key: nested too deeply to serialize from here (the call stack ran out); pass a flatter key (a few ids, say)') : error;
 }
 
 function numberText(value: number, path: string): string {

@@ -254,10 +254,12 @@ test('misspelt options inside guardrail and samples are TracksErrors naming the 
 // A dependency the candidate is the first to use, which then runs for the process (a refresh timer).
 let feedStarted = false;
 let feedWritesDone = 0;
+let feedTicks = 0;
 function startPriceFeed(): void {
   if (feedStarted) return;
   feedStarted = true;
   const timer = setInterval(() => {
+    feedTicks++;
     convert({ key: 'price-feed', metric: 'feed-refresh' }); // the process's own, for no request
     try {
       shadowContext().write(() => feedWritesDone++); // a cache write through the guard
@@ -289,7 +291,10 @@ test('what a candidate leaves running once it settled and its timeout passed (a 
   configure({ store, flushInterval: 60_000 });
   try {
     withTracksScope({ key: 'feed-user' }, () => new FeedUser().run());
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Past the candidate's 50 ms, until the timer has ticked 30 times: a loaded machine fires a
+    // 5 ms timer far less often, so the count of ticks, not a time, decides (10 s at most).
+    const start = Date.now();
+    while ((Date.now() - start < 300 || feedTicks < 30) && Date.now() - start < 10_000) await new Promise((resolve) => setTimeout(resolve, 10));
     await flush();
     const refreshes = kindOf(store.events, 'conversion').filter((c) => c.metric === 'feed-refresh').length;
     assert.ok(refreshes >= 10, `${refreshes} refreshes recorded after the candidate's 50 ms`);

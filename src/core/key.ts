@@ -58,7 +58,13 @@ export function serializeKey(key: unknown): string {
  * bound keeps well inside Node's stack, but a caller already deep in recursion has less left.
  */
 function stackRanOut(error: unknown): unknown {
-  return error instanceof RangeError ? new TracksError('key: nested too deeply to serialize from here (the call stack ran out); pass a flatter key (a few ids, say)') : error;
+  if (error instanceof TracksError) return error;
+  // V8's own words for a stack that ran out; any other error came from the key's own code.
+  if (error instanceof RangeError && error.message === 'Maximum call stack size exceeded') {
+    return new TracksError('key: nested too deeply to serialize from here (the call stack ran out); pass a flatter key (a few ids, say)');
+  }
+  // The key's toJSON(), a getter or a Proxy threw: say so, keeping the error as the cause.
+  return new TracksError(`key: serializing it threw ${escapeControl(error instanceof Error ? `${error.name}: ${error.message}` : String(error))} (from its toJSON(), a getter or a Proxy); pass a plain key, or make that code return one`, { cause: error });
 }
 
 function numberText(value: number, path: string): string {

@@ -1,4 +1,5 @@
 import { TracksError } from '../errors.js';
+import { shown } from '../text.js';
 import type { RawTrack } from './definition.js';
 import { serializeKey } from './key.js';
 import { COLLECT_TRACKS, TrackSet, collectMethodTracks } from './track-set.js';
@@ -61,6 +62,15 @@ export abstract class ParamTrackSet<Context = undefined> extends TrackSet<Contex
     }
     if (cls.track === ParamTrackSet.track) {
       throw new TracksError(`${cls.name}: define static track(params, ...args) to say what a track does`);
+    }
+    // Checked here, at first use, not when a run calls them (a run of a forced track would be the first to fail).
+    for (const method of ['track', 'trackName'] as const) {
+      const value: unknown = cls[method];
+      if (typeof value !== 'function') {
+        throw new TracksError(
+          `${cls.name}: static ${method} is ${shown(value)}, not a function; define static ${method === 'track' ? 'track(params, ...args) to say what a track does' : 'trackName(params) returning the track name, or leave it out'}`,
+        );
+      }
     }
     return params.map((entry: unknown, index): RawTrack => {
       let name: unknown;

@@ -19,7 +19,7 @@ import { checkStaticOptions } from './static-options.js';
 import type { ShadowOptions } from './shadow-definition.js';
 import type { ChosenRun, Reason } from './run-hooks.js';
 import type { ClassTrackName, ForcedOptions, RunTrackName, StaticRun, TrackArgs, TrackResult } from './track-names.js';
-import { quoted, shown } from '../text.js';
+import { escapeControl, quoted, shown } from '../text.js';
 
 /**
  * What a run of a track set is given. `key` pins the user to a track (any supported value,
@@ -704,12 +704,24 @@ export function collectMethodTracks(cls: typeof TrackSet): RawTrack[] {
         const name = trackNameOfMethod(method);
         if (name === undefined || taken.has(`${isStatic}:${method}`)) continue;
         const descriptor = Object.getOwnPropertyDescriptor(owner, method);
+        // As messages show it: a 10,000-character method name, cut and quoted.
+        const label = `${isStatic ? 'static ' : ''}${method.length > 60 ? quoted(method) : escapeControl(method)}`;
         const fn: unknown = descriptor?.value;
-        if (typeof fn !== 'function') continue;
+        if (typeof fn !== 'function') {
+          // A getter, or a `_track` name holding something else, was meant as a track: say so rather than leave it out.
+          // (A non-function named ...Track is left alone: static addControlTrack = false is an option.)
+          if (descriptor?.get !== undefined || descriptor?.set !== undefined || method.endsWith('_track')) {
+            const what = descriptor?.value === undefined && (descriptor?.get !== undefined || descriptor?.set !== undefined) ? 'an accessor (get/set)' : shown(descriptor?.value);
+            throw new TracksError(
+              `${className}: ${label} is ${what}, not a method, so it cannot be a track; write it as a method, ${label}() { ... }, or rename it (names ending in _track or Track are tracks)`,
+            );
+          }
+          continue;
+        }
         taken.add(`${isStatic}:${method}`);
         tracks.push({
           name,
-          origin: `${isStatic ? 'static ' : ''}${method}()`,
+          origin: `${label}()`,
           invoke: isStatic
             ? (_self, args) => Reflect.apply(fn, cls, args)
             : (self, args) => Reflect.apply(fn, self, args),

@@ -198,3 +198,87 @@ describe('every kind of bad definition, each named with its fix', () => {
   ];
   for (const [label, fn, patterns] of cases) test(label, () => throwsTracksError(fn, ...patterns));
 });
+
+describe('definitions and keys whose own code misbehaves', () => {
+  test("a ParamTrackSet's trackName or track that is not a function is a TracksError at first use, naming it", () => {
+    class NamedByText extends ParamTrackSet {
+      static override id = 'misuse-param-name';
+      static override params = [1, 2];
+      static override trackName = loose<(params: unknown) => string>('x');
+      static override track(): void {}
+    }
+    throwsTracksError(() => new NamedByText({ key: 1 }).name, /NamedByText: static trackName is the string 'x', not a function/, /define static trackName\(params\)/);
+    class RunByNumber extends ParamTrackSet {
+      static override id = 'misuse-param-track';
+      static override params = [1, 2];
+      static override trackName(params: unknown): string {
+        return `n${String(params)}`;
+      }
+      static override track = loose<(params: unknown) => unknown>(5);
+    }
+    // Before any run, even of a forced track: not a TypeError when the run calls it.
+    throwsTracksError(() => new RunByNumber({ key: 1, force: 'n1' }).name, /RunByNumber: static track is 5, not a function/, /define static track\(params, \.\.\.args\)/);
+  });
+
+  test('a getter or a non-function named as a track is a TracksError, not a track silently left out', () => {
+    class Getter extends TrackSet {
+      static override id = 'misuse-getter-track';
+      static get a_track(): () => number {
+        return () => 1;
+      }
+      static b_track(): void {}
+    }
+    throwsTracksError(() => new Getter({ key: 1 }).name, /Getter: static a_track is an accessor \(get\/set\), not a method/, /static a_track\(\) \{ \.\.\. \}/);
+    class Valued extends TrackSet {
+      static override id = 'misuse-valued-track';
+      static a_track = loose<() => void>(5);
+      static b_track(): void {}
+    }
+    throwsTracksError(() => new Valued({ key: 1 }).name, /Valued: static a_track is 5, not a method/);
+    // addControlTrack is an option, not a track.
+    class Plain extends TrackSet {
+      static override id = 'misuse-plain-option';
+      static override addControlTrack = false;
+      static a_track(): void {}
+      static b_track(): void {}
+    }
+    assert.deepEqual([...Plain.trackNames()].sort(), ['a', 'b']);
+  });
+
+  test("a 10,000-character track method's name is cut in the message", () => {
+    class Long extends TrackSet {
+      static override id = 'misuse-long-method';
+      static b_track(): void {}
+    }
+    Object.defineProperty(Long, `${'x'.repeat(10_000)}_track`, { value: () => 1, configurable: true, writable: true });
+    assert.throws(
+      () => new Long({ key: 1 }).name,
+      (error: unknown) => error instanceof TracksError && /is 10000 characters long; use at most 200/.test(error.message) && error.message.length < 400,
+    );
+  });
+
+  test("a key whose toJSON(), getter or Proxy throws is a TracksError carrying that error, not a false 'nested too deeply'", () => {
+    class Keyed extends TrackSet {
+      static override id = 'misuse-throwing-key';
+      static a_track(): void {}
+    }
+    class Stamp {
+      constructor(readonly at: Date) {}
+      toJSON(): unknown {
+        return { at: this.at.toISOString() }; // RangeError: Invalid time value
+      }
+    }
+    const keys: Array<[unknown, RegExp, string]> = [
+      [new Stamp(new Date('garbage')), /threw RangeError: Invalid time value/, 'RangeError'],
+      [new Proxy({}, { ownKeys: () => { throw new TypeError('no keys'); } }), /threw TypeError: no keys/, 'TypeError'],
+      [{ get id(): string { throw new Error('not loaded'); } }, /threw Error: not loaded/, 'Error'],
+    ];
+    for (const [key, pattern, cause] of keys) {
+      assert.throws(
+        () => new Keyed({ key }).name,
+        (error: unknown) =>
+          error instanceof TracksError && pattern.test(error.message) && /^key: /.test(error.message) && !/nested too deeply/.test(error.message) && (error.cause as Error).name === cause,
+      );
+    }
+  });
+});

@@ -16,6 +16,7 @@ import type { Candidate } from './rendezvous.js';
 import type { Reason } from './run-hooks.js';
 import { TrackSet, checkRunOptions, constructWithKey, definitionOf, disposeAfter, ELIGIBLE, keyHashOf } from './track-set.js';
 import type { Track, TrackSetClass } from './track-set.js';
+import type { ClassTrackArgs, ClassTrackName, ClassTrackResult } from './track-names.js';
 
 /** The context a track set class's runs need (`undefined` when it needs none). */
 export type ContextOf<C> = C extends abstract new (...args: never) => infer Run ? (Run extends { readonly context: infer X } ? X : never) : never;
@@ -42,6 +43,13 @@ export type MultiTrackSetArgs<Sets extends readonly TrackSetClass[]> = [ContextO
     : [options: MultiTrackSetOptions<ContextOfSets<Sets>> & { readonly context: ContextOfSets<Sets> }];
 
 /** What a MultiTrackSet run is given: the key and context every member set sees. */
+/** The track names of the sets, distributed over them; `string` where the compiler sees none (a subclass's `static trackSets`). */
+export type MultiTrackName<Sets extends readonly TrackSetClass[]> = Sets[number] extends infer C ? (C extends TrackSetClass ? ClassTrackName<C> | 'control' : never) : never;
+/** What a MultiTrackSet's `run()` takes: the arguments of any member set's tracks. */
+export type MultiTrackArgs<Sets extends readonly TrackSetClass[]> = Sets[number] extends infer C ? (C extends TrackSetClass ? ClassTrackArgs<C> : never) : never;
+/** What a MultiTrackSet's `run()` returns: any member set's track result, or undefined (no set chosen, or a no-op control). */
+export type MultiTrackResult<Sets extends readonly TrackSetClass[]> = (Sets[number] extends infer C ? (C extends TrackSetClass ? ClassTrackResult<C> : never) : never) | undefined;
+
 export interface MultiTrackSetOptions<Context = unknown> {
   /** Who is assigned; omit for the request scope's key (and context), or outside one for a fresh draw per run. */
   readonly key?: unknown;
@@ -129,9 +137,9 @@ export class MultiTrackSet<const Sets extends readonly TrackSetClass[] = readonl
     return this.#run()?.track ?? null;
   }
 
-  /** The chosen track's name; `control` when the user is eligible for no set. */
-  get name(): string {
-    return this.#run()?.name ?? CONTROL;
+  /** The chosen track's name; `control` when the user is eligible for no set. Typed as the union of the sets' track names where the compiler sees them (sets listed in `new MultiTrackSet([...])`). */
+  get name(): MultiTrackName<Sets> {
+    return (this.#run()?.name ?? CONTROL) as MultiTrackName<Sets>;
   }
 
   /** Whether the run counts in the chosen set's test. */
@@ -149,9 +157,13 @@ export class MultiTrackSet<const Sets extends readonly TrackSetClass[] = readonl
     return this.#run()?.runId ?? (this.#runId ??= randomUUID());
   }
 
-  /** Runs the chosen track with `args`; does nothing (returns undefined) when no set was chosen. */
-  run(...args: unknown[]): unknown {
-    return this.#run()?.run(...args);
+  /**
+   * Runs the chosen track with `args`; does nothing (returns undefined) when no set was chosen.
+   * Typed from the sets' track methods where the compiler sees them: the arguments of any of
+   * them (any may be chosen), the union of their results and undefined.
+   */
+  run(...args: MultiTrackArgs<Sets>): MultiTrackResult<Sets> {
+    return this.#run()?.run(...(args as unknown[])) as MultiTrackResult<Sets>;
   }
 
   #run(): AnyRun | null {

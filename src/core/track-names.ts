@@ -132,6 +132,11 @@ export type ClassTrackArgs<C extends abstract new (...args: never) => unknown> =
   ? TrackArgs<InstanceType<C>>
   : ArgsOf<StaticTrackMethodsOf<C>>;
 
+/** What a class's tracks return: its static track methods' results, else its instance ones' (`unknown` where none is seen). */
+export type ClassTrackResult<C extends abstract new (...args: never) => unknown> = [StaticTrackMethodsOf<C>] extends [never]
+  ? TrackResult<InstanceType<C>>
+  : ResultOf<StaticTrackMethodsOf<C>>;
+
 /**
  * The typed `run()` of a class whose tracks are static, for runs made by `choose()` and
  * `with()`: without `undefined` only when no run gets the no-op control (see NeverNoOpControl).

@@ -252,7 +252,7 @@ describe('sets in a MultiTrackSet', () => {
       assert.equal(run.track, null);
       assert.equal(run.name, 'control');
       assert.equal(run.inTest, false);
-      assert.equal(run.run('x'), undefined);
+      assert.equal(run.run(), undefined);
     }
   });
 

@@ -58,3 +58,40 @@ test('a MultiTrackSet whose sets allow no context (a request scope gives it) may
   // @ts-expect-error VipSafeTracks reads context.user
   assert.throws(() => new MultiTrackSet([ScopedVipTracks, VipSafeTracks]), TypeError);
 });
+
+class PriceTracks extends TrackSet {
+  static override id = 'multi-types-price';
+  static cheap_track(amount: number): number {
+    return amount - 1;
+  }
+  static dear_track(amount: number): number {
+    return amount + 1;
+  }
+}
+
+class LabelTracks extends TrackSet {
+  static override id = 'multi-types-label';
+  static override addControlTrack = false;
+  static plain_track(amount: number): string {
+    return `${amount}`;
+  }
+}
+
+test("a MultiTrackSet's name and run() are typed from the sets it lists: names as a union, the tracks' arguments and results", () => {
+  const multi = new MultiTrackSet([PriceTracks, LabelTracks], { key: 'types' });
+  const name: 'cheap' | 'dear' | 'plain' | 'control' = multi.name;
+  assert.ok(['cheap', 'dear', 'plain', 'control'].includes(name));
+  // @ts-expect-error not one of the sets' track names
+  const nonsense: typeof multi.name = 'nonsense';
+  assert.ok(!['cheap', 'dear', 'plain', 'control'].includes(nonsense));
+  const result: number | string | undefined = multi.run(41);
+  assert.ok(result === 40 || result === 42 || result === '41' || result === undefined, String(result));
+  // @ts-expect-error the tracks take a number
+  assert.doesNotThrow(() => multi.run('forty-one'));
+  // A subclass's static trackSets are out of the compiler's sight: the name is any string.
+  class Listed extends MultiTrackSet {
+    static override trackSets = [PriceTracks, LabelTracks];
+  }
+  const listedName: string = new Listed({ key: 'types' }).name;
+  assert.ok(['cheap', 'dear', 'plain', 'control'].includes(listedName));
+});

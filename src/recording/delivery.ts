@@ -112,6 +112,8 @@ export class Delivery {
   #writingSince = 0;
   /** When a transient failure that may be about one event is narrowed down. */
   readonly #refusals = new RefusalNarrowing();
+  /** Aborted when recording closes and stops waiting for the write under way (see stopWriting). */
+  readonly #giveUpWrites = new AbortController();
 
   constructor(store: Store, outbox: Outbox | undefined, buffer: EventBuffer, errors: ErrorReporter, options: DeliveryOptions) {
     this.#store = store;
@@ -250,6 +252,25 @@ export class Delivery {
     this.#retryTimer = undefined;
   }
 
+  /**
+   * Stops, and waits for the write under way to end: until `giveUpAt` it may finish on its own;
+   * then it is given up (a SQLite write not yet committing is not carried out; one committing is
+   * waited for, since its outcome says whether its events were written), until `end` at most.
+   * A write that ends meanwhile settles its events, so the recorder's last spill, which takes
+   * every event still held, does not hold a second copy of events the store committed.
+   */
+  async stopWriting(giveUpAt: number, end: number): Promise<void> {
+    this.stop();
+    const pumping = this.#pumping;
+    if (pumping === undefined) return;
+    const giveUp = setTimeout(() => this.#giveUpWrites.abort(), Math.max(0, giveUpAt - monotonicNow()));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([pumping, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, end - monotonicNow()))))]);
+    clearTimeout(giveUp);
+    clearTimeout(timer);
+    this.#giveUpWrites.abort();
+  }
+
   // ---- writing ----
 
   /**
@@ -302,6 +323,8 @@ export class Delivery {
     write: (events) => this.#write(events),
     halves: (part) => this.#buffer.split(part),
     written: (part) => {
+      // Ended after the recorder's last spill took every event still held: that spill counted them.
+      if (!this.#buffer.holds(part)) return;
       this.counts.written += part.events.length;
       this.#settle(part);
     },
@@ -317,8 +340,11 @@ export class Delivery {
   async #write(events: readonly RecordedEvent[]): Promise<unknown> {
     this.#writingSince = monotonicNow();
     try {
-      await withDeadline(this.#options.writeTimeout, `writing ${events.length} events to ${this.#store.description}`, (call) =>
-        this.#store.write(events, call),
+      await withDeadline(
+        this.#options.writeTimeout,
+        `writing ${events.length} events to ${this.#store.description}`,
+        (call) => this.#store.write(events, call),
+        this.#giveUpWrites.signal,
       );
       this.#retry.succeed();
       this.#refusals.wrote(undefined);

@@ -115,6 +115,11 @@ export class EventBuffer {
   }
 
   /** The batch is written, spilled, quarantined or dropped: it no longer counts. */
+  /** Whether `batch` is still taken out of this buffer (not settled, put back or cleared). */
+  holds(batch: Batch): boolean {
+    return this.#out.has(batch);
+  }
+
   settle(batch: Batch): void {
     this.#release(batch);
   }

@@ -19,7 +19,7 @@ export interface NarrowingSteps<Part> {
   written(part: Part): void;
   /** The part's one event is at fault: it is set aside with the failure. */
   quarantine(part: Part, failure: unknown): Promise<void>;
-  /** Whether to stop at once (the recorder closed and took every event for its last spill). */
+  /** Whether to stop at once (the recorder is closing: what is not written goes to its last spill). */
   stopped(): boolean;
 }
 
@@ -43,9 +43,10 @@ export async function narrowDown<Part>(batch: Part, steps: NarrowingSteps<Part>,
     const part = parts.shift()!;
     const events = steps.events(part);
     const failure = await steps.write(events);
+    // Written is written, stopped or not: the recorder's last spill must not take these too.
+    if (failure === undefined) steps.written(part);
     if (steps.stopped()) return [];
     if (failure === undefined) {
-      steps.written(part);
       probeWrote(probe);
       continue;
     }
@@ -65,11 +66,12 @@ export async function narrowDown<Part>(batch: Part, steps: NarrowingSteps<Part>,
   for (let i = 0; i < suspects.length; i++) {
     const { part, failure } = suspects[i]!;
     const verdict = await triedAlone(steps.write, steps.events(part));
-    if (steps.stopped()) return [];
     if (verdict === 'written') steps.written(part);
+    if (steps.stopped()) return [];
+    if (verdict === 'written') continue;
     // The store now fails for a reason waiting fixes: the suspects left wait with this one,
     // untried (each try would cost a write, up to writeTimeout, against a store that is down).
-    else if (verdict === 'waits') return suspects.slice(i).map((s) => s.part);
+    if (verdict === 'waits') return suspects.slice(i).map((s) => s.part);
     else await steps.quarantine(part, refusedAlone(messageOf(failure)));
   }
   return [];

@@ -453,7 +453,9 @@ export class Recorder {
     // Sticky lookups already asked for still record their exposures (later runs are dropped).
     await within(this.#exposures.settled(), Math.min(flushTimeout, writeTimeout) / 2);
     await this.#delivery.flush(start + flushTimeout, start + flushTimeout + writeTimeout / 2);
-    this.#delivery.stop();
+    // A write still under way is given up now, or, when committing, waited for: its events are
+    // then either written or in the last spill, never both.
+    await this.#delivery.stopWriting(monotonicNow(), end - (3 * writeTimeout) / 8);
     this.#health.stop();
     const left = this.#buffer.everything();
     if (left.length > 0) {
@@ -465,6 +467,19 @@ export class Recorder {
     const outbox = this.#outbox;
     if (outbox) ending.push(withDeadline(remaining(), `closing the outbox ${outbox.path}`, () => outbox.close()));
     for (const result of await Promise.allSettled(ending)) if (result.status === 'rejected') this.#errors.report('write', result.reason);
+  }
+
+  /**
+   * @internal
+   * For the SIGTERM flow, begun at `since` (monotonic ms), before its last spill: stops writing,
+   * and lets the write under way end (a quarter of writeTimeout), else gives it up, within the
+   * flow's bound of flushTimeout + writeTimeout. So the last spill never copies events the store
+   * commits meanwhile.
+   */
+  stopWriting(since: number): Promise<void> {
+    const { flushTimeout, writeTimeout } = this.#options;
+    const end = since + flushTimeout + writeTimeout;
+    return this.#delivery.stopWriting(Math.min(end, monotonicNow() + writeTimeout / 4), end);
   }
 
   /** Events still in memory at close: one last spill, by `deadline`, else dropped. */

@@ -1,3 +1,4 @@
+import { monotonicNow } from '../recording/clock.js';
 import type { Recorder } from '../recording/recorder.js';
 
 /** The SIGTERM handlers of every configuration, current or still closing. */
@@ -12,7 +13,8 @@ const OURS = new WeakSet<(...args: never[]) => unknown>();
  *   application goes on serving; whatever is recorded after is written by the usual timer, by
  *   the `beforeExit` flush, or spilled at `exit`.
  * - **SIGTERM, and no other handler**: recording flushes, and keeps recording meanwhile (the
- *   application goes on serving until the process ends); then, in one synchronous step, what
+ *   application goes on serving until the process ends); then the write under way ends or is
+ *   given up (its events are then written or spilled, never both); then, in one synchronous step, what
  *   was recorded during the flush is spilled to the outbox and the signal is raised again, so
  *   no event falls between the two and the process ends as it would have without tracks, within
  *   `flushTimeout + writeTimeout` and a spill of at most 2 s (17 s by default).
@@ -43,13 +45,17 @@ export function handleShutdown(recorder: Recorder, earlier: () => Promise<unknow
     }
     if (terminating) return;
     terminating = true;
-    void Promise.all([recorder.flush(), earlier()]).finally(() => {
-      // Synchronous from here to the signal: nothing can be recorded between the spill and the
-      // end (a death by signal runs no 'exit' handler, so this is the last word).
-      recorder.spillNow();
-      process.removeListener('SIGTERM', onSigterm);
-      process.kill(process.pid, 'SIGTERM');
-    });
+    const since = monotonicNow();
+    void Promise.all([recorder.flush(), earlier()])
+      // The write under way ends (or is given up) first: else its events could be both committed and spilled.
+      .finally(() => recorder.stopWriting(since))
+      .finally(() => {
+        // Synchronous from here to the signal: nothing can be recorded between the spill and the
+        // end (a death by signal runs no 'exit' handler, so this is the last word).
+        recorder.spillNow();
+        process.removeListener('SIGTERM', onSigterm);
+        process.kill(process.pid, 'SIGTERM');
+      });
   };
   OURS.add(onSigterm);
   const onExit = () => recorder.spillNow();

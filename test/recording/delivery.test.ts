@@ -407,3 +407,31 @@ test('at the memory bound with the outbox locked by another process, the spill o
   assert.ok(s.dropped > 0 && s.dropped + s.buffered >= 3_000 - 1_000, JSON.stringify(s));
   assert.ok(errors.some((e) => /dropped|bound/.test(e.message)), errors.map((e) => e.message).join('\n'));
 });
+
+test('close() while a write is still under way: its events end up either written or in the last spill, never both', async () => {
+  // A write that takes 1.2 s and then commits, whatever its signal says (a callback pipeline
+  // that cannot be cancelled, a SQLite commit under way): still under way when close()'s flush
+  // ends (flushTimeout + writeTimeout / 2, 1.1 s), done within the wait for it (another 250 ms).
+  const inner = memoryStore();
+  const store: Store = {
+    ...inner,
+    description: 'slow to commit',
+    async write(events) {
+      await sleep(1_200);
+      await inner.write(events);
+    },
+  };
+  const outboxPath = join(dir, 'write-under-way.outbox');
+  configure({ store, outbox: outboxPath, flushTimeout: 100, writeTimeout: 2_000 });
+  const recorded = 20;
+  for (let i = 0; i < recorded; i++) convert({ key: `under-way-${i}`, metric: 'buy' });
+  await close();
+  await sleep(300); // a write close() gave up on would have landed by now
+  const written = new Set(inner.events.map((e) => e.eventId));
+  const db = new BetterSqlite3(outboxPath, { readonly: true });
+  const spilled = (db.prepare('SELECT event FROM tracks_outbox').all() as { event: string }[]).map((row) => (JSON.parse(row.event) as { eventId: string }).eventId);
+  db.close();
+  assert.deepEqual(spilled.filter((id) => written.has(id)), [], 'events both written and spilled');
+  assert.equal(written.size + spilled.length, recorded);
+  assert.equal(written.size, recorded, 'the write under way was waited for: nothing needed spilling');
+});

@@ -79,6 +79,7 @@ export { LATENCY_BUCKET_BOUNDS_MS, latencyBucket, latencyQuantile } from './mode
 export { memoryStore } from './stores/memory-store.js';
 export type { MemoryStore } from './stores/memory-store.js';
 export { callbackStore } from './stores/callback-store.js';
+export type { CallbackStoreCall } from './stores/callback-store.js';
 export { SqliteStore, sqliteStore } from './stores/sqlite-store.js';
 export type { SqliteStoreOptions } from './stores/sqlite-store.js';
 export { PostgresStore, postgresStore } from './stores/postgres-store.js';

@@ -435,3 +435,30 @@ test('close() while a write is still under way: its events end up either written
   assert.equal(written.size + spilled.length, recorded);
   assert.equal(written.size, recorded, 'the write under way was waited for: nothing needed spilling');
 });
+
+test('a callbackStore function slower than writeTimeout: its signal aborts, and its retries neither call it again for the same events nor deliver them twice', async () => {
+  const deliveries = new Map<string, number>();
+  const signals: AbortSignal[] = [];
+  const deadlines: number[] = [];
+  const store = callbackStore(async (events, call?: { signal: AbortSignal; deadline: number }) => {
+    if (call !== undefined) {
+      signals.push(call.signal);
+      deadlines.push(call.deadline);
+    }
+    await sleep(700); // a pipeline that cannot be hurried, and ignores the signal
+    for (const event of events) deliveries.set(event.eventId, (deliveries.get(event.eventId) ?? 0) + 1);
+  });
+  const errors: Error[] = [];
+  configure({ store, outbox: join(dir, 'slow-callback.outbox'), writeTimeout: 500, batchSize: 200, flushTimeout: 6_000, retryDelay: 50, onError: (e) => errors.push(e) });
+  const recorded = 400;
+  for (let i = 0; i < recorded; i++) convert({ key: `slow-callback-${i}`, metric: 'buy' });
+  await flush();
+  await close();
+  await sleep(800); // calls given up on land late
+  assert.equal(deliveries.size, recorded, 'every event delivered');
+  const twice = [...deliveries.values()].filter((n) => n > 1).length;
+  assert.equal(twice, 0, `${twice} events delivered more than once`);
+  assert.ok(signals.some((s) => s.aborted), 'a call past writeTimeout had its signal aborted');
+  assert.ok(deadlines.every((d) => Number.isFinite(d)), 'each call knows its deadline');
+  assert.ok(errors.some((e) => /did not finish within 500 ms/.test(e.message)));
+});

@@ -46,7 +46,9 @@ export type MultiTrackSetArgs<Sets extends readonly TrackSetClass[]> = [ContextO
 /** The track names of the sets, distributed over them; `string` where the compiler sees none (a subclass's `static trackSets`). */
 export type MultiTrackName<Sets extends readonly TrackSetClass[]> = Sets[number] extends infer C ? (C extends TrackSetClass ? ClassTrackName<C> | 'control' : never) : never;
 /** What a MultiTrackSet's `run()` takes: the arguments of any member set's tracks. */
-export type MultiTrackArgs<Sets extends readonly TrackSetClass[]> = Sets[number] extends infer C ? (C extends TrackSetClass ? ClassTrackArgs<C> : never) : never;
+export type MultiTrackArgs<Sets extends readonly TrackSetClass[]> = Sets[number] extends infer C ? (C extends TrackSetClass ? AnyArgsIfNone<ClassTrackArgs<C>> : never) : never;
+/** `unknown[]` where the compiler sees no track method (a subclass's `static trackSets`: TrackSetClass alone). */
+type AnyArgsIfNone<A> = [A] extends [never] ? unknown[] : A;
 /** What a MultiTrackSet's `run()` returns: any member set's track result, or undefined (no set chosen, or a no-op control). */
 export type MultiTrackResult<Sets extends readonly TrackSetClass[]> = (Sets[number] extends infer C ? (C extends TrackSetClass ? ClassTrackResult<C> : never) : never) | undefined;
 

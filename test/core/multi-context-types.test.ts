@@ -92,6 +92,13 @@ test("a MultiTrackSet's name and run() are typed from the sets it lists: names a
   class Listed extends MultiTrackSet {
     static override trackSets = [PriceTracks, LabelTracks];
   }
-  const listedName: string = new Listed({ key: 'types' }).name;
+  const listed = new Listed({ key: 'types' });
+  const listedName: string = listed.name;
   assert.ok(['cheap', 'dear', 'plain', 'control'].includes(listedName));
+  // ...and run() takes any arguments, as before.
+  const listedResult: unknown = listed.run(41);
+  assert.ok(listedResult === 40 || listedResult === 42 || listedResult === '41' || listedResult === undefined);
+  // A run of listed sets is still a MultiTrackSet, for code that keeps any of them.
+  const kept: MultiTrackSet = multi;
+  assert.equal(kept.name, multi.name);
 });

@@ -8,7 +8,7 @@ import { TracksError } from '../errors.js';
 /**
  * What a track set looks like now, and which phase that is. The effective definition is the
  * class's with the store's live overrides (a ramp) applied; the phase is a short hash of that
- * configuration (tracks and weights, coverage, baseline, stickiness) and of the control epoch,
+ * configuration (tracks and weights, coverage, baseline, stickiness, shadow mode) and of the control epoch,
  * which every stop, resume and ramp raises. Every exposure records its phase, so analysis can
  * compare each user with the users assigned under the same configuration.
  */
@@ -17,15 +17,18 @@ export class Phases {
   // Derived once per (class definition, live state): both are kept objects until they change.
   readonly #effective = new WeakMap<TrackSetDefinition, PhaseEntry>();
   readonly #onIgnored: ((error: Error) => void) | undefined;
+  /** Whether `tracks promote` made a set declared with `static shadow` a live test. */
+  readonly #promoted: (trackSetId: string) => boolean;
 
   /**
    * @param onIgnored told, once per class and live state, of a ramp's weights for tracks the
    *   class does not have (a forced ramp written before the set was deployed, or a deploy that
    *   removed the track): they are ignored, and the others applied.
    */
-  constructor(live: (trackSetId: string) => Live | undefined, onIgnored?: (error: Error) => void) {
+  constructor(live: (trackSetId: string) => Live | undefined, onIgnored?: (error: Error) => void, promoted: (trackSetId: string) => boolean = () => false) {
     this.#live = live;
     this.#onIgnored = onIgnored;
+    this.#promoted = promoted;
   }
 
   /** The definition runs of this class use now (every run asks: the common case, no ramp, is one lookup). */
@@ -42,10 +45,11 @@ export class Phases {
   entry(definition: TrackSetDefinition): PhaseEntry {
     const live = this.#live(definition.id);
     const cached = this.#effective.get(definition);
-    if (cached !== undefined && cached.live === live) return cached;
+    const shadow = definition.shadow !== null && !this.#promoted(definition.id);
+    if (cached !== undefined && cached.live === live && cached.shadow === shadow) return cached;
     const effective = live === undefined ? definition : adjustDefinition(definition, this.#usable(definition, live.overrides));
     if (live?.overrides.weights !== undefined) this.#checkNames(definition, live.overrides.weights);
-    const entry = { live, effective, phase: phaseId(effective, live?.epoch ?? 0), recorded: false };
+    const entry = { live, shadow, effective, phase: phaseId(effective, live?.epoch ?? 0, shadow), recorded: false };
     this.#effective.set(definition, entry);
     return entry;
   }
@@ -84,6 +88,8 @@ export class Phases {
 /** A class's phase as this process sees it. */
 export interface PhaseEntry {
   readonly live: Live | undefined;
+  /** Whether the set runs in shadow mode in this phase (declared so, and not promoted). */
+  readonly shadow: boolean;
   readonly effective: TrackSetDefinition;
   readonly phase: string;
   /** Whether this process has recorded the phase's definition (set by Exposures). */
@@ -91,6 +97,6 @@ export interface PhaseEntry {
 }
 
 /** The phase id of a configuration (see phaseIdOf). */
-export function phaseId(definition: TrackSetDefinition, epoch: number): string {
-  return phaseIdOf(definition.tracks.map((t) => [t.name, t.weight] as const), definition.coverage, definition.baseline, definition.sticky, epoch);
+export function phaseId(definition: TrackSetDefinition, epoch: number, shadow = false): string {
+  return phaseIdOf(definition.tracks.map((t) => [t.name, t.weight] as const), definition.coverage, definition.baseline, definition.sticky, epoch, shadow);
 }

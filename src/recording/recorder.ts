@@ -170,6 +170,7 @@ export class Recorder {
     const phases = new Phases(
       holdout === undefined ? (id) => controls.live(id) : (id) => (id === holdout.id ? undefined : controls.live(id)),
       (error) => this.#errors.report('controls', error),
+      (id) => controls.promoted(id),
     );
     const segments = new SegmentValues(this.#units, (error) => this.#errors.report('dimensions', error));
     this.#exposures = new Exposures(this.#units, new SeenUnits(o.dedupeSize, o.dedupeBytes), sticky, phases, holdout, segments);

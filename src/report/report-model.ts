@@ -343,8 +343,12 @@ export interface TrackSetResult {
 
 /** A shadow set: every user served the baseline, candidates run beside it on a sample of runs. */
 export interface ShadowResult {
-  /** `shadow` while candidates run beside the baseline; `promoted` once `tracks promote` made the set a live A/B test. */
-  readonly mode: 'shadow' | 'promoted';
+  /**
+   * `shadow` while candidates run beside the baseline; `promoted` once `tracks promote` made the
+   * set a live A/B test; `ended` once a deploy did (the set's code no longer declares
+   * `static shadow`: a live phase with users came after the shadow runs).
+   */
+  readonly mode: 'shadow' | 'promoted' | 'ended';
   /** The track every user is served in shadow mode, whose results candidates are compared with. */
   readonly baseline: string;
   /** The first and last minute with shadow runs (ISO 8601), null without any. */

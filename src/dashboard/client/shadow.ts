@@ -76,7 +76,9 @@ function modeLine(set: TrackSetResult, shadow: ShadowResult): HTMLElement {
   const text =
     shadow.mode === 'shadow'
       ? `Shadow: every user is served ${shadow.baseline}. On a sample of runs the candidates (${candidates}) also run, and their results and latency are compared with it; no user sees them.`
-      : `Shadow phase, promoted since: ${set.id} is now a live A/B test. These are the candidates' findings from before the promotion.`;
+      : shadow.mode === 'ended'
+        ? `Shadow phase, ended by a deploy: ${set.id} is now a live A/B test. These are the candidates' findings from before.`
+        : `Shadow phase, promoted since: ${set.id} is now a live A/B test. These are the candidates' findings from before the promotion.`;
   return el('p', { class: 'shadow-mode', text, data: { field: 'shadow-mode', mode: shadow.mode } });
 }
 

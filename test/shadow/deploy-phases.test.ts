@@ -1,0 +1,122 @@
+// A deploy that turns a live set's shadow mode on (or off) changes what users are served:
+// everyone gets the baseline in shadow mode. It must start a phase, as any change of the set
+// in code does, so that no conversion made after it is credited to a track the user no
+// longer saw. (Before, the phase id left shadow mode out: one phase, and 100% of the users of
+// 'new' converted, each while being served 'old'.)
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { TrackSet, close, configure, convert, flush } from '../../src/index.js';
+import type { ShadowOptions } from '../../src/index.js';
+import { runCli } from '../../src/cli/run-cli.js';
+import { sleep } from '../support/pace.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tracks-deploy-shadow-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+// Two versions of one set (one id, the same tracks), as two deploys of the service would have it.
+class CatalogLive extends TrackSet {
+  static override id = 'deploy-shadow';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static old_track(): number {
+    return 1;
+  }
+  static new_track(): number {
+    return 1;
+  }
+}
+
+class CatalogShadow extends TrackSet {
+  static override id = 'deploy-shadow';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static override shadow: ShadowOptions = { sample: 1 };
+  static old_track(): number {
+    return 1;
+  }
+  static new_track(): number {
+    return 1;
+  }
+}
+
+interface ReportJson {
+  readonly trackSets: ReadonlyArray<{
+    readonly shadow: { readonly mode: string } | null;
+    readonly phases: ReadonlyArray<{ readonly index: number; readonly shadow: boolean | null; readonly users: number }>;
+    readonly tracks: ReadonlyArray<{ readonly name: string; readonly users: number; readonly metrics: ReadonlyArray<{ readonly metric: string; readonly conversions?: number }> }>;
+  }>;
+}
+
+async function reportOf(path: string): Promise<ReportJson> {
+  const out: string[] = [];
+  const code = await runCli(['report', '--store', path, '--json'], { stdout: (t) => out.push(t), stderr: (t) => out.push(t), env: {} });
+  assert.equal(code, 0, out.join('\n'));
+  return JSON.parse(out.join('\n')) as ReportJson;
+}
+
+test('a deploy that puts a live set in shadow mode starts a phase: conversions made while everyone is served the baseline are not credited to the tracks of before', async () => {
+  const path = join(dir, 'live-then-shadow.db');
+  const users = 300;
+  configure({ store: path });
+  for (let i = 0; i < users; i++) new CatalogLive({ key: `user-${i}` }).run();
+  await flush();
+  await close();
+  await sleep(5); // the next deploy starts a millisecond or more later
+  configure({ store: path });
+  for (let i = 0; i < users; i++) {
+    await new CatalogShadow({ key: `user-${i}` }).run(); // everyone served 'old'
+    convert({ key: `user-${i}`, metric: 'buy' });
+  }
+  await flush();
+  await close();
+  const [set] = (await reportOf(path)).trackSets;
+  assert.deepEqual(
+    set!.phases.map((p) => ({ index: p.index, shadow: p.shadow, users: p.users })),
+    [
+      { index: 1, shadow: false, users },
+      { index: 2, shadow: true, users: 0 },
+    ],
+  );
+  assert.equal(set!.shadow?.mode, 'shadow');
+  for (const track of set!.tracks) {
+    const buy = track.metrics.find((m) => m.metric === 'buy');
+    assert.ok(buy === undefined || buy.conversions === 0, `${track.name}: ${JSON.stringify(buy)} conversions credited from the shadow phase`);
+  }
+});
+
+test('a deploy that ends shadow mode (no promote) starts a live phase, whose users are counted', async () => {
+  const path = join(dir, 'shadow-then-live.db');
+  const users = 300;
+  configure({ store: path });
+  for (let i = 0; i < users; i++) await new CatalogShadow({ key: `user-${i}` }).run();
+  await flush();
+  await close();
+  await sleep(5);
+  configure({ store: path });
+  for (let i = 0; i < users; i++) {
+    new CatalogLive({ key: `user-${i}` }).run();
+    convert({ key: `user-${i}`, metric: 'buy' });
+  }
+  await flush();
+  await close();
+  const [set] = (await reportOf(path)).trackSets;
+  assert.deepEqual(
+    set!.phases.map((p) => ({ index: p.index, shadow: p.shadow, users: p.users })),
+    [
+      { index: 1, shadow: true, users: 0 },
+      { index: 2, shadow: false, users },
+    ],
+  );
+  const credited = set!.tracks.reduce((n, t) => n + (t.metrics.find((m) => m.metric === 'buy')?.conversions ?? 0), 0);
+  assert.equal(credited, users);
+  // Not said to be in shadow any more: the shadow findings are of a phase that ended.
+  assert.equal(set!.shadow?.mode, 'ended');
+  const out: string[] = [];
+  await runCli(['report', '--store', path], { stdout: (t) => out.push(t), stderr: (t) => out.push(t), env: {} });
+  const text = out.join('\n');
+  assert.doesNotMatch(text, /\[shadow\]/);
+  assert.match(text, /Shadow phase \(before a deploy made the set a live test/);
+});

@@ -11,8 +11,9 @@ import { weightsOf } from './weights-option.js';
 const USAGE = `Usage: tracks ramp <track-set-id> [--coverage <share>] [--weights <track=w,...>] [--store <path|url>] [--force]
 
 Changes a running test without a deploy: every process recording to the store applies the new
-coverage or weights within its control interval (default 10 s), and a new phase begins. Only
-the keys that must move change track; a sticky set keeps every user's track. The report
+coverage or weights within its control interval (default 10 s), and a new phase begins. A
+change of one weight or of the coverage moves only the keys that must move (several weights
+at once move somewhat more: see tracks simulate --weights); a sticky set keeps every user's track. The report
 compares each phase's users within their phase, so the change cannot bias the answer.
 
   --coverage <share>   the share of eligible keys in the test, 0 to 1 or a percentage

@@ -126,7 +126,8 @@ export interface Ramp {
  * Changes a running test without a deploy: every process recording to `store` applies the new
  * coverage or weights within its control interval, and a new phase begins (the report compares
  * each phase's users within it, so the change cannot bias the answer). Assignment is
- * rendezvous hashing: only the keys that must move do; sticky sets keep every user's track.
+ * rendezvous hashing: a change of one weight or of the coverage moves only the keys that must
+ * (several weights at once move somewhat more); sticky sets keep every user's track.
  * The set must be recorded (or `force` given, for a set no process has recorded), and every
  * track named one of its tracks.
  *

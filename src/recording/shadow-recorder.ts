@@ -213,13 +213,26 @@ function shadowEvent(cell: ShadowCell): ShadowEvent {
 
 /**
  * A value as the JSON text of a sample, cut to `maxBytes` of UTF-8 (with a marker), never
- * splitting a character, with what no store can hold (NUL, lone surrogates) replaced. Values
- * JSON cannot write (a BigInt, a cycle) are described instead.
+ * splitting a character, with what no store can hold (NUL, lone surrogates) replaced. What JSON
+ * cannot write is described where it stands, so that a sample still shows the difference the
+ * comparison saw: a BigInt as `"12n"`, `-0`, `NaN` and the infinities as `"[-0]"` and the like
+ * (JSON writes 0 and null), a reference back to an enclosing object as `"[Circular]"`.
  */
 export function sampleText(value: unknown, maxBytes: number): string {
   let text: string;
+  // The objects enclosing the one being written (JSON.stringify calls the replacer on the holder).
+  const ancestors: unknown[] = [];
+  function describe(this: unknown, _key: string, v: unknown): unknown {
+    if (typeof v === 'bigint') return `${v}n`;
+    if (typeof v === 'number') return Number.isFinite(v) && !Object.is(v, -0) ? v : `[${Object.is(v, -0) ? '-0' : String(v)}]`;
+    if (typeof v !== 'object' || v === null) return v;
+    while (ancestors.length > 0 && ancestors.at(-1) !== this) ancestors.pop();
+    if (ancestors.includes(v)) return '[Circular]';
+    ancestors.push(v);
+    return v;
+  }
   try {
-    text = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)) ?? String(value);
+    text = JSON.stringify(value, describe) ?? String(value);
   } catch (error) {
     text = `[not JSON: ${messageOf(error)}]`;
   }

@@ -24,6 +24,7 @@ import type { GuardrailEvent, ShadowOptions, ShadowSampleEvent } from '../../src
 import { runCli } from '../../src/cli/run-cli.js';
 import { shadowRunsInFlight } from '../../src/core/shadow-runner.js';
 import { definitionOf } from '../../src/core/track-set.js';
+import { sampleText } from '../../src/recording/shadow-recorder.js';
 import { ErrorReporter } from '../../src/recording/error-reporter.js';
 import { ShadowRecorder } from '../../src/recording/shadow-recorder.js';
 import { cutPair } from '../../src/report/shadow-section.js';
@@ -654,7 +655,7 @@ test('mismatch samples of any content (cycles, BigInt, NUL, lone surrogates, 1 M
       }
     }
     const candidates = shadow.samples.map((s) => s.candidate);
-    assert.ok(candidates.some((c) => c.startsWith('[not JSON: ')), 'a cycle is described, not thrown');
+    assert.ok(candidates.some((c) => c.includes('"[Circular]"')), 'a cycle is described where it stands, not thrown');
     assert.ok(candidates.some((c) => c.includes('1000000000000000000000000000000n')), 'a BigInt is written out');
     assert.ok(candidates.some((c) => c.endsWith('…[cut]')), 'a long value is cut, with a marker');
   } finally {
@@ -1036,4 +1037,19 @@ test('a mismatch whose results differ only near their ends is cut around the dif
   // Results that differ early, or fit, are cut at their ends as before.
   assert.deepEqual(cutPair('[1,2,3]', '[1,2,4]', 30), ['[1,2,3]', '[1,2,4]']);
   assert.deepEqual(cutPair(`a${'x'.repeat(60)}`, `b${'x'.repeat(60)}`, 10), [`a${'x'.repeat(8)}…`, `b${'x'.repeat(8)}…`]);
+});
+
+test('a mismatch sample shows what JSON cannot: -0 against 0, NaN, and a cycle written up to the reference back, so the difference is still seen', () => {
+  assert.equal(sampleText(-0, 100), '"[-0]"');
+  assert.notEqual(sampleText(-0, 100), sampleText(0, 100));
+  assert.equal(sampleText({ rate: NaN, max: Infinity }, 100), '{"rate":"[NaN]","max":"[Infinity]"}');
+  const four: Record<string, unknown> = { i: 4 };
+  four['self'] = four;
+  const five: Record<string, unknown> = { i: 5 };
+  five['self'] = five;
+  assert.equal(sampleText(four, 100), '{"i":4,"self":"[Circular]"}');
+  assert.notEqual(sampleText(four, 100), sampleText(five, 100));
+  // An object met twice but not inside itself is written both times.
+  const shared = { x: 1 };
+  assert.equal(sampleText([shared, shared], 100), '[{"x":1},{"x":1}]');
 });

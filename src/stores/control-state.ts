@@ -250,8 +250,10 @@ async function writeOver(
   const state: ControlState = { trackSetId, ...after, epoch: (current?.epoch ?? 0) + 1, at: now };
   if ((await store.writeControl(state, { ifEpoch: current?.epoch ?? 0 })) === false) return 'conflict';
   if (recorded !== null && recorded.sticky !== null) {
-    // The phase every process will compute for this state (same configuration, same epoch).
+    // The phase every process will compute for this state (same configuration, same epoch,
+    // same shadow mode: a change during shadow starts a shadow phase there).
     const effective = effectiveOf(recorded, after);
+    const shadow = !after.promoted && (await inShadowMode(store, trackSetId, sums!));
     const weights = Object.assign(Object.create(null) as Record<string, number>, Object.fromEntries(effective.weights));
     await store.write([
       {
@@ -261,7 +263,7 @@ async function writeOver(
         weights,
         coverage: effective.coverage,
         control: recorded.control,
-        phase: phaseIdOf(effective.weights, effective.coverage, recorded.control, recorded.sticky, state.epoch!),
+        phase: phaseIdOf(effective.weights, effective.coverage, recorded.control, recorded.sticky, state.epoch!, shadow),
         sticky: recorded.sticky,
         stopped: state.stopped,
         at: state.at,
@@ -269,6 +271,18 @@ async function writeOver(
     ]);
   }
   return { ...state, changed: true };
+}
+
+/**
+ * Whether the set runs in shadow mode now, as far as the store tells (the processes know it from
+ * the code's `static shadow`): it has shadow runs, and no phase with users came after them
+ * (shadow mode assigns no one; a deploy that ended it started a live phase).
+ */
+async function inShadowMode(store: Store, trackSetId: string, sums: TrackSetSums): Promise<boolean> {
+  const latest = sums.phases.at(-1);
+  if (latest !== undefined && latest.tracks.some((t) => t.users > 0)) return false;
+  const shadow = await store.readShadow?.(trackSetId).catch(() => undefined);
+  return (shadow?.tracks.length ?? 0) > 0;
 }
 
 /**

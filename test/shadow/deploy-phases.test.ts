@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { TrackSet, close, configure, convert, flush } from '../../src/index.js';
+import { TrackSet, close, configure, convert, flush, rampTrackSet, sqliteStore } from '../../src/index.js';
 import type { ShadowOptions } from '../../src/index.js';
 import { runCli } from '../../src/cli/run-cli.js';
 import { sleep } from '../support/pace.js';
@@ -119,4 +119,29 @@ test('a deploy that ends shadow mode (no promote) starts a live phase, whose use
   const text = out.join('\n');
   assert.doesNotMatch(text, /\[shadow\]/);
   assert.match(text, /Shadow phase \(before a deploy made the set a live test/);
+});
+
+test('a ramp during shadow mode records the shadow phase the processes then run in: one phase per change, not a second, empty one', async () => {
+  const path = join(dir, 'ramp-in-shadow.db');
+  const recorder = configure({ store: path })!;
+  for (let i = 0; i < 50; i++) await new CatalogShadow({ key: `user-${i}` }).run();
+  await flush();
+  const control = sqliteStore(path);
+  try {
+    await rampTrackSet(control, 'deploy-shadow', { weights: { new: 3 } });
+  } finally {
+    await control.close();
+  }
+  await recorder.refreshControls();
+  for (let i = 50; i < 100; i++) await new CatalogShadow({ key: `user-${i}` }).run();
+  await flush();
+  await close();
+  const [set] = (await reportOf(path)).trackSets;
+  assert.deepEqual(
+    set!.phases.map((p) => ({ index: p.index, shadow: p.shadow, users: p.users })),
+    [
+      { index: 1, shadow: true, users: 0 },
+      { index: 2, shadow: true, users: 0 },
+    ],
+  );
 });

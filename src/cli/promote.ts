@@ -9,7 +9,8 @@ const USAGE = `Usage: tracks promote <track-set-id> [--store <path|url>] [--forc
 Turns a shadow set (static shadow) into a live A/B test: every process stops serving everyone
 the baseline and assigns tracks by the set's declared weights within its control interval
 (default 10 s), as a new phase. A stop or a weights ramp made during the shadow phase ends
-with it (a coverage ramp stays). The report keeps the shadow's findings beside the live test's;
+with it (a coverage ramp stays; after a weights ramp the new phase is recorded by the first
+process that applies the promotion, since only the code knows the weights it goes back to). The report keeps the shadow's findings beside the live test's;
 tracks stop and tracks resume then work as for any set. Asks nothing: it is meant for scripts.
 
 ${STORE_USAGE}

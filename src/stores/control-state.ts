@@ -249,7 +249,11 @@ async function writeOver(
   if (sameStop && sameRamp && before.promoted === after.promoted) return { trackSetId, ...before, epoch: current?.epoch ?? 0, at: current?.at ?? now, changed: false };
   const state: ControlState = { trackSetId, ...after, epoch: (current?.epoch ?? 0) + 1, at: now };
   if ((await store.writeControl(state, { ifEpoch: current?.epoch ?? 0 })) === false) return 'conflict';
-  if (recorded !== null && recorded.sticky !== null) {
+  // A change that drops a weights ramp (a promotion) goes back to the code's weights, which no
+  // recorded definition holds any more (each recorded the ramp): the processes record that
+  // phase when they apply the change, with the weights they serve.
+  const unramped = before.weights !== null && after.weights === null;
+  if (recorded !== null && recorded.sticky !== null && !unramped) {
     // The phase every process will compute for this state (same configuration, same epoch,
     // same shadow mode: a change during shadow starts a shadow phase there).
     const effective = effectiveOf(recorded, after);

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { TrackSet, close, configure, convert, flush, rampTrackSet, sqliteStore } from '../../src/index.js';
+import { TrackSet, close, configure, convert, flush, promoteTrackSet, rampTrackSet, sqliteStore } from '../../src/index.js';
 import type { ShadowOptions } from '../../src/index.js';
 import { runCli } from '../../src/cli/run-cli.js';
 import { sleep } from '../support/pace.js';
@@ -144,4 +144,30 @@ test('a ramp during shadow mode records the shadow phase the processes then run 
       { index: 2, shadow: true, users: 0 },
     ],
   );
+});
+
+test('a promotion after a weights ramp during shadow records no phase with the ended ramp\'s weights: the processes record it with the weights they serve', async () => {
+  const path = join(dir, 'promote-after-ramp.db');
+  const recorder = configure({ store: path })!;
+  for (let i = 0; i < 50; i++) await new CatalogShadow({ key: `user-${i}` }).run();
+  await flush();
+  const control = sqliteStore(path);
+  try {
+    await rampTrackSet(control, 'deploy-shadow', { weights: { new: 3 } });
+    await recorder.refreshControls();
+    await promoteTrackSet(control, 'deploy-shadow');
+  } finally {
+    await control.close();
+  }
+  const weightsOf = async () => (await reportOf(path)).trackSets[0]!.phases.map((p) => (p as unknown as { configuration: { weights: Record<string, number> } }).configuration.weights);
+  // Nothing says 3 for 'new' after the promotion: the ramp ended with it.
+  assert.deepEqual((await weightsOf()).at(-1), { old: 1, new: 3 }, 'the ramp phase is the latest until a process applies the promotion');
+  await recorder.refreshControls();
+  for (let i = 0; i < 200; i++) new CatalogShadow({ key: `user-${i}` }).run();
+  await flush();
+  await close();
+  const phases = (await reportOf(path)).trackSets[0]!.phases;
+  assert.deepEqual(phases.at(-1), { ...phases.at(-1)!, shadow: false, users: 200 });
+  assert.deepEqual((await weightsOf()).at(-1), { old: 1, new: 1 }, 'the live phase has the weights served');
+  assert.equal((await weightsOf()).filter((w) => w['new'] === 3).length, 1, 'only the ramp\'s own phase has its weights');
 });

@@ -32,14 +32,15 @@ export async function withDeadline<T>(ms: number, what: string, call: (options: 
     if (outcome !== EXPIRED && outcome !== GIVEN_UP) return outcome;
     const error =
       outcome === GIVEN_UP
-        ? new StoreError(`tracks: ${what} was given up: recording is closing`, { transient: true, code: 'TRACKS_TIMEOUT' })
+        ? new StoreError(`tracks: ${what} was given up: recording is closing`, { transient: true, code: 'TRACKS_CLOSED' })
         : new StoreError(`tracks: ${what} did not finish within ${Math.round(ms)} ms`, { transient: true, code: 'TRACKS_TIMEOUT' });
     controller.abort(error);
     // Given up: the store was asked to stop (a SQLite write not yet committing is dropped at
     // once); what it does instead, it says by the call's own deadline, which the caller bounds.
     if (outcome === GIVEN_UP) {
       clearTimeout(timer);
-      const late = await Promise.race([pending, after(Math.max(0, deadline - Date.now()))]);
+      // Its failure is this one (closing, not news): a store that stops rejects with its own.
+      const late = await Promise.race([pending, after(Math.max(0, deadline - Date.now()))]).catch((): typeof EXPIRED => EXPIRED);
       if (late !== EXPIRED) return late;
     } else if (isFinishing(controller.signal)) {
       clearTimeout(timer);

@@ -257,7 +257,8 @@ export class Delivery {
    * then it is given up (a SQLite write not yet committing is not carried out; one committing is
    * waited for, since its outcome says whether its events were written), until `end` at most.
    * A write that ends meanwhile settles its events, so the recorder's last spill, which takes
-   * every event still held, does not hold a second copy of events the store committed.
+   * every event still held, does not hold a second copy of events the store committed (one that
+   * ends after that spill took them counts nothing: see `written`).
    */
   async stopWriting(giveUpAt: number, end: number): Promise<void> {
     this.stop();

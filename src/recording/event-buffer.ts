@@ -114,12 +114,12 @@ export class EventBuffer {
     return parts;
   }
 
-  /** The batch is written, spilled, quarantined or dropped: it no longer counts. */
   /** Whether `batch` is still taken out of this buffer (not settled, put back or cleared). */
   holds(batch: Batch): boolean {
     return this.#out.has(batch);
   }
 
+  /** The batch is written, spilled, quarantined or dropped: it no longer counts. */
   settle(batch: Batch): void {
     this.#release(batch);
   }

@@ -485,15 +485,16 @@ export class Recorder {
 
   /** Events still in memory at close: one last spill, by `deadline`, else dropped. */
   async #spillOrDrop(events: RecordedEvent[], why: string, deadline: number): Promise<void> {
+    // Forgotten before the spill's first await: a write that ends meanwhile (a store that ignored
+    // being given up) then finds its batch gone and counts nothing; this spill counts them.
+    this.#buffer.clear();
     const outbox = this.#outbox;
     try {
       if (outbox === undefined) throw new Error('there is no outbox');
       const ms = Math.max(1, deadline - monotonicNow());
       await withDeadline(ms, `spilling ${events.length} events to ${outbox.path}`, (call) => outbox.spill(events, call));
       this.#delivery.counts.spilled += events.length;
-      this.#buffer.clear();
     } catch (error) {
-      this.#buffer.clear();
       this.#delivery.dropped(events.length, `${why} (${messageOf(error)})`);
     }
   }

@@ -14,7 +14,7 @@ const OURS = new WeakSet<(...args: never[]) => unknown>();
  *   the `beforeExit` flush, or spilled at `exit`.
  * - **SIGTERM, and no other handler**: recording flushes, and keeps recording meanwhile (the
  *   application goes on serving until the process ends); then the write under way ends or is
- *   given up (its events are then written or spilled, never both); then, in one synchronous step, what
+ *   given up (its events are then written or spilled, unless the store outlives the bound); then, in one synchronous step, what
  *   was recorded during the flush is spilled to the outbox and the signal is raised again, so
  *   no event falls between the two and the process ends as it would have without tracks, within
  *   `flushTimeout + writeTimeout` and a spill of at most 2 s (17 s by default).

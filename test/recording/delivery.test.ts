@@ -462,3 +462,65 @@ test('a callbackStore function slower than writeTimeout: its signal aborts, and 
   assert.ok(deadlines.every((d) => Number.isFinite(d)), 'each call knows its deadline');
   assert.ok(errors.some((e) => /did not finish within 500 ms/.test(e.message)));
 });
+
+test('close(): a write that lands while the last spill runs (its store ignored being given up) is not counted as written too', async () => {
+  // Commits 1.45 s after its call, whatever its signal says; close()'s wait for it ends at
+  // 1.35 s (flushTimeout 100 + 5/8 of writeTimeout 2000), and its last spill takes 150 ms.
+  const inner = memoryStore();
+  const store: Store = {
+    ...inner,
+    description: 'commits late',
+    async write(events) {
+      await sleep(1_450);
+      await inner.write(events);
+    },
+  };
+  const real = sqliteOutbox(join(dir, 'late-landing.outbox'));
+  const slowSpill: Outbox = {
+    ...real,
+    path: real.path,
+    open: (o) => real.open(o),
+    spill: async (events, o) => {
+      await sleep(150);
+      await real.spill(events, o);
+    },
+    spillNow: (events, ms) => real.spillNow(events, ms),
+    peek: (limit, o) => real.peek(limit, o),
+    remove: (upTo, o) => real.remove(upTo, o),
+    quarantine: (events, o) => real.quarantine(events, o),
+    counts: (o) => real.counts(o),
+    close: () => real.close(),
+  };
+  const recorder = new Recorder(store, { flushTimeout: 100, writeTimeout: 2_000 }, slowSpill);
+  const uninstall = installRunHooks(recorder.hooks);
+  const recorded = 20;
+  try {
+    for (let i = 0; i < recorded; i++) new DeliveryTracks({ key: `late-landing-${i}` }).run();
+    await recorder.close();
+  } finally {
+    uninstall();
+  }
+  await sleep(300);
+  const s = recorder.stats();
+  // Each event counted once: by the spill that took it (the late write found its batch gone).
+  const db = new BetterSqlite3(real.path, { readonly: true });
+  const inOutbox = (db.prepare('SELECT COUNT(*) AS n FROM tracks_outbox').get() as { n: number }).n;
+  db.close();
+  assert.ok(inOutbox >= recorded, `${inOutbox} rows spilled`);
+  assert.deepEqual({ written: s.written, spilled: s.spilled, dropped: s.dropped }, { written: 0, spilled: inOutbox, dropped: 0 });
+  assert.equal(inner.events.length, inOutbox, 'the late write landed too: the store keeps one copy when the outbox drains');
+});
+
+test("close() giving up the write under way is close() at work, not a failure: onError hears nothing of it", async () => {
+  const store = controllable();
+  store.mode = 'hang'; // rejects when its signal aborts, as a store that honours it
+  const errors: Error[] = [];
+  configure({ store, outbox: join(dir, 'given-up.outbox'), flushTimeout: 100, writeTimeout: 2_000, onError: (e) => errors.push(e) });
+  for (let i = 0; i < 10; i++) convert({ key: `given-up-${i}`, metric: 'buy' });
+  const s = await (async () => {
+    await close();
+    return stats();
+  })();
+  assert.deepEqual(errors.map((e) => e.message).filter((m) => /given up|aborted/.test(m)), []);
+  assert.ok(s.spilled >= 10, JSON.stringify(s));
+});

@@ -707,17 +707,9 @@ export function collectMethodTracks(cls: typeof TrackSet): RawTrack[] {
         // As messages show it: a 10,000-character method name, cut and quoted.
         const label = `${isStatic ? 'static ' : ''}${method.length > 60 ? quoted(method) : escapeControl(method)}`;
         const fn: unknown = descriptor?.value;
-        if (typeof fn !== 'function') {
-          // A getter, or a `_track` name holding something else, was meant as a track: say so rather than leave it out.
-          // (A non-function named ...Track is left alone: static addControlTrack = false is an option.)
-          if (descriptor?.get !== undefined || descriptor?.set !== undefined || method.endsWith('_track')) {
-            const what = descriptor?.value === undefined && (descriptor?.get !== undefined || descriptor?.set !== undefined) ? 'an accessor (get/set)' : shown(descriptor?.value);
-            throw new TracksError(
-              `${className}: ${label} is ${what}, not a method, so it cannot be a track; write it as a method, ${label}() { ... }, or rename it (names ending in _track or Track are tracks)`,
-            );
-          }
-          continue;
-        }
+        // Not a method, not a track: a getter (get addControlTrack(), the option), or a track
+        // switched off by a flag (static beta_track = process.env.BETA ? impl : undefined).
+        if (typeof fn !== 'function') continue;
         taken.add(`${isStatic}:${method}`);
         tracks.push({
           name,

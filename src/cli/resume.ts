@@ -1,7 +1,7 @@
 import { escapeControl } from '../text.js';
 import { STORE_USAGE } from './store-option.js';
 import type { Command } from './command.js';
-import { resumeTrackSet } from '../stores/control-state.js';
+import { inShadowMode, resumeTrackSet } from '../stores/control-state.js';
 import { controlStore, onePositional, parseControlArgs } from './control-command.js';
 
 const USAGE = `Usage: tracks resume <track-set-id> [--store <path|url>] [--force]
@@ -25,7 +25,7 @@ export const resume: Command = {
     try {
       change = await resumeTrackSet(store, trackSetId, { force: values.force ?? false });
       // A shadow set not yet promoted goes back to its shadow runs, not to assigning tracks.
-      inShadow = !change.promoted && ((await store.readShadow?.(trackSetId))?.tracks.length ?? 0) > 0;
+      inShadow = !change.promoted && (await inShadowMode(store, trackSetId));
     } finally {
       await store.close();
     }

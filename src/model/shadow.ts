@@ -86,3 +86,27 @@ export const SHADOW_TRIP_PREFIX = 'shadow candidate ';
 export function isShadowTrip(cause: string): boolean {
   return cause.startsWith(SHADOW_TRIP_PREFIX);
 }
+
+/** A phase as shadow mode sees it: when it began, and its users per track. */
+export interface PhaseUsers {
+  readonly startedAt: number | null;
+  readonly tracks: readonly { readonly users: number }[];
+}
+
+/**
+ * Whether a set that ran in shadow mode (shadow runs up to the minute `lastShadowMinute`, epoch
+ * minutes) is live now without `tracks promote`: a deploy removed `static shadow`. Shadow mode
+ * assigns no one and starts a phase of its own, so a latest phase with users, or a phase with
+ * users that began after the last shadow run's minute, came after it. Phases oldest first.
+ *
+ * @example
+ * ```ts
+ * shadowEndedByDeploy(sums.phases, Math.max(...shadow.tracks.map((t) => t.lastMinute))); // true once a live phase followed
+ * ```
+ */
+export function shadowEndedByDeploy(phases: readonly PhaseUsers[], lastShadowMinute: number): boolean {
+  const withUsers = (phase: PhaseUsers) => phase.tracks.some((t) => t.users > 0);
+  const latest = phases.at(-1);
+  if (latest !== undefined && withUsers(latest)) return true;
+  return phases.some((phase) => withUsers(phase) && phase.startedAt !== null && phase.startedAt >= (lastShadowMinute + 1) * 60_000);
+}

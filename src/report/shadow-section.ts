@@ -1,6 +1,6 @@
 import { escapeControl as text } from '../text.js';
 import { LATENCY_BUCKET_BOUNDS_MS } from '../model/latency-histogram.js';
-import { isShadowTrip } from '../model/shadow.js';
+import { isShadowTrip, shadowEndedByDeploy } from '../model/shadow.js';
 import type { ShadowSums, ShadowTrackSums } from '../model/shadow.js';
 import type { TrackSetSums } from '../model/sums.js';
 import { pairedQuantileInterval } from '../stats/paired-quantile.js';
@@ -25,7 +25,7 @@ export function shadowResult(set: TrackSetSums, shadow: ShadowSums | undefined, 
   const firstMinute = Math.min(...tracks.map((t) => t.firstMinute));
   const lastMinute = Math.max(...tracks.map((t) => t.lastMinute));
   return {
-    mode: set.control?.promoted === true ? 'promoted' : shadowEnded(set, lastMinute) ? 'ended' : 'shadow',
+    mode: set.control?.promoted === true ? 'promoted' : shadowEndedByDeploy(set.phases, lastMinute) ? 'ended' : 'shadow',
     baseline: set.definition?.control ?? 'control',
     firstAt: new Date(firstMinute * 60_000).toISOString(),
     lastAt: new Date(lastMinute * 60_000).toISOString(),
@@ -34,19 +34,6 @@ export function shadowResult(set: TrackSetSums, shadow: ShadowSums | undefined, 
       .filter((s) => s.trackSetId === set.trackSetId)
       .map((s) => ({ track: s.track, at: new Date(s.at).toISOString(), input: s.input, baseline: s.baseline, candidate: s.candidate })),
   };
-}
-
-/**
- * Whether a deploy ended the set's shadow mode (no `tracks promote`): shadow mode assigns no
- * one and starts its own phase, so a latest phase with users, or one with users that began
- * after the last shadow run's minute, is a live test that came after it.
- */
-function shadowEnded(set: TrackSetSums, lastMinute: number): boolean {
-  const phases = set.phases;
-  const withUsers = (p: (typeof phases)[number]) => p.tracks.some((t) => t.users > 0);
-  const latest = phases.at(-1);
-  if (latest !== undefined && withUsers(latest)) return true;
-  return phases.some((p) => withUsers(p) && p.startedAt !== null && p.startedAt >= (lastMinute + 1) * 60_000);
 }
 
 function candidateResult(t: ShadowTrackSums, set: TrackSetSums, options: { readonly alpha: number }): ShadowCandidateResult {

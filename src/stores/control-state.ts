@@ -9,6 +9,7 @@ import type { Store } from '../model/store.js';
 import { StoreError } from '../model/store-error.js';
 import type { RecordedDefinition, TrackSetSums } from '../model/sums.js';
 import { phaseIdOf } from '../model/phase-id.js';
+import { shadowEndedByDeploy } from '../model/shadow.js';
 import { randomUUID } from 'node:crypto';
 import { isObjectArgument, optionsError } from '../core/arguments.js';
 
@@ -87,6 +88,7 @@ export async function promoteTrackSet(store: Store, trackSetId: string, options:
   const shadow = (await store.readShadow?.(trackSetId))?.tracks ?? [];
   // A live test is said to be one at once: --force, which the message below offers, would not help it.
   if (shadow.length === 0) await refuseLiveTest(store, trackSetId);
+  else await refuseEndedShadow(store, trackSetId, Math.max(...shadow.map((t) => t.lastMinute)));
   if (shadow.length === 0 && !options.force) {
     throw new TracksError(
       `${quoted(trackSetId)} has no shadow runs in ${store.description}: promote turns a set declared with static shadow, whose candidates have run, into a live test; ` +
@@ -111,6 +113,19 @@ async function refuseLiveTest(store: Store, trackSetId: string): Promise<void> {
   throw new TracksError(
     `${quoted(trackSetId)} is a live test (${users.toLocaleString('en-US')} users exposed) with no shadow runs in ${store.description}: promote turns a set declared with static shadow into a live test; ` +
       'this one is live already (change it with tracks ramp, stop or resume)',
+  );
+}
+
+/**
+ * Refuses to promote a set whose shadow mode a deploy ended (its code no longer declares
+ * `static shadow`): it is a live test already, and a promotion would start a phase for nothing.
+ */
+async function refuseEndedShadow(store: Store, trackSetId: string, lastShadowMinute: number): Promise<void> {
+  const sums = (await summaries(store, trackSetId))[0];
+  if (sums === undefined || sums.control?.promoted === true || !shadowEndedByDeploy(sums.phases, lastShadowMinute)) return;
+  throw new TracksError(
+    `${quoted(trackSetId)} is a live test already: a deploy ended its shadow mode (its code no longer declares static shadow, and users are assigned tracks); ` +
+      'promote is for a set in shadow mode (change this one with tracks ramp, stop or resume)',
   );
 }
 
@@ -279,14 +294,20 @@ async function writeOver(
 
 /**
  * Whether the set runs in shadow mode now, as far as the store tells (the processes know it from
- * the code's `static shadow`): it has shadow runs, and no phase with users came after them
- * (shadow mode assigns no one; a deploy that ended it started a live phase).
+ * the code's `static shadow`): it has shadow runs, is not promoted, and no deploy ended its
+ * shadow mode (see shadowEndedByDeploy).
+ *
+ * @example
+ * ```ts
+ * if (await inShadowMode(store, 'catalog-query')) console.log('everyone is served the baseline');
+ * ```
  */
-async function inShadowMode(store: Store, trackSetId: string, sums: TrackSetSums): Promise<boolean> {
-  const latest = sums.phases.at(-1);
-  if (latest !== undefined && latest.tracks.some((t) => t.users > 0)) return false;
-  const shadow = await store.readShadow?.(trackSetId).catch(() => undefined);
-  return (shadow?.tracks.length ?? 0) > 0;
+export async function inShadowMode(store: Store, trackSetId: string, sums?: TrackSetSums): Promise<boolean> {
+  const runs = (await store.readShadow?.(trackSetId).catch(() => undefined))?.tracks ?? [];
+  if (runs.length === 0) return false;
+  const set = sums ?? (await summaries(store, trackSetId))[0];
+  if (set?.control?.promoted === true) return false;
+  return !shadowEndedByDeploy(set?.phases ?? [], Math.max(...runs.map((t) => t.lastMinute)));
 }
 
 /**

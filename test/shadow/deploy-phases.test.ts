@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { TrackSet, close, configure, convert, flush, promoteTrackSet, rampTrackSet, sqliteStore } from '../../src/index.js';
-import type { ShadowOptions } from '../../src/index.js';
+import type { RecordedEvent, ShadowOptions } from '../../src/index.js';
+import { inShadowMode } from '../../src/stores/control-state.js';
 import { runCli } from '../../src/cli/run-cli.js';
 import { sleep } from '../support/pace.js';
 
@@ -170,4 +171,46 @@ test('a promotion after a weights ramp during shadow records no phase with the e
   assert.deepEqual(phases.at(-1), { ...phases.at(-1)!, shadow: false, users: 200 });
   assert.deepEqual((await weightsOf()).at(-1), { old: 1, new: 1 }, 'the live phase has the weights served');
   assert.equal((await weightsOf()).filter((w) => w['new'] === 3).length, 1, 'only the ramp\'s own phase has its weights');
+});
+
+test('after a deploy ended shadow mode, then a stop: tracks resume says tracks are assigned again and records a live phase, tracks promote is refused', async () => {
+  // Written as the processes would have, hours apart: a shadow phase and its runs, a deploy's
+  // live phase with users, then a stop (a phase without users, the latest).
+  const path = join(dir, 'ended-then-stop.db');
+  const store = sqliteStore(path);
+  const start = Date.UTC(2026, 5, 1);
+  const hour = 3_600_000;
+  const weights = { old: 1, new: 1 };
+  const definition = (phase: string, at: number, stopped = false): RecordedEvent => ({ kind: 'definition', eventId: `def-${phase}`, trackSetId: 'ended-set', weights, coverage: 1, control: 'old', phase, sticky: false, stopped, at });
+  await store.write([
+    definition('shadow-1', start),
+    {
+      kind: 'shadow', eventId: 'runs-1', trackSetId: 'ended-set', track: 'new', minute: Math.floor((start + 60_000) / 60_000),
+      matches: 40, mismatches: 0, ignored: 0, errors: 0, timeouts: 0, skippedConcurrency: 0, skippedGuardrail: 0,
+      baselineHistogram: [], candidateHistogram: [], slowerHistogram: [], fasterHistogram: [],
+    },
+    definition('live-2', start + 2 * hour),
+    ...Array.from({ length: 40 }, (_, i): RecordedEvent => ({ kind: 'exposure', eventId: `x${i}`, trackSetId: 'ended-set', track: i % 2 === 0 ? 'old' : 'new', unit: `u${i}`, at: start + 2 * hour + i, phase: 'live-2' })),
+  ]);
+  await store.close();
+  const cli = async (...args: string[]) => {
+    const out: string[] = [];
+    const code = await runCli([...args, '--store', path], { stdout: (t) => out.push(t), stderr: (t) => out.push(t), env: {} });
+    return { code, text: out.join('\n') };
+  };
+  assert.equal((await cli('stop', 'ended-set')).code, 0);
+  const control = sqliteStore(path);
+  try {
+    assert.equal(await inShadowMode(control, 'ended-set'), false, 'a stopped set a deploy made live is not in shadow mode');
+  } finally {
+    await control.close();
+  }
+  const resumed = await cli('resume', 'ended-set');
+  assert.equal(resumed.code, 0, resumed.text);
+  assert.match(resumed.text, /every process assigns tracks again/);
+  const promoted = await cli('promote', 'ended-set');
+  assert.equal(promoted.code, 2, promoted.text);
+  assert.match(promoted.text, /is a live test already: a deploy ended its shadow mode/);
+  const report = await reportOf(path);
+  assert.equal(report.trackSets[0]!.shadow?.mode, 'ended');
 });

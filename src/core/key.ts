@@ -35,8 +35,9 @@ export function serializeKey(key: unknown): string {
       return key ? 'true' : 'false';
     case 'object':
       if (key === null) break;
-      if (key instanceof Date) return dateText(key, 'key');
       try {
+        // Inside the try: `instanceof` on a revoked Proxy throws.
+        if (key instanceof Date) return dateText(key, 'key');
         if (!Array.isArray(key) && hasToJson(key)) {
           // The key is what toJSON() returns, serialized as a key: a URL is its href, as a Date is its ISO text.
           const json: unknown = (key as { toJSON(): unknown }).toJSON();
@@ -64,7 +65,16 @@ function stackRanOut(error: unknown): unknown {
     return new TracksError('key: nested too deeply to serialize from here (the call stack ran out); pass a flatter key (a few ids, say)');
   }
   // The key's toJSON(), a getter or a Proxy threw: say so, keeping the error as the cause.
-  return new TracksError(`key: serializing it threw ${escapeControl(error instanceof Error ? `${error.name}: ${error.message}` : String(error))} (from its toJSON(), a getter or a Proxy); pass a plain key, or make that code return one`, { cause: error });
+  return new TracksError(`key: serializing it threw ${escapeControl(thrownText(error))} (from its toJSON(), a getter or a Proxy); pass a plain key, or make that code return one`, { cause: error });
+}
+
+/** What was thrown, as text, whatever it is (an object with no prototype has no toString). */
+function thrownText(error: unknown): string {
+  try {
+    return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  } catch {
+    return `a value of type ${typeof error}`;
+  }
 }
 
 function numberText(value: number, path: string): string {

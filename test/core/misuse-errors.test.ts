@@ -265,6 +265,9 @@ describe('definitions and keys whose own code misbehaves', () => {
       [new Proxy({}, { ownKeys: () => { throw new TypeError('no keys'); } }), /threw TypeError: no keys/, 'TypeError'],
       [{ get id(): string { throw new Error('not loaded'); } }, /threw Error: not loaded/, 'Error'],
     ];
+    const { proxy: revoked, revoke } = Proxy.revocable({}, {});
+    revoke();
+    keys.push([revoked, /threw TypeError: .*revoked/, 'TypeError']);
     for (const [key, pattern, cause] of keys) {
       assert.throws(
         () => new Keyed({ key }).name,
@@ -272,5 +275,8 @@ describe('definitions and keys whose own code misbehaves', () => {
           error instanceof TracksError && pattern.test(error.message) && /^key: /.test(error.message) && !/nested too deeply/.test(error.message) && (error.cause as Error).name === cause,
       );
     }
+    // A thrown value with no toString at all is still described.
+    const bare = { toJSON: (): never => { throw Object.create(null) as never; } };
+    throwsTracksError(() => new Keyed({ key: bare }).name, /^key: serializing it threw a value of type object/);
   });
 });

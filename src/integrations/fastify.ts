@@ -37,16 +37,45 @@ const FASTIFY: RequestReader<FastifyRequest, FastifyReply> = {
   https: (request) => request.protocol === 'https',
   setCookie: (_request, reply, cookie) => {
     if (reply.sent || reply.raw.headersSent) return false;
-    void reply.header('set-cookie', cookie);
-    // On the raw response too: a route that hijacks the reply later writes only those headers.
-    // Otherwise Fastify's set-cookie list, which holds this cookie, replaces the raw one.
+    // On the raw response, beside the cookies the application set there (a session
+    // middleware's), and sent by a route that hijacks the reply as well.
     const raw = reply.raw;
     // appendHeader came to HTTP/2 responses in Node 20.12; before it, add to what is there.
     if (typeof raw.appendHeader === 'function') raw.appendHeader('set-cookie', cookie);
-    else raw.setHeader('set-cookie', [...[raw.getHeader('set-cookie') ?? []].flat().map(String), cookie]);
+    else raw.setHeader('set-cookie', [...cookieList(raw.getHeader('set-cookie')), cookie]);
+    keepRawCookies(raw);
     return true;
   },
 };
+
+const KEEPS_RAW_COOKIES = Symbol('tracks.keepsRawCookies');
+
+/**
+ * Fastify sends its own header list with writeHead, and a set-cookie there replaces the raw
+ * response's (its cookies and ours): for this response, the raw ones are added to that list
+ * first. Only for a response carrying a new visitor's cookie, so other requests cost nothing.
+ */
+function keepRawCookies(raw: object): void {
+  const response = raw as { writeHead: (...args: unknown[]) => unknown; getHeader(name: string): unknown; [KEEPS_RAW_COOKIES]?: true };
+  if (response[KEEPS_RAW_COOKIES]) return;
+  response[KEEPS_RAW_COOKIES] = true;
+  const writeHead = response.writeHead;
+  response.writeHead = function (this: unknown, ...args: unknown[]): unknown {
+    // writeHead(status[, message][, headers]): Fastify passes its list as a plain object.
+    const headers = args.slice(1).find((a): a is Record<string, unknown> => typeof a === 'object' && a !== null && !Array.isArray(a));
+    if (headers !== undefined && headers['set-cookie'] !== undefined) {
+      const onRaw = cookieList(response.getHeader('set-cookie'));
+      headers['set-cookie'] = [...onRaw, ...cookieList(headers['set-cookie']).filter((cookie) => !onRaw.includes(cookie))];
+    }
+    return Reflect.apply(writeHead, this, args);
+  };
+}
+
+/** A set-cookie header's value as a list of cookies. */
+function cookieList(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  return (Array.isArray(value) ? value : [value]).map(String);
+}
 
 /**
  * Fastify plugin: every request runs in a tracks scope, so `new DelayTracks()` with no key

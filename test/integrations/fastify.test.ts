@@ -103,3 +103,31 @@ test('Fastify: a new visitor’s cookie is sent when the route hijacks the reply
   }
 });
 
+
+test('Fastify: a new visitor’s cookie leaves the cookies the application set on the raw response (a session middleware’s), before or after the run, and those it set through Fastify', async () => {
+  const app = Fastify();
+  await app.register(tracksPlugin, { anonymousKey: true });
+  app.get('/before', async (_request, reply) => {
+    reply.raw.setHeader('set-cookie', 'sid=abc; HttpOnly');
+    return { track: new AdapterDelayTracks().name };
+  });
+  app.get('/after', async (_request, reply) => {
+    const name = new AdapterDelayTracks().name;
+    reply.raw.appendHeader('set-cookie', 'sid=def; HttpOnly');
+    return { track: name };
+  });
+  app.get('/both', async (_request, reply) => {
+    reply.raw.setHeader('set-cookie', 'sid=ghi; HttpOnly');
+    void reply.header('set-cookie', 'theirs=1');
+    return { track: new AdapterDelayTracks().name };
+  });
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    const names = async (path: string) => (await fetch(`${url}${path}`)).headers.getSetCookie().map((c) => c.split('=')[0]).sort();
+    assert.deepEqual(await names('/before'), ['sid', 'tracks_visitor']);
+    assert.deepEqual(await names('/after'), ['sid', 'tracks_visitor']);
+    assert.deepEqual(await names('/both'), ['sid', 'theirs', 'tracks_visitor']);
+  } finally {
+    await app.close();
+  }
+});

@@ -21,7 +21,7 @@ export interface ScopeState {
   readonly context: unknown;
   /** The track each set chose in this scope for its key, by set id (the last run's, when a set ran twice). */
   readonly chosen: Record<string, string>;
-  /** Whether `key` and `context` are known without resolving them (a lazy scope resolves on first use, and may set a cookie then). */
+  /** Whether `key` is known without resolving it (a lazy scope resolves its key on first use, and may set a cookie then; its context when first read). */
   readonly settled: boolean;
   /** In a shadow candidate's run (see runInShadowScope), its shadow context: nothing run in it is recorded. */
   readonly shadowRun?: ShadowContext | undefined;
@@ -64,42 +64,47 @@ export function scopeStateOf(scope: TracksScope): ScopeState {
 /**
  * A scope whose key and context are read on first use (the first run that needs them), not
  * when the request begins: frameworks authenticate in hooks that may run after the adapter's.
+ * Each is read on its own: a context function that throws (at every read of the context) does
+ * not take the key with it, so a conversion, which needs only the key, is still recorded.
  */
-export function lazyScopeState(resolve: () => TracksScope): ScopeState {
-  return new LazyScopeState(resolve);
+export function lazyScopeState(resolveKey: () => unknown, resolveContext?: () => unknown): ScopeState {
+  return new LazyScopeState(resolveKey, resolveContext);
 }
 
 // A class, not an object literal with getters: adapters make one per request, and a literal's
 // getters are new closures defined on a slow path each time (1.7 µs and garbage per request).
 class LazyScopeState implements ScopeState {
   readonly chosen = Object.create(null) as Record<string, string>;
-  #resolve: (() => TracksScope) | undefined;
+  #resolveKey: (() => unknown) | undefined;
+  #resolveContext: (() => unknown) | undefined;
   #key: string | null = null;
   #context: unknown;
 
-  constructor(resolve: () => TracksScope) {
-    this.#resolve = resolve;
+  constructor(resolveKey: () => unknown, resolveContext: (() => unknown) | undefined) {
+    this.#resolveKey = resolveKey;
+    this.#resolveContext = resolveContext;
   }
 
   get key(): string | null {
-    if (this.#resolve !== undefined) this.#settle();
+    if (this.#resolveKey !== undefined) {
+      const key = this.#resolveKey();
+      this.#key = key === undefined || key === null ? null : serializeKey(key);
+      this.#resolveKey = undefined; // settled; the request it closes over is released
+    }
     return this.#key;
   }
 
   get context(): unknown {
-    if (this.#resolve !== undefined) this.#settle();
+    if (this.#resolveContext !== undefined) {
+      this.#context = this.#resolveContext();
+      this.#resolveContext = undefined;
+    }
     return this.#context;
   }
 
+  /** The key is known (the context is read when first asked for). */
   get settled(): boolean {
-    return this.#resolve === undefined;
-  }
-
-  #settle(): void {
-    const { key, context } = scopeStateOf(this.#resolve!());
-    this.#key = key;
-    this.#context = context;
-    this.#resolve = undefined; // settled; the request it closes over is released
+    return this.#resolveKey === undefined;
   }
 }
 

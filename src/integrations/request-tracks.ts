@@ -168,6 +168,7 @@ export function requestPlanner<Req, Res, Context>(
       if (parsed.unknownSets.length > 0) unknownSets = parsed.unknownSets;
     }
     // Read when the first run needs them, so that authentication hooks running after this one count.
+    const context = options.context;
     const scope = lazyScopeState(() => {
       let key = options.key?.(request);
       if ((key === undefined || key === null || key === '') && anonymous !== undefined) {
@@ -187,8 +188,8 @@ export function requestPlanner<Req, Res, Context>(
         }
       }
       // An empty key is no key (as OpenFeature's empty targetingKey): never one shared assignment.
-      return { key: key === '' ? undefined : key, context: options.context?.(request) };
-    });
+      return key === '' ? undefined : key;
+    }, context === undefined ? undefined : () => context(request));
     return unknownSets === undefined ? { scope, forced } : { scope, forced, unknownSets };
   };
 }

@@ -136,3 +136,41 @@ test('Express: req.tracks in a mounted app, a router and a second app; each requ
     await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
   }
 });
+
+test("Express: a context function that throws does not take the key with it: the request's conversion is recorded for its key, and a run sees the context's error", async () => {
+  const { close, configure, flush, memoryStore } = await import('../../src/index.js');
+  const store = memoryStore();
+  configure({ store, flushInterval: 60_000 });
+  const app = express();
+  app.use(
+    tracks({
+      key: () => 'user-42',
+      context: () => {
+        throw new Error('the session store is down');
+      },
+    }),
+  );
+  app.post('/buy', (_req, res) => {
+    convert({ metric: 'purchase', value: 12.5 });
+    let run: string;
+    try {
+      run = new AdapterDelayTracks().name;
+    } catch (error) {
+      run = `threw: ${(error as Error).message}`;
+    }
+    res.json({ run });
+  });
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  try {
+    const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/buy`, { method: 'POST' });
+    assert.deepEqual(await response.json(), { run: 'threw: the session store is down' });
+    await flush();
+    const conversions = store.events.filter((e) => e.kind === 'conversion');
+    assert.deepEqual(conversions.map((c) => (c as { unit: string }).unit.endsWith('user-42') || (c as { unit: string }).unit), [true]);
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await close();
+  }
+});

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { runForced } from '../core/forcing.js';
+import { TracksError, messageOf } from '../errors.js';
 import { runInScope } from '../core/request-scope.js';
 import type { ScopeState } from '../core/request-scope.js';
 import { reportUnknownForced, requestPlanner } from './request-tracks.js';
@@ -106,8 +107,19 @@ export const tracksPlugin: FastifyPluginCallback<TracksAdapterOptions<FastifyReq
       done(error as Error);
       return;
     }
-    fastify.decorateRequest('tracks', null);
-    fastify.decorateRequest(SCOPE, null);
+    try {
+      fastify.decorateRequest('tracks', null);
+      fastify.decorateRequest(SCOPE, null);
+    } catch (error) {
+      // Fastify refuses a second decoration on one path (registered at the root and again in a
+      // child, or twice): said as ours, through registration, not thrown out of it.
+      done(
+        new TracksError(
+          `tracks/fastify: the plugin is registered already in this context or a parent of it (${messageOf(error)}); register it once, on the root instance to cover the whole application, or in sibling plugins, each with its own options`,
+        ),
+      );
+      return;
+    }
     fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction) => {
       const planned = plan(request, reply);
       if (planned.refuse) {

@@ -284,7 +284,11 @@ function cookiesOf(header: string | undefined, name: string): string[] {
   const values: string[] = [];
   for (const part of header.split(';')) {
     const at = part.indexOf('=');
-    if (at > 0 && part.slice(0, at).trim() === name) values.push(part.slice(at + 1).trim());
+    if (at <= 0 || part.slice(0, at).trim() !== name) continue;
+    // As RFC 6265 allows, a value in double quotes (a proxy or library that rewrote the cookie),
+    // and an id in capitals: still the visitor's id, the same key as before.
+    const value = part.slice(at + 1).trim();
+    values.push((value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value).toLowerCase());
   }
   return values;
 }

@@ -131,3 +131,31 @@ test('Fastify: a new visitor’s cookie leaves the cookies the application set o
     await app.close();
   }
 });
+
+test('Fastify: registering the plugin again under a context that has it is a TracksError through ready(), not an exception thrown out of registration', async () => {
+  const app = Fastify();
+  await app.register(tracksPlugin, {});
+  void app.register(async (child) => {
+    await child.register(tracksPlugin, { key: () => 'child-key' });
+  });
+  await assert.rejects(app.ready(), (error: unknown) => error instanceof TracksError && /registered already in this context or a parent of it/.test(error.message));
+  await app.close().catch(() => {});
+});
+
+test('Fastify: a visitor cookie in double quotes or in capitals (a proxy rewrote it) is still the visitor’s key, not a new one', async () => {
+  const app = Fastify();
+  await app.register(tracksPlugin, { anonymousKey: true });
+  app.get('/', async () => ({ key: new AdapterDelayTracks().key }));
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    const first = await fetch(`${url}/`);
+    const { key } = (await first.json()) as { key: string };
+    for (const cookie of [`tracks_visitor="${key}"`, `tracks_visitor=${key.toUpperCase()}`]) {
+      const again = await fetch(`${url}/`, { headers: { cookie } });
+      assert.deepEqual(await again.json(), { key }, cookie);
+      assert.equal(again.headers.get('set-cookie'), null, `${cookie}: no new id issued`);
+    }
+  } finally {
+    await app.close();
+  }
+});

@@ -138,7 +138,9 @@ test('Fastify: registering the plugin again under a context that has it is a Tra
   void app.register(async (child) => {
     await child.register(tracksPlugin, { key: () => 'child-key' });
   });
-  await assert.rejects(app.ready(), (error: unknown) => error instanceof TracksError && /registered already in this context or a parent of it/.test(error.message));
+  await assert.rejects(async () => {
+    await app.ready();
+  }, (error: unknown) => error instanceof TracksError && /registered already in this context or a parent of it/.test(error.message));
   await app.close().catch(() => {});
 });
 

@@ -42,6 +42,26 @@ function controllable(): Store & { mode: 'ok' | 'down' | 'hang'; inner: ReturnTy
   return store;
 }
 
+/** A SQLite outbox whose every spill first waits `ms` (a sibling process holding its lock). */
+function slowSpilling(path: string, ms: number): Outbox {
+  const real = sqliteOutbox(path);
+  return {
+    ...real,
+    path: real.path,
+    open: (o) => real.open(o),
+    spill: async (events, o) => {
+      await sleep(ms);
+      await real.spill(events, o);
+    },
+    spillNow: (events, waitMs) => real.spillNow(events, waitMs),
+    peek: (limit, o) => real.peek(limit, o),
+    remove: (upTo, o) => real.remove(upTo, o),
+    quarantine: (items, o) => real.quarantine(items, o),
+    counts: (o) => real.counts(o),
+    close: () => real.close(),
+  };
+}
+
 test('a store migrated by a newer tracks: events wait or spill, none is quarantined', async () => {
   const path = join(dir, 'newer.db');
   const db = new BetterSqlite3(path);
@@ -61,22 +81,7 @@ test('a store migrated by a newer tracks: events wait or spill, none is quaranti
 test('flush() and close() keep their bound while the outbox is slow and the store is down', async () => {
   const store = controllable();
   store.mode = 'down';
-  const real = sqliteOutbox(join(dir, 'slow.outbox'));
-  const slow: Outbox = {
-    ...real,
-    path: real.path,
-    open: (o) => real.open(o),
-    spill: async (events, o) => {
-      await sleep(150);
-      await real.spill(events, o);
-    },
-    spillNow: (events, ms) => real.spillNow(events, ms),
-    peek: (limit, o) => real.peek(limit, o),
-    remove: (upTo, o) => real.remove(upTo, o),
-    quarantine: (items, o) => real.quarantine(items, o),
-    counts: (o) => real.counts(o),
-    close: () => real.close(),
-  };
+  const slow = slowSpilling(join(dir, 'slow.outbox'), 150);
   const options = { flushTimeout: 600, writeTimeout: 400, batchSize: 200, maxBuffered: 20_000, retryDelay: 20, flushInterval: 50 };
   const recorder = new Recorder(store, options, slow);
   const uninstall = installRunHooks(recorder.hooks);
@@ -475,22 +480,7 @@ test('close(): a write that lands while the last spill runs (its store ignored b
       await inner.write(events);
     },
   };
-  const real = sqliteOutbox(join(dir, 'late-landing.outbox'));
-  const slowSpill: Outbox = {
-    ...real,
-    path: real.path,
-    open: (o) => real.open(o),
-    spill: async (events, o) => {
-      await sleep(150);
-      await real.spill(events, o);
-    },
-    spillNow: (events, ms) => real.spillNow(events, ms),
-    peek: (limit, o) => real.peek(limit, o),
-    remove: (upTo, o) => real.remove(upTo, o),
-    quarantine: (events, o) => real.quarantine(events, o),
-    counts: (o) => real.counts(o),
-    close: () => real.close(),
-  };
+  const slowSpill = slowSpilling(join(dir, 'late-landing.outbox'), 150);
   const recorder = new Recorder(store, { flushTimeout: 100, writeTimeout: 2_000 }, slowSpill);
   const uninstall = installRunHooks(recorder.hooks);
   const recorded = 20;
@@ -503,7 +493,7 @@ test('close(): a write that lands while the last spill runs (its store ignored b
   await sleep(300);
   const s = recorder.stats();
   // Each event counted once: by the spill that took it (the late write found its batch gone).
-  const db = new BetterSqlite3(real.path, { readonly: true });
+  const db = new BetterSqlite3(slowSpill.path, { readonly: true });
   const inOutbox = (db.prepare('SELECT COUNT(*) AS n FROM tracks_outbox').get() as { n: number }).n;
   db.close();
   assert.ok(inOutbox >= recorded, `${inOutbox} rows spilled`);

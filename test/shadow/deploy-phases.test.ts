@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { TrackSet, close, configure, convert, flush, promoteTrackSet, rampTrackSet, sqliteStore } from '../../src/index.js';
-import type { RecordedEvent, ShadowOptions } from '../../src/index.js';
+import type { RecordedEvent, Recorder, ShadowOptions } from '../../src/index.js';
 import { inShadowMode } from '../../src/stores/control-state.js';
 import { runCli } from '../../src/cli/run-cli.js';
 import { sleep } from '../support/pace.js';
@@ -56,6 +56,21 @@ async function reportOf(path: string): Promise<ReportJson> {
   const code = await runCli(['report', '--store', path, '--json'], { stdout: (t) => out.push(t), stderr: (t) => out.push(t), env: {} });
   assert.equal(code, 0, out.join('\n'));
   return JSON.parse(out.join('\n')) as ReportJson;
+}
+
+/** Records 50 shadow runs to a new SQLite store, ramps 'new' to 3 from the CLI's side, and has the process apply it. */
+async function shadowRunsThenRamp(path: string): Promise<Recorder> {
+  const recorder = configure({ store: path })!;
+  for (let i = 0; i < 50; i++) await new CatalogShadow({ key: `user-${i}` }).run();
+  await flush();
+  const control = sqliteStore(path);
+  try {
+    await rampTrackSet(control, 'deploy-shadow', { weights: { new: 3 } });
+  } finally {
+    await control.close();
+  }
+  await recorder.refreshControls();
+  return recorder;
 }
 
 test('a deploy that puts a live set in shadow mode starts a phase: conversions made while everyone is served the baseline are not credited to the tracks of before', async () => {
@@ -124,16 +139,7 @@ test('a deploy that ends shadow mode (no promote) starts a live phase, whose use
 
 test('a ramp during shadow mode records the shadow phase the processes then run in: one phase per change, not a second, empty one', async () => {
   const path = join(dir, 'ramp-in-shadow.db');
-  const recorder = configure({ store: path })!;
-  for (let i = 0; i < 50; i++) await new CatalogShadow({ key: `user-${i}` }).run();
-  await flush();
-  const control = sqliteStore(path);
-  try {
-    await rampTrackSet(control, 'deploy-shadow', { weights: { new: 3 } });
-  } finally {
-    await control.close();
-  }
-  await recorder.refreshControls();
+  const recorder = await shadowRunsThenRamp(path);
   for (let i = 50; i < 100; i++) await new CatalogShadow({ key: `user-${i}` }).run();
   await flush();
   await close();
@@ -149,13 +155,9 @@ test('a ramp during shadow mode records the shadow phase the processes then run 
 
 test('a promotion after a weights ramp during shadow records no phase with the ended ramp\'s weights: the processes record it with the weights they serve', async () => {
   const path = join(dir, 'promote-after-ramp.db');
-  const recorder = configure({ store: path })!;
-  for (let i = 0; i < 50; i++) await new CatalogShadow({ key: `user-${i}` }).run();
-  await flush();
+  const recorder = await shadowRunsThenRamp(path);
   const control = sqliteStore(path);
   try {
-    await rampTrackSet(control, 'deploy-shadow', { weights: { new: 3 } });
-    await recorder.refreshControls();
     await promoteTrackSet(control, 'deploy-shadow');
   } finally {
     await control.close();

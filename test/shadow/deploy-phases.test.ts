@@ -58,6 +58,25 @@ async function reportOf(path: string): Promise<ReportJson> {
   return JSON.parse(out.join('\n')) as ReportJson;
 }
 
+const users = 300;
+
+/** One deploy's process: `users` users run (and convert, when asked), then it ends; the next starts a few ms later. */
+async function deploy(path: string, run: (key: string) => unknown, converts: boolean): Promise<void> {
+  configure({ store: path });
+  for (let i = 0; i < users; i++) {
+    await run(`user-${i}`);
+    if (converts) convert({ key: `user-${i}`, metric: 'buy' });
+  }
+  await flush();
+  await close();
+  await sleep(5);
+}
+
+/** A set's phases as these tests compare them. */
+function phasesOf(set: ReportJson['trackSets'][number]): Array<{ index: number; shadow: boolean | null; users: number }> {
+  return set.phases.map((p) => ({ index: p.index, shadow: p.shadow, users: p.users }));
+}
+
 /** Records 50 shadow runs to a new SQLite store, ramps 'new' to 3 from the CLI's side, and has the process apply it. */
 async function shadowRunsThenRamp(path: string): Promise<Recorder> {
   const recorder = configure({ store: path })!;
@@ -75,22 +94,11 @@ async function shadowRunsThenRamp(path: string): Promise<Recorder> {
 
 test('a deploy that puts a live set in shadow mode starts a phase: conversions made while everyone is served the baseline are not credited to the tracks of before', async () => {
   const path = join(dir, 'live-then-shadow.db');
-  const users = 300;
-  configure({ store: path });
-  for (let i = 0; i < users; i++) new CatalogLive({ key: `user-${i}` }).run();
-  await flush();
-  await close();
-  await sleep(5); // the next deploy starts a millisecond or more later
-  configure({ store: path });
-  for (let i = 0; i < users; i++) {
-    await new CatalogShadow({ key: `user-${i}` }).run(); // everyone served 'old'
-    convert({ key: `user-${i}`, metric: 'buy' });
-  }
-  await flush();
-  await close();
+  await deploy(path, (key) => new CatalogLive({ key }).run(), false);
+  await deploy(path, (key) => new CatalogShadow({ key }).run(), true); // everyone served 'old'
   const [set] = (await reportOf(path)).trackSets;
   assert.deepEqual(
-    set!.phases.map((p) => ({ index: p.index, shadow: p.shadow, users: p.users })),
+    phasesOf(set!),
     [
       { index: 1, shadow: false, users },
       { index: 2, shadow: true, users: 0 },
@@ -105,22 +113,11 @@ test('a deploy that puts a live set in shadow mode starts a phase: conversions m
 
 test('a deploy that ends shadow mode (no promote) starts a live phase, whose users are counted', async () => {
   const path = join(dir, 'shadow-then-live.db');
-  const users = 300;
-  configure({ store: path });
-  for (let i = 0; i < users; i++) await new CatalogShadow({ key: `user-${i}` }).run();
-  await flush();
-  await close();
-  await sleep(5);
-  configure({ store: path });
-  for (let i = 0; i < users; i++) {
-    new CatalogLive({ key: `user-${i}` }).run();
-    convert({ key: `user-${i}`, metric: 'buy' });
-  }
-  await flush();
-  await close();
+  await deploy(path, (key) => new CatalogShadow({ key }).run(), false);
+  await deploy(path, (key) => new CatalogLive({ key }).run(), true);
   const [set] = (await reportOf(path)).trackSets;
   assert.deepEqual(
-    set!.phases.map((p) => ({ index: p.index, shadow: p.shadow, users: p.users })),
+    phasesOf(set!),
     [
       { index: 1, shadow: true, users: 0 },
       { index: 2, shadow: false, users },
@@ -145,7 +142,7 @@ test('a ramp during shadow mode records the shadow phase the processes then run 
   await close();
   const [set] = (await reportOf(path)).trackSets;
   assert.deepEqual(
-    set!.phases.map((p) => ({ index: p.index, shadow: p.shadow, users: p.users })),
+    phasesOf(set!),
     [
       { index: 1, shadow: true, users: 0 },
       { index: 2, shadow: true, users: 0 },

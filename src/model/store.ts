@@ -28,7 +28,17 @@ export interface CallOptions {
    * alive until they settle, as any awaited I/O does.
    */
   readonly background?: boolean;
+  /**
+   * For a write: the store may hand the caller, at once, a way to settle the write on the spot,
+   * with nothing asynchronous left to run (the process's `exit`): it gives the write up when it
+   * has not begun committing, else waits for its commit (up to `waitMs`), and says whether it
+   * committed. Recording's last spill at exit then leaves out events already stored.
+   */
+  readonly settleNow?: (settle: (waitMs: number) => boolean) => void;
 }
+
+/** A call's timing as a store's own work carries it: signal, deadline and whether it is recording's own. */
+export type CallTiming = Required<Pick<CallOptions, 'signal' | 'deadline' | 'background'>>;
 
 /**
  * How to write a control state: a call's options, and the epoch the write expects to replace.

@@ -1,5 +1,5 @@
 import { isFinishing } from '../model/finishing-call.js';
-import type { CallOptions } from '../model/store.js';
+import type { CallTiming } from '../model/store.js';
 import { StoreError } from '../model/store-error.js';
 
 /**
@@ -12,7 +12,7 @@ import { StoreError } from '../model/store-error.js';
  * outcome decides whether the events were written, so it is waited for, up to another `ms`,
  * instead of being taken for a failure and written a second time.
  */
-export async function withDeadline<T>(ms: number, what: string, call: (options: Required<CallOptions>) => Promise<T>, giveUp?: AbortSignal): Promise<T> {
+export async function withDeadline<T>(ms: number, what: string, call: (options: CallTiming) => Promise<T>, giveUp?: AbortSignal): Promise<T> {
   const controller = new AbortController();
   const deadline = Date.now() + ms;
   // Recording's calls run in the background: neither they nor their deadline keep the process

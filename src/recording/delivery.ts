@@ -58,6 +58,12 @@ interface Waiter {
   resolve(): void;
 }
 
+/** The write under way: its events, and how to settle it on the spot when the store offers that. */
+interface WriteUnderWay {
+  readonly events: readonly RecordedEvent[];
+  settle?: (waitMs: number) => boolean;
+}
+
 /**
  * Moves events from the buffer to the store, and only that: one batch at a time, each store
  * call under a deadline. A transient failure (unreachable, busy, silent, timed out) puts the
@@ -114,6 +120,8 @@ export class Delivery {
   readonly #refusals = new RefusalNarrowing();
   /** Aborted when recording closes and stops waiting for the write under way (see stopWriting). */
   readonly #giveUpWrites = new AbortController();
+  /** The write under way, and how to settle it on the spot when the store offers that (see settleAtExit). */
+  #writing: WriteUnderWay | undefined;
 
   constructor(store: Store, outbox: Outbox | undefined, buffer: EventBuffer, errors: ErrorReporter, options: DeliveryOptions) {
     this.#store = store;
@@ -340,11 +348,13 @@ export class Delivery {
   /** One write under the deadline; the failure, or undefined when the store confirmed it. */
   async #write(events: readonly RecordedEvent[]): Promise<unknown> {
     this.#writingSince = monotonicNow();
+    const writing: WriteUnderWay = { events };
+    this.#writing = writing;
     try {
       await withDeadline(
         this.#options.writeTimeout,
         `writing ${events.length} events to ${this.#store.description}`,
-        (call) => this.#store.write(events, call),
+        (call) => this.#store.write(events, { ...call, settleNow: (settle) => (writing.settle = settle) }),
         this.#giveUpWrites.signal,
       );
       this.#retry.succeed();
@@ -366,7 +376,22 @@ export class Delivery {
       return error ?? new Error('the store failed without an error');
     } finally {
       this.#writingSince = 0;
+      if (this.#writing === writing) this.#writing = undefined;
     }
+  }
+
+  /**
+   * For the process's `exit`, when no promise settles any more, before the last spill: settles
+   * the write under way on the spot where the store offers that (a SQLite write: given up unless
+   * committing, else its commit waited for, up to `waitMs`). A batch it committed is settled and
+   * counted written, so the last spill, which takes every event still held, leaves it out.
+   */
+  settleAtExit(waitMs: number): void {
+    const writing = this.#writing;
+    if (writing?.settle === undefined || !writing.settle(waitMs)) return;
+    this.#writing = undefined;
+    const settled = this.#buffer.settleEvents(writing.events);
+    this.counts.written += settled;
   }
 
   #retryLater(): void {

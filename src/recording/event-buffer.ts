@@ -119,6 +119,19 @@ export class EventBuffer {
     return this.#out.has(batch);
   }
 
+  /**
+   * Settles the taken-out batch holding exactly `events` (the array a write was given), as
+   * `settle` would; how many events that was (0 when no batch holds them: an outbox batch's).
+   */
+  settleEvents(events: readonly RecordedEvent[]): number {
+    for (const batch of this.#out) {
+      if (batch.events !== events) continue;
+      this.#release(batch);
+      return events.length;
+    }
+    return 0;
+  }
+
   /** The batch is written, spilled, quarantined or dropped: it no longer counts. */
   settle(batch: Batch): void {
     this.#release(batch);

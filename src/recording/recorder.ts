@@ -510,6 +510,8 @@ export class Recorder {
    */
   spillNow(): void {
     if (this.#open) this.#collect();
+    // A write committing now would be stored and spilled both: its outcome is waited for first.
+    this.#delivery.settleAtExit(Math.min(this.#options.writeTimeout, EXIT_COMMIT_WAIT_MS));
     for (let round = 1; ; round++) {
       const events = this.#buffer.everything();
       this.#buffer.clear();
@@ -556,6 +558,9 @@ export class Recorder {
     this.#shadows.collect(this.#accept);
   }
 }
+
+/** How long the exit waits for a write caught committing (a SQLite commit takes milliseconds). */
+const EXIT_COMMIT_WAIT_MS = 1_000;
 
 /** Spills at exit, at most: after them, events an onError handler records are counted as dropped (see Recorder.spillNow). */
 const SPILL_NOW_ROUNDS = 3;

@@ -6,7 +6,7 @@ import { assertStorable } from '../model/check-event.js';
 import type { ControlState, RecordedEvent } from '../model/events.js';
 import { EVENT_KINDS, EVENT_TABLES } from '../model/event-tables.js';
 import type { Cell, Column, EventTable } from '../model/event-tables.js';
-import type { CallOptions, StickyAssignment, Store, WriteControlOptions } from '../model/store.js';
+import type { CallOptions, CallTiming, StickyAssignment, Store, WriteControlOptions } from '../model/store.js';
 import { keepingAlive } from '../model/keep-alive.js';
 import { StoreError } from '../model/store-error.js';
 import { codeOf, messageOf } from '../errors.js';
@@ -368,7 +368,7 @@ export class PostgresStore implements Store {
   }
 
   /** The call's deadline and signal, or this store's default deadline when the caller gave none. */
-  #timing(options: CallOptions): Required<CallOptions> {
+  #timing(options: CallOptions): CallTiming {
     const deadline = options.deadline ?? Date.now() + this.#timeoutMs;
     return { signal: options.signal ?? AbortSignal.timeout(Math.max(1, deadline - Date.now())), deadline, background: options.background === true };
   }
@@ -378,13 +378,13 @@ export class PostgresStore implements Store {
    * connection's socket is destroyed (so a silent server cannot keep it) and the call fails
    * with a transient timeout; a connection that failed or timed out is never put back.
    */
-  #withClient<T>(call: Required<CallOptions>, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  #withClient<T>(call: CallTiming, fn: (client: PoolClient) => Promise<T>): Promise<T> {
     // The sockets of the pool this store makes do not hold the process open (see #poolNow): a
     // caller waiting for this call does, unless it is recording's own, in the background.
     return call.background ? this.#onClient(call, fn) : keepingAlive(this.#onClient(call, fn));
   }
 
-  async #onClient<T>(call: Required<CallOptions>, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  async #onClient<T>(call: CallTiming, fn: (client: PoolClient) => Promise<T>): Promise<T> {
     const timeout = () => new StoreError(`tracks: ${this.description} did not answer in time`, { transient: true, code: 'TRACKS_TIMEOUT' });
     if (call.signal.aborted) throw timeout();
     const connecting = this.#poolNow().connect();
@@ -443,7 +443,7 @@ export class PostgresStore implements Store {
   }
 
   /** BEGIN, with server-side timeouts set to the time left, so the server gives up by the deadline too. */
-  async #begin(client: PoolClient, call: Required<CallOptions>, readOnly = false): Promise<void> {
+  async #begin(client: PoolClient, call: CallTiming, readOnly = false): Promise<void> {
     const left = Math.max(1, Math.min(MAX_TIMEOUT_MS, Math.floor(call.deadline - Date.now())));
     try {
       await client.query(
@@ -456,7 +456,7 @@ export class PostgresStore implements Store {
   }
 
   /** Runs `fn` in one transaction on a connection of its own (see #withClient), committed, or rolled back when it throws. */
-  #transaction<T>(call: Required<CallOptions>, fn: (client: PoolClient) => Promise<T>, readOnly = false): Promise<T> {
+  #transaction<T>(call: CallTiming, fn: (client: PoolClient) => Promise<T>, readOnly = false): Promise<T> {
     return this.#withClient(call, async (client) => {
       await this.#begin(client, call, readOnly);
       try {
@@ -483,7 +483,7 @@ export class PostgresStore implements Store {
   // ---- schema ----
 
   /** Creates or upgrades the tables once per store (again after a failure, or after they vanished). */
-  async #migrate(call: Required<CallOptions>): Promise<void> {
+  async #migrate(call: CallTiming): Promise<void> {
     // A foreground call may wait for a migration a background one started: it keeps the process alive meanwhile.
     if (this.#migrated !== undefined && !call.background) await keepingAlive(this.#migrated);
     this.#migrated ??= this.#withClient(call, (client) =>
@@ -546,7 +546,7 @@ export class PostgresStore implements Store {
   }
 
   /** Whether the tracks tables exist at this version; creates nothing. */
-  async #hasTables(call: Required<CallOptions>, read: 'data' | 'controls' = 'data'): Promise<boolean> {
+  async #hasTables(call: CallTiming, read: 'data' | 'controls' = 'data'): Promise<boolean> {
     if (this.#tablesSeen) return true;
     const version = await this.#withClient(call, (client) => this.#installedVersion(client));
     const state = readableVersion(`the PostgreSQL store ${this.description}`, version, POSTGRES_MIGRATIONS.length, POSTGRES_MIGRATIONS.length, read);
@@ -573,7 +573,7 @@ export class PostgresStore implements Store {
    * server's cores share the index work). Each chunk is its own transaction and idempotent,
    * so a batch cut short by a failure is simply written again.
    */
-  async #insert(table: EventTable, rows: Cell[][], call: Required<CallOptions>): Promise<void> {
+  async #insert(table: EventTable, rows: Cell[][], call: CallTiming): Promise<void> {
     const chunk = Math.max(CHUNK_ROWS, Math.ceil(rows.length / Math.min(PARALLEL_WRITES, this.#maxConnections)));
     const writes: Promise<void>[] = [];
     for (let from = 0; from < rows.length; from += chunk) writes.push(this.#copyChunk(table, rows.slice(from, from + chunk), call));
@@ -591,7 +591,7 @@ export class PostgresStore implements Store {
    * way rests for a while (doubling while conflicts go on), so a workload with many repeats
    * does not pay for failed attempts.
    */
-  async #copyChunk(table: EventTable, rows: Cell[][], call: Required<CallOptions>): Promise<void> {
+  async #copyChunk(table: EventTable, rows: Cell[][], call: CallTiming): Promise<void> {
     const names = table.columns.map((c) => c.name).join(', ');
     const text = copyRows(table.columns, rows);
     const direct = this.#direct.get(table.table) ?? { skip: 0, rest: 1 };
@@ -630,7 +630,7 @@ export class PostgresStore implements Store {
    * Rows of one analysis query, in a read-only transaction with JIT off (compiling costs more
    * than these single-pass aggregates gain) and room for the join's hash table in memory.
    */
-  #analysisRows<T extends QueryResultRow>(sql: string, params: unknown[], call: Required<CallOptions>, plan?: AnalysisPlan): Promise<T[]> {
+  #analysisRows<T extends QueryResultRow>(sql: string, params: unknown[], call: CallTiming, plan?: AnalysisPlan): Promise<T[]> {
     return this.#transaction(
       call,
       async (client) => {
@@ -648,7 +648,7 @@ export class PostgresStore implements Store {
    * distinct units and hashes the million exposures instead of the unit totals, at twice the
    * cost. Without the right to ANALYZE (not the owner, or a read-only standby) the report goes on.
    */
-  async #refreshPlannerStatistics(call: Required<CallOptions>): Promise<void> {
+  async #refreshPlannerStatistics(call: CallTiming): Promise<void> {
     const stale = await this.#withClient(call, async (client) =>
       (
         await client.query<{ name: string }>(
@@ -664,7 +664,7 @@ export class PostgresStore implements Store {
     }
   }
 
-  async #summarize(options: SummarizeOptions | undefined, call: Required<CallOptions>): Promise<TrackSetSums[]> {
+  async #summarize(options: SummarizeOptions | undefined, call: CallTiming): Promise<TrackSetSums[]> {
     await this.#refreshPlannerStatistics(call);
     const reader: PostgresSummaryReader = {
       rows: (sql, params) => this.#withClient(call, async (client) => (await client.query(sql, params)).rows),

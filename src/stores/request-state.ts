@@ -7,8 +7,9 @@ import { StoreError } from '../model/store-error.js';
  * worker, a lock) was later committed anyway, after the caller had spilled or retried it:
  * stored twice.
  *
- * queued -> running (the worker takes it) -> committing (its last step, which decides);
- * queued or running -> abandoned (the caller gave up: the worker skips it, or rolls back).
+ * queued -> running (the worker takes it) -> committing (its last step, which decides) ->
+ * committed or failed; queued or running -> abandoned (the caller gave up: the worker skips it,
+ * or rolls back).
  *
  * @example
  * ```ts
@@ -25,13 +26,33 @@ export class RequestState {
     this.#cell = new Int32Array(buffer);
   }
 
-  /** The caller gives up: true unless the worker is committing (then its answer decides). */
+  /** The caller gives up: true unless the worker is committing or committed (then its answer decides). */
   abandon(): boolean {
     for (;;) {
       const now = Atomics.load(this.#cell, 0);
-      if (now === COMMITTING) return false;
+      if (now === COMMITTING || now === COMMITTED) return false;
       if (now === ABANDONED || Atomics.compareExchange(this.#cell, 0, now, ABANDONED) === now) return true;
     }
+  }
+
+  /**
+   * The caller settles the request on the spot (its thread can no longer wait for an answer:
+   * the process is exiting): gives it up unless it is committing, else waits for the commit's
+   * end, up to `waitMs`. True when it committed.
+   */
+  settleNow(waitMs: number): boolean {
+    if (this.abandon()) return false;
+    const until = Date.now() + waitMs;
+    for (let left = waitMs; Atomics.load(this.#cell, 0) === COMMITTING && left > 0; left = until - Date.now()) {
+      Atomics.wait(this.#cell, 0, COMMITTING, left);
+    }
+    return Atomics.load(this.#cell, 0) === COMMITTED;
+  }
+
+  /** The worker is done with the request: committed (or answered), or failed. */
+  finish(ok: boolean): void {
+    Atomics.store(this.#cell, 0, ok ? COMMITTED : FAILED);
+    Atomics.notify(this.#cell, 0);
   }
 
   /** The worker takes the request: false when its caller already gave up. */
@@ -54,6 +75,8 @@ const QUEUED = 0;
 const RUNNING = 1;
 const ABANDONED = 2;
 const COMMITTING = 3;
+const COMMITTED = 4;
+const FAILED = 5;
 
 /** Commits whatever the caller does: a call on the caller's own thread, which cannot be given up under it. */
 export const always = (): boolean => true;

@@ -80,6 +80,7 @@ export class WorkerClient {
     const started = Date.now();
     const deadline = options.deadline ?? started + DEFAULT_WAIT_MS;
     const state = new RequestState();
+    options.settleNow?.((waitMs) => state.settleNow(waitMs));
     return new Promise<T>((resolve, reject) => {
       let stuck: NodeJS.Timeout | undefined;
       // Given up before the worker commits: it skips the request or rolls it back. During its

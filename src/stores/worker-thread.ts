@@ -26,20 +26,24 @@ parentPort!.on('message', (request: WorkerRequest) => {
 });
 
 async function answer(request: WorkerRequest): Promise<WorkerResponse> {
+  let state: RequestState | undefined;
   try {
     // The process is exiting (checked once marked busy, so the main thread waits for this
     // answer or sees the worker idle): no new statement may start in a thread about to stop.
     if (lifecycle.exiting) throw new StoreError(`tracks: the process is exiting; ${request.op} on ${init.path} was not started`, { transient: true, code: 'TRACKS_CLOSED' });
-    const state = new RequestState(request.state);
+    state = new RequestState(request.state);
     // Its caller gave up while it waited in the queue: done now, it would be done twice.
     if (!state.start()) throw new StoreError(`tracks: ${request.op} on ${init.path} was given up before it started`, { transient: true, code: 'TRACKS_TIMEOUT' });
     const method = target[request.op];
     if (typeof method !== 'function') throw new Error(`unknown operation ${request.op}`);
     // Writing operations take mayCommit after the deadline and check it before they commit.
-    const mayCommit = () => state.mayCommit();
+    const mayCommit = () => state!.mayCommit();
     const value: unknown = await (method as (...args: unknown[]) => unknown).apply(target, [...request.args.map(unpackEvents), request.deadline, mayCommit]);
+    // Said before the answer: a caller settling at exit (no messages any more) reads it here.
+    state.finish(true);
     return { id: request.id, ok: true, value: packAnswer(value) };
   } catch (error) {
+    state?.finish(false);
     const transient = error instanceof StoreError ? error.transient : true;
     const code = error instanceof StoreError ? error.code : codeOf(error);
     return { id: request.id, ok: false, error: { message: messageOf(error), code, transient } };

@@ -514,3 +514,42 @@ test("close() giving up the write under way is close() at work, not a failure: o
   assert.deepEqual(errors.map((e) => e.message).filter((m) => /given up|aborted/.test(m)), []);
   assert.ok(s.spilled >= 10, JSON.stringify(s));
 });
+
+test("at exit, a write caught committing is waited for: the last spill leaves out what it committed, and counts it written once", async () => {
+  // A store whose write is committing when the process exits (its answer can no longer arrive):
+  // its settle-now probe says it committed.
+  const committed = new Set<string>();
+  let writing = false;
+  const store: Store = {
+    ...memoryStore(),
+    description: 'committing at exit',
+    write(events, options) {
+      writing = true;
+      options?.settleNow?.(() => {
+        for (const e of events) committed.add(e.eventId);
+        return true;
+      });
+      return new Promise(() => {}); // its answer never comes
+    },
+  };
+  const outboxPath = join(dir, 'exit-committing.outbox');
+  const recorder = new Recorder(store, { flushInterval: 20, batchSize: 500 }, sqliteOutbox(outboxPath));
+  const uninstall = installRunHooks(recorder.hooks);
+  try {
+    for (let i = 0; i < 100; i++) new DeliveryTracks({ key: `exit-${i}` }).run();
+    await eventually(() => writing, 'the write began');
+    for (let i = 100; i < 120; i++) new DeliveryTracks({ key: `exit-${i}` }).run(); // held in memory
+    recorder.spillNow(); // as at the process's exit
+  } finally {
+    uninstall();
+  }
+  const db = new BetterSqlite3(outboxPath, { readonly: true });
+  const spilled = (db.prepare('SELECT event FROM tracks_outbox').all() as { event: string }[]).map((row) => (JSON.parse(row.event) as { eventId: string }).eventId);
+  db.close();
+  assert.ok(committed.size > 0);
+  assert.deepEqual(spilled.filter((id) => committed.has(id)), [], 'committed events spilled too');
+  const s = recorder.stats();
+  assert.equal(s.written, committed.size);
+  assert.equal(s.spilled, spilled.length);
+  assert.ok(spilled.length >= 20, `${spilled.length} spilled: the events held in memory`);
+});

@@ -124,3 +124,56 @@ test('withDeadline: a call committing at the deadline is waited for, and its out
   });
   await assert.rejects(stuck, isTimeout);
 });
+
+test('RequestState.settleNow, for the exit: gives up a request not yet committing; waits for one committing, and says whether it committed', async () => {
+  const queued = new RequestState();
+  assert.equal(queued.settleNow(1_000), false);
+  assert.equal(new RequestState(queued.buffer).start(), false, 'given up: the worker skips it');
+
+  const done = new RequestState();
+  const worker = new RequestState(done.buffer);
+  assert.ok(worker.start() && worker.mayCommit());
+  worker.finish(true);
+  assert.equal(done.settleNow(0), true, 'committed already');
+
+  // Committing in another thread, which ends its commit 100 ms later: the caller waits for it.
+  const committing = new RequestState();
+  const mark = new RequestState(committing.buffer);
+  assert.ok(mark.start() && mark.mayCommit());
+  const { Worker } = await import('node:worker_threads');
+  const thread = new Worker(
+    `const { workerData } = require('node:worker_threads');
+     const cell = new Int32Array(workerData);
+     setTimeout(() => { Atomics.store(cell, 0, 4); Atomics.notify(cell, 0); }, 100);`,
+    { eval: true, workerData: committing.buffer },
+  );
+  await new Promise((resolve) => thread.once('online', resolve));
+  assert.equal(committing.settleNow(5_000), true, 'the commit was waited for');
+  await new Promise((resolve) => thread.once('exit', resolve));
+
+  const failed = new RequestState();
+  const failing = new RequestState(failed.buffer);
+  assert.ok(failing.start() && failing.mayCommit());
+  failing.finish(false);
+  assert.equal(failed.settleNow(0), false, 'a commit that failed stored nothing');
+});
+
+test('a SQLite store write hands its caller a settle-now probe: given up at once it is never written; after it committed the probe says so', async () => {
+  const path = join(dir, 'settle-now.db');
+  const store = sqliteStore(path);
+  try {
+    await store.write(exposures('warm', 1)); // the worker is started and the file migrated
+    let settle: ((waitMs: number) => boolean) | undefined;
+    const given = store.write(exposures('given-up', 50), { settleNow: (s) => (settle = s) });
+    assert.ok(settle !== undefined, 'the probe is handed over at once');
+    assert.equal(settle(1_000), false, 'queued: given up');
+    await assert.rejects(given);
+    let after: ((waitMs: number) => boolean) | undefined;
+    await store.write(exposures('kept', 50), { settleNow: (s) => (after = s) });
+    assert.equal(after!(0), true);
+  } finally {
+    await store.close();
+  }
+  assert.equal(rows(path, "SELECT COUNT(*) AS n FROM tracks_exposures WHERE event_id LIKE 'given-up-%'"), 0);
+  assert.equal(rows(path, "SELECT COUNT(*) AS n FROM tracks_exposures WHERE event_id LIKE 'kept-%'"), 50);
+});

@@ -96,8 +96,10 @@ export interface PhaseUsers {
 /**
  * Whether a set that ran in shadow mode (shadow runs up to the minute `lastShadowMinute`, epoch
  * minutes) is live now without `tracks promote`: a deploy removed `static shadow`. Shadow mode
- * assigns no one and starts a phase of its own, so a latest phase with users, or a phase with
- * users that began after the last shadow run's minute, came after it. Phases oldest first.
+ * assigns no one and starts a phase of its own: so the set is live when a phase with users came,
+ * and no phase after it began while shadow runs went on (a stop or ramp after the last shadow
+ * run's minute is of the live test; a shadow deploy after it would have begun before). Phases
+ * oldest first. Within one minute of the last shadow run a later change cannot be told apart.
  *
  * @example
  * ```ts
@@ -105,8 +107,11 @@ export interface PhaseUsers {
  * ```
  */
 export function shadowEndedByDeploy(phases: readonly PhaseUsers[], lastShadowMinute: number): boolean {
-  const withUsers = (phase: PhaseUsers) => phase.tracks.some((t) => t.users > 0);
-  const latest = phases.at(-1);
-  if (latest !== undefined && withUsers(latest)) return true;
-  return phases.some((phase) => withUsers(phase) && phase.startedAt !== null && phase.startedAt >= (lastShadowMinute + 1) * 60_000);
+  let lastLive = -1;
+  phases.forEach((phase, i) => {
+    if (phase.tracks.some((t) => t.users > 0)) lastLive = i;
+  });
+  if (lastLive < 0) return false;
+  const runsUntil = (lastShadowMinute + 1) * 60_000;
+  return !phases.slice(lastLive + 1).some((phase) => phase.startedAt !== null && phase.startedAt < runsUntil);
 }

@@ -130,6 +130,8 @@ export class Recorder {
   #lastUsed: TrackSetDefinition | undefined;
   readonly #isStopped = (trackSetId: string): boolean => this.#controls.serving(trackSetId) !== undefined;
   #closing: Promise<void> | undefined;
+  /** The events of close()'s last spill while it is under way (see #spillOrDrop). */
+  #spilling: RecordedEvent[] | undefined;
   /** Stops serving a track their set lacks, reported already (set id and track, NUL-separated). */
   readonly #unknownServes = new Set<string>();
   #soon = false;
@@ -485,9 +487,11 @@ export class Recorder {
 
   /** Events still in memory at close: one last spill, by `deadline`, else dropped. */
   async #spillOrDrop(events: RecordedEvent[], why: string, deadline: number): Promise<void> {
-    // Forgotten before the spill's first await: a write that ends meanwhile (a store that ignored
-    // being given up) then finds its batch gone and counts nothing; this spill counts them.
+    // Out of the buffer before the spill's first await: a write that ends meanwhile (a store that
+    // ignored being given up) then finds its batch gone and counts nothing; this spill counts
+    // them. Kept aside until the spill settles, for a process.exit() that comes first.
     this.#buffer.clear();
+    this.#spilling = events;
     const outbox = this.#outbox;
     try {
       if (outbox === undefined) throw new Error('there is no outbox');
@@ -496,6 +500,8 @@ export class Recorder {
       this.#delivery.counts.spilled += events.length;
     } catch (error) {
       this.#delivery.dropped(events.length, `${why} (${messageOf(error)})`);
+    } finally {
+      this.#spilling = undefined;
     }
   }
 
@@ -515,6 +521,12 @@ export class Recorder {
     for (let round = 1; ; round++) {
       const events = this.#buffer.everything();
       this.#buffer.clear();
+      // close()'s last spill, under way: its events are spilled here too (the outbox may then
+      // hold a copy twice, written once when it drains), never lost.
+      if (round === 1 && this.#spilling !== undefined) {
+        events.push(...this.#spilling);
+        this.#spilling = undefined;
+      }
       if (events.length > 0 && round > SPILL_NOW_ROUNDS) {
         this.#delivery.counts.dropped += events.length;
         return;

@@ -553,3 +553,36 @@ test("at exit, a write caught committing is waited for: the last spill leaves ou
   assert.equal(s.spilled, spilled.length);
   assert.ok(spilled.length >= 20, `${spilled.length} spilled: the events held in memory`);
 });
+
+test('a process.exit() while close() awaits its last spill: the exit spills those events too, none is lost', async () => {
+  const store = controllable();
+  store.mode = 'down';
+  // Batches the delivery spills (5 events at most) fail at once, so everything waits for close()'s
+  // last spill, of all of them in one call, which takes 3 s: the exit comes first.
+  const real = sqliteOutbox(join(dir, 'exit-during-close.outbox'));
+  const outbox: Outbox = {
+    ...slowSpilling(real.path, 0),
+    spill: async (events, o) => {
+      if (events.length <= 5) throw new StoreError('the outbox is busy', { transient: true });
+      await sleep(3_000);
+      await real.spill(events, o);
+    },
+    spillNow: (events, waitMs) => real.spillNow(events, waitMs),
+  };
+  const recorder = new Recorder(store, { flushTimeout: 100, writeTimeout: 2_000, retryDelay: 20, batchSize: 5 }, outbox);
+  const uninstall = installRunHooks(recorder.hooks);
+  let closing: Promise<void> | undefined;
+  try {
+    for (let i = 0; i < 20; i++) new DeliveryTracks({ key: `exit-close-${i}` }).run();
+    closing = recorder.close();
+    await sleep(1_300); // the flush (to 1.1 s) is over; the last spill waits
+    recorder.spillNow(); // as the process's exit would
+  } finally {
+    uninstall();
+  }
+  const db = new BetterSqlite3(real.path, { readonly: true });
+  const units = (db.prepare('SELECT event FROM tracks_outbox').all() as { event: string }[]).map((row) => (JSON.parse(row.event) as { unit?: string }).unit ?? '');
+  db.close();
+  for (let i = 0; i < 20; i++) assert.ok(units.some((unit) => unit.endsWith(`exit-close-${i}`)), `exit-close-${i} is in the outbox`);
+  await closing;
+});

@@ -11,6 +11,7 @@ import { after, test } from 'node:test';
 import { TrackSet, close, configure, convert, flush, promoteTrackSet, rampTrackSet, sqliteStore } from '../../src/index.js';
 import type { RecordedEvent, Recorder, ShadowOptions } from '../../src/index.js';
 import { inShadowMode } from '../../src/stores/control-state.js';
+import { shadowEndedByDeploy } from '../../src/model/shadow.js';
 import { runCli } from '../../src/cli/run-cli.js';
 import { sleep } from '../support/pace.js';
 
@@ -212,4 +213,18 @@ test('after a deploy ended shadow mode, then a stop: tracks resume says tracks a
   assert.match(promoted.text, /is a live test already: a deploy ended its shadow mode/);
   const report = await reportOf(path);
   assert.equal(report.trackSets[0]!.shadow?.mode, 'ended');
+});
+
+test('shadowEndedByDeploy: a live phase within the last shadow minute, then a stop a minute on, is a live test stopped; shadow runs after a later empty phase are shadow mode again', () => {
+  const minute = 29_000_000; // epoch minutes
+  const at = (m: number, s = 0) => m * 60_000 + s * 1_000;
+  const live = (startedAt: number) => ({ startedAt, tracks: [{ users: 40 }, { users: 38 }] });
+  const empty = (startedAt: number) => ({ startedAt, tracks: [{ users: 0 }, { users: 0 }] });
+  // Shadow, then a deploy 20 s into the last shadow minute, then a stop two minutes later.
+  assert.equal(shadowEndedByDeploy([empty(at(minute - 5)), live(at(minute, 20))], minute), true);
+  assert.equal(shadowEndedByDeploy([empty(at(minute - 5)), live(at(minute, 20)), empty(at(minute + 2))], minute), true);
+  // Live first, then a shadow deploy whose runs go on: shadow mode now.
+  assert.equal(shadowEndedByDeploy([live(at(minute - 60)), empty(at(minute - 5))], minute), false);
+  // Shadow only (ramps during it): shadow mode.
+  assert.equal(shadowEndedByDeploy([empty(at(minute - 5)), empty(at(minute - 2))], minute), false);
 });

@@ -38,37 +38,51 @@ const FASTIFY: RequestReader<FastifyRequest, FastifyReply> = {
   https: (request) => request.protocol === 'https',
   setCookie: (_request, reply, cookie) => {
     if (reply.sent || reply.raw.headersSent) return false;
-    // On the raw response, beside the cookies the application set there (a session
-    // middleware's), and sent by a route that hijacks the reply as well.
+    // In Fastify's list (sent with a streamed reply, which sets the list's headers one by one on
+    // the raw response) and on the raw response (sent by a route that hijacks the reply).
+    void reply.header('set-cookie', cookie);
     const raw = reply.raw;
     // appendHeader came to HTTP/2 responses in Node 20.12; before it, add to what is there.
     if (typeof raw.appendHeader === 'function') raw.appendHeader('set-cookie', cookie);
     else raw.setHeader('set-cookie', [...cookieList(raw.getHeader('set-cookie')), cookie]);
-    keepRawCookies(raw);
+    keepCookies(raw, cookie);
     return true;
   },
 };
 
-const KEEPS_RAW_COOKIES = Symbol('tracks.keepsRawCookies');
+const KEEPS_COOKIES = Symbol('tracks.keepsCookies');
 
 /**
- * Fastify sends its own header list with writeHead, and a set-cookie there replaces the raw
- * response's (its cookies and ours): for this response, the raw ones are added to that list
- * first. Only for a response carrying a new visitor's cookie, so other requests cost nothing.
+ * For a response carrying a new visitor's cookie (other requests cost nothing), the cookies
+ * the application set on the raw response and ours all go out. A set-cookie list given to
+ * writeHead (Fastify's own, or a hijacking route's) or to setHeader replaces the raw one: so
+ * writeHead's takes the raw cookies in, and setHeader keeps ours (and, for Fastify's list,
+ * which holds ours, the raw ones too).
  */
-function keepRawCookies(raw: object): void {
-  const response = raw as { writeHead: (...args: unknown[]) => unknown; getHeader(name: string): unknown; [KEEPS_RAW_COOKIES]?: true };
-  if (response[KEEPS_RAW_COOKIES]) return;
-  response[KEEPS_RAW_COOKIES] = true;
-  const writeHead = response.writeHead;
+function keepCookies(raw: object, ours: string): void {
+  const response = raw as {
+    writeHead: (...args: unknown[]) => unknown;
+    setHeader: (name: string, value: unknown) => unknown;
+    getHeader(name: string): unknown;
+    [KEEPS_COOKIES]?: true;
+  };
+  if (response[KEEPS_COOKIES]) return;
+  response[KEEPS_COOKIES] = true;
+  const union = (first: readonly string[], then: readonly string[]) => [...first, ...then.filter((cookie) => !first.includes(cookie))];
+  const { writeHead, setHeader } = response;
   response.writeHead = function (this: unknown, ...args: unknown[]): unknown {
     // writeHead(status[, message][, headers]): Fastify passes its list as a plain object.
     const headers = args.slice(1).find((a): a is Record<string, unknown> => typeof a === 'object' && a !== null && !Array.isArray(a));
-    if (headers !== undefined && headers['set-cookie'] !== undefined) {
-      const onRaw = cookieList(response.getHeader('set-cookie'));
-      headers['set-cookie'] = [...onRaw, ...cookieList(headers['set-cookie']).filter((cookie) => !onRaw.includes(cookie))];
-    }
+    const name = headers === undefined ? undefined : Object.keys(headers).find((key) => key.toLowerCase() === 'set-cookie');
+    if (headers !== undefined && name !== undefined) headers[name] = union(cookieList(response.getHeader('set-cookie')), cookieList(headers[name]));
     return Reflect.apply(writeHead, this, args);
+  };
+  response.setHeader = function (this: unknown, name: string, value: unknown): unknown {
+    if (typeof name === 'string' && name.toLowerCase() === 'set-cookie') {
+      const given = cookieList(value);
+      value = given.includes(ours) ? union(cookieList(response.getHeader('set-cookie')), given) : [...given, ours];
+    }
+    return Reflect.apply(setHeader, this, [name, value]);
   };
 }
 

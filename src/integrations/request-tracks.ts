@@ -173,7 +173,10 @@ export function requestPlanner<Req, Res, Context>(
       let key = options.key?.(request);
       if ((key === undefined || key === null || key === '') && anonymous !== undefined) {
         // The first well-formed id: a stale cookie of the same name on a longer path comes first.
-        const existing = cookiesOf(reader.header(request, 'cookie'), cookieName).find((value) => VISITOR_ID.test(value));
+        const values = cookiesOf(reader.header(request, 'cookie'), cookieName);
+        // An id as tracks writes it first; else one a proxy quoted or put in capitals (RFC 6265
+        // allows quotes): still the visitor's id, the same key as before.
+        const existing = values.find((value) => VISITOR_ID.test(value)) ?? values.map(unquotedLowerCase).find((value) => VISITOR_ID.test(value));
         if (existing !== undefined) {
           key = existing;
         } else {
@@ -284,11 +287,12 @@ function cookiesOf(header: string | undefined, name: string): string[] {
   const values: string[] = [];
   for (const part of header.split(';')) {
     const at = part.indexOf('=');
-    if (at <= 0 || part.slice(0, at).trim() !== name) continue;
-    // As RFC 6265 allows, a value in double quotes (a proxy or library that rewrote the cookie),
-    // and an id in capitals: still the visitor's id, the same key as before.
-    const value = part.slice(at + 1).trim();
-    values.push((value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value).toLowerCase());
+    if (at > 0 && part.slice(0, at).trim() === name) values.push(part.slice(at + 1).trim());
   }
   return values;
+}
+
+/** A cookie value without its double quotes, in lower case. */
+function unquotedLowerCase(value: string): string {
+  return (value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value).toLowerCase();
 }

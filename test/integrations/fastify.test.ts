@@ -2,6 +2,7 @@
 // Fastify's hooks, including a POST body's parsing.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Readable } from 'node:stream';
 import Fastify from 'fastify';
 import { TracksError, convert } from '../../src/index.js';
 import { tracksPlugin } from '../../src/integrations/fastify.js';
@@ -121,12 +122,33 @@ test('Fastify: a new visitor’s cookie leaves the cookies the application set o
     void reply.header('set-cookie', 'theirs=1');
     return { track: new AdapterDelayTracks().name };
   });
+  // A streamed reply: Fastify sets its list's headers one by one on the raw response.
+  app.get('/stream', async (_request, reply) => {
+    void reply.header('set-cookie', 'theirs=1');
+    const name = new AdapterDelayTracks().name;
+    return reply.type('text/plain').send(Readable.from([name]));
+  });
+  // A library that sets its cookie with a plain setHeader on the raw response, after the run.
+  app.get('/naive-raw', async (_request, reply) => {
+    const name = new AdapterDelayTracks().name;
+    reply.raw.setHeader('Set-Cookie', 'theme=dark');
+    return { track: name };
+  });
+  app.get('/hijack-capital', (_request, reply) => {
+    const name = new AdapterDelayTracks().name;
+    reply.hijack();
+    reply.raw.writeHead(200, { 'Content-Type': 'text/plain', 'Set-Cookie': 'theirs=1' });
+    reply.raw.end(name);
+  });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   try {
     const names = async (path: string) => (await fetch(`${url}${path}`)).headers.getSetCookie().map((c) => c.split('=')[0]).sort();
     assert.deepEqual(await names('/before'), ['sid', 'tracks_visitor']);
     assert.deepEqual(await names('/after'), ['sid', 'tracks_visitor']);
     assert.deepEqual(await names('/both'), ['sid', 'theirs', 'tracks_visitor']);
+    assert.deepEqual(await names('/stream'), ['theirs', 'tracks_visitor']);
+    assert.deepEqual(await names('/naive-raw'), ['theme', 'tracks_visitor']);
+    assert.deepEqual(await names('/hijack-capital'), ['theirs', 'tracks_visitor']);
   } finally {
     await app.close();
   }
@@ -157,6 +179,21 @@ test('Fastify: a visitor cookie in double quotes or in capitals (a proxy rewrote
       assert.deepEqual(await again.json(), { key }, cookie);
       assert.equal(again.headers.get('set-cookie'), null, `${cookie}: no new id issued`);
     }
+  } finally {
+    await app.close();
+  }
+});
+
+test('Fastify: of two visitor cookies, an id as tracks writes it wins over a stale one in quotes or capitals, whatever their order', async () => {
+  const app = Fastify();
+  await app.register(tracksPlugin, { anonymousKey: true });
+  app.get('/', async () => ({ key: new AdapterDelayTracks().key }));
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    const current = '01a24f12-0000-7000-8000-000000000001';
+    const stale = '0190AAAA-0000-7000-8000-000000000002';
+    const response = await fetch(`${url}/`, { headers: { cookie: `tracks_visitor="${stale}"; tracks_visitor=${current}` } });
+    assert.deepEqual(await response.json(), { key: current });
   } finally {
     await app.close();
   }

@@ -457,7 +457,7 @@ export class Recorder {
     await within(this.#exposures.settled(), Math.min(flushTimeout, writeTimeout) / 2);
     await this.#delivery.flush(start + flushTimeout, start + flushTimeout + writeTimeout / 2);
     // A write still under way is given up now, or, when committing, waited for: its events are
-    // then either written or in the last spill, never both.
+    // then either written or in the last spill (both only when the store outlives this wait).
     await this.#delivery.stopWriting(monotonicNow(), end - (3 * writeTimeout) / 8);
     this.#health.stop();
     const left = this.#buffer.everything();

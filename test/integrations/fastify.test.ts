@@ -166,12 +166,21 @@ test('Fastify: registering the plugin again under a context that has it is a Tra
   await app.close().catch(() => {});
 });
 
-test('Fastify: a visitor cookie in double quotes or in capitals (a proxy rewrote it) is still the visitor’s key, not a new one', async () => {
+/** A Fastify app with anonymous visitors whose route answers the run's key, listening while `fn` runs. */
+async function withVisitorApp(fn: (url: string) => Promise<void>): Promise<void> {
   const app = Fastify();
   await app.register(tracksPlugin, { anonymousKey: true });
   app.get('/', async () => ({ key: new AdapterDelayTracks().key }));
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   try {
+    await fn(url);
+  } finally {
+    await app.close();
+  }
+}
+
+test('Fastify: a visitor cookie in double quotes or in capitals (a proxy rewrote it) is still the visitor’s key, not a new one', async () => {
+  await withVisitorApp(async (url) => {
     const first = await fetch(`${url}/`);
     const { key } = (await first.json()) as { key: string };
     for (const cookie of [`tracks_visitor="${key}"`, `tracks_visitor=${key.toUpperCase()}`]) {
@@ -179,22 +188,18 @@ test('Fastify: a visitor cookie in double quotes or in capitals (a proxy rewrote
       assert.deepEqual(await again.json(), { key }, cookie);
       assert.equal(again.headers.get('set-cookie'), null, `${cookie}: no new id issued`);
     }
-  } finally {
-    await app.close();
-  }
+  });
 });
 
 test('Fastify: of two visitor cookies, an id as tracks writes it wins over a stale one in quotes or capitals, whatever their order', async () => {
-  const app = Fastify();
-  await app.register(tracksPlugin, { anonymousKey: true });
-  app.get('/', async () => ({ key: new AdapterDelayTracks().key }));
-  const url = await app.listen({ port: 0, host: '127.0.0.1' });
-  try {
+  await withVisitorApp(async (url) => {
     const current = '01a24f12-0000-7000-8000-000000000001';
-    const stale = '0190AAAA-0000-7000-8000-000000000002';
-    const response = await fetch(`${url}/`, { headers: { cookie: `tracks_visitor="${stale}"; tracks_visitor=${current}` } });
-    assert.deepEqual(await response.json(), { key: current });
-  } finally {
-    await app.close();
-  }
+    const stale = ['"0190aaaa-0000-7000-8000-000000000002"', '0190AAAA-0000-7000-8000-000000000002'];
+    for (const other of stale) {
+      for (const cookie of [`tracks_visitor=${other}; tracks_visitor=${current}`, `tracks_visitor=${current}; tracks_visitor=${other}`]) {
+        const response = await fetch(`${url}/`, { headers: { cookie } });
+        assert.deepEqual(await response.json(), { key: current }, cookie);
+      }
+    }
+  });
 });

@@ -42,9 +42,9 @@ export function serializeKey(key: unknown): string {
           // The key is what toJSON() returns, serialized as a key: a URL is its href, as a Date is its ISO text.
           const json: unknown = (key as { toJSON(): unknown }).toJSON();
           if (json === key) throw new TracksError('key: toJSON() returns the object itself, a cycle; return a plain value');
-          return canonicalJson(json, 'key', new Set(), 1, true);
+          return topJson(json, 1);
         }
-        return canonicalJson(key, 'key', new Set(), 0, true);
+        return topJson(key, 0);
       } catch (error) {
         throw stackRanOut(error);
       }
@@ -91,6 +91,11 @@ function dateText(value: Date, path: string): string {
   return value.toISOString();
 }
 
+/** {@link canonicalJson} of the key itself, whose undefined (from a toJSON()) is refused as a key's is. */
+function topJson(value: unknown, depth: number): string {
+  return canonicalJson(value, 'key', new Set(), depth, true) ?? serializeKey(undefined);
+}
+
 /** Deepest nesting of arrays and objects in a key (deeper, the stack could run out first). */
 const MAX_KEY_NESTING = 1_000;
 
@@ -101,7 +106,7 @@ const MAX_KEY_DEPTH = 200;
  * A key value as canonical JSON text; `top` marks the key itself, whose string, number or
  * boolean (as what a top-level toJSON() returns) is written bare, as serializeKey writes it.
  */
-function canonicalJson(value: unknown, path: string, seen: Set<object>, depth: number, top = false): string {
+function canonicalJson(value: unknown, path: string, seen: Set<object>, depth: number, top = false): string | undefined {
   if (depth > MAX_KEY_DEPTH) {
     throw new TracksError(`${path}: the key goes through more than ${MAX_KEY_DEPTH} toJSON() results (a toJSON() that returns a new object each time?); return a plain value`);
   }
@@ -118,7 +123,8 @@ function canonicalJson(value: unknown, path: string, seen: Set<object>, depth: n
     case 'boolean':
       return value ? 'true' : 'false';
     case 'undefined':
-      return 'null';
+      // Left out of an object, null in an array (the callers), as JSON.stringify writes it.
+      return undefined;
     case 'object': {
       if (value === null) return 'null';
       if (value instanceof Date) return JSON.stringify(dateText(value, path));
@@ -142,10 +148,10 @@ function canonicalJson(value: unknown, path: string, seen: Set<object>, depth: n
   );
 }
 
-function objectJson(value: object, path: string, seen: Set<object>, depth: number, top: boolean): string {
+function objectJson(value: object, path: string, seen: Set<object>, depth: number, top: boolean): string | undefined {
   if (Array.isArray(value)) {
     // Array.from visits holes too (as undefined, written null), where map would skip them.
-    return `[${Array.from(value, (item: unknown, i) => canonicalJson(item, `${path}[${i}]`, seen, depth)).join(',')}]`;
+    return `[${Array.from(value, (item: unknown, i) => canonicalJson(item, `${path}[${i}]`, seen, depth) ?? 'null').join(',')}]`;
   }
   // An object with a toJSON() is what it returns, as in JSON.stringify: a class instance's, or
   // a plain object's own enumerable one (a hidden one was skipped before, and still is).
@@ -162,12 +168,18 @@ function objectJson(value: object, path: string, seen: Set<object>, depth: numbe
       `${path}: cannot serialize ${describe(value)} in a key; pass a plain object or give the class a toJSON() method`,
     );
   }
+  // JSON.stringify skips symbol-named properties: two keys differing in one would be one key.
+  for (const symbol of Object.getOwnPropertySymbols(value)) {
+    if (Object.prototype.propertyIsEnumerable.call(value, symbol)) {
+      throw new TracksError(`${path}: the key has a property keyed by a symbol (${escapeControl(symbol.toString())}), which has no text; use string names for a key's properties`);
+    }
+  }
   const record = value as Record<string, unknown>;
   const parts: string[] = [];
   for (const name of Object.keys(record).sort()) {
-    const item = record[name];
-    if (item === undefined) continue;
-    parts.push(`${JSON.stringify(name)}:${canonicalJson(item, `${path}.${escapeControl(name)}`, seen, depth)}`);
+    // Left out when undefined, or when its toJSON() returns undefined, as in JSON.stringify.
+    const text = canonicalJson(record[name], `${path}.${escapeControl(name)}`, seen, depth);
+    if (text !== undefined) parts.push(`${JSON.stringify(name)}:${text}`);
   }
   return `{${parts.join(',')}}`;
 }
@@ -178,6 +190,11 @@ function describe(value: unknown): string {
   if (typeof value === 'symbol') return `a symbol (${escapeControl(value.toString())})`;
   if (value === null) return 'null';
   if (typeof value === 'object') {
+    // Object.create(proto) inherits Object as its constructor, which would read as a plain object.
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (proto !== null && proto !== Object.prototype && Object.getPrototypeOf(proto) === Object.prototype && !Object.hasOwn(proto as object, 'constructor')) {
+      return 'an object whose prototype is another object (made with Object.create?)';
+    }
     const ctor = (value as { constructor?: { name?: string } }).constructor;
     return `an instance of ${escapeControl(ctor?.name || 'an unknown class')}`;
   }

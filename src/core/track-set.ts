@@ -74,7 +74,8 @@ interface RunState {
   reason: Reason;
   runId: string | undefined;
   disposed: boolean;
-  eligible: boolean | undefined;
+  /** `isEligible`, once asked; null while it is being asked (see ELIGIBLE). */
+  eligible: boolean | null | undefined;
   /**
    * Chosen inside a shadow candidate's run, so served to no one yet: what choosing records (the
    * exposure, the holdout's, the place in the scope's chosen tracks) waits for the run's first
@@ -337,7 +338,22 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
 
   /** Internal: `isEligible`, read once per run (a MultiTrackSet asks it before choosing). */
   [ELIGIBLE](): boolean {
-    return (this.#s.eligible ??= this.isEligible);
+    const s = this.#s;
+    const known = s.eligible;
+    if (known === null) {
+      // isEligible read the track it decides: choosing asks isEligible again, without end.
+      throw new TracksError(
+        `${s.definition.className}: isEligible reads the run's own track (name, track, reason, inTest or run()), which isEligible decides; read this.key and this.context in it instead`,
+      );
+    }
+    if (known !== undefined) return known;
+    s.eligible = null;
+    try {
+      return (s.eligible = this.isEligible);
+    } finally {
+      // A rule that threw is asked afresh next time (the run is not chosen).
+      if (s.eligible === null) s.eligible = undefined;
+    }
   }
 
   /** The track set's id (`static id`). */

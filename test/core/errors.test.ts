@@ -198,6 +198,24 @@ describe('bad track set definitions', () => {
 
   // Issue 2, point 3: isEligible is a getter. As a method it was read as a function (truthy),
   // so every user, VIPs too, entered the test without a word (a tester).
+  // A probe: an isEligible that reads the run's own track asked for it while choosing it,
+  // which asks isEligible again: "Maximum call stack size exceeded", naming nothing.
+  test('isEligible that reads the track it decides (name, reason, inTest, run())', () => {
+    for (const read of ['name', 'reason', 'inTest', 'track'] as const) {
+      class Reads extends TrackSet {
+        static override id = `eligible-reads-${read}`;
+        static a_track() {}
+        override get isEligible() {
+          return Boolean(this[read]);
+        }
+      }
+      throwsTracksError(() => new Reads({ key: 1 }).name, /^Reads: isEligible reads the run's own track/, /this\.key and this\.context/);
+      throwsTracksError(() => new MultiTrackSet([Reads], { key: 2 }).name, /^Reads: isEligible reads the run's own track/);
+      // Not stuck: each run asks afresh.
+      throwsTracksError(() => new Reads({ key: 3 }).reason, /^Reads: isEligible/);
+    }
+  });
+
   test('isEligible written as a method, not a getter', () => {
     class VipTracks extends TrackSet<{ vip: boolean }> {
       static override id = 'eligible-method';

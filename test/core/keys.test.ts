@@ -225,3 +225,34 @@ test('a nested key serialized from deep in the caller’s own recursion: a Track
   }
   assert.ok(outcomes.some((o) => o instanceof TracksError), 'the stack ran out at some depth');
 });
+
+// A probe of issue 2's point 4 ("symbols ... get a TracksError"): a property keyed by a symbol
+// was left out silently, so `{ [tenant]: 1, id: 7 }` and `{ [tenant]: 2, id: 7 }` were one key.
+test('an object key with a property keyed by a symbol: a TracksError, not two keys merged', () => {
+  const tenant = Symbol('tenant');
+  for (const key of [{ [tenant]: 1, id: 7 }, [{ [tenant]: 2 }], { nested: { [Symbol.iterator]: 1 } }]) {
+    assert.throws(() => serializeKey(key), (error: unknown) => error instanceof TracksError && /a property keyed by a symbol \(Symbol\((tenant|Symbol\.iterator)\)\)/.test(error.message) && /string names/.test(error.message));
+  }
+  // A hidden (non-enumerable) one is left out, as hidden string-named properties are.
+  const hidden = Object.defineProperty({ id: 7 }, Symbol('cache'), { value: 1, enumerable: false });
+  assert.equal(serializeKey(hidden), '{"id":7}');
+});
+
+// JSON.stringify leaves out a property whose toJSON() returns undefined; serializeKey wrote it
+// as null, so `{ a: { toJSON: () => undefined } }` was the key of `{ a: null }`.
+test('a nested toJSON() that returns undefined: the property is left out, as an undefined one is; in an array it is null', () => {
+  const gone = { toJSON: () => undefined };
+  assert.equal(serializeKey({ a: gone, b: 1 }), serializeKey({ b: 1 }));
+  assert.notEqual(serializeKey({ a: gone, b: 1 }), serializeKey({ a: null, b: 1 }));
+  assert.equal(serializeKey([gone, 1]), '[null,1]');
+  assert.equal(serializeKey({ a: { toJSON: () => ({ toJSON: () => undefined }) }, b: 1 }), '{"b":1}');
+});
+
+test('an object made with Object.create from another object: the error says what it is, not "an instance of Object"', () => {
+  assert.throws(
+    () => serializeKey(Object.create({ inherited: 1 }) as object),
+    (error: unknown) => error instanceof TracksError && /an object whose prototype is another object/.test(error.message) && !/instance of Object/.test(error.message),
+  );
+  class Plan {}
+  assert.throws(() => serializeKey(new Plan()), /an instance of Plan/);
+});

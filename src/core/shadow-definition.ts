@@ -44,9 +44,9 @@ export interface ShadowOptions<Result = unknown> {
   readonly sample?: number;
   /** Milliseconds a candidate may take (default 1000): its `shadowContext().signal` aborts then, and the run counts as a timeout. */
   readonly timeout?: number;
-  /** Whether the candidate's result equals the baseline's (default: deep strict equality, `util.isDeepStrictEqual`). */
+  /** Whether the candidate's result equals the baseline's (default: deep strict equality, `util.isDeepStrictEqual`); synchronous: a promise returned counts the run as an error. */
   readonly compare?: (baseline: Result, candidate: Result) => boolean;
-  /** A known, accepted difference: counted as ignored, not as a mismatch. */
+  /** A known, accepted difference: counted as ignored, not as a mismatch; synchronous (a promise returned: a mismatch, reported). */
   readonly ignore?: (baseline: Result, candidate: Result) => boolean;
   /** Maps a result before a mismatch sample is recorded (drop fields, redact, hash); the identity by default. */
   readonly clean?: (value: Result) => unknown;

@@ -1,3 +1,4 @@
+import { TracksError } from '../errors.js';
 import type { TrackDefinition, TrackSetDefinition } from './definition.js';
 import { murmur3 } from './murmur3.js';
 import { runHooks } from './run-hooks.js';
@@ -97,7 +98,7 @@ export function runWithShadow(self: object, definition: TrackSetDefinition, key:
       return value;
     });
   }
-  if (typeof (result as { then?: unknown } | null)?.then === 'function') return result;
+  if (isThenable(result)) return result;
   schedule(self, definition, args, result, performance.now() - started);
   return result;
 }
@@ -216,15 +217,27 @@ async function runCandidate(
     timer.unref();
   });
   const started = performance.now();
+  // The candidate's own time, measured as the baseline's is: from its call, to its return when
+  // it returns a value, or to its promise settling. Entering its context, and the await below
+  // (a microtask turn, or whatever ran in it), are not its time: with them, identical code
+  // read slower at p95 in the paired comparison.
+  let invoked = started;
+  let returnedMs: number | undefined;
+  const ms = () => returnedMs ?? performance.now() - invoked;
   // The slot is held until the candidate settles, timed out or not: a candidate that ignores
   // its signal keeps its slot, so hung runs cannot pile up past its share of maxConcurrent.
   const context = candidateContext(controller.signal, shadow.readOnly, definition.id, candidate.name);
   const settled = (async () => {
     try {
-      const value: unknown = await withShadowContext(context, () => candidate.invoke(self, args));
-      return { ok: true as const, value, ms: performance.now() - started };
+      const value: unknown = await withShadowContext(context, () => {
+        invoked = performance.now();
+        const result = candidate.invoke(self, args);
+        if (!isThenable(result)) returnedMs = performance.now() - invoked;
+        return result;
+      });
+      return { ok: true as const, value, ms: ms() };
     } catch {
-      return { ok: false as const, ms: performance.now() - started };
+      return { ok: false as const, ms: ms() };
     } finally {
       endShadowRunAfter(context, shadow.timeout - (performance.now() - started));
       held.running--;
@@ -238,21 +251,37 @@ async function runCandidate(
   // it took longer than allowed all the same, and counts as a timeout (its guardrail too).
   if (ended === 'timeout' || ended.ms > shadow.timeout) return outcome('timeout', shadow.timeout);
   if (!ended.ok) return outcome('error', ended.ms);
-  let same: boolean;
+  let same: unknown;
   try {
     same = shadow.compare(baselineValue, ended.value);
   } catch (error) {
     // A compare that throws cannot say the results agree: counted with the candidate's errors, and reported.
     return outcome('error', ended.ms, { hookError: error });
   }
+  // An async compare's promise is truthy: every run would read as a match.
+  if (isThenable(same)) return outcome('error', ended.ms, { hookError: asyncHook(same, definition, 'compare', 'counted as an error') });
   if (same) return outcome('match', ended.ms);
   try {
     // Truthy, as compare's answer is read: an ignore that returns a reason ('known rounding') ignores.
-    if (shadow.ignore?.(baselineValue, ended.value)) return outcome('ignored', ended.ms);
+    const ignored: unknown = shadow.ignore?.(baselineValue, ended.value);
+    if (isThenable(ignored)) throw asyncHook(ignored, definition, 'ignore', 'not ignored');
+    if (ignored) return outcome('ignored', ended.ms);
   } catch (error) {
     return outcome('mismatch', ended.ms, { hookError: error, sample: sampleOf(shadow, args, baselineValue, ended.value) });
   }
   return outcome('mismatch', ended.ms, { sample: sampleOf(shadow, args, baselineValue, ended.value) });
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+/** The error for a shadow hook that returned a promise (its rejection, if any, is handled here). */
+function asyncHook(returned: PromiseLike<unknown>, definition: TrackSetDefinition, hook: 'compare' | 'ignore', outcome: string): TracksError {
+  void Promise.resolve(returned).then(undefined, () => {});
+  return new TracksError(
+    `${definition.className}: shadow.${hook} returned a promise; it must answer synchronously (true or false), as results are compared after both have settled. The run was ${outcome}`,
+  );
 }
 
 /**

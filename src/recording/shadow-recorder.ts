@@ -97,10 +97,8 @@ export class ShadowRecorder {
     if (outcome.result === 'mismatch' && outcome.sample !== null) {
       let kept = this.#kept.get(key);
       if (kept === undefined || kept.minute !== minute) this.#kept.set(key, (kept = { minute, count: 0 }));
-      if (kept.count < shadow.samplesPerMinute) {
-        kept.count++;
-        this.#keepSample(definition.id, track, outcome.sample, shadow.sampleBytes, now);
-      }
+      // A sample whose clean threw was not kept, so it takes no place of the minute's.
+      if (kept.count < shadow.samplesPerMinute && this.#keepSample(definition.id, track, outcome.sample, shadow.sampleBytes, now)) kept.count++;
     }
     if (shadow.guardrail !== null) this.#judge(key, definition.id, track, outcome.result, shadow.guardrail, now);
   }
@@ -127,7 +125,8 @@ export class ShadowRecorder {
     for (const sample of samples) emit(sample);
   }
 
-  #keepSample(trackSetId: string, track: string, sample: () => ShadowSample, maxBytes: number, now: number): void {
+  /** Keeps the sample; false when the set's clean or cleanInput threw (reported). */
+  #keepSample(trackSetId: string, track: string, sample: () => ShadowSample, maxBytes: number, now: number): boolean {
     try {
       const { input, baseline, candidate } = sample();
       this.#samples.push({
@@ -140,9 +139,11 @@ export class ShadowRecorder {
         baseline: sampleText(baseline, maxBytes),
         candidate: sampleText(candidate, maxBytes),
       });
+      return true;
     } catch (error) {
       // The set's clean or cleanInput threw: the run still counts, its sample is not kept.
       this.#errors.report('shadow', error);
+      return false;
     }
   }
 

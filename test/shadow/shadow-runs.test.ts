@@ -1053,3 +1053,135 @@ test('a mismatch sample shows what JSON cannot: -0 against 0, NaN, and a cycle w
   const shared = { x: 1 };
   assert.equal(sampleText([shared, shared], 100), '[{"x":1},{"x":1}]');
 });
+
+/** The report's candidate `track` of the set `id` in `store`. */
+async function candidateOf(store: ReturnType<typeof memoryStore>, id: string, track = 'new') {
+  const { sums, metrics, shadow } = await readAnalysis(store, { daily: false });
+  return buildReport(sums, { metrics, shadow }).trackSets.find((s) => s.id === id)!.shadow!.candidates.find((c) => c.track === track)!;
+}
+
+// A probe: an async compare's promise is truthy, so every run read as a match ("0% mismatch",
+// nothing reported), and an async ignore ignored every mismatch. Plain JavaScript compiles it.
+class AsyncCompare extends TrackSet {
+  static override id = 'shadow-async-compare';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static override shadow = { sample: 1, maxConcurrent: 1000, compare: (async (a: unknown, b: unknown) => a === b) as unknown as (a: unknown, b: unknown) => boolean };
+  static old_track() {
+    return 1;
+  }
+  static new_track() {
+    return 2;
+  }
+}
+class AsyncIgnore extends TrackSet {
+  static override id = 'shadow-async-ignore';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static override shadow = { sample: 1, maxConcurrent: 1000, ignore: (async () => false) as unknown as () => boolean };
+  static old_track() {
+    return 1;
+  }
+  static new_track() {
+    return 2;
+  }
+}
+
+test('a compare or ignore that returns a promise is not read as its answer: the run counts as an error (compare) or a mismatch (ignore), reported', async () => {
+  const store = memoryStore();
+  const errors: Error[] = [];
+  configure({ store, flushInterval: 60_000, onError: (e) => errors.push(e) });
+  try {
+    for (let i = 0; i < 10; i++) {
+      assert.equal(new AsyncCompare({ key: `a${i}` }).run(), 1);
+      assert.equal(new AsyncIgnore({ key: `a${i}` }).run(), 1);
+    }
+    await flush();
+  } finally {
+    await close();
+  }
+  const compared = await candidateOf(store, 'shadow-async-compare');
+  assert.deepEqual([compared.runs, compared.matches, compared.mismatches, compared.errors], [10, 0, 0, 10]);
+  const ignored = await candidateOf(store, 'shadow-async-ignore');
+  assert.deepEqual([ignored.runs, ignored.ignored, ignored.mismatches], [10, 0, 10]);
+  assert.ok(errors.some((e) => e instanceof TracksError && /^AsyncCompare: shadow\.compare returned a promise; it must answer synchronously/.test(e.message)), errors.map((e) => e.message).join('; '));
+  assert.ok(errors.some((e) => e instanceof TracksError && /^AsyncIgnore: shadow\.ignore returned a promise/.test(e.message)));
+});
+
+let cleanCalls = 0;
+class CleanFailsFirst extends TrackSet {
+  static override id = 'shadow-clean-fails-first';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static override shadow: ShadowOptions = {
+    sample: 1,
+    samples: { perMinute: 3 },
+    clean: (value) => {
+      // Both results of a sample go through clean: the first three samples fail.
+      if (++cleanCalls <= 3) throw new Error('clean failed');
+      return value;
+    },
+  };
+  static old_track(i: number) {
+    return `old ${i}`;
+  }
+  static new_track(i: number) {
+    return `new ${i}`;
+  }
+}
+
+test('a sample whose clean threw takes no place of the minute\'s: the next mismatches are sampled', async () => {
+  const store = memoryStore();
+  const errors: Error[] = [];
+  configure({ store, flushInterval: 60_000, onError: (e) => errors.push(e) });
+  try {
+    for (let i = 0; i < 10; i++) new CleanFailsFirst({ key: `c${i}` }).run(i);
+    await flush();
+  } finally {
+    await close();
+  }
+  const samples = store.events.filter((e) => e.kind === 'shadow_sample' && e.trackSetId === 'shadow-clean-fails-first');
+  assert.equal(errors.filter((e) => /clean failed/.test(e.message)).length, 3);
+  // Three per minute; at a minute's turn during the loop, more.
+  assert.ok(samples.length >= 3, `${samples.length} samples kept after the failed ones (0 before)`);
+});
+
+// The clock the shadow runner reads, advanced by the tracks themselves below.
+let fakeNow = 0;
+class TimedPaths extends TrackSet {
+  static override id = 'shadow-timed-paths';
+  static override addControlTrack = false;
+  static override control = 'old';
+  static override shadow: ShadowOptions = { sample: 1, timeout: 60_000 };
+  static old_track() {
+    fakeNow += 10;
+    return 'same';
+  }
+  static new_track() {
+    // Work the candidate leaves for after it returned: not its time, as it would not be the baseline's.
+    queueMicrotask(() => (fakeNow += 1_000));
+    fakeNow += 10;
+    return 'same';
+  }
+}
+
+test('a synchronous candidate\'s time ends when it returns, as the baseline\'s does: identical code is not read as slower', async () => {
+  const store = memoryStore();
+  configure({ store, flushInterval: 60_000 });
+  const real = Object.getOwnPropertyDescriptor(performance, 'now');
+  Object.defineProperty(performance, 'now', { value: () => fakeNow, configurable: true, writable: true });
+  try {
+    for (let i = 0; i < 20; i++) new TimedPaths({ key: `t${i}` }).run();
+    await flush();
+  } finally {
+    if (real === undefined) delete (performance as { now?: unknown }).now;
+    else Object.defineProperty(performance, 'now', real);
+    await close();
+  }
+  const candidate = await candidateOf(store, 'shadow-timed-paths');
+  assert.equal(candidate.latency.pairs, 20);
+  // 10 ms each, read from the same histogram bucket (1,010 ms before: the microtask counted).
+  assert.equal(candidate.latency.candidate.p50Ms, candidate.latency.baseline.p50Ms);
+  assert.ok(candidate.latency.candidate.p95Ms! < 100, `candidate p95 ${candidate.latency.candidate.p95Ms} ms`);
+  for (const d of candidate.latency.difference) assert.equal(d.verdict, 'no difference', JSON.stringify(d));
+});

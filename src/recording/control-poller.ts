@@ -24,11 +24,25 @@ export class ControlPoller {
   #next: Promise<void> | undefined;
 
   readonly #onChange: (() => void) | undefined;
+  readonly #beforeChange: ((trackSetIds: ReadonlySet<string>) => Promise<void>) | undefined;
   readonly #first: Promise<void>;
+  /** Whether a read has been applied: the first is the process's starting state, not a change. */
+  #applied = false;
 
-  /** `onChange` is called after a read that found a set's state changed (a stop, resume or ramp). */
-  constructor(store: Store, errors: ErrorReporter, options: { controlInterval: number; writeTimeout: number }, onChange?: () => void) {
+  /**
+   * `onChange` is called after a read that found a set's state changed (a stop, resume or
+   * ramp); `beforeChange`, awaited before such a change takes effect here, with the sets it
+   * changes (not for the first state read).
+   */
+  constructor(
+    store: Store,
+    errors: ErrorReporter,
+    options: { controlInterval: number; writeTimeout: number },
+    onChange?: () => void,
+    beforeChange?: (trackSetIds: ReadonlySet<string>) => Promise<void>,
+  ) {
     this.#onChange = onChange;
+    this.#beforeChange = beforeChange;
     this.#store = store;
     this.#errors = errors;
     this.#writeTimeout = options.writeTimeout;
@@ -89,6 +103,10 @@ export class ControlPoller {
       const controls = await withDeadline(this.#writeTimeout, `reading stop/resume state from ${this.#store.description}`, (call) =>
         this.#store.readControls(call),
       );
+      if (this.#beforeChange !== undefined && this.#applied) {
+        const changed = new Set(controls.filter((c) => !sameState(this.#live.get(c.trackSetId), c)).map((c) => c.trackSetId));
+        if (changed.size > 0) await this.#beforeChange(changed);
+      }
       if (this.#apply(controls)) this.#onChange?.();
     } catch (error) {
       this.#errors.report('controls', error);
@@ -108,16 +126,21 @@ export class ControlPoller {
         const weights = c.weights ? new Map(Object.entries(c.weights)) : undefined;
         const overrides: Overrides = { ...(c.coverage === null || c.coverage === undefined ? {} : { coverage: c.coverage }), ...(weights ? { weights } : {}) };
         // The same write is the same state: keep the object, so what was derived from it stays cached.
-        const same = before !== undefined && before.epoch === (c.epoch ?? 0) && before.at === c.at;
-        live.set(c.trackSetId, same ? before : { epoch: c.epoch ?? 0, at: c.at, overrides });
+        live.set(c.trackSetId, sameState(before, c) ? before! : { epoch: c.epoch ?? 0, at: c.at, overrides });
       }
       const changed = live.size !== this.#live.size || [...live].some(([id, state]) => this.#live.get(id) !== state);
       this.#stopped = stopped;
       this.#live = live;
       this.#promoted = promoted;
+      this.#applied = true;
       return changed;
     }
   }
+}
+
+/** Whether the stored state is the one this process has (every change raises the epoch or writes a new time). */
+function sameState(before: Live | undefined, stored: ControlState): boolean {
+  return before !== undefined && before.epoch === (stored.epoch ?? 0) && before.at === stored.at;
 }
 
 function readAtOnce(store: Store, errors: ErrorReporter): readonly ControlState[] | undefined {

@@ -161,9 +161,16 @@ export class Recorder {
       maxBytes: o.stickyCacheBytes,
     });
     this.#stickyLoaded = sticky.load();
-    this.#controls = new ControlPoller(store, this.#errors, o, () => {
-      if (this.#open) this.#exposures.markPhases(this.#isStopped, this.#accept);
-    });
+    this.#controls = new ControlPoller(
+      store,
+      this.#errors,
+      o,
+      () => {
+        if (this.#open) this.#exposures.markPhases(this.#isStopped, this.#accept);
+      },
+      // A changed ramp takes effect once this process knows the sticky users other processes exposed.
+      (ids) => sticky.reload(ids),
+    );
     this.#clock = new ClockCheck(store, this.#errors, o);
     const controls = this.#controls;
     const holdout = o.holdout;

@@ -58,7 +58,8 @@ export class StickyAssignments {
     const entry = entryOf(trackSetId, key);
     const known = this.#tracks.get(entry);
     if (known !== undefined && !isNoTrack(known)) return known;
-    if (known === undefined && this.#loaded.size > 0) {
+    // Loaded after this process was told the store had none (a reload before a ramp): it does now.
+    if ((known === undefined || isNoTrack(known)) && this.#loaded.size > 0) {
       const unitEntry = entryOf(trackSetId, this.#units.of(key));
       const loaded = this.#loaded.get(unitEntry);
       if (loaded !== undefined) {
@@ -114,6 +115,26 @@ export class StickyAssignments {
       .finally(() => {
         this.#servedBeforeLoad = undefined;
       });
+  }
+
+  /**
+   * Loads the store's assignments of `trackSetIds` again, before a change of their ramp or state
+   * takes effect in this process. A user another process exposed since this one loaded is
+   * unknown here; under the old assignment this process would serve them the track they have
+   * (the same weights give the same track), under the new one it would serve them the new
+   * assignment until their lookup answered, then theirs again. Within the write deadline (and
+   * the load's bounds); a failure is reported and the change takes effect all the same.
+   */
+  async reload(trackSetIds: ReadonlySet<string>): Promise<void> {
+    const store = this.#store;
+    if (store.readStickyAssignments === undefined) return;
+    const limit = Math.min(Math.floor(this.#maxEntries / 2), LOAD_LIMIT);
+    try {
+      const rows = await withDeadline(this.#writeTimeout, `loading sticky assignments from ${store.description}`, (call) => store.readStickyAssignments!(limit, call));
+      this.#keep(rows.filter((row) => trackSetIds.has(row.trackSetId)));
+    } catch (error) {
+      this.#errors.report('sticky', error);
+    }
   }
 
   /**

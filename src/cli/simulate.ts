@@ -22,7 +22,8 @@ where to. Eligibility rules are not applied. The module is imported, so its top-
 runs: point it at a module that only defines track sets, not at a server's entry file.
 
 Options:
-  --keys <file>          one key per line (default: --count synthetic keys)
+  --keys <file>          one key per line, a key repeated counted once, as the user it is
+                         (default: --count synthetic keys)
   --count <n>            synthetic keys user-1 .. user-n (default 100000)
   --trackset <id>        only this track set
   --weights <t=w,...>    proposed weights, e.g. long=2,short=1, as 'tracks ramp --weights'
@@ -110,7 +111,9 @@ function readKeys(file: string): string[] {
   } catch {
     throw new UsageError(`cannot read keys from ${file}; give a file with one key per line`);
   }
-  const keys = text.split(/\r?\n/).filter((line) => line !== '');
+  // Once each: a file of ids taken from logs repeats users, who would weigh in the split and
+  // the sample-ratio check once per line.
+  const keys = [...new Set(text.split(/\r?\n/).filter((line) => line !== ''))];
   if (keys.length === 0) throw new UsageError(`${file} has no keys; put one key per line`);
   return keys;
 }

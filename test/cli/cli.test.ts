@@ -120,7 +120,8 @@ test('tracks simulate shows the split and exactly what a change moves', async ()
   const index = new URL('../../src/index.ts', import.meta.url).href;
   writeFileSync(module, `import { TrackSet } from '${index}';\nexport class SimDelay extends TrackSet {\n  static id = 'sim-delay';\n  static short_track() {}\n  static long_track() {}\n}\n`);
   const keys = join(dir, 'keys.txt');
-  writeFileSync(keys, Array.from({ length: 30000 }, (_, i) => `user-${i}`).join('\n'));
+  // Users repeated, as in ids taken from logs: each counts once.
+  writeFileSync(keys, [...Array.from({ length: 30000 }, (_, i) => `user-${i}`), 'user-7', '', 'user-7', 'user-29999'].join('\n'));
   const result = await cli('simulate', module, '--keys', keys, '--add-track', 'longer', '--json');
   assert.equal(result.code, 0, result.err);
   const [sim] = JSON.parse(result.out) as { keys: number; change: { movedShare: number; moves: { from: string; to: string }[] } }[];

@@ -138,6 +138,10 @@ export class PostgresStore implements Store {
   readonly #maxConnections: number;
   readonly #timeoutMs: number;
   #pool: DrivenPool | undefined;
+  /** The sockets of the pool this store made, open or opening (close() ends what is left). */
+  readonly #sockets = new Set<Socket>();
+  /** Of those, the ones whose connection is not made yet. */
+  readonly #connecting = new Set<Socket>();
   /** This store's own listener for the pool's 'error' (so close() can take it off a user's pool). */
   readonly #ignorePoolError = (): void => {};
   #migrated: Promise<void> | undefined;
@@ -311,13 +315,30 @@ export class PostgresStore implements Store {
     const pool = this.#pool;
     this.#pool = undefined;
     this.#migrated = undefined;
-    if (pool && this.#ownPool) await pool.end();
+    if (pool && this.#ownPool) await this.#end(pool);
     else if (pool) {
       // The user's pool lives on: take this store's listeners off it, or each store made over
       // it (a configure() and close() per test, say) would leave two behind.
       pool.removeListener?.('error', this.#ignorePoolError);
       pool.removeListener?.('acquire', listenForErrors);
     }
+  }
+
+  /**
+   * Ends the pool this store made, within 2 x CLOSE_GRACE_MS. pool.end() waits for a connection
+   * still connecting to a server that does not answer (until its connect timeout) and for one to
+   * a server gone silent to close its side; their sockets do not hold the process open (see
+   * #poolNow), so a script awaiting close() would end mid-await (exit code 13, no word). The
+   * connecting ones are of no use: destroyed at once; the others may end cleanly for the grace
+   * time, then are destroyed. The wait holds the process open.
+   */
+  async #end(pool: DrivenPool): Promise<void> {
+    for (const socket of this.#connecting) socket.destroy();
+    const ended = pool.end().catch(() => {});
+    const within = () => keepingAlive(Promise.race([ended, new Promise<void>((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref())]));
+    await within();
+    for (const socket of this.#sockets) socket.destroy();
+    await within();
   }
 
   // ---- connections and deadlines ----
@@ -340,7 +361,16 @@ export class PostgresStore implements Store {
         // Callers that wait keep the process alive themselves (#withClient). So no socket is
         // referenced, and the connect timeout is the socket's (an unreferenced timer), not the
         // pool's (a referenced one): a socket silent for that long while connecting is destroyed.
-        stream: () => unreferencedSocket(connectTimeoutMs),
+        stream: () => {
+          const socket = unreferencedSocket(connectTimeoutMs);
+          this.#sockets.add(socket);
+          this.#connecting.add(socket);
+          socket.once('close', () => {
+            this.#sockets.delete(socket);
+            this.#connecting.delete(socket);
+          });
+          return socket;
+        },
         // TCP keepalive finds a peer that vanished without a word (a pulled cable, a dead NAT entry).
         keepAlive: true,
         keepAliveInitialDelayMillis: 10_000,
@@ -358,7 +388,10 @@ export class PostgresStore implements Store {
     pool.on('acquire', listenForErrors);
     if (typeof this.#source === 'string') {
       // Connected: from now on the deadlines of the calls bound the connection, not the connect timeout.
-      pool.on('connect', connectedInTime);
+      pool.on('connect', (client: PoolClient) => {
+        const socket = connectedInTime(client);
+        if (socket !== undefined) this.#connecting.delete(socket);
+      });
       // pg-pool references an idle connection again as it hands it out (allowExitOnIdle): this
       // store's connections stay unreferenced in use too; a caller who waits holds the process.
       pool.on('acquire', unreferenced);
@@ -675,6 +708,9 @@ export class PostgresStore implements Store {
   }
 }
 
+/** How long close() lets the pool's connections end cleanly before it destroys what is left (see #end). */
+const CLOSE_GRACE_MS = 1_000;
+
 const POSTGRES_TYPES: Readonly<Record<Column['type'], string>> = { text: 'text', integer: 'int8', real: 'float8' };
 
 /** Ends a connection's socket at once (a silent peer would keep a graceful end waiting). */
@@ -693,9 +729,11 @@ function unreferencedSocket(timeoutMs: number): Socket {
  * A connection made: its socket's connect timeout ends (a long query is not a silent connect).
  * Over SSL the connection's stream is the TLS socket over ours (`_parent`): the timeout is ours.
  */
-function connectedInTime(client: PoolClient): void {
+function connectedInTime(client: PoolClient): Socket | undefined {
   const stream = (client as unknown as { connection?: { stream?: Socket & { _parent?: Socket } } }).connection?.stream;
-  (stream?._parent ?? stream)?.setTimeout(0);
+  const socket = stream?._parent ?? stream;
+  socket?.setTimeout(0);
+  return socket;
 }
 
 /** A connection handed out: unreferenced again (pg-pool referenced it), so that recording's calls never hold the process. */

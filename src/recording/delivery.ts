@@ -92,6 +92,12 @@ export class Delivery {
   readonly #retry: Backoff;
   /** Until when a flush waits for the store (0: none): retries fall within it. */
   #flushingUntil = 0;
+  /**
+   * Until when a flush out of its time spills what memory holds (0: none): the pump leaves
+   * memory's events to it. A retry would take the events a failed write put back into another
+   * write, out of the spill's reach, until the flush's bound (nothing spilled, nothing stored).
+   */
+  #flushSpillingUntil = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   /** When the retry timer fires (monotonic ms). */
   #retryTimerAt = 0;
@@ -164,6 +170,7 @@ export class Delivery {
     this.kick(true);
     // Past `flushBy` (and with an outbox to go to), the rest spills.
     if (!(await this.#settledBefore(target, deadline)) && this.#outbox !== undefined) {
+      this.#flushSpillingUntil = Math.max(this.#flushSpillingUntil, spillBy);
       do await this.spill(spillBy);
       while (!(await this.#settledBefore(target, Math.min(spillBy, monotonicNow() + 50))) && monotonicNow() < spillBy);
     }
@@ -291,7 +298,7 @@ export class Delivery {
     for (;;) {
       if (this.#stopped) return;
       if (this.#retry.waiting()) return this.#retryLater();
-      const batch = this.#buffer.take(this.#options.batchSize);
+      const batch = monotonicNow() < this.#flushSpillingUntil ? undefined : this.#buffer.take(this.#options.batchSize);
       if (batch !== undefined && (await this.#deliver(batch)) === 'transient') return this.#retryLater();
       if (batch !== undefined && this.#buffer.queued >= this.#options.batchSize) continue;
       if (!this.#outboxMayHoldEvents()) {

@@ -586,3 +586,25 @@ test('a process.exit() while close() awaits its last spill: the exit spills thos
   for (let i = 0; i < 20; i++) assert.ok(units.some((unit) => unit.endsWith(`exit-close-${i}`)), `exit-close-${i} is in the outbox`);
   await closing;
 });
+
+// A probe of issue 9 ("flush() means everything recorded before this call is stored or
+// spilled"): a store that never answers, writeTimeout 500 and flushTimeout 500: flush() ended
+// { complete: false, pending: 500 } with nothing spilled, blaming an outbox that never failed.
+// The write failed just after flushTimeout, and its retry took the events back into a write
+// before the spill could take them, until the flush's bound.
+test('flush() past flushTimeout spills what a failing write puts back: the retry does not take the events back from the spill', async () => {
+  const store = controllable();
+  store.mode = 'hang';
+  const errors: Error[] = [];
+  configure({ store, outbox: join(dir, 'spill-not-retry.outbox'), writeTimeout: 500, flushTimeout: 500, retryDelay: 50, handleSignals: false, onError: (e) => errors.push(e) });
+  try {
+    for (let i = 0; i < 500; i++) convert({ key: `k${i}`, metric: 'purchase' });
+    const result = await flush();
+    assert.deepEqual(result, { complete: true, pending: 0 }, errors.map((e) => e.message).join('\n'));
+    assert.equal(stats().spilled, 500);
+    assert.ok(!errors.some((e) => /neither stored nor spilled/.test(e.message)), errors.map((e) => e.message).join('\n'));
+  } finally {
+    await close();
+  }
+  assert.equal(stats().dropped, 0);
+});

@@ -56,6 +56,10 @@ export const dashboardCommand: Command = {
     const store = openExistingStore(values.store, io);
     let dashboard;
     try {
+      // A file that is not a store (or a server that refuses us) is said now, as `tracks report`
+      // says it, not as a page whose every request fails; a store with no tracks data yet is
+      // served (the page says so, and shows the data once processes record).
+      await store.readControls();
       if (baselines.size > 0) checkBaselineSets(await store.summarize({ daily: false }), baselines);
       dashboard = await startDashboard({
         store,

@@ -106,6 +106,19 @@ test('a file that holds no tracks data yet: the dashboard starts, and its API sa
   assert.match(((await response.json()) as { error: string }).error, /no tracks data/);
 });
 
+// A probe: on a file that is not a SQLite database the dashboard started, printed its address
+// and answered 500 to every request, where `tracks report` refuses at once.
+test('a file that is not a store: refused at start, as tracks report refuses it (exit 1, one line), nothing served', async () => {
+  const garbage = join(dir, 'garbage.db');
+  writeFileSync(garbage, 'not a database, a text file\n'.repeat(100));
+  const ran = await runTracks(['dashboard', '--store', garbage, '--port', '0']);
+  const report = await runTracks(['report', '--store', garbage]);
+  assert.equal(report.code, 1);
+  assert.equal(ran.code, report.code, ran.stderr);
+  assert.match(ran.stderr, /^tracks dashboard: cannot read the SQLite store .*garbage\.db: file is not a database\n$/);
+  assert.doesNotMatch(ran.stdout, /tracks dashboard: http/, 'nothing was served');
+});
+
 test('a non-loopback --host without a token refuses to start: one line, exit 2', async () => {
   for (const host of ['0.0.0.0', '::', '192.168.1.10']) {
     const ran = await runTracks(['dashboard', '--store', db, '--host', host, '--port', '0']);

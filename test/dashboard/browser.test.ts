@@ -34,9 +34,9 @@ function spawnTracks(args: readonly string[]): ChildProcess {
   return child;
 }
 
-/** Starts `tracks dashboard` and resolves with the address it prints. */
-function startCli(args: readonly string[]): Promise<string> {
-  const child = spawnTracks(['dashboard', '--store', db, '--port', '0', ...args]);
+/** Starts `tracks dashboard` (on the fixture's store unless `store` is given) and resolves with the address it prints. */
+function startCli(args: readonly string[], store = db): Promise<string> {
+  const child = spawnTracks(['dashboard', '--store', store, '--port', '0', ...args]);
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
@@ -543,6 +543,39 @@ test('the charts render: conversion with intervals, lift over time, latency and 
     // Axes, bars, lines and labels: thousands of painted pixels, not a blank canvas.
     assert.ok(chart.painted > 2000, `${chart.kind} chart painted ${chart.painted} pixels`);
     assert.ok(chart.dataUrl > 5000, `${chart.kind} chart's PNG is ${chart.dataUrl} characters`);
+  }
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+// A probe: with one day of data the lift chart drew its points with no interval (a band between
+// two days has no width when there is one).
+test('the lift chart of a test one day old shows each point\'s interval, as a bar', async () => {
+  const oneDay = join(dir, 'one-day.db');
+  await recordFixture(oneDay, { usersPerDay: 150, days: 1 });
+  const address = await startCli([], oneDay);
+  const { page, problems } = await openPage();
+  await page.goto(`${address}#/set/checkout-delay`);
+  await page.waitForSelector('html[data-ready="trackset"]');
+  const lifts = await page.$$eval('figure[data-chart="lift"] canvas', (canvases) =>
+    canvases.map((canvas) => {
+      const chart = (window as unknown as { Chart: typeof import('chart.js').Chart }).Chart.getChart(canvas as HTMLCanvasElement)!;
+      return chart.data.datasets.map((d) => ({ type: (d as { type?: string }).type ?? 'line', label: d.label!, data: d.data as unknown[] }));
+    }),
+  );
+  assert.ok(lifts.length > 0, 'a lift chart per metric');
+  for (const datasets of lifts) {
+    const estimates = datasets.filter((d) => d.type === 'line' && !/ (lower|interval)$/.test(d.label) && d.label !== 'no change');
+    assert.ok(estimates.length > 0);
+    for (const estimate of estimates) {
+      assert.equal(estimate.data.length, 1, 'one day');
+      const lower = datasets.find((d) => d.label === `${estimate.label} lower`)!.data[0] as number | null;
+      const upper = datasets.find((d) => d.label === `${estimate.label} interval`)!.data[0] as number | null;
+      if (lower === null || upper === null) continue; // no interval to show (too few users)
+      const bar = datasets.find((d) => d.type === 'bar' && d.label === `${estimate.label} interval, a day alone`);
+      assert.deepEqual(bar?.data, [[lower, upper]], `${estimate.label}: the interval drawn as a bar`);
+      assert.ok(lower < (estimate.data[0] as number) && (estimate.data[0] as number) < upper);
+    }
   }
   assert.deepEqual(problems, []);
   await page.close();

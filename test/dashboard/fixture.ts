@@ -183,8 +183,8 @@ export async function recordFixture(path: string, options: FixtureOptions = {}):
     await flush();
     for (let day = 0; day < days; day++) {
       now = today - (days - 1 - day) * 86_400_000;
-      if (day === Math.floor(days / 2)) {
-        // Mid-way, the team ramps the short delay up: a new phase of checkout-delay.
+      if (days > 1 && day === Math.floor(days / 2)) {
+        // Mid-way, the team ramps the short delay up: a new phase of checkout-delay (a test one day old has none).
         const control = sqliteStore(path);
         await rampTrackSet(control, 'checkout-delay', { weights: { short_delay: 2 } });
         await control.close();

@@ -109,7 +109,7 @@ export function liftChart(set: TrackSetResult, metric: string): ChartPanel | nul
   const colors = trackColors(set);
   const treatments = set.tracks.filter((t) => !t.isBaseline).map((t) => t.name);
   if (days.length === 0 || treatments.length === 0 || set.baseline === null) return null;
-  const datasets: ChartDataset<'line', (number | null)[]>[] = [];
+  const datasets: ChartDataset<'line' | 'bar', (number | [number, number] | null)[]>[] = [];
   const bands = new Set<number>();
   for (const track of treatments) {
     const byDay = new Map(points.filter((p) => p.track === track).map((p) => [p.day, p.relative] as const));
@@ -121,11 +121,21 @@ export function liftChart(set: TrackSetResult, metric: string): ChartPanel | nul
         return Number.isFinite(v) ? v : null;
       });
     const color = colors.get(track)!;
+    const lower = series((r) => r.interval[0]);
+    const upper = series((r) => r.interval[1]);
     bands.add(datasets.length);
-    datasets.push({ label: `${track} lower`, data: series((r) => r.interval[0]), borderWidth: 0, pointRadius: 0, fill: false });
+    datasets.push({ label: `${track} lower`, data: lower, borderWidth: 0, pointRadius: 0, fill: false });
     bands.add(datasets.length);
-    datasets.push({ label: `${track} interval`, data: series((r) => r.interval[1]), borderWidth: 0, pointRadius: 0, backgroundColor: `${color}2e`, fill: '-1' });
+    datasets.push({ label: `${track} interval`, data: upper, borderWidth: 0, pointRadius: 0, backgroundColor: `${color}2e`, fill: '-1' });
     datasets.push({ label: track, data: series((r) => r.estimate), borderColor: color, backgroundColor: color, pointRadius: 3, borderWidth: 2, fill: false });
+    // A band needs two days side by side: a day alone (the test's first, or one between days
+    // without a result) gets its interval as a bar instead, or it would show no interval at all.
+    const alone = days.map((_, i) => lower[i] != null && upper[i] != null && (i === 0 || upper[i - 1] == null) && (i === days.length - 1 || upper[i + 1] == null));
+    if (alone.some(Boolean)) {
+      bands.add(datasets.length);
+      const bars: ([number, number] | null)[] = days.map((_, i) => (alone[i] ? [lower[i]!, upper[i]!] : null));
+      datasets.push({ type: 'bar', label: `${track} interval, a day alone`, data: bars, backgroundColor: `${color}59`, barThickness: 4 });
+    }
   }
   bands.add(datasets.length);
   datasets.push({ label: 'no change', data: days.map(() => 0), borderColor: BASELINE_COLOR, borderDash: [6, 4], borderWidth: 1, pointRadius: 0, fill: false });
@@ -133,7 +143,7 @@ export function liftChart(set: TrackSetResult, metric: string): ChartPanel | nul
   options.plugins = { ...options.plugins, legend: { labels: { filter: (item: LegendItem) => !bands.has(item.datasetIndex ?? -1) } } };
   return panel(
     `${metric}: lift over ${set.baseline}, cumulative by day`,
-    'Each point uses every user exposed up to the end of that day; the band is its interval.',
+    'Each point uses every user exposed up to the end of that day; the band (a bar, for a day alone) is its interval.',
     'lift',
     { type: 'line', data: { labels: days, datasets }, options } as Config,
   );

@@ -81,6 +81,7 @@ function kindProblem(kind: unknown, e: Partial<Record<string, unknown>>): string
         phaseProblem(e.phase) ??
         (e.sticky === undefined || typeof e.sticky === 'boolean' ? undefined : 'sticky must be true or false') ??
         (e.stopped === undefined || typeof e.stopped === 'boolean' ? undefined : 'stopped must be true or false') ??
+        (e.shadow === undefined || typeof e.shadow === 'boolean' ? undefined : 'shadow must be true or false') ??
         (e.holdout === undefined || typeof e.holdout === 'boolean' ? undefined : 'holdout must be true or false')
       );
     case 'guardrail':

@@ -70,9 +70,9 @@ export const EVENT_TABLES: { readonly [K in RecordedEvent['kind']]: EventTable<K
   definition: {
     kind: 'definition',
     table: 'tracks_definitions',
-    columns: [text('event_id'), text('track_set_id'), text('weights'), real('coverage'), integer('at'), text('control'), text('phase'), integer('sticky'), integer('stopped'), integer('holdout')],
+    columns: [text('event_id'), text('track_set_id'), text('weights'), real('coverage'), integer('at'), text('control'), text('phase'), integer('sticky'), integer('stopped'), integer('holdout'), integer('shadow')],
     key: ['event_id'],
-    row: (e) => [e.eventId, e.trackSetId, weightsJson(e.weights), e.coverage, e.at, e.control ?? null, e.phase ?? null, flag(e.sticky), flag(e.stopped), flag(e.holdout)],
+    row: (e) => [e.eventId, e.trackSetId, weightsJson(e.weights), e.coverage, e.at, e.control ?? null, e.phase ?? null, flag(e.sticky), flag(e.stopped), flag(e.holdout), flag(e.shadow)],
   },
   guardrail: {
     kind: 'guardrail',

@@ -79,6 +79,12 @@ export interface DefinitionEvent {
   readonly stopped?: boolean;
   /** Whether this is a holdout's pseudo set (`configure({ holdout })`), not a test; absent for a set. */
   readonly holdout?: boolean;
+  /**
+   * Whether the phase runs in shadow mode (`static shadow`, not promoted: everyone served the
+   * baseline, the candidates run beside it); absent before tracks recorded it, and for a set
+   * that is not in shadow mode.
+   */
+  readonly shadow?: boolean;
   readonly at: number;
 }
 

@@ -171,6 +171,8 @@ export interface RecordedDefinition {
   readonly stopped: boolean | null;
   /** Whether the set is a holdout's pseudo set (`configure({ holdout })`); null when not recorded. */
   readonly holdout: boolean | null;
+  /** Whether the phase ran in shadow mode (`static shadow`, not promoted); null when not recorded (tracks before it did). */
+  readonly shadow: boolean | null;
 }
 
 /**

@@ -114,7 +114,7 @@ export class Exposures {
     }
     entry.recorded = true;
     this.#sets.set(definition.id, definition);
-    if (!this.#defined.has(`${definition.id}\u0000${entry.phase}`)) this.#define(entry.effective, entry.phase, stopped, emit);
+    if (!this.#defined.has(`${definition.id}\u0000${entry.phase}`)) this.#define(entry, stopped, emit);
   }
 
   /** Resolves when the sticky lookups asked for so far are answered. */
@@ -135,12 +135,13 @@ export class Exposures {
    */
   markPhases(isStopped: (trackSetId: string) => boolean, emit: (event: RecordedEvent) => void): void {
     for (const [id, definition] of this.#sets) {
-      const phase = this.#phases.phaseOf(definition);
-      if (!this.#defined.has(`${id}\u0000${phase}`)) this.#define(this.#phases.effective(definition), phase, isStopped(id), emit);
+      const entry = this.#phases.entry(definition);
+      if (!this.#defined.has(`${id}\u0000${entry.phase}`)) this.#define(entry, isStopped(id), emit);
     }
   }
 
-  #define(definition: TrackSetDefinition, phase: string, stopped: boolean, emit: (event: RecordedEvent) => void): void {
+  #define(entry: PhaseEntry, stopped: boolean, emit: (event: RecordedEvent) => void): void {
+    const { effective: definition, phase } = entry;
     this.#defined.add(`${definition.id}\u0000${phase}`);
     // Without a prototype, a track named 'constructor' or '__proto__' is an ordinary key.
     const weights = Object.create(null) as Record<string, number>;
@@ -156,6 +157,9 @@ export class Exposures {
       sticky: definition.sticky,
       stopped,
       ...(definition.id === this.#holdout?.id ? { holdout: true } : {}),
+      // A set declared with static shadow says whether this phase runs in shadow mode (the
+      // report cannot tell a phase without users apart otherwise); the others say nothing.
+      ...(definition.shadow !== null ? { shadow: entry.shadow } : {}),
       at: eventTime(),
     });
   }

@@ -36,11 +36,6 @@ export class Phases {
     return this.#live(definition.id) === undefined ? definition : this.entry(definition).effective;
   }
 
-  /** The phase runs of this class are assigned in now. */
-  phaseOf(definition: TrackSetDefinition): string {
-    return this.entry(definition).phase;
-  }
-
   /** The class's current phase: its effective definition, id, and whether this process recorded it. */
   entry(definition: TrackSetDefinition): PhaseEntry {
     const live = this.#live(definition.id);

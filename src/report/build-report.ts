@@ -366,8 +366,8 @@ function analyse(
 }
 
 /**
- * Whether a phase ran in shadow mode (every user served the baseline, no one assigned). Phases
- * do not record it, so it is inferred: every phase of a set still in shadow did. Of a promoted
+ * Whether a phase ran in shadow mode (every user served the baseline, no one assigned): as its
+ * definition records it; for phases recorded before that was recorded, inferred: every phase of a set still in shadow did. Of a promoted
  * set, a phase with users did not (shadow mode records no exposures), nor one that began with
  * the set's latest change (at or after the promotion; each change records its phase then); one
  * without users that began before both that change and the end of the last shadow run's minute
@@ -378,6 +378,9 @@ function analyse(
 function shadowPhase(phase: PhaseSums, set: TrackSetSums, shadow: ShadowResult | null, runsRead: boolean): boolean | null {
   // Shadow mode assigns no one: a phase with users was live, whatever the set is now.
   if (phase.tracks.some((t) => t.users > 0)) return false;
+  // Recorded with the phase (by the processes and the CLI, since tracks records it).
+  const recorded = phase.definition?.shadow;
+  if (recorded !== null && recorded !== undefined) return recorded;
   if (shadow === null) return runsRead ? false : null;
   if (shadow.mode === 'shadow') return true;
   const latestChange = set.control?.at ?? null;

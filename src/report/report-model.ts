@@ -256,7 +256,7 @@ export interface PhaseResult {
   readonly serving: string | null;
   /**
    * Whether the phase ran in shadow mode (everyone served the baseline, candidates run beside
-   * it), inferred (phases do not record it): true for every phase of a set still in shadow, and
+   * it), as its definition records it; for phases recorded before tracks recorded it, inferred: true for every phase of a set still in shadow, and
    * for a promoted set's phases without users that began before its latest change and its last
    * shadow run; false for phases with users, the phase of the latest change, and sets that never
    * ran in shadow; null when it cannot be told.

@@ -285,6 +285,8 @@ async function writeOver(
         phase: phaseIdOf(effective.weights, effective.coverage, recorded.control, recorded.sticky, state.epoch!, shadow),
         sticky: recorded.sticky,
         stopped: state.stopped,
+        // As the processes record it: said for a set in shadow mode, or one that was (recorded so).
+        ...(shadow || recorded.shadow !== null ? { shadow } : {}),
         at: state.at,
       },
     ]);

@@ -17,6 +17,7 @@ export interface DefinitionSqlRow {
   readonly sticky: number | null;
   readonly stopped: number | null;
   readonly holdout: number | null;
+  readonly shadow: number | null;
 }
 
 /** The DefinitionRow of a stored row (NULL flags: recorded by tracks 0.1). */
@@ -31,6 +32,7 @@ export function definitionRow(r: DefinitionSqlRow): DefinitionRow {
     sticky: flagOf(r.sticky),
     stopped: flagOf(r.stopped),
     holdout: flagOf(r.holdout),
+    shadow: flagOf(r.shadow),
   };
 }
 

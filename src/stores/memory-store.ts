@@ -239,6 +239,7 @@ function summaryRowsOf(
         sticky: e.sticky ?? null,
         stopped: e.stopped ?? null,
         holdout: e.holdout ?? null,
+        shadow: e.shadow ?? null,
       };
       const last = latest.get(e.trackSetId);
       if (last === undefined || e.at >= last.at) latest.set(e.trackSetId, row);

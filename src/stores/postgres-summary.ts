@@ -43,7 +43,7 @@ export async function postgresSummaryRows(reader: PostgresSummaryReader, s: stri
   const and = (alias: string) => (id === undefined ? '' : `AND ${alias}track_set_id = $1`);
   const q = <T extends QueryResultRow>(sql: string) => reader.rows<T>(sql, params);
   const daily = options?.daily !== false;
-  const definition = `track_set_id AS "trackSetId", COALESCE(phase, '') AS phase, at::float8 AS at, weights, coverage, control, sticky, stopped, holdout`;
+  const definition = `track_set_id AS "trackSetId", COALESCE(phase, '') AS phase, at::float8 AS at, weights, coverage, control, sticky, stopped, holdout, shadow`;
   const [phaseRows, latestRows, starts] = await Promise.all([
     q<DefinitionSqlRow & QueryResultRow>(`SELECT DISTINCT ON (track_set_id, COALESCE(phase, '')) ${definition}
       FROM ${s}.tracks_definitions ${where('')} ORDER BY track_set_id, COALESCE(phase, ''), at, event_id`),

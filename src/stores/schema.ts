@@ -197,12 +197,16 @@ ${COUNT_NEW_EXPOSURE}
 ${COUNT_NEW_EXPOSURE}
   END;
   `,
+  // Version 10: whether a phase runs in shadow mode, in its definition (a phase without users
+  // cannot tell otherwise: a stop of a promoted set read as a shadow phase). NULL in older rows.
+  `ALTER TABLE tracks_definitions ADD COLUMN shadow INTEGER;`,
 ];
 
 /**
  * The oldest SQLite schema this version reads as it is (reads never migrate): migration 9
- * changed only how the store's writer counts exposures, so a store of version 8 reads the same
- * until a process of this version records to it.
+ * changed only how the store's writer counts exposures, and a store without migration 10's
+ * column reads its phases' shadow mode as not recorded (sqlite-summary.ts), so a store of
+ * version 8 reads the same until a process of this version records to it.
  */
 export const SQLITE_OLDEST_READABLE = 8;
 
@@ -506,4 +510,6 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   $$;
   SELECT {s}.tracks_recount_sets(ARRAY(SELECT DISTINCT track_set_id FROM {s}.tracks_exposure_counts));
   `,
+  // Version 10: whether a phase runs in shadow mode, as SQLite's version 10.
+  `ALTER TABLE {s}.tracks_definitions ADD COLUMN IF NOT EXISTS shadow integer;`,
 ];

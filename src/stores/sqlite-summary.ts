@@ -53,7 +53,9 @@ export function summaryRowsSqlite(db: BetterSqlite3.Database, options: Summarize
   const where = (alias: string) => (id === undefined ? '' : `WHERE ${alias}track_set_id = @id`);
   const and = (alias: string) => (id === undefined ? '' : `AND ${alias}track_set_id = @id`);
   const all = <T>(sql: string, extra: Record<string, unknown> = {}) => db.prepare(sql).all({ ...params, ...extra }) as T[];
-  const definition = `d.track_set_id AS trackSetId, COALESCE(d.phase, '') AS phase, d.at, d.weights, d.coverage, d.control, d.sticky, d.stopped, d.holdout`;
+  // A store of version 8 or 9 is read as it is (reads never migrate): its phases' shadow mode is not recorded.
+  const shadow = db.prepare("SELECT 1 FROM pragma_table_info('tracks_definitions') WHERE name = 'shadow'").get() === undefined ? 'NULL AS shadow' : 'd.shadow';
+  const definition = `d.track_set_id AS trackSetId, COALESCE(d.phase, '') AS phase, d.at, d.weights, d.coverage, d.control, d.sticky, d.stopped, d.holdout, ${shadow}`;
   const sets = part.sets === true;
   // Each phase's first definition (its start and configuration), and each set's latest.
   const phases = !sets

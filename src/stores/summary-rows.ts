@@ -311,7 +311,7 @@ function sortTracks(tracks: Map<string, TrackAcc>, withProducts: boolean): Array
 }
 
 function recorded(d: DefinitionRow): RecordedDefinition {
-  return { weights: d.weights, coverage: d.coverage, control: d.control, sticky: d.sticky, stopped: d.stopped, holdout: d.holdout };
+  return { weights: d.weights, coverage: d.coverage, control: d.control, sticky: d.sticky, stopped: d.stopped, holdout: d.holdout, shadow: d.shadow };
 }
 
 function byName(a: string, b: string): number {

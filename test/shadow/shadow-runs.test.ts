@@ -19,6 +19,7 @@ import {
   shadowContext,
   stopTrackSet,
   rampTrackSet,
+  sqliteStore,
 } from '../../src/index.js';
 import type { GuardrailEvent, ShadowOptions, ShadowSampleEvent } from '../../src/index.js';
 import { runCli } from '../../src/cli/run-cli.js';
@@ -1185,3 +1186,53 @@ test('a synchronous candidate\'s time ends when it returns, as the baseline\'s d
   assert.ok(candidate.latency.candidate.p95Ms! < 100, `candidate p95 ${candidate.latency.candidate.p95Ms} ms`);
   for (const d of candidate.latency.difference) assert.equal(d.verdict, 'no difference', JSON.stringify(d));
 });
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 3));
+
+// A probe of issue 13: promoted, then stopped, resumed and stopped again within the minute of
+// the last shadow run: the stops (phases without users) read as shadow phases in the report
+// and the dashboard ("3 shadow stopped"), since whether a phase ran in shadow mode was
+// inferred from the time of the last shadow run. It is recorded with the phase now.
+for (const kind of ['memory', 'SQLite'] as const) {
+  test(`a stop after a promotion is a live test's stop, not a shadow phase, whenever it comes (${kind})`, async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'shadow-phases-')), 'tracks.db');
+    const store = kind === 'memory' ? memoryStore() : path;
+    const control = kind === 'memory' ? (store as ReturnType<typeof memoryStore>) : sqliteStore(path);
+    const recorder = configure({ store, flushInterval: 60_000, handleSignals: false, outbox: false })!;
+    try {
+      for (let i = 0; i < 20; i++) new PromotedQuery({ key: `u${i}` }).run();
+      await flush();
+      await stopTrackSet(control, 'shadow-promoted'); // a stop during the shadow: a shadow phase
+      await recorder.refreshControls();
+      await tick(); // each phase starts in a millisecond of its own, so the phases' order is their order
+      new PromotedQuery({ key: 'during' }).run();
+      await flush();
+      await promoteTrackSet(control, 'shadow-promoted');
+      await recorder.refreshControls();
+      await tick();
+      for (let i = 0; i < 20; i++) new PromotedQuery({ key: `u${i}` }).run();
+      await stopTrackSet(control, 'shadow-promoted');
+      await recorder.refreshControls();
+      await tick();
+      assert.equal(new PromotedQuery({ key: 'u1' }).reason, 'stopped');
+      await resumeTrackSet(control, 'shadow-promoted');
+      await recorder.refreshControls();
+      await tick();
+      await stopTrackSet(control, 'shadow-promoted');
+      await recorder.refreshControls();
+      await tick();
+      await flush();
+      const { sums, metrics, shadow } = await readAnalysis(control, { daily: false });
+      const set = buildReport(sums, { metrics, shadow }).trackSets.find((s) => s.id === 'shadow-promoted')!;
+      const phases = set.phases.map((p) => `${p.stopped ? 'stopped' : p.users > 0 ? 'live' : 'empty'}${p.shadow === true ? ' shadow' : p.shadow === false ? '' : ' ?'}`);
+      // The shadow phase, its stop, the live test, its stop, the resumed test (no one came), its stop.
+      assert.deepEqual(phases, ['empty shadow', 'stopped shadow', 'live', 'stopped', 'empty', 'stopped']);
+      const lines = renderReport(buildReport(sums, { metrics, shadow })).split('\n');
+      assert.ok(lines.some((l) => /^ +2 shadow stopped /.test(l)), lines.join('\n'));
+      for (const index of [4, 6]) assert.match(lines.find((l) => new RegExp(`^ +${index} `).test(l)) ?? '', new RegExp(`^ +${index} stopped`));
+    } finally {
+      await close();
+      if (kind === 'SQLite') await control.close();
+    }
+  });
+}

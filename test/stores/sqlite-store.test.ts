@@ -32,7 +32,7 @@ test('SQLite summarize() matches the memory store on the same events, written tw
   const [fromSqlite, fromMemory] = [await store.summarize(), await memory.summarize()];
   assert.deepEqual(fromSqlite, fromMemory);
   const sums = fromSqlite[0]!;
-  assert.deepEqual(sums.definition, { weights: new Map([['a', 1], ['b', 3]]), coverage: 0.5, control: null, sticky: null, stopped: null, holdout: null });
+  assert.deepEqual(sums.definition, { weights: new Map([['a', 1], ['b', 3]]), coverage: 0.5, control: null, sticky: null, stopped: null, holdout: null, shadow: null });
   assert.equal(sums.tracks.find((t) => t.track === 'a')!.health.runs, 5);
   assert.equal(sums.tracks.find((t) => t.track === 'a')!.health.histogram[2], 4);
   assert.equal(sums.tracks.reduce((n, t) => n + t.users, 0), 40);
@@ -355,7 +355,7 @@ test('a store of schema version 8 is read as it is (migration 9 changed only wri
   after.close();
 
   const seven = sqliteStore(oldStore(7));
-  await assert.rejects(seven.summarize({ daily: false }), /schema version 7, older than this tracks \(9\); it is upgraded when a process of this version first records to it/);
+  await assert.rejects(seven.summarize({ daily: false }), /schema version 7, older than this tracks \(10\); it is upgraded when a process of this version first records to it/);
   await seven.close();
 });
 

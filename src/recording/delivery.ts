@@ -171,8 +171,14 @@ export class Delivery {
     // Past `flushBy` (and with an outbox to go to), the rest spills.
     if (!(await this.#settledBefore(target, deadline)) && this.#outbox !== undefined) {
       this.#flushSpillingUntil = Math.max(this.#flushSpillingUntil, spillBy);
-      do await this.spill(spillBy);
-      while (!(await this.#settledBefore(target, Math.min(spillBy, monotonicNow() + 50))) && monotonicNow() < spillBy);
+      try {
+        do await this.spill(spillBy);
+        while (!(await this.#settledBefore(target, Math.min(spillBy, monotonicNow() + 50))) && monotonicNow() < spillBy);
+      } finally {
+        // Spilled (or out of time): the pump writes memory's events again, at once.
+        if (this.#flushSpillingUntil === spillBy) this.#flushSpillingUntil = 0;
+        this.kick();
+      }
     }
     // The outbox next, while the store takes writes and time is left (the pump drains it,
     // between batches of new events when traffic goes on). A flush tries it now, even while

@@ -608,3 +608,25 @@ test('flush() past flushTimeout spills what a failing write puts back: the retry
   }
   assert.equal(stats().dropped, 0);
 });
+
+// The review of that change: the pump went on leaving memory's events alone until the spill's
+// bound, after the flush had spilled and returned; a later flush with the store back spilled
+// every event instead of writing it.
+test('after a flush that spilled, the pump writes again at once: a later flush with the store back writes, not spills', async () => {
+  const store = controllable();
+  store.mode = 'down';
+  configure({ store, outbox: join(dir, 'spill-then-write.outbox'), writeTimeout: 3_000, flushTimeout: 2_000, retryDelay: 50, handleSignals: false, onError: () => {} });
+  try {
+    for (let i = 0; i < 100; i++) convert({ key: `a${i}`, metric: 'purchase' });
+    assert.equal((await flush()).complete, true);
+    const spilled = stats().spilled;
+    assert.ok(spilled >= 100, `${spilled} spilled`);
+    store.mode = 'ok';
+    for (let i = 0; i < 100; i++) convert({ key: `b${i}`, metric: 'purchase' });
+    assert.deepEqual(await flush(), { complete: true, pending: 0 });
+    assert.equal(stats().spilled, spilled, 'nothing more spilled: the store took them');
+    assert.ok(store.inner.events.filter((e) => e.kind === 'conversion').length >= 100, 'the second hundred are in the store');
+  } finally {
+    await close();
+  }
+});

@@ -65,7 +65,7 @@ export type {
   TrackSums,
 } from './model/sums.js';
 export type { ShadowCounts, ShadowEvent, ShadowSampleEvent, ShadowSums, ShadowTrackSums } from './model/shadow.js';
-export type { CallOptions, StickyAssignment, Store, WriteControlOptions } from './model/store.js';
+export type { CallOptions, StickyAssignment, StickyFilter, Store, WriteControlOptions } from './model/store.js';
 export type { Outbox, OutboxBatch, OutboxCounts, QuarantinedEvent } from './model/outbox.js';
 export { StoreError } from './model/store-error.js';
 export type { StoreErrorOptions, TracksStoreErrorCode } from './model/store-error.js';

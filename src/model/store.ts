@@ -142,9 +142,10 @@ export interface Store {
    * shared evenly between those sets (each set's in the store's order), read once when recording
    * starts: a returning user keeps their track from the first run of a new process, not only
    * once a lookup answers. Optional: without it, each key is looked up on its first run and gets
-   * its current assignment until the answer.
+   * its current assignment until the answer. With `filter`, only those sets' units exposed at or
+   * after `since` (read again before a ramp takes effect in a running process).
    */
-  readStickyAssignments?(limit: number, options?: CallOptions): Promise<StickyAssignment[]>;
+  readStickyAssignments?(limit: number, options?: CallOptions, filter?: StickyFilter): Promise<StickyAssignment[]>;
   /** The same, read synchronously (a local file can); undefined when it cannot answer now. */
   readStickyAssignmentsNow?(limit: number): StickyAssignment[] | undefined;
   /**
@@ -153,6 +154,20 @@ export interface Store {
    */
   summarize(options?: SummarizeOptions): Promise<TrackSetSums[]>;
   close(): Promise<void>;
+}
+
+/**
+ * Which sticky assignments to read again (see {@link Store.readStickyAssignments}): those of
+ * these sets, first exposed at or after `since` (epoch ms).
+ *
+ * @example
+ * ```ts
+ * const filter: StickyFilter = { trackSetIds: ['delay'], since: Date.now() - 3_600_000 };
+ * ```
+ */
+export interface StickyFilter {
+  readonly trackSetIds: readonly string[];
+  readonly since: number;
 }
 
 /**

@@ -32,7 +32,7 @@ export class ControlPoller {
   /**
    * `onChange` is called after a read that found a set's state changed (a stop, resume or
    * ramp); `beforeChange`, awaited before such a change takes effect here, with the sets it
-   * changes (not for the first state read).
+   * ramps or resumes (not for a stop, nor for the first state read).
    */
   constructor(
     store: Store,
@@ -104,7 +104,8 @@ export class ControlPoller {
         this.#store.readControls(call),
       );
       if (this.#beforeChange !== undefined && this.#applied) {
-        const changed = new Set(controls.filter((c) => !sameState(this.#live.get(c.trackSetId), c)).map((c) => c.trackSetId));
+        // A stop takes effect at once (it is the kill switch); a ramp or resume after the hook.
+        const changed = new Set(controls.filter((c) => !c.stopped && !sameState(this.#live.get(c.trackSetId), c)).map((c) => c.trackSetId));
         if (changed.size > 0) await this.#beforeChange(changed);
       }
       if (this.#apply(controls)) this.#onChange?.();

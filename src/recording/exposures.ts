@@ -117,6 +117,16 @@ export class Exposures {
     if (!this.#defined.has(`${definition.id}\u0000${entry.phase}`)) this.#define(entry, stopped, emit);
   }
 
+  /**
+   * Before a ramp or resume of `trackSetIds` takes effect here: the sticky ones this process has
+   * served load the assignments other processes recorded since its last load (see
+   * StickyAssignments.reload). Sets it has not served, and sets that are not sticky, wait for nothing.
+   */
+  reloadSticky(trackSetIds: ReadonlySet<string>): Promise<void> {
+    const sticky = [...trackSetIds].filter((id) => this.#sets.get(id)?.sticky === true);
+    return sticky.length === 0 ? Promise.resolve() : this.#sticky.reload(sticky);
+  }
+
   /** Resolves when the sticky lookups asked for so far are answered. */
   settled(): Promise<void> {
     return this.#sticky.settled();

@@ -168,8 +168,8 @@ export class Recorder {
       () => {
         if (this.#open) this.#exposures.markPhases(this.#isStopped, this.#accept);
       },
-      // A changed ramp takes effect once this process knows the sticky users other processes exposed.
-      (ids) => sticky.reload(ids),
+      // A ramp or resume takes effect once this process knows the sticky users other processes exposed.
+      (ids) => this.#exposures.reloadSticky(ids),
     );
     this.#clock = new ClockCheck(store, this.#errors, o);
     const controls = this.#controls;

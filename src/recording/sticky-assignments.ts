@@ -43,6 +43,9 @@ export class StickyAssignments {
   #servedBeforeLoad: Map<string, string> | undefined;
   /** Keys whose lookup could not be queued (too many waiting): their runs' tracks are not remembered, so a later run asks. */
   #unasked = new Set<string>();
+  /** When the first load started (epoch ms), and each set's latest reload: a reload reads what was recorded since. */
+  #firstLoadAt = Date.now();
+  readonly #loadedAt = new Map<string, number>();
 
   constructor(store: Store, units: UnitOfKey, errors: ErrorReporter, options: { writeTimeout: number; maxEntries: number; maxBytes: number }) {
     this.#store = store;
@@ -94,6 +97,7 @@ export class StickyAssignments {
    * the background (the promise resolves when they are in, or the read failed and was reported).
    */
   load(): Promise<void> {
+    this.#firstLoadAt = Date.now();
     const limit = Math.min(Math.floor(this.#maxEntries / 2), LOAD_LIMIT);
     try {
       const now = this.#store.readStickyAssignmentsNow?.(limit);
@@ -118,20 +122,28 @@ export class StickyAssignments {
   }
 
   /**
-   * Loads the store's assignments of `trackSetIds` again, before a change of their ramp or state
-   * takes effect in this process. A user another process exposed since this one loaded is
-   * unknown here; under the old assignment this process would serve them the track they have
-   * (the same weights give the same track), under the new one it would serve them the new
-   * assignment until their lookup answered, then theirs again. Within the write deadline (and
-   * the load's bounds); a failure is reported and the change takes effect all the same.
+   * Loads again the store's assignments of `trackSetIds` recorded since they were last loaded,
+   * before a ramp or resume of theirs takes effect in this process. A user another process
+   * exposed since this one loaded is unknown here: under the old assignment this process would
+   * serve them the track they have (the same weights give the same track), under the new one it
+   * would serve them the new assignment until their lookup answered, then theirs again. These
+   * rows take the place of the oldest loaded ones when the load's bounds are reached. Within the
+   * write deadline; a failure is reported and the change takes effect all the same.
    */
-  async reload(trackSetIds: ReadonlySet<string>): Promise<void> {
+  async reload(trackSetIds: readonly string[]): Promise<void> {
     const store = this.#store;
     if (store.readStickyAssignments === undefined) return;
     const limit = Math.min(Math.floor(this.#maxEntries / 2), LOAD_LIMIT);
+    // From a while before the last load: other processes' clocks may be behind this one's.
+    const since = Math.min(...trackSetIds.map((id) => this.#loadedAt.get(id) ?? this.#firstLoadAt)) - CLOCK_MARGIN_MS;
+    const startedAt = Date.now();
     try {
-      const rows = await withDeadline(this.#writeTimeout, `loading sticky assignments from ${store.description}`, (call) => store.readStickyAssignments!(limit, call));
-      this.#keep(rows.filter((row) => trackSetIds.has(row.trackSetId)));
+      const rows = await withDeadline(this.#writeTimeout, `loading sticky assignments from ${store.description}`, (call) =>
+        store.readStickyAssignments!(limit, call, { trackSetIds, since }),
+      );
+      // A store of your own may not filter: only these sets' rows are taken.
+      this.#keep(rows.filter((row) => trackSetIds.includes(row.trackSetId)), true);
+      for (const id of trackSetIds) this.#loadedAt.set(id, startedAt);
     } catch (error) {
       this.#errors.report('sticky', error);
     }
@@ -141,7 +153,7 @@ export class StickyAssignments {
    * Keeps loaded assignments, within half the cache's bytes and entries (the rest is for keys as
    * they come). A key this process served before they came takes the store's track from now on.
    */
-  #keep(rows: readonly StickyAssignment[]): void {
+  #keep(rows: readonly StickyAssignment[], fresh = false): void {
     const served = this.#servedBeforeLoad;
     // The bytes shared between the sets as the rows are (the store shares their number): rows
     // come set by set, and the first set must not take every byte.
@@ -157,12 +169,23 @@ export class StickyAssignments {
       }
       const size = entryBytes(entry, track);
       if (this.#loaded.has(entry)) continue;
+      // Reloaded rows (exposed since the last load) replace the oldest loaded ones at the bound.
+      if (fresh) this.#makeRoom(size);
       if (this.#loaded.size >= this.#maxEntries / 2) break;
       const setBytes = used.get(trackSetId) ?? 0;
       if (setBytes + size > bytesPerSet) continue;
       used.set(trackSetId, setBytes + size);
       this.#loaded.set(entry, track);
       this.#bytes += size;
+    }
+  }
+
+  /** Forgets the oldest loaded assignments until one of `size` bytes fits the load's bounds. */
+  #makeRoom(size: number): void {
+    for (const [entry, track] of this.#loaded) {
+      if (this.#loaded.size < this.#maxEntries / 2 && this.#bytes + size <= this.#maxBytes) return;
+      this.#loaded.delete(entry);
+      this.#bytes -= entryBytes(entry, track);
     }
   }
 
@@ -262,6 +285,8 @@ const MAX_PENDING = 10_000;
 const MAX_PENDING_BYTES = 8 * 1024 * 1024;
 /** Most sticky assignments loaded when recording starts (about 25 MB at most, within the cache's bytes). */
 const LOAD_LIMIT = 100_000;
+/** How far before the last load a reload reads from: other processes' clocks may be behind this one's. */
+const CLOCK_MARGIN_MS = 5 * 60_000;
 /** Units per lookup query. */
 const LOOKUP_CHUNK = 1_000;
 

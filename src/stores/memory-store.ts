@@ -4,7 +4,7 @@ import { NO_SEGMENT } from '../model/dimensions.js';
 import type { MetricDeclaration } from '../model/metrics.js';
 import { assertStorable } from '../model/check-event.js';
 import { uniqueKeyOf } from '../model/event-tables.js';
-import type { StickyAssignment, Store } from '../model/store.js';
+import type { StickyAssignment, StickyFilter, Store } from '../model/store.js';
 import { percentileRank } from '../model/caps.js';
 import type { CapRequest } from '../model/caps.js';
 import { addUser, noMetricSums } from '../model/sums.js';
@@ -62,6 +62,29 @@ export function memoryStore(): MemoryStore {
     }
   };
 
+  /** Units' first tracks in the sets whose latest definition is sticky (of `filter`'s, exposed since), each set its share of `limit`. */
+  const stickyRows = (limit: number, filter?: StickyFilter): StickyAssignment[] => {
+    // The sets whose latest definition is sticky, each with its share of the limit.
+    const latest = new Map<string, { at: number; sticky: boolean }>();
+    for (const e of events) {
+      if (e.kind !== 'definition') continue;
+      const before = latest.get(e.trackSetId);
+      if (before === undefined || e.at >= before.at) latest.set(e.trackSetId, { at: e.at, sticky: e.sticky === true });
+    }
+    const sticky = [...latest].filter(([id, d]) => d.sticky && (filter === undefined || filter.trackSetIds.includes(id))).map(([id]) => id);
+    const each = Math.floor(limit / Math.max(1, sticky.length));
+    const taken = new Map<string, number>();
+    const found: StickyAssignment[] = [];
+    // Read again (a filter): the latest first, those the bound must not leave out.
+    const candidates = filter === undefined ? [...exposures.values()] : [...exposures.values()].filter((e) => e.at >= filter.since).sort((a, b) => b.at - a.at);
+    for (const e of candidates) {
+      if (!sticky.includes(e.trackSetId) || (taken.get(e.trackSetId) ?? 0) >= each) continue;
+      taken.set(e.trackSetId, (taken.get(e.trackSetId) ?? 0) + 1);
+      found.push({ trackSetId: e.trackSetId, unit: e.unit, track: e.track });
+    }
+    return found;
+  };
+
   const store: MemoryStore = {
     description: 'memory',
     events,
@@ -99,26 +122,10 @@ export function memoryStore(): MemoryStore {
       return shadowSumsOfEvents(events, trackSetId);
     },
     readStickyAssignmentsNow(limit) {
-      // The sets whose latest definition is sticky, each with its share of the limit.
-      const latest = new Map<string, { at: number; sticky: boolean }>();
-      for (const e of events) {
-        if (e.kind !== 'definition') continue;
-        const before = latest.get(e.trackSetId);
-        if (before === undefined || e.at >= before.at) latest.set(e.trackSetId, { at: e.at, sticky: e.sticky === true });
-      }
-      const sticky = [...latest].filter(([, d]) => d.sticky).map(([id]) => id);
-      const each = Math.floor(limit / Math.max(1, sticky.length));
-      const taken = new Map<string, number>();
-      const found: StickyAssignment[] = [];
-      for (const e of exposures.values()) {
-        if (!sticky.includes(e.trackSetId) || (taken.get(e.trackSetId) ?? 0) >= each) continue;
-        taken.set(e.trackSetId, (taken.get(e.trackSetId) ?? 0) + 1);
-        found.push({ trackSetId: e.trackSetId, unit: e.unit, track: e.track });
-      }
-      return found;
+      return stickyRows(limit);
     },
-    async readStickyAssignments(limit) {
-      return this.readStickyAssignmentsNow!(limit)!;
+    async readStickyAssignments(limit, _options, filter) {
+      return stickyRows(limit, filter);
     },
     async readAssignments(trackSetId, units) {
       const found = new Map<string, string>();

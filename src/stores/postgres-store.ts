@@ -6,7 +6,7 @@ import { assertStorable } from '../model/check-event.js';
 import type { ControlState, RecordedEvent } from '../model/events.js';
 import { EVENT_KINDS, EVENT_TABLES } from '../model/event-tables.js';
 import type { Cell, Column, EventTable } from '../model/event-tables.js';
-import type { CallOptions, CallTiming, StickyAssignment, Store, WriteControlOptions } from '../model/store.js';
+import type { CallOptions, CallTiming, StickyAssignment, StickyFilter, Store, WriteControlOptions } from '../model/store.js';
 import { keepingAlive } from '../model/keep-alive.js';
 import { StoreError } from '../model/store-error.js';
 import { codeOf, messageOf } from '../errors.js';
@@ -285,16 +285,16 @@ export class PostgresStore implements Store {
     return new Map((rows ?? []).map((r) => [r.unit, r.track]));
   }
 
-  async readStickyAssignments(limit: number, options: CallOptions = {}): Promise<StickyAssignment[]> {
-    // The sets whose latest definition is sticky, then each one's share of the limit.
+  async readStickyAssignments(limit: number, options: CallOptions = {}, filter?: StickyFilter): Promise<StickyAssignment[]> {
+    // The sets whose latest definition is sticky (of the filter's), then each one's share of the limit.
     const rows = await this.#read<StickyAssignment & QueryResultRow>(
       `WITH sets AS (
          SELECT DISTINCT ON (track_set_id) track_set_id, sticky FROM ${this.#s}.tracks_definitions ORDER BY track_set_id, at DESC, event_id DESC),
-       sticky AS (SELECT track_set_id FROM sets WHERE sticky = 1),
+       sticky AS (SELECT track_set_id FROM sets WHERE sticky = 1 AND ($2::text[] IS NULL OR track_set_id = ANY($2::text[]))),
        each AS (SELECT ($1::int / GREATEST(1, (SELECT COUNT(*) FROM sticky)))::int AS n)
        SELECT s.track_set_id AS "trackSetId", e.unit, e.track FROM sticky s
-       CROSS JOIN LATERAL (SELECT unit, track FROM ${this.#s}.tracks_exposures x WHERE x.track_set_id = s.track_set_id LIMIT (SELECT n FROM each)) e`,
-      [limit],
+       CROSS JOIN LATERAL (SELECT unit, track FROM ${this.#s}.tracks_exposures x WHERE x.track_set_id = s.track_set_id AND x.at >= $3${filter === undefined ? '' : ' ORDER BY x.at DESC'} LIMIT (SELECT n FROM each)) e`,
+      [limit, filter === undefined ? null : [...filter.trackSetIds], filter?.since ?? 0],
       options,
     );
     return rows ?? [];

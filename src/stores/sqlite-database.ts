@@ -12,7 +12,7 @@ import { EVENT_KINDS, EVENT_TABLES, inKeyOrder } from '../model/event-tables.js'
 import type { Cell, EventTable } from '../model/event-tables.js';
 import { assertStorable } from '../model/check-event.js';
 import { StoreError } from '../model/store-error.js';
-import type { StickyAssignment } from '../model/store.js';
+import type { StickyAssignment, StickyFilter } from '../model/store.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { WHOLE_SUMMARY, WITHOUT_METRICS, summaryRowsSqlite } from './sqlite-summary.js';
 import type { SummaryPart, UnitKey } from './sqlite-summary.js';
@@ -166,14 +166,17 @@ export class SqliteDatabase {
   }
 
   /** Units' tracks in the sets recorded sticky now, up to `limit` shared evenly between them (see Store.readStickyAssignments). */
-  readStickyAssignments(limit: number, deadline: number): StickyAssignment[] {
+  readStickyAssignments(limit: number, filter: StickyFilter | null, deadline: number): StickyAssignment[] {
     const db = this.#readable(deadline);
     if (db === undefined || limit <= 0) return [];
     return untilDeadline(() => {
-      const sets = (db.prepare(STICKY_SETS_SQL).all() as { id: string }[]).map((row) => row.id);
+      const sets = (db.prepare(STICKY_SETS_SQL).all() as { id: string }[]).map((row) => row.id).filter((id) => filter === null || filter.trackSetIds.includes(id));
       const each = Math.floor(limit / Math.max(1, sets.length));
-      const rows = db.prepare('SELECT track_set_id AS trackSetId, unit, track FROM tracks_exposures WHERE track_set_id = ? LIMIT ?');
-      return sets.flatMap((id) => rows.all(id, each) as StickyAssignment[]);
+      // Read again (a filter): the latest first, those the bound must not leave out.
+      const rows = db.prepare(
+        `SELECT track_set_id AS trackSetId, unit, track FROM tracks_exposures WHERE track_set_id = ? AND at >= ?${filter === null ? '' : ' ORDER BY at DESC'} LIMIT ?`,
+      );
+      return sets.flatMap((id) => rows.all(id, filter?.since ?? 0, each) as StickyAssignment[]);
     }, deadline);
   }
 

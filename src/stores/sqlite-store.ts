@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { ShadowSums } from '../model/shadow.js';
 import type { MetricDeclaration } from '../model/metrics.js';
 import type { ControlState, RecordedEvent } from '../model/events.js';
-import type { CallOptions, StickyAssignment, Store, WriteControlOptions } from '../model/store.js';
+import type { CallOptions, StickyAssignment, StickyFilter, Store, WriteControlOptions } from '../model/store.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { StoreError } from '../model/store-error.js';
 import { SqliteDatabase } from './sqlite-database.js';
@@ -105,7 +105,7 @@ export class SqliteStore implements Store {
   readStickyAssignmentsNow(limit: number): StickyAssignment[] | undefined {
     const database = new SqliteDatabase(this.#path);
     try {
-      return database.readStickyAssignments(limit, Date.now() + 100);
+      return database.readStickyAssignments(limit, null, Date.now() + 100);
     } catch {
       return undefined; // the worker's read reports what is wrong
     } finally {
@@ -113,8 +113,8 @@ export class SqliteStore implements Store {
     }
   }
 
-  readStickyAssignments(limit: number, options?: CallOptions): Promise<StickyAssignment[]> {
-    return this.#worker.call('readStickyAssignments', [limit], this.#timing(options));
+  readStickyAssignments(limit: number, options?: CallOptions, filter?: StickyFilter): Promise<StickyAssignment[]> {
+    return this.#worker.call('readStickyAssignments', [limit, filter ?? null], this.#timing(options));
   }
 
   readDimensions(trackSetId: string, options?: CallOptions): Promise<string[]> {

@@ -23,9 +23,9 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const KEYS = 600;
 
 /** Runs the other process to the end: each key's track, as it served and recorded it. */
-function otherProcess(env: Record<string, string>): Promise<Record<string, string>> {
+function otherProcess(env: Record<string, string>, prefix = 's-', keys = KEYS): Promise<Record<string, string>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', writer], { env: { ...process.env, ...env, STICKY_KEYS: String(KEYS) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', writer], { env: { ...process.env, ...env, STICKY_KEYS: String(keys), STICKY_PREFIX: prefix }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d));
@@ -39,16 +39,32 @@ function otherProcess(env: Record<string, string>): Promise<Record<string, strin
   });
 }
 
-async function servedAfterRamp(spec: string, control: Store, schema?: string): Promise<void> {
+/**
+ * `full`: the store holds users already when this process starts, more than its sticky cache
+ * loads (a review saw 331 of 600 later users switch: a reload read the same first rows again,
+ * and the loaded assignments were at their bound).
+ */
+async function servedAfterRamp(spec: string, control: Store, schema?: string, full = false): Promise<void> {
   const errors: Error[] = [];
-  // This process starts first (its sticky assignments load finds nothing), with a control
-  // interval that never fires in the test: the ramp is read when refreshControls() asks.
-  const recorder = configure({ store: spec, ...(schema === undefined ? {} : { schema }), outbox: false, handleSignals: false, controlInterval: 600_000, onError: (e) => errors.push(e) })!;
+  const env = { STICKY_STORE: spec, ...(schema === undefined ? {} : { STICKY_SCHEMA: schema }) };
+  if (full) await otherProcess(env, 'earlier-', 800);
+  // This process starts (its sticky assignments load finds nothing, or its bound's worth), with a
+  // control interval that never fires in the test: the ramp is read when refreshControls() asks.
+  const recorder = configure({
+    store: spec,
+    ...(schema === undefined ? {} : { schema }),
+    outbox: false,
+    handleSignals: false,
+    controlInterval: 600_000,
+    // Loads 700 at most (half the cache): fewer than the 800 stored, more than the 600 to come.
+    ...(full ? { stickyCacheSize: 1_400 } : {}),
+    onError: (e) => errors.push(e),
+  })!;
   try {
     await ready();
     new StickySet({ key: 'first-of-this-process' }).run();
     await flush();
-    const first = await otherProcess({ STICKY_STORE: spec, ...(schema === undefined ? {} : { STICKY_SCHEMA: schema }) });
+    const first = await otherProcess(env);
     assert.equal(Object.keys(first).length, KEYS);
     await rampTrackSet(control, StickySet.id, { weights: { control: 1, a: 0, b: 8 } });
     await recorder.refreshControls();
@@ -80,4 +96,14 @@ test('sticky, several processes, SQLite: a process running before a ramp serves 
 test('sticky, several processes, PostgreSQL: the same', { skip: postgresUrl === undefined && POSTGRES_SKIP }, async () => {
   const schema = schemaFor('sticky');
   await servedAfterRamp(postgresUrl!, postgresStore(postgresUrl!, { schema }), schema);
+});
+
+test('sticky, several processes, a store holding more users than the sticky cache loads (SQLite): the users exposed since still keep their track', async () => {
+  const path = join(dir, 'sticky-full.db');
+  await servedAfterRamp(path, sqliteStore(path), undefined, true);
+});
+
+test('the same on PostgreSQL', { skip: postgresUrl === undefined && POSTGRES_SKIP }, async () => {
+  const schema = schemaFor('full');
+  await servedAfterRamp(postgresUrl!, postgresStore(postgresUrl!, { schema }), schema, true);
 });

@@ -192,6 +192,13 @@ for (const kind of kinds) {
       assert.equal((await store.readStickyAssignments!(2)).length, 2, 'the limit holds');
       const now = store.readStickyAssignmentsNow?.(10);
       if (now !== undefined) assert.deepEqual(now.map((r) => `${r.trackSetId}/${r.unit}/${r.track}`).sort(), rows, 'the synchronous read agrees');
+      // Read again before a ramp (a filter): those sets' units exposed since, the latest first within the limit.
+      const since = (filter: { trackSetIds: string[]; since: number }, limit = 10) =>
+        store.readStickyAssignments!(limit, {}, filter).then((found) => found.map((r) => `${r.trackSetId}/${r.unit}/${r.track}`));
+      assert.deepEqual((await since({ trackSetIds: ['big'], since: day + 3 })).sort(), ['big/b3/a', 'big/b4/a', 'big/b5/a']);
+      assert.deepEqual(await since({ trackSetIds: ['big'], since: day }, 2), ['big/b5/a', 'big/b4/a'], 'the latest first');
+      assert.deepEqual((await since({ trackSetIds: ['st', 'was', 'plain'], since: day + 2 })).sort(), ['st/u2/b'], 'of the sets asked that are sticky now');
+      assert.deepEqual(await since({ trackSetIds: ['nope'], since: 0 }), []);
       await store.close();
     });
 

@@ -238,9 +238,20 @@ export class StickyAssignments {
           }
         } catch (error) {
           this.#errors.report('sticky', error);
+          // Not answered: what this process remembered of these keys meanwhile is the track it
+          // guessed (served while the lookup was on its way); forgotten, so a later run asks
+          // again and the store's track wins then, rather than the guess for good.
+          for (const key of byUnit.values()) this.#forget(entryOf(trackSetId, key));
         }
       }
     }
+  }
+
+  #forget(entry: string): void {
+    const track = this.#tracks.get(entry);
+    if (track === undefined) return;
+    this.#tracks.delete(entry);
+    this.#bytes -= entryBytes(entry, track);
   }
 
   #learn(trackSetId: string, key: string, track: string): void {

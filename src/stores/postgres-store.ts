@@ -142,6 +142,8 @@ export class PostgresStore implements Store {
   readonly #sockets = new Set<Socket>();
   /** Of those, the ones whose connection is not made yet. */
   readonly #connecting = new Set<Socket>();
+  /** Calls under way: close() lets them end, each within its own deadline, before it ends the pool. */
+  readonly #calls = new Set<Promise<unknown>>();
   /** This store's own listener for the pool's 'error' (so close() can take it off a user's pool). */
   readonly #ignorePoolError = (): void => {};
   #migrated: Promise<void> | undefined;
@@ -325,7 +327,8 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * Ends the pool this store made, within 2 x CLOSE_GRACE_MS. pool.end() waits for a connection
+   * Ends the pool this store made: once the calls under way have ended (each within its own
+   * deadline), within 2 x CLOSE_GRACE_MS. pool.end() waits for a connection
    * still connecting to a server that does not answer (until its connect timeout) and for one to
    * a server gone silent to close its side; their sockets do not hold the process open (see
    * #poolNow), so a script awaiting close() would end mid-await (exit code 13, no word). The
@@ -333,6 +336,8 @@ export class PostgresStore implements Store {
    * time, then are destroyed. The wait holds the process open.
    */
   async #end(pool: DrivenPool): Promise<void> {
+    // Calls under way end first, as pool.end() let them: each within its deadline.
+    await keepingAlive(Promise.allSettled([...this.#calls]));
     for (const socket of this.#connecting) socket.destroy();
     const ended = pool.end().catch(() => {});
     const within = () => keepingAlive(Promise.race([ended, new Promise<void>((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref())]));
@@ -414,7 +419,11 @@ export class PostgresStore implements Store {
   #withClient<T>(call: CallTiming, fn: (client: PoolClient) => Promise<T>): Promise<T> {
     // The sockets of the pool this store makes do not hold the process open (see #poolNow): a
     // caller waiting for this call does, unless it is recording's own, in the background.
-    return call.background ? this.#onClient(call, fn) : keepingAlive(this.#onClient(call, fn));
+    const work = call.background ? this.#onClient(call, fn) : keepingAlive(this.#onClient(call, fn));
+    const done = () => this.#calls.delete(work);
+    this.#calls.add(work);
+    work.then(done, done);
+    return work;
   }
 
   async #onClient<T>(call: CallTiming, fn: (client: PoolClient) => Promise<T>): Promise<T> {

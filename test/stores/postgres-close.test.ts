@@ -9,8 +9,13 @@ import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { postgresStore } from '../../src/index.js';
+import type { RecordedEvent } from '../../src/index.js';
+import { POSTGRES_SKIP, postgresUrl, schemasFor, sql } from '../support/postgres.js';
 
 const script = fileURLToPath(new URL('./fixtures/close-after-timeout.ts', import.meta.url));
+const schemaFor = schemasFor('pgclose');
 let blackhole: Server;
 const held: Socket[] = [];
 
@@ -50,3 +55,31 @@ for (const timeoutMs of [300, 3_000]) {
     assert.equal(ran.code, 0, ran.err);
   });
 }
+
+// The review of that change: close() destroyed, after its grace second, the connection of a
+// write still under way within its own deadline (a lock held 3 s): "Connection terminated
+// unexpectedly", and the caller could not tell whether the row was stored. pool.end() had let
+// calls under way end; close() does again.
+test('close() while a write waits for a lock: the write ends as it would have (stored), then the store closes', { skip: postgresUrl === undefined && POSTGRES_SKIP }, async () => {
+  const schema = schemaFor('inflight');
+  const store = postgresStore(postgresUrl!, { schema });
+  const exposure = (unit: string): RecordedEvent => ({ kind: 'exposure', eventId: `e-${unit}`, trackSetId: 'close-inflight', track: 'a', unit, at: Date.UTC(2026, 11, 1) });
+  await store.write([exposure('first')]);
+  const locker = new pg.Client({ connectionString: postgresUrl! });
+  await locker.connect();
+  try {
+    await locker.query('BEGIN');
+    await locker.query(`LOCK TABLE "${schema}".tracks_exposures IN ACCESS EXCLUSIVE MODE`);
+    const writing = store.write([exposure('second')], { deadline: Date.now() + 20_000 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const closing = store.close();
+    await new Promise((resolve) => setTimeout(resolve, 1_800)); // past close()'s grace second
+    await locker.query('COMMIT');
+    await writing;
+    await closing;
+  } finally {
+    await locker.end();
+  }
+  const rows = await sql<{ n: number }>(`SELECT COUNT(*)::int AS n FROM "${schema}".tracks_exposures WHERE unit = 'second'`);
+  assert.equal(rows[0]!.n, 1);
+});

@@ -19,7 +19,7 @@ import { controlsSql, postgresDialect } from './summary-sql.js';
 import type { ControlRow } from './control-rows.js';
 import { migrate, noTracksData, readableVersion } from './migrations.js';
 import { MISSING_TABLES, postgresStoreError } from './postgres-errors.js';
-import { POSTGRES_MIGRATIONS } from './schema.js';
+import { POSTGRES_MIGRATIONS, POSTGRES_OLDEST_READABLE } from './schema.js';
 import { buildSummary } from './summary-rows.js';
 import { METRIC_COLUMNS, declarationsOf } from './metric-rows.js';
 import type { MetricRow } from './metric-rows.js';
@@ -147,8 +147,10 @@ export class PostgresStore implements Store {
   /** This store's own listener for the pool's 'error' (so close() can take it off a user's pool). */
   readonly #ignorePoolError = (): void => {};
   #migrated: Promise<void> | undefined;
-  /** Whether the tables were seen at this version (reads then skip the check). */
+  /** Whether the tables were seen at a version this one reads (reads then skip the check). */
   #tablesSeen = false;
+  /** The schema version seen (reads of a store one version behind leave out what it lacks). */
+  #version = 0;
   /** Per table: chunks to write the careful way before trying the fast way again, and the next rest. */
   readonly #direct = new Map<string, { skip: number; rest: number }>();
 
@@ -570,6 +572,7 @@ export class PostgresStore implements Store {
     ).then(
       () => {
         this.#tablesSeen = true;
+        this.#version = POSTGRES_MIGRATIONS.length;
       },
       (error: unknown) => {
         this.#migrated = undefined;
@@ -591,9 +594,10 @@ export class PostgresStore implements Store {
   async #hasTables(call: CallTiming, read: 'data' | 'controls' = 'data'): Promise<boolean> {
     if (this.#tablesSeen) return true;
     const version = await this.#withClient(call, (client) => this.#installedVersion(client));
-    const state = readableVersion(`the PostgreSQL store ${this.description}`, version, POSTGRES_MIGRATIONS.length, POSTGRES_MIGRATIONS.length, read);
+    const state = readableVersion(`the PostgreSQL store ${this.description}`, version, POSTGRES_MIGRATIONS.length, POSTGRES_OLDEST_READABLE, read);
     // A newer schema is readable for the controls alone: asked again on each read.
     this.#tablesSeen = state === 'current' && version <= POSTGRES_MIGRATIONS.length;
+    this.#version = version;
     return state === 'current';
   }
 
@@ -712,7 +716,7 @@ export class PostgresStore implements Store {
       rows: (sql, params) => this.#withClient(call, async (client) => (await client.query(sql, params)).rows),
       analysisRows: (sql, params, plan) => this.#analysisRows(sql, params, call, plan),
     };
-    const rows = await postgresSummaryRows(reader, this.#s, options);
+    const rows = await postgresSummaryRows(reader, this.#s, options, { shadowColumn: this.#version >= 10 });
     return buildSummary(rows, options?.trackSetId, options?.caps ?? [], options?.by);
   }
 }

@@ -35,7 +35,13 @@ export interface AnalysisPlan {
 }
 
 /** The rows for buildSummary from the tables of schema `s` (quoted), in a few grouped queries. */
-export async function postgresSummaryRows(reader: PostgresSummaryReader, s: string, options: SummarizeOptions | undefined): Promise<SummaryRows> {
+export async function postgresSummaryRows(
+  reader: PostgresSummaryReader,
+  s: string,
+  options: SummarizeOptions | undefined,
+  /** Whether the definitions have migration 10's shadow column (a store of version 9 is read as it is). */
+  schema: { readonly shadowColumn: boolean } = { shadowColumn: true },
+): Promise<SummaryRows> {
   const dialect = postgresDialect(s);
   const id = options?.trackSetId;
   const params: unknown[] = id === undefined ? [] : [id];
@@ -43,7 +49,7 @@ export async function postgresSummaryRows(reader: PostgresSummaryReader, s: stri
   const and = (alias: string) => (id === undefined ? '' : `AND ${alias}track_set_id = $1`);
   const q = <T extends QueryResultRow>(sql: string) => reader.rows<T>(sql, params);
   const daily = options?.daily !== false;
-  const definition = `track_set_id AS "trackSetId", COALESCE(phase, '') AS phase, at::float8 AS at, weights, coverage, control, sticky, stopped, holdout, shadow`;
+  const definition = `track_set_id AS "trackSetId", COALESCE(phase, '') AS phase, at::float8 AS at, weights, coverage, control, sticky, stopped, holdout, ${schema.shadowColumn ? 'shadow' : 'NULL::integer AS shadow'}`;
   const [phaseRows, latestRows, starts] = await Promise.all([
     q<DefinitionSqlRow & QueryResultRow>(`SELECT DISTINCT ON (track_set_id, COALESCE(phase, '')) ${definition}
       FROM ${s}.tracks_definitions ${where('')} ORDER BY track_set_id, COALESCE(phase, ''), at, event_id`),

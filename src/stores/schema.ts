@@ -216,6 +216,13 @@ export const SQLITE_OLDEST_READABLE = 8;
  */
 export const SQLITE_BOOKKEEPING_COLUMNS: Readonly<Record<string, readonly string[]>> = { tracks_exposures: ['counted'] };
 
+/**
+ * The oldest PostgreSQL schema this version reads as it is (reads never migrate): a store of
+ * version 9 lacks only migration 10's column, whose phases' shadow mode then reads as not
+ * recorded.
+ */
+export const POSTGRES_OLDEST_READABLE = 9;
+
 /** PostgreSQL migrations; `{s}` is replaced by the quoted schema name. */
 export const POSTGRES_MIGRATIONS: readonly string[] = [
   `

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { TracksError } from '../errors.js';
 import { serializeKey } from './key.js';
+import { checkOptionNames } from './suggest.js';
 import type { ShadowContext } from './shadow-context.js';
 
 /**
@@ -52,6 +53,8 @@ export function withTracksScope<T>(scope: TracksScope, fn: () => T): T {
     throw new TracksError(`withTracksScope: pass { key, context } as the first argument, not ${scope === null ? 'null' : typeof scope}`);
   }
   if (typeof fn !== 'function') throw new TracksError('withTracksScope: pass the function to run in the scope as the second argument');
+  // A misspelt `contxt` would leave every run in the scope without its context, silently.
+  checkOptionNames(scope, ['key', 'context'], 'withTracksScope');
   return runInScope(scopeStateOf(scope), fn);
 }
 

@@ -201,3 +201,14 @@ test('an explicit key that is the scope’s own is the same user: it takes the s
     });
   }
 });
+
+// A probe of issue 11: withTracksScope({ key, contxt }) ran with no context and no word, where
+// every other entry point refuses a misspelt option.
+test('withTracksScope refuses a misspelt option, as new and the adapters do', () => {
+  assert.throws(
+    () => withTracksScope({ key: 'k', contxt: { plan: 'staff' } } as never, () => 1),
+    (e: unknown) => e instanceof TracksError && e.message === "withTracksScope: unknown option 'contxt'; did you mean 'context'?",
+  );
+  assert.throws(() => withTracksScope({ user: 'k' } as never, () => 1), /withTracksScope: unknown option 'user'; the options are key, context/);
+  assert.equal(withTracksScope({ key: 'k', context: undefined }, () => 2), 2);
+});

@@ -43,9 +43,18 @@ export class StickyAssignments {
   #servedBeforeLoad: Map<string, string> | undefined;
   /** Keys whose lookup could not be queued (too many waiting): their runs' tracks are not remembered, so a later run asks. */
   #unasked = new Set<string>();
-  /** When the first load started (epoch ms), and each set's latest reload: a reload reads what was recorded since. */
-  #firstLoadAt = Date.now();
+  /**
+   * When the first load that succeeded started (epoch ms; undefined until one did), and each
+   * set's latest reload: a reload reads what was recorded since (everything, the latest first,
+   * while no load has succeeded).
+   */
+  #firstLoadAt: number | undefined;
   readonly #loadedAt = new Map<string, number>();
+  /** Bytes of the loaded assignments (within half the cache's, as entries are within half of its entries). */
+  #loadedBytes = 0;
+  /** Keys queued or being looked up, and of those the ones whose track this process guessed meanwhile (remember()). */
+  readonly #asking = new Set<string>();
+  readonly #guesses = new Set<string>();
 
   constructor(store: Store, units: UnitOfKey, errors: ErrorReporter, options: { writeTimeout: number; maxEntries: number; maxBytes: number }) {
     this.#store = store;
@@ -68,6 +77,7 @@ export class StickyAssignments {
       if (loaded !== undefined) {
         this.#loaded.delete(unitEntry);
         this.#bytes -= entryBytes(unitEntry, loaded);
+        this.#loadedBytes -= entryBytes(unitEntry, loaded);
         this.#learn(trackSetId, key, loaded);
         return loaded;
       }
@@ -85,6 +95,7 @@ export class StickyAssignments {
     if (keys === undefined) this.#lookups.set(trackSetId, (keys = new Set()));
     if (!keys.has(key)) {
       keys.add(key);
+      this.#asking.add(entry);
       this.#pending++;
       this.#pendingBytes += size;
     }
@@ -97,12 +108,13 @@ export class StickyAssignments {
    * the background (the promise resolves when they are in, or the read failed and was reported).
    */
   load(): Promise<void> {
-    this.#firstLoadAt = Date.now();
+    const startedAt = Date.now();
     const limit = Math.min(Math.floor(this.#maxEntries / 2), LOAD_LIMIT);
     try {
       const now = this.#store.readStickyAssignmentsNow?.(limit);
       if (now !== undefined) {
         this.#keep(now);
+        this.#firstLoadAt = startedAt;
         return Promise.resolve();
       }
     } catch (error) {
@@ -113,7 +125,10 @@ export class StickyAssignments {
     this.#servedBeforeLoad = new Map();
     return withDeadline(this.#writeTimeout, `loading sticky assignments from ${store.description}`, (call) => store.readStickyAssignments!(limit, call))
       .then(
-        (rows) => this.#keep(rows),
+        (rows) => {
+          this.#keep(rows);
+          this.#firstLoadAt = startedAt;
+        },
         (error: unknown) => this.#errors.report('sticky', error),
       )
       .finally(() => {
@@ -135,7 +150,8 @@ export class StickyAssignments {
     if (store.readStickyAssignments === undefined) return;
     const limit = Math.min(Math.floor(this.#maxEntries / 2), LOAD_LIMIT);
     // From a while before the last load: other processes' clocks may be behind this one's.
-    const since = Math.min(...trackSetIds.map((id) => this.#loadedAt.get(id) ?? this.#firstLoadAt)) - CLOCK_MARGIN_MS;
+    const firstLoadAt = this.#firstLoadAt;
+    const since = firstLoadAt === undefined ? 0 : Math.min(...trackSetIds.map((id) => this.#loadedAt.get(id) ?? firstLoadAt)) - CLOCK_MARGIN_MS;
     const startedAt = Date.now();
     try {
       const rows = await withDeadline(this.#writeTimeout, `loading sticky assignments from ${store.description}`, (call) =>
@@ -144,6 +160,7 @@ export class StickyAssignments {
       // A store of your own may not filter: only these sets' rows are taken.
       this.#keep(rows.filter((row) => trackSetIds.includes(row.trackSetId)), true);
       for (const id of trackSetIds) this.#loadedAt.set(id, startedAt);
+      this.#firstLoadAt ??= startedAt;
     } catch (error) {
       this.#errors.report('sticky', error);
     }
@@ -160,6 +177,7 @@ export class StickyAssignments {
     const sets = new Set(rows.map((row) => row.trackSetId)).size;
     const bytesPerSet = this.#maxBytes / 2 / Math.max(1, sets);
     const used = new Map<string, number>();
+    const kept = new Set<string>();
     for (const { trackSetId, unit, track } of rows) {
       const entry = entryOf(trackSetId, unit);
       const key = served?.get(entry);
@@ -169,24 +187,33 @@ export class StickyAssignments {
       }
       const size = entryBytes(entry, track);
       if (this.#loaded.has(entry)) continue;
-      // Reloaded rows (exposed since the last load) replace the oldest loaded ones at the bound.
-      if (fresh) this.#makeRoom(size);
-      if (this.#loaded.size >= this.#maxEntries / 2) break;
+      // Reloaded rows (exposed since the last load, the latest first) replace the oldest loaded
+      // ones at the bound, never one of their own reload.
+      if (fresh && !this.#makeRoom(size, kept)) break;
+      if (this.#loaded.size >= this.#maxEntries / 2 || this.#loadedBytes + size > this.#maxBytes / 2) break;
       const setBytes = used.get(trackSetId) ?? 0;
       if (setBytes + size > bytesPerSet) continue;
       used.set(trackSetId, setBytes + size);
       this.#loaded.set(entry, track);
+      kept.add(entry);
       this.#bytes += size;
+      this.#loadedBytes += size;
     }
   }
 
-  /** Forgets the oldest loaded assignments until one of `size` bytes fits the load's bounds. */
-  #makeRoom(size: number): void {
+  /**
+   * Forgets the oldest loaded assignments until one of `size` bytes fits the load's bounds (half
+   * the cache's entries and bytes); false when only rows of this reload (`kept`) are left.
+   */
+  #makeRoom(size: number, kept: ReadonlySet<string>): boolean {
     for (const [entry, track] of this.#loaded) {
-      if (this.#loaded.size < this.#maxEntries / 2 && this.#bytes + size <= this.#maxBytes) return;
+      if (this.#loaded.size < this.#maxEntries / 2 && this.#loadedBytes + size <= this.#maxBytes / 2) return true;
+      if (kept.has(entry)) return false;
       this.#loaded.delete(entry);
       this.#bytes -= entryBytes(entry, track);
+      this.#loadedBytes -= entryBytes(entry, track);
     }
+    return true;
   }
 
   /** Remembers the track this process exposed a key to, unless one is known (the first wins). */
@@ -197,6 +224,8 @@ export class StickyAssignments {
     const known = this.#tracks.get(entry);
     if (known !== undefined && !isNoTrack(known)) return;
     this.#learn(trackSetId, key, track);
+    // Served while its lookup is on its way: a guess, until the store answers.
+    if (this.#asking.has(entry)) this.#guesses.add(entry);
     const served = this.#servedBeforeLoad;
     if (served !== undefined && served.size < MAX_PENDING) served.set(entryOf(trackSetId, this.#units.of(key)), key);
   }
@@ -230,6 +259,7 @@ export class StickyAssignments {
           );
           // The store's answer replaces what this process guessed while it was on its way.
           for (const [unit, track] of found) this.#learn(trackSetId, byUnit.get(unit)!, track);
+          for (const key of byUnit.values()) this.#answered(entryOf(trackSetId, key), false);
           // Keys the store has no track for, and this process exposed none meanwhile.
           const noTrack = `${NO_TRACK}${monotonicNow() + NO_TRACK_MS}`;
           for (const [unit, key] of byUnit) {
@@ -238,16 +268,19 @@ export class StickyAssignments {
           }
         } catch (error) {
           this.#errors.report('sticky', error);
-          // Not answered: what this process remembered of these keys meanwhile is the track it
-          // guessed (served while the lookup was on its way); forgotten, so a later run asks
-          // again and the store's track wins then, rather than the guess for good.
-          for (const key of byUnit.values()) this.#forget(entryOf(trackSetId, key));
+          // Not answered: a track this process guessed meanwhile (served while the lookup was on
+          // its way) is forgotten, so a later run asks again and the store's track wins then,
+          // rather than the guess for good. A track the store gave meanwhile (a load) stays.
+          for (const key of byUnit.values()) this.#answered(entryOf(trackSetId, key), true);
         }
       }
     }
   }
 
-  #forget(entry: string): void {
+  /** A key's lookup settled: `failed`, its guessed track (if that is what is known) is forgotten. */
+  #answered(entry: string, failed: boolean): void {
+    this.#asking.delete(entry);
+    if (!this.#guesses.delete(entry) || !failed) return;
     const track = this.#tracks.get(entry);
     if (track === undefined) return;
     this.#tracks.delete(entry);
@@ -256,6 +289,8 @@ export class StickyAssignments {
 
   #learn(trackSetId: string, key: string, track: string): void {
     const entry = entryOf(trackSetId, key);
+    // What is learned now is the store's, or this process's own exposure (remember() marks a guess after).
+    this.#guesses.delete(entry);
     const before = this.#tracks.get(entry);
     if (before !== undefined) {
       this.#tracks.delete(entry);

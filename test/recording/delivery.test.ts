@@ -259,6 +259,53 @@ test('a sticky lookup that failed leaves no guess behind: a later run asks again
   assert.equal(sticky.trackOf('set', 'user-1'), 'a', 'the store\'s track');
 });
 
+// The review of that mend: a failed lookup also forgot a track the store had given meanwhile
+// (the start-up load's answer for a key served before it came).
+test('a sticky lookup that failed keeps a track the store gave meanwhile; it forgets only the guess', async () => {
+  const units = new UnitOfKey();
+  const slowLoad: Store = {
+    ...memoryStore(),
+    description: 'slow load',
+    readStickyAssignmentsNow: () => undefined, // cannot answer at once: loaded in the background
+    readStickyAssignments: async () => {
+      await sleep(20);
+      return [{ trackSetId: 'set', unit: units.of('user-1'), track: 'b' }];
+    },
+    readAssignments: async () => {
+      await sleep(100);
+      throw new StoreError('connection reset', { transient: true });
+    },
+  };
+  const sticky = new StickyAssignments(slowLoad, units, new ErrorReporter(() => {}), { writeTimeout: 1_000, maxEntries: 1_000, maxBytes: 1 << 20 });
+  const loading = sticky.load();
+  assert.equal(sticky.trackOf('set', 'user-1'), undefined);
+  sticky.remember('set', 'user-1', 'a'); // served before the load came
+  await keepingAlive(loading);
+  await keepingAlive(sticky.settled());
+  assert.equal(sticky.trackOf('set', 'user-1'), 'b', "the store's track, from the load");
+});
+
+// The review of the reload: its rows were bounded by the whole cache's bytes, which the
+// process's own entries fill, so each reloaded row pushed out the one before (63 of 200 kept,
+// the oldest of them).
+test('a sticky reload keeps every row it reads within half the cache, however full the rest of the cache is', async () => {
+  const units = new UnitOfKey();
+  const later = Array.from({ length: 200 }, (_, i) => `later-${i}`);
+  const store: Store = {
+    ...memoryStore(),
+    description: 'reloading',
+    readStickyAssignmentsNow: () => [],
+    readStickyAssignments: async (_limit, _options, filter) =>
+      filter === undefined ? [] : later.map((key) => ({ trackSetId: 'set', unit: units.of(key), track: 'b' })).reverse(),
+    readAssignments: async () => new Map(),
+  };
+  const sticky = new StickyAssignments(store, units, new ErrorReporter(() => {}), { writeTimeout: 1_000, maxEntries: 100_000, maxBytes: 100_000 });
+  await keepingAlive(sticky.load());
+  for (let i = 0; i < 2_000; i++) sticky.remember('set', `own-${i}`, 'a'); // the process's own users fill the cache
+  await keepingAlive(sticky.reload(['set']));
+  assert.equal(later.filter((key) => sticky.trackOf('set', key) === 'b').length, 200);
+});
+
 test('a retry backoff longer than flushTimeout: close() still tries again within its window, and writes what a store back up takes', async () => {
   const store = controllable();
   store.mode = 'down';

@@ -153,7 +153,7 @@ export interface Store {
    * StoreError (`code: 'TRACKS_NO_DATA'`) when the store holds no tracks tables.
    */
   summarize(options?: SummarizeOptions): Promise<TrackSetSums[]>;
-  /** Ends the store: calls under way end first (each within its own deadline), then its connections or file. */
+  /** Ends the store: writes under way end first (each within its own deadline), then its connections or file. */
   close(): Promise<void>;
 }
 

@@ -142,8 +142,11 @@ export class PostgresStore implements Store {
   readonly #sockets = new Set<Socket>();
   /** Of those, the ones whose connection is not made yet. */
   readonly #connecting = new Set<Socket>();
-  /** Calls under way: close() lets them end, each within its own deadline, before it ends the pool. */
-  readonly #calls = new Set<Promise<unknown>>();
+  /**
+   * Writes under way: close() lets them end, each within its own deadline, before it ends the
+   * pool (cut, a write's outcome could not be told). Reads under way are cut after its grace.
+   */
+  readonly #writes = new Set<Promise<unknown>>();
   /** This store's own listener for the pool's 'error' (so close() can take it off a user's pool). */
   readonly #ignorePoolError = (): void => {};
   #migrated: Promise<void> | undefined;
@@ -175,7 +178,11 @@ export class PostgresStore implements Store {
     if (fromUrl.url !== undefined) this.identity = databaseOf(fromUrl.url, this.#schema);
   }
 
-  async write(events: readonly RecordedEvent[], options: CallOptions = {}): Promise<void> {
+  write(events: readonly RecordedEvent[], options: CallOptions = {}): Promise<void> {
+    return this.#writing(this.#write(events, options));
+  }
+
+  async #write(events: readonly RecordedEvent[], options: CallOptions): Promise<void> {
     assertStorable(`the PostgreSQL store ${this.description}`, events);
     const call = this.#timing(options);
     try {
@@ -266,7 +273,11 @@ export class PostgresStore implements Store {
     }
   }
 
-  async writeControl(state: ControlState, options: WriteControlOptions = {}): Promise<boolean> {
+  writeControl(state: ControlState, options: WriteControlOptions = {}): Promise<boolean> {
+    return this.#writing(this.#writeControl(state, options));
+  }
+
+  async #writeControl(state: ControlState, options: WriteControlOptions): Promise<boolean> {
     const call = this.#timing(options);
     const ifEpoch = options.ifEpoch;
     try {
@@ -329,7 +340,7 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * Ends the pool this store made: once the calls under way have ended (each within its own
+   * Ends the pool this store made: once the writes under way have ended (each within its own
    * deadline), within 2 x CLOSE_GRACE_MS. pool.end() waits for a connection
    * still connecting to a server that does not answer (until its connect timeout) and for one to
    * a server gone silent to close its side; their sockets do not hold the process open (see
@@ -338,8 +349,8 @@ export class PostgresStore implements Store {
    * time, then are destroyed. The wait holds the process open.
    */
   async #end(pool: DrivenPool): Promise<void> {
-    // Calls under way end first, as pool.end() let them: each within its deadline.
-    await keepingAlive(Promise.allSettled([...this.#calls]));
+    // Writes under way end first, as pool.end() let them: each within its deadline.
+    await keepingAlive(Promise.allSettled([...this.#writes]));
     for (const socket of this.#connecting) socket.destroy();
     const ended = pool.end().catch(() => {});
     const within = () => keepingAlive(Promise.race([ended, new Promise<void>((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref())]));
@@ -421,9 +432,13 @@ export class PostgresStore implements Store {
   #withClient<T>(call: CallTiming, fn: (client: PoolClient) => Promise<T>): Promise<T> {
     // The sockets of the pool this store makes do not hold the process open (see #poolNow): a
     // caller waiting for this call does, unless it is recording's own, in the background.
-    const work = call.background ? this.#onClient(call, fn) : keepingAlive(this.#onClient(call, fn));
-    const done = () => this.#calls.delete(work);
-    this.#calls.add(work);
+    return call.background ? this.#onClient(call, fn) : keepingAlive(this.#onClient(call, fn));
+  }
+
+  /** Tracks a write until it settles (see #writes). */
+  #writing<T>(work: Promise<T>): Promise<T> {
+    const done = () => this.#writes.delete(work);
+    this.#writes.add(work);
     work.then(done, done);
     return work;
   }
@@ -596,7 +611,9 @@ export class PostgresStore implements Store {
     const version = await this.#withClient(call, (client) => this.#installedVersion(client));
     const state = readableVersion(`the PostgreSQL store ${this.description}`, version, POSTGRES_MIGRATIONS.length, POSTGRES_OLDEST_READABLE, read);
     // A newer schema is readable for the controls alone: asked again on each read.
-    this.#tablesSeen = state === 'current' && version <= POSTGRES_MIGRATIONS.length;
+    // Only at this version: an older one readable as it is is asked again (another process may
+    // upgrade it, and what a read leaves out must follow).
+    this.#tablesSeen = state === 'current' && version === POSTGRES_MIGRATIONS.length;
     this.#version = version;
     return state === 'current';
   }

@@ -3,7 +3,6 @@
 // Every event stored exactly once: one exposure per set and key (keys shared by all writers
 // too), every conversion, every run counted once in health; no SQLITE_BUSY, no error.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { POSTGRES_SKIP, postgresUrl, schemasFor, sql } from '../support/postgres.js';
+import { runScript } from '../support/run-script.js';
 
 const writer = fileURLToPath(new URL('./fixtures/burst-writer.ts', import.meta.url));
 // PostgreSQL parts run when TRACKS_TEST_POSTGRES_URL is set (README, Development).
@@ -26,20 +26,10 @@ interface Report {
   tracks: Record<string, string>;
 }
 
-function run(env: Record<string, string>): Promise<Report> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', writer], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (err += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      if (code !== 0) reject(new Error(`writer exited ${code}: ${err}`));
-      else resolve(JSON.parse(out.trim().split('\n').at(-1)!) as Report);
-    });
-  });
+async function run(env: Record<string, string>): Promise<Report> {
+  const ran = await runScript(writer, env);
+  if (ran.code !== 0) throw new Error(`writer exited ${ran.code}: ${ran.stderr}`);
+  return JSON.parse(ran.stdout.trim().split('\n').at(-1)!) as Report;
 }
 
 async function pgRows(schema: string, q: string): Promise<Array<Record<string, unknown>>> {

@@ -4,7 +4,6 @@
 // 3,000 such users served the ramp's assignment once, then their own track again once the
 // background lookup answered: they switched code paths and back.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import { close, configure, flush, postgresStore, rampTrackSet, ready, sqliteStor
 import type { Store } from '../../src/index.js';
 import { StickySet } from './fixtures/sticky-set.js';
 import { POSTGRES_SKIP, postgresUrl, schemasFor } from '../support/postgres.js';
+import { runScript } from '../support/run-script.js';
 
 const writer = fileURLToPath(new URL('./fixtures/sticky-writer.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'sticky-ramp-'));
@@ -23,20 +23,10 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const KEYS = 600;
 
 /** Runs the other process to the end: each key's track, as it served and recorded it. */
-function otherProcess(env: Record<string, string>, prefix = 's-', keys = KEYS): Promise<Record<string, string>> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', writer], { env: { ...process.env, ...env, STICKY_KEYS: String(keys), STICKY_PREFIX: prefix }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (err += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      if (code !== 0) reject(new Error(`the other process exited ${code}: ${err}`));
-      else resolve(JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, string>);
-    });
-  });
+async function otherProcess(env: Record<string, string>, prefix = 's-', keys = KEYS): Promise<Record<string, string>> {
+  const ran = await runScript(writer, { ...env, STICKY_KEYS: String(keys), STICKY_PREFIX: prefix });
+  if (ran.code !== 0) throw new Error(`the other process exited ${ran.code}: ${ran.stderr}`);
+  return JSON.parse(ran.stdout.trim().split('\n').at(-1)!) as Record<string, string>;
 }
 
 /**

@@ -4,7 +4,6 @@
 // then close() waited for a connection still connecting, on a socket that does not hold the
 // process open, so Node ran out of work mid-await.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { after, before, test } from 'node:test';
@@ -14,6 +13,7 @@ import { postgresStore } from '../../src/index.js';
 import type { RecordedEvent } from '../../src/index.js';
 import { POSTGRES_MIGRATIONS } from '../../src/stores/schema.js';
 import { POSTGRES_SKIP, postgresUrl, schemasFor, sql } from '../support/postgres.js';
+import { runScript } from '../support/run-script.js';
 
 const script = fileURLToPath(new URL('./fixtures/close-after-timeout.ts', import.meta.url));
 const schemaFor = schemasFor('pgclose');
@@ -33,25 +33,14 @@ after(() => {
   blackhole.close();
 });
 
-function runScript(env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
+function closeAfterTimeout(env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
   const port = (blackhole.address() as { port: number }).port;
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, BLACKHOLE_PORT: String(port), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (err += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err });
-    });
-  });
+  return runScript(script, { BLACKHOLE_PORT: String(port), ...env }, 30_000).then(({ code, stdout, stderr }) => ({ code, out: stdout, err: stderr }));
 }
 
 for (const timeoutMs of [300, 3_000]) {
   test(`a read that timed out connecting (deadline ${timeoutMs} ms), then close(): close() resolves and the script ends normally`, async () => {
-    const ran = await runScript({ TIMEOUT_MS: String(timeoutMs) });
+    const ran = await closeAfterTimeout({ TIMEOUT_MS: String(timeoutMs) });
     assert.deepEqual(ran.out.trim().split('\n'), [`rejected: tracks: postgres://postgres@127.0.0.1:${(blackhole.address() as { port: number }).port}/test did not answer in time`, 'closed'], ran.err);
     assert.equal(ran.code, 0, ran.err);
   });

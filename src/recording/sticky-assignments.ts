@@ -160,7 +160,6 @@ export class StickyAssignments {
       // A store of your own may not filter: only these sets' rows are taken.
       this.#keep(rows.filter((row) => trackSetIds.includes(row.trackSetId)), true);
       for (const id of trackSetIds) this.#loadedAt.set(id, startedAt);
-      this.#firstLoadAt ??= startedAt;
     } catch (error) {
       this.#errors.report('sticky', error);
     }
@@ -187,12 +186,12 @@ export class StickyAssignments {
       }
       const size = entryBytes(entry, track);
       if (this.#loaded.has(entry)) continue;
+      const setBytes = used.get(trackSetId) ?? 0;
+      if (setBytes + size > bytesPerSet) continue;
       // Reloaded rows (exposed since the last load, the latest first) replace the oldest loaded
       // ones at the bound, never one of their own reload.
       if (fresh && !this.#makeRoom(size, kept)) break;
       if (this.#loaded.size >= this.#maxEntries / 2 || this.#loadedBytes + size > this.#maxBytes / 2) break;
-      const setBytes = used.get(trackSetId) ?? 0;
-      if (setBytes + size > bytesPerSet) continue;
       used.set(trackSetId, setBytes + size);
       this.#loaded.set(entry, track);
       kept.add(entry);
@@ -259,7 +258,7 @@ export class StickyAssignments {
           );
           // The store's answer replaces what this process guessed while it was on its way.
           for (const [unit, track] of found) this.#learn(trackSetId, byUnit.get(unit)!, track);
-          for (const key of byUnit.values()) this.#answered(entryOf(trackSetId, key), false);
+          for (const key of byUnit.values()) this.#answered(trackSetId, key, false);
           // Keys the store has no track for, and this process exposed none meanwhile.
           const noTrack = `${NO_TRACK}${monotonicNow() + NO_TRACK_MS}`;
           for (const [unit, key] of byUnit) {
@@ -271,15 +270,17 @@ export class StickyAssignments {
           // Not answered: a track this process guessed meanwhile (served while the lookup was on
           // its way) is forgotten, so a later run asks again and the store's track wins then,
           // rather than the guess for good. A track the store gave meanwhile (a load) stays.
-          for (const key of byUnit.values()) this.#answered(entryOf(trackSetId, key), true);
+          for (const key of byUnit.values()) this.#answered(trackSetId, key, true);
         }
       }
     }
   }
 
   /** A key's lookup settled: `failed`, its guessed track (if that is what is known) is forgotten. */
-  #answered(entry: string, failed: boolean): void {
-    this.#asking.delete(entry);
+  #answered(trackSetId: string, key: string, failed: boolean): void {
+    const entry = entryOf(trackSetId, key);
+    // Still asked for when a later run queued it again meanwhile: a guess then is one too.
+    if (!this.#lookups.get(trackSetId)?.has(key)) this.#asking.delete(entry);
     if (!this.#guesses.delete(entry) || !failed) return;
     const track = this.#tracks.get(entry);
     if (track === undefined) return;

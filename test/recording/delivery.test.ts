@@ -306,6 +306,62 @@ test('a sticky reload keeps every row it reads within half the cache, however fu
   assert.equal(later.filter((key) => sticky.trackOf('set', key) === 'b').length, 200);
 });
 
+// A third review: a key queued again while its first lookup was on its way lost its mark as
+// being asked for when that lookup failed, so a guess made then was kept for good.
+test('a key queued again while its lookup was on its way: a guess made after the first lookup failed is still forgotten when the second fails', async () => {
+  let storeHas = false;
+  const store: Store = {
+    ...memoryStore(),
+    description: 'flaky, with a slow set',
+    readStickyAssignmentsNow: () => [],
+    readAssignments: async (set, units) => {
+      if (set === 'other') {
+        await sleep(100); // a slow chunk after the failing one keeps the first lookup open
+        return new Map();
+      }
+      if (storeHas) return new Map(units.map((unit) => [unit, 'b'] as const));
+      await sleep(10);
+      throw new StoreError('connection reset', { transient: true });
+    },
+  };
+  const sticky = new StickyAssignments(store, new UnitOfKey(), new ErrorReporter(() => {}), { writeTimeout: 1_000, maxEntries: 1_000, maxBytes: 1 << 20 });
+  await sticky.load();
+  sticky.trackOf('set', 'u1');
+  sticky.trackOf('other', 'x');
+  await sleep(1); // the first lookup is on its way
+  sticky.trackOf('set', 'u1'); // a run of a key not covered yet: queued again
+  await sleep(30); // the first lookup's chunk for 'set' failed; 'other' still on its way
+  assert.equal(sticky.trackOf('set', 'u1'), undefined);
+  sticky.remember('set', 'u1', 'a'); // served meanwhile: a guess
+  await keepingAlive(sticky.settled()); // the second lookup fails too
+  storeHas = true;
+  assert.equal(sticky.trackOf('set', 'u1'), undefined, 'the guess is forgotten: asked again');
+  await keepingAlive(sticky.settled());
+  assert.equal(sticky.trackOf('set', 'u1'), 'b');
+});
+
+test('a sticky reload of one set, the first that succeeded, does not make another set, never loaded, read only from then', async () => {
+  const asked: number[] = [];
+  const store: Store = {
+    ...memoryStore(),
+    description: 'down at start',
+    readStickyAssignmentsNow: () => {
+      throw new StoreError('down', { transient: true });
+    },
+    readStickyAssignments: async (_limit, _options, filter) => {
+      if (filter === undefined) throw new StoreError('down', { transient: true });
+      asked.push(filter.since);
+      return [];
+    },
+    readAssignments: async () => new Map(),
+  };
+  const sticky = new StickyAssignments(store, new UnitOfKey(), new ErrorReporter(() => {}), { writeTimeout: 1_000, maxEntries: 1_000, maxBytes: 1 << 20 });
+  await keepingAlive(sticky.load()); // fails: nothing loaded
+  await keepingAlive(sticky.reload(['x']));
+  await keepingAlive(sticky.reload(['y']));
+  assert.deepEqual(asked, [0, 0], 'each set never loaded reads from the start');
+});
+
 test('a retry backoff longer than flushTimeout: close() still tries again within its window, and writes what a store back up takes', async () => {
   const store = controllable();
   store.mode = 'down';

@@ -552,7 +552,7 @@ test('the charts render: conversion with intervals, lift over time, latency and 
 // two days has no width when there is one).
 test('the lift chart of a test one day old shows each point\'s interval, as a bar', async () => {
   const oneDay = join(dir, 'one-day.db');
-  await recordFixture(oneDay, { usersPerDay: 150, days: 1 });
+  await recordFixture(oneDay, { usersPerDay: 60, days: 1 });
   const address = await startCli([], oneDay);
   const { page, problems } = await openPage();
   await page.goto(`${address}#/set/checkout-delay`);

@@ -38,13 +38,11 @@ function closeAfterTimeout(env: Record<string, string>): Promise<{ code: number 
   return runScript(script, { BLACKHOLE_PORT: String(port), ...env }, 30_000).then(({ code, stdout, stderr }) => ({ code, out: stdout, err: stderr }));
 }
 
-for (const timeoutMs of [300, 3_000]) {
-  test(`a read that timed out connecting (deadline ${timeoutMs} ms), then close(): close() resolves and the script ends normally`, async () => {
-    const ran = await closeAfterTimeout({ TIMEOUT_MS: String(timeoutMs) });
-    assert.deepEqual(ran.out.trim().split('\n'), [`rejected: tracks: postgres://postgres@127.0.0.1:${(blackhole.address() as { port: number }).port}/test did not answer in time`, 'closed'], ran.err);
-    assert.equal(ran.code, 0, ran.err);
-  });
-}
+test('a read that timed out connecting (its deadline 300 ms), then close(): close() resolves and the script ends normally', async () => {
+  const ran = await closeAfterTimeout({ TIMEOUT_MS: '300' });
+  assert.deepEqual(ran.out.trim().split('\n'), [`rejected: tracks: postgres://postgres@127.0.0.1:${(blackhole.address() as { port: number }).port}/test did not answer in time`, 'closed'], ran.err);
+  assert.equal(ran.code, 0, ran.err);
+});
 
 // The review of that change: close() destroyed, after its grace second, the connection of a
 // write still under way within its own deadline (a lock held 3 s): "Connection terminated

@@ -42,6 +42,20 @@ function controllable(): Store & { mode: 'ok' | 'down' | 'hang'; inner: ReturnTy
   return store;
 }
 
+/** A memory store whose every write commits `ms` after its call, whatever its signal says (a pipeline that cannot be cancelled, a commit under way). */
+function committingAfter(ms: number): { inner: ReturnType<typeof memoryStore>; store: Store } {
+  const inner = memoryStore();
+  const store: Store = {
+    ...inner,
+    description: `commits ${ms} ms after its call`,
+    async write(events) {
+      await sleep(ms);
+      await inner.write(events);
+    },
+  };
+  return { inner, store };
+}
+
 /** A SQLite outbox whose every spill first waits `ms` (a sibling process holding its lock). */
 function slowSpilling(path: string, ms: number): Outbox {
   const real = sqliteOutbox(path);
@@ -546,15 +560,7 @@ test('close() while a write is still under way: its events end up either written
   // A write that takes 1.2 s and then commits, whatever its signal says (a callback pipeline
   // that cannot be cancelled, a SQLite commit under way): still under way when close()'s flush
   // ends (flushTimeout + writeTimeout / 2, 1.1 s), done within the wait for it (another 250 ms).
-  const inner = memoryStore();
-  const store: Store = {
-    ...inner,
-    description: 'slow to commit',
-    async write(events) {
-      await sleep(1_200);
-      await inner.write(events);
-    },
-  };
+  const { inner, store } = committingAfter(1_200);
   const outboxPath = join(dir, 'write-under-way.outbox');
   configure({ store, outbox: outboxPath, flushTimeout: 100, writeTimeout: 2_000 });
   const recorded = 20;
@@ -600,15 +606,7 @@ test('a callbackStore function slower than writeTimeout: its signal aborts, and 
 test('close(): a write that lands while the last spill runs (its store ignored being given up) is not counted as written too', async () => {
   // Commits 1.45 s after its call, whatever its signal says; close()'s wait for it ends at
   // 1.35 s (flushTimeout 100 + 5/8 of writeTimeout 2000), and its last spill takes 150 ms.
-  const inner = memoryStore();
-  const store: Store = {
-    ...inner,
-    description: 'commits late',
-    async write(events) {
-      await sleep(1_450);
-      await inner.write(events);
-    },
-  };
+  const { inner, store } = committingAfter(1_450);
   const slowSpill = slowSpilling(join(dir, 'late-landing.outbox'), 150);
   const recorder = new Recorder(store, { flushTimeout: 100, writeTimeout: 2_000 }, slowSpill);
   const uninstall = installRunHooks(recorder.hooks);

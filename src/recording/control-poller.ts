@@ -20,6 +20,8 @@ export class ControlPoller {
   /** Every set with a control state: its ramp and epoch. */
   #live = new Map<string, Live>();
   #promoted = new Set<string>();
+  /** The control states last applied. */
+  #applying: readonly ControlState[] = [];
   #reading: Promise<void> | undefined;
   #next: Promise<void> | undefined;
 
@@ -106,7 +108,13 @@ export class ControlPoller {
       if (this.#beforeChange !== undefined && this.#applied) {
         // A stop takes effect at once (it is the kill switch); a ramp or resume after the hook.
         const changed = new Set(controls.filter((c) => !c.stopped && !sameState(this.#live.get(c.trackSetId), c)).map((c) => c.trackSetId));
-        if (changed.size > 0) await this.#beforeChange(changed);
+        if (changed.size > 0) {
+          // Meanwhile every other set takes the state read: a stop read with a sticky ramp does
+          // not wait for the ramp's reload (up to the write deadline).
+          const others = [...this.#applying.filter((c) => changed.has(c.trackSetId)), ...controls.filter((c) => !changed.has(c.trackSetId))];
+          if (this.#apply(others)) this.#onChange?.();
+          await this.#beforeChange(changed);
+        }
       }
       if (this.#apply(controls)) this.#onChange?.();
     } catch (error) {
@@ -133,6 +141,7 @@ export class ControlPoller {
       this.#stopped = stopped;
       this.#live = live;
       this.#promoted = promoted;
+      this.#applying = [...controls];
       this.#applied = true;
       return changed;
     }

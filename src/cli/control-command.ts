@@ -5,7 +5,7 @@ import type { ParseArgsConfig } from 'node:util';
 import type { Store } from '../model/store.js';
 import type { CliIo } from './command.js';
 import { UsageError } from './command.js';
-import { usageErrorOf } from './parse.js';
+import { assertGivenOnce, usageErrorOf } from './parse.js';
 import { openExistingStore } from './store-option.js';
 
 /** The one positional argument, the track set id. */
@@ -26,9 +26,12 @@ export function parseControlArgs(command: string, args: readonly string[], withS
   const options: NonNullable<ParseArgsConfig['options']> = withServe
     ? { serve: { type: 'string' }, store: { type: 'string' }, force: { type: 'boolean' } }
     : { store: { type: 'string' }, force: { type: 'boolean' } };
+  let parsed;
   try {
-    return parseArgs({ args: [...args], options, strict: true, allowPositionals: true }) as { values: { serve?: string; store?: string; force?: boolean }; positionals: string[] };
+    parsed = parseArgs({ args: [...args], options, strict: true, allowPositionals: true, tokens: true });
   } catch (error) {
     throw usageErrorOf(error, command, Object.keys(options));
   }
+  assertGivenOnce(command, parsed.tokens, options);
+  return parsed as { values: { serve?: string; store?: string; force?: boolean }; positionals: string[] };
 }

@@ -11,9 +11,31 @@ type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; o
 
 export function parse<O extends Options>(command: string, args: readonly string[], options: O, allowPositionals = false): Parsed<O> {
   try {
-    return parseArgs({ args: withNegativeValues(args, options), options, strict: true, allowPositionals: allowPositionals as true });
+    const parsed = parseArgs({ args: withNegativeValues(args, options), options, strict: true, allowPositionals: allowPositionals as true, tokens: true });
+    assertGivenOnce(command, parsed.tokens, options);
+    return parsed as Parsed<O>;
   } catch (error) {
-    throw usageErrorOf(error, command, Object.keys(options));
+    throw error instanceof UsageError ? error : usageErrorOf(error, command, Object.keys(options));
+  }
+}
+
+/**
+ * A flag that takes one value, given twice, is an error: parseArgs keeps the last, so
+ * `--store a.db --store b.db` would read b.db and drop a.db without a word. Flags that may
+ * repeat (`multiple`) and switches are left alone. `tokens` are parseArgs' (`tokens: true`).
+ */
+export function assertGivenOnce(command: string, tokens: readonly { kind: string; name?: string; value?: string | undefined }[] | undefined, options: Options): void {
+  const seen = new Map<string, string>();
+  for (const token of tokens ?? []) {
+    if (token.kind !== 'option' || token.name === undefined) continue;
+    const option = options[token.name];
+    if (option?.type !== 'string' || option.multiple === true) continue;
+    const before = seen.get(token.name);
+    const value = token.value ?? '';
+    if (before !== undefined) {
+      throw new UsageError(`--${token.name} is given twice ('${escapeControl(before)}', then '${escapeControl(value)}'); give it once; see 'tracks ${command} --help'`);
+    }
+    seen.set(token.name, value);
   }
 }
 

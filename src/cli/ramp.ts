@@ -4,7 +4,7 @@ import { rampTrackSet } from '../stores/control-state.js';
 import { STORE_USAGE } from './store-option.js';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
-import { decimalOf, usageErrorOf } from './parse.js';
+import { assertGivenOnce, decimalOf, usageErrorOf } from './parse.js';
 import { controlStore, onePositional } from './control-command.js';
 import { weightsOf } from './weights-option.js';
 
@@ -35,13 +35,14 @@ export const ramp: Command = {
     let parsed;
     const options = { coverage: { type: 'string' }, weights: { type: 'string' }, store: { type: 'string' }, force: { type: 'boolean' } } as const;
     try {
-      parsed = parseArgs({ args: [...args], options, strict: true, allowPositionals: true });
+      parsed = parseArgs({ args: [...args], options, strict: true, allowPositionals: true, tokens: true });
     } catch (error) {
       // parseArgs reads a value starting with '-' as an option ("argument is ambiguous").
       const negative = args.find((arg, i) => /^-\d/.test(arg) && ['--coverage', '--weights'].includes(args[i - 1] ?? ''));
       if (negative !== undefined) throw new UsageError(`${args[args.indexOf(negative) - 1]} is '${negative}'; give a share from 0 to 1 (coverage) or weights of 0 or more`);
       throw usageErrorOf(error, 'ramp', Object.keys(options));
     }
+    assertGivenOnce('ramp', parsed.tokens, options);
     const { values, positionals } = parsed;
     const trackSetId = onePositional('ramp', positionals);
     if (values.coverage === undefined && values.weights === undefined) {

@@ -34,6 +34,12 @@ test('bad flags exit 2 with one line naming the flag and the fix', async () => {
     [['report', '--store', store, '--phase', '7', '--trackset', 'delay'], /--phase 7 is not one of them \(give 1 to 1\)/],
     [['report', '--store', store, '--cuped-window', 'abc'], /--cuped-window is 'abc'; give a number from 0\.1 to 366/],
     [['report', '--store', dir], /--store .* is a folder; give the SQLite file in it, e\.g\. --store .*\/tracks\.db/],
+    // parseArgs keeps the last of a flag given twice: the first would be dropped without a word.
+    [['plan', '--baseline', '0.05', '--mde', '0.1', '--mde', '0.2'], /--mde is given twice \('0\.1', then '0\.2'\); give it once/],
+    [['report', '--store', store, '--store=other.db'], /--store is given twice .*; give it once/],
+    [['report', '--store', store, '--trackset', 'delay', '--trackset', 'pricing'], /--trackset is given twice .*; give it once \(a report of each set: run it once per set\)|--trackset is given twice/],
+    [['stop', 'delay', '--store', store, '--store', store], /--store is given twice/],
+    [['ramp', 'delay', '--coverage', '0.5', '--coverage', '0.6', '--store', store], /--coverage is given twice \('0\.5', then '0\.6'\); give it once/],
     [['plan', '--baseline', '0.05', '--mde', '0.1', '--tracks', '1'], /--tracks is '1'; give a whole number from 2 to 1000/],
     [['plan', '--baseline', '0.05', '--mde', '0.1', '--tracks', '2.5'], /--tracks is '2\.5'; give a whole number from 2 to 1000/],
     [['plan', '--baseline', '0.05', '--mde', '0.1', '--alpha', '0.9'], /--alpha is '0\.9'; give a number from 0\.000000001 to 0\.5/],

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { TracksError } from '../errors.js';
 import { knownTrackSetIds, knownTracksOf } from './known-sets.js';
-import { quoted } from '../text.js';
+import { quoted, shown } from '../text.js';
 
 /** Track names by track set id, forced for the duration of a callback. */
 export type ForcedTracks = Readonly<Record<string, string>>;
@@ -27,7 +27,7 @@ let used = false;
  */
 export function forceTracks<T>(tracks: ForcedTracks, fn: () => T): T {
   if (typeof tracks !== 'object' || tracks === null || Array.isArray(tracks)) {
-    throw new TracksError(`forceTracks takes tracks by track set id, e.g. forceTracks({ delay: 'long' }, fn), not ${Array.isArray(tracks) ? 'an array' : String(tracks)}`);
+    throw new TracksError(`forceTracks takes tracks by track set id, e.g. forceTracks({ delay: 'long' }, fn), not ${Array.isArray(tracks) ? 'an array' : shown(tracks)}`);
   }
   if (typeof fn !== 'function') {
     throw new TracksError(`forceTracks: pass the function to run with the tracks forced as the second argument, e.g. forceTracks({ delay: 'long' }, () => handler(request))`);

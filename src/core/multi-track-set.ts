@@ -3,7 +3,7 @@
 /// <reference lib="esnext.disposable" preserve="true" />
 import { randomUUID } from 'node:crypto';
 import { TracksError } from '../errors.js';
-import { quoted, shown } from '../text.js';
+import { escapeControl, quoted, shown } from '../text.js';
 import { CONTROL, readSetWeight, saltOf } from './definition.js';
 import type { TrackSetDefinition } from './definition.js';
 import { forcedTrack } from './forcing.js';
@@ -266,6 +266,12 @@ function buildMultiDefinition(sets: readonly TrackSetClass[], cls: typeof MultiT
   const members = sets.map((set, index): Member => {
     if (typeof set !== 'function') {
       throw new TracksError(`${className}: track set #${index} is ${shown(set)}; pass TrackSet classes${set instanceof TrackSet ? ', not instances' : ''}`);
+    }
+    if (set === TrackSet || !((set as { prototype?: unknown }).prototype instanceof TrackSet)) {
+      const name = (set as { name?: unknown }).name;
+      throw new TracksError(
+        `${className}: track set #${index}: ${typeof name === 'string' && name !== '' ? escapeControl(name) : 'a function'} is not a track set; extend TrackSet (or ParamTrackSet) and give it tracks`,
+      );
     }
     const definition = definitionOf(set);
     const other = seen.get(definition.id);

@@ -109,6 +109,10 @@ describe('helpers given the wrong arguments', () => {
     throwsTracksError(() => forceTracks({ 'g2-delay': 'long' }, loose(undefined)), /forceTracks: pass the function/);
   });
 
+  test('forceTracks given a string names it as a string', () => {
+    throwsTracksError(() => forceTracks(loose('a'), () => {}), /forceTracks takes tracks by track set id, e\.g\. .*, not the string 'a'$/);
+  });
+
   test('forEachTrack without a body, with a run instead of its class, with a string or null', async () => {
     await rejectsTracksError(() => forEachTrack(G2Delay, loose(undefined)), /forEachTrack\(G2Delay\): pass the test body/);
     await rejectsTracksError(() => forEachTrack(loose<typeof G2Delay>(new G2Delay({ key: 'u1' })), () => {}), /got a run of G2Delay/, /pass G2Delay itself/);
@@ -193,7 +197,8 @@ describe('every kind of bad definition, each named with its fix', () => {
     ['a param that cannot name a track (a function)', () => new (class FnParam extends ParamTrackSet { static override id = 'g2-fnparam'; static override params = [() => 1]; static override track(): void {} })().name, [/FnParam: params\[0\]/, /define static trackName/]],
     ['a track named by an empty suffix: static _track()', () => new (class EmptyName extends TrackSet { static override id = 'g2-empty-name'; static _track(): void {} })().name, [/EmptyName: static _track\(\) gives an empty track name/]],
     ['a MultiTrackSet given an instance', () => new MultiTrackSet([loose(new G2Delay({ key: 1 }))], { key: 1 }).name, [/MultiTrackSet: track set #0/, /pass TrackSet classes, not instances/]],
-    ['a MultiTrackSet given a plain class', () => new MultiTrackSet([loose(class Plain {})], { key: 1 }).name, [/Plain is not a track set; extend TrackSet/]],
+    ['a MultiTrackSet given a plain class', () => new MultiTrackSet([loose(class Plain {})], { key: 1 }).name, [/MultiTrackSet: track set #0: Plain is not a track set; extend TrackSet/]],
+    ['a MultiTrackSet given an arrow function', () => new MultiTrackSet([G2Delay, loose(() => 1)], { key: 1 }).name, [/MultiTrackSet: track set #1: a function is not a track set; extend TrackSet/]],
     ['a MultiTrackSet subclass without trackSets', () => new (class NoSets extends MultiTrackSet {})({ key: 1 }).name, [/NoSets: no track sets given/, /static trackSets/]],
   ];
   for (const [label, fn, patterns] of cases) test(label, () => throwsTracksError(fn, ...patterns));

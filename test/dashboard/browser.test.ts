@@ -895,6 +895,9 @@ test('on a phone (390 px wide), the page does not scroll sideways: wide tables s
   // A cell is never squeezed to a letter a line: its text stays on one line, and its table scrolls.
   const cellHeights = await page.$$eval('section[data-section="phases"] td, section[data-section="phases"] th', (cells) => cells.map((c) => c.getBoundingClientRect().height));
   assert.ok(Math.max(...cellHeights) < 60, `phase table cells at most ${Math.max(...cellHeights)} px high`);
+  // Every column head says it heads a column, for screen readers.
+  const heads = await page.$$eval('main th', (cells) => cells.map((c) => c.getAttribute('scope')));
+  assert.ok(heads.length > 0 && heads.every((scope) => scope === 'col'), `th scopes: ${JSON.stringify(heads)}`);
   assert.deepEqual(problems, []);
   await page.close();
 });

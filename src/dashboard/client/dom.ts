@@ -76,7 +76,8 @@ export function numberCell(field: string, value: number | null, text: string, cl
 /** A table from a header row and body rows; a column of numbers (as in the first row) is right-aligned. */
 export function table(header: readonly string[], rows: readonly HTMLTableRowElement[], data: Readonly<Record<string, string>> = {}): HTMLTableElement {
   const numeric = (i: number) => rows[0]?.cells[i]?.classList.contains('num') ?? false;
-  const heads = header.map((h, i) => el('th', { text: h, ...(numeric(i) ? { class: 'num' } : {}) }));
+  // scope="col": a screen reader reads each cell with its column's head.
+  const heads = header.map((h, i) => el('th', { text: h, attrs: { scope: 'col' }, ...(numeric(i) ? { class: 'num' } : {}) }));
   return el('table', { data }, [el('thead', {}, [el('tr', {}, heads)]), el('tbody', {}, rows)]);
 }
 

@@ -26,9 +26,10 @@ export interface NarrowingSteps<Part> {
 /**
  * Writes `batch`, narrowing it down by halving when a write fails for a reason retrying cannot
  * fix (or when `refusals` says a transient one may be about one event) until the events at
- * fault are found and quarantined; every other event is written. Returns the parts that wait
- * for the store (a transient failure), in the order to try them again: none when every event
- * was written or set aside, or when it stopped.
+ * fault are found and quarantined (when the store takes others); every other event is
+ * written. Returns the parts that wait for the store (a transient failure, or events refused
+ * while it took nothing), in the order to try them again: none when every event was written
+ * or set aside, or when it stopped.
  *
  * @example
  * ```ts
@@ -39,6 +40,12 @@ export interface NarrowingSteps<Part> {
 export async function narrowDown<Part>(batch: Part, steps: NarrowingSteps<Part>, refusals: RefusalNarrowing): Promise<Part[]> {
   const parts: Part[] = [batch];
   let probe: RefusalProbe<Part> | undefined;
+  // Events refused alone for a reason retrying cannot fix: the events' fault only if the store
+  // takes others meanwhile (a part of this batch, or any write since an earlier such refusal).
+  // A store that refuses every event (a trigger or CHECK of the user's, for a while) is waited
+  // for like one that is down: never emptied into the quarantine.
+  const refused: { part: Part; failure: unknown }[] = [];
+  let wroteSome = false;
   while (parts.length > 0) {
     const part = parts.shift()!;
     const events = steps.events(part);
@@ -47,21 +54,26 @@ export async function narrowDown<Part>(batch: Part, steps: NarrowingSteps<Part>,
     if (failure === undefined) steps.written(part);
     if (steps.stopped()) return [];
     if (failure === undefined) {
+      wroteSome = true;
       probeWrote(probe);
       continue;
     }
     if (isTransient(failure)) {
       probe ??= refusals.start(failure, steps.events(batch).length);
-      if (!refusals.goesOn(probe, failure)) return [...(probe?.suspects.map((s) => s.part) ?? []), part, ...parts];
+      if (!refusals.goesOn(probe, failure)) {
+        return [...(await settleRefused(refused, wroteSome, steps, refusals)), ...(probe?.suspects.map((s) => s.part) ?? []), part, ...parts];
+      }
     }
     if (events.length > 1) parts.unshift(...steps.halves(part));
     else if (isTransient(failure)) probe!.suspects.push({ part, failure });
-    else await steps.quarantine(part, failure);
+    else refused.push({ part, failure });
   }
-  if (probe === undefined) return [];
+  const waitingRefused = await settleRefused(refused, wroteSome, steps, refusals);
+  if (steps.stopped()) return [];
+  if (probe === undefined) return waitingRefused;
   refusals.end(probe);
   // Every part of the batch refused: nothing says these events are at fault. They wait.
-  if (!probe.succeeded) return probe.suspects.map((s) => s.part);
+  if (!probe.succeeded) return [...waitingRefused, ...probe.suspects.map((s) => s.part)];
   const suspects = probe.suspects;
   for (let i = 0; i < suspects.length; i++) {
     const { part, failure } = suspects[i]!;
@@ -71,8 +83,32 @@ export async function narrowDown<Part>(batch: Part, steps: NarrowingSteps<Part>,
     if (verdict === 'written') continue;
     // The store now fails for a reason waiting fixes: the suspects left wait with this one,
     // untried (each try would cost a write, up to writeTimeout, against a store that is down).
-    if (verdict === 'waits') return suspects.slice(i).map((s) => s.part);
+    if (verdict === 'waits') return [...waitingRefused, ...suspects.slice(i).map((s) => s.part)];
     else await steps.quarantine(part, refusedAlone(messageOf(failure)));
   }
-  return [];
+  return waitingRefused;
+}
+
+/**
+ * Quarantines the events refused alone when the store took others (`wroteSome`, or a write
+ * since the event's earlier refusal); the rest wait, remembered, and are returned.
+ */
+async function settleRefused<Part>(
+  refused: readonly { part: Part; failure: unknown }[],
+  wroteSome: boolean,
+  steps: NarrowingSteps<Part>,
+  refusals: RefusalNarrowing,
+): Promise<Part[]> {
+  const waiting: Part[] = [];
+  for (const { part, failure } of refused) {
+    const eventId = steps.events(part)[0]!.eventId;
+    if (refusals.refusedAgain(eventId) || wroteSome) {
+      await steps.quarantine(part, failure);
+      if (steps.stopped()) return [];
+    } else {
+      refusals.waitsRefused(eventId);
+      waiting.push(part);
+    }
+  }
+  return waiting;
 }

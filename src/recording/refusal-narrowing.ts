@@ -7,6 +7,8 @@ const REFUSALS_BEFORE_NARROWING = 3;
 /** After a narrowing found the store refusing every part: the least wait before another (doubling up to the most). */
 const PAUSE_MS = 30_000;
 const MAX_PAUSE_MS = 600_000;
+/** Refused events remembered as waiting (see RefusalNarrowing.waitsRefused). */
+const MAX_REFUSED_WAITING = 10_000;
 /** Tries of a suspect alone before it is quarantined: a store failing now and then writes it on one. */
 const SUSPECT_TRIES = 3;
 
@@ -38,10 +40,33 @@ export class RefusalNarrowing {
   #refusals = 0;
   /** After a probe that found no part written: 30 s, doubling up to 10 minutes. */
   readonly #pause = new Backoff(PAUSE_MS, MAX_PAUSE_MS);
+  /** Writes the store has taken: a refused event waiting is the event's fault once this grows. */
+  #taken = 0;
+  /** Events refused alone for a reason retrying cannot fix, waiting: #taken when they were. */
+  readonly #refusedWaiting = new Map<string, number>();
 
   /** Notes a write's outcome: its failure, or undefined when it went through. */
   wrote(failure: unknown): void {
     this.#refusals = failure !== undefined && isRefusal(failure) ? this.#refusals + 1 : 0;
+    if (failure === undefined) this.#taken++;
+  }
+
+  /**
+   * Whether `eventId`, refused alone again for a reason retrying cannot fix, was refused so on
+   * an earlier try too and the store has taken other events since: then it is the event's
+   * fault (a store refusing every event takes none). Forgets it either way.
+   */
+  refusedAgain(eventId: string): boolean {
+    const at = this.#refusedWaiting.get(eventId);
+    this.#refusedWaiting.delete(eventId);
+    return at !== undefined && this.#taken > at;
+  }
+
+  /** Notes an event refused alone that waits: no write of this try went through. */
+  waitsRefused(eventId: string): void {
+    this.#refusedWaiting.set(eventId, this.#taken);
+    // Bounded: an event spilled, dropped or written elsewhere would stay here for good.
+    if (this.#refusedWaiting.size > MAX_REFUSED_WAITING) this.#refusedWaiting.delete(this.#refusedWaiting.keys().next().value!);
   }
 
   /** A probe for a batch of `events` whose write just failed so, or undefined: it waits, as after any transient failure. */

@@ -31,7 +31,7 @@ class PoisonTracks extends TrackSet {
  * or one that fails with an error of no data class (PostgreSQL XX000, SQLite's SQLITE_ERROR),
  * which recording first takes for a passing failure; 'everything': that error on every row.
  */
-type Refusal = 'constraint' | 'trigger' | 'internal' | 'everything';
+type Refusal = 'constraint' | 'trigger' | 'internal' | 'everything' | 'everything for good';
 
 /** A store of each kind, with how to count its conversion rows and how to make it refuse value 13. */
 interface Kind {
@@ -58,9 +58,9 @@ const kinds: Kind[] = [
         },
         refuse13: async (how) => {
           const db = open();
-          if (how === 'constraint') {
+          if (how === 'constraint' || how === 'everything for good') {
             // SQLite cannot add a CHECK to a table: a trigger whose RAISE(ABORT) fails as a constraint does.
-            db.exec(`CREATE TRIGGER refuse13 BEFORE INSERT ON tracks_conversions WHEN NEW.value = 13 BEGIN SELECT RAISE(ABORT, 'thirteen is refused'); END`);
+            db.exec(`CREATE TRIGGER refuse13 BEFORE INSERT ON tracks_conversions ${how === 'constraint' ? 'WHEN NEW.value = 13 ' : ''}BEGIN SELECT RAISE(ABORT, 'thirteen is refused'); END`);
           } else if (how === 'internal' || how === 'everything') {
             // json() of text that is not JSON: SQLITE_ERROR, a code of no data class.
             db.exec(`CREATE TRIGGER refuse13 BEFORE INSERT ON tracks_conversions ${how === 'internal' ? 'WHEN NEW.value = 13 ' : ''}BEGIN SELECT json('thirteen is refused'); END`);
@@ -89,8 +89,8 @@ const kinds: Kind[] = [
           if (how === 'constraint') await sql(`ALTER TABLE "${schema}".tracks_conversions ADD CONSTRAINT refuse13 CHECK (value <> 13)`);
           else {
             // A plain RAISE EXCEPTION: SQLSTATE P0001, not a constraint's class 23; or XX000, an internal error.
-            const when = how === 'everything' ? 'TRUE' : 'NEW.value = 13';
-            const code = how === 'trigger' ? '' : ` USING ERRCODE = 'XX000'`;
+            const when = how === 'everything' || how === 'everything for good' ? 'TRUE' : 'NEW.value = 13';
+            const code = how === 'trigger' || how === 'everything for good' ? '' : ` USING ERRCODE = 'XX000'`;
             await sql(`CREATE FUNCTION "${schema}".refuse13() RETURNS trigger LANGUAGE plpgsql AS $$
               BEGIN IF ${when} THEN RAISE EXCEPTION 'thirteen is refused'${code}; END IF; RETURN NEW; END $$`);
             await sql(`CREATE TRIGGER refuse13 BEFORE INSERT ON "${schema}".tracks_conversions FOR EACH ROW EXECUTE FUNCTION "${schema}".refuse13()`);
@@ -181,13 +181,16 @@ for (const kind of kinds) {
       });
     }
 
-    test('a store that refuses every write with such an error quarantines nothing: the events wait, and are all written once it takes them', async () => {
+    // 'everything for good': an error retrying cannot fix (a trigger's RAISE, a CHECK), on every
+    // row for a while; an audit saw 1,101 of 5,900 good events quarantined (3,327 on SQLite).
+    for (const how of ['everything', 'everything for good'] as const) {
+    test(`a store that refuses every write (${how === 'everything' ? 'an error of no data class' : 'an error retrying cannot fix'}) quarantines nothing: the events wait, and are all written once it takes them`, async () => {
       const store = kind.fresh();
       const outbox = join(dir, `refuses-all-${n}.outbox`);
       configure({ ...store.spec, outbox, batchSize: 100, retryDelay: 10, flushTimeout: 1_500 });
       convert({ key: 'create-the-tables', metric: 'buy' });
       await flush();
-      await store.refuse13('everything');
+      await store.refuse13(how);
       for (let i = 0; i < 300; i++) convert({ key: `w-${i}`, metric: 'buy', value: 1 });
       await flush();
       const during = stats();
@@ -204,6 +207,7 @@ for (const kind of kinds) {
       assert.equal(await store.conversions(), 1 + 300);
       assert.equal(after.drained, 300);
     });
+    }
   });
 }
 

@@ -58,6 +58,7 @@ test('the exported classes and a track set answer arguments of the wrong kind wi
     ['new PostgresStore', (w) => new api.PostgresStore(w as never)],
     ['new Recorder', (w) => new api.Recorder(w as never)],
     ['new UnitOfKey', (w) => (w === undefined ? undefined : new api.UnitOfKey(w as never))],
+    ['UnitOfKey.of', (w) => (typeof w === 'string' ? undefined : new api.UnitOfKey().of(w as never))],
     ['new Delay', (w) => new Delay(w as never).name],
     ['Delay.choose', (w) => Delay.choose(w as never).name],
     ['run', (w) => new Delay({ key: 'k' }).run(w as never)],

@@ -57,8 +57,13 @@ export class UnitOfKey {
     return this.#hashed;
   }
 
-  /** The unit of a serialized key. */
+  /** The unit of a serialized key (`serializeKey(key)` for a number or an object). */
   of(key: string): string {
+    if (typeof key !== 'string') {
+      throw new TracksError(
+        `UnitOfKey.of: the key is ${key === null ? 'null' : `a ${typeof key}`}; give it as recording serializes it, a string: new UnitOfKey().of(serializeKey(key))`,
+      );
+    }
     if (this.#secret !== undefined) return `h:${createHmac('sha256', this.#secret).update(bytesOf(key)).digest('base64url')}`;
     // Every key hashed, a short plain one too: `h:` and 43 characters, never the raw id.
     if (this.#hashed) return `h:${createHash('sha256').update(bytesOf(key)).digest('base64url')}`;

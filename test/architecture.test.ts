@@ -86,7 +86,7 @@ test('src/index.ts is the public API and nothing else: only comments and exports
   assert.equal(code, '');
 });
 
-test('every function and class the public API and its subpaths export has a TSDoc comment with an example', () => {
+test('every function, class and type the public API and its subpaths export has a TSDoc comment with an example', () => {
   // The entry points package.json exports: src/index.ts and the integrations.
   const manifest = JSON.parse(readFileSync(join(src, '..', 'package.json'), 'utf8')) as { exports: Record<string, string | { default: string }> };
   const entries = Object.values(manifest.exports)
@@ -99,24 +99,25 @@ test('every function and class the public API and its subpaths export has a TSDo
     if (seen.has(file)) return `${name} (${relative(src, file)}): re-exported in a cycle`;
     seen.add(file);
     const source = readFileSync(file, 'utf8');
-    const declaration = new RegExp(`/\\*\\*((?:(?!\\*/)[\\s\\S])*)\\*/\\s*export\\s+(?:async\\s+|abstract\\s+)?(?:function|class|const)\\s+${name}\\b`).exec(source);
+    const declaration = new RegExp(`/\\*\\*((?:(?!\\*/)[\\s\\S])*)\\*/\\s*export\\s+(?:async\\s+|abstract\\s+)?(?:function|class|const|interface|type)\\s+${name}\\b`).exec(source);
     if (declaration !== null) return /@example/.test(declaration[1]!) ? undefined : `${name} (${relative(src, file)}): no @example`;
-    const reexport = new RegExp(`export\\s*\\{[^}]*\\b${name}\\b[^}]*\\}\\s*from\\s*'([^']+)'`).exec(source);
+    const reexport = new RegExp(`export\\s*(?:type\\s*)?\\{[^}]*\\b${name}\\b[^}]*\\}\\s*from\\s*'([^']+)'`).exec(source);
     if (reexport !== null) return problemOf(join(file, '..', reexport[1]!.replace(/\.js$/, '.ts')), name, seen);
     return `${name} (${relative(src, file)}): no TSDoc comment`;
   };
   for (const entry of entries) {
     const source = readFileSync(entry, 'utf8');
-    for (const m of source.matchAll(/^export\s+\{([^}]*)\}\s+from\s+'([^']+)';/gm)) {
+    // Re-exported, values (`export { a }`) and types (`export type { A }`) alike.
+    for (const m of source.matchAll(/^export\s+(?:type\s+)?\{([^}]*)\}\s+from\s+'([^']+)';/gm)) {
       for (const raw of m[1]!.split(',')) {
-        const name = raw.trim().split(/\s+as\s+/)[0]!;
+        const name = raw.trim().replace(/^type\s+/, '').split(/\s+as\s+/)[0]!;
         if (name === '') continue;
         const problem = problemOf(join(entry, '..', m[2]!.replace(/\.js$/, '.ts')), name);
         if (problem !== undefined) missing.push(problem);
       }
     }
     // Declared in the entry point itself (the integrations).
-    for (const m of source.matchAll(/^export\s+(?:async\s+|abstract\s+)?(?:function|class|const)\s+(\w+)/gm)) {
+    for (const m of source.matchAll(/^export\s+(?:async\s+|abstract\s+)?(?:function|class|const|interface|type)\s+(\w+)/gm)) {
       const problem = problemOf(entry, m[1]!);
       if (problem !== undefined) missing.push(problem);
     }

@@ -3,7 +3,15 @@ import { TracksError } from '../errors.js';
 import { knownTrackSetIds, knownTracksOf } from './known-sets.js';
 import { quoted, shown } from '../text.js';
 
-/** Track names by track set id, forced for the duration of a callback. */
+/**
+ * Track names by track set id, forced for the duration of a callback.
+ *
+ * @example
+ * ```ts
+ * const qa: ForcedTracks = { delay: 'long', pricing: 'price_adjusted_by_0' };
+ * await forceTracks(qa, () => handler(request));
+ * ```
+ */
 export type ForcedTracks = Readonly<Record<string, string>>;
 
 const scope = new AsyncLocalStorage<ForcedTracks>();

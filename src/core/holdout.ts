@@ -11,6 +11,12 @@ import { quoted } from '../text.js';
  * A holdout (`configure({ holdout })`): a share of keys that gets every track set's baseline,
  * chosen by its own salt, so that comparing them with everyone else measures the cumulative
  * effect of everything shipped.
+ *
+ * @example
+ * ```ts
+ * const holdout: HoldoutOptions = { id: 'h2026q4', share: 0.05 };
+ * configure({ store: 'tracks.db', holdout });
+ * ```
  */
 export interface HoldoutOptions {
   /**

@@ -42,7 +42,6 @@ export type MultiTrackSetArgs<Sets extends readonly TrackSetClass[]> = [ContextO
     ? [options?: MultiTrackSetOptions<ContextOfSets<Sets> | undefined>]
     : [options: MultiTrackSetOptions<ContextOfSets<Sets>> & { readonly context: ContextOfSets<Sets> }];
 
-/** What a MultiTrackSet run is given: the key and context every member set sees. */
 /** The track names of the sets, distributed over them; `string` where the compiler sees none (a subclass's `static trackSets`). */
 export type MultiTrackName<Sets extends readonly TrackSetClass[]> = Sets[number] extends infer C ? (C extends TrackSetClass ? ClassTrackName<C> | 'control' : never) : never;
 /** What a MultiTrackSet's `run()` takes: the arguments of any member set's tracks. */
@@ -52,6 +51,16 @@ type AnyArgsIfNone<A> = [A] extends [never] ? unknown[] : A;
 /** What a MultiTrackSet's `run()` returns: any member set's track result, or undefined (no set chosen, or a no-op control). */
 export type MultiTrackResult<Sets extends readonly TrackSetClass[]> = (Sets[number] extends infer C ? (C extends TrackSetClass ? ClassTrackResult<C> : never) : never) | undefined;
 
+/**
+ * What a MultiTrackSet run is given: the key and context every member set sees.
+ *
+ * @example
+ * ```ts
+ * const options = { key: user.id, context: { user }, force: { delay: 'long' } } satisfies MultiTrackSetOptions<{ user: User }>;
+ * using multitrack = new MultiTrackSet([DelayTracks, PricingTracks], options);
+ * await multitrack.run();
+ * ```
+ */
 export interface MultiTrackSetOptions<Context = unknown> {
   /** Who is assigned; omit for the request scope's key (and context), or outside one for a fresh draw per run. */
   readonly key?: unknown;

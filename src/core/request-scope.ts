@@ -7,6 +7,12 @@ import type { ShadowContext } from './shadow-context.js';
 /**
  * What a request scope carries: the key runs are assigned by (the user's id, or an anonymous
  * visitor's) and the context their eligibility rules read.
+ *
+ * @example
+ * ```ts
+ * const scope: TracksScope<{ plan: string }> = { key: job.userId, context: { plan: job.plan } };
+ * await withTracksScope(scope, () => new DelayTracks().run());
+ * ```
  */
 export interface TracksScope<Context = unknown> {
   /** The key of every run in the scope that is given none. Undefined or null: a fresh random assignment per run, as with no key. */

@@ -12,6 +12,13 @@ import type { ShadowOutcome } from './shadow-runner.js';
  * stopped), `guardrail` (a guardrail switched the track off) or `holdout` (the key is in the
  * holdout of `configure({ holdout })`, and gets the set's baseline) or `shadow` (the set runs in
  * shadow mode, `static shadow`: everyone gets the baseline, candidates run beside it).
+ *
+ * @example
+ * ```ts
+ * using track = new DelayTracks({ key: userId });
+ * const reason: Reason = track.reason;
+ * if (reason !== 'assigned') log.debug({ reason }, 'not in the delay test');
+ * ```
  */
 export type Reason = 'assigned' | 'ineligible' | 'not covered' | 'forced' | 'stopped' | 'guardrail' | 'holdout' | 'shadow';
 

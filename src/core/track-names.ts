@@ -10,7 +10,15 @@ export type TrackNameOfMethod<K> = K extends `${infer Name}_track`
     ? Name extends '' ? never : Name
     : never;
 
-/** The names of the track methods among the members of `T`. */
+/**
+ * The names of the track methods among the members of `T`.
+ *
+ * @example
+ * ```ts
+ * type DelayTrackMethods = TrackMethodNames<typeof DelayTracks>; // 'short' | 'long'
+ * const tried: DelayTrackMethods[] = ['short', 'long'];
+ * ```
+ */
 export type TrackMethodNames<T> = TrackMethodNamesOf<T, TrackKeys<T>>;
 
 // Filter keys by their suffix before reading their types (distributively, one key at a time).
@@ -33,6 +41,15 @@ type InstanceTrackNames<T> = TrackNameOfMethod<TrackKeys<T>>;
  * The name a run of `Run` (an instance type) can take: its instance track methods plus
  * `control` when it has any; `string` when its tracks are static (the compiler cannot see a
  * class's static side from an instance; `DelayTracks.choose()` can, and narrows it).
+ *
+ * @example
+ * ```ts
+ * class CheckoutTracks extends TrackSet {
+ *   static override id = 'checkout';
+ *   one_page_track() { return renderOnePage(); }
+ * }
+ * type CheckoutTrack = RunTrackName<CheckoutTracks>; // 'one_page' | 'control'
+ * ```
  */
 export type RunTrackName<Run> = [InstanceTrackNames<Run>] extends [never]
   ? string
@@ -78,6 +95,13 @@ type ParamTrackNames<C> = C extends { readonly params: readonly unknown[]; reado
 /**
  * The track names of a class `C`, from its static and instance track methods, plus `control`
  * unless the compiler can see that no run gets the no-op one (see {@link NeverNoOpControl}).
+ *
+ * @example
+ * ```ts
+ * type DelayTrack = ClassTrackName<typeof DelayTracks>; // 'short' | 'long' | 'control'
+ * const winner: DelayTrack = 'long';
+ * await stopTrackSet(store, DelayTracks.id, winner);
+ * ```
  */
 export type ClassTrackName<C extends abstract new (...args: never) => unknown> =
   [TrackMethodNames<C> | InstanceTrackNames<InstanceType<C>> | ParamTrackNames<C>] extends [never]

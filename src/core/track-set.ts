@@ -25,6 +25,13 @@ import { escapeControl, quoted, shown } from '../text.js';
  * What a run of a track set is given. `key` pins the user to a track (any supported value,
  * see {@link serializeKey}); without it every run draws afresh. `context` is what
  * `isEligible` and instance tracks read. `force` serves one track for QA.
+ *
+ * @example
+ * ```ts
+ * const options: TrackSetOptions<{ user: User }> = { key: user.id, context: { user } };
+ * using pricing = new PricingTracks(options);
+ * using qa = new DelayTracks({ key: userId, force: 'long' }); // QA: not in the test
+ * ```
  */
 export type TrackSetOptions<Context> = {
   /** Who is assigned: a user id, or any value tracks can serialize. Omit for a fresh draw per run. */
@@ -33,19 +40,46 @@ export type TrackSetOptions<Context> = {
   readonly force?: string | undefined;
 } & (undefined extends Context ? { readonly context?: Context } : { readonly context: Context });
 
-/** A chosen track: its name and weight. */
+/**
+ * A chosen track: its name and weight.
+ *
+ * @example
+ * ```ts
+ * using track = new DelayTracks({ key: userId });
+ * const { name, weight }: Track = track.track;
+ * log.info({ track: name, weight }, 'delay track chosen');
+ * ```
+ */
 export interface Track {
   readonly name: string;
   readonly weight: number;
 }
 
-/** A track set class, as MultiTrackSet and the helpers take it. */
+/**
+ * A track set class, as MultiTrackSet and the helpers take it.
+ *
+ * @example
+ * ```ts
+ * const sets: TrackSetClass[] = [DelayTracks, PricingTracks];
+ * for (const set of sets) console.log(set.id, bucketOf(set, userId));
+ * ```
+ */
 export type TrackSetClass = (abstract new (...args: never) => TrackSet<unknown>) & TrackSetStaticSide;
 
 /** A value `static dimensions(context)` may give a dimension; undefined and null leave it out. */
 type DimensionValue = string | number | boolean | null | undefined;
 
-/** The static members every track set class has. */
+/**
+ * The static members every track set class has.
+ *
+ * @example
+ * ```ts
+ * function idOf(set: TrackSetStaticSide): string {
+ *   return set.id;
+ * }
+ * idOf(DelayTracks); // 'delay'
+ * ```
+ */
 export interface TrackSetStaticSide {
   readonly id: string;
   readonly prototype: TrackSet<unknown>;

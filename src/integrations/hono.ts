@@ -15,7 +15,16 @@ declare module 'hono' {
   }
 }
 
-/** The variables this middleware sets on the context: `c.get('tracks')` (declared for every app too). */
+/**
+ * The variables this middleware sets on the context: `c.get('tracks')` (declared for every app too).
+ *
+ * @example
+ * ```ts
+ * const app = new Hono<{ Variables: TracksVariables }>();
+ * app.use(tracks({ key: (c) => c.req.header('x-user-id') }));
+ * app.get('/checkout', (c) => c.json({ tracks: c.get('tracks') }));
+ * ```
+ */
 export interface TracksVariables {
   /** The tracks chosen in this request so far, by track set id (for logging). */
   tracks: Readonly<Record<string, string>>;

@@ -12,7 +12,15 @@ import { convert, flush } from '../setup/configure.js';
 
 const PROVIDER_OPTIONS = ['trackSets'] as const satisfies readonly (keyof TracksProviderOptions)[];
 
-/** Options of {@link TracksProvider}. */
+/**
+ * Options of {@link TracksProvider}.
+ *
+ * @example
+ * ```ts
+ * const options: TracksProviderOptions = { trackSets: [DelayTracks, PricingTracks] };
+ * await OpenFeature.setProviderAndWait(new TracksProvider(options));
+ * ```
+ */
 export interface TracksProviderOptions {
   /** The track sets served as flags; each flag's key is the set's `static id`. */
   readonly trackSets: readonly TrackSetClass[];

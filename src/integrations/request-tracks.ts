@@ -21,7 +21,15 @@ export const FORCE_HEADER = 'x-tracks-force';
 /** The header carrying the adapter's `forceSecret`, without which the force header is refused. */
 const FORCE_SECRET_HEADER = 'x-tracks-force-secret';
 
-/** The anonymous-visitor cookie's options. */
+/**
+ * The anonymous-visitor cookie's options.
+ *
+ * @example
+ * ```ts
+ * const anonymousKey: AnonymousKeyOptions = { cookie: 'coconut_visitor', maxAgeDays: 180, secure: true };
+ * app.use(tracks({ key: (req) => req.get('x-user-id'), anonymousKey }));
+ * ```
+ */
 export interface AnonymousKeyOptions {
   /** The cookie's name (default `tracks_visitor`). */
   readonly cookie?: string | undefined;
@@ -35,7 +43,15 @@ export interface AnonymousKeyOptions {
   readonly secure?: boolean | undefined;
 }
 
-/** Options every adapter takes; `Req` is the framework's request (or context). */
+/**
+ * Options every adapter takes; `Req` is the framework's request (or context).
+ *
+ * @example
+ * ```ts
+ * const options: TracksAdapterOptions<Request> = { key: (req) => req.get('x-user-id'), forceSecret: process.env.TRACKS_FORCE_SECRET };
+ * app.use(tracks(options)); // tracks/express
+ * ```
+ */
 export interface TracksAdapterOptions<Req, Context = unknown> {
   /** The request's key: the user's id; undefined or null when not logged in. */
   readonly key?: ((request: Req) => unknown) | undefined;

@@ -3,10 +3,26 @@
  * set and phase's users were limited to, and where a percentile cap falls among the values.
  */
 
-/** Which per-user value a cap limits: the kind of the metric it is declared on. */
+/**
+ * Which per-user value a cap limits: the kind of the metric it is declared on.
+ *
+ * @example
+ * ```ts
+ * const kind: CapKind = 'sum'; // revenue: each user's total is capped
+ * const sums = await store.summarize({ trackSetId: 'pricing', caps: [{ metric: 'revenue', kind, value: 1000 }] });
+ * ```
+ */
 export type CapKind = 'sum' | 'count' | 'mean';
 
-/** A cap asked of `summarize()`: a metric, its kind, and a fixed value or a percentile. */
+/**
+ * A cap asked of `summarize()`: a metric, its kind, and a fixed value or a percentile.
+ *
+ * @example
+ * ```ts
+ * const cap: CapRequest = { metric: 'revenue', kind: 'sum', percentile: 0.99 };
+ * const sums = await store.summarize({ trackSetId: 'pricing', caps: [cap] });
+ * ```
+ */
 export interface CapRequest {
   readonly metric: string;
   readonly kind: CapKind;

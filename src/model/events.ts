@@ -6,7 +6,15 @@ import type { ShadowEvent, ShadowSampleEvent } from './shadow.js';
  * from here, and neither imports the other.
  */
 
-/** A user's first exposure to a track set while in the test. One row per (trackSetId, unit). */
+/**
+ * A user's first exposure to a track set while in the test. One row per (trackSetId, unit).
+ *
+ * @example
+ * ```ts
+ * const exposures = store.events.filter((e): e is ExposureEvent => e.kind === 'exposure' && e.trackSetId === 'delay');
+ * assert.equal(exposures[0]?.track, 'long');
+ * ```
+ */
 export interface ExposureEvent {
   readonly kind: 'exposure';
   /** Unique id of the event; writing it twice stores it once. */
@@ -32,7 +40,16 @@ export interface ExposureEvent {
   readonly dimensions?: Readonly<Record<string, string>>;
 }
 
-/** An outcome for a unit: a purchase, revenue. Attributed to tracks the unit was exposed to at or before `at`. */
+/**
+ * An outcome for a unit: a purchase, revenue. Attributed to tracks the unit was exposed to at or before `at`.
+ *
+ * @example
+ * ```ts
+ * const revenue = store.events
+ *   .filter((e): e is ConversionEvent => e.kind === 'conversion' && e.metric === 'revenue')
+ *   .reduce((total, e) => total + e.value, 0);
+ * ```
+ */
 export interface ConversionEvent {
   readonly kind: 'conversion';
   readonly eventId: string;
@@ -43,7 +60,15 @@ export interface ConversionEvent {
   readonly at: number;
 }
 
-/** Per-track health of one process for one minute: run count, errors and latency histogram. */
+/**
+ * Per-track health of one process for one minute: run count, errors and latency histogram.
+ *
+ * @example
+ * ```ts
+ * const health = store.events.filter((e): e is HealthEvent => e.kind === 'health' && e.trackSetId === 'delay');
+ * const errors = health.reduce((total, e) => total + e.errors, 0);
+ * ```
+ */
 export interface HealthEvent {
   readonly kind: 'health';
   readonly eventId: string;
@@ -58,7 +83,15 @@ export interface HealthEvent {
   readonly histogram: readonly number[];
 }
 
-/** A track set's definition as the process that exposed users saw it (for sample-ratio checks). */
+/**
+ * A track set's definition as the process that exposed users saw it (for sample-ratio checks).
+ *
+ * @example
+ * ```ts
+ * const definition = store.events.find((e): e is DefinitionEvent => e.kind === 'definition' && e.trackSetId === 'delay');
+ * for (const [track, weight] of Object.entries(definition?.weights ?? {})) console.log(track, weight);
+ * ```
+ */
 export interface DefinitionEvent {
   readonly kind: 'definition';
   readonly eventId: string;
@@ -88,7 +121,15 @@ export interface DefinitionEvent {
   readonly at: number;
 }
 
-/** A guardrail switched a track off in some process. */
+/**
+ * A guardrail switched a track off in some process.
+ *
+ * @example
+ * ```ts
+ * const trips = store.events.filter((e): e is GuardrailEvent => e.kind === 'guardrail');
+ * for (const trip of trips) alert(`${trip.trackSetId}/${trip.track} switched off: ${trip.cause}`);
+ * ```
+ */
 export interface GuardrailEvent {
   readonly kind: 'guardrail';
   readonly eventId: string;
@@ -102,6 +143,12 @@ export interface GuardrailEvent {
 /**
  * A metric's declaration (`configure({ metrics })`), published when a process first records
  * the metric, so reports analyse it as declared. The latest published wins.
+ *
+ * @example
+ * ```ts
+ * const declared = store.events.filter((e): e is MetricEvent => e.kind === 'metric');
+ * declared.find((e) => e.name === 'revenue')?.metricKind; // 'sum'
+ * ```
  */
 export interface MetricEvent {
   readonly kind: 'metric';
@@ -120,10 +167,27 @@ export interface MetricEvent {
   readonly at: number;
 }
 
-/** Every kind of event a store holds. */
+/**
+ * Every kind of event a store holds.
+ *
+ * @example
+ * ```ts
+ * const store = callbackStore(async (events: readonly RecordedEvent[]) => {
+ *   await queue.send(events.filter((e) => e.kind === 'exposure' || e.kind === 'conversion'));
+ * });
+ * ```
+ */
 export type RecordedEvent = ExposureEvent | ConversionEvent | HealthEvent | DefinitionEvent | GuardrailEvent | MetricEvent | ShadowEvent | ShadowSampleEvent;
 
-/** A track set's live control: stopped or not (and what it serves then), and its ramp. */
+/**
+ * A track set's live control: stopped or not (and what it serves then), and its ramp.
+ *
+ * @example
+ * ```ts
+ * const controls: ControlState[] = await store.readControls();
+ * const stopped = controls.filter((c) => c.stopped).map((c) => c.trackSetId); // e.g. ['delay']
+ * ```
+ */
 export interface ControlState {
   readonly trackSetId: string;
   readonly stopped: boolean;

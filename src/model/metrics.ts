@@ -57,7 +57,15 @@ interface DeclarationBase {
  */
 export type MetricCap = { readonly value: number } | { readonly percentile: number };
 
-/** What a declaration says about the analysis beyond kind and direction, as stored with it. */
+/**
+ * What a declaration says about the analysis beyond kind and direction, as stored with it.
+ *
+ * @example
+ * ```ts
+ * const analysis: MetricAnalysis = { cuped: { windowDays: 28 }, cap: { percentile: 0.99 } };
+ * const revenue: MetricDeclaration = { kind: 'sum', ...analysis };
+ * ```
+ */
 export type MetricAnalysis = Pick<DeclarationBase, 'cuped' | 'cap'>;
 
 /**

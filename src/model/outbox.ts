@@ -7,14 +7,33 @@
 import type { RecordedEvent } from './events.js';
 import type { CallOptions } from './store.js';
 
-/** Events read back from the outbox, oldest first, with the id to pass to `remove` once they are written. */
+/**
+ * Events read back from the outbox, oldest first, with the id to pass to `remove` once they are written.
+ *
+ * @example
+ * ```ts
+ * const batch: OutboxBatch | undefined = await outbox.peek(1_000);
+ * if (batch !== undefined) {
+ *   await store.write(batch.events);
+ *   await outbox.remove(batch.upTo);
+ * }
+ * ```
+ */
 export interface OutboxBatch {
   readonly events: RecordedEvent[];
   /** The id of the last row read: `remove(upTo)` deletes every row up to it. */
   readonly upTo: number;
 }
 
-/** One event no store will take, with the reason. */
+/**
+ * One event no store will take, with the reason.
+ *
+ * @example
+ * ```ts
+ * const refused: QuarantinedEvent = { event, error: 'value is NaN', at: Date.now() };
+ * await outbox.quarantine([refused]);
+ * ```
+ */
 export interface QuarantinedEvent {
   /** The event as it was recorded (or the text read back from the outbox, when it no longer parses). */
   readonly event: unknown;
@@ -24,7 +43,15 @@ export interface QuarantinedEvent {
   readonly at: number;
 }
 
-/** How full the outbox is. */
+/**
+ * How full the outbox is.
+ *
+ * @example
+ * ```ts
+ * const counts: OutboxCounts = await outbox.counts();
+ * if (counts.quarantined > 0) log.warn(counts, 'events in the tracks quarantine');
+ * ```
+ */
 export interface OutboxCounts {
   /** Events waiting to be written. */
   readonly waiting: number;
@@ -32,7 +59,16 @@ export interface OutboxCounts {
   readonly quarantined: number;
 }
 
-/** A durable local queue of events, and the quarantine. */
+/**
+ * A durable local queue of events, and the quarantine.
+ *
+ * @example
+ * ```ts
+ * const outbox: Outbox = sqliteOutbox('/var/lib/app/tracks.outbox');
+ * const { waiting, quarantined } = await outbox.counts();
+ * await outbox.close();
+ * ```
+ */
 export interface Outbox {
   /** Where it lives, e.g. `/var/lib/app/tracks.db.outbox`, for messages. */
   readonly path: string;

@@ -3,7 +3,17 @@
  * latency histograms per candidate and minute, and a bounded sample of mismatches.
  */
 
-/** How a candidate's shadow runs ended, counted. */
+/**
+ * How a candidate's shadow runs ended, counted.
+ *
+ * @example
+ * ```ts
+ * function mismatchShare(counts: ShadowCounts): number {
+ *   const compared = counts.matches + counts.mismatches + counts.ignored;
+ *   return compared === 0 ? 0 : counts.mismatches / compared;
+ * }
+ * ```
+ */
 export interface ShadowCounts {
   readonly matches: number;
   readonly mismatches: number;
@@ -25,7 +35,15 @@ export function zeroShadowCounts(): { -readonly [K in keyof ShadowCounts]: numbe
   return { matches: 0, mismatches: 0, ignored: 0, errors: 0, timeouts: 0, skippedConcurrency: 0, skippedGuardrail: 0 };
 }
 
-/** One candidate's shadow runs in one process and minute. */
+/**
+ * One candidate's shadow runs in one process and minute.
+ *
+ * @example
+ * ```ts
+ * const runs = store.events.filter((e): e is ShadowEvent => e.kind === 'shadow' && e.trackSetId === 'catalog-query');
+ * const mismatches = runs.reduce((total, e) => total + e.mismatches, 0);
+ * ```
+ */
 export interface ShadowEvent extends ShadowCounts {
   readonly kind: 'shadow';
   readonly eventId: string;
@@ -42,7 +60,15 @@ export interface ShadowEvent extends ShadowCounts {
   readonly fasterHistogram: readonly number[];
 }
 
-/** One mismatch kept for debugging: the run's arguments and both results as JSON text, after `cleanInput` and `clean`, cut to the set's byte limit. */
+/**
+ * One mismatch kept for debugging: the run's arguments and both results as JSON text, after `cleanInput` and `clean`, cut to the set's byte limit.
+ *
+ * @example
+ * ```ts
+ * const samples = store.events.filter((e): e is ShadowSampleEvent => e.kind === 'shadow_sample');
+ * for (const s of samples) console.log(s.input, s.baseline, s.candidate);
+ * ```
+ */
 export interface ShadowSampleEvent {
   readonly kind: 'shadow_sample';
   readonly eventId: string;
@@ -54,7 +80,16 @@ export interface ShadowSampleEvent {
   readonly candidate: string;
 }
 
-/** A candidate's shadow runs added up over every process and minute. */
+/**
+ * A candidate's shadow runs added up over every process and minute.
+ *
+ * @example
+ * ```ts
+ * const shadow = await store.readShadow?.('catalog-query');
+ * const candidate: ShadowTrackSums | undefined = shadow?.tracks.find((t) => t.track === 'new');
+ * console.log(candidate?.matches, candidate?.mismatches, candidate?.timeouts);
+ * ```
+ */
 export interface ShadowTrackSums extends ShadowCounts {
   readonly trackSetId: string;
   readonly track: string;
@@ -66,7 +101,15 @@ export interface ShadowTrackSums extends ShadowCounts {
   readonly fasterHistogram: number[];
 }
 
-/** What a store holds of shadow runs: sums per set and candidate, and the latest samples per set. */
+/**
+ * What a store holds of shadow runs: sums per set and candidate, and the latest samples per set.
+ *
+ * @example
+ * ```ts
+ * const shadow: ShadowSums = (await store.readShadow?.()) ?? { tracks: [], samples: [] };
+ * const report = buildReport(await store.summarize(), { shadow });
+ * ```
+ */
 export interface ShadowSums {
   readonly tracks: readonly ShadowTrackSums[];
   /** Newest first, at most {@link SHADOW_SAMPLES_READ} per set. */

@@ -9,7 +9,19 @@
 
 import { codeOf, messageOf } from '../errors.js';
 
-/** Codes tracks itself gives a StoreError. Drivers' own codes (`ECONNRESET`, `SQLITE_BUSY`, `22021`) pass through. */
+/**
+ * Codes tracks itself gives a StoreError. Drivers' own codes (`ECONNRESET`, `SQLITE_BUSY`, `22021`) pass through.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await store.summarize();
+ * } catch (error) {
+ *   const noData: TracksStoreErrorCode = 'TRACKS_NO_DATA';
+ *   if (error instanceof StoreError && error.code === noData) console.log('nothing recorded yet');
+ * }
+ * ```
+ */
 export type TracksStoreErrorCode =
   | 'TRACKS_TIMEOUT'
   | 'TRACKS_NO_DATA'
@@ -20,7 +32,15 @@ export type TracksStoreErrorCode =
   /** Not a failed call: this process's clock and the store server's differ by seconds (reported, never thrown). */
   | 'TRACKS_CLOCK_SKEW';
 
-/** What {@link StoreError} takes besides its message. */
+/**
+ * What {@link StoreError} takes besides its message.
+ *
+ * @example
+ * ```ts
+ * const options: StoreErrorOptions = { transient: true, code: 'ECONNREFUSED', cause: error };
+ * throw new StoreError('events API: connection refused', options);
+ * ```
+ */
 export interface StoreErrorOptions {
   /** Whether trying the same call again may work. */
   readonly transient: boolean;

@@ -8,7 +8,15 @@ import type { ShadowSums } from './shadow.js';
 import type { MetricDeclaration } from './metrics.js';
 import type { SummarizeOptions, TrackSetSums } from './sums.js';
 
-/** What every store call takes: a signal that says the caller stopped waiting. */
+/**
+ * What every store call takes: a signal that says the caller stopped waiting.
+ *
+ * @example
+ * ```ts
+ * const options: CallOptions = { signal: AbortSignal.timeout(5_000), deadline: Date.now() + 5_000 };
+ * const controls = await store.readControls(options);
+ * ```
+ */
 export interface CallOptions {
   /**
    * Aborted when the caller's deadline passes. A store then gives up the call and discards

@@ -8,7 +8,15 @@
 import type { AppliedCap, CapKind, CapRequest } from './caps.js';
 import type { ControlState, GuardrailEvent } from './events.js';
 
-/** Sufficient statistics of one metric for the users of one track. */
+/**
+ * Sufficient statistics of one metric for the users of one track.
+ *
+ * @example
+ * ```ts
+ * const purchase: MetricSums | undefined = track.metrics.get('purchase');
+ * const rate = purchase === undefined ? 0 : purchase.converted / track.users;
+ * ```
+ */
 export interface MetricSums {
   /** Users with at least one conversion of the metric after their exposure. */
   readonly converted: number;
@@ -126,7 +134,15 @@ export function productKey(numerator: string, denominator: string): string {
   return `${numerator}\u0000${denominator}`;
 }
 
-/** Aggregated health of one track's code path. */
+/**
+ * Aggregated health of one track's code path.
+ *
+ * @example
+ * ```ts
+ * const { runs, errors, totalMs }: HealthSums = track.health;
+ * console.log(`${track.track}: ${errors}/${runs} errors, ${runs > 0 ? totalMs / runs : 0} ms mean`);
+ * ```
+ */
 export interface HealthSums {
   readonly runs: number;
   readonly errors: number;
@@ -134,7 +150,16 @@ export interface HealthSums {
   readonly histogram: readonly number[];
 }
 
-/** One track's users, metrics and health. */
+/**
+ * One track's users, metrics and health.
+ *
+ * @example
+ * ```ts
+ * const [delay] = await store.summarize({ trackSetId: 'delay' });
+ * const long: TrackSums | undefined = delay?.tracks.find((t) => t.track === 'long');
+ * console.log(long?.users, long?.metrics.get('purchase')?.converted);
+ * ```
+ */
 export interface TrackSums {
   readonly track: string;
   /** Units exposed to the track. */
@@ -149,7 +174,16 @@ export interface TrackSums {
   readonly health: HealthSums;
 }
 
-/** Users and metrics of the units first exposed on one UTC day. */
+/**
+ * Users and metrics of the units first exposed on one UTC day.
+ *
+ * @example
+ * ```ts
+ * const [delay] = await store.summarize({ trackSetId: 'delay' });
+ * const days: readonly DailySums[] = delay?.daily ?? [];
+ * for (const { day, tracks } of days) console.log(day, tracks.map((t) => t.users));
+ * ```
+ */
 export interface DailySums {
   /** UTC day, YYYY-MM-DD, of exposure. Users are counted on their exposure day. */
   readonly day: string;
@@ -159,7 +193,15 @@ export interface DailySums {
   readonly phases: readonly { readonly phase: string; readonly tracks: readonly Omit<TrackSums, 'health'>[] }[];
 }
 
-/** A track set's definition as recorded: weights by track name, coverage, baseline and stickiness. */
+/**
+ * A track set's definition as recorded: weights by track name, coverage, baseline and stickiness.
+ *
+ * @example
+ * ```ts
+ * const definition: RecordedDefinition | null = delay.definition;
+ * if (definition !== null) console.log([...definition.weights], definition.coverage, definition.control);
+ * ```
+ */
 export interface RecordedDefinition {
   readonly weights: ReadonlyMap<string, number>;
   readonly coverage: number;
@@ -179,6 +221,12 @@ export interface RecordedDefinition {
  * One phase of a track set: the users first exposed while one configuration held (tracks and
  * weights, coverage, baseline, stickiness, and the control epoch that each stop, resume and
  * ramp raises), with the conversions they made before the next phase began.
+ *
+ * @example
+ * ```ts
+ * const current: PhaseSums | undefined = delay.phases.at(-1);
+ * console.log(current?.phase, current?.startedAt, current?.tracks.map((t) => t.users));
+ * ```
  */
 export interface PhaseSums {
   /** The phase's id ('' for data recorded before phases existed). */
@@ -210,7 +258,15 @@ export interface PhaseSums {
   readonly caps?: ReadonlyMap<string, number | null>;
 }
 
-/** Everything a report needs of one track set. */
+/**
+ * Everything a report needs of one track set.
+ *
+ * @example
+ * ```ts
+ * const sets: TrackSetSums[] = await store.summarize({ daily: false });
+ * for (const set of sets) console.log(set.trackSetId, set.tracks.reduce((users, t) => users + t.users, 0));
+ * ```
+ */
 export interface TrackSetSums {
   readonly trackSetId: string;
   /** The latest recorded definition, or null when none was recorded. */
@@ -238,13 +294,30 @@ export interface TrackSetSums {
   readonly segments?: SegmentSums;
 }
 
-/** A set's users broken down by one dimension's values, each by phase. */
+/**
+ * A set's users broken down by one dimension's values, each by phase.
+ *
+ * @example
+ * ```ts
+ * const [pricing] = await store.summarize({ trackSetId: 'pricing', by: 'country' });
+ * const segments: SegmentSums | undefined = pricing?.segments;
+ * for (const [country, phases] of segments?.values ?? []) console.log(country, phases.length);
+ * ```
+ */
 export interface SegmentSums {
   readonly dimension: string;
   readonly values: ReadonlyMap<string, readonly { readonly phase: string; readonly tracks: readonly Omit<TrackSums, 'health'>[] }[]>;
 }
 
-/** What `summarize()` takes. */
+/**
+ * What `summarize()` takes.
+ *
+ * @example
+ * ```ts
+ * const options: SummarizeOptions = { trackSetId: 'pricing', daily: false, by: 'country' };
+ * const [pricing] = await store.summarize(options);
+ * ```
+ */
 export interface SummarizeOptions {
   /** Only this track set. */
   readonly trackSetId?: string;
@@ -271,7 +344,15 @@ export interface SummarizeOptions {
   readonly metrics?: boolean;
 }
 
-/** How far before each user's exposure its history counts, per metric (CUPED's covariates). */
+/**
+ * How far before each user's exposure its history counts, per metric (CUPED's covariates).
+ *
+ * @example
+ * ```ts
+ * const preExposure: PreExposureWindow = { ms: 14 * 86_400_000, byMetric: new Map([['revenue', 28 * 86_400_000]]) };
+ * const [pricing] = await store.summarize({ trackSetId: 'pricing', preExposure });
+ * ```
+ */
 export interface PreExposureWindow {
   readonly ms: number;
   readonly byMetric?: ReadonlyMap<string, number>;

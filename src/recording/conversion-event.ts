@@ -10,7 +10,16 @@ import type { UnitOfKey } from '../model/unit.js';
 import { newEventId } from './event-id.js';
 import type { MetricName } from '../model/metrics.js';
 
-/** What {@link convert} takes: who converted (key or runId), on which metric, and how much. */
+/**
+ * What {@link convert} takes: who converted (key or runId), on which metric, and how much.
+ *
+ * @example
+ * ```ts
+ * const order: Conversion = { key: userId, metric: 'revenue', value: 12.5 };
+ * convert(order);
+ * convert({ key: userId, metric: 'purchase' }); // value 1, now
+ * ```
+ */
 export interface Conversion {
   /** The key the runs were given; inside a request scope with a key, that key when neither key nor runId is given. */
   readonly key?: unknown;

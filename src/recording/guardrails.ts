@@ -9,6 +9,12 @@ import { addHistogram, emptyHistogram, latencyQuantile } from '../model/latency-
  * Bounds that switch a track off in this process when it does much worse than the set's
  * baseline (control, unless the set names its own) over a recent window. A tripped track's
  * keys get the baseline with `reason: 'guardrail'`.
+ *
+ * @example
+ * ```ts
+ * const guardrails: GuardrailOptions = { maxErrorRateIncrease: 0.02, maxLatencyRatio: 3, minRuns: 200 };
+ * configure({ store: 'tracks.db', guardrails });
+ * ```
  */
 export interface GuardrailOptions {
   /** The window judged, in milliseconds (default 60,000). */

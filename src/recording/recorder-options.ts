@@ -11,7 +11,15 @@ import type { MetricDeclaration, MetricDeclarations } from '../model/metrics.js'
 import { GUARDRAIL_OPTIONS, Guardrails } from './guardrails.js';
 import type { GuardrailOptions } from './guardrails.js';
 
-/** The secret `hashKeys` stores keys under (HMAC-SHA-256). */
+/**
+ * The secret `hashKeys` stores keys under (HMAC-SHA-256).
+ *
+ * @example
+ * ```ts
+ * const hashKeys: HashKeys = { secret: process.env.TRACKS_KEY_SECRET! };
+ * configure({ store: 'tracks.db', hashKeys });
+ * ```
+ */
 export interface HashKeys {
   /**
    * At least 16 characters (or bytes), kept out of the code (an environment variable, a secret
@@ -34,7 +42,15 @@ export interface UnsaltedHashKeys {
   readonly unsalted: true;
 }
 
-/** How recording behaves; every option has a default. See {@link configure}. */
+/**
+ * How recording behaves; every option has a default. See {@link configure}.
+ *
+ * @example
+ * ```ts
+ * const recording: RecorderOptions = { flushInterval: 1_000, guardrails: { maxLatencyRatio: 3 }, onError: (e) => log.warn(e) };
+ * configure({ store: 'tracks.db', ...recording });
+ * ```
+ */
 export interface RecorderOptions {
   /**
    * Store each key hashed (`h:` and 43 characters), so the store never holds raw ids (default:

@@ -34,7 +34,15 @@ import { isObjectArgument, optionsError } from '../core/arguments.js';
 
 const DONE: FlushResult = { complete: true, pending: 0 };
 
-/** Counters of what recording did, from {@link stats}. They stay readable after `close()`. */
+/**
+ * Counters of what recording did, from {@link stats}. They stay readable after `close()`.
+ *
+ * @example
+ * ```ts
+ * const { written, spilled, dropped }: RecordingStats = stats();
+ * if (dropped > 0) log.warn({ written, spilled, dropped }, 'tracks lost events');
+ * ```
+ */
 export interface RecordingStats {
   /** Events in memory now: waiting, being written or being spilled. */
   readonly buffered: number;

@@ -31,7 +31,15 @@ import type {
   TrackSetResult,
 } from './report-model.js';
 
-/** How to analyse: significance level, sequential testing, correction, baselines, metrics, phases. */
+/**
+ * How to analyse: significance level, sequential testing, correction, baselines, metrics, phases.
+ *
+ * @example
+ * ```ts
+ * const options: ReportOptions = { alpha: 0.01, sequential: true, baselines: { pricing: 'price_adjusted_by_0' } };
+ * const report = buildReport(await store.summarize(), options);
+ * ```
+ */
 export interface ReportOptions {
   /** Describes the store in the report, e.g. `sqlite:tracks.db`. */
   readonly store?: string;

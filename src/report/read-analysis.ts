@@ -9,7 +9,15 @@ import type { CapRequest } from '../model/caps.js';
 import type { PreExposureWindow, SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { isObjectArgument, optionsError } from '../core/arguments.js';
 
-/** What a report is built from: the store's sums and the metric declarations published to it. */
+/**
+ * What a report is built from: the store's sums and the metric declarations published to it.
+ *
+ * @example
+ * ```ts
+ * const analysis: Analysis = await readAnalysis(store);
+ * const report = buildReport(analysis.sums, { metrics: analysis.metrics, shadow: analysis.shadow });
+ * ```
+ */
 export interface Analysis {
   readonly sums: TrackSetSums[];
   readonly metrics: ReadonlyMap<string, MetricDeclaration>;
@@ -59,10 +67,27 @@ function withoutSegments(set: TrackSetSums): TrackSetSums {
   return rest;
 }
 
-/** What {@link readAnalysis} takes: what to summarize, and CUPED's window (default 14 days; false: none). */
+/**
+ * What {@link readAnalysis} takes: what to summarize, and CUPED's window (default 14 days; false: none).
+ *
+ * @example
+ * ```ts
+ * const options: AnalysisOptions = { trackSetId: 'pricing', by: 'country', cuped: { windowDays: 28 } };
+ * const { sums, metrics } = await readAnalysis(store, options);
+ * ```
+ */
 export type AnalysisOptions = Omit<SummarizeOptions, 'ratios' | 'preExposure' | 'caps'> & { readonly cuped?: CupedOption };
 
-/** The report's CUPED setting: on with a window (days; default 14), or off. */
+/**
+ * The report's CUPED setting: on with a window (days; default 14), or off.
+ *
+ * @example
+ * ```ts
+ * const cuped: CupedOption = { windowDays: 28 }; // or false: no adjustment
+ * const { sums, metrics } = await readAnalysis(store, { cuped });
+ * const report = buildReport(sums, { metrics, cuped });
+ * ```
+ */
 export type CupedOption = false | { readonly windowDays?: number };
 
 /**

@@ -11,7 +11,15 @@ import { formatLatency, formatMs } from './latency.js';
 import { LATENCY_BUCKET_BOUNDS_MS } from '../model/latency-histogram.js';
 import { isObjectArgument, optionsError } from '../core/arguments.js';
 
-/** What {@link renderReport} shows besides the analysis. */
+/**
+ * What {@link renderReport} shows besides the analysis.
+ *
+ * @example
+ * ```ts
+ * const options: RenderOptions = { latency: false, times: false, samples: false }; // text that compares equal
+ * assert.equal(renderReport(report, options), expected);
+ * ```
+ */
 export interface RenderOptions {
   /**
    * Latency (default true): the latency columns of the health table, the p95 comparison with

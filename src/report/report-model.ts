@@ -7,7 +7,15 @@
 /** `[lower, upper]` of a confidence interval. */
 export type Interval = readonly [number, number];
 
-/** A comparison of one track with the baseline on one metric. */
+/**
+ * A comparison of one track with the baseline on one metric.
+ *
+ * @example
+ * ```ts
+ * const comparison: Comparison | null | undefined = track.metrics.find((m) => m.metric === 'purchase')?.comparison;
+ * if (comparison?.verdict === 'better') console.log(comparison.relative?.estimate, comparison.adjustedPValue);
+ * ```
+ */
 export interface Comparison {
   /**
    * Treatment minus baseline, in the metric's unit (rate or mean per user), with its interval
@@ -58,7 +66,15 @@ export interface Comparison {
   readonly cupedNotApplied: string | null;
 }
 
-/** The cap of a metric, as declared and as applied per analysed phase. */
+/**
+ * The cap of a metric, as declared and as applied per analysed phase.
+ *
+ * @example
+ * ```ts
+ * const cap: MetricCapResult | null | undefined = track.metrics.find((m) => m.metric === 'revenue')?.cap;
+ * if (cap) console.log(cap.percentile ?? cap.value, cap.applied);
+ * ```
+ */
 export interface MetricCapResult {
   readonly value?: number;
   readonly percentile?: number;
@@ -66,7 +82,15 @@ export interface MetricCapResult {
   readonly applied: readonly (number | null)[];
 }
 
-/** What CUPED changed in a comparison. */
+/**
+ * What CUPED changed in a comparison.
+ *
+ * @example
+ * ```ts
+ * const cuped: CupedComparison | null | undefined = revenue.comparison?.cuped;
+ * if (cuped) console.log(`CUPED removed ${Math.round(cuped.varianceReduction * 100)}% of the variance`);
+ * ```
+ */
 export interface CupedComparison {
   /** 1 - adjusted variance / unadjusted variance of the absolute lift (0.49: the same answer with about half the users). */
   readonly varianceReduction: number;
@@ -78,7 +102,15 @@ export interface CupedComparison {
   };
 }
 
-/** What a metric measures per unit: declared in `configure({ metrics })`, or inferred. */
+/**
+ * What a metric measures per unit: declared in `configure({ metrics })`, or inferred.
+ *
+ * @example
+ * ```ts
+ * const type: MetricType = revenue.type; // 'sum'
+ * const value = type === 'conversion' ? revenue.rate : revenue.mean;
+ * ```
+ */
 export type MetricType = 'conversion' | 'sum' | 'count' | 'mean' | 'ratio';
 
 /**
@@ -163,7 +195,15 @@ export interface LatencyResult {
   readonly histogram: readonly number[];
 }
 
-/** One latency quantile of a track, from its histogram. */
+/**
+ * One latency quantile of a track, from its histogram.
+ *
+ * @example
+ * ```ts
+ * const p99: LatencyQuantile | undefined = track.latency.quantiles.find((q) => q.q === 0.99);
+ * if (p99 && !p99.aboveRange) console.log(`p99 ${p99.estimateMs} ms, at most ${p99.interval[1]} ms`);
+ * ```
+ */
 export interface LatencyQuantile {
   /** 0.5, 0.95 or 0.99. */
   readonly q: number;
@@ -176,7 +216,15 @@ export interface LatencyQuantile {
   readonly aboveRange: boolean;
 }
 
-/** One latency quantile of a track against the baseline's. */
+/**
+ * One latency quantile of a track against the baseline's.
+ *
+ * @example
+ * ```ts
+ * const p95: LatencyComparison | undefined = track.latency.comparison?.find((c) => c.q === 0.95);
+ * if (p95?.slower) console.warn(`${track.name} is ${p95.differenceMs.estimate} ms slower at p95`);
+ * ```
+ */
 export interface LatencyComparison {
   readonly q: number;
   /** Track minus baseline, in ms, with its interval. */
@@ -207,7 +255,15 @@ export interface TrackResult {
   readonly latency: LatencyResult;
 }
 
-/** What a warning is about, for code that filters them (`warning.kind === 'sample-ratio-mismatch'`). */
+/**
+ * What a warning is about, for code that filters them (`warning.kind === 'sample-ratio-mismatch'`).
+ *
+ * @example
+ * ```ts
+ * const blocking: WarningKind[] = ['sample-ratio-mismatch', 'guardrail'];
+ * const blocked = set.warnings.some((w) => blocking.includes(w.kind));
+ * ```
+ */
 export type WarningKind = 'sample-ratio-mismatch' | 'too-few-users' | 'peeking' | 'guardrail' | 'guardrail-metric' | 'no-baseline' | 'latency' | 'shadow' | 'holdout-intake' | 'unknown-serve' | 'no-health';
 
 /**
@@ -223,7 +279,16 @@ export interface ReportWarning {
   readonly message: string;
 }
 
-/** One point of the lift-over-time chart: cumulative up to the end of `day`. */
+/**
+ * One point of the lift-over-time chart: cumulative up to the end of `day`.
+ *
+ * @example
+ * ```ts
+ * const report = buildReport(await store.summarize(), { timeline: true });
+ * const points: readonly TimelinePoint[] = report.trackSets[0]?.timeline ?? [];
+ * const purchase = points.filter((p) => p.metric === 'purchase' && p.track === 'long');
+ * ```
+ */
 export interface TimelinePoint {
   readonly day: string;
   readonly track: string;
@@ -232,7 +297,15 @@ export interface TimelinePoint {
   readonly relative: { readonly estimate: number; readonly interval: Interval } | null;
 }
 
-/** One phase of a track set: the users first exposed while one configuration held. */
+/**
+ * One phase of a track set: the users first exposed while one configuration held.
+ *
+ * @example
+ * ```ts
+ * const current: PhaseResult | undefined = set.phases.at(-1);
+ * console.log(current?.index, current?.startedAt, current?.configuration?.weights);
+ * ```
+ */
 export interface PhaseResult {
   /** 1 for the first phase; what `tracks report --phase N` takes. */
   readonly index: number;
@@ -341,7 +414,15 @@ export interface TrackSetResult {
   readonly shadow: ShadowResult | null;
 }
 
-/** A shadow set: every user served the baseline, candidates run beside it on a sample of runs. */
+/**
+ * A shadow set: every user served the baseline, candidates run beside it on a sample of runs.
+ *
+ * @example
+ * ```ts
+ * const shadow: ShadowResult | null = set.shadow;
+ * if (shadow?.mode === 'shadow') console.log(shadow.candidates.map((c) => c.mismatchRate?.estimate));
+ * ```
+ */
 export interface ShadowResult {
   /**
    * `shadow` while candidates run beside the baseline; `promoted` once `tracks promote` made the
@@ -359,7 +440,15 @@ export interface ShadowResult {
   readonly samples: readonly ShadowSampleResult[];
 }
 
-/** A share of runs (mismatches, errors, timeouts) with its intervals. */
+/**
+ * A share of runs (mismatches, errors, timeouts) with its intervals.
+ *
+ * @example
+ * ```ts
+ * const mismatches: RateEstimate | null = candidate.mismatchRate;
+ * if (mismatches) console.log(`${mismatches.count} of ${mismatches.of} runs differ`, mismatches.sequentialInterval);
+ * ```
+ */
 export interface RateEstimate {
   /** Runs counted, and the runs it is a share of. */
   readonly count: number;
@@ -371,7 +460,15 @@ export interface RateEstimate {
   readonly sequentialInterval: Interval;
 }
 
-/** A quantile of the per-run latency difference, candidate minus baseline on the same run, in ms (negative: faster). */
+/**
+ * A quantile of the per-run latency difference, candidate minus baseline on the same run, in ms (negative: faster).
+ *
+ * @example
+ * ```ts
+ * const p95: PairedLatencyQuantile | undefined = candidate.latency.difference.find((d) => d.q === 0.95);
+ * if (p95?.verdict === 'slower') console.warn(`the candidate adds ${p95.estimateMs} ms to a run at p95`);
+ * ```
+ */
 export interface PairedLatencyQuantile {
   /** 0.5 or 0.95. */
   readonly q: number;
@@ -381,7 +478,15 @@ export interface PairedLatencyQuantile {
   readonly verdict: 'slower' | 'faster' | 'no difference';
 }
 
-/** One candidate track of a shadow set against the baseline. */
+/**
+ * One candidate track of a shadow set against the baseline.
+ *
+ * @example
+ * ```ts
+ * const candidate: ShadowCandidateResult | undefined = set.shadow?.candidates.find((c) => c.track === 'new');
+ * console.log(candidate?.runs, candidate?.mismatches, candidate?.errors, candidate?.timeouts);
+ * ```
+ */
 export interface ShadowCandidateResult {
   readonly track: string;
   /** Candidate runs that ended: matches + mismatches + ignored + errors + timeouts. */
@@ -411,7 +516,15 @@ export interface ShadowCandidateResult {
   readonly guardrail: { readonly cause: string; readonly at: string } | null;
 }
 
-/** One recorded mismatch: the run's arguments and both results, as JSON text cut to the sample limit. */
+/**
+ * One recorded mismatch: the run's arguments and both results, as JSON text cut to the sample limit.
+ *
+ * @example
+ * ```ts
+ * const samples: readonly ShadowSampleResult[] = set.shadow?.samples ?? [];
+ * for (const s of samples) console.log(s.track, s.input, s.baseline, s.candidate);
+ * ```
+ */
 export interface ShadowSampleResult {
   readonly track: string;
   readonly at: string;
@@ -420,7 +533,16 @@ export interface ShadowSampleResult {
   readonly candidate: string;
 }
 
-/** A set's results broken down by one dimension (`static dimensions(context)`). */
+/**
+ * A set's results broken down by one dimension (`static dimensions(context)`).
+ *
+ * @example
+ * ```ts
+ * const report = buildReport((await readAnalysis(store, { by: 'country' })).sums);
+ * const segments: SegmentsResult | undefined = report.trackSets[0]?.segments;
+ * for (const segment of segments?.values ?? []) console.log(segment.value, segment.users);
+ * ```
+ */
 export interface SegmentsResult {
   readonly dimension: string;
   /** The largest segments, 10 rows at most: `(none)` (users recorded without the dimension, always its own row), the largest values, and `other` (the rest). */
@@ -429,7 +551,15 @@ export interface SegmentsResult {
   readonly heterogeneity: readonly Heterogeneity[];
 }
 
-/** One segment's users, its sample-ratio check, and each track's metrics against the baseline within it. */
+/**
+ * One segment's users, its sample-ratio check, and each track's metrics against the baseline within it.
+ *
+ * @example
+ * ```ts
+ * const germany: SegmentResult | undefined = set.segments?.values.find((s) => s.value === 'DE');
+ * if (germany?.srm?.mismatch) console.warn('the split is off in DE');
+ * ```
+ */
 export interface SegmentResult {
   readonly value: string;
   readonly users: number;
@@ -444,7 +574,15 @@ export interface SegmentResult {
   }[];
 }
 
-/** Whether a track's effect on a metric differs between segments. */
+/**
+ * Whether a track's effect on a metric differs between segments.
+ *
+ * @example
+ * ```ts
+ * const differs = set.segments?.heterogeneity.filter((h: Heterogeneity) => h.pValue !== null && h.pValue < 0.05);
+ * for (const h of differs ?? []) console.log(`${h.track} moves ${h.metric} differently by ${set.segments?.dimension}`);
+ * ```
+ */
 export interface Heterogeneity {
   readonly track: string;
   readonly metric: string;

@@ -9,7 +9,16 @@ import { TracksError } from '../errors.js';
 import { srmCheck } from '../stats/srm-check.js';
 import { quoted } from '../text.js';
 
-/** A proposed change to a track set: new weights, tracks added or removed, new coverage. */
+/**
+ * A proposed change to a track set: new weights, tracks added or removed, new coverage.
+ *
+ * @example
+ * ```ts
+ * const change: ProposedChange = { addTracks: { medium: 1 }, removeTracks: ['short'] };
+ * const simulation = simulateSplit(DelayTracks, keys, change);
+ * console.log(simulation.change?.movedShare);
+ * ```
+ */
 export interface ProposedChange {
   /** New weights by track name (tracks not named keep theirs): a Map, or an object of own properties. */
   readonly weights?: ReadonlyMap<string, number> | Readonly<Record<string, number>>;
@@ -23,6 +32,12 @@ export interface ProposedChange {
  * One bucket of a split: a track, or `<baseline> (not covered)` for keys outside coverage, named by
  * the track they get (`control (not covered)`, or `price_adjusted_by_0 (not covered)` for a set
  * whose `static control` is that track).
+ *
+ * @example
+ * ```ts
+ * const rows: readonly SplitRow[] = simulateSplit(DelayTracks, keys).split;
+ * for (const row of rows) console.log(row.track, row.share, row.expectedShare);
+ * ```
  */
 export interface SplitRow {
   readonly track: string;

@@ -16,7 +16,15 @@ import { defaultOutboxPath } from './default-outbox.js';
 import { handleShutdown } from './shutdown.js';
 import type { ShutdownHandlers } from './shutdown.js';
 
-/** What {@link configure} takes: where to record, and how. */
+/**
+ * What {@link configure} takes: where to record, and how.
+ *
+ * @example
+ * ```ts
+ * const options: RecordingOptions = { store: 'tracks.db', outbox: '/var/lib/app/tracks.outbox', onError: (e) => log.warn(e) };
+ * configure(options);
+ * ```
+ */
 export interface RecordingOptions extends RecorderOptions {
   /**
    * Where events go: a file path (embedded SQLite), a `postgres://` URL or a `pg.Pool`,

@@ -18,7 +18,15 @@ import { isObjectArgument, optionsError } from '../core/arguments.js';
  * by `tracks stop`, `tracks resume` and the dashboard's Stop and Resume buttons.
  */
 
-/** How to stop or resume. */
+/**
+ * How to stop or resume.
+ *
+ * @example
+ * ```ts
+ * const options: ControlOptions = { force: true }; // pricing is not deployed yet
+ * await stopTrackSet(store, 'pricing', undefined, options);
+ * ```
+ */
 export interface ControlOptions {
   /** Act on a set the store has never seen (no exposure, no definition): a set about to be deployed. */
   readonly force?: boolean;
@@ -129,7 +137,15 @@ async function refuseEndedShadow(store: Store, trackSetId: string, lastShadowMin
   );
 }
 
-/** What `tracks ramp` changes: coverage, weights of the tracks named, or both. */
+/**
+ * What `tracks ramp` changes: coverage, weights of the tracks named, or both.
+ *
+ * @example
+ * ```ts
+ * const ramp: Ramp = { coverage: 0.5, weights: { short: 1, long: 3 } };
+ * await rampTrackSet(store, 'delay', ramp);
+ * ```
+ */
 export interface Ramp {
   /** The share of eligible keys in the test, 0 to 1. */
   readonly coverage?: number;
@@ -200,7 +216,15 @@ export async function rampTrackSet(store: Store, trackSetId: string, ramp: Ramp,
   );
 }
 
-/** The control state after a stop, resume or ramp, and whether it changed anything. */
+/**
+ * The control state after a stop, resume or ramp, and whether it changed anything.
+ *
+ * @example
+ * ```ts
+ * const change: ControlChange = await stopTrackSet(store, 'delay', 'long');
+ * if (!change.changed) console.log('delay already served long to everyone');
+ * ```
+ */
 export type ControlChange = ControlState & {
   /**
    * False when the set already was so (resuming a running set, stopping a stopped one the

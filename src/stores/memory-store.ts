@@ -19,7 +19,18 @@ import { appliedCaps, buildSummary, utcDay } from './summary-rows.js';
 import { phaseMinutes, phaseStartsOf, phaseWindows } from './phase-windows.js';
 import type { DefinitionRow, ExposureCell, MetricCell, PercentileCapRow, ProductCell, SummaryRows } from './summary-rows.js';
 
-/** A store in this process's memory, for tests: {@link memoryStore}. */
+/**
+ * A store in this process's memory, for tests: {@link memoryStore}.
+ *
+ * @example
+ * ```ts
+ * const store: MemoryStore = memoryStore();
+ * configure({ store });
+ * convert({ key: 'u1', metric: 'purchase' });
+ * await flush();
+ * assert.equal(store.events.filter((e) => e.kind === 'conversion').length, 1);
+ * ```
+ */
 export interface MemoryStore extends Store {
   /** Every event stored, in the order written (exposures only the first per set and unit). */
   readonly events: readonly RecordedEvent[];

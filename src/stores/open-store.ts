@@ -5,7 +5,15 @@ import { postgresStore } from './postgres-store.js';
 import type { PgPool, PostgresStoreOptions } from './postgres-store.js';
 import { sqliteStore } from './sqlite-store.js';
 
-/** Where events go: a SQLite file path, a `postgres://` URL, a `pg.Pool`, or a {@link Store}. */
+/**
+ * Where events go: a SQLite file path, a `postgres://` URL, a `pg.Pool`, or a {@link Store}.
+ *
+ * @example
+ * ```ts
+ * const spec: StoreSpec = process.env.DATABASE_URL ?? 'tracks.db'; // a postgres:// URL, or a SQLite file
+ * configure({ store: spec });
+ * ```
+ */
 export type StoreSpec = string | Store | PgPool;
 
 /**

@@ -17,7 +17,15 @@ import { untilDeadline } from './sqlite-lock-wait.js';
 import { FILE_REPLACED, FileIdentity } from './file-identity.js';
 import { abandoned, always } from './request-state.js';
 
-/** The outbox's options (plain values: they cross to the worker thread). */
+/**
+ * The outbox's options (plain values: they cross to the worker thread).
+ *
+ * @example
+ * ```ts
+ * const options: OutboxDatabaseOptions = { maxEvents: 1_000_000 };
+ * const outbox = sqliteOutbox('/var/lib/app/tracks.outbox', options);
+ * ```
+ */
 export interface OutboxDatabaseOptions {
   /** Most events waiting in the file; a spill past it is refused (default 5,000,000). */
   readonly maxEvents?: number;

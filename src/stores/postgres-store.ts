@@ -29,7 +29,15 @@ import type { ShadowBucketRow, ShadowCountRow, ShadowSampleRow } from './shadow-
 import type { MetricDeclaration } from '../model/metrics.js';
 import { isObjectArgument, optionsError } from '../core/arguments.js';
 
-/** Options of {@link postgresStore}. */
+/**
+ * Options of {@link postgresStore}.
+ *
+ * @example
+ * ```ts
+ * const options: PostgresStoreOptions = { schema: 'analytics', maxConnections: 8, timeoutMs: 10_000 };
+ * configure({ store: postgresStore(process.env.DATABASE_URL!, options) });
+ * ```
+ */
 export interface PostgresStoreOptions {
   /**
    * The schema holding the tracks_ tables, created by the first write when missing (default
@@ -85,7 +93,16 @@ interface CopyFromStream extends NodeJS.WritableStream {
   on(event: 'error', listener: (error: Error) => void): this;
 }
 
-/** What tracks needs of a `pg.Pool` (yours, or one it creates from a URL). */
+/**
+ * What tracks needs of a `pg.Pool` (yours, or one it creates from a URL).
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg';
+ * const pool: PgPool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * configure({ store: postgresStore(pool, { schema: 'analytics' }) });
+ * ```
+ */
 export interface PgPool {
   // Declared here, not picked from pg's types, so that tracks' declarations need no @types/pg
   // in a user's project; a pg.Pool satisfies it.

@@ -15,7 +15,15 @@ import { assertSqliteDriver } from './sqlite-driver.js';
 import { checkFileArguments } from './sqlite-arguments.js';
 import { dimensionError } from './dimension-option.js';
 
-/** Options of {@link sqliteStore}. */
+/**
+ * Options of {@link sqliteStore}.
+ *
+ * @example
+ * ```ts
+ * const options: SqliteStoreOptions = { busyTimeoutMs: 60_000 };
+ * const report = buildReport(await sqliteStore('/var/lib/app/tracks.db', options).summarize());
+ * ```
+ */
 export interface SqliteStoreOptions {
   /**
    * How long a call without its own deadline (a report, `tracks stop`) waits for another

@@ -26,6 +26,13 @@ export interface EventTable<K extends RecordedEvent['kind'] = RecordedEvent['kin
   readonly columns: readonly Column[];
   /** The columns whose values make a row unique: a second row with the same values is skipped. */
   readonly key: readonly string[];
+  /**
+   * The time column of a table that keeps the earliest row of each key: a second row with the
+   * same key replaces the stored one when it is earlier (else it is skipped). Exposures: a
+   * unit's first exposure wins whichever process writes it first (one still in a buffer, or
+   * spilled during an outage, while another process exposed the unit again after a ramp).
+   */
+  readonly earliest?: string;
   /** The event's row, in the order of `columns`. */
   row(event: Extract<RecordedEvent, { kind: K }>): Cell[];
 }
@@ -42,6 +49,7 @@ export const EVENT_TABLES: { readonly [K in RecordedEvent['kind']]: EventTable<K
     table: 'tracks_exposures',
     columns: [text('track_set_id'), text('unit'), text('track'), integer('at'), text('event_id'), text('phase'), text('dimensions')],
     key: ['track_set_id', 'unit'],
+    earliest: 'at',
     row: (e) => [e.trackSetId, e.unit, e.track, e.at, e.eventId, e.phase ?? null, e.dimensions === undefined ? null : JSON.stringify(e.dimensions)],
   },
   conversion: {
@@ -195,4 +203,22 @@ export function weightsFromJson(json: string): Map<string, number> {
     for (const [track, weight] of Object.entries(parsed)) if (typeof weight === 'number') weights.set(track, weight);
   }
   return weights;
+}
+
+/**
+ * The `ON CONFLICT` clause of an INSERT into `table`, the same in SQLite and PostgreSQL (`t`:
+ * the table's alias): skip a row whose key is stored, or, for a table that keeps the earliest
+ * row of a key, replace the stored row with an earlier one.
+ *
+ * @example
+ * ```ts
+ * onConflict(EVENT_TABLES.conversion, 't'); // 'ON CONFLICT DO NOTHING'
+ * onConflict(EVENT_TABLES.exposure, 't');   // 'ON CONFLICT (track_set_id, unit) DO UPDATE SET ... WHERE excluded.at < t.at'
+ * ```
+ */
+export function onConflict(table: EventTable, alias: string): string {
+  const earliest = table.earliest;
+  if (earliest === undefined) return 'ON CONFLICT DO NOTHING';
+  const updated = table.columns.filter((c) => !table.key.includes(c.name)).map((c) => `${c.name} = excluded.${c.name}`);
+  return `ON CONFLICT (${table.key.join(', ')}) DO UPDATE SET ${updated.join(', ')} WHERE excluded.${earliest} < ${alias}.${earliest}`;
 }

@@ -104,11 +104,12 @@ const TRIGGER_COUNTED_AFTER_A_SKIP = 64;
  * in tracks_exposure_counts exactly once.
  * A statement runs with its rows marked counted, inside a savepoint, and the tally counts it
  * whole when it stored every row, as nearly all do where units are new (a third cheaper than
- * the trigger's program per row), and not at all when it stored none (a replay). One that
- * stored some of its rows (a unit's exposure already stored: another process's copy, a
- * returning unit, or the unit twice in one batch) is rolled back and run unmarked, for the
- * trigger to count the rows it stores; so are the next TRIGGER_COUNTED_AFTER_A_SKIP
- * statements, without the first try.
+ * the trigger's program per row). One that stored none (a replay, or units stored already) is
+ * run again unmarked, which replaces a stored exposure with an earlier one (the trigger moves
+ * its count). One that stored some of its rows (a unit's exposure already stored: another
+ * process's copy, a returning unit, or the unit twice in one batch) is rolled back and run
+ * unmarked, for the trigger to count the rows it stores; so are the next
+ * TRIGGER_COUNTED_AFTER_A_SKIP statements, without the first try.
  *
  * @example
  * ```ts
@@ -143,7 +144,7 @@ export class ExposureCounting {
   run(marked: () => BetterSqlite3.Statement, unmarked: () => BetterSqlite3.Statement, params: Cell[], rows: number, width: number): void {
     if (this.#triggerFor > 0) {
       this.#triggerFor--;
-      unmarked().run(params);
+      this.#runUnmarked(unmarked, params);
       return;
     }
     if (!this.#counting) {
@@ -152,15 +153,32 @@ export class ExposureCounting {
     }
     this.#savepoint.run();
     const stored = marked().run(params).changes;
-    if (stored === rows || stored === 0) {
-      // All stored, counted here; or none (every unit was stored already: a replay), nothing to count.
+    if (stored === rows) {
+      // All stored, counted here.
       this.#release.run();
       for (let r = 0; r < stored; r++) this.#tally.add(params, r * width);
+      return;
+    }
+    if (stored === 0) {
+      // None (every unit was stored already: a replay, or units another process exposed): the
+      // unmarked statement replaces a stored exposure with an earlier one, for the trigger to recount.
+      this.#release.run();
+      this.#runUnmarked(unmarked, params);
       return;
     }
     this.#rollback.run();
     this.#release.run();
     this.#triggerFor = TRIGGER_COUNTED_AFTER_A_SKIP;
+    this.#runUnmarked(unmarked, params);
+  }
+
+  /**
+   * An unmarked statement, for the trigger to count. It may replace an exposure this
+   * transaction inserted marked (an earlier one of the same unit): the tally is added first,
+   * so that the trigger moves a count that is there.
+   */
+  #runUnmarked(unmarked: () => BetterSqlite3.Statement, params: Cell[]): void {
+    this.#tally.write();
     unmarked().run(params);
   }
 

@@ -58,6 +58,8 @@ export function memoryStore(): MemoryStore {
   const events: RecordedEvent[] = [];
   const stored = new Set<string>();
   const exposures = new Map<string, ExposureEvent>();
+  /** Where each exposure's row is in `events`, by its unique key. */
+  const exposureAt = new Map<string, number>();
   const controls = new Map<string, ControlState>();
   let created = false;
   const exposureKey = (trackSetId: string, unit: string) => `${trackSetId}\u0000${unit}`;
@@ -66,9 +68,22 @@ export function memoryStore(): MemoryStore {
     created = true;
     for (const event of batch) {
       const key = uniqueKeyOf(event);
-      if (stored.has(key)) continue;
+      if (stored.has(key)) {
+        // A unit's earliest exposure is kept, as the SQL stores keep it (EVENT_TABLES' `earliest`).
+        if (event.kind === 'exposure') {
+          const at = exposureAt.get(key)!;
+          if (event.at < (events[at] as ExposureEvent).at) {
+            events[at] = event;
+            exposures.set(exposureKey(event.trackSetId, event.unit), event);
+          }
+        }
+        continue;
+      }
       stored.add(key);
-      if (event.kind === 'exposure') exposures.set(exposureKey(event.trackSetId, event.unit), event);
+      if (event.kind === 'exposure') {
+        exposures.set(exposureKey(event.trackSetId, event.unit), event);
+        exposureAt.set(key, events.length);
+      }
       events.push(event);
     }
   };

@@ -4,7 +4,7 @@ import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { TracksError } from '../errors.js';
 import { assertStorable } from '../model/check-event.js';
 import type { ControlState, RecordedEvent } from '../model/events.js';
-import { EVENT_KINDS, EVENT_TABLES } from '../model/event-tables.js';
+import { EVENT_KINDS, EVENT_TABLES, onConflict } from '../model/event-tables.js';
 import type { Cell, Column, EventTable } from '../model/event-tables.js';
 import type { CallOptions, CallTiming, StickyAssignment, StickyFilter, Store, WriteControlOptions } from '../model/store.js';
 import { keepingAlive } from '../model/keep-alive.js';
@@ -118,8 +118,8 @@ type DrivenPool = Pick<Pool, 'query' | 'connect' | 'end' | 'on'> & { removeListe
 /**
  * The shared store: a PostgreSQL database (by URL, or your `pg.Pool`). Batches are COPYed
  * straight into the tables, or, when a row is already there, through a per-connection
- * temporary table and `INSERT ... SELECT ... ON CONFLICT DO NOTHING`: a batch of any size is a
- * handful of statements, and writing it twice stores it once. Every call honours its caller's deadline: a connection that times out (silent,
+ * temporary table and `INSERT ... SELECT ... ON CONFLICT`: a batch of any size is a handful
+ * of statements, writing it twice stores it once, and a unit's earliest exposure is kept. Every call honours its caller's deadline: a connection that times out (silent,
  * blackholed, stuck) is destroyed, never reused; the pool tracks creates uses TCP keepalive,
  * and each transaction sets `statement_timeout` and `idle_in_transaction_session_timeout` to
  * the time left. Tables are created by the first write; reads create nothing. `pg` and
@@ -667,9 +667,10 @@ export class PostgresStore implements Store {
    * the table, the cheapest way for the server to take rows in. A row already stored (a batch
    * written again after a timeout, or the same user exposed by two processes) makes that COPY
    * fail as a whole; the chunk is then written the careful way, COPY into a temporary staging
-   * table of the connection and `INSERT ... SELECT ... ON CONFLICT DO NOTHING`, and the fast
-   * way rests for a while (doubling while conflicts go on), so a workload with many repeats
-   * does not pay for failed attempts.
+   * table of the connection and `INSERT ... SELECT ... ON CONFLICT` (a stored row is kept; a
+   * stored exposure is replaced by an earlier one), and the fast way rests for a while
+   * (doubling while conflicts go on), so a workload with many repeats does not pay for
+   * failed attempts.
    */
   async #copyChunk(table: EventTable, rows: Cell[][], call: CallTiming): Promise<void> {
     const names = table.columns.map((c) => c.name).join(', ');
@@ -699,7 +700,10 @@ export class PostgresStore implements Store {
         });
       }
       await copyText(client, `COPY ${staging} (${names}) FROM STDIN`, text);
-      await client.query(`INSERT INTO ${this.#s}.${table.table} (${names}) SELECT ${names} FROM ${staging} ON CONFLICT DO NOTHING`);
+      // A table that keeps the earliest row of a key takes one row of each key from the chunk
+      // (PostgreSQL refuses to update a row twice in one statement), the earliest.
+      const rowsOf = table.earliest === undefined ? `SELECT ${names} FROM ${staging}` : `SELECT DISTINCT ON (${table.key.join(', ')}) ${names} FROM ${staging} ORDER BY ${[...table.key, table.earliest].join(', ')}`;
+      await client.query(`INSERT INTO ${this.#s}.${table.table} AS t (${names}) ${rowsOf} ${onConflict(table, 't')}`);
       prepared.add(staging);
     });
   }

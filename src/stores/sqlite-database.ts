@@ -8,7 +8,7 @@ import { statSync } from 'node:fs';
 import type BetterSqlite3 from 'better-sqlite3';
 import { loadSqliteDriver, nativeModuleHint } from './sqlite-driver.js';
 import type { ControlState, RecordedEvent } from '../model/events.js';
-import { EVENT_KINDS, EVENT_TABLES, inKeyOrder } from '../model/event-tables.js';
+import { EVENT_KINDS, EVENT_TABLES, inKeyOrder, onConflict } from '../model/event-tables.js';
 import type { Cell, EventTable } from '../model/event-tables.js';
 import { assertStorable } from '../model/check-event.js';
 import { StoreError } from '../model/store-error.js';
@@ -354,7 +354,11 @@ class TableInsert {
       names.push('counted');
       marks.push('1');
     }
-    const sql = `INSERT INTO ${table.table} (${names.join(', ')}) VALUES ${new Array<string>(rows).fill(`(${marks.join(', ')})`).join(', ')} ON CONFLICT DO NOTHING`;
+    // Marked rows are counted by the writer only where the statement inserted all of them or
+    // none (ExposureCounting), so it skips a stored key; the unmarked one replaces a stored
+    // exposure with an earlier one (the table's triggers move its count).
+    const conflict = counted ? 'ON CONFLICT DO NOTHING' : onConflict(table, table.table);
+    const sql = `INSERT INTO ${table.table} (${names.join(', ')}) VALUES ${new Array<string>(rows).fill(`(${marks.join(', ')})`).join(', ')} ${conflict}`;
     return (this.#statements[at] = this.#db.prepare(sql));
   }
 

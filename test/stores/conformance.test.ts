@@ -138,6 +138,39 @@ for (const kind of kinds) {
       await store.close();
     });
 
+    test("a unit's earliest exposure is kept, whichever is written first: the users per phase and track, and its sticky track, follow it", async () => {
+      // An audit saw 600 users exposed by one process in phase 1 analysed in phase 2 under the
+      // tracks of another process, which exposed them again after a ramp and wrote first.
+      const { store } = kind.fresh();
+      const definition = (phase: string, at: number): RecordedEvent => ({ kind: 'definition', eventId: `d-${phase}`, trackSetId: 'early', weights: { a: 1, b: 1 }, coverage: 1, control: 'a', phase, sticky: true, stopped: false, at });
+      const exposure = (unit: string, track: string, phase: string, at: number): RecordedEvent => ({ kind: 'exposure', eventId: `e-${unit}-${at}`, trackSetId: 'early', track, unit, phase, at });
+      await store.write([definition('p1', day), definition('p2', day + 100)]);
+      // The later exposures first (another process), u2 and u3 in one batch with an earlier copy of u3.
+      await store.write([exposure('u1', 'b', 'p2', day + 200), exposure('u2', 'b', 'p2', day + 200), exposure('u3', 'b', 'p2', day + 200), exposure('u3', 'a', 'p1', day + 30)]);
+      // Then the earlier ones (a process's buffer, or its outbox after an outage); u2's again later is skipped.
+      await store.write([exposure('u1', 'a', 'p1', day + 10), exposure('u2', 'b', 'p2', day + 300)]);
+      const users = (await store.summarize()).find((s) => s.trackSetId === 'early')!;
+      const byPhase = users.phases.map((p) => [p.phase, Object.fromEntries(p.tracks.map((t) => [t.track, t.users]))]);
+      assert.deepEqual(byPhase, [['p1', { a: 2, b: 0 }], ['p2', { a: 0, b: 1 }]]);
+      assert.deepEqual(await store.readAssignments('early', ['u1', 'u2', 'u3']), new Map([['u1', 'a'], ['u2', 'b'], ['u3', 'a']]));
+      // Written again (a replay), nothing moves.
+      await store.write([exposure('u1', 'b', 'p2', day + 200), exposure('u1', 'a', 'p1', day + 10)]);
+      const usersByPhase = async () => (await store.summarize()).find((s) => s.trackSetId === 'early')!.phases.map((p) => p.tracks.map((t) => t.users));
+      assert.deepEqual(await usersByPhase(), [[2, 0], [0, 1]]);
+      await store.close();
+      // A fresh store, one batch whose two copies of a unit fall in two statements (SQLite writes
+      // 100 rows a statement, in unit order, and counts a statement's rows itself when it stored
+      // them all): the later copy's count moves with it. It is the first of its phase.
+      const { store: fresh } = kind.fresh();
+      await fresh.write([definition('p1', day)]);
+      const before = Array.from({ length: 99 }, (_, i) => exposure(`a${String(i).padStart(2, '0')}`, 'a', 'p1', day + 150));
+      await fresh.write([...before, exposure('v0', 'b', 'p3', day + 250), exposure('v0', 'a', 'p1', day + 20)]);
+      const phases = (await fresh.summarize()).find((s) => s.trackSetId === 'early')!.phases;
+      assert.deepEqual(phases.map((p) => [p.phase, p.tracks.reduce((n, t) => n + t.users, 0)]), [['p1', 100]], 'phase p3 has no user');
+      assert.equal((await fresh.readAssignments('early', ['v0'])).get('v0'), 'a');
+      await fresh.close();
+    });
+
     test('writeControl with ifEpoch replaces only that epoch; changes made at once through two handles are all applied', async () => {
       const { store, another } = kind.fresh();
       const state = { trackSetId: 'cas', stopped: false, serve: null, at: 5, epoch: 1 };

@@ -332,6 +332,7 @@ export class Delivery {
    */
   async #deliver(batch: Batch): Promise<Outcome> {
     const waiting = await narrowDown(batch, this.#batchSteps, this.#refusals);
+    this.#waitForRefused(this.#retry);
     if (waiting.length === 0) return 'written';
     this.counts.retried += waiting.reduce((n, b) => n + b.events.length, 0);
     this.#buffer.putBack(waiting);
@@ -528,6 +529,7 @@ export class Delivery {
             // The outbox keeps its events until they are removed: a close() does not end this early.
             stopped: () => false,
           }, this.#refusals);
+    this.#waitForRefused(this.#drainRetry);
     if (waiting.length > 0) return 'failed';
     let removed: number | undefined | void;
     try {
@@ -543,6 +545,21 @@ export class Delivery {
     this.#quarantinedFromOutbox.clear();
     this.#drainRetry.succeed();
     return 'more';
+  }
+
+  /**
+   * When the narrowing just done left events refused for good waiting (every part of the batch
+   * refused: the store may refuse everything for a while): `backoff` waits, as after a
+   * transient failure, and the failure is reported; the outbox is made ready for a spill.
+   */
+  #waitForRefused(backoff: Backoff): void {
+    const failure = this.#refusals.takeWaiting();
+    if (failure === undefined) return;
+    this.#openOutbox();
+    backoff.fail();
+    const now = monotonicNow();
+    if (backoff === this.#retry && this.#flushingUntil > now) this.#retry.notAfter(now + Math.max(this.#options.retryDelay, (this.#flushingUntil - now) / 2));
+    this.#reportFailure('write', failure);
   }
 
   /** The outbox failed to read or remove: reported, and left alone for a while (doubling up to a minute). */

@@ -40,11 +40,9 @@ export interface NarrowingSteps<Part> {
 export async function narrowDown<Part>(batch: Part, steps: NarrowingSteps<Part>, refusals: RefusalNarrowing): Promise<Part[]> {
   const parts: Part[] = [batch];
   let probe: RefusalProbe<Part> | undefined;
-  // Events refused alone for a reason retrying cannot fix: the events' fault only if the store
-  // takes others meanwhile (a part of this batch, or any write since an earlier such refusal).
-  // A store that refuses every event (a trigger or CHECK of the user's, for a while) is waited
-  // for like one that is down: never emptied into the quarantine.
-  const refused: { part: Part; failure: unknown }[] = [];
+  // The events refused alone, in batch order (what waits is put back in that order): for a
+  // reason retrying cannot fix, or (the probe's suspects) a refusal that may pass.
+  const alone: { part: Part; failure: unknown; forGood: boolean }[] = [];
   let wroteSome = false;
   while (parts.length > 0) {
     const part = parts.shift()!;
@@ -60,55 +58,39 @@ export async function narrowDown<Part>(batch: Part, steps: NarrowingSteps<Part>,
     }
     if (isTransient(failure)) {
       probe ??= refusals.start(failure, steps.events(batch).length);
-      if (!refusals.goesOn(probe, failure)) {
-        return [...(await settleRefused(refused, wroteSome, steps, refusals)), ...(probe?.suspects.map((s) => s.part) ?? []), part, ...parts];
-      }
+      if (!refusals.goesOn(probe, failure)) return [...alone.map((a) => a.part), part, ...parts];
     }
     if (events.length > 1) parts.unshift(...steps.halves(part));
-    else if (isTransient(failure)) probe!.suspects.push({ part, failure });
-    else refused.push({ part, failure });
+    else alone.push({ part, failure, forGood: !isTransient(failure) });
   }
-  const waitingRefused = await settleRefused(refused, wroteSome, steps, refusals);
-  if (steps.stopped()) return [];
-  if (probe === undefined) return waitingRefused;
-  refusals.end(probe);
-  // Every part of the batch refused: nothing says these events are at fault. They wait.
-  if (!probe.succeeded) return [...waitingRefused, ...probe.suspects.map((s) => s.part)];
-  const suspects = probe.suspects;
-  for (let i = 0; i < suspects.length; i++) {
-    const { part, failure } = suspects[i]!;
-    const verdict = await triedAlone(steps.write, steps.events(part));
+  if (probe !== undefined) refusals.end(probe);
+  if (!wroteSome) {
+    // Every part of the batch refused: nothing says these events are at fault (the store may
+    // refuse every write: a revoked privilege, a trigger or CHECK of yours for a while). They
+    // wait, but for an event refused for good that RefusalNarrowing finds at fault.
+    const waiting: Part[] = [];
+    for (const { part, failure, forGood } of alone) {
+      if (!forGood || !refusals.refusedForGood(steps.events(part)[0]!.eventId, failure)) waiting.push(part);
+      else {
+        await steps.quarantine(part, failure);
+        if (steps.stopped()) return [];
+      }
+    }
+    return waiting;
+  }
+  // Some part was written: each event refused alone is tried alone again, now (once for a
+  // failure retrying cannot fix, a few times for a refusal), so that one refused while the store
+  // refused everything, before it took writes again, is written rather than set aside.
+  for (let i = 0; i < alone.length; i++) {
+    const { part, failure, forGood } = alone[i]!;
+    const verdict = await triedAlone(steps.write, steps.events(part), forGood ? 1 : undefined);
     if (verdict === 'written') steps.written(part);
     if (steps.stopped()) return [];
     if (verdict === 'written') continue;
-    // The store now fails for a reason waiting fixes: the suspects left wait with this one,
+    // The store now fails for a reason waiting fixes: the events left wait with this one,
     // untried (each try would cost a write, up to writeTimeout, against a store that is down).
-    if (verdict === 'waits') return [...waitingRefused, ...suspects.slice(i).map((s) => s.part)];
-    else await steps.quarantine(part, refusedAlone(messageOf(failure)));
+    if (verdict === 'waits') return alone.slice(i).map((a) => a.part);
+    await steps.quarantine(part, forGood ? failure : refusedAlone(messageOf(failure)));
   }
-  return waitingRefused;
-}
-
-/**
- * Quarantines the events refused alone when the store took others (`wroteSome`, or a write
- * since the event's earlier refusal); the rest wait, remembered, and are returned.
- */
-async function settleRefused<Part>(
-  refused: readonly { part: Part; failure: unknown }[],
-  wroteSome: boolean,
-  steps: NarrowingSteps<Part>,
-  refusals: RefusalNarrowing,
-): Promise<Part[]> {
-  const waiting: Part[] = [];
-  for (const { part, failure } of refused) {
-    const eventId = steps.events(part)[0]!.eventId;
-    if (refusals.refusedAgain(eventId) || wroteSome) {
-      await steps.quarantine(part, failure);
-      if (steps.stopped()) return [];
-    } else {
-      refusals.waitsRefused(eventId);
-      waiting.push(part);
-    }
-  }
-  return waiting;
+  return [];
 }

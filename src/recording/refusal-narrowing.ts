@@ -1,14 +1,20 @@
 import type { RecordedEvent } from '../model/events.js';
 import { isRefusal, isTransient } from '../model/store-error.js';
 import { Backoff } from './backoff.js';
+import { monotonicNow } from './clock.js';
 
 /** Refusals in a row (see isRefusal) after which a failing batch is narrowed down. */
 const REFUSALS_BEFORE_NARROWING = 3;
 /** After a narrowing found the store refusing every part: the least wait before another (doubling up to the most). */
 const PAUSE_MS = 30_000;
 const MAX_PAUSE_MS = 600_000;
-/** Refused events remembered as waiting (see RefusalNarrowing.waitsRefused). */
+/** Refused events remembered as waiting (see RefusalNarrowing.refusedForGood). */
 const MAX_REFUSED_WAITING = 10_000;
+/**
+ * The longest events refused for good wait while batches are refused whole and the store takes
+ * nothing (a trigger or CHECK refusing every row for a while): then they are quarantined.
+ */
+export const REFUSED_WAIT_MS = 10_000;
 /** Tries of a suspect alone before it is quarantined: a store failing now and then writes it on one. */
 const SUSPECT_TRIES = 3;
 
@@ -44,6 +50,17 @@ export class RefusalNarrowing {
   #taken = 0;
   /** Events refused alone for a reason retrying cannot fix, waiting: #taken when they were. */
   readonly #refusedWaiting = new Map<string, number>();
+  /** Since when batches have been refused whole, some for good, with no write taken ( #takenThen then). */
+  #refusedSince: number | undefined;
+  #takenThen = 0;
+  /** The failure of the last batch whose events refused for good wait, until the delivery takes it. */
+  #waitingFor: unknown;
+  readonly #refusedWaitMs: number;
+
+  /** `refusedWaitMs`: see {@link REFUSED_WAIT_MS} (tests shorten it). */
+  constructor(refusedWaitMs = REFUSED_WAIT_MS) {
+    this.#refusedWaitMs = refusedWaitMs;
+  }
 
   /** Notes a write's outcome: its failure, or undefined when it went through. */
   wrote(failure: unknown): void {
@@ -52,21 +69,37 @@ export class RefusalNarrowing {
   }
 
   /**
-   * Whether `eventId`, refused alone again for a reason retrying cannot fix, was refused so on
-   * an earlier try too and the store has taken other events since: then it is the event's
-   * fault (a store refusing every event takes none). Forgets it either way.
+   * Whether `eventId`, refused alone for a reason retrying cannot fix while no part of its
+   * batch was written, is the event's fault: it was refused so on an earlier try too and the
+   * store has taken other events since (a store refusing every event takes none), or batches
+   * have been refused whole for {@link REFUSED_WAIT_MS} with nothing taken (so refused events
+   * at the head cannot block the events behind them for longer). Else it waits, remembered.
    */
-  refusedAgain(eventId: string): boolean {
+  refusedForGood(eventId: string, failure: unknown): boolean {
     const at = this.#refusedWaiting.get(eventId);
     this.#refusedWaiting.delete(eventId);
-    return at !== undefined && this.#taken > at;
-  }
-
-  /** Notes an event refused alone that waits: no write of this try went through. */
-  waitsRefused(eventId: string): void {
+    if (at !== undefined && this.#taken > at) return true;
+    const now = monotonicNow();
+    if (this.#refusedSince === undefined || this.#takenThen !== this.#taken) {
+      this.#refusedSince = now;
+      this.#takenThen = this.#taken;
+    }
+    if (now - this.#refusedSince >= this.#refusedWaitMs) return true;
     this.#refusedWaiting.set(eventId, this.#taken);
     // Bounded: an event spilled, dropped or written elsewhere would stay here for good.
     if (this.#refusedWaiting.size > MAX_REFUSED_WAITING) this.#refusedWaiting.delete(this.#refusedWaiting.keys().next().value!);
+    this.#waitingFor = failure;
+    return false;
+  }
+
+  /**
+   * The failure that made events refused for good wait in the last narrowing, once (undefined
+   * when none did): the delivery backs off as after a transient failure, and reports it.
+   */
+  takeWaiting(): unknown {
+    const failure = this.#waitingFor;
+    this.#waitingFor = undefined;
+    return failure;
   }
 
   /** A probe for a batch of `events` whose write just failed so, or undefined: it waits, as after any transient failure. */
@@ -100,11 +133,12 @@ export function probeWrote<Part>(probe: RefusalProbe<Part> | undefined): void {
 }
 
 /**
- * A suspect tried alone again, up to {@link SUSPECT_TRIES} times: 'written' on a try that goes
- * through, 'waits' on a failure waiting fixes, 'refused' when every try is refused.
+ * A suspect tried alone again, up to {@link SUSPECT_TRIES} times (or `tries`): 'written' on a
+ * try that goes through, 'waits' on a failure waiting fixes, 'refused' when every try is refused
+ * (at once for a failure retrying cannot fix).
  */
-export async function triedAlone(write: (events: readonly RecordedEvent[]) => Promise<unknown>, events: readonly RecordedEvent[]): Promise<'written' | 'waits' | 'refused'> {
-  for (let attempt = 0; attempt < SUSPECT_TRIES; attempt++) {
+export async function triedAlone(write: (events: readonly RecordedEvent[]) => Promise<unknown>, events: readonly RecordedEvent[], tries = SUSPECT_TRIES): Promise<'written' | 'waits' | 'refused'> {
+  for (let attempt = 0; attempt < tries; attempt++) {
     const failure = await write(events);
     if (failure === undefined) return 'written';
     if (!isRefusal(failure)) return isTransient(failure) ? 'waits' : 'refused';

@@ -38,8 +38,9 @@ test('a permanent failure is narrowed down to the one event at fault; every othe
   assert.deepEqual(waiting, []);
   assert.deepEqual(log.quarantined, [{ id: 'e11', message: 'value too long' }]);
   assert.deepEqual([...log.written].sort(), batch.map((e) => e.eventId).filter((id) => id !== 'e11').sort());
-  // One event in 16 is found in log2(16) + 1 failed writes, plus a written half at each level.
-  assert.equal(log.writes, 1 + 2 * 4);
+  // One event in 16 is found in log2(16) + 1 failed writes, plus a written half at each level,
+  // then tried alone once more, after the others were written.
+  assert.equal(log.writes, 1 + 2 * 4 + 1);
 });
 
 test('a transient failure that waiting fixes leaves the whole batch waiting, untouched', async () => {
@@ -136,6 +137,43 @@ test('a batch of refused events only waits; tried again beside events the store 
   assert.deepEqual(await narrowDown([...waiting.flat(), ...all.slice(2)], next.steps, refusals), []);
   assert.deepEqual(next.log.quarantined.map((q) => q.id), ['e0', 'e1']);
   assert.deepEqual([...next.log.written].sort(), ['e2', 'e3', 'e4', 'e5']);
+});
+
+test('a store that refused every row for good and takes them again while a batch is narrowed down: the events refused before are written, none quarantined', async () => {
+  // A review saw 431 good events quarantined when a 3 s refusal ended part-way through a narrowing.
+  const batch = events(8);
+  let refusing = 6; // the first six writes are refused, then the store takes everything
+  const { steps, log } = stepsOver(() => (refusing-- > 0 ? new StoreError('refused by a trigger', { transient: false, code: 'P0001' }) : undefined));
+  assert.deepEqual(await narrowDown(batch, steps, new RefusalNarrowing()), []);
+  assert.deepEqual(log.quarantined, []);
+  assert.deepEqual([...log.written].sort(), batch.map((e) => e.eventId).sort());
+});
+
+test('what waits is returned in batch order, refusals that may pass and refusals for good alike (a flush waits for the oldest)', async () => {
+  const batch = events(4);
+  const mayPass = new StoreError('internal error', { transient: true, code: 'XX000' });
+  const forGood = new StoreError('refused by a trigger', { transient: false, code: 'P0001' });
+  const refusals = new RefusalNarrowing();
+  for (let i = 0; i < 3; i++) refusals.wrote(mayPass);
+  // e0 and e2 refused with an error that may pass, e1 and e3 for good: every part is refused.
+  const { steps, log } = stepsOver((b) => (b.some((e) => e.eventId === 'e0' || e.eventId === 'e2') ? mayPass : forGood));
+  const waiting = await narrowDown(batch, steps, refusals);
+  assert.deepEqual(log.quarantined, []);
+  assert.deepEqual(waiting.flat().map((e) => e.eventId), ['e0', 'e1', 'e2', 'e3']);
+});
+
+test('events refused for good at the head wait at most refusedWaitMs while the store takes nothing, then are quarantined (they cannot block the events behind them)', async () => {
+  const refusals = new RefusalNarrowing(50);
+  const head = events(2);
+  const forGood = () => new StoreError('refused by a trigger', { transient: false, code: 'P0001' });
+  const first = stepsOver(forGood);
+  assert.deepEqual((await narrowDown(head, first.steps, refusals)).flat().map((e) => e.eventId), ['e0', 'e1']);
+  assert.ok(refusals.takeWaiting() instanceof StoreError, 'the delivery is told to back off and report');
+  assert.equal(refusals.takeWaiting(), undefined, 'once');
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  const again = stepsOver(forGood);
+  assert.deepEqual(await narrowDown(head, again.steps, refusals), []);
+  assert.deepEqual(again.log.quarantined.map((q) => q.id), ['e0', 'e1']);
 });
 
 test('stopped during a write: nothing more is written, set aside or left waiting', async () => {

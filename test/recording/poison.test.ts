@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { TrackSet, TracksError, callbackStore, close, configure, convert, flush, memoryStore, stats } from '../../src/index.js';
+import { StoreError, TrackSet, TracksError, callbackStore, close, configure, convert, flush, memoryStore, stats } from '../../src/index.js';
 import type { RecordingOptions, Store } from '../../src/index.js';
 import { eventually } from '../support/eventually.js';
 import { outboxRows } from '../support/outbox-rows.js';
@@ -243,6 +243,27 @@ test('an event in the outbox that the store refuses on every try with an error o
   assert.equal((JSON.parse(row!.event) as { eventId: string }).eventId, 'refused');
   assert.match(row!.error, /the pipeline refuses refused \(refused alone on every try/);
   assert.equal(outboxRows(outbox), 0);
+});
+
+test('one event the store refuses for good, in a quiet service: tried again with a backoff, reported, and quarantined once the store takes another event', async () => {
+  // A review counted 624 store calls in a second for one such event, and no report.
+  let calls = 0;
+  const taken: string[] = [];
+  const errors: Error[] = [];
+  const store = callbackStore((events) => {
+    calls++;
+    if (events.some((e) => e.kind === 'conversion' && e.unit === 'refused')) throw new StoreError('refused by a trigger', { transient: false, code: 'P0001' });
+    taken.push(...events.map((e) => e.eventId));
+  });
+  configure({ store, outbox: false, retryDelay: 50, onError: (e) => errors.push(e) });
+  convert({ key: 'refused', metric: 'buy' });
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  assert.ok(calls <= 8, `${calls} store calls in a second (50 ms, doubling)`);
+  assert.ok(errors.some((e) => /refused by a trigger/.test(e.message)), 'reported while it waits');
+  assert.equal(stats().quarantined, 0, 'alone, nothing says it is the event and not the store');
+  convert({ key: 'accepted', metric: 'buy' });
+  await eventually(() => stats().quarantined === 1 && taken.length === 1, 'the other event written, the refused one quarantined');
+  await close();
 });
 
 /** An outbox file as an earlier process (or version) left it: these rows, as text, in order. */

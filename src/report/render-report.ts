@@ -10,6 +10,7 @@ import { analysedPhaseUsers, capNote, cupedNotes } from './metric-notes.js';
 import { formatLatency, formatMs } from './latency.js';
 import { LATENCY_BUCKET_BOUNDS_MS } from '../model/latency-histogram.js';
 import { isObjectArgument, optionsError } from '../core/arguments.js';
+import { nearestName } from '../core/suggest.js';
 
 /**
  * What {@link renderReport} shows besides the analysis.
@@ -96,7 +97,13 @@ function renderTrackSet(set: TrackSetResult, options: RenderOptions): string {
   );
   for (const warning of set.warnings.filter((w) => latency || w.kind !== 'latency')) lines.push(...wrap(text(warning.message), WIDTH - 4).map((l, i) => `${i === 0 ? '  ! ' : '    '}${l}`));
   if (set.inferredMetrics.length > 0) {
-    const note = `${set.inferredMetrics.map(text).join(', ')}: type inferred from the data (a conversion while every user's total is 1, else a sum); declare metrics in configure({ metrics })`;
+    // A metric one or two edits from a declared one is most likely a misspelt convert().
+    const declared = [...new Set(set.tracks.flatMap((t) => t.metrics.filter((m) => m.declared).map((m) => m.metric)))];
+    const named = set.inferredMetrics.map((m) => {
+      const near = nearestName(m, declared);
+      return near === undefined ? text(m) : `${text(m)} (not declared: did you mean ${text(near)}?)`;
+    });
+    const note = `${named.join(', ')}: type inferred from the data (a conversion while every user's total is 1, else a sum); declare metrics in configure({ metrics })`;
     lines.push(...wrap(note, WIDTH - 4).map((l, i) => `${i === 0 ? '  i ' : '    '}${l}`));
   }
   if (phases > 1) lines.push('', phaseTable(set.phases, times));

@@ -315,3 +315,19 @@ test('a guardrail at 0% on the baseline and 100% on a track (a path that always 
   assert.equal(comparison.verdict, 'worse');
   assert.ok(set.warnings.some((w) => w.kind === 'guardrail-metric' && /guardrail metric 'failures' is significantly worse on 'fast'/.test(w.message)));
 });
+
+test('a metric one edit from a declared one is named in the report as most likely a misspelt convert()', async () => {
+  // An audit's convert({ metric: 'purchse' }) showed up as one more metric, "type inferred", with no hint.
+  const spec = join(dir, 'misspelt.db');
+  configure({ store: spec, outbox: false, metrics: { purchase: { kind: 'conversion' } } });
+  for (let i = 0; i < 20; i++) {
+    const key = `m${i}`;
+    new ShopTracks({ key }).run();
+    convert({ key, metric: i % 2 === 0 ? 'purchase' : 'purchse' });
+  }
+  await flush();
+  await close();
+  const text = await cli('report', '--store', spec);
+  assert.equal(text.code, 0, text.err);
+  assert.match(text.out, /purchse \(not declared: did you mean purchase\?\): type inferred from the data/);
+});

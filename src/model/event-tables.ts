@@ -27,12 +27,13 @@ export interface EventTable<K extends RecordedEvent['kind'] = RecordedEvent['kin
   /** The columns whose values make a row unique: a second row with the same values is skipped. */
   readonly key: readonly string[];
   /**
-   * The time column of a table that keeps the earliest row of each key: a second row with the
-   * same key replaces the stored one when it is earlier (else it is skipped). Exposures: a
-   * unit's first exposure wins whichever process writes it first (one still in a buffer, or
-   * spilled during an outage, while another process exposed the unit again after a ramp).
+   * The order of a table that keeps the earliest row of each key (its time, then a column that
+   * breaks ties): a second row with the same key replaces the stored one when it comes first
+   * (else it is skipped). Exposures: a unit's first exposure wins whichever process writes it
+   * first (one still in a buffer, or spilled during an outage, while another process exposed
+   * the unit again after a ramp).
    */
-  readonly earliest?: string;
+  readonly earliest?: readonly string[];
   /** The event's row, in the order of `columns`. */
   row(event: Extract<RecordedEvent, { kind: K }>): Cell[];
 }
@@ -49,7 +50,7 @@ export const EVENT_TABLES: { readonly [K in RecordedEvent['kind']]: EventTable<K
     table: 'tracks_exposures',
     columns: [text('track_set_id'), text('unit'), text('track'), integer('at'), text('event_id'), text('phase'), text('dimensions')],
     key: ['track_set_id', 'unit'],
-    earliest: 'at',
+    earliest: ['at', 'event_id'],
     row: (e) => [e.trackSetId, e.unit, e.track, e.at, e.eventId, e.phase ?? null, e.dimensions === undefined ? null : JSON.stringify(e.dimensions)],
   },
   conversion: {
@@ -213,12 +214,23 @@ export function weightsFromJson(json: string): Map<string, number> {
  * @example
  * ```ts
  * onConflict(EVENT_TABLES.conversion, 't'); // 'ON CONFLICT DO NOTHING'
- * onConflict(EVENT_TABLES.exposure, 't');   // 'ON CONFLICT (track_set_id, unit) DO UPDATE SET ... WHERE excluded.at < t.at'
+ * onConflict(EVENT_TABLES.exposure, 't');   // 'ON CONFLICT (track_set_id, unit) DO UPDATE SET ... WHERE (excluded.at, excluded.event_id) < (t.at, t.event_id)'
  * ```
  */
-export function onConflict(table: EventTable, alias: string): string {
+export function onConflict(table: EventTable, alias: string, textOrder = ''): string {
   const earliest = table.earliest;
   if (earliest === undefined) return 'ON CONFLICT DO NOTHING';
   const updated = table.columns.filter((c) => !table.key.includes(c.name)).map((c) => `${c.name} = excluded.${c.name}`);
-  return `ON CONFLICT (${table.key.join(', ')}) DO UPDATE SET ${updated.join(', ')} WHERE excluded.${earliest} < ${alias}.${earliest}`;
+  return `ON CONFLICT (${table.key.join(', ')}) DO UPDATE SET ${updated.join(', ')} WHERE (${earliestOrder(table, 'excluded', textOrder)}) < (${earliestOrder(table, alias, textOrder)})`;
+}
+
+/**
+ * The columns of `table`'s `earliest` order, of `alias`, text ones followed by `textOrder` (for
+ * PostgreSQL ` COLLATE "C"`: the tie-break compares bytes, as SQLite and the memory store do,
+ * whatever the database's collation).
+ */
+export function earliestOrder(table: EventTable, alias: string, textOrder = ''): string {
+  return (table.earliest ?? [])
+    .map((name) => `${alias === '' ? '' : `${alias}.`}${name}${table.columns.find((c) => c.name === name)?.type === 'text' ? textOrder : ''}`)
+    .join(', ');
 }

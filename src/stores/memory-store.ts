@@ -72,7 +72,8 @@ export function memoryStore(): MemoryStore {
         // A unit's earliest exposure is kept, as the SQL stores keep it (EVENT_TABLES' `earliest`).
         if (event.kind === 'exposure') {
           const at = exposureAt.get(key)!;
-          if (event.at < (events[at] as ExposureEvent).at) {
+          const stored = events[at] as ExposureEvent;
+          if (event.at < stored.at || (event.at === stored.at && event.eventId < stored.eventId)) {
             events[at] = event;
             exposures.set(exposureKey(event.trackSetId, event.unit), event);
           }

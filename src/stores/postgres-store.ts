@@ -4,7 +4,7 @@ import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { TracksError } from '../errors.js';
 import { assertStorable } from '../model/check-event.js';
 import type { ControlState, RecordedEvent } from '../model/events.js';
-import { EVENT_KINDS, EVENT_TABLES, onConflict } from '../model/event-tables.js';
+import { EVENT_KINDS, EVENT_TABLES, earliestOrder, onConflict } from '../model/event-tables.js';
 import type { Cell, Column, EventTable } from '../model/event-tables.js';
 import type { CallOptions, CallTiming, StickyAssignment, StickyFilter, Store, WriteControlOptions } from '../model/store.js';
 import { keepingAlive } from '../model/keep-alive.js';
@@ -114,6 +114,9 @@ export interface PgPool {
 
 /** The pool as tracks drives it: pg's own types, inside this file only. */
 type DrivenPool = Pick<Pool, 'query' | 'connect' | 'end' | 'on'> & { removeListener?: Pool['removeListener'] };
+
+/** Text compared byte by byte (a tie-break of the earliest exposure), as SQLite and the memory store compare it. */
+const BYTE_ORDER = ' COLLATE "C"';
 
 /**
  * The shared store: a PostgreSQL database (by URL, or your `pg.Pool`). Batches are COPYed
@@ -702,8 +705,11 @@ export class PostgresStore implements Store {
       await copyText(client, `COPY ${staging} (${names}) FROM STDIN`, text);
       // A table that keeps the earliest row of a key takes one row of each key from the chunk
       // (PostgreSQL refuses to update a row twice in one statement), the earliest.
-      const rowsOf = table.earliest === undefined ? `SELECT ${names} FROM ${staging}` : `SELECT DISTINCT ON (${table.key.join(', ')}) ${names} FROM ${staging} ORDER BY ${[...table.key, table.earliest].join(', ')}`;
-      await client.query(`INSERT INTO ${this.#s}.${table.table} AS t (${names}) ${rowsOf} ${onConflict(table, 't')}`);
+      const rowsOf =
+        table.earliest === undefined
+          ? `SELECT ${names} FROM ${staging}`
+          : `SELECT DISTINCT ON (${table.key.join(', ')}) ${names} FROM ${staging} ORDER BY ${table.key.join(', ')}, ${earliestOrder(table, '', BYTE_ORDER)}`;
+      await client.query(`INSERT INTO ${this.#s}.${table.table} AS t (${names}) ${rowsOf} ${onConflict(table, 't', BYTE_ORDER)}`);
       prepared.add(staging);
     });
   }

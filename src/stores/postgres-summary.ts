@@ -155,7 +155,8 @@ export async function postgresSummaryRows(
     // day): a few rows, not a scan; by segment, grouped by the dimensions as stored.
     q<ExposureCell>(`SELECT track_set_id AS "trackSetId", phase, ${daily ? 'day::text' : 'NULL'} AS day, track,
       SUM(users)::float8 AS users, MIN(first_at)::float8 AS first, MAX(last_at)::float8 AS last ${by === undefined ? '' : ', dimensions AS segment'}
-      FROM ${s}.tracks_exposure_counts ${where('')} GROUP BY 1, 2, 3, 4 ${by === undefined ? '' : ', dimensions'}`),
+      FROM ${s}.tracks_exposure_counts ${where('')} GROUP BY 1, 2, 3, 4 ${by === undefined ? '' : ', dimensions'}
+      HAVING SUM(users) <> 0`),
     !withMetrics
       ? Promise.resolve([])
       : reader.analysisRows<MetricCell & { unsettled: number }>(

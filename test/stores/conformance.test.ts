@@ -153,10 +153,18 @@ for (const kind of kinds) {
       const byPhase = users.phases.map((p) => [p.phase, Object.fromEntries(p.tracks.map((t) => [t.track, t.users]))]);
       assert.deepEqual(byPhase, [['p1', { a: 2, b: 0 }], ['p2', { a: 0, b: 1 }]]);
       assert.deepEqual(await store.readAssignments('early', ['u1', 'u2', 'u3']), new Map([['u1', 'a'], ['u2', 'b'], ['u3', 'a']]));
+      // One batch that replaces a stored exposure and adds a new unit (a review saw PostgreSQL
+      // count the new one twice: its update and insert triggers both ran).
+      await store.write([exposure('u2', 'a', 'p1', day + 5), exposure('u4', 'a', 'p1', day + 6)]);
+      const usersByPhase = async () => (await store.summarize()).find((s) => s.trackSetId === 'early')!.phases.map((p) => p.tracks.map((t) => t.users));
+      assert.deepEqual(await usersByPhase(), [[4, 0], [0, 0]]);
       // Written again (a replay), nothing moves.
       await store.write([exposure('u1', 'b', 'p2', day + 200), exposure('u1', 'a', 'p1', day + 10)]);
-      const usersByPhase = async () => (await store.summarize()).find((s) => s.trackSetId === 'early')!.phases.map((p) => p.tracks.map((t) => t.users));
-      assert.deepEqual(await usersByPhase(), [[2, 0], [0, 1]]);
+      assert.deepEqual(await usersByPhase(), [[4, 0], [0, 0]]);
+      // Two exposures of one unit in the same millisecond: the smaller event id wins, in every store.
+      await store.write([{ kind: 'exposure', eventId: 'tie-y', trackSetId: 'early', track: 'b', unit: 'u5', phase: 'p1', at: day + 7 }]);
+      await store.write([{ kind: 'exposure', eventId: 'tie-X', trackSetId: 'early', track: 'a', unit: 'u5', phase: 'p1', at: day + 7 }]);
+      assert.equal((await store.readAssignments('early', ['u5'])).get('u5'), 'a', "'tie-X' < 'tie-y' byte by byte");
       await store.close();
       // A fresh store, one batch whose two copies of a unit fall in two statements (SQLite writes
       // 100 rows a statement, in unit order, and counts a statement's rows itself when it stored

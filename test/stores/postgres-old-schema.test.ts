@@ -39,7 +39,7 @@ test('a PostgreSQL store of schema version 9 is read as it is; one of version 8 
 
   const eight = postgresStore(postgresUrl!, { schema: await schemaAt(8) });
   try {
-    await assert.rejects(eight.summarize({ daily: false }), /schema version 8, older than this tracks \(10\); it is upgraded when a process of this version first records to it/);
+    await assert.rejects(eight.summarize({ daily: false }), /schema version 8, older than this tracks \(\d+\); it is upgraded when a process of this version first records to it/);
   } finally {
     await eight.close();
   }

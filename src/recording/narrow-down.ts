@@ -42,8 +42,9 @@ export async function narrowDown<Part>(batch: Part, steps: NarrowingSteps<Part>,
   let probe: RefusalProbe<Part> | undefined;
   // The events refused alone, in batch order (what waits is put back in that order): for a
   // reason retrying cannot fix, or (the probe's suspects) a refusal that may pass.
-  const alone: { part: Part; failure: unknown; forGood: boolean }[] = [];
-  let wroteSome = false;
+  // `writesBefore`: the writes this narrowing had made when it was refused.
+  const alone: { part: Part; failure: unknown; forGood: boolean; writesBefore: number }[] = [];
+  let writes = 0;
   while (parts.length > 0) {
     const part = parts.shift()!;
     const events = steps.events(part);
@@ -52,7 +53,7 @@ export async function narrowDown<Part>(batch: Part, steps: NarrowingSteps<Part>,
     if (failure === undefined) steps.written(part);
     if (steps.stopped()) return [];
     if (failure === undefined) {
-      wroteSome = true;
+      writes++;
       probeWrote(probe);
       continue;
     }
@@ -61,36 +62,35 @@ export async function narrowDown<Part>(batch: Part, steps: NarrowingSteps<Part>,
       if (!refusals.goesOn(probe, failure)) return [...alone.map((a) => a.part), part, ...parts];
     }
     if (events.length > 1) parts.unshift(...steps.halves(part));
-    else alone.push({ part, failure, forGood: !isTransient(failure) });
+    else alone.push({ part, failure, forGood: !isTransient(failure), writesBefore: writes });
   }
   if (probe !== undefined) refusals.end(probe);
-  if (!wroteSome) {
-    // Every part of the batch refused: nothing says these events are at fault (the store may
-    // refuse every write: a revoked privilege, a trigger or CHECK of yours for a while). They
-    // wait, but for an event refused for good that RefusalNarrowing finds at fault.
-    const waiting: Part[] = [];
-    for (const { part, failure, forGood } of alone) {
+  // Each event refused alone, in order. One refused for good after which a write went through
+  // is tried alone once more (quarantined if refused again): refused while a refusal of
+  // everything was ending, it is written now. One after which nothing was written may be the
+  // store's doing (a revoked privilege, a trigger or CHECK of yours refusing every row for a
+  // while, starting during the narrowing): it waits, unless RefusalNarrowing finds it at fault.
+  // A refusal that may pass (a suspect) is tried alone a few times when any part was written,
+  // else it waits.
+  const waiting: Part[] = [];
+  for (let i = 0; i < alone.length; i++) {
+    const { part, failure, forGood, writesBefore } = alone[i]!;
+    if (forGood ? writes === writesBefore : writes === 0) {
       if (!forGood || !refusals.refusedForGood(steps.events(part)[0]!.eventId, failure)) waiting.push(part);
       else {
         await steps.quarantine(part, failure);
         if (steps.stopped()) return [];
       }
+      continue;
     }
-    return waiting;
-  }
-  // Some part was written: each event refused alone is tried alone again, now (once for a
-  // failure retrying cannot fix, a few times for a refusal), so that one refused while the store
-  // refused everything, before it took writes again, is written rather than set aside.
-  for (let i = 0; i < alone.length; i++) {
-    const { part, failure, forGood } = alone[i]!;
     const verdict = await triedAlone(steps.write, steps.events(part), forGood ? 1 : undefined);
     if (verdict === 'written') steps.written(part);
     if (steps.stopped()) return [];
     if (verdict === 'written') continue;
     // The store now fails for a reason waiting fixes: the events left wait with this one,
     // untried (each try would cost a write, up to writeTimeout, against a store that is down).
-    if (verdict === 'waits') return alone.slice(i).map((a) => a.part);
+    if (verdict === 'waits') return [...waiting, ...alone.slice(i).map((a) => a.part)];
     await steps.quarantine(part, forGood ? failure : refusedAlone(messageOf(failure)));
   }
-  return [];
+  return waiting;
 }

@@ -11,8 +11,8 @@ const MAX_PAUSE_MS = 600_000;
 /** Refused events remembered as waiting (see RefusalNarrowing.refusedForGood). */
 const MAX_REFUSED_WAITING = 10_000;
 /**
- * The longest events refused for good wait while batches are refused whole and the store takes
- * nothing (a trigger or CHECK refusing every row for a while): then they are quarantined.
+ * The longest an event refused for good waits while the store takes nothing after its refusal
+ * (a trigger or CHECK refusing every row for a while): then it is quarantined.
  */
 export const REFUSED_WAIT_MS = 10_000;
 /** Tries of a suspect alone before it is quarantined: a store failing now and then writes it on one. */
@@ -48,11 +48,8 @@ export class RefusalNarrowing {
   readonly #pause = new Backoff(PAUSE_MS, MAX_PAUSE_MS);
   /** Writes the store has taken: a refused event waiting is the event's fault once this grows. */
   #taken = 0;
-  /** Events refused alone for a reason retrying cannot fix, waiting: #taken when they were. */
-  readonly #refusedWaiting = new Map<string, number>();
-  /** Since when batches have been refused whole, some for good, with no write taken ( #takenThen then). */
-  #refusedSince: number | undefined;
-  #takenThen = 0;
+  /** Events refused alone for a reason retrying cannot fix, waiting: #taken and the time when they were first. */
+  readonly #refusedWaiting = new Map<string, { readonly taken: number; readonly since: number }>();
   /** The failure of the last batch whose events refused for good wait, until the delivery takes it. */
   #waitingFor: unknown;
   readonly #refusedWaitMs: number;
@@ -69,23 +66,21 @@ export class RefusalNarrowing {
   }
 
   /**
-   * Whether `eventId`, refused alone for a reason retrying cannot fix while no part of its
-   * batch was written, is the event's fault: it was refused so on an earlier try too and the
-   * store has taken other events since (a store refusing every event takes none), or batches
-   * have been refused whole for {@link REFUSED_WAIT_MS} with nothing taken (so refused events
-   * at the head cannot block the events behind them for longer). Else it waits, remembered.
+   * Whether `eventId`, refused alone for a reason retrying cannot fix with no write taken after
+   * it, is the event's fault: it was refused so on an earlier try too and the store has taken
+   * other events since (a store refusing every event takes none), or it has been refused so
+   * for {@link REFUSED_WAIT_MS} (so refused events at the head cannot block the events behind
+   * them for longer). Else it waits, remembered.
    */
   refusedForGood(eventId: string, failure: unknown): boolean {
-    const at = this.#refusedWaiting.get(eventId);
-    this.#refusedWaiting.delete(eventId);
-    if (at !== undefined && this.#taken > at) return true;
     const now = monotonicNow();
-    if (this.#refusedSince === undefined || this.#takenThen !== this.#taken) {
-      this.#refusedSince = now;
-      this.#takenThen = this.#taken;
+    const first = this.#refusedWaiting.get(eventId);
+    if (first !== undefined && (this.#taken > first.taken || now - first.since >= this.#refusedWaitMs)) {
+      this.#refusedWaiting.delete(eventId);
+      return true;
     }
-    if (now - this.#refusedSince >= this.#refusedWaitMs) return true;
-    this.#refusedWaiting.set(eventId, this.#taken);
+    this.#refusedWaiting.delete(eventId);
+    this.#refusedWaiting.set(eventId, { taken: this.#taken, since: first?.since ?? now });
     // Bounded: an event spilled, dropped or written elsewhere would stay here for good.
     if (this.#refusedWaiting.size > MAX_REFUSED_WAITING) this.#refusedWaiting.delete(this.#refusedWaiting.keys().next().value!);
     this.#waitingFor = failure;

@@ -176,6 +176,30 @@ test('events refused for good at the head wait at most refusedWaitMs while the s
   assert.deepEqual(again.log.quarantined.map((q) => q.id), ['e0', 'e1']);
 });
 
+test('a refusal of every row that starts part-way through a narrowing sets nothing aside: the events refused after the last write wait', async () => {
+  // A review saw 498 good events of a batch of 500 quarantined when such a window began after its first written part.
+  const batch = events(8);
+  let n = 0;
+  const refused = new StoreError('refused by a trigger', { transient: false, code: 'P0001' });
+  // The batch is refused (e3 is bad), its first quarter written, then every row refused.
+  const { steps, log } = stepsOver((b) => (++n === 3 && b.every((e) => e.eventId === 'e0' || e.eventId === 'e1') ? undefined : refused));
+  const waiting = await narrowDown(batch, steps, new RefusalNarrowing());
+  assert.deepEqual(log.written, ['e0', 'e1']);
+  assert.deepEqual(log.quarantined, []);
+  assert.deepEqual(waiting.flat().map((e) => e.eventId), ['e2', 'e3', 'e4', 'e5', 'e6', 'e7']);
+});
+
+test('the wait of an event refused for good is its own: an event refused for the first time waits, whatever waited before it', async () => {
+  const refusals = new RefusalNarrowing(50);
+  const refused = () => new StoreError('refused by a trigger', { transient: false, code: 'P0001' });
+  const [first, later] = events(2);
+  assert.deepEqual(await narrowDown([first!], stepsOver(refused).steps, refusals), [[first]]);
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  const next = stepsOver(refused);
+  assert.deepEqual(await narrowDown([later!], next.steps, refusals), [[later]], 'refused for the first time: it waits');
+  assert.deepEqual(next.log.quarantined, []);
+});
+
 test('stopped during a write: nothing more is written, set aside or left waiting', async () => {
   const batch = events(8);
   const { steps, log } = stepsOver((b) => {

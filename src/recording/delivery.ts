@@ -372,7 +372,7 @@ export class Delivery {
         this.#giveUpWrites.signal,
       );
       this.#retry.succeed();
-      this.#refusals.wrote(undefined);
+      this.#refusals.wrote(undefined, events);
       return undefined;
     } catch (error) {
       this.#refusals.wrote(error ?? new Error('the store failed without an error'));

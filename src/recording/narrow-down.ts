@@ -1,7 +1,7 @@
 import type { RecordedEvent } from '../model/events.js';
 import { isTransient } from '../model/store-error.js';
 import { messageOf } from '../errors.js';
-import { probeWrote, refusedAlone, triedAlone } from './refusal-narrowing.js';
+import { kindsOf, probeWrote, refusedAlone, triedAlone } from './refusal-narrowing.js';
 import type { RefusalNarrowing, RefusalProbe } from './refusal-narrowing.js';
 
 /**
@@ -42,9 +42,12 @@ export async function narrowDown<Part>(batch: Part, steps: NarrowingSteps<Part>,
   let probe: RefusalProbe<Part> | undefined;
   // The events refused alone, in batch order (what waits is put back in that order): for a
   // reason retrying cannot fix, or (the probe's suspects) a refusal that may pass.
-  // `writesBefore`: the writes this narrowing had made when it was refused.
+  // `writesBefore`: the parts holding its kind of event written before it was refused.
   const alone: { part: Part; failure: unknown; forGood: boolean; writesBefore: number }[] = [];
   let writes = 0;
+  // By kind of event: the parts written that held one, and the smallest of them.
+  const writesOf = new Map<RecordedEvent['kind'], number>();
+  const smallestOf = new Map<RecordedEvent['kind'], readonly RecordedEvent[]>();
   while (parts.length > 0) {
     const part = parts.shift()!;
     const events = steps.events(part);
@@ -54,6 +57,10 @@ export async function narrowDown<Part>(batch: Part, steps: NarrowingSteps<Part>,
     if (steps.stopped()) return [];
     if (failure === undefined) {
       writes++;
+      for (const kind of kindsOf(events)) {
+        writesOf.set(kind, (writesOf.get(kind) ?? 0) + 1);
+        if ((smallestOf.get(kind)?.length ?? Infinity) > events.length) smallestOf.set(kind, events);
+      }
       probeWrote(probe);
       continue;
     }
@@ -62,21 +69,34 @@ export async function narrowDown<Part>(batch: Part, steps: NarrowingSteps<Part>,
       if (!refusals.goesOn(probe, failure)) return [...alone.map((a) => a.part), part, ...parts];
     }
     if (events.length > 1) parts.unshift(...steps.halves(part));
-    else alone.push({ part, failure, forGood: !isTransient(failure), writesBefore: writes });
+    else alone.push({ part, failure, forGood: !isTransient(failure), writesBefore: writesOf.get(events[0]!.kind) ?? 0 });
   }
   if (probe !== undefined) refusals.end(probe);
-  // Each event refused alone, in order. One refused for good after which a write went through
-  // is tried alone once more (quarantined if refused again): refused while a refusal of
-  // everything was ending, it is written now. One after which nothing was written may be the
-  // store's doing (a revoked privilege, a trigger or CHECK of yours refusing every row for a
-  // while, starting during the narrowing): it waits, unless RefusalNarrowing finds it at fault.
+  // Each event refused alone, in order. One refused for good is the event's fault only if the
+  // store takes events of its kind after refusing it (a trigger or CHECK of yours may refuse
+  // every row of a table for a while, even from part-way through this narrowing): when a part
+  // holding its kind was written after its refusal, or, if none was but one was before, when
+  // that part written again (the store skips it) goes through now, it is tried alone once more
+  // and quarantined if refused again; else it waits, unless RefusalNarrowing finds it at fault.
   // A refusal that may pass (a suspect) is tried alone a few times when any part was written,
   // else it waits.
+  const takesNow = new Map<RecordedEvent['kind'], boolean>();
   const waiting: Part[] = [];
   for (let i = 0; i < alone.length; i++) {
     const { part, failure, forGood, writesBefore } = alone[i]!;
-    if (forGood ? writes === writesBefore : writes === 0) {
-      if (!forGood || !refusals.refusedForGood(steps.events(part)[0]!.eventId, failure)) waiting.push(part);
+    const event = steps.events(part)[0]!;
+    let evidence = forGood ? (writesOf.get(event.kind) ?? 0) > writesBefore : writes > 0;
+    if (forGood && !evidence && smallestOf.has(event.kind)) {
+      let takes = takesNow.get(event.kind);
+      if (takes === undefined) {
+        takes = (await steps.write(smallestOf.get(event.kind)!)) === undefined;
+        takesNow.set(event.kind, takes);
+        if (steps.stopped()) return [];
+      }
+      evidence = takes;
+    }
+    if (!evidence) {
+      if (!forGood || !refusals.refusedForGood(event, failure)) waiting.push(part);
       else {
         await steps.quarantine(part, failure);
         if (steps.stopped()) return [];

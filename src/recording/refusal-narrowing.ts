@@ -46,9 +46,13 @@ export class RefusalNarrowing {
   #refusals = 0;
   /** After a probe that found no part written: 30 s, doubling up to 10 minutes. */
   readonly #pause = new Backoff(PAUSE_MS, MAX_PAUSE_MS);
-  /** Writes the store has taken: a refused event waiting is the event's fault once this grows. */
-  #taken = 0;
-  /** Events refused alone for a reason retrying cannot fix, waiting: #taken and the time when they were first. */
+  /**
+   * Writes the store has taken, by the kinds of event they held: a refused event waiting is
+   * the event's fault once the count of its kind grows (a store refusing one table, a trigger
+   * on conversions, takes exposures all the while).
+   */
+  readonly #taken = new Map<RecordedEvent['kind'], number>();
+  /** Events refused alone for a reason retrying cannot fix, waiting: the writes of their kind taken and the time when they were first. */
   readonly #refusedWaiting = new Map<string, { readonly taken: number; readonly since: number }>();
   /** The failure of the last batch whose events refused for good wait, until the delivery takes it. */
   #waitingFor: unknown;
@@ -59,28 +63,30 @@ export class RefusalNarrowing {
     this.#refusedWaitMs = refusedWaitMs;
   }
 
-  /** Notes a write's outcome: its failure, or undefined when it went through. */
-  wrote(failure: unknown): void {
+  /** Notes a write's outcome: its failure, or undefined when it went through (with the events it wrote). */
+  wrote(failure: unknown, events: readonly RecordedEvent[] = []): void {
     this.#refusals = failure !== undefined && isRefusal(failure) ? this.#refusals + 1 : 0;
-    if (failure === undefined) this.#taken++;
+    if (failure === undefined) for (const kind of kindsOf(events)) this.#taken.set(kind, (this.#taken.get(kind) ?? 0) + 1);
   }
 
   /**
-   * Whether `eventId`, refused alone for a reason retrying cannot fix with no write taken after
-   * it, is the event's fault: it was refused so on an earlier try too and the store has taken
-   * other events since (a store refusing every event takes none), or it has been refused so
+   * Whether `event`, refused alone for a reason retrying cannot fix with no write of its kind
+   * taken after it, is the event's fault: it was refused so on an earlier try too and the store
+   * has taken other events of its kind since (a store refusing every event takes none), or it has been refused so
    * for {@link REFUSED_WAIT_MS} (so refused events at the head cannot block the events behind
    * them for longer). Else it waits, remembered.
    */
-  refusedForGood(eventId: string, failure: unknown): boolean {
+  refusedForGood(event: RecordedEvent, failure: unknown): boolean {
     const now = monotonicNow();
+    const { eventId } = event;
+    const taken = this.#taken.get(event.kind) ?? 0;
     const first = this.#refusedWaiting.get(eventId);
-    if (first !== undefined && (this.#taken > first.taken || now - first.since >= this.#refusedWaitMs)) {
+    if (first !== undefined && (taken > first.taken || now - first.since >= this.#refusedWaitMs)) {
       this.#refusedWaiting.delete(eventId);
       return true;
     }
     this.#refusedWaiting.delete(eventId);
-    this.#refusedWaiting.set(eventId, { taken: this.#taken, since: first?.since ?? now });
+    this.#refusedWaiting.set(eventId, { taken, since: first?.since ?? now });
     // Bounded: an event spilled, dropped or written elsewhere would stay here for good.
     if (this.#refusedWaiting.size > MAX_REFUSED_WAITING) this.#refusedWaiting.delete(this.#refusedWaiting.keys().next().value!);
     this.#waitingFor = failure;
@@ -144,4 +150,16 @@ export async function triedAlone(write: (events: readonly RecordedEvent[]) => Pr
 /** The reason an event refused alone is quarantined with: the store's, and why it is the event's. */
 export function refusedAlone(message: string): Error {
   return new Error(`${message} (refused alone on every try, while the events written beside it were taken)`);
+}
+
+/** The kinds of event among `events`. */
+export function kindsOf(events: readonly RecordedEvent[]): Set<RecordedEvent['kind']> {
+  const kinds = new Set<RecordedEvent['kind']>();
+  let last: RecordedEvent['kind'] | undefined;
+  for (const event of events) {
+    if (event.kind === last) continue;
+    last = event.kind;
+    kinds.add(last);
+  }
+  return kinds;
 }

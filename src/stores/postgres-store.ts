@@ -243,7 +243,7 @@ export class PostgresStore implements Store {
     try {
       const rows = await this.#read<{ name: string } & QueryResultRow>(
         // Every distinct dimensions the set's exposures carry is a row of the counts (per track and day).
-        `SELECT DISTINCT k AS name FROM (SELECT DISTINCT dimensions FROM ${this.#s}.tracks_exposure_counts WHERE track_set_id = $1 AND dimensions <> '') e,
+        `SELECT DISTINCT k AS name FROM (SELECT dimensions FROM ${this.#s}.tracks_exposure_counts WHERE track_set_id = $1 AND dimensions <> '' GROUP BY dimensions HAVING SUM(users) <> 0) e,
           jsonb_object_keys(e.dimensions::jsonb) k ORDER BY 1`,
         [trackSetId],
         options,

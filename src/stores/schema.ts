@@ -523,8 +523,9 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   // Version 11: an exposure replaced by an earlier one of its unit (the store keeps the
   // earliest, EVENT_TABLES' \`earliest\`) moves one user from its group to the other's: a delta
   // in this backend's shard (a group's shards are summed; one summing to 0 is left out by the
-  // reads), where the recount of the whole set after an update cost a scan of the set, counted
-  // the rows an INSERT ... ON CONFLICT DO UPDATE inserted twice, and raced with another writer's.
+  // reads; a row of 0 is kept, as it may hold the group's lowered first_at), where the recount
+  // of the whole set after an update cost a scan of the set, counted the rows an INSERT ... ON
+  // CONFLICT DO UPDATE inserted twice, and raced with another writer's.
   `
   CREATE OR REPLACE FUNCTION {s}.tracks_move_exposures() RETURNS trigger LANGUAGE plpgsql AS $$
   BEGIN
@@ -533,10 +534,9 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
         SELECT track_set_id, track, COALESCE(phase, '') AS phase, COALESCE(dimensions, '') AS dimensions, (at / 86400000)::integer AS day, -1 AS n, at FROM moved_from
         UNION ALL
         SELECT track_set_id, track, COALESCE(phase, ''), COALESCE(dimensions, ''), (at / 86400000)::integer, 1, at FROM moved_to
-      ) d GROUP BY 1, 2, 3, 4, 5 HAVING SUM(n) <> 0 ORDER BY 1, 2, 3, 4, 5
+      ) d GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
       ON CONFLICT (track_set_id, track, phase, dimensions, day, shard) DO UPDATE SET users = t.users + excluded.users,
         first_at = LEAST(t.first_at, excluded.first_at), last_at = GREATEST(t.last_at, excluded.last_at);
-    DELETE FROM {s}.tracks_exposure_counts WHERE shard = pg_backend_pid() % 64 AND users = 0;
     RETURN NULL;
   END $$;
   DROP TRIGGER IF EXISTS tracks_recount_updated_from ON {s}.tracks_exposures;

@@ -117,8 +117,8 @@ test('an event refused alone waits until the store takes others: then, refused a
   assert.deepEqual(waiting, [[lone]]);
   // Refused alone again with no write taken between: it still waits.
   assert.deepEqual(await narrowDown([lone!], stepsOver(poison).steps, refusals), [[lone]]);
-  // Another path's write goes through (as delivery tells the narrowing after every write).
-  refusals.wrote(undefined);
+  // Another path's write of the same kind of event goes through (as delivery tells the narrowing after every write).
+  refusals.wrote(undefined, events(3).slice(1));
   const again = stepsOver(poison);
   assert.deepEqual(await narrowDown([lone!], again.steps, refusals), []);
   assert.deepEqual(again.log.quarantined, [{ id: 'e0', message: 'value too long' }]);
@@ -198,6 +198,32 @@ test('the wait of an event refused for good is its own: an event refused for the
   const next = stepsOver(refused);
   assert.deepEqual(await narrowDown([later!], next.steps, refusals), [[later]], 'refused for the first time: it waits');
   assert.deepEqual(next.log.quarantined, []);
+});
+
+test('an event refused for good last in its batch, after every other part was written, is quarantined at once: a written part, written again, shows the store takes writes', async () => {
+  // A review saw such an event wait 10 s (and a flush with it) when nothing was written after it.
+  const batch = events(6);
+  const { steps, log } = stepsOver((b) => (b.some((e) => e.eventId === 'e5') ? new StoreError('value too long', { transient: false, code: '22001' }) : undefined));
+  assert.deepEqual(await narrowDown(batch, steps, new RefusalNarrowing()), []);
+  assert.deepEqual(log.quarantined, [{ id: 'e5', message: 'value too long' }]);
+  assert.deepEqual([...log.written].sort(), ['e0', 'e1', 'e2', 'e3', 'e4']);
+});
+
+test('a store refusing one kind of event (a trigger on conversions) while it takes the others: the refused kind waits, none quarantined', async () => {
+  // A review saw 1,344 good conversions quarantined while a trigger refused conversions for 3 s and exposures were written.
+  const exposures: RecordedEvent[] = Array.from({ length: 4 }, (_, i) => ({ kind: 'exposure', eventId: `x${i}`, trackSetId: 's', track: 'a', unit: `u${i}`, at: 1_700_000_000_000 + i }));
+  const batch = [...events(4), ...exposures];
+  const refusals = new RefusalNarrowing();
+  const { steps, log } = stepsOver((b) => (b.some((e) => e.kind === 'conversion') ? new StoreError('conversions refused', { transient: false, code: 'P0001' }) : undefined));
+  const waiting = await narrowDown(batch, steps, refusals);
+  assert.deepEqual(log.quarantined, []);
+  assert.deepEqual(log.written, ['x0', 'x1', 'x2', 'x3']);
+  assert.deepEqual(waiting.flat().map((e) => e.eventId), ['e0', 'e1', 'e2', 'e3']);
+  // Exposures written meanwhile by another batch say nothing about the conversions either.
+  refusals.wrote(undefined, exposures);
+  const again = stepsOver((b) => (b.some((e) => e.kind === 'conversion') ? new StoreError('conversions refused', { transient: false, code: 'P0001' }) : undefined));
+  assert.equal((await narrowDown(waiting.flat(), again.steps, refusals)).flat().length, 4);
+  assert.deepEqual(again.log.quarantined, []);
 });
 
 test('stopped during a write: nothing more is written, set aside or left waiting', async () => {

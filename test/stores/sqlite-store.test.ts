@@ -239,7 +239,9 @@ test('exposure counts are kept by triggers: duplicates count once; rows any tool
   const store = sqliteStore(path);
   const exposure = (unit: string, track: string, at: number): RecordedEvent => ({ kind: 'exposure', eventId: `e-${unit}`, trackSetId: 'counted', track, unit, at, phase: 'p1' });
   await store.write([exposure('new-1', 'a', day + 86_400_000), exposure('new-2', 'b', day + 86_400_000)]);
-  await store.write([exposure('new-1', 'a', day + 86_400_000), { ...exposure('old-0', 'a', day), eventId: 'again' }]); // duplicates: ignored, not counted
+  // Duplicates: ignored, not counted (old-0 again at the same time, with an event id after its
+  // own: of two exposures of one millisecond the smaller id is kept).
+  await store.write([exposure('new-1', 'a', day + 86_400_000), { ...exposure('old-0', 'a', day), eventId: 'z-again' }]);
   const users = async () => {
     const sums = await store.summarize({ trackSetId: 'counted', daily: false });
     return Object.fromEntries(sums[0]!.tracks.map((t) => [t.track, t.users]));

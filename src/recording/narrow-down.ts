@@ -45,9 +45,8 @@ export async function narrowDown<Part>(batch: Part, steps: NarrowingSteps<Part>,
   // `writesBefore`: the parts holding its kind of event written before it was refused.
   const alone: { part: Part; failure: unknown; forGood: boolean; writesBefore: number }[] = [];
   let writes = 0;
-  // By kind of event: the parts written that held one, and the smallest of them.
+  // By kind of event: the parts written that held one.
   const writesOf = new Map<RecordedEvent['kind'], number>();
-  const smallestOf = new Map<RecordedEvent['kind'], readonly RecordedEvent[]>();
   while (parts.length > 0) {
     const part = parts.shift()!;
     const events = steps.events(part);
@@ -57,10 +56,7 @@ export async function narrowDown<Part>(batch: Part, steps: NarrowingSteps<Part>,
     if (steps.stopped()) return [];
     if (failure === undefined) {
       writes++;
-      for (const kind of kindsOf(events)) {
-        writesOf.set(kind, (writesOf.get(kind) ?? 0) + 1);
-        if ((smallestOf.get(kind)?.length ?? Infinity) > events.length) smallestOf.set(kind, events);
-      }
+      for (const kind of kindsOf(events)) writesOf.set(kind, (writesOf.get(kind) ?? 0) + 1);
       probeWrote(probe);
       continue;
     }
@@ -75,26 +71,17 @@ export async function narrowDown<Part>(batch: Part, steps: NarrowingSteps<Part>,
   // Each event refused alone, in order. One refused for good is the event's fault only if the
   // store takes events of its kind after refusing it (a trigger or CHECK of yours may refuse
   // every row of a table for a while, even from part-way through this narrowing): when a part
-  // holding its kind was written after its refusal, or, if none was but one was before, when
-  // that part written again (the store skips it) goes through now, it is tried alone once more
-  // and quarantined if refused again; else it waits, unless RefusalNarrowing finds it at fault.
+  // holding its kind was written after its refusal, it is tried alone once more and
+  // quarantined if refused again; else it waits, unless RefusalNarrowing finds it at fault.
+  // (Not a written part written again as a test: a store that skips duplicates before what
+  // refuses, a callback deduplicating on eventId or an AFTER trigger, would take it whatever.)
   // A refusal that may pass (a suspect) is tried alone a few times when any part was written,
   // else it waits.
-  const takesNow = new Map<RecordedEvent['kind'], boolean>();
   const waiting: Part[] = [];
   for (let i = 0; i < alone.length; i++) {
     const { part, failure, forGood, writesBefore } = alone[i]!;
     const event = steps.events(part)[0]!;
-    let evidence = forGood ? (writesOf.get(event.kind) ?? 0) > writesBefore : writes > 0;
-    if (forGood && !evidence && smallestOf.has(event.kind)) {
-      let takes = takesNow.get(event.kind);
-      if (takes === undefined) {
-        takes = (await steps.write(smallestOf.get(event.kind)!)) === undefined;
-        takesNow.set(event.kind, takes);
-        if (steps.stopped()) return [];
-      }
-      evidence = takes;
-    }
+    const evidence = forGood ? (writesOf.get(event.kind) ?? 0) > writesBefore : writes > 0;
     if (!evidence) {
       if (!forGood || !refusals.refusedForGood(event, failure)) waiting.push(part);
       else {

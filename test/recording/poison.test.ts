@@ -266,6 +266,24 @@ test('one event the store refuses for good, in a quiet service: tried again with
   await close();
 });
 
+test('a flush waiting for an event the store refuses for good, with nothing of its kind taken, has it spilled at once, not at its deadline', { timeout: 30_000 }, async () => {
+  // A review saw flush() take its whole timeout (10 s by default) for one bad conversion in a quiet service.
+  const outbox = join(dir, 'refused-flush.outbox');
+  const store = callbackStore((events) => {
+    if (events.some((e) => e.kind === 'conversion' && e.unit === 'refused')) throw new StoreError('refused by a trigger', { transient: false, code: 'P0001' });
+  });
+  // A flush deadline far beyond the test's timeout: only a spill at once lets this flush end.
+  configure({ store, outbox, retryDelay: 50, flushTimeout: 120_000 });
+  convert({ key: 'refused', metric: 'buy' });
+  const result = await flush();
+  const after = stats();
+  await close();
+  assert.deepEqual(result, { complete: true, pending: 0 });
+  assert.equal(after.spilled, 1, 'in the outbox, its drain judges it later');
+  assert.equal(after.quarantined, 0);
+  assert.equal(outboxRows(outbox), 1);
+});
+
 /** An outbox file as an earlier process (or version) left it: these rows, as text, in order. */
 function seedOutbox(path: string, rows: readonly string[]): void {
   const db = new BetterSqlite3(path);

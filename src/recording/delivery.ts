@@ -332,36 +332,11 @@ export class Delivery {
    */
   async #deliver(batch: Batch): Promise<Outcome> {
     const waiting = await narrowDown(batch, this.#batchSteps, this.#refusals);
-    const refused = this.#waitForRefused(this.#retry);
     if (waiting.length === 0) return 'written';
     this.counts.retried += waiting.reduce((n, b) => n + b.events.length, 0);
-    if (refused && (await this.#spillForFlush(waiting))) return 'transient';
     this.#buffer.putBack(waiting);
     this.#wake();
     return 'transient';
-  }
-
-  /**
-   * Events refused for good wait (up to 10 s) while the store takes nothing of their kind: a
-   * flush waiting for them has them spilled now, not at its deadline (the outbox's drain judges
-   * them later). False, and nothing done, when there is no outbox ready or no flush waits.
-   */
-  async #spillForFlush(parts: readonly Batch[]): Promise<boolean> {
-    const outbox = this.#outbox;
-    if (outbox === undefined || this.#outboxOpening !== undefined || this.#stopped || this.#flushingUntil <= monotonicNow()) return false;
-    if (!parts.every((part) => this.#buffer.holds(part))) return false;
-    const events = parts.flatMap((part) => part.events);
-    try {
-      await withDeadline(this.#options.writeTimeout, `spilling ${events.length} events to the outbox ${outbox.path}`, (call) => outbox.spill(events, call));
-    } catch (error) {
-      this.#reportFailure('spill', error);
-      return false;
-    }
-    if (this.#stopped) return true; // the recorder's last spill takes these too: a copy twice in the outbox is stored once
-    this.counts.spilled += events.length;
-    this.#outboxEmpty = false;
-    for (const part of parts) this.#settle(part);
-    return true;
   }
 
   /** How narrowing handles a batch taken from the buffer: settled when written or quarantined. */
@@ -396,7 +371,7 @@ export class Delivery {
         this.#giveUpWrites.signal,
       );
       this.#retry.succeed();
-      this.#refusals.wrote(undefined, events);
+      this.#refusals.wrote(undefined);
       return undefined;
     } catch (error) {
       this.#refusals.wrote(error ?? new Error('the store failed without an error'));
@@ -553,7 +528,6 @@ export class Delivery {
             // The outbox keeps its events until they are removed: a close() does not end this early.
             stopped: () => false,
           }, this.#refusals);
-    this.#waitForRefused(this.#drainRetry);
     if (waiting.length > 0) return 'failed';
     let removed: number | undefined | void;
     try {
@@ -569,22 +543,6 @@ export class Delivery {
     this.#quarantinedFromOutbox.clear();
     this.#drainRetry.succeed();
     return 'more';
-  }
-
-  /**
-   * When the narrowing just done left events refused for good waiting (every part of the batch
-   * refused: the store may refuse everything for a while): `backoff` waits, as after a
-   * transient failure, and the failure is reported; the outbox is made ready for a spill.
-   */
-  #waitForRefused(backoff: Backoff): boolean {
-    const failure = this.#refusals.takeWaiting();
-    if (failure === undefined) return false;
-    this.#openOutbox();
-    backoff.fail();
-    const now = monotonicNow();
-    if (backoff === this.#retry && this.#flushingUntil > now) this.#retry.notAfter(now + Math.max(this.#options.retryDelay, (this.#flushingUntil - now) / 2));
-    this.#reportFailure('write', failure);
-    return true;
   }
 
   /** The outbox failed to read or remove: reported, and left alone for a while (doubling up to a minute). */

@@ -72,8 +72,8 @@ export function memoryStore(): MemoryStore {
         // A unit's earliest exposure is kept, as the SQL stores keep it (EVENT_TABLES' `earliest`).
         if (event.kind === 'exposure') {
           const at = exposureAt.get(key)!;
-          const stored = events[at] as ExposureEvent;
-          if (event.at < stored.at || (event.at === stored.at && event.eventId < stored.eventId)) {
+          const kept = events[at] as ExposureEvent;
+          if (event.at < kept.at || (event.at === kept.at && event.eventId < kept.eventId)) {
             events[at] = event;
             exposures.set(exposureKey(event.trackSetId, event.unit), event);
           }

@@ -207,6 +207,27 @@ export function weightsFromJson(json: string): Map<string, number> {
 }
 
 /**
+ * Whether `event` comes before `kept` in `table`'s `earliest` order (false for a table without
+ * one): the row a store keeps of two with one key. Text compares by code unit, which is byte
+ * order for the ASCII event ids it breaks ties on.
+ *
+ * @example
+ * ```ts
+ * comesFirst(EVENT_TABLES.exposure, earlierCopy, stored); // true: the earlier copy replaces it
+ * ```
+ */
+export function comesFirst(table: EventTable, event: RecordedEvent, kept: RecordedEvent): boolean {
+  if (table.earliest === undefined) return false;
+  const a = table.row(event as never);
+  const b = table.row(kept as never);
+  for (const name of table.earliest) {
+    const i = table.columns.findIndex((c) => c.name === name);
+    if (a[i] !== b[i]) return a[i]! < b[i]!;
+  }
+  return false;
+}
+
+/**
  * The `ON CONFLICT` clause of an INSERT into `table`, the same in SQLite and PostgreSQL (`t`:
  * the table's alias): skip a row whose key is stored, or, for a table that keeps the earliest
  * row of a key, replace the stored row with an earlier one.

@@ -3,7 +3,8 @@ import { declarationOf } from '../model/metrics.js';
 import { NO_SEGMENT } from '../model/dimensions.js';
 import type { MetricDeclaration } from '../model/metrics.js';
 import { assertStorable } from '../model/check-event.js';
-import { uniqueKeyOf } from '../model/event-tables.js';
+import { EVENT_TABLES, comesFirst, uniqueKeyOf } from '../model/event-tables.js';
+import type { EventTable } from '../model/event-tables.js';
 import type { StickyAssignment, StickyFilter, Store } from '../model/store.js';
 import { percentileRank } from '../model/caps.js';
 import type { CapRequest } from '../model/caps.js';
@@ -58,8 +59,8 @@ export function memoryStore(): MemoryStore {
   const events: RecordedEvent[] = [];
   const stored = new Set<string>();
   const exposures = new Map<string, ExposureEvent>();
-  /** Where each exposure's row is in `events`, by its unique key. */
-  const exposureAt = new Map<string, number>();
+  /** Where each event of a table that keeps the earliest of a key is in `events`, by its unique key. */
+  const earliestAt = new Map<string, number>();
   const controls = new Map<string, ControlState>();
   let created = false;
   const exposureKey = (trackSetId: string, unit: string) => `${trackSetId}\u0000${unit}`;
@@ -68,24 +69,18 @@ export function memoryStore(): MemoryStore {
     created = true;
     for (const event of batch) {
       const key = uniqueKeyOf(event);
+      const table = EVENT_TABLES[event.kind] as EventTable;
       if (stored.has(key)) {
-        // A unit's earliest exposure is kept, as the SQL stores keep it (EVENT_TABLES' `earliest`).
-        if (event.kind === 'exposure') {
-          const at = exposureAt.get(key)!;
-          const kept = events[at] as ExposureEvent;
-          if (event.at < kept.at || (event.at === kept.at && event.eventId < kept.eventId)) {
-            events[at] = event;
-            exposures.set(exposureKey(event.trackSetId, event.unit), event);
-          }
-        }
-        continue;
+        // The earlier of two rows of one key is kept where the table says so (exposures), as the SQL stores keep it.
+        const at = earliestAt.get(key);
+        if (at === undefined || !comesFirst(table, event, events[at]!)) continue;
+        events[at] = event;
+      } else {
+        stored.add(key);
+        if (table.earliest !== undefined) earliestAt.set(key, events.length);
+        events.push(event);
       }
-      stored.add(key);
-      if (event.kind === 'exposure') {
-        exposures.set(exposureKey(event.trackSetId, event.unit), event);
-        exposureAt.set(key, events.length);
-      }
-      events.push(event);
+      if (event.kind === 'exposure') exposures.set(exposureKey(event.trackSetId, event.unit), event);
     }
   };
 

@@ -2,6 +2,7 @@ import { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { runForced } from '../core/forcing.js';
 import { runInScope } from '../core/request-scope.js';
+import { keepCookies } from './kept-cookies.js';
 import { reportUnknownForced, requestPlanner } from './request-tracks.js';
 import type { RequestReader, TracksAdapterOptions } from './request-tracks.js';
 
@@ -21,6 +22,8 @@ const EXPRESS: RequestReader<Request, Response> = {
   setCookie: (_req, res, cookie) => {
     if (res.headersSent) return false;
     res.append('Set-Cookie', cookie);
+    // A handler's res.setHeader('Set-Cookie', ...) after the run would replace it.
+    keepCookies(res, cookie);
     return true;
   },
 };

@@ -3,6 +3,7 @@ import { runForced } from '../core/forcing.js';
 import { TracksError, messageOf } from '../errors.js';
 import { runInScope } from '../core/request-scope.js';
 import type { ScopeState } from '../core/request-scope.js';
+import { cookieList, keepCookies } from './kept-cookies.js';
 import { reportUnknownForced, requestPlanner } from './request-tracks.js';
 import type { RequestReader, TracksAdapterOptions } from './request-tracks.js';
 
@@ -49,48 +50,6 @@ const FASTIFY: RequestReader<FastifyRequest, FastifyReply> = {
     return true;
   },
 };
-
-const KEEPS_COOKIES = Symbol('tracks.keepsCookies');
-
-/**
- * For a response carrying a new visitor's cookie (other requests cost nothing), the cookies
- * the application set on the raw response and ours all go out. A set-cookie list given to
- * writeHead (Fastify's own, or a hijacking route's) or to setHeader replaces the raw one: so
- * writeHead's takes the raw cookies in, and setHeader keeps ours (and, for Fastify's list,
- * which holds ours, the raw ones too).
- */
-function keepCookies(raw: object, ours: string): void {
-  const response = raw as {
-    writeHead: (...args: unknown[]) => unknown;
-    setHeader: (name: string, value: unknown) => unknown;
-    getHeader(name: string): unknown;
-    [KEEPS_COOKIES]?: true;
-  };
-  if (response[KEEPS_COOKIES]) return;
-  response[KEEPS_COOKIES] = true;
-  const union = (first: readonly string[], then: readonly string[]) => [...first, ...then.filter((cookie) => !first.includes(cookie))];
-  const { writeHead, setHeader } = response;
-  response.writeHead = function (this: unknown, ...args: unknown[]): unknown {
-    // writeHead(status[, message][, headers]): Fastify passes its list as a plain object.
-    const headers = args.slice(1).find((a): a is Record<string, unknown> => typeof a === 'object' && a !== null && !Array.isArray(a));
-    const name = headers === undefined ? undefined : Object.keys(headers).find((key) => key.toLowerCase() === 'set-cookie');
-    if (headers !== undefined && name !== undefined) headers[name] = union(cookieList(response.getHeader('set-cookie')), cookieList(headers[name]));
-    return Reflect.apply(writeHead, this, args);
-  };
-  response.setHeader = function (this: unknown, name: string, value: unknown): unknown {
-    if (typeof name === 'string' && name.toLowerCase() === 'set-cookie') {
-      const given = cookieList(value);
-      value = given.includes(ours) ? union(cookieList(response.getHeader('set-cookie')), given) : [...given, ours];
-    }
-    return Reflect.apply(setHeader, this, [name, value]);
-  };
-}
-
-/** A set-cookie header's value as a list of cookies. */
-function cookieList(value: unknown): string[] {
-  if (value === undefined || value === null) return [];
-  return (Array.isArray(value) ? value : [value]).map(String);
-}
 
 /**
  * Fastify plugin: every request runs in a tracks scope, so `new DelayTracks()` with no key

@@ -174,3 +174,53 @@ test("Express: a context function that throws does not take the key with it: the
     await close();
   }
 });
+
+test('Express: a new visitor’s cookie survives the handler setting its own cookies after the run (setHeader, res.set, res.cookie, writeHead), and theirs go out too', async () => {
+  const app = express();
+  app.use(tracks({ anonymousKey: true }));
+  // The `cookie` package's own usage: a plain setHeader, which replaces the header's list.
+  app.get('/set-header', (_req, res) => {
+    const name = new AdapterDelayTracks().name;
+    res.setHeader('Set-Cookie', 'theme=dark');
+    res.send(name);
+  });
+  app.get('/before', (_req, res) => {
+    res.setHeader('Set-Cookie', 'sid=abc; HttpOnly');
+    res.send(new AdapterDelayTracks().name);
+  });
+  app.get('/res-set', (_req, res) => {
+    const name = new AdapterDelayTracks().name;
+    res.set('Set-Cookie', ['a=1', 'b=2']);
+    res.send(name);
+  });
+  app.get('/res-cookie', (_req, res) => {
+    const name = new AdapterDelayTracks().name;
+    res.cookie('theme', 'dark');
+    res.cookie('lang', 'fr');
+    res.send(name);
+  });
+  app.get('/write-head', (_req, res) => {
+    const name = new AdapterDelayTracks().name;
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Set-Cookie': 'theirs=1' });
+    res.end(name);
+  });
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const names = async (path: string) => (await fetch(`${url}${path}`)).headers.getSetCookie().map((c) => c.split('=')[0]).sort();
+    assert.deepEqual(await names('/set-header'), ['theme', 'tracks_visitor']);
+    assert.deepEqual(await names('/before'), ['sid', 'tracks_visitor']);
+    assert.deepEqual(await names('/res-set'), ['a', 'b', 'tracks_visitor']);
+    assert.deepEqual(await names('/res-cookie'), ['lang', 'theme', 'tracks_visitor']);
+    assert.deepEqual(await names('/write-head'), ['theirs', 'tracks_visitor']);
+    // The visitor keeps one key: the cookie they were given is the one their runs used.
+    const first = await fetch(`${url}/set-header`);
+    const visitor = first.headers.getSetCookie().find((c) => c.startsWith('tracks_visitor='))!.split(';')[0]!;
+    const again = await fetch(`${url}/set-header`, { headers: { cookie: visitor } });
+    assert.deepEqual(again.headers.getSetCookie(), ['theme=dark'], 'a returning visitor gets no new id');
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+});

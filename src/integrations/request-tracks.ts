@@ -7,7 +7,7 @@ import { lazyScopeState } from '../core/request-scope.js';
 import type { ScopeState } from '../core/request-scope.js';
 import { TracksError } from '../errors.js';
 import { MIN_DISTINCT_SECRET_UNITS } from '../recording/recorder-options.js';
-import { checkOptionNames } from '../core/suggest.js';
+import { checkOptionNames, nearestName } from '../core/suggest.js';
 import { visitorId } from './visitor-id.js';
 
 /**
@@ -67,7 +67,12 @@ export interface TracksAdapterOptions<Req, Context = unknown> {
    * `x-tracks-force-secret`. Without it, or with a wrong secret, the header is refused (403).
    */
   readonly forceSecret?: string | undefined;
-  /** Track sets the force header may name before this process has run them (others are known once used). */
+  /**
+   * The track sets QA may force: known from the start, so a wrong track of theirs is refused
+   * with 400 before they first run, and so is a force header naming an id that is neither
+   * listed nor run by this process yet. Left out, an unknown id is forced all the same (the set
+   * may first run in that request) unless it is a near miss of a known id.
+   */
   readonly trackSets?: readonly TrackSetClass[] | undefined;
 }
 
@@ -178,7 +183,7 @@ export function requestPlanner<Req, Res, Context>(
       if (given === undefined || !timingSafeEqual(digest(given), secret)) {
         return { refuse: { status: 403, message: `${FORCE_HEADER} is refused: ${FORCE_SECRET_HEADER} is missing or wrong` } };
       }
-      const parsed = parseForce(header);
+      const parsed = parseForce(header, options.trackSets !== undefined);
       if (typeof parsed === 'string') return { refuse: { status: 400, message: parsed } };
       forced = parsed.forced;
       if (parsed.unknownSets.length > 0) unknownSets = parsed.unknownSets;
@@ -228,7 +233,7 @@ export function reportUnknownForced(adapter: string, ids: readonly string[]): vo
     const known = knownTrackSetIds();
     process.emitWarning(
       `${adapter}: ${FORCE_HEADER} named the track set ${quoted(id)}, which no set in this process has run, even by the end of the request` +
-        `${known.length > 0 ? ` (it knows ${known.map(quoted).join(', ')})` : ''}; check the id (the static id of the class). Sets listed in the adapter's trackSets are known from the start, so a wrong track of theirs is refused with 400`,
+        `${known.length > 0 ? ` (it knows ${known.map(quoted).join(', ')})` : ''}; check the id (the static id of the class). Give the adapter its sets (trackSets: [...]) to have a wrong id, or a wrong track of a set not run yet, refused with 400`,
       { code: 'TRACKS_UNKNOWN_FORCED_SET' },
     );
   }
@@ -269,11 +274,13 @@ function lateCookie(adapter: string): void {
 
 /**
  * `delay=long,pricing=price_adjusted_by_0` as tracks by set id, or what is wrong. A set this
- * process knows has its track checked now; one it has not run yet may be first used in this
- * request (a QA request to a freshly started service), so it is let through, as
- * `forceTracks` lets it, and listed in `unknownSets`.
+ * process knows has its track checked now. An id it does not know is refused when it is a near
+ * miss of a known one (a typo, within two edits) or when the adapter was given its sets
+ * (`listed`: trackSets names what QA may force before a first run); otherwise the set may be
+ * first used in this request (a QA request to a freshly started service), so it is let
+ * through, as `forceTracks` lets it, and listed in `unknownSets`.
  */
-function parseForce(header: string): { forced: Record<string, string>; unknownSets: string[] } | string {
+function parseForce(header: string, listed: boolean): { forced: Record<string, string>; unknownSets: string[] } | string {
   const forced = Object.create(null) as Record<string, string>;
   const unknownSets: string[] = [];
   if (header.replace(/[\s,]/g, '') === '') return `${FORCE_HEADER} is empty; write set=track pairs, like delay=long,pricing=price_adjusted_by_0`;
@@ -285,12 +292,33 @@ function parseForce(header: string): { forced: Record<string, string>; unknownSe
     const track = at < 0 ? '' : pair.slice(at + 1).trim();
     if (id === '' || track === '') return `${FORCE_HEADER} has ${quoted(pair)}; write set=track pairs, like delay=long,pricing=price_adjusted_by_0`;
     const tracks = knownTracksOf(id);
-    if (tracks === undefined) unknownSets.push(id);
-    else if (!tracks.includes(track)) return `${FORCE_HEADER}: ${quoted(id)} has no track ${quoted(track)}; its tracks are ${tracks.map(quoted).join(', ')}`;
+    if (tracks === undefined) {
+      const refused = unknownSetProblem(id, listed);
+      if (refused !== undefined) return refused;
+      unknownSets.push(id);
+    } else if (!tracks.includes(track)) return `${FORCE_HEADER}: ${quoted(id)} has no track ${quoted(track)}; its tracks are ${tracks.map(quoted).join(', ')}`;
     if (forced[id] !== undefined) return `${FORCE_HEADER} names the track set ${quoted(id)} twice; force one track per set`;
     forced[id] = track;
   }
   return { forced, unknownSets };
+}
+
+/** Why an id no set of this process has is refused up front, or undefined when it may be a set not run yet. */
+function unknownSetProblem(id: string, listed: boolean): string | undefined {
+  const known = knownTrackSetIds();
+  // Edits allowed grow with the id, so that short ids (a, b) are never taken for typos of each other.
+  const near = nearestName(id, known, (name) => (name.length < 4 ? 0 : name.length < 8 ? 1 : 2));
+  if (near !== undefined) {
+    return (
+      `${FORCE_HEADER}: no track set has the id ${quoted(id)}; did you mean ${quoted(near)}? ` +
+      `(If ${quoted(id)} is a set this process has not run yet, list its class in the adapter's trackSets so that it is known from the start.)`
+    );
+  }
+  if (!listed) return undefined;
+  return (
+    `${FORCE_HEADER}: no track set has the id ${quoted(id)}; the sets QA can force here are ${known.map(quoted).join(', ')} ` +
+    `(the adapter's trackSets and those this process has run). Check the id (the static id of the class), or list its class in trackSets`
+  );
 }
 
 function digest(text: string): Buffer {

@@ -146,8 +146,13 @@ export function adapterSuite(framework: string, start: StartApp): void {
     const named = warnings.filter((w) => (w as Error & { code?: string }).code === 'TRACKS_UNKNOWN_FORCED_SET');
     assert.equal(named.length, 1, 'said once');
     assert.match(named[0]!.message, /x-tracks-force named the track set 'nosuchset', which no set in this process has run, even by the end of the request \(it knows .*'adapter-delay'/);
-    // It promises nothing the adapter does not do: an unknown id is never refused, listed sets or not.
-    assert.match(named[0]!.message, /; check the id \(the static id of the class\)\. Sets listed in the adapter's trackSets are known from the start, so a wrong track of theirs is refused with 400$/);
+    assert.match(named[0]!.message, /; check the id \(the static id of the class\)\. Give the adapter its sets \(trackSets: \[\.\.\.\]\) to have a wrong id, or a wrong track of a set not run yet, refused with 400$/);
+    // A near miss of a set the process knows is a typo: refused, with the set meant.
+    const nearMiss = await get('/catalog', { 'x-user': 'qa', 'x-tracks-force': 'adapter-dealy=long', 'x-tracks-force-secret': SECRET });
+    assert.deepEqual(
+      [nearMiss.status, nearMiss.body],
+      [400, "x-tracks-force: no track set has the id 'adapter-dealy'; did you mean 'adapter-delay'? (If 'adapter-dealy' is a set this process has not run yet, list its class in the adapter's trackSets so that it is known from the start.)"],
+    );
     assert.equal((await get('/catalog', { 'x-tracks-force': 'adapter-delay', 'x-tracks-force-secret': SECRET })).status, 400);
     // Never silently ignored, even with the right secret: a set named twice, or nothing named.
     const twice = await get('/catalog', { 'x-tracks-force': 'adapter-delay=long,adapter-delay=short', 'x-tracks-force-secret': SECRET });
@@ -162,6 +167,19 @@ export function adapterSuite(framework: string, start: StartApp): void {
       const refused = await get('/catalog', { 'x-tracks-force': empty, 'x-tracks-force-secret': SECRET });
       assert.equal(refused.status, 400, `${JSON.stringify(empty)}`);
       assert.match(refused.body as string, /x-tracks-force is empty/);
+    }
+  });
+
+  test(`${framework}: given its sets (trackSets), the adapter refuses a QA header naming an id none of them has, with 400`, async () => {
+    const listed = await start({ header: 'x-user', plan: 'x-plan', adapter: { withKeyAndContext: true, forceSecret: SECRET, trackSets: [AdapterDelayTracks] } });
+    try {
+      const refused = await get('/catalog', { 'x-user': 'qa', 'x-tracks-force': 'nosuchset=a', 'x-tracks-force-secret': SECRET }, listed);
+      assert.equal(refused.status, 400);
+      assert.match(refused.body as string, /^x-tracks-force: no track set has the id 'nosuchset'; the sets QA can force here are .*'adapter-delay'.*Check the id \(the static id of the class\), or list its class in trackSets$/);
+      const forced = await get('/catalog', { 'x-user': 'qa', 'x-tracks-force': 'adapter-delay=long', 'x-tracks-force-secret': SECRET }, listed);
+      assert.deepEqual([forced.status, (forced.body as { track: string }).track], [200, 'long']);
+    } finally {
+      await listed.close();
     }
   });
 

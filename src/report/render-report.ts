@@ -291,6 +291,14 @@ function segmentLines(set: TrackSetResult): string[] {
   const isRate = new Set(goals.filter((m) => m.type === 'conversion').map((m) => m.metric));
   const mismatched = segments.values.filter((v) => v.srm?.mismatch);
   if (mismatched.length > 0) lines.push(`  ! sample-ratio mismatch in ${mismatched.map((v) => `${text(v.value)} (${pText(v.srm!.pValue)})`).join(', ')}`);
+  if (metrics.length === 0) {
+    // No conversion yet: each segment's users and sample-ratio check are what there is to see
+    // (an assignment or recording problem in one segment shows before any result does).
+    const rows = segments.values.flatMap((segment) =>
+      segment.tracks.map((t) => [clip(text(segment.value), 20), clip(text(t.name), 20), count(t.users), t.isBaseline && segment.srm ? formatP(segment.srm.pValue) : '']),
+    );
+    lines.push('', table([text(segments.dimension), 'track', 'users', 'SRM p'], rows));
+  }
   for (const metric of metrics) {
     const rows: string[][] = [];
     for (const segment of segments.values) {

@@ -303,3 +303,24 @@ test('a Δ in a segment row alone still gets the footnote that says what Δ is',
   assert.match(text, /Δ\+0\.147/);
   assert.match(text.replace(/\s+/g, ' '), footnote);
 });
+
+test('--by before any conversion: the text report still shows each segment’s users per track and its sample-ratio check', async () => {
+  const store = memoryStore();
+  configure({ store, outbox: false });
+  for (let i = 0; i < 2000; i++) new CheckoutTracks({ key: `early-${i}`, context: { shopper: { country: COUNTRIES[i % 4]!, plan: 'free' } } }).run();
+  await flush();
+  await close();
+  const report = await reportBy(store, 'country');
+  const segments = report.trackSets[0]!.segments!;
+  const text = renderReport(report);
+  assert.match(text, /By country \(4 segments; p adj across every segment\)/);
+  const heading = text.split('\n').findIndex((line) => /^\s+country\s+track\s+users\s+SRM p\s*$/.test(line));
+  assert.ok(heading > 0, `a table of segments, tracks, users and SRM p:\n${text}`);
+  for (const v of segments.values) {
+    for (const t of v.tracks) {
+      const row = new RegExp(`^\\s+${v.value}\\s+${t.name}\\s+${t.users.toLocaleString('en-US')}\\b`, 'm');
+      assert.match(text, row, `${v.value} / ${t.name}`);
+    }
+  }
+  assert.equal(segments.values.reduce((n, v) => n + v.users, 0), 2000);
+});

@@ -79,6 +79,13 @@ export function assertConversions(name: string, stats: SufficientStatistics): vo
  */
 export function assertPossibleSquares(name: string, sumField: string, squaresField: string, n: number, sum: number, sumSquares: number): void {
   if (n === 0) return;
+  // Every variance is sumSquares - sum²/n: a sum whose square is past a double's range (values
+  // near 1e154) would give Infinity - Infinity, and a false "zero variance", not an answer.
+  if (!Number.isFinite(sum * sum)) {
+    throw new TracksError(
+      `${name}.${sumField} (${sum}) is too large to square in a double (its square passes 1.8e308); scale the values down (to thousands, millions) before comparing: a lift's relative figures do not change`,
+    );
+  }
   const least = (sum * sum) / n;
   if (sumSquares < least - 1e-7 * Math.max(least, sumSquares)) {
     throw new TracksError(

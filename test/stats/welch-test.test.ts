@@ -77,6 +77,14 @@ test('welchTest: bad arguments throw TracksError naming the argument', () => {
   assert.throws(() => welchTest(some, some, { kind: 'ratio' as never }), (e: unknown) =>
     e instanceof TracksError && /^welchTest: kind must be 'mean' or 'proportion', got 'ratio'/.test(e.message));
   assert.throws(() => welchTest(some, some, null as never), (e: unknown) => e instanceof TracksError && /^welchTest: options must be an object/.test(e.message));
+  // A sum whose square passes a double's range (values near 1e154, sumSquares still finite) is
+  // named, not answered with a false "both tracks have zero variance" (Infinity - Infinity).
+  const n = 1e6;
+  const huge = { n, sum: (n / 2) * 1e150 + (n / 2) * 2e150, sumSquares: (n / 2) * 1e300 + (n / 2) * 4e300 };
+  assert.ok(Number.isFinite(huge.sumSquares));
+  for (const call of [() => welchTest(huge, some), () => lift(some, huge), () => cupedLift({ ...huge, covariateSum: 0, covariateSumSquares: 0, crossSum: 0 }, { ...some, covariateSum: 0, covariateSumSquares: 0, crossSum: 0 })]) {
+    assert.throws(call, (e: unknown) => e instanceof TracksError && /\.sum \(1\.5e\+156\) is too large to square in a double .*; scale the values down/.test(e.message));
+  }
 });
 
 test('values near 1e100 give the same answer as the same values near 1 (the squared errors are squared again in the degrees of freedom, past the largest double)', () => {

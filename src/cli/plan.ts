@@ -1,7 +1,7 @@
-import { sampleSize } from '../stats/sample-size.js';
+import { MAX_CUPED_CORRELATION, sampleSize } from '../stats/sample-size.js';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
-import { numberFlag, parse } from './parse.js';
+import { decimalOf, numberFlag, parse } from './parse.js';
 
 const usage = `Usage: tracks plan --baseline <rate> --mde <relative> [options]
 
@@ -41,7 +41,12 @@ export const planCommand: Command = {
     if (values.mde === undefined) throw new UsageError('--mde is required, e.g. --mde 0.1 to detect a 10% relative change');
     const tracks = numberFlag('tracks', values.tracks, 2, 2, 1000, 'whole');
     const dailyUsers = values.daily === undefined ? undefined : numberFlag('daily', values.daily, 0, 1, Number.MAX_SAFE_INTEGER, 'whole');
-    const cupedCorrelation = numberFlag('cuped-correlation', values['cuped-correlation'], 0, 0, 0.999);
+    const rho = values['cuped-correlation'];
+    // A negative correlation reduces the variance as much as its opposite: said, not just refused.
+    if (rho !== undefined && /^-(\d+\.?\d*|\.\d+)$/.test(rho) && decimalOf(rho.slice(1)) <= MAX_CUPED_CORRELATION) {
+      throw new UsageError(`--cuped-correlation is '${rho}'; a negative correlation helps as much as a positive one: give ${rho.slice(1)}`);
+    }
+    const cupedCorrelation = numberFlag('cuped-correlation', rho, 0, 0, MAX_CUPED_CORRELATION);
     const input = {
       baseline: numberFlag('baseline', values.baseline, 0, 1e-9, 1 - 1e-9, 'share'),
       relativeMde: numberFlag('mde', values.mde, 0, -0.999999, 1000, 'share'),

@@ -48,15 +48,16 @@ export function table(header: readonly string[], rows: readonly (readonly string
   const gap = total(2) > WIDTH ? ' ' : '  ';
   const full = widths[0]!;
   widths[0] = Math.max(Math.min(full, 12), full - Math.max(0, total(gap.length) - WIDTH));
+  // Never so short that two names read the same: a wider table is better than a wrong row.
+  // Settled before the headers give up room below, so that they give what this takes back.
+  const distinct = (w: number) => new Set(rows.map((r) => clipMiddle(r[0] ?? '', w))).size === new Set(rows.map((r) => r[0] ?? '')).size;
+  while (widths[0]! < full && !distinct(widths[0]!)) widths[0]!++;
   // Still too wide: a header longer than its column's values gives up its excess (clipped).
   for (let c = 1; c < widths.length && total(gap.length) > WIDTH; c++) {
     const values = Math.max(8, ...rows.map((r) => (r[c] ?? '').length));
     // Narrowed, never widened: a column already under 8 keeps its width.
     widths[c] = Math.min(widths[c]!, Math.max(values, widths[c]! - (total(gap.length) - WIDTH)));
   }
-  // Never so short that two names read the same: a wider table is better than a wrong row.
-  const distinct = (w: number) => new Set(rows.map((r) => clipMiddle(r[0] ?? '', w))).size === new Set(rows.map((r) => r[0] ?? '')).size;
-  while (widths[0]! < full && !distinct(widths[0]!)) widths[0]!++;
   const line = (row: readonly string[]): string =>
     row
       .map((cell, c) => (c === 0 ? clipMiddle(cell, widths[0]!).padEnd(widths[0]!) : clip(cell, widths[c]!).padStart(widths[c]!)))

@@ -131,3 +131,13 @@ test('coveragePercent: a coverage to 3 digits, never 0% above 0, in the report a
     assert.equal(dashboardCoveragePercent(x), text);
   }
 });
+
+test('table: names that must stay apart take their room from a header longer than its values (a long metric name), and the table still fits 100 columns', () => {
+  const header = ['track', 'users', `metric_${'z'.repeat(25)}`, 'lift (CI)', 'p', 'p adj', 'P(better)'];
+  const rows = [1, 2, 3].map((n) => [`variant_${n}_yyyyyyyyyyyy`, '222', '35.14%', '+7.2% [-20.2%, +34.6%]', '0.59', '1.0', '70%']);
+  const lines = table(header, rows).split('\n');
+  for (const line of lines) assert.ok(line.length <= 100, `${line.length}: ${line}`);
+  const names = lines.slice(2).map((line) => line.trim().split(' ')[0]);
+  assert.equal(new Set(names).size, 3, names.join(' / '));
+  assert.ok(lines.every((line, i) => i < 2 || line.includes('+7.2% [-20.2%, +34.6%]') || line.includes('[')), 'numbers whole');
+});

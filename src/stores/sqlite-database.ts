@@ -291,8 +291,8 @@ export class SqliteDatabase {
 class Writer {
   readonly db: Database;
   readonly writeBatch: BetterSqlite3.Transaction<(events: readonly RecordedEvent[], mayCommit: () => boolean) => void>;
-  readonly writeControl: BetterSqlite3.Statement;
-  readonly writeControlIf: BetterSqlite3.Statement;
+  #writeControl: BetterSqlite3.Statement | undefined;
+  #writeControlIf: BetterSqlite3.Statement | undefined;
   readonly #path: string;
   readonly #identity: FileIdentity;
 
@@ -310,8 +310,17 @@ class Writer {
       for (const insert of inserts.values()) insert.finish();
       if (!mayCommit()) throw abandoned(path);
     });
-    this.writeControl = db.prepare(upsertControlSql('tracks_controls', () => '?'));
-    this.writeControlIf = db.prepare(upsertControlSql('tracks_controls', () => '?', '', true));
+  }
+
+  // Prepared when first used, not with the writer: preparing names its tables, and a store whose
+  // tracks_controls was dropped by hand would otherwise refuse every event, not just the
+  // control changes (as PostgreSQL's store does).
+  get writeControl(): BetterSqlite3.Statement {
+    return (this.#writeControl ??= this.db.prepare(upsertControlSql('tracks_controls', () => '?')));
+  }
+
+  get writeControlIf(): BetterSqlite3.Statement {
+    return (this.#writeControlIf ??= this.db.prepare(upsertControlSql('tracks_controls', () => '?', '', true)));
   }
 
   /** Throws when the file at the path is not the one this connection opened (removed or replaced). */

@@ -390,3 +390,40 @@ test('reading a closed store (tracks report) leaves no -wal or -shm file beside 
   }
   assert.deepEqual(beside(), []);
 });
+
+test('a store whose tracks_controls was dropped by hand still records every event; only control changes fail, naming the store', async () => {
+  const path = join(dir, 'no-controls.db');
+  const seeding = sqliteStore(path);
+  await seeding.write(sampleEvents().slice(0, 1));
+  await seeding.close();
+  new BetterSqlite3(path).exec('DROP TABLE tracks_controls').close();
+
+  class NoControlsTracks extends TrackSet {
+    static override id = 'no-controls';
+    static long_track() {}
+  }
+  const errors: unknown[] = [];
+  configure({ store: path, outbox: false, handleSignals: false, onError: (error) => errors.push(error) });
+  for (let i = 0; i < 500; i++) {
+    new NoControlsTracks({ key: `user-${i}` }).run();
+    if (i % 5 === 0) convert({ key: `user-${i}`, metric: 'purchase' });
+  }
+  await flush();
+  const { written, dropped } = stats();
+  await close();
+  const db = new BetterSqlite3(path, { readonly: true });
+  const exposures = (db.prepare("SELECT COUNT(*) AS n FROM tracks_exposures WHERE track_set_id = 'no-controls'").get() as { n: number }).n;
+  const conversions = (db.prepare("SELECT COUNT(*) AS n FROM tracks_conversions WHERE unit IN (SELECT unit FROM tracks_exposures WHERE track_set_id = 'no-controls')").get() as { n: number }).n;
+  db.close();
+  assert.deepEqual([exposures, conversions, dropped], [500, 100, 0], `written ${written}; errors: ${errors.map(String).join(' | ')}`);
+
+  const store = sqliteStore(path);
+  try {
+    await assert.rejects(
+      store.writeControl({ trackSetId: 'no-controls', stopped: true, epoch: 1 } as never),
+      (error: unknown) => error instanceof Error && error.message.includes(path) && /no such table: tracks_controls/.test(error.message),
+    );
+  } finally {
+    await store.close();
+  }
+});

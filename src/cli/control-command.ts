@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import type { Store } from '../model/store.js';
+import { StoreError } from '../model/store-error.js';
 import type { CliIo } from './command.js';
 import { UsageError } from './command.js';
 import { assertGivenOnce, usageErrorOf } from './parse.js';
@@ -16,9 +17,28 @@ export function onePositional(command: string, positionals: readonly string[]): 
   return positionals[0]!;
 }
 
-/** The store of `--store` or `$TRACKS_STORE`, checked as the reading commands check it (see openExistingStore). */
-export function controlStore(flag: string | undefined, io: CliIo): Store {
-  return openExistingStore(flag, io, (spec) => `give the file your processes record to (configure({ store: '${spec}' }))`);
+/**
+ * The store of `--store` or `$TRACKS_STORE`, checked as the reading commands check it (see
+ * openExistingStore), and holding tracks tables: a change written to a store no process has
+ * opened (a PostgreSQL URL whose ?schema= is misspelt, where writing would create the schema)
+ * would reach no process, even with --force, which is for a set not recorded yet.
+ */
+export async function controlStore(flag: string | undefined, io: CliIo, trackSetId: string): Promise<Store> {
+  const store = openExistingStore(flag, io, (spec) => `give the file your processes record to (configure({ store: '${spec}' }))`);
+  try {
+    // The set's own summary (what the command reads next anyway): TRACKS_NO_DATA when the store has no tables.
+    await store.summarize({ trackSetId, daily: false, metrics: false });
+  } catch (error) {
+    await store.close().catch(() => {});
+    if (error instanceof StoreError && error.code === 'TRACKS_NO_DATA') {
+      throw new UsageError(
+        `${store.description} holds no tracks tables, so no process records to it: check --store (the file, or the URL's ?schema=); ` +
+          'a store gets its tables when a process first records to it (configure({ store }))',
+      );
+    }
+    throw error;
+  }
+  return store;
 }
 
 /** Parses `<id> [--serve x] [--store y] [--force]`; parse errors become one-line usage errors. */

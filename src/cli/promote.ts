@@ -23,7 +23,7 @@ export const promote: Command = {
   async run(args, io) {
     const { values, positionals } = parseControlArgs('promote', args, false);
     const trackSetId = onePositional('promote', positionals);
-    const store = controlStore(values.store, io);
+    const store = await controlStore(values.store, io, trackSetId);
     let changed: boolean;
     let findings: string[] = [];
     try {

@@ -50,7 +50,7 @@ export const ramp: Command = {
     }
     const coverage = values.coverage === undefined ? undefined : coverageOf(values.coverage);
     const weights = values.weights === undefined ? undefined : weightsOf(values.weights);
-    const store = controlStore(values.store, io);
+    const store = await controlStore(values.store, io, trackSetId);
     let result;
     try {
       result = await rampTrackSet(store, trackSetId, { ...(coverage === undefined ? {} : { coverage }), ...(weights === undefined ? {} : { weights }) }, { force: values.force ?? false });

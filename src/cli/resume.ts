@@ -19,7 +19,7 @@ export const resume: Command = {
   async run(args, io) {
     const { values, positionals } = parseControlArgs('resume', args, false);
     const trackSetId = onePositional('resume', positionals);
-    const store = controlStore(values.store, io);
+    const store = await controlStore(values.store, io, trackSetId);
     let change: Awaited<ReturnType<typeof resumeTrackSet>>;
     let inShadow: boolean;
     try {

@@ -24,7 +24,7 @@ export const stop: Command = {
     const trackSetId = onePositional('stop', positionals);
     const serve = values.serve;
     if (serve !== undefined && serve.trim() === '') throw new UsageError('--serve is empty; name a track, or leave it out for the baseline');
-    const store = controlStore(values.store, io);
+    const store = await controlStore(values.store, io, trackSetId);
     let served: string;
     let changed: boolean;
     try {

@@ -3,7 +3,7 @@
 // with no flag; --control overrides it, and a wrong one is an error. Operations on a set the
 // store has never seen are errors, unless --force. Against real SQLite and PostgreSQL.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -11,7 +11,7 @@ import { ParamTrackSet, close, configure, convert, flush, simulateSplit, sqliteS
 import type { RecordingOptions } from '../../src/index.js';
 import { runCli } from '../../src/cli/run-cli.js';
 import { startDashboard } from '../../src/dashboard/dashboard-server.js';
-import { POSTGRES_SKIP, postgresUrl, schemasFor } from '../support/postgres.js';
+import { POSTGRES_SKIP, postgresUrl, schemasFor, sql } from '../support/postgres.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-baseline-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -152,6 +152,26 @@ test('tracks stop with no --serve makes every process serve the declared baselin
   // No process has published the set: the CLI cannot name its baseline, each process serves its class's.
   assert.match(forced.out, /every process serves its baseline \(each process's static control\)/);
   assert.equal((await cli('resume', 'not-deployed-yet', '--store', store, '--force')).code, 0);
+});
+
+test('stop, resume, ramp and promote, --force or not, refuse a store with no tracks tables (a misspelt ?schema=, an empty file) and create nothing there', { skip: postgresUrl === undefined ? POSTGRES_SKIP : false }, async () => {
+  const schema = schemaFor('typo');
+  const url = `${postgresUrl}${postgresUrl!.includes('?') ? '&' : '?'}schema=${schema}`;
+  const empty = join(dir, 'empty.db');
+  writeFileSync(empty, '');
+  for (const store of [url, empty]) {
+    for (const args of [['stop', 'delay'], ['resume', 'delay'], ['ramp', 'delay', '--coverage', '0.5'], ['promote', 'delay']]) {
+      for (const force of [[], ['--force']]) {
+        const result = await cli(...args, '--store', store, ...force);
+        const label = `${[...args, ...force].join(' ')} on ${store === url ? 'a missing schema' : 'an empty file'}`;
+        assert.equal(result.code, 2, `${label}: ${result.err}`);
+        assert.match(result.err, /holds no tracks tables, so no process records to it: check --store \(the file, or the URL's \?schema=\)/, label);
+      }
+    }
+  }
+  const [found] = await sql<{ n: string }>('SELECT COUNT(*) AS n FROM information_schema.schemata WHERE schema_name = $1', [schema]);
+  assert.equal(Number(found!.n), 0, 'the schema was not created');
+  assert.equal(statSync(empty).size, 0, 'the empty file stays empty');
 });
 
 test('tracks --version prints the version, and every command has --help', async () => {

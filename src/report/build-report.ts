@@ -537,7 +537,10 @@ function checkBaselines(sums: readonly TrackSetSums[], baselines: ReadonlyMap<st
     }
     const tracks = [...new Set([...(set.definition?.weights.keys() ?? []), ...set.tracks.map((t) => t.track)])];
     if (!tracks.includes(track)) {
-      throw new TracksError(`--control ${quoted(id)}=${quoted(track)}: ${quoted(id)} has no track ${quoted(track)}; its tracks are ${tracks.map(quoted).join(', ')}`);
+      throw new TracksError(
+        `--control ${quoted(id)}=${quoted(track)}: ${quoted(id)} has no track ${quoted(track)}; ` +
+          (tracks.length > 0 ? `its tracks are ${tracks.map(quoted).join(', ')}` : 'no process has recorded a run or a definition of it yet, so it has no track to compare with'),
+      );
     }
   }
 }

@@ -119,7 +119,7 @@ async function refuseLiveTest(store: Store, trackSetId: string): Promise<void> {
   const users = sums?.tracks.reduce((n, t) => n + t.users, 0) ?? 0;
   if (users === 0) return;
   throw new TracksError(
-    `${quoted(trackSetId)} is a live test (${users.toLocaleString('en-US')} users exposed) with no shadow runs in ${store.description}: promote turns a set declared with static shadow into a live test; ` +
+    `${quoted(trackSetId)} is a live test (${users.toLocaleString('en-US')} ${users === 1 ? 'user' : 'users'} exposed) with no shadow runs in ${store.description}: promote turns a set declared with static shadow into a live test; ` +
       'this one is live already (change it with tracks ramp, stop or resume)',
   );
 }

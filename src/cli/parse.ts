@@ -52,6 +52,13 @@ export function usageErrorOf(error: unknown, command: string, known: readonly st
   if (valueless !== undefined) {
     return new UsageError(`${valueless} needs a value, and the next argument is another option (a value starting with '-' is written ${valueless}=-x); see 'tracks ${command} --help'`);
   }
+  // Node's own wording, said in ours: what is wrong, then what to do.
+  const missing = /^Option '(-[^' ]+)[^']*' argument missing/.exec(message)?.[1];
+  if (missing !== undefined) return new UsageError(`${missing} needs a value, e.g. ${missing}=x or ${missing} x; see 'tracks ${command} --help'`);
+  const unexpected = /^Unexpected argument '(.*)'\. This command does not take positional arguments/.exec(message)?.[1];
+  if (unexpected !== undefined) {
+    return new UsageError(`unexpected argument '${escapeControl(unexpected)}': tracks ${command} takes options only (a value goes after its option, e.g. --store tracks.db); see 'tracks ${command} --help'`);
+  }
   const plain = message.replace(/^Unknown option/, 'unknown option').replace(/\. To specify a positional argument starting with a '-'.*$/, '');
   const given = /^unknown option '--?([^']+)'/.exec(plain)?.[1];
   const near = given === undefined || given.length <= 2 ? undefined : nearestName(given, known);

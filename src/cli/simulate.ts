@@ -59,6 +59,9 @@ export const simulateCommand: Command = {
     const [modulePath, extra] = positionals;
     if (modulePath === undefined) throw new UsageError('give the module that defines your track sets, e.g. tracks simulate ./dist/tracks.js');
     if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'; give one module`);
+    if (values.keys !== undefined && values.count !== undefined) {
+      throw new UsageError('--keys and --count are both given; give --keys for your own keys, or --count for that many synthetic ones');
+    }
     const keys = values.keys !== undefined ? readKeys(values.keys) : syntheticKeys(numberFlag('count', values.count, 100_000, 1, 10_000_000, 'whole'));
     const change = changeOf(values);
     let sets = await trackSetsIn(modulePath);

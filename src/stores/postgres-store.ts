@@ -871,7 +871,11 @@ function schemaInUrl(url: string): { url: string; schema: string | undefined } {
   } catch {
     return { url, schema: undefined }; // pg reports a malformed URL when it connects
   }
-  const schema = parsed.searchParams.get('schema');
+  const schemas = parsed.searchParams.getAll('schema');
+  if (schemas.length > 1) {
+    throw new TracksError(`postgresStore: the URL names ?schema= ${schemas.length} times (${schemas.map((s) => JSON.stringify(s)).join(', ')}); name one schema`);
+  }
+  const schema = schemas[0] ?? null;
   if (schema === null) return { url, schema: undefined };
   if (schema === '') throw new TracksError('postgresStore: the URL has an empty ?schema=; name a schema or leave the parameter out');
   parsed.searchParams.delete('schema');

@@ -34,6 +34,11 @@ test('bad flags exit 2 with one line naming the flag and the fix', async () => {
     [['report', '--store', store, '--phase', '7', '--trackset', 'delay'], /--phase 7 is not one of them \(give 1 to 1\)/],
     [['report', '--store', store, '--cuped-window', 'abc'], /--cuped-window is 'abc'; give a number from 0\.1 to 366/],
     [['report', '--store', dir], /--store .* is a folder; give the SQLite file in it, e\.g\. --store .*\/tracks\.db/],
+    // Node's parseArgs wording, said as ours: what is wrong and what to do.
+    [['report', '--store'], /^tracks report: --store needs a value, e\.g\. --store=x or --store x; see 'tracks report --help'$/],
+    [['report', '--store', store, 'extra'], /^tracks report: unexpected argument 'extra': tracks report takes options only .*; see 'tracks report --help'$/],
+    [['stop', 'delay', '--serve'], /^tracks stop: --serve needs a value/],
+    [['simulate', module, '--count', '10', '--keys', join(dir, 'keys.txt')], /--keys and --count are both given; give --keys for your own keys, or --count for that many synthetic ones/],
     // parseArgs keeps the last of a flag given twice: the first would be dropped without a word.
     [['plan', '--baseline', '0.05', '--mde', '0.1', '--mde', '0.2'], /--mde is given twice \('0\.1', then '0\.2'\); give it once/],
     [['report', '--store', store, '--store=other.db'], /--store is given twice .*; give it once/],

@@ -2,7 +2,7 @@
 // line) never holds a password, in any form pg would read one from; no server is needed.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { postgresStore } from '../../src/index.js';
+import { TracksError, postgresStore } from '../../src/index.js';
 
 const described = (url: string): string => postgresStore(url).description;
 
@@ -66,4 +66,13 @@ test('a URL that does not parse (a raw ? or # in the password) is masked up to i
     assert.doesNotMatch(description, /secret|cret|ret@/, url);
     assert.match(description, /^postgres:\/\/app:\*\*\*@/, url);
   }
+});
+
+test('a URL naming ?schema= twice is a TracksError, not the first one taken in silence; an empty one too', () => {
+  assert.throws(
+    () => postgresStore('postgres://db/tracks?schema=a&schema=b'),
+    (e: unknown) => e instanceof TracksError && e.message === 'postgresStore: the URL names ?schema= 2 times ("a", "b"); name one schema',
+  );
+  assert.throws(() => postgresStore('postgres://db/tracks?schema='), (e: unknown) => e instanceof TracksError && /empty \?schema=/.test(e.message));
+  assert.equal(postgresStore('postgres://db/tracks?schema=a').description, 'postgres://db/tracks?schema=a');
 });

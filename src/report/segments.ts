@@ -96,19 +96,31 @@ function groupSegments(segments: SegmentSums, analysed: ReadonlySet<string>): Ar
     .map(([value, phases]) => ({ value, phases: phases.filter((p) => analysed.has(p.phase)).map((p) => ({ phase: p.phase, tracks: [...p.tracks] })) }))
     .filter((e) => usersOf(e.phases) > 0)
     .sort((a, b) => usersOf(b.phases) - usersOf(a.phases) || (a.value < b.value ? -1 : 1));
-  // Users recorded without the dimension are always their own row, "(none)", never in 'other'.
-  const none = entries.filter((e) => e.value === NO_SEGMENT);
-  const named = entries.filter((e) => e.value !== OTHER_SEGMENT && e.value !== NO_SEGMENT);
-  const room = MAX_REPORTED_SEGMENTS - none.length;
+  // Users recorded without the dimension are always their own row, "(none)", never in 'other';
+  // a value recorded as "(none)" itself joins them (as one recorded as 'other' joins 'other'),
+  // so that the report never shows two rows of one name.
+  const isNone = (e: { value: string }) => e.value === NO_SEGMENT || e.value === NONE_SEGMENT_LABEL;
+  const none = entries.filter(isNone);
+  const named = entries.filter((e) => e.value !== OTHER_SEGMENT && !isNone(e));
+  const room = MAX_REPORTED_SEGMENTS - Math.min(1, none.length);
   const top = named.slice(0, room - (named.length > room || entries.some((e) => e.value === OTHER_SEGMENT) ? 1 : 0));
-  const shown = entries.filter((e) => top.includes(e) || none.includes(e));
-  const rest = entries.filter((e) => !shown.includes(e));
-  const groups = shown.map((e) => ({ value: e.value === NO_SEGMENT ? '(none)' : e.value, phases: e.phases }));
-  if (rest.length > 0) {
-    // 'other': the values beyond the ones shown, and those the recorder already grouped.
-    const byPhase = new Map<string, ArmSums[]>();
-    for (const e of rest) for (const p of e.phases) byPhase.set(p.phase, [...(byPhase.get(p.phase) ?? []), ...p.tracks]);
-    groups.push({ value: OTHER_SEGMENT, phases: [...byPhase].map(([phase, tracks]) => ({ phase, tracks: poolArms([{ tracks }]) })) });
+  const rest = entries.filter((e) => !top.includes(e) && !none.includes(e));
+  const groups: Array<{ value: string; phases: Array<{ phase: string; tracks: ArmSums[] }> }> = [];
+  for (const e of entries) {
+    if (top.includes(e)) groups.push(e);
+    else if (e === none[0]) groups.push(none.length === 1 ? { value: NONE_SEGMENT_LABEL, phases: e.phases } : pooled(NONE_SEGMENT_LABEL, none));
   }
+  // 'other': the values beyond the ones shown, and those the recorder already grouped.
+  if (rest.length > 0) groups.push(pooled(OTHER_SEGMENT, rest));
   return groups;
+}
+
+/** How the report names the users recorded without the dimension. */
+const NONE_SEGMENT_LABEL = '(none)';
+
+/** Segments pooled into one row named `value`, phase by phase. */
+function pooled(value: string, entries: readonly { readonly phases: readonly { readonly phase: string; readonly tracks: readonly ArmSums[] }[] }[]) {
+  const byPhase = new Map<string, ArmSums[]>();
+  for (const e of entries) for (const p of e.phases) byPhase.set(p.phase, [...(byPhase.get(p.phase) ?? []), ...p.tracks]);
+  return { value, phases: [...byPhase].map(([phase, tracks]) => ({ phase, tracks: poolArms([{ tracks }]) })) };
 }

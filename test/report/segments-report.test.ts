@@ -179,6 +179,33 @@ test('users without the dimension are always their own row, (none), even when th
   assert.equal(users.other, 48 + 46 + 44 + 42);
 });
 
+test('a value recorded as the text "(none)" joins the users without the dimension: one (none) row, never two of one name', async () => {
+  class Literal extends TrackSet<{ country?: string }> {
+    static override id = 'literal-none';
+    static override dimensions(context: { country?: string }) {
+      return { country: context.country };
+    }
+    static a_track() {}
+  }
+  const store = memoryStore();
+  configure({ store, outbox: false });
+  for (const [country, n] of [['(none)', 30], [undefined, 20], ['us', 60], ['other', 10]] as const) {
+    for (let i = 0; i < n; i++) void new Literal({ key: `${country ?? 'missing'}-${i}`, context: country === undefined ? {} : { country } }).name;
+  }
+  await flush();
+  await close();
+  const values = (await reportBy(store, 'country')).trackSets[0]!.segments!.values;
+  assert.deepEqual(
+    values.map((v) => [v.value, v.users]),
+    [
+      ['us', 60],
+      ['(none)', 50],
+      ['other', 10],
+    ],
+  );
+  assert.equal(new Set(values.map((v) => v.value)).size, values.length);
+});
+
 test('dimensions named __proto__, constructor or toString are kept and reported like any other, on SQLite', async () => {
   class Odd extends TrackSet<{ v: string }> {
     static override id = 'odd-dimensions';

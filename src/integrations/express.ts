@@ -2,7 +2,7 @@ import { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { runForced } from '../core/forcing.js';
 import { runInScope } from '../core/request-scope.js';
-import { keepCookies } from './kept-cookies.js';
+import { keepVisitorCookie } from './kept-cookies.js';
 import { reportUnknownForced, requestPlanner } from './request-tracks.js';
 import type { RequestReader, TracksAdapterOptions } from './request-tracks.js';
 
@@ -23,7 +23,7 @@ const EXPRESS: RequestReader<Request, Response> = {
     if (res.headersSent) return false;
     res.append('Set-Cookie', cookie);
     // A handler's res.setHeader('Set-Cookie', ...) after the run would replace it.
-    keepCookies(res, cookie);
+    keepVisitorCookie(res, cookie.slice(0, cookie.indexOf('=')), cookie);
     return true;
   },
 };

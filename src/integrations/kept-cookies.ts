@@ -7,10 +7,57 @@
  * user on every request.
  */
 
-const KEEPS_COOKIES = Symbol('tracks.keepsCookies');
+const KEEPS_VISITOR = Symbol('tracks.keepsVisitor');
 
 /**
  * Wraps `raw`'s writeHead and setHeader (once, on this response only: other requests cost
+ * nothing) so that a set-cookie list with no cookie of the visitor cookie's name gets ours
+ * added. A list that has one (ours, or ours rewritten by a middleware that adds `Partitioned`,
+ * or the application clearing it) is the application's choice and goes out as given, and so
+ * does every other cookie it leaves out: nothing it removed comes back. For Express, whose
+ * response is the raw one.
+ *
+ * @example
+ * ```ts
+ * res.appendHeader('set-cookie', ours);
+ * keepVisitorCookie(res, 'tracks_visitor', ours);
+ * res.setHeader('Set-Cookie', 'theme=dark'); // sends theme=dark and ours
+ * ```
+ */
+export function keepVisitorCookie(raw: object, name: string, ours: string): void {
+  const response = raw as { writeHead: (...args: unknown[]) => unknown; setHeader: (name: string, value: unknown) => unknown; [KEEPS_VISITOR]?: true };
+  if (response[KEEPS_VISITOR]) return;
+  response[KEEPS_VISITOR] = true;
+  const withOurs = (value: unknown): string[] | unknown => {
+    const given = cookieList(value);
+    return given.some((cookie) => cookieName(cookie) === name) ? value : [...given, ours];
+  };
+  const { writeHead, setHeader } = response;
+  response.writeHead = function (this: unknown, ...args: unknown[]): unknown {
+    // writeHead(status[, message][, headers]): its headers replace those of the same name set before.
+    const headers = args.slice(1).find((a): a is Record<string, unknown> => typeof a === 'object' && a !== null && !Array.isArray(a));
+    const key = headers === undefined ? undefined : Object.keys(headers).find((k) => k.toLowerCase() === 'set-cookie');
+    if (headers !== undefined && key !== undefined) headers[key] = withOurs(headers[key]);
+    return Reflect.apply(writeHead, this, args);
+  };
+  response.setHeader = function (this: unknown, header: string, value: unknown): unknown {
+    return Reflect.apply(setHeader, this, [header, typeof header === 'string' && header.toLowerCase() === 'set-cookie' ? withOurs(value) : value]);
+  };
+}
+
+/** A set-cookie string's cookie name (what comes before its first '='), trimmed. */
+function cookieName(cookie: string): string {
+  const at = cookie.indexOf('=');
+  return (at < 0 ? cookie : cookie.slice(0, at)).trim();
+}
+
+const KEEPS_COOKIES = Symbol('tracks.keepsCookies');
+
+/**
+ * Fastify's form: Fastify writes its own list of the reply's headers onto the raw response
+ * (each header set anew for a streamed reply, or given to writeHead), which would replace the
+ * cookies the application set on the raw response (a session middleware's). Wraps `raw`'s
+ * writeHead and setHeader (once, on this response only: other requests cost
  * nothing) so that the cookies already on the response and ours all go out: writeHead's list
  * takes the response's cookies in, and setHeader keeps ours (and, for a list that holds ours
  * already, as a framework's copy of the response's list does, the response's cookies too).

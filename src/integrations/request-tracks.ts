@@ -71,7 +71,7 @@ export interface TracksAdapterOptions<Req, Context = unknown> {
    * The track sets QA may force: known from the start, so a wrong track of theirs is refused
    * with 400 before they first run, and so is a force header naming an id that is neither
    * listed nor run by this process yet. Left out, an unknown id is forced all the same (the set
-   * may first run in that request) unless it is a near miss of a known id.
+   * may first run in that request), and named in a warning if no set has it by the request's end.
    */
   readonly trackSets?: readonly TrackSetClass[] | undefined;
 }
@@ -274,11 +274,10 @@ function lateCookie(adapter: string): void {
 
 /**
  * `delay=long,pricing=price_adjusted_by_0` as tracks by set id, or what is wrong. A set this
- * process knows has its track checked now. An id it does not know is refused when it is a near
- * miss of a known one (a typo, within two edits) or when the adapter was given its sets
- * (`listed`: trackSets names what QA may force before a first run); otherwise the set may be
- * first used in this request (a QA request to a freshly started service), so it is let
- * through, as `forceTracks` lets it, and listed in `unknownSets`.
+ * process knows has its track checked now. An id it does not know is refused when the adapter
+ * was given its sets (`listed`: trackSets names what QA may force before a first run);
+ * otherwise the set may be first used in this request (a QA request to a freshly started
+ * service), so it is let through, as `forceTracks` lets it, and listed in `unknownSets`.
  */
 function parseForce(header: string, listed: boolean): { forced: Record<string, string>; unknownSets: string[] } | string {
   const forced = Object.create(null) as Record<string, string>;
@@ -303,21 +302,20 @@ function parseForce(header: string, listed: boolean): { forced: Record<string, s
   return { forced, unknownSets };
 }
 
-/** Why an id no set of this process has is refused up front, or undefined when it may be a set not run yet. */
+/**
+ * Why an id no set of this process has is refused up front, or undefined when it may be a set
+ * not run yet. Only with the adapter's sets listed: a near miss of a known id is no proof of a
+ * typo (delay and delay2, checkout_v1 and checkout_v2 are both real), and a rule that hung on
+ * what the process happened to run first would refuse a request today that it forced yesterday.
+ */
 function unknownSetProblem(id: string, listed: boolean): string | undefined {
-  const known = knownTrackSetIds();
-  // Edits allowed grow with the id, so that short ids (a, b) are never taken for typos of each other.
-  const near = nearestName(id, known, (name) => (name.length < 4 ? 0 : name.length < 8 ? 1 : 2));
-  if (near !== undefined) {
-    return (
-      `${FORCE_HEADER}: no track set has the id ${quoted(id)}; did you mean ${quoted(near)}? ` +
-      `(If ${quoted(id)} is a set this process has not run yet, list its class in the adapter's trackSets so that it is known from the start.)`
-    );
-  }
   if (!listed) return undefined;
+  const known = knownTrackSetIds();
+  const near = nearestName(id, known);
   return (
-    `${FORCE_HEADER}: no track set has the id ${quoted(id)}; the sets QA can force here are ${known.map(quoted).join(', ')} ` +
-    `(the adapter's trackSets and those this process has run). Check the id (the static id of the class), or list its class in trackSets`
+    `${FORCE_HEADER}: no track set has the id ${quoted(id)}${near === undefined ? '.' : `; did you mean ${quoted(near)}?`} ` +
+    `The sets QA can force here are ${known.length === 0 ? 'none yet' : known.map(quoted).join(', ')} (the adapter's trackSets and those this process has run). ` +
+    'Check the id (the static id of the class), or list its class in trackSets'
   );
 }
 

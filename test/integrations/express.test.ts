@@ -175,7 +175,7 @@ test("Express: a context function that throws does not take the key with it: the
   }
 });
 
-test('Express: a new visitor’s cookie survives the handler setting its own cookies after the run (setHeader, res.set, res.cookie, writeHead), and theirs go out too', async () => {
+test('Express: a new visitor’s cookie survives the handler setting its own cookies after the run (setHeader, res.set, res.cookie, writeHead), theirs go out too, and what it removes, rewrites or clears stays so', async () => {
   const app = express();
   app.use(tracks({ anonymousKey: true }));
   // The `cookie` package's own usage: a plain setHeader, which replaces the header's list.
@@ -199,6 +199,22 @@ test('Express: a new visitor’s cookie survives the handler setting its own coo
     res.cookie('lang', 'fr');
     res.send(name);
   });
+  app.get('/filtered', (_req, res) => {
+    res.setHeader('Set-Cookie', ['sid=abc', 'theme=dark']);
+    const name = new AdapterDelayTracks().name;
+    res.setHeader('Set-Cookie', [res.getHeader('set-cookie')].flat().map(String).filter((c) => !c.startsWith('sid=')));
+    res.send(name);
+  });
+  app.get('/partitioned', (_req, res) => {
+    const name = new AdapterDelayTracks().name;
+    res.setHeader('Set-Cookie', [res.getHeader('set-cookie')].flat().map((c) => `${String(c)}; Partitioned`));
+    res.send(name);
+  });
+  app.get('/cleared', (_req, res) => {
+    const name = new AdapterDelayTracks().name;
+    res.setHeader('Set-Cookie', 'tracks_visitor=; Path=/; Max-Age=0');
+    res.send(name);
+  });
   app.get('/write-head', (_req, res) => {
     const name = new AdapterDelayTracks().name;
     res.writeHead(200, { 'Content-Type': 'text/plain', 'Set-Cookie': 'theirs=1' });
@@ -215,6 +231,16 @@ test('Express: a new visitor’s cookie survives the handler setting its own coo
     assert.deepEqual(await names('/res-set'), ['a', 'b', 'tracks_visitor']);
     assert.deepEqual(await names('/res-cookie'), ['lang', 'theme', 'tracks_visitor']);
     assert.deepEqual(await names('/write-head'), ['theirs', 'tracks_visitor']);
+    // The application's own choices stand: a cookie it filtered out stays out, one it rewrote
+    // (a middleware adding Partitioned) goes out once, as rewritten, and one it cleared stays cleared.
+    const filtered = await fetch(`${url}/filtered`);
+    assert.deepEqual(filtered.headers.getSetCookie().map((c) => c.split('=')[0]).sort(), ['theme', 'tracks_visitor']);
+    const partitioned = (await fetch(`${url}/partitioned`)).headers.getSetCookie();
+    assert.deepEqual(
+      partitioned.map((c) => [c.split('=')[0], c.endsWith('; Partitioned')]),
+      [['tracks_visitor', true]],
+    );
+    assert.deepEqual((await fetch(`${url}/cleared`)).headers.getSetCookie(), ['tracks_visitor=; Path=/; Max-Age=0']);
     // The visitor keeps one key: the cookie they were given is the one their runs used.
     const first = await fetch(`${url}/set-header`);
     const visitor = first.headers.getSetCookie().find((c) => c.startsWith('tracks_visitor='))!.split(';')[0]!;

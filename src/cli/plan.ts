@@ -1,7 +1,10 @@
-import { MAX_CUPED_CORRELATION, sampleSize } from '../stats/sample-size.js';
+import { sampleSize } from '../stats/sample-size.js';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { decimalOf, numberFlag, parse } from './parse.js';
+
+/** The highest --cuped-correlation taken: above it a plan is a handful of users, and the covariate is the outcome, not a pre-period. */
+const MAX_CORRELATION = 0.999;
 
 const usage = `Usage: tracks plan --baseline <rate> --mde <relative> [options]
 
@@ -43,10 +46,10 @@ export const planCommand: Command = {
     const dailyUsers = values.daily === undefined ? undefined : numberFlag('daily', values.daily, 0, 1, Number.MAX_SAFE_INTEGER, 'whole');
     const rho = values['cuped-correlation'];
     // A negative correlation reduces the variance as much as its opposite: said, not just refused.
-    if (rho !== undefined && /^-(\d+\.?\d*|\.\d+)$/.test(rho) && decimalOf(rho.slice(1)) <= MAX_CUPED_CORRELATION) {
+    if (rho !== undefined && decimalOf(rho) < 0 && -decimalOf(rho) <= MAX_CORRELATION) {
       throw new UsageError(`--cuped-correlation is '${rho}'; a negative correlation helps as much as a positive one: give ${rho.slice(1)}`);
     }
-    const cupedCorrelation = numberFlag('cuped-correlation', rho, 0, 0, MAX_CUPED_CORRELATION);
+    const cupedCorrelation = numberFlag('cuped-correlation', rho, 0, 0, MAX_CORRELATION);
     const input = {
       baseline: numberFlag('baseline', values.baseline, 0, 1e-9, 1 - 1e-9, 'share'),
       relativeMde: numberFlag('mde', values.mde, 0, -0.999999, 1000, 'share'),

@@ -1,8 +1,5 @@
 import { TracksError } from '../errors.js';
 import { normalCdf, normalQuantile } from './distributions.js';
-
-/** The highest pre-period correlation sampleSize and `tracks plan --cuped-correlation` take. */
-export const MAX_CUPED_CORRELATION = 0.999;
 import { assertFiniteNumber, assertObject, assertOpenUnitInterval, assertPositive } from './validate.js';
 
 /**
@@ -180,11 +177,9 @@ export function sampleSize(input: SampleSizeInput): SampleSizeResult {
     );
   }
   assertFiniteNumber('cupedCorrelation', rho);
-  // Above 0.999 the plan would be a handful of users (1 - rho² of the unadjusted): a correlation
-  // that high is a covariate that is the outcome, not a pre-period. The CLI takes the same range.
-  if (rho < 0 || rho > MAX_CUPED_CORRELATION) {
+  if (rho < 0 || rho >= 1) {
     throw new TracksError(
-      `cupedCorrelation must be from 0 to ${MAX_CUPED_CORRELATION}, got ${rho}` +
+      `cupedCorrelation must be at least 0 and below 1, got ${rho}` +
         (rho < 0 && rho > -1 ? ` (a negative correlation helps as much: give ${-rho})` : ''),
     );
   }

@@ -37,6 +37,7 @@ test('numbers that Number() would take are refused, naming the flag, the value a
     [['plan', '--baseline', '0.05', '--mde', '.1e1'], /--mde is '\.1e1'; give a number/],
     [[...plan, '--power', '+Infinity'], /--power is '\+Infinity'; give a number/],
     [[...plan, '--cuped-correlation', ' '], /--cuped-correlation is ' '; give a number/],
+    [[...plan, '--cuped-correlation', '-1'], /--cuped-correlation is '-1'; give a number from 0 to 0\.999/],
     [[...plan, '--cuped-correlation', '-0.5'], /--cuped-correlation is '-0\.5'; a negative correlation helps as much as a positive one: give 0\.5/],
     [[...plan, '--cuped-correlation', '0.9999'], /--cuped-correlation is '0\.9999'; give a number from 0 to 0\.999/],
     [['simulate', module, '--count', '1e3'], /--count is '1e3'; give a whole number from 1 to 10000000, in decimal digits/],

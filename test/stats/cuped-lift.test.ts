@@ -152,7 +152,7 @@ test('sampleSize with cupedCorrelation ρ plans 1 − ρ² of the users', () => 
     assert.equal(cuped.effectSize, plain.effectSize);
     assert.deepEqual(sampleSize({ baseline: 0.05, relativeMde: 0.1, tracks, cupedCorrelation: 0 }), plain);
   }
-  for (const rho of [-0.5, 0.9999, 0.99999999, 1, 1.5, Number.NaN]) {
+  for (const rho of [-0.5, 1, 1.5, Number.NaN]) {
     assert.throws(
       () => sampleSize({ baseline: 0.05, relativeMde: 0.1, cupedCorrelation: rho }),
       (e: unknown) => e instanceof TracksError && /^cupedCorrelation must/.test(e.message),

@@ -57,7 +57,7 @@ export function usageErrorOf(error: unknown, command: string, known: readonly st
   if (missing !== undefined) return new UsageError(`${missing} needs a value, e.g. ${missing}=x or ${missing} x; see 'tracks ${command} --help'`);
   const unexpected = /^Unexpected argument '(.*)'\. This command does not take positional arguments/.exec(message)?.[1];
   if (unexpected !== undefined) {
-    return new UsageError(`unexpected argument '${escapeControl(unexpected)}': tracks ${command} takes options only (a value goes after its option, e.g. --store tracks.db); see 'tracks ${command} --help'`);
+    return new UsageError(`unexpected argument '${escapeControl(unexpected)}': tracks ${command} takes no such argument (a value goes right after its option, --name value; quote one with spaces); see 'tracks ${command} --help'`);
   }
   const plain = message.replace(/^Unknown option/, 'unknown option').replace(/\. To specify a positional argument starting with a '-'.*$/, '');
   const given = /^unknown option '--?([^']+)'/.exec(plain)?.[1];

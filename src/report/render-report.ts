@@ -295,7 +295,7 @@ function segmentLines(set: TrackSetResult): string[] {
     // No conversion yet: each segment's users and sample-ratio check are what there is to see
     // (an assignment or recording problem in one segment shows before any result does).
     const rows = segments.values.flatMap((segment) =>
-      segment.tracks.map((t) => [clip(text(segment.value), 20), clip(text(t.name), 20), count(t.users), t.isBaseline && segment.srm ? formatP(segment.srm.pValue) : '']),
+      segment.tracks.map((t) => [text(segment.value), clip(text(t.name), 20), count(t.users), t.isBaseline && segment.srm ? formatP(segment.srm.pValue) : '']),
     );
     lines.push('', table([text(segments.dimension), 'track', 'users', 'SRM p'], rows));
   }
@@ -307,7 +307,7 @@ function segmentLines(set: TrackSetResult): string[] {
         if (m === undefined) continue;
         const c = m.comparison;
         rows.push([
-          clip(text(segment.value), 20),
+          text(segment.value),
           clip(text(t.name), 20),
           count(t.users),
           isRate.has(metric) ? percent(m.value) : number(m.value),

@@ -871,6 +871,10 @@ function schemaInUrl(url: string): { url: string; schema: string | undefined } {
   } catch {
     return { url, schema: undefined }; // pg reports a malformed URL when it connects
   }
+  // pg passes a parameter it does not know to the server, which ignores it: ?SCHEMA= would
+  // write to public without a word.
+  const variant = [...parsed.searchParams.keys()].find((key) => key !== 'schema' && key.toLowerCase() === 'schema');
+  if (variant !== undefined) throw new TracksError(`postgresStore: the URL has ?${variant}=; write it ?schema= (lower case), or the store would use the default schema`);
   const schemas = parsed.searchParams.getAll('schema');
   if (schemas.length > 1) {
     throw new TracksError(`postgresStore: the URL names ?schema= ${schemas.length} times (${schemas.map((s) => JSON.stringify(s)).join(', ')}); name one schema`);

@@ -12,6 +12,7 @@ import { EVENT_KINDS, EVENT_TABLES, inKeyOrder, onConflict } from '../model/even
 import type { Cell, EventTable } from '../model/event-tables.js';
 import { assertStorable } from '../model/check-event.js';
 import { StoreError } from '../model/store-error.js';
+import { TracksError } from '../errors.js';
 import type { StickyAssignment, StickyFilter } from '../model/store.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { WHOLE_SUMMARY, WITHOUT_METRICS, summaryRowsSqlite } from './sqlite-summary.js';
@@ -87,7 +88,7 @@ export class SqliteDatabase {
   readControls(deadline: number): ControlState[] {
     const db = this.#readable(deadline, 'controls');
     if (db === undefined) return [];
-    const rows = untilDeadline(() => db.prepare(controlsSql(SQLITE_DIALECT, '')).all(), deadline) as ControlRow[];
+    const rows = this.#naming(() => untilDeadline(() => db.prepare(controlsSql(SQLITE_DIALECT, '')).all(), deadline)) as ControlRow[];
     return rows.map(controlFromRow);
   }
 
@@ -203,7 +204,17 @@ export class SqliteDatabase {
     if (db === undefined) throw noTracksData(`the SQLite store ${this.#path}`);
     // One snapshot of the file for every query of the call: a unit recorded meanwhile is in
     // all of them or none.
-    return untilDeadline(() => db.transaction(() => summaryRowsSqlite(db, options, part))(), deadline);
+    return this.#naming(() => untilDeadline(() => db.transaction(() => summaryRowsSqlite(db, options, part))(), deadline));
+  }
+
+  /** Runs a read; a failure of SQLite's own (a table dropped by hand) names the store, as a write's does. */
+  #naming<T>(read: () => T): T {
+    try {
+      return read();
+    } catch (error) {
+      if (error instanceof StoreError || error instanceof TracksError) throw error;
+      throw sqliteStoreError(`cannot read the SQLite store ${this.#path}`, error);
+    }
   }
 
   /** The exposure that splits the exposed units (of one set, or all) in two halves by key; null under `atLeast` units. */

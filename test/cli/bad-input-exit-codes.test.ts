@@ -36,7 +36,7 @@ test('bad flags exit 2 with one line naming the flag and the fix', async () => {
     [['report', '--store', dir], /--store .* is a folder; give the SQLite file in it, e\.g\. --store .*\/tracks\.db/],
     // Node's parseArgs wording, said as ours: what is wrong and what to do.
     [['report', '--store'], /^tracks report: --store needs a value, e\.g\. --store=x or --store x; see 'tracks report --help'$/],
-    [['report', '--store', store, 'extra'], /^tracks report: unexpected argument 'extra': tracks report takes options only .*; see 'tracks report --help'$/],
+    [['report', '--store', store, 'extra'], /^tracks report: unexpected argument 'extra': tracks report takes no such argument .*; see 'tracks report --help'$/],
     [['stop', 'delay', '--serve'], /^tracks stop: --serve needs a value/],
     [['simulate', module, '--count', '10', '--keys', join(dir, 'keys.txt')], /--keys and --count are both given; give --keys for your own keys, or --count for that many synthetic ones/],
     // parseArgs keeps the last of a flag given twice: the first would be dropped without a word.

@@ -351,3 +351,25 @@ test('--by before any conversion: the text report still shows each segment’s u
   }
   assert.equal(segments.values.reduce((n, v) => n + v.users, 0), 2000);
 });
+
+test('long segment values that differ only at their end stay apart in the text report', async () => {
+  class Campaigns extends TrackSet<{ campaign: string }> {
+    static override id = 'campaigns';
+    static override dimensions(context: { campaign: string }) {
+      return { campaign: context.campaign };
+    }
+    static a_track() {}
+  }
+  const store = memoryStore();
+  configure({ store, outbox: false });
+  for (let i = 0; i < 400; i++) {
+    const key = `c-${i}`;
+    void new Campaigns({ key, context: { campaign: `newsletter_spring_2025_${i % 2 ? 'a' : 'b'}` } }).name;
+    if (i % 4 === 0) convert({ key, metric: 'purchase' });
+  }
+  await flush();
+  await close();
+  const text = renderReport(await reportBy(store, 'campaign'));
+  for (const value of ['newsletter_spring_2025_a', 'newsletter_spring_2025_b']) assert.match(text, new RegExp(`^\\s+${value}\\s`, 'm'), value);
+  for (const line of text.split('\n')) assert.ok(line.length <= 100, `too wide: ${line}`);
+});

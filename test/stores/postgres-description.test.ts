@@ -74,5 +74,8 @@ test('a URL naming ?schema= twice is a TracksError, not the first one taken in s
     (e: unknown) => e instanceof TracksError && e.message === 'postgresStore: the URL names ?schema= 2 times ("a", "b"); name one schema',
   );
   assert.throws(() => postgresStore('postgres://db/tracks?schema='), (e: unknown) => e instanceof TracksError && /empty \?schema=/.test(e.message));
+  for (const url of ['postgres://db/tracks?SCHEMA=a', 'postgres://db/tracks?schema=a&Schema=b']) {
+    assert.throws(() => postgresStore(url), (e: unknown) => e instanceof TracksError && /the URL has \?(SCHEMA|Schema)=; write it \?schema= \(lower case\)/.test(e.message), url);
+  }
   assert.equal(postgresStore('postgres://db/tracks?schema=a').description, 'postgres://db/tracks?schema=a');
 });

@@ -423,6 +423,10 @@ test('a store whose tracks_controls was dropped by hand still records every even
       store.writeControl({ trackSetId: 'no-controls', stopped: true, epoch: 1 } as never),
       (error: unknown) => error instanceof Error && error.message.includes(path) && /no such table: tracks_controls/.test(error.message),
     );
+    // Reads that need the table say which store lacks it too.
+    for (const read of [() => store.readControls(), () => store.summarize()]) {
+      await assert.rejects(read(), (error: unknown) => error instanceof Error && error.message.includes(`cannot read the SQLite store ${path}`) && /no such table: tracks_controls/.test(error.message));
+    }
   } finally {
     await store.close();
   }

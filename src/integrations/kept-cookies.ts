@@ -35,10 +35,7 @@ export function keepVisitorCookie(raw: object, name: string, ours: string): void
   const { writeHead, setHeader } = response;
   response.writeHead = function (this: unknown, ...args: unknown[]): unknown {
     // writeHead(status[, message][, headers]): its headers replace those of the same name set before.
-    const headers = args.slice(1).find((a): a is Record<string, unknown> => typeof a === 'object' && a !== null && !Array.isArray(a));
-    const key = headers === undefined ? undefined : Object.keys(headers).find((k) => k.toLowerCase() === 'set-cookie');
-    if (headers !== undefined && key !== undefined) headers[key] = withOurs(headers[key]);
-    return Reflect.apply(writeHead, this, args);
+    return Reflect.apply(writeHead, this, withSetCookie(args, withOurs));
   };
   response.setHeader = function (this: unknown, header: string, value: unknown): unknown {
     return Reflect.apply(setHeader, this, [header, typeof header === 'string' && header.toLowerCase() === 'set-cookie' ? withOurs(value) : value]);
@@ -82,10 +79,7 @@ export function keepCookies(raw: object, ours: string): void {
   const { writeHead, setHeader } = response;
   response.writeHead = function (this: unknown, ...args: unknown[]): unknown {
     // writeHead(status[, message][, headers]): headers as a plain object (Fastify's list is one).
-    const headers = args.slice(1).find((a): a is Record<string, unknown> => typeof a === 'object' && a !== null && !Array.isArray(a));
-    const name = headers === undefined ? undefined : Object.keys(headers).find((key) => key.toLowerCase() === 'set-cookie');
-    if (headers !== undefined && name !== undefined) headers[name] = union(cookieList(response.getHeader('set-cookie')), cookieList(headers[name]));
-    return Reflect.apply(writeHead, this, args);
+    return Reflect.apply(writeHead, this, withSetCookie(args, (value) => union(cookieList(response.getHeader('set-cookie')), cookieList(value))));
   };
   response.setHeader = function (this: unknown, name: string, value: unknown): unknown {
     if (typeof name === 'string' && name.toLowerCase() === 'set-cookie') {
@@ -94,6 +88,22 @@ export function keepCookies(raw: object, ours: string): void {
     }
     return Reflect.apply(setHeader, this, [name, value]);
   };
+}
+
+/**
+ * writeHead's arguments with the set-cookie of its headers object (if any) replaced by
+ * `change(value)`, in a copy: the object may be the application's, shared by every response
+ * (a module-level constant), and a visitor's cookie written into it would go to everyone after.
+ */
+function withSetCookie(args: unknown[], change: (value: unknown) => unknown): unknown[] {
+  const at = args.findIndex((a, i) => i > 0 && typeof a === 'object' && a !== null && !Array.isArray(a));
+  if (at < 0) return args;
+  const headers = args[at] as Record<string, unknown>;
+  const key = Object.keys(headers).find((k) => k.toLowerCase() === 'set-cookie');
+  if (key === undefined) return args;
+  const copy = [...args];
+  copy[at] = { ...headers, [key]: change(headers[key]) };
+  return copy;
 }
 
 /** A set-cookie header's value as a list of cookies. */

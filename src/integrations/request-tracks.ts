@@ -311,7 +311,8 @@ function parseForce(header: string, listed: boolean): { forced: Record<string, s
 function unknownSetProblem(id: string, listed: boolean): string | undefined {
   if (!listed) return undefined;
   const known = knownTrackSetIds();
-  const near = nearestName(id, known);
+  // Edits allowed grow with the id: 'xy' is no misspelling of 'ab'.
+  const near = nearestName(id, known, (name) => (name.length < 4 ? 0 : name.length < 8 ? 1 : 2));
   return (
     `${FORCE_HEADER}: no track set has the id ${quoted(id)}${near === undefined ? '.' : `; did you mean ${quoted(near)}?`} ` +
     `The sets QA can force here are ${known.length === 0 ? 'none yet' : known.map(quoted).join(', ')} (the adapter's trackSets and those this process has run). ` +

@@ -291,11 +291,17 @@ function segmentLines(set: TrackSetResult): string[] {
   const isRate = new Set(goals.filter((m) => m.type === 'conversion').map((m) => m.metric));
   const mismatched = segments.values.filter((v) => v.srm?.mismatch);
   if (mismatched.length > 0) lines.push(`  ! sample-ratio mismatch in ${mismatched.map((v) => `${text(v.value)} (${pText(v.srm!.pValue)})`).join(', ')}`);
+  // Values are cut to 20 characters, so the tables fit 100 columns; values that would then read
+  // the same (URLs that differ in the middle) are numbered instead, and named in full below.
+  const cut = segments.values.map((v) => clip(text(v.value), 20));
+  const numbered = new Set(cut).size < cut.length;
+  const labelOf = new Map(segments.values.map((v, i) => [v, numbered ? `${i + 1}. ${clip(text(v.value), 16)}` : cut[i]!]));
+  const legend = numbered ? wrap(`segments: ${segments.values.map((v, i) => `${i + 1}. ${text(v.value)}`).join('; ')}`, WIDTH - 2).map((l, i) => `${i === 0 ? '  ' : '    '}${l}`) : [];
   if (metrics.length === 0) {
     // No conversion yet: each segment's users and sample-ratio check are what there is to see
     // (an assignment or recording problem in one segment shows before any result does).
     const rows = segments.values.flatMap((segment) =>
-      segment.tracks.map((t) => [text(segment.value), clip(text(t.name), 20), count(t.users), t.isBaseline && segment.srm ? formatP(segment.srm.pValue) : '']),
+      segment.tracks.map((t) => [labelOf.get(segment)!, clip(text(t.name), 20), count(t.users), t.isBaseline && segment.srm ? formatP(segment.srm.pValue) : '']),
     );
     lines.push('', table([text(segments.dimension), 'track', 'users', 'SRM p'], rows));
   }
@@ -307,7 +313,7 @@ function segmentLines(set: TrackSetResult): string[] {
         if (m === undefined) continue;
         const c = m.comparison;
         rows.push([
-          text(segment.value),
+          labelOf.get(segment)!,
           clip(text(t.name), 20),
           count(t.users),
           isRate.has(metric) ? percent(m.value) : number(m.value),
@@ -326,7 +332,7 @@ function segmentLines(set: TrackSetResult): string[] {
       lines.push(...wrap(`${clip(text(h.track), 20)} across ${clip(text(segments.dimension), 20)}: ${verdict}`, WIDTH - 2).map((l, i) => `${i === 0 ? '  ' : '    '}${l}`));
     }
   }
-  return lines;
+  return [...lines, ...(legend.length > 0 ? ['', ...legend] : [])];
 }
 
 /**

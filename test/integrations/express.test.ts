@@ -175,6 +175,8 @@ test("Express: a context function that throws does not take the key with it: the
   }
 });
 
+const SHARED_HEADERS = { 'Content-Type': 'text/plain', 'Set-Cookie': 'theirs=1' };
+
 test('Express: a new visitor’s cookie survives the handler setting its own cookies after the run (setHeader, res.set, res.cookie, writeHead), theirs go out too, and what it removes, rewrites or clears stays so', async () => {
   const app = express();
   app.use(tracks({ anonymousKey: true }));
@@ -215,6 +217,11 @@ test('Express: a new visitor’s cookie survives the handler setting its own coo
     res.setHeader('Set-Cookie', 'tracks_visitor=; Path=/; Max-Age=0');
     res.send(name);
   });
+  app.get('/shared-head', (_req, res) => {
+    const name = new AdapterDelayTracks().name;
+    res.writeHead(200, SHARED_HEADERS);
+    res.end(name);
+  });
   app.get('/write-head', (_req, res) => {
     const name = new AdapterDelayTracks().name;
     res.writeHead(200, { 'Content-Type': 'text/plain', 'Set-Cookie': 'theirs=1' });
@@ -241,6 +248,12 @@ test('Express: a new visitor’s cookie survives the handler setting its own coo
       [['tracks_visitor', true]],
     );
     assert.deepEqual((await fetch(`${url}/cleared`)).headers.getSetCookie(), ['tracks_visitor=; Path=/; Max-Age=0']);
+    // A headers object the app shares between responses is never written into: each new
+    // visitor gets a cookie of their own, and the object stays as the app made it.
+    const shared = await Promise.all([0, 1].map(async () => (await fetch(`${url}/shared-head`)).headers.getSetCookie()));
+    assert.deepEqual(shared.map((cookies) => cookies.length), [2, 2]);
+    assert.notEqual(shared[0]!.find((c) => c.startsWith('tracks_visitor=')), shared[1]!.find((c) => c.startsWith('tracks_visitor=')));
+    assert.deepEqual(SHARED_HEADERS, { 'Content-Type': 'text/plain', 'Set-Cookie': 'theirs=1' });
     // The visitor keeps one key: the cookie they were given is the one their runs used.
     const first = await fetch(`${url}/set-header`);
     const visitor = first.headers.getSetCookie().find((c) => c.startsWith('tracks_visitor='))!.split(';')[0]!;

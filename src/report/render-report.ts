@@ -289,14 +289,14 @@ function segmentLines(set: TrackSetResult): string[] {
   const metrics = goals.map((m) => m.metric);
   // Conversion rates as percentages, as in the set's own tables.
   const isRate = new Set(goals.filter((m) => m.type === 'conversion').map((m) => m.metric));
-  const mismatched = segments.values.filter((v) => v.srm?.mismatch);
-  if (mismatched.length > 0) lines.push(`  ! sample-ratio mismatch in ${mismatched.map((v) => `${text(v.value)} (${pText(v.srm!.pValue)})`).join(', ')}`);
   // Values are cut to 20 characters, so the tables fit 100 columns; values that would then read
   // the same (URLs that differ in the middle) are numbered instead, and named in full below.
   const cut = segments.values.map((v) => clip(text(v.value), 20));
   const numbered = new Set(cut).size < cut.length;
   const labelOf = new Map(segments.values.map((v, i) => [v, numbered ? `${i + 1}. ${clip(text(v.value), 16)}` : cut[i]!]));
-  const legend = numbered ? wrap(`segments: ${segments.values.map((v, i) => `${i + 1}. ${text(v.value)}`).join('; ')}`, WIDTH - 2).map((l, i) => `${i === 0 ? '  ' : '    '}${l}`) : [];
+  const legend = numbered ? ['  segments:', ...segments.values.flatMap((v, i) => indented(`${i + 1}. ${text(v.value)}`, 4))] : [];
+  const mismatched = segments.values.filter((v) => v.srm?.mismatch);
+  if (mismatched.length > 0) lines.push(...indented(`! sample-ratio mismatch in ${mismatched.map((v) => `${labelOf.get(v)!} (${pText(v.srm!.pValue)})`).join(', ')}`));
   if (metrics.length === 0) {
     // No conversion yet: each segment's users and sample-ratio check are what there is to see
     // (an assignment or recording problem in one segment shows before any result does).
@@ -333,6 +333,11 @@ function segmentLines(set: TrackSetResult): string[] {
     }
   }
   return [...lines, ...(legend.length > 0 ? ['', ...legend] : [])];
+}
+
+/** `line` wrapped to the report's width: its first line indented by `by`, the rest by two more. */
+function indented(line: string, by = 2): string[] {
+  return wrap(line, WIDTH - by - 2).map((l, i) => `${' '.repeat(i === 0 ? by : by + 2)}${l}`);
 }
 
 /**

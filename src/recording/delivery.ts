@@ -188,10 +188,15 @@ export class Delivery {
     const started = this.#failures;
     while (this.#outbox !== undefined && !this.#outboxEmpty && this.#lastDrain !== 'failed' && monotonicNow() < deadline) {
       if (this.#failures !== started) break; // the store failed during this flush: what is spilled stays spilled
+      const moved = this.counts.drained + this.counts.written + this.counts.quarantined;
       this.kick();
       let timer: NodeJS.Timeout | undefined;
       const pause = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(1, Math.min(50, deadline - monotonicNow())))));
       await Promise.race([this.#pumping ?? pause, pause]);
+      // A pump that ended having moved nothing (waiting out a failure from before this flush)
+      // ends again at once when kicked: without the pause, this loop would run on promises
+      // alone until the deadline, and no timer or I/O of the application's would run meanwhile.
+      if (this.counts.drained + this.counts.written + this.counts.quarantined === moved) await pause;
       clearTimeout(timer);
     }
     return this.#buffer.heldBefore(target);

@@ -43,6 +43,10 @@ export class StickyAssignments {
   #servedBeforeLoad: Map<string, string> | undefined;
   /** Keys whose lookup could not be queued (too many waiting): their runs' tracks are not remembered, so a later run asks. */
   #unasked = new Set<string>();
+  /** Their bytes, estimated: bounded as the queue is (keys may be long), cleared at the bound. */
+  #unaskedBytes = 0;
+  /** Bytes of #servedBeforeLoad's keys, bounded as the queue's. */
+  #servedBytes = 0;
   /**
    * When the first load that succeeded started (epoch ms; undefined until one did), and each
    * set's latest reload: a reload reads what was recorded since (everything, the latest first,
@@ -87,8 +91,15 @@ export class StickyAssignments {
     if (known !== undefined && monotonicNow() < noTrackUntil(known)) return undefined;
     const size = 48 + 2 * key.length;
     if (this.#pending >= MAX_PENDING || this.#pendingBytes + size > MAX_PENDING_BYTES) {
-      if (this.#unasked.size >= MAX_PENDING) this.#unasked.clear();
-      this.#unasked.add(entry);
+      // A key forgotten here is remembered after its run, and asked about on a later one.
+      if (this.#unasked.size >= MAX_PENDING || this.#unaskedBytes + size > MAX_PENDING_BYTES) {
+        this.#unasked.clear();
+        this.#unaskedBytes = 0;
+      }
+      if (!this.#unasked.has(entry)) {
+        this.#unasked.add(entry);
+        this.#unaskedBytes += size;
+      }
       return undefined;
     }
     let keys = this.#lookups.get(trackSetId);
@@ -123,6 +134,7 @@ export class StickyAssignments {
     const store = this.#store;
     if (store.readStickyAssignments === undefined) return Promise.resolve();
     this.#servedBeforeLoad = new Map();
+    this.#servedBytes = 0;
     return withDeadline(this.#writeTimeout, `loading sticky assignments from ${store.description}`, (call) => store.readStickyAssignments!(limit, call))
       .then(
         (rows) => {
@@ -133,6 +145,7 @@ export class StickyAssignments {
       )
       .finally(() => {
         this.#servedBeforeLoad = undefined;
+        this.#servedBytes = 0;
       });
   }
 
@@ -219,14 +232,22 @@ export class StickyAssignments {
   remember(trackSetId: string, key: string, track: string): void {
     const entry = entryOf(trackSetId, key);
     // Not looked up (too many lookups were waiting): not remembered either, so a later run asks.
-    if (this.#unasked.delete(entry)) return;
+    if (this.#unasked.delete(entry)) {
+      this.#unaskedBytes -= 48 + 2 * key.length;
+      return;
+    }
     const known = this.#tracks.get(entry);
     if (known !== undefined && !isNoTrack(known)) return;
     this.#learn(trackSetId, key, track);
     // Served while its lookup is on its way: a guess, until the store answers.
     if (this.#asking.has(entry)) this.#guesses.add(entry);
     const served = this.#servedBeforeLoad;
-    if (served !== undefined && served.size < MAX_PENDING) served.set(entryOf(trackSetId, this.#units.of(key)), key);
+    const size = 48 + 2 * key.length;
+    if (served !== undefined && served.size < MAX_PENDING && this.#servedBytes + size <= MAX_PENDING_BYTES) {
+      const unitEntry = entryOf(trackSetId, this.#units.of(key));
+      if (!served.has(unitEntry)) this.#servedBytes += size;
+      served.set(unitEntry, key);
+    }
   }
 
   /** Resolves when the lookups asked for so far are answered (or failed). */

@@ -5,6 +5,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { after, mock, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { Recorder, StoreError, TrackSet, UnitOfKey, callbackStore, close, configure, convert, flush, memoryStore, sqliteOutbox, stats } from '../../src/index.js';
@@ -245,6 +248,28 @@ test('while the store hangs, keys waiting for a sticky lookup are bounded', asyn
   const total = asked.reduce((a, b) => a + b, 0);
   assert.ok(total <= 10_000, `${total} keys were held for lookups`);
   assert.ok(Math.max(...asked) <= 1_000, 'each query asks for at most 1,000 units');
+});
+
+// A fault probe of issue 9: keys past the lookup queue's bound were kept, 10,000 of them
+// whatever their length (10 KB keys: about 100 MB held while the store hung).
+test('while the store hangs, keys past the sticky lookup queue are bounded in bytes too (10 KB keys)', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const hanging: Store = {
+    ...memoryStore(),
+    description: 'hanging',
+    readAssignments: (_id, _units, options) => new Promise((_, reject) => options?.signal?.addEventListener('abort', () => reject(new Error('timed out')))),
+  };
+  const sticky = new StickyAssignments(hanging, new UnitOfKey(), new ErrorReporter(() => {}), { writeTimeout: 200, maxEntries: 1_000, maxBytes: 1 << 20 });
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  // Runs that are never remembered (a key not exposed: outside coverage, say).
+  // Keys of their own bytes (a padEnd of one filler would share it, and hold nothing).
+  for (let i = 0; i < 20_000; i++) sticky.trackOf('set', randomBytes(5_000).toString('hex'));
+  gc();
+  const heldMb = (process.memoryUsage().heapUsed - before) / 2 ** 20;
+  await keepingAlive(sticky.settled());
+  assert.ok(heldMb < 40, `${heldMb.toFixed(0)} MB held for 20,000 keys of 10 KB (the queue's bound is 8 MiB, the keys past it as much)`);
 });
 
 // A fault probe of issue 10 ("sticky sets keep every user"): a lookup that failed once (a

@@ -1,5 +1,6 @@
 import type { StickyAssignment, Store } from '../model/store.js';
 import type { UnitOfKey } from '../model/unit.js';
+import { fnv1aUnits, murmur3Units } from '../core/murmur3.js';
 import { monotonicNow } from './clock.js';
 import { withDeadline } from './deadline.js';
 import type { ErrorReporter } from './error-reporter.js';
@@ -41,10 +42,12 @@ export class StickyAssignments {
    * the store's answer replaces the track they were served (the store keeps the first one).
    */
   #servedBeforeLoad: Map<string, string> | undefined;
-  /** Keys whose lookup could not be queued (too many waiting): their runs' tracks are not remembered, so a later run asks. */
-  #unasked = new Set<string>();
-  /** Their bytes, estimated: bounded as the queue is (keys may be long), cleared at the bound. */
-  #unaskedBytes = 0;
+  /**
+   * Keys whose lookup could not be queued (too many waiting): their runs' tracks are not
+   * remembered, so a later run asks. Kept as fingerprints, a few bytes each whatever the key's
+   * length (a key that shares one with another is asked about again: harmless).
+   */
+  #unasked = new Set<number>();
   /** Bytes of #servedBeforeLoad's keys, bounded as the queue's. */
   #servedBytes = 0;
   /**
@@ -91,15 +94,8 @@ export class StickyAssignments {
     if (known !== undefined && monotonicNow() < noTrackUntil(known)) return undefined;
     const size = 48 + 2 * key.length;
     if (this.#pending >= MAX_PENDING || this.#pendingBytes + size > MAX_PENDING_BYTES) {
-      // A key forgotten here is remembered after its run, and asked about on a later one.
-      if (this.#unasked.size >= MAX_PENDING || this.#unaskedBytes + size > MAX_PENDING_BYTES) {
-        this.#unasked.clear();
-        this.#unaskedBytes = 0;
-      }
-      if (!this.#unasked.has(entry)) {
-        this.#unasked.add(entry);
-        this.#unaskedBytes += size;
-      }
+      if (this.#unasked.size >= MAX_PENDING) this.#unasked.clear();
+      this.#unasked.add(fingerprintOf(entry));
       return undefined;
     }
     let keys = this.#lookups.get(trackSetId);
@@ -232,10 +228,7 @@ export class StickyAssignments {
   remember(trackSetId: string, key: string, track: string): void {
     const entry = entryOf(trackSetId, key);
     // Not looked up (too many lookups were waiting): not remembered either, so a later run asks.
-    if (this.#unasked.delete(entry)) {
-      this.#unaskedBytes -= 48 + 2 * key.length;
-      return;
-    }
+    if (this.#unasked.size > 0 && this.#unasked.delete(fingerprintOf(entry))) return;
     const known = this.#tracks.get(entry);
     if (known !== undefined && !isNoTrack(known)) return;
     this.#learn(trackSetId, key, track);
@@ -359,6 +352,13 @@ const CLOCK_MARGIN_MS = 5 * 60_000;
 const LOOKUP_CHUNK = 1_000;
 
 /** Set ids never hold NUL (names are checked), so the first NUL separates them from the key. */
+/** 53 bits of an entry (two unrelated hashes of its UTF-16 units), exact in a double. */
+function fingerprintOf(entry: string): number {
+  return (murmur3Units(entry, FINGERPRINT_SEED) >>> 0) * 2 ** 21 + (fnv1aUnits(entry, FINGERPRINT_SEED) & 0x1fffff);
+}
+
+const FINGERPRINT_SEED = 0x9747b28c;
+
 function entryOf(trackSetId: string, key: string): string {
   return `${trackSetId}\u0000${key}`;
 }

@@ -272,6 +272,30 @@ test('while the store hangs, keys past the sticky lookup queue are bounded in by
   assert.ok(heldMb < 40, `${heldMb.toFixed(0)} MB held for 20,000 keys of 10 KB (the queue's bound is 8 MiB, the keys past it as much)`);
 });
 
+test('a key past the full lookup queue is not remembered with its guess, however many long keys follow it: the store\'s track wins once it answers', async () => {
+  const units = new UnitOfKey();
+  let hanging = true;
+  const store: Store = {
+    ...memoryStore(),
+    description: 'hanging, then answering',
+    readAssignments: (_id, asked, options) =>
+      hanging
+        ? new Promise((_, reject) => options?.signal?.addEventListener('abort', () => reject(new Error('timed out'))))
+        : Promise.resolve(new Map(asked.filter((unit) => unit === units.of('user-k')).map((unit) => [unit, 'b'] as const))),
+  };
+  const sticky = new StickyAssignments(store, units, new ErrorReporter(() => {}), { writeTimeout: 300, maxEntries: 10_000, maxBytes: 64 << 20 });
+  for (let i = 0; i < 10_000; i++) sticky.trackOf('s', `fill-${i}`); // the lookup queue is full
+  assert.equal(sticky.trackOf('s', 'user-k'), undefined);
+  // More keys past the queue, 4 MB of them: they must not make the process forget user-k was not asked about.
+  for (let i = 0; i < 420; i++) sticky.trackOf('s', randomBytes(5_000).toString('hex'));
+  sticky.remember('s', 'user-k', 'a'); // its run served a guess
+  await keepingAlive(sticky.settled());
+  hanging = false;
+  assert.equal(sticky.trackOf('s', 'user-k'), undefined, 'not remembered: asked again');
+  await keepingAlive(sticky.settled());
+  assert.equal(sticky.trackOf('s', 'user-k'), 'b');
+});
+
 // A fault probe of issue 10 ("sticky sets keep every user"): a lookup that failed once (a
 // timeout, a reset) left the track the process had guessed meanwhile as the key's, for good:
 // 224 of 400 users kept a track they were never assigned, in that process.

@@ -235,10 +235,9 @@ export class StickyAssignments {
     // Served while its lookup is on its way: a guess, until the store answers.
     if (this.#asking.has(entry)) this.#guesses.add(entry);
     const served = this.#servedBeforeLoad;
-    const size = 48 + 2 * key.length;
-    if (served !== undefined && served.size < MAX_PENDING && this.#servedBytes + size <= MAX_PENDING_BYTES) {
+    if (served !== undefined && served.size < MAX_PENDING && this.#servedBytes + 48 + 2 * key.length <= MAX_PENDING_BYTES) {
       const unitEntry = entryOf(trackSetId, this.#units.of(key));
-      if (!served.has(unitEntry)) this.#servedBytes += size;
+      if (!served.has(unitEntry)) this.#servedBytes += 48 + 2 * key.length;
       served.set(unitEntry, key);
     }
   }
@@ -351,7 +350,6 @@ const CLOCK_MARGIN_MS = 5 * 60_000;
 /** Units per lookup query. */
 const LOOKUP_CHUNK = 1_000;
 
-/** Set ids never hold NUL (names are checked), so the first NUL separates them from the key. */
 /** 53 bits of an entry (two unrelated hashes of its UTF-16 units), exact in a double. */
 function fingerprintOf(entry: string): number {
   return (murmur3Units(entry, FINGERPRINT_SEED) >>> 0) * 2 ** 21 + (fnv1aUnits(entry, FINGERPRINT_SEED) & 0x1fffff);
@@ -359,6 +357,7 @@ function fingerprintOf(entry: string): number {
 
 const FINGERPRINT_SEED = 0x9747b28c;
 
+/** Set ids never hold NUL (names are checked), so the first NUL separates them from the key. */
 function entryOf(trackSetId: string, key: string): string {
   return `${trackSetId}\u0000${key}`;
 }

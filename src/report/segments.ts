@@ -110,7 +110,7 @@ function groupSegments(segments: SegmentSums, analysed: ReadonlySet<string>): Ar
     if (top.includes(e)) groups.push(e);
     else if (e === none[0]) groups.push(none.length === 1 ? { value: NONE_SEGMENT_LABEL, phases: e.phases } : pooled(NONE_SEGMENT_LABEL, none));
   }
-  // Largest first, the pooled (none) row by its total (a stable sort keeps the others' order).
+  // Largest first (the pooled (none) row by its total), ties by name.
   groups.sort((a, b) => usersOf(b.phases) - usersOf(a.phases) || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
   // 'other': the values beyond the ones shown, and those the recorder already grouped.
   if (rest.length > 0) groups.push(pooled(OTHER_SEGMENT, rest));

@@ -137,7 +137,10 @@ test("the outbox's directory removed mid-run: the spill into it fails, reported;
   const outboxDir = join(dir, 'outbox-gone');
   const outbox = join(outboxDir, 'x.outbox');
   const errors: Error[] = [];
-  configure({ store: callbackStore(async () => { throw new Error('store down'); }), outbox, handleSignals: false, flushTimeout: 200, writeTimeout: 200, retryDelay: 10, flushInterval: 20, onError: (e) => errors.push(e) });
+  // writeTimeout 2 s, not 200 ms: a spill whose commit outlives its deadline twice over (a CI
+  // machine running every test file at once) leaves a second copy in the outbox, which the
+  // store keeps once when it drains; this test counts the outbox's rows, so it gives the spill room.
+  configure({ store: callbackStore(async () => { throw new Error('store down'); }), outbox, handleSignals: false, flushTimeout: 200, writeTimeout: 2_000, retryDelay: 10, flushInterval: 20, onError: (e) => errors.push(e) });
   for (let i = 0; i < 100; i++) new LockTracks({ key: `before-${i}` }).run();
   await eventually(async () => {
     await flush();

@@ -230,6 +230,11 @@ test('a retry in the middle of narrowing an outbox batch neither quarantines an 
   assert.deepEqual(inner.events.map((e) => e.eventId).sort(), ['good1', 'good2']);
 });
 
+/** A store call that never answers: it fails only when its caller gives up on it (its deadline). */
+function untilAborted(options: { readonly signal?: AbortSignal } | undefined): Promise<never> {
+  return new Promise((_, reject) => options?.signal?.addEventListener('abort', () => reject(new Error('timed out'))));
+}
+
 test('while the store hangs, keys waiting for a sticky lookup are bounded', async () => {
   const asked: number[] = [];
   const hanging: Store = {
@@ -237,7 +242,7 @@ test('while the store hangs, keys waiting for a sticky lookup are bounded', asyn
     description: 'hanging',
     readAssignments: (_id, units, options) => {
       asked.push(units.length);
-      return new Promise((_, reject) => options?.signal?.addEventListener('abort', () => reject(new Error('timed out'))));
+      return untilAborted(options);
     },
   };
   const sticky = new StickyAssignments(hanging, new UnitOfKey(), new ErrorReporter(() => {}), { writeTimeout: 200, maxEntries: 1_000, maxBytes: 1 << 20 });
@@ -258,7 +263,7 @@ test('while the store hangs, keys past the sticky lookup queue are bounded in by
   const hanging: Store = {
     ...memoryStore(),
     description: 'hanging',
-    readAssignments: (_id, _units, options) => new Promise((_, reject) => options?.signal?.addEventListener('abort', () => reject(new Error('timed out')))),
+    readAssignments: (_id, _units, options) => untilAborted(options),
   };
   const sticky = new StickyAssignments(hanging, new UnitOfKey(), new ErrorReporter(() => {}), { writeTimeout: 200, maxEntries: 1_000, maxBytes: 1 << 20 });
   gc();
@@ -280,7 +285,7 @@ test('a key past the full lookup queue is not remembered with its guess, however
     description: 'hanging, then answering',
     readAssignments: (_id, asked, options) =>
       hanging
-        ? new Promise((_, reject) => options?.signal?.addEventListener('abort', () => reject(new Error('timed out'))))
+        ? untilAborted(options)
         : Promise.resolve(new Map(asked.filter((unit) => unit === units.of('user-k')).map((unit) => [unit, 'b'] as const))),
   };
   const sticky = new StickyAssignments(store, units, new ErrorReporter(() => {}), { writeTimeout: 300, maxEntries: 10_000, maxBytes: 64 << 20 });

@@ -119,11 +119,22 @@ export function wrap(text: string, width: number): string[] {
 function clipMiddle(text: string, width: number): string {
   if (text.length <= width) return text;
   const tail = Math.floor((width - 1) / 2);
-  return `${text.slice(0, width - 1 - tail)}…${text.slice(text.length - tail)}`;
+  return `${text.slice(0, pairSafe(text, width - 1 - tail))}…${text.slice(pairSafe(text, text.length - tail, 'up'))}`;
 }
 
 export function clip(text: string, width: number): string {
-  return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
+  return text.length <= width ? text : `${text.slice(0, pairSafe(text, width - 1))}…`;
+}
+
+/**
+ * A cut at `at` moved off the middle of a surrogate pair (down, or `up` for the start of a
+ * kept tail): a half pair would print as a replacement character where the name had an emoji.
+ */
+function pairSafe(text: string, at: number, direction: 'down' | 'up' = 'down'): number {
+  const low = text.charCodeAt(at);
+  const high = text.charCodeAt(at - 1);
+  const splitsPair = at > 0 && at < text.length && high >= 0xd800 && high <= 0xdbff && low >= 0xdc00 && low <= 0xdfff;
+  return splitsPair ? at + (direction === 'up' ? 1 : -1) : at;
 }
 
 export function count(n: number): string {

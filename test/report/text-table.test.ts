@@ -141,3 +141,17 @@ test('table: names that must stay apart take their room from a header longer tha
   assert.equal(new Set(names).size, 3, names.join(' / '));
   assert.ok(lines.every((line, i) => i < 2 || line.includes('+7.2% [-20.2%, +34.6%]') || line.includes('[')), 'numbers whole');
 });
+
+test('clip and a clipped name never cut an emoji in half (a lone surrogate prints as a replacement character)', async () => {
+  const { clip } = await import('../../src/report/text-table.js');
+  const lone = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+  const name = '🥥'.repeat(30);
+  for (let width = 2; width < name.length; width++) assert.doesNotMatch(clip(name, width), lone, `clip at ${width}`);
+  for (const pad of ['', 'a', 'ab']) {
+    const header = ['track', 'users', 'conversion', 'lift (CI)', 'p', 'p adj', 'P(better)', `metric_${'z'.repeat(30)}`];
+    const rows = [`${pad}${'🥥'.repeat(40)}`, `${pad}${'🍍'.repeat(40)}`].map((n) => [n, '222', '35.14%', '+7.2% [-20.2%, +34.6%]', '0.59', '1.0', '70%', '1']);
+    const text = table(header, rows);
+    assert.doesNotMatch(text, lone, text);
+    assert.match(text, /…/, 'the names were clipped');
+  }
+});

@@ -11,7 +11,7 @@ import { writeFixedData } from '../report/fixed-data.js';
 import { POSTGRES_SKIP, postgresUrl } from '../support/postgres.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-bad-input-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 async function cli(...args: string[]): Promise<{ code: number; err: string }> {
   const err: string[] = [];

@@ -14,7 +14,7 @@ import { startDashboard } from '../../src/dashboard/dashboard-server.js';
 import { POSTGRES_SKIP, postgresUrl, schemasFor, sql } from '../support/postgres.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-baseline-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 const schemaFor = schemasFor('b');
 
 class PricingTracks extends ParamTrackSet<{ vip: boolean }> {

@@ -8,7 +8,7 @@ import { TrackSet, TracksError, close, configure, flush, promoteTrackSet, rampTr
 import { runCli } from '../../src/cli/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'g10-errors-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];

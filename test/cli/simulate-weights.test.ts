@@ -9,7 +9,7 @@ import { TrackSet, TracksError, simulateSplit } from '../../src/index.js';
 import { runCli } from '../../src/cli/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-sim-weights-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 const index = new URL('../../src/index.ts', import.meta.url).href;
 const module = join(dir, 'sets.mjs');

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'tracks-g2-consumer-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 test('a strict user project type-checks the typing promises against the packed package', () => {
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';

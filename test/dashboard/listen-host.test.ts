@@ -15,7 +15,7 @@ import { isLoopbackHost, unbracketed } from '../../src/dashboard/security.js';
 import { TrackSet, close, configure, sqliteStore } from '../../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-dashboard-host-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 /** Whether this machine can listen on IPv6 loopback at all (a plain server, nothing of tracks). */
 function ipv6Loopback(): Promise<boolean> {

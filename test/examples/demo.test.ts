@@ -15,7 +15,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 // The demo runs in a folder of its own, so tsx is named by its path here.
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const dir = mkdtempSync(join(tmpdir(), 'tracks-demo-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 function runDemo(): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, ['--import', TSX, join(ROOT, 'examples/coconut-store.ts')], {

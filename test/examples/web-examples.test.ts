@@ -14,7 +14,7 @@ import { sqliteStore } from '../../src/index.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const dir = mkdtempSync(join(tmpdir(), 'tracks-web-examples-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 for (const framework of ['express', 'fastify', 'hono']) {
   test(`examples/${framework} serves the coconut store and records what its shoppers did`, async () => {

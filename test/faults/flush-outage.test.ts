@@ -13,7 +13,7 @@ import { after, test } from 'node:test';
 import { TrackSet, close, configure, flush, stats } from '../../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-flush-outage-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 class OutageTracks extends TrackSet {
   static override id = 'flush-outage';

@@ -28,7 +28,7 @@ const dir = mkdtempSync(join(tmpdir(), 'tracks-pg-faults-'));
 const schemaFor = schemasFor('f');
 
 
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 class FaultTracks extends TrackSet {
   static override id = 'pg-faults';

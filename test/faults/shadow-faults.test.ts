@@ -16,7 +16,7 @@ import { POSTGRES_SKIP, postgresUrl, schemasFor, sql } from '../support/postgres
 const url = postgresUrl;
 const dir = mkdtempSync(join(tmpdir(), 'tracks-shadow-faults-'));
 const schemaFor = schemasFor('sf');
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 class PriceShadow extends TrackSet {
   static override id = 'shadow-faults';

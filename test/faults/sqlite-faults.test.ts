@@ -16,7 +16,7 @@ import { eventually } from '../support/eventually.js';
 import { paced } from '../support/pace.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-sqlite-faults-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 class LockTracks extends TrackSet {
   static override id = 'sqlite-faults';

@@ -15,7 +15,7 @@ import { defaultOutboxPath } from '../../src/setup/default-outbox.js';
 import { paced, sleep } from '../support/pace.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-bounds-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 class BoundTracks extends TrackSet {
   static override id = 'bounds';

@@ -20,7 +20,7 @@ import { paced, sleep } from '../support/pace.js';
 import { keepingAlive } from '../../src/model/keep-alive.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-delivery-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 class DeliveryTracks extends TrackSet {
   static override id = 'delivery';

@@ -19,7 +19,7 @@ const schemaFor = schemasFor('p');
 let n = 0;
 
 
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 class PoisonTracks extends TrackSet {
   static override id = 'poison';

@@ -13,7 +13,7 @@ import { runCli } from '../../src/cli/run-cli.js';
 import { POSTGRES_SKIP, postgresUrl, schemasFor } from '../support/postgres.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-ramp-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 const schemaFor = schemasFor('rp');
 
 class CheckoutTracks extends TrackSet {

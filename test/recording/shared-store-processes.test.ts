@@ -18,7 +18,7 @@ const PG = postgresUrl ?? '';
 const dir = mkdtempSync(join(tmpdir(), 'g3-proc-'));
 /** Schemas of this file's own, dropped when it ends (test/support/postgres.ts). */
 const schemaFor = schemasFor('processes');
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 interface Report {
   stats: { written: number; dropped: number; rejected: number; quarantined: number; buffered: number; spilled: number; drained: number };

@@ -19,7 +19,7 @@ const dir = mkdtempSync(join(tmpdir(), 'tracks-shutdown-'));
 const schemaFor = schemasFor('s');
 
 
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 /** Runs the draining app, sends SIGTERM once it serves, and resolves with the units it recorded. */
 function drainApp(env: Record<string, string>): Promise<{ units: number; code: number | null; signal: NodeJS.Signals | null; stderr: string }> {

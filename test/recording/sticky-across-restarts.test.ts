@@ -14,7 +14,7 @@ const PG = postgresUrl ?? '';
 const dir = mkdtempSync(join(tmpdir(), 'g3-sticky-'));
 /** Schemas of this file's own, dropped when it ends (test/support/postgres.ts). */
 const schemaFor = schemasFor('sticky');
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 function versions(id: string) {
   class V1 extends TrackSet {

@@ -18,7 +18,7 @@ import { runScript } from '../support/run-script.js';
 const writer = fileURLToPath(new URL('./fixtures/sticky-writer.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'sticky-ramp-'));
 const schemaFor = schemasFor('stickyramp');
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 const KEYS = 600;
 

@@ -22,7 +22,7 @@ const PG = postgresUrl ?? '';
 const dir = mkdtempSync(join(tmpdir(), 'g3-rt-'));
 /** Schemas of this file's own, dropped when it ends (test/support/postgres.ts). */
 const schemaFor = schemasFor('stopresume');
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 const tracks = (args: string[], env: Record<string, string>) =>
   promisify(execFile)(process.execPath, ['--import', 'tsx', cli, ...args], { env: { ...process.env, ...env }, timeout: 20_000 });

@@ -14,7 +14,7 @@ import { startDashboard } from '../../src/dashboard/dashboard-server.js';
 import { seededRandom } from '../support/random.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-cuped-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 const DAY = 86_400_000;
 const START = Date.UTC(2026, 9, 1);

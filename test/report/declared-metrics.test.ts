@@ -17,7 +17,7 @@ import { POSTGRES_SKIP, postgresUrl, schemasFor } from '../support/postgres.js';
 import { seededRandom as random } from '../support/random.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-metrics-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 const schemaFor = schemasFor('dm');
 
 class ShopTracks extends TrackSet {

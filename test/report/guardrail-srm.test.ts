@@ -13,7 +13,7 @@ import type { RecordedEvent, Report, Store, TrackSetResult } from '../../src/ind
 import { POSTGRES_SKIP, postgresUrl, schemasFor } from '../support/postgres.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-guardrail-srm-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 const schemaFor = schemasFor('gs');
 
 const HOUR = 3_600_000;

@@ -19,7 +19,7 @@ const dir = mkdtempSync(join(tmpdir(), 'tracks-names-'));
 const schemaFor = schemasFor('n');
 
 
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 const NAMES = ['constructor', '__proto__', 'toString', 'valueOf', `it's "quoted"`, 'prüfung-🥥'];
 

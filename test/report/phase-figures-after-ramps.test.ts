@@ -15,7 +15,7 @@ const dir = mkdtempSync(join(tmpdir(), 'g10-phases-'));
 const PG = postgresUrl ?? '';
 /** Schemas of this file's own, dropped when it ends (test/support/postgres.ts). */
 const schemaFor = schemasFor('phasefig');
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];

@@ -10,7 +10,7 @@ import { buildReport, memoryStore, renderReport, sqliteStore } from '../../src/i
 import type { RecordedEvent, Store } from '../../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-phase-stretches-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 const HOUR = 3_600_000;
 const START = Date.UTC(2026, 5, 1);

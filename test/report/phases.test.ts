@@ -15,7 +15,7 @@ import { POSTGRES_SKIP, postgresUrl, schemasFor } from '../support/postgres.js';
 import { seededRandom as random } from '../support/random.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-phases-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 const schemaFor = schemasFor('ph');
 
 const DAY = 86_400_000;

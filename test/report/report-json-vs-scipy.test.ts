@@ -12,7 +12,7 @@ import type { Report } from '../../src/index.js';
 import { runCli } from '../../src/cli/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-json-scipy-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 class CheckoutDelay extends TrackSet {
   static override id = 'checkout-delay';

@@ -13,7 +13,7 @@ import { runCli } from '../../src/cli/run-cli.js';
 import { seededRandom } from '../support/random.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-segments-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 interface Shopper {
   readonly country: string;

@@ -16,7 +16,7 @@ import { runCli } from '../../src/cli/run-cli.js';
 import { sleep } from '../support/pace.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-deploy-shadow-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 // Two versions of one set (one id, the same tracks), as two deploys of the service would have it.
 class CatalogLive extends TrackSet {

@@ -12,7 +12,7 @@ import type { ShadowOptions } from '../../src/index.js';
 import { runCli } from '../../src/cli/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'g10-shadow-fig-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 async function report(store: string): Promise<any> {
   const out: string[] = [];

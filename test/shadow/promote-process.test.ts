@@ -14,7 +14,7 @@ import { eventually } from '../support/eventually.js';
 import { POSTGRES_SKIP, postgresUrl, schemasFor } from '../support/postgres.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-promote-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 const schemaFor = schemasFor('promote');
 
 const stores: Array<{ name: string; spec: () => string; skip?: string }> = [

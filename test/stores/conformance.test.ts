@@ -21,7 +21,7 @@ const schemaFor = schemasFor('c');
 let opened = 0;
 
 
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 /** A fresh, empty store of each kind, and how to tell whether anything was created for it. */
 interface Kind {

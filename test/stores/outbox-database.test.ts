@@ -10,7 +10,7 @@ import type { ExposureEvent } from '../../src/index.js';
 import { OutboxDatabase } from '../../src/stores/outbox-database.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-outbox-database-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 const later = () => Date.now() + 30_000;
 

@@ -16,7 +16,7 @@ import { buildSummary } from '../../src/stores/summary-rows.js';
 import type { SummaryRows } from '../../src/stores/summary-rows.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-split-summary-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 5, 1);

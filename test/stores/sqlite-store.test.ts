@@ -12,7 +12,7 @@ import { sampleEvents } from './fixtures/sample-events.js';
 import { SQLITE_MIGRATIONS } from '../../src/stores/schema.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-sqlite-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 class SqliteTracks extends TrackSet {
   static override id = 'sqlite-delay';

@@ -8,7 +8,7 @@ import { after, test } from 'node:test';
 import { builtAfterSources } from '../../src/stores/worker-client.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-worker-build-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 /** A tree of sources (one in a subfolder) and a build, with the times given in seconds. */
 function tree(name: string, times: { sources: number; built: number }): { sources: string; built: string } {

@@ -17,7 +17,7 @@ import { RequestState } from '../../src/stores/request-state.js';
 import { SqliteDatabase } from '../../src/stores/sqlite-database.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-worker-requests-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
 
 const exposures = (prefix: string, n: number): RecordedEvent[] =>
   Array.from({ length: n }, (_, i) => ({ kind: 'exposure', eventId: `${prefix}-${i}`, trackSetId: 'delay', track: 'long', unit: `${prefix}-u${i}`, at: 1_700_000_000_000 + i }));

@@ -126,21 +126,20 @@ export type MetricDeclarations = Readonly<Record<string, MetricDeclaration>>;
 export interface TracksRegister {}
 
 /**
- * The metric names `convert()` takes: the keys of `TracksRegister['metrics']` and the
- * numerators and denominators of its ratio metrics when you registered your declarations,
- * else any string.
+ * The metric names `convert()` takes: when you registered your declarations, the keys of
+ * `TracksRegister['metrics']`, a ratio's numerator and denominator in place of its own name
+ * (a ratio is computed from its two parts, never recorded), else any string.
  *
  * @example
  * ```ts
  * const metric: MetricName = 'purchase';
  * ```
  */
-export type MetricName = TracksRegister extends { readonly metrics: infer M } ? Extract<keyof M | RatioPartsOf<M>, string> : string;
-
-/** The numerator and denominator names of a declarations type's ratio metrics: recorded with convert() too. */
-type RatioPartsOf<M> = {
-  [K in keyof M]: M[K] extends { readonly kind: 'ratio'; readonly numerator: infer N; readonly denominator: infer D } ? N | D : never;
-}[keyof M];
+// Written out in one mapped type, not through a named helper: a compile error then lists the
+// names ('"purchase" | "order" | "visit"'), not the helper's unexpanded alias.
+export type MetricName = TracksRegister extends { readonly metrics: infer M }
+  ? Extract<{ [K in keyof M]: M[K] extends { readonly kind: 'ratio'; readonly numerator: infer N; readonly denominator: infer D } ? N | D : K }[keyof M], string>
+  : string;
 
 /**
  * Keeps the literal names of metric declarations for {@link TracksRegister} (and checks them

@@ -68,8 +68,8 @@ export function readableVersion(description: string, version: number, latest: nu
 }
 
 /** The error every read of an empty store gives: the store is there but holds no tracks data. */
-export function noTracksData(description: string): StoreError {
-  return new StoreError(`tracks: ${description} holds no tracks data (no tracks_ tables); check the store, or record some runs first`, {
+export function noTracksData(description: string, fix = 'check the store, or record some runs first'): StoreError {
+  return new StoreError(`tracks: ${description} holds no tracks data (no tracks_ tables); ${fix}`, {
     transient: false,
     code: 'TRACKS_NO_DATA',
   });

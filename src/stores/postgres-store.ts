@@ -2,6 +2,7 @@ import { Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { TracksError } from '../errors.js';
+import { quoted } from '../text.js';
 import { assertStorable } from '../model/check-event.js';
 import type { ControlState, RecordedEvent } from '../model/events.js';
 import { EVENT_KINDS, EVENT_TABLES, earliestOrder, onConflict } from '../model/event-tables.js';
@@ -339,7 +340,7 @@ export class PostgresStore implements Store {
     if (options?.by !== undefined) assertDimension(options.by);
     const call = this.#timing({});
     try {
-      if (!(await this.#hasTables(call))) throw noTracksData(`the PostgreSQL store ${this.description}`);
+      if (!(await this.#hasTables(call))) throw noTracksData(`the PostgreSQL store ${this.description}`, await this.#otherSchemas(call));
       return await this.#summarize(options, call);
     } catch (error) {
       throw this.#failure(`cannot read the PostgreSQL store ${this.description}`, error);
@@ -626,6 +627,25 @@ export class PostgresStore implements Store {
   }
 
   /** Whether the tracks tables exist at this version; creates nothing. */
+  /**
+   * What to do about a schema with no tracks tables: the schemas of this database that have
+   * them, named with the URL option that picks one (a URL without ?schema= reads "public",
+   * while the application may record elsewhere).
+   */
+  async #otherSchemas(call: CallTiming): Promise<string> {
+    const rows = await this.#withClient(call, (client) =>
+      client.query<{ schema: string }>(
+        `SELECT DISTINCT table_schema AS schema FROM information_schema.tables WHERE table_name = 'tracks_exposures' AND table_schema <> $1 ORDER BY 1 LIMIT 6`,
+        [this.#schema],
+      ),
+    );
+    const schemas = rows.rows.map((row) => row.schema);
+    const here = `it looked in the schema ${quoted(this.#schema)}`;
+    if (schemas.length === 0) return `${here}, and no other schema of this database has tracks tables; check the database, or record some runs first`;
+    const shown = schemas.slice(0, 5).map(quoted).join(', ') + (schemas.length > 5 ? ', ...' : '');
+    return `${here}; tracks data is in the schema${schemas.length > 1 ? 's' : ''} ${shown} of this database: pick one with ?schema=${encodeURIComponent(schemas[0]!)} in the URL (or the schema option)`;
+  }
+
   async #hasTables(call: CallTiming, read: 'data' | 'controls' = 'data'): Promise<boolean> {
     if (this.#tablesSeen) return true;
     const version = await this.#withClient(call, (client) => this.#installedVersion(client));

@@ -16,7 +16,7 @@ import type { Candidate } from './rendezvous.js';
 import type { Reason } from './run-hooks.js';
 import { TrackSet, checkRunOptions, constructWithKey, definitionOf, disposeAfter, ELIGIBLE, keyHashOf } from './track-set.js';
 import type { Track, TrackSetClass } from './track-set.js';
-import type { ClassTrackArgs, ClassTrackName, ClassTrackResult } from './track-names.js';
+import type { ClassTrackName, ClassTrackResult, EveryClassTrackArgs } from './track-names.js';
 
 /** The context a track set class's runs need (`undefined` when it needs none). */
 export type ContextOf<C> = C extends abstract new (...args: never) => infer Run ? (Run extends { readonly context: infer X } ? X : never) : never;
@@ -44,10 +44,12 @@ export type MultiTrackSetArgs<Sets extends readonly TrackSetClass[]> = [ContextO
 
 /** The track names of the sets, distributed over them; `string` where the compiler sees none (a subclass's `static trackSets`). */
 export type MultiTrackName<Sets extends readonly TrackSetClass[]> = Sets[number] extends infer C ? (C extends TrackSetClass ? ClassTrackName<C> | 'control' : never) : never;
-/** What a MultiTrackSet's `run()` takes: the arguments of any member set's tracks. */
-export type MultiTrackArgs<Sets extends readonly TrackSetClass[]> = Sets[number] extends infer C ? (C extends TrackSetClass ? AnyArgsIfNone<ClassTrackArgs<C>> : never) : never;
-/** `unknown[]` where the compiler sees no track method (a subclass's `static trackSets`: TrackSetClass alone). */
-type AnyArgsIfNone<A> = [A] extends [never] ? unknown[] : A;
+/**
+ * What a MultiTrackSet's `run()` takes: the arguments every track of every member set takes
+ * (any of them may be chosen); `unknown[]` where the compiler sees no track method of a set (a
+ * subclass's `static trackSets`: TrackSetClass alone).
+ */
+export type MultiTrackArgs<Sets extends readonly TrackSetClass[]> = EveryClassTrackArgs<Sets[number]>;
 /** What a MultiTrackSet's `run()` returns: any member set's track result, or undefined (no set chosen, or a no-op control). */
 export type MultiTrackResult<Sets extends readonly TrackSetClass[]> = (Sets[number] extends infer C ? (C extends TrackSetClass ? ClassTrackResult<C> : never) : never) | undefined;
 

@@ -140,10 +140,29 @@ type ArgsOf<F> = F extends (...args: infer A) => unknown ? A : never;
 type ResultOf<F> = F extends (...args: never) => infer R ? R : never;
 
 /**
- * What `run()` takes: the parameters of the set's track methods (of any of them, since any may
- * be chosen); `unknown[]` where the compiler sees no track method (static tracks from `new`).
+ * The arguments every one of the track methods `F` (a union) can take: any of them may be
+ * chosen, so a call must fit each. Where their parameters are the same, those; where they
+ * differ, each method's parameters (a longer call is fine for a method taking fewer, as in
+ * JavaScript) and no more arguments than the longest takes. A union of the parameter lists
+ * let `run(5)` compile for `short_track(ms: number)` and `long_track(label: string)`, then
+ * fail at run time for the users drawn to `long`.
  */
-export type TrackArgs<T> = [RunMethodsOf<T>] extends [never] ? unknown[] : ArgsOf<RunMethodsOf<T>>;
+type ArgsOfEvery<F> = (true extends IsUnion<ArgsOf<F>> ? IntersectionOf<OpenArgsOf<F>> & { readonly length: ArgCountOf<F> } : ArgsOf<F>) extends infer A extends unknown[]
+  ? A
+  : never;
+/** A method's parameters followed by any others: what a call that fits it may pass. */
+type OpenArgsOf<F> = F extends (...args: infer A) => unknown ? [...A, ...unknown[]] : never;
+/** How many arguments the methods take, each: from its required ones to all of them. */
+type ArgCountOf<F> = F extends (...args: infer A) => unknown ? Partial<A>['length'] | A['length'] : never;
+type IntersectionOf<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
+/** Whether `T` has members that are not assignable to each other (parameter lists that differ). */
+type IsUnion<T, All = T> = T extends unknown ? ([All] extends [T] ? false : true) : never;
+
+/**
+ * What `run()` takes: the arguments every one of the set's track methods takes (any of them
+ * may be chosen); `unknown[]` where the compiler sees no track method (static tracks from `new`).
+ */
+export type TrackArgs<T> = [RunMethodsOf<T>] extends [never] ? unknown[] : ArgsOfEvery<RunMethodsOf<T>>;
 
 /**
  * What `run()` returns: the union of the track methods' return types, and `undefined` for the
@@ -154,7 +173,20 @@ export type TrackResult<T> = [RunMethodsOf<T>] extends [never] ? unknown : Resul
 /** What a class's tracks take: its static track methods' parameters, else its instance ones' (`unknown[]` where none is seen). */
 export type ClassTrackArgs<C extends abstract new (...args: never) => unknown> = [StaticTrackMethodsOf<C>] extends [never]
   ? TrackArgs<InstanceType<C>>
-  : ArgsOf<StaticTrackMethodsOf<C>>;
+  : ArgsOfEvery<StaticTrackMethodsOf<C>>;
+
+/** A class's track methods as one union: its static ones, else its instance ones (`never` where none is seen). */
+type ClassTrackMethodsOf<C extends abstract new (...args: never) => unknown> = [StaticTrackMethodsOf<C>] extends [never]
+  ? RunMethodsOf<InstanceType<C>>
+  : StaticTrackMethodsOf<C>;
+
+/**
+ * What a run of several classes' tracks takes (a MultiTrackSet's `run()`): the arguments every
+ * track method of every class takes; `unknown[]` where the compiler sees none of one class.
+ */
+export type EveryClassTrackArgs<C extends abstract new (...args: never) => unknown> = true extends (C extends unknown ? ([ClassTrackArgs<C>] extends [never] ? true : false) : never)
+  ? unknown[]
+  : ArgsOfEvery<C extends unknown ? ClassTrackMethodsOf<C> : never>;
 
 /** What a class's tracks return: its static track methods' results, else its instance ones' (`unknown` where none is seen). */
 export type ClassTrackResult<C extends abstract new (...args: never) => unknown> = [StaticTrackMethodsOf<C>] extends [never]
@@ -168,7 +200,7 @@ export type ClassTrackResult<C extends abstract new (...args: never) => unknown>
 export type StaticRun<C> = [StaticTrackMethodsOf<C>] extends [never]
   ? unknown
   : {
-      run(...args: ArgsOf<StaticTrackMethodsOf<C>>): NeverNoOpControl<C> extends true ? ResultOf<StaticTrackMethodsOf<C>> : ResultOf<StaticTrackMethodsOf<C>> | undefined;
+      run(...args: ArgsOfEvery<StaticTrackMethodsOf<C>>): NeverNoOpControl<C> extends true ? ResultOf<StaticTrackMethodsOf<C>> : ResultOf<StaticTrackMethodsOf<C>> | undefined;
       readonly '~staticTracks': StaticTrackMethodsOf<C>;
     };
 

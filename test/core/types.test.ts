@@ -400,3 +400,75 @@ test('a subclass narrowing context and key with a declaration compiles and reads
   assert.equal(run.planTrack(), `${key}:pro`);
   assert.equal(run.context, context);
 });
+
+test('run() takes only arguments every track can take, since any may be chosen: tracks whose parameters differ reject a call that fits one of them', () => {
+  class Mixed extends TrackSet {
+    static override id = 'types-mixed-args';
+    static override addControlTrack = false as const;
+    static override control = 'short';
+    static short_track(ms: number): string {
+      return ms.toFixed(0);
+    }
+    static long_track(label: string): string {
+      return label.toUpperCase();
+    }
+  }
+  // @ts-expect-error fits short_track only: a user drawn to long would get label.toUpperCase of a number
+  assert.throws(() => { for (let i = 0; i < 50; i++) Mixed.choose({ key: `m${i}` }).run(5); }, TypeError);
+  // @ts-expect-error fits long_track only
+  assert.throws(() => { for (let i = 0; i < 50; i++) Mixed.choose({ key: `m${i}` }).run('x'); }, TypeError);
+
+  class Arity extends TrackSet {
+    static override id = 'types-arity-args';
+    static override addControlTrack = false as const;
+    static override control = 'short';
+    static short_track(ms: number): number {
+      return ms;
+    }
+    static long_track(ms: number, label: string): string {
+      return `${ms}${label.toUpperCase()}`;
+    }
+  }
+  // Every track can take (5, 'x'): short_track ignores the second, as JavaScript does.
+  const both: number | string = Arity.choose({ key: 'a' }).run(5, 'x');
+  assert.ok(both === 5 || both === '5X');
+  // @ts-expect-error long_track needs its label
+  void (() => Arity.choose({ key: 'a' }).run(5));
+  // @ts-expect-error no track takes a third argument
+  void (() => Arity.choose({ key: 'a' }).run(5, 'x', 3));
+
+  class Instance extends TrackSet {
+    static override id = 'types-instance-mixed-args';
+    short_track(ms: number): number {
+      return ms;
+    }
+    long_track(label: string): string {
+      return label.toUpperCase();
+    }
+  }
+  // @ts-expect-error the same through new, with instance tracks
+  void (() => new Instance({ key: 'i' }).run(5));
+
+  class Same extends TrackSet {
+    static override id = 'types-same-args';
+    static short_track(ms: number): number {
+      return ms;
+    }
+    static long_track(delay: number): number {
+      return delay * 2;
+    }
+  }
+  // Parameters alike (names aside) are taken as they are, extra arguments refused.
+  const same: number | undefined = Same.choose({ key: 's' }).run(4);
+  assert.ok(same === 4 || same === 8 || same === undefined);
+  // @ts-expect-error the tracks take one argument
+  void (() => Same.choose({ key: 's' }).run(4, 'nonsense'));
+
+  // A MultiTrackSet's run() must fit every track of every set.
+  const multi = new MultiTrackSet([Same, Mixed], { key: 'multi' });
+  // @ts-expect-error Mixed's long_track takes a string, Same's tracks a number
+  void (() => multi.run(5));
+  const sameOnly = new MultiTrackSet([Same], { key: 'multi' });
+  const ran: number | undefined = sameOnly.run(4);
+  assert.ok(ran === 4 || ran === 8 || ran === undefined);
+});

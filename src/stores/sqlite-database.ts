@@ -74,15 +74,30 @@ export class SqliteDatabase {
       // rows are gone with it, so the batch does not count as written and is tried again.
       writer.checkIdentity();
     } catch (error) {
-      if ((error as StoreError).code === FILE_REPLACED) this.#closeWriter();
+      if ((error as StoreError).code === FILE_REPLACED) this.#closeMovedWriter();
       throw error;
     }
   }
 
-  /** Drops the writing connection; the next write opens the path again (creating the file). */
-  #closeWriter(): void {
-    this.#writer?.db.close();
+  /**
+   * Drops the writing connection to a file no longer at the path; the next write opens the path
+   * again (creating the file). First its log is copied into it: SQLite neither checkpoints a
+   * moved file when it closes nor deletes its log, which is named for the path, so the file
+   * made at the path next would find it and, being empty, delete it. A store renamed by hand
+   * (`mv tracks.db old.db`, its -wal left behind) then lost every row written since the last
+   * checkpoint (up to 40 MB of log), rows that had counted as written; now they are in the
+   * moved file, and the log left at the path is empty.
+   */
+  #closeMovedWriter(): void {
+    const writer = this.#writer;
     this.#writer = undefined;
+    if (writer === undefined) return;
+    try {
+      writer.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // Removed, not moved, or locked by another process: nothing better to do with its log.
+    }
+    writer.db.close();
   }
 
   readControls(deadline: number): ControlState[] {
@@ -336,7 +351,10 @@ class Writer {
 
   /** Throws when the file at the path is not the one this connection opened (removed or replaced). */
   checkIdentity(): void {
-    this.#identity.check(`the SQLite store ${this.#path}`, 'rows written since are not counted, and are written again once it is reopened');
+    this.#identity.check(
+      `the SQLite store ${this.#path}`,
+      'rows written since are not counted, and are written again once it is reopened at that path; rows written before stay in the file that was moved away (if it was moved, not deleted)',
+    );
   }
 }
 

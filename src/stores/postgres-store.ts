@@ -56,6 +56,14 @@ export interface PostgresStoreOptions {
   readonly timeoutMs?: number | undefined;
 }
 
+/**
+ * A call's timing as this store's work carries it: with its deadline on the monotonic clock
+ * too, for the server-side timeouts. Taken from the wall clock (the deadline's epoch ms) at
+ * each statement, a step of the clock (an NTP correction, a resumed VM) shrank them to 1 ms and
+ * the server cancelled writes under way (57014), which were then retried or spilled.
+ */
+type TimedCall = CallTiming & { readonly until: number };
+
 /** Fewest rows per COPY when a batch is split over connections. */
 const CHUNK_ROWS = 2_500;
 
@@ -440,9 +448,15 @@ export class PostgresStore implements Store {
   }
 
   /** The call's deadline and signal, or this store's default deadline when the caller gave none. */
-  #timing(options: CallOptions): CallTiming {
+  #timing(options: CallOptions): TimedCall {
     const deadline = options.deadline ?? Date.now() + this.#timeoutMs;
-    return { signal: options.signal ?? AbortSignal.timeout(Math.max(1, deadline - Date.now())), deadline, background: options.background === true };
+    const left = deadline - Date.now();
+    return {
+      signal: options.signal ?? AbortSignal.timeout(Math.max(1, left)),
+      deadline,
+      background: options.background === true,
+      until: performance.now() + left,
+    };
   }
 
   /**
@@ -450,7 +464,7 @@ export class PostgresStore implements Store {
    * connection's socket is destroyed (so a silent server cannot keep it) and the call fails
    * with a transient timeout; a connection that failed or timed out is never put back.
    */
-  #withClient<T>(call: CallTiming, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  #withClient<T>(call: TimedCall, fn: (client: PoolClient) => Promise<T>): Promise<T> {
     // The sockets of the pool this store makes do not hold the process open (see #poolNow): a
     // caller waiting for this call does, unless it is recording's own, in the background.
     return call.background ? this.#onClient(call, fn) : keepingAlive(this.#onClient(call, fn));
@@ -464,7 +478,7 @@ export class PostgresStore implements Store {
     return work;
   }
 
-  async #onClient<T>(call: CallTiming, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  async #onClient<T>(call: TimedCall, fn: (client: PoolClient) => Promise<T>): Promise<T> {
     const timeout = () => new StoreError(`tracks: ${this.description} did not answer in time`, { transient: true, code: 'TRACKS_TIMEOUT' });
     if (call.signal.aborted) throw timeout();
     const connecting = this.#poolNow().connect();
@@ -523,8 +537,8 @@ export class PostgresStore implements Store {
   }
 
   /** BEGIN, with server-side timeouts set to the time left, so the server gives up by the deadline too. */
-  async #begin(client: PoolClient, call: CallTiming, readOnly = false): Promise<void> {
-    const left = Math.max(1, Math.min(MAX_TIMEOUT_MS, Math.floor(call.deadline - Date.now())));
+  async #begin(client: PoolClient, call: TimedCall, readOnly = false): Promise<void> {
+    const left = Math.max(1, Math.min(MAX_TIMEOUT_MS, Math.floor(call.until - performance.now())));
     try {
       await client.query(
         `BEGIN${readOnly ? ' READ ONLY' : ''}; SET LOCAL statement_timeout = ${left}; SET LOCAL idle_in_transaction_session_timeout = ${left + 1000}`,
@@ -536,7 +550,7 @@ export class PostgresStore implements Store {
   }
 
   /** Runs `fn` in one transaction on a connection of its own (see #withClient), committed, or rolled back when it throws. */
-  #transaction<T>(call: CallTiming, fn: (client: PoolClient) => Promise<T>, readOnly = false): Promise<T> {
+  #transaction<T>(call: TimedCall, fn: (client: PoolClient) => Promise<T>, readOnly = false): Promise<T> {
     return this.#withClient(call, async (client) => {
       await this.#begin(client, call, readOnly);
       try {
@@ -563,7 +577,7 @@ export class PostgresStore implements Store {
   // ---- schema ----
 
   /** Creates or upgrades the tables once per store (again after a failure, or after they vanished). */
-  async #migrate(call: CallTiming): Promise<void> {
+  async #migrate(call: TimedCall): Promise<void> {
     // A foreground call may wait for a migration a background one started: it keeps the process alive meanwhile.
     if (this.#migrated !== undefined && !call.background) await keepingAlive(this.#migrated);
     this.#migrated ??= this.#withClient(call, (client) =>
@@ -632,7 +646,7 @@ export class PostgresStore implements Store {
    * them, named with the URL option that picks one (a URL without ?schema= reads "public",
    * while the application may record elsewhere).
    */
-  async #otherSchemas(call: CallTiming): Promise<string> {
+  async #otherSchemas(call: TimedCall): Promise<string> {
     const rows = await this.#withClient(call, (client) =>
       client.query<{ schema: string }>(
         `SELECT DISTINCT table_schema AS schema FROM information_schema.tables WHERE table_name = 'tracks_exposures' AND table_schema <> $1 ORDER BY 1 LIMIT 6`,
@@ -646,7 +660,7 @@ export class PostgresStore implements Store {
     return `${here}; tracks data is in the schema${schemas.length > 1 ? 's' : ''} ${shown} of this database: pick one with ?schema=${encodeURIComponent(schemas[0]!)} in the URL (or the schema option)`;
   }
 
-  async #hasTables(call: CallTiming, read: 'data' | 'controls' = 'data'): Promise<boolean> {
+  async #hasTables(call: TimedCall, read: 'data' | 'controls' = 'data'): Promise<boolean> {
     if (this.#tablesSeen) return true;
     const version = await this.#withClient(call, (client) => this.#installedVersion(client));
     const state = readableVersion(`the PostgreSQL store ${this.description}`, version, POSTGRES_MIGRATIONS.length, POSTGRES_OLDEST_READABLE, read);
@@ -676,7 +690,7 @@ export class PostgresStore implements Store {
    * server's cores share the index work). Each chunk is its own transaction and idempotent,
    * so a batch cut short by a failure is simply written again.
    */
-  async #insert(table: EventTable, rows: Cell[][], call: CallTiming): Promise<void> {
+  async #insert(table: EventTable, rows: Cell[][], call: TimedCall): Promise<void> {
     const chunk = Math.max(CHUNK_ROWS, Math.ceil(rows.length / Math.min(PARALLEL_WRITES, this.#maxConnections)));
     const writes: Promise<void>[] = [];
     for (let from = 0; from < rows.length; from += chunk) writes.push(this.#copyChunk(table, rows.slice(from, from + chunk), call));
@@ -695,7 +709,7 @@ export class PostgresStore implements Store {
    * (doubling while conflicts go on), so a workload with many repeats does not pay for
    * failed attempts.
    */
-  async #copyChunk(table: EventTable, rows: Cell[][], call: CallTiming): Promise<void> {
+  async #copyChunk(table: EventTable, rows: Cell[][], call: TimedCall): Promise<void> {
     const names = table.columns.map((c) => c.name).join(', ');
     const text = copyRows(table.columns, rows);
     const direct = this.#direct.get(table.table) ?? { skip: 0, rest: 1 };
@@ -740,7 +754,7 @@ export class PostgresStore implements Store {
    * Rows of one analysis query, in a read-only transaction with JIT off (compiling costs more
    * than these single-pass aggregates gain) and room for the join's hash table in memory.
    */
-  #analysisRows<T extends QueryResultRow>(sql: string, params: unknown[], call: CallTiming, plan?: AnalysisPlan): Promise<T[]> {
+  #analysisRows<T extends QueryResultRow>(sql: string, params: unknown[], call: TimedCall, plan?: AnalysisPlan): Promise<T[]> {
     return this.#transaction(
       call,
       async (client) => {
@@ -758,7 +772,7 @@ export class PostgresStore implements Store {
    * distinct units and hashes the million exposures instead of the unit totals, at twice the
    * cost. Without the right to ANALYZE (not the owner, or a read-only standby) the report goes on.
    */
-  async #refreshPlannerStatistics(call: CallTiming): Promise<void> {
+  async #refreshPlannerStatistics(call: TimedCall): Promise<void> {
     const stale = await this.#withClient(call, async (client) =>
       (
         await client.query<{ name: string }>(
@@ -774,7 +788,7 @@ export class PostgresStore implements Store {
     }
   }
 
-  async #summarize(options: SummarizeOptions | undefined, call: CallTiming): Promise<TrackSetSums[]> {
+  async #summarize(options: SummarizeOptions | undefined, call: TimedCall): Promise<TrackSetSums[]> {
     await this.#refreshPlannerStatistics(call);
     const reader: PostgresSummaryReader = {
       rows: (sql, params) => this.#withClient(call, async (client) => (await client.query(sql, params)).rows),

@@ -97,3 +97,44 @@ test('the same on PostgreSQL', { skip: postgresUrl === undefined && POSTGRES_SKI
   const schema = schemaFor('full');
   await servedAfterRamp(postgresUrl!, postgresStore(postgresUrl!, { schema }), schema, true);
 });
+
+// A soak audit, PostgreSQL flapping behind a proxy: a user this process had exposed itself, whose
+// lookup failed, was served another track after a ramp (198 of 7,620 runs): the failed lookup
+// had made the process forget the track it served, so the next run drew the ramp's assignment.
+test('a ramp while the sticky lookups fail: users this process exposed keep the track it served them', async () => {
+  const { memoryStore } = await import('../../src/index.js');
+  const inner = memoryStore();
+  let lookups = 0;
+  const flapping: Store = {
+    ...inner,
+    description: 'lookups failing',
+    // Loaded at start (nothing yet); every later read fails: the lookups and the ramp's reload.
+    readStickyAssignmentsNow: () => [],
+    readStickyAssignments: async () => {
+      throw new Error('connection reset');
+    },
+    readAssignments: async () => {
+      lookups++;
+      throw new Error('connection reset');
+    },
+  };
+  const errors: Error[] = [];
+  const recorder = configure({ store: flapping, outbox: false, handleSignals: false, controlInterval: 600_000, onError: (e) => errors.push(e) })!;
+  try {
+    await ready();
+    const served = new Map<string, string>();
+    for (let i = 0; i < 300; i++) served.set(`own-${i}`, new StickySet({ key: `own-${i}` }).name);
+    await flush();
+    assert.ok(lookups > 0 && errors.some((e) => /connection reset/.test(e.message)), 'the lookups failed');
+    await rampTrackSet(inner, StickySet.id, { weights: { control: 1, a: 0, b: 8 } });
+    await recorder.refreshControls();
+    const switched = [...served].filter(([key, track]) => new StickySet({ key }).name !== track);
+    assert.deepEqual(switched.slice(0, 5), [], `${switched.length} of 300 users served another track than the one this process served them`);
+    // New users follow the ramp.
+    let onA = 0;
+    for (let i = 0; i < 300; i++) if (new StickySet({ key: `new-${i}` }).name === 'a') onA++;
+    assert.equal(onA, 0);
+  } finally {
+    await close();
+  }
+});

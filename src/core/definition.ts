@@ -209,9 +209,9 @@ export function buildDefinition(
 /** Live changes to a set's configuration (a ramp), applied over what its class says. */
 export interface Overrides {
   /** Share of eligible keys in the test, replacing `static coverage`. */
-  readonly coverage?: number;
+  readonly coverage?: number | undefined;
   /** Weights by track name, replacing the class's for the tracks named (names that are not tracks are ignored). */
-  readonly weights?: ReadonlyMap<string, number>;
+  readonly weights?: ReadonlyMap<string, number> | undefined;
 }
 
 /**

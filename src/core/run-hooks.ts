@@ -36,7 +36,7 @@ export interface ChosenRun {
 
 /** Outcome of a control decision: serve `track` (the baseline when undefined) instead of assigning, for `reason`. */
 interface ServeInstead {
-  readonly track?: string;
+  readonly track?: string | undefined;
   readonly reason: 'stopped';
 }
 

@@ -41,17 +41,17 @@ import { shown } from '../text.js';
  */
 export interface ShadowOptions<Result = unknown> {
   /** The share of runs whose candidates also run, 0 to 1 (default 0.01). Deterministic per key when the run has one. */
-  readonly sample?: number;
+  readonly sample?: number | undefined;
   /** Milliseconds a candidate may take (default 1000): its `shadowContext().signal` aborts then, and the run counts as a timeout. */
-  readonly timeout?: number;
+  readonly timeout?: number | undefined;
   /** Whether the candidate's result equals the baseline's (default: deep strict equality, `util.isDeepStrictEqual`); synchronous: a promise returned counts the run as an error. */
-  readonly compare?: (baseline: Result, candidate: Result) => boolean;
+  readonly compare?: ((baseline: Result, candidate: Result) => boolean) | undefined;
   /** A known, accepted difference: counted as ignored, not as a mismatch; synchronous (a promise returned: a mismatch, reported). */
-  readonly ignore?: (baseline: Result, candidate: Result) => boolean;
+  readonly ignore?: ((baseline: Result, candidate: Result) => boolean) | undefined;
   /** Maps a result before a mismatch sample is recorded (drop fields, redact, hash); the identity by default. */
-  readonly clean?: (value: Result) => unknown;
+  readonly clean?: ((value: Result) => unknown) | undefined;
   /** Maps the run's arguments before a mismatch sample is recorded (default: recorded as given). */
-  readonly cleanInput?: (args: readonly unknown[]) => unknown;
+  readonly cleanInput?: ((args: readonly unknown[]) => unknown) | undefined;
   /**
    * The set's candidate runs in flight at once in this process, every candidate together
    * (default 8). Each candidate may hold at most its share of them,
@@ -62,17 +62,17 @@ export interface ShadowOptions<Result = unknown> {
    * timed-out runs as timeouts. With more candidates than `maxConcurrent`, each has one slot and
    * hung ones can fill the set's: set it to at least the number of candidates.
    */
-  readonly maxConcurrent?: number;
+  readonly maxConcurrent?: number | undefined;
   /** The candidates promise not to write: `shadowContext().write()` throws in their shadow runs. */
-  readonly readOnly?: boolean;
+  readonly readOnly?: boolean | undefined;
   /**
    * Stops a candidate in this process (recorded as a guardrail) when, over at least `minRuns`
    * runs, its share of errors or of timeouts exceeds these rates. Default
    * `{ errorRate: 0.2, timeoutRate: 0.2, minRuns: 50 }`; `false` turns it off.
    */
-  readonly guardrail?: false | { readonly errorRate?: number; readonly timeoutRate?: number; readonly minRuns?: number };
+  readonly guardrail?: false | { readonly errorRate?: number | undefined; readonly timeoutRate?: number | undefined; readonly minRuns?: number | undefined } | undefined;
   /** Mismatch samples kept per candidate and minute in each process (default 5), and the size of each, in bytes of JSON (default 4096). */
-  readonly samples?: { readonly perMinute?: number; readonly maxBytes?: number };
+  readonly samples?: { readonly perMinute?: number | undefined; readonly maxBytes?: number | undefined } | undefined;
 }
 
 /** `static shadow`, validated, with its defaults applied. */

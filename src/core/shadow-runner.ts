@@ -46,7 +46,7 @@ export interface ShadowOutcome {
   /** A mismatch's sample, computed only when recording keeps it (cleaning costs); null otherwise. */
   readonly sample: (() => ShadowSample) | null;
   /** A skip because every slot of the candidate is held by a run that already timed out: a hung candidate. */
-  readonly stuck?: boolean;
+  readonly stuck?: boolean | undefined;
   /** The set's `compare` or `ignore` threw (the run counts as an error): for `onError`. */
   readonly hookError?: unknown;
 }

@@ -118,11 +118,11 @@ export interface ControlRequest {
   readonly action: ControlAction;
   readonly trackSetId: string;
   /** The track to serve while stopped (stop only; default control). */
-  readonly serve?: string;
+  readonly serve?: string | undefined;
   /** A ramp's new coverage, 0 to 1 (ramp only). */
-  readonly coverage?: number;
+  readonly coverage?: number | undefined;
   /** A ramp's new weights by track (ramp only); tracks not named keep theirs. */
-  readonly weights?: Readonly<Record<string, number>>;
+  readonly weights?: Readonly<Record<string, number>> | undefined;
 }
 
 /** What the page can change: each is a POST to `/api/<action>`. */

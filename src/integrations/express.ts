@@ -11,7 +11,7 @@ export type { AnonymousKeyOptions, TracksAdapterOptions } from './request-tracks
 declare module 'express-serve-static-core' {
   interface Request {
     /** The tracks chosen in this request so far, by track set id (for logging). Set by `tracks/express`. */
-    tracks?: Readonly<Record<string, string>>;
+    tracks?: Readonly<Record<string, string>> | undefined;
   }
 }
 

@@ -16,7 +16,7 @@ declare module 'fastify' {
      * `tracks/fastify` in its onRequest hook: null before it, absent in routes outside the
      * context the plugin was registered in (a sibling plugin's).
      */
-    tracks?: Readonly<Record<string, string>> | null;
+    tracks?: Readonly<Record<string, string>> | null | undefined;
   }
 }
 

@@ -32,7 +32,7 @@ export interface TracksVariables {
 
 /** The visitor cookie a request set, if any: appended again to a Response the handler made itself. */
 interface SentCookie {
-  cookie?: string;
+  cookie?: string | undefined;
 }
 
 /** How the planner reads a Hono request and writes its response. */

@@ -26,9 +26,9 @@ export type CapKind = 'sum' | 'count' | 'mean';
 export interface CapRequest {
   readonly metric: string;
   readonly kind: CapKind;
-  readonly value?: number;
+  readonly value?: number | undefined;
   /** Over every unit of the set and phase (zeros included for sum and count; the converted units for mean). */
-  readonly percentile?: number;
+  readonly percentile?: number | undefined;
 }
 
 /** The cap one set and phase's users of a metric were limited to. */

@@ -33,7 +33,7 @@ export interface EventTable<K extends RecordedEvent['kind'] = RecordedEvent['kin
    * first (one still in a buffer, or spilled during an outage, while another process exposed
    * the unit again after a ramp).
    */
-  readonly earliest?: readonly string[];
+  readonly earliest?: readonly string[] | undefined;
   /** The event's row, in the order of `columns`. */
   row(event: Extract<RecordedEvent, { kind: K }>): Cell[];
 }

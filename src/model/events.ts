@@ -30,14 +30,14 @@ export interface ExposureEvent {
    * and weights, coverage, baseline, stickiness, and the control epoch). Absent in events of
    * tracks 0.1 (their phase is '').
    */
-  readonly phase?: string;
+  readonly phase?: string | undefined;
   /**
    * The set's segments for this unit (`static dimensions(context)`): a few names to values
    * (see model/dimensions.ts for the bounds), stored as given, or hashed as keys are with
    * `hashKeys`. Absent when the set declares none. Recorded as an object without a prototype,
    * as a definition's weights: a dimension named `__proto__` is an ordinary key.
    */
-  readonly dimensions?: Readonly<Record<string, string>>;
+  readonly dimensions?: Readonly<Record<string, string>> | undefined;
 }
 
 /**
@@ -103,21 +103,21 @@ export interface DefinitionEvent {
   readonly weights: Readonly<Record<string, number>>;
   readonly coverage: number;
   /** The baseline track (`static control`, or `control`), or null when the set has none; absent in events of tracks 0.1. */
-  readonly control?: string | null;
+  readonly control?: string | null | undefined;
   /** The phase this configuration is (see ExposureEvent.phase); absent in events of tracks 0.1. */
-  readonly phase?: string;
+  readonly phase?: string | undefined;
   /** Whether the set is sticky; absent in events of tracks 0.1. */
-  readonly sticky?: boolean;
+  readonly sticky?: boolean | undefined;
   /** Whether the phase began with a stop (`tracks stop`): no one is assigned in it. Absent in events of tracks 0.1. */
-  readonly stopped?: boolean;
+  readonly stopped?: boolean | undefined;
   /** Whether this is a holdout's pseudo set (`configure({ holdout })`), not a test; absent for a set. */
-  readonly holdout?: boolean;
+  readonly holdout?: boolean | undefined;
   /**
    * Whether the phase runs in shadow mode (`static shadow`, not promoted: everyone served the
    * baseline, the candidates run beside it); absent before tracks recorded it, and for a set
    * that is not in shadow mode.
    */
-  readonly shadow?: boolean;
+  readonly shadow?: boolean | undefined;
   readonly at: number;
 }
 
@@ -163,7 +163,7 @@ export interface MetricEvent {
   readonly higherIsBetter: boolean | null;
   readonly guardrail: boolean;
   /** The declaration's `cuped` and `cap`, when it says either (stored as JSON). */
-  readonly analysis?: MetricAnalysis;
+  readonly analysis?: MetricAnalysis | undefined;
   readonly at: number;
 }
 
@@ -194,15 +194,15 @@ export interface ControlState {
   /** The track served to everyone while stopped; null: the set's baseline. */
   readonly serve: string | null;
   /** Coverage set live (`tracks ramp --coverage`), replacing the class's; null or absent: the class's. */
-  readonly coverage?: number | null;
+  readonly coverage?: number | null | undefined;
   /**
    * Weights set live (`tracks ramp --weights`), by track name, replacing the class's for the
    * tracks named (an object without a prototype); null or absent: the class's.
    */
-  readonly weights?: Readonly<Record<string, number>> | null;
+  readonly weights?: Readonly<Record<string, number>> | null | undefined;
   /** Raised by every change (stop, resume, ramp, promote): a new epoch is a new phase. */
-  readonly epoch?: number;
+  readonly epoch?: number | undefined;
   /** A shadow set (`static shadow`) made a live A/B test by `tracks promote`; absent or false: still in shadow. */
-  readonly promoted?: boolean;
+  readonly promoted?: boolean | undefined;
   readonly at: number;
 }

@@ -24,25 +24,25 @@ interface DeclarationBase {
    * Whether a higher value is better (default true, except for a guardrail). `false` (latency,
    * refunds) flips what "better", "chance to beat" and the colours mean.
    */
-  readonly higherIsBetter?: boolean;
+  readonly higherIsBetter?: boolean | undefined;
   /**
    * A metric that must not get worse: shown apart, and a warning when it moves the wrong way
    * significantly. Declare its direction with `higherIsBetter`; without one, any significant
    * move warns (verdict `changed`), since a guardrail may be one that must not rise (refunds).
    */
-  readonly guardrail?: boolean;
+  readonly guardrail?: boolean | undefined;
   /**
    * CUPED's pre-exposure window for this metric (default 14 days, or the report's), or `false`
    * to analyse it unadjusted. The covariate is the unit's value of the same metric in the
    * window before its first exposure. Not for ratios.
    */
-  readonly cuped?: false | { readonly windowDays: number };
+  readonly cuped?: false | { readonly windowDays: number } | undefined;
   /**
    * Winsorization: each unit's value is capped at `value`, or at the `percentile` (0.5 to 1,
    * exclusive) of every unit's value in the set and phase, zeros included, before the
    * comparison, so one whale cannot move a mean. For sum, count and mean metrics.
    */
-  readonly cap?: MetricCap;
+  readonly cap?: MetricCap | undefined;
 }
 
 /**

@@ -45,7 +45,7 @@ export interface StoreErrorOptions {
   /** Whether trying the same call again may work. */
   readonly transient: boolean;
   /** The driver's code, or one of {@link TracksStoreErrorCode}. */
-  readonly code?: string;
+  readonly code?: string | undefined;
   readonly cause?: unknown;
 }
 

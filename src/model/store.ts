@@ -22,12 +22,12 @@ export interface CallOptions {
    * Aborted when the caller's deadline passes. A store then gives up the call and discards
    * whatever connection it was using (it may be silent, or mid-statement).
    */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /**
    * When the caller stops waiting, in epoch ms (the moment `signal` aborts). Stores use it for
    * the server-side or busy timeouts of the work they start, so it ends by then too.
    */
-  readonly deadline?: number;
+  readonly deadline?: number | undefined;
   /**
    * The call is recording's own, in the background (a batch, a poll, a lookup): it need not
    * keep the process alive. A store may then let its connections not hold the event loop open,
@@ -35,14 +35,14 @@ export interface CallOptions {
    * keeping the process alive itself, within its bound). Calls without it keep the process
    * alive until they settle, as any awaited I/O does.
    */
-  readonly background?: boolean;
+  readonly background?: boolean | undefined;
   /**
    * For a write: the store may hand the caller, at once, a way to settle the write on the spot,
    * with nothing asynchronous left to run (the process's `exit`): it gives the write up when it
    * has not begun committing, else waits for its commit (up to `waitMs`), and says whether it
    * committed. Recording's last spill at exit then leaves out events already stored.
    */
-  readonly settleNow?: (settle: (waitMs: number) => boolean) => void;
+  readonly settleNow?: ((settle: (waitMs: number) => boolean) => void) | undefined;
 }
 
 /** A call's timing as a store's own work carries it: signal, deadline and whether it is recording's own. */
@@ -66,7 +66,7 @@ export interface WriteControlOptions extends CallOptions {
    * resolve false otherwise: two changes made at once (two operators' `tracks ramp`) cannot
    * silently lose one. Without it, the state is written whatever is stored.
    */
-  readonly ifEpoch?: number;
+  readonly ifEpoch?: number | undefined;
 }
 
 /**
@@ -89,7 +89,7 @@ export interface Store {
    * outbox of the store, so a new version finds the events an old one spilled. Without it, the
    * default outbox is named for the description and the application.
    */
-  readonly identity?: string;
+  readonly identity?: string | undefined;
   /**
    * Writes events idempotently: an eventId already stored is skipped, and so is a second
    * exposure of one unit to one set (the first wins). Rejects with a {@link StoreError}: transient

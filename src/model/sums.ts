@@ -170,7 +170,7 @@ export interface TrackSums {
    * For each ratio asked for (`summarize({ ratios })`), by {@link productKey}: the sum over
    * users of the product of their numerator and denominator totals. Absent when none was asked.
    */
-  readonly products?: ReadonlyMap<string, number>;
+  readonly products?: ReadonlyMap<string, number> | undefined;
   readonly health: HealthSums;
 }
 
@@ -240,7 +240,7 @@ export interface PhaseSums {
    * stretch of time it was in force, in order, the first from `startedAt`, the last to `endedAt`.
    * Absent for a phase in force once.
    */
-  readonly stretches?: readonly { readonly from: number; readonly to: number | null }[];
+  readonly stretches?: readonly { readonly from: number; readonly to: number | null }[] | undefined;
   /** The configuration of the phase, or null when it was not recorded. */
   readonly definition: RecordedDefinition | null;
   readonly tracks: readonly Omit<TrackSums, 'health'>[];
@@ -249,13 +249,13 @@ export interface PhaseSums {
    * its start; minutes before the set's first phase to its first), by track: the tracks with
    * health rows in it. Absent from a store that does not keep it (a phase alone then has none).
    */
-  readonly health?: ReadonlyMap<string, HealthSums>;
+  readonly health?: ReadonlyMap<string, HealthSums> | undefined;
   /**
    * The cap each capped metric came to in this phase (`summarize({ caps })`): a fixed cap's
    * value, or a percentile's over the phase's units; null when the percentile fell on units
    * without a value (then the metric is not capped in the phase).
    */
-  readonly caps?: ReadonlyMap<string, number | null>;
+  readonly caps?: ReadonlyMap<string, number | null> | undefined;
 }
 
 /**
@@ -284,14 +284,14 @@ export interface TrackSetSums {
    * on, or its share raised), oldest first: users exposed before such a moment count conversions
    * only until it, as at a phase change, though the set's phase goes on. Absent when none did.
    */
-  readonly holdoutIntakes?: readonly { readonly holdout: string; readonly share: number; readonly at: number }[];
+  readonly holdoutIntakes?: readonly { readonly holdout: string; readonly share: number; readonly at: number }[] | undefined;
   /** Per exposure day, for lift over time; cumulative sums are built by the caller. */
   readonly daily: readonly DailySums[];
   /**
    * With `summarize({ by })`: the users of each value of the dimension (every value as
    * recorded; '' for units without one), by phase, with their conversions.
    */
-  readonly segments?: SegmentSums;
+  readonly segments?: SegmentSums | undefined;
 }
 
 /**
@@ -320,28 +320,28 @@ export interface SegmentSums {
  */
 export interface SummarizeOptions {
   /** Only this track set. */
-  readonly trackSetId?: string;
+  readonly trackSetId?: string | undefined;
   /** Include per-day sums (costs one more grouped query). Default true. */
-  readonly daily?: boolean;
+  readonly daily?: boolean | undefined;
   /** Ratio metrics to sum the products of (numerator and denominator totals per user). */
-  readonly ratios?: readonly { readonly numerator: string; readonly denominator: string }[];
+  readonly ratios?: readonly { readonly numerator: string; readonly denominator: string }[] | undefined;
   /**
    * The pre-exposure window of CUPED's covariates, in ms before each user's exposure: `ms` for
    * every metric, `byMetric` for some. Absent or `ms: 0` without `byMetric`: the covariate sums
    * are 0 (no history read).
    */
-  readonly preExposure?: PreExposureWindow;
+  readonly preExposure?: PreExposureWindow | undefined;
   /** Break the users down by this dimension (`static dimensions(context)`): `TrackSetSums.segments`. */
-  readonly by?: string;
+  readonly by?: string | undefined;
   /** Metrics to cap (winsorize) per unit; `PhaseSums.caps` says what each phase's cap came to. */
-  readonly caps?: readonly CapRequest[];
+  readonly caps?: readonly CapRequest[] | undefined;
   /**
    * Sum the conversions (every metric per track). Default true. `false`: users, runs, latency,
    * phases and controls only, with no metric sums: what a list of sets needs (the dashboard's
    * overview), without the join of every exposure with its unit's conversions, most of a big
    * store's summary. A store may sum them anyway.
    */
-  readonly metrics?: boolean;
+  readonly metrics?: boolean | undefined;
 }
 
 /**
@@ -355,7 +355,7 @@ export interface SummarizeOptions {
  */
 export interface PreExposureWindow {
   readonly ms: number;
-  readonly byMetric?: ReadonlyMap<string, number>;
+  readonly byMetric?: ReadonlyMap<string, number> | undefined;
 }
 
 /** The longest window of {@link PreExposureWindow}: how far back the stores join conversions. */

@@ -61,7 +61,7 @@ interface Waiter {
 /** The write under way: its events, and how to settle it on the spot when the store offers that. */
 interface WriteUnderWay {
   readonly events: readonly RecordedEvent[];
-  settle?: (waitMs: number) => boolean;
+  settle?: ((waitMs: number) => boolean) | undefined;
 }
 
 /**

@@ -18,21 +18,21 @@ import { addHistogram, emptyHistogram, latencyQuantile } from '../model/latency-
  */
 export interface GuardrailOptions {
   /** The window judged, in milliseconds (default 60,000). */
-  readonly windowMs?: number;
+  readonly windowMs?: number | undefined;
   /** Trip when the track's error rate exceeds control's by more than this (0.05 = 5 points; default 0.05). */
-  readonly maxErrorRateIncrease?: number;
+  readonly maxErrorRateIncrease?: number | undefined;
   /** Trip when the track's latency quantile exceeds control's times this (default 2). */
-  readonly maxLatencyRatio?: number;
+  readonly maxLatencyRatio?: number | undefined;
   /**
    * Latency below this many milliseconds never trips (default 50): a track that does real
    * work is always many times slower than the no-op control, and that is the point of most
    * tests; the guardrail is for a code path that got slow, not for one that does something.
    */
-  readonly minLatencyMs?: number;
+  readonly minLatencyMs?: number | undefined;
   /** The latency quantile compared (default 0.95). */
-  readonly latencyQuantile?: number;
+  readonly latencyQuantile?: number | undefined;
   /** Runs both the track and control need in the window before they are judged (default 100). */
-  readonly minRuns?: number;
+  readonly minRuns?: number | undefined;
 }
 
 interface Slice {

@@ -5,7 +5,7 @@ import type { UnitOfKey } from '../model/unit.js';
 
 /** A set class as this part reads it: its id and its `static dimensions`, if any. */
 interface WithDimensions {
-  readonly name?: string;
+  readonly name?: string | undefined;
   readonly dimensions?: ((context: never) => unknown) | undefined;
 }
 

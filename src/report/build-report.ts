@@ -42,43 +42,43 @@ import type {
  */
 export interface ReportOptions {
   /** Describes the store in the report, e.g. `sqlite:tracks.db`. */
-  readonly store?: string;
+  readonly store?: string | undefined;
   /** Significance level (default 0.05). */
-  readonly alpha?: number;
+  readonly alpha?: number | undefined;
   /** Always-valid confidence sequences, for teams that look every day (default false). */
-  readonly sequential?: boolean;
+  readonly sequential?: boolean | undefined;
   /** Tuning parameter of the confidence sequence: the sample size it is tightest at (default 5000). */
-  readonly tuningParameter?: number;
+  readonly tuningParameter?: number | undefined;
   /** Multiple-testing correction across the tracks and metrics of a set (default Holm). */
-  readonly correction?: 'holm' | 'benjamini-hochberg';
+  readonly correction?: 'holm' | 'benjamini-hochberg' | undefined;
   /**
    * Baselines by track set id, overriding what each class declares (`static control`); a Map,
    * or an object of own properties. Every one must name a recorded set and one of its tracks.
    */
-  readonly baselines?: ReadonlyMap<string, string> | Readonly<Record<string, string>>;
+  readonly baselines?: ReadonlyMap<string, string> | Readonly<Record<string, string>> | undefined;
   /**
    * How each metric is analysed (`store.readMetrics()`, what `configure({ metrics })`
    * published); metrics not declared are inferred.
    */
-  readonly metrics?: ReadonlyMap<string, MetricDeclaration> | MetricDeclarations;
+  readonly metrics?: ReadonlyMap<string, MetricDeclaration> | MetricDeclarations | undefined;
   /** Analyse this phase alone (1 is the first), instead of every phase combined. */
-  readonly phase?: number;
+  readonly phase?: number | undefined;
   /** Also analyse each phase alone (`phases[].results`). */
-  readonly allPhases?: boolean;
+  readonly allPhases?: boolean | undefined;
   /** Fewer users than this in a track raises a warning (default 100). */
-  readonly minUsers?: number;
+  readonly minUsers?: number | undefined;
   /**
    * CUPED (default on, 14 days): compare each metric adjusted for its users' value of it in the
    * window before their exposure, where they have one (the store must have been summarized with
    * the same window: {@link readAnalysis} does). `false` turns it off.
    */
-  readonly cuped?: CupedOption;
+  readonly cuped?: CupedOption | undefined;
   /** Include the cumulative lift by day (the dashboard's chart). */
-  readonly timeline?: boolean;
+  readonly timeline?: boolean | undefined;
   /** Shadow runs (`store.readShadow()`; {@link readAnalysis} reads them): each shadow set gets its `shadow` section. */
-  readonly shadow?: ShadowSums;
+  readonly shadow?: ShadowSums | undefined;
   /** The report's clock, for tests. */
-  readonly now?: Date;
+  readonly now?: Date | undefined;
 }
 
 /**

@@ -15,10 +15,10 @@ import type { Comparison } from './report-model.js';
 /** How to compare: significance level, sequential testing, CUPED. */
 export interface CompareOptions {
   readonly alpha: number;
-  readonly sequential?: boolean;
-  readonly tuningParameter?: number;
+  readonly sequential?: boolean | undefined;
+  readonly tuningParameter?: number | undefined;
   /** Adjust for each user's pre-exposure value of the metric where there is one (default false here; the report turns it on). */
-  readonly cuped?: boolean;
+  readonly cuped?: boolean | undefined;
 }
 
 /** A comparison before the set's multiple-testing correction. */
@@ -105,7 +105,7 @@ interface Fixed {
   readonly fixed: LiftResult;
   readonly phases: number;
   /** Rates at 0% and 100% (see separatedRates). */
-  readonly separated?: boolean;
+  readonly separated?: boolean | undefined;
 }
 
 /**

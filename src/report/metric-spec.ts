@@ -19,10 +19,10 @@ export interface MetricSpec {
   readonly higherIsBetter: boolean | null;
   readonly guardrail: boolean;
   /** A ratio's numerator and denominator metrics. */
-  readonly numerator?: string;
-  readonly denominator?: string;
+  readonly numerator?: string | undefined;
+  readonly denominator?: string | undefined;
   /** The declared cap (winsorization) of each unit's value. */
-  readonly cap?: MetricCap;
+  readonly cap?: MetricCap | undefined;
 }
 
 /** A track's sums in some phases, as the report reads them. */

@@ -16,7 +16,7 @@ interface PhaseSplit {
    * Tracks a guardrail switched off by the end of the phase ({@link trippedBy}): left out of
    * the check, the others checked against their own weights renormalized.
    */
-  readonly tripped?: ReadonlySet<string>;
+  readonly tripped?: ReadonlySet<string> | undefined;
 }
 
 const NONE: ReadonlySet<string> = new Set();

@@ -26,11 +26,11 @@ export interface RenderOptions {
    * Latency (default true): the latency columns of the health table, the p95 comparison with
    * the baseline, and the warnings about a slower p95. Measured durations vary from run to run.
    */
-  readonly latency?: boolean;
+  readonly latency?: boolean | undefined;
   /** When each phase began (default true). */
-  readonly times?: boolean;
+  readonly times?: boolean | undefined;
   /** A shadow set's latest mismatch samples (default true); which are kept depends on when runs came. */
-  readonly samples?: boolean;
+  readonly samples?: boolean | undefined;
 }
 
 /**

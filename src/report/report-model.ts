@@ -76,8 +76,8 @@ export interface Comparison {
  * ```
  */
 export interface MetricCapResult {
-  readonly value?: number;
-  readonly percentile?: number;
+  readonly value?: number | undefined;
+  readonly percentile?: number | undefined;
   /** The cap in each analysed phase, in the order of `analysedPhases`. */
   readonly applied: readonly (number | null)[];
 }
@@ -360,7 +360,7 @@ export interface PhaseResult {
   /** Users per track in the phase, and each track's configured share then. */
   readonly tracks: readonly { readonly name: string; readonly users: number; readonly expectedShare: number | null }[];
   /** The phase analysed alone (`tracks report --all-phases`). */
-  readonly results?: readonly TrackResult[];
+  readonly results?: readonly TrackResult[] | undefined;
 }
 
 /**
@@ -404,9 +404,9 @@ export interface TrackSetResult {
   readonly tracks: readonly TrackResult[];
   readonly guardrails: readonly { readonly track: string; readonly cause: string; readonly at: string }[];
   /** Present when the report was built with `timeline: true` (the dashboard). */
-  readonly timeline?: readonly TimelinePoint[];
+  readonly timeline?: readonly TimelinePoint[] | undefined;
   /** Present with `by` (`tracks report --by country`): the results by segment. */
-  readonly segments?: SegmentsResult;
+  readonly segments?: SegmentsResult | undefined;
   /**
    * A shadow set's comparison of each candidate with the baseline (`static shadow`), kept
    * after `tracks promote` made it a live test; null for a set that never ran in shadow.

@@ -21,11 +21,11 @@ import { quoted } from '../text.js';
  */
 export interface ProposedChange {
   /** New weights by track name (tracks not named keep theirs): a Map, or an object of own properties. */
-  readonly weights?: ReadonlyMap<string, number> | Readonly<Record<string, number>>;
+  readonly weights?: ReadonlyMap<string, number> | Readonly<Record<string, number>> | undefined;
   /** Tracks to add, with their weights: a Map, or an object of own properties. */
-  readonly addTracks?: ReadonlyMap<string, number> | Readonly<Record<string, number>>;
-  readonly removeTracks?: readonly string[];
-  readonly coverage?: number;
+  readonly addTracks?: ReadonlyMap<string, number> | Readonly<Record<string, number>> | undefined;
+  readonly removeTracks?: readonly string[] | undefined;
+  readonly coverage?: number | undefined;
 }
 
 /**

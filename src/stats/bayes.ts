@@ -29,13 +29,13 @@ export interface GaussianPrior {
  */
 export interface BayesOptions {
   /** How variances are estimated; `'mean'` by default. */
-  readonly kind?: MetricKind;
+  readonly kind?: MetricKind | undefined;
   /** Whether the effect is the relative lift (default) or the absolute difference. */
-  readonly difference?: 'relative' | 'absolute';
+  readonly difference?: 'relative' | 'absolute' | undefined;
   /** Normal prior on the effect; omitted means a flat (improper) prior. */
-  readonly prior?: GaussianPrior;
+  readonly prior?: GaussianPrior | undefined;
   /** The credible interval has probability 1 − alpha; 0.05 by default. */
-  readonly alpha?: number;
+  readonly alpha?: number | undefined;
 }
 
 /**

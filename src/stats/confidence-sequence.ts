@@ -15,14 +15,14 @@ import { assertFiniteNumber, assertOpenUnitInterval, assertOptions, assertPositi
  */
 export interface ConfidenceSequenceOptions {
   /** Probability that the interval ever misses the truth, over all looks; 0.05 by default. */
-  readonly alpha?: number;
+  readonly alpha?: number | undefined;
   /**
    * The total sample size (both tracks) at which the sequence is tightest, GrowthBook's
    * "sequential tuning parameter"; 5000 by default. Set it near the number of users you
    * expect at the end of the experiment. Any positive value keeps the guarantee; a poor
    * choice only widens the intervals.
    */
-  readonly tuningParameter?: number;
+  readonly tuningParameter?: number | undefined;
 }
 
 /**
@@ -107,7 +107,7 @@ export function confidenceSequence(
  * ```
  */
 export interface SequentialLiftOptions extends ConfidenceSequenceOptions {
-  readonly kind?: MetricKind;
+  readonly kind?: MetricKind | undefined;
 }
 
 /**

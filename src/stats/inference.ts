@@ -50,8 +50,8 @@ export interface Estimate {
 }
 
 export interface InferenceOptions {
-  readonly alpha?: number;
-  readonly alternative?: Alternative;
+  readonly alpha?: number | undefined;
+  readonly alternative?: Alternative | undefined;
 }
 
 export function readAlpha(alpha: number | undefined, fn?: string): number {

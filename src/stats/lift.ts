@@ -14,7 +14,7 @@ import { welchTest } from './welch-test.js';
  * ```
  */
 export interface LiftOptions extends InferenceOptions {
-  readonly kind?: MetricKind;
+  readonly kind?: MetricKind | undefined;
 }
 
 /**

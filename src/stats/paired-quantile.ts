@@ -37,7 +37,7 @@ export interface PairedHistogram {
  * ```
  */
 export interface PairedQuantileOptions {
-  readonly alpha?: number;
+  readonly alpha?: number | undefined;
 }
 
 /**

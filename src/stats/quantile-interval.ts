@@ -31,7 +31,7 @@ export interface LatencyHistogram {
  * ```
  */
 export interface QuantileIntervalOptions {
-  readonly alpha?: number;
+  readonly alpha?: number | undefined;
 }
 
 /**

@@ -15,8 +15,8 @@ import { assertOptions, assertPositive } from './validate.js';
  * ```
  */
 export interface RateIntervalOptions {
-  readonly alpha?: number;
-  readonly tuningParameter?: number;
+  readonly alpha?: number | undefined;
+  readonly tuningParameter?: number | undefined;
 }
 
 /**

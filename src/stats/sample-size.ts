@@ -36,7 +36,7 @@ export function cohenH(p1: number, p2: number): number {
 export function proportionPower(input: {
   readonly effectSize: number;
   readonly usersPerTrack: number;
-  readonly alpha?: number;
+  readonly alpha?: number | undefined;
 }): number {
   assertObject('proportionPower: the input', input, '{ effectSize: 0.3, usersPerTrack: 80 }');
   const alpha = input.alpha ?? 0.05;
@@ -61,8 +61,8 @@ export function proportionPower(input: {
  */
 export function requiredUsersPerTrack(input: {
   readonly effectSize: number;
-  readonly power?: number;
-  readonly alpha?: number;
+  readonly power?: number | undefined;
+  readonly alpha?: number | undefined;
 }): number {
   assertObject('requiredUsersPerTrack: the input', input, '{ effectSize: 0.3, power: 0.8 }');
   const alpha = input.alpha ?? 0.05;
@@ -98,19 +98,19 @@ export interface SampleSizeInput {
   /** Smallest relative lift worth detecting, e.g. 0.1 for +10% (negative for a drop). */
   readonly relativeMde: number;
   /** Family-wise significance level before correction; 0.05 by default. */
-  readonly alpha?: number;
+  readonly alpha?: number | undefined;
   /** Probability of detecting an effect of exactly the MDE; 0.8 by default. */
-  readonly power?: number;
+  readonly power?: number | undefined;
   /** Number of tracks including control, split evenly; 2 by default. */
-  readonly tracks?: number;
+  readonly tracks?: number | undefined;
   /** Users entering the experiment per day, all tracks together; gives `days` when set. */
-  readonly dailyUsers?: number;
+  readonly dailyUsers?: number | undefined;
   /**
    * Correlation ρ between the metric and its pre-exposure value, when the test will be
    * analysed with CUPED (`cupedLift`); 0 (no adjustment) by default, below 1. The
    * adjustment leaves a share 1 − ρ² of the variance, so the plan needs 1 − ρ² of the users.
    */
-  readonly cupedCorrelation?: number;
+  readonly cupedCorrelation?: number | undefined;
 }
 
 /**
@@ -133,7 +133,7 @@ export interface SampleSizeResult {
   /** Cohen's h between treatment and baseline rates. */
   readonly effectSize: number;
   /** Days to reach `totalUsers` at `dailyUsers`; absent without `dailyUsers`. */
-  readonly days?: number;
+  readonly days?: number | undefined;
 }
 
 /**

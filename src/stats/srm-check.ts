@@ -14,7 +14,7 @@ import { assertArray, assertNonNegative, assertOpenUnitInterval, assertOptions }
  * ```
  */
 export interface SrmCheckOptions {
-  readonly threshold?: number;
+  readonly threshold?: number | undefined;
 }
 
 /**

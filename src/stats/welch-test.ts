@@ -13,7 +13,7 @@ import { assertNumber, assertOptions } from './validate.js';
  * ```
  */
 export interface WelchTestOptions extends InferenceOptions {
-  readonly kind?: MetricKind;
+  readonly kind?: MetricKind | undefined;
 }
 
 /**

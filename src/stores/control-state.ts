@@ -29,7 +29,7 @@ import { isObjectArgument, optionsError } from '../core/arguments.js';
  */
 export interface ControlOptions {
   /** Act on a set the store has never seen (no exposure, no definition): a set about to be deployed. */
-  readonly force?: boolean;
+  readonly force?: boolean | undefined;
 }
 
 /**
@@ -148,9 +148,9 @@ async function refuseEndedShadow(store: Store, trackSetId: string, lastShadowMin
  */
 export interface Ramp {
   /** The share of eligible keys in the test, 0 to 1. */
-  readonly coverage?: number;
+  readonly coverage?: number | undefined;
   /** New weights by track name; tracks not named keep theirs. */
-  readonly weights?: ReadonlyMap<string, number> | Readonly<Record<string, number>>;
+  readonly weights?: ReadonlyMap<string, number> | Readonly<Record<string, number>> | undefined;
 }
 
 /**

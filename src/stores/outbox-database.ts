@@ -28,13 +28,13 @@ import { abandoned, always } from './request-state.js';
  */
 export interface OutboxDatabaseOptions {
   /** Most events waiting in the file; a spill past it is refused (default 5,000,000). */
-  readonly maxEvents?: number;
+  readonly maxEvents?: number | undefined;
   /**
    * Whether a missing directory of the file is created (default true). configure() gives false
    * for the outbox beside a SQLite store: its directory is the store's, and a mistyped store
    * path is then reported on every write rather than made by the first spill.
    */
-  readonly createDirectory?: boolean;
+  readonly createDirectory?: boolean | undefined;
 }
 
 type Database = BetterSqlite3.Database;

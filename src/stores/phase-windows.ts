@@ -14,7 +14,7 @@ export interface PhaseStart {
    * A holdout's pseudo set (configure({ holdout })) and its share then: its first start, and
    * each raise of its share, move keys into it and so end every set's phases too.
    */
-  holdoutShare?: number;
+  holdoutShare?: number | undefined;
 }
 
 /**

@@ -159,7 +159,7 @@ export function postgresStore(urlOrPool: string | PgPool, options: PostgresStore
  */
 export class PostgresStore implements Store {
   readonly description: string;
-  readonly identity?: string;
+  readonly identity?: string | undefined;
   readonly #schema: string;
   readonly #s: string;
   readonly #ownPool: boolean;

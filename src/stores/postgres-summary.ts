@@ -31,7 +31,7 @@ export interface AnalysisPlan {
    * Group by hashing rather than sorting (`enable_sort` off for the query): for a query of
    * few groups whose row estimate is far too low.
    */
-  readonly hashAggregate?: boolean;
+  readonly hashAggregate?: boolean | undefined;
 }
 
 /** The rows for buildSummary from the tables of schema `s` (quoted), in a few grouped queries. */

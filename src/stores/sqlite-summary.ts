@@ -32,11 +32,11 @@ export type UnitKey = readonly [trackSetId: string, unit: string];
  */
 export interface SummaryPart {
   /** Sum the conversions of these exposed units; absent: of none. */
-  readonly units?: { readonly from?: UnitKey; readonly to?: UnitKey };
+  readonly units?: ({ readonly from?: UnitKey; readonly to?: UnitKey }) | undefined;
   /** Read the health rows: runs, errors and latency histograms. */
-  readonly health?: boolean;
+  readonly health?: boolean | undefined;
   /** Read the exposure counts and what is kept per set: definitions, phases, controls, guardrails. */
-  readonly sets?: boolean;
+  readonly sets?: boolean | undefined;
 }
 
 /** Every part: a summary in one pass. */

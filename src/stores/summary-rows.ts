@@ -24,7 +24,7 @@ export interface ExposureCell {
   day: string | null;
   track: string;
   /** The unit's value of the dimension asked for (`summarize({ by })`; '' when it has none); absent otherwise. */
-  segment?: string;
+  segment?: string | undefined;
   users: number;
   first: number;
   last: number;
@@ -39,7 +39,7 @@ export interface ProductCell {
   phase: string;
   day: string | null;
   track: string;
-  segment?: string;
+  segment?: string | undefined;
   numerator: string;
   denominator: string;
   sum: number;
@@ -52,7 +52,7 @@ export interface SummaryRows {
   exposures: ExposureCell[];
   metrics: MetricCell[];
   /** Present when ratios were asked for (possibly empty): then every track carries `products`. */
-  products?: ProductCell[];
+  products?: ProductCell[] | undefined;
   /** Per set, track and phase: the phase in effect at each health row's minute's start (phaseMinutes). */
   health: Array<{ trackSetId: string; track: string; phase: string; runs: number; errors: number; totalMs: number }>;
   histogram: Array<{ trackSetId: string; track: string; phase: string; bucket: number; count: number }>;
@@ -65,7 +65,7 @@ export interface SummaryRows {
   controls: ControlState[];
   guardrails: Array<Omit<GuardrailEvent, 'kind' | 'eventId'>>;
   /** Per set, phase and metric with a percentile cap: the value it came to (absent: 0 or less for a sum or count, not applied). */
-  percentileCaps?: PercentileCapRow[];
+  percentileCaps?: PercentileCapRow[] | undefined;
 }
 
 /** The value a percentile cap came to in one set and phase. */

@@ -15,7 +15,7 @@ export interface WorkerInit {
   readonly path: string;
   readonly options: Readonly<Record<string, number | boolean>>;
   /** Shared with the main thread: see WorkerLifecycle. */
-  readonly lifecycle?: SharedArrayBuffer;
+  readonly lifecycle?: SharedArrayBuffer | undefined;
 }
 
 /** A request to the worker; `deadline` is when the caller stops waiting (epoch ms). */

@@ -125,6 +125,8 @@ export type MetricDeclarations = Readonly<Record<string, MetricDeclaration>>;
  */
 export interface TracksRegister {}
 
+// Written out in one mapped type, not through a named helper: a compile error then lists the
+// names ('"purchase" | "order" | "visit"'), not the helper's unexpanded alias.
 /**
  * The metric names `convert()` takes: when you registered your declarations, the keys of
  * `TracksRegister['metrics']`, a ratio's numerator and denominator in place of its own name
@@ -135,8 +137,6 @@ export interface TracksRegister {}
  * const metric: MetricName = 'purchase';
  * ```
  */
-// Written out in one mapped type, not through a named helper: a compile error then lists the
-// names ('"purchase" | "order" | "visit"'), not the helper's unexpanded alias.
 export type MetricName = TracksRegister extends { readonly metrics: infer M }
   ? Extract<{ [K in keyof M]: M[K] extends { readonly kind: 'ratio'; readonly numerator: infer N; readonly denominator: infer D } ? N | D : K }[keyof M], string>
   : string;

@@ -29,6 +29,8 @@ import { ShadowRecorder } from './shadow-recorder.js';
 import { shadowOutcomesPending, shadowRunsReported } from '../core/shadow-runner.js';
 import { inShadowRun } from '../core/request-scope.js';
 import { TracksError } from '../errors.js';
+import { conversionOrderCheck } from './conversion-order.js';
+import type { ConversionOrder } from './conversion-order.js';
 import { quoted, shown } from '../text.js';
 import { isObjectArgument, optionsError } from '../core/arguments.js';
 
@@ -144,6 +146,8 @@ export class Recorder {
   readonly #unknownServes = new Set<string>();
   #soon = false;
   #droppedAfterClose = false;
+  /** Conversions recorded just before their unit's first exposure: warned about once per process. */
+  #order: ConversionOrder | undefined = conversionOrderCheck();
 
   /** Starts recording into `store`, spilling to `outbox` when there is one. Throws a TracksError for a bad option. */
   constructor(store: Store, options: RecorderOptions = {}, outbox?: Outbox) {
@@ -319,6 +323,8 @@ export class Recorder {
 
   #push(event: RecordedEvent): void {
     this.#metrics.publish(this.#pushOne);
+    // Until it has warned (once per process, see ConversionOrder): nothing to look at after.
+    if (this.#order !== undefined && this.#order.saw(event)) this.#order = undefined;
     this.#pushOne(event);
   }
 

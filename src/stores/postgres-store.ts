@@ -646,14 +646,19 @@ export class PostgresStore implements Store {
    * them, named with the URL option that picks one (a URL without ?schema= reads "public",
    * while the application may record elsewhere).
    */
-  async #otherSchemas(call: TimedCall): Promise<string> {
-    const rows = await this.#withClient(call, (client) =>
-      client.query<{ schema: string }>(
-        `SELECT DISTINCT table_schema AS schema FROM information_schema.tables WHERE table_name = 'tracks_exposures' AND table_schema <> $1 ORDER BY 1 LIMIT 6`,
-        [this.#schema],
-      ),
-    );
-    const schemas = rows.rows.map((row) => row.schema);
+  async #otherSchemas(call: TimedCall): Promise<string | undefined> {
+    let schemas: string[];
+    try {
+      const rows = await this.#withClient(call, (client) =>
+        client.query<{ schema: string }>(
+          `SELECT DISTINCT table_schema AS schema FROM information_schema.tables WHERE table_name = 'tracks_exposures' AND table_schema <> $1 ORDER BY 1 LIMIT 6`,
+          [this.#schema],
+        ),
+      );
+      schemas = rows.rows.map((row) => row.schema);
+    } catch {
+      return undefined; // only a hint: the error stays "no tracks data", with its usual advice
+    }
     const here = `it looked in the schema ${quoted(this.#schema)}`;
     if (schemas.length === 0) return `${here}, and no other schema of this database has tracks tables; check the database, or record some runs first`;
     const shown = schemas.slice(0, 5).map(quoted).join(', ') + (schemas.length > 5 ? ', ...' : '');

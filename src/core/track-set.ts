@@ -16,6 +16,7 @@ import type { ScopeState } from './request-scope.js';
 import { runHooks } from './run-hooks.js';
 import { runWithShadow } from './shadow-runner.js';
 import { checkStaticOptions } from './static-options.js';
+import { conversionSequence } from './conversion-sequence.js';
 import type { ShadowOptions } from './shadow-definition.js';
 import type { ChosenRun, Reason } from './run-hooks.js';
 import type { ClassTrackName, ForcedOptions, RunTrackName, StaticRun, TrackArgs, TrackResult } from './track-names.js';
@@ -117,10 +118,23 @@ interface RunState {
    * Undefined when nothing waits (every run but those).
    */
   heldBack: { holdout: string | undefined } | undefined;
+  /** The conversion sequence when the run was made (core/conversion-sequence.ts). */
+  readonly conversionsAtNew: number;
 }
 
 // Handed from constructWithKey() to the constructor it calls synchronously.
 let preparedKey: PreparedKey | undefined;
+
+/**
+ * The conversion sequence when `run` was made (core/conversion-sequence.ts), or undefined for
+ * an object that is not a run: recording compares it with a conversion's, for runs read after
+ * their user converted (see recording/conversion-order.ts).
+ */
+export function conversionsAtNewOf(run: object): number | undefined {
+  return readConversionsAtNew(run);
+}
+/** Set in TrackSet's static block, where the run's private state is in reach. */
+let readConversionsAtNew: (run: object) => number | undefined;
 
 /** Constructs a run of `cls` for a key that is already serialized and hashed. */
 export function constructWithKey<Run>(cls: new (options: object) => Run, options: object, key: string | null, keyHash: number): Run {
@@ -322,6 +336,7 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
       disposed: false,
       eligible: undefined,
       heldBack: undefined,
+      conversionsAtNew: conversionSequence(),
     };
     const force = options?.force;
     if (force !== undefined) {
@@ -343,6 +358,7 @@ export abstract class TrackSet<Context = undefined> implements Disposable {
   // properties they were: a subclass may narrow them (`declare readonly context: Ctx`), which
   // TypeScript refuses (TS2610) when the base declares an accessor.
   static {
+    readConversionsAtNew = (run) => (#s in run ? run.#s.conversionsAtNew : undefined);
     Object.defineProperties(TrackSet.prototype, {
       key: {
         get(this: TrackSet<unknown>): string | null {

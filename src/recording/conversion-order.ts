@@ -1,49 +1,51 @@
-import type { ConversionEvent, RecordedEvent } from '../model/events.js';
+import { conversionCameAfter } from '../core/conversion-sequence.js';
+import type { ConversionEvent, ExposureEvent } from '../model/events.js';
 import { quoted } from '../text.js';
 
 /**
- * Warns once per process when conversions keep arriving just before their unit's first
- * exposure: the usual sign of code that records a conversion before it reads the track it
- * leads to (`new DelayTracks({ key })`, `convert(...)`, then `.run()`). Such a conversion is
- * the user's history, not an outcome of the test, so the report then reads every track as
- * converting less than it did, and unevenly (a newcomer's store flagged a track "worse" at
- * p = 0.019 with every user converting). Nothing is refused: a user who really converted a
- * moment before seeing a test is counted correctly; the warning only says what to check.
+ * Warns once per process when conversions keep being recorded between a run's `new` and its
+ * first use (`new DelayTracks({ key })`, `convert(...)`, then `.run()`): the exposure is the
+ * first use, so such a conversion is the user's history, not an outcome of the test, and the
+ * report reads every track as converting less than it did, and unevenly (a newcomer's store
+ * flagged a track "worse" at p = 0.019 with every user converting). Nothing is refused; the
+ * warning says what to check.
  *
- * Keeps the latest {@link RECENT} conversions by unit (their events, already made), and
- * forgets them all once it has warned.
+ * A conversion counts only when it came after the run was made (by the conversion sequence,
+ * core/conversion-sequence.ts), not merely before the exposure: a user who bought in one test
+ * and then meets another on the thank-you page converted before that run was made.
+ *
+ * Keeps the latest {@link RECENT} conversions by unit, and forgets them all once it has warned.
  *
  * @example
  * ```ts
  * const order = new ConversionOrder();
- * order.saw(conversion); // false: nothing to say yet
- * order.saw(exposure);   // true once it warned: the recorder stops showing it events
+ * order.converted(conversion, nextConversion());
+ * order.exposed(exposure, conversionsAtNewOf(run)); // true once it warned: no more calls needed
  * ```
  */
 export class ConversionOrder {
-  readonly #recent = new Map<string, ConversionEvent>();
+  readonly #recent = new Map<string, { readonly metric: string; readonly sequence: number }>();
   #seen = 0;
 
-  /** Looks at an event on its way to the buffer; true once it has warned (it needs no more). */
-  saw(event: RecordedEvent): boolean {
-    if (event.kind === 'conversion') {
-      const recent = this.#recent;
-      recent.delete(event.unit); // the latest last, so the oldest goes first
-      recent.set(event.unit, event);
-      if (recent.size > RECENT) recent.delete(recent.keys().next().value!);
-      return false;
-    }
-    if (event.kind !== 'exposure' || this.#recent.size === 0) return false;
+  /** A conversion recorded, with its sequence number. */
+  converted(event: ConversionEvent, sequence: number): void {
+    const recent = this.#recent;
+    recent.delete(event.unit); // the latest last, so the oldest goes first
+    recent.set(event.unit, { metric: event.metric, sequence });
+    if (recent.size > RECENT) recent.delete(recent.keys().next().value!);
+  }
+
+  /** A unit's first exposure in this process, by a run made when the sequence stood at `atNew`; true once it has warned. */
+  exposed(event: ExposureEvent, atNew: number | undefined): boolean {
+    if (atNew === undefined || this.#recent.size === 0) return false;
     const conversion = this.#recent.get(event.unit);
-    // Same millisecond: counted as after the exposure (see README, "What it records").
-    if (conversion === undefined || conversion.at >= event.at || event.at - conversion.at > WINDOW_MS) return false;
+    if (conversion === undefined || !conversionCameAfter(conversion.sequence, atNew)) return false;
     if (++this.#seen < EVIDENCE) return false;
     process.emitWarning(
-      `tracks: ${EVIDENCE} conversions in this process came less than a second before their user's first exposure ` +
-        `(the latest: ${quoted(conversion.metric)}, ${event.at - conversion.at} ms before the exposure to ${quoted(event.trackSetId)}). ` +
-        'A conversion recorded before the exposure is the user\'s history, not an outcome of the test. The exposure is the run\'s first use ' +
-        '(its name, run() and the like), not new: if your code records conversions between new and that first use, read the track first. ' +
-        'If these users really converted before they saw the test, nothing is wrong (this is said once per process)',
+      `tracks: ${EVIDENCE} conversions in this process were recorded between a run's new and its first use ` +
+        `(the latest: ${quoted(conversion.metric)}, before the exposure to ${quoted(event.trackSetId)}). ` +
+        "The exposure is the run's first use (its name, run() and the like), not new, so such a conversion is the user's " +
+        'history, not an outcome of the test: read the track first, then record the conversion it leads to (this is said once per process)',
       { type: 'TracksWarning', code: 'TRACKS_CONVERTED_BEFORE_EXPOSURE' },
     );
     this.#recent.clear();
@@ -62,7 +64,5 @@ export function conversionOrderCheck(): ConversionOrder | undefined {
 
 /** Conversions kept to compare with exposures: enough for a busy process's last few moments. */
 const RECENT = 1_024;
-/** How long before an exposure a conversion looks like one recorded before the track was read. */
-const WINDOW_MS = 1_000;
-/** Such conversions seen before the warning: one could be a real customer's. */
+/** Such conversions seen before the warning: one could be a deliberate order. */
 const EVIDENCE = 10;

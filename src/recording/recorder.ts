@@ -30,6 +30,8 @@ import { shadowOutcomesPending, shadowRunsReported } from '../core/shadow-runner
 import { inShadowRun } from '../core/request-scope.js';
 import { TracksError } from '../errors.js';
 import { conversionOrderCheck } from './conversion-order.js';
+import { nextConversion } from '../core/conversion-sequence.js';
+import { conversionsAtNewOf } from '../core/track-set.js';
 import type { ConversionOrder } from './conversion-order.js';
 import { quoted, shown } from '../text.js';
 import { isObjectArgument, optionsError } from '../core/arguments.js';
@@ -148,6 +150,8 @@ export class Recorder {
   #droppedAfterClose = false;
   /** Conversions recorded just before their unit's first exposure: warned about once per process. */
   #order: ConversionOrder | undefined = conversionOrderCheck();
+  /** The run whose exposure is being recorded, while #order looks at exposures. */
+  #exposing: ChosenRun | undefined;
 
   /** Starts recording into `store`, spilling to `outbox` when there is one. Throws a TracksError for a bad option. */
   constructor(store: Store, options: RecorderOptions = {}, outbox?: Outbox) {
@@ -256,11 +260,14 @@ export class Recorder {
 
   #exposed(run: ChosenRun): void {
     if (!this.#open) return this.#afterClose();
+    if (this.#order !== undefined) this.#exposing = run;
     try {
       this.#exposures.record(run, this.#accept);
     } catch (error) {
       this.#rejected++;
       this.#errors.report('rejected', error);
+    } finally {
+      this.#exposing = undefined;
     }
   }
 
@@ -318,13 +325,15 @@ export class Recorder {
       this.#errors.report('rejected', error);
       return;
     }
+    const sequence = nextConversion();
+    this.#order?.converted(event, sequence);
     this.#push(event);
   }
 
   #push(event: RecordedEvent): void {
     this.#metrics.publish(this.#pushOne);
-    // Until it has warned (once per process, see ConversionOrder): nothing to look at after.
-    if (this.#order !== undefined && this.#order.saw(event)) this.#order = undefined;
+    // The run being exposed, until ConversionOrder has warned (once per process).
+    if (this.#exposing !== undefined && event.kind === 'exposure' && this.#order?.exposed(event, conversionsAtNewOf(this.#exposing)) === true) this.#order = undefined;
     this.#pushOne(event);
   }
 

@@ -147,11 +147,15 @@ type ResultOf<F> = F extends (...args: never) => infer R ? R : never;
  * let `run(5)` compile for `short_track(ms: number)` and `long_track(label: string)`, then
  * fail at run time for the users drawn to `long`.
  */
-type ArgsOfEvery<F> = (true extends IsUnion<ArgsOf<F>> ? IntersectionOf<OpenArgsOf<F>> & { readonly length: ArgCountOf<F> } : ArgsOf<F>) extends infer A extends unknown[]
+type ArgsOfEvery<F> = (
+  true extends IsUnion<ArgsBoxOf<F>> ? (IntersectionOf<OpenArgsBoxOf<F>> extends { readonly args: infer A } ? A : never) & { readonly length: ArgCountOf<F> } : ArgsOf<F>
+) extends infer A extends unknown[]
   ? A
   : never;
-/** A method's parameters followed by any others: what a call that fits it may pass. */
-type OpenArgsOf<F> = F extends (...args: infer A) => unknown ? [...A, ...unknown[]] : never;
+/** A method's parameter list, boxed: a method whose list is itself a union (`...args: [number] | [string]`) stays one member. */
+type ArgsBoxOf<F> = F extends (...args: infer A) => unknown ? { readonly args: A } : never;
+/** A method's parameters followed by any others (what a call that fits it may pass), boxed as above. */
+type OpenArgsBoxOf<F> = F extends (...args: infer A) => unknown ? { readonly args: [...A, ...unknown[]] } : never;
 /** How many arguments the methods take, each: from its required ones to all of them. */
 type ArgCountOf<F> = F extends (...args: infer A) => unknown ? Partial<A>['length'] | A['length'] : never;
 type IntersectionOf<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;

@@ -76,14 +76,10 @@ export class StickyAssignments {
   trackOf(trackSetId: string, key: string): string | undefined {
     const entry = entryOf(trackSetId, key);
     const known = this.#tracks.get(entry);
-    if (known !== undefined && !isNoTrack(known)) {
-      if (!isUnconfirmed(known)) return known;
-      // Served while a lookup failed: served again, and asked about again, until the store answers.
-      if (!this.#asking.has(entry)) this.#ask(trackSetId, key, entry, true);
-      return known.slice(UNCONFIRMED.length);
-    }
-    // Loaded after this process was told the store had none (a reload before a ramp): it does now.
-    if ((known === undefined || isNoTrack(known)) && this.#loaded.size > 0) {
+    if (known !== undefined && !isNoTrack(known) && !isUnconfirmed(known)) return known;
+    // Loaded after this process was told the store had none, or while its lookup failed (a
+    // reload before a ramp): the store's track, from now on.
+    if (this.#loaded.size > 0) {
       const unitEntry = entryOf(trackSetId, this.#units.of(key));
       const loaded = this.#loaded.get(unitEntry);
       if (loaded !== undefined) {
@@ -93,6 +89,11 @@ export class StickyAssignments {
         this.#learn(trackSetId, key, loaded);
         return loaded;
       }
+    }
+    if (known !== undefined && isUnconfirmed(known)) {
+      // Served while a lookup failed: served again, and asked about again, until the store answers.
+      if (!this.#asking.has(entry)) this.#ask(trackSetId, key, entry, true);
+      return known.slice(UNCONFIRMED.length);
     }
     // Known to have no track: asked again once that answer is old (another process may have
     // exposed the key since), not on every run.

@@ -331,6 +331,32 @@ test('a sticky lookup that failed keeps its guess only until the store answers: 
   assert.equal(sticky.trackOf('set', 'user-1'), 'a', 'the store\'s track');
 });
 
+// The review of that change: a reload (before a ramp) that brought the store's track for a key
+// kept as unconfirmed was ignored while the key's own lookups kept failing.
+test('a guess kept from a failed lookup gives way to the track a reload brings for the key', async () => {
+  const units = new UnitOfKey();
+  const store: Store = {
+    ...memoryStore(),
+    description: 'lookups down, reloads up',
+    readStickyAssignmentsNow: () => [],
+    readStickyAssignments: async (_limit, _options, filter) => (filter === undefined ? [] : [{ trackSetId: 'set', unit: units.of('user-1'), track: 'b' }]),
+    readAssignments: async () => {
+      throw new StoreError('lookup timed out', { transient: true });
+    },
+  };
+  const sticky = new StickyAssignments(store, units, new ErrorReporter(() => {}), { writeTimeout: 500, maxEntries: 1_000, maxBytes: 1 << 20 });
+  await keepingAlive(sticky.load());
+  assert.equal(sticky.trackOf('set', 'user-1'), undefined);
+  sticky.remember('set', 'user-1', 'a');
+  await keepingAlive(sticky.settled());
+  assert.equal(sticky.trackOf('set', 'user-1'), 'a', 'the guess, while the store cannot answer');
+  await keepingAlive(sticky.settled());
+  await keepingAlive(sticky.reload(['set']));
+  assert.equal(sticky.trackOf('set', 'user-1'), 'b', "the reload's track");
+  await keepingAlive(sticky.settled());
+  assert.equal(sticky.trackOf('set', 'user-1'), 'b', 'for good');
+});
+
 test('a guess kept from a failed lookup becomes the key\'s track when the store answers that it has none (this process\'s exposure not written yet)', async () => {
   let failing = true;
   let asked = 0;

@@ -74,7 +74,7 @@ export class SqliteDatabase {
       // rows are gone with it, so the batch does not count as written and is tried again.
       writer.checkIdentity();
     } catch (error) {
-      if ((error as StoreError).code === FILE_REPLACED) this.#closeMovedWriter();
+      if ((error as StoreError).code === FILE_REPLACED) this.#closeMovedWriter(deadline);
       throw error;
     }
   }
@@ -88,15 +88,23 @@ export class SqliteDatabase {
    * checkpoint (up to 40 MB of log), rows that had counted as written; now they are in the
    * moved file, and the log left at the path is empty.
    */
-  #closeMovedWriter(): void {
+  #closeMovedWriter(deadline: number): void {
     const writer = this.#writer;
-    this.#writer = undefined;
     if (writer === undefined) return;
     try {
-      writer.db.pragma('wal_checkpoint(TRUNCATE)');
-    } catch {
-      // Removed, not moved, or locked by another process: nothing better to do with its log.
+      untilDeadline(() => {
+        // Blocked, it does not throw: it says busy, or copies only part of the log (another
+        // connection reads an older snapshot: a report, a dashboard).
+        const [result] = writer.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number; checkpointed: number }[];
+        if (result !== undefined && (result.busy !== 0 || result.log !== result.checkpointed)) throw CHECKPOINT_BLOCKED;
+      }, deadline);
+    } catch (error) {
+      // Kept: the next write tries again, and the path is not reopened until the log is copied
+      // (the file made there would delete it, and the rows it still holds with it).
+      if (error === CHECKPOINT_BLOCKED) return;
+      // Any other failure (an I/O error on a removed file): nothing better to do with its log.
     }
+    this.#writer = undefined;
     writer.db.close();
   }
 
@@ -357,6 +365,9 @@ class Writer {
     );
   }
 }
+
+/** A checkpoint another connection holds back: waited out like a lock (untilDeadline retries SQLITE_BUSY). */
+const CHECKPOINT_BLOCKED = Object.assign(new Error('tracks: the checkpoint of a moved SQLite file is held back by a reader'), { code: 'SQLITE_BUSY' });
 
 /**
  * Inserts one kind of event, in multi-row statements built from the kind's table description.

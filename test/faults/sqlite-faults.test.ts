@@ -13,7 +13,7 @@ import type { RecordedEvent } from '../../src/index.js';
 import { StoreError, TrackSet, callbackStore, close, configure, convert, flush, sqliteStore, stats, stopTrackSet } from '../../src/index.js';
 import { OutboxDatabase } from '../../src/stores/outbox-database.js';
 import { eventually } from '../support/eventually.js';
-import { paced } from '../support/pace.js';
+import { paced, sleep } from '../support/pace.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracks-sqlite-faults-'));
 after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
@@ -138,6 +138,46 @@ test('the SQLite store file renamed mid-run under traffic: the rows written befo
   // A batch written into the moved file after the rename, before it was seen, is written again at the path.
   assert.ok(new Set(after).size === after.length && new Set(before).size === before.length, 'no file holds a user twice');
   assert.equal(final.dropped, 0);
+});
+
+// The review of that fix: with another connection reading an older snapshot (a report, a
+// dashboard), the checkpoint copied only part of the log, said so without throwing, and the path
+// was reopened anyway: the new file deleted the log, and every row in it was lost again.
+test('the SQLite store file renamed while a reader holds a snapshot: the path is not reopened until the log is copied into the moved file; nothing is lost', async () => {
+  const path = join(dir, 'renamed-read.db');
+  const moved = join(dir, 'renamed-read-moved.db');
+  const errors: Error[] = [];
+  configure({ store: path, outbox: join(dir, 'renamed-read.outbox'), flushInterval: 50, retryDelay: 10, writeTimeout: 300, onError: (e) => errors.push(e) });
+  for (let i = 0; i < 100; i++) new LockTracks({ key: `early-${i}` }).run();
+  await flush();
+  // A reader's snapshot, taken now, holds back a checkpoint of what comes after it.
+  const reader = new BetterSqlite3(path, { readonly: true });
+  reader.exec('BEGIN');
+  reader.prepare('SELECT COUNT(*) FROM tracks_exposures').get();
+  for (let i = 0; i < 400; i++) new LockTracks({ key: `late-${i}` }).run();
+  await flush();
+  renameSync(path, moved);
+  for (let i = 0; i < 200; i++) new LockTracks({ key: `after-${i}` }).run();
+  await eventually(() => errors.some((e) => /was removed while open/.test(e.message)), 'the move noticed');
+  await sleep(400);
+  assert.ok(!existsSync(path), 'the path is not reopened while the log holds rows of the moved file');
+  reader.exec('COMMIT');
+  reader.close();
+  await flush();
+  await flush(); // the outbox, too
+  await eventually(() => count(path, 'tracks_exposures') === 200, 'the later events, at the path');
+  await close();
+  const unitsIn = (file: string) => {
+    const db = new BetterSqlite3(file, { readonly: true });
+    try {
+      return (db.prepare('SELECT unit FROM tracks_exposures').all() as { unit: string }[]).map((row) => row.unit);
+    } finally {
+      db.close();
+    }
+  };
+  const before = unitsIn(moved);
+  assert.equal(before.filter((unit) => /early-|late-/.test(unit)).length, 500, 'every row written before the move is in the moved file');
+  assert.equal(new Set([...before, ...unitsIn(path)]).size, 700);
 });
 
 test("the SQLite store's directory removed mid-run: reported, events wait in the outbox, and land when it is back", async () => {

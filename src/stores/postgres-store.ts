@@ -64,6 +64,9 @@ export interface PostgresStoreOptions {
  */
 type TimedCall = CallTiming & { readonly until: number };
 
+/** The longest the schemas hint of a no-tracks-data error may take, in ms. */
+const HINT_MS = 2_000;
+
 /** Fewest rows per COPY when a batch is split over connections. */
 const CHUNK_ROWS = 2_500;
 
@@ -648,8 +651,10 @@ export class PostgresStore implements Store {
    */
   async #otherSchemas(call: TimedCall): Promise<string | undefined> {
     let schemas: string[];
+    // Its own short deadline: a slow hint must not hold the error back for the whole call's.
+    const hint = this.#timing({ deadline: Math.min(call.deadline, Date.now() + HINT_MS), background: call.background });
     try {
-      const rows = await this.#withClient(call, (client) =>
+      const rows = await this.#withClient(hint, (client) =>
         client.query<{ schema: string }>(
           `SELECT DISTINCT table_schema AS schema FROM information_schema.tables WHERE table_name = 'tracks_exposures' AND table_schema <> $1 ORDER BY 1 LIMIT 6`,
           [this.#schema],

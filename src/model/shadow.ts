@@ -130,9 +130,10 @@ export function isShadowTrip(cause: string): boolean {
   return cause.startsWith(SHADOW_TRIP_PREFIX);
 }
 
-/** A phase as shadow mode sees it: when it began, and its users per track. */
+/** A phase as shadow mode sees it: when it began (and began again, after a rollback), and its users per track. */
 export interface PhaseUsers {
   readonly startedAt: number | null;
+  readonly stretches?: readonly { readonly from: number }[] | undefined;
   readonly tracks: readonly { readonly users: number }[];
 }
 
@@ -142,7 +143,9 @@ export interface PhaseUsers {
  * assigns no one and starts a phase of its own: so the set is live when a phase with users came,
  * and no phase after it began while shadow runs went on (a stop or ramp after the last shadow
  * run's minute is of the live test; a shadow deploy after it would have begun before). Phases
- * oldest first. Within one minute of the last shadow run a later change cannot be told apart.
+ * oldest first. A shadow phase that came back after the live one (a rollback deploy: its
+ * stretches) began again then, and the set is in shadow mode again. Within one minute of the
+ * last shadow run a later change cannot be told apart.
  *
  * @example
  * ```ts
@@ -151,10 +154,18 @@ export interface PhaseUsers {
  */
 export function shadowEndedByDeploy(phases: readonly PhaseUsers[], lastShadowMinute: number): boolean {
   let lastLive = -1;
+  // When a live phase last began (its last stretch's start, or its start).
+  let liveFrom = -Infinity;
   phases.forEach((phase, i) => {
-    if (phase.tracks.some((t) => t.users > 0)) lastLive = i;
+    if (!phase.tracks.some((t) => t.users > 0)) return;
+    lastLive = i;
+    liveFrom = Math.max(liveFrom, ...(phase.stretches?.map((s) => s.from) ?? []), phase.startedAt ?? -Infinity);
   });
   if (lastLive < 0) return false;
   const runsUntil = (lastShadowMinute + 1) * 60_000;
-  return !phases.slice(lastLive + 1).some((phase) => phase.startedAt !== null && phase.startedAt < runsUntil);
+  if (phases.slice(lastLive + 1).some((phase) => phase.startedAt !== null && phase.startedAt < runsUntil)) return false;
+  // A phase with no users that began again after the live one, while shadow runs went on: a
+  // rollback to the shadow deploy (listed where it first began, with a stretch for each return).
+  const cameBack = (phase: PhaseUsers) => (phase.stretches ?? []).slice(1).some((s) => s.from > liveFrom && s.from < runsUntil);
+  return !phases.some((phase) => !phase.tracks.some((t) => t.users > 0) && cameBack(phase));
 }

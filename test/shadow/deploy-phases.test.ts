@@ -227,4 +227,27 @@ test('shadowEndedByDeploy: a live phase within the last shadow minute, then a st
   assert.equal(shadowEndedByDeploy([live(at(minute - 60)), empty(at(minute - 5))], minute), false);
   // Shadow only (ramps during it): shadow mode.
   assert.equal(shadowEndedByDeploy([empty(at(minute - 5)), empty(at(minute - 2))], minute), false);
+  // Shadow, a live deploy, then a rollback to the shadow deploy (its phase began again): shadow mode.
+  const again = (startedAt: number, ...restarts: number[]) => ({ ...empty(startedAt), stretches: [{ from: startedAt }, ...restarts.map((from) => ({ from }))] });
+  assert.equal(shadowEndedByDeploy([again(at(minute - 10), at(minute - 2)), live(at(minute - 5))], minute), false);
+  // ...but a shadow phase back before the live deploy, or only after the shadow runs ended, is not.
+  assert.equal(shadowEndedByDeploy([again(at(minute - 10), at(minute - 7)), live(at(minute - 5))], minute), true);
+  assert.equal(shadowEndedByDeploy([again(at(minute - 10), at(minute + 3)), live(at(minute - 5))], minute), true);
+});
+
+// A shadow audit: a deploy without static shadow, then a rollback to the shadow deploy: every
+// process served in shadow mode again, and the phases said "1 again shadow", yet the report,
+// the dashboard and tracks promote called the set a live test (its shadow phase is listed where
+// it first began, before the live one), so the rewrite could not be promoted.
+test('a rollback to the shadow deploy after a live one: the set is in shadow mode again, and tracks promote turns it into a live test', async () => {
+  const path = join(dir, 'rollback-to-shadow.db');
+  await deploy(path, (key) => new CatalogShadow({ key }).run(), false);
+  await deploy(path, (key) => new CatalogLive({ key }).run(), false);
+  await deploy(path, (key) => new CatalogShadow({ key: `back-${key}` }).run(), false);
+  const before = await reportOf(path);
+  assert.equal(before.trackSets[0]!.shadow?.mode, 'shadow', JSON.stringify(before.trackSets[0]!.phases));
+  const out: string[] = [];
+  const code = await runCli(['promote', 'deploy-shadow', '--store', path], { stdout: (t) => out.push(t), stderr: (t) => out.push(t), env: {} });
+  assert.equal(code, 0, out.join('\n'));
+  assert.equal((await reportOf(path)).trackSets[0]!.shadow?.mode, 'promoted');
 });

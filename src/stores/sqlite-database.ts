@@ -74,8 +74,10 @@ export class SqliteDatabase {
       // rows are gone with it, so the batch does not count as written and is tried again.
       writer.checkIdentity();
     } catch (error) {
-      if ((error as StoreError).code === FILE_REPLACED) this.#closeMovedWriter(deadline);
-      throw error;
+      if ((error as StoreError).code !== FILE_REPLACED) throw error;
+      const rescued = this.#closeMovedWriter(Math.min(deadline, Date.now() + CHECKPOINT_WAIT_MS));
+      if (rescued === undefined) throw error;
+      throw new StoreError(`${(error as Error).message}; ${rescued}`, { transient: true, code: FILE_REPLACED });
     }
   }
 
@@ -87,25 +89,30 @@ export class SqliteDatabase {
    * (`mv tracks.db old.db`, its -wal left behind) then lost every row written since the last
    * checkpoint (up to 40 MB of log), rows that had counted as written; now they are in the
    * moved file, and the log left at the path is empty.
+   *
+   * Another connection reading an older snapshot (a report, a dashboard, a backup tool that
+   * never lets go) holds the checkpoint back: it does not throw, it says busy or copies part of
+   * the log. It is waited for a moment; then the whole database, as this connection sees it, is
+   * copied to a file beside the path (VACUUM INTO), and that is said: keeping the connection
+   * until the reader let go instead left the store stuck, and a close() or exit meanwhile lost
+   * the rows again. Returns what was done with the rows when they are not in the moved file.
    */
-  #closeMovedWriter(deadline: number): void {
+  #closeMovedWriter(deadline: number): string | undefined {
     const writer = this.#writer;
-    if (writer === undefined) return;
-    try {
-      untilDeadline(() => {
-        // Blocked, it does not throw: it says busy, or copies only part of the log (another
-        // connection reads an older snapshot: a report, a dashboard).
-        const [result] = writer.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number; checkpointed: number }[];
-        if (result !== undefined && (result.busy !== 0 || result.log !== result.checkpointed)) throw CHECKPOINT_BLOCKED;
-      }, deadline);
-    } catch (error) {
-      // Kept: the next write tries again, and the path is not reopened until the log is copied
-      // (the file made there would delete it, and the rows it still holds with it).
-      if (error === CHECKPOINT_BLOCKED) return;
-      // Any other failure (an I/O error on a removed file): nothing better to do with its log.
+    if (writer === undefined) return undefined;
+    let note: string | undefined;
+    if (!checkpointed(writer.db, deadline)) {
+      const rescue = `${this.#path}.moved-${new Date().toISOString().replace(/[:.]/g, '-')}.db`;
+      try {
+        writer.db.prepare('VACUUM INTO ?').run(rescue);
+        note = `another connection held back copying its log into the moved file, so the whole database as it was is saved in ${rescue}`;
+      } catch (error) {
+        note = `another connection held back copying its log into the moved file, and saving it to ${rescue} failed (${(error as Error).message}): rows written since its last checkpoint may be lost`;
+      }
     }
     this.#writer = undefined;
     writer.db.close();
+    return note;
   }
 
   readControls(deadline: number): ControlState[] {
@@ -257,12 +264,17 @@ export class SqliteDatabase {
   }
 
   close(): void {
+    // A file moved away while open: its log copied into it (or saved) first, as a write would.
+    const rescued = this.#writer !== undefined && this.#writer.moved() ? this.#closeMovedWriter(Date.now() + CHECKPOINT_WAIT_MS) : undefined;
     this.#writer?.db.close();
     const read = this.#reader !== undefined;
     this.#reader?.close();
     this.#writer = undefined;
     this.#reader = undefined;
     if (read) tidyAfterReading(this.#path);
+    if (rescued !== undefined) {
+      throw new StoreError(`tracks: the SQLite store ${this.#path} was moved away or removed while open; ${rescued}`, { transient: true, code: FILE_REPLACED });
+    }
   }
 
   /** The writing connection: opened (creating the file), set to WAL and migrated on first use. */
@@ -357,6 +369,11 @@ class Writer {
     return (this.#writeControlIf ??= this.db.prepare(upsertControlSql('tracks_controls', () => '?', '', true)));
   }
 
+  /** Whether the file at the path is no longer the one this connection opened. */
+  moved(): boolean {
+    return this.#identity.change() !== undefined;
+  }
+
   /** Throws when the file at the path is not the one this connection opened (removed or replaced). */
   checkIdentity(): void {
     this.#identity.check(
@@ -368,6 +385,23 @@ class Writer {
 
 /** A checkpoint another connection holds back: waited out like a lock (untilDeadline retries SQLITE_BUSY). */
 const CHECKPOINT_BLOCKED = Object.assign(new Error('tracks: the checkpoint of a moved SQLite file is held back by a reader'), { code: 'SQLITE_BUSY' });
+/** How long a moved file's checkpoint waits for a reader to let go, in ms. */
+const CHECKPOINT_WAIT_MS = 500;
+
+/** Copies the whole log into the database, waiting (within `deadline`) for readers of older snapshots; false when it could not. */
+function checkpointed(db: Database, deadline: number): boolean {
+  try {
+    untilDeadline(() => {
+      const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number; checkpointed: number }[];
+      if (result !== undefined && (result.busy !== 0 || result.log !== result.checkpointed)) throw CHECKPOINT_BLOCKED;
+    }, deadline);
+    return true;
+  } catch {
+    // Held back past the deadline, the process exiting (untilDeadline stops waiting), or an I/O
+    // error: not copied.
+    return false;
+  }
+}
 
 /**
  * Inserts one kind of event, in multi-row statements built from the kind's table description.

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { CallOptions } from '../model/store.js';
 import { StoreError } from '../model/store-error.js';
+import { FILE_REPLACED } from './file-identity.js';
 import { markFinishing } from '../model/finishing-call.js';
 import { RequestState } from './request-state.js';
 import { WorkerLifecycle } from './worker-lifecycle.js';
@@ -114,14 +115,19 @@ export class WorkerClient {
   async close(): Promise<void> {
     if (this.#closed) return;
     const worker = this.#worker;
+    let moved: unknown;
     if (worker !== undefined) {
-      // Let the worker close its database cleanly after the calls before this one.
-      await this.call('close', [], { deadline: Date.now() + 5_000, signal: AbortSignal.timeout(6_000) }).catch(() => {});
+      // Let the worker close its database cleanly after the calls before this one. What it says
+      // of a file moved away while open (where its rows went) is passed on; nothing else is news.
+      await this.call('close', [], { deadline: Date.now() + 5_000, signal: AbortSignal.timeout(6_000) }).catch((error: unknown) => {
+        if (error instanceof StoreError && error.code === FILE_REPLACED) moved = error;
+      });
     }
     this.#closed = true;
     this.#worker = undefined;
     this.#failAll(new StoreError(`tracks: ${this.#init.path} was closed`, { transient: true, code: 'TRACKS_CLOSED' }));
     await worker?.terminate();
+    if (moved !== undefined) throw moved;
   }
 
   #started(): Worker {

@@ -153,19 +153,16 @@ export interface PhaseUsers {
  * ```
  */
 export function shadowEndedByDeploy(phases: readonly PhaseUsers[], lastShadowMinute: number): boolean {
-  let lastLive = -1;
-  // When a live phase last began (its last stretch's start, or its start).
-  let liveFrom = -Infinity;
-  phases.forEach((phase, i) => {
-    if (!phase.tracks.some((t) => t.users > 0)) return;
-    lastLive = i;
-    liveFrom = Math.max(liveFrom, ...(phase.stretches?.map((s) => s.from) ?? []), phase.startedAt ?? -Infinity);
-  });
+  const live = (phase: PhaseUsers) => phase.tracks.some((t) => t.users > 0);
+  // Each time a phase began: its stretches' starts (it came back after another phase: a
+  // rollback), or its start.
+  const starts = (phase: PhaseUsers) => phase.stretches?.map((s) => s.from) ?? (phase.startedAt === null ? [] : [phase.startedAt]);
+  const lastLive = phases.findLastIndex(live);
   if (lastLive < 0) return false;
   const runsUntil = (lastShadowMinute + 1) * 60_000;
-  if (phases.slice(lastLive + 1).some((phase) => phase.startedAt !== null && phase.startedAt < runsUntil)) return false;
-  // A phase with no users that began again after the live one, while shadow runs went on: a
-  // rollback to the shadow deploy (listed where it first began, with a stretch for each return).
-  const cameBack = (phase: PhaseUsers) => (phase.stretches ?? []).slice(1).some((s) => s.from > liveFrom && s.from < runsUntil);
-  return !phases.some((phase) => !phase.tracks.some((t) => t.users > 0) && cameBack(phase));
+  const liveFrom = Math.max(...phases.filter(live).flatMap(starts));
+  // A live phase of unknown start (a store from before phases had times): the phases listed after it.
+  if (liveFrom === -Infinity) return !phases.slice(lastLive + 1).some((phase) => phase.startedAt !== null && phase.startedAt < runsUntil);
+  // Shadow mode again when a phase without users began after a live phase last did, while shadow runs went on.
+  return !phases.some((phase) => !live(phase) && starts(phase).some((from) => from > liveFrom && from < runsUntil));
 }

@@ -233,6 +233,12 @@ test('shadowEndedByDeploy: a live phase within the last shadow minute, then a st
   // ...but a shadow phase back before the live deploy, or only after the shadow runs ended, is not.
   assert.equal(shadowEndedByDeploy([again(at(minute - 10), at(minute - 7)), live(at(minute - 5))], minute), true);
   assert.equal(shadowEndedByDeploy([again(at(minute - 10), at(minute + 3)), live(at(minute - 5))], minute), true);
+  // Live, a shadow deploy, then a rollback to the live deploy (its phase began again): a live test.
+  const liveAgain = (startedAt: number, ...restarts: number[]) => ({ ...live(startedAt), stretches: [{ from: startedAt }, ...restarts.map((from) => ({ from }))] });
+  assert.equal(shadowEndedByDeploy([liveAgain(at(minute - 10), at(minute, 30)), empty(at(minute - 5))], minute), true);
+  // A store from before phases had times: the phases listed after the live one decide.
+  assert.equal(shadowEndedByDeploy([{ startedAt: null, tracks: [{ users: 4 }] }, empty(at(minute - 5))], minute), false);
+  assert.equal(shadowEndedByDeploy([empty(at(minute - 5)), { startedAt: null, tracks: [{ users: 4 }] }], minute), true);
 });
 
 // A shadow audit: a deploy without static shadow, then a rollback to the shadow deploy: every

@@ -12,7 +12,9 @@ import { quoted } from '../text.js';
  *
  * A conversion counts only when it came after the run was made (by the conversion sequence,
  * core/conversion-sequence.ts), not merely before the exposure: a user who bought in one test
- * and then meets another on the thank-you page converted before that run was made.
+ * and then meets another on the thank-you page converted before that run was made. And only
+ * when it came less than a second before the exposure: a run made at login and kept in the
+ * session, first read on the thank-you page after a purchase, is code that means it.
  *
  * Keeps the latest {@link RECENT} conversions by unit, and forgets them all once it has warned.
  *
@@ -24,14 +26,14 @@ import { quoted } from '../text.js';
  * ```
  */
 export class ConversionOrder {
-  readonly #recent = new Map<string, { readonly metric: string; readonly sequence: number }>();
+  readonly #recent = new Map<string, { readonly metric: string; readonly sequence: number; readonly at: number }>();
   #seen = 0;
 
   /** A conversion recorded, with its sequence number. */
   converted(event: ConversionEvent, sequence: number): void {
     const recent = this.#recent;
     recent.delete(event.unit); // the latest last, so the oldest goes first
-    recent.set(event.unit, { metric: event.metric, sequence });
+    recent.set(event.unit, { metric: event.metric, sequence, at: event.at });
     if (recent.size > RECENT) recent.delete(recent.keys().next().value!);
   }
 
@@ -39,11 +41,11 @@ export class ConversionOrder {
   exposed(event: ExposureEvent, atNew: number | undefined): boolean {
     if (atNew === undefined || this.#recent.size === 0) return false;
     const conversion = this.#recent.get(event.unit);
-    if (conversion === undefined || !conversionCameAfter(conversion.sequence, atNew)) return false;
+    if (conversion === undefined || !conversionCameAfter(conversion.sequence, atNew) || event.at - conversion.at > WINDOW_MS) return false;
     if (++this.#seen < EVIDENCE) return false;
     process.emitWarning(
-      `tracks: ${EVIDENCE} conversions in this process were recorded between a run's new and its first use ` +
-        `(the latest: ${quoted(conversion.metric)}, before the exposure to ${quoted(event.trackSetId)}). ` +
+      `tracks: ${EVIDENCE} conversions in this process were recorded between a run's new and its first use, moments before it ` +
+        `(the latest: ${quoted(conversion.metric)}, ${event.at - conversion.at} ms before the exposure to ${quoted(event.trackSetId)}). ` +
         "The exposure is the run's first use (its name, run() and the like), not new, so such a conversion is the user's " +
         'history, not an outcome of the test: read the track first, then record the conversion it leads to (this is said once per process)',
       { type: 'TracksWarning', code: 'TRACKS_CONVERTED_BEFORE_EXPOSURE' },
@@ -64,5 +66,7 @@ export function conversionOrderCheck(): ConversionOrder | undefined {
 
 /** Conversions kept to compare with exposures: enough for a busy process's last few moments. */
 const RECENT = 1_024;
+/** How long before the exposure such a conversion came, at most, in ms: the same request. */
+const WINDOW_MS = 1_000;
 /** Such conversions seen before the warning: one could be a deliberate order. */
 const EVIDENCE = 10;

@@ -47,6 +47,10 @@ test('conversions recorded between new and the first use of the run: one warning
       convert({ key: `thanks-${i}`, metric: 'purchase' });
       new RecsTracks({ key: `thanks-${i}` }).run();
     }
+    // A run made at login and kept, read first on the thank-you page a while after the purchase.
+    const kept = Array.from({ length: 30 }, (_, i) => new OrderTracks({ key: `session-${i}` }));
+    for (let i = 0; i < 30; i++) convert({ key: `session-${i}`, metric: 'purchase', at: Date.now() - 5_000 });
+    for (const run of kept) run.run();
     await sleep(5);
     assert.equal(seen.list.length, 0, seen.list.map((w) => w.message).join('\n'));
     // The newcomer's order.
@@ -59,7 +63,7 @@ test('conversions recorded between new and the first use of the run: one warning
     await flush();
     await sleep(5);
     assert.equal(seen.list.length, 1, seen.list.map((w) => w.message).join('\n'));
-    assert.match(seen.list[0]!.message, /10 conversions in this process were recorded between a run's new and its first use \(the latest: 'purchase', before the exposure to 'conversion-order'\)/);
+    assert.match(seen.list[0]!.message, /10 conversions in this process were recorded between a run's new and its first use, moments before it \(the latest: 'purchase', \d+ ms before the exposure to 'conversion-order'\)/);
     assert.match(seen.list[0]!.message, /read the track first/);
     // Once per process, whatever comes after, even after configure() again.
     await close();
@@ -81,7 +85,7 @@ const at = Date.UTC(2026, 11, 7);
 const conversion = (unit: string): ConversionEvent => ({ kind: 'conversion', eventId: `c-${unit}`, unit, metric: 'purchase', value: 1, at });
 const exposure = (unit: string): ExposureEvent => ({ kind: 'exposure', eventId: `e-${unit}`, trackSetId: 'set', track: 'a', unit, at });
 
-test('ConversionOrder counts a conversion only when it came after the run was made, and needs ten', () => {
+test('ConversionOrder counts a conversion only when it came after the run was made, less than a second before the exposure, and needs ten', () => {
   const order = new ConversionOrder();
   let sequence = 100;
   for (let i = 0; i < 20; i++) {
@@ -90,6 +94,9 @@ test('ConversionOrder counts a conversion only when it came after the run was ma
     assert.equal(order.exposed(exposure(`unknown-${i}`), sequence - 1), false, 'no conversion of that unit');
     order.converted(conversion(`not-a-run-${i}`), ++sequence);
     assert.equal(order.exposed(exposure(`not-a-run-${i}`), undefined), false, 'not a run of a TrackSet');
+    const made = sequence;
+    order.converted({ ...conversion(`long-before-${i}`), at: at - 1_001 }, ++sequence);
+    assert.equal(order.exposed(exposure(`long-before-${i}`), made), false, 'more than a second before the exposure');
   }
   for (let i = 0; i < 9; i++) {
     const made = sequence;

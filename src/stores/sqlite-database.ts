@@ -75,9 +75,12 @@ export class SqliteDatabase {
       writer.checkIdentity();
     } catch (error) {
       if ((error as StoreError).code !== FILE_REPLACED) throw error;
-      const rescued = this.#closeMovedWriter(Math.min(deadline, Date.now() + CHECKPOINT_WAIT_MS));
-      if (rescued === undefined) throw error;
-      throw new StoreError(`${(error as Error).message}; ${rescued}`, { transient: true, code: FILE_REPLACED });
+      if (this.#closeMovedWriter(Math.min(deadline, Date.now() + CHECKPOINT_WAIT_MS))) throw error;
+      throw new StoreError(
+        `${(error as Error).message}; another connection (a report, a dashboard, a backup tool) reads an older snapshot of it, which holds back copying its log into it: ` +
+          'the path is opened again once that connection lets go (opened before, the new file would delete the log and the rows in it); meanwhile events wait in the outbox',
+        { transient: true, code: FILE_REPLACED },
+      );
     }
   }
 
@@ -90,29 +93,34 @@ export class SqliteDatabase {
    * checkpoint (up to 40 MB of log), rows that had counted as written; now they are in the
    * moved file, and the log left at the path is empty.
    *
-   * Another connection reading an older snapshot (a report, a dashboard, a backup tool that
-   * never lets go) holds the checkpoint back: it does not throw, it says busy or copies part of
-   * the log. It is waited for a moment; then the whole database, as this connection sees it, is
-   * copied to a file beside the path (VACUUM INTO), and that is said: keeping the connection
-   * until the reader let go instead left the store stuck, and a close() or exit meanwhile lost
-   * the rows again. Returns what was done with the rows when they are not in the moved file.
+   * Another connection reading an older snapshot (a report, a dashboard, a backup tool) holds
+   * the copy back: it does not throw, it says busy or copies part of the log. The connection is
+   * then kept, and the path not opened, until a later write's try succeeds: a file opened at the
+   * path meanwhile would delete the log, or share it with that other connection (every write
+   * then failed with SQLITE_IOERR_SHORT_READ, even after the reader ended). False while held back.
    */
-  #closeMovedWriter(deadline: number): string | undefined {
+  #closeMovedWriter(deadline: number): boolean {
     const writer = this.#writer;
-    if (writer === undefined) return undefined;
-    let note: string | undefined;
-    if (!checkpointed(writer.db, deadline)) {
-      const rescue = `${this.#path}.moved-${new Date().toISOString().replace(/[:.]/g, '-')}.db`;
-      try {
-        writer.db.prepare('VACUUM INTO ?').run(rescue);
-        note = `another connection held back copying its log into the moved file, so the whole database as it was is saved in ${rescue}`;
-      } catch (error) {
-        note = `another connection held back copying its log into the moved file, and saving it to ${rescue} failed (${(error as Error).message}): rows written since its last checkpoint may be lost`;
-      }
-    }
+    if (writer === undefined) return true;
+    if (!checkpointed(writer.db, deadline)) return false;
     this.#writer = undefined;
     writer.db.close();
-    return note;
+    return true;
+  }
+
+  /**
+   * At close, a moved file whose log a reader still holds back: the whole database as this
+   * connection sees it is saved beside the path (VACUUM INTO), since closing without it would
+   * leave the log for the next file at the path to delete. What was done, to say.
+   */
+  #rescueMoved(writer: Writer): string {
+    const rescue = `${this.#path}.moved-${process.pid}-${new Date().toISOString().replace(/[:.]/g, '-')}.db`;
+    try {
+      writer.db.prepare('VACUUM INTO ?').run(rescue);
+      return `another connection held back copying its log into the moved file, so the whole database as this process saw it is saved in ${rescue}`;
+    } catch (error) {
+      return `another connection held back copying its log into the moved file, and saving it to ${rescue} failed (${(error as Error).message}): rows written since its last checkpoint may be lost`;
+    }
   }
 
   readControls(deadline: number): ControlState[] {
@@ -264,8 +272,9 @@ export class SqliteDatabase {
   }
 
   close(): void {
-    // A file moved away while open: its log copied into it (or saved) first, as a write would.
-    const rescued = this.#writer !== undefined && this.#writer.moved() ? this.#closeMovedWriter(Date.now() + CHECKPOINT_WAIT_MS) : undefined;
+    // A file moved away while open: its log copied into it first, as a write would, else saved.
+    const writer = this.#writer;
+    const rescued = writer !== undefined && writer.moved() && !this.#closeMovedWriter(Date.now() + CHECKPOINT_WAIT_MS) ? this.#rescueMoved(writer) : undefined;
     this.#writer?.db.close();
     const read = this.#reader !== undefined;
     this.#reader?.close();

@@ -13,8 +13,9 @@ import { quoted } from '../text.js';
  * A conversion counts only when it came after the run was made (by the conversion sequence,
  * core/conversion-sequence.ts), not merely before the exposure: a user who bought in one test
  * and then meets another on the thank-you page converted before that run was made. And only
- * when it came less than a second before the exposure: a run made at login and kept in the
- * session, first read on the thank-you page after a purchase, is code that means it.
+ * when it came less than a second before the exposure. A run made at login and kept in the
+ * session, first read on the thank-you page moments after a purchase, still counts (telling it
+ * apart would need each run's age, a clock read on every `new`): the warning says so.
  *
  * Keeps the latest {@link RECENT} conversions by unit, and forgets them all once it has warned.
  *
@@ -47,7 +48,9 @@ export class ConversionOrder {
       `tracks: ${EVIDENCE} conversions in this process were recorded between a run's new and its first use, moments before it ` +
         `(the latest: ${quoted(conversion.metric)}, ${event.at - conversion.at} ms before the exposure to ${quoted(event.trackSetId)}). ` +
         "The exposure is the run's first use (its name, run() and the like), not new, so such a conversion is the user's " +
-        'history, not an outcome of the test: read the track first, then record the conversion it leads to (this is said once per process)',
+        'history, not an outcome of the test. If your code records the conversion before it reads the track it leads to, read the track first; ' +
+        'if the run was made earlier on purpose (kept from an earlier request) and its user really converted before it was used, nothing is wrong ' +
+        '(this is said once per process)',
       { type: 'TracksWarning', code: 'TRACKS_CONVERTED_BEFORE_EXPOSURE' },
     );
     this.#recent.clear();

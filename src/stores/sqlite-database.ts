@@ -76,12 +76,22 @@ export class SqliteDatabase {
     } catch (error) {
       if ((error as StoreError).code !== FILE_REPLACED) throw error;
       if (this.#closeMovedWriter(Math.min(deadline, Date.now() + CHECKPOINT_WAIT_MS))) throw error;
-      throw new StoreError(
-        `${(error as Error).message}; another connection (a report, a dashboard, a backup tool) reads an older snapshot of it, which holds back copying its log into it: ` +
-          'the path is opened again once that connection lets go (opened before, the new file would delete the log and the rows in it); meanwhile events wait in the outbox',
-        { transient: true, code: FILE_REPLACED },
-      );
+      throw heldBack((error as Error).message);
     }
+  }
+
+  /**
+   * The writer, on the file at the path: one whose file was moved away is closed first (its log
+   * copied into it), or, while a reader holds that back, the call fails (a control state written
+   * into the moved file would be lost to every process once the path is opened again).
+   */
+  async #writerAtPath(deadline: number): Promise<Writer> {
+    const writer = await this.#openWriter(deadline);
+    if (!writer.moved()) return writer;
+    if (!this.#closeMovedWriter(Math.min(deadline, Date.now() + CHECKPOINT_WAIT_MS))) {
+      throw heldBack(`tracks: the SQLite store ${this.#path} was moved away or removed while open`);
+    }
+    return this.#openWriter(deadline);
   }
 
   /**
@@ -157,7 +167,7 @@ export class SqliteDatabase {
 
   /** Writes the state; with `ifEpoch`, only over that stored epoch (false when another was stored). */
   async writeControl(state: ControlState, ifEpoch: number | undefined, deadline: number, mayCommit: () => boolean = always): Promise<boolean> {
-    const writer = await this.#openWriter(deadline);
+    const writer = await this.#writerAtPath(deadline);
     try {
       return untilDeadline(
         () =>
@@ -394,6 +404,15 @@ class Writer {
 
 /** A checkpoint another connection holds back: waited out like a lock (untilDeadline retries SQLITE_BUSY). */
 const CHECKPOINT_BLOCKED = Object.assign(new Error('tracks: the checkpoint of a moved SQLite file is held back by a reader'), { code: 'SQLITE_BUSY' });
+/** The error of a write to a moved file whose log a reader holds back (`what`: what happened). */
+function heldBack(what: string): StoreError {
+  return new StoreError(
+    `${what}; another connection (a report, a dashboard, a backup tool) reads an older snapshot of it, which holds back copying its log into it: ` +
+      'the path is opened again once that connection lets go (opened before, the new file would delete the log and the rows in it, or share it); meanwhile events wait in the outbox',
+    { transient: true, code: FILE_REPLACED },
+  );
+}
+
 /** How long a moved file's checkpoint waits for a reader to let go, in ms. */
 const CHECKPOINT_WAIT_MS = 500;
 

@@ -187,6 +187,29 @@ test('the SQLite store file renamed while a reader holds a snapshot: the path is
   assert.equal(new Set([...unitsIn(moved), ...unitsIn(path)]).size, 700);
 });
 
+// The next review: a control state written meanwhile went into the moved file, said saved, and
+// was gone for every process once the path was opened again (the set ran on after a stop).
+test('a stop written to a SQLite store whose file was moved away while a reader holds a snapshot is refused, then lands at the path once the reader lets go', async () => {
+  const path = join(dir, 'renamed-read-control.db');
+  const store = sqliteStore(path);
+  try {
+    await store.write([{ kind: 'exposure', eventId: 'e-1', trackSetId: 'moved-control', track: 'a', unit: 'u1', at: Date.UTC(2026, 11, 1) }]);
+    const reader = new BetterSqlite3(path, { readonly: true });
+    reader.exec('BEGIN');
+    reader.prepare('SELECT COUNT(*) FROM tracks_exposures').get();
+    await store.write([{ kind: 'exposure', eventId: 'e-2', trackSetId: 'moved-control', track: 'a', unit: 'u2', at: Date.UTC(2026, 11, 1) }]);
+    renameSync(path, `${path}.moved-away`);
+    await assert.rejects(stopTrackSet(store, 'moved-control', undefined, { force: true }), (error: unknown) => error instanceof StoreError && error.code === 'TRACKS_FILE_REPLACED' && /holds back copying its log/.test(error.message));
+    reader.exec('COMMIT');
+    reader.close();
+    await stopTrackSet(store, 'moved-control', undefined, { force: true });
+    assert.deepEqual((await store.readControls()).map((c) => [c.trackSetId, c.stopped]), [['moved-control', true]]);
+  } finally {
+    await store.close();
+  }
+  assert.equal(unitsIn(`${path}.moved-away`).length, 2, 'the rows before the move, in the moved file');
+});
+
 test('the SQLite store file renamed while a reader holds a snapshot, then close(): the whole database is saved beside the path, and said', async () => {
   const path = join(dir, 'renamed-read-close.db');
   const moved = `${path}.moved-away`;

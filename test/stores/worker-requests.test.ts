@@ -163,10 +163,16 @@ test('a SQLite store write hands its caller a settle-now probe: given up at once
   const store = sqliteStore(path);
   try {
     await store.write(exposures('warm', 1)); // the worker is started and the file migrated
+    // The write lock held meanwhile, so the write cannot commit before the probe is used (on a
+    // loaded machine the worker once committed it first, and the probe rightly said so).
+    const holder = new BetterSqlite3(path, { timeout: 0 });
+    holder.exec('BEGIN IMMEDIATE');
     let settle: ((waitMs: number) => boolean) | undefined;
     const given = store.write(exposures('given-up', 50), { settleNow: (s) => (settle = s) });
     assert.ok(settle !== undefined, 'the probe is handed over at once');
     assert.equal(settle(1_000), false, 'queued: given up');
+    holder.exec('ROLLBACK');
+    holder.close();
     await assert.rejects(given);
     let after: ((waitMs: number) => boolean) | undefined;
     await store.write(exposures('kept', 50), { settleNow: (s) => (after = s) });

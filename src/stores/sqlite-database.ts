@@ -12,7 +12,7 @@ import { EVENT_KINDS, EVENT_TABLES, inKeyOrder, onConflict } from '../model/even
 import type { Cell, EventTable } from '../model/event-tables.js';
 import { assertStorable } from '../model/check-event.js';
 import { StoreError } from '../model/store-error.js';
-import { TracksError } from '../errors.js';
+import { TracksError, codeOf } from '../errors.js';
 import type { StickyAssignment, StickyFilter } from '../model/store.js';
 import type { SummarizeOptions, TrackSetSums } from '../model/sums.js';
 import { WHOLE_SUMMARY, WITHOUT_METRICS, summaryRowsSqlite } from './sqlite-summary.js';
@@ -416,7 +416,12 @@ function heldBack(what: string): StoreError {
 /** How long a moved file's checkpoint waits for a reader to let go, in ms. */
 const CHECKPOINT_WAIT_MS = 500;
 
-/** Copies the whole log into the database, waiting (within `deadline`) for readers of older snapshots; false when it could not. */
+/**
+ * Copies the whole log into the database, waiting (within `deadline`) for readers of older
+ * snapshots and for locks; false while they hold it back (or the process is exiting, which
+ * stops the wait). Another failure (an I/O error on a removed file) is true: nothing better can
+ * be done with that log, and keeping the connection would only hold the store back for good.
+ */
 function checkpointed(db: Database, deadline: number): boolean {
   try {
     untilDeadline(() => {
@@ -424,10 +429,9 @@ function checkpointed(db: Database, deadline: number): boolean {
       if (result !== undefined && (result.busy !== 0 || result.log !== result.checkpointed)) throw CHECKPOINT_BLOCKED;
     }, deadline);
     return true;
-  } catch {
-    // Held back past the deadline, the process exiting (untilDeadline stops waiting), or an I/O
-    // error: not copied.
-    return false;
+  } catch (error) {
+    const code = codeOf(error);
+    return !(error === CHECKPOINT_BLOCKED || code === 'TRACKS_CLOSED' || code?.startsWith('SQLITE_BUSY') === true || code?.startsWith('SQLITE_LOCKED') === true);
   }
 }
 

@@ -832,7 +832,9 @@ test('flush() past flushTimeout spills what a failing write puts back: the retry
   const store = controllable();
   store.mode = 'hang';
   const errors: Error[] = [];
-  configure({ store, outbox: join(dir, 'spill-not-retry.outbox'), writeTimeout: 500, flushTimeout: 500, retryDelay: 50, handleSignals: false, onError: (e) => errors.push(e) });
+  // Both timeouts equal, as in the probe (the write fails just after flushTimeout); 1.5 s, not
+  // 0.5, so that the cold outbox (a worker thread to start) is open in time on a loaded CI run.
+  configure({ store, outbox: join(dir, 'spill-not-retry.outbox'), writeTimeout: 1_500, flushTimeout: 1_500, retryDelay: 50, handleSignals: false, onError: (e) => errors.push(e) });
   try {
     for (let i = 0; i < 500; i++) convert({ key: `k${i}`, metric: 'purchase' });
     const result = await flush();

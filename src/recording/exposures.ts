@@ -3,7 +3,7 @@ import type { TrackSetDefinition } from '../core/definition.js';
 import { quoted } from '../text.js';
 import { definitionOf } from '../core/track-set.js';
 import { TracksError } from '../errors.js';
-import type { RecordedEvent } from '../model/events.js';
+import type { ExposureEvent, RecordedEvent } from '../model/events.js';
 import { unitOfRun } from '../model/unit.js';
 import type { UnitOfKey } from '../model/unit.js';
 import { newEventId } from './event-id.js';
@@ -54,14 +54,15 @@ export class Exposures {
     this.#holdout = holdout;
   }
 
-  /** Emits the events a run in the test records (none for a key already exposed to the set). */
-  record(run: ChosenRun, emit: (event: RecordedEvent) => void): void {
+  /** Emits the events a run in the test records (none for a key already exposed to the set); the exposure, when there is one. */
+  record(run: ChosenRun, emit: (event: RecordedEvent) => void): ExposureEvent | undefined {
     const key = run.key;
-    if (key !== null && !this.#first(run.id, key)) return;
+    if (key !== null && !this.#first(run.id, key)) return undefined;
     const definition = definitionOf((run as object).constructor);
     const dimensions = this.#segments?.of((run as object).constructor as never, definition.id, run.context);
-    this.#expose(definition, run.name, key === null ? unitOfRun(run.runId) : this.#units.of(key), emit, dimensions);
+    const exposure = this.#expose(definition, run.name, key === null ? unitOfRun(run.runId) : this.#units.of(key), emit, dimensions);
     if (key !== null && this.#stickySets.has(run.id)) this.#sticky.remember(run.id, key, run.name);
+    return exposure;
   }
 
   /**
@@ -81,15 +82,19 @@ export class Exposures {
   }
 
   /** Emits an exposure of `definition`'s set in its current phase, after the phase's definition. */
-  #expose(definition: TrackSetDefinition, track: string, unit: string, emit: (event: RecordedEvent) => void, dimensions?: Record<string, string>): void {
+  #expose(definition: TrackSetDefinition, track: string, unit: string, emit: (event: RecordedEvent) => void, dimensions?: Record<string, string>): ExposureEvent {
     const entry = this.#phases.entry(definition);
     // The entry remembers that its definition was recorded: no lookup by id on the hot path.
     if (!entry.recorded) this.#publish(definition, entry, false, emit);
     const at = eventTime();
     // Two literals, not a spread of a throwaway object; never `dimensions: undefined` either,
     // which the packing for the store's thread counts as another shape.
-    if (dimensions === undefined) emit({ kind: 'exposure', eventId: newEventId(), trackSetId: definition.id, track, unit, at, phase: entry.phase });
-    else emit({ kind: 'exposure', eventId: newEventId(), trackSetId: definition.id, track, unit, at, phase: entry.phase, dimensions });
+    const exposure: ExposureEvent =
+      dimensions === undefined
+        ? { kind: 'exposure', eventId: newEventId(), trackSetId: definition.id, track, unit, at, phase: entry.phase }
+        : { kind: 'exposure', eventId: newEventId(), trackSetId: definition.id, track, unit, at, phase: entry.phase, dimensions };
+    emit(exposure);
+    return exposure;
   }
 
   /**

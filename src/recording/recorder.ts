@@ -148,10 +148,8 @@ export class Recorder {
   readonly #unknownServes = new Set<string>();
   #soon = false;
   #droppedAfterClose = false;
-  /** Conversions recorded just before their unit's first exposure: warned about once per process. */
+  /** Conversions recorded between a run's new and its first use: warned about once per process. */
   #order: ConversionOrder | undefined = conversionOrderCheck();
-  /** The run whose exposure is being recorded, while #order looks at exposures. */
-  #exposing: ChosenRun | undefined;
 
   /** Starts recording into `store`, spilling to `outbox` when there is one. Throws a TracksError for a bad option. */
   constructor(store: Store, options: RecorderOptions = {}, outbox?: Outbox) {
@@ -260,14 +258,13 @@ export class Recorder {
 
   #exposed(run: ChosenRun): void {
     if (!this.#open) return this.#afterClose();
-    if (this.#order !== undefined) this.#exposing = run;
     try {
-      this.#exposures.record(run, this.#accept);
+      const exposure = this.#exposures.record(run, this.#accept);
+      // Until it has warned (once per process): nothing to look at after.
+      if (exposure !== undefined && this.#order?.exposed(exposure, conversionsAtNewOf(run)) === true) this.#order = undefined;
     } catch (error) {
       this.#rejected++;
       this.#errors.report('rejected', error);
-    } finally {
-      this.#exposing = undefined;
     }
   }
 
@@ -325,15 +322,12 @@ export class Recorder {
       this.#errors.report('rejected', error);
       return;
     }
-    const sequence = nextConversion();
-    this.#order?.converted(event, sequence);
+    this.#order?.converted(event, nextConversion());
     this.#push(event);
   }
 
   #push(event: RecordedEvent): void {
     this.#metrics.publish(this.#pushOne);
-    // The run being exposed, until ConversionOrder has warned (once per process).
-    if (this.#exposing !== undefined && event.kind === 'exposure' && this.#order?.exposed(event, conversionsAtNewOf(this.#exposing)) === true) this.#order = undefined;
     this.#pushOne(event);
   }
 

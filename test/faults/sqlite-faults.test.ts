@@ -34,6 +34,16 @@ function count(path: string, table: string): number {
   }
 }
 
+/** The units of a store file's exposures. */
+function unitsIn(file: string): string[] {
+  const db = new BetterSqlite3(file, { readonly: true });
+  try {
+    return (db.prepare('SELECT unit FROM tracks_exposures').all() as { unit: string }[]).map((row) => row.unit);
+  } finally {
+    db.close();
+  }
+}
+
 /** Starts a process that holds the file's write lock for `ms` (or until released); resolves once it holds it, with its exit. */
 function holdLock(path: string, ms: number): Promise<{ exited: Promise<void>; release: () => void }> {
   const script = fileURLToPath(new URL('./fixtures/hold-lock.ts', import.meta.url));
@@ -123,14 +133,6 @@ test('the SQLite store file renamed mid-run under traffic: the rows written befo
   const final = stats();
   await close();
   assert.ok(errors.some((e) => /was removed while open.*rows written before stay in the file that was moved away/.test(e.message)), errors.map((e) => e.message).join('\n'));
-  const unitsIn = (file: string) => {
-    const db = new BetterSqlite3(file, { readonly: true });
-    try {
-      return (db.prepare('SELECT unit FROM tracks_exposures').all() as { unit: string }[]).map((row) => row.unit);
-    } finally {
-      db.close();
-    }
-  };
   const before = unitsIn(moved);
   const after = unitsIn(path);
   assert.ok(before.length > 0 && after.length > 0, `${before.length} rows in the moved file, ${after.length} at the path`);
@@ -157,15 +159,6 @@ async function renamedUnderReader(path: string, moved: string, errors: Error[]) 
   await flush();
   renameSync(path, moved);
   return reader;
-}
-
-function unitsIn(file: string): string[] {
-  const db = new BetterSqlite3(file, { readonly: true });
-  try {
-    return (db.prepare('SELECT unit FROM tracks_exposures').all() as { unit: string }[]).map((row) => row.unit);
-  } finally {
-    db.close();
-  }
 }
 
 test('the SQLite store file renamed while a reader holds a snapshot: the path is not opened again until the log is copied into the moved file; then writes go on, nothing lost', async () => {

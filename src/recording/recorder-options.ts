@@ -55,10 +55,11 @@ export interface RecorderOptions {
   /**
    * Store each key hashed (`h:` and 43 characters), so the store never holds raw ids (default:
    * keys are stored as they are). `{ secret }` hashes with HMAC-SHA-256 under your secret, so
-   * nobody can recover an id by hashing guesses: use it. `true`, tracks 0.1's form, needs no
-   * secret and hashes with a plain SHA-256, which lets anyone who can guess an id find its rows
-   * (a process warning says so, once); `{ unsalted: true }` is the same, said explicitly
-   * ({@link UnsaltedHashKeys}), to keep matching a 0.1 store's units.
+   * nobody can recover an id by hashing guesses: use it. `true` is the same with the secret
+   * taken from the environment variable `TRACKS_KEY_SECRET` (a TracksError when it is not set).
+   * `{ unsalted: true }` ({@link UnsaltedHashKeys}) hashes with a plain SHA-256 and no secret, as
+   * tracks 0.1's `hashKeys: true` did, only to keep matching such a store's units: anyone who
+   * can guess an id can find its rows (a process warning says so, once).
    *
    * @example
    * ```ts
@@ -153,7 +154,7 @@ export interface RecorderOptions {
 
 /** Options with their defaults, checked. */
 export interface ResolvedOptions {
-  /** The `hashKeys` secret, `true` to hash without one (`{ unsalted: true }`), or undefined to store keys as they are. */
+  /** The `hashKeys` secret (given, or `TRACKS_KEY_SECRET`'s for `true`), `true` to hash without one (`{ unsalted: true }`), or undefined to store keys as they are. */
   readonly secret: string | Uint8Array | true | undefined;
   readonly batchSize: number;
   readonly flushInterval: number;
@@ -320,14 +321,14 @@ function hook<F>(value: F | undefined, name: string): F | undefined {
 let warnedUnsalted = false;
 
 /**
- * One process warning (code TRACKS_UNSALTED_KEYS) for `hashKeys: true` or `{ unsalted: true }`,
+ * One process warning (code TRACKS_UNSALTED_KEYS) for `hashKeys: { unsalted: true }`,
  * however often a recorder starts with it: a guessed id finds its rows, which a secret prevents.
  */
 export function warnUnsaltedOnce(): void {
   if (warnedUnsalted) return;
   warnedUnsalted = true;
   process.emitWarning(
-    'hashKeys: true (or { unsalted: true }) stores keys as a plain SHA-256: anyone who can guess an id (an email, a number) can hash it and find its rows. ' +
+    'hashKeys: { unsalted: true } stores keys as a plain SHA-256: anyone who can guess an id (an email, a number) can hash it and find its rows. ' +
       'Pass hashKeys: { secret: process.env.TRACKS_KEY_SECRET } to hash with HMAC-SHA-256 under a secret instead',
     { type: 'TracksWarning', code: 'TRACKS_UNSALTED_KEYS' },
   );
@@ -338,10 +339,14 @@ const HASH_KEYS_OPTIONS = ['secret', 'unsalted'] as const satisfies readonly (ke
 /** The fewest distinct characters (or bytes) a secret may hold: hashKeys.secret, and an adapter's forceSecret. */
 export const MIN_DISTINCT_SECRET_UNITS = 8;
 
+/** Where `hashKeys: true` takes its secret from. */
+export const KEY_SECRET_VARIABLE = 'TRACKS_KEY_SECRET';
+
 function secretOf(hashKeys: unknown): string | Uint8Array | true | undefined {
   if (hashKeys === undefined || hashKeys === false) return undefined;
-  // tracks 0.1's form (issue 3's contract): SHA-256 without a secret, warned once by the Recorder.
-  if (hashKeys === true) return true;
+  // `true` (tracks 0.1's switch) hashes under the secret in the environment: a plain SHA-256,
+  // which 0.1 stored, lets anyone who guesses an id find its rows, so it is said explicitly.
+  if (hashKeys === true) return secretFromEnvironment();
   if (typeof hashKeys === 'object' && hashKeys !== null && !Array.isArray(hashKeys)) {
     checkOptionNames(hashKeys, HASH_KEYS_OPTIONS, 'configure: hashKeys');
     const { unsalted, secret } = hashKeys as { unsalted?: unknown; secret?: unknown };
@@ -354,24 +359,42 @@ function secretOf(hashKeys: unknown): string | Uint8Array | true | undefined {
     }
   }
   const secret = (hashKeys as { secret?: unknown } | null)?.secret;
-  const length = typeof secret === 'string' ? Buffer.byteLength(secret) : secret instanceof Uint8Array ? secret.byteLength : -1;
-  if (length < 0) {
+  if (typeof secret !== 'string' && !(secret instanceof Uint8Array)) {
     throw new TracksError(
       'configure: hashKeys needs a secret, e.g. hashKeys: { secret: process.env.TRACKS_KEY_SECRET }. With a secret, keys are stored as their ' +
         'HMAC-SHA-256 under it, so nobody can recover an id by hashing guesses',
     );
   }
+  return checkedSecret(secret, 'hashKeys.secret');
+}
+
+/** The secret of `hashKeys: true`, from the environment; a TracksError saying how to give one when it is not there. */
+function secretFromEnvironment(): string {
+  const secret = process.env[KEY_SECRET_VARIABLE];
+  if (secret === undefined || secret === '') {
+    throw new TracksError(
+      `configure: hashKeys: true hashes keys under the secret in the environment variable ${KEY_SECRET_VARIABLE}, which is ${secret === undefined ? 'not set' : 'empty'}; ` +
+        `set it to at least 16 random characters (e.g. openssl rand -base64 24), or pass hashKeys: { secret }. A store whose keys tracks 0.1 hashed ` +
+        'with hashKeys: true (a plain SHA-256, no secret) keeps matching them with hashKeys: { unsalted: true }',
+    );
+  }
+  return checkedSecret(secret, KEY_SECRET_VARIABLE);
+}
+
+/** `secret` when it is long and varied enough to be a random secret; else a TracksError naming `name`. */
+function checkedSecret(secret: string | Uint8Array, name: string): string | Uint8Array {
+  const length = typeof secret === 'string' ? Buffer.byteLength(secret) : secret.byteLength;
   if (length < 16) {
-    throw new TracksError(`configure: hashKeys.secret is ${length} bytes long; use at least 16 random characters (e.g. openssl rand -base64 24)`);
+    throw new TracksError(`configure: ${name} is ${length} bytes long; use at least 16 random characters (e.g. openssl rand -base64 24)`);
   }
   // Sixteen spaces, or Buffer.alloc(16), pass a length check and protect nothing.
-  const units: Iterable<string | number> = typeof secret === 'string' ? secret : (secret as Uint8Array);
+  const units: Iterable<string | number> = secret;
   const distinct = new Set(units).size;
   if (distinct < MIN_DISTINCT_SECRET_UNITS) {
     throw new TracksError(
-      `configure: hashKeys.secret holds only ${distinct} distinct ${typeof secret === 'string' ? 'character' : 'byte'}${distinct === 1 ? '' : 's'}, which is not a random secret ` +
+      `configure: ${name} holds only ${distinct} distinct ${typeof secret === 'string' ? 'character' : 'byte'}${distinct === 1 ? '' : 's'}, which is not a random secret ` +
         '(an unset variable padded, or a zeroed buffer?); use at least 16 random characters (e.g. openssl rand -base64 24)',
     );
   }
-  return secret as string | Uint8Array;
+  return secret;
 }

@@ -133,7 +133,48 @@ test('hashKeys: { secret } needs a secret: a missing one is a TracksError that s
   assert.throws(() => configure({ store: memoryStore(), hashKeys: { secrett: 'a test secret of 32 characters!!' } as never }), /configure: hashKeys: unknown option 'secrett'; did you mean 'secret'\?/);
 });
 
-test('hashKeys: { unsalted: true } and hashKeys: true store every key as tracks 0.1 hashKeys: true did (h: and a SHA-256), and conversions still meet their exposures; one warning says a secret is safer', async () => {
+test('hashKeys: true hashes under the secret in TRACKS_KEY_SECRET (HMAC-SHA-256, as { secret } does); unset, empty or weak, it is a TracksError that says how to give one, never a plain SHA-256', async () => {
+  const before = process.env.TRACKS_KEY_SECRET;
+  try {
+    delete process.env.TRACKS_KEY_SECRET;
+    assert.throws(
+      () => configure({ store: memoryStore(), hashKeys: true }),
+      (e: unknown) =>
+        e instanceof TracksError &&
+        /^configure: hashKeys: true hashes keys under the secret in the environment variable TRACKS_KEY_SECRET, which is not set; set it .*or pass hashKeys: \{ secret \}.*hashKeys: \{ unsalted: true \}$/.test(e.message),
+    );
+    process.env.TRACKS_KEY_SECRET = '';
+    assert.throws(() => configure({ store: memoryStore(), hashKeys: true }), /TRACKS_KEY_SECRET, which is empty/);
+    process.env.TRACKS_KEY_SECRET = 'short';
+    assert.throws(() => configure({ store: memoryStore(), hashKeys: true }), /^TracksError: configure: TRACKS_KEY_SECRET is 5 bytes long; use at least 16 random characters/);
+    process.env.TRACKS_KEY_SECRET = 'a'.repeat(30) + 'b';
+    assert.throws(() => configure({ store: memoryStore(), hashKeys: true }), /configure: TRACKS_KEY_SECRET holds only 2 distinct characters/);
+    const secret = 'a test secret of 32 characters!!';
+    process.env.TRACKS_KEY_SECRET = secret;
+    const store = memoryStore();
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    configure({ store, hashKeys: true });
+    new DelayTracks({ key: 'alice@example.com' }).run();
+    convert({ key: 'alice@example.com', metric: 'purchase', value: 30 });
+    await flush();
+    await close();
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off('warning', onWarning);
+    assert.ok(store.events.length > 0);
+    for (const e of store.events) assert.ok(!JSON.stringify(e).includes('alice'), JSON.stringify(e));
+    const units = [...new Set(store.events.flatMap((e) => ('unit' in e ? [e.unit] : [])))];
+    assert.deepEqual(units, [new UnitOfKey(secret).of('alice@example.com')]);
+    assert.notEqual(units[0], new UnitOfKey(true).of('alice@example.com'), 'not the guessable plain SHA-256');
+    assert.deepEqual(warnings.filter((w) => (w as Error & { code?: string }).code === 'TRACKS_UNSALTED_KEYS'), []);
+  } finally {
+    if (before === undefined) delete process.env.TRACKS_KEY_SECRET;
+    else process.env.TRACKS_KEY_SECRET = before;
+  }
+});
+
+test('hashKeys: { unsalted: true } stores every key as tracks 0.1 hashKeys: true did (h: and a SHA-256), and conversions still meet their exposures; one warning says a secret is safer', async () => {
   const store = memoryStore();
   const errors: Error[] = [];
   const warnings: Error[] = [];
@@ -158,15 +199,6 @@ test('hashKeys: { unsalted: true } and hashKeys: true store every key as tracks 
   const units = new Set(store.events.flatMap((e) => ('unit' in e ? [e.unit] : [])));
   assert.deepEqual([...units], [new UnitOfKey(true).of('alice@example.com')]);
   await close();
-  // hashKeys: true (issue 3's form, tracks 0.1's) is the same: hashed, the same units, no new warning.
-  const plain = memoryStore();
-  configure({ store: plain, hashKeys: true });
-  new DelayTracks({ key: 'alice@example.com' }).run();
-  convert({ key: 'alice@example.com', metric: 'purchase', value: 30 });
-  await flush();
-  assert.ok(plain.events.length > 0);
-  for (const e of plain.events) assert.ok(!JSON.stringify(e).includes('alice'), JSON.stringify(e));
-  assert.deepEqual([...new Set(plain.events.flatMap((e) => ('unit' in e ? [e.unit] : [])))], [new UnitOfKey(true).of('alice@example.com')]);
   assert.match([...units][0]!, /^h:[A-Za-z0-9_-]{43}$/);
   // A secret, when given, still decides the unit: the two never coincide.
   assert.notEqual(new UnitOfKey(true).of('alice@example.com'), new UnitOfKey('a test secret of 32 characters!!').of('alice@example.com'));

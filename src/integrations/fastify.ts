@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { runForced } from '../core/forcing.js';
 import { TracksError, messageOf } from '../errors.js';
-import { runInScope } from '../core/request-scope.js';
+import { currentScope, runInScope } from '../core/request-scope.js';
 import type { ScopeState } from '../core/request-scope.js';
 import { cookieList, keepCookies } from './kept-cookies.js';
 import { reportUnknownForced, requestPlanner } from './request-tracks.js';
@@ -118,6 +118,10 @@ function enter(request: FastifyRequest, next: HookHandlerDoneFunction): void {
   const scoped = (request as unknown as Scoped)[SCOPE];
   if (scoped === null) return next();
   const { state, forced } = scoped;
+  // A GET's hooks run one inside the other, synchronously: the scope is entered already, and
+  // entering it again would cost an AsyncLocalStorage switch per hook (a body, parsed in the
+  // socket's context, is what loses it).
+  if (forced === undefined && currentScope() === state) return next();
   if (forced === undefined) runInScope(state, next);
   else runInScope(state, () => runForced(forced, next));
 }

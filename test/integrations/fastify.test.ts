@@ -203,3 +203,37 @@ test('Fastify: of two visitor cookies, an id as tracks writes it wins over a sta
     }
   });
 });
+
+test('Fastify: the application’s own hooks at every stage see the request’s key, for a GET and for a POST whose body arrives later', async () => {
+  const app = Fastify();
+  await app.register(tracksPlugin, { key: (request) => request.headers['x-user'] as string | undefined });
+  const seen: Record<string, string | null> = {};
+  const stage = (name: string) => async (request: { method: string }) => {
+    await new Promise((resolve) => setImmediate(resolve));
+    seen[`${request.method} ${name}`] = new AdapterDelayTracks().key;
+  };
+  app.addHook('onRequest', stage('onRequest'));
+  app.addHook('preParsing', stage('preParsing'));
+  app.addHook('preValidation', stage('preValidation'));
+  app.addHook('preHandler', stage('preHandler'));
+  app.get('/page', async () => ({ key: new AdapterDelayTracks().key }));
+  app.post('/page', async () => ({ key: new AdapterDelayTracks().key }));
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    const get = await fetch(`${url}/page`, { headers: { 'x-user': 'gina' } });
+    assert.deepEqual(await get.json(), { key: 'gina' });
+    const body = Readable.from((async function* () {
+      yield '{"amount":';
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      yield '3}';
+    })());
+    const post = await fetch(`${url}/page`, { method: 'POST', headers: { 'x-user': 'paul', 'content-type': 'application/json' }, body: Readable.toWeb(body) as ReadableStream, duplex: 'half' } as RequestInit);
+    assert.deepEqual(await post.json(), { key: 'paul' });
+    assert.deepEqual(seen, {
+      'GET onRequest': 'gina', 'GET preParsing': 'gina', 'GET preValidation': 'gina', 'GET preHandler': 'gina',
+      'POST onRequest': 'paul', 'POST preParsing': 'paul', 'POST preValidation': 'paul', 'POST preHandler': 'paul',
+    });
+  } finally {
+    await app.close();
+  }
+});

@@ -382,7 +382,7 @@ function secretFromEnvironment(): string {
 }
 
 /** `secret` when it is long and varied enough to be a random secret; else a TracksError naming `name`. */
-function checkedSecret(secret: string | Uint8Array, name: string): string | Uint8Array {
+function checkedSecret<Secret extends string | Uint8Array>(secret: Secret, name: string): Secret {
   const length = typeof secret === 'string' ? Buffer.byteLength(secret) : secret.byteLength;
   if (length < 16) {
     throw new TracksError(`configure: ${name} is ${length} bytes long; use at least 16 random characters (e.g. openssl rand -base64 24)`);

@@ -61,6 +61,11 @@ test('package.json: nothing runs at install, every subpath has types first, side
   assert.equal(manifest.license, 'MIT');
   const peers = manifest.peerDependenciesMeta as Record<string, { optional: boolean }>;
   for (const peer of ['express', 'fastify', 'hono', '@openfeature/server-sdk', 'better-sqlite3']) assert.equal(peers[peer]?.optional, true, `${peer} is an optional peer`);
+  // The lowest versions the subpaths work with: client.track() came in server-sdk 1.16 (1.15.1
+  // has neither it nor TrackingEventDetails), and tracks/hono's types need hono 4.5's Env.
+  const ranges = manifest.peerDependencies as Record<string, string>;
+  assert.equal(ranges['@openfeature/server-sdk'], '^1.16.1');
+  assert.equal(ranges.hono, '^4.5.0');
   // A dependency with an install script (better-sqlite3 builds a native module) would make npm
   // warn on every install of tracks; the driver is the application's to install and approve.
   assert.equal((manifest.dependencies as Record<string, string>)['better-sqlite3'], undefined, 'better-sqlite3 is not a dependency');

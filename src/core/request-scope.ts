@@ -15,7 +15,11 @@ import type { ShadowContext } from './shadow-context.js';
  * ```
  */
 export interface TracksScope<Context = unknown> {
-  /** The key of every run in the scope that is given none. Undefined or null: a fresh random assignment per run, as with no key. */
+  /**
+   * The key of every run in the scope that is given none. Undefined, null or `''`: a fresh
+   * random assignment per run, as with no key (an empty id, `job.userId ?? ''`, is nobody's: as
+   * the framework adapters and the OpenFeature provider read it, not one key shared by all).
+   */
   readonly key?: unknown;
   /** The context of every run in the scope that is given none. */
   readonly context?: Context | undefined;
@@ -66,7 +70,7 @@ export function withTracksScope<T>(scope: TracksScope, fn: () => T): T {
 
 /** A scope's state, for adapters whose framework runs a request in several callbacks (Fastify's hooks). */
 export function scopeStateOf(scope: TracksScope): ScopeState {
-  const key = scope.key === undefined || scope.key === null ? null : serializeKey(scope.key);
+  const key = scope.key === undefined || scope.key === null || scope.key === '' ? null : serializeKey(scope.key);
   return { key, context: scope.context, chosen: Object.create(null) as Record<string, string>, settled: true };
 }
 

@@ -92,6 +92,11 @@ test('outside any scope, or in a scope without a key, no key still means a fresh
   const keyless = withTracksScope({ context: {} }, () => new Set(Array.from({ length: 200 }, () => new BannerTracks().name)));
   assert.deepEqual([...keyless].sort(), ['big', 'control']);
   assert.equal(withTracksScope({ key: null }, () => new BannerTracks().key), null);
+  // An empty id (job.userId ?? '') is nobody's, as the adapters read it: each run draws afresh,
+  // not one key shared by every such job.
+  const empty = withTracksScope({ key: '' }, () => Array.from({ length: 200 }, () => new BannerTracks()));
+  assert.deepEqual([...new Set(empty.map((run) => run.key))], [null]);
+  assert.deepEqual([...new Set(empty.map((run) => run.name))].sort(), ['big', 'control']);
 });
 
 test('the scope follows the request across awaits and timers; scopes nest and the inner one wins; scopeTracks lists the chosen tracks', async () => {

@@ -186,6 +186,8 @@ export class PostgresStore implements Store {
   #tablesSeen = false;
   /** The schema version seen (reads of a store one version behind leave out what it lacks). */
   #version = 0;
+  /** A replacement for a connection discarded after a timeout, connecting in the background (see #replace). */
+  #replacing = false;
   /** Per table: chunks to write the careful way before trying the fast way again, and the next rest. */
   readonly #direct = new Map<string, { skip: number; rest: number }>();
 
@@ -484,7 +486,8 @@ export class PostgresStore implements Store {
   async #onClient<T>(call: TimedCall, fn: (client: PoolClient) => Promise<T>): Promise<T> {
     const timeout = () => new StoreError(`tracks: ${this.description} did not answer in time`, { transient: true, code: 'TRACKS_TIMEOUT' });
     if (call.signal.aborted) throw timeout();
-    const connecting = this.#poolNow().connect();
+    const pool = this.#poolNow();
+    const connecting = pool.connect();
     let onAbort: (() => void) | undefined;
     const client = await new Promise<PoolClient>((resolve, reject) => {
       let settled = false;
@@ -492,10 +495,14 @@ export class PostgresStore implements Store {
         if (settled) return;
         settled = true;
         reject(timeout());
-        // The connection may still arrive; it is of no use now. Destroyed, not ended: ending
-        // waits for a silent server to close its side, and the socket would keep the process alive.
+        // The connection may still arrive (within the pool's connect timeout): the server
+        // answers, so it goes to the pool for the next call, which would otherwise connect
+        // afresh and, with a deadline shorter than connecting plus a write, time out forever.
+        // Once this store is closed it is of no use: destroyed, not ended (ending waits for
+        // the server to close its side, and the socket would keep the process alive).
         connecting.then(
           (late) => {
+            if (this.#pool === pool) return late.release();
             destroySocket(late);
             late.release(new Error('tracks: connected after the deadline'));
           },
@@ -517,8 +524,10 @@ export class PostgresStore implements Store {
       );
     }).finally(() => call.signal.removeEventListener('abort', onAbort!));
     let broken: Error | undefined;
+    let timedOut = false;
     const destroy = () => {
       broken = timeout();
+      timedOut = true;
       destroySocket(client);
     };
     call.signal.addEventListener('abort', destroy, { once: true });
@@ -536,7 +545,31 @@ export class PostgresStore implements Store {
       // which waits for a silent server, and its socket would keep the process alive.
       if (broken) destroySocket(client);
       client.release(broken);
+      if (timedOut) this.#replace(pool);
     }
+  }
+
+  /**
+   * After a connection that timed out is discarded, connects a replacement in the background,
+   * for the next call to find in the pool: a call's deadline covers connecting too, so with a
+   * deadline shorter than connecting plus a write (a short writeTimeout over a long round trip)
+   * every call would connect afresh and time out, for ever. One at a time, bounded by the
+   * connect timeout; of no use once this store is closed.
+   */
+  #replace(pool: DrivenPool): void {
+    if (this.#replacing || this.#pool !== pool) return;
+    this.#replacing = true;
+    pool.connect().then(
+      (connected) => {
+        this.#replacing = false;
+        if (this.#pool === pool) return connected.release();
+        destroySocket(connected);
+        connected.release(new Error('tracks: the store closed while a connection was made'));
+      },
+      () => {
+        this.#replacing = false;
+      },
+    );
   }
 
   /** BEGIN, with server-side timeouts set to the time left, so the server gives up by the deadline too. */

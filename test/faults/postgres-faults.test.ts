@@ -210,6 +210,39 @@ test('a fresh schema over a slow link (300 ms a round trip): the tables are crea
   assert.equal(Number(rows!.c), count);
 });
 
+test('a writeTimeout shorter than connecting plus a write (a 360 ms connect, 60 ms a round trip, writeTimeout 480 ms): a connection made to replace one that timed out serves the next call, and everything is stored', async (t) => {
+  if (url === undefined) return t.skip(SKIP);
+  const schema = schemaFor('late-connection');
+  // The tables first, at full speed: then every call is slow.
+  await sql(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+  configure({ store: url, schema, outbox: false, handleSignals: false });
+  convert({ key: 'warm-up', metric: 'warm-up' });
+  await flush();
+  await close();
+  const proxy = await TcpProxy.start(new URL(url).hostname, Number(new URL(url).port || 5432));
+  // 30 ms each way, and 300 ms more to connect (a TLS handshake and a password exchange): a call
+  // on a connection made already (its schema checked, then the write: about 5 round trips,
+  // 300 ms) fits in writeTimeout; one that connects first (about 660 ms) never does.
+  proxy.delayMs = 30;
+  proxy.handshakeMs = 300;
+  const errors: Error[] = [];
+  const count = 2_000;
+  try {
+    configure({ store: proxy.url(url), schema, outbox: join(dir, 'late-connection.outbox'), writeTimeout: 480, flushTimeout: 8_000, retryDelay: 20, maxRetryDelay: 200, handleSignals: false, onError: (e) => errors.push(e) });
+    for (let i = 0; i < count; i++) convert({ key: `late-${i}`, metric: 'purchase' });
+    const result = await flush();
+    const final = stats();
+    t.diagnostic(`fault-table ${JSON.stringify({ fault: 'late-connection', in: count, written: final.written, spilled: final.spilled, drained: final.drained, errors: errors.length, accepted: proxy.accepted })}`);
+    assert.deepEqual(result, { complete: true, pending: 0 }, errors.map((e) => e.message).join(' | '));
+    assert.equal(final.written + final.drained, count, `written ${final.written}, drained ${final.drained}, spilled ${final.spilled}: ${errors.map((e) => e.message).join(' | ')}`);
+  } finally {
+    await close();
+    await proxy.close();
+  }
+  const [rows] = await sql<{ c: string }>(`SELECT COUNT(*) AS c FROM "${schema}".tracks_conversions WHERE metric = 'purchase'`);
+  assert.equal(Number(rows!.c), count);
+});
+
 // slow: every packet 100 ms late each way: polls and writes take seconds, over connections the
 // pool reuses (it references an idle connection again as it hands it out).
 for (const [drain, healthy, slow] of [[false, false, false], [true, false, false], [false, true, false], [false, false, true]] as const) {

@@ -33,6 +33,11 @@ export class TcpProxy {
   #fault: ProxyFault = 'pass';
   /** Milliseconds every chunk waits before it is forwarded, in both directions. */
   delayMs = 0;
+  /**
+   * Milliseconds a new connection's first chunk (its startup message) waits on top of
+   * `delayMs`: the round trips of a TLS handshake and a password exchange over a long link.
+   */
+  handshakeMs = 0;
   /** Connections accepted so far. */
   accepted = 0;
 
@@ -111,7 +116,7 @@ export class TcpProxy {
     upstream.on('error', () => client.destroy());
     const pipe: Pipe = { client, upstream, muted: false };
     this.#pipes.add(pipe);
-    this.#forward(pipe, client, upstream);
+    this.#forward(pipe, client, upstream, this.handshakeMs);
     this.#forward(pipe, upstream, client);
     const end = () => {
       this.#pipes.delete(pipe);
@@ -126,15 +131,17 @@ export class TcpProxy {
    * Forwards `from` to `to` in order, each chunk `delayMs` after it arrived (latency, as over a
    * long or congested link: chunks are in flight together), unless the pipe is muted.
    */
-  #forward(pipe: Pipe, from: Socket, to: Socket): void {
+  #forward(pipe: Pipe, from: Socket, to: Socket, firstExtraMs = 0): void {
     let lastDue = 0;
+    let extra = firstExtraMs;
     from.on('data', (chunk: Buffer) => {
       if (pipe.muted) return;
-      if (this.delayMs === 0 && lastDue <= Date.now()) {
+      if (this.delayMs === 0 && extra === 0 && lastDue <= Date.now()) {
         to.write(chunk);
         return;
       }
-      const due = Math.max(Date.now() + this.delayMs, lastDue);
+      const due = Math.max(Date.now() + this.delayMs + extra, lastDue);
+      extra = 0;
       lastDue = due;
       setTimeout(() => {
         if (!pipe.muted && !to.destroyed) to.write(chunk);

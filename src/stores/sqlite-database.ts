@@ -24,6 +24,7 @@ import { migrate, noTracksData, readableVersion } from './migrations.js';
 import type { MigrationTarget } from './migrations.js';
 import { SQLITE_MIGRATIONS, SQLITE_OLDEST_READABLE } from './schema.js';
 import { readOnlyHint, sqliteStoreError } from './sqlite-errors.js';
+import { ReadCopy } from './sqlite-read-copy.js';
 import { untilDeadline } from './sqlite-lock-wait.js';
 import { FILE_REPLACED, FileIdentity } from './file-identity.js';
 import { ExposureCounting } from './exposure-counting.js';
@@ -54,6 +55,8 @@ export class SqliteDatabase {
   readonly #path: string;
   #writer: Writer | undefined;
   #reader: Database | undefined;
+  /** The copy the reader reads, where reading the store in place would leave files beside it (see ReadCopy). */
+  #readCopy: ReadCopy | undefined;
 
   constructor(path: string, _options: Readonly<Record<string, number | boolean>> = {}) {
     this.#path = path;
@@ -286,10 +289,9 @@ export class SqliteDatabase {
     const writer = this.#writer;
     const rescued = writer !== undefined && writer.moved() && !this.#closeMovedWriter(Date.now() + CHECKPOINT_WAIT_MS) ? this.#rescueMoved(writer) : undefined;
     this.#writer?.db.close();
-    const read = this.#reader !== undefined;
-    this.#reader?.close();
+    const read = this.#reader !== undefined && this.#readCopy === undefined;
+    this.#closeReader();
     this.#writer = undefined;
-    this.#reader = undefined;
     if (read) tidyAfterReading(this.#path);
     if (rescued !== undefined) {
       throw new StoreError(`tracks: the SQLite store ${this.#path} was moved away or removed while open; ${rescued}`, { transient: true, code: FILE_REPLACED });
@@ -316,8 +318,7 @@ export class SqliteDatabase {
       await migrate(migrationTarget(opened, this.#path, deadline), SQLITE_MIGRATIONS);
       this.#writer = new Writer(opened, this.#path);
       // A reader opened before the file had tables is replaced by the writer from now on.
-      this.#reader?.close();
-      this.#reader = undefined;
+      this.#closeReader();
       return this.#writer;
     } catch (error) {
       db?.close();
@@ -331,11 +332,14 @@ export class SqliteDatabase {
    */
   #readable(deadline: number, read: 'data' | 'controls' = 'data'): Database | undefined {
     if (this.#writer) return this.#writer.db;
+    if (this.#readCopy?.stale()) this.#closeReader();
     if (this.#reader === undefined) {
       try {
-        this.#reader = openDatabase(this.#path, { timeout: BUSY_SLICE_MS, readonly: true, fileMustExist: true });
+        if (ReadCopy.neededFor(this.#path)) this.#readCopy = ReadCopy.of(this.#path);
+        this.#reader = openDatabase(this.#readCopy?.path ?? this.#path, { timeout: BUSY_SLICE_MS, readonly: true, fileMustExist: true });
         this.#reader.pragma('temp_store = MEMORY');
       } catch (error) {
+        this.#closeReader();
         if ((error as { code?: string }).code === 'SQLITE_CANTOPEN' && !exists(this.#path)) return undefined;
         throw sqliteStoreError(`cannot open the SQLite store ${this.#path}${nativeModuleHint(error)}${readOnlyHint(this.#path, error)}`, error);
       }
@@ -349,6 +353,14 @@ export class SqliteDatabase {
       throw sqliteStoreError(`cannot read the SQLite store ${this.#path}${readOnlyHint(this.#path, error)}`, error);
     }
     return readableVersion(`the SQLite store ${this.#path}`, version, SQLITE_MIGRATIONS.length, SQLITE_OLDEST_READABLE, read) === 'empty' ? undefined : reader;
+  }
+
+  /** Closes the read-only connection, and deletes the copy it read, if any. */
+  #closeReader(): void {
+    this.#reader?.close();
+    this.#reader = undefined;
+    this.#readCopy?.remove();
+    this.#readCopy = undefined;
   }
 }
 

@@ -23,14 +23,15 @@ export function sqliteStoreError(what: string, error: unknown): StoreError {
  * beside it, even to be read). '' for other errors, and when both can be written.
  */
 export function readOnlyHint(path: string, error: unknown): string {
-  if (codeOf(error) !== 'SQLITE_CANTOPEN') return '';
+  const sqliteCode = codeOf(error) ?? '';
+  if (sqliteCode !== 'SQLITE_CANTOPEN' && !sqliteCode.startsWith('SQLITE_READONLY')) return '';
   for (const [what, target] of [['the file', path], ['its directory', dirname(path)]] as const) {
     try {
       accessSync(target, constants.W_OK);
     } catch (denied) {
       const code = codeOf(denied);
-      if (code === 'EROFS') return ` (${what} is on a read-only file system: SQLite writes the file, and the -wal and -shm files beside it even to read it)`;
-      if (code === 'EACCES' || code === 'EPERM') return ` (${what} is read-only to this process: SQLite writes the file, and the -wal and -shm files beside it even to read it)`;
+      if (code === 'EROFS') return ` (${what} is on a read-only file system: SQLite writes the file, and the -wal and -shm files beside it, to record or change anything; run as the store's owner)`;
+      if (code === 'EACCES' || code === 'EPERM') return ` (${what} is read-only to this process: SQLite writes the file, and the -wal and -shm files beside it, to record or change anything; run as the store's owner)`;
     }
   }
   return '';

@@ -197,3 +197,23 @@ test('tracks report piped into a reader that stops early (| head) ends quietly, 
   assert.doesNotMatch(piped.stderr, /EPIPE|Error/, piped.stderr);
   assert.equal(piped.stdout.trim(), '0');
 });
+
+test('the tracks executable ends once its command is done: a module given to simulate that leaves a timer running, or never finishes loading, or output that cannot be written', () => {
+  const main = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+  const index = new URL('../../dist/index.js', import.meta.url).href;
+  const dir = mkdtempSync(join(tmpdir(), 'tracks-cli-ends-'));
+  writeFileSync(join(dir, 'sets.mjs'), `import { TrackSet } from '${index}';\nexport class EndsTracks extends TrackSet { static id = 'cli-ends'; static long_track() {} }\n`);
+  // A module that starts a timer (a metrics client, a connection pool's keep-alive).
+  writeFileSync(join(dir, 'timer.mjs'), "export { EndsTracks } from './sets.mjs';\nsetInterval(() => {}, 1000);\n");
+  writeFileSync(join(dir, 'forever.mjs'), "export { EndsTracks } from './sets.mjs';\nawait new Promise(() => {});\n");
+  const timer = spawnSync(process.execPath, [main, 'simulate', join(dir, 'timer.mjs'), '--count', '100', '--json'], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(timer.status, 0, `ended by ${timer.signal ?? 'itself'}: ${timer.stderr}`);
+  assert.equal((JSON.parse(timer.stdout) as { keys: number }[])[0]!.keys, 100);
+  const forever = spawnSync(process.execPath, [main, 'simulate', join(dir, 'forever.mjs')], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(forever.status, 2);
+  assert.match(forever.stderr, /^tracks: the command never finished: a module it imported awaits something that never settles/);
+  const full = spawnSync('bash', ['-c', `"${process.execPath}" "${main}" simulate "${join(dir, 'timer.mjs')}" --count 100 > /dev/full`], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(full.status, 1);
+  assert.match(full.stderr, /^tracks: cannot write the output: ENOSPC/);
+  assert.doesNotMatch(full.stderr, /\n\s+at /, 'no stack');
+});

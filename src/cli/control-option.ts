@@ -9,7 +9,9 @@ export const CONTROL_USAGE = `  --control <id=track> the baseline of a set, over
 export function baselinesOf(pairs: readonly string[]): Map<string, string> {
   const baselines = new Map<string, string>();
   for (const pair of pairs) {
-    const at = pair.indexOf('=');
+    // At the last '=': a set id may hold one, a track named after a method cannot (a
+    // ParamTrackSet's trackName() returning one would be ambiguous either way).
+    const at = pair.lastIndexOf('=');
     const [id, track] = at < 0 ? [pair, ''] : [pair.slice(0, at), pair.slice(at + 1)];
     if (id === '' || track === '') throw new UsageError(`--control is ${quoted(pair)}; write it as <trackset id>=<track>, like pricing=price_adjusted_by_0`);
     const earlier = baselines.get(id);

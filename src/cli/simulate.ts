@@ -31,7 +31,7 @@ Options:
                          above 0: every phase compares its tracks with it)
   --add-track <t[=w]>    proposed new track (repeatable; weight defaults to 1)
   --remove-track <t>     proposed removal (repeatable)
-  --coverage <share>     proposed coverage in [0, 1]
+  --coverage <share>     proposed coverage, 0 to 1 or a percentage (as tracks ramp takes it)
   --json                 print the simulation as JSON
 
 A TypeScript module needs a loader: node --import tsx node_modules/.bin/tracks simulate ...`;
@@ -135,7 +135,7 @@ function changeOf(values: {
   if (values.weights !== undefined) change.weights = weightsOf(values.weights);
   if (values['add-track'] !== undefined) change.addTracks = addedTracks(values['add-track']);
   if (values['remove-track'] !== undefined) change.removeTracks = values['remove-track'];
-  if (values.coverage !== undefined) change.coverage = numberFlag('coverage', values.coverage, 1, 0, 1);
+  if (values.coverage !== undefined) change.coverage = numberFlag('coverage', values.coverage, 1, 0, 1, 'share');
   return Object.keys(change).length === 0 ? undefined : change;
 }
 

@@ -25,10 +25,13 @@ export function openExistingStore(
   }
   if (isPostgresUrl(spec)) return storeFrom(spec);
   const path = sqlitePathOf(spec);
-  if (!existsSync(path)) throw new UsageError(`no store at ${escapeControl(spec)}; ${missing(escapeControl(spec))}`);
+  // A stale $TRACKS_STORE is easy to forget: the message says where the path came from.
+  const from = flag === undefined ? ' (from $TRACKS_STORE)' : '';
+  if (!existsSync(path)) throw new UsageError(`no store at ${escapeControl(spec)}${from}; ${missing(escapeControl(spec))}`);
   // SQLite reports a folder as a "disk I/O error", which names neither the flag nor the fix.
   if (statSync(path).isDirectory()) {
-    throw new UsageError(`--store ${escapeControl(spec)} is a folder; give the SQLite file in it, e.g. --store ${escapeControl(spec.replace(/\/+$/, ''))}/tracks.db`);
+    const given = flag === undefined ? '$TRACKS_STORE is' : '--store';
+    throw new UsageError(`${given} ${escapeControl(spec)} is a folder; give the SQLite file in it, e.g. --store ${escapeControl(spec.replace(/\/+$/, ''))}/tracks.db`);
   }
   return storeFrom(spec);
 }

@@ -116,6 +116,7 @@ export async function promoteTrackSet(store: Store, trackSetId: string, options:
  */
 async function refuseLiveTest(store: Store, trackSetId: string): Promise<void> {
   const sums = (await summaries(store, trackSetId))[0];
+  if (sums?.definition?.holdout === true) throw holdoutRefused(trackSetId);
   const users = sums?.tracks.reduce((n, t) => n + t.users, 0) ?? 0;
   if (users === 0) return;
   throw new TracksError(
@@ -365,6 +366,13 @@ export async function recordedBaseline(store: Store, trackSetId: string): Promis
   return sums[0]?.definition?.control ?? null;
 }
 
+/** A holdout is no test: a stop, ramp or promotion would record a phase of its own and end its conversion window. */
+function holdoutRefused(trackSetId: string): TracksError {
+  return new TracksError(
+    `${quoted(trackSetId)} is a holdout (configure({ holdout })), not a test: it cannot be stopped, resumed, ramped or promoted; change its share in configure, or remove it`,
+  );
+}
+
 /**
  * The set's recorded sums; a TracksError naming the recorded sets when the store holds nothing
  * of it, unless `force` (then undefined).
@@ -373,7 +381,7 @@ async function recordedSet(store: Store, trackSetId: string, options: ControlOpt
   const [sums] = await summaries(store, trackSetId);
   if (sums?.definition?.holdout === true) {
     // A stop or ramp would record a phase of its own and end the holdout's conversion window.
-    throw new TracksError(`${quoted(trackSetId)} is a holdout (configure({ holdout })), not a test: it cannot be stopped, resumed or ramped; change its share in configure, or remove it`);
+    throw holdoutRefused(trackSetId);
   }
   if (sums !== undefined || options.force) return sums;
   const known = (await summaries(store)).map((s) => quoted(s.trackSetId));

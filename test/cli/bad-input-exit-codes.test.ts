@@ -53,7 +53,7 @@ test('bad flags exit 2 with one line naming the flag and the fix', async () => {
     [['plan', '--baseline', '0.05', '--mde', '-1'], /--mde is '-1'; give a number \(or a percentage\) from -0\.999999 to 1000/],
     [['simulate', module, '--count', '0'], /--count is '0'; give a whole number from 1 to 10000000/],
     [['simulate', module, '--count', '1.5'], /--count is '1\.5'; give a whole number from 1 to 10000000/],
-    [['simulate', module, '--coverage', '2'], /--coverage is '2'; give a number from 0 to 1/],
+    [['simulate', module, '--coverage', '2'], /--coverage is '2'; give a number \(or a percentage\) from 0 to 1/],
     [['simulate', module, '--weights', 'short'], /--weights has 'short'; give track=weight pairs separated by commas/],
     [['simulate', module, '--keys', join(dir, 'missing.txt')], /cannot read keys from .*missing\.txt; give a file with one key per line/],
     [['simulate', module, '--trackset', 'nope'], /no track set with id 'nope' in .*; its sets are 'd'$/],

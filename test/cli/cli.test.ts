@@ -140,6 +140,9 @@ test('tracks simulate shows the split and exactly what a change moves', async ()
   assert.ok(Math.abs(h!.change.movedShare - 1 / 3) < 0.015, `short and long keys leaving the test move to control: ${h!.change.movedShare}`);
   assert.ok(Math.abs(h!.change.coverageOnlyShare - 1 / 6) < 0.015, `half the control keys leave the test: ${h!.change.coverageOnlyShare}`);
   assert.ok(Math.abs(h!.change.minimumShare - 1 / 3) < 1e-9, `the least any assignment must serve another track: ${h!.change.minimumShare}`);
+  // As tracks ramp takes it: a percentage is the same share.
+  const percent = await cli('simulate', module, '--keys', keys, '--coverage', '50%', '--json');
+  assert.equal(percent.out, halved.out);
   const halvedText = (await cli('simulate', module, '--keys', keys, '--coverage', '0.5')).out;
   assert.match(halvedText, /proposed change moves 3\d\.\d\d% of keys to another track \(expected minimum for these shares: 33\.33%\); 1\d\.\d\d% stay on their track and only enter or leave the test \(coverage\)/);
   assert.match(halvedText, /control -> control \(not covered\): [\d,]+ keys \([\d.]+%\), same track, leave the test/);

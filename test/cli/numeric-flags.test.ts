@@ -42,7 +42,7 @@ test('numbers that Number() would take are refused, naming the flag, the value a
     [[...plan, '--cuped-correlation', '0.9999'], /--cuped-correlation is '0\.9999'; give a number from 0 to 0\.999/],
     [['simulate', module, '--count', '1e3'], /--count is '1e3'; give a whole number from 1 to 10000000, in decimal digits/],
     [['simulate', module, '--count', ''], /--count is ''; give a whole number/],
-    [['simulate', module, '--coverage', '0x0'], /--coverage is '0x0'; give a number from 0 to 1/],
+    [['simulate', module, '--coverage', '0x0'], /--coverage is '0x0'; give a number \(or a percentage\) from 0 to 1/],
     [['ramp', 'delay', '--store', store, '--coverage', ''], /--coverage is ''; give a share from 0 to 1/],
     [['ramp', 'delay', '--store', store, '--coverage', '0x1'], /--coverage is '0x1'; give a share/],
     [['ramp', 'delay', '--store', store, '--coverage', '1e-1%'], /--coverage is '1e-1%'; give a share/],

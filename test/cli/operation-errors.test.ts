@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { TrackSet, TracksError, close, configure, flush, promoteTrackSet, rampTrackSet, resumeTrackSet, sqliteStore, stopTrackSet } from '../../src/index.js';
 import { runCli } from '../../src/cli/run-cli.js';
@@ -122,6 +122,13 @@ test('tracks ramp: bad input exits 2 and says what is wrong', async () => {
   const again = await cli(['ramp', 'g10-delay', '--weights', 'long=3'], { TRACKS_STORE: store });
   assert.equal(again.code, 0, again.err);
   assert.match(again.out, /nothing changed/);
+  // A path from $TRACKS_STORE that is wrong says where it came from.
+  const stale = await cli(['ramp', 'g10-delay', '--weights', 'long=3'], { TRACKS_STORE: `${store}.typo` });
+  assert.equal(stale.code, 2);
+  assert.match(stale.err, /no store at .*\.typo \(from \$TRACKS_STORE\); give the file your processes record to/);
+  const folder = await cli(['report'], { TRACKS_STORE: dirname(store) });
+  assert.equal(folder.code, 2);
+  assert.match(folder.err, /\$TRACKS_STORE is .* is a folder; give the SQLite file in it/);
   const phases = JSON.parse((await cli(['report', '--store', store, '--json'])).out).trackSets[0].phases;
   assert.equal(phases.length, 2);
   assert.deepEqual(phases[1].configuration.weights, { control: 1, short: 1, long: 3 });

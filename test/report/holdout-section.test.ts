@@ -3,7 +3,7 @@
 // users on every metric, and a set merely named like one is not taken for it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TrackSet, TracksError, buildReport, close, configure, convert, inHoldout, memoryStore, rampTrackSet, readAnalysis, renderReport, resumeTrackSet, stopTrackSet } from '../../src/index.js';
+import { TrackSet, TracksError, buildReport, close, configure, convert, inHoldout, memoryStore, promoteTrackSet, rampTrackSet, readAnalysis, renderReport, resumeTrackSet, stopTrackSet } from '../../src/index.js';
 import type { Report } from '../../src/index.js';
 import { renderHoldoutSection } from '../../src/report/holdout-section.js';
 import { checkBaselineSets } from '../../src/report/build-report.js';
@@ -73,13 +73,14 @@ test('the holdout is found by its definition, split from the tests and rendered 
   assert.equal(renderHoldoutSection([]), '');
 });
 
-test('a holdout cannot be stopped, resumed or ramped: it would end its own conversion window', async () => {
+test('a holdout cannot be stopped, resumed, ramped or promoted: it would end its own conversion window', async () => {
   const store = memoryStore();
   configure({ store, outbox: false, holdout: { id: 'h-controls', share: 0.1 } });
   for (let i = 0; i < 50; i++) new CheckoutTracks({ key: `k${i}` }).run();
   await close();
-  for (const act of [() => stopTrackSet(store, 'h-controls'), () => resumeTrackSet(store, 'h-controls'), () => rampTrackSet(store, 'h-controls', { coverage: 0.5 })]) {
-    await assert.rejects(act(), (e: unknown) => e instanceof TracksError && /'h-controls' is a holdout \(configure\(\{ holdout \}\)\), not a test: it cannot be stopped, resumed or ramped/.test(e.message));
+  const acts = [() => stopTrackSet(store, 'h-controls'), () => resumeTrackSet(store, 'h-controls'), () => rampTrackSet(store, 'h-controls', { coverage: 0.5 }), () => promoteTrackSet(store, 'h-controls')];
+  for (const act of acts) {
+    await assert.rejects(act(), (e: unknown) => e instanceof TracksError && /'h-controls' is a holdout \(configure\(\{ holdout \}\)\), not a test: it cannot be stopped, resumed, ramped or promoted/.test(e.message));
   }
   assert.deepEqual(await store.readControls(), []);
 });

@@ -8,6 +8,8 @@ import { baselinesOf, CONTROL_USAGE } from './control-option.js';
 import { numberFlag, parse } from './parse.js';
 import { openExistingStore, STORE_USAGE } from './store-option.js';
 import { outboxNote } from './outbox-note.js';
+import { codeOf, messageOf } from '../errors.js';
+import type { Store } from '../model/store.js';
 
 const usage = `Usage: tracks dashboard [options]
 
@@ -73,6 +75,10 @@ export const dashboardCommand: Command = {
       throw error;
     }
     io.stdout(`tracks dashboard: ${dashboard.openUrl} (${store.description}); Ctrl-C to stop`);
+    // A store with no tracks data (a mistyped ?schema=, a file no process records to yet) is
+    // served, but said here too, where the command was typed, not only on the page.
+    const empty = await noDataMessage(store);
+    if (empty !== undefined) io.stderr(`tracks dashboard: ${empty}; the page shows its data once processes record to it`);
     // Said once at the start: the page shows the store, and events in the outbox are not in it yet.
     const waiting = outboxNote(values.store ?? io.env.TRACKS_STORE);
     if (waiting !== undefined) io.stdout(`tracks dashboard: ${waiting}`);
@@ -89,3 +95,17 @@ export const dashboardCommand: Command = {
     return 0;
   },
 };
+
+/**
+ * What the store says when it holds no tracks data it can read (none yet, or a newer schema),
+ * else undefined. Asks for one set that does not exist: a store with data answers at once.
+ */
+async function noDataMessage(store: Store): Promise<string | undefined> {
+  try {
+    await store.summarize({ trackSetId: 'tracks-dashboard-start', daily: false });
+    return undefined;
+  } catch (error) {
+    const code = codeOf(error);
+    return code === 'TRACKS_NO_DATA' || code === 'TRACKS_SCHEMA' ? messageOf(error) : undefined;
+  }
+}

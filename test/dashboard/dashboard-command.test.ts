@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runTracks, seed, startDashboardCli } from './recorded-store.js';
 import type { Dashboard } from './recorded-store.js';
+import { eventually } from '../support/eventually.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'g5-cli-'));
 const db = join(dir, 'tracks.db');
@@ -104,6 +105,9 @@ test('a file that holds no tracks data yet: the dashboard starts, and its API sa
   const response = await fetch(new URL('/api/report', d.url));
   assert.ok(response.status >= 400 && response.status < 500, `status ${response.status}`);
   assert.match(((await response.json()) as { error: string }).error, /no tracks data/);
+  // Said where the command was typed too: a mistyped ?schema= is not left for a browser to find.
+  const said = /^tracks dashboard: .*holds no tracks data.*; the page shows its data once processes record to it$/m;
+  await eventually(() => said.test(d.stderr()), `the warning on stderr (so far: ${d.stderr()})`);
 });
 
 // A probe: on a file that is not a SQLite database the dashboard started, printed its address

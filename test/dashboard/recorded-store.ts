@@ -57,6 +57,8 @@ export interface Dashboard {
   readonly url: string;
   readonly child: ChildProcess;
   readonly line: string;
+  /** What it printed on stderr so far. */
+  stderr(): string;
   stop(): Promise<number | null>;
 }
 
@@ -79,6 +81,7 @@ export function startDashboardCli(args: readonly string[], env: Record<string, s
           url: match[1]!,
           child,
           line: match[0],
+          stderr: () => err,
           stop: () =>
             new Promise((done) => {
               if (child.exitCode !== null) return done(child.exitCode);

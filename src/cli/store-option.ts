@@ -23,7 +23,8 @@ export function openExistingStore(
   if (spec === undefined || spec === '') {
     throw new UsageError('no store given; pass --store tracks.db (or a postgres:// URL), or set TRACKS_STORE');
   }
-  if (isPostgresUrl(spec)) return storeFrom(spec);
+  // Another scheme's URL (mysql://) is refused as such, not looked for as a file.
+  if (isPostgresUrl(spec) || /^[a-z][a-z0-9+.-]+:\/\//i.test(spec)) return storeFrom(spec);
   const path = sqlitePathOf(spec);
   // A stale $TRACKS_STORE is easy to forget: the message says where the path came from.
   const from = flag === undefined ? ' (from $TRACKS_STORE)' : '';

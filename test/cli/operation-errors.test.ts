@@ -201,3 +201,11 @@ test('stop, resume, ramp and promote take the store as report does: sqlite:<path
     assert.doesNotMatch(folder.err, /\n./, 'one line');
   }
 });
+
+test('another scheme\'s URL as --store is refused as such (exit 2), not looked for as a file', async () => {
+  for (const spec of ['mysql://db/app', 'redis://127.0.0.1:6379']) {
+    const r = await cli(['report', '--store', spec]);
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /is a (mysql|redis):\/\/ URL, which tracks cannot record to; give a postgres:\/\/ \(or postgresql:\/\/\) URL, a SQLite file path/);
+  }
+});

@@ -554,10 +554,13 @@ export class PostgresStore implements Store {
    * for the next call to find in the pool: a call's deadline covers connecting too, so with a
    * deadline shorter than connecting plus a write (a short writeTimeout over a long round trip)
    * every call would connect afresh and time out, for ever. One at a time, bounded by the
-   * connect timeout; of no use once this store is closed.
+   * connect timeout; of no use once this store is closed. Only in a pool this store made, with
+   * slots to spare beyond its parallel writes: a replacement waiting on a silent server holds
+   * its slot until that timeout, which a pool of one (or your pool, whose connect timeout may
+   * be none) cannot give up.
    */
   #replace(pool: DrivenPool): void {
-    if (this.#replacing || this.#pool !== pool) return;
+    if (this.#replacing || this.#pool !== pool || !this.#ownPool || this.#maxConnections <= PARALLEL_WRITES) return;
     this.#replacing = true;
     pool.connect().then(
       (connected) => {

@@ -55,7 +55,7 @@ export class SqliteDatabase {
   readonly #path: string;
   #writer: Writer | undefined;
   #reader: Database | undefined;
-  /** The copy the reader reads, where reading the store in place would leave files beside it (see ReadCopy). */
+  /** The copy the reader reads (deleted once open), where reading the store in place would leave files beside it (see ReadCopy). */
   #readCopy: ReadCopy | undefined;
 
   constructor(path: string, _options: Readonly<Record<string, number | boolean>> = {}) {
@@ -349,6 +349,9 @@ export class SqliteDatabase {
     try {
       // The first statement opens the file for real (SQLite opens lazily): its failure names the store.
       version = untilDeadline(() => installedVersion(reader), deadline);
+      // The connection has the copy open now, and goes on reading it: deleted at once, it is
+      // left behind by nothing that ends this process.
+      this.#readCopy?.remove();
     } catch (error) {
       throw sqliteStoreError(`cannot read the SQLite store ${this.#path}${readOnlyHint(this.#path, error)}`, error);
     }

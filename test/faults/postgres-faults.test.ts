@@ -243,6 +243,33 @@ test('a writeTimeout shorter than connecting plus a write (a 360 ms connect, 60 
   assert.equal(Number(rows!.c), count);
 });
 
+for (const pool of ['its own pool of one connection', 'your pg.Pool of one connection, with no connect timeout'] as const) {
+  test(`${pool}: a call that timed out while the server went silent takes no replacement connection, whose wait would hold the only slot past the server's recovery`, async (t) => {
+    if (url === undefined) return t.skip(SKIP);
+    const schema = schemaFor(pool.startsWith('its') ? 'one-slot-own' : 'one-slot-user');
+    const proxy = await TcpProxy.start(new URL(url).hostname, Number(new URL(url).port || 5432));
+    const userPool = pool.startsWith('your') ? new pg.Pool({ connectionString: proxy.url(url), max: 1 }) : undefined;
+    const store = userPool === undefined ? postgresStore(proxy.url(url), { schema, maxConnections: 1, timeoutMs: 5_000 }) : postgresStore(userPool, { schema });
+    const event = (i: number) => ({ kind: 'conversion' as const, eventId: `one-slot-${i}`, unit: `u${i}`, metric: 'purchase', value: 1, at: Date.now() });
+    try {
+      await store.write([event(0)]);
+      await proxy.set('silent');
+      await assert.rejects(store.write([event(1)], { deadline: Date.now() + 300 }), /did not answer in time/);
+      // Still silent for new connections a moment (a replacement would wait here), then back.
+      await proxy.set('blackhole');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await proxy.set('pass');
+      for (let i = 2; i < 5; i++) await store.write([event(i)], { deadline: Date.now() + 2_000 });
+    } finally {
+      await store.close();
+      await userPool?.end().catch(() => {});
+      await proxy.close();
+    }
+    const [rows] = await sql<{ c: string }>(`SELECT COUNT(*) AS c FROM "${schema}".tracks_conversions`);
+    assert.equal(Number(rows!.c), 4, 'every write after the recovery stored');
+  });
+}
+
 // slow: every packet 100 ms late each way: polls and writes take seconds, over connections the
 // pool reuses (it references an idle connection again as it hands it out).
 for (const [drain, healthy, slow] of [[false, false, false], [true, false, false], [false, true, false], [false, false, true]] as const) {

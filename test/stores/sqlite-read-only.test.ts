@@ -6,7 +6,8 @@
 // the files made read-only to this user.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import BetterSqlite3 from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
@@ -90,7 +91,17 @@ test('ReadCopy: a copy is needed only for a store this process may not write wit
   assert.equal(ReadCopy.neededFor(join(dir, 'missing.db')), false);
   const copy = ReadCopy.of(path);
   try {
-    assert.deepEqual(readFileSync(copy.path), readFileSync(path));
+    // The same rows, in one file in rollback-journal mode (nothing beside it to read it).
+    // (The store through a connection that may write: it leaves no -wal or -shm when it closes.)
+    const rows = (file: string) => {
+      const db = new BetterSqlite3(file, { readonly: file === copy.path, fileMustExist: true });
+      try {
+        return { mode: db.pragma('journal_mode', { simple: true }), definitions: db.prepare('SELECT * FROM tracks_definitions ORDER BY event_id').all() };
+      } finally {
+        db.close();
+      }
+    };
+    assert.deepEqual(rows(copy.path), { ...rows(path), mode: 'delete' });
     assert.equal(copy.stale(), false);
     const writer = sqliteStore(path);
     await writer.write([{ kind: 'definition', eventId: 'late-set', trackSetId: 'late-set', weights: { control: 1, fast: 1 }, coverage: 1, at: Date.UTC(2026, 5, 3) }]);
@@ -102,4 +113,24 @@ test('ReadCopy: a copy is needed only for a store this process may not write wit
     copy.remove();
   }
   assert.equal(existsSync(dirname(copy.path)), false, 'remove() deletes the copy and its folder');
+});
+
+test('a snapshot of a store taken while it was written (its -wal, no -shm) in a read-only folder: tracks report reads the rows only its log holds', async () => {
+  const { dir, path } = await storeIn('snapshot');
+  // A writer open: its last rows are in the -wal, not yet in the file.
+  const writer = sqliteStore(path);
+  await writer.write([{ kind: 'definition', eventId: 'in-the-log', trackSetId: 'only-in-the-log', weights: { control: 1, fast: 1 }, coverage: 1, at: Date.UTC(2026, 5, 3) }]);
+  const snapshot = join(dir, 'snapshot');
+  mkdirSync(snapshot);
+  copyFileSync(path, join(snapshot, 'tracks.db'));
+  copyFileSync(`${path}-wal`, join(snapshot, 'tracks.db-wal'));
+  await writer.close();
+  chmodSync(join(snapshot, 'tracks.db'), 0o444);
+  chmodSync(join(snapshot, 'tracks.db-wal'), 0o444);
+  chmodSync(snapshot, 0o555);
+  const read = reportAsReader(join(snapshot, 'tracks.db'));
+  chmodSync(snapshot, 0o755);
+  assert.equal(read.status, 0, read.stderr);
+  assert.ok(reportedSets(read.stdout).includes('only-in-the-log'), reportedSets(read.stdout).join(', '));
+  assert.deepEqual(readdirSync(snapshot).sort(), ['tracks.db', 'tracks.db-wal']);
 });

@@ -555,12 +555,12 @@ export class PostgresStore implements Store {
    * deadline shorter than connecting plus a write (a short writeTimeout over a long round trip)
    * every call would connect afresh and time out, for ever. One at a time, bounded by the
    * connect timeout; of no use once this store is closed. Only in a pool this store made, with
-   * slots to spare beyond its parallel writes: a replacement waiting on a silent server holds
-   * its slot until that timeout, which a pool of one (or your pool, whose connect timeout may
-   * be none) cannot give up.
+   * slots to spare beyond its parallel writes and a read (controls, sticky lookups): a
+   * replacement waiting on a silent server holds its slot until that timeout, which a small
+   * pool (or your pool, whose connect timeout may be none) cannot give up.
    */
   #replace(pool: DrivenPool): void {
-    if (this.#replacing || this.#pool !== pool || !this.#ownPool || this.#maxConnections <= PARALLEL_WRITES) return;
+    if (this.#replacing || this.#pool !== pool || !this.#ownPool || this.#maxConnections <= PARALLEL_WRITES + 1) return;
     this.#replacing = true;
     pool.connect().then(
       (connected) => {

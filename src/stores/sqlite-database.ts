@@ -353,6 +353,7 @@ export class SqliteDatabase {
       // left behind by nothing that ends this process.
       this.#readCopy?.remove();
     } catch (error) {
+      if (this.#readCopy !== undefined) this.#closeReader();
       throw sqliteStoreError(`cannot read the SQLite store ${this.#path}${readOnlyHint(this.#path, error)}`, error);
     }
     return readableVersion(`the SQLite store ${this.#path}`, version, SQLITE_MIGRATIONS.length, SQLITE_OLDEST_READABLE, read) === 'empty' ? undefined : reader;

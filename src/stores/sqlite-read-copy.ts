@@ -12,7 +12,7 @@ import { loadSqliteDriver } from './sqlite-driver.js';
  * read-only mount, a service's folder) it cannot, and the read fails; in one it may, it leaves
  * `-shm` and `-wal` files it cannot remove from a store it may not write, and which the store's
  * owner then cannot write either (its service fails until they are deleted). Where that would
- * happen, and no writer has the store open (no `-shm` beside it), reads go to a copy in the
+ * happen, and no writer has the store open (not both `-wal` and `-shm` beside it), reads go to a copy in the
  * temporary folder instead: the file and its log (a backup's `-wal`), folded into one file in
  * rollback-journal mode, which a read-only connection reads with no file beside it. The copy is
  * deleted as soon as the reader has opened it (the open connection keeps reading it), so
@@ -64,11 +64,11 @@ export class ReadCopy {
 
   /**
    * Whether reading `path` in place would create files beside it that this process may not
-   * create or remove: it exists, no writer has it open (no `-shm` beside it), and the file or
-   * its folder is read-only to this process.
+   * create or remove: it exists, no writer has it open (see writerFiles), and the file or its
+   * folder is read-only to this process.
    */
   static neededFor(path: string): boolean {
-    if (!exists(path) || exists(`${path}-shm`)) return false;
+    if (!exists(path) || writerFiles(path)) return false;
     return !writable(path) || !writable(dirname(path));
   }
 
@@ -79,7 +79,7 @@ export class ReadCopy {
 
   /** Whether the store changed since it was copied (written, replaced, or opened by a writer). */
   stale(): boolean {
-    if (exists(`${this.#source}-shm`)) return true;
+    if (writerFiles(this.#source)) return true;
     try {
       const now = snapshot(this.#source);
       return !sameFile(now.file, this.#copied.file) || (now.log === undefined) !== (this.#copied.log === undefined) || (now.log !== undefined && !sameFile(now.log, this.#copied.log!));
@@ -92,6 +92,15 @@ export class ReadCopy {
   remove(): void {
     rmSync(dirname(this.path), { recursive: true, force: true, maxRetries: 3 });
   }
+}
+
+/**
+ * Whether a writer has the store open (or crashed with it open): its log and shared memory are
+ * both beside it, and a reader reads through them. A `-shm` alone is left by a writer ended
+ * between deleting its log and its shared memory, a `-wal` alone by a snapshot: no writer.
+ */
+function writerFiles(path: string): boolean {
+  return exists(`${path}-wal`) && exists(`${path}-shm`);
 }
 
 interface Snapshot {

@@ -6,7 +6,7 @@
 // the files made read-only to this user.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -133,4 +133,18 @@ test('a snapshot of a store taken while it was written (its -wal, no -shm) in a 
   assert.equal(read.status, 0, read.stderr);
   assert.ok(reportedSets(read.stdout).includes('only-in-the-log'), reportedSets(read.stdout).join(', '));
   assert.deepEqual(readdirSync(snapshot).sort(), ['tracks.db', 'tracks.db-wal']);
+});
+
+test('a store with a -shm but no -wal (a writer ended between deleting the two) is no writer: read through a copy, in a read-only folder and in a shared one, nothing left beside it', async () => {
+  for (const folder of ['read-only', 'shared'] as const) {
+    const { dir, path } = await storeIn(`lone-shm-${folder}`);
+    writeFileSync(`${path}-shm`, '');
+    chmodSync(path, folder === 'read-only' ? 0o444 : root ? 0o644 : 0o444);
+    chmodSync(dir, folder === 'read-only' ? 0o555 : 0o1777);
+    const read = reportAsReader(path);
+    chmodSync(dir, 0o755);
+    assert.equal(read.status, 0, `${folder}: ${read.stderr}`);
+    assert.ok(reportedSets(read.stdout).length > 0);
+    assert.deepEqual(readdirSync(dir).sort(), ['tracks.db', 'tracks.db-shm'], `${folder}: nothing new beside the store`);
+  }
 });

@@ -18,9 +18,10 @@ export function sqliteStoreError(what: string, error: unknown): StoreError {
 }
 
 /**
- * Why SQLite cannot open a file that is there, to add to its bare "unable to open database
- * file": the file or its directory cannot be written (a WAL file needs its -wal and -shm files
- * beside it, even to be read). '' for other errors, and when both can be written.
+ * Why SQLite cannot open or write a file that is there, to add to its bare "unable to open
+ * database file" or "attempt to write a readonly database": the file or its directory cannot
+ * be written (a writer needs the -wal and -shm files beside it; a reader that may not write
+ * reads a copy, see ReadCopy). '' for other errors, and when both can be written.
  */
 export function readOnlyHint(path: string, error: unknown): string {
   const sqliteCode = codeOf(error) ?? '';

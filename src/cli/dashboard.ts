@@ -74,15 +74,9 @@ export const dashboardCommand: Command = {
       await store.close();
       throw error;
     }
-    io.stdout(`tracks dashboard: ${dashboard.openUrl} (${store.description}); Ctrl-C to stop`);
-    // A store with no tracks data (a mistyped ?schema=, a file no process records to yet) is
-    // served, but said here too, where the command was typed, not only on the page.
-    const empty = await noDataMessage(store);
-    if (empty !== undefined) io.stderr(`tracks dashboard: ${empty}; the page shows its data once processes record to it`);
-    // Said once at the start: the page shows the store, and events in the outbox are not in it yet.
-    const waiting = outboxNote(values.store ?? io.env.TRACKS_STORE);
-    if (waiting !== undefined) io.stdout(`tracks dashboard: ${waiting}`);
-    await new Promise<void>((resolve) => {
+    // Listening for Ctrl-C and SIGTERM from the moment the address is printed: a signal that
+    // came during the checks below would otherwise end the process unhandled.
+    const stopped = new Promise<void>((resolve) => {
       const stop = () => {
         process.removeListener('SIGINT', stop);
         process.removeListener('SIGTERM', stop);
@@ -91,6 +85,15 @@ export const dashboardCommand: Command = {
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
     });
+    io.stdout(`tracks dashboard: ${dashboard.openUrl} (${store.description}); Ctrl-C to stop`);
+    // Said once at the start: the page shows the store, and events in the outbox are not in it yet.
+    const waiting = outboxNote(values.store ?? io.env.TRACKS_STORE);
+    if (waiting !== undefined) io.stdout(`tracks dashboard: ${waiting}`);
+    // A store with no tracks data (a mistyped ?schema=, a file no process records to yet) is
+    // served, but said here too, where the command was typed, not only on the page.
+    const empty = await noDataMessage(store);
+    if (empty !== undefined) io.stderr(`tracks dashboard: ${empty}; the page shows its data once processes record to it`);
+    await stopped;
     await dashboard.close();
     return 0;
   },
